@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control/ctl.h - what the ferry command's files share; private to control/.
+ *
+ * Each verb lives in control/cmd_<verb>.c (or bench/ for "bench") and has the
+ * signature of ctl_verb_fn. A verb parses its own options with getopt_long,
+ * prints a one-line error and returns an exit code from enum ctl_exit.
+ */
+#ifndef FERRY_CTL_H
+#define FERRY_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes: the README's table. Keep both in step. */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAILURE = 1,		/* any other failure */
+	CTL_EXIT_USAGE = 2,		/* bad command line */
+	CTL_EXIT_NOT_FOUND = 3,		/* repository, snapshot, volume, source not found */
+	CTL_EXIT_DAMAGED = 4,		/* repository data damaged or fails verification */
+	CTL_EXIT_IO = 5,		/* I/O error on the source, the target or the store */
+	CTL_EXIT_REFUSED = 6,		/* refused: exists already, in use, too small, ambiguous */
+	CTL_EXIT_NOSPACE = 7,		/* no space left on the target or in the repository */
+	CTL_EXIT_ACCESS = 8,		/* permission denied, bad credentials or password */
+	CTL_EXIT_NETWORK = 9,		/* the object store cannot be reached */
+	CTL_EXIT_VERSION = 10,		/* repository format version not supported */
+	CTL_EXIT_INTERRUPTED = 130,	/* SIGINT/SIGTERM: stopped, nothing committed */
+};
+
+typedef int (*ctl_verb_fn)(int argc, char **argv);
+
+/* Log levels shared with every module (S3_LOG_*, DP_LOG_*, EBPF_LOG_*). */
+enum { CTL_LOG_ERR, CTL_LOG_WARN, CTL_LOG_INFO, CTL_LOG_DEBUG };
+
+extern int ctl_verbosity;	/* highest level printed; CTL_LOG_WARN by default */
+
+/* The sink every module logs through: one line to stderr, "ferry: " first. */
+void ctl_log_line(int level, const char *msg);
+void ctl_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * ctl_fail() - print "ferry: <msg>" (plus the detail, if any) and return the
+ * exit code for -errno @err.
+ */
+int ctl_fail(int err, const char *detail, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* ctl_usage_error() - print the message and "try --help" hint; return CTL_EXIT_USAGE. */
+int ctl_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Map -errno to an exit code. */
+int ctl_exit_code(int err);
+
+/* Parse "64M", "1G", "4096", "1.5GiB" into bytes. Return 0 or -EINVAL/-ERANGE. */
+int ctl_parse_size(const char *s, uint64_t *out);
+/* Parse a Go-style duration ("720h", "1h30m", "90s", "7d") into seconds. */
+int ctl_parse_duration(const char *s, int64_t *out);
+
+/* Signal handling: SIGINT/SIGTERM set a flag polled by ctl_interrupted(). */
+void ctl_signals_init(void);
+bool ctl_interrupted(void);
+
+/* Verbs */
+
+
+
+
+
+#endif /* FERRY_CTL_H */

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/main.c - the ferry command: global options and verb dispatch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static int ctl_cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("ferry %s\n", FERRY_VERSION);
+	return CTL_EXIT_OK;
+}
+
+struct ctl_verb {
+	const char *name;
+	ctl_verb_fn run;
+	const char *summary;
+};
+
+static const struct ctl_verb ctl_verbs[] = {
+	{ "version", ctl_cmd_version, "print the version" },
+};
+
+static void ctl_main_usage(FILE *f)
+{
+	fprintf(f, "usage: ferry [-v|-q] VERB [OPTIONS] [ARGS]\n\n"
+		   "ferry moves block volumes into and out of object storage.\n\nVerbs:\n");
+	for (size_t i = 0; i < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); i++)
+		fprintf(f, "  %-12s %s\n", ctl_verbs[i].name, ctl_verbs[i].summary);
+	fprintf(f, "\nGlobal options (before the verb):\n"
+		   "  -v, --verbose  more messages (repeat for debug)\n"
+		   "  -q, --quiet    errors only\n"
+		   "  -h, --help     this text; 'ferry VERB --help' describes a verb\n"
+		   "  -V, --version  print the version\n\n"
+		   "The repository comes from --repo or FERRY_REPO. Exit codes are listed in the README.\n");
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			ctl_verbosity++;
+		} else if (!strcmp(a, "-vv")) {
+			ctl_verbosity += 2;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			ctl_verbosity = CTL_LOG_ERR;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			ctl_main_usage(stdout);
+			return CTL_EXIT_OK;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("ferry %s\n", FERRY_VERSION);
+			return CTL_EXIT_OK;
+		} else {
+			return ctl_usage_error(NULL, "unknown global option '%s'", a);
+		}
+	}
+	if (i >= argc) {
+		ctl_main_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	for (size_t v = 0; v < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); v++)
+		if (!strcmp(argv[i], ctl_verbs[v].name))
+			return ctl_verbs[v].run(argc - i, argv + i);
+	return ctl_usage_error(NULL, "unknown verb '%s'", argv[i]);
+}

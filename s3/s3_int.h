@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * s3/s3_int.h - what the backends of s3/store.h share; private to s3/.
+ */
+#ifndef FERRY_S3_INT_H
+#define FERRY_S3_INT_H
+
+#include "store.h"
+
+/* Operations of one backend; see store.h for the contract of each. */
+struct s3_backend_ops {
+	void (*free)(struct s3_store *st);
+	int (*mkroot)(struct s3_store *st);
+	int (*put)(struct s3_store *st, const char *key, const void *buf, size_t len);
+	int (*get)(struct s3_store *st, const char *key, size_t max, void **out, size_t *len);
+	ssize_t (*get_range)(struct s3_store *st, const char *key, uint64_t off, void *buf,
+			     size_t len);
+	ssize_t (*get_tail)(struct s3_store *st, const char *key, void *buf, size_t len,
+			    uint64_t *size);
+	int (*get_range_async)(struct s3_store *st, const char *key, uint64_t off, void *buf,
+			       size_t len, s3_done_fn done, void *arg);
+	int (*head)(struct s3_store *st, const char *key, uint64_t *size);
+	int (*list)(struct s3_store *st, const char *prefix, s3_list_fn fn, void *arg);
+	int (*del)(struct s3_store *st, const char *key);
+	int (*upload_new)(struct s3_store *st, const char *key, size_t part_size,
+			  struct s3_upload **out);
+	int (*upload_part)(struct s3_upload *up, unsigned int num, const void *buf, size_t len,
+			   s3_done_fn done, void *arg);
+	int (*upload_complete)(struct s3_upload *up);
+	void (*upload_abort)(struct s3_upload *up);
+};
+
+struct s3_store {
+	const struct s3_backend_ops *ops;
+	char *url;	/* as given, for messages; s3:// URLs carry no secrets */
+	bool local;
+	void *priv;	/* the backend's state */
+};
+
+/* The head of every backend's upload object. */
+struct s3_upload {
+	struct s3_store *st;
+};
+
+#define S3_KEY_MAX	 512
+#define S3_MAX_PARTS	 10000
+
+/* Backends: fill in st->ops and st->priv; st->url is set by the caller. */
+int s3_file_open(struct s3_store *st, const char *path, const struct s3_store_opts *opts);
+int s3_s3_open(struct s3_store *st, const char *bucket, const char *prefix,
+	       const struct s3_store_opts *opts);
+
+/* Logging through the sink of s3_set_log(). */
+void s3_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define pr_err(...)   s3_log(S3_LOG_ERR, __VA_ARGS__)
+#define pr_warn(...)  s3_log(S3_LOG_WARN, __VA_ARGS__)
+#define pr_info(...)  s3_log(S3_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) s3_log(S3_LOG_DEBUG, __VA_ARGS__)
+
+/* Sets the calling thread's s3_last_error() and returns @err (a -errno). */
+int s3_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Clears it. */
+void s3_clear_error(void);
+
+/* true if @key is a valid relative key (store.h) */
+bool s3_key_is_valid(const char *key);
+
+#endif /* FERRY_S3_INT_H */

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+/*
+ * s3/store.c - the front of s3/store.h: URL dispatch to a backend, argument
+ * checks shared by the backends, logging and the per-thread error detail.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3_int.h"
+
+static s3_log_fn s3_log_sink;
+static _Thread_local char s3_errbuf[512];
+
+void s3_set_log(s3_log_fn fn)
+{
+	s3_log_sink = fn;
+}
+
+void s3_log(int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!s3_log_sink)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s3_log_sink(level, msg);
+}
+
+const char *s3_last_error(void)
+{
+	return s3_errbuf;
+}
+
+int s3_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s3_errbuf, sizeof(s3_errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void s3_clear_error(void)
+{
+	s3_errbuf[0] = '\0';
+}
+
+bool s3_key_is_valid(const char *key)
+{
+	size_t len = strlen(key);
+	const char *p = key;
+
+	if (len == 0 || len > S3_KEY_MAX || key[0] == '/' || key[len - 1] == '/')
+		return false;
+	/* no empty, "." or ".." components, no control characters */
+	while (*p) {
+		const char *e = strchrnul(p, '/');
+		size_t n = (size_t)(e - p);
+
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		for (const char *c = p; c < e; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return false;
+		p = *e ? e + 1 : e;
+	}
+	return true;
+}
+
+int s3_store_open(const char *url, const struct s3_store_opts *opts, struct s3_store **out)
+{
+	struct s3_store *st;
+	int ret;
+
+	*out = NULL;
+	s3_clear_error();
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->url = strdup(url);
+	if (!st->url) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	if (!strncmp(url, "file://", 7) || url[0] == '/') {
+		const char *path = url[0] == '/' ? url : url + 7;
+
+		if (path[0] != '/') {
+			ret = s3_fail(-EINVAL, "%s: a file:// URL needs an absolute path (file:///path)", url);
+			goto out_free;
+		}
+		st->local = true;
+		ret = s3_file_open(st, path, opts);
+	} else if (!strncmp(url, "s3://", 5)) {
+		char *bucket = strdup(url + 5);
+		char *slash;
+
+		if (!bucket) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+		slash = strchr(bucket, '/');
+		if (slash)
+			*slash++ = '\0';
+		/* S3 bucket names: 3-63 characters */
+		if (strlen(bucket) < 3 || strlen(bucket) > 63)
+			ret = s3_fail(-EINVAL, "%s: bucket name must have 3 to 63 characters", url);
+		else
+			ret = s3_s3_open(st, bucket, slash ? slash : "", opts);
+		free(bucket);
+	} else if (strstr(url, "://")) {
+		ret = s3_fail(-EPROTONOSUPPORT, "%s: unsupported scheme (use file:// or s3://)", url);
+	} else {
+		ret = s3_fail(-EINVAL, "%s: not a repository URL (file:///path or s3://bucket/prefix)", url);
+	}
+	if (ret)
+		goto out_free;
+	*out = st;
+	return 0;
+out_free:
+	free(st->url);
+	free(st);
+	return ret;
+}
+
+void s3_store_free(struct s3_store *st)
+{
+	if (!st)
+		return;
+	if (st->ops)
+		st->ops->free(st);
+	free(st->url);
+	free(st);
+}
+
+const char *s3_store_url(const struct s3_store *st)
+{
+	return st->url;
+}
+
+bool s3_store_is_local(const struct s3_store *st)
+{
+	return st->local;
+}
+
+int s3_store_mkroot(struct s3_store *st)
+{
+	s3_clear_error();
+	return st->ops->mkroot(st);
+}
+
+#define CHECK_KEY(key)                                                                    \
+	do {                                                                              \
+		s3_clear_error();                                                         \
+		if (!s3_key_is_valid(key))                                                \
+			return s3_fail(-EINVAL, "invalid object key '%s'", key);          \
+	} while (0)
+
+int s3_store_put(struct s3_store *st, const char *key, const void *buf, size_t len)
+{
+	CHECK_KEY(key);
+	return st->ops->put(st, key, buf, len);
+}
+
+int s3_store_get(struct s3_store *st, const char *key, size_t max, void **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	CHECK_KEY(key);
+	return st->ops->get(st, key, max, out, len);
+}
+
+ssize_t s3_store_get_range(struct s3_store *st, const char *key, uint64_t off, void *buf,
+			   size_t len)
+{
+	CHECK_KEY(key);
+	if (len == 0)
+		return 0;
+	return st->ops->get_range(st, key, off, buf, len);
+}
+
+ssize_t s3_store_get_tail(struct s3_store *st, const char *key, void *buf, size_t len,
+			  uint64_t *size)
+{
+	CHECK_KEY(key);
+	if (len == 0)
+		return s3_fail(-EINVAL, "empty tail read of '%s'", key);
+	return st->ops->get_tail(st, key, buf, len, size);
+}
+
+int s3_store_get_range_async(struct s3_store *st, const char *key, uint64_t off, void *buf,
+			     size_t len, s3_done_fn done, void *arg)
+{
+	if (!s3_key_is_valid(key) || !done)
+		return -EINVAL;
+	return st->ops->get_range_async(st, key, off, buf, len, done, arg);
+}
+
+int s3_store_head(struct s3_store *st, const char *key, uint64_t *size)
+{
+	CHECK_KEY(key);
+	return st->ops->head(st, key, size);
+}
+
+int s3_store_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void *arg)
+{
+	s3_clear_error();
+	if (prefix[0] == '/' || strstr(prefix, ".."))
+		return s3_fail(-EINVAL, "invalid prefix '%s'", prefix);
+	return st->ops->list(st, prefix, fn, arg);
+}
+
+int s3_store_delete(struct s3_store *st, const char *key)
+{
+	CHECK_KEY(key);
+	return st->ops->del(st, key);
+}
+
+int s3_upload_new(struct s3_store *st, const char *key, size_t part_size,
+		  struct s3_upload **out)
+{
+	*out = NULL;
+	CHECK_KEY(key);
+	if (part_size == 0)
+		return s3_fail(-EINVAL, "upload of '%s': part size 0", key);
+	return st->ops->upload_new(st, key, part_size, out);
+}
+
+int s3_upload_part(struct s3_upload *up, unsigned int num, const void *buf, size_t len,
+		   s3_done_fn done, void *arg)
+{
+	if (num < 1 || num > S3_MAX_PARTS || len == 0 || !done)
+		return -EINVAL;
+	return up->st->ops->upload_part(up, num, buf, len, done, arg);
+}
+
+int s3_upload_complete(struct s3_upload *up)
+{
+	s3_clear_error();
+	return up->st->ops->upload_complete(up);
+}
+
+void s3_upload_abort(struct s3_upload *up)
+{
+	if (up)
+		up->st->ops->upload_abort(up);
+}

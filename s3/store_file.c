@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: MIT
+/*
+ * s3/store_file.c - the file:// backend: a repository in a local directory.
+ *
+ * Crash safety: every object is written under a temporary name in its final
+ * directory (".tmp-<random>"), fsynced, renamed into place with
+ * RENAME_NOREPLACE (so a key is never replaced) and the directory is fsynced.
+ * A crash leaves at most a temporary file, which listings skip. New
+ * directories are fsynced into their parent as well.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "s3_int.h"
+
+#define TMP_PREFIX ".tmp-"
+
+struct file_store {
+	char *root;	/* absolute, no trailing slash */
+	bool fsync;
+};
+
+struct file_upload {
+	struct s3_upload up;	/* first: store.c sees only this */
+	char *path;		/* final path */
+	char *tmp;		/* temporary path */
+	int fd;
+	size_t part_size;
+	unsigned int max_num;	/* highest part number written */
+	unsigned int nparts;	/* parts written */
+	size_t last_len;	/* length of part max_num */
+	int err;		/* first error, sticky */
+	unsigned char seen[(S3_MAX_PARTS + 8) / 8];
+};
+
+static struct file_store *fs_of(struct s3_store *st)
+{
+	return st->priv;
+}
+
+static char *fs_path(struct s3_store *st, const char *key)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", fs_of(st)->root, key) < 0)
+		return NULL;
+	return p;
+}
+
+static int fs_fsync_dir(const char *dir)
+{
+	int fd, ret = 0;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int fs_fsync_parent(struct file_store *fs, const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (!fs->fsync)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return fs_fsync_dir(dir);
+}
+
+/* mkdir -p of the directory that holds @path (the root itself must exist) */
+static int fs_mkparents(struct file_store *fs, const char *path)
+{
+	char dir[PATH_MAX];
+	size_t rootlen = strlen(fs->root);
+	char *p;
+	int ret;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	p = strrchr(dir, '/');
+	if (!p || (size_t)(p - dir) <= rootlen)
+		return 0;
+	*p = '\0';
+	for (p = dir + rootlen + 1; ; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) == 0) {
+			ret = fs_fsync_parent(fs, dir);
+			if (ret)
+				return ret;
+		} else if (errno != EEXIST) {
+			return -errno;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}
+
+static int fs_tmpname(const char *path, char **out)
+{
+	unsigned char rnd[8];
+	const char *slash = strrchr(path, '/');
+	int dirlen = (int)(slash - path);
+
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -EIO;
+	if (asprintf(out, "%.*s/" TMP_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", dirlen, path,
+		     rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Open a new temporary file beside @path, creating parent directories. */
+static int fs_open_tmp(struct file_store *fs, const char *path, char **tmp)
+{
+	int fd, ret;
+
+	ret = fs_mkparents(fs, path);
+	if (ret)
+		return ret;
+	ret = fs_tmpname(path, tmp);
+	if (ret)
+		return ret;
+	fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		free(*tmp);
+		*tmp = NULL;
+		return ret;
+	}
+	return fd;
+}
+
+/* fsync @fd, rename @tmp to @path without replacing, fsync the directory. */
+static int fs_commit(struct file_store *fs, int fd, const char *tmp, const char *path)
+{
+	if (fs->fsync && fsync(fd))
+		return -errno;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE)) {
+		int ret = -errno;
+
+		/* RENAME_NOREPLACE is missing on a few filesystems: link() is atomic too */
+		if (ret != -EINVAL)
+			return ret;
+		if (link(tmp, path))
+			return -errno;
+		unlink(tmp);
+	}
+	return fs_fsync_parent(fs, path);
+}
+
+static int fs_write_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void fs_free(struct s3_store *st)
+{
+	struct file_store *fs = fs_of(st);
+
+	if (!fs)
+		return;
+	free(fs->root);
+	free(fs);
+	st->priv = NULL;
+}
+
+static int fs_mkroot(struct s3_store *st)
+{
+	struct file_store *fs = fs_of(st);
+	char path[PATH_MAX];
+	char *p;
+
+	if (snprintf(path, sizeof(path), "%s", fs->root) >= (int)sizeof(path))
+		return s3_fail(-ENAMETOOLONG, "%s: path too long", fs->root);
+	for (p = path + 1; ; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return s3_fail(-errno, "mkdir %s: %s", path, strerror(errno));
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}
+
+static int fs_put(struct s3_store *st, const char *key, const void *buf, size_t len)
+{
+	struct file_store *fs = fs_of(st);
+	char *path = fs_path(st, key), *tmp = NULL;
+	int fd = -1, ret;
+
+	if (!path)
+		return -ENOMEM;
+	fd = fs_open_tmp(fs, path, &tmp);
+	if (fd < 0) {
+		ret = s3_fail(fd, "create %s: %s", path, strerror(-fd));
+		goto out;
+	}
+	ret = fs_write_all(fd, buf, len, 0);
+	if (ret) {
+		s3_fail(ret, "write %s: %s", tmp, strerror(-ret));
+		goto out_unlink;
+	}
+	ret = fs_commit(fs, fd, tmp, path);
+	if (ret) {
+		s3_fail(ret, "commit %s: %s", path, strerror(-ret));
+		goto out_unlink;
+	}
+	goto out;
+out_unlink:
+	unlink(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	free(path);
+	return ret;
+}
+
+static int fs_open_key(struct s3_store *st, const char *key, struct stat *sb)
+{
+	char *path = fs_path(st, key);
+	int fd, ret;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = s3_fail(-errno, "open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, sb)) {
+		ret = s3_fail(-errno, "stat %s: %s", path, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	if (!S_ISREG(sb->st_mode)) {
+		ret = s3_fail(-EISDIR, "%s: not a regular file", path);
+		close(fd);
+		goto out;
+	}
+	ret = fd;
+out:
+	free(path);
+	return ret;
+}
+
+static ssize_t fs_read_at(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int fs_get(struct s3_store *st, const char *key, size_t max, void **out, size_t *len)
+{
+	struct stat sb;
+	void *buf = NULL;
+	ssize_t n;
+	int fd, ret = 0;
+
+	fd = fs_open_key(st, key, &sb);
+	if (fd < 0)
+		return fd;
+	if ((uint64_t)sb.st_size > max) {
+		ret = s3_fail(-EFBIG, "%s: %lld bytes, more than the %zu expected", key,
+			      (long long)sb.st_size, max);
+		goto out;
+	}
+	buf = malloc(sb.st_size ? (size_t)sb.st_size : 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	n = fs_read_at(fd, buf, (size_t)sb.st_size, 0);
+	if (n < 0) {
+		ret = s3_fail((int)n, "read %s: %s", key, strerror((int)-n));
+		goto out;
+	}
+	*out = buf;
+	*len = (size_t)n;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+static ssize_t fs_get_range(struct s3_store *st, const char *key, uint64_t off, void *buf,
+			    size_t len)
+{
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	fd = fs_open_key(st, key, &sb);
+	if (fd < 0)
+		return fd;
+	n = fs_read_at(fd, buf, len, (off_t)off);
+	if (n < 0)
+		s3_fail((int)n, "read %s: %s", key, strerror((int)-n));
+	close(fd);
+	return n;
+}
+
+static ssize_t fs_get_tail(struct s3_store *st, const char *key, void *buf, size_t len,
+			   uint64_t *size)
+{
+	struct stat sb;
+	uint64_t off;
+	ssize_t n;
+	int fd;
+
+	fd = fs_open_key(st, key, &sb);
+	if (fd < 0)
+		return fd;
+	*size = (uint64_t)sb.st_size;
+	off = *size > len ? *size - len : 0;
+	n = fs_read_at(fd, buf, (size_t)(*size - off), (off_t)off);
+	if (n < 0)
+		s3_fail((int)n, "read %s: %s", key, strerror((int)-n));
+	close(fd);
+	return n;
+}
+
+static int fs_get_range_async(struct s3_store *st, const char *key, uint64_t off, void *buf,
+			      size_t len, s3_done_fn done, void *arg)
+{
+	ssize_t n = fs_get_range(st, key, off, buf, len);
+
+	done(arg, n < 0 ? (int)n : (int)n, n < 0 ? s3_last_error() : "");
+	return 0;
+}
+
+static int fs_head(struct s3_store *st, const char *key, uint64_t *size)
+{
+	char *path = fs_path(st, key);
+	struct stat sb;
+	int ret = 0;
+
+	if (!path)
+		return -ENOMEM;
+	if (stat(path, &sb))
+		ret = s3_fail(-errno, "stat %s: %s", path, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		ret = s3_fail(-EISDIR, "%s: not a regular file", path);
+	else
+		*size = (uint64_t)sb.st_size;
+	free(path);
+	return ret;
+}
+
+/* Walk @dir (the path of key prefix @rel), reporting files whose key starts with @prefix. */
+static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, s3_list_fn fn,
+		   void *arg)
+{
+	size_t plen = strlen(prefix);
+	DIR *d;
+	struct dirent *de;
+	int ret = 0;
+
+	d = fdopendir(dfd);
+	if (!d) {
+		ret = -errno;
+		close(dfd);
+		return ret;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct stat sb;
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] == '.')	/* ".", "..", temporaries */
+			continue;
+		if (rellen + n + 2 > S3_KEY_MAX + 1)
+			continue;
+		memcpy(rel + rellen, de->d_name, n + 1);
+		/* prune subtrees that cannot match */
+		if (strncmp(rel, prefix, rellen + n < plen ? rellen + n : plen))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
+			continue;	/* raced with a delete */
+		if (S_ISDIR(sb.st_mode)) {
+			int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (fd < 0)
+				continue;
+			rel[rellen + n] = '/';
+			rel[rellen + n + 1] = '\0';
+			ret = fs_walk(fd, rel, rellen + n + 1, prefix, fn, arg);
+		} else if (S_ISREG(sb.st_mode) && !strncmp(rel, prefix, plen)) {
+			ret = fn(arg, rel, (uint64_t)sb.st_size, (int64_t)sb.st_mtime);
+		}
+		if (ret)
+			break;
+	}
+	if (!ret && errno)
+		ret = -errno;
+	closedir(d);
+	return ret;
+}
+
+static int fs_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void *arg)
+{
+	char rel[S3_KEY_MAX + 2] = "";
+	int fd, ret;
+
+	fd = open(fs_of(st)->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return s3_fail(-errno, "open %s: %s", fs_of(st)->root, strerror(errno));
+	ret = fs_walk(fd, rel, 0, prefix, fn, arg);
+	if (ret < 0 && !s3_last_error()[0])
+		s3_fail(ret, "list %s: %s", fs_of(st)->root, strerror(-ret));
+	return ret;
+}
+
+static int fs_del(struct s3_store *st, const char *key)
+{
+	char *path = fs_path(st, key);
+	int ret = 0;
+
+	if (!path)
+		return -ENOMEM;
+	if (unlink(path))
+		ret = s3_fail(-errno, "unlink %s: %s", path, strerror(errno));
+	else
+		ret = fs_fsync_parent(fs_of(st), path);
+	free(path);
+	return ret;
+}
+
+static int fs_upload_new(struct s3_store *st, const char *key, size_t part_size,
+			 struct s3_upload **out)
+{
+	struct file_upload *fu;
+	int ret;
+
+	fu = calloc(1, sizeof(*fu));
+	if (!fu)
+		return -ENOMEM;
+	fu->up.st = st;
+	fu->fd = -1;
+	fu->part_size = part_size;
+	fu->path = fs_path(st, key);
+	if (!fu->path) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	fu->fd = fs_open_tmp(fs_of(st), fu->path, &fu->tmp);
+	if (fu->fd < 0) {
+		ret = s3_fail(fu->fd, "create %s: %s", fu->path, strerror(-fu->fd));
+		goto out_free;
+	}
+	*out = &fu->up;
+	return 0;
+out_free:
+	free(fu->path);
+	free(fu);
+	return ret;
+}
+
+static int fs_upload_part(struct s3_upload *up, unsigned int num, const void *buf, size_t len,
+			  s3_done_fn done, void *arg)
+{
+	struct file_upload *fu = (struct file_upload *)up;
+	unsigned char bit = (unsigned char)(1u << (num % 8));
+	char detail[512] = "";
+	int ret;
+
+	if (fu->err)
+		return -ECANCELED;
+	if (len > fu->part_size || (fu->seen[num / 8] & bit))
+		return -EINVAL;
+	ret = fs_write_all(fu->fd, buf, len, (off_t)(num - 1) * (off_t)fu->part_size);
+	if (ret) {
+		fu->err = ret;
+		snprintf(detail, sizeof(detail), "write %s: %s", fu->tmp, strerror(-ret));
+	} else {
+		fu->seen[num / 8] |= bit;
+		fu->nparts++;
+		if (num > fu->max_num) {
+			fu->max_num = num;
+			fu->last_len = len;
+		}
+	}
+	done(arg, ret, detail);
+	return 0;
+}
+
+static void fs_upload_free(struct file_upload *fu, bool unlink_tmp)
+{
+	if (fu->fd >= 0)
+		close(fu->fd);
+	if (unlink_tmp && fu->tmp)
+		unlink(fu->tmp);
+	free(fu->tmp);
+	free(fu->path);
+	free(fu);
+}
+
+static int fs_upload_complete(struct s3_upload *up)
+{
+	struct file_upload *fu = (struct file_upload *)up;
+	struct file_store *fs = fs_of(up->st);
+	uint64_t size;
+	int ret = fu->err;
+
+	if (ret) {
+		s3_fail(ret, "upload %s failed: %s", fu->path, strerror(-ret));
+		goto out;
+	}
+	if (fu->nparts == 0 || fu->nparts != fu->max_num) {
+		ret = s3_fail(-EINVAL, "upload %s: parts 1..%u incomplete (%u written)", fu->path,
+			      fu->max_num, fu->nparts);
+		goto out;
+	}
+	/* every part but the last must have been full */
+	size = (uint64_t)(fu->max_num - 1) * fu->part_size + fu->last_len;
+	if (ftruncate(fu->fd, (off_t)size)) {
+		ret = s3_fail(-errno, "truncate %s: %s", fu->tmp, strerror(errno));
+		goto out;
+	}
+	ret = fs_commit(fs, fu->fd, fu->tmp, fu->path);
+	if (ret)
+		s3_fail(ret, "commit %s: %s", fu->path, strerror(-ret));
+out:
+	fs_upload_free(fu, ret != 0);
+	return ret;
+}
+
+static void fs_upload_abort(struct s3_upload *up)
+{
+	fs_upload_free((struct file_upload *)up, true);
+}
+
+static const struct s3_backend_ops file_ops = {
+	.free = fs_free,
+	.mkroot = fs_mkroot,
+	.put = fs_put,
+	.get = fs_get,
+	.get_range = fs_get_range,
+	.get_tail = fs_get_tail,
+	.get_range_async = fs_get_range_async,
+	.head = fs_head,
+	.list = fs_list,
+	.del = fs_del,
+	.upload_new = fs_upload_new,
+	.upload_part = fs_upload_part,
+	.upload_complete = fs_upload_complete,
+	.upload_abort = fs_upload_abort,
+};
+
+int s3_file_open(struct s3_store *st, const char *path, const struct s3_store_opts *opts)
+{
+	struct file_store *fs;
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len >= PATH_MAX - S3_KEY_MAX - 32)
+		return s3_fail(-ENAMETOOLONG, "%s: path too long", path);
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fs->root = strndup(path, len);
+	if (!fs->root) {
+		free(fs);
+		return -ENOMEM;
+	}
+	fs->fsync = !(opts && opts->fsync < 0);
+	st->priv = fs;
+	st->ops = &file_ops;
+	return 0;
+}
