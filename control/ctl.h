@@ -10,6 +10,7 @@
 #define FERRY_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Exit codes: the README's table. Keep both in step. */
@@ -60,10 +61,30 @@ int ctl_parse_duration(const char *s, int64_t *out);
 void ctl_signals_init(void);
 bool ctl_interrupted(void);
 
-/* Verbs */
+struct dp_job;
+struct dp_result;
+struct dp_snapshot;
+struct ctl_common;
 
+/*
+ * ctl_job_run() - wait for @job in the foreground: progress as --progress
+ * says, SIGINT/SIGTERM cancel it. Return: the exit code of its outcome, the
+ * error printed.
+ */
+int ctl_job_run(struct dp_job *job, const struct ctl_common *c, const char *verb);
 
+/* JSON on stdout (control/output.c) */
+void ctl_json_result(const char *verb, const struct dp_result *r, const char *repo,
+		     const char *target);
+void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size);
+void ctl_json_snapshots(const struct dp_snapshot *s, size_t n, const char *volume);
+/* "2026-12-01T08:43:49Z" */
+void ctl_time_str(int64_t us, char *buf, size_t len);
 
-
+/* Verbs: control/cmd_<verb>.c */
+int ctl_cmd_init(int argc, char **argv);
+int ctl_cmd_backup(int argc, char **argv);
+int ctl_cmd_restore(int argc, char **argv);
+int ctl_cmd_snapshots(int argc, char **argv);
 
 #endif /* FERRY_CTL_H */

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "datapath/dp.h"
+#include "s3/store.h"
 
 static int ctl_cmd_version(int argc, char **argv)
 {
@@ -23,6 +25,10 @@ struct ctl_verb {
 };
 
 static const struct ctl_verb ctl_verbs[] = {
+	{ "init", ctl_cmd_init, "create a repository" },
+	{ "backup", ctl_cmd_backup, "back up a block device or an image file" },
+	{ "restore", ctl_cmd_restore, "restore a snapshot onto a device or an image file" },
+	{ "snapshots", ctl_cmd_snapshots, "list snapshots" },
 	{ "version", ctl_cmd_version, "print the version" },
 };
 
@@ -63,6 +69,8 @@ int main(int argc, char **argv)
 			return ctl_usage_error(NULL, "unknown global option '%s'", a);
 		}
 	}
+	s3_set_log(ctl_log_line);
+	dp_set_log(ctl_log_line);
 	if (i >= argc) {
 		ctl_main_usage(stderr);
 		return CTL_EXIT_USAGE;

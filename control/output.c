@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/output.c - the JSON the ferry command prints (--json), from plain
+ * structs. No cJSON leaves this file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "ctl.h"
+#include "datapath/dp.h"
+
+static void ctl_json_print(cJSON *root)
+{
+	char *s = root ? cJSON_PrintUnformatted(root) : NULL;
+
+	if (s) {
+		puts(s);
+		cJSON_free(s);
+	} else {
+		ctl_log(CTL_LOG_ERR, "out of memory printing JSON");
+	}
+	cJSON_Delete(root);
+}
+
+void ctl_time_str(int64_t us, char *buf, size_t len)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "?");
+}
+
+static cJSON *ctl_json_snapshot(const struct dp_snapshot *s)
+{
+	cJSON *o = cJSON_CreateObject(), *labels;
+	char t[32];
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "id", s->id);
+	cJSON_AddStringToObject(o, "short_id", (char[9]){ s->id[0], s->id[1], s->id[2], s->id[3],
+							  s->id[4], s->id[5], s->id[6], s->id[7], 0 });
+	cJSON_AddStringToObject(o, "volume", s->volume);
+	ctl_time_str(s->time_end, t, sizeof(t));
+	cJSON_AddStringToObject(o, "time", t);
+	cJSON_AddNumberToObject(o, "time_start_us", (double)s->time_start);
+	cJSON_AddNumberToObject(o, "time_end_us", (double)s->time_end);
+	cJSON_AddStringToObject(o, "hostname", s->hostname);
+	cJSON_AddStringToObject(o, "source", s->source);
+	if (s->parent[0])
+		cJSON_AddStringToObject(o, "parent", s->parent);
+	else
+		cJSON_AddNullToObject(o, "parent");
+	cJSON_AddNumberToObject(o, "size", (double)s->size);
+	cJSON_AddNumberToObject(o, "chunk_size", s->chunk_size);
+	labels = cJSON_AddObjectToObject(o, "labels");
+	for (size_t i = 0; labels && i < s->nlabels; i++)
+		cJSON_AddStringToObject(labels, s->labels[i].key, s->labels[i].value);
+	cJSON_AddNumberToObject(o, "chunks_total", (double)s->chunks_total);
+	cJSON_AddNumberToObject(o, "chunks_zero", (double)s->chunks_zero);
+	cJSON_AddNumberToObject(o, "chunks_new", (double)s->chunks_new);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)s->bytes_read);
+	cJSON_AddNumberToObject(o, "bytes_zero", (double)s->bytes_zero);
+	cJSON_AddNumberToObject(o, "bytes_new", (double)s->bytes_new);
+	cJSON_AddNumberToObject(o, "manifest_size", (double)s->manifest_size);
+	return o;
+}
+
+void ctl_json_snapshots(const struct dp_snapshot *s, size_t n, const char *volume)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		if (volume && strcmp(volume, s[i].volume))
+			continue;
+		cJSON_AddItemToArray(arr, ctl_json_snapshot(&s[i]));
+	}
+	ctl_json_print(arr);
+}
+
+void ctl_json_result(const char *verb, const struct dp_result *r, const char *repo,
+		     const char *target)
+{
+	const struct dp_progress *p = &r->progress;
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "verb", verb);
+	cJSON_AddStringToObject(o, "snapshot_id", r->snapshot_id);
+	cJSON_AddStringToObject(o, "volume", r->volume);
+	cJSON_AddStringToObject(o, "repository", repo);
+	if (target)
+		cJSON_AddStringToObject(o, "target", target);
+	cJSON_AddStringToObject(o, "io", r->io_mode);
+	cJSON_AddNumberToObject(o, "bytes_total", (double)p->bytes_total);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)p->bytes_read);
+	cJSON_AddNumberToObject(o, "bytes_zero", (double)p->bytes_zero);
+	cJSON_AddNumberToObject(o, "bytes_new", (double)p->bytes_new);
+	cJSON_AddNumberToObject(o, "bytes_written", (double)p->bytes_written);
+	cJSON_AddNumberToObject(o, "chunks_total", (double)p->chunks_total);
+	cJSON_AddNumberToObject(o, "chunks_zero", (double)p->chunks_zero);
+	cJSON_AddNumberToObject(o, "chunks_new", (double)p->chunks_new);
+	cJSON_AddNumberToObject(o, "chunks_dedup", (double)p->chunks_dedup);
+	cJSON_AddNumberToObject(o, "packs", (double)p->packs);
+	cJSON_AddNumberToObject(o, "seconds", p->seconds);
+	cJSON_AddNumberToObject(o, "mb_per_s",
+				p->seconds > 0 ? (double)p->bytes_total / 1e6 / p->seconds : 0);
+	ctl_json_print(o);
+}
+
+void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "repository", repo);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddNumberToObject(o, "chunk_size", chunk_size);
+	ctl_json_print(o);
+}

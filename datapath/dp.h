@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * datapath/dp.h - ferry's datapath: the manual.
+ *
+ * The datapath moves a block volume (a block device or an image file) into a
+ * content-addressed repository and back:
+ *
+ *   backup:  io_uring reads (O_DIRECT, registered buffers, many in flight)
+ *            -> holes and all-zero chunks recorded, never stored
+ *            -> workers: SHA-256 chunk id -> dedup against the repository
+ *               -> zstd -> appended into packs cut into parts
+ *            -> parts uploaded through s3/store.h, one index object per pack
+ *            -> the snapshot manifest, written last: a backup is complete
+ *               exactly when its manifest exists
+ *   restore: manifest (streamed) -> read plan grouped by pack, coalesced
+ *            ranged reads -> workers: decompress, verify every chunk id
+ *            -> io_uring writes (O_DIRECT); zero chunks become holes
+ *
+ * The on-storage format is specified byte by byte in datapath/FORMAT.md.
+ *
+ * Objects and ownership:
+ *   struct dp_pool   a process-wide memory budget shared by all jobs; a job
+ *                    reserves its share when it starts and waits while other
+ *                    jobs hold the rest, so RSS stays bounded however many
+ *                    jobs run at once (the node agent runs several).
+ *   struct dp_repo   an opened repository; borrows the s3_store.
+ *   struct dp_job    one backup or restore, running on its own threads; poll
+ *                    it with dp_job_wait()/dp_job_progress().
+ *
+ * Errors: functions return 0 or -errno. The errnos with a fixed meaning:
+ *   -ENOENT      no such repository, snapshot, volume, source or object
+ *   -EEXIST      a repository exists already (dp_repo_init)
+ *   -ENOTUNIQ    a snapshot prefix or "latest" is ambiguous
+ *   -EPROTONOSUPPORT  repository format version not supported
+ *   -EUCLEAN     the repository is damaged (a checksum, a missing chunk)
+ *   -EBADMSG     an object cannot be decoded
+ *   -EIO         I/O error; -ENOSPC no space; -EFBIG target too small
+ *   -EBUSY       the target device is in use (mounted)
+ *   -ECANCELED   the job was cancelled with dp_job_cancel()
+ * Every failure comes with a one-line detail (dp_last_error() for calls on the
+ * calling thread, dp_job_error() for jobs) naming the object, the file or the
+ * volume offset concerned.
+ *
+ * Threads: a dp_repo may be shared by several jobs, each job runs its own
+ * threads; all functions here are thread-safe unless noted.
+ */
+#ifndef FERRY_DP_H
+#define FERRY_DP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct s3_store;
+struct dp_pool;
+struct dp_repo;
+struct dp_job;
+
+/* Log levels: the same numbers in every ferry module. */
+enum { DP_LOG_ERR = 0, DP_LOG_WARN = 1, DP_LOG_INFO = 2, DP_LOG_DEBUG = 3 };
+typedef void (*dp_log_fn)(int level, const char *msg);
+
+/* dp_set_log() - route the datapath's log lines (one line each) to @fn. */
+void dp_set_log(dp_log_fn fn);
+
+/* dp_last_error() - detail of the calling thread's last failed call, or "". */
+const char *dp_last_error(void);
+
+/* Defaults (see datapath/README.md for the measurements behind them). */
+#define DP_CHUNK_SIZE_DEFAULT	(1u << 20)	/* 1 MiB */
+#define DP_CHUNK_SIZE_MIN	(64u << 10)
+#define DP_CHUNK_SIZE_MAX	(16u << 20)
+#define DP_COMPRESSION_DEFAULT	3		/* zstd level */
+#define DP_MEMORY_DEFAULT	(256ull << 20)
+#define DP_MEMORY_MIN		(24ull << 20)
+#define DP_PACK_SIZE_DEFAULT	(64ull << 20)
+#define DP_FORMAT_VERSION	1
+
+/* ------------------------------------------------------------------ pool */
+
+/**
+ * dp_pool_new() - create the process's memory budget for job buffers
+ * @bytes: the budget (--memory), >= DP_MEMORY_MIN
+ *
+ * Return: 0; -EINVAL (too small); -ENOMEM.
+ */
+int dp_pool_new(uint64_t bytes, struct dp_pool **out);
+
+/* dp_pool_free() - free the pool; every job using it must be freed first. NULL ok. */
+void dp_pool_free(struct dp_pool *pool);
+
+/* ------------------------------------------------------------ repository */
+
+/**
+ * struct dp_init_opts - settings of a new repository
+ * @sz:          sizeof(struct dp_init_opts)
+ * @chunk_size:  bytes per chunk, a power of two in [DP_CHUNK_SIZE_MIN,
+ *               DP_CHUNK_SIZE_MAX]; 0 for DP_CHUNK_SIZE_DEFAULT
+ */
+struct dp_init_opts {
+	size_t sz;
+	uint32_t chunk_size;
+};
+
+/**
+ * dp_repo_init() - create a repository in @st (writes its config object)
+ * @st:   borrowed
+ * @opts: NULL for defaults
+ * @id:   if not NULL, receives the new repository id (65 bytes, hex)
+ *
+ * Return: 0; -EEXIST if @st holds a repository (or any config object)
+ * already; -EINVAL bad options; store errors.
+ */
+int dp_repo_init(struct s3_store *st, const struct dp_init_opts *opts, char *id);
+
+/**
+ * dp_repo_open() - open the repository in @st
+ * @st:  borrowed until dp_repo_free()
+ *
+ * Return: 0; -ENOENT no repository there (no config); -EPROTONOSUPPORT another
+ * format version; -EBADMSG an undecodable config; store errors.
+ */
+int dp_repo_open(struct s3_store *st, struct dp_repo **out);
+
+/* dp_repo_free() - NULL is a no-op. Jobs using the repository must be freed first. */
+void dp_repo_free(struct dp_repo *repo);
+
+/* struct dp_repo_info - a repository's config (FORMAT.md "config") */
+struct dp_repo_info {
+	char id[65];
+	uint32_t version;
+	uint32_t chunk_size;
+	char hash[16];		/* "sha256" */
+	char compression[16];	/* "zstd" */
+	char encryption[16];	/* "none" */
+	int64_t created;	/* seconds since the epoch */
+};
+
+/* dp_repo_info() - the config of an opened repository; valid until dp_repo_free(). */
+const struct dp_repo_info *dp_repo_info(const struct dp_repo *repo);
+
+/* ------------------------------------------------------------- snapshots */
+
+struct dp_label {
+	char *key;
+	char *value;
+};
+
+/**
+ * struct dp_snapshot - what a manifest says about a snapshot (FORMAT.md)
+ * All strings are owned by the list they came from.
+ */
+struct dp_snapshot {
+	char id[65];
+	char *volume;		/* the volume's name (--volume or its identity) */
+	char *source;		/* the path it was read from */
+	char *hostname;
+	char parent[65];	/* "" if none */
+	uint64_t size;		/* volume size in bytes */
+	uint32_t chunk_size;
+	int64_t time_start;	/* microseconds since the epoch */
+	int64_t time_end;
+	struct dp_label *labels;
+	size_t nlabels;
+	/* totals of the backup that made it */
+	uint64_t chunks_total, chunks_zero, chunks_new;
+	uint64_t bytes_read, bytes_zero, bytes_new, bytes_stored;
+	uint64_t manifest_size;	/* bytes of the manifest object */
+};
+
+/**
+ * dp_snapshot_list() - read the metadata of every snapshot in the repository
+ * @out: an array sorted by time_end, then id; free with dp_snapshot_list_free()
+ *
+ * Reads only each manifest's footer. A manifest whose footer cannot be decoded
+ * is skipped with a warning (it is reported by restore and check).
+ *
+ * Return: 0; store errors.
+ */
+int dp_snapshot_list(struct dp_repo *repo, struct dp_snapshot **out, size_t *n);
+
+void dp_snapshot_list_free(struct dp_snapshot *snaps, size_t n);
+
+/**
+ * dp_snapshot_find() - resolve a snapshot spec against a list
+ * @spec:   a full id, a unique prefix of >= 8 hex digits, or "latest"
+ * @volume: restrict to this volume (NULL: any)
+ *
+ * "latest" is the newest snapshot of @volume; without @volume it is refused
+ * when the list holds several volumes.
+ *
+ * Return: the snapshot (an element of @snaps) or NULL with dp_last_error() set
+ * and *@err = -ENOENT (none), -ENOTUNIQ (ambiguous), -EINVAL (bad spec).
+ */
+const struct dp_snapshot *dp_snapshot_find(const struct dp_snapshot *snaps, size_t n,
+					   const char *spec, const char *volume, int *err);
+
+/* ------------------------------------------------------------------ jobs */
+
+/* struct dp_progress - a job's counters, updated as it runs */
+struct dp_progress {
+	uint64_t bytes_total;	/* volume size */
+	uint64_t bytes_done;	/* volume bytes finished (read+hashed, or restored) */
+	uint64_t bytes_read;	/* bytes read from the source or the repository */
+	uint64_t bytes_zero;	/* holes and all-zero chunks */
+	uint64_t bytes_new;	/* bytes newly stored (after compression) */
+	uint64_t bytes_raw_new;	/* volume bytes of the new chunks */
+	uint64_t bytes_written;	/* restore: bytes written to the target */
+	uint64_t chunks_total;
+	uint64_t chunks_zero;
+	uint64_t chunks_new;	/* backup: stored now; restore: fetched */
+	uint64_t chunks_dedup;	/* backup: already in the repository */
+	uint64_t packs;		/* backup: packs written */
+	double seconds;		/* since the job started */
+};
+
+/* struct dp_result - a finished job */
+struct dp_result {
+	int err;		/* 0 or -errno */
+	char snapshot_id[65];	/* backup: the new snapshot; restore: the one restored */
+	char volume[256];
+	char io_mode[64];	/* e.g. "io_uring+O_DIRECT", "pread (buffered)" */
+	struct dp_progress progress;
+};
+
+/**
+ * struct dp_backup_opts - a backup
+ * @sz:          sizeof(struct dp_backup_opts)
+ * @source:      block device or regular file; borrowed for dp_backup_start()
+ * @volume:      the volume's name across backups; NULL: the source's stable
+ *               identity (dp_volume_identity())
+ * @labels:      "key=value" strings, @nlabels of them
+ * @compression: zstd level (1..19, or negative fast levels); 0: default;
+ *               DP_COMPRESSION_OFF stores every chunk raw
+ * @threads:     worker threads; 0: one per online CPU
+ * @queue_depth: reads in flight; 0: automatic
+ * @memory:      bytes of the pool this job reserves; 0: all of it
+ * @pack_size:   target pack size; 0: DP_PACK_SIZE_DEFAULT
+ * @no_uring:    do not use io_uring (pread/pwrite)
+ * @no_direct:   do not use O_DIRECT
+ * @hostname:    recorded in the manifest; NULL: gethostname()
+ */
+struct dp_backup_opts {
+	size_t sz;
+	const char *source;
+	const char *volume;
+	const char *const *labels;
+	size_t nlabels;
+	int compression;
+	unsigned int threads;
+	unsigned int queue_depth;
+	uint64_t memory;
+	uint64_t pack_size;
+	bool no_uring;
+	bool no_direct;
+	const char *hostname;
+};
+
+#define DP_COMPRESSION_OFF (-1000)
+
+/**
+ * dp_backup_start() - start backing up a volume
+ * @repo: borrowed until dp_job_free()
+ * @pool: borrowed until dp_job_free()
+ * @opts: borrowed for the call
+ *
+ * Opens the source, then returns; the job runs on its own threads.
+ *
+ * Return: 0; -ENOENT/-EACCES (source), -EINVAL (options); -ENOMEM. Failures
+ * while running are reported by dp_job_wait().
+ */
+int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_backup_opts *opts,
+		    struct dp_job **out);
+
+/**
+ * struct dp_restore_opts - a restore
+ * @sz:          sizeof(struct dp_restore_opts)
+ * @target:      block device or regular file (created sparse if missing);
+ *               borrowed for dp_restore_start()
+ * @snapshot:    borrowed for dp_restore_start()
+ * @threads, @queue_depth, @memory, @no_uring, @no_direct: as for backup
+ */
+struct dp_restore_opts {
+	size_t sz;
+	const char *target;
+	const struct dp_snapshot *snapshot;
+	unsigned int threads;
+	unsigned int queue_depth;
+	uint64_t memory;
+	bool no_uring;
+	bool no_direct;
+};
+
+/**
+ * dp_restore_start() - start restoring a snapshot
+ *
+ * A block device target must be at least the volume's size and not in use
+ * (-EFBIG, -EBUSY); a regular file is truncated to the volume's size.
+ *
+ * Return: 0; -ENOENT (the target's directory), -EFBIG, -EBUSY, -EINVAL; -ENOMEM.
+ */
+int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
+		     const struct dp_restore_opts *opts, struct dp_job **out);
+
+/**
+ * dp_job_wait() - wait for a job to finish
+ * @timeout_ms: -1 waits for ever
+ *
+ * Return: 0 when the job has finished (its outcome is in dp_job_result());
+ * -ETIMEDOUT if it is still running.
+ */
+int dp_job_wait(struct dp_job *job, int timeout_ms);
+
+/* dp_job_cancel() - ask a job to stop; it finishes with -ECANCELED soon after. */
+void dp_job_cancel(struct dp_job *job);
+
+/* dp_job_progress() - a consistent-enough copy of a running job's counters */
+void dp_job_progress(struct dp_job *job, struct dp_progress *out);
+
+/* dp_job_result() - the outcome; valid after dp_job_wait() returned 0. */
+const struct dp_result *dp_job_result(const struct dp_job *job);
+
+/* dp_job_error() - detail of a failed job ("" if none); valid until dp_job_free(). */
+const char *dp_job_error(const struct dp_job *job);
+
+/* dp_job_free() - cancel (if running), wait and free. NULL is a no-op. */
+void dp_job_free(struct dp_job *job);
+
+/* -------------------------------------------------------------- volumes */
+
+/**
+ * dp_volume_identity() - the stable name of a source when --volume is not given
+ * @path: block device or file
+ * @buf:  receives "file:<realpath>" for a regular file or a loop device (its
+ *        backing file), "dev:<by-id name>" for a device with a
+ *        /dev/disk/by-id link, else "dev:<kernel name>"
+ *
+ * Return: 0; -ENOENT; -ENAMETOOLONG.
+ */
+int dp_volume_identity(const char *path, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FERRY_DP_H */

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * datapath/dp_int.h - what the datapath's files share; private to datapath/.
+ */
+#ifndef FERRY_DP_INT_H
+#define FERRY_DP_INT_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "dp.h"
+
+struct s3_store;
+
+/* ---------------------------------------------------------------- logging */
+
+void dp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define pr_err(...)   dp_log(DP_LOG_ERR, __VA_ARGS__)
+#define pr_warn(...)  dp_log(DP_LOG_WARN, __VA_ARGS__)
+#define pr_info(...)  dp_log(DP_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) dp_log(DP_LOG_DEBUG, __VA_ARGS__)
+
+/* Set the calling thread's dp_last_error(); returns @err. */
+int dp_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dp_clear_error(void);
+
+/* The store's detail of its last failure on this thread, for messages. */
+const char *dp_store_detail(void);
+
+/* zstd and OpenSSL codes, translated in one place each */
+int dp_errno_from_zstd(size_t rc);
+
+/* ------------------------------------------------------------- test hooks */
+
+#ifdef FERRY_TEST_HOOKS
+/* FERRY_TEST_CRASH_AT=<point>[:<n>]: SIGKILL ourselves the n-th time (default 1st). */
+void dp_test_point(const char *point);
+#else
+static inline void dp_test_point(const char *point)
+{
+	(void)point;
+}
+#endif
+
+/* ------------------------------------------------------------------ bytes */
+
+static inline void dp_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void dp_put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void dp_put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t dp_get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t dp_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t dp_get_le64(const uint8_t *p)
+{
+	return (uint64_t)dp_get_le32(p) | (uint64_t)dp_get_le32(p + 4) << 32;
+}
+
+#define DP_ID_LEN 32
+
+/* @out gets 2*@len hex digits and a NUL */
+void dp_hex(const uint8_t *in, size_t len, char *out);
+/* 0, or -EINVAL if @hex is not 2*@len hex digits */
+int dp_unhex(const char *hex, uint8_t *out, size_t len);
+/* 32 random bytes as 64 hex digits + NUL */
+int dp_random_id(char out[65]);
+
+int64_t dp_now_us(void);		/* CLOCK_REALTIME */
+double dp_mono_s(void);			/* CLOCK_MONOTONIC */
+
+/* true if @len bytes at @buf (8-byte aligned) are all zero */
+bool dp_is_zero(const void *buf, size_t len);
+
+/* SHA-256 (OpenSSL, SHA-NI where present); one-shot, for cold paths */
+int dp_sha256(const void *buf, size_t len, uint8_t out[DP_ID_LEN]);
+
+struct dp_sha256_stream;
+int dp_sha256_stream_new(struct dp_sha256_stream **out);
+void dp_sha256_stream_update(struct dp_sha256_stream *s, const void *buf, size_t len);
+void dp_sha256_stream_final(struct dp_sha256_stream *s, uint8_t out[DP_ID_LEN]);
+/* restart @s and hash @buf in one go: the hot path's per-worker hasher */
+void dp_sha256_stream_digest(struct dp_sha256_stream *s, const void *buf, size_t len,
+			     uint8_t out[DP_ID_LEN]);
+void dp_sha256_stream_free(struct dp_sha256_stream *s);
+
+/* -------------------------------------------------------------- the pool */
+
+/* Reserve @bytes of the pool, waiting while other jobs hold it; -ECANCELED if *@stop. */
+int dp_pool_reserve(struct dp_pool *pool, uint64_t bytes, const atomic_bool *stop);
+void dp_pool_unreserve(struct dp_pool *pool, uint64_t bytes);
+uint64_t dp_pool_size(const struct dp_pool *pool);
+
+/*
+ * A job's buffers: one aligned mapping carved into @nchunk chunk buffers
+ * (chunk_size each, registered with io_uring) and @nio I/O buffers (io_size
+ * each: pack parts, ranged reads). Each class has a free list; get waits.
+ */
+struct dp_bufs {
+	void *map;
+	size_t map_len;
+	size_t chunk_size, io_size;
+	unsigned int nchunk, nio;
+	void **chunk_free, **io_free;	/* stacks */
+	unsigned int chunk_nfree, io_nfree;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	const atomic_bool *stop;
+};
+
+int dp_bufs_init(struct dp_bufs *b, uint64_t budget, size_t chunk_size, size_t io_size,
+		 const atomic_bool *stop);
+void dp_bufs_fini(struct dp_bufs *b);
+/* NULL when *stop was set while waiting */
+void *dp_bufs_get_chunk(struct dp_bufs *b);
+void *dp_bufs_get_io(struct dp_bufs *b);
+/* a chunk buffer if one is free now, else NULL */
+void *dp_bufs_tryget_chunk(struct dp_bufs *b);
+void dp_bufs_put_chunk(struct dp_bufs *b, void *buf);
+void dp_bufs_put_io(struct dp_bufs *b, void *buf);
+/* wake every waiter (after setting *stop) */
+void dp_bufs_wake(struct dp_bufs *b);
+/* index of a chunk buffer, for io_uring fixed buffers */
+unsigned int dp_bufs_chunk_index(const struct dp_bufs *b, const void *buf);
+
+/* ----------------------------------------------------------------- queue */
+
+/* A bounded multi-producer multi-consumer queue of pointers. */
+struct dp_queue {
+	void **items;
+	unsigned int cap, head, count;
+	bool closed;
+	pthread_mutex_t lock;
+	pthread_cond_t not_empty, not_full;
+	const atomic_bool *stop;
+};
+
+int dp_queue_init(struct dp_queue *q, unsigned int cap, const atomic_bool *stop);
+void dp_queue_fini(struct dp_queue *q);
+/* 0, or -ECANCELED when *stop is set */
+int dp_queue_push(struct dp_queue *q, void *item);
+/* an item; NULL when closed and empty, or when *stop is set */
+void *dp_queue_pop(struct dp_queue *q);
+/*
+ * An item, or NULL at once if there is none; *@closed tells whether the queue
+ * is closed and empty. Items are handed out after a stop too (to drain it).
+ */
+void *dp_queue_trypop(struct dp_queue *q, bool *closed);
+void dp_queue_close(struct dp_queue *q);
+void dp_queue_wake(struct dp_queue *q);
+
+/* ------------------------------------------------------------- the index */
+
+/* Where a chunk is stored (FORMAT.md, pack index entry). */
+struct dp_loc {
+	uint64_t offset;	/* in the pack */
+	uint32_t pack;		/* number in dp_chunkidx's pack table */
+	uint32_t stored_len;
+	uint32_t raw_len;
+	uint8_t kind;		/* DP_BLOB_* */
+};
+
+/* In-memory map chunk id -> location: 56 bytes an entry + 8 a slot. */
+struct dp_chunkidx;
+
+int dp_chunkidx_new(struct dp_chunkidx **out);
+void dp_chunkidx_free(struct dp_chunkidx *ix);
+/* register a pack id; returns its number (>= 0) or -ENOMEM */
+int dp_chunkidx_add_pack(struct dp_chunkidx *ix, const uint8_t id[DP_ID_LEN]);
+const uint8_t *dp_chunkidx_pack_id(const struct dp_chunkidx *ix, uint32_t pack);
+/*
+ * Insert if absent. Return 1 if it was present (then *@loc, if given, gets its
+ * location), 0 if inserted, -ENOMEM.
+ */
+int dp_chunkidx_insert(struct dp_chunkidx *ix, const uint8_t id[DP_ID_LEN],
+		       const struct dp_loc *loc);
+/* true and *@loc if present */
+bool dp_chunkidx_lookup(struct dp_chunkidx *ix, const uint8_t id[DP_ID_LEN], struct dp_loc *loc);
+uint64_t dp_chunkidx_count(const struct dp_chunkidx *ix);
+
+/* ------------------------------------------------------------ formats */
+
+#define DP_BLOB_RAW  0
+#define DP_BLOB_ZSTD 1
+
+/* One pack index entry (FORMAT.md). */
+struct dp_pack_entry {
+	uint8_t id[DP_ID_LEN];
+	uint64_t offset;
+	uint32_t stored_len;
+	uint32_t raw_len;
+	uint8_t kind;
+};
+
+#define DP_PACK_INDEX_HDR   48
+#define DP_PACK_INDEX_ENTRY 56
+#define DP_PACK_INDEX_MAX   (64u << 20)
+#define DP_PACK_TAIL	    8
+
+/* Encoded size of an index with @n entries (header, entries, checksum). */
+size_t dp_pack_index_size(size_t n);
+/* Encode into @out (dp_pack_index_size(n) bytes). */
+void dp_pack_index_encode(const uint8_t pack_id[DP_ID_LEN], const struct dp_pack_entry *e,
+			  size_t n, uint8_t *out);
+/*
+ * Decode and verify; *@entries is malloc()ed. Return 0, -EBADMSG (bad magic,
+ * length), -EUCLEAN (checksum), -ENOMEM.
+ */
+int dp_pack_index_decode(const uint8_t *buf, size_t len, uint8_t pack_id[DP_ID_LEN],
+			 struct dp_pack_entry **entries, size_t *n);
+
+/* object keys */
+void dp_key_pack(const uint8_t id[DP_ID_LEN], char *key, size_t len);
+void dp_key_index(const uint8_t id[DP_ID_LEN], char *key, size_t len);
+
+/* ------------------------------------------------------------ repository */
+
+struct dp_repo {
+	struct s3_store *st;
+	struct dp_repo_info info;
+};
+
+/*
+ * Load every index object into @ix (pack numbers assigned in listing order).
+ * Return 0, or -errno with dp_last_error() naming the object.
+ */
+int dp_repo_load_index(struct dp_repo *repo, struct dp_chunkidx *ix);
+
+/* ------------------------------------------------------------- manifests */
+
+#define DP_MANIFEST_SEG_REFS 8192	/* refs per segment, at most */
+#define DP_MANIFEST_FOOTER   40		/* meta_len u32 + sha256 + magic */
+#define DP_MANIFEST_META_MAX (1u << 20)
+
+/* Writing: records are added in volume order; segments are emitted through @emit. */
+struct dp_mwriter;
+typedef int (*dp_mwriter_emit_fn)(void *arg, const void *buf, size_t len);
+
+int dp_mwriter_new(dp_mwriter_emit_fn emit, void *arg, struct dp_mwriter **out);
+int dp_mwriter_add_chunk(struct dp_mwriter *w, const uint8_t id[DP_ID_LEN]);
+int dp_mwriter_add_zero(struct dp_mwriter *w, uint64_t nchunks);
+/* Flush the last segment, the end marker, the metadata and the footer. */
+int dp_mwriter_finish(struct dp_mwriter *w, const struct dp_snapshot *meta);
+void dp_mwriter_free(struct dp_mwriter *w);
+
+/* Reading: fed bytes in order, yields refs. */
+struct dp_ref {
+	bool zero;
+	uint64_t count;			/* zero: chunks in the run; else 1 */
+	uint8_t id[DP_ID_LEN];
+};
+struct dp_mreader;
+
+/* @size is the manifest object's size (the reader checks it ends at the footer) */
+int dp_mreader_new(uint64_t size, struct dp_mreader **out);
+/*
+ * Feed @len bytes; refs are appended to the reader's queue, taken with
+ * dp_mreader_next(). Return 0, -EBADMSG/-EUCLEAN with dp_last_error().
+ */
+int dp_mreader_feed(struct dp_mreader *r, const void *buf, size_t len);
+/* 1 and *@ref, 0 when no ref is ready */
+int dp_mreader_next(struct dp_mreader *r, struct dp_ref *ref);
+/* After the last byte was fed: 0 if the manifest was complete and its checksum matched. */
+int dp_mreader_finish(struct dp_mreader *r);
+void dp_mreader_free(struct dp_mreader *r);
+
+/* Metadata JSON <-> struct dp_snapshot (FORMAT.md). */
+int dp_meta_encode(const struct dp_snapshot *s, char **json);
+int dp_meta_decode(const char *json, size_t len, struct dp_snapshot *s);
+void dp_snapshot_fini(struct dp_snapshot *s);
+
+/* The repository config JSON <-> struct dp_repo_info (FORMAT.md). */
+int dp_config_encode(const struct dp_repo_info *info, char **json);
+int dp_config_decode(const char *json, size_t len, struct dp_repo_info *info);
+
+/* Parse a manifest footer read from the object's tail. */
+int dp_manifest_parse_tail(const uint8_t *tail, size_t len, uint64_t size, struct dp_snapshot *s);
+
+/* ------------------------------------------------------------------- I/O */
+
+struct dp_dev {
+	int fd;			/* O_DIRECT if direct */
+	int fd_buffered;	/* for unaligned tails; -1 until needed */
+	char *path;
+	uint64_t size;
+	bool is_blk;
+	bool direct;
+	bool created;		/* restore: we created the file (sparse, all holes) */
+	unsigned int align;	/* O_DIRECT alignment (logical block size) */
+};
+
+int dp_dev_open_source(struct dp_dev *d, const char *path, bool no_direct);
+int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool no_direct);
+void dp_dev_close(struct dp_dev *d);
+/* zero [off, off+len) on the target: punch a hole or BLKZEROOUT */
+int dp_dev_zero(struct dp_dev *d, uint64_t off, uint64_t len);
+
+/* io_uring, shared by the reader of backup and the writer of restore */
+struct io_uring;
+struct dp_ring {
+	struct io_uring *ring;
+	bool fixed;		/* chunk buffers registered: READ_FIXED/WRITE_FIXED */
+	unsigned int depth;
+};
+
+/* -ENOSYS/-EPERM/...: io_uring cannot be used here (the caller falls back) */
+int dp_ring_init(struct dp_ring *r, unsigned int depth, struct dp_bufs *bufs);
+/* On the thread that uses the ring, before its first submission. */
+int dp_ring_enable(struct dp_ring *r);
+void dp_ring_fini(struct dp_ring *r);
+
+/* ------------------------------------------------------------------- jobs */
+
+/*
+ * The state every job shares: its threads check @stop; the first failure
+ * wins and is kept in @result.err/@errmsg.
+ */
+struct dp_job {
+	struct dp_repo *repo;
+	struct dp_pool *pool;
+	uint64_t reserved;		/* bytes of @pool held */
+	atomic_bool stop;
+	bool cancelled;
+	pthread_mutex_t lock;		/* @errmsg, @result, @done */
+	pthread_cond_t done_cond;
+	bool done;
+	pthread_t thread;
+	bool thread_started;
+	char errmsg[512];
+	struct dp_result result;
+	double t0;
+	/* counters (struct dp_progress, atomically updated) */
+	atomic_uint_fast64_t bytes_total, bytes_done, bytes_read, bytes_zero, bytes_new,
+		bytes_raw_new, bytes_written, chunks_total, chunks_zero, chunks_new, chunks_dedup,
+		packs;
+	void (*run)(struct dp_job *job);	/* the job's main, on its thread */
+	void (*wake)(struct dp_job *job);	/* wakes the kind's waits after @stop */
+	void (*fini)(struct dp_job *job);	/* frees the kind's state */
+	void *priv;
+};
+
+/* Record the first failure (@err, message) and stop the job; returns @err. */
+int dp_job_fail(struct dp_job *job, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool dp_job_stopped(const struct dp_job *job);
+int dp_job_launch(struct dp_job *job);
+void dp_job_init(struct dp_job *job, struct dp_repo *repo, struct dp_pool *pool);
+
+unsigned int dp_online_cpus(void);
+
+#endif /* FERRY_DP_INT_H */

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * datapath/job.c - what every job does the same way: its thread, its first
+ * error, cancellation, progress counters and the wait for its end.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "dp_int.h"
+
+void dp_job_init(struct dp_job *job, struct dp_repo *repo, struct dp_pool *pool)
+{
+	job->repo = repo;
+	job->pool = pool;
+	atomic_init(&job->stop, false);
+	pthread_mutex_init(&job->lock, NULL);
+	pthread_cond_init(&job->done_cond, NULL);
+	job->t0 = dp_mono_s();
+}
+
+int dp_job_fail(struct dp_job *job, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&job->lock);
+	if (!job->result.err) {
+		job->result.err = err;
+		va_start(ap, fmt);
+		vsnprintf(job->errmsg, sizeof(job->errmsg), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&job->lock);
+	if (!atomic_exchange(&job->stop, true) && job->wake)
+		job->wake(job);
+	return err;
+}
+
+bool dp_job_stopped(const struct dp_job *job)
+{
+	return atomic_load(&job->stop);
+}
+
+void dp_job_progress(struct dp_job *job, struct dp_progress *p)
+{
+	p->bytes_total = atomic_load(&job->bytes_total);
+	p->bytes_done = atomic_load(&job->bytes_done);
+	p->bytes_read = atomic_load(&job->bytes_read);
+	p->bytes_zero = atomic_load(&job->bytes_zero);
+	p->bytes_new = atomic_load(&job->bytes_new);
+	p->bytes_raw_new = atomic_load(&job->bytes_raw_new);
+	p->bytes_written = atomic_load(&job->bytes_written);
+	p->chunks_total = atomic_load(&job->chunks_total);
+	p->chunks_zero = atomic_load(&job->chunks_zero);
+	p->chunks_new = atomic_load(&job->chunks_new);
+	p->chunks_dedup = atomic_load(&job->chunks_dedup);
+	p->packs = atomic_load(&job->packs);
+	p->seconds = dp_mono_s() - job->t0;
+}
+
+static void *dp_job_main(void *arg)
+{
+	struct dp_job *job = arg;
+	double seconds;
+
+	job->run(job);
+	seconds = dp_mono_s() - job->t0;
+	pthread_mutex_lock(&job->lock);
+	if (!job->result.err && job->cancelled)
+		job->result.err = -ECANCELED;
+	if (job->result.err == -ECANCELED && job->cancelled && !job->errmsg[0])
+		snprintf(job->errmsg, sizeof(job->errmsg), "interrupted");
+	pthread_mutex_unlock(&job->lock);
+	dp_job_progress(job, &job->result.progress);
+	job->result.progress.seconds = seconds;
+	pthread_mutex_lock(&job->lock);
+	job->done = true;
+	pthread_cond_broadcast(&job->done_cond);
+	pthread_mutex_unlock(&job->lock);
+	return NULL;
+}
+
+int dp_job_launch(struct dp_job *job)
+{
+	int ret = pthread_create(&job->thread, NULL, dp_job_main, job);
+
+	if (ret)
+		return -ret;
+	job->thread_started = true;
+	return 0;
+}
+
+int dp_job_wait(struct dp_job *job, int timeout_ms)
+{
+	struct timespec ts;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (timeout_ms >= 0) {
+		ts.tv_sec += timeout_ms / 1000;
+		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+	}
+	pthread_mutex_lock(&job->lock);
+	while (!job->done && !ret) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&job->done_cond, &job->lock);
+		else if (pthread_cond_timedwait(&job->done_cond, &job->lock, &ts) == ETIMEDOUT)
+			ret = -ETIMEDOUT;
+	}
+	if (job->done)
+		ret = 0;
+	pthread_mutex_unlock(&job->lock);
+	return ret;
+}
+
+void dp_job_cancel(struct dp_job *job)
+{
+	pthread_mutex_lock(&job->lock);
+	job->cancelled = true;
+	pthread_mutex_unlock(&job->lock);
+	dp_job_fail(job, -ECANCELED, "interrupted");
+}
+
+const struct dp_result *dp_job_result(const struct dp_job *job)
+{
+	return &job->result;
+}
+
+const char *dp_job_error(const struct dp_job *job)
+{
+	return job->errmsg;
+}
+
+void dp_job_free(struct dp_job *job)
+{
+	if (!job)
+		return;
+	if (job->thread_started) {
+		if (!job->done)
+			dp_job_cancel(job);
+		pthread_join(job->thread, NULL);
+	}
+	if (job->fini)
+		job->fini(job);
+	if (job->reserved)
+		dp_pool_unreserve(job->pool, job->reserved);
+	pthread_mutex_destroy(&job->lock);
+	pthread_cond_destroy(&job->done_cond);
+	free(job);
+}

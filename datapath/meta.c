@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+/*
+ * datapath/meta.c - the JSON of the datapath: the repository config and a
+ * manifest's metadata, to and from plain structs. No cJSON leaves this file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "dp_int.h"
+
+static int meta_add_u64(cJSON *o, const char *name, uint64_t v)
+{
+	/* JSON numbers are doubles: exact up to 2^53, enough for any byte count here */
+	return cJSON_AddNumberToObject(o, name, (double)v) ? 0 : -ENOMEM;
+}
+
+int dp_meta_encode(const struct dp_snapshot *s, char **json)
+{
+	cJSON *root, *labels, *totals;
+	int ret = -ENOMEM;
+
+	*json = NULL;
+	root = cJSON_CreateObject();
+	if (!root)
+		return -ENOMEM;
+	if (!cJSON_AddStringToObject(root, "id", s->id) ||
+	    !cJSON_AddStringToObject(root, "volume", s->volume ? s->volume : "") ||
+	    !cJSON_AddStringToObject(root, "source", s->source ? s->source : "") ||
+	    !cJSON_AddStringToObject(root, "hostname", s->hostname ? s->hostname : "") ||
+	    !cJSON_AddStringToObject(root, "parent", s->parent))
+		goto out;
+	if (meta_add_u64(root, "size", s->size) || meta_add_u64(root, "chunk_size", s->chunk_size) ||
+	    meta_add_u64(root, "time_start", (uint64_t)s->time_start) ||
+	    meta_add_u64(root, "time_end", (uint64_t)s->time_end))
+		goto out;
+	labels = cJSON_AddObjectToObject(root, "labels");
+	if (!labels)
+		goto out;
+	for (size_t i = 0; i < s->nlabels; i++)
+		if (!cJSON_AddStringToObject(labels, s->labels[i].key, s->labels[i].value))
+			goto out;
+	totals = cJSON_AddObjectToObject(root, "totals");
+	if (!totals || meta_add_u64(totals, "chunks_total", s->chunks_total) ||
+	    meta_add_u64(totals, "chunks_zero", s->chunks_zero) ||
+	    meta_add_u64(totals, "chunks_new", s->chunks_new) ||
+	    meta_add_u64(totals, "bytes_read", s->bytes_read) ||
+	    meta_add_u64(totals, "bytes_zero", s->bytes_zero) ||
+	    meta_add_u64(totals, "bytes_new", s->bytes_new) ||
+	    meta_add_u64(totals, "bytes_stored", s->bytes_stored))
+		goto out;
+	*json = cJSON_PrintUnformatted(root);
+	ret = *json ? 0 : -ENOMEM;
+out:
+	cJSON_Delete(root);
+	return ret;
+}
+
+static int meta_str(const cJSON *o, const char *name, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsString(v))
+		return -EBADMSG;
+	*out = strdup(v->valuestring);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int meta_u64(const cJSON *o, const char *name, uint64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0)
+		return -EBADMSG;
+	*out = (uint64_t)v->valuedouble;
+	return 0;
+}
+
+static int meta_id(const cJSON *o, const char *name, char out[65], bool may_be_empty)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	uint8_t bin[DP_ID_LEN];
+
+	if (!cJSON_IsString(v))
+		return -EBADMSG;
+	if (may_be_empty && !v->valuestring[0]) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (dp_unhex(v->valuestring, bin, DP_ID_LEN))
+		return -EBADMSG;
+	dp_hex(bin, DP_ID_LEN, out);
+	return 0;
+}
+
+void dp_snapshot_fini(struct dp_snapshot *s)
+{
+	free(s->volume);
+	free(s->source);
+	free(s->hostname);
+	for (size_t i = 0; i < s->nlabels; i++) {
+		free(s->labels[i].key);
+		free(s->labels[i].value);
+	}
+	free(s->labels);
+	memset(s, 0, sizeof(*s));
+}
+
+int dp_meta_decode(const char *json, size_t len, struct dp_snapshot *s)
+{
+	const cJSON *labels, *totals, *l;
+	uint64_t v;
+	cJSON *root;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	root = cJSON_ParseWithLength(json, len);
+	if (!root)
+		return dp_fail(-EBADMSG, "manifest metadata is not JSON");
+	ret = -EBADMSG;
+	if (!cJSON_IsObject(root) || meta_id(root, "id", s->id, false) ||
+	    meta_id(root, "parent", s->parent, true))
+		goto out;
+	ret = meta_str(root, "volume", &s->volume);
+	if (!ret)
+		ret = meta_str(root, "source", &s->source);
+	if (!ret)
+		ret = meta_str(root, "hostname", &s->hostname);
+	if (!ret)
+		ret = meta_u64(root, "size", &s->size);
+	if (!ret)
+		ret = meta_u64(root, "chunk_size", &v);
+	if (ret)
+		goto out;
+	s->chunk_size = (uint32_t)v;
+	if (v < DP_CHUNK_SIZE_MIN || v > DP_CHUNK_SIZE_MAX || (v & (v - 1))) {
+		ret = -EBADMSG;
+		goto out;
+	}
+	ret = meta_u64(root, "time_start", &v);
+	s->time_start = (int64_t)v;
+	if (!ret)
+		ret = meta_u64(root, "time_end", &v);
+	s->time_end = (int64_t)v;
+	if (ret)
+		goto out;
+	labels = cJSON_GetObjectItemCaseSensitive(root, "labels");
+	if (!cJSON_IsObject(labels)) {
+		ret = -EBADMSG;
+		goto out;
+	}
+	s->labels = calloc((size_t)cJSON_GetArraySize(labels) + 1, sizeof(*s->labels));
+	if (!s->labels) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	cJSON_ArrayForEach(l, labels) {
+		struct dp_label *lab = &s->labels[s->nlabels];
+
+		if (!cJSON_IsString(l) || !l->string) {
+			ret = -EBADMSG;
+			goto out;
+		}
+		lab->key = strdup(l->string);
+		lab->value = strdup(l->valuestring);
+		s->nlabels++;
+		if (!lab->key || !lab->value) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	totals = cJSON_GetObjectItemCaseSensitive(root, "totals");
+	if (!cJSON_IsObject(totals) || meta_u64(totals, "chunks_total", &s->chunks_total) ||
+	    meta_u64(totals, "chunks_zero", &s->chunks_zero) ||
+	    meta_u64(totals, "chunks_new", &s->chunks_new) ||
+	    meta_u64(totals, "bytes_read", &s->bytes_read) ||
+	    meta_u64(totals, "bytes_zero", &s->bytes_zero) ||
+	    meta_u64(totals, "bytes_new", &s->bytes_new) ||
+	    meta_u64(totals, "bytes_stored", &s->bytes_stored)) {
+		ret = -EBADMSG;
+		goto out;
+	}
+	ret = 0;
+out:
+	cJSON_Delete(root);
+	if (ret) {
+		dp_snapshot_fini(s);
+		if (ret == -EBADMSG)
+			dp_fail(ret, "manifest metadata is invalid");
+	}
+	return ret;
+}
+
+/* ------------------------------------------------------------------ config */
+
+int dp_config_encode(const struct dp_repo_info *info, char **json)
+{
+	cJSON *root;
+	int ret = -ENOMEM;
+
+	*json = NULL;
+	root = cJSON_CreateObject();
+	if (!root)
+		return -ENOMEM;
+	if (!cJSON_AddStringToObject(root, "format", "ferry-repository") ||
+	    meta_add_u64(root, "version", info->version) ||
+	    !cJSON_AddStringToObject(root, "id", info->id) ||
+	    meta_add_u64(root, "chunk_size", info->chunk_size) ||
+	    !cJSON_AddStringToObject(root, "hash", info->hash) ||
+	    !cJSON_AddStringToObject(root, "compression", info->compression) ||
+	    !cJSON_AddStringToObject(root, "encryption", info->encryption) ||
+	    meta_add_u64(root, "created", (uint64_t)info->created))
+		goto out;
+	*json = cJSON_Print(root);
+	ret = *json ? 0 : -ENOMEM;
+out:
+	cJSON_Delete(root);
+	return ret;
+}
+
+static int config_word(const cJSON *root, const char *name, char *out, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
+
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= len)
+		return -EBADMSG;
+	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
+int dp_config_decode(const char *json, size_t len, struct dp_repo_info *info)
+{
+	const cJSON *fmt;
+	uint64_t v;
+	cJSON *root;
+	int ret = -EBADMSG;
+
+	memset(info, 0, sizeof(*info));
+	root = cJSON_ParseWithLength(json, len);
+	if (!root)
+		return dp_fail(-EBADMSG, "repository config is not JSON");
+	fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+	if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "ferry-repository")) {
+		dp_fail(-EBADMSG, "not a ferry repository config");
+		goto out;
+	}
+	if (meta_u64(root, "version", &v)) {
+		dp_fail(-EBADMSG, "repository config has no version");
+		goto out;
+	}
+	info->version = (uint32_t)v;
+	if (v != DP_FORMAT_VERSION) {
+		ret = dp_fail(-EPROTONOSUPPORT, "repository format version %llu is not supported (this ferry reads version %d)",
+			      (unsigned long long)v, DP_FORMAT_VERSION);
+		goto out;
+	}
+	if (meta_id(root, "id", info->id, false) || meta_u64(root, "chunk_size", &v) ||
+	    config_word(root, "hash", info->hash, sizeof(info->hash)) ||
+	    config_word(root, "compression", info->compression, sizeof(info->compression)) ||
+	    config_word(root, "encryption", info->encryption, sizeof(info->encryption))) {
+		dp_fail(-EBADMSG, "repository config is invalid");
+		goto out;
+	}
+	info->chunk_size = (uint32_t)v;
+	if (v < DP_CHUNK_SIZE_MIN || v > DP_CHUNK_SIZE_MAX || (v & (v - 1))) {
+		dp_fail(-EBADMSG, "repository chunk size %llu is invalid", (unsigned long long)v);
+		goto out;
+	}
+	if (strcmp(info->hash, "sha256") || strcmp(info->compression, "zstd") ||
+	    strcmp(info->encryption, "none")) {
+		ret = dp_fail(-EPROTONOSUPPORT, "repository uses %s/%s/%s, which this ferry does not support",
+			      info->hash, info->compression, info->encryption);
+		goto out;
+	}
+	if (!meta_u64(root, "created", &v))
+		info->created = (int64_t)v;
+	ret = 0;
+out:
+	cJSON_Delete(root);
+	return ret;
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+/*
+ * datapath/packfmt.c - encoding of pack indexes and object keys (FORMAT.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dp_int.h"
+
+static const uint8_t dp_index_magic[4] = { 'F', 'R', 'Y', 'I' };
+
+size_t dp_pack_index_size(size_t n)
+{
+	return DP_PACK_INDEX_HDR + n * DP_PACK_INDEX_ENTRY + DP_ID_LEN;
+}
+
+void dp_pack_index_encode(const uint8_t pack_id[DP_ID_LEN], const struct dp_pack_entry *e,
+			  size_t n, uint8_t *out)
+{
+	uint8_t *p = out;
+
+	memset(out, 0, DP_PACK_INDEX_HDR);
+	memcpy(p, dp_index_magic, 4);
+	p[4] = DP_FORMAT_VERSION;
+	dp_put_le32(p + 8, (uint32_t)n);
+	memcpy(p + 16, pack_id, DP_ID_LEN);
+	p += DP_PACK_INDEX_HDR;
+	for (size_t i = 0; i < n; i++, p += DP_PACK_INDEX_ENTRY) {
+		memset(p, 0, DP_PACK_INDEX_ENTRY);
+		memcpy(p, e[i].id, DP_ID_LEN);
+		dp_put_le64(p + 32, e[i].offset);
+		dp_put_le32(p + 40, e[i].stored_len);
+		dp_put_le32(p + 44, e[i].raw_len);
+		p[48] = e[i].kind;
+	}
+	dp_sha256(out, (size_t)(p - out), p);
+}
+
+int dp_pack_index_decode(const uint8_t *buf, size_t len, uint8_t pack_id[DP_ID_LEN],
+			 struct dp_pack_entry **entries, size_t *n)
+{
+	uint8_t sum[DP_ID_LEN];
+	struct dp_pack_entry *e;
+	uint32_t count;
+	const uint8_t *p;
+
+	*entries = NULL;
+	*n = 0;
+	if (len < dp_pack_index_size(0) || memcmp(buf, dp_index_magic, 4))
+		return dp_fail(-EBADMSG, "not a pack index (bad magic or %zu bytes)", len);
+	if (buf[4] != DP_FORMAT_VERSION)
+		return dp_fail(-EPROTONOSUPPORT, "pack index version %u is not supported", buf[4]);
+	count = dp_get_le32(buf + 8);
+	if (len != dp_pack_index_size(count))
+		return dp_fail(-EBADMSG, "pack index of %u entries has %zu bytes, expected %zu", count,
+			       len, dp_pack_index_size(count));
+	dp_sha256(buf, len - DP_ID_LEN, sum);
+	if (memcmp(sum, buf + len - DP_ID_LEN, DP_ID_LEN))
+		return dp_fail(-EUCLEAN, "pack index checksum mismatch");
+	memcpy(pack_id, buf + 16, DP_ID_LEN);
+	e = calloc(count ? count : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	p = buf + DP_PACK_INDEX_HDR;
+	for (uint32_t i = 0; i < count; i++, p += DP_PACK_INDEX_ENTRY) {
+		memcpy(e[i].id, p, DP_ID_LEN);
+		e[i].offset = dp_get_le64(p + 32);
+		e[i].stored_len = dp_get_le32(p + 40);
+		e[i].raw_len = dp_get_le32(p + 44);
+		e[i].kind = p[48];
+		if (e[i].kind > DP_BLOB_ZSTD || e[i].stored_len == 0 || e[i].raw_len == 0 ||
+		    e[i].raw_len > DP_CHUNK_SIZE_MAX || e[i].stored_len > DP_CHUNK_SIZE_MAX + 65536) {
+			free(e);
+			return dp_fail(-EBADMSG, "pack index entry %u is invalid", i);
+		}
+	}
+	*entries = e;
+	*n = count;
+	return 0;
+}
+
+void dp_key_pack(const uint8_t id[DP_ID_LEN], char *key, size_t len)
+{
+	char hex[2 * DP_ID_LEN + 1];
+
+	dp_hex(id, DP_ID_LEN, hex);
+	snprintf(key, len, "data/%.2s/%s", hex, hex);
+}
+
+void dp_key_index(const uint8_t id[DP_ID_LEN], char *key, size_t len)
+{
+	char hex[2 * DP_ID_LEN + 1];
+
+	dp_hex(id, DP_ID_LEN, hex);
+	snprintf(key, len, "index/%s", hex);
+}

@@ -1,0 +1,859 @@
+// SPDX-License-Identifier: MIT
+/*
+ * datapath/restore.c - the restore pipeline.
+ *
+ *   planner (the job's thread)  streams the manifest; takes its references in
+ *        |                      windows, sorts a window by (pack, offset),
+ *        |                      merges references to one chunk, coalesces
+ *        |                      neighbouring chunks of a pack into one ranged
+ *        |                      read of at most one I/O buffer, and queues it
+ *        v  (store: async ranged reads, at most one per I/O buffer)
+ *   decoders (N threads)        per chunk of a read: zstd -> chunk buffer,
+ *        |                      length and SHA-256 checked against its id
+ *        v  write queue
+ *   writer (1 thread, io_uring) writes each chunk at every volume offset
+ *                               that refers to it; zero runs become holes
+ *                               (nothing on a fresh file, PUNCH_HOLE on an
+ *                               old one, BLKZEROOUT on a device)
+ *
+ * Memory: the window (at most WINDOW_REFS references, 64 bytes each), the
+ * job's I/O buffers (ranged reads in flight) and chunk buffers (decoded
+ * chunks waiting for their writes). The manifest is read in pieces of
+ * MANIFEST_READ bytes and never held whole, so RSS does not grow with the
+ * volume's size.
+ *
+ * The restore succeeds only if every reference was written and verified,
+ * every zero run was zeroed, and the target was synced.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <liburing.h>
+#include <zstd.h>
+
+#include "dp_int.h"
+#include "s3/store.h"
+
+#define WINDOW_REFS   16384
+#define MANIFEST_READ (1u << 20)
+#define QD_MAX	      64
+
+/* One volume chunk to restore (a window entry). */
+struct rs_ref {
+	uint8_t id[DP_ID_LEN];
+	uint64_t vol_off;	/* byte offset in the volume */
+	struct dp_loc loc;
+};
+
+/* One chunk of a ranged read, with the volume offsets that want it. */
+struct rs_chunk {
+	uint8_t id[DP_ID_LEN];
+	struct dp_loc loc;
+	uint32_t first;		/* index into rs_fetch.offs */
+	uint32_t noffs;
+};
+
+/* One ranged read of a pack: an I/O buffer's worth of chunks. */
+struct rs_fetch {
+	struct rs_job *rs;
+	char key[80];
+	uint64_t off;		/* in the pack */
+	uint32_t len;
+	void *buf;		/* I/O buffer */
+	struct rs_chunk *chunks;
+	uint32_t nchunks;
+	uint64_t *offs;		/* volume offsets, grouped by chunk */
+	int ret;		/* of the read */
+	char detail[256];
+};
+
+/* One write: a decoded chunk buffer at one volume offset. */
+struct rs_write {
+	void *buf;
+	uint64_t off;
+	uint32_t len;
+	uint32_t done;		/* bytes written so far */
+	atomic_uint *refs;	/* writes left that share @buf */
+};
+
+struct rs_job {
+	struct dp_job job;
+	struct dp_dev dev;
+	struct dp_bufs bufs;
+	struct dp_ring ring;
+	struct dp_queue fetched, writes;
+	struct dp_chunkidx *ix;
+	struct dp_snapshot meta;
+	uint32_t chunk_size;
+	unsigned int threads, qd;
+	/* outstanding ranged reads, for the drain on failure */
+	pthread_mutex_t fetch_lock;
+	pthread_cond_t fetch_cond;
+	unsigned int fetches_out;
+	/* write items: a free list, never more than the chunk buffers' offsets */
+	pthread_t writer, *decoders;
+	unsigned int ndecoders;
+	bool writer_started;
+	struct rs_ref *win;
+	size_t nwin;
+};
+
+static struct rs_job *rs_of(struct dp_job *job)
+{
+	return (struct rs_job *)job;
+}
+
+static void rs_wake(struct dp_job *job)
+{
+	struct rs_job *rs = rs_of(job);
+
+	dp_bufs_wake(&rs->bufs);
+	dp_queue_wake(&rs->fetched);
+	dp_queue_wake(&rs->writes);
+	pthread_mutex_lock(&rs->fetch_lock);
+	pthread_cond_broadcast(&rs->fetch_cond);
+	pthread_mutex_unlock(&rs->fetch_lock);
+}
+
+/* ------------------------------------------------------------------ writer */
+
+static uint32_t rs_chunk_len(struct rs_job *rs, uint64_t off)
+{
+	uint64_t left = rs->meta.size - off;
+
+	return left < rs->chunk_size ? (uint32_t)left : rs->chunk_size;
+}
+
+static void rs_write_release(struct rs_job *rs, struct rs_write *w)
+{
+	if (atomic_fetch_sub(w->refs, 1) == 1) {
+		free(w->refs);
+		dp_bufs_put_chunk(&rs->bufs, w->buf);
+	}
+	free(w);
+}
+
+static bool rs_write_is_aligned(struct rs_job *rs, const struct rs_write *w)
+{
+	unsigned int a = rs->dev.align;
+
+	return !rs->dev.direct || ((w->off + w->done) % a == 0 && (w->len - w->done) % a == 0);
+}
+
+/* A write O_DIRECT cannot do (the unaligned tail of a volume): buffered pwrite. */
+static int rs_write_buffered(struct rs_job *rs, struct rs_write *w)
+{
+	if (rs->dev.fd_buffered < 0) {
+		rs->dev.fd_buffered = open(rs->dev.path, O_WRONLY | O_CLOEXEC);
+		if (rs->dev.fd_buffered < 0)
+			return -errno;
+	}
+	while (w->done < w->len) {
+		ssize_t n = pwrite(rs->dev.fd_buffered, (char *)w->buf + w->done, w->len - w->done,
+				   (off_t)(w->off + w->done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		w->done += (uint32_t)n;
+	}
+	return 0;
+}
+
+static int rs_write_finished(struct rs_job *rs, struct rs_write *w, int res)
+{
+	if (res < 0)
+		return dp_job_fail(&rs->job, res, "writing %s at offset %llu: %s", rs->dev.path,
+				   (unsigned long long)(w->off + w->done), strerror(-res));
+	if (res == 0)
+		return dp_job_fail(&rs->job, -EIO, "writing %s at offset %llu: no progress",
+				   rs->dev.path, (unsigned long long)(w->off + w->done));
+	w->done += (uint32_t)res;
+	if (w->done < w->len)
+		return 0;
+	atomic_fetch_add(&rs->job.bytes_written, w->len);
+	atomic_fetch_add(&rs->job.bytes_done, w->len);
+	rs_write_release(rs, w);
+	return 1;
+}
+
+static void rs_write_queue(struct rs_job *rs, struct rs_write *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(rs->ring.ring);
+	const char *src = (const char *)w->buf + w->done;
+
+	if (rs->ring.fixed)
+		io_uring_prep_write_fixed(sqe, rs->dev.fd, src, w->len - w->done, w->off + w->done,
+					  (int)dp_bufs_chunk_index(&rs->bufs, w->buf));
+	else
+		io_uring_prep_write(sqe, rs->dev.fd, src, w->len - w->done, w->off + w->done);
+	io_uring_sqe_set_data(sqe, w);
+}
+
+/* Write without the ring: pwrite, O_DIRECT where aligned. */
+static int rs_write_sync(struct rs_job *rs, struct rs_write *w)
+{
+	while (w->done < w->len) {
+		ssize_t n;
+		int ret;
+
+		if (!rs_write_is_aligned(rs, w)) {
+			ret = rs_write_buffered(rs, w);
+			return ret ? rs_write_finished(rs, w, ret)
+				   : rs_write_finished(rs, w, (int)(w->done = 0, w->len));
+		}
+		n = pwrite(rs->dev.fd, (char *)w->buf + w->done, w->len - w->done,
+			   (off_t)(w->off + w->done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		ret = rs_write_finished(rs, w, n < 0 ? -errno : (int)n);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void rs_writer_uring(struct rs_job *rs)
+{
+	struct io_uring *ring = rs->ring.ring;
+	unsigned int inflight = 0;
+	bool closed = false;
+
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned int head, seen = 0;
+		int ret;
+
+		while (inflight < rs->qd && !closed && !dp_job_stopped(&rs->job)) {
+			struct rs_write *w;
+
+			if (inflight == 0) {
+				w = dp_queue_pop(&rs->writes);
+				if (!w) {
+					closed = true;
+					break;
+				}
+			} else {
+				w = dp_queue_trypop(&rs->writes, &closed);
+				if (!w)
+					break;
+			}
+			if (!rs_write_is_aligned(rs, w)) {
+				ret = rs_write_buffered(rs, w);
+				if (ret) {
+					rs_write_finished(rs, w, ret);
+					rs_write_release(rs, w);
+				} else {
+					w->done = 0;
+					rs_write_finished(rs, w, (int)w->len);
+				}
+				continue;
+			}
+			rs_write_queue(rs, w);
+			inflight++;
+		}
+		if (!inflight && (closed || dp_job_stopped(&rs->job)))
+			break;
+		if (!inflight)
+			continue;
+		ret = io_uring_submit_and_wait(ring, 1);
+		if (ret < 0 && ret != -EINTR) {
+			dp_job_fail(&rs->job, ret, "io_uring_submit: %s", strerror(-ret));
+			break;
+		}
+		io_uring_for_each_cqe(ring, head, cqe) {
+			struct rs_write *w = io_uring_cqe_get_data(cqe);
+
+			seen++;
+			ret = rs_write_finished(rs, w, cqe->res);
+			if (ret == 0 && !dp_job_stopped(&rs->job)) {
+				rs_write_queue(rs, w);
+				continue;
+			}
+			inflight--;
+			if (ret < 0 || (ret == 0 && dp_job_stopped(&rs->job)))
+				rs_write_release(rs, w);
+		}
+		io_uring_cq_advance(ring, seen);
+	}
+	/* writes in flight own their buffers: let them land before the ring goes */
+	while (inflight) {
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_submit_and_wait(ring, 1) < 0 || io_uring_peek_cqe(ring, &cqe))
+			break;
+		rs_write_release(rs, io_uring_cqe_get_data(cqe));
+		io_uring_cqe_seen(ring, cqe);
+		inflight--;
+	}
+}
+
+static void *rs_writer_main(void *arg)
+{
+	struct rs_job *rs = arg;
+	struct rs_write *w;
+	bool closed;
+
+	if (rs->ring.ring) {
+		int ret = dp_ring_enable(&rs->ring);
+
+		if (ret)
+			dp_job_fail(&rs->job, ret, "io_uring: enabling the ring: %s", strerror(-ret));
+		else
+			rs_writer_uring(rs);
+	} else {
+		while ((w = dp_queue_pop(&rs->writes))) {
+			if (rs_write_sync(rs, w) < 0) {
+				rs_write_release(rs, w);
+				break;
+			}
+		}
+	}
+	/* after a failure: release what is still queued */
+	while ((w = dp_queue_trypop(&rs->writes, &closed)))
+		rs_write_release(rs, w);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- decoders */
+
+static int rs_decode_chunk(struct rs_job *rs, ZSTD_DCtx *dctx, struct dp_sha256_stream *sha,
+			   struct rs_fetch *f, const struct rs_chunk *c)
+{
+	const uint8_t *src = (const uint8_t *)f->buf + (c->loc.offset - f->off);
+	uint8_t sum[DP_ID_LEN];
+	char hex[2 * DP_ID_LEN + 1];
+	atomic_uint *refs;
+	void *buf;
+	size_t n;
+
+	buf = dp_bufs_get_chunk(&rs->bufs);
+	if (!buf)
+		return -ECANCELED;
+	dp_hex(c->id, DP_ID_LEN, hex);
+	if (c->loc.kind == DP_BLOB_ZSTD) {
+		n = ZSTD_decompressDCtx(dctx, buf, rs->chunk_size, src, c->loc.stored_len);
+		if (ZSTD_isError(n)) {
+			dp_bufs_put_chunk(&rs->bufs, buf);
+			return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: zstd: %s",
+					   hex, f->key, ZSTD_getErrorName(n));
+		}
+	} else {
+		n = c->loc.stored_len;
+		memcpy(buf, src, n);
+	}
+	dp_sha256_stream_digest(sha, buf, n, sum);
+	if (n != c->loc.raw_len || memcmp(sum, c->id, DP_ID_LEN)) {
+		dp_bufs_put_chunk(&rs->bufs, buf);
+		return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: its content does not match its id",
+				   hex, f->key);
+	}
+	refs = malloc(sizeof(*refs));
+	if (!refs) {
+		dp_bufs_put_chunk(&rs->bufs, buf);
+		return dp_job_fail(&rs->job, -ENOMEM, "out of memory");
+	}
+	atomic_init(refs, c->noffs);
+	for (uint32_t i = 0; i < c->noffs; i++) {
+		uint64_t off = f->offs[c->first + i];
+		struct rs_write *w = calloc(1, sizeof(*w));
+
+		if (!w || rs_chunk_len(rs, off) != n) {
+			/* release the references no write took */
+			uint32_t left = c->noffs - i;
+
+			free(w);
+			if (atomic_fetch_sub(refs, left) == left) {
+				free(refs);
+				dp_bufs_put_chunk(&rs->bufs, buf);
+			}
+			if (w)
+				return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s has %zu bytes where the volume needs %u at offset %llu",
+						   hex, n, rs_chunk_len(rs, off),
+						   (unsigned long long)off);
+			return dp_job_fail(&rs->job, -ENOMEM, "out of memory");
+		}
+		w->buf = buf;
+		w->off = off;
+		w->len = (uint32_t)n;
+		w->refs = refs;
+		if (dp_queue_push(&rs->writes, w)) {
+			uint32_t left = c->noffs - i;
+
+			free(w);
+			if (atomic_fetch_sub(refs, left) == left) {
+				free(refs);
+				dp_bufs_put_chunk(&rs->bufs, buf);
+			}
+			return -ECANCELED;
+		}
+	}
+	atomic_fetch_add(&rs->job.chunks_new, 1);
+	return 0;
+}
+
+static void rs_fetch_free(struct rs_job *rs, struct rs_fetch *f)
+{
+	if (!f)
+		return;
+	if (f->buf)
+		dp_bufs_put_io(&rs->bufs, f->buf);
+	free(f->chunks);
+	free(f->offs);
+	free(f);
+	pthread_mutex_lock(&rs->fetch_lock);
+	rs->fetches_out--;
+	pthread_cond_broadcast(&rs->fetch_cond);
+	pthread_mutex_unlock(&rs->fetch_lock);
+}
+
+static void *rs_decoder_main(void *arg)
+{
+	struct rs_job *rs = arg;
+	struct dp_sha256_stream *sha = NULL;
+	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	struct rs_fetch *f;
+	bool closed;
+
+	if (!dctx || dp_sha256_stream_new(&sha)) {
+		dp_job_fail(&rs->job, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while ((f = dp_queue_pop(&rs->fetched))) {
+		int ret = 0;
+
+		if (f->ret < 0) {
+			int err = f->ret == -ENOENT ? -EUCLEAN : f->ret;
+
+			dp_job_fail(&rs->job, err, "%s: %s%s", f->key,
+				    f->ret == -ENOENT ? "pack is missing from the repository: " : "",
+				    f->detail[0] ? f->detail : strerror(-f->ret));
+			rs_fetch_free(rs, f);
+			break;
+		}
+		if ((uint32_t)f->ret != f->len) {
+			dp_job_fail(&rs->job, -EUCLEAN, "%s is damaged: %d bytes at offset %llu, expected %u",
+				    f->key, f->ret, (unsigned long long)f->off, f->len);
+			rs_fetch_free(rs, f);
+			break;
+		}
+		atomic_fetch_add(&rs->job.bytes_read, f->len);
+		for (uint32_t i = 0; i < f->nchunks && !ret; i++)
+			ret = rs_decode_chunk(rs, dctx, sha, f, &f->chunks[i]);
+		rs_fetch_free(rs, f);
+		if (ret)
+			break;
+	}
+out:
+	/* after a failure: release what is still queued */
+	while ((f = dp_queue_trypop(&rs->fetched, &closed)))
+		rs_fetch_free(rs, f);
+	ZSTD_freeDCtx(dctx);
+	dp_sha256_stream_free(sha);
+	return NULL;
+}
+
+/* ----------------------------------------------------------------- planner */
+
+static void rs_fetch_done(void *arg, int ret, const char *detail)
+{
+	struct rs_fetch *f = arg;
+
+	f->ret = ret;
+	if (ret < 0 && detail)
+		snprintf(f->detail, sizeof(f->detail), "%s", detail);
+	/* the queue holds every I/O buffer's fetch: this never waits */
+	if (dp_queue_push(&f->rs->fetched, f))
+		rs_fetch_free(f->rs, f);
+}
+
+static int rs_ref_cmp(const void *a, const void *b)
+{
+	const struct rs_ref *x = a, *y = b;
+
+	if (x->loc.pack != y->loc.pack)
+		return x->loc.pack < y->loc.pack ? -1 : 1;
+	if (x->loc.offset != y->loc.offset)
+		return x->loc.offset < y->loc.offset ? -1 : 1;
+	return x->vol_off < y->vol_off ? -1 : x->vol_off > y->vol_off;
+}
+
+/* Queue the ranged read of refs [@a, @b) of the window (one pack, sorted). */
+static int rs_fetch_issue(struct rs_job *rs, size_t a, size_t b)
+{
+	struct rs_ref *w = rs->win;
+	struct rs_fetch *f;
+	uint64_t end;
+	int ret;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->rs = rs;
+	f->chunks = calloc(b - a, sizeof(*f->chunks));
+	f->offs = calloc(b - a, sizeof(*f->offs));
+	if (!f->chunks || !f->offs) {
+		free(f->chunks);
+		free(f->offs);
+		free(f);
+		return -ENOMEM;
+	}
+	f->off = w[a].loc.offset;
+	end = f->off;
+	for (size_t i = a; i < b; i++) {
+		struct rs_chunk *c = f->nchunks ? &f->chunks[f->nchunks - 1] : NULL;
+
+		if (!c || c->loc.offset != w[i].loc.offset) {
+			c = &f->chunks[f->nchunks++];
+			memcpy(c->id, w[i].id, DP_ID_LEN);
+			c->loc = w[i].loc;
+			c->first = (uint32_t)(i - a);
+			if (c->loc.offset + c->loc.stored_len > end)
+				end = c->loc.offset + c->loc.stored_len;
+		}
+		f->offs[i - a] = w[i].vol_off;
+		c->noffs++;
+	}
+	f->len = (uint32_t)(end - f->off);
+	dp_key_pack(dp_chunkidx_pack_id(rs->ix, w[a].loc.pack), f->key, sizeof(f->key));
+	pthread_mutex_lock(&rs->fetch_lock);
+	rs->fetches_out++;
+	pthread_mutex_unlock(&rs->fetch_lock);
+	f->buf = dp_bufs_get_io(&rs->bufs);
+	if (!f->buf) {
+		rs_fetch_free(rs, f);
+		return -ECANCELED;
+	}
+	ret = s3_store_get_range_async(rs->job.repo->st, f->key, f->off, f->buf, f->len,
+				       rs_fetch_done, f);
+	if (ret) {
+		rs_fetch_free(rs, f);
+		return dp_job_fail(&rs->job, ret, "reading %s: %s", f->key, strerror(-ret));
+	}
+	return 0;
+}
+
+/* Sort the window, then issue its reads, coalescing neighbours in a pack. */
+static int rs_window_flush(struct rs_job *rs)
+{
+	struct rs_ref *w = rs->win;
+	size_t a = 0;
+	int ret = 0;
+
+	if (!rs->nwin)
+		return 0;
+	qsort(w, rs->nwin, sizeof(*w), rs_ref_cmp);
+	while (a < rs->nwin && !ret && !dp_job_stopped(&rs->job)) {
+		uint64_t start = w[a].loc.offset, end = start + w[a].loc.stored_len;
+		size_t b = a + 1;
+
+		/* the next chunk joins if it is the same one, or adjacent and the read still fits */
+		while (b < rs->nwin && w[b].loc.pack == w[a].loc.pack &&
+		       (w[b].loc.offset == w[b - 1].loc.offset ||
+			(w[b].loc.offset <= end + 4096 &&
+			 w[b].loc.offset + w[b].loc.stored_len - start <= rs->bufs.io_size))) {
+			if (w[b].loc.offset + w[b].loc.stored_len > end)
+				end = w[b].loc.offset + w[b].loc.stored_len;
+			b++;
+		}
+		ret = rs_fetch_issue(rs, a, b);
+		a = b;
+	}
+	rs->nwin = 0;
+	return ret;
+}
+
+static int rs_plan_ref(struct rs_job *rs, const struct dp_ref *ref, uint64_t *vol_off)
+{
+	char hex[2 * DP_ID_LEN + 1];
+	struct rs_ref *r;
+	int ret;
+
+	if (ref->zero) {
+		uint64_t bytes, left = rs->meta.size - *vol_off;
+
+		if (*vol_off >= rs->meta.size || ref->count > left / rs->chunk_size + 1)
+			return dp_job_fail(&rs->job, -EUCLEAN, "manifest of %s describes more than the volume's %llu bytes",
+					   rs->meta.id, (unsigned long long)rs->meta.size);
+		bytes = ref->count * rs->chunk_size;
+		if (bytes > left)
+			bytes = left;
+		ret = dp_dev_zero(&rs->dev, *vol_off, bytes);
+		if (ret)
+			return dp_job_fail(&rs->job, ret, "%s", dp_last_error());
+		atomic_fetch_add(&rs->job.bytes_zero, bytes);
+		atomic_fetch_add(&rs->job.bytes_done, bytes);
+		atomic_fetch_add(&rs->job.chunks_zero, ref->count);
+		atomic_fetch_add(&rs->job.chunks_total, ref->count);
+		*vol_off += bytes;
+		return 0;
+	}
+	if (*vol_off >= rs->meta.size)
+		return dp_job_fail(&rs->job, -EUCLEAN, "manifest of %s describes more than the volume's %llu bytes",
+				   rs->meta.id, (unsigned long long)rs->meta.size);
+	r = &rs->win[rs->nwin];
+	memcpy(r->id, ref->id, DP_ID_LEN);
+	r->vol_off = *vol_off;
+	if (!dp_chunkidx_lookup(rs->ix, ref->id, &r->loc)) {
+		dp_hex(ref->id, DP_ID_LEN, hex);
+		return dp_job_fail(&rs->job, -EUCLEAN, "the repository is damaged: chunk %.16s (volume offset %llu) is in no pack index",
+				   hex, (unsigned long long)*vol_off);
+	}
+	rs->nwin++;
+	atomic_fetch_add(&rs->job.chunks_total, 1);
+	*vol_off += rs_chunk_len(rs, *vol_off);
+	if (rs->nwin == WINDOW_REFS)
+		return rs_window_flush(rs);
+	return 0;
+}
+
+/* Stream the manifest, planning as it goes. */
+static int rs_plan(struct rs_job *rs)
+{
+	struct dp_mreader *mr = NULL;
+	char key[96];
+	uint64_t size, pos = 0, vol_off = 0;
+	void *buf = NULL;
+	int ret;
+
+	snprintf(key, sizeof(key), "snapshots/%s", rs->meta.id);
+	ret = s3_store_head(rs->job.repo->st, key, &size);
+	if (ret)
+		return dp_job_fail(&rs->job, ret == -ENOENT ? -ENOENT : ret, "%s: %s", key,
+				   dp_store_detail());
+	ret = dp_mreader_new(size, &mr);
+	if (ret)
+		return dp_job_fail(&rs->job, ret == -EBADMSG ? -EUCLEAN : ret, "%s: %s", key,
+				   dp_last_error());
+	buf = malloc(MANIFEST_READ);
+	if (!buf) {
+		ret = dp_job_fail(&rs->job, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while (pos < size && !dp_job_stopped(&rs->job)) {
+		size_t want = size - pos < MANIFEST_READ ? (size_t)(size - pos) : MANIFEST_READ;
+		ssize_t n = s3_store_get_range(rs->job.repo->st, key, pos, buf, want);
+		struct dp_ref ref;
+
+		if (n < 0) {
+			ret = dp_job_fail(&rs->job, (int)n, "reading %s: %s", key, dp_store_detail());
+			goto out;
+		}
+		if ((size_t)n != want) {
+			ret = dp_job_fail(&rs->job, -EUCLEAN, "%s changed while it was read", key);
+			goto out;
+		}
+		pos += want;
+		ret = dp_mreader_feed(mr, buf, want);
+		while (!ret && (ret = dp_mreader_next(mr, &ref)) == 1)
+			ret = rs_plan_ref(rs, &ref, &vol_off);
+		if (ret < 0) {
+			if (ret != -ECANCELED && !dp_job_stopped(&rs->job))
+				dp_job_fail(&rs->job, ret == -EBADMSG ? -EUCLEAN : ret,
+					    "snapshot %s: manifest: %s", rs->meta.id, dp_last_error());
+			goto out;
+		}
+	}
+	if (dp_job_stopped(&rs->job)) {
+		ret = -ECANCELED;
+		goto out;
+	}
+	ret = dp_mreader_finish(mr);
+	if (ret) {
+		ret = dp_job_fail(&rs->job, ret == -EBADMSG ? -EUCLEAN : ret,
+				  "snapshot %s: manifest: %s", rs->meta.id, dp_last_error());
+		goto out;
+	}
+	if (vol_off != rs->meta.size) {
+		ret = dp_job_fail(&rs->job, -EUCLEAN, "manifest of %s covers %llu of the volume's %llu bytes",
+				  rs->meta.id, (unsigned long long)vol_off,
+				  (unsigned long long)rs->meta.size);
+		goto out;
+	}
+	ret = rs_window_flush(rs);
+out:
+	free(buf);
+	dp_mreader_free(mr);
+	return ret;
+}
+
+/* -------------------------------------------------------------------- job */
+
+static void rs_run(struct dp_job *job)
+{
+	struct rs_job *rs = rs_of(job);
+	unsigned int i;
+	int ret;
+
+	ret = dp_repo_load_index(job->repo, rs->ix);
+	if (ret) {
+		dp_job_fail(job, ret == -EBADMSG ? -EUCLEAN : ret, "%s", dp_last_error());
+		return;
+	}
+	pr_debug("restore %s -> %s: %u decoders, %u writes in flight, %u chunk and %u I/O buffers",
+		 rs->meta.id, rs->dev.path, rs->threads, rs->qd, rs->bufs.nchunk, rs->bufs.nio);
+	rs->decoders = calloc(rs->threads, sizeof(*rs->decoders));
+	if (!rs->decoders) {
+		dp_job_fail(job, -ENOMEM, "out of memory");
+		return;
+	}
+	ret = pthread_create(&rs->writer, NULL, rs_writer_main, rs);
+	rs->writer_started = !ret;
+	for (i = 0; !ret && i < rs->threads; i++) {
+		ret = pthread_create(&rs->decoders[i], NULL, rs_decoder_main, rs);
+		if (!ret)
+			rs->ndecoders++;
+	}
+	if (ret)
+		dp_job_fail(job, -ret, "cannot start threads: %s", strerror(ret));
+	else
+		rs_plan(rs);
+	/* every ranged read must have come back before the decoders stop */
+	pthread_mutex_lock(&rs->fetch_lock);
+	while (rs->fetches_out)
+		pthread_cond_wait(&rs->fetch_cond, &rs->fetch_lock);
+	pthread_mutex_unlock(&rs->fetch_lock);
+	dp_queue_close(&rs->fetched);
+	for (i = 0; i < rs->ndecoders; i++)
+		pthread_join(rs->decoders[i], NULL);
+	dp_queue_close(&rs->writes);
+	if (rs->writer_started)
+		pthread_join(rs->writer, NULL);
+	if (dp_job_stopped(job))
+		return;
+	/* the restore is done when the data is on the target */
+	if (fsync(rs->dev.fd)) {
+		dp_job_fail(job, -errno, "syncing %s: %s", rs->dev.path, strerror(errno));
+		return;
+	}
+	if (rs->dev.fd_buffered >= 0 && fsync(rs->dev.fd_buffered)) {
+		dp_job_fail(job, -errno, "syncing %s: %s", rs->dev.path, strerror(errno));
+		return;
+	}
+	if (atomic_load(&job->bytes_done) != rs->meta.size)
+		dp_job_fail(job, -EIO, "internal error: %llu of %llu bytes restored",
+			    (unsigned long long)atomic_load(&job->bytes_done),
+			    (unsigned long long)rs->meta.size);
+}
+
+static void rs_fini(struct dp_job *job)
+{
+	struct rs_job *rs = rs_of(job);
+
+	dp_ring_fini(&rs->ring);
+	dp_queue_fini(&rs->fetched);
+	dp_queue_fini(&rs->writes);
+	dp_bufs_fini(&rs->bufs);
+	dp_chunkidx_free(rs->ix);
+	dp_dev_close(&rs->dev);
+	dp_snapshot_fini(&rs->meta);
+	free(rs->win);
+	free(rs->decoders);
+	pthread_mutex_destroy(&rs->fetch_lock);
+	pthread_cond_destroy(&rs->fetch_cond);
+}
+
+/* I/O buffers hold one coalesced ranged read, at least one stored chunk. */
+static size_t rs_io_size(uint32_t chunk_size)
+{
+	size_t io = 8u << 20;
+
+	while (io < (size_t)chunk_size + (128u << 10))
+		io *= 2;
+	return io;
+}
+
+int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
+		     const struct dp_restore_opts *opts, struct dp_job **out)
+{
+	struct dp_restore_opts o = { 0 };
+	const struct dp_snapshot *s;
+	struct rs_job *rs;
+	uint64_t budget;
+	int ret;
+
+	dp_clear_error();
+	*out = NULL;
+	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	s = o.snapshot;
+	if (!s || !o.target)
+		return dp_fail(-EINVAL, "restore needs a snapshot and a target");
+	if (s->chunk_size != repo->info.chunk_size)
+		return dp_fail(-EUCLEAN, "snapshot %s has chunk size %u, the repository %u", s->id,
+			       s->chunk_size, repo->info.chunk_size);
+	rs = calloc(1, sizeof(*rs));
+	if (!rs)
+		return -ENOMEM;
+	dp_job_init(&rs->job, repo, pool);
+	rs->job.run = rs_run;
+	rs->job.wake = rs_wake;
+	rs->job.fini = rs_fini;
+	rs->dev.fd = rs->dev.fd_buffered = -1;
+	pthread_mutex_init(&rs->fetch_lock, NULL);
+	pthread_cond_init(&rs->fetch_cond, NULL);
+	rs->chunk_size = repo->info.chunk_size;
+	rs->threads = o.threads ? o.threads : dp_online_cpus();
+	if (rs->threads > 256)
+		rs->threads = 256;
+
+	/* our own copy of the snapshot's metadata */
+	memcpy(rs->meta.id, s->id, sizeof(rs->meta.id));
+	rs->meta.size = s->size;
+	rs->meta.chunk_size = s->chunk_size;
+	snprintf(rs->job.result.snapshot_id, sizeof(rs->job.result.snapshot_id), "%s", s->id);
+	snprintf(rs->job.result.volume, sizeof(rs->job.result.volume), "%s", s->volume);
+	atomic_store(&rs->job.bytes_total, s->size);
+
+	ret = dp_dev_open_target(&rs->dev, o.target, s->size, o.no_direct);
+	if (ret)
+		goto out_free;
+
+	budget = o.memory ? o.memory : dp_pool_size(pool);
+	if (budget > dp_pool_size(pool))
+		budget = dp_pool_size(pool);
+	ret = dp_pool_reserve(pool, budget, &rs->job.stop);
+	if (ret)
+		goto out_free;
+	rs->job.reserved = budget;
+	ret = dp_bufs_init(&rs->bufs, budget, rs->chunk_size, rs_io_size(rs->chunk_size),
+			   &rs->job.stop);
+	if (ret)
+		goto out_free;
+	rs->qd = o.queue_depth ? o.queue_depth : rs->bufs.nchunk;
+	if (rs->qd > QD_MAX)
+		rs->qd = QD_MAX;
+	rs->win = calloc(WINDOW_REFS, sizeof(*rs->win));
+	if (!rs->win) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	/* the fetched queue holds every read in flight; the write queue is unbounded in effect */
+	ret = dp_queue_init(&rs->fetched, rs->bufs.nio, &rs->job.stop);
+	if (!ret)
+		ret = dp_queue_init(&rs->writes, rs->bufs.nchunk * 4 + WINDOW_REFS, &rs->job.stop);
+	if (!ret)
+		ret = dp_chunkidx_new(&rs->ix);
+	if (ret)
+		goto out_free;
+	if (!o.no_uring) {
+		ret = dp_ring_init(&rs->ring, rs->qd, &rs->bufs);
+		if (ret)
+			pr_warn("notice: io_uring is not available (%s): writing with pwrite",
+				strerror(-ret));
+	}
+	snprintf(rs->job.result.io_mode, sizeof(rs->job.result.io_mode), "%s%s",
+		 rs->ring.ring ? "io_uring" : "pwrite", rs->dev.direct ? "+O_DIRECT" : " (buffered)");
+	ret = dp_job_launch(&rs->job);
+	if (ret)
+		goto out_free;
+	*out = &rs->job;
+	return 0;
+out_free:
+	dp_job_free(&rs->job);
+	return ret;
+}

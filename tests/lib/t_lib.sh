@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: MIT
+# tests/lib/t_lib.sh - what ferry's shell tests share. Source it first:
+#
+#   . "$(dirname "$0")/../lib/t_lib.sh"
+#
+# Meson passes FERRY (the ferry binary) and FERRY_TEST (the same with the
+# test-only crash hooks) in the environment. Exit codes: 0 pass, 1 fail,
+# 77 skip, 99 hard error. t_tmp is a fresh directory removed at exit;
+# t_on_exit adds a cleanup command (run in reverse order, even on failure).
+set -u
+
+: "${FERRY:?FERRY is not set: run the tests with 'meson test' or tests/run}"
+: "${FERRY_TEST:=$FERRY}"
+
+t_name=$(basename "$0" .sh)
+t_cleanups=()
+t_checks=0
+
+t_on_exit() { t_cleanups+=("$*"); }
+t__exit() {
+    local rc=$? i
+    for ((i = ${#t_cleanups[@]} - 1; i >= 0; i--)); do
+        eval "${t_cleanups[$i]}" >/dev/null 2>&1 || true
+    done
+    exit $rc
+}
+trap t__exit EXIT
+
+t_skip()  { echo "SKIP: $*" >&2; exit 77; }
+t_fail()  { echo "FAIL: $*" >&2; exit 1; }
+t_error() { echo "ERROR: $*" >&2; exit 99; }
+t_log()   { echo "# $*" >&2; }
+
+t_require_root() { [ "$(id -u)" = 0 ] || t_skip "needs root"; }
+t_require_cmd()  { command -v "$1" >/dev/null 2>&1 || t_skip "needs $1"; }
+
+t_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ferry-$t_name-XXXXXX") || t_error "mktemp"
+t_on_exit "rm -rf '$t_tmp'"
+
+# t_ok DESC CMD...: CMD must succeed
+t_ok() {
+    local desc=$1; shift
+    t_checks=$((t_checks + 1))
+    "$@" || t_fail "$desc (exit $?): $*"
+}
+
+# t_run CMD...: run, keep stdout in $t_out, stderr in $t_err, status in $t_rc
+t_run() {
+    local o="$t_tmp/.out" e="$t_tmp/.err"
+    "$@" >"$o" 2>"$e"
+    t_rc=$?
+    t_out=$(cat "$o")
+    t_err=$(cat "$e")
+    return 0
+}
+
+# t_expect_rc RC DESC CMD...: CMD must exit with RC
+t_expect_rc() {
+    local want=$1 desc=$2; shift 2
+    t_checks=$((t_checks + 1))
+    t_run "$@"
+    [ "$t_rc" = "$want" ] || t_fail "$desc: expected exit $want, got $t_rc: $* -- stderr: $t_err"
+}
+
+# t_expect_err PATTERN DESC: the last t_run's stderr matches PATTERN (grep -E), on one line
+t_expect_err() {
+    t_checks=$((t_checks + 1))
+    grep -Eq -- "$1" <<<"$t_err" || t_fail "$2: stderr does not match /$1/: $t_err"
+}
+
+# t_same DESC FILE1 FILE2: byte-identical (cmp reads both in full)
+t_same() {
+    t_checks=$((t_checks + 1))
+    cmp -s "$2" "$3" || t_fail "$1: $2 and $3 differ: $(cmp "$2" "$3" 2>&1 | head -1)"
+}
+
+# t_json FIELD: a field of the JSON object in $t_out (python3's json; nested: a.b)
+t_json() {
+    python3 -c 'import json,sys
+v=json.loads(sys.stdin.read().strip().splitlines()[-1])
+for k in sys.argv[1].split("."): v=v[k]
+print(v if not isinstance(v,bool) else str(v).lower())' "$1" <<<"$t_out"
+}
+
+# t_loop FILE: attach a --direct-io=on loop device, detached at exit; prints its path
+t_loop() {
+    local dev
+    dev=$(losetup -f --show --direct-io=on "$1") || t_error "losetup $1"
+    t_on_exit "losetup -d $dev"
+    echo "$dev"
+}
+
+# t_done: a test that checked nothing is a defect
+t_done() {
+    [ "$t_checks" -gt 0 ] || t_fail "no checks ran"
+    echo "PASS: $t_name ($t_checks checks)"
+    exit 0
+}
