@@ -108,6 +108,7 @@ struct bk_job {
 	uint8_t *mbuf;
 	size_t mlen;
 	struct s3_upload *mup;
+	size_t mpart_size;	/* the manifest's part size: one I/O buffer */
 	unsigned int mparts;
 	pthread_mutex_t mpart_lock;
 	pthread_cond_t mpart_cond;
@@ -609,6 +610,7 @@ static void *bk_finisher_main(void *arg)
 		}
 		atomic_fetch_add(&bk->job.packs, 1);
 		bk_pack_free(bk, pk);
+		dp_test_point("backup-pack-done");
 	}
 	/* after a failure: abort what is still queued */
 	for (;;) {
@@ -674,6 +676,7 @@ static void *bk_worker_main(void *arg)
 		struct bk_slot *s = &bk->slots[it->seq & (bk->nslots - 1)];
 		int ret = 0;
 
+		dp_test_point("backup-chunk");
 		if (dp_is_zero(it->buf, it->len)) {
 			s->zero = 1;
 			s->count = 1;
@@ -722,7 +725,7 @@ static int bk_manifest_part(struct bk_job *bk)
 	int ret;
 
 	if (!bk->mup) {
-		ret = s3_upload_new(bk->job.repo->st, bk->mkey, bk->bufs.io_size, &bk->mup);
+		ret = s3_upload_new(bk->job.repo->st, bk->mkey, bk->mpart_size, &bk->mup);
 		if (ret)
 			return dp_job_fail(&bk->job, ret, "creating %s: %s", bk->mkey,
 					   dp_store_detail());
@@ -750,7 +753,7 @@ static int bk_manifest_emit(void *arg, const void *buf, size_t len)
 	const char *p = buf;
 
 	while (len) {
-		size_t n = bk->bufs.io_size - bk->mlen;
+		size_t n = bk->mpart_size - bk->mlen;
 		int ret;
 
 		if (n > len)
@@ -759,7 +762,7 @@ static int bk_manifest_emit(void *arg, const void *buf, size_t len)
 		bk->mlen += n;
 		p += n;
 		len -= n;
-		if (bk->mlen == bk->bufs.io_size) {
+		if (bk->mlen == bk->mpart_size) {
 			ret = bk_manifest_part(bk);
 			if (ret)
 				return ret;
@@ -1091,6 +1094,16 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 	bk->items = calloc(bk->bufs.nchunk, sizeof(*bk->items));
 	bk->parts = calloc(bk->bufs.nio, sizeof(*bk->parts));
 	bk->mbuf = malloc(bk->bufs.io_size);
+	bk->mpart_size = bk->bufs.io_size;
+#ifdef FERRY_TEST_HOOKS
+	/* tests reach a manifest written in several parts without a huge volume */
+	if (getenv("FERRY_TEST_MANIFEST_PART")) {
+		size_t v = strtoul(getenv("FERRY_TEST_MANIFEST_PART"), NULL, 10);
+
+		if (v >= 64 && v < bk->mpart_size)
+			bk->mpart_size = v;
+	}
+#endif
 	if (!bk->slots || !bk->items || !bk->parts || !bk->mbuf) {
 		ret = -ENOMEM;
 		goto out_free;

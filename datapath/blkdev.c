@@ -251,14 +251,14 @@ int dp_volume_identity(const char *path, char *buf, size_t len)
 	const char *base;
 
 	if (!realpath(path, real) || stat(real, &sb))
-		return dp_fail(-errno, "%s: %s", path, strerror(errno));
+		return dp_fail(-errno, "source %s: %s", path, strerror(errno));
 	if (S_ISREG(sb.st_mode)) {
 		if ((size_t)snprintf(buf, len, "file:%s", real) >= len)
 			return -ENAMETOOLONG;
 		return 0;
 	}
 	if (!S_ISBLK(sb.st_mode))
-		return dp_fail(-EINVAL, "%s is neither a block device nor a regular file", path);
+		return dp_fail(-EINVAL, "source %s is neither a block device nor a regular file", path);
 	if (!ident_loop_backing(sb.st_rdev, buf, len) || !ident_by_id(sb.st_rdev, buf, len))
 		return 0;
 	base = strrchr(real, '/');

@@ -332,6 +332,7 @@ static int rs_decode_chunk(struct rs_job *rs, ZSTD_DCtx *dctx, struct dp_sha256_
 	void *buf;
 	size_t n;
 
+	dp_test_point("restore-chunk");
 	buf = dp_bufs_get_chunk(&rs->bufs);
 	if (!buf)
 		return -ECANCELED;

@@ -244,23 +244,39 @@ void dp_sha256_stream_free(struct dp_sha256_stream *s)
 
 #ifdef FERRY_TEST_HOOKS
 /*
- * FERRY_TEST_CRASH_AT=<point>[:<n>] kills the process with SIGKILL when it
- * reaches @point for the n-th time: a crash at a fixed point, for tests only.
+ * Test builds only:
+ *   FERRY_TEST_CRASH_AT=<point>[:<n>]  SIGKILL the process when it reaches
+ *                                      @point for the n-th time (default 1st)
+ *   FERRY_TEST_SLEEP_AT=<point>:<ms>   sleep @ms each time @point is reached
+ *                                      (so a test can interrupt a job there)
  */
+static bool dp_test_match(const char *env, const char *point, unsigned long *arg)
+{
+	size_t len;
+
+	if (!env)
+		return false;
+	len = strcspn(env, ":");
+	if (strlen(point) != len || strncmp(env, point, len))
+		return false;
+	if (env[len] == ':')
+		*arg = strtoul(env + len + 1, NULL, 10);
+	return true;
+}
+
 void dp_test_point(const char *point)
 {
 	static atomic_uint hits;
-	const char *env = getenv("FERRY_TEST_CRASH_AT");
-	size_t len;
-	unsigned int want = 1;
+	unsigned long want = 1, ms = 0;
 
-	if (!env)
+	if (dp_test_match(getenv("FERRY_TEST_SLEEP_AT"), point, &ms) && ms) {
+		struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
+				       .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (!dp_test_match(getenv("FERRY_TEST_CRASH_AT"), point, &want))
 		return;
-	len = strcspn(env, ":");
-	if (strlen(point) != len || strncmp(env, point, len))
-		return;
-	if (env[len] == ':')
-		want = (unsigned int)strtoul(env + len + 1, NULL, 10);
 	if (atomic_fetch_add(&hits, 1) + 1 == want) {
 		fprintf(stderr, "ferry: test hook: crashing at %s\n", point);
 		kill(getpid(), SIGKILL);

@@ -96,3 +96,26 @@ t_done() {
     echo "PASS: $t_name ($t_checks checks)"
     exit 0
 }
+
+# t_region FILE OFFSET_MIB SIZE_MIB KIND: write KIND (random|text|zero) data into FILE
+t_region() {
+    local f=$1 off=$2 mib=$3 kind=$4
+    case $kind in
+    random) head -c $((mib << 20)) /dev/urandom ;;
+    text)   base64 -w 76 /dev/urandom | head -c $((mib << 20)) ;;
+    zero)   head -c $((mib << 20)) /dev/zero ;;
+    *)      t_error "t_region: kind $kind" ;;
+    esac | dd of="$f" bs=1M seek="$off" conv=notrunc iflag=fullblock status=none ||
+        t_error "t_region $f"
+}
+
+# t_repo DIR: an initialised file:// repository in DIR; prints its URL
+t_repo() {
+    "$FERRY" init --repo "file://$1" >/dev/null || t_error "ferry init file://$1"
+    echo "file://$1"
+}
+
+# t_snapcount REPO: how many snapshots the repository lists
+t_snapcount() {
+    "$FERRY" snapshots --repo "$1" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
+}
