@@ -42,6 +42,22 @@ void t_fail(const char *fmt, ...)
 	exit(T_EXIT_FAIL);
 }
 
+void t_fail_at(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "FAIL: %s:%d: %s", file, line, cond);
+	/* T_ASSERT() prefixes the message with a space, so that it is never empty */
+	if (fmt[0] && fmt[1]) {
+		fputs(":", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+	}
+	fputc('\n', stderr);
+	exit(T_EXIT_FAIL);
+}
+
 void t_error(const char *fmt, ...)
 {
 	va_list ap;

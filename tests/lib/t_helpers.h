@@ -27,10 +27,12 @@ void t_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 void t_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Checks: on failure print file:line, the expression and the message, exit 1. */
+void t_fail_at(const char *file, int line, const char *cond, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5), noreturn));
 #define T_ASSERT(cond, ...)                                                                \
 	do {                                                                               \
 		if (!(cond))                                                               \
-			t_fail("%s:%d: %s: " __VA_ARGS__, __FILE__, __LINE__, #cond);      \
+			t_fail_at(__FILE__, __LINE__, #cond, " " __VA_ARGS__);             \
 	} while (0)
 #define T_ASSERT_EQ(a, b)                                                                  \
 	do {                                                                               \

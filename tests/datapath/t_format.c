@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/datapath/t_format.c - the on-storage encodings of FORMAT.md: manifests
+ * (streamed both ways, fed in pieces of every size, zero runs of any length,
+ * every single-byte corruption detected), pack indexes (round trip, checksum,
+ * malformed lengths), the repository config and snapshot metadata (malformed
+ * JSON), and the resolution of snapshot ids.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "datapath/dp_int.h"
+#include "t_helpers.h"
+
+struct sink {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static int sink_emit(void *arg, const void *buf, size_t len)
+{
+	struct sink *s = arg;
+
+	if (s->len + len > s->cap) {
+		s->cap = (s->len + len) * 2;
+		s->buf = realloc(s->buf, s->cap);
+		T_ASSERT(s->buf, "out of memory");
+	}
+	memcpy(s->buf + s->len, buf, len);
+	s->len += len;
+	return 0;
+}
+
+static void meta_fill(struct dp_snapshot *m, uint64_t size)
+{
+	static char vol[] = "db-0", src[] = "/dev/loop3", host[] = "node-a";
+	static char k1[] = "app", v1[] = "app2backup";
+	static struct dp_label labels[] = { { k1, v1 } };
+
+	memset(m, 0, sizeof(*m));
+	T_ASSERT(!dp_random_id(m->id));
+	m->volume = vol;
+	m->source = src;
+	m->hostname = host;
+	m->size = size;
+	m->chunk_size = 1 << 20;
+	m->time_start = 1700000000000000;
+	m->time_end = 1700000001000000;
+	m->labels = labels;
+	m->nlabels = 1;
+	m->chunks_total = (size + m->chunk_size - 1) / m->chunk_size;
+}
+
+/* the reference pattern: chunk i is zero in runs, else id = (i, i>>8, ...) */
+static bool pattern_zero(uint64_t i)
+{
+	return (i % 97) < 13 || (i >= 20000 && i < 90000);
+}
+
+static void pattern_id(uint64_t i, uint8_t id[DP_ID_LEN])
+{
+	for (int b = 0; b < DP_ID_LEN; b++)
+		id[b] = (uint8_t)((i * 2654435761u) >> (b % 4 * 8)) ^ (uint8_t)b;
+}
+
+static void write_manifest(struct sink *s, uint64_t nchunks, struct dp_snapshot *m)
+{
+	struct dp_mwriter *w;
+	uint8_t id[DP_ID_LEN];
+
+	meta_fill(m, nchunks << 20);
+	T_ASSERT(!dp_mwriter_new(sink_emit, s, &w));
+	for (uint64_t i = 0; i < nchunks; i++) {
+		if (pattern_zero(i)) {
+			T_ASSERT(!dp_mwriter_add_zero(w, 1));
+		} else {
+			pattern_id(i, id);
+			T_ASSERT(!dp_mwriter_add_chunk(w, id));
+		}
+	}
+	T_ASSERT(!dp_mwriter_finish(w, m));
+	dp_mwriter_free(w);
+}
+
+/* Feed @buf in pieces of @step; return 0 and the chunk count, or the error. */
+static int read_manifest(const uint8_t *buf, size_t len, size_t step, uint64_t *nchunks,
+			 bool check_pattern)
+{
+	struct dp_mreader *r;
+	struct dp_ref ref;
+	uint64_t i = 0;
+	int ret;
+
+	ret = dp_mreader_new(len, &r);
+	if (ret)
+		return ret;
+	for (size_t pos = 0; pos < len && !ret; pos += step) {
+		size_t n = len - pos < step ? len - pos : step;
+
+		ret = dp_mreader_feed(r, buf + pos, n);
+		while (!ret && (ret = dp_mreader_next(r, &ref)) == 1) {
+			ret = 0;
+			if (ref.zero) {
+				for (uint64_t k = 0; k < ref.count && check_pattern; k++)
+					T_ASSERT(pattern_zero(i + k), "chunk %llu is not zero",
+						 (unsigned long long)(i + k));
+				i += ref.count;
+			} else {
+				uint8_t id[DP_ID_LEN];
+
+				if (check_pattern) {
+					pattern_id(i, id);
+					T_ASSERT(!pattern_zero(i) && !memcmp(id, ref.id, DP_ID_LEN),
+						 "chunk %llu", (unsigned long long)i);
+				}
+				i++;
+			}
+		}
+	}
+	if (!ret)
+		ret = dp_mreader_finish(r);
+	dp_mreader_free(r);
+	*nchunks = i;
+	return ret;
+}
+
+static void test_manifest(void)
+{
+	static const size_t steps[] = { 1, 7, 4096, 1 << 20 };
+	struct sink s = { 0 };
+	struct dp_snapshot m, back;
+	uint64_t n = 123457, got;
+
+	write_manifest(&s, n, &m);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (steps[i] == 1 && s.len > (4 << 20))
+			continue;
+		T_ASSERT_EQ(read_manifest(s.buf, s.len, steps[i], &got, true), 0);
+		T_ASSERT_EQ(got, n);
+	}
+	/* the footer alone gives the metadata back */
+	T_ASSERT_EQ(dp_manifest_parse_tail(s.buf, s.len, s.len, &back), 0);
+	T_ASSERT(!strcmp(back.id, m.id) && back.size == m.size && back.chunk_size == m.chunk_size);
+	T_ASSERT(!strcmp(back.volume, "db-0") && back.nlabels == 1 &&
+		 !strcmp(back.labels[0].key, "app") && !strcmp(back.labels[0].value, "app2backup"));
+	T_ASSERT(back.time_end == m.time_end && back.chunks_total == m.chunks_total);
+	dp_snapshot_fini(&back);
+	/* a short tail asks for more */
+	T_ASSERT_EQ(dp_manifest_parse_tail(s.buf + s.len - 50, 50, s.len, &back), -EAGAIN);
+	free(s.buf);
+}
+
+/* Every byte flipped in a small manifest is detected; every truncation too. */
+static void test_manifest_corruption(void)
+{
+	struct sink s = { 0 };
+	struct dp_snapshot m;
+	uint64_t got;
+
+	write_manifest(&s, 300, &m);
+	for (size_t i = 0; i < s.len; i++) {
+		uint8_t *copy = malloc(s.len);
+		int ret;
+
+		memcpy(copy, s.buf, s.len);
+		copy[i] ^= 0x5a;
+		ret = read_manifest(copy, s.len, 64, &got, false);
+		T_ASSERT(ret == -EBADMSG || ret == -EUCLEAN || ret == -EPROTONOSUPPORT,
+			 "byte %zu of %zu flipped: %d (%s)", i, s.len, ret, dp_last_error());
+		free(copy);
+	}
+	for (size_t len = 0; len < s.len; len += len < 100 ? 1 : 37) {
+		int ret = read_manifest(s.buf, len, 64, &got, false);
+
+		T_ASSERT(ret < 0, "truncated to %zu of %zu bytes: accepted", len, s.len);
+	}
+	free(s.buf);
+}
+
+/* A zero run of 2^42 chunks (a 4 PiB hole) is one record. */
+static void test_manifest_huge_zero(void)
+{
+	struct sink s = { 0 };
+	struct dp_mwriter *w;
+	struct dp_mreader *r;
+	struct dp_snapshot m;
+	struct dp_ref ref;
+	uint8_t id[DP_ID_LEN] = { 1 };
+
+	meta_fill(&m, 1ull << 52);
+	T_ASSERT(!dp_mwriter_new(sink_emit, &s, &w));
+	T_ASSERT(!dp_mwriter_add_zero(w, 1ull << 41));
+	T_ASSERT(!dp_mwriter_add_zero(w, 1ull << 41));
+	T_ASSERT(!dp_mwriter_add_chunk(w, id));
+	T_ASSERT(!dp_mwriter_finish(w, &m));
+	dp_mwriter_free(w);
+	T_ASSERT(s.len < 1024, "%zu bytes", s.len);
+	T_ASSERT(!dp_mreader_new(s.len, &r));
+	T_ASSERT(!dp_mreader_feed(r, s.buf, s.len));
+	T_ASSERT_EQ(dp_mreader_next(r, &ref), 1);
+	T_ASSERT(ref.zero && ref.count == 1ull << 42);
+	T_ASSERT_EQ(dp_mreader_next(r, &ref), 1);
+	T_ASSERT(!ref.zero && ref.id[0] == 1);
+	T_ASSERT_EQ(dp_mreader_next(r, &ref), 0);
+	T_ASSERT_EQ(dp_mreader_finish(r), 0);
+	dp_mreader_free(r);
+	free(s.buf);
+}
+
+static void test_pack_index(void)
+{
+	struct dp_pack_entry e[100], *back;
+	uint8_t pack[DP_ID_LEN], pack2[DP_ID_LEN];
+	size_t n, len = dp_pack_index_size(100);
+	uint8_t *buf = malloc(len);
+
+	t_fill_random(pack, sizeof(pack), 1);
+	for (int i = 0; i < 100; i++) {
+		t_fill_random(e[i].id, DP_ID_LEN, 100 + (uint64_t)i);
+		e[i].offset = (uint64_t)i << 20;
+		e[i].stored_len = 1000 + (uint32_t)i;
+		e[i].raw_len = 1 << 20;
+		e[i].kind = i & 1 ? DP_BLOB_ZSTD : DP_BLOB_RAW;
+	}
+	dp_pack_index_encode(pack, e, 100, buf);
+	T_ASSERT_EQ(dp_pack_index_decode(buf, len, pack2, &back, &n), 0);
+	T_ASSERT(n == 100 && !memcmp(pack, pack2, DP_ID_LEN));
+	for (int i = 0; i < 100; i++)
+		T_ASSERT(!memcmp(back[i].id, e[i].id, DP_ID_LEN) && back[i].offset == e[i].offset &&
+			 back[i].stored_len == e[i].stored_len && back[i].raw_len == e[i].raw_len &&
+			 back[i].kind == e[i].kind);
+	free(back);
+	for (size_t i = 0; i < len; i += 13) {
+		buf[i] ^= 1;
+		T_ASSERT(dp_pack_index_decode(buf, len, pack2, &back, &n) < 0, "byte %zu", i);
+		buf[i] ^= 1;
+	}
+	T_ASSERT_EQ(dp_pack_index_decode(buf, len - 1, pack2, &back, &n), -EBADMSG);
+	T_ASSERT_EQ(dp_pack_index_decode(buf, 10, pack2, &back, &n), -EBADMSG);
+	free(buf);
+}
+
+static void test_config(void)
+{
+	static const char *const bad[] = {
+		"", "{", "[]", "null", "{\"format\":\"ferry-repository\"}",
+		"{\"format\":\"other\",\"version\":1}",
+		"{\"format\":\"ferry-repository\",\"version\":1,\"id\":\"xyz\",\"chunk_size\":1048576,"
+		"\"hash\":\"sha256\",\"compression\":\"zstd\",\"encryption\":\"none\"}",
+		"{\"format\":\"ferry-repository\",\"version\":1,\"id\":\"00000000000000000000000000000000"
+		"00000000000000000000000000000000\",\"chunk_size\":1000,\"hash\":\"sha256\","
+		"\"compression\":\"zstd\",\"encryption\":\"none\"}",
+		"{\"format\":\"ferry-repository\",\"version\":-1}",
+		"{\"format\":\"ferry-repository\",\"version\":1e300}",
+	};
+	struct dp_repo_info info = { .version = 1, .chunk_size = 1 << 20, .created = 1 }, back;
+	char *json;
+
+	T_ASSERT(!dp_random_id(info.id));
+	strcpy(info.hash, "sha256");
+	strcpy(info.compression, "zstd");
+	strcpy(info.encryption, "none");
+	T_ASSERT(!dp_config_encode(&info, &json));
+	T_ASSERT_EQ(dp_config_decode(json, strlen(json), &back), 0);
+	T_ASSERT(!strcmp(back.id, info.id) && back.chunk_size == info.chunk_size);
+	free(json);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = dp_config_decode(bad[i], strlen(bad[i]), &back);
+
+		T_ASSERT(ret == -EBADMSG || ret == -EPROTONOSUPPORT, "config %zu accepted (%d)", i, ret);
+	}
+	T_ASSERT_EQ(dp_config_decode("{\"format\":\"ferry-repository\",\"version\":7}", 41, &back),
+		    -EPROTONOSUPPORT);
+	T_ASSERT(dp_meta_decode("{\"id\":1}", 8, &(struct dp_snapshot){ 0 }) == -EBADMSG);
+}
+
+static void test_find(void)
+{
+	struct dp_snapshot s[4] = { 0 };
+	static char a[] = "a", b[] = "b";
+	const struct dp_snapshot *f;
+	int err = 0;
+
+	strcpy(s[0].id, "aaaaaaaa11111111111111111111111111111111111111111111111111111111");
+	strcpy(s[1].id, "aaaaaaaa22222222222222222222222222222222222222222222222222222222");
+	strcpy(s[2].id, "bbbbbbbb33333333333333333333333333333333333333333333333333333333");
+	strcpy(s[3].id, "cccccccc44444444444444444444444444444444444444444444444444444444");
+	s[0].volume = s[1].volume = a;
+	s[2].volume = s[3].volume = b;
+	f = dp_snapshot_find(s, 4, "aaaaaaaa", NULL, &err);
+	T_ASSERT(!f && err == -ENOTUNIQ, "ambiguous prefix: %d", err);
+	T_ASSERT(strstr(dp_last_error(), "ambiguous"));
+	f = dp_snapshot_find(s, 4, "aaaaaaaa2", NULL, &err);
+	T_ASSERT(f == &s[1]);
+	f = dp_snapshot_find(s, 4, s[2].id, NULL, &err);
+	T_ASSERT(f == &s[2]);
+	f = dp_snapshot_find(s, 4, "latest", NULL, &err);
+	T_ASSERT(!f && err == -ENOTUNIQ);
+	f = dp_snapshot_find(s, 4, "latest", "a", &err);
+	T_ASSERT(f == &s[1]);
+	f = dp_snapshot_find(s, 4, "latest", "zz", &err);
+	T_ASSERT(!f && err == -ENOENT);
+	f = dp_snapshot_find(s, 4, "aaaa", NULL, &err);
+	T_ASSERT(!f && err == -EINVAL);
+	f = dp_snapshot_find(s, 4, "AAAAAAAA", NULL, &err);
+	T_ASSERT(!f && err == -EINVAL);
+	f = dp_snapshot_find(s, 4, "dddddddd", NULL, &err);
+	T_ASSERT(!f && err == -ENOENT);
+	f = dp_snapshot_find(s, 4, "aaaaaaaa1", "b", &err);
+	T_ASSERT(!f && err == -ENOENT);
+	f = dp_snapshot_find(s, 0, "latest", NULL, &err);
+	T_ASSERT(!f && err == -ENOENT);
+}
+
+static void test_chunkidx(void)
+{
+	struct dp_chunkidx *ix;
+	struct dp_loc loc = { .offset = 5, .stored_len = 7, .raw_len = 9, .kind = 1 }, back;
+	uint8_t id[DP_ID_LEN];
+
+	T_ASSERT(!dp_chunkidx_new(&ix));
+	T_ASSERT_EQ(dp_chunkidx_add_pack(ix, (uint8_t[DP_ID_LEN]){ 9 }), 0);
+	for (uint64_t i = 0; i < 300000; i++) {
+		t_fill_random(id, sizeof(id), i);
+		loc.offset = i;
+		T_ASSERT_EQ(dp_chunkidx_insert(ix, id, &loc), 0);
+	}
+	T_ASSERT_EQ(dp_chunkidx_count(ix), 300000);
+	for (uint64_t i = 0; i < 300000; i += 7) {
+		t_fill_random(id, sizeof(id), i);
+		T_ASSERT(dp_chunkidx_lookup(ix, id, &back) && back.offset == i && back.raw_len == 9);
+		T_ASSERT_EQ(dp_chunkidx_insert(ix, id, &loc), 1);
+	}
+	t_fill_random(id, sizeof(id), 1000000);
+	T_ASSERT(!dp_chunkidx_lookup(ix, id, &back));
+	T_ASSERT(dp_chunkidx_pack_id(ix, 0)[0] == 9 && !dp_chunkidx_pack_id(ix, 1));
+	dp_chunkidx_free(ix);
+	dp_chunkidx_free(NULL);
+}
+
+int main(void)
+{
+	test_manifest();
+	test_manifest_corruption();
+	test_manifest_huge_zero();
+	test_pack_index();
+	test_config();
+	test_find();
+	test_chunkidx();
+	printf("PASS: t_format\n");
+	return T_EXIT_PASS;
+}
