@@ -295,6 +295,9 @@ static void bk_read_queue(struct bk_job *bk, struct bk_item *it)
 /* A read finished: 1 if the chunk is complete (handed to the workers), 0 if requeued. */
 static int bk_read_done(struct bk_job *bk, struct bk_item *it, int res)
 {
+	/* the read is retried once O_DIRECT is off (see dp_dev_drop_direct()) */
+	if (res == -EINVAL && bk->dev.direct && !dp_dev_drop_direct(&bk->dev))
+		return 0;
 	if (res < 0)
 		return dp_job_fail(&bk->job, res, "reading %s at offset %llu: %s", bk->dev.path,
 				   (unsigned long long)(it->off + it->got), strerror(-res));

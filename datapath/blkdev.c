@@ -161,6 +161,18 @@ out_close:
 	return ret;
 }
 
+int dp_dev_drop_direct(struct dp_dev *d)
+{
+	int fl = fcntl(d->fd, F_GETFL);
+
+	/* O_DIRECT is one of the flags F_SETFL may change (Linux) */
+	if (fl < 0 || fcntl(d->fd, F_SETFL, fl & ~O_DIRECT))
+		return -errno;
+	d->direct = false;
+	pr_warn("notice: %s refuses O_DIRECT I/O: using buffered I/O", d->path);
+	return 0;
+}
+
 void dp_dev_close(struct dp_dev *d)
 {
 	if (d->fd >= 0)

@@ -315,6 +315,11 @@ struct dp_dev {
 int dp_dev_open_source(struct dp_dev *d, const char *path, bool no_direct);
 int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool no_direct);
 void dp_dev_close(struct dp_dev *d);
+/*
+ * Turn O_DIRECT off on an open device after an I/O was refused with EINVAL
+ * (filesystems that accept the open but not the I/O). 0 or -errno.
+ */
+int dp_dev_drop_direct(struct dp_dev *d);
 /* zero [off, off+len) on the target: punch a hole or BLKZEROOUT */
 int dp_dev_zero(struct dp_dev *d, uint64_t off, uint64_t len);
 

@@ -167,6 +167,9 @@ static int rs_write_buffered(struct rs_job *rs, struct rs_write *w)
 
 static int rs_write_finished(struct rs_job *rs, struct rs_write *w, int res)
 {
+	/* the write is retried once O_DIRECT is off (see dp_dev_drop_direct()) */
+	if (res == -EINVAL && rs->dev.direct && !dp_dev_drop_direct(&rs->dev))
+		return 0;
 	if (res < 0)
 		return dp_job_fail(&rs->job, res, "writing %s at offset %llu: %s", rs->dev.path,
 				   (unsigned long long)(w->off + w->done), strerror(-res));
