@@ -35,6 +35,8 @@
 #include "s3/store.h"
 
 #define FINISH_QUEUE 4
+#define SAMPLE_SLICES 8
+#define SAMPLE_SLICE  4096
 #define QD_MAX	     64
 
 enum { SLOT_PENDING = 0, SLOT_DONE = 1 };
@@ -635,7 +637,27 @@ struct bk_worker {
 	struct dp_sha256_stream *sha;
 	void *scratch;
 	size_t scratch_len;
+	uint8_t sample[SAMPLE_SLICES * SAMPLE_SLICE];
 };
+
+/*
+ * Whether a chunk is worth compressing, judged from SAMPLE_SLICES evenly
+ * spaced slices compressed at zstd's fastest level: random or already
+ * compressed data (encrypted volumes, media, compressed archives) then costs
+ * a 32 KiB trial instead of a full compression that saves nothing.
+ */
+static bool bk_worth_compressing(struct bk_worker *w, const uint8_t *buf, uint32_t len)
+{
+	size_t step, n;
+
+	if (len < 4 * sizeof(w->sample))
+		return true;
+	step = (len - SAMPLE_SLICE) / (SAMPLE_SLICES - 1);
+	for (unsigned int i = 0; i < SAMPLE_SLICES; i++)
+		memcpy(w->sample + i * SAMPLE_SLICE, buf + i * step, SAMPLE_SLICE);
+	n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_len, w->sample, sizeof(w->sample), 1);
+	return ZSTD_isError(n) || n < sizeof(w->sample) - sizeof(w->sample) / 32;
+}
 
 static int bk_store_chunk(struct bk_job *bk, struct bk_worker *w, struct bk_item *it,
 			  const uint8_t id[DP_ID_LEN])
@@ -645,7 +667,7 @@ static int bk_store_chunk(struct bk_job *bk, struct bk_worker *w, struct bk_item
 	uint8_t kind = DP_BLOB_RAW;
 	int ret;
 
-	if (bk->level != DP_COMPRESSION_OFF) {
+	if (bk->level != DP_COMPRESSION_OFF && bk_worth_compressing(w, it->buf, it->len)) {
 		size_t n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_len, it->buf, it->len,
 					     bk->level);
 
