@@ -30,6 +30,7 @@
 #include "s3_int.h"
 
 #define RESP_MAX_DEFAULT (1u << 20)
+#define ERROR_DOC_MAX	 (64u << 10)
 #define MAX_ATTEMPTS	 10
 #define BACKOFF_BASE_MS	 100
 #define BACKOFF_CAP_MS	 20000
@@ -229,10 +230,13 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 		return n;
 	}
 	{
-		size_t max = r->resp_max ? r->resp_max : RESP_MAX_DEFAULT;
+		bool ok = r->status >= 200 && r->status < 300;
+		size_t max = !ok ? ERROR_DOC_MAX : r->resp_max ? r->resp_max : RESP_MAX_DEFAULT;
 		char *p;
 
 		if (r->resp_len + n > max) {
+			if (!ok)
+				return n;	/* the start of an error document is enough */
 			r->abort_err = -EFBIG;
 			return 0;
 		}
@@ -346,7 +350,8 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 	bool retry = false;
 	int err;
 
-	r->msg[0] = '\0';
+	if (r->abort_err >= 0)
+		r->msg[0] = '\0';	/* else write_cb() said why */
 	if (r->abort_err == 1)
 		cc = CURLE_OK;	/* stopped early on purpose */
 	if (cc != CURLE_OK) {
@@ -358,6 +363,7 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 				hmsg(r, "%s: the response is larger than expected", what);
 			else if (!r->msg[0])
 				hmsg(r, "%s: %s", what, strerror(-err));
+			r->err = err;
 			return false;
 		}
 		switch (cc) {

@@ -223,6 +223,25 @@ int s3_store_delete(struct s3_store *st, const char *key)
 	return st->ops->del(st, key);
 }
 
+int s3_store_delete_many(struct s3_store *st, const char *const *keys, size_t n)
+{
+	int ret;
+
+	s3_clear_error();
+	for (size_t i = 0; i < n; i++)
+		if (!s3_key_is_valid(keys[i]))
+			return s3_fail(-EINVAL, "invalid object key '%s'", keys[i]);
+	if (st->ops->del_many)
+		return st->ops->del_many(st, keys, n);
+	for (size_t i = 0; i < n; i++) {
+		ret = st->ops->del(st, keys[i]);
+		if (ret && ret != -ENOENT)
+			return ret;
+	}
+	s3_clear_error();
+	return 0;
+}
+
 int s3_upload_new(struct s3_store *st, const char *key, size_t part_size,
 		  struct s3_upload **out)
 {

@@ -245,6 +245,18 @@ int s3_store_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void *
 int s3_store_delete(struct s3_store *st, const char *key);
 
 /**
+ * s3_store_delete_many() - delete @n objects
+ * @keys: @n keys; borrowed for the call
+ *
+ * s3:// sends DeleteObjects requests of up to 1000 keys each; file:// deletes
+ * one by one. Keys that do not exist are not an error on either backend.
+ *
+ * Return: 0; -EINVAL for an invalid key (nothing deleted); the first error
+ * (keys of other batches may be deleted); errors above.
+ */
+int s3_store_delete_many(struct s3_store *st, const char *const *keys, size_t n);
+
+/**
  * s3_upload_new() - start writing an object in parts (a multipart upload)
  * @key:       borrowed
  * @part_size: the length of every part but the last (>= 5 MiB for s3://)

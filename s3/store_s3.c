@@ -525,6 +525,77 @@ static int s3s_del(struct s3_store *st, const char *key)
 	return ret;
 }
 
+struct delete_ctx {
+	char key[S3_KEY_MAX + 64];
+	char code[64];
+	char message[256];
+	int errors;
+};
+
+static int delete_cb(void *arg, const char *path, const char *text, size_t len)
+{
+	struct delete_ctx *c = arg;
+
+	(void)len;
+	if (c->errors)
+		return 0;	/* keep the first */
+	if (!strcmp(path, "DeleteResult/Error/Key"))
+		snprintf(c->key, sizeof(c->key), "%s", text);
+	else if (!strcmp(path, "DeleteResult/Error/Code"))
+		snprintf(c->code, sizeof(c->code), "%s", text);
+	else if (!strcmp(path, "DeleteResult/Error/Message"))
+		snprintf(c->message, sizeof(c->message), "%s", text);
+	else if (!strcmp(path, "DeleteResult/Error"))
+		c->errors++;
+	return 0;
+}
+
+/* DeleteObjects, quiet: the answer lists only the keys that failed. */
+static int s3s_del_many(struct s3_store *st, const char *const *keys, size_t n)
+{
+	struct s3s *s = s3s_of(st);
+	struct s3_kv q[] = { { "delete", NULL } };
+	int ret = 0;
+
+	for (size_t at = 0; at < n && !ret; at += DELETE_MAX) {
+		size_t m = n - at < DELETE_MAX ? n - at : DELETE_MAX;
+		struct delete_ctx c = { .errors = 0 };
+		struct xbuf b = { 0 };
+		struct s3op op;
+
+		xb_puts(&b, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
+		for (size_t i = at; i < at + m; i++) {
+			xb_puts(&b, "<Object><Key>");
+			xb_esc(&b, s->prefix);
+			xb_esc(&b, keys[i]);
+			xb_puts(&b, "</Key></Object>");
+		}
+		xb_puts(&b, "</Delete>");
+		ret = b.oom ? -ENOMEM : op_init(&op, s, "POST", NULL, false, q, 1);
+		if (ret) {
+			free(b.p);
+			break;
+		}
+		ret = op_body(&op, b.p, b.len);
+		if (!ret) {
+			op.r.control = true;
+			op.r.check_200_error = true;
+			op_hdr(&op, "Content-Type", "application/xml");
+			snprintf(op.r.what, sizeof(op.r.what), "deleting %zu objects of s3://%s/%s", m,
+				 s->bucket, s->prefix);
+			ret = op_run(&op);
+		}
+		if (!ret && s3_xml_parse(op.r.resp ? op.r.resp : "", op.r.resp_len, delete_cb, &c))
+			ret = s3_fail(-EIO, "%s: the answer is not a DeleteResult", op.r.what);
+		if (!ret && c.errors && strcmp(c.code, "NoSuchKey"))
+			ret = s3_fail(!strcmp(c.code, "AccessDenied") ? -EACCES : -EIO,
+				      "%s: %s: %s %s", op.r.what, c.key, c.code, c.message);
+		op_fini(&op);
+		free(b.p);
+	}
+	return ret;
+}
+
 /* ------------------------------------------------------------ listing */
 
 struct list_ent {
@@ -1139,6 +1210,7 @@ static const struct s3_backend_ops s3_ops = {
 	.head = s3s_head,
 	.list = s3s_list,
 	.del = s3s_del,
+	.del_many = s3s_del_many,
 	.upload_new = s3s_upload_new,
 	.upload_part = s3s_upload_part,
 	.upload_complete = s3s_upload_complete,
