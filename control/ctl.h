@@ -86,5 +86,7 @@ int ctl_cmd_init(int argc, char **argv);
 int ctl_cmd_backup(int argc, char **argv);
 int ctl_cmd_restore(int argc, char **argv);
 int ctl_cmd_snapshots(int argc, char **argv);
+/* bench/cmd_bench.c */
+int ctl_cmd_bench(int argc, char **argv);
 
 #endif /* FERRY_CTL_H */
