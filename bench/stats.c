@@ -142,7 +142,11 @@ void bench_stage_end(struct bench_stage *st, uint64_t bytes_done)
 	st->cpu_sys = tv_sec(&ru.ru_stime) - tv_sec(&st->ru0.ru_stime);
 	hwm = stage_hwm();
 	st->peak_rss = hwm ? hwm : (uint64_t)ru.ru_maxrss << 10;
-	if (!st->nsamples || st->samples[st->nsamples - 1].t < st->seconds - 1e-3)
+	/* the last sample covers the rest; one a moment before the end becomes it */
+	if (st->nsamples && st->samples[st->nsamples - 1].t >= st->seconds - 1e-3)
+		st->samples[st->nsamples - 1] =
+			(struct bench_sample){ .t = st->seconds, .bytes = bytes_done };
+	else
 		stage_sample(st, st->seconds, bytes_done);
 }
 
