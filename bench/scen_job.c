@@ -66,8 +66,20 @@ static const struct dp_result *job_wait(struct bench_stage *st, struct dp_job *j
 static int job_open(struct bench_stage *st, struct bench_job_ctx *jc)
 {
 	struct ctl_common *c = st->o->common;
-	struct dp_init_opts io = { .sz = sizeof(io), .chunk_size = st->o->chunk_size };
+	/*
+	 * A scratch repository, encrypted as new repositories are by default,
+	 * with $FERRY_PASSWORD (so that --keep leaves one the usual commands
+	 * open), else "ferry-bench".
+	 */
+	const char *pw = getenv("FERRY_PASSWORD");
+	struct dp_init_opts io = { .sz = sizeof(io), .chunk_size = st->o->chunk_size,
+				   .scrypt_n = 1024 };
 	int ret;
+
+	if (!pw || !pw[0])
+		pw = "ferry-bench";
+	io.password = pw;
+	io.password_len = strlen(pw);
 
 	if (jc->repo)
 		return 0;
@@ -78,6 +90,8 @@ static int job_open(struct bench_stage *st, struct bench_job_ctx *jc)
 	if (ret)
 		return bench_stage_fail(st, ret, "%s", dp_last_error());
 	ret = dp_repo_open(jc->st, &jc->repo);
+	if (!ret)
+		ret = dp_repo_unlock(jc->repo, pw, strlen(pw));
 	if (ret)
 		return bench_stage_fail(st, ret, "%s", dp_last_error());
 	ret = dp_pool_new(c->memory ? c->memory : DP_MEMORY_DEFAULT, &jc->pool);

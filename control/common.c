@@ -146,6 +146,12 @@ int ctl_common_opt(struct ctl_common *c, const char *verb, int opt, const char *
 		return ctl_size_opt(verb, "limit-upload", arg, &c->s3.limit_upload) ? -1 : 1;
 	case CTL_OPT_LIMIT_DOWNLOAD:
 		return ctl_size_opt(verb, "limit-download", arg, &c->s3.limit_download) ? -1 : 1;
+	case CTL_OPT_PASSWORD_FILE:
+		c->password_file = arg;
+		return 1;
+	case CTL_OPT_PASSWORD_COMMAND:
+		c->password_command = arg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -160,6 +166,10 @@ void ctl_common_help(FILE *f)
 		"  --progress MODE         auto (a live line on a terminal), none, tty, json (JSON lines on stderr)\n"
 		"  --memory SIZE           buffer memory of the job (default 256M, at least 24M)\n"
 		"  --no-fsync              file:// only: do not fsync (for tmpfs and benchmarks; unsafe on a crash)\n"
+		"  --password-file FILE    the repository password is FILE's content (one trailing newline dropped)\n"
+		"  --password-command CMD  the password is what CMD prints (run by /bin/sh)\n"
+		"                          default: $FERRY_PASSWORD, $FERRY_PASSWORD_FILE, $FERRY_PASSWORD_COMMAND,\n"
+		"                          else a prompt on the terminal\n"
 		"\nS3 options (AWS_* environment variables and ~/.aws files are read as aws-cli does):\n"
 		"  --s3-endpoint URL       endpoint (default: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, AWS)\n"
 		"  --s3-region REGION      region (default: $AWS_REGION, $AWS_DEFAULT_REGION, profile, us-east-1)\n"
@@ -197,12 +207,36 @@ int ctl_repo_open(struct ctl_common *c, const char *verb, struct s3_store **st,
 	if (ret)
 		return ret;
 	ret = dp_repo_open(*st, repo);
-	if (ret) {
-		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
-		s3_store_free(*st);
-		*st = NULL;
+	if (!ret) {
+		ret = ctl_repo_unlock(c, *repo);
+		if (ret) {
+			dp_repo_free(*repo);
+			*repo = NULL;
+			s3_store_free(*st);
+			*st = NULL;
+		}
 		return ret;
 	}
+	ret = ctl_fail(ret, NULL, "%s", dp_last_error());
+	s3_store_free(*st);
+	*st = NULL;
+	return ret;
+}
+
+int ctl_repo_unlock(struct ctl_common *c, struct dp_repo *repo)
+{
+	struct ctl_password pw;
+	int ret;
+
+	if (!dp_repo_is_encrypted(repo))
+		return CTL_EXIT_OK;
+	ret = ctl_password_get(c, false, &pw);
+	if (ret)
+		return ret;
+	ret = dp_repo_unlock(repo, pw.buf, pw.len);
+	ctl_password_wipe(&pw);
+	if (ret)
+		return ctl_fail(ret, NULL, "%s", dp_last_error());
 	return CTL_EXIT_OK;
 }
 

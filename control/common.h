@@ -23,6 +23,8 @@ enum ctl_progress { CTL_PROGRESS_AUTO, CTL_PROGRESS_NONE, CTL_PROGRESS_TTY, CTL_
 
 struct ctl_common {
 	const char *repo;		/* --repo, else FERRY_REPO */
+	const char *password_file;	/* --password-file */
+	const char *password_command;	/* --password-command */
 	bool json;			/* --json / -o json */
 	enum ctl_progress progress;	/* --progress */
 	uint64_t memory;		/* --memory (0: DP_MEMORY_DEFAULT) */
@@ -48,6 +50,8 @@ enum {
 	CTL_OPT_S3_TIMEOUT,
 	CTL_OPT_LIMIT_UPLOAD,
 	CTL_OPT_LIMIT_DOWNLOAD,
+	CTL_OPT_PASSWORD_FILE,
+	CTL_OPT_PASSWORD_COMMAND,
 	CTL_OPT_VERB_BASE = 1100,	/* a verb's own long-only options start here */
 };
 
@@ -71,7 +75,9 @@ enum {
 	{ "s3-concurrency", required_argument, NULL, CTL_OPT_S3_CONCURRENCY },             \
 	{ "s3-timeout", required_argument, NULL, CTL_OPT_S3_TIMEOUT },                     \
 	{ "limit-upload", required_argument, NULL, CTL_OPT_LIMIT_UPLOAD },                 \
-	{ "limit-download", required_argument, NULL, CTL_OPT_LIMIT_DOWNLOAD }
+	{ "limit-download", required_argument, NULL, CTL_OPT_LIMIT_DOWNLOAD },             \
+	{ "password-file", required_argument, NULL, CTL_OPT_PASSWORD_FILE },               \
+	{ "password-command", required_argument, NULL, CTL_OPT_PASSWORD_COMMAND }
 
 /* Defaults; FERRY_REPO read. */
 void ctl_common_init(struct ctl_common *c);
@@ -94,6 +100,28 @@ int ctl_store_open(struct ctl_common *c, const char *verb, struct s3_store **st)
 /* ctl_repo_open() - the store, then the repository in it. Exit code. */
 int ctl_repo_open(struct ctl_common *c, const char *verb, struct s3_store **st,
 		  struct dp_repo **repo);
+
+/* A password, wiped with ctl_password_wipe(). */
+struct ctl_password {
+	char buf[4096];
+	size_t len;
+};
+
+/*
+ * ctl_password_get() - the repository password (control/password.c lists the
+ * sources); @is_new: a new repository's (a prompt asks twice). Exit code.
+ */
+int ctl_password_get(const struct ctl_common *c, bool is_new, struct ctl_password *pw);
+/*
+ * ctl_password_other() - another password (a new one, another repository's):
+ * from @file if given, else $@env_name, else a prompt naming @what. Exit code.
+ */
+int ctl_password_other(const char *file, const char *env_name, const char *what,
+		       struct ctl_password *pw);
+void ctl_password_wipe(struct ctl_password *pw);
+
+/* ctl_repo_unlock() - unlock @repo with the password of @c if it is encrypted. Exit code. */
+int ctl_repo_unlock(struct ctl_common *c, struct dp_repo *repo);
 
 /* ctl_pool_new() - the buffer pool of --memory. Exit code. */
 int ctl_pool_new(struct ctl_common *c, struct dp_pool **pool);

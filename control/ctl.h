@@ -76,7 +76,9 @@ int ctl_job_run(struct dp_job *job, const struct ctl_common *c, const char *verb
 /* JSON on stdout (control/output.c) */
 void ctl_json_result(const char *verb, const struct dp_result *r, const char *repo,
 		     const char *target);
-void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size);
+void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size, bool encrypted);
+struct dp_key_info;
+void ctl_json_keys(const struct dp_key_info *k, size_t n);
 void ctl_json_snapshots(const struct dp_snapshot *s, size_t n, const char *volume);
 /* "2026-12-01T08:43:49Z" */
 void ctl_time_str(int64_t us, char *buf, size_t len);
@@ -86,6 +88,7 @@ int ctl_cmd_init(int argc, char **argv);
 int ctl_cmd_backup(int argc, char **argv);
 int ctl_cmd_restore(int argc, char **argv);
 int ctl_cmd_snapshots(int argc, char **argv);
+int ctl_cmd_key(int argc, char **argv);
 /* bench/cmd_bench.c */
 int ctl_cmd_bench(int argc, char **argv);
 

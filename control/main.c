@@ -29,6 +29,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "backup", ctl_cmd_backup, "back up a block device or an image file" },
 	{ "restore", ctl_cmd_restore, "restore a snapshot onto a device or an image file" },
 	{ "snapshots", ctl_cmd_snapshots, "list snapshots" },
+	{ "key", ctl_cmd_key, "list, add, remove or change the passwords of a repository" },
 	{ "bench", ctl_cmd_bench, "measure the throughput of each stage of the backup path" },
 	{ "version", ctl_cmd_version, "print the version" },
 };

@@ -114,7 +114,7 @@ void ctl_json_result(const char *verb, const struct dp_result *r, const char *re
 	ctl_json_print(o);
 }
 
-void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size)
+void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size, bool encrypted)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -123,5 +123,27 @@ void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size)
 	cJSON_AddStringToObject(o, "repository", repo);
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddNumberToObject(o, "chunk_size", chunk_size);
+	cJSON_AddBoolToObject(o, "encrypted", encrypted);
 	ctl_json_print(o);
+}
+
+void ctl_json_keys(const struct dp_key_info *k, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		char t[32];
+
+		if (!o)
+			break;
+		ctl_time_str(k[i].created * 1000000, t, sizeof(t));
+		cJSON_AddStringToObject(o, "id", k[i].id);
+		cJSON_AddStringToObject(o, "created", t);
+		cJSON_AddStringToObject(o, "username", k[i].username);
+		cJSON_AddStringToObject(o, "hostname", k[i].hostname);
+		cJSON_AddBoolToObject(o, "current", k[i].current);
+		cJSON_AddItemToArray(arr, o);
+	}
+	ctl_json_print(arr);
 }

@@ -69,6 +69,7 @@ int ctl_exit_code(int err)
 	case -EACCES:
 	case -EPERM:
 	case -EKEYREJECTED:
+	case -ENOKEY:
 		return CTL_EXIT_ACCESS;
 	case -ECONNREFUSED:
 	case -ETIMEDOUT:

@@ -527,11 +527,10 @@ static int bk_pack_close(struct bk_job *bk, struct bk_pack *pk)
 	uint8_t tail[DP_PACK_TAIL];
 	int ret;
 
-	pk->index_len = dp_pack_index_size(pk->n);
-	pk->index = malloc(pk->index_len);
-	if (!pk->index)
-		return -ENOMEM;
-	dp_pack_index_encode(pk->id, pk->e, pk->n, pk->index);
+	ret = dp_pack_index_seal(&bk->job.repo->keys, pk->id, pk->e, pk->n, &pk->index,
+				 &pk->index_len);
+	if (ret)
+		return ret;
 	dp_put_le32(tail, (uint32_t)pk->index_len);
 	memcpy(tail + 4, "FRYP", 4);
 	ret = bk_pack_write(bk, pk, pk->index, pk->index_len);
@@ -634,9 +633,11 @@ static void *bk_finisher_main(void *arg)
 struct bk_worker {
 	struct bk_job *bk;
 	ZSTD_CCtx *cctx;
-	struct dp_sha256_stream *sha;
+	struct dp_hasher *hasher;	/* chunk ids: SHA-256, or HMAC with the id key */
+	struct dp_aead *aead;		/* blobs of an encrypted repository */
 	void *scratch;
 	size_t scratch_len;
+	uint8_t *sealed;		/* scratch_len + DP_SEAL_OVERHEAD */
 	uint8_t sample[SAMPLE_SLICES * SAMPLE_SLICE];
 };
 
@@ -681,6 +682,14 @@ static int bk_store_chunk(struct bk_job *bk, struct bk_worker *w, struct bk_item
 			kind = DP_BLOB_ZSTD;
 		}
 	}
+	if (w->aead) {
+		/* sealed with its id as additional data: a blob cannot stand in for another */
+		ret = dp_aead_seal(w->aead, id, DP_ID_LEN, data, len, w->sealed);
+		if (ret)
+			return dp_job_fail(&bk->job, ret, "encrypting a chunk: %s", strerror(-ret));
+		data = w->sealed;
+		len += DP_SEAL_OVERHEAD;
+	}
 	ret = bk_pack_append(bk, id, data, len, it->len, kind);
 	if (ret)
 		return ret == -ECANCELED ? ret : dp_job_fail(&bk->job, ret, "packing: %s",
@@ -708,9 +717,10 @@ static void *bk_worker_main(void *arg)
 			atomic_fetch_add(&bk->job.bytes_zero, it->len);
 			atomic_fetch_add(&bk->job.chunks_zero, 1);
 		} else {
-			dp_sha256_stream_digest(w->sha, it->buf, it->len, s->id);
+			ret = dp_hasher_digest(w->hasher, it->buf, it->len, s->id);
 			s->count = 1;
-			ret = dp_chunkidx_insert(bk->ix, s->id, NULL);
+			if (!ret)
+				ret = dp_chunkidx_insert(bk->ix, s->id, NULL);
 			if (ret == 1) {
 				atomic_fetch_add(&bk->job.chunks_dedup, 1);
 				ret = 0;
@@ -898,7 +908,13 @@ static void bk_run(struct dp_job *job)
 		w[i].cctx = ZSTD_createCCtx();
 		w[i].scratch_len = ZSTD_compressBound(bk->chunk_size);
 		w[i].scratch = malloc(w[i].scratch_len);
-		ret = dp_sha256_stream_new(&w[i].sha);
+		ret = dp_hasher_new(&job->repo->keys, &w[i].hasher);
+		if (!ret && job->repo->keys.encrypted) {
+			w[i].sealed = malloc(w[i].scratch_len + DP_SEAL_OVERHEAD);
+			ret = dp_aead_new(job->repo->keys.data_key, &w[i].aead);
+			if (!ret && !w[i].sealed)
+				ret = -ENOMEM;
+		}
 		if (!w[i].cctx || !w[i].scratch || ret) {
 			dp_job_fail(job, ret ? ret : -ENOMEM, "out of memory");
 			goto out;
@@ -951,7 +967,9 @@ out:
 	for (i = 0; w && i < bk->threads; i++) {
 		ZSTD_freeCCtx(w[i].cctx);
 		free(w[i].scratch);
-		dp_sha256_stream_free(w[i].sha);
+		free(w[i].sealed);
+		dp_hasher_free(w[i].hasher);
+		dp_aead_free(w[i].aead);
 	}
 	free(w);
 }
@@ -1025,6 +1043,9 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 	dp_clear_error();
 	*out = NULL;
 	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	ret = dp_repo_check_unlocked(repo);
+	if (ret)
+		return ret;
 	bk = calloc(1, sizeof(*bk));
 	if (!bk)
 		return -ENOMEM;
@@ -1139,7 +1160,7 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 	if (!ret)
 		ret = dp_chunkidx_new(&bk->ix);
 	if (!ret)
-		ret = dp_mwriter_new(bk_manifest_emit, bk, &bk->mw);
+		ret = dp_mwriter_new(bk_manifest_emit, bk, &repo->keys, m->id, &bk->mw);
 	if (ret)
 		goto out_free;
 

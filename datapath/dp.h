@@ -34,6 +34,8 @@
  *   -EPROTONOSUPPORT  repository format version not supported
  *   -EUCLEAN     the repository is damaged (a checksum, a missing chunk)
  *   -EBADMSG     an object cannot be decoded
+ *   -ENOKEY      the repository is encrypted and was not unlocked
+ *   -EKEYREJECTED  a wrong password
  *   -EIO         I/O error; -ENOSPC no space; -EFBIG target too small
  *   -EBUSY       the target device is in use (mounted)
  *   -ECANCELED   the job was cancelled with dp_job_cancel()
@@ -79,6 +81,8 @@ const char *dp_last_error(void);
 #define DP_MEMORY_MIN		(24ull << 20)
 #define DP_PACK_SIZE_DEFAULT	(64ull << 20)
 #define DP_FORMAT_VERSION	1
+#define DP_SCRYPT_N_DEFAULT	(1u << 15)	/* 32 MiB and about 0.1 s per password try */
+#define DP_ENCRYPTION_AES	"aes-256-gcm"
 
 /* ------------------------------------------------------------------ pool */
 
@@ -97,13 +101,26 @@ void dp_pool_free(struct dp_pool *pool);
 
 /**
  * struct dp_init_opts - settings of a new repository
- * @sz:          sizeof(struct dp_init_opts)
- * @chunk_size:  bytes per chunk, a power of two in [DP_CHUNK_SIZE_MIN,
- *               DP_CHUNK_SIZE_MAX]; 0 for DP_CHUNK_SIZE_DEFAULT
+ * @sz:             sizeof(struct dp_init_opts)
+ * @chunk_size:     bytes per chunk, a power of two in [DP_CHUNK_SIZE_MIN,
+ *                  DP_CHUNK_SIZE_MAX]; 0 for DP_CHUNK_SIZE_DEFAULT
+ * @password:       the first key's password (@password_len bytes); required
+ *                  unless @no_encryption
+ * @no_encryption:  store everything in the clear (chunk ids are plain SHA-256)
+ * @copy_keys_from: an unlocked encrypted repository whose master key (and so
+ *                  chunk ids and blob encryption) the new one shares, so that
+ *                  copies between them move blobs as they are; its chunk size
+ *                  is used too. NULL: a new random master key.
+ * @scrypt_n:       scrypt cost N of the key (a power of two; 0: DP_SCRYPT_N_DEFAULT)
  */
 struct dp_init_opts {
 	size_t sz;
 	uint32_t chunk_size;
+	const void *password;
+	size_t password_len;
+	bool no_encryption;
+	const struct dp_repo *copy_keys_from;
+	uint64_t scrypt_n;
 };
 
 /**
@@ -129,6 +146,66 @@ int dp_repo_open(struct s3_store *st, struct dp_repo **out);
 /* dp_repo_free() - NULL is a no-op. Jobs using the repository must be freed first. */
 void dp_repo_free(struct dp_repo *repo);
 
+/* dp_repo_is_encrypted() - whether its objects are sealed (it then needs dp_repo_unlock()) */
+bool dp_repo_is_encrypted(const struct dp_repo *repo);
+
+/**
+ * dp_repo_unlock() - unwrap the master key of an encrypted repository
+ * @password: @len bytes, borrowed for the call
+ *
+ * Tries every key object (keys/) with @password. Every call that reads or
+ * writes snapshots, indexes or packs of an encrypted repository fails with
+ * -ENOKEY until this succeeded. A no-op on an unencrypted repository.
+ *
+ * Return: 0; -EKEYREJECTED (no key opens with this password); -EUCLEAN (no
+ * key object at all); store errors.
+ */
+int dp_repo_unlock(struct dp_repo *repo, const void *password, size_t len);
+
+/* struct dp_key_info - one key object of a repository (dp_key_list()) */
+struct dp_key_info {
+	char id[65];
+	int64_t created;	/* seconds since the epoch */
+	char hostname[256];
+	char username[64];
+	bool current;		/* the key that unlocked @repo */
+};
+
+/**
+ * dp_key_list() - the key objects of an unlocked encrypted repository
+ * @out: malloc()ed array, sorted by creation time; the caller frees it
+ * Return: 0; -ENOKEY (locked); -EINVAL (not encrypted); store errors.
+ */
+int dp_key_list(struct dp_repo *repo, struct dp_key_info **out, size_t *n);
+
+/**
+ * dp_key_add() - wrap the master key with another password (a new key object)
+ * @id: if not NULL, receives the new key's id (65 bytes)
+ * @scrypt_n: 0 for DP_SCRYPT_N_DEFAULT
+ * Return: 0; -ENOKEY; -EINVAL; store errors. Nothing else is rewritten.
+ */
+int dp_key_add(struct dp_repo *repo, const void *password, size_t len, uint64_t scrypt_n,
+	       char *id);
+
+/**
+ * dp_key_passwd() - replace the key that unlocked @repo by one for @password
+ * @id:  receives the new key's id; @old: the removed key's id (65 bytes each)
+ *
+ * The new key object is written before the old one is deleted, so a failure
+ * in between leaves both passwords working, never none.
+ * Return: 0; -ENOKEY; -EINVAL; store errors.
+ */
+int dp_key_passwd(struct dp_repo *repo, const void *password, size_t len, uint64_t scrypt_n,
+		  char *id, char *old);
+
+/**
+ * dp_key_remove() - delete a key object
+ * @id: a full key id or a unique prefix of >= 8 hex digits
+ * Return: 0; -ENOENT; -ENOTUNIQ; -EBUSY (it is the key that unlocked @repo,
+ * or the last one: remove it from a repository opened with another key).
+ */
+int dp_key_remove(struct dp_repo *repo, const char *id);
+
 /* struct dp_repo_info - a repository's config (FORMAT.md "config") */
 struct dp_repo_info {
 	char id[65];
@@ -136,7 +213,7 @@ struct dp_repo_info {
 	uint32_t chunk_size;
 	char hash[16];		/* "sha256" */
 	char compression[16];	/* "zstd" */
-	char encryption[16];	/* "none" */
+	char encryption[16];	/* "none" or DP_ENCRYPTION_AES */
 	int64_t created;	/* seconds since the epoch */
 };
 

@@ -95,6 +95,54 @@ double dp_mono_s(void);			/* CLOCK_MONOTONIC */
 /* true if @len bytes at @buf (8-byte aligned) are all zero */
 bool dp_is_zero(const void *buf, size_t len);
 
+/* ------------------------------------------------------------ crypto */
+
+#define DP_KEY_LEN	 32
+#define DP_NONCE_LEN	 12
+#define DP_TAG_LEN	 16
+#define DP_SEAL_OVERHEAD (DP_NONCE_LEN + DP_TAG_LEN)
+
+/* The master key material of an unlocked repository (FORMAT.md "keys"). */
+struct dp_keys {
+	bool encrypted;
+	uint8_t data_key[DP_KEY_LEN];	/* AES-256-GCM of blobs, indexes, manifests */
+	uint8_t id_key[DP_KEY_LEN];	/* HMAC-SHA256 key of chunk ids */
+};
+
+/* OpenSSL's error queue as -errno: the one translation of its codes. */
+int dp_errno_from_ssl(void);
+int dp_random_bytes(void *buf, size_t len);
+void dp_wipe(void *buf, size_t len);
+
+/* Chunk ids: SHA-256, or HMAC-SHA256 with @keys->id_key if encrypted. One per thread. */
+struct dp_hasher;
+int dp_hasher_new(const struct dp_keys *keys, struct dp_hasher **out);
+int dp_hasher_digest(struct dp_hasher *h, const void *buf, size_t len, uint8_t out[DP_ID_LEN]);
+void dp_hasher_free(struct dp_hasher *h);
+
+/* AES-256-GCM: @out of seal is @len + DP_SEAL_OVERHEAD bytes (nonce, ciphertext, tag);
+ * open writes @len - DP_SEAL_OVERHEAD bytes and returns -EUCLEAN if the tag fails. */
+struct dp_aead;
+int dp_aead_new(const uint8_t key[DP_KEY_LEN], struct dp_aead **out);
+int dp_aead_seal(struct dp_aead *a, const void *aad, size_t aadlen, const void *in, size_t len,
+		 void *out);
+int dp_aead_open(struct dp_aead *a, const void *aad, size_t aadlen, const void *in, size_t len,
+		 void *out);
+void dp_aead_free(struct dp_aead *a);
+
+int dp_kdf_scrypt(const void *pw, size_t pwlen, const uint8_t *salt, size_t saltlen, uint64_t n,
+		  uint32_t r, uint32_t p, uint8_t out[DP_KEY_LEN]);
+
+/*
+ * Seal/open a whole small object with the data key (cold paths: indexes,
+ * manifest segments and metadata). Not encrypted: a plain copy. *@out is
+ * malloc()ed. Return 0, -EUCLEAN (tag), -EBADMSG (too short), -ENOMEM.
+ */
+int dp_seal_alloc(const struct dp_keys *keys, const void *aad, size_t aadlen, const void *in,
+		  size_t len, uint8_t **out, size_t *outlen);
+int dp_open_alloc(const struct dp_keys *keys, const void *aad, size_t aadlen, const void *in,
+		  size_t len, uint8_t **out, size_t *outlen);
+
 /* SHA-256 (OpenSSL, SHA-NI where present); one-shot, for cold paths */
 int dp_sha256(const void *buf, size_t len, uint8_t out[DP_ID_LEN]);
 
@@ -232,6 +280,12 @@ void dp_pack_index_encode(const uint8_t pack_id[DP_ID_LEN], const struct dp_pack
 int dp_pack_index_decode(const uint8_t *buf, size_t len, uint8_t pack_id[DP_ID_LEN],
 			 struct dp_pack_entry **entries, size_t *n);
 
+/* An index as stored (FORMAT.md): encoded, then sealed if the repository is encrypted. */
+int dp_pack_index_seal(const struct dp_keys *keys, const uint8_t pack_id[DP_ID_LEN],
+		       const struct dp_pack_entry *e, size_t n, uint8_t **out, size_t *len);
+int dp_pack_index_open(const struct dp_keys *keys, const uint8_t name_id[DP_ID_LEN],
+		       const uint8_t *buf, size_t len, struct dp_pack_entry **entries, size_t *n);
+
 /* object keys */
 void dp_key_pack(const uint8_t id[DP_ID_LEN], char *key, size_t len);
 void dp_key_index(const uint8_t id[DP_ID_LEN], char *key, size_t len);
@@ -241,7 +295,19 @@ void dp_key_index(const uint8_t id[DP_ID_LEN], char *key, size_t len);
 struct dp_repo {
 	struct s3_store *st;
 	struct dp_repo_info info;
+	struct dp_keys keys;	/* valid when !locked */
+	bool locked;		/* encrypted and not unlocked yet */
+	char key_id[65];	/* the key object that unlocked it */
 };
+
+/* A fresh random master key. */
+int dp_keys_generate(struct dp_keys *keys);
+/* Write a key object wrapping @keys with @password into @st; @id gets its id. */
+int dp_key_write(struct s3_store *st, const struct dp_keys *keys, const void *password,
+		 size_t len, uint64_t scrypt_n, char *id);
+
+/* -ENOKEY with a message if @repo is encrypted and still locked. */
+int dp_repo_check_unlocked(const struct dp_repo *repo);
 
 /*
  * Load every index object into @ix (pack numbers assigned in listing order).
@@ -259,7 +325,9 @@ int dp_repo_load_index(struct dp_repo *repo, struct dp_chunkidx *ix);
 struct dp_mwriter;
 typedef int (*dp_mwriter_emit_fn)(void *arg, const void *buf, size_t len);
 
-int dp_mwriter_new(dp_mwriter_emit_fn emit, void *arg, struct dp_mwriter **out);
+/* @keys: borrowed until dp_mwriter_free(); @snap_id: the manifest's id (additional data) */
+int dp_mwriter_new(dp_mwriter_emit_fn emit, void *arg, const struct dp_keys *keys,
+		   const char *snap_id, struct dp_mwriter **out);
 int dp_mwriter_add_chunk(struct dp_mwriter *w, const uint8_t id[DP_ID_LEN]);
 int dp_mwriter_add_zero(struct dp_mwriter *w, uint64_t nchunks);
 /* Flush the last segment, the end marker, the metadata and the footer. */
@@ -275,7 +343,8 @@ struct dp_ref {
 struct dp_mreader;
 
 /* @size is the manifest object's size (the reader checks it ends at the footer) */
-int dp_mreader_new(uint64_t size, struct dp_mreader **out);
+int dp_mreader_new(uint64_t size, const struct dp_keys *keys, const char *snap_id,
+		   struct dp_mreader **out);
 /*
  * Feed @len bytes; refs are appended to the reader's queue, taken with
  * dp_mreader_next(). Return 0, -EBADMSG/-EUCLEAN with dp_last_error().
@@ -292,12 +361,27 @@ int dp_meta_encode(const struct dp_snapshot *s, char **json);
 int dp_meta_decode(const char *json, size_t len, struct dp_snapshot *s);
 void dp_snapshot_fini(struct dp_snapshot *s);
 
+/* A key object (FORMAT.md "keys/<key-id>"): the master key wrapped by a password. */
+#define DP_MASTER_LEN (2 * DP_KEY_LEN)
+struct dp_keyobj {
+	uint64_t n;			/* scrypt N, r, p */
+	uint32_t r, p;
+	uint8_t salt[16];
+	uint8_t master[DP_MASTER_LEN + DP_SEAL_OVERHEAD];	/* sealed data_key || id_key */
+	int64_t created;
+	char hostname[256];
+	char username[64];
+};
+int dp_keyobj_encode(const struct dp_keyobj *k, char **json);
+int dp_keyobj_decode(const char *json, size_t len, struct dp_keyobj *k);
+
 /* The repository config JSON <-> struct dp_repo_info (FORMAT.md). */
 int dp_config_encode(const struct dp_repo_info *info, char **json);
 int dp_config_decode(const char *json, size_t len, struct dp_repo_info *info);
 
 /* Parse a manifest footer read from the object's tail. */
-int dp_manifest_parse_tail(const uint8_t *tail, size_t len, uint64_t size, struct dp_snapshot *s);
+int dp_manifest_parse_tail(const uint8_t *tail, size_t len, uint64_t size,
+			   const struct dp_keys *keys, const char *snap_id, struct dp_snapshot *s);
 
 /* ------------------------------------------------------------------- I/O */
 

@@ -7,7 +7,9 @@
  * records (each a zstd frame with its content checksum), an end marker, the
  * metadata JSON and a 40-byte footer. Neither side ever holds more than one
  * segment, so a 16 TiB volume (16 M references) costs the same memory as a
- * small one.
+ * small one. In an encrypted repository each segment's frame and the
+ * metadata are sealed (AES-256-GCM) with the snapshot id and their position
+ * as additional data, so none can be moved to another place or manifest.
  */
 #include <stdlib.h>
 
@@ -25,6 +27,17 @@ static const uint8_t dp_manifest_end[4] = { 'F', 'R', 'Y', 'E' };
 #define REC_MAX		 (1 + DP_ID_LEN)
 #define SEG_RAW_MAX	 (DP_MANIFEST_SEG_REFS * REC_MAX)
 #define MANIFEST_LEVEL	 3
+#define SEG_FRAME_MAX	 (ZSTD_COMPRESSBOUND(SEG_RAW_MAX) + DP_SEAL_OVERHEAD)
+#define META_SEQ	 UINT64_MAX	/* the metadata's position in the additional data */
+
+/* additional data of a sealed part of manifest @snap_id: its id and position */
+static int manifest_aad(const char *snap_id, uint64_t seq, uint8_t aad[DP_ID_LEN + 8])
+{
+	if (!snap_id || dp_unhex(snap_id, aad, DP_ID_LEN))
+		return -EINVAL;
+	dp_put_le64(aad + DP_ID_LEN, seq);
+	return 0;
+}
 
 /* ------------------------------------------------------------------ writer */
 
@@ -39,6 +52,9 @@ struct dp_mwriter {
 	uint8_t *out;		/* segment header + frame */
 	size_t out_cap;
 	uint64_t zero_run;	/* pending zero chunks, merged into one record */
+	const struct dp_keys *keys;
+	uint8_t aad[DP_ID_LEN + 8];
+	uint64_t seq;		/* segments written */
 };
 
 static int mw_emit(struct dp_mwriter *w, const void *buf, size_t len)
@@ -47,7 +63,8 @@ static int mw_emit(struct dp_mwriter *w, const void *buf, size_t len)
 	return w->emit(w->arg, buf, len);
 }
 
-int dp_mwriter_new(dp_mwriter_emit_fn emit, void *arg, struct dp_mwriter **out)
+int dp_mwriter_new(dp_mwriter_emit_fn emit, void *arg, const struct dp_keys *keys,
+		   const char *snap_id, struct dp_mwriter **out)
 {
 	struct dp_mwriter *w;
 	uint8_t hdr[MANIFEST_HDR] = { 0 };
@@ -59,7 +76,11 @@ int dp_mwriter_new(dp_mwriter_emit_fn emit, void *arg, struct dp_mwriter **out)
 		return -ENOMEM;
 	w->emit = emit;
 	w->arg = arg;
-	w->out_cap = SEG_HDR + ZSTD_compressBound(SEG_RAW_MAX);
+	w->keys = keys;
+	ret = manifest_aad(snap_id, 0, w->aad);
+	if (ret)
+		goto out_free;
+	w->out_cap = SEG_HDR + SEG_FRAME_MAX;
 	w->raw = malloc(SEG_RAW_MAX);
 	w->out = malloc(w->out_cap);
 	w->cctx = ZSTD_createCCtx();
@@ -86,13 +107,26 @@ out_free:
 
 static int mw_flush(struct dp_mwriter *w)
 {
-	size_t n;
+	uint8_t *sealed = NULL;
+	size_t n, slen;
+	int ret;
 
 	if (!w->nrefs)
 		return 0;
 	n = ZSTD_compress2(w->cctx, w->out + SEG_HDR, w->out_cap - SEG_HDR, w->raw, w->raw_len);
 	if (ZSTD_isError(n))
 		return dp_fail(dp_errno_from_zstd(n), "manifest segment: %s", ZSTD_getErrorName(n));
+	if (w->keys && w->keys->encrypted) {
+		dp_put_le64(w->aad + DP_ID_LEN, w->seq);
+		ret = dp_seal_alloc(w->keys, w->aad, sizeof(w->aad), w->out + SEG_HDR, n, &sealed,
+				    &slen);
+		if (ret)
+			return dp_fail(ret, "sealing a manifest segment: %s", strerror(-ret));
+		memcpy(w->out + SEG_HDR, sealed, slen);
+		free(sealed);
+		n = slen;
+	}
+	w->seq++;
 	dp_put_le32(w->out, (uint32_t)n);
 	dp_put_le32(w->out + 4, w->nrefs);
 	w->raw_len = 0;
@@ -169,6 +203,16 @@ int dp_mwriter_finish(struct dp_mwriter *w, const struct dp_snapshot *meta)
 	if (ret)
 		return ret;
 	jlen = strlen(json);
+	if (w->keys && w->keys->encrypted) {
+		uint8_t *sealed;
+
+		dp_put_le64(w->aad + DP_ID_LEN, META_SEQ);
+		ret = dp_seal_alloc(w->keys, w->aad, sizeof(w->aad), json, jlen, &sealed, &jlen);
+		if (ret)
+			goto out;
+		free(json);
+		json = (char *)sealed;
+	}
 	ret = mw_emit(w, json, jlen);
 	if (ret)
 		goto out;
@@ -209,9 +253,13 @@ struct dp_mreader {
 	uint8_t *raw;		/* decoded records of the current segment */
 	size_t raw_len, raw_pos;
 	uint32_t seg_refs, seg_seen;
+	const struct dp_keys *keys;
+	uint8_t aad[DP_ID_LEN + 8];
+	uint64_t seq;
 };
 
-int dp_mreader_new(uint64_t size, struct dp_mreader **out)
+int dp_mreader_new(uint64_t size, const struct dp_keys *keys, const char *snap_id,
+		   struct dp_mreader **out)
 {
 	struct dp_mreader *r;
 	int ret;
@@ -223,6 +271,11 @@ int dp_mreader_new(uint64_t size, struct dp_mreader **out)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->keys = keys;
+	if (manifest_aad(snap_id, 0, r->aad)) {
+		free(r);
+		return dp_fail(-EINVAL, "manifest reader needs a snapshot id");
+	}
 	r->size = size;
 	r->in_cap = 64 << 10;
 	r->in = malloc(r->in_cap);
@@ -255,7 +308,7 @@ int dp_mreader_feed(struct dp_mreader *r, const void *buf, size_t len)
 
 		while (cap < r->in_len + len)
 			cap *= 2;
-		if (cap > SEG_HDR + ZSTD_compressBound(SEG_RAW_MAX) + DP_MANIFEST_META_MAX + 4096)
+		if (cap > 2 * (SEG_HDR + SEG_FRAME_MAX + DP_MANIFEST_META_MAX + 4096))
 			return dp_fail(-EBADMSG, "manifest segment too large");
 		p = realloc(r->in, cap);
 		if (!p)
@@ -298,13 +351,30 @@ static int mr_segment(struct dp_mreader *r)
 		r->state = MR_META;
 		return 1;
 	}
-	if (nrefs == 0 || nrefs > DP_MANIFEST_SEG_REFS || slen > ZSTD_compressBound(SEG_RAW_MAX) ||
+	if (nrefs == 0 || nrefs > DP_MANIFEST_SEG_REFS || slen > SEG_FRAME_MAX ||
 	    r->pos + SEG_HDR + slen > r->size - DP_MANIFEST_FOOTER)
 		return dp_fail(-EBADMSG, "manifest segment at byte %llu is invalid",
 			       (unsigned long long)r->pos);
 	if (r->in_len < SEG_HDR + slen)
 		return 0;
-	n = ZSTD_decompressDCtx(r->dctx, r->raw, SEG_RAW_MAX, r->in + SEG_HDR, slen);
+	if (r->keys && r->keys->encrypted) {
+		uint8_t *plain;
+		size_t plen;
+		int ret;
+
+		dp_put_le64(r->aad + DP_ID_LEN, r->seq);
+		ret = dp_open_alloc(r->keys, r->aad, sizeof(r->aad), r->in + SEG_HDR, slen, &plain,
+				    &plen);
+		if (ret)
+			return dp_fail(ret == -ENOMEM ? ret : -EUCLEAN,
+				       "manifest segment %llu at byte %llu does not decrypt: damaged or moved",
+				       (unsigned long long)r->seq, (unsigned long long)r->pos);
+		n = ZSTD_decompressDCtx(r->dctx, r->raw, SEG_RAW_MAX, plain, plen);
+		free(plain);
+	} else {
+		n = ZSTD_decompressDCtx(r->dctx, r->raw, SEG_RAW_MAX, r->in + SEG_HDR, slen);
+	}
+	r->seq++;
 	if (ZSTD_isError(n))
 		return dp_fail(dp_errno_from_zstd(n) == -EUCLEAN ? -EUCLEAN : -EBADMSG,
 			       "manifest segment at byte %llu: %s", (unsigned long long)r->pos,
@@ -419,10 +489,14 @@ void dp_mreader_free(struct dp_mreader *r)
 	free(r);
 }
 
-int dp_manifest_parse_tail(const uint8_t *tail, size_t len, uint64_t size, struct dp_snapshot *s)
+int dp_manifest_parse_tail(const uint8_t *tail, size_t len, uint64_t size,
+			   const struct dp_keys *keys, const char *snap_id, struct dp_snapshot *s)
 {
+	uint8_t aad[DP_ID_LEN + 8], *plain;
 	const uint8_t *foot;
+	size_t plen;
 	uint32_t mlen;
+	int ret;
 
 	if (len < DP_MANIFEST_FOOTER || size < MANIFEST_HDR + SEG_HDR + DP_MANIFEST_FOOTER)
 		return dp_fail(-EBADMSG, "manifest too short");
@@ -434,5 +508,16 @@ int dp_manifest_parse_tail(const uint8_t *tail, size_t len, uint64_t size, struc
 		return dp_fail(-EBADMSG, "manifest metadata length %u is invalid", mlen);
 	if (mlen + DP_MANIFEST_FOOTER > len)
 		return -EAGAIN;	/* the caller reads a longer tail */
-	return dp_meta_decode((const char *)foot - mlen, mlen, s);
+	if (!keys || !keys->encrypted)
+		return dp_meta_decode((const char *)foot - mlen, mlen, s);
+	if (manifest_aad(snap_id, META_SEQ, aad))
+		return dp_fail(-EINVAL, "manifest metadata needs a snapshot id");
+	ret = dp_open_alloc(keys, aad, sizeof(aad), foot - mlen, mlen, &plain, &plen);
+	if (ret)
+		return dp_fail(ret == -ENOMEM ? ret : -EUCLEAN,
+			       "manifest metadata does not decrypt: damaged, or not of snapshot %.16s",
+			       snap_id);
+	ret = dp_meta_decode((const char *)plain, plen, s);
+	free(plain);
+	return ret;
 }

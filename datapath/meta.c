@@ -268,7 +268,7 @@ int dp_config_decode(const char *json, size_t len, struct dp_repo_info *info)
 		goto out;
 	}
 	if (strcmp(info->hash, "sha256") || strcmp(info->compression, "zstd") ||
-	    strcmp(info->encryption, "none")) {
+	    (strcmp(info->encryption, "none") && strcmp(info->encryption, DP_ENCRYPTION_AES))) {
 		ret = dp_fail(-EPROTONOSUPPORT, "repository uses %s/%s/%s, which this ferry does not support",
 			      info->hash, info->compression, info->encryption);
 		goto out;
@@ -278,5 +278,88 @@ int dp_config_decode(const char *json, size_t len, struct dp_repo_info *info)
 	ret = 0;
 out:
 	cJSON_Delete(root);
+	return ret;
+}
+
+/* ------------------------------------------------------------- key objects */
+
+static int key_hex(cJSON *o, const char *name, const uint8_t *buf, size_t len)
+{
+	char *hex = malloc(2 * len + 1);
+	int ret = -ENOMEM;
+
+	if (!hex)
+		return -ENOMEM;
+	dp_hex(buf, len, hex);
+	if (cJSON_AddStringToObject(o, name, hex))
+		ret = 0;
+	free(hex);
+	return ret;
+}
+
+int dp_keyobj_encode(const struct dp_keyobj *k, char **json)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ret = -ENOMEM;
+
+	*json = NULL;
+	if (!root)
+		return -ENOMEM;
+	if (!cJSON_AddStringToObject(root, "kdf", "scrypt") || meta_add_u64(root, "n", k->n) ||
+	    meta_add_u64(root, "r", k->r) || meta_add_u64(root, "p", k->p) ||
+	    key_hex(root, "salt", k->salt, sizeof(k->salt)) ||
+	    key_hex(root, "master", k->master, sizeof(k->master)) ||
+	    meta_add_u64(root, "created", (uint64_t)k->created) ||
+	    !cJSON_AddStringToObject(root, "hostname", k->hostname) ||
+	    !cJSON_AddStringToObject(root, "username", k->username))
+		goto out;
+	*json = cJSON_Print(root);
+	ret = *json ? 0 : -ENOMEM;
+out:
+	cJSON_Delete(root);
+	return ret;
+}
+
+int dp_keyobj_decode(const char *json, size_t len, struct dp_keyobj *k)
+{
+	const cJSON *v;
+	uint64_t x;
+	cJSON *root;
+	int ret = -EBADMSG;
+
+	memset(k, 0, sizeof(*k));
+	root = cJSON_ParseWithLength(json, len);
+	if (!root)
+		return dp_fail(-EBADMSG, "key object is not JSON");
+	v = cJSON_GetObjectItemCaseSensitive(root, "kdf");
+	if (!cJSON_IsString(v) || strcmp(v->valuestring, "scrypt"))
+		goto out;
+	if (meta_u64(root, "n", &k->n) || k->n < 2 || k->n > (1ull << 24) || (k->n & (k->n - 1)))
+		goto out;
+	if (meta_u64(root, "r", &x) || x < 1 || x > 32)
+		goto out;
+	k->r = (uint32_t)x;
+	if (meta_u64(root, "p", &x) || x < 1 || x > 16)
+		goto out;
+	k->p = (uint32_t)x;
+	v = cJSON_GetObjectItemCaseSensitive(root, "salt");
+	if (!cJSON_IsString(v) || dp_unhex(v->valuestring, k->salt, sizeof(k->salt)))
+		goto out;
+	v = cJSON_GetObjectItemCaseSensitive(root, "master");
+	if (!cJSON_IsString(v) || dp_unhex(v->valuestring, k->master, sizeof(k->master)))
+		goto out;
+	if (!meta_u64(root, "created", &x))
+		k->created = (int64_t)x;
+	v = cJSON_GetObjectItemCaseSensitive(root, "hostname");
+	if (cJSON_IsString(v))
+		snprintf(k->hostname, sizeof(k->hostname), "%s", v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(root, "username");
+	if (cJSON_IsString(v))
+		snprintf(k->username, sizeof(k->username), "%s", v->valuestring);
+	ret = 0;
+out:
+	cJSON_Delete(root);
+	if (ret)
+		dp_fail(ret, "key object is invalid");
 	return ret;
 }

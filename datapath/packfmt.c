@@ -94,3 +94,53 @@ void dp_key_index(const uint8_t id[DP_ID_LEN], char *key, size_t len)
 	dp_hex(id, DP_ID_LEN, hex);
 	snprintf(key, len, "index/%s", hex);
 }
+
+/* additional data of a sealed index: "FRYI" and the pack id */
+static void dp_index_aad(const uint8_t pack_id[DP_ID_LEN], uint8_t aad[4 + DP_ID_LEN])
+{
+	memcpy(aad, dp_index_magic, 4);
+	memcpy(aad + 4, pack_id, DP_ID_LEN);
+}
+
+int dp_pack_index_seal(const struct dp_keys *keys, const uint8_t pack_id[DP_ID_LEN],
+		       const struct dp_pack_entry *e, size_t n, uint8_t **out, size_t *len)
+{
+	size_t plen = dp_pack_index_size(n);
+	uint8_t aad[4 + DP_ID_LEN];
+	uint8_t *plain = malloc(plen);
+	int ret;
+
+	if (!plain)
+		return -ENOMEM;
+	dp_pack_index_encode(pack_id, e, n, plain);
+	dp_index_aad(pack_id, aad);
+	ret = dp_seal_alloc(keys, aad, sizeof(aad), plain, plen, out, len);
+	free(plain);
+	return ret;
+}
+
+int dp_pack_index_open(const struct dp_keys *keys, const uint8_t name_id[DP_ID_LEN],
+		       const uint8_t *buf, size_t len, struct dp_pack_entry **entries, size_t *n)
+{
+	uint8_t aad[4 + DP_ID_LEN], pack_id[DP_ID_LEN];
+	uint8_t *plain;
+	size_t plen;
+	int ret;
+
+	*entries = NULL;
+	*n = 0;
+	dp_index_aad(name_id, aad);
+	ret = dp_open_alloc(keys, aad, sizeof(aad), buf, len, &plain, &plen);
+	if (ret)
+		return dp_fail(ret == -ENOMEM ? ret : -EUCLEAN,
+			       "index does not decrypt (damaged, or not of this pack)");
+	ret = dp_pack_index_decode(plain, plen, pack_id, entries, n);
+	free(plain);
+	if (!ret && memcmp(pack_id, name_id, DP_ID_LEN)) {
+		free(*entries);
+		*entries = NULL;
+		*n = 0;
+		ret = dp_fail(-EUCLEAN, "index names another pack");
+	}
+	return ret;
+}

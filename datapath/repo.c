@@ -15,46 +15,89 @@
 
 int dp_repo_init(struct s3_store *st, const struct dp_init_opts *opts, char *id)
 {
+	struct dp_init_opts o = { 0 };
 	struct dp_repo_info info;
+	struct dp_keys keys;
 	uint64_t size;
 	char *json = NULL;
 	int ret;
 
 	dp_clear_error();
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	memset(&info, 0, sizeof(info));
+	memset(&keys, 0, sizeof(keys));
 	info.version = DP_FORMAT_VERSION;
-	info.chunk_size = opts && opts->chunk_size ? opts->chunk_size : DP_CHUNK_SIZE_DEFAULT;
+	info.chunk_size = o.chunk_size ? o.chunk_size : DP_CHUNK_SIZE_DEFAULT;
+	if (o.copy_keys_from) {
+		const struct dp_repo *from = o.copy_keys_from;
+
+		if (from->locked || !from->keys.encrypted)
+			return dp_fail(-EINVAL, "the repository to copy keys from must be encrypted and unlocked");
+		if (o.chunk_size && o.chunk_size != from->info.chunk_size)
+			return dp_fail(-EINVAL, "a repository sharing keys with %s has its chunk size of %u",
+				       s3_store_url(from->st), from->info.chunk_size);
+		info.chunk_size = from->info.chunk_size;
+		keys = from->keys;
+	} else if (!o.no_encryption) {
+		ret = dp_keys_generate(&keys);
+		if (ret)
+			return ret;
+	}
+	if (keys.encrypted && !o.password_len) {
+		dp_wipe(&keys, sizeof(keys));
+		return dp_fail(-ENOKEY, "a new encrypted repository needs a password (or no encryption)");
+	}
 	if (info.chunk_size < DP_CHUNK_SIZE_MIN || info.chunk_size > DP_CHUNK_SIZE_MAX ||
 	    (info.chunk_size & (info.chunk_size - 1)))
 		return dp_fail(-EINVAL, "chunk size %u is not a power of two between %u KiB and %u MiB",
 			       info.chunk_size, DP_CHUNK_SIZE_MIN >> 10, DP_CHUNK_SIZE_MAX >> 20);
 	snprintf(info.hash, sizeof(info.hash), "sha256");
 	snprintf(info.compression, sizeof(info.compression), "zstd");
-	snprintf(info.encryption, sizeof(info.encryption), "none");
+	snprintf(info.encryption, sizeof(info.encryption), "%s",
+		 keys.encrypted ? DP_ENCRYPTION_AES : "none");
 	info.created = dp_now_us() / 1000000;
 	ret = dp_random_id(info.id);
 	if (ret)
-		return ret;
+		goto out;
 	ret = s3_store_mkroot(st);
-	if (ret)
-		return dp_fail(ret, "cannot create %s: %s", s3_store_url(st), dp_store_detail());
+	if (ret) {
+		ret = dp_fail(ret, "cannot create %s: %s", s3_store_url(st), dp_store_detail());
+		goto out;
+	}
 	ret = s3_store_head(st, CONFIG_KEY, &size);
-	if (ret == 0)
-		return dp_fail(-EEXIST, "%s holds a repository already", s3_store_url(st));
-	if (ret != -ENOENT)
-		return dp_fail(ret, "%s: %s", s3_store_url(st), dp_store_detail());
+	if (ret == 0) {
+		ret = dp_fail(-EEXIST, "%s holds a repository already", s3_store_url(st));
+		goto out;
+	}
+	if (ret != -ENOENT) {
+		ret = dp_fail(ret, "%s: %s", s3_store_url(st), dp_store_detail());
+		goto out;
+	}
+	/* the key first: a config without a key would be a locked-out repository */
+	if (keys.encrypted) {
+		ret = dp_key_write(st, &keys, o.password, o.password_len, o.scrypt_n, NULL);
+		if (ret)
+			goto out;
+	}
 	ret = dp_config_encode(&info, &json);
 	if (ret)
-		return ret;
+		goto out;
 	ret = s3_store_put(st, CONFIG_KEY, json, strlen(json));
 	free(json);
-	if (ret == -EEXIST)
-		return dp_fail(ret, "%s holds a repository already", s3_store_url(st));
-	if (ret)
-		return dp_fail(ret, "cannot write %s/config: %s", s3_store_url(st), dp_store_detail());
+	if (ret == -EEXIST) {
+		ret = dp_fail(ret, "%s holds a repository already", s3_store_url(st));
+		goto out;
+	}
+	if (ret) {
+		ret = dp_fail(ret, "cannot write %s/config: %s", s3_store_url(st), dp_store_detail());
+		goto out;
+	}
 	if (id)
 		memcpy(id, info.id, sizeof(info.id));
-	return 0;
+out:
+	dp_wipe(&keys, sizeof(keys));
+	return ret;
 }
 
 int dp_repo_open(struct s3_store *st, struct dp_repo **out)
@@ -88,6 +131,7 @@ int dp_repo_open(struct s3_store *st, struct dp_repo **out)
 		goto out_free;
 	}
 	free(buf);
+	repo->locked = !strcmp(repo->info.encryption, DP_ENCRYPTION_AES);
 	*out = repo;
 	return 0;
 out_free:
@@ -98,6 +142,9 @@ out_free:
 
 void dp_repo_free(struct dp_repo *repo)
 {
+	if (!repo)
+		return;
+	dp_wipe(&repo->keys, sizeof(repo->keys));
 	free(repo);
 }
 
@@ -115,7 +162,8 @@ struct snap_list {
 	uint8_t *tail;
 };
 
-static int snap_read(struct snap_list *l, const char *key, struct dp_snapshot *s)
+static int snap_read(struct snap_list *l, const char *key, const char *name,
+		     struct dp_snapshot *s)
 {
 	size_t want = TAIL_READ;
 	uint64_t size;
@@ -126,7 +174,7 @@ static int snap_read(struct snap_list *l, const char *key, struct dp_snapshot *s
 
 		if (got < 0)
 			return dp_fail((int)got, "%s: %s", key, dp_store_detail());
-		ret = dp_manifest_parse_tail(l->tail, (size_t)got, size, s);
+		ret = dp_manifest_parse_tail(l->tail, (size_t)got, size, &l->repo->keys, name, s);
 		if (ret != -EAGAIN || want >= DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER)
 			return ret;
 		want = DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER;
@@ -150,7 +198,7 @@ static int snap_list_one(void *arg, const char *key, uint64_t size, int64_t mtim
 		pr_warn("ignoring %s: not a snapshot name", key);
 		return 0;
 	}
-	ret = snap_read(l, key, &s);
+	ret = snap_read(l, key, name, &s);
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret == 0 && strcmp(s.id, name)) {
@@ -194,6 +242,9 @@ int dp_snapshot_list(struct dp_repo *repo, struct dp_snapshot **out, size_t *n)
 	dp_clear_error();
 	*out = NULL;
 	*n = 0;
+	ret = dp_repo_check_unlocked(repo);
+	if (ret)
+		return ret;
 	l.tail = malloc(TAIL_READ);
 	if (!l.tail)
 		return -ENOMEM;
@@ -300,9 +351,8 @@ static int index_load_one(void *arg, const char *key, uint64_t size, int64_t mti
 	ret = s3_store_get(l->repo->st, key, DP_PACK_INDEX_MAX, &buf, &len);
 	if (ret)
 		return dp_fail(ret, "reading %s: %s", key, dp_store_detail());
-	ret = dp_pack_index_decode(buf, len, pack_id, &e, &n);
-	if (!ret && memcmp(pack_id, name_id, DP_ID_LEN))
-		ret = dp_fail(-EUCLEAN, "index names another pack");
+	ret = dp_pack_index_open(&l->repo->keys, name_id, buf, len, &e, &n);
+	memcpy(pack_id, name_id, DP_ID_LEN);
 	if (ret) {
 		char detail[512];
 
@@ -342,6 +392,9 @@ int dp_repo_load_index(struct dp_repo *repo, struct dp_chunkidx *ix)
 	int ret;
 
 	dp_clear_error();
+	ret = dp_repo_check_unlocked(repo);
+	if (ret)
+		return ret;
 	ret = s3_store_list(repo->st, "index/", index_load_one, &l);
 	if (ret && !dp_last_error()[0])
 		dp_fail(ret, "listing the index of %s: %s", s3_store_url(repo->st), dp_store_detail());

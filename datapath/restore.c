@@ -325,10 +325,19 @@ static void *rs_writer_main(void *arg)
 
 /* ---------------------------------------------------------------- decoders */
 
-static int rs_decode_chunk(struct rs_job *rs, ZSTD_DCtx *dctx, struct dp_sha256_stream *sha,
-			   struct rs_fetch *f, const struct rs_chunk *c)
+/* A decoder's tools: one of each per thread. */
+struct rs_decoder {
+	ZSTD_DCtx *dctx;
+	struct dp_hasher *hasher;
+	struct dp_aead *aead;	/* encrypted repositories */
+	uint8_t *plain;		/* a blob's decrypted bytes */
+};
+
+static int rs_decode_chunk(struct rs_job *rs, struct rs_decoder *d, struct rs_fetch *f,
+			   const struct rs_chunk *c)
 {
 	const uint8_t *src = (const uint8_t *)f->buf + (c->loc.offset - f->off);
+	uint32_t src_len = c->loc.stored_len;
 	uint8_t sum[DP_ID_LEN];
 	char hex[2 * DP_ID_LEN + 1];
 	atomic_uint *refs;
@@ -336,23 +345,36 @@ static int rs_decode_chunk(struct rs_job *rs, ZSTD_DCtx *dctx, struct dp_sha256_
 	size_t n;
 
 	dp_test_point("restore-chunk");
+	dp_hex(c->id, DP_ID_LEN, hex);
+	if (d->aead) {
+		if (src_len < DP_SEAL_OVERHEAD ||
+		    dp_aead_open(d->aead, c->id, DP_ID_LEN, src, src_len, d->plain))
+			return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: it does not decrypt",
+					   hex, f->key);
+		src = d->plain;
+		src_len -= DP_SEAL_OVERHEAD;
+	}
 	buf = dp_bufs_get_chunk(&rs->bufs);
 	if (!buf)
 		return -ECANCELED;
-	dp_hex(c->id, DP_ID_LEN, hex);
 	if (c->loc.kind == DP_BLOB_ZSTD) {
-		n = ZSTD_decompressDCtx(dctx, buf, rs->chunk_size, src, c->loc.stored_len);
+		n = ZSTD_decompressDCtx(d->dctx, buf, rs->chunk_size, src, src_len);
 		if (ZSTD_isError(n)) {
 			dp_bufs_put_chunk(&rs->bufs, buf);
 			return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: zstd: %s",
 					   hex, f->key, ZSTD_getErrorName(n));
 		}
 	} else {
-		n = c->loc.stored_len;
+		n = src_len;
+		if (n > rs->chunk_size) {
+			dp_bufs_put_chunk(&rs->bufs, buf);
+			return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: %zu bytes",
+					   hex, f->key, n);
+		}
 		memcpy(buf, src, n);
 	}
-	dp_sha256_stream_digest(sha, buf, n, sum);
-	if (n != c->loc.raw_len || memcmp(sum, c->id, DP_ID_LEN)) {
+	if (dp_hasher_digest(d->hasher, buf, n, sum) || n != c->loc.raw_len ||
+	    memcmp(sum, c->id, DP_ID_LEN)) {
 		dp_bufs_put_chunk(&rs->bufs, buf);
 		return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: its content does not match its id",
 				   hex, f->key);
@@ -419,13 +441,21 @@ static void rs_fetch_free(struct rs_job *rs, struct rs_fetch *f)
 static void *rs_decoder_main(void *arg)
 {
 	struct rs_job *rs = arg;
-	struct dp_sha256_stream *sha = NULL;
-	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	const struct dp_keys *keys = &rs->job.repo->keys;
+	struct rs_decoder d = { .dctx = ZSTD_createDCtx() };
 	struct rs_fetch *f;
 	bool closed;
+	int setup;
 
-	if (!dctx || dp_sha256_stream_new(&sha)) {
-		dp_job_fail(&rs->job, -ENOMEM, "out of memory");
+	setup = dp_hasher_new(keys, &d.hasher);
+	if (!setup && keys->encrypted) {
+		setup = dp_aead_new(keys->data_key, &d.aead);
+		d.plain = malloc(rs->bufs.io_size);
+		if (!setup && !d.plain)
+			setup = -ENOMEM;
+	}
+	if (!d.dctx || setup) {
+		dp_job_fail(&rs->job, setup ? setup : -ENOMEM, "out of memory");
 		goto out;
 	}
 	while ((f = dp_queue_pop(&rs->fetched))) {
@@ -448,7 +478,7 @@ static void *rs_decoder_main(void *arg)
 		}
 		atomic_fetch_add(&rs->job.bytes_read, f->len);
 		for (uint32_t i = 0; i < f->nchunks && !ret; i++)
-			ret = rs_decode_chunk(rs, dctx, sha, f, &f->chunks[i]);
+			ret = rs_decode_chunk(rs, &d, f, &f->chunks[i]);
 		rs_fetch_free(rs, f);
 		if (ret)
 			break;
@@ -457,8 +487,10 @@ out:
 	/* after a failure: release what is still queued */
 	while ((f = dp_queue_trypop(&rs->fetched, &closed)))
 		rs_fetch_free(rs, f);
-	ZSTD_freeDCtx(dctx);
-	dp_sha256_stream_free(sha);
+	ZSTD_freeDCtx(d.dctx);
+	dp_hasher_free(d.hasher);
+	dp_aead_free(d.aead);
+	free(d.plain);
 	return NULL;
 }
 
@@ -630,7 +662,7 @@ static int rs_plan(struct rs_job *rs)
 	if (ret)
 		return dp_job_fail(&rs->job, ret == -ENOENT ? -ENOENT : ret, "%s: %s", key,
 				   dp_store_detail());
-	ret = dp_mreader_new(size, &mr);
+	ret = dp_mreader_new(size, &rs->job.repo->keys, rs->meta.id, &mr);
 	if (ret)
 		return dp_job_fail(&rs->job, ret == -EBADMSG ? -EUCLEAN : ret, "%s: %s", key,
 				   dp_last_error());
@@ -784,6 +816,9 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
 	dp_clear_error();
 	*out = NULL;
 	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	ret = dp_repo_check_unlocked(repo);
+	if (ret)
+		return ret;
 	s = o.snapshot;
 	if (!s || !o.target)
 		return dp_fail(-EINVAL, "restore needs a snapshot and a target");

@@ -63,13 +63,16 @@ static void pattern_id(uint64_t i, uint8_t id[DP_ID_LEN])
 		id[b] = (uint8_t)((i * 2654435761u) >> (b % 4 * 8)) ^ (uint8_t)b;
 }
 
+/* the keys of the test: unencrypted, or a random master key */
+static struct dp_keys t_keys;
+
 static void write_manifest(struct sink *s, uint64_t nchunks, struct dp_snapshot *m)
 {
 	struct dp_mwriter *w;
 	uint8_t id[DP_ID_LEN];
 
 	meta_fill(m, nchunks << 20);
-	T_ASSERT(!dp_mwriter_new(sink_emit, s, &w));
+	T_ASSERT(!dp_mwriter_new(sink_emit, s, &t_keys, m->id, &w));
 	for (uint64_t i = 0; i < nchunks; i++) {
 		if (pattern_zero(i)) {
 			T_ASSERT(!dp_mwriter_add_zero(w, 1));
@@ -84,14 +87,14 @@ static void write_manifest(struct sink *s, uint64_t nchunks, struct dp_snapshot 
 
 /* Feed @buf in pieces of @step; return 0 and the chunk count, or the error. */
 static int read_manifest(const uint8_t *buf, size_t len, size_t step, uint64_t *nchunks,
-			 bool check_pattern)
+			 bool check_pattern, const char *snap_id)
 {
 	struct dp_mreader *r;
 	struct dp_ref ref;
 	uint64_t i = 0;
 	int ret;
 
-	ret = dp_mreader_new(len, &r);
+	ret = dp_mreader_new(len, &t_keys, snap_id, &r);
 	if (ret)
 		return ret;
 	for (size_t pos = 0; pos < len && !ret; pos += step) {
@@ -135,18 +138,29 @@ static void test_manifest(void)
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		if (steps[i] == 1 && s.len > (4 << 20))
 			continue;
-		T_ASSERT_EQ(read_manifest(s.buf, s.len, steps[i], &got, true), 0);
+		T_ASSERT_EQ(read_manifest(s.buf, s.len, steps[i], &got, true, m.id), 0);
 		T_ASSERT_EQ(got, n);
 	}
 	/* the footer alone gives the metadata back */
-	T_ASSERT_EQ(dp_manifest_parse_tail(s.buf, s.len, s.len, &back), 0);
+	T_ASSERT_EQ(dp_manifest_parse_tail(s.buf, s.len, s.len, &t_keys, m.id, &back), 0);
 	T_ASSERT(!strcmp(back.id, m.id) && back.size == m.size && back.chunk_size == m.chunk_size);
 	T_ASSERT(!strcmp(back.volume, "db-0") && back.nlabels == 1 &&
 		 !strcmp(back.labels[0].key, "app") && !strcmp(back.labels[0].value, "app2backup"));
 	T_ASSERT(back.time_end == m.time_end && back.chunks_total == m.chunks_total);
 	dp_snapshot_fini(&back);
 	/* a short tail asks for more */
-	T_ASSERT_EQ(dp_manifest_parse_tail(s.buf + s.len - 50, 50, s.len, &back), -EAGAIN);
+	T_ASSERT_EQ(dp_manifest_parse_tail(s.buf + s.len - 50, 50, s.len, &t_keys, m.id, &back),
+		    -EAGAIN);
+	if (t_keys.encrypted) {
+		char other[65];
+		uint64_t got2;
+
+		/* sealed to its snapshot id: under another id nothing decrypts */
+		T_ASSERT(!dp_random_id(other));
+		T_ASSERT_EQ(dp_manifest_parse_tail(s.buf, s.len, s.len, &t_keys, other, &back),
+			    -EUCLEAN);
+		T_ASSERT_EQ(read_manifest(s.buf, s.len, 4096, &got2, false, other), -EUCLEAN);
+	}
 	free(s.buf);
 }
 
@@ -164,13 +178,13 @@ static void test_manifest_corruption(void)
 
 		memcpy(copy, s.buf, s.len);
 		copy[i] ^= 0x5a;
-		ret = read_manifest(copy, s.len, 64, &got, false);
+		ret = read_manifest(copy, s.len, 64, &got, false, m.id);
 		T_ASSERT(ret == -EBADMSG || ret == -EUCLEAN || ret == -EPROTONOSUPPORT,
 			 "byte %zu of %zu flipped: %d (%s)", i, s.len, ret, dp_last_error());
 		free(copy);
 	}
 	for (size_t len = 0; len < s.len; len += len < 100 ? 1 : 37) {
-		int ret = read_manifest(s.buf, len, 64, &got, false);
+		int ret = read_manifest(s.buf, len, 64, &got, false, m.id);
 
 		T_ASSERT(ret < 0, "truncated to %zu of %zu bytes: accepted", len, s.len);
 	}
@@ -188,14 +202,14 @@ static void test_manifest_huge_zero(void)
 	uint8_t id[DP_ID_LEN] = { 1 };
 
 	meta_fill(&m, 1ull << 52);
-	T_ASSERT(!dp_mwriter_new(sink_emit, &s, &w));
+	T_ASSERT(!dp_mwriter_new(sink_emit, &s, &t_keys, m.id, &w));
 	T_ASSERT(!dp_mwriter_add_zero(w, 1ull << 41));
 	T_ASSERT(!dp_mwriter_add_zero(w, 1ull << 41));
 	T_ASSERT(!dp_mwriter_add_chunk(w, id));
 	T_ASSERT(!dp_mwriter_finish(w, &m));
 	dp_mwriter_free(w);
 	T_ASSERT(s.len < 1024, "%zu bytes", s.len);
-	T_ASSERT(!dp_mreader_new(s.len, &r));
+	T_ASSERT(!dp_mreader_new(s.len, &t_keys, m.id, &r));
 	T_ASSERT(!dp_mreader_feed(r, s.buf, s.len));
 	T_ASSERT_EQ(dp_mreader_next(r, &ref), 1);
 	T_ASSERT(ref.zero && ref.count == 1ull << 42);
@@ -338,11 +352,79 @@ static void test_chunkidx(void)
 	dp_chunkidx_free(NULL);
 }
 
-int main(void)
+/* Sealing: round trips, any flipped byte and any other additional data fail. */
+static void test_seal(void)
+{
+	uint8_t msg[1000], *sealed, *plain;
+	size_t slen, plen;
+
+	t_fill_random(msg, sizeof(msg), 7);
+	T_ASSERT(!dp_seal_alloc(&t_keys, "ad", 2, msg, sizeof(msg), &sealed, &slen));
+	T_ASSERT_EQ(slen, sizeof(msg) + DP_SEAL_OVERHEAD);
+	T_ASSERT(memcmp(sealed + DP_NONCE_LEN, msg, 64), "not encrypted");
+	T_ASSERT(!dp_open_alloc(&t_keys, "ad", 2, sealed, slen, &plain, &plen));
+	T_ASSERT(plen == sizeof(msg) && !memcmp(plain, msg, plen));
+	free(plain);
+	T_ASSERT_EQ(dp_open_alloc(&t_keys, "ae", 2, sealed, slen, &plain, &plen), -EUCLEAN);
+	for (size_t i = 0; i < slen; i += 7) {
+		sealed[i] ^= 0x80;
+		T_ASSERT_EQ(dp_open_alloc(&t_keys, "ad", 2, sealed, slen, &plain, &plen), -EUCLEAN);
+		sealed[i] ^= 0x80;
+	}
+	T_ASSERT_EQ(dp_open_alloc(&t_keys, "ad", 2, sealed, 20, &plain, &plen), -EBADMSG);
+	free(sealed);
+}
+
+/* Chunk ids: SHA-256 in the clear, an HMAC keyed by the repository when encrypted. */
+static void test_hasher(void)
+{
+	struct dp_hasher *h, *h2;
+	struct dp_keys other;
+	uint8_t a[DP_ID_LEN], b[DP_ID_LEN], c[DP_ID_LEN], sha[DP_ID_LEN];
+
+	T_ASSERT(!dp_hasher_new(&t_keys, &h));
+	T_ASSERT(!dp_hasher_digest(h, "abc", 3, a));
+	T_ASSERT(!dp_hasher_digest(h, "abc", 3, b));
+	T_ASSERT(!memcmp(a, b, DP_ID_LEN), "not deterministic");
+	T_ASSERT(!dp_sha256("abc", 3, sha));
+	T_ASSERT(t_keys.encrypted ? memcmp(a, sha, DP_ID_LEN) != 0 : !memcmp(a, sha, DP_ID_LEN));
+	T_ASSERT(!dp_keys_generate(&other));
+	T_ASSERT(!dp_hasher_new(&other, &h2));
+	T_ASSERT(!dp_hasher_digest(h2, "abc", 3, c));
+	T_ASSERT(memcmp(c, a, DP_ID_LEN), "two keys give one id");
+	dp_hasher_free(h);
+	dp_hasher_free(h2);
+}
+
+static void test_scrypt(void)
+{
+	uint8_t salt[16] = { 1 }, k1[DP_KEY_LEN], k2[DP_KEY_LEN];
+
+	T_ASSERT(!dp_kdf_scrypt("pw", 2, salt, sizeof(salt), 1024, 8, 1, k1));
+	T_ASSERT(!dp_kdf_scrypt("pw", 2, salt, sizeof(salt), 1024, 8, 1, k2));
+	T_ASSERT(!memcmp(k1, k2, DP_KEY_LEN));
+	T_ASSERT(!dp_kdf_scrypt("pX", 2, salt, sizeof(salt), 1024, 8, 1, k2));
+	T_ASSERT(memcmp(k1, k2, DP_KEY_LEN));
+}
+
+static void test_formats(void)
 {
 	test_manifest();
 	test_manifest_corruption();
 	test_manifest_huge_zero();
+	if (t_keys.encrypted)
+		test_seal();
+	test_hasher();
+}
+
+int main(void)
+{
+	/* every encoding, once in the clear and once encrypted */
+	memset(&t_keys, 0, sizeof(t_keys));
+	test_formats();
+	T_ASSERT(!dp_keys_generate(&t_keys));
+	test_formats();
+	test_scrypt();
 	test_pack_index();
 	test_config();
 	test_find();

@@ -12,6 +12,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static const char fuzz_id[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dp_mreader *r;
@@ -25,9 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	step = (size_t)data[0] * 13 + 1;
 	data++;
 	size--;
-	if (!dp_manifest_parse_tail(data, size, size, &s))
+	if (!dp_manifest_parse_tail(data, size, size, NULL, fuzz_id, &s))
 		dp_snapshot_fini(&s);
-	if (dp_mreader_new(size, &r))
+	if (dp_mreader_new(size, NULL, fuzz_id, &r))
 		return 0;
 	ret = 0;
 	while (pos < size && !ret) {

@@ -11,6 +11,8 @@ set -u
 
 : "${FERRY:?FERRY is not set: run the tests with 'meson test' or tests/run}"
 : "${FERRY_TEST:=$FERRY}"
+# repositories are encrypted by default: the tests' password (set in tests/meson.build too)
+export FERRY_PASSWORD=${FERRY_PASSWORD-ferry-test-password}
 
 t_name=$(basename "$0" .sh)
 t_cleanups=()
@@ -109,10 +111,12 @@ t_region() {
         t_error "t_region $f"
 }
 
-# t_repo DIR: an initialised file:// repository in DIR; prints its URL
+# t_repo DIR [INIT OPTIONS]: an initialised file:// repository in DIR (encrypted with
+# $FERRY_PASSWORD at a low scrypt cost, to keep the tests quick); prints its URL
 t_repo() {
-    "$FERRY" init --repo "file://$1" >/dev/null || t_error "ferry init file://$1"
-    echo "file://$1"
+    local dir=$1; shift
+    "$FERRY" init --repo "file://$dir" --scrypt-n 1024 "$@" >/dev/null || t_error "ferry init file://$dir"
+    echo "file://$dir"
 }
 
 # t_snapcount REPO: how many snapshots the repository lists
