@@ -108,6 +108,7 @@ struct bench_opts {
 	const char *workdir;
 	const char *repo;		/* --repo as given; NULL: a directory in the workdir */
 	bool keep;
+	bool no_encryption;		/* --encryption off: backup's repository in the clear */
 	struct ctl_common *common;	/* --memory, --s3-*, --repo */
 };
 

@@ -38,11 +38,13 @@ static void bench_usage(FILE *f)
 		"  read      io_uring O_DIRECT reads of the source (registered buffers)\n"
 		"  hash      SHA-256 of each chunk (the chunk id), in memory\n"
 		"  compress  zstd of each chunk at --compression, in memory\n"
-		"  encrypt   AES-256-GCM of each chunk (OpenSSL EVP), in memory. ferry has no\n"
-		"            encryption yet: this measures the cipher DESIGN.md names\n"
+		"  encrypt   AES-256-GCM of each chunk (OpenSSL EVP), in memory, sealed as an\n"
+		"            encrypted repository seals its blobs (nonce, tag, additional data)\n"
 		"  put       object uploads (PUT, multipart) through the store of --repo\n"
 		"  get       ranged GETs through the store of --repo (objects written first)\n"
 		"  backup    a whole backup of the source into a fresh repository under --repo\n"
+		"            (encrypted, as new repositories are, with $FERRY_PASSWORD or\n"
+		"            'ferry-bench')\n"
 		"  restore   a whole restore of that backup into a new file, then compared\n\n"
 		"Per stage: MB/s of input and of stored bytes, objects/s, request latency\n"
 		"p50/p90/p99/max, CPU seconds per GB (user+sys), peak RSS, and a throughput\n"
@@ -66,6 +68,8 @@ static void bench_usage(FILE *f)
 		"  --part-size SIZE        put: multipart part size; get: range size (default 16M)\n"
 		"  --object-size SIZE      put and get: object size (default 64M)\n"
 		"  --block-size SIZE       read: bytes per read, a multiple of 4K (default 1M)\n"
+		"  --encryption on|off     backup and restore: an encrypted repository (default on,\n"
+		"                          as for ferry init) or one in the clear\n"
 		"  --source PATH           read and back up this device or file (whole) instead\n"
 		"                          of a generated image\n"
 		"  --workdir DIR           where the generated image and the restore target go\n"
@@ -108,7 +112,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 	enum {
 		OPT_SIZE = CTL_OPT_VERB_BASE, OPT_DURATION, OPT_DATA, OPT_SEED, OPT_THREADS,
 		OPT_CONC, OPT_COMPRESSION, OPT_CHUNK, OPT_PART, OPT_OBJECT, OPT_BLOCK, OPT_SOURCE,
-		OPT_WORKDIR, OPT_KEEP,
+		OPT_WORKDIR, OPT_KEEP, OPT_ENCRYPTION,
 	};
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
@@ -126,6 +130,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 		{ "source", required_argument, NULL, OPT_SOURCE },
 		{ "workdir", required_argument, NULL, OPT_WORKDIR },
 		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "encryption", required_argument, NULL, OPT_ENCRYPTION },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -215,6 +220,12 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 			break;
 		case OPT_KEEP:
 			o->keep = true;
+			break;
+		case OPT_ENCRYPTION:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return ctl_usage_error("bench", "--encryption takes on or off, not '%s'",
+						       optarg);
+			o->no_encryption = !strcmp(optarg, "off");
 			break;
 		default:
 			ret = ctl_common_opt(c, "bench", opt, optarg);

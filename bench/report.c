@@ -147,6 +147,7 @@ int bench_report_json(const struct bench_opts *o, const char *const *scenarios, 
 			cJSON_AddNullToObject(opts, "source");
 		cJSON_AddStringToObject(opts, "workdir", o->workdir);
 		cJSON_AddBoolToObject(opts, "keep", o->keep);
+		cJSON_AddBoolToObject(opts, "encryption", !o->no_encryption);
 	}
 	arr = cJSON_AddArrayToObject(root, "stages");
 	for (size_t i = 0; arr && i < n; i++) {

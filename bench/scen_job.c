@@ -3,7 +3,8 @@
  * bench/scen_job.c - backup and restore, whole jobs through datapath/dp.h,
  * as `ferry backup` and `ferry restore` run them.
  *
- *   backup   a fresh repository in bench's prefix of --repo, then one backup
+ *   backup   a fresh repository in bench's prefix of --repo (encrypted unless
+ *            --encryption off, as new repositories are), then one backup
  *            of the source (the generated image or --source) with --threads,
  *            --compression and --memory. Objects are the objects the backup
  *            wrote (packs, their indexes, the manifest).
@@ -78,8 +79,12 @@ static int job_open(struct bench_stage *st, struct bench_job_ctx *jc)
 
 	if (!pw || !pw[0])
 		pw = "ferry-bench";
-	io.password = pw;
-	io.password_len = strlen(pw);
+	if (st->o->no_encryption) {
+		io.no_encryption = true;
+	} else {
+		io.password = pw;
+		io.password_len = strlen(pw);
+	}
 
 	if (jc->repo)
 		return 0;
@@ -136,6 +141,7 @@ int bench_scen_backup(struct bench_stage *st, struct bench_job_ctx *jc)
 	cJSON_AddStringToObject(st->detail, "snapshot_id", r->snapshot_id);
 	cJSON_AddStringToObject(st->detail, "io_mode", r->io_mode);
 	cJSON_AddStringToObject(st->detail, "source", o->source);
+	cJSON_AddBoolToObject(st->detail, "encrypted", dp_repo_is_encrypted(jc->repo));
 	cJSON_AddNumberToObject(st->detail, "threads", o->threads ? o->threads : bench_cpus());
 	cJSON_AddNumberToObject(st->detail, "level",
 				o->compression ? o->compression : DP_COMPRESSION_DEFAULT);
@@ -257,6 +263,7 @@ int bench_scen_restore(struct bench_stage *st, struct bench_job_ctx *jc)
 	cJSON_AddStringToObject(st->detail, "snapshot_id", r->snapshot_id);
 	cJSON_AddStringToObject(st->detail, "io_mode", r->io_mode);
 	cJSON_AddStringToObject(st->detail, "target", jc->restore_target);
+	cJSON_AddBoolToObject(st->detail, "encrypted", dp_repo_is_encrypted(jc->repo));
 	cJSON_AddNumberToObject(st->detail, "threads", o->threads ? o->threads : bench_cpus());
 	cJSON_AddNumberToObject(st->detail, "bytes_written", (double)r->progress.bytes_written);
 	ret = job_compare(st, o->source, jc->restore_target);

@@ -47,6 +47,7 @@ assert st["get"]["objects"] == 12
 assert st["backup"]["detail"]["snapshot_id"] == st["restore"]["detail"]["snapshot_id"]
 assert st["backup"]["detail"]["bytes_zero"] > 0, "mixed data has zero regions"
 assert st["backup"]["bytes_stored"] < size
+assert st["backup"]["detail"]["encrypted"] is True and st["restore"]["detail"]["encrypted"] is True
 for s in d["stages"]:
     print(f"# {s['name']:9s} {s['mb_per_s_in']:9.1f} MB/s in {s['cpu_s_per_gb']:6.2f} CPU s/GB")
 PY
@@ -67,6 +68,16 @@ t_ok "the JSON of restore alone matches SCHEMA.md" python3 "$check" "$schema" "$
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "setup_seconds" in d["stages"][0]["detail"]' \
     "$t_tmp/restore.json" || t_fail "restore alone does not report its setup backup"
 [ -z "$(left_behind)" ] || t_fail "restore alone left files behind: $(left_behind)"
+
+# ---- --encryption off: a repository in the clear
+t_expect_rc 0 "bench --encryption off" "$FERRY" bench "${tiny[@]}" --json --encryption off backup restore
+printf '%s\n' "$t_out" >"$t_tmp/clear.json"
+t_ok "the JSON of an --encryption off run matches SCHEMA.md" python3 "$check" "$schema" "$t_tmp/clear.json" --expect-ok --nonzero
+python3 -c 'import json,sys
+d=json.load(open(sys.argv[1])); assert d["options"]["encryption"] is False
+assert [s["detail"]["encrypted"] for s in d["stages"]] == [False, False]' "$t_tmp/clear.json" ||
+    t_fail "--encryption off: the repository is encrypted"
+t_expect_rc 2 "--encryption maybe" "$FERRY" bench "${tiny[@]}" --encryption maybe backup
 
 # ---- the generator: deterministic, and each kind as documented
 ratio() { # KIND SEED: compress ratio
