@@ -8,7 +8,7 @@
  * Threads: submitters only touch the incoming list (under h->lock) and wake
  * the loop with curl_multi_wakeup(); everything else is the loop thread's.
  *
- * Bandwidth caps are token buckets refilled at 95 % of the cap, holding at
+ * Bandwidth caps are token buckets refilled at 93 % of the cap, holding at
  * most 1/50 s worth, starting empty: no 1 s window can carry more than the
  * cap. Uploads take what the bucket holds (a read callback hands curl no
  * more); downloads pause while it is empty. With a cap, socket buffers are
@@ -40,7 +40,7 @@ struct bucket {
 	double rate;	/* bytes per ms */
 	double burst;
 	double tokens;
-	uint64_t last_ms;
+	double last_ms;		/* fractions count: refills are often < 1 ms apart */
 };
 
 struct s3_http {
@@ -113,7 +113,7 @@ static void bucket_init(struct bucket *b, uint64_t cap)
 	memset(b, 0, sizeof(*b));
 	if (!cap)
 		return;
-	b->rate = (double)cap * 0.95 / 1000.0;
+	b->rate = (double)cap * 0.93 / 1000.0;
 	b->burst = (double)cap / 50.0;
 	if (b->burst < 4096)
 		b->burst = 4096;
@@ -125,14 +125,14 @@ static void bucket_refill(struct bucket *b, double t)
 {
 	if (!b->rate)
 		return;
-	if (!b->last_ms) {
-		b->last_ms = (uint64_t)t;
+	if (b->last_ms == 0) {
+		b->last_ms = t;
 		return;
 	}
-	b->tokens += (t - (double)b->last_ms) * b->rate;
+	b->tokens += (t - b->last_ms) * b->rate;
 	if (b->tokens > b->burst)
 		b->tokens = b->burst;
-	b->last_ms = (uint64_t)t;
+	b->last_ms = t;
 }
 
 /* ms until the bucket holds @want again */
@@ -715,6 +715,23 @@ static void req_detach(struct s3_http *h, struct s3_hreq *r)
 	r->hdrs = NULL;
 }
 
+/* say in the message that retrying stopped, and why */
+static void req_gave_up(struct s3_http *h, struct s3_hreq *r)
+{
+	size_t l = strlen(r->msg);
+
+	if (!r->err)
+		r->err = -ETIMEDOUT;
+	if (!l) {
+		hmsg(r, "%s: HTTP %ld %s", r->what, r->status, r->s3err.code);
+		l = strlen(r->msg);
+	}
+	if (l < sizeof(r->msg))
+		snprintf(r->msg + l, sizeof(r->msg) - l, " (gave up after %u attempts in %.1f s)",
+			 r->attempts, (double)(h->o.timeout_ms ? h->o.timeout_ms : 600000) / 1000.0 -
+					      (double)(r->deadline_ms > now_ms() ? r->deadline_ms - now_ms() : 0) / 1000.0);
+}
+
 static void req_ended(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 {
 	uint64_t now = now_ms();
@@ -746,17 +763,8 @@ static void req_ended(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 			return;
 		}
 	}
-	if (r->err && retry) {
-		size_t l = strlen(r->msg);
-
-		if (!l) {
-			hmsg(r, "%s: HTTP %ld %s", r->what, r->status, r->s3err.code);
-			l = strlen(r->msg);
-		}
-		if (l < sizeof(r->msg))
-			snprintf(r->msg + l, sizeof(r->msg) - l, " (gave up after %u attempts)",
-				 r->attempts);
-	}
+	if (r->err && retry)
+		req_gave_up(h, r);
 	req_finish(h, r);
 }
 
@@ -836,8 +844,7 @@ static void *loop_main(void *arg)
 			else
 				break;
 			if (now >= r->deadline_ms && r->attempts) {
-				if (!r->msg[0])
-					hmsg(r, "%s: deadline reached", r->what);
+				req_gave_up(h, r);
 				req_finish(h, r);
 				continue;
 			}
@@ -880,6 +887,13 @@ static void *loop_main(void *arg)
 					done = h->running[i];
 			if (done)
 				req_ended(h, done, m->data.result);
+		}
+		/* retries scheduled just now */
+		now = now_ms();
+		for (r = h->delayed; r; r = r->next) {
+			t = r->wake_ms > now ? (long)(r->wake_ms - now) : 0;
+			if (t < timeout)
+				timeout = t;
 		}
 		if ((h->ctl_head && h->nrunning < h->max + CONTROL_SPARE) ||
 		    (h->data_head && h->nrunning < h->max))

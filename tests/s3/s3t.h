@@ -84,6 +84,15 @@ static inline double s3t_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static pid_t s3t_proxy_pid;
+
+/* a failing test exits: take the proxy with it */
+static inline void s3t_proxy_kill(void)
+{
+	if (s3t_proxy_pid > 0)
+		kill(s3t_proxy_pid, SIGKILL);
+}
+
 struct s3t_proxy {
 	pid_t pid;
 	int port;
@@ -134,6 +143,8 @@ static inline void s3t_proxy_start(const struct s3t *t, struct s3t_proxy *p, con
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	s3t_proxy_pid = p->pid;
+	atexit(s3t_proxy_kill);
 	for (i = 0; i < 200; i++) {
 		f = fopen(p->portfile, "r");
 		if (f) {
@@ -159,6 +170,7 @@ static inline void s3t_proxy_stop(struct s3t_proxy *p)
 	kill(p->pid, SIGTERM);
 	waitpid(p->pid, &status, 0);
 	p->pid = 0;
+	s3t_proxy_pid = 0;
 }
 
 /* Lines of the proxy log that contain every one of @subs (NULL-terminated). */
