@@ -30,6 +30,10 @@ static void backup_usage(FILE *f)
 		"  --io MODE               auto (io_uring, else pread), uring, pread\n"
 		"  --direct-io MODE        auto (O_DIRECT where allowed), off\n"
 		"  --hostname NAME         recorded in the snapshot (default: this host's name)\n"
+		"  --parent ID|auto|none   the snapshot this backup follows (default auto: the newest\n"
+		"                          snapshot of the same volume); recorded in the new snapshot\n"
+		"  --changed-blocks FILE   read only the ranges FILE lists (FORMAT.md \"Changed-block\n"
+		"                          lists\"); the rest comes from the parent, which FILE must name\n"
 		"  -h, --help              this text\n",
 		DP_COMPRESSION_DEFAULT);
 	ctl_common_help(f);
@@ -56,11 +60,40 @@ int ctl_io_opts(const char *verb, int which, const char *arg, bool *no_uring, bo
 	return 0;
 }
 
+/* Resolve --parent: an id, "none", or "auto" (the volume's newest snapshot, if any). */
+static int backup_parent(struct ctl_common *c, struct dp_repo *repo, struct dp_backup_opts *bo,
+			 const char *spec, struct dp_snapshot **snaps, size_t *n)
+{
+	char ident[1024];
+	const char *volume = bo->volume;
+	int ret, err = 0;
+
+	(void)c;
+	if (!strcmp(spec, "none"))
+		return CTL_EXIT_OK;
+	ret = dp_snapshot_list(repo, snaps, n);
+	if (ret)
+		return ctl_fail(ret, NULL, "%s", dp_last_error());
+	if (!volume) {
+		ret = dp_volume_identity(bo->source, ident, sizeof(ident));
+		if (ret)
+			return ctl_fail(ret, NULL, "%s", dp_last_error());
+		volume = ident;
+	}
+	bo->parent = dp_snapshot_find(*snaps, *n, !strcmp(spec, "auto") ? "latest" : spec,
+				      volume, &err);
+	if (!bo->parent && !strcmp(spec, "auto") && err == -ENOENT)
+		return CTL_EXIT_OK;	/* the volume's first backup */
+	if (!bo->parent)
+		return ctl_fail(err, NULL, "--parent: %s", dp_last_error());
+	return CTL_EXIT_OK;
+}
+
 int ctl_cmd_backup(int argc, char **argv)
 {
 	enum {
 		OPT_VOLUME = CTL_OPT_VERB_BASE, OPT_LABEL, OPT_COMPRESSION, OPT_THREADS, OPT_QD,
-		OPT_PACK, OPT_IO, OPT_DIRECT, OPT_HOST,
+		OPT_PACK, OPT_IO, OPT_DIRECT, OPT_HOST, OPT_PARENT, OPT_CHANGED,
 	};
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
@@ -73,6 +106,8 @@ int ctl_cmd_backup(int argc, char **argv)
 		{ "io", required_argument, NULL, OPT_IO },
 		{ "direct-io", required_argument, NULL, OPT_DIRECT },
 		{ "hostname", required_argument, NULL, OPT_HOST },
+		{ "parent", required_argument, NULL, OPT_PARENT },
+		{ "changed-blocks", required_argument, NULL, OPT_CHANGED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -82,6 +117,10 @@ int ctl_cmd_backup(int argc, char **argv)
 	struct dp_pool *pool = NULL;
 	struct dp_job *job = NULL;
 	const char **labels = NULL;
+	const char *parent = "auto", *changed_file = NULL;
+	struct dp_snapshot *snaps = NULL;
+	struct dp_cbl changed = { .n = 0 };
+	size_t nsnaps = 0;
 	struct ctl_common c;
 	unsigned long v;
 	char *end;
@@ -146,6 +185,12 @@ int ctl_cmd_backup(int argc, char **argv)
 		case OPT_HOST:
 			bo.hostname = optarg;
 			break;
+		case OPT_PARENT:
+			parent = optarg;
+			break;
+		case OPT_CHANGED:
+			changed_file = optarg;
+			break;
 		default:
 			ret = ctl_common_opt(&c, "backup", opt, optarg);
 			if (ret == 1)
@@ -170,6 +215,22 @@ int ctl_cmd_backup(int argc, char **argv)
 	ret = ctl_repo_open(&c, "backup", &st, &repo);
 	if (ret)
 		goto out;
+	ret = backup_parent(&c, repo, &bo, parent, &snaps, &nsnaps);
+	if (ret)
+		goto out;
+	if (changed_file) {
+		ret = dp_cbl_read_file(changed_file, &changed);
+		if (ret) {
+			ret = ctl_fail(ret, NULL, "%s", dp_last_error());
+			goto out;
+		}
+		if (!bo.parent) {
+			ret = ctl_fail(-ESTALE, NULL, "--changed-blocks %s names parent %.16s, but this backup has none (--parent none, or no earlier snapshot of the volume): refused",
+				       changed_file, changed.parent);
+			goto out;
+		}
+		bo.changed = &changed;
+	}
 	ret = ctl_pool_new(&c, &pool);
 	if (ret)
 		goto out;
@@ -196,11 +257,18 @@ int ctl_cmd_backup(int argc, char **argv)
 			       (double)p->bytes_read / 1e6, (double)p->bytes_zero / 1e6,
 			       (unsigned long long)p->chunks_new, (double)p->bytes_new / 1e6,
 			       (unsigned long long)p->chunks_dedup);
+			if (bo.changed)
+				printf("  parent %.16s: %.1f MB unchanged, not read\n", bo.parent->id,
+				       (double)p->bytes_unchanged / 1e6);
+			else if (bo.parent)
+				printf("  parent %.16s\n", bo.parent->id);
 		}
 	}
 out:
 	dp_job_free(job);
 	dp_pool_free(pool);
+	dp_cbl_fini(&changed);
+	dp_snapshot_list_free(snaps, nsnaps);
 	dp_repo_free(repo);
 	s3_store_free(st);
 	free(labels);

@@ -98,11 +98,16 @@ void ctl_json_result(const char *verb, const struct dp_result *r, const char *re
 	if (target)
 		cJSON_AddStringToObject(o, "target", target);
 	cJSON_AddStringToObject(o, "io", r->io_mode);
+	if (r->parent[0])
+		cJSON_AddStringToObject(o, "parent", r->parent);
+	else
+		cJSON_AddNullToObject(o, "parent");
 	cJSON_AddNumberToObject(o, "bytes_total", (double)p->bytes_total);
 	cJSON_AddNumberToObject(o, "bytes_read", (double)p->bytes_read);
 	cJSON_AddNumberToObject(o, "bytes_zero", (double)p->bytes_zero);
 	cJSON_AddNumberToObject(o, "bytes_new", (double)p->bytes_new);
 	cJSON_AddNumberToObject(o, "bytes_written", (double)p->bytes_written);
+	cJSON_AddNumberToObject(o, "bytes_unchanged", (double)p->bytes_unchanged);
 	cJSON_AddNumberToObject(o, "chunks_total", (double)p->chunks_total);
 	cJSON_AddNumberToObject(o, "chunks_zero", (double)p->chunks_zero);
 	cJSON_AddNumberToObject(o, "chunks_new", (double)p->chunks_new);

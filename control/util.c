@@ -62,6 +62,7 @@ int ctl_exit_code(int err)
 	case -EFBIG:
 	case -ENOTUNIQ:
 	case -ENOTBLK:
+	case -ESTALE:
 		return CTL_EXIT_REFUSED;
 	case -ENOSPC:
 	case -EDQUOT:

@@ -115,6 +115,12 @@ struct bk_job {
 	pthread_mutex_t mpart_lock;
 	pthread_cond_t mpart_cond;
 	int mpart_busy;
+	/* incremental: unchanged chunks come from the parent's manifest */
+	struct dp_parent *parent;
+	uint64_t parent_size;
+	struct dp_cbl changed;		/* our copy, sorted and merged */
+	bool has_changed;
+	size_t cr;			/* the first range that may still matter */
 	/* threads */
 	pthread_t reader, finisher, manifest, *workers;
 	unsigned int nworkers;
@@ -187,7 +193,92 @@ static int bk_emit_zero(struct bk_job *bk, uint64_t off, uint64_t n, bool may_wa
 	return 0;
 }
 
+/* Record chunk @id (unchanged, from the parent) without reading it. */
+static int bk_emit_id(struct bk_job *bk, const uint8_t id[DP_ID_LEN], bool may_wait)
+{
+	uint64_t seq;
+	struct bk_slot *s = bk_slot_alloc(bk, may_wait, &seq);
+
+	if (!s)
+		return -EAGAIN;
+	s->count = 1;
+	memcpy(s->id, id, DP_ID_LEN);
+	bk_slot_done(bk, s);
+	return 0;
+}
+
 /* ----------------------------------------------------------------- reader */
+
+/*
+ * How many whole chunks from @off the changed-block list leaves untouched and
+ * the parent holds unchanged (a chunk the parent ended early in is read).
+ */
+static uint64_t bk_unchanged_chunks(struct bk_job *bk, uint64_t off)
+{
+	const struct dp_cbl *l = &bk->changed;
+	uint64_t n = 0;
+
+	while (off < bk->dev.size && n < (1u << 20)) {
+		uint64_t end = off + bk->chunk_size;
+
+		if (end > bk->dev.size)
+			end = bk->dev.size;
+		while (bk->cr < l->n && l->ranges[bk->cr].off + l->ranges[bk->cr].len <= off)
+			bk->cr++;
+		if (bk->cr < l->n && l->ranges[bk->cr].off < end)
+			break;
+		/* the chunk has the same extent in the parent */
+		if (off >= bk->parent_size ||
+		    (off + bk->chunk_size < bk->parent_size ? off + bk->chunk_size : bk->parent_size) != end)
+			break;
+		n++;
+		off += bk->chunk_size;
+	}
+	return n;
+}
+
+/* Emit up to @n unchanged chunks from *@next with the parent's references. */
+static int bk_emit_parent(struct bk_job *bk, uint64_t *next, uint64_t n, bool may_wait)
+{
+	uint8_t id[DP_ID_LEN];
+	char hex[2 * DP_ID_LEN + 1];
+	uint64_t run;
+	bool zero;
+	int ret;
+
+	while (n && !dp_job_stopped(&bk->job)) {
+		uint64_t idx = *next / bk->chunk_size, bytes;
+
+		ret = dp_parent_get(bk->parent, idx, &zero, id, &run);
+		if (ret)
+			return dp_job_fail(&bk->job, ret == -ENOENT ? -EUCLEAN : ret, "parent snapshot: %s",
+					   dp_last_error());
+		if (zero) {
+			if (run > n)
+				run = n;
+			ret = bk_emit_zero(bk, *next, run, may_wait);
+		} else {
+			run = 1;
+			if (!dp_chunkidx_lookup(bk->ix, id, NULL)) {
+				dp_hex(id, DP_ID_LEN, hex);
+				return dp_job_fail(&bk->job, -EUCLEAN, "the parent's chunk %.16s (volume offset %llu) is in no pack index: back up without --changed-blocks",
+						   hex, (unsigned long long)*next);
+			}
+			ret = bk_emit_id(bk, id, may_wait);
+		}
+		if (ret)
+			return ret;	/* -EAGAIN: no slot without waiting */
+		bytes = run * bk->chunk_size;
+		if (*next + bytes > bk->dev.size)
+			bytes = bk->dev.size - *next;
+		if (!zero)
+			atomic_fetch_add(&bk->job.bytes_done, bytes);
+		atomic_fetch_add(&bk->job.bytes_unchanged, bytes);
+		*next += bytes;
+		n -= run;
+	}
+	return 0;
+}
 
 /* How many whole chunks from @off are holes (image files only). */
 static uint64_t bk_hole_chunks(struct bk_job *bk, uint64_t off)
@@ -241,8 +332,20 @@ static struct bk_item *bk_next_read(struct bk_job *bk, uint64_t *next, bool may_
 
 	*blocked = false;
 	while (*next < bk->dev.size && !dp_job_stopped(&bk->job)) {
-		uint64_t holes = bk_hole_chunks(bk, *next);
+		uint64_t holes, same = bk->has_changed ? bk_unchanged_chunks(bk, *next) : 0;
 
+		if (same) {
+			int ret = bk_emit_parent(bk, next, same, may_wait);
+
+			if (ret == -EAGAIN) {
+				*blocked = true;
+				return NULL;
+			}
+			if (ret)
+				return NULL;
+			continue;
+		}
+		holes = bk_hole_chunks(bk, *next);
 		if (!holes)
 			break;
 		if (bk_emit_zero(bk, *next, holes, may_wait)) {
@@ -851,6 +954,9 @@ static int bk_manifest_commit(struct bk_job *bk)
 	m->chunks_total = atomic_load(&bk->job.chunks_total);
 	m->chunks_zero = atomic_load(&bk->job.chunks_zero);
 	m->chunks_new = atomic_load(&bk->job.chunks_new);
+	if (atomic_load(&bk->job.bytes_unchanged))
+		pr_debug("backup: %llu bytes unchanged since %.16s, not read",
+			 (unsigned long long)atomic_load(&bk->job.bytes_unchanged), m->parent);
 	m->bytes_read = atomic_load(&bk->job.bytes_read);
 	m->bytes_zero = atomic_load(&bk->job.bytes_zero);
 	m->bytes_new = atomic_load(&bk->job.bytes_new);
@@ -989,6 +1095,8 @@ static void bk_fini(struct dp_job *job)
 	dp_chunkidx_free(bk->ix);
 	dp_dev_close(&bk->dev);
 	dp_snapshot_fini(&bk->meta);
+	dp_parent_free(bk->parent);
+	dp_cbl_fini(&bk->changed);
 	free(bk->items);
 	free(bk->parts);
 	free(bk->slots);
@@ -1114,6 +1222,46 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 		goto out_free;
 	m->size = bk->dev.size;
 	atomic_store(&bk->job.bytes_total, bk->dev.size);
+
+	/* the parent, and what changed since it */
+	if (o.changed && !o.parent) {
+		ret = dp_fail(-EINVAL, "a changed-block list needs the parent snapshot it was computed against");
+		goto out_free;
+	}
+	if (o.parent) {
+		if (o.parent->chunk_size != bk->chunk_size) {
+			ret = dp_fail(-EUCLEAN, "parent %.16s has chunk size %u, the repository %u",
+				      o.parent->id, o.parent->chunk_size, bk->chunk_size);
+			goto out_free;
+		}
+		memcpy(m->parent, o.parent->id, sizeof(m->parent));
+		memcpy(bk->job.result.parent, o.parent->id, sizeof(m->parent));
+	}
+	if (o.changed) {
+		if (strcmp(o.changed->parent, o.parent->id)) {
+			ret = dp_fail(-ESTALE, "the changed-block list was computed against snapshot %.16s, not the parent %.16s: refused",
+				      o.changed->parent, o.parent->id);
+			goto out_free;
+		}
+		if (o.changed->size && o.changed->size != bk->dev.size) {
+			ret = dp_fail(-ESTALE, "the changed-block list describes a volume of %llu bytes, %s has %llu: refused",
+				      (unsigned long long)o.changed->size, o.source,
+				      (unsigned long long)bk->dev.size);
+			goto out_free;
+		}
+		memcpy(bk->changed.parent, o.changed->parent, sizeof(bk->changed.parent));
+		for (size_t i = 0; i < o.changed->n; i++) {
+			ret = dp_cbl_add(&bk->changed, o.changed->ranges[i].off, o.changed->ranges[i].len);
+			if (ret)
+				goto out_free;
+		}
+		dp_cbl_normalize(&bk->changed);
+		bk->has_changed = true;
+		bk->parent_size = o.parent->size;
+		ret = dp_parent_open(repo, o.parent->id, &bk->parent);
+		if (ret)
+			goto out_free;
+	}
 
 	/* memory: the job's share of the pool */
 	budget = o.memory ? o.memory : dp_pool_size(pool);

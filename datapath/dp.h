@@ -276,6 +276,54 @@ void dp_snapshot_list_free(struct dp_snapshot *snaps, size_t n);
 const struct dp_snapshot *dp_snapshot_find(const struct dp_snapshot *snaps, size_t n,
 					   const char *spec, const char *volume, int *err);
 
+/* ------------------------------------------------------ changed blocks */
+
+/*
+ * A changed-block list: the byte ranges of a volume that may differ from the
+ * snapshot @parent, from whatever knows them (XFS reflink extents, btrfs
+ * snapshots, the CSI SnapshotMetadata service's GetMetadataDelta). A backup
+ * given one reads only those ranges; the rest of its references come from the
+ * parent's manifest. The file formats (text and JSON) are in FORMAT.md
+ * "Changed-block lists"; a list always names its parent.
+ */
+struct dp_range {
+	uint64_t off;
+	uint64_t len;
+};
+
+struct dp_cbl {
+	char parent[65];	/* the snapshot it was computed against */
+	uint64_t size;		/* the volume's size now; 0 if the producer did not say */
+	struct dp_range *ranges;
+	size_t n, cap;
+};
+
+/**
+ * dp_cbl_parse() - read a changed-block list (text or JSON, FORMAT.md)
+ * @out: filled in; free with dp_cbl_fini() (also after a failure)
+ *
+ * The ranges come back sorted and merged.
+ * Return: 0; -EINVAL (malformed, or no parent named) with dp_last_error()
+ * naming the line; -ENOMEM.
+ */
+int dp_cbl_parse(const char *buf, size_t len, struct dp_cbl *out);
+
+/* dp_cbl_read_file() - dp_cbl_parse() of a file (at most 1 GiB); -ENOENT etc. */
+int dp_cbl_read_file(const char *path, struct dp_cbl *out);
+
+/* dp_cbl_add() - append a range (producers); dp_cbl_normalize() sorts and merges */
+int dp_cbl_add(struct dp_cbl *l, uint64_t off, uint64_t len);
+void dp_cbl_normalize(struct dp_cbl *l);
+
+/**
+ * dp_cbl_format() - the text form of @l (FORMAT.md), malloc()ed in *@out
+ * @json: the JSON form instead
+ * Return: 0; -EINVAL (no parent); -ENOMEM.
+ */
+int dp_cbl_format(const struct dp_cbl *l, bool json, char **out, size_t *len);
+
+void dp_cbl_fini(struct dp_cbl *l);
+
 /* ------------------------------------------------------------------ jobs */
 
 /* struct dp_progress - a job's counters, updated as it runs */
@@ -293,6 +341,7 @@ struct dp_progress {
 	uint64_t chunks_dedup;	/* backup: already in the repository */
 	uint64_t packs;		/* backup: packs written */
 	double seconds;		/* since the job started */
+	uint64_t bytes_unchanged;	/* backup: not read, unchanged per the changed-block list */
 };
 
 /* struct dp_result - a finished job */
@@ -302,6 +351,7 @@ struct dp_result {
 	char volume[256];
 	char io_mode[64];	/* e.g. "io_uring+O_DIRECT", "pread (buffered)" */
 	struct dp_progress progress;
+	char parent[65];	/* backup: the parent snapshot, "" if none */
 };
 
 /**
@@ -320,6 +370,12 @@ struct dp_result {
  * @no_uring:    do not use io_uring (pread/pwrite)
  * @no_direct:   do not use O_DIRECT
  * @hostname:    recorded in the manifest; NULL: gethostname()
+ * @parent:      the snapshot this one follows (recorded in the manifest, and
+ *               the source of unchanged references with @changed); NULL: none.
+ *               Borrowed for dp_backup_start().
+ * @changed:     read only these ranges; needs @parent, and @changed->parent
+ *               must be @parent's id (-ESTALE otherwise). Borrowed for
+ *               dp_backup_start().
  */
 struct dp_backup_opts {
 	size_t sz;
@@ -335,6 +391,8 @@ struct dp_backup_opts {
 	bool no_uring;
 	bool no_direct;
 	const char *hostname;
+	const struct dp_snapshot *parent;
+	const struct dp_cbl *changed;
 };
 
 #define DP_COMPRESSION_OFF (-1000)

@@ -356,6 +356,19 @@ int dp_mreader_next(struct dp_mreader *r, struct dp_ref *ref);
 int dp_mreader_finish(struct dp_mreader *r);
 void dp_mreader_free(struct dp_mreader *r);
 
+/*
+ * A cursor over a snapshot's references by chunk index (parent.c): chunk
+ * indexes asked for must not decrease. dp_parent_get() gives chunk @idx's
+ * reference (*@zero, or its id) and in *@run how many chunks from @idx the
+ * same reference covers (a zero run; 1 for a chunk). -ENOENT past its end,
+ * -EUCLEAN if the manifest is damaged.
+ */
+struct dp_parent;
+int dp_parent_open(struct dp_repo *repo, const char *snap_id, struct dp_parent **out);
+int dp_parent_get(struct dp_parent *p, uint64_t idx, bool *zero, uint8_t id[DP_ID_LEN],
+		  uint64_t *run);
+void dp_parent_free(struct dp_parent *p);
+
 /* Metadata JSON <-> struct dp_snapshot (FORMAT.md). */
 int dp_meta_encode(const struct dp_snapshot *s, char **json);
 int dp_meta_decode(const char *json, size_t len, struct dp_snapshot *s);
@@ -374,6 +387,10 @@ struct dp_keyobj {
 };
 int dp_keyobj_encode(const struct dp_keyobj *k, char **json);
 int dp_keyobj_decode(const char *json, size_t len, struct dp_keyobj *k);
+
+/* The JSON form of changed-block lists (meta.c); dp_cbl_parse() dispatches. */
+int dp_cbl_decode_json(const char *json, size_t len, struct dp_cbl *l);
+int dp_cbl_encode_json(const struct dp_cbl *l, char **out, size_t *len);
 
 /* The repository config JSON <-> struct dp_repo_info (FORMAT.md). */
 int dp_config_encode(const struct dp_repo_info *info, char **json);
@@ -444,7 +461,7 @@ struct dp_job {
 	/* counters (struct dp_progress, atomically updated) */
 	atomic_uint_fast64_t bytes_total, bytes_done, bytes_read, bytes_zero, bytes_new,
 		bytes_raw_new, bytes_written, chunks_total, chunks_zero, chunks_new, chunks_dedup,
-		packs;
+		packs, bytes_unchanged;
 	void (*run)(struct dp_job *job);	/* the job's main, on its thread */
 	void (*wake)(struct dp_job *job);	/* wakes the kind's waits after @stop */
 	void (*fini)(struct dp_job *job);	/* frees the kind's state */

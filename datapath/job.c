@@ -56,6 +56,7 @@ void dp_job_progress(struct dp_job *job, struct dp_progress *p)
 	p->chunks_new = atomic_load(&job->chunks_new);
 	p->chunks_dedup = atomic_load(&job->chunks_dedup);
 	p->packs = atomic_load(&job->packs);
+	p->bytes_unchanged = atomic_load(&job->bytes_unchanged);
 	p->seconds = dp_mono_s() - job->t0;
 }
 

@@ -363,3 +363,96 @@ out:
 		dp_fail(ret, "key object is invalid");
 	return ret;
 }
+
+/* ------------------------------------------------------ changed-block lists */
+
+int dp_cbl_decode_json(const char *json, size_t len, struct dp_cbl *l)
+{
+	const cJSON *v, *ranges, *r;
+	cJSON *root;
+	uint64_t x;
+	int ret = -EINVAL;
+
+	root = cJSON_ParseWithLength(json, len);
+	if (!root)
+		return dp_fail(-EINVAL, "the changed-block list is not valid JSON");
+	v = cJSON_GetObjectItemCaseSensitive(root, "format");
+	if (!cJSON_IsString(v) || strcmp(v->valuestring, "ferry-changed-blocks")) {
+		dp_fail(ret, "not a changed-block list (\"format\" must be \"ferry-changed-blocks\")");
+		goto out;
+	}
+	if (meta_u64(root, "version", &x) || x != 1) {
+		dp_fail(ret, "changed-block list version must be 1");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "parent");
+	if (v && (meta_id(root, "parent", l->parent, false))) {
+		dp_fail(ret, "\"parent\" is not a snapshot id");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "size");
+	if (v && meta_u64(root, "size", &l->size)) {
+		dp_fail(ret, "\"size\" is not a byte count");
+		goto out;
+	}
+	ranges = cJSON_GetObjectItemCaseSensitive(root, "ranges");
+	if (!cJSON_IsArray(ranges)) {
+		dp_fail(ret, "\"ranges\" must be an array of [offset, length]");
+		goto out;
+	}
+	cJSON_ArrayForEach(r, ranges) {
+		const cJSON *a = cJSON_GetArrayItem(r, 0), *b = cJSON_GetArrayItem(r, 1);
+
+		if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 2 || !cJSON_IsNumber(a) ||
+		    !cJSON_IsNumber(b) || a->valuedouble < 0 || b->valuedouble < 0 ||
+		    a->valuedouble > 9007199254740992.0 || b->valuedouble > 9007199254740992.0 ||
+		    a->valuedouble != (double)(uint64_t)a->valuedouble ||
+		    b->valuedouble != (double)(uint64_t)b->valuedouble) {
+			dp_fail(ret, "a range is not [offset, length] in whole bytes");
+			goto out;
+		}
+		ret = dp_cbl_add(l, (uint64_t)a->valuedouble, (uint64_t)b->valuedouble);
+		if (ret)
+			goto out;
+		ret = -EINVAL;
+	}
+	ret = 0;
+out:
+	cJSON_Delete(root);
+	return ret;
+}
+
+int dp_cbl_encode_json(const struct dp_cbl *l, char **out, size_t *len)
+{
+	cJSON *root = cJSON_CreateObject(), *ranges;
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	if (!root)
+		return -ENOMEM;
+	if (!cJSON_AddStringToObject(root, "format", "ferry-changed-blocks") ||
+	    meta_add_u64(root, "version", 1) || !cJSON_AddStringToObject(root, "parent", l->parent) ||
+	    (l->size && meta_add_u64(root, "size", l->size)))
+		goto out;
+	ranges = cJSON_AddArrayToObject(root, "ranges");
+	if (!ranges)
+		goto out;
+	for (size_t i = 0; i < l->n; i++) {
+		cJSON *r = cJSON_CreateArray();
+
+		if (!r)
+			goto out;
+		cJSON_AddItemToArray(ranges, r);
+		if (!cJSON_AddItemToArray(r, cJSON_CreateNumber((double)l->ranges[i].off)) ||
+		    !cJSON_AddItemToArray(r, cJSON_CreateNumber((double)l->ranges[i].len)))
+			goto out;
+	}
+	*out = cJSON_PrintUnformatted(root);
+	if (*out) {
+		*len = strlen(*out);
+		ret = 0;
+	}
+out:
+	cJSON_Delete(root);
+	return ret;
+}
