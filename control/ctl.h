@@ -91,5 +91,9 @@ int ctl_cmd_snapshots(int argc, char **argv);
 int ctl_cmd_key(int argc, char **argv);
 /* bench/cmd_bench.c */
 int ctl_cmd_bench(int argc, char **argv);
+int ctl_cmd_agent(int argc, char **argv);
+int ctl_cmd_top(int argc, char **argv);
+/* "1", "0.5", "2s", "500ms" -> seconds, 0.1 to 60 (cmd_agent.c) */
+int ctl_agent_parse_interval(const char *s, double *out);
 
 #endif /* FERRY_CTL_H */

@@ -30,6 +30,8 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "restore", ctl_cmd_restore, "restore a snapshot onto a device or an image file" },
 	{ "snapshots", ctl_cmd_snapshots, "list snapshots" },
 	{ "key", ctl_cmd_key, "list, add, remove or change the passwords of a repository" },
+	{ "agent", ctl_cmd_agent, "run the node agent (eBPF pod metrics on /metrics)" },
+	{ "top", ctl_cmd_top, "per-pod CPU, run-queue wait and traffic, every second" },
 	{ "bench", ctl_cmd_bench, "measure the throughput of each stage of the backup path" },
 	{ "version", ctl_cmd_version, "print the version" },
 };

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bpf/cgpath.c - cgroup v2 paths to pods and containers; the cgroup tree walk.
+ *
+ * kubelet lays pods out in one of two ways (pkg/kubelet/cm/cgroup_manager_linux.go):
+ *
+ *   cgroupfs: /kubepods[/burstable|/besteffort]/pod<uid>/<container id>
+ *   systemd:  /kubepods.slice[/kubepods-burstable.slice]/kubepods[-burstable]-pod<uid_>.slice/
+ *             <runtime>-<container id>.scope
+ *
+ * where the systemd form spells the UID's dashes as underscores and the
+ * runtime prefix is cri-containerd, docker, crio (and crio-conmon for CRI-O's
+ * monitor, which is pod overhead, not a container). kubelet's --cgroup-root
+ * may put anything before the kubepods component ("kubelet-kubepods.slice"
+ * under kind), so the parser looks for it anywhere. The paths come from the
+ * file system, i.e. from whoever can make cgroups: every byte is checked.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ebpf_int.h"
+
+#define CG_MAX_DEPTH 32
+
+static bool cg_has_suffix(const char *s, size_t len, const char *suf)
+{
+	size_t l = strlen(suf);
+
+	return len >= l && !memcmp(s + len - l, suf, l);
+}
+
+static bool cg_is_qos(const char *s, size_t len)
+{
+	return (len == 9 && !memcmp(s, "burstable", 9)) || (len == 10 && !memcmp(s, "besteffort", 10));
+}
+
+/* A pod UID: 36-char UUID, or a static pod's 32 hex digits; '_' reads as '-'. */
+static bool cg_uid_copy(char *dst, size_t cap, const char *s, size_t len)
+{
+	if (len < 8 || len >= cap)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '_')
+			c = '-';
+		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+			   c == '-'))
+			return false;
+		dst[i] = c;
+	}
+	dst[len] = '\0';
+	return true;
+}
+
+static bool cg_id_copy(char *dst, size_t cap, const char *s, size_t len)
+{
+	if (!len || len >= cap)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+		dst[i] = c;
+	}
+	dst[len] = '\0';
+	return true;
+}
+
+/* systemd: "<runtime>-<id>.scope" -> id; cgroupfs: the name is the id */
+static bool cg_container(struct ebpf_cgroup_ref *ref, const char *s, size_t len, bool systemd)
+{
+	static const char *const runtimes[] = { "cri-containerd-", "docker-", "crio-", "containerd-" };
+
+	if (cg_has_suffix(s, len, ".scope")) {
+		len -= 6;
+		systemd = true;
+	} else if (systemd) {
+		return false;
+	}
+	if (len >= 12 && !memcmp(s, "crio-conmon-", 12))
+		return false;
+	for (size_t i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++) {
+		size_t l = strlen(runtimes[i]);
+
+		if (len > l && !memcmp(s, runtimes[i], l)) {
+			s += l;
+			len -= l;
+			break;
+		}
+	}
+	return cg_id_copy(ref->container_id, sizeof(ref->container_id), s, len);
+}
+
+int ebpf_cgroup_parse(const char *path, struct ebpf_cgroup_ref *ref)
+{
+	enum { ST_SEEK, ST_ROOT, ST_POD, ST_CONTAINER } st = ST_SEEK;
+	const char *p = path;
+	bool systemd = false;
+
+	memset(ref, 0, sizeof(*ref));
+	while (*p) {
+		const char *c;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		c = p;
+		while (*p && *p != '/')
+			p++;
+		len = (size_t)(p - c);
+		switch (st) {
+		case ST_SEEK:
+			if (len == 8 && !memcmp(c, "kubepods", 8)) {
+				st = ST_ROOT;
+			} else if (cg_has_suffix(c, len, "kubepods.slice")) {
+				st = ST_ROOT;
+				systemd = true;
+			}
+			break;
+		case ST_ROOT:
+			if (systemd) {
+				const char *dash;
+				size_t nlen;
+
+				if (!cg_has_suffix(c, len, ".slice"))
+					return -EINVAL;
+				nlen = len - 6;
+				dash = memrchr(c, '-', nlen);
+				if (!dash)
+					return -EINVAL;
+				dash++;
+				nlen -= (size_t)(dash - c);
+				if (cg_is_qos(dash, nlen)) {
+					memcpy(ref->qos, dash, nlen);
+					ref->qos[nlen] = '\0';
+					break;
+				}
+				if (nlen < 3 || memcmp(dash, "pod", 3))
+					return -EINVAL;
+				if (!cg_uid_copy(ref->pod_uid, sizeof(ref->pod_uid), dash + 3, nlen - 3))
+					return -EINVAL;
+			} else {
+				if (cg_is_qos(c, len) && !ref->qos[0]) {
+					memcpy(ref->qos, c, len);
+					ref->qos[len] = '\0';
+					break;
+				}
+				if (len < 3 || memcmp(c, "pod", 3))
+					return -EINVAL;
+				if (!cg_uid_copy(ref->pod_uid, sizeof(ref->pod_uid), c + 3, len - 3))
+					return -EINVAL;
+			}
+			if (!ref->qos[0])
+				memcpy(ref->qos, "guaranteed", sizeof("guaranteed"));
+			ref->kind = EBPF_KIND_POD;
+			ref->is_leaf = true;
+			st = ST_POD;
+			break;
+		case ST_POD:
+			ref->is_leaf = false;
+			if (cg_container(ref, c, len, systemd)) {
+				ref->kind = EBPF_KIND_CONTAINER;
+				ref->is_leaf = true;
+				st = ST_CONTAINER;
+			} else {
+				ref->container_id[0] = '\0';
+				st = ST_CONTAINER + 1;	/* pod overhead (conmon, ...) */
+			}
+			break;
+		default:
+			ref->is_leaf = false;
+			break;
+		}
+	}
+	if (st == ST_ROOT) {
+		/* kubepods itself or a QoS level: node-level, not a pod */
+		memset(ref, 0, sizeof(*ref));
+	}
+	return 0;
+}
+
+int ebpf_cgroup2_mount(const char *mountinfo, char *buf, size_t len)
+{
+	const char *line = mountinfo;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		const char *end = nl ? nl : line + strlen(line);
+		const char *sep = NULL, *mnt = NULL, *mnt_end = NULL;
+		int field = 0;
+
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SRC SUPER" */
+		for (const char *q = line; q < end && !sep; q++) {
+			if (*q != ' ')
+				continue;
+			field++;
+			if (field == 4)
+				mnt = q + 1;
+			else if (field == 5)
+				mnt_end = q;
+			if (q + 2 < end && q[1] == '-' && q[2] == ' ' && field >= 6)
+				sep = q + 3;
+		}
+		if (sep && mnt && mnt_end && end - sep > 8 && !memcmp(sep, "cgroup2 ", 8)) {
+			size_t o = 0;
+
+			for (const char *q = mnt; q < mnt_end; q++) {
+				char ch = *q;
+
+				/* mountinfo escapes space, tab, newline and backslash as \ooo */
+				if (ch == '\\' && mnt_end - q >= 4 && q[1] >= '0' && q[1] <= '3' &&
+				    q[2] >= '0' && q[2] <= '7' && q[3] >= '0' && q[3] <= '7') {
+					ch = (char)((q[1] - '0') * 64 + (q[2] - '0') * 8 + (q[3] - '0'));
+					q += 3;
+				}
+				if (o + 1 >= len)
+					return -ENAMETOOLONG;
+				buf[o++] = ch;
+			}
+			if (!o)
+				return -ENOENT;
+			buf[o] = '\0';
+			return 0;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+struct cg_walk {
+	struct ebpf_cg *v;
+	size_t n, cap;
+	char path[4096];
+	size_t root_len;
+};
+
+static int cg_walk_add(struct cg_walk *w, uint64_t id)
+{
+	struct ebpf_cg *cg;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 256;
+		struct ebpf_cg *v = realloc(w->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		w->v = v;
+		w->cap = cap;
+	}
+	cg = &w->v[w->n++];
+	cg->id = id;
+	/* a malformed kubepods name is simply not a pod */
+	if (ebpf_cgroup_parse(w->path + w->root_len, &cg->ref))
+		memset(&cg->ref, 0, sizeof(cg->ref));
+	return 0;
+}
+
+/* @dfd: open directory of w->path (consumed) */
+static int cg_walk_dir(struct cg_walk *w, int dfd, int depth)
+{
+	size_t len = strlen(w->path);
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	d = fdopendir(dfd);
+	if (!d) {
+		ret = -errno;
+		close(dfd);
+		return ret;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		int cfd;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (len + 1 + strlen(de->d_name) >= sizeof(w->path))
+			continue;
+		cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cfd < 0)
+			continue;	/* removed meanwhile */
+		if (fstat(cfd, &st)) {
+			close(cfd);
+			continue;
+		}
+		w->path[len] = '/';
+		memcpy(w->path + len + 1, de->d_name, strlen(de->d_name) + 1);
+		ret = cg_walk_add(w, (uint64_t)st.st_ino);
+		if (!ret && depth < CG_MAX_DEPTH)
+			ret = cg_walk_dir(w, cfd, depth + 1);
+		else
+			close(cfd);
+		w->path[len] = '\0';
+		if (ret)
+			break;
+	}
+	closedir(d);
+	return ret;
+}
+
+static int cg_cmp(const void *a, const void *b)
+{
+	const struct ebpf_cg *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+ssize_t ebpf_cgtree_walk(const char *root, struct ebpf_cg **out)
+{
+	struct cg_walk *w;
+	struct stat st;
+	ssize_t ret;
+	int fd;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto out_free;
+	}
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		close(fd);
+		goto out_free;
+	}
+	/* paths are kept relative to the root: "" for the root, "/a/b" below */
+	w->root_len = 0;
+	w->path[0] = '\0';
+	ret = cg_walk_add(w, (uint64_t)st.st_ino);
+	if (!ret)
+		ret = cg_walk_dir(w, fd, 0);
+	else
+		close(fd);
+	if (ret)
+		goto out_free;
+	qsort(w->v, w->n, sizeof(*w->v), cg_cmp);
+	*out = w->v;
+	ret = (ssize_t)w->n;
+	free(w);
+	return ret;
+out_free:
+	free(w->v);
+	free(w);
+	return ret;
+}
+
+const struct ebpf_cg *ebpf_cgtree_find(const struct ebpf_cg *cg, size_t n, uint64_t id)
+{
+	struct ebpf_cg key = { .id = id };
+
+	return n ? bsearch(&key, cg, n, sizeof(*cg), cg_cmp) : NULL;
+}

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bpf/collector.c - per-CPU per-cgroup counters to per-pod and per-container
+ * totals and rates.
+ *
+ * One sample: read every key of cg_cpu and cg_net (summing the per-CPU
+ * copies), then walk the cgroup tree. Reading first means that a cgroup
+ * absent from the walk is gone for sure (one made after the walk cannot have
+ * been counted before it). A gone cgroup of a pod that is still there has its
+ * last values added to cg_retired[pod cgroup id] and its keys deleted, so the
+ * maps do not grow and the pod's counters stay monotonic; a gone cgroup of
+ * no pod is deleted. The time the running task on each CPU has had since its
+ * switch-in (cpu_cur) is added too, or a single busy task that is never
+ * switched out would show no CPU for seconds.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ebpf_int.h"
+
+/* gone cgroups remembered this many samples, for late counts of exiting tasks */
+#define TOMB_TTL 30
+
+struct tomb {
+	uint64_t id;
+	char pod_uid[48];
+	unsigned int ttl;
+};
+
+struct kv {
+	uint64_t id;
+	union {
+		struct podstat_cpu cpu;
+		struct podstat_net net;
+	};
+};
+
+struct ebpf_agent {
+	struct ebpf_prog *prog;
+	char cgroot[PATH_MAX];
+	bool readonly;
+	uint32_t max_cgroups;
+	int ncpu;
+	void *vbuf;			/* ncpu values of the largest map */
+	struct ebpf_cg *cg;		/* last walk */
+	size_t ncg;
+	struct ebpf_stat *st;		/* the last sample */
+	size_t nst;
+	double t_prev;
+	struct tomb *tombs;
+	size_t ntombs;
+	bool warned_full;
+};
+
+void ebpf_opts_init(struct ebpf_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->features = EBPF_FEAT_ALL;
+	o->max_cgroups = 4096;
+	o->max_tasks = 32768;
+	o->max_pods = 1024;
+}
+
+static int find_cgroup_root(char *buf, size_t len)
+{
+	char *text = NULL;
+	size_t cap = 0, n = 0;
+	FILE *f;
+	int ret;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *t = realloc(text, cap + 65536);
+
+			if (!t) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			text = t;
+			cap += 65536;
+		}
+		size_t r = fread(text + n, 1, 4096, f);
+
+		n += r;
+		if (r < 4096)
+			break;
+	}
+	text[n] = '\0';
+	ret = ebpf_cgroup2_mount(text, buf, len);
+out:
+	free(text);
+	fclose(f);
+	return ret;
+}
+
+int ebpf_agent_open(const struct ebpf_opts *o, struct ebpf_agent **out)
+{
+	struct ebpf_agent *a;
+	int ret;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->readonly = o->readonly;
+	a->max_cgroups = o->max_cgroups;
+	if (o->cgroup_root) {
+		snprintf(a->cgroot, sizeof(a->cgroot), "%s", o->cgroup_root);
+	} else {
+		ret = find_cgroup_root(a->cgroot, sizeof(a->cgroot));
+		if (ret) {
+			pr_err("no cgroup v2 mount in /proc/self/mountinfo: %s", strerror(-ret));
+			goto out_free;
+		}
+	}
+	a->ncpu = libbpf_num_possible_cpus();
+	if (a->ncpu <= 0) {
+		ret = a->ncpu ? a->ncpu : -EINVAL;
+		goto out_free;
+	}
+	a->vbuf = calloc((size_t)a->ncpu, sizeof(struct podstat_cpu));
+	if (!a->vbuf) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = ebpf_prog_open(o, a->cgroot, &a->prog);
+	if (ret)
+		goto out_free;
+	*out = a;
+	return 0;
+out_free:
+	free(a->vbuf);
+	free(a);
+	return ret;
+}
+
+void ebpf_agent_close(struct ebpf_agent *a)
+{
+	if (!a)
+		return;
+	ebpf_prog_close(a->prog);
+	free(a->vbuf);
+	free(a->cg);
+	free(a->st);
+	free(a->tombs);
+	free(a);
+}
+
+unsigned int ebpf_agent_features(const struct ebpf_agent *a)
+{
+	return ebpf_prog_features(a->prog);
+}
+
+const char *ebpf_agent_cgroup_root(const struct ebpf_agent *a)
+{
+	return a->cgroot;
+}
+
+void ebpf_agent_stats(const struct ebpf_agent *a, const struct ebpf_stat **out, size_t *n)
+{
+	*out = a->st;
+	*n = a->nst;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* every key of a per-CPU map with its summed value; count or -errno */
+static ssize_t map_read(struct ebpf_agent *a, int fd, bool cpu, struct kv **out)
+{
+	size_t n = 0, cap = 0, vsz = cpu ? sizeof(struct podstat_cpu) : sizeof(struct podstat_net);
+	struct kv *v = NULL;
+	uint64_t key, last;
+	bool first = true;
+
+	while (!bpf_map_get_next_key(fd, first ? NULL : &last, &key)) {
+		struct kv *e;
+
+		if (n == cap) {
+			struct kv *t = realloc(v, (cap ? cap * 2 : 256) * sizeof(*v));
+
+			if (!t) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = t;
+			cap = cap ? cap * 2 : 256;
+		}
+		e = &v[n];
+		memset(e, 0, sizeof(*e));
+		e->id = key;
+		last = key;
+		first = false;
+		if (bpf_map_lookup_elem(fd, &key, a->vbuf))
+			continue;	/* deleted meanwhile */
+		for (int c = 0; c < a->ncpu; c++) {
+			const char *pc = (const char *)a->vbuf + (size_t)c * vsz;
+
+			if (cpu) {
+				const struct podstat_cpu *x = (const void *)pc;
+
+				e->cpu.oncpu_ns += x->oncpu_ns;
+				e->cpu.runq_ns += x->runq_ns;
+				e->cpu.runq_cnt += x->runq_cnt;
+				for (int i = 0; i < EBPF_RUNQ_SLOTS; i++)
+					e->cpu.hist[i] += x->hist[i];
+			} else {
+				const struct podstat_net *x = (const void *)pc;
+
+				e->net.rx_bytes += x->rx_bytes;
+				e->net.rx_packets += x->rx_packets;
+				e->net.tx_bytes += x->tx_bytes;
+				e->net.tx_packets += x->tx_packets;
+			}
+		}
+		n++;
+	}
+	*out = v;
+	return (ssize_t)n;
+}
+
+static int stat_cmp(const void *x, const void *y)
+{
+	const struct ebpf_stat *a = x, *b = y;
+	int r = strcmp(a->pod_uid, b->pod_uid);
+
+	if (r)
+		return r;
+	if (a->kind != b->kind)
+		return a->kind == EBPF_KIND_POD ? -1 : 1;
+	return strcmp(a->container_id, b->container_id);
+}
+
+static struct ebpf_stat *stat_find(struct ebpf_stat *st, size_t n, enum ebpf_kind kind,
+				   const char *uid, const char *cid)
+{
+	struct ebpf_stat key;
+
+	if (!n)
+		return NULL;
+	key.kind = kind;
+	snprintf(key.pod_uid, sizeof(key.pod_uid), "%s", uid);
+	snprintf(key.container_id, sizeof(key.container_id), "%s",
+		 kind == EBPF_KIND_CONTAINER ? cid : "");
+	return bsearch(&key, st, n, sizeof(*st), stat_cmp);
+}
+
+static void tomb_add(struct ebpf_agent *a, const struct ebpf_cg *cg)
+{
+	struct tomb *t = realloc(a->tombs, (a->ntombs + 1) * sizeof(*t));
+
+	if (!t)
+		return;
+	a->tombs = t;
+	t = &a->tombs[a->ntombs++];
+	t->id = cg->id;
+	t->ttl = TOMB_TTL;
+	snprintf(t->pod_uid, sizeof(t->pod_uid), "%s", cg->ref.pod_uid);
+}
+
+static const char *tomb_pod(const struct ebpf_agent *a, uint64_t id)
+{
+	for (size_t i = 0; i < a->ntombs; i++)
+		if (a->tombs[i].id == id)
+			return a->tombs[i].pod_uid;
+	return NULL;
+}
+
+static void tombs_age(struct ebpf_agent *a)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < a->ntombs; i++)
+		if (--a->tombs[i].ttl)
+			a->tombs[o++] = a->tombs[i];
+	a->ntombs = o;
+}
+
+/* add @kv's values to the retired totals of the pod with cgroup @pod_id */
+static void retire(struct ebpf_agent *a, uint64_t pod_id, const struct kv *kv, bool cpu)
+{
+	const struct ebpf_maps *m = ebpf_prog_maps(a->prog);
+	struct podstat_retired r;
+
+	if (bpf_map_lookup_elem(m->cg_retired, &pod_id, &r))
+		memset(&r, 0, sizeof(r));
+	if (cpu) {
+		r.cpu.oncpu_ns += kv->cpu.oncpu_ns;
+		r.cpu.runq_ns += kv->cpu.runq_ns;
+		r.cpu.runq_cnt += kv->cpu.runq_cnt;
+		for (int i = 0; i < EBPF_RUNQ_SLOTS; i++)
+			r.cpu.hist[i] += kv->cpu.hist[i];
+	} else {
+		r.net.rx_bytes += kv->net.rx_bytes;
+		r.net.rx_packets += kv->net.rx_packets;
+		r.net.tx_bytes += kv->net.tx_bytes;
+		r.net.tx_packets += kv->net.tx_packets;
+	}
+	if (bpf_map_update_elem(m->cg_retired, &pod_id, &r, BPF_ANY))
+		pr_warn("cg_retired is full (%d): a removed container's counts are lost", -errno);
+}
+
+/* Add @kv to its series, or retire/delete it when its cgroup is gone. */
+static void account(struct ebpf_agent *a, struct ebpf_stat *st, size_t n, const struct kv *kv,
+		    bool cpu, int fd)
+{
+	const struct ebpf_cg *cg = ebpf_cgtree_find(a->cg, a->ncg, kv->id);
+	struct ebpf_stat *s;
+
+	if (!cg) {
+		const char *uid = tomb_pod(a, kv->id);
+
+		if (a->readonly)
+			return;
+		s = uid ? stat_find(st, n, EBPF_KIND_POD, uid, "") : NULL;
+		if (s)
+			retire(a, s->cgroup_id, kv, cpu);
+		bpf_map_delete_elem(fd, &kv->id);
+		return;
+	}
+	if (cg->ref.kind == EBPF_KIND_NONE)
+		return;
+	s = stat_find(st, n, EBPF_KIND_POD, cg->ref.pod_uid, "");
+	if (s) {
+		if (cpu)
+			ebpf_counters_add_cpu(&s->total, &kv->cpu);
+		else
+			ebpf_counters_add_net(&s->total, &kv->net);
+	}
+	if (cg->ref.kind != EBPF_KIND_CONTAINER)
+		return;
+	s = stat_find(st, n, EBPF_KIND_CONTAINER, cg->ref.pod_uid, cg->ref.container_id);
+	if (s) {
+		if (cpu)
+			ebpf_counters_add_cpu(&s->total, &kv->cpu);
+		else
+			ebpf_counters_add_net(&s->total, &kv->net);
+	}
+}
+
+/* the slice each CPU's current task has run since its switch-in */
+static void account_running(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
+{
+	const struct ebpf_maps *m = ebpf_prog_maps(a->prog);
+	const struct podstat_cur *cur = a->vbuf;
+	struct timespec ts;
+	__u32 key = 0;
+	uint64_t now;
+
+	if (bpf_map_lookup_elem(m->cpu_cur, &key, a->vbuf))
+		return;
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	for (int c = 0; c < a->ncpu; c++) {
+		struct kv kv = { .id = cur[c].cgid };
+
+		if (!cur[c].cgid || !cur[c].ts || cur[c].ts >= now)
+			continue;
+		kv.cpu.oncpu_ns = now - cur[c].ts;
+		if (ebpf_cgtree_find(a->cg, a->ncg, kv.id))
+			account(a, st, n, &kv, true, -1);
+	}
+}
+
+static void account_retired(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
+{
+	const struct ebpf_maps *m = ebpf_prog_maps(a->prog);
+	uint64_t key, *prev = NULL, gone[64];
+	size_t ngone = 0;
+
+	while (!bpf_map_get_next_key(m->cg_retired, prev, &key)) {
+		const struct ebpf_cg *cg = ebpf_cgtree_find(a->cg, a->ncg, key);
+		struct podstat_retired r;
+		struct ebpf_stat *s = NULL;
+
+		prev = &key;
+		if (cg && cg->ref.kind == EBPF_KIND_POD && cg->ref.is_leaf)
+			s = stat_find(st, n, EBPF_KIND_POD, cg->ref.pod_uid, "");
+		if (!s) {
+			if (ngone < sizeof(gone) / sizeof(gone[0]))
+				gone[ngone++] = key;
+			continue;
+		}
+		if (bpf_map_lookup_elem(m->cg_retired, &key, &r))
+			continue;
+		ebpf_counters_add_cpu(&s->total, &r.cpu);
+		ebpf_counters_add_net(&s->total, &r.net);
+	}
+	for (size_t i = 0; i < ngone && !a->readonly; i++)
+		bpf_map_delete_elem(m->cg_retired, &gone[i]);
+}
+
+static const struct ebpf_stat *prev_find(const struct ebpf_agent *a, const struct ebpf_stat *s)
+{
+	return stat_find(a->st, a->nst, s->kind, s->pod_uid, s->container_id);
+}
+
+int ebpf_agent_sample(struct ebpf_agent *a)
+{
+	const struct ebpf_maps *m = ebpf_prog_maps(a->prog);
+	struct kv *cpu = NULL, *net = NULL;
+	ssize_t ncpu = 0, nnet = 0, ncg;
+	struct ebpf_stat *st = NULL;
+	struct ebpf_cg *cg = NULL;
+	size_t n = 0;
+	double t;
+	int ret;
+
+	ncpu = map_read(a, m->cg_cpu, true, &cpu);
+	if (ncpu >= 0)
+		nnet = map_read(a, m->cg_net, false, &net);
+	if (ncpu < 0 || nnet < 0) {
+		ret = ncpu < 0 ? (int)ncpu : (int)nnet;
+		goto out;
+	}
+	if (!a->warned_full && ((size_t)ncpu * 10 >= (size_t)a->max_cgroups * 9 ||
+				(size_t)nnet * 10 >= (size_t)a->max_cgroups * 9)) {
+		pr_warn("per-cgroup maps are 90%% full (%zd, %zd of %u): raise --max-cgroups",
+			ncpu, nnet, a->max_cgroups);
+		a->warned_full = true;
+	}
+	ncg = ebpf_cgtree_walk(a->cgroot, &cg);
+	if (ncg < 0) {
+		ret = (int)ncg;
+		pr_err("walk %s: %s", a->cgroot, strerror(-ret));
+		goto out;
+	}
+	/* cgroups of pods that left the tree since the last walk */
+	tombs_age(a);
+	for (size_t i = 0; i < a->ncg; i++)
+		if (a->cg[i].ref.kind != EBPF_KIND_NONE &&
+		    !ebpf_cgtree_find(cg, (size_t)ncg, a->cg[i].id))
+			tomb_add(a, &a->cg[i]);
+	free(a->cg);
+	a->cg = cg;
+	a->ncg = (size_t)ncg;
+
+	st = calloc((size_t)ncg + 1, sizeof(*st));
+	if (!st) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < a->ncg; i++) {
+		const struct ebpf_cgroup_ref *r = &a->cg[i].ref;
+
+		if (r->kind == EBPF_KIND_NONE || !r->is_leaf)
+			continue;
+		st[n].kind = r->kind;
+		st[n].cgroup_id = a->cg[i].id;
+		memcpy(st[n].pod_uid, r->pod_uid, sizeof(st[n].pod_uid));
+		memcpy(st[n].container_id, r->container_id, sizeof(st[n].container_id));
+		memcpy(st[n].qos, r->qos, sizeof(st[n].qos));
+		n++;
+	}
+	qsort(st, n, sizeof(*st), stat_cmp);
+	for (ssize_t i = 0; i < ncpu; i++)
+		account(a, st, n, &cpu[i], true, m->cg_cpu);
+	for (ssize_t i = 0; i < nnet; i++)
+		account(a, st, n, &net[i], false, m->cg_net);
+	account_running(a, st, n);
+	account_retired(a, st, n);
+
+	t = now_s();
+	for (size_t i = 0; i < n; i++) {
+		const struct ebpf_stat *p = prev_find(a, &st[i]);
+
+		if (p && p->cgroup_id == st[i].cgroup_id) {
+			ebpf_counters_clamp(&st[i].total, &p->total);
+			ebpf_rates_compute(&p->total, &st[i].total, t - a->t_prev, &st[i].rate);
+		}
+	}
+	free(a->st);
+	a->st = st;
+	a->nst = n;
+	a->t_prev = t;
+	st = NULL;
+	ret = 0;
+out:
+	free(st);
+	free(cpu);
+	free(net);
+	return ret;
+}

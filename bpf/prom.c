@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bpf/prom.c - Prometheus text exposition (format 0.0.4) of the series.
+ *
+ * Names follow cAdvisor's container_* families with ferry_pod_ and
+ * ferry_container_ prefixes, so dashboards carry over. Every family gets
+ * HELP and TYPE lines and all its samples together, which is what
+ * `promtool check metrics` asks for. A family whose feature is not loaded is
+ * left out rather than reported as zero.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "ebpf_int.h"
+
+struct prom_ctx {
+	FILE *f;
+	ebpf_pod_meta_fn meta;
+	void *arg;
+};
+
+/* label value escaping: backslash, double quote and newline */
+static void prom_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*s, f);
+	}
+}
+
+static void prom_labels(const struct prom_ctx *p, const struct ebpf_stat *s, const char *le)
+{
+	char ns[256], name[256];
+	FILE *f = p->f;
+
+	fputs("{pod_uid=\"", f);
+	prom_escape(f, s->pod_uid);
+	fputc('"', f);
+	if (p->meta && p->meta(s->pod_uid, ns, sizeof(ns), name, sizeof(name), p->arg)) {
+		fputs(",namespace=\"", f);
+		prom_escape(f, ns);
+		fputs("\",pod=\"", f);
+		prom_escape(f, name);
+		fputc('"', f);
+	}
+	if (s->kind == EBPF_KIND_CONTAINER) {
+		fputs(",container_id=\"", f);
+		prom_escape(f, s->container_id);
+		fputc('"', f);
+	}
+	if (le)
+		fprintf(f, ",le=\"%s\"", le);
+	fputc('}', f);
+}
+
+enum prom_field { F_CPU, F_RX_BYTES, F_TX_BYTES, F_RX_PACKETS, F_TX_PACKETS };
+
+static const struct prom_family {
+	const char *name;	/* after ferry_pod_ / ferry_container_ */
+	const char *help;
+	unsigned int feature;
+} prom_counters[] = {
+	[F_CPU] = { "cpu_usage_seconds_total", "CPU time consumed, seconds (sched_switch)",
+		    EBPF_FEAT_SCHED },
+	[F_RX_BYTES] = { "network_receive_bytes_total", "Bytes received, IP header on (cgroup_skb ingress)",
+			 EBPF_FEAT_NET },
+	[F_TX_BYTES] = { "network_transmit_bytes_total", "Bytes sent, IP header on (cgroup_skb egress)",
+			 EBPF_FEAT_NET },
+	[F_RX_PACKETS] = { "network_receive_packets_total", "Packets received (GSO segments)",
+			   EBPF_FEAT_NET },
+	[F_TX_PACKETS] = { "network_transmit_packets_total", "Packets sent (GSO segments)",
+			   EBPF_FEAT_NET },
+};
+
+static void prom_value(FILE *f, enum prom_field fld, const struct ebpf_counters *c)
+{
+	switch (fld) {
+	case F_CPU:
+		fprintf(f, " %" PRIu64 ".%09" PRIu64 "\n", c->cpu_ns / 1000000000u,
+			c->cpu_ns % 1000000000u);
+		break;
+	case F_RX_BYTES:
+		fprintf(f, " %" PRIu64 "\n", c->rx_bytes);
+		break;
+	case F_TX_BYTES:
+		fprintf(f, " %" PRIu64 "\n", c->tx_bytes);
+		break;
+	case F_RX_PACKETS:
+		fprintf(f, " %" PRIu64 "\n", c->rx_packets);
+		break;
+	case F_TX_PACKETS:
+		fprintf(f, " %" PRIu64 "\n", c->tx_packets);
+		break;
+	}
+}
+
+static void prom_histogram(const struct prom_ctx *p, const char *scope, const struct ebpf_stat *st,
+			   size_t n, enum ebpf_kind kind)
+{
+	FILE *f = p->f;
+
+	fprintf(f, "# HELP ferry_%s_runqueue_wait_seconds Time runnable tasks waited for a CPU (wakeup or preemption to switch-in)\n",
+		scope);
+	fprintf(f, "# TYPE ferry_%s_runqueue_wait_seconds histogram\n", scope);
+	for (size_t i = 0; i < n; i++) {
+		const struct ebpf_counters *c = &st[i].total;
+		uint64_t cum = 0;
+
+		if (st[i].kind != kind)
+			continue;
+		for (unsigned int b = 0; b < EBPF_RUNQ_SLOTS; b++) {
+			char le[32];
+
+			cum += c->hist[b];
+			if (b == EBPF_RUNQ_SLOTS - 1)
+				snprintf(le, sizeof(le), "+Inf");
+			else
+				snprintf(le, sizeof(le), "%g", ebpf_hist_le(b));
+			fprintf(f, "ferry_%s_runqueue_wait_seconds_bucket", scope);
+			prom_labels(p, &st[i], le);
+			fprintf(f, " %" PRIu64 "\n", cum);
+		}
+		fprintf(f, "ferry_%s_runqueue_wait_seconds_sum", scope);
+		prom_labels(p, &st[i], NULL);
+		fprintf(f, " %" PRIu64 ".%09" PRIu64 "\n", c->runq_ns / 1000000000u,
+			c->runq_ns % 1000000000u);
+		fprintf(f, "ferry_%s_runqueue_wait_seconds_count", scope);
+		prom_labels(p, &st[i], NULL);
+		/* _count must equal the +Inf bucket */
+		fprintf(f, " %" PRIu64 "\n", cum);
+	}
+}
+
+int ebpf_prom_write(FILE *f, const struct ebpf_stat *st, size_t n, unsigned int features,
+		    ebpf_pod_meta_fn meta, void *arg)
+{
+	static const struct {
+		const char *scope;
+		enum ebpf_kind kind;
+	} scopes[] = { { "pod", EBPF_KIND_POD }, { "container", EBPF_KIND_CONTAINER } };
+	struct prom_ctx p = { .f = f, .meta = meta, .arg = arg };
+
+	for (size_t s = 0; s < 2; s++) {
+		for (size_t fam = 0; fam < sizeof(prom_counters) / sizeof(prom_counters[0]); fam++) {
+			const struct prom_family *pf = &prom_counters[fam];
+
+			if (!(features & pf->feature))
+				continue;
+			fprintf(f, "# HELP ferry_%s_%s %s\n", scopes[s].scope, pf->name, pf->help);
+			fprintf(f, "# TYPE ferry_%s_%s counter\n", scopes[s].scope, pf->name);
+			for (size_t i = 0; i < n; i++) {
+				if (st[i].kind != scopes[s].kind)
+					continue;
+				fprintf(f, "ferry_%s_%s", scopes[s].scope, pf->name);
+				prom_labels(&p, &st[i], NULL);
+				prom_value(f, (enum prom_field)fam, &st[i].total);
+			}
+		}
+		if (features & EBPF_FEAT_SCHED)
+			prom_histogram(&p, scopes[s].scope, st, n, scopes[s].kind);
+	}
+	fputs("# HELP ferry_agent_feature_enabled Whether the agent's eBPF feature is loaded and attached\n",
+	      f);
+	fputs("# TYPE ferry_agent_feature_enabled gauge\n", f);
+	fprintf(f, "ferry_agent_feature_enabled{feature=\"sched\"} %d\n",
+		!!(features & EBPF_FEAT_SCHED));
+	fprintf(f, "ferry_agent_feature_enabled{feature=\"net\"} %d\n", !!(features & EBPF_FEAT_NET));
+	fflush(f);
+	return ferror(f) ? -EIO : 0;
+}
