@@ -21,7 +21,8 @@
  *   -EACCES        permission denied / S3 AccessDenied, bad credentials
  *   -ENOSPC        disk full (file://)
  *   -EIO           an I/O error, or a response that cannot be understood
- *   -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH   the network
+ *   -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -ECONNRESET   the network
+ *   -EPROTO        TLS: the server's certificate is not trusted, or the handshake failed
  *   -EAGAIN        a retryable condition persisted past the retry budget
  *   -EINVAL        a bad argument (a bad key, a part number out of range)
  *   -ENOMEM        out of memory
@@ -125,8 +126,12 @@ struct s3_store_opts {
  * Opening does not touch the network or create anything; the first call that
  * needs the object store reports an unreachable or missing one.
  *
+ * s3:// reads its credentials here (store.h's s3_store_opts lists the
+ * other settings and their defaults): none found is -EACCES, half a pair
+ * (a key id without a secret) -EINVAL.
+ *
  * Return: 0; -EINVAL for a URL that is neither; -EPROTONOSUPPORT for another
- * scheme; -ENOMEM.
+ * scheme; -EACCES (s3://: no credentials); -ENOMEM.
  */
 int s3_store_open(const char *url, const struct s3_store_opts *opts, struct s3_store **out);
 
@@ -149,7 +154,8 @@ bool s3_store_is_local(const struct s3_store *st);
 
 /**
  * s3_store_mkroot() - create the repository root (file:// directory, or check
- * that the s3:// bucket exists and is writable)
+ * that the s3:// bucket exists and can be listed with these credentials;
+ * whether it can be written shows on the first write)
  *
  * Return: 0; -ENOENT (no such bucket), -EACCES, network errors.
  */

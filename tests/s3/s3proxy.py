@@ -205,7 +205,8 @@ def relay_response(up, client, method):
 
 
 def sink_reply(method, target, body_md5):
-    if method == "POST" and "uploads" in target.split("?", 1)[-1].split("&"):
+    names = [q.split("=", 1)[0] for q in target.split("?", 1)[-1].split("&")]
+    if method == "POST" and "uploads" in names:
         body = ('<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult>'
                 '<UploadId>%s</UploadId></InitiateMultipartUploadResult>' % uuid.uuid4().hex)
         return 200, body.encode(), ""
