@@ -1263,6 +1263,11 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 			goto out_free;
 	}
 
+	/* a shared lock: no prune while this backup may dedup against what it sees */
+	ret = dp_lock_acquire(repo, false, "backup", &bk->job.repo_lock);
+	if (ret)
+		goto out_free;
+
 	/* memory: the job's share of the pool */
 	budget = o.memory ? o.memory : dp_pool_size(pool);
 	if (budget > dp_pool_size(pool))

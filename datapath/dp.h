@@ -276,6 +276,51 @@ void dp_snapshot_list_free(struct dp_snapshot *snaps, size_t n);
 const struct dp_snapshot *dp_snapshot_find(const struct dp_snapshot *snaps, size_t n,
 					   const char *spec, const char *volume, int *err);
 
+/* ----------------------------------------------------------------- locks */
+
+/*
+ * Jobs take a shared lock of their repository for as long as they run
+ * (dp_backup_start() and dp_restore_start() do it themselves); forget and
+ * prune take an exclusive one. See datapath/lock.c for the protocol.
+ */
+#define DP_LOCK_STALE	1800	/* seconds without a refresh: the holder is gone */
+#define DP_LOCK_REFRESH 300
+
+struct dp_lock;
+
+/* struct dp_lockinfo - what a lock object says (FORMAT.md "locks/") */
+struct dp_lockinfo {
+	char id[65];
+	int64_t time;		/* written or last refreshed, seconds since the epoch */
+	char hostname[256];
+	int64_t pid;
+	bool exclusive;
+	char operation[64];	/* "backup", "prune", ... */
+	bool stale;		/* dp_lock_list(): too old, or of a dead process of this host */
+};
+
+/**
+ * dp_lock_acquire() - take a shared or exclusive lock of @repo
+ * @operation: what it is for, shown to whoever finds it
+ * @out:       released with dp_lock_release()
+ *
+ * Return: 0; -EBUSY with dp_last_error() naming the conflicting holder;
+ * -ENOKEY; store errors.
+ */
+int dp_lock_acquire(struct dp_repo *repo, bool exclusive, const char *operation,
+		    struct dp_lock **out);
+/* dp_lock_release() - delete the lock; NULL is a no-op */
+void dp_lock_release(struct dp_lock *l);
+
+/* dp_lock_list() - every lock of @repo; *@out is malloc()ed */
+int dp_lock_list(struct dp_repo *repo, struct dp_lockinfo **out, size_t *n);
+
+/**
+ * dp_unlock() - remove stale locks (@all: every lock, also live ones)
+ * @removed: how many were removed
+ */
+int dp_unlock(struct dp_repo *repo, bool all, size_t *removed);
+
 /* ------------------------------------------------------ changed blocks */
 
 /*

@@ -388,6 +388,10 @@ struct dp_keyobj {
 int dp_keyobj_encode(const struct dp_keyobj *k, char **json);
 int dp_keyobj_decode(const char *json, size_t len, struct dp_keyobj *k);
 
+/* Lock objects' JSON (meta.c). */
+int dp_lock_encode(const struct dp_lockinfo *l, char **json);
+int dp_lock_decode(const char *json, size_t len, struct dp_lockinfo *l);
+
 /* The JSON form of changed-block lists (meta.c); dp_cbl_parse() dispatches. */
 int dp_cbl_decode_json(const char *json, size_t len, struct dp_cbl *l);
 int dp_cbl_encode_json(const struct dp_cbl *l, char **out, size_t *len);
@@ -462,6 +466,7 @@ struct dp_job {
 	atomic_uint_fast64_t bytes_total, bytes_done, bytes_read, bytes_zero, bytes_new,
 		bytes_raw_new, bytes_written, chunks_total, chunks_zero, chunks_new, chunks_dedup,
 		packs, bytes_unchanged;
+	struct dp_lock *repo_lock;		/* the repository lock the job holds */
 	void (*run)(struct dp_job *job);	/* the job's main, on its thread */
 	void (*wake)(struct dp_job *job);	/* wakes the kind's waits after @stop */
 	void (*fini)(struct dp_job *job);	/* frees the kind's state */

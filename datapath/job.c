@@ -148,6 +148,7 @@ void dp_job_free(struct dp_job *job)
 	}
 	if (job->fini)
 		job->fini(job);
+	dp_lock_release(job->repo_lock);
 	if (job->reserved)
 		dp_pool_unreserve(job->pool, job->reserved);
 	pthread_mutex_destroy(&job->lock);

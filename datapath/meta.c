@@ -456,3 +456,55 @@ out:
 	cJSON_Delete(root);
 	return ret;
 }
+
+/* ------------------------------------------------------------------- locks */
+
+int dp_lock_encode(const struct dp_lockinfo *l, char **json)
+{
+	cJSON *root = cJSON_CreateObject();
+	int ret = -ENOMEM;
+
+	*json = NULL;
+	if (!root)
+		return -ENOMEM;
+	if (!meta_add_u64(root, "time", (uint64_t)l->time) &&
+	    cJSON_AddStringToObject(root, "hostname", l->hostname) &&
+	    !meta_add_u64(root, "pid", (uint64_t)l->pid) &&
+	    cJSON_AddBoolToObject(root, "exclusive", l->exclusive) &&
+	    cJSON_AddStringToObject(root, "operation", l->operation)) {
+		*json = cJSON_PrintUnformatted(root);
+		ret = *json ? 0 : -ENOMEM;
+	}
+	cJSON_Delete(root);
+	return ret;
+}
+
+int dp_lock_decode(const char *json, size_t len, struct dp_lockinfo *l)
+{
+	const cJSON *v;
+	cJSON *root;
+	uint64_t x;
+	int ret = -EBADMSG;
+
+	memset(l, 0, sizeof(*l));
+	root = cJSON_ParseWithLength(json, len);
+	if (!root)
+		return -EBADMSG;
+	if (meta_u64(root, "time", &x))
+		goto out;
+	l->time = (int64_t)x;
+	if (!meta_u64(root, "pid", &x))
+		l->pid = (int64_t)x;
+	v = cJSON_GetObjectItemCaseSensitive(root, "exclusive");
+	l->exclusive = !cJSON_IsFalse(v);	/* anything unclear counts as exclusive */
+	v = cJSON_GetObjectItemCaseSensitive(root, "hostname");
+	if (cJSON_IsString(v))
+		snprintf(l->hostname, sizeof(l->hostname), "%s", v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(root, "operation");
+	if (cJSON_IsString(v))
+		snprintf(l->operation, sizeof(l->operation), "%s", v->valuestring);
+	ret = 0;
+out:
+	cJSON_Delete(root);
+	return ret;
+}

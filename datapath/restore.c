@@ -848,6 +848,9 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
 	snprintf(rs->job.result.volume, sizeof(rs->job.result.volume), "%s", s->volume);
 	atomic_store(&rs->job.bytes_total, s->size);
 
+	ret = dp_lock_acquire(repo, false, "restore", &rs->job.repo_lock);
+	if (ret)
+		goto out_free;
 	ret = dp_dev_open_target(&rs->dev, o.target, s->size, o.no_direct);
 	if (ret)
 		goto out_free;
