@@ -80,6 +80,23 @@ void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size, bool e
 struct dp_key_info;
 void ctl_json_keys(const struct dp_key_info *k, size_t n);
 void ctl_json_snapshots(const struct dp_snapshot *s, size_t n, const char *volume);
+struct dp_check_report;
+struct dp_stats;
+struct dp_prune_report;
+struct dp_prune_opts;
+struct dp_lockinfo;
+struct dp_repo;
+void ctl_json_check(const struct dp_check_report *r, bool read_data);
+void ctl_json_verify(const struct dp_result *r, const char *snapshot, const char *source);
+void ctl_json_stats(const struct dp_stats *s);
+void ctl_json_prune(const struct dp_prune_report *r, bool dry_run);
+void ctl_json_locks(const struct dp_lockinfo *l, size_t n);
+void ctl_json_forget(const struct dp_snapshot *s, size_t n, const bool *gone, bool dry_run);
+/* ferry prune's work and report, shared with forget --prune (cmd_prune.c) */
+int ctl_prune_run(struct ctl_common *c, struct dp_repo *repo, const struct dp_prune_opts *po);
+/* check --source (cmd_check.c) */
+int ctl_check_source(struct ctl_common *c, const char *source, const char *volume, int argc,
+		     char **argv);
 /* "2026-12-01T08:43:49Z" */
 void ctl_time_str(int64_t us, char *buf, size_t len);
 
@@ -89,6 +106,11 @@ int ctl_cmd_backup(int argc, char **argv);
 int ctl_cmd_restore(int argc, char **argv);
 int ctl_cmd_snapshots(int argc, char **argv);
 int ctl_cmd_key(int argc, char **argv);
+int ctl_cmd_check(int argc, char **argv);
+int ctl_cmd_stats(int argc, char **argv);
+int ctl_cmd_forget(int argc, char **argv);
+int ctl_cmd_prune(int argc, char **argv);
+int ctl_cmd_unlock(int argc, char **argv);
 /* bench/cmd_bench.c */
 int ctl_cmd_bench(int argc, char **argv);
 int ctl_cmd_agent(int argc, char **argv);

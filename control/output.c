@@ -152,3 +152,116 @@ void ctl_json_keys(const struct dp_key_info *k, size_t n)
 	}
 	ctl_json_print(arr);
 }
+
+void ctl_json_check(const struct dp_check_report *r, bool read_data)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddNumberToObject(o, "snapshots", (double)r->snapshots);
+	cJSON_AddNumberToObject(o, "packs", (double)r->packs);
+	cJSON_AddNumberToObject(o, "chunks", (double)r->chunks);
+	cJSON_AddBoolToObject(o, "read_data", read_data);
+	cJSON_AddNumberToObject(o, "packs_read", (double)r->packs_read);
+	cJSON_AddNumberToObject(o, "chunks_read", (double)r->chunks_read);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)r->bytes_read);
+	cJSON_AddNumberToObject(o, "problems", (double)r->problems);
+	ctl_json_print(o);
+}
+
+void ctl_json_stats(const struct dp_stats *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddNumberToObject(o, "snapshots", (double)s->snapshots);
+	cJSON_AddNumberToObject(o, "logical_bytes", (double)s->logical_bytes);
+	cJSON_AddNumberToObject(o, "zero_bytes", (double)s->zero_bytes);
+	cJSON_AddNumberToObject(o, "referenced_bytes", (double)s->referenced_bytes);
+	cJSON_AddNumberToObject(o, "unique_chunks", (double)s->unique_chunks);
+	cJSON_AddNumberToObject(o, "unique_raw_bytes", (double)s->unique_raw_bytes);
+	cJSON_AddNumberToObject(o, "unique_stored_bytes", (double)s->unique_stored_bytes);
+	cJSON_AddNumberToObject(o, "packs", (double)s->packs);
+	cJSON_AddNumberToObject(o, "stored_bytes", (double)s->pack_bytes);
+	cJSON_AddNumberToObject(o, "unreferenced_chunks", (double)s->unreferenced_chunks);
+	cJSON_AddNumberToObject(o, "unreferenced_bytes", (double)s->unreferenced_bytes);
+	cJSON_AddNumberToObject(o, "dedup_ratio", s->unique_raw_bytes ? (double)s->referenced_bytes / (double)s->unique_raw_bytes : 0);
+	cJSON_AddNumberToObject(o, "compression_ratio", s->unique_stored_bytes ? (double)s->unique_raw_bytes / (double)s->unique_stored_bytes : 0);
+	ctl_json_print(o);
+}
+
+void ctl_json_prune(const struct dp_prune_report *r, bool dry_run)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddBoolToObject(o, "dry_run", dry_run);
+	cJSON_AddNumberToObject(o, "packs", (double)r->packs);
+	cJSON_AddNumberToObject(o, "packs_deleted", (double)r->packs_deleted);
+	cJSON_AddNumberToObject(o, "packs_orphaned", (double)r->packs_orphaned);
+	cJSON_AddNumberToObject(o, "packs_repacked", (double)r->packs_repacked);
+	cJSON_AddNumberToObject(o, "packs_written", (double)r->packs_written);
+	cJSON_AddNumberToObject(o, "chunks_live", (double)r->chunks_live);
+	cJSON_AddNumberToObject(o, "chunks_removed", (double)r->chunks_removed);
+	cJSON_AddNumberToObject(o, "bytes_total", (double)r->bytes_total);
+	cJSON_AddNumberToObject(o, "bytes_freed", (double)r->bytes_freed);
+	cJSON_AddNumberToObject(o, "bytes_repacked", (double)r->bytes_repacked);
+	cJSON_AddNumberToObject(o, "objects_deleted", (double)r->objects_deleted);
+	ctl_json_print(o);
+}
+
+void ctl_json_locks(const struct dp_lockinfo *l, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o)
+			break;
+		cJSON_AddStringToObject(o, "id", l[i].id);
+		cJSON_AddNumberToObject(o, "time", (double)l[i].time);
+		cJSON_AddStringToObject(o, "hostname", l[i].hostname);
+		cJSON_AddNumberToObject(o, "pid", (double)l[i].pid);
+		cJSON_AddBoolToObject(o, "exclusive", l[i].exclusive);
+		cJSON_AddStringToObject(o, "operation", l[i].operation);
+		cJSON_AddBoolToObject(o, "stale", l[i].stale);
+		cJSON_AddItemToArray(arr, o);
+	}
+	ctl_json_print(arr);
+}
+
+void ctl_json_forget(const struct dp_snapshot *s, size_t n, const bool *gone, bool dry_run)
+{
+	cJSON *o = cJSON_CreateObject(), *keep, *rm;
+
+	if (!o)
+		return;
+	cJSON_AddBoolToObject(o, "dry_run", dry_run);
+	keep = cJSON_AddArrayToObject(o, "keep");
+	rm = cJSON_AddArrayToObject(o, "remove");
+	for (size_t i = 0; keep && rm && i < n; i++)
+		cJSON_AddItemToArray(gone[i] ? rm : keep, ctl_json_snapshot(&s[i]));
+	ctl_json_print(o);
+}
+
+void ctl_json_verify(const struct dp_result *r, const char *snapshot, const char *source)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "snapshot_id", snapshot);
+	cJSON_AddStringToObject(o, "source", source);
+	cJSON_AddBoolToObject(o, "equal", !r->mismatches);
+	cJSON_AddNumberToObject(o, "chunks_total", (double)r->progress.chunks_total);
+	cJSON_AddNumberToObject(o, "chunks_differing", (double)r->mismatches);
+	if (r->mismatches)
+		cJSON_AddNumberToObject(o, "first_difference", (double)r->first_mismatch);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)r->progress.bytes_read);
+	cJSON_AddNumberToObject(o, "seconds", r->progress.seconds);
+	ctl_json_print(o);
+}

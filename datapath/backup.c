@@ -121,6 +121,10 @@ struct bk_job {
 	struct dp_cbl changed;		/* our copy, sorted and merged */
 	bool has_changed;
 	size_t cr;			/* the first range that may still matter */
+	/* verify mode (check --source): compare with the parent, store nothing */
+	bool verify;
+	uint64_t vidx;			/* chunk index the manifest thread is at */
+	uint64_t mismatches, first_mismatch;
 	/* threads */
 	pthread_t reader, finisher, manifest, *workers;
 	unsigned int nworkers;
@@ -822,9 +826,13 @@ static void *bk_worker_main(void *arg)
 		} else {
 			ret = dp_hasher_digest(w->hasher, it->buf, it->len, s->id);
 			s->count = 1;
-			if (!ret)
+			if (!ret && bk->verify)
+				ret = 2;	/* hashed: all verification needs */
+			else if (!ret)
 				ret = dp_chunkidx_insert(bk->ix, s->id, NULL);
-			if (ret == 1) {
+			if (ret == 2) {
+				ret = 0;
+			} else if (ret == 1) {
 				atomic_fetch_add(&bk->job.chunks_dedup, 1);
 				ret = 0;
 			} else if (ret == 0) {
@@ -909,6 +917,34 @@ static int bk_manifest_emit(void *arg, const void *buf, size_t len)
 	return 0;
 }
 
+/* Verify mode: compare a slot with the snapshot's references for its chunks. */
+static int bk_verify_slot(struct bk_job *bk, const struct bk_slot *s)
+{
+	for (uint64_t k = 0; k < s->count;) {
+		uint8_t id[DP_ID_LEN];
+		uint64_t run, n;
+		bool zero;
+		int ret = dp_parent_get(bk->parent, bk->vidx, &zero, id, &run);
+
+		if (ret == -ENOENT) {
+			run = s->count - k;	/* the snapshot is shorter: all of it differs */
+			zero = !s->zero;
+		} else if (ret) {
+			return dp_job_fail(&bk->job, ret, "snapshot %.16s: %s", bk->meta.parent,
+					   dp_last_error());
+		}
+		n = run < s->count - k ? run : s->count - k;
+		if (zero != !!s->zero || (!zero && memcmp(id, s->id, DP_ID_LEN))) {
+			if (!bk->mismatches)
+				bk->first_mismatch = bk->vidx * bk->chunk_size;
+			bk->mismatches += n;
+		}
+		bk->vidx += n;
+		k += n;
+	}
+	return 0;
+}
+
 static void *bk_manifest_main(void *arg)
 {
 	struct bk_job *bk = arg;
@@ -930,7 +966,9 @@ static void *bk_manifest_main(void *arg)
 		pthread_cond_broadcast(&bk->ring_cond);
 		pthread_mutex_unlock(&bk->ring_lock);
 		atomic_fetch_add(&bk->job.chunks_total, s.count);
-		if (s.zero)
+		if (bk->verify)
+			ret = bk_verify_slot(bk, &s);
+		else if (s.zero)
 			ret = dp_mwriter_add_zero(bk->mw, s.count);
 		else
 			ret = dp_mwriter_add_chunk(bk->mw, s.id);
@@ -986,6 +1024,24 @@ static int bk_manifest_commit(struct bk_job *bk)
 	return 0;
 }
 
+/* Verify mode: the volume must have had the snapshot's chunks, and no more. */
+static void bk_verify_finish(struct bk_job *bk)
+{
+	uint8_t id[DP_ID_LEN];
+	uint64_t run;
+	bool zero;
+
+	if (!dp_parent_get(bk->parent, bk->vidx, &zero, id, &run)) {
+		if (!bk->mismatches)
+			bk->first_mismatch = bk->vidx * bk->chunk_size;
+		bk->mismatches += run;
+	}
+	bk->job.result.mismatches = bk->mismatches;
+	bk->job.result.first_mismatch = bk->first_mismatch;
+	if (bk->meta.size != bk->parent_size && !bk->mismatches)
+		bk->job.result.mismatches = 1;
+}
+
 /* ------------------------------------------------------------------- job */
 
 static void bk_run(struct dp_job *job)
@@ -995,7 +1051,7 @@ static void bk_run(struct dp_job *job)
 	unsigned int i;
 	int ret;
 
-	ret = dp_repo_load_index(job->repo, bk->ix);
+	ret = bk->verify ? 0 : dp_repo_load_index(job->repo, bk->ix);
 	if (ret) {
 		dp_job_fail(job, ret, "%s", dp_last_error());
 		return;
@@ -1065,7 +1121,9 @@ static void bk_run(struct dp_job *job)
 		pthread_join(bk->finisher, NULL);
 	if (bk->manifest_started)
 		pthread_join(bk->manifest, NULL);
-	if (!dp_job_stopped(job))
+	if (!dp_job_stopped(job) && bk->verify)
+		bk_verify_finish(bk);
+	else if (!dp_job_stopped(job))
 		bk_manifest_commit(bk);
 	if (!job->result.err)
 		snprintf(job->result.snapshot_id, sizeof(job->result.snapshot_id), "%s", bk->meta.id);
@@ -1236,6 +1294,17 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 		}
 		memcpy(m->parent, o.parent->id, sizeof(m->parent));
 		memcpy(bk->job.result.parent, o.parent->id, sizeof(m->parent));
+	}
+	if (o.verify) {
+		if (!o.parent || o.changed) {
+			ret = dp_fail(-EINVAL, "verifying needs the snapshot to compare with, and no changed-block list");
+			goto out_free;
+		}
+		bk->verify = true;
+		bk->parent_size = o.parent->size;
+		ret = dp_parent_open(repo, o.parent->id, &bk->parent);
+		if (ret)
+			goto out_free;
 	}
 	if (o.changed) {
 		if (strcmp(o.changed->parent, o.parent->id)) {

@@ -321,6 +321,130 @@ int dp_lock_list(struct dp_repo *repo, struct dp_lockinfo **out, size_t *n);
  */
 int dp_unlock(struct dp_repo *repo, bool all, size_t *removed);
 
+/* ----------------------------------------------------------- maintenance */
+
+/* A problem found by dp_check() (one line, naming objects, snapshots and offsets). */
+typedef void (*dp_problem_fn)(void *arg, const char *msg);
+
+/**
+ * struct dp_check_opts - what dp_check() verifies
+ * @sz:         sizeof(struct dp_check_opts)
+ * @read_data:  download every blob and verify it (decrypt, decompress, chunk id)
+ * @subset_n, @subset_of: with @read_data, only packs number n, n+m, ... (1-based
+ *              n of m): spreading a full read over several runs
+ * @problem:    called for each problem (NULL: logged as warnings)
+ */
+struct dp_check_opts {
+	size_t sz;
+	bool read_data;
+	uint32_t subset_n, subset_of;
+	dp_problem_fn problem;
+	void *arg;
+};
+
+struct dp_check_report {
+	uint64_t snapshots, packs, chunks;
+	uint64_t packs_read, chunks_read, bytes_read;
+	uint64_t problems;
+};
+
+/**
+ * dp_check() - verify a repository's structure, and with @read_data its data
+ *
+ * Structure: every manifest decodes to its end, every chunk it references is
+ * in an index, every index decodes and its pack exists and is long enough.
+ * Damaged chunks found by @read_data are reported with the snapshots and
+ * volume offsets that refer to them. Holds a shared lock.
+ *
+ * Return: 0 if nothing is wrong; -EUCLEAN if problems were found (counted
+ * in @r->problems and reported through @problem); other errors if the check
+ * itself could not run.
+ */
+int dp_check(struct dp_repo *repo, const struct dp_check_opts *opts, struct dp_check_report *r);
+
+/* struct dp_stats - what the repository holds (dp_repo_stats()) */
+struct dp_stats {
+	uint64_t snapshots;
+	uint64_t logical_bytes;		/* sum of the snapshots' volume sizes */
+	uint64_t zero_bytes;		/* of which zero chunks and holes */
+	uint64_t referenced_bytes;	/* of which data chunks, counted per reference */
+	uint64_t unique_chunks;		/* distinct chunks referenced */
+	uint64_t unique_raw_bytes;	/* their size before compression */
+	uint64_t unique_stored_bytes;	/* their size as stored */
+	uint64_t packs, pack_bytes;	/* data objects and their total size */
+	uint64_t index_chunks;		/* index entries */
+	uint64_t unreferenced_chunks, unreferenced_bytes;	/* what prune can reclaim */
+	uint64_t problems;
+};
+
+/* dp_repo_stats() - fill @s; dedup ratio = referenced / unique_raw, compression = unique_raw / unique_stored */
+int dp_repo_stats(struct dp_repo *repo, struct dp_stats *s);
+
+/**
+ * struct dp_forget_policy - which snapshots of one volume to keep
+ * @keep_last:   the newest N
+ * @keep_hourly, @keep_daily, @keep_weekly, @keep_monthly, @keep_yearly: the
+ *               newest snapshot of each of the last N hours/days/ISO weeks/
+ *               months/years that have snapshots (UTC)
+ * @ttl:         every snapshot younger than this (seconds; 0: no ttl)
+ * @now:         the time to judge against (seconds since the epoch)
+ * A snapshot is kept when any rule keeps it.
+ */
+struct dp_forget_policy {
+	uint32_t keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
+	int64_t ttl;
+	int64_t now;
+};
+
+/*
+ * dp_forget_plan() - apply @p to @n snapshots of one volume, given newest
+ * first; *@keep[i] says whether s[i] stays and @why[i] names the rule (NULL
+ * if it goes).
+ */
+void dp_forget_plan(const struct dp_snapshot *const *s, size_t n,
+		    const struct dp_forget_policy *p, bool *keep, const char **why);
+
+/**
+ * dp_forget() - delete the manifests of snapshots @ids (full ids)
+ * @deleted: how many existed and were deleted
+ * Their data stays until dp_prune(). Holds an exclusive lock.
+ * Return: 0; -EBUSY (locked); store errors.
+ */
+int dp_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *deleted);
+
+#define DP_REPACK_BELOW_DEFAULT 50
+
+/**
+ * struct dp_prune_opts - @dry_run: plan and report only; @repack_below_pct: a
+ * pack whose live bytes are below this share of its blobs is rewritten with
+ * only its live chunks (default DP_REPACK_BELOW_DEFAULT; 100 repacks every
+ * pack with any dead chunk)
+ */
+struct dp_prune_opts {
+	size_t sz;
+	bool dry_run;
+	uint32_t repack_below_pct;
+};
+
+struct dp_prune_report {
+	uint64_t packs, bytes_total;	/* before */
+	uint64_t packs_deleted;		/* no live chunk */
+	uint64_t packs_orphaned;	/* data without an index (interrupted backups) */
+	uint64_t packs_repacked, bytes_repacked, packs_written;
+	uint64_t chunks_live, chunks_removed;
+	uint64_t bytes_freed;		/* data object bytes that go (net of what is rewritten) */
+	uint64_t objects_deleted;
+};
+
+/**
+ * dp_prune() - delete what no snapshot references
+ *
+ * Holds an exclusive lock. Refuses (-EUCLEAN, deleting nothing) if any
+ * manifest or index cannot be read or a referenced chunk is in no index.
+ * Return: 0; -EBUSY; -EUCLEAN; store errors.
+ */
+int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_prune_report *r);
+
 /* ------------------------------------------------------ changed blocks */
 
 /*
@@ -397,6 +521,8 @@ struct dp_result {
 	char io_mode[64];	/* e.g. "io_uring+O_DIRECT", "pread (buffered)" */
 	struct dp_progress progress;
 	char parent[65];	/* backup: the parent snapshot, "" if none */
+	uint64_t mismatches;	/* verify: chunks that differ from the snapshot (0: equal) */
+	uint64_t first_mismatch;	/* verify: volume offset of the first */
 };
 
 /**
@@ -421,6 +547,9 @@ struct dp_result {
  * @changed:     read only these ranges; needs @parent, and @changed->parent
  *               must be @parent's id (-ESTALE otherwise). Borrowed for
  *               dp_backup_start().
+ * @verify:      store nothing: read and hash the source and compare it chunk by
+ *               chunk with @parent (check --source); the job's result says
+ *               how many chunks differ (dp_result.mismatches)
  */
 struct dp_backup_opts {
 	size_t sz;
@@ -438,6 +567,7 @@ struct dp_backup_opts {
 	const char *hostname;
 	const struct dp_snapshot *parent;
 	const struct dp_cbl *changed;
+	bool verify;
 };
 
 #define DP_COMPRESSION_OFF (-1000)

@@ -220,6 +220,20 @@ void *dp_queue_trypop(struct dp_queue *q, bool *closed);
 void dp_queue_close(struct dp_queue *q);
 void dp_queue_wake(struct dp_queue *q);
 
+/* -------------------------------------------------------------- blobs */
+
+/* A blob decoder (blob.c): opens, decompresses and verifies; one per thread. */
+struct dp_blobdec;
+int dp_blobdec_new(const struct dp_keys *keys, uint32_t chunk_size, struct dp_blobdec **out);
+void dp_blobdec_free(struct dp_blobdec *d);
+/*
+ * The chunk of blob @blob (@stored_len bytes as stored) into @out (chunk_size
+ * bytes). Return 0, or -EUCLEAN with *@why saying what is wrong.
+ */
+int dp_blob_decode(struct dp_blobdec *d, const uint8_t id[DP_ID_LEN], uint8_t kind,
+		   uint32_t raw_len, const void *blob, uint32_t stored_len, void *out,
+		   const char **why);
+
 /* ------------------------------------------------------------- the index */
 
 /* Where a chunk is stored (FORMAT.md, pack index entry). */
@@ -368,6 +382,15 @@ int dp_parent_open(struct dp_repo *repo, const char *snap_id, struct dp_parent *
 int dp_parent_get(struct dp_parent *p, uint64_t idx, bool *zero, uint8_t id[DP_ID_LEN],
 		  uint64_t *run);
 void dp_parent_free(struct dp_parent *p);
+
+/*
+ * Call @fn for every reference of snapshot @snap_id in volume order (@idx:
+ * the chunk index it starts at), checking the manifest to its end. Return 0;
+ * what @fn returned if not 0; -EUCLEAN (damaged manifest) and store errors
+ * with dp_last_error().
+ */
+typedef int (*dp_ref_fn)(void *arg, uint64_t idx, const struct dp_ref *ref);
+int dp_manifest_walk(struct dp_repo *repo, const char *snap_id, dp_ref_fn fn, void *arg);
 
 /* Metadata JSON <-> struct dp_snapshot (FORMAT.md). */
 int dp_meta_encode(const struct dp_snapshot *s, char **json);

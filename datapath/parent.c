@@ -124,3 +124,27 @@ int dp_parent_get(struct dp_parent *p, uint64_t idx, bool *zero, uint8_t id[DP_I
 		*run = p->next + p->ref.count - idx;
 	return 0;
 }
+
+int dp_manifest_walk(struct dp_repo *repo, const char *snap_id, dp_ref_fn fn, void *arg)
+{
+	struct dp_parent *p;
+	uint64_t idx = 0;
+	int ret;
+
+	ret = dp_parent_open(repo, snap_id, &p);
+	if (ret)
+		return ret;
+	for (;;) {
+		ret = parent_advance(p);
+		if (ret <= 0)
+			break;
+		ret = fn(arg, idx, &p->ref);
+		if (ret)
+			break;
+		idx += p->ref.count;
+	}
+	if (ret < 0 && ret != -ENOMEM && ret != -ECANCELED && (ret == -EBADMSG || ret == -EUCLEAN))
+		ret = -EUCLEAN;
+	dp_parent_free(p);
+	return ret;
+}

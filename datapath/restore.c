@@ -325,60 +325,29 @@ static void *rs_writer_main(void *arg)
 
 /* ---------------------------------------------------------------- decoders */
 
-/* A decoder's tools: one of each per thread. */
-struct rs_decoder {
-	ZSTD_DCtx *dctx;
-	struct dp_hasher *hasher;
-	struct dp_aead *aead;	/* encrypted repositories */
-	uint8_t *plain;		/* a blob's decrypted bytes */
-};
-
-static int rs_decode_chunk(struct rs_job *rs, struct rs_decoder *d, struct rs_fetch *f,
+static int rs_decode_chunk(struct rs_job *rs, struct dp_blobdec *d, struct rs_fetch *f,
 			   const struct rs_chunk *c)
 {
 	const uint8_t *src = (const uint8_t *)f->buf + (c->loc.offset - f->off);
-	uint32_t src_len = c->loc.stored_len;
-	uint8_t sum[DP_ID_LEN];
 	char hex[2 * DP_ID_LEN + 1];
+	const char *why;
 	atomic_uint *refs;
 	void *buf;
 	size_t n;
 
 	dp_test_point("restore-chunk");
-	dp_hex(c->id, DP_ID_LEN, hex);
-	if (d->aead) {
-		if (src_len < DP_SEAL_OVERHEAD ||
-		    dp_aead_open(d->aead, c->id, DP_ID_LEN, src, src_len, d->plain))
-			return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: it does not decrypt",
-					   hex, f->key);
-		src = d->plain;
-		src_len -= DP_SEAL_OVERHEAD;
-	}
 	buf = dp_bufs_get_chunk(&rs->bufs);
 	if (!buf)
 		return -ECANCELED;
-	if (c->loc.kind == DP_BLOB_ZSTD) {
-		n = ZSTD_decompressDCtx(d->dctx, buf, rs->chunk_size, src, src_len);
-		if (ZSTD_isError(n)) {
-			dp_bufs_put_chunk(&rs->bufs, buf);
-			return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: zstd: %s",
-					   hex, f->key, ZSTD_getErrorName(n));
-		}
-	} else {
-		n = src_len;
-		if (n > rs->chunk_size) {
-			dp_bufs_put_chunk(&rs->bufs, buf);
-			return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: %zu bytes",
-					   hex, f->key, n);
-		}
-		memcpy(buf, src, n);
-	}
-	if (dp_hasher_digest(d->hasher, buf, n, sum) || n != c->loc.raw_len ||
-	    memcmp(sum, c->id, DP_ID_LEN)) {
+	if (dp_blob_decode(d, c->id, c->loc.kind, c->loc.raw_len, src, c->loc.stored_len, buf,
+			   &why)) {
 		dp_bufs_put_chunk(&rs->bufs, buf);
-		return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: its content does not match its id",
-				   hex, f->key);
+		dp_hex(c->id, DP_ID_LEN, hex);
+		return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s in %s is damaged: %s", hex,
+				   f->key, why);
 	}
+	n = c->loc.raw_len;
+	dp_hex(c->id, DP_ID_LEN, hex);
 	refs = malloc(sizeof(*refs));
 	if (!refs) {
 		dp_bufs_put_chunk(&rs->bufs, buf);
@@ -441,21 +410,14 @@ static void rs_fetch_free(struct rs_job *rs, struct rs_fetch *f)
 static void *rs_decoder_main(void *arg)
 {
 	struct rs_job *rs = arg;
-	const struct dp_keys *keys = &rs->job.repo->keys;
-	struct rs_decoder d = { .dctx = ZSTD_createDCtx() };
+	struct dp_blobdec *d = NULL;
 	struct rs_fetch *f;
 	bool closed;
 	int setup;
 
-	setup = dp_hasher_new(keys, &d.hasher);
-	if (!setup && keys->encrypted) {
-		setup = dp_aead_new(keys->data_key, &d.aead);
-		d.plain = malloc(rs->bufs.io_size);
-		if (!setup && !d.plain)
-			setup = -ENOMEM;
-	}
-	if (!d.dctx || setup) {
-		dp_job_fail(&rs->job, setup ? setup : -ENOMEM, "out of memory");
+	setup = dp_blobdec_new(&rs->job.repo->keys, rs->chunk_size, &d);
+	if (setup) {
+		dp_job_fail(&rs->job, setup, "out of memory");
 		goto out;
 	}
 	while ((f = dp_queue_pop(&rs->fetched))) {
@@ -478,7 +440,7 @@ static void *rs_decoder_main(void *arg)
 		}
 		atomic_fetch_add(&rs->job.bytes_read, f->len);
 		for (uint32_t i = 0; i < f->nchunks && !ret; i++)
-			ret = rs_decode_chunk(rs, &d, f, &f->chunks[i]);
+			ret = rs_decode_chunk(rs, d, f, &f->chunks[i]);
 		rs_fetch_free(rs, f);
 		if (ret)
 			break;
@@ -487,10 +449,7 @@ out:
 	/* after a failure: release what is still queued */
 	while ((f = dp_queue_trypop(&rs->fetched, &closed)))
 		rs_fetch_free(rs, f);
-	ZSTD_freeDCtx(d.dctx);
-	dp_hasher_free(d.hasher);
-	dp_aead_free(d.aead);
-	free(d.plain);
+	dp_blobdec_free(d);
 	return NULL;
 }
 

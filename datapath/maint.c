@@ -1,0 +1,921 @@
+// SPDX-License-Identifier: MIT
+/*
+ * datapath/maint.c - looking after a repository: check (structure, and every
+ * blob with read_data), stats, forget, prune.
+ *
+ * All of them start from one scan (maint_scan()): the pack objects under
+ * data/ and their sizes, every index object decoded, and every manifest
+ * walked to its end. The scan's memory is bounded per stored chunk (an index
+ * entry and a set entry, about 120 bytes), never per volume byte.
+ *
+ * prune is strict: if any manifest, index or referenced chunk cannot be
+ * accounted for it deletes nothing and says to run check. Under its
+ * exclusive lock no backup runs; new packs and their indexes are complete
+ * before anything old goes, and an index is deleted before its pack, so a
+ * crash at any point leaves at worst duplicates or an index-less pack that
+ * the next prune removes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "dp_int.h"
+#include "s3/store.h"
+
+#define READ_SPAN (8u << 20)	/* one ranged read of check --read-data and repack */
+
+struct mpack {
+	uint8_t id[DP_ID_LEN];
+	char key[80];
+	uint64_t size;		/* of the data object; 0 if there is none */
+	bool data, index, bad;	/* data object, index object, an index that did not open */
+	struct dp_pack_entry *e;
+	size_t n;
+	uint64_t stored, live;	/* blob bytes, of them still referenced */
+	size_t nlive;
+};
+
+struct maint {
+	struct dp_repo *repo;
+	struct mpack *p;
+	size_t np, cap;
+	struct dp_chunkidx *packmap;	/* pack id -> number in @p (loc.offset) */
+	struct dp_chunkidx *indexed;	/* chunk id -> where (loc.pack: number in @p) */
+	struct dp_chunkidx *live;	/* chunk ids some manifest references */
+	char (*snaps)[65];
+	size_t nsnaps, snaps_cap;
+	uint64_t problems;
+	dp_problem_fn problem;
+	void *arg;
+	/* a walk's state */
+	const char *walk_snap;
+	struct dp_chunkidx *walk_bad;	/* check: chunks known damaged */
+	uint64_t refs_missing;
+	uint64_t logical, referenced, zero;	/* stats: over all snapshots */
+};
+
+static void maint_problem(struct maint *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void maint_problem(struct maint *m, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	m->problems++;
+	if (m->problem)
+		m->problem(m->arg, msg);
+	else
+		pr_warn("%s", msg);
+}
+
+static void maint_fini(struct maint *m)
+{
+	for (size_t i = 0; i < m->np; i++)
+		free(m->p[i].e);
+	free(m->p);
+	free(m->snaps);
+	dp_chunkidx_free(m->packmap);
+	dp_chunkidx_free(m->indexed);
+	dp_chunkidx_free(m->live);
+	dp_chunkidx_free(m->walk_bad);
+}
+
+/* The pack numbered in @m for @id, added if new. */
+static struct mpack *maint_pack(struct maint *m, const uint8_t id[DP_ID_LEN])
+{
+	struct dp_loc loc = { 0 };
+	struct mpack *p;
+	int ret;
+
+	if (dp_chunkidx_lookup(m->packmap, id, &loc))
+		return &m->p[loc.offset];
+	if (m->np == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		void *q = realloc(m->p, cap * sizeof(*m->p));
+
+		if (!q)
+			return NULL;
+		m->p = q;
+		m->cap = cap;
+	}
+	loc.offset = m->np;
+	ret = dp_chunkidx_insert(m->packmap, id, &loc);
+	if (ret < 0)
+		return NULL;
+	p = &m->p[m->np++];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->id, id, DP_ID_LEN);
+	dp_key_pack(id, p->key, sizeof(p->key));
+	return p;
+}
+
+static int maint_list_data(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct maint *m = arg;
+	const char *name = strrchr(key, '/');
+	uint8_t id[DP_ID_LEN];
+	struct mpack *p;
+
+	(void)mtime;
+	if (!name || dp_unhex(name + 1, id, DP_ID_LEN))
+		return 0;
+	p = maint_pack(m, id);
+	if (!p)
+		return -ENOMEM;
+	p->data = true;
+	p->size = size;
+	return 0;
+}
+
+static int maint_list_index(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct maint *m = arg;
+	uint8_t id[DP_ID_LEN];
+	void *buf = NULL;
+	struct mpack *p;
+	size_t len;
+	int ret;
+
+	(void)size;
+	(void)mtime;
+	if (dp_unhex(key + strlen("index/"), id, DP_ID_LEN))
+		return 0;
+	p = maint_pack(m, id);
+	if (!p)
+		return -ENOMEM;
+	p->index = true;
+	ret = s3_store_get(m->repo->st, key, DP_PACK_INDEX_MAX, &buf, &len);
+	if (ret)
+		return dp_fail(ret, "reading %s: %s", key, dp_store_detail());
+	ret = dp_pack_index_open(&m->repo->keys, id, buf, len, &p->e, &p->n);
+	free(buf);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		p->bad = true;
+		maint_problem(m, "%s is damaged: %s", key, dp_last_error());
+		return 0;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		struct dp_loc loc = { .offset = p->e[i].offset, .pack = (uint32_t)(p - m->p),
+				      .stored_len = p->e[i].stored_len, .raw_len = p->e[i].raw_len,
+				      .kind = p->e[i].kind };
+
+		p->stored += p->e[i].stored_len;
+		ret = dp_chunkidx_insert(m->indexed, p->e[i].id, &loc);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int maint_list_snap(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct maint *m = arg;
+	const char *name = key + strlen("snapshots/");
+	uint8_t id[DP_ID_LEN];
+
+	(void)size;
+	(void)mtime;
+	if (dp_unhex(name, id, DP_ID_LEN))
+		return 0;
+	if (m->nsnaps == m->snaps_cap) {
+		size_t cap = m->snaps_cap ? m->snaps_cap * 2 : 32;
+		void *q = realloc(m->snaps, cap * sizeof(*m->snaps));
+
+		if (!q)
+			return -ENOMEM;
+		m->snaps = q;
+		m->snaps_cap = cap;
+	}
+	memcpy(m->snaps[m->nsnaps++], name, 65);
+	return 0;
+}
+
+static int maint_walk_ref(void *arg, uint64_t idx, const struct dp_ref *ref)
+{
+	struct maint *m = arg;
+	uint32_t cs = m->repo->info.chunk_size;
+	struct dp_loc loc;
+	char hex[2 * DP_ID_LEN + 1];
+	int ret;
+
+	if (ref->zero) {
+		m->zero += ref->count * cs;
+		return 0;
+	}
+	if (m->walk_bad) {
+		if (dp_chunkidx_lookup(m->walk_bad, ref->id, NULL)) {
+			dp_hex(ref->id, DP_ID_LEN, hex);
+			maint_problem(m, "snapshot %.16s: volume offset %llu holds damaged chunk %.16s",
+				      m->walk_snap, (unsigned long long)(idx * cs), hex);
+		}
+		return 0;
+	}
+	if (!dp_chunkidx_lookup(m->indexed, ref->id, &loc)) {
+		dp_hex(ref->id, DP_ID_LEN, hex);
+		m->refs_missing++;
+		maint_problem(m, "snapshot %.16s: volume offset %llu refers to chunk %.16s, which is in no index",
+			      m->walk_snap, (unsigned long long)(idx * cs), hex);
+		return 0;
+	}
+	m->referenced += loc.raw_len;
+	ret = dp_chunkidx_insert(m->live, ref->id, &loc);
+	return ret < 0 ? ret : 0;
+}
+
+/* Walk every manifest; @strict: the first undecodable one fails the scan. */
+static int maint_walk(struct maint *m, bool strict)
+{
+	for (size_t i = 0; i < m->nsnaps; i++) {
+		int ret;
+
+		m->walk_snap = m->snaps[i];
+		ret = dp_manifest_walk(m->repo, m->snaps[i], maint_walk_ref, m);
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret) {
+			maint_problem(m, "snapshot %.16s: manifest: %s", m->snaps[i], dp_last_error());
+			if (strict)
+				return dp_fail(-EUCLEAN, "snapshot %.16s cannot be read: nothing was deleted; run 'ferry check'",
+					       m->snaps[i]);
+		}
+	}
+	return 0;
+}
+
+static int maint_scan(struct maint *m, struct dp_repo *repo, bool strict, dp_problem_fn problem,
+		      void *arg)
+{
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->repo = repo;
+	m->problem = problem;
+	m->arg = arg;
+	ret = dp_repo_check_unlocked(repo);
+	if (!ret)
+		ret = dp_chunkidx_new(&m->packmap);
+	if (!ret)
+		ret = dp_chunkidx_new(&m->indexed);
+	if (!ret)
+		ret = dp_chunkidx_new(&m->live);
+	if (ret)
+		return ret;
+	ret = s3_store_list(repo->st, "snapshots/", maint_list_snap, m);
+	if (!ret)
+		ret = s3_store_list(repo->st, "data/", maint_list_data, m);
+	if (!ret)
+		ret = s3_store_list(repo->st, "index/", maint_list_index, m);
+	if (ret)
+		return dp_last_error()[0] ? ret : dp_fail(ret, "listing %s: %s",
+							  s3_store_url(repo->st), dp_store_detail());
+	return maint_walk(m, strict);
+}
+
+/* Structural checks of the packs: each index has its data, each entry fits in it. */
+static void maint_check_packs(struct maint *m)
+{
+	for (size_t i = 0; i < m->np; i++) {
+		struct mpack *p = &m->p[i];
+		uint64_t end = 0;
+
+		if (p->index && !p->data) {
+			maint_problem(m, "%s is missing, but index/%s lists %zu chunks", p->key,
+				      p->key + strlen("data/xx/"), p->n);
+			continue;
+		}
+		for (size_t k = 0; k < p->n; k++)
+			if (p->e[k].offset + p->e[k].stored_len > end)
+				end = p->e[k].offset + p->e[k].stored_len;
+		if (p->index && !p->bad && end + DP_PACK_TAIL > p->size)
+			maint_problem(m, "%s has %llu bytes, but its index reaches byte %llu", p->key,
+				      (unsigned long long)p->size, (unsigned long long)end);
+	}
+}
+
+/* ------------------------------------------------------------------ check */
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct dp_pack_entry *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Read and verify every blob of @p; damaged ones go into @bad. */
+static int maint_read_pack(struct maint *m, struct mpack *p, struct dp_blobdec *d, uint8_t *span,
+			   uint8_t *chunk, struct dp_chunkidx *bad, struct dp_check_report *r)
+{
+	char hex[2 * DP_ID_LEN + 1];
+	size_t a = 0;
+
+	qsort(p->e, p->n, sizeof(*p->e), entry_cmp);
+	while (a < p->n) {
+		uint64_t start = p->e[a].offset, end = start + p->e[a].stored_len;
+		size_t b = a + 1;
+		ssize_t got;
+
+		while (b < p->n && p->e[b].offset + p->e[b].stored_len - start <= READ_SPAN) {
+			if (p->e[b].offset + p->e[b].stored_len > end)
+				end = p->e[b].offset + p->e[b].stored_len;
+			b++;
+		}
+		got = s3_store_get_range(m->repo->st, p->key, start, span, (size_t)(end - start));
+		if (got < 0 && got != -ENOENT)
+			return dp_fail((int)got, "reading %s: %s", p->key, dp_store_detail());
+		r->bytes_read += got > 0 ? (uint64_t)got : 0;
+		for (size_t k = a; k < b; k++) {
+			const struct dp_pack_entry *e = &p->e[k];
+			const char *why = "it lies beyond the end of the pack";
+
+			r->chunks_read++;
+			if (got >= 0 && e->offset + e->stored_len <= start + (uint64_t)got &&
+			    !dp_blob_decode(d, e->id, e->kind, e->raw_len, span + (e->offset - start),
+					    e->stored_len, chunk, &why))
+				continue;
+			dp_hex(e->id, DP_ID_LEN, hex);
+			maint_problem(m, "%s: chunk %.16s at offset %llu is damaged: %s", p->key, hex,
+				      (unsigned long long)e->offset, why);
+			if (dp_chunkidx_insert(bad, e->id, NULL) < 0)
+				return -ENOMEM;
+		}
+		a = b;
+	}
+	return 0;
+}
+
+int dp_check(struct dp_repo *repo, const struct dp_check_opts *opts, struct dp_check_report *r)
+{
+	struct dp_check_opts o = { 0 };
+	struct dp_blobdec *d = NULL;
+	struct dp_chunkidx *bad = NULL;
+	uint8_t *span = NULL, *chunk = NULL;
+	struct dp_lock *lock = NULL;
+	struct maint m;
+	int ret;
+
+	dp_clear_error();
+	memset(r, 0, sizeof(*r));
+	memset(&m, 0, sizeof(m));
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (o.subset_of && (o.subset_n < 1 || o.subset_n > o.subset_of))
+		return dp_fail(-EINVAL, "--subset n/m needs 1 <= n <= m");
+	ret = dp_lock_acquire(repo, false, "check", &lock);
+	if (ret)
+		return ret;
+	ret = maint_scan(&m, repo, false, o.problem, o.arg);
+	if (ret)
+		goto out;
+	maint_check_packs(&m);
+	r->snapshots = m.nsnaps;
+	r->packs = m.np;
+	r->chunks = dp_chunkidx_count(m.indexed);
+	if (o.read_data) {
+		span = malloc(READ_SPAN);
+		chunk = malloc(repo->info.chunk_size);
+		ret = span && chunk ? dp_blobdec_new(&repo->keys, repo->info.chunk_size, &d) : -ENOMEM;
+		if (!ret)
+			ret = dp_chunkidx_new(&bad);
+		for (size_t i = 0; !ret && i < m.np; i++) {
+			if (!m.p[i].index || m.p[i].bad || !m.p[i].data)
+				continue;
+			if (o.subset_of && i % o.subset_of != o.subset_n - 1)
+				continue;
+			r->packs_read++;
+			ret = maint_read_pack(&m, &m.p[i], d, span, chunk, bad, r);
+		}
+		if (ret)
+			goto out;
+		/* name what the damage affects */
+		if (dp_chunkidx_count(bad)) {
+			m.walk_bad = bad;
+			bad = NULL;
+			ret = maint_walk(&m, false);
+			if (ret)
+				goto out;
+		}
+	}
+	r->problems = m.problems;
+	ret = m.problems ? dp_fail(-EUCLEAN, "%llu problem%s found", (unsigned long long)m.problems,
+				   m.problems == 1 ? "" : "s")
+			 : 0;
+out:
+	r->problems = m.problems;
+	dp_blobdec_free(d);
+	dp_chunkidx_free(bad);
+	free(span);
+	free(chunk);
+	maint_fini(&m);
+	dp_lock_release(lock);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ stats */
+
+int dp_repo_stats(struct dp_repo *repo, struct dp_stats *s)
+{
+	struct dp_snapshot *snaps = NULL;
+	struct maint m;
+	size_t n = 0;
+	int ret;
+
+	dp_clear_error();
+	memset(s, 0, sizeof(*s));
+	memset(&m, 0, sizeof(m));
+	ret = dp_snapshot_list(repo, &snaps, &n);
+	if (ret)
+		return ret;
+	ret = maint_scan(&m, repo, false, NULL, NULL);
+	if (ret)
+		goto out;
+	s->snapshots = n;
+	for (size_t i = 0; i < n; i++)
+		s->logical_bytes += snaps[i].size;
+	s->zero_bytes = m.zero;
+	s->referenced_bytes = m.referenced;
+	for (size_t i = 0; i < m.np; i++) {
+		struct mpack *p = &m.p[i];
+
+		if (p->data) {
+			s->packs++;
+			s->pack_bytes += p->size;
+		}
+		for (size_t k = 0; k < p->n; k++) {
+			struct dp_loc loc;
+
+			s->index_chunks++;
+			if (dp_chunkidx_lookup(m.live, p->e[k].id, &loc) && loc.pack == i &&
+			    loc.offset == p->e[k].offset) {
+				s->unique_chunks++;
+				s->unique_raw_bytes += p->e[k].raw_len;
+				s->unique_stored_bytes += p->e[k].stored_len;
+			} else {
+				s->unreferenced_chunks++;
+				s->unreferenced_bytes += p->e[k].stored_len;
+			}
+		}
+	}
+	s->problems = m.problems;
+out:
+	maint_fini(&m);
+	dp_snapshot_list_free(snaps, n);
+	return ret;
+}
+
+/* ----------------------------------------------------------------- forget */
+
+/* A snapshot's time bucket for a GFS rule, in UTC. */
+static int64_t forget_bucket(int64_t us, int rule)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	switch (rule) {
+	case 0:	/* hourly */
+		return ((int64_t)(tm.tm_year + 1900) * 1000 + tm.tm_yday) * 100 + tm.tm_hour;
+	case 1:	/* daily */
+		return (int64_t)(tm.tm_year + 1900) * 1000 + tm.tm_yday;
+	case 2: {	/* weekly: ISO 8601 week */
+		char buf[16];
+
+		strftime(buf, sizeof(buf), "%G%V", &tm);
+		return strtoll(buf, NULL, 10);
+	}
+	case 3:	/* monthly */
+		return (int64_t)(tm.tm_year + 1900) * 100 + tm.tm_mon;
+	default:	/* yearly */
+		return tm.tm_year + 1900;
+	}
+}
+
+void dp_forget_plan(const struct dp_snapshot *const *s, size_t n,
+		    const struct dp_forget_policy *p, bool *keep, const char **why)
+{
+	const uint32_t counts[5] = { p->keep_hourly, p->keep_daily, p->keep_weekly,
+				     p->keep_monthly, p->keep_yearly };
+	static const char *const names[5] = { "hourly", "daily", "weekly", "monthly", "yearly" };
+
+	/* @s is newest first */
+	for (size_t i = 0; i < n; i++) {
+		keep[i] = false;
+		why[i] = NULL;
+		if (i < p->keep_last) {
+			keep[i] = true;
+			why[i] = "last";
+		} else if (p->ttl && p->now - s[i]->time_end / 1000000 < p->ttl) {
+			keep[i] = true;
+			why[i] = "within ttl";
+		}
+	}
+	for (int rule = 0; rule < 5; rule++) {
+		uint32_t left = counts[rule];
+		int64_t last = INT64_MIN;
+
+		for (size_t i = 0; i < n && left; i++) {
+			int64_t b = forget_bucket(s[i]->time_end, rule);
+
+			if (b == last)
+				continue;	/* a newer one of this bucket was taken */
+			last = b;
+			left--;
+			if (!keep[i]) {
+				keep[i] = true;
+				why[i] = names[rule];
+			}
+		}
+	}
+}
+
+int dp_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *deleted)
+{
+	struct dp_lock *lock = NULL;
+	char key[96];
+	int ret;
+
+	dp_clear_error();
+	*deleted = 0;
+	ret = dp_lock_acquire(repo, true, "forget", &lock);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n && !ret; i++) {
+		snprintf(key, sizeof(key), "snapshots/%s", ids[i]);
+		ret = s3_store_delete(repo->st, key);
+		if (ret == -ENOENT)
+			ret = 0;
+		else if (ret)
+			ret = dp_fail(ret, "deleting %s: %s", key, dp_store_detail());
+		else
+			(*deleted)++;
+		dp_test_point("forget-deleted");
+	}
+	dp_lock_release(lock);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ prune */
+
+/* A new pack being written by repack: parts uploaded synchronously. */
+struct newpack {
+	uint8_t id[DP_ID_LEN];
+	char key[80];
+	struct s3_upload *up;
+	uint8_t *part;
+	size_t fill, part_size;
+	unsigned int nparts;
+	uint64_t size;
+	struct dp_pack_entry *e;
+	size_t n, cap;
+	int err;
+	char detail[256];
+	bool busy;		/* a part is in flight: @part is borrowed */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+};
+
+static void newpack_part_done(void *arg, int ret, const char *detail)
+{
+	struct newpack *np = arg;
+
+	pthread_mutex_lock(&np->mu);
+	if (ret < 0 && !np->err) {
+		np->err = ret;
+		snprintf(np->detail, sizeof(np->detail), "%s",
+			 detail && detail[0] ? detail : strerror(-ret));
+	}
+	np->busy = false;
+	pthread_cond_broadcast(&np->cond);
+	pthread_mutex_unlock(&np->mu);
+}
+
+/* Send the part buffer and wait for it: the buffer is reused right after. */
+static int newpack_flush(struct newpack *np)
+{
+	int ret;
+
+	if (!np->fill)
+		return 0;
+	np->busy = true;
+	ret = s3_upload_part(np->up, ++np->nparts, np->part, np->fill, newpack_part_done, np);
+	if (ret) {
+		np->busy = false;
+		return dp_fail(ret, "uploading %s: %s", np->key, strerror(-ret));
+	}
+	pthread_mutex_lock(&np->mu);
+	while (np->busy)
+		pthread_cond_wait(&np->cond, &np->mu);
+	ret = np->err;
+	pthread_mutex_unlock(&np->mu);
+	np->fill = 0;
+	if (ret)
+		return dp_fail(ret, "uploading %s: %s", np->key, np->detail);
+	return 0;
+}
+
+static int newpack_write(struct newpack *np, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		size_t n = np->part_size - np->fill;
+
+		if (n > len)
+			n = len;
+		memcpy(np->part + np->fill, p, n);
+		np->fill += n;
+		np->size += n;
+		p += n;
+		len -= n;
+		if (np->fill == np->part_size) {
+			int ret = newpack_flush(np);
+
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int newpack_open(struct dp_repo *repo, struct newpack *np, size_t part_size)
+{
+	char hex[65];
+	int ret;
+
+	memset(np, 0, sizeof(*np));
+	pthread_mutex_init(&np->mu, NULL);
+	pthread_cond_init(&np->cond, NULL);
+	np->part_size = part_size;
+	np->part = malloc(part_size);
+	if (!np->part)
+		return -ENOMEM;
+	ret = dp_random_id(hex);
+	if (!ret)
+		ret = dp_unhex(hex, np->id, DP_ID_LEN);
+	if (ret)
+		return ret;
+	dp_key_pack(np->id, np->key, sizeof(np->key));
+	ret = s3_upload_new(repo->st, np->key, part_size, &np->up);
+	if (ret)
+		return dp_fail(ret, "creating %s: %s", np->key, dp_store_detail());
+	return 0;
+}
+
+static int newpack_add(struct newpack *np, const struct dp_pack_entry *e, const void *blob)
+{
+	int ret;
+
+	if (np->n == np->cap) {
+		size_t cap = np->cap ? np->cap * 2 : 256;
+		void *q = realloc(np->e, cap * sizeof(*np->e));
+
+		if (!q)
+			return -ENOMEM;
+		np->e = q;
+		np->cap = cap;
+	}
+	np->e[np->n] = *e;
+	np->e[np->n].offset = np->size;
+	ret = newpack_write(np, blob, e->stored_len);
+	if (!ret)
+		np->n++;
+	return ret;
+}
+
+/* Index trailer, last part, complete, then index/<id>: the new pack is usable. */
+static int newpack_close(struct dp_repo *repo, struct newpack *np)
+{
+	uint8_t tail[DP_PACK_TAIL], *index = NULL;
+	char key[96];
+	size_t len;
+	int ret;
+
+	ret = dp_pack_index_seal(&repo->keys, np->id, np->e, np->n, &index, &len);
+	if (ret)
+		return ret;
+	dp_put_le32(tail, (uint32_t)len);
+	memcpy(tail + 4, "FRYP", 4);
+	ret = newpack_write(np, index, len);
+	if (!ret)
+		ret = newpack_write(np, tail, sizeof(tail));
+	if (!ret)
+		ret = newpack_flush(np);
+	if (!ret) {
+		ret = s3_upload_complete(np->up);
+		np->up = NULL;
+		if (ret)
+			ret = dp_fail(ret, "completing %s: %s", np->key, dp_store_detail());
+	}
+	if (!ret) {
+		dp_key_index(np->id, key, sizeof(key));
+		ret = s3_store_put(repo->st, key, index, len);
+		if (ret)
+			ret = dp_fail(ret, "writing %s: %s", key, dp_store_detail());
+	}
+	free(index);
+	return ret;
+}
+
+static void newpack_fini(struct newpack *np)
+{
+	if (!np->part_size)
+		return;	/* never opened */
+	s3_upload_abort(np->up);
+	free(np->part);
+	free(np->e);
+	pthread_mutex_destroy(&np->mu);
+	pthread_cond_destroy(&np->cond);
+	memset(np, 0, sizeof(*np));
+}
+
+/* Copy the live blobs of @p into @np (blobs move as they are: still sealed). */
+static int prune_repack(struct maint *m, struct mpack *p, struct dp_chunkidx *taken,
+			struct newpack *np, uint8_t *span)
+{
+	size_t a = 0;
+	int ret;
+
+	qsort(p->e, p->n, sizeof(*p->e), entry_cmp);
+	while (a < p->n) {
+		uint64_t start = p->e[a].offset, end = start + p->e[a].stored_len;
+		size_t b = a + 1;
+		ssize_t got;
+
+		while (b < p->n && p->e[b].offset + p->e[b].stored_len - start <= READ_SPAN) {
+			if (p->e[b].offset + p->e[b].stored_len > end)
+				end = p->e[b].offset + p->e[b].stored_len;
+			b++;
+		}
+		got = s3_store_get_range(m->repo->st, p->key, start, span, (size_t)(end - start));
+		if (got < 0)
+			return dp_fail((int)got, "reading %s: %s", p->key, dp_store_detail());
+		if ((uint64_t)got != end - start)
+			return dp_fail(-EUCLEAN, "%s is shorter than its index says", p->key);
+		for (size_t k = a; k < b; k++) {
+			struct dp_loc loc;
+
+			/* a chunk is kept once: the live set's chosen copy */
+			if (!dp_chunkidx_lookup(m->live, p->e[k].id, &loc) ||
+			    dp_chunkidx_lookup(taken, p->e[k].id, NULL))
+				continue;
+			ret = dp_chunkidx_insert(taken, p->e[k].id, NULL);
+			if (ret >= 0)
+				ret = newpack_add(np, &p->e[k], span + (p->e[k].offset - start));
+			if (ret < 0)
+				return ret;
+		}
+		a = b;
+	}
+	return 0;
+}
+
+static int prune_delete(struct dp_repo *repo, const char *key, struct dp_prune_report *r)
+{
+	int ret = s3_store_delete(repo->st, key);
+
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return dp_fail(ret, "deleting %s: %s", key, dp_store_detail());
+	r->objects_deleted++;
+	dp_test_point("prune-deleted");
+	return 0;
+}
+
+int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_prune_report *r)
+{
+	struct dp_prune_opts o = { 0 };
+	struct dp_chunkidx *taken = NULL;
+	struct dp_lock *lock = NULL;
+	struct newpack np = { 0 };
+	uint8_t *span = NULL;
+	bool *repack = NULL;
+	struct maint m;
+	char key[96];
+	int ret;
+
+	dp_clear_error();
+	memset(r, 0, sizeof(*r));
+	memset(&m, 0, sizeof(m));
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (!o.repack_below_pct)
+		o.repack_below_pct = DP_REPACK_BELOW_DEFAULT;
+	ret = dp_lock_acquire(repo, true, "prune", &lock);
+	if (ret)
+		return ret;
+	dp_test_point("prune-locked");
+	ret = maint_scan(&m, repo, true, NULL, NULL);
+	if (ret)
+		goto out;
+	if (m.refs_missing || m.problems) {
+		ret = dp_fail(-EUCLEAN, "the repository has %llu problem%s (chunks referenced but in no index, damaged indexes): nothing was deleted; run 'ferry check'",
+			      (unsigned long long)m.problems, m.problems == 1 ? "" : "s");
+		goto out;
+	}
+	/* which copy of each live chunk stays: the one the live set recorded */
+	for (size_t i = 0; i < m.np; i++) {
+		struct mpack *p = &m.p[i];
+
+		for (size_t k = 0; k < p->n; k++) {
+			struct dp_loc loc;
+
+			if (dp_chunkidx_lookup(m.live, p->e[k].id, &loc) && loc.pack == i &&
+			    loc.offset == p->e[k].offset) {
+				p->live += p->e[k].stored_len;
+				p->nlive++;
+			}
+		}
+		if (p->index && !p->data) {
+			ret = dp_fail(-EUCLEAN, "%s is missing but indexed: nothing was deleted; run 'ferry check'",
+				      p->key);
+			goto out;
+		}
+	}
+	repack = calloc(m.np ? m.np : 1, sizeof(*repack));
+	if (!repack) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	r->packs = m.np;
+	for (size_t i = 0; i < m.np; i++) {
+		struct mpack *p = &m.p[i];
+
+		r->bytes_total += p->size;
+		if (!p->index) {
+			r->packs_orphaned++;
+			r->bytes_freed += p->size;
+		} else if (!p->nlive) {
+			r->packs_deleted++;
+			r->bytes_freed += p->size;
+		} else if (p->live * 100 < p->stored * o.repack_below_pct) {
+			repack[i] = true;
+			r->packs_repacked++;
+			r->bytes_repacked += p->live;
+			r->bytes_freed += p->size - p->live;
+		}
+		r->chunks_removed += p->n - p->nlive;
+	}
+	r->chunks_live = dp_chunkidx_count(m.live);
+	if (o.dry_run)
+		goto out;
+	dp_test_point("prune-planned");
+
+	/* 1. repack: the new packs are complete before anything old goes */
+	if (r->packs_repacked) {
+		span = malloc(READ_SPAN);
+		ret = span ? dp_chunkidx_new(&taken) : -ENOMEM;
+		if (!ret)
+			ret = newpack_open(repo, &np, 8u << 20);
+		for (size_t i = 0; !ret && i < m.np; i++) {
+			if (!repack[i])
+				continue;
+			ret = prune_repack(&m, &m.p[i], taken, &np, span);
+			if (!ret && np.size >= DP_PACK_SIZE_DEFAULT) {
+				ret = newpack_close(repo, &np);
+				newpack_fini(&np);
+				r->packs_written++;
+				if (!ret)
+					ret = newpack_open(repo, &np, 8u << 20);
+			}
+		}
+		if (!ret && np.n) {
+			ret = newpack_close(repo, &np);
+			r->packs_written++;
+		}
+		if (ret)
+			goto out;
+		dp_test_point("prune-repacked");
+	}
+	/* 2. indexes first (their chunks stop being found), then the packs */
+	for (size_t i = 0; i < m.np && !ret; i++) {
+		struct mpack *p = &m.p[i];
+
+		if (!p->index || (p->nlive && !repack[i]))
+			continue;
+		dp_key_index(p->id, key, sizeof(key));
+		ret = prune_delete(repo, key, r);
+	}
+	for (size_t i = 0; i < m.np && !ret; i++) {
+		struct mpack *p = &m.p[i];
+
+		if (p->index && p->nlive && !repack[i])
+			continue;
+		if (p->data)
+			ret = prune_delete(repo, p->key, r);
+	}
+out:
+	newpack_fini(&np);
+	dp_chunkidx_free(taken);
+	free(span);
+	free(repack);
+	maint_fini(&m);
+	dp_lock_release(lock);
+	return ret;
+}
