@@ -29,6 +29,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "backup", ctl_cmd_backup, "back up a block device or an image file" },
 	{ "restore", ctl_cmd_restore, "restore a snapshot onto a device or an image file" },
 	{ "snapshots", ctl_cmd_snapshots, "list snapshots" },
+	{ "changed-blocks", ctl_cmd_changed_blocks, "list the ranges changed since a snapshot (XFS reflinks, btrfs snapshots)" },
 	{ "check", ctl_cmd_check, "verify a repository, or that a volume equals a snapshot" },
 	{ "stats", ctl_cmd_stats, "sizes, dedup and compression ratios of a repository" },
 	{ "forget", ctl_cmd_forget, "remove snapshots by id, age or retention policy" },
