@@ -36,7 +36,8 @@ static bool cg_has_suffix(const char *s, size_t len, const char *suf)
 
 static bool cg_is_qos(const char *s, size_t len)
 {
-	return (len == 9 && !memcmp(s, "burstable", 9)) || (len == 10 && !memcmp(s, "besteffort", 10));
+	return (len == 9 && !memcmp(s, "burstable", 9)) ||
+	       (len == 10 && !memcmp(s, "besteffort", 10));
 }
 
 /* A pod UID: 36-char UUID, or a static pod's 32 hex digits; '_' reads as '-'. */
@@ -49,8 +50,8 @@ static bool cg_uid_copy(char *dst, size_t cap, const char *s, size_t len)
 
 		if (c == '_')
 			c = '-';
-		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-			   c == '-'))
+		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			   (c >= 'A' && c <= 'F') || c == '-'))
 			return false;
 		dst[i] = c;
 	}
@@ -77,7 +78,8 @@ static bool cg_id_copy(char *dst, size_t cap, const char *s, size_t len)
 /* systemd: "<runtime>-<id>.scope" -> id; cgroupfs: the name is the id */
 static bool cg_container(struct ebpf_cgroup_ref *ref, const char *s, size_t len, bool systemd)
 {
-	static const char *const runtimes[] = { "cri-containerd-", "docker-", "crio-", "containerd-" };
+	static const char *const runtimes[] = {"cri-containerd-", "docker-", "crio-",
+					       "containerd-"};
 
 	if (cg_has_suffix(s, len, ".scope")) {
 		len -= 6;
@@ -99,7 +101,7 @@ static bool cg_container(struct ebpf_cgroup_ref *ref, const char *s, size_t len,
 	return cg_id_copy(ref->container_id, sizeof(ref->container_id), s, len);
 }
 
-int ebpf_cgroup_parse(const char *path, struct ebpf_cgroup_ref *ref)
+static int cg_parse(const char *path, struct ebpf_cgroup_ref *ref)
 {
 	enum { ST_SEEK, ST_ROOT, ST_POD, ST_CONTAINER } st = ST_SEEK;
 	const char *p = path;
@@ -147,7 +149,8 @@ int ebpf_cgroup_parse(const char *path, struct ebpf_cgroup_ref *ref)
 				}
 				if (nlen < 3 || memcmp(dash, "pod", 3))
 					return -EINVAL;
-				if (!cg_uid_copy(ref->pod_uid, sizeof(ref->pod_uid), dash + 3, nlen - 3))
+				if (!cg_uid_copy(ref->pod_uid, sizeof(ref->pod_uid), dash + 3,
+						 nlen - 3))
 					return -EINVAL;
 			} else {
 				if (cg_is_qos(c, len) && !ref->qos[0]) {
@@ -157,7 +160,8 @@ int ebpf_cgroup_parse(const char *path, struct ebpf_cgroup_ref *ref)
 				}
 				if (len < 3 || memcmp(c, "pod", 3))
 					return -EINVAL;
-				if (!cg_uid_copy(ref->pod_uid, sizeof(ref->pod_uid), c + 3, len - 3))
+				if (!cg_uid_copy(ref->pod_uid, sizeof(ref->pod_uid), c + 3,
+						 len - 3))
 					return -EINVAL;
 			}
 			if (!ref->qos[0])
@@ -174,7 +178,7 @@ int ebpf_cgroup_parse(const char *path, struct ebpf_cgroup_ref *ref)
 				st = ST_CONTAINER;
 			} else {
 				ref->container_id[0] = '\0';
-				st = ST_CONTAINER + 1;	/* pod overhead (conmon, ...) */
+				st = ST_CONTAINER + 1; /* pod overhead (conmon, ...) */
 			}
 			break;
 		default:
@@ -187,6 +191,15 @@ int ebpf_cgroup_parse(const char *path, struct ebpf_cgroup_ref *ref)
 		memset(ref, 0, sizeof(*ref));
 	}
 	return 0;
+}
+
+int ebpf_cgroup_parse(const char *path, struct ebpf_cgroup_ref *ref)
+{
+	int ret = cg_parse(path, ref);
+
+	if (ret)
+		memset(ref, 0, sizeof(*ref));
+	return ret;
 }
 
 int ebpf_cgroup2_mount(const char *mountinfo, char *buf, size_t len)
@@ -220,7 +233,8 @@ int ebpf_cgroup2_mount(const char *mountinfo, char *buf, size_t len)
 				/* mountinfo escapes space, tab, newline and backslash as \ooo */
 				if (ch == '\\' && mnt_end - q >= 4 && q[1] >= '0' && q[1] <= '3' &&
 				    q[2] >= '0' && q[2] <= '7' && q[3] >= '0' && q[3] <= '7') {
-					ch = (char)((q[1] - '0') * 64 + (q[2] - '0') * 8 + (q[3] - '0'));
+					ch = (char)((q[1] - '0') * 64 + (q[2] - '0') * 8 +
+						    (q[3] - '0'));
 					q += 3;
 				}
 				if (o + 1 >= len)
@@ -289,7 +303,7 @@ static int cg_walk_dir(struct cg_walk *w, int dfd, int depth)
 			continue;
 		cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cfd < 0)
-			continue;	/* removed meanwhile */
+			continue; /* removed meanwhile */
 		if (fstat(cfd, &st)) {
 			close(cfd);
 			continue;
@@ -359,7 +373,7 @@ out_free:
 
 const struct ebpf_cg *ebpf_cgtree_find(const struct ebpf_cg *cg, size_t n, uint64_t id)
 {
-	struct ebpf_cg key = { .id = id };
+	struct ebpf_cg key = {.id = id};
 
 	return n ? bsearch(&key, cg, n, sizeof(*cg), cg_cmp) : NULL;
 }

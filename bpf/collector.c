@@ -47,10 +47,10 @@ struct ebpf_agent {
 	bool readonly;
 	uint32_t max_cgroups;
 	int ncpu;
-	void *vbuf;			/* ncpu values of the largest map */
-	struct ebpf_cg *cg;		/* last walk */
+	void *vbuf;	    /* ncpu values of the largest map */
+	struct ebpf_cg *cg; /* last walk */
 	size_t ncg;
-	struct ebpf_stat *st;		/* the last sample */
+	struct ebpf_stat *st; /* the last sample */
 	size_t nst;
 	double t_prev;
 	struct tomb *tombs;
@@ -63,7 +63,6 @@ void ebpf_opts_init(struct ebpf_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->features = EBPF_FEAT_ALL;
 	o->max_cgroups = 4096;
-	o->max_tasks = 32768;
 	o->max_pods = 1024;
 }
 
@@ -205,7 +204,7 @@ static ssize_t map_read(struct ebpf_agent *a, int fd, bool cpu, struct kv **out)
 		last = key;
 		first = false;
 		if (bpf_map_lookup_elem(fd, &key, a->vbuf))
-			continue;	/* deleted meanwhile */
+			continue; /* deleted meanwhile */
 		for (int c = 0; c < a->ncpu; c++) {
 			const char *pc = (const char *)a->vbuf + (size_t)c * vsz;
 
@@ -351,29 +350,68 @@ static void account(struct ebpf_agent *a, struct ebpf_stat *st, size_t n, const 
 	}
 }
 
-/* the slice each CPU's current task has run since its switch-in */
+/* se.sum_exec_runtime of thread @tid now (CONFIG_SCHED_INFO), 0 if unknown */
+static uint64_t task_runtime(uint32_t tid)
+{
+	char path[48], buf[128];
+	unsigned long long v;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%u/schedstat", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	ok = fgets(buf, sizeof(buf), f) && sscanf(buf, "%llu", &v) == 1;
+	fclose(f);
+	return ok ? v : 0;
+}
+
+/*
+ * The slice each CPU's current task has run since its switch-in, from the
+ * same clock the programs use (the task's runtime), so that the estimate
+ * never exceeds what the switch-out will account. A CPU that switched while
+ * we looked is left out this time.
+ */
 static void account_running(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
 {
 	const struct ebpf_maps *m = ebpf_prog_maps(a->prog);
-	const struct podstat_cur *cur = a->vbuf;
-	struct timespec ts;
+	struct podstat_cur *cur, *again;
+	size_t sz = (size_t)a->ncpu * sizeof(*cur);
 	__u32 key = 0;
-	uint64_t now;
 
-	if (bpf_map_lookup_elem(m->cpu_cur, &key, a->vbuf))
+	cur = malloc(2 * sz);
+	if (!cur)
 		return;
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	again = cur + a->ncpu;
+	if (bpf_map_lookup_elem(m->cpu_cur, &key, cur))
+		goto out;
 	for (int c = 0; c < a->ncpu; c++) {
-		struct kv kv = { .id = cur[c].cgid };
+		struct kv kv = {.id = cur[c].cgid};
+		uint64_t rt;
 
-		if (!cur[c].cgid || !cur[c].ts || cur[c].ts >= now)
+		if (!cur[c].cgid || !cur[c].ts || !cur[c].tid ||
+		    !ebpf_cgtree_find(a->cg, a->ncg, kv.id))
 			continue;
-		kv.cpu.oncpu_ns = now - cur[c].ts;
-		if (ebpf_cgtree_find(a->cg, a->ncg, kv.id))
-			account(a, st, n, &kv, true, -1);
+		rt = task_runtime(cur[c].tid);
+		if (rt <= cur[c].exec_ns)
+			continue;
+		kv.cpu.oncpu_ns = rt - cur[c].exec_ns;
+		cur[c].exec_ns = kv.cpu.oncpu_ns; /* keep the delta, check the slice below */
+		cur[c].pad = 1;
 	}
+	if (bpf_map_lookup_elem(m->cpu_cur, &key, again))
+		goto out;
+	for (int c = 0; c < a->ncpu; c++) {
+		struct kv kv = {.id = cur[c].cgid};
+
+		if (cur[c].pad != 1 || again[c].ts != cur[c].ts)
+			continue;
+		kv.cpu.oncpu_ns = cur[c].exec_ns;
+		account(a, st, n, &kv, true, -1);
+	}
+out:
+	free(cur);
 }
 
 static void account_retired(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
@@ -429,8 +467,8 @@ int ebpf_agent_sample(struct ebpf_agent *a)
 	}
 	if (!a->warned_full && ((size_t)ncpu * 10 >= (size_t)a->max_cgroups * 9 ||
 				(size_t)nnet * 10 >= (size_t)a->max_cgroups * 9)) {
-		pr_warn("per-cgroup maps are 90%% full (%zd, %zd of %u): raise --max-cgroups",
-			ncpu, nnet, a->max_cgroups);
+		pr_warn("per-cgroup maps are 90%% full (%zd, %zd of %u): raise --max-cgroups", ncpu,
+			nnet, a->max_cgroups);
 		a->warned_full = true;
 	}
 	ncg = ebpf_cgtree_walk(a->cgroot, &cg);

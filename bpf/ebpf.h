@@ -59,8 +59,8 @@ void ebpf_set_log(ebpf_log_fn fn);
 
 /* Feature bits: what ebpf_opts.features asks for and ebpf_agent_features() has. */
 enum {
-	EBPF_FEAT_SCHED = 1u << 0,	/* CPU time and run-queue wait (tp_btf/sched_*) */
-	EBPF_FEAT_NET = 1u << 1,	/* bytes and packets (cgroup_skb ingress/egress) */
+	EBPF_FEAT_SCHED = 1u << 0, /* CPU time and run-queue wait (tp_btf/sched_*) */
+	EBPF_FEAT_NET = 1u << 1,   /* bytes and packets (cgroup_skb ingress/egress) */
 	EBPF_FEAT_ALL = EBPF_FEAT_SCHED | EBPF_FEAT_NET,
 };
 
@@ -83,10 +83,9 @@ struct ebpf_opts {
 	 * /sys/fs/bpf if it is not there yet.
 	 */
 	const char *pin_dir;
-	unsigned int features;		/* EBPF_FEAT_* wanted; the defaults: all */
-	uint32_t max_cgroups;		/* entries of the per-cgroup maps (4096) */
-	uint32_t max_tasks;		/* runnable tasks tracked at once (32768) */
-	uint32_t max_pods;		/* pods with removed containers remembered (1024) */
+	unsigned int features; /* EBPF_FEAT_* wanted; the defaults: all */
+	uint32_t max_cgroups;  /* entries of the per-cgroup maps (4096) */
+	uint32_t max_pods;     /* pods with removed containers remembered (1024) */
 	/*
 	 * Read-only: open the maps another agent pinned under pin_dir, load and
 	 * attach nothing, change nothing (ferry top beside a running agent).
@@ -138,34 +137,34 @@ struct ebpf_counters {
 	uint64_t cpu_ns;		/* on-CPU time */
 	uint64_t runq_ns;		/* sum of run-queue waits */
 	uint64_t runq_cnt;		/* number of waits */
-	uint64_t hist[EBPF_RUNQ_SLOTS];	/* waits by slot */
+	uint64_t hist[EBPF_RUNQ_SLOTS]; /* waits by slot */
 	uint64_t rx_bytes, rx_packets;	/* L3 bytes, packets (GSO segments) */
 	uint64_t tx_bytes, tx_packets;
 };
 
 /* Rates over the last interval (0 for a series seen for the first time). */
 struct ebpf_rates {
-	double interval_s;		/* 0: no earlier sample yet */
-	double cpu_cores;		/* CPU seconds per second */
-	double runq_p50_s, runq_p99_s;	/* quantiles of the waits in the interval */
-	uint64_t runq_samples;		/* waits in the interval */
+	double interval_s;	       /* 0: no earlier sample yet */
+	double cpu_cores;	       /* CPU seconds per second */
+	double runq_p50_s, runq_p99_s; /* quantiles of the waits in the interval */
+	uint64_t runq_samples;	       /* waits in the interval */
 	double rx_bytes_s, tx_bytes_s;
 	double rx_packets_s, tx_packets_s;
 };
 
 enum ebpf_kind {
-	EBPF_KIND_NONE = 0,	/* not a Kubernetes cgroup */
-	EBPF_KIND_POD,		/* a pod cgroup, or one inside it outside any container */
-	EBPF_KIND_CONTAINER,	/* a container cgroup, or one inside it */
+	EBPF_KIND_NONE = 0,  /* not a Kubernetes cgroup */
+	EBPF_KIND_POD,	     /* a pod cgroup, or one inside it outside any container */
+	EBPF_KIND_CONTAINER, /* a container cgroup, or one inside it */
 };
 
 /* One series: a pod (container_id "") or a container. */
 struct ebpf_stat {
 	enum ebpf_kind kind;
-	char pod_uid[48];		/* "0f8e...-..." (dashes, as the API spells it) */
-	char container_id[80];		/* runtime's id, "" for a pod */
-	char qos[16];			/* "guaranteed", "burstable", "besteffort" */
-	uint64_t cgroup_id;		/* the pod's or container's cgroup */
+	char pod_uid[48];      /* "0f8e...-..." (dashes, as the API spells it) */
+	char container_id[80]; /* runtime's id, "" for a pod */
+	char qos[16];	       /* "guaranteed", "burstable", "besteffort" */
+	uint64_t cgroup_id;    /* the pod's or container's cgroup */
 	struct ebpf_counters total;
 	struct ebpf_rates rate;
 };
@@ -220,7 +219,7 @@ struct ebpf_cgroup_ref {
 	char pod_uid[48];
 	char container_id[80];
 	char qos[16];
-	bool is_leaf;	/* the path is the pod (or container) directory itself */
+	bool is_leaf; /* the path is the pod (or container) directory itself */
 };
 
 /**

@@ -78,17 +78,17 @@ static int ebpf_libbpf_print(enum libbpf_print_level level, const char *fmt, va_
 enum { L_WAKEUP, L_WAKEUP_NEW, L_SWITCH, L_INGRESS, L_EGRESS, L_NR };
 
 static const char *const link_names[L_NR] = {
-	"link_sched_wakeup", "link_sched_wakeup_new", "link_sched_switch",
+	"link_sched_wakeup",   "link_sched_wakeup_new", "link_sched_switch",
 	"link_cgroup_ingress", "link_cgroup_egress",
 };
 
 struct ebpf_prog {
-	struct podstat_bpf *skel;	/* NULL in read-only mode */
+	struct podstat_bpf *skel; /* NULL in read-only mode */
 	struct bpf_link *links[L_NR];
 	struct ebpf_maps maps;
 	unsigned int features;
-	char dir[PATH_MAX - 64];	/* pin directory, "" when not pinned */
-	bool ro_fds;			/* maps fds are ours (read-only mode) */
+	char dir[PATH_MAX - 64]; /* pin directory, "" when not pinned */
+	bool ro_fds;		 /* maps fds are ours (read-only mode) */
 };
 
 static void pin_path(const struct ebpf_prog *p, const char *name, char *buf, size_t len)
@@ -193,7 +193,6 @@ static int skel_load(struct ebpf_prog *p, const struct ebpf_opts *o, unsigned in
 		return -errno;
 	bpf_map__set_max_entries(s->maps.cg_cpu, o->max_cgroups);
 	bpf_map__set_max_entries(s->maps.cg_net, o->max_cgroups);
-	bpf_map__set_max_entries(s->maps.task_enq, o->max_tasks);
 	bpf_map__set_max_entries(s->maps.cg_retired, o->max_pods);
 	bpf_program__set_autoload(s->progs.podstat_wakeup, feats & EBPF_FEAT_SCHED);
 	bpf_program__set_autoload(s->progs.podstat_wakeup_new, feats & EBPF_FEAT_SCHED);
@@ -201,6 +200,20 @@ static int skel_load(struct ebpf_prog *p, const struct ebpf_opts *o, unsigned in
 	bpf_program__set_autoload(s->progs.podstat_ingress, feats & EBPF_FEAT_NET);
 	bpf_program__set_autoload(s->progs.podstat_egress, feats & EBPF_FEAT_NET);
 	if (p->dir[0]) {
+		char stale[PATH_MAX];
+
+		/*
+		 * cpu_cur and task_enq only make sense while the tracing programs
+		 * run: stale stamps would read as long waits. With no pinned
+		 * sched_switch link alive, start them afresh.
+		 */
+		pin_path(p, link_names[L_SWITCH], stale, sizeof(stale));
+		if (access(stale, F_OK)) {
+			pin_path(p, "cpu_cur", stale, sizeof(stale));
+			unlink(stale);
+			pin_path(p, "task_enq", stale, sizeof(stale));
+			unlink(stale);
+		}
 		bpf_object__for_each_map(map, s->obj) {
 			char path[PATH_MAX];
 
@@ -224,7 +237,7 @@ out_destroy:
 }
 
 /* Attach @prog as link @i (cgroup fd @cgfd for the cgroup ones), replacing a pinned one. */
-static int link_attach(struct ebpf_prog *p, int i, struct bpf_program *prog, int cgfd, bool *had_old)
+static int link_attach(struct ebpf_prog *p, int i, struct bpf_program *prog, int cgfd)
 {
 	struct bpf_link *old = NULL, *link;
 	char path[PATH_MAX];
@@ -236,16 +249,14 @@ static int link_attach(struct ebpf_prog *p, int i, struct bpf_program *prog, int
 		if (!old && errno != ENOENT)
 			pr_warn("pinned link %s: %s: replacing it", path, strerror(errno));
 	}
-	if (had_old)
-		*had_old = old != NULL;
 	if (old && cgfd >= 0 && !bpf_link__update_program(old, prog)) {
-		p->links[i] = old;	/* swapped in place, still pinned */
+		p->links[i] = old; /* swapped in place, still pinned */
 		return 0;
 	}
 	link = cgfd >= 0 ? bpf_program__attach_cgroup(prog, cgfd) : bpf_program__attach(prog);
 	if (!link) {
 		ret = -errno;
-		bpf_link__destroy(old);	/* the old one stays pinned: it still counts */
+		bpf_link__destroy(old); /* the old one stays pinned: it still counts */
 		return ret;
 	}
 	if (old) {
@@ -274,36 +285,16 @@ static void links_drop(struct ebpf_prog *p, int from, int to)
 	}
 }
 
-/* The tracing links were not running before: what cpu_cur and task_enq hold is stale. */
-static void sched_state_reset(struct ebpf_prog *p)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct podstat_cur *zero;
-	__u32 key = 0, next;
-
-	zero = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*zero)) : NULL;
-	if (zero)
-		bpf_map_update_elem(p->maps.cpu_cur, &key, zero, BPF_ANY);
-	free(zero);
-	while (!bpf_map_get_next_key(p->maps.task_enq, NULL, &next))
-		if (bpf_map_delete_elem(p->maps.task_enq, &next))
-			break;
-}
-
 static int attach_sched(struct ebpf_prog *p)
 {
 	struct podstat_bpf *s = p->skel;
-	bool old = false;
 	int ret;
 
-	ret = link_attach(p, L_WAKEUP, s->progs.podstat_wakeup, -1, NULL);
+	ret = link_attach(p, L_WAKEUP, s->progs.podstat_wakeup, -1);
 	if (!ret)
-		ret = link_attach(p, L_WAKEUP_NEW, s->progs.podstat_wakeup_new, -1, NULL);
-	if (!ret) {
-		ret = link_attach(p, L_SWITCH, s->progs.podstat_switch, -1, &old);
-		if (!ret && !old)
-			sched_state_reset(p);
-	}
+		ret = link_attach(p, L_WAKEUP_NEW, s->progs.podstat_wakeup_new, -1);
+	if (!ret)
+		ret = link_attach(p, L_SWITCH, s->progs.podstat_switch, -1);
 	if (ret)
 		links_drop(p, L_WAKEUP, L_SWITCH);
 	return ret;
@@ -317,9 +308,9 @@ static int attach_net(struct ebpf_prog *p, const char *cgpath)
 	fd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = link_attach(p, L_INGRESS, s->progs.podstat_ingress, fd, NULL);
+	ret = link_attach(p, L_INGRESS, s->progs.podstat_ingress, fd);
 	if (!ret)
-		ret = link_attach(p, L_EGRESS, s->progs.podstat_egress, fd, NULL);
+		ret = link_attach(p, L_EGRESS, s->progs.podstat_egress, fd);
 	if (ret)
 		links_drop(p, L_INGRESS, L_EGRESS);
 	close(fd);
@@ -341,10 +332,10 @@ static void pin_drop(struct ebpf_prog *p, int from, int to)
 
 static int open_readonly(struct ebpf_prog *p)
 {
-	static const char *const names[] = { "cg_cpu", "cg_net", "cpu_cur", "cg_retired",
-					     "task_enq" };
-	int *fds[] = { &p->maps.cg_cpu, &p->maps.cg_net, &p->maps.cpu_cur, &p->maps.cg_retired,
-		       &p->maps.task_enq };
+	static const char *const names[] = {"cg_cpu", "cg_net", "cpu_cur", "cg_retired",
+					    "task_enq"};
+	int *fds[] = {&p->maps.cg_cpu, &p->maps.cg_net, &p->maps.cpu_cur, &p->maps.cg_retired,
+		      &p->maps.task_enq};
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -371,7 +362,7 @@ static int open_readonly(struct ebpf_prog *p)
 
 int ebpf_prog_open(const struct ebpf_opts *o, const char *cgroup_root, struct ebpf_prog **out)
 {
-	static const unsigned int drop[] = { 0, EBPF_FEAT_NET, EBPF_FEAT_SCHED };
+	static const unsigned int drop[] = {0, EBPF_FEAT_NET, EBPF_FEAT_SCHED};
 	unsigned int want = o->features & EBPF_FEAT_ALL;
 	struct ebpf_prog *p;
 	int ret = -EOPNOTSUPP;
@@ -414,7 +405,7 @@ int ebpf_prog_open(const struct ebpf_opts *o, const char *cgroup_root, struct eb
 			break;
 		}
 		if (ret == -EINVAL && p->dir[0])
-			break;	/* pins of another size: no use trying less */
+			break; /* pins of another size: no use trying less */
 	}
 	if (ret) {
 		pr_err("loading the eBPF programs failed: %s", strerror(-ret));
@@ -422,7 +413,8 @@ int ebpf_prog_open(const struct ebpf_opts *o, const char *cgroup_root, struct eb
 	}
 	if (want & ~p->features)
 		pr_warn("%s programs refused by the kernel: continuing without them",
-			(want & ~p->features) & EBPF_FEAT_NET ? "network (cgroup_skb)" : "scheduler (tp_btf)");
+			(want & ~p->features) & EBPF_FEAT_NET ? "network (cgroup_skb)"
+							      : "scheduler (tp_btf)");
 	p->maps.cg_cpu = bpf_map__fd(p->skel->maps.cg_cpu);
 	p->maps.cg_net = bpf_map__fd(p->skel->maps.cg_net);
 	p->maps.cpu_cur = bpf_map__fd(p->skel->maps.cpu_cur);
@@ -474,8 +466,8 @@ void ebpf_prog_close(struct ebpf_prog *p)
 		bpf_link__destroy(p->links[i]);
 	podstat_bpf__destroy(p->skel);
 	if (p->ro_fds) {
-		int fds[] = { p->maps.cg_cpu, p->maps.cg_net, p->maps.cpu_cur, p->maps.cg_retired,
-			      p->maps.task_enq };
+		int fds[] = {p->maps.cg_cpu, p->maps.cg_net, p->maps.cpu_cur, p->maps.cg_retired,
+			     p->maps.task_enq};
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 			if (fds[i] >= 0)
@@ -496,8 +488,7 @@ const struct ebpf_maps *ebpf_prog_maps(const struct ebpf_prog *p)
 
 int ebpf_pins_remove(const char *pin_dir)
 {
-	static const char *const maps[] = { "cg_cpu", "cg_net", "cpu_cur", "cg_retired",
-					    "task_enq" };
+	static const char *const maps[] = {"cg_cpu", "cg_net", "cpu_cur", "cg_retired", "task_enq"};
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 	int ret = 0;
 

@@ -12,6 +12,9 @@
  * kubepods cgroup): bytes (skb->len, from the IP header on, the figure the
  * kernel's IP counters use) and packets (GSO segments) per socket cgroup.
  *
+ * tp_btf hands the programs typed (BTF) task pointers: fields are read
+ * directly, with CO-RE offsets, rather than through bpf_probe_read_kernel().
+ *
  * All counters live in per-CPU maps that user space sums; nothing is sent to
  * user space per event. The layouts are in podstat.h.
  */
@@ -52,11 +55,16 @@ struct {
 	__type(value, struct podstat_net);
 } cg_net SEC(".maps");
 
-/* tid -> enqueue time; deleted at switch-in, so it holds runnable tasks only */
+/*
+ * Per task: when it became runnable (0: not waiting). Task storage lives
+ * and dies with the task; after a task's first stamp, reading and writing it
+ * takes no lock and allocates nothing (a pid-keyed hash took a bucket lock
+ * on every wakeup and switch).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, __u64);
 } task_enq SEC(".maps");
 
@@ -101,9 +109,15 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return hi ? log2_u32(hi) + 32 : log2_u32(v);
 }
 
+/* SCHED_NORMAL, SCHED_BATCH, SCHED_IDLE: the fair class */
+static __always_inline bool fair_policy(unsigned int policy)
+{
+	return policy == 0 || policy == 3 || policy == 5;
+}
+
 static __always_inline __u64 task_cgid(struct task_struct *t)
 {
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	return t->cgroups->dfl_cgrp->kn->id;
 }
 
 static __always_inline struct podstat_cpu *cpu_get(__u64 id)
@@ -117,15 +131,19 @@ static __always_inline struct podstat_cpu *cpu_get(__u64 id)
 	return bpf_map_lookup_elem(&cg_cpu, &id);
 }
 
-static __always_inline void enq_mark(__u32 tid, __u64 now)
+static __always_inline void enq_mark(struct task_struct *t, __u64 now)
 {
-	if (tid)
-		bpf_map_update_elem(&task_enq, &tid, &now, BPF_ANY);
+	__u64 *ts;
+
+	if (!t->pid)
+		return;	/* an idle task */
+	ts = bpf_task_storage_get(&task_enq, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts)
+		*ts = now;
 }
 
-static __always_inline void runq_add(__u64 id, __u64 wait_ns)
+static __always_inline void runq_add(struct podstat_cpu *c, __u64 wait_ns)
 {
-	struct podstat_cpu *c = cpu_get(id);
 	__u64 us = wait_ns / 1000;
 	__u32 slot = us ? log2_u64(us) + 1 : 0;
 
@@ -142,14 +160,14 @@ static __always_inline void runq_add(__u64 id, __u64 wait_ns)
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(podstat_wakeup, struct task_struct *p)
 {
-	enq_mark(BPF_CORE_READ(p, pid), bpf_ktime_get_ns());
+	enq_mark(p, bpf_ktime_get_ns());
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(podstat_wakeup_new, struct task_struct *p)
 {
-	enq_mark(BPF_CORE_READ(p, pid), bpf_ktime_get_ns());
+	enq_mark(p, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -158,40 +176,56 @@ int BPF_PROG(podstat_switch, bool preempt, struct task_struct *prev, struct task
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 zero = 0, prev_tid, next_tid;
+	struct podstat_cpu *pc = NULL;
 	struct podstat_cur *cur;
-	__u64 *enq;
+	__u64 *enq, prev_cg = 0;
 
 	cur = bpf_map_lookup_elem(&cpu_cur, &zero);
 	if (!cur)
 		return 0;
-	prev_tid = BPF_CORE_READ(prev, pid);
+	prev_tid = prev->pid;
 	if (prev_tid) {
-		__u64 exec = BPF_CORE_READ(prev, se.sum_exec_runtime);
+		__u64 exec = prev->se.sum_exec_runtime, start = exec;
+		/* read before the branch: one load may not serve two pointer kinds */
+		__u64 slice_start = prev->se.prev_sum_exec_runtime;
+		unsigned int policy = prev->policy;
 
-		if (cur->ts && exec > cur->exec_ns) {
-			struct podstat_cpu *c = cpu_get(task_cgid(prev));
-
-			if (c)
-				c->oncpu_ns += exec - cur->exec_ns;
+		/*
+		 * cur describes prev if this program saw prev's switch-in (nearly
+		 * always). When it did not (rarely, under load), a fair-class task's
+		 * slice start is se.prev_sum_exec_runtime, which set_next_entity()
+		 * stamps at pick; RT and deadline tasks do not keep it.
+		 */
+		if (cur->ts && cur->tid == prev_tid)
+			start = cur->exec_ns;
+		else if (cur->ts && fair_policy(policy))
+			start = slice_start;
+		if (exec > start) {
+			prev_cg = task_cgid(prev);
+			pc = cpu_get(prev_cg);
+			if (pc)
+				pc->oncpu_ns += exec - start;
 		}
 		/* switched out while still runnable: it waits from now on */
-		if (preempt || BPF_CORE_READ(prev, __state) == TASK_RUNNING)
-			enq_mark(prev_tid, now);
+		if (preempt || prev->__state == TASK_RUNNING)
+			enq_mark(prev, now);
 	}
-	next_tid = BPF_CORE_READ(next, pid);
+	next_tid = next->pid;
 	cur->ts = now;
 	cur->cgid = 0;
+	cur->tid = next_tid;
 	if (!next_tid)
 		return 0;
 	cur->cgid = task_cgid(next);
-	cur->exec_ns = BPF_CORE_READ(next, se.sum_exec_runtime);
-	enq = bpf_map_lookup_elem(&task_enq, &next_tid);
-	if (enq) {
+	cur->exec_ns = next->se.sum_exec_runtime;
+	enq = bpf_task_storage_get(&task_enq, next, 0, 0);
+	if (enq && *enq) {
 		__u64 ts = *enq;
 
-		bpf_map_delete_elem(&task_enq, &next_tid);
+		*enq = 0;
+		/* switches within one cgroup (a pod's threads) need one lookup */
 		if (now > ts)
-			runq_add(cur->cgid, now - ts);
+			runq_add(pc && prev_cg == cur->cgid ? pc : cpu_get(cur->cgid), now - ts);
 	}
 	return 0;
 }

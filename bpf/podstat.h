@@ -26,10 +26,10 @@
 
 /* map cg_cpu (per-CPU hash, key: __u64 cgroup v2 id): scheduler counters */
 struct podstat_cpu {
-	__u64 oncpu_ns;			/* time on a CPU, switch-in to switch-out */
-	__u64 runq_ns;			/* sum of run-queue waits */
-	__u64 runq_cnt;			/* number of waits (sum of hist) */
-	__u64 hist[EBPF_RUNQ_SLOTS];	/* waits by slot, see EBPF_RUNQ_SLOTS */
+	__u64 oncpu_ns;		     /* time on a CPU, switch-in to switch-out */
+	__u64 runq_ns;		     /* sum of run-queue waits */
+	__u64 runq_cnt;		     /* number of waits (sum of hist) */
+	__u64 hist[EBPF_RUNQ_SLOTS]; /* waits by slot, see EBPF_RUNQ_SLOTS */
 };
 
 /* map cg_net (per-CPU hash, key: __u64 cgroup v2 id of the socket): L3 traffic */
@@ -42,9 +42,11 @@ struct podstat_net {
 
 /* map cpu_cur (per-CPU array, one entry): the task on this CPU since ts */
 struct podstat_cur {
-	__u64 ts;		/* bpf_ktime_get_ns() at its switch-in; 0: unknown */
-	__u64 cgid;		/* its cgroup v2 id; 0: idle */
-	__u64 exec_ns;		/* its se.sum_exec_runtime at its switch-in */
+	__u64 ts;      /* bpf_ktime_get_ns() at its switch-in; 0: unknown */
+	__u64 cgid;    /* its cgroup v2 id; 0: idle */
+	__u64 exec_ns; /* its se.sum_exec_runtime at its switch-in */
+	__u32 tid;     /* its thread id (/proc/TID/schedstat has its runtime now) */
+	__u32 pad;
 };
 
 /*
@@ -60,12 +62,12 @@ struct podstat_retired {
 #ifdef __VMLINUX_H__
 _Static_assert(sizeof(struct podstat_cpu) == 232, "podstat_cpu layout");
 _Static_assert(sizeof(struct podstat_net) == 32, "podstat_net layout");
-_Static_assert(sizeof(struct podstat_cur) == 24, "podstat_cur layout");
+_Static_assert(sizeof(struct podstat_cur) == 32, "podstat_cur layout");
 _Static_assert(sizeof(struct podstat_retired) == 264, "podstat_retired layout");
 #else
 static_assert(sizeof(struct podstat_cpu) == 232, "podstat_cpu layout");
 static_assert(sizeof(struct podstat_net) == 32, "podstat_net layout");
-static_assert(sizeof(struct podstat_cur) == 24, "podstat_cur layout");
+static_assert(sizeof(struct podstat_cur) == 32, "podstat_cur layout");
 static_assert(sizeof(struct podstat_retired) == 264, "podstat_retired layout");
 #endif
 

@@ -62,20 +62,20 @@ static void prom_labels(const struct prom_ctx *p, const struct ebpf_stat *s, con
 enum prom_field { F_CPU, F_RX_BYTES, F_TX_BYTES, F_RX_PACKETS, F_TX_PACKETS };
 
 static const struct prom_family {
-	const char *name;	/* after ferry_pod_ / ferry_container_ */
+	const char *name; /* after ferry_pod_ / ferry_container_ */
 	const char *help;
 	unsigned int feature;
 } prom_counters[] = {
-	[F_CPU] = { "cpu_usage_seconds_total", "CPU time consumed, seconds (sched_switch)",
-		    EBPF_FEAT_SCHED },
-	[F_RX_BYTES] = { "network_receive_bytes_total", "Bytes received, IP header on (cgroup_skb ingress)",
-			 EBPF_FEAT_NET },
-	[F_TX_BYTES] = { "network_transmit_bytes_total", "Bytes sent, IP header on (cgroup_skb egress)",
-			 EBPF_FEAT_NET },
-	[F_RX_PACKETS] = { "network_receive_packets_total", "Packets received (GSO segments)",
-			   EBPF_FEAT_NET },
-	[F_TX_PACKETS] = { "network_transmit_packets_total", "Packets sent (GSO segments)",
-			   EBPF_FEAT_NET },
+	[F_CPU] = {"cpu_usage_seconds_total", "CPU time consumed, seconds (sched_switch)",
+		   EBPF_FEAT_SCHED},
+	[F_RX_BYTES] = {"network_receive_bytes_total",
+			"Bytes received, IP header on (cgroup_skb ingress)", EBPF_FEAT_NET},
+	[F_TX_BYTES] = {"network_transmit_bytes_total",
+			"Bytes sent, IP header on (cgroup_skb egress)", EBPF_FEAT_NET},
+	[F_RX_PACKETS] = {"network_receive_packets_total", "Packets received (GSO segments)",
+			  EBPF_FEAT_NET},
+	[F_TX_PACKETS] = {"network_transmit_packets_total", "Packets sent (GSO segments)",
+			  EBPF_FEAT_NET},
 };
 
 static void prom_value(FILE *f, enum prom_field fld, const struct ebpf_counters *c)
@@ -105,7 +105,8 @@ static void prom_histogram(const struct prom_ctx *p, const char *scope, const st
 {
 	FILE *f = p->f;
 
-	fprintf(f, "# HELP ferry_%s_runqueue_wait_seconds Time runnable tasks waited for a CPU (wakeup or preemption to switch-in)\n",
+	fprintf(f,
+		"# HELP ferry_%s_runqueue_wait_seconds Time runnable tasks waited for a CPU (wakeup or preemption to switch-in)\n",
 		scope);
 	fprintf(f, "# TYPE ferry_%s_runqueue_wait_seconds histogram\n", scope);
 	for (size_t i = 0; i < n; i++) {
@@ -143,11 +144,12 @@ int ebpf_prom_write(FILE *f, const struct ebpf_stat *st, size_t n, unsigned int 
 	static const struct {
 		const char *scope;
 		enum ebpf_kind kind;
-	} scopes[] = { { "pod", EBPF_KIND_POD }, { "container", EBPF_KIND_CONTAINER } };
-	struct prom_ctx p = { .f = f, .meta = meta, .arg = arg };
+	} scopes[] = {{"pod", EBPF_KIND_POD}, {"container", EBPF_KIND_CONTAINER}};
+	struct prom_ctx p = {.f = f, .meta = meta, .arg = arg};
 
 	for (size_t s = 0; s < 2; s++) {
-		for (size_t fam = 0; fam < sizeof(prom_counters) / sizeof(prom_counters[0]); fam++) {
+		for (size_t fam = 0; fam < sizeof(prom_counters) / sizeof(prom_counters[0]);
+		     fam++) {
 			const struct prom_family *pf = &prom_counters[fam];
 
 			if (!(features & pf->feature))
@@ -170,7 +172,8 @@ int ebpf_prom_write(FILE *f, const struct ebpf_stat *st, size_t n, unsigned int 
 	fputs("# TYPE ferry_agent_feature_enabled gauge\n", f);
 	fprintf(f, "ferry_agent_feature_enabled{feature=\"sched\"} %d\n",
 		!!(features & EBPF_FEAT_SCHED));
-	fprintf(f, "ferry_agent_feature_enabled{feature=\"net\"} %d\n", !!(features & EBPF_FEAT_NET));
+	fprintf(f, "ferry_agent_feature_enabled{feature=\"net\"} %d\n",
+		!!(features & EBPF_FEAT_NET));
 	fflush(f);
 	return ferror(f) ? -EIO : 0;
 }

@@ -25,10 +25,10 @@ void ebpf_counters_add_net(struct ebpf_counters *c, const struct podstat_net *v)
 	c->tx_packets += v->tx_packets;
 }
 
-#define CLAMP(f)                         \
-	do {                             \
-		if (c->f < floor->f)     \
-			c->f = floor->f; \
+#define CLAMP(f)                                                                                   \
+	do {                                                                                       \
+		if (c->f < floor->f)                                                               \
+			c->f = floor->f;                                                           \
 	} while (0)
 
 void ebpf_counters_clamp(struct ebpf_counters *c, const struct ebpf_counters *floor)

@@ -35,35 +35,36 @@
 
 struct agent_http {
 	pthread_mutex_t lock;
-	char *metrics;		/* the last sample's exposition */
+	char *metrics; /* the last sample's exposition */
 	size_t len;
-	double last_sample;	/* CLOCK_MONOTONIC seconds; 0: none yet */
-	double stall_s;		/* /healthz fails after this long without a sample */
+	double last_sample; /* CLOCK_MONOTONIC seconds; 0: none yet */
+	double stall_s;	    /* /healthz fails after this long without a sample */
 };
 
 static void agent_usage(FILE *f)
 {
-	fprintf(f, "usage: ferry agent [OPTIONS]\n"
-		   "       ferry agent --cleanup [--pin-dir DIR]\n\n"
-		   "Run the node agent: per-pod and per-container CPU time, run-queue wait and\n"
-		   "network traffic measured with eBPF, served as Prometheus text.\n\n"
-		   "  --metrics-addr HOST:PORT  where /metrics, /healthz and /readyz listen\n"
-		   "                          (default " AGENT_METRICS_ADDR "; [::1]:PORT for IPv6)\n"
-		   "  --interval SECONDS      sampling period (default 1; 0.1 to 60, \"500ms\" works)\n"
-		   "  --pin-dir DIR           bpffs directory for maps and links, so that a restarted\n"
-		   "                          agent continues the counters (default " AGENT_PIN_DIR ")\n"
-		   "  --no-pin                pin nothing: the programs go away with the agent\n"
-		   "  --cleanup               detach the programs and remove the pins, then exit\n"
-		   "  --cgroup-root DIR       cgroup v2 mount (default: found in /proc/self/mountinfo)\n"
-		   "  --net-cgroup DIR        cgroup the network programs attach to (default: the root)\n"
-		   "  --no-net                leave out the network programs (cgroup_skb)\n"
-		   "  --no-sched              leave out the scheduler programs (tp_btf/sched_*)\n"
-		   "  --max-cgroups N         entries of the per-cgroup maps (default 4096)\n"
-		   "  --max-tasks N           runnable tasks tracked at once (default 32768)\n"
-		   "  --max-pods N            pods whose removed containers are remembered (default 1024)\n"
-		   "  -h, --help              this text\n\n"
-		   "A feature the kernel refuses is reported once and left out; the rest works.\n"
-		   "Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN for the mounts).\n");
+	fprintf(f,
+		"usage: ferry agent [OPTIONS]\n"
+		"       ferry agent --cleanup [--pin-dir DIR]\n\n"
+		"Run the node agent: per-pod and per-container CPU time, run-queue wait and\n"
+		"network traffic measured with eBPF, served as Prometheus text.\n\n"
+		"  --metrics-addr HOST:PORT  where /metrics, /healthz and /readyz listen\n"
+		"                          (default " AGENT_METRICS_ADDR "; [::1]:PORT for IPv6)\n"
+		"  --interval SECONDS      sampling period (default 1; 0.1 to 60, \"500ms\" works)\n"
+		"  --pin-dir DIR           bpffs directory for maps and links, so that a restarted\n"
+		"                          agent continues the counters (default " AGENT_PIN_DIR
+		")\n"
+		"  --no-pin                pin nothing: the programs go away with the agent\n"
+		"  --cleanup               detach the programs and remove the pins, then exit\n"
+		"  --cgroup-root DIR       cgroup v2 mount (default: found in /proc/self/mountinfo)\n"
+		"  --net-cgroup DIR        cgroup the network programs attach to (default: the root)\n"
+		"  --no-net                leave out the network programs (cgroup_skb)\n"
+		"  --no-sched              leave out the scheduler programs (tp_btf/sched_*)\n"
+		"  --max-cgroups N         entries of the per-cgroup maps (default 4096)\n"
+		"  --max-pods N            pods whose removed containers are remembered (default 1024)\n"
+		"  -h, --help              this text\n\n"
+		"A feature the kernel refuses is reported once and left out; the rest works.\n"
+		"Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN for the mounts).\n");
 }
 
 static double agent_now(void)
@@ -151,8 +152,8 @@ static int agent_parse_addr(const char *s, struct sockaddr_storage *ss)
 	return -EINVAL;
 }
 
-static enum MHD_Result agent_reply(struct MHD_Connection *conn, unsigned int code,
-				   const char *type, const char *body, size_t len)
+static enum MHD_Result agent_reply(struct MHD_Connection *conn, unsigned int code, const char *type,
+				   const char *body, size_t len)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -186,8 +187,9 @@ static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *conn, con
 	last = h->last_sample;
 	if (!strcmp(url, "/metrics")) {
 		if (h->metrics)
-			ret = agent_reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-					  h->metrics, h->len);
+			ret = agent_reply(conn, MHD_HTTP_OK,
+					  "text/plain; version=0.0.4; charset=utf-8", h->metrics,
+					  h->len);
 		else
 			ret = agent_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text,
 					  "no sample yet\n", 14);
@@ -203,8 +205,8 @@ static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *conn, con
 	}
 	if (!strcmp(url, "/readyz")) {
 		if (!last)
-			return agent_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text,
-					   "not ready\n", 10);
+			return agent_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text, "not ready\n",
+					   10);
 		return agent_reply(conn, MHD_HTTP_OK, text, "ok\n", 3);
 	}
 	return agent_reply(conn, MHD_HTTP_NOT_FOUND, text, "not found\n", 10);
@@ -254,27 +256,25 @@ int ctl_cmd_agent(int argc, char **argv)
 		OPT_NO_NET,
 		OPT_NO_SCHED,
 		OPT_MAX_CGROUPS,
-		OPT_MAX_TASKS,
 		OPT_MAX_PODS,
 	};
 	static const struct option opts[] = {
-		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
-		{ "interval", required_argument, NULL, OPT_INTERVAL },
-		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
-		{ "no-pin", no_argument, NULL, OPT_NO_PIN },
-		{ "cleanup", no_argument, NULL, OPT_CLEANUP },
-		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
-		{ "net-cgroup", required_argument, NULL, OPT_NET_CGROUP },
-		{ "no-net", no_argument, NULL, OPT_NO_NET },
-		{ "no-sched", no_argument, NULL, OPT_NO_SCHED },
-		{ "max-cgroups", required_argument, NULL, OPT_MAX_CGROUPS },
-		{ "max-tasks", required_argument, NULL, OPT_MAX_TASKS },
-		{ "max-pods", required_argument, NULL, OPT_MAX_PODS },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
+		{"no-pin", no_argument, NULL, OPT_NO_PIN},
+		{"cleanup", no_argument, NULL, OPT_CLEANUP},
+		{"cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT},
+		{"net-cgroup", required_argument, NULL, OPT_NET_CGROUP},
+		{"no-net", no_argument, NULL, OPT_NO_NET},
+		{"no-sched", no_argument, NULL, OPT_NO_SCHED},
+		{"max-cgroups", required_argument, NULL, OPT_MAX_CGROUPS},
+		{"max-pods", required_argument, NULL, OPT_MAX_PODS},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *addr = AGENT_METRICS_ADDR, *pin_dir = AGENT_PIN_DIR;
-	struct agent_http h = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct agent_http h = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct MHD_Daemon *mhd = NULL;
 	struct ebpf_agent *a = NULL;
 	struct sockaddr_storage ss;
@@ -295,8 +295,8 @@ int ctl_cmd_agent(int argc, char **argv)
 			break;
 		case OPT_INTERVAL:
 			if (ctl_agent_parse_interval(optarg, &interval))
-				return ctl_usage_error("agent", "--interval '%s': want 0.1 to 60 seconds",
-						       optarg);
+				return ctl_usage_error(
+					"agent", "--interval '%s': want 0.1 to 60 seconds", optarg);
 			break;
 		case OPT_PIN_DIR:
 			pin_dir = optarg;
@@ -320,15 +320,12 @@ int ctl_cmd_agent(int argc, char **argv)
 			o.features &= ~EBPF_FEAT_SCHED;
 			break;
 		case OPT_MAX_CGROUPS:
-		case OPT_MAX_TASKS:
 		case OPT_MAX_PODS: {
-			uint32_t *dst = opt == OPT_MAX_CGROUPS ? &o.max_cgroups :
-					opt == OPT_MAX_TASKS   ? &o.max_tasks :
-								 &o.max_pods;
+			uint32_t *dst = opt == OPT_MAX_CGROUPS ? &o.max_cgroups : &o.max_pods;
 
 			if (agent_parse_u32(optarg, dst))
-				return ctl_usage_error("agent", "'%s' is not a count from 1 to 16777216",
-						       optarg);
+				return ctl_usage_error(
+					"agent", "'%s' is not a count from 1 to 16777216", optarg);
 			break;
 		}
 		default:
@@ -359,14 +356,13 @@ int ctl_cmd_agent(int argc, char **argv)
 		goto out;
 	}
 	h.stall_s = 3 * interval + 2;
-	mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-				       (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-			       0, NULL, NULL, agent_handler, &h, MHD_OPTION_SOCK_ADDR,
-			       (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
-			       (unsigned int)10, MHD_OPTION_END);
+	mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
+		NULL, NULL, agent_handler, &h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
 	if (!mhd) {
-		ret = ctl_fail(-EADDRINUSE, NULL, "listen on %s failed (in use, or not an address here)",
-			       addr);
+		ret = ctl_fail(-EADDRINUSE, NULL,
+			       "listen on %s failed (in use, or not an address here)", addr);
 		goto out;
 	}
 	ctl_log(CTL_LOG_INFO, "agent: cgroup v2 at %s, features:%s%s, metrics on http://%s/metrics",
@@ -382,7 +378,7 @@ int ctl_cmd_agent(int argc, char **argv)
 				ctl_log(CTL_LOG_WARN, "sample: %s", strerror(-ret));
 			next += interval;
 			if (next < now)
-				next = now + interval;	/* fell behind: do not catch up in a burst */
+				next = now + interval; /* fell behind: do not catch up in a burst */
 			continue;
 		}
 		{
@@ -390,7 +386,7 @@ int ctl_cmd_agent(int argc, char **argv)
 			struct timespec ts;
 
 			if (d > 0.1)
-				d = 0.1;	/* signals end the wait early; stay responsive anyway */
+				d = 0.1; /* signals end the wait early; stay responsive anyway */
 			ts.tv_sec = 0;
 			ts.tv_nsec = (long)(d * 1e9);
 			nanosleep(&ts, NULL);

@@ -20,18 +20,19 @@
 
 static void top_usage(FILE *f)
 {
-	fprintf(f, "usage: ferry top [OPTIONS]\n\n"
-		   "Print CPU, run-queue wait and network rates per pod, every interval.\n\n"
-		   "  --containers            a row per container under each pod\n"
-		   "  --interval SECONDS      refresh period (default 1; 0.1 to 60, \"500ms\" works)\n"
-		   "  --count N               stop after N tables (default: until interrupted)\n"
-		   "  --pin-dir DIR           where a running agent pinned its maps (default\n"
-		   "                          /sys/fs/bpf/ferry); without an agent, top loads the\n"
-		   "                          programs itself, unpinned, for as long as it runs\n"
-		   "  --cgroup-root DIR       cgroup v2 mount (default: found in /proc/self/mountinfo)\n"
-		   "  -h, --help              this text\n\n"
-		   "Columns: CPU in cores; P50/P99 run-queue wait over the interval; bytes and\n"
-		   "packets per second (L3, both directions).\n");
+	fprintf(f,
+		"usage: ferry top [OPTIONS]\n\n"
+		"Print CPU, run-queue wait and network rates per pod, every interval.\n\n"
+		"  --containers            a row per container under each pod\n"
+		"  --interval SECONDS      refresh period (default 1; 0.1 to 60, \"500ms\" works)\n"
+		"  --count N               stop after N tables (default: until interrupted)\n"
+		"  --pin-dir DIR           where a running agent pinned its maps (default\n"
+		"                          /sys/fs/bpf/ferry); without an agent, top loads the\n"
+		"                          programs itself, unpinned, for as long as it runs\n"
+		"  --cgroup-root DIR       cgroup v2 mount (default: found in /proc/self/mountinfo)\n"
+		"  -h, --help              this text\n\n"
+		"Columns: CPU in cores; P50/P99 run-queue wait over the interval; bytes and\n"
+		"packets per second (L3, both directions).\n");
 }
 
 static void top_dur(char *buf, size_t len, double s)
@@ -68,8 +69,8 @@ static void top_row(const struct ebpf_stat *s, const char *name, const char *qos
 	top_rate(tx, sizeof(tx), s->rate.tx_bytes_s);
 	top_rate(rxp, sizeof(rxp), s->rate.rx_packets_s);
 	top_rate(txp, sizeof(txp), s->rate.tx_packets_s);
-	printf("%-38s %-10s %7.3f %8s %8s %8s %8s %8s %8s\n", name, qos, s->rate.cpu_cores, p50, p99,
-	       rx, tx, rxp, txp);
+	printf("%-38s %-10s %7.3f %8s %8s %8s %8s %8s %8s\n", name, qos, s->rate.cpu_cores, p50,
+	       p99, rx, tx, rxp, txp);
 }
 
 static void top_table(struct ebpf_agent *a, bool containers, bool tty)
@@ -104,7 +105,7 @@ static void top_sleep(double s)
 {
 	while (s > 0 && !ctl_interrupted()) {
 		double d = s > 0.1 ? 0.1 : s;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(d * 1e9) };
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(d * 1e9)};
 
 		nanosleep(&ts, NULL);
 		s -= d;
@@ -115,13 +116,13 @@ int ctl_cmd_top(int argc, char **argv)
 {
 	enum { OPT_CONTAINERS = 1100, OPT_INTERVAL, OPT_COUNT, OPT_PIN_DIR, OPT_CGROUP_ROOT };
 	static const struct option opts[] = {
-		{ "containers", no_argument, NULL, OPT_CONTAINERS },
-		{ "interval", required_argument, NULL, OPT_INTERVAL },
-		{ "count", required_argument, NULL, OPT_COUNT },
-		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
-		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"containers", no_argument, NULL, OPT_CONTAINERS},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"count", required_argument, NULL, OPT_COUNT},
+		{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
+		{"cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *pin_dir = "/sys/fs/bpf/ferry";
 	struct ebpf_agent *a = NULL;
@@ -143,8 +144,8 @@ int ctl_cmd_top(int argc, char **argv)
 			break;
 		case OPT_INTERVAL:
 			if (ctl_agent_parse_interval(optarg, &interval))
-				return ctl_usage_error("top", "--interval '%s': want 0.1 to 60 seconds",
-						       optarg);
+				return ctl_usage_error(
+					"top", "--interval '%s': want 0.1 to 60 seconds", optarg);
 			break;
 		case OPT_COUNT: {
 			char *end;
@@ -152,8 +153,8 @@ int ctl_cmd_top(int argc, char **argv)
 			errno = 0;
 			count = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || count < 1)
-				return ctl_usage_error("top", "--count '%s': want a positive number",
-						       optarg);
+				return ctl_usage_error(
+					"top", "--count '%s': want a positive number", optarg);
 			break;
 		}
 		case OPT_PIN_DIR:

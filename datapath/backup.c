@@ -9,7 +9,7 @@
  *        |                       append to the open pack (parts uploaded
  *        |                       as they fill)
  *        v  finish queue
- *   finisher (1 thread)          complete the pack's upload, write its index
+ *   finisher (1 thread, packer.c) complete the pack's upload, write its index
  *
  *   manifest (1 thread)          takes the results in volume order from the
  *                                order ring and streams the manifest; it is
@@ -34,7 +34,6 @@
 #include "dp_int.h"
 #include "s3/store.h"
 
-#define FINISH_QUEUE 4
 #define SAMPLE_SLICES 8
 #define SAMPLE_SLICE  4096
 #define QD_MAX	     64
@@ -58,33 +57,11 @@ struct bk_item {
 	void *buf;
 };
 
-struct bk_pack {
-	uint8_t id[DP_ID_LEN];
-	char key[80];
-	struct s3_upload *up;
-	void *part;		/* I/O buffer being filled */
-	size_t fill;
-	unsigned int nparts;	/* parts queued */
-	uint64_t size;
-	struct dp_pack_entry *e;
-	size_t n, cap;
-	uint8_t *index;		/* encoded, written as trailer and as index/<id> */
-	size_t index_len;
-};
-
-/* Completion context of a part: one per I/O buffer. */
-struct bk_part {
-	struct bk_job *bk;
-	void *buf;
-	char key[80];
-	unsigned int num;
-};
-
 struct bk_job {
 	struct dp_job job;
 	struct dp_dev dev;
 	struct dp_bufs bufs;
-	struct dp_queue work, finish;
+	struct dp_queue work;
 	struct dp_chunkidx *ix;
 	struct dp_ring ring;
 	uint32_t chunk_size;
@@ -93,16 +70,13 @@ struct bk_job {
 	uint64_t pack_target;
 	bool no_uring;
 	struct bk_item *items;
-	struct bk_part *parts;
 	/* order ring */
 	struct bk_slot *slots;
 	uint64_t nslots, head, tail;
 	bool reader_done;
 	pthread_mutex_t ring_lock;
 	pthread_cond_t ring_cond;
-	/* packer */
-	pthread_mutex_t pack_lock;
-	struct bk_pack *pack;
+	struct dp_packer *packer;
 	/* manifest */
 	struct dp_snapshot meta;
 	char mkey[96];
@@ -126,9 +100,9 @@ struct bk_job {
 	uint64_t vidx;			/* chunk index the manifest thread is at */
 	uint64_t mismatches, first_mismatch;
 	/* threads */
-	pthread_t reader, finisher, manifest, *workers;
+	pthread_t reader, manifest, *workers;
 	unsigned int nworkers;
-	bool reader_started, finisher_started, manifest_started;
+	bool reader_started, manifest_started;
 };
 
 static struct bk_job *bk_of(struct dp_job *job)
@@ -142,7 +116,7 @@ static void bk_wake(struct dp_job *job)
 
 	dp_bufs_wake(&bk->bufs);
 	dp_queue_wake(&bk->work);
-	dp_queue_wake(&bk->finish);
+	dp_packer_wake(bk->packer);
 	pthread_mutex_lock(&bk->ring_lock);
 	pthread_cond_broadcast(&bk->ring_cond);
 	pthread_mutex_unlock(&bk->ring_lock);
@@ -523,218 +497,6 @@ static void *bk_reader_main(void *arg)
 	return NULL;
 }
 
-/* ----------------------------------------------------------------- packer */
-
-static void bk_part_done(void *arg, int ret, const char *detail)
-{
-	struct bk_part *p = arg;
-	struct bk_job *bk = p->bk;
-
-	if (ret < 0)
-		dp_job_fail(&bk->job, ret, "uploading %s part %u: %s", p->key, p->num,
-			    detail && detail[0] ? detail : strerror(-ret));
-	dp_bufs_put_io(&bk->bufs, p->buf);
-}
-
-static int bk_pack_submit(struct bk_job *bk, struct bk_pack *pk)
-{
-	struct bk_part *p = &bk->parts[((char *)pk->part - (char *)bk->bufs.map -
-					(size_t)bk->bufs.nchunk * bk->chunk_size) /
-				       bk->bufs.io_size];
-	int ret;
-
-	p->bk = bk;
-	p->buf = pk->part;
-	p->num = ++pk->nparts;
-	snprintf(p->key, sizeof(p->key), "%s", pk->key);
-	pk->part = NULL;
-	ret = s3_upload_part(pk->up, p->num, p->buf, pk->fill, bk_part_done, p);
-	pk->fill = 0;
-	if (ret) {
-		dp_bufs_put_io(&bk->bufs, p->buf);
-		return dp_job_fail(&bk->job, ret, "uploading %s part %u: %s", pk->key, p->num,
-				   strerror(-ret));
-	}
-	dp_test_point("backup-mid-pack");
-	return 0;
-}
-
-static int bk_pack_write(struct bk_job *bk, struct bk_pack *pk, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		size_t n;
-
-		if (!pk->part) {
-			pk->part = dp_bufs_get_io(&bk->bufs);
-			if (!pk->part)
-				return -ECANCELED;
-		}
-		n = bk->bufs.io_size - pk->fill;
-		if (n > len)
-			n = len;
-		memcpy((char *)pk->part + pk->fill, p, n);
-		pk->fill += n;
-		pk->size += n;
-		p += n;
-		len -= n;
-		if (pk->fill == bk->bufs.io_size) {
-			int ret = bk_pack_submit(bk, pk);
-
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
-}
-
-static void bk_pack_free(struct bk_job *bk, struct bk_pack *pk)
-{
-	if (!pk)
-		return;
-	if (pk->part)
-		dp_bufs_put_io(&bk->bufs, pk->part);
-	s3_upload_abort(pk->up);
-	free(pk->e);
-	free(pk->index);
-	free(pk);
-}
-
-static int bk_pack_open(struct bk_job *bk, struct bk_pack **out)
-{
-	struct bk_pack *pk;
-	char hex[65];
-	int ret;
-
-	pk = calloc(1, sizeof(*pk));
-	if (!pk)
-		return -ENOMEM;
-	ret = dp_random_id(hex);
-	if (!ret)
-		ret = dp_unhex(hex, pk->id, DP_ID_LEN);
-	if (ret)
-		goto out_free;
-	dp_key_pack(pk->id, pk->key, sizeof(pk->key));
-	ret = s3_upload_new(bk->job.repo->st, pk->key, bk->bufs.io_size, &pk->up);
-	if (ret) {
-		dp_job_fail(&bk->job, ret, "creating %s: %s", pk->key, dp_store_detail());
-		goto out_free;
-	}
-	*out = pk;
-	return 0;
-out_free:
-	free(pk);
-	return ret;
-}
-
-/* Append the index and the tail, queue the last part, hand the pack to the finisher. */
-static int bk_pack_close(struct bk_job *bk, struct bk_pack *pk)
-{
-	uint8_t tail[DP_PACK_TAIL];
-	int ret;
-
-	ret = dp_pack_index_seal(&bk->job.repo->keys, pk->id, pk->e, pk->n, &pk->index,
-				 &pk->index_len);
-	if (ret)
-		return ret;
-	dp_put_le32(tail, (uint32_t)pk->index_len);
-	memcpy(tail + 4, "FRYP", 4);
-	ret = bk_pack_write(bk, pk, pk->index, pk->index_len);
-	if (!ret)
-		ret = bk_pack_write(bk, pk, tail, sizeof(tail));
-	if (!ret && pk->fill)
-		ret = bk_pack_submit(bk, pk);
-	if (!ret)
-		ret = dp_queue_push(&bk->finish, pk);
-	return ret;
-}
-
-static int bk_pack_append(struct bk_job *bk, const uint8_t id[DP_ID_LEN], const void *data,
-			  uint32_t len, uint32_t raw_len, uint8_t kind)
-{
-	struct bk_pack *pk;
-	int ret = 0;
-
-	pthread_mutex_lock(&bk->pack_lock);
-	if (!bk->pack) {
-		ret = bk_pack_open(bk, &bk->pack);
-		if (ret)
-			goto out;
-	}
-	pk = bk->pack;
-	if (pk->n == pk->cap) {
-		size_t cap = pk->cap ? pk->cap * 2 : 256;
-		void *e = realloc(pk->e, cap * sizeof(*pk->e));
-
-		if (!e) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		pk->e = e;
-		pk->cap = cap;
-	}
-	memcpy(pk->e[pk->n].id, id, DP_ID_LEN);
-	pk->e[pk->n].offset = pk->size;
-	pk->e[pk->n].stored_len = len;
-	pk->e[pk->n].raw_len = raw_len;
-	pk->e[pk->n].kind = kind;
-	pk->n++;
-	ret = bk_pack_write(bk, pk, data, len);
-	if (ret)
-		goto out;
-	if (pk->size >= bk->pack_target) {
-		bk->pack = NULL;
-		ret = bk_pack_close(bk, pk);
-		if (ret) {
-			bk_pack_free(bk, pk);
-			goto out;
-		}
-	}
-out:
-	pthread_mutex_unlock(&bk->pack_lock);
-	return ret;
-}
-
-static void *bk_finisher_main(void *arg)
-{
-	struct bk_job *bk = arg;
-	struct bk_pack *pk;
-
-	while ((pk = dp_queue_pop(&bk->finish))) {
-		char key[96];
-		int ret;
-
-		ret = s3_upload_complete(pk->up);
-		pk->up = NULL;
-		if (ret) {
-			dp_job_fail(&bk->job, ret, "completing %s: %s", pk->key, dp_store_detail());
-			bk_pack_free(bk, pk);
-			break;
-		}
-		dp_key_index(pk->id, key, sizeof(key));
-		ret = s3_store_put(bk->job.repo->st, key, pk->index, pk->index_len);
-		if (ret) {
-			dp_job_fail(&bk->job, ret, "writing %s: %s", key, dp_store_detail());
-			bk_pack_free(bk, pk);
-			break;
-		}
-		atomic_fetch_add(&bk->job.packs, 1);
-		bk_pack_free(bk, pk);
-		dp_test_point("backup-pack-done");
-	}
-	/* after a failure: abort what is still queued */
-	for (;;) {
-		bool closed;
-
-		pk = dp_queue_trypop(&bk->finish, &closed);
-		if (!pk)
-			break;
-		bk_pack_free(bk, pk);
-	}
-	return NULL;
-}
-
 /* ---------------------------------------------------------------- workers */
 
 struct bk_worker {
@@ -797,7 +559,7 @@ static int bk_store_chunk(struct bk_job *bk, struct bk_worker *w, struct bk_item
 		data = w->sealed;
 		len += DP_SEAL_OVERHEAD;
 	}
-	ret = bk_pack_append(bk, id, data, len, it->len, kind);
+	ret = dp_packer_append(bk->packer, id, data, len, it->len, kind);
 	if (ret)
 		return ret == -ECANCELED ? ret : dp_job_fail(&bk->job, ret, "packing: %s",
 							    strerror(-ret));
@@ -1082,11 +844,10 @@ static void bk_run(struct dp_job *job)
 			goto out;
 		}
 	}
-	ret = pthread_create(&bk->manifest, NULL, bk_manifest_main, bk);
-	bk->manifest_started = !ret;
+	ret = -dp_packer_new(job, &bk->bufs, bk->pack_target, "backup", &bk->packer);
 	if (!ret)
-		ret = pthread_create(&bk->finisher, NULL, bk_finisher_main, bk);
-	bk->finisher_started = bk->manifest_started && !ret;
+		ret = pthread_create(&bk->manifest, NULL, bk_manifest_main, bk);
+	bk->manifest_started = !ret;
 	for (i = 0; !ret && i < bk->threads; i++) {
 		ret = pthread_create(&bk->workers[i], NULL, bk_worker_main, &w[i]);
 		if (!ret)
@@ -1104,21 +865,9 @@ static void bk_run(struct dp_job *job)
 		dp_queue_close(&bk->work);
 	for (i = 0; i < bk->nworkers; i++)
 		pthread_join(bk->workers[i], NULL);
-	/* the last, partly filled pack */
-	pthread_mutex_lock(&bk->pack_lock);
-	if (bk->pack && !dp_job_stopped(job)) {
-		ret = bk_pack_close(bk, bk->pack);
-		if (ret) {
-			bk_pack_free(bk, bk->pack);
-			if (ret != -ECANCELED)
-				dp_job_fail(job, ret, "closing a pack: %s", strerror(-ret));
-		}
-		bk->pack = NULL;
-	}
-	pthread_mutex_unlock(&bk->pack_lock);
-	dp_queue_close(&bk->finish);
-	if (bk->finisher_started)
-		pthread_join(bk->finisher, NULL);
+	/* the last, partly filled pack; then every pack is complete and indexed */
+	if (bk->packer)
+		dp_packer_finish(bk->packer);
 	if (bk->manifest_started)
 		pthread_join(bk->manifest, NULL);
 	if (!dp_job_stopped(job) && bk->verify)
@@ -1142,13 +891,12 @@ static void bk_fini(struct dp_job *job)
 {
 	struct bk_job *bk = bk_of(job);
 
-	bk_pack_free(bk, bk->pack);
+	dp_packer_free(bk->packer);
 	s3_upload_abort(bk->mup);
 	dp_mwriter_free(bk->mw);
 	free(bk->mbuf);
 	dp_ring_fini(&bk->ring);
 	dp_queue_fini(&bk->work);
-	dp_queue_fini(&bk->finish);
 	dp_bufs_fini(&bk->bufs);
 	dp_chunkidx_free(bk->ix);
 	dp_dev_close(&bk->dev);
@@ -1156,12 +904,10 @@ static void bk_fini(struct dp_job *job)
 	dp_parent_free(bk->parent);
 	dp_cbl_fini(&bk->changed);
 	free(bk->items);
-	free(bk->parts);
 	free(bk->slots);
 	free(bk->workers);
 	pthread_mutex_destroy(&bk->ring_lock);
 	pthread_cond_destroy(&bk->ring_cond);
-	pthread_mutex_destroy(&bk->pack_lock);
 	pthread_mutex_destroy(&bk->mpart_lock);
 	pthread_cond_destroy(&bk->mpart_cond);
 }
@@ -1222,7 +968,6 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 	bk->dev.fd = bk->dev.fd_buffered = -1;
 	pthread_mutex_init(&bk->ring_lock, NULL);
 	pthread_cond_init(&bk->ring_cond, NULL);
-	pthread_mutex_init(&bk->pack_lock, NULL);
 	pthread_mutex_init(&bk->mpart_lock, NULL);
 	pthread_cond_init(&bk->mpart_cond, NULL);
 	bk->chunk_size = repo->info.chunk_size;
@@ -1360,7 +1105,6 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 		bk->nslots <<= 1;
 	bk->slots = calloc(bk->nslots, sizeof(*bk->slots));
 	bk->items = calloc(bk->bufs.nchunk, sizeof(*bk->items));
-	bk->parts = calloc(bk->bufs.nio, sizeof(*bk->parts));
 	bk->mbuf = malloc(bk->bufs.io_size);
 	bk->mpart_size = bk->bufs.io_size;
 #ifdef FERRY_TEST_HOOKS
@@ -1372,13 +1116,11 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 			bk->mpart_size = v;
 	}
 #endif
-	if (!bk->slots || !bk->items || !bk->parts || !bk->mbuf) {
+	if (!bk->slots || !bk->items || !bk->mbuf) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
 	ret = dp_queue_init(&bk->work, bk->bufs.nchunk, &bk->job.stop);
-	if (!ret)
-		ret = dp_queue_init(&bk->finish, FINISH_QUEUE, &bk->job.stop);
 	if (!ret)
 		ret = dp_chunkidx_new(&bk->ix);
 	if (!ret)

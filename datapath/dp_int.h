@@ -427,6 +427,23 @@ int dp_config_decode(const char *json, size_t len, struct dp_repo_info *info);
 int dp_manifest_parse_tail(const uint8_t *tail, size_t len, uint64_t size,
 			   const struct dp_keys *keys, const char *snap_id, struct dp_snapshot *s);
 
+/* ---------------------------------------------------------------- packer */
+
+/*
+ * Packs being written for @job (packer.c): dp_packer_append() from any
+ * thread; dp_packer_finish() closes the open pack and waits until every pack
+ * is complete and indexed. Failures fail @job. @point names the test points
+ * "<point>-mid-pack" and "<point>-pack-done".
+ */
+struct dp_packer;
+int dp_packer_new(struct dp_job *job, struct dp_bufs *bufs, uint64_t target, const char *point,
+		  struct dp_packer **out);
+int dp_packer_append(struct dp_packer *pk, const uint8_t id[DP_ID_LEN], const void *data,
+		     uint32_t len, uint32_t raw_len, uint8_t kind);
+int dp_packer_finish(struct dp_packer *pk);
+void dp_packer_wake(struct dp_packer *pk);
+void dp_packer_free(struct dp_packer *pk);
+
 /* ------------------------------------------------------------------- I/O */
 
 struct dp_dev {

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/bpf/t_bpf_cgpath.c - cgroup paths to pods and containers (kubelet's
+ * cgroupfs and systemd layouts, runtimes' scope names, malformed names) and
+ * the cgroup2 line of mountinfo.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "t_helpers.h"
+#include "bpf/ebpf.h"
+
+struct want {
+	const char *path;
+	int ret;
+	enum ebpf_kind kind;
+	const char *uid, *cid, *qos;
+	bool leaf;
+};
+
+static const struct want cases[] = {
+	/* cgroupfs */
+	{"/kubepods/burstable/pod0a1b2c3d-1111-4222-8333-444455556666/0123456789abcdef", 0,
+	 EBPF_KIND_CONTAINER, "0a1b2c3d-1111-4222-8333-444455556666", "0123456789abcdef",
+	 "burstable", true},
+	{"/kubepods/besteffort/pod0a1b2c3d-1111-4222-8333-444455556666", 0, EBPF_KIND_POD,
+	 "0a1b2c3d-1111-4222-8333-444455556666", "", "besteffort", true},
+	{"/kubepods/pod0a1b2c3d-1111-4222-8333-444455556666/abc", 0, EBPF_KIND_CONTAINER,
+	 "0a1b2c3d-1111-4222-8333-444455556666", "abc", "guaranteed", true},
+	{"/kubepods/pod0a1b2c3d-1111-4222-8333-444455556666/abc/nested/deeper", 0,
+	 EBPF_KIND_CONTAINER, "0a1b2c3d-1111-4222-8333-444455556666", "abc", "guaranteed", false},
+	{"/kubepods/burstable/pod0a1b2c3d-1111-4222-8333-444455556666/crio-abcdef", 0,
+	 EBPF_KIND_CONTAINER, "0a1b2c3d-1111-4222-8333-444455556666", "abcdef", "burstable", true},
+	/* static pod: 32 hex digits */
+	{"/kubepods/burstable/pod6e5b1e0c2b0a4fd8bc5d1e8e0f0f3b8e/c1", 0, EBPF_KIND_CONTAINER,
+	 "6e5b1e0c2b0a4fd8bc5d1e8e0f0f3b8e", "c1", "burstable", true},
+	/* systemd */
+	{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_1111_4222_8333_444455556666.slice/cri-containerd-fedcba98.scope",
+	 0, EBPF_KIND_CONTAINER, "0a1b2c3d-1111-4222-8333-444455556666", "fedcba98", "burstable",
+	 true},
+	{"/kubepods.slice/kubepods-pod0a1b2c3d_1111_4222_8333_444455556666.slice", 0, EBPF_KIND_POD,
+	 "0a1b2c3d-1111-4222-8333-444455556666", "", "guaranteed", true},
+	{"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0a1b2c3d_1111_4222_8333_444455556666.slice/docker-0123.scope",
+	 0, EBPF_KIND_CONTAINER, "0a1b2c3d-1111-4222-8333-444455556666", "0123", "besteffort",
+	 true},
+	{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_1111_4222_8333_444455556666.slice/crio-99aa.scope",
+	 0, EBPF_KIND_CONTAINER, "0a1b2c3d-1111-4222-8333-444455556666", "99aa", "burstable", true},
+	/* CRI-O's monitor is pod overhead, not a container */
+	{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d_1111_4222_8333_444455556666.slice/crio-conmon-99aa.scope",
+	 0, EBPF_KIND_POD, "0a1b2c3d-1111-4222-8333-444455556666", "", "burstable", false},
+	/* kind: kubelet --cgroup-root=/kubelet under systemd */
+	{"/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod0a1b2c3d_1111_4222_8333_444455556666.slice/cri-containerd-77.scope",
+	 0, EBPF_KIND_CONTAINER, "0a1b2c3d-1111-4222-8333-444455556666", "77", "besteffort", true},
+	/* anything before kubepods is ignored */
+	{"/system.slice/containerd.service/kubepods/burstable/pod0a1b2c3d-1111-4222-8333-444455556666/x",
+	 0, EBPF_KIND_CONTAINER, "0a1b2c3d-1111-4222-8333-444455556666", "x", "burstable", true},
+	{"//kubepods//pod0a1b2c3d-1111-4222-8333-444455556666//c//", 0, EBPF_KIND_CONTAINER,
+	 "0a1b2c3d-1111-4222-8333-444455556666", "c", "guaranteed", true},
+	/* not pods */
+	{"", 0, EBPF_KIND_NONE, "", "", "", false},
+	{"/", 0, EBPF_KIND_NONE, "", "", "", false},
+	{"/system.slice/sshd.service", 0, EBPF_KIND_NONE, "", "", "", false},
+	{"/kubepods", 0, EBPF_KIND_NONE, "", "", "", false},
+	{"/kubepods/burstable", 0, EBPF_KIND_NONE, "", "", "", false},
+	{"/kubepods.slice/kubepods-burstable.slice", 0, EBPF_KIND_NONE, "", "", "", false},
+	{"/notkubepods/pod0a1b2c3d-1111-4222-8333-444455556666", 0, EBPF_KIND_NONE, "", "", "",
+	 false},
+	/* malformed */
+	{"/kubepods/podnot-a-uid!", -EINVAL, EBPF_KIND_NONE, "", "", "", false},
+	{"/kubepods/pod", -EINVAL, EBPF_KIND_NONE, "", "", "", false},
+	{"/kubepods/pod1234", -EINVAL, EBPF_KIND_NONE, "", "", "", false},
+	{"/kubepods/burstable/something", -EINVAL, EBPF_KIND_NONE, "", "", "", false},
+	{"/kubepods/pod0a1b2c3d-1111-4222-8333-444455556666-0a1b2c3d-1111-4222-8333", -EINVAL,
+	 EBPF_KIND_NONE, "", "", "", false},
+	{"/kubepods.slice/kubepods-pod0a1b2c3d.scope", -EINVAL, EBPF_KIND_NONE, "", "", "", false},
+	{"/kubepods.slice/nodash.slice", -EINVAL, EBPF_KIND_NONE, "", "", "", false},
+	/* a container name with characters no runtime uses is not a container */
+	{"/kubepods/pod0a1b2c3d-1111-4222-8333-444455556666/a\"b", 0, EBPF_KIND_POD,
+	 "0a1b2c3d-1111-4222-8333-444455556666", "", "guaranteed", false},
+	{"/kubepods.slice/kubepods-pod0a1b2c3d_1111_4222_8333_444455556666.slice/plain", 0,
+	 EBPF_KIND_POD, "0a1b2c3d-1111-4222-8333-444455556666", "", "guaranteed", false},
+};
+
+static void check_mountinfo(void)
+{
+	static const char mi[] =
+		"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+		"30 22 0:26 / /sys/fs/cgroup rw shared:9 - tmpfs tmpfs rw,mode=755\n"
+		"35 30 0:30 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw\n";
+	static const char esc[] = "1 0 0:1 / /a\\040b rw - cgroup2 none rw\n";
+	static const char none[] = "1 0 0:1 / / rw - ext4 /dev/x rw\n";
+	static const char v1[] = "1 0 0:1 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
+	char buf[64];
+
+	T_ASSERT_EQ(ebpf_cgroup2_mount(mi, buf, sizeof(buf)), 0);
+	T_ASSERT(!strcmp(buf, "/sys/fs/cgroup/unified"), "got %s", buf);
+	T_ASSERT_EQ(ebpf_cgroup2_mount(esc, buf, sizeof(buf)), 0);
+	T_ASSERT(!strcmp(buf, "/a b"), "got %s", buf);
+	T_ASSERT_EQ(ebpf_cgroup2_mount(none, buf, sizeof(buf)), -ENOENT);
+	T_ASSERT_EQ(ebpf_cgroup2_mount(v1, buf, sizeof(buf)), -ENOENT);
+	T_ASSERT_EQ(ebpf_cgroup2_mount("", buf, sizeof(buf)), -ENOENT);
+	T_ASSERT_EQ(ebpf_cgroup2_mount(mi, buf, 8), -ENAMETOOLONG);
+}
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct want *w = &cases[i];
+		struct ebpf_cgroup_ref r;
+		int ret = ebpf_cgroup_parse(w->path, &r);
+
+		T_ASSERT(ret == w->ret, "%s: ret %d", w->path, ret);
+		if (ret)
+			continue;
+		T_ASSERT(r.kind == w->kind, "%s: kind %d", w->path, r.kind);
+		T_ASSERT(!strcmp(r.pod_uid, w->uid), "%s: uid %s", w->path, r.pod_uid);
+		T_ASSERT(!strcmp(r.container_id, w->cid), "%s: cid %s", w->path, r.container_id);
+		T_ASSERT(!strcmp(r.qos, w->qos), "%s: qos %s", w->path, r.qos);
+		T_ASSERT(r.is_leaf == w->leaf, "%s: leaf %d", w->path, r.is_leaf);
+	}
+	check_mountinfo();
+	printf("PASS: %zu paths\n", sizeof(cases) / sizeof(cases[0]));
+	return T_EXIT_PASS;
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/bpf/t_bpf_prom.c - the exposition text: HELP/TYPE once per family
+ * before its samples, labels (escaped), cumulative buckets ending in +Inf
+ * equal to _count, nanosecond-exact seconds, features leaving families out.
+ */
+#include <string.h>
+
+#include "t_helpers.h"
+#include "bpf/ebpf.h"
+
+static bool meta(const char *uid, char *ns, size_t ns_len, char *name, size_t name_len, void *arg)
+{
+	(void)arg;
+	if (strcmp(uid, "u1"))
+		return false;
+	snprintf(ns, ns_len, "default");
+	snprintf(name, name_len, "web-\"0\"\\x\n");
+	return true;
+}
+
+static char *render(const struct ebpf_stat *st, size_t n, unsigned int feat, ebpf_pod_meta_fn m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	T_ASSERT(f, "open_memstream");
+	T_ASSERT_EQ(ebpf_prom_write(f, st, n, feat, m, NULL), 0);
+	fclose(f);
+	return buf;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+int main(void)
+{
+	struct ebpf_stat st[3];
+	char *out;
+
+	memset(st, 0, sizeof(st));
+	st[0].kind = EBPF_KIND_POD;
+	snprintf(st[0].pod_uid, sizeof(st[0].pod_uid), "u1");
+	st[0].total.cpu_ns = 1500000001;
+	st[0].total.rx_bytes = 42;
+	st[0].total.hist[0] = 3;
+	st[0].total.hist[5] = 2;
+	st[0].total.runq_ns = 123;
+	st[1] = st[0];
+	st[1].kind = EBPF_KIND_CONTAINER;
+	snprintf(st[1].container_id, sizeof(st[1].container_id), "c1");
+	st[2].kind = EBPF_KIND_POD;
+	snprintf(st[2].pod_uid, sizeof(st[2].pod_uid), "u2");
+
+	out = render(st, 3, EBPF_FEAT_ALL, meta);
+	/* one HELP and TYPE per family, before its samples */
+	T_ASSERT_EQ(count(out, "# TYPE ferry_pod_cpu_usage_seconds_total counter\n"), 1);
+	T_ASSERT_EQ(count(out, "# HELP ferry_pod_cpu_usage_seconds_total "), 1);
+	T_ASSERT(strstr(out, "# TYPE ferry_pod_cpu_usage_seconds_total") <
+			 strstr(out, "\nferry_pod_cpu_usage_seconds_total{"),
+		 "TYPE before samples");
+	T_ASSERT_EQ(count(out, "# TYPE ferry_container_runqueue_wait_seconds histogram\n"), 1);
+	/* labels, with the pod name escaped */
+	T_ASSERT(
+		strstr(out,
+		       "ferry_pod_cpu_usage_seconds_total{pod_uid=\"u1\",namespace=\"default\",pod=\"web-\\\"0\\\"\\\\x\\n\"} 1.500000001\n"),
+		"pod sample:\n%s", out);
+	T_ASSERT(strstr(out, "ferry_pod_cpu_usage_seconds_total{pod_uid=\"u2\"} 0.000000000\n"),
+		 "pod without meta");
+	T_ASSERT(
+		strstr(out,
+		       "ferry_container_network_receive_bytes_total{pod_uid=\"u1\",namespace=\"default\",pod=\"web-\\\"0\\\"\\\\x\\n\",container_id=\"c1\"} 42\n"),
+		"container sample");
+	/* cumulative buckets, +Inf == _count, sum in seconds */
+	T_ASSERT(strstr(out,
+			"ferry_pod_runqueue_wait_seconds_bucket{pod_uid=\"u2\",le=\"1e-06\"} 0\n"),
+		 "first bucket");
+	T_ASSERT(
+		strstr(out,
+		       "ferry_container_runqueue_wait_seconds_bucket{pod_uid=\"u1\",namespace=\"default\",pod=\"web-\\\"0\\\"\\\\x\\n\",container_id=\"c1\",le=\"3.2e-05\"} 5\n"),
+		"cumulative bucket:\n%s", out);
+	T_ASSERT(strstr(out, ",le=\"+Inf\"} 5\n"), "+Inf bucket");
+	T_ASSERT(
+		strstr(out,
+		       "ferry_pod_runqueue_wait_seconds_count{pod_uid=\"u1\",namespace=\"default\",pod=\"web-\\\"0\\\"\\\\x\\n\"} 5\n"),
+		"count");
+	T_ASSERT(strstr(out, "ferry_pod_runqueue_wait_seconds_sum{pod_uid=\"u2\"} 0.000000000\n"),
+		 "sum");
+	T_ASSERT_EQ(count(out, "ferry_pod_runqueue_wait_seconds_bucket{pod_uid=\"u1\""),
+		    EBPF_RUNQ_SLOTS);
+	T_ASSERT(strstr(out, "ferry_agent_feature_enabled{feature=\"net\"} 1\n"), "net gauge");
+	free(out);
+
+	/* a feature that is not loaded leaves its families out */
+	out = render(st, 3, EBPF_FEAT_SCHED, NULL);
+	T_ASSERT(!strstr(out, "network_"), "no network families");
+	T_ASSERT(strstr(out, "ferry_agent_feature_enabled{feature=\"net\"} 0\n"), "net 0");
+	T_ASSERT(strstr(out, "ferry_pod_cpu_usage_seconds_total{pod_uid=\"u1\"} 1.500000001\n"),
+		 "no meta");
+	free(out);
+	out = render(st, 3, EBPF_FEAT_NET, NULL);
+	T_ASSERT(!strstr(out, "cpu_usage") && !strstr(out, "runqueue"), "no sched families");
+	T_ASSERT(strstr(out, "ferry_pod_network_receive_bytes_total{pod_uid=\"u1\"} 42\n"), "rx");
+	free(out);
+	/* nothing at all: still valid text */
+	out = render(NULL, 0, EBPF_FEAT_ALL, NULL);
+	T_ASSERT(strstr(out, "# TYPE ferry_pod_cpu_usage_seconds_total counter\n"), "empty");
+	free(out);
+	puts("PASS: exposition");
+	return T_EXIT_PASS;
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/fuzz/fuzz_cgroup_path.c - cgroup paths and mountinfo text are
+ * outside data (whoever can make cgroups or mounts chooses them):
+ * ebpf_cgroup_parse() and ebpf_cgroup2_mount() must take any bytes, and what
+ * they return must be NUL-terminated, within bounds and consistent.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpf/ebpf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ebpf_cgroup_ref r;
+	char *s, mnt[256];
+	int ret;
+
+	s = malloc(size + 1);
+	if (!s)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	ret = ebpf_cgroup_parse(s, &r);
+	assert(ret == 0 || ret == -22);
+	assert(memchr(r.pod_uid, 0, sizeof(r.pod_uid)));
+	assert(memchr(r.container_id, 0, sizeof(r.container_id)));
+	assert(memchr(r.qos, 0, sizeof(r.qos)));
+	if (ret || r.kind == EBPF_KIND_NONE)
+		assert(!r.pod_uid[0] && !r.container_id[0] && !r.qos[0] && !r.is_leaf);
+	if (r.kind == EBPF_KIND_CONTAINER)
+		assert(r.container_id[0] && r.pod_uid[0]);
+	if (r.kind == EBPF_KIND_POD)
+		assert(r.pod_uid[0] && !r.container_id[0]);
+	ret = ebpf_cgroup2_mount(s, mnt, sizeof(mnt));
+	assert(ret == 0 || ret == -2 || ret == -36);
+	if (!ret)
+		assert(memchr(mnt, 0, sizeof(mnt)));
+	free(s);
+	return 0;
+}
