@@ -61,10 +61,18 @@ bpf_burn_wait() {
 }
 
 bpf_agent_stop() {
+    local rc
     if [ -n "$T_AGENT_PID" ]; then
         kill "$T_AGENT_PID" 2>/dev/null
         wait "$T_AGENT_PID" 2>/dev/null
+        rc=$?
         T_AGENT_PID=
+        # a sanitizer build reports on exit
+        if grep -Eq "ERROR: (Address|Leak)Sanitizer|runtime error:" "$t_tmp/agent.err" 2>/dev/null; then
+            cat "$t_tmp/agent.err" >&2
+            t_fail "the agent's sanitizer report above"
+        fi
+        [ "$rc" = 0 ] || t_fail "agent exited $rc on SIGTERM: $(tail -3 "$t_tmp/agent.err")"
     fi
 }
 bpf_cleanup_pins() {
