@@ -36,38 +36,9 @@
 #include "dp_int.h"
 #include "s3/store.h"
 
-#define WINDOW_REFS   16384
+#define WINDOW_REFS   16384	/* as fetch.c's window */
 #define MANIFEST_READ (1u << 20)
 #define QD_MAX	      64
-
-/* One volume chunk to restore (a window entry). */
-struct rs_ref {
-	uint8_t id[DP_ID_LEN];
-	uint64_t vol_off;	/* byte offset in the volume */
-	struct dp_loc loc;
-};
-
-/* One chunk of a ranged read, with the volume offsets that want it. */
-struct rs_chunk {
-	uint8_t id[DP_ID_LEN];
-	struct dp_loc loc;
-	uint32_t first;		/* index into rs_fetch.offs */
-	uint32_t noffs;
-};
-
-/* One ranged read of a pack: an I/O buffer's worth of chunks. */
-struct rs_fetch {
-	struct rs_job *rs;
-	char key[80];
-	uint64_t off;		/* in the pack */
-	uint32_t len;
-	void *buf;		/* I/O buffer */
-	struct rs_chunk *chunks;
-	uint32_t nchunks;
-	uint64_t *offs;		/* volume offsets, grouped by chunk */
-	int ret;		/* of the read */
-	char detail[256];
-};
 
 /* One write: a decoded chunk buffer at one volume offset. */
 struct rs_write {
@@ -88,16 +59,10 @@ struct rs_job {
 	struct dp_snapshot meta;
 	uint32_t chunk_size;
 	unsigned int threads, qd;
-	/* outstanding ranged reads, for the drain on failure */
-	pthread_mutex_t fetch_lock;
-	pthread_cond_t fetch_cond;
-	unsigned int fetches_out;
-	/* write items: a free list, never more than the chunk buffers' offsets */
+	struct dp_fetcher *fetcher;
 	pthread_t writer, *decoders;
 	unsigned int ndecoders;
 	bool writer_started;
-	struct rs_ref *win;
-	size_t nwin;
 };
 
 static struct rs_job *rs_of(struct dp_job *job)
@@ -112,9 +77,7 @@ static void rs_wake(struct dp_job *job)
 	dp_bufs_wake(&rs->bufs);
 	dp_queue_wake(&rs->fetched);
 	dp_queue_wake(&rs->writes);
-	pthread_mutex_lock(&rs->fetch_lock);
-	pthread_cond_broadcast(&rs->fetch_cond);
-	pthread_mutex_unlock(&rs->fetch_lock);
+	dp_fetcher_wake(rs->fetcher);
 }
 
 /* ------------------------------------------------------------------ writer */
@@ -325,8 +288,8 @@ static void *rs_writer_main(void *arg)
 
 /* ---------------------------------------------------------------- decoders */
 
-static int rs_decode_chunk(struct rs_job *rs, struct dp_blobdec *d, struct rs_fetch *f,
-			   const struct rs_chunk *c)
+static int rs_decode_chunk(struct rs_job *rs, struct dp_blobdec *d, struct dp_fetch *f,
+			   const struct dp_fetch_chunk *c)
 {
 	const uint8_t *src = (const uint8_t *)f->buf + (c->loc.offset - f->off);
 	char hex[2 * DP_ID_LEN + 1];
@@ -353,14 +316,14 @@ static int rs_decode_chunk(struct rs_job *rs, struct dp_blobdec *d, struct rs_fe
 		dp_bufs_put_chunk(&rs->bufs, buf);
 		return dp_job_fail(&rs->job, -ENOMEM, "out of memory");
 	}
-	atomic_init(refs, c->noffs);
-	for (uint32_t i = 0; i < c->noffs; i++) {
-		uint64_t off = f->offs[c->first + i];
+	atomic_init(refs, c->ntags);
+	for (uint32_t i = 0; i < c->ntags; i++) {
+		uint64_t off = f->tags[c->first + i];
 		struct rs_write *w = calloc(1, sizeof(*w));
 
 		if (!w || rs_chunk_len(rs, off) != n) {
 			/* release the references no write took */
-			uint32_t left = c->noffs - i;
+			uint32_t left = c->ntags - i;
 
 			free(w);
 			if (atomic_fetch_sub(refs, left) == left) {
@@ -378,7 +341,7 @@ static int rs_decode_chunk(struct rs_job *rs, struct dp_blobdec *d, struct rs_fe
 		w->len = (uint32_t)n;
 		w->refs = refs;
 		if (dp_queue_push(&rs->writes, w)) {
-			uint32_t left = c->noffs - i;
+			uint32_t left = c->ntags - i;
 
 			free(w);
 			if (atomic_fetch_sub(refs, left) == left) {
@@ -392,26 +355,11 @@ static int rs_decode_chunk(struct rs_job *rs, struct dp_blobdec *d, struct rs_fe
 	return 0;
 }
 
-static void rs_fetch_free(struct rs_job *rs, struct rs_fetch *f)
-{
-	if (!f)
-		return;
-	if (f->buf)
-		dp_bufs_put_io(&rs->bufs, f->buf);
-	free(f->chunks);
-	free(f->offs);
-	free(f);
-	pthread_mutex_lock(&rs->fetch_lock);
-	rs->fetches_out--;
-	pthread_cond_broadcast(&rs->fetch_cond);
-	pthread_mutex_unlock(&rs->fetch_lock);
-}
-
 static void *rs_decoder_main(void *arg)
 {
 	struct rs_job *rs = arg;
 	struct dp_blobdec *d = NULL;
-	struct rs_fetch *f;
+	struct dp_fetch *f;
 	bool closed;
 	int setup;
 
@@ -429,144 +377,36 @@ static void *rs_decoder_main(void *arg)
 			dp_job_fail(&rs->job, err, "%s: %s%s", f->key,
 				    f->ret == -ENOENT ? "pack is missing from the repository: " : "",
 				    f->detail[0] ? f->detail : strerror(-f->ret));
-			rs_fetch_free(rs, f);
+			dp_fetch_free(f);
 			break;
 		}
 		if ((uint32_t)f->ret != f->len) {
 			dp_job_fail(&rs->job, -EUCLEAN, "%s is damaged: %d bytes at offset %llu, expected %u",
 				    f->key, f->ret, (unsigned long long)f->off, f->len);
-			rs_fetch_free(rs, f);
+			dp_fetch_free(f);
 			break;
 		}
 		atomic_fetch_add(&rs->job.bytes_read, f->len);
 		for (uint32_t i = 0; i < f->nchunks && !ret; i++)
 			ret = rs_decode_chunk(rs, d, f, &f->chunks[i]);
-		rs_fetch_free(rs, f);
+		dp_fetch_free(f);
 		if (ret)
 			break;
 	}
 out:
 	/* after a failure: release what is still queued */
 	while ((f = dp_queue_trypop(&rs->fetched, &closed)))
-		rs_fetch_free(rs, f);
+		dp_fetch_free(f);
 	dp_blobdec_free(d);
 	return NULL;
 }
 
 /* ----------------------------------------------------------------- planner */
 
-static void rs_fetch_done(void *arg, int ret, const char *detail)
-{
-	struct rs_fetch *f = arg;
-
-	f->ret = ret;
-	if (ret < 0 && detail)
-		snprintf(f->detail, sizeof(f->detail), "%s", detail);
-	/* the queue holds every I/O buffer's fetch: this never waits */
-	if (dp_queue_push(&f->rs->fetched, f))
-		rs_fetch_free(f->rs, f);
-}
-
-static int rs_ref_cmp(const void *a, const void *b)
-{
-	const struct rs_ref *x = a, *y = b;
-
-	if (x->loc.pack != y->loc.pack)
-		return x->loc.pack < y->loc.pack ? -1 : 1;
-	if (x->loc.offset != y->loc.offset)
-		return x->loc.offset < y->loc.offset ? -1 : 1;
-	return x->vol_off < y->vol_off ? -1 : x->vol_off > y->vol_off;
-}
-
-/* Queue the ranged read of refs [@a, @b) of the window (one pack, sorted). */
-static int rs_fetch_issue(struct rs_job *rs, size_t a, size_t b)
-{
-	struct rs_ref *w = rs->win;
-	struct rs_fetch *f;
-	uint64_t end;
-	int ret;
-
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	f->rs = rs;
-	f->chunks = calloc(b - a, sizeof(*f->chunks));
-	f->offs = calloc(b - a, sizeof(*f->offs));
-	if (!f->chunks || !f->offs) {
-		free(f->chunks);
-		free(f->offs);
-		free(f);
-		return -ENOMEM;
-	}
-	f->off = w[a].loc.offset;
-	end = f->off;
-	for (size_t i = a; i < b; i++) {
-		struct rs_chunk *c = f->nchunks ? &f->chunks[f->nchunks - 1] : NULL;
-
-		if (!c || c->loc.offset != w[i].loc.offset) {
-			c = &f->chunks[f->nchunks++];
-			memcpy(c->id, w[i].id, DP_ID_LEN);
-			c->loc = w[i].loc;
-			c->first = (uint32_t)(i - a);
-			if (c->loc.offset + c->loc.stored_len > end)
-				end = c->loc.offset + c->loc.stored_len;
-		}
-		f->offs[i - a] = w[i].vol_off;
-		c->noffs++;
-	}
-	f->len = (uint32_t)(end - f->off);
-	dp_key_pack(dp_chunkidx_pack_id(rs->ix, w[a].loc.pack), f->key, sizeof(f->key));
-	pthread_mutex_lock(&rs->fetch_lock);
-	rs->fetches_out++;
-	pthread_mutex_unlock(&rs->fetch_lock);
-	f->buf = dp_bufs_get_io(&rs->bufs);
-	if (!f->buf) {
-		rs_fetch_free(rs, f);
-		return -ECANCELED;
-	}
-	ret = s3_store_get_range_async(rs->job.repo->st, f->key, f->off, f->buf, f->len,
-				       rs_fetch_done, f);
-	if (ret) {
-		rs_fetch_free(rs, f);
-		return dp_job_fail(&rs->job, ret, "reading %s: %s", f->key, strerror(-ret));
-	}
-	return 0;
-}
-
-/* Sort the window, then issue its reads, coalescing neighbours in a pack. */
-static int rs_window_flush(struct rs_job *rs)
-{
-	struct rs_ref *w = rs->win;
-	size_t a = 0;
-	int ret = 0;
-
-	if (!rs->nwin)
-		return 0;
-	qsort(w, rs->nwin, sizeof(*w), rs_ref_cmp);
-	while (a < rs->nwin && !ret && !dp_job_stopped(&rs->job)) {
-		uint64_t start = w[a].loc.offset, end = start + w[a].loc.stored_len;
-		size_t b = a + 1;
-
-		/* the next chunk joins if it is the same one, or adjacent and the read still fits */
-		while (b < rs->nwin && w[b].loc.pack == w[a].loc.pack &&
-		       (w[b].loc.offset == w[b - 1].loc.offset ||
-			(w[b].loc.offset <= end + 4096 &&
-			 w[b].loc.offset + w[b].loc.stored_len - start <= rs->bufs.io_size))) {
-			if (w[b].loc.offset + w[b].loc.stored_len > end)
-				end = w[b].loc.offset + w[b].loc.stored_len;
-			b++;
-		}
-		ret = rs_fetch_issue(rs, a, b);
-		a = b;
-	}
-	rs->nwin = 0;
-	return ret;
-}
-
 static int rs_plan_ref(struct rs_job *rs, const struct dp_ref *ref, uint64_t *vol_off)
 {
 	char hex[2 * DP_ID_LEN + 1];
-	struct rs_ref *r;
+	struct dp_loc loc;
 	int ret;
 
 	if (ref->zero) {
@@ -591,20 +431,15 @@ static int rs_plan_ref(struct rs_job *rs, const struct dp_ref *ref, uint64_t *vo
 	if (*vol_off >= rs->meta.size)
 		return dp_job_fail(&rs->job, -EUCLEAN, "manifest of %s describes more than the volume's %llu bytes",
 				   rs->meta.id, (unsigned long long)rs->meta.size);
-	r = &rs->win[rs->nwin];
-	memcpy(r->id, ref->id, DP_ID_LEN);
-	r->vol_off = *vol_off;
-	if (!dp_chunkidx_lookup(rs->ix, ref->id, &r->loc)) {
+	if (!dp_chunkidx_lookup(rs->ix, ref->id, &loc)) {
 		dp_hex(ref->id, DP_ID_LEN, hex);
 		return dp_job_fail(&rs->job, -EUCLEAN, "the repository is damaged: chunk %.16s (volume offset %llu) is in no pack index",
 				   hex, (unsigned long long)*vol_off);
 	}
-	rs->nwin++;
+	ret = dp_fetcher_add(rs->fetcher, ref->id, &loc, *vol_off);
 	atomic_fetch_add(&rs->job.chunks_total, 1);
 	*vol_off += rs_chunk_len(rs, *vol_off);
-	if (rs->nwin == WINDOW_REFS)
-		return rs_window_flush(rs);
-	return 0;
+	return ret;
 }
 
 /* Stream the manifest, planning as it goes. */
@@ -670,7 +505,7 @@ static int rs_plan(struct rs_job *rs)
 				  (unsigned long long)rs->meta.size);
 		goto out;
 	}
-	ret = rs_window_flush(rs);
+	ret = dp_fetcher_flush(rs->fetcher);
 out:
 	free(buf);
 	dp_mreader_free(mr);
@@ -709,10 +544,7 @@ static void rs_run(struct dp_job *job)
 	else
 		rs_plan(rs);
 	/* every ranged read must have come back before the decoders stop */
-	pthread_mutex_lock(&rs->fetch_lock);
-	while (rs->fetches_out)
-		pthread_cond_wait(&rs->fetch_cond, &rs->fetch_lock);
-	pthread_mutex_unlock(&rs->fetch_lock);
+	dp_fetcher_drain(rs->fetcher);
 	dp_queue_close(&rs->fetched);
 	for (i = 0; i < rs->ndecoders; i++)
 		pthread_join(rs->decoders[i], NULL);
@@ -747,10 +579,8 @@ static void rs_fini(struct dp_job *job)
 	dp_chunkidx_free(rs->ix);
 	dp_dev_close(&rs->dev);
 	dp_snapshot_fini(&rs->meta);
-	free(rs->win);
+	dp_fetcher_free(rs->fetcher);
 	free(rs->decoders);
-	pthread_mutex_destroy(&rs->fetch_lock);
-	pthread_cond_destroy(&rs->fetch_cond);
 }
 
 /* I/O buffers hold one coalesced ranged read, at least one stored chunk. */
@@ -792,8 +622,6 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
 	rs->job.wake = rs_wake;
 	rs->job.fini = rs_fini;
 	rs->dev.fd = rs->dev.fd_buffered = -1;
-	pthread_mutex_init(&rs->fetch_lock, NULL);
-	pthread_cond_init(&rs->fetch_cond, NULL);
 	rs->chunk_size = repo->info.chunk_size;
 	rs->threads = o.threads ? o.threads : dp_online_cpus();
 	if (rs->threads > 256)
@@ -828,17 +656,14 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
 	rs->qd = o.queue_depth ? o.queue_depth : rs->bufs.nchunk;
 	if (rs->qd > QD_MAX)
 		rs->qd = QD_MAX;
-	rs->win = calloc(WINDOW_REFS, sizeof(*rs->win));
-	if (!rs->win) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
 	/* the fetched queue holds every read in flight; the write queue is unbounded in effect */
 	ret = dp_queue_init(&rs->fetched, rs->bufs.nio, &rs->job.stop);
 	if (!ret)
 		ret = dp_queue_init(&rs->writes, rs->bufs.nchunk * 4 + WINDOW_REFS, &rs->job.stop);
 	if (!ret)
 		ret = dp_chunkidx_new(&rs->ix);
+	if (!ret)
+		ret = dp_fetcher_new(&rs->job, repo, &rs->bufs, rs->ix, &rs->fetched, &rs->fetcher);
 	if (ret)
 		goto out_free;
 	if (!o.no_uring) {
