@@ -9,8 +9,8 @@
 #    (restored on exit) the agent runs while a pipe ping-pong and a loopback
 #    TCP transfer generate context switches and packets; run_time_ns/run_cnt of
 #    each program gives ns per sched_switch, per wakeup and per packet.
-# 2. End to end: a pipe ping-pong (two processes passing one byte back and
-#    forth, two context switches per round trip) for S seconds, without and
+# 2. End to end: a pipe ping-pong (two processes on CPU 0 passing one byte
+#    back and forth, two context switches per round trip) for S seconds, without and
 #    with the agent, interleaved over N rounds (the machines are noisy); the
 #    ratio of round trips per second, median and spread.
 # Prints a Markdown table (and writes it to --out).
@@ -48,6 +48,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cat >"$TMP/pingpong.c" <<'EOC'
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -60,7 +62,11 @@ int main(int argc, char **argv)
 	long n = 0;
 	char c = 0;
 	struct timespec ts;
-	if (pipe(a) || pipe(b))
+	cpu_set_t one;
+	/* both ends on one CPU: every round trip is two context switches there */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) || pipe(a) || pipe(b))
 		return 1;
 	pid_t pid = fork();
 	if (!pid) {

@@ -89,6 +89,7 @@ struct ebpf_prog {
 	unsigned int features;
 	char dir[PATH_MAX - 64]; /* pin directory, "" when not pinned */
 	bool ro_fds;		 /* maps fds are ours (read-only mode) */
+	bool pins_mismatch;	 /* pinned maps of another size: loading cannot work */
 };
 
 static void pin_path(const struct ebpf_prog *p, const char *name, char *buf, size_t len)
@@ -158,7 +159,7 @@ static int mkdir_p(const char *path)
 }
 
 /* A pinned map must have the size this agent asks for: libbpf would refuse it less clearly. */
-static int pin_check(const struct ebpf_prog *p, struct bpf_map *map)
+static int pin_check(struct ebpf_prog *p, struct bpf_map *map)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -177,6 +178,7 @@ static int pin_check(const struct ebpf_prog *p, struct bpf_map *map)
 		       path, info.max_entries, info.value_size, bpf_map__max_entries(map),
 		       bpf_map__value_size(map));
 		ret = -EINVAL;
+		p->pins_mismatch = true;
 	}
 	close(fd);
 	return ret;
@@ -404,8 +406,8 @@ int ebpf_prog_open(const struct ebpf_opts *o, const char *cgroup_root, struct eb
 			p->features = feats;
 			break;
 		}
-		if (ret == -EINVAL && p->dir[0])
-			break; /* pins of another size: no use trying less */
+		if (p->pins_mismatch)
+			break; /* no use trying with less */
 	}
 	if (ret) {
 		pr_err("loading the eBPF programs failed: %s", strerror(-ret));

@@ -16,6 +16,11 @@ ctr_b=$pod_b/cri-containerd-fedcba9876543210.scope
 mkdir -p "$ctr_b"
 
 bpf_agent_start --interval 0.2
+code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$T_PORT$1"; }
+t_ok "/healthz answers 200" [ "$(code /healthz)" = 200 ]
+t_ok "/readyz answers 200" [ "$(code /readyz)" = 200 ]
+t_ok "an unknown path answers 404" [ "$(code /nope)" = 404 ]
+t_ok "/metrics is text/plain version 0.0.4" bash -c "curl -sI http://127.0.0.1:$T_PORT/metrics | grep -qi '^content-type: text/plain; version=0.0.4'"
 bpf_burn "$ctr_a" 3
 bpf_burn "$ctr_a" 3
 bpf_burn "$ctr_b" 2
