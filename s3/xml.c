@@ -480,3 +480,111 @@ int s3_xml_time(const char *s, int64_t *t)
 	*t = (int64_t)timegm(&tm);
 	return 0;
 }
+
+/* ------------------------------------------------------------ listing pages */
+
+#define PAGE_MAX_ENTRIES 100000
+
+static void entry_clear(struct s3_xml_entry *e)
+{
+	for (size_t i = 0; i < S3_PAGE_FIELDS; i++)
+		free(e->f[i]);
+	memset(e, 0, sizeof(*e));
+}
+
+/* index of @name (@n bytes) in the NULL-terminated @names, or -1 */
+static int name_index(const char *const *names, const char *name, size_t n)
+{
+	for (int i = 0; names[i]; i++)
+		if (strlen(names[i]) == n && !memcmp(names[i], name, n))
+			return i;
+	return -1;
+}
+
+static int set_text(char **slot, const char *text, size_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, text, len);
+	s[len] = '\0';
+	free(*slot);
+	*slot = s;
+	return 0;
+}
+
+static int page_cb(void *arg, const char *path, const char *text, size_t len)
+{
+	struct s3_xml_page *pg = arg;
+	const struct s3_xml_page_spec *sp = pg->spec;
+	size_t rl = strlen(sp->root);
+	const char *rest, *slash;
+	int i;
+
+	if (strncmp(path, sp->root, rl) || (path[rl] != '/' && path[rl] != '\0'))
+		return -EBADMSG;	/* another root */
+	if (!path[rl]) {
+		pg->root_seen = true;
+		return 0;
+	}
+	rest = path + rl + 1;
+	slash = strchr(rest, '/');
+	if (!slash) {
+		/* a child of the root: an entry ends, or a page value */
+		i = name_index(sp->entry, rest, strlen(rest));
+		if (i >= 0) {
+			if (pg->n == pg->cap) {
+				size_t cap = pg->cap ? pg->cap * 2 : 64;
+				struct s3_xml_entry *e;
+
+				if (pg->n >= PAGE_MAX_ENTRIES)
+					return -E2BIG;
+				e = realloc(pg->e, cap * sizeof(*e));
+				if (!e)
+					return -ENOMEM;
+				pg->e = e;
+				pg->cap = cap;
+			}
+			pg->cur.kind = (unsigned int)i;
+			pg->e[pg->n++] = pg->cur;
+			memset(&pg->cur, 0, sizeof(pg->cur));
+			return 0;
+		}
+		i = name_index(sp->top, rest, strlen(rest));
+		return i >= 0 ? set_text(&pg->top[i], text, len) : 0;
+	}
+	/* a field: exactly entry/field (deeper elements, like Owner/ID, are skipped) */
+	if (name_index(sp->entry, rest, (size_t)(slash - rest)) < 0 || strchr(slash + 1, '/'))
+		return 0;
+	i = name_index(sp->field, slash + 1, strlen(slash + 1));
+	return i >= 0 ? set_text(&pg->cur.f[i], text, len) : 0;
+}
+
+int s3_xml_page_parse(const char *doc, size_t len, const struct s3_xml_page_spec *spec,
+		      struct s3_xml_page *pg)
+{
+	int ret;
+
+	pg->spec = spec;
+	pg->root_seen = false;
+	ret = s3_xml_parse(doc, len, page_cb, pg);
+	/* fields of an entry that never closed belong to no entry */
+	entry_clear(&pg->cur);
+	if (!ret && !pg->root_seen)
+		ret = -EBADMSG;
+	return ret;
+}
+
+void s3_xml_page_fini(struct s3_xml_page *pg)
+{
+	if (!pg)
+		return;
+	for (size_t i = 0; i < pg->n; i++)
+		entry_clear(&pg->e[i]);
+	for (size_t i = 0; i < S3_PAGE_TOP; i++)
+		free(pg->top[i]);
+	entry_clear(&pg->cur);
+	free(pg->e);
+	memset(pg, 0, sizeof(*pg));
+}

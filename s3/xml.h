@@ -11,6 +11,7 @@
 #ifndef FERRY_S3_XML_H
 #define FERRY_S3_XML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,5 +63,61 @@ int s3_xml_time(const char *s, int64_t *t);
  * Return: 0; -EINVAL (empty, not a number, or over UINT64_MAX).
  */
 int s3_xml_u64(const char *s, uint64_t *v);
+
+/*
+ * A page of a listing: entries of one or two kinds ("Version" and
+ * "DeleteMarker" of ListVersionsResult), each a few text fields, and a few
+ * page-level values (IsTruncated, the next markers). Every listing of
+ * store_s3.c but ListObjectsV2 reads its answers this way.
+ */
+#define S3_PAGE_FIELDS 6
+#define S3_PAGE_TOP    4
+
+/**
+ * struct s3_xml_page_spec - the shape of one kind of listing
+ * @root:  name of the root element ("ListPartsResult"); another root is -EBADMSG
+ * @entry: names of entry elements, children of the root (NULL-terminated, <= 2)
+ * @field: names of the fields, children of an entry (NULL-terminated)
+ * @top:   names of page values, children of the root (NULL-terminated)
+ */
+struct s3_xml_page_spec {
+	const char *root;
+	const char *entry[3];
+	const char *field[S3_PAGE_FIELDS + 1];
+	const char *top[S3_PAGE_TOP + 1];
+};
+
+/* @kind: index into spec->entry; @f[i]: field i's text, NULL if absent */
+struct s3_xml_entry {
+	unsigned int kind;
+	char *f[S3_PAGE_FIELDS];
+};
+
+/* @top[i]: page value i, NULL if absent; the rest is the parser's */
+struct s3_xml_page {
+	struct s3_xml_entry *e;
+	size_t n;
+	char *top[S3_PAGE_TOP];
+	size_t cap;
+	struct s3_xml_entry cur;
+	const struct s3_xml_page_spec *spec;
+	bool root_seen;
+};
+
+/**
+ * s3_xml_page_parse() - read one listing page of shape @spec into @pg
+ * @pg: zeroed, or cleared with s3_xml_page_fini(); filled in document order
+ *
+ * An entry field given twice keeps the last text; unknown elements are skipped.
+ * At most 100000 entries.
+ *
+ * Return: 0; -EBADMSG (malformed, or not a @spec->root document); -ENOMEM;
+ * -E2BIG (too many entries). @pg holds what was read either way.
+ */
+int s3_xml_page_parse(const char *doc, size_t len, const struct s3_xml_page_spec *spec,
+		      struct s3_xml_page *pg);
+
+/* s3_xml_page_fini() - free what @pg holds and zero it; NULL is a no-op */
+void s3_xml_page_fini(struct s3_xml_page *pg);
 
 #endif /* FERRY_S3_XML_H */

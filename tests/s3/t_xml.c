@@ -2,7 +2,8 @@
 /*
  * tests/s3/t_xml.c - the S3 XML reader on good, malformed, truncated and
  * hostile documents (run it under ASan to catch any read past the buffer:
- * every document is copied into a buffer of exactly its length).
+ * every document is copied into a buffer of exactly its length); the
+ * listing-page reader on top of it the same way.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -209,6 +210,100 @@ static void hostile(void)
 	free(b);
 }
 
+/* ---------------------------------------------------------- listing pages */
+
+static const struct s3_xml_page_spec versions_spec = {
+	.root = "ListVersionsResult",
+	.entry = { "Version", "DeleteMarker" },
+	.field = { "Key", "VersionId", "IsLatest", "Size" },
+	.top = { "IsTruncated", "NextKeyMarker", "NextVersionIdMarker" },
+};
+
+static const char versions_doc[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	"<ListVersionsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>"
+	"<IsTruncated>true</IsTruncated><NextKeyMarker>p/k</NextKeyMarker>"
+	"<NextVersionIdMarker>v&amp;2</NextVersionIdMarker>"
+	"<DeleteMarker><Key>p/k</Key><VersionId>dm</VersionId><IsLatest>true</IsLatest>"
+	"<Owner><ID>someone</ID></Owner></DeleteMarker>"
+	"<Version><Key>p/k</Key><VersionId>v1</VersionId><VersionId>v2</VersionId>"
+	"<IsLatest>false</IsLatest><Size>12</Size><Owner><Key>not-a-key</Key></Owner></Version>"
+	"<Other><Key>ignored</Key></Other>"
+	"</ListVersionsResult>";
+
+/* parse @doc from an exact-size heap copy */
+static int page(const char *doc, size_t len, struct s3_xml_page *pg)
+{
+	char *b = malloc(len ? len : 1);
+	int ret;
+
+	memcpy(b, doc, len);
+	memset(pg, 0, sizeof(*pg));
+	ret = s3_xml_page_parse(b, len, &versions_spec, pg);
+	free(b);
+	return ret;
+}
+
+static void pages(void)
+{
+	size_t dl = strlen(versions_doc);
+	struct s3_xml_page pg;
+	char *b = malloc(dl + 1);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int ret;
+
+	T_ASSERT_EQ(page(versions_doc, dl, &pg), 0);
+	T_ASSERT_EQ(pg.n, 2);
+	T_ASSERT(pg.e[0].kind == 1 && !strcmp(pg.e[0].f[0], "p/k") && !strcmp(pg.e[0].f[1], "dm") &&
+			 !strcmp(pg.e[0].f[2], "true") && !pg.e[0].f[3],
+		 "the delete marker");
+	T_ASSERT(pg.e[1].kind == 0 && !strcmp(pg.e[1].f[0], "p/k") && !strcmp(pg.e[1].f[1], "v2") &&
+			 !strcmp(pg.e[1].f[3], "12"),
+		 "the version: the last VersionId wins, Owner/Key is not the key");
+	T_ASSERT(!strcmp(pg.top[0], "true") && !strcmp(pg.top[1], "p/k") &&
+			 !strcmp(pg.top[2], "v&2"),
+		 "page values");
+	s3_xml_page_fini(&pg);
+	s3_xml_page_fini(&pg);	/* twice, and NULL: no-ops */
+	s3_xml_page_fini(NULL);
+
+	/* another root (an <Error> with a 200), nothing, an empty result */
+	T_ASSERT_EQ(page("<Error><Code>InternalError</Code></Error>", 41, &pg), -EBADMSG);
+	s3_xml_page_fini(&pg);
+	T_ASSERT_EQ(page("", 0, &pg), -EBADMSG);
+	s3_xml_page_fini(&pg);
+	T_ASSERT_EQ(page("<ListVersionsResult/>", 21, &pg), 0);
+	T_ASSERT_EQ(pg.n, 0);
+	s3_xml_page_fini(&pg);
+	T_ASSERT_EQ(page("<ListVersionsResultX></ListVersionsResultX>", 43, &pg), -EBADMSG);
+	s3_xml_page_fini(&pg);
+
+	/* every truncation, and random mutations: refused or read, never unsafe */
+	for (size_t n = 0; n < dl; n++) {
+		T_ASSERT_EQ(page(versions_doc, n, &pg), -EBADMSG);
+		s3_xml_page_fini(&pg);
+	}
+	for (int round = 0; round < 20000; round++) {
+		size_t len = dl;
+
+		memcpy(b, versions_doc, dl);
+		for (int k = 0; k < 1 + round % 8; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			b[x % dl] = (char)(x >> 32);
+		}
+		if (round % 3 == 0)
+			len = (size_t)(x >> 40) % dl;
+		ret = page(b, len, &pg);
+		T_ASSERT(ret == 0 || ret == -EBADMSG, "round %d: %d", round, ret);
+		for (size_t i = 0; i < pg.n; i++)
+			T_ASSERT(pg.e[i].kind < 2, "kind");
+		s3_xml_page_fini(&pg);
+	}
+	free(b);
+}
+
 static int stop_at_second(void *arg, const char *path, const char *text, size_t len)
 {
 	int *n = arg;
@@ -227,6 +322,7 @@ int main(void)
 	bad_docs();
 	truncations();
 	hostile();
+	pages();
 	T_ASSERT_EQ(s3_xml_parse(list_doc, strlen(list_doc), stop_at_second, &n), 42);
 	printf("PASS: xml\n");
 	return 0;
