@@ -288,7 +288,9 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 		r->skip = r->status == 200 && r->ranged ? r->range_off : 0;
 		r->etag[0] = '\0';
 		r->has_length = r->has_range = false;
-		r->server_date = 0;
+		r->server_date = r->last_modified = 0;
+		r->lock_mode[0] = r->lock_until[0] = '\0';
+		r->legal_hold = false;
 		return n;
 	}
 	if (hdr_is(line, n, "ETag", &v, &vlen)) {
@@ -314,6 +316,22 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 		r->server_date = (int64_t)curl_getdate(tmp, NULL);
 		if (r->server_date < 0)
 			r->server_date = 0;
+	} else if (hdr_is(line, n, "Last-Modified", &v, &vlen) && vlen < sizeof(tmp)) {
+		memcpy(tmp, v, vlen);
+		tmp[vlen] = '\0';
+		r->last_modified = (int64_t)curl_getdate(tmp, NULL);
+		if (r->last_modified < 0)
+			r->last_modified = 0;
+	} else if (hdr_is(line, n, "x-amz-object-lock-mode", &v, &vlen) &&
+		   vlen < sizeof(r->lock_mode)) {
+		memcpy(r->lock_mode, v, vlen);
+		r->lock_mode[vlen] = '\0';
+	} else if (hdr_is(line, n, "x-amz-object-lock-retain-until-date", &v, &vlen) &&
+		   vlen < sizeof(r->lock_until)) {
+		memcpy(r->lock_until, v, vlen);
+		r->lock_until[vlen] = '\0';
+	} else if (hdr_is(line, n, "x-amz-object-lock-legal-hold", &v, &vlen)) {
+		r->legal_hold = vlen == 2 && !strncasecmp(v, "ON", 2);
 	}
 	return n;
 }
@@ -438,7 +456,9 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 
 	if (st >= 200 && st < 300 && !code[0])
 		return (r->err = 0), false;
-	if ((st == 404 && r->accept_404) || (st == 416 && r->accept_416))
+	/* a missing key is fine where asked for, a missing bucket never */
+	if ((st == 404 && r->accept_404 && strcmp(code, "NoSuchBucket")) ||
+	    (st == 416 && r->accept_416))
 		return (r->err = 0), false;
 
 	err = -EIO;
@@ -446,12 +466,17 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		err = -ENOENT;
 		hmsg(r, "%s: bucket '%s' does not exist at %s: create it, or check --repo and --s3-endpoint",
 			 what, h->o.bucket, host_of(h));
+	} else if (!strcmp(code, "NoSuchUpload") ||
+		   (r->on_upload && (!strcmp(code, "NoSuchKey") || (st == 404 && !code[0])))) {
+		/* RGW answers NoSuchKey for an upload id it does not know */
+		err = -ENOENT;
+		hmsg(r, "%s: the multipart upload does not exist (aborted, or completed already)", what);
 	} else if (!strcmp(code, "NoSuchKey") || (st == 404 && !code[0])) {
 		err = -ENOENT;
 		hmsg(r, "%s: no such object", what);
-	} else if (!strcmp(code, "NoSuchUpload")) {
+	} else if (!strcmp(code, "NoSuchVersion")) {
 		err = -ENOENT;
-		hmsg(r, "%s: the multipart upload does not exist (aborted, or completed already)", what);
+		hmsg(r, "%s: no such version", what);
 	} else if (!strcmp(code, "InvalidAccessKeyId")) {
 		err = -EACCES;
 		hmsg(r, "%s: %s does not know the access key id '%s' (from %s): check AWS_ACCESS_KEY_ID or the profile",
@@ -478,6 +503,11 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		err = -EACCES;
 		hmsg(r, "%s: the session token (AWS_SESSION_TOKEN, from %s) is expired or invalid: get fresh credentials",
 			 what, h->o.cred_source);
+	} else if (!strcmp(code, "AccessDenied") && strcasestr(r->s3err.message, "object lock")) {
+		/* RGW: "forbidden by object lock"; AWS: "... protected by object lock." */
+		err = -EACCES;
+		hmsg(r, "%s: protected by Object Lock (%s): its retention or legal hold must end first",
+			 what, r->s3err.message);
 	} else if (!strcmp(code, "AccessDenied") || !strcmp(code, "AllAccessDisabled")) {
 		err = -EACCES;
 		if (r->s3err.message[0])
@@ -595,7 +625,9 @@ static void req_clear_attempt(struct s3_hreq *r)
 	r->curl_err[0] = '\0';
 	r->etag[0] = '\0';
 	r->has_length = r->has_range = false;
-	r->server_date = 0;
+	r->server_date = r->last_modified = 0;
+	r->lock_mode[0] = r->lock_until[0] = '\0';
+	r->legal_hold = false;
 	memset(&r->s3err, 0, sizeof(r->s3err));
 	free(r->resp);
 	r->resp = NULL;

@@ -58,6 +58,7 @@ struct s3_hreq {
 	bool accept_404;		/* 404 is not an error (DELETE) */
 	bool accept_416;		/* 416 is not an error (ranges past the end) */
 	bool ranged;			/* a ranged GET: a 200 answer is cut to dst */
+	bool on_upload;			/* names an upload id: a 404 is a gone upload */
 	char what[160];			/* "PUT data/ab/cd", for messages */
 	s3_hreq_prepare_fn prepare;
 	s3_hreq_done_fn done;		/* NULL with s3_http_run() */
@@ -76,6 +77,10 @@ struct s3_hreq {
 	bool has_range;
 	uint64_t range_total;		/* the "/total" of Content-Range */
 	int64_t server_date;		/* Date: header, 0 if none */
+	int64_t last_modified;		/* Last-Modified: header, 0 if none */
+	char lock_mode[16];		/* x-amz-object-lock-mode */
+	char lock_until[48];		/* x-amz-object-lock-retain-until-date */
+	bool legal_hold;		/* x-amz-object-lock-legal-hold: ON */
 	struct s3_xml_err s3err;	/* the <Error> document, if any */
 	unsigned int attempts;
 

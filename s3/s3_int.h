@@ -30,6 +30,23 @@ struct s3_backend_ops {
 			   s3_done_fn done, void *arg);
 	int (*upload_complete)(struct s3_upload *up);
 	void (*upload_abort)(struct s3_upload *up);
+	/* resume: all optional; NULL means -EOPNOTSUPP (detach: abort) */
+	int (*upload_id)(struct s3_upload *up, const char **id);
+	int (*upload_resume)(struct s3_store *st, const char *key, const char *upload_id,
+			     size_t part_size, struct s3_upload **out);
+	int (*upload_list_parts)(struct s3_upload *up, s3_part_fn fn, void *arg);
+	int (*upload_part_etag)(struct s3_upload *up, unsigned int num, char *etag);
+	int (*upload_set_nparts)(struct s3_upload *up, unsigned int n);
+	void (*upload_detach)(struct s3_upload *up);
+	int (*list_uploads)(struct s3_store *st, const char *prefix, s3_upload_list_fn fn,
+			    void *arg);
+	int (*abort_upload)(struct s3_store *st, const char *key, const char *upload_id);
+	int (*versioning)(struct s3_store *st, enum s3_versioning *state);
+	int (*list_versions)(struct s3_store *st, const char *prefix, s3_version_fn fn,
+			     void *arg);
+	int (*delete_version)(struct s3_store *st, const char *key, const char *version_id);
+	int (*head_version)(struct s3_store *st, const char *key, const char *version_id,
+			    struct s3_version_info *info);
 };
 
 struct s3_store {
@@ -37,6 +54,7 @@ struct s3_store {
 	char *url;	/* as given, for messages; s3:// URLs carry no secrets */
 	bool local;
 	void *priv;	/* the backend's state */
+	unsigned int page;	/* entries per listing page (tests make it small) */
 };
 
 /* The head of every backend's upload object. */
@@ -46,6 +64,8 @@ struct s3_upload {
 
 #define S3_KEY_MAX	 512
 #define S3_MAX_PARTS	 10000
+#define S3_UPLOAD_ID_MAX 1024
+#define S3_PAGE_DEFAULT	 1000
 
 /* Backends: fill in st->ops and st->priv; st->url is set by the caller. */
 int s3_file_open(struct s3_store *st, const char *path, const struct s3_store_opts *opts);

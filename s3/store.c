@@ -120,6 +120,7 @@ int s3_store_open(const char *url, const struct s3_store_opts *opts, struct s3_s
 	} else {
 		ret = s3_fail(-EINVAL, "%s: not a repository URL (file:///path or s3://bucket/prefix)", url);
 	}
+	st->page = S3_PAGE_DEFAULT;
 	if (ret)
 		goto out_free;
 	*out = st;
@@ -271,3 +272,164 @@ void s3_upload_abort(struct s3_upload *up)
 	if (up)
 		up->st->ops->upload_abort(up);
 }
+
+/* ------------------------------------------------------------------ resume */
+
+/* An upload id as S3 hands them out: printable, bounded. */
+static bool upload_id_is_valid(const char *id)
+{
+	size_t len = strlen(id);
+
+	if (len == 0 || len > S3_UPLOAD_ID_MAX)
+		return false;
+	for (const char *c = id; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
+}
+
+int s3_upload_id(struct s3_upload *up, const char **id)
+{
+	*id = NULL;
+	s3_clear_error();
+	if (!up->st->ops->upload_id)
+		return s3_fail(-EOPNOTSUPP, "%s: uploads have no ids here (no resume)",
+			       up->st->url);
+	return up->st->ops->upload_id(up, id);
+}
+
+int s3_upload_resume(struct s3_store *st, const char *key, const char *upload_id,
+		     size_t part_size, struct s3_upload **out)
+{
+	*out = NULL;
+	CHECK_KEY(key);
+	if (!upload_id_is_valid(upload_id))
+		return s3_fail(-EINVAL, "resume of '%s': invalid upload id", key);
+	if (part_size == 0)
+		return s3_fail(-EINVAL, "resume of '%s': part size 0", key);
+	if (!st->ops->upload_resume)
+		return s3_fail(-EOPNOTSUPP, "%s: uploads cannot be resumed here: send them again",
+			       st->url);
+	return st->ops->upload_resume(st, key, upload_id, part_size, out);
+}
+
+int s3_upload_list_parts(struct s3_upload *up, s3_part_fn fn, void *arg)
+{
+	s3_clear_error();
+	if (!up->st->ops->upload_list_parts)
+		return s3_fail(-EOPNOTSUPP, "%s: uploads have no listable parts here", up->st->url);
+	return up->st->ops->upload_list_parts(up, fn, arg);
+}
+
+int s3_upload_part_etag(struct s3_upload *up, unsigned int num, char etag[S3_ETAG_SIZE])
+{
+	etag[0] = '\0';
+	if (num < 1 || num > S3_MAX_PARTS)
+		return -EINVAL;
+	if (!up->st->ops->upload_part_etag)
+		return -EOPNOTSUPP;
+	return up->st->ops->upload_part_etag(up, num, etag);
+}
+
+int s3_upload_set_nparts(struct s3_upload *up, unsigned int n)
+{
+	if (n < 1 || n > S3_MAX_PARTS)
+		return -EINVAL;
+	if (!up->st->ops->upload_set_nparts)
+		return -EOPNOTSUPP;
+	return up->st->ops->upload_set_nparts(up, n);
+}
+
+void s3_upload_detach(struct s3_upload *up)
+{
+	if (!up)
+		return;
+	if (up->st->ops->upload_detach)
+		up->st->ops->upload_detach(up);
+	else
+		up->st->ops->upload_abort(up);
+}
+
+/* ----------------------------------------------------- unfinished uploads */
+
+static int check_prefix(const char *prefix)
+{
+	s3_clear_error();
+	if (prefix[0] == '/' || strstr(prefix, ".."))
+		return s3_fail(-EINVAL, "invalid prefix '%s'", prefix);
+	return 0;
+}
+
+int s3_store_list_uploads(struct s3_store *st, const char *prefix, s3_upload_list_fn fn,
+			  void *arg)
+{
+	int ret = check_prefix(prefix);
+
+	if (ret)
+		return ret;
+	if (!st->ops->list_uploads)
+		return 0;
+	return st->ops->list_uploads(st, prefix, fn, arg);
+}
+
+int s3_store_abort_upload(struct s3_store *st, const char *key, const char *upload_id)
+{
+	CHECK_KEY(key);
+	if (!upload_id_is_valid(upload_id))
+		return s3_fail(-EINVAL, "abort of '%s': invalid upload id", key);
+	if (!st->ops->abort_upload)
+		return s3_fail(-EOPNOTSUPP, "%s: no unfinished uploads here", st->url);
+	return st->ops->abort_upload(st, key, upload_id);
+}
+
+/* ---------------------------------------------- versioning and Object Lock */
+
+int s3_store_versioning(struct s3_store *st, enum s3_versioning *state)
+{
+	*state = S3_VERSIONING_OFF;
+	s3_clear_error();
+	if (!st->ops->versioning)
+		return 0;
+	return st->ops->versioning(st, state);
+}
+
+int s3_store_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn,
+			   void *arg)
+{
+	int ret = check_prefix(prefix);
+
+	if (ret)
+		return ret;
+	return st->ops->list_versions(st, prefix, fn, arg);
+}
+
+/* a version id as S3 hands them out ("null" included) */
+static bool version_id_is_valid(const char *id)
+{
+	return upload_id_is_valid(id);
+}
+
+int s3_store_delete_version(struct s3_store *st, const char *key, const char *version_id)
+{
+	CHECK_KEY(key);
+	if (!version_id_is_valid(version_id))
+		return s3_fail(-EINVAL, "delete of '%s': invalid version id", key);
+	return st->ops->delete_version(st, key, version_id);
+}
+
+int s3_store_head_version(struct s3_store *st, const char *key, const char *version_id,
+			  struct s3_version_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	CHECK_KEY(key);
+	if (!version_id_is_valid(version_id))
+		return s3_fail(-EINVAL, "head of '%s': invalid version id", key);
+	return st->ops->head_version(st, key, version_id, info);
+}
+
+#ifdef FERRY_UNIT_TESTS
+void s3_store_set_page_size(struct s3_store *st, unsigned int n)
+{
+	st->page = n ? n : S3_PAGE_DEFAULT;
+}
+#endif

@@ -312,6 +312,253 @@ int s3_upload_complete(struct s3_upload *up);
  */
 void s3_upload_abort(struct s3_upload *up);
 
+/* ------------------------------------------------------------------ resume
+ *
+ * A multipart upload outlives the process that started it: its parts stay on
+ * the object store until it is completed or aborted (s3_store_abort_upload(),
+ * `ferry repo cleanup`). A process that is killed, or gives up with
+ * s3_upload_detach(), can hand the upload on to a later one:
+ *
+ *   run 1: s3_upload_new() -> s3_upload_id() (journal the id), parts 1..9
+ *          queued; as each part's @done reports 0, s3_upload_part_etag()
+ *          (journal number, ETag, the chunks it holds); killed after 1..5
+ *   run 2: s3_upload_resume(id) (-ENOENT: the upload is gone, start over)
+ *          -> s3_upload_list_parts(): 1..5 (and perhaps 6, acknowledged by
+ *          the server but not journaled); keep the parts whose ETag matches
+ *          the journal, queue the others again (6..9: a part queued now
+ *          replaces the server's), s3_upload_set_nparts(9),
+ *          s3_upload_complete(): parts 1..5 with the ETags ListParts reported,
+ *          6..9 with those of this run.
+ *
+ * file:// has no resumable uploads: its resume is -EOPNOTSUPP and its
+ * temporary file goes with the process (the caller sends everything again).
+ */
+
+/* Big enough for any ETag the object store reports, quotes and NUL included. */
+#define S3_ETAG_SIZE 132
+
+/**
+ * s3_upload_id() - the object store's id of a multipart upload
+ * @up: from s3_upload_new() or s3_upload_resume(); not on the store's I/O thread
+ * @id: set to the id, NUL-terminated, valid until @up is freed
+ *
+ * Blocks until CreateMultipartUpload has answered (s3_upload_new() sends it in
+ * the background).
+ *
+ * Return: 0; the error that creating the upload failed with (s3_last_error()
+ * says why); -EOPNOTSUPP (file://: no ids, no resume).
+ */
+int s3_upload_id(struct s3_upload *up, const char **id);
+
+/**
+ * s3_upload_resume() - a handle of a multipart upload an earlier process began
+ * @key:       the key it was created for; borrowed
+ * @upload_id: from s3_upload_id() of that process; borrowed
+ * @part_size: as given to s3_upload_new() then
+ * @out:       the upload; it ends as one from s3_upload_new() does
+ *
+ * Blocks: reads every part the object store holds (ListParts, all pages) and
+ * counts them in, with their size and the ETag the store reports, so that
+ * s3_upload_complete() can use them. Nothing is created.
+ *
+ * Return: 0; -ENOENT (the upload no longer exists: it was completed or
+ * aborted, or never was for @key: start over with s3_upload_new());
+ * -EINVAL (bad @key, @upload_id or @part_size); -EOPNOTSUPP (file://);
+ * errors above.
+ */
+int s3_upload_resume(struct s3_store *st, const char *key, const char *upload_id,
+		     size_t part_size, struct s3_upload **out);
+
+/*
+ * One part the object store holds: @num 1..10000, @size bytes, @etag as the
+ * store reports it (quoted). Return 0 to go on, anything else to stop the
+ * listing with that value.
+ */
+typedef int (*s3_part_fn)(void *arg, unsigned int num, uint64_t size, const char *etag);
+
+/**
+ * s3_upload_list_parts() - the parts the object store holds now (ListParts)
+ * @fn: called once per part, in increasing @num, on this thread
+ *
+ * Blocks (also for CreateMultipartUpload of a new upload). Asks the store
+ * afresh, all pages, and counts the parts in for s3_upload_complete() as
+ * s3_upload_resume() does; a part queued or sent by this process keeps its
+ * own ETag. Parts in flight may or may not be listed.
+ *
+ * Return: 0; the value @fn stopped with; -ENOENT (the upload no longer
+ * exists); -EOPNOTSUPP (file://); errors above.
+ */
+int s3_upload_list_parts(struct s3_upload *up, s3_part_fn fn, void *arg);
+
+/**
+ * s3_upload_part_etag() - the ETag of part @num, sent by this process or listed
+ * @etag: S3_ETAG_SIZE bytes
+ *
+ * Does not block; may be called from any thread, also from the part's @done
+ * (for the journal).
+ *
+ * Return: 0; -ENOENT (no such part known yet: not acknowledged, not listed);
+ * -EINVAL (@num out of range); -EOPNOTSUPP (file://).
+ */
+int s3_upload_part_etag(struct s3_upload *up, unsigned int num, char etag[S3_ETAG_SIZE]);
+
+/**
+ * s3_upload_set_nparts() - the object is parts 1..@n
+ *
+ * Without it, s3_upload_complete() ends the object at the highest part known
+ * (queued here or listed). A resumed upload may hold parts of an earlier run
+ * beyond the end of this one (it cut its data differently): say where the
+ * object ends, and AWS S3 drops the parts a completion does not name. Ceph
+ * RGW (16) refuses such a completion: s3_upload_complete() then fails with
+ * -EINVAL saying so, and aborts. To resume on RGW, end at or after the
+ * highest part s3_upload_list_parts() reports, or start over. Call before
+ * s3_upload_complete().
+ *
+ * Return: 0; -EINVAL (@n is 0 or over 10000).
+ */
+int s3_upload_set_nparts(struct s3_upload *up, unsigned int n);
+
+/**
+ * s3_upload_detach() - let go of the upload without ending it; NULL is a no-op
+ *
+ * Waits for parts in flight (their @done runs), then frees @up. s3:// leaves
+ * the multipart upload and its parts on the store for s3_upload_resume() (or
+ * for `ferry repo cleanup` to abort once it is old). file:// cannot resume and
+ * removes its temporary file, as s3_upload_abort() does.
+ */
+void s3_upload_detach(struct s3_upload *up);
+
+/* ----------------------------------------------------- unfinished uploads */
+
+/*
+ * One unfinished upload: @key relative to the repository root, @upload_id
+ * for s3_store_abort_upload() or s3_upload_resume(), @initiated in seconds
+ * since the epoch. Return 0 to go on, anything else to stop the listing with
+ * that value.
+ */
+typedef int (*s3_upload_list_fn)(void *arg, const char *key, const char *upload_id,
+				 int64_t initiated);
+
+/**
+ * s3_store_list_uploads() - the unfinished uploads whose keys start with @prefix
+ * @prefix: as s3_store_list(); "" for the whole repository
+ * @fn:     called once per upload, on this thread
+ *
+ * s3:// lists the multipart uploads (ListMultipartUploads, all pages) under
+ * the repository's prefix, including those of processes still running.
+ * file:// lists the temporary files that writes left behind (a crash between
+ * create and rename; s3_store_list() never shows them): @key is the
+ * temporary file's own path, @upload_id its name, @initiated its mtime (a
+ * write in progress keeps it fresh).
+ *
+ * Return: 0; the value @fn stopped with; -EINVAL (bad @prefix); errors above.
+ */
+int s3_store_list_uploads(struct s3_store *st, const char *prefix, s3_upload_list_fn fn,
+			  void *arg);
+
+/**
+ * s3_store_abort_upload() - abort an unfinished upload another process left
+ * @key, @upload_id: as s3_store_list_uploads() reported them; borrowed
+ *
+ * Its parts are deleted; a later s3_upload_resume() of it is -ENOENT. Never
+ * abort an upload a live process still writes: s3_store_list_uploads() cannot
+ * tell them apart, only their age can.
+ *
+ * Return: 0 (also if it is gone already); -EINVAL; errors above.
+ */
+int s3_store_abort_upload(struct s3_store *st, const char *key, const char *upload_id);
+
+/* ---------------------------------------------- versioning and Object Lock
+ *
+ * On a versioned bucket (Object Lock buckets always are) s3_store_delete()
+ * only adds a delete marker: the data stays and still counts. Deleting a
+ * version by its id reclaims the space, unless Object Lock retains it.
+ * file:// is never versioned: each file is its only, latest version, with
+ * the version id "null" (as S3 names the version of an unversioned bucket),
+ * so callers need no special case.
+ */
+
+enum s3_versioning {
+	S3_VERSIONING_OFF = 0,		/* never enabled: one version per key, "null" */
+	S3_VERSIONING_ENABLED = 1,	/* every write and delete adds a version */
+	S3_VERSIONING_SUSPENDED = 2,	/* new writes are "null" versions; old ones stay */
+};
+
+/**
+ * s3_store_versioning() - whether the bucket keeps versions (GetBucketVersioning)
+ *
+ * Delete by version (s3_store_list_versions(), s3_store_delete_version()) on
+ * anything but S3_VERSIONING_OFF, or old versions keep using space.
+ *
+ * Return: 0 and *@state set (file://: S3_VERSIONING_OFF); -EACCES (not
+ * allowed to read the bucket's versioning); errors above.
+ */
+int s3_store_versioning(struct s3_store *st, enum s3_versioning *state);
+
+/*
+ * One version of an object, or a delete marker (@is_delete_marker: @size 0).
+ * @key relative to the repository root; @is_latest: what a plain GET sees
+ * (a delete marker that is latest hides the key); @mtime in seconds since the
+ * epoch. Return 0 to go on, anything else to stop the listing with that value.
+ */
+typedef int (*s3_version_fn)(void *arg, const char *key, const char *version_id,
+			     bool is_latest, bool is_delete_marker, uint64_t size, int64_t mtime);
+
+/**
+ * s3_store_list_versions() - every version and delete marker under @prefix
+ * @fn: called once per version, on this thread; keys in order, and the
+ *      versions of one key newest first
+ *
+ * s3:// uses ListObjectVersions (all pages). An unversioned bucket and
+ * file:// report each object once, latest, with version id "null".
+ *
+ * Return: 0; the value @fn stopped with; -EINVAL (bad @prefix); errors above.
+ */
+int s3_store_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn,
+			   void *arg);
+
+/**
+ * s3_store_delete_version() - delete one version (or delete marker) for good
+ * @version_id: from s3_store_list_versions(); "null" on unversioned stores
+ *
+ * Return: 0 (also if that version does not exist on s3://); -EACCES, with
+ * s3_last_error() saying "protected by Object Lock" and until when if the
+ * store reports it, when a retention or legal hold keeps the version (the
+ * version stays readable); -ENOENT (file://: no such file, or a version id
+ * other than "null"); -EINVAL; errors above.
+ */
+int s3_store_delete_version(struct s3_store *st, const char *key, const char *version_id);
+
+/**
+ * struct s3_version_info - what s3_store_head_version() reports
+ * @size:         bytes
+ * @mtime:        seconds since the epoch
+ * @lock_mode:    "GOVERNANCE", "COMPLIANCE", or "" (no retention)
+ * @retain_until: seconds since the epoch until which Object Lock keeps it (0: none)
+ * @legal_hold:   a legal hold keeps it, whatever the retention
+ */
+struct s3_version_info {
+	uint64_t size;
+	int64_t mtime;
+	char lock_mode[16];
+	int64_t retain_until;
+	bool legal_hold;
+};
+
+/**
+ * s3_store_head_version() - size and Object Lock state of one version
+ * @version_id: as s3_store_delete_version()
+ *
+ * Return: 0 and *@info set; -ENOENT; errors above. file:// reports no lock.
+ */
+int s3_store_head_version(struct s3_store *st, const char *key, const char *version_id,
+			  struct s3_version_info *info);
+
+#ifdef FERRY_UNIT_TESTS
+/* Tests only: listings ask for @n entries per page (0: the default, 1000). */
+void s3_store_set_page_size(struct s3_store *st, unsigned int n);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,7 +5,8 @@
  * Crash safety: every object is written under a temporary name in its final
  * directory (".tmp-<random>"), fsynced, renamed into place with
  * RENAME_NOREPLACE (so a key is never replaced) and the directory is fsynced.
- * A crash leaves at most a temporary file, which listings skip. New
+ * A crash leaves at most a temporary file, which listings skip and
+ * s3_store_list_uploads() reports (`ferry repo cleanup` removes old ones). New
  * directories are fsynced into their parent as well.
  */
 #include <dirent.h>
@@ -37,6 +38,7 @@ struct file_upload {
 	unsigned int max_num;	/* highest part number written */
 	unsigned int nparts;	/* parts written */
 	size_t last_len;	/* length of part max_num */
+	unsigned int nparts_set;	/* s3_upload_set_nparts(), 0: max_num */
 	int err;		/* first error, sticky */
 	unsigned char seen[(S3_MAX_PARTS + 8) / 8];
 };
@@ -406,9 +408,12 @@ static int fs_head(struct s3_store *st, const char *key, uint64_t *size)
 	return ret;
 }
 
-/* Walk @dir (the path of key prefix @rel), reporting files whose key starts with @prefix. */
-static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, s3_list_fn fn,
-		   void *arg)
+/*
+ * Walk @dir (the path of key prefix @rel), reporting files whose key starts
+ * with @prefix: the objects, or with @tmp the temporary files instead.
+ */
+static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, bool tmp,
+		   s3_list_fn fn, void *arg)
 {
 	size_t plen = strlen(prefix);
 	DIR *d;
@@ -425,7 +430,9 @@ static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, s3_lis
 		struct stat sb;
 		size_t n = strlen(de->d_name);
 
-		if (de->d_name[0] == '.')	/* ".", "..", temporaries */
+		bool is_tmp = !strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX));
+
+		if (de->d_name[0] == '.' && !(tmp && is_tmp))	/* ".", "..", temporaries */
 			continue;
 		if (rellen + n + 2 > S3_KEY_MAX + 1)
 			continue;
@@ -435,15 +442,15 @@ static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, s3_lis
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
 			continue;	/* raced with a delete */
-		if (S_ISDIR(sb.st_mode)) {
+		if (S_ISDIR(sb.st_mode) && !is_tmp) {
 			int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 			if (fd < 0)
 				continue;
 			rel[rellen + n] = '/';
 			rel[rellen + n + 1] = '\0';
-			ret = fs_walk(fd, rel, rellen + n + 1, prefix, fn, arg);
-		} else if (S_ISREG(sb.st_mode) && !strncmp(rel, prefix, plen)) {
+			ret = fs_walk(fd, rel, rellen + n + 1, prefix, tmp, fn, arg);
+		} else if (S_ISREG(sb.st_mode) && is_tmp == tmp && !strncmp(rel, prefix, plen)) {
 			ret = fn(arg, rel, (uint64_t)sb.st_size, (int64_t)sb.st_mtime);
 		}
 		if (ret)
@@ -455,7 +462,10 @@ static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, s3_lis
 	return ret;
 }
 
-static int fs_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void *arg)
+static int fs_del(struct s3_store *st, const char *key);
+
+static int fs_list_some(struct s3_store *st, const char *prefix, bool tmp, s3_list_fn fn,
+			void *arg)
 {
 	char rel[S3_KEY_MAX + 2] = "";
 	int fd, ret;
@@ -463,10 +473,70 @@ static int fs_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void 
 	fd = open(fs_of(st)->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return s3_fail(-errno, "open %s: %s", fs_of(st)->root, strerror(errno));
-	ret = fs_walk(fd, rel, 0, prefix, fn, arg);
+	ret = fs_walk(fd, rel, 0, prefix, tmp, fn, arg);
 	if (ret < 0 && !s3_last_error()[0])
 		s3_fail(ret, "list %s: %s", fs_of(st)->root, strerror(-ret));
 	return ret;
+}
+
+static int fs_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void *arg)
+{
+	return fs_list_some(st, prefix, false, fn, arg);
+}
+
+/* The listings of unfinished uploads and of versions, on top of fs_list_some(). */
+struct fs_adapter {
+	s3_upload_list_fn upload_fn;
+	s3_version_fn version_fn;
+	void *arg;
+};
+
+static int fs_upload_entry(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct fs_adapter *a = arg;
+	const char *slash = strrchr(key, '/');
+
+	(void)size;
+	return a->upload_fn(a->arg, key, slash ? slash + 1 : key, mtime);
+}
+
+static int fs_list_uploads(struct s3_store *st, const char *prefix, s3_upload_list_fn fn,
+			   void *arg)
+{
+	struct fs_adapter a = { .upload_fn = fn, .arg = arg };
+
+	return fs_list_some(st, prefix, true, fs_upload_entry, &a);
+}
+
+/* What fs_list_uploads() reported: @upload_id is the temporary file's name. */
+static int fs_abort_upload(struct s3_store *st, const char *key, const char *upload_id)
+{
+	const char *slash = strrchr(key, '/'), *name = slash ? slash + 1 : key;
+	int ret;
+
+	if (strcmp(name, upload_id) || strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)))
+		return s3_fail(-EINVAL, "%s: not an unfinished upload (%s)", key, upload_id);
+	ret = fs_del(st, key);
+	if (ret == -ENOENT) {
+		s3_clear_error();
+		ret = 0;
+	}
+	return ret;
+}
+
+static int fs_version_entry(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct fs_adapter *a = arg;
+
+	return a->version_fn(a->arg, key, "null", true, false, size, mtime);
+}
+
+static int fs_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn,
+			    void *arg)
+{
+	struct fs_adapter a = { .version_fn = fn, .arg = arg };
+
+	return fs_list_some(st, prefix, false, fs_version_entry, &a);
 }
 
 static int fs_del(struct s3_store *st, const char *key)
@@ -480,6 +550,39 @@ static int fs_del(struct s3_store *st, const char *key)
 		ret = s3_fail(-errno, "unlink %s: %s", path, strerror(errno));
 	else
 		ret = fs_fsync_parent(fs_of(st), path);
+	free(path);
+	return ret;
+}
+
+static int fs_delete_version(struct s3_store *st, const char *key, const char *version_id)
+{
+	if (strcmp(version_id, "null"))
+		return s3_fail(-ENOENT, "%s: no version '%s' (file:// keeps one version, \"null\")",
+			       key, version_id);
+	return fs_del(st, key);
+}
+
+static int fs_head_version(struct s3_store *st, const char *key, const char *version_id,
+			   struct s3_version_info *info)
+{
+	char *path;
+	struct stat sb;
+	int ret = 0;
+
+	if (strcmp(version_id, "null"))
+		return s3_fail(-ENOENT, "%s: no version '%s' (file:// keeps one version, \"null\")",
+			       key, version_id);
+	path = fs_path(st, key);
+	if (!path)
+		return -ENOMEM;
+	if (stat(path, &sb))
+		ret = s3_fail(-errno, "stat %s: %s", path, strerror(errno));
+	else if (!S_ISREG(sb.st_mode))
+		ret = s3_fail(-EISDIR, "%s: not a regular file", path);
+	else {
+		info->size = (uint64_t)sb.st_size;
+		info->mtime = (int64_t)sb.st_mtime;
+	}
 	free(path);
 	return ret;
 }
@@ -569,6 +672,11 @@ static int fs_upload_complete(struct s3_upload *up)
 			      fu->max_num, fu->nparts);
 		goto out;
 	}
+	if (fu->nparts_set && fu->nparts_set != fu->max_num) {
+		ret = s3_fail(-EINVAL, "upload %s: parts 1..%u written, not 1..%u", fu->path,
+			      fu->max_num, fu->nparts_set);
+		goto out;
+	}
 	/* every part but the last must have been full */
 	size = (uint64_t)(fu->max_num - 1) * fu->part_size + fu->last_len;
 	if (ftruncate(fu->fd, (off_t)size)) {
@@ -588,6 +696,12 @@ static void fs_upload_abort(struct s3_upload *up)
 	fs_upload_free((struct file_upload *)up, true);
 }
 
+static int fs_upload_set_nparts(struct s3_upload *up, unsigned int n)
+{
+	((struct file_upload *)up)->nparts_set = n;
+	return 0;
+}
+
 static const struct s3_backend_ops file_ops = {
 	.free = fs_free,
 	.mkroot = fs_mkroot,
@@ -603,6 +717,13 @@ static const struct s3_backend_ops file_ops = {
 	.upload_part = fs_upload_part,
 	.upload_complete = fs_upload_complete,
 	.upload_abort = fs_upload_abort,
+	/* no resume: upload_id, upload_resume, upload_list_parts, upload_part_etag are NULL */
+	.upload_set_nparts = fs_upload_set_nparts,
+	.list_uploads = fs_list_uploads,
+	.abort_upload = fs_abort_upload,
+	.list_versions = fs_list_versions,
+	.delete_version = fs_delete_version,
+	.head_version = fs_head_version,
 };
 
 int s3_file_open(struct s3_store *st, const char *path, const struct s3_store_opts *opts)

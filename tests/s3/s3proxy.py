@@ -8,7 +8,8 @@ Sits between an S3 client and the server (loopback only), relays keep-alive
 HTTP/1.1 requests and logs each one as a JSON line:
   {"t": secs, "conn": n, "method": "PUT", "target": "/b/k?partNumber=1&...",
    "status": 200, "fault": null|"503"|"500"|"slowdown"|"reset"|"reset-mid",
-   "in": request body bytes, "out": response body bytes}
+   "in": request body bytes, "out": response body bytes,
+   "md5": whether the request carried Content-MD5}
 Options:
   --latency MIN-MAX   sleep a random MIN..MAX ms before relaying each request
   --fail-rate R       inject a fault into a request with probability R
@@ -241,7 +242,7 @@ def serve(csock):
                     fault = rnd.choice(faults)
                 delay = rnd.uniform(lat_lo, lat_hi) / 1000.0
             rec = {"conn": cid, "method": method, "target": target, "in": length,
-                   "fault": fault, "status": 0, "out": 0}
+                   "fault": fault, "status": 0, "out": 0, "md5": "content-md5" in h}
             if fault == "reset-mid":
                 client.read(length // 2)
                 log(rec)

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/s3/t_s3_file.c - what file:// does with the resume, unfinished-upload
+ * and version calls of store.h, so callers need no special case: no resume
+ * (-EOPNOTSUPP, detach removes the temporary file), temporary files listed as
+ * unfinished uploads and aborted by name, each file one "null" version.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "s3/store.h"
+#include "t_helpers.h"
+
+#define MiB (1u << 20)
+
+static void done(void *arg, int ret, const char *detail)
+{
+	T_ASSERT(ret == 0, "part: %d %s", ret, detail);
+	(*(int *)arg)++;
+}
+
+struct names {
+	char key[8][128], id[8][64];
+	int n;
+};
+
+static int upload_one(void *arg, const char *key, const char *upload_id, int64_t initiated)
+{
+	struct names *l = arg;
+
+	T_ASSERT(l->n < 8, "too many");
+	T_ASSERT(initiated > 1600000000, "mtime");
+	snprintf(l->key[l->n], sizeof(l->key[0]), "%s", key);
+	snprintf(l->id[l->n], sizeof(l->id[0]), "%s", upload_id);
+	l->n++;
+	return 0;
+}
+
+static int version_one(void *arg, const char *key, const char *version_id, bool is_latest,
+		       bool is_delete_marker, uint64_t size, int64_t mtime)
+{
+	struct names *l = arg;
+
+	T_ASSERT(l->n < 8, "too many");
+	T_ASSERT(!strcmp(version_id, "null") && is_latest && !is_delete_marker && size == 3 &&
+			 mtime > 1600000000,
+		 "%s: one latest null version", key);
+	snprintf(l->key[l->n], sizeof(l->key[0]), "%s", key);
+	l->n++;
+	return 0;
+}
+
+static void versions(struct s3_store *st)
+{
+	enum s3_versioning vs = S3_VERSIONING_ENABLED;
+	struct s3_version_info vi;
+	struct names l = { .n = 0 };
+	uint64_t size;
+
+	T_ASSERT_EQ(s3_store_versioning(st, &vs), 0);
+	T_ASSERT_EQ(vs, S3_VERSIONING_OFF);
+	T_ASSERT_EQ(s3_store_put(st, "snapshots/a", "abc", 3), 0);
+	T_ASSERT_EQ(s3_store_put(st, "data/00/b", "def", 3), 0);
+	T_ASSERT_EQ(s3_store_list_versions(st, "", version_one, &l), 0);
+	T_ASSERT_EQ(l.n, 2);
+	l.n = 0;
+	T_ASSERT_EQ(s3_store_list_versions(st, "snapshots/", version_one, &l), 0);
+	T_ASSERT(l.n == 1 && !strcmp(l.key[0], "snapshots/a"), "by prefix");
+	T_ASSERT_EQ(s3_store_head_version(st, "snapshots/a", "null", &vi), 0);
+	T_ASSERT(vi.size == 3 && vi.mtime > 1600000000 && !vi.lock_mode[0] && !vi.retain_until,
+		 "head of the null version");
+	T_ASSERT_EQ(s3_store_delete_version(st, "snapshots/a", "3HL4kqtJlcpXroDTDmJ"), -ENOENT);
+	T_ASSERT_EQ(s3_store_delete_version(st, "snapshots/a", "null"), 0);
+	T_ASSERT_EQ(s3_store_head(st, "snapshots/a", &size), -ENOENT);
+	T_ASSERT_EQ(s3_store_delete_version(st, "snapshots/a", "null"), -ENOENT);
+	T_ASSERT_EQ(s3_store_list_versions(st, "../", version_one, &l), -EINVAL);
+	printf("ok: file:// versions: one \"null\" version per file\n");
+}
+
+static void uploads(struct s3_store *st, const char *root)
+{
+	static unsigned char buf[MiB];
+	struct names l = { .n = 0 };
+	struct s3_upload *up, *again = NULL;
+	char etag[S3_ETAG_SIZE], path[1024];
+	const char *id;
+	int parts = 0;
+
+	T_ASSERT_EQ(s3_upload_new(st, "data/11/pack", MiB, &up), 0);
+	T_ASSERT_EQ(s3_upload_part(up, 1, buf, MiB, done, &parts), 0);
+	T_ASSERT_EQ(s3_upload_id(up, &id), -EOPNOTSUPP);
+	T_ASSERT(id == NULL, "no id");
+	T_ASSERT_EQ(s3_upload_list_parts(up, NULL, NULL), -EOPNOTSUPP);
+	T_ASSERT_EQ(s3_upload_part_etag(up, 1, etag), -EOPNOTSUPP);
+	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", "some-id", MiB, &again), -EOPNOTSUPP);
+	T_ASSERT(again == NULL, "no handle");
+	T_ASSERT(strstr(s3_last_error(), "send them again"), "%s", s3_last_error());
+
+	/* its temporary file is an unfinished upload */
+	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
+	T_ASSERT(l.n == 1 && !strncmp(l.key[0], "data/11/.tmp-", 13) &&
+			 !strcmp(l.key[0] + 8, l.id[0]),
+		 "the upload's temporary file: %s %s", l.key[0], l.id[0]);
+	s3_upload_detach(up);	/* no resume here: the temporary file goes */
+	l.n = 0;
+	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
+	T_ASSERT_EQ(l.n, 0);
+
+	/* set_nparts: the object must be exactly those parts */
+	T_ASSERT_EQ(s3_upload_new(st, "data/11/two", MiB, &up), 0);
+	T_ASSERT_EQ(s3_upload_part(up, 1, buf, MiB, done, &parts), 0);
+	T_ASSERT_EQ(s3_upload_part(up, 2, buf, 10, done, &parts), 0);
+	T_ASSERT_EQ(s3_upload_set_nparts(up, 3), 0);
+	T_ASSERT_EQ(s3_upload_complete(up), -EINVAL);
+	T_ASSERT_EQ(s3_upload_new(st, "data/11/two", MiB, &up), 0);
+	T_ASSERT_EQ(s3_upload_part(up, 1, buf, MiB, done, &parts), 0);
+	T_ASSERT_EQ(s3_upload_part(up, 2, buf, 10, done, &parts), 0);
+	T_ASSERT_EQ(s3_upload_set_nparts(up, 2), 0);
+	T_ASSERT_EQ(s3_upload_complete(up), 0);
+	T_ASSERT_EQ(parts, 5);
+
+	/* leftovers of crashed writes, listed by prefix and aborted by name */
+	snprintf(path, sizeof(path), "%s/data/11/.tmp-0123456789abcdef", root);
+	t_write_file(path, "x", 1);
+	snprintf(path, sizeof(path), "%s/.tmp-00000000000000ff", root);
+	t_write_file(path, "y", 1);
+	l.n = 0;
+	T_ASSERT_EQ(s3_store_list_uploads(st, "data/", upload_one, &l), 0);
+	T_ASSERT(l.n == 1 && !strcmp(l.key[0], "data/11/.tmp-0123456789abcdef"), "by prefix");
+	l.n = 0;
+	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
+	T_ASSERT_EQ(l.n, 2);
+	T_ASSERT_EQ(s3_store_abort_upload(st, "data/11/two", "two"), -EINVAL);
+	T_ASSERT_EQ(s3_store_abort_upload(st, "data/11/.tmp-0123456789abcdef", ".tmp-other"),
+		    -EINVAL);
+	for (int i = 0; i < l.n; i++)
+		T_ASSERT_EQ(s3_store_abort_upload(st, l.key[i], l.id[i]), 0);
+	T_ASSERT_EQ(s3_store_abort_upload(st, l.key[0], l.id[0]), 0);	/* gone already */
+	l.n = 0;
+	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
+	T_ASSERT_EQ(l.n, 0);
+	T_ASSERT_EQ(access(path, F_OK), -1);
+	printf("ok: file:// uploads: no resume, temporary files listed and aborted\n");
+}
+
+int main(void)
+{
+	char *dir = t_tmpdir("s3file"), url[600];
+	struct s3_store_opts o = { .sz = sizeof(o), .fsync = -1 };
+	struct s3_store *st;
+
+	snprintf(url, sizeof(url), "file://%s", dir);
+	T_ASSERT_EQ(s3_store_open(url, &o, &st), 0);
+	T_ASSERT_EQ(s3_store_mkroot(st), 0);
+	versions(st);
+	uploads(st, dir);
+	s3_store_free(st);
+	t_rmtree(dir);
+	free(dir);
+	printf("PASS: t_s3_file\n");
+	return 0;
+}
