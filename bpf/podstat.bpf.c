@@ -136,7 +136,7 @@ static __always_inline void enq_mark(struct task_struct *t, __u64 now)
 	__u64 *ts;
 
 	if (!t->pid)
-		return;	/* an idle task */
+		return; /* an idle task */
 	ts = bpf_task_storage_get(&task_enq, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (ts)
 		*ts = now;
