@@ -106,6 +106,7 @@ int ctl_cmd_backup(int argc, char **argv);
 int ctl_cmd_restore(int argc, char **argv);
 int ctl_cmd_snapshots(int argc, char **argv);
 int ctl_cmd_key(int argc, char **argv);
+int ctl_cmd_repo(int argc, char **argv);
 int ctl_cmd_changed_blocks(int argc, char **argv);
 int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_stats(int argc, char **argv);

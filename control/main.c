@@ -36,6 +36,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "prune", ctl_cmd_prune, "delete the data no snapshot references" },
 	{ "unlock", ctl_cmd_unlock, "list locks, remove stale ones" },
 	{ "key", ctl_cmd_key, "list, add, remove or change the passwords of a repository" },
+	{ "repo", ctl_cmd_repo, "repository storage upkeep: abort stale unfinished uploads" },
 	{ "agent", ctl_cmd_agent, "run the node agent (eBPF pod metrics on /metrics)" },
 	{ "top", ctl_cmd_top, "per-pod CPU, run-queue wait and traffic, every second" },
 	{ "bench", ctl_cmd_bench, "measure the throughput of each stage of the backup path" },
