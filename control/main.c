@@ -35,6 +35,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "forget", ctl_cmd_forget, "remove snapshots by id, age or retention policy" },
 	{ "prune", ctl_cmd_prune, "delete the data no snapshot references" },
 	{ "unlock", ctl_cmd_unlock, "list locks, remove stale ones" },
+	{ "copy", ctl_cmd_copy, "copy snapshots to another repository (another cloud)" },
 	{ "key", ctl_cmd_key, "list, add, remove or change the passwords of a repository" },
 	{ "repo", ctl_cmd_repo, "repository storage upkeep: abort stale unfinished uploads" },
 	{ "agent", ctl_cmd_agent, "run the node agent (eBPF pod metrics on /metrics)" },

@@ -265,3 +265,25 @@ void ctl_json_verify(const struct dp_result *r, const char *snapshot, const char
 	cJSON_AddNumberToObject(o, "seconds", r->progress.seconds);
 	ctl_json_print(o);
 }
+
+void ctl_json_copy(const struct dp_result *r, const char *from, const char *to)
+{
+	const struct dp_progress *p = &r->progress;
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "verb", "copy");
+	cJSON_AddStringToObject(o, "from", from);
+	cJSON_AddStringToObject(o, "to", to);
+	cJSON_AddStringToObject(o, "mode", r->io_mode);
+	cJSON_AddNumberToObject(o, "snapshots_copied", (double)r->copied);
+	cJSON_AddNumberToObject(o, "snapshots_skipped", (double)r->skipped);
+	cJSON_AddNumberToObject(o, "chunks_new", (double)p->chunks_new);
+	cJSON_AddNumberToObject(o, "chunks_dedup", (double)p->chunks_dedup);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)p->bytes_read);
+	cJSON_AddNumberToObject(o, "bytes_new", (double)p->bytes_new);
+	cJSON_AddNumberToObject(o, "packs", (double)p->packs);
+	cJSON_AddNumberToObject(o, "seconds", p->seconds);
+	ctl_json_print(o);
+}

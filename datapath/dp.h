@@ -523,6 +523,7 @@ struct dp_result {
 	char parent[65];	/* backup: the parent snapshot, "" if none */
 	uint64_t mismatches;	/* verify: chunks that differ from the snapshot (0: equal) */
 	uint64_t first_mismatch;	/* verify: volume offset of the first */
+	uint64_t copied, skipped;	/* copy: snapshots copied, and found in the target */
 };
 
 /**
@@ -639,6 +640,38 @@ const char *dp_job_error(const struct dp_job *job);
 
 /* dp_job_free() - cancel (if running), wait and free. NULL is a no-op. */
 void dp_job_free(struct dp_job *job);
+
+/**
+ * struct dp_copy_opts - a copy of snapshots between repositories
+ * @snapshots:   @n snapshots of the source (oldest first copies parents first);
+ *               borrowed for dp_copy_start()
+ * @threads:     worker threads (default: one per CPU)
+ * @memory:      bytes of the pool this job reserves (0: all of it)
+ * @compression: zstd level for re-encoded chunks (0: default)
+ *
+ * The target must have the source's chunk size. With the same keys (a
+ * target initialised with copy_keys_from, or both unencrypted) blobs move as
+ * they are; otherwise each is verified, re-identified, re-compressed and
+ * sealed for the target. Snapshots keep their ids. Progress: chunks_new are
+ * chunks stored in the target, chunks_dedup the ones it had, bytes_read the
+ * bytes fetched, bytes_new the bytes stored.
+ */
+struct dp_copy_opts {
+	size_t sz;
+	const struct dp_snapshot *snapshots;
+	size_t n;
+	unsigned int threads;
+	uint64_t memory;
+	int compression;
+};
+
+/**
+ * dp_copy_start() - start copying snapshots from @from to @to
+ * Both repositories are borrowed until dp_job_free() and hold shared locks.
+ * Return: 0; -EINVAL (chunk sizes differ); -ENOKEY; -EBUSY; -ENOMEM.
+ */
+int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool,
+		  const struct dp_copy_opts *opts, struct dp_job **out);
 
 /* -------------------------------------------------------------- volumes */
 

@@ -562,86 +562,15 @@ int dp_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *de
 
 /* ------------------------------------------------------------------ prune */
 
-/* A new pack being written by repack: parts uploaded synchronously. */
+/* A new pack being written by repack, one part at a time. */
 struct newpack {
 	uint8_t id[DP_ID_LEN];
 	char key[80];
-	struct s3_upload *up;
-	uint8_t *part;
-	size_t fill, part_size;
-	unsigned int nparts;
-	uint64_t size;
+	struct dp_objwriter *w;
 	struct dp_pack_entry *e;
 	size_t n, cap;
-	int err;
-	char detail[256];
-	bool busy;		/* a part is in flight: @part is borrowed */
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
+	bool opened;
 };
-
-static void newpack_part_done(void *arg, int ret, const char *detail)
-{
-	struct newpack *np = arg;
-
-	pthread_mutex_lock(&np->mu);
-	if (ret < 0 && !np->err) {
-		np->err = ret;
-		snprintf(np->detail, sizeof(np->detail), "%s",
-			 detail && detail[0] ? detail : strerror(-ret));
-	}
-	np->busy = false;
-	pthread_cond_broadcast(&np->cond);
-	pthread_mutex_unlock(&np->mu);
-}
-
-/* Send the part buffer and wait for it: the buffer is reused right after. */
-static int newpack_flush(struct newpack *np)
-{
-	int ret;
-
-	if (!np->fill)
-		return 0;
-	np->busy = true;
-	ret = s3_upload_part(np->up, ++np->nparts, np->part, np->fill, newpack_part_done, np);
-	if (ret) {
-		np->busy = false;
-		return dp_fail(ret, "uploading %s: %s", np->key, strerror(-ret));
-	}
-	pthread_mutex_lock(&np->mu);
-	while (np->busy)
-		pthread_cond_wait(&np->cond, &np->mu);
-	ret = np->err;
-	pthread_mutex_unlock(&np->mu);
-	np->fill = 0;
-	if (ret)
-		return dp_fail(ret, "uploading %s: %s", np->key, np->detail);
-	return 0;
-}
-
-static int newpack_write(struct newpack *np, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		size_t n = np->part_size - np->fill;
-
-		if (n > len)
-			n = len;
-		memcpy(np->part + np->fill, p, n);
-		np->fill += n;
-		np->size += n;
-		p += n;
-		len -= n;
-		if (np->fill == np->part_size) {
-			int ret = newpack_flush(np);
-
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
-}
 
 static int newpack_open(struct dp_repo *repo, struct newpack *np, size_t part_size)
 {
@@ -649,22 +578,14 @@ static int newpack_open(struct dp_repo *repo, struct newpack *np, size_t part_si
 	int ret;
 
 	memset(np, 0, sizeof(*np));
-	pthread_mutex_init(&np->mu, NULL);
-	pthread_cond_init(&np->cond, NULL);
-	np->part_size = part_size;
-	np->part = malloc(part_size);
-	if (!np->part)
-		return -ENOMEM;
+	np->opened = true;
 	ret = dp_random_id(hex);
 	if (!ret)
 		ret = dp_unhex(hex, np->id, DP_ID_LEN);
 	if (ret)
 		return ret;
 	dp_key_pack(np->id, np->key, sizeof(np->key));
-	ret = s3_upload_new(repo->st, np->key, part_size, &np->up);
-	if (ret)
-		return dp_fail(ret, "creating %s: %s", np->key, dp_store_detail());
-	return 0;
+	return dp_objwriter_new(repo->st, np->key, part_size, &np->w);
 }
 
 static int newpack_add(struct newpack *np, const struct dp_pack_entry *e, const void *blob)
@@ -681,8 +602,8 @@ static int newpack_add(struct newpack *np, const struct dp_pack_entry *e, const 
 		np->cap = cap;
 	}
 	np->e[np->n] = *e;
-	np->e[np->n].offset = np->size;
-	ret = newpack_write(np, blob, e->stored_len);
+	np->e[np->n].offset = dp_objwriter_size(np->w);
+	ret = dp_objwriter_write(np->w, blob, e->stored_len);
 	if (!ret)
 		np->n++;
 	return ret;
@@ -701,16 +622,12 @@ static int newpack_close(struct dp_repo *repo, struct newpack *np)
 		return ret;
 	dp_put_le32(tail, (uint32_t)len);
 	memcpy(tail + 4, "FRYP", 4);
-	ret = newpack_write(np, index, len);
+	ret = dp_objwriter_write(np->w, index, len);
 	if (!ret)
-		ret = newpack_write(np, tail, sizeof(tail));
-	if (!ret)
-		ret = newpack_flush(np);
+		ret = dp_objwriter_write(np->w, tail, sizeof(tail));
 	if (!ret) {
-		ret = s3_upload_complete(np->up);
-		np->up = NULL;
-		if (ret)
-			ret = dp_fail(ret, "completing %s: %s", np->key, dp_store_detail());
+		ret = dp_objwriter_commit(np->w);
+		np->w = NULL;
 	}
 	if (!ret) {
 		dp_key_index(np->id, key, sizeof(key));
@@ -724,13 +641,10 @@ static int newpack_close(struct dp_repo *repo, struct newpack *np)
 
 static void newpack_fini(struct newpack *np)
 {
-	if (!np->part_size)
-		return;	/* never opened */
-	s3_upload_abort(np->up);
-	free(np->part);
+	if (!np->opened)
+		return;
+	dp_objwriter_abort(np->w);
 	free(np->e);
-	pthread_mutex_destroy(&np->mu);
-	pthread_cond_destroy(&np->cond);
 	memset(np, 0, sizeof(*np));
 }
 
@@ -877,7 +791,7 @@ int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_p
 			if (!repack[i])
 				continue;
 			ret = prune_repack(&m, &m.p[i], taken, &np, span);
-			if (!ret && np.size >= DP_PACK_SIZE_DEFAULT) {
+			if (!ret && dp_objwriter_size(np.w) >= DP_PACK_SIZE_DEFAULT) {
 				ret = newpack_close(repo, &np);
 				newpack_fini(&np);
 				r->packs_written++;
