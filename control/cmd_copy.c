@@ -147,6 +147,7 @@ int ctl_cmd_copy(int argc, char **argv)
 			goto out;
 		}
 	}
+	ctl_repo_cache(&fc, sst, src);
 	ret = ctl_repo_open(&c, "copy", &dst, &to);
 	if (ret)
 		goto out;

@@ -152,6 +152,12 @@ int ctl_common_opt(struct ctl_common *c, const char *verb, int opt, const char *
 	case CTL_OPT_PASSWORD_COMMAND:
 		c->password_command = arg;
 		return 1;
+	case CTL_OPT_CACHE_DIR:
+		c->cache_dir = arg;
+		return 1;
+	case CTL_OPT_NO_CACHE:
+		c->no_cache = true;
+		return 1;
 	default:
 		return 0;
 	}
@@ -170,6 +176,9 @@ void ctl_common_help(FILE *f)
 		"  --password-command CMD  the password is what CMD prints (run by /bin/sh)\n"
 		"                          default: $FERRY_PASSWORD, $FERRY_PASSWORD_FILE, $FERRY_PASSWORD_COMMAND,\n"
 		"                          else a prompt on the terminal\n"
+		"  --cache-dir DIR         keep index objects and snapshot metadata of s3:// repositories here\n"
+		"                          (default: $FERRY_CACHE_DIR, $XDG_CACHE_HOME/ferry, ~/.cache/ferry)\n"
+		"  --no-cache              no local cache\n"
 		"\nS3 options (AWS_* environment variables and ~/.aws files are read as aws-cli does):\n"
 		"  --s3-endpoint URL       endpoint (default: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, AWS)\n"
 		"  --s3-region REGION      region (default: $AWS_REGION, $AWS_DEFAULT_REGION, profile, us-east-1)\n"
@@ -209,6 +218,8 @@ int ctl_repo_open(struct ctl_common *c, const char *verb, struct s3_store **st,
 	ret = dp_repo_open(*st, repo);
 	if (!ret) {
 		ret = ctl_repo_unlock(c, *repo);
+		if (!ret)
+			ctl_repo_cache(c, *st, *repo);
 		if (ret) {
 			dp_repo_free(*repo);
 			*repo = NULL;
@@ -221,6 +232,28 @@ int ctl_repo_open(struct ctl_common *c, const char *verb, struct s3_store **st,
 	s3_store_free(*st);
 	*st = NULL;
 	return ret;
+}
+
+void ctl_repo_cache(const struct ctl_common *c, struct s3_store *st, struct dp_repo *repo)
+{
+	const char *dir = c->cache_dir, *env;
+	char buf[4096];
+
+	/* a local repository is as fast to read as a cache */
+	if (c->no_cache || (s3_store_is_local(st) && !dir))
+		return;
+	if (!dir && (env = getenv("FERRY_CACHE_DIR")) && env[0])
+		dir = env;
+	if (!dir && (env = getenv("XDG_CACHE_HOME")) && env[0]) {
+		snprintf(buf, sizeof(buf), "%s/ferry", env);
+		dir = buf;
+	}
+	if (!dir && (env = getenv("HOME")) && env[0]) {
+		snprintf(buf, sizeof(buf), "%s/.cache/ferry", env);
+		dir = buf;
+	}
+	if (dir && dp_repo_set_cache(repo, dir))
+		ctl_log(CTL_LOG_WARN, "no cache: %s", dp_last_error());
 }
 
 int ctl_repo_unlock(struct ctl_common *c, struct dp_repo *repo)

@@ -29,6 +29,8 @@ struct ctl_common {
 	enum ctl_progress progress;	/* --progress */
 	uint64_t memory;		/* --memory (0: DP_MEMORY_DEFAULT) */
 	bool no_fsync;			/* --no-fsync: file:// without fsync (tmpfs, benchmarks) */
+	const char *cache_dir;		/* --cache-dir (NULL: the default) */
+	bool no_cache;			/* --no-cache */
 	struct s3_store_opts s3;
 };
 
@@ -52,6 +54,8 @@ enum {
 	CTL_OPT_LIMIT_DOWNLOAD,
 	CTL_OPT_PASSWORD_FILE,
 	CTL_OPT_PASSWORD_COMMAND,
+	CTL_OPT_CACHE_DIR,
+	CTL_OPT_NO_CACHE,
 	CTL_OPT_VERB_BASE = 1100,	/* a verb's own long-only options start here */
 };
 
@@ -77,7 +81,9 @@ enum {
 	{ "limit-upload", required_argument, NULL, CTL_OPT_LIMIT_UPLOAD },                 \
 	{ "limit-download", required_argument, NULL, CTL_OPT_LIMIT_DOWNLOAD },             \
 	{ "password-file", required_argument, NULL, CTL_OPT_PASSWORD_FILE },               \
-	{ "password-command", required_argument, NULL, CTL_OPT_PASSWORD_COMMAND }
+	{ "password-command", required_argument, NULL, CTL_OPT_PASSWORD_COMMAND },         \
+	{ "cache-dir", required_argument, NULL, CTL_OPT_CACHE_DIR },                       \
+	{ "no-cache", no_argument, NULL, CTL_OPT_NO_CACHE }
 
 /* Defaults; FERRY_REPO read. */
 void ctl_common_init(struct ctl_common *c);
@@ -119,6 +125,9 @@ int ctl_password_get(const struct ctl_common *c, bool is_new, struct ctl_passwor
 int ctl_password_other(const char *file, const char *env_name, const char *what,
 		       struct ctl_password *pw);
 void ctl_password_wipe(struct ctl_password *pw);
+
+/* ctl_repo_cache() - the local cache of @repo as --cache-dir/--no-cache say (warns on failure) */
+void ctl_repo_cache(const struct ctl_common *c, struct s3_store *st, struct dp_repo *repo);
 
 /* ctl_repo_unlock() - unlock @repo with the password of @c if it is encrypted. Exit code. */
 int ctl_repo_unlock(struct ctl_common *c, struct dp_repo *repo);

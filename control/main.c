@@ -49,7 +49,7 @@ static void ctl_main_usage(FILE *f)
 	fprintf(f, "usage: ferry [-v|-q] VERB [OPTIONS] [ARGS]\n\n"
 		   "ferry moves block volumes into and out of object storage.\n\nVerbs:\n");
 	for (size_t i = 0; i < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); i++)
-		fprintf(f, "  %-12s %s\n", ctl_verbs[i].name, ctl_verbs[i].summary);
+		fprintf(f, "  %-15s %s\n", ctl_verbs[i].name, ctl_verbs[i].summary);
 	fprintf(f, "\nGlobal options (before the verb):\n"
 		   "  -v, --verbose  more messages (repeat for debug)\n"
 		   "  -q, --quiet    errors only\n"

@@ -89,6 +89,8 @@ static int cbl_parse_text(const char *buf, size_t len, struct dp_cbl *l)
 {
 	const char *p = buf, *end = buf + len;
 	unsigned long line = 0;
+	uint64_t ranges = 0;
+	bool ended = false;
 	int ret;
 
 	while (p < end) {
@@ -102,7 +104,9 @@ static int cbl_parse_text(const char *buf, size_t len, struct dp_cbl *l)
 		if (n && p[n - 1] == '\r')
 			n--;
 		line++;
-		if (line == 1) {
+		if (ended && n && p[0] != '#') {
+			return dp_fail(-EINVAL, "line %lu: nothing may follow the 'end' line", line);
+		} else if (line == 1) {
 			if (n != strlen(CBL_HEADER) || memcmp(p, CBL_HEADER, n))
 				return dp_fail(-EINVAL, "not a changed-block list: the first line must be '%s'",
 					       CBL_HEADER);
@@ -120,6 +124,13 @@ static int cbl_parse_text(const char *buf, size_t len, struct dp_cbl *l)
 				return dp_fail(-EINVAL, "line %lu: '%s' is not a snapshot id", line,
 					       l->parent);
 			dp_hex(bin, DP_ID_LEN, l->parent);
+		} else if (n > 4 && !memcmp(p, "end ", 4)) {
+			if (cbl_u64(p + 4, &q, &a) || q != p + n)
+				return dp_fail(-EINVAL, "line %lu: 'end' takes the number of ranges", line);
+			if (a != ranges)
+				return dp_fail(-EINVAL, "the list ends after %llu ranges but says %llu: it is incomplete",
+					       (unsigned long long)ranges, (unsigned long long)a);
+			ended = true;
 		} else if (n > 5 && !memcmp(p, "size ", 5)) {
 			if (cbl_u64(p + 5, &q, &a) || q != p + n)
 				return dp_fail(-EINVAL, "line %lu: 'size' takes a byte count", line);
@@ -132,11 +143,15 @@ static int cbl_parse_text(const char *buf, size_t len, struct dp_cbl *l)
 			if (ret)
 				return ret == -EINVAL ? dp_fail(ret, "line %lu: %s", line, dp_last_error())
 						      : ret;
+			ranges++;
 		}
 		p = eol + 1;
 	}
 	if (!line)
 		return dp_fail(-EINVAL, "the changed-block list is empty");
+	/* without its last line a list cut short would look whole */
+	if (!ended)
+		return dp_fail(-EINVAL, "the changed-block list has no 'end' line: it is incomplete");
 	return 0;
 }
 
@@ -231,6 +246,7 @@ int dp_cbl_format(const struct dp_cbl *l, bool json, char **out, size_t *len)
 	for (size_t i = 0; i < l->n; i++)
 		fprintf(f, "%llu %llu\n", (unsigned long long)l->ranges[i].off,
 			(unsigned long long)l->ranges[i].len);
+	fprintf(f, "end %zu\n", l->n);
 	if (fclose(f) || !buf) {
 		free(buf);
 		return -ENOMEM;

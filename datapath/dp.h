@@ -146,6 +146,14 @@ int dp_repo_open(struct s3_store *st, struct dp_repo **out);
 /* dp_repo_free() - NULL is a no-op. Jobs using the repository must be freed first. */
 void dp_repo_free(struct dp_repo *repo);
 
+/**
+ * dp_repo_set_cache() - keep copies of index objects and manifest metadata in
+ * @dir/<repository id>/ (NULL: no cache), so that a run against an object
+ * store does not fetch them all again. Copies are verified like the objects.
+ * Return: 0; -errno if the directory cannot be made.
+ */
+int dp_repo_set_cache(struct dp_repo *repo, const char *dir);
+
 /* dp_repo_is_encrypted() - whether its objects are sealed (it then needs dp_repo_unlock()) */
 bool dp_repo_is_encrypted(const struct dp_repo *repo);
 

@@ -312,7 +312,31 @@ struct dp_repo {
 	struct dp_keys keys;	/* valid when !locked */
 	bool locked;		/* encrypted and not unlocked yet */
 	char key_id[65];	/* the key object that unlocked it */
+	char *cache;		/* <cache dir>/<repository id>, or NULL */
 };
+
+/* One object (or range of one) to fetch with dp_multiget() (cache.c). */
+struct dp_mget {
+	char key[96];
+	uint64_t size;		/* the object's size (from a listing) */
+	uint64_t off;		/* the range wanted: [off, off + len) */
+	size_t len;
+	void *buf;		/* @len bytes */
+	int ret;		/* bytes read, or -errno with @detail */
+	bool cached;		/* served from the cache */
+	char detail[128];
+};
+
+/*
+ * Fetch @n ranges with up to @inflight requests at once, through the cache
+ * (if set) for what it holds. Per-item results in ->ret; returns 0 or -ENOMEM.
+ */
+int dp_multiget(struct dp_repo *repo, struct dp_mget *items, size_t n, unsigned int inflight);
+/* Forget a cached copy that turned out bad. */
+void dp_cache_drop(const struct dp_repo *repo, const struct dp_mget *m);
+/* Remove cached entries under @prefix ("index", "snapshots") that @items (a full listing) lacks. */
+void dp_cache_retain(const struct dp_repo *repo, const char *prefix, const struct dp_mget *items,
+		     size_t n);
 
 /* A fresh random master key. */
 int dp_keys_generate(struct dp_keys *keys);

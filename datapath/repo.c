@@ -145,6 +145,7 @@ void dp_repo_free(struct dp_repo *repo)
 	if (!repo)
 		return;
 	dp_wipe(&repo->keys, sizeof(repo->keys));
+	free(repo->cache);
 	free(repo);
 }
 
@@ -155,74 +156,145 @@ const struct dp_repo_info *dp_repo_info(const struct dp_repo *repo)
 
 /* ---------------------------------------------------------------- snapshots */
 
+#define MGET_INFLIGHT 16
+#define MGET_BATCH    256
+
+/* A listing of keys under a prefix, with sizes: what dp_multiget() fetches. */
+struct key_list {
+	struct dp_mget *v;
+	size_t n, cap;
+	const char *prefix;
+};
+
+static int key_list_one(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct key_list *l = arg;
+	uint8_t bin[DP_ID_LEN];
+
+	(void)mtime;
+	if (dp_unhex(key + strlen(l->prefix), bin, DP_ID_LEN)) {
+		pr_warn("ignoring %s: not a name of ferry's", key);
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->v, cap * sizeof(*l->v));
+
+		if (!p)
+			return -ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	snprintf(l->v[l->n].key, sizeof(l->v[l->n].key), "%s", key);
+	l->v[l->n].size = size;
+	l->n++;
+	return 0;
+}
+
+static int key_list(struct dp_repo *repo, const char *prefix, struct key_list *l)
+{
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	l->prefix = prefix;
+	ret = s3_store_list(repo->st, prefix, key_list_one, l);
+	if (ret) {
+		free(l->v);
+		l->v = NULL;
+		l->n = 0;
+		return dp_fail(ret, "listing %s of %s: %s", prefix, s3_store_url(repo->st),
+			       dp_store_detail());
+	}
+	return 0;
+}
+
 struct snap_list {
 	struct dp_repo *repo;
 	struct dp_snapshot *v;
 	size_t n, cap;
-	uint8_t *tail;
 };
 
-static int snap_read(struct snap_list *l, const char *key, const char *name,
-		     struct dp_snapshot *s)
+static int snap_add(struct snap_list *l, struct dp_snapshot *s)
 {
-	size_t want = TAIL_READ;
-	uint64_t size;
-
-	for (;;) {
-		ssize_t got = s3_store_get_tail(l->repo->st, key, l->tail, want, &size);
-		int ret;
-
-		if (got < 0)
-			return dp_fail((int)got, "%s: %s", key, dp_store_detail());
-		ret = dp_manifest_parse_tail(l->tail, (size_t)got, size, &l->repo->keys, name, s);
-		if (ret != -EAGAIN || want >= DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER)
-			return ret;
-		want = DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER;
-		free(l->tail);
-		l->tail = malloc(want);
-		if (!l->tail)
-			return -ENOMEM;
-	}
-}
-
-static int snap_list_one(void *arg, const char *key, uint64_t size, int64_t mtime)
-{
-	struct snap_list *l = arg;
-	const char *name = key + strlen("snapshots/");
-	struct dp_snapshot s;
-	uint8_t bin[DP_ID_LEN];
-	int ret;
-
-	(void)mtime;
-	if (dp_unhex(name, bin, DP_ID_LEN)) {
-		pr_warn("ignoring %s: not a snapshot name", key);
-		return 0;
-	}
-	ret = snap_read(l, key, name, &s);
-	if (ret == -ENOMEM)
-		return ret;
-	if (ret == 0 && strcmp(s.id, name)) {
-		dp_snapshot_fini(&s);
-		ret = dp_fail(-EBADMSG, "%s: metadata names snapshot %s", key, s.id);
-	}
-	if (ret) {
-		pr_warn("skipping snapshot %s: %s", name, dp_last_error());
-		return 0;
-	}
-	s.manifest_size = size;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		void *p = realloc(l->v, cap * sizeof(*l->v));
 
-		if (!p) {
-			dp_snapshot_fini(&s);
+		if (!p)
 			return -ENOMEM;
-		}
 		l->v = p;
 		l->cap = cap;
 	}
-	l->v[l->n++] = s;
+	l->v[l->n++] = *s;
 	return 0;
+}
+
+/* Decode one fetched tail: 0 (added or skipped with a warning), -EAGAIN (longer tail), -ENOMEM. */
+static int snap_decode(struct snap_list *l, struct dp_mget *m)
+{
+	const char *name = m->key + strlen("snapshots/");
+	struct dp_snapshot s;
+	int ret;
+
+	if (m->ret < 0) {
+		pr_warn("skipping snapshot %.16s: %s", name, m->detail[0] ? m->detail : strerror(-m->ret));
+		return 0;
+	}
+	ret = dp_manifest_parse_tail(m->buf, (size_t)m->ret, m->size, &l->repo->keys, name, &s);
+	if (ret == -EAGAIN && m->len < m->size && m->len < DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER)
+		return -EAGAIN;
+	if (ret == 0 && strcmp(s.id, name)) {
+		dp_snapshot_fini(&s);
+		ret = dp_fail(-EBADMSG, "its metadata names snapshot %s", s.id);
+	}
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret && m->cached) {
+		/* a bad copy in the cache: forget it, read the object itself */
+		dp_cache_drop(l->repo, m);
+		ret = dp_multiget(l->repo, m, 1, 1);
+		return ret ? ret : snap_decode(l, m);
+	}
+	if (ret) {
+		pr_warn("skipping snapshot %.16s: %s", name, dp_last_error());
+		return 0;
+	}
+	s.manifest_size = m->size;
+	ret = snap_add(l, &s);
+	if (ret)
+		dp_snapshot_fini(&s);
+	return ret;
+}
+
+/* Fetch and decode the tails of @v[0..n), a batch. */
+static int snap_batch(struct snap_list *l, struct dp_mget *v, size_t n, size_t tail)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		v[i].len = v[i].size < tail ? (size_t)v[i].size : tail;
+		v[i].off = v[i].size - v[i].len;
+		v[i].buf = malloc(v[i].len ? v[i].len : 1);
+		if (!v[i].buf)
+			ret = -ENOMEM;
+	}
+	if (!ret)
+		ret = dp_multiget(l->repo, v, n, MGET_INFLIGHT);
+	for (size_t i = 0; i < n && !ret; i++) {
+		ret = snap_decode(l, &v[i]);
+		if (ret == -EAGAIN) {
+			/* metadata longer than the tail read: this one again, whole */
+			free(v[i].buf);
+			v[i].buf = NULL;
+			ret = snap_batch(l, &v[i], 1, DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].buf);
+		v[i].buf = NULL;
+	}
+	return ret;
 }
 
 static int snap_cmp(const void *a, const void *b)
@@ -237,6 +309,7 @@ static int snap_cmp(const void *a, const void *b)
 int dp_snapshot_list(struct dp_repo *repo, struct dp_snapshot **out, size_t *n)
 {
 	struct snap_list l = { .repo = repo };
+	struct key_list keys;
 	int ret;
 
 	dp_clear_error();
@@ -245,15 +318,16 @@ int dp_snapshot_list(struct dp_repo *repo, struct dp_snapshot **out, size_t *n)
 	ret = dp_repo_check_unlocked(repo);
 	if (ret)
 		return ret;
-	l.tail = malloc(TAIL_READ);
-	if (!l.tail)
-		return -ENOMEM;
-	ret = s3_store_list(repo->st, "snapshots/", snap_list_one, &l);
-	free(l.tail);
+	ret = key_list(repo, "snapshots/", &keys);
+	if (ret)
+		return ret;
+	for (size_t i = 0; !ret && i < keys.n; i += MGET_BATCH)
+		ret = snap_batch(&l, &keys.v[i], keys.n - i < MGET_BATCH ? keys.n - i : MGET_BATCH,
+				 TAIL_READ);
+	if (!ret)
+		dp_cache_retain(repo, "snapshots", keys.v, keys.n);
+	free(keys.v);
 	if (ret) {
-		if (!dp_last_error()[0])
-			dp_fail(ret, "listing snapshots of %s: %s", s3_store_url(repo->st),
-				dp_store_detail());
 		dp_snapshot_list_free(l.v, l.n);
 		return ret;
 	}
@@ -327,45 +401,34 @@ const struct dp_snapshot *dp_snapshot_find(const struct dp_snapshot *snaps, size
 
 /* -------------------------------------------------------------------- index */
 
-struct index_load {
-	struct dp_repo *repo;
-	struct dp_chunkidx *ix;
-	uint64_t objects;
-};
-
-static int index_load_one(void *arg, const char *key, uint64_t size, int64_t mtime)
+/* Decode one index object into @ix. */
+static int index_decode(struct dp_repo *repo, struct dp_chunkidx *ix, struct dp_mget *m)
 {
-	struct index_load *l = arg;
 	struct dp_pack_entry *e = NULL;
-	uint8_t pack_id[DP_ID_LEN], name_id[DP_ID_LEN];
-	size_t len, n;
-	void *buf = NULL;
+	uint8_t name_id[DP_ID_LEN];
+	char detail[512];
+	size_t n;
 	int ret, pack;
 
-	(void)size;
-	(void)mtime;
-	if (dp_unhex(key + strlen("index/"), name_id, DP_ID_LEN)) {
-		pr_warn("ignoring %s: not an index name", key);
-		return 0;
+	dp_unhex(m->key + strlen("index/"), name_id, DP_ID_LEN);
+	if (m->ret < 0)
+		return dp_fail(m->ret, "reading %s: %s", m->key, m->detail[0] ? m->detail : strerror(-m->ret));
+	if ((size_t)m->ret != m->len)
+		return dp_fail(-EUCLEAN, "%s is shorter than listed", m->key);
+	ret = dp_pack_index_open(&repo->keys, name_id, m->buf, m->len, &e, &n);
+	if (ret && m->cached) {
+		/* a bad copy in the cache: forget it, read the object itself */
+		dp_cache_drop(repo, m);
+		ret = dp_multiget(repo, m, 1, 1);
+		return ret ? ret : index_decode(repo, ix, m);
 	}
-	ret = s3_store_get(l->repo->st, key, DP_PACK_INDEX_MAX, &buf, &len);
-	if (ret)
-		return dp_fail(ret, "reading %s: %s", key, dp_store_detail());
-	ret = dp_pack_index_open(&l->repo->keys, name_id, buf, len, &e, &n);
-	memcpy(pack_id, name_id, DP_ID_LEN);
 	if (ret) {
-		char detail[512];
-
 		snprintf(detail, sizeof(detail), "%s", dp_last_error());
-		ret = dp_fail(ret == -EBADMSG ? -EUCLEAN : ret, "%s is damaged: %s", key, detail);
-		goto out;
+		return dp_fail(ret == -EBADMSG ? -EUCLEAN : ret, "%s is damaged: %s", m->key, detail);
 	}
-	pack = dp_chunkidx_add_pack(l->ix, pack_id);
-	if (pack < 0) {
-		ret = pack;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
+	pack = dp_chunkidx_add_pack(ix, name_id);
+	ret = pack < 0 ? pack : 0;
+	for (size_t i = 0; !ret && i < n; i++) {
 		struct dp_loc loc = {
 			.offset = e[i].offset,
 			.pack = (uint32_t)pack,
@@ -374,32 +437,57 @@ static int index_load_one(void *arg, const char *key, uint64_t size, int64_t mti
 			.kind = e[i].kind,
 		};
 
-		ret = dp_chunkidx_insert(l->ix, e[i].id, &loc);
-		if (ret < 0)
-			goto out;
+		ret = dp_chunkidx_insert(ix, e[i].id, &loc);
+		ret = ret < 0 ? ret : 0;
 	}
-	ret = 0;
-	l->objects++;
-out:
 	free(e);
-	free(buf);
 	return ret;
 }
 
 int dp_repo_load_index(struct dp_repo *repo, struct dp_chunkidx *ix)
 {
-	struct index_load l = { .repo = repo, .ix = ix };
+	struct key_list keys;
+	uint64_t cached = 0;
 	int ret;
 
 	dp_clear_error();
 	ret = dp_repo_check_unlocked(repo);
 	if (ret)
 		return ret;
-	ret = s3_store_list(repo->st, "index/", index_load_one, &l);
-	if (ret && !dp_last_error()[0])
-		dp_fail(ret, "listing the index of %s: %s", s3_store_url(repo->st), dp_store_detail());
-	if (!ret)
-		pr_debug("index: %llu objects, %llu chunks", (unsigned long long)l.objects,
-			 (unsigned long long)dp_chunkidx_count(ix));
+	ret = key_list(repo, "index/", &keys);
+	if (ret)
+		return ret;
+	for (size_t i = 0; !ret && i < keys.n; i += MGET_BATCH) {
+		size_t n = keys.n - i < MGET_BATCH ? keys.n - i : MGET_BATCH;
+		struct dp_mget *v = &keys.v[i];
+
+		for (size_t k = 0; !ret && k < n; k++) {
+			if (v[k].size > DP_PACK_INDEX_MAX) {
+				ret = dp_fail(-EUCLEAN, "%s has %llu bytes: not an index", v[k].key,
+					      (unsigned long long)v[k].size);
+				break;
+			}
+			v[k].len = (size_t)v[k].size;
+			v[k].buf = malloc(v[k].len ? v[k].len : 1);
+			if (!v[k].buf)
+				ret = -ENOMEM;
+		}
+		if (!ret)
+			ret = dp_multiget(repo, v, n, MGET_INFLIGHT);
+		for (size_t k = 0; !ret && k < n; k++) {
+			cached += v[k].cached;
+			ret = index_decode(repo, ix, &v[k]);
+		}
+		for (size_t k = 0; k < n; k++) {
+			free(v[k].buf);
+			v[k].buf = NULL;
+		}
+	}
+	if (!ret) {
+		dp_cache_retain(repo, "index", keys.v, keys.n);
+		pr_debug("index: %zu objects (%llu from the cache), %llu chunks", keys.n,
+			 (unsigned long long)cached, (unsigned long long)dp_chunkidx_count(ix));
+	}
+	free(keys.v);
 	return ret;
 }

@@ -12,7 +12,8 @@ BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-de
     liburing-dev libbpf-dev bpftool libzstd-dev libcurl4-openssl-dev libcjson-dev libssl-dev
     libmicrohttpd-dev)
 TEST=(python3 python3-botocore zstd fio util-linux e2fsprogs iproute2 procps curl openssl
-    ceph-mon ceph-osd radosgw ceph-common prometheus nginx libnginx-mod-http-lua)
+    ceph-mon ceph-osd radosgw ceph-common prometheus nginx libnginx-mod-http-lua
+    xfsprogs btrfs-progs)
 BENCH=(rclone restic awscli gnuplot hyperfine iperf3 time)
 
 pkgs=("${BUILD[@]}" "${TEST[@]}")

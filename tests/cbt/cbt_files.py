@@ -126,6 +126,8 @@ def read_list(path):
             parent = line.split()[1]
         elif line.startswith('size '):
             size = int(line.split()[1])
+        elif line.startswith('end '):
+            assert int(line.split()[1]) == len(ranges), line
         elif line and not line.startswith('#'):
             off, n = line.split()
             ranges.append((int(off), int(n)))

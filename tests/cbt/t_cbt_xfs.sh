@@ -73,7 +73,8 @@ t_expect_rc 0 "--parent prefix with --repo" "$FERRY" changed-blocks xfs "$mnt/ol
     --repo "$repo" --parent "${p2:0:12}" -o "$t_tmp/l3"
 t_ok "the prefix resolved to the same list" cmp -s "$t_tmp/l3" <(python3 -c 'import json,sys
 j=json.load(open(sys.argv[1])); print("# ferry changed-blocks v1"); print("parent", j["parent"]); print("size", j["size"])
-for o, n in j["ranges"]: print(o, n)' "$t_tmp/l2.json")
+for o, n in j["ranges"]: print(o, n)
+print("end", len(j["ranges"]))' "$t_tmp/l2.json")
 t_expect_rc 3 "an unknown parent" "$FERRY" changed-blocks xfs "$mnt/old.img" "$mnt/new2.img" --repo "$repo" --parent 0123456789abcdef
 t_expect_rc 6 "a parent of another size than OLD" "$FERRY" changed-blocks xfs "$mnt/old.img" "$mnt/new2.img" \
     --repo "$repo" --parent "$p1"

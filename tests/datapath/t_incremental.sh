@@ -41,7 +41,7 @@ PY
     nchanged=$(cat "$t_tmp/changes.chunks")
     parent=${ids[-1]}
     if [ $((round % 2)) = 0 ]; then
-        { echo "# ferry changed-blocks v1"; echo "parent $parent"; echo "size $(stat -c %s "$img")"; cat "$t_tmp/changes"; } > "$t_tmp/cbl"
+        { echo "# ferry changed-blocks v1"; echo "parent $parent"; echo "size $(stat -c %s "$img")"; cat "$t_tmp/changes"; echo "end $(wc -l < "$t_tmp/changes")"; } > "$t_tmp/cbl"
         t_expect_rc 0 "incremental $round (changed-block list)" "$FERRY" backup --repo "$repo" --volume v --changed-blocks "$t_tmp/cbl" --json "$img"
         [ "$(t_json bytes_read)" -le $(((nchanged + 1) << 20)) ] ||
             t_fail "round $round read $(t_json bytes_read) bytes for $nchanged changed chunks"
@@ -71,20 +71,25 @@ t_expect_rc 3 "--parent unknown" "$FERRY" backup --repo "$repo" --volume v --par
 
 # refused lists: nothing is backed up
 before=$(t_snapcount "$repo")
-printf '# ferry changed-blocks v1\n0 4096\n' > "$t_tmp/unbound"
+printf '# ferry changed-blocks v1\n0 4096\nend 1\n' > "$t_tmp/unbound"
 t_expect_rc 2 "a list without a parent" "$FERRY" backup --repo "$repo" --volume v --changed-blocks "$t_tmp/unbound" "$img"
 t_expect_err "names no parent" "unbound list"
-printf '# ferry changed-blocks v1\nparent %s\n0 4096\n' "${ids[0]}" > "$t_tmp/wrong"
+printf '# ferry changed-blocks v1\nparent %s\n0 4096\nend 1\n' "${ids[0]}" > "$t_tmp/wrong"
 t_expect_rc 6 "a list for another parent" "$FERRY" backup --repo "$repo" --volume v --changed-blocks "$t_tmp/wrong" "$img"
 t_expect_err "computed against snapshot ${ids[0]:0:16}, not the parent" "wrong parent"
 newest=$("$FERRY" snapshots --repo "$repo" --volume v --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
-printf '# ferry changed-blocks v1\nparent %s\nsize 12345\n0 4096\n' "$newest" > "$t_tmp/size"
+printf '# ferry changed-blocks v1\nparent %s\nsize 12345\n0 4096\nend 1\n' "$newest" > "$t_tmp/size"
 t_expect_rc 6 "a list for another size" "$FERRY" backup --repo "$repo" --volume v --changed-blocks "$t_tmp/size" "$img"
-printf '# ferry changed-blocks v1\nparent %s\n0 x\n' "$newest" > "$t_tmp/bad"
+printf '# ferry changed-blocks v1\nparent %s\n0 x\nend 1\n' "$newest" > "$t_tmp/bad"
 t_expect_rc 2 "a malformed list" "$FERRY" backup --repo "$repo" --volume v --changed-blocks "$t_tmp/bad" "$img"
 t_expect_err "line 3: expected 'OFFSET LENGTH'" "malformed list"
-printf 'parent %s\n0 1\n' "$newest" > "$t_tmp/nohdr"
+printf 'parent %s\n0 1\nend 1\n' "$newest" > "$t_tmp/nohdr"
 t_expect_rc 2 "a list without its header" "$FERRY" backup --repo "$repo" --volume v --changed-blocks "$t_tmp/nohdr" "$img"
+printf '# ferry changed-blocks v1\nparent %s\n0 1\n5000000 1\n' "$newest" > "$t_tmp/cut"
+t_expect_rc 2 "a list cut short (no end line)" "$FERRY" backup --repo "$repo" --volume v --changed-blocks "$t_tmp/cut" "$img"
+t_expect_err "no 'end' line" "cut list"
+printf '# ferry changed-blocks v1\nparent %s\n0 1\nend 2\n' "$newest" > "$t_tmp/cut2"
+t_expect_rc 2 "a list that says it had more" "$FERRY" backup --repo "$repo" --volume v --changed-blocks "$t_tmp/cut2" "$img"
 t_expect_rc 6 "a list and --parent none" "$FERRY" backup --repo "$repo" --volume v --parent none --changed-blocks "$t_tmp/wrong" "$img"
 [ "$(t_snapcount "$repo")" = "$before" ] || t_fail "a refused backup left a snapshot"
 

@@ -15,7 +15,8 @@ truncate -s 256M "$src"
 t_region "$src" 0 64 random
 t_region "$src" 64 64 text
 t_region "$src" 200 40 random
-dev=$(t_loop "$src")
+t_loop "$src"
+dev=$t_dev
 
 t_expect_rc 0 "backup of a loop device" "$FERRY" backup --repo "$repo" --json "$dev"
 sid=$(t_json snapshot_id)
@@ -28,7 +29,8 @@ zero=$(t_json bytes_zero)
 # restore onto a device with old data on it: every byte must be replaced
 dst=$t_tmp/dst.img
 head -c $((300 << 20)) /dev/urandom > "$dst"
-ddev=$(t_loop "$dst")
+t_loop "$dst"
+ddev=$t_dev
 t_expect_rc 0 "restore onto a device" "$FERRY" restore --repo "$repo" --json "$sid" "$ddev"
 [ "$(t_json io)" = "io_uring+O_DIRECT" ] || t_fail "restore io mode $(t_json io)"
 t_ok "the device's first 256 MiB equal the source" cmp -n $((256 << 20)) "$dev" "$ddev"
@@ -42,7 +44,8 @@ t_ok "pwrite restore equals the source" cmp -n $((256 << 20)) "$dev" "$ddev"
 small=$t_tmp/small.img
 head -c $((100 << 20)) /dev/urandom > "$small"
 cp "$small" "$t_tmp/small.orig"
-sdev=$(t_loop "$small")
+t_loop "$small"
+sdev=$t_dev
 t_expect_rc 6 "a device smaller than the volume" "$FERRY" restore --repo "$repo" "$sid" "$sdev"
 t_expect_err "has 104857600 bytes, the volume 268435456" "small device"
 t_ok "the small device is untouched" cmp "$sdev" "$t_tmp/small.orig"

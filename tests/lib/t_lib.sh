@@ -84,12 +84,11 @@ for k in sys.argv[1].split("."): v=v[k]
 print(v if not isinstance(v,bool) else str(v).lower())' "$1" <<<"$t_out"
 }
 
-# t_loop FILE: attach a --direct-io=on loop device, detached at exit; prints its path
+# t_loop FILE: attach a --direct-io=on loop device, detached at exit; its path in $t_dev
+# (not printed: the cleanup must be registered in this shell, not in a $(...) subshell)
 t_loop() {
-    local dev
-    dev=$(losetup -f --show --direct-io=on "$1") || t_error "losetup $1"
-    t_on_exit "losetup -d $dev"
-    echo "$dev"
+    t_dev=$(losetup -f --show --direct-io=on "$1") || t_error "losetup $1"
+    t_on_exit "losetup -d $t_dev"
 }
 
 # t_done: a test that checked nothing is a defect
