@@ -8,11 +8,11 @@
  * without the scheduler ones; each program group is then attached, and a
  * group whose load or attach fails is logged once and left out.
  *
- * Pins (opts.pin_dir/podstat-v1/): the five maps and five links. A new agent
- * reuses the pinned maps, so the counters continue. For the tracing links it
+ * Pins (opts.pin_dir/podstat-v1/): the maps and links. A new agent reuses
+ * the pinned maps, so the counters continue. For the tracing links it
  * attaches its own programs first and then drops the old links: while both
- * run, the second program of a switch finds cpu_cur already advanced and the
- * wakeup stamp already consumed, so nothing is counted twice. The cgroup
+ * run, the second program of a switch finds cpu_cur already describing the
+ * incoming task and leaves it, so nothing is counted twice. The cgroup
  * links are swapped in place with BPF_LINK_UPDATE, which is atomic.
  */
 #include <errno.h>
@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
 
@@ -90,6 +91,7 @@ struct ebpf_prog {
 	char dir[PATH_MAX - 64]; /* pin directory, "" when not pinned */
 	bool ro_fds;		 /* maps fds are ours (read-only mode) */
 	bool pins_mismatch;	 /* pinned maps of another size: loading cannot work */
+	bool stamp_wakeups;	 /* the wakeup programs stamp queueing (no sched_info) */
 };
 
 static void pin_path(const struct ebpf_prog *p, const char *name, char *buf, size_t len)
@@ -184,6 +186,42 @@ static int pin_check(struct ebpf_prog *p, struct bpf_map *map)
 	return ret;
 }
 
+static bool btf_has_member(const struct btf *btf, const char *type, const char *member)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	__s32 id;
+
+	id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+	if (id < 0)
+		return false;
+	t = btf__type_by_id(btf, (__u32)id);
+	m = btf_members(t);
+	for (__u16 i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
+			return true;
+	return false;
+}
+
+/*
+ * The scheduler's own enqueue stamp (CONFIG_SCHED_INFO) and the task's rq
+ * (CONFIG_FAIR_GROUP_SCHED) spare us the wakeup programs; without them we
+ * stamp wakeups ourselves.
+ */
+static bool kernel_stamps_queueing(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	bool ok;
+
+	if (!btf)
+		return false;
+	ok = btf_has_member(btf, "task_struct", "sched_info") &&
+	     btf_has_member(btf, "sched_info", "last_queued") &&
+	     btf_has_member(btf, "sched_entity", "cfs_rq") && btf_has_member(btf, "cfs_rq", "rq");
+	btf__free(btf);
+	return ok;
+}
+
 static int skel_load(struct ebpf_prog *p, const struct ebpf_opts *o, unsigned int feats)
 {
 	struct podstat_bpf *s;
@@ -196,8 +234,13 @@ static int skel_load(struct ebpf_prog *p, const struct ebpf_opts *o, unsigned in
 	bpf_map__set_max_entries(s->maps.cg_cpu, o->max_cgroups);
 	bpf_map__set_max_entries(s->maps.cg_net, o->max_cgroups);
 	bpf_map__set_max_entries(s->maps.cg_retired, o->max_pods);
-	bpf_program__set_autoload(s->progs.podstat_wakeup, feats & EBPF_FEAT_SCHED);
-	bpf_program__set_autoload(s->progs.podstat_wakeup_new, feats & EBPF_FEAT_SCHED);
+	/* FERRY_EBPF_STAMP_WAKEUPS=1 forces the fallback (tests/bpf run both) */
+	p->stamp_wakeups = getenv("FERRY_EBPF_STAMP_WAKEUPS") || !kernel_stamps_queueing();
+	s->rodata->stamp_wakeups = p->stamp_wakeups;
+	bpf_program__set_autoload(s->progs.podstat_wakeup,
+				  (feats & EBPF_FEAT_SCHED) && p->stamp_wakeups);
+	bpf_program__set_autoload(s->progs.podstat_wakeup_new,
+				  (feats & EBPF_FEAT_SCHED) && p->stamp_wakeups);
 	bpf_program__set_autoload(s->progs.podstat_switch, feats & EBPF_FEAT_SCHED);
 	bpf_program__set_autoload(s->progs.podstat_ingress, feats & EBPF_FEAT_NET);
 	bpf_program__set_autoload(s->progs.podstat_egress, feats & EBPF_FEAT_NET);
@@ -215,9 +258,14 @@ static int skel_load(struct ebpf_prog *p, const struct ebpf_opts *o, unsigned in
 			unlink(stale);
 			pin_path(p, "task_enq", stale, sizeof(stale));
 			unlink(stale);
+			pin_path(p, "task_rd", stale, sizeof(stale));
+			unlink(stale);
 		}
 		bpf_object__for_each_map(map, s->obj) {
 			char path[PATH_MAX];
+
+			if (bpf_map__is_internal(map))
+				continue; /* .rodata: this agent's knobs, not state */
 
 			ret = pin_check(p, map);
 			if (ret)
@@ -287,16 +335,35 @@ static void links_drop(struct ebpf_prog *p, int from, int to)
 	}
 }
 
+/* A pinned link that this agent does not replace (feature off): drop it. */
+static void pin_drop(struct ebpf_prog *p, int from, int to)
+{
+	char path[PATH_MAX];
+
+	if (!p->dir[0])
+		return;
+	for (int i = from; i <= to; i++) {
+		pin_path(p, link_names[i], path, sizeof(path));
+		unlink(path);
+	}
+}
+
 static int attach_sched(struct ebpf_prog *p)
 {
 	struct podstat_bpf *s = p->skel;
 	int ret;
 
-	ret = link_attach(p, L_WAKEUP, s->progs.podstat_wakeup, -1);
-	if (!ret)
-		ret = link_attach(p, L_WAKEUP_NEW, s->progs.podstat_wakeup_new, -1);
+	ret = 0;
+	if (p->stamp_wakeups) {
+		ret = link_attach(p, L_WAKEUP, s->progs.podstat_wakeup, -1);
+		if (!ret)
+			ret = link_attach(p, L_WAKEUP_NEW, s->progs.podstat_wakeup_new, -1);
+	}
 	if (!ret)
 		ret = link_attach(p, L_SWITCH, s->progs.podstat_switch, -1);
+	/* an earlier agent's wakeup links, if this one needs none */
+	if (!ret && !p->stamp_wakeups)
+		pin_drop(p, L_WAKEUP, L_WAKEUP_NEW);
 	if (ret)
 		links_drop(p, L_WAKEUP, L_SWITCH);
 	return ret;
@@ -317,19 +384,6 @@ static int attach_net(struct ebpf_prog *p, const char *cgpath)
 		links_drop(p, L_INGRESS, L_EGRESS);
 	close(fd);
 	return ret;
-}
-
-/* A pinned link that this agent does not replace (feature off): drop it. */
-static void pin_drop(struct ebpf_prog *p, int from, int to)
-{
-	char path[PATH_MAX];
-
-	if (!p->dir[0])
-		return;
-	for (int i = from; i <= to; i++) {
-		pin_path(p, link_names[i], path, sizeof(path));
-		unlink(path);
-	}
 }
 
 static int open_readonly(struct ebpf_prog *p)
@@ -490,7 +544,8 @@ const struct ebpf_maps *ebpf_prog_maps(const struct ebpf_prog *p)
 
 int ebpf_pins_remove(const char *pin_dir)
 {
-	static const char *const maps[] = {"cg_cpu", "cg_net", "cpu_cur", "cg_retired", "task_enq"};
+	static const char *const maps[] = {"cg_cpu",	 "cg_net",   "cpu_cur",
+					   "cg_retired", "task_enq", "task_rd"};
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 	int ret = 0;
 

@@ -171,19 +171,89 @@ int BPF_PROG(podstat_wakeup_new, struct task_struct *p)
 	return 0;
 }
 
+/*
+ * Where run-queue waits come from. The scheduler itself stamps a task when it
+ * is queued, by a wakeup or by being switched out while runnable
+ * (sched_info.last_queued, on the rq clock, CONFIG_SCHED_INFO), and clears
+ * the stamp only in sched_info_switch(), after this tracepoint. So the wait
+ * of the incoming task is rq->clock - last_queued, with no wakeup program
+ * and no clock read of ours. A migration while queued restarts that stamp on
+ * the new CPU and adds the part so far to sched_info.run_delay; so task_rd
+ * keeps each task's run_delay as it left the CPU, and the difference is the
+ * rest of the wait. Where the kernel lacks those fields the loader sets
+ * stamp_wakeups and attaches the wakeup programs, which stamp task_enq with
+ * bpf_ktime_get_ns() as runqlat does.
+ */
+const volatile bool stamp_wakeups = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} task_rd SEC(".maps");
+
+static __always_inline __u64 sched_wait(struct task_struct *next, __u64 *now)
+{
+	__u64 q = 0, w = 0, *enq;
+
+	if (!stamp_wakeups) {
+		if (bpf_core_field_exists(next->sched_info) &&
+		    bpf_core_field_exists(next->se.cfs_rq)) {
+			struct rq *rq = next->se.cfs_rq->rq;
+			__u64 rd = next->sched_info.run_delay, *left;
+
+			*now = rq->clock;
+			q = next->sched_info.last_queued;
+			if (q && *now > q)
+				w = *now - q;
+			left = bpf_task_storage_get(&task_rd, next, 0, 0);
+			if (w && left && rd > *left)
+				w += rd - *left;
+		}
+		return w;
+	}
+	enq = bpf_task_storage_get(&task_enq, next, 0, 0);
+	if (enq && *enq) {
+		q = *enq;
+		*enq = 0;
+	}
+	return q && *now > q ? *now - q : 0;
+}
+
+/* sched_info mode: run_delay as @prev leaves, to tell its next wait's earlier parts */
+static __always_inline void sched_left(struct task_struct *prev)
+{
+	__u64 *left;
+
+	if (stamp_wakeups || !bpf_core_field_exists(prev->sched_info))
+		return;
+	left = bpf_task_storage_get(&task_rd, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (left)
+		*left = prev->sched_info.run_delay;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(podstat_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = stamp_wakeups ? bpf_ktime_get_ns() : 0, wait = 0, prev_cg = 0;
 	__u32 zero = 0, prev_tid, next_tid;
 	struct podstat_cpu *pc = NULL;
 	struct podstat_cur *cur;
-	__u64 *enq, prev_cg = 0;
 
 	cur = bpf_map_lookup_elem(&cpu_cur, &zero);
 	if (!cur)
 		return 0;
+	next_tid = next->pid;
 	prev_tid = prev->pid;
+	/*
+	 * cur already describes next: this switch was done by a second copy
+	 * of this program (an agent replacing another runs both for a moment).
+	 */
+	if (cur->ts && cur->tid == next_tid && next_tid != prev_tid)
+		return 0;
+	if (next_tid)
+		wait = sched_wait(next, &now);
 	if (prev_tid) {
 		__u64 exec = prev->se.sum_exec_runtime, start = exec;
 		/* read before the branch: one load may not serve two pointer kinds */
@@ -207,26 +277,21 @@ int BPF_PROG(podstat_switch, bool preempt, struct task_struct *prev, struct task
 				pc->oncpu_ns += exec - start;
 		}
 		/* switched out while still runnable: it waits from now on */
-		if (preempt || prev->__state == TASK_RUNNING)
+		if (stamp_wakeups && (preempt || prev->__state == TASK_RUNNING))
 			enq_mark(prev, now);
+		sched_left(prev);
 	}
-	next_tid = next->pid;
-	cur->ts = now;
+	/* ts only has to change at every switch: any clock will do */
+	cur->ts = now ? now : cur->ts + 1;
 	cur->cgid = 0;
 	cur->tid = next_tid;
 	if (!next_tid)
 		return 0;
 	cur->cgid = task_cgid(next);
 	cur->exec_ns = next->se.sum_exec_runtime;
-	enq = bpf_task_storage_get(&task_enq, next, 0, 0);
-	if (enq && *enq) {
-		__u64 ts = *enq;
-
-		*enq = 0;
-		/* switches within one cgroup (a pod's threads) need one lookup */
-		if (now > ts)
-			runq_add(pc && prev_cg == cur->cgid ? pc : cpu_get(cur->cgid), now - ts);
-	}
+	/* switches within one cgroup (a pod's threads) need one lookup */
+	if (wait)
+		runq_add(pc && prev_cg == cur->cgid ? pc : cpu_get(cur->cgid), wait);
 	return 0;
 }
 
