@@ -121,6 +121,7 @@ int ctl_cmd_backup(int argc, char **argv)
 	struct dp_snapshot *snaps = NULL;
 	struct dp_cbl changed = { .n = 0 };
 	size_t nsnaps = 0;
+	char state_buf[4096];
 	struct ctl_common c;
 	unsigned long v;
 	char *end;
@@ -231,6 +232,7 @@ int ctl_cmd_backup(int argc, char **argv)
 		}
 		bo.changed = &changed;
 	}
+	bo.state_dir = ctl_state_dir(&c, state_buf, sizeof(state_buf));
 	ret = ctl_pool_new(&c, &pool);
 	if (ret)
 		goto out;
@@ -257,6 +259,9 @@ int ctl_cmd_backup(int argc, char **argv)
 			       (double)p->bytes_read / 1e6, (double)p->bytes_zero / 1e6,
 			       (unsigned long long)p->chunks_new, (double)p->bytes_new / 1e6,
 			       (unsigned long long)p->chunks_dedup);
+			if (p->bytes_reused)
+				printf("  resumed: %.1f MB an interrupted run had stored were not sent again\n",
+				       (double)p->bytes_reused / 1e6);
 			if (bo.changed)
 				printf("  parent %.16s: %.1f MB unchanged, not read\n", bo.parent->id,
 				       (double)p->bytes_unchanged / 1e6);

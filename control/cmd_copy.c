@@ -66,6 +66,7 @@ int ctl_cmd_copy(int argc, char **argv)
 	const char *from = NULL, *from_pw = NULL, *volume = NULL;
 	const char *from_ep = NULL, *from_region = NULL;
 	size_t n = 0, nsel = 0;
+	char state_buf[4096];
 	unsigned long v;
 	char *end;
 	int opt, ret;
@@ -181,6 +182,7 @@ int ctl_cmd_copy(int argc, char **argv)
 	co.snapshots = sel;
 	co.n = nsel;
 	co.memory = c.memory;
+	co.state_dir = ctl_state_dir(&c, state_buf, sizeof(state_buf));
 	ret = ctl_pool_new(&c, &pool);
 	if (ret)
 		goto out;

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "common.h"
@@ -158,6 +159,9 @@ int ctl_common_opt(struct ctl_common *c, const char *verb, int opt, const char *
 	case CTL_OPT_NO_CACHE:
 		c->no_cache = true;
 		return 1;
+	case CTL_OPT_STATE_DIR:
+		c->state_dir = arg;
+		return 1;
 	default:
 		return 0;
 	}
@@ -179,6 +183,9 @@ void ctl_common_help(FILE *f)
 		"  --cache-dir DIR         keep index objects and snapshot metadata of s3:// repositories here\n"
 		"                          (default: $FERRY_CACHE_DIR, $XDG_CACHE_HOME/ferry, ~/.cache/ferry)\n"
 		"  --no-cache              no local cache\n"
+		"  --state-dir DIR         journals of unfinished s3:// uploads, so that an interrupted backup\n"
+		"                          or copy resumes (default: $FERRY_STATE_DIR, /var/lib/ferry/state\n"
+		"                          as root, else ~/.local/state/ferry)\n"
 		"\nS3 options (AWS_* environment variables and ~/.aws files are read as aws-cli does):\n"
 		"  --s3-endpoint URL       endpoint (default: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, AWS)\n"
 		"  --s3-region REGION      region (default: $AWS_REGION, $AWS_DEFAULT_REGION, profile, us-east-1)\n"
@@ -232,6 +239,27 @@ int ctl_repo_open(struct ctl_common *c, const char *verb, struct s3_store **st,
 	s3_store_free(*st);
 	*st = NULL;
 	return ret;
+}
+
+const char *ctl_state_dir(const struct ctl_common *c, char *buf, size_t len)
+{
+	const char *env;
+
+	if (c->state_dir)
+		return c->state_dir;
+	if ((env = getenv("FERRY_STATE_DIR")) && env[0])
+		return env;
+	if (geteuid() == 0)
+		return "/var/lib/ferry/state";
+	if ((env = getenv("XDG_STATE_HOME")) && env[0]) {
+		snprintf(buf, len, "%s/ferry", env);
+		return buf;
+	}
+	if ((env = getenv("HOME")) && env[0]) {
+		snprintf(buf, len, "%s/.local/state/ferry", env);
+		return buf;
+	}
+	return NULL;
 }
 
 void ctl_repo_cache(const struct ctl_common *c, struct s3_store *st, struct dp_repo *repo)

@@ -30,6 +30,7 @@ struct ctl_common {
 	uint64_t memory;		/* --memory (0: DP_MEMORY_DEFAULT) */
 	bool no_fsync;			/* --no-fsync: file:// without fsync (tmpfs, benchmarks) */
 	const char *cache_dir;		/* --cache-dir (NULL: the default) */
+	const char *state_dir;		/* --state-dir (NULL: the default) */
 	bool no_cache;			/* --no-cache */
 	struct s3_store_opts s3;
 };
@@ -56,6 +57,7 @@ enum {
 	CTL_OPT_PASSWORD_COMMAND,
 	CTL_OPT_CACHE_DIR,
 	CTL_OPT_NO_CACHE,
+	CTL_OPT_STATE_DIR,
 	CTL_OPT_VERB_BASE = 1100,	/* a verb's own long-only options start here */
 };
 
@@ -83,7 +85,8 @@ enum {
 	{ "password-file", required_argument, NULL, CTL_OPT_PASSWORD_FILE },               \
 	{ "password-command", required_argument, NULL, CTL_OPT_PASSWORD_COMMAND },         \
 	{ "cache-dir", required_argument, NULL, CTL_OPT_CACHE_DIR },                       \
-	{ "no-cache", no_argument, NULL, CTL_OPT_NO_CACHE }
+	{ "no-cache", no_argument, NULL, CTL_OPT_NO_CACHE },                               \
+	{ "state-dir", required_argument, NULL, CTL_OPT_STATE_DIR }
 
 /* Defaults; FERRY_REPO read. */
 void ctl_common_init(struct ctl_common *c);
@@ -128,6 +131,13 @@ void ctl_password_wipe(struct ctl_password *pw);
 
 /* ctl_repo_cache() - the local cache of @repo as --cache-dir/--no-cache say (warns on failure) */
 void ctl_repo_cache(const struct ctl_common *c, struct s3_store *st, struct dp_repo *repo);
+
+/*
+ * ctl_state_dir() - where journals of unfinished uploads live: --state-dir,
+ * $FERRY_STATE_DIR, /var/lib/ferry/state (root), $XDG_STATE_HOME/ferry,
+ * ~/.local/state/ferry. @buf holds the result if it is built.
+ */
+const char *ctl_state_dir(const struct ctl_common *c, char *buf, size_t len);
 
 /* ctl_repo_unlock() - unlock @repo with the password of @c if it is encrypted. Exit code. */
 int ctl_repo_unlock(struct ctl_common *c, struct dp_repo *repo);

@@ -108,6 +108,7 @@ void ctl_json_result(const char *verb, const struct dp_result *r, const char *re
 	cJSON_AddNumberToObject(o, "bytes_new", (double)p->bytes_new);
 	cJSON_AddNumberToObject(o, "bytes_written", (double)p->bytes_written);
 	cJSON_AddNumberToObject(o, "bytes_unchanged", (double)p->bytes_unchanged);
+	cJSON_AddNumberToObject(o, "bytes_reused", (double)p->bytes_reused);
 	cJSON_AddNumberToObject(o, "chunks_total", (double)p->chunks_total);
 	cJSON_AddNumberToObject(o, "chunks_zero", (double)p->chunks_zero);
 	cJSON_AddNumberToObject(o, "chunks_new", (double)p->chunks_new);
@@ -283,6 +284,7 @@ void ctl_json_copy(const struct dp_result *r, const char *from, const char *to)
 	cJSON_AddNumberToObject(o, "chunks_dedup", (double)p->chunks_dedup);
 	cJSON_AddNumberToObject(o, "bytes_read", (double)p->bytes_read);
 	cJSON_AddNumberToObject(o, "bytes_new", (double)p->bytes_new);
+	cJSON_AddNumberToObject(o, "bytes_reused", (double)p->bytes_reused);
 	cJSON_AddNumberToObject(o, "packs", (double)p->packs);
 	cJSON_AddNumberToObject(o, "seconds", p->seconds);
 	ctl_json_print(o);

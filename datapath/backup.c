@@ -77,6 +77,7 @@ struct bk_job {
 	pthread_mutex_t ring_lock;
 	pthread_cond_t ring_cond;
 	struct dp_packer *packer;
+	char *journal_dir;
 	/* manifest */
 	struct dp_snapshot meta;
 	char mkey[96];
@@ -844,9 +845,22 @@ static void bk_run(struct dp_job *job)
 			goto out;
 		}
 	}
-	ret = -dp_packer_new(job, &bk->bufs, bk->pack_target, "backup", &bk->packer);
-	if (!ret)
-		ret = pthread_create(&bk->manifest, NULL, bk_manifest_main, bk);
+	ret = dp_packer_new(job, &bk->bufs, bk->pack_target, "backup", bk->journal_dir, &bk->packer);
+	if (ret) {
+		dp_job_fail(job, ret, "out of memory");
+		goto out;
+	}
+	if (!bk->verify) {
+		uint64_t reused;
+
+		ret = dp_packer_resume(bk->packer, bk->ix, &reused);
+		if (ret) {
+			dp_job_fail(job, ret, "resuming: %s", dp_last_error());
+			goto out;
+		}
+		atomic_store(&job->bytes_reused, reused);
+	}
+	ret = pthread_create(&bk->manifest, NULL, bk_manifest_main, bk);
 	bk->manifest_started = !ret;
 	for (i = 0; !ret && i < bk->threads; i++) {
 		ret = pthread_create(&bk->workers[i], NULL, bk_worker_main, &w[i]);
@@ -903,6 +917,7 @@ static void bk_fini(struct dp_job *job)
 	dp_snapshot_fini(&bk->meta);
 	dp_parent_free(bk->parent);
 	dp_cbl_fini(&bk->changed);
+	free(bk->journal_dir);
 	free(bk->items);
 	free(bk->slots);
 	free(bk->workers);
@@ -1073,6 +1088,15 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 		bk->has_changed = true;
 		bk->parent_size = o.parent->size;
 		ret = dp_parent_open(repo, o.parent->id, &bk->parent);
+		if (ret)
+			goto out_free;
+	}
+
+	if (o.state_dir && !o.verify) {
+		char name[300];
+
+		snprintf(name, sizeof(name), "volume:%s", m->volume);
+		ret = dp_journal_dir(o.state_dir, repo, name, &bk->journal_dir);
 		if (ret)
 			goto out_free;
 	}

@@ -53,6 +53,8 @@ struct cp_job {
 	struct dp_snapshot *snaps;	/* our copies */
 	size_t nsnaps;
 	const char *cur;		/* the snapshot being copied */
+	char *journal_dir;
+	bool resumed;
 	uint64_t copied, skipped;	/* snapshots */
 };
 
@@ -423,9 +425,19 @@ static int cp_one(struct cp_job *cp, const struct dp_snapshot *s)
 	if (ret != -ENOENT)
 		return dp_job_fail(&cp->job, ret, "%s of the target: %s", key, dp_store_detail());
 	cp->cur = s->id;
-	ret = dp_packer_new(&cp->job, &cp->pbufs, DP_PACK_SIZE_DEFAULT, "copy", &cp->packer);
+	ret = dp_packer_new(&cp->job, &cp->pbufs, DP_PACK_SIZE_DEFAULT, "copy", cp->journal_dir,
+			    &cp->packer);
 	if (ret)
 		return dp_job_fail(&cp->job, ret, "out of memory");
+	if (!cp->resumed) {
+		uint64_t reused;
+
+		cp->resumed = true;
+		ret = dp_packer_resume(cp->packer, cp->dst_ix, &reused);
+		if (ret)
+			return dp_job_fail(&cp->job, ret, "resuming: %s", dp_last_error());
+		atomic_store(&cp->job.bytes_reused, reused);
+	}
 	ret = dp_manifest_walk(cp->src, s->id, cp_plan_ref, &wk);
 	if (!ret)
 		ret = dp_fetcher_flush(cp->fetcher);
@@ -511,6 +523,7 @@ static void cp_fini(struct dp_job *job)
 	idmap_fini(&cp->map);
 	dp_snapshot_list_free(cp->snaps, cp->nsnaps);
 	free(cp->workers);
+	free(cp->journal_dir);
 	dp_lock_release(cp->src_lock);
 }
 
@@ -575,6 +588,14 @@ int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool
 			goto out_free;
 		cp->nsnaps++;
 		atomic_fetch_add(&cp->job.bytes_total, o.snapshots[i].size);
+	}
+	if (o.state_dir) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "copy:%s", from->info.id);
+		ret = dp_journal_dir(o.state_dir, to, name, &cp->journal_dir);
+		if (ret)
+			goto out_free;
 	}
 	ret = dp_lock_acquire(from, false, "copy", &cp->src_lock);
 	if (!ret)

@@ -519,6 +519,7 @@ struct dp_progress {
 	uint64_t packs;		/* backup: packs written */
 	double seconds;		/* since the job started */
 	uint64_t bytes_unchanged;	/* backup: not read, unchanged per the changed-block list */
+	uint64_t bytes_reused;	/* backup, copy: stored by an interrupted run, not sent again */
 };
 
 /* struct dp_result - a finished job */
@@ -559,6 +560,10 @@ struct dp_result {
  * @verify:      store nothing: read and hash the source and compare it chunk by
  *               chunk with @parent (check --source); the job's result says
  *               how many chunks differ (dp_result.mismatches)
+ * @state_dir:   where journals of unfinished uploads are kept, so that a run
+ *               interrupted at any point is resumed by the next one of the same
+ *               volume and repository (only what the store does not hold yet is
+ *               sent); NULL: no journal. Unused for file:// repositories.
  */
 struct dp_backup_opts {
 	size_t sz;
@@ -577,6 +582,7 @@ struct dp_backup_opts {
 	const struct dp_snapshot *parent;
 	const struct dp_cbl *changed;
 	bool verify;
+	const char *state_dir;
 };
 
 #define DP_COMPRESSION_OFF (-1000)
@@ -671,6 +677,7 @@ struct dp_copy_opts {
 	unsigned int threads;
 	uint64_t memory;
 	int compression;
+	const char *state_dir;	/* as dp_backup_opts.state_dir */
 };
 
 /**

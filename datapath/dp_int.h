@@ -517,7 +517,18 @@ void dp_objwriter_abort(struct dp_objwriter *w);
  */
 struct dp_packer;
 int dp_packer_new(struct dp_job *job, struct dp_bufs *bufs, uint64_t target, const char *point,
-		  struct dp_packer **out);
+		  const char *journal_dir, struct dp_packer **out);
+/*
+ * Resume the packs journaled in the packer's journal directory (packer.c):
+ * their kept chunks go into @ix; *@reused gets the bytes not sent again.
+ */
+int dp_packer_resume(struct dp_packer *pk, struct dp_chunkidx *ix, uint64_t *reused);
+/*
+ * The journal directory of @name ("volume:<name>", "copy:<id>") in
+ * @state_dir, made if missing; *@out is NULL (nothing to journal) for
+ * file:// or without a state directory. Caller frees *@out.
+ */
+int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char *name, char **out);
 int dp_packer_append(struct dp_packer *pk, const uint8_t id[DP_ID_LEN], const void *data,
 		     uint32_t len, uint32_t raw_len, uint8_t kind);
 int dp_packer_finish(struct dp_packer *pk);
@@ -585,7 +596,7 @@ struct dp_job {
 	/* counters (struct dp_progress, atomically updated) */
 	atomic_uint_fast64_t bytes_total, bytes_done, bytes_read, bytes_zero, bytes_new,
 		bytes_raw_new, bytes_written, chunks_total, chunks_zero, chunks_new, chunks_dedup,
-		packs, bytes_unchanged;
+		packs, bytes_unchanged, bytes_reused;
 	struct dp_lock *repo_lock;		/* the repository lock the job holds */
 	void (*run)(struct dp_job *job);	/* the job's main, on its thread */
 	void (*wake)(struct dp_job *job);	/* wakes the kind's waits after @stop */

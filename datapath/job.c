@@ -57,6 +57,7 @@ void dp_job_progress(struct dp_job *job, struct dp_progress *p)
 	p->chunks_dedup = atomic_load(&job->chunks_dedup);
 	p->packs = atomic_load(&job->packs);
 	p->bytes_unchanged = atomic_load(&job->bytes_unchanged);
+	p->bytes_reused = atomic_load(&job->bytes_reused);
 	p->seconds = dp_mono_s() - job->t0;
 }
 

@@ -9,14 +9,34 @@
  * that moment on.
  *
  * The backup and the copy of snapshots both write through a packer.
+ *
+ * Resume (DESIGN.md): with a journal directory, every pack of an object
+ * store that can resume uploads gets a journal file there, appended to as
+ * the pack grows: its upload id, each blob appended (id, offset, lengths,
+ * kind) and each part the store acknowledged (number, ETag). A later run
+ * (dp_packer_resume()) reconciles each journal with ListParts: the parts
+ * 1..P the store holds with the journaled ETags are kept, with every blob
+ * that lies wholly inside them; the pack goes on from byte P * part_size,
+ * so only the rest is sent again. A pack whose upload completed but whose
+ * index was not written gets its index from the journal. Journal lines are
+ * plain text and written in one write(2) each; a torn last line is ignored.
+ * The journal is fsynced when its pack completes; a process that is killed
+ * loses nothing of it, a node that loses power may lose the last records
+ * (those parts are then sent again).
  */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dp_int.h"
 #include "s3/store.h"
 
 #define FINISH_QUEUE 4
+#define S3_MAX_PARTS_DP 10000	/* S3's limit of parts per upload */
 
 struct pk_pack {
 	uint8_t id[DP_ID_LEN];
@@ -30,20 +50,17 @@ struct pk_pack {
 	size_t n, cap;
 	uint8_t *index;		/* sealed, written as trailer and as index/<id> */
 	size_t index_len;
-};
-
-/* Completion context of a part: one per I/O buffer. */
-struct pk_part {
-	struct dp_packer *pk;
-	void *buf;
-	char key[80];
-	unsigned int num;
+	int jfd;		/* its journal, -1 if none */
+	char *jpath;
+	pthread_mutex_t jlock;	/* the part callbacks write from the store's thread */
+	unsigned int min_parts;	/* resumed: the store holds parts up to here */
 };
 
 struct dp_packer {
 	struct dp_job *job;
 	struct dp_bufs *bufs;
 	uint64_t target;
+	char *jdir;		/* journal directory, NULL: none */
 	char point_part[48], point_done[48];	/* test points */
 	pthread_mutex_t lock;	/* the open pack */
 	struct pk_pack *open;
@@ -53,14 +70,94 @@ struct dp_packer {
 	bool finisher_started;
 };
 
+/* Completion context of a part: one per I/O buffer. */
+struct pk_part {
+	struct dp_packer *pk;
+	struct pk_pack *pp;
+	void *buf;
+	char key[80];
+	unsigned int num;
+};
+
+/* ---------------------------------------------------------------- journal */
+
+/* One line, in one write: a reader sees it whole or not at all. */
+static void pk_journal(struct pk_pack *pp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void pk_journal(struct pk_pack *pp, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	if (pp->jfd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		return;
+	pthread_mutex_lock(&pp->jlock);
+	if (write(pp->jfd, line, (size_t)n) != n) {
+		/* a journal that cannot be written is no journal: resume then starts over */
+		close(pp->jfd);
+		pp->jfd = -1;
+		unlink(pp->jpath);
+	}
+	pthread_mutex_unlock(&pp->jlock);
+}
+
+static void pk_journal_close(struct pk_pack *pp, bool remove)
+{
+	if (pp->jfd >= 0)
+		close(pp->jfd);
+	pp->jfd = -1;
+	if (remove && pp->jpath)
+		unlink(pp->jpath);
+	free(pp->jpath);
+	pp->jpath = NULL;
+}
+
+/* A journal for a new pack, if the store can resume its upload. */
+static void pk_journal_open(struct dp_packer *pk, struct pk_pack *pp)
+{
+	const char *upload_id;
+	char hex[2 * DP_ID_LEN + 1];
+
+	if (!pk->jdir || s3_upload_id(pp->up, &upload_id))
+		return;
+	dp_hex(pp->id, DP_ID_LEN, hex);
+	if (asprintf(&pp->jpath, "%s/%s.journal", pk->jdir, hex) < 0) {
+		pp->jpath = NULL;
+		return;
+	}
+	pp->jfd = open(pp->jpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	if (pp->jfd < 0) {
+		pr_warn("no journal for %s: %s: %s", pp->key, pp->jpath, strerror(errno));
+		free(pp->jpath);
+		pp->jpath = NULL;
+		return;
+	}
+	pk_journal(pp, "ferry-pack-journal 1\nkey %s\npart_size %zu\nupload %s\n", pp->key,
+		   pk->bufs->io_size, upload_id);
+}
+
+
 static void pk_part_done(void *arg, int ret, const char *detail)
 {
 	struct pk_part *p = arg;
 	struct dp_packer *pk = p->pk;
 
-	if (ret < 0)
+	if (ret < 0) {
 		dp_job_fail(pk->job, ret, "uploading %s part %u: %s", p->key, p->num,
 			    detail && detail[0] ? detail : strerror(-ret));
+	} else if (p->pp->jfd >= 0) {
+		char etag[S3_ETAG_SIZE];
+
+		if (!s3_upload_part_etag(p->pp->up, p->num, etag))
+			pk_journal(p->pp, "part %u %s\n", p->num, etag);
+	}
 	dp_bufs_put_io(pk->bufs, p->buf);
 }
 
@@ -72,6 +169,7 @@ static int pk_submit(struct dp_packer *pk, struct pk_pack *pp)
 	int ret;
 
 	p->pk = pk;
+	p->pp = pp;
 	p->buf = pp->part;
 	p->num = ++pp->nparts;
 	snprintf(p->key, sizeof(p->key), "%s", pp->key);
@@ -123,10 +221,29 @@ static void pk_pack_free(struct dp_packer *pk, struct pk_pack *pp)
 		return;
 	if (pp->part)
 		dp_bufs_put_io(pk->bufs, pp->part);
-	s3_upload_abort(pp->up);
+	if (pp->jfd >= 0 && dp_job_stopped(pk->job)) {
+		/* interrupted: leave the upload and its journal for the next run */
+		s3_upload_detach(pp->up);
+		pk_journal_close(pp, false);
+	} else {
+		s3_upload_abort(pp->up);
+		pk_journal_close(pp, true);
+	}
+	pthread_mutex_destroy(&pp->jlock);
 	free(pp->e);
 	free(pp->index);
 	free(pp);
+}
+
+static struct pk_pack *pk_pack_alloc(void)
+{
+	struct pk_pack *pp = calloc(1, sizeof(*pp));
+
+	if (!pp)
+		return NULL;
+	pp->jfd = -1;
+	pthread_mutex_init(&pp->jlock, NULL);
+	return pp;
 }
 
 static int pk_pack_open(struct dp_packer *pk, struct pk_pack **out)
@@ -135,7 +252,7 @@ static int pk_pack_open(struct dp_packer *pk, struct pk_pack **out)
 	char hex[65];
 	int ret;
 
-	pp = calloc(1, sizeof(*pp));
+	pp = pk_pack_alloc();
 	if (!pp)
 		return -ENOMEM;
 	ret = dp_random_id(hex);
@@ -149,10 +266,11 @@ static int pk_pack_open(struct dp_packer *pk, struct pk_pack **out)
 		dp_job_fail(pk->job, ret, "creating %s: %s", pp->key, dp_store_detail());
 		goto out_free;
 	}
+	pk_journal_open(pk, pp);
 	*out = pp;
 	return 0;
 out_free:
-	free(pp);
+	pk_pack_free(pk, pp);
 	return ret;
 }
 
@@ -168,6 +286,26 @@ static int pk_pack_close(struct dp_packer *pk, struct pk_pack *pp)
 		return ret;
 	dp_put_le32(tail, (uint32_t)pp->index_len);
 	memcpy(tail + 4, "FRYP", 4);
+	/*
+	 * A resumed pack may be shorter than what an earlier run had sent of it:
+	 * the store still holds parts up to min_parts, and Ceph RGW refuses a
+	 * completion that leaves parts out. Dead bytes before the index (no
+	 * entry points at them) make the pack reach that part.
+	 */
+	if (pp->min_parts) {
+		uint64_t want = (uint64_t)(pp->min_parts - 1) * pk->bufs->io_size + 1;
+		uint64_t end = pp->size + pp->index_len + sizeof(tail);
+		static const uint8_t zeros[4096];
+
+		while (!ret && end < want) {
+			size_t n = want - end < sizeof(zeros) ? (size_t)(want - end) : sizeof(zeros);
+
+			ret = pk_write(pk, pp, zeros, n);
+			end += n;
+		}
+		if (ret)
+			return ret;
+	}
 	ret = pk_write(pk, pp, pp->index, pp->index_len);
 	if (!ret)
 		ret = pk_write(pk, pp, tail, sizeof(tail));
@@ -207,6 +345,13 @@ int dp_packer_append(struct dp_packer *pk, const uint8_t id[DP_ID_LEN], const vo
 	pp->e[pp->n].stored_len = len;
 	pp->e[pp->n].raw_len = raw_len;
 	pp->e[pp->n].kind = kind;
+	if (pp->jfd >= 0) {
+		char hex[2 * DP_ID_LEN + 1];
+
+		dp_hex(id, DP_ID_LEN, hex);
+		pk_journal(pp, "chunk %s %llu %u %u %u\n", hex, (unsigned long long)pp->size, len,
+			   raw_len, kind);
+	}
 	pp->n++;
 	ret = pk_write(pk, pp, data, len);
 	if (ret)
@@ -240,6 +385,10 @@ static void *pk_finisher_main(void *arg)
 			pk_pack_free(pk, pp);
 			break;
 		}
+		pk_journal(pp, "complete\n");
+		if (pp->jfd >= 0)
+			fsync(pp->jfd);
+		dp_test_point("pack-completed");
 		dp_key_index(pp->id, key, sizeof(key));
 		ret = s3_store_put(job->repo->st, key, pp->index, pp->index_len);
 		if (ret) {
@@ -248,6 +397,7 @@ static void *pk_finisher_main(void *arg)
 			break;
 		}
 		atomic_fetch_add(&job->packs, 1);
+		pk_journal_close(pp, true);
 		pk_pack_free(pk, pp);
 		dp_test_point(pk->point_done);
 	}
@@ -258,7 +408,7 @@ static void *pk_finisher_main(void *arg)
 }
 
 int dp_packer_new(struct dp_job *job, struct dp_bufs *bufs, uint64_t target, const char *point,
-		  struct dp_packer **out)
+		  const char *journal_dir, struct dp_packer **out)
 {
 	struct dp_packer *pk;
 	int ret;
@@ -270,6 +420,13 @@ int dp_packer_new(struct dp_job *job, struct dp_bufs *bufs, uint64_t target, con
 	pk->job = job;
 	pk->bufs = bufs;
 	pk->target = target;
+	if (journal_dir) {
+		pk->jdir = strdup(journal_dir);
+		if (!pk->jdir) {
+			free(pk);
+			return -ENOMEM;
+		}
+	}
 	snprintf(pk->point_part, sizeof(pk->point_part), "%s-mid-pack", point);
 	snprintf(pk->point_done, sizeof(pk->point_done), "%s-pack-done", point);
 	pthread_mutex_init(&pk->lock, NULL);
@@ -327,6 +484,373 @@ void dp_packer_free(struct dp_packer *pk)
 	pk_pack_free(pk, pk->open);
 	dp_queue_fini(&pk->finish);
 	free(pk->parts);
+	free(pk->jdir);
 	pthread_mutex_destroy(&pk->lock);
 	free(pk);
+}
+
+/* ----------------------------------------------------------------- resume */
+
+struct pk_jpart {
+	char etag[S3_ETAG_SIZE];
+	bool have;
+};
+
+/* What a journal says. */
+struct pk_jinfo {
+	char key[80];
+	char upload[512];
+	size_t part_size;
+	struct dp_pack_entry *e;
+	size_t n, cap;
+	struct pk_jpart *parts;	/* [0..10000] */
+	bool complete;
+};
+
+static void pk_jinfo_fini(struct pk_jinfo *j)
+{
+	free(j->e);
+	free(j->parts);
+}
+
+/* Parse a journal; lines that do not parse (a torn last one) are ignored. */
+static int pk_journal_read(const char *path, struct pk_jinfo *j)
+{
+	char line[1024];
+	FILE *f;
+	int ret = 0;
+
+	memset(j, 0, sizeof(*j));
+	j->parts = calloc(S3_MAX_PARTS_DP + 1, sizeof(*j->parts));
+	if (!j->parts)
+		return -ENOMEM;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f) || strcmp(line, "ferry-pack-journal 1\n")) {
+		fclose(f);
+		return -EBADMSG;
+	}
+	while (!ret && fgets(line, sizeof(line), f)) {
+		char hex[80], etag[S3_ETAG_SIZE];
+		unsigned long long off;
+		unsigned int len, raw, kind, num;
+
+		if (!strchr(line, '\n'))
+			break;	/* torn */
+		if (sscanf(line, "key %79s", j->key) == 1 || sscanf(line, "upload %511s", j->upload) == 1 ||
+		    sscanf(line, "part_size %zu", &j->part_size) == 1)
+			continue;
+		if (!strcmp(line, "complete\n")) {
+			j->complete = true;
+		} else if (sscanf(line, "part %u %131s", &num, etag) == 2) {
+			if (num >= 1 && num <= S3_MAX_PARTS_DP) {
+				snprintf(j->parts[num].etag, sizeof(j->parts[num].etag), "%s", etag);
+				j->parts[num].have = true;
+			}
+		} else if (sscanf(line, "chunk %79s %llu %u %u %u", hex, &off, &len, &raw, &kind) == 5) {
+			struct dp_pack_entry *e;
+
+			if (j->n == j->cap) {
+				size_t cap = j->cap ? j->cap * 2 : 256;
+				void *p = realloc(j->e, cap * sizeof(*j->e));
+
+				if (!p) {
+					ret = -ENOMEM;
+					break;
+				}
+				j->e = p;
+				j->cap = cap;
+			}
+			e = &j->e[j->n];
+			if (dp_unhex(hex, e->id, DP_ID_LEN) || !len || !raw || kind > DP_BLOB_ZSTD)
+				continue;
+			e->offset = off;
+			e->stored_len = len;
+			e->raw_len = raw;
+			e->kind = (uint8_t)kind;
+			j->n++;
+		}
+	}
+	fclose(f);
+	if (!ret && (!j->key[0] || !j->upload[0] || !j->part_size))
+		ret = -EBADMSG;
+	return ret;
+}
+
+struct pk_listed {
+	struct pk_jinfo *j;
+	char (*etags)[S3_ETAG_SIZE];
+	unsigned int highest;
+};
+
+static int pk_listed_part(void *arg, unsigned int num, uint64_t size, const char *etag)
+{
+	struct pk_listed *l = arg;
+
+	(void)size;
+	if (num >= 1 && num <= S3_MAX_PARTS_DP) {
+		snprintf(l->etags[num], S3_ETAG_SIZE, "%s", etag);
+		if (num > l->highest)
+			l->highest = num;
+	}
+	return 0;
+}
+
+/* Register @e[0..n) of pack @id in @ix (present: dedup finds them). */
+static int pk_index_entries(struct dp_chunkidx *ix, const uint8_t id[DP_ID_LEN],
+			    const struct dp_pack_entry *e, size_t n)
+{
+	int pack = dp_chunkidx_add_pack(ix, id);
+
+	if (pack < 0)
+		return pack;
+	for (size_t i = 0; i < n; i++) {
+		struct dp_loc loc = { .offset = e[i].offset, .pack = (uint32_t)pack,
+				      .stored_len = e[i].stored_len, .raw_len = e[i].raw_len,
+				      .kind = e[i].kind };
+		int ret = dp_chunkidx_insert(ix, e[i].id, &loc);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* A completed pack without its index: write the index from the journal. */
+static int pk_resume_complete(struct dp_packer *pk, struct pk_jinfo *j, const uint8_t id[DP_ID_LEN],
+			      struct dp_chunkidx *ix, uint64_t *reused)
+{
+	struct dp_repo *repo = pk->job->repo;
+	uint8_t *index = NULL;
+	char key[96];
+	uint64_t size;
+	size_t len;
+	int ret;
+
+	ret = s3_store_head(repo->st, j->key, &size);
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;	/* gone: nothing to save */
+	dp_key_index(id, key, sizeof(key));
+	if (s3_store_head(repo->st, key, &size) == -ENOENT) {
+		ret = dp_pack_index_seal(&repo->keys, id, j->e, j->n, &index, &len);
+		if (!ret)
+			ret = s3_store_put(repo->st, key, index, len);
+		free(index);
+		if (ret)
+			return dp_fail(ret, "writing %s: %s", key, dp_store_detail());
+	}
+	for (size_t i = 0; i < j->n; i++)
+		*reused += j->e[i].stored_len;
+	return pk_index_entries(ix, id, j->e, j->n);
+}
+
+/* Rewrite the journal of a resumed pack: its kept blobs and parts only. */
+static int pk_journal_rewrite(struct dp_packer *pk, struct pk_pack *pp, const struct pk_jinfo *j,
+			      unsigned int kept_parts, const char *path)
+{
+	char tmp[4096 + 8];
+
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	pp->jpath = strdup(tmp);
+	if (!pp->jpath)
+		return -ENOMEM;
+	unlink(tmp);
+	pp->jfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	if (pp->jfd < 0)
+		return -errno;
+	pk_journal(pp, "ferry-pack-journal 1\nkey %s\npart_size %zu\nupload %s\n", j->key,
+		   pk->bufs->io_size, j->upload);
+	for (size_t i = 0; i < pp->n; i++) {
+		char hex[2 * DP_ID_LEN + 1];
+
+		dp_hex(pp->e[i].id, DP_ID_LEN, hex);
+		pk_journal(pp, "chunk %s %llu %u %u %u\n", hex, (unsigned long long)pp->e[i].offset,
+			   pp->e[i].stored_len, pp->e[i].raw_len, pp->e[i].kind);
+	}
+	for (unsigned int k = 1; k <= kept_parts; k++)
+		pk_journal(pp, "part %u %s\n", k, j->parts[k].etag);
+	if (pp->jfd < 0 || rename(tmp, path))
+		return -EIO;
+	free(pp->jpath);
+	pp->jpath = strdup(path);
+	return pp->jpath ? 0 : -ENOMEM;
+}
+
+/* An unfinished upload: keep the parts the store holds as journaled, go on from there. */
+static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_t id[DP_ID_LEN],
+			  const char *path, struct dp_chunkidx *ix, uint64_t *reused)
+{
+	struct dp_repo *repo = pk->job->repo;
+	struct pk_listed l = { .j = j };
+	struct s3_upload *up = NULL;
+	struct pk_pack *pp = NULL;
+	unsigned int keep = 0;
+	uint64_t end;
+	int ret;
+
+	ret = s3_upload_resume(repo->st, j->key, j->upload, j->part_size, &up);
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;	/* gone: start over */
+	l.etags = calloc(S3_MAX_PARTS_DP + 1, sizeof(*l.etags));
+	if (!l.etags) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = s3_upload_list_parts(up, pk_listed_part, &l);
+	if (ret)
+		goto out;
+	while (keep < S3_MAX_PARTS_DP && j->parts[keep + 1].have &&
+	       !strcmp(j->parts[keep + 1].etag, l.etags[keep + 1]))
+		keep++;
+	end = (uint64_t)keep * j->part_size;
+	pp = pk_pack_alloc();
+	if (!pp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(pp->id, id, DP_ID_LEN);
+	snprintf(pp->key, sizeof(pp->key), "%s", j->key);
+	for (size_t i = 0; i < j->n; i++) {
+		if (j->e[i].offset + j->e[i].stored_len > end)
+			continue;
+		if (pp->n == pp->cap) {
+			size_t cap = pp->cap ? pp->cap * 2 : 256;
+			void *p = realloc(pp->e, cap * sizeof(*pp->e));
+
+			if (!p) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			pp->e = p;
+			pp->cap = cap;
+		}
+		pp->e[pp->n++] = j->e[i];
+	}
+	if (!pp->n) {
+		ret = 0;	/* nothing worth keeping: the upload goes */
+		goto out;
+	}
+	pp->up = up;
+	up = NULL;
+	pp->size = end;
+	pp->nparts = keep;
+	pp->min_parts = l.highest;
+	for (size_t i = 0; i < pp->n; i++)
+		*reused += pp->e[i].stored_len;
+	ret = pk_journal_rewrite(pk, pp, j, keep, path);
+	if (ret)
+		pk_journal_close(pp, true);	/* resume without a journal of its own */
+	ret = pk_index_entries(ix, id, pp->e, pp->n);
+	if (ret)
+		goto out;
+	pr_info("resuming %s: %u parts (%llu bytes) kept", pp->key, keep, (unsigned long long)end);
+	pthread_mutex_lock(&pk->lock);
+	if (!pk->open) {
+		pk->open = pp;		/* the next blobs go on filling it */
+	} else {
+		ret = pk_pack_close(pk, pp);	/* only one open pack: end this one now */
+		if (ret)
+			pk_pack_free(pk, pp);
+	}
+	pthread_mutex_unlock(&pk->lock);
+	pp = NULL;
+out:
+	if (pp) {
+		pp->up = NULL;
+		pk_journal_close(pp, false);
+		pthread_mutex_destroy(&pp->jlock);
+		free(pp->e);
+		free(pp);
+	}
+	s3_upload_abort(up);
+	free(l.etags);
+	return ret;
+}
+
+int dp_packer_resume(struct dp_packer *pk, struct dp_chunkidx *ix, uint64_t *reused)
+{
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	*reused = 0;
+	if (!pk->jdir)
+		return 0;
+	d = opendir(pk->jdir);
+	if (!d)
+		return errno == ENOENT ? 0 : dp_fail(-errno, "state directory %s: %s", pk->jdir,
+						     strerror(errno));
+	while (!ret && (de = readdir(d))) {
+		size_t nl = strlen(de->d_name);
+		uint8_t id[DP_ID_LEN];
+		char path[4096], hex[2 * DP_ID_LEN + 1];
+		struct pk_jinfo j;
+		int r;
+
+		if (nl != 64 + 8 || strcmp(de->d_name + 64, ".journal"))
+			continue;
+		memcpy(hex, de->d_name, 64);
+		hex[64] = '\0';
+		if (dp_unhex(hex, id, DP_ID_LEN))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pk->jdir, de->d_name);
+		r = pk_journal_read(path, &j);
+		if (r == -ENOMEM) {
+			ret = r;
+		} else if (r) {
+			pr_warn("ignoring the journal %s: %s", path, strerror(-r));
+			unlink(path);
+		} else if (j.part_size != pk->bufs->io_size) {
+			/* cut for another part size (another --memory): its upload cannot go on */
+			s3_store_abort_upload(pk->job->repo->st, j.key, j.upload);
+			unlink(path);
+		} else if (j.complete) {
+			r = pk_resume_complete(pk, &j, id, ix, reused);
+			if (!r)
+				unlink(path);
+			else
+				ret = r;
+		} else {
+			r = pk_resume_open(pk, &j, id, path, ix, reused);
+			if (r)
+				ret = r;
+			else if (!pk->open || memcmp(pk->open->id, id, DP_ID_LEN))
+				unlink(path);	/* not kept, or closed and now its own journal */
+		}
+		pk_jinfo_fini(&j);
+	}
+	closedir(d);
+	return ret;
+}
+
+int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char *name, char **out)
+{
+	uint8_t h[DP_ID_LEN];
+	char hex[2 * DP_ID_LEN + 1], path[4096];
+	int ret;
+
+	*out = NULL;
+	if (!state_dir || s3_store_is_local(repo->st))
+		return 0;	/* file:// cannot resume uploads: nothing to journal */
+	/* one directory per repository and volume (or copy): runs of others never meet */
+	ret = dp_sha256(name, strlen(name), h);
+	if (ret)
+		return ret;
+	dp_hex(h, 8, hex);
+	if (snprintf(path, sizeof(path), "%s/%s/%s", state_dir, repo->info.id, hex) >=
+	    (int)sizeof(path))
+		return dp_fail(-ENAMETOOLONG, "state directory %s: path too long", state_dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return dp_fail(-errno, "state directory %s: %s", path, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return dp_fail(-errno, "state directory %s: %s", path, strerror(errno));
+	*out = strdup(path);
+	return *out ? 0 : -ENOMEM;
 }
