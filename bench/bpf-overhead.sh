@@ -8,7 +8,8 @@
 # 1. Per event, from the kernel's own accounting: with kernel.bpf_stats_enabled=1
 #    (restored on exit) the agent runs while a pipe ping-pong and a loopback
 #    TCP transfer generate context switches and packets; run_time_ns/run_cnt of
-#    each program gives ns per sched_switch, per wakeup and per packet.
+#    each program gives ns per sched_switch, per wakeup and per packet; an
+#    empty sched_switch program attached in the same run shows the floor.
 # 2. End to end: a pipe ping-pong (two processes on CPU 0 passing one byte
 #    back and forth, two context switches per round trip) for S seconds, without and
 #    with the agent, interleaved over N rounds (the machines are noisy); the
@@ -111,9 +112,48 @@ agent_stop() {
     "$FERRY" agent --cleanup --pin-dir "$PIN" >/dev/null 2>&1
 }
 
+# An empty tp_btf/sched_switch program, attached beside the agent's during the
+# same run: the floor of the measure (dispatch plus bpf_stats' own clock reads).
+cat >"$TMP/empty.bpf.c" <<'EOC'
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+char LICENSE[] SEC("license") = "GPL";
+SEC("tp_btf/sched_switch")
+int BPF_PROG(empty_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return 0;
+}
+EOC
+cat >"$TMP/empty.c" <<'EOC'
+#include <bpf/libbpf.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	struct bpf_object *o = bpf_object__open_file(argv[1], NULL);
+	struct bpf_program *p;
+
+	if (!o || bpf_object__load(o))
+		return 1;
+	bpf_object__for_each_program(p, o)
+		if (!bpf_program__attach(p))
+			return 1;
+	sleep((unsigned int)atoi(argv[2]));
+	return 0;
+}
+EOC
+BASE=
+if clang -g -O2 -target bpf -I"$ROOT/bpf/vmlinux/x86" -c "$TMP/empty.bpf.c" -o "$TMP/empty.bpf.o" 2>/dev/null &&
+    cc -O2 -o "$TMP/empty" "$TMP/empty.c" -lbpf 2>/dev/null; then
+    BASE=$TMP/empty
+fi
+
 # ---- 1. ns per event
 sysctl -qw kernel.bpf_stats_enabled=1
 agent_start
+BASE_PID=
+[ -n "$BASE" ] && { "$BASE" "$TMP/empty.bpf.o" $((3 * ${SECS%.*} + 5)) & BASE_PID=$!; sleep 0.5; }
 "$TMP/pingpong" "$SECS" >/dev/null
 python3 - "$SECS" <<'EOP'
 import socket, sys, threading, time
@@ -131,11 +171,13 @@ while time.time() < end:
 s.close(); t.join()
 EOP
 bpftool prog show -j >"$TMP/progs.json"
+[ -n "$BASE_PID" ] && kill "$BASE_PID" 2>/dev/null
 agent_stop
 sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS"
 python3 - "$TMP/progs.json" >"$TMP/per-event.md" <<'EOP'
 import json, sys
-progs = [p for p in json.load(open(sys.argv[1])) if p.get("name", "").startswith("podstat_")]
+progs = [p for p in json.load(open(sys.argv[1]))
+         if p.get("name", "").startswith("podstat_") or p.get("name") == "empty_switch"]
 print("| program | events | ns per event |")
 print("|---|---:|---:|")
 for p in sorted(progs, key=lambda p: p["name"]):
