@@ -240,12 +240,22 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 			r->abort_err = -EFBIG;
 			return 0;
 		}
-		p = realloc(r->resp, r->resp_len + n + 1);
-		if (!p) {
-			r->abort_err = -ENOMEM;
-			return 0;
+		/* grow geometrically: a large body comes in many small pieces */
+		if (!r->resp || r->resp_len + n + 1 > r->resp_cap) {
+			size_t cap = r->resp && r->resp_cap ? r->resp_cap : 16384;
+
+			while (cap < r->resp_len + n + 1)
+				cap *= 2;
+			if (max < SIZE_MAX && cap > max + 1)
+				cap = max + 1;
+			p = realloc(r->resp, cap);
+			if (!p) {
+				r->abort_err = -ENOMEM;
+				return 0;
+			}
+			r->resp = p;
+			r->resp_cap = cap;
 		}
-		r->resp = p;
 		memcpy(r->resp + r->resp_len, data, n);
 		r->resp_len += n;
 		r->resp[r->resp_len] = '\0';

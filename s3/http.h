@@ -91,6 +91,7 @@ struct s3_hreq {
 	CURL *easy;
 	uint64_t deadline_ms, wake_ms, started_ms;
 	size_t sent;
+	size_t resp_cap;		/* allocated for resp (when resp is set) */
 	uint64_t skip;
 	int abort_err;
 	bool paused_up, paused_down, finished;

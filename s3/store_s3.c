@@ -376,6 +376,12 @@ static int s3s_get(struct s3_store *st, const char *key, size_t max, void **out,
 			goto out;
 		}
 	}
+	if (op.r.resp_cap > op.r.resp_len + 1) {
+		void *p = realloc(op.r.resp, op.r.resp_len + 1);	/* give back the slack */
+
+		if (p)
+			op.r.resp = p;
+	}
 	*out = op.r.resp;
 	*len = op.r.resp_len;
 	op.r.resp = NULL;
