@@ -85,6 +85,7 @@ int ctl_cmd_forget(int argc, char **argv)
 	char **labels = NULL;
 	bool *keep = NULL, *gone = NULL, dry = false, prune = false, policy = false;
 	size_t nlabels = 0, n = 0, nids = 0, deleted = 0;
+	struct dp_purge purge = { 0 };
 	struct ctl_common c;
 	unsigned long v;
 	int opt, ret;
@@ -226,7 +227,7 @@ next:;
 		}
 	}
 	if (!dry && nids) {
-		ret = dp_forget(repo, ids, nids, &deleted);
+		ret = dp_forget(repo, ids, nids, &deleted, &purge);
 		if (ret) {
 			ret = ctl_fail(ret, NULL, "forget: %s (%zu of %zu removed)", dp_last_error(),
 				       deleted, nids);
@@ -238,6 +239,8 @@ next:;
 	else
 		printf("%s%zu snapshot%s\n", dry ? "would remove " : "removed ", dry ? nids : deleted,
 		       (dry ? nids : deleted) == 1 ? "" : "s");
+	if (!c.json && purge.versions_protected)
+		ctl_print_protected(&purge);
 	ret = CTL_EXIT_OK;
 	if (prune && !dry) {
 		struct dp_prune_opts po = { .sz = sizeof(po) };

@@ -42,6 +42,11 @@ int ctl_prune_run(struct ctl_common *c, struct dp_repo *repo, const struct dp_pr
 	       (unsigned long long)r.chunks_removed, (unsigned long long)r.chunks_live);
 	printf("%s%.1f MB of %.1f MB freed\n", po->dry_run ? "would be: " : "",
 	       (double)r.bytes_freed / 1e6, (double)r.bytes_total / 1e6);
+	if (r.purge.versions_deleted)
+		printf("%llu old object versions deleted (versioned bucket)\n",
+		       (unsigned long long)r.purge.versions_deleted);
+	if (r.purge.versions_protected)
+		ctl_print_protected(&r.purge);
 	return CTL_EXIT_OK;
 }
 
@@ -94,4 +99,15 @@ int ctl_cmd_prune(int argc, char **argv)
 	dp_repo_free(repo);
 	s3_store_free(st);
 	return ret;
+}
+
+void ctl_print_protected(const struct dp_purge *p)
+{
+	char t[32] = "";
+
+	if (p->protected_until)
+		ctl_time_str(p->protected_until * 1000000, t, sizeof(t));
+	printf("%llu object version%s (%.1f MB) kept by Object Lock%s%s: deleted from the repository, their space is freed when the lock expires (run prune again then)\n",
+	       (unsigned long long)p->versions_protected, p->versions_protected == 1 ? "" : "s",
+	       (double)p->bytes_protected / 1e6, t[0] ? " until " : "", t);
 }

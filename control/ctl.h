@@ -93,6 +93,9 @@ void ctl_json_stats(const struct dp_stats *s);
 void ctl_json_prune(const struct dp_prune_report *r, bool dry_run);
 void ctl_json_locks(const struct dp_lockinfo *l, size_t n);
 void ctl_json_forget(const struct dp_snapshot *s, size_t n, const bool *gone, bool dry_run);
+struct dp_purge;
+/* what Object Lock kept, one line (cmd_prune.c) */
+void ctl_print_protected(const struct dp_purge *p);
 /* ferry prune's work and report, shared with forget --prune (cmd_prune.c) */
 int ctl_prune_run(struct ctl_common *c, struct dp_repo *repo, const struct dp_prune_opts *po);
 /* check --source (cmd_check.c) */

@@ -211,6 +211,10 @@ void ctl_json_prune(const struct dp_prune_report *r, bool dry_run)
 	cJSON_AddNumberToObject(o, "bytes_freed", (double)r->bytes_freed);
 	cJSON_AddNumberToObject(o, "bytes_repacked", (double)r->bytes_repacked);
 	cJSON_AddNumberToObject(o, "objects_deleted", (double)r->objects_deleted);
+	cJSON_AddNumberToObject(o, "versions_deleted", (double)r->purge.versions_deleted);
+	cJSON_AddNumberToObject(o, "versions_protected", (double)r->purge.versions_protected);
+	cJSON_AddNumberToObject(o, "bytes_protected", (double)r->purge.bytes_protected);
+	cJSON_AddNumberToObject(o, "protected_until", (double)r->purge.protected_until);
 	ctl_json_print(o);
 }
 

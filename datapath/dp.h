@@ -412,13 +412,27 @@ struct dp_forget_policy {
 void dp_forget_plan(const struct dp_snapshot *const *s, size_t n,
 		    const struct dp_forget_policy *p, bool *keep, const char **why);
 
+/*
+ * struct dp_purge - deleting on a versioned bucket (an Object Lock bucket
+ * always is): every version of a deleted object is deleted too, so that its
+ * space is reclaimed; versions Object Lock keeps are counted here (the
+ * repository stays consistent: what they hold is no longer referenced).
+ */
+struct dp_purge {
+	uint64_t versions_deleted;
+	uint64_t versions_protected, bytes_protected;
+	int64_t protected_until;	/* the latest retain-until date seen (0: none known) */
+};
+
 /**
  * dp_forget() - delete the manifests of snapshots @ids (full ids)
  * @deleted: how many existed and were deleted
+ * @purge:   versions deleted and protected (NULL: not reported)
  * Their data stays until dp_prune(). Holds an exclusive lock.
  * Return: 0; -EBUSY (locked); store errors.
  */
-int dp_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *deleted);
+int dp_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *deleted,
+	      struct dp_purge *purge);
 
 #define DP_REPACK_BELOW_DEFAULT 50
 
@@ -442,6 +456,7 @@ struct dp_prune_report {
 	uint64_t chunks_live, chunks_removed;
 	uint64_t bytes_freed;		/* data object bytes that go (net of what is rewritten) */
 	uint64_t objects_deleted;
+	struct dp_purge purge;		/* versioned buckets */
 };
 
 /**
