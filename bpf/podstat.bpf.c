@@ -205,11 +205,12 @@ static __always_inline __u64 sched_wait(struct task_struct *next, __u64 *now)
 
 			*now = rq->clock;
 			q = next->sched_info.last_queued;
-			if (q && *now > q)
+			if (q && *now > q) {
 				w = *now - q;
-			left = bpf_task_storage_get(&task_rd, next, 0, 0);
-			if (w && left && rd > *left)
-				w += rd - *left;
+				left = bpf_task_storage_get(&task_rd, next, 0, 0);
+				if (left && rd > *left)
+					w += rd - *left;
+			}
 		}
 		return w;
 	}
