@@ -328,10 +328,12 @@ void s3_upload_abort(struct s3_upload *up);
  *          the journal, queue the others again (6..9: a part queued now
  *          replaces the server's), s3_upload_set_nparts(9),
  *          s3_upload_complete(): parts 1..5 with the ETags ListParts reported,
- *          6..9 with those of this run.
+ *          6..9 with those of this run. (If run 2 cuts fewer parts than the
+ *          store holds, see s3_upload_set_nparts(): Ceph RGW cannot drop them.)
  *
- * file:// has no resumable uploads: its resume is -EOPNOTSUPP and its
- * temporary file goes with the process (the caller sends everything again).
+ * file:// has no resumable uploads: its resume is -EOPNOTSUPP (the caller
+ * sends everything again). A killed process leaves its temporary file, which
+ * s3_store_list_uploads() reports and `ferry repo cleanup` removes once old.
  */
 
 /* Big enough for any ETag the object store reports, quotes and NUL included. */
