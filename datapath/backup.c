@@ -69,6 +69,7 @@ struct bk_job {
 	int level;
 	uint64_t pack_target;
 	bool no_uring;
+	unsigned int qd_opt;
 	struct bk_item *items;
 	/* order ring */
 	struct bk_slot *slots;
@@ -957,6 +958,72 @@ static size_t dp_io_size(uint64_t budget)
 	return budget >= (256ull << 20) ? (16u << 20) : (8u << 20);
 }
 
+/* On the job's thread, with its memory reserved: buffers, queues, the ring. */
+static int bk_setup(struct dp_job *job)
+{
+	struct bk_job *bk = bk_of(job);
+	uint64_t budget = job->reserved;
+	int ret;
+
+	ret = dp_bufs_init(&bk->bufs, budget, bk->chunk_size, dp_io_size(budget), &bk->job.stop);
+	if (ret)
+		return ret;
+	bk->qd = bk->qd_opt ? bk->qd_opt : bk->bufs.nchunk / 2;
+	if (bk->qd > QD_MAX)
+		bk->qd = QD_MAX;
+	if (bk->qd > bk->bufs.nchunk / 2)
+		bk->qd = bk->bufs.nchunk / 2;
+	if (bk->qd < 1)
+		bk->qd = 1;
+	bk->nslots = 1;
+	while (bk->nslots < 2ull * bk->bufs.nchunk)
+		bk->nslots <<= 1;
+	bk->slots = calloc(bk->nslots, sizeof(*bk->slots));
+	bk->items = calloc(bk->bufs.nchunk, sizeof(*bk->items));
+	bk->mbuf = malloc(bk->bufs.io_size);
+	bk->mpart_size = bk->bufs.io_size;
+#ifdef FERRY_TEST_HOOKS
+	/* tests reach a manifest written in several parts without a huge volume */
+	if (getenv("FERRY_TEST_MANIFEST_PART")) {
+		size_t v = strtoul(getenv("FERRY_TEST_MANIFEST_PART"), NULL, 10);
+
+		if (v >= 64 && v < bk->mpart_size)
+			bk->mpart_size = v;
+	}
+#endif
+	if (!bk->slots || !bk->items || !bk->mbuf)
+		return -ENOMEM;
+	ret = dp_queue_init(&bk->work, bk->bufs.nchunk, &bk->job.stop);
+	if (!ret)
+		ret = dp_chunkidx_new(&bk->ix);
+	if (!ret)
+		ret = dp_mwriter_new(bk_manifest_emit, bk, &job->repo->keys, bk->meta.id, &bk->mw);
+	if (ret)
+		return ret;
+
+	/* I/O: io_uring unless refused */
+	if (!bk->no_uring) {
+		ret = dp_ring_init(&bk->ring, bk->qd, &bk->bufs);
+		if (ret)
+			pr_warn("notice: io_uring is not available (%s): reading with pread",
+				strerror(-ret));
+	}
+	snprintf(bk->job.result.io_mode, sizeof(bk->job.result.io_mode), "%s%s",
+		 bk->ring.ring ? "io_uring" : "pread", bk->dev.direct ? "+O_DIRECT" : " (buffered)");
+	return 0;
+}
+
+/* After the run: the buffers go back to the pool at once. */
+static void bk_release(struct dp_job *job)
+{
+	struct bk_job *bk = bk_of(job);
+
+	dp_packer_free(bk->packer);
+	bk->packer = NULL;
+	dp_ring_fini(&bk->ring);
+	dp_bufs_fini(&bk->bufs);
+}
+
 int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_backup_opts *opts,
 		    struct dp_job **out)
 {
@@ -977,7 +1044,9 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 	if (!bk)
 		return -ENOMEM;
 	dp_job_init(&bk->job, repo, pool);
+	bk->job.setup = bk_setup;
 	bk->job.run = bk_run;
+	bk->job.release = bk_release;
 	bk->job.wake = bk_wake;
 	bk->job.fini = bk_fini;
 	bk->dev.fd = bk->dev.fd_buffered = -1;
@@ -1106,61 +1175,13 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 	if (ret)
 		goto out_free;
 
-	/* memory: the job's share of the pool */
+	/* memory: the job's share of the pool, reserved by the job's thread (bk_setup()) */
 	budget = o.memory ? o.memory : dp_pool_size(pool);
 	if (budget > dp_pool_size(pool))
 		budget = dp_pool_size(pool);
-	ret = dp_pool_reserve(pool, budget, &bk->job.stop);
-	if (ret)
-		goto out_free;
-	bk->job.reserved = budget;
-	ret = dp_bufs_init(&bk->bufs, budget, bk->chunk_size, dp_io_size(budget), &bk->job.stop);
-	if (ret)
-		goto out_free;
-	bk->qd = o.queue_depth ? o.queue_depth : bk->bufs.nchunk / 2;
-	if (bk->qd > QD_MAX)
-		bk->qd = QD_MAX;
-	if (bk->qd > bk->bufs.nchunk / 2)
-		bk->qd = bk->bufs.nchunk / 2;
-	if (bk->qd < 1)
-		bk->qd = 1;
-	bk->nslots = 1;
-	while (bk->nslots < 2ull * bk->bufs.nchunk)
-		bk->nslots <<= 1;
-	bk->slots = calloc(bk->nslots, sizeof(*bk->slots));
-	bk->items = calloc(bk->bufs.nchunk, sizeof(*bk->items));
-	bk->mbuf = malloc(bk->bufs.io_size);
-	bk->mpart_size = bk->bufs.io_size;
-#ifdef FERRY_TEST_HOOKS
-	/* tests reach a manifest written in several parts without a huge volume */
-	if (getenv("FERRY_TEST_MANIFEST_PART")) {
-		size_t v = strtoul(getenv("FERRY_TEST_MANIFEST_PART"), NULL, 10);
-
-		if (v >= 64 && v < bk->mpart_size)
-			bk->mpart_size = v;
-	}
-#endif
-	if (!bk->slots || !bk->items || !bk->mbuf) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	ret = dp_queue_init(&bk->work, bk->bufs.nchunk, &bk->job.stop);
-	if (!ret)
-		ret = dp_chunkidx_new(&bk->ix);
-	if (!ret)
-		ret = dp_mwriter_new(bk_manifest_emit, bk, &repo->keys, m->id, &bk->mw);
-	if (ret)
-		goto out_free;
-
-	/* I/O: io_uring unless refused */
-	if (!o.no_uring) {
-		ret = dp_ring_init(&bk->ring, bk->qd, &bk->bufs);
-		if (ret)
-			pr_warn("notice: io_uring is not available (%s): reading with pread",
-				strerror(-ret));
-	}
-	snprintf(bk->job.result.io_mode, sizeof(bk->job.result.io_mode), "%s%s",
-		 bk->ring.ring ? "io_uring" : "pread", bk->dev.direct ? "+O_DIRECT" : " (buffered)");
+	bk->job.want = budget;
+	bk->qd_opt = o.queue_depth;
+	bk->no_uring = o.no_uring;
 	ret = dp_job_launch(&bk->job);
 	if (ret)
 		goto out_free;

@@ -527,6 +527,42 @@ static void cp_fini(struct dp_job *job)
 	dp_lock_release(cp->src_lock);
 }
 
+/* On the job's thread, with its memory reserved. */
+static int cp_setup(struct dp_job *job)
+{
+	struct cp_job *cp = cp_of(job);
+	uint64_t budget = job->reserved;
+	uint32_t cs = cp->src->info.chunk_size;
+	int ret;
+
+	/* half for fetched ranges, half for pack parts; their chunk buffers stay untouched */
+	ret = dp_bufs_init(&cp->fbufs, budget / 2, cs, 8u << 20, &cp->job.stop);
+	if (!ret)
+		ret = dp_bufs_init(&cp->pbufs, budget / 2, cs, 8u << 20, &cp->job.stop);
+	if (!ret)
+		ret = dp_queue_init(&cp->fetched, cp->fbufs.nio, &cp->job.stop);
+	if (!ret)
+		ret = dp_chunkidx_new(&cp->src_ix);
+	if (!ret)
+		ret = dp_chunkidx_new(&cp->dst_ix);
+	if (!ret)
+		ret = dp_fetcher_new(&cp->job, cp->src, &cp->fbufs, cp->src_ix, &cp->fetched,
+				     &cp->fetcher);
+	return ret;
+}
+
+static void cp_release(struct dp_job *job)
+{
+	struct cp_job *cp = cp_of(job);
+
+	dp_packer_free(cp->packer);
+	cp->packer = NULL;
+	dp_fetcher_free(cp->fetcher);
+	cp->fetcher = NULL;
+	dp_bufs_fini(&cp->fbufs);
+	dp_bufs_fini(&cp->pbufs);
+}
+
 static int cp_snapshot_dup(const struct dp_snapshot *s, struct dp_snapshot *d)
 {
 	char *json = NULL;
@@ -563,7 +599,9 @@ int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool
 	if (!cp)
 		return -ENOMEM;
 	dp_job_init(&cp->job, to, pool);
+	cp->job.setup = cp_setup;
 	cp->job.run = cp_run;
+	cp->job.release = cp_release;
 	cp->job.wake = cp_wake;
 	cp->job.fini = cp_fini;
 	cp->src = from;
@@ -602,28 +640,12 @@ int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool
 		ret = dp_lock_acquire(to, false, "copy", &cp->job.repo_lock);
 	if (ret)
 		goto out_free;
+	/* memory: reserved by the job's thread (cp_setup()) */
 	budget = o.memory ? o.memory : dp_pool_size(pool);
 	if (budget > dp_pool_size(pool))
 		budget = dp_pool_size(pool);
-	ret = dp_pool_reserve(pool, budget, &cp->job.stop);
-	if (ret)
-		goto out_free;
-	cp->job.reserved = budget;
-	/* half for fetched ranges, half for pack parts; their chunk buffers stay untouched */
-	ret = dp_bufs_init(&cp->fbufs, budget / 2, from->info.chunk_size, 8u << 20, &cp->job.stop);
-	if (!ret)
-		ret = dp_bufs_init(&cp->pbufs, budget / 2, from->info.chunk_size, 8u << 20,
-				   &cp->job.stop);
-	if (!ret)
-		ret = dp_queue_init(&cp->fetched, cp->fbufs.nio, &cp->job.stop);
-	if (!ret)
-		ret = dp_chunkidx_new(&cp->src_ix);
-	if (!ret)
-		ret = dp_chunkidx_new(&cp->dst_ix);
-	if (!ret)
-		ret = dp_fetcher_new(&cp->job, from, &cp->fbufs, cp->src_ix, &cp->fetched, &cp->fetcher);
-	if (!ret)
-		ret = dp_job_launch(&cp->job);
+	cp->job.want = budget;
+	ret = dp_job_launch(&cp->job);
 	if (ret)
 		goto out_free;
 	*out = &cp->job;

@@ -601,7 +601,10 @@ struct dp_job {
 		bytes_raw_new, bytes_written, chunks_total, chunks_zero, chunks_new, chunks_dedup,
 		packs, bytes_unchanged, bytes_reused;
 	struct dp_lock *repo_lock;		/* the repository lock the job holds */
+	uint64_t want;				/* bytes of @pool to reserve before @setup */
+	int (*setup)(struct dp_job *job);	/* on its thread, once the memory is reserved */
 	void (*run)(struct dp_job *job);	/* the job's main, on its thread */
+	void (*release)(struct dp_job *job);	/* after @run: give the buffers back (NULL: fini) */
 	void (*wake)(struct dp_job *job);	/* wakes the kind's waits after @stop */
 	void (*fini)(struct dp_job *job);	/* frees the kind's state */
 	void *priv;

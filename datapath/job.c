@@ -65,8 +65,34 @@ static void *dp_job_main(void *arg)
 {
 	struct dp_job *job = arg;
 	double seconds;
+	int ret = 0;
 
-	job->run(job);
+	/*
+	 * The job's share of the pool, on its own thread: a caller starting
+	 * more jobs than the pool holds at once is never blocked, the jobs
+	 * simply wait their turn (the node agent queues them this way).
+	 */
+	if (job->want) {
+		ret = dp_pool_reserve(job->pool, job->want, &job->stop);
+		if (ret)
+			dp_job_fail(job, ret, "interrupted while waiting for memory");
+		else
+			job->reserved = job->want;
+	}
+	if (!ret && job->setup) {
+		ret = job->setup(job);
+		if (ret && !dp_job_stopped(job))
+			dp_job_fail(job, ret, "%s", dp_last_error()[0] ? dp_last_error() : strerror(-ret));
+	}
+	if (!ret)
+		job->run(job);
+	/* its memory goes back as soon as it is done, not when it is freed */
+	if (job->release)
+		job->release(job);
+	if (job->reserved) {
+		dp_pool_unreserve(job->pool, job->reserved);
+		job->reserved = 0;
+	}
 	seconds = dp_mono_s() - job->t0;
 	pthread_mutex_lock(&job->lock);
 	if (!job->result.err && job->cancelled)

@@ -60,6 +60,8 @@ struct rs_job {
 	uint32_t chunk_size;
 	unsigned int threads, qd;
 	struct dp_fetcher *fetcher;
+	unsigned int qd_opt;
+	bool no_uring;
 	pthread_t writer, *decoders;
 	unsigned int ndecoders;
 	bool writer_started;
@@ -593,6 +595,53 @@ static size_t rs_io_size(uint32_t chunk_size)
 	return io;
 }
 
+/* On the job's thread, with its memory reserved: buffers, queues, the ring. */
+static int rs_setup(struct dp_job *job)
+{
+	struct rs_job *rs = rs_of(job);
+	int ret;
+
+	ret = dp_bufs_init(&rs->bufs, job->reserved, rs->chunk_size, rs_io_size(rs->chunk_size),
+			   &rs->job.stop);
+	if (ret)
+		return ret;
+	rs->qd = rs->qd_opt ? rs->qd_opt : rs->bufs.nchunk;
+	if (rs->qd > QD_MAX)
+		rs->qd = QD_MAX;
+	/* the fetched queue holds every read in flight; the write queue is unbounded in effect */
+	ret = dp_queue_init(&rs->fetched, rs->bufs.nio, &rs->job.stop);
+	if (!ret)
+		ret = dp_queue_init(&rs->writes, rs->bufs.nchunk * 4 + WINDOW_REFS, &rs->job.stop);
+	if (!ret)
+		ret = dp_chunkidx_new(&rs->ix);
+	if (!ret)
+		ret = dp_fetcher_new(&rs->job, job->repo, &rs->bufs, rs->ix, &rs->fetched,
+				     &rs->fetcher);
+	if (ret)
+		return ret;
+	if (!rs->no_uring) {
+		ret = dp_ring_init(&rs->ring, rs->qd, &rs->bufs);
+		if (ret)
+			pr_warn("notice: io_uring is not available (%s): writing with pwrite",
+				strerror(-ret));
+	}
+	snprintf(rs->job.result.io_mode, sizeof(rs->job.result.io_mode), "%s%s",
+		 rs->ring.ring ? "io_uring" : "pwrite", rs->dev.direct ? "+O_DIRECT" : " (buffered)");
+	return 0;
+}
+
+/* After the run: the buffers go back to the pool at once. */
+static void rs_release(struct dp_job *job)
+{
+	struct rs_job *rs = rs_of(job);
+
+	dp_fetcher_free(rs->fetcher);
+	rs->fetcher = NULL;
+	dp_ring_fini(&rs->ring);
+	dp_bufs_fini(&rs->bufs);
+}
+
+
 int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
 		     const struct dp_restore_opts *opts, struct dp_job **out)
 {
@@ -618,7 +667,9 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
 	if (!rs)
 		return -ENOMEM;
 	dp_job_init(&rs->job, repo, pool);
+	rs->job.setup = rs_setup;
 	rs->job.run = rs_run;
+	rs->job.release = rs_release;
 	rs->job.wake = rs_wake;
 	rs->job.fini = rs_fini;
 	rs->dev.fd = rs->dev.fd_buffered = -1;
@@ -642,38 +693,13 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
 	if (ret)
 		goto out_free;
 
+	/* memory: reserved by the job's thread (rs_setup()) */
 	budget = o.memory ? o.memory : dp_pool_size(pool);
 	if (budget > dp_pool_size(pool))
 		budget = dp_pool_size(pool);
-	ret = dp_pool_reserve(pool, budget, &rs->job.stop);
-	if (ret)
-		goto out_free;
-	rs->job.reserved = budget;
-	ret = dp_bufs_init(&rs->bufs, budget, rs->chunk_size, rs_io_size(rs->chunk_size),
-			   &rs->job.stop);
-	if (ret)
-		goto out_free;
-	rs->qd = o.queue_depth ? o.queue_depth : rs->bufs.nchunk;
-	if (rs->qd > QD_MAX)
-		rs->qd = QD_MAX;
-	/* the fetched queue holds every read in flight; the write queue is unbounded in effect */
-	ret = dp_queue_init(&rs->fetched, rs->bufs.nio, &rs->job.stop);
-	if (!ret)
-		ret = dp_queue_init(&rs->writes, rs->bufs.nchunk * 4 + WINDOW_REFS, &rs->job.stop);
-	if (!ret)
-		ret = dp_chunkidx_new(&rs->ix);
-	if (!ret)
-		ret = dp_fetcher_new(&rs->job, repo, &rs->bufs, rs->ix, &rs->fetched, &rs->fetcher);
-	if (ret)
-		goto out_free;
-	if (!o.no_uring) {
-		ret = dp_ring_init(&rs->ring, rs->qd, &rs->bufs);
-		if (ret)
-			pr_warn("notice: io_uring is not available (%s): writing with pwrite",
-				strerror(-ret));
-	}
-	snprintf(rs->job.result.io_mode, sizeof(rs->job.result.io_mode), "%s%s",
-		 rs->ring.ring ? "io_uring" : "pwrite", rs->dev.direct ? "+O_DIRECT" : " (buffered)");
+	rs->job.want = budget;
+	rs->qd_opt = o.queue_depth;
+	rs->no_uring = o.no_uring;
 	ret = dp_job_launch(&rs->job);
 	if (ret)
 		goto out_free;
