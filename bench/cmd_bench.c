@@ -22,7 +22,9 @@
 #include "datapath/dp.h"
 #include "s3/store.h"
 
-enum scen { SC_READ, SC_HASH, SC_COMPRESS, SC_ENCRYPT, SC_PUT, SC_GET, SC_BACKUP, SC_RESTORE, SC_N };
+enum scen {
+	SC_READ, SC_HASH, SC_COMPRESS, SC_ENCRYPT, SC_PUT, SC_GET, SC_BACKUP, SC_RESTORE, SC_N
+};
 
 /* In the order "all" runs them. */
 static const char *const scen_names[SC_N] = {

@@ -155,7 +155,7 @@ static void gen_text(const struct bench_gen *g, uint64_t block, uint8_t *p, size
 		size_t n;
 
 		/* three words in four from the 256 most common */
-		w = (x & 3) ? (unsigned int)((x >> 2) & 255) : (unsigned int)((x >> 2) & (BENCH_GEN_WORDS - 1));
+		w = (unsigned int)((x >> 2) & ((x & 3) ? 255 : BENCH_GEN_WORDS - 1));
 		n = g->wlen[w];
 		memcpy(tmp, g->words[w], n);
 		x >>= 16;

@@ -97,6 +97,8 @@ int bench_report_json(const struct bench_opts *o, const char *const *scenarios, 
 		      struct bench_stage *stages, size_t n, const struct bench_cleanup *cl)
 {
 	cJSON *root = cJSON_CreateObject(), *host, *opts, *arr, *clean, *kept;
+	int level = o->compression ? o->compression : DP_COMPRESSION_DEFAULT;
+	uint64_t mem = o->common->memory ? o->common->memory : DP_MEMORY_DEFAULT;
 	struct utsname u;
 	char t[32], hn[256] = "";
 	bool ok = true;
@@ -127,14 +129,12 @@ int bench_report_json(const struct bench_opts *o, const char *const *scenarios, 
 		if (o->compression == DP_COMPRESSION_OFF)
 			cJSON_AddNullToObject(opts, "compression");
 		else
-			cJSON_AddNumberToObject(opts, "compression",
-						o->compression ? o->compression : DP_COMPRESSION_DEFAULT);
+			cJSON_AddNumberToObject(opts, "compression", level);
 		cJSON_AddNumberToObject(opts, "part_size", (double)o->part_size);
 		cJSON_AddNumberToObject(opts, "object_size", (double)o->object_size);
 		cJSON_AddNumberToObject(opts, "block_size", (double)o->block_size);
 		cJSON_AddNumberToObject(opts, "chunk_size", o->chunk_size);
-		cJSON_AddNumberToObject(opts, "memory", (double)(o->common->memory ? o->common->memory
-										    : DP_MEMORY_DEFAULT));
+		cJSON_AddNumberToObject(opts, "memory", (double)mem);
 		cJSON_AddStringToObject(opts, "data", bench_data_name(o->data));
 		cJSON_AddNumberToObject(opts, "seed", (double)o->seed);
 		if (o->repo)

@@ -134,7 +134,8 @@ static long cpu_one(struct cpu_run *r, struct cpu_thread *t, const uint8_t *in, 
 		    EVP_EncryptUpdate(t->cctx_gcm, NULL, &n, in, len < 32 ? (int)len : 32) != 1 ||
 		    EVP_EncryptUpdate(t->cctx_gcm, t->out, &n, in, (int)len) != 1 ||
 		    EVP_EncryptFinal_ex(t->cctx_gcm, t->out + n, &fin) != 1 ||
-		    EVP_CIPHER_CTX_ctrl(t->cctx_gcm, EVP_CTRL_GCM_GET_TAG, 16, t->out + n + fin) != 1)
+		    EVP_CIPHER_CTX_ctrl(t->cctx_gcm, EVP_CTRL_GCM_GET_TAG, 16,
+					t->out + n + fin) != 1)
 			return bench_errno_from_ssl(r->st, "AES-256-GCM");
 		return (long)sizeof(iv) + n + fin + 16;
 	}

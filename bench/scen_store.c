@@ -183,7 +183,8 @@ static int st_put_one(struct st_run *r, uint64_t j, struct st_wait *w)
 	if (ret)
 		return bench_stage_fail(st, ret, "upload %s: %s", key, s3_last_error());
 	for (p = 0; p * r->part < len; p++) {
-		size_t n = len - p * r->part < r->part ? (size_t)(len - p * r->part) : (size_t)r->part;
+		uint64_t left = len - p * r->part;
+		size_t n = (size_t)(left < r->part ? left : r->part);
 
 		if (st->failed || ctl_interrupted()) {
 			ret = -ECANCELED;
@@ -191,7 +192,8 @@ static int st_put_one(struct st_run *r, uint64_t j, struct st_wait *w)
 		}
 		w->done = false;
 		t0 = bench_now();
-		ret = s3_upload_part(up, (unsigned int)(p + 1), st_data(r, j, p), n, st_part_done, w);
+		ret = s3_upload_part(up, (unsigned int)(p + 1), st_data(r, j, p), n, st_part_done,
+				     w);
 		if (ret) {
 			bench_stage_fail(st, ret, "part %llu of %s: %s", (unsigned long long)p + 1,
 					 key, strerror(-ret));
