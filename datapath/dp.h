@@ -76,7 +76,7 @@ const char *dp_last_error(void);
 #define DP_CHUNK_SIZE_DEFAULT	(1u << 20)	/* 1 MiB */
 #define DP_CHUNK_SIZE_MIN	(64u << 10)
 #define DP_CHUNK_SIZE_MAX	(16u << 20)
-#define DP_COMPRESSION_DEFAULT	3		/* zstd level */
+#define DP_COMPRESSION_DEFAULT	1		/* zstd level: bench/README.md "zstd level" */
 #define DP_MEMORY_DEFAULT	(256ull << 20)
 #define DP_MEMORY_MIN		(24ull << 20)
 #define DP_PACK_SIZE_DEFAULT	(64ull << 20)
