@@ -239,6 +239,9 @@ http {
           return ngx.exit(200)
         elseif m == "DELETE" then
           return ngx.exit(204)
+        elseif m == "GET" and bucket ~= nil and key == "" and args:find("list%-type=2") then
+          -- an empty bucket: clients check it exists before they upload
+          ngx.say('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>', bucket, '</Name><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>')
         elseif m == "GET" and bucket == nil then
           ngx.say('<?xml version="1.0" encoding="UTF-8"?>\n<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Buckets></Buckets></ListAllMyBucketsResult>')
         else
