@@ -18,11 +18,27 @@ static struct s3t t;
 static pid_t rgw_pid;
 static char tmp[256];
 
+/*
+ * Stop the second radosgw: SIGTERM first, so it drops its RADOS watches on
+ * the cluster's control objects. A SIGKILLed one leaves them until the
+ * watch timeout (30 s), and every metadata write of the fixture's radosgw
+ * (a bucket created by the next test) waits for it that long.
+ */
 static void rgw_kill(void)
 {
 	if (rgw_pid > 0) {
-		kill(rgw_pid, SIGKILL);
-		waitpid(rgw_pid, NULL, 0);
+		bool gone = false;
+
+		kill(rgw_pid, SIGTERM);
+		for (int i = 0; i < 100 && !gone; i++) {
+			gone = waitpid(rgw_pid, NULL, WNOHANG) == rgw_pid;
+			if (!gone)
+				usleep(50000);
+		}
+		if (!gone) {
+			kill(rgw_pid, SIGKILL);
+			waitpid(rgw_pid, NULL, 0);
+		}
 		rgw_pid = 0;
 	}
 }
