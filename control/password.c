@@ -55,22 +55,13 @@ static int pw_read_raw(struct ctl_password *pw, int fd)
 
 static int pw_read_fd(struct ctl_password *pw, int fd, const char *from)
 {
-	pw->len = 0;
-	for (;;) {
-		ssize_t n = read(fd, pw->buf + pw->len, sizeof(pw->buf) - pw->len);
+	int ret = pw_read_raw(pw, fd);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ctl_fail(-errno, NULL, "reading the password from %s: %s", from,
-					strerror(errno));
-		if (n == 0)
-			break;
-		pw->len += (size_t)n;
-		if (pw->len == sizeof(pw->buf))
-			return ctl_fail(-EINVAL, NULL, "the password from %s is longer than %zu bytes",
-					from, sizeof(pw->buf) - 1);
-	}
+	if (ret == -E2BIG)
+		return ctl_fail(-EINVAL, NULL, "the password from %s is longer than %zu bytes", from,
+				sizeof(pw->buf) - 1);
+	if (ret)
+		return ctl_fail(ret, NULL, "reading the password from %s: %s", from, strerror(-ret));
 	return pw_strip(pw, from);
 }
 

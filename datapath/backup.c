@@ -34,8 +34,6 @@
 #include "dp_int.h"
 #include "s3/store.h"
 
-#define SAMPLE_SLICES 8
-#define SAMPLE_SLICE  4096
 #define QD_MAX	     64
 
 enum { SLOT_PENDING = 0, SLOT_DONE = 1 };
@@ -503,64 +501,21 @@ static void *bk_reader_main(void *arg)
 
 struct bk_worker {
 	struct bk_job *bk;
-	ZSTD_CCtx *cctx;
 	struct dp_hasher *hasher;	/* chunk ids: SHA-256, or HMAC with the id key */
-	struct dp_aead *aead;		/* blobs of an encrypted repository */
-	void *scratch;
-	size_t scratch_len;
-	uint8_t *sealed;		/* scratch_len + DP_SEAL_OVERHEAD */
-	uint8_t sample[SAMPLE_SLICES * SAMPLE_SLICE];
+	struct dp_blobenc *enc;		/* zstd, then the seal of an encrypted repository */
 };
-
-/*
- * Whether a chunk is worth compressing, judged from SAMPLE_SLICES evenly
- * spaced slices compressed at zstd's fastest level: random or already
- * compressed data (encrypted volumes, media, compressed archives) then costs
- * a 32 KiB trial instead of a full compression that saves nothing.
- */
-static bool bk_worth_compressing(struct bk_worker *w, const uint8_t *buf, uint32_t len)
-{
-	size_t step, n;
-
-	if (len < 4 * sizeof(w->sample))
-		return true;
-	step = (len - SAMPLE_SLICE) / (SAMPLE_SLICES - 1);
-	for (unsigned int i = 0; i < SAMPLE_SLICES; i++)
-		memcpy(w->sample + i * SAMPLE_SLICE, buf + i * step, SAMPLE_SLICE);
-	n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_len, w->sample, sizeof(w->sample), 1);
-	return ZSTD_isError(n) || n < sizeof(w->sample) - sizeof(w->sample) / 32;
-}
 
 static int bk_store_chunk(struct bk_job *bk, struct bk_worker *w, struct bk_item *it,
 			  const uint8_t id[DP_ID_LEN])
 {
-	const void *data = it->buf;
-	uint32_t len = it->len;
-	uint8_t kind = DP_BLOB_RAW;
+	const void *data;
+	uint32_t len;
+	uint8_t kind;
 	int ret;
 
-	if (bk->level != DP_COMPRESSION_OFF && bk_worth_compressing(w, it->buf, it->len)) {
-		size_t n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_len, it->buf, it->len,
-					     bk->level);
-
-		if (ZSTD_isError(n) && ZSTD_getErrorCode(n) != ZSTD_error_dstSize_tooSmall)
-			return dp_job_fail(&bk->job, dp_errno_from_zstd(n), "zstd: %s",
-					   ZSTD_getErrorName(n));
-		/* a chunk that does not shrink is stored raw */
-		if (!ZSTD_isError(n) && n < it->len) {
-			data = w->scratch;
-			len = (uint32_t)n;
-			kind = DP_BLOB_ZSTD;
-		}
-	}
-	if (w->aead) {
-		/* sealed with its id as additional data: a blob cannot stand in for another */
-		ret = dp_aead_seal(w->aead, id, DP_ID_LEN, data, len, w->sealed);
-		if (ret)
-			return dp_job_fail(&bk->job, ret, "encrypting a chunk: %s", strerror(-ret));
-		data = w->sealed;
-		len += DP_SEAL_OVERHEAD;
-	}
+	ret = dp_blob_encode(w->enc, id, it->buf, it->len, &data, &len, &kind);
+	if (ret)
+		return dp_job_fail(&bk->job, ret, "%s", dp_last_error());
 	ret = dp_packer_append(bk->packer, id, data, len, it->len, kind);
 	if (ret)
 		return ret == -ECANCELED ? ret : dp_job_fail(&bk->job, ret, "packing: %s",
@@ -831,17 +786,10 @@ static void bk_run(struct dp_job *job)
 	}
 	for (i = 0; i < bk->threads; i++) {
 		w[i].bk = bk;
-		w[i].cctx = ZSTD_createCCtx();
-		w[i].scratch_len = ZSTD_compressBound(bk->chunk_size);
-		w[i].scratch = malloc(w[i].scratch_len);
 		ret = dp_hasher_new(&job->repo->keys, &w[i].hasher);
-		if (!ret && job->repo->keys.encrypted) {
-			w[i].sealed = malloc(w[i].scratch_len + DP_SEAL_OVERHEAD);
-			ret = dp_aead_new(job->repo->keys.data_key, &w[i].aead);
-			if (!ret && !w[i].sealed)
-				ret = -ENOMEM;
-		}
-		if (!w[i].cctx || !w[i].scratch || ret) {
+		if (!ret && !bk->verify)
+			ret = dp_blobenc_new(&job->repo->keys, bk->chunk_size, bk->level, &w[i].enc);
+		if (ret) {
 			dp_job_fail(job, ret ? ret : -ENOMEM, "out of memory");
 			goto out;
 		}
@@ -893,11 +841,8 @@ static void bk_run(struct dp_job *job)
 		snprintf(job->result.snapshot_id, sizeof(job->result.snapshot_id), "%s", bk->meta.id);
 out:
 	for (i = 0; w && i < bk->threads; i++) {
-		ZSTD_freeCCtx(w[i].cctx);
-		free(w[i].scratch);
-		free(w[i].sealed);
 		dp_hasher_free(w[i].hasher);
-		dp_aead_free(w[i].aead);
+		dp_blobenc_free(w[i].enc);
 	}
 	free(w);
 }

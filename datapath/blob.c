@@ -98,3 +98,113 @@ int dp_blob_decode(struct dp_blobdec *d, const uint8_t id[DP_ID_LEN], uint8_t ki
 	}
 	return 0;
 }
+
+/* ------------------------------------------------------------------ encoding */
+
+#define SAMPLE_SLICES 8
+#define SAMPLE_SLICE  4096
+
+struct dp_blobenc {
+	ZSTD_CCtx *cctx;
+	struct dp_aead *aead;	/* encrypted repositories */
+	int level;		/* DP_COMPRESSION_OFF: never compress */
+	uint8_t *scratch;	/* a compressed chunk */
+	size_t scratch_len;
+	uint8_t *sealed;	/* a sealed blob */
+	uint8_t sample[SAMPLE_SLICES * SAMPLE_SLICE];
+};
+
+int dp_blobenc_new(const struct dp_keys *keys, uint32_t chunk_size, int level,
+		   struct dp_blobenc **out)
+{
+	struct dp_blobenc *e;
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->level = level;
+	e->scratch_len = ZSTD_compressBound(chunk_size);
+	e->cctx = ZSTD_createCCtx();
+	e->scratch = malloc(e->scratch_len);
+	if (!e->cctx || !e->scratch)
+		goto out_free;
+	if (keys && keys->encrypted) {
+		e->sealed = malloc(e->scratch_len + DP_SEAL_OVERHEAD);
+		if (!e->sealed)
+			goto out_free;
+		ret = dp_aead_new(keys->data_key, &e->aead);
+		if (ret)
+			goto out_free;
+	}
+	*out = e;
+	return 0;
+out_free:
+	dp_blobenc_free(e);
+	return ret;
+}
+
+void dp_blobenc_free(struct dp_blobenc *e)
+{
+	if (!e)
+		return;
+	ZSTD_freeCCtx(e->cctx);
+	dp_aead_free(e->aead);
+	free(e->scratch);
+	free(e->sealed);
+	free(e);
+}
+
+/*
+ * Whether a chunk is worth compressing, judged from SAMPLE_SLICES evenly
+ * spaced slices compressed at zstd's fastest level: random or already
+ * compressed data (encrypted volumes, media, compressed archives) then costs
+ * a 32 KiB trial instead of a full compression that saves nothing.
+ */
+static bool blob_worth_compressing(struct dp_blobenc *e, const uint8_t *buf, uint32_t len)
+{
+	size_t step, n;
+
+	if (len < 4 * sizeof(e->sample))
+		return true;
+	step = (len - SAMPLE_SLICE) / (SAMPLE_SLICES - 1);
+	for (unsigned int i = 0; i < SAMPLE_SLICES; i++)
+		memcpy(e->sample + i * SAMPLE_SLICE, buf + i * step, SAMPLE_SLICE);
+	n = ZSTD_compressCCtx(e->cctx, e->scratch, e->scratch_len, e->sample, sizeof(e->sample), 1);
+	return ZSTD_isError(n) || n < sizeof(e->sample) - sizeof(e->sample) / 32;
+}
+
+int dp_blob_encode(struct dp_blobenc *e, const uint8_t id[DP_ID_LEN], const void *chunk,
+		   uint32_t len, const void **blob, uint32_t *blob_len, uint8_t *kind)
+{
+	const void *data = chunk;
+	uint32_t n = len;
+	int ret;
+
+	*kind = DP_BLOB_RAW;
+	if (e->level != DP_COMPRESSION_OFF && blob_worth_compressing(e, chunk, len)) {
+		size_t z = ZSTD_compressCCtx(e->cctx, e->scratch, e->scratch_len, chunk, len,
+					     e->level);
+
+		if (ZSTD_isError(z))
+			return dp_fail(dp_errno_from_zstd(z), "zstd: %s", ZSTD_getErrorName(z));
+		/* a chunk that does not shrink is stored raw */
+		if (z < len) {
+			data = e->scratch;
+			n = (uint32_t)z;
+			*kind = DP_BLOB_ZSTD;
+		}
+	}
+	if (e->aead) {
+		/* sealed with its id as additional data: a blob cannot stand in for another */
+		ret = dp_aead_seal(e->aead, id, DP_ID_LEN, data, n, e->sealed);
+		if (ret)
+			return dp_fail(ret, "encrypting a chunk: %s", strerror(-ret));
+		data = e->sealed;
+		n += DP_SEAL_OVERHEAD;
+	}
+	*blob = data;
+	*blob_len = n;
+	return 0;
+}

@@ -169,22 +169,19 @@ struct cp_worker {
 	struct cp_job *cp;
 	struct dp_blobdec *dec;		/* other keys: the source's */
 	struct dp_hasher *hasher;	/* the target's chunk ids */
-	struct dp_aead *aead;		/* the target's seal */
-	ZSTD_CCtx *cctx;
-	uint8_t *chunk, *scratch, *sealed;
-	size_t scratch_len;
+	struct dp_blobenc *enc;		/* the target's compression and seal */
+	uint8_t *chunk;
 };
 
 /* Re-encode one chunk for the target: verify with the source's keys, id, compress, seal. */
 static int cp_reencode(struct cp_job *cp, struct cp_worker *w, const struct dp_fetch_chunk *c,
 		       const uint8_t *blob, const char *key)
 {
-	uint8_t id[DP_ID_LEN], kind = DP_BLOB_RAW;
+	uint8_t id[DP_ID_LEN], kind;
 	char hex[2 * DP_ID_LEN + 1];
-	const uint8_t *data = w->chunk;
+	const void *data;
 	const char *why;
 	uint32_t len = c->loc.raw_len;
-	size_t n;
 	int ret;
 
 	ret = dp_blob_decode(w->dec, c->id, c->loc.kind, c->loc.raw_len, blob, c->loc.stored_len,
@@ -207,21 +204,9 @@ static int cp_reencode(struct cp_job *cp, struct cp_worker *w, const struct dp_f
 		atomic_fetch_add(&cp->job.chunks_dedup, 1);
 		return 0;	/* the target has it under its own id */
 	}
-	if (cp->level != DP_COMPRESSION_OFF) {
-		n = ZSTD_compressCCtx(w->cctx, w->scratch, w->scratch_len, w->chunk, len, cp->level);
-		if (!ZSTD_isError(n) && n < len) {
-			data = w->scratch;
-			len = (uint32_t)n;
-			kind = DP_BLOB_ZSTD;
-		}
-	}
-	if (w->aead) {
-		ret = dp_aead_seal(w->aead, id, DP_ID_LEN, data, len, w->sealed);
-		if (ret)
-			return dp_job_fail(&cp->job, ret, "encrypting: %s", strerror(-ret));
-		data = w->sealed;
-		len += DP_SEAL_OVERHEAD;
-	}
+	ret = dp_blob_encode(w->enc, id, w->chunk, c->loc.raw_len, &data, &len, &kind);
+	if (ret)
+		return dp_job_fail(&cp->job, ret, "%s", dp_last_error());
 	ret = dp_packer_append(cp->packer, id, data, len, c->loc.raw_len, kind);
 	if (ret)
 		return ret == -ECANCELED ? ret : dp_job_fail(&cp->job, ret, "packing: %s", strerror(-ret));
@@ -283,11 +268,8 @@ static void cp_worker_fini(struct cp_worker *w)
 {
 	dp_blobdec_free(w->dec);
 	dp_hasher_free(w->hasher);
-	dp_aead_free(w->aead);
-	ZSTD_freeCCtx(w->cctx);
+	dp_blobenc_free(w->enc);
 	free(w->chunk);
-	free(w->scratch);
-	free(w->sealed);
 }
 
 static int cp_worker_init(struct cp_job *cp, struct cp_worker *w)
@@ -300,18 +282,14 @@ static int cp_worker_init(struct cp_job *cp, struct cp_worker *w)
 	w->cp = cp;
 	if (cp->same_keys)
 		return 0;
-	w->scratch_len = ZSTD_compressBound(cs);
 	w->chunk = malloc(cs);
-	w->scratch = malloc(w->scratch_len);
-	w->sealed = malloc(w->scratch_len + DP_SEAL_OVERHEAD);
-	w->cctx = ZSTD_createCCtx();
-	if (!w->chunk || !w->scratch || !w->sealed || !w->cctx)
+	if (!w->chunk)
 		return -ENOMEM;
 	ret = dp_blobdec_new(&cp->src->keys, cs, &w->dec);
 	if (!ret)
 		ret = dp_hasher_new(dk, &w->hasher);
-	if (!ret && dk->encrypted)
-		ret = dp_aead_new(dk->data_key, &w->aead);
+	if (!ret)
+		ret = dp_blobenc_new(dk, cs, cp->level, &w->enc);
 	return ret;
 }
 

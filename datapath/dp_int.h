@@ -234,6 +234,18 @@ int dp_blob_decode(struct dp_blobdec *d, const uint8_t id[DP_ID_LEN], uint8_t ki
 		   uint32_t raw_len, const void *blob, uint32_t stored_len, void *out,
 		   const char **why);
 
+/*
+ * A blob encoder (blob.c): zstd (a chunk a sampled trial shows incompressible,
+ * or one that does not shrink, stays raw), then the seal of an encrypted
+ * repository. *@blob points into the encoder (or at @chunk) until the next call.
+ */
+struct dp_blobenc;
+int dp_blobenc_new(const struct dp_keys *keys, uint32_t chunk_size, int level,
+		   struct dp_blobenc **out);
+void dp_blobenc_free(struct dp_blobenc *e);
+int dp_blob_encode(struct dp_blobenc *e, const uint8_t id[DP_ID_LEN], const void *chunk,
+		   uint32_t len, const void **blob, uint32_t *blob_len, uint8_t *kind);
+
 /* ------------------------------------------------------------- the index */
 
 /* Where a chunk is stored (FORMAT.md, pack index entry). */

@@ -308,12 +308,18 @@ static int entry_cmp(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-/* Read and verify every blob of @p; damaged ones go into @bad. */
-static int maint_read_pack(struct maint *m, struct mpack *p, struct dp_blobdec *d, uint8_t *span,
-			   uint8_t *chunk, struct dp_chunkidx *bad, struct dp_check_report *r)
+/*
+ * Read the blobs of @p in spans of at most READ_SPAN and call @fn for each
+ * entry with its bytes, or with NULL where the pack ends before it (@strict:
+ * that is an error instead). *@bytes counts what was read.
+ */
+typedef int (*pack_blob_fn)(void *arg, const struct dp_pack_entry *e, const uint8_t *blob);
+
+static int pack_walk(struct maint *m, struct mpack *p, uint8_t *span, bool strict,
+		     pack_blob_fn fn, void *arg, uint64_t *bytes)
 {
-	char hex[2 * DP_ID_LEN + 1];
 	size_t a = 0;
+	int ret;
 
 	qsort(p->e, p->n, sizeof(*p->e), entry_cmp);
 	while (a < p->n) {
@@ -327,27 +333,57 @@ static int maint_read_pack(struct maint *m, struct mpack *p, struct dp_blobdec *
 			b++;
 		}
 		got = s3_store_get_range(m->repo->st, p->key, start, span, (size_t)(end - start));
-		if (got < 0 && got != -ENOENT)
+		if (got < 0 && (strict || got != -ENOENT))
 			return dp_fail((int)got, "reading %s: %s", p->key, dp_store_detail());
-		r->bytes_read += got > 0 ? (uint64_t)got : 0;
+		if (strict && (uint64_t)got != end - start)
+			return dp_fail(-EUCLEAN, "%s is shorter than its index says", p->key);
+		if (got > 0)
+			*bytes += (uint64_t)got;
 		for (size_t k = a; k < b; k++) {
 			const struct dp_pack_entry *e = &p->e[k];
-			const char *why = "it lies beyond the end of the pack";
+			bool have = got >= 0 && e->offset + e->stored_len <= start + (uint64_t)got;
 
-			r->chunks_read++;
-			if (got >= 0 && e->offset + e->stored_len <= start + (uint64_t)got &&
-			    !dp_blob_decode(d, e->id, e->kind, e->raw_len, span + (e->offset - start),
-					    e->stored_len, chunk, &why))
-				continue;
-			dp_hex(e->id, DP_ID_LEN, hex);
-			maint_problem(m, "%s: chunk %.16s at offset %llu is damaged: %s", p->key, hex,
-				      (unsigned long long)e->offset, why);
-			if (dp_chunkidx_insert(bad, e->id, NULL) < 0)
-				return -ENOMEM;
+			ret = fn(arg, e, have ? span + (e->offset - start) : NULL);
+			if (ret)
+				return ret;
 		}
 		a = b;
 	}
 	return 0;
+}
+
+struct check_read {
+	struct maint *m;
+	struct mpack *p;
+	struct dp_blobdec *d;
+	uint8_t *chunk;
+	struct dp_chunkidx *bad;
+	struct dp_check_report *r;
+};
+
+static int check_blob(void *arg, const struct dp_pack_entry *e, const uint8_t *blob)
+{
+	struct check_read *c = arg;
+	const char *why = "it lies beyond the end of the pack";
+	char hex[2 * DP_ID_LEN + 1];
+
+	c->r->chunks_read++;
+	if (blob && !dp_blob_decode(c->d, e->id, e->kind, e->raw_len, blob, e->stored_len,
+				    c->chunk, &why))
+		return 0;
+	dp_hex(e->id, DP_ID_LEN, hex);
+	maint_problem(c->m, "%s: chunk %.16s at offset %llu is damaged: %s", c->p->key, hex,
+		      (unsigned long long)e->offset, why);
+	return dp_chunkidx_insert(c->bad, e->id, NULL) < 0 ? -ENOMEM : 0;
+}
+
+/* Read and verify every blob of @p; damaged ones go into @bad. */
+static int maint_read_pack(struct maint *m, struct mpack *p, struct dp_blobdec *d, uint8_t *span,
+			   uint8_t *chunk, struct dp_chunkidx *bad, struct dp_check_report *r)
+{
+	struct check_read c = { .m = m, .p = p, .d = d, .chunk = chunk, .bad = bad, .r = r };
+
+	return pack_walk(m, p, span, false, check_blob, &c, &r->bytes_read);
 }
 
 int dp_check(struct dp_repo *repo, const struct dp_check_opts *opts, struct dp_check_report *r)
@@ -754,45 +790,36 @@ static void newpack_fini(struct newpack *np)
 	memset(np, 0, sizeof(*np));
 }
 
+struct repack {
+	struct maint *m;
+	struct dp_chunkidx *taken;
+	struct newpack *np;
+};
+
+static int repack_blob(void *arg, const struct dp_pack_entry *e, const uint8_t *blob)
+{
+	struct repack *rp = arg;
+	struct dp_loc loc;
+	int ret;
+
+	/* a chunk is kept once: the live set's chosen copy */
+	if (!dp_chunkidx_lookup(rp->m->live, e->id, &loc) ||
+	    dp_chunkidx_lookup(rp->taken, e->id, NULL))
+		return 0;
+	ret = dp_chunkidx_insert(rp->taken, e->id, NULL);
+	if (ret >= 0)
+		ret = newpack_add(rp->np, e, blob);
+	return ret < 0 ? ret : 0;
+}
+
 /* Copy the live blobs of @p into @np (blobs move as they are: still sealed). */
 static int prune_repack(struct maint *m, struct mpack *p, struct dp_chunkidx *taken,
 			struct newpack *np, uint8_t *span)
 {
-	size_t a = 0;
-	int ret;
+	struct repack rp = { .m = m, .taken = taken, .np = np };
+	uint64_t bytes = 0;
 
-	qsort(p->e, p->n, sizeof(*p->e), entry_cmp);
-	while (a < p->n) {
-		uint64_t start = p->e[a].offset, end = start + p->e[a].stored_len;
-		size_t b = a + 1;
-		ssize_t got;
-
-		while (b < p->n && p->e[b].offset + p->e[b].stored_len - start <= READ_SPAN) {
-			if (p->e[b].offset + p->e[b].stored_len > end)
-				end = p->e[b].offset + p->e[b].stored_len;
-			b++;
-		}
-		got = s3_store_get_range(m->repo->st, p->key, start, span, (size_t)(end - start));
-		if (got < 0)
-			return dp_fail((int)got, "reading %s: %s", p->key, dp_store_detail());
-		if ((uint64_t)got != end - start)
-			return dp_fail(-EUCLEAN, "%s is shorter than its index says", p->key);
-		for (size_t k = a; k < b; k++) {
-			struct dp_loc loc;
-
-			/* a chunk is kept once: the live set's chosen copy */
-			if (!dp_chunkidx_lookup(m->live, p->e[k].id, &loc) ||
-			    dp_chunkidx_lookup(taken, p->e[k].id, NULL))
-				continue;
-			ret = dp_chunkidx_insert(taken, p->e[k].id, NULL);
-			if (ret >= 0)
-				ret = newpack_add(np, &p->e[k], span + (p->e[k].offset - start));
-			if (ret < 0)
-				return ret;
-		}
-		a = b;
-	}
-	return 0;
+	return pack_walk(m, p, span, true, repack_blob, &rp, &bytes);
 }
 
 static int prune_delete(struct dp_repo *repo, const char *key, bool versioned,

@@ -9,13 +9,8 @@
 # gets the index from its journal: the pack is not sent again.
 . "$(dirname "$0")/../lib/t_lib.sh"
 
-for v in FERRY_TEST_S3_ENDPOINT FERRY_TEST_S3_ACCESS_KEY FERRY_TEST_S3_SECRET_KEY \
-    FERRY_TEST_S3_REGION FERRY_TEST_S3_BUCKET; do
-    [ -n "${!v:-}" ] || t_fail "$v is not set: run the S3 tests through tests/run, which starts the RGW"
-done
-export AWS_ACCESS_KEY_ID=$FERRY_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$FERRY_TEST_S3_SECRET_KEY
-export AWS_REGION=$FERRY_TEST_S3_REGION
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL
+t_require_s3
+unset AWS_ENDPOINT_URL	# the proxy's address, below
 
 # the proxy between ferry and RGW
 upstream=${FERRY_TEST_S3_ENDPOINT#http://}

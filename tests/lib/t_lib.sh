@@ -122,3 +122,16 @@ t_repo() {
 t_snapcount() {
     "$FERRY" snapshots --repo "$1" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
 }
+
+# t_require_s3: the RGW of tests/run, for an integration test. Fails (never skips) without
+# it; exports the AWS_* settings ferry reads, and no CA or profile of the environment.
+t_require_s3() {
+    local v
+    for v in FERRY_TEST_S3_ENDPOINT FERRY_TEST_S3_ACCESS_KEY FERRY_TEST_S3_SECRET_KEY \
+        FERRY_TEST_S3_REGION FERRY_TEST_S3_BUCKET; do
+        [ -n "${!v:-}" ] || t_fail "$v is not set: run the S3 tests through tests/run, which starts the RGW"
+    done
+    export AWS_ACCESS_KEY_ID=$FERRY_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$FERRY_TEST_S3_SECRET_KEY
+    export AWS_REGION=$FERRY_TEST_S3_REGION AWS_ENDPOINT_URL=$FERRY_TEST_S3_ENDPOINT
+    unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
+}
