@@ -740,6 +740,7 @@ static int bk_manifest_commit(struct bk_job *bk)
 	}
 	if (ret)
 		return dp_job_fail(&bk->job, ret, "writing %s: %s", bk->mkey, dp_store_detail());
+	dp_test_point("backup-committed");
 	return 0;
 }
 

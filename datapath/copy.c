@@ -433,6 +433,7 @@ static int cp_one(struct cp_job *cp, const struct dp_snapshot *s)
 	ret = cp_write_manifest(cp, s);
 	if (ret)
 		return ret;
+	dp_test_point("copy-committed");
 	cp->copied++;
 	atomic_fetch_add(&cp->job.bytes_done, s->size);
 	return 0;

@@ -378,6 +378,7 @@ static void *pk_finisher_main(void *arg)
 		char key[96];
 		int ret;
 
+		dp_test_point("pack-completing");
 		ret = s3_upload_complete(pp->up);
 		pp->up = NULL;
 		if (ret) {

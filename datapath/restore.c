@@ -556,6 +556,7 @@ static void rs_run(struct dp_job *job)
 	if (dp_job_stopped(job))
 		return;
 	/* the restore is done when the data is on the target */
+	dp_test_point("restore-written");
 	if (fsync(rs->dev.fd)) {
 		dp_job_fail(job, -errno, "syncing %s: %s", rs->dev.path, strerror(errno));
 		return;
