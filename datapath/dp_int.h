@@ -600,6 +600,8 @@ struct dp_job {
 	uint64_t reserved;		/* bytes of @pool held */
 	atomic_bool stop;
 	bool cancelled;
+	pthread_mutex_t wake_lock;	/* @ready, and calls of @wake */
+	bool ready;			/* set up: @wake may touch the kind's state */
 	pthread_mutex_t lock;		/* @errmsg, @result, @done */
 	pthread_cond_t done_cond;
 	bool done;

@@ -16,8 +16,32 @@ void dp_job_init(struct dp_job *job, struct dp_repo *repo, struct dp_pool *pool)
 	job->pool = pool;
 	atomic_init(&job->stop, false);
 	pthread_mutex_init(&job->lock, NULL);
+	pthread_mutex_init(&job->wake_lock, NULL);
 	pthread_cond_init(&job->done_cond, NULL);
 	job->t0 = dp_mono_s();
+}
+
+/*
+ * Wake the job's waits, but only while its buffers, queues and rings exist
+ * (between its setup and its release, both on the job's thread): a job that
+ * stops before or after that has nobody waiting, and its threads check @stop
+ * before they wait.
+ */
+static void dp_job_wake(struct dp_job *job)
+{
+	pthread_mutex_lock(&job->wake_lock);
+	if (job->ready && job->wake)
+		job->wake(job);
+	pthread_mutex_unlock(&job->wake_lock);
+}
+
+static void dp_job_set_ready(struct dp_job *job, bool ready)
+{
+	pthread_mutex_lock(&job->wake_lock);
+	job->ready = ready;
+	pthread_mutex_unlock(&job->wake_lock);
+	if (ready && dp_job_stopped(job))
+		dp_job_wake(job);	/* stopped while it was being set up */
 }
 
 int dp_job_fail(struct dp_job *job, int err, const char *fmt, ...)
@@ -32,8 +56,8 @@ int dp_job_fail(struct dp_job *job, int err, const char *fmt, ...)
 		va_end(ap);
 	}
 	pthread_mutex_unlock(&job->lock);
-	if (!atomic_exchange(&job->stop, true) && job->wake)
-		job->wake(job);
+	if (!atomic_exchange(&job->stop, true))
+		dp_job_wake(job);
 	return err;
 }
 
@@ -84,8 +108,11 @@ static void *dp_job_main(void *arg)
 		if (ret && !dp_job_stopped(job))
 			dp_job_fail(job, ret, "%s", dp_last_error()[0] ? dp_last_error() : strerror(-ret));
 	}
-	if (!ret)
+	if (!ret) {
+		dp_job_set_ready(job, true);
 		job->run(job);
+	}
+	dp_job_set_ready(job, false);
 	/* its memory goes back as soon as it is done, not when it is freed */
 	if (job->release)
 		job->release(job);
@@ -179,6 +206,7 @@ void dp_job_free(struct dp_job *job)
 	if (job->reserved)
 		dp_pool_unreserve(job->pool, job->reserved);
 	pthread_mutex_destroy(&job->lock);
+	pthread_mutex_destroy(&job->wake_lock);
 	pthread_cond_destroy(&job->done_cond);
 	free(job);
 }

@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	printf("# 8 backups and 8 restores at once: peak RSS %ld KiB (pool %llu MiB)\n", ru.ru_maxrss,
 	       POOL >> 20);
-#ifndef __SANITIZE_ADDRESS__
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 	T_ASSERT(ru.ru_maxrss <= (long)((POOL >> 10) + (64 << 10)), "peak RSS %ld KiB", ru.ru_maxrss);
 #endif
 	dp_snapshot_list_free(snaps, nsnaps);
