@@ -7,16 +7,40 @@
 Sits between an S3 client and the server (loopback only), relays keep-alive
 HTTP/1.1 requests and logs each one as a JSON line:
   {"t": secs, "conn": n, "method": "PUT", "target": "/b/k?partNumber=1&...",
-   "status": 200, "fault": null|"503"|"500"|"slowdown"|"reset"|"reset-mid",
+   "status": 200, "fault": null|"503"|"500"|"slowdown"|"reset"|"reset-mid"|...,
    "in": request body bytes, "out": response body bytes,
-   "md5": whether the request carried Content-MD5}
+   "md5": whether the request carried Content-MD5, "n": request number}
 Options:
   --latency MIN-MAX   sleep a random MIN..MAX ms before relaying each request
+  --spike-rate R      with probability R a request waits --spike-ms more
+  --spike-ms MS       (default 1500): a latency spike
   --fail-rate R       inject a fault into a request with probability R
   --faults K,K        the kinds to choose from: 503 (SlowDown), 500
                       (InternalError), reset (RST after the request),
-                      reset-mid (RST halfway through the request body)
+                      reset-mid (RST halfway through the request body);
+                      and, not among the defaults: stall (the request is
+                      read and never answered: the connection is held for
+                      --stall-ms, then closed), stall-body (relayed; the
+                      answer stops halfway through its body for --stall-ms,
+                      then the connection closes), truncate (relayed; the
+                      answer is cut halfway, head or body, and the
+                      connection closed), error200 (CompleteMultipartUpload
+                      only: relayed, and the 200 answer's body replaced by an
+                      <Error> InternalError document), etag (PUT only:
+                      relayed, the answer's ETag replaced by a wrong one),
+                      dup (relayed; the whole answer is sent twice). A kind
+                      is drawn among those that apply to the request.
   --fail-match S      only requests whose target contains S get faults
+  --schedule N:K,...  the N-th request (counting all, from 1) gets fault K,
+                      whatever the rate (a seeded schedule made by the test)
+  --fail-from N       every request from the N-th on gets a fault of --faults
+                      (a store that goes bad and stays bad)
+  --kill-after N      when the N-th request arrives, SIGKILL the process
+                      whose pid is in --kill-pid-file (once), and drop it
+  --kill-pid-file F   (re-read when the N-th request arrives)
+  --stall-ms MS       how long a stall lasts (default 30000)
+SIGUSR1: every request from now on gets a fault of --faults (the store goes
+bad while the test watches); SIGUSR2: no more faults (the fault clears).
   --seed N            for the random choices
   --sndbuf B          SO_SNDBUF towards the client (so a byte counted as sent
                       has left the proxy: download caps are measured honestly)
@@ -49,6 +73,13 @@ ap.add_argument("--fail-rate", type=float, default=0.0)
 ap.add_argument("--faults", default="503,500,slowdown,reset,reset-mid")
 ap.add_argument("--fail-match", default="")
 ap.add_argument("--seed", type=int, default=1)
+ap.add_argument("--spike-rate", type=float, default=0.0)
+ap.add_argument("--spike-ms", type=float, default=1500.0)
+ap.add_argument("--schedule", default="")
+ap.add_argument("--fail-from", type=int, default=0)
+ap.add_argument("--kill-after", type=int, default=0)
+ap.add_argument("--kill-pid-file", default="")
+ap.add_argument("--stall-ms", type=float, default=30000.0)
 ap.add_argument("--sndbuf", type=int, default=0)
 ap.add_argument("--bins", default="")
 ap.add_argument("--sink", action="store_true")
@@ -64,6 +95,56 @@ bins = {"rx": {}, "tx": {}}
 bins_lock = threading.Lock()
 t0 = time.time()
 conn_ids = iter(range(1, 1 << 30))
+schedule = {int(n): k for n, k in (e.split(":", 1) for e in args.schedule.split(",") if e)}
+nreq = 0
+RELAYED = ("stall-body", "truncate", "error200", "etag", "dup")
+
+
+def applies(kind, method, target):
+    """Whether fault @kind can be injected into this request."""
+    if kind == "error200":     # CompleteMultipartUpload: POST ?uploadId=
+        return method == "POST" and "uploadId=" in target and "partNumber=" not in target
+    if kind == "etag":
+        return method == "PUT"
+    return True
+
+
+def on_usr(signum, _):
+    with rnd_lock:
+        if signum == signal.SIGUSR1:
+            args.fail_from = nreq + 1
+        else:
+            args.fail_from, args.fail_rate, args.kill_after = 0, 0.0, 0
+            schedule.clear()
+
+
+def choose(method, target):
+    """Under rnd_lock: (request number, fault or None, delay in s) for one request."""
+    global nreq
+    nreq += 1
+    fault = None
+    if nreq in schedule:
+        fault = schedule[nreq]
+    elif args.kill_after and nreq == args.kill_after:
+        fault = "kill"
+    elif faults and args.fail_match in target:
+        kinds = [k for k in faults if applies(k, method, target)]
+        if kinds and (args.fail_from and nreq >= args.fail_from or
+                      rnd.random() < args.fail_rate):
+            fault = rnd.choice(kinds)
+    delay = rnd.uniform(lat_lo, lat_hi) / 1000.0
+    if args.spike_rate and rnd.random() < args.spike_rate:
+        delay += args.spike_ms / 1000.0
+    return nreq, fault, delay
+
+
+def kill_client():
+    try:
+        with open(args.kill_pid_file) as f:
+            os.kill(int(f.read().split()[0]), signal.SIGKILL)
+        return True
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def account(kind, n):
@@ -84,12 +165,20 @@ def write_bins():
 
 
 def on_term(*_):
+    # requests already answered are logged first (a test reads the log next)
+    for _ in range(100):
+        with log_lock:
+            if not pending[0]:
+                break
+        time.sleep(0.01)
     write_bins()
     logf.flush()
     sys.exit(0)
 
 
 signal.signal(signal.SIGTERM, on_term)
+signal.signal(signal.SIGUSR1, on_usr)
+signal.signal(signal.SIGUSR2, on_usr)
 
 
 class Conn:
@@ -158,10 +247,14 @@ def error_reply(code, reason, s3code):
             "Connection: keep-alive\r\n\r\n" % (code, reason, len(body))).encode() + body
 
 
+pending = [0]   # requests read and not yet logged
+
+
 def log(rec):
     rec["t"] = round(time.time() - t0, 4)
     with log_lock:
         logf.write(json.dumps(rec) + "\n")
+        pending[0] -= 1
 
 
 def send(sock, data):
@@ -205,6 +298,64 @@ def relay_response(up, client, method):
     return status, n, h.get("connection", "").lower() != "close"
 
 
+def read_response(up, method):
+    """One whole response from upstream: (status, headers, head bytes, body, keep)."""
+    head = up.head()
+    status_line, h = headers_of(head)
+    status = int(status_line.split()[1])
+    body, keep = b"", h.get("connection", "").lower() != "close"
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        pass
+    elif "content-length" in h:
+        body = up.read(int(h["content-length"]))
+    elif h.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int(up.line().split(b";")[0], 16)
+            body += up.read(size + 2)[:size]
+            if size == 0:
+                break
+        # as one plain body from here on
+        head = b"\r\n".join(l for l in head.split(b"\r\n")
+                             if not l.lower().startswith(b"transfer-encoding:"))
+        head = head[:-2] + b"Content-Length: %d\r\n\r\n" % len(body)
+    else:
+        while True:
+            try:
+                up.fill()
+            except EOFError:
+                break
+        body, up.buf, keep = up.buf, b"", False
+    return status, h, head, body, keep
+
+
+def set_header(head, name, value):
+    """@head with header @name (bytes, lower case) set to @value (bytes)."""
+    lines = [l for l in head[:-4].split(b"\r\n") if not l.lower().startswith(name + b":")]
+    return b"\r\n".join(lines + [name + b": " + value]) + b"\r\n\r\n"
+
+
+def relay_faulty(up, csock, method, fault):
+    """Relay one response with @fault applied: (status, body bytes, keep upstream, drop client)."""
+    status, h, head, body, keep = read_response(up, method)
+    if fault == "etag" and "etag" in h:
+        head = set_header(head, b"etag", b'"%s"' % hashlib.md5(h["etag"].encode()).hexdigest().encode())
+    elif fault == "error200" and status == 200:
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+                '<Message>injected by s3proxy after the upstream answered 200</Message>'
+                '<RequestId>proxy</RequestId></Error>').encode()
+        head = set_header(head, b"content-length", b"%d" % len(body))
+    elif fault in ("truncate", "stall-body"):
+        cut = head + body[:len(body) // 2] if body else head[:len(head) // 2]
+        send(csock, cut)
+        if fault == "stall-body":
+            time.sleep(args.stall_ms / 1000.0)
+        return status, len(cut) - len(head), False, True
+    send(csock, head + body)
+    if fault == "dup":
+        send(csock, head + body)
+    return status, len(body), keep, False
+
+
 def sink_reply(method, target, body_md5):
     names = [q.split("=", 1)[0] for q in target.split("?", 1)[-1].split("&")]
     if method == "POST" and "uploads" in names:
@@ -237,12 +388,16 @@ def serve(csock):
             method, target = req_line.split()[0], req_line.split()[1]
             length = int(h.get("content-length", "0"))
             with rnd_lock:
-                fault = None
-                if faults and args.fail_match in target and rnd.random() < args.fail_rate:
-                    fault = rnd.choice(faults)
-                delay = rnd.uniform(lat_lo, lat_hi) / 1000.0
+                n, fault, delay = choose(method, target)
+            with log_lock:
+                pending[0] += 1
             rec = {"conn": cid, "method": method, "target": target, "in": length,
-                   "fault": fault, "status": 0, "out": 0, "md5": "content-md5" in h}
+                   "fault": fault, "status": 0, "out": 0, "md5": "content-md5" in h, "n": n}
+            if fault == "kill":
+                rec["killed"] = kill_client()
+                log(rec)
+                rst(csock)
+                return
             if fault == "reset-mid":
                 client.read(length // 2)
                 log(rec)
@@ -250,13 +405,17 @@ def serve(csock):
                 return
             if delay:
                 time.sleep(delay)
-            if fault in ("503", "500", "slowdown", "reset") or args.sink:
+            if fault in ("503", "500", "slowdown", "reset", "stall") or args.sink:
                 md5 = hashlib.md5()
                 for d in client.chunks(length):
                     md5.update(d)
                 if fault == "reset":
                     log(rec)
                     rst(csock)
+                    return
+                if fault == "stall":
+                    log(rec)
+                    time.sleep(args.stall_ms / 1000.0)
                     return
                 if fault:
                     code, reason, s3code = {"503": (503, "Service Unavailable", "ServiceUnavailable"),
@@ -282,9 +441,15 @@ def serve(csock):
             up.s.sendall(head)
             for d in client.chunks(length):
                 up.s.sendall(d)
-            status, n, keep = relay_response(up, csock, method)
-            rec["status"], rec["out"] = status, n
+            drop = False
+            if fault in RELAYED:
+                status, nout, keep, drop = relay_faulty(up, csock, method, fault)
+            else:
+                status, nout, keep = relay_response(up, csock, method)
+            rec["status"], rec["out"] = status, nout
             log(rec)
+            if drop:
+                return
             if not keep:
                 up.s.close()
                 up = None
