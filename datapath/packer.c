@@ -582,6 +582,7 @@ static int pk_journal_read(const char *path, struct pk_jinfo *j)
 struct pk_listed {
 	struct pk_jinfo *j;
 	char (*etags)[S3_ETAG_SIZE];
+	uint64_t *sizes;
 	unsigned int highest;
 };
 
@@ -589,9 +590,9 @@ static int pk_listed_part(void *arg, unsigned int num, uint64_t size, const char
 {
 	struct pk_listed *l = arg;
 
-	(void)size;
 	if (num >= 1 && num <= S3_MAX_PARTS_DP) {
 		snprintf(l->etags[num], S3_ETAG_SIZE, "%s", etag);
+		l->sizes[num] = size;
 		if (num > l->highest)
 			l->highest = num;
 	}
@@ -694,15 +695,22 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 	if (ret)
 		return ret == -ENOENT ? 0 : ret;	/* gone: start over */
 	l.etags = calloc(S3_MAX_PARTS_DP + 1, sizeof(*l.etags));
-	if (!l.etags) {
+	l.sizes = calloc(S3_MAX_PARTS_DP + 1, sizeof(*l.sizes));
+	if (!l.etags || !l.sizes) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	ret = s3_upload_list_parts(up, pk_listed_part, &l);
 	if (ret)
 		goto out;
+	/*
+	 * Whole parts only: the last part of a pack that was closed (its index
+	 * and tail sent, killed before Complete) is short, and new blobs cannot
+	 * go on after it.
+	 */
 	while (keep < S3_MAX_PARTS_DP && j->parts[keep + 1].have &&
-	       !strcmp(j->parts[keep + 1].etag, l.etags[keep + 1]))
+	       !strcmp(j->parts[keep + 1].etag, l.etags[keep + 1]) &&
+	       l.sizes[keep + 1] == j->part_size)
 		keep++;
 	end = (uint64_t)keep * j->part_size;
 	pp = pk_pack_alloc();
@@ -766,6 +774,7 @@ out:
 	}
 	s3_upload_abort(up);
 	free(l.etags);
+	free(l.sizes);
 	return ret;
 }
 
