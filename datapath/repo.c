@@ -245,8 +245,8 @@ static int snap_decode(struct snap_list *l, struct dp_mget *m)
 	if (ret == -EAGAIN && m->len < m->size && m->len < DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER)
 		return -EAGAIN;
 	if (ret == 0 && strcmp(s.id, name)) {
+		ret = dp_fail(-EBADMSG, "its metadata names snapshot %.16s", s.id);
 		dp_snapshot_fini(&s);
-		ret = dp_fail(-EBADMSG, "its metadata names snapshot %s", s.id);
 	}
 	if (ret == -ENOMEM)
 		return ret;
