@@ -377,13 +377,61 @@ static int check_blob(void *arg, const struct dp_pack_entry *e, const uint8_t *b
 	return dp_chunkidx_insert(c->bad, e->id, NULL) < 0 ? -ENOMEM : 0;
 }
 
-/* Read and verify every blob of @p; damaged ones go into @bad. */
+/*
+ * The copy of the index at the end of @p (FORMAT.md, Packs) must open and say
+ * what index/<pack-id> says: it is what rebuilds a lost index object.
+ */
+static int check_pack_tail(struct maint *m, struct mpack *p, uint8_t *span,
+			   struct dp_check_report *r)
+{
+	struct dp_pack_entry *e = NULL;
+	const char *why = "it does not end with an index";
+	uint32_t len = 0;
+	uint64_t size;
+	ssize_t got;
+	size_t n = 0;
+	int ret = 0;
+
+	got = s3_store_get_tail(m->repo->st, p->key, span, DP_PACK_TAIL, &size);
+	if (got == DP_PACK_TAIL && !memcmp(span + 4, "FRYP", 4)) {
+		len = dp_get_le32(span);
+		if (len + DP_PACK_TAIL <= size && len <= READ_SPAN - DP_PACK_TAIL)
+			got = s3_store_get_tail(m->repo->st, p->key, span, len + DP_PACK_TAIL, &size);
+		else
+			len = 0;
+	}
+	if (got < 0)
+		return dp_fail((int)got, "reading %s: %s", p->key, dp_store_detail());
+	r->bytes_read += (uint64_t)got;
+	if (len && got == (ssize_t)(len + DP_PACK_TAIL)) {
+		ret = dp_pack_index_open(&m->repo->keys, p->id, span, len, &e, &n);
+		if (ret == -ENOMEM)
+			return ret;
+		why = ret ? "its index does not open" : "its index differs from the index object";
+		if (!ret && n == p->n) {
+			qsort(e, n, sizeof(*e), entry_cmp);
+			for (size_t i = 0; i < n && !ret; i++)
+				ret = memcmp(e[i].id, p->e[i].id, DP_ID_LEN) || e[i].offset != p->e[i].offset ||
+				      e[i].stored_len != p->e[i].stored_len ||
+				      e[i].raw_len != p->e[i].raw_len || e[i].kind != p->e[i].kind;
+			if (!ret)
+				why = NULL;
+		}
+		free(e);
+	}
+	if (why)
+		maint_problem(m, "%s: the end of the pack is damaged: %s", p->key, why);
+	return 0;
+}
+
+/* Read and verify every blob of @p, and its copy of the index; damaged blobs go into @bad. */
 static int maint_read_pack(struct maint *m, struct mpack *p, struct dp_blobdec *d, uint8_t *span,
 			   uint8_t *chunk, struct dp_chunkidx *bad, struct dp_check_report *r)
 {
 	struct check_read c = { .m = m, .p = p, .d = d, .chunk = chunk, .bad = bad, .r = r };
+	int ret = pack_walk(m, p, span, false, check_blob, &c, &r->bytes_read);
 
-	return pack_walk(m, p, span, false, check_blob, &c, &r->bytes_read);
+	return ret ? ret : check_pack_tail(m, p, span, r);
 }
 
 int dp_check(struct dp_repo *repo, const struct dp_check_opts *opts, struct dp_check_report *r)
