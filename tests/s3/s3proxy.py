@@ -37,6 +37,8 @@ Options:
                       (a store that goes bad and stays bad)
   --kill-after N      when the N-th request arrives, SIGKILL the process
                       whose pid is in --kill-pid-file (once), and drop it
+  --kill-match S      count only requests whose "METHOD TARGET" contains S
+                      (e.g. "DELETE /b/repo/snapshots/") for --kill-after
   --kill-pid-file F   (re-read when the N-th request arrives)
   --stall-ms MS       how long a stall lasts (default 30000)
 SIGUSR1: every request from now on gets a fault of --faults (the store goes
@@ -79,6 +81,7 @@ ap.add_argument("--schedule", default="")
 ap.add_argument("--fail-from", type=int, default=0)
 ap.add_argument("--kill-after", type=int, default=0)
 ap.add_argument("--kill-pid-file", default="")
+ap.add_argument("--kill-match", default="")
 ap.add_argument("--stall-ms", type=float, default=30000.0)
 ap.add_argument("--sndbuf", type=int, default=0)
 ap.add_argument("--bins", default="")
@@ -97,6 +100,7 @@ t0 = time.time()
 conn_ids = iter(range(1, 1 << 30))
 schedule = {int(n): k for n, k in (e.split(":", 1) for e in args.schedule.split(",") if e)}
 nreq = 0
+nkill = 0
 RELAYED = ("stall-body", "truncate", "error200", "etag", "dup")
 
 
@@ -120,12 +124,15 @@ def on_usr(signum, _):
 
 def choose(method, target):
     """Under rnd_lock: (request number, fault or None, delay in s) for one request."""
-    global nreq
+    global nreq, nkill
     nreq += 1
     fault = None
+    if args.kill_after and args.kill_match in method + " " + target:
+        nkill += 1
     if nreq in schedule:
         fault = schedule[nreq]
-    elif args.kill_after and nreq == args.kill_after:
+    elif args.kill_after and nkill == args.kill_after:
+        nkill += 1      # once
         fault = "kill"
     elif faults and args.fail_match in target:
         kinds = [k for k in faults if applies(k, method, target)]
