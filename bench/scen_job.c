@@ -230,7 +230,7 @@ int bench_scen_restore(struct bench_stage *st, struct bench_job_ctx *jc)
 	ret = dp_snapshot_list(jc->repo, &snaps, &nsnaps);
 	if (ret)
 		return bench_stage_fail(st, ret, "%s", dp_last_error());
-	s = dp_snapshot_find(snaps, nsnaps, jc->snapshot_id, NULL, &err);
+	s = dp_snapshot_find(jc->repo, snaps, nsnaps, jc->snapshot_id, NULL, &err);
 	if (!s) {
 		ret = bench_stage_fail(st, err, "%s", dp_last_error());
 		goto out;

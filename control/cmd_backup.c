@@ -80,8 +80,9 @@ static int backup_parent(struct ctl_common *c, struct dp_repo *repo, struct dp_b
 			return ctl_fail(ret, NULL, "%s", dp_last_error());
 		volume = ident;
 	}
-	bo->parent = dp_snapshot_find(*snaps, *n, !strcmp(spec, "auto") ? "latest" : spec,
-				      volume, &err);
+	/* auto: a manifest that could not be read only makes the parent older (more to store) */
+	bo->parent = dp_snapshot_find(!strcmp(spec, "auto") ? NULL : repo, *snaps, *n,
+				      !strcmp(spec, "auto") ? "latest" : spec, volume, &err);
 	if (!bo->parent && !strcmp(spec, "auto") && err == -ENOENT)
 		return CTL_EXIT_OK;	/* the volume's first backup */
 	if (!bo->parent)

@@ -114,7 +114,7 @@ static int cbt_parent(struct ctl_common *c, const char *spec, const char *volume
 		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
 		goto out;
 	}
-	s = dp_snapshot_find(snaps, n, spec, volume, &err);
+	s = dp_snapshot_find(repo, snaps, n, spec, volume, &err);
 	if (!s) {
 		ret = ctl_fail(err, NULL, "--parent: %s", dp_last_error());
 		goto out;

@@ -160,7 +160,7 @@ int ctl_check_source(struct ctl_common *c, const char *source, const char *volum
 		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
 		goto out;
 	}
-	bo.parent = dp_snapshot_find(snaps, n, argv[0], volume, &err);
+	bo.parent = dp_snapshot_find(repo, snaps, n, argv[0], volume, &err);
 	if (!bo.parent) {
 		ret = ctl_fail(err, NULL, "%s", dp_last_error());
 		goto out;

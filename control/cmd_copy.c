@@ -168,7 +168,7 @@ int ctl_cmd_copy(int argc, char **argv)
 
 		for (int k = optind; k < argc && !want; k++) {
 			int err;
-			const struct dp_snapshot *s = dp_snapshot_find(snaps, n, argv[k], volume, &err);
+			const struct dp_snapshot *s = dp_snapshot_find(src, snaps, n, argv[k], volume, &err);
 
 			if (!s) {
 				ret = ctl_fail(err, NULL, "source: %s", dp_last_error());

@@ -178,7 +178,7 @@ int ctl_cmd_forget(int argc, char **argv)
 	if (!policy) {
 		for (int i = optind; i < argc; i++) {
 			int err;
-			const struct dp_snapshot *s = dp_snapshot_find(snaps, n, argv[i], volume, &err);
+			const struct dp_snapshot *s = dp_snapshot_find(repo, snaps, n, argv[i], volume, &err);
 
 			if (!s) {
 				ret = ctl_fail(err, NULL, "%s", dp_last_error());

@@ -102,7 +102,7 @@ int ctl_cmd_restore(int argc, char **argv)
 		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
 		goto out;
 	}
-	snap = dp_snapshot_find(snaps, nsnaps, argv[optind], volume, &err);
+	snap = dp_snapshot_find(repo, snaps, nsnaps, argv[optind], volume, &err);
 	if (!snap) {
 		ret = ctl_fail(err, NULL, "%s", dp_last_error());
 		goto out;

@@ -261,8 +261,9 @@ struct dp_snapshot {
  * dp_snapshot_list() - read the metadata of every snapshot in the repository
  * @out: an array sorted by time_end, then id; free with dp_snapshot_list_free()
  *
- * Reads only each manifest's footer. A manifest whose footer cannot be decoded
- * is skipped with a warning (it is reported by restore and check).
+ * Reads only each manifest's footer. A manifest that cannot be read or
+ * decoded is skipped with a warning (check reports it); @repo remembers it
+ * for dp_snapshot_find().
  *
  * Return: 0; store errors.
  */
@@ -272,16 +273,24 @@ void dp_snapshot_list_free(struct dp_snapshot *snaps, size_t n);
 
 /**
  * dp_snapshot_find() - resolve a snapshot spec against a list
+ * @repo:   the repository dp_snapshot_list() read @snaps from, or NULL
  * @spec:   a full id, a unique prefix of >= 8 hex digits, or "latest"
  * @volume: restrict to this volume (NULL: any)
  *
  * "latest" is the newest snapshot of @volume; without @volume it is refused
  * when the list holds several volumes.
  *
+ * With @repo, the manifests its listing skipped count: an id that names one
+ * fails with the reason it was skipped (damaged: -EUCLEAN; an I/O error: that
+ * error), and "latest" fails while a manifest could not be read for another
+ * reason than damage (which snapshot is the newest is not known then).
+ *
  * Return: the snapshot (an element of @snaps) or NULL with dp_last_error() set
- * and *@err = -ENOENT (none), -ENOTUNIQ (ambiguous), -EINVAL (bad spec).
+ * and *@err = -ENOENT (none), -ENOTUNIQ (ambiguous), -EINVAL (bad spec), or
+ * the error of a skipped manifest.
  */
-const struct dp_snapshot *dp_snapshot_find(const struct dp_snapshot *snaps, size_t n,
+const struct dp_snapshot *dp_snapshot_find(const struct dp_repo *repo,
+					   const struct dp_snapshot *snaps, size_t n,
 					   const char *spec, const char *volume, int *err);
 
 /* ----------------------------------------------------------------- locks */

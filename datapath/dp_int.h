@@ -325,6 +325,15 @@ struct dp_repo {
 	bool locked;		/* encrypted and not unlocked yet */
 	char key_id[65];	/* the key object that unlocked it */
 	char *cache;		/* <cache dir>/<repository id>, or NULL */
+	/* the manifests the last dp_snapshot_list() could not read or decode */
+	struct dp_unreadable *unreadable;
+	size_t nunreadable;
+};
+
+struct dp_unreadable {
+	char id[65];
+	int err;		/* -errno */
+	char detail[200];
 };
 
 /* One object (or range of one) to fetch with dp_multiget() (cache.c). */

@@ -146,6 +146,7 @@ void dp_repo_free(struct dp_repo *repo)
 		return;
 	dp_wipe(&repo->keys, sizeof(repo->keys));
 	free(repo->cache);
+	free(repo->unreadable);
 	free(repo);
 }
 
@@ -230,6 +231,29 @@ static int snap_add(struct snap_list *l, struct dp_snapshot *s)
 	return 0;
 }
 
+/* Remember a manifest the listing skipped (for dp_snapshot_find()); 0 or -ENOMEM. */
+static int snap_unreadable(struct dp_repo *repo, const char *name, int err, const char *detail)
+{
+	struct dp_unreadable *u;
+	void *p = realloc(repo->unreadable, (repo->nunreadable + 1) * sizeof(*repo->unreadable));
+
+	if (!p)
+		return -ENOMEM;
+	repo->unreadable = p;
+	u = &repo->unreadable[repo->nunreadable++];
+	snprintf(u->id, sizeof(u->id), "%s", name);
+	u->err = err;
+	snprintf(u->detail, sizeof(u->detail), "%s", detail);
+	return 0;
+}
+
+/* Whether @err says the object is damaged (or gone), rather than that it could not be read. */
+static bool err_is_damage(int err)
+{
+	return err == -EBADMSG || err == -EUCLEAN || err == -ENOENT || err == -EILSEQ ||
+	       err == -EAGAIN || err == -EINVAL || err == -ERANGE || err == -EOVERFLOW;
+}
+
 /* Decode one fetched tail: 0 (added or skipped with a warning), -EAGAIN (longer tail), -ENOMEM. */
 static int snap_decode(struct snap_list *l, struct dp_mget *m)
 {
@@ -239,7 +263,8 @@ static int snap_decode(struct snap_list *l, struct dp_mget *m)
 
 	if (m->ret < 0) {
 		pr_warn("skipping snapshot %.16s: %s", name, m->detail[0] ? m->detail : strerror(-m->ret));
-		return 0;
+		return snap_unreadable(l->repo, name, m->ret,
+				       m->detail[0] ? m->detail : strerror(-m->ret));
 	}
 	ret = dp_manifest_parse_tail(m->buf, (size_t)m->ret, m->size, &l->repo->keys, name, &s);
 	if (ret == -EAGAIN && m->len < m->size && m->len < DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER)
@@ -258,7 +283,7 @@ static int snap_decode(struct snap_list *l, struct dp_mget *m)
 	}
 	if (ret) {
 		pr_warn("skipping snapshot %.16s: %s", name, dp_last_error());
-		return 0;
+		return snap_unreadable(l->repo, name, ret, dp_last_error());
 	}
 	s.manifest_size = m->size;
 	ret = snap_add(l, &s);
@@ -315,6 +340,9 @@ int dp_snapshot_list(struct dp_repo *repo, struct dp_snapshot **out, size_t *n)
 	dp_clear_error();
 	*out = NULL;
 	*n = 0;
+	free(repo->unreadable);
+	repo->unreadable = NULL;
+	repo->nunreadable = 0;
 	ret = dp_repo_check_unlocked(repo);
 	if (ret)
 		return ret;
@@ -353,14 +381,25 @@ static bool is_hex(const char *s)
 	return true;
 }
 
-const struct dp_snapshot *dp_snapshot_find(const struct dp_snapshot *snaps, size_t n,
+const struct dp_snapshot *dp_snapshot_find(const struct dp_repo *repo,
+					   const struct dp_snapshot *snaps, size_t n,
 					   const char *spec, const char *volume, int *err)
 {
 	const struct dp_snapshot *found = NULL;
 	size_t len = strlen(spec);
+	size_t nu = repo ? repo->nunreadable : 0;
 
 	dp_clear_error();
 	if (!strcmp(spec, "latest")) {
+		for (size_t i = 0; i < nu; i++) {
+			const struct dp_unreadable *u = &repo->unreadable[i];
+
+			if (err_is_damage(u->err))
+				continue;
+			*err = dp_fail(u->err, "snapshot %.16s could not be read (%s): which snapshot is the latest is not known",
+				       u->id, u->detail);
+			return NULL;
+		}
 		for (size_t i = 0; i < n; i++) {
 			if (volume && strcmp(snaps[i].volume, volume))
 				continue;
@@ -392,6 +431,17 @@ const struct dp_snapshot *dp_snapshot_find(const struct dp_snapshot *snaps, size
 			return NULL;
 		}
 		found = &snaps[i];
+	}
+	for (size_t i = 0; !found && i < nu; i++) {
+		const struct dp_unreadable *u = &repo->unreadable[i];
+
+		if (strncmp(u->id, spec, len))
+			continue;
+		if (err_is_damage(u->err))
+			*err = dp_fail(-EUCLEAN, "snapshot %s is damaged: %s", u->id, u->detail);
+		else
+			*err = dp_fail(u->err, "snapshot %s could not be read: %s", u->id, u->detail);
+		return NULL;
 	}
 	if (!found)
 		*err = volume ? dp_fail(-ENOENT, "no snapshot '%s' of volume '%s'", spec, volume)

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	/* 8 restores at once */
 	for (int i = 0; i < NJOBS; i++) {
 		int err;
-		const struct dp_snapshot *s = dp_snapshot_find(snaps, nsnaps, "latest", vol[i], &err);
+		const struct dp_snapshot *s = dp_snapshot_find(repo, snaps, nsnaps, "latest", vol[i], &err);
 		struct dp_restore_opts ro = { .sz = sizeof(ro), .target = out[i], .snapshot = s,
 					      .memory = POOL / 4, .threads = 2 };
 
