@@ -14,6 +14,7 @@
  * more); downloads pause while it is empty. With a cap, socket buffers are
  * kept to about 1/40 s of the cap so the kernel cannot run ahead of it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -297,7 +298,7 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 		/* a ranged GET answered with the whole object: skip to the range */
 		r->skip = r->status == 200 && r->ranged ? r->range_off : 0;
 		r->etag[0] = '\0';
-		r->has_length = r->has_range = false;
+		r->has_length = r->has_range = r->has_range_first = false;
 		r->server_date = r->last_modified = 0;
 		r->lock_mode[0] = r->lock_until[0] = '\0';
 		r->legal_hold = false;
@@ -320,6 +321,15 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 		slash = strrchr(tmp, '/');
 		if (slash && strcmp(slash + 1, "*"))
 			r->has_range = !s3_xml_u64(slash + 1, &r->range_total);
+		/* "bytes FIRST-LAST/TOTAL" */
+		if (!strncmp(tmp, "bytes ", 6)) {
+			char *dash = strchr(tmp + 6, '-');
+
+			if (dash) {
+				*dash = '\0';
+				r->has_range_first = !s3_xml_u64(tmp + 6, &r->range_first);
+			}
+		}
 	} else if (hdr_is(line, n, "Date", &v, &vlen) && vlen < sizeof(tmp)) {
 		memcpy(tmp, v, vlen);
 		tmp[vlen] = '\0';
@@ -364,6 +374,57 @@ static int sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 static const char *host_of(const struct s3_http *h)
 {
 	return h->o.endpoint ? h->o.endpoint : "the endpoint";
+}
+
+static bool is_md5_etag(const char *etag)
+{
+	size_t n = strlen(etag);
+
+	if (n != 34 || etag[0] != '"' || etag[33] != '"')
+		return false;
+	for (size_t i = 1; i < 33; i++)
+		if (!isxdigit((unsigned char)etag[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Whether a 2xx answer is the one asked for (struct s3_hreq: expect_md5,
+ * expect_root, and the range of a ranged GET); if not, r->msg says why.
+ */
+static bool answer_ok(struct s3_hreq *r)
+{
+	/*
+	 * The server checked Content-MD5, so a different ETag is an answer damaged
+	 * on the way, or a server whose ETags are not MD5s (MinIO encrypting on its
+	 * own): sent once more, and the second answer is taken as it is.
+	 */
+	if (r->expect_md5[0] && is_md5_etag(r->etag) && strncasecmp(r->etag + 1, r->expect_md5, 32)) {
+		if (r->etag_retried) {
+			pr_debug("s3: %s: ETag %s again, not the MD5 %s: taken", r->what, r->etag,
+				 r->expect_md5);
+			return true;
+		}
+		r->etag_retried = true;
+		hmsg(r, "%s: the answer's ETag %s is not the MD5 of what was sent (%s)", r->what, r->etag,
+		     r->expect_md5);
+		return false;
+	}
+	if (r->expect_root) {
+		char tag[64];
+
+		snprintf(tag, sizeof(tag), "<%s", r->expect_root);
+		if (!r->resp || !memmem(r->resp, r->resp_len, tag, strlen(tag))) {
+			hmsg(r, "%s: the answer is not a %s document", r->what, r->expect_root);
+			return false;
+		}
+	}
+	if (r->ranged && r->status == 206 && r->has_range_first && r->range_first != r->range_off) {
+		hmsg(r, "%s: the answer holds bytes from %llu, not from %llu", r->what,
+		     (unsigned long long)r->range_first, (unsigned long long)r->range_off);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -464,6 +525,12 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		return retry;
 	}
 
+	if (st >= 200 && st < 300 && !code[0] && !answer_ok(r)) {
+		/* taken for damage on the way: the body is sent again, on a new connection */
+		r->err = -EIO;
+		r->fresh = true;
+		return true;
+	}
 	if (st >= 200 && st < 300 && !code[0])
 		return (r->err = 0), false;
 	/* a missing key is fine where asked for, a missing bucket never */
@@ -634,7 +701,7 @@ static void req_clear_attempt(struct s3_hreq *r)
 	r->os_errno = 0;
 	r->curl_err[0] = '\0';
 	r->etag[0] = '\0';
-	r->has_length = r->has_range = false;
+	r->has_length = r->has_range = r->has_range_first = false;
 	r->server_date = r->last_modified = 0;
 	r->lock_mode[0] = r->lock_until[0] = '\0';
 	r->legal_hold = false;
@@ -679,6 +746,11 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 	r->started_ms = now;
 
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	if (r->fresh) {
+		/* the last answer was not this request's: not on that connection again */
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		r->fresh = false;
+	}
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)h);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -1049,6 +1121,7 @@ void s3_hreq_reset(struct s3_hreq *r)
 	r->got = 0;
 	r->attempts = 0;
 	r->finished = false;
+	r->fresh = r->etag_retried = false;
 	memset(&r->s3err, 0, sizeof(r->s3err));
 }
 
@@ -1066,6 +1139,7 @@ void s3_http_submit(struct s3_http *h, struct s3_hreq *r)
 	r->deadline_ms = UINT64_MAX;
 	r->attempts = 0;
 	r->finished = false;
+	r->fresh = r->etag_retried = false;
 	r->err = 0;
 	r->msg[0] = '\0';
 	r->next = NULL;

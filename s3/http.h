@@ -59,6 +59,13 @@ struct s3_hreq {
 	bool accept_416;		/* 416 is not an error (ranges past the end) */
 	bool ranged;			/* a ranged GET: a 200 answer is cut to dst */
 	bool on_upload;			/* names an upload id: a 404 is a gone upload */
+	/*
+	 * What a 2xx answer must be, else it is taken for damaged on the way (or
+	 * the answer to another request, on a connection out of step) and the
+	 * request is sent again on a fresh connection:
+	 */
+	char expect_md5[33];		/* a PUT: an MD5-form ETag must be this (hex; "" no check) */
+	const char *expect_root;	/* an XML body must hold this element ("ListBucketResult") */
 	char what[160];			/* "PUT data/ab/cd", for messages */
 	s3_hreq_prepare_fn prepare;
 	s3_hreq_done_fn done;		/* NULL with s3_http_run() */
@@ -76,6 +83,8 @@ struct s3_hreq {
 	uint64_t content_length;
 	bool has_range;
 	uint64_t range_total;		/* the "/total" of Content-Range */
+	bool has_range_first;
+	uint64_t range_first;		/* the first byte of Content-Range */
 	int64_t server_date;		/* Date: header, 0 if none */
 	int64_t last_modified;		/* Last-Modified: header, 0 if none */
 	char lock_mode[16];		/* x-amz-object-lock-mode */
@@ -95,6 +104,8 @@ struct s3_hreq {
 	uint64_t skip;
 	int abort_err;
 	bool paused_up, paused_down, finished;
+	bool fresh;			/* the last answer was wrong: a new connection */
+	bool etag_retried;		/* sent again once for an ETag that is not the MD5 */
 	long os_errno;
 	char curl_err[CURL_ERROR_SIZE];
 };

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "creds.h"
 #include "http.h"
@@ -235,6 +236,14 @@ static int op_body(struct s3op *op, const void *buf, size_t len)
 	if (!op->s->sign_payload)
 		memcpy(op->payload, S3_UNSIGNED, sizeof(S3_UNSIGNED));
 	op_hdr(op, "Content-MD5", "%s", md5);
+	/* the ETag of a PUT is the body's MD5, except under SSE-KMS */
+	if (!strcmp(op->r.method, "PUT") && !(op->s->sse && !strncmp(op->s->sse, "aws:kms", 7))) {
+		unsigned char raw[18];
+
+		if (EVP_DecodeBlock(raw, (const unsigned char *)md5, (int)strlen(md5)) >= 16)
+			for (int i = 0; i < 16; i++)
+				snprintf(op->r.expect_md5 + 2 * i, 3, "%02x", raw[i]);
+	}
 	return 0;
 }
 
@@ -587,6 +596,7 @@ static int s3s_del_many(struct s3_store *st, const char *const *keys, size_t n)
 		if (!ret) {
 			op.r.control = true;
 			op.r.check_200_error = true;
+			op.r.expect_root = "DeleteResult";
 			op_hdr(&op, "Content-Type", "application/xml");
 			snprintf(op.r.what, sizeof(op.r.what), "deleting %zu objects of s3://%s/%s", m,
 				 s->bucket, s->prefix);
@@ -694,6 +704,7 @@ static int s3s_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void
 		if (!ret) {
 			op.r.control = true;
 			op.r.resp_max = 16u << 20;
+			op.r.expect_root = "ListBucketResult";
 			snprintf(op.r.what, sizeof(op.r.what), "listing s3://%s/%s", s->bucket, full);
 			ret = op_run(&op);
 		}
@@ -1007,6 +1018,7 @@ static int s3s_upload_new(struct s3_store *st, const char *key, size_t part_size
 	}
 	op_new_object(&u->create, key);
 	u->create.r.control = true;
+	u->create.r.expect_root = "InitiateMultipartUploadResult";
 	u->create.r.done = create_done;
 	snprintf(u->create.r.what, sizeof(u->create.r.what), "creating the upload of s3://%s/%s%s",
 		 s->bucket, s->prefix, key);
@@ -1124,6 +1136,7 @@ static int op_page(struct s3op *op, const struct s3_xml_page_spec *spec, struct 
 
 	op->r.control = true;
 	op->r.resp_max = 16u << 20;
+	op->r.expect_root = spec->root;
 	ret = op_run(op);
 	if (ret)
 		return ret;
@@ -1382,6 +1395,7 @@ static int s3s_upload_complete(struct s3_upload *up)
 		goto out_abort;
 	op.r.control = true;
 	op.r.check_200_error = true;
+	op.r.expect_root = "CompleteMultipartUploadResult";
 	op.r.on_upload = true;
 	op_hdr(&op, "Content-Type", "application/xml");
 	snprintf(op.r.what, sizeof(op.r.what), "completing the upload of s3://%s/%s%s", u->s->bucket,
