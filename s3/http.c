@@ -63,6 +63,15 @@ struct s3_http {
 	struct bucket up, down;
 	int sockbuf;			/* SO_SNDBUF/SO_RCVBUF with a cap, else 0 */
 	uint64_t rnd;
+	/*
+	 * The request id of the last answer on each connection (by local port):
+	 * an answer with the same id again is a repeat, and the connection out of
+	 * step (the request's own answer is still to come).
+	 */
+	struct last_answer {
+		long port;
+		char id[96];
+	} last[64];
 };
 
 static uint64_t now_ms(void)
@@ -283,6 +292,74 @@ static bool hdr_is(const char *line, size_t n, const char *name, const char **va
 	return true;
 }
 
+/* Whether @r's answer repeats the last one on its connection; remembers it. */
+static bool answer_repeated(struct s3_http *h, struct s3_hreq *r)
+{
+	struct last_answer *a;
+	long port = 0;
+
+	if (!r->request_id[0] || curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &port) != CURLE_OK ||
+	    port <= 0)
+		return false;
+	a = &h->last[port % (long)(sizeof(h->last) / sizeof(h->last[0]))];
+	if (a->port == port && !strcmp(a->id, r->request_id))
+		return true;
+	a->port = port;
+	snprintf(a->id, sizeof(a->id), "%s", r->request_id);
+	return false;
+}
+
+static bool is_md5_etag(const char *etag)
+{
+	size_t n = strlen(etag);
+
+	if (n != 34 || etag[0] != '"' || etag[33] != '"')
+		return false;
+	for (size_t i = 1; i < 33; i++)
+		if (!isxdigit((unsigned char)etag[i]))
+			return false;
+	return true;
+}
+
+/*
+ * At the end of an answer's headers: whether it is the answer to @r. Not:
+ * the answer repeats the last one on its connection (the connection is out
+ * of step: this request's own answer is still to come), a PUT's ETag is not
+ * the MD5 of its body, a ranged GET's answer starts elsewhere. r->msg says why.
+ */
+static bool headers_ok(struct s3_http *h, struct s3_hreq *r)
+{
+	if (answer_repeated(h, r)) {
+		hmsg(r, "%s: the answer (request id %s) repeats the one before on its connection",
+		     r->what, r->request_id);
+		return false;
+	}
+	if (r->status < 200 || r->status >= 300)
+		return true;
+	/*
+	 * The server checked Content-MD5, so a different ETag is an answer damaged
+	 * on the way, or a server whose ETags are not MD5s (MinIO encrypting on its
+	 * own): sent once more, and the second answer is taken as it is.
+	 */
+	if (r->expect_md5[0] && is_md5_etag(r->etag) && strncasecmp(r->etag + 1, r->expect_md5, 32)) {
+		if (r->etag_retried) {
+			pr_debug("s3: %s: ETag %s again, not the MD5 %s: taken", r->what, r->etag,
+				 r->expect_md5);
+			return true;
+		}
+		r->etag_retried = true;
+		hmsg(r, "%s: the answer's ETag %s is not the MD5 of what was sent (%s)", r->what, r->etag,
+		     r->expect_md5);
+		return false;
+	}
+	if (r->ranged && r->status == 206 && r->has_range_first && r->range_first != r->range_off) {
+		hmsg(r, "%s: the answer holds bytes from %llu, not from %llu", r->what,
+		     (unsigned long long)r->range_first, (unsigned long long)r->range_off);
+		return false;
+	}
+	return true;
+}
+
 static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 {
 	struct s3_hreq *r = arg;
@@ -290,6 +367,16 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 	const char *v;
 	char tmp[64];
 
+	if ((n == 2 && line[0] == '\r') || (n == 1 && line[0] == '\n')) {
+		/* the end of the headers (of a final answer: not of 100 Continue) */
+		if (r->status >= 200 && !headers_ok(r->h, r)) {
+			/* stop here: an aborted transfer's connection is closed, not reused */
+			r->wrong_answer = true;
+			r->abort_err = -EIO;
+			return 0;
+		}
+		return n;
+	}
 	if (n > 5 && !strncmp(line, "HTTP/", 5)) {
 		const char *sp = memchr(line, ' ', n);
 
@@ -302,6 +389,7 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 		r->server_date = r->last_modified = 0;
 		r->lock_mode[0] = r->lock_until[0] = '\0';
 		r->legal_hold = false;
+		r->request_id[0] = '\0';
 		return n;
 	}
 	if (hdr_is(line, n, "ETag", &v, &vlen)) {
@@ -352,6 +440,9 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 		r->lock_until[vlen] = '\0';
 	} else if (hdr_is(line, n, "x-amz-object-lock-legal-hold", &v, &vlen)) {
 		r->legal_hold = vlen == 2 && !strncasecmp(v, "ON", 2);
+	} else if (hdr_is(line, n, "x-amz-request-id", &v, &vlen) && vlen < sizeof(r->request_id)) {
+		memcpy(r->request_id, v, vlen);
+		r->request_id[vlen] = '\0';
 	}
 	return n;
 }
@@ -376,40 +467,9 @@ static const char *host_of(const struct s3_http *h)
 	return h->o.endpoint ? h->o.endpoint : "the endpoint";
 }
 
-static bool is_md5_etag(const char *etag)
-{
-	size_t n = strlen(etag);
-
-	if (n != 34 || etag[0] != '"' || etag[33] != '"')
-		return false;
-	for (size_t i = 1; i < 33; i++)
-		if (!isxdigit((unsigned char)etag[i]))
-			return false;
-	return true;
-}
-
-/*
- * Whether a 2xx answer is the one asked for (struct s3_hreq: expect_md5,
- * expect_root, and the range of a ranged GET); if not, r->msg says why.
- */
+/* Whether a 2xx XML answer is the document asked for (expect_root); if not, r->msg says why. */
 static bool answer_ok(struct s3_hreq *r)
 {
-	/*
-	 * The server checked Content-MD5, so a different ETag is an answer damaged
-	 * on the way, or a server whose ETags are not MD5s (MinIO encrypting on its
-	 * own): sent once more, and the second answer is taken as it is.
-	 */
-	if (r->expect_md5[0] && is_md5_etag(r->etag) && strncasecmp(r->etag + 1, r->expect_md5, 32)) {
-		if (r->etag_retried) {
-			pr_debug("s3: %s: ETag %s again, not the MD5 %s: taken", r->what, r->etag,
-				 r->expect_md5);
-			return true;
-		}
-		r->etag_retried = true;
-		hmsg(r, "%s: the answer's ETag %s is not the MD5 of what was sent (%s)", r->what, r->etag,
-		     r->expect_md5);
-		return false;
-	}
 	if (r->expect_root) {
 		char tag[64];
 
@@ -418,11 +478,6 @@ static bool answer_ok(struct s3_hreq *r)
 			hmsg(r, "%s: the answer is not a %s document", r->what, r->expect_root);
 			return false;
 		}
-	}
-	if (r->ranged && r->status == 206 && r->has_range_first && r->range_first != r->range_off) {
-		hmsg(r, "%s: the answer holds bytes from %llu, not from %llu", r->what,
-		     (unsigned long long)r->range_first, (unsigned long long)r->range_off);
-		return false;
 	}
 	return true;
 }
@@ -443,6 +498,11 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		r->msg[0] = '\0';	/* else write_cb() said why */
 	if (r->abort_err == 1)
 		cc = CURLE_OK;	/* stopped early on purpose */
+	if (r->wrong_answer) {
+		/* headers_ok() said why; the connection was closed */
+		r->err = -EIO;
+		return true;
+	}
 	if (cc != CURLE_OK) {
 		const char *ce = r->curl_err[0] ? r->curl_err : curl_easy_strerror(cc);
 
@@ -705,6 +765,8 @@ static void req_clear_attempt(struct s3_hreq *r)
 	r->server_date = r->last_modified = 0;
 	r->lock_mode[0] = r->lock_until[0] = '\0';
 	r->legal_hold = false;
+	r->request_id[0] = '\0';
+	r->wrong_answer = false;
 	memset(&r->s3err, 0, sizeof(r->s3err));
 	free(r->resp);
 	r->resp = NULL;

@@ -90,6 +90,7 @@ struct s3_hreq {
 	char lock_mode[16];		/* x-amz-object-lock-mode */
 	char lock_until[48];		/* x-amz-object-lock-retain-until-date */
 	bool legal_hold;		/* x-amz-object-lock-legal-hold: ON */
+	char request_id[96];		/* x-amz-request-id */
 	struct s3_xml_err s3err;	/* the <Error> document, if any */
 	unsigned int attempts;
 
@@ -106,6 +107,7 @@ struct s3_hreq {
 	bool paused_up, paused_down, finished;
 	bool fresh;			/* the last answer was wrong: a new connection */
 	bool etag_retried;		/* sent again once for an ETag that is not the MD5 */
+	bool wrong_answer;		/* headers_ok() refused the answer's headers */
 	long os_errno;
 	char curl_err[CURL_ERROR_SIZE];
 };
