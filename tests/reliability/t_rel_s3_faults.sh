@@ -124,6 +124,6 @@ one_kind truncate 0.2 completes
 one_kind stall-body 0.05 completes --stall-ms 2000
 one_kind stall 0.05 completes --stall-ms 2000
 one_kind error200 0.5 completes
-one_kind dup 0.2 either
+one_kind dup 0.2 completes
 one_kind etag 0.2 completes
 t_done
