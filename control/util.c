@@ -56,6 +56,7 @@ int ctl_exit_code(int err)
 	case -EILSEQ:
 		return CTL_EXIT_DAMAGED;
 	case -EIO:
+	case -EREMOTEIO:
 		return CTL_EXIT_IO;
 	case -EEXIST:
 	case -EBUSY:

@@ -684,9 +684,11 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 	} else if (!strcmp(code, "EntityTooLarge")) {
 		err = -EFBIG;
 	} else if (!strcmp(code, "InvalidPart") || !strcmp(code, "InvalidPartOrder") ||
-		   !strcmp(code, "InvalidArgument") || !strcmp(code, "InvalidBucketName") ||
-		   !strcmp(code, "InvalidDigest") || !strcmp(code, "InvalidRequest") ||
-		   !strcmp(code, "MalformedXML") || !strcmp(code, "AuthorizationHeaderMalformed")) {
+		   !strcmp(code, "InvalidDigest") || !strcmp(code, "MalformedXML")) {
+		/* what was sent, not what the user gave, was refused */
+		err = -EREMOTEIO;
+	} else if (!strcmp(code, "InvalidArgument") || !strcmp(code, "InvalidBucketName") ||
+		   !strcmp(code, "InvalidRequest") || !strcmp(code, "AuthorizationHeaderMalformed")) {
 		err = -EINVAL;
 	} else if (!strcmp(code, "InvalidRange") || st == 416) {
 		err = -ERANGE;

@@ -1403,7 +1403,7 @@ static int s3s_upload_complete(struct s3_upload *up)
 	ret = s3_http_run(u->s->http, &op.r);
 	if (ret == -ENOENT && op.r.attempts > 1 && up_landed(u, size))
 		ret = 0;
-	if (ret == -EINVAL && !strcmp(op.r.s3err.code, "InvalidPart") && up_beyond(u, n)) {
+	if (ret == -EREMOTEIO && !strcmp(op.r.s3err.code, "InvalidPart") && up_beyond(u, n)) {
 		/* S3 drops parts a completion leaves out; Ceph RGW refuses (16.2) */
 		ret = s3_fail(ret, "%s: the store will not leave out part %u and later ones, of an earlier run beyond the end (part %u): start the upload over",
 			      op.r.what, up_beyond(u, n), n);

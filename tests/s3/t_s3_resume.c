@@ -272,7 +272,7 @@ static void recut(struct s3_store *st, const unsigned char *data)
 		T_ASSERT_EQ(len, PART);
 		printf("ok: a part beyond the end is left out\n");
 	} else {
-		T_ASSERT_EQ(ret, -EINVAL);
+		T_ASSERT_EQ(ret, -EREMOTEIO);
 		T_ASSERT(strstr(s3_last_error(), "start the upload over"), "%s", s3_last_error());
 		printf("ok: a part beyond the end: %s\n", s3_last_error());
 		/* and the upload is aborted */
