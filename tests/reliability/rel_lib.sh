@@ -23,14 +23,7 @@ REL_PY=/usr/bin/python3
 [ -x "$REL_PY" ] || REL_PY=python3
 
 rel_s3_env() {
-    local v
-    for v in FERRY_TEST_S3_ENDPOINT FERRY_TEST_S3_ACCESS_KEY FERRY_TEST_S3_SECRET_KEY \
-        FERRY_TEST_S3_REGION FERRY_TEST_S3_BUCKET; do
-        [ -n "${!v:-}" ] || t_fail "$v is not set: run the S3 tests through tests/run, which starts the RGW"
-    done
-    export AWS_ACCESS_KEY_ID=$FERRY_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$FERRY_TEST_S3_SECRET_KEY
-    export AWS_REGION=$FERRY_TEST_S3_REGION AWS_ENDPOINT_URL=$FERRY_TEST_S3_ENDPOINT
-    unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
+    t_require_s3
     rel_upstream=${FERRY_TEST_S3_ENDPOINT#http://}
     rel_upstream=${rel_upstream%%/*}
 }

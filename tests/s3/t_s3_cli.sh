@@ -8,13 +8,7 @@
 # codes: a wrong secret (8), a missing bucket (3), an unreachable endpoint (9).
 . "$(dirname "$0")/../lib/t_lib.sh"
 
-for v in FERRY_TEST_S3_ENDPOINT FERRY_TEST_S3_ACCESS_KEY FERRY_TEST_S3_SECRET_KEY \
-    FERRY_TEST_S3_REGION FERRY_TEST_S3_BUCKET; do
-    [ -n "${!v:-}" ] || t_fail "$v is not set: run the S3 tests through tests/run, which starts the RGW"
-done
-export AWS_ACCESS_KEY_ID=$FERRY_TEST_S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$FERRY_TEST_S3_SECRET_KEY
-export AWS_REGION=$FERRY_TEST_S3_REGION AWS_ENDPOINT_URL=$FERRY_TEST_S3_ENDPOINT
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
+t_require_s3
 prefix=t-cli-$$-$RANDOM
 repo=s3://$FERRY_TEST_S3_BUCKET/$prefix
 pw=$t_tmp/password
