@@ -10,7 +10,7 @@
 #    damaged);
 #  - every snapshot made before restores byte-identical;
 #  - the next run of the same verb succeeds, and what it made restores.
-# FERRY_RELIABILITY_LONG=1: every n up to 8 at each point, 40 random kills.
+# FERRY_RELIABILITY_LONG=1: every n up to 5 at each point, 40 random kills.
 . "$(dirname "$0")/../lib/t_lib.sh"
 . "$(dirname "$0")/rel_lib.sh"
 
@@ -47,9 +47,13 @@ crash() {
     nkill=$((nkill + 1))
 }
 
-ns() {  # ns N...: the n to try at a point (all up to 8 in the long run)
-    if [ "$REL_LONG" = 1 ]; then seq 1 8; else printf "%s\n" "$@"; fi
+ns() {  # ns N...: the n to try at a point (every n up to 5 in the long run)
+    if [ "$REL_LONG" = 1 ]; then seq 1 5; else printf "%s\n" "$@"; fi
 }
+# new data for each backup: 3 MiB (the whole 6 in the long run, so that each
+# point of a pack is reached 5 times)
+newmib=3
+[ "$REL_LONG" = 1 ] && newmib=6
 
 # ---- backup (packs of 1 MiB, the manifest in small parts: many points per run)
 bk=(FERRY_TEST_MANIFEST_PART=256 "$FERRY_TEST" backup --repo "$repo" --volume a --pack-size 1M --memory 32M "$t_tmp/a.img")
@@ -61,7 +65,7 @@ for p in backup-chunk lock-written backup-mid-pack pack-completing pack-complete
     *) list=1 ;;
     esac
     for n in $list; do
-        t_region "$t_tmp/a.img" 0 3 random     # new data: each run has packs to write
+        t_region "$t_tmp/a.img" 0 $newmib random     # new data: each run has packs to write
         crash "$p:$n" "backup" "${bk[@]}"
         [ $p = backup-committed ] || [ "$(t_snapcount "$repo")" = $((${#keep[@]} / 2)) ] ||
             t_fail "a backup killed at $p:$n left a snapshot"
@@ -96,7 +100,7 @@ dst=$(t_repo "$t_tmp/dst" --chunk-size 256K)
 export FERRY_FROM_PASSWORD=$FERRY_PASSWORD
 k0=$nkill
 # (in this order: each kill leaves less to copy; file:// uploads do not resume)
-for at in $(ns 1 2 | sed 's/^/copy-mid-pack:/') pack-completing:1 pack-completed:1 copy-pack-done:1 \
+for at in $(printf "%s\n" 1 2 | sed 's/^/copy-mid-pack:/') pack-completing:1 pack-completed:1 copy-pack-done:1 \
     copy-before-manifest:1 copy-committed:1 copy-committed:2; do
     crash "$at" "copy" "$FERRY_TEST" copy --from "$repo" --to "$dst" --memory 64M
     t_expect_rc 0 "check the copy's target after a kill at $at" "$FERRY" check --repo "$dst" --read-data
