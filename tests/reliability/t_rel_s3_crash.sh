@@ -57,6 +57,11 @@ kill_at() {
     t_rc=$?
     rel_proxy_stop
     t_checks=$((t_checks + 1))
+    if [ "$t_rc" = 0 ] && [ "${rel_may_finish:-0}" = 1 ] && ! grep -q '"killed": true' "$rel_px_log"; then
+        # (the long run's later kills of a resumed copy: less was left than the N-th request)
+        t_log "$desc: finished before request $n"
+        return 0
+    fi
     [ "$t_rc" = 137 ] || t_fail "$desc: killed at request $n: exit $t_rc, expected 137: $(cat "$t_tmp/k.err")"
     grep -q '"killed": true' "$rel_px_log" || t_fail "$desc: the proxy did not kill it"
     [ -s "$t_tmp/k.out" ] && t_fail "$desc: a killed run printed a result: $(cat "$t_tmp/k.out")"
@@ -108,13 +113,14 @@ AWS_ENDPOINT_URL=$direct t_expect_rc 0 "init a scratch target" "$FERRY" init --r
 requests "$FERRY" copy --from "$repo" --to "$dst-scratch" --memory 64M --no-cache
 t_log "a copy makes $total requests"
 more=()
-[ "$REL_LONG" = 1 ] && more=($(fractions "$total" 40))
+[ "$REL_LONG" = 1 ] && more=($(fractions "$total" 40)) && rel_may_finish=1
 k0=$nkill
 for n in "${more[@]}" partNumber=:2 "PUT $path-copy/snapshots/:1"; do
     kill_at "$n" "copy" "$FERRY" copy --from "$repo" --to "$dst" --memory 64M --state-dir "$t_tmp/cstate" --no-cache
     after_kill "copy killed at request $n of $total"
     t_expect_rc 0 "check the copy's target" "$FERRY" check --repo "$dst" --read-data --no-cache
 done
+rel_may_finish=0
 t_expect_rc 0 "the copy after the kills" "$FERRY" copy --from "$repo" --to "$dst" --memory 64M \
     --state-dir "$t_tmp/cstate" --no-cache --json
 t_log "outcome: copy killed $((nkill - k0)) times: the next run completed, $(t_json bytes_reused) bytes reused"
