@@ -110,7 +110,8 @@ m=$t_tmp/bad5/snapshots/$sa
 head -c $(($(stat -c %s "$m") - 7)) "$m" > "$m.x" && mv "$m.x" "$m"
 t_expect_rc 0 "a truncated manifest is not listed" "$FERRY" snapshots --repo "file://$t_tmp/bad5" --json
 grep -q "$sa" <<<"$t_out" && t_fail "a truncated manifest is listed"
-t_expect_rc 3 "a truncated manifest does not restore" "$FERRY" restore --repo "file://$t_tmp/bad5" "$sa" "$t_tmp/out5"
+t_expect_rc 4 "a truncated manifest does not restore (damaged)" "$FERRY" restore --repo "file://$t_tmp/bad5" "$sa" "$t_tmp/out5"
+grep -q "snapshot $sa is damaged" <<<"$t_err" || t_fail "the error does not say the snapshot is damaged: $t_err"
 # the undamaged repository is untouched by all of this
 t_expect_rc 0 "restore after the damage elsewhere" "$FERRY" restore --repo "$repo" "$sa" "$t_tmp/ok2"
 t_same "original repository intact" "$img" "$t_tmp/ok2"
