@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # tests/bpf/hist.py BEFORE AFTER NAME POD_UID: the quantiles of a histogram's
 # growth between two /metrics texts, as histogram_quantile() computes them.
-# Prints "p50 p99 count" (seconds, seconds, samples).
+# Prints "p50 p99 count sum" (seconds, seconds, samples, seconds waited).
 import math
 import re
 import sys
@@ -20,6 +20,13 @@ def buckets(path):
         le = re.search(r'le="([^"]+)"', m.group(1)).group(1)
         out[math.inf if le == "+Inf" else float(le)] = float(m.group(2))
     return out
+
+
+def hsum(path):
+    for line in open(path):
+        if line.startswith(name + '_sum{') and 'pod_uid="%s"' % uid in line:
+            return float(line.split()[-1])
+    return 0.0
 
 
 b, a = buckets(before), buckets(after)
@@ -42,4 +49,4 @@ def quantile(q):
     return prev_le
 
 
-print("%.9f %.9f %d" % (quantile(0.5), quantile(0.99), total))
+print("%.9f %.9f %d %.6f" % (quantile(0.5), quantile(0.99), total, hsum(after) - hsum(before)))
