@@ -4,6 +4,8 @@
 # image (holes, random data, real files), create a local file:// repository,
 # back the image up, change it, back it up again (incremental: only the change
 # is stored), restore both snapshots and verify them byte by byte.
+# Repositories are encrypted: without FERRY_PASSWORD (or a password file or
+# command of your own) the demo makes a random password in DIR/password.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FERRY=${FERRY:-${1:-$ROOT/build}/control/ferry}
@@ -16,6 +18,12 @@ step "a 512 MiB sample volume: 128 MiB holes, 128 MiB random, 256 MiB of /usr/sh
 truncate -s 512M "$D/volume.img"
 head -c 128M /dev/urandom | dd of="$D/volume.img" bs=1M seek=128 conv=notrunc status=none
 { tar cf - /usr/share 2>/dev/null || true; } | head -c 256M | dd of="$D/volume.img" bs=1M seek=256 conv=notrunc iflag=fullblock status=none
+
+if [ -z "${FERRY_PASSWORD:-}${FERRY_PASSWORD_FILE:-}${FERRY_PASSWORD_COMMAND:-}" ]; then
+    (umask 077 && head -c 24 /dev/urandom | base64 >"$D/password")
+    export FERRY_PASSWORD_FILE=$D/password
+    echo "demo: the repository's password is in $D/password (keep it: without it nothing restores)"
+fi
 
 step "ferry init"
 "$FERRY" init --repo "file://$D/repo"
