@@ -333,6 +333,7 @@ struct dp_repo {
 struct dp_unreadable {
 	char id[65];
 	int err;		/* -errno */
+	bool damaged;		/* read, but did not decode (else: did not read) */
 	char detail[200];
 };
 

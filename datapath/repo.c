@@ -231,8 +231,12 @@ static int snap_add(struct snap_list *l, struct dp_snapshot *s)
 	return 0;
 }
 
-/* Remember a manifest the listing skipped (for dp_snapshot_find()); 0 or -ENOMEM. */
-static int snap_unreadable(struct dp_repo *repo, const char *name, int err, const char *detail)
+/*
+ * Remember a manifest the listing skipped (for dp_snapshot_find()): @damaged,
+ * it read but did not decode; else it could not be read. 0 or -ENOMEM.
+ */
+static int snap_unreadable(struct dp_repo *repo, const char *name, int err, bool damaged,
+			   const char *detail)
 {
 	struct dp_unreadable *u;
 	void *p = realloc(repo->unreadable, (repo->nunreadable + 1) * sizeof(*repo->unreadable));
@@ -243,15 +247,9 @@ static int snap_unreadable(struct dp_repo *repo, const char *name, int err, cons
 	u = &repo->unreadable[repo->nunreadable++];
 	snprintf(u->id, sizeof(u->id), "%s", name);
 	u->err = err;
+	u->damaged = damaged;
 	snprintf(u->detail, sizeof(u->detail), "%s", detail);
 	return 0;
-}
-
-/* Whether @err says the object is damaged (or gone), rather than that it could not be read. */
-static bool err_is_damage(int err)
-{
-	return err == -EBADMSG || err == -EUCLEAN || err == -ENOENT || err == -EILSEQ ||
-	       err == -EAGAIN || err == -EINVAL || err == -ERANGE || err == -EOVERFLOW;
 }
 
 /* Decode one fetched tail: 0 (added or skipped with a warning), -EAGAIN (longer tail), -ENOMEM. */
@@ -261,9 +259,11 @@ static int snap_decode(struct snap_list *l, struct dp_mget *m)
 	struct dp_snapshot s;
 	int ret;
 
+	if (m->ret == -ENOENT)
+		return 0;	/* forgotten since the listing */
 	if (m->ret < 0) {
 		pr_warn("skipping snapshot %.16s: %s", name, m->detail[0] ? m->detail : strerror(-m->ret));
-		return snap_unreadable(l->repo, name, m->ret,
+		return snap_unreadable(l->repo, name, m->ret, false,
 				       m->detail[0] ? m->detail : strerror(-m->ret));
 	}
 	ret = dp_manifest_parse_tail(m->buf, (size_t)m->ret, m->size, &l->repo->keys, name, &s);
@@ -283,7 +283,7 @@ static int snap_decode(struct snap_list *l, struct dp_mget *m)
 	}
 	if (ret) {
 		pr_warn("skipping snapshot %.16s: %s", name, dp_last_error());
-		return snap_unreadable(l->repo, name, ret, dp_last_error());
+		return snap_unreadable(l->repo, name, ret, true, dp_last_error());
 	}
 	s.manifest_size = m->size;
 	ret = snap_add(l, &s);
@@ -394,7 +394,7 @@ const struct dp_snapshot *dp_snapshot_find(const struct dp_repo *repo,
 		for (size_t i = 0; i < nu; i++) {
 			const struct dp_unreadable *u = &repo->unreadable[i];
 
-			if (err_is_damage(u->err))
+			if (u->damaged)
 				continue;
 			*err = dp_fail(u->err, "snapshot %.16s could not be read (%s): which snapshot is the latest is not known",
 				       u->id, u->detail);
@@ -437,7 +437,7 @@ const struct dp_snapshot *dp_snapshot_find(const struct dp_repo *repo,
 
 		if (strncmp(u->id, spec, len))
 			continue;
-		if (err_is_damage(u->err))
+		if (u->damaged)
 			*err = dp_fail(-EUCLEAN, "snapshot %s is damaged: %s", u->id, u->detail);
 		else
 			*err = dp_fail(u->err, "snapshot %s could not be read: %s", u->id, u->detail);
