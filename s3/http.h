@@ -64,7 +64,7 @@ struct s3_hreq {
 	 * the answer to another request, on a connection out of step) and the
 	 * request is sent again on a fresh connection:
 	 */
-	char expect_md5[33];		/* a PUT: an MD5-form ETag must be this (hex; "" no check) */
+	char expect_md5[33];		/* a PUT: an MD5-form ETag must be this (hex, S3_MD5_HEX; "" no check) */
 	const char *expect_root;	/* an XML body must hold this element ("ListBucketResult") */
 	char what[160];			/* "PUT data/ab/cd", for messages */
 	s3_hreq_prepare_fn prepare;

@@ -74,7 +74,7 @@ int s3_sha256_hex(const void *buf, size_t len, char out[S3_SHA256_HEX])
 	return 0;
 }
 
-int s3_md5_sha256(const void *buf, size_t len, char md5[S3_MD5_B64], char *sha)
+int s3_md5_sha256(const void *buf, size_t len, char md5[S3_MD5_B64], char *md5_hex, char *sha)
 {
 	EVP_MD_CTX *m = EVP_MD_CTX_new(), *s = sha ? EVP_MD_CTX_new() : NULL;
 	unsigned char md[32];
@@ -99,6 +99,8 @@ int s3_md5_sha256(const void *buf, size_t len, char md5[S3_MD5_B64], char *sha)
 	if (!EVP_DigestFinal_ex(m, md, &mdlen) || mdlen != 16)
 		goto out;
 	EVP_EncodeBlock((unsigned char *)md5, md, 16);
+	if (md5_hex)
+		hex_encode(md, 16, md5_hex);
 	if (s) {
 		if (!EVP_DigestFinal_ex(s, md, &mdlen) || mdlen != 32)
 			goto out;
@@ -113,7 +115,7 @@ out:
 
 int s3_md5_b64(const void *buf, size_t len, char out[S3_MD5_B64])
 {
-	return s3_md5_sha256(buf, len, out, NULL);
+	return s3_md5_sha256(buf, len, out, NULL, NULL);
 }
 
 void s3_amz_date(time_t t, char out[S3_AMZ_DATE_LEN])

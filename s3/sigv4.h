@@ -16,6 +16,7 @@
 
 #define S3_SHA256_HEX	   65	/* 64 hex digits + NUL */
 #define S3_MD5_B64	   25	/* 24 base64 characters + NUL */
+#define S3_MD5_HEX	   33	/* 32 hex digits + NUL */
 #define S3_AMZ_DATE_LEN	   17	/* YYYYMMDDTHHMMSSZ + NUL */
 #define S3_UNSIGNED	   "UNSIGNED-PAYLOAD"
 #define S3_EMPTY_SHA256	   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -89,7 +90,11 @@ void s3_amz_date(time_t t, char out[S3_AMZ_DATE_LEN]);
 int s3_sha256_hex(const void *buf, size_t len, char out[S3_SHA256_HEX]);
 /* Base64 MD5 (Content-MD5) of @len bytes. Return 0 or -EIO. */
 int s3_md5_b64(const void *buf, size_t len, char out[S3_MD5_B64]);
-/* Both in one pass over the data (@sha may be NULL). Return 0 or -EIO. */
-int s3_md5_sha256(const void *buf, size_t len, char md5[S3_MD5_B64], char *sha);
+/*
+ * Both in one pass over the data: @md5 in base64, and in hex into @md5_hex
+ * (the form of an ETag; may be NULL), the hex SHA-256 into @sha (may be
+ * NULL). Return 0 or -EIO.
+ */
+int s3_md5_sha256(const void *buf, size_t len, char md5[S3_MD5_B64], char *md5_hex, char *sha);
 
 #endif /* FERRY_S3_SIGV4_H */

@@ -24,7 +24,6 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "creds.h"
 #include "http.h"
@@ -225,25 +224,21 @@ static void op_fini(struct s3op *op)
 /* The body of @op: Content-MD5 always, the SHA-256 when signing payloads. */
 static int op_body(struct s3op *op, const void *buf, size_t len)
 {
+	/* the ETag of a PUT is the body's MD5, except under SSE-KMS */
+	bool etag_is_md5 = !strcmp(op->r.method, "PUT") &&
+			   !(op->s->sse && !strncmp(op->s->sse, "aws:kms", 7));
 	char md5[S3_MD5_B64];
 	int ret;
 
 	op->r.body = buf;
 	op->r.body_len = len;
-	ret = s3_md5_sha256(buf, len, md5, op->s->sign_payload ? op->payload : NULL);
+	ret = s3_md5_sha256(buf, len, md5, etag_is_md5 ? op->r.expect_md5 : NULL,
+			    op->s->sign_payload ? op->payload : NULL);
 	if (ret)
 		return ret;
 	if (!op->s->sign_payload)
 		memcpy(op->payload, S3_UNSIGNED, sizeof(S3_UNSIGNED));
 	op_hdr(op, "Content-MD5", "%s", md5);
-	/* the ETag of a PUT is the body's MD5, except under SSE-KMS */
-	if (!strcmp(op->r.method, "PUT") && !(op->s->sse && !strncmp(op->s->sse, "aws:kms", 7))) {
-		unsigned char raw[18];
-
-		if (EVP_DecodeBlock(raw, (const unsigned char *)md5, (int)strlen(md5)) >= 16)
-			for (int i = 0; i < 16; i++)
-				snprintf(op->r.expect_md5 + 2 * i, 3, "%02x", raw[i]);
-	}
 	return 0;
 }
 
