@@ -456,11 +456,33 @@ int dp_mreader_next(struct dp_mreader *r, struct dp_ref *ref)
 	}
 }
 
+/*
+ * Whether the metadata (in r->in, at the end) names the snapshot the manifest
+ * is read as: a whole manifest stored under another snapshot's name
+ * (unencrypted: nothing else binds it) does not read.
+ */
+static int mr_check_name(struct dp_mreader *r)
+{
+	char hex[2 * DP_ID_LEN + 1];
+	struct dp_snapshot s;
+	int ret;
+
+	dp_hex(r->aad, DP_ID_LEN, hex);
+	ret = dp_manifest_parse_tail(r->in, r->in_len, r->size, r->keys, hex, &s);
+	if (ret)
+		return ret;
+	if (strcmp(s.id, hex))
+		ret = dp_fail(-EUCLEAN, "the manifest's metadata names snapshot %.16s", s.id);
+	dp_snapshot_fini(&s);
+	return ret;
+}
+
 int dp_mreader_finish(struct dp_mreader *r)
 {
 	uint8_t sum[DP_ID_LEN];
 	const uint8_t *foot;
 	uint32_t mlen;
+	int ret;
 
 	if (r->state != MR_META || r->pos + r->in_len != r->size)
 		return dp_fail(-EBADMSG, "manifest ends early (%llu of %llu bytes decoded)",
@@ -474,22 +496,9 @@ int dp_mreader_finish(struct dp_mreader *r)
 	dp_sha256_stream_final(r->sum, sum);
 	if (memcmp(sum, foot + 4, DP_ID_LEN))
 		return dp_fail(-EUCLEAN, "manifest checksum mismatch");
-	/* a whole manifest under another snapshot's name (unencrypted: nothing else binds it) */
-	{
-		char hex[2 * DP_ID_LEN + 1];
-		struct dp_snapshot s;
-		int ret;
-
-		dp_hex(r->aad, DP_ID_LEN, hex);
-		ret = dp_manifest_parse_tail(r->in, r->in_len, r->size, r->keys, hex, &s);
-		if (ret)
-			return ret;
-		if (strcmp(s.id, hex))
-			ret = dp_fail(-EUCLEAN, "the manifest's metadata names snapshot %.16s", s.id);
-		dp_snapshot_fini(&s);
-		if (ret)
-			return ret;
-	}
+	ret = mr_check_name(r);
+	if (ret)
+		return ret;
 	r->state = MR_DONE;
 	return 0;
 }
