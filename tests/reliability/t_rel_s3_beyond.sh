@@ -33,16 +33,21 @@ AWS_ENDPOINT_URL=$direct t_expect_rc 0 "init" "$FERRY" init --repo "$repo" --scr
 AWS_ENDPOINT_URL=$direct t_expect_rc 0 "a first backup" "$FERRY" backup --repo "$repo" --volume a --json "$t_tmp/a.img"
 first=$(t_json snapshot_id)
 
+# failed_loudly WHAT WHEN: the command of $t_rc/$t_out/$t_err failed by itself (no
+# signal), with a message, and printed no result
+failed_loudly() {
+    t_checks=$((t_checks + 1))
+    [ "$t_rc" != 0 ] || t_fail "$1: succeeded $2: $t_out"
+    [ "$t_rc" -lt 128 ] || t_fail "$1: died (exit $t_rc): $t_err"
+    grep -q "ferry: error: " <<<"$t_err" || t_fail "$1: exit $t_rc without a message: $t_err"
+    [ -z "$t_out" ] || t_fail "$1: failed (exit $t_rc) but printed a result: $t_out"
+}
 # loud VERB DESC CMD...: CMD fails with a message, within the deadline, printing nothing
 loud() {
     local what=$1
     shift
     rel_timed "$@"
-    t_checks=$((t_checks + 1))
-    [ "$t_rc" != 0 ] || t_fail "$what: succeeded against a failing store: $t_out"
-    [ "$t_rc" -lt 128 ] || t_fail "$what: died (exit $t_rc): $t_err"
-    grep -q "ferry: error: " <<<"$t_err" || t_fail "$what: exit $t_rc without a message: $t_err"
-    [ -z "$t_out" ] || t_fail "$what: failed (exit $t_rc) but printed a result: $t_out"
+    failed_loudly "$what" "against a failing store"
     [ "$rel_ms" -le "$DEADLINE_MS" ] || t_fail "$what: took $rel_ms ms, deadline 4 s per operation"
     t_log "outcome: $what: failed loudly, exit $t_rc in $rel_ms ms: $(tail -1 <<<"$t_err")"
 }
@@ -103,11 +108,7 @@ bad_after() {
     t_rc=$?
     rel_ms=$((($(date +%s%N) - t0) / 1000000))
     t_out=$(cat "$t_tmp/bg.out") t_err=$(cat "$t_tmp/bg.err")
-    t_checks=$((t_checks + 1))
-    [ "$t_rc" != 0 ] || t_fail "$what: succeeded although the store went bad: $t_out"
-    [ "$t_rc" -lt 128 ] || t_fail "$what: died (exit $t_rc): $t_err"
-    grep -q "ferry: error: " <<<"$t_err" || t_fail "$what: exit $t_rc without a message: $t_err"
-    [ -z "$t_out" ] || t_fail "$what: failed (exit $t_rc) but printed a result: $t_out"
+    failed_loudly "$what" "although the store went bad"
     [ "$rel_ms" -le "$CLEANUP_MS" ] || t_fail "$what: took $rel_ms ms after the store went bad, deadline 2 s per operation"
     t_log "outcome: $what: failed loudly, exit $t_rc $rel_ms ms after the store went bad: $(tail -1 <<<"$t_err")"
 }
