@@ -33,15 +33,15 @@ struct s3_store;
 struct dp_snapshot;
 
 #define BENCH_SCHEMA	      "ferry-bench/1"
-#define BENCH_WORKSET_MAX     (256ull << 20)	/* in-memory data of compress/hash/encrypt/put */
-#define BENCH_SAMPLE_INTERVAL 1.0		/* seconds between throughput samples */
+#define BENCH_WORKSET_MAX     (256ull << 20) /* in-memory data of compress/hash/encrypt/put */
+#define BENCH_SAMPLE_INTERVAL 1.0	     /* seconds between throughput samples */
 
 /* ------------------------------------------------------------------ data */
 
 enum bench_data { BENCH_DATA_ZERO, BENCH_DATA_RANDOM, BENCH_DATA_TEXT, BENCH_DATA_MIXED };
 
-#define BENCH_GEN_BLOCK	 (64u << 10)	/* the generator's unit: any aligned block alone */
-#define BENCH_GEN_REGION (1u << 20)	/* mixed: each 1 MiB region is one kind */
+#define BENCH_GEN_BLOCK	 (64u << 10) /* the generator's unit: any aligned block alone */
+#define BENCH_GEN_REGION (1u << 20)  /* mixed: each 1 MiB region is one kind */
 #define BENCH_GEN_WORDS	 2048
 
 /* A seeded generator: the bytes at an offset depend only on (kind, seed, offset). */
@@ -73,8 +73,8 @@ bool bench_gen_region_is_zero(const struct bench_gen *g, uint64_t off);
  * @threads threads; zero regions are left as holes.
  * Return: 0 or -errno (the detail in @err).
  */
-int bench_gen_file(const struct bench_gen *g, const char *path, uint64_t size,
-		   unsigned int threads, char *err, size_t errlen);
+int bench_gen_file(const struct bench_gen *g, const char *path, uint64_t size, unsigned int threads,
+		   char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- stages */
 
@@ -87,34 +87,34 @@ struct bench_lat {
 
 struct bench_sample {
 	double t;	/* seconds since the stage started, at the end of the interval */
-	uint64_t bytes;	/* input bytes done by then */
+	uint64_t bytes; /* input bytes done by then */
 };
 
 /* The settings every scenario reads (cmd_bench.c fills them in). */
 struct bench_opts {
 	uint64_t size;
-	double duration;		/* seconds; 0: do --size once */
-	unsigned int threads;		/* 0: one per CPU */
-	unsigned int concurrency;	/* 0: the scenario's default */
-	int compression;		/* zstd level or DP_COMPRESSION_OFF */
+	double duration;	  /* seconds; 0: do --size once */
+	unsigned int threads;	  /* 0: one per CPU */
+	unsigned int concurrency; /* 0: the scenario's default */
+	int compression;	  /* zstd level or DP_COMPRESSION_OFF */
 	uint64_t part_size;
 	uint64_t object_size;
 	uint64_t block_size;
 	uint32_t chunk_size;
 	enum bench_data data;
 	uint64_t seed;
-	const char *source;		/* --source, or the generated image */
+	const char *source; /* --source, or the generated image */
 	bool source_generated;
 	const char *workdir;
-	const char *repo;		/* --repo as given; NULL: a directory in the workdir */
+	const char *repo; /* --repo as given; NULL: a directory in the workdir */
 	bool keep;
-	bool no_encryption;		/* --encryption off: backup's repository in the clear */
-	struct ctl_common *common;	/* --memory, --s3-*, --repo */
+	bool no_encryption;	   /* --encryption off: backup's repository in the clear */
+	struct ctl_common *common; /* --memory, --s3-*, --repo */
 };
 
 struct bench_stage {
 	const char *name;
-	int err;			/* 0 or -errno */
+	int err; /* 0 or -errno */
 	char error[256];
 	/* figures */
 	double seconds;
@@ -125,15 +125,15 @@ struct bench_stage {
 	uint64_t peak_rss;
 	struct bench_sample *samples;
 	size_t nsamples, capsamples;
-	cJSON *detail;			/* scenario-specific fields (SCHEMA.md) */
-	long objects_deleted;		/* by the stage's own cleanup */
+	cJSON *detail;	      /* scenario-specific fields (SCHEMA.md) */
+	long objects_deleted; /* by the stage's own cleanup */
 	/* while it runs */
 	const struct bench_opts *o;
 	struct timespec t0;
 	struct rusage ru0;
 	double next_sample;
-	_Atomic uint64_t progress;	/* input bytes done, for the samples */
-	_Atomic uint64_t next_unit;	/* bench_stage_next_unit() */
+	_Atomic uint64_t progress;  /* input bytes done, for the samples */
+	_Atomic uint64_t next_unit; /* bench_stage_next_unit() */
 	_Atomic bool failed;
 	pthread_mutex_t err_lock;
 };

@@ -23,7 +23,15 @@
 #include "s3/store.h"
 
 enum scen {
-	SC_READ, SC_HASH, SC_COMPRESS, SC_ENCRYPT, SC_PUT, SC_GET, SC_BACKUP, SC_RESTORE, SC_N
+	SC_READ,
+	SC_HASH,
+	SC_COMPRESS,
+	SC_ENCRYPT,
+	SC_PUT,
+	SC_GET,
+	SC_BACKUP,
+	SC_RESTORE,
+	SC_N
 };
 
 /* In the order "all" runs them. */
@@ -112,29 +120,41 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 		       bool *want, bool *help)
 {
 	enum {
-		OPT_SIZE = CTL_OPT_VERB_BASE, OPT_DURATION, OPT_DATA, OPT_SEED, OPT_THREADS,
-		OPT_CONC, OPT_COMPRESSION, OPT_CHUNK, OPT_PART, OPT_OBJECT, OPT_BLOCK, OPT_SOURCE,
-		OPT_WORKDIR, OPT_KEEP, OPT_ENCRYPTION,
+		OPT_SIZE = CTL_OPT_VERB_BASE,
+		OPT_DURATION,
+		OPT_DATA,
+		OPT_SEED,
+		OPT_THREADS,
+		OPT_CONC,
+		OPT_COMPRESSION,
+		OPT_CHUNK,
+		OPT_PART,
+		OPT_OBJECT,
+		OPT_BLOCK,
+		OPT_SOURCE,
+		OPT_WORKDIR,
+		OPT_KEEP,
+		OPT_ENCRYPTION,
 	};
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "size", required_argument, NULL, OPT_SIZE },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "data", required_argument, NULL, OPT_DATA },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "concurrency", required_argument, NULL, OPT_CONC },
-		{ "compression", required_argument, NULL, OPT_COMPRESSION },
-		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
-		{ "part-size", required_argument, NULL, OPT_PART },
-		{ "object-size", required_argument, NULL, OPT_OBJECT },
-		{ "block-size", required_argument, NULL, OPT_BLOCK },
-		{ "source", required_argument, NULL, OPT_SOURCE },
-		{ "workdir", required_argument, NULL, OPT_WORKDIR },
-		{ "keep", no_argument, NULL, OPT_KEEP },
-		{ "encryption", required_argument, NULL, OPT_ENCRYPTION },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"size", required_argument, NULL, OPT_SIZE},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"data", required_argument, NULL, OPT_DATA},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"concurrency", required_argument, NULL, OPT_CONC},
+		{"compression", required_argument, NULL, OPT_COMPRESSION},
+		{"chunk-size", required_argument, NULL, OPT_CHUNK},
+		{"part-size", required_argument, NULL, OPT_PART},
+		{"object-size", required_argument, NULL, OPT_OBJECT},
+		{"block-size", required_argument, NULL, OPT_BLOCK},
+		{"source", required_argument, NULL, OPT_SOURCE},
+		{"workdir", required_argument, NULL, OPT_WORKDIR},
+		{"keep", no_argument, NULL, OPT_KEEP},
+		{"encryption", required_argument, NULL, OPT_ENCRYPTION},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	unsigned long v;
 	int64_t secs;
@@ -153,21 +173,25 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 			break;
 		case OPT_DURATION:
 			if (ctl_parse_duration(optarg, &secs) || secs < 1 || secs > 86400)
-				return ctl_usage_error("bench", "--duration takes a duration from 1s to 24h, not '%s'",
-						       optarg);
+				return ctl_usage_error(
+					"bench",
+					"--duration takes a duration from 1s to 24h, not '%s'",
+					optarg);
 			o->duration = (double)secs;
 			break;
 		case OPT_DATA:
 			if (bench_data_parse(optarg, &o->data))
-				return ctl_usage_error("bench", "--data takes zero, random, text or mixed, not '%s'",
-						       optarg);
+				return ctl_usage_error(
+					"bench",
+					"--data takes zero, random, text or mixed, not '%s'",
+					optarg);
 			break;
 		case OPT_SEED:
 			errno = 0;
 			o->seed = strtoull(optarg, &end, 0);
 			if (errno || !optarg[0] || *end || optarg[0] == '-')
-				return ctl_usage_error("bench", "--seed takes a whole number, not '%s'",
-						       optarg);
+				return ctl_usage_error(
+					"bench", "--seed takes a whole number, not '%s'", optarg);
 			break;
 		case OPT_THREADS:
 			if (ctl_parse_uint("bench", "threads", optarg, 1, 256, &v))
@@ -187,20 +211,24 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 			o->compression = (int)strtol(optarg, &end, 10);
 			if (!optarg[0] || *end || o->compression < -7 || o->compression > 19 ||
 			    o->compression == 0)
-				return ctl_usage_error("bench", "--compression takes a zstd level from -7 to 19 (not 0) or 'off', not '%s'",
-						       optarg);
+				return ctl_usage_error(
+					"bench",
+					"--compression takes a zstd level from -7 to 19 (not 0) or 'off', not '%s'",
+					optarg);
 			break;
 		case OPT_CHUNK:
-			if (bench_size_opt("chunk-size", optarg, DP_CHUNK_SIZE_MIN, DP_CHUNK_SIZE_MAX,
-					   &sz))
+			if (bench_size_opt("chunk-size", optarg, DP_CHUNK_SIZE_MIN,
+					   DP_CHUNK_SIZE_MAX, &sz))
 				return CTL_EXIT_USAGE;
 			if (sz & (sz - 1))
-				return ctl_usage_error("bench", "--chunk-size must be a power of two, not '%s'",
-						       optarg);
+				return ctl_usage_error(
+					"bench", "--chunk-size must be a power of two, not '%s'",
+					optarg);
 			o->chunk_size = (uint32_t)sz;
 			break;
 		case OPT_PART:
-			if (bench_size_opt("part-size", optarg, 64u << 10, 5ull << 30, &o->part_size))
+			if (bench_size_opt("part-size", optarg, 64u << 10, 5ull << 30,
+					   &o->part_size))
 				return CTL_EXIT_USAGE;
 			break;
 		case OPT_OBJECT:
@@ -211,8 +239,9 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 			if (bench_size_opt("block-size", optarg, 4096, 64u << 20, &o->block_size))
 				return CTL_EXIT_USAGE;
 			if (o->block_size % 4096)
-				return ctl_usage_error("bench", "--block-size must be a multiple of 4K, not '%s'",
-						       optarg);
+				return ctl_usage_error(
+					"bench", "--block-size must be a multiple of 4K, not '%s'",
+					optarg);
 			break;
 		case OPT_SOURCE:
 			o->source = optarg;
@@ -225,8 +254,8 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 			break;
 		case OPT_ENCRYPTION:
 			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
-				return ctl_usage_error("bench", "--encryption takes on or off, not '%s'",
-						       optarg);
+				return ctl_usage_error(
+					"bench", "--encryption takes on or off, not '%s'", optarg);
 			o->no_encryption = !strcmp(optarg, "off");
 			break;
 		default:
@@ -239,7 +268,9 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 		}
 	}
 	if (optind >= argc)
-		return ctl_usage_error("bench", "no SCENARIO given (read, hash, compress, encrypt, put, get, backup, restore or all)");
+		return ctl_usage_error(
+			"bench",
+			"no SCENARIO given (read, hash, compress, encrypt, put, get, backup, restore or all)");
 	for (int i = optind; i < argc; i++) {
 		bool found = false;
 
@@ -281,10 +312,10 @@ int ctl_cmd_bench(int argc, char **argv)
 	};
 	struct bench_stage stages[SC_N];
 	struct bench_job_ctx *jc = NULL;
-	struct bench_cleanup cl = { .done = true };
+	struct bench_cleanup cl = {.done = true};
 	const char *scen_run[SC_N];
 	char name[64], rundir[4096], root[4096], url[4096], source[4096];
-	bool want[SC_N] = { false }, help = false, made_dir = false;
+	bool want[SC_N] = {false}, help = false, made_dir = false;
 	size_t nstages = 0;
 	struct ctl_common c;
 	int ret, first_err = 0;
@@ -437,7 +468,8 @@ out:
 			rmdir(root + 7);
 		}
 		if (rmdir(rundir) && errno != ENOENT) {
-			ctl_log(CTL_LOG_WARN, "bench: cannot remove %s: %s", rundir, strerror(errno));
+			ctl_log(CTL_LOG_WARN, "bench: cannot remove %s: %s", rundir,
+				strerror(errno));
 			cl.done = false;
 		}
 	} else if (made_dir) {

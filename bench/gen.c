@@ -68,7 +68,7 @@ static void gen_seed(struct gen_rng *r, uint64_t seed, uint64_t stream, uint64_t
 
 int bench_data_parse(const char *s, enum bench_data *out)
 {
-	static const char *const names[] = { "zero", "random", "text", "mixed" };
+	static const char *const names[] = {"zero", "random", "text", "mixed"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!strcmp(s, names[i])) {
@@ -279,10 +279,10 @@ static void *gen_file_worker(void *arg)
 	return NULL;
 }
 
-int bench_gen_file(const struct bench_gen *g, const char *path, uint64_t size,
-		   unsigned int threads, char *err, size_t errlen)
+int bench_gen_file(const struct bench_gen *g, const char *path, uint64_t size, unsigned int threads,
+		   char *err, size_t errlen)
 {
-	struct gen_file gf = { .g = g, .size = size };
+	struct gen_file gf = {.g = g, .size = size};
 	pthread_t *t = NULL;
 	unsigned int i, started = 0;
 	int ret;

@@ -199,7 +199,7 @@ void bench_report_table(const struct bench_opts *o, struct bench_stage *stages, 
 	       "obj/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU s/GB", "RSS MiB");
 	for (size_t i = 0; i < n; i++) {
 		struct bench_stage *st = &stages[i];
-		struct bench_lat_summary ls = { 0 };
+		struct bench_lat_summary ls = {0};
 
 		printf("%-9s", st->name);
 		if (st->err) {

@@ -35,8 +35,8 @@ enum cpu_op { CPU_COMPRESS, CPU_HASH, CPU_ENCRYPT };
 struct cpu_run {
 	struct bench_stage *st;
 	enum cpu_op op;
-	const uint8_t *ws;	/* the working set */
-	uint64_t ws_len;	/* a multiple of the chunk size, or the whole --size */
+	const uint8_t *ws; /* the working set */
+	uint64_t ws_len;   /* a multiple of the chunk size, or the whole --size */
 	uint64_t nunits;
 	EVP_MD *md;
 	EVP_CIPHER *cipher;
@@ -115,8 +115,7 @@ static long cpu_one(struct cpu_run *r, struct cpu_thread *t, const uint8_t *in, 
 
 	switch (r->op) {
 	case CPU_COMPRESS:
-		z = ZSTD_compressCCtx(t->cctx, t->out, t->out_cap, in, len,
-				      r->st->o->compression);
+		z = ZSTD_compressCCtx(t->cctx, t->out, t->out_cap, in, len, r->st->o->compression);
 		if (ZSTD_isError(z))
 			return bench_stage_fail(r->st, -EIO, "zstd: %s", ZSTD_getErrorName(z));
 		return (long)(z < len ? z : len);
@@ -134,8 +133,8 @@ static long cpu_one(struct cpu_run *r, struct cpu_thread *t, const uint8_t *in, 
 		    EVP_EncryptUpdate(t->cctx_gcm, NULL, &n, in, len < 32 ? (int)len : 32) != 1 ||
 		    EVP_EncryptUpdate(t->cctx_gcm, t->out, &n, in, (int)len) != 1 ||
 		    EVP_EncryptFinal_ex(t->cctx_gcm, t->out + n, &fin) != 1 ||
-		    EVP_CIPHER_CTX_ctrl(t->cctx_gcm, EVP_CTRL_GCM_GET_TAG, 16,
-					t->out + n + fin) != 1)
+		    EVP_CIPHER_CTX_ctrl(t->cctx_gcm, EVP_CTRL_GCM_GET_TAG, 16, t->out + n + fin) !=
+			    1)
 			return bench_errno_from_ssl(r->st, "AES-256-GCM");
 		return (long)sizeof(iv) + n + fin + 16;
 	}
@@ -176,7 +175,7 @@ static int cpu_run(struct bench_stage *st, enum cpu_op op)
 {
 	const struct bench_opts *o = st->o;
 	unsigned int threads = o->threads ? o->threads : bench_cpus();
-	struct cpu_run r = { .st = st, .op = op };
+	struct cpu_run r = {.st = st, .op = op};
 	struct bench_gen *g;
 	uint8_t *ws = NULL;
 	int ret;

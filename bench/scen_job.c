@@ -73,8 +73,8 @@ static int job_open(struct bench_stage *st, struct bench_job_ctx *jc)
 	 * open), else "ferry-bench".
 	 */
 	const char *pw = getenv("FERRY_PASSWORD");
-	struct dp_init_opts io = { .sz = sizeof(io), .chunk_size = st->o->chunk_size,
-				   .scrypt_n = 1024 };
+	struct dp_init_opts io = {
+		.sz = sizeof(io), .chunk_size = st->o->chunk_size, .scrypt_n = 1024};
 	int ret;
 
 	if (!pw || !pw[0])
@@ -108,7 +108,7 @@ static int job_open(struct bench_stage *st, struct bench_job_ctx *jc)
 int bench_scen_backup(struct bench_stage *st, struct bench_job_ctx *jc)
 {
 	const struct bench_opts *o = st->o;
-	struct dp_backup_opts bo = { .sz = sizeof(bo) };
+	struct dp_backup_opts bo = {.sz = sizeof(bo)};
 	const struct dp_result *r;
 	struct dp_job *job = NULL;
 	uint64_t before;
@@ -184,8 +184,9 @@ static int job_compare(struct bench_stage *st, const char *a, const char *b)
 			break;
 		}
 		if (na != nb || memcmp(x, y, (size_t)na)) {
-			ret = bench_stage_fail(st, -EUCLEAN, "restored %s differs from %s near byte %llu",
-					       b, a, (unsigned long long)off);
+			ret = bench_stage_fail(st, -EUCLEAN,
+					       "restored %s differs from %s near byte %llu", b, a,
+					       (unsigned long long)off);
 			break;
 		}
 		if (na == 0)
@@ -205,7 +206,7 @@ out:
 int bench_scen_restore(struct bench_stage *st, struct bench_job_ctx *jc)
 {
 	const struct bench_opts *o = st->o;
-	struct dp_restore_opts ro = { .sz = sizeof(ro) };
+	struct dp_restore_opts ro = {.sz = sizeof(ro)};
 	struct dp_snapshot *snaps = NULL;
 	const struct dp_snapshot *s;
 	const struct dp_result *r;
@@ -237,7 +238,8 @@ int bench_scen_restore(struct bench_stage *st, struct bench_job_ctx *jc)
 	}
 	if (unlink(jc->restore_target) && errno != ENOENT) {
 		ret = -errno;
-		bench_stage_fail(st, ret, "cannot remove %s: %s", jc->restore_target, strerror(-ret));
+		bench_stage_fail(st, ret, "cannot remove %s: %s", jc->restore_target,
+				 strerror(-ret));
 		goto out;
 	}
 	ro.target = jc->restore_target;

@@ -53,8 +53,8 @@ static int rd_open(struct rd *r, const char *path)
 	r->direct = true;
 	r->fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (r->fd < 0 && errno == EINVAL) {
-		ctl_log(CTL_LOG_WARN, "bench read: O_DIRECT refused on %s: reading through the page cache",
-			path);
+		ctl_log(CTL_LOG_WARN,
+			"bench read: O_DIRECT refused on %s: reading through the page cache", path);
 		r->direct = false;
 		r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
@@ -189,7 +189,8 @@ static int rd_pread(struct rd *r)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
-				return bench_stage_fail(st, n < 0 ? -errno : -EIO, "read at %llu: %s",
+				return bench_stage_fail(st, n < 0 ? -errno : -EIO,
+							"read at %llu: %s",
 							(unsigned long long)(s->off + s->got),
 							n < 0 ? strerror(errno) : "unexpected end");
 			s->got += (size_t)n;
@@ -205,7 +206,7 @@ static int rd_pread(struct rd *r)
 int bench_scen_read(struct bench_stage *st)
 {
 	const struct bench_opts *o = st->o;
-	struct rd r = { .st = st, .fd = -1 };
+	struct rd r = {.st = st, .fd = -1};
 	struct iovec *iov = NULL;
 	bool uring = false;
 	char mode[64];
@@ -235,7 +236,7 @@ int bench_scen_read(struct bench_stage *st)
 	} else {
 		uring = true;
 		for (unsigned int i = 0; i < r.qd; i++)
-			iov[i] = (struct iovec){ r.bufs + (size_t)i * r.bs, r.bs };
+			iov[i] = (struct iovec){r.bufs + (size_t)i * r.bs, r.bs};
 		r.fixed = io_uring_register_buffers(&r.ring, iov, r.qd) == 0;
 	}
 	st->has_lat = true;

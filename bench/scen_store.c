@@ -32,10 +32,10 @@
 struct st_run {
 	struct bench_stage *st;
 	struct s3_store *s;
-	const char *prefix;	/* "put" or "get" */
+	const char *prefix; /* "put" or "get" */
 	const uint8_t *ws;
-	uint64_t ws_parts;	/* parts in the working set */
-	uint64_t part, objsize, nobjs, ppo;	/* ppo: parts per object */
+	uint64_t ws_parts;		    /* parts in the working set */
+	uint64_t part, objsize, nobjs, ppo; /* ppo: parts per object */
 	bool timed;
 	_Atomic uint64_t objects, stored;
 };
@@ -115,7 +115,7 @@ static int clean_rmdir(const char *path, const struct stat *sb, int type, struct
 
 long bench_store_clean(struct s3_store *s)
 {
-	struct clean_keys k = { 0 };
+	struct clean_keys k = {0};
 	const char *url;
 	long deleted = 0;
 	int ret;
@@ -127,7 +127,8 @@ long bench_store_clean(struct s3_store *s)
 		int r = s3_store_delete(s, k.v[i]);
 
 		if (r && r != -ENOENT) {
-			ctl_log(CTL_LOG_WARN, "bench: cannot delete %s: %s", k.v[i], s3_last_error());
+			ctl_log(CTL_LOG_WARN, "bench: cannot delete %s: %s", k.v[i],
+				s3_last_error());
 			if (!ret)
 				ret = r;
 		} else {
@@ -140,7 +141,8 @@ long bench_store_clean(struct s3_store *s)
 	/* file://: the directories bench made, bottom up; only empty ones go */
 	url = s3_store_url(s);
 	if (s3_store_is_local(s) && !ret)
-		nftw(!strncmp(url, "file://", 7) ? url + 7 : url, clean_rmdir, 16, FTW_DEPTH | FTW_PHYS);
+		nftw(!strncmp(url, "file://", 7) ? url + 7 : url, clean_rmdir, 16,
+		     FTW_DEPTH | FTW_PHYS);
 	return ret ? ret : deleted;
 }
 
@@ -226,7 +228,7 @@ out_abort:
 static void *st_put_worker(void *arg)
 {
 	struct st_run *r = arg;
-	struct st_wait w = { .ret = 0 };
+	struct st_wait w = {.ret = 0};
 	uint64_t j;
 
 	pthread_mutex_init(&w.lock, NULL);
@@ -272,9 +274,11 @@ static void *st_get_worker(void *arg)
 		}
 		bench_lat_add(&st->lat, bench_now() - t0);
 		if ((size_t)got != n || memcmp(buf, st_data(r, j, p), n)) {
-			bench_stage_fail(st, -EUCLEAN, "GET %s bytes %llu-%llu: %zd bytes came back, not the %zu written",
-					 key, (unsigned long long)off,
-					 (unsigned long long)(off + n - 1), got, n);
+			bench_stage_fail(
+				st, -EUCLEAN,
+				"GET %s bytes %llu-%llu: %zd bytes came back, not the %zu written",
+				key, (unsigned long long)off, (unsigned long long)(off + n - 1),
+				got, n);
 			break;
 		}
 		st->progress += n;
@@ -344,7 +348,7 @@ static void st_finish(struct bench_stage *st, struct st_run *r)
 
 int bench_scen_put(struct bench_stage *st, const char *url)
 {
-	struct st_run r = { .prefix = "put", .timed = true };
+	struct st_run r = {.prefix = "put", .timed = true};
 	uint8_t *ws = NULL;
 	int ret;
 
@@ -373,7 +377,7 @@ out:
 
 int bench_scen_get(struct bench_stage *st, const char *url)
 {
-	struct st_run r = { .prefix = "get", .timed = false };
+	struct st_run r = {.prefix = "get", .timed = false};
 	struct bench_opts setup_opts;
 	struct bench_stage setup;
 	uint8_t *ws = NULL;

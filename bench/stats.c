@@ -118,7 +118,7 @@ static void stage_sample(struct bench_stage *st, double t, uint64_t bytes)
 		st->samples = s;
 		st->capsamples = cap;
 	}
-	st->samples[st->nsamples++] = (struct bench_sample){ .t = t, .bytes = bytes };
+	st->samples[st->nsamples++] = (struct bench_sample){.t = t, .bytes = bytes};
 }
 
 void bench_stage_tick(struct bench_stage *st, uint64_t bytes_done)
@@ -145,7 +145,7 @@ void bench_stage_end(struct bench_stage *st, uint64_t bytes_done)
 	/* the last sample covers the rest; one a moment before the end becomes it */
 	if (st->nsamples && st->samples[st->nsamples - 1].t >= st->seconds - 1e-3)
 		st->samples[st->nsamples - 1] =
-			(struct bench_sample){ .t = st->seconds, .bytes = bytes_done };
+			(struct bench_sample){.t = st->seconds, .bytes = bytes_done};
 	else
 		stage_sample(st, st->seconds, bytes_done);
 }
@@ -255,7 +255,7 @@ static void *workers_main(void *p)
 
 int bench_workers_run(struct bench_stage *st, unsigned int n, void *(*fn)(void *), void *arg)
 {
-	struct bench_workers w = { .fn = fn, .arg = arg };
+	struct bench_workers w = {.fn = fn, .arg = arg};
 	pthread_condattr_t ca;
 	pthread_t *t;
 	unsigned int i, started = 0;

@@ -48,14 +48,16 @@ int ctl_io_opts(const char *verb, int which, const char *arg, bool *no_uring, bo
 		else if (!strcmp(arg, "pread") || !strcmp(arg, "sync"))
 			*no_uring = true;
 		else
-			return ctl_usage_error(verb, "--io takes auto, uring or pread, not '%s'", arg);
+			return ctl_usage_error(verb, "--io takes auto, uring or pread, not '%s'",
+					       arg);
 	} else {
 		if (!strcmp(arg, "auto") || !strcmp(arg, "on"))
 			*no_direct = false;
 		else if (!strcmp(arg, "off"))
 			*no_direct = true;
 		else
-			return ctl_usage_error(verb, "--direct-io takes auto or off, not '%s'", arg);
+			return ctl_usage_error(verb, "--direct-io takes auto or off, not '%s'",
+					       arg);
 	}
 	return 0;
 }
@@ -84,7 +86,7 @@ static int backup_parent(struct ctl_common *c, struct dp_repo *repo, struct dp_b
 	bo->parent = dp_snapshot_find(!strcmp(spec, "auto") ? NULL : repo, *snaps, *n,
 				      !strcmp(spec, "auto") ? "latest" : spec, volume, &err);
 	if (!bo->parent && !strcmp(spec, "auto") && err == -ENOENT)
-		return CTL_EXIT_OK;	/* the volume's first backup */
+		return CTL_EXIT_OK; /* the volume's first backup */
 	if (!bo->parent)
 		return ctl_fail(err, NULL, "--parent: %s", dp_last_error());
 	return CTL_EXIT_OK;
@@ -93,26 +95,35 @@ static int backup_parent(struct ctl_common *c, struct dp_repo *repo, struct dp_b
 int ctl_cmd_backup(int argc, char **argv)
 {
 	enum {
-		OPT_VOLUME = CTL_OPT_VERB_BASE, OPT_LABEL, OPT_COMPRESSION, OPT_THREADS, OPT_QD,
-		OPT_PACK, OPT_IO, OPT_DIRECT, OPT_HOST, OPT_PARENT, OPT_CHANGED,
+		OPT_VOLUME = CTL_OPT_VERB_BASE,
+		OPT_LABEL,
+		OPT_COMPRESSION,
+		OPT_THREADS,
+		OPT_QD,
+		OPT_PACK,
+		OPT_IO,
+		OPT_DIRECT,
+		OPT_HOST,
+		OPT_PARENT,
+		OPT_CHANGED,
 	};
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "volume", required_argument, NULL, OPT_VOLUME },
-		{ "label", required_argument, NULL, OPT_LABEL },
-		{ "compression", required_argument, NULL, OPT_COMPRESSION },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "queue-depth", required_argument, NULL, OPT_QD },
-		{ "pack-size", required_argument, NULL, OPT_PACK },
-		{ "io", required_argument, NULL, OPT_IO },
-		{ "direct-io", required_argument, NULL, OPT_DIRECT },
-		{ "hostname", required_argument, NULL, OPT_HOST },
-		{ "parent", required_argument, NULL, OPT_PARENT },
-		{ "changed-blocks", required_argument, NULL, OPT_CHANGED },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"volume", required_argument, NULL, OPT_VOLUME},
+		{"label", required_argument, NULL, OPT_LABEL},
+		{"compression", required_argument, NULL, OPT_COMPRESSION},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"queue-depth", required_argument, NULL, OPT_QD},
+		{"pack-size", required_argument, NULL, OPT_PACK},
+		{"io", required_argument, NULL, OPT_IO},
+		{"direct-io", required_argument, NULL, OPT_DIRECT},
+		{"hostname", required_argument, NULL, OPT_HOST},
+		{"parent", required_argument, NULL, OPT_PARENT},
+		{"changed-blocks", required_argument, NULL, OPT_CHANGED},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct dp_backup_opts bo = { .sz = sizeof(bo) };
+	struct dp_backup_opts bo = {.sz = sizeof(bo)};
 	struct s3_store *st = NULL;
 	struct dp_repo *repo = NULL;
 	struct dp_pool *pool = NULL;
@@ -120,7 +131,7 @@ int ctl_cmd_backup(int argc, char **argv)
 	const char **labels = NULL;
 	const char *parent = "auto", *changed_file = NULL;
 	struct dp_snapshot *snaps = NULL;
-	struct dp_cbl changed = { .n = 0 };
+	struct dp_cbl changed = {.n = 0};
 	size_t nsnaps = 0;
 	char state_buf[4096];
 	struct ctl_common c;
@@ -152,8 +163,10 @@ int ctl_cmd_backup(int argc, char **argv)
 			bo.compression = (int)strtol(optarg, &end, 10);
 			if (!optarg[0] || *end || bo.compression < -7 || bo.compression > 19 ||
 			    bo.compression == 0) {
-				ret = ctl_usage_error("backup", "--compression takes a zstd level from -7 to 19 (not 0) or 'off', not '%s'",
-						      optarg);
+				ret = ctl_usage_error(
+					"backup",
+					"--compression takes a zstd level from -7 to 19 (not 0) or 'off', not '%s'",
+					optarg);
 				goto out;
 			}
 			break;
@@ -173,7 +186,8 @@ int ctl_cmd_backup(int argc, char **argv)
 			break;
 		case OPT_PACK:
 			if (ctl_parse_size(optarg, &bo.pack_size)) {
-				ret = ctl_usage_error("backup", "--pack-size: '%s' is not a size", optarg);
+				ret = ctl_usage_error("backup", "--pack-size: '%s' is not a size",
+						      optarg);
 				goto out;
 			}
 			break;
@@ -208,7 +222,8 @@ int ctl_cmd_backup(int argc, char **argv)
 		goto out;
 	}
 	if (optind + 1 < argc) {
-		ret = ctl_usage_error("backup", "one SOURCE at a time ('%s' is extra)", argv[optind + 1]);
+		ret = ctl_usage_error("backup", "one SOURCE at a time ('%s' is extra)",
+				      argv[optind + 1]);
 		goto out;
 	}
 	bo.source = argv[optind];
@@ -227,8 +242,10 @@ int ctl_cmd_backup(int argc, char **argv)
 			goto out;
 		}
 		if (!bo.parent) {
-			ret = ctl_fail(-ESTALE, NULL, "--changed-blocks %s names parent %.16s, but this backup has none (--parent none, or no earlier snapshot of the volume): refused",
-				       changed_file, changed.parent);
+			ret = ctl_fail(
+				-ESTALE, NULL,
+				"--changed-blocks %s names parent %.16s, but this backup has none (--parent none, or no earlier snapshot of the volume): refused",
+				changed_file, changed.parent);
 			goto out;
 		}
 		bo.changed = &changed;
@@ -264,8 +281,8 @@ int ctl_cmd_backup(int argc, char **argv)
 				printf("  resumed: %.1f MB an interrupted run had stored were not sent again\n",
 				       (double)p->bytes_reused / 1e6);
 			if (bo.changed)
-				printf("  parent %.16s: %.1f MB unchanged, not read\n", bo.parent->id,
-				       (double)p->bytes_unchanged / 1e6);
+				printf("  parent %.16s: %.1f MB unchanged, not read\n",
+				       bo.parent->id, (double)p->bytes_unchanged / 1e6);
 			else if (bo.parent)
 				printf("  parent %.16s\n", bo.parent->id);
 		}

@@ -53,14 +53,14 @@ int ctl_cmd_check(int argc, char **argv)
 	enum { OPT_READ = CTL_OPT_VERB_BASE, OPT_SUBSET, OPT_SOURCE, OPT_VOLUME };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "read-data", no_argument, NULL, OPT_READ },
-		{ "subset", required_argument, NULL, OPT_SUBSET },
-		{ "source", required_argument, NULL, OPT_SOURCE },
-		{ "volume", required_argument, NULL, OPT_VOLUME },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"read-data", no_argument, NULL, OPT_READ},
+		{"subset", required_argument, NULL, OPT_SUBSET},
+		{"source", required_argument, NULL, OPT_SOURCE},
+		{"volume", required_argument, NULL, OPT_VOLUME},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct dp_check_opts co = { .sz = sizeof(co) };
+	struct dp_check_opts co = {.sz = sizeof(co)};
 	struct dp_check_report r;
 	struct s3_store *st = NULL;
 	struct dp_repo *repo = NULL;
@@ -83,8 +83,9 @@ int ctl_cmd_check(int argc, char **argv)
 			char tail;
 
 			if (sscanf(optarg, "%u/%u%c", &n, &m, &tail) != 2 || n < 1 || n > m)
-				return ctl_usage_error("check", "--subset takes N/M with 1 <= N <= M, not '%s'",
-						       optarg);
+				return ctl_usage_error(
+					"check", "--subset takes N/M with 1 <= N <= M, not '%s'",
+					optarg);
 			co.subset_n = n;
 			co.subset_of = m;
 			break;
@@ -140,7 +141,7 @@ out:
 int ctl_check_source(struct ctl_common *c, const char *source, const char *volume, int argc,
 		     char **argv)
 {
-	struct dp_backup_opts bo = { .sz = sizeof(bo), .source = source, .verify = true };
+	struct dp_backup_opts bo = {.sz = sizeof(bo), .source = source, .verify = true};
 	struct dp_snapshot *snaps = NULL;
 	struct s3_store *st = NULL;
 	struct dp_repo *repo = NULL;
@@ -183,9 +184,11 @@ int ctl_check_source(struct ctl_common *c, const char *source, const char *volum
 	if (c->json)
 		ctl_json_verify(r, bo.parent->id, source);
 	if (r->mismatches) {
-		ret = ctl_fail(-EUCLEAN, NULL, "%s differs from snapshot %.16s: %llu chunk%s differ, the first at offset %llu",
-			       source, bo.parent->id, (unsigned long long)r->mismatches,
-			       r->mismatches == 1 ? "" : "s", (unsigned long long)r->first_mismatch);
+		ret = ctl_fail(
+			-EUCLEAN, NULL,
+			"%s differs from snapshot %.16s: %llu chunk%s differ, the first at offset %llu",
+			source, bo.parent->id, (unsigned long long)r->mismatches,
+			r->mismatches == 1 ? "" : "s", (unsigned long long)r->first_mismatch);
 		goto out;
 	}
 	if (!c->json)

@@ -39,30 +39,36 @@ static void copy_usage(FILE *f)
 int ctl_cmd_copy(int argc, char **argv)
 {
 	enum {
-		OPT_FROM = CTL_OPT_VERB_BASE, OPT_TO, OPT_FROM_PW, OPT_FROM_EP, OPT_FROM_REGION,
-		OPT_VOLUME, OPT_THREADS, OPT_COMPRESSION,
+		OPT_FROM = CTL_OPT_VERB_BASE,
+		OPT_TO,
+		OPT_FROM_PW,
+		OPT_FROM_EP,
+		OPT_FROM_REGION,
+		OPT_VOLUME,
+		OPT_THREADS,
+		OPT_COMPRESSION,
 	};
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "from-password-file", required_argument, NULL, OPT_FROM_PW },
-		{ "from-s3-endpoint", required_argument, NULL, OPT_FROM_EP },
-		{ "from-s3-region", required_argument, NULL, OPT_FROM_REGION },
-		{ "volume", required_argument, NULL, OPT_VOLUME },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "compression", required_argument, NULL, OPT_COMPRESSION },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"from", required_argument, NULL, OPT_FROM},
+		{"to", required_argument, NULL, OPT_TO},
+		{"from-password-file", required_argument, NULL, OPT_FROM_PW},
+		{"from-s3-endpoint", required_argument, NULL, OPT_FROM_EP},
+		{"from-s3-region", required_argument, NULL, OPT_FROM_REGION},
+		{"volume", required_argument, NULL, OPT_VOLUME},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"compression", required_argument, NULL, OPT_COMPRESSION},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct dp_copy_opts co = { .sz = sizeof(co) };
+	struct dp_copy_opts co = {.sz = sizeof(co)};
 	struct dp_snapshot *snaps = NULL, *sel = NULL;
 	struct s3_store *sst = NULL, *dst = NULL;
 	struct dp_repo *src = NULL, *to = NULL;
 	struct dp_pool *pool = NULL;
 	struct dp_job *job = NULL;
 	struct ctl_common c, fc;
-	struct ctl_password pw = { .len = 0 };
+	struct ctl_password pw = {.len = 0};
 	const char *from = NULL, *from_pw = NULL, *volume = NULL;
 	const char *from_ep = NULL, *from_region = NULL;
 	size_t n = 0, nsel = 0;
@@ -104,7 +110,9 @@ int ctl_cmd_copy(int argc, char **argv)
 			co.compression = (int)strtol(optarg, &end, 10);
 			if (!optarg[0] || *end || co.compression < -7 || co.compression > 19 ||
 			    !co.compression)
-				return ctl_usage_error("copy", "--compression takes a zstd level from -7 to 19 (not 0)");
+				return ctl_usage_error(
+					"copy",
+					"--compression takes a zstd level from -7 to 19 (not 0)");
 			break;
 		default:
 			ret = ctl_common_opt(&c, "copy", opt, optarg);
@@ -118,7 +126,8 @@ int ctl_cmd_copy(int argc, char **argv)
 	if (!from)
 		return ctl_usage_error("copy", "give the source with --from URL");
 	if (!c.repo)
-		return ctl_usage_error("copy", "give the target with --to URL (or --repo, FERRY_REPO)");
+		return ctl_usage_error("copy",
+				       "give the target with --to URL (or --repo, FERRY_REPO)");
 	if (!strcmp(from, c.repo))
 		return ctl_usage_error("copy", "the source and the target are the same repository");
 	/* the source: the same settings, its own URL, endpoint and password */
@@ -137,8 +146,8 @@ int ctl_cmd_copy(int argc, char **argv)
 		goto out;
 	}
 	if (dp_repo_is_encrypted(src)) {
-		ret = ctl_password_other(from_pw, "FERRY_FROM_PASSWORD", "password of the source repository",
-					 &pw);
+		ret = ctl_password_other(from_pw, "FERRY_FROM_PASSWORD",
+					 "password of the source repository", &pw);
 		if (ret)
 			goto out;
 		ret = dp_repo_unlock(src, pw.buf, pw.len);
@@ -168,7 +177,8 @@ int ctl_cmd_copy(int argc, char **argv)
 
 		for (int k = optind; k < argc && !want; k++) {
 			int err;
-			const struct dp_snapshot *s = dp_snapshot_find(src, snaps, n, argv[k], volume, &err);
+			const struct dp_snapshot *s =
+				dp_snapshot_find(src, snaps, n, argv[k], volume, &err);
 
 			if (!s) {
 				ret = ctl_fail(err, NULL, "source: %s", dp_last_error());
@@ -204,8 +214,9 @@ int ctl_cmd_copy(int argc, char **argv)
 			       (unsigned long long)r->copied, r->copied == 1 ? "" : "s",
 			       (unsigned long long)r->skipped, from, c.repo, r->io_mode);
 			printf("  %llu chunks stored, %llu the target had; %.1f MB read, %.1f MB written in %.2f s\n",
-			       (unsigned long long)p->chunks_new, (unsigned long long)p->chunks_dedup,
-			       (double)p->bytes_read / 1e6, (double)p->bytes_new / 1e6, p->seconds);
+			       (unsigned long long)p->chunks_new,
+			       (unsigned long long)p->chunks_dedup, (double)p->bytes_read / 1e6,
+			       (double)p->bytes_new / 1e6, p->seconds);
 		}
 	}
 out:

@@ -57,26 +57,35 @@ static bool forget_has_labels(const struct dp_snapshot *s, char **labels, size_t
 int ctl_cmd_forget(int argc, char **argv)
 {
 	enum {
-		OPT_LAST = CTL_OPT_VERB_BASE, OPT_HOURLY, OPT_DAILY, OPT_WEEKLY, OPT_MONTHLY,
-		OPT_YEARLY, OPT_TTL, OPT_VOLUME, OPT_LABEL, OPT_DRY, OPT_PRUNE,
+		OPT_LAST = CTL_OPT_VERB_BASE,
+		OPT_HOURLY,
+		OPT_DAILY,
+		OPT_WEEKLY,
+		OPT_MONTHLY,
+		OPT_YEARLY,
+		OPT_TTL,
+		OPT_VOLUME,
+		OPT_LABEL,
+		OPT_DRY,
+		OPT_PRUNE,
 	};
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "keep-last", required_argument, NULL, OPT_LAST },
-		{ "keep-hourly", required_argument, NULL, OPT_HOURLY },
-		{ "keep-daily", required_argument, NULL, OPT_DAILY },
-		{ "keep-weekly", required_argument, NULL, OPT_WEEKLY },
-		{ "keep-monthly", required_argument, NULL, OPT_MONTHLY },
-		{ "keep-yearly", required_argument, NULL, OPT_YEARLY },
-		{ "ttl", required_argument, NULL, OPT_TTL },
-		{ "volume", required_argument, NULL, OPT_VOLUME },
-		{ "label", required_argument, NULL, OPT_LABEL },
-		{ "dry-run", no_argument, NULL, OPT_DRY },
-		{ "prune", no_argument, NULL, OPT_PRUNE },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"keep-last", required_argument, NULL, OPT_LAST},
+		{"keep-hourly", required_argument, NULL, OPT_HOURLY},
+		{"keep-daily", required_argument, NULL, OPT_DAILY},
+		{"keep-weekly", required_argument, NULL, OPT_WEEKLY},
+		{"keep-monthly", required_argument, NULL, OPT_MONTHLY},
+		{"keep-yearly", required_argument, NULL, OPT_YEARLY},
+		{"ttl", required_argument, NULL, OPT_TTL},
+		{"volume", required_argument, NULL, OPT_VOLUME},
+		{"label", required_argument, NULL, OPT_LABEL},
+		{"dry-run", no_argument, NULL, OPT_DRY},
+		{"prune", no_argument, NULL, OPT_PRUNE},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct dp_forget_policy pol = { .keep_last = 0 };
+	struct dp_forget_policy pol = {.keep_last = 0};
 	const struct dp_snapshot **group = NULL;
 	struct dp_snapshot *snaps = NULL;
 	struct s3_store *st = NULL;
@@ -85,7 +94,7 @@ int ctl_cmd_forget(int argc, char **argv)
 	char **labels = NULL;
 	bool *keep = NULL, *gone = NULL, dry = false, prune = false, policy = false;
 	size_t nlabels = 0, n = 0, nids = 0, deleted = 0;
-	struct dp_purge purge = { 0 };
+	struct dp_purge purge = {0};
 	struct ctl_common c;
 	unsigned long v;
 	int opt, ret;
@@ -102,16 +111,30 @@ int ctl_cmd_forget(int argc, char **argv)
 			forget_usage(stdout);
 			ret = CTL_EXIT_OK;
 			goto out;
-		case OPT_LAST: slot = &pol.keep_last; break;
-		case OPT_HOURLY: slot = &pol.keep_hourly; break;
-		case OPT_DAILY: slot = &pol.keep_daily; break;
-		case OPT_WEEKLY: slot = &pol.keep_weekly; break;
-		case OPT_MONTHLY: slot = &pol.keep_monthly; break;
-		case OPT_YEARLY: slot = &pol.keep_yearly; break;
+		case OPT_LAST:
+			slot = &pol.keep_last;
+			break;
+		case OPT_HOURLY:
+			slot = &pol.keep_hourly;
+			break;
+		case OPT_DAILY:
+			slot = &pol.keep_daily;
+			break;
+		case OPT_WEEKLY:
+			slot = &pol.keep_weekly;
+			break;
+		case OPT_MONTHLY:
+			slot = &pol.keep_monthly;
+			break;
+		case OPT_YEARLY:
+			slot = &pol.keep_yearly;
+			break;
 		case OPT_TTL:
 			if (ctl_parse_duration(optarg, &pol.ttl) || pol.ttl <= 0) {
-				ret = ctl_usage_error("forget", "--ttl takes a duration such as 720h or 30d, not '%s'",
-						      optarg);
+				ret = ctl_usage_error(
+					"forget",
+					"--ttl takes a duration such as 720h or 30d, not '%s'",
+					optarg);
 				goto out;
 			}
 			policy = true;
@@ -121,7 +144,8 @@ int ctl_cmd_forget(int argc, char **argv)
 			break;
 		case OPT_LABEL:
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				ret = ctl_usage_error("forget", "--label takes KEY=VALUE, not '%s'", optarg);
+				ret = ctl_usage_error("forget", "--label takes KEY=VALUE, not '%s'",
+						      optarg);
 				goto out;
 			}
 			labels[nlabels++] = optarg;
@@ -142,10 +166,12 @@ int ctl_cmd_forget(int argc, char **argv)
 			goto out;
 		}
 		if (slot) {
-			static const char *const names[] = { "keep-last", "keep-hourly", "keep-daily",
-							     "keep-weekly", "keep-monthly", "keep-yearly" };
+			static const char *const names[] = {"keep-last",    "keep-hourly",
+							    "keep-daily",   "keep-weekly",
+							    "keep-monthly", "keep-yearly"};
 
-			if (ctl_parse_uint("forget", names[opt - OPT_LAST], optarg, 1, 1000000, &v)) {
+			if (ctl_parse_uint("forget", names[opt - OPT_LAST], optarg, 1, 1000000,
+					   &v)) {
 				ret = CTL_EXIT_USAGE;
 				goto out;
 			}
@@ -154,8 +180,10 @@ int ctl_cmd_forget(int argc, char **argv)
 		}
 	}
 	if (policy == (optind < argc)) {
-		ret = ctl_usage_error("forget", policy ? "give snapshots or a policy, not both"
-						       : "give snapshots to remove, or a policy (--keep-*, --ttl)");
+		ret = ctl_usage_error(
+			"forget",
+			policy ? "give snapshots or a policy, not both"
+			       : "give snapshots to remove, or a policy (--keep-*, --ttl)");
 		goto out;
 	}
 	ret = ctl_repo_open(&c, "forget", &st, &repo);
@@ -178,7 +206,8 @@ int ctl_cmd_forget(int argc, char **argv)
 	if (!policy) {
 		for (int i = optind; i < argc; i++) {
 			int err;
-			const struct dp_snapshot *s = dp_snapshot_find(repo, snaps, n, argv[i], volume, &err);
+			const struct dp_snapshot *s =
+				dp_snapshot_find(repo, snaps, n, argv[i], volume, &err);
 
 			if (!s) {
 				ret = ctl_fail(err, NULL, "%s", dp_last_error());
@@ -197,7 +226,7 @@ int ctl_cmd_forget(int argc, char **argv)
 
 			for (size_t k = 0; k < i; k++)
 				if (!strcmp(snaps[k].volume, snaps[i].volume))
-					goto next;	/* this volume was done */
+					goto next; /* this volume was done */
 			if (volume && strcmp(snaps[i].volume, volume))
 				continue;
 			for (size_t k = n; k-- > 0;)
@@ -218,8 +247,9 @@ int ctl_cmd_forget(int argc, char **argv)
 					char t[32];
 
 					ctl_time_str(snaps[idx].time_end, t, sizeof(t));
-					printf("%s %.16s  %s  %s%s%s\n", keep[k] ? "keep  " : "remove",
-					       snaps[idx].id, t, snaps[idx].volume, keep[k] ? "  " : "",
+					printf("%s %.16s  %s  %s%s%s\n",
+					       keep[k] ? "keep  " : "remove", snaps[idx].id, t,
+					       snaps[idx].volume, keep[k] ? "  " : "",
 					       keep[k] ? why[k] : "");
 				}
 			}
@@ -229,21 +259,21 @@ next:;
 	if (!dry && nids) {
 		ret = dp_forget(repo, ids, nids, &deleted, &purge);
 		if (ret) {
-			ret = ctl_fail(ret, NULL, "forget: %s (%zu of %zu removed)", dp_last_error(),
-				       deleted, nids);
+			ret = ctl_fail(ret, NULL, "forget: %s (%zu of %zu removed)",
+				       dp_last_error(), deleted, nids);
 			goto out;
 		}
 	}
 	if (c.json)
 		ctl_json_forget(snaps, n, gone, dry);
 	else
-		printf("%s%zu snapshot%s\n", dry ? "would remove " : "removed ", dry ? nids : deleted,
-		       (dry ? nids : deleted) == 1 ? "" : "s");
+		printf("%s%zu snapshot%s\n", dry ? "would remove " : "removed ",
+		       dry ? nids : deleted, (dry ? nids : deleted) == 1 ? "" : "s");
 	if (!c.json && purge.versions_protected)
 		ctl_print_protected(&purge);
 	ret = CTL_EXIT_OK;
 	if (prune && !dry) {
-		struct dp_prune_opts po = { .sz = sizeof(po) };
+		struct dp_prune_opts po = {.sz = sizeof(po)};
 
 		ret = ctl_prune_run(&c, repo, &po);
 	}

@@ -47,7 +47,8 @@ static int init_keys_source(struct ctl_common *c, const char *url, const char *p
 		return ctl_fail(ret, NULL, "%s", dp_last_error());
 	if (!dp_repo_is_encrypted(*repo))
 		return ctl_fail(-EINVAL, NULL, "--copy-keys-from: %s is not encrypted", url);
-	ret = ctl_password_other(pwfile, "FERRY_FROM_PASSWORD", "password of the repository to copy keys from", &pw);
+	ret = ctl_password_other(pwfile, "FERRY_FROM_PASSWORD",
+				 "password of the repository to copy keys from", &pw);
 	if (ret)
 		return ret;
 	ret = dp_repo_unlock(*repo, pw.buf, pw.len);
@@ -62,19 +63,19 @@ int ctl_cmd_init(int argc, char **argv)
 	enum { OPT_CHUNK = CTL_OPT_VERB_BASE, OPT_NOENC, OPT_COPY_KEYS, OPT_FROM_PW, OPT_SCRYPT };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
-		{ "insecure-no-encryption", no_argument, NULL, OPT_NOENC },
-		{ "copy-keys-from", required_argument, NULL, OPT_COPY_KEYS },
-		{ "from-password-file", required_argument, NULL, OPT_FROM_PW },
-		{ "scrypt-n", required_argument, NULL, OPT_SCRYPT },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"chunk-size", required_argument, NULL, OPT_CHUNK},
+		{"insecure-no-encryption", no_argument, NULL, OPT_NOENC},
+		{"copy-keys-from", required_argument, NULL, OPT_COPY_KEYS},
+		{"from-password-file", required_argument, NULL, OPT_FROM_PW},
+		{"scrypt-n", required_argument, NULL, OPT_SCRYPT},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct dp_init_opts io = { .sz = sizeof(io) };
+	struct dp_init_opts io = {.sz = sizeof(io)};
 	struct s3_store *st = NULL, *from_st = NULL;
 	struct dp_repo *from = NULL;
 	const char *copy_keys = NULL, *from_pw = NULL;
-	struct ctl_password pw = { .len = 0 };
+	struct ctl_password pw = {.len = 0};
 	struct ctl_common c;
 	unsigned long n;
 	char id[65];
@@ -89,7 +90,8 @@ int ctl_cmd_init(int argc, char **argv)
 			return CTL_EXIT_OK;
 		case OPT_CHUNK:
 			if (ctl_parse_size(optarg, &v) || v > UINT32_MAX)
-				return ctl_usage_error("init", "--chunk-size: '%s' is not a size", optarg);
+				return ctl_usage_error("init", "--chunk-size: '%s' is not a size",
+						       optarg);
 			io.chunk_size = (uint32_t)v;
 			break;
 		case OPT_NOENC:
@@ -102,8 +104,10 @@ int ctl_cmd_init(int argc, char **argv)
 			from_pw = optarg;
 			break;
 		case OPT_SCRYPT:
-			if (ctl_parse_uint("init", "scrypt-n", optarg, 2, 1ul << 24, &n) || (n & (n - 1)))
-				return ctl_usage_error("init", "--scrypt-n takes a power of two from 2 to 2^24");
+			if (ctl_parse_uint("init", "scrypt-n", optarg, 2, 1ul << 24, &n) ||
+			    (n & (n - 1)))
+				return ctl_usage_error(
+					"init", "--scrypt-n takes a power of two from 2 to 2^24");
 			io.scrypt_n = n;
 			break;
 		default:
@@ -118,7 +122,8 @@ int ctl_cmd_init(int argc, char **argv)
 	if (optind < argc)
 		return ctl_usage_error("init", "unexpected argument '%s'", argv[optind]);
 	if (copy_keys && io.no_encryption)
-		return ctl_usage_error("init", "--copy-keys-from and --insecure-no-encryption exclude each other");
+		return ctl_usage_error(
+			"init", "--copy-keys-from and --insecure-no-encryption exclude each other");
 	ret = ctl_store_open(&c, "init", &st);
 	if (ret)
 		return ret;
@@ -141,8 +146,10 @@ int ctl_cmd_init(int argc, char **argv)
 		goto out;
 	}
 	if (c.json)
-		ctl_json_init(c.repo, id, from ? dp_repo_info(from)->chunk_size
-					       : io.chunk_size ? io.chunk_size : DP_CHUNK_SIZE_DEFAULT,
+		ctl_json_init(c.repo, id,
+			      from	      ? dp_repo_info(from)->chunk_size
+			      : io.chunk_size ? io.chunk_size
+					      : DP_CHUNK_SIZE_DEFAULT,
 			      !io.no_encryption);
 	else
 		printf("created %s repository %.16s at %s\n",

@@ -53,15 +53,15 @@ int ctl_cmd_key(int argc, char **argv)
 	enum { OPT_NEWPW = CTL_OPT_VERB_BASE, OPT_SCRYPT };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "new-password-file", required_argument, NULL, OPT_NEWPW },
-		{ "scrypt-n", required_argument, NULL, OPT_SCRYPT },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"new-password-file", required_argument, NULL, OPT_NEWPW},
+		{"scrypt-n", required_argument, NULL, OPT_SCRYPT},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct dp_key_info *keys = NULL;
 	struct s3_store *st = NULL;
 	struct dp_repo *repo = NULL;
-	struct ctl_password pw = { .len = 0 };
+	struct ctl_password pw = {.len = 0};
 	const char *newpw = NULL, *sub;
 	struct ctl_common c;
 	unsigned long scrypt_n = 0;
@@ -81,7 +81,8 @@ int ctl_cmd_key(int argc, char **argv)
 		case OPT_SCRYPT:
 			if (ctl_parse_uint("key", "scrypt-n", optarg, 2, 1ul << 24, &scrypt_n) ||
 			    (scrypt_n & (scrypt_n - 1)))
-				return ctl_usage_error("key", "--scrypt-n takes a power of two from 2 to 2^24");
+				return ctl_usage_error(
+					"key", "--scrypt-n takes a power of two from 2 to 2^24");
 			break;
 		default:
 			ret = ctl_common_opt(&c, "key", opt, optarg);
@@ -105,7 +106,8 @@ int ctl_cmd_key(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (!dp_repo_is_encrypted(repo)) {
-		ret = ctl_fail(-EINVAL, NULL, "repository %s is not encrypted: it has no keys", c.repo);
+		ret = ctl_fail(-EINVAL, NULL, "repository %s is not encrypted: it has no keys",
+			       c.repo);
 		goto out;
 	}
 	if (!strcmp(sub, "list")) {

@@ -36,7 +36,8 @@ int ctl_prune_run(struct ctl_common *c, struct dp_repo *repo, const struct dp_pr
 		return CTL_EXIT_OK;
 	}
 	printf("%s%llu of %llu packs deleted (%llu without an index), %llu repacked into %llu, %llu chunks removed, %llu kept\n",
-	       po->dry_run ? "would be: " : "", (unsigned long long)(r.packs_deleted + r.packs_orphaned),
+	       po->dry_run ? "would be: " : "",
+	       (unsigned long long)(r.packs_deleted + r.packs_orphaned),
 	       (unsigned long long)r.packs, (unsigned long long)r.packs_orphaned,
 	       (unsigned long long)r.packs_repacked, (unsigned long long)r.packs_written,
 	       (unsigned long long)r.chunks_removed, (unsigned long long)r.chunks_live);
@@ -55,12 +56,12 @@ int ctl_cmd_prune(int argc, char **argv)
 	enum { OPT_DRY = CTL_OPT_VERB_BASE, OPT_REPACK };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "dry-run", no_argument, NULL, OPT_DRY },
-		{ "repack-below", required_argument, NULL, OPT_REPACK },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"dry-run", no_argument, NULL, OPT_DRY},
+		{"repack-below", required_argument, NULL, OPT_REPACK},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct dp_prune_opts po = { .sz = sizeof(po) };
+	struct dp_prune_opts po = {.sz = sizeof(po)};
 	struct s3_store *st = NULL;
 	struct dp_repo *repo = NULL;
 	struct ctl_common c;

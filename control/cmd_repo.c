@@ -31,8 +31,8 @@
 struct repo_upload {
 	char *key;
 	char *upload_id;
-	int64_t initiated;	/* 0: the store did not say */
-	const char *action;	/* "aborted", "would abort", "kept", "failed" */
+	int64_t initiated;  /* 0: the store did not say */
+	const char *action; /* "aborted", "would abort", "kept", "failed" */
 	int err;
 	char detail[256];
 };
@@ -171,16 +171,16 @@ static int repo_cleanup(int argc, char **argv)
 	enum { OPT_OLDER_THAN = CTL_OPT_VERB_BASE, OPT_DRY_RUN };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"older-than", required_argument, NULL, OPT_OLDER_THAN},
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *verb = "repo cleanup";
-	struct repo_uploads l = { 0 };
+	struct repo_uploads l = {0};
 	int64_t older_than = CLEANUP_DEFAULT_AGE, now;
 	struct s3_store *st = NULL;
-	size_t counts[3] = { 0 };	/* aborted (or would be), kept, failed */
+	size_t counts[3] = {0}; /* aborted (or would be), kept, failed */
 	bool dry_run = false;
 	struct ctl_common c;
 	uint64_t size;
@@ -195,7 +195,8 @@ static int repo_cleanup(int argc, char **argv)
 		case OPT_OLDER_THAN:
 			if (ctl_parse_duration(optarg, &older_than))
 				return ctl_usage_error(
-					verb, "--older-than: '%s' is not a duration (e.g. 24h, 90m, 7d)",
+					verb,
+					"--older-than: '%s' is not a duration (e.g. 24h, 90m, 7d)",
 					optarg);
 			break;
 		case OPT_DRY_RUN:
@@ -217,8 +218,10 @@ static int repo_cleanup(int argc, char **argv)
 		return ret;
 	ret = s3_store_head(st, "config", &size);
 	if (ret == -ENOENT) {
-		ret = ctl_fail(ret, NULL, "no repository at %s (no config object): nothing of ferry's to clean up",
-			       c.repo);
+		ret = ctl_fail(
+			ret, NULL,
+			"no repository at %s (no config object): nothing of ferry's to clean up",
+			c.repo);
 		goto out;
 	}
 	if (ret) {
@@ -250,7 +253,8 @@ static int repo_cleanup(int argc, char **argv)
 		u->err = s3_store_abort_upload(st, u->key, u->upload_id);
 		if (u->err) {
 			snprintf(u->detail, sizeof(u->detail), "%s", s3_last_error());
-			ctl_log(CTL_LOG_ERR, "cannot abort the upload of %s: %s", u->key, u->detail);
+			ctl_log(CTL_LOG_ERR, "cannot abort the upload of %s: %s", u->key,
+				u->detail);
 			u->action = "failed";
 			counts[2]++;
 			if (!first_err)
@@ -275,8 +279,8 @@ static int repo_cleanup(int argc, char **argv)
 				snprintf(t, sizeof(t), "?");
 				snprintf(age, sizeof(age), "?");
 			}
-			printf("%-11s  %-20s  %7s  %s  (upload %.24s%s)\n", u->action, t, age, u->key,
-			       u->upload_id, strlen(u->upload_id) > 24 ? "..." : "");
+			printf("%-11s  %-20s  %7s  %s  (upload %.24s%s)\n", u->action, t, age,
+			       u->key, u->upload_id, strlen(u->upload_id) > 24 ? "..." : "");
 		}
 		repo_age_str(older_than, limit, sizeof(limit));
 		printf("%zu unfinished upload%s: %zu %s, %zu younger than %s kept", l.n,
@@ -302,7 +306,7 @@ struct repo_cmd {
 };
 
 static const struct repo_cmd repo_cmds[] = {
-	{ "cleanup", repo_cleanup, "abort unfinished uploads older than --older-than (24h)" },
+	{"cleanup", repo_cleanup, "abort unfinished uploads older than --older-than (24h)"},
 };
 
 static void repo_usage(FILE *f)

@@ -28,21 +28,20 @@ static void restore_usage(FILE *f)
 	ctl_common_help(f);
 }
 
-
 int ctl_cmd_restore(int argc, char **argv)
 {
 	enum { OPT_VOLUME = CTL_OPT_VERB_BASE, OPT_THREADS, OPT_QD, OPT_IO, OPT_DIRECT };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "volume", required_argument, NULL, OPT_VOLUME },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "queue-depth", required_argument, NULL, OPT_QD },
-		{ "io", required_argument, NULL, OPT_IO },
-		{ "direct-io", required_argument, NULL, OPT_DIRECT },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"volume", required_argument, NULL, OPT_VOLUME},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"queue-depth", required_argument, NULL, OPT_QD},
+		{"io", required_argument, NULL, OPT_IO},
+		{"direct-io", required_argument, NULL, OPT_DIRECT},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
-	struct dp_restore_opts ro = { .sz = sizeof(ro) };
+	struct dp_restore_opts ro = {.sz = sizeof(ro)};
 	struct dp_snapshot *snaps = NULL;
 	const struct dp_snapshot *snap;
 	struct s3_store *st = NULL;

@@ -46,9 +46,9 @@ int ctl_cmd_snapshots(int argc, char **argv)
 	enum { OPT_VOLUME = CTL_OPT_VERB_BASE };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "volume", required_argument, NULL, OPT_VOLUME },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"volume", required_argument, NULL, OPT_VOLUME},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct dp_snapshot *snaps = NULL;
 	struct s3_store *st = NULL;

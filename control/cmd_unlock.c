@@ -11,14 +11,15 @@
 
 static void unlock_usage(FILE *f)
 {
-	fprintf(f, "usage: ferry unlock --repo URL [--list] [--all]\n\n"
-		   "Remove stale locks: locks not refreshed for %d s, or of processes of this host\n"
-		   "that are gone. A live process refreshes its lock every %d s.\n\n"
-		   "  --list                  only list the locks\n"
-		   "  --all                   remove every lock, also live ones (only when you know no\n"
-		   "                          ferry process uses the repository)\n"
-		   "  -h, --help              this text\n",
-		   DP_LOCK_STALE, DP_LOCK_REFRESH);
+	fprintf(f,
+		"usage: ferry unlock --repo URL [--list] [--all]\n\n"
+		"Remove stale locks: locks not refreshed for %d s, or of processes of this host\n"
+		"that are gone. A live process refreshes its lock every %d s.\n\n"
+		"  --list                  only list the locks\n"
+		"  --all                   remove every lock, also live ones (only when you know no\n"
+		"                          ferry process uses the repository)\n"
+		"  -h, --help              this text\n",
+		DP_LOCK_STALE, DP_LOCK_REFRESH);
 	ctl_common_help(f);
 }
 
@@ -27,10 +28,10 @@ int ctl_cmd_unlock(int argc, char **argv)
 	enum { OPT_LIST = CTL_OPT_VERB_BASE, OPT_ALL };
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
-		{ "list", no_argument, NULL, OPT_LIST },
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"list", no_argument, NULL, OPT_LIST},
+		{"all", no_argument, NULL, OPT_ALL},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct dp_lockinfo *locks = NULL;
 	struct s3_store *st = NULL;
@@ -80,9 +81,9 @@ int ctl_cmd_unlock(int argc, char **argv)
 
 				ctl_time_str(locks[i].time * 1000000, t, sizeof(t));
 				printf("%.16s  %-9s  %-10s  %s  pid %lld on %s%s\n", locks[i].id,
-				       locks[i].exclusive ? "exclusive" : "shared", locks[i].operation,
-				       t, (long long)locks[i].pid, locks[i].hostname,
-				       locks[i].stale ? "  (stale)" : "");
+				       locks[i].exclusive ? "exclusive" : "shared",
+				       locks[i].operation, t, (long long)locks[i].pid,
+				       locks[i].hostname, locks[i].stale ? "  (stale)" : "");
 			}
 			printf("%zu lock%s\n", n, n == 1 ? "" : "s");
 		}

@@ -77,7 +77,8 @@ int ctl_common_opt(struct ctl_common *c, const char *verb, int opt, const char *
 		else if (!strcmp(arg, "json"))
 			c->progress = CTL_PROGRESS_JSON;
 		else {
-			ctl_usage_error(verb, "--progress takes auto, none, tty or json, not '%s'", arg);
+			ctl_usage_error(verb, "--progress takes auto, none, tty or json, not '%s'",
+					arg);
 			return -1;
 		}
 		return 1;
@@ -108,7 +109,8 @@ int ctl_common_opt(struct ctl_common *c, const char *verb, int opt, const char *
 		else if (!strcmp(arg, "auto"))
 			c->s3.path_style = 0;
 		else {
-			ctl_usage_error(verb, "--s3-path-style takes true, false or auto, not '%s'", arg);
+			ctl_usage_error(verb, "--s3-path-style takes true, false or auto, not '%s'",
+					arg);
 			return -1;
 		}
 		return 1;
@@ -138,7 +140,9 @@ int ctl_common_opt(struct ctl_common *c, const char *verb, int opt, const char *
 		return 1;
 	case CTL_OPT_S3_TIMEOUT:
 		if (ctl_parse_duration(arg, &secs) || secs < 1 || secs > 86400) {
-			ctl_usage_error(verb, "--s3-timeout takes a duration from 1s to 24h, not '%s'", arg);
+			ctl_usage_error(verb,
+					"--s3-timeout takes a duration from 1s to 24h, not '%s'",
+					arg);
 			return -1;
 		}
 		c->s3.timeout_ms = (unsigned int)(secs * 1000);

@@ -22,16 +22,16 @@ struct dp_pool;
 enum ctl_progress { CTL_PROGRESS_AUTO, CTL_PROGRESS_NONE, CTL_PROGRESS_TTY, CTL_PROGRESS_JSON };
 
 struct ctl_common {
-	const char *repo;		/* --repo, else FERRY_REPO */
-	const char *password_file;	/* --password-file */
-	const char *password_command;	/* --password-command */
-	bool json;			/* --json / -o json */
-	enum ctl_progress progress;	/* --progress */
-	uint64_t memory;		/* --memory (0: DP_MEMORY_DEFAULT) */
-	bool no_fsync;			/* --no-fsync: file:// without fsync (tmpfs, benchmarks) */
-	const char *cache_dir;		/* --cache-dir (NULL: the default) */
-	const char *state_dir;		/* --state-dir (NULL: the default) */
-	bool no_cache;			/* --no-cache */
+	const char *repo;	      /* --repo, else FERRY_REPO */
+	const char *password_file;    /* --password-file */
+	const char *password_command; /* --password-command */
+	bool json;		      /* --json / -o json */
+	enum ctl_progress progress;   /* --progress */
+	uint64_t memory;	      /* --memory (0: DP_MEMORY_DEFAULT) */
+	bool no_fsync;		      /* --no-fsync: file:// without fsync (tmpfs, benchmarks) */
+	const char *cache_dir;	      /* --cache-dir (NULL: the default) */
+	const char *state_dir;	      /* --state-dir (NULL: the default) */
+	bool no_cache;		      /* --no-cache */
 	struct s3_store_opts s3;
 };
 
@@ -58,35 +58,37 @@ enum {
 	CTL_OPT_CACHE_DIR,
 	CTL_OPT_NO_CACHE,
 	CTL_OPT_STATE_DIR,
-	CTL_OPT_VERB_BASE = 1100,	/* a verb's own long-only options start here */
+	CTL_OPT_VERB_BASE = 1100, /* a verb's own long-only options start here */
 };
 
 /* "o:" goes into the verb's short option string for -o json. */
 #define CTL_COMMON_SHORTOPTS "o:"
-#define CTL_COMMON_LONGOPTS                                                                \
-	{ "repo", required_argument, NULL, CTL_OPT_REPO },                                 \
-	{ "json", no_argument, NULL, CTL_OPT_JSON },                                       \
-	{ "output", required_argument, NULL, 'o' },                                        \
-	{ "progress", required_argument, NULL, CTL_OPT_PROGRESS },                         \
-	{ "memory", required_argument, NULL, CTL_OPT_MEMORY },                             \
-	{ "no-fsync", no_argument, NULL, CTL_OPT_NO_FSYNC },                               \
-	{ "s3-endpoint", required_argument, NULL, CTL_OPT_S3_ENDPOINT },                   \
-	{ "s3-region", required_argument, NULL, CTL_OPT_S3_REGION },                       \
-	{ "s3-path-style", optional_argument, NULL, CTL_OPT_S3_PATH_STYLE },               \
-	{ "s3-storage-class", required_argument, NULL, CTL_OPT_S3_STORAGE_CLASS },         \
-	{ "s3-sse", required_argument, NULL, CTL_OPT_S3_SSE },                             \
-	{ "s3-sse-kms-key-id", required_argument, NULL, CTL_OPT_S3_SSE_KMS_KEY_ID },       \
-	{ "s3-ca-file", required_argument, NULL, CTL_OPT_S3_CA_FILE },                     \
-	{ "s3-insecure-tls", no_argument, NULL, CTL_OPT_S3_INSECURE_TLS },                 \
-	{ "s3-concurrency", required_argument, NULL, CTL_OPT_S3_CONCURRENCY },             \
-	{ "s3-timeout", required_argument, NULL, CTL_OPT_S3_TIMEOUT },                     \
-	{ "limit-upload", required_argument, NULL, CTL_OPT_LIMIT_UPLOAD },                 \
-	{ "limit-download", required_argument, NULL, CTL_OPT_LIMIT_DOWNLOAD },             \
-	{ "password-file", required_argument, NULL, CTL_OPT_PASSWORD_FILE },               \
-	{ "password-command", required_argument, NULL, CTL_OPT_PASSWORD_COMMAND },         \
-	{ "cache-dir", required_argument, NULL, CTL_OPT_CACHE_DIR },                       \
-	{ "no-cache", no_argument, NULL, CTL_OPT_NO_CACHE },                               \
-	{ "state-dir", required_argument, NULL, CTL_OPT_STATE_DIR }
+#define CTL_COMMON_LONGOPTS                                                                        \
+	{"repo", required_argument, NULL, CTL_OPT_REPO},                                           \
+		{"json", no_argument, NULL, CTL_OPT_JSON},                                         \
+		{"output", required_argument, NULL, 'o'},                                          \
+		{"progress", required_argument, NULL, CTL_OPT_PROGRESS},                           \
+		{"memory", required_argument, NULL, CTL_OPT_MEMORY},                               \
+		{"no-fsync", no_argument, NULL, CTL_OPT_NO_FSYNC},                                 \
+		{"s3-endpoint", required_argument, NULL, CTL_OPT_S3_ENDPOINT},                     \
+		{"s3-region", required_argument, NULL, CTL_OPT_S3_REGION},                         \
+		{"s3-path-style", optional_argument, NULL, CTL_OPT_S3_PATH_STYLE},                 \
+		{"s3-storage-class", required_argument, NULL, CTL_OPT_S3_STORAGE_CLASS},           \
+		{"s3-sse", required_argument, NULL, CTL_OPT_S3_SSE},                               \
+		{"s3-sse-kms-key-id", required_argument, NULL, CTL_OPT_S3_SSE_KMS_KEY_ID},         \
+		{"s3-ca-file", required_argument, NULL, CTL_OPT_S3_CA_FILE},                       \
+		{"s3-insecure-tls", no_argument, NULL, CTL_OPT_S3_INSECURE_TLS},                   \
+		{"s3-concurrency", required_argument, NULL, CTL_OPT_S3_CONCURRENCY},               \
+		{"s3-timeout", required_argument, NULL, CTL_OPT_S3_TIMEOUT},                       \
+		{"limit-upload", required_argument, NULL, CTL_OPT_LIMIT_UPLOAD},                   \
+		{"limit-download", required_argument, NULL, CTL_OPT_LIMIT_DOWNLOAD},               \
+		{"password-file", required_argument, NULL, CTL_OPT_PASSWORD_FILE},                 \
+		{"password-command", required_argument, NULL, CTL_OPT_PASSWORD_COMMAND},           \
+		{"cache-dir", required_argument, NULL, CTL_OPT_CACHE_DIR},                         \
+		{"no-cache", no_argument, NULL, CTL_OPT_NO_CACHE},                                 \
+	{                                                                                          \
+		"state-dir", required_argument, NULL, CTL_OPT_STATE_DIR                            \
+	}
 
 /* Defaults; FERRY_REPO read. */
 void ctl_common_init(struct ctl_common *c);

@@ -16,17 +16,17 @@
 /* Exit codes: the README's table. Keep both in step. */
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
-	CTL_EXIT_FAILURE = 1,		/* any other failure */
-	CTL_EXIT_USAGE = 2,		/* bad command line */
-	CTL_EXIT_NOT_FOUND = 3,		/* repository, snapshot, volume, source not found */
-	CTL_EXIT_DAMAGED = 4,		/* repository data damaged or fails verification */
-	CTL_EXIT_IO = 5,		/* I/O error on the source, the target or the store */
-	CTL_EXIT_REFUSED = 6,		/* refused: exists already, in use, too small, ambiguous */
-	CTL_EXIT_NOSPACE = 7,		/* no space left on the target or in the repository */
-	CTL_EXIT_ACCESS = 8,		/* permission denied, bad credentials or password */
-	CTL_EXIT_NETWORK = 9,		/* the object store cannot be reached */
-	CTL_EXIT_VERSION = 10,		/* repository format version not supported */
-	CTL_EXIT_INTERRUPTED = 130,	/* SIGINT/SIGTERM: stopped, nothing committed */
+	CTL_EXIT_FAILURE = 1,	    /* any other failure */
+	CTL_EXIT_USAGE = 2,	    /* bad command line */
+	CTL_EXIT_NOT_FOUND = 3,	    /* repository, snapshot, volume, source not found */
+	CTL_EXIT_DAMAGED = 4,	    /* repository data damaged or fails verification */
+	CTL_EXIT_IO = 5,	    /* I/O error on the source, the target or the store */
+	CTL_EXIT_REFUSED = 6,	    /* refused: exists already, in use, too small, ambiguous */
+	CTL_EXIT_NOSPACE = 7,	    /* no space left on the target or in the repository */
+	CTL_EXIT_ACCESS = 8,	    /* permission denied, bad credentials or password */
+	CTL_EXIT_NETWORK = 9,	    /* the object store cannot be reached */
+	CTL_EXIT_VERSION = 10,	    /* repository format version not supported */
+	CTL_EXIT_INTERRUPTED = 130, /* SIGINT/SIGTERM: stopped, nothing committed */
 };
 
 typedef int (*ctl_verb_fn)(int argc, char **argv);
@@ -34,7 +34,7 @@ typedef int (*ctl_verb_fn)(int argc, char **argv);
 /* Log levels shared with every module (S3_LOG_*, DP_LOG_*, EBPF_LOG_*). */
 enum { CTL_LOG_ERR, CTL_LOG_WARN, CTL_LOG_INFO, CTL_LOG_DEBUG };
 
-extern int ctl_verbosity;	/* highest level printed; CTL_LOG_WARN by default */
+extern int ctl_verbosity; /* highest level printed; CTL_LOG_WARN by default */
 
 /* The sink every module logs through: one line to stderr, "ferry: " first. */
 void ctl_log_line(int level, const char *msg);

@@ -20,8 +20,8 @@ static void ctl_progress_tty(const char *verb, const struct dp_progress *p, bool
 	double pct = p->bytes_total ? 100.0 * (double)p->bytes_done / (double)p->bytes_total : 100;
 	double eta = rate > 0 ? ((double)(p->bytes_total - p->bytes_done) / 1e6) / rate : 0;
 
-	fprintf(stderr, "\r%s: %5.1f%%  %.0f/%.0f MB  %.0f MB/s  new %.1f MB  ETA %.0fs   %s",
-		verb, pct, mb, (double)p->bytes_total / 1e6, rate, (double)p->bytes_new / 1e6,
+	fprintf(stderr, "\r%s: %5.1f%%  %.0f/%.0f MB  %.0f MB/s  new %.1f MB  ETA %.0fs   %s", verb,
+		pct, mb, (double)p->bytes_total / 1e6, rate, (double)p->bytes_new / 1e6,
 		final ? 0.0 : eta, final ? "\n" : "");
 	fflush(stderr);
 }
@@ -50,7 +50,7 @@ int ctl_job_run(struct dp_job *job, const struct ctl_common *c, const char *verb
 
 	if (mode == CTL_PROGRESS_AUTO)
 		mode = isatty(STDERR_FILENO) && ctl_verbosity >= CTL_LOG_WARN ? CTL_PROGRESS_TTY
-									   : CTL_PROGRESS_NONE;
+									      : CTL_PROGRESS_NONE;
 	while (dp_job_wait(job, 100) == -ETIMEDOUT) {
 		if (ctl_interrupted() && !cancelled) {
 			dp_job_cancel(job);
@@ -71,7 +71,8 @@ int ctl_job_run(struct dp_job *job, const struct ctl_common *c, const char *verb
 		ctl_progress_json(verb, &r->progress);
 	if (r->err) {
 		if (r->err == -ECANCELED)
-			return ctl_fail(r->err, NULL, "%s interrupted: nothing was committed", verb);
+			return ctl_fail(r->err, NULL, "%s interrupted: nothing was committed",
+					verb);
 		return ctl_fail(r->err, NULL, "%s failed: %s", verb, dp_job_error(job));
 	}
 	return CTL_EXIT_OK;

@@ -25,23 +25,24 @@ struct ctl_verb {
 };
 
 static const struct ctl_verb ctl_verbs[] = {
-	{ "init", ctl_cmd_init, "create a repository" },
-	{ "backup", ctl_cmd_backup, "back up a block device or an image file" },
-	{ "restore", ctl_cmd_restore, "restore a snapshot onto a device or an image file" },
-	{ "snapshots", ctl_cmd_snapshots, "list snapshots" },
-	{ "check", ctl_cmd_check, "verify a repository, or that a volume equals a snapshot" },
-	{ "stats", ctl_cmd_stats, "sizes, dedup and compression ratios of a repository" },
-	{ "forget", ctl_cmd_forget, "remove snapshots by id, age or retention policy" },
-	{ "prune", ctl_cmd_prune, "delete the data no snapshot references" },
-	{ "copy", ctl_cmd_copy, "copy snapshots to another repository (another cloud)" },
-	{ "changed-blocks", ctl_cmd_changed_blocks, "list the ranges changed since a snapshot (XFS reflinks, btrfs snapshots)" },
-	{ "key", ctl_cmd_key, "list, add, remove or change the passwords of a repository" },
-	{ "unlock", ctl_cmd_unlock, "list locks, remove stale ones" },
-	{ "repo", ctl_cmd_repo, "repository storage upkeep: abort stale unfinished uploads" },
-	{ "agent", ctl_cmd_agent, "run the node agent (eBPF pod metrics on /metrics)" },
-	{ "top", ctl_cmd_top, "per-pod CPU, run-queue wait and traffic, every second" },
-	{ "bench", ctl_cmd_bench, "measure the throughput of each stage of the backup path" },
-	{ "version", ctl_cmd_version, "print the version" },
+	{"init", ctl_cmd_init, "create a repository"},
+	{"backup", ctl_cmd_backup, "back up a block device or an image file"},
+	{"restore", ctl_cmd_restore, "restore a snapshot onto a device or an image file"},
+	{"snapshots", ctl_cmd_snapshots, "list snapshots"},
+	{"check", ctl_cmd_check, "verify a repository, or that a volume equals a snapshot"},
+	{"stats", ctl_cmd_stats, "sizes, dedup and compression ratios of a repository"},
+	{"forget", ctl_cmd_forget, "remove snapshots by id, age or retention policy"},
+	{"prune", ctl_cmd_prune, "delete the data no snapshot references"},
+	{"copy", ctl_cmd_copy, "copy snapshots to another repository (another cloud)"},
+	{"changed-blocks", ctl_cmd_changed_blocks,
+	 "list the ranges changed since a snapshot (XFS reflinks, btrfs snapshots)"},
+	{"key", ctl_cmd_key, "list, add, remove or change the passwords of a repository"},
+	{"unlock", ctl_cmd_unlock, "list locks, remove stale ones"},
+	{"repo", ctl_cmd_repo, "repository storage upkeep: abort stale unfinished uploads"},
+	{"agent", ctl_cmd_agent, "run the node agent (eBPF pod metrics on /metrics)"},
+	{"top", ctl_cmd_top, "per-pod CPU, run-queue wait and traffic, every second"},
+	{"bench", ctl_cmd_bench, "measure the throughput of each stage of the backup path"},
+	{"version", ctl_cmd_version, "print the version"},
 };
 
 static void ctl_main_usage(FILE *f)
@@ -50,12 +51,13 @@ static void ctl_main_usage(FILE *f)
 		   "ferry moves block volumes into and out of object storage.\n\nVerbs:\n");
 	for (size_t i = 0; i < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); i++)
 		fprintf(f, "  %-15s %s\n", ctl_verbs[i].name, ctl_verbs[i].summary);
-	fprintf(f, "\nGlobal options (before the verb):\n"
-		   "  -v, --verbose  more messages (repeat for debug)\n"
-		   "  -q, --quiet    errors only\n"
-		   "  -h, --help     this text; 'ferry VERB --help' describes a verb\n"
-		   "  -V, --version  print the version\n\n"
-		   "The repository comes from --repo or FERRY_REPO. Exit codes are listed in the README.\n");
+	fprintf(f,
+		"\nGlobal options (before the verb):\n"
+		"  -v, --verbose  more messages (repeat for debug)\n"
+		"  -q, --quiet    errors only\n"
+		"  -h, --help     this text; 'ferry VERB --help' describes a verb\n"
+		"  -V, --version  print the version\n\n"
+		"The repository comes from --repo or FERRY_REPO. Exit codes are listed in the README.\n");
 }
 
 int main(int argc, char **argv)

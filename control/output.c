@@ -43,8 +43,9 @@ static cJSON *ctl_json_snapshot(const struct dp_snapshot *s)
 	if (!o)
 		return NULL;
 	cJSON_AddStringToObject(o, "id", s->id);
-	cJSON_AddStringToObject(o, "short_id", (char[9]){ s->id[0], s->id[1], s->id[2], s->id[3],
-							  s->id[4], s->id[5], s->id[6], s->id[7], 0 });
+	cJSON_AddStringToObject(o, "short_id",
+				(char[9]){s->id[0], s->id[1], s->id[2], s->id[3], s->id[4],
+					  s->id[5], s->id[6], s->id[7], 0});
 	cJSON_AddStringToObject(o, "volume", s->volume);
 	ctl_time_str(s->time_end, t, sizeof(t));
 	cJSON_AddStringToObject(o, "time", t);
@@ -188,8 +189,14 @@ void ctl_json_stats(const struct dp_stats *s)
 	cJSON_AddNumberToObject(o, "stored_bytes", (double)s->pack_bytes);
 	cJSON_AddNumberToObject(o, "unreferenced_chunks", (double)s->unreferenced_chunks);
 	cJSON_AddNumberToObject(o, "unreferenced_bytes", (double)s->unreferenced_bytes);
-	cJSON_AddNumberToObject(o, "dedup_ratio", s->unique_raw_bytes ? (double)s->referenced_bytes / (double)s->unique_raw_bytes : 0);
-	cJSON_AddNumberToObject(o, "compression_ratio", s->unique_stored_bytes ? (double)s->unique_raw_bytes / (double)s->unique_stored_bytes : 0);
+	cJSON_AddNumberToObject(o, "dedup_ratio",
+				s->unique_raw_bytes
+					? (double)s->referenced_bytes / (double)s->unique_raw_bytes
+					: 0);
+	cJSON_AddNumberToObject(o, "compression_ratio",
+				s->unique_stored_bytes ? (double)s->unique_raw_bytes /
+								 (double)s->unique_stored_bytes
+						       : 0);
 	ctl_json_print(o);
 }
 

@@ -58,10 +58,11 @@ static int pw_read_fd(struct ctl_password *pw, int fd, const char *from)
 	int ret = pw_read_raw(pw, fd);
 
 	if (ret == -E2BIG)
-		return ctl_fail(-EINVAL, NULL, "the password from %s is longer than %zu bytes", from,
-				sizeof(pw->buf) - 1);
+		return ctl_fail(-EINVAL, NULL, "the password from %s is longer than %zu bytes",
+				from, sizeof(pw->buf) - 1);
 	if (ret)
-		return ctl_fail(ret, NULL, "reading the password from %s: %s", from, strerror(-ret));
+		return ctl_fail(ret, NULL, "reading the password from %s: %s", from,
+				strerror(-ret));
 	return pw_strip(pw, from);
 }
 
@@ -79,7 +80,7 @@ static int pw_from_file(struct ctl_password *pw, const char *path)
 
 static int pw_from_command(struct ctl_password *pw, const char *cmd)
 {
-	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
 	posix_spawn_file_actions_t fa;
 	int fds[2], status, ret;
 	pid_t pid;
@@ -170,8 +171,10 @@ int ctl_password_get(const struct ctl_common *c, bool is_new, struct ctl_passwor
 		return pw_from_command(pw, env);
 	ret = pw_prompt(pw, is_new ? "new repository password: " : "repository password: ");
 	if (ret == -ENOTTY)
-		return ctl_fail(-ENOKEY, NULL, "the repository is encrypted and no password was given: set FERRY_PASSWORD, --password-file or --password-command%s",
-				is_new ? " (or --insecure-no-encryption)" : "");
+		return ctl_fail(
+			-ENOKEY, NULL,
+			"the repository is encrypted and no password was given: set FERRY_PASSWORD, --password-file or --password-command%s",
+			is_new ? " (or --insecure-no-encryption)" : "");
 	if (!ret && is_new) {
 		struct ctl_password again;
 
@@ -212,7 +215,8 @@ int ctl_password_other(const char *file, const char *env_name, const char *what,
 	snprintf(prompt, sizeof(prompt), "%s: ", what);
 	ret = pw_prompt(pw, prompt);
 	if (ret == -ENOTTY)
-		return ctl_fail(-EINVAL, NULL, "no %s: give its file option or set %s", what, env_name);
+		return ctl_fail(-EINVAL, NULL, "no %s: give its file option or set %s", what,
+				env_name);
 	if (ret)
 		return ctl_fail(ret, NULL, "reading the password: %s", strerror(-ret));
 	if (!pw->len)

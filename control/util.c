@@ -18,7 +18,7 @@ int ctl_verbosity = CTL_LOG_WARN;
 
 void ctl_log_line(int level, const char *msg)
 {
-	static const char *const tag[] = { "error: ", "warning: ", "", "debug: " };
+	static const char *const tag[] = {"error: ", "warning: ", "", "debug: "};
 
 	if (level > ctl_verbosity)
 		return;
@@ -133,17 +133,33 @@ int ctl_parse_size(const char *s, uint64_t *out)
 	switch (*end) {
 	case '\0':
 		break;
-	case 'k': case 'K':
-		mult = 1ULL << 10; end++; break;
-	case 'm': case 'M':
-		mult = 1ULL << 20; end++; break;
-	case 'g': case 'G':
-		mult = 1ULL << 30; end++; break;
-	case 't': case 'T':
-		mult = 1ULL << 40; end++; break;
-	case 'p': case 'P':
-		mult = 1ULL << 50; end++; break;
-	case 'b': case 'B':
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		end++;
+		break;
+	case 'p':
+	case 'P':
+		mult = 1ULL << 50;
+		end++;
+		break;
+	case 'b':
+	case 'B':
 		break;
 	default:
 		return -EINVAL;
@@ -181,14 +197,26 @@ int ctl_parse_duration(const char *s, int64_t *out)
 		if (errno || end == p || !isfinite(v) || v < 0)
 			return -EINVAL;
 		switch (*end) {
-		case 's': unit = 1; break;
-		case 'm': unit = 60; break;
-		case 'h': unit = 3600; break;
-		case 'd': unit = 86400; break;
-		case 'w': unit = 7 * 86400; break;
-		case 'y': unit = 365 * 86400; break;
+		case 's':
+			unit = 1;
+			break;
+		case 'm':
+			unit = 60;
+			break;
+		case 'h':
+			unit = 3600;
+			break;
+		case 'd':
+			unit = 86400;
+			break;
+		case 'w':
+			unit = 7 * 86400;
+			break;
+		case 'y':
+			unit = 365 * 86400;
+			break;
 		case '\0':
-			if (p == s) {	/* a bare number is seconds */
+			if (p == s) { /* a bare number is seconds */
 				unit = 1;
 				end--;
 				break;
@@ -197,7 +225,7 @@ int ctl_parse_duration(const char *s, int64_t *out)
 		default:
 			return -EINVAL;
 		}
-		if (*end == 'm' && end[1] == 's') {	/* "ms" */
+		if (*end == 'm' && end[1] == 's') { /* "ms" */
 			unit = 0.001;
 			end++;
 		}

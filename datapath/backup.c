@@ -34,7 +34,7 @@
 #include "dp_int.h"
 #include "s3/store.h"
 
-#define QD_MAX	     64
+#define QD_MAX 64
 
 enum { SLOT_PENDING = 0, SLOT_DONE = 1 };
 
@@ -48,10 +48,10 @@ struct bk_slot {
 
 /* One chunk read; there is one per chunk buffer. */
 struct bk_item {
-	uint64_t seq;		/* its slot */
-	uint64_t off;		/* in the volume */
-	uint32_t len;		/* bytes of the volume in it */
-	uint32_t got;		/* bytes read so far */
+	uint64_t seq; /* its slot */
+	uint64_t off; /* in the volume */
+	uint32_t len; /* bytes of the volume in it */
+	uint32_t got; /* bytes read so far */
 	void *buf;
 };
 
@@ -84,7 +84,7 @@ struct bk_job {
 	uint8_t *mbuf;
 	size_t mlen;
 	struct s3_upload *mup;
-	size_t mpart_size;	/* the manifest's part size: one I/O buffer */
+	size_t mpart_size; /* the manifest's part size: one I/O buffer */
 	unsigned int mparts;
 	pthread_mutex_t mpart_lock;
 	pthread_cond_t mpart_cond;
@@ -92,12 +92,12 @@ struct bk_job {
 	/* incremental: unchanged chunks come from the parent's manifest */
 	struct dp_parent *parent;
 	uint64_t parent_size;
-	struct dp_cbl changed;		/* our copy, sorted and merged */
+	struct dp_cbl changed; /* our copy, sorted and merged */
 	bool has_changed;
-	size_t cr;			/* the first range that may still matter */
+	size_t cr; /* the first range that may still matter */
 	/* verify mode (check --source): compare with the parent, store nothing */
 	bool verify;
-	uint64_t vidx;			/* chunk index the manifest thread is at */
+	uint64_t vidx; /* chunk index the manifest thread is at */
 	uint64_t mismatches, first_mismatch;
 	/* threads */
 	pthread_t reader, manifest, *workers;
@@ -207,7 +207,8 @@ static uint64_t bk_unchanged_chunks(struct bk_job *bk, uint64_t off)
 			break;
 		/* the chunk has the same extent in the parent */
 		if (off >= bk->parent_size ||
-		    (off + bk->chunk_size < bk->parent_size ? off + bk->chunk_size : bk->parent_size) != end)
+		    (off + bk->chunk_size < bk->parent_size ? off + bk->chunk_size
+							    : bk->parent_size) != end)
 			break;
 		n++;
 		off += bk->chunk_size;
@@ -229,8 +230,8 @@ static int bk_emit_parent(struct bk_job *bk, uint64_t *next, uint64_t n, bool ma
 
 		ret = dp_parent_get(bk->parent, idx, &zero, id, &run);
 		if (ret)
-			return dp_job_fail(&bk->job, ret == -ENOENT ? -EUCLEAN : ret, "parent snapshot: %s",
-					   dp_last_error());
+			return dp_job_fail(&bk->job, ret == -ENOENT ? -EUCLEAN : ret,
+					   "parent snapshot: %s", dp_last_error());
 		if (zero) {
 			if (run > n)
 				run = n;
@@ -239,13 +240,15 @@ static int bk_emit_parent(struct bk_job *bk, uint64_t *next, uint64_t n, bool ma
 			run = 1;
 			if (!dp_chunkidx_lookup(bk->ix, id, NULL)) {
 				dp_hex(id, DP_ID_LEN, hex);
-				return dp_job_fail(&bk->job, -EUCLEAN, "the parent's chunk %.16s (volume offset %llu) is in no pack index: back up without --changed-blocks",
-						   hex, (unsigned long long)*next);
+				return dp_job_fail(
+					&bk->job, -EUCLEAN,
+					"the parent's chunk %.16s (volume offset %llu) is in no pack index: back up without --changed-blocks",
+					hex, (unsigned long long)*next);
 			}
 			ret = bk_emit_id(bk, id, may_wait);
 		}
 		if (ret)
-			return ret;	/* -EAGAIN: no slot without waiting */
+			return ret; /* -EAGAIN: no slot without waiting */
 		bytes = run * bk->chunk_size;
 		if (*next + bytes > bk->dev.size)
 			bytes = bk->dev.size - *next;
@@ -268,8 +271,8 @@ static uint64_t bk_hole_chunks(struct bk_job *bk, uint64_t off)
 	data = lseek(bk->dev.fd, (off_t)off, SEEK_DATA);
 	if (data < 0) {
 		if (errno != ENXIO)
-			return 0;	/* no SEEK_DATA here: read everything */
-		data = (off_t)bk->dev.size;	/* no data after @off */
+			return 0;	    /* no SEEK_DATA here: read everything */
+		data = (off_t)bk->dev.size; /* no data after @off */
 	}
 	if ((uint64_t)data >= bk->dev.size)
 		return (bk->dev.size - off + bk->chunk_size - 1) / bk->chunk_size;
@@ -300,8 +303,7 @@ static struct bk_item *bk_item_of(struct bk_job *bk, void *buf)
  * the item, NULL at the end of the volume or when it would have to wait and
  * !@may_wait (then *@blocked is set).
  */
-static struct bk_item *bk_next_read(struct bk_job *bk, uint64_t *next, bool may_wait,
-				    bool *blocked)
+static struct bk_item *bk_next_read(struct bk_job *bk, uint64_t *next, bool may_wait, bool *blocked)
 {
 	struct bk_item *it;
 	struct bk_slot *s;
@@ -385,7 +387,8 @@ static int bk_read_done(struct bk_job *bk, struct bk_item *it, int res)
 		return dp_job_fail(&bk->job, res, "reading %s at offset %llu: %s", bk->dev.path,
 				   (unsigned long long)(it->off + it->got), strerror(-res));
 	if (res == 0 && it->got < it->len)
-		return dp_job_fail(&bk->job, -EIO, "%s ended at offset %llu, before its size of %llu bytes",
+		return dp_job_fail(&bk->job, -EIO,
+				   "%s ended at offset %llu, before its size of %llu bytes",
 				   bk->dev.path, (unsigned long long)(it->off + it->got),
 				   (unsigned long long)bk->dev.size);
 	it->got += (uint32_t)res;
@@ -419,7 +422,7 @@ static void bk_reader_uring(struct bk_job *bk)
 		if (dp_job_stopped(&bk->job) || (!inflight && next >= bk->dev.size))
 			break;
 		if (!inflight)
-			continue;	/* it waited for room and was woken */
+			continue; /* it waited for room and was woken */
 		ret = io_uring_submit_and_wait(ring, 1);
 		if (ret < 0 && ret != -EINTR) {
 			dp_job_fail(&bk->job, ret, "io_uring_submit: %s", strerror(-ret));
@@ -464,8 +467,9 @@ static void bk_reader_pread(struct bk_job *bk)
 		if (!it)
 			break;
 		while (it->got < it->len) {
-			ssize_t n = pread(bk->dev.fd, (char *)it->buf + it->got,
-					  bk_io_len(bk, it->len) - it->got, (off_t)(it->off + it->got));
+			ssize_t n =
+				pread(bk->dev.fd, (char *)it->buf + it->got,
+				      bk_io_len(bk, it->len) - it->got, (off_t)(it->off + it->got));
 
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -483,7 +487,8 @@ static void *bk_reader_main(void *arg)
 		int ret = dp_ring_enable(&bk->ring);
 
 		if (ret)
-			dp_job_fail(&bk->job, ret, "io_uring: enabling the ring: %s", strerror(-ret));
+			dp_job_fail(&bk->job, ret, "io_uring: enabling the ring: %s",
+				    strerror(-ret));
 		else
 			bk_reader_uring(bk);
 	} else {
@@ -501,8 +506,8 @@ static void *bk_reader_main(void *arg)
 
 struct bk_worker {
 	struct bk_job *bk;
-	struct dp_hasher *hasher;	/* chunk ids: SHA-256, or HMAC with the id key */
-	struct dp_blobenc *enc;		/* zstd, then the seal of an encrypted repository */
+	struct dp_hasher *hasher; /* chunk ids: SHA-256, or HMAC with the id key */
+	struct dp_blobenc *enc;	  /* zstd, then the seal of an encrypted repository */
 };
 
 static int bk_store_chunk(struct bk_job *bk, struct bk_worker *w, struct bk_item *it,
@@ -518,8 +523,9 @@ static int bk_store_chunk(struct bk_job *bk, struct bk_worker *w, struct bk_item
 		return dp_job_fail(&bk->job, ret, "%s", dp_last_error());
 	ret = dp_packer_append(bk->packer, id, data, len, it->len, kind);
 	if (ret)
-		return ret == -ECANCELED ? ret : dp_job_fail(&bk->job, ret, "packing: %s",
-							    strerror(-ret));
+		return ret == -ECANCELED
+			       ? ret
+			       : dp_job_fail(&bk->job, ret, "packing: %s", strerror(-ret));
 	atomic_fetch_add(&bk->job.chunks_new, 1);
 	atomic_fetch_add(&bk->job.bytes_new, len);
 	atomic_fetch_add(&bk->job.bytes_raw_new, it->len);
@@ -546,7 +552,7 @@ static void *bk_worker_main(void *arg)
 			ret = dp_hasher_digest(w->hasher, it->buf, it->len, s->id);
 			s->count = 1;
 			if (!ret && bk->verify)
-				ret = 2;	/* hashed: all verification needs */
+				ret = 2; /* hashed: all verification needs */
 			else if (!ret)
 				ret = dp_chunkidx_insert(bk->ix, s->id, NULL);
 			if (ret == 2) {
@@ -646,7 +652,7 @@ static int bk_verify_slot(struct bk_job *bk, const struct bk_slot *s)
 		int ret = dp_parent_get(bk->parent, bk->vidx, &zero, id, &run);
 
 		if (ret == -ENOENT) {
-			run = s->count - k;	/* the snapshot is shorter: all of it differs */
+			run = s->count - k; /* the snapshot is shorter: all of it differs */
 			zero = !s->zero;
 		} else if (ret) {
 			return dp_job_fail(&bk->job, ret, "snapshot %.16s: %s", bk->meta.parent,
@@ -719,13 +725,15 @@ static int bk_manifest_commit(struct bk_job *bk)
 	m->bytes_new = atomic_load(&bk->job.bytes_new);
 	m->bytes_stored = m->bytes_new;
 	if (m->chunks_total != (m->size + m->chunk_size - 1) / m->chunk_size)
-		return dp_job_fail(&bk->job, -EIO, "internal error: %llu chunks recorded for a volume of %llu",
-				   (unsigned long long)m->chunks_total,
-				   (unsigned long long)((m->size + m->chunk_size - 1) / m->chunk_size));
+		return dp_job_fail(
+			&bk->job, -EIO, "internal error: %llu chunks recorded for a volume of %llu",
+			(unsigned long long)m->chunks_total,
+			(unsigned long long)((m->size + m->chunk_size - 1) / m->chunk_size));
 	ret = dp_mwriter_finish(bk->mw, m);
 	if (ret)
-		return ret == -ECANCELED ? ret
-					 : dp_job_fail(&bk->job, ret, "manifest: %s", dp_last_error());
+		return ret == -ECANCELED
+			       ? ret
+			       : dp_job_fail(&bk->job, ret, "manifest: %s", dp_last_error());
 	dp_test_point("backup-before-manifest");
 	if (!bk->mup) {
 		ret = s3_store_put(bk->job.repo->st, bk->mkey, bk->mbuf, bk->mlen);
@@ -776,9 +784,10 @@ static void bk_run(struct dp_job *job)
 		dp_job_fail(job, ret, "%s", dp_last_error());
 		return;
 	}
-	pr_debug("backup %s: %llu bytes, %u workers, %u reads in flight, %u chunk and %u I/O buffers",
-		 bk->dev.path, (unsigned long long)bk->dev.size, bk->threads, bk->qd,
-		 bk->bufs.nchunk, bk->bufs.nio);
+	pr_debug(
+		"backup %s: %llu bytes, %u workers, %u reads in flight, %u chunk and %u I/O buffers",
+		bk->dev.path, (unsigned long long)bk->dev.size, bk->threads, bk->qd,
+		bk->bufs.nchunk, bk->bufs.nio);
 	w = calloc(bk->threads, sizeof(*w));
 	bk->workers = calloc(bk->threads, sizeof(*bk->workers));
 	if (!w || !bk->workers) {
@@ -789,13 +798,15 @@ static void bk_run(struct dp_job *job)
 		w[i].bk = bk;
 		ret = dp_hasher_new(&job->repo->keys, &w[i].hasher);
 		if (!ret && !bk->verify)
-			ret = dp_blobenc_new(&job->repo->keys, bk->chunk_size, bk->level, &w[i].enc);
+			ret = dp_blobenc_new(&job->repo->keys, bk->chunk_size, bk->level,
+					     &w[i].enc);
 		if (ret) {
 			dp_job_fail(job, ret ? ret : -ENOMEM, "out of memory");
 			goto out;
 		}
 	}
-	ret = dp_packer_new(job, &bk->bufs, bk->pack_target, "backup", bk->journal_dir, &bk->packer);
+	ret = dp_packer_new(job, &bk->bufs, bk->pack_target, "backup", bk->journal_dir,
+			    &bk->packer);
 	if (ret) {
 		dp_job_fail(job, ret, "out of memory");
 		goto out;
@@ -839,7 +850,8 @@ static void bk_run(struct dp_job *job)
 	else if (!dp_job_stopped(job))
 		bk_manifest_commit(bk);
 	if (!job->result.err)
-		snprintf(job->result.snapshot_id, sizeof(job->result.snapshot_id), "%s", bk->meta.id);
+		snprintf(job->result.snapshot_id, sizeof(job->result.snapshot_id), "%s",
+			 bk->meta.id);
 out:
 	for (i = 0; w && i < bk->threads; i++) {
 		dp_hasher_free(w[i].hasher);
@@ -955,7 +967,8 @@ static int bk_setup(struct dp_job *job)
 				strerror(-ret));
 	}
 	snprintf(bk->job.result.io_mode, sizeof(bk->job.result.io_mode), "%s%s",
-		 bk->ring.ring ? "io_uring" : "pread", bk->dev.direct ? "+O_DIRECT" : " (buffered)");
+		 bk->ring.ring ? "io_uring" : "pread",
+		 bk->dev.direct ? "+O_DIRECT" : " (buffered)");
 	return 0;
 }
 
@@ -973,7 +986,7 @@ static void bk_release(struct dp_job *job)
 int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_backup_opts *opts,
 		    struct dp_job **out)
 {
-	struct dp_backup_opts o = { 0 };
+	struct dp_backup_opts o = {0};
 	struct bk_job *bk;
 	struct dp_snapshot *m;
 	char ident[1024], host[256];
@@ -1029,7 +1042,9 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 			goto out_free;
 	}
 	if (o.volume && (!o.volume[0] || strlen(o.volume) > 255 || strpbrk(o.volume, "\n\r\t"))) {
-		ret = dp_fail(-EINVAL, "volume name must have 1 to 255 characters and no control characters");
+		ret = dp_fail(
+			-EINVAL,
+			"volume name must have 1 to 255 characters and no control characters");
 		goto out_free;
 	}
 	if (!o.hostname && gethostname(host, sizeof(host)))
@@ -1058,7 +1073,9 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 
 	/* the parent, and what changed since it */
 	if (o.changed && !o.parent) {
-		ret = dp_fail(-EINVAL, "a changed-block list needs the parent snapshot it was computed against");
+		ret = dp_fail(
+			-EINVAL,
+			"a changed-block list needs the parent snapshot it was computed against");
 		goto out_free;
 	}
 	if (o.parent) {
@@ -1072,7 +1089,9 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 	}
 	if (o.verify) {
 		if (!o.parent || o.changed) {
-			ret = dp_fail(-EINVAL, "verifying needs the snapshot to compare with, and no changed-block list");
+			ret = dp_fail(
+				-EINVAL,
+				"verifying needs the snapshot to compare with, and no changed-block list");
 			goto out_free;
 		}
 		bk->verify = true;
@@ -1083,19 +1102,24 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 	}
 	if (o.changed) {
 		if (strcmp(o.changed->parent, o.parent->id)) {
-			ret = dp_fail(-ESTALE, "the changed-block list was computed against snapshot %.16s, not the parent %.16s: refused",
-				      o.changed->parent, o.parent->id);
+			ret = dp_fail(
+				-ESTALE,
+				"the changed-block list was computed against snapshot %.16s, not the parent %.16s: refused",
+				o.changed->parent, o.parent->id);
 			goto out_free;
 		}
 		if (o.changed->size && o.changed->size != bk->dev.size) {
-			ret = dp_fail(-ESTALE, "the changed-block list describes a volume of %llu bytes, %s has %llu: refused",
-				      (unsigned long long)o.changed->size, o.source,
-				      (unsigned long long)bk->dev.size);
+			ret = dp_fail(
+				-ESTALE,
+				"the changed-block list describes a volume of %llu bytes, %s has %llu: refused",
+				(unsigned long long)o.changed->size, o.source,
+				(unsigned long long)bk->dev.size);
 			goto out_free;
 		}
 		memcpy(bk->changed.parent, o.changed->parent, sizeof(bk->changed.parent));
 		for (size_t i = 0; i < o.changed->n; i++) {
-			ret = dp_cbl_add(&bk->changed, o.changed->ranges[i].off, o.changed->ranges[i].len);
+			ret = dp_cbl_add(&bk->changed, o.changed->ranges[i].off,
+					 o.changed->ranges[i].len);
 			if (ret)
 				goto out_free;
 		}

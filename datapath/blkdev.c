@@ -127,8 +127,10 @@ int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool n
 	d->fd = dev_open(d, d->is_blk ? O_WRONLY | O_EXCL : O_WRONLY, no_direct);
 	if (d->fd < 0) {
 		if (d->fd == -EBUSY)
-			ret = dp_fail(-EBUSY, "target %s is in use (mounted or held open exclusively); unmount it first",
-				      path);
+			ret = dp_fail(
+				-EBUSY,
+				"target %s is in use (mounted or held open exclusively); unmount it first",
+				path);
 		else
 			ret = dp_fail(d->fd, "target %s: %s", path, strerror(-d->fd));
 		goto out_close;
@@ -187,9 +189,9 @@ void dp_dev_close(struct dp_dev *d)
 int dp_dev_zero(struct dp_dev *d, uint64_t off, uint64_t len)
 {
 	if (d->created || !len)
-		return 0;	/* all holes already */
+		return 0; /* all holes already */
 	if (d->is_blk) {
-		uint64_t range[2] = { off, len };
+		uint64_t range[2] = {off, len};
 
 		if (ioctl(d->fd, BLKZEROOUT, range))
 			return dp_fail(-errno, "%s: zeroing %llu bytes at %llu: %s", d->path,
@@ -270,7 +272,8 @@ int dp_volume_identity(const char *path, char *buf, size_t len)
 		return 0;
 	}
 	if (!S_ISBLK(sb.st_mode))
-		return dp_fail(-EINVAL, "source %s is neither a block device nor a regular file", path);
+		return dp_fail(-EINVAL, "source %s is neither a block device nor a regular file",
+			       path);
 	if (!ident_loop_backing(sb.st_rdev, buf, len) || !ident_by_id(sb.st_rdev, buf, len))
 		return 0;
 	base = strrchr(real, '/');

@@ -16,7 +16,7 @@ struct dp_blobdec {
 	ZSTD_DCtx *dctx;
 	struct dp_hasher *hasher;
 	struct dp_aead *aead;
-	uint8_t *plain;		/* a blob's opened bytes */
+	uint8_t *plain; /* a blob's opened bytes */
 	size_t plain_cap;
 	uint32_t chunk_size;
 };
@@ -106,11 +106,11 @@ int dp_blob_decode(struct dp_blobdec *d, const uint8_t id[DP_ID_LEN], uint8_t ki
 
 struct dp_blobenc {
 	ZSTD_CCtx *cctx;
-	struct dp_aead *aead;	/* encrypted repositories */
-	int level;		/* DP_COMPRESSION_OFF: never compress */
-	uint8_t *scratch;	/* a compressed chunk */
+	struct dp_aead *aead; /* encrypted repositories */
+	int level;	      /* DP_COMPRESSION_OFF: never compress */
+	uint8_t *scratch;     /* a compressed chunk */
 	size_t scratch_len;
-	uint8_t *sealed;	/* a sealed blob */
+	uint8_t *sealed; /* a sealed blob */
 	uint8_t sample[SAMPLE_SLICES * SAMPLE_SLICE];
 };
 

@@ -150,7 +150,7 @@ static void mget_done(void *arg, int ret, const char *detail)
 
 int dp_multiget(struct dp_repo *repo, struct dp_mget *items, size_t n, unsigned int inflight)
 {
-	struct mget_wait w = { .out = 0 };
+	struct mget_wait w = {.out = 0};
 	struct mget_ctx *ctx;
 	int ret = 0;
 
@@ -200,7 +200,7 @@ int dp_multiget(struct dp_repo *repo, struct dp_mget *items, size_t n, unsigned 
 /* ------------------------------------------------------------ upkeep */
 
 struct cache_keep {
-	char **names;	/* "key@size", sorted */
+	char **names; /* "key@size", sorted */
 	size_t n;
 };
 
@@ -212,7 +212,7 @@ static int cache_cmp(const void *a, const void *b)
 void dp_cache_retain(const struct dp_repo *repo, const char *prefix, const struct dp_mget *items,
 		     size_t n)
 {
-	struct cache_keep k = { 0 };
+	struct cache_keep k = {0};
 	char dir[PATH_MAX];
 	struct dirent *de;
 	DIR *d;

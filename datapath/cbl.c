@@ -105,19 +105,24 @@ static int cbl_parse_text(const char *buf, size_t len, struct dp_cbl *l)
 			n--;
 		line++;
 		if (ended && n && p[0] != '#') {
-			return dp_fail(-EINVAL, "line %lu: nothing may follow the 'end' line", line);
+			return dp_fail(-EINVAL, "line %lu: nothing may follow the 'end' line",
+				       line);
 		} else if (line == 1) {
 			if (n != strlen(CBL_HEADER) || memcmp(p, CBL_HEADER, n))
-				return dp_fail(-EINVAL, "not a changed-block list: the first line must be '%s'",
-					       CBL_HEADER);
+				return dp_fail(
+					-EINVAL,
+					"not a changed-block list: the first line must be '%s'",
+					CBL_HEADER);
 		} else if (n == 0 || p[0] == '#') {
 			/* blank or comment */
 		} else if (n > 7 && !memcmp(p, "parent ", 7)) {
 			uint8_t bin[DP_ID_LEN];
 
 			if (n != 7 + 64 || l->parent[0])
-				return dp_fail(-EINVAL, "line %lu: 'parent' takes one 64-digit snapshot id, once",
-					       line);
+				return dp_fail(
+					-EINVAL,
+					"line %lu: 'parent' takes one 64-digit snapshot id, once",
+					line);
 			memcpy(l->parent, p + 7, 64);
 			l->parent[64] = '\0';
 			if (dp_unhex(l->parent, bin, DP_ID_LEN))
@@ -126,23 +131,30 @@ static int cbl_parse_text(const char *buf, size_t len, struct dp_cbl *l)
 			dp_hex(bin, DP_ID_LEN, l->parent);
 		} else if (n > 4 && !memcmp(p, "end ", 4)) {
 			if (cbl_u64(p + 4, &q, &a) || q != p + n)
-				return dp_fail(-EINVAL, "line %lu: 'end' takes the number of ranges", line);
+				return dp_fail(-EINVAL,
+					       "line %lu: 'end' takes the number of ranges", line);
 			if (a != ranges)
-				return dp_fail(-EINVAL, "the list ends after %llu ranges but says %llu: it is incomplete",
-					       (unsigned long long)ranges, (unsigned long long)a);
+				return dp_fail(
+					-EINVAL,
+					"the list ends after %llu ranges but says %llu: it is incomplete",
+					(unsigned long long)ranges, (unsigned long long)a);
 			ended = true;
 		} else if (n > 5 && !memcmp(p, "size ", 5)) {
 			if (cbl_u64(p + 5, &q, &a) || q != p + n)
-				return dp_fail(-EINVAL, "line %lu: 'size' takes a byte count", line);
+				return dp_fail(-EINVAL, "line %lu: 'size' takes a byte count",
+					       line);
 			l->size = a;
 		} else {
 			if (cbl_u64(p, &q, &a) || *q != ' ' || cbl_u64(q + 1, &q, &b) || q != p + n)
-				return dp_fail(-EINVAL, "line %lu: expected 'OFFSET LENGTH' in bytes: '%.*s'",
-					       line, (int)(n > 80 ? 80 : n), p);
+				return dp_fail(
+					-EINVAL,
+					"line %lu: expected 'OFFSET LENGTH' in bytes: '%.*s'", line,
+					(int)(n > 80 ? 80 : n), p);
 			ret = dp_cbl_add(l, a, b);
 			if (ret)
-				return ret == -EINVAL ? dp_fail(ret, "line %lu: %s", line, dp_last_error())
-						      : ret;
+				return ret == -EINVAL
+					       ? dp_fail(ret, "line %lu: %s", line, dp_last_error())
+					       : ret;
 			ranges++;
 		}
 		p = eol + 1;
@@ -151,7 +163,8 @@ static int cbl_parse_text(const char *buf, size_t len, struct dp_cbl *l)
 		return dp_fail(-EINVAL, "the changed-block list is empty");
 	/* without its last line a list cut short would look whole */
 	if (!ended)
-		return dp_fail(-EINVAL, "the changed-block list has no 'end' line: it is incomplete");
+		return dp_fail(-EINVAL,
+			       "the changed-block list has no 'end' line: it is incomplete");
 	return 0;
 }
 
@@ -168,10 +181,13 @@ int dp_cbl_parse(const char *buf, size_t len, struct dp_cbl *out)
 	else
 		ret = cbl_parse_text(buf, len, out);
 	if (!ret && !out->parent[0])
-		ret = dp_fail(-EINVAL, "the changed-block list names no parent snapshot: it cannot be trusted");
+		ret = dp_fail(
+			-EINVAL,
+			"the changed-block list names no parent snapshot: it cannot be trusted");
 	for (size_t i = 0; !ret && out->size && i < out->n; i++)
 		if (out->ranges[i].off + out->ranges[i].len > out->size)
-			ret = dp_fail(-EINVAL, "range %llu+%llu lies beyond the volume's %llu bytes",
+			ret = dp_fail(-EINVAL,
+				      "range %llu+%llu lies beyond the volume's %llu bytes",
 				      (unsigned long long)out->ranges[i].off,
 				      (unsigned long long)out->ranges[i].len,
 				      (unsigned long long)out->size);
@@ -192,8 +208,8 @@ int dp_cbl_read_file(const char *path, struct dp_cbl *out)
 	if (fd < 0)
 		return dp_fail(-errno, "changed-block list %s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > CBL_FILE_MAX) {
-		ret = dp_fail(-EINVAL, "changed-block list %s is not a regular file of at most 1 GiB",
-			      path);
+		ret = dp_fail(-EINVAL,
+			      "changed-block list %s is not a regular file of at most 1 GiB", path);
 		goto out;
 	}
 	buf = malloc((size_t)sb.st_size + 1);

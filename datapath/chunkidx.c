@@ -12,7 +12,7 @@
 
 #include "dp_int.h"
 
-#define PAGE_SHIFT 12
+#define PAGE_SHIFT   12
 #define PAGE_ENTRIES (1u << PAGE_SHIFT)
 
 struct ix_entry {
@@ -31,7 +31,7 @@ struct dp_chunkidx {
 	struct ix_entry **pages;
 	size_t npages;
 	uint32_t count;
-	uint32_t *slots;	/* 0 empty, else entry number + 1 */
+	uint32_t *slots; /* 0 empty, else entry number + 1 */
 	uint32_t mask;
 	uint8_t (*packs)[DP_ID_LEN];
 	uint32_t npacks, packs_cap;

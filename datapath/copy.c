@@ -36,10 +36,10 @@ struct cp_idmap {
 };
 
 struct cp_job {
-	struct dp_job job;		/* job.repo is the target */
+	struct dp_job job; /* job.repo is the target */
 	struct dp_repo *src;
 	struct dp_lock *src_lock;
-	struct dp_bufs fbufs, pbufs;	/* fetched ranges; pack parts (apart: no deadlock) */
+	struct dp_bufs fbufs, pbufs; /* fetched ranges; pack parts (apart: no deadlock) */
 	struct dp_queue fetched;
 	struct dp_fetcher *fetcher;
 	struct dp_chunkidx *src_ix, *dst_ix;
@@ -50,12 +50,12 @@ struct cp_job {
 	unsigned int threads;
 	pthread_t *workers;
 	unsigned int nworkers;
-	struct dp_snapshot *snaps;	/* our copies */
+	struct dp_snapshot *snaps; /* our copies */
 	size_t nsnaps;
-	const char *cur;		/* the snapshot being copied */
+	const char *cur; /* the snapshot being copied */
 	char *journal_dir;
 	bool resumed;
-	uint64_t copied, skipped;	/* snapshots */
+	uint64_t copied, skipped; /* snapshots */
 };
 
 static struct cp_job *cp_of(struct dp_job *job)
@@ -116,7 +116,7 @@ static int idmap_put(struct cp_idmap *m, const uint8_t src[DP_ID_LEN], const uin
 	pthread_mutex_lock(&m->lock);
 	if ((m->n + 1) * 2 > m->mask + 1) {
 		uint64_t nmask = m->mask * 2 + 1;
-		uint8_t (*nk)[2][DP_ID_LEN] = calloc(nmask + 1, sizeof(*nk));
+		uint8_t(*nk)[2][DP_ID_LEN] = calloc(nmask + 1, sizeof(*nk));
 
 		if (!nk) {
 			ret = -ENOMEM;
@@ -167,9 +167,9 @@ static bool idmap_get(struct cp_idmap *m, const uint8_t src[DP_ID_LEN], uint8_t 
 
 struct cp_worker {
 	struct cp_job *cp;
-	struct dp_blobdec *dec;		/* other keys: the source's */
-	struct dp_hasher *hasher;	/* the target's chunk ids */
-	struct dp_blobenc *enc;		/* the target's compression and seal */
+	struct dp_blobdec *dec;	  /* other keys: the source's */
+	struct dp_hasher *hasher; /* the target's chunk ids */
+	struct dp_blobenc *enc;	  /* the target's compression and seal */
 	uint8_t *chunk;
 };
 
@@ -188,8 +188,8 @@ static int cp_reencode(struct cp_job *cp, struct cp_worker *w, const struct dp_f
 			     w->chunk, &why);
 	if (ret) {
 		dp_hex(c->id, DP_ID_LEN, hex);
-		return dp_job_fail(&cp->job, -EUCLEAN, "chunk %.16s in %s of the source is damaged: %s",
-				   hex, key, why);
+		return dp_job_fail(&cp->job, -EUCLEAN,
+				   "chunk %.16s in %s of the source is damaged: %s", hex, key, why);
 	}
 	ret = dp_hasher_digest(w->hasher, w->chunk, len, id);
 	if (ret)
@@ -202,14 +202,16 @@ static int cp_reencode(struct cp_job *cp, struct cp_worker *w, const struct dp_f
 		return dp_job_fail(&cp->job, ret, "out of memory");
 	if (ret == 1) {
 		atomic_fetch_add(&cp->job.chunks_dedup, 1);
-		return 0;	/* the target has it under its own id */
+		return 0; /* the target has it under its own id */
 	}
 	ret = dp_blob_encode(w->enc, id, w->chunk, c->loc.raw_len, &data, &len, &kind);
 	if (ret)
 		return dp_job_fail(&cp->job, ret, "%s", dp_last_error());
 	ret = dp_packer_append(cp->packer, id, data, len, c->loc.raw_len, kind);
 	if (ret)
-		return ret == -ECANCELED ? ret : dp_job_fail(&cp->job, ret, "packing: %s", strerror(-ret));
+		return ret == -ECANCELED
+			       ? ret
+			       : dp_job_fail(&cp->job, ret, "packing: %s", strerror(-ret));
 	atomic_fetch_add(&cp->job.chunks_new, 1);
 	atomic_fetch_add(&cp->job.bytes_new, len);
 	return 0;
@@ -220,12 +222,13 @@ static int cp_fetch_done(struct cp_job *cp, struct cp_worker *w, struct dp_fetch
 	int ret = 0;
 
 	if (f->ret < 0)
-		return dp_job_fail(&cp->job, f->ret == -ENOENT ? -EUCLEAN : f->ret, "%s of the source: %s%s",
-				   f->key, f->ret == -ENOENT ? "pack is missing: " : "",
+		return dp_job_fail(&cp->job, f->ret == -ENOENT ? -EUCLEAN : f->ret,
+				   "%s of the source: %s%s", f->key,
+				   f->ret == -ENOENT ? "pack is missing: " : "",
 				   f->detail[0] ? f->detail : strerror(-f->ret));
 	if ((uint32_t)f->ret != f->len)
-		return dp_job_fail(&cp->job, -EUCLEAN, "%s of the source is shorter than its index says",
-				   f->key);
+		return dp_job_fail(&cp->job, -EUCLEAN,
+				   "%s of the source is shorter than its index says", f->key);
 	atomic_fetch_add(&cp->job.bytes_read, f->len);
 	for (uint32_t i = 0; i < f->nchunks && !ret; i++) {
 		const struct dp_fetch_chunk *c = &f->chunks[i];
@@ -297,7 +300,7 @@ static int cp_worker_init(struct cp_job *cp, struct cp_worker *w)
 
 struct cp_walk {
 	struct cp_job *cp;
-	struct dp_mwriter *mw;	/* second pass: the target's manifest */
+	struct dp_mwriter *mw; /* second pass: the target's manifest */
 };
 
 /* First pass: queue every chunk the target lacks. */
@@ -318,15 +321,17 @@ static int cp_plan_ref(void *arg, uint64_t idx, const struct dp_ref *ref)
 			return ret;
 		if (ret == 1) {
 			atomic_fetch_add(&cp->job.chunks_dedup, 1);
-			return 0;	/* the target has it, or it is on its way */
+			return 0; /* the target has it, or it is on its way */
 		}
 	} else if (idmap_get(&cp->map, ref->id, NULL)) {
-		return 0;	/* done earlier in this copy */
+		return 0; /* done earlier in this copy */
 	}
 	if (!dp_chunkidx_lookup(cp->src_ix, ref->id, &loc)) {
 		dp_hex(ref->id, DP_ID_LEN, hex);
-		return dp_job_fail(&cp->job, -EUCLEAN, "the source is damaged: chunk %.16s of snapshot %.16s is in no index",
-				   hex, cp->cur);
+		return dp_job_fail(
+			&cp->job, -EUCLEAN,
+			"the source is damaged: chunk %.16s of snapshot %.16s is in no index", hex,
+			cp->cur);
 	}
 	if (!cp->same_keys) {
 		/* claimed now, so that a second reference does not fetch it again */
@@ -362,7 +367,7 @@ static int cp_write_manifest(struct cp_job *cp, const struct dp_snapshot *s)
 {
 	struct dp_repo *dst = cp->job.repo;
 	struct dp_objwriter *ow = NULL;
-	struct cp_walk wk = { .cp = cp };
+	struct cp_walk wk = {.cp = cp};
 	char key[96];
 	int ret;
 
@@ -382,13 +387,14 @@ static int cp_write_manifest(struct cp_job *cp, const struct dp_snapshot *s)
 	dp_mwriter_free(wk.mw);
 	dp_objwriter_abort(ow);
 	if (ret)
-		return dp_job_fail(&cp->job, ret, "writing %s to the target: %s", key, dp_last_error());
+		return dp_job_fail(&cp->job, ret, "writing %s to the target: %s", key,
+				   dp_last_error());
 	return 0;
 }
 
 static int cp_one(struct cp_job *cp, const struct dp_snapshot *s)
 {
-	struct cp_walk wk = { .cp = cp };
+	struct cp_walk wk = {.cp = cp};
 	char key[96];
 	uint64_t size;
 	int ret;
@@ -398,7 +404,7 @@ static int cp_one(struct cp_job *cp, const struct dp_snapshot *s)
 	if (!ret) {
 		cp->skipped++;
 		atomic_fetch_add(&cp->job.bytes_done, s->size);
-		return 0;	/* the target has it */
+		return 0; /* the target has it */
 	}
 	if (ret != -ENOENT)
 		return dp_job_fail(&cp->job, ret, "%s of the target: %s", key, dp_store_detail());
@@ -427,8 +433,8 @@ static int cp_one(struct cp_job *cp, const struct dp_snapshot *s)
 	cp->packer = NULL;
 	if (ret || dp_job_stopped(&cp->job))
 		return ret ? (ret == -ECANCELED ? ret
-						: dp_job_fail(&cp->job, ret, "snapshot %.16s: %s", s->id,
-							      dp_last_error()))
+						: dp_job_fail(&cp->job, ret, "snapshot %.16s: %s",
+							      s->id, dp_last_error()))
 			   : -ECANCELED;
 	ret = cp_write_manifest(cp, s);
 	if (ret)
@@ -558,7 +564,7 @@ static int cp_snapshot_dup(const struct dp_snapshot *s, struct dp_snapshot *d)
 int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool,
 		  const struct dp_copy_opts *opts, struct dp_job **out)
 {
-	struct dp_copy_opts o = { 0 };
+	struct dp_copy_opts o = {0};
 	struct cp_job *cp;
 	uint64_t budget;
 	int ret;
@@ -572,8 +578,10 @@ int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool
 	if (ret)
 		return ret;
 	if (from->info.chunk_size != to->info.chunk_size)
-		return dp_fail(-EINVAL, "the repositories have different chunk sizes (%u and %u): copying between them is not supported",
-			       from->info.chunk_size, to->info.chunk_size);
+		return dp_fail(
+			-EINVAL,
+			"the repositories have different chunk sizes (%u and %u): copying between them is not supported",
+			from->info.chunk_size, to->info.chunk_size);
 	cp = calloc(1, sizeof(*cp));
 	if (!cp)
 		return -ENOMEM;
@@ -587,9 +595,9 @@ int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool
 	ret = idmap_init(&cp->map);
 	if (ret)
 		goto out_free;
-	cp->same_keys = from->keys.encrypted == to->keys.encrypted &&
-			(!from->keys.encrypted ||
-			 !memcmp(&from->keys, &to->keys, sizeof(from->keys)));
+	cp->same_keys =
+		from->keys.encrypted == to->keys.encrypted &&
+		(!from->keys.encrypted || !memcmp(&from->keys, &to->keys, sizeof(from->keys)));
 	cp->level = o.compression ? o.compression : DP_COMPRESSION_DEFAULT;
 	cp->threads = o.threads ? o.threads : dp_online_cpus();
 	snprintf(cp->job.result.io_mode, sizeof(cp->job.result.io_mode), "%s",

@@ -61,8 +61,8 @@ void dp_wipe(void *buf, size_t len)
 /* ------------------------------------------------------------ chunk ids */
 
 struct dp_hasher {
-	EVP_MD_CTX *md;		/* unkeyed */
-	EVP_MAC_CTX *mac;	/* keyed: a template, initialised with the key */
+	EVP_MD_CTX *md;	  /* unkeyed */
+	EVP_MAC_CTX *mac; /* keyed: a template, initialised with the key */
 	EVP_MAC_CTX *work;
 };
 
@@ -239,9 +239,10 @@ int dp_kdf_scrypt(const void *pw, size_t pwlen, const uint8_t *salt, size_t salt
 	params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
 	params[5] = OSSL_PARAM_construct_end();
 	if (!EVP_KDF_CTX_set_params(ctx, params) ||
-	    !EVP_KDF_CTX_set_params(ctx, (OSSL_PARAM[]){
-		    OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
-		    OSSL_PARAM_construct_end() }) ||
+	    !EVP_KDF_CTX_set_params(
+		    ctx, (OSSL_PARAM[]){OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM,
+								    &maxmem),
+					OSSL_PARAM_construct_end()}) ||
 	    !EVP_KDF_derive(ctx, out, DP_KEY_LEN, NULL))
 		ret = dp_errno_from_ssl();
 	EVP_KDF_CTX_free(ctx);

@@ -73,16 +73,16 @@ void dp_set_log(dp_log_fn fn);
 const char *dp_last_error(void);
 
 /* Defaults (see datapath/README.md for the measurements behind them). */
-#define DP_CHUNK_SIZE_DEFAULT	(1u << 20)	/* 1 MiB */
-#define DP_CHUNK_SIZE_MIN	(64u << 10)
-#define DP_CHUNK_SIZE_MAX	(16u << 20)
-#define DP_COMPRESSION_DEFAULT	1		/* zstd level: bench/README.md "zstd level" */
-#define DP_MEMORY_DEFAULT	(256ull << 20)
-#define DP_MEMORY_MIN		(24ull << 20)
-#define DP_PACK_SIZE_DEFAULT	(64ull << 20)
-#define DP_FORMAT_VERSION	1
-#define DP_SCRYPT_N_DEFAULT	(1u << 15)	/* 32 MiB and about 0.1 s per password try */
-#define DP_ENCRYPTION_AES	"aes-256-gcm"
+#define DP_CHUNK_SIZE_DEFAULT  (1u << 20) /* 1 MiB */
+#define DP_CHUNK_SIZE_MIN      (64u << 10)
+#define DP_CHUNK_SIZE_MAX      (16u << 20)
+#define DP_COMPRESSION_DEFAULT 1 /* zstd level: bench/README.md "zstd level" */
+#define DP_MEMORY_DEFAULT      (256ull << 20)
+#define DP_MEMORY_MIN	       (24ull << 20)
+#define DP_PACK_SIZE_DEFAULT   (64ull << 20)
+#define DP_FORMAT_VERSION      1
+#define DP_SCRYPT_N_DEFAULT    (1u << 15) /* 32 MiB and about 0.1 s per password try */
+#define DP_ENCRYPTION_AES      "aes-256-gcm"
 
 /* ------------------------------------------------------------------ pool */
 
@@ -173,10 +173,10 @@ int dp_repo_unlock(struct dp_repo *repo, const void *password, size_t len);
 /* struct dp_key_info - one key object of a repository (dp_key_list()) */
 struct dp_key_info {
 	char id[65];
-	int64_t created;	/* seconds since the epoch */
+	int64_t created; /* seconds since the epoch */
 	char hostname[256];
 	char username[64];
-	bool current;		/* the key that unlocked @repo */
+	bool current; /* the key that unlocked @repo */
 };
 
 /**
@@ -192,8 +192,7 @@ int dp_key_list(struct dp_repo *repo, struct dp_key_info **out, size_t *n);
  * @scrypt_n: 0 for DP_SCRYPT_N_DEFAULT
  * Return: 0; -ENOKEY; -EINVAL; store errors. Nothing else is rewritten.
  */
-int dp_key_add(struct dp_repo *repo, const void *password, size_t len, uint64_t scrypt_n,
-	       char *id);
+int dp_key_add(struct dp_repo *repo, const void *password, size_t len, uint64_t scrypt_n, char *id);
 
 /**
  * dp_key_passwd() - replace the key that unlocked @repo by one for @password
@@ -219,10 +218,10 @@ struct dp_repo_info {
 	char id[65];
 	uint32_t version;
 	uint32_t chunk_size;
-	char hash[16];		/* "sha256" */
-	char compression[16];	/* "zstd" */
-	char encryption[16];	/* "none" or DP_ENCRYPTION_AES */
-	int64_t created;	/* seconds since the epoch */
+	char hash[16];	      /* "sha256" */
+	char compression[16]; /* "zstd" */
+	char encryption[16];  /* "none" or DP_ENCRYPTION_AES */
+	int64_t created;      /* seconds since the epoch */
 };
 
 /* dp_repo_info() - the config of an opened repository; valid until dp_repo_free(). */
@@ -241,20 +240,20 @@ struct dp_label {
  */
 struct dp_snapshot {
 	char id[65];
-	char *volume;		/* the volume's name (--volume or its identity) */
-	char *source;		/* the path it was read from */
+	char *volume; /* the volume's name (--volume or its identity) */
+	char *source; /* the path it was read from */
 	char *hostname;
-	char parent[65];	/* "" if none */
-	uint64_t size;		/* volume size in bytes */
+	char parent[65]; /* "" if none */
+	uint64_t size;	 /* volume size in bytes */
 	uint32_t chunk_size;
-	int64_t time_start;	/* microseconds since the epoch */
+	int64_t time_start; /* microseconds since the epoch */
 	int64_t time_end;
 	struct dp_label *labels;
 	size_t nlabels;
 	/* totals of the backup that made it */
 	uint64_t chunks_total, chunks_zero, chunks_new;
 	uint64_t bytes_read, bytes_zero, bytes_new, bytes_stored;
-	uint64_t manifest_size;	/* bytes of the manifest object */
+	uint64_t manifest_size; /* bytes of the manifest object */
 };
 
 /**
@@ -300,7 +299,7 @@ const struct dp_snapshot *dp_snapshot_find(const struct dp_repo *repo,
  * (dp_backup_start() and dp_restore_start() do it themselves); forget and
  * prune take an exclusive one. See datapath/lock.c for the protocol.
  */
-#define DP_LOCK_STALE	1800	/* seconds without a refresh: the holder is gone */
+#define DP_LOCK_STALE	1800 /* seconds without a refresh: the holder is gone */
 #define DP_LOCK_REFRESH 300
 
 struct dp_lock;
@@ -308,12 +307,12 @@ struct dp_lock;
 /* struct dp_lockinfo - what a lock object says (FORMAT.md "locks/") */
 struct dp_lockinfo {
 	char id[65];
-	int64_t time;		/* written or last refreshed, seconds since the epoch */
+	int64_t time; /* written or last refreshed, seconds since the epoch */
 	char hostname[256];
 	int64_t pid;
 	bool exclusive;
-	char operation[64];	/* "backup", "prune", ... */
-	bool stale;		/* dp_lock_list(): too old, or of a dead process of this host */
+	char operation[64]; /* "backup", "prune", ... */
+	bool stale;	    /* dp_lock_list(): too old, or of a dead process of this host */
 };
 
 /**
@@ -382,15 +381,15 @@ int dp_check(struct dp_repo *repo, const struct dp_check_opts *opts, struct dp_c
 /* struct dp_stats - what the repository holds (dp_repo_stats()) */
 struct dp_stats {
 	uint64_t snapshots;
-	uint64_t logical_bytes;		/* sum of the snapshots' volume sizes */
-	uint64_t zero_bytes;		/* of which zero chunks and holes */
-	uint64_t referenced_bytes;	/* of which data chunks, counted per reference */
-	uint64_t unique_chunks;		/* distinct chunks referenced */
-	uint64_t unique_raw_bytes;	/* their size before compression */
-	uint64_t unique_stored_bytes;	/* their size as stored */
-	uint64_t packs, pack_bytes;	/* data objects and their total size */
-	uint64_t index_chunks;		/* index entries */
-	uint64_t unreferenced_chunks, unreferenced_bytes;	/* what prune can reclaim */
+	uint64_t logical_bytes;	      /* sum of the snapshots' volume sizes */
+	uint64_t zero_bytes;	      /* of which zero chunks and holes */
+	uint64_t referenced_bytes;    /* of which data chunks, counted per reference */
+	uint64_t unique_chunks;	      /* distinct chunks referenced */
+	uint64_t unique_raw_bytes;    /* their size before compression */
+	uint64_t unique_stored_bytes; /* their size as stored */
+	uint64_t packs, pack_bytes;   /* data objects and their total size */
+	uint64_t index_chunks;	      /* index entries */
+	uint64_t unreferenced_chunks, unreferenced_bytes; /* what prune can reclaim */
 	uint64_t problems;
 };
 
@@ -418,8 +417,8 @@ struct dp_forget_policy {
  * first; *@keep[i] says whether s[i] stays and @why[i] names the rule (NULL
  * if it goes).
  */
-void dp_forget_plan(const struct dp_snapshot *const *s, size_t n,
-		    const struct dp_forget_policy *p, bool *keep, const char **why);
+void dp_forget_plan(const struct dp_snapshot *const *s, size_t n, const struct dp_forget_policy *p,
+		    bool *keep, const char **why);
 
 /*
  * struct dp_purge - deleting on a versioned bucket (an Object Lock bucket
@@ -430,7 +429,7 @@ void dp_forget_plan(const struct dp_snapshot *const *s, size_t n,
 struct dp_purge {
 	uint64_t versions_deleted;
 	uint64_t versions_protected, bytes_protected;
-	int64_t protected_until;	/* the latest retain-until date seen (0: none known) */
+	int64_t protected_until; /* the latest retain-until date seen (0: none known) */
 };
 
 /**
@@ -458,14 +457,14 @@ struct dp_prune_opts {
 };
 
 struct dp_prune_report {
-	uint64_t packs, bytes_total;	/* before */
-	uint64_t packs_deleted;		/* no live chunk */
-	uint64_t packs_orphaned;	/* data without an index (interrupted backups) */
+	uint64_t packs, bytes_total; /* before */
+	uint64_t packs_deleted;	     /* no live chunk */
+	uint64_t packs_orphaned;     /* data without an index (interrupted backups) */
 	uint64_t packs_repacked, bytes_repacked, packs_written;
 	uint64_t chunks_live, chunks_removed;
-	uint64_t bytes_freed;		/* data object bytes that go (net of what is rewritten) */
+	uint64_t bytes_freed; /* data object bytes that go (net of what is rewritten) */
 	uint64_t objects_deleted;
-	struct dp_purge purge;		/* versioned buckets */
+	struct dp_purge purge; /* versioned buckets */
 };
 
 /**
@@ -493,8 +492,8 @@ struct dp_range {
 };
 
 struct dp_cbl {
-	char parent[65];	/* the snapshot it was computed against */
-	uint64_t size;		/* the volume's size now; 0 if the producer did not say */
+	char parent[65]; /* the snapshot it was computed against */
+	uint64_t size;	 /* the volume's size now; 0 if the producer did not say */
 	struct dp_range *ranges;
 	size_t n, cap;
 };
@@ -534,29 +533,29 @@ struct dp_progress {
 	uint64_t bytes_read;	/* bytes read from the source or the repository */
 	uint64_t bytes_zero;	/* holes and all-zero chunks */
 	uint64_t bytes_new;	/* bytes newly stored (after compression) */
-	uint64_t bytes_raw_new;	/* volume bytes of the new chunks */
-	uint64_t bytes_written;	/* restore: bytes written to the target */
+	uint64_t bytes_raw_new; /* volume bytes of the new chunks */
+	uint64_t bytes_written; /* restore: bytes written to the target */
 	uint64_t chunks_total;
 	uint64_t chunks_zero;
-	uint64_t chunks_new;	/* backup: stored now; restore: fetched */
-	uint64_t chunks_dedup;	/* backup: already in the repository */
-	uint64_t packs;		/* backup: packs written */
-	double seconds;		/* since the job started */
-	uint64_t bytes_unchanged;	/* backup: not read, unchanged per the changed-block list */
-	uint64_t bytes_reused;	/* backup, copy: stored by an interrupted run, not sent again */
+	uint64_t chunks_new;	  /* backup: stored now; restore: fetched */
+	uint64_t chunks_dedup;	  /* backup: already in the repository */
+	uint64_t packs;		  /* backup: packs written */
+	double seconds;		  /* since the job started */
+	uint64_t bytes_unchanged; /* backup: not read, unchanged per the changed-block list */
+	uint64_t bytes_reused;	  /* backup, copy: stored by an interrupted run, not sent again */
 };
 
 /* struct dp_result - a finished job */
 struct dp_result {
-	int err;		/* 0 or -errno */
-	char snapshot_id[65];	/* backup: the new snapshot; restore: the one restored */
+	int err;	      /* 0 or -errno */
+	char snapshot_id[65]; /* backup: the new snapshot; restore: the one restored */
 	char volume[256];
-	char io_mode[64];	/* e.g. "io_uring+O_DIRECT", "pread (buffered)" */
+	char io_mode[64]; /* e.g. "io_uring+O_DIRECT", "pread (buffered)" */
 	struct dp_progress progress;
-	char parent[65];	/* backup: the parent snapshot, "" if none */
-	uint64_t mismatches;	/* verify: chunks that differ from the snapshot (0: equal) */
-	uint64_t first_mismatch;	/* verify: volume offset of the first */
-	uint64_t copied, skipped;	/* copy: snapshots copied, and found in the target */
+	char parent[65];	  /* backup: the parent snapshot, "" if none */
+	uint64_t mismatches;	  /* verify: chunks that differ from the snapshot (0: equal) */
+	uint64_t first_mismatch;  /* verify: volume offset of the first */
+	uint64_t copied, skipped; /* copy: snapshots copied, and found in the target */
 };
 
 /**
@@ -652,8 +651,8 @@ struct dp_restore_opts {
  *
  * Return: 0; -ENOENT (the target's directory), -EFBIG, -EBUSY, -EINVAL; -ENOMEM.
  */
-int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
-		     const struct dp_restore_opts *opts, struct dp_job **out);
+int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_restore_opts *opts,
+		     struct dp_job **out);
 
 /**
  * dp_job_wait() - wait for a job to finish
@@ -701,7 +700,7 @@ struct dp_copy_opts {
 	unsigned int threads;
 	uint64_t memory;
 	int compression;
-	const char *state_dir;	/* as dp_backup_opts.state_dir */
+	const char *state_dir; /* as dp_backup_opts.state_dir */
 };
 
 /**

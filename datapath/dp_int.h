@@ -89,8 +89,8 @@ int dp_unhex(const char *hex, uint8_t *out, size_t len);
 /* 32 random bytes as 64 hex digits + NUL */
 int dp_random_id(char out[65]);
 
-int64_t dp_now_us(void);		/* CLOCK_REALTIME */
-double dp_mono_s(void);			/* CLOCK_MONOTONIC */
+int64_t dp_now_us(void); /* CLOCK_REALTIME */
+double dp_mono_s(void);	 /* CLOCK_MONOTONIC */
 
 /* true if @len bytes at @buf (8-byte aligned) are all zero */
 bool dp_is_zero(const void *buf, size_t len);
@@ -105,8 +105,8 @@ bool dp_is_zero(const void *buf, size_t len);
 /* The master key material of an unlocked repository (FORMAT.md "keys"). */
 struct dp_keys {
 	bool encrypted;
-	uint8_t data_key[DP_KEY_LEN];	/* AES-256-GCM of blobs, indexes, manifests */
-	uint8_t id_key[DP_KEY_LEN];	/* HMAC-SHA256 key of chunk ids */
+	uint8_t data_key[DP_KEY_LEN]; /* AES-256-GCM of blobs, indexes, manifests */
+	uint8_t id_key[DP_KEY_LEN];   /* HMAC-SHA256 key of chunk ids */
 };
 
 /* OpenSSL's error queue as -errno: the one translation of its codes. */
@@ -172,7 +172,7 @@ struct dp_bufs {
 	size_t map_len;
 	size_t chunk_size, io_size;
 	unsigned int nchunk, nio;
-	void **chunk_free, **io_free;	/* stacks */
+	void **chunk_free, **io_free; /* stacks */
 	unsigned int chunk_nfree, io_nfree;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -250,11 +250,11 @@ int dp_blob_encode(struct dp_blobenc *e, const uint8_t id[DP_ID_LEN], const void
 
 /* Where a chunk is stored (FORMAT.md, pack index entry). */
 struct dp_loc {
-	uint64_t offset;	/* in the pack */
-	uint32_t pack;		/* number in dp_chunkidx's pack table */
+	uint64_t offset; /* in the pack */
+	uint32_t pack;	 /* number in dp_chunkidx's pack table */
 	uint32_t stored_len;
 	uint32_t raw_len;
-	uint8_t kind;		/* DP_BLOB_* */
+	uint8_t kind; /* DP_BLOB_* */
 };
 
 /* In-memory map chunk id -> location: 56 bytes an entry + 8 a slot. */
@@ -297,8 +297,8 @@ struct dp_pack_entry {
 /* Encoded size of an index with @n entries (header, entries, checksum). */
 size_t dp_pack_index_size(size_t n);
 /* Encode into @out (dp_pack_index_size(n) bytes). */
-void dp_pack_index_encode(const uint8_t pack_id[DP_ID_LEN], const struct dp_pack_entry *e,
-			  size_t n, uint8_t *out);
+void dp_pack_index_encode(const uint8_t pack_id[DP_ID_LEN], const struct dp_pack_entry *e, size_t n,
+			  uint8_t *out);
 /*
  * Decode and verify; *@entries is malloc()ed. Return 0, -EBADMSG (bad magic,
  * length), -EUCLEAN (checksum), -ENOMEM.
@@ -321,10 +321,10 @@ void dp_key_index(const uint8_t id[DP_ID_LEN], char *key, size_t len);
 struct dp_repo {
 	struct s3_store *st;
 	struct dp_repo_info info;
-	struct dp_keys keys;	/* valid when !locked */
-	bool locked;		/* encrypted and not unlocked yet */
-	char key_id[65];	/* the key object that unlocked it */
-	char *cache;		/* <cache dir>/<repository id>, or NULL */
+	struct dp_keys keys; /* valid when !locked */
+	bool locked;	     /* encrypted and not unlocked yet */
+	char key_id[65];     /* the key object that unlocked it */
+	char *cache;	     /* <cache dir>/<repository id>, or NULL */
 	/* the manifests the last dp_snapshot_list() could not read or decode */
 	struct dp_unreadable *unreadable;
 	size_t nunreadable;
@@ -332,20 +332,20 @@ struct dp_repo {
 
 struct dp_unreadable {
 	char id[65];
-	int err;		/* -errno */
-	bool damaged;		/* read, but did not decode (else: did not read) */
+	int err;      /* -errno */
+	bool damaged; /* read, but did not decode (else: did not read) */
 	char detail[200];
 };
 
 /* One object (or range of one) to fetch with dp_multiget() (cache.c). */
 struct dp_mget {
 	char key[96];
-	uint64_t size;		/* the object's size (from a listing) */
-	uint64_t off;		/* the range wanted: [off, off + len) */
+	uint64_t size; /* the object's size (from a listing) */
+	uint64_t off;  /* the range wanted: [off, off + len) */
 	size_t len;
-	void *buf;		/* @len bytes */
-	int ret;		/* bytes read, or -errno with @detail */
-	bool cached;		/* served from the cache */
+	void *buf;   /* @len bytes */
+	int ret;     /* bytes read, or -errno with @detail */
+	bool cached; /* served from the cache */
 	char detail[128];
 };
 
@@ -363,8 +363,8 @@ void dp_cache_retain(const struct dp_repo *repo, const char *prefix, const struc
 /* A fresh random master key. */
 int dp_keys_generate(struct dp_keys *keys);
 /* Write a key object wrapping @keys with @password into @st; @id gets its id. */
-int dp_key_write(struct s3_store *st, const struct dp_keys *keys, const void *password,
-		 size_t len, uint64_t scrypt_n, char *id);
+int dp_key_write(struct s3_store *st, const struct dp_keys *keys, const void *password, size_t len,
+		 uint64_t scrypt_n, char *id);
 
 /* -ENOKEY with a message if @repo is encrypted and still locked. */
 int dp_repo_check_unlocked(const struct dp_repo *repo);
@@ -377,8 +377,8 @@ int dp_repo_load_index(struct dp_repo *repo, struct dp_chunkidx *ix);
 
 /* ------------------------------------------------------------- manifests */
 
-#define DP_MANIFEST_SEG_REFS 8192	/* refs per segment, at most */
-#define DP_MANIFEST_FOOTER   40		/* meta_len u32 + sha256 + magic */
+#define DP_MANIFEST_SEG_REFS 8192 /* refs per segment, at most */
+#define DP_MANIFEST_FOOTER   40	  /* meta_len u32 + sha256 + magic */
 #define DP_MANIFEST_META_MAX (1u << 20)
 
 /* Writing: records are added in volume order; segments are emitted through @emit. */
@@ -397,7 +397,7 @@ void dp_mwriter_free(struct dp_mwriter *w);
 /* Reading: fed bytes in order, yields refs. */
 struct dp_ref {
 	bool zero;
-	uint64_t count;			/* zero: chunks in the run; else 1 */
+	uint64_t count; /* zero: chunks in the run; else 1 */
 	uint8_t id[DP_ID_LEN];
 };
 struct dp_mreader;
@@ -446,10 +446,10 @@ void dp_snapshot_fini(struct dp_snapshot *s);
 /* A key object (FORMAT.md "keys/<key-id>"): the master key wrapped by a password. */
 #define DP_MASTER_LEN (2 * DP_KEY_LEN)
 struct dp_keyobj {
-	uint64_t n;			/* scrypt N, r, p */
+	uint64_t n; /* scrypt N, r, p */
 	uint32_t r, p;
 	uint8_t salt[16];
-	uint8_t master[DP_MASTER_LEN + DP_SEAL_OVERHEAD];	/* sealed data_key || id_key */
+	uint8_t master[DP_MASTER_LEN + DP_SEAL_OVERHEAD]; /* sealed data_key || id_key */
 	int64_t created;
 	char hostname[256];
 	char username[64];
@@ -490,13 +490,13 @@ struct dp_fetch_chunk {
 struct dp_fetch {
 	struct dp_fetcher *fetcher;
 	char key[80];
-	uint64_t off;		/* in the pack */
+	uint64_t off; /* in the pack */
 	uint32_t len;
-	void *buf;		/* an I/O buffer of the job, holding [off, off + len) */
+	void *buf; /* an I/O buffer of the job, holding [off, off + len) */
 	struct dp_fetch_chunk *chunks;
 	uint32_t nchunks;
-	uint64_t *tags;		/* the callers' tags, grouped by chunk */
-	int ret;		/* of the read: bytes, or -errno with @detail */
+	uint64_t *tags; /* the callers' tags, grouped by chunk */
+	int ret;	/* of the read: bytes, or -errno with @detail */
 	char detail[256];
 };
 
@@ -563,14 +563,14 @@ void dp_packer_free(struct dp_packer *pk);
 /* ------------------------------------------------------------------- I/O */
 
 struct dp_dev {
-	int fd;			/* O_DIRECT if direct */
-	int fd_buffered;	/* for unaligned tails; -1 until needed */
+	int fd;		 /* O_DIRECT if direct */
+	int fd_buffered; /* for unaligned tails; -1 until needed */
 	char *path;
 	uint64_t size;
 	bool is_blk;
 	bool direct;
-	bool created;		/* restore: we created the file (sparse, all holes) */
-	unsigned int align;	/* O_DIRECT alignment (logical block size) */
+	bool created;	    /* restore: we created the file (sparse, all holes) */
+	unsigned int align; /* O_DIRECT alignment (logical block size) */
 };
 
 int dp_dev_open_source(struct dp_dev *d, const char *path, bool no_direct);
@@ -588,7 +588,7 @@ int dp_dev_zero(struct dp_dev *d, uint64_t off, uint64_t len);
 struct io_uring;
 struct dp_ring {
 	struct io_uring *ring;
-	bool fixed;		/* chunk buffers registered: READ_FIXED/WRITE_FIXED */
+	bool fixed; /* chunk buffers registered: READ_FIXED/WRITE_FIXED */
 	unsigned int depth;
 };
 
@@ -607,12 +607,12 @@ void dp_ring_fini(struct dp_ring *r);
 struct dp_job {
 	struct dp_repo *repo;
 	struct dp_pool *pool;
-	uint64_t reserved;		/* bytes of @pool held */
+	uint64_t reserved; /* bytes of @pool held */
 	atomic_bool stop;
 	bool cancelled;
-	pthread_mutex_t wake_lock;	/* @ready, and calls of @wake */
-	bool ready;			/* set up: @wake may touch the kind's state */
-	pthread_mutex_t lock;		/* @errmsg, @result, @done */
+	pthread_mutex_t wake_lock; /* @ready, and calls of @wake */
+	bool ready;		   /* set up: @wake may touch the kind's state */
+	pthread_mutex_t lock;	   /* @errmsg, @result, @done */
 	pthread_cond_t done_cond;
 	bool done;
 	pthread_t thread;
@@ -624,13 +624,13 @@ struct dp_job {
 	atomic_uint_fast64_t bytes_total, bytes_done, bytes_read, bytes_zero, bytes_new,
 		bytes_raw_new, bytes_written, chunks_total, chunks_zero, chunks_new, chunks_dedup,
 		packs, bytes_unchanged, bytes_reused;
-	struct dp_lock *repo_lock;		/* the repository lock the job holds */
-	uint64_t want;				/* bytes of @pool to reserve before @setup */
-	int (*setup)(struct dp_job *job);	/* on its thread, once the memory is reserved */
-	void (*run)(struct dp_job *job);	/* the job's main, on its thread */
-	void (*release)(struct dp_job *job);	/* after @run: give the buffers back (NULL: fini) */
-	void (*wake)(struct dp_job *job);	/* wakes the kind's waits after @stop */
-	void (*fini)(struct dp_job *job);	/* frees the kind's state */
+	struct dp_lock *repo_lock;	     /* the repository lock the job holds */
+	uint64_t want;			     /* bytes of @pool to reserve before @setup */
+	int (*setup)(struct dp_job *job);    /* on its thread, once the memory is reserved */
+	void (*run)(struct dp_job *job);     /* the job's main, on its thread */
+	void (*release)(struct dp_job *job); /* after @run: give the buffers back (NULL: fini) */
+	void (*wake)(struct dp_job *job);    /* wakes the kind's waits after @stop */
+	void (*fini)(struct dp_job *job);    /* frees the kind's state */
 	void *priv;
 };
 

@@ -31,7 +31,7 @@ struct dp_fetcher {
 	struct dp_job *job;
 	struct dp_repo *repo;
 	struct dp_bufs *bufs;
-	const struct dp_chunkidx *ix;	/* pack numbers -> pack ids */
+	const struct dp_chunkidx *ix; /* pack numbers -> pack ids */
 	struct dp_queue *out;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;

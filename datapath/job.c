@@ -41,7 +41,7 @@ static void dp_job_set_ready(struct dp_job *job, bool ready)
 	job->ready = ready;
 	pthread_mutex_unlock(&job->wake_lock);
 	if (ready && dp_job_stopped(job))
-		dp_job_wake(job);	/* stopped while it was being set up */
+		dp_job_wake(job); /* stopped while it was being set up */
 }
 
 int dp_job_fail(struct dp_job *job, int err, const char *fmt, ...)
@@ -106,7 +106,8 @@ static void *dp_job_main(void *arg)
 	if (!ret && job->setup) {
 		ret = job->setup(job);
 		if (ret && !dp_job_stopped(job))
-			dp_job_fail(job, ret, "%s", dp_last_error()[0] ? dp_last_error() : strerror(-ret));
+			dp_job_fail(job, ret, "%s",
+				    dp_last_error()[0] ? dp_last_error() : strerror(-ret));
 	}
 	if (!ret) {
 		dp_job_set_ready(job, true);

@@ -24,8 +24,10 @@ static const char dp_key_aad[] = "ferry-master-key";
 int dp_repo_check_unlocked(const struct dp_repo *repo)
 {
 	if (repo->locked)
-		return dp_fail(-ENOKEY, "repository %s is encrypted: give its password (FERRY_PASSWORD, --password-file or --password-command)",
-			       s3_store_url(repo->st));
+		return dp_fail(
+			-ENOKEY,
+			"repository %s is encrypted: give its password (FERRY_PASSWORD, --password-file or --password-command)",
+			s3_store_url(repo->st));
 	return 0;
 }
 
@@ -71,8 +73,8 @@ static int key_kek(const struct dp_keyobj *k, const void *password, size_t len,
 	return 0;
 }
 
-int dp_key_write(struct s3_store *st, const struct dp_keys *keys, const void *password,
-		 size_t len, uint64_t scrypt_n, char *id)
+int dp_key_write(struct s3_store *st, const struct dp_keys *keys, const void *password, size_t len,
+		 uint64_t scrypt_n, char *id)
 {
 	uint8_t kek[DP_KEY_LEN], master[DP_MASTER_LEN];
 	struct dp_aead *a = NULL;
@@ -130,8 +132,8 @@ struct key_walk {
 	size_t len;
 	unsigned int tried;
 	bool found;
-	int err;		/* the first store error */
-	struct dp_key_info *list;	/* dp_key_list() */
+	int err;		  /* the first store error */
+	struct dp_key_info *list; /* dp_key_list() */
 	size_t n, cap;
 };
 
@@ -175,12 +177,12 @@ static int key_try(void *arg, const char *key, uint64_t size, int64_t mtime)
 		return ret;
 	ret = dp_aead_new(kek, &a);
 	if (!ret)
-		ret = dp_aead_open(a, dp_key_aad, sizeof(dp_key_aad) - 1, k.master, sizeof(k.master),
-				   master);
+		ret = dp_aead_open(a, dp_key_aad, sizeof(dp_key_aad) - 1, k.master,
+				   sizeof(k.master), master);
 	dp_aead_free(a);
 	dp_wipe(kek, sizeof(kek));
 	if (ret == -EUCLEAN)
-		return 0;	/* another password's key */
+		return 0; /* another password's key */
 	if (ret)
 		return ret;
 	w->repo->keys.encrypted = true;
@@ -189,12 +191,12 @@ static int key_try(void *arg, const char *key, uint64_t size, int64_t mtime)
 	dp_wipe(master, sizeof(master));
 	memcpy(w->repo->key_id, kid, 65);
 	w->found = true;
-	return 1;	/* stop the listing */
+	return 1; /* stop the listing */
 }
 
 int dp_repo_unlock(struct dp_repo *repo, const void *password, size_t len)
 {
-	struct key_walk w = { .repo = repo, .password = password, .len = len };
+	struct key_walk w = {.repo = repo, .password = password, .len = len};
 	int ret;
 
 	dp_clear_error();
@@ -202,8 +204,9 @@ int dp_repo_unlock(struct dp_repo *repo, const void *password, size_t len)
 		return 0;
 	ret = s3_store_list(repo->st, KEYS_PREFIX, key_try, &w);
 	if (ret < 0)
-		return dp_last_error()[0] ? ret : dp_fail(ret, "listing keys of %s: %s",
-							  s3_store_url(repo->st), dp_store_detail());
+		return dp_last_error()[0] ? ret
+					  : dp_fail(ret, "listing keys of %s: %s",
+						    s3_store_url(repo->st), dp_store_detail());
 	if (w.found) {
 		repo->locked = false;
 		return 0;
@@ -211,7 +214,8 @@ int dp_repo_unlock(struct dp_repo *repo, const void *password, size_t len)
 	if (w.err)
 		return dp_fail(w.err, "reading the keys of %s failed", s3_store_url(repo->st));
 	if (!w.tried)
-		return dp_fail(-EUCLEAN, "repository %s is encrypted but has no key object: it is damaged",
+		return dp_fail(-EUCLEAN,
+			       "repository %s is encrypted but has no key object: it is damaged",
 			       s3_store_url(repo->st));
 	return dp_fail(-EKEYREJECTED, "wrong password: none of the %u key%s of %s opens with it",
 		       w.tried, w.tried == 1 ? "" : "s", s3_store_url(repo->st));
@@ -267,7 +271,7 @@ static int key_info_cmp(const void *a, const void *b)
 
 int dp_key_list(struct dp_repo *repo, struct dp_key_info **out, size_t *n)
 {
-	struct key_walk w = { .repo = repo };
+	struct key_walk w = {.repo = repo};
 	int ret;
 
 	dp_clear_error();
@@ -282,7 +286,8 @@ int dp_key_list(struct dp_repo *repo, struct dp_key_info **out, size_t *n)
 	ret = s3_store_list(repo->st, KEYS_PREFIX, key_list_one, &w);
 	if (ret) {
 		free(w.list);
-		return dp_last_error()[0] ? ret : dp_fail(ret, "listing keys: %s", dp_store_detail());
+		return dp_last_error()[0] ? ret
+					  : dp_fail(ret, "listing keys: %s", dp_store_detail());
 	}
 	if (w.n)
 		qsort(w.list, w.n, sizeof(*w.list), key_info_cmp);
@@ -291,8 +296,7 @@ int dp_key_list(struct dp_repo *repo, struct dp_key_info **out, size_t *n)
 	return 0;
 }
 
-int dp_key_add(struct dp_repo *repo, const void *password, size_t len, uint64_t scrypt_n,
-	       char *id)
+int dp_key_add(struct dp_repo *repo, const void *password, size_t len, uint64_t scrypt_n, char *id)
 {
 	int ret;
 
@@ -334,8 +338,10 @@ int dp_key_remove(struct dp_repo *repo, const char *id)
 		goto out;
 	}
 	if (found->current || n == 1) {
-		ret = dp_fail(-EBUSY, "key %.16s %s: open the repository with another key's password to remove it",
-			      found->id, n == 1 ? "is the last key" : "is the one in use");
+		ret = dp_fail(
+			-EBUSY,
+			"key %.16s %s: open the repository with another key's password to remove it",
+			found->id, n == 1 ? "is the last key" : "is the one in use");
 		goto out;
 	}
 	snprintf(key, sizeof(key), KEYS_PREFIX "%s", found->id);
@@ -361,7 +367,7 @@ int dp_key_passwd(struct dp_repo *repo, const void *password, size_t len, uint64
 	snprintf(key, sizeof(key), KEYS_PREFIX "%s", old);
 	ret = s3_store_delete(repo->st, key);
 	if (ret)
-		return dp_fail(ret, "new key %.16s added, but deleting the old key %s failed: %s", id,
-			       key, dp_store_detail());
+		return dp_fail(ret, "new key %.16s added, but deleting the old key %s failed: %s",
+			       id, key, dp_store_detail());
 	return 0;
 }

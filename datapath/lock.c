@@ -88,7 +88,7 @@ static bool lock_is_stale(const struct dp_lockinfo *i, int64_t now)
 
 struct lock_walk {
 	struct dp_repo *repo;
-	const char *self;		/* our own lock's id, skipped */
+	const char *self; /* our own lock's id, skipped */
 	struct dp_lockinfo *v;
 	size_t n, cap;
 };
@@ -129,7 +129,7 @@ static int lock_list_one(void *arg, const char *key, uint64_t size, int64_t mtim
 		return 0;
 	ret = lock_read(w->repo, key, id, &info);
 	if (ret == -ENOENT)
-		return 0;	/* released meanwhile */
+		return 0; /* released meanwhile */
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret) {
@@ -238,10 +238,11 @@ int dp_lock_acquire(struct dp_repo *repo, bool exclusive, const char *operation,
 
 		if ((!exclusive && !o->exclusive) || lock_is_stale(o, now))
 			continue;
-		ret = dp_fail(-EBUSY, "repository %s is locked %s by %s (pid %lld on %s, %lld s ago); if that process is gone, run 'ferry unlock'",
-			      s3_store_url(repo->st), o->exclusive ? "exclusively" : "",
-			      o->operation, (long long)o->pid, o->hostname,
-			      (long long)(now - o->time));
+		ret = dp_fail(
+			-EBUSY,
+			"repository %s is locked %s by %s (pid %lld on %s, %lld s ago); if that process is gone, run 'ferry unlock'",
+			s3_store_url(repo->st), o->exclusive ? "exclusively" : "", o->operation,
+			(long long)o->pid, o->hostname, (long long)(now - o->time));
 		break;
 	}
 	free(w.v);

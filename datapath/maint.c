@@ -23,16 +23,16 @@
 #include "dp_int.h"
 #include "s3/store.h"
 
-#define READ_SPAN (8u << 20)	/* one ranged read of check --read-data and repack */
+#define READ_SPAN (8u << 20) /* one ranged read of check --read-data and repack */
 
 struct mpack {
 	uint8_t id[DP_ID_LEN];
 	char key[80];
-	uint64_t size;		/* of the data object; 0 if there is none */
-	bool data, index, bad;	/* data object, index object, an index that did not open */
+	uint64_t size;	       /* of the data object; 0 if there is none */
+	bool data, index, bad; /* data object, index object, an index that did not open */
 	struct dp_pack_entry *e;
 	size_t n;
-	uint64_t stored, live;	/* blob bytes, of them still referenced */
+	uint64_t stored, live; /* blob bytes, of them still referenced */
 	size_t nlive;
 };
 
@@ -40,9 +40,9 @@ struct maint {
 	struct dp_repo *repo;
 	struct mpack *p;
 	size_t np, cap;
-	struct dp_chunkidx *packmap;	/* pack id -> number in @p (loc.offset) */
-	struct dp_chunkidx *indexed;	/* chunk id -> where (loc.pack: number in @p) */
-	struct dp_chunkidx *live;	/* chunk ids some manifest references */
+	struct dp_chunkidx *packmap; /* pack id -> number in @p (loc.offset) */
+	struct dp_chunkidx *indexed; /* chunk id -> where (loc.pack: number in @p) */
+	struct dp_chunkidx *live;    /* chunk ids some manifest references */
 	char (*snaps)[65];
 	size_t nsnaps, snaps_cap;
 	uint64_t problems;
@@ -50,9 +50,9 @@ struct maint {
 	void *arg;
 	/* a walk's state */
 	const char *walk_snap;
-	struct dp_chunkidx *walk_bad;	/* check: chunks known damaged */
+	struct dp_chunkidx *walk_bad; /* check: chunks known damaged */
 	uint64_t refs_missing;
-	uint64_t logical, referenced, zero;	/* stats: over all snapshots */
+	uint64_t logical, referenced, zero; /* stats: over all snapshots */
 };
 
 static void maint_problem(struct maint *m, const char *fmt, ...)
@@ -88,7 +88,7 @@ static void maint_fini(struct maint *m)
 /* The pack numbered in @m for @id, added if new. */
 static struct mpack *maint_pack(struct maint *m, const uint8_t id[DP_ID_LEN])
 {
-	struct dp_loc loc = { 0 };
+	struct dp_loc loc = {0};
 	struct mpack *p;
 	int ret;
 
@@ -162,9 +162,11 @@ static int maint_list_index(void *arg, const char *key, uint64_t size, int64_t m
 		return 0;
 	}
 	for (size_t i = 0; i < p->n; i++) {
-		struct dp_loc loc = { .offset = p->e[i].offset, .pack = (uint32_t)(p - m->p),
-				      .stored_len = p->e[i].stored_len, .raw_len = p->e[i].raw_len,
-				      .kind = p->e[i].kind };
+		struct dp_loc loc = {.offset = p->e[i].offset,
+				     .pack = (uint32_t)(p - m->p),
+				     .stored_len = p->e[i].stored_len,
+				     .raw_len = p->e[i].raw_len,
+				     .kind = p->e[i].kind};
 
 		p->stored += p->e[i].stored_len;
 		ret = dp_chunkidx_insert(m->indexed, p->e[i].id, &loc);
@@ -212,16 +214,19 @@ static int maint_walk_ref(void *arg, uint64_t idx, const struct dp_ref *ref)
 	if (m->walk_bad) {
 		if (dp_chunkidx_lookup(m->walk_bad, ref->id, NULL)) {
 			dp_hex(ref->id, DP_ID_LEN, hex);
-			maint_problem(m, "snapshot %.16s: volume offset %llu holds damaged chunk %.16s",
-				      m->walk_snap, (unsigned long long)(idx * cs), hex);
+			maint_problem(
+				m, "snapshot %.16s: volume offset %llu holds damaged chunk %.16s",
+				m->walk_snap, (unsigned long long)(idx * cs), hex);
 		}
 		return 0;
 	}
 	if (!dp_chunkidx_lookup(m->indexed, ref->id, &loc)) {
 		dp_hex(ref->id, DP_ID_LEN, hex);
 		m->refs_missing++;
-		maint_problem(m, "snapshot %.16s: volume offset %llu refers to chunk %.16s, which is in no index",
-			      m->walk_snap, (unsigned long long)(idx * cs), hex);
+		maint_problem(
+			m,
+			"snapshot %.16s: volume offset %llu refers to chunk %.16s, which is in no index",
+			m->walk_snap, (unsigned long long)(idx * cs), hex);
 		return 0;
 	}
 	m->referenced += loc.raw_len;
@@ -240,10 +245,13 @@ static int maint_walk(struct maint *m, bool strict)
 		if (ret == -ENOMEM)
 			return ret;
 		if (ret) {
-			maint_problem(m, "snapshot %.16s: manifest: %s", m->snaps[i], dp_last_error());
+			maint_problem(m, "snapshot %.16s: manifest: %s", m->snaps[i],
+				      dp_last_error());
 			if (strict)
-				return dp_fail(-EUCLEAN, "snapshot %.16s cannot be read: nothing was deleted; run 'ferry check'",
-					       m->snaps[i]);
+				return dp_fail(
+					-EUCLEAN,
+					"snapshot %.16s cannot be read: nothing was deleted; run 'ferry check'",
+					m->snaps[i]);
 		}
 	}
 	return 0;
@@ -273,8 +281,9 @@ static int maint_scan(struct maint *m, struct dp_repo *repo, bool strict, dp_pro
 	if (!ret)
 		ret = s3_store_list(repo->st, "index/", maint_list_index, m);
 	if (ret)
-		return dp_last_error()[0] ? ret : dp_fail(ret, "listing %s: %s",
-							  s3_store_url(repo->st), dp_store_detail());
+		return dp_last_error()[0] ? ret
+					  : dp_fail(ret, "listing %s: %s", s3_store_url(repo->st),
+						    dp_store_detail());
 	return maint_walk(m, strict);
 }
 
@@ -294,8 +303,8 @@ static void maint_check_packs(struct maint *m)
 			if (p->e[k].offset + p->e[k].stored_len > end)
 				end = p->e[k].offset + p->e[k].stored_len;
 		if (p->index && !p->bad && end + DP_PACK_TAIL > p->size)
-			maint_problem(m, "%s has %llu bytes, but its index reaches byte %llu", p->key,
-				      (unsigned long long)p->size, (unsigned long long)end);
+			maint_problem(m, "%s has %llu bytes, but its index reaches byte %llu",
+				      p->key, (unsigned long long)p->size, (unsigned long long)end);
 	}
 }
 
@@ -315,8 +324,8 @@ static int entry_cmp(const void *a, const void *b)
  */
 typedef int (*pack_blob_fn)(void *arg, const struct dp_pack_entry *e, const uint8_t *blob);
 
-static int pack_walk(struct maint *m, struct mpack *p, uint8_t *span, bool strict,
-		     pack_blob_fn fn, void *arg, uint64_t *bytes)
+static int pack_walk(struct maint *m, struct mpack *p, uint8_t *span, bool strict, pack_blob_fn fn,
+		     void *arg, uint64_t *bytes)
 {
 	size_t a = 0;
 	int ret;
@@ -368,8 +377,8 @@ static int check_blob(void *arg, const struct dp_pack_entry *e, const uint8_t *b
 	char hex[2 * DP_ID_LEN + 1];
 
 	c->r->chunks_read++;
-	if (blob && !dp_blob_decode(c->d, e->id, e->kind, e->raw_len, blob, e->stored_len,
-				    c->chunk, &why))
+	if (blob &&
+	    !dp_blob_decode(c->d, e->id, e->kind, e->raw_len, blob, e->stored_len, c->chunk, &why))
 		return 0;
 	dp_hex(e->id, DP_ID_LEN, hex);
 	maint_problem(c->m, "%s: chunk %.16s at offset %llu is damaged: %s", c->p->key, hex,
@@ -396,7 +405,8 @@ static int check_pack_tail(struct maint *m, struct mpack *p, uint8_t *span,
 	if (got == DP_PACK_TAIL && !memcmp(span + 4, "FRYP", 4)) {
 		len = dp_get_le32(span);
 		if (len + DP_PACK_TAIL <= size && len <= READ_SPAN - DP_PACK_TAIL)
-			got = s3_store_get_tail(m->repo->st, p->key, span, len + DP_PACK_TAIL, &size);
+			got = s3_store_get_tail(m->repo->st, p->key, span, len + DP_PACK_TAIL,
+						&size);
 		else
 			len = 0;
 	}
@@ -411,7 +421,8 @@ static int check_pack_tail(struct maint *m, struct mpack *p, uint8_t *span,
 		if (!ret && n == p->n) {
 			qsort(e, n, sizeof(*e), entry_cmp);
 			for (size_t i = 0; i < n && !ret; i++)
-				ret = memcmp(e[i].id, p->e[i].id, DP_ID_LEN) || e[i].offset != p->e[i].offset ||
+				ret = memcmp(e[i].id, p->e[i].id, DP_ID_LEN) ||
+				      e[i].offset != p->e[i].offset ||
 				      e[i].stored_len != p->e[i].stored_len ||
 				      e[i].raw_len != p->e[i].raw_len || e[i].kind != p->e[i].kind;
 			if (!ret)
@@ -428,7 +439,7 @@ static int check_pack_tail(struct maint *m, struct mpack *p, uint8_t *span,
 static int maint_read_pack(struct maint *m, struct mpack *p, struct dp_blobdec *d, uint8_t *span,
 			   uint8_t *chunk, struct dp_chunkidx *bad, struct dp_check_report *r)
 {
-	struct check_read c = { .m = m, .p = p, .d = d, .chunk = chunk, .bad = bad, .r = r };
+	struct check_read c = {.m = m, .p = p, .d = d, .chunk = chunk, .bad = bad, .r = r};
 	int ret = pack_walk(m, p, span, false, check_blob, &c, &r->bytes_read);
 
 	return ret ? ret : check_pack_tail(m, p, span, r);
@@ -436,7 +447,7 @@ static int maint_read_pack(struct maint *m, struct mpack *p, struct dp_blobdec *
 
 int dp_check(struct dp_repo *repo, const struct dp_check_opts *opts, struct dp_check_report *r)
 {
-	struct dp_check_opts o = { 0 };
+	struct dp_check_opts o = {0};
 	struct dp_blobdec *d = NULL;
 	struct dp_chunkidx *bad = NULL;
 	uint8_t *span = NULL, *chunk = NULL;
@@ -464,7 +475,8 @@ int dp_check(struct dp_repo *repo, const struct dp_check_opts *opts, struct dp_c
 	if (o.read_data) {
 		span = malloc(READ_SPAN);
 		chunk = malloc(repo->info.chunk_size);
-		ret = span && chunk ? dp_blobdec_new(&repo->keys, repo->info.chunk_size, &d) : -ENOMEM;
+		ret = span && chunk ? dp_blobdec_new(&repo->keys, repo->info.chunk_size, &d)
+				    : -ENOMEM;
 		if (!ret)
 			ret = dp_chunkidx_new(&bad);
 		for (size_t i = 0; !ret && i < m.np; i++) {
@@ -563,29 +575,29 @@ static int64_t forget_bucket(int64_t us, int rule)
 
 	gmtime_r(&t, &tm);
 	switch (rule) {
-	case 0:	/* hourly */
+	case 0: /* hourly */
 		return ((int64_t)(tm.tm_year + 1900) * 1000 + tm.tm_yday) * 100 + tm.tm_hour;
-	case 1:	/* daily */
+	case 1: /* daily */
 		return (int64_t)(tm.tm_year + 1900) * 1000 + tm.tm_yday;
-	case 2: {	/* weekly: ISO 8601 week */
+	case 2: { /* weekly: ISO 8601 week */
 		char buf[16];
 
 		strftime(buf, sizeof(buf), "%G%V", &tm);
 		return strtoll(buf, NULL, 10);
 	}
-	case 3:	/* monthly */
+	case 3: /* monthly */
 		return (int64_t)(tm.tm_year + 1900) * 100 + tm.tm_mon;
-	default:	/* yearly */
+	default: /* yearly */
 		return tm.tm_year + 1900;
 	}
 }
 
-void dp_forget_plan(const struct dp_snapshot *const *s, size_t n,
-		    const struct dp_forget_policy *p, bool *keep, const char **why)
+void dp_forget_plan(const struct dp_snapshot *const *s, size_t n, const struct dp_forget_policy *p,
+		    bool *keep, const char **why)
 {
-	const uint32_t counts[5] = { p->keep_hourly, p->keep_daily, p->keep_weekly,
-				     p->keep_monthly, p->keep_yearly };
-	static const char *const names[5] = { "hourly", "daily", "weekly", "monthly", "yearly" };
+	const uint32_t counts[5] = {p->keep_hourly, p->keep_daily, p->keep_weekly, p->keep_monthly,
+				    p->keep_yearly};
+	static const char *const names[5] = {"hourly", "daily", "weekly", "monthly", "yearly"};
 
 	/* @s is newest first */
 	for (size_t i = 0; i < n; i++) {
@@ -607,7 +619,7 @@ void dp_forget_plan(const struct dp_snapshot *const *s, size_t n,
 			int64_t b = forget_bucket(s[i]->time_end, rule);
 
 			if (b == last)
-				continue;	/* a newer one of this bucket was taken */
+				continue; /* a newer one of this bucket was taken */
 			last = b;
 			left--;
 			if (!keep[i]) {
@@ -672,7 +684,7 @@ static int purge_list(void *arg, const char *key, const char *version_id, bool i
 	(void)is_latest;
 	(void)mtime;
 	if (strcmp(key, w->key))
-		return 0;	/* another key with this one as prefix */
+		return 0; /* another key with this one as prefix */
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 8;
 		void *p = realloc(w->v, cap * sizeof(*w->v));
@@ -696,7 +708,7 @@ static int purge_list(void *arg, const char *key, const char *version_id, bool i
  */
 int dp_purge(struct dp_repo *repo, const char *key, bool versioned, struct dp_purge *p)
 {
-	struct purge_walk w = { .key = key };
+	struct purge_walk w = {.key = key};
 	bool kept = false;
 	int ret;
 
@@ -864,7 +876,7 @@ static int repack_blob(void *arg, const struct dp_pack_entry *e, const uint8_t *
 static int prune_repack(struct maint *m, struct mpack *p, struct dp_chunkidx *taken,
 			struct newpack *np, uint8_t *span)
 {
-	struct repack rp = { .m = m, .taken = taken, .np = np };
+	struct repack rp = {.m = m, .taken = taken, .np = np};
 	uint64_t bytes = 0;
 
 	return pack_walk(m, p, span, true, repack_blob, &rp, &bytes);
@@ -886,10 +898,10 @@ static int prune_delete(struct dp_repo *repo, const char *key, bool versioned,
 
 int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_prune_report *r)
 {
-	struct dp_prune_opts o = { 0 };
+	struct dp_prune_opts o = {0};
 	struct dp_chunkidx *taken = NULL;
 	struct dp_lock *lock = NULL;
-	struct newpack np = { 0 };
+	struct newpack np = {0};
 	uint8_t *span = NULL;
 	bool *repack = NULL, versioned = false;
 	struct maint m;
@@ -913,8 +925,10 @@ int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_p
 	if (ret)
 		goto out;
 	if (m.refs_missing || m.problems) {
-		ret = dp_fail(-EUCLEAN, "the repository has %llu problem%s (chunks referenced but in no index, damaged indexes): nothing was deleted; run 'ferry check'",
-			      (unsigned long long)m.problems, m.problems == 1 ? "" : "s");
+		ret = dp_fail(
+			-EUCLEAN,
+			"the repository has %llu problem%s (chunks referenced but in no index, damaged indexes): nothing was deleted; run 'ferry check'",
+			(unsigned long long)m.problems, m.problems == 1 ? "" : "s");
 		goto out;
 	}
 	/* which copy of each live chunk stays: the one the live set recorded */
@@ -931,8 +945,10 @@ int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_p
 			}
 		}
 		if (p->index && !p->data) {
-			ret = dp_fail(-EUCLEAN, "%s is missing but indexed: nothing was deleted; run 'ferry check'",
-				      p->key);
+			ret = dp_fail(
+				-EUCLEAN,
+				"%s is missing but indexed: nothing was deleted; run 'ferry check'",
+				p->key);
 			goto out;
 		}
 	}

@@ -17,18 +17,18 @@
 
 #include "dp_int.h"
 
-static const uint8_t dp_manifest_magic[4] = { 'F', 'R', 'Y', 'S' };
-static const uint8_t dp_manifest_end[4] = { 'F', 'R', 'Y', 'E' };
+static const uint8_t dp_manifest_magic[4] = {'F', 'R', 'Y', 'S'};
+static const uint8_t dp_manifest_end[4] = {'F', 'R', 'Y', 'E'};
 
-#define MANIFEST_HDR	 16
-#define SEG_HDR		 8
-#define REC_CHUNK	 0x01
-#define REC_ZERO	 0x02
-#define REC_MAX		 (1 + DP_ID_LEN)
-#define SEG_RAW_MAX	 (DP_MANIFEST_SEG_REFS * REC_MAX)
-#define MANIFEST_LEVEL	 3
-#define SEG_FRAME_MAX	 (ZSTD_COMPRESSBOUND(SEG_RAW_MAX) + DP_SEAL_OVERHEAD)
-#define META_SEQ	 UINT64_MAX	/* the metadata's position in the additional data */
+#define MANIFEST_HDR   16
+#define SEG_HDR	       8
+#define REC_CHUNK      0x01
+#define REC_ZERO       0x02
+#define REC_MAX	       (1 + DP_ID_LEN)
+#define SEG_RAW_MAX    (DP_MANIFEST_SEG_REFS * REC_MAX)
+#define MANIFEST_LEVEL 3
+#define SEG_FRAME_MAX  (ZSTD_COMPRESSBOUND(SEG_RAW_MAX) + DP_SEAL_OVERHEAD)
+#define META_SEQ       UINT64_MAX /* the metadata's position in the additional data */
 
 /* additional data of a sealed part of manifest @snap_id: its id and position */
 static int manifest_aad(const char *snap_id, uint64_t seq, uint8_t aad[DP_ID_LEN + 8])
@@ -46,15 +46,15 @@ struct dp_mwriter {
 	void *arg;
 	struct dp_sha256_stream *sum;
 	ZSTD_CCtx *cctx;
-	uint8_t *raw;		/* records of the open segment */
+	uint8_t *raw; /* records of the open segment */
 	size_t raw_len;
 	uint32_t nrefs;
-	uint8_t *out;		/* segment header + frame */
+	uint8_t *out; /* segment header + frame */
 	size_t out_cap;
-	uint64_t zero_run;	/* pending zero chunks, merged into one record */
+	uint64_t zero_run; /* pending zero chunks, merged into one record */
 	const struct dp_keys *keys;
 	uint8_t aad[DP_ID_LEN + 8];
-	uint64_t seq;		/* segments written */
+	uint64_t seq; /* segments written */
 };
 
 static int mw_emit(struct dp_mwriter *w, const void *buf, size_t len)
@@ -67,7 +67,7 @@ int dp_mwriter_new(dp_mwriter_emit_fn emit, void *arg, const struct dp_keys *key
 		   const char *snap_id, struct dp_mwriter **out)
 {
 	struct dp_mwriter *w;
-	uint8_t hdr[MANIFEST_HDR] = { 0 };
+	uint8_t hdr[MANIFEST_HDR] = {0};
 	int ret;
 
 	*out = NULL;
@@ -158,7 +158,7 @@ static int mw_flush_zero(struct dp_mwriter *w)
 	if (!v)
 		return 0;
 	rec[0] = REC_ZERO;
-	do {	/* LEB128 */
+	do { /* LEB128 */
 		rec[len++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
 		v >>= 7;
 	} while (v);
@@ -187,7 +187,7 @@ int dp_mwriter_add_zero(struct dp_mwriter *w, uint64_t nchunks)
 
 int dp_mwriter_finish(struct dp_mwriter *w, const struct dp_snapshot *meta)
 {
-	uint8_t end[SEG_HDR] = { 0 }, foot[DP_MANIFEST_FOOTER];
+	uint8_t end[SEG_HDR] = {0}, foot[DP_MANIFEST_FOOTER];
 	char *json = NULL;
 	size_t jlen;
 	int ret;
@@ -242,15 +242,15 @@ void dp_mwriter_free(struct dp_mwriter *w)
 enum mr_state { MR_HEADER, MR_SEGMENTS, MR_META, MR_DONE };
 
 struct dp_mreader {
-	uint64_t size;		/* of the object */
-	uint64_t pos;		/* bytes consumed from the object */
+	uint64_t size; /* of the object */
+	uint64_t pos;  /* bytes consumed from the object */
 	enum mr_state state;
 	struct dp_sha256_stream *sum;
-	uint64_t summed;	/* bytes hashed: everything before the checksum */
+	uint64_t summed; /* bytes hashed: everything before the checksum */
 	ZSTD_DCtx *dctx;
-	uint8_t *in;		/* buffered input */
+	uint8_t *in; /* buffered input */
 	size_t in_len, in_cap;
-	uint8_t *raw;		/* decoded records of the current segment */
+	uint8_t *raw; /* decoded records of the current segment */
 	size_t raw_len, raw_pos;
 	uint32_t seg_refs, seg_seen;
 	const struct dp_keys *keys;
@@ -297,7 +297,7 @@ out_free:
 
 int dp_mreader_feed(struct dp_mreader *r, const void *buf, size_t len)
 {
-	uint64_t hashable = r->size - 36;	/* the checksum and the magic are not summed */
+	uint64_t hashable = r->size - 36; /* the checksum and the magic are not summed */
 
 	if (r->pos + r->in_len + len > r->size)
 		return dp_fail(-EBADMSG, "manifest is longer than its %llu bytes",
@@ -321,8 +321,8 @@ int dp_mreader_feed(struct dp_mreader *r, const void *buf, size_t len)
 		uint64_t start = r->pos + r->in_len, end = start + len;
 
 		if (start < hashable)
-			dp_sha256_stream_update(r->sum, buf,
-						(size_t)((end < hashable ? end : hashable) - start));
+			dp_sha256_stream_update(
+				r->sum, buf, (size_t)((end < hashable ? end : hashable) - start));
 	}
 	memcpy(r->in + r->in_len, buf, len);
 	r->in_len += len;
@@ -366,9 +366,10 @@ static int mr_segment(struct dp_mreader *r)
 		ret = dp_open_alloc(r->keys, r->aad, sizeof(r->aad), r->in + SEG_HDR, slen, &plain,
 				    &plen);
 		if (ret)
-			return dp_fail(ret == -ENOMEM ? ret : -EUCLEAN,
-				       "manifest segment %llu at byte %llu does not decrypt: damaged or moved",
-				       (unsigned long long)r->seq, (unsigned long long)r->pos);
+			return dp_fail(
+				ret == -ENOMEM ? ret : -EUCLEAN,
+				"manifest segment %llu at byte %llu does not decrypt: damaged or moved",
+				(unsigned long long)r->seq, (unsigned long long)r->pos);
 		n = ZSTD_decompressDCtx(r->dctx, r->raw, SEG_RAW_MAX, plain, plen);
 		free(plain);
 	} else {
@@ -443,7 +444,8 @@ int dp_mreader_next(struct dp_mreader *r, struct dp_ref *ref)
 			if (r->raw_pos < r->raw_len)
 				return mr_record(r, ref);
 			if (r->seg_seen != r->seg_refs)
-				return dp_fail(-EBADMSG, "manifest segment holds %u of its %u records",
+				return dp_fail(-EBADMSG,
+					       "manifest segment holds %u of its %u records",
 					       r->seg_seen, r->seg_refs);
 			ret = mr_segment(r);
 			if (ret <= 0)
@@ -529,19 +531,21 @@ int dp_manifest_parse_tail(const uint8_t *tail, size_t len, uint64_t size,
 	if (memcmp(foot + 36, dp_manifest_end, 4))
 		return dp_fail(-EBADMSG, "manifest footer is invalid");
 	mlen = dp_get_le32(foot);
-	if (mlen > DP_MANIFEST_META_MAX || mlen + DP_MANIFEST_FOOTER > size - MANIFEST_HDR - SEG_HDR)
+	if (mlen > DP_MANIFEST_META_MAX ||
+	    mlen + DP_MANIFEST_FOOTER > size - MANIFEST_HDR - SEG_HDR)
 		return dp_fail(-EBADMSG, "manifest metadata length %u is invalid", mlen);
 	if (mlen + DP_MANIFEST_FOOTER > len)
-		return -EAGAIN;	/* the caller reads a longer tail */
+		return -EAGAIN; /* the caller reads a longer tail */
 	if (!keys || !keys->encrypted)
 		return dp_meta_decode((const char *)foot - mlen, mlen, s);
 	if (manifest_aad(snap_id, META_SEQ, aad))
 		return dp_fail(-EINVAL, "manifest metadata needs a snapshot id");
 	ret = dp_open_alloc(keys, aad, sizeof(aad), foot - mlen, mlen, &plain, &plen);
 	if (ret)
-		return dp_fail(ret == -ENOMEM ? ret : -EUCLEAN,
-			       "manifest metadata does not decrypt: damaged, or not of snapshot %.16s",
-			       snap_id);
+		return dp_fail(
+			ret == -ENOMEM ? ret : -EUCLEAN,
+			"manifest metadata does not decrypt: damaged, or not of snapshot %.16s",
+			snap_id);
 	ret = dp_meta_decode((const char *)plain, plen, s);
 	free(plain);
 	return ret;

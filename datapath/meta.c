@@ -31,7 +31,8 @@ int dp_meta_encode(const struct dp_snapshot *s, char **json)
 	    !cJSON_AddStringToObject(root, "hostname", s->hostname ? s->hostname : "") ||
 	    !cJSON_AddStringToObject(root, "parent", s->parent))
 		goto out;
-	if (meta_add_u64(root, "size", s->size) || meta_add_u64(root, "chunk_size", s->chunk_size) ||
+	if (meta_add_u64(root, "size", s->size) ||
+	    meta_add_u64(root, "chunk_size", s->chunk_size) ||
 	    meta_add_u64(root, "time_start", (uint64_t)s->time_start) ||
 	    meta_add_u64(root, "time_end", (uint64_t)s->time_end))
 		goto out;
@@ -251,8 +252,10 @@ int dp_config_decode(const char *json, size_t len, struct dp_repo_info *info)
 	}
 	info->version = (uint32_t)v;
 	if (v != DP_FORMAT_VERSION) {
-		ret = dp_fail(-EPROTONOSUPPORT, "repository format version %llu is not supported (this ferry reads version %d)",
-			      (unsigned long long)v, DP_FORMAT_VERSION);
+		ret = dp_fail(
+			-EPROTONOSUPPORT,
+			"repository format version %llu is not supported (this ferry reads version %d)",
+			(unsigned long long)v, DP_FORMAT_VERSION);
 		goto out;
 	}
 	if (meta_id(root, "id", info->id, false) || meta_u64(root, "chunk_size", &v) ||
@@ -269,7 +272,8 @@ int dp_config_decode(const char *json, size_t len, struct dp_repo_info *info)
 	}
 	if (strcmp(info->hash, "sha256") || strcmp(info->compression, "zstd") ||
 	    (strcmp(info->encryption, "none") && strcmp(info->encryption, DP_ENCRYPTION_AES))) {
-		ret = dp_fail(-EPROTONOSUPPORT, "repository uses %s/%s/%s, which this ferry does not support",
+		ret = dp_fail(-EPROTONOSUPPORT,
+			      "repository uses %s/%s/%s, which this ferry does not support",
 			      info->hash, info->compression, info->encryption);
 		goto out;
 	}
@@ -378,7 +382,8 @@ int dp_cbl_decode_json(const char *json, size_t len, struct dp_cbl *l)
 		return dp_fail(-EINVAL, "the changed-block list is not valid JSON");
 	v = cJSON_GetObjectItemCaseSensitive(root, "format");
 	if (!cJSON_IsString(v) || strcmp(v->valuestring, "ferry-changed-blocks")) {
-		dp_fail(ret, "not a changed-block list (\"format\" must be \"ferry-changed-blocks\")");
+		dp_fail(ret,
+			"not a changed-block list (\"format\" must be \"ferry-changed-blocks\")");
 		goto out;
 	}
 	if (meta_u64(root, "version", &x) || x != 1) {
@@ -431,7 +436,8 @@ int dp_cbl_encode_json(const struct dp_cbl *l, char **out, size_t *len)
 	if (!root)
 		return -ENOMEM;
 	if (!cJSON_AddStringToObject(root, "format", "ferry-changed-blocks") ||
-	    meta_add_u64(root, "version", 1) || !cJSON_AddStringToObject(root, "parent", l->parent) ||
+	    meta_add_u64(root, "version", 1) ||
+	    !cJSON_AddStringToObject(root, "parent", l->parent) ||
 	    (l->size && meta_add_u64(root, "size", l->size)))
 		goto out;
 	ranges = cJSON_AddArrayToObject(root, "ranges");
@@ -496,7 +502,7 @@ int dp_lock_decode(const char *json, size_t len, struct dp_lockinfo *l)
 	if (!meta_u64(root, "pid", &x))
 		l->pid = (int64_t)x;
 	v = cJSON_GetObjectItemCaseSensitive(root, "exclusive");
-	l->exclusive = !cJSON_IsFalse(v);	/* anything unclear counts as exclusive */
+	l->exclusive = !cJSON_IsFalse(v); /* anything unclear counts as exclusive */
 	v = cJSON_GetObjectItemCaseSensitive(root, "hostname");
 	if (cJSON_IsString(v))
 		snprintf(l->hostname, sizeof(l->hostname), "%s", v->valuestring);

@@ -35,34 +35,34 @@
 #include "dp_int.h"
 #include "s3/store.h"
 
-#define FINISH_QUEUE 4
-#define S3_MAX_PARTS_DP 10000	/* S3's limit of parts per upload */
+#define FINISH_QUEUE	4
+#define S3_MAX_PARTS_DP 10000 /* S3's limit of parts per upload */
 
 struct pk_pack {
 	uint8_t id[DP_ID_LEN];
 	char key[80];
 	struct s3_upload *up;
-	void *part;		/* I/O buffer being filled */
+	void *part; /* I/O buffer being filled */
 	size_t fill;
-	unsigned int nparts;	/* parts queued */
+	unsigned int nparts; /* parts queued */
 	uint64_t size;
 	struct dp_pack_entry *e;
 	size_t n, cap;
-	uint8_t *index;		/* sealed, written as trailer and as index/<id> */
+	uint8_t *index; /* sealed, written as trailer and as index/<id> */
 	size_t index_len;
-	int jfd;		/* its journal, -1 if none */
+	int jfd; /* its journal, -1 if none */
 	char *jpath;
 	pthread_mutex_t jlock;	/* the part callbacks write from the store's thread */
-	unsigned int min_parts;	/* resumed: the store holds parts up to here */
+	unsigned int min_parts; /* resumed: the store holds parts up to here */
 };
 
 struct dp_packer {
 	struct dp_job *job;
 	struct dp_bufs *bufs;
 	uint64_t target;
-	char *jdir;		/* journal directory, NULL: none */
-	char point_part[48], point_done[48];	/* test points */
-	pthread_mutex_t lock;	/* the open pack */
+	char *jdir;			     /* journal directory, NULL: none */
+	char point_part[48], point_done[48]; /* test points */
+	pthread_mutex_t lock;		     /* the open pack */
 	struct pk_pack *open;
 	struct pk_part *parts;
 	struct dp_queue finish;
@@ -142,7 +142,6 @@ static void pk_journal_open(struct dp_packer *pk, struct pk_pack *pp)
 	pk_journal(pp, "ferry-pack-journal 1\nkey %s\npart_size %zu\nupload %s\n", pp->key,
 		   pk->bufs->io_size, upload_id);
 }
-
 
 static void pk_part_done(void *arg, int ret, const char *detail)
 {
@@ -298,7 +297,8 @@ static int pk_pack_close(struct dp_packer *pk, struct pk_pack *pp)
 		static const uint8_t zeros[4096];
 
 		while (!ret && end < want) {
-			size_t n = want - end < sizeof(zeros) ? (size_t)(want - end) : sizeof(zeros);
+			size_t n =
+				want - end < sizeof(zeros) ? (size_t)(want - end) : sizeof(zeros);
 
 			ret = pk_write(pk, pp, zeros, n);
 			end += n;
@@ -504,7 +504,7 @@ struct pk_jinfo {
 	size_t part_size;
 	struct dp_pack_entry *e;
 	size_t n, cap;
-	struct pk_jpart *parts;	/* [0..10000] */
+	struct pk_jpart *parts; /* [0..10000] */
 	bool complete;
 };
 
@@ -538,18 +538,21 @@ static int pk_journal_read(const char *path, struct pk_jinfo *j)
 		unsigned int len, raw, kind, num;
 
 		if (!strchr(line, '\n'))
-			break;	/* torn */
-		if (sscanf(line, "key %79s", j->key) == 1 || sscanf(line, "upload %511s", j->upload) == 1 ||
+			break; /* torn */
+		if (sscanf(line, "key %79s", j->key) == 1 ||
+		    sscanf(line, "upload %511s", j->upload) == 1 ||
 		    sscanf(line, "part_size %zu", &j->part_size) == 1)
 			continue;
 		if (!strcmp(line, "complete\n")) {
 			j->complete = true;
 		} else if (sscanf(line, "part %u %131s", &num, etag) == 2) {
 			if (num >= 1 && num <= S3_MAX_PARTS_DP) {
-				snprintf(j->parts[num].etag, sizeof(j->parts[num].etag), "%s", etag);
+				snprintf(j->parts[num].etag, sizeof(j->parts[num].etag), "%s",
+					 etag);
 				j->parts[num].have = true;
 			}
-		} else if (sscanf(line, "chunk %79s %llu %u %u %u", hex, &off, &len, &raw, &kind) == 5) {
+		} else if (sscanf(line, "chunk %79s %llu %u %u %u", hex, &off, &len, &raw, &kind) ==
+			   5) {
 			struct dp_pack_entry *e;
 
 			if (j->n == j->cap) {
@@ -608,9 +611,11 @@ static int pk_index_entries(struct dp_chunkidx *ix, const uint8_t id[DP_ID_LEN],
 	if (pack < 0)
 		return pack;
 	for (size_t i = 0; i < n; i++) {
-		struct dp_loc loc = { .offset = e[i].offset, .pack = (uint32_t)pack,
-				      .stored_len = e[i].stored_len, .raw_len = e[i].raw_len,
-				      .kind = e[i].kind };
+		struct dp_loc loc = {.offset = e[i].offset,
+				     .pack = (uint32_t)pack,
+				     .stored_len = e[i].stored_len,
+				     .raw_len = e[i].raw_len,
+				     .kind = e[i].kind};
 		int ret = dp_chunkidx_insert(ix, e[i].id, &loc);
 
 		if (ret < 0)
@@ -632,7 +637,7 @@ static int pk_resume_complete(struct dp_packer *pk, struct pk_jinfo *j, const ui
 
 	ret = s3_store_head(repo->st, j->key, &size);
 	if (ret)
-		return ret == -ENOENT ? 0 : ret;	/* gone: nothing to save */
+		return ret == -ENOENT ? 0 : ret; /* gone: nothing to save */
 	dp_key_index(id, key, sizeof(key));
 	if (s3_store_head(repo->st, key, &size) == -ENOENT) {
 		ret = dp_pack_index_seal(&repo->keys, id, j->e, j->n, &index, &len);
@@ -684,7 +689,7 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 			  const char *path, struct dp_chunkidx *ix, uint64_t *reused)
 {
 	struct dp_repo *repo = pk->job->repo;
-	struct pk_listed l = { .j = j };
+	struct pk_listed l = {.j = j};
 	struct s3_upload *up = NULL;
 	struct pk_pack *pp = NULL;
 	unsigned int keep = 0;
@@ -693,7 +698,7 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 
 	ret = s3_upload_resume(repo->st, j->key, j->upload, j->part_size, &up);
 	if (ret)
-		return ret == -ENOENT ? 0 : ret;	/* gone: start over */
+		return ret == -ENOENT ? 0 : ret; /* gone: start over */
 	l.etags = calloc(S3_MAX_PARTS_DP + 1, sizeof(*l.etags));
 	l.sizes = calloc(S3_MAX_PARTS_DP + 1, sizeof(*l.sizes));
 	if (!l.etags || !l.sizes) {
@@ -737,7 +742,7 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 		pp->e[pp->n++] = j->e[i];
 	}
 	if (!pp->n) {
-		ret = 0;	/* nothing worth keeping: the upload goes */
+		ret = 0; /* nothing worth keeping: the upload goes */
 		goto out;
 	}
 	pp->up = up;
@@ -749,16 +754,16 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 		*reused += pp->e[i].stored_len;
 	ret = pk_journal_rewrite(pk, pp, j, keep, path);
 	if (ret)
-		pk_journal_close(pp, true);	/* resume without a journal of its own */
+		pk_journal_close(pp, true); /* resume without a journal of its own */
 	ret = pk_index_entries(ix, id, pp->e, pp->n);
 	if (ret)
 		goto out;
 	pr_info("resuming %s: %u parts (%llu bytes) kept", pp->key, keep, (unsigned long long)end);
 	pthread_mutex_lock(&pk->lock);
 	if (!pk->open) {
-		pk->open = pp;		/* the next blobs go on filling it */
+		pk->open = pp; /* the next blobs go on filling it */
 	} else {
-		ret = pk_pack_close(pk, pp);	/* only one open pack: end this one now */
+		ret = pk_pack_close(pk, pp); /* only one open pack: end this one now */
 		if (ret)
 			pk_pack_free(pk, pp);
 	}
@@ -789,8 +794,9 @@ int dp_packer_resume(struct dp_packer *pk, struct dp_chunkidx *ix, uint64_t *reu
 		return 0;
 	d = opendir(pk->jdir);
 	if (!d)
-		return errno == ENOENT ? 0 : dp_fail(-errno, "state directory %s: %s", pk->jdir,
-						     strerror(errno));
+		return errno == ENOENT ? 0
+				       : dp_fail(-errno, "state directory %s: %s", pk->jdir,
+						 strerror(errno));
 	while (!ret && (de = readdir(d))) {
 		size_t nl = strlen(de->d_name);
 		uint8_t id[DP_ID_LEN];
@@ -826,7 +832,7 @@ int dp_packer_resume(struct dp_packer *pk, struct dp_chunkidx *ix, uint64_t *reu
 			if (r)
 				ret = r;
 			else if (!pk->open || memcmp(pk->open->id, id, DP_ID_LEN))
-				unlink(path);	/* not kept, or closed and now its own journal */
+				unlink(path); /* not kept, or closed and now its own journal */
 		}
 		pk_jinfo_fini(&j);
 	}
@@ -842,7 +848,7 @@ int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char
 
 	*out = NULL;
 	if (!state_dir || s3_store_is_local(repo->st))
-		return 0;	/* file:// cannot resume uploads: nothing to journal */
+		return 0; /* file:// cannot resume uploads: nothing to journal */
 	/* one directory per repository and volume (or copy): runs of others never meet */
 	ret = dp_sha256(name, strlen(name), h);
 	if (ret)

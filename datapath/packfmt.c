@@ -7,15 +7,15 @@
 
 #include "dp_int.h"
 
-static const uint8_t dp_index_magic[4] = { 'F', 'R', 'Y', 'I' };
+static const uint8_t dp_index_magic[4] = {'F', 'R', 'Y', 'I'};
 
 size_t dp_pack_index_size(size_t n)
 {
 	return DP_PACK_INDEX_HDR + n * DP_PACK_INDEX_ENTRY + DP_ID_LEN;
 }
 
-void dp_pack_index_encode(const uint8_t pack_id[DP_ID_LEN], const struct dp_pack_entry *e,
-			  size_t n, uint8_t *out)
+void dp_pack_index_encode(const uint8_t pack_id[DP_ID_LEN], const struct dp_pack_entry *e, size_t n,
+			  uint8_t *out)
 {
 	uint8_t *p = out;
 
@@ -52,8 +52,8 @@ int dp_pack_index_decode(const uint8_t *buf, size_t len, uint8_t pack_id[DP_ID_L
 		return dp_fail(-EPROTONOSUPPORT, "pack index version %u is not supported", buf[4]);
 	count = dp_get_le32(buf + 8);
 	if (len != dp_pack_index_size(count))
-		return dp_fail(-EBADMSG, "pack index of %u entries has %zu bytes, expected %zu", count,
-			       len, dp_pack_index_size(count));
+		return dp_fail(-EBADMSG, "pack index of %u entries has %zu bytes, expected %zu",
+			       count, len, dp_pack_index_size(count));
 	dp_sha256(buf, len - DP_ID_LEN, sum);
 	if (memcmp(sum, buf + len - DP_ID_LEN, DP_ID_LEN))
 		return dp_fail(-EUCLEAN, "pack index checksum mismatch");
@@ -69,7 +69,8 @@ int dp_pack_index_decode(const uint8_t *buf, size_t len, uint8_t pack_id[DP_ID_L
 		e[i].raw_len = dp_get_le32(p + 44);
 		e[i].kind = p[48];
 		if (e[i].kind > DP_BLOB_ZSTD || e[i].stored_len == 0 || e[i].raw_len == 0 ||
-		    e[i].raw_len > DP_CHUNK_SIZE_MAX || e[i].stored_len > DP_CHUNK_SIZE_MAX + 65536) {
+		    e[i].raw_len > DP_CHUNK_SIZE_MAX ||
+		    e[i].stored_len > DP_CHUNK_SIZE_MAX + 65536) {
 			free(e);
 			return dp_fail(-EBADMSG, "pack index entry %u is invalid", i);
 		}

@@ -19,10 +19,10 @@ struct dp_parent {
 	char key[96];
 	char id[65];
 	struct dp_mreader *mr;
-	uint64_t size, pos;	/* the object's size, bytes fed to the reader */
+	uint64_t size, pos; /* the object's size, bytes fed to the reader */
 	uint8_t *buf;
-	uint64_t next;		/* chunk index the current reference starts at */
-	struct dp_ref ref;	/* covers chunks [next, next + ref.count) if @have */
+	uint64_t next;	   /* chunk index the current reference starts at */
+	struct dp_ref ref; /* covers chunks [next, next + ref.count) if @have */
 	bool have;
 	bool eof;
 };
@@ -77,14 +77,15 @@ static int parent_advance(struct dp_parent *p)
 		int ret = dp_mreader_next(p->mr, &p->ref);
 
 		if (ret)
-			return ret;	/* a reference, or an error */
+			return ret; /* a reference, or an error */
 		if (p->pos == p->size) {
 			ret = dp_mreader_finish(p->mr);
 			return ret ? dp_fail(ret == -EBADMSG ? -EUCLEAN : ret,
 					     "snapshot %.16s: manifest: %s", p->id, dp_last_error())
 				   : 0;
 		}
-		want = p->size - p->pos < MANIFEST_READ ? (size_t)(p->size - p->pos) : MANIFEST_READ;
+		want = p->size - p->pos < MANIFEST_READ ? (size_t)(p->size - p->pos)
+							: MANIFEST_READ;
 		n = s3_store_get_range(p->st, p->key, p->pos, p->buf, want);
 		if (n < 0)
 			return dp_fail((int)n, "reading %s: %s", p->key, dp_store_detail());

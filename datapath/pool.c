@@ -109,8 +109,10 @@ int dp_bufs_init(struct dp_bufs *b, uint64_t budget, size_t chunk_size, size_t i
 		b->nio = 64;
 	io_bytes = (uint64_t)b->nio * io_size;
 	if (io_bytes + 8 * chunk_size > budget)
-		return dp_fail(-EINVAL, "memory budget of %llu MiB is too small for %zu MiB parts and %zu KiB chunks",
-			       (unsigned long long)(budget >> 20), io_size >> 20, chunk_size >> 10);
+		return dp_fail(
+			-EINVAL,
+			"memory budget of %llu MiB is too small for %zu MiB parts and %zu KiB chunks",
+			(unsigned long long)(budget >> 20), io_size >> 20, chunk_size >> 10);
 	b->nchunk = (unsigned int)((budget - io_bytes) / chunk_size);
 	if (b->nchunk > 4096)
 		b->nchunk = 4096;

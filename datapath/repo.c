@@ -15,7 +15,7 @@
 
 int dp_repo_init(struct s3_store *st, const struct dp_init_opts *opts, char *id)
 {
-	struct dp_init_opts o = { 0 };
+	struct dp_init_opts o = {0};
 	struct dp_repo_info info;
 	struct dp_keys keys;
 	uint64_t size;
@@ -33,9 +33,12 @@ int dp_repo_init(struct s3_store *st, const struct dp_init_opts *opts, char *id)
 		const struct dp_repo *from = o.copy_keys_from;
 
 		if (from->locked || !from->keys.encrypted)
-			return dp_fail(-EINVAL, "the repository to copy keys from must be encrypted and unlocked");
+			return dp_fail(
+				-EINVAL,
+				"the repository to copy keys from must be encrypted and unlocked");
 		if (o.chunk_size && o.chunk_size != from->info.chunk_size)
-			return dp_fail(-EINVAL, "a repository sharing keys with %s has its chunk size of %u",
+			return dp_fail(-EINVAL,
+				       "a repository sharing keys with %s has its chunk size of %u",
 				       s3_store_url(from->st), from->info.chunk_size);
 		info.chunk_size = from->info.chunk_size;
 		keys = from->keys;
@@ -46,11 +49,13 @@ int dp_repo_init(struct s3_store *st, const struct dp_init_opts *opts, char *id)
 	}
 	if (keys.encrypted && !o.password_len) {
 		dp_wipe(&keys, sizeof(keys));
-		return dp_fail(-ENOKEY, "a new encrypted repository needs a password (or no encryption)");
+		return dp_fail(-ENOKEY,
+			       "a new encrypted repository needs a password (or no encryption)");
 	}
 	if (info.chunk_size < DP_CHUNK_SIZE_MIN || info.chunk_size > DP_CHUNK_SIZE_MAX ||
 	    (info.chunk_size & (info.chunk_size - 1)))
-		return dp_fail(-EINVAL, "chunk size %u is not a power of two between %u KiB and %u MiB",
+		return dp_fail(-EINVAL,
+			       "chunk size %u is not a power of two between %u KiB and %u MiB",
 			       info.chunk_size, DP_CHUNK_SIZE_MIN >> 10, DP_CHUNK_SIZE_MAX >> 20);
 	snprintf(info.hash, sizeof(info.hash), "sha256");
 	snprintf(info.compression, sizeof(info.compression), "zstd");
@@ -90,7 +95,8 @@ int dp_repo_init(struct s3_store *st, const struct dp_init_opts *opts, char *id)
 		goto out;
 	}
 	if (ret) {
-		ret = dp_fail(ret, "cannot write %s/config: %s", s3_store_url(st), dp_store_detail());
+		ret = dp_fail(ret, "cannot write %s/config: %s", s3_store_url(st),
+			      dp_store_detail());
 		goto out;
 	}
 	if (id)
@@ -115,11 +121,13 @@ int dp_repo_open(struct s3_store *st, struct dp_repo **out)
 	repo->st = st;
 	ret = s3_store_get(st, CONFIG_KEY, CONFIG_MAX, &buf, &len);
 	if (ret == -ENOENT) {
-		dp_fail(ret, "no repository at %s (create one with 'ferry init')", s3_store_url(st));
+		dp_fail(ret, "no repository at %s (create one with 'ferry init')",
+			s3_store_url(st));
 		goto out_free;
 	}
 	if (ret) {
-		dp_fail(ret, "cannot read the config of %s: %s", s3_store_url(st), dp_store_detail());
+		dp_fail(ret, "cannot read the config of %s: %s", s3_store_url(st),
+			dp_store_detail());
 		goto out_free;
 	}
 	ret = dp_config_decode(buf, len, &repo->info);
@@ -260,14 +268,16 @@ static int snap_decode(struct snap_list *l, struct dp_mget *m)
 	int ret;
 
 	if (m->ret == -ENOENT)
-		return 0;	/* forgotten since the listing */
+		return 0; /* forgotten since the listing */
 	if (m->ret < 0) {
-		pr_warn("skipping snapshot %.16s: %s", name, m->detail[0] ? m->detail : strerror(-m->ret));
+		pr_warn("skipping snapshot %.16s: %s", name,
+			m->detail[0] ? m->detail : strerror(-m->ret));
 		return snap_unreadable(l->repo, name, m->ret, false,
 				       m->detail[0] ? m->detail : strerror(-m->ret));
 	}
 	ret = dp_manifest_parse_tail(m->buf, (size_t)m->ret, m->size, &l->repo->keys, name, &s);
-	if (ret == -EAGAIN && m->len < m->size && m->len < DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER)
+	if (ret == -EAGAIN && m->len < m->size &&
+	    m->len < DP_MANIFEST_META_MAX + DP_MANIFEST_FOOTER)
 		return -EAGAIN;
 	if (ret == 0 && strcmp(s.id, name)) {
 		ret = dp_fail(-EBADMSG, "its metadata names snapshot %.16s", s.id);
@@ -333,7 +343,7 @@ static int snap_cmp(const void *a, const void *b)
 
 int dp_snapshot_list(struct dp_repo *repo, struct dp_snapshot **out, size_t *n)
 {
-	struct snap_list l = { .repo = repo };
+	struct snap_list l = {.repo = repo};
 	struct key_list keys;
 	int ret;
 
@@ -396,19 +406,23 @@ const struct dp_snapshot *dp_snapshot_find(const struct dp_repo *repo,
 
 			if (u->damaged)
 				continue;
-			*err = dp_fail(u->err, "snapshot %.16s could not be read (%s): which snapshot is the latest is not known",
-				       u->id, u->detail);
+			*err = dp_fail(
+				u->err,
+				"snapshot %.16s could not be read (%s): which snapshot is the latest is not known",
+				u->id, u->detail);
 			return NULL;
 		}
 		for (size_t i = 0; i < n; i++) {
 			if (volume && strcmp(snaps[i].volume, volume))
 				continue;
 			if (!volume && found && strcmp(found->volume, snaps[i].volume)) {
-				*err = dp_fail(-ENOTUNIQ, "the repository holds several volumes ('%s', '%s', ...): name one with --volume",
-					       found->volume, snaps[i].volume);
+				*err = dp_fail(
+					-ENOTUNIQ,
+					"the repository holds several volumes ('%s', '%s', ...): name one with --volume",
+					found->volume, snaps[i].volume);
 				return NULL;
 			}
-			found = &snaps[i];	/* sorted by time: the last match is the newest */
+			found = &snaps[i]; /* sorted by time: the last match is the newest */
 		}
 		if (!found)
 			*err = volume ? dp_fail(-ENOENT, "no snapshot of volume '%s'", volume)
@@ -416,8 +430,10 @@ const struct dp_snapshot *dp_snapshot_find(const struct dp_repo *repo,
 		return found;
 	}
 	if (len < 8 || len > 64 || !is_hex(spec)) {
-		*err = dp_fail(-EINVAL, "'%s' is not a snapshot id: give 'latest' or at least 8 hex digits of an id",
-			       spec);
+		*err = dp_fail(
+			-EINVAL,
+			"'%s' is not a snapshot id: give 'latest' or at least 8 hex digits of an id",
+			spec);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -426,7 +442,8 @@ const struct dp_snapshot *dp_snapshot_find(const struct dp_repo *repo,
 		if (volume && strcmp(snaps[i].volume, volume))
 			continue;
 		if (found) {
-			*err = dp_fail(-ENOTUNIQ, "snapshot id prefix '%s' is ambiguous (%.16s..., %.16s...)",
+			*err = dp_fail(-ENOTUNIQ,
+				       "snapshot id prefix '%s' is ambiguous (%.16s..., %.16s...)",
 				       spec, found->id, snaps[i].id);
 			return NULL;
 		}
@@ -440,7 +457,8 @@ const struct dp_snapshot *dp_snapshot_find(const struct dp_repo *repo,
 		if (u->damaged)
 			*err = dp_fail(-EUCLEAN, "snapshot %s is damaged: %s", u->id, u->detail);
 		else
-			*err = dp_fail(u->err, "snapshot %s could not be read: %s", u->id, u->detail);
+			*err = dp_fail(u->err, "snapshot %s could not be read: %s", u->id,
+				       u->detail);
 		return NULL;
 	}
 	if (!found)
@@ -462,7 +480,8 @@ static int index_decode(struct dp_repo *repo, struct dp_chunkidx *ix, struct dp_
 
 	dp_unhex(m->key + strlen("index/"), name_id, DP_ID_LEN);
 	if (m->ret < 0)
-		return dp_fail(m->ret, "reading %s: %s", m->key, m->detail[0] ? m->detail : strerror(-m->ret));
+		return dp_fail(m->ret, "reading %s: %s", m->key,
+			       m->detail[0] ? m->detail : strerror(-m->ret));
 	if ((size_t)m->ret != m->len)
 		return dp_fail(-EUCLEAN, "%s is shorter than listed", m->key);
 	ret = dp_pack_index_open(&repo->keys, name_id, m->buf, m->len, &e, &n);
@@ -474,7 +493,8 @@ static int index_decode(struct dp_repo *repo, struct dp_chunkidx *ix, struct dp_
 	}
 	if (ret) {
 		snprintf(detail, sizeof(detail), "%s", dp_last_error());
-		return dp_fail(ret == -EBADMSG ? -EUCLEAN : ret, "%s is damaged: %s", m->key, detail);
+		return dp_fail(ret == -EBADMSG ? -EUCLEAN : ret, "%s is damaged: %s", m->key,
+			       detail);
 	}
 	pack = dp_chunkidx_add_pack(ix, name_id);
 	ret = pack < 0 ? pack : 0;

@@ -36,7 +36,7 @@
 #include "dp_int.h"
 #include "s3/store.h"
 
-#define WINDOW_REFS   16384	/* as fetch.c's window */
+#define WINDOW_REFS   16384 /* as fetch.c's window */
 #define MANIFEST_READ (1u << 20)
 #define QD_MAX	      64
 
@@ -45,8 +45,8 @@ struct rs_write {
 	void *buf;
 	uint64_t off;
 	uint32_t len;
-	uint32_t done;		/* bytes written so far */
-	atomic_uint *refs;	/* writes left that share @buf */
+	uint32_t done;	   /* bytes written so far */
+	atomic_uint *refs; /* writes left that share @buf */
 };
 
 struct rs_job {
@@ -271,7 +271,8 @@ static void *rs_writer_main(void *arg)
 		int ret = dp_ring_enable(&rs->ring);
 
 		if (ret)
-			dp_job_fail(&rs->job, ret, "io_uring: enabling the ring: %s", strerror(-ret));
+			dp_job_fail(&rs->job, ret, "io_uring: enabling the ring: %s",
+				    strerror(-ret));
 		else
 			rs_writer_uring(rs);
 	} else {
@@ -333,9 +334,10 @@ static int rs_decode_chunk(struct rs_job *rs, struct dp_blobdec *d, struct dp_fe
 				dp_bufs_put_chunk(&rs->bufs, buf);
 			}
 			if (w)
-				return dp_job_fail(&rs->job, -EUCLEAN, "chunk %.16s has %zu bytes where the volume needs %u at offset %llu",
-						   hex, n, rs_chunk_len(rs, off),
-						   (unsigned long long)off);
+				return dp_job_fail(
+					&rs->job, -EUCLEAN,
+					"chunk %.16s has %zu bytes where the volume needs %u at offset %llu",
+					hex, n, rs_chunk_len(rs, off), (unsigned long long)off);
 			return dp_job_fail(&rs->job, -ENOMEM, "out of memory");
 		}
 		w->buf = buf;
@@ -377,14 +379,16 @@ static void *rs_decoder_main(void *arg)
 			int err = f->ret == -ENOENT ? -EUCLEAN : f->ret;
 
 			dp_job_fail(&rs->job, err, "%s: %s%s", f->key,
-				    f->ret == -ENOENT ? "pack is missing from the repository: " : "",
+				    f->ret == -ENOENT ? "pack is missing from the repository: "
+						      : "",
 				    f->detail[0] ? f->detail : strerror(-f->ret));
 			dp_fetch_free(f);
 			break;
 		}
 		if ((uint32_t)f->ret != f->len) {
-			dp_job_fail(&rs->job, -EUCLEAN, "%s is damaged: %d bytes at offset %llu, expected %u",
-				    f->key, f->ret, (unsigned long long)f->off, f->len);
+			dp_job_fail(&rs->job, -EUCLEAN,
+				    "%s is damaged: %d bytes at offset %llu, expected %u", f->key,
+				    f->ret, (unsigned long long)f->off, f->len);
 			dp_fetch_free(f);
 			break;
 		}
@@ -415,8 +419,10 @@ static int rs_plan_ref(struct rs_job *rs, const struct dp_ref *ref, uint64_t *vo
 		uint64_t bytes, left = rs->meta.size - *vol_off;
 
 		if (*vol_off >= rs->meta.size || ref->count > left / rs->chunk_size + 1)
-			return dp_job_fail(&rs->job, -EUCLEAN, "manifest of %s describes more than the volume's %llu bytes",
-					   rs->meta.id, (unsigned long long)rs->meta.size);
+			return dp_job_fail(
+				&rs->job, -EUCLEAN,
+				"manifest of %s describes more than the volume's %llu bytes",
+				rs->meta.id, (unsigned long long)rs->meta.size);
 		bytes = ref->count * rs->chunk_size;
 		if (bytes > left)
 			bytes = left;
@@ -431,12 +437,15 @@ static int rs_plan_ref(struct rs_job *rs, const struct dp_ref *ref, uint64_t *vo
 		return 0;
 	}
 	if (*vol_off >= rs->meta.size)
-		return dp_job_fail(&rs->job, -EUCLEAN, "manifest of %s describes more than the volume's %llu bytes",
+		return dp_job_fail(&rs->job, -EUCLEAN,
+				   "manifest of %s describes more than the volume's %llu bytes",
 				   rs->meta.id, (unsigned long long)rs->meta.size);
 	if (!dp_chunkidx_lookup(rs->ix, ref->id, &loc)) {
 		dp_hex(ref->id, DP_ID_LEN, hex);
-		return dp_job_fail(&rs->job, -EUCLEAN, "the repository is damaged: chunk %.16s (volume offset %llu) is in no pack index",
-				   hex, (unsigned long long)*vol_off);
+		return dp_job_fail(
+			&rs->job, -EUCLEAN,
+			"the repository is damaged: chunk %.16s (volume offset %llu) is in no pack index",
+			hex, (unsigned long long)*vol_off);
 	}
 	ret = dp_fetcher_add(rs->fetcher, ref->id, &loc, *vol_off);
 	atomic_fetch_add(&rs->job.chunks_total, 1);
@@ -473,7 +482,8 @@ static int rs_plan(struct rs_job *rs)
 		struct dp_ref ref;
 
 		if (n < 0) {
-			ret = dp_job_fail(&rs->job, (int)n, "reading %s: %s", key, dp_store_detail());
+			ret = dp_job_fail(&rs->job, (int)n, "reading %s: %s", key,
+					  dp_store_detail());
 			goto out;
 		}
 		if ((size_t)n != want) {
@@ -487,7 +497,8 @@ static int rs_plan(struct rs_job *rs)
 		if (ret < 0) {
 			if (ret != -ECANCELED && !dp_job_stopped(&rs->job))
 				dp_job_fail(&rs->job, ret == -EBADMSG ? -EUCLEAN : ret,
-					    "snapshot %s: manifest: %s", rs->meta.id, dp_last_error());
+					    "snapshot %s: manifest: %s", rs->meta.id,
+					    dp_last_error());
 			goto out;
 		}
 	}
@@ -502,7 +513,8 @@ static int rs_plan(struct rs_job *rs)
 		goto out;
 	}
 	if (vol_off != rs->meta.size) {
-		ret = dp_job_fail(&rs->job, -EUCLEAN, "manifest of %s covers %llu of the volume's %llu bytes",
+		ret = dp_job_fail(&rs->job, -EUCLEAN,
+				  "manifest of %s covers %llu of the volume's %llu bytes",
 				  rs->meta.id, (unsigned long long)vol_off,
 				  (unsigned long long)rs->meta.size);
 		goto out;
@@ -627,7 +639,8 @@ static int rs_setup(struct dp_job *job)
 				strerror(-ret));
 	}
 	snprintf(rs->job.result.io_mode, sizeof(rs->job.result.io_mode), "%s%s",
-		 rs->ring.ring ? "io_uring" : "pwrite", rs->dev.direct ? "+O_DIRECT" : " (buffered)");
+		 rs->ring.ring ? "io_uring" : "pwrite",
+		 rs->dev.direct ? "+O_DIRECT" : " (buffered)");
 	return 0;
 }
 
@@ -642,11 +655,10 @@ static void rs_release(struct dp_job *job)
 	dp_bufs_fini(&rs->bufs);
 }
 
-
-int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool,
-		     const struct dp_restore_opts *opts, struct dp_job **out)
+int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_restore_opts *opts,
+		     struct dp_job **out)
 {
-	struct dp_restore_opts o = { 0 };
+	struct dp_restore_opts o = {0};
 	const struct dp_snapshot *s;
 	struct rs_job *rs;
 	uint64_t budget;

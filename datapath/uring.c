@@ -48,7 +48,7 @@ int dp_ring_init(struct dp_ring *r, unsigned int depth, struct dp_bufs *bufs)
 	}
 	iov = calloc(bufs->nchunk, sizeof(*iov));
 	if (!iov)
-		return 0;	/* unregistered I/O still works */
+		return 0; /* unregistered I/O still works */
 	for (unsigned int i = 0; i < bufs->nchunk; i++) {
 		iov[i].iov_base = (char *)bufs->map + (size_t)i * bufs->chunk_size;
 		iov[i].iov_len = bufs->chunk_size;
@@ -64,7 +64,8 @@ int dp_ring_init(struct dp_ring *r, unsigned int depth, struct dp_bufs *bufs)
 int dp_ring_enable(struct dp_ring *r)
 {
 	/* io_uring_enable_rings() is declared by liburing 2.3 but not exported by it */
-	if (syscall(__NR_io_uring_register, r->ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0))
+	if (syscall(__NR_io_uring_register, r->ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
+		    0))
 		return -errno;
 	return 0;
 }

@@ -270,8 +270,8 @@ void dp_test_point(const char *point)
 	unsigned long want = 1, ms = 0;
 
 	if (dp_test_match(getenv("FERRY_TEST_SLEEP_AT"), point, &ms) && ms) {
-		struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
-				       .tv_nsec = (long)(ms % 1000) * 1000000 };
+		struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+				      .tv_nsec = (long)(ms % 1000) * 1000000};
 
 		nanosleep(&ts, NULL);
 	}

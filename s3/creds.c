@@ -164,7 +164,8 @@ static int env_load(struct s3_creds *out, char *detail, size_t len)
 	if (!ak && !sk)
 		return -ENOENT;
 	if (!ak || !sk) {
-		snprintf(detail, len, "%s is set but %s is not: set both (or neither, to use a profile)",
+		snprintf(detail, len,
+			 "%s is set but %s is not: set both (or neither, to use a profile)",
 			 ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
 			 ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
 		return -EINVAL;
@@ -191,20 +192,23 @@ static int profile_load(struct s3_creds *out, char *detail, size_t len)
 		sk = s3_ini_get(cpath, name, "aws_secret_access_key");
 		tok = s3_ini_get(cpath, name, "aws_session_token");
 		if (ak || sk)
-			snprintf(out->source, sizeof(out->source), "profile '%s' of %s", name, cpath);
+			snprintf(out->source, sizeof(out->source), "profile '%s' of %s", name,
+				 cpath);
 	}
 	if (!ak && !sk) {
 		ak = s3_profile_get("aws_access_key_id");
 		sk = s3_profile_get("aws_secret_access_key");
 		tok = s3_profile_get("aws_session_token");
 		if (ak || sk)
-			snprintf(out->source, sizeof(out->source), "profile '%s' of the config file",
-				 name);
+			snprintf(out->source, sizeof(out->source),
+				 "profile '%s' of the config file", name);
 	}
 	if (!ak && !sk) {
 		if (env("AWS_PROFILE")) {
-			snprintf(detail, len, "profile '%s' (AWS_PROFILE) has no aws_access_key_id in %s or the config file",
-				 name, cpath ? cpath : "~/.aws/credentials");
+			snprintf(
+				detail, len,
+				"profile '%s' (AWS_PROFILE) has no aws_access_key_id in %s or the config file",
+				name, cpath ? cpath : "~/.aws/credentials");
 			ret = -ENOKEY;
 		}
 		goto out;
@@ -229,8 +233,8 @@ out:
 	return ret;
 }
 
-static const struct s3_cred_provider env_provider = { "environment", env_load };
-static const struct s3_cred_provider profile_provider = { "shared files", profile_load };
+static const struct s3_cred_provider env_provider = {"environment", env_load};
+static const struct s3_cred_provider profile_provider = {"shared files", profile_load};
 
 const struct s3_cred_provider *const s3_cred_chain[] = {
 	&env_provider,
@@ -238,8 +242,8 @@ const struct s3_cred_provider *const s3_cred_chain[] = {
 	NULL,
 };
 
-int s3_creds_load(const struct s3_cred_provider *const *chain, struct s3_creds *out,
-		  char *detail, size_t len)
+int s3_creds_load(const struct s3_cred_provider *const *chain, struct s3_creds *out, char *detail,
+		  size_t len)
 {
 	int ret = -ENOKEY;
 
@@ -256,7 +260,9 @@ int s3_creds_load(const struct s3_cred_provider *const *chain, struct s3_creds *
 	if (ret == -ENOENT || (!*chain && ret))
 		ret = -ENOKEY;
 	if (ret == -ENOKEY && !detail[0])
-		snprintf(detail, len, "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials");
+		snprintf(
+			detail, len,
+			"no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials");
 	if (ret)
 		s3_creds_fini(out);
 	return ret;

@@ -17,9 +17,9 @@
 struct s3_creds {
 	char *access_key;
 	char *secret_key;
-	char *token;		/* session token, NULL for none */
-	int64_t expires;	/* seconds since the epoch; 0: does not expire */
-	char source[96];	/* where they came from, for messages (no secret) */
+	char *token;	 /* session token, NULL for none */
+	int64_t expires; /* seconds since the epoch; 0: does not expire */
+	char source[96]; /* where they came from, for messages (no secret) */
 };
 
 /*
@@ -40,8 +40,8 @@ extern const struct s3_cred_provider *const s3_cred_chain[];
  * Return: 0 and @out filled; -ENOKEY if no provider has credentials (@detail
  * says where it looked); a provider's error.
  */
-int s3_creds_load(const struct s3_cred_provider *const *chain, struct s3_creds *out,
-		  char *detail, size_t len);
+int s3_creds_load(const struct s3_cred_provider *const *chain, struct s3_creds *out, char *detail,
+		  size_t len);
 
 /* Wipe and free; the struct may be loaded again. NULL members are fine. */
 void s3_creds_fini(struct s3_creds *c);

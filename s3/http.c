@@ -38,10 +38,10 @@
 #define CONTROL_SPARE	 2
 
 struct bucket {
-	double rate;	/* bytes per ms */
+	double rate; /* bytes per ms */
 	double burst;
 	double tokens;
-	double last_ms;		/* fractions count: refills are often < 1 ms apart */
+	double last_ms; /* fractions count: refills are often < 1 ms apart */
 };
 
 struct s3_http {
@@ -49,19 +49,19 @@ struct s3_http {
 	CURLM *multi;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;		/* s3_http_run() waiters */
-	struct s3_hreq *in_head, *in_tail;	/* incoming, under lock */
+	pthread_cond_t cond;		   /* s3_http_run() waiters */
+	struct s3_hreq *in_head, *in_tail; /* incoming, under lock */
 	bool stopping;
 
 	/* the loop thread's */
 	struct s3_hreq *ctl_head, *ctl_tail, *data_head, *data_tail;
-	struct s3_hreq *delayed;	/* waiting out a backoff, unordered */
+	struct s3_hreq *delayed; /* waiting out a backoff, unordered */
 	struct s3_hreq **running;
 	unsigned int nrunning, max;
 	CURL **pool;
 	unsigned int npool;
 	struct bucket up, down;
-	int sockbuf;			/* SO_SNDBUF/SO_RCVBUF with a cap, else 0 */
+	int sockbuf; /* SO_SNDBUF/SO_RCVBUF with a cap, else 0 */
 	uint64_t rnd;
 	/*
 	 * The request id of the last answer on each connection (by local port):
@@ -227,12 +227,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 				m = r->dst_len - r->got;
 				memcpy((char *)r->dst + r->got, p, m);
 				r->got += m;
-				r->abort_err = 1;	/* done early, not an error */
+				r->abort_err = 1; /* done early, not an error */
 				return 0;
 			}
 			r->abort_err = -EIO;
-			hmsg(r, "%s: the server sent more than the %zu bytes asked for",
-				 r->what, r->dst_len);
+			hmsg(r, "%s: the server sent more than the %zu bytes asked for", r->what,
+			     r->dst_len);
 			return 0;
 		}
 		memcpy((char *)r->dst + r->got, p, m);
@@ -246,7 +246,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 
 		if (r->resp_len + n > max) {
 			if (!ok)
-				return n;	/* the start of an error document is enough */
+				return n; /* the start of an error document is enough */
 			r->abort_err = -EFBIG;
 			return 0;
 		}
@@ -298,8 +298,8 @@ static bool answer_repeated(struct s3_http *h, struct s3_hreq *r)
 	struct last_answer *a;
 	long port = 0;
 
-	if (!r->request_id[0] || curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &port) != CURLE_OK ||
-	    port <= 0)
+	if (!r->request_id[0] ||
+	    curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &port) != CURLE_OK || port <= 0)
 		return false;
 	a = &h->last[port % (long)(sizeof(h->last) / sizeof(h->last[0]))];
 	if (a->port == port && !strcmp(a->id, r->request_id))
@@ -341,15 +341,16 @@ static bool headers_ok(struct s3_http *h, struct s3_hreq *r)
 	 * on the way, or a server whose ETags are not MD5s (MinIO encrypting on its
 	 * own): sent once more, and the second answer is taken as it is.
 	 */
-	if (r->expect_md5[0] && is_md5_etag(r->etag) && strncasecmp(r->etag + 1, r->expect_md5, 32)) {
+	if (r->expect_md5[0] && is_md5_etag(r->etag) &&
+	    strncasecmp(r->etag + 1, r->expect_md5, 32)) {
 		if (r->etag_retried) {
 			pr_debug("s3: %s: ETag %s again, not the MD5 %s: taken", r->what, r->etag,
 				 r->expect_md5);
 			return true;
 		}
 		r->etag_retried = true;
-		hmsg(r, "%s: the answer's ETag %s is not the MD5 of what was sent (%s)", r->what, r->etag,
-		     r->expect_md5);
+		hmsg(r, "%s: the answer's ETag %s is not the MD5 of what was sent (%s)", r->what,
+		     r->etag, r->expect_md5);
 		return false;
 	}
 	if (r->ranged && r->status == 206 && r->has_range_first && r->range_first != r->range_off) {
@@ -495,9 +496,9 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 	int err;
 
 	if (r->abort_err >= 0)
-		r->msg[0] = '\0';	/* else write_cb() said why */
+		r->msg[0] = '\0'; /* else write_cb() said why */
 	if (r->abort_err == 1)
-		cc = CURLE_OK;	/* stopped early on purpose */
+		cc = CURLE_OK; /* stopped early on purpose */
 	if (r->wrong_answer) {
 		/* headers_ok() said why; the connection was closed */
 		r->err = -EIO;
@@ -519,8 +520,9 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		case CURLE_COULDNT_RESOLVE_HOST:
 		case CURLE_COULDNT_RESOLVE_PROXY:
 			err = -EHOSTUNREACH;
-			hmsg(r, "%s: cannot resolve the host of %s (%s): check --s3-endpoint / AWS_ENDPOINT_URL",
-				 what, host_of(h), ce);
+			hmsg(r,
+			     "%s: cannot resolve the host of %s (%s): check --s3-endpoint / AWS_ENDPOINT_URL",
+			     what, host_of(h), ce);
 			break;
 		case CURLE_COULDNT_CONNECT:
 			if (r->os_errno == EHOSTUNREACH || r->os_errno == ENETUNREACH) {
@@ -530,10 +532,11 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 				retry = true;
 			} else {
 				err = -ECONNREFUSED;
-				retry = r->attempts < 3;	/* a server restarting, briefly */
+				retry = r->attempts < 3; /* a server restarting, briefly */
 			}
-			hmsg(r, "%s: cannot connect to %s (%s): is the server up, and --s3-endpoint right?",
-				 what, host_of(h), ce);
+			hmsg(r,
+			     "%s: cannot connect to %s (%s): is the server up, and --s3-endpoint right?",
+			     what, host_of(h), ce);
 			break;
 		case CURLE_OPERATION_TIMEDOUT:
 			err = -ETIMEDOUT;
@@ -545,13 +548,15 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		case CURLE_SSL_CACERT:
 #endif
 			err = -EPROTO;
-			hmsg(r, "%s: TLS: the certificate of %s is not trusted (%s): give its CA with --s3-ca-file or AWS_CA_BUNDLE (--s3-insecure-tls skips the check)",
-				 what, host_of(h), ce);
+			hmsg(r,
+			     "%s: TLS: the certificate of %s is not trusted (%s): give its CA with --s3-ca-file or AWS_CA_BUNDLE (--s3-insecure-tls skips the check)",
+			     what, host_of(h), ce);
 			break;
 		case CURLE_SSL_CACERT_BADFILE:
 			err = -EINVAL;
-			hmsg(r, "%s: TLS: cannot use the CA bundle %s (%s): check --s3-ca-file / AWS_CA_BUNDLE",
-				 what, h->o.ca_file ? h->o.ca_file : "(system)", ce);
+			hmsg(r,
+			     "%s: TLS: cannot use the CA bundle %s (%s): check --s3-ca-file / AWS_CA_BUNDLE",
+			     what, h->o.ca_file ? h->o.ca_file : "(system)", ce);
 			break;
 		case CURLE_SSL_CONNECT_ERROR:
 		case CURLE_SSL_CERTPROBLEM:
@@ -559,8 +564,9 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		case CURLE_SSL_ENGINE_NOTFOUND:
 		case CURLE_USE_SSL_FAILED:
 			err = -EPROTO;
-			hmsg(r, "%s: TLS handshake with %s failed (%s): is it an https endpoint on that port?",
-				 what, host_of(h), ce);
+			hmsg(r,
+			     "%s: TLS handshake with %s failed (%s): is it an https endpoint on that port?",
+			     what, host_of(h), ce);
 			break;
 		case CURLE_UNSUPPORTED_PROTOCOL:
 			err = -EPROTONOSUPPORT;
@@ -601,13 +607,15 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 	err = -EIO;
 	if (!strcmp(code, "NoSuchBucket")) {
 		err = -ENOENT;
-		hmsg(r, "%s: bucket '%s' does not exist at %s: create it, or check --repo and --s3-endpoint",
-			 what, h->o.bucket, host_of(h));
+		hmsg(r,
+		     "%s: bucket '%s' does not exist at %s: create it, or check --repo and --s3-endpoint",
+		     what, h->o.bucket, host_of(h));
 	} else if (!strcmp(code, "NoSuchUpload") ||
 		   (r->on_upload && (!strcmp(code, "NoSuchKey") || (st == 404 && !code[0])))) {
 		/* RGW answers NoSuchKey for an upload id it does not know */
 		err = -ENOENT;
-		hmsg(r, "%s: the multipart upload does not exist (aborted, or completed already)", what);
+		hmsg(r, "%s: the multipart upload does not exist (aborted, or completed already)",
+		     what);
 	} else if (!strcmp(code, "NoSuchKey") || (st == 404 && !code[0])) {
 		err = -ENOENT;
 		hmsg(r, "%s: no such object", what);
@@ -616,12 +624,14 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		hmsg(r, "%s: no such version", what);
 	} else if (!strcmp(code, "InvalidAccessKeyId")) {
 		err = -EACCES;
-		hmsg(r, "%s: %s does not know the access key id '%s' (from %s): check AWS_ACCESS_KEY_ID or the profile",
-			 what, host_of(h), h->o.access_key, h->o.cred_source);
+		hmsg(r,
+		     "%s: %s does not know the access key id '%s' (from %s): check AWS_ACCESS_KEY_ID or the profile",
+		     what, host_of(h), h->o.access_key, h->o.cred_source);
 	} else if (!strcmp(code, "SignatureDoesNotMatch")) {
 		err = -EACCES;
-		hmsg(r, "%s: %s rejected the request signature: the secret key for access key '%s' (from %s) is wrong",
-			 what, host_of(h), h->o.access_key, h->o.cred_source);
+		hmsg(r,
+		     "%s: %s rejected the request signature: the secret key for access key '%s' (from %s) is wrong",
+		     what, host_of(h), h->o.access_key, h->o.cred_source);
 	} else if (!strcmp(code, "RequestTimeTooSkewed")) {
 		int64_t server = r->server_date, local = (int64_t)time(NULL);
 
@@ -629,43 +639,52 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 			s3_xml_time(r->s3err.server_time, &server);
 		err = -EACCES;
 		if (server)
-			hmsg(r, "%s: this machine's clock is %lld s %s the server's: set it right (NTP, chronyd)",
-				 what, (long long)(local > server ? local - server : server - local),
-				 local > server ? "ahead of" : "behind");
+			hmsg(r,
+			     "%s: this machine's clock is %lld s %s the server's: set it right (NTP, chronyd)",
+			     what, (long long)(local > server ? local - server : server - local),
+			     local > server ? "ahead of" : "behind");
 		else
-			hmsg(r, "%s: this machine's clock differs too much from the server's: set it right (NTP, chronyd)",
-				 what);
+			hmsg(r,
+			     "%s: this machine's clock differs too much from the server's: set it right (NTP, chronyd)",
+			     what);
 	} else if (!strcmp(code, "ExpiredToken") || !strcmp(code, "TokenRefreshRequired") ||
 		   !strcmp(code, "InvalidToken")) {
 		err = -EACCES;
-		hmsg(r, "%s: the session token (AWS_SESSION_TOKEN, from %s) is expired or invalid: get fresh credentials",
-			 what, h->o.cred_source);
+		hmsg(r,
+		     "%s: the session token (AWS_SESSION_TOKEN, from %s) is expired or invalid: get fresh credentials",
+		     what, h->o.cred_source);
 	} else if (!strcmp(code, "AccessDenied") && strcasestr(r->s3err.message, "object lock")) {
 		/* RGW: "forbidden by object lock"; AWS: "... protected by object lock." */
 		err = -EACCES;
-		hmsg(r, "%s: protected by Object Lock (%s): its retention or legal hold must end first",
-			 what, r->s3err.message);
+		hmsg(r,
+		     "%s: protected by Object Lock (%s): its retention or legal hold must end first",
+		     what, r->s3err.message);
 	} else if (!strcmp(code, "AccessDenied") || !strcmp(code, "AllAccessDisabled")) {
 		err = -EACCES;
 		if (r->s3err.message[0])
-			hmsg(r, "%s: access denied (%s): the credentials from %s lack permission on bucket '%s' (check its policy)",
-				 what, r->s3err.message, h->o.cred_source, h->o.bucket);
+			hmsg(r,
+			     "%s: access denied (%s): the credentials from %s lack permission on bucket '%s' (check its policy)",
+			     what, r->s3err.message, h->o.cred_source, h->o.bucket);
 		else
-			hmsg(r, "%s: access denied: the credentials from %s lack permission on bucket '%s' (check its policy)",
-				 what, h->o.cred_source, h->o.bucket);
+			hmsg(r,
+			     "%s: access denied: the credentials from %s lack permission on bucket '%s' (check its policy)",
+			     what, h->o.cred_source, h->o.bucket);
 	} else if (st == 403 && !code[0]) {
 		err = -EACCES;
-		hmsg(r, "%s: access denied by %s (no detail in the answer: check the credentials from %s, the bucket policy and the clock)",
-			 what, host_of(h), h->o.cred_source);
+		hmsg(r,
+		     "%s: access denied by %s (no detail in the answer: check the credentials from %s, the bucket policy and the clock)",
+		     what, host_of(h), h->o.cred_source);
 	} else if (!strcmp(code, "AuthorizationHeaderMalformed") && r->s3err.region[0]) {
 		err = -EINVAL;
-		hmsg(r, "%s: bucket '%s' is in region '%s', not '%s': set --s3-region or AWS_REGION",
-			 what, h->o.bucket, r->s3err.region, h->o.region);
+		hmsg(r,
+		     "%s: bucket '%s' is in region '%s', not '%s': set --s3-region or AWS_REGION",
+		     what, h->o.bucket, r->s3err.region, h->o.region);
 	} else if (!strcmp(code, "PermanentRedirect") || st == 301 || st == 307) {
 		err = -EINVAL;
-		hmsg(r, "%s: bucket '%s' must be addressed at %s: set --s3-region (now '%s') or --s3-endpoint",
-			 what, h->o.bucket, r->s3err.endpoint[0] ? r->s3err.endpoint : "another endpoint",
-			 h->o.region);
+		hmsg(r,
+		     "%s: bucket '%s' must be addressed at %s: set --s3-region (now '%s') or --s3-endpoint",
+		     what, h->o.bucket,
+		     r->s3err.endpoint[0] ? r->s3err.endpoint : "another endpoint", h->o.region);
 	} else if (!strcmp(code, "SlowDown") || !strcmp(code, "InternalError") ||
 		   !strcmp(code, "ServiceUnavailable") || !strcmp(code, "OperationAborted") ||
 		   !strcmp(code, "TooManyRequests") || st == 429 || st == 500 || st == 502 ||
@@ -677,7 +696,7 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		retry = true;
 	} else if (!strcmp(code, "BadDigest")) {
 		err = -EIO;
-		retry = true;	/* the body changed on the way: send it again */
+		retry = true; /* the body changed on the way: send it again */
 	} else if (!strcmp(code, "EntityTooSmall")) {
 		err = -EINVAL;
 		hmsg(r, "%s: a part is smaller than the 5 MiB S3 requires", what);
@@ -688,7 +707,8 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		/* what was sent, not what the user gave, was refused */
 		err = -EREMOTEIO;
 	} else if (!strcmp(code, "InvalidArgument") || !strcmp(code, "InvalidBucketName") ||
-		   !strcmp(code, "InvalidRequest") || !strcmp(code, "AuthorizationHeaderMalformed")) {
+		   !strcmp(code, "InvalidRequest") ||
+		   !strcmp(code, "AuthorizationHeaderMalformed")) {
 		err = -EINVAL;
 	} else if (!strcmp(code, "InvalidRange") || st == 416) {
 		err = -ERANGE;
@@ -705,8 +725,8 @@ static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		retry = true;
 	}
 	if (!r->msg[0])
-		hmsg(r, "%s: HTTP %ld%s%s%s%s", what, st, code[0] ? " " : "",
-			 code, r->s3err.message[0] ? ": " : "", r->s3err.message);
+		hmsg(r, "%s: HTTP %ld%s%s%s%s", what, st, code[0] ? " " : "", code,
+		     r->s3err.message[0] ? ": " : "", r->s3err.message);
 	r->err = err;
 	return retry;
 }
@@ -799,8 +819,7 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 		h->pool[h->npool++] = e;
 		r->err = err ? err : -ENOMEM;
 		if (!r->msg[0])
-			hmsg(r, "%s: cannot build the request: %s", r->what,
-				 strerror(-r->err));
+			hmsg(r, "%s: cannot build the request: %s", r->what, strerror(-r->err));
 		return r->err;
 	}
 	hdrs = curl_slist_append(hdrs, "Expect:");
@@ -844,7 +863,10 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 	if (h->down.rate) {
 		long bs = (long)(h->down.burst / 2);
 
-		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, bs < 1024 ? 1024L : bs > 65536 ? 65536L : bs);
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE,
+				 bs < 1024    ? 1024L
+				 : bs > 65536 ? 65536L
+					      : bs);
 	} else {
 		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
 	}
@@ -906,8 +928,11 @@ static void req_gave_up(struct s3_http *h, struct s3_hreq *r)
 	}
 	if (l < sizeof(r->msg))
 		snprintf(r->msg + l, sizeof(r->msg) - l, " (gave up after %u attempts in %.1f s)",
-			 r->attempts, (double)(h->o.timeout_ms ? h->o.timeout_ms : 600000) / 1000.0 -
-					      (double)(r->deadline_ms > now_ms() ? r->deadline_ms - now_ms() : 0) / 1000.0);
+			 r->attempts,
+			 (double)(h->o.timeout_ms ? h->o.timeout_ms : 600000) / 1000.0 -
+				 (double)(r->deadline_ms > now_ms() ? r->deadline_ms - now_ms()
+								    : 0) /
+					 1000.0);
 }
 
 static void req_ended(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
@@ -926,15 +951,16 @@ static void req_ended(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 		 r->s3err.code[0] ? " " : "", r->s3err.code, r->attempts,
 		 (unsigned long long)(now - r->started_ms));
 	if (retry && r->attempts < MAX_ATTEMPTS) {
-		uint64_t cap = (uint64_t)BACKOFF_BASE_MS << (r->attempts - 1 < 16 ? r->attempts - 1 : 16);
+		uint64_t cap = (uint64_t)BACKOFF_BASE_MS
+			       << (r->attempts - 1 < 16 ? r->attempts - 1 : 16);
 		uint64_t wait;
 
 		if (cap > BACKOFF_CAP_MS)
 			cap = BACKOFF_CAP_MS;
-		wait = rnd_next(h) % (cap + 1);	/* full jitter */
+		wait = rnd_next(h) % (cap + 1); /* full jitter */
 		if (now + wait < r->deadline_ms) {
-			pr_debug("s3: %s: retrying in %llu ms (%s)", r->what, (unsigned long long)wait,
-				 r->msg[0] ? r->msg : "server busy");
+			pr_debug("s3: %s: retrying in %llu ms (%s)", r->what,
+				 (unsigned long long)wait, r->msg[0] ? r->msg : "server busy");
 			r->wake_ms = now + wait;
 			r->next = h->delayed;
 			h->delayed = r;
@@ -1124,7 +1150,8 @@ int s3_http_new(const struct s3_http_opts *opts, struct s3_http **out)
 	bucket_init(&h->up, opts->limit_up);
 	bucket_init(&h->down, opts->limit_down);
 	if (opts->limit_up || opts->limit_down) {
-		uint64_t cap = opts->limit_up > opts->limit_down ? opts->limit_up : opts->limit_down;
+		uint64_t cap =
+			opts->limit_up > opts->limit_down ? opts->limit_up : opts->limit_down;
 		uint64_t b = cap / 40 / slots;
 
 		h->sockbuf = (int)(b < 4096 ? 4096 : b > (4u << 20) ? (4u << 20) : b);

@@ -24,16 +24,16 @@
 #include "xml.h"
 
 struct s3_http_opts {
-	unsigned int concurrency;	/* transfers at once, >= 1 */
-	const char *ca_file;		/* NULL: the system store */
+	unsigned int concurrency; /* transfers at once, >= 1 */
+	const char *ca_file;	  /* NULL: the system store */
 	bool insecure_tls;
-	uint64_t limit_up, limit_down;	/* bytes per second, 0: none */
-	unsigned int timeout_ms;	/* deadline of one request, retries included */
-	const char *bucket;		/* for messages */
-	const char *endpoint;		/* for messages */
-	const char *access_key;		/* for messages (the id, never the secret) */
-	const char *cred_source;	/* for messages */
-	const char *region;		/* for messages */
+	uint64_t limit_up, limit_down; /* bytes per second, 0: none */
+	unsigned int timeout_ms;       /* deadline of one request, retries included */
+	const char *bucket;	       /* for messages */
+	const char *endpoint;	       /* for messages */
+	const char *access_key;	       /* for messages (the id, never the secret) */
+	const char *cred_source;       /* for messages */
+	const char *region;	       /* for messages */
 };
 
 struct s3_http;
@@ -45,53 +45,54 @@ typedef void (*s3_hreq_done_fn)(struct s3_hreq *r);
 
 struct s3_hreq {
 	/* in: set before submitting, constant until done */
-	const char *method;		/* GET PUT POST DELETE HEAD */
-	char *url;			/* owned by the owner */
-	const void *body;		/* request body, borrowed until done */
+	const char *method; /* GET PUT POST DELETE HEAD */
+	char *url;	    /* owned by the owner */
+	const void *body;   /* request body, borrowed until done */
 	size_t body_len;
-	void *dst;			/* response body of a 2xx goes here (else into resp) */
+	void *dst; /* response body of a 2xx goes here (else into resp) */
 	size_t dst_len;
-	uint64_t range_off;		/* a ranged GET from here: a 200 answer skips to it */
-	size_t resp_max;		/* cap of resp (0: 1 MiB); more is -EFBIG */
-	bool check_200_error;		/* a 200 whose body is <Error> is an error */
-	bool control;			/* small request: may use the spare slots */
-	bool accept_404;		/* 404 is not an error (DELETE) */
-	bool accept_416;		/* 416 is not an error (ranges past the end) */
-	bool ranged;			/* a ranged GET: a 200 answer is cut to dst */
-	bool on_upload;			/* names an upload id: a 404 is a gone upload */
+	uint64_t range_off;   /* a ranged GET from here: a 200 answer skips to it */
+	size_t resp_max;      /* cap of resp (0: 1 MiB); more is -EFBIG */
+	bool check_200_error; /* a 200 whose body is <Error> is an error */
+	bool control;	      /* small request: may use the spare slots */
+	bool accept_404;      /* 404 is not an error (DELETE) */
+	bool accept_416;      /* 416 is not an error (ranges past the end) */
+	bool ranged;	      /* a ranged GET: a 200 answer is cut to dst */
+	bool on_upload;	      /* names an upload id: a 404 is a gone upload */
 	/*
 	 * What a 2xx answer must be, else it is taken for damaged on the way (or
 	 * the answer to another request, on a connection out of step) and the
 	 * request is sent again on a fresh connection:
 	 */
-	char expect_md5[33];		/* a PUT: an MD5-form ETag must be this (hex, S3_MD5_HEX; "" no check) */
-	const char *expect_root;	/* an XML body must hold this element ("ListBucketResult") */
-	char what[160];			/* "PUT data/ab/cd", for messages */
+	char expect_md5
+		[33]; /* a PUT: an MD5-form ETag must be this (hex, S3_MD5_HEX; "" no check) */
+	const char *expect_root; /* an XML body must hold this element ("ListBucketResult") */
+	char what[160];		 /* "PUT data/ab/cd", for messages */
 	s3_hreq_prepare_fn prepare;
-	s3_hreq_done_fn done;		/* NULL with s3_http_run() */
+	s3_hreq_done_fn done; /* NULL with s3_http_run() */
 	void *arg;
 
 	/* out: valid in done() and after s3_http_run() */
-	int err;			/* 0 or -errno */
-	char msg[384];			/* a line for the user when err != 0 */
-	long status;			/* HTTP status, 0 if none came */
-	char *resp;			/* malloc()ed body when not in dst; s3_hreq_fini() frees */
+	int err;       /* 0 or -errno */
+	char msg[384]; /* a line for the user when err != 0 */
+	long status;   /* HTTP status, 0 if none came */
+	char *resp;    /* malloc()ed body when not in dst; s3_hreq_fini() frees */
 	size_t resp_len;
-	size_t got;			/* bytes written to dst */
+	size_t got; /* bytes written to dst */
 	char etag[132];
 	bool has_length;
 	uint64_t content_length;
 	bool has_range;
-	uint64_t range_total;		/* the "/total" of Content-Range */
+	uint64_t range_total; /* the "/total" of Content-Range */
 	bool has_range_first;
-	uint64_t range_first;		/* the first byte of Content-Range */
-	int64_t server_date;		/* Date: header, 0 if none */
-	int64_t last_modified;		/* Last-Modified: header, 0 if none */
-	char lock_mode[16];		/* x-amz-object-lock-mode */
-	char lock_until[48];		/* x-amz-object-lock-retain-until-date */
-	bool legal_hold;		/* x-amz-object-lock-legal-hold: ON */
-	char request_id[96];		/* x-amz-request-id */
-	struct s3_xml_err s3err;	/* the <Error> document, if any */
+	uint64_t range_first;	 /* the first byte of Content-Range */
+	int64_t server_date;	 /* Date: header, 0 if none */
+	int64_t last_modified;	 /* Last-Modified: header, 0 if none */
+	char lock_mode[16];	 /* x-amz-object-lock-mode */
+	char lock_until[48];	 /* x-amz-object-lock-retain-until-date */
+	bool legal_hold;	 /* x-amz-object-lock-legal-hold: ON */
+	char request_id[96];	 /* x-amz-request-id */
+	struct s3_xml_err s3err; /* the <Error> document, if any */
 	unsigned int attempts;
 
 	/* private to http.c */
@@ -101,13 +102,13 @@ struct s3_hreq {
 	CURL *easy;
 	uint64_t deadline_ms, wake_ms, started_ms;
 	size_t sent;
-	size_t resp_cap;		/* allocated for resp (when resp is set) */
+	size_t resp_cap; /* allocated for resp (when resp is set) */
 	uint64_t skip;
 	int abort_err;
 	bool paused_up, paused_down, finished;
-	bool fresh;			/* the last answer was wrong: a new connection */
-	bool etag_retried;		/* sent again once for an ETag that is not the MD5 */
-	bool wrong_answer;		/* headers_ok() refused the answer's headers */
+	bool fresh;	   /* the last answer was wrong: a new connection */
+	bool etag_retried; /* sent again once for an ETag that is not the MD5 */
+	bool wrong_answer; /* headers_ok() refused the answer's headers */
 	long os_errno;
 	char curl_err[CURL_ERROR_SIZE];
 };

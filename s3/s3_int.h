@@ -42,8 +42,7 @@ struct s3_backend_ops {
 			    void *arg);
 	int (*abort_upload)(struct s3_store *st, const char *key, const char *upload_id);
 	int (*versioning)(struct s3_store *st, enum s3_versioning *state);
-	int (*list_versions)(struct s3_store *st, const char *prefix, s3_version_fn fn,
-			     void *arg);
+	int (*list_versions)(struct s3_store *st, const char *prefix, s3_version_fn fn, void *arg);
 	int (*delete_version)(struct s3_store *st, const char *key, const char *version_id);
 	int (*head_version)(struct s3_store *st, const char *key, const char *version_id,
 			    struct s3_version_info *info);
@@ -51,10 +50,10 @@ struct s3_backend_ops {
 
 struct s3_store {
 	const struct s3_backend_ops *ops;
-	char *url;	/* as given, for messages; s3:// URLs carry no secrets */
+	char *url; /* as given, for messages; s3:// URLs carry no secrets */
 	bool local;
-	void *priv;	/* the backend's state */
-	unsigned int page;	/* entries per listing page (tests make it small) */
+	void *priv;	   /* the backend's state */
+	unsigned int page; /* entries per listing page (tests make it small) */
 };
 
 /* The head of every backend's upload object. */

@@ -211,7 +211,7 @@ static int qpair_cmp(const void *a, const void *b)
 char *s3_query_build(const struct s3_kv *params, size_t n)
 {
 	struct qpair *q = calloc(n ? n : 1, sizeof(*q));
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char *ret = NULL;
 	size_t i;
 
@@ -248,9 +248,9 @@ out:
 /* -------------------------------------------------------------- headers */
 
 struct chdr {
-	char *name;		/* lower case */
+	char *name; /* lower case */
 	const char *value;
-	size_t idx;		/* original order, to keep repeated headers stable */
+	size_t idx; /* original order, to keep repeated headers stable */
 };
 
 static int chdr_cmp(const void *a, const void *b)
@@ -360,7 +360,7 @@ out:
 
 int s3_sigv4_canonical(const struct s3_sigv4_req *rq, char **out)
 {
-	struct sbuf cr = { 0 }, sh = { 0 };
+	struct sbuf cr = {0}, sh = {0};
 	int ret;
 
 	*out = NULL;
@@ -376,7 +376,7 @@ int s3_sigv4_canonical(const struct s3_sigv4_req *rq, char **out)
 
 int s3_sigv4_sign(const struct s3_sigv4_req *rq, char **out)
 {
-	struct sbuf cr = { 0 }, sh = { 0 }, sts = { 0 }, auth = { 0 };
+	struct sbuf cr = {0}, sh = {0}, sts = {0}, auth = {0};
 	unsigned char k[32], sig[32];
 	char hash[S3_SHA256_HEX], sighex[65], date[9], *kdate = NULL;
 	size_t klen;

@@ -14,12 +14,12 @@
 #include <stdint.h>
 #include <time.h>
 
-#define S3_SHA256_HEX	   65	/* 64 hex digits + NUL */
-#define S3_MD5_B64	   25	/* 24 base64 characters + NUL */
-#define S3_MD5_HEX	   33	/* 32 hex digits + NUL */
-#define S3_AMZ_DATE_LEN	   17	/* YYYYMMDDTHHMMSSZ + NUL */
-#define S3_UNSIGNED	   "UNSIGNED-PAYLOAD"
-#define S3_EMPTY_SHA256	   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define S3_SHA256_HEX	65 /* 64 hex digits + NUL */
+#define S3_MD5_B64	25 /* 24 base64 characters + NUL */
+#define S3_MD5_HEX	33 /* 32 hex digits + NUL */
+#define S3_AMZ_DATE_LEN 17 /* YYYYMMDDTHHMMSSZ + NUL */
+#define S3_UNSIGNED	"UNSIGNED-PAYLOAD"
+#define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* One header or query parameter: @name and @value are borrowed. */
 struct s3_kv {
@@ -29,15 +29,15 @@ struct s3_kv {
 
 /* The inputs of one signature; every pointer is borrowed for the call. */
 struct s3_sigv4_req {
-	const char *method;		/* "GET", "PUT", ... */
-	const char *uri;		/* canonical URI: already URI-encoded, starts with '/' */
-	const char *query;		/* canonical query string (s3_query_build()), "" for none */
-	const struct s3_kv *hdrs;	/* every header to sign, host included */
+	const char *method;	  /* "GET", "PUT", ... */
+	const char *uri;	  /* canonical URI: already URI-encoded, starts with '/' */
+	const char *query;	  /* canonical query string (s3_query_build()), "" for none */
+	const struct s3_kv *hdrs; /* every header to sign, host included */
 	size_t nhdrs;
-	const char *payload_hash;	/* hex SHA-256 of the body, or S3_UNSIGNED */
-	const char *amz_date;		/* x-amz-date, YYYYMMDDTHHMMSSZ */
+	const char *payload_hash; /* hex SHA-256 of the body, or S3_UNSIGNED */
+	const char *amz_date;	  /* x-amz-date, YYYYMMDDTHHMMSSZ */
 	const char *region;
-	const char *service;		/* "s3" */
+	const char *service; /* "s3" */
 	const char *access_key;
 	const char *secret_key;
 };

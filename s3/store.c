@@ -93,7 +93,9 @@ int s3_store_open(const char *url, const struct s3_store_opts *opts, struct s3_s
 		const char *path = url[0] == '/' ? url : url + 7;
 
 		if (path[0] != '/') {
-			ret = s3_fail(-EINVAL, "%s: a file:// URL needs an absolute path (file:///path)", url);
+			ret = s3_fail(-EINVAL,
+				      "%s: a file:// URL needs an absolute path (file:///path)",
+				      url);
 			goto out_free;
 		}
 		st->local = true;
@@ -116,9 +118,11 @@ int s3_store_open(const char *url, const struct s3_store_opts *opts, struct s3_s
 			ret = s3_s3_open(st, bucket, slash ? slash : "", opts);
 		free(bucket);
 	} else if (strstr(url, "://")) {
-		ret = s3_fail(-EPROTONOSUPPORT, "%s: unsupported scheme (use file:// or s3://)", url);
+		ret = s3_fail(-EPROTONOSUPPORT, "%s: unsupported scheme (use file:// or s3://)",
+			      url);
 	} else {
-		ret = s3_fail(-EINVAL, "%s: not a repository URL (file:///path or s3://bucket/prefix)", url);
+		ret = s3_fail(-EINVAL,
+			      "%s: not a repository URL (file:///path or s3://bucket/prefix)", url);
 	}
 	st->page = S3_PAGE_DEFAULT;
 	if (ret)
@@ -157,11 +161,11 @@ int s3_store_mkroot(struct s3_store *st)
 	return st->ops->mkroot(st);
 }
 
-#define CHECK_KEY(key)                                                                    \
-	do {                                                                              \
-		s3_clear_error();                                                         \
-		if (!s3_key_is_valid(key))                                                \
-			return s3_fail(-EINVAL, "invalid object key '%s'", key);          \
+#define CHECK_KEY(key)                                                                             \
+	do {                                                                                       \
+		s3_clear_error();                                                                  \
+		if (!s3_key_is_valid(key))                                                         \
+			return s3_fail(-EINVAL, "invalid object key '%s'", key);                   \
 	} while (0)
 
 int s3_store_put(struct s3_store *st, const char *key, const void *buf, size_t len)
@@ -243,8 +247,7 @@ int s3_store_delete_many(struct s3_store *st, const char *const *keys, size_t n)
 	return 0;
 }
 
-int s3_upload_new(struct s3_store *st, const char *key, size_t part_size,
-		  struct s3_upload **out)
+int s3_upload_new(struct s3_store *st, const char *key, size_t part_size, struct s3_upload **out)
 {
 	*out = NULL;
 	CHECK_KEY(key);
@@ -298,8 +301,8 @@ int s3_upload_id(struct s3_upload *up, const char **id)
 	return up->st->ops->upload_id(up, id);
 }
 
-int s3_upload_resume(struct s3_store *st, const char *key, const char *upload_id,
-		     size_t part_size, struct s3_upload **out)
+int s3_upload_resume(struct s3_store *st, const char *key, const char *upload_id, size_t part_size,
+		     struct s3_upload **out)
 {
 	*out = NULL;
 	CHECK_KEY(key);
@@ -360,8 +363,7 @@ static int check_prefix(const char *prefix)
 	return 0;
 }
 
-int s3_store_list_uploads(struct s3_store *st, const char *prefix, s3_upload_list_fn fn,
-			  void *arg)
+int s3_store_list_uploads(struct s3_store *st, const char *prefix, s3_upload_list_fn fn, void *arg)
 {
 	int ret = check_prefix(prefix);
 
@@ -393,8 +395,7 @@ int s3_store_versioning(struct s3_store *st, enum s3_versioning *state)
 	return st->ops->versioning(st, state);
 }
 
-int s3_store_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn,
-			   void *arg)
+int s3_store_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn, void *arg)
 {
 	int ret = check_prefix(prefix);
 

@@ -274,8 +274,7 @@ int s3_store_delete_many(struct s3_store *st, const char *const *keys, size_t n)
  *
  * Return: 0; -EINVAL; -ENOMEM; file:// errors creating the temporary file.
  */
-int s3_upload_new(struct s3_store *st, const char *key, size_t part_size,
-		  struct s3_upload **out);
+int s3_upload_new(struct s3_store *st, const char *key, size_t part_size, struct s3_upload **out);
 
 /**
  * s3_upload_part() - queue one part
@@ -368,8 +367,8 @@ int s3_upload_id(struct s3_upload *up, const char **id);
  * -EINVAL (bad @key, @upload_id or @part_size); -EOPNOTSUPP (file://);
  * errors above.
  */
-int s3_upload_resume(struct s3_store *st, const char *key, const char *upload_id,
-		     size_t part_size, struct s3_upload **out);
+int s3_upload_resume(struct s3_store *st, const char *key, const char *upload_id, size_t part_size,
+		     struct s3_upload **out);
 
 /*
  * One part the object store holds: @num 1..10000, @size bytes, @etag as the
@@ -455,8 +454,7 @@ typedef int (*s3_upload_list_fn)(void *arg, const char *key, const char *upload_
  *
  * Return: 0; the value @fn stopped with; -EINVAL (bad @prefix); errors above.
  */
-int s3_store_list_uploads(struct s3_store *st, const char *prefix, s3_upload_list_fn fn,
-			  void *arg);
+int s3_store_list_uploads(struct s3_store *st, const char *prefix, s3_upload_list_fn fn, void *arg);
 
 /**
  * s3_store_abort_upload() - abort an unfinished upload another process left
@@ -481,9 +479,9 @@ int s3_store_abort_upload(struct s3_store *st, const char *key, const char *uplo
  */
 
 enum s3_versioning {
-	S3_VERSIONING_OFF = 0,		/* never enabled: one version per key, "null" */
-	S3_VERSIONING_ENABLED = 1,	/* every write and delete adds a version */
-	S3_VERSIONING_SUSPENDED = 2,	/* new writes are "null" versions; old ones stay */
+	S3_VERSIONING_OFF = 0,	     /* never enabled: one version per key, "null" */
+	S3_VERSIONING_ENABLED = 1,   /* every write and delete adds a version */
+	S3_VERSIONING_SUSPENDED = 2, /* new writes are "null" versions; old ones stay */
 };
 
 /**
@@ -503,8 +501,8 @@ int s3_store_versioning(struct s3_store *st, enum s3_versioning *state);
  * (a delete marker that is latest hides the key); @mtime in seconds since the
  * epoch. Return 0 to go on, anything else to stop the listing with that value.
  */
-typedef int (*s3_version_fn)(void *arg, const char *key, const char *version_id,
-			     bool is_latest, bool is_delete_marker, uint64_t size, int64_t mtime);
+typedef int (*s3_version_fn)(void *arg, const char *key, const char *version_id, bool is_latest,
+			     bool is_delete_marker, uint64_t size, int64_t mtime);
 
 /**
  * s3_store_list_versions() - every version and delete marker under @prefix
@@ -516,8 +514,7 @@ typedef int (*s3_version_fn)(void *arg, const char *key, const char *version_id,
  *
  * Return: 0; the value @fn stopped with; -EINVAL (bad @prefix); errors above.
  */
-int s3_store_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn,
-			   void *arg);
+int s3_store_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn, void *arg);
 
 /**
  * s3_store_delete_version() - delete one version (or delete marker) for good

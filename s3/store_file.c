@@ -25,21 +25,21 @@
 #define TMP_PREFIX ".tmp-"
 
 struct file_store {
-	char *root;	/* absolute, no trailing slash */
+	char *root; /* absolute, no trailing slash */
 	bool fsync;
 };
 
 struct file_upload {
-	struct s3_upload up;	/* first: store.c sees only this */
-	char *path;		/* final path */
-	char *tmp;		/* temporary path */
+	struct s3_upload up; /* first: store.c sees only this */
+	char *path;	     /* final path */
+	char *tmp;	     /* temporary path */
 	int fd;
 	size_t part_size;
-	unsigned int max_num;	/* highest part number written */
-	unsigned int nparts;	/* parts written */
-	size_t last_len;	/* length of part max_num */
-	unsigned int nparts_set;	/* s3_upload_set_nparts(), 0: max_num */
-	int err;		/* first error, sticky */
+	unsigned int max_num;	 /* highest part number written */
+	unsigned int nparts;	 /* parts written */
+	size_t last_len;	 /* length of part max_num */
+	unsigned int nparts_set; /* s3_upload_set_nparts(), 0: max_num */
+	int err;		 /* first error, sticky */
 	unsigned char seen[(S3_MAX_PARTS + 8) / 8];
 };
 
@@ -102,7 +102,7 @@ static int fs_mkparents(struct file_store *fs, const char *path)
 	if (!p || (size_t)(p - dir) <= rootlen)
 		return 0;
 	*p = '\0';
-	for (p = dir + rootlen + 1; ; p++) {
+	for (p = dir + rootlen + 1;; p++) {
 		char c = *p;
 
 		if (c != '/' && c != '\0')
@@ -213,7 +213,7 @@ static int fs_mkroot(struct s3_store *st)
 
 	if (snprintf(path, sizeof(path), "%s", fs->root) >= (int)sizeof(path))
 		return s3_fail(-ENAMETOOLONG, "%s: path too long", fs->root);
-	for (p = path + 1; ; p++) {
+	for (p = path + 1;; p++) {
 		char c = *p;
 
 		if (c != '/' && c != '\0')
@@ -412,8 +412,8 @@ static int fs_head(struct s3_store *st, const char *key, uint64_t *size)
  * Walk @dir (the path of key prefix @rel), reporting files whose key starts
  * with @prefix: the objects, or with @tmp the temporary files instead.
  */
-static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, bool tmp,
-		   s3_list_fn fn, void *arg)
+static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, bool tmp, s3_list_fn fn,
+		   void *arg)
 {
 	size_t plen = strlen(prefix);
 	DIR *d;
@@ -432,7 +432,7 @@ static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, bool t
 
 		bool is_tmp = !strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX));
 
-		if (de->d_name[0] == '.' && !(tmp && is_tmp))	/* ".", "..", temporaries */
+		if (de->d_name[0] == '.' && !(tmp && is_tmp)) /* ".", "..", temporaries */
 			continue;
 		if (rellen + n + 2 > S3_KEY_MAX + 1)
 			continue;
@@ -441,7 +441,7 @@ static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, bool t
 		if (strncmp(rel, prefix, rellen + n < plen ? rellen + n : plen))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW))
-			continue;	/* raced with a delete */
+			continue; /* raced with a delete */
 		if (S_ISDIR(sb.st_mode) && !is_tmp) {
 			int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -464,8 +464,7 @@ static int fs_walk(int dfd, char *rel, size_t rellen, const char *prefix, bool t
 
 static int fs_del(struct s3_store *st, const char *key);
 
-static int fs_list_some(struct s3_store *st, const char *prefix, bool tmp, s3_list_fn fn,
-			void *arg)
+static int fs_list_some(struct s3_store *st, const char *prefix, bool tmp, s3_list_fn fn, void *arg)
 {
 	char rel[S3_KEY_MAX + 2] = "";
 	int fd, ret;
@@ -500,10 +499,9 @@ static int fs_upload_entry(void *arg, const char *key, uint64_t size, int64_t mt
 	return a->upload_fn(a->arg, key, slash ? slash + 1 : key, mtime);
 }
 
-static int fs_list_uploads(struct s3_store *st, const char *prefix, s3_upload_list_fn fn,
-			   void *arg)
+static int fs_list_uploads(struct s3_store *st, const char *prefix, s3_upload_list_fn fn, void *arg)
 {
-	struct fs_adapter a = { .upload_fn = fn, .arg = arg };
+	struct fs_adapter a = {.upload_fn = fn, .arg = arg};
 
 	return fs_list_some(st, prefix, true, fs_upload_entry, &a);
 }
@@ -531,10 +529,9 @@ static int fs_version_entry(void *arg, const char *key, uint64_t size, int64_t m
 	return a->version_fn(a->arg, key, "null", true, false, size, mtime);
 }
 
-static int fs_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn,
-			    void *arg)
+static int fs_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn, void *arg)
 {
-	struct fs_adapter a = { .version_fn = fn, .arg = arg };
+	struct fs_adapter a = {.version_fn = fn, .arg = arg};
 
 	return fs_list_some(st, prefix, false, fs_version_entry, &a);
 }

@@ -31,19 +31,19 @@
 #include "sigv4.h"
 #include "xml.h"
 
-#define XH_MAX	    8
-#define XH_LEN	    160
-#define LIST_PAGE   1000
-#define DELETE_MAX  1000
+#define XH_MAX	   8
+#define XH_LEN	   160
+#define LIST_PAGE  1000
+#define DELETE_MAX 1000
 
 struct s3s {
 	char *bucket;
-	char *prefix;		/* "" or "some/prefix/" */
+	char *prefix; /* "" or "some/prefix/" */
 	char *region;
-	char *endpoint;		/* as resolved, for messages */
-	char *base;		/* "scheme://authority" the URL starts with */
-	char *host;		/* Host header */
-	char *base_path;	/* "" or "/path" of the endpoint */
+	char *endpoint;	 /* as resolved, for messages */
+	char *base;	 /* "scheme://authority" the URL starts with */
+	char *host;	 /* Host header */
+	char *base_path; /* "" or "/path" of the endpoint */
 	bool path_style;
 	bool https;
 	bool sign_payload;
@@ -59,8 +59,8 @@ struct s3s {
 struct s3op {
 	struct s3_hreq r;
 	struct s3s *s;
-	char *uri;		/* canonical URI */
-	char *query;		/* canonical query */
+	char *uri;   /* canonical URI */
+	char *query; /* canonical query */
 	char payload[S3_SHA256_HEX];
 	struct s3_kv xh[XH_MAX];
 	char xv[XH_MAX][XH_LEN];
@@ -96,17 +96,17 @@ static struct curl_slist *op_prepare(struct s3_hreq *r, int *err)
 	struct s3op *op = (struct s3op *)r;
 	struct s3s *s = op->s;
 	struct s3_kv h[XH_MAX + 4];
-	struct s3_sigv4_req rq = { 0 };
+	struct s3_sigv4_req rq = {0};
 	struct curl_slist *list = NULL, *l;
 	char date[S3_AMZ_DATE_LEN], *auth = NULL;
 	size_t n = 0;
 
 	s3_amz_date(time(NULL), date);
-	h[n++] = (struct s3_kv){ "Host", s->host };
-	h[n++] = (struct s3_kv){ "x-amz-date", date };
-	h[n++] = (struct s3_kv){ "x-amz-content-sha256", op->payload };
+	h[n++] = (struct s3_kv){"Host", s->host};
+	h[n++] = (struct s3_kv){"x-amz-date", date};
+	h[n++] = (struct s3_kv){"x-amz-content-sha256", op->payload};
 	if (s->creds.token)
-		h[n++] = (struct s3_kv){ "x-amz-security-token", s->creds.token };
+		h[n++] = (struct s3_kv){"x-amz-security-token", s->creds.token};
 	for (size_t i = 0; i < op->nxh; i++)
 		h[n++] = op->xh[i];
 	rq.method = r->method;
@@ -129,7 +129,7 @@ static struct curl_slist *op_prepare(struct s3_hreq *r, int *err)
 		if (asprintf(&line, "%s: %s", h[i].name, h[i].value) < 0)
 			goto oom;
 		l = curl_slist_append(list, line);
-		OPENSSL_cleanse(line, strlen(line));	/* may hold the session token */
+		OPENSSL_cleanse(line, strlen(line)); /* may hold the session token */
 		free(line);
 		if (!l)
 			goto oom;
@@ -199,7 +199,8 @@ static int op_init(struct s3op *op, struct s3s *s, const char *method, const cha
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = asprintf(&op->r.url, "%s%s%s%s", s->base, op->uri, op->query[0] ? "?" : "", op->query);
+	ret = asprintf(&op->r.url, "%s%s%s%s", s->base, op->uri, op->query[0] ? "?" : "",
+		       op->query);
 	if (ret < 0) {
 		op->r.url = NULL;
 		ret = -ENOMEM;
@@ -225,8 +226,8 @@ static void op_fini(struct s3op *op)
 static int op_body(struct s3op *op, const void *buf, size_t len)
 {
 	/* the ETag of a PUT is the body's MD5, except under SSE-KMS */
-	bool etag_is_md5 = !strcmp(op->r.method, "PUT") &&
-			   !(op->s->sse && !strncmp(op->s->sse, "aws:kms", 7));
+	bool etag_is_md5 =
+		!strcmp(op->r.method, "PUT") && !(op->s->sse && !strncmp(op->s->sse, "aws:kms", 7));
 	char md5[S3_MD5_B64];
 	int ret;
 
@@ -310,12 +311,24 @@ static void xb_esc(struct xbuf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '<': xb_puts(b, "&lt;"); break;
-		case '>': xb_puts(b, "&gt;"); break;
-		case '&': xb_puts(b, "&amp;"); break;
-		case '"': xb_puts(b, "&quot;"); break;
-		case '\'': xb_puts(b, "&apos;"); break;
-		default: xb_add(b, s, 1); break;
+		case '<':
+			xb_puts(b, "&lt;");
+			break;
+		case '>':
+			xb_puts(b, "&gt;");
+			break;
+		case '&':
+			xb_puts(b, "&amp;");
+			break;
+		case '"':
+			xb_puts(b, "&quot;");
+			break;
+		case '\'':
+			xb_puts(b, "&apos;");
+			break;
+		default:
+			xb_add(b, s, 1);
+			break;
 		}
 	}
 }
@@ -325,7 +338,7 @@ static void xb_esc(struct xbuf *b, const char *s)
 static int s3s_mkroot(struct s3_store *st)
 {
 	struct s3s *s = s3s_of(st);
-	struct s3_kv q[] = { { "list-type", "2" }, { "max-keys", "1" }, { "prefix", s->prefix } };
+	struct s3_kv q[] = {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", s->prefix}};
 	struct s3op op;
 	int ret;
 
@@ -381,7 +394,7 @@ static int s3s_get(struct s3_store *st, const char *key, size_t max, void **out,
 		}
 	}
 	if (op.r.resp_cap > op.r.resp_len + 1) {
-		void *p = realloc(op.r.resp, op.r.resp_len + 1);	/* give back the slack */
+		void *p = realloc(op.r.resp, op.r.resp_len + 1); /* give back the slack */
 
 		if (p)
 			op.r.resp = p;
@@ -456,7 +469,8 @@ static ssize_t s3s_get_tail(struct s3_store *st, const char *key, void *buf, siz
 		*size = op.r.got;
 		ret = (ssize_t)op.r.got;
 	} else {
-		ret = s3_fail(-EIO, "%s: answer to a suffix range without Content-Range", op.r.what);
+		ret = s3_fail(-EIO, "%s: answer to a suffix range without Content-Range",
+			      op.r.what);
 	}
 out:
 	op_fini(&op);
@@ -549,7 +563,7 @@ static int delete_cb(void *arg, const char *path, const char *text, size_t len)
 
 	(void)len;
 	if (c->errors)
-		return 0;	/* keep the first */
+		return 0; /* keep the first */
 	if (!strcmp(path, "DeleteResult/Error/Key"))
 		snprintf(c->key, sizeof(c->key), "%s", text);
 	else if (!strcmp(path, "DeleteResult/Error/Code"))
@@ -565,16 +579,17 @@ static int delete_cb(void *arg, const char *path, const char *text, size_t len)
 static int s3s_del_many(struct s3_store *st, const char *const *keys, size_t n)
 {
 	struct s3s *s = s3s_of(st);
-	struct s3_kv q[] = { { "delete", NULL } };
+	struct s3_kv q[] = {{"delete", NULL}};
 	int ret = 0;
 
 	for (size_t at = 0; at < n && !ret; at += DELETE_MAX) {
 		size_t m = n - at < DELETE_MAX ? n - at : DELETE_MAX;
-		struct delete_ctx c = { .errors = 0 };
-		struct xbuf b = { 0 };
+		struct delete_ctx c = {.errors = 0};
+		struct xbuf b = {0};
 		struct s3op op;
 
-		xb_puts(&b, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
+		xb_puts(&b,
+			"<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
 		for (size_t i = at; i < at + m; i++) {
 			xb_puts(&b, "<Object><Key>");
 			xb_esc(&b, s->prefix);
@@ -593,8 +608,8 @@ static int s3s_del_many(struct s3_store *st, const char *const *keys, size_t n)
 			op.r.check_200_error = true;
 			op.r.expect_root = "DeleteResult";
 			op_hdr(&op, "Content-Type", "application/xml");
-			snprintf(op.r.what, sizeof(op.r.what), "deleting %zu objects of s3://%s/%s", m,
-				 s->bucket, s->prefix);
+			snprintf(op.r.what, sizeof(op.r.what), "deleting %zu objects of s3://%s/%s",
+				 m, s->bucket, s->prefix);
 			ret = op_run(&op);
 		}
 		if (!ret && s3_xml_parse(op.r.resp ? op.r.resp : "", op.r.resp_len, delete_cb, &c))
@@ -679,7 +694,7 @@ static void list_page_clear(struct list_page *p)
 static int s3s_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void *arg)
 {
 	struct s3s *s = s3s_of(st);
-	struct list_page pg = { 0 };
+	struct list_page pg = {0};
 	char *full = NULL, *token = NULL, page[16];
 	size_t plen = strlen(s->prefix);
 	int ret;
@@ -688,25 +703,26 @@ static int s3s_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void
 		return -ENOMEM;
 	snprintf(page, sizeof(page), "%u", st->page);
 	for (;;) {
-		struct s3_kv q[4] = { { "list-type", "2" }, { "prefix", full },
-				      { "max-keys", page } };
+		struct s3_kv q[4] = {{"list-type", "2"}, {"prefix", full}, {"max-keys", page}};
 		struct s3op op;
 		size_t nq = 3;
 
 		if (token)
-			q[nq++] = (struct s3_kv){ "continuation-token", token };
+			q[nq++] = (struct s3_kv){"continuation-token", token};
 		ret = op_init(&op, s, "GET", NULL, false, q, nq);
 		if (!ret) {
 			op.r.control = true;
 			op.r.resp_max = 16u << 20;
 			op.r.expect_root = "ListBucketResult";
-			snprintf(op.r.what, sizeof(op.r.what), "listing s3://%s/%s", s->bucket, full);
+			snprintf(op.r.what, sizeof(op.r.what), "listing s3://%s/%s", s->bucket,
+				 full);
 			ret = op_run(&op);
 		}
 		if (!ret) {
 			ret = s3_xml_parse(op.r.resp ? op.r.resp : "", op.r.resp_len, list_cb, &pg);
 			if (ret == -EBADMSG)
-				s3_fail(-EIO, "%s: the answer is not a ListObjectsV2 result", op.r.what);
+				s3_fail(-EIO, "%s: the answer is not a ListObjectsV2 result",
+					op.r.what);
 			if (ret == -EBADMSG)
 				ret = -EIO;
 		}
@@ -726,8 +742,10 @@ static int s3s_list(struct s3_store *st, const char *prefix, s3_list_fn fn, void
 		if (!pg.truncated)
 			break;
 		if (!token || !token[0]) {
-			ret = s3_fail(-EIO, "listing s3://%s/%s: truncated answer without a continuation token",
-				      s->bucket, full);
+			ret = s3_fail(
+				-EIO,
+				"listing s3://%s/%s: truncated answer without a continuation token",
+				s->bucket, full);
 			break;
 		}
 		list_page_clear(&pg);
@@ -767,21 +785,21 @@ struct part_op {
 };
 
 struct s3up {
-	struct s3_upload up;	/* first: store.c sees only this */
+	struct s3_upload up; /* first: store.c sees only this */
 	struct s3s *s;
-	char *key;		/* relative to the repository root */
+	char *key; /* relative to the repository root */
 	size_t part_size;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;	/* inflight drops, the create answers */
+	pthread_cond_t cond; /* inflight drops, the create answers */
 	int state;
 	char *upload_id;
-	int err;		/* first error, sticky */
+	int err; /* first error, sticky */
 	char errmsg[384];
-	unsigned int inflight;	/* the create and every queued part */
-	struct part_op *pending;	/* parts waiting for the upload id */
-	struct part_rec *parts;	/* [num - 1], under lock */
+	unsigned int inflight;	 /* the create and every queued part */
+	struct part_op *pending; /* parts waiting for the upload id */
+	struct part_rec *parts;	 /* [num - 1], under lock */
 	unsigned int cap;
-	unsigned int nparts;	/* s3_upload_set_nparts(), 0: the highest known */
+	unsigned int nparts; /* s3_upload_set_nparts(), 0: the highest known */
 	struct s3op create;
 };
 
@@ -857,7 +875,7 @@ static void part_done(struct s3_hreq *r)
 static int part_submit(struct s3up *u, struct part_op *po)
 {
 	char num[16];
-	struct s3_kv q[] = { { "partNumber", num }, { "uploadId", u->upload_id } };
+	struct s3_kv q[] = {{"partNumber", num}, {"uploadId", u->upload_id}};
 	struct s3op *op = &po->op;
 	char *query = NULL, *url = NULL;
 	int ret;
@@ -908,7 +926,7 @@ static void create_done(struct s3_hreq *r)
 
 	snprintf(msg, sizeof(msg), "%s", r->msg);
 	if (!err) {
-		struct upload_id_ctx c = { 0 };
+		struct upload_id_ctx c = {0};
 
 		if (!s3_xml_parse(r->resp ? r->resp : "", r->resp_len, upload_id_cb, &c))
 			id = c.id;
@@ -916,8 +934,8 @@ static void create_done(struct s3_hreq *r)
 			free(c.id);
 		if (!id) {
 			err = -EIO;
-			snprintf(msg, sizeof(msg), "creating the upload of %s: no UploadId in the answer",
-				 u->key);
+			snprintf(msg, sizeof(msg),
+				 "creating the upload of %s: no UploadId in the answer", u->key);
 		}
 	}
 	pthread_mutex_lock(&u->lock);
@@ -930,7 +948,7 @@ static void create_done(struct s3_hreq *r)
 	}
 	list = u->pending;
 	u->pending = NULL;
-	pthread_cond_broadcast(&u->cond);	/* s3_upload_id() waits for this */
+	pthread_cond_broadcast(&u->cond); /* s3_upload_id() waits for this */
 	pthread_mutex_unlock(&u->lock);
 	while ((po = list)) {
 		int e = err;
@@ -999,7 +1017,7 @@ static int s3s_upload_new(struct s3_store *st, const char *key, size_t part_size
 			  struct s3_upload **out)
 {
 	struct s3s *s = s3s_of(st);
-	struct s3_kv q[] = { { "uploads", NULL } };
+	struct s3_kv q[] = {{"uploads", NULL}};
 	struct s3up *u;
 	int ret;
 
@@ -1044,7 +1062,7 @@ static int s3s_upload_part(struct s3_upload *up, unsigned int num, const void *b
 		return -ENOMEM;
 	ret = op_init(&po->op, u->s, "PUT", u->key, false, NULL, 0);
 	if (!ret)
-		ret = op_body(&po->op, buf, len);	/* hashed here, on the caller's thread */
+		ret = op_body(&po->op, buf, len); /* hashed here, on the caller's thread */
 	if (ret) {
 		op_fini(&po->op);
 		free(po);
@@ -1119,9 +1137,9 @@ static int s3s_upload_id(struct s3_upload *up, const char **id)
 
 static const struct s3_xml_page_spec parts_spec = {
 	.root = "ListPartsResult",
-	.entry = { "Part" },
-	.field = { "PartNumber", "Size", "ETag" },
-	.top = { "IsTruncated", "NextPartNumberMarker" },
+	.entry = {"Part"},
+	.field = {"PartNumber", "Size", "ETag"},
+	.top = {"IsTruncated", "NextPartNumberMarker"},
 };
 
 /* Run the listing @op and read its answer, of shape @spec, into @pg. */
@@ -1176,13 +1194,13 @@ static int up_list_parts(struct s3up *u, s3_part_fn fn, void *arg)
 
 	snprintf(page, sizeof(page), "%u", u->up.st->page);
 	for (;;) {
-		struct s3_kv q[3] = { { "uploadId", u->upload_id }, { "max-parts", page } };
-		struct s3_xml_page pg = { 0 };
+		struct s3_kv q[3] = {{"uploadId", u->upload_id}, {"max-parts", page}};
+		struct s3_xml_page pg = {0};
 		struct s3op op;
 		size_t nq = 2;
 
 		if (marker[0])
-			q[nq++] = (struct s3_kv){ "part-number-marker", marker };
+			q[nq++] = (struct s3_kv){"part-number-marker", marker};
 		ret = op_init(&op, s, "GET", u->key, false, q, nq);
 		if (!ret) {
 			op.r.on_upload = true;
@@ -1199,7 +1217,9 @@ static int up_list_parts(struct s3up *u, s3_part_fn fn, void *arg)
 			    num > S3_MAX_PARTS || !e->f[1] || s3_xml_u64(e->f[1], &size) ||
 			    size > SIZE_MAX || !e->f[2] || !e->f[2][0] ||
 			    strlen(e->f[2]) >= S3_ETAG_SIZE) {
-				ret = s3_fail(-EIO, "%s: a part without a valid number, size or ETag", op.r.what);
+				ret = s3_fail(-EIO,
+					      "%s: a part without a valid number, size or ETag",
+					      op.r.what);
 				break;
 			}
 			ret = up_record_listed(u, (unsigned int)num, size, e->f[2]);
@@ -1211,10 +1231,13 @@ static int up_list_parts(struct s3up *u, s3_part_fn fn, void *arg)
 
 			if (!pg.top[1] || s3_xml_u64(pg.top[1], &next) || next <= last ||
 			    next > S3_MAX_PARTS)
-				ret = s3_fail(-EIO, "%s: truncated answer without a usable NextPartNumberMarker",
-					      op.r.what);
+				ret = s3_fail(
+					-EIO,
+					"%s: truncated answer without a usable NextPartNumberMarker",
+					op.r.what);
 			else
-				snprintf(marker, sizeof(marker), "%llu", (unsigned long long)(last = next));
+				snprintf(marker, sizeof(marker), "%llu",
+					 (unsigned long long)(last = next));
 		} else if (!ret) {
 			marker[0] = '\0';
 		}
@@ -1285,7 +1308,7 @@ static int s3s_upload_set_nparts(struct s3_upload *up, unsigned int n)
 
 static int abort_upload(struct s3s *s, const char *key, bool raw_key, const char *upload_id)
 {
-	struct s3_kv q[] = { { "uploadId", upload_id } };
+	struct s3_kv q[] = {{"uploadId", upload_id}};
 	struct s3op op;
 	int ret;
 
@@ -1293,8 +1316,8 @@ static int abort_upload(struct s3s *s, const char *key, bool raw_key, const char
 	if (!ret) {
 		op.r.control = true;
 		op.r.accept_404 = true;
-		snprintf(op.r.what, sizeof(op.r.what), "aborting the upload of s3://%s/%s%s", s->bucket,
-			 raw_key ? "" : s->prefix, key);
+		snprintf(op.r.what, sizeof(op.r.what), "aborting the upload of s3://%s/%s%s",
+			 s->bucket, raw_key ? "" : s->prefix, key);
 		ret = op_run(&op);
 	}
 	op_fini(&op);
@@ -1329,7 +1352,7 @@ static int s3s_upload_complete(struct s3_upload *up)
 {
 	struct s3up *u = (struct s3up *)up;
 	struct s3_kv q[1];
-	struct xbuf b = { 0 };
+	struct xbuf b = {0};
 	struct s3op op;
 	unsigned int n = 0;
 	uint64_t size = 0;
@@ -1353,13 +1376,13 @@ static int s3s_upload_complete(struct s3_upload *up)
 				n = i + 1;
 	for (unsigned int i = 0; i < n; i++) {
 		if (i >= u->cap || u->parts[i].state == PART_NONE) {
-			ret = s3_fail(-EINVAL, "upload of %s: part %u is missing (parts 1..%u)", u->key,
-				      i + 1, n);
+			ret = s3_fail(-EINVAL, "upload of %s: part %u is missing (parts 1..%u)",
+				      u->key, i + 1, n);
 			goto out_abort;
 		}
 		if (i + 1 < n && u->parts[i].len != u->part_size) {
-			ret = s3_fail(-EINVAL, "upload of %s: part %u has %zu bytes, not %zu", u->key,
-				      i + 1, u->parts[i].len, u->part_size);
+			ret = s3_fail(-EINVAL, "upload of %s: part %u has %zu bytes, not %zu",
+				      u->key, i + 1, u->parts[i].len, u->part_size);
 			goto out_abort;
 		}
 		size += u->parts[i].len;
@@ -1382,7 +1405,7 @@ static int s3s_upload_complete(struct s3_upload *up)
 		ret = -ENOMEM;
 		goto out_abort;
 	}
-	q[0] = (struct s3_kv){ "uploadId", u->upload_id };
+	q[0] = (struct s3_kv){"uploadId", u->upload_id};
 	ret = op_init(&op, u->s, "POST", u->key, false, q, 1);
 	if (!ret)
 		ret = op_body(&op, b.p, b.len);
@@ -1393,15 +1416,17 @@ static int s3s_upload_complete(struct s3_upload *up)
 	op.r.expect_root = "CompleteMultipartUploadResult";
 	op.r.on_upload = true;
 	op_hdr(&op, "Content-Type", "application/xml");
-	snprintf(op.r.what, sizeof(op.r.what), "completing the upload of s3://%s/%s%s", u->s->bucket,
-		 u->s->prefix, u->key);
+	snprintf(op.r.what, sizeof(op.r.what), "completing the upload of s3://%s/%s%s",
+		 u->s->bucket, u->s->prefix, u->key);
 	ret = s3_http_run(u->s->http, &op.r);
 	if (ret == -ENOENT && op.r.attempts > 1 && up_landed(u, size))
 		ret = 0;
 	if (ret == -EREMOTEIO && !strcmp(op.r.s3err.code, "InvalidPart") && up_beyond(u, n)) {
 		/* S3 drops parts a completion leaves out; Ceph RGW refuses (16.2) */
-		ret = s3_fail(ret, "%s: the store will not leave out part %u and later ones, of an earlier run beyond the end (part %u): start the upload over",
-			      op.r.what, up_beyond(u, n), n);
+		ret = s3_fail(
+			ret,
+			"%s: the store will not leave out part %u and later ones, of an earlier run beyond the end (part %u): start the upload over",
+			op.r.what, up_beyond(u, n), n);
 		goto out_abort;
 	}
 	if (ret) {
@@ -1448,9 +1473,9 @@ static void s3s_upload_detach(struct s3_upload *up)
 
 static const struct s3_xml_page_spec uploads_spec = {
 	.root = "ListMultipartUploadsResult",
-	.entry = { "Upload" },
-	.field = { "Key", "UploadId", "Initiated" },
-	.top = { "IsTruncated", "NextKeyMarker", "NextUploadIdMarker" },
+	.entry = {"Upload"},
+	.field = {"Key", "UploadId", "Initiated"},
+	.top = {"IsTruncated", "NextKeyMarker", "NextUploadIdMarker"},
 };
 
 /*
@@ -1493,15 +1518,14 @@ static int s3s_list_uploads(struct s3_store *st, const char *prefix, s3_upload_l
 		return -ENOMEM;
 	snprintf(page, sizeof(page), "%u", st->page);
 	while (!ret && more) {
-		struct s3_kv q[5] = { { "uploads", NULL }, { "prefix", full },
-				      { "max-uploads", page } };
-		struct s3_xml_page pg = { 0 };
+		struct s3_kv q[5] = {{"uploads", NULL}, {"prefix", full}, {"max-uploads", page}};
+		struct s3_xml_page pg = {0};
 		struct s3op op;
 		size_t nq = 3;
 
 		if (km) {
-			q[nq++] = (struct s3_kv){ "key-marker", km };
-			q[nq++] = (struct s3_kv){ "upload-id-marker", im };
+			q[nq++] = (struct s3_kv){"key-marker", km};
+			q[nq++] = (struct s3_kv){"upload-id-marker", im};
 		}
 		ret = op_init(&op, s, "GET", NULL, false, q, nq);
 		if (!ret) {
@@ -1514,7 +1538,8 @@ static int s3s_list_uploads(struct s3_store *st, const char *prefix, s3_upload_l
 			int64_t t = 0;
 
 			if (!e->f[0] || !e->f[1] || !e->f[1][0]) {
-				ret = s3_fail(-EIO, "%s: an upload without a key or an id", op.r.what);
+				ret = s3_fail(-EIO, "%s: an upload without a key or an id",
+					      op.r.what);
 				break;
 			}
 			if (strncmp(e->f[0], s->prefix, plen) || !e->f[0][plen])
@@ -1544,14 +1569,14 @@ static int s3s_abort_upload(struct s3_store *st, const char *key, const char *up
 
 static const struct s3_xml_page_spec versioning_spec = {
 	.root = "VersioningConfiguration",
-	.top = { "Status" },
+	.top = {"Status"},
 };
 
 static int s3s_versioning(struct s3_store *st, enum s3_versioning *state)
 {
 	struct s3s *s = s3s_of(st);
-	struct s3_kv q[] = { { "versioning", NULL } };
-	struct s3_xml_page pg = { 0 };
+	struct s3_kv q[] = {{"versioning", NULL}};
+	struct s3_xml_page pg = {0};
 	struct s3op op;
 	int ret;
 
@@ -1580,13 +1605,12 @@ static int s3s_versioning(struct s3_store *st, enum s3_versioning *state)
 
 static const struct s3_xml_page_spec versions_spec = {
 	.root = "ListVersionsResult",
-	.entry = { "Version", "DeleteMarker" },
-	.field = { "Key", "VersionId", "IsLatest", "Size", "LastModified" },
-	.top = { "IsTruncated", "NextKeyMarker", "NextVersionIdMarker" },
+	.entry = {"Version", "DeleteMarker"},
+	.field = {"Key", "VersionId", "IsLatest", "Size", "LastModified"},
+	.top = {"IsTruncated", "NextKeyMarker", "NextVersionIdMarker"},
 };
 
-static int s3s_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn,
-			     void *arg)
+static int s3s_list_versions(struct s3_store *st, const char *prefix, s3_version_fn fn, void *arg)
 {
 	struct s3s *s = s3s_of(st);
 	char *full = NULL, *km = NULL, *vm = NULL, page[16];
@@ -1598,15 +1622,14 @@ static int s3s_list_versions(struct s3_store *st, const char *prefix, s3_version
 		return -ENOMEM;
 	snprintf(page, sizeof(page), "%u", st->page);
 	while (!ret && more) {
-		struct s3_kv q[5] = { { "versions", NULL }, { "prefix", full },
-				      { "max-keys", page } };
-		struct s3_xml_page pg = { 0 };
+		struct s3_kv q[5] = {{"versions", NULL}, {"prefix", full}, {"max-keys", page}};
+		struct s3_xml_page pg = {0};
 		struct s3op op;
 		size_t nq = 3;
 
 		if (km) {
-			q[nq++] = (struct s3_kv){ "key-marker", km };
-			q[nq++] = (struct s3_kv){ "version-id-marker", vm };
+			q[nq++] = (struct s3_kv){"key-marker", km};
+			q[nq++] = (struct s3_kv){"version-id-marker", vm};
 		}
 		ret = op_init(&op, s, "GET", NULL, false, q, nq);
 		if (!ret) {
@@ -1649,7 +1672,7 @@ static int s3s_head_version(struct s3_store *st, const char *key, const char *ve
 			    struct s3_version_info *info)
 {
 	struct s3s *s = s3s_of(st);
-	struct s3_kv q[] = { { "versionId", version_id } };
+	struct s3_kv q[] = {{"versionId", version_id}};
 	struct s3op op;
 	int ret;
 
@@ -1675,7 +1698,7 @@ static int s3s_head_version(struct s3_store *st, const char *key, const char *ve
 static int s3s_delete_version(struct s3_store *st, const char *key, const char *version_id)
 {
 	struct s3s *s = s3s_of(st);
-	struct s3_kv q[] = { { "versionId", version_id } };
+	struct s3_kv q[] = {{"versionId", version_id}};
 	struct s3_version_info vi;
 	struct s3op op;
 	char msg[sizeof(op.r.msg)];
@@ -1859,8 +1882,8 @@ static int s3s_endpoint(struct s3s *s, const char *ep, int path_style)
 int s3_s3_open(struct s3_store *st, const char *bucket, const char *prefix,
 	       const struct s3_store_opts *opts)
 {
-	struct s3_store_opts o = { 0 };
-	struct s3_http_opts ho = { 0 };
+	struct s3_store_opts o = {0};
+	struct s3_http_opts ho = {0};
 	struct s3s *s;
 	char detail[320], *ep = NULL, *profile_region = NULL, *profile_ep = NULL;
 	const char *pl;
@@ -1888,7 +1911,8 @@ int s3_s3_open(struct s3_store *st, const char *bucket, const char *prefix,
 	if (!s->bucket || !s->prefix)
 		goto out_free;
 	if (strstr(s->prefix, "//")) {
-		ret = s3_fail(-EINVAL, "s3://%s/%s: empty path component in the prefix", bucket, prefix);
+		ret = s3_fail(-EINVAL, "s3://%s/%s: empty path component in the prefix", bucket,
+			      prefix);
 		goto out_free;
 	}
 

@@ -18,8 +18,8 @@ struct xml_parser {
 	const char *p, *end;
 	char path[S3_XML_PATH_MAX + 1];
 	size_t pathlen;
-	size_t name_off[S3_XML_DEPTH];	/* where each open element's name starts in path */
-	size_t text_off[S3_XML_DEPTH];	/* where each open element's text starts in text */
+	size_t name_off[S3_XML_DEPTH]; /* where each open element's name starts in path */
+	size_t text_off[S3_XML_DEPTH]; /* where each open element's text starts in text */
 	int depth;
 	bool root_done;
 	char *text;
@@ -108,8 +108,7 @@ static int parse_ref(struct xml_parser *x)
 	static const struct {
 		const char *name;
 		char c;
-	} named[] = { { "lt;", '<' }, { "gt;", '>' }, { "amp;", '&' }, { "quot;", '"' },
-		      { "apos;", '\'' } };
+	} named[] = {{"lt;", '<'}, {"gt;", '>'}, {"amp;", '&'}, {"quot;", '"'}, {"apos;", '\''}};
 	unsigned long cp = 0;
 	int base = 10, digits = 0;
 
@@ -330,7 +329,7 @@ static int parse_end_tag(struct xml_parser *x)
 
 int s3_xml_parse(const char *doc, size_t len, s3_xml_fn fn, void *arg)
 {
-	struct xml_parser x = { .p = doc, .end = doc + len, .fn = fn, .arg = arg };
+	struct xml_parser x = {.p = doc, .end = doc + len, .fn = fn, .arg = arg};
 	int ret = 0;
 
 	x.text = malloc(len + 1);
@@ -394,13 +393,15 @@ static int err_cb(void *arg, const char *path, const char *text, size_t len)
 		const char *path;
 		size_t off, cap;
 	} f[] = {
-		{ "Error/Code", offsetof(struct s3_xml_err, code), sizeof(e->code) },
-		{ "Error/Message", offsetof(struct s3_xml_err, message), sizeof(e->message) },
-		{ "Error/RequestId", offsetof(struct s3_xml_err, request_id), sizeof(e->request_id) },
-		{ "Error/ServerTime", offsetof(struct s3_xml_err, server_time), sizeof(e->server_time) },
-		{ "Error/RequestTime", offsetof(struct s3_xml_err, request_time), sizeof(e->request_time) },
-		{ "Error/Region", offsetof(struct s3_xml_err, region), sizeof(e->region) },
-		{ "Error/Endpoint", offsetof(struct s3_xml_err, endpoint), sizeof(e->endpoint) },
+		{"Error/Code", offsetof(struct s3_xml_err, code), sizeof(e->code)},
+		{"Error/Message", offsetof(struct s3_xml_err, message), sizeof(e->message)},
+		{"Error/RequestId", offsetof(struct s3_xml_err, request_id), sizeof(e->request_id)},
+		{"Error/ServerTime", offsetof(struct s3_xml_err, server_time),
+		 sizeof(e->server_time)},
+		{"Error/RequestTime", offsetof(struct s3_xml_err, request_time),
+		 sizeof(e->request_time)},
+		{"Error/Region", offsetof(struct s3_xml_err, region), sizeof(e->region)},
+		{"Error/Endpoint", offsetof(struct s3_xml_err, endpoint), sizeof(e->endpoint)},
 	};
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -455,12 +456,12 @@ static int num(const char **s, int digits, int *out)
 
 int s3_xml_time(const char *s, int64_t *t)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	int y, mo, d, h, mi, se;
 
-	if (num(&s, 4, &y) || *s++ != '-' || num(&s, 2, &mo) || *s++ != '-' ||
-	    num(&s, 2, &d) || *s++ != 'T' || num(&s, 2, &h) || *s++ != ':' ||
-	    num(&s, 2, &mi) || *s++ != ':' || num(&s, 2, &se))
+	if (num(&s, 4, &y) || *s++ != '-' || num(&s, 2, &mo) || *s++ != '-' || num(&s, 2, &d) ||
+	    *s++ != 'T' || num(&s, 2, &h) || *s++ != ':' || num(&s, 2, &mi) || *s++ != ':' ||
+	    num(&s, 2, &se))
 		return -EINVAL;
 	if (*s == '.') {
 		s++;
@@ -523,7 +524,7 @@ static int page_cb(void *arg, const char *path, const char *text, size_t len)
 	int i;
 
 	if (strncmp(path, sp->root, rl) || (path[rl] != '/' && path[rl] != '\0'))
-		return -EBADMSG;	/* another root */
+		return -EBADMSG; /* another root */
 	if (!path[rl]) {
 		pg->root_seen = true;
 		return 0;

@@ -38,10 +38,10 @@ struct s3_xml_err {
 	char code[64];
 	char message[256];
 	char request_id[96];
-	char server_time[40];	/* RequestTimeTooSkewed: ServerTime */
-	char request_time[40];	/* RequestTimeTooSkewed: RequestTime */
-	char region[40];	/* AuthorizationHeaderMalformed: Region */
-	char endpoint[128];	/* PermanentRedirect: Endpoint */
+	char server_time[40];  /* RequestTimeTooSkewed: ServerTime */
+	char request_time[40]; /* RequestTimeTooSkewed: RequestTime */
+	char region[40];       /* AuthorizationHeaderMalformed: Region */
+	char endpoint[128];    /* PermanentRedirect: Endpoint */
 };
 
 /**

@@ -35,7 +35,7 @@ static void meta_fill(struct dp_snapshot *m, uint64_t size)
 {
 	static char vol[] = "db-0", src[] = "/dev/loop3", host[] = "node-a";
 	static char k1[] = "app", v1[] = "app2backup";
-	static struct dp_label labels[] = { { k1, v1 } };
+	static struct dp_label labels[] = {{k1, v1}};
 
 	memset(m, 0, sizeof(*m));
 	T_ASSERT(!dp_random_id(m->id));
@@ -129,8 +129,8 @@ static int read_manifest(const uint8_t *buf, size_t len, size_t step, uint64_t *
 
 static void test_manifest(void)
 {
-	static const size_t steps[] = { 1, 7, 4096, 1 << 20 };
-	struct sink s = { 0 };
+	static const size_t steps[] = {1, 7, 4096, 1 << 20};
+	struct sink s = {0};
 	struct dp_snapshot m, back;
 	uint64_t n = 123457, got;
 
@@ -167,7 +167,7 @@ static void test_manifest(void)
 /* Every byte flipped in a small manifest is detected; every truncation too. */
 static void test_manifest_corruption(void)
 {
-	struct sink s = { 0 };
+	struct sink s = {0};
 	struct dp_snapshot m;
 	uint64_t got;
 
@@ -194,12 +194,12 @@ static void test_manifest_corruption(void)
 /* A zero run of 2^42 chunks (a 4 PiB hole) is one record. */
 static void test_manifest_huge_zero(void)
 {
-	struct sink s = { 0 };
+	struct sink s = {0};
 	struct dp_mwriter *w;
 	struct dp_mreader *r;
 	struct dp_snapshot m;
 	struct dp_ref ref;
-	uint8_t id[DP_ID_LEN] = { 1 };
+	uint8_t id[DP_ID_LEN] = {1};
 
 	meta_fill(&m, 1ull << 52);
 	T_ASSERT(!dp_mwriter_new(sink_emit, &s, &t_keys, m.id, &w));
@@ -257,7 +257,11 @@ static void test_pack_index(void)
 static void test_config(void)
 {
 	static const char *const bad[] = {
-		"", "{", "[]", "null", "{\"format\":\"ferry-repository\"}",
+		"",
+		"{",
+		"[]",
+		"null",
+		"{\"format\":\"ferry-repository\"}",
 		"{\"format\":\"other\",\"version\":1}",
 		"{\"format\":\"ferry-repository\",\"version\":1,\"id\":\"xyz\",\"chunk_size\":1048576,"
 		"\"hash\":\"sha256\",\"compression\":\"zstd\",\"encryption\":\"none\"}",
@@ -267,7 +271,7 @@ static void test_config(void)
 		"{\"format\":\"ferry-repository\",\"version\":-1}",
 		"{\"format\":\"ferry-repository\",\"version\":1e300}",
 	};
-	struct dp_repo_info info = { .version = 1, .chunk_size = 1 << 20, .created = 1 }, back;
+	struct dp_repo_info info = {.version = 1, .chunk_size = 1 << 20, .created = 1}, back;
 	char *json;
 
 	T_ASSERT(!dp_random_id(info.id));
@@ -281,16 +285,17 @@ static void test_config(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int ret = dp_config_decode(bad[i], strlen(bad[i]), &back);
 
-		T_ASSERT(ret == -EBADMSG || ret == -EPROTONOSUPPORT, "config %zu accepted (%d)", i, ret);
+		T_ASSERT(ret == -EBADMSG || ret == -EPROTONOSUPPORT, "config %zu accepted (%d)", i,
+			 ret);
 	}
 	T_ASSERT_EQ(dp_config_decode("{\"format\":\"ferry-repository\",\"version\":7}", 41, &back),
 		    -EPROTONOSUPPORT);
-	T_ASSERT(dp_meta_decode("{\"id\":1}", 8, &(struct dp_snapshot){ 0 }) == -EBADMSG);
+	T_ASSERT(dp_meta_decode("{\"id\":1}", 8, &(struct dp_snapshot){0}) == -EBADMSG);
 }
 
 static void test_find(void)
 {
-	struct dp_snapshot s[4] = { 0 };
+	struct dp_snapshot s[4] = {0};
 	static char a[] = "a", b[] = "b";
 	const struct dp_snapshot *f;
 	int err = 0;
@@ -329,11 +334,11 @@ static void test_find(void)
 static void test_chunkidx(void)
 {
 	struct dp_chunkidx *ix;
-	struct dp_loc loc = { .offset = 5, .stored_len = 7, .raw_len = 9, .kind = 1 }, back;
+	struct dp_loc loc = {.offset = 5, .stored_len = 7, .raw_len = 9, .kind = 1}, back;
 	uint8_t id[DP_ID_LEN];
 
 	T_ASSERT(!dp_chunkidx_new(&ix));
-	T_ASSERT_EQ(dp_chunkidx_add_pack(ix, (uint8_t[DP_ID_LEN]){ 9 }), 0);
+	T_ASSERT_EQ(dp_chunkidx_add_pack(ix, (uint8_t[DP_ID_LEN]){9}), 0);
 	for (uint64_t i = 0; i < 300000; i++) {
 		t_fill_random(id, sizeof(id), i);
 		loc.offset = i;
@@ -342,7 +347,8 @@ static void test_chunkidx(void)
 	T_ASSERT_EQ(dp_chunkidx_count(ix), 300000);
 	for (uint64_t i = 0; i < 300000; i += 7) {
 		t_fill_random(id, sizeof(id), i);
-		T_ASSERT(dp_chunkidx_lookup(ix, id, &back) && back.offset == i && back.raw_len == 9);
+		T_ASSERT(dp_chunkidx_lookup(ix, id, &back) && back.offset == i &&
+			 back.raw_len == 9);
 		T_ASSERT_EQ(dp_chunkidx_insert(ix, id, &loc), 1);
 	}
 	t_fill_random(id, sizeof(id), 1000000);
@@ -398,7 +404,7 @@ static void test_hasher(void)
 
 static void test_scrypt(void)
 {
-	uint8_t salt[16] = { 1 }, k1[DP_KEY_LEN], k2[DP_KEY_LEN];
+	uint8_t salt[16] = {1}, k1[DP_KEY_LEN], k2[DP_KEY_LEN];
 
 	T_ASSERT(!dp_kdf_scrypt("pw", 2, salt, sizeof(salt), 1024, 8, 1, k1));
 	T_ASSERT(!dp_kdf_scrypt("pw", 2, salt, sizeof(salt), 1024, 8, 1, k2));

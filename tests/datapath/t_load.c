@@ -50,16 +50,16 @@ static void mkvolume(const char *path, unsigned int seed)
 
 static bool same_file(const char *a, const char *b)
 {
-	char *argv[] = { "cmp", "-s", (char *)a, (char *)b, NULL };
+	char *argv[] = {"cmp", "-s", (char *)a, (char *)b, NULL};
 
 	return t_spawn(argv) == 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct dp_init_opts io = { .sz = sizeof(io), .password = "load", .password_len = 4,
-				   .scrypt_n = 1024 };
-	struct dp_job *jobs[NJOBS] = { 0 };
+	struct dp_init_opts io = {
+		.sz = sizeof(io), .password = "load", .password_len = 4, .scrypt_n = 1024};
+	struct dp_job *jobs[NJOBS] = {0};
 	struct dp_snapshot *snaps = NULL;
 	struct s3_store *st = NULL;
 	struct dp_repo *repo = NULL;
@@ -72,8 +72,9 @@ int main(int argc, char **argv)
 	if (argc != 2)
 		t_error("usage: t_load DIR");
 	snprintf(url, sizeof(url), "file://%s/repo", argv[1]);
-	T_ASSERT(!s3_store_open(url, &(struct s3_store_opts){ .sz = sizeof(struct s3_store_opts),
-							      .fsync = -1 }, &st));
+	T_ASSERT(!s3_store_open(
+		url, &(struct s3_store_opts){.sz = sizeof(struct s3_store_opts), .fsync = -1},
+		&st));
 	T_ASSERT(!dp_repo_init(st, &io, NULL), "%s", dp_last_error());
 	T_ASSERT(!dp_repo_open(st, &repo));
 	T_ASSERT(!dp_repo_unlock(repo, "load", 4));
@@ -86,8 +87,11 @@ int main(int argc, char **argv)
 	}
 	/* 8 backups at once: each reserves a quarter of the pool, so at most 4 run together */
 	for (int i = 0; i < NJOBS; i++) {
-		struct dp_backup_opts bo = { .sz = sizeof(bo), .source = path[i], .volume = vol[i],
-					     .memory = POOL / 4, .threads = 2 };
+		struct dp_backup_opts bo = {.sz = sizeof(bo),
+					    .source = path[i],
+					    .volume = vol[i],
+					    .memory = POOL / 4,
+					    .threads = 2};
 
 		ret = dp_backup_start(repo, pool, &bo, &jobs[i]);
 		T_ASSERT(!ret, "backup %d: %s", i, dp_last_error());
@@ -103,9 +107,13 @@ int main(int argc, char **argv)
 	/* 8 restores at once */
 	for (int i = 0; i < NJOBS; i++) {
 		int err;
-		const struct dp_snapshot *s = dp_snapshot_find(repo, snaps, nsnaps, "latest", vol[i], &err);
-		struct dp_restore_opts ro = { .sz = sizeof(ro), .target = out[i], .snapshot = s,
-					      .memory = POOL / 4, .threads = 2 };
+		const struct dp_snapshot *s =
+			dp_snapshot_find(repo, snaps, nsnaps, "latest", vol[i], &err);
+		struct dp_restore_opts ro = {.sz = sizeof(ro),
+					     .target = out[i],
+					     .snapshot = s,
+					     .memory = POOL / 4,
+					     .threads = 2};
 
 		T_ASSERT(s, "snapshot of %s: %s", vol[i], dp_last_error());
 		ret = dp_restore_start(repo, pool, &ro, &jobs[i]);
@@ -118,10 +126,11 @@ int main(int argc, char **argv)
 		T_ASSERT(same_file(path[i], out[i]), "volume %d restored differently", i);
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("# 8 backups and 8 restores at once: peak RSS %ld KiB (pool %llu MiB)\n", ru.ru_maxrss,
-	       POOL >> 20);
+	printf("# 8 backups and 8 restores at once: peak RSS %ld KiB (pool %llu MiB)\n",
+	       ru.ru_maxrss, POOL >> 20);
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-	T_ASSERT(ru.ru_maxrss <= (long)((POOL >> 10) + (64 << 10)), "peak RSS %ld KiB", ru.ru_maxrss);
+	T_ASSERT(ru.ru_maxrss <= (long)((POOL >> 10) + (64 << 10)), "peak RSS %ld KiB",
+		 ru.ru_maxrss);
 #endif
 	dp_snapshot_list_free(snaps, nsnaps);
 	dp_pool_free(pool);

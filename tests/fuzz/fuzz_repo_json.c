@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *json;
 
 	if (!dp_config_decode((const char *)data, size, &info) && !dp_config_encode(&info, &json)) {
-		if (dp_config_decode(json, strlen(json), &info2) || info2.chunk_size != info.chunk_size ||
-		    strcmp(info2.id, info.id))
+		if (dp_config_decode(json, strlen(json), &info2) ||
+		    info2.chunk_size != info.chunk_size || strcmp(info2.id, info.id))
 			abort();
 		free(json);
 	}

@@ -21,19 +21,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct s3_xml_page_spec specs[] = {
-	{ .root = "ListPartsResult",
-	  .entry = { "Part" },
-	  .field = { "PartNumber", "Size", "ETag" },
-	  .top = { "IsTruncated", "NextPartNumberMarker" } },
-	{ .root = "ListMultipartUploadsResult",
-	  .entry = { "Upload" },
-	  .field = { "Key", "UploadId", "Initiated" },
-	  .top = { "IsTruncated", "NextKeyMarker", "NextUploadIdMarker" } },
-	{ .root = "ListVersionsResult",
-	  .entry = { "Version", "DeleteMarker" },
-	  .field = { "Key", "VersionId", "IsLatest", "Size", "LastModified" },
-	  .top = { "IsTruncated", "NextKeyMarker", "NextVersionIdMarker" } },
-	{ .root = "VersioningConfiguration", .top = { "Status" } },
+	{.root = "ListPartsResult",
+	 .entry = {"Part"},
+	 .field = {"PartNumber", "Size", "ETag"},
+	 .top = {"IsTruncated", "NextPartNumberMarker"}},
+	{.root = "ListMultipartUploadsResult",
+	 .entry = {"Upload"},
+	 .field = {"Key", "UploadId", "Initiated"},
+	 .top = {"IsTruncated", "NextKeyMarker", "NextUploadIdMarker"}},
+	{.root = "ListVersionsResult",
+	 .entry = {"Version", "DeleteMarker"},
+	 .field = {"Key", "VersionId", "IsLatest", "Size", "LastModified"},
+	 .top = {"IsTruncated", "NextKeyMarker", "NextVersionIdMarker"}},
+	{.root = "VersioningConfiguration", .top = {"Status"}},
 };
 
 static void check(const char *s, size_t size)
@@ -45,7 +45,7 @@ static void check(const char *s, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct s3_xml_page_spec *spec;
-	struct s3_xml_page pg = { 0 };
+	struct s3_xml_page pg = {0};
 	int ret;
 
 	if (size < 1)

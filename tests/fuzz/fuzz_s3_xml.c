@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	s3_xml_parse((const char *)data, size, check, &n);
 	if (n > size)
-		abort();	/* decoded text never outgrows the input */
+		abort(); /* decoded text never outgrows the input */
 	s3_xml_error((const char *)data, size, &e);
 	s = malloc(size + 1);
 	if (!s)

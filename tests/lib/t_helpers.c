@@ -180,7 +180,7 @@ int t_spawn(char *const argv[])
 
 void t_loop_close(const char *dev)
 {
-	char *argv[] = { "losetup", "-d", (char *)dev, NULL };
+	char *argv[] = {"losetup", "-d", (char *)dev, NULL};
 
 	if (dev && t_spawn(argv) != 0)
 		fprintf(stderr, "warning: losetup -d %s failed\n", dev);

@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define T_EXIT_PASS 0
-#define T_EXIT_FAIL 1
-#define T_EXIT_SKIP 77
+#define T_EXIT_PASS  0
+#define T_EXIT_FAIL  1
+#define T_EXIT_SKIP  77
 #define T_EXIT_ERROR 99
 
 /* Print "SKIP: <why>" and exit 77. */
@@ -29,17 +29,17 @@ void t_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn
 /* Checks: on failure print file:line, the expression and the message, exit 1. */
 void t_fail_at(const char *file, int line, const char *cond, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5), noreturn));
-#define T_ASSERT(cond, ...)                                                                \
-	do {                                                                               \
-		if (!(cond))                                                               \
-			t_fail_at(__FILE__, __LINE__, #cond, " " __VA_ARGS__);             \
+#define T_ASSERT(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			t_fail_at(__FILE__, __LINE__, #cond, " " __VA_ARGS__);                     \
 	} while (0)
-#define T_ASSERT_EQ(a, b)                                                                  \
-	do {                                                                               \
-		long long t_a_ = (long long)(a), t_b_ = (long long)(b);                    \
-		if (t_a_ != t_b_)                                                          \
-			t_fail("%s:%d: %s == %s: %lld != %lld", __FILE__, __LINE__, #a, #b, \
-			       t_a_, t_b_);                                                \
+#define T_ASSERT_EQ(a, b)                                                                          \
+	do {                                                                                       \
+		long long t_a_ = (long long)(a), t_b_ = (long long)(b);                            \
+		if (t_a_ != t_b_)                                                                  \
+			t_fail("%s:%d: %s == %s: %lld != %lld", __FILE__, __LINE__, #a, #b, t_a_,  \
+			       t_b_);                                                              \
 	} while (0)
 
 /* Skip unless running as root. */

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < part; i++)
 		data[i] = (unsigned char)(i * 2654435761u >> 13);
 	for (int a = 5; a < argc; a++) {
-		struct s3_store_opts o = { .sz = sizeof(o), .endpoint = argv[2] };
+		struct s3_store_opts o = {.sz = sizeof(o), .endpoint = argv[2]};
 		struct s3_store *st;
 		struct s3_upload *up;
 		double t0;

@@ -21,8 +21,8 @@
 
 struct s3t {
 	const char *endpoint, *ak, *sk, *region, *bucket, *srcdir;
-	char prefix[64];	/* "t-<name>-<random>" */
-	char url[256];		/* s3://bucket/prefix */
+	char prefix[64]; /* "t-<name>-<random>" */
+	char url[256];	 /* s3://bucket/prefix */
 };
 
 static inline const char *s3t_need(const char *var)
@@ -30,7 +30,8 @@ static inline const char *s3t_need(const char *var)
 	const char *v = getenv(var);
 
 	if (!v || !v[0])
-		t_fail("%s is not set: run the S3 tests through tests/run, which starts the RGW", var);
+		t_fail("%s is not set: run the S3 tests through tests/run, which starts the RGW",
+		       var);
 	return v;
 }
 
@@ -62,7 +63,7 @@ static inline void s3t_init(struct s3t *t, const char *name)
 static inline struct s3_store *s3t_open(const struct s3t *t, const char *endpoint,
 					struct s3_store_opts *o)
 {
-	struct s3_store_opts def = { .sz = sizeof(def) };
+	struct s3_store_opts def = {.sz = sizeof(def)};
 	struct s3_store *st;
 	int ret;
 

@@ -21,7 +21,7 @@ static char outpath[512];
 /* Run ferry with @args (NULL-terminated); stdout into outpath. Its exit status. */
 static int run_ferry(const char *const *args)
 {
-	char *argv[24] = { (char *)ferry };
+	char *argv[24] = {(char *)ferry};
 	int n = 1, status, fd;
 	pid_t pid;
 
@@ -84,7 +84,7 @@ static int upload_one(void *arg, const char *key, const char *upload_id, int64_t
 
 static struct uploads uploads_of(struct s3_store *st)
 {
-	struct uploads u = { .n = 0 };
+	struct uploads u = {.n = 0};
 
 	T_ASSERT(s3_store_list_uploads(st, "", upload_one, &u) == 0, "list uploads: %s",
 		 s3_last_error());
@@ -136,7 +136,7 @@ int main(void)
 	snprintf(file_url, sizeof(file_url), "file://%s/repo", dir);
 	st = s3t_open(&t, NULL, NULL);
 	{
-		struct s3_store_opts o = { .sz = sizeof(o), .endpoint = t.endpoint };
+		struct s3_store_opts o = {.sz = sizeof(o), .endpoint = t.endpoint};
 
 		T_ASSERT_EQ(s3_store_open(other_url, &o, &other), 0);
 		T_ASSERT_EQ(s3_store_open(file_url, NULL, &fst), 0);
@@ -144,8 +144,8 @@ int main(void)
 
 	/* no repository there yet: refused */
 	{
-		const char *a[] = { "repo", "cleanup", "--repo", t.url, "--s3-endpoint", t.endpoint,
-				    "--older-than", "1s", NULL };
+		const char *a[] = {"repo",     "cleanup",      "--repo", t.url, "--s3-endpoint",
+				   t.endpoint, "--older-than", "1s",	 NULL};
 
 		T_ASSERT_EQ(run_ferry(a), 3);
 	}
@@ -165,8 +165,10 @@ int main(void)
 
 	/* --dry-run: says what would go, aborts nothing */
 	{
-		const char *a[] = { "repo", "cleanup", "--repo", t.url, "--s3-endpoint", t.endpoint,
-				    "--older-than", "1s", "--dry-run", "--json", NULL };
+		const char *a[] = {
+			"repo",	    "cleanup",	    "--repo", t.url,	   "--s3-endpoint",
+			t.endpoint, "--older-than", "1s",     "--dry-run", "--json",
+			NULL};
 
 		T_ASSERT_EQ(run_ferry(a), 0);
 		T_ASSERT(count(output(), "\"action\":\"would abort\"") == 2 &&
@@ -179,13 +181,14 @@ int main(void)
 	printf("ok: --dry-run: 2 would be aborted, 1 kept, none aborted\n");
 
 	{
-		const char *a[] = { "repo", "cleanup", "--repo", t.url, "--s3-endpoint", t.endpoint,
-				    "--older-than", "1s", NULL };
+		const char *a[] = {"repo",     "cleanup",      "--repo", t.url, "--s3-endpoint",
+				   t.endpoint, "--older-than", "1s",	 NULL};
 
 		T_ASSERT_EQ(run_ferry(a), 0);
 		printf("%s", output());
 		T_ASSERT(count(output(), "aborted  ") == 2 && count(output(), "kept  ") == 1 &&
-				 strstr(output(), "3 unfinished uploads: 2 aborted, 1 younger than 1s kept"),
+				 strstr(output(),
+					"3 unfinished uploads: 2 aborted, 1 younger than 1s kept"),
 			 "cleanup: %s", output());
 	}
 	u = uploads_of(st);
@@ -198,22 +201,24 @@ int main(void)
 	u = uploads_of(fst);
 	T_ASSERT_EQ(u.n, 3);
 	{
-		const char *a[] = { "repo", "cleanup", "--repo", file_url, "--older-than", "1s",
-				    "--json", NULL };
+		const char *a[] = {"repo",	   "cleanup", "--repo", file_url,
+				   "--older-than", "1s",      "--json", NULL};
 
 		T_ASSERT_EQ(run_ferry(a), 0);
-		T_ASSERT(count(output(), "\"action\":\"aborted\"") == 2 && strstr(output(), "\"aborted\":2"),
+		T_ASSERT(count(output(), "\"action\":\"aborted\"") == 2 &&
+				 strstr(output(), "\"aborted\":2"),
 			 "file:// cleanup: %s", output());
 	}
 	u = uploads_of(fst);
-	T_ASSERT(u.n == 1 && has(&u, "data/.tmp-00000000000000f0"), "the fresh temporary file stays");
+	T_ASSERT(u.n == 1 && has(&u, "data/.tmp-00000000000000f0"),
+		 "the fresh temporary file stays");
 	printf("ok: file://: the stale temporary files removed, the fresh one kept\n");
 
 	/* the command line */
 	{
-		const char *none[] = { "repo", NULL }, *bad[] = { "repo", "bogus", NULL };
-		const char *age[] = { "repo", "cleanup", "--repo", file_url, "--older-than", "soon",
-				      NULL };
+		const char *none[] = {"repo", NULL}, *bad[] = {"repo", "bogus", NULL};
+		const char *age[] = {"repo",	     "cleanup", "--repo", file_url,
+				     "--older-than", "soon",	NULL};
 
 		T_ASSERT_EQ(run_ferry(none), 2);
 		T_ASSERT_EQ(run_ferry(bad), 2);
@@ -223,10 +228,10 @@ int main(void)
 	/* leave nothing behind: --older-than 0 takes the fresh ones too */
 	T_ASSERT_EQ(s3_store_put(other, "config", "{}", 2), 0);
 	{
-		const char *a[] = { "repo", "cleanup", "--repo", t.url, "--s3-endpoint", t.endpoint,
-				    "--older-than", "0", "--json", NULL };
-		const char *b[] = { "repo", "cleanup", "--repo", other_url, "--s3-endpoint",
-				    t.endpoint, "--older-than", "0", NULL };
+		const char *a[] = {"repo",     "cleanup",      "--repo", t.url,	   "--s3-endpoint",
+				   t.endpoint, "--older-than", "0",	 "--json", NULL};
+		const char *b[] = {"repo",     "cleanup",      "--repo", other_url, "--s3-endpoint",
+				   t.endpoint, "--older-than", "0",	 NULL};
 
 		T_ASSERT_EQ(run_ferry(a), 0);
 		T_ASSERT(strstr(output(), "\"aborted\":1"), "%s", output());

@@ -49,18 +49,18 @@ static void wait_for(struct waiter *w, int n)
 
 static void retries(void)
 {
-	const char *args[] = { "--fail-rate", "0.3", "--faults", "503,500,slowdown,reset,reset-mid",
-			       "--seed", "7", NULL };
-	struct s3_store_opts o = { .sz = sizeof(o), .timeout_ms = 120000, .concurrency = 4 };
+	const char *args[] = {"--fail-rate", "0.3", "--faults", "503,500,slowdown,reset,reset-mid",
+			      "--seed",	     "7",   NULL};
+	struct s3_store_opts o = {.sz = sizeof(o), .timeout_ms = 120000, .concurrency = 4};
 	struct s3t_proxy p;
 	struct s3_store *st;
 	unsigned char *data = malloc(3 * 5 * MiB), buf[65536];
-	struct waiter w = { 0 };
+	struct waiter w = {0};
 	struct s3_upload *up;
 	char key[64];
 	int faults, kinds = 0;
-	static const char *const kind[] = { "\"503\"", "\"500\"", "\"slowdown\"", "\"reset\"",
-					    "\"reset-mid\"" };
+	static const char *const kind[] = {"\"503\"", "\"500\"", "\"slowdown\"", "\"reset\"",
+					   "\"reset-mid\""};
 
 	t_fill_random(data, 3 * 5 * MiB, 3);
 	s3t_proxy_start(&t, &p, dir, args);
@@ -93,12 +93,12 @@ static void retries(void)
 	s3_store_free(st);
 	s3t_proxy_stop(&p);
 	{
-		const char *any[] = { "\"fault\": \"", NULL };
+		const char *any[] = {"\"fault\": \"", NULL};
 
 		faults = s3t_proxy_count(&p, any);
 	}
 	for (int i = 0; i < 5; i++) {
-		const char *k[] = { kind[i], NULL };
+		const char *k[] = {kind[i], NULL};
 
 		kinds += s3t_proxy_count(&p, k) > 0;
 	}
@@ -110,8 +110,8 @@ static void retries(void)
 
 static void no_retry(void)
 {
-	struct s3_store_opts o = { .sz = sizeof(o), .timeout_ms = 30000 };
-	const char *noargs[] = { NULL };
+	struct s3_store_opts o = {.sz = sizeof(o), .timeout_ms = 30000};
+	const char *noargs[] = {NULL};
 	struct s3t_proxy p;
 	struct s3_store *st;
 	char buf[16];
@@ -130,9 +130,9 @@ static void no_retry(void)
 	setenv("AWS_SECRET_ACCESS_KEY", t.sk, 1);
 	s3t_proxy_stop(&p);
 	{
-		const char *get[] = { "\"GET\"", "missing-key", NULL };
-		const char *head[] = { "\"HEAD\"", "missing-key", NULL };
-		const char *put[] = { "\"PUT\"", "denied-key", NULL };
+		const char *get[] = {"\"GET\"", "missing-key", NULL};
+		const char *head[] = {"\"HEAD\"", "missing-key", NULL};
+		const char *put[] = {"\"PUT\"", "denied-key", NULL};
 
 		T_ASSERT_EQ(s3t_proxy_count(&p, get), 1);
 		T_ASSERT_EQ(s3t_proxy_count(&p, head), 1);
@@ -142,7 +142,7 @@ static void no_retry(void)
 
 	/* a server that stays busy: -EAGAIN at the deadline, saying so */
 	{
-		const char *args[] = { "--fail-rate", "1", "--faults", "slowdown", NULL };
+		const char *args[] = {"--fail-rate", "1", "--faults", "slowdown", NULL};
 
 		s3t_proxy_start(&t, &p, dir, args);
 		o.timeout_ms = 2000;
@@ -155,7 +155,7 @@ static void no_retry(void)
 		s3_store_free(st);
 		s3t_proxy_stop(&p);
 		{
-			const char *busy[] = { "busy", NULL };
+			const char *busy[] = {"busy", NULL};
 
 			T_ASSERT(s3t_proxy_count(&p, busy) >= 3, "retried before the deadline");
 		}
@@ -164,7 +164,7 @@ static void no_retry(void)
 
 static void latency(void)
 {
-	const char *args[] = { "--latency", "20-50", NULL };
+	const char *args[] = {"--latency", "20-50", NULL};
 	struct s3t_proxy p;
 	struct s3_store *st;
 	uint64_t size;
@@ -224,10 +224,10 @@ static void rates(const struct s3t_proxy *p, const char *kind, uint64_t *max1s, 
 static void caps(void)
 {
 	const uint64_t cap = 4 * MiB;
-	const char *args[] = { "--sndbuf", "16384", NULL };
-	struct s3_store_opts o = { .sz = sizeof(o), .limit_upload = cap, .concurrency = 4 };
+	const char *args[] = {"--sndbuf", "16384", NULL};
+	struct s3_store_opts o = {.sz = sizeof(o), .limit_upload = cap, .concurrency = 4};
 	unsigned char *data = malloc(15 * MiB), *back = malloc(15 * MiB);
-	struct waiter w = { 0 };
+	struct waiter w = {0};
 	struct s3t_proxy p;
 	struct s3_store *st;
 	struct s3_upload *up;

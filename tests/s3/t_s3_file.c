@@ -58,7 +58,7 @@ static void versions(struct s3_store *st)
 {
 	enum s3_versioning vs = S3_VERSIONING_ENABLED;
 	struct s3_version_info vi;
-	struct names l = { .n = 0 };
+	struct names l = {.n = 0};
 	uint64_t size;
 
 	T_ASSERT_EQ(s3_store_versioning(st, &vs), 0);
@@ -84,7 +84,7 @@ static void versions(struct s3_store *st)
 static void uploads(struct s3_store *st, const char *root)
 {
 	static unsigned char buf[MiB];
-	struct names l = { .n = 0 };
+	struct names l = {.n = 0};
 	struct s3_upload *up, *again = NULL;
 	char etag[S3_ETAG_SIZE], path[1024];
 	const char *id;
@@ -105,7 +105,7 @@ static void uploads(struct s3_store *st, const char *root)
 	T_ASSERT(l.n == 1 && !strncmp(l.key[0], "data/11/.tmp-", 13) &&
 			 !strcmp(l.key[0] + 8, l.id[0]),
 		 "the upload's temporary file: %s %s", l.key[0], l.id[0]);
-	s3_upload_detach(up);	/* no resume here: the temporary file goes */
+	s3_upload_detach(up); /* no resume here: the temporary file goes */
 	l.n = 0;
 	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
 	T_ASSERT_EQ(l.n, 0);
@@ -139,7 +139,7 @@ static void uploads(struct s3_store *st, const char *root)
 		    -EINVAL);
 	for (int i = 0; i < l.n; i++)
 		T_ASSERT_EQ(s3_store_abort_upload(st, l.key[i], l.id[i]), 0);
-	T_ASSERT_EQ(s3_store_abort_upload(st, l.key[0], l.id[0]), 0);	/* gone already */
+	T_ASSERT_EQ(s3_store_abort_upload(st, l.key[0], l.id[0]), 0); /* gone already */
 	l.n = 0;
 	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
 	T_ASSERT_EQ(l.n, 0);
@@ -150,7 +150,7 @@ static void uploads(struct s3_store *st, const char *root)
 int main(void)
 {
 	char *dir = t_tmpdir("s3file"), url[600];
-	struct s3_store_opts o = { .sz = sizeof(o), .fsync = -1 };
+	struct s3_store_opts o = {.sz = sizeof(o), .fsync = -1};
 	struct s3_store *st;
 
 	snprintf(url, sizeof(url), "file://%s", dir);

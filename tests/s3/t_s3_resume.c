@@ -83,7 +83,7 @@ static int list_one(void *arg, unsigned int num, uint64_t size, const char *etag
 static int part_puts(const char *id, unsigned int num)
 {
 	char q[1200];
-	const char *subs[] = { "\"method\": \"PUT\"", q, NULL };
+	const char *subs[] = {"\"method\": \"PUT\"", q, NULL};
 
 	snprintf(q, sizeof(q), "partNumber=%u&uploadId=%s\"", num, id);
 	return s3t_proxy_count(&px, subs);
@@ -96,8 +96,8 @@ static int part_puts(const char *id, unsigned int num)
 static void first_run(int fd, const unsigned char *data, const char *key)
 {
 	struct s3_store *st = s3t_open(&t, px.endpoint, NULL);
-	struct acks a = { 0 };
-	struct listed l = { 0 };
+	struct acks a = {0};
+	struct listed l = {0};
 	struct s3_upload *up;
 	char etag[S3_ETAG_SIZE];
 	const char *id;
@@ -120,7 +120,7 @@ static void first_run(int fd, const unsigned char *data, const char *key)
 		fprintf(f, "%s\n", etag);
 	}
 	fclose(f);
-	pause();	/* SIGKILL comes here: no abort, no free */
+	pause(); /* SIGKILL comes here: no abort, no free */
 	_exit(1);
 }
 
@@ -145,7 +145,8 @@ static void killed(const unsigned char *data, char *id, size_t idlen, char etags
 	T_ASSERT(fgets(id, (int)idlen, f), "the first run reported no upload id");
 	id[strcspn(id, "\n")] = '\0';
 	for (int i = 0; i < 3; i++) {
-		T_ASSERT(fgets(etags[i], sizeof(etags[i]), f), "the first run reported no ETag %d", i);
+		T_ASSERT(fgets(etags[i], sizeof(etags[i]), f), "the first run reported no ETag %d",
+			 i);
 		etags[i][strcspn(etags[i], "\n")] = '\0';
 	}
 	fclose(f);
@@ -162,8 +163,8 @@ static void resumed(struct s3_store *st, const unsigned char *data, const char *
 	const char *key = KEY_RESUMED;
 	size_t total = (size_t)(NPART - 1) * PART + LAST;
 	char etag[S3_ETAG_SIZE];
-	struct listed l = { 0 };
-	struct acks a = { 0 };
+	struct listed l = {0};
+	struct acks a = {0};
 	struct s3_upload *up;
 	void *back;
 	size_t len;
@@ -181,8 +182,9 @@ static void resumed(struct s3_store *st, const unsigned char *data, const char *
 	}
 	T_ASSERT_EQ(s3_upload_part_etag(up, 4, etag), -ENOENT);
 	for (unsigned int num = 4; num <= NPART; num++)
-		T_ASSERT_EQ(s3_upload_part(up, num, part_at(data, num), part_len(num), part_done, &a),
-			    0);
+		T_ASSERT_EQ(
+			s3_upload_part(up, num, part_at(data, num), part_len(num), part_done, &a),
+			0);
 	T_ASSERT(s3_upload_complete(up) == 0, "complete: %s", s3_last_error());
 	T_ASSERT_EQ(atomic_load(&a.done), 3);
 	T_ASSERT_EQ(atomic_load(&a.failed), 0);
@@ -198,11 +200,12 @@ static void resumed(struct s3_store *st, const unsigned char *data, const char *
 	}
 	free(back);
 	for (unsigned int num = 1; num <= NPART; num++)
-		T_ASSERT(part_puts(id, num) == 1, "part %u was PUT %d times", num, part_puts(id, num));
+		T_ASSERT(part_puts(id, num) == 1, "part %u was PUT %d times", num,
+			 part_puts(id, num));
 	/* ListParts in pages of 2: the resume's and the listing's, 2 pages each */
 	{
 		char q[1200];
-		const char *subs[] = { "\"method\": \"GET\"", q, "max-parts=2", NULL };
+		const char *subs[] = {"\"method\": \"GET\"", q, "max-parts=2", NULL};
 
 		snprintf(q, sizeof(q), "uploadId=%s\"", id);
 		T_ASSERT_EQ(s3t_proxy_count(&px, subs), 4);
@@ -216,7 +219,7 @@ static void resumed(struct s3_store *st, const unsigned char *data, const char *
 static void upload_some(struct s3_store *st, const char *key, const unsigned char *const *bufs,
 			const size_t *lens, unsigned int n, char *id, size_t idlen)
 {
-	struct acks a = { 0 };
+	struct acks a = {0};
 	struct s3_upload *up;
 	const char *idp;
 
@@ -236,10 +239,10 @@ static void upload_some(struct s3_store *st, const char *key, const unsigned cha
  */
 static void recut(struct s3_store *st, const unsigned char *data)
 {
-	const unsigned char *b1[] = { data, data + PART, data + 2 * PART };
-	const size_t l1[] = { PART, PART, 1000 };
-	const unsigned char *p2 = data + 3 * PART;	/* not run 1's part 2 */
-	struct acks a = { 0 };
+	const unsigned char *b1[] = {data, data + PART, data + 2 * PART};
+	const size_t l1[] = {PART, PART, 1000};
+	const unsigned char *p2 = data + 3 * PART; /* not run 1's part 2 */
+	struct acks a = {0};
 	struct s3_upload *up;
 	char id[1100];
 	void *back;
@@ -296,7 +299,7 @@ static void gone(struct s3_store *st, const char *completed_id)
 	s3_upload_detach(up);
 	T_ASSERT(s3_store_abort_upload(st, "data/cc/aborted", id) == 0, "abort: %s",
 		 s3_last_error());
-	T_ASSERT_EQ(s3_store_abort_upload(st, "data/cc/aborted", id), 0);	/* gone already */
+	T_ASSERT_EQ(s3_store_abort_upload(st, "data/cc/aborted", id), 0); /* gone already */
 	T_ASSERT_EQ(s3_upload_resume(st, "data/cc/aborted", id, PART, &up), -ENOENT);
 	printf("ok: resume of an aborted upload: %s\n", s3_last_error());
 	T_ASSERT_EQ(s3_upload_resume(st, "data/cc/aborted", "2~nosuchupload", PART, &up), -ENOENT);

@@ -147,7 +147,7 @@ static int stop_list(void *arg, const char *key, uint64_t size, int64_t mtime)
 
 static void listing(struct s3_store *st)
 {
-	struct putter p = { .st = st };
+	struct putter p = {.st = st};
 	struct lister l;
 	pthread_t th[6];
 	char **keys = calloc(NLIST, sizeof(*keys));
@@ -235,7 +235,8 @@ static void *feed(void *arg)
 	struct feeder *f = arg;
 
 	for (int num = NPART; num >= 1; num--) {
-		size_t off = (size_t)(num - 1) * PART, len = f->total - off < PART ? f->total - off : PART;
+		size_t off = (size_t)(num - 1) * PART,
+		       len = f->total - off < PART ? f->total - off : PART;
 
 		if (num % 2 != f->parity)
 			continue;
@@ -252,7 +253,7 @@ static void multipart(struct s3_store *st)
 	size_t total = (size_t)(NPART - 1) * PART + 12345;
 	unsigned char *data = malloc(total), *back = malloc(3 * MiB);
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	struct parts p = { 0 };
+	struct parts p = {0};
 	struct feeder f[2];
 	struct s3_upload *up;
 	pthread_t th[2];
@@ -263,7 +264,7 @@ static void multipart(struct s3_store *st)
 	t_fill_random(data, total, 2);
 	T_ASSERT_EQ(s3_upload_new(st, "data/aa/pack", PART, &up), 0);
 	for (int i = 0; i < 2; i++) {
-		f[i] = (struct feeder){ up, data, total, &p, i, &lock };
+		f[i] = (struct feeder){up, data, total, &p, i, &lock};
 		pthread_create(&th[i], NULL, feed, &f[i]);
 	}
 	for (int i = 0; i < 2; i++)
@@ -283,12 +284,13 @@ static void multipart(struct s3_store *st)
 
 	/* asynchronous ranged reads: many at once */
 	{
-		struct parts r = { 0 };
+		struct parts r = {0};
 		unsigned char *bufs = malloc(64 * 65536);
 
 		for (int i = 0; i < 64; i++)
-			T_ASSERT_EQ(s3_store_get_range_async(st, "data/aa/pack", (uint64_t)i * 900001,
-							     bufs + i * 65536, 65536, range_done, &r),
+			T_ASSERT_EQ(s3_store_get_range_async(st, "data/aa/pack",
+							     (uint64_t)i * 900001, bufs + i * 65536,
+							     65536, range_done, &r),
 				    0);
 		while (atomic_load(&r.done) < 64)
 			usleep(1000);
@@ -325,7 +327,7 @@ static void multipart(struct s3_store *st)
 
 static void errors(void)
 {
-	struct s3_store_opts o = { .sz = sizeof(o), .timeout_ms = 20000 };
+	struct s3_store_opts o = {.sz = sizeof(o), .timeout_ms = 20000};
 	struct s3_store *st;
 	char url[256];
 	double t0;
@@ -384,8 +386,9 @@ static void profile(void)
 	snprintf(path, sizeof(path), "%s/credentials", dir);
 	snprintf(cfg, sizeof(cfg), "%s/config", dir);
 	f = fopen(path, "w");
-	fprintf(f, "[default]\naws_access_key_id = WRONG\naws_secret_access_key = WRONG\n\n"
-		   "# the one in use\n[ferry]\naws_access_key_id = %s\naws_secret_access_key=%s\n",
+	fprintf(f,
+		"[default]\naws_access_key_id = WRONG\naws_secret_access_key = WRONG\n\n"
+		"# the one in use\n[ferry]\naws_access_key_id = %s\naws_secret_access_key=%s\n",
 		t.ak, t.sk);
 	fclose(f);
 	f = fopen(cfg, "w");

@@ -53,11 +53,12 @@ static void run(const char *const *argv)
 
 static int free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t l = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
 
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || getsockname(fd, (struct sockaddr *)&a, &l))
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(fd, (struct sockaddr *)&a, &l))
 		t_error("no free port");
 	port = ntohs(a.sin_port);
 	close(fd);
@@ -67,8 +68,10 @@ static int free_port(void)
 static void make_ca(const char *name)
 {
 	char key[300], pem[300];
-	const char *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-			       key, "-out", pem, "-days", "2", "-subj", "/CN=ferry test CA", NULL };
+	const char *argv[] = {
+		"openssl", "req",  "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+		key,	   "-out", pem,	    "-days",   "2",	   "-subj",  "/CN=ferry test CA",
+		NULL};
 
 	snprintf(key, sizeof(key), "%s/%s.key", tmp, name);
 	snprintf(pem, sizeof(pem), "%s/%s.pem", tmp, name);
@@ -78,10 +81,11 @@ static void make_ca(const char *name)
 static void make_server_cert(void)
 {
 	char key[300], csr[300], pem[300], ca[300], cakey[300], ext[300], bundle[300], buf[8192];
-	const char *req[] = { "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-			      "-out", csr, "-subj", "/CN=127.0.0.1", NULL };
-	const char *sign[] = { "openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey,
-			       "-CAcreateserial", "-out", pem, "-days", "2", "-extfile", ext, NULL };
+	const char *req[] = {"openssl", "req",	"-newkey", "rsa:2048", "-nodes",	"-keyout",
+			     key,	"-out", csr,	   "-subj",    "/CN=127.0.0.1", NULL};
+	const char *sign[] = {
+		"openssl",	   "x509", "-req", "-in",   csr, "-CA",	     ca,  "-CAkey", cakey,
+		"-CAcreateserial", "-out", pem,	   "-days", "2", "-extfile", ext, NULL};
 	FILE *f, *o;
 	size_t n;
 
@@ -113,7 +117,7 @@ static int start_rgw(void)
 	const char *ep = strrchr(t.endpoint, ':');
 	char conf[300], fe[600], pid[300], asok[300], logf[300];
 	int port = free_port();
-	struct s3_store_opts o = { .sz = sizeof(o), .insecure_tls = true, .timeout_ms = 2000 };
+	struct s3_store_opts o = {.sz = sizeof(o), .insecure_tls = true, .timeout_ms = 2000};
 	char url[64];
 
 	snprintf(conf, sizeof(conf), "%s/test-s3-%d/ceph.conf", getenv("TMPDIR") ? "/tmp" : "/tmp",
@@ -123,8 +127,8 @@ static int start_rgw(void)
 	if (access(conf, R_OK))
 		t_fail("%s not found: the TLS test runs a second radosgw on the cluster that tests/run starts (tests/s3-server.sh)",
 		       conf);
-	snprintf(fe, sizeof(fe), "beast ssl_endpoint=127.0.0.1:%d ssl_certificate=%s/bundle.pem", port,
-		 tmp);
+	snprintf(fe, sizeof(fe), "beast ssl_endpoint=127.0.0.1:%d ssl_certificate=%s/bundle.pem",
+		 port, tmp);
 	snprintf(pid, sizeof(pid), "%s/rgw.pid", tmp);
 	snprintf(asok, sizeof(asok), "%s/rgw.asok", tmp);
 	snprintf(logf, sizeof(logf), "%s/rgw.log", tmp);
@@ -134,8 +138,9 @@ static int start_rgw(void)
 
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execlp("radosgw", "radosgw", "-f", "-c", conf, "-n", "client.rgw.gw", "--rgw-frontends",
-		       fe, "--pid-file", pid, "--admin-socket", asok, "--log-file", logf, NULL);
+		execlp("radosgw", "radosgw", "-f", "-c", conf, "-n", "client.rgw.gw",
+		       "--rgw-frontends", fe, "--pid-file", pid, "--admin-socket", asok,
+		       "--log-file", logf, NULL);
 		_exit(127);
 	}
 	atexit(rgw_kill);
@@ -182,7 +187,7 @@ static double upload_secs(const char *url, struct s3_store_opts *o, const void *
 
 int main(void)
 {
-	struct s3_store_opts o = { .sz = sizeof(o), .timeout_ms = 20000 };
+	struct s3_store_opts o = {.sz = sizeof(o), .timeout_ms = 20000};
 	char url[64], ca[300], wrong[300];
 	char *dir;
 	int ret;
@@ -213,8 +218,8 @@ int main(void)
 	unsetenv("AWS_CA_BUNDLE");
 	o.ca_file = NULL;
 	ret = try_put(url, &o);
-	T_ASSERT(ret == -EPROTO && strstr(s3_last_error(), "not trusted"), "system store: %d %s", ret,
-		 s3_last_error());
+	T_ASSERT(ret == -EPROTO && strstr(s3_last_error(), "not trusted"), "system store: %d %s",
+		 ret, s3_last_error());
 	printf("ok: system store: %s\n", s3_last_error());
 	o.insecure_tls = true;
 	T_ASSERT(try_put(url, &o) == 0, "insecure_tls: %s", s3_last_error());
@@ -234,7 +239,7 @@ int main(void)
 	{
 		size_t len = 64u << 20;
 		unsigned char *data = malloc(len);
-		double s[2] = { 1e9, 1e9 };
+		double s[2] = {1e9, 1e9};
 
 		t_fill_random(data, len, 5);
 		o.insecure_tls = false;

@@ -25,7 +25,7 @@ static struct s3t_proxy px;
 static void admin(const char *const *args)
 {
 	char script[512];
-	char *argv[16] = { "/usr/bin/python3", script, (char *)t.endpoint };
+	char *argv[16] = {"/usr/bin/python3", script, (char *)t.endpoint};
 	int rc, n = 3;
 
 	snprintf(script, sizeof(script), "%s/s3admin.py", t.srcdir);
@@ -74,7 +74,7 @@ static void list_all(struct s3_store *st, struct vers *l)
 
 static struct s3_store *open_bucket(const char *bucket, const char *endpoint)
 {
-	struct s3_store_opts o = { .sz = sizeof(o), .endpoint = endpoint };
+	struct s3_store_opts o = {.sz = sizeof(o), .endpoint = endpoint};
 	struct s3_store *st;
 	char url[256];
 
@@ -144,8 +144,8 @@ static void versioned(const char *bucket)
 			ids += !strcmp(l.v[i].id, l.v[j].id);
 	T_ASSERT_EQ(ids, 0);
 	{
-		const char *subs[] = { "\"method\": \"GET\"", "version-id-marker=", "versions=",
-				       NULL };
+		const char *subs[] = {"\"method\": \"GET\"",
+				      "version-id-marker=", "versions=", NULL};
 
 		T_ASSERT(s3t_proxy_count(&px, subs) >= 1, "listed in more than one page");
 	}
@@ -194,7 +194,7 @@ static void check_md5(void)
 
 static void locked(const char *bucket)
 {
-	const char *gone[] = { "index/gone" };
+	const char *gone[] = {"index/gone"};
 	unsigned char *pack = malloc(5 * MiB + 100);
 	struct s3_version_info vi;
 	struct s3_upload *up;
@@ -224,7 +224,7 @@ static void locked(const char *bucket)
 	check_md5();
 
 	list_all(st, &l);
-	T_ASSERT_EQ(l.n, 4);	/* config, pack, index/gone and its delete marker */
+	T_ASSERT_EQ(l.n, 4); /* config, pack, index/gone and its delete marker */
 	for (int i = 0; i < l.n; i++)
 		if (!strcmp(l.v[i].key, "config"))
 			keep_id = l.v[i].id;
@@ -238,8 +238,8 @@ static void locked(const char *bucket)
 	T_ASSERT(len == 8 && !memcmp(got, "precious", 8), "still readable");
 	free(got);
 	T_ASSERT(s3_store_head_version(st, "config", keep_id, &vi) == 0, "%s", s3_last_error());
-	T_ASSERT(!strcmp(vi.lock_mode, "GOVERNANCE") && vi.size == 8 && !vi.legal_hold,
-		 "mode %s", vi.lock_mode);
+	T_ASSERT(!strcmp(vi.lock_mode, "GOVERNANCE") && vi.size == 8 && !vi.legal_hold, "mode %s",
+		 vi.lock_mode);
 	T_ASSERT(vi.retain_until > now + 86000 && vi.retain_until < now + 86500,
 		 "retained for a day: %lld", (long long)(vi.retain_until - now));
 	/* a delete marker holds no data and no lock */
@@ -272,8 +272,9 @@ int main(void)
 	snprintf(ver, sizeof(ver), "ferry-ver-%08x", r);
 	snprintf(lock, sizeof(lock), "ferry-lock-%08x", r);
 	{
-		const char *mk[] = { "mkbucket", ver, "--versioning", "--", "mkbucket", lock,
-				     "--object-lock-days", "1", NULL };
+		const char *mk[] = {"mkbucket", ver,  "--versioning",	    "--",
+				    "mkbucket", lock, "--object-lock-days", "1",
+				    NULL};
 
 		admin(mk);
 	}
@@ -287,7 +288,7 @@ int main(void)
 	s3t_proxy_stop(&px);
 	{
 		/* the locked versions go too: s3admin.py bypasses GOVERNANCE retention */
-		const char *rm[] = { "rmbucket", ver, "--", "rmbucket", lock, NULL };
+		const char *rm[] = {"rmbucket", ver, "--", "rmbucket", lock, NULL};
 
 		admin(rm);
 	}

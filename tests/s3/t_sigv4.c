@@ -54,7 +54,7 @@ static void check_vector(const char *line, int n)
 	unsigned char *key, *body;
 	char *enc, *uri, *query, *cr = NULL, *auth = NULL, sha[S3_SHA256_HEX];
 	const char *payload;
-	struct s3_sigv4_req rq = { 0 };
+	struct s3_sigv4_req rq = {0};
 
 	if (!o)
 		t_error("vector %d is not JSON", n);
@@ -64,8 +64,7 @@ static void check_vector(const char *line, int n)
 	s3_uri_encode((char *)key, keylen, true, enc);
 	if (asprintf(&uri, "/%s/%s", jstr(o, "bucket"), enc) < 0)
 		t_error("oom");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "params"))
-	{
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "params")) {
 		q[nq].name = cJSON_GetArrayItem(it, 0)->valuestring;
 		q[nq].value = cJSON_GetArrayItem(it, 1)->valuestring;
 		nq++;
@@ -74,8 +73,7 @@ static void check_vector(const char *line, int n)
 	T_ASSERT(query != NULL, "query");
 
 	/* the headers botocore signed: ours, then host, date, payload, token */
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "headers"))
-	{
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "headers")) {
 		h[nh].name = cJSON_GetArrayItem(it, 0)->valuestring;
 		h[nh].value = cJSON_GetArrayItem(it, 1)->valuestring;
 		nh++;
@@ -87,11 +85,11 @@ static void check_vector(const char *line, int n)
 		if (strcmp(sha, payload))
 			t_fail("vector %d: payload hash %s, botocore %s", n, sha, payload);
 	}
-	h[nh++] = (struct s3_kv){ "Host", jstr(o, "host") };
-	h[nh++] = (struct s3_kv){ "X-Amz-Date", jstr(o, "date") };
-	h[nh++] = (struct s3_kv){ "X-Amz-Content-SHA256", payload };
+	h[nh++] = (struct s3_kv){"Host", jstr(o, "host")};
+	h[nh++] = (struct s3_kv){"X-Amz-Date", jstr(o, "date")};
+	h[nh++] = (struct s3_kv){"X-Amz-Content-SHA256", payload};
 	if (jstr(o, "token"))
-		h[nh++] = (struct s3_kv){ "X-Amz-Security-Token", jstr(o, "token") };
+		h[nh++] = (struct s3_kv){"X-Amz-Security-Token", jstr(o, "token")};
 
 	rq.method = jstr(o, "method");
 	rq.uri = uri;
@@ -106,8 +104,8 @@ static void check_vector(const char *line, int n)
 	rq.secret_key = jstr(o, "sk");
 	T_ASSERT(!s3_sigv4_canonical(&rq, &cr), "canonical");
 	if (strcmp(cr, jstr(o, "canonical")))
-		t_fail("vector %d: canonical request differs\n--- ours:\n%s\n--- botocore:\n%s", n, cr,
-		       jstr(o, "canonical"));
+		t_fail("vector %d: canonical request differs\n--- ours:\n%s\n--- botocore:\n%s", n,
+		       cr, jstr(o, "canonical"));
 	T_ASSERT(!s3_sigv4_sign(&rq, &auth), "sign");
 	if (strcmp(auth, jstr(o, "auth")))
 		t_fail("vector %d: Authorization differs\n ours:     %s\n botocore: %s", n, auth,
@@ -125,7 +123,7 @@ static void check_vector(const char *line, int n)
 static void fixed_cases(void)
 {
 	char out[128], md5[S3_MD5_B64], date[S3_AMZ_DATE_LEN], *q;
-	struct s3_kv p[] = { { "uploads", NULL }, { "b", "x y" }, { "a", "2" }, { "a", "1" } };
+	struct s3_kv p[] = {{"uploads", NULL}, {"b", "x y"}, {"a", "2"}, {"a", "1"}};
 
 	s3_uri_encode("a b/c~d+é", strlen("a b/c~d+é"), true, out);
 	T_ASSERT(!strcmp(out, "a%20b/c~d%2B%C3%A9"), "%s", out);
@@ -150,22 +148,31 @@ static void fixed_cases(void)
 static void aws_example(void)
 {
 	struct s3_kv h[] = {
-		{ "Host", "examplebucket.s3.amazonaws.com" },
-		{ "Range", "bytes=0-9" },
-		{ "x-amz-content-sha256", S3_EMPTY_SHA256 },
-		{ "x-amz-date", "20130524T000000Z" },
+		{"Host", "examplebucket.s3.amazonaws.com"},
+		{"Range", "bytes=0-9"},
+		{"x-amz-content-sha256", S3_EMPTY_SHA256},
+		{"x-amz-date", "20130524T000000Z"},
 	};
 	struct s3_sigv4_req rq = {
-		.method = "GET", .uri = "/test.txt", .query = "", .hdrs = h, .nhdrs = 4,
-		.payload_hash = S3_EMPTY_SHA256, .amz_date = "20130524T000000Z",
-		.region = "us-east-1", .service = "s3", .access_key = "AKIAIOSFODNN7EXAMPLE",
+		.method = "GET",
+		.uri = "/test.txt",
+		.query = "",
+		.hdrs = h,
+		.nhdrs = 4,
+		.payload_hash = S3_EMPTY_SHA256,
+		.amz_date = "20130524T000000Z",
+		.region = "us-east-1",
+		.service = "s3",
+		.access_key = "AKIAIOSFODNN7EXAMPLE",
 		.secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 	};
 	char *auth = NULL;
 
 	T_ASSERT(!s3_sigv4_sign(&rq, &auth), "sign");
-	T_ASSERT(strstr(auth, "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"),
-		 "AWS example: %s", auth);
+	T_ASSERT(
+		strstr(auth,
+		       "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"),
+		"AWS example: %s", auth);
 	free(auth);
 }
 

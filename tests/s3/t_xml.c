@@ -22,7 +22,8 @@ struct seen {
 static int record(void *arg, const char *path, const char *text, size_t len)
 {
 	struct seen *s = arg;
-	int n = snprintf(s->log + s->len, sizeof(s->log) - s->len, "%s=%.*s;", path, (int)len, text);
+	int n = snprintf(s->log + s->len, sizeof(s->log) - s->len, "%s=%.*s;", path, (int)len,
+			 text);
 
 	T_ASSERT(strlen(text) == len, "text length");
 	if (n > 0 && (size_t)n < sizeof(s->log) - s->len)
@@ -65,10 +66,12 @@ static void good_docs(void)
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestTimeTooSkewed</Code>"
 		"<Message></Message><RequestId>tx1</RequestId>"
 		"<ServerTime>2024-05-01T12:00:00Z</ServerTime></Error>";
-	static const char ns_doc[] = "<s3:A xmlns:s3=\"u\"><s3:B a='1' b = \"x>y\">t</s3:B><C/></s3:A>";
+	static const char ns_doc[] =
+		"<s3:A xmlns:s3=\"u\"><s3:B a='1' b = \"x>y\">t</s3:B><C/></s3:A>";
 
 	T_ASSERT_EQ(parse(list_doc, strlen(list_doc), &s), 0);
-	T_ASSERT(strstr(s.log, "ListBucketResult/Contents/Key=p/a & b <>\"'\xc3\xa9\xf0\x9f\x98\x80;"),
+	T_ASSERT(strstr(s.log,
+			"ListBucketResult/Contents/Key=p/a & b <>\"'\xc3\xa9\xf0\x9f\x98\x80;"),
 		 "%s", s.log);
 	T_ASSERT(strstr(s.log, "ListBucketResult/Contents/Key=p/<raw>&amp;;"), "%s", s.log);
 	T_ASSERT(strstr(s.log, "ListBucketResult/NextContinuationToken=1/a+b=;"), "%s", s.log);
@@ -101,7 +104,10 @@ static void good_docs(void)
 	T_ASSERT_EQ(s3_xml_u64("-1", &v), -EINVAL);
 }
 
-#define DOC(s) { s, sizeof(s) - 1 }
+#define DOC(s)                                                                                     \
+	{                                                                                          \
+		s, sizeof(s) - 1                                                                   \
+	}
 
 static void bad_docs(void)
 {
@@ -109,19 +115,46 @@ static void bad_docs(void)
 		const char *s;
 		size_t len;
 	} bad[] = {
-		DOC(""), DOC("   "), DOC("text"), DOC("<a>"), DOC("<a></b>"), DOC("<a><b></a></b>"),
-		DOC("<a></a><b></b>"), DOC("<a></a>trailing"), DOC("lead<a></a>"),
-		DOC("<a>&unknown;</a>"), DOC("<a>&amp</a>"), DOC("<a>&#0;</a>"), DOC("<a>&#xD800;</a>"),
-		DOC("<a>&#x110000;</a>"), DOC("<a>&#99999999999;</a>"), DOC("<a>&#;</a>"),
-		DOC("<a>&#x;</a>"), DOC("<a>&#12a;</a>"), DOC("<a>&#1;</a>"),
+		DOC(""),
+		DOC("   "),
+		DOC("text"),
+		DOC("<a>"),
+		DOC("<a></b>"),
+		DOC("<a><b></a></b>"),
+		DOC("<a></a><b></b>"),
+		DOC("<a></a>trailing"),
+		DOC("lead<a></a>"),
+		DOC("<a>&unknown;</a>"),
+		DOC("<a>&amp</a>"),
+		DOC("<a>&#0;</a>"),
+		DOC("<a>&#xD800;</a>"),
+		DOC("<a>&#x110000;</a>"),
+		DOC("<a>&#99999999999;</a>"),
+		DOC("<a>&#;</a>"),
+		DOC("<a>&#x;</a>"),
+		DOC("<a>&#12a;</a>"),
+		DOC("<a>&#1;</a>"),
 		DOC("<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]><a>&lol2;</a>"),
 		DOC("<!DOCTYPE a SYSTEM \"file:///etc/passwd\"><a></a>"),
-		DOC("<a><!-- unterminated </a>"), DOC("<a><![CDATA[ unterminated </a>"),
-		DOC("<?xml unterminated <a></a>"), DOC("<a b></a>"), DOC("<a b=></a>"),
-		DOC("<a b=\"1></a>"), DOC("<a b=\"<\"></a>"), DOC("<a b=\"1\"c=\"2\"></a>"),
-		DOC("< a></a>"), DOC("<1a></1a>"), DOC("<a></ a>"), DOC("<a/ >"), DOC("<a:></a:>"),
-		DOC("</a>"), DOC("<a>\0</a>"), DOC("<a><![CDATA[\0]]></a>"),
-		DOC("<![CDATA[x]]><a></a>"), DOC("<a><b>"), DOC("<a x='1' x></a>"),
+		DOC("<a><!-- unterminated </a>"),
+		DOC("<a><![CDATA[ unterminated </a>"),
+		DOC("<?xml unterminated <a></a>"),
+		DOC("<a b></a>"),
+		DOC("<a b=></a>"),
+		DOC("<a b=\"1></a>"),
+		DOC("<a b=\"<\"></a>"),
+		DOC("<a b=\"1\"c=\"2\"></a>"),
+		DOC("< a></a>"),
+		DOC("<1a></1a>"),
+		DOC("<a></ a>"),
+		DOC("<a/ >"),
+		DOC("<a:></a:>"),
+		DOC("</a>"),
+		DOC("<a>\0</a>"),
+		DOC("<a><![CDATA[\0]]></a>"),
+		DOC("<![CDATA[x]]><a></a>"),
+		DOC("<a><b>"),
+		DOC("<a x='1' x></a>"),
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -214,9 +247,9 @@ static void hostile(void)
 
 static const struct s3_xml_page_spec versions_spec = {
 	.root = "ListVersionsResult",
-	.entry = { "Version", "DeleteMarker" },
-	.field = { "Key", "VersionId", "IsLatest", "Size" },
-	.top = { "IsTruncated", "NextKeyMarker", "NextVersionIdMarker" },
+	.entry = {"Version", "DeleteMarker"},
+	.field = {"Key", "VersionId", "IsLatest", "Size"},
+	.top = {"IsTruncated", "NextKeyMarker", "NextVersionIdMarker"},
 };
 
 static const char versions_doc[] =
@@ -264,7 +297,7 @@ static void pages(void)
 			 !strcmp(pg.top[2], "v&2"),
 		 "page values");
 	s3_xml_page_fini(&pg);
-	s3_xml_page_fini(&pg);	/* twice, and NULL: no-ops */
+	s3_xml_page_fini(&pg); /* twice, and NULL: no-ops */
 	s3_xml_page_fini(NULL);
 
 	/* another root (an <Error> with a 200), nothing, an empty result */
