@@ -8,7 +8,7 @@
 #   tests/install-deps.sh --bench   also the peers bench/compare runs (rclone, restic, aws-cli)
 set -euo pipefail
 
-BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev
+BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev clang-format-14
     liburing-dev libbpf-dev bpftool libzstd-dev libcurl4-openssl-dev libcjson-dev libssl-dev
     libmicrohttpd-dev)
 TEST=(python3 python3-botocore zstd fio util-linux e2fsprogs iproute2 procps curl openssl
