@@ -11,6 +11,9 @@
  *   moved CG PIN VIP PORT tcp|udp IP,PORT,WEIGHT...
  *                                          slots that would move if the set became this
  *   detach PIN                             ebpf_lb_pins_remove()
+ *   block CG                               attach a pass-all cgroup/sendmsg4 program
+ *                                          exclusively (no BPF_F_ALLOW_MULTI), as another
+ *                                          tool may: the kernel then refuses our link there
  *   serve PORT IP...                       TCP and UDP on each IP:PORT, answering with IP
  *   connect NETNS ADDR PORT COUNT tcp|udp|udpc
  *                                          COUNT exchanges with ADDR:PORT; per backend
@@ -241,6 +244,29 @@ static int cmd_detach(int argc, char **argv)
 	ret = ebpf_lb_pins_remove(argv[0]);
 	if (ret)
 		t_fail("detach: %s", strerror(-ret));
+	return 0;
+}
+
+static int cmd_block(int argc, char **argv)
+{
+	/* r0 = 1; exit: let every sendmsg through */
+	struct bpf_insn insns[2] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_CGROUP_UDP4_SENDMSG);
+	int fd, cg;
+
+	if (argc < 1)
+		t_error("block CG");
+	cg = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "block", "GPL", insns, 2, &po);
+	if (cg < 0 || fd < 0)
+		t_error("block: %s", strerror(errno));
+	if (bpf_prog_attach(fd, cg, BPF_CGROUP_UDP4_SENDMSG, 0))
+		t_error("block: attach: %s", strerror(errno));
+	close(fd);
+	close(cg);
 	return 0;
 }
 
@@ -775,10 +801,10 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{"attach", cmd_attach}, {"set", cmd_set},	  {"remove", cmd_remove},
-		{"table", cmd_table},	{"moved", cmd_moved},	  {"detach", cmd_detach},
-		{"serve", cmd_serve},	{"connect", cmd_connect}, {"swaps", cmd_swaps},
-		{"build", cmd_build},	{"genmem", cmd_genmem},
+		{"attach", cmd_attach}, {"set", cmd_set},     {"remove", cmd_remove},
+		{"table", cmd_table},	{"moved", cmd_moved}, {"detach", cmd_detach},
+		{"block", cmd_block},	{"serve", cmd_serve}, {"connect", cmd_connect},
+		{"swaps", cmd_swaps},	{"build", cmd_build}, {"genmem", cmd_genmem},
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
