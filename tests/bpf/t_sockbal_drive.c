@@ -11,6 +11,8 @@
  *   moved CG PIN VIP PORT tcp|udp IP,PORT,WEIGHT...
  *                                          slots that would move if the set became this
  *   detach PIN                             ebpf_lb_pins_remove()
+ *   empty CG SECONDS                       an empty cgroup/connect4 program beside ours
+ *                                          for SECONDS (bench: the floor of the cost)
  *   block CG                               attach a pass-all cgroup/sendmsg4 program
  *                                          exclusively (no BPF_F_ALLOW_MULTI), as another
  *                                          tool may: the kernel then refuses our link there
@@ -270,7 +272,38 @@ static int cmd_block(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_empty(int argc, char **argv)
+{
+	struct bpf_insn insns[2] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_CGROUP_INET4_CONNECT);
+	int fd, cg, link;
+
+	if (argc < 2)
+		t_error("empty CG SECONDS");
+	cg = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "empty_connect4", "GPL", insns, 2, &po);
+	if (cg < 0 || fd < 0)
+		t_error("empty: %s", strerror(errno));
+	link = bpf_link_create(fd, cg, BPF_CGROUP_INET4_CONNECT, NULL);
+	if (link < 0)
+		t_error("empty: attach: %s", strerror(errno));
+	printf("attached\n");
+	sleep((unsigned int)atoi(argv[1]));
+	close(link);
+	return 0;
+}
+
 /* ---- sockets ---- */
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
 
 static socklen_t sa_of(const struct ebpf_lb_addr *a, int want6, struct sockaddr_storage *ss)
 {
@@ -387,9 +420,10 @@ static void enter_netns(const char *path)
 
 /* an exchange's outcome */
 struct xres {
-	int err;      /* 0 or an errno */
-	char who[64]; /* the backend's answer */
-	bool peer_ok; /* getpeername()/recvfrom() said the address asked for */
+	int err;	  /* 0 or an errno */
+	double connect_s; /* socket() to connected (TCP: the handshake done) */
+	char who[64];	  /* the backend's answer */
+	bool peer_ok;	  /* getpeername()/recvfrom() said the address asked for */
 };
 
 /* one exchange with @a: @mode 0 tcp, 1 udp (sendto/recvfrom), 2 udp connected */
@@ -400,6 +434,7 @@ static void exchange(const struct ebpf_lb_addr *a, int want6, int mode, struct x
 	socklen_t len = sa_of(a, want6, &ss), pl = sizeof(peer);
 	struct pollfd pfd;
 	ssize_t got = 0;
+	double t0 = now_s();
 	int fd;
 
 	memset(r, 0, sizeof(*r));
@@ -428,6 +463,7 @@ static void exchange(const struct ebpf_lb_addr *a, int want6, int mode, struct x
 				r->err = errno;
 			goto out;
 		}
+		r->connect_s = now_s() - t0;
 		addr_of_sa(&peer, &pa);
 		r->peer_ok = pa.port == a->port && !memcmp(pa.ip, a->ip, 16);
 	}
@@ -496,7 +532,8 @@ static int cmd_connect(int argc, char **argv)
 	struct ebpf_lb_addr a;
 	struct tally t = {0};
 	int mode, want6;
-	long count;
+	long count, nlat = 0;
+	double *lat, t_all;
 
 	if (argc < 5)
 		t_error("connect NETNS ADDR PORT COUNT tcp|udp|udpc");
@@ -507,6 +544,10 @@ static int cmd_connect(int argc, char **argv)
 	want6 = strchr(argv[1], ':') != NULL;
 	count = atol(argv[3]);
 	mode = !strcmp(argv[4], "tcp") ? 0 : !strcmp(argv[4], "udp") ? 1 : 2;
+	lat = calloc(count > 0 ? (size_t)count : 1, sizeof(*lat));
+	if (!lat)
+		t_error("out of memory");
+	t_all = now_s();
 	for (long i = 0; i < count; i++) {
 		struct xres r;
 		double t0 = now_s(), dt;
@@ -523,7 +564,10 @@ static int cmd_connect(int argc, char **argv)
 		t.cnt[tally_add(&t, r.who)]++;
 		if (!r.peer_ok)
 			t.peer_bad++;
+		if (mode != 1)
+			lat[nlat++] = r.connect_s;
 	}
+	t_all = now_s() - t_all;
 	printf("total %lu\n", t.total);
 	for (int i = 0; i < t.n; i++)
 		printf("backend %s %lu\n", t.who[i], t.cnt[i]);
@@ -532,6 +576,14 @@ static int cmd_connect(int argc, char **argv)
 			printf("error %s %lu\n", strerrorname_np(e) ? strerrorname_np(e) : "?",
 			       t.errs[e]);
 	printf("peer_bad %lu\nmax_fail_ms %.3f\n", t.peer_bad, t.max_fail_s * 1e3);
+	/* for bench/sockbal.sh: connect() latency and exchanges per second */
+	if (nlat) {
+		qsort(lat, (size_t)nlat, sizeof(*lat), cmp_d);
+		printf("connect_us_p50 %.1f\nconnect_us_p99 %.1f\n", lat[nlat / 2] * 1e6,
+		       lat[nlat * 99 / 100] * 1e6);
+	}
+	printf("exchanges_per_s %.0f\n", (double)t.total / t_all);
+	free(lat);
 	return 0;
 }
 
@@ -685,13 +737,6 @@ static void backends_make(struct ebpf_lb_backend *be, int n)
 	}
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static int cmd_build(int argc, char **argv)
 {
 	struct ebpf_lb_backend *be;
@@ -801,10 +846,11 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{"attach", cmd_attach}, {"set", cmd_set},     {"remove", cmd_remove},
-		{"table", cmd_table},	{"moved", cmd_moved}, {"detach", cmd_detach},
-		{"block", cmd_block},	{"serve", cmd_serve}, {"connect", cmd_connect},
-		{"swaps", cmd_swaps},	{"build", cmd_build}, {"genmem", cmd_genmem},
+		{"attach", cmd_attach},	  {"set", cmd_set},	{"remove", cmd_remove},
+		{"table", cmd_table},	  {"moved", cmd_moved}, {"detach", cmd_detach},
+		{"block", cmd_block},	  {"empty", cmd_empty}, {"serve", cmd_serve},
+		{"connect", cmd_connect}, {"swaps", cmd_swaps}, {"build", cmd_build},
+		{"genmem", cmd_genmem},
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
