@@ -7,7 +7,8 @@
  *   attach CG PIN [connect,peer,udp]      open (load, attach, pin), close
  *   set CG PIN VIP PORT tcp|udp none|client [IP,PORT,WEIGHT]...
  *   remove CG PIN VIP PORT tcp|udp
- *   table CG PIN VIP PORT tcp|udp          the kernel's table: m, gen, slots per backend
+ *   table CG PIN VIP PORT tcp|udp          the kernel's table: m, gen, its map id, slots
+ *                                          per backend
  *   moved CG PIN VIP PORT tcp|udp IP,PORT,WEIGHT...
  *                                          slots that would move if the set became this
  *   detach PIN                             ebpf_lb_pins_remove()
@@ -178,6 +179,27 @@ static int cmd_remove(int argc, char **argv)
 	return 0;
 }
 
+/* the kernel's id of @v's generation map now, read through the pinned sb_services (0: none) */
+static unsigned int gen_map_id(const char *pin, const struct ebpf_lb_vip *v)
+{
+	struct sockbal_vip key = {0};
+	char path[4200];
+	__u32 id = 0;
+	int outer;
+
+	snprintf(path, sizeof(path), "%s/sockbal-v1/sb_services", pin);
+	outer = bpf_obj_get(path);
+	if (outer < 0)
+		return 0;
+	memcpy(key.addr, v->addr.ip, 16);
+	key.port = htons(v->addr.port);
+	key.proto = v->proto;
+	if (bpf_map_lookup_elem(outer, &key, &id))
+		id = 0;
+	close(outer);
+	return id;
+}
+
 static int cmd_table(int argc, char **argv)
 {
 	struct ebpf_maglev *t;
@@ -199,7 +221,8 @@ static int cmd_table(int argc, char **argv)
 	cnt = calloc(t->n + 1, sizeof(*cnt));
 	for (uint32_t s = 0; s < t->m; s++)
 		cnt[t->slot[s]]++;
-	printf("m %u\ngen %llu\n", t->m, (unsigned long long)gen);
+	printf("m %u\ngen %llu\nmap_id %u\n", t->m, (unsigned long long)gen,
+	       gen_map_id(argv[1], &v));
 	for (uint32_t i = 0; i < t->n; i++) {
 		ebpf_lb_addr_format(&t->be[i].addr, a, sizeof(a));
 		printf("slots %s %u %u\n", a, t->be[i].weight, cnt[i]);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Table swaps. Removing one of N equal backends moves at most 1/N + 1 % of
 # the slots (the excess is reported); the kernel then holds exactly the
-# table the builder made. A connector runs while backends are removed and
+# table the builder made, and the old generation is freed. A connector runs while backends are removed and
 # put back as fast as the API allows, and while the balancer is reopened
 # halfway (an agent restart: new programs swapped into the pinned links):
 # no connect() that began after a removal returned reaches the removed
@@ -33,6 +33,12 @@ for n in 3 4; do
     t_ok "N=$n: the generation count went up" [ "$(sb_val "$t_tmp/after.$n" gen)" -gt "$(sb_val "$t_tmp/before.$n" gen)" ]
     t_ok "N=$n: the size was kept" [ "$(sb_val "$t_tmp/after.$n" m)" = "$(sb_val "$t_tmp/before.$n" m)" ]
     t_ok "N=$n: the dropped backend owns no slot" [ -z "$(grep "^slots 10.200.1.$n:" "$t_tmp/after.$n")" ]
+    # the old generation (the dropped backend's entries with it) is freed after the grace period
+    old=$(sb_val "$t_tmp/before.$n" map_id) new=$(sb_val "$t_tmp/after.$n" map_id)
+    t_ok "N=$n: a new generation map ($old -> $new)" [ "$old" -gt 0 ] && [ "$new" -gt 0 ] && [ "$old" != "$new" ]
+    for _ in $(seq 100); do bpftool map show id "$old" >/dev/null 2>&1 || break; sleep 0.05; done
+    t_ok "N=$n: the old generation map $old is freed" bash -c "! bpftool map show id $old >/dev/null 2>&1"
+    t_ok "N=$n: the current one, $new, is there" bpftool map show id "$new"
 done
 
 # a connector during swaps and a reopen
