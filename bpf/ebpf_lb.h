@@ -85,21 +85,30 @@ struct ebpf_maglev {
 
 /**
  * ebpf_maglev_size() - the table size for a set of weights
- * @units: sum of the weights divided by the smallest weight > 0, rounded up
- *         (for equal weights: the number of backends)
+ * @units:      sum of the weights divided by the smallest weight > 0, rounded
+ *              up (for equal weights: the number of backends)
+ * @consistent: the table is keyed by client (session affinity), so which
+ *              slots move on a change matters, not only the shares
  *
  * The smallest prime of the ladder 251, 509, 1021, 2039, 4093, 8191, 16381,
- * 32749, 65521, 131071 that is at least 100 * @units, or 131071 above that;
- * 0 for @units == 0. With m >= 100 * @units every backend's share of slots is
- * within 1 % (relative) of its weight's share (see ebpf_maglev_build()).
+ * 32749, 65521, 131071 that is at least 100 * @units (1000 * @units when
+ * @consistent), or 131071 above that; 0 for @units == 0. With m >= 100 *
+ * @units every backend's share of slots is within 1 % (relative) of its
+ * weight's share (see ebpf_maglev_build()). The larger affinity tables move
+ * fewer slots beyond the removed backend's own (bpf/README.md has figures);
+ * a random draw per connection has nothing to keep, so its table stays small.
  */
 uint32_t ebpf_maglev_size(uint64_t units, bool consistent);
 
 /**
  * ebpf_maglev_build() - weighted Maglev table (Eisenbud et al., NSDI'16)
- * @be:  @n backends, borrowed for the call; any order
- * @n:   0 .. EBPF_LB_MAX_BACKENDS
- * @out: the table on success, freed with ebpf_maglev_free()
+ * @be:         @n backends, borrowed for the call; any order
+ * @n:          0 .. EBPF_LB_MAX_BACKENDS
+ * @consistent: size it for affinity (see ebpf_maglev_size())
+ * @m_prev:     the size in use (0: none); kept when it is a ladder size at
+ *              least ebpf_maglev_size() and at most 8 times it, since a new
+ *              size remaps every slot
+ * @out:        the table on success, freed with ebpf_maglev_free()
  *
  * Each backend with weight > 0 gets a permutation of the slots from a hash of
  * its address (offset and skip, as the paper has them) and exactly
@@ -108,11 +117,13 @@ uint32_t ebpf_maglev_size(uint64_t units, bool consistent);
  * which ebpf_maglev_size() makes under 1 % of that share up to the top of
  * the ladder. Backends take turns in proportion to their q (the k-th claim
  * of a backend comes at time (2k + 1) / 2q, ties by address), each taking
- * the next free slot of its permutation, as the paper's weighted variant
- * does; so a change of one backend moves few slots of the others. Pure and
- * deterministic: same set (in any order) -> same table, on every node.
+ * the next free slot of its permutation; for equal weights that is the
+ * paper's round robin, so a change of one backend moves few slots of the
+ * others. Pure and deterministic: same set (in any order), same @consistent
+ * and @m_prev -> same table, on every node. O(m log n); 60 ms for m = 131071.
  *
- * Return: 0; -EINVAL (@n too large, the same address twice); -ENOMEM.
+ * Return: 0; -EINVAL (@n too large, @be NULL with @n > 0, the same address
+ * twice); -ENOMEM.
  */
 int ebpf_maglev_build(const struct ebpf_lb_backend *be, size_t n, bool consistent, uint32_t m_prev,
 		      struct ebpf_maglev **out);
@@ -165,6 +176,12 @@ struct ebpf_lb_opts {
 	unsigned int features; /* EBPF_LB_FEAT_* wanted; default all */
 	uint32_t max_services; /* Service ports (VIP, port, protocol): 65536 */
 	uint32_t udp_flows;    /* (socket, backend) pairs of unconnected UDP remembered: 16384 */
+	/*
+	 * Read-only: open the Service map another process pinned under
+	 * pin_dir, load and attach nothing (`ferry lb get` beside the agent);
+	 * ebpf_lb_service_get() works, changes give -EROFS.
+	 */
+	bool readonly;
 };
 
 /* Fill @o with the defaults (pin_dir "/sys/fs/bpf/ferry"). */
@@ -182,9 +199,10 @@ struct ebpf_lb;
  * works. Pinned state of an earlier open is reused: its Services stay
  * balanced throughout. bpffs is mounted at /sys/fs/bpf when missing.
  *
- * Return: 0; -ENOENT (no cgroup2 mount or no such cgroup), -EOPNOTSUPP (no
- * group could be attached), -EINVAL (pins of another layout or size: remove
- * them first), -EPERM, -ENOMEM.
+ * Return: 0; -ENOENT (no cgroup2 mount or no such cgroup; readonly: nothing
+ * pinned), -EOPNOTSUPP (no group could be attached), -EINVAL (pins of
+ * another layout or size: remove them first; readonly without pin_dir),
+ * -EPERM, -ENOMEM.
  */
 int ebpf_lb_open(const struct ebpf_lb_opts *o, struct ebpf_lb **out);
 
@@ -230,13 +248,13 @@ struct ebpf_lb_service {
  *
  * Return: 0; -EINVAL (bad protocol, a backend of the other family, see
  * ebpf_maglev_build()), -ENOSPC (max_services reached), -EOPNOTSUPP (no
- * connect programs attached), -ENOMEM, -EPERM.
+ * connect programs attached), -EROFS (opened read-only), -ENOMEM, -EPERM.
  */
 int ebpf_lb_service_set(struct ebpf_lb *lb, const struct ebpf_lb_service *svc);
 
 /*
  * ebpf_lb_service_remove() - stop balancing @vip: its connects pass
- * untouched again. Return: 0, -ENOENT (not there) or -errno.
+ * untouched again. Return: 0, -ENOENT (not there), -EROFS or -errno.
  */
 int ebpf_lb_service_remove(struct ebpf_lb *lb, const struct ebpf_lb_vip *vip);
 
@@ -254,7 +272,7 @@ int ebpf_lb_service_get(struct ebpf_lb *lb, const struct ebpf_lb_vip *vip, struc
 /*
  * ebpf_lb_detach() - detach every program and delete every pin of @lb (its
  * tables go with them); @lb stays valid for ebpf_lb_close() only.
- * Return: 0 or -errno.
+ * Return: 0, -EROFS or -errno.
  */
 int ebpf_lb_detach(struct ebpf_lb *lb);
 

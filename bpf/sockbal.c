@@ -73,6 +73,7 @@ struct ebpf_lb {
 	int services_fd;	 /* borrowed from skel */
 	char dir[PATH_MAX - 64]; /* pin directory, "" when not pinned */
 	bool pins_mismatch;
+	bool readonly; /* services_fd is ours, nothing loaded */
 };
 
 void ebpf_lb_opts_init(struct ebpf_lb_opts *o)
@@ -275,6 +276,37 @@ static void links_drop(struct ebpf_lb *lb, int first, int last)
 	}
 }
 
+static int open_readonly(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
+{
+	char path[PATH_MAX];
+	struct ebpf_lb *lb;
+	int ret;
+
+	if (!o->pin_dir || !o->pin_dir[0])
+		return -EINVAL;
+	lb = calloc(1, sizeof(*lb));
+	if (!lb)
+		return -ENOMEM;
+	lb->readonly = true;
+	snprintf(lb->dir, sizeof(lb->dir), "%s/%s", o->pin_dir, EBPF_LB_PIN_LAYOUT);
+	pin_path(lb, "sb_services", path, sizeof(path));
+	lb->services_fd = bpf_obj_get(path);
+	if (lb->services_fd < 0) {
+		ret = -errno;
+		pr_debug("open %s: %s", path, strerror(-ret));
+		free(lb);
+		return ret;
+	}
+	/* what the running balancer has attached: its pinned links say */
+	for (size_t g = 0; g < NGROUPS; g++) {
+		pin_path(lb, link_names[groups[g].first], path, sizeof(path));
+		if (!access(path, F_OK))
+			lb->features |= groups[g].feat;
+	}
+	*out = lb;
+	return 0;
+}
+
 int ebpf_lb_open(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 {
 	static const unsigned int drop[] = {0, EBPF_LB_FEAT_PEER, EBPF_LB_FEAT_UDP,
@@ -284,6 +316,8 @@ int ebpf_lb_open(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 	struct ebpf_lb *lb;
 	int cgfd = -1, ret;
 
+	if (o->readonly)
+		return open_readonly(o, out);
 	if (!want || !o->max_services || !o->udp_flows)
 		return -EINVAL;
 	if (o->cgroup) {
@@ -382,6 +416,8 @@ void ebpf_lb_close(struct ebpf_lb *lb)
 	for (int i = 0; i < L_NR; i++)
 		bpf_link__destroy(lb->links[i]);
 	sockbal_bpf__destroy(lb->skel);
+	if (lb->readonly && lb->services_fd >= 0)
+		close(lb->services_fd);
 	free(lb);
 }
 
@@ -497,6 +533,8 @@ int ebpf_lb_service_set(struct ebpf_lb *lb, const struct ebpf_lb_service *svc)
 	char vs[64];
 	int fd, ret;
 
+	if (lb->readonly)
+		return -EROFS;
 	if (!(lb->features & EBPF_LB_FEAT_CONNECT))
 		return -EOPNOTSUPP;
 	ret = vip_key(&svc->vip, &k);
@@ -543,6 +581,8 @@ int ebpf_lb_service_remove(struct ebpf_lb *lb, const struct ebpf_lb_vip *vip)
 	struct sockbal_vip k;
 	int ret;
 
+	if (lb->readonly)
+		return -EROFS;
 	ret = vip_key(vip, &k);
 	if (ret)
 		return ret;
@@ -646,6 +686,8 @@ int ebpf_lb_detach(struct ebpf_lb *lb)
 {
 	int ret = 0;
 
+	if (lb->readonly)
+		return -EROFS;
 	for (int i = 0; i < L_NR; i++) {
 		/* a pinned link is detached explicitly: another process may hold it open */
 		if (lb->links[i] && bpf_link__detach(lb->links[i]) && !ret)

@@ -25,6 +25,7 @@ sb_set $VIP 80 tcp none 10.200.1.1,8080,2 10.200.1.2,8080,3 10.200.1.3,8080,5
 "$DRIVE" table "$SB_CG" "$SB_PIN" $VIP 80 tcp >"$t_tmp/table" || t_fail "table"
 m=$(sb_val "$t_tmp/table" m)
 t_log "table: $(tr '\n' ' ' <"$t_tmp/table")"
+t_ok "a read-only open reads the table and refuses changes" grep -q '^readonly_refuses 1$' "$t_tmp/table"
 t_ok "slots: the ladder's prime for 10/2 = 5 units ($m)" [ "$m" = 509 ]
 # slot shares against the weights (2, 3, 5 of 10), relative
 python3 - "$t_tmp/table" <<'EOP' || t_fail "slot shares vs weights"

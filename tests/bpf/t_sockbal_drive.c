@@ -98,7 +98,7 @@ static void backend_of(const char *s, struct ebpf_lb_backend *b)
 	b->weight = w;
 }
 
-static struct ebpf_lb *lb_open(const char *cg, const char *pin, unsigned int feats)
+static struct ebpf_lb *lb_open_mode(const char *cg, const char *pin, unsigned int feats, bool ro)
 {
 	struct ebpf_lb_opts o;
 	struct ebpf_lb *lb;
@@ -107,12 +107,18 @@ static struct ebpf_lb *lb_open(const char *cg, const char *pin, unsigned int fea
 	ebpf_lb_opts_init(&o);
 	o.cgroup = cg;
 	o.pin_dir = pin;
+	o.readonly = ro;
 	if (feats)
 		o.features = feats;
 	ret = ebpf_lb_open(&o, &lb);
 	if (ret)
 		t_fail("ebpf_lb_open: %s", strerror(-ret));
 	return lb;
+}
+
+static struct ebpf_lb *lb_open(const char *cg, const char *pin, unsigned int feats)
+{
+	return lb_open_mode(cg, pin, feats, false);
 }
 
 static void print_features(unsigned int f)
@@ -213,8 +219,11 @@ static int cmd_table(int argc, char **argv)
 	if (argc < 5)
 		t_error("table CG PIN VIP PORT PROTO");
 	vip_of(argv[2], argv[3], argv[4], &v);
-	lb = lb_open(argv[0], argv[1], 0);
+	lb = lb_open_mode(argv[0], argv[1], 0, true); /* beside the running balancer */
 	ret = ebpf_lb_service_get(lb, &v, &t, &gen);
+	/* read-only changes nothing */
+	printf("readonly_refuses %d\n",
+	       ebpf_lb_service_remove(lb, &v) == -EROFS && ebpf_lb_detach(lb) == -EROFS);
 	ebpf_lb_close(lb);
 	if (ret)
 		t_fail("table: %s", strerror(-ret));
@@ -245,7 +254,7 @@ static int cmd_moved(int argc, char **argv)
 	vip_of(argv[2], argv[3], argv[4], &v);
 	for (int i = 5; i < argc; i++)
 		backend_of(argv[i], &be[i - 5]);
-	lb = lb_open(argv[0], argv[1], 0);
+	lb = lb_open_mode(argv[0], argv[1], 0, true); /* beside the running balancer */
 	ret = ebpf_lb_service_get(lb, &v, &cur, NULL);
 	ebpf_lb_close(lb);
 	if (ret)

@@ -5,7 +5,8 @@
 # (recvmsg4 rewrites it back); the same over a connected UDP socket
 # (getpeername too); IPv6 clients of an IPv6 Service; IPv4-mapped clients
 # (an AF_INET6 socket connecting to ::ffff:10.96.0.10) of an IPv4 Service;
-# session affinity ClientIP sends one client to one backend.
+# session affinity ClientIP sends one client to one backend; UDP and IPv6
+# Services without backends refuse.
 . "$(dirname "$0")/../lib/t_lib.sh"
 . "$(dirname "$0")/sockbal_lib.sh"
 
@@ -42,6 +43,13 @@ sb_connect "$t_tmp/mapped" "::ffff:$VIP" 80 300 tcp
 all_three "$t_tmp/mapped" 300 "IPv4-mapped TCP"
 sb_connect "$t_tmp/mappedu" "::ffff:$VIP" 53 300 udp
 all_three "$t_tmp/mappedu" 300 "IPv4-mapped UDP"
+# a UDP Service without backends: sendto() is refused
+sb_set 10.96.0.12 53 udp none
+sb_connect "$t_tmp/udpnone" 10.96.0.12 53 2 udp
+t_ok "UDP, no backends: ECONNREFUSED ($(tr '\n' ' ' <"$t_tmp/udpnone"))" [ "$(sb_val "$t_tmp/udpnone" error ECONNREFUSED)" = 2 ]
+sb_set $VIP6 443 tcp none
+sb_connect "$t_tmp/v6none" $VIP6 443 2 tcp
+t_ok "IPv6, no backends: ECONNREFUSED" [ "$(sb_val "$t_tmp/v6none" error ECONNREFUSED)" = 2 ]
 # an IPv6 port that is no Service: untouched
 sb_connect "$t_tmp/v6port" $VIP6 81 1 tcp
 t_ok "IPv6: another port passes untouched" [ "$(sb_val "$t_tmp/v6port" error EHOSTUNREACH)" = 1 ]
