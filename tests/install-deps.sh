@@ -13,7 +13,7 @@ BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-de
     libmicrohttpd-dev)
 TEST=(python3 python3-botocore zstd fio util-linux e2fsprogs iproute2 procps curl openssl
     ceph-mon ceph-osd radosgw ceph-common prometheus nginx libnginx-mod-http-lua
-    xfsprogs btrfs-progs python3-fusepy)
+    xfsprogs btrfs-progs python3-fusepy iptables)
 BENCH=(rclone restic awscli gnuplot hyperfine iperf3 time)
 
 pkgs=("${BUILD[@]}" "${TEST[@]}")
