@@ -318,7 +318,7 @@ def fieldset(obj, schema, builtin, skip_status=False):
             continue
         if k == "metadata":
             if isinstance(v, dict):
-                meta_node = model_schema("V1ObjectMeta") if builtin or True else None
+                meta_node = model_schema("V1ObjectMeta") if schema is not None else None
                 for mk, mv in v.items():
                     if mk in SKIP_META:
                         continue
@@ -572,8 +572,8 @@ def server_side_apply(live, applied, manager, force, api_version, schema, builti
     for k, v in ameta.items():
         if k in SKIP_META and k not in ("name", "namespace", "generateName"):
             continue
-        meta[k] = apply_merge(meta.get(k), v, child(model_schema("V1ObjectMeta"), k), True,
-                              model_schema("V1ObjectMeta"), k)
+        mn = model_schema("V1ObjectMeta") if schema is not None else None
+        meta[k] = apply_merge(meta.get(k), v, child(mn, k), True, mn, k)
     # fields this manager applied before and no longer applies: removed unless owned by another
     owned_by_others = set()
     conflict_paths = {p for p, _ in conflicts}

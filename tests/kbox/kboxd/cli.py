@@ -1,0 +1,272 @@
+# SPDX-License-Identifier: MIT
+"""kboxd.cli: `kbox start|stop|restart|status DIR`, the box as tests and people use it.
+
+start DIR [--port N] [--h2-port N] [server options]:
+  makes DIR, on first use a CA and a server certificate (openssl CLI, EC
+  P-256, SANs 127.0.0.1, ::1, localhost and the kubernetes.default names) and
+  an admin token; starts the server (python3 -m kboxd.main, its own session,
+  log in DIR/kbox.log) and nghttpx in front of it for HTTP/2 (h2 over TLS,
+  same CA; log in DIR/nghttpx.log); waits until /readyz answers (10 s, then
+  fails naming the log); writes DIR/admin.kubeconfig, DIR/ca.crt,
+  DIR/admin.token and DIR/env (KBOX_URL, KBOX_H2_URL, KBOX_KUBECONFIG,
+  KBOX_ADMIN_TOKEN, KBOX_DIR); prints KUBECONFIG=DIR/admin.kubeconfig.
+  Ports: --port N, else the one a previous start used (DIR/port), else a free
+  one the server binds itself. Options are remembered in DIR/options for restart.
+stop DIR: SIGTERM to both (SIGKILL after 5 s); the state stays.
+restart DIR: stop, then start with the same ports, options and state.
+status DIR: exit 0 when the box answers, 1 otherwise.
+"""
+import json
+import os
+import secrets
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+
+PY = "/usr/bin/python3"
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def die(msg):
+    print(f"kbox: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _run(cmd, cwd):
+    r = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        die(f"{' '.join(cmd)} failed: {r.stdout.strip()}")
+
+
+def make_pki(d):
+    if os.path.exists(os.path.join(d, "server.crt")):
+        return
+    ext = os.path.join(d, "server.ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,IP:::1,IP:10.96.0.1,DNS:localhost,"
+                "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,"
+                "DNS:kubernetes.default.svc.cluster.local\n")
+    _run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"], d)
+    _run(["openssl", "req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "3650", "-subj", "/CN=kbox-ca",
+          "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+          "-out", "ca.crt"], d)
+    _run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "server.key"], d)
+    _run(["openssl", "req", "-new", "-key", "server.key", "-subj", "/CN=kube-apiserver", "-out", "server.csr"], d)
+    _run(["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+          "-days", "3650", "-sha256", "-extfile", "server.ext", "-out", "server.crt"], d)
+    for f in ("ca.key", "server.key"):
+        os.chmod(os.path.join(d, f), 0o600)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def _pid(d, name):
+    try:
+        return int(open(os.path.join(d, name)).read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid):
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _ctx(d):
+    return ssl.create_default_context(cafile=os.path.join(d, "ca.crt"))
+
+
+def ready(d, port, timeout=1.0):
+    try:
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", context=_ctx(d), timeout=timeout) as r:
+            return r.status == 200
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def write_outputs(d, port, h2port):
+    tok = open(os.path.join(d, "admin.token")).read().strip()
+    import base64
+    ca = base64.b64encode(open(os.path.join(d, "ca.crt"), "rb").read()).decode()
+    kc = {"apiVersion": "v1", "kind": "Config", "current-context": "kbox",
+          "clusters": [{"name": "kbox", "cluster": {"server": f"https://127.0.0.1:{port}",
+                                                    "certificate-authority-data": ca}}],
+          "users": [{"name": "kbox-admin", "user": {"token": tok}}],
+          "contexts": [{"name": "kbox", "context": {"cluster": "kbox", "user": "kbox-admin", "namespace": "default"}}],
+          "preferences": {}}
+    p = os.path.join(d, "admin.kubeconfig")
+    with open(p + ".tmp", "w") as f:
+        json.dump(kc, f, indent=1)
+    os.chmod(p + ".tmp", 0o600)
+    os.replace(p + ".tmp", p)
+    with open(os.path.join(d, "env.tmp"), "w") as f:
+        f.write(f"KBOX_DIR={d}\nKBOX_URL=https://127.0.0.1:{port}\nKBOX_H2_URL=https://127.0.0.1:{h2port}\n"
+                f"KBOX_KUBECONFIG={p}\nKBOX_CA={os.path.join(d, 'ca.crt')}\nKBOX_ADMIN_TOKEN={tok}\n")
+    os.replace(os.path.join(d, "env.tmp"), os.path.join(d, "env"))
+
+
+def start(d, port=None, h2port=None, extra=None):
+    os.makedirs(d, exist_ok=True)
+    d = os.path.abspath(d)
+    if _alive(_pid(d, "kbox.pid")):
+        die(f"a box is already running from {d} (kbox stop {d})")
+    make_pki(d)
+    tp = os.path.join(d, "admin.token")
+    if not os.path.exists(tp):
+        with open(tp, "w") as f:
+            f.write(secrets.token_hex(24) + "\n")
+        os.chmod(tp, 0o600)
+    optp = os.path.join(d, "options")
+    saved = json.load(open(optp)) if os.path.exists(optp) else {}
+    if port is None:
+        port = saved.get("port") or 0
+    if h2port is None:
+        h2port = saved.get("h2port") or 0
+    extra = extra if extra is not None else saved.get("extra", [])
+    portf = os.path.join(d, "port")
+    if os.path.exists(portf):
+        os.unlink(portf)
+    log = open(os.path.join(d, "kbox.log"), "a")
+    env = dict(os.environ, PYTHONPATH=HERE, PYTHONDONTWRITEBYTECODE="1")
+    p = subprocess.Popen([PY, "-m", "kboxd.main", "--dir", d, "--port", str(port)] + list(extra),
+                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                         start_new_session=True, cwd=d)
+    with open(os.path.join(d, "kbox.pid"), "w") as f:
+        f.write(f"{p.pid}\n")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if p.poll() is not None:
+            die(f"the box exited at start (code {p.returncode}); see {d}/kbox.log:\n" + _tail(d, "kbox.log"))
+        if os.path.exists(portf):
+            port = int(open(portf).read())
+            if ready(d, port, 0.5):
+                break
+        time.sleep(0.05)
+    else:
+        p.kill()
+        die(f"the box did not answer within 10 s; see {d}/kbox.log:\n" + _tail(d, "kbox.log"))
+    if not h2port:
+        h2port = free_port()
+    _start_h2(d, port, h2port)
+    with open(optp, "w") as f:
+        json.dump({"port": port, "h2port": h2port, "extra": extra}, f)
+    write_outputs(d, port, h2port)
+    print(f"KUBECONFIG={d}/admin.kubeconfig")
+
+
+def _tail(d, name, n=20):
+    try:
+        return "".join(open(os.path.join(d, name)).readlines()[-n:])
+    except OSError:
+        return ""
+
+
+def _start_h2(d, port, h2port):
+    cmd = ["nghttpx", "--conf=/dev/null", f"--frontend=127.0.0.1,{h2port}",
+           f"--backend=127.0.0.1,{port};;tls", f"--cacert={d}/ca.crt", "--single-process",
+           "--no-ocsp", "--no-via", "--backend-read-timeout=24h", "--backend-write-timeout=24h",
+           "--frontend-http2-read-timeout=24h", "--frontend-read-timeout=24h",
+           "--backend-keep-alive-timeout=2m", f"--errorlog-file={d}/nghttpx.log",
+           f"{d}/server.key", f"{d}/server.crt"]
+    log = open(os.path.join(d, "nghttpx.log"), "a")
+    try:
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    except FileNotFoundError:
+        print("kbox: nghttpx not found (apt-get install nghttp2-proxy): no HTTP/2 front", file=sys.stderr)
+        return
+    with open(os.path.join(d, "nghttpx.pid"), "w") as f:
+        f.write(f"{p.pid}\n")
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        if p.poll() is not None:
+            die(f"nghttpx exited at start; see {d}/nghttpx.log:\n" + _tail(d, "nghttpx.log"))
+        try:
+            socket.create_connection(("127.0.0.1", h2port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    die(f"nghttpx did not listen on {h2port} within 5 s; see {d}/nghttpx.log")
+
+
+def _stop_pid(d, name):
+    pid = _pid(d, name)
+    if not _alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return
+    deadline = time.time() + 5
+    while time.time() < deadline and _alive(pid):
+        time.sleep(0.05)
+    if _alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        while _alive(pid):
+            time.sleep(0.02)
+
+
+def stop(d):
+    d = os.path.abspath(d)
+    _stop_pid(d, "nghttpx.pid")
+    _stop_pid(d, "kbox.pid")
+    for f in ("kbox.pid", "nghttpx.pid"):
+        try:
+            os.unlink(os.path.join(d, f))
+        except OSError:
+            pass
+
+
+def main(argv):
+    import argparse
+    p = argparse.ArgumentParser(prog="kbox", description="the cluster in a box: a stand-in Kubernetes API server")
+    p.add_argument("cmd", choices=["start", "stop", "restart", "status"])
+    p.add_argument("dir")
+    p.add_argument("--port", type=int)
+    p.add_argument("--h2-port", type=int)
+    p.add_argument("--bookmark-seconds", type=float)
+    p.add_argument("--history-seconds", type=float)
+    p.add_argument("--watch-max-seconds", type=float)
+    a = p.parse_args(argv)
+    extra = []
+    for opt in ("bookmark_seconds", "history_seconds", "watch_max_seconds"):
+        v = getattr(a, opt)
+        if v is not None:
+            extra += ["--" + opt.replace("_", "-"), str(v)]
+    if a.cmd == "start":
+        start(a.dir, a.port, a.h2_port, extra or None)
+    elif a.cmd == "stop":
+        stop(a.dir)
+    elif a.cmd == "restart":
+        stop(a.dir)
+        start(a.dir, a.port, a.h2_port, extra or None)
+    elif a.cmd == "status":
+        d = os.path.abspath(a.dir)
+        try:
+            port = int(open(os.path.join(d, "port")).read())
+        except (OSError, ValueError):
+            sys.exit(1)
+        sys.exit(0 if ready(d, port) else 1)

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: MIT
+"""kboxd.main: the box's server process (`python3 -m kboxd.main --dir DIR`).
+
+Builds the store (replaying DIR/state), the resource registry (re-serving
+every Established CRD it holds), authentication, RBAC, audit, fault hooks and
+the in-process controllers, creates the bootstrap objects on a first start,
+binds the HTTPS port (a free one when --port is 0) and writes it to
+DIR/port, which is how `kbox start` learns where the box listens. SIGTERM
+stops it cleanly (the WAL is flushed on every write anyway).
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+from . import api as apimod
+from . import bootstrap, gc, http
+from .auth import Audit, Authenticator, Authorizer
+from .faults import Faults
+from .resources import Registry
+from .store import Store
+
+
+class Box:
+    def __init__(self, d, opts):
+        self.dir = d
+        self.opts = opts
+        self.store = Store(os.path.join(d, "state"), history_seconds=opts.history_seconds)
+        self.reg = Registry()
+        for (g, p, ns, n), o in list(self.store.objs.items()):
+            if p == "customresourcedefinitions" and g == "apiextensions.k8s.io":
+                self.reg.set_crd(o)
+        self.authn = Authenticator(d, self.store)
+        self.authz = Authorizer(self.store)
+        self.audit = Audit(os.path.join(d, "audit.log"))
+        self.faults = Faults()
+        self.api = apimod.Api(self.store, self.reg, self.authn, self.authz, opts)
+        ca = os.path.join(d, "ca.crt")
+        self.controllers = gc.Controllers(self.api, open(ca).read() if os.path.exists(ca) else "")
+        if self.store.rv == 0:
+            self.bootstrap()
+
+    def bootstrap(self):
+        for (g, v, plural), obj in bootstrap.initial_objects():
+            res = self.reg.lookup(g, v, plural)
+            r = self.api.system_request(res, "", "", "POST", obj)
+            r.headers["Content-Type"] = "application/json"
+            r.query = {"fieldManager": ["kube-apiserver"]}
+            self.api.create(r)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="kboxd")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--bind", default="127.0.0.1")
+    p.add_argument("--bookmark-seconds", type=float, default=60.0)
+    p.add_argument("--history-seconds", type=float, default=300.0)
+    p.add_argument("--watch-max-seconds", type=float, default=1800.0)
+    p.add_argument("--verbose", action="store_true")
+    opts = p.parse_args(argv)
+    d = os.path.abspath(opts.dir)
+    box = Box(d, opts)
+    srv = http.serve(box, opts.bind, opts.port, os.path.join(d, "server.crt"), os.path.join(d, "server.key"))
+    port = srv.server_address[1]
+    tmp = os.path.join(d, "port.tmp")
+    with open(tmp, "w") as f:
+        f.write(f"{port}\n")
+    os.replace(tmp, os.path.join(d, "port"))
+    box.controllers.start()
+    done = threading.Event()
+
+    def stop(*_):
+        done.set()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    http.run_in_thread(srv)
+    print(f"kbox: serving https://{opts.bind}:{port} from {d} (rv {box.store.rv})", flush=True)
+    # warm the python3-kubernetes models (schemas) while nobody waits on them
+    threading.Thread(target=lambda: __import__("kboxd.schema").schema.model_schema("V1Pod"), daemon=True).start()
+    done.wait()
+    box.controllers.stop.set()
+    with box.store.lock:
+        box.store.close()
+    print("kbox: stopped", flush=True)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
