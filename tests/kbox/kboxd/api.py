@@ -123,6 +123,11 @@ def parse_body(req):
     ct = req.content_type
     if not req.body:
         raise bad_request("the body of the request was empty")
+    if ct == "application/vnd.kubernetes.protobuf":
+        from . import proto
+        return proto.decode(req.body)
+    if ct not in ("application/json", "application/yaml", APPLY, MERGE, JSONP, SMP, "text/plain", ""):
+        raise unsupported_media(["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"])
     if ct in ("application/yaml", APPLY):
         import yaml
         try:

@@ -114,6 +114,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if user is None:
                 box.audit.log(_Anon(), Attrs(self.command.lower(), path=path), False, 401, None)
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            user = self.impersonate(user)
             if path.startswith("/kbox/"):
                 attrs = Attrs(self.command.lower(), path=path)
                 if "system:masters" not in user.groups:
@@ -161,6 +162,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             if attrs is not None and user is not None:
                 box.audit.log(user, attrs, bool(rule), self.code or 0, rule)
+
+    def impersonate(self, user):
+        """Impersonate-User/-Group headers: allowed by the `impersonate` verb, as upstream."""
+        box = self.server.box
+        name = self.headers.get("Impersonate-User")
+        groups = self.headers.get_all("Impersonate-Group") or []
+        if not name:
+            if groups:
+                raise ApiError(500, "InternalError", "Internal error occurred: requested [Impersonate-Group] without impersonating a user")
+            return user
+        from .auth import User
+        checks = []
+        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
+            _, _, ns, sa = name.split(":")
+            checks.append(Attrs("impersonate", "", "serviceaccounts", ns, sa))
+            base = ["system:serviceaccounts", f"system:serviceaccounts:{ns}"]
+        else:
+            checks.append(Attrs("impersonate", "", "users", "", name))
+            base = []
+        for g in groups:
+            checks.append(Attrs("impersonate", "", "groups", "", g))
+        for a in checks:
+            ok, rule = box.authz.authorize(user, a)
+            box.audit.log(user, a, ok, 0 if ok else 403, rule)
+            if not ok:
+                raise ApiError(403, "Forbidden", forbidden_message(user, a, a.resource), {"name": a.name, "kind": a.resource})
+        all_groups = list(groups) + [g for g in base if g not in groups]
+        if name != "system:anonymous" and "system:authenticated" not in all_groups:
+            all_groups.append("system:authenticated")
+        return User(name, all_groups)
 
     def route(self, path, query):
         box = self.server.box
