@@ -37,7 +37,7 @@ import uuid
 from . import patches, schema, selectors, tables
 from .auth import AUDIENCE, Attrs
 from .resources import REVIEWS
-from .util import (ApiError, FieldError, already_exists, bad_request, conflict, deepcopy,
+from .util import (ApiError, FieldError, already_exists, bad_request, conflict, deepcopy, truthy,
                    expired, forbidden, invalid, method_not_allowed, namespace_not_found, not_found,
                    now_micro, now_time, qualified, success_status, unsupported_media)
 
@@ -166,7 +166,9 @@ class Api:
         o = deepcopy(obj)
         if res.crd is not None:
             o["apiVersion"] = res.api_version(version)
-        return o
+        head = {"apiVersion": o.pop("apiVersion", res.api_version(version)), "kind": o.pop("kind", res.kind)}
+        head.update(o)
+        return head
 
     def _check_ns(self, req):
         if not req.res.namespaced:
@@ -694,7 +696,7 @@ class Api:
         manager = req.q("fieldManager")
         if not manager:
             raise bad_request("PATCH /apply requires fieldManager")
-        force = req.q("force") == "true"
+        force = truthy(req.q("force"))
         if not isinstance(applied, dict):
             raise bad_request("error decoding YAML: the applied configuration must be an object")
         if not applied.get("apiVersion") or not applied.get("kind"):

@@ -183,7 +183,7 @@ def _tail(d, name, n=20):
 
 def _start_h2(d, port, h2port):
     cmd = ["nghttpx", "--conf=/dev/null", f"--frontend=127.0.0.1,{h2port}",
-           f"--backend=127.0.0.1,{port};;tls", f"--cacert={d}/ca.crt", "--single-process",
+           f"--backend=127.0.0.1,{port};;tls;sni=localhost", f"--cacert={d}/ca.crt", "--single-process",
            "--no-ocsp", "--no-via", "--backend-read-timeout=24h", "--backend-write-timeout=24h",
            "--frontend-http2-read-timeout=24h", "--frontend-read-timeout=24h",
            "--backend-keep-alive-timeout=2m", f"--errorlog-file={d}/nghttpx.log",

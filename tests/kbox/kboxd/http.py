@@ -33,7 +33,7 @@ from . import discovery, selectors, tables
 from .api import Request
 from .auth import Attrs, forbidden_message
 from .faults import error_for
-from .util import ApiError, dumps, method_not_allowed, qualified
+from .util import ApiError, dumps, method_not_allowed, qualified, truthy
 
 TABLE_HINT = "as=Table"
 
@@ -44,8 +44,9 @@ def _not_found():
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "kbox"
-    sys_version = ""
+
+    def version_string(self):
+        return "kbox"
 
     def log_message(self, fmt, *args):
         if self.server.box.opts.verbose:
@@ -239,7 +240,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def verb_of(self, res, name, sub, query):
         m = self.command
-        watch = query.get("watch", [""])[0] in ("true", "1")
+        watch = truthy(query.get("watch", [""])[0])
         if m in ("GET", "HEAD"):
             verb = "get" if name else ("watch" if watch else "list")
         elif m == "POST":
@@ -431,10 +432,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if req.name:
             flt.fields.append(("metadata.name", "=", req.name))
         rv = req.q("resourceVersion")
-        bookmarks = req.q("allowWatchBookmarks") in ("true", "1")
+        bookmarks = truthy(req.q("allowWatchBookmarks"))
         initial = req.q("sendInitialEvents")
         match = req.q("resourceVersionMatch")
-        if initial in ("true", "1"):
+        if truthy(initial):
             errs = []
             from .util import FieldError, invalid
             if match != "NotOlderThan":
@@ -458,7 +459,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         limit = timeout if timeout is not None else random.uniform(maxs, 2 * maxs)
         deadline = time.time() + limit
         ns = req.ns if res.namespaced and req.ns else None
-        send_initial = initial in ("true", "1") or (initial is None and (not rv or rv == "0"))
+        send_initial = truthy(initial) or (initial is None and (not rv or rv == "0"))
         err = None
         initial_objs = []
         with store.lock:
@@ -518,7 +519,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise _Cut()
             for o in initial_objs:
                 emit("ADDED", o)
-            if initial in ("true", "1"):
+            if truthy(initial):
                 bookmark(start_rv, {"k8s.io/initial-events-end": "true"})
             next_bm = time.time() + box.opts.bookmark_seconds
             while True:

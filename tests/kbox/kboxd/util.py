@@ -174,3 +174,8 @@ def forbidden(msg, res=None, name=None):
 def success_status(res, name, uid):
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
             "details": _details(res, name, uid=uid)}
+
+
+def truthy(v):
+    """A boolean query parameter as Go's strconv.ParseBool reads it."""
+    return v in ("1", "t", "T", "true", "TRUE", "True")
