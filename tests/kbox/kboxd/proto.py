@@ -12,7 +12,7 @@ MESSAGES); every other protobuf body is 415, like any unknown media type.
 from .util import ApiError
 
 MAGIC = b"k8s\x00"
-STR, INT, MSG, RSTR, MAP, BMAP, BOOL = "s", "i", "m", "rs", "map", "bmap", "b"
+STR, INT, MSG, RSTR, MAP, BMAP, BOOL, RMSG = "s", "i", "m", "rs", "map", "bmap", "b", "rm"
 
 MESSAGES = {
     # authorization/v1
@@ -44,6 +44,16 @@ MESSAGES = {
                4: ("stringData", MAP), 5: ("immutable", BOOL)},
     "Namespace": {1: ("metadata", MSG, "ObjectMeta")},
     "ServiceAccount": {1: ("metadata", MSG, "ObjectMeta"), 4: ("automountServiceAccountToken", BOOL)},
+    # rbac/v1, what `kubectl create role|clusterrole|rolebinding|clusterrolebinding` sends
+    "PolicyRule": {1: ("verbs", RSTR), 2: ("apiGroups", RSTR), 3: ("resources", RSTR),
+                   4: ("resourceNames", RSTR), 5: ("nonResourceURLs", RSTR)},
+    "Subject": {1: ("kind", STR), 2: ("apiGroup", STR), 3: ("name", STR), 4: ("namespace", STR)},
+    "RoleRef": {1: ("apiGroup", STR), 2: ("kind", STR), 3: ("name", STR)},
+    "Role": {1: ("metadata", MSG, "ObjectMeta"), 2: ("rules", RMSG, "PolicyRule")},
+    "ClusterRole": {1: ("metadata", MSG, "ObjectMeta"), 2: ("rules", RMSG, "PolicyRule")},
+    "RoleBinding": {1: ("metadata", MSG, "ObjectMeta"), 2: ("subjects", RMSG, "Subject"), 3: ("roleRef", MSG, "RoleRef")},
+    "ClusterRoleBinding": {1: ("metadata", MSG, "ObjectMeta"), 2: ("subjects", RMSG, "Subject"),
+                           3: ("roleRef", MSG, "RoleRef")},
 }
 
 
@@ -116,6 +126,8 @@ def _decode(b, msg):
             out.setdefault(name, {})[e.get(1, b"").decode()] = val
         elif kind == MSG and wt == 2:
             out[name] = _decode(v, f[2])
+        elif kind == RMSG and wt == 2:
+            out.setdefault(name, []).append(_decode(v, f[2]))
     return out
 
 
