@@ -65,6 +65,18 @@ CREATE_ON_UPDATE = {"leases", "endpoints", "events"}
 # kinds whose DELETE answers the deleted object rather than a Status (ReturnDeletedObject)
 RETURN_DELETED = {"pods", "services"}
 
+# the status a new object shows: Go's zero values of the status fields without omitempty
+ZERO_STATUS = {
+    "replicasets": {"replicas": 0},  # apps/v1 ReplicaSetStatus.Replicas `json:"replicas"`
+    "statefulsets": {"replicas": 0, "availableReplicas": 0},  # StatefulSetStatus
+    "daemonsets": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                   "numberReady": 0},  # apps/v1 DaemonSetStatus
+    "poddisruptionbudgets": {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0,
+                             "expectedPods": 0},  # policy/v1 PodDisruptionBudgetStatus
+    "volumeattachments": {"attached": False},  # storage/v1 VolumeAttachmentStatus.Attached
+    "horizontalpodautoscalers": {"desiredReplicas": 0},  # autoscaling/v2 HPAStatus.DesiredReplicas
+}
+
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
 JSONP = "application/json-patch+json"
@@ -392,12 +404,12 @@ class Api:
             obj["status"] = {"phase": "Pending"}
         elif p == "services":
             obj["status"] = {"loadBalancer": {}}
-        elif p == "customresourcedefinitions":
-            pass
+        elif p in ("customresourcedefinitions", "nodes"):
+            pass  # a node registers with its status, as the kubelet does
         elif res.crd is not None:
             obj.pop("status", None)
         else:
-            obj["status"] = {}
+            obj["status"] = deepcopy(ZERO_STATUS.get(p, {}))
 
     def _spec_changed(self, res, old, new):
         if res.crd is not None or res.plural in ("customresourcedefinitions",):
