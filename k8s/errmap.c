@@ -60,7 +60,7 @@ const struct kerr_row kerr_table[] = {
 	{401, 401, NULL, 0, NULL, -EACCES, KRETRY_REAUTH, A,
 	 "{what}: {server} refused the credentials of user '{user}' ({file}): {authfix}"},
 	{403, 403, NULL, 0, NULL, -EPERM, KRETRY_NO, A,
-	 "{what}: forbidden ({msg}): grant '{verb}' on '{resource}' to this identity in a Role or ClusterRole"},
+	 "{what}: forbidden: grant '{verb}' on '{resource}' to this identity in a Role or ClusterRole ({msg})"},
 	{404, 404, NULL, 0, "could not find the requested resource", -ENOENT, KRETRY_NO, NF,
 	 "{what}: {server} does not serve '{resource}': is its API (a CRD) installed?"},
 	{404, 404, NULL, 0, NULL, -ENOENT, KRETRY_NO, NF, "{what}: {msg}"},
@@ -68,16 +68,16 @@ const struct kerr_row kerr_table[] = {
 	 "{what}: not allowed on this resource: {msg}"},
 	{409, 409, "AlreadyExists", 0, NULL, -EEXIST, KRETRY_NO, R, "{what}: {msg}"},
 	{409, 409, "Conflict", KCTX_APPLY, NULL, -EBUSY, KRETRY_NO, R,
-	 "{what}: another field manager owns what would change ({msg}): leave it to that manager, or force only on objects ferry owns"},
+	 "{what}: {msg}: another field manager owns it; force only on objects ferry owns"},
 	{409, 409, NULL, 0, NULL, -EAGAIN, KRETRY_REREAD, R,
 	 "{what}: {msg}: it changed since it was read; read it again"},
 	{410, 410, NULL, 0, NULL, -ESTALE, KRETRY_RELIST, F,
-	 "{what}: {msg}: the resourceVersion is too old, list again"},
+	 "{what}: the resourceVersion is too old, list again ({msg})"},
 	{413, 413, NULL, 0, NULL, -EFBIG, KRETRY_NO, U, "{what}: the request is too large: {msg}"},
 	{415, 415, NULL, 0, NULL, -EOPNOTSUPP, KRETRY_NO, U,
-	 "{what}: {msg}: strategic merge patches work on built-in kinds only, use a merge patch"},
+	 "{what}: strategic merge patches work on built-in kinds only, use a merge patch ({msg})"},
 	{422, 422, NULL, KCTX_JPATCH, "testing value", -EAGAIN, KRETRY_REREAD, R,
-	 "{what}: a JSON patch test failed ({msg}): it changed since it was read; read it again"},
+	 "{what}: a JSON patch test failed: it changed since it was read; read it again ({msg})"},
 	{422, 422, NULL, 0, NULL, -EINVAL, KRETRY_NO, U, "{what}: invalid: {causes}"},
 	{429, 429, NULL, 0, NULL, -EAGAIN, KRETRY_BACKOFF, N,
 	 "{what}: {server} kept throttling the request (429 TooManyRequests): {msg}"},
@@ -145,8 +145,19 @@ static bool row_matches(const struct kerr_row *row, const struct kfail *f, const
 		return false;
 	if (row->ctx && !(row->ctx & f->ctx))
 		return false;
-	if (row->needle && (!f->message || !strcasestr(f->message, row->needle)))
-		return false;
+	if (row->needle && !(f->message && strcasestr(f->message, row->needle))) {
+		/* or in one of the causes: some servers put the detail there */
+		const cJSON *cs = cJSON_GetObjectItemCaseSensitive(f->details, "causes"), *c;
+		bool found = false;
+
+		cJSON_ArrayForEach(c, cs) {
+			const char *m = kjson_str(c, "message");
+
+			found |= m && strcasestr(m, row->needle);
+		}
+		if (!found)
+			return false;
+	}
 	return true;
 }
 
