@@ -322,6 +322,101 @@ code, _, le2 = c.put(LE + "/leader", dict(le, spec=dict(le["spec"], holderIdenti
 code, _, body = c.put(LE + "/leader", dict(stale, spec=dict(stale["spec"], holderIdentity="c")))
 eq("two candidates renewing with the same RV: the second gets 409", code, 409, "§6.5")
 
+# ---- events: involvedObject field selectors (§7.2 item 6)
+EV = f"/api/v1/namespaces/{ns}/events"
+for obj in ("a", "b"):
+    c.post(EV, {"apiVersion": "v1", "kind": "Event", "metadata": {"name": f"ev-{obj}"}, "reason": "Tested",
+                "message": "m", "type": "Normal", "involvedObject": {"kind": "ConfigMap", "name": obj, "namespace": ns}})
+code, _, lst = c.get(EV, query={"fieldSelector": "involvedObject.kind=ConfigMap,involvedObject.name=b"})
+eq("Events by involvedObject.kind and .name", [o["metadata"]["name"] for o in lst["items"]], ["ev-b"],
+   "API reference: Event field selectors")
+
+# ---- discovery, /version, OpenAPI (§7.2 item 1, §6.9)
+code, _, v = c.get("/version")
+eq("/version reports 1.32", (code, v.get("major"), v.get("minor")), (200, "1", "32"), "§7.2 item 1")
+AGG = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+code, h, agg = c.get("/apis", headers={"Accept": AGG + ",application/json"})
+eq("aggregated discovery answers in its own media type", (code, h.get("Content-Type")), (200, AGG), "§6.9")
+apps = next((g for g in agg.get("items", []) if g["metadata"]["name"] == "apps"), None)
+dres = {r["resource"]: r for r in apps["versions"][0]["resources"]} if apps else {}
+eq("aggregated discovery: deployments with shortNames and the scale subresource as autoscaling/v1 Scale",
+   (dres.get("deployments", {}).get("shortNames"),
+    [(s["subresource"], s["responseKind"]["kind"]) for s in dres.get("deployments", {}).get("subresources", [])]),
+   (["deploy"], [("status", "Deployment"), ("scale", "Scale")]), "API reference APIGroupDiscovery")
+code, h, legacy = c.get("/api", headers={"Accept": "application/json"})
+eq("legacy discovery when aggregated is not asked for", (legacy.get("kind"), legacy.get("versions")),
+   ("APIVersions", ["v1"]), "§6.9 fallback")
+code, _, rl = c.get("/apis/apps/v1")
+eq("APIResourceList lists subresources as resource/sub", sorted(r["name"] for r in rl["resources"] if r["name"].startswith("deployments")),
+   ["deployments", "deployments/scale", "deployments/status"], "API reference APIResourceList")
+
+# ---- a CRD: selectableFields, status and scale, generation, OpenAPI, deletion (§7.2 item 9)
+grp = f"{ns}.kbox.ferry.io"
+crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+       "metadata": {"name": f"transfers.{grp}"},
+       "spec": {"group": grp, "scope": "Namespaced",
+                "names": {"plural": "transfers", "singular": "transfer", "kind": "Transfer"},
+                "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                              "selectableFields": [{"jsonPath": ".spec.node"}],
+                              "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                                                                       "statusReplicasPath": ".status.replicas"}},
+                              "additionalPrinterColumns": [{"name": "Node", "type": "string", "jsonPath": ".spec.node"}],
+                              "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                  "spec": {"type": "object", "properties": {
+                                      "node": {"type": "string"}, "replicas": {"type": "integer"},
+                                      "bytes": {"type": "integer", "default": 0}}},
+                                  "status": {"type": "object", "properties": {"phase": {"type": "string"},
+                                                                              "replicas": {"type": "integer"}}}}}}}]}}
+code, _, body = c.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+eq("a CRD is created", code, 201, "API reference CRD")
+TX = f"/apis/{grp}/v1alpha1/namespaces/{ns}/transfers"
+code, _, body = wait_until(lambda: (lambda r: r if r[0] == 200 else None)(c.get(TX)), 10) or (None, None, None)
+eq("its resource is served once Established", code, 200, "API reference CRD conditions")
+for node in ("n1", "n2"):
+    c.post(TX, {"apiVersion": f"{grp}/v1alpha1", "kind": "Transfer", "metadata": {"name": f"t-{node}"},
+                "spec": {"node": node, "replicas": 1}, "status": {"phase": "Ignored"}})
+code, _, t1 = c.get(TX + "/t-n1")
+eq("create of a CR ignores status when the status subresource is on", t1.get("status"), None, "§6.3")
+eq("CR defaults are applied", t1["spec"].get("bytes"), 0, "CRD structural schema defaults")
+code, _, lst = c.get(TX, query={"fieldSelector": "spec.node=n2"})
+eq("a CRD's selectableFields work as field selectors", [o["metadata"]["name"] for o in lst["items"]], ["t-n2"], "§6.2 (GA 1.32)")
+code, _, body = c.get(TX, query={"fieldSelector": "spec.replicas=1"})
+eq("a field that is not selectable: 400", code, 400, "§6.2")
+code, _, t1s = c.patch(TX + "/t-n1/status", {"status": {"phase": "Running"}})
+eq("/status of a CR: status changes, generation does not", (t1s["status"], t1s["metadata"]["generation"]),
+   ({"phase": "Running"}, 1), "§6.3")
+code, _, t1b = c.patch(TX + "/t-n1", {"metadata": {"annotations": {"a": "b"}}})
+eq("a metadata change of a CR keeps generation", t1b["metadata"]["generation"], 1, "§6.3")
+code, _, t1c = c.patch(TX + "/t-n1", {"spec": {"node": "n3"}})
+eq("a spec change of a CR bumps generation", t1c["metadata"]["generation"], 2, "§6.3")
+code, _, body = c.put(TX + "/t-n1", dict(t1c, metadata={k: v for k, v in t1c["metadata"].items() if k != "resourceVersion"}))
+eq("PUT of a CR without resourceVersion: 422 (no unconditional update)", code, 422, "§6.3")
+code, _, body = c.patch(TX + "/t-n1", {"spec": {"node": "x"}}, ct="application/strategic-merge-patch+json")
+eq("strategic merge on a CR: 415", (code, body.get("reason")), (415, "UnsupportedMediaType"), "§6.3")
+code, _, sc = c.get(TX + "/t-n1/scale")
+eq("a CR's /scale follows its specReplicasPath", (code, sc["spec"].get("replicas")), (200, 1), "§6.3")
+code, _, tbl = c.get(TX, headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"})
+eq("Table rendering: Name plus the CRD's printer columns", [col["name"] for col in tbl.get("columnDefinitions", [])],
+   ["Name", "Node"], "§6.9; CRD additionalPrinterColumns")
+eq("Table rows carry the cells", [r["cells"] for r in tbl.get("rows", [])], [["t-n1", "n3"], ["t-n2", "n2"]], "meta/v1 Table")
+code, _, root = c.get("/openapi/v3")
+url = root.get("paths", {}).get(f"apis/{grp}/v1alpha1", {}).get("serverRelativeURL")
+code, _, doc = c.get(url) if url else (None, None, {})
+patch_op = doc.get("paths", {}).get(f"/apis/{grp}/v1alpha1/namespaces/{{namespace}}/transfers/{{name}}", {}).get("patch", {})
+check("OpenAPI v3: the CR's PATCH operation declares fieldValidation (what kubectl apply checks)",
+      any(p.get("name") == "fieldValidation" and p.get("in") == "query" for p in patch_op.get("parameters", [])),
+      patch_op.get("parameters"), ref="§6.9")
+eq("...and is tagged with the kind", patch_op.get("x-kubernetes-group-version-kind"),
+   {"group": grp, "version": "v1alpha1", "kind": "Transfer"}, "§6.9")
+schemas = doc.get("components", {}).get("schemas", {})
+tx_schema = next((s for s in schemas.values() if s.get("x-kubernetes-group-version-kind") ==
+                  [{"group": grp, "version": "v1alpha1", "kind": "Transfer"}]), {})
+eq("OpenAPI v3 carries the CRD's schema", sorted(tx_schema.get("properties", {}).get("spec", {}).get("properties", {})),
+   ["bytes", "node", "replicas"], "§7.2 item 9")
+code, _, body = c.delete(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/transfers.{grp}")
+eq("deleting a CRD removes its custom resources, then stops serving them",
+   wait_until(lambda: c.get(TX)[0] == 404, 10), True, "API reference CRD (customresourcecleanup finalizer)")
+
 if not box.real:
     # ---- the box's admin-only parts: tokens, RBAC, audit
     # TokenRequest, TokenReview (§6.6; API reference TokenRequest)

@@ -509,7 +509,7 @@ class Api:
                 "metadata": out_meta, "items": outs}
 
     # ---- CREATE
-    def create(self, req):
+    def create(self, req, managed=None):
         res = req.res
         if res.plural in REVIEWS:
             return 201, self.review(req)
@@ -544,8 +544,11 @@ class Api:
         if res.plural in ("events",) or res.plural == "endpoints":
             meta.pop("generation", None)
         meta.pop("managedFields", None)
-        patches.update_managed(None, obj, req.manager(), "Update", res.api_version(req.version),
-                               self._schema(req), res.builtin, "", now_time(), False)
+        if managed is not None:
+            meta["managedFields"] = managed  # server-side apply created it: owned by the Apply
+        else:
+            patches.update_managed(None, obj, req.manager(), "Update", res.api_version(req.version),
+                                   self._schema(req), res.builtin, "", now_time(), False)
         key = self.key(res, req.ns, meta["name"])
         with self.store.lock:
             if self.store.get(key) is not None:
@@ -740,16 +743,7 @@ class Api:
             hdrs = dict(req.headers)
             hdrs["Content-Type"] = "application/json"
             creq = _clone(req, hdrs, manager)
-            code, out = self.create(creq)
-            # the create recorded an Update; an apply-created object is owned by Apply
-            with self.store.lock:
-                if not req.dry_run:
-                    k = self.key(res, req.ns, req.name)
-                    cur = self.store.get(k)
-                    cur["metadata"]["managedFields"] = mf
-                    self.store.objs[k] = cur  # same RV: the create's event already went out
-                out["metadata"]["managedFields"] = mf
-            return 201, out
+            return self.create(creq, managed=mf)
         cur = self.out(res, old, req.version)
         new = patches.server_side_apply(cur, applied, manager, force, res.api_version(req.version), sch,
                                         res.builtin, now_time(), skip_status, req.sub)
