@@ -321,6 +321,17 @@ stale = dict(le)
 code, _, le2 = c.put(LE + "/leader", dict(le, spec=dict(le["spec"], holderIdentity="b")))
 code, _, body = c.put(LE + "/leader", dict(stale, spec=dict(stale["spec"], holderIdentity="c")))
 eq("two candidates renewing with the same RV: the second gets 409", code, 409, "§6.5")
+code, _, le3 = c.patch(LE + "/leader", {"spec": {"renewTime": "2026-01-02T03:04:06Z"}})
+eq("MicroTime is written back with six fractional digits", le3["spec"].get("renewTime"), "2026-01-02T03:04:06.000000Z",
+   "API reference meta/v1 MicroTime")
+code, _, body = c.patch(LE + "/leader", {"spec": {"renewTime": "yesterday"}})
+eq("a MicroTime that does not parse: 400", code, 400, "API reference meta/v1 MicroTime")
+
+# ---- deletecollection (API reference: delete collection)
+code, _, body = c.delete(CM, query={"labelSelector": "tier=b"})
+eq("DELETE on a collection with a selector deletes what matches",
+   (code, sorted(o["metadata"]["name"] for o in c.get(CM, query={"labelSelector": "tier"})[2]["items"])),
+   (200, ["l0", "l1", "l2", "l5"]), "API reference deletecollection")
 
 # ---- events: involvedObject field selectors (§7.2 item 6)
 EV = f"/api/v1/namespaces/{ns}/events"

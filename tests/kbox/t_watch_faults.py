@@ -64,6 +64,12 @@ evs = take(it, 4)
 eq("an object that stops matching the selector arrives as DELETED, then ADDED when it matches again",
    names(evs)[-2:], [("DELETED", "b"), ("ADDED", "b")], "§6.1")
 
+st, _, it = c.watch(CM, {"resourceVersion": str(10 ** 9), "timeoutSeconds": "10"})
+evs = list(it)
+eq("a watch from a future RV: after a short wait, an ERROR event (Timeout, ResourceVersionTooLarge)",
+   [(e["type"], e["object"].get("code"), e["object"].get("reason")) for e in evs], [("ERROR", 504, "Timeout")],
+   "API concepts: resource versions")
+
 # ---- bookmarks, timeoutSeconds (§6.1)
 st, _, it = c.watch(CM, {"resourceVersion": "0", "allowWatchBookmarks": "true", "timeoutSeconds": "2"})
 t0 = time.time()

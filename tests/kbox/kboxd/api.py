@@ -77,6 +77,12 @@ ZERO_STATUS = {
     "horizontalpodautoscalers": {"desiredReplicas": 0},  # autoscaling/v2 HPAStatus.DesiredReplicas
 }
 
+# metav1.MicroTime fields: always written back with six fractional digits (RFC 3339 micro)
+MICRO_TIMES = {
+    "leases": (("spec", "acquireTime"), ("spec", "renewTime")),  # coordination/v1 LeaseSpec
+    "events": (("eventTime",), ("series", "lastObservedTime")),  # core/v1 and events/v1 Event
+}
+
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
 JSONP = "application/json-patch+json"
@@ -328,6 +334,8 @@ class Api:
             ver = obj.get("apiVersion", "").split("/")[-1]
             schema.apply_defaults(obj, schema.crd_schema(res, ver))
             return
+        for path in MICRO_TIMES.get(p, ()):
+            _normalize_micro(obj, path)
         if p == "namespaces":
             obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
@@ -1132,3 +1140,19 @@ def _crd_init(obj):
              "message": "the initial names have been accepted", "lastTransitionTime": t}],
         "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")]}
     spec.setdefault("conversion", {"strategy": "None"})
+
+
+def _normalize_micro(obj, path):
+    cur = obj
+    for p in path[:-1]:
+        cur = cur.get(p) if isinstance(cur, dict) else None
+    if not isinstance(cur, dict) or cur.get(path[-1]) in (None, ""):
+        return
+    v = cur[path[-1]]
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})", v) if isinstance(v, str) else None
+    if not m:
+        raise bad_request(f'parsing time "{v}" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "{v}" as "2006"')
+    import datetime
+    frac = ((m.group(2) or ".")[1:] + "000000")[:6]
+    t = datetime.datetime.fromisoformat(m.group(1) + "." + frac + ("+00:00" if m.group(3) == "Z" else m.group(3)))
+    cur[path[-1]] = t.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

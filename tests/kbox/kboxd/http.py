@@ -462,24 +462,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         send_initial = truthy(initial) or (initial is None and (not rv or rv == "0"))
         err = None
         initial_objs = []
+        w = None
+        since = None
+        if not send_initial:
+            try:
+                since = int(rv)
+            except ValueError:
+                raise ApiError(400, "BadRequest", f'invalid resource version "{rv}"')
+            if since > store.rv:
+                try:  # a future RV: wait a little for it, as the watch cache does, then an error
+                    store.wait_for_rv(since)
+                except ApiError as e:
+                    err = e
+        start_rv = since or 0
         with store.lock:
             if send_initial:
                 objs, cur = store.list(res.group, res.plural, ns)
                 initial_objs = [o for o in objs if flt(o)]
                 w = store.watch(res.group, res.plural, ns, None)
                 start_rv = cur
-            else:
-                try:
-                    since = int(rv)
-                except ValueError:
-                    raise ApiError(400, "BadRequest", f'invalid resource version "{rv}"')
+            elif err is None:
                 try:
                     w = store.watch(res.group, res.plural, ns, since)
-                    start_rv = max(since, 0)
                 except ApiError as e:
                     err = e
-                    w = None
-                    start_rv = since
         cut = box.faults.take("watch", path, "cutWatch")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
