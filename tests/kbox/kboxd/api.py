@@ -219,7 +219,7 @@ class Api:
             msgs = [f'unknown field "{u.lstrip(".")}"' for u in unknown]
             if mode == "Strict":
                 if req.content_type == APPLY:
-                    raise bad_request(".".join([]) + ", ".join(f"{u}: field not declared in schema" for u in unknown))
+                    raise bad_request(", ".join(f"{u}: field not declared in schema" for u in unknown))
                 raise bad_request("strict decoding error: " + ", ".join(msgs))
             if mode == "Warn":
                 req.warnings.extend(msgs)

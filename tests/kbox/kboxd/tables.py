@@ -145,6 +145,88 @@ BUILTIN = {
 }
 
 
+def _age(o):
+    return human_age(o["metadata"].get("creationTimestamp"))
+
+
+def _g(o, *path, default=""):
+    cur = o
+    for p in path:
+        if not isinstance(cur, dict):
+            return default
+        cur = cur.get(p)
+    return default if cur is None else cur
+
+
+def _event_object(o):
+    ref = o.get("involvedObject") or o.get("regarding") or {}
+    return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+
+
+def _ep_list(o):
+    out = []
+    for s in o.get("subsets") or []:
+        for a in s.get("addresses") or []:
+            for p in s.get("ports") or [{}]:
+                out.append(f"{a.get('ip')}:{p.get('port')}" if p.get("port") else a.get("ip", ""))
+    return ",".join(out[:3]) + (f" + {len(out) - 3} more..." if len(out) > 3 else "") if out else "<none>"
+
+
+# further kube-apiserver printers (pkg/printers/internalversion/printers.go), columns as kubectl shows them
+BUILTIN.update({
+    "replicasets": ([NAME, col("Desired", "integer"), col("Current", "integer"), col("Ready", "integer"), AGE],
+                    lambda o: [_g(o, "spec", "replicas", default=0), _g(o, "status", "replicas", default=0),
+                               _g(o, "status", "readyReplicas", default=0), _age(o)]),
+    "daemonsets": ([NAME, col("Desired", "integer"), col("Current", "integer"), col("Ready", "integer"),
+                    col("Up-to-date", "integer"), col("Available", "integer"), col("Node Selector"), AGE],
+                   lambda o: [_g(o, "status", "desiredNumberScheduled", default=0),
+                              _g(o, "status", "currentNumberScheduled", default=0),
+                              _g(o, "status", "numberReady", default=0), _g(o, "status", "updatedNumberScheduled", default=0),
+                              _g(o, "status", "numberAvailable", default=0),
+                              _sel(_g(o, "spec", "template", "spec", "nodeSelector", default={})), _age(o)]),
+    "jobs": ([NAME, col("Status"), col("Completions"), col("Duration"), AGE],
+             lambda o: [_job_status(o), f"{_g(o, 'status', 'succeeded', default=0)}/{_g(o, 'spec', 'completions', default=1)}",
+                        "", _age(o)]),
+    "persistentvolumes": ([NAME, col("Capacity"), col("Access Modes"), col("Reclaim Policy"), col("Status"), col("Claim"),
+                           col("StorageClass"), col("VolumeAttributesClass"), col("Reason"), AGE],
+                          lambda o: [_g(o, "spec", "capacity", "storage"), ",".join(_am(_g(o, "spec", "accessModes", default=[]))),
+                                     _g(o, "spec", "persistentVolumeReclaimPolicy"), _g(o, "status", "phase"),
+                                     (f"{_g(o, 'spec', 'claimRef', 'namespace')}/{_g(o, 'spec', 'claimRef', 'name')}"
+                                      if _g(o, "spec", "claimRef", default=None) else ""),
+                                     _g(o, "spec", "storageClassName"), "<unset>", _g(o, "status", "reason"), _age(o)]),
+    "storageclasses": ([NAME, col("Provisioner"), col("ReclaimPolicy"), col("VolumeBindingMode"),
+                        col("AllowVolumeExpansion"), AGE],
+                       lambda o: [o.get("provisioner", ""), o.get("reclaimPolicy", "Delete"),
+                                  o.get("volumeBindingMode", "Immediate"), str(bool(o.get("allowVolumeExpansion"))).lower(),
+                                  _age(o)]),
+    "events": ([col("Last Seen"), col("Type"), col("Reason"), col("Object"), col("Message")],
+               lambda o: [o.get("type", ""), o.get("reason", ""), _event_object(o), o.get("message") or o.get("note", "")]),
+    "endpoints": ([NAME, col("Endpoints"), AGE], lambda o: [_ep_list(o), _age(o)]),
+    "endpointslices": ([NAME, col("AddressType"), col("Ports"), col("Endpoints"), AGE],
+                       lambda o: [o.get("addressType", ""),
+                                  ",".join(str(p.get("port")) for p in o.get("ports") or []) or "<unset>",
+                                  ",".join(a for e in o.get("endpoints") or [] for a in e.get("addresses") or []) or "<unset>",
+                                  _age(o)]),
+    "priorityclasses": ([NAME, col("Value", "integer"), col("Global-Default", "boolean"), AGE, col("PreemptionPolicy")],
+                        lambda o: [o.get("value", 0), bool(o.get("globalDefault")), _age(o),
+                                   o.get("preemptionPolicy", "")]),
+    "rolebindings": ([NAME, col("Role"), AGE], lambda o: [f"{_g(o, 'roleRef', 'kind')}/{_g(o, 'roleRef', 'name')}", _age(o)]),
+    "clusterrolebindings": ([NAME, col("Role"), AGE],
+                            lambda o: [f"{_g(o, 'roleRef', 'kind')}/{_g(o, 'roleRef', 'name')}", _age(o)]),
+    "csinodes": ([NAME, col("Drivers", "integer"), AGE], lambda o: [len(_g(o, "spec", "drivers", default=[]) or []), _age(o)]),
+    "volumeattachments": ([NAME, col("Attacher"), col("PV"), col("Node"), col("Attached", "boolean"), AGE],
+                          lambda o: [_g(o, "spec", "attacher"), _g(o, "spec", "source", "persistentVolumeName"),
+                                     _g(o, "spec", "nodeName"), bool(_g(o, "status", "attached", default=False)), _age(o)]),
+})
+
+
+def _job_status(o):
+    for cnd in _g(o, "status", "conditions", default=[]) or []:
+        if cnd.get("status") == "True" and cnd.get("type") in ("Complete", "Failed", "Suspended"):
+            return cnd["type"]
+    return "Running"
+
+
 def _am(modes):
     short = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
     return [short.get(m, m) for m in modes or []]
@@ -230,8 +312,13 @@ def table(res, version, objs, list_meta, include_object=True):
         def cells(o):
             return [o["metadata"].get("creationTimestamp")]
     rows = []
+    no_name = res.plural == "events"
     for o in objs:
-        r = {"cells": [o["metadata"]["name"]] + cells(o)}
+        if no_name:
+            last = o.get("lastTimestamp") or o.get("eventTime") or o["metadata"].get("creationTimestamp")
+            r = {"cells": [human_age(last)] + cells(o)}
+        else:
+            r = {"cells": [o["metadata"]["name"]] + cells(o)}
         if include_object:
             r["object"] = partial(o)
         rows.append(r)
