@@ -24,9 +24,10 @@ ClusterRoles (aggregationRule, resolved at evaluation). Bootstrap roles (cluster
 system:discovery, system:basic-user, system:public-info-viewer) are created
 at first start as kube-apiserver's RBAC bootstrap does.
 
-Audit: one JSON line per request in DIR/audit.log with user, groups, verb,
-apiGroup, resource, subresource, namespace, name (or path), decision, code
-and the rule that allowed it ("ClusterRoleBinding/x ClusterRole/y rules[2]"),
+Audit: one JSON line per request in DIR/audit.log with ts (microseconds), user,
+groups, verb, apiGroup, resource, subresource, namespace, name (or path),
+decision, code, the rule that allowed it ("ClusterRoleBinding/x ClusterRole/y
+rules[2]"), userAgent, sourceIP and auditID (the Audit-Id response header),
 so tests can prove least privilege: which rules were used, what was denied.
 """
 import base64
@@ -326,15 +327,18 @@ class Audit:
         self.f = open(path, "a")
         self.lock = threading.Lock()
 
-    def log(self, user, a, allowed, code, rule):
-        rec = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "user": user.name,
-               "groups": user.groups, "verb": a.verb}
+    def log(self, user, a, allowed, code, rule, extra=None):
+        import datetime
+        rec = {"ts": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+               "user": user.name, "groups": user.groups, "verb": a.verb}
         if a.resource_request:
             rec.update({"apiGroup": a.group, "resource": a.resource, "subresource": a.subresource,
                         "namespace": a.namespace, "name": a.name})
         else:
             rec["path"] = a.path
         rec.update({"decision": "allow" if allowed else "deny", "code": code, "rule": rule})
+        if extra:
+            rec.update(extra)
         line = json.dumps(rec, separators=(",", ":")) + "\n"
         with self.lock:
             self.f.write(line)

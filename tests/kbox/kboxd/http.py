@@ -162,7 +162,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_error_status(ApiError(500, "InternalError", f"Internal error occurred: {e}"))
         finally:
             if attrs is not None and user is not None:
-                box.audit.log(user, attrs, bool(rule), self.code or 0, rule)
+                box.audit.log(user, attrs, bool(rule), self.code or 0, rule,
+                              {"userAgent": self.headers.get("User-Agent", ""),
+                               "sourceIP": self.client_address[0], "auditID": self.audit_id})
 
     def impersonate(self, user):
         """Impersonate-User/-Group headers: allowed by the `impersonate` verb, as upstream."""
