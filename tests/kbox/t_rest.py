@@ -264,6 +264,32 @@ code, _, body = c.delete(CM + "/pre")
 eq("DELETE answers a Success Status for kinds that do not return the object",
    (code, body.get("kind"), body.get("status"), body.get("details", {}).get("name")), (200, "Status", "Success", "pre"), AC)
 
+eq("a ConfigMap has no metadata.generation (its strategy does not track one)", "generation" in a["metadata"], False,
+   "API reference ObjectMeta.generation")
+code, _, dg = c.post(DEP, deployment("dg"))
+c.patch(DEP + "/dg", {"metadata": {"finalizers": ["example.com/hold"]}})
+code, _, dg2 = c.delete(DEP + "/dg")
+eq("deletion with finalizers bumps generation of a kind that tracks it", dg2["metadata"]["generation"], 2,
+   "apiserver markAsDeleting")
+c.patch(DEP + "/dg", {"metadata": {"finalizers": None}})
+
+# ---- pods: graceful deletion on a node (pod strategy CheckGracefulDelete)
+PO = f"/api/v1/namespaces/{ns}/pods"
+node = f"node-{ns}"
+c.post("/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}})
+c.post(PO, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bound"},
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}]}})
+c.post(PO, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "unbound"},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+code, _, pb = c.delete(PO + "/bound")
+eq("a pod bound to a node is deleted gracefully: deletionGracePeriodSeconds from its spec (30)",
+   (code, pb["metadata"].get("deletionGracePeriodSeconds"), c.get(PO + "/bound")[0]), (200, 30, 200), AC)
+code, _, _ = c.delete(PO + "/bound", query={"gracePeriodSeconds": "0"})
+eq("gracePeriodSeconds=0 (what the kubelet sends when the pod stopped) deletes it", c.get(PO + "/bound")[0], 404, AC)
+code, _, _ = c.delete(PO + "/unbound")
+eq("a pod not bound to a node goes at once", c.get(PO + "/unbound")[0], 404, AC)
+c.delete(f"/api/v1/nodes/{node}")
+
 # ---- garbage collection (§7.2 item 8; Garbage Collection)
 code, _, owner = c.post(CM, cm("owner"))
 ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"]}

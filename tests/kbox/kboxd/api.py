@@ -60,6 +60,9 @@ DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric charact
 # kinds whose names are DNS labels rather than subdomains
 LABEL_NAMED = {"namespaces"}
 DNS1035_NAMED = {"services"}
+# built-in kinds whose strategies track metadata.generation (others never show one)
+GENERATION_KINDS = {"deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs",
+                    "poddisruptionbudgets", "horizontalpodautoscalers", "customresourcedefinitions"}
 # kinds whose PUT creates a missing object (AllowCreateOnUpdate in their strategies)
 CREATE_ON_UPDATE = {"leases", "endpoints", "events"}
 # kinds whose DELETE answers the deleted object rather than a Status (ReturnDeletedObject)
@@ -548,9 +551,8 @@ class Api:
             _crd_init(obj)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_time()
-        meta["generation"] = 1
-        if res.plural in ("events",) or res.plural == "endpoints":
-            meta.pop("generation", None)
+        if res.crd is not None or res.plural in GENERATION_KINDS:
+            meta["generation"] = 1
         meta.pop("managedFields", None)
         if managed is not None:
             meta["managedFields"] = managed  # server-side apply created it: owned by the Apply
@@ -881,6 +883,20 @@ class Api:
                 if not _same(old, new):
                     self.store.commit(key, new, "MODIFIED")
                 return 200, self.out(res, new, req.version)
+            if res.plural == "pods" and not fins:
+                grace = self._pod_grace(old, opts)
+                if grace > 0:  # graceful: the kubelet of its node deletes it (with grace 0) when stopped
+                    when = _time_in(grace)
+                    if meta.get("deletionTimestamp") and meta.get("deletionGracePeriodSeconds", 0) <= grace:
+                        return 200, self.out(res, old, req.version)
+                    meta["deletionTimestamp"] = when
+                    meta["deletionGracePeriodSeconds"] = grace
+                    if meta.get("generation", 0) > 0:  # BeforeDelete/markAsDeleting bump it
+                        meta["generation"] += 1
+                    if req.dry_run:
+                        return 200, self.out(res, new, req.version)
+                    self.store.commit(key, new, "MODIFIED")
+                    return 200, self.out(res, new, req.version)
             if res.plural == "customresourcedefinitions" and \
                     "customresourcecleanup.apiextensions.k8s.io" not in fins:
                 fins.append("customresourcecleanup.apiextensions.k8s.io")
@@ -888,8 +904,8 @@ class Api:
                 if not meta.get("deletionTimestamp"):
                     meta["deletionTimestamp"] = now_time()
                     meta["deletionGracePeriodSeconds"] = 0
-                    if "generation" in meta:
-                        meta["generation"] = meta.get("generation", 1) + 1
+                    if meta.get("generation", 0) > 0:  # BeforeDelete/markAsDeleting bump it
+                        meta["generation"] += 1
                 meta["finalizers"] = fins
                 if req.dry_run:
                     return 200, self.out(res, new, req.version)
@@ -907,6 +923,21 @@ class Api:
         if res.plural in RETURN_DELETED or res.crd is not None:
             return 200, self.out(res, gone, req.version)
         return 200, success_status(res, req.name, old["metadata"]["uid"])
+
+    def _pod_grace(self, pod, opts):
+        """Seconds of graceful deletion, or 0 for at once: pods not bound to a node, finished
+        pods and gracePeriodSeconds=0 go at once (pod strategy CheckGracefulDelete). Until the
+        box runs kubelets (issue 13) a pod is graceful only when its node exists as a Node."""
+        spec = pod.get("spec") or {}
+        node = spec.get("nodeName")
+        if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return 0
+        if self.store.get(("", "nodes", "", node)) is None:
+            return 0
+        g = opts.get("gracePeriodSeconds")
+        if g is None:
+            g = spec.get("terminationGracePeriodSeconds", 30)
+        return max(int(g), 0)
 
     def deletecollection(self, req):
         res = req.res
@@ -1156,3 +1187,9 @@ def _normalize_micro(obj, path):
     frac = ((m.group(2) or ".")[1:] + "000000")[:6]
     t = datetime.datetime.fromisoformat(m.group(1) + "." + frac + ("+00:00" if m.group(3) == "Z" else m.group(3)))
     cur[path[-1]] = t.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _time_in(seconds):
+    import datetime
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
