@@ -16,7 +16,7 @@ set -euo pipefail
 
 BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev clang-format-14
     liburing-dev libbpf-dev bpftool libzstd-dev libcurl4-openssl-dev libcjson-dev libssl-dev
-    libmicrohttpd-dev)
+    libmicrohttpd-dev libyaml-dev)
 TEST=(python3 python3-botocore zstd fio util-linux e2fsprogs iproute2 procps curl openssl
     ceph-mon ceph-osd radosgw ceph-common prometheus nginx libnginx-mod-http-lua
     xfsprogs btrfs-progs python3-fusepy
