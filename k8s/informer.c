@@ -272,32 +272,42 @@ static void replace_cache(struct k8s_informer *inf)
 		if (k8s_obj_key_of(O(inf->items[i]), key) ||
 		    map_put(&fresh, key, inf->items[i], &prev)) {
 			cJSON_Delete(inf->items[i]);
-		} else {
+			inf->items[i] = NULL;
+			continue;
+		}
+		if (prev) {
+			/* a name listed twice: the later one stands */
+			for (size_t k = 0; k < i; k++)
+				if (inf->items[k] == prev)
+					inf->items[k] = NULL;
 			cJSON_Delete(prev);
 		}
-		inf->items[i] = NULL;
 	}
-	inf->nitems = 0;
 	pthread_rwlock_wrlock(&inf->cache_lock);
 	old = inf->cache;
 	inf->cache = fresh;
 	pthread_rwlock_unlock(&inf->cache_lock);
 
-	/* handlers: adds and updates in the new cache, deletes of what is gone */
-	for (size_t i = 0; i < fresh.nb; i++)
-		for (struct entry *e = fresh.b[i]; e; e = e->next) {
-			struct entry *o = map_find(&old, e->key);
+	/* handlers: adds and updates in list order, then deletes of what is gone */
+	for (size_t i = 0; i < inf->nitems; i++) {
+		const struct entry *o;
 
-			if (!o) {
-				if (inf->h.add)
-					inf->h.add(inf->arg, O(e->obj));
-			} else {
-				const char *a = obj_rv(o->obj), *b = obj_rv(e->obj);
+		if (!inf->items[i] || k8s_obj_key_of(O(inf->items[i]), key))
+			continue;
+		o = map_find(&old, key);
+		if (!o) {
+			if (inf->h.add)
+				inf->h.add(inf->arg, O(inf->items[i]));
+		} else {
+			const char *a = obj_rv(o->obj), *b = obj_rv(inf->items[i]);
 
-				if (inf->h.update && (!a || !b || strcmp(a, b)))
-					inf->h.update(inf->arg, O(o->obj), O(e->obj));
-			}
+			if (inf->h.update && (!a || !b || strcmp(a, b)))
+				inf->h.update(inf->arg, O(o->obj), O(inf->items[i]));
 		}
+	}
+	/* the cache owns the objects now */
+	memset(inf->items, 0, inf->nitems * sizeof(*inf->items));
+	inf->nitems = 0;
 	for (size_t i = 0; i < old.nb; i++)
 		for (struct entry *e = old.b[i]; e; e = e->next)
 			if (!map_find(&fresh, e->key) && inf->h.del)
