@@ -489,9 +489,16 @@ static void req_ended(struct kloop *l, struct kreq *r, CURLcode cc)
 	struct kfail f = {0};
 	cJSON *status = NULL;
 	long ver = 0, nconn = 0;
+	bool connected = true;
 
 	if (cc == CURLE_COULDNT_CONNECT)
 		curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &r->os_errno);
+	if (cc == CURLE_OPERATION_TIMEDOUT) {
+		curl_off_t pre = 0;
+
+		curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+		connected = pre > 0;
+	}
 	curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &ver);
 	curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nconn);
 	r->is_h2 = ver == CURL_HTTP_VERSION_2_0;
@@ -536,6 +543,11 @@ static void req_ended(struct kloop *l, struct kreq *r, CURLcode cc)
 		f.transport = "OutOfMemory";
 	else if (cc != CURLE_OK)
 		f.transport = kerr_transport((int)cc, r->os_errno);
+	/* curl says "timed out" for both: a transfer that ended well before its
+	 * deadline without a connection met the connect timeout */
+	if (cc == CURLE_OPERATION_TIMEDOUT && !r->stream && !connected &&
+	    now + 100 < r->deadline_ms)
+		f.transport = "ConnectTimeout";
 	f.transport_detail = r->curl_err[0] ? r->curl_err : curl_easy_strerror(cc);
 	if (!f.transport) {
 		f.http = r->status;
