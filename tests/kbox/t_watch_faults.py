@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kboxtest import Box, check, eq, finish, wait_until  # noqa: E402
 
 AC = "kubernetes.io API Concepts"
-box = Box(private=True, args=["--bookmark-seconds", "0.5", "--watch-max-seconds", "30"])
+box = Box(private=True, args=["--bookmark-seconds", "0.5", "--watch-max-seconds", "2"])
 c = box.admin
 ns = box.namespace("w")
 CM = f"/api/v1/namespaces/{ns}/configmaps"
@@ -83,6 +83,13 @@ check("the server ends the watch at timeoutSeconds with a clean end of stream",
       "_BROKEN" not in types and time.time() - t0 < 10, (types[-3:], time.time() - t0), ref="§6.1")
 st, _, it = c.watch(CM, {"resourceVersion": "0", "timeoutSeconds": "2"})
 eq("no BOOKMARK unless asked for", [e["type"] for e in it if e["type"] == "BOOKMARK"], [], "§6.1")
+t0 = time.time()
+st, _, it = c.watch(CM, {"resourceVersion": "0"}, timeout=30)
+types = [e["type"] for e in it]
+dt = time.time() - t0
+check("without timeoutSeconds the server closes the watch itself, cleanly, after its limit "
+      "(--watch-max-seconds 2: between 2 and 4 s of watching)", "_BROKEN" not in types and dt >= 2.0 and dt < 20,
+      (types[-2:], dt), ref="§6.1 (apiserver closes after [1,2]x min-request-timeout)")
 
 # ---- streaming list: sendInitialEvents (§6.1, KEP-3157)
 st, _, it = c.watch(CM, {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan",

@@ -244,7 +244,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         m = self.command
         watch = truthy(query.get("watch", [""])[0])
         if m in ("GET", "HEAD"):
-            verb = "get" if name else ("watch" if watch else "list")
+            verb = "watch" if watch and not sub else ("get" if name else "list")
         elif m == "POST":
             verb = "create"
             if name and not sub:
