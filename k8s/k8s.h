@@ -354,7 +354,7 @@ int k8s_quantity_value(const char *s, int64_t *value);
 
 /**
  * k8s_time_parse() - RFC 3339 ("…Z", "…+02:00", fractions) to ns since the epoch
- * Return: 0; -EINVAL.
+ * Return: 0; -EINVAL (not RFC 3339, or outside 1678-2262, what int64 ns hold).
  */
 int k8s_time_parse(const char *s, int64_t *ns);
 /**

@@ -465,6 +465,7 @@ int kcfg_from_buffers(const struct kcfg_file *files, size_t n, const struct k8s_
 	char fl[200], names[160];
 	int ret;
 
+	kerr_clear(err);
 	*out = NULL;
 	docs = calloc(n ? n : 1, sizeof(*docs));
 	if (!docs)

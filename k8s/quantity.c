@@ -262,6 +262,9 @@ int k8s_time_parse(const char *s, int64_t *ns)
 		return -EINVAL;
 	t = days_from_civil(y, (unsigned int)mo, (unsigned int)d) * 86400 + h * 3600 + mi * 60 +
 	    (sec == 60 ? 59 : sec) - oh * 3600 - om * 60;
+	/* int64 nanoseconds end in 1677 and 2262 */
+	if (t <= INT64_MIN / 1000000000 || t >= INT64_MAX / 1000000000)
+		return -EINVAL;
 	*ns = t * 1000000000 + frac;
 	return 0;
 }
