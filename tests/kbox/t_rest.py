@@ -115,6 +115,29 @@ code, _, d6 = c.get(DEP + "/d1")
 eq("the Deployment's spec.replicas follows /scale", d6["spec"]["replicas"], 5, "§6.3")
 code, _, body = c.put(DEP + "/d1/scale", dict(sc, spec={"replicas": 1}))
 eq("PUT /scale with a stale resourceVersion: 409", code, 409, "§6.3")
+code, _, d7 = c.get(DEP + "/d1")
+scale_mf = [e for e in d7["metadata"].get("managedFields", []) if e.get("subresource") == "scale"]
+eq("a write through /scale is recorded in the parent's managedFields with subresource scale",
+   [(e["manager"], e["operation"], e["fieldsV1"]) for e in scale_mf], [("kbox-test", "Update", {"f:spec": {"f:replicas": {}}})],
+   "Server-Side Apply (scale subresource)")
+c.patch(DEP + "/sa", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sa"},
+                      "spec": dict(deployment("sa", 2)["spec"])}, ct="application/apply-patch+yaml",
+        query={"fieldManager": "gitops"})
+code, _, body = c.patch(DEP + "/sa/scale", {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "sa"},
+                                            "spec": {"replicas": 4}}, ct="application/apply-patch+yaml",
+                        query={"fieldManager": "ferry-autoscale"})
+eq("apply on /scale of replicas another manager applied: 409 naming it", (code, body.get("message")),
+   (409, 'Apply failed with 1 conflict: conflict with "gitops" using apps/v1: .spec.replicas'), "DESIGN.md Ownership")
+code, _, body = c.patch(DEP + "/sa/scale", {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "sa"},
+                                            "spec": {"replicas": 4}}, ct="application/apply-patch+yaml",
+                        query={"fieldManager": "ferry-autoscale", "force": "true"})
+eq("apply on /scale with force sets replicas", (code, body.get("spec", {}).get("replicas")), (200, 4), "Server-Side Apply")
+code, _, body = c.patch(DEP + "/sa", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sa"},
+                                      "spec": dict(deployment("sa", 3)["spec"])}, ct="application/apply-patch+yaml",
+                        query={"fieldManager": "gitops"})
+eq("...and now the main resource's apply of replicas conflicts with the /scale manager", (code, body.get("message")),
+   (409, 'Apply failed with 1 conflict: conflict with "ferry-autoscale" using apps/v1: .spec.replicas'),
+   "DESIGN.md Ownership")
 
 # ---- patches (§6.3)
 code, _, p = c.patch(CM + "/a", {"data": {"a": None, "b": "2"}})

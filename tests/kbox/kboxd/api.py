@@ -670,6 +670,8 @@ class Api:
             raise unsupported_media(accepted if res.builtin else [JSONP, MERGE, APPLY])
         if not req.body:
             raise bad_request("the body of the request was empty")
+        if req.sub == "scale" and ct == APPLY:
+            return 200, self.apply_scale(req)
         if req.sub == "scale":
             cur = self.get_scale(req)
             new = self._apply_patch(req, cur, ct, None, "scale")
@@ -794,7 +796,11 @@ class Api:
             scale["status"]["selector"] = sel
         return scale
 
-    def update_scale(self, req, scale):
+    def update_scale(self, req, scale, apply_manager=None, force=False):
+        """PUT/PATCH/apply on /scale: only the replicas path of the parent changes. Its
+        ownership is recorded in the parent's managedFields with subresource "scale" (the
+        apiserver's ScaleHandler), so apply on /scale conflicts with, e.g., a GitOps tool
+        that applied spec.replicas on the main resource."""
         res = req.res
         sp = self._scale_paths(res)
         if not isinstance(scale, dict):
@@ -816,12 +822,55 @@ class Api:
                 raise invalid(None, "Scale", req.name, [FieldError("FieldValueInvalid", "spec.replicas",
                                                                    f"Invalid value: {r}: must be greater than or equal to 0")])
             new = deepcopy(old)
+            cur = _get_path(old, sp["specReplicasPath"])
             _set_path(new, sp["specReplicasPath"], r)
-            sreq = _clone(req, req.headers, req.manager())
+            manager = apply_manager or req.manager()
+            op = "Apply" if apply_manager else "Update"
+            fpath = tuple("f:" + x for x in sp["specReplicasPath"].lstrip(".").split("."))
+            entries, conflicts, mine = [], [], None
+            for e in deepcopy(old["metadata"].get("managedFields") or []):
+                if e.get("manager") == manager and e.get("operation") == op and e.get("subresource") == "scale":
+                    mine = e
+                    continue
+                paths = patches.decode_fields(e.get("fieldsV1"))
+                if fpath in paths and cur != r:
+                    if apply_manager and not force:
+                        conflicts.append(e)
+                    paths.discard(fpath)
+                if paths:
+                    e["fieldsV1"] = patches.encode_fields(paths)
+                    entries.append(e)
+            if conflicts:
+                fld = sp["specReplicasPath"]
+                if len(conflicts) == 1:
+                    e = conflicts[0]
+                    msg = f'Apply failed with 1 conflict: conflict with "{e["manager"]}" using {e.get("apiVersion", "")}: {fld}'
+                else:
+                    msg = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(
+                        f'conflicts with "{e["manager"]}" using {e.get("apiVersion", "")}:\n- {fld}' for e in conflicts)
+                raise ApiError(409, "Conflict", msg, {"causes": [
+                    {"reason": "FieldManagerConflict", "field": fld,
+                     "message": f'conflict with "{e["manager"]}" using {e.get("apiVersion", "")}'} for e in conflicts]})
+            if apply_manager or cur != r or mine is not None:
+                entries.append({"manager": manager, "operation": op, "apiVersion": res.api_version(req.version),
+                                "time": now_time(), "fieldsType": "FieldsV1",
+                                "fieldsV1": patches.encode_fields({fpath}), "subresource": "scale"})
+            new["metadata"]["managedFields"] = entries
+            sreq = _clone(req, req.headers, manager)
             sreq.sub = ""
             sreq.dry_run  # validate the dryRun values
-            self.write(sreq, old, new, req.manager(), "Update")
+            self.write(sreq, old, new, manager, "Apply")  # managedFields done here
         return self.get_scale(req) if not req.dry_run else dict(scale, spec={"replicas": r})
+
+    def apply_scale(self, req):
+        applied = parse_body(req)
+        manager = req.q("fieldManager")
+        if not manager:
+            raise bad_request("PATCH /apply requires fieldManager")
+        if not isinstance(applied, dict) or applied.get("kind") not in (None, "Scale") or \
+                applied.get("apiVersion") not in (None, "autoscaling/v1"):
+            raise bad_request("the applied configuration of a scale subresource must be an autoscaling/v1 Scale")
+        return self.update_scale(req, applied, manager, truthy(req.q("force")))
 
     # ---- DELETE
     def delete(self, req, opts=None):
