@@ -25,7 +25,6 @@ import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 
 PY = "/usr/bin/python3"
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,23 +41,28 @@ def _run(cmd, cwd):
         die(f"{' '.join(cmd)} failed: {r.stdout.strip()}")
 
 
+SANS = ("IP:127.0.0.1,IP:::1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
+        "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local")
+
+
 def make_pki(d):
+    """The box's CA and serving certificate: two openssl runs (OpenSSL 3's `req -x509 -CA`
+    signs directly), EC P-256, each from a config of its own (not the system's)."""
     if os.path.exists(os.path.join(d, "server.crt")):
         return
-    ext = os.path.join(d, "server.ext")
-    with open(ext, "w") as f:
-        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-                "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,IP:::1,IP:10.96.0.1,DNS:localhost,"
-                "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,"
-                "DNS:kubernetes.default.svc.cluster.local\n")
-    _run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"], d)
-    _run(["openssl", "req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "3650", "-subj", "/CN=kbox-ca",
-          "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-          "-out", "ca.crt"], d)
-    _run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "server.key"], d)
-    _run(["openssl", "req", "-new", "-key", "server.key", "-subj", "/CN=kube-apiserver", "-out", "server.csr"], d)
-    _run(["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-          "-days", "3650", "-sha256", "-extfile", "server.ext", "-out", "server.crt"], d)
+    with open(os.path.join(d, "ca.cnf"), "w") as f:
+        f.write("[req]\ndistinguished_name=dn\nx509_extensions=v3\nprompt=no\n[dn]\nCN=kbox-ca\n"
+                "[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+                "subjectKeyIdentifier=hash\n")
+    with open(os.path.join(d, "server.cnf"), "w") as f:
+        f.write("[req]\ndistinguished_name=dn\nx509_extensions=v3\nprompt=no\n[dn]\nCN=kube-apiserver\n"
+                "[v3]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                f"extendedKeyUsage=serverAuth\nsubjectAltName={SANS}\nsubjectKeyIdentifier=hash\n"
+                "authorityKeyIdentifier=keyid\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-sha256", "-days", "3650"]
+    _run(["openssl", "req", "-x509", "-config", "ca.cnf"] + ec + ["-keyout", "ca.key", "-out", "ca.crt"], d)
+    _run(["openssl", "req", "-x509", "-config", "server.cnf"] + ec +
+         ["-CA", "ca.crt", "-CAkey", "ca.key", "-keyout", "server.key", "-out", "server.crt"], d)
     for f in ("ca.key", "server.key"):
         os.chmod(os.path.join(d, f), 0o600)
 
@@ -96,11 +100,15 @@ def _ctx(d):
     return ssl.create_default_context(cafile=os.path.join(d, "ca.crt"))
 
 
-def ready(d, port, timeout=1.0):
+def ready(d, port, timeout=1.0, ctx=None):
+    import http.client
     try:
-        with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", context=_ctx(d), timeout=timeout) as r:
-            return r.status == 200
-    except (OSError, ssl.SSLError):
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx or _ctx(d), timeout=timeout)
+        c.request("GET", "/readyz")
+        ok = c.getresponse().status == 200
+        c.close()
+        return ok
+    except (OSError, ssl.SSLError, http.client.HTTPException):
         return False
 
 
@@ -147,27 +155,30 @@ def start(d, port=None, h2port=None, extra=None):
     if os.path.exists(portf):
         os.unlink(portf)
     log = open(os.path.join(d, "kbox.log"), "a")
-    env = dict(os.environ, PYTHONPATH=HERE, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONPATH=HERE)
     p = subprocess.Popen([PY, "-m", "kboxd.main", "--dir", d, "--port", str(port)] + list(extra),
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                          start_new_session=True, cwd=d)
     with open(os.path.join(d, "kbox.pid"), "w") as f:
         f.write(f"{p.pid}\n")
     deadline = time.time() + 10
+    ctx = _ctx(d)
+    h2 = None
     while time.time() < deadline:
         if p.poll() is not None:
             die(f"the box exited at start (code {p.returncode}); see {d}/kbox.log:\n" + _tail(d, "kbox.log"))
         if os.path.exists(portf):
             port = int(open(portf).read())
-            if ready(d, port, 0.5):
+            if h2 is None:  # nghttpx starts while the box finishes starting (it connects lazily)
+                h2port = h2port or free_port()
+                h2 = _start_h2(d, port, h2port)
+            if ready(d, port, 0.5, ctx):
                 break
-        time.sleep(0.05)
+        time.sleep(0.02)
     else:
         p.kill()
         die(f"the box did not answer within 10 s; see {d}/kbox.log:\n" + _tail(d, "kbox.log"))
-    if not h2port:
-        h2port = free_port()
-    _start_h2(d, port, h2port)
+    _wait_h2(d, h2, h2port)
     with open(optp, "w") as f:
         json.dump({"port": port, "h2port": h2port, "extra": extra}, f)
     write_outputs(d, port, h2port)
@@ -194,9 +205,15 @@ def _start_h2(d, port, h2port):
                              start_new_session=True)
     except FileNotFoundError:
         print("kbox: nghttpx not found (apt-get install nghttp2-proxy): no HTTP/2 front", file=sys.stderr)
-        return
+        return None
     with open(os.path.join(d, "nghttpx.pid"), "w") as f:
         f.write(f"{p.pid}\n")
+    return p
+
+
+def _wait_h2(d, p, h2port):
+    if p is None:
+        return
     deadline = time.time() + 5
     while time.time() < deadline:
         if p.poll() is not None:

@@ -87,9 +87,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.send_header(k, x)
             else:
                 self.send_header(k, v)
-        self.end_headers()
+        # head and body in one write: two small writes meet Nagle and delayed ACKs (40 ms)
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.flush_headers()
         self.code = code
 
     def send_error_status(self, e):
@@ -618,6 +620,10 @@ class Server(http.server.ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         # the TLS handshake runs in the connection's thread, not in the accept loop
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         if self.ctx is not None:
             request.settimeout(30)
             try:
