@@ -18,6 +18,7 @@
 """
 import hashlib
 import json
+import re
 
 from . import schema as sch
 from .patches import SMP_TABLE
@@ -161,10 +162,12 @@ class _Components:
             return s
         model = s.get("x-kbox-model")
         if model and not gvk:
-            if model not in self.schemas:
-                self.schemas[model] = {}
-                self.schemas[model] = self._conv(s, model)
-            return {"$ref": f"#/components/schemas/{model}"}
+            # the Go type's name, as kubectl explain shows it (V1Container -> Container)
+            cname = "io.k8s.kbox." + re.sub(r"^[A-Za-z]*?V\d+(?:alpha\d+|beta\d+)?(?=[A-Z])", "", model)
+            if cname not in self.schemas:
+                self.schemas[cname] = {}
+                self.schemas[cname] = self._conv(s, model)
+            return {"$ref": f"#/components/schemas/{cname}"}
         out = self._conv(s, model)
         if gvk:
             out["x-kubernetes-group-version-kind"] = [gvk]
@@ -173,11 +176,15 @@ class _Components:
         return out
 
     def _conv(self, s, model):
-        out = {k: v for k, v in s.items() if k not in ("properties", "items", "additionalProperties", "x-kbox-model")}
+        out = {k: v for k, v in s.items() if k not in ("properties", "items", "additionalProperties", "x-kbox-model",
+                                                        "x-kbox-descriptions")}
+        descs = s.get("x-kbox-descriptions") or {}
         if "properties" in s:
             out["properties"] = {}
             for k, p in s["properties"].items():
                 c = self.ref(p)
+                if k in descs:
+                    c = dict(c, description=descs[k]) if "$ref" not in c else {"allOf": [c], "description": descs[k]}
                 rule = SMP_TABLE.get((model, k))
                 if rule:
                     c = dict(c) if "$ref" not in c else {"allOf": [c]}

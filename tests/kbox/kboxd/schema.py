@@ -114,11 +114,23 @@ def model_schema(name, depth=0):
     _builtin_cache[name] = s  # recursion guard (JSONSchemaProps refers to itself)
     for attr, t in cls.openapi_types.items():
         s["properties"][cls.attribute_map[attr]] = _type_schema(t, depth)
+        desc = _description(cls, attr)
+        if desc:  # kept aside: model nodes are shared, the walkers must not meet wrappers
+            s.setdefault("x-kbox-descriptions", {})[cls.attribute_map[attr]] = desc
     for extra in ADDITIONS.get(name, []):
         s["properties"].setdefault(extra, dict(ANY))
     if name == "V1ObjectMeta":
         s["properties"].pop("clusterName", None)  # removed in 1.25
     return s
+
+
+def _description(cls, attr):
+    """The field's text from the generated model's property docstring (what kubectl explain prints)."""
+    doc = getattr(getattr(cls, attr, None), "__doc__", None) or ""
+    parts = [p.strip() for p in doc.split("\n\n")]
+    if len(parts) >= 3 and parts[1] and not parts[1].startswith(":return"):
+        return parts[1].replace("  # noqa: E501", "").strip()
+    return ""
 
 
 def builtin_schema(res):
