@@ -192,7 +192,12 @@ rc, out, err = k("explain", f"gadgets.spec.node")
 check("kubectl explain reads the CR schema from /openapi/v3",
       rc == 0 and "FIELD: node <string>" in out and "The node that moves the bytes." in out, out + err, ref="§7.2 item 1")
 rc, out, err = k("explain", "deployment.spec.replicas")
-check("kubectl explain on a built-in kind", rc == 0 and "FIELD: replicas <integer>" in out, out + err, ref="§7.2 item 1")
+check("kubectl explain on a built-in kind, with the API reference's text",
+      rc == 0 and "FIELD: replicas <integer>" in out and "Number of desired pods." in out, out + err,
+      ref="§7.2 item 1; API reference DeploymentSpec.replicas")
+rc, out, err = k("explain", "pod.spec.containers")
+check("kubectl explain names the Go types", rc == 0 and "FIELD: containers <[]Container>" in out, out[:200] + err,
+      ref="API reference PodSpec.containers")
 
 # ---- get -w (§6.1 through kubectl)
 w = subprocess.Popen([KUBECTL, "-n", ns, "get", "configmaps", "-w", "--output-watch-events", "-l", "w=1"],
