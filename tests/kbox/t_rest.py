@@ -258,6 +258,10 @@ code, _, now = c.get(CM, query={"resourceVersion": p1["metadata"]["resourceVersi
                                  "labelSelector": "n"})
 eq("resourceVersionMatch=Exact lists the state at that RV", [o["metadata"]["name"] for o in now["items"]],
    ["l0", "l1", "l2", "l3", "l4"], AC)
+code, _, old_l = c.get(CM, query={"resourceVersion": p1["metadata"]["resourceVersion"], "limit": "50", "labelSelector": "n"})
+eq("an RV with a limit and no resourceVersionMatch is served Exact (legacy rule)",
+   ([o["metadata"]["name"] for o in old_l["items"]], old_l["metadata"]["resourceVersion"]),
+   (["l0", "l1", "l2", "l3", "l4"], p1["metadata"]["resourceVersion"]), AC + " (resourceVersion semantics table)")
 code, _, body = c.get(CM, query={"resourceVersionMatch": "Exact"})
 eq("resourceVersionMatch without resourceVersion: 422", code, 422, AC)
 code, _, body = c.get(CM, query={"resourceVersion": str(10 ** 9), "resourceVersionMatch": "NotOlderThan"})

@@ -490,7 +490,8 @@ class Api:
             except (ValueError, KeyError, TypeError):
                 raise bad_request("continue key is not valid: illegal base64 data at input byte 0")
             items = self.store.list_at(res.group, res.plural, ns, list_rv, "continue")
-        elif rv and rv != "0" and match == "Exact":
+        elif rv and rv != "0" and (match == "Exact" or (not match and limit)):
+            # Exact, or the legacy rule: an RV with a limit and no resourceVersionMatch is Exact
             list_rv = _parse_rv(rv)
             items = self.store.list_at(res.group, res.plural, ns, list_rv)
         else:
