@@ -308,6 +308,11 @@ c.post(PO, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bound"},
             "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}]}})
 c.post(PO, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "unbound"},
             "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+code, _, lst = c.get(PO, query={"fieldSelector": f"spec.nodeName={node}"})
+eq("pods by spec.nodeName (what each agent watches)", [o["metadata"]["name"] for o in lst["items"]], ["bound"], "§6.2")
+code, _, lst = c.get(PO, query={"fieldSelector": "status.phase=Pending,spec.nodeName="})
+eq("pods by status.phase and an empty spec.nodeName (unscheduled)", [o["metadata"]["name"] for o in lst["items"]],
+   ["unbound"], "§6.2")
 code, _, pb = c.delete(PO + "/bound")
 eq("a pod bound to a node is deleted gracefully: deletionGracePeriodSeconds from its spec (30)",
    (code, pb["metadata"].get("deletionGracePeriodSeconds"), c.get(PO + "/bound")[0]), (200, 30, 200), AC)
