@@ -175,6 +175,7 @@ struct k8s_informer {
 	unsigned int page_size;
 	struct k8s_handlers h;
 	void *arg;
+	bool keep_managed;
 
 	pthread_rwlock_t cache_lock;
 	struct map cache;
@@ -228,6 +229,14 @@ static void set_rv(struct k8s_informer *inf, const char *rv)
 	pthread_mutex_lock(&inf->lock);
 	snprintf(inf->st.rv, sizeof(inf->st.rv), "%s", rv);
 	pthread_mutex_unlock(&inf->lock);
+}
+
+/* what the cache keeps of an object: managedFields dropped unless asked for */
+static void trim(const struct k8s_informer *inf, cJSON *o)
+{
+	if (!inf->keep_managed)
+		cJSON_DeleteItemFromObjectCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(o, "metadata"), "managedFields");
 }
 
 static const char *obj_rv(const cJSON *o)
@@ -413,6 +422,7 @@ static void list_done(struct kreq *q)
 			cJSON_AddStringToObject(it, "apiVersion", api);
 		if (!cJSON_GetObjectItemCaseSensitive(it, "kind"))
 			cJSON_AddStringToObject(it, "kind", inf->r->kind);
+		trim(inf, it);
 		inf->items[inf->nitems++] = it;
 	}
 	next = kjson_str(cJSON_GetObjectItemCaseSensitive(page, "metadata"), "continue");
@@ -501,6 +511,7 @@ static int on_event(void *arg, enum kwatch_type type, cJSON *obj)
 		return 0;
 	}
 	set_rv(inf, obj_rv(obj));
+	trim(inf, obj);
 	pthread_mutex_lock(&inf->lock);
 	inf->st.events++;
 	pthread_mutex_unlock(&inf->lock);
@@ -672,6 +683,7 @@ int k8s_informer_new(struct k8s_client *c, const struct k8s_resource *r,
 	if (o.handlers)
 		inf->h = *o.handlers;
 	inf->arg = o.arg;
+	inf->keep_managed = o.keep_managed_fields;
 	if ((r->namespaced && o.ns && *o.ns && !inf->ns) || (o.label_selector && !inf->lsel) ||
 	    (o.field_selector && !inf->fsel) || map_init(&inf->cache, 0)) {
 		free(inf->ns);

@@ -770,6 +770,11 @@ struct k8s_handlers {
  * @label_selector, @field_selector: server-side filters
  * @page_size: list pages (500)
  * @handlers:  NULL or borrowed until k8s_informer_free(); @arg is theirs
+ * @keep_managed_fields: keep metadata.managedFields in the cache. By default
+ *             they are dropped (as controller-runtime's
+ *             TransformStripManagedFields does): they are often the largest
+ *             part of an object. Read an object with k8s_get() to see who
+ *             owns what (k8s_obj_managers()).
  */
 struct k8s_informer_opts {
 	size_t sz;
@@ -779,6 +784,7 @@ struct k8s_informer_opts {
 	unsigned int page_size;
 	const struct k8s_handlers *handlers;
 	void *arg;
+	bool keep_managed_fields;
 };
 
 /**
