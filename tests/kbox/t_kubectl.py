@@ -188,7 +188,7 @@ check("a strategic merge patch on a custom resource is refused (415), never merg
       rc == 1 and "application/strategic-merge-patch+json is not supported" in err, err, ref="§6.3")
 rc, out, err = k("scale", "gadget", "g1", "--replicas=4")
 eq("kubectl scale on a CR's scale subresource", (rc, out.strip()), (0, f"gadget.{CRD_GROUP}/g1 scaled"), "§6.3")
-rc, out, err = k("explain", f"gadgets.spec.node")
+rc, out, err = k("explain", "gadgets.spec.node")
 check("kubectl explain reads the CR schema from /openapi/v3",
       rc == 0 and "FIELD: node <string>" in out and "The node that moves the bytes." in out, out + err, ref="§7.2 item 1")
 rc, out, err = k("explain", "deployment.spec.replicas")

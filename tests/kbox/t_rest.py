@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kboxtest import Box, check, eq, finish, status_of, wait_until  # noqa: E402
+from kboxtest import Box, check, eq, finish, wait_until  # noqa: E402
 
 AC = "kubernetes.io API Concepts"
 SSA = "kubernetes.io Server-Side Apply"

@@ -26,20 +26,18 @@ CONTROLPLANE.md §6 describes it:
 - creating in a missing namespace is 404, in a terminating one 403.
 """
 import base64
-import copy
 import json
 import random
 import re
-import string
 import time
 import uuid
 
-from . import patches, schema, selectors, tables
+from . import patches, schema, selectors
 from .auth import AUDIENCE, Attrs
 from .resources import REVIEWS
-from .util import (ApiError, FieldError, already_exists, bad_request, conflict, deepcopy, truthy,
-                   expired, forbidden, invalid, method_not_allowed, namespace_not_found, not_found,
-                   now_micro, now_time, qualified, success_status, unsupported_media)
+from .util import (ApiError, FieldError, already_exists, bad_request, conflict, deepcopy, invalid,
+                   method_not_allowed, namespace_not_found, not_found, now_time, success_status, truthy,
+                   unsupported_media)
 
 DNS1123_SUB = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -248,7 +246,7 @@ class Api:
             for k, v in (meta.get(fld) or {}).items():
                 kname = k.split("/")[-1]
                 if not LABEL_NAME.fullmatch(kname) or len(kname) > 63 or k.count("/") > 1:
-                    errs.append(FieldError("FieldValueInvalid", f"metadata.labels", f'Invalid value: "{k}": name part must consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character'))
+                    errs.append(FieldError("FieldValueInvalid", "metadata.labels", f'Invalid value: "{k}": name part must consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character'))
                 if not isinstance(v, str) or not LABEL_VALUE.fullmatch(v) or len(v) > 63:
                     errs.append(FieldError("FieldValueInvalid", "metadata.labels", f'Invalid value: "{v}": a valid label must be an empty string or consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character'))
         for i, o in enumerate(meta.get("ownerReferences") or []):
@@ -961,8 +959,6 @@ class Api:
                     return 200, self.out(res, new, req.version)
                 if not _same(old, new):
                     self.store.commit(key, new, "MODIFIED")
-                if res.plural == "customresourcedefinitions":
-                    self.reg.set_crd(new) if False else None  # stays served until cleaned up
                 return 200, self.out(res, new, req.version)
             if req.dry_run:
                 return 200, (self.out(res, old, req.version) if res.plural in RETURN_DELETED or res.crd
@@ -1130,8 +1126,8 @@ def _parse_rv(rv):
             raise ValueError
         return v
     except ValueError:
-        raise bad_request(f'invalid resource version "{rv}"') if False else \
-            ApiError(400, "BadRequest", f"resourceVersion: Invalid value: \"{rv}\": strconv.ParseUint: parsing \"{rv}\": invalid syntax")
+        raise ApiError(400, "BadRequest",
+                       f"resourceVersion: Invalid value: \"{rv}\": strconv.ParseUint: parsing \"{rv}\": invalid syntax")
 
 
 def _strip_times(mfs):

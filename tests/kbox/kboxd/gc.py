@@ -33,7 +33,7 @@ write through the API.
 import threading
 import time
 
-from .util import ApiError, now_time
+from .util import ApiError
 
 GROUP_RBAC = "rbac.authorization.k8s.io"
 

@@ -209,7 +209,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return ("openapi", parts[1:])
         if parts[0] == "api":
             if len(parts) == 1:
-                return ("api",) if False else ("disc-core",)
+                return ("disc-core",)
             g, v, rest = "", parts[1], parts[2:]
         elif parts[0] == "apis":
             if len(parts) == 1:
@@ -376,7 +376,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def check_accept(self):
         acc = self.headers.get("Accept") or ""
         if acc and "json" not in acc and "*/*" not in acc and "yaml" not in acc:
-            raise ApiError(406, "NotAcceptable", f"only the following media types are accepted: application/json, application/yaml")
+            raise ApiError(406, "NotAcceptable", "only the following media types are accepted: application/json, application/yaml")
 
     def api_call(self, verb, req, path):
         box = self.server.box

@@ -9,12 +9,10 @@ DIR/port, which is how `kbox start` learns where the box listens. SIGTERM
 stops it cleanly (the WAL is flushed on every write anyway).
 """
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
-import time
 
 from . import api as apimod
 from . import bootstrap, gc, http

@@ -14,6 +14,9 @@ names, verbs); the snapshot.storage.k8s.io kinds are CRDs on a real cluster,
 so the box installs them as CRDs (store.py bootstrap) rather than rows here.
 """
 
+import threading
+
+_lock = threading.Lock()  # one writer at a time; readers never lock (copy-on-write)
 RW = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 CREATE_ONLY = ["create"]
 
@@ -178,20 +181,33 @@ class Registry:
         for r in BUILTINS:
             self._add(r)
 
+    # copy-on-write: request threads iterate these dicts while a CRD is being (un)served,
+    # so a change builds new dicts and swaps them in (one reference assignment each)
     def _add(self, r):
-        self.rows[r.key] = r
+        rows = dict(self.rows)
+        rows[r.key] = r
+        by_gv = dict(self.by_gv)
         for v in r.versions:
-            self.by_gv.setdefault((r.group, v), {})[r.plural] = r
+            d = dict(by_gv.get((r.group, v), {}))
+            d[r.plural] = r
+            by_gv[(r.group, v)] = d
+        self.rows, self.by_gv = rows, by_gv
 
     def _remove(self, key):
-        r = self.rows.pop(key, None)
+        r = self.rows.get(key)
         if r is None:
             return
+        rows = dict(self.rows)
+        rows.pop(key, None)
+        by_gv = dict(self.by_gv)
         for v in r.versions:
-            d = self.by_gv.get((r.group, v), {})
+            d = dict(by_gv.get((r.group, v), {}))
             d.pop(r.plural, None)
-            if not d:
-                self.by_gv.pop((r.group, v), None)
+            if d:
+                by_gv[(r.group, v)] = d
+            else:
+                by_gv.pop((r.group, v), None)
+        self.rows, self.by_gv = rows, by_gv
 
     def lookup(self, group, version, plural):
         d = self.by_gv.get((group, version))
@@ -217,6 +233,10 @@ class Registry:
 
     def set_crd(self, crd):
         """Serve (or stop serving) the resource a CRD defines, per its spec and conditions."""
+        with _lock:
+            self._set_crd(crd)
+
+    def _set_crd(self, crd):
         spec = crd.get("spec", {})
         names = spec.get("names", {})
         key = (spec.get("group", ""), names.get("plural", ""))

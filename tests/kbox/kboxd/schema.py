@@ -18,6 +18,7 @@ What is done with them, as kube-apiserver does:
 - the same schemas feed /openapi/v3 (kubectl explain, apply validation).
 """
 import re
+import threading
 
 from .util import FieldError
 
@@ -100,11 +101,21 @@ def _type_schema(t, depth):
     m = re.fullmatch(r"dict\(str, (.*)\)", t)
     if m:
         return {"type": "object", "additionalProperties": _type_schema(m.group(1), depth)}
-    return model_schema(t, depth + 1)
+    return _model_schema(t, depth + 1)
+
+
+_build_lock = threading.RLock()
 
 
 def model_schema(name, depth=0):
-    """OpenAPI v3 schema of a python3-kubernetes model (recursive, cached)."""
+    """OpenAPI v3 schema of a python3-kubernetes model (recursive, cached). Built under a
+    lock: a schema is cached half-built as a recursion guard, which only the building
+    thread may see (the start-up warm-up thread builds while requests arrive)."""
+    with _build_lock:
+        return _model_schema(name, depth)
+
+
+def _model_schema(name, depth):
     if name in _builtin_cache:
         return _builtin_cache[name]
     cls = getattr(_m(), name, None)

@@ -276,9 +276,6 @@ def _crd_columns(res, version):
         return [NAME, AGE], [{"jsonPath": ".metadata.creationTimestamp", "type": "date"}]
     defs = [NAME] + [col(c["name"], c.get("type", "string"), c.get("description", ""), c.get("priority", 0),
                          c.get("format", "")) for c in cols]
-    for d in defs[1:]:
-        if d["type"] == "date":
-            d["type"] = "string" if False else "date"
     return defs, cols
 
 
