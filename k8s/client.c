@@ -387,6 +387,7 @@ int k8s_list(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
 		struct k8s_obj *page = NULL;
 		struct kbuf ex = {0};
 		const char *next;
+		bool more;
 
 		kc_describe(&q, "list", r, ns, NULL, NULL);
 		q.method = "GET";
@@ -435,10 +436,11 @@ int k8s_list(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
 			break;
 		}
 		next = k8s_obj_str(page, "/metadata/continue");
+		more = next && *next;
 		free(cont);
-		cont = next && *next ? strdup(next) : NULL;
+		cont = more ? strdup(next) : NULL;
 		k8s_obj_free(page);
-		if (next && *next && !cont) {
+		if (more && !cont) {
 			ret = kerr_set(err, -ENOMEM, -1, "", "out of memory");
 			break;
 		}

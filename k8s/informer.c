@@ -315,7 +315,8 @@ static void replace_cache(struct k8s_informer *inf)
 		}
 	}
 	/* the cache owns the objects now */
-	memset(inf->items, 0, inf->nitems * sizeof(*inf->items));
+	if (inf->nitems)
+		memset(inf->items, 0, inf->nitems * sizeof(*inf->items));
 	inf->nitems = 0;
 	for (size_t i = 0; i < old.nb; i++)
 		for (struct entry *e = old.b[i]; e; e = e->next)

@@ -460,7 +460,12 @@ static void test_update_retry(void)
 	T_ASSERT(!k8s_update_retry(c, &k8s_configmaps, NULL, "cm", NULL, unchanged, &calls, NULL,
 				   &err));
 	T_ASSERT_EQ(calls, 1);
-	T_ASSERT(!strcmp(last().method, "GET"), "nothing written");
+	{
+		struct kfake_req q = last();
+
+		T_ASSERT(!strcmp(q.method, "GET"), "nothing written");
+		kfake_req_fini(&q);
+	}
 	k8s_client_free(c);
 }
 
