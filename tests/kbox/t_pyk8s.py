@@ -45,8 +45,12 @@ NS_KINDS = [
     (client.CoreV1Api, "ServiceAccount", {}),
     (client.CoreV1Api, "PersistentVolumeClaim", {"spec": {"accessModes": ["ReadWriteOnce"],
                                                           "resources": {"requests": {"storage": "1Gi"}}}}),
+    # with eventTime: the same object is listed through events.k8s.io/v1 below, whose
+    # python model refuses a null eventTime
     (client.CoreV1Api, "Event", {"involvedObject": {"kind": "Pod", "name": "p", "namespace": ns},
-                                 "reason": "Test", "message": "m", "type": "Normal"}),
+                                 "reason": "Test", "message": "m", "type": "Normal", "action": "Test",
+                                 "eventTime": "2026-01-01T00:00:00.000001Z", "reportingComponent": "ferry.io/test",
+                                 "reportingInstance": "i"}),
     (client.CoreV1Api, "ResourceQuota", {"spec": {"hard": {"pods": "10"}}}),
     (client.CoreV1Api, "LimitRange", {"spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}}]}}),
     (client.AppsV1Api, "Deployment", {"spec": {"selector": SEL, "template": TEMPLATE}}),

@@ -399,6 +399,23 @@ for obj in ("a", "b"):
 code, _, lst = c.get(EV, query={"fieldSelector": "involvedObject.kind=ConfigMap,involvedObject.name=b"})
 eq("Events by involvedObject.kind and .name", [o["metadata"]["name"] for o in lst["items"]], ["ev-b"],
    "API reference: Event field selectors")
+EV1 = f"/apis/events.k8s.io/v1/namespaces/{ns}/events"
+code, _, e1 = c.post(EV1, {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "ev-v1"},
+                           "eventTime": "2026-01-01T00:00:00.000001Z", "reportingController": "ferry.io/controller",
+                           "reportingInstance": "ferry-0", "action": "Backup", "reason": "Started", "type": "Normal",
+                           "note": "backup started", "regarding": {"kind": "ConfigMap", "name": "c", "namespace": ns}})
+eq("an events.k8s.io/v1 Event is created", (code, e1.get("note"), e1.get("regarding", {}).get("name")),
+   (201, "backup started", "c"), "API reference events.k8s.io/v1 Event")
+code, _, ce = c.get(EV + "/ev-v1")
+eq("...and is the same object through core/v1 (note -> message, regarding -> involvedObject, "
+   "reportingController -> reportingComponent)",
+   (code, ce.get("message"), ce.get("involvedObject", {}).get("name"), ce.get("reportingComponent"),
+    ce["metadata"]["resourceVersion"]),
+   (200, "backup started", "c", "ferry.io/controller", e1["metadata"]["resourceVersion"]),
+   "k8s.io/kubernetes pkg/apis/events/v1 conversion")
+code, _, lst = c.get(EV1, query={"fieldSelector": "regarding.name=b"})
+eq("a core Event listed through events.k8s.io/v1 with a regarding.name selector",
+   [(o["metadata"]["name"], o.get("note")) for o in lst["items"]], [("ev-b", "m")], "API reference events.k8s.io/v1")
 
 # ---- discovery, /version, OpenAPI (§7.2 item 1, §6.9)
 code, _, v = c.get("/version")

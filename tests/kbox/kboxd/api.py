@@ -169,6 +169,12 @@ class Api:
         self.service_ips = set()
 
     # ---- helpers
+    def view(self, res, obj):
+        """The object as seen through res (events.k8s.io/v1 over core Events), for selectors."""
+        if obj is None or res.store_key == res.key:
+            return obj
+        return convert_event(obj, to_v1=True)
+
     def _schema(self, req):
         """The schema for managedFields; the box's own bootstrap writes skip it (start-up time)."""
         if getattr(req, "trusted", False):
@@ -176,7 +182,7 @@ class Api:
         return schema.schema_for(req.res, req.version)
 
     def key(self, res, ns, name):
-        return (res.group, res.plural, ns if res.namespaced else "", name)
+        return res.store_key + (ns if res.namespaced else "", name)
 
     def out(self, res, obj, version):
         """The object as a client at `version` sees it (CR versions convert with strategy None)."""
@@ -185,6 +191,8 @@ class Api:
         o = deepcopy(obj)
         if res.crd is not None:
             o["apiVersion"] = res.api_version(version)
+        if res.store_key != res.key:
+            o = convert_event(o, to_v1=True)
         head = {"apiVersion": o.pop("apiVersion", res.api_version(version)), "kind": o.pop("kind", res.kind)}
         head.update(o)
         return head
@@ -487,18 +495,18 @@ class Api:
                 start_after = tok["start"]
             except (ValueError, KeyError, TypeError):
                 raise bad_request("continue key is not valid: illegal base64 data at input byte 0")
-            items = self.store.list_at(res.group, res.plural, ns, list_rv, "continue")
+            items = self.store.list_at(*res.store_key, ns, list_rv, "continue")
         elif rv and rv != "0" and (match == "Exact" or (not match and limit)):
             # Exact, or the legacy rule: an RV with a limit and no resourceVersionMatch is Exact
             list_rv = _parse_rv(rv)
-            items = self.store.list_at(res.group, res.plural, ns, list_rv)
+            items = self.store.list_at(*res.store_key, ns, list_rv)
         else:
             if rv and rv != "0":
                 self.store.wait_for_rv(_parse_rv(rv))
-            items, list_rv = self.store.list(res.group, res.plural, ns)
+            items, list_rv = self.store.list(*res.store_key, ns)
             if rv == "0" and not match == "Exact":
                 limit = 0  # the watch cache serves RV=0 whole, ignoring limit (kubernetes#118394)
-        items = [o for o in items if flt(o)]
+        items = [o for o in items if flt(self.view(res, o))]
         if start_after is not None:
             items = [o for o in items if _okey(o) > tuple(start_after)]
         out_meta = {"resourceVersion": str(list_rv)}
@@ -559,6 +567,8 @@ class Api:
             patches.update_managed(None, obj, req.manager(), "Update", res.api_version(req.version),
                                    self._schema(req), res.builtin, "", now_time(), False)
         key = self.key(res, req.ns, meta["name"])
+        if res.store_key != res.key:
+            obj = convert_event(obj, to_v1=False)
         with self.store.lock:
             if self.store.get(key) is not None:
                 raise already_exists(res, meta["name"])
@@ -604,6 +614,8 @@ class Api:
         """Finish an update of `old` into `new` (PUT, PATCH, apply): the shared rules. -> obj out."""
         res = req.res
         key = self.key(res, req.ns, req.name)
+        if res.store_key != res.key and new.get("apiVersion") == res.api_version():
+            new = convert_event(new, to_v1=False)
         meta = new.setdefault("metadata", {})
         rv = meta.get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
@@ -1239,3 +1251,27 @@ def _time_in(seconds):
     import datetime
     t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# events.k8s.io/v1 <-> core/v1 Event field names (k8s.io/kubernetes pkg/apis/events/v1 conversion)
+_EV_FIELDS = (("involvedObject", "regarding"), ("message", "note"), ("reportingComponent", "reportingController"),
+              ("source", "deprecatedSource"), ("firstTimestamp", "deprecatedFirstTimestamp"),
+              ("lastTimestamp", "deprecatedLastTimestamp"), ("count", "deprecatedCount"))
+
+
+def convert_event(o, to_v1):
+    out = {}
+    for k, v in o.items():
+        for core, v1 in _EV_FIELDS:
+            if to_v1 and k == core:
+                k = v1
+                break
+            if not to_v1 and k == v1:
+                k = core
+                break
+        out[k] = v
+    out["apiVersion"] = "events.k8s.io/v1" if to_v1 else "v1"
+    out["kind"] = "Event"
+    if to_v1 and isinstance(out.get("deprecatedSource"), dict) and not any(out["deprecatedSource"].values()):
+        out.pop("deprecatedSource")
+    return out

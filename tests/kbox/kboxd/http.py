@@ -481,13 +481,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         start_rv = since or 0
         with store.lock:
             if send_initial:
-                objs, cur = store.list(res.group, res.plural, ns)
-                initial_objs = [o for o in objs if flt(o)]
-                w = store.watch(res.group, res.plural, ns, None)
+                objs, cur = store.list(*res.store_key, ns)
+                initial_objs = [o for o in objs if flt(api.view(res, o))]
+                w = store.watch(*res.store_key, ns, None)
                 start_rv = cur
             elif err is None:
                 try:
-                    w = store.watch(res.group, res.plural, ns, since)
+                    w = store.watch(*res.store_key, ns, since)
                 except ApiError as e:
                     err = e
         cut = box.faults.take("watch", path, "cutWatch")
@@ -551,8 +551,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         next_bm = time.time() + box.opts.bookmark_seconds
                     continue
                 last_rv[0] = ev.rv
-                m_old = flt(ev.prev) if ev.prev is not None else False
-                m_new = flt(ev.obj)
+                m_old = flt(api.view(res, ev.prev)) if ev.prev is not None else False
+                m_new = flt(api.view(res, ev.obj))
                 if ev.type == "ADDED":
                     if m_new:
                         emit("ADDED", ev.obj)

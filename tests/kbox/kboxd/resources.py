@@ -41,6 +41,9 @@ class ResourceInfo:
         self.scale = scale  # {specReplicasPath, statusReplicasPath, labelSelectorPath}
         # all versions served (CRDs may serve several, conversion None)
         self.versions = versions or [version]
+        # where the objects live in the store: events.k8s.io/v1 Events are core Events seen
+        # through a conversion (one object, two APIs), as on a real cluster
+        self.store_key = (group, plural)
 
     @property
     def gv(self):
@@ -170,6 +173,10 @@ SUBRESOURCE_KINDS = {
     "finalize": (None, None, None, ["update"]),
     "ephemeralcontainers": (None, None, None, ["get", "patch", "update"]),
 }
+
+
+EVENTS_V1 = next(r for r in BUILTINS if r.group == "events.k8s.io")
+EVENTS_V1.store_key = ("", "events")
 
 
 class Registry:
