@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ struct kfake {
 	pthread_mutex_t lock;
 	struct kfake_req *log;
 	size_t nlog;
-	volatile bool stopping;
+	atomic_bool stopping;
 };
 
 struct conn {
