@@ -96,7 +96,8 @@ for cls, kind, body in NS_KINDS + CLUSTER_KINDS:
     a = cls(api)
     namespaced = (cls, kind, body) in NS_KINDS
     sn = snake(kind)
-    name = f"k-{suffix}"
+    # core and events.k8s.io Events are one resource: two names
+    name = f"k-{suffix}" if cls is not client.EventsV1Api else f"k1-{suffix}"
     obj = dict(body, metadata=META(name))
     try:
         if namespaced:
