@@ -112,6 +112,10 @@ bool kauth_refreshable(const struct kauth *a)
 
 /* ------------------------------------------------------------ token files */
 
+/*
+ * Read the token file again. A file that is briefly missing or empty (the
+ * kubelet swaps a projected token by symlinks) keeps the last good token.
+ */
 static int read_token(struct kauth *a, struct k8s_err *err)
 {
 	char *buf;
@@ -145,6 +149,11 @@ static int read_token(struct kauth *a, struct k8s_err *err)
 
 /* ------------------------------------------------------------ exec plugins */
 
+/*
+ * An ExecCredential from the plugin's stdout: a token, or a client
+ * certificate and key, and maybe an expiry. Every string of the parsed tree
+ * is wiped before it is freed.
+ */
 int kauth_parse_exec(const char *buf, size_t len, struct kcred *out, struct k8s_err *err)
 {
 	cJSON *j = kjson_parse(buf, len);
@@ -203,6 +212,11 @@ out:
 }
 
 /* KUBERNETES_EXEC_INFO=<ExecCredential with spec> */
+/*
+ * KUBERNETES_EXEC_INFO: an ExecCredential with spec.interactive false (no
+ * terminal here) and, if the kubeconfig asks for it (provideClusterInfo),
+ * the cluster: server, CA, TLS settings.
+ */
 static char *exec_info(const struct k8s_config *cfg)
 {
 	cJSON *j = cJSON_CreateObject(), *spec, *cl;
@@ -246,6 +260,11 @@ out:
 }
 
 /* run the plugin, its stdout into @out (malloc()ed), the start of stderr into @errtxt */
+/*
+ * Run the plugin (posix_spawnp, stdin /dev/null) with its args and env over
+ * ours, stdout collected (1 MiB at most), the first line of stderr kept for
+ * the message, killed after 60 s.
+ */
 static int run_plugin(const struct k8s_config *cfg, char **out, size_t *outlen, char *errtxt,
 		      size_t errsize, int *status)
 {

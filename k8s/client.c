@@ -110,6 +110,8 @@ void k8s_client_stats(const struct k8s_client *c, struct k8s_client_stats *st)
 
 /* ------------------------------------------------------------ URLs */
 
+/* The namespace a call is made in: none for cluster-scoped kinds; NULL is
+ * the configuration's (the context's namespace, -n, or the pod's). */
 const char *kc_ns(const struct k8s_client *c, const struct k8s_resource *r, const char *ns)
 {
 	if (!r->namespaced)
@@ -126,6 +128,11 @@ static void query(struct kbuf *b, bool *first, const char *key, const char *v)
 	kbuf_escape(b, v);
 }
 
+/*
+ * /api/v1/namespaces/NS/pods/NAME/SUB?query for the core group and
+ * /apis/GROUP/VERSION/... for the others; every path segment and query
+ * value is percent-encoded (a label selector holds '=', ',', '!', spaces).
+ */
 char *kc_url(const struct k8s_client *c, const struct k8s_resource *r, const char *ns,
 	     const char *name, const char *sub, const struct k8s_call *call, const char *extra)
 {
@@ -194,6 +201,11 @@ void kc_describe(struct kreq *q, const char *verb, const struct k8s_resource *r,
 
 /* ------------------------------------------------------------ one request */
 
+/*
+ * One blocking request: the credential is made fresh here first (so an exec
+ * plugin runs on the caller's thread, not on the loop's), then the loop
+ * runs it, and a 2xx answer is parsed on this thread.
+ */
 int kc_do(struct k8s_client *c, struct kreq *q, struct k8s_obj **out, struct k8s_err *err)
 {
 	struct kcred warm;
@@ -329,6 +341,11 @@ static void items_clear(struct k8s_items *l)
 }
 
 /* move the items of one page into @l, with apiVersion and kind (lists omit them) */
+/*
+ * The items of a page move into @l without a copy. A list answer carries
+ * apiVersion and kind once for the list ("PodList"), not per item: they
+ * are filled in, so each item stands on its own as an object.
+ */
 static int items_take_page(struct k8s_items *l, cJSON *page, const struct k8s_resource *r)
 {
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items"), *it;
@@ -364,6 +381,13 @@ static int items_take_page(struct k8s_items *l, cJSON *page, const struct k8s_re
 	return 0;
 }
 
+/*
+ * Pages of call->limit items: the first with the caller's resourceVersion
+ * (if any), the next ones with only the continue token, which carries the
+ * first page's version. A token the server no longer knows (410, about
+ * 5 min on a real API server) restarts the list once from the first page:
+ * a list is either whole and consistent, or an error.
+ */
 int k8s_list(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
 	     const struct k8s_call *call, struct k8s_items **out, struct k8s_err *err)
 {
@@ -459,6 +483,7 @@ int k8s_list(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
 /* ------------------------------------------------------------ writes */
 
 /* a write of @body to @url */
+/* A create, update, patch or delete: @body serialized, sent, answered. */
 static int write_req(struct k8s_client *c, const char *method, const char *verb, int ctx,
 		     const struct k8s_resource *r, const char *ns, const char *name,
 		     const char *sub, const struct k8s_call *call, const char *extra,
@@ -597,6 +622,7 @@ int k8s_update_retry(struct k8s_client *c, const struct k8s_resource *r, const c
 	return ret;
 }
 
+/* The content type of each patch, and its context in the error table. */
 static const char *patch_ctype(enum k8s_patch type, int *ctx)
 {
 	switch (type) {

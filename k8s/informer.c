@@ -212,6 +212,7 @@ static void set_failure(struct k8s_informer *inf, const struct k8s_err *e)
 	pthread_mutex_unlock(&inf->lock);
 }
 
+/* The next wait after a failed list or watch: b + jitter(b), b doubling to 30 s. */
 static uint64_t next_backoff(struct k8s_informer *inf)
 {
 	unsigned int b = inf->backoff_ms ? inf->backoff_ms : BACKOFF_MIN_MS;
@@ -335,6 +336,12 @@ static void replace_cache(struct k8s_informer *inf)
 	start_watch(inf, 0);
 }
 
+/*
+ * A page of the list came (or failed): items collect until the last page,
+ * then the list replaces the cache. A 410 on a page means the continue
+ * token or the resourceVersion is gone: list again at once, consistently,
+ * once; any other failure waits out the backoff.
+ */
 static void list_done(struct kreq *q)
 {
 	struct k8s_informer *inf = q->arg;
@@ -473,6 +480,12 @@ static void start_list(struct k8s_informer *inf, uint64_t not_before)
 
 /* ------------------------------------------------------------ watch */
 
+/*
+ * One event of the watch, on the loop thread: the cache changes first, then
+ * the handler sees it. A non-zero return ends the stream: -ESTALE for a
+ * 410 ERROR event (list again), -EBADMSG for anything else that is not an
+ * event (watch again after the backoff).
+ */
 static int on_event(void *arg, enum kwatch_type type, cJSON *obj)
 {
 	struct k8s_informer *inf = arg;
@@ -548,6 +561,13 @@ static int on_data(struct kreq *q, const char *buf, size_t len)
 	return kwatch_dec_feed(&inf->dec, buf, len);
 }
 
+/*
+ * The watch ended. 410: list again. A clean end (the server's timeout):
+ * watch again at once from the last version, unless it ended at once
+ * without a single event, which counts as a failure. Any failure: the
+ * backoff, then watch from the last version (a cut connection, a server
+ * restarting).
+ */
 static void watch_done(struct kreq *q)
 {
 	struct k8s_informer *inf = q->arg;
@@ -643,6 +663,11 @@ static void start_fn(struct kreq *q)
 	start_list(inf, 0);
 }
 
+/*
+ * On the loop thread: mark the informer stopping, end its request wherever
+ * it is (running, queued or waiting), and tell k8s_informer_free(): from
+ * here on no handler runs and nothing is resubmitted.
+ */
 static void stop_fn(struct kreq *q)
 {
 	struct k8s_informer *inf = q->arg;

@@ -119,6 +119,7 @@ void kerr_prefix(struct k8s_err *err, const char *prefix)
 
 /* ------------------------------------------------------------ kbuf */
 
+/* Room for @need bytes and a NUL, doubling; false (and failed set) past max. */
 static bool kbuf_grow(struct kbuf *b, size_t need)
 {
 	size_t max = b->max ? b->max : (64u << 20), cap;
@@ -286,6 +287,11 @@ static int b64_val(char c)
 	return -1;
 }
 
+/*
+ * Standard base64 (RFC 4648), padded or not; a trailing newline is allowed
+ * (a secret written with echo). The result has a NUL after it, since certs
+ * and tokens are used as strings; partial output is wiped on failure.
+ */
 int kb64_decode(const char *s, size_t slen, unsigned char **out, size_t *len)
 {
 	unsigned char *buf;
@@ -332,6 +338,10 @@ int kb64_decode(const char *s, size_t slen, unsigned char **out, size_t *len)
 
 /* ------------------------------------------------------------ files */
 
+/*
+ * A whole file, at most @max bytes (plus a NUL). Tokens and keys pass
+ * through here: buffers outgrown are wiped before they are freed.
+ */
 int kfile_read(const char *path, size_t max, char **out, size_t *len)
 {
 	struct stat st;

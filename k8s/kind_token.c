@@ -37,6 +37,11 @@ static void wipe_free(cJSON *j)
 }
 
 /* POST @body (a secret) to @url; the answer into *@out */
+/*
+ * A POST whose body and answer hold a token: the request is marked secret
+ * (its answer buffers are wiped), the serialized body is wiped here, and
+ * the caller wipes the parsed answer.
+ */
 static int post_secret(struct k8s_client *c, struct kreq *q, cJSON *body, cJSON **out,
 		       struct k8s_err *err)
 {

@@ -104,6 +104,10 @@ const char *k8s_config_source(const struct k8s_config *cfg)
 /* ------------------------------------------------------------ helpers */
 
 /* @p resolved against the directory of @file (malloc()ed) */
+/*
+ * Paths in a kubeconfig are relative to the file that holds them (not to
+ * the current directory): clientcmd's ResolvePaths.
+ */
 static char *resolve(const char *file, const char *p)
 {
 	const char *slash;
@@ -135,6 +139,11 @@ static bool yes(const cJSON *v)
 	return cJSON_IsTrue(v) || (cJSON_IsString(v) && !strcmp(v->valuestring, "true"));
 }
 
+/*
+ * Collect the named entries of one list (clusters, users, contexts) of one
+ * file: a name already seen in an earlier file is skipped, so the first file
+ * wins per name, as clientcmd merges KUBECONFIG's files.
+ */
 static int collect(const cJSON *doc, const char *list, const char *inner, size_t file,
 		   struct named **arr, size_t *n)
 {
@@ -272,6 +281,12 @@ out_nomem:
 	return -ENOMEM;
 }
 
+/*
+ * An exec credential plugin: checked and copied now, run later (auth.c),
+ * when a credential is first needed. A command with a '/' is relative to
+ * the kubeconfig's directory, a bare name is looked up in PATH. The env
+ * entries may hold secrets (they are wiped with the configuration).
+ */
 static int exec_from(const cJSON *x, const char *file, const char *uname, struct k8s_config *c,
 		     struct k8s_err *err)
 {
@@ -334,6 +349,12 @@ static int exec_from(const cJSON *x, const char *file, const char *uname, struct
 	return 0;
 }
 
+/*
+ * The user: a client certificate and key (files or data) may come with any
+ * one of token, tokenFile, exec or username/password, taken in that order
+ * of precedence (clientcmd's). Legacy auth-provider plugins and
+ * impersonation are refused with the way out.
+ */
 static int user_from(const cJSON *u, const char *file, const char *uname, struct k8s_config *c,
 		     struct k8s_err *err)
 {
@@ -396,6 +417,11 @@ static int user_from(const cJSON *u, const char *file, const char *uname, struct
 
 /* ------------------------------------------------------------ the cluster */
 
+/*
+ * The cluster: an http(s) server (without a trailing '/'), its CA (file or
+ * data), tls-server-name and proxy-url. A CA together with
+ * insecure-skip-tls-verify is refused, as clientcmd refuses it.
+ */
 static int cluster_from(const cJSON *cl, const char *file, const char *cname, struct k8s_config *c,
 			struct k8s_err *err)
 {
@@ -454,6 +480,12 @@ static const char *file_list(const struct kcfg_file *files, size_t n, char *buf,
 	return buf;
 }
 
+/*
+ * The configuration from kubeconfig files already read: parsed, merged,
+ * then the context (--context or current-context), its cluster and user
+ * resolved; every failure names the file and what is missing, and lists
+ * what there is instead.
+ */
 int kcfg_from_buffers(const struct kcfg_file *files, size_t n, const struct k8s_config_opts *o,
 		      struct k8s_config **out, struct k8s_err *err)
 {
@@ -596,6 +628,10 @@ out:
 
 /* ------------------------------------------------------------ in-cluster */
 
+/*
+ * The pod's service account: KUBERNETES_SERVICE_HOST/PORT (an IPv6 address
+ * bracketed), its token file (re-read by auth.c), CA and namespace.
+ */
 static int in_cluster(const struct k8s_config_opts *o, struct k8s_config **out, struct k8s_err *err)
 {
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");

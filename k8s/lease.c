@@ -89,6 +89,11 @@ void k8s_lease_fence(struct k8s_lease *l, struct k8s_client *c)
 /* ------------------------------------------------------------ requests */
 
 /* one request of the lease: never fenced, bounded by @timeout_ms */
+/*
+ * The lease's requests bypass the write fence (the fence exists because of
+ * this lease) and carry a deadline, so a renewal can never outlive the renew
+ * deadline.
+ */
 static int lease_req(struct k8s_lease *l, const char *method, const char *verb, int ctx,
 		     const char *name, const cJSON *body, unsigned int timeout_ms,
 		     struct k8s_obj **out, struct k8s_err *err)
@@ -272,6 +277,13 @@ static void stop_leading(struct k8s_lease *l, const char *why)
 	l->started = false;
 }
 
+/*
+ * The candidate's thread: try to acquire every retry period (jittered by
+ * 1.2), then renew every retry period; the first renewal that has not
+ * succeeded within the renew deadline ends leadership for good. On stop,
+ * a leader releases the Lease (holderIdentity "") so a standby need not
+ * wait for it to run out.
+ */
 static void *lease_main(void *arg)
 {
 	struct k8s_lease *l = arg;

@@ -101,6 +101,13 @@ static bool pend_remove(struct kloop *l, struct kreq *r)
 
 /* ------------------------------------------------------------ callbacks */
 
+/*
+ * The answer's body. A 2xx of a stream (a watch) goes to on_data() piece by
+ * piece and is never kept; anything else is kept in r->resp up to a cap:
+ * 256 MiB for a 2xx (a list of a large namespace), 256 KiB of an error (the
+ * Status is at its start; the rest is dropped, not an error). Returning
+ * less than @n makes curl end the transfer: abort_err says why.
+ */
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct kreq *r = arg;
@@ -153,6 +160,11 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/*
+ * Header lines. A status line starts a new answer (after a 100, or curl's
+ * own retry on a dead kept-alive connection): what the last one said is
+ * forgotten. Retry-After is kept in seconds; the date form counts as 1 s.
+ */
 static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
 {
 	struct kreq *r = arg;
@@ -197,6 +209,11 @@ static void req_clear_attempt(struct kreq *r)
 	r->resp_len = r->resp_cap = 0;
 }
 
+/*
+ * The headers of one attempt. The bearer token is copied into the list
+ * (curl keeps a pointer to the list, not to the token), and the list is
+ * wiped by wipe_headers() when the attempt ends.
+ */
 /* Authorization and the rest; the credential's copy is wiped by the caller */
 static struct curl_slist *build_headers(struct kloop *l, struct kreq *r, const struct kcred *cr)
 {
@@ -239,6 +256,13 @@ static void wipe_headers(struct curl_slist *h)
 	curl_slist_free_all(h);
 }
 
+/*
+ * TLS of one attempt: the CA (in memory or a file; none given: the system's
+ * store), then the client certificate, an exec plugin's first (it may
+ * change at each run, so curl copies it), else the kubeconfig's (in memory,
+ * living as long as the client: not copied). insecure-skip-tls-verify was
+ * warned about when the kubeconfig was read.
+ */
 static void set_tls(struct kloop *l, CURL *e, const struct kcred *cr)
 {
 	const struct k8s_config *cfg = l->o.cfg;
@@ -415,6 +439,11 @@ static void req_detach(struct kloop *l, struct kreq *r)
 	r->hdrs = NULL;
 }
 
+/*
+ * The end of a request, exactly once: its done() (on this thread), or the
+ * blocking caller woken. After this the loop never touches @r again: the
+ * caller may free it at once.
+ */
 static void finish(struct kloop *l, struct kreq *r)
 {
 	kreq_done_fn done = r->done;
@@ -482,6 +511,14 @@ static uint64_t backoff_ms(const struct kreq *r)
 	return cap / 2 + krand() % (cap / 2 + 1);
 }
 
+/*
+ * An attempt ended: in order, what curl measured (HTTP/2, connections), a
+ * stream stopped by its consumer, a 2xx, or a failure through the error
+ * table (kerr_map()) whose answer decides: a fresh credential once after a
+ * 401, a wait and another attempt (Retry-After, or backoff) while the
+ * call's deadline and the attempt budget allow, else the end. Streams are
+ * never retried here: their informer knows from where to watch again.
+ */
 static void req_ended(struct kloop *l, struct kreq *r, CURLcode cc)
 {
 	uint64_t now = kmono_ms();
@@ -604,6 +641,7 @@ static void req_ended(struct kloop *l, struct kreq *r, CURLcode cc)
 
 /* ------------------------------------------------------------ the loop */
 
+/* New requests in the order they came: calls run now, the rest wait or queue. */
 static void take_incoming(struct kloop *l, struct kreq *in, uint64_t now)
 {
 	while (in) {
@@ -625,6 +663,7 @@ static void take_incoming(struct kloop *l, struct kreq *in, uint64_t now)
 	}
 }
 
+/* The client is closing: everything still here ends with -ECANCELED. */
 static void cancel_all(struct kloop *l)
 {
 	struct kreq *r;
@@ -684,6 +723,14 @@ void kloop_abort(struct kloop *l, struct kreq *r)
 	finish(l, r);
 }
 
+/*
+ * The loop. Each turn: take what other threads queued, move waits that are
+ * over to the queue, start what the in-flight cap and the rate limit allow
+ * (in order: a request the bucket holds back holds back the ones behind
+ * it), let curl work, end what finished, then sleep in curl_multi_poll()
+ * until the next thing due (a wait, a token, curl's own timers) or a
+ * wakeup from another thread.
+ */
 static void *loop_main(void *arg)
 {
 	struct kloop *l = arg;
@@ -916,6 +963,7 @@ bool kloop_is_loop(const struct kloop *l)
 	return pthread_equal(pthread_self(), l->thread);
 }
 
+/* Hand @r to the loop thread; a closing client ends it here and now. */
 static void enqueue(struct kloop *l, struct kreq *r)
 {
 	bool stopping;

@@ -39,6 +39,12 @@ const char *kjson_str(const cJSON *j, const char *key)
  * to where the token ends ('/' or NUL). Return: 0; -EINVAL (a bad escape, or
  * a token too long).
  */
+/*
+ * JSON Pointer (RFC 6901): a path is "" or a sequence of "/token"; in a
+ * token "~1" is '/' and "~0" is '~', and nothing else may follow '~'. An
+ * array index is "0" or digits without a leading zero; "-" (only when
+ * writing) is the element after the last.
+ */
 static int ptr_token(const char *p, char tok[TOK_MAX], const char **end)
 {
 	size_t n = 0;
@@ -137,6 +143,11 @@ static int ptr_put(cJSON *cur, const char *tok, cJSON *v)
 /*
  * Put @v (transferred on success) at @path below @root, creating objects on
  * the way. On failure nothing changed.
+ */
+/*
+ * Objects missing on the way are created for a set, but detached until the
+ * value is in place: a set that fails (no memory, a step through a string,
+ * an index out of range) leaves the tree as it was.
  */
 static int ptr_set(cJSON *root, const char *path, cJSON *v)
 {
@@ -656,6 +667,11 @@ int k8s_obj_key_of(const struct k8s_obj *o, char key[K8S_KEY_SIZE])
 /* ------------------------------------------------------------ field managers */
 
 /* whether fieldsV1 @f owns the field the tokens of @path name */
+/*
+ * managedFields (fieldsV1) is a tree of "f:<field>" keys, "k:{...}" list
+ * items and "." for the value itself; an empty set {} at a node means the
+ * manager owns that whole value (an atomic map or list, a scalar).
+ */
 static bool fields_own(const cJSON *f, const char *path)
 {
 	char tok[TOK_MAX], key[TOK_MAX + 2];

@@ -95,6 +95,12 @@ static bool is_integer(const char *s)
 }
 
 /* one requirement at *@p; -EINVAL with @why set */
+/*
+ * One requirement: "key", "!key", "key=v", "key==v", "key!=v",
+ * "key in (a,b)", "key notin (a,b)", "key>n", "key<n". Keys are
+ * [prefix/]name of letters, digits and "-_./"; values of letters, digits and
+ * "-_."; an empty value is allowed.
+ */
 static int parse_req(const char **p, struct req *r, const char **why)
 {
 	int ret;
@@ -235,6 +241,10 @@ static bool in_values(const struct req *r, const char *v)
 	return false;
 }
 
+/*
+ * Requirement.Matches(): "!=" and "notin" select objects that lack the label
+ * too; ">" and "<" need the label to be an integer.
+ */
 bool k8s_selector_match(const struct k8s_selector *sel, const struct k8s_obj *labels)
 {
 	if (!sel)
@@ -361,6 +371,11 @@ static int expr_term(const cJSON *e, struct kbuf *b, const char **key)
 	return 0;
 }
 
+/*
+ * metav1.LabelSelectorAsSelector(): matchLabels are key=value, expressions
+ * In/NotIn/Exists/DoesNotExist; terms (and set values) sorted, so the same
+ * selector always gives the same string.
+ */
 int k8s_selector_string(const struct k8s_obj *sel, char **out)
 {
 	const cJSON *s = J(sel), *ml = NULL, *me = NULL, *c;

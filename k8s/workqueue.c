@@ -195,6 +195,10 @@ static void add_locked(struct k8s_wq *wq, struct item *it)
 }
 
 /* move the keys whose time has come into the queue; ms to the next one (or -1) */
+/*
+ * Waiting workers move the keys whose time has come from the delay heap to
+ * the queue (client-go has a goroutine for it; here whoever waits does it).
+ */
 static long move_due(struct k8s_wq *wq, uint64_t now)
 {
 	while (wq->nheap && wq->heap[0]->due_ms <= now) {
@@ -331,6 +335,12 @@ int k8s_wq_add_after(struct k8s_wq *wq, const char *key, unsigned int delay_ms)
 	return ret;
 }
 
+/*
+ * client-go's DefaultControllerRateLimiter: the larger of the key's
+ * exponential backoff and the bucket's wait. The bucket is reserved as
+ * rate.Limiter.Reserve() does: a token is taken now even if it is not
+ * there yet, and the debt is the wait.
+ */
 int k8s_wq_add_rate_limited(struct k8s_wq *wq, const char *key)
 {
 	uint64_t now = kmono_ms(), item_ms, bucket_ms = 0;

@@ -137,6 +137,12 @@ static int remember(struct yctx *y, const yaml_char_t *name, cJSON *node)
 static int node(struct yctx *y, yaml_event_t *ev, int depth, cJSON **out);
 
 /* the rest of a mapping or sequence whose start event was @start */
+/*
+ * Mappings become objects (keys must be scalars; a number or bool as a key
+ * becomes its text), sequences arrays. Keys, and values replaced by a
+ * repeated key, go to the graveyard rather than being freed: an anchor may
+ * still point into them.
+ */
 static int collection(struct yctx *y, yaml_event_t *start, int depth, cJSON **out)
 {
 	bool map = start->type == YAML_MAPPING_START_EVENT;
