@@ -122,6 +122,24 @@ box.fault(verb="watch", pathRegex="/configmaps$", count=1, action="status", code
 st, _, it = c.watch(CM, {"resourceVersion": "1", "timeoutSeconds": "1"})
 eq("fault hook: 410 on the watch request itself", st, 410, "§6.1")
 
+# ---- history by age: continue tokens and watch positions expire (§6.1, §6.2: ~5 min upstream)
+young = Box(private=True, args=["--history-seconds", "2"])
+yc = young.admin
+YCM = "/api/v1/namespaces/default/configmaps"
+yc.post(YCM, cm("y1"))
+yc.post(YCM, cm("y2"))
+code, _, yp = yc.get(YCM, query={"limit": "1"})
+yc.post(YCM, cm("y3"))
+time.sleep(2.5)
+yc.post(YCM, cm("y4"))  # history is trimmed as writes arrive
+code, _, body = yc.get(YCM, query={"limit": "1", "continue": yp["metadata"]["continue"]})
+eq("a continue token older than the history (--history-seconds 2): 410 Expired", (code, body.get("reason")),
+   (410, "Expired"), "§6.2")
+st, _, it = yc.watch(YCM, {"resourceVersion": yp["metadata"]["resourceVersion"], "timeoutSeconds": "2"})
+eq("a watch from a position older than the history: ERROR 410", [(e["type"], e["object"].get("code")) for e in it],
+   [("ERROR", 410)], "§6.1")
+young.close()
+
 # ---- fault hooks (§6.4, §7.2 item 12)
 box.fault(verb="list", pathRegex=f"/namespaces/{ns}/configmaps$", count=2, action="status", code=429, retryAfter=2)
 code, hdrs, body = c.get(CM)
