@@ -166,7 +166,8 @@ def start(d, port=None, h2port=None, extra=None):
     h2 = None
     while time.time() < deadline:
         if p.poll() is not None:
-            die(f"the box exited at start (code {p.returncode}); see {d}/kbox.log:\n" + _tail(d, "kbox.log"))
+            die(f"the box exited at start (code {p.returncode}): " + _tail(d, "kbox.log", 1).strip() +
+                f" (log: {d}/kbox.log)")
         if os.path.exists(portf):
             port = int(open(portf).read())
             if h2 is None:  # nghttpx starts while the box finishes starting (it connects lazily)
@@ -273,6 +274,13 @@ def main(argv):
         v = getattr(a, opt)
         if v is not None:
             extra += ["--" + opt.replace("_", "-"), str(v)]
+    try:
+        run(a, extra)
+    except OSError as e:
+        die(f"{a.cmd} {a.dir}: {e.strerror or e}" + (f": {e.filename}" if getattr(e, "filename", None) else ""))
+
+
+def run(a, extra):
     if a.cmd == "start":
         start(a.dir, a.port, a.h2_port, extra or None)
     elif a.cmd == "stop":

@@ -62,7 +62,12 @@ def main(argv=None):
     opts = p.parse_args(argv)
     d = os.path.abspath(opts.dir)
     box = Box(d, opts)
-    srv = http.serve(box, opts.bind, opts.port, os.path.join(d, "server.crt"), os.path.join(d, "server.key"))
+    try:
+        srv = http.serve(box, opts.bind, opts.port, os.path.join(d, "server.crt"), os.path.join(d, "server.key"))
+    except OSError as e:
+        print(f"kbox: cannot listen on {opts.bind}:{opts.port}: {e.strerror} (start it with another --port)",
+              flush=True)
+        return 1
     port = srv.server_address[1]
     tmp = os.path.join(d, "port.tmp")
     with open(tmp, "w") as f:
