@@ -27,7 +27,10 @@ AUTH="Authorization: Bearer $KBOX_ADMIN_TOKEN"
 api() { curl -sS --cacert "$KBOX_CA" -H "$AUTH" -H 'Content-Type: application/json' "$@" >/dev/null; }
 api -X POST "$KBOX_URL/api/v1/namespaces" -d '{"metadata":{"name":"bench"}}'
 api -X POST "$KBOX_URL/api/v1/namespaces" -d '{"metadata":{"name":"bench-mem"}}'
-"$bench" "$KC" bench setup 100 4 >/dev/null
+api -X POST "$KBOX_URL/api/v1/namespaces" -d '{"metadata":{"name":"bench-list"}}'
+"$bench" "$KC" bench setup 1 1 >/dev/null
+# lists read a namespace of 100 ConfigMaps that nothing else writes to
+"$bench" "$KC" bench-list setup 100 4 >/dev/null
 log "load before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 
 results=()
@@ -39,7 +42,8 @@ for op in get list create patch watch; do
     n=$N; [ "$op" = list ] && n=$((N / 10))
     for proto in h1 h2; do
         kc=$KC; [ $proto = h2 ] && kc=$KC2
-        out=$("$bench" "$kc" bench "$op" "$n" "$T" || true)
+        ns=bench; [ "$op" = list ] && ns=bench-list
+        out=$("$bench" "$kc" "$ns" "$op" "$n" "$T" || true)
         log "ferry $proto: $out"
         row "$op" "ferry $proto" "$(rps_of <<<"$out")"
     done
@@ -55,7 +59,7 @@ if command -v h2load >/dev/null; then
         for op in get list create patch; do
             n=$N; args=(); path=$base/bench-0
             case $op in
-            list) n=$((N / 10)); path="$base?limit=500" ;;
+            list) n=$((N / 10)); path="api/v1/namespaces/bench-list/configmaps?limit=500" ;;
             create) path=$base; args=(-d "$dir/create.json") ;;
             patch) args=(-d "$dir/patch.json" -H ':method: PATCH' -H 'Content-Type: application/merge-patch+json') ;;
             esac
@@ -98,7 +102,7 @@ if op == "watch":
     time.sleep(0.5)
 def one(i):
     if op == "get": v1.read_namespaced_config_map("bench-0", "bench")
-    elif op == "list": v1.list_namespaced_config_map("bench", limit=500)
+    elif op == "list": v1.list_namespaced_config_map("bench-list", limit=500)
     elif op in ("create", "watch"): v1.create_namespaced_config_map("bench", body)
     elif op == "patch": v1.patch_namespaced_config_map("bench-0", "bench", {"data": {"n": str(i)}})
 t0 = time.monotonic()
