@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -578,6 +579,34 @@ static void test_reauth(void)
 	k8s_client_free(c);
 	free(tok);
 	free(user);
+
+	/* an exec plugin whose first credential is refused: run again, once */
+	{
+		char *plugin = kfake_printf("%s/plugin.sh", dir),
+		     *runs = kfake_printf("%s/runs", dir);
+		char *script = kfake_printf(
+			"#!/bin/sh\nprintf x >> '%s'\nn=$(wc -c < '%s')\n"
+			"printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":"
+			"\"ExecCredential\",\"status\":{\"token\":\"t%%s\"}}' \"$n\"\n",
+			runs, runs);
+		char *u = kfake_printf("exec: {apiVersion: client.authentication.k8s.io/v1, "
+				       "command: %s}",
+				       plugin);
+
+		unlink(runs);
+		t_write_file(plugin, script, strlen(script));
+		chmod(plugin, 0755);
+		c = client(u, NULL);
+		T_ASSERT(!k8s_get(c, &k8s_configmaps, NULL, "x", NULL, &out, &err), "%s", err.msg);
+		k8s_obj_free(out);
+		k8s_client_stats(c, &st);
+		T_ASSERT_EQ(st.reauth, 1); /* t1 refused, t2 taken */
+		k8s_client_free(c);
+		free(plugin);
+		free(runs);
+		free(script);
+		free(u);
+	}
 }
 
 /* ------------------------------------------------------------ the rate limit */
@@ -1090,6 +1119,27 @@ static void test_tls(void)
 	k8s_client_free(c);
 	free(path);
 	free(other);
+
+	/* insecure-skip-tls-verify is honoured (with its warning, t_k8s_config) */
+	{
+		char *text =
+			kfake_printf("current-context: t\nclusters:\n- name: fake\n  cluster:\n"
+				     "    server: https://127.0.0.1:%d\n"
+				     "    insecure-skip-tls-verify: true\n"
+				     "users:\n- name: u\n  user: {token: t0}\n"
+				     "contexts:\n- name: t\n  context: {cluster: fake, user: u}\n",
+				     h2_port);
+
+		path = kfake_printf("%s/insecure.yaml", dir);
+		t_write_file(path, text, strlen(text));
+		co.kubeconfig = path;
+		T_ASSERT(!k8s_client_open(&co, NULL, &c, &err), "%s", err.msg);
+		T_ASSERT(!k8s_get(c, &k8s_pods, "shop", "web-0", NULL, &out, &err), "%s", err.msg);
+		k8s_obj_free(out);
+		k8s_client_free(c);
+		free(path);
+		free(text);
+	}
 }
 
 /* ------------------------------------------------------------ the HTTP/2 front */
