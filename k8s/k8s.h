@@ -50,15 +50,18 @@
  *   -ENOLCK        a write refused because the leader lease it is fenced
  *                  with (k8s_lease_fence()) was not renewed in time
  *   -ECANCELED     the client or the informer is closing
+ *   -EDEADLK       a blocking call on the client's own I/O thread (an
+ *                  informer handler): refused in release builds, an
+ *                  assertion in debug ones
  *   -ENOMEM        out of memory
  * err.exit is the CLI exit class of the failure (enum k8s_exit: the numbers
  * of ferry's exit-code table), err.reason the Status reason ("NotFound") or
  * the transport's ("ConnectionRefused"), err.http the status (0: none came).
  *
  * Retries inside the client: 429 (waiting out Retry-After), 500/502/503/504
- * and dropped connections of reads, with capped exponential backoff and full
- * jitter within the call's deadline; a refused connection at most 3 times;
- * 401 once after refreshing the credentials. Never retried: 400, 403, 404,
+ * and dropped connections of reads, with capped exponential backoff and
+ * jitter within the call's deadline; a refused or timed-out connect at most
+ * 3 times; 401 once after refreshing the credentials (token file, plugin). Never retried: 400, 403, 404,
  * 409, 410, 422. Requests pass a client-side rate limit first (client-go's
  * 5 qps, burst 10; k8s_client_opts).
  *
