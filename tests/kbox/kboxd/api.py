@@ -397,10 +397,71 @@ class Api:
         if p == "priorityclasses":
             obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
+    def _sa_admission(self, pod):
+        """The ServiceAccount admission plugin (plugin/pkg/admission/serviceaccount): the
+        default service account, and the projected kube-api-access-<5> volume (token,
+        kube-root-ca.crt, namespace) mounted read-only at the well-known path in every
+        container, unless automountServiceAccountToken is false on the pod or its account."""
+        spec = pod.setdefault("spec", {})
+        if not spec.get("serviceAccountName"):
+            spec["serviceAccountName"] = spec.get("serviceAccount") or "default"
+        spec["serviceAccount"] = spec["serviceAccountName"]
+        sa = self.store.get(("", "serviceaccounts", pod["metadata"].get("namespace", ""), spec["serviceAccountName"]))
+        auto = spec.get("automountServiceAccountToken")
+        if auto is None and sa is not None:
+            auto = sa.get("automountServiceAccountToken")
+        if auto is False:
+            return
+        path = "/var/run/secrets/kubernetes.io/serviceaccount"
+        cs = [c for k in ("initContainers", "containers") for c in spec.get(k) or [] if isinstance(c, dict)]
+        if any(m.get("mountPath") == path for c in cs for m in c.get("volumeMounts") or []):
+            return
+        name = "kube-api-access-" + _rand5()
+        spec.setdefault("volumes", []).append({"name": name, "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1",
+                                                                          "fieldPath": "metadata.namespace"}}]}}]}})
+        for c in cs:
+            c.setdefault("volumeMounts", []).append({"name": name, "mountPath": path, "readOnly": True})
+
+    def bind(self, req):
+        """POST pods/NAME/binding (the scheduler's write): spec.nodeName once, PodScheduled True."""
+        body = parse_body(req)
+        if not isinstance(body, dict) or not (body.get("target") or {}).get("name"):
+            raise invalid(None, "Binding", req.name, [FieldError("FieldValueRequired", "target.name", "")])
+        node = body["target"]["name"]
+        key = self.key(req.res, req.ns, req.name)
+        with self.store.lock:
+            old = self.store.get(key)
+            if old is None:
+                raise not_found(req.res, req.name)
+            uid = (body.get("metadata") or {}).get("uid")
+            if uid and uid != old["metadata"]["uid"]:
+                raise conflict(req.res, req.name, f"Precondition failed: UID in precondition: {uid}, "
+                                                  f"UID in object meta: {old['metadata']['uid']}")
+            if old["metadata"].get("deletionTimestamp"):
+                raise conflict(req.res, req.name, f"pod {req.name} is being deleted, cannot be assigned to a host")
+            if (old.get("spec") or {}).get("nodeName"):
+                raise conflict(req.res, req.name, f"pod {req.name} is already assigned to node "
+                                                  f"\"{old['spec']['nodeName']}\"")
+            new = deepcopy(old)
+            new["spec"]["nodeName"] = node
+            st = new.setdefault("status", {})
+            conds = [c for c in st.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                          "lastTransitionTime": now_time()})
+            st["conditions"] = conds
+            if req.dry_run:
+                return success_status(req.res, req.name, old["metadata"]["uid"])
+            self.store.commit(key, new, "MODIFIED")
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
     def _alloc_ip(self):
         if not self.service_ips:
             svcs, _ = self.store.list("", "services")
             self.service_ips = {(s.get("spec") or {}).get("clusterIP") for s in svcs}
+            self.service_ips |= {"10.96.0.1", "10.96.0.10"}  # the kubernetes and (absent) DNS services
         while True:
             ip = f"10.96.{random.randint(0, 255)}.{random.randint(2, 254)}"
             if ip not in self.service_ips:
@@ -533,6 +594,8 @@ class Api:
             return 201, self.review(req)
         if req.sub == "token" and res.plural == "serviceaccounts":
             return 201, self.token_request(req)
+        if req.sub == "binding" and res.plural == "pods":
+            return 201, self.bind(req)
         if req.sub:
             raise method_not_allowed()
         obj = parse_body(req)
@@ -552,6 +615,8 @@ class Api:
                   "deletionGracePeriodSeconds", "selfLink"):
             meta.pop(k, None)
         self._defaults(res, obj)
+        if res.plural == "pods":
+            self._sa_admission(obj)
         self._validate(res, obj)
         self._initial_status(res, obj)
         if res.plural == "customresourcedefinitions":
@@ -620,6 +685,9 @@ class Api:
         rv = meta.get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise conflict(res, req.name)
+        if meta.get("uid") and meta["uid"] != old["metadata"]["uid"]:
+            raise conflict(res, req.name, f"Precondition failed: UID in precondition: {meta['uid']}, "
+                                          f"UID in object meta: {old['metadata']['uid']}")
         if res.namespaced:
             meta["namespace"] = req.ns
         else:
@@ -984,8 +1052,9 @@ class Api:
 
     def _pod_grace(self, pod, opts):
         """Seconds of graceful deletion, or 0 for at once: pods not bound to a node, finished
-        pods and gracePeriodSeconds=0 go at once (pod strategy CheckGracefulDelete). Until the
-        box runs kubelets (issue 13) a pod is graceful only when its node exists as a Node."""
+        pods and gracePeriodSeconds=0 go at once (pod strategy CheckGracefulDelete). A pod is
+        graceful only when its node exists as a Node (a box without nodes has no kubelet to
+        finish the deletion; a node's kubelet deletes with grace 0 once the pod stopped)."""
         spec = pod.get("spec") or {}
         node = spec.get("nodeName")
         if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):

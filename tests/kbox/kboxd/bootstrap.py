@@ -110,4 +110,68 @@ def initial_objects():
         out.append((("rbac.authorization.k8s.io", "v1", plural), o))
     for c in snapshot_crds():
         out.append((("apiextensions.k8s.io", "v1", "customresourcedefinitions"), c))
+    out.append((("", "v1", "services"), KUBERNETES_SERVICE))
     return out
+
+
+# the master service kube-apiserver keeps in `default` (its endpoints: cluster.py, when the box has nodes)
+KUBERNETES_SERVICE = {
+    "apiVersion": "v1", "kind": "Service",
+    "metadata": {"name": "kubernetes", "namespace": "default",
+                 "labels": {"component": "apiserver", "provider": "kubernetes"}},
+    "spec": {"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP", "sessionAffinity": "None",
+             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}}
+
+
+def node_rbac():
+    """What kube-apiserver's bootstrap policy gives node components (plugin/pkg/auth/authorizer/
+    rbac/bootstrappolicy/policy.go: NodeRules, system:node-proxier), trimmed to the kinds the box
+    serves. The system:node binding to the group system:nodes stands in for the Node authorizer
+    (which would also limit a kubelet to its own node's pods, secrets and configmaps)."""
+    grp = "rbac.authorization.k8s.io"
+    lab = {"kubernetes.io/bootstrapping": "rbac-defaults"}
+    ann = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
+    node = [
+        {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+        {"apiGroups": ["authorization.k8s.io"], "resources": ["localsubjectaccessreviews", "subjectaccessreviews"],
+         "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["create", "get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch", "update"]},
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["delete", "patch", "update"]},
+        {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "delete"]},
+        {"apiGroups": [""], "resources": ["pods/status"], "verbs": ["patch", "update"]},
+        {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["persistentvolumeclaims", "persistentvolumes"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["endpoints"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["persistentvolumeclaims/status"], "verbs": ["get", "patch", "update"]},
+        {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
+        {"apiGroups": ["storage.k8s.io"], "resources": ["volumeattachments"], "verbs": ["get"]},
+        {"apiGroups": ["storage.k8s.io"], "resources": ["csidrivers"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["storage.k8s.io"], "resources": ["csinodes"], "verbs": ["create", "delete", "get", "patch", "update"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+         "verbs": ["create", "delete", "get", "patch", "update"]},
+    ]
+    proxier = [
+        {"apiGroups": [""], "resources": ["endpoints", "services"], "verbs": ["list", "watch"]},
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+    ]
+
+    def cr(name, rules):
+        return (grp, "v1", "clusterroles"), {"apiVersion": grp + "/v1", "kind": "ClusterRole",
+                                             "metadata": {"name": name, "labels": dict(lab), "annotations": dict(ann)},
+                                             "rules": rules}
+
+    def crb(name, subj):
+        return (grp, "v1", "clusterrolebindings"), {
+            "apiVersion": grp + "/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name, "labels": dict(lab), "annotations": dict(ann)},
+            "roleRef": {"apiGroup": grp, "kind": "ClusterRole", "name": name}, "subjects": [subj]}
+    return [cr("system:node", node), cr("system:node-proxier", proxier),
+            crb("system:node", {"apiGroup": grp, "kind": "Group", "name": "system:nodes"}),
+            crb("system:node-proxier", {"apiGroup": grp, "kind": "User", "name": "system:kube-proxy"})]

@@ -391,6 +391,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                     [w.replace('"', '\\"') for w in req.warnings]]
         if verb == "watch":
             return self.watch(req, path)
+        if verb == "get" and req.sub == "log":
+            return self.pod_log(req)
         if verb == "get":
             obj = api.get(req)
             if self.wants_table() and not req.sub:
@@ -422,6 +424,90 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_json(200, api.deletecollection(req))
         else:
             raise method_not_allowed()
+
+    def pod_log(self, req):
+        """GET pods/NAME/log: the kubelet's log file of the container's current (or previous)
+        run, read from DIR/nodes/<node>/log/pods/... (a real apiserver asks the kubelet)."""
+        import os
+        box = self.server.box
+        pod = box.store.get(("", "pods", req.ns, req.name))
+        if pod is None:
+            raise ApiError(404, "NotFound", f'pods "{req.name}" not found', {"name": req.name, "kind": "pods"})
+        spec = pod.get("spec") or {}
+        names = [c["name"] for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])]
+        cname = req.q("container")
+        if not cname:
+            if len(spec.get("containers") or []) != 1:
+                raise ApiError(400, "BadRequest", f"a container name must be specified for pod {req.name}, "
+                                                  f"choose one of: [{' '.join(names)}]")
+            cname = spec["containers"][0]["name"]
+        if cname not in names:
+            raise ApiError(400, "BadRequest", f"container {cname} is not valid for pod {req.name}")
+        st = pod.get("status") or {}
+        cs = next((c for c in (st.get("containerStatuses") or []) + (st.get("initContainerStatuses") or [])
+                   if c.get("name") == cname), None)
+        previous = truthy(req.q("previous"))
+        node = spec.get("nodeName")
+        if not node or cs is None or (not cs.get("containerID") and not cs.get("lastState")):
+            why = ((cs or {}).get("state") or {}).get("waiting", {}).get("reason", "ContainerCreating")
+            raise ApiError(400, "BadRequest", f'container "{cname}" in pod "{req.name}" is waiting to start: {why}')
+        n = cs.get("restartCount", 0) - (1 if previous else 0)
+        if previous and not cs.get("lastState"):
+            raise ApiError(400, "BadRequest", f'previous terminated container "{cname}" in pod "{req.name}" not found')
+        p = os.path.join(box.dir, "nodes", node, "log", "pods", f"{req.ns}_{req.name}_{pod['metadata']['uid']}",
+                         cname, f"{n}.log")
+        try:
+            with open(p, "rb") as f:
+                data = f.read()
+        except OSError:
+            data = b""
+        tail = req.q("tailLines")
+        if tail is not None and tail.isdigit():
+            lines = data.splitlines(keepends=True)
+            data = b"".join(lines[-int(tail):]) if int(tail) else b""
+        lim = req.q("limitBytes")
+        if lim and lim.isdigit():
+            data = data[:int(lim)]
+        if not truthy(req.q("follow")) or previous:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Audit-Id", self.audit_id)
+            self.end_headers()
+            self.wfile.write(data)
+            self.code = 200
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Audit-Id", self.audit_id)
+        self.end_headers()
+        self.code = 200
+        try:
+            if data:
+                self._chunk(data)
+            pos = os.path.getsize(p) if os.path.exists(p) else 0
+            while not self._peer_closed():
+                cur = box.store.get(("", "pods", req.ns, req.name))
+                if cur is None or cur["metadata"]["uid"] != pod["metadata"]["uid"]:
+                    break
+                c2 = next((c for c in (cur.get("status") or {}).get("containerStatuses") or []
+                           if c.get("name") == cname), {})
+                try:
+                    size = os.path.getsize(p)
+                except OSError:
+                    size = pos
+                if size > pos:
+                    with open(p, "rb") as f:
+                        f.seek(pos)
+                        self._chunk(f.read(size - pos))
+                    pos = size
+                elif c2.get("restartCount", 0) != n or "running" not in (c2.get("state") or {}):
+                    break
+                time.sleep(0.2)
+            self._chunk(b"")
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.close_connection = True
 
     def _chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -613,10 +699,15 @@ class Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, box, ctx):
+    def __init__(self, addr, box, ctx, sock=None):
         self.box = box
         self.ctx = ctx
-        super().__init__(addr, Handler)
+        if sock is None:
+            super().__init__(addr, Handler)
+        else:  # a socket bound elsewhere (the nodes' network: cluster.py)
+            super().__init__(addr, Handler, bind_and_activate=False)
+            self.socket.close()
+            self.socket = sock
 
     def finish_request(self, request, client_address):
         # the TLS handshake runs in the connection's thread, not in the accept loop

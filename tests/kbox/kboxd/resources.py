@@ -80,7 +80,7 @@ BUILTINS = [
     B("", "v1", "namespaces", "Namespace", False, ["ns"], subs=["status", "finalize"],
       verbs=["create", "delete", "get", "list", "patch", "update", "watch"], model="V1Namespace",
       fields=["status.phase"]),
-    B("", "v1", "pods", "Pod", True, ["po"], ["all"], subs=["status", "ephemeralcontainers"],
+    B("", "v1", "pods", "Pod", True, ["po"], ["all"], subs=["status", "ephemeralcontainers", "binding", "log"],
       model="V1Pod", fields=["spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                              "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
                              "status.podIP", "status.nominatedNodeName"]),
@@ -172,6 +172,8 @@ SUBRESOURCE_KINDS = {
     "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
     "finalize": (None, None, None, ["update"]),
     "ephemeralcontainers": (None, None, None, ["get", "patch", "update"]),
+    "binding": (None, None, "Binding", ["create"]),
+    "log": (None, None, "Pod", ["get"]),
 }
 
 
