@@ -12,9 +12,16 @@ start DIR [--port N] [--h2-port N] [server options]:
   KBOX_ADMIN_TOKEN, KBOX_DIR); prints KUBECONFIG=DIR/admin.kubeconfig.
   Ports: --port N, else the one a previous start used (DIR/port), else a free
   one the server binds itself. Options are remembered in DIR/options for restart.
-stop DIR: SIGTERM to both (SIGKILL after 5 s); the state stays.
+  With --nodes N or --config FILE (cluster.py) the box also has nodes:
+  start waits (60 s) until every node is Ready and prints their names.
+stop DIR: SIGTERM to both (SIGKILL after 5 s, 40 s with nodes); the state stays.
 restart DIR: stop, then start with the same ports, options and state.
 status DIR: exit 0 when the box answers, 1 otherwise.
+leftovers [DIR]: what a box with nodes left on the machine (sweep.py): of the
+  box in DIR, or of every box no longer running; exit 1 when anything is.
+exec DIR NAMESPACE/POD [-c CONTAINER] -- CMD...: run CMD in a running
+  container (its namespaces, cgroup and root), stdin/stdout/stderr passed
+  through; exits with its status.
 """
 import json
 import os
@@ -41,7 +48,7 @@ def _run(cmd, cwd):
         die(f"{' '.join(cmd)} failed: {r.stdout.strip()}")
 
 
-SANS = ("IP:127.0.0.1,IP:::1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
+SANS = ("IP:127.0.0.1,IP:::1,IP:10.96.0.1,IP:172.30.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
         "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local")
 
 
@@ -183,7 +190,37 @@ def start(d, port=None, h2port=None, extra=None):
     with open(optp, "w") as f:
         json.dump({"port": port, "h2port": h2port, "extra": extra}, f)
     write_outputs(d, port, h2port)
+    if "--cluster-config" in extra:
+        _wait_nodes(d, port, ctx, p)
     print(f"KUBECONFIG={d}/admin.kubeconfig")
+
+
+def _wait_nodes(d, port, ctx, proc, timeout=60):
+    """Until every configured node is Ready (its kubelet registered and reported)."""
+    import http.client
+    want = [n["name"] for n in json.load(open(os.path.join(d, "cluster.json")))["nodes"]]
+    tok = open(os.path.join(d, "admin.token")).read().strip()
+    deadline = time.time() + timeout
+    ready = []
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            die("the box exited while its nodes started: " + _tail(d, "kbox.log", 3).strip())
+        try:
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=5)
+            c.request("GET", "/api/v1/nodes", headers={"Authorization": "Bearer " + tok})
+            items = json.loads(c.getresponse().read()).get("items") or []
+            c.close()
+        except (OSError, ValueError, http.client.HTTPException):
+            items = []
+        ready = [n["metadata"]["name"] for n in items
+                 if any(x.get("type") == "Ready" and x.get("status") == "True"
+                        for x in (n.get("status") or {}).get("conditions") or [])]
+        if all(w in ready for w in want):
+            print("nodes: " + " ".join(want))
+            return
+        time.sleep(0.2)
+    missing = [w for w in want if w not in ready]
+    die(f"nodes not Ready within {timeout} s: {' '.join(missing)}; see {d}/nodes/<node>/node.log")
 
 
 def _tail(d, name, n=20):
@@ -227,7 +264,7 @@ def _wait_h2(d, p, h2port):
     die(f"nghttpx did not listen on {h2port} within 5 s; see {d}/nghttpx.log")
 
 
-def _stop_pid(d, name):
+def _stop_pid(d, name, timeout=5):
     pid = _pid(d, name)
     if not _alive(pid):
         return
@@ -235,7 +272,7 @@ def _stop_pid(d, name):
         os.kill(pid, signal.SIGTERM)
     except OSError:
         return
-    deadline = time.time() + 5
+    deadline = time.time() + timeout
     while time.time() < deadline and _alive(pid):
         time.sleep(0.05)
     if _alive(pid):
@@ -250,7 +287,7 @@ def _stop_pid(d, name):
 def stop(d):
     d = os.path.abspath(d)
     _stop_pid(d, "nghttpx.pid")
-    _stop_pid(d, "kbox.pid")
+    _stop_pid(d, "kbox.pid", 40 if os.path.exists(os.path.join(d, "cluster.json")) else 5)
     for f in ("kbox.pid", "nghttpx.pid"):
         try:
             os.unlink(os.path.join(d, f))
@@ -260,9 +297,15 @@ def stop(d):
 
 def main(argv):
     import argparse
+    if argv[:1] == ["exec"]:
+        return exec_cmd(argv[1:])
+    if argv[:1] == ["leftovers"]:
+        return leftovers_cmd(argv[1:])
     p = argparse.ArgumentParser(prog="kbox", description="the cluster in a box: a stand-in Kubernetes API server")
     p.add_argument("cmd", choices=["start", "stop", "restart", "status"])
     p.add_argument("dir")
+    p.add_argument("--nodes", type=int, help="N nodes node-1..N (one zone, cgroup drivers alternating)")
+    p.add_argument("--config", help="a cluster config (YAML or JSON) naming the nodes (kboxd/cluster.py)")
     p.add_argument("--port", type=int)
     p.add_argument("--h2-port", type=int)
     p.add_argument("--bookmark-seconds", type=float)
@@ -270,6 +313,21 @@ def main(argv):
     p.add_argument("--watch-max-seconds", type=float)
     a = p.parse_args(argv)
     extra = []
+    if a.nodes is not None or a.config:
+        if a.cmd not in ("start", "restart"):
+            die("--nodes and --config go with start")
+        from . import cluster
+        try:
+            cfg = cluster.load(a.config) if a.config else cluster.simple(a.nodes)
+        except (OSError, ValueError) as e:
+            die(f"cluster config: {e}")
+        if os.geteuid() != 0:
+            die("a box with nodes needs root (namespaces, cgroups, mounts)")
+        d = os.path.abspath(a.dir)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "cluster.json"), "w") as f:
+            json.dump(cfg, f, indent=1)
+        extra += ["--cluster-config", os.path.join(d, "cluster.json")]
     for opt in ("bookmark_seconds", "history_seconds", "watch_max_seconds"):
         v = getattr(a, opt)
         if v is not None:
@@ -295,3 +353,58 @@ def run(a, extra):
         except (OSError, ValueError):
             sys.exit(1)
         sys.exit(0 if ready(d, port) else 1)
+
+
+def leftovers_cmd(argv):
+    from . import sweep
+    box_id = None
+    d = None
+    if argv:
+        d = os.path.abspath(argv[0])
+        try:
+            box_id = open(os.path.join(d, "box-id")).read().strip()
+        except OSError:
+            box_id = None
+    left = sweep.leftovers(box_id, d) if d else sweep.leftovers()
+    for x in left:
+        print(x)
+    sys.exit(1 if left else 0)
+
+
+def exec_cmd(argv):
+    """kbox exec DIR NS/POD [-c C] -- CMD...: join a container from the host (host pids)."""
+    if "--" not in argv or len(argv) < 3:
+        die("usage: kbox exec DIR NAMESPACE/POD [-c CONTAINER] -- CMD...")
+    i = argv.index("--")
+    head, cmd = argv[:i], argv[i + 1:]
+    d = os.path.abspath(head[0])
+    target = head[1]
+    cname = head[head.index("-c") + 1] if "-c" in head else None
+    ns, _, name = target.partition("/")
+    from . import nodeutil
+    try:
+        pid, cg = nodeutil.container_pid(d, ns, name, cname)
+    except LookupError as e:
+        die(str(e))
+    spec = {"mode": "exec", "cgroups": cg, "fork": True,
+            "join": {n: f"/proc/{pid}/ns/{n}" for n in ("pid", "cgroup", "net", "uts", "ipc", "mnt")},
+            "argv": cmd, "env": nodeutil.container_env(pid)}
+    import tempfile
+    r, w = os.pipe()
+    fd, path = tempfile.mkstemp(prefix="kbox-exec-", suffix=".json")
+    spec["errfd"] = w
+    with os.fdopen(fd, "w") as f:
+        json.dump(spec, f)
+    p = subprocess.Popen([PY, "-I", "-S", os.path.join(HERE, "kboxd", "spawn.py"), path], pass_fds=(w,))
+    os.close(w)
+    err = b""
+    while True:
+        b = os.read(r, 4096)
+        if not b:
+            break
+        err += b
+    rc = p.wait()
+    os.unlink(path)
+    if err:
+        die(err.decode(errors="replace").strip())
+    sys.exit(rc)

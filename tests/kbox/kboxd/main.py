@@ -11,6 +11,7 @@ stops it cleanly (the WAL is flushed on every write anyway).
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import threading
 
@@ -40,11 +41,40 @@ class Box:
         self.controllers = gc.Controllers(self.api, open(ca).read() if os.path.exists(ca) else "")
         if self.store.rv == 0:
             self.bootstrap()
+        self.cluster = None
+        if getattr(opts, "cluster_config", None):
+            from . import cluster
+            self.cluster = cluster.Cluster(self, cluster.load(opts.cluster_config))
+
+    def ensure(self, group, version, plural, obj, replace=False):
+        """Create obj through the API unless it exists (replace: make it equal to obj)."""
+        import json
+        from .util import ApiError
+        res = self.reg.lookup(group, version, plural)
+        m = obj["metadata"]
+        ns = m.get("namespace", "") if res.namespaced else ""
+        cur = self.store.get(self.api.key(res, ns, m["name"]))
+        if cur is not None and not replace:
+            return
+        r = self.api.system_request(res, ns, "" if cur is None else m["name"], "POST" if cur is None else "PUT", obj)
+        r.headers["Content-Type"] = "application/json"
+        r.query = {"fieldManager": ["kube-apiserver"]}
+        try:
+            if cur is None:
+                self.api.create(r)
+            else:
+                body = json.loads(json.dumps(obj))
+                body["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
+                r.body = json.dumps(body).encode()
+                self.api.update(r)
+        except ApiError as e:
+            if e.code != 409:
+                raise
 
     def bootstrap(self):
         for (g, v, plural), obj in bootstrap.initial_objects():
             res = self.reg.lookup(g, v, plural)
-            r = self.api.system_request(res, "", "", "POST", obj)
+            r = self.api.system_request(res, obj["metadata"].get("namespace", ""), "", "POST", obj)
             r.headers["Content-Type"] = "application/json"
             r.query = {"fieldManager": ["kube-apiserver"]}
             self.api.create(r)
@@ -59,6 +89,7 @@ def main(argv=None):
     p.add_argument("--history-seconds", type=float, default=300.0)
     p.add_argument("--watch-max-seconds", type=float, default=1800.0)
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--cluster-config", help="DIR/cluster.json: the box's nodes (cluster.py)")
     opts = p.parse_args(argv)
     d = os.path.abspath(opts.dir)
     box = Box(d, opts)
@@ -69,11 +100,26 @@ def main(argv=None):
               flush=True)
         return 1
     port = srv.server_address[1]
+    if box.cluster is not None:
+        try:
+            box.cluster.start()
+        except (OSError, ValueError, subprocess.CalledProcessError) as e:
+            print(f"kbox: cannot make the box's nodes: {e}", flush=True)
+            box.cluster.stop()
+            return 1
+        http.run_in_thread(http.Server(box.cluster.listener.getsockname(), box, srv.ctx, box.cluster.listener))
     tmp = os.path.join(d, "port.tmp")
     with open(tmp, "w") as f:
         f.write(f"{port}\n")
     os.replace(tmp, os.path.join(d, "port"))
     box.controllers.start()
+    if box.cluster is not None:
+        from . import endpointslices, sched, workloads
+        box.node_controllers = [sched.Scheduler(box), endpointslices.EndpointSlices(box)] + \
+            workloads.all_controllers(box)
+        for c in box.node_controllers:
+            c.start()
+        box.cluster.launch_all()
     done = threading.Event()
 
     def stop(*_):
@@ -85,6 +131,8 @@ def main(argv=None):
     # warm the python3-kubernetes models (schemas) while nobody waits on them
     threading.Thread(target=lambda: __import__("kboxd.schema").schema.model_schema("V1Pod"), daemon=True).start()
     done.wait()
+    if box.cluster is not None:
+        box.cluster.stop()
     box.controllers.stop.set()
     with box.store.lock:
         box.store.close()
