@@ -18,7 +18,8 @@
 #include <sys/stat.h>
 
 #include "bench.h"
-#include "control/ctl.h"
+#include "bench_cmd.h"
+#include "control/cli/cli.h"
 #include "datapath/dp.h"
 #include "s3/store.h"
 
@@ -299,7 +300,7 @@ static int bench_run_name(char *buf, size_t len)
 	return 0;
 }
 
-int ctl_cmd_bench(int argc, char **argv)
+int bench_cmd(int argc, char **argv)
 {
 	struct bench_opts o = {
 		.size = 1ull << 30,
