@@ -13,7 +13,8 @@
 /*
  * bench_cmd() - run `ferry bench` with its own command line (argv[0] is
  * "bench"); prints its report on stdout and its errors on stderr.
- * Return: an exit code from enum ctl_exit (control/cli/cli.h).
+ * Return: 0 or -errno, printed; main() makes it the exit code
+ * (ctl_exit_code(), control/cli/cli.h).
  */
 int bench_cmd(int argc, char **argv);
 

@@ -6,7 +6,7 @@
  * cmd_top.c). Both measure through bpf/ebpf.h and need root.
  *
  * Like every verb they take their own argv (argv[0] is the verb) and return
- * an exit code from enum ctl_exit (control/cli/cli.h); control/main.c is
+ * 0 or -errno with the error printed (control/cli/cli.h); control/main.c is
  * their only caller.
  */
 #ifndef FERRY_CTL_AGENT_H
@@ -14,8 +14,5 @@
 
 int ctl_cmd_agent(int argc, char **argv);
 int ctl_cmd_top(int argc, char **argv);
-
-/* "1", "0.5", "2s", "500ms" -> seconds, 0.1 to 60 (cmd_agent.c) */
-int ctl_agent_parse_interval(const char *s, double *out);
 
 #endif /* FERRY_CTL_AGENT_H */

@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -74,38 +73,6 @@ static double agent_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int ctl_agent_parse_interval(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v))
-		return -EINVAL;
-	if (!strcmp(end, "ms"))
-		v /= 1000;
-	else if (*end && strcmp(end, "s"))
-		return -EINVAL;
-	if (v < 0.1 || v > 60)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-static int agent_parse_u32(const char *s, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < 1 || v > (1ul << 24))
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
 }
 
 /* "HOST:PORT" or "[V6]:PORT" into a socket address */
@@ -244,7 +211,15 @@ static int agent_publish(struct ebpf_agent *a, struct agent_http *h)
 	return 0;
 }
 
-int ctl_cmd_agent(int argc, char **argv)
+/* The command line of agent. */
+struct agent_args {
+	const char *addr, *pin_dir;
+	double interval;
+	bool cleanup, help;
+	struct ebpf_opts o;
+};
+
+static int agent_parse(int argc, char **argv, struct agent_args *a)
 {
 	enum {
 		OPT_METRICS_ADDR = 1100,
@@ -274,107 +249,73 @@ int ctl_cmd_agent(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char *addr = AGENT_METRICS_ADDR, *pin_dir = AGENT_PIN_DIR;
-	struct agent_http h = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct MHD_Daemon *mhd = NULL;
-	struct ebpf_agent *a = NULL;
-	struct sockaddr_storage ss;
-	bool cleanup = false;
-	struct ebpf_opts o;
-	double interval = 1, next;
-	int opt, ret;
+	unsigned long v;
+	int opt;
 
-	ebpf_opts_init(&o);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			agent_usage(stdout);
-			return CTL_EXIT_OK;
+			a->help = true;
+			return 0;
 		case OPT_METRICS_ADDR:
-			addr = optarg;
+			a->addr = optarg;
 			break;
 		case OPT_INTERVAL:
-			if (ctl_agent_parse_interval(optarg, &interval))
+			if (ctl_parse_interval(optarg, &a->interval, NULL))
 				return ctl_usage_error(
 					"agent", "--interval '%s': want 0.1 to 60 seconds", optarg);
 			break;
 		case OPT_PIN_DIR:
-			pin_dir = optarg;
+			a->pin_dir = optarg;
 			break;
 		case OPT_NO_PIN:
-			pin_dir = NULL;
+			a->pin_dir = NULL;
 			break;
 		case OPT_CLEANUP:
-			cleanup = true;
+			a->cleanup = true;
 			break;
 		case OPT_CGROUP_ROOT:
-			o.cgroup_root = optarg;
+			a->o.cgroup_root = optarg;
 			break;
 		case OPT_NET_CGROUP:
-			o.net_cgroup = optarg;
+			a->o.net_cgroup = optarg;
 			break;
 		case OPT_NO_NET:
-			o.features &= ~EBPF_FEAT_NET;
+			a->o.features &= ~EBPF_FEAT_NET;
 			break;
 		case OPT_NO_SCHED:
-			o.features &= ~EBPF_FEAT_SCHED;
+			a->o.features &= ~EBPF_FEAT_SCHED;
 			break;
 		case OPT_MAX_CGROUPS:
-		case OPT_MAX_PODS: {
-			uint32_t *dst = opt == OPT_MAX_CGROUPS ? &o.max_cgroups : &o.max_pods;
-
-			if (agent_parse_u32(optarg, dst))
+		case OPT_MAX_PODS:
+			if (ctl_parse_ulong(optarg, 1, 1ul << 24, &v, NULL))
 				return ctl_usage_error(
 					"agent", "'%s' is not a count from 1 to 16777216", optarg);
+			*(opt == OPT_MAX_CGROUPS ? &a->o.max_cgroups : &a->o.max_pods) =
+				(uint32_t)v;
 			break;
-		}
 		default:
 			return ctl_usage_error("agent", "unknown option");
 		}
 	}
 	if (optind < argc)
 		return ctl_usage_error("agent", "unexpected argument '%s'", argv[optind]);
-	ebpf_set_log(ctl_log_line);
-	if (cleanup) {
-		if (!pin_dir)
-			return ctl_usage_error("agent", "--cleanup needs a --pin-dir");
-		ret = ebpf_pins_remove(pin_dir);
-		if (ret)
-			return ctl_fail(ret, strerror(-ret), "remove the pins under %s", pin_dir);
-		ctl_log(CTL_LOG_INFO, "removed the pins under %s", pin_dir);
-		return CTL_EXIT_OK;
-	}
-	if (!o.features)
-		return ctl_usage_error("agent", "--no-net and --no-sched leave nothing to measure");
-	if (agent_parse_addr(addr, &ss))
-		return ctl_usage_error("agent", "--metrics-addr '%s': want HOST:PORT", addr);
-	o.pin_dir = pin_dir;
-	ctl_signals_init();
-	ret = ebpf_agent_open(&o, &a);
-	if (ret) {
-		ret = ctl_fail(ret, strerror(-ret), "load the eBPF programs");
-		goto out;
-	}
-	h.stall_s = 3 * interval + 2;
-	mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
-		NULL, NULL, agent_handler, &h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
-	if (!mhd) {
-		ret = ctl_fail(-EADDRINUSE, NULL,
-			       "listen on %s failed (in use, or not an address here)", addr);
-		goto out;
-	}
-	ctl_log(CTL_LOG_INFO, "agent: cgroup v2 at %s, features:%s%s, metrics on http://%s/metrics",
-		ebpf_agent_cgroup_root(a), ebpf_agent_features(a) & EBPF_FEAT_SCHED ? " sched" : "",
-		ebpf_agent_features(a) & EBPF_FEAT_NET ? " net" : "", addr);
-	next = agent_now();
+	return 0;
+}
+
+/* Sample every @interval seconds until SIGINT/SIGTERM; a failed sample is logged. */
+static void agent_loop(struct ebpf_agent *ea, struct agent_http *h, double interval)
+{
+	double next = agent_now();
+
 	while (!ctl_interrupted()) {
-		double now = agent_now();
+		double now = agent_now(), d;
+		struct timespec ts;
+		int ret;
 
 		if (now >= next) {
-			ret = agent_publish(a, &h);
+			ret = agent_publish(ea, h);
 			if (ret)
 				ctl_log(CTL_LOG_WARN, "sample: %s", strerror(-ret));
 			next += interval;
@@ -382,22 +323,71 @@ int ctl_cmd_agent(int argc, char **argv)
 				next = now + interval; /* fell behind: do not catch up in a burst */
 			continue;
 		}
-		{
-			double d = next - now;
-			struct timespec ts;
-
-			if (d > 0.1)
-				d = 0.1; /* signals end the wait early; stay responsive anyway */
-			ts.tv_sec = 0;
-			ts.tv_nsec = (long)(d * 1e9);
-			nanosleep(&ts, NULL);
-		}
+		d = next - now;
+		if (d > 0.1)
+			d = 0.1; /* signals end the wait early; stay responsive anyway */
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(d * 1e9);
+		nanosleep(&ts, NULL);
 	}
-	ret = CTL_EXIT_OK;
+}
+
+int ctl_cmd_agent(int argc, char **argv)
+{
+	struct agent_args a = {.addr = AGENT_METRICS_ADDR, .pin_dir = AGENT_PIN_DIR, .interval = 1};
+	struct agent_http h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct MHD_Daemon *mhd = NULL;
+	struct ebpf_agent *ea = NULL;
+	struct sockaddr_storage ss;
+	int ret;
+
+	ebpf_opts_init(&a.o);
+	ret = agent_parse(argc, argv, &a);
+	if (ret || a.help) {
+		if (a.help)
+			agent_usage(stdout);
+		return ret;
+	}
+	ebpf_set_log(ctl_log_line);
+	if (a.cleanup) {
+		if (!a.pin_dir)
+			return ctl_usage_error("agent", "--cleanup needs a --pin-dir");
+		ret = ebpf_pins_remove(a.pin_dir);
+		if (ret)
+			return ctl_fail(ret, strerror(-ret), "remove the pins under %s", a.pin_dir);
+		ctl_log(CTL_LOG_INFO, "removed the pins under %s", a.pin_dir);
+		return 0;
+	}
+	if (!a.o.features)
+		return ctl_usage_error("agent", "--no-net and --no-sched leave nothing to measure");
+	if (agent_parse_addr(a.addr, &ss))
+		return ctl_usage_error("agent", "--metrics-addr '%s': want HOST:PORT", a.addr);
+	a.o.pin_dir = a.pin_dir;
+	ctl_signals_init();
+	ret = ebpf_agent_open(&a.o, &ea);
+	if (ret) {
+		ret = ctl_fail(ret, strerror(-ret), "load the eBPF programs");
+		goto out;
+	}
+	h.stall_s = 3 * a.interval + 2;
+	mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
+		NULL, NULL, agent_handler, &h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+	if (!mhd) {
+		ret = ctl_fail(-EADDRINUSE, NULL,
+			       "listen on %s failed (in use, or not an address here)", a.addr);
+		goto out;
+	}
+	ctl_log(CTL_LOG_INFO, "agent: cgroup v2 at %s, features:%s%s, metrics on http://%s/metrics",
+		ebpf_agent_cgroup_root(ea),
+		ebpf_agent_features(ea) & EBPF_FEAT_SCHED ? " sched" : "",
+		ebpf_agent_features(ea) & EBPF_FEAT_NET ? " net" : "", a.addr);
+	agent_loop(ea, &h, a.interval);
 out:
 	if (mhd)
 		MHD_stop_daemon(mhd);
-	ebpf_agent_close(a);
+	ebpf_agent_close(ea);
 	free(h.metrics);
 	return ret;
 }

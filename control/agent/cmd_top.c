@@ -139,12 +139,12 @@ int ctl_cmd_top(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			top_usage(stdout);
-			return CTL_EXIT_OK;
+			return 0;
 		case OPT_CONTAINERS:
 			containers = true;
 			break;
 		case OPT_INTERVAL:
-			if (ctl_agent_parse_interval(optarg, &interval))
+			if (ctl_parse_interval(optarg, &interval, NULL))
 				return ctl_usage_error(
 					"top", "--interval '%s': want 0.1 to 60 seconds", optarg);
 			break;
@@ -199,7 +199,7 @@ int ctl_cmd_top(int argc, char **argv)
 	if (ret)
 		ret = ctl_fail(ret, strerror(-ret), "sample the counters");
 	else
-		ret = CTL_EXIT_OK;
+		ret = 0;
 	ebpf_agent_close(a);
 	return ret;
 }

@@ -3,6 +3,7 @@
  * control/cli/exit.c - the ferry command's exit codes, its error lines and the
  * log sink every module logs through.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,6 +93,7 @@ int ctl_fail(int err, const char *detail, const char *fmt, ...)
 	char msg[1024];
 	va_list ap;
 
+	assert(err < 0);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -99,7 +101,7 @@ int ctl_fail(int err, const char *detail, const char *fmt, ...)
 		fprintf(stderr, "ferry: error: %s: %s\n", msg, detail);
 	else
 		fprintf(stderr, "ferry: error: %s\n", msg);
-	return ctl_exit_code(err);
+	return err;
 }
 
 int ctl_usage_error(const char *verb, const char *fmt, ...)
@@ -112,5 +114,5 @@ int ctl_usage_error(const char *verb, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "ferry: error: %s (try 'ferry %s%s--help')\n", msg, verb ? verb : "",
 		verb ? " " : "");
-	return CTL_EXIT_USAGE;
+	return -EINVAL;
 }

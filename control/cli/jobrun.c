@@ -2,7 +2,7 @@
 /*
  * control/cli/jobrun.c - running one datapath job in the foreground: progress
  * (a live line on a terminal, or JSON lines), SIGINT/SIGTERM cancellation
- * (the flag every long-running verb polls), and the exit code of its outcome.
+ * (the flag every long-running verb polls), and its outcome as 0 or -errno.
  */
 #include <errno.h>
 #include <signal.h>
@@ -76,7 +76,7 @@ int ctl_job_run(struct dp_job *job, const struct ctl_common *c, const char *verb
 					verb);
 		return ctl_fail(r->err, NULL, "%s failed: %s", verb, dp_job_error(job));
 	}
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 static atomic_int ctl_sigflag;

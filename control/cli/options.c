@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * control/cli/options.c - the options every repository verb shares and the
- * opening of the repository they name.
+ * opening of the repository they name. Every function returns 0 or -errno
+ * with the error printed.
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,26 +25,41 @@ void ctl_common_init(struct ctl_common *c)
 int ctl_parse_uint(const char *verb, const char *opt, const char *arg, unsigned long min,
 		   unsigned long max, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	if (ctl_parse_ulong(arg, min, max, out, NULL))
+		return ctl_usage_error(verb,
+				       "--%s must be a whole number from %lu to %lu, not '%s'", opt,
+				       min, max, arg);
+	return 0;
+}
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max) {
-		ctl_usage_error(verb, "--%s must be a whole number from %lu to %lu, not '%s'", opt,
-				min, max, arg);
-		return -1;
+int ctl_io_opt(const char *verb, enum ctl_io_opt which, const char *arg, bool *no_uring,
+	       bool *no_direct)
+{
+	if (which == CTL_IO_ENGINE) {
+		if (!strcmp(arg, "auto") || !strcmp(arg, "uring") || !strcmp(arg, "io_uring"))
+			*no_uring = false;
+		else if (!strcmp(arg, "pread") || !strcmp(arg, "sync"))
+			*no_uring = true;
+		else
+			return ctl_usage_error(verb, "--io takes auto, uring or pread, not '%s'",
+					       arg);
+	} else {
+		if (!strcmp(arg, "auto") || !strcmp(arg, "on"))
+			*no_direct = false;
+		else if (!strcmp(arg, "off"))
+			*no_direct = true;
+		else
+			return ctl_usage_error(verb, "--direct-io takes auto or off, not '%s'",
+					       arg);
 	}
-	*out = v;
 	return 0;
 }
 
 static int ctl_size_opt(const char *verb, const char *opt, const char *arg, uint64_t *out)
 {
-	if (ctl_parse_size(arg, out)) {
-		ctl_usage_error(verb, "--%s: '%s' is not a size (e.g. 64M, 1G, 1048576)", opt, arg);
-		return -1;
-	}
+	if (ctl_parse_size(arg, out, NULL))
+		return ctl_usage_error(verb, "--%s: '%s' is not a size (e.g. 64M, 1G, 1048576)",
+				       opt, arg);
 	return 0;
 }
 
@@ -55,17 +71,16 @@ int ctl_common_opt(struct ctl_common *c, const char *verb, int opt, const char *
 	switch (opt) {
 	case CTL_OPT_REPO:
 		c->repo = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_JSON:
 		c->json = true;
-		return 1;
+		return 0;
 	case 'o':
-		if (strcmp(arg, "json") && strcmp(arg, "text")) {
-			ctl_usage_error(verb, "-o/--output takes 'json' or 'text', not '%s'", arg);
-			return -1;
-		}
+		if (strcmp(arg, "json") && strcmp(arg, "text"))
+			return ctl_usage_error(verb, "-o/--output takes 'json' or 'text', not '%s'",
+					       arg);
 		c->json = !strcmp(arg, "json");
-		return 1;
+		return 0;
 	case CTL_OPT_PROGRESS:
 		if (!strcmp(arg, "auto"))
 			c->progress = CTL_PROGRESS_AUTO;
@@ -75,31 +90,27 @@ int ctl_common_opt(struct ctl_common *c, const char *verb, int opt, const char *
 			c->progress = CTL_PROGRESS_TTY;
 		else if (!strcmp(arg, "json"))
 			c->progress = CTL_PROGRESS_JSON;
-		else {
-			ctl_usage_error(verb, "--progress takes auto, none, tty or json, not '%s'",
-					arg);
-			return -1;
-		}
-		return 1;
+		else
+			return ctl_usage_error(
+				verb, "--progress takes auto, none, tty or json, not '%s'", arg);
+		return 0;
 	case CTL_OPT_MEMORY:
 		if (ctl_size_opt(verb, "memory", arg, &c->memory))
-			return -1;
-		if (c->memory < DP_MEMORY_MIN) {
-			ctl_usage_error(verb, "--memory must be at least %llu MiB",
-					(unsigned long long)(DP_MEMORY_MIN >> 20));
-			return -1;
-		}
-		return 1;
+			return -EINVAL;
+		if (c->memory < DP_MEMORY_MIN)
+			return ctl_usage_error(verb, "--memory must be at least %llu MiB",
+					       (unsigned long long)(DP_MEMORY_MIN >> 20));
+		return 0;
 	case CTL_OPT_NO_FSYNC:
 		c->no_fsync = true;
 		c->s3.fsync = -1;
-		return 1;
+		return 0;
 	case CTL_OPT_S3_ENDPOINT:
 		c->s3.endpoint = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_S3_REGION:
 		c->s3.region = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_S3_PATH_STYLE:
 		if (!arg || !strcmp(arg, "true") || !strcmp(arg, "on"))
 			c->s3.path_style = 1;
@@ -107,66 +118,61 @@ int ctl_common_opt(struct ctl_common *c, const char *verb, int opt, const char *
 			c->s3.path_style = 2;
 		else if (!strcmp(arg, "auto"))
 			c->s3.path_style = 0;
-		else {
-			ctl_usage_error(verb, "--s3-path-style takes true, false or auto, not '%s'",
-					arg);
-			return -1;
-		}
-		return 1;
+		else
+			return ctl_usage_error(
+				verb, "--s3-path-style takes true, false or auto, not '%s'", arg);
+		return 0;
 	case CTL_OPT_S3_STORAGE_CLASS:
 		c->s3.storage_class = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_S3_SSE:
-		if (strcmp(arg, "AES256") && strcmp(arg, "aws:kms")) {
-			ctl_usage_error(verb, "--s3-sse takes AES256 or aws:kms, not '%s'", arg);
-			return -1;
-		}
+		if (strcmp(arg, "AES256") && strcmp(arg, "aws:kms"))
+			return ctl_usage_error(verb, "--s3-sse takes AES256 or aws:kms, not '%s'",
+					       arg);
 		c->s3.sse = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_S3_SSE_KMS_KEY_ID:
 		c->s3.sse_kms_key_id = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_S3_CA_FILE:
 		c->s3.ca_file = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_S3_INSECURE_TLS:
 		c->s3.insecure_tls = true;
-		return 1;
+		return 0;
 	case CTL_OPT_S3_CONCURRENCY:
 		if (ctl_parse_uint(verb, "s3-concurrency", arg, 1, 256, &v))
-			return -1;
+			return -EINVAL;
 		c->s3.concurrency = (unsigned int)v;
-		return 1;
+		return 0;
 	case CTL_OPT_S3_TIMEOUT:
-		if (ctl_parse_duration(arg, &secs) || secs < 1 || secs > 86400) {
-			ctl_usage_error(verb,
-					"--s3-timeout takes a duration from 1s to 24h, not '%s'",
-					arg);
-			return -1;
-		}
+		if (ctl_parse_duration(arg, &secs, NULL) || secs < 1 || secs > 86400)
+			return ctl_usage_error(
+				verb, "--s3-timeout takes a duration from 1s to 24h, not '%s'",
+				arg);
 		c->s3.timeout_ms = (unsigned int)(secs * 1000);
-		return 1;
+		return 0;
 	case CTL_OPT_LIMIT_UPLOAD:
-		return ctl_size_opt(verb, "limit-upload", arg, &c->s3.limit_upload) ? -1 : 1;
+		return ctl_size_opt(verb, "limit-upload", arg, &c->s3.limit_upload);
 	case CTL_OPT_LIMIT_DOWNLOAD:
-		return ctl_size_opt(verb, "limit-download", arg, &c->s3.limit_download) ? -1 : 1;
+		return ctl_size_opt(verb, "limit-download", arg, &c->s3.limit_download);
 	case CTL_OPT_PASSWORD_FILE:
 		c->password_file = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_PASSWORD_COMMAND:
 		c->password_command = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_CACHE_DIR:
 		c->cache_dir = arg;
-		return 1;
+		return 0;
 	case CTL_OPT_NO_CACHE:
 		c->no_cache = true;
-		return 1;
+		return 0;
 	case CTL_OPT_STATE_DIR:
 		c->state_dir = arg;
-		return 1;
-	default:
 		return 0;
+	default: /* getopt_long said what it did not know */
+		return ctl_usage_error(verb, "unknown option");
 	}
 }
 
@@ -213,7 +219,7 @@ int ctl_store_open(struct ctl_common *c, const char *verb, struct s3_store **st)
 	ret = s3_store_open(c->repo, &c->s3, st);
 	if (ret)
 		return ctl_fail(ret, s3_last_error(), "cannot open repository %s", c->repo);
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 int ctl_repo_open(struct ctl_common *c, const char *verb, struct s3_store **st,
@@ -293,7 +299,7 @@ int ctl_repo_unlock(struct ctl_common *c, struct dp_repo *repo)
 	int ret;
 
 	if (!dp_repo_is_encrypted(repo))
-		return CTL_EXIT_OK;
+		return 0;
 	ret = ctl_password_get(c, false, &pw);
 	if (ret)
 		return ret;
@@ -301,7 +307,7 @@ int ctl_repo_unlock(struct ctl_common *c, struct dp_repo *repo)
 	ctl_password_wipe(&pw);
 	if (ret)
 		return ctl_fail(ret, NULL, "%s", dp_last_error());
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 int ctl_pool_new(struct ctl_common *c, struct dp_pool **pool)
@@ -310,5 +316,5 @@ int ctl_pool_new(struct ctl_common *c, struct dp_pool **pool)
 
 	if (ret)
 		return ctl_fail(ret, NULL, "%s", dp_last_error());
-	return CTL_EXIT_OK;
+	return 0;
 }

@@ -30,7 +30,7 @@ static int pw_strip(struct ctl_password *pw, const char *from)
 		pw->len--;
 	if (!pw->len)
 		return ctl_fail(-ENOKEY, NULL, "the password from %s is empty", from);
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 /* Read all of @fd into @pw (no newline handling). 0 or -errno. */
@@ -160,7 +160,7 @@ int ctl_password_get(const struct ctl_common *c, bool is_new, struct ctl_passwor
 		if (pw->len >= sizeof(pw->buf))
 			return ctl_fail(-EINVAL, NULL, "FERRY_PASSWORD is too long");
 		memcpy(pw->buf, env, pw->len);
-		return CTL_EXIT_OK;
+		return 0;
 	}
 	env = getenv("FERRY_PASSWORD_FILE");
 	if (env && env[0])
@@ -190,7 +190,7 @@ int ctl_password_get(const struct ctl_common *c, bool is_new, struct ctl_passwor
 		return ctl_fail(ret, NULL, "reading the password: %s", strerror(-ret));
 	if (!pw->len)
 		return ctl_fail(-EINVAL, NULL, "an empty password is not a password");
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 int ctl_password_other(const char *file, const char *env_name, const char *what,
@@ -209,7 +209,7 @@ int ctl_password_other(const char *file, const char *env_name, const char *what,
 		if (pw->len >= sizeof(pw->buf))
 			return ctl_fail(-EINVAL, NULL, "%s is too long", env_name);
 		memcpy(pw->buf, env, pw->len);
-		return CTL_EXIT_OK;
+		return 0;
 	}
 	snprintf(prompt, sizeof(prompt), "%s: ", what);
 	ret = pw_prompt(pw, prompt);
@@ -220,7 +220,7 @@ int ctl_password_other(const char *file, const char *env_name, const char *what,
 		return ctl_fail(ret, NULL, "reading the password: %s", strerror(-ret));
 	if (!pw->len)
 		return ctl_fail(-EINVAL, NULL, "an empty password is not a password");
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 void ctl_password_wipe(struct ctl_password *pw)

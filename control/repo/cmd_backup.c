@@ -39,29 +39,6 @@ static void backup_usage(FILE *f)
 	ctl_common_help(f);
 }
 
-/* --io and --direct-io, shared with restore */
-int ctl_io_opts(const char *verb, int which, const char *arg, bool *no_uring, bool *no_direct)
-{
-	if (which == 0) {
-		if (!strcmp(arg, "auto") || !strcmp(arg, "uring") || !strcmp(arg, "io_uring"))
-			*no_uring = false;
-		else if (!strcmp(arg, "pread") || !strcmp(arg, "sync"))
-			*no_uring = true;
-		else
-			return ctl_usage_error(verb, "--io takes auto, uring or pread, not '%s'",
-					       arg);
-	} else {
-		if (!strcmp(arg, "auto") || !strcmp(arg, "on"))
-			*no_direct = false;
-		else if (!strcmp(arg, "off"))
-			*no_direct = true;
-		else
-			return ctl_usage_error(verb, "--direct-io takes auto or off, not '%s'",
-					       arg);
-	}
-	return 0;
-}
-
 /* Resolve --parent: an id, "none", or "auto" (the volume's newest snapshot, if any). */
 static int backup_parent(struct ctl_common *c, struct dp_repo *repo, struct dp_backup_opts *bo,
 			 const char *spec, struct dp_snapshot **snaps, size_t *n)
@@ -72,7 +49,7 @@ static int backup_parent(struct ctl_common *c, struct dp_repo *repo, struct dp_b
 
 	(void)c;
 	if (!strcmp(spec, "none"))
-		return CTL_EXIT_OK;
+		return 0;
 	ret = dp_snapshot_list(repo, snaps, n);
 	if (ret)
 		return ctl_fail(ret, NULL, "%s", dp_last_error());
@@ -86,10 +63,10 @@ static int backup_parent(struct ctl_common *c, struct dp_repo *repo, struct dp_b
 	bo->parent = dp_snapshot_find(!strcmp(spec, "auto") ? NULL : repo, *snaps, *n,
 				      !strcmp(spec, "auto") ? "latest" : spec, volume, &err);
 	if (!bo->parent && !strcmp(spec, "auto") && err == -ENOENT)
-		return CTL_EXIT_OK; /* the volume's first backup */
+		return 0; /* the volume's first backup */
 	if (!bo->parent)
 		return ctl_fail(err, NULL, "--parent: %s", dp_last_error());
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 int ctl_cmd_backup(int argc, char **argv)
@@ -147,7 +124,7 @@ int ctl_cmd_backup(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			backup_usage(stdout);
-			ret = CTL_EXIT_OK;
+			ret = 0;
 			goto out;
 		case OPT_VOLUME:
 			bo.volume = optarg;
@@ -171,21 +148,19 @@ int ctl_cmd_backup(int argc, char **argv)
 			}
 			break;
 		case OPT_THREADS:
-			if (ctl_parse_uint("backup", "threads", optarg, 1, 256, &v)) {
-				ret = CTL_EXIT_USAGE;
+			ret = ctl_parse_uint("backup", "threads", optarg, 1, 256, &v);
+			if (ret)
 				goto out;
-			}
 			bo.threads = (unsigned int)v;
 			break;
 		case OPT_QD:
-			if (ctl_parse_uint("backup", "queue-depth", optarg, 1, 1024, &v)) {
-				ret = CTL_EXIT_USAGE;
+			ret = ctl_parse_uint("backup", "queue-depth", optarg, 1, 1024, &v);
+			if (ret)
 				goto out;
-			}
 			bo.queue_depth = (unsigned int)v;
 			break;
 		case OPT_PACK:
-			if (ctl_parse_size(optarg, &bo.pack_size)) {
+			if (ctl_parse_size(optarg, &bo.pack_size, NULL)) {
 				ret = ctl_usage_error("backup", "--pack-size: '%s' is not a size",
 						      optarg);
 				goto out;
@@ -193,8 +168,8 @@ int ctl_cmd_backup(int argc, char **argv)
 			break;
 		case OPT_IO:
 		case OPT_DIRECT:
-			ret = ctl_io_opts("backup", opt == OPT_IO ? 0 : 1, optarg, &bo.no_uring,
-					  &bo.no_direct);
+			ret = ctl_io_opt("backup", opt == OPT_IO ? CTL_IO_ENGINE : CTL_IO_DIRECT,
+					 optarg, &bo.no_uring, &bo.no_direct);
 			if (ret)
 				goto out;
 			break;
@@ -209,12 +184,9 @@ int ctl_cmd_backup(int argc, char **argv)
 			break;
 		default:
 			ret = ctl_common_opt(&c, "backup", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("backup", "unknown option");
-			ret = CTL_EXIT_USAGE;
-			goto out;
+			if (ret)
+				goto out;
+			break;
 		}
 	}
 	if (optind >= argc) {
@@ -261,7 +233,7 @@ int ctl_cmd_backup(int argc, char **argv)
 		goto out;
 	}
 	ret = ctl_job_run(job, &c, "backup");
-	if (ret == CTL_EXIT_OK) {
+	if (!ret) {
 		const struct dp_result *r = dp_job_result(job);
 		const struct dp_progress *p = &r->progress;
 

@@ -81,7 +81,7 @@ static bool cbt_is_full_id(const char *s)
 
 /*
  * --parent: a full id as given, or resolved (and checked) in the repository
- * when there is one. *@size is the parent's size, 0 if not known. Exit code.
+ * when there is one. *@size is the parent's size, 0 if not known. 0 or -errno, printed.
  */
 static int cbt_parent(struct ctl_common *c, const char *spec, const char *volume, char *id,
 		      uint64_t *size)
@@ -104,7 +104,7 @@ static int cbt_parent(struct ctl_common *c, const char *spec, const char *volume
 			id[i] = (char)(spec[i] >= 'A' && spec[i] <= 'F' ? spec[i] - 'A' + 'a'
 									: spec[i]);
 		id[64] = '\0';
-		return CTL_EXIT_OK;
+		return 0;
 	}
 	ret = ctl_repo_open(c, "changed-blocks", &st, &repo);
 	if (ret)
@@ -121,7 +121,7 @@ static int cbt_parent(struct ctl_common *c, const char *spec, const char *volume
 	}
 	memcpy(id, s->id, 65);
 	*size = s->size;
-	ret = CTL_EXIT_OK;
+	ret = 0;
 out:
 	dp_snapshot_list_free(snaps, n);
 	dp_repo_free(repo);
@@ -164,7 +164,7 @@ static int cbt_write_list(const char *path, const char *buf, size_t len)
 		if (ret)
 			return ctl_fail(-EIO, NULL, "writing the list to stdout: %s",
 					strerror(-ret));
-		return CTL_EXIT_OK;
+		return 0;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
 		return ctl_usage_error("changed-blocks", "-o: path too long");
@@ -185,7 +185,7 @@ static int cbt_write_list(const char *path, const char *buf, size_t len)
 		return ctl_fail(ret == -ENOSPC ? ret : -EIO, NULL, "writing %s: %s", path,
 				strerror(-ret));
 	}
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 static void cbt_summary(const struct cbt_producer *p, const struct cbt_request *req,
@@ -225,19 +225,22 @@ static void cbt_summary(const struct cbt_producer *p, const struct cbt_request *
 	cJSON_Delete(o);
 }
 
-/* The producers' errnos: a wrong filesystem or argument is a usage error, no FIEMAP an I/O one. */
-static int cbt_exit_code(int err)
+/*
+ * The producers' errnos as the command reports them: a wrong filesystem or
+ * argument is a usage error (-EINVAL), no FIEMAP an I/O error (-EIO).
+ */
+static int cbt_errno(int err)
 {
 	switch (err) {
 	case -EMEDIUMTYPE:
 	case -EXDEV:
 	case -ENAMETOOLONG:
-		return CTL_EXIT_USAGE;
+		return -EINVAL;
 	case -EOPNOTSUPP:
 	case -ENOTTY:
-		return CTL_EXIT_IO;
+		return -EIO;
 	default:
-		return ctl_exit_code(err);
+		return err;
 	}
 }
 
@@ -249,7 +252,15 @@ static double cbt_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int ctl_cmd_changed_blocks(int argc, char **argv)
+/* The command line of changed-blocks. */
+struct cbt_args {
+	const struct cbt_producer *prod;
+	struct cbt_request req;
+	const char *parent, *volume, *output;
+	bool help;
+};
+
+static int cbt_args_parse(int argc, char **argv, struct ctl_common *c, struct cbt_args *a)
 {
 	enum { OPT_PARENT = CTL_OPT_VERB_BASE, OPT_VOLUME, OPT_FILE, OPT_METHOD };
 	static const struct option opts[] = {
@@ -261,9 +272,70 @@ int ctl_cmd_changed_blocks(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const struct cbt_producer *prod = NULL;
-	struct cbt_request req = {.method = CBT_METHOD_AUTO};
-	const char *parent = NULL, *volume = NULL, *output = NULL;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "h" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			a->help = true;
+			return 0;
+		case 'o': /* -o/--output is the list's file here, not a format */
+			a->output = strcmp(optarg, "-") ? optarg : NULL;
+			break;
+		case OPT_PARENT:
+			a->parent = optarg;
+			break;
+		case OPT_VOLUME:
+			a->volume = optarg;
+			break;
+		case OPT_FILE:
+			a->req.file = optarg;
+			break;
+		case OPT_METHOD:
+			if (!strcmp(optarg, "auto"))
+				a->req.method = CBT_METHOD_AUTO;
+			else if (!strcmp(optarg, "tree"))
+				a->req.method = CBT_METHOD_TREE;
+			else if (!strcmp(optarg, "fiemap"))
+				a->req.method = CBT_METHOD_FIEMAP;
+			else
+				return ctl_usage_error(
+					"changed-blocks",
+					"--method takes auto, tree or fiemap, not '%s'", optarg);
+			break;
+		default:
+			ret = ctl_common_opt(c, "changed-blocks", opt, optarg);
+			if (ret)
+				return ret;
+			break;
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_error("changed-blocks", "no producer given (xfs or btrfs)");
+	for (size_t i = 0; i < sizeof(cbt_producers) / sizeof(cbt_producers[0]); i++)
+		if (!strcmp(argv[optind], cbt_producers[i].name))
+			a->prod = &cbt_producers[i];
+	if (!a->prod)
+		return ctl_usage_error("changed-blocks", "unknown producer '%s' (xfs or btrfs)",
+				       argv[optind]);
+	if (argc - optind != 3)
+		return ctl_usage_error("changed-blocks", "%s takes OLD and NEW", a->prod->name);
+	a->req.old = argv[optind + 1];
+	a->req.new = argv[optind + 2];
+	if (!a->parent)
+		return ctl_usage_error(
+			"changed-blocks",
+			"--parent is required: a list must name the snapshot it was computed against");
+	if (!a->prod->btrfs_opts && (a->req.file || a->req.method != CBT_METHOD_AUTO))
+		return ctl_usage_error("changed-blocks",
+				       "--file and --method are options of the btrfs producer");
+	return 0;
+}
+
+int ctl_cmd_changed_blocks(int argc, char **argv)
+{
+	struct cbt_args a = {.req = {.method = CBT_METHOD_AUTO}};
+	struct cbt_request *req = &a.req;
 	struct dp_cbl list = {.n = 0};
 	struct cbt_err err = {.msg = ""};
 	struct ctl_common c;
@@ -271,83 +343,31 @@ int ctl_cmd_changed_blocks(int argc, char **argv)
 	char *text = NULL;
 	size_t len = 0;
 	double t0;
-	int opt, ret;
+	int ret;
 
 	ctl_common_init(&c);
-	while ((opt = getopt_long(argc, argv, "h" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
+	ret = cbt_args_parse(argc, argv, &c, &a);
+	if (ret || a.help) {
+		if (a.help)
 			changed_blocks_usage(stdout);
-			return CTL_EXIT_OK;
-		case 'o': /* -o/--output is the list's file here, not a format */
-			output = strcmp(optarg, "-") ? optarg : NULL;
-			break;
-		case OPT_PARENT:
-			parent = optarg;
-			break;
-		case OPT_VOLUME:
-			volume = optarg;
-			break;
-		case OPT_FILE:
-			req.file = optarg;
-			break;
-		case OPT_METHOD:
-			if (!strcmp(optarg, "auto"))
-				req.method = CBT_METHOD_AUTO;
-			else if (!strcmp(optarg, "tree"))
-				req.method = CBT_METHOD_TREE;
-			else if (!strcmp(optarg, "fiemap"))
-				req.method = CBT_METHOD_FIEMAP;
-			else
-				return ctl_usage_error(
-					"changed-blocks",
-					"--method takes auto, tree or fiemap, not '%s'", optarg);
-			break;
-		default:
-			ret = ctl_common_opt(&c, "changed-blocks", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("changed-blocks", "unknown option");
-			return CTL_EXIT_USAGE;
-		}
+		return ret;
 	}
-	if (optind >= argc)
-		return ctl_usage_error("changed-blocks", "no producer given (xfs or btrfs)");
-	for (size_t i = 0; i < sizeof(cbt_producers) / sizeof(cbt_producers[0]); i++)
-		if (!strcmp(argv[optind], cbt_producers[i].name))
-			prod = &cbt_producers[i];
-	if (!prod)
-		return ctl_usage_error("changed-blocks", "unknown producer '%s' (xfs or btrfs)",
-				       argv[optind]);
-	if (argc - optind != 3)
-		return ctl_usage_error("changed-blocks", "%s takes OLD and NEW", prod->name);
-	req.old = argv[optind + 1];
-	req.new = argv[optind + 2];
-	if (!parent)
-		return ctl_usage_error(
-			"changed-blocks",
-			"--parent is required: a list must name the snapshot it was computed against");
-	if (!prod->btrfs_opts && (req.file || req.method != CBT_METHOD_AUTO))
-		return ctl_usage_error("changed-blocks",
-				       "--file and --method are options of the btrfs producer");
-
-	ret = cbt_parent(&c, parent, volume, list.parent, &parent_size);
+	ret = cbt_parent(&c, a.parent, a.volume, list.parent, &parent_size);
 	if (ret)
 		goto out;
 	t0 = cbt_now();
-	ret = prod->produce(&req, &list, &err);
+	ret = a.prod->produce(req, &list, &err);
 	if (ret) {
-		ctl_fail(ret, NULL, "changed-blocks %s: %s", prod->name, err.msg);
-		ret = cbt_exit_code(ret);
+		ret = ctl_fail(cbt_errno(ret), NULL, "changed-blocks %s: %s", a.prod->name,
+			       err.msg);
 		goto out;
 	}
-	if (parent_size && parent_size != req.old_size) {
+	if (parent_size && parent_size != req->old_size) {
 		ret = ctl_fail(
 			-ESTALE, NULL,
 			"parent %.16s is a snapshot of %llu bytes, but OLD %s has %llu: OLD is not what the parent was made from",
-			list.parent, (unsigned long long)parent_size, req.old,
-			(unsigned long long)req.old_size);
+			list.parent, (unsigned long long)parent_size, req->old,
+			(unsigned long long)req->old_size);
 		goto out;
 	}
 	dp_cbl_normalize(&list);
@@ -356,18 +376,18 @@ int ctl_cmd_changed_blocks(int argc, char **argv)
 		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
 		goto out;
 	}
-	ret = cbt_write_list(output, text, len);
+	ret = cbt_write_list(a.output, text, len);
 	if (ret)
 		goto out;
 	ctl_log(CTL_LOG_INFO,
 		"changed-blocks %s (%s): %zu ranges, %llu bytes changed; %llu + %llu extents compared in %llu calls, %.3f s",
-		prod->name, req.method_used, list.n, (unsigned long long)req.stats.bytes_changed,
-		(unsigned long long)req.stats.extents_old,
-		(unsigned long long)req.stats.extents_new, (unsigned long long)req.stats.calls,
+		a.prod->name, req->method_used, list.n,
+		(unsigned long long)req->stats.bytes_changed,
+		(unsigned long long)req->stats.extents_old,
+		(unsigned long long)req->stats.extents_new, (unsigned long long)req->stats.calls,
 		cbt_now() - t0);
-	if (output)
-		cbt_summary(prod, &req, &list, output, c.json, cbt_now() - t0);
-	ret = CTL_EXIT_OK;
+	if (a.output)
+		cbt_summary(a.prod, req, &list, a.output, c.json, cbt_now() - t0);
 out:
 	free(text);
 	dp_cbl_fini(&list);

@@ -74,7 +74,7 @@ int ctl_cmd_check(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			check_usage(stdout);
-			return CTL_EXIT_OK;
+			return 0;
 		case OPT_READ:
 			co.read_data = true;
 			break;
@@ -98,11 +98,9 @@ int ctl_cmd_check(int argc, char **argv)
 			break;
 		default:
 			ret = ctl_common_opt(&c, "check", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("check", "unknown option");
-			return CTL_EXIT_USAGE;
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (co.subset_of && !co.read_data)
@@ -131,7 +129,7 @@ int ctl_cmd_check(int argc, char **argv)
 		       (unsigned long long)r.problems, r.problems == 1 ? "" : "s");
 	ret = r.problems ? ctl_fail(-EUCLEAN, NULL, "the repository is damaged: %llu problem%s",
 				    (unsigned long long)r.problems, r.problems == 1 ? "" : "s")
-			 : CTL_EXIT_OK;
+			 : 0;
 out:
 	dp_repo_free(repo);
 	s3_store_free(st);
@@ -195,7 +193,7 @@ int ctl_check_source(struct ctl_common *c, const char *source, const char *volum
 		printf("%s equals snapshot %.16s: %llu chunks, %.1f MB read in %.2f s\n", source,
 		       bo.parent->id, (unsigned long long)r->progress.chunks_total,
 		       (double)r->progress.bytes_read / 1e6, r->progress.seconds);
-	ret = CTL_EXIT_OK;
+	ret = 0;
 out:
 	dp_job_free(job);
 	dp_pool_free(pool);

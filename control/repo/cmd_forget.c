@@ -109,7 +109,7 @@ int ctl_cmd_forget(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			forget_usage(stdout);
-			ret = CTL_EXIT_OK;
+			ret = 0;
 			goto out;
 		case OPT_LAST:
 			slot = &pol.keep_last;
@@ -130,7 +130,7 @@ int ctl_cmd_forget(int argc, char **argv)
 			slot = &pol.keep_yearly;
 			break;
 		case OPT_TTL:
-			if (ctl_parse_duration(optarg, &pol.ttl) || pol.ttl <= 0) {
+			if (ctl_parse_duration(optarg, &pol.ttl, NULL) || pol.ttl <= 0) {
 				ret = ctl_usage_error(
 					"forget",
 					"--ttl takes a duration such as 720h or 30d, not '%s'",
@@ -158,12 +158,9 @@ int ctl_cmd_forget(int argc, char **argv)
 			break;
 		default:
 			ret = ctl_common_opt(&c, "forget", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("forget", "unknown option");
-			ret = CTL_EXIT_USAGE;
-			goto out;
+			if (ret)
+				goto out;
+			break;
 		}
 		if (slot) {
 			static const char *const names[] = {"keep-last",    "keep-hourly",
@@ -172,7 +169,7 @@ int ctl_cmd_forget(int argc, char **argv)
 
 			if (ctl_parse_uint("forget", names[opt - OPT_LAST], optarg, 1, 1000000,
 					   &v)) {
-				ret = CTL_EXIT_USAGE;
+				ret = -EINVAL;
 				goto out;
 			}
 			*slot = (uint32_t)v;
@@ -271,7 +268,7 @@ next:;
 		       dry ? nids : deleted, (dry ? nids : deleted) == 1 ? "" : "s");
 	if (!c.json && purge.versions_protected)
 		ctl_print_protected(&purge);
-	ret = CTL_EXIT_OK;
+	ret = 0;
 	if (prune && !dry) {
 		struct dp_prune_opts po = {.sz = sizeof(po)};
 

@@ -55,10 +55,17 @@ static int init_keys_source(struct ctl_common *c, const char *url, const char *p
 	ctl_password_wipe(&pw);
 	if (ret)
 		return ctl_fail(ret, NULL, "--copy-keys-from: %s", dp_last_error());
-	return CTL_EXIT_OK;
+	return 0;
 }
 
-int ctl_cmd_init(int argc, char **argv)
+/* The command line of init. */
+struct init_args {
+	struct dp_init_opts io;
+	const char *copy_keys, *from_pw;
+	bool help;
+};
+
+static int init_parse(int argc, char **argv, struct ctl_common *c, struct init_args *a)
 {
 	enum { OPT_CHUNK = CTL_OPT_VERB_BASE, OPT_NOENC, OPT_COPY_KEYS, OPT_FROM_PW, OPT_SCRYPT };
 	static const struct option opts[] = {
@@ -71,90 +78,100 @@ int ctl_cmd_init(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct dp_init_opts io = {.sz = sizeof(io)};
-	struct s3_store *st = NULL, *from_st = NULL;
-	struct dp_repo *from = NULL;
-	const char *copy_keys = NULL, *from_pw = NULL;
-	struct ctl_password pw = {.len = 0};
-	struct ctl_common c;
 	unsigned long n;
-	char id[65];
 	uint64_t v;
 	int opt, ret;
 
-	ctl_common_init(&c);
 	while ((opt = getopt_long(argc, argv, "h" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			init_usage(stdout);
-			return CTL_EXIT_OK;
+			a->help = true;
+			return 0;
 		case OPT_CHUNK:
-			if (ctl_parse_size(optarg, &v) || v > UINT32_MAX)
+			if (ctl_parse_size(optarg, &v, NULL) || v > UINT32_MAX)
 				return ctl_usage_error("init", "--chunk-size: '%s' is not a size",
 						       optarg);
-			io.chunk_size = (uint32_t)v;
+			a->io.chunk_size = (uint32_t)v;
 			break;
 		case OPT_NOENC:
-			io.no_encryption = true;
+			a->io.no_encryption = true;
 			break;
 		case OPT_COPY_KEYS:
-			copy_keys = optarg;
+			a->copy_keys = optarg;
 			break;
 		case OPT_FROM_PW:
-			from_pw = optarg;
+			a->from_pw = optarg;
 			break;
 		case OPT_SCRYPT:
 			if (ctl_parse_uint("init", "scrypt-n", optarg, 2, 1ul << 24, &n) ||
 			    (n & (n - 1)))
 				return ctl_usage_error(
 					"init", "--scrypt-n takes a power of two from 2 to 2^24");
-			io.scrypt_n = n;
+			a->io.scrypt_n = n;
 			break;
 		default:
-			ret = ctl_common_opt(&c, "init", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("init", "unknown option");
-			return CTL_EXIT_USAGE;
+			ret = ctl_common_opt(c, "init", opt, optarg);
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind < argc)
 		return ctl_usage_error("init", "unexpected argument '%s'", argv[optind]);
-	if (copy_keys && io.no_encryption)
+	if (a->copy_keys && a->io.no_encryption)
 		return ctl_usage_error(
 			"init", "--copy-keys-from and --insecure-no-encryption exclude each other");
+	return 0;
+}
+
+int ctl_cmd_init(int argc, char **argv)
+{
+	struct init_args a = {.io = {.sz = sizeof(a.io)}};
+	struct dp_init_opts *io = &a.io;
+	struct s3_store *st = NULL, *from_st = NULL;
+	struct dp_repo *from = NULL;
+	struct ctl_password pw = {.len = 0};
+	struct ctl_common c;
+	char id[65];
+	int ret;
+
+	ctl_common_init(&c);
+	ret = init_parse(argc, argv, &c, &a);
+	if (ret || a.help) {
+		if (a.help)
+			init_usage(stdout);
+		return ret;
+	}
 	ret = ctl_store_open(&c, "init", &st);
 	if (ret)
 		return ret;
-	if (copy_keys) {
-		ret = init_keys_source(&c, copy_keys, from_pw, &from_st, &from);
+	if (a.copy_keys) {
+		ret = init_keys_source(&c, a.copy_keys, a.from_pw, &from_st, &from);
 		if (ret)
 			goto out;
-		io.copy_keys_from = from;
+		io->copy_keys_from = from;
 	}
-	if (!io.no_encryption) {
+	if (!io->no_encryption) {
 		ret = ctl_password_get(&c, true, &pw);
 		if (ret)
 			goto out;
-		io.password = pw.buf;
-		io.password_len = pw.len;
+		io->password = pw.buf;
+		io->password_len = pw.len;
 	}
-	ret = dp_repo_init(st, &io, id);
+	ret = dp_repo_init(st, io, id);
 	if (ret) {
 		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
 		goto out;
 	}
 	if (c.json)
 		ctl_json_init(c.repo, id,
-			      from	      ? dp_repo_info(from)->chunk_size
-			      : io.chunk_size ? io.chunk_size
-					      : DP_CHUNK_SIZE_DEFAULT,
-			      !io.no_encryption);
+			      from	       ? dp_repo_info(from)->chunk_size
+			      : io->chunk_size ? io->chunk_size
+					       : DP_CHUNK_SIZE_DEFAULT,
+			      !io->no_encryption);
 	else
 		printf("created %s repository %.16s at %s\n",
-		       io.no_encryption ? "an unencrypted" : "an encrypted", id, c.repo);
-	ret = CTL_EXIT_OK;
+		       io->no_encryption ? "an unencrypted" : "an encrypted", id, c.repo);
 out:
 	ctl_password_wipe(&pw);
 	dp_repo_free(from);

@@ -48,6 +48,42 @@ static void key_table(const struct dp_key_info *k, size_t n, bool json)
 	}
 }
 
+/* The subcommand @sub on an opened, encrypted repository: 0 or -errno, printed. */
+static int key_do(struct dp_repo *repo, const char *sub, const char *arg, const char *newpw,
+		  unsigned long scrypt_n, bool json)
+{
+	struct ctl_password pw = {.len = 0};
+	struct dp_key_info *keys = NULL;
+	char id[65], old[65] = "";
+	size_t nkeys = 0;
+	int ret;
+
+	if (!strcmp(sub, "list")) {
+		ret = dp_key_list(repo, &keys, &nkeys);
+		if (!ret)
+			key_table(keys, nkeys, json);
+		free(keys);
+	} else if (!strcmp(sub, "remove")) {
+		ret = dp_key_remove(repo, arg);
+		if (!ret)
+			printf("removed key %s\n", arg);
+	} else { /* add, passwd */
+		ret = ctl_password_other(newpw, "FERRY_NEW_PASSWORD", "new password", &pw);
+		if (ret)
+			return ret;
+		if (!strcmp(sub, "passwd"))
+			ret = dp_key_passwd(repo, pw.buf, pw.len, scrypt_n, id, old);
+		else
+			ret = dp_key_add(repo, pw.buf, pw.len, scrypt_n, id);
+		ctl_password_wipe(&pw);
+		if (!ret && !strcmp(sub, "passwd"))
+			printf("password changed: key %.16s replaces %.16s\n", id, old);
+		else if (!ret)
+			printf("added key %s\n", id);
+	}
+	return ret ? ctl_fail(ret, NULL, "%s", dp_last_error()) : 0;
+}
+
 int ctl_cmd_key(int argc, char **argv)
 {
 	enum { OPT_NEWPW = CTL_OPT_VERB_BASE, OPT_SCRYPT };
@@ -58,15 +94,11 @@ int ctl_cmd_key(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct dp_key_info *keys = NULL;
 	struct s3_store *st = NULL;
 	struct dp_repo *repo = NULL;
-	struct ctl_password pw = {.len = 0};
 	const char *newpw = NULL, *sub;
 	struct ctl_common c;
 	unsigned long scrypt_n = 0;
-	size_t nkeys = 0;
-	char id[65], old[65] = "";
 	int opt, ret;
 
 	ctl_common_init(&c);
@@ -74,7 +106,7 @@ int ctl_cmd_key(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			key_usage(stdout);
-			return CTL_EXIT_OK;
+			return 0;
 		case OPT_NEWPW:
 			newpw = optarg;
 			break;
@@ -86,11 +118,9 @@ int ctl_cmd_key(int argc, char **argv)
 			break;
 		default:
 			ret = ctl_common_opt(&c, "key", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("key", "unknown option");
-			return CTL_EXIT_USAGE;
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind >= argc)
@@ -105,54 +135,11 @@ int ctl_cmd_key(int argc, char **argv)
 	ret = ctl_repo_open(&c, "key", &st, &repo);
 	if (ret)
 		return ret;
-	if (!dp_repo_is_encrypted(repo)) {
+	if (!dp_repo_is_encrypted(repo))
 		ret = ctl_fail(-EINVAL, NULL, "repository %s is not encrypted: it has no keys",
 			       c.repo);
-		goto out;
-	}
-	if (!strcmp(sub, "list")) {
-		ret = dp_key_list(repo, &keys, &nkeys);
-		if (ret) {
-			ret = ctl_fail(ret, NULL, "%s", dp_last_error());
-			goto out;
-		}
-		key_table(keys, nkeys, c.json);
-		ret = CTL_EXIT_OK;
-		goto out;
-	}
-	if (!strcmp(sub, "remove")) {
-		ret = dp_key_remove(repo, argv[optind]);
-		if (ret) {
-			ret = ctl_fail(ret, NULL, "%s", dp_last_error());
-			goto out;
-		}
-		printf("removed key %s\n", argv[optind]);
-		ret = CTL_EXIT_OK;
-		goto out;
-	}
-	/* add, passwd */
-	ret = ctl_password_other(newpw, "FERRY_NEW_PASSWORD", "new password", &pw);
-	if (ret)
-		goto out;
-	if (!strcmp(sub, "passwd")) {
-		ret = dp_key_passwd(repo, pw.buf, pw.len, scrypt_n, id, old);
-		if (ret) {
-			ret = ctl_fail(ret, NULL, "%s", dp_last_error());
-			goto out;
-		}
-		printf("password changed: key %.16s replaces %.16s\n", id, old);
-	} else {
-		ret = dp_key_add(repo, pw.buf, pw.len, scrypt_n, id);
-		if (ret) {
-			ret = ctl_fail(ret, NULL, "%s", dp_last_error());
-			goto out;
-		}
-		printf("added key %s\n", id);
-	}
-	ret = CTL_EXIT_OK;
-out:
-	ctl_password_wipe(&pw);
-	free(keys);
+	else
+		ret = key_do(repo, sub, argv[optind], newpw, scrypt_n, c.json);
 	dp_repo_free(repo);
 	s3_store_free(st);
 	return ret;

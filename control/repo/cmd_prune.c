@@ -2,6 +2,7 @@
 /*
  * control/repo/cmd_prune.c - ferry prune: delete the data no snapshot references.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,7 +34,7 @@ int ctl_prune_run(struct ctl_common *c, struct dp_repo *repo, const struct dp_pr
 		return ctl_fail(ret, NULL, "prune: %s", dp_last_error());
 	if (c->json) {
 		ctl_json_prune(&r, po->dry_run);
-		return CTL_EXIT_OK;
+		return 0;
 	}
 	printf("%s%llu of %llu packs deleted (%llu without an index), %llu repacked into %llu, %llu chunks removed, %llu kept\n",
 	       po->dry_run ? "would be: " : "",
@@ -48,7 +49,7 @@ int ctl_prune_run(struct ctl_common *c, struct dp_repo *repo, const struct dp_pr
 		       (unsigned long long)r.purge.versions_deleted);
 	if (r.purge.versions_protected)
 		ctl_print_protected(&r.purge);
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 int ctl_cmd_prune(int argc, char **argv)
@@ -73,22 +74,20 @@ int ctl_cmd_prune(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			prune_usage(stdout);
-			return CTL_EXIT_OK;
+			return 0;
 		case OPT_DRY:
 			po.dry_run = true;
 			break;
 		case OPT_REPACK:
 			if (ctl_parse_uint("prune", "repack-below", optarg, 1, 100, &v))
-				return CTL_EXIT_USAGE;
+				return -EINVAL;
 			po.repack_below_pct = (uint32_t)v;
 			break;
 		default:
 			ret = ctl_common_opt(&c, "prune", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("prune", "unknown option");
-			return CTL_EXIT_USAGE;
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind < argc)

@@ -166,6 +166,73 @@ static void repo_cleanup_usage(FILE *f)
 	ctl_common_help(f);
 }
 
+/*
+ * Abort each upload older than @older_than (or say it would be), counting
+ * into @counts: aborted, kept, failed. Return: 0 or the first failure's -errno.
+ */
+static int repo_cleanup_abort(struct s3_store *st, struct repo_uploads *l, int64_t older_than,
+			      bool dry_run, int64_t now, size_t counts[3])
+{
+	int first_err = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct repo_upload *u = &l->u[i];
+
+		/* an upload of unknown age is kept: it may be a running backup's */
+		if (u->initiated <= 0 || (older_than && now - u->initiated <= older_than)) {
+			u->action = "kept";
+			counts[1]++;
+			continue;
+		}
+		if (dry_run) {
+			u->action = "would abort";
+			counts[0]++;
+			continue;
+		}
+		u->err = s3_store_abort_upload(st, u->key, u->upload_id);
+		if (u->err) {
+			snprintf(u->detail, sizeof(u->detail), "%s", s3_last_error());
+			ctl_log(CTL_LOG_ERR, "cannot abort the upload of %s: %s", u->key,
+				u->detail);
+			u->action = "failed";
+			counts[2]++;
+			if (!first_err)
+				first_err = u->err;
+			continue;
+		}
+		u->action = "aborted";
+		counts[0]++;
+	}
+	return first_err;
+}
+
+static void repo_cleanup_table(const struct repo_uploads *l, int64_t older_than, bool dry_run,
+			       int64_t now, const size_t counts[3])
+{
+	char age[32], limit[32], t[32];
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct repo_upload *u = &l->u[i];
+
+		if (u->initiated > 0) {
+			ctl_time_str(u->initiated * 1000000, t, sizeof(t));
+			repo_age_str(now - u->initiated, age, sizeof(age));
+		} else {
+			snprintf(t, sizeof(t), "?");
+			snprintf(age, sizeof(age), "?");
+		}
+		printf("%-11s  %-20s  %7s  %s  (upload %.24s%s)\n", u->action, t, age, u->key,
+		       u->upload_id, strlen(u->upload_id) > 24 ? "..." : "");
+	}
+	repo_age_str(older_than, limit, sizeof(limit));
+	printf("%zu unfinished upload%s: %zu %s, %zu younger than %s kept", l->n,
+	       l->n == 1 ? "" : "s", counts[0], dry_run ? "would be aborted" : "aborted", counts[1],
+	       limit);
+	if (counts[2])
+		printf(", %zu failed", counts[2]);
+	putchar('\n');
+}
+
 static int repo_cleanup(int argc, char **argv)
 {
 	enum { OPT_OLDER_THAN = CTL_OPT_VERB_BASE, OPT_DRY_RUN };
@@ -184,16 +251,16 @@ static int repo_cleanup(int argc, char **argv)
 	bool dry_run = false;
 	struct ctl_common c;
 	uint64_t size;
-	int opt, ret, first_err = 0;
+	int opt, ret;
 
 	ctl_common_init(&c);
 	while ((opt = getopt_long(argc, argv, "h" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			repo_cleanup_usage(stdout);
-			return CTL_EXIT_OK;
+			return 0;
 		case OPT_OLDER_THAN:
-			if (ctl_parse_duration(optarg, &older_than))
+			if (ctl_parse_duration(optarg, &older_than, NULL))
 				return ctl_usage_error(
 					verb,
 					"--older-than: '%s' is not a duration (e.g. 24h, 90m, 7d)",
@@ -204,11 +271,9 @@ static int repo_cleanup(int argc, char **argv)
 			break;
 		default:
 			ret = ctl_common_opt(&c, verb, opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error(verb, "unknown option");
-			return CTL_EXIT_USAGE;
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -236,61 +301,11 @@ static int repo_cleanup(int argc, char **argv)
 	}
 	qsort(l.u, l.n, sizeof(*l.u), repo_upload_cmp);
 	now = (int64_t)time(NULL);
-	for (size_t i = 0; i < l.n; i++) {
-		struct repo_upload *u = &l.u[i];
-
-		/* an upload of unknown age is kept: it may be a running backup's */
-		if (u->initiated <= 0 || (older_than && now - u->initiated <= older_than)) {
-			u->action = "kept";
-			counts[1]++;
-			continue;
-		}
-		if (dry_run) {
-			u->action = "would abort";
-			counts[0]++;
-			continue;
-		}
-		u->err = s3_store_abort_upload(st, u->key, u->upload_id);
-		if (u->err) {
-			snprintf(u->detail, sizeof(u->detail), "%s", s3_last_error());
-			ctl_log(CTL_LOG_ERR, "cannot abort the upload of %s: %s", u->key,
-				u->detail);
-			u->action = "failed";
-			counts[2]++;
-			if (!first_err)
-				first_err = u->err;
-			continue;
-		}
-		u->action = "aborted";
-		counts[0]++;
-	}
-	if (c.json) {
+	ret = repo_cleanup_abort(st, &l, older_than, dry_run, now, counts);
+	if (c.json)
 		repo_cleanup_json(c.repo, older_than, dry_run, &l, now, counts);
-	} else {
-		char age[32], limit[32], t[32];
-
-		for (size_t i = 0; i < l.n; i++) {
-			const struct repo_upload *u = &l.u[i];
-
-			if (u->initiated > 0) {
-				ctl_time_str(u->initiated * 1000000, t, sizeof(t));
-				repo_age_str(now - u->initiated, age, sizeof(age));
-			} else {
-				snprintf(t, sizeof(t), "?");
-				snprintf(age, sizeof(age), "?");
-			}
-			printf("%-11s  %-20s  %7s  %s  (upload %.24s%s)\n", u->action, t, age,
-			       u->key, u->upload_id, strlen(u->upload_id) > 24 ? "..." : "");
-		}
-		repo_age_str(older_than, limit, sizeof(limit));
-		printf("%zu unfinished upload%s: %zu %s, %zu younger than %s kept", l.n,
-		       l.n == 1 ? "" : "s", counts[0], dry_run ? "would be aborted" : "aborted",
-		       counts[1], limit);
-		if (counts[2])
-			printf(", %zu failed", counts[2]);
-		putchar('\n');
-	}
-	ret = first_err ? ctl_exit_code(first_err) : CTL_EXIT_OK;
+	else
+		repo_cleanup_table(&l, older_than, dry_run, now, counts);
 out:
 	repo_uploads_free(&l);
 	s3_store_free(st);
@@ -322,11 +337,11 @@ int ctl_cmd_repo(int argc, char **argv)
 {
 	if (argc < 2) {
 		repo_usage(stderr);
-		return CTL_EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		repo_usage(stdout);
-		return CTL_EXIT_OK;
+		return 0;
 	}
 	for (size_t i = 0; i < sizeof(repo_cmds) / sizeof(repo_cmds[0]); i++)
 		if (!strcmp(argv[1], repo_cmds[i].name))

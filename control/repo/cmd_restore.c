@@ -28,7 +28,9 @@ static void restore_usage(FILE *f)
 	ctl_common_help(f);
 }
 
-int ctl_cmd_restore(int argc, char **argv)
+/* The options of restore into @ro; *@help if --help was asked for. */
+static int restore_parse(int argc, char **argv, struct ctl_common *c, struct dp_restore_opts *ro,
+			 const char **volume, bool *help)
 {
 	enum { OPT_VOLUME = CTL_OPT_VERB_BASE, OPT_THREADS, OPT_QD, OPT_IO, OPT_DIRECT };
 	static const struct option opts[] = {
@@ -41,9 +43,61 @@ int ctl_cmd_restore(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	unsigned long v = 0;
+	int opt, ret = 0;
+
+	while (!ret &&
+	       (opt = getopt_long(argc, argv, "h" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			*help = true;
+			return 0;
+		case OPT_VOLUME:
+			*volume = optarg;
+			break;
+		case OPT_THREADS:
+			ret = ctl_parse_uint("restore", "threads", optarg, 1, 256, &v);
+			ro->threads = (unsigned int)v;
+			break;
+		case OPT_QD:
+			ret = ctl_parse_uint("restore", "queue-depth", optarg, 1, 1024, &v);
+			ro->queue_depth = (unsigned int)v;
+			break;
+		case OPT_IO:
+		case OPT_DIRECT:
+			ret = ctl_io_opt("restore", opt == OPT_IO ? CTL_IO_ENGINE : CTL_IO_DIRECT,
+					 optarg, &ro->no_uring, &ro->no_direct);
+			break;
+		default:
+			ret = ctl_common_opt(c, "restore", opt, optarg);
+			break;
+		}
+	}
+	if (!ret && argc - optind != 2)
+		ret = ctl_usage_error("restore", "give SNAPSHOT and TARGET (%d argument%s given)",
+				      argc - optind, argc - optind == 1 ? "" : "s");
+	return ret;
+}
+
+static void restore_print(const struct ctl_common *c, const struct dp_result *r, const char *target)
+{
+	const struct dp_progress *p = &r->progress;
+
+	if (c->json) {
+		ctl_json_result("restore", r, c->repo, target);
+		return;
+	}
+	printf("snapshot %s restored to %s\n", r->snapshot_id, target);
+	printf("  volume %s: %.1f MB in %.2f s (%.0f MB/s, %s), %.1f MB written, %.1f MB zero\n",
+	       r->volume, (double)p->bytes_total / 1e6, p->seconds,
+	       p->seconds > 0 ? (double)p->bytes_total / 1e6 / p->seconds : 0, r->io_mode,
+	       (double)p->bytes_written / 1e6, (double)p->bytes_zero / 1e6);
+}
+
+int ctl_cmd_restore(int argc, char **argv)
+{
 	struct dp_restore_opts ro = {.sz = sizeof(ro)};
 	struct dp_snapshot *snaps = NULL;
-	const struct dp_snapshot *snap;
 	struct s3_store *st = NULL;
 	struct dp_repo *repo = NULL;
 	struct dp_pool *pool = NULL;
@@ -51,46 +105,16 @@ int ctl_cmd_restore(int argc, char **argv)
 	const char *volume = NULL;
 	struct ctl_common c;
 	size_t nsnaps = 0;
-	unsigned long v;
-	int opt, ret, err;
+	bool help = false;
+	int ret, err;
 
 	ctl_common_init(&c);
-	while ((opt = getopt_long(argc, argv, "h" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
+	ret = restore_parse(argc, argv, &c, &ro, &volume, &help);
+	if (ret || help) {
+		if (help)
 			restore_usage(stdout);
-			return CTL_EXIT_OK;
-		case OPT_VOLUME:
-			volume = optarg;
-			break;
-		case OPT_THREADS:
-			if (ctl_parse_uint("restore", "threads", optarg, 1, 256, &v))
-				return CTL_EXIT_USAGE;
-			ro.threads = (unsigned int)v;
-			break;
-		case OPT_QD:
-			if (ctl_parse_uint("restore", "queue-depth", optarg, 1, 1024, &v))
-				return CTL_EXIT_USAGE;
-			ro.queue_depth = (unsigned int)v;
-			break;
-		case OPT_IO:
-		case OPT_DIRECT:
-			if (ctl_io_opts("restore", opt == OPT_IO ? 0 : 1, optarg, &ro.no_uring,
-					&ro.no_direct))
-				return CTL_EXIT_USAGE;
-			break;
-		default:
-			ret = ctl_common_opt(&c, "restore", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("restore", "unknown option");
-			return CTL_EXIT_USAGE;
-		}
+		return ret;
 	}
-	if (argc - optind != 2)
-		return ctl_usage_error("restore", "give SNAPSHOT and TARGET (%d argument%s given)",
-				       argc - optind, argc - optind == 1 ? "" : "s");
 	ro.target = argv[optind + 1];
 	ro.memory = c.memory;
 	ret = ctl_repo_open(&c, "restore", &st, &repo);
@@ -101,12 +125,11 @@ int ctl_cmd_restore(int argc, char **argv)
 		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
 		goto out;
 	}
-	snap = dp_snapshot_find(repo, snaps, nsnaps, argv[optind], volume, &err);
-	if (!snap) {
+	ro.snapshot = dp_snapshot_find(repo, snaps, nsnaps, argv[optind], volume, &err);
+	if (!ro.snapshot) {
 		ret = ctl_fail(err, NULL, "%s", dp_last_error());
 		goto out;
 	}
-	ro.snapshot = snap;
 	ret = ctl_pool_new(&c, &pool);
 	if (ret)
 		goto out;
@@ -117,21 +140,8 @@ int ctl_cmd_restore(int argc, char **argv)
 		goto out;
 	}
 	ret = ctl_job_run(job, &c, "restore");
-	if (ret == CTL_EXIT_OK) {
-		const struct dp_result *r = dp_job_result(job);
-		const struct dp_progress *p = &r->progress;
-
-		if (c.json) {
-			ctl_json_result("restore", r, c.repo, ro.target);
-		} else {
-			printf("snapshot %s restored to %s\n", r->snapshot_id, ro.target);
-			printf("  volume %s: %.1f MB in %.2f s (%.0f MB/s, %s), %.1f MB written, %.1f MB zero\n",
-			       r->volume, (double)p->bytes_total / 1e6, p->seconds,
-			       p->seconds > 0 ? (double)p->bytes_total / 1e6 / p->seconds : 0,
-			       r->io_mode, (double)p->bytes_written / 1e6,
-			       (double)p->bytes_zero / 1e6);
-		}
-	}
+	if (!ret)
+		restore_print(&c, dp_job_result(job), ro.target);
 out:
 	dp_job_free(job);
 	dp_pool_free(pool);

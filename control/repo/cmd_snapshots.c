@@ -63,17 +63,15 @@ int ctl_cmd_snapshots(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			snapshots_usage(stdout);
-			return CTL_EXIT_OK;
+			return 0;
 		case OPT_VOLUME:
 			volume = optarg;
 			break;
 		default:
 			ret = ctl_common_opt(&c, "snapshots", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("snapshots", "unknown option");
-			return CTL_EXIT_USAGE;
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -90,7 +88,7 @@ int ctl_cmd_snapshots(int argc, char **argv)
 		ctl_json_snapshots(snaps, n, volume);
 	else
 		snapshots_table(snaps, n, volume);
-	ret = CTL_EXIT_OK;
+	ret = 0;
 out:
 	dp_snapshot_list_free(snaps, n);
 	dp_repo_free(repo);

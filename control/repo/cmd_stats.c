@@ -45,14 +45,12 @@ int ctl_cmd_stats(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			stats_usage(stdout);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			ret = ctl_common_opt(&c, "stats", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("stats", "unknown option");
-			return CTL_EXIT_USAGE;
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -87,7 +85,7 @@ int ctl_cmd_stats(int argc, char **argv)
 	}
 	ret = s.problems ? ctl_fail(-EUCLEAN, NULL, "%llu problems seen: run 'ferry check'",
 				    (unsigned long long)s.problems)
-			 : CTL_EXIT_OK;
+			 : 0;
 out:
 	dp_repo_free(repo);
 	s3_store_free(st);

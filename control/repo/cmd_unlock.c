@@ -46,7 +46,7 @@ int ctl_cmd_unlock(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			unlock_usage(stdout);
-			return CTL_EXIT_OK;
+			return 0;
 		case OPT_LIST:
 			list = true;
 			break;
@@ -55,11 +55,9 @@ int ctl_cmd_unlock(int argc, char **argv)
 			break;
 		default:
 			ret = ctl_common_opt(&c, "unlock", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("unlock", "unknown option");
-			return CTL_EXIT_USAGE;
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -87,7 +85,7 @@ int ctl_cmd_unlock(int argc, char **argv)
 			}
 			printf("%zu lock%s\n", n, n == 1 ? "" : "s");
 		}
-		ret = CTL_EXIT_OK;
+		ret = 0;
 		goto out;
 	}
 	ret = dp_unlock(repo, all, &removed);
@@ -96,7 +94,7 @@ int ctl_cmd_unlock(int argc, char **argv)
 		goto out;
 	}
 	printf("removed %zu lock%s\n", removed, removed == 1 ? "" : "s");
-	ret = CTL_EXIT_OK;
+	ret = 0;
 out:
 	free(locks);
 	dp_repo_free(repo);

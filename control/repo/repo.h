@@ -7,8 +7,8 @@
  * A verb takes the argv of its own command line (argv[0] is the verb),
  * parses it with getopt_long, calls the datapath (datapath/dp.h), prints
  * its result on stdout (text, or JSON with --json) and its error on
- * stderr, and returns an exit code from enum ctl_exit (control/cli/cli.h).
- * control/main.c is the only caller of the verbs.
+ * stderr, and returns 0 or -errno; control/main.c, the verbs' only caller,
+ * turns that into the exit code (ctl_exit_code(), control/cli/cli.h).
  */
 #ifndef FERRY_CTL_REPO_H
 #define FERRY_CTL_REPO_H
@@ -33,9 +33,9 @@ int ctl_cmd_changed_blocks(int argc, char **argv);
 struct dp_purge;
 /* what Object Lock kept, one line (cmd_prune.c) */
 void ctl_print_protected(const struct dp_purge *p);
-/* ferry prune's work and report, shared with forget --prune (cmd_prune.c) */
+/* ferry prune's work and report, shared with forget --prune (cmd_prune.c); 0 or -errno, printed */
 int ctl_prune_run(struct ctl_common *c, struct dp_repo *repo, const struct dp_prune_opts *po);
-/* check --source (cmd_check.c) */
+/* check --source (cmd_check.c); 0 or -errno, printed */
 int ctl_check_source(struct ctl_common *c, const char *source, const char *volume, int argc,
 		     char **argv);
 
