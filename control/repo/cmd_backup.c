@@ -39,37 +39,15 @@ static void backup_usage(FILE *f)
 	ctl_common_help(f);
 }
 
-/* Resolve --parent: an id, "none", or "auto" (the volume's newest snapshot, if any). */
-static int backup_parent(struct ctl_common *c, struct dp_repo *repo, struct dp_backup_opts *bo,
-			 const char *spec, struct dp_snapshot **snaps, size_t *n)
-{
-	char ident[1024];
-	const char *volume = bo->volume;
-	int ret, err = 0;
+/* The command line of backup. */
+struct backup_args {
+	struct dp_backup_opts bo;
+	const char **labels; /* --label, into bo.labels */
+	const char *parent, *changed_file;
+	bool help;
+};
 
-	(void)c;
-	if (!strcmp(spec, "none"))
-		return 0;
-	ret = dp_snapshot_list(repo, snaps, n);
-	if (ret)
-		return ctl_fail(ret, NULL, "%s", dp_last_error());
-	if (!volume) {
-		ret = dp_volume_identity(bo->source, ident, sizeof(ident));
-		if (ret)
-			return ctl_fail(ret, NULL, "%s", dp_last_error());
-		volume = ident;
-	}
-	/* auto: a manifest that could not be read only makes the parent older (more to store) */
-	bo->parent = dp_snapshot_find(!strcmp(spec, "auto") ? NULL : repo, *snaps, *n,
-				      !strcmp(spec, "auto") ? "latest" : spec, volume, &err);
-	if (!bo->parent && !strcmp(spec, "auto") && err == -ENOENT)
-		return 0; /* the volume's first backup */
-	if (!bo->parent)
-		return ctl_fail(err, NULL, "--parent: %s", dp_last_error());
-	return 0;
-}
-
-int ctl_cmd_backup(int argc, char **argv)
+static int backup_parse(int argc, char **argv, struct ctl_common *c, struct backup_args *a)
 {
 	enum {
 		OPT_VOLUME = CTL_OPT_VERB_BASE,
@@ -100,165 +78,202 @@ int ctl_cmd_backup(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct dp_backup_opts bo = {.sz = sizeof(bo)};
-	struct s3_store *st = NULL;
-	struct dp_repo *repo = NULL;
-	struct dp_pool *pool = NULL;
-	struct dp_job *job = NULL;
-	const char **labels = NULL;
-	const char *parent = "auto", *changed_file = NULL;
-	struct dp_snapshot *snaps = NULL;
-	struct dp_cbl changed = {.n = 0};
-	size_t nsnaps = 0;
-	char state_buf[4096];
-	struct ctl_common c;
-	unsigned long v;
+	struct dp_backup_opts *bo = &a->bo;
+	unsigned long v = 0;
 	char *end;
-	int opt, ret;
+	int opt, ret = 0;
 
-	ctl_common_init(&c);
-	labels = calloc((size_t)argc, sizeof(*labels));
-	if (!labels)
-		return ctl_fail(-ENOMEM, NULL, "out of memory");
-	while ((opt = getopt_long(argc, argv, "h" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while (!ret &&
+	       (opt = getopt_long(argc, argv, "h" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			backup_usage(stdout);
-			ret = 0;
-			goto out;
+			a->help = true;
+			return 0;
 		case OPT_VOLUME:
-			bo.volume = optarg;
+			bo->volume = optarg;
 			break;
 		case OPT_LABEL:
-			labels[bo.nlabels++] = optarg;
+			a->labels[bo->nlabels++] = optarg;
 			break;
 		case OPT_COMPRESSION:
 			if (!strcmp(optarg, "off") || !strcmp(optarg, "none")) {
-				bo.compression = DP_COMPRESSION_OFF;
+				bo->compression = DP_COMPRESSION_OFF;
 				break;
 			}
-			bo.compression = (int)strtol(optarg, &end, 10);
-			if (!optarg[0] || *end || bo.compression < -7 || bo.compression > 19 ||
-			    bo.compression == 0) {
+			bo->compression = (int)strtol(optarg, &end, 10);
+			if (!optarg[0] || *end || bo->compression < -7 || bo->compression > 19 ||
+			    bo->compression == 0)
 				ret = ctl_usage_error(
 					"backup",
 					"--compression takes a zstd level from -7 to 19 (not 0) or 'off', not '%s'",
 					optarg);
-				goto out;
-			}
 			break;
 		case OPT_THREADS:
 			ret = ctl_parse_uint("backup", "threads", optarg, 1, 256, &v);
-			if (ret)
-				goto out;
-			bo.threads = (unsigned int)v;
+			bo->threads = (unsigned int)v;
 			break;
 		case OPT_QD:
 			ret = ctl_parse_uint("backup", "queue-depth", optarg, 1, 1024, &v);
-			if (ret)
-				goto out;
-			bo.queue_depth = (unsigned int)v;
+			bo->queue_depth = (unsigned int)v;
 			break;
 		case OPT_PACK:
-			if (ctl_parse_size(optarg, &bo.pack_size, NULL)) {
+			if (ctl_parse_size(optarg, &bo->pack_size, NULL))
 				ret = ctl_usage_error("backup", "--pack-size: '%s' is not a size",
 						      optarg);
-				goto out;
-			}
 			break;
 		case OPT_IO:
 		case OPT_DIRECT:
 			ret = ctl_io_opt("backup", opt == OPT_IO ? CTL_IO_ENGINE : CTL_IO_DIRECT,
-					 optarg, &bo.no_uring, &bo.no_direct);
-			if (ret)
-				goto out;
+					 optarg, &bo->no_uring, &bo->no_direct);
 			break;
 		case OPT_HOST:
-			bo.hostname = optarg;
+			bo->hostname = optarg;
 			break;
 		case OPT_PARENT:
-			parent = optarg;
+			a->parent = optarg;
 			break;
 		case OPT_CHANGED:
-			changed_file = optarg;
+			a->changed_file = optarg;
 			break;
 		default:
-			ret = ctl_common_opt(&c, "backup", opt, optarg);
-			if (ret)
-				goto out;
+			ret = ctl_common_opt(c, "backup", opt, optarg);
 			break;
 		}
 	}
-	if (optind >= argc) {
-		ret = ctl_usage_error("backup", "no SOURCE given");
+	if (ret)
+		return ret;
+	if (optind >= argc)
+		return ctl_usage_error("backup", "no SOURCE given");
+	if (optind + 1 < argc)
+		return ctl_usage_error("backup", "one SOURCE at a time ('%s' is extra)",
+				       argv[optind + 1]);
+	bo->source = argv[optind];
+	bo->labels = a->labels;
+	bo->memory = c->memory;
+	return 0;
+}
+
+/*
+ * --parent: "auto", "none" or a snapshot; the choice is the datapath's
+ * (dp_parent_choose(), the Backup reconciler's too). @snaps holds the list
+ * bo->parent points into. Return: 0 or -errno, printed.
+ */
+static int backup_parent(struct dp_repo *repo, struct dp_backup_opts *bo, const char *spec,
+			 struct dp_snapshot **snaps, size_t *n)
+{
+	enum dp_parent_mode mode = !strcmp(spec, "none")   ? DP_PARENT_NONE
+				   : !strcmp(spec, "auto") ? DP_PARENT_AUTO
+							   : DP_PARENT_ID;
+	const char *volume = bo->volume;
+	char ident[1024];
+	struct dp_err err;
+	int ret;
+
+	if (mode == DP_PARENT_NONE)
+		return 0;
+	ret = dp_snapshot_list(repo, snaps, n);
+	if (ret)
+		return ctl_fail(ret, NULL, "%s", dp_last_error());
+	if (!volume) {
+		ret = dp_volume_identity(bo->source, ident, sizeof(ident));
+		if (ret)
+			return ctl_fail(ret, NULL, "%s", dp_last_error());
+		volume = ident;
+	}
+	ret = dp_parent_choose(repo, *snaps, *n, volume, mode, spec, &bo->parent, &err);
+	if (ret)
+		return ctl_fail(ret, NULL, "--parent: %s", err.msg);
+	return 0;
+}
+
+/* --changed-blocks FILE into @changed, which needs a parent. Return: 0 or -errno, printed. */
+static int backup_changed(struct dp_backup_opts *bo, const char *file, struct dp_cbl *changed)
+{
+	int ret = dp_cbl_read_file(file, changed);
+
+	if (ret)
+		return ctl_fail(ret, NULL, "%s", dp_last_error());
+	if (!bo->parent)
+		return ctl_fail(
+			-ESTALE, NULL,
+			"--changed-blocks %s names parent %.16s, but this backup has none (--parent none, or no earlier snapshot of the volume): refused",
+			file, changed->parent);
+	bo->changed = changed;
+	return 0;
+}
+
+static void backup_print(const struct ctl_common *c, const struct dp_backup_opts *bo,
+			 const struct dp_result *r)
+{
+	const struct dp_progress *p = &r->progress;
+
+	if (c->json) {
+		ctl_json_result("backup", r, c->repo, NULL);
+		return;
+	}
+	printf("snapshot %s saved\n", r->snapshot_id);
+	printf("  volume %s: %.1f MB in %.2f s (%.0f MB/s, %s)\n", r->volume,
+	       (double)p->bytes_total / 1e6, p->seconds,
+	       p->seconds > 0 ? (double)p->bytes_total / 1e6 / p->seconds : 0, r->io_mode);
+	printf("  read %.1f MB, zero %.1f MB, new %llu chunks, %.1f MB stored, %llu already stored\n",
+	       (double)p->bytes_read / 1e6, (double)p->bytes_zero / 1e6,
+	       (unsigned long long)p->chunks_new, (double)p->bytes_new / 1e6,
+	       (unsigned long long)p->chunks_dedup);
+	if (p->bytes_reused)
+		printf("  resumed: %.1f MB an interrupted run had stored were not sent again\n",
+		       (double)p->bytes_reused / 1e6);
+	if (bo->changed)
+		printf("  parent %.16s: %.1f MB unchanged, not read\n", bo->parent->id,
+		       (double)p->bytes_unchanged / 1e6);
+	else if (bo->parent)
+		printf("  parent %.16s\n", bo->parent->id);
+}
+
+int ctl_cmd_backup(int argc, char **argv)
+{
+	struct backup_args a = {.bo = {.sz = sizeof(a.bo)}, .parent = "auto"};
+	struct dp_backup_opts *bo = &a.bo;
+	struct dp_snapshot *snaps = NULL;
+	struct dp_cbl changed = {.n = 0};
+	struct s3_store *st = NULL;
+	struct dp_repo *repo = NULL;
+	struct dp_pool *pool = NULL;
+	struct dp_job *job = NULL;
+	char state_buf[4096];
+	struct ctl_common c;
+	size_t nsnaps = 0;
+	int ret;
+
+	ctl_common_init(&c);
+	a.labels = calloc((size_t)argc, sizeof(*a.labels));
+	if (!a.labels)
+		return ctl_fail(-ENOMEM, NULL, "out of memory");
+	ret = backup_parse(argc, argv, &c, &a);
+	if (ret || a.help) {
+		if (a.help)
+			backup_usage(stdout);
 		goto out;
 	}
-	if (optind + 1 < argc) {
-		ret = ctl_usage_error("backup", "one SOURCE at a time ('%s' is extra)",
-				      argv[optind + 1]);
-		goto out;
-	}
-	bo.source = argv[optind];
-	bo.labels = labels;
-	bo.memory = c.memory;
 	ret = ctl_repo_open(&c, "backup", &st, &repo);
+	if (!ret)
+		ret = backup_parent(repo, bo, a.parent, &snaps, &nsnaps);
+	if (!ret && a.changed_file)
+		ret = backup_changed(bo, a.changed_file, &changed);
 	if (ret)
 		goto out;
-	ret = backup_parent(&c, repo, &bo, parent, &snaps, &nsnaps);
-	if (ret)
-		goto out;
-	if (changed_file) {
-		ret = dp_cbl_read_file(changed_file, &changed);
-		if (ret) {
-			ret = ctl_fail(ret, NULL, "%s", dp_last_error());
-			goto out;
-		}
-		if (!bo.parent) {
-			ret = ctl_fail(
-				-ESTALE, NULL,
-				"--changed-blocks %s names parent %.16s, but this backup has none (--parent none, or no earlier snapshot of the volume): refused",
-				changed_file, changed.parent);
-			goto out;
-		}
-		bo.changed = &changed;
-	}
-	bo.state_dir = ctl_state_dir(&c, state_buf, sizeof(state_buf));
+	bo->state_dir = ctl_state_dir(&c, state_buf, sizeof(state_buf));
 	ret = ctl_pool_new(&c, &pool);
 	if (ret)
 		goto out;
 	ctl_signals_init();
-	ret = dp_backup_start(repo, pool, &bo, &job);
+	ret = dp_backup_start(repo, pool, bo, &job);
 	if (ret) {
 		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
 		goto out;
 	}
 	ret = ctl_job_run(job, &c, "backup");
-	if (!ret) {
-		const struct dp_result *r = dp_job_result(job);
-		const struct dp_progress *p = &r->progress;
-
-		if (c.json) {
-			ctl_json_result("backup", r, c.repo, NULL);
-		} else {
-			printf("snapshot %s saved\n", r->snapshot_id);
-			printf("  volume %s: %.1f MB in %.2f s (%.0f MB/s, %s)\n", r->volume,
-			       (double)p->bytes_total / 1e6, p->seconds,
-			       p->seconds > 0 ? (double)p->bytes_total / 1e6 / p->seconds : 0,
-			       r->io_mode);
-			printf("  read %.1f MB, zero %.1f MB, new %llu chunks, %.1f MB stored, %llu already stored\n",
-			       (double)p->bytes_read / 1e6, (double)p->bytes_zero / 1e6,
-			       (unsigned long long)p->chunks_new, (double)p->bytes_new / 1e6,
-			       (unsigned long long)p->chunks_dedup);
-			if (p->bytes_reused)
-				printf("  resumed: %.1f MB an interrupted run had stored were not sent again\n",
-				       (double)p->bytes_reused / 1e6);
-			if (bo.changed)
-				printf("  parent %.16s: %.1f MB unchanged, not read\n",
-				       bo.parent->id, (double)p->bytes_unchanged / 1e6);
-			else if (bo.parent)
-				printf("  parent %.16s\n", bo.parent->id);
-		}
-	}
+	if (!ret)
+		backup_print(&c, bo, dp_job_result(job));
 out:
 	dp_job_free(job);
 	dp_pool_free(pool);
@@ -266,6 +281,6 @@ out:
 	dp_snapshot_list_free(snaps, nsnaps);
 	dp_repo_free(repo);
 	s3_store_free(st);
-	free(labels);
+	free(a.labels);
 	return ret;
 }
