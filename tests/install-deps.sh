@@ -5,7 +5,8 @@
 # and the tools the tests and benchmarks compare against. Needs root.
 #
 #   tests/install-deps.sh           build + test packages
-#   tests/install-deps.sh --bench   also the peers bench/compare runs (rclone, restic, aws-cli)
+#   tests/install-deps.sh --bench   also the peers bench/compare runs (rclone, aws-cli; restic
+#                                   is a test package: the retention test runs it)
 set -euo pipefail
 
 BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev clang-format-14
@@ -13,8 +14,8 @@ BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-de
     libmicrohttpd-dev)
 TEST=(python3 python3-botocore zstd fio util-linux e2fsprogs iproute2 procps curl openssl
     ceph-mon ceph-osd radosgw ceph-common prometheus nginx libnginx-mod-http-lua
-    xfsprogs btrfs-progs python3-fusepy)
-BENCH=(rclone restic awscli gnuplot hyperfine iperf3 time)
+    xfsprogs btrfs-progs python3-fusepy restic python3-cryptography)
+BENCH=(rclone awscli gnuplot hyperfine iperf3 time)
 
 pkgs=("${BUILD[@]}" "${TEST[@]}")
 [ "${1:-}" = --bench ] && pkgs+=("${BENCH[@]}")
