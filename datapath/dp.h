@@ -40,8 +40,8 @@
  *   -EBUSY       the target device is in use (mounted)
  *   -ECANCELED   the job was cancelled with dp_job_cancel()
  * Every failure comes with a one-line detail (dp_last_error() for calls on the
- * calling thread, dp_job_error() for jobs) naming the object, the file or the
- * volume offset concerned.
+ * calling thread, dp_job_error() for jobs, a caller's struct dp_err for the
+ * decisions) naming the object, the file or the volume offset concerned.
  *
  * Threads: a dp_repo may be shared by several jobs, each job runs its own
  * threads; all functions here are thread-safe unless noted.
