@@ -112,8 +112,8 @@ static int64_t retention_bucket(int64_t us, enum dp_keep_rule rule, size_t nr)
 	case DP_KEEP_DAILY:
 		return days;
 	case DP_KEEP_WEEKLY:
-		/* 1970-01-01 was a Thursday: the week's Thursday is 3 days after its Monday */
-		thu = days - (days + 3 - floor_div(days + 3, 7) * 7) + 3;
+		/* (days + 3) mod 7 is the weekday, Monday 0: 1970-01-01 was a Thursday (3) */
+		thu = days - (days + 3 - floor_div(days + 3, 7) * 7) + 3; /* the week's Thursday */
 		civil_from_days(thu, &y, &m);
 		return y * 100 + (thu - days_from_civil(y, 1, 1)) / 7 + 1;
 	case DP_KEEP_MONTHLY:
