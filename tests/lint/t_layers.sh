@@ -18,6 +18,7 @@ declare -A may=(
 	[bench]="control/cli datapath s3"
 	[control/cli]="datapath s3"
 	[control/cbt]="datapath"
+	[control/autoscale]=""
 	[datapath]="s3"
 	[s3]=""
 	[bpf]=""
