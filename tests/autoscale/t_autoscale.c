@@ -17,15 +17,16 @@
  * 2 x, and the rows taken from them reach the same count either way.
  * Pods metrics use one of ferry's signal names where upstream says "qps".
  *
- * A row is: name, source, minReplicas, maxReplicas, spec.replicas, pods, then
- * the pods' codes (ready T/F/U/N, start h/c/z/n, phase R/P/S/F/U, del 1), the
- * metrics and the history. Its expectation is a string of checks: "want=N" (status.desiredReplicas,
- * -1 when the metrics failed), "pre=N" (the metrics' proposal), "rescale=0|1",
- * "able=REASON" (after as_scaled() when it rescales), "active=REASON",
- * "limited=REASON/T|F" ("limited=-": not set this pass), "util=N", "avg=N"
- * (status.currentMetrics[0]), "recs=N" (history length), "recs=a,b,c"
- * (its replica counts, in order), "up=a,b"/"down=a,b" (scale events after
- * as_scaled(), "!" marking an outdated one), "err" (a metric failed).
+ * A row is: name, source, minReplicas, maxReplicas, spec.replicas, pods,
+ * then the pods' codes (ready T/F/U/N, start h/c/z/n, phase R/P/S/F/U,
+ * del 1), the metrics and the history. Its expectation is a string of
+ * checks: "want=N" (status.desiredReplicas, -1 when the metrics failed),
+ * "pre=N" (the metrics' proposal), "rescale=0|1", "able=REASON" (after
+ * as_scaled() when it rescales), "active=REASON", "limited=REASON/T|F"
+ * ("limited=-": not set this pass), "util=N", "avg=N"
+ * (status.currentMetrics[0]), "recs=a,b,c" (the history's recommendations,
+ * in order), "up=a,b"/"down=a,b" (scale events after as_scaled(), "!"
+ * marking an outdated one), "err" (a metric failed).
  */
 #include <errno.h>
 #include <math.h>
