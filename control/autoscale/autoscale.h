@@ -5,9 +5,13 @@
  * custom resource and the per-pod signal feed into the plain structs below,
  * calls as_decide(), writes /scale when it says so, and copies the
  * conditions and current metrics it returns into the resource's status.
- * Layer 2 of control/ (control/README.md): nothing here does I/O, reads a
- * clock, allocates outside struct as_history, prints or logs. Time is an
- * argument (milliseconds, any epoch, the same for every field of one call).
+ * Layer 2 of control/ (control/README.md). The algorithm (autoscale.c, the
+ * library ctl_autoscale) does no I/O, reads no clock, allocates nothing
+ * outside struct as_history, prints and logs nothing: time is an argument
+ * (milliseconds, any epoch, the same for every field of one call). The last
+ * section of this header, the ScalePolicy resource and the reconcile pass
+ * (policy.c, reconcile.c: ctl_autoscale_k8s), is the part that talks to the
+ * API server through k8s/, the only folder below it that it uses.
  *
  * What it follows, as upstream has it (kubernetes/kubernetes
  * pkg/controller/podautoscaler, read at v1.33-v1.34):
@@ -549,5 +553,142 @@ struct as_window {
  */
 int as_sustain(const struct as_point *pts, size_t n, int64_t now, const struct as_window *w,
 	       struct as_sample *out);
+
+/* ==== the ScalePolicy resource and the reconcile pass ====
+ *
+ * What follows reads and writes Kubernetes objects through ferry's client
+ * (k8s/k8s.h, layer 0), and lives in a library of its own
+ * (ctl_autoscale_k8s: policy.c, reconcile.c) so that the algorithm above
+ * still links alone. No k8s/ header is needed to include this one; its
+ * types appear only behind pointers.
+ *
+ * The custom resource, ScalePolicy (ferry.io/v1alpha1, plural scalepolicies,
+ * k8s/deploy/crd-scalepolicy.yaml), is an autoscaling/v2
+ * HorizontalPodAutoscaler's spec, so that an HPA's spec can be pasted over,
+ * plus two fields of ferry's:
+ *   spec.scaleTargetRef {apiVersion, kind, name}   required (kind, name)
+ *   spec.minReplicas     1 when absent; 0 is refused (UnsupportedSpec)
+ *   spec.maxReplicas     required, >= 1
+ *   spec.metrics[]       Resource, ContainerResource, Pods (served), Object,
+ *                        External (refused: UnsupportedMetric); none: cpu at
+ *                        80 % of requests, as the HPA defaults
+ *   spec.behavior        scaleUp / scaleDown {stabilizationWindowSeconds,
+ *                        selectPolicy, policies[], tolerance}
+ *   spec.mode            Active (default) | Shadow: decide and report, write
+ *                        nothing (beside an HPA or a KEDA ScaledObject)
+ *   spec.sustainWindowSeconds  each pod's value is its mean over this many
+ *                        seconds (1..60, default 3; as_sustain())
+ * and a status shaped like the HPA's (observedGeneration, currentReplicas,
+ * desiredReplicas, lastScaleTime, currentMetrics[], conditions[] of types
+ * AbleToScale, ScalingActive, ScalingLimited) with lastDecision {time,
+ * currentReplicas, desiredReplicas, reason, applied}: what the last rescale
+ * decided, and whether it was written (in shadow mode: what ferry would
+ * have done, and when).
+ */
+struct k8s_obj;
+struct k8s_client;
+struct k8s_err;
+struct k8s_resource;
+
+/* ferry.io/v1alpha1 scalepolicies, namespaced */
+extern const struct k8s_resource as_scalepolicies;
+
+/* The field manager of ferry's writes to /scale and to the ScalePolicy's status. */
+#define AS_FIELD_MANAGER "ferry-autoscale"
+/*
+ * A target annotated so (any value: who paused it and why) is left alone,
+ * with ScalingActive False ScalingPaused: set by a migration or a switch in
+ * progress (DESIGN.md "Ownership").
+ */
+#define AS_PAUSED_ANNOTATION "ferry.io/autoscaling-paused"
+#define AS_DEFAULT_SUSTAIN_S 3
+#define AS_MAX_SUSTAIN_S     60
+
+/* the reconcile pass's own condition reasons */
+#define AS_REASON_SCALING_PAUSED    "ScalingPaused"
+#define AS_REASON_SCALED_BY_ANOTHER "ScaledByAnother"
+#define AS_REASON_SHADOW	    "ShadowMode"
+
+enum as_mode {
+	AS_MODE_ACTIVE = 0, /* write /scale */
+	AS_MODE_SHADOW,	    /* write nothing but the ScalePolicy's status and events */
+};
+
+/**
+ * struct as_spec - a ScalePolicy, decoded
+ * @api_version, @kind, @name: spec.scaleTargetRef (@api_version "" when
+ *              absent: the core group); borrowed from the object decoded
+ * @policy:     the algorithm's policy; @policy.metrics points at @metrics
+ *              of this same struct, so an as_spec is never copied by value
+ * @metrics:    spec.metrics; names borrowed from the object
+ * @window:     as_sustain()'s bounds: spec.sustainWindowSeconds, and a value
+ *              older than AS_DEFAULT_SUSTAIN_STALE_MS (or two windows, if
+ *              longer) is missing
+ * @mode:       spec.mode
+ * @generation: metadata.generation (status.observedGeneration)
+ */
+struct as_spec {
+	const char *api_version, *kind, *name;
+	struct as_policy policy;
+	struct as_metric_spec metrics[AS_METRICS_MAX];
+	struct as_window window;
+	enum as_mode mode;
+	int64_t generation;
+};
+
+/**
+ * as_spec_decode() - a ScalePolicy object (as read from the API, or any
+ * JSON or YAML a user wrote) to @out, then as_policy_check()
+ * @sp:  borrowed; @out's strings point into it, valid while @sp lives
+ *       unchanged
+ * @err: the field and what is wrong with it ("spec.metrics[1].resource.
+ *       target.averageUtilization: must be an integer"), and the condition
+ *       reason
+ *
+ * The decoder takes what the API server's validation of an
+ * autoscaling/v2 HPA takes (and the CRD's schema), and refuses the rest
+ * itself: a custom resource may have been stored before its schema was,
+ * or come from a file.
+ * Return: 0; -EINVAL (malformed: a missing or mistyped field, an unknown
+ * type or policy, a member of another metric type set, a value out of
+ * range; AS_REASON_INVALID_SPEC); -EOPNOTSUPP and -ENOENT as
+ * as_policy_check() (well-formed but refused; @out is complete then).
+ */
+int as_spec_decode(const struct k8s_obj *sp, struct as_spec *out, struct as_err *err);
+
+/**
+ * struct as_outcome - what a pass did
+ * @dec:        the conditions as the pass left them (always) and, when
+ *              @decided, the decision
+ * @decided:    as_decide() ran
+ * @scaled:     /scale was written (dec.desired_replicas)
+ * @shadow:     the decision would have rescaled; shadow mode wrote nothing
+ * @status_written: the ScalePolicy's status was patched
+ * @requeue_after_ms: run the next pass this long after (@env->period_ms)
+ * @reason:     the reason that sums the pass up (a condition reason; static)
+ * @message:    one line for a log or the runtime's condition
+ */
+struct as_outcome {
+	struct as_decision dec;
+	bool decided, scaled, shadow, status_written;
+	unsigned int requeue_after_ms;
+	const char *reason;
+	char message[256];
+};
+
+/**
+ * as_status_patch() - the merge patch {"status": {...}} that records @out
+ * on the ScalePolicy @sp (borrowed; its conditions keep their
+ * lastTransitionTime unless their status changes)
+ * @spec:   decoded @sp, or NULL when it did not decode (no currentMetrics)
+ * @now_ms: the pass's time
+ * @patch:  a root the caller frees with k8s_obj_free()
+ *
+ * desiredReplicas and currentMetrics are left as they were when @out has
+ * no decision (desired_replicas -1), as upstream keeps them.
+ * Return: 0; -ENOMEM.
+ */
+int as_status_patch(const struct k8s_obj *sp, const struct as_spec *spec,
+		    const struct as_outcome *out, int64_t now_ms, struct k8s_obj **patch);
 
 #endif /* FERRY_CONTROL_AUTOSCALE_H */
