@@ -22,6 +22,14 @@
 const struct k8s_resource as_scalepolicies =
 	K8S_RESOURCE("ferry.io", "v1alpha1", "scalepolicies", "ScalePolicy", true);
 
+/* a message stays on one line, whatever the values it quotes hold */
+static void one_line(char *msg)
+{
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
+}
+
 static int __attribute__((format(printf, 4, 5)))
 bad(struct as_err *err, int code, const char *reason, const char *fmt, ...)
 {
@@ -32,6 +40,7 @@ bad(struct as_err *err, int code, const char *reason, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	one_line(err->msg);
 	return code;
 }
 
@@ -578,6 +587,7 @@ int as_spec_decode(const struct k8s_obj *sp, struct as_spec *out, struct as_err 
 		snprintf(m, sizeof(m), "%s", err->msg);
 		if (snprintf(err->msg, sizeof(err->msg), "spec.%s", m) < 0)
 			err->msg[0] = '\0';
+		one_line(err->msg);
 	}
 	return ret;
 }

@@ -205,6 +205,8 @@ static const struct {
 	 "spec.metrics[0].type: Required value"},
 	{M("{type: Foo}"), -EINVAL, AS_REASON_INVALID_SPEC,
 	 "spec.metrics[0].type: Unsupported value: \"Foo\""},
+	{M("{type: \"Fo\\no\"}"), -EINVAL, AS_REASON_INVALID_SPEC,
+	 "spec.metrics[0].type: Unsupported value: \"Fo o\""},
 	{M("{type: Resource}"), -EINVAL, AS_REASON_INVALID_SPEC,
 	 "spec.metrics[0].resource: Required value: must populate information"},
 	{M("{type: Resource, resource: 7}"), -EINVAL, AS_REASON_INVALID_SPEC,
@@ -336,6 +338,9 @@ static const struct {
 	{M("{type: Pods, pods: {metric: {name: http_requests}, target: {type: AverageValue, "
 	   "averageValue: 1}}}"),
 	 -ENOENT, AS_REASON_UNSUPPORTED_METRIC, "pods metric http_requests: ferry serves"},
+	{M("{type: Pods, pods: {metric: {name: \"a\\nb\"}, target: {type: AverageValue, "
+	   "averageValue: 1}}}"),
+	 -ENOENT, AS_REASON_UNSUPPORTED_METRIC, "pods metric a b: ferry serves"},
 	{M("{type: Pods, pods: {metric: {name: ferry_runqueue_wait_p99_seconds, selector: "
 	   "{matchLabels: {a: b}}}, target: {type: AverageValue, averageValue: 1}}}"),
 	 -EOPNOTSUPP, AS_REASON_UNSUPPORTED_METRIC, "spec.metrics[0].pods.metric.selector"},
