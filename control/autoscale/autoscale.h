@@ -657,6 +657,69 @@ struct as_spec {
 int as_spec_decode(const struct k8s_obj *sp, struct as_spec *out, struct as_err *err);
 
 /**
+ * as_feed_fn - the per-pod signal feed (control/signals): the points of one
+ * pod's (or one of its containers') signal @sig, oldest first
+ * @ns, @pod, @uid: the pod; @container: NULL for the whole pod, or a
+ *        container's name (ContainerResource metrics)
+ * @pts, @n: set to the points (borrowed until the pass returns; @n may be 0)
+ *
+ * Times are wall-clock milliseconds since the epoch (the pods' startTime
+ * and Ready transition are compared with them). Called on the pass's
+ * thread, once per pod and metric.
+ * Return: 0; -ENOENT when there is nothing for this pod (its agent stopped,
+ * or has not seen it yet): the pod is "missing" for the metric; any other
+ * -errno when the feed can answer nothing at all this pass: the metric is
+ * invalid (FailedGet...Metric), as when upstream's metrics API fails.
+ */
+typedef int (*as_feed_fn)(void *arg, enum as_signal sig, const char *ns, const char *pod,
+			  const char *uid, const char *container, const struct as_point **pts,
+			  size_t *n);
+
+/**
+ * struct as_env - what a pass works with (zero means "default")
+ * @sz:               sizeof(struct as_env)
+ * @client:           the API client (writes fenced by the runtime's lease)
+ * @field_manager:    AS_FIELD_MANAGER
+ * @feed, @feed_arg:  the signal feed; required
+ * @now_ms:           the pass's time, wall clock ms (0: now)
+ * @period_ms:        the loop's period, returned as requeue_after_ms (1000)
+ * @status_period_ms: a status whose only change is currentMetrics is
+ *                    written at most this often (15 000: the HPA's sync
+ *                    period); any other change is written at once
+ * @hpa_period_ms:    HorizontalPodAutoscalers are listed (who else scales
+ *                    the target?) at most this often (15 000)
+ * @controller, @instance: the Events' reportingController
+ *                    ("ferry.io/controller") and reportingInstance (the pod)
+ * @no_events:        emit no Events
+ */
+struct as_env {
+	size_t sz;
+	struct k8s_client *client;
+	const char *field_manager;
+	as_feed_fn feed;
+	void *feed_arg;
+	int64_t now_ms;
+	unsigned int period_ms;
+	unsigned int status_period_ms;
+	unsigned int hpa_period_ms;
+	const char *controller, *instance;
+	bool no_events;
+};
+
+/*
+ * struct as_state - what one ScalePolicy keeps between passes: the
+ * algorithm's history, the target's resource as discovered, when the
+ * status was written and which warning was last emitted. Opaque; one per
+ * ScalePolicy, used by one thread at a time. A ScalePolicy whose uid or
+ * target changes starts afresh (as upstream's per-HPA maps do).
+ */
+struct as_state;
+
+/* as_state_new() - 0 or -ENOMEM; as_state_free() takes NULL */
+int as_state_new(struct as_state **out);
+void as_state_free(struct as_state *st);
+
+/**
  * struct as_outcome - what a pass did
  * @dec:        the conditions as the pass left them (always) and, when
  *              @decided, the decision
@@ -675,6 +738,42 @@ struct as_outcome {
 	const char *reason;
 	char message[256];
 };
+
+/**
+ * as_reconcile() - one pass over one ScalePolicy: decode it, find its
+ * target's resource (discovery) and scale subresource, read the target, its
+ * pods (status.selector) and their signals (@env->feed), decide
+ * (as_decide()), write /scale by server-side apply as @env->field_manager,
+ * and patch the ScalePolicy's status and emit Events as the HPA words them
+ * @sp: the ScalePolicy as read (borrowed); its status is the previous one
+ * @st: this ScalePolicy's state
+ *
+ * The plain function the controller runtime calls every @period_ms per
+ * ScalePolicy (control/operator, when merged); it prints nothing.
+ * Refusals are outcomes written into the status, not errors:
+ *   - a spec that does not decode or is refused: ScalingActive False with
+ *     InvalidSpec, UnsupportedMetric or UnsupportedSpec;
+ *   - a target whose kind the API does not serve, that is missing, or has
+ *     no scale subresource: AbleToScale False FailedGetScale;
+ *   - a scale without status.selector, or one that does not parse:
+ *     ScalingActive False InvalidSelector;
+ *   - a target annotated AS_PAUSED_ANNOTATION: ScalingActive False
+ *     ScalingPaused, nothing written;
+ *   - a target an HorizontalPodAutoscaler also scales, or whose replicas
+ *     another field manager *applies* (a GitOps tool, kubectl apply
+ *     --server-side): AbleToScale False ScaledByAnother naming it, nothing
+ *     written (mode Shadow runs beside them). Replicas owned by an Update
+ *     (kubectl create, kubectl scale, an HPA deleted since) are taken over,
+ *     as an HPA's own write takes them;
+ *   - metrics that fail: as_decide()'s conditions.
+ * Return: 0 (see @out); -errno when the API server could not be asked or
+ * refused a request a retry may fix (the runtime backs off): the network,
+ * 403, 5xx, a failed /scale write (after AbleToScale False
+ * FailedUpdateScale went into the status), a status write that failed;
+ * -ENOMEM. @err names the request.
+ */
+int as_reconcile(const struct as_env *env, const struct k8s_obj *sp, struct as_state *st,
+		 struct as_outcome *out, struct k8s_err *err);
 
 /**
  * as_status_patch() - the merge patch {"status": {...}} that records @out
