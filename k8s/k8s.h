@@ -911,10 +911,11 @@ uint64_t k8s_wq_backoff_ms(unsigned int base_ms, unsigned int max_ms, unsigned i
  *
  * client-go's leaderelection on a coordination.k8s.io/v1 Lease, defaults
  * 15 s / 10 s / 2 s (leaseDuration > renewDeadline > 1.2 · retryPeriod):
- *   - a candidate reads the Lease every retry period; it takes it (PUT with
- *     the resourceVersion read: a 409 means another won) when it is free,
- *     or when its renewTime + leaseDurationSeconds has passed on the
- *     candidate's clock since it last saw the record change;
+ *   - a candidate reads the Lease every retry period (+ up to 20 % jitter,
+ *     and again at the moment another's lease runs out); it takes it (PUT
+ *     with the resourceVersion read: a 409 means another won) when it is
+ *     free, or when leaseDurationSeconds have passed on the candidate's
+ *     clock since it last saw the record change;
  *   - the leader renews every retry period; when no renewal succeeded for
  *     renew_deadline it stops leading at once: k8s_lease_is_leader() turns
  *     false on the clock alone (even while a request hangs), @stopped runs
@@ -938,6 +939,12 @@ struct k8s_lease;
  * @stopped:       runs exactly once on the lease's thread if and only if
  *                 @started ran, when it stops leading; @why is a line
  * @new_leader:    runs when another identity is seen holding it (may be NULL)
+ * @failed:        runs after a request of the lease failed for another reason
+ *                 than a lost race (a 409: another candidate wrote first):
+ *                 403, 401, the network, a 5xx that outlasted the retries...
+ *                 @err is borrowed for the call (may be NULL). The lease goes
+ *                 on trying; an owner that cannot go on (RBAC refuses) stops
+ *                 it.
  */
 struct k8s_lease_opts {
 	size_t sz;
@@ -950,6 +957,7 @@ struct k8s_lease_opts {
 	void (*started)(void *arg);
 	void (*stopped)(void *arg, const char *why);
 	void (*new_leader)(void *arg, const char *identity);
+	void (*failed)(void *arg, const struct k8s_err *err);
 	void *arg;
 };
 
