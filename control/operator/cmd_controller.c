@@ -532,8 +532,6 @@ static int ctlr_connect(struct ctlr *x)
 		snprintf(x->ns, sizeof(x->ns), "%s", k8s_config_ns(cfg));
 	snprintf(ua, sizeof(ua), "ferry-controller/%s (%s)", FERRY_VERSION, x->identity);
 	o.user_agent = ua;
-	ctl_log(CTL_LOG_INFO, "%s: API server %s (%s), namespace %s", x->identity,
-		k8s_config_server(cfg), k8s_config_source(cfg), x->ns);
 	ret = k8s_client_new(cfg, &o, &x->c, &err);
 	if (ret) {
 		k8s_config_free(cfg);
@@ -543,6 +541,9 @@ static int ctlr_connect(struct ctlr *x)
 	k8s_obj_free(lease);
 	if (ret && ret != -ENOENT)
 		return ctl_fail(ctlr_errno(&err), NULL, "controller: %s", err.msg);
+	ctl_log(CTL_LOG_INFO, "%s: API server %s (%s), namespace %s", x->identity,
+		k8s_config_server(k8s_client_config(x->c)),
+		k8s_config_source(k8s_client_config(x->c)), x->ns);
 	pthread_mutex_lock(&x->lock);
 	x->connected = true;
 	pthread_mutex_unlock(&x->lock);
