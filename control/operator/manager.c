@@ -212,12 +212,18 @@ static const char *op_errno_reason(int ret)
 	}
 }
 
+struct op_cond {
+	struct k8s_condition c;
+	bool changed; /* the last attempt changed the object read */
+};
+
 static int op_cond_mutate(void *arg, struct k8s_obj *obj)
 {
-	const struct k8s_condition *c = arg;
-	int ret = k8s_condition_set(obj, c, k8s_now_ns());
+	struct op_cond *oc = arg;
+	int ret = k8s_condition_set(obj, &oc->c, k8s_now_ns());
 
-	return ret == K8S_UNCHANGED ? K8S_UNCHANGED : ret;
+	oc->changed = !ret;
+	return ret;
 }
 
 /*
@@ -230,38 +236,40 @@ static void op_write_condition(struct op_rec *rec, const struct k8s_reconcile_re
 {
 	const struct k8s_reconciler *r = rec->r;
 	struct k8s_call call = {.subresource = "status"};
-	struct k8s_condition c = {.type = r->condition};
+	struct op_cond oc = {.c = {.type = r->condition}};
+	struct k8s_condition *c = &oc.c;
 	struct k8s_obj *probe;
 	struct k8s_err err;
 	char msg[sizeof(rerr->msg)];
 	int wret;
 
-	k8s_obj_int(req->obj, "/metadata/generation", &c.observed_generation);
+	k8s_obj_int(req->obj, "/metadata/generation", &c->observed_generation);
 	if (!ret) {
-		c.status = "True";
-		c.reason = res->reason ? res->reason : "Reconciled";
-		c.message = res->message ? res->message : "";
+		c->status = "True";
+		c->reason = res->reason ? res->reason : "Reconciled";
+		c->message = res->message ? res->message : "";
 	} else {
-		c.status = "False";
-		c.reason = k8s_condition_reason_valid(rerr->reason) ? rerr->reason
-								    : op_errno_reason(ret);
+		c->status = "False";
+		c->reason = k8s_condition_reason_valid(rerr->reason) ? rerr->reason
+								     : op_errno_reason(ret);
 		snprintf(msg, sizeof(msg), "%s", rerr->msg[0] ? rerr->msg : strerror(-ret));
-		c.message = msg;
+		c->message = msg;
 	}
-	if (!k8s_condition_reason_valid(c.reason))
-		c.reason = ret ? "ReconcileError" : "Reconciled";
+	if (!k8s_condition_reason_valid(c->reason))
+		c->reason = ret ? "ReconcileError" : "Reconciled";
 	/* the cached copy says whether anything is to be written at all */
 	probe = k8s_obj_dup(req->obj);
-	wret = probe ? k8s_condition_set(probe, &c, k8s_now_ns()) : -ENOMEM;
+	wret = probe ? k8s_condition_set(probe, c, k8s_now_ns()) : -ENOMEM;
 	k8s_obj_free(probe);
 	if (wret == K8S_UNCHANGED)
 		return;
+	/* the cache may lag: what was just read decides, and a conflict reads again */
 	wret = k8s_update_retry(req->client, r->watches[0].resource, req->ns, req->name, &call,
-				op_cond_mutate, &c, NULL, &err);
+				op_cond_mutate, &oc, NULL, &err);
 	pthread_mutex_lock(&rec->lock);
 	if (wret && wret != -ENOENT)
 		rec->cond_errors++;
-	else if (!wret)
+	else if (!wret && oc.changed)
 		rec->cond_writes++;
 	pthread_mutex_unlock(&rec->lock);
 	if (wret && wret != -ENOENT && wret != -ENOLCK && wret != -ECANCELED)
