@@ -323,6 +323,26 @@ static void test_selectors(void)
 		"{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Gt\",\"values\":[\"1\"]}]}");
 	T_ASSERT_EQ(k8s_selector_string(o, &str), -EINVAL);
 	k8s_obj_free(o);
+	/* a key longer than the parser takes (253 + "/" + 63) is refused, not written */
+	{
+		char doc[400], *p = doc;
+
+		p += sprintf(p, "{\"");
+		memset(p, 'k', 317);
+		p += 317;
+		sprintf(p, "\":\"v\"}");
+		o = parse(doc);
+		T_ASSERT_EQ(k8s_selector_string(o, &str), -EINVAL);
+		k8s_obj_free(o);
+		doc[2 + 316] = '\"';
+		memcpy(doc + 2 + 317, ":\"v\"}", 6);
+		o = parse(doc);
+		T_ASSERT(!k8s_selector_string(o, &str));
+		T_ASSERT(!k8s_selector_parse(str, &s, &err));
+		k8s_selector_free(s);
+		free(str);
+		k8s_obj_free(o);
+	}
 }
 
 struct managers {
