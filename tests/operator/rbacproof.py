@@ -97,11 +97,20 @@ def covered(rule, need, entries):
     return False
 
 
-def rules_of(docs):
-    """Every rule of the Roles and ClusterRoles among @docs."""
+def rules_of(docs, accounts=None):
+    """Every rule of the Roles and ClusterRoles among @docs; with @accounts, only of
+    the roles that @docs bind to one of those service accounts."""
+    bound = None
+    if accounts is not None:
+        bound = {(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in docs
+                 if b.get("kind") in ("RoleBinding", "ClusterRoleBinding") and
+                 any(s.get("kind") == "ServiceAccount" and s.get("name") in accounts
+                     for s in b.get("subjects") or [])}
     out = []
     for d in docs:
         if d.get("apiVersion", "").startswith(RBAC) and d.get("kind") in ("Role", "ClusterRole"):
+            if bound is not None and (d["kind"], d["metadata"]["name"]) not in bound:
+                continue
             for i in range(len(d.get("rules") or [])):
                 out.append(Rule(d, i))
     return out

@@ -10,7 +10,8 @@
 2. The controller's scenarios (scenarios_controller.py), each process under
    the ferry-controller service account with a token of its own (TokenRequest)
    and an in-cluster-style kubeconfig.
-3. Least privilege from the audit log (rbacproof.py): every rule used, and
+3. Least privilege from the audit log (rbacproof.py), for the roles of the
+   processes these scenarios run (the controller): every rule used, and
    each rule (and each verb of a rule of several) needed: without it, the
    first scenario that used it fails, with a 403 for it in the audit log and
    in the process's own words.
@@ -34,6 +35,11 @@ REF = "issue 12 §3; DESIGN.md Deployment"
 
 # every suite whose scenarios run ferry under ferry's manifests adds its list here
 SCENARIOS = list(scenarios_controller.SCENARIOS)
+# ferry's service accounts, and those whose rules the scenarios here prove rule by rule;
+# the agent's rules need the box's nodes and are proven by its own suite
+# (tests/kbox/t_agent.py, issue 13)
+ACCOUNTS = ("ferry-controller", "ferry-agent")
+PROVEN = ("ferry-controller",)
 
 
 def check_manifests(env, docs):
@@ -52,10 +58,22 @@ def check_manifests(env, docs):
                       rule, ref=REF)
             check(f"{where}: no Secrets cluster-wide",
                   d["kind"] == "Role" or "secrets" not in (rule.get("resources") or []), rule, ref=REF)
-    for sa in ("ferry-controller", "ferry-agent"):
-        bound = [b["roleRef"]["name"] for b in docs if b["kind"] in ("RoleBinding", "ClusterRoleBinding")
-                 and any(s.get("name") == sa for s in b.get("subjects") or [])]
-        eq(f"service account {sa} is bound to a role of its own", bound, [sa], ref=REF)
+    bindings = [b for b in docs if b["kind"] in ("RoleBinding", "ClusterRoleBinding")]
+    for b in bindings:
+        subjects = [(s.get("kind"), s.get("namespace"), s.get("name")) for s in b.get("subjects") or []]
+        check(f"{b['kind']}/{b['metadata']['name']} binds one service account of ferry's",
+              len(subjects) == 1 and subjects[0] in [("ServiceAccount", NS, sa) for sa in ACCOUNTS],
+              subjects, ref=REF)
+    for sa in ACCOUNTS:
+        bound = [(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in bindings
+                 if any(s.get("name") == sa for s in b.get("subjects") or [])]
+        # a process without rights yet (the agent until issue 13) has no role at all
+        check(f"service account {sa} is bound to one role at most (one Role or ClusterRole per process)",
+              len(bound) <= 1 and (bound or sa != "ferry-controller"), bound, ref=REF)
+    for d in roles:
+        users = [b for b in bindings if (b["roleRef"]["kind"], b["roleRef"]["name"]) ==
+                 (d["kind"], d["metadata"]["name"])]
+        eq(f"{d['kind']}/{d['metadata']['name']} is bound once, to its process", len(users), 1, ref=REF)
     dep = by.get(("Deployment", "ferry-controller"))
     if dep:
         spec = dep["spec"]["template"]["spec"]
@@ -114,7 +132,7 @@ def deploy(env):
     check("kubectl apply -k k8s/deploy", r.returncode == 0, r.stderr, ref=REF)
     for path in (f"/apis/apps/v1/namespaces/{NS}/deployments/ferry-controller",
                  f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles/ferry-controller",
-                 "/apis/rbac.authorization.k8s.io/v1/clusterroles/ferry-agent",
+                 f"/api/v1/namespaces/{NS}/serviceaccounts/ferry-agent",
                  f"/api/v1/namespaces/{NS}/serviceaccounts/ferry-controller"):
         eq(f"applied: {path}", env.admin.get(path)[0], 200, ref=REF)
     if any(d["kind"] == "DaemonSet" for d in docs):
@@ -165,8 +183,8 @@ def main():
         kboxtest.PASSED[0] += not r.failures
         print(f"# {name}: {'ok' if not r.failures else 'FAILED'} {r.figures}", flush=True)
 
-    # least privilege: every rule used by some scenario...
-    rules = rbacproof.rules_of(docs)
+    # least privilege: every rule of the processes run here used by some scenario...
+    rules = rbacproof.rules_of(docs, PROVEN)
     first_user = {}
     for rule in rules:
         for need in rule.needs():
