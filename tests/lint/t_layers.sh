@@ -19,6 +19,7 @@ declare -A may=(
 	[bench]="control/cli datapath s3"
 	[control/cli]="datapath s3"
 	[control/cbt]="datapath"
+	[control/autoscale]="k8s"
 	[control/httpd]=""
 	[datapath]="s3"
 	[s3]=""
