@@ -4,7 +4,8 @@
  * control/README.md): cluster backup, restore and schedules. Today it holds
  * the pure core of schedules, which both `ferry schedule create` (to check
  * what the user typed) and the Schedule reconciler (to know when to run)
- * call: time zones read from the system's TZif files (tz.c). Nothing in it reads the clock, the
+ * call: the schedule language (cron.c) and time zones read from the
+ * system's TZif files (tz.c). Nothing in it reads the clock, the
  * environment or the process's TZ, prints, or knows about Kubernetes: every
  * time is an argument, every refusal a -errno with a one-line reason in a
  * struct cluster_err the caller owns. Design notes and the reasons behind
@@ -13,6 +14,60 @@
  * Times are int64_t seconds since 1970-01-01T00:00:00Z, POSIX time (no leap
  * seconds), from CLUSTER_TIME_MIN (0001-01-01T00:00:00Z) to
  * CLUSTER_TIME_MAX (9999-12-31T23:59:59Z). A schedule runs on whole seconds.
+ *
+ * THE SCHEDULE LANGUAGE. Four forms, told apart by their shape alone; a
+ * shape that fits none, or could be read two ways, is refused:
+ *
+ *   @yearly @annually @monthly @weekly @daily @midnight @hourly
+ *       a leading '@': the 5-field expressions 0 0 1 1 *, 0 0 1 * *,
+ *       0 0 * * 0, 0 0 * * *, 0 * * * *.
+ *   @every DURATION
+ *       a Go duration ("90m", "1h30m", "1.5h"; units h m s ms us ns), a
+ *       whole number of seconds, at least 1 s. Absolute time: the zone does
+ *       not apply, and cluster_cron_next() gives @after + DURATION.
+ *   5 fields: minute hour day-of-month month day-of-week (Vixie cron, and
+ *       robfig/cron's ParseStandard as Velero and Kubernetes CronJobs take
+ *       it). minute 0-59, hour 0-23, day-of-month 1-31, month 1-12 or
+ *       JAN-DEC, day-of-week 0-7 or SUN-SAT where 0 AND 7 ARE SUNDAY.
+ *       Items: '*', N, N-M, a '/STEP' after '*', N or N-M ("5/15" is
+ *       5-59/15), lists with ','. No '?', 'L', 'W' or '#' (Quartz's; they
+ *       are refused here rather than read as robfig reads '?').
+ *       The day rule (Vixie cron's, which robfig/cron follows, so Velero
+ *       and Kubernetes run the same days): when day-of-month and
+ *       day-of-week are both restricted (neither is '*'), a day matching
+ *       EITHER runs ("0 0 13 * FRI": every 13th and every Friday); when
+ *       either is '*', a day must match both. Vixie cron calls a field
+ *       '*' when its text starts with '*', robfig when an item is '*' or
+ *       '*\/1'; where the two disagree ('*\/2', "5,*") and the other day
+ *       field is restricted, the expression is refused.
+ *   6 or 7 fields: Quartz (the cookbook's Velero schedule "0 0 1 * * ?",
+ *       daily at 01:00:00): second minute hour day-of-month month
+ *       day-of-week [year]. second 0-59, year 1970-2099, DAY-OF-WEEK 1-7
+ *       OR SUN-SAT WHERE 1 IS SUNDAY AND 7 SATURDAY. Exactly one of
+ *       day-of-month and day-of-week is '?' (no day rule is needed); a
+ *       6-field expression without '?' is refused, since robfig's seconds
+ *       form would read its day-of-week 0-6 from Monday = 1. Also:
+ *         day-of-month  L (last day), L-N (N days before it, N 0-30),
+ *                       NW (the weekday nearest day N, never leaving the
+ *                       month: 1W on a Saturday is Monday the 3rd; a
+ *                       month without day N has no run), LW, L-NW
+ *         day-of-week   NL (the last weekday N of the month), N#K (the
+ *                       K-th weekday N, K 1-5: no run in a month without
+ *                       it), L alone is 7 (Saturday), as Quartz has it
+ *       each as the whole field (no lists or ranges around it).
+ *   Either field form may start with one CRON_TZ=Zone or TZ=Zone prefix
+ *   (robfig's): the schedule's zone, checked as cluster_tz_name_check()
+ *   does. Names (months, days) are case-insensitive; descriptors and
+ *   prefixes are not. Fields are separated by spaces or tabs.
+ *
+ * Refused with the reason (one line that names the field and the problem):
+ * values out of range, a range that runs backwards (22-2), a step of 0 or
+ * larger than its field (minute "*\/90": a step restarts each hour, so it
+ * would run at :00 only; "@every 90m" is what was meant), a step from a
+ * single day-of-week in 5-field cron ("1/3": through 6 or through 7?), an
+ * expression that never runs (day 30 in February, or no date in its
+ * years), and @every of less than a second, of a fraction of a second or
+ * with units Go lacks ("1d").
  *
  * TIME ZONES AND DST. Fields are wall-clock times in the schedule's zone;
  * a wall time runs at THE FIRST INSTANT AT WHICH THE ZONE'S CLOCK READS IT
@@ -167,5 +222,118 @@ int cluster_tz_resolve(const struct cluster_tz *tz, const struct cluster_civil *
  * (32 are enough). Return: the length, or -ERANGE / -ENOSPC.
  */
 int cluster_tz_format(const struct cluster_tz *tz, int64_t t, char *buf, size_t len);
+
+/* ---------------------------------------------------------- schedules (cron.c) */
+
+enum cluster_cron_form {
+	CLUSTER_CRON_STANDARD,	 /* 5 fields */
+	CLUSTER_CRON_DESCRIPTOR, /* @daily and the others, as their 5 fields */
+	CLUSTER_CRON_EVERY,	 /* @every DURATION */
+	CLUSTER_CRON_QUARTZ,	 /* 6 or 7 fields, seconds first */
+};
+
+/*
+ * struct cluster_cron - a parsed schedule: a plain value, filled only by
+ * cluster_cron_parse() and read by the functions below; copy it freely.
+ * @zone: the CRON_TZ=/TZ= prefix's zone, "" without one (see
+ * cluster_cron_zone()). @every: @every's seconds. The rest is the fields as
+ * sets of values, day-of-week numbered 0-6 from Sunday whatever the form;
+ * the Quartz specials; @dom_star/@dow_star mark a field that does not
+ * restrict days for the day rule. Read them only to show or test them.
+ */
+struct cluster_cron {
+	enum cluster_cron_form form;
+	char zone[CLUSTER_TZ_NAME_MAX + 1];
+	int64_t every;
+	uint64_t sec, min; /* bit n: second / minute n */
+	uint32_t hour;	   /* bit n: hour n */
+	uint32_t dom;	   /* bit n: day n, 1-31 */
+	uint16_t mon;	   /* bit n: month n, 1-12 */
+	uint8_t dow;	   /* bit n: weekday n, 0 Sunday .. 6 Saturday */
+	bool dom_star, dow_star;
+	int8_t dom_last;   /* L-N: N (L is 0); -1 without L */
+	int8_t dom_near;   /* NW: N; 0 without */
+	bool dom_weekday;  /* W: the weekday nearest the day L, L-N or N names */
+	int8_t dow_last;   /* NL: weekday 0-6; -1 without */
+	int8_t dow_nth;	   /* N#K: K 1-5; 0 without */
+	int8_t dow_nth_wd; /* N#K: weekday 0-6 */
+	bool any_year;
+	uint64_t years[3]; /* bit n: year 1970 + n, with a Quartz year field */
+};
+
+/*
+ * cluster_cron_parse() - read a schedule in one of the forms above.
+ * @text: borrowed, at most 1024 characters; @out: filled on success.
+ * Return: 0; -EINVAL with the reason in @err ("day-of-week '8': 8 is
+ * outside 0-7 (5-field cron: 0 and 7 are Sunday)").
+ */
+int cluster_cron_parse(const char *text, struct cluster_cron *out, struct cluster_err *err);
+
+/*
+ * cluster_cron_zone() - the zone a schedule runs in: its CRON_TZ=/TZ=
+ * prefix, or @time_zone (a Schedule's spec.timeZone; NULL or "" for none),
+ * or "UTC" when neither is given. Both given is refused, as Kubernetes
+ * refuses it for CronJobs: the zone is said once.
+ * @name: on success, borrowed from @c or @time_zone, or a constant.
+ * Return: 0; -EINVAL (both given; a bad @time_zone name).
+ */
+int cluster_cron_zone(const struct cluster_cron *c, const char *time_zone, const char **name,
+		      struct cluster_err *err);
+
+/*
+ * cluster_cron_next() - the first run strictly after @after, in zone @tz
+ * (NULL is UTC; ignored for @every), by the DST rule above.
+ * Return: 0 and *@next > @after; -ENOENT (no run before year 10000, or
+ * after the last year of a Quartz year field); -ERANGE (@after outside
+ * CLUSTER_TIME_MIN..MAX).
+ */
+int cluster_cron_next(const struct cluster_cron *c, const struct cluster_tz *tz, int64_t after,
+		      int64_t *next);
+
+/*
+ * cluster_cron_matches() - whether wall-clock time @wall is one of the
+ * schedule's times, field by field (@wall->wday is recomputed, not
+ * trusted). Always false for @every, which has no wall times.
+ */
+bool cluster_cron_matches(const struct cluster_cron *c, const struct cluster_civil *wall);
+
+#define CLUSTER_CRON_COUNT_MAX 1000
+
+/*
+ * struct cluster_cron_due - the runs that fell in (last, now]:
+ * @runs: how many (counted up to CLUSTER_CRON_COUNT_MAX; @more when there
+ * were more); @first and @due: the earliest and the latest of them (when
+ * @runs > 0); @next: the first run after now, when @has_next (a Quartz year
+ * field can run out).
+ */
+struct cluster_cron_due {
+	uint32_t runs;
+	bool more, has_next;
+	int64_t first, due, next;
+};
+
+/*
+ * cluster_cron_due() - what a controller that wakes at @now must do for a
+ * schedule that last ran at @last: the runs it missed collapse to ONE.
+ * With @out->runs > 0, run once now, for the scheduled time @out->due, and
+ * report @out->runs - 1 runs skipped (from @out->first); then wait for
+ * @out->next. Pass as @last the scheduled time of the previous run (its
+ * @due), or the Schedule's creation time before the first; not the time
+ * the run actually started. @every keeps the phase of @last: its runs are
+ * @last + k * DURATION. A @now before @last has nothing due. Pure: the
+ * same arguments give the same answer.
+ * Return: 0; -ERANGE (@last or @now outside CLUSTER_TIME_MIN..MAX).
+ */
+int cluster_cron_due(const struct cluster_cron *c, const struct cluster_tz *tz, int64_t last,
+		     int64_t now, struct cluster_cron_due *out);
+
+/*
+ * cluster_schedule_check() - all a client checks before it creates a
+ * Schedule: @schedule parses, its zone (@time_zone as in
+ * cluster_cron_zone()) is known here and readable. Reads the zone's file
+ * through the cache. Return: 0; as cluster_cron_parse(), cluster_cron_zone()
+ * and cluster_tz_get(), with the reason in @err.
+ */
+int cluster_schedule_check(const char *schedule, const char *time_zone, struct cluster_err *err);
 
 #endif /* FERRY_CLUSTER_H */
