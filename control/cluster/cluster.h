@@ -291,9 +291,10 @@ int cluster_cron_next(const struct cluster_cron *c, const struct cluster_tz *tz,
 		      int64_t *next);
 
 /*
- * cluster_cron_matches() - whether wall-clock time @wall is one of the
- * schedule's times, field by field (@wall->wday is recomputed, not
- * trusted). Always false for @every, which has no wall times.
+ * cluster_cron_matches() - whether wall-clock time @wall (@year 0-10000)
+ * is one of the schedule's times, field by field (@wall->wday is
+ * recomputed, not trusted). Always false for @every, which has no wall
+ * times.
  */
 bool cluster_cron_matches(const struct cluster_cron *c, const struct cluster_civil *wall);
 

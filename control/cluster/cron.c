@@ -574,7 +574,7 @@ static int cron_search(const struct cluster_cron *c, int64_t from, int64_t ylimi
 
 bool cluster_cron_matches(const struct cluster_cron *c, const struct cluster_civil *w)
 {
-	if (c->form == CLUSTER_CRON_EVERY || w->year < 1 || w->year > 9999 || w->mon < 1 ||
+	if (c->form == CLUSTER_CRON_EVERY || w->year < 0 || w->year > 10000 || w->mon < 1 ||
 	    w->mon > 12 || w->mday < 1 || w->mday > cal_days_in_month(w->year, w->mon) ||
 	    w->hour < 0 || w->hour > 23 || w->min < 0 || w->min > 59 || w->sec < 0 || w->sec > 59)
 		return false;
