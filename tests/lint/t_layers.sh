@@ -15,6 +15,7 @@ declare -A may=(
 	[control]="control/agent control/cli control/repo bench datapath s3"
 	[control/repo]="control/cli control/cbt datapath s3"
 	[control/agent]="control/cli bpf"
+	[control/cluster]="control/cli control/cbt datapath s3 k8s bpf"
 	[bench]="control/cli datapath s3"
 	[control/cli]="datapath s3"
 	[control/cbt]="datapath"
