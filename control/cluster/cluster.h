@@ -2,14 +2,18 @@
 /*
  * control/cluster/cluster.h - the cluster capability (layer 2 of control/,
  * control/README.md): cluster backup, restore and schedules. Today it holds
- * the pure core of schedules, which both `ferry schedule create` (to check
- * what the user typed) and the Schedule reconciler (to know when to run)
- * call: the schedule language (cron.c) and time zones read from the
- * system's TZif files (tz.c). Nothing in it reads the clock, the
- * environment or the process's TZ, prints, or knows about Kubernetes: every
- * time is an argument, every refusal a -errno with a one-line reason in a
- * struct cluster_err the caller owns. Design notes and the reasons behind
- * each rule: control/cluster/README.md.
+ * the core of schedules, which both `ferry schedule create` (to check what
+ * the user typed) and the Schedule reconciler (to know what to do) call:
+ * the schedule language (cron.c), time zones read from the system's TZif
+ * files (tz.c), and the Schedule resource (schedule.c): its spec and status
+ * read from an API object, the decision of one reconcile (run, skip, wait,
+ * paused), the Backup a run creates, and which of the schedule's Backups
+ * retention drops. Nothing in it reads the clock, the environment or the
+ * process's TZ, prints, or talks to an API server: every time is an
+ * argument, API objects are values (struct k8s_obj, k8s/k8s.h), and every
+ * refusal is a -errno with a one-line reason in a struct cluster_err the
+ * caller owns. The only I/O is reading a zone's file, once per process.
+ * Design notes and the reasons behind each rule: control/cluster/README.md.
  *
  * Times are int64_t seconds since 1970-01-01T00:00:00Z, POSIX time (no leap
  * seconds), from CLUSTER_TIME_MIN (0001-01-01T00:00:00Z) to
@@ -100,6 +104,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "datapath/dp.h"
 
 #define CLUSTER_TIME_MIN (-62135596800LL) /* 0001-01-01T00:00:00Z */
 #define CLUSTER_TIME_MAX 253402300799LL	  /* 9999-12-31T23:59:59Z */
@@ -336,5 +342,339 @@ int cluster_cron_due(const struct cluster_cron *c, const struct cluster_tz *tz, 
  * and cluster_tz_get(), with the reason in @err.
  */
 int cluster_schedule_check(const char *schedule, const char *time_zone, struct cluster_err *err);
+
+/* ------------------------------------------------ the Schedule resource (schedule.c) */
+
+/*
+ * A Schedule (ferry.io/v1alpha1, namespaced) is Velero's Schedule with a
+ * zone, Quartz and GFS retention:
+ *
+ *   spec:
+ *     schedule: "0 1 * * *"       the schedule language above (required)
+ *     timeZone: Europe/Berlin     IANA zone (or CRON_TZ= in schedule; not both)
+ *     paused: false               nothing runs while true
+ *     skipImmediately: false      at a start, skip the runs already due
+ *                                 (absent: the controller's default)
+ *     template:                   the Backup's spec, copied as it is into each
+ *       ttl: 720h                 Backup; ttl: an expiry (datapath/dp.h), in
+ *       metadata: {labels: {}}    ctl_parse_duration()'s syntax; no ttl, no
+ *       ...                       expiry. metadata.labels go on the Backup
+ *     retention:                  GFS counts over the schedule's Backups, as
+ *       last: 2                   `ferry forget --keep-*`: last, hourly, daily,
+ *       daily: 7                  weekly, monthly, yearly (0-1000000 each)
+ *     useOwnerReferencesInBackup  only false: a Schedule never owns its Backups
+ *
+ * Unknown fields of spec, template.metadata and retention are refused (a
+ * typo would otherwise switch a rule off). The status the reconciler writes
+ * (struct cluster_schedule_status) keeps Velero's phase, validationErrors,
+ * lastBackup and lastSkipped, and adds lastScheduleTime (the run a Backup was
+ * for, as CronJobs keep it), nextRun, what was skipped and why, and the last
+ * Completed Backup.
+ *
+ * ONE RECONCILE. Read the Schedule (cluster_schedule_read()) and the Backups
+ * labelled CLUSTER_LABEL_SCHEDULE=cluster_schedule_label_value()
+ * (cluster_backup_read()), then cluster_schedule_plan() says what to do now:
+ *   CLUSTER_PLAN_RUN      create plan.backup_name (cluster_schedule_backup();
+ *                             -EEXIST from the API server means an earlier
+ *                             reconcile made it: go on), then write the status
+ *   CLUSTER_PLAN_SKIP     write the status only
+ *   CLUSTER_PLAN_BUSY     a Backup of the schedule is still running: create
+ *                             nothing (Velero does not overlap runs); look
+ *                             again when it ends
+ *   CLUSTER_PLAN_WAIT, _PAUSED, _INVALID   write the status if it changed
+ * and come back after plan.requeue_s. Write the status with
+ * cluster_schedule_status_patch() as a merge patch of the status subresource.
+ * cluster_schedule_retention() then names the Backups to delete.
+ *
+ * THE RULES (control/cluster/README.md gives the reasons):
+ *   - Runs are counted from a cursor: the later of status.lastScheduleTime
+ *     and the status.lastSkipped of a skipImmediately; before either, the
+ *     creation time (before that, now). Velero counts
+ *     from lastBackup, the time the Backup was made; a run's own time makes
+ *     the Backup's name deterministic (<schedule>-<run, UTC, YYYYMMDDhhmmss>),
+ *     so a reconcile that died between the create and the status write finds
+ *     its Backup instead of making a second.
+ *   - Missed runs collapse (cluster_cron_due()): after an outage the latest
+ *     missed run runs once, now; the others are reported as skipped
+ *     ("Missed"). A run due while a Backup of the schedule is running waits
+ *     for it, then runs once.
+ *   - Paused: nothing runs and nextRun is cleared; the runs that fall while
+ *     paused are missed runs at the unpause.
+ *   - A start is the first reconcile that finds the schedule runnable after
+ *     it was not: just created (phase New), unpaused (phase Paused) or
+ *     repaired (phase FailedValidation). skipImmediately applies at a start
+ *     only: the runs due then are skipped ("SkipImmediately", lastSkipped =
+ *     now) and the next run follows now. Velero resets spec.skipImmediately
+ *     to false after using it; ferry never writes the user's spec (GitOps
+ *     tools would fight it back), and keeps the start in status.phase
+ *     instead, so the field keeps its meaning for every later unpause.
+ *   - An invalid spec is phase FailedValidation with its one reason in
+ *     validationErrors; nothing runs until the spec changes.
+ */
+
+#define CLUSTER_API_GROUP	  "ferry.io"
+#define CLUSTER_API_VERSION	  "v1alpha1"
+#define CLUSTER_LABEL_SCHEDULE	  "ferry.io/schedule"	  /* on each Backup of a schedule */
+#define CLUSTER_ANN_SCHEDULED_AT  "ferry.io/scheduled-at" /* the run it was made for, RFC 3339 */
+#define CLUSTER_NAME_MAX	  253			  /* a DNS subdomain: Schedules, Backups */
+#define CLUSTER_SCHEDULE_NAME_MAX (CLUSTER_NAME_MAX - 15) /* Backups add -YYYYMMDDhhmmss */
+#define CLUSTER_LABEL_VALUE_MAX	  63
+#define CLUSTER_RETENTION_MAX	  1000000 /* the largest count of a retention rule */
+#define CLUSTER_BUSY_RECHECK_S	  60	  /* BUSY: look again after this, at the latest */
+
+/* "no such time" in the structs below (times are seconds, CLUSTER_TIME_MIN..MAX) */
+#define CLUSTER_NO_TIME INT64_MIN
+
+struct k8s_obj;
+struct k8s_resource;
+
+/* schedules and backups of ferry.io/v1alpha1, for the k8s/ calls */
+extern const struct k8s_resource cluster_schedules, cluster_backups;
+
+enum cluster_schedule_phase {
+	CLUSTER_SCHEDULE_NEW,		    /* "New", or no status yet */
+	CLUSTER_SCHEDULE_ENABLED,	    /* "Enabled" */
+	CLUSTER_SCHEDULE_PAUSED,	    /* "Paused" */
+	CLUSTER_SCHEDULE_FAILED_VALIDATION, /* "FailedValidation" */
+};
+
+/* cluster_schedule_phase_name() - the status.phase string of @p */
+const char *cluster_schedule_phase_name(enum cluster_schedule_phase p);
+
+enum cluster_skip_reason {
+	CLUSTER_SKIP_NONE,
+	CLUSTER_SKIP_MISSED,	  /* "Missed": collapsed into the run after them */
+	CLUSTER_SKIP_IMMEDIATELY, /* "SkipImmediately": due at a start */
+};
+
+/*
+ * struct cluster_schedule_status - the Schedule's status, as read and as
+ * written; times are seconds or CLUSTER_NO_TIME; strings "" for none.
+ * @validation_error: FailedValidation's reason (status.validationErrors[0])
+ * @last_backup, @last_backup_name: when the last Backup was created, its name
+ * @last_schedule_time: the run that Backup was made for
+ * @last_skipped: when runs were last skipped; @skipped_*: those runs (the
+ *     count stops at CLUSTER_CRON_COUNT_MAX, @skipped_more then), the first
+ *     and the last of them, and why
+ * @next_run: the next run (none while paused or invalid, or when none is left)
+ * @last_success_name, @last_success_time: the newest Completed Backup of the
+ *     schedule and when it completed
+ * @observed_generation: metadata.generation of the spec this status is of
+ */
+struct cluster_schedule_status {
+	enum cluster_schedule_phase phase;
+	char validation_error[256];
+	int64_t last_backup;
+	char last_backup_name[CLUSTER_NAME_MAX + 1];
+	int64_t last_schedule_time;
+	int64_t last_skipped;
+	uint32_t skipped_runs;
+	bool skipped_more;
+	int64_t skipped_first, skipped_last;
+	enum cluster_skip_reason skipped_reason;
+	int64_t next_run;
+	char last_success_name[CLUSTER_NAME_MAX + 1];
+	int64_t last_success_time;
+	int64_t observed_generation;
+};
+
+/*
+ * struct cluster_schedule - a Schedule object read into plain values: it
+ * holds no pointer into the object, which may be freed after the read.
+ * @name, @ns, @created (creationTimestamp, or CLUSTER_NO_TIME), @generation
+ * @label: the value of CLUSTER_LABEL_SCHEDULE on its Backups
+ * @expr, @time_zone: spec.schedule and spec.timeZone as written
+ * @paused; @skip_immediately: -1 absent, 0 false, 1 true
+ * @ttl: spec.template.ttl in seconds, 0 for none
+ * @keep: spec.retention's counts, indexed by enum dp_keep_rule (0: off)
+ * @status: the status as read (a field that does not parse is absent)
+ * @invalid: 0, or -EINVAL when the spec is refused: @why has the reason,
+ *     and @cron, @tz and the spec fields after the refused one are not set
+ * @cron, @tz: the parsed schedule and its zone (a reference: dropped by
+ *     cluster_schedule_fini())
+ */
+struct cluster_schedule {
+	char name[CLUSTER_NAME_MAX + 1];
+	char ns[CLUSTER_NAME_MAX + 1];
+	int64_t created;
+	int64_t generation;
+	char label[CLUSTER_LABEL_VALUE_MAX + 1];
+	char expr[1025];
+	char time_zone[CLUSTER_TZ_NAME_MAX + 1];
+	bool paused;
+	int skip_immediately;
+	int64_t ttl;
+	uint32_t keep[DP_KEEP_NCOUNTS];
+	struct cluster_schedule_status status;
+	int invalid;
+	char why[256];
+	struct cluster_cron cron;
+	struct cluster_tz *tz;
+};
+
+/*
+ * cluster_schedule_read() - read a Schedule object (a parsed API object or
+ * manifest) into @s, checking its spec as above.
+ * @o: borrowed; @s: filled (cluster_schedule_fini() it after any return).
+ * A refused spec is not an error: it is @s->invalid, and the reconciler
+ * writes it as phase FailedValidation. Reads the zone's TZif file through
+ * the cache of cluster_tz_get().
+ * Return: 0 (look at @s->invalid); -EINVAL when @o is not a Schedule at all
+ * (not an object, another kind or apiVersion, no metadata.name: nothing to
+ * write a status to), with the reason in @err; -ENOMEM, -EMFILE, -EIO and
+ * the like when the zone's file could not be read (retry; @err says why).
+ */
+int cluster_schedule_read(const struct k8s_obj *o, struct cluster_schedule *s,
+			  struct cluster_err *err);
+
+/* cluster_schedule_fini() - drop @s's zone reference; NULL and a zeroed @s are no-ops. */
+void cluster_schedule_fini(struct cluster_schedule *s);
+
+/*
+ * cluster_schedule_label_value() - the value of CLUSTER_LABEL_SCHEDULE for
+ * the schedule @name: the name when it has at most 63 characters, else its
+ * first 53 and 10 hex digits of a hash of the whole (label values stop at
+ * 63). @out: CLUSTER_LABEL_VALUE_MAX + 1 bytes.
+ */
+void cluster_schedule_label_value(const char *name, char *out);
+
+/* The phases of a Backup, as Velero names them (status.phase). */
+enum cluster_backup_phase {
+	CLUSTER_BACKUP_NEW,	    /* "", "New" */
+	CLUSTER_BACKUP_IN_PROGRESS, /* "InProgress", "Finalizing", "WaitingForPluginOperations*" */
+	CLUSTER_BACKUP_COMPLETED,   /* "Completed" */
+	CLUSTER_BACKUP_PARTIALLY_FAILED, /* "PartiallyFailed", "FinalizingPartiallyFailed" done */
+	CLUSTER_BACKUP_FAILED,		 /* "Failed", "FailedValidation" */
+	CLUSTER_BACKUP_DELETING,	 /* "Deleting", or metadata.deletionTimestamp set */
+	CLUSTER_BACKUP_OTHER,		 /* a phase not known here: left alone */
+};
+
+/*
+ * struct cluster_backup_rec - what a schedule needs of one of its Backups.
+ * @name: borrowed from the object read (or the caller's)
+ * @time: when it was made, seconds: status.startTimestamp, else
+ *     metadata.creationTimestamp (CLUSTER_NO_TIME if neither); what
+ *     retention's buckets and the TTL count from
+ * @completed: status.completionTimestamp, or CLUSTER_NO_TIME
+ */
+struct cluster_backup_rec {
+	const char *name;
+	enum cluster_backup_phase phase;
+	int64_t time;
+	int64_t completed;
+};
+
+/*
+ * cluster_backup_read() - @r from a Backup object @o (borrowed; @r->name
+ * points into it).
+ * Return: 0; -EINVAL (not an object, or no metadata.name).
+ */
+int cluster_backup_read(const struct k8s_obj *o, struct cluster_backup_rec *r);
+
+enum cluster_plan_action {
+	CLUSTER_PLAN_WAIT,    /* nothing due */
+	CLUSTER_PLAN_RUN,     /* create the Backup for @slot */
+	CLUSTER_PLAN_SKIP,    /* runs due at a start are skipped */
+	CLUSTER_PLAN_BUSY,    /* due, but a Backup of the schedule is running */
+	CLUSTER_PLAN_PAUSED,  /* spec.paused */
+	CLUSTER_PLAN_INVALID, /* the spec is refused */
+};
+
+/* cluster_plan_action_name() - "Wait", "Run", "Skip", "Busy", "Paused", "Invalid" */
+const char *cluster_plan_action_name(enum cluster_plan_action a);
+
+/*
+ * struct cluster_schedule_plan - what one reconcile does.
+ * @action: above
+ * @slot, @backup_name: RUN: the run the Backup is for and its name
+ * @backup_exists: RUN: a Backup of that name is among those given (an
+ *     earlier reconcile made it): write the status only
+ * @busy_name: BUSY: the running Backup
+ * @status: the status to write; @status_changed: whether it differs from
+ *     the status read (WAIT, PAUSED, INVALID: write only then)
+ * @requeue_s: reconcile again after this many seconds (at @status.next_run,
+ *     CLUSTER_BUSY_RECHECK_S for BUSY); 0: only when the object changes
+ */
+struct cluster_schedule_plan {
+	enum cluster_plan_action action;
+	int64_t slot;
+	char backup_name[CLUSTER_NAME_MAX + 1];
+	bool backup_exists;
+	char busy_name[CLUSTER_NAME_MAX + 1];
+	struct cluster_schedule_status status;
+	bool status_changed;
+	int64_t requeue_s;
+};
+
+/*
+ * cluster_schedule_plan() - what to do for schedule @s at @now, by the
+ * rules above. Pure: the same arguments give the same plan.
+ * @backups: the schedule's Backups (@n of them, borrowed; NULL if @n is 0),
+ *     for the overlap check, @backup_exists and the last Completed one
+ * @skip_default: skipImmediately where the spec does not say
+ * Return: 0; -ERANGE (@now outside CLUSTER_TIME_MIN..MAX).
+ */
+int cluster_schedule_plan(const struct cluster_schedule *s,
+			  const struct cluster_backup_rec *backups, size_t n, int64_t now,
+			  bool skip_default, struct cluster_schedule_plan *out);
+
+/*
+ * cluster_schedule_backup() - the Backup a run of @s at @slot creates:
+ * ferry.io/v1alpha1 Backup @s->ns/<name>-<slot in UTC, YYYYMMDDhhmmss>
+ * (cluster_schedule_plan()'s @backup_name), with the Schedule's labels,
+ * then spec.template.metadata.labels, then CLUSTER_LABEL_SCHEDULE; the
+ * annotation CLUSTER_ANN_SCHEDULED_AT; spec = spec.template without its
+ * metadata. No owner reference. `ferry backup create --from-schedule` passes
+ * the time it runs as @slot.
+ * @schedule: the object @s was read from (borrowed); @out: a new root, the
+ * caller's (k8s_obj_free()).
+ * Return: 0; -EINVAL (@s is invalid, or @slot out of range); -ENOMEM.
+ */
+int cluster_schedule_backup(const struct cluster_schedule *s, const struct k8s_obj *schedule,
+			    int64_t slot, struct k8s_obj **out, struct cluster_err *err);
+
+/*
+ * cluster_schedule_backup_name() - "<@name>-<@slot in UTC, YYYYMMDDhhmmss>"
+ * into @out (CLUSTER_NAME_MAX + 1 bytes).
+ * Return: 0; -ENAMETOOLONG (@name longer than CLUSTER_SCHEDULE_NAME_MAX);
+ * -ERANGE (@slot out of range).
+ */
+int cluster_schedule_backup_name(const char *name, int64_t slot, char *out);
+
+/*
+ * cluster_schedule_status_patch() - {"status": {...}} for a merge patch of
+ * the status subresource: every field of @st, with null for those that are
+ * absent, so that the patch also clears them. @out: a new root, the
+ * caller's. Return: 0; -ENOMEM.
+ */
+int cluster_schedule_status_patch(const struct cluster_schedule_status *st, struct k8s_obj **out);
+
+/*
+ * struct cluster_retention_verdict - what retention says of one Backup.
+ * @remove: delete it (the Backup, its snapshots, its record)
+ * @expired: its TTL has passed
+ * @reasons: bits (1u << enum dp_keep_rule) of the rules that keep it, as
+ *     dp_retention_select() gives them (0 for Backups the rules do not see)
+ */
+struct cluster_retention_verdict {
+	bool remove;
+	bool expired;
+	unsigned int reasons;
+};
+
+/*
+ * cluster_schedule_retention() - which of the schedule's Backups go, by
+ * @s's retention and TTL, through dp_retention_select() (the function of
+ * `ferry forget`): Completed and PartiallyFailed Backups are the records the
+ * counting rules and the TTL see, in one group; Failed ones go by the TTL
+ * alone (they never take a rule's place); New, running, Deleting and
+ * unknown ones, and any without a time, are never removed. Without a rule
+ * or a TTL nothing goes. An invalid @s removes nothing.
+ * @backups: @n records, borrowed; @now: seconds; @out: @n verdicts.
+ * Return: 0; -ENOMEM; -EINVAL (from dp_retention_select(), with @err).
+ */
+int cluster_schedule_retention(const struct cluster_schedule *s,
+			       const struct cluster_backup_rec *backups, size_t n, int64_t now,
+			       struct cluster_retention_verdict *out, struct cluster_err *err);
 
 #endif /* FERRY_CLUSTER_H */
