@@ -186,6 +186,11 @@ static void status_read(const struct k8s_obj *o, struct cluster_schedule_status 
 	     i++)
 		if (!strcmp(reason, skip_reason_names[i]))
 			st->skipped_reason = (enum cluster_skip_reason)i;
+	if (st->skipped_reason == CLUSTER_SKIP_NONE) { /* without its reason, nothing of it */
+		st->skipped_runs = 0;
+		st->skipped_more = false;
+		st->skipped_first = st->skipped_last = CLUSTER_NO_TIME;
+	}
 	st->next_run = sched_time_at(o, "/status/nextRun");
 	sched_str_at(o, "/status/lastSuccessfulBackup/name", st->last_success_name,
 		     sizeof(st->last_success_name));
@@ -210,6 +215,31 @@ static bool status_equal(const struct cluster_schedule_status *a,
 }
 
 /* --------------------------------------------------------------- reading */
+
+static bool dns_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/*
+ * A DNS-1123 subdomain, as the API server takes an object's name: labels of
+ * [a-z0-9]([-a-z0-9]*[a-z0-9])? joined by '.', at most @max in all; with
+ * @one_label, a single label (a namespace).
+ */
+static bool dns_name_ok(const char *s, size_t max, bool one_label)
+{
+	size_t len = strlen(s);
+
+	if (!len || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		bool edge = i == 0 || i == len - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+
+		if (s[i] == '.' ? one_label || edge : !(dns_alnum(s[i]) || (s[i] == '-' && !edge)))
+			return false;
+	}
+	return true;
+}
 
 /* Refuse the spec: @s->invalid and @s->why. Returns -EINVAL. */
 static int spec_bad(struct cluster_schedule *s, const char *fmt, ...)
@@ -428,6 +458,7 @@ int cluster_schedule_read(const struct k8s_obj *o, struct cluster_schedule *s,
 			  struct cluster_err *err)
 {
 	const char *name, *ns;
+	char q[48];
 	int64_t v;
 	int ret;
 
@@ -452,12 +483,19 @@ int cluster_schedule_read(const struct k8s_obj *o, struct cluster_schedule *s,
 	if (strlen(name) > CLUSTER_NAME_MAX)
 		return cluster_err_set(err, -EINVAL, "metadata.name: longer than %d characters",
 				       CLUSTER_NAME_MAX);
+	if (!dns_name_ok(name, CLUSTER_NAME_MAX, false))
+		return cluster_err_set(err, -EINVAL,
+				       "metadata.name '%s': not a DNS subdomain (a-z, 0-9, '-' and "
+				       "'.', starting and ending with a letter or digit)",
+				       cluster_quote(q, sizeof(q), name, strlen(name)));
 	memcpy(s->name, name, strlen(name) + 1);
 	ns = k8s_obj_str(o, "/metadata/namespace");
-	if (ns && strlen(ns) > CLUSTER_NAME_MAX)
-		return cluster_err_set(err, -EINVAL,
-				       "metadata.namespace: longer than %d characters",
-				       CLUSTER_NAME_MAX);
+	if (ns && !dns_name_ok(ns, 63, true))
+		return cluster_err_set(
+			err, -EINVAL,
+			"metadata.namespace '%s': not a DNS label (at most 63 of a-z, "
+			"0-9 and '-', starting and ending with a letter or digit)",
+			cluster_quote(q, sizeof(q), ns, strlen(ns)));
 	if (ns)
 		memcpy(s->ns, ns, strlen(ns) + 1);
 	s->created = sched_time_at(o, "/metadata/creationTimestamp");

@@ -168,14 +168,19 @@ static void test_read_full(void)
 	cluster_schedule_fini(&s);
 	k8s_obj_free(o);
 
-	/* a status that does not parse is taken as absent, field by field */
+	/*
+	 * A status that does not parse is taken as absent, field by field; a
+	 * skipped block without its reason as a whole (it would not be written
+	 * back as it is).
+	 */
 	o = J("{'metadata':{'name':'a'},'spec':{'schedule':'@daily'},'status':{'phase':'Running',"
-	      "'lastScheduleTime':'yesterday','lastSkipped':5,'skipped':{'runs':-3,'reason':'x'},"
-	      "'observedGeneration':'2','lastBackupName':['x']}}");
+	      "'lastScheduleTime':'yesterday','lastSkipped':5,'skipped':{'runs':2,"
+	      "'first':'2024-05-01T00:00:00Z','reason':'x'},'observedGeneration':'2',"
+	      "'lastBackupName':['x']}}");
 	T_ASSERT(cluster_schedule_read(o, &s, &err) == 0 && !s.invalid, "%s", s.why);
 	T_ASSERT(s.status.phase == CLUSTER_SCHEDULE_NEW && s.status.last_schedule_time == NONE &&
 		 s.status.last_skipped == NONE && s.status.skipped_runs == 0 &&
-		 s.status.skipped_reason == CLUSTER_SKIP_NONE &&
+		 s.status.skipped_first == NONE && s.status.skipped_reason == CLUSTER_SKIP_NONE &&
 		 s.status.observed_generation == 0 && !s.status.last_backup_name[0]);
 	cluster_schedule_fini(&s);
 	k8s_obj_free(o);
@@ -222,7 +227,19 @@ static void test_read_refused(void)
 		{"{'metadata':{'name':''}}", true, "metadata.name: missing"},
 		{"{'metadata':{'name':5}}", true, "metadata.name: missing"},
 		{"{'metadata':{'name':'%s'}}", true, "longer than 253"},
-		{"{'metadata':{'name':'a','namespace':'%s'}}", true, "metadata.namespace: longer"},
+		{"{'metadata':{'name':'a','namespace':'%s'}}", true,
+		 "metadata.namespace 'nnnnnnnnnnnnnnn"},
+		{"{'metadata':{'name':'a','namespace':'Apps'}}", true,
+		 "metadata.namespace 'Apps': not a DNS label"},
+		{"{'metadata':{'name':'a','namespace':'a.b'}}", true, "not a DNS label"},
+		{"{'metadata':{'name':'Nightly'}}", true,
+		 "metadata.name 'Nightly': not a DNS subdomain"},
+		{"{'metadata':{'name':'a..b'}}", true, "not a DNS subdomain"},
+		{"{'metadata':{'name':'.a'}}", true, "not a DNS subdomain"},
+		{"{'metadata':{'name':'-a'}}", true, "not a DNS subdomain"},
+		{"{'metadata':{'name':'a-'}}", true, "not a DNS subdomain"},
+		{"{'metadata':{'name':'a.-b'}}", true, "not a DNS subdomain"},
+		{"{'metadata':{'name':'a b'}}", true, "not a DNS subdomain"},
 		/* FailedValidation: the reason goes to status.validationErrors */
 		{"{'metadata':{'name':'a'}}", false, "spec: missing"},
 		{"{'metadata':{'name':'a'},'spec':[]}", false, "spec: an object is expected"},
