@@ -16,6 +16,7 @@ declare -A may=(
 	[control/repo]="control/cli control/cbt datapath s3"
 	[control/agent]="control/cli control/httpd bpf"
 	[control/operator]="control/cli control/httpd k8s"
+	[control/cluster]="control/cli control/cbt control/httpd datapath s3 k8s bpf"
 	[bench]="control/cli datapath s3"
 	[control/cli]="datapath s3"
 	[control/cbt]="datapath"

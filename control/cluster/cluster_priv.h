@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control/cluster/cluster_priv.h - what cron.c and tz.c share inside the
+ * capability: the proleptic Gregorian calendar on "civil seconds" (a wall
+ * time counted as if it were UTC: days since 1970-01-01 * 86400 + the time
+ * of day), and a zone's segments (the spans of one time type).
+ */
+#ifndef FERRY_CLUSTER_PRIV_H
+#define FERRY_CLUSTER_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.h"
+
+/* Largest |UT offset| a zone may have (RFC 8536 §3.2: -89999..93599 s). */
+#define TZ_UTOFF_MIN (-89999)
+#define TZ_UTOFF_MAX 93599
+
+static inline bool cal_is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static inline int cal_days_in_month(int64_t y, int m)
+{
+	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	return m == 2 && cal_is_leap(y) ? 29 : dim[m - 1];
+}
+
+static inline int64_t cal_floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/*
+ * Days from 1970-01-01 to @y-@m-@d. Years are shifted by whole 400-year
+ * cycles (146097 days each) so that the counting below runs on positive
+ * years only; @y from -399 on.
+ */
+static inline int64_t cal_days(int64_t y, int m, int d)
+{
+	static const int before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+	int64_t yy = y + 400, n;
+
+	/* days from 0001-01-01 to yy-01-01: 365 a year and one per leap year before it */
+	n = 365 * (yy - 1) + (yy - 1) / 4 - (yy - 1) / 100 + (yy - 1) / 400;
+	n += before[m - 1] + (m > 2 && cal_is_leap(y)) + d - 1;
+	/* 0001-01-01 to 1970-01-01 is 719162 days; and the 400 years added */
+	return n - 719162 - 146097;
+}
+
+/* 0 Sunday .. 6 Saturday; 1970-01-01 was a Thursday. */
+static inline int cal_wday(int64_t days)
+{
+	return (int)(((days % 7) + 7 + 4) % 7);
+}
+
+/* The date of day @days (from 1970-01-01). */
+static inline void cal_date(int64_t days, int64_t *y, int *m, int *d)
+{
+	int64_t yr = 1970 + cal_floor_div(days * 400, 146097), rest;
+	int mo = 1;
+
+	while (cal_days(yr, 1, 1) > days)
+		yr--;
+	while (cal_days(yr + 1, 1, 1) <= days)
+		yr++;
+	rest = days - cal_days(yr, 1, 1);
+	while (rest >= cal_days_in_month(yr, mo)) {
+		rest -= cal_days_in_month(yr, mo);
+		mo++;
+	}
+	*y = yr;
+	*m = mo;
+	*d = (int)rest + 1;
+}
+
+static inline int64_t cal_secs(int64_t y, int m, int d, int hh, int mm, int ss)
+{
+	return cal_days(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+static inline void cal_civil(int64_t secs, struct cluster_civil *c)
+{
+	int64_t days = cal_floor_div(secs, 86400), y, tod = secs - days * 86400;
+
+	cal_date(days, &y, &c->mon, &c->mday);
+	c->year = (int)y;
+	c->hour = (int)(tod / 3600);
+	c->min = (int)(tod / 60 % 60);
+	c->sec = (int)(tod % 60);
+	c->wday = cal_wday(days);
+}
+
+/*
+ * struct tz_seg - one span of a zone's time type: [since, until), with
+ * INT64_MIN / INT64_MAX for none. @abbr points into the zone.
+ */
+struct tz_seg {
+	int64_t since, until;
+	int32_t utoff;
+	bool isdst;
+	const char *abbr;
+};
+
+/* The span holding instant @t (@tz NULL: UTC). @t within a few days of the time range. */
+void tz_seg_at(const struct cluster_tz *tz, int64_t t, struct tz_seg *s);
+
+/*
+ * The latest wall time (civil seconds) the zone's clock has shown at or
+ * before instant @t: its wall time at @t, or more just after the clock was
+ * set back.
+ */
+int64_t tz_wall_max(const struct cluster_tz *tz, int64_t t);
+
+/* The first instant at which the clock reads civil second @wall or later. */
+int64_t tz_resolve_secs(const struct cluster_tz *tz, int64_t wall);
+
+/* Fill @err (code, then the formatted reason); returns @code. */
+int cluster_err_set(struct cluster_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cluster_err_clear(struct cluster_err *err);
+
+/*
+ * cluster_quote() - @src (at most @len bytes, or to its NUL) made printable
+ * for a reason: other bytes become '?', and a long text ends in "...".
+ * Returns @dst (@size bytes, at least 4).
+ */
+const char *cluster_quote(char *dst, size_t size, const char *src, size_t len);
+
+#endif /* FERRY_CLUSTER_PRIV_H */
