@@ -402,9 +402,8 @@ static int check_pack_tail(struct maint *m, struct mpack *p, uint8_t *span,
 	int ret = 0;
 
 	got = s3_store_get_tail(m->repo->st, p->key, span, DP_PACK_TAIL, &size);
-	if (got == DP_PACK_TAIL && !memcmp(span + 4, "FRYP", 4)) {
-		len = dp_get_le32(span);
-		if (len + DP_PACK_TAIL <= size && len <= READ_SPAN - DP_PACK_TAIL)
+	if (got == DP_PACK_TAIL && !dp_pack_trailer_decode(span, size, &len)) {
+		if (len <= READ_SPAN - DP_PACK_TAIL)
 			got = s3_store_get_tail(m->repo->st, p->key, span, len + DP_PACK_TAIL,
 						&size);
 		else
@@ -776,14 +775,11 @@ struct newpack {
 
 static int newpack_open(struct dp_repo *repo, struct newpack *np, size_t part_size)
 {
-	char hex[65];
 	int ret;
 
 	memset(np, 0, sizeof(*np));
 	np->opened = true;
-	ret = dp_random_id(hex);
-	if (!ret)
-		ret = dp_unhex(hex, np->id, DP_ID_LEN);
+	ret = dp_pack_id_new(np->id);
 	if (ret)
 		return ret;
 	dp_key_pack(np->id, np->key, sizeof(np->key));
@@ -814,19 +810,15 @@ static int newpack_add(struct newpack *np, const struct dp_pack_entry *e, const 
 /* Index trailer, last part, complete, then index/<id>: the new pack is usable. */
 static int newpack_close(struct dp_repo *repo, struct newpack *np)
 {
-	uint8_t tail[DP_PACK_TAIL], *index = NULL;
+	uint8_t *index = NULL;
 	char key[96];
 	size_t len;
 	int ret;
 
-	ret = dp_pack_index_seal(&repo->keys, np->id, np->e, np->n, &index, &len);
+	ret = dp_pack_tail_build(&repo->keys, np->id, np->e, np->n, &index, &len);
 	if (ret)
 		return ret;
-	dp_put_le32(tail, (uint32_t)len);
-	memcpy(tail + 4, "FRYP", 4);
-	ret = dp_objwriter_write(np->w, index, len);
-	if (!ret)
-		ret = dp_objwriter_write(np->w, tail, sizeof(tail));
+	ret = dp_objwriter_write(np->w, index, len + DP_PACK_TAIL);
 	if (!ret) {
 		ret = dp_objwriter_commit(np->w);
 		np->w = NULL;

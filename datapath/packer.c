@@ -248,15 +248,12 @@ static struct pk_pack *pk_pack_alloc(void)
 static int pk_pack_open(struct dp_packer *pk, struct pk_pack **out)
 {
 	struct pk_pack *pp;
-	char hex[65];
 	int ret;
 
 	pp = pk_pack_alloc();
 	if (!pp)
 		return -ENOMEM;
-	ret = dp_random_id(hex);
-	if (!ret)
-		ret = dp_unhex(hex, pp->id, DP_ID_LEN);
+	ret = dp_pack_id_new(pp->id);
 	if (ret)
 		goto out_free;
 	dp_key_pack(pp->id, pp->key, sizeof(pp->key));
@@ -276,15 +273,13 @@ out_free:
 /* Append the index and the tail, queue the last part, hand the pack to the finisher. */
 static int pk_pack_close(struct dp_packer *pk, struct pk_pack *pp)
 {
-	uint8_t tail[DP_PACK_TAIL];
 	int ret;
 
-	ret = dp_pack_index_seal(&pk->job->repo->keys, pp->id, pp->e, pp->n, &pp->index,
+	/* pp->index: the index, then the trailer (written together, below) */
+	ret = dp_pack_tail_build(&pk->job->repo->keys, pp->id, pp->e, pp->n, &pp->index,
 				 &pp->index_len);
 	if (ret)
 		return ret;
-	dp_put_le32(tail, (uint32_t)pp->index_len);
-	memcpy(tail + 4, "FRYP", 4);
 	/*
 	 * A resumed pack may be shorter than what an earlier run had sent of it:
 	 * the store still holds parts up to min_parts, and Ceph RGW refuses a
@@ -293,7 +288,7 @@ static int pk_pack_close(struct dp_packer *pk, struct pk_pack *pp)
 	 */
 	if (pp->min_parts) {
 		uint64_t want = (uint64_t)(pp->min_parts - 1) * pk->bufs->io_size + 1;
-		uint64_t end = pp->size + pp->index_len + sizeof(tail);
+		uint64_t end = pp->size + pp->index_len + DP_PACK_TAIL;
 		static const uint8_t zeros[4096];
 
 		while (!ret && end < want) {
@@ -306,9 +301,7 @@ static int pk_pack_close(struct dp_packer *pk, struct pk_pack *pp)
 		if (ret)
 			return ret;
 	}
-	ret = pk_write(pk, pp, pp->index, pp->index_len);
-	if (!ret)
-		ret = pk_write(pk, pp, tail, sizeof(tail));
+	ret = pk_write(pk, pp, pp->index, pp->index_len + DP_PACK_TAIL);
 	if (!ret && pp->fill)
 		ret = pk_submit(pk, pp);
 	if (!ret)
