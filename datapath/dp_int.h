@@ -471,8 +471,10 @@ struct dp_keyobj {
 int dp_keyobj_encode(const struct dp_keyobj *k, char **json);
 int dp_keyobj_decode(const char *json, size_t len, struct dp_keyobj *k);
 
-/* Delete @key, and on a versioned bucket every version of it (maint.c). */
+/* Delete @key, and on a versioned bucket every version of it (purge.c). */
 int dp_purge(struct dp_repo *repo, const char *key, bool versioned, struct dp_purge *p);
+/* Whether the bucket keeps versions, so that deletes must go version by version (purge.c). */
+int dp_bucket_is_versioned(struct dp_repo *repo, bool *versioned);
 
 /* Lock objects' JSON (meta.c). */
 int dp_lock_encode(const struct dp_lockinfo *l, char **json);
