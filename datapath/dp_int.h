@@ -150,9 +150,6 @@ struct dp_sha256_stream;
 int dp_sha256_stream_new(struct dp_sha256_stream **out);
 void dp_sha256_stream_update(struct dp_sha256_stream *s, const void *buf, size_t len);
 void dp_sha256_stream_final(struct dp_sha256_stream *s, uint8_t out[DP_ID_LEN]);
-/* restart @s and hash @buf in one go: the hot path's per-worker hasher */
-void dp_sha256_stream_digest(struct dp_sha256_stream *s, const void *buf, size_t len,
-			     uint8_t out[DP_ID_LEN]);
 void dp_sha256_stream_free(struct dp_sha256_stream *s);
 
 /* -------------------------------------------------------------- the pool */

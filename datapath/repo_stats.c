@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * datapath/stats.c - `ferry stats`: what the repository holds, from the scan
+ * datapath/repo_stats.c - `ferry stats`: what the repository holds, from the scan
  * (scan.c): logical, referenced and stored bytes, and what prune can reclaim.
  */
 #include <stdlib.h>
