@@ -30,13 +30,11 @@ int dp_cbl_add(struct dp_cbl *l, uint64_t off, uint64_t len)
 		return dp_fail(-EINVAL, "range %llu+%llu overflows", (unsigned long long)off,
 			       (unsigned long long)len);
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void *p = realloc(l->ranges, cap * sizeof(*l->ranges));
+		void *p = dp_grow(l->ranges, &l->cap, l->n + 1, sizeof(*l->ranges));
 
 		if (!p)
 			return -ENOMEM;
 		l->ranges = p;
-		l->cap = cap;
 	}
 	l->ranges[l->n].off = off;
 	l->ranges[l->n].len = len;

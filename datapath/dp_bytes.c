@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * datapath/dp_bytes.c - small helpers every datapath file uses: hex and
- * random ids, the all-zero test, and the two clocks (wall time in
- * microseconds for what is recorded, monotonic seconds for durations).
+ * random ids, the all-zero test, array growth, and the two clocks (wall time
+ * in microseconds for what is recorded, monotonic seconds for durations).
  */
 #include <stdlib.h>
 #include <sys/random.h>
@@ -95,4 +95,20 @@ unsigned int dp_online_cpus(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (unsigned int)n : 1;
+}
+
+void *dp_grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap < 16 ? 16 : *cap;
+	void *q;
+
+	if (need <= *cap)
+		return p;
+	while (n < need)
+		n = n > SIZE_MAX / 2 ? need : n * 2;
+	q = reallocarray(p, n, elem);
+	if (!q)
+		return NULL;
+	*cap = n;
+	return q;
 }

@@ -95,6 +95,15 @@ double dp_mono_s(void);	 /* CLOCK_MONOTONIC */
 /* true if @len bytes at @buf (8-byte aligned) are all zero */
 bool dp_is_zero(const void *buf, size_t len);
 
+/*
+ * dp_grow() - room for @need elements of @elem bytes in the array @p of
+ * *@cap elements: @p itself if it has it, else @p realloc()ed to at least
+ * twice its capacity (16 at first) with *@cap updated. NULL if memory or the
+ * size runs out (reallocarray() checks the multiplication); @p and *@cap are
+ * then unchanged and still valid.
+ */
+void *dp_grow(void *p, size_t *cap, size_t need, size_t elem);
+
 /* ------------------------------------------------------------ crypto */
 
 #define DP_KEY_LEN	 32
@@ -338,7 +347,7 @@ struct dp_repo {
 	char *cache;	     /* <cache dir>/<repository id>, or NULL */
 	/* the manifests the last dp_snapshot_list() could not read or decode */
 	struct dp_unreadable *unreadable;
-	size_t nunreadable;
+	size_t nunreadable, unreadable_cap;
 };
 
 struct dp_unreadable {

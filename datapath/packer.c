@@ -323,15 +323,13 @@ int dp_packer_append(struct dp_packer *pk, const uint8_t id[DP_ID_LEN], const vo
 	}
 	pp = pk->open;
 	if (pp->n == pp->cap) {
-		size_t cap = pp->cap ? pp->cap * 2 : 256;
-		void *e = realloc(pp->e, cap * sizeof(*pp->e));
+		void *e = dp_grow(pp->e, &pp->cap, pp->n + 1, sizeof(*pp->e));
 
 		if (!e) {
 			ret = -ENOMEM;
 			goto out;
 		}
 		pp->e = e;
-		pp->cap = cap;
 	}
 	memcpy(pp->e[pp->n].id, id, DP_ID_LEN);
 	pp->e[pp->n].offset = pp->size;
@@ -549,15 +547,13 @@ static int pk_journal_read(const char *path, struct pk_jinfo *j)
 			struct dp_pack_entry *e;
 
 			if (j->n == j->cap) {
-				size_t cap = j->cap ? j->cap * 2 : 256;
-				void *p = realloc(j->e, cap * sizeof(*j->e));
+				void *p = dp_grow(j->e, &j->cap, j->n + 1, sizeof(*j->e));
 
 				if (!p) {
 					ret = -ENOMEM;
 					break;
 				}
 				j->e = p;
-				j->cap = cap;
 			}
 			e = &j->e[j->n];
 			if (dp_unhex(hex, e->id, DP_ID_LEN) || !len || !raw || kind > DP_BLOB_ZSTD)
@@ -722,15 +718,13 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 		if (j->e[i].offset + j->e[i].stored_len > end)
 			continue;
 		if (pp->n == pp->cap) {
-			size_t cap = pp->cap ? pp->cap * 2 : 256;
-			void *p = realloc(pp->e, cap * sizeof(*pp->e));
+			void *p = dp_grow(pp->e, &pp->cap, pp->n + 1, sizeof(*pp->e));
 
 			if (!p) {
 				ret = -ENOMEM;
 				goto out;
 			}
 			pp->e = p;
-			pp->cap = cap;
 		}
 		pp->e[pp->n++] = j->e[i];
 	}

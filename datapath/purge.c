@@ -34,13 +34,11 @@ static int purge_list(void *arg, const char *key, const char *version_id, bool i
 	if (strcmp(key, w->key))
 		return 0; /* another key with this one as prefix */
 	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 8;
-		void *p = realloc(w->v, cap * sizeof(*w->v));
+		void *p = dp_grow(w->v, &w->cap, w->n + 1, sizeof(*w->v));
 
 		if (!p)
 			return -ENOMEM;
 		w->v = p;
-		w->cap = cap;
 	}
 	snprintf(w->v[w->n].id, sizeof(w->v[w->n].id), "%s", version_id);
 	w->v[w->n].size = size;

@@ -42,13 +42,11 @@ static int newpack_add(struct newpack *np, const struct dp_pack_entry *e, const 
 	int ret;
 
 	if (np->n == np->cap) {
-		size_t cap = np->cap ? np->cap * 2 : 256;
-		void *q = realloc(np->e, cap * sizeof(*np->e));
+		void *q = dp_grow(np->e, &np->cap, np->n + 1, sizeof(*np->e));
 
 		if (!q)
 			return -ENOMEM;
 		np->e = q;
-		np->cap = cap;
 	}
 	np->e[np->n] = *e;
 	np->e[np->n].offset = dp_objwriter_size(np->w);

@@ -186,13 +186,11 @@ static int key_list_one(void *arg, const char *key, uint64_t size, int64_t mtime
 		return 0;
 	}
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void *p = realloc(l->v, cap * sizeof(*l->v));
+		void *p = dp_grow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
 
 		if (!p)
 			return -ENOMEM;
 		l->v = p;
-		l->cap = cap;
 	}
 	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
 	snprintf(l->v[l->n].key, sizeof(l->v[l->n].key), "%s", key);
@@ -227,13 +225,11 @@ struct snap_list {
 static int snap_add(struct snap_list *l, struct dp_snapshot *s)
 {
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->v, cap * sizeof(*l->v));
+		void *p = dp_grow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
 
 		if (!p)
 			return -ENOMEM;
 		l->v = p;
-		l->cap = cap;
 	}
 	l->v[l->n++] = *s;
 	return 0;
@@ -247,7 +243,8 @@ static int snap_unreadable(struct dp_repo *repo, const char *name, int err, bool
 			   const char *detail)
 {
 	struct dp_unreadable *u;
-	void *p = realloc(repo->unreadable, (repo->nunreadable + 1) * sizeof(*repo->unreadable));
+	void *p = dp_grow(repo->unreadable, &repo->unreadable_cap, repo->nunreadable + 1,
+			  sizeof(*repo->unreadable));
 
 	if (!p)
 		return -ENOMEM;

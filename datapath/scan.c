@@ -49,13 +49,11 @@ static struct dp_scan_pack *scan_pack(struct dp_scan *m, const uint8_t id[DP_ID_
 	if (dp_chunkidx_lookup(m->packmap, id, &loc))
 		return &m->p[loc.offset];
 	if (m->np == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		void *q = realloc(m->p, cap * sizeof(*m->p));
+		void *q = dp_grow(m->p, &m->cap, m->np + 1, sizeof(*m->p));
 
 		if (!q)
 			return NULL;
 		m->p = q;
-		m->cap = cap;
 	}
 	loc.offset = m->np;
 	ret = dp_chunkidx_insert(m->packmap, id, &loc);
@@ -141,13 +139,11 @@ static int scan_list_snap(void *arg, const char *key, uint64_t size, int64_t mti
 	if (dp_unhex(name, id, DP_ID_LEN))
 		return 0;
 	if (m->nsnaps == m->snaps_cap) {
-		size_t cap = m->snaps_cap ? m->snaps_cap * 2 : 32;
-		void *q = realloc(m->snaps, cap * sizeof(*m->snaps));
+		void *q = dp_grow(m->snaps, &m->snaps_cap, m->nsnaps + 1, sizeof(*m->snaps));
 
 		if (!q)
 			return -ENOMEM;
 		m->snaps = q;
-		m->snaps_cap = cap;
 	}
 	memcpy(m->snaps[m->nsnaps++], name, 65);
 	return 0;
