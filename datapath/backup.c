@@ -31,7 +31,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#include "dp_int.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define QD_MAX 64

@@ -23,7 +23,7 @@
 
 #include <zstd.h>
 
-#include "dp_int.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define MANIFEST_PART (8u << 20)

@@ -458,41 +458,10 @@ void dp_parent_free(struct dp_parent *p);
 typedef int (*dp_ref_fn)(void *arg, uint64_t idx, const struct dp_ref *ref);
 int dp_manifest_walk(struct dp_repo *repo, const char *snap_id, dp_ref_fn fn, void *arg);
 
-/* Metadata JSON <-> struct dp_snapshot (FORMAT.md). */
-int dp_meta_encode(const struct dp_snapshot *s, char **json);
-int dp_meta_decode(const char *json, size_t len, struct dp_snapshot *s);
-void dp_snapshot_fini(struct dp_snapshot *s);
-
-/* A key object (FORMAT.md "keys/<key-id>"): the master key wrapped by a password. */
-#define DP_MASTER_LEN (2 * DP_KEY_LEN)
-struct dp_keyobj {
-	uint64_t n; /* scrypt N, r, p */
-	uint32_t r, p;
-	uint8_t salt[16];
-	uint8_t master[DP_MASTER_LEN + DP_SEAL_OVERHEAD]; /* sealed data_key || id_key */
-	int64_t created;
-	char hostname[256];
-	char username[64];
-};
-int dp_keyobj_encode(const struct dp_keyobj *k, char **json);
-int dp_keyobj_decode(const char *json, size_t len, struct dp_keyobj *k);
-
 /* Delete @key, and on a versioned bucket every version of it (purge.c). */
 int dp_purge(struct dp_repo *repo, const char *key, bool versioned, struct dp_purge *p);
 /* Whether the bucket keeps versions, so that deletes must go version by version (purge.c). */
 int dp_bucket_is_versioned(struct dp_repo *repo, bool *versioned);
-
-/* Lock objects' JSON (meta.c). */
-int dp_lock_encode(const struct dp_lockinfo *l, char **json);
-int dp_lock_decode(const char *json, size_t len, struct dp_lockinfo *l);
-
-/* The JSON form of changed-block lists (meta.c); dp_cbl_parse() dispatches. */
-int dp_cbl_decode_json(const char *json, size_t len, struct dp_cbl *l);
-int dp_cbl_encode_json(const struct dp_cbl *l, char **out, size_t *len);
-
-/* The repository config JSON <-> struct dp_repo_info (FORMAT.md). */
-int dp_config_encode(const struct dp_repo_info *info, char **json);
-int dp_config_decode(const char *json, size_t len, struct dp_repo_info *info);
 
 /* Parse a manifest footer read from the object's tail. */
 int dp_manifest_parse_tail(const uint8_t *tail, size_t len, uint64_t size,

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dp_int.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define KEYS_PREFIX "keys/"

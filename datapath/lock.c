@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dp_int.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define LOCKS_PREFIX "locks/"

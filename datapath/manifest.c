@@ -15,7 +15,7 @@
 
 #include <zstd.h>
 
-#include "dp_int.h"
+#include "dp_json.h"
 
 static const uint8_t dp_manifest_magic[4] = {'F', 'R', 'Y', 'S'};
 static const uint8_t dp_manifest_end[4] = {'F', 'R', 'Y', 'E'};

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define CONFIG_KEY "config"

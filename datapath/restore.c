@@ -33,7 +33,7 @@
 #include <liburing.h>
 #include <zstd.h>
 
-#include "dp_int.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define WINDOW_REFS   16384 /* as fetch.c's window */

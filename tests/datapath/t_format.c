@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "datapath/dp_int.h"
+#include "datapath/dp_json.h"
 #include "t_helpers.h"
 
 struct sink {

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "datapath/dp_int.h"
+#include "datapath/dp_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
