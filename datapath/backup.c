@@ -31,6 +31,18 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "crypt.h"
+#include "pool.h"
+#include "queue.h"
+#include "blob.h"
+#include "chunkidx.h"
+#include "repo_int.h"
+#include "manifest.h"
+#include "packer.h"
+#include "journal.h"
+#include "blkdev.h"
+#include "uring.h"
+#include "job.h"
 #include "dp_json.h"
 #include "s3/store.h"
 

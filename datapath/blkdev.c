@@ -18,7 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "dp_int.h"
+#include "blkdev.h"
 
 #define DP_FILE_ALIGN 4096
 

@@ -11,7 +11,8 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#include "dp_int.h"
+#include "crypt.h"
+#include "blob.h"
 
 /* zstd's error codes as -errno: the one translation of them */
 int dp_errno_from_zstd(size_t rc)

@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "blob.h"
+#include "chunkidx.h"
+#include "packfmt.h"
+#include "repo_int.h"
 #include "scan.h"
 #include "s3/store.h"
 

@@ -10,7 +10,7 @@
  */
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "chunkidx.h"
 
 #define PAGE_SHIFT   12
 #define PAGE_ENTRIES (1u << PAGE_SHIFT)

@@ -23,6 +23,18 @@
 
 #include <zstd.h>
 
+#include "crypt.h"
+#include "pool.h"
+#include "queue.h"
+#include "blob.h"
+#include "chunkidx.h"
+#include "repo_int.h"
+#include "manifest.h"
+#include "fetch.h"
+#include "objwriter.h"
+#include "packer.h"
+#include "journal.h"
+#include "job.h"
 #include "dp_json.h"
 #include "s3/store.h"
 

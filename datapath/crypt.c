@@ -24,7 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
-#include "dp_int.h"
+#include "crypt.h"
 
 int dp_errno_from_ssl(void)
 {

@@ -11,7 +11,7 @@
 #ifndef FERRY_DP_JSON_H
 #define FERRY_DP_JSON_H
 
-#include "dp_int.h"
+#include "crypt.h"
 
 /* Manifest metadata <-> struct dp_snapshot (FORMAT.md "Metadata JSON"). */
 int dp_meta_encode(const struct dp_snapshot *s, char **json);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "dp_int.h"
+#include "pool.h"
+#include "repo_int.h"
+#include "job.h"
 
 void dp_job_init(struct dp_job *job, struct dp_repo *repo, struct dp_pool *pool)
 {

@@ -26,6 +26,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypt.h"
+#include "blob.h"
+#include "packfmt.h"
+#include "repo_int.h"
 #include "journal.h"
 
 #define JOURNAL_MAGIC "ferry-pack-journal 1\n"

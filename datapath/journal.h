@@ -7,7 +7,7 @@
 #ifndef FERRY_DP_JOURNAL_H
 #define FERRY_DP_JOURNAL_H
 
-#include "dp_int.h"
+#include "packfmt.h"
 #include "s3/store.h"
 
 #define DP_JOURNAL_MAX_PARTS 10000 /* S3's limit of parts per upload */
@@ -79,5 +79,12 @@ int dp_journal_rewrite(const char *path, const struct dp_journal_info *j,
  */
 typedef int (*dp_journal_fn)(void *arg, const char *path, const uint8_t pack_id[DP_ID_LEN]);
 int dp_journal_each(const char *dir, dp_journal_fn fn, void *arg);
+
+/*
+ * The journal directory of @name ("volume:<name>", "copy:<id>") in
+ * @state_dir, made if missing; *@out is NULL (nothing to journal) for
+ * file:// or without a state directory. Caller frees *@out.
+ */
+int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char *name, char **out);
 
 #endif /* FERRY_DP_JOURNAL_H */

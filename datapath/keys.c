@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "crypt.h"
+#include "repo_int.h"
 #include "dp_json.h"
 #include "s3/store.h"
 

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypt.h"
+#include "repo_int.h"
 #include "dp_json.h"
 #include "s3/store.h"
 

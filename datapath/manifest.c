@@ -15,6 +15,9 @@
 
 #include <zstd.h>
 
+#include "crypt.h"
+#include "blob.h"
+#include "manifest.h"
 #include "dp_json.h"
 
 static const uint8_t dp_manifest_magic[4] = {'F', 'R', 'Y', 'S'};

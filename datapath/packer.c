@@ -23,7 +23,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "pool.h"
+#include "queue.h"
+#include "chunkidx.h"
+#include "packfmt.h"
+#include "repo_int.h"
+#include "packer.h"
 #include "journal.h"
+#include "job.h"
 
 #define FINISH_QUEUE 4
 

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "crypt.h"
+#include "blob.h"
+#include "packfmt.h"
 
 static const uint8_t dp_index_magic[4] = {'F', 'R', 'Y', 'I'};
 static const uint8_t dp_pack_magic[4] = {'F', 'R', 'Y', 'P'};

@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "repo_int.h"
+#include "manifest.h"
 #include "s3/store.h"
 
 #define MANIFEST_READ (1u << 20)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "dp_int.h"
+#include "pool.h"
 
 struct dp_pool {
 	uint64_t size;

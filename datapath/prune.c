@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "chunkidx.h"
+#include "packfmt.h"
+#include "repo_int.h"
 #include "scan.h"
 
 static int prune_delete(struct dp_repo *repo, const char *key, bool versioned,

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "repo_int.h"
 #include "s3/store.h"
 
 struct purge_version {

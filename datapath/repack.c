@@ -9,6 +9,10 @@
  */
 #include <stdlib.h>
 
+#include "chunkidx.h"
+#include "packfmt.h"
+#include "repo_int.h"
+#include "objwriter.h"
 #include "scan.h"
 #include "s3/store.h"
 

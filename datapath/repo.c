@@ -6,6 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "crypt.h"
+#include "chunkidx.h"
+#include "packfmt.h"
+#include "repo_int.h"
+#include "manifest.h"
 #include "dp_json.h"
 #include "s3/store.h"
 

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "repo_int.h"
 #include "scan.h"
 
 int dp_repo_stats(struct dp_repo *repo, struct dp_stats *s)

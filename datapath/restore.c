@@ -33,6 +33,16 @@
 #include <liburing.h>
 #include <zstd.h>
 
+#include "pool.h"
+#include "queue.h"
+#include "blob.h"
+#include "chunkidx.h"
+#include "repo_int.h"
+#include "manifest.h"
+#include "fetch.h"
+#include "blkdev.h"
+#include "uring.h"
+#include "job.h"
 #include "dp_json.h"
 #include "s3/store.h"
 

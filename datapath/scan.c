@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "chunkidx.h"
+#include "packfmt.h"
+#include "repo_int.h"
+#include "manifest.h"
 #include "scan.h"
 #include "s3/store.h"
 

@@ -7,7 +7,9 @@
 #ifndef FERRY_DP_SCAN_H
 #define FERRY_DP_SCAN_H
 
-#include "dp_int.h"
+#include "packfmt.h"
+#include "chunkidx.h"
+#include "repo_int.h"
 
 #define DP_SCAN_READ_SPAN (8u << 20) /* one ranged read of check --read-data and repack */
 

@@ -20,7 +20,8 @@
 
 #include <liburing.h>
 
-#include "dp_int.h"
+#include "pool.h"
+#include "uring.h"
 
 int dp_ring_init(struct dp_ring *r, unsigned int depth, struct dp_bufs *bufs)
 {

@@ -9,7 +9,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "datapath/chunkidx.h"
 #include "datapath/dp_json.h"
+#include "datapath/manifest.h"
+#include "datapath/packfmt.h"
+#include "datapath/repo_int.h"
 #include "t_helpers.h"
 
 struct sink {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "datapath/dp_json.h"
+#include "datapath/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
