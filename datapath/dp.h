@@ -72,6 +72,17 @@ void dp_set_log(dp_log_fn fn);
 /* dp_last_error() - detail of the calling thread's last failed call, or "". */
 const char *dp_last_error(void);
 
+/*
+ * struct dp_err - a failure and its one-line detail, in memory the caller
+ * owns: what the job start functions fill (their opts' @err) and what a job's
+ * result carries, so that a caller that runs many jobs on shared threads (the
+ * controllers' reconcilers) never reads another call's detail.
+ */
+struct dp_err {
+	int code; /* 0 or -errno */
+	char msg[256];
+};
+
 /* Defaults (see datapath/README.md for the measurements behind them). */
 #define DP_CHUNK_SIZE_DEFAULT  (1u << 20) /* 1 MiB */
 #define DP_CHUNK_SIZE_MIN      (64u << 10)

@@ -55,6 +55,25 @@ void dp_clear_error(void)
 	dp_errbuf[0] = '\0';
 }
 
+void dp_err_set(struct dp_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+int dp_err_keep(struct dp_err *e, int code)
+{
+	if (code && e)
+		dp_err_set(e, code, "%s", dp_errbuf[0] ? dp_errbuf : strerror(-code));
+	return code;
+}
+
 const char *dp_store_detail(void)
 {
 	return s3_last_error();

@@ -17,18 +17,116 @@
 #include "repo_int.h"
 #include "scan.h"
 
-static int prune_delete(struct dp_repo *repo, const char *key, bool versioned,
+/* What prune does with a pack. */
+enum prune_fate {
+	PRUNE_KEEP,
+	PRUNE_ORPHAN, /* data without an index (an interrupted backup): deleted */
+	PRUNE_DELETE, /* no live chunk: deleted with its index */
+	PRUNE_REPACK, /* its live chunks rewritten into new packs, then deleted */
+};
+
+static enum prune_fate prune_fate(const struct dp_scan_pack *p, uint32_t repack_below_pct)
+{
+	if (!p->index)
+		return PRUNE_ORPHAN;
+	if (!p->nlive)
+		return PRUNE_DELETE;
+	if (p->live * 100 < p->stored * repack_below_pct)
+		return PRUNE_REPACK;
+	return PRUNE_KEEP;
+}
+
+/* Count a pack that went (or, in a dry run, would go). */
+static void prune_count(struct dp_prune_report *r, const struct dp_scan_pack *p,
+			enum prune_fate fate)
+{
+	switch (fate) {
+	case PRUNE_KEEP:
+		return;
+	case PRUNE_ORPHAN:
+		r->packs_orphaned++;
+		r->bytes_freed += p->size;
+		break;
+	case PRUNE_DELETE:
+		r->packs_deleted++;
+		r->bytes_freed += p->size;
+		break;
+	case PRUNE_REPACK:
+		r->packs_repacked++;
+		r->bytes_repacked += p->live;
+		r->bytes_freed += p->size - p->live;
+		break;
+	}
+	/* its dead chunks are gone now; the live ones were copied by repack */
+	r->chunks_removed += p->n - p->nlive;
+}
+
+/*
+ * Delete the index objects of the packs that go, then the packs whose index
+ * is gone: a pack whose index could not be deleted stays (its chunks are
+ * still found through it). The report counts what was deleted.
+ */
+static int prune_delete(struct dp_scan *m, const enum prune_fate *fate, bool versioned,
 			struct dp_prune_report *r)
 {
-	int ret = dp_purge(repo, key, versioned, &r->purge);
+	char(*keys)[96] = calloc(m->np ? m->np : 1, sizeof(*keys));
+	const char **kp = calloc(m->np ? m->np : 1, sizeof(*kp));
+	size_t *which = calloc(m->np ? m->np : 1, sizeof(*which));
+	bool *gone = calloc(m->np ? m->np : 1, sizeof(*gone));
+	bool *index_gone = calloc(m->np ? m->np : 1, sizeof(*index_gone));
+	struct dp_err first = {0};
+	ssize_t failed;
+	size_t n = 0;
+	int ret = 0;
 
-	if (ret == -ENOENT)
-		return 0;
-	if (ret)
-		return ret;
-	r->objects_deleted++;
-	dp_test_point("prune-deleted");
-	return 0;
+	if (!keys || !kp || !which || !gone || !index_gone) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < m->np; i++) {
+		if (fate[i] == PRUNE_KEEP || fate[i] == PRUNE_ORPHAN) {
+			index_gone[i] = fate[i] == PRUNE_ORPHAN; /* it has none */
+			continue;
+		}
+		dp_key_index(m->p[i].id, keys[n], sizeof(keys[n]));
+		kp[n] = keys[n];
+		which[n++] = i;
+	}
+	failed = dp_purge_keys(m->repo, versioned, "index/", kp, n, gone, "prune-deleted",
+			       &r->purge, &first);
+	for (size_t k = 0; k < n; k++) {
+		index_gone[which[k]] = gone[k];
+		r->objects_deleted += gone[k];
+	}
+	if (failed < 0) {
+		ret = (int)failed;
+		goto out;
+	}
+	n = 0;
+	for (size_t i = 0; i < m->np; i++) {
+		if (fate[i] == PRUNE_KEEP || !index_gone[i] || !m->p[i].data)
+			continue;
+		kp[n] = m->p[i].key;
+		which[n++] = i;
+	}
+	failed = dp_purge_keys(m->repo, versioned, "data/", kp, n, gone, "prune-deleted", &r->purge,
+			       &first);
+	for (size_t k = 0; k < n; k++) {
+		r->objects_deleted += gone[k];
+		if (gone[k])
+			prune_count(r, &m->p[which[k]], fate[which[k]]);
+	}
+	if (failed < 0)
+		ret = (int)failed;
+	else if (first.code)
+		ret = dp_fail(first.code, "%s (see the warnings for the others)", first.msg);
+out:
+	free(keys);
+	free(kp);
+	free(which);
+	free(gone);
+	free(index_gone);
+	return ret;
 }
 
 int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_prune_report *r)
@@ -36,8 +134,8 @@ int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_p
 	struct dp_prune_opts o = {0};
 	struct dp_lock *lock = NULL;
 	bool *repack = NULL, versioned = false;
+	enum prune_fate *fate = NULL;
 	struct dp_scan m;
-	char key[96];
 	int ret;
 
 	dp_clear_error();
@@ -81,60 +179,42 @@ int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_p
 			goto out;
 		}
 	}
+	fate = calloc(m.np ? m.np : 1, sizeof(*fate));
 	repack = calloc(m.np ? m.np : 1, sizeof(*repack));
-	if (!repack) {
+	if (!fate || !repack) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	r->packs = m.np;
+	r->chunks_live = dp_chunkidx_count(m.live);
 	for (size_t i = 0; i < m.np; i++) {
 		struct dp_scan_pack *p = &m.p[i];
 
 		r->bytes_total += p->size;
-		if (!p->index) {
-			r->packs_orphaned++;
-			r->bytes_freed += p->size;
-		} else if (!p->nlive) {
-			r->packs_deleted++;
-			r->bytes_freed += p->size;
-		} else if (p->live * 100 < p->stored * o.repack_below_pct) {
-			repack[i] = true;
-			r->packs_repacked++;
-			r->bytes_repacked += p->live;
-			r->bytes_freed += p->size - p->live;
-		}
-		r->chunks_removed += p->n - p->nlive;
+		fate[i] = prune_fate(p, o.repack_below_pct);
+		repack[i] = fate[i] == PRUNE_REPACK;
 	}
-	r->chunks_live = dp_chunkidx_count(m.live);
-	if (o.dry_run)
+	if (o.dry_run) {
+		/* what would go */
+		for (size_t i = 0; i < m.np; i++)
+			prune_count(r, &m.p[i], fate[i]);
 		goto out;
+	}
 	dp_test_point("prune-planned");
 
 	/* 1. repack: the new packs are complete before anything old goes */
-	if (r->packs_repacked) {
-		ret = dp_repack(&m, repack, &r->packs_written);
-		if (ret)
-			goto out;
-		dp_test_point("prune-repacked");
-	}
+	for (size_t i = 0; i < m.np; i++)
+		if (repack[i]) {
+			ret = dp_repack(&m, repack, &r->packs_written);
+			if (ret)
+				goto out;
+			dp_test_point("prune-repacked");
+			break;
+		}
 	/* 2. indexes first (their chunks stop being found), then the packs */
-	for (size_t i = 0; i < m.np && !ret; i++) {
-		struct dp_scan_pack *p = &m.p[i];
-
-		if (!p->index || (p->nlive && !repack[i]))
-			continue;
-		dp_key_index(p->id, key, sizeof(key));
-		ret = prune_delete(repo, key, versioned, r);
-	}
-	for (size_t i = 0; i < m.np && !ret; i++) {
-		struct dp_scan_pack *p = &m.p[i];
-
-		if (p->index && p->nlive && !repack[i])
-			continue;
-		if (p->data)
-			ret = prune_delete(repo, p->key, versioned, r);
-	}
+	ret = prune_delete(&m, fate, versioned, r);
 out:
+	free(fate);
 	free(repack);
 	dp_scan_fini(&m);
 	dp_lock_release(lock);

@@ -68,8 +68,25 @@ int dp_repo_check_unlocked(const struct dp_repo *repo);
  */
 int dp_repo_load_index(struct dp_repo *repo, struct dp_chunkidx *ix);
 
-/* Delete @key, and on a versioned bucket every version of it (purge.c). */
-int dp_purge(struct dp_repo *repo, const char *key, bool versioned, struct dp_purge *p);
+/*
+ * dp_purge_keys() - delete @n objects for good (purge.c), in batches; on a
+ * versioned bucket (@versioned) every version of each too, the versions found
+ * by one listing of @prefix
+ * @keys:   object keys under @prefix, each ending in a 64-hex id; borrowed
+ * @gone:   @n flags: set for each key that is deleted (or was not there)
+ * @point:  the test point reached after each key deleted
+ * @p:      versions deleted, and kept by Object Lock (with their retain-until date)
+ * @first:  the first key or version that could not be deleted, unless it
+ *          holds one already (code 0: none)
+ *
+ * Each key or version that cannot be deleted is logged with the store's
+ * detail; the others are still deleted.
+ * Return: how many could not be deleted (0: all went); -errno when a request
+ * failed as a whole (dp_last_error() says which).
+ */
+ssize_t dp_purge_keys(struct dp_repo *repo, bool versioned, const char *prefix,
+		      const char *const *keys, size_t n, bool *gone, const char *point,
+		      struct dp_purge *p, struct dp_err *first);
 /* Whether the bucket keeps versions, so that deletes must go version by version (purge.c). */
 int dp_bucket_is_versioned(struct dp_repo *repo, bool *versioned);
 
