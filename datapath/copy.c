@@ -588,15 +588,16 @@ int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool
 	if (!ret)
 		ret = dp_repo_check_unlocked(to);
 	if (ret)
-		return ret;
+		return dp_err_keep(o.err, ret);
 	if (from->info.chunk_size != to->info.chunk_size)
-		return dp_fail(
-			-EINVAL,
-			"the repositories have different chunk sizes (%u and %u): copying between them is not supported",
-			from->info.chunk_size, to->info.chunk_size);
+		return dp_err_keep(
+			o.err,
+			dp_fail(-EINVAL,
+				"the repositories have different chunk sizes (%u and %u): copying between them is not supported",
+				from->info.chunk_size, to->info.chunk_size));
 	cp = calloc(1, sizeof(*cp));
 	if (!cp)
-		return -ENOMEM;
+		return dp_err_keep(o.err, -ENOMEM);
 	dp_job_init(&cp->job, to, pool);
 	cp->job.setup = cp_setup;
 	cp->job.run = cp_run;
@@ -650,6 +651,7 @@ int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool
 	*out = &cp->job;
 	return 0;
 out_free:
+	dp_err_keep(o.err, ret);
 	dp_job_free(&cp->job);
 	return ret;
 }

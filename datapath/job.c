@@ -132,6 +132,8 @@ static void *dp_job_main(void *arg)
 	pthread_mutex_unlock(&job->lock);
 	dp_job_progress(job, &job->result.progress);
 	job->result.progress.seconds = seconds;
+	if (job->result.err)
+		dp_err_set(&job->result.error, job->result.err, "%s", job->errmsg);
 	pthread_mutex_lock(&job->lock);
 	job->done = true;
 	pthread_cond_broadcast(&job->done_cond);

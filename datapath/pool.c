@@ -101,9 +101,9 @@ int dp_bufs_init(struct dp_bufs *b, uint64_t budget, size_t chunk_size, size_t i
 	b->chunk_size = chunk_size;
 	b->io_size = io_size;
 	b->stop = stop;
-	/* half the budget for I/O buffers (at least 2), the rest for chunks */
-	b->nio = (unsigned int)(budget / 2 / io_size);
-	if (b->nio < 2)
+	/* half the budget for I/O buffers (at least 2, none if @io_size is 0), the rest for chunks */
+	b->nio = io_size ? (unsigned int)(budget / 2 / io_size) : 0;
+	if (io_size && b->nio < 2)
 		b->nio = 2;
 	if (b->nio > 64)
 		b->nio = 64;
@@ -123,7 +123,7 @@ int dp_bufs_init(struct dp_bufs *b, uint64_t budget, size_t chunk_size, size_t i
 		return -ENOMEM;
 	}
 	b->chunk_free = calloc(b->nchunk, sizeof(void *));
-	b->io_free = calloc(b->nio, sizeof(void *));
+	b->io_free = calloc(b->nio ? b->nio : 1, sizeof(void *));
 	if (!b->chunk_free || !b->io_free) {
 		dp_bufs_fini(b);
 		return -ENOMEM;

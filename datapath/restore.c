@@ -679,16 +679,18 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp
 	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	ret = dp_repo_check_unlocked(repo);
 	if (ret)
-		return ret;
+		return dp_err_keep(o.err, ret);
 	s = o.snapshot;
 	if (!s || !o.target)
-		return dp_fail(-EINVAL, "restore needs a snapshot and a target");
+		return dp_err_keep(o.err,
+				   dp_fail(-EINVAL, "restore needs a snapshot and a target"));
 	if (s->chunk_size != repo->info.chunk_size)
-		return dp_fail(-EUCLEAN, "snapshot %s has chunk size %u, the repository %u", s->id,
-			       s->chunk_size, repo->info.chunk_size);
+		return dp_err_keep(
+			o.err, dp_fail(-EUCLEAN, "snapshot %s has chunk size %u, the repository %u",
+				       s->id, s->chunk_size, repo->info.chunk_size));
 	rs = calloc(1, sizeof(*rs));
 	if (!rs)
-		return -ENOMEM;
+		return dp_err_keep(o.err, -ENOMEM);
 	dp_job_init(&rs->job, repo, pool);
 	rs->job.setup = rs_setup;
 	rs->job.run = rs_run;
@@ -729,6 +731,7 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp
 	*out = &rs->job;
 	return 0;
 out_free:
+	dp_err_keep(o.err, ret);
 	dp_job_free(&rs->job);
 	return ret;
 }
