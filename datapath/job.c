@@ -3,6 +3,7 @@
  * datapath/job.c - what every job does the same way: its thread, its first
  * error, cancellation, progress counters and the wait for its end.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,10 @@ static void dp_job_wake(struct dp_job *job)
 static void dp_job_set_ready(struct dp_job *job, bool ready)
 {
 	pthread_mutex_lock(&job->wake_lock);
+	/* not ready -> ready (set up) -> not ready (released), each once */
+	assert(!ready || (!job->ready && !job->released));
+	if (!ready)
+		job->released = true;
 	job->ready = ready;
 	pthread_mutex_unlock(&job->wake_lock);
 	if (ready && dp_job_stopped(job))
@@ -50,6 +55,7 @@ int dp_job_fail(struct dp_job *job, int err, const char *fmt, ...)
 {
 	va_list ap;
 
+	assert(err < 0);
 	pthread_mutex_lock(&job->lock);
 	if (!job->result.err) {
 		job->result.err = err;
@@ -135,6 +141,8 @@ static void *dp_job_main(void *arg)
 	if (job->result.err)
 		dp_err_set(&job->result.error, job->result.err, "%s", job->errmsg);
 	pthread_mutex_lock(&job->lock);
+	/* a job that stopped has its cause */
+	assert(!atomic_load(&job->stop) || job->result.err);
 	job->done = true;
 	pthread_cond_broadcast(&job->done_cond);
 	pthread_mutex_unlock(&job->lock);
@@ -143,7 +151,11 @@ static void *dp_job_main(void *arg)
 
 int dp_job_launch(struct dp_job *job)
 {
-	int ret = pthread_create(&job->thread, NULL, dp_job_main, job);
+	int ret;
+
+	/* launched once, with what a job needs */
+	assert(!job->thread_started && job->run && job->repo && job->pool);
+	ret = pthread_create(&job->thread, NULL, dp_job_main, job);
 
 	if (ret)
 		return -ret;

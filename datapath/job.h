@@ -19,6 +19,7 @@ struct dp_job {
 	bool cancelled;
 	pthread_mutex_t wake_lock; /* @ready, and calls of @wake */
 	bool ready;		   /* set up: @wake may touch the kind's state */
+	bool released;		   /* past @run: ready for good no more */
 	pthread_mutex_t lock;	   /* @errmsg, @result, @done */
 	pthread_cond_t done_cond;
 	bool done;

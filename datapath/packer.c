@@ -19,6 +19,7 @@
  * P * part_size, so only the rest is sent again. A pack whose upload
  * completed but whose index was not written gets its index from the journal.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -34,7 +35,11 @@
 
 #define FINISH_QUEUE 4
 
+/* A pack's life: blobs go into it, then its index and tail, then it is complete. */
+enum pk_state { PK_OPEN = 0, PK_CLOSED, PK_COMPLETE };
+
 struct pk_pack {
+	enum pk_state state;
 	uint8_t id[DP_ID_LEN];
 	char key[80];
 	struct s3_upload *up;
@@ -58,6 +63,7 @@ struct dp_packer {
 	char point_part[48], point_done[48]; /* test points */
 	pthread_mutex_t lock;		     /* the open pack */
 	struct pk_pack *open;
+	bool finished; /* dp_packer_finish() ran: no more appends */
 	struct pk_part *parts;
 	struct dp_queue finish;
 	pthread_t finisher;
@@ -103,10 +109,11 @@ static void pk_part_done(void *arg, int ret, const char *detail)
 
 static int pk_submit(struct dp_packer *pk, struct pk_pack *pp)
 {
-	size_t io_base = (size_t)pk->bufs->nchunk * pk->bufs->chunk_size;
-	struct pk_part *p = &pk->parts[((char *)pp->part - (char *)pk->bufs->map - io_base) /
-				       pk->bufs->io_size];
+	struct pk_part *p;
 	int ret;
+
+	assert(pp->part && pp->fill > 0 && pp->fill <= pk->bufs->io_size);
+	p = &pk->parts[dp_bufs_io_index(pk->bufs, pp->part)];
 
 	p->pk = pk;
 	p->pp = pp;
@@ -206,6 +213,8 @@ static int pk_pack_close(struct dp_packer *pk, struct pk_pack *pp)
 {
 	int ret;
 
+	assert(pp->state == PK_OPEN && pp != pk->open);
+	pp->state = PK_CLOSED;
 	/* pp->index: the index, then the trailer (written together, below) */
 	ret = dp_pack_tail_build(&pk->job->repo->keys, pp->id, pp->e, pp->n, &pp->index,
 				 &pp->index_len);
@@ -247,12 +256,14 @@ int dp_packer_append(struct dp_packer *pk, const uint8_t id[DP_ID_LEN], const vo
 	int ret = 0;
 
 	pthread_mutex_lock(&pk->lock);
+	assert(!pk->finished);
 	if (!pk->open) {
 		ret = pk_pack_open(pk, &pk->open);
 		if (ret)
 			goto out;
 	}
 	pp = pk->open;
+	assert(pp->state == PK_OPEN);
 	if (pp->n == pp->cap) {
 		void *e = dp_grow(pp->e, &pp->cap, pp->n + 1, sizeof(*pp->e));
 
@@ -294,9 +305,11 @@ static void *pk_finisher_main(void *arg)
 		char key[96];
 		int ret;
 
+		assert(pp->state == PK_CLOSED);
 		dp_test_point("pack-completing");
 		ret = s3_upload_complete(pp->up);
 		pp->up = NULL;
+		pp->state = PK_COMPLETE;
 		if (ret) {
 			dp_job_fail(job, ret, "completing %s: %s", pp->key, dp_store_detail());
 			pk_pack_free(pk, pp);
@@ -365,14 +378,17 @@ int dp_packer_finish(struct dp_packer *pk)
 	int ret = 0;
 
 	pthread_mutex_lock(&pk->lock);
+	pk->finished = true;
 	if (pk->open && !dp_job_stopped(pk->job)) {
-		ret = pk_pack_close(pk, pk->open);
+		struct pk_pack *pp = pk->open;
+
+		pk->open = NULL;
+		ret = pk_pack_close(pk, pp);
 		if (ret) {
-			pk_pack_free(pk, pk->open);
+			pk_pack_free(pk, pp);
 			if (ret != -ECANCELED)
 				dp_job_fail(pk->job, ret, "closing a pack: %s", strerror(-ret));
 		}
-		pk->open = NULL;
 	}
 	pthread_mutex_unlock(&pk->lock);
 	dp_queue_close(&pk->finish);
