@@ -20,6 +20,15 @@ struct dp_dev {
 };
 
 int dp_dev_open_source(struct dp_dev *d, const char *path, bool no_direct);
+/*
+ * dp_dev_check_target() - whether @path can take a volume of @size bytes,
+ * changing nothing (no file is created, none truncated): an existing block
+ * device must hold @size and not be in use, an existing file must open for
+ * writing, a missing file's directory must exist. 0, or -errno with
+ * dp_last_error() (-ENOENT, -EBUSY, -EFBIG, -EACCES, -EINVAL).
+ */
+int dp_dev_check_target(const char *path, uint64_t size);
+/* The target opened for writing: a file is created (sparse) or truncated to @size. */
 int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool no_direct);
 void dp_dev_close(struct dp_dev *d);
 /*
