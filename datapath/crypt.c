@@ -26,7 +26,8 @@
 
 #include "crypt.h"
 
-int dp_errno_from_ssl(void)
+/* OpenSSL's error queue as -errno: the one translation of its codes. */
+static int dp_errno_from_ssl(void)
 {
 	unsigned long e = ERR_get_error();
 

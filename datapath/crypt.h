@@ -20,8 +20,6 @@ struct dp_keys {
 	uint8_t id_key[DP_KEY_LEN];   /* HMAC-SHA256 key of chunk ids */
 };
 
-/* OpenSSL's error queue as -errno: the one translation of its codes. */
-int dp_errno_from_ssl(void);
 int dp_random_bytes(void *buf, size_t len);
 void dp_wipe(void *buf, size_t len);
 
