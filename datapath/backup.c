@@ -534,7 +534,6 @@ static int bk_cbl_init(struct bk_job *bk, const struct dp_backup_opts *o)
 static int bk_start(struct bk_job *bk, const struct dp_backup_opts *o)
 {
 	struct dp_repo *repo = bk->job.repo;
-	uint64_t budget;
 	int ret;
 
 	ret = bk_options(bk, o);
@@ -560,45 +559,34 @@ static int bk_start(struct bk_job *bk, const struct dp_backup_opts *o)
 		ret = dp_lock_acquire(repo, false, "backup", &bk->job.repo_lock);
 	if (ret)
 		return ret;
-	/* memory: the job's share of the pool, reserved by the job's thread (bk_setup()) */
-	budget = o->memory ? o->memory : dp_pool_size(bk->job.pool);
-	if (budget > dp_pool_size(bk->job.pool))
-		budget = dp_pool_size(bk->job.pool);
-	bk->job.want = budget;
-	return dp_job_launch(&bk->job);
+	return dp_job_launch(&bk->job, o->memory);
 }
+
+static const struct dp_job_ops bk_ops = {
+	.setup = bk_setup,
+	.run = bk_run,
+	.release = bk_release,
+	.wake = bk_wake,
+	.fini = bk_fini,
+};
 
 int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_backup_opts *opts,
 		    struct dp_job **out)
 {
-	struct dp_backup_opts o = {0};
+	struct dp_backup_opts o;
+	struct dp_job *job;
 	struct bk_job *bk;
 	int ret;
 
 	dp_clear_error();
+	dp_opts_copy(&o, sizeof(o), opts);
+	ret = dp_job_new(repo, pool, &bk_ops, sizeof(*bk), o.err, &job);
 	*out = NULL;
-	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	ret = dp_repo_check_unlocked(repo);
 	if (ret)
-		return dp_err_keep(o.err, ret);
-	bk = calloc(1, sizeof(*bk));
-	if (!bk)
-		return dp_err_keep(o.err, -ENOMEM);
-	dp_job_init(&bk->job, repo, pool);
-	bk->job.setup = bk_setup;
-	bk->job.run = bk_run;
-	bk->job.release = bk_release;
-	bk->job.wake = bk_wake;
-	bk->job.fini = bk_fini;
+		return ret;
+	bk = bk_of(job);
 	bk->dev.fd = bk->dev.fd_buffered = -1;
 	pthread_mutex_init(&bk->mpart_lock, NULL);
 	pthread_cond_init(&bk->mpart_cond, NULL);
-	ret = bk_start(bk, &o);
-	if (ret) {
-		dp_err_keep(o.err, ret);
-		dp_job_free(&bk->job);
-		return ret;
-	}
-	*out = &bk->job;
-	return 0;
+	return dp_job_started(&bk->job, bk_start(bk, &o), o.err, out);
 }

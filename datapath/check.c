@@ -134,8 +134,7 @@ int dp_check(struct dp_repo *repo, const struct dp_check_opts *opts, struct dp_c
 	dp_clear_error();
 	memset(r, 0, sizeof(*r));
 	memset(&m, 0, sizeof(m));
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	dp_opts_copy(&o, sizeof(o), opts);
 	if (o.subset_of && (o.subset_n < 1 || o.subset_n > o.subset_of))
 		return dp_fail(-EINVAL, "--subset n/m needs 1 <= n <= m");
 	ret = dp_lock_acquire(repo, false, "check", &lock);

@@ -112,3 +112,12 @@ void *dp_grow(void *p, size_t *cap, size_t need, size_t elem)
 	*cap = n;
 	return q;
 }
+
+void dp_opts_copy(void *dst, size_t dst_size, const void *src)
+{
+	size_t sz = src ? *(const size_t *)src : 0;
+
+	memset(dst, 0, dst_size);
+	if (sz)
+		memcpy(dst, src, sz < dst_size ? sz : dst_size);
+}

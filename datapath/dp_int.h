@@ -113,6 +113,14 @@ bool dp_is_zero(const void *buf, size_t len);
  */
 void *dp_grow(void *p, size_t *cap, size_t need, size_t elem);
 
+/*
+ * dp_opts_copy() - a caller's options struct (whose first field is size_t sz,
+ * the caller's sizeof) into @dst of @dst_size bytes: the fields an older
+ * caller's struct lacks, and all of them for a NULL @src or sz 0, are zero
+ * (their defaults).
+ */
+void dp_opts_copy(void *dst, size_t dst_size, const void *src);
+
 unsigned int dp_online_cpus(void);
 
 #endif /* FERRY_DP_INT_H */

@@ -13,15 +13,30 @@
 #include "repo_int.h"
 #include "job.h"
 
-void dp_job_init(struct dp_job *job, struct dp_repo *repo, struct dp_pool *pool)
+int dp_job_new(struct dp_repo *repo, struct dp_pool *pool, const struct dp_job_ops *ops,
+	       size_t size, struct dp_err *err, struct dp_job **out)
 {
+	struct dp_job *job;
+	int ret;
+
+	*out = NULL;
+	assert(size >= sizeof(*job) && ops && ops->run);
+	ret = dp_repo_check_unlocked(repo);
+	if (ret)
+		return dp_err_keep(err, ret);
+	job = calloc(1, size);
+	if (!job)
+		return dp_err_keep(err, -ENOMEM);
 	job->repo = repo;
 	job->pool = pool;
+	job->ops = ops;
 	atomic_init(&job->stop, false);
 	pthread_mutex_init(&job->lock, NULL);
 	pthread_mutex_init(&job->wake_lock, NULL);
 	pthread_cond_init(&job->done_cond, NULL);
 	job->t0 = dp_mono_s();
+	*out = job;
+	return 0;
 }
 
 /*
@@ -33,8 +48,8 @@ void dp_job_init(struct dp_job *job, struct dp_repo *repo, struct dp_pool *pool)
 static void dp_job_wake(struct dp_job *job)
 {
 	pthread_mutex_lock(&job->wake_lock);
-	if (job->ready && job->wake)
-		job->wake(job);
+	if (job->ready && job->ops->wake)
+		job->ops->wake(job);
 	pthread_mutex_unlock(&job->wake_lock);
 }
 
@@ -111,20 +126,20 @@ static void *dp_job_main(void *arg)
 		else
 			job->reserved = job->want;
 	}
-	if (!ret && job->setup) {
-		ret = job->setup(job);
+	if (!ret && job->ops->setup) {
+		ret = job->ops->setup(job);
 		if (ret && !dp_job_stopped(job))
 			dp_job_fail(job, ret, "%s",
 				    dp_last_error()[0] ? dp_last_error() : strerror(-ret));
 	}
 	if (!ret) {
 		dp_job_set_ready(job, true);
-		job->run(job);
+		job->ops->run(job);
 	}
 	dp_job_set_ready(job, false);
 	/* its memory goes back as soon as it is done, not when it is freed */
-	if (job->release)
-		job->release(job);
+	if (job->ops->release)
+		job->ops->release(job);
 	if (job->reserved) {
 		dp_pool_unreserve(job->pool, job->reserved);
 		job->reserved = 0;
@@ -149,18 +164,32 @@ static void *dp_job_main(void *arg)
 	return NULL;
 }
 
-int dp_job_launch(struct dp_job *job)
+int dp_job_launch(struct dp_job *job, uint64_t memory)
 {
+	uint64_t pool = dp_pool_size(job->pool);
 	int ret;
 
 	/* launched once, with what a job needs */
-	assert(!job->thread_started && job->run && job->repo && job->pool);
+	assert(!job->thread_started && job->ops && job->ops->run && job->repo);
+	/* its share of the pool, reserved by its thread before ops->setup() */
+	job->want = memory && memory < pool ? memory : pool;
 	ret = pthread_create(&job->thread, NULL, dp_job_main, job);
-
 	if (ret)
 		return -ret;
 	job->thread_started = true;
 	return 0;
+}
+
+int dp_job_started(struct dp_job *job, int ret, struct dp_err *err, struct dp_job **out)
+{
+	*out = NULL;
+	if (!ret) {
+		*out = job;
+		return 0;
+	}
+	dp_err_keep(err, ret);
+	dp_job_free(job);
+	return ret;
 }
 
 int dp_job_wait(struct dp_job *job, int timeout_ms)
@@ -217,8 +246,8 @@ void dp_job_free(struct dp_job *job)
 			dp_job_cancel(job);
 		pthread_join(job->thread, NULL);
 	}
-	if (job->fini)
-		job->fini(job);
+	if (job->ops && job->ops->fini)
+		job->ops->fini(job);
 	dp_lock_release(job->repo_lock);
 	if (job->reserved)
 		dp_pool_unreserve(job->pool, job->reserved);

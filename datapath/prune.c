@@ -141,8 +141,7 @@ int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_p
 	dp_clear_error();
 	memset(r, 0, sizeof(*r));
 	memset(&m, 0, sizeof(m));
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	dp_opts_copy(&o, sizeof(o), opts);
 	if (!o.repack_below_pct)
 		o.repack_below_pct = DP_REPACK_BELOW_DEFAULT;
 	ret = dp_lock_acquire(repo, true, "prune", &lock);

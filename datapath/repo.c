@@ -28,8 +28,7 @@ int dp_repo_init(struct s3_store *st, const struct dp_init_opts *opts, char *id)
 	int ret;
 
 	dp_clear_error();
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	dp_opts_copy(&o, sizeof(o), opts);
 	memset(&info, 0, sizeof(info));
 	memset(&keys, 0, sizeof(keys));
 	info.version = DP_FORMAT_VERSION;

@@ -720,43 +720,19 @@ static void rs_release(struct dp_job *job)
 	dp_bufs_fini(&rs->bufs);
 }
 
-int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_restore_opts *opts,
-		     struct dp_job **out)
+/* The snapshot's metadata, the target checked (not opened), the lock; then the job's thread. */
+static int rs_start(struct rs_job *rs, const struct dp_restore_opts *o)
 {
-	struct dp_restore_opts o = {0};
-	const struct dp_snapshot *s;
-	struct rs_job *rs;
-	uint64_t budget;
+	const struct dp_snapshot *s = o->snapshot;
 	int ret;
 
-	dp_clear_error();
-	*out = NULL;
-	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	ret = dp_repo_check_unlocked(repo);
-	if (ret)
-		return dp_err_keep(o.err, ret);
-	s = o.snapshot;
-	if (!s || !o.target)
-		return dp_err_keep(o.err,
-				   dp_fail(-EINVAL, "restore needs a snapshot and a target"));
-	if (s->chunk_size != repo->info.chunk_size)
-		return dp_err_keep(
-			o.err, dp_fail(-EUCLEAN, "snapshot %s has chunk size %u, the repository %u",
-				       s->id, s->chunk_size, repo->info.chunk_size));
-	rs = calloc(1, sizeof(*rs));
-	if (!rs)
-		return dp_err_keep(o.err, -ENOMEM);
-	dp_job_init(&rs->job, repo, pool);
-	rs->job.setup = rs_setup;
-	rs->job.run = rs_run;
-	rs->job.release = rs_release;
-	rs->job.wake = rs_wake;
-	rs->job.fini = rs_fini;
-	rs->dev.fd = rs->dev.fd_buffered = -1;
-	rs->chunk_size = repo->info.chunk_size;
-	rs->threads = o.threads ? o.threads : dp_online_cpus();
+	rs->chunk_size = rs->job.repo->info.chunk_size;
+	rs->threads = o->threads ? o->threads : dp_online_cpus();
 	if (rs->threads > 256)
 		rs->threads = 256;
+	rs->qd_opt = o->queue_depth;
+	rs->no_uring = o->no_uring;
+	rs->no_direct = o->no_direct;
 
 	/* our own copy of the snapshot's metadata */
 	memcpy(rs->meta.id, s->id, sizeof(rs->meta.id));
@@ -765,35 +741,51 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp
 	snprintf(rs->job.result.snapshot_id, sizeof(rs->job.result.snapshot_id), "%s", s->id);
 	snprintf(rs->job.result.volume, sizeof(rs->job.result.volume), "%s", s->volume);
 	atomic_store(&rs->job.bytes_total, s->size);
-
-	rs->target = strdup(o.target);
-	if (!rs->target) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	rs->no_direct = o.no_direct;
-	ret = dp_lock_acquire(repo, false, "restore", &rs->job.repo_lock);
+	rs->target = strdup(o->target);
+	if (!rs->target)
+		return -ENOMEM;
+	ret = dp_lock_acquire(rs->job.repo, false, "restore", &rs->job.repo_lock);
 	if (ret)
-		goto out_free;
+		return ret;
 	/* whether the target will do, changing nothing: it is opened once the manifest verified */
-	ret = dp_dev_check_target(o.target, s->size);
+	ret = dp_dev_check_target(o->target, s->size);
 	if (ret)
-		goto out_free;
+		return ret;
+	return dp_job_launch(&rs->job, o->memory);
+}
 
-	/* memory: reserved by the job's thread (rs_setup()) */
-	budget = o.memory ? o.memory : dp_pool_size(pool);
-	if (budget > dp_pool_size(pool))
-		budget = dp_pool_size(pool);
-	rs->job.want = budget;
-	rs->qd_opt = o.queue_depth;
-	rs->no_uring = o.no_uring;
-	ret = dp_job_launch(&rs->job);
+static const struct dp_job_ops rs_ops = {
+	.setup = rs_setup,
+	.run = rs_run,
+	.release = rs_release,
+	.wake = rs_wake,
+	.fini = rs_fini,
+};
+
+int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_restore_opts *opts,
+		     struct dp_job **out)
+{
+	struct dp_restore_opts o;
+	const struct dp_snapshot *s;
+	struct dp_job *job;
+	struct rs_job *rs;
+	int ret;
+
+	dp_clear_error();
+	*out = NULL;
+	dp_opts_copy(&o, sizeof(o), opts);
+	s = o.snapshot;
+	if (!s || !o.target)
+		return dp_err_keep(o.err,
+				   dp_fail(-EINVAL, "restore needs a snapshot and a target"));
+	if (s->chunk_size != repo->info.chunk_size)
+		return dp_err_keep(
+			o.err, dp_fail(-EUCLEAN, "snapshot %s has chunk size %u, the repository %u",
+				       s->id, s->chunk_size, repo->info.chunk_size));
+	ret = dp_job_new(repo, pool, &rs_ops, sizeof(*rs), o.err, &job);
 	if (ret)
-		goto out_free;
-	*out = &rs->job;
-	return 0;
-out_free:
-	dp_err_keep(o.err, ret);
-	dp_job_free(&rs->job);
-	return ret;
+		return ret;
+	rs = rs_of(job);
+	rs->dev.fd = rs->dev.fd_buffered = -1;
+	return dp_job_started(&rs->job, rs_start(rs, &o), o.err, out);
 }

@@ -158,7 +158,6 @@ static int vf_start(struct vf_job *vf, const struct dp_verify_opts *o)
 {
 	struct dp_repo *repo = vf->job.repo;
 	const struct dp_snapshot *s = o->snapshot;
-	uint64_t budget;
 	int ret;
 
 	if (!s || !o->source)
@@ -187,42 +186,32 @@ static int vf_start(struct vf_job *vf, const struct dp_verify_opts *o)
 		ret = dp_lock_acquire(repo, false, "verify", &vf->job.repo_lock);
 	if (ret)
 		return ret;
-	budget = o->memory ? o->memory : dp_pool_size(vf->job.pool);
-	if (budget > dp_pool_size(vf->job.pool))
-		budget = dp_pool_size(vf->job.pool);
-	vf->job.want = budget;
-	return dp_job_launch(&vf->job);
+	return dp_job_launch(&vf->job, o->memory);
 }
+
+static const struct dp_job_ops vf_ops = {
+	.setup = vf_setup,
+	.run = vf_run,
+	.release = vf_release,
+	.wake = vf_wake,
+	.fini = vf_fini,
+};
 
 int dp_verify_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_verify_opts *opts,
 		    struct dp_job **out)
 {
-	struct dp_verify_opts o = {0};
+	struct dp_verify_opts o;
+	struct dp_job *job;
 	struct vf_job *vf;
 	int ret;
 
 	dp_clear_error();
+	dp_opts_copy(&o, sizeof(o), opts);
+	ret = dp_job_new(repo, pool, &vf_ops, sizeof(*vf), o.err, &job);
 	*out = NULL;
-	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	ret = dp_repo_check_unlocked(repo);
 	if (ret)
-		return dp_err_keep(o.err, ret);
-	vf = calloc(1, sizeof(*vf));
-	if (!vf)
-		return dp_err_keep(o.err, -ENOMEM);
-	dp_job_init(&vf->job, repo, pool);
-	vf->job.setup = vf_setup;
-	vf->job.run = vf_run;
-	vf->job.release = vf_release;
-	vf->job.wake = vf_wake;
-	vf->job.fini = vf_fini;
-	vf->dev.fd = vf->dev.fd_buffered = -1;
-	ret = vf_start(vf, &o);
-	if (ret) {
-		dp_err_keep(o.err, ret);
-		dp_job_free(&vf->job);
 		return ret;
-	}
-	*out = &vf->job;
-	return 0;
+	vf = vf_of(job);
+	vf->dev.fd = vf->dev.fd_buffered = -1;
+	return dp_job_started(&vf->job, vf_start(vf, &o), o.err, out);
 }
