@@ -92,7 +92,7 @@ static int prune_delete(struct dp_scan *m, const enum prune_fate *fate, bool ver
 		kp[n] = keys[n];
 		which[n++] = i;
 	}
-	failed = dp_purge_keys(m->repo, versioned, "index/", kp, n, gone, "prune-deleted",
+	failed = dp_purge_keys(m->repo, versioned, "index/", m->np, kp, n, gone, "prune-deleted",
 			       &r->purge, &first);
 	for (size_t k = 0; k < n; k++) {
 		index_gone[which[k]] = gone[k];
@@ -109,8 +109,8 @@ static int prune_delete(struct dp_scan *m, const enum prune_fate *fate, bool ver
 		kp[n] = m->p[i].key;
 		which[n++] = i;
 	}
-	failed = dp_purge_keys(m->repo, versioned, "data/", kp, n, gone, "prune-deleted", &r->purge,
-			       &first);
+	failed = dp_purge_keys(m->repo, versioned, "data/", m->np, kp, n, gone, "prune-deleted",
+			       &r->purge, &first);
 	for (size_t k = 0; k < n; k++) {
 		r->objects_deleted += gone[k];
 		if (gone[k])

@@ -10,7 +10,10 @@
  *   1. the current objects are deleted: each key gets a delete marker and
  *      disappears from listings at once, even where a version stays;
  *   2. the versions under the keys' common prefix are listed once (not once
- *      per key), and those of the keys deleted in 1 are kept;
+ *      per key), and those of the keys deleted in 1 are kept; where the
+ *      prefix holds over 1000 times as many objects as there are keys (a few
+ *      packs pruned from a large repository), each key's versions are listed
+ *      instead, which is then fewer requests (a listing page is 1000);
  *   3. those versions are deleted; a version Object Lock keeps is counted
  *      with its size and retain-until date (struct dp_purge);
  *   4. the delete markers go last, and only for keys with no version left:
@@ -224,9 +227,34 @@ static void purge_fini(struct purge *pg)
 	dp_chunkidx_free(pg->byid);
 }
 
+/*
+ * Step 2: the versions of the keys gone, from one listing of @prefix; or
+ * from one listing of each key when that is fewer requests (@prefix_objects:
+ * about how many objects the prefix holds, 0 if not known).
+ */
+static int purge_list(struct purge *pg, const char *prefix, uint64_t prefix_objects)
+{
+	bool per_key = prefix_objects / 1000 > pg->n;
+	int ret = 0;
+
+#ifdef FERRY_TEST_HOOKS
+	/* tests reach the per-key listing without thousands of packs */
+	if (getenv("FERRY_TEST_PURGE_PER_KEY"))
+		per_key = true;
+#endif
+	if (!per_key)
+		ret = s3_store_list_versions(pg->repo->st, prefix, purge_listed, pg);
+	for (size_t i = 0; per_key && !ret && i < pg->n; i++)
+		if (pg->o[i].gone)
+			ret = s3_store_list_versions(pg->repo->st, pg->o[i].key, purge_listed, pg);
+	if (ret && ret != -ENOMEM)
+		ret = dp_fail(ret, "listing the versions under %s: %s", prefix, dp_store_detail());
+	return ret;
+}
+
 ssize_t dp_purge_keys(struct dp_repo *repo, bool versioned, const char *prefix,
-		      const char *const *keys, size_t n, bool *gone, const char *point,
-		      struct dp_purge *p, struct dp_err *first)
+		      uint64_t prefix_objects, const char *const *keys, size_t n, bool *gone,
+		      const char *point, struct dp_purge *p, struct dp_err *first)
 {
 	struct purge pg = {.repo = repo, .n = n, .p = p, .point = point, .first = first};
 	struct s3_delete_item *items = NULL;
@@ -257,14 +285,10 @@ ssize_t dp_purge_keys(struct dp_repo *repo, bool versioned, const char *prefix,
 		goto out;
 	}
 	if (versioned) {
-		/* 2. their versions, in one listing of the prefix */
-		ret = s3_store_list_versions(repo->st, prefix, purge_listed, &pg);
-		if (ret) {
-			ret = ret == -ENOMEM ? ret
-					     : dp_fail(ret, "listing the versions under %s: %s",
-						       prefix, dp_store_detail());
+		/* 2. their versions, in one listing of the prefix (or of each key) */
+		ret = purge_list(&pg, prefix, prefix_objects);
+		if (ret)
 			goto out;
-		}
 		/* 3. the versions, 4. then the markers of keys that kept none */
 		ret = purge_versions(&pg, false);
 		if (!ret)
@@ -327,8 +351,8 @@ int dp_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *de
 		ret = dp_bucket_is_versioned(repo, &versioned);
 	if (!ret) {
 		dp_test_point("forget-deleting");
-		failed = dp_purge_keys(repo, versioned, "snapshots/", kp, n, gone, "forget-deleted",
-				       purge, &first);
+		failed = dp_purge_keys(repo, versioned, "snapshots/", 0, kp, n, gone,
+				       "forget-deleted", purge, &first);
 	}
 	if (failed < 0)
 		ret = (int)failed;

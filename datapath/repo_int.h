@@ -71,7 +71,8 @@ int dp_repo_load_index(struct dp_repo *repo, struct dp_chunkidx *ix);
 /*
  * dp_purge_keys() - delete @n objects for good (purge.c), in batches; on a
  * versioned bucket (@versioned) every version of each too, the versions found
- * by one listing of @prefix
+ * by one listing of @prefix (or of each key, when @prefix_objects, about how
+ * many objects @prefix holds, is over 1000 times @n; 0: not known)
  * @keys:   object keys under @prefix, each ending in a 64-hex id; borrowed
  * @gone:   @n flags: set for each key that is deleted (or was not there)
  * @point:  the test point reached after each key deleted
@@ -85,8 +86,8 @@ int dp_repo_load_index(struct dp_repo *repo, struct dp_chunkidx *ix);
  * failed as a whole (dp_last_error() says which).
  */
 ssize_t dp_purge_keys(struct dp_repo *repo, bool versioned, const char *prefix,
-		      const char *const *keys, size_t n, bool *gone, const char *point,
-		      struct dp_purge *p, struct dp_err *first);
+		      uint64_t prefix_objects, const char *const *keys, size_t n, bool *gone,
+		      const char *point, struct dp_purge *p, struct dp_err *first);
 /* Whether the bucket keeps versions, so that deletes must go version by version (purge.c). */
 int dp_bucket_is_versioned(struct dp_repo *repo, bool *versioned);
 
