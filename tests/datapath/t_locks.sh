@@ -28,8 +28,9 @@ wait_for_lock() {   # until a lock of OPERATION is listed
     t_fail "no $1 lock appeared"
 }
 
-# 1. a backup in progress: prune and forget wait their turn
-FERRY_TEST_SLEEP_AT=backup-chunk:250 "$FERRY_TEST" backup --repo "$repo" --volume a "$t_tmp/a.img" \
+# 1. a backup in progress (1 s a chunk: long enough for the refusals below even in a
+#    sanitizer build on a loaded machine): prune and forget wait their turn
+FERRY_TEST_SLEEP_AT=backup-chunk:1000 "$FERRY_TEST" backup --repo "$repo" --volume a "$t_tmp/a.img" \
     >"$t_tmp/bk.out" 2>"$t_tmp/bk.err" &
 bk=$!
 wait_for_lock backup
