@@ -301,15 +301,21 @@ static void bk_run(struct dp_job *job)
 			 bk->meta.id);
 }
 
+static void bk_free_encoders(struct bk_job *bk)
+{
+	for (unsigned int i = 0; bk->enc && i < bk->threads; i++)
+		dp_blobenc_free(bk->enc[i]);
+	free(bk->enc);
+	bk->enc = NULL;
+}
+
 static void bk_fini(struct dp_job *job)
 {
 	struct bk_job *bk = bk_of(job);
 
 	dp_reader_free(bk->reader);
 	dp_packer_free(bk->packer);
-	for (unsigned int i = 0; bk->enc && i < bk->threads; i++)
-		dp_blobenc_free(bk->enc[i]);
-	free(bk->enc);
+	bk_free_encoders(bk);
 	s3_upload_abort(bk->mup);
 	dp_mwriter_free(bk->mw);
 	free(bk->mbuf);
@@ -384,7 +390,7 @@ static int bk_setup(struct dp_job *job)
 	return 0;
 }
 
-/* After the run: the buffers go back to the pool at once. */
+/* After the run: the buffers go back to the pool, the workers' contexts are freed, at once. */
 static void bk_release(struct dp_job *job)
 {
 	struct bk_job *bk = bk_of(job);
@@ -393,6 +399,7 @@ static void bk_release(struct dp_job *job)
 	bk->packer = NULL;
 	dp_reader_free(bk->reader);
 	bk->reader = NULL;
+	bk_free_encoders(bk);
 	dp_bufs_fini(&bk->bufs);
 }
 
