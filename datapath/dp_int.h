@@ -33,10 +33,14 @@ void dp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 int dp_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dp_clear_error(void);
 
-/* Fill a caller's struct dp_err (NULL: nothing to do). */
-void dp_err_set(struct dp_err *e, int code, const char *fmt, ...)
+/* Fill a caller's struct dp_err (NULL: nothing to do), returning @code; dp_err_clear(): 0 and "". */
+int dp_err_set(struct dp_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* A failure (@code, not 0) with the calling thread's detail into @e; returns @code. */
+void dp_err_clear(struct dp_err *e);
+/*
+ * A call's outcome into @e: a failure (@code, not 0) with the calling
+ * thread's detail, or 0 and "" for a success; returns @code.
+ */
 int dp_err_keep(struct dp_err *e, int code);
 
 /* The store's detail of its last failure on this thread, for messages. */

@@ -55,21 +55,32 @@ void dp_clear_error(void)
 	dp_errbuf[0] = '\0';
 }
 
-void dp_err_set(struct dp_err *e, int code, const char *fmt, ...)
+int dp_err_set(struct dp_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!e)
-		return;
+		return code;
 	e->code = code;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	return code;
+}
+
+void dp_err_clear(struct dp_err *e)
+{
+	if (!e)
+		return;
+	e->code = 0;
+	e->msg[0] = '\0';
 }
 
 int dp_err_keep(struct dp_err *e, int code)
 {
-	if (code && e)
+	if (!code)
+		dp_err_clear(e);
+	else
 		dp_err_set(e, code, "%s", dp_errbuf[0] ? dp_errbuf : strerror(-code));
 	return code;
 }

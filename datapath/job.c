@@ -183,11 +183,11 @@ int dp_job_launch(struct dp_job *job, uint64_t memory)
 int dp_job_started(struct dp_job *job, int ret, struct dp_err *err, struct dp_job **out)
 {
 	*out = NULL;
+	dp_err_keep(err, ret);
 	if (!ret) {
 		*out = job;
 		return 0;
 	}
-	dp_err_keep(err, ret);
 	dp_job_free(job);
 	return ret;
 }

@@ -60,9 +60,9 @@ int dp_job_new(struct dp_repo *repo, struct dp_pool *pool, const struct dp_job_o
 /* Start the job's thread, which reserves @memory of the pool first (0: all of it). */
 int dp_job_launch(struct dp_job *job, uint64_t memory);
 /*
- * The end of a start function: on success (@ret 0) *@out is the job; on
- * failure the job is freed and @err (NULL ok) gets @ret with the calling
- * thread's detail. Returns @ret.
+ * The end of a start function: on success (@ret 0) *@out is the job and
+ * @err (NULL ok) is cleared; on failure the job is freed and @err gets @ret
+ * with the calling thread's detail. Returns @ret.
  */
 int dp_job_started(struct dp_job *job, int ret, struct dp_err *err, struct dp_job **out);
 

