@@ -22,8 +22,9 @@ struct s3_backend_ops {
 	int (*head)(struct s3_store *st, const char *key, uint64_t *size);
 	int (*list)(struct s3_store *st, const char *prefix, s3_list_fn fn, void *arg);
 	int (*del)(struct s3_store *st, const char *key);
-	/* optional: NULL means one del() per key */
-	int (*del_many)(struct s3_store *st, const char *const *keys, size_t n);
+	/* optional: NULL means one del() or delete_version() per item */
+	int (*delete_objects)(struct s3_store *st, const struct s3_delete_item *items, size_t n,
+			      s3_delete_result_fn fn, void *arg);
 	int (*upload_new)(struct s3_store *st, const char *key, size_t part_size,
 			  struct s3_upload **out);
 	int (*upload_part)(struct s3_upload *up, unsigned int num, const void *buf, size_t len,

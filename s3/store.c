@@ -74,6 +74,25 @@ bool s3_key_is_valid(const char *key)
 	return true;
 }
 
+/* An upload id as S3 hands them out: printable, bounded. */
+static bool upload_id_is_valid(const char *id)
+{
+	size_t len = strlen(id);
+
+	if (len == 0 || len > S3_UPLOAD_ID_MAX)
+		return false;
+	for (const char *c = id; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
+}
+
+/* a version id as S3 hands them out ("null" included) */
+static bool version_id_is_valid(const char *id)
+{
+	return upload_id_is_valid(id);
+}
+
 int s3_store_open(const char *url, const struct s3_store_opts *opts, struct s3_store **out)
 {
 	struct s3_store *st;
@@ -228,23 +247,84 @@ int s3_store_delete(struct s3_store *st, const char *key)
 	return st->ops->del(st, key);
 }
 
-int s3_store_delete_many(struct s3_store *st, const char *const *keys, size_t n)
+/* file://, and any backend without DeleteObjects: one call per item */
+static int delete_one_by_one(struct s3_store *st, const struct s3_delete_item *items, size_t n,
+			     s3_delete_result_fn fn, void *arg)
 {
-	int ret;
-
-	s3_clear_error();
-	for (size_t i = 0; i < n; i++)
-		if (!s3_key_is_valid(keys[i]))
-			return s3_fail(-EINVAL, "invalid object key '%s'", keys[i]);
-	if (st->ops->del_many)
-		return st->ops->del_many(st, keys, n);
 	for (size_t i = 0; i < n; i++) {
-		ret = st->ops->del(st, keys[i]);
-		if (ret && ret != -ENOENT)
+		const struct s3_delete_item *it = &items[i];
+		int ret;
+
+		s3_clear_error();
+		if (it->version_id)
+			ret = st->ops->delete_version(st, it->key, it->version_id);
+		else
+			ret = st->ops->del(st, it->key);
+		if (ret == -ENOMEM)
 			return ret;
+		if (ret == -ENOENT)
+			ret = 0; /* did not exist: what deleting it asks for */
+		fn(arg, it, ret, ret ? s3_last_error() : "");
 	}
 	s3_clear_error();
 	return 0;
+}
+
+int s3_store_delete_objects(struct s3_store *st, const struct s3_delete_item *items, size_t n,
+			    s3_delete_result_fn fn, void *arg)
+{
+	s3_clear_error();
+	if (!fn)
+		return s3_fail(-EINVAL, "delete of %zu objects: no result function", n);
+	for (size_t i = 0; i < n; i++) {
+		if (!s3_key_is_valid(items[i].key))
+			return s3_fail(-EINVAL, "invalid object key '%s'", items[i].key);
+		if (items[i].version_id && !version_id_is_valid(items[i].version_id))
+			return s3_fail(-EINVAL, "delete of '%s': invalid version id", items[i].key);
+	}
+	if (!n)
+		return 0;
+	if (st->ops->delete_objects)
+		return st->ops->delete_objects(st, items, n, fn, arg);
+	return delete_one_by_one(st, items, n, fn, arg);
+}
+
+/* the first error of s3_store_delete_many()'s items */
+struct delete_many_ctx {
+	const struct s3_store *st;
+	int err;
+	char detail[448];
+};
+
+static void delete_many_result(void *arg, const struct s3_delete_item *item, int err,
+			       const char *detail)
+{
+	struct delete_many_ctx *c = arg;
+
+	if (!err || c->err)
+		return;
+	c->err = err;
+	snprintf(c->detail, sizeof(c->detail), "cannot delete '%s' of %s: %s", item->key,
+		 c->st->url, detail[0] ? detail : strerror(-err));
+}
+
+int s3_store_delete_many(struct s3_store *st, const char *const *keys, size_t n)
+{
+	struct delete_many_ctx c = {.st = st};
+	struct s3_delete_item *items;
+	int ret;
+
+	s3_clear_error();
+	items = calloc(n ? n : 1, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		items[i].key = keys[i];
+	ret = s3_store_delete_objects(st, items, n, delete_many_result, &c);
+	free(items);
+	if (!ret && c.err)
+		ret = s3_fail(c.err, "%s", c.detail);
+	return ret;
 }
 
 int s3_upload_new(struct s3_store *st, const char *key, size_t part_size, struct s3_upload **out)
@@ -277,19 +357,6 @@ void s3_upload_abort(struct s3_upload *up)
 }
 
 /* ------------------------------------------------------------------ resume */
-
-/* An upload id as S3 hands them out: printable, bounded. */
-static bool upload_id_is_valid(const char *id)
-{
-	size_t len = strlen(id);
-
-	if (len == 0 || len > S3_UPLOAD_ID_MAX)
-		return false;
-	for (const char *c = id; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return false;
-	return true;
-}
 
 int s3_upload_id(struct s3_upload *up, const char **id)
 {
@@ -402,12 +469,6 @@ int s3_store_list_versions(struct s3_store *st, const char *prefix, s3_version_f
 	if (ret)
 		return ret;
 	return st->ops->list_versions(st, prefix, fn, arg);
-}
-
-/* a version id as S3 hands them out ("null" included) */
-static bool version_id_is_valid(const char *id)
-{
-	return upload_id_is_valid(id);
 }
 
 int s3_store_delete_version(struct s3_store *st, const char *key, const char *version_id)

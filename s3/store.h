@@ -254,13 +254,56 @@ int s3_store_delete(struct s3_store *st, const char *key);
  * s3_store_delete_many() - delete @n objects
  * @keys: @n keys; borrowed for the call
  *
- * s3:// sends DeleteObjects requests of up to 1000 keys each; file:// deletes
- * one by one. Keys that do not exist are not an error on either backend.
+ * s3_store_delete_objects() of the current objects (no version ids): keys
+ * that do not exist are not an error on either backend.
  *
- * Return: 0; -EINVAL for an invalid key (nothing deleted); the first error
- * (keys of other batches may be deleted); errors above.
+ * Return: 0; -EINVAL for an invalid key (nothing deleted); the first error,
+ * of an item or of a request (other keys may be deleted); errors above.
  */
 int s3_store_delete_many(struct s3_store *st, const char *const *keys, size_t n);
+
+/* One object (or one version of it) to delete. */
+/* clang-format off */
+struct s3_delete_item {
+	const char *key;        /* borrowed */
+	const char *version_id; /* NULL: the current object (a delete marker on a versioned bucket) */
+};
+/* clang-format on */
+/* Per-item outcome: @err 0 (deleted, or did not exist) or -errno (-EACCES for an Object Lock
+ * refusal); @detail: the server's code and message, with the retain-until date when Object Lock
+ * refused ("" when none); runs on the calling thread, before s3_store_delete_objects() returns. */
+typedef void (*s3_delete_result_fn)(void *arg, const struct s3_delete_item *item, int err,
+				    const char *detail);
+/**
+ * s3_store_delete_objects() - delete @n objects or versions in as few requests as the store allows
+ * @items: @n keys, each with a version id or NULL; borrowed for the call. A
+ *         version id comes from s3_store_list_versions() ("null" on
+ *         unversioned stores)
+ * @fn:    called exactly once per item whose fate the store told, in no
+ *         particular order, on this thread; @detail and @item are valid during
+ *         the call only. Must not be NULL
+ *
+ * s3:// sends DeleteObjects requests of up to 1000 items each (with
+ * Content-MD5, as Object Lock buckets require) and reads every item's answer.
+ * An item the store refuses because Object Lock retains it (a retention that
+ * has not ended, or a legal hold) is -EACCES; its @detail names Object Lock,
+ * the mode and the retain-until date (from a HEAD of that version when the
+ * answer does not say: Ceph RGW answers a bare AccessDenied). A store that
+ * answers NotImplemented to DeleteObjects gets one DELETE per item instead
+ * (several in flight), and the store remembers not to ask again. file://
+ * deletes one by one; a version id other than "null" does not exist there.
+ *
+ * Errors of one item (Object Lock, a policy that denies that key) go to @fn
+ * and do not stop the others. A request that fails as a whole (the network,
+ * credentials, a missing bucket, 5xx past the retry budget) stops the call.
+ *
+ * Return: 0 when every request was answered (per-item errors go to @fn only); -errno when a
+ * request failed as a whole (some items may be deleted; @fn has run for those answered).
+ * -EINVAL (nothing deleted, @fn not called) for an invalid key or version id, or a NULL @fn.
+ * s3_last_error() says why for a -errno return.
+ */
+int s3_store_delete_objects(struct s3_store *st, const struct s3_delete_item *items, size_t n,
+			    s3_delete_result_fn fn, void *arg);
 
 /**
  * s3_upload_new() - start writing an object in parts (a multipart upload)

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,11 @@
 #include "sigv4.h"
 #include "xml.h"
 
-#define XH_MAX	   8
-#define XH_LEN	   160
-#define LIST_PAGE  1000
-#define DELETE_MAX 1000
+#define XH_MAX	      8
+#define XH_LEN	      160
+#define LIST_PAGE     1000
+#define DELETE_MAX    1000 /* items of one DeleteObjects request (S3's limit) */
+#define DELETE_WINDOW 64   /* single DELETEs in flight at once, without DeleteObjects */
 
 struct s3s {
 	char *bucket;
@@ -53,6 +55,7 @@ struct s3s {
 	char *ca_file;
 	struct s3_creds creds;
 	struct s3_http *http;
+	atomic_bool no_delete_objects; /* the store answered NotImplemented to it */
 };
 
 /* One request with what signing it again needs. */
@@ -251,6 +254,46 @@ static int op_run(struct s3op *op)
 	if (ret)
 		s3_fail(ret, "%s", op->r.msg);
 	return ret;
+}
+
+/* op_run_all(): @left ops still running */
+struct op_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t left;
+};
+
+static void op_wait_done(struct s3_hreq *r)
+{
+	struct op_wait *w = r->arg;
+
+	pthread_mutex_lock(&w->lock);
+	if (--w->left == 0)
+		pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Run @n ops at once and wait for all of them; each one's r.err says how it went. */
+static void op_run_all(struct s3s *s, struct s3op *ops, size_t n)
+{
+	struct op_wait w = {.left = n};
+
+	if (!n)
+		return;
+	assert(!s3_http_is_loop(s->http));
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	for (size_t i = 0; i < n; i++) {
+		ops[i].r.done = op_wait_done;
+		ops[i].r.arg = &w;
+		s3_http_submit(s->http, &ops[i].r);
+	}
+	pthread_mutex_lock(&w.lock);
+	while (w.left)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
 }
 
 static bool is_data_key(const char *key)
@@ -550,78 +593,7 @@ static int s3s_del(struct s3_store *st, const char *key)
 	return ret;
 }
 
-struct delete_ctx {
-	char key[S3_KEY_MAX + 64];
-	char code[64];
-	char message[256];
-	int errors;
-};
-
-static int delete_cb(void *arg, const char *path, const char *text, size_t len)
-{
-	struct delete_ctx *c = arg;
-
-	(void)len;
-	if (c->errors)
-		return 0; /* keep the first */
-	if (!strcmp(path, "DeleteResult/Error/Key"))
-		snprintf(c->key, sizeof(c->key), "%s", text);
-	else if (!strcmp(path, "DeleteResult/Error/Code"))
-		snprintf(c->code, sizeof(c->code), "%s", text);
-	else if (!strcmp(path, "DeleteResult/Error/Message"))
-		snprintf(c->message, sizeof(c->message), "%s", text);
-	else if (!strcmp(path, "DeleteResult/Error"))
-		c->errors++;
-	return 0;
-}
-
-/* DeleteObjects, quiet: the answer lists only the keys that failed. */
-static int s3s_del_many(struct s3_store *st, const char *const *keys, size_t n)
-{
-	struct s3s *s = s3s_of(st);
-	struct s3_kv q[] = {{"delete", NULL}};
-	int ret = 0;
-
-	for (size_t at = 0; at < n && !ret; at += DELETE_MAX) {
-		size_t m = n - at < DELETE_MAX ? n - at : DELETE_MAX;
-		struct delete_ctx c = {.errors = 0};
-		struct xbuf b = {0};
-		struct s3op op;
-
-		xb_puts(&b,
-			"<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>");
-		for (size_t i = at; i < at + m; i++) {
-			xb_puts(&b, "<Object><Key>");
-			xb_esc(&b, s->prefix);
-			xb_esc(&b, keys[i]);
-			xb_puts(&b, "</Key></Object>");
-		}
-		xb_puts(&b, "</Delete>");
-		ret = b.oom ? -ENOMEM : op_init(&op, s, "POST", NULL, false, q, 1);
-		if (ret) {
-			free(b.p);
-			break;
-		}
-		ret = op_body(&op, b.p, b.len);
-		if (!ret) {
-			op.r.control = true;
-			op.r.check_200_error = true;
-			op.r.expect_root = "DeleteResult";
-			op_hdr(&op, "Content-Type", "application/xml");
-			snprintf(op.r.what, sizeof(op.r.what), "deleting %zu objects of s3://%s/%s",
-				 m, s->bucket, s->prefix);
-			ret = op_run(&op);
-		}
-		if (!ret && s3_xml_parse(op.r.resp ? op.r.resp : "", op.r.resp_len, delete_cb, &c))
-			ret = s3_fail(-EIO, "%s: the answer is not a DeleteResult", op.r.what);
-		if (!ret && c.errors && strcmp(c.code, "NoSuchKey"))
-			ret = s3_fail(!strcmp(c.code, "AccessDenied") ? -EACCES : -EIO,
-				      "%s: %s: %s %s", op.r.what, c.key, c.code, c.message);
-		op_fini(&op);
-		free(b.p);
-	}
-	return ret;
-}
+/* DeleteObjects (s3s_delete_objects()) is with versions and Object Lock below. */
 
 /* ------------------------------------------------------------ listing */
 
@@ -1668,10 +1640,10 @@ static int s3s_list_versions(struct s3_store *st, const char *prefix, s3_version
 	return ret;
 }
 
-static int s3s_head_version(struct s3_store *st, const char *key, const char *version_id,
-			    struct s3_version_info *info)
+/* HEAD of one version; on failure @msg says why (the calling thread's error is not touched). */
+static int head_version(struct s3s *s, const char *key, const char *version_id,
+			struct s3_version_info *info, char *msg, size_t msglen)
 {
-	struct s3s *s = s3s_of(st);
 	struct s3_kv q[] = {{"versionId", version_id}};
 	struct s3op op;
 	int ret;
@@ -1681,7 +1653,11 @@ static int s3s_head_version(struct s3_store *st, const char *key, const char *ve
 		op.r.control = true;
 		snprintf(op.r.what, sizeof(op.r.what), "HEAD s3://%s/%s%s version %.64s", s->bucket,
 			 s->prefix, key, version_id);
-		ret = op_run(&op);
+		ret = s3_http_run(s->http, &op.r);
+		if (ret)
+			snprintf(msg, msglen, "%s", op.r.msg);
+	} else {
+		snprintf(msg, msglen, "HEAD of %s: %s", key, strerror(-ret));
 	}
 	if (!ret) {
 		info->size = op.r.has_length ? op.r.content_length : 0;
@@ -1695,13 +1671,46 @@ static int s3s_head_version(struct s3_store *st, const char *key, const char *ve
 	return ret;
 }
 
+static int s3s_head_version(struct s3_store *st, const char *key, const char *version_id,
+			    struct s3_version_info *info)
+{
+	char msg[384];
+	int ret = head_version(s3s_of(st), key, version_id, info, msg, sizeof(msg));
+
+	return ret ? s3_fail(ret, "%s", msg) : 0;
+}
+
+/*
+ * What Object Lock holds @version_id of @key by, from a HEAD of it:
+ * "GOVERNANCE retention until 2026-12-06T22:58:05Z", ", a legal hold";
+ * "" if nothing holds it, or the HEAD failed.
+ */
+static void lock_holds(struct s3s *s, const char *key, const char *version_id, char *buf,
+		       size_t len)
+{
+	struct s3_version_info vi = {0};
+	char until[32] = "", msg[384];
+	struct tm tm;
+	time_t t;
+
+	buf[0] = '\0';
+	if (head_version(s, key, version_id, &vi, msg, sizeof(msg)))
+		return;
+	t = (time_t)vi.retain_until;
+	if (vi.retain_until && gmtime_r(&t, &tm))
+		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (until[0] || vi.legal_hold)
+		snprintf(buf, len, "%s%s%s%s%s", vi.lock_mode, until[0] ? " retention until " : "",
+			 until, until[0] && vi.legal_hold ? ", " : "",
+			 vi.legal_hold ? "a legal hold" : "");
+}
+
 static int s3s_delete_version(struct s3_store *st, const char *key, const char *version_id)
 {
 	struct s3s *s = s3s_of(st);
 	struct s3_kv q[] = {{"versionId", version_id}};
-	struct s3_version_info vi;
 	struct s3op op;
-	char msg[sizeof(op.r.msg)];
+	char msg[sizeof(op.r.msg)], holds[128];
 	int ret;
 
 	ret = op_init(&op, s, "DELETE", key, false, q, 1);
@@ -1715,22 +1724,309 @@ static int s3s_delete_version(struct s3_store *st, const char *key, const char *
 	snprintf(msg, sizeof(msg), "%s", op.r.msg);
 	op_fini(&op);
 	/* refused: say until when Object Lock keeps it, if the store tells */
-	if (ret == -EACCES && !s3s_head_version(st, key, version_id, &vi)) {
-		char until[32] = "";
-		time_t t = (time_t)vi.retain_until;
-		struct tm tm;
-
-		if (vi.retain_until && gmtime_r(&t, &tm))
-			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		if (until[0] || vi.legal_hold)
-			return s3_fail(ret, "%s; %s%s%s%s%s", msg, vi.lock_mode,
-				       until[0] ? " retention until " : "", until,
-				       until[0] && vi.legal_hold ? ", " : "",
-				       vi.legal_hold ? "a legal hold" : "");
+	if (ret == -EACCES) {
+		lock_holds(s, key, version_id, holds, sizeof(holds));
+		if (holds[0])
+			return s3_fail(ret, "%s; %s", msg, holds);
 	}
 	if (ret)
 		return s3_fail(ret, "%s", msg);
 	return 0;
+}
+
+/* --------------------------------------------------------- DeleteObjects */
+
+/* fields of an answer's entries ("Deleted" and "Error"), by name */
+enum { DR_KEY, DR_VERSION_ID, DR_CODE, DR_MESSAGE };
+enum { DR_DELETED, DR_ERROR };
+
+static const struct s3_xml_page_spec delete_result_spec = {
+	.root = "DeleteResult",
+	.entry = {[DR_DELETED] = "Deleted", [DR_ERROR] = "Error"},
+	.field = {[DR_KEY] = "Key",
+		  [DR_VERSION_ID] = "VersionId",
+		  [DR_CODE] = "Code",
+		  [DR_MESSAGE] = "Message"},
+};
+
+/* The errno of an S3 error code in one item's answer: 0 for "it was not there". */
+static int delete_item_errno(const char *code)
+{
+	if (!strcmp(code, "NoSuchKey") || !strcmp(code, "NoSuchVersion"))
+		return 0;
+	if (!strcmp(code, "AccessDenied"))
+		return -EACCES;
+	if (!strcmp(code, "SlowDown") || !strcmp(code, "InternalError") ||
+	    !strcmp(code, "ServiceUnavailable"))
+		return -EAGAIN;
+	if (!strcmp(code, "InvalidArgument") || !strcmp(code, "InvalidRequest"))
+		return -EINVAL;
+	return -EIO;
+}
+
+/*
+ * Hand one item's outcome to @fn: the server's @code and @message, and for
+ * a refused version the Object Lock that holds it (a HEAD of it: Ceph RGW's
+ * DeleteObjects says no more than "AccessDenied").
+ */
+static void delete_report(struct s3s *s, const struct s3_delete_item *it, int err, const char *code,
+			  const char *message, s3_delete_result_fn fn, void *arg)
+{
+	char detail[512] = "", holds[128] = "";
+
+	if (err == -EACCES && it->version_id)
+		lock_holds(s, it->key, it->version_id, holds, sizeof(holds));
+	if (err)
+		snprintf(detail, sizeof(detail), "%s%s%s%s%s", code, message[0] ? ": " : "",
+			 message, holds[0] ? "; protected by Object Lock: " : "", holds);
+	fn(arg, it, err, detail);
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct s3_delete_item *x = *(const struct s3_delete_item *const *)a;
+	const struct s3_delete_item *y = *(const struct s3_delete_item *const *)b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c
+		 : strcmp(x->version_id ? x->version_id : "", y->version_id ? y->version_id : "");
+}
+
+/*
+ * The item an answer entry is about: @key and @vid ("" none) as sent, else
+ * (a store that leaves the version id out, or adds one) the first item of
+ * that key not yet answered. @by: the items sorted by item_cmp(); NULL if none.
+ */
+static const struct s3_delete_item *delete_match(const struct s3_delete_item **by, size_t n,
+						 const bool *answered,
+						 const struct s3_delete_item *base, const char *key,
+						 const char *vid)
+{
+	const struct s3_delete_item *any = NULL;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(by[mid]->key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < n && !strcmp(by[i]->key, key); i++) {
+		if (answered[by[i] - base])
+			continue;
+		if (!strcmp(by[i]->version_id ? by[i]->version_id : "", vid))
+			return by[i];
+		if (!any)
+			any = by[i];
+	}
+	return any;
+}
+
+/* The DeleteObjects body of @n items: every item answered (Quiet off). */
+static int delete_body(struct s3s *s, const struct s3_delete_item *items, size_t n, struct xbuf *b)
+{
+	xb_puts(b,
+		"<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>false</Quiet>");
+	for (size_t i = 0; i < n; i++) {
+		xb_puts(b, "<Object><Key>");
+		xb_esc(b, s->prefix);
+		xb_esc(b, items[i].key);
+		xb_puts(b, "</Key>");
+		if (items[i].version_id) {
+			xb_puts(b, "<VersionId>");
+			xb_esc(b, items[i].version_id);
+			xb_puts(b, "</VersionId>");
+		}
+		xb_puts(b, "</Object>");
+	}
+	xb_puts(b, "</Delete>");
+	return b->oom ? -ENOMEM : 0;
+}
+
+/*
+ * One DeleteObjects request of @n <= DELETE_MAX items. Return: 0 (every item
+ * told to @fn); -EOPNOTSUPP if the store does not implement it (no item
+ * told); another error of the request as a whole (s3_last_error() set).
+ */
+static int delete_batch(struct s3s *s, const struct s3_delete_item *items, size_t n,
+			s3_delete_result_fn fn, void *arg)
+{
+	struct s3_kv q[] = {{"delete", NULL}};
+	const struct s3_delete_item **by = NULL;
+	struct s3_xml_page pg = {0};
+	struct xbuf b = {0};
+	bool *answered = NULL;
+	size_t plen = strlen(s->prefix);
+	struct s3op op;
+	int ret;
+
+	assert(n && n <= DELETE_MAX);
+	ret = op_init(&op, s, "POST", NULL, false, q, 1);
+	if (!ret)
+		ret = delete_body(s, items, n, &b);
+	if (!ret)
+		ret = op_body(&op, b.p, b.len);
+	if (ret)
+		goto out;
+	op.r.control = true;
+	op.r.check_200_error = true;
+	op.r.resp_max = 16u << 20;
+	op.r.expect_root = delete_result_spec.root;
+	op_hdr(&op, "Content-Type", "application/xml");
+	snprintf(op.r.what, sizeof(op.r.what), "deleting %zu objects of s3://%s/%s", n, s->bucket,
+		 s->prefix);
+	ret = s3_http_run(s->http, &op.r);
+	if (ret == -EOPNOTSUPP &&
+	    (op.r.status == 501 || !strcmp(op.r.s3err.code, "NotImplemented")))
+		goto out;
+	if (ret) {
+		s3_fail(ret, "%s", op.r.msg);
+		goto out;
+	}
+	ret = s3_xml_page_parse(op.r.resp ? op.r.resp : "", op.r.resp_len, &delete_result_spec,
+				&pg);
+	if (ret) {
+		ret = ret == -ENOMEM
+			      ? ret
+			      : s3_fail(-EIO, "%s: the answer is not a DeleteResult", op.r.what);
+		goto out;
+	}
+	by = calloc(n, sizeof(*by));
+	answered = calloc(n, sizeof(*answered));
+	if (!by || !answered) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		by[i] = &items[i];
+	qsort(by, n, sizeof(*by), item_cmp);
+	for (size_t i = 0; i < pg.n; i++) {
+		const struct s3_xml_entry *e = &pg.e[i];
+		const char *key = e->f[DR_KEY] ? e->f[DR_KEY] : "";
+		const char *vid = e->f[DR_VERSION_ID] ? e->f[DR_VERSION_ID] : "";
+		const char *code = e->f[DR_CODE] ? e->f[DR_CODE] : "";
+		const struct s3_delete_item *it = NULL;
+		int err = 0;
+
+		if (!strncmp(key, s->prefix, plen))
+			it = delete_match(by, n, answered, items, key + plen, vid);
+		if (!it) {
+			pr_debug("s3: %s: an answer about '%s', which was not asked for", op.r.what,
+				 key);
+			continue;
+		}
+		answered[it - items] = true;
+		if (e->kind == DR_ERROR)
+			err = delete_item_errno(code);
+		delete_report(s, it, err, code, e->f[DR_MESSAGE] ? e->f[DR_MESSAGE] : "", fn, arg);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!answered[i])
+			fn(arg, &items[i], -EIO, "the store's answer does not mention it");
+	ret = 0;
+out:
+	free(by);
+	free(answered);
+	free(b.p);
+	s3_xml_page_fini(&pg);
+	op_fini(&op);
+	return ret;
+}
+
+/*
+ * Whether a failed request was refused for its item (Object Lock, a policy
+ * on that key, a bad version id), not for what every request would meet:
+ * no answer, a busy store, credentials, clock, region, a missing bucket.
+ */
+static bool refused_for_item(const struct s3_hreq *r)
+{
+	static const char *const every[] = {
+		"NoSuchBucket",		 "InvalidAccessKeyId",
+		"SignatureDoesNotMatch", "RequestTimeTooSkewed",
+		"ExpiredToken",		 "InvalidToken",
+		"TokenRefreshRequired",	 "AuthorizationHeaderMalformed",
+		"PermanentRedirect",	 "AllAccessDisabled",
+	};
+
+	if (r->status < 400 || r->status >= 500 || !r->s3err.code[0])
+		return false;
+	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++)
+		if (!strcmp(r->s3err.code, every[i]))
+			return false;
+	return true;
+}
+
+/* Without DeleteObjects: one DELETE per item, DELETE_WINDOW of them in flight. */
+static int delete_singly(struct s3s *s, const struct s3_delete_item *items, size_t n,
+			 s3_delete_result_fn fn, void *arg)
+{
+	struct s3op *ops = calloc(n < DELETE_WINDOW ? n : DELETE_WINDOW, sizeof(*ops));
+	char msg[sizeof(ops->r.msg)] = "";
+	int ret = 0;
+
+	if (!ops)
+		return -ENOMEM;
+	for (size_t at = 0; at < n && !ret; at += DELETE_WINDOW) {
+		size_t w = n - at < DELETE_WINDOW ? n - at : DELETE_WINDOW, ready = 0;
+
+		for (; ready < w && !ret; ready++) {
+			const struct s3_delete_item *it = &items[at + ready];
+			struct s3_kv q[] = {{"versionId", it->version_id}};
+			struct s3op *op = &ops[ready];
+
+			ret = op_init(op, s, "DELETE", it->key, false, q, it->version_id ? 1 : 0);
+			if (ret) {
+				op_fini(op);
+				break;
+			}
+			op->r.control = true;
+			op->r.accept_404 = true;
+			snprintf(op->r.what, sizeof(op->r.what), "deleting s3://%s/%s%s%s%.64s",
+				 s->bucket, s->prefix, it->key, it->version_id ? " version " : "",
+				 it->version_id ? it->version_id : "");
+		}
+		op_run_all(s, ops, ready);
+		for (size_t i = 0; i < ready; i++) {
+			const struct s3_hreq *r = &ops[i].r;
+
+			if (!r->err)
+				fn(arg, &items[at + i], 0, "");
+			else if (refused_for_item(r))
+				delete_report(s, &items[at + i], r->err, r->s3err.code,
+					      r->s3err.message, fn, arg);
+			else if (!ret)
+				ret = r->err, snprintf(msg, sizeof(msg), "%s", r->msg);
+			op_fini(&ops[i]);
+		}
+	}
+	free(ops);
+	return ret && msg[0] ? s3_fail(ret, "%s", msg) : ret;
+}
+
+static int s3s_delete_objects(struct s3_store *st, const struct s3_delete_item *items, size_t n,
+			      s3_delete_result_fn fn, void *arg)
+{
+	struct s3s *s = s3s_of(st);
+	int ret = 0;
+
+	for (size_t at = 0; at < n && !ret; at += DELETE_MAX) {
+		size_t m = n - at < DELETE_MAX ? n - at : DELETE_MAX;
+
+		if (!atomic_load(&s->no_delete_objects)) {
+			ret = delete_batch(s, items + at, m, fn, arg);
+			if (ret != -EOPNOTSUPP)
+				continue;
+			pr_info("s3: %s does not implement DeleteObjects: one DELETE per object",
+				s->endpoint);
+			atomic_store(&s->no_delete_objects, true);
+		}
+		ret = delete_singly(s, items + at, m, fn, arg);
+	}
+	if (!ret)
+		s3_clear_error();
+	return ret;
 }
 
 /* ------------------------------------------------------------ the store */
@@ -1769,7 +2065,7 @@ static const struct s3_backend_ops s3_ops = {
 	.head = s3s_head,
 	.list = s3s_list,
 	.del = s3s_del,
-	.del_many = s3s_del_many,
+	.delete_objects = s3s_delete_objects,
 	.upload_new = s3s_upload_new,
 	.upload_part = s3s_upload_part,
 	.upload_complete = s3s_upload_complete,
