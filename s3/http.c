@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "s3_buf.h"
 #include "s3_int.h"
 
 #define RESP_MAX_DEFAULT (1u << 20)
@@ -242,7 +243,6 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	{
 		bool ok = r->status >= 200 && r->status < 300;
 		size_t max = !ok ? ERROR_DOC_MAX : r->resp_max ? r->resp_max : RESP_MAX_DEFAULT;
-		char *p;
 
 		if (r->resp_len + n > max) {
 			if (!ok)
@@ -250,21 +250,10 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 			r->abort_err = -EFBIG;
 			return 0;
 		}
-		/* grow geometrically: a large body comes in many small pieces */
-		if (!r->resp || r->resp_len + n + 1 > r->resp_cap) {
-			size_t cap = r->resp && r->resp_cap ? r->resp_cap : 16384;
-
-			while (cap < r->resp_len + n + 1)
-				cap *= 2;
-			if (max < SIZE_MAX && cap > max + 1)
-				cap = max + 1;
-			p = realloc(r->resp, cap);
-			if (!p) {
-				r->abort_err = -ENOMEM;
-				return 0;
-			}
-			r->resp = p;
-			r->resp_cap = cap;
+		/* geometric (s3_grow()): a large body comes in many small pieces */
+		if (s3_grow(&r->resp, &r->resp_cap, r->resp_len + n + 1, 1, max + 1)) {
+			r->abort_err = -ENOMEM;
+			return 0;
 		}
 		memcpy(r->resp + r->resp_len, data, n);
 		r->resp_len += n;
@@ -792,7 +781,7 @@ static void req_clear_attempt(struct s3_hreq *r)
 	memset(&r->s3err, 0, sizeof(r->s3err));
 	free(r->resp);
 	r->resp = NULL;
-	r->resp_len = 0;
+	r->resp_len = r->resp_cap = 0;
 }
 
 static int req_start(struct s3_http *h, struct s3_hreq *r)
@@ -1222,7 +1211,7 @@ void s3_hreq_fini(struct s3_hreq *r)
 		return;
 	free(r->resp);
 	r->resp = NULL;
-	r->resp_len = 0;
+	r->resp_len = r->resp_cap = 0;
 }
 
 void s3_http_submit(struct s3_http *h, struct s3_hreq *r)

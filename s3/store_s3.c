@@ -28,6 +28,7 @@
 
 #include "creds.h"
 #include "http.h"
+#include "s3_buf.h"
 #include "s3_int.h"
 #include "sigv4.h"
 #include "xml.h"
@@ -314,68 +315,6 @@ static void op_new_object(struct s3op *op, const char *key)
 		op_hdr(op, "x-amz-server-side-encryption-aws-kms-key-id", "%s", s->sse_kms_key_id);
 }
 
-/* ------------------------------------------------------------ XML out */
-
-struct xbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void xb_add(struct xbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void xb_puts(struct xbuf *b, const char *s)
-{
-	xb_add(b, s, strlen(s));
-}
-
-static void xb_esc(struct xbuf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			xb_puts(b, "&lt;");
-			break;
-		case '>':
-			xb_puts(b, "&gt;");
-			break;
-		case '&':
-			xb_puts(b, "&amp;");
-			break;
-		case '"':
-			xb_puts(b, "&quot;");
-			break;
-		case '\'':
-			xb_puts(b, "&apos;");
-			break;
-		default:
-			xb_add(b, s, 1);
-			break;
-		}
-	}
-}
-
 /* ------------------------------------------------------------ objects */
 
 static int s3s_mkroot(struct s3_store *st)
@@ -445,6 +384,7 @@ static int s3s_get(struct s3_store *st, const char *key, size_t max, void **out,
 	*out = op.r.resp;
 	*len = op.r.resp_len;
 	op.r.resp = NULL;
+	op.r.resp_len = op.r.resp_cap = 0;
 out:
 	op_fini(&op);
 	return ret;
@@ -631,15 +571,8 @@ static int list_cb(void *arg, const char *path, const char *text, size_t len)
 	} else if (!strcmp(path, "ListBucketResult/Contents")) {
 		if (!p->cur.key)
 			return -EBADMSG;
-		if (p->n == p->cap) {
-			size_t cap = p->cap ? p->cap * 2 : 64;
-			void *e = realloc(p->e, cap * sizeof(*p->e));
-
-			if (!e)
-				return -ENOMEM;
-			p->e = e;
-			p->cap = cap;
-		}
+		if (s3_grow(&p->e, &p->cap, p->n + 1, sizeof(*p->e), 0))
+			return -ENOMEM;
 		p->e[p->n++] = p->cur;
 		memset(&p->cur, 0, sizeof(p->cur));
 	} else if (!strcmp(path, "ListBucketResult/IsTruncated")) {
@@ -770,7 +703,7 @@ struct s3up {
 	unsigned int inflight;	 /* the create and every queued part */
 	struct part_op *pending; /* parts waiting for the upload id */
 	struct part_rec *parts;	 /* [num - 1], under lock */
-	unsigned int cap;
+	size_t cap;
 	unsigned int nparts; /* s3_upload_set_nparts(), 0: the highest known */
 	struct s3op create;
 };
@@ -791,24 +724,15 @@ static void up_put_inflight(struct s3up *u)
 	pthread_mutex_unlock(&u->lock);
 }
 
-/* under u->lock */
+/* Room for part @num's record; new records are PART_NONE. Under u->lock. */
 static int up_grow(struct s3up *u, unsigned int num)
 {
-	unsigned int cap = u->cap ? u->cap : 16;
-	struct part_rec *p;
+	size_t old = u->cap;
+	int ret = s3_grow(&u->parts, &u->cap, num, sizeof(*u->parts), S3_MAX_PARTS);
 
-	if (num <= u->cap)
-		return 0;
-	while (cap < num)
-		cap *= 2;
-	if (cap > S3_MAX_PARTS)
-		cap = S3_MAX_PARTS;
-	p = realloc(u->parts, cap * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	memset(p + u->cap, 0, (cap - u->cap) * sizeof(*p));
-	u->parts = p;
-	u->cap = cap;
+	if (ret)
+		return ret == -EOVERFLOW ? -EINVAL : ret;
+	memset(u->parts + old, 0, (u->cap - old) * sizeof(*u->parts));
 	return 0;
 }
 
@@ -1324,7 +1248,7 @@ static int s3s_upload_complete(struct s3_upload *up)
 {
 	struct s3up *u = (struct s3up *)up;
 	struct s3_kv q[1];
-	struct xbuf b = {0};
+	struct s3_sbuf b = {0};
 	struct s3op op;
 	unsigned int n = 0;
 	uint64_t size = 0;
@@ -1363,18 +1287,17 @@ static int s3s_upload_complete(struct s3_upload *up)
 		ret = s3_fail(-EINVAL, "upload of %s: no parts", u->key);
 		goto out_abort;
 	}
-	xb_puts(&b, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+	s3_xml_begin(&b, "CompleteMultipartUpload");
 	for (unsigned int i = 0; i < n; i++) {
 		snprintf(num, sizeof(num), "%u", i + 1);
-		xb_puts(&b, "<Part><PartNumber>");
-		xb_puts(&b, num);
-		xb_puts(&b, "</PartNumber><ETag>");
-		xb_esc(&b, u->parts[i].etag);
-		xb_puts(&b, "</ETag></Part>");
+		s3_xml_open(&b, "Part");
+		s3_xml_element(&b, "PartNumber", num);
+		s3_xml_element(&b, "ETag", u->parts[i].etag);
+		s3_xml_close(&b, "Part");
 	}
-	xb_puts(&b, "</CompleteMultipartUpload>");
-	if (b.oom) {
-		ret = -ENOMEM;
+	s3_xml_close(&b, "CompleteMultipartUpload");
+	if (b.err) {
+		ret = b.err;
 		goto out_abort;
 	}
 	q[0] = (struct s3_kv){"uploadId", u->upload_id};
@@ -1415,7 +1338,7 @@ out_abort:
 		s3_fail(ret, "%s", keep);
 	}
 out:
-	free(b.p);
+	s3_sb_free(&b);
 	op_fini(&op);
 	up_free(u);
 	return ret;
@@ -1825,24 +1748,23 @@ static const struct s3_delete_item *delete_match(const struct s3_delete_item **b
 }
 
 /* The DeleteObjects body of @n items: every item answered (Quiet off). */
-static int delete_body(struct s3s *s, const struct s3_delete_item *items, size_t n, struct xbuf *b)
+static int delete_body(struct s3s *s, const struct s3_delete_item *items, size_t n,
+		       struct s3_sbuf *b)
 {
-	xb_puts(b,
-		"<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>false</Quiet>");
+	s3_xml_begin(b, "Delete");
+	s3_xml_element(b, "Quiet", "false");
 	for (size_t i = 0; i < n; i++) {
-		xb_puts(b, "<Object><Key>");
-		xb_esc(b, s->prefix);
-		xb_esc(b, items[i].key);
-		xb_puts(b, "</Key>");
-		if (items[i].version_id) {
-			xb_puts(b, "<VersionId>");
-			xb_esc(b, items[i].version_id);
-			xb_puts(b, "</VersionId>");
-		}
-		xb_puts(b, "</Object>");
+		s3_xml_open(b, "Object");
+		s3_xml_open(b, "Key");
+		s3_xml_escape(b, s->prefix);
+		s3_xml_escape(b, items[i].key);
+		s3_xml_close(b, "Key");
+		if (items[i].version_id)
+			s3_xml_element(b, "VersionId", items[i].version_id);
+		s3_xml_close(b, "Object");
 	}
-	xb_puts(b, "</Delete>");
-	return b->oom ? -ENOMEM : 0;
+	s3_xml_close(b, "Delete");
+	return b->err;
 }
 
 /*
@@ -1856,7 +1778,7 @@ static int delete_batch(struct s3s *s, const struct s3_delete_item *items, size_
 	struct s3_kv q[] = {{"delete", NULL}};
 	const struct s3_delete_item **by = NULL;
 	struct s3_xml_page pg = {0};
-	struct xbuf b = {0};
+	struct s3_sbuf b = {0};
 	bool *answered = NULL;
 	size_t plen = strlen(s->prefix);
 	struct s3op op;
@@ -1929,7 +1851,7 @@ static int delete_batch(struct s3s *s, const struct s3_delete_item *items, size_
 out:
 	free(by);
 	free(answered);
-	free(b.p);
+	s3_sb_free(&b);
 	s3_xml_page_fini(&pg);
 	op_fini(&op);
 	return ret;
