@@ -52,6 +52,14 @@ extern "C" {
 struct s3_store;
 struct s3_upload;
 
+/*
+ * Limits of multipart uploads, S3's: part numbers run 1..S3_UPLOAD_MAX_PARTS,
+ * and s3:// refuses parts (all but the last) under S3_PART_MIN bytes. file://
+ * keeps the part numbers, so a repository can move between the two.
+ */
+#define S3_UPLOAD_MAX_PARTS 10000
+#define S3_PART_MIN	    (5u << 20)
+
 /* Log levels, the same numbers in every ferry module. */
 enum {
 	S3_LOG_ERR = 0,
@@ -308,7 +316,7 @@ int s3_store_delete_objects(struct s3_store *st, const struct s3_delete_item *it
 /**
  * s3_upload_new() - start writing an object in parts (a multipart upload)
  * @key:       borrowed
- * @part_size: the length of every part but the last (>= 5 MiB for s3://)
+ * @part_size: the length of every part but the last (>= S3_PART_MIN for s3://)
  * @out:       the upload; it ends with s3_upload_complete() or s3_upload_abort()
  *
  * The call does not wait for the object store: s3:// creates the multipart
@@ -321,7 +329,7 @@ int s3_upload_new(struct s3_store *st, const char *key, size_t part_size, struct
 
 /**
  * s3_upload_part() - queue one part
- * @num:  part number, 1..10000; part @num covers bytes
+ * @num:  part number, 1..S3_UPLOAD_MAX_PARTS; part @num covers bytes
  *        [(@num - 1) * part_size, ...) of the object
  * @buf:  @len bytes, borrowed until @done runs
  * @len:  == part_size, except for the last part (1..part_size)

@@ -40,7 +40,7 @@ struct file_upload {
 	size_t last_len;	 /* length of part max_num */
 	unsigned int nparts_set; /* s3_upload_set_nparts(), 0: max_num */
 	int err;		 /* first error, sticky */
-	unsigned char seen[(S3_MAX_PARTS + 8) / 8];
+	unsigned char seen[(S3_UPLOAD_MAX_PARTS + 8) / 8];
 };
 
 static struct file_store *fs_of(struct s3_store *st)
@@ -723,11 +723,15 @@ static const struct s3_backend_ops file_ops = {
 	.head_version = fs_head_version,
 };
 
-int s3_file_open(struct s3_store *st, const char *path, const struct s3_store_opts *opts)
+/* @path: what follows "file://" (an absolute path), or a bare absolute path */
+static int fs_open(struct s3_store *st, const char *path, const struct s3_store_opts *opts)
 {
 	struct file_store *fs;
 	size_t len = strlen(path);
 
+	if (path[0] != '/')
+		return s3_fail(-EINVAL, "%s: a file:// URL needs an absolute path (file:///path)",
+			       st->url);
 	while (len > 1 && path[len - 1] == '/')
 		len--;
 	if (len >= PATH_MAX - S3_KEY_MAX - 32)
@@ -743,5 +747,12 @@ int s3_file_open(struct s3_store *st, const char *path, const struct s3_store_op
 	fs->fsync = !(opts && opts->fsync < 0);
 	st->priv = fs;
 	st->ops = &file_ops;
+	st->local = true;
 	return 0;
 }
+
+const struct s3_backend s3_backend_file = {
+	.scheme = "file://",
+	.bare_paths = true,
+	.open = fs_open,
+};

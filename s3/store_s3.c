@@ -728,7 +728,7 @@ static void up_put_inflight(struct s3up *u)
 static int up_grow(struct s3up *u, unsigned int num)
 {
 	size_t old = u->cap;
-	int ret = s3_grow(&u->parts, &u->cap, num, sizeof(*u->parts), S3_MAX_PARTS);
+	int ret = s3_grow(&u->parts, &u->cap, num, sizeof(*u->parts), S3_UPLOAD_MAX_PARTS);
 
 	if (ret)
 		return ret == -EOVERFLOW ? -EINVAL : ret;
@@ -889,7 +889,7 @@ static int up_alloc(struct s3_store *st, const char *key, size_t part_size, cons
 	struct s3up *u;
 
 	*out = NULL;
-	if (part_size < (5u << 20))
+	if (part_size < S3_PART_MIN)
 		return s3_fail(-EINVAL, "%s of %s: parts of %zu bytes, S3 needs at least 5 MiB",
 			       verb, key, part_size);
 	u = calloc(1, sizeof(*u));
@@ -1110,7 +1110,7 @@ static int up_list_parts(struct s3up *u, s3_part_fn fn, void *arg)
 			uint64_t num, size;
 
 			if (!e->f[0] || s3_xml_u64(e->f[0], &num) || num < 1 ||
-			    num > S3_MAX_PARTS || !e->f[1] || s3_xml_u64(e->f[1], &size) ||
+			    num > S3_UPLOAD_MAX_PARTS || !e->f[1] || s3_xml_u64(e->f[1], &size) ||
 			    size > SIZE_MAX || !e->f[2] || !e->f[2][0] ||
 			    strlen(e->f[2]) >= S3_ETAG_SIZE) {
 				ret = s3_fail(-EIO,
@@ -1126,7 +1126,7 @@ static int up_list_parts(struct s3up *u, s3_part_fn fn, void *arg)
 			uint64_t next;
 
 			if (!pg.top[1] || s3_xml_u64(pg.top[1], &next) || next <= last ||
-			    next > S3_MAX_PARTS)
+			    next > S3_UPLOAD_MAX_PARTS)
 				ret = s3_fail(
 					-EIO,
 					"%s: truncated answer without a usable NextPartNumberMarker",
@@ -2097,8 +2097,8 @@ static int s3s_endpoint(struct s3s *s, const char *ep, int path_style)
 	return 0;
 }
 
-int s3_s3_open(struct s3_store *st, const char *bucket, const char *prefix,
-	       const struct s3_store_opts *opts)
+static int s3s_open_bucket(struct s3_store *st, const char *bucket, const char *prefix,
+			   const struct s3_store_opts *opts)
 {
 	struct s3_store_opts o = {0};
 	struct s3_http_opts ho = {0};
@@ -2217,3 +2217,27 @@ out:
 	free(profile_ep);
 	return ret;
 }
+
+/* @rest: "bucket[/prefix]", what follows "s3://" */
+static int s3s_open(struct s3_store *st, const char *rest, const struct s3_store_opts *opts)
+{
+	const char *slash = strchr(rest, '/');
+	size_t blen = slash ? (size_t)(slash - rest) : strlen(rest);
+	char *bucket;
+	int ret;
+
+	/* S3 bucket names: 3-63 characters */
+	if (blen < 3 || blen > 63)
+		return s3_fail(-EINVAL, "%s: bucket name must have 3 to 63 characters", st->url);
+	bucket = strndup(rest, blen);
+	if (!bucket)
+		return -ENOMEM;
+	ret = s3s_open_bucket(st, bucket, slash ? slash + 1 : "", opts);
+	free(bucket);
+	return ret;
+}
+
+const struct s3_backend s3_backend_s3 = {
+	.scheme = "s3://",
+	.open = s3s_open,
+};
