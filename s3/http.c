@@ -1190,21 +1190,6 @@ void s3_http_free(struct s3_http *h)
 	free(h);
 }
 
-void s3_hreq_reset(struct s3_hreq *r)
-{
-	free(r->resp);
-	r->resp = NULL;
-	r->resp_len = 0;
-	r->err = 0;
-	r->msg[0] = '\0';
-	r->status = 0;
-	r->got = 0;
-	r->attempts = 0;
-	r->finished = false;
-	r->fresh = r->etag_retried = false;
-	memset(&r->s3err, 0, sizeof(r->s3err));
-}
-
 void s3_hreq_fini(struct s3_hreq *r)
 {
 	if (!r)

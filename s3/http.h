@@ -129,8 +129,6 @@ void s3_http_submit(struct s3_http *h, struct s3_hreq *r);
 /* Queue @r and wait for it (never on the loop thread). Return: r->err. */
 int s3_http_run(struct s3_http *h, struct s3_hreq *r);
 
-/* Reset the results for reuse of @r, keeping the inputs. */
-void s3_hreq_reset(struct s3_hreq *r);
 /* Free what the loop allocated in @r (resp). */
 void s3_hreq_fini(struct s3_hreq *r);
 
