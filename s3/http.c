@@ -8,12 +8,12 @@
  * Threads: submitters only touch the incoming list (under h->lock) and wake
  * the loop with curl_multi_wakeup(); everything else is the loop thread's.
  *
- * Bandwidth caps are token buckets refilled at 93 % of the cap, holding at
- * most 1/50 s worth, starting empty: no 1 s window can carry more than the
- * cap. Uploads take what the bucket holds (a read callback hands curl no
- * more); downloads pause while it is empty. With a cap, socket buffers are
- * kept to about 1/40 s of the cap so the kernel cannot run ahead of it.
+ * Bandwidth caps are the token buckets of ratelimit.c: uploads take what the
+ * bucket holds (a read callback hands curl no more); downloads pause while it
+ * is empty. With a cap, socket buffers are kept to about 1/40 s of the cap so
+ * the kernel cannot run ahead of it.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "ratelimit.h"
 #include "s3_buf.h"
 #include "s3_int.h"
 
@@ -37,13 +38,6 @@
 #define BACKOFF_BASE_MS	 100
 #define BACKOFF_CAP_MS	 20000
 #define CONTROL_SPARE	 2
-
-struct bucket {
-	double rate; /* bytes per ms */
-	double burst;
-	double tokens;
-	double last_ms; /* fractions count: refills are often < 1 ms apart */
-};
 
 struct s3_http {
 	struct s3_http_opts o;
@@ -61,8 +55,8 @@ struct s3_http {
 	unsigned int nrunning, max;
 	CURL **pool;
 	unsigned int npool;
-	struct bucket up, down;
-	int sockbuf; /* SO_SNDBUF/SO_RCVBUF with a cap, else 0 */
+	struct s3_bucket up, down; /* the caps */
+	int sockbuf;		   /* SO_SNDBUF/SO_RCVBUF with a cap, else 0 */
 	uint64_t rnd;
 	/*
 	 * The request id of the last answer on each connection (by local port):
@@ -117,46 +111,6 @@ static void hmsg(struct s3_hreq *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ------------------------------------------------------------ buckets */
-
-static void bucket_init(struct bucket *b, uint64_t cap)
-{
-	memset(b, 0, sizeof(*b));
-	if (!cap)
-		return;
-	b->rate = (double)cap * 0.93 / 1000.0;
-	b->burst = (double)cap / 50.0;
-	if (b->burst < 4096)
-		b->burst = 4096;
-	b->tokens = 0;
-	b->last_ms = 0;
-}
-
-static void bucket_refill(struct bucket *b, double t)
-{
-	if (!b->rate)
-		return;
-	if (b->last_ms == 0) {
-		b->last_ms = t;
-		return;
-	}
-	b->tokens += (t - b->last_ms) * b->rate;
-	if (b->tokens > b->burst)
-		b->tokens = b->burst;
-	b->last_ms = t;
-}
-
-/* ms until the bucket holds @want again */
-static long bucket_wait(const struct bucket *b, double want)
-{
-	double ms;
-
-	if (b->tokens >= want)
-		return 0;
-	ms = (want - b->tokens) / b->rate;
-	return ms < 1 ? 1 : (long)ms + 1;
-}
-
 /* ------------------------------------------------------------ callbacks */
 
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
@@ -178,21 +132,18 @@ static size_t read_capped_cb(char *buf, size_t size, size_t nitems, void *arg)
 	struct s3_http *h = r->h;
 	size_t n = size * nitems, left = r->body_len - r->sent;
 
-	if (left && h->up.rate) {
-		bucket_refill(&h->up, now_ms_f());
-		if (h->up.tokens < 1) {
+	if (n > left)
+		n = left;
+	if (n) {
+		s3_bucket_refill(&h->up, now_ms_f());
+		n = s3_bucket_take(&h->up, n);
+		if (!n) {
 			r->paused_up = true;
 			return CURL_READFUNC_PAUSE;
 		}
-		if ((double)n > h->up.tokens)
-			n = (size_t)h->up.tokens;
 	}
-	if (n > left)
-		n = left;
 	memcpy(buf, (const char *)r->body + r->sent, n);
 	r->sent += n;
-	if (h->up.rate)
-		h->up.tokens -= (double)n;
 	return n;
 }
 
@@ -202,13 +153,13 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct s3_http *h = r->h;
 	size_t n = size * nmemb;
 
-	if (h->down.rate) {
-		bucket_refill(&h->down, now_ms_f());
-		if (h->down.tokens <= 0) {
+	if (s3_bucket_on(&h->down)) {
+		s3_bucket_refill(&h->down, now_ms_f());
+		if (s3_bucket_empty(&h->down)) {
 			r->paused_down = true;
 			return CURL_WRITEFUNC_PAUSE;
 		}
-		h->down.tokens -= (double)n;
+		s3_bucket_spend(&h->down, n);
 	}
 	if (r->dst && r->status >= 200 && r->status < 300) {
 		const char *p = data;
@@ -442,9 +393,9 @@ static int sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 	struct s3_http *h = arg;
 
 	if (purpose == CURLSOCKTYPE_IPCXN && h->sockbuf) {
-		if (h->up.rate)
+		if (s3_bucket_on(&h->up))
 			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &h->sockbuf, sizeof(h->sockbuf));
-		if (h->down.rate)
+		if (s3_bucket_on(&h->down))
 			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &h->sockbuf, sizeof(h->sockbuf));
 	}
 	return CURL_SOCKOPT_OK;
@@ -823,7 +774,7 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 		r->fresh = false;
 	}
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)h);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r); /* CURLMSG_DONE finds @r by it */
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -849,7 +800,7 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 		curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, h);
 	}
-	if (h->down.rate) {
+	if (s3_bucket_on(&h->down)) {
 		long bs = (long)(h->down.burst / 2);
 
 		curl_easy_setopt(e, CURLOPT_BUFFERSIZE,
@@ -859,12 +810,13 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 	} else {
 		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
 	}
-	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, h->up.rate ? 16384L : 256L * 1024);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, s3_bucket_on(&h->up) ? 16384L : 256L * 1024);
 
 	if (!strcmp(r->method, "HEAD")) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
-		curl_easy_setopt(e, CURLOPT_READFUNCTION, h->up.rate ? read_capped_cb : read_cb);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION,
+				 s3_bucket_on(&h->up) ? read_capped_cb : read_cb);
 		curl_easy_setopt(e, CURLOPT_READDATA, r);
 		if (!strcmp(r->method, "PUT")) {
 			curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
@@ -885,18 +837,17 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 		hmsg(r, "%s: cannot start the transfer", r->what);
 		return -ENOMEM;
 	}
+	assert(h->nrunning < h->max + CONTROL_SPARE);
+	r->slot = h->nrunning;
 	h->running[h->nrunning++] = r;
 	return 0;
 }
 
 static void req_detach(struct s3_http *h, struct s3_hreq *r)
 {
-	for (unsigned int i = 0; i < h->nrunning; i++) {
-		if (h->running[i] == r) {
-			h->running[i] = h->running[--h->nrunning];
-			break;
-		}
-	}
+	assert(r->slot < h->nrunning && h->running[r->slot] == r);
+	h->running[r->slot] = h->running[--h->nrunning];
+	h->running[r->slot]->slot = r->slot;
 	curl_multi_remove_handle(h->multi, r->easy);
 	h->pool[h->npool++] = r->easy;
 	r->easy = NULL;
@@ -1045,41 +996,39 @@ static void *loop_main(void *arg)
 				req_finish(h, r);
 		}
 		/* a cap: wake paused transfers once the bucket has refilled */
-		if (h->up.rate || h->down.rate) {
+		if (s3_bucket_on(&h->up) || s3_bucket_on(&h->down)) {
 			double tf = now_ms_f();
 			bool up_paused = false, down_paused = false;
 
-			bucket_refill(&h->up, tf);
-			bucket_refill(&h->down, tf);
+			s3_bucket_refill(&h->up, tf);
+			s3_bucket_refill(&h->down, tf);
 			for (unsigned int i = 0; i < h->nrunning; i++) {
 				up_paused |= h->running[i]->paused_up;
 				down_paused |= h->running[i]->paused_down;
 			}
 			for (unsigned int i = 0; i < h->nrunning; i++) {
 				r = h->running[i];
-				if ((r->paused_up && h->up.tokens >= h->up.burst / 4) ||
-				    (r->paused_down && h->down.tokens > 0)) {
+				if ((r->paused_up && s3_bucket_holds(&h->up, h->up.burst / 4)) ||
+				    (r->paused_down && !s3_bucket_empty(&h->down))) {
 					r->paused_up = r->paused_down = false;
 					curl_easy_pause(r->easy, CURLPAUSE_CONT);
 				}
 			}
-			if (up_paused && (t = bucket_wait(&h->up, h->up.burst / 4)) < timeout)
+			if (up_paused && (t = s3_bucket_wait(&h->up, h->up.burst / 4)) < timeout)
 				timeout = t;
-			if (down_paused && (t = bucket_wait(&h->down, 1)) < timeout)
+			if (down_paused && (t = s3_bucket_wait(&h->down, 1)) < timeout)
 				timeout = t;
 		}
 
 		curl_multi_perform(h->multi, &still);
 		while ((m = curl_multi_info_read(h->multi, &nmsg))) {
-			struct s3_hreq *done = NULL;
+			char *done = NULL;
 
 			if (m->msg != CURLMSG_DONE)
 				continue;
-			for (unsigned int i = 0; i < h->nrunning; i++)
-				if (h->running[i]->easy == m->easy_handle)
-					done = h->running[i];
-			if (done)
-				req_ended(h, done, m->data.result);
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &done);
+			assert(done && ((struct s3_hreq *)done)->easy == m->easy_handle);
+			req_ended(h, (struct s3_hreq *)done, m->data.result);
 		}
 		/* retries scheduled just now */
 		now = now_ms();
@@ -1136,8 +1085,8 @@ int s3_http_new(const struct s3_http_opts *opts, struct s3_http **out)
 		goto out_free;
 	if (getrandom(&h->rnd, sizeof(h->rnd), 0) != sizeof(h->rnd) || !h->rnd)
 		h->rnd = 0x9e3779b97f4a7c15ull ^ (uint64_t)now_ms();
-	bucket_init(&h->up, opts->limit_up);
-	bucket_init(&h->down, opts->limit_down);
+	s3_bucket_init(&h->up, opts->limit_up);
+	s3_bucket_init(&h->down, opts->limit_down);
 	if (opts->limit_up || opts->limit_down) {
 		uint64_t cap =
 			opts->limit_up > opts->limit_down ? opts->limit_up : opts->limit_down;

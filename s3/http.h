@@ -99,7 +99,8 @@ struct s3_hreq {
 	struct s3_http *h;
 	struct s3_hreq *next;
 	struct curl_slist *hdrs;
-	CURL *easy;
+	CURL *easy;	   /* its CURLOPT_PRIVATE is this request */
+	unsigned int slot; /* in the loop's running[] */
 	uint64_t deadline_ms, wake_ms, started_ms;
 	size_t sent;
 	size_t resp_cap; /* allocated for resp (when resp is set) */
