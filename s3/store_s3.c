@@ -1672,21 +1672,6 @@ static const struct s3_xml_page_spec delete_result_spec = {
 		  [DR_MESSAGE] = "Message"},
 };
 
-/* The errno of an S3 error code in one item's answer: 0 for "it was not there". */
-static int delete_item_errno(const char *code)
-{
-	if (!strcmp(code, "NoSuchKey") || !strcmp(code, "NoSuchVersion"))
-		return 0;
-	if (!strcmp(code, "AccessDenied"))
-		return -EACCES;
-	if (!strcmp(code, "SlowDown") || !strcmp(code, "InternalError") ||
-	    !strcmp(code, "ServiceUnavailable"))
-		return -EAGAIN;
-	if (!strcmp(code, "InvalidArgument") || !strcmp(code, "InvalidRequest"))
-		return -EINVAL;
-	return -EIO;
-}
-
 /*
  * Hand one item's outcome to @fn: the server's @code and @message, and for
  * a refused version the Object Lock that holds it (a HEAD of it: Ceph RGW's
@@ -1841,7 +1826,9 @@ static int delete_batch(struct s3s *s, const struct s3_delete_item *items, size_
 		}
 		answered[it - items] = true;
 		if (e->kind == DR_ERROR)
-			err = delete_item_errno(code);
+			err = s3_http_code_errno(code);
+		if (err == -ENOENT)
+			err = 0; /* NoSuchKey, NoSuchVersion: not there, as asked */
 		delete_report(s, it, err, code, e->f[DR_MESSAGE] ? e->f[DR_MESSAGE] : "", fn, arg);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -1855,29 +1842,6 @@ out:
 	s3_xml_page_fini(&pg);
 	op_fini(&op);
 	return ret;
-}
-
-/*
- * Whether a failed request was refused for its item (Object Lock, a policy
- * on that key, a bad version id), not for what every request would meet:
- * no answer, a busy store, credentials, clock, region, a missing bucket.
- */
-static bool refused_for_item(const struct s3_hreq *r)
-{
-	static const char *const every[] = {
-		"NoSuchBucket",		 "InvalidAccessKeyId",
-		"SignatureDoesNotMatch", "RequestTimeTooSkewed",
-		"ExpiredToken",		 "InvalidToken",
-		"TokenRefreshRequired",	 "AuthorizationHeaderMalformed",
-		"PermanentRedirect",	 "AllAccessDisabled",
-	};
-
-	if (r->status < 400 || r->status >= 500 || !r->s3err.code[0])
-		return false;
-	for (size_t i = 0; i < sizeof(every) / sizeof(every[0]); i++)
-		if (!strcmp(r->s3err.code, every[i]))
-			return false;
-	return true;
 }
 
 /* Without DeleteObjects: one DELETE per item, DELETE_WINDOW of them in flight. */
@@ -1915,7 +1879,7 @@ static int delete_singly(struct s3s *s, const struct s3_delete_item *items, size
 
 			if (!r->err)
 				fn(arg, &items[at + i], 0, "");
-			else if (refused_for_item(r))
+			else if (!r->store_wide) /* refused for this item alone */
 				delete_report(s, &items[at + i], r->err, r->s3err.code,
 					      r->s3err.message, fn, arg);
 			else if (!ret)
