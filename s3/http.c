@@ -15,60 +15,21 @@
  * the kernel cannot run ahead of it.
  */
 #include <assert.h>
-#include <ctype.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <time.h>
 
-#include "http.h"
-#include "ratelimit.h"
-#include "s3_buf.h"
+#include "http_int.h"
 #include "s3_int.h"
 
-#define RESP_MAX_DEFAULT (1u << 20)
-#define ERROR_DOC_MAX	 (64u << 10)
-#define MAX_ATTEMPTS	 10
-#define BACKOFF_BASE_MS	 100
-#define BACKOFF_CAP_MS	 20000
-#define CONTROL_SPARE	 2
-
-struct s3_http {
-	struct s3_http_opts o;
-	CURLM *multi;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;		   /* s3_http_run() waiters */
-	struct s3_hreq *in_head, *in_tail; /* incoming, under lock */
-	bool stopping;
-
-	/* the loop thread's */
-	struct s3_hreq *ctl_head, *ctl_tail, *data_head, *data_tail;
-	struct s3_hreq *delayed; /* waiting out a backoff, unordered */
-	struct s3_hreq **running;
-	unsigned int nrunning, max;
-	CURL **pool;
-	unsigned int npool;
-	struct s3_bucket up, down; /* the caps */
-	int sockbuf;		   /* SO_SNDBUF/SO_RCVBUF with a cap, else 0 */
-	uint64_t rnd;
-	/*
-	 * The request id of the last answer on each connection (by local port):
-	 * an answer with the same id again is a repeat, and the connection out of
-	 * step (the request's own answer is still to come).
-	 */
-	struct last_answer {
-		long port;
-		char id[96];
-	} last[64];
-};
+#define MAX_ATTEMPTS	10
+#define BACKOFF_BASE_MS 100
+#define BACKOFF_CAP_MS	20000
 
 static uint64_t now_ms(void)
 {
@@ -78,7 +39,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static double now_ms_f(void)
+double s3_http_now_ms_f(void)
 {
 	struct timespec ts;
 
@@ -100,306 +61,14 @@ bool s3_http_is_loop(const struct s3_http *h)
 	return pthread_equal(pthread_self(), h->thread);
 }
 
-/* r->msg, cut to fit (vsnprintf: truncation is intended) */
-static void hmsg(struct s3_hreq *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void hmsg(struct s3_hreq *r, const char *fmt, ...)
+/* vsnprintf: truncation is intended */
+void s3_hreq_msg(struct s3_hreq *r, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
 	va_end(ap);
-}
-
-/* ------------------------------------------------------------ callbacks */
-
-static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct s3_hreq *r = arg;
-	size_t n = size * nitems, left = r->body_len - r->sent;
-
-	if (n > left)
-		n = left;
-	memcpy(buf, (const char *)r->body + r->sent, n);
-	r->sent += n;
-	return n;
-}
-
-/* the capped variant: hands curl no more than the bucket holds */
-static size_t read_capped_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct s3_hreq *r = arg;
-	struct s3_http *h = r->h;
-	size_t n = size * nitems, left = r->body_len - r->sent;
-
-	if (n > left)
-		n = left;
-	if (n) {
-		s3_bucket_refill(&h->up, now_ms_f());
-		n = s3_bucket_take(&h->up, n);
-		if (!n) {
-			r->paused_up = true;
-			return CURL_READFUNC_PAUSE;
-		}
-	}
-	memcpy(buf, (const char *)r->body + r->sent, n);
-	r->sent += n;
-	return n;
-}
-
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct s3_hreq *r = arg;
-	struct s3_http *h = r->h;
-	size_t n = size * nmemb;
-
-	if (s3_bucket_on(&h->down)) {
-		s3_bucket_refill(&h->down, now_ms_f());
-		if (s3_bucket_empty(&h->down)) {
-			r->paused_down = true;
-			return CURL_WRITEFUNC_PAUSE;
-		}
-		s3_bucket_spend(&h->down, n);
-	}
-	if (r->dst && r->status >= 200 && r->status < 300) {
-		const char *p = data;
-		size_t m = n;
-
-		/* a server that answered a ranged GET with the whole object */
-		if (r->skip) {
-			size_t s = r->skip < m ? (size_t)r->skip : m;
-
-			r->skip -= s;
-			p += s;
-			m -= s;
-		}
-		if (m > r->dst_len - r->got) {
-			if (r->status == 200 && r->ranged) {
-				/* the whole object answered a ranged GET: keep what fits, stop */
-				m = r->dst_len - r->got;
-				memcpy((char *)r->dst + r->got, p, m);
-				r->got += m;
-				r->abort_err = 1; /* done early, not an error */
-				return 0;
-			}
-			r->abort_err = -EIO;
-			hmsg(r, "%s: the server sent more than the %zu bytes asked for", r->what,
-			     r->dst_len);
-			return 0;
-		}
-		memcpy((char *)r->dst + r->got, p, m);
-		r->got += m;
-		return n;
-	}
-	{
-		bool ok = r->status >= 200 && r->status < 300;
-		size_t max = !ok ? ERROR_DOC_MAX : r->resp_max ? r->resp_max : RESP_MAX_DEFAULT;
-
-		if (r->resp_len + n > max) {
-			if (!ok)
-				return n; /* the start of an error document is enough */
-			r->abort_err = -EFBIG;
-			return 0;
-		}
-		/* geometric (s3_grow()): a large body comes in many small pieces */
-		if (s3_grow(&r->resp, &r->resp_cap, r->resp_len + n + 1, 1, max + 1)) {
-			r->abort_err = -ENOMEM;
-			return 0;
-		}
-		memcpy(r->resp + r->resp_len, data, n);
-		r->resp_len += n;
-		r->resp[r->resp_len] = '\0';
-	}
-	return n;
-}
-
-static bool hdr_is(const char *line, size_t n, const char *name, const char **val, size_t *vlen)
-{
-	size_t k = strlen(name);
-
-	if (n <= k || strncasecmp(line, name, k) || line[k] != ':')
-		return false;
-	line += k + 1;
-	n -= k + 1;
-	while (n && (*line == ' ' || *line == '\t')) {
-		line++;
-		n--;
-	}
-	while (n && (line[n - 1] == '\r' || line[n - 1] == '\n' || line[n - 1] == ' '))
-		n--;
-	*val = line;
-	*vlen = n;
-	return true;
-}
-
-/* Whether @r's answer repeats the last one on its connection; remembers it. */
-static bool answer_repeated(struct s3_http *h, struct s3_hreq *r)
-{
-	struct last_answer *a;
-	long port = 0;
-
-	if (!r->request_id[0] ||
-	    curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &port) != CURLE_OK || port <= 0)
-		return false;
-	a = &h->last[port % (long)(sizeof(h->last) / sizeof(h->last[0]))];
-	if (a->port == port && !strcmp(a->id, r->request_id))
-		return true;
-	a->port = port;
-	snprintf(a->id, sizeof(a->id), "%s", r->request_id);
-	return false;
-}
-
-static bool is_md5_etag(const char *etag)
-{
-	size_t n = strlen(etag);
-
-	if (n != 34 || etag[0] != '"' || etag[33] != '"')
-		return false;
-	for (size_t i = 1; i < 33; i++)
-		if (!isxdigit((unsigned char)etag[i]))
-			return false;
-	return true;
-}
-
-/*
- * At the end of an answer's headers: whether it is the answer to @r. Not:
- * the answer repeats the last one on its connection (the connection is out
- * of step: this request's own answer is still to come), a PUT's ETag is not
- * the MD5 of its body, a ranged GET's answer starts elsewhere. r->msg says why.
- */
-static bool headers_ok(struct s3_http *h, struct s3_hreq *r)
-{
-	if (answer_repeated(h, r)) {
-		hmsg(r, "%s: the answer (request id %s) repeats the one before on its connection",
-		     r->what, r->request_id);
-		return false;
-	}
-	if (r->status < 200 || r->status >= 300)
-		return true;
-	/*
-	 * The server checked Content-MD5, so a different ETag is an answer damaged
-	 * on the way, or a server whose ETags are not MD5s (MinIO encrypting on its
-	 * own): sent once more, and the second answer is taken as it is.
-	 */
-	if (r->expect_md5[0] && is_md5_etag(r->etag) &&
-	    strncasecmp(r->etag + 1, r->expect_md5, 32)) {
-		if (r->etag_retried) {
-			pr_debug("s3: %s: ETag %s again, not the MD5 %s: taken", r->what, r->etag,
-				 r->expect_md5);
-			return true;
-		}
-		r->etag_retried = true;
-		hmsg(r, "%s: the answer's ETag %s is not the MD5 of what was sent (%s)", r->what,
-		     r->etag, r->expect_md5);
-		return false;
-	}
-	if (r->ranged && r->status == 206 && r->has_range_first && r->range_first != r->range_off) {
-		hmsg(r, "%s: the answer holds bytes from %llu, not from %llu", r->what,
-		     (unsigned long long)r->range_first, (unsigned long long)r->range_off);
-		return false;
-	}
-	return true;
-}
-
-static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
-{
-	struct s3_hreq *r = arg;
-	size_t n = size * nitems, vlen;
-	const char *v;
-	char tmp[64];
-
-	if ((n == 2 && line[0] == '\r') || (n == 1 && line[0] == '\n')) {
-		/* the end of the headers (of a final answer: not of 100 Continue) */
-		if (r->status >= 200 && !headers_ok(r->h, r)) {
-			/* stop here: an aborted transfer's connection is closed, not reused */
-			r->wrong_answer = true;
-			r->abort_err = -EIO;
-			return 0;
-		}
-		return n;
-	}
-	if (n > 5 && !strncmp(line, "HTTP/", 5)) {
-		const char *sp = memchr(line, ' ', n);
-
-		/* a new response (after 100 Continue, or a retry): forget the last */
-		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-		/* a ranged GET answered with the whole object: skip to the range */
-		r->skip = r->status == 200 && r->ranged ? r->range_off : 0;
-		r->etag[0] = '\0';
-		r->has_length = r->has_range = r->has_range_first = false;
-		r->server_date = r->last_modified = 0;
-		r->lock_mode[0] = r->lock_until[0] = '\0';
-		r->legal_hold = false;
-		r->request_id[0] = '\0';
-		return n;
-	}
-	if (hdr_is(line, n, "ETag", &v, &vlen)) {
-		if (vlen >= sizeof(r->etag))
-			vlen = sizeof(r->etag) - 1;
-		memcpy(r->etag, v, vlen);
-		r->etag[vlen] = '\0';
-	} else if (hdr_is(line, n, "Content-Length", &v, &vlen) && vlen < sizeof(tmp)) {
-		memcpy(tmp, v, vlen);
-		tmp[vlen] = '\0';
-		r->has_length = !s3_xml_u64(tmp, &r->content_length);
-	} else if (hdr_is(line, n, "Content-Range", &v, &vlen) && vlen < sizeof(tmp)) {
-		const char *slash;
-
-		memcpy(tmp, v, vlen);
-		tmp[vlen] = '\0';
-		slash = strrchr(tmp, '/');
-		if (slash && strcmp(slash + 1, "*"))
-			r->has_range = !s3_xml_u64(slash + 1, &r->range_total);
-		/* "bytes FIRST-LAST/TOTAL" */
-		if (!strncmp(tmp, "bytes ", 6)) {
-			char *dash = strchr(tmp + 6, '-');
-
-			if (dash) {
-				*dash = '\0';
-				r->has_range_first = !s3_xml_u64(tmp + 6, &r->range_first);
-			}
-		}
-	} else if (hdr_is(line, n, "Date", &v, &vlen) && vlen < sizeof(tmp)) {
-		memcpy(tmp, v, vlen);
-		tmp[vlen] = '\0';
-		r->server_date = (int64_t)curl_getdate(tmp, NULL);
-		if (r->server_date < 0)
-			r->server_date = 0;
-	} else if (hdr_is(line, n, "Last-Modified", &v, &vlen) && vlen < sizeof(tmp)) {
-		memcpy(tmp, v, vlen);
-		tmp[vlen] = '\0';
-		r->last_modified = (int64_t)curl_getdate(tmp, NULL);
-		if (r->last_modified < 0)
-			r->last_modified = 0;
-	} else if (hdr_is(line, n, "x-amz-object-lock-mode", &v, &vlen) &&
-		   vlen < sizeof(r->lock_mode)) {
-		memcpy(r->lock_mode, v, vlen);
-		r->lock_mode[vlen] = '\0';
-	} else if (hdr_is(line, n, "x-amz-object-lock-retain-until-date", &v, &vlen) &&
-		   vlen < sizeof(r->lock_until)) {
-		memcpy(r->lock_until, v, vlen);
-		r->lock_until[vlen] = '\0';
-	} else if (hdr_is(line, n, "x-amz-object-lock-legal-hold", &v, &vlen)) {
-		r->legal_hold = vlen == 2 && !strncasecmp(v, "ON", 2);
-	} else if (hdr_is(line, n, "x-amz-request-id", &v, &vlen) && vlen < sizeof(r->request_id)) {
-		memcpy(r->request_id, v, vlen);
-		r->request_id[vlen] = '\0';
-	}
-	return n;
-}
-
-static int sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-	struct s3_http *h = arg;
-
-	if (purpose == CURLSOCKTYPE_IPCXN && h->sockbuf) {
-		if (s3_bucket_on(&h->up))
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &h->sockbuf, sizeof(h->sockbuf));
-		if (s3_bucket_on(&h->down))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &h->sockbuf, sizeof(h->sockbuf));
-	}
-	return CURL_SOCKOPT_OK;
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -466,39 +135,9 @@ static void req_clear_attempt(struct s3_hreq *r)
 	r->resp_len = r->resp_cap = 0;
 }
 
-static int req_start(struct s3_http *h, struct s3_hreq *r)
+/* The options of one attempt on easy handle @e, with @left ms to its deadline. */
+static void easy_setup(struct s3_http *h, struct s3_hreq *r, CURL *e, uint64_t left)
 {
-	CURL *e = h->npool ? h->pool[--h->npool] : curl_easy_init();
-	uint64_t now = now_ms(), left;
-	struct curl_slist *hdrs;
-	int err = 0;
-
-	if (!e) {
-		r->err = -ENOMEM;
-		hmsg(r, "%s: out of memory", r->what);
-		return -ENOMEM;
-	}
-	curl_easy_reset(e);
-	req_clear_attempt(r);
-	/* the deadline runs from the first attempt, not from queueing */
-	if (!r->attempts)
-		r->deadline_ms = now + (h->o.timeout_ms ? h->o.timeout_ms : 600000);
-	r->attempts++;
-	r->h = h;
-	hdrs = r->prepare(r, &err);
-	if (!hdrs) {
-		h->pool[h->npool++] = e;
-		r->err = err ? err : -ENOMEM;
-		if (!r->msg[0])
-			hmsg(r, "%s: cannot build the request: %s", r->what, strerror(-r->err));
-		return r->err;
-	}
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	r->hdrs = hdrs;
-	r->easy = e;
-	left = r->deadline_ms > now ? r->deadline_ms - now : 1;
-	r->started_ms = now;
-
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	if (r->fresh) {
 		/* the last answer was not this request's: not on that connection again */
@@ -506,7 +145,7 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 		r->fresh = false;
 	}
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r); /* CURLMSG_DONE finds @r by it */
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -516,9 +155,9 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(left < 10000 ? left : 10000));
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s3_http_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, s3_http_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (h->o.ca_file)
@@ -528,7 +167,7 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	if (h->sockbuf) {
-		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, s3_http_sockopt_cb);
 		curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, h);
 	}
 	if (s3_bucket_on(&h->down)) {
@@ -547,7 +186,7 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
 		curl_easy_setopt(e, CURLOPT_READFUNCTION,
-				 s3_bucket_on(&h->up) ? read_capped_cb : read_cb);
+				 s3_bucket_on(&h->up) ? s3_http_read_capped_cb : s3_http_read_cb);
 		curl_easy_setopt(e, CURLOPT_READDATA, r);
 		if (!strcmp(r->method, "PUT")) {
 			curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
@@ -559,13 +198,48 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 	} else if (strcmp(r->method, "GET")) {
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 	}
+}
+
+/* Start an attempt of @r: signed afresh, on a pooled easy handle. 0, or -errno (r->err). */
+static int req_start(struct s3_http *h, struct s3_hreq *r)
+{
+	CURL *e = h->npool ? h->pool[--h->npool] : curl_easy_init();
+	uint64_t now = now_ms();
+	struct curl_slist *hdrs;
+	int err = 0;
+
+	if (!e) {
+		r->err = -ENOMEM;
+		s3_hreq_msg(r, "%s: out of memory", r->what);
+		return -ENOMEM;
+	}
+	curl_easy_reset(e);
+	req_clear_attempt(r);
+	/* the deadline runs from the first attempt, not from queueing */
+	if (!r->attempts)
+		r->deadline_ms = now + (h->o.timeout_ms ? h->o.timeout_ms : 600000);
+	r->attempts++;
+	r->h = h;
+	hdrs = r->prepare(r, &err);
+	if (!hdrs) {
+		h->pool[h->npool++] = e;
+		r->err = err ? err : -ENOMEM;
+		if (!r->msg[0])
+			s3_hreq_msg(r, "%s: cannot build the request: %s", r->what,
+				    strerror(-r->err));
+		return r->err;
+	}
+	r->hdrs = curl_slist_append(hdrs, "Expect:");
+	r->easy = e;
+	r->started_ms = now;
+	easy_setup(h, r, e, r->deadline_ms > now ? r->deadline_ms - now : 1);
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-		curl_slist_free_all(hdrs);
+		curl_slist_free_all(r->hdrs);
 		r->hdrs = NULL;
 		r->easy = NULL;
 		h->pool[h->npool++] = e;
 		r->err = -ENOMEM;
-		hmsg(r, "%s: cannot start the transfer", r->what);
+		s3_hreq_msg(r, "%s: cannot start the transfer", r->what);
 		return -ENOMEM;
 	}
 	assert(h->nrunning < h->max + CONTROL_SPARE);
@@ -594,7 +268,7 @@ static void req_gave_up(struct s3_http *h, struct s3_hreq *r)
 	if (!r->err)
 		r->err = -ETIMEDOUT;
 	if (!l) {
-		hmsg(r, "%s: HTTP %ld %s", r->what, r->status, r->s3err.code);
+		s3_hreq_msg(r, "%s: HTTP %ld %s", r->what, r->status, r->s3err.code);
 		l = strlen(r->msg);
 	}
 	if (l < sizeof(r->msg))
@@ -649,10 +323,158 @@ static void fail_all(struct s3_http *h, struct s3_hreq *list)
 		struct s3_hreq *n = list->next;
 
 		list->err = -ECANCELED;
-		hmsg(list, "%s: cancelled: the store is closing", list->what);
+		s3_hreq_msg(list, "%s: cancelled: the store is closing", list->what);
 		req_finish(h, list);
 		list = n;
 	}
+}
+
+/* @r is ready to start: to its queue (control requests may use the spare slots) */
+static void queue_ready(struct s3_http *h, struct s3_hreq *r)
+{
+	if (r->control)
+		q_push(&h->ctl_head, &h->ctl_tail, r);
+	else
+		q_push(&h->data_head, &h->data_tail, r);
+}
+
+/* Take what the submitters queued. Return: whether the loop is to stop. */
+static bool take_incoming(struct s3_http *h)
+{
+	struct s3_hreq *in, *r;
+	bool stopping;
+
+	pthread_mutex_lock(&h->lock);
+	in = h->in_head;
+	h->in_head = h->in_tail = NULL;
+	stopping = h->stopping;
+	pthread_mutex_unlock(&h->lock);
+	while ((r = in)) {
+		in = in->next;
+		queue_ready(h, r);
+	}
+	return stopping;
+}
+
+/* The store is closing: everything running or queued ends with -ECANCELED. */
+static void stop_all(struct s3_http *h)
+{
+	while (h->nrunning) {
+		struct s3_hreq *r = h->running[0];
+
+		req_detach(h, r);
+		r->next = NULL;
+		fail_all(h, r);
+	}
+	fail_all(h, h->ctl_head);
+	fail_all(h, h->data_head);
+	fail_all(h, h->delayed);
+	h->ctl_head = h->ctl_tail = h->data_head = h->data_tail = h->delayed = NULL;
+}
+
+/* Backoffs that are over go to their queues; *@timeout: until the next one ends. */
+static void wake_delayed(struct s3_http *h, uint64_t now, long *timeout)
+{
+	struct s3_hreq *r, **pp;
+
+	for (pp = &h->delayed; (r = *pp);) {
+		if (r->wake_ms <= now) {
+			*pp = r->next;
+			queue_ready(h, r);
+		} else {
+			if ((long)(r->wake_ms - now) < *timeout)
+				*timeout = (long)(r->wake_ms - now);
+			pp = &r->next;
+		}
+	}
+}
+
+/* whether a queued request may start now */
+static bool can_start(const struct s3_http *h)
+{
+	return (h->ctl_head && h->nrunning < h->max + CONTROL_SPARE) ||
+	       (h->data_head && h->nrunning < h->max);
+}
+
+/* Start what the slots allow; control requests may use the spare ones. */
+static void start_ready(struct s3_http *h, uint64_t now)
+{
+	while (can_start(h)) {
+		struct s3_hreq *r = h->ctl_head && h->nrunning < h->max + CONTROL_SPARE
+					    ? q_pop(&h->ctl_head, &h->ctl_tail)
+					    : q_pop(&h->data_head, &h->data_tail);
+
+		if (now >= r->deadline_ms && r->attempts) {
+			req_gave_up(h, r);
+			req_finish(h, r);
+			continue;
+		}
+		if (req_start(h, r))
+			req_finish(h, r);
+	}
+}
+
+/* With a cap: resume paused transfers once the bucket has refilled; *@timeout: until it will. */
+static void unpause_capped(struct s3_http *h, long *timeout)
+{
+	double tf = s3_http_now_ms_f();
+	bool up_paused = false, down_paused = false;
+	long t;
+
+	s3_bucket_refill(&h->up, tf);
+	s3_bucket_refill(&h->down, tf);
+	for (unsigned int i = 0; i < h->nrunning; i++) {
+		up_paused |= h->running[i]->paused_up;
+		down_paused |= h->running[i]->paused_down;
+	}
+	for (unsigned int i = 0; i < h->nrunning; i++) {
+		struct s3_hreq *r = h->running[i];
+
+		if ((r->paused_up && s3_bucket_holds(&h->up, h->up.burst / 4)) ||
+		    (r->paused_down && !s3_bucket_empty(&h->down))) {
+			r->paused_up = r->paused_down = false;
+			curl_easy_pause(r->easy, CURLPAUSE_CONT);
+		}
+	}
+	if (up_paused && (t = s3_bucket_wait(&h->up, h->up.burst / 4)) < *timeout)
+		*timeout = t;
+	if (down_paused && (t = s3_bucket_wait(&h->down, 1)) < *timeout)
+		*timeout = t;
+}
+
+/* Transfers curl finished: each one's request, through CURLINFO_PRIVATE. */
+static void reap_done(struct s3_http *h)
+{
+	CURLMsg *m;
+	int nmsg;
+
+	while ((m = curl_multi_info_read(h->multi, &nmsg))) {
+		char *done = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &done);
+		assert(done && ((struct s3_hreq *)done)->easy == m->easy_handle);
+		req_ended(h, (struct s3_hreq *)done, m->data.result);
+	}
+}
+
+/* How long the loop may sleep: no longer than a backoff, curl or @timeout wants. */
+static long next_timeout(struct s3_http *h, long timeout)
+{
+	uint64_t now = now_ms();
+	long ct = -1;
+
+	for (struct s3_hreq *r = h->delayed; r; r = r->next) {
+		long t = r->wake_ms > now ? (long)(r->wake_ms - now) : 0;
+
+		if (t < timeout)
+			timeout = t;
+	}
+	if (can_start(h))
+		return 0;
+	curl_multi_timeout(h->multi, &ct);
+	return ct >= 0 && ct < timeout ? ct : timeout;
 }
 
 static void *loop_main(void *arg)
@@ -660,124 +482,23 @@ static void *loop_main(void *arg)
 	struct s3_http *h = arg;
 
 	for (;;) {
-		struct s3_hreq *in, *r, **pp;
+		long timeout = 1000;
+		int still = 0;
 		uint64_t now;
-		long timeout = 1000, t;
-		bool stopping;
-		int still = 0, nmsg;
-		CURLMsg *m;
 
-		pthread_mutex_lock(&h->lock);
-		in = h->in_head;
-		h->in_head = h->in_tail = NULL;
-		stopping = h->stopping;
-		pthread_mutex_unlock(&h->lock);
-		while (in) {
-			r = in;
-			in = in->next;
-			if (r->control)
-				q_push(&h->ctl_head, &h->ctl_tail, r);
-			else
-				q_push(&h->data_head, &h->data_tail, r);
-		}
-		if (stopping) {
-			while (h->nrunning) {
-				r = h->running[0];
-				req_detach(h, r);
-				r->next = NULL;
-				fail_all(h, r);
-			}
-			fail_all(h, h->ctl_head);
-			fail_all(h, h->data_head);
-			fail_all(h, h->delayed);
-			h->ctl_head = h->ctl_tail = h->data_head = h->data_tail = h->delayed = NULL;
+		if (take_incoming(h)) {
+			stop_all(h);
 			break;
 		}
-
 		/* backoffs that are over go first */
 		now = now_ms();
-		for (pp = &h->delayed; (r = *pp);) {
-			if (r->wake_ms <= now) {
-				*pp = r->next;
-				if (r->control)
-					q_push(&h->ctl_head, &h->ctl_tail, r);
-				else
-					q_push(&h->data_head, &h->data_tail, r);
-			} else {
-				t = (long)(r->wake_ms - now);
-				if (t < timeout)
-					timeout = t;
-				pp = &r->next;
-			}
-		}
-		/* start what the slots allow; control requests may use the spare ones */
-		for (;;) {
-			if (h->ctl_head && h->nrunning < h->max + CONTROL_SPARE)
-				r = q_pop(&h->ctl_head, &h->ctl_tail);
-			else if (h->data_head && h->nrunning < h->max)
-				r = q_pop(&h->data_head, &h->data_tail);
-			else
-				break;
-			if (now >= r->deadline_ms && r->attempts) {
-				req_gave_up(h, r);
-				req_finish(h, r);
-				continue;
-			}
-			if (req_start(h, r))
-				req_finish(h, r);
-		}
-		/* a cap: wake paused transfers once the bucket has refilled */
-		if (s3_bucket_on(&h->up) || s3_bucket_on(&h->down)) {
-			double tf = now_ms_f();
-			bool up_paused = false, down_paused = false;
-
-			s3_bucket_refill(&h->up, tf);
-			s3_bucket_refill(&h->down, tf);
-			for (unsigned int i = 0; i < h->nrunning; i++) {
-				up_paused |= h->running[i]->paused_up;
-				down_paused |= h->running[i]->paused_down;
-			}
-			for (unsigned int i = 0; i < h->nrunning; i++) {
-				r = h->running[i];
-				if ((r->paused_up && s3_bucket_holds(&h->up, h->up.burst / 4)) ||
-				    (r->paused_down && !s3_bucket_empty(&h->down))) {
-					r->paused_up = r->paused_down = false;
-					curl_easy_pause(r->easy, CURLPAUSE_CONT);
-				}
-			}
-			if (up_paused && (t = s3_bucket_wait(&h->up, h->up.burst / 4)) < timeout)
-				timeout = t;
-			if (down_paused && (t = s3_bucket_wait(&h->down, 1)) < timeout)
-				timeout = t;
-		}
-
+		wake_delayed(h, now, &timeout);
+		start_ready(h, now);
+		if (s3_bucket_on(&h->up) || s3_bucket_on(&h->down))
+			unpause_capped(h, &timeout);
 		curl_multi_perform(h->multi, &still);
-		while ((m = curl_multi_info_read(h->multi, &nmsg))) {
-			char *done = NULL;
-
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &done);
-			assert(done && ((struct s3_hreq *)done)->easy == m->easy_handle);
-			req_ended(h, (struct s3_hreq *)done, m->data.result);
-		}
-		/* retries scheduled just now */
-		now = now_ms();
-		for (r = h->delayed; r; r = r->next) {
-			t = r->wake_ms > now ? (long)(r->wake_ms - now) : 0;
-			if (t < timeout)
-				timeout = t;
-		}
-		if ((h->ctl_head && h->nrunning < h->max + CONTROL_SPARE) ||
-		    (h->data_head && h->nrunning < h->max))
-			timeout = 0;
-		else {
-			long ct = -1;
-
-			curl_multi_timeout(h->multi, &ct);
-			if (ct >= 0 && ct < timeout)
-				timeout = ct;
-		}
+		reap_done(h);
+		timeout = next_timeout(h, timeout);
 		if (timeout > 0)
 			curl_multi_poll(h->multi, NULL, 0, (int)timeout, NULL);
 	}
