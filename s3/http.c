@@ -122,12 +122,7 @@ static void req_clear_attempt(struct s3_hreq *r)
 	r->paused_up = r->paused_down = false;
 	r->os_errno = 0;
 	r->curl_err[0] = '\0';
-	r->etag[0] = '\0';
-	r->has_length = r->has_range = r->has_range_first = false;
-	r->server_date = r->last_modified = 0;
-	r->lock_mode[0] = r->lock_until[0] = '\0';
-	r->legal_hold = false;
-	r->request_id[0] = '\0';
+	s3_hreq_forget_headers(r);
 	r->wrong_answer = false;
 	memset(&r->s3err, 0, sizeof(r->s3err));
 	free(r->resp);
@@ -185,8 +180,7 @@ static void easy_setup(struct s3_http *h, struct s3_hreq *r, CURL *e, uint64_t l
 	if (!strcmp(r->method, "HEAD")) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
-		curl_easy_setopt(e, CURLOPT_READFUNCTION,
-				 s3_bucket_on(&h->up) ? s3_http_read_capped_cb : s3_http_read_cb);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, s3_http_read_cb);
 		curl_easy_setopt(e, CURLOPT_READDATA, r);
 		if (!strcmp(r->method, "PUT")) {
 			curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);

@@ -55,9 +55,11 @@ double s3_http_now_ms_f(void);
 /* r->msg, cut to fit */
 void s3_hreq_msg(struct s3_hreq *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Forget what the headers of an answer said (a new answer, a new attempt). */
+void s3_hreq_forget_headers(struct s3_hreq *r);
+
 /* The curl callbacks of a transfer (http_io.c); their argument is the request, or the loop for sockopt. */
 size_t s3_http_read_cb(char *buf, size_t size, size_t nitems, void *arg);
-size_t s3_http_read_capped_cb(char *buf, size_t size, size_t nitems, void *arg);
 size_t s3_http_write_cb(char *data, size_t size, size_t nmemb, void *arg);
 size_t s3_http_header_cb(char *line, size_t size, size_t nitems, void *arg);
 int s3_http_sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose);

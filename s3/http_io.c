@@ -18,20 +18,8 @@
 #include "s3_buf.h"
 #include "s3_int.h"
 
+/* The request body to curl; with an upload cap, no more than the bucket holds. */
 size_t s3_http_read_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct s3_hreq *r = arg;
-	size_t n = size * nitems, left = r->body_len - r->sent;
-
-	if (n > left)
-		n = left;
-	memcpy(buf, (const char *)r->body + r->sent, n);
-	r->sent += n;
-	return n;
-}
-
-/* the capped variant: hands curl no more than the bucket holds */
-size_t s3_http_read_capped_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
 	struct s3_hreq *r = arg;
 	struct s3_http *h = r->h;
@@ -39,7 +27,7 @@ size_t s3_http_read_capped_cb(char *buf, size_t size, size_t nitems, void *arg)
 
 	if (n > left)
 		n = left;
-	if (n) {
+	if (n && s3_bucket_on(&h->up)) {
 		s3_bucket_refill(&h->up, s3_http_now_ms_f());
 		n = s3_bucket_take(&h->up, n);
 		if (!n) {
@@ -208,6 +196,16 @@ static bool headers_ok(struct s3_http *h, struct s3_hreq *r)
 	return true;
 }
 
+void s3_hreq_forget_headers(struct s3_hreq *r)
+{
+	r->etag[0] = '\0';
+	r->has_length = r->has_range = r->has_range_first = false;
+	r->server_date = r->last_modified = 0;
+	r->lock_mode[0] = r->lock_until[0] = '\0';
+	r->legal_hold = false;
+	r->request_id[0] = '\0';
+}
+
 size_t s3_http_header_cb(char *line, size_t size, size_t nitems, void *arg)
 {
 	struct s3_hreq *r = arg;
@@ -229,15 +227,10 @@ size_t s3_http_header_cb(char *line, size_t size, size_t nitems, void *arg)
 		const char *sp = memchr(line, ' ', n);
 
 		/* a new response (after 100 Continue, or a retry): forget the last */
+		s3_hreq_forget_headers(r);
 		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		/* a ranged GET answered with the whole object: skip to the range */
 		r->skip = r->status == 200 && r->ranged ? r->range_off : 0;
-		r->etag[0] = '\0';
-		r->has_length = r->has_range = r->has_range_first = false;
-		r->server_date = r->last_modified = 0;
-		r->lock_mode[0] = r->lock_until[0] = '\0';
-		r->legal_hold = false;
-		r->request_id[0] = '\0';
 		return n;
 	}
 	if (hdr_is(line, n, "ETag", &v, &vlen)) {

@@ -412,19 +412,23 @@ static void hint_expand(const struct s3_http_opts *o, const struct s3_hreq *r, c
 static bool apply(const struct s3_http_opts *o, struct s3_hreq *r, const struct outcome *m,
 		  const char *ce)
 {
-	char line[sizeof(r->msg)];
+	size_t at;
 
 	r->err = m->err;
 	r->xc = m->xc;
 	r->store_wide = m->flags & WIDE;
 	if (m->err && !r->msg[0]) {
+		/* "<what>: <the line>", cut to fit */
+		at = (size_t)snprintf(r->msg, sizeof(r->msg), "%s: ", r->what);
+		if (at >= sizeof(r->msg))
+			at = sizeof(r->msg) - 1;
 		if (m->hint)
-			hint_expand(o, r, ce, m->hint, line, sizeof(line));
+			hint_expand(o, r, ce, m->hint, r->msg + at, sizeof(r->msg) - at);
 		else
-			snprintf(line, sizeof(line), "HTTP %ld%s%s%s%s", r->status,
+			snprintf(r->msg + at, sizeof(r->msg) - at, "HTTP %ld%s%s%s%.*s", r->status,
 				 r->s3err.code[0] ? " " : "", r->s3err.code,
-				 r->s3err.message[0] ? ": " : "", r->s3err.message);
-		snprintf(r->msg, sizeof(r->msg), "%s: %s", r->what, line);
+				 r->s3err.message[0] ? ": " : "", (int)(sizeof(r->msg) - at),
+				 r->s3err.message);
 	}
 	if (m->flags & FRESH)
 		r->fresh = true;

@@ -210,6 +210,22 @@ static void skip_space(struct xml_parser *x)
 		x->p++;
 }
 
+/* The innermost open element ends: report it with its own text, then pop it. */
+static int element_end(struct xml_parser *x)
+{
+	int d = x->depth - 1, ret;
+
+	x->text[x->textlen] = '\0';
+	ret = x->fn(x->arg, x->path, x->text + x->text_off[d], x->textlen - x->text_off[d]);
+	x->textlen = x->text_off[d];
+	x->depth--;
+	x->pathlen = x->name_off[d];
+	x->path[x->pathlen] = '\0';
+	if (!x->depth)
+		x->root_done = true;
+	return ret;
+}
+
 static int parse_start_tag(struct xml_parser *x)
 {
 	const char *name, *lname;
@@ -282,19 +298,8 @@ static int parse_start_tag(struct xml_parser *x)
 	x->pathlen += ln;
 	x->path[x->pathlen] = '\0';
 	x->depth++;
-	if (empty) {
-		/* as <name></name>: report it and pop */
-		int d = x->depth - 1;
-
-		x->text[x->textlen] = '\0';
-		ret = x->fn(x->arg, x->path, x->text + x->text_off[d], 0);
-		x->depth--;
-		x->pathlen = x->name_off[d];
-		x->path[x->pathlen] = '\0';
-		if (!x->depth)
-			x->root_done = true;
-		return ret;
-	}
+	if (empty)
+		return element_end(x); /* as <name></name> */
 	return 0;
 }
 
@@ -317,15 +322,7 @@ static int parse_end_tag(struct xml_parser *x)
 	off = x->name_off[d] + (d ? 1 : 0);
 	if (x->pathlen - off != n || memcmp(x->path + off, name, n))
 		return -EBADMSG;
-	x->text[x->textlen] = '\0';
-	ret = x->fn(x->arg, x->path, x->text + x->text_off[d], x->textlen - x->text_off[d]);
-	x->textlen = x->text_off[d];
-	x->depth--;
-	x->pathlen = x->name_off[d];
-	x->path[x->pathlen] = '\0';
-	if (!x->depth)
-		x->root_done = true;
-	return ret;
+	return element_end(x);
 }
 
 int s3_xml_parse(const char *doc, size_t len, s3_xml_fn fn, void *arg)
