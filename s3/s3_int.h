@@ -47,6 +47,10 @@ struct s3_backend_ops {
 	int (*delete_version)(struct s3_store *st, const char *key, const char *version_id);
 	int (*head_version)(struct s3_store *st, const char *key, const char *version_id,
 			    struct s3_version_info *info);
+#ifdef FERRY_UNIT_TESTS
+	/* optional: s3_upload_test_part_state() */
+	int (*test_part_state)(struct s3_upload *up, unsigned int num, const char *state);
+#endif
 };
 
 struct s3_store {

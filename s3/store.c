@@ -495,4 +495,13 @@ void s3_store_set_page_size(struct s3_store *st, unsigned int n)
 {
 	st->page = n ? n : S3_PAGE_DEFAULT;
 }
+
+int s3_upload_test_part_state(struct s3_upload *up, unsigned int num, const char *state)
+{
+	if (num < 1 || num > S3_UPLOAD_MAX_PARTS)
+		return -EINVAL;
+	if (!up->st->ops->test_part_state)
+		return -EOPNOTSUPP;
+	return up->st->ops->test_part_state(up, num, state);
+}
 #endif

@@ -607,6 +607,13 @@ int s3_store_head_version(struct s3_store *st, const char *key, const char *vers
 #ifdef FERRY_UNIT_TESTS
 /* Tests only: listings ask for @n entries per page (0: the default, 1000). */
 void s3_store_set_page_size(struct s3_store *st, unsigned int n);
+/*
+ * Tests only (s3://): move the record of part @num to @state ("none",
+ * "listed", "uploading", "done") through the multipart state machine, whose
+ * assert()s stop an illegal move in a debug build (s3/multipart.c).
+ * Return: 0; -EINVAL (a bad @num or @state); -EOPNOTSUPP (file://).
+ */
+int s3_upload_test_part_state(struct s3_upload *up, unsigned int num, const char *state);
 #endif
 
 #ifdef __cplusplus
