@@ -335,10 +335,13 @@ int s3_upload_new(struct s3_store *st, const char *key, size_t part_size, struct
  * @len:  == part_size, except for the last part (1..part_size)
  * @done: runs exactly once with 0 or -errno, if and only if this returns 0
  *
- * Parts may be queued in any order and are sent concurrently.
+ * Parts may be queued in any order and are sent concurrently. Each number
+ * once per upload handle: s3:// refuses one queued before (-EINVAL); a part
+ * an earlier run left, listed after s3_upload_resume(), may be queued and
+ * replaces it.
  *
- * Return: 0 if queued; -EINVAL (bad @num or @len); -ENOMEM; -ECANCELED after
- * a failure of the upload.
+ * Return: 0 if queued; -EINVAL (bad @num or @len, @num queued already on
+ * s3://); -ENOMEM; -ECANCELED after a failure of the upload.
  */
 int s3_upload_part(struct s3_upload *up, unsigned int num, const void *buf, size_t len,
 		   s3_done_fn done, void *arg);
