@@ -74,16 +74,16 @@ static int item_cmp(const void *a, const void *b)
 }
 
 /*
- * The item an answer entry is about: @key and @vid ("" none) as sent, else
- * (a store that leaves the version id out, or adds one) the first item of
- * that key not yet answered. @by: the items sorted by item_cmp(); NULL if none.
+ * The item an answer entry is about, among those not answered yet: the one
+ * of @key and @vid ("": none) as sent; unless @exact, else the first of that
+ * key (a store that leaves the version id out, or adds one). @by: the items
+ * sorted by item_cmp(). NULL if none.
  */
 static const struct s3_delete_item *delete_match(const struct s3_delete_item **by, size_t n,
 						 const bool *answered,
 						 const struct s3_delete_item *base, const char *key,
-						 const char *vid)
+						 const char *vid, bool exact)
 {
-	const struct s3_delete_item *any = NULL;
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
@@ -97,12 +97,68 @@ static const struct s3_delete_item *delete_match(const struct s3_delete_item **b
 	for (size_t i = lo; i < n && !strcmp(by[i]->key, key); i++) {
 		if (answered[by[i] - base])
 			continue;
-		if (!strcmp(by[i]->version_id ? by[i]->version_id : "", vid))
+		if (!exact || !strcmp(by[i]->version_id ? by[i]->version_id : "", vid))
 			return by[i];
-		if (!any)
-			any = by[i];
 	}
-	return any;
+	return NULL;
+}
+
+/*
+ * Tell @fn each item's fate from the answer @pg: its entries matched to the
+ * items exactly first, then by key alone; an item left over is -EIO.
+ */
+static int delete_answers(struct s3s *s, const struct s3_delete_item *items, size_t n,
+			  const struct s3_xml_page *pg, const char *what, s3_delete_result_fn fn,
+			  void *arg)
+{
+	const struct s3_delete_item **by = calloc(n, sizeof(*by)), **match = NULL;
+	bool *answered = calloc(n, sizeof(*answered));
+	size_t plen = strlen(s->prefix);
+	int ret = -ENOMEM;
+
+	match = calloc(pg->n ? pg->n : 1, sizeof(*match));
+	if (!by || !answered || !match)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		by[i] = &items[i];
+	qsort(by, n, sizeof(*by), item_cmp);
+	for (int exact = 1; exact >= 0; exact--) {
+		for (size_t i = 0; i < pg->n; i++) {
+			const char *key = pg->e[i].f[DR_KEY] ? pg->e[i].f[DR_KEY] : "";
+			const char *vid =
+				pg->e[i].f[DR_VERSION_ID] ? pg->e[i].f[DR_VERSION_ID] : "";
+
+			if (match[i] || strncmp(key, s->prefix, plen))
+				continue;
+			match[i] = delete_match(by, n, answered, items, key + plen, vid, exact);
+			if (match[i])
+				answered[match[i] - items] = true;
+		}
+	}
+	for (size_t i = 0; i < pg->n; i++) {
+		const struct s3_xml_entry *e = &pg->e[i];
+		const char *code = e->f[DR_CODE] ? e->f[DR_CODE] : "";
+		int err = e->kind == DR_ERROR ? s3_http_code_errno(code) : 0;
+
+		if (!match[i]) {
+			pr_debug("s3: %s: an answer about '%s', which was not asked for", what,
+				 e->f[DR_KEY] ? e->f[DR_KEY] : "");
+			continue;
+		}
+		if (err == -ENOENT)
+			err = 0; /* NoSuchKey, NoSuchVersion: not there, as asked */
+		delete_report(s, match[i], err, code, e->f[DR_MESSAGE] ? e->f[DR_MESSAGE] : "", fn,
+			      arg);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!answered[i])
+			fn(arg, &items[i], -EIO, "the store's answer does not mention it");
+	ret = 0;
+out:
+	free(by);
+	free(answered);
+	free(match);
+	return ret;
 }
 
 /* The DeleteObjects body of @n items: every item answered (Quiet off). */
@@ -134,16 +190,13 @@ static int delete_batch(struct s3s *s, const struct s3_delete_item *items, size_
 			s3_delete_result_fn fn, void *arg)
 {
 	struct s3_kv q[] = {{"delete", NULL}};
-	const struct s3_delete_item **by = NULL;
 	struct s3_xml_page pg = {0};
 	struct s3_sbuf b = {0};
-	bool *answered = NULL;
-	size_t plen = strlen(s->prefix);
 	struct s3op op;
 	int ret;
 
 	assert(n && n <= DELETE_MAX);
-	ret = op_init(&op, s, "POST", NULL, false, q, 1);
+	ret = op_init(&op, s, "POST", NULL, q, 1);
 	if (!ret)
 		ret = delete_body(s, items, n, &b);
 	if (!ret)
@@ -174,44 +227,8 @@ static int delete_batch(struct s3s *s, const struct s3_delete_item *items, size_
 			      : s3_fail(-EIO, "%s: the answer is not a DeleteResult", op.r.what);
 		goto out;
 	}
-	by = calloc(n, sizeof(*by));
-	answered = calloc(n, sizeof(*answered));
-	if (!by || !answered) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		by[i] = &items[i];
-	qsort(by, n, sizeof(*by), item_cmp);
-	for (size_t i = 0; i < pg.n; i++) {
-		const struct s3_xml_entry *e = &pg.e[i];
-		const char *key = e->f[DR_KEY] ? e->f[DR_KEY] : "";
-		const char *vid = e->f[DR_VERSION_ID] ? e->f[DR_VERSION_ID] : "";
-		const char *code = e->f[DR_CODE] ? e->f[DR_CODE] : "";
-		const struct s3_delete_item *it = NULL;
-		int err = 0;
-
-		if (!strncmp(key, s->prefix, plen))
-			it = delete_match(by, n, answered, items, key + plen, vid);
-		if (!it) {
-			pr_debug("s3: %s: an answer about '%s', which was not asked for", op.r.what,
-				 key);
-			continue;
-		}
-		answered[it - items] = true;
-		if (e->kind == DR_ERROR)
-			err = s3_http_code_errno(code);
-		if (err == -ENOENT)
-			err = 0; /* NoSuchKey, NoSuchVersion: not there, as asked */
-		delete_report(s, it, err, code, e->f[DR_MESSAGE] ? e->f[DR_MESSAGE] : "", fn, arg);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!answered[i])
-			fn(arg, &items[i], -EIO, "the store's answer does not mention it");
-	ret = 0;
+	ret = delete_answers(s, items, n, &pg, op.r.what, fn, arg);
 out:
-	free(by);
-	free(answered);
 	s3_sb_free(&b);
 	s3_xml_page_fini(&pg);
 	op_fini(&op);
@@ -236,7 +253,7 @@ static int delete_singly(struct s3s *s, const struct s3_delete_item *items, size
 			struct s3_kv q[] = {{"versionId", it->version_id}};
 			struct s3op *op = &ops[ready];
 
-			ret = op_init(op, s, "DELETE", it->key, false, q, it->version_id ? 1 : 0);
+			ret = op_init(op, s, "DELETE", it->key, q, it->version_id ? 1 : 0);
 			if (ret) {
 				op_fini(op);
 				break;

@@ -80,7 +80,7 @@ int s3_page_fetch(struct s3s *s, const struct s3_xml_page_spec *spec, const char
 	struct s3op op;
 	int ret;
 
-	ret = op_init(&op, s, "GET", key, false, q, nq);
+	ret = op_init(&op, s, "GET", key, q, nq);
 	if (ret)
 		goto out;
 	op.r.control = true;

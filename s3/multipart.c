@@ -271,7 +271,7 @@ int s3s_upload_part(struct s3_upload *up, unsigned int num, const void *buf, siz
 	po = calloc(1, sizeof(*po));
 	if (!po)
 		return -ENOMEM;
-	ret = op_init(&po->op, u->s, "PUT", u->key, false, NULL, 0);
+	ret = op_init(&po->op, u->s, "PUT", u->key, NULL, 0);
 	if (!ret)
 		ret = op_body(&po->op, buf, len); /* hashed here, on the caller's thread */
 	if (ret) {
@@ -433,7 +433,7 @@ int s3s_upload_new(struct s3_store *st, const char *key, size_t part_size, struc
 	ret = up_alloc(st, key, part_size, "upload", &u);
 	if (ret)
 		return ret;
-	ret = op_init(&u->create, s, "POST", key, false, q, 1);
+	ret = op_init(&u->create, s, "POST", key, q, 1);
 	if (!ret)
 		ret = op_new_object(&u->create, key);
 	if (ret) {
@@ -621,20 +621,28 @@ int s3s_upload_set_nparts(struct s3_upload *up, unsigned int n)
 
 /* ------------------------------------------------------------ the end */
 
-/* AbortMultipartUpload of @upload_id on @key (relative to the repository, or the bucket). */
-static int abort_upload(struct s3s *s, const char *key, bool raw_key, const char *upload_id)
+/*
+ * AbortMultipartUpload of @upload_id on @key (relative to the repository, or
+ * the bucket); on failure @msg says why (the calling thread's error is not
+ * touched, so that an abort after a failure leaves that failure's detail).
+ */
+static int abort_upload(struct s3s *s, const char *key, const char *upload_id, char *msg,
+			size_t len)
 {
 	struct s3_kv q[] = {{"uploadId", upload_id}};
 	struct s3op op;
 	int ret;
 
-	ret = op_init(&op, s, "DELETE", key, raw_key, q, 1);
+	ret = op_init(&op, s, "DELETE", key, q, 1);
 	if (!ret) {
 		op.r.control = true;
 		op.r.accept_404 = true;
 		snprintf(op.r.what, sizeof(op.r.what), "aborting the upload of s3://%s/%s%s",
-			 s->bucket, raw_key ? "" : s->prefix, key);
-		ret = op_run(&op);
+			 s->bucket, s->prefix, key);
+		ret = s3_http_run(s->http, &op.r);
+		snprintf(msg, len, "%s", op.r.msg);
+	} else {
+		snprintf(msg, len, "aborting the upload of %s: %s", key, strerror(-ret));
 	}
 	op_fini(&op);
 	return ret;
@@ -642,7 +650,10 @@ static int abort_upload(struct s3s *s, const char *key, bool raw_key, const char
 
 int s3s_abort_upload(struct s3_store *st, const char *key, const char *upload_id)
 {
-	return abort_upload(s3s_of(st), key, false, upload_id);
+	char msg[384];
+	int ret = abort_upload(s3s_of(st), key, upload_id, msg, sizeof(msg));
+
+	return ret ? s3_fail(ret, "%s", msg) : 0;
 }
 
 /* After a lost answer to Complete, a retry finds no upload: did the first one land? */
@@ -651,7 +662,7 @@ static bool up_landed(struct s3up *u, uint64_t size)
 	struct s3op op;
 	bool ok = false;
 
-	if (op_init(&op, u->s, "HEAD", u->key, false, NULL, 0) == 0) {
+	if (op_init(&op, u->s, "HEAD", u->key, NULL, 0) == 0) {
 		op.r.control = true;
 		ok = s3_http_run(u->s->http, &op.r) == 0 && op.r.has_length &&
 		     op.r.content_length == size;
@@ -725,7 +736,7 @@ int s3s_upload_complete(struct s3_upload *up)
 	if (ret)
 		goto out_abort;
 	q[0] = (struct s3_kv){"uploadId", u->upload_id};
-	ret = op_init(&op, u->s, "POST", u->key, false, q, 1);
+	ret = op_init(&op, u->s, "POST", u->key, q, 1);
 	if (!ret)
 		ret = op_body(&op, b.p, b.len);
 	if (!ret)
@@ -757,12 +768,10 @@ int s3s_upload_complete(struct s3_upload *up)
 	goto out;
 out_abort:
 	if (u->upload_id) {
-		char keep[512];
+		char msg[384];
 
-		/* the abort's own failure must not replace why the upload failed */
-		snprintf(keep, sizeof(keep), "%s", s3_last_error());
-		abort_upload(u->s, u->key, false, u->upload_id);
-		s3_fail(ret, "%s", keep);
+		if (abort_upload(u->s, u->key, u->upload_id, msg, sizeof(msg)))
+			pr_debug("s3: %s", msg);
 	}
 out:
 	s3_sb_free(&b);
@@ -776,8 +785,12 @@ void s3s_upload_abort(struct s3_upload *up)
 	struct s3up *u = up_of(up);
 
 	up_wait_idle(u);
-	if (u->upload_id)
-		abort_upload(u->s, u->key, false, u->upload_id);
+	if (u->upload_id) {
+		char msg[384];
+
+		if (abort_upload(u->s, u->key, u->upload_id, msg, sizeof(msg)))
+			pr_debug("s3: %s", msg);
+	}
 	up_free(u);
 }
 

@@ -20,7 +20,7 @@ int s3s_mkroot(struct s3_store *st)
 	struct s3op op;
 	int ret;
 
-	ret = op_init(&op, s, "GET", NULL, false, q, 3);
+	ret = op_init(&op, s, "GET", NULL, q, 3);
 	if (!ret) {
 		op.r.control = true;
 		snprintf(op.r.what, sizeof(op.r.what), "checking bucket s3://%s", s->bucket);
@@ -35,7 +35,7 @@ int s3s_put(struct s3_store *st, const char *key, const void *buf, size_t len)
 	struct s3op op;
 	int ret;
 
-	ret = op_init(&op, s3s_of(st), "PUT", key, false, NULL, 0);
+	ret = op_init(&op, s3s_of(st), "PUT", key, NULL, 0);
 	if (!ret)
 		ret = op_body(&op, buf, len);
 	if (!ret)
@@ -53,7 +53,7 @@ int s3s_get(struct s3_store *st, const char *key, size_t max, void **out, size_t
 	struct s3op op;
 	int ret;
 
-	ret = op_init(&op, s3s_of(st), "GET", key, false, NULL, 0);
+	ret = op_init(&op, s3s_of(st), "GET", key, NULL, 0);
 	if (ret)
 		goto out;
 	op.r.resp_max = max ? max : 1;
@@ -90,7 +90,7 @@ out:
 static int op_range(struct s3op *op, struct s3s *s, const char *key, uint64_t off, void *buf,
 		    size_t len)
 {
-	int ret = op_init(op, s, "GET", key, false, NULL, 0);
+	int ret = op_init(op, s, "GET", key, NULL, 0);
 
 	if (ret)
 		return ret;
@@ -124,7 +124,7 @@ ssize_t s3s_get_tail(struct s3_store *st, const char *key, void *buf, size_t len
 	struct s3op op;
 	ssize_t ret;
 
-	ret = op_init(&op, s3s_of(st), "GET", key, false, NULL, 0);
+	ret = op_init(&op, s3s_of(st), "GET", key, NULL, 0);
 	if (ret)
 		goto out;
 	op.r.dst = buf;
@@ -200,7 +200,7 @@ int s3s_head(struct s3_store *st, const char *key, uint64_t *size)
 	struct s3op op;
 	int ret;
 
-	ret = op_init(&op, s3s_of(st), "HEAD", key, false, NULL, 0);
+	ret = op_init(&op, s3s_of(st), "HEAD", key, NULL, 0);
 	if (!ret) {
 		op.r.control = true;
 		ret = op_run(&op);
@@ -218,7 +218,7 @@ int s3s_del(struct s3_store *st, const char *key)
 	struct s3op op;
 	int ret;
 
-	ret = op_init(&op, s3s_of(st), "DELETE", key, false, NULL, 0);
+	ret = op_init(&op, s3s_of(st), "DELETE", key, NULL, 0);
 	if (!ret) {
 		op.r.control = true;
 		op.r.accept_404 = true;

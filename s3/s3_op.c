@@ -87,7 +87,7 @@ oom:
 	return NULL;
 }
 
-int op_init(struct s3op *op, struct s3s *s, const char *method, const char *key, bool raw_key,
+int op_init(struct s3op *op, struct s3s *s, const char *method, const char *key,
 	    const struct s3_kv *q, size_t nq)
 {
 	char *full = NULL, *enc = NULL;
@@ -100,8 +100,8 @@ int op_init(struct s3op *op, struct s3s *s, const char *method, const char *key,
 	op->r.prepare = op_prepare;
 	memcpy(op->payload, S3_EMPTY_SHA256, sizeof(S3_EMPTY_SHA256));
 	snprintf(op->r.what, sizeof(op->r.what), "%s s3://%s/%s%s", method, s->bucket,
-		 key && !raw_key ? s->prefix : "", key ? key : "");
-	if (asprintf(&full, "%s%s", key && !raw_key ? s->prefix : "", key ? key : "") < 0) {
+		 key ? s->prefix : "", key ? key : "");
+	if (asprintf(&full, "%s%s", key ? s->prefix : "", key ? key : "") < 0) {
 		full = NULL;
 		goto out;
 	}

@@ -74,14 +74,13 @@ struct s3op {
 
 /**
  * op_init() - an op of @method on @key with query @q
- * @key:     relative to the repository root, or to the bucket if @raw_key;
- *           NULL: the bucket itself
+ * @key:     relative to the repository root; NULL: the bucket itself
  * @q:       @nq parameters, borrowed for the call (a NULL value: "name=")
  *
  * r.what is set to "METHOD s3://bucket/key" (callers may say more).
  * Return: 0; -ENOMEM. op_fini() either way.
  */
-int op_init(struct s3op *op, struct s3s *s, const char *method, const char *key, bool raw_key,
+int op_init(struct s3op *op, struct s3s *s, const char *method, const char *key,
 	    const struct s3_kv *q, size_t nq);
 
 /* Free what @op holds (the answer, the URL); a zeroed or finished op is fine. */

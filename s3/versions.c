@@ -113,7 +113,7 @@ static int head_version(struct s3s *s, const char *key, const char *version_id,
 	struct s3op op;
 	int ret;
 
-	ret = op_init(&op, s, "HEAD", key, false, q, 1);
+	ret = op_init(&op, s, "HEAD", key, q, 1);
 	if (!ret) {
 		op.r.control = true;
 		snprintf(op.r.what, sizeof(op.r.what), "HEAD s3://%s/%s%s version %.64s", s->bucket,
@@ -172,7 +172,7 @@ int s3s_delete_version(struct s3_store *st, const char *key, const char *version
 	char msg[sizeof(op.r.msg)], holds[128];
 	int ret;
 
-	ret = op_init(&op, s, "DELETE", key, false, q, 1);
+	ret = op_init(&op, s, "DELETE", key, q, 1);
 	if (!ret) {
 		op.r.control = true;
 		op.r.accept_404 = true;
