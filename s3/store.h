@@ -52,6 +52,14 @@ extern "C" {
 struct s3_store;
 struct s3_upload;
 
+/*
+ * Limits of multipart uploads, S3's: part numbers run 1..S3_UPLOAD_MAX_PARTS,
+ * and s3:// refuses parts (all but the last) under S3_PART_MIN bytes. file://
+ * keeps the part numbers, so a repository can move between the two.
+ */
+#define S3_UPLOAD_MAX_PARTS 10000
+#define S3_PART_MIN	    (5u << 20)
+
 /* Log levels, the same numbers in every ferry module. */
 enum {
 	S3_LOG_ERR = 0,
@@ -308,7 +316,7 @@ int s3_store_delete_objects(struct s3_store *st, const struct s3_delete_item *it
 /**
  * s3_upload_new() - start writing an object in parts (a multipart upload)
  * @key:       borrowed
- * @part_size: the length of every part but the last (>= 5 MiB for s3://)
+ * @part_size: the length of every part but the last (>= S3_PART_MIN for s3://)
  * @out:       the upload; it ends with s3_upload_complete() or s3_upload_abort()
  *
  * The call does not wait for the object store: s3:// creates the multipart
@@ -321,16 +329,19 @@ int s3_upload_new(struct s3_store *st, const char *key, size_t part_size, struct
 
 /**
  * s3_upload_part() - queue one part
- * @num:  part number, 1..10000; part @num covers bytes
+ * @num:  part number, 1..S3_UPLOAD_MAX_PARTS; part @num covers bytes
  *        [(@num - 1) * part_size, ...) of the object
  * @buf:  @len bytes, borrowed until @done runs
  * @len:  == part_size, except for the last part (1..part_size)
  * @done: runs exactly once with 0 or -errno, if and only if this returns 0
  *
- * Parts may be queued in any order and are sent concurrently.
+ * Parts may be queued in any order and are sent concurrently. Each number
+ * once per upload handle: s3:// refuses one queued before (-EINVAL); a part
+ * an earlier run left, listed after s3_upload_resume(), may be queued and
+ * replaces it.
  *
- * Return: 0 if queued; -EINVAL (bad @num or @len); -ENOMEM; -ECANCELED after
- * a failure of the upload.
+ * Return: 0 if queued; -EINVAL (bad @num or @len, @num queued already on
+ * s3://); -ENOMEM; -ECANCELED after a failure of the upload.
  */
 int s3_upload_part(struct s3_upload *up, unsigned int num, const void *buf, size_t len,
 		   s3_done_fn done, void *arg);
@@ -599,6 +610,13 @@ int s3_store_head_version(struct s3_store *st, const char *key, const char *vers
 #ifdef FERRY_UNIT_TESTS
 /* Tests only: listings ask for @n entries per page (0: the default, 1000). */
 void s3_store_set_page_size(struct s3_store *st, unsigned int n);
+/*
+ * Tests only (s3://): move the record of part @num to @state ("none",
+ * "listed", "uploading", "done") through the multipart state machine, whose
+ * assert()s stop an illegal move in a debug build (s3/multipart.c).
+ * Return: 0; -EINVAL (a bad @num or @state); -EOPNOTSUPP (file://).
+ */
+int s3_upload_test_part_state(struct s3_upload *up, unsigned int num, const char *state);
 #endif
 
 #ifdef __cplusplus
