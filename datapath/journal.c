@@ -243,7 +243,7 @@ int dp_journal_read(const char *path, struct dp_journal_info *j)
 	int ret = 0;
 
 	memset(j, 0, sizeof(*j));
-	j->parts = calloc(DP_JOURNAL_MAX_PARTS + 1, sizeof(*j->parts));
+	j->parts = calloc(S3_UPLOAD_MAX_PARTS + 1, sizeof(*j->parts));
 	if (!j->parts)
 		return -ENOMEM;
 	f = fopen(path, "re");
@@ -266,7 +266,7 @@ int dp_journal_read(const char *path, struct dp_journal_info *j)
 		if (!strcmp(line, "complete\n")) {
 			j->complete = true;
 		} else if (sscanf(line, "part %u %131s", &num, etag) == 2) {
-			if (num >= 1 && num <= DP_JOURNAL_MAX_PARTS) {
+			if (num >= 1 && num <= S3_UPLOAD_MAX_PARTS) {
 				snprintf(j->parts[num].etag, sizeof(j->parts[num].etag), "%s",
 					 etag);
 				j->parts[num].have = true;

@@ -10,8 +10,6 @@
 #include "packfmt.h"
 #include "s3/store.h"
 
-#define DP_JOURNAL_MAX_PARTS 10000 /* S3's limit of parts per upload */
-
 /* ------------------------------------------------------------- writing */
 
 /*
@@ -52,7 +50,7 @@ struct dp_journal_info {
 	size_t part_size;
 	struct dp_pack_entry *e; /* the blobs appended, in order */
 	size_t n, cap;
-	struct dp_journal_part *parts; /* [0..DP_JOURNAL_MAX_PARTS] by part number */
+	struct dp_journal_part *parts; /* [0..S3_UPLOAD_MAX_PARTS] by part number */
 	bool complete;
 };
 

@@ -434,7 +434,7 @@ static int pk_listed_part(void *arg, unsigned int num, uint64_t size, const char
 {
 	struct pk_listed *l = arg;
 
-	if (num >= 1 && num <= DP_JOURNAL_MAX_PARTS) {
+	if (num >= 1 && num <= S3_UPLOAD_MAX_PARTS) {
 		snprintf(l->etags[num], S3_ETAG_SIZE, "%s", etag);
 		l->sizes[num] = size;
 		if (num > l->highest)
@@ -509,8 +509,8 @@ static int pk_resume_open(struct dp_packer *pk, struct dp_journal_info *j,
 	ret = s3_upload_resume(repo->st, j->key, j->upload, j->part_size, &up);
 	if (ret)
 		return ret == -ENOENT ? 0 : ret; /* gone: start over */
-	l.etags = calloc(DP_JOURNAL_MAX_PARTS + 1, sizeof(*l.etags));
-	l.sizes = calloc(DP_JOURNAL_MAX_PARTS + 1, sizeof(*l.sizes));
+	l.etags = calloc(S3_UPLOAD_MAX_PARTS + 1, sizeof(*l.etags));
+	l.sizes = calloc(S3_UPLOAD_MAX_PARTS + 1, sizeof(*l.sizes));
 	if (!l.etags || !l.sizes) {
 		ret = -ENOMEM;
 		goto out;
@@ -523,7 +523,7 @@ static int pk_resume_open(struct dp_packer *pk, struct dp_journal_info *j,
 	 * and tail sent, killed before Complete) is short, and new blobs cannot
 	 * go on after it.
 	 */
-	while (keep < DP_JOURNAL_MAX_PARTS && j->parts[keep + 1].have &&
+	while (keep < S3_UPLOAD_MAX_PARTS && j->parts[keep + 1].have &&
 	       !strcmp(j->parts[keep + 1].etag, l.etags[keep + 1]) &&
 	       l.sizes[keep + 1] == j->part_size)
 		keep++;
