@@ -2,6 +2,12 @@
 /*
  * datapath/dp.h - ferry's datapath: the manual.
  *
+ * One public header for the whole module (STYLE: one per module, written as
+ * its manual), so it is long: two lines in three are the comments that say who
+ * owns each pointer, what each errno means and which thread runs what.
+ * Sections: pool, repository, snapshots, locks, maintenance, decisions,
+ * changed blocks, jobs, volumes.
+ *
  * The datapath moves a block volume (a block device or an image file) into a
  * content-addressed repository and back:
  *
