@@ -18,7 +18,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "dp_int.h"
+#include "blkdev.h"
 
 #define DP_FILE_ALIGN 4096
 
@@ -96,6 +96,55 @@ int dp_dev_open_source(struct dp_dev *d, const char *path, bool no_direct)
 	return 0;
 out_close:
 	dp_dev_close(d);
+	return ret;
+}
+
+int dp_dev_check_target(const char *path, uint64_t size)
+{
+	struct stat sb;
+	struct dp_dev d = {.fd = -1, .fd_buffered = -1};
+	char *dir, *slash;
+	int ret = 0;
+
+	if (stat(path, &sb)) {
+		if (errno != ENOENT)
+			return dp_fail(-errno, "target %s: %s", path, strerror(errno));
+		/* a new image file: its directory must be there */
+		dir = strdup(path);
+		if (!dir)
+			return -ENOMEM;
+		slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		if (stat(slash ? dir : ".", &sb))
+			ret = dp_fail(-ENOENT, "target %s: %s", path, strerror(ENOENT));
+		else if (!S_ISDIR(sb.st_mode))
+			ret = dp_fail(-ENOTDIR, "target %s: %s", path, strerror(ENOTDIR));
+		free(dir);
+		return ret;
+	}
+	ret = dev_stat(path, &sb, "target");
+	if (ret)
+		return ret;
+	/* open it as the restore will, but neither create nor truncate */
+	d.path = (char *)path;
+	d.is_blk = S_ISBLK(sb.st_mode);
+	d.fd = open(path, (d.is_blk ? O_WRONLY | O_EXCL : O_WRONLY) | O_CLOEXEC);
+	if (d.fd < 0) {
+		if (errno == EBUSY)
+			return dp_fail(
+				-EBUSY,
+				"target %s is in use (mounted or held open exclusively); unmount it first",
+				path);
+		return dp_fail(-errno, "target %s: %s", path, strerror(errno));
+	}
+	if (d.is_blk) {
+		ret = dev_blk_geometry(&d);
+		if (!ret && d.size < size)
+			ret = dp_fail(-EFBIG, "target %s has %llu bytes, the volume %llu", path,
+				      (unsigned long long)d.size, (unsigned long long)size);
+	}
+	close(d.fd);
 	return ret;
 }
 

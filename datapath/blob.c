@@ -9,8 +9,28 @@
 #include <stdlib.h>
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
-#include "dp_int.h"
+#include "crypt.h"
+#include "blob.h"
+
+/* zstd's error codes as -errno: the one translation of them */
+int dp_errno_from_zstd(size_t rc)
+{
+	switch (ZSTD_getErrorCode(rc)) {
+	case ZSTD_error_memory_allocation:
+		return -ENOMEM;
+	case ZSTD_error_dstSize_tooSmall:
+		return -ENOSPC;
+	case ZSTD_error_parameter_unsupported:
+	case ZSTD_error_parameter_outOfBound:
+		return -EINVAL;
+	case ZSTD_error_checksum_wrong:
+		return -EUCLEAN;
+	default:
+		return -EBADMSG;
+	}
+}
 
 struct dp_blobdec {
 	ZSTD_DCtx *dctx;

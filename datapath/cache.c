@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dp_int.h"
+#include "repo_int.h"
 #include "s3/store.h"
 
 static int cache_mkdirs(const char *path)

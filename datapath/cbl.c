@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * datapath/cbl.c - changed-block lists (FORMAT.md "Changed-block lists"):
- * parsing the text form (the JSON form is parsed in meta.c, with the rest of
- * the datapath's JSON), formatting both, and keeping the ranges sorted and
+ * parsing the text form (the JSON form is parsed in dp_json.c, with the rest
+ * of the datapath's JSON), formatting both, and keeping the ranges sorted and
  * merged so a backup can walk them in volume order.
  */
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dp_int.h"
+#include "dp_json.h"
 
 #define CBL_HEADER   "# ferry changed-blocks v1"
 #define CBL_FILE_MAX (1ull << 30)
@@ -30,13 +30,11 @@ int dp_cbl_add(struct dp_cbl *l, uint64_t off, uint64_t len)
 		return dp_fail(-EINVAL, "range %llu+%llu overflows", (unsigned long long)off,
 			       (unsigned long long)len);
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void *p = realloc(l->ranges, cap * sizeof(*l->ranges));
+		void *p = dp_grow(l->ranges, &l->cap, l->n + 1, sizeof(*l->ranges));
 
 		if (!p)
 			return -ENOMEM;
 		l->ranges = p;
-		l->cap = cap;
 	}
 	l->ranges[l->n].off = off;
 	l->ranges[l->n].len = len;
@@ -69,6 +67,11 @@ void dp_cbl_normalize(struct dp_cbl *l)
 		}
 	}
 	l->n = w + 1;
+}
+
+static int cbl_add_range(void *arg, uint64_t off, uint64_t len)
+{
+	return dp_cbl_add(arg, off, len);
 }
 
 static int cbl_u64(const char *s, const char **end, uint64_t *out)
@@ -177,7 +180,7 @@ int dp_cbl_parse(const char *buf, size_t len, struct dp_cbl *out)
 	while (len && (*buf == ' ' || *buf == '\t' || *buf == '\n'))
 		buf++, len--;
 	if (len && *buf == '{')
-		ret = dp_cbl_decode_json(buf, len, out);
+		ret = dp_cbl_decode_json(buf, len, out->parent, &out->size, cbl_add_range, out);
 	else
 		ret = cbl_parse_text(buf, len, out);
 	if (!ret && !out->parent[0])

@@ -10,7 +10,7 @@
  */
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "chunkidx.h"
 
 #define PAGE_SHIFT   12
 #define PAGE_ENTRIES (1u << PAGE_SHIFT)
@@ -29,12 +29,13 @@ _Static_assert(sizeof(struct ix_entry) == 56, "index entry size is part of the m
 struct dp_chunkidx {
 	pthread_rwlock_t lock;
 	struct ix_entry **pages;
-	size_t npages;
+	size_t npages, pages_cap;
 	uint32_t count;
 	uint32_t *slots; /* 0 empty, else entry number + 1 */
 	uint32_t mask;
 	uint8_t (*packs)[DP_ID_LEN];
-	uint32_t npacks, packs_cap;
+	uint32_t npacks;
+	size_t packs_cap;
 };
 
 static uint64_t ix_hash(const uint8_t id[DP_ID_LEN])
@@ -88,15 +89,13 @@ int dp_chunkidx_add_pack(struct dp_chunkidx *ix, const uint8_t id[DP_ID_LEN])
 
 	pthread_rwlock_wrlock(&ix->lock);
 	if (ix->npacks == ix->packs_cap) {
-		uint32_t cap = ix->packs_cap ? ix->packs_cap * 2 : 64;
-		void *p = realloc(ix->packs, (size_t)cap * DP_ID_LEN);
+		void *p = dp_grow(ix->packs, &ix->packs_cap, ix->npacks + 1, DP_ID_LEN);
 
 		if (!p) {
 			ret = -ENOMEM;
 			goto out;
 		}
 		ix->packs = p;
-		ix->packs_cap = cap;
 	}
 	memcpy(ix->packs[ix->npacks], id, DP_ID_LEN);
 	ret = (int)ix->npacks++;
@@ -171,7 +170,8 @@ int dp_chunkidx_insert(struct dp_chunkidx *ix, const uint8_t id[DP_ID_LEN],
 		slot = ix_find(ix, id);
 	}
 	if ((ix->count >> PAGE_SHIFT) >= ix->npages) {
-		void *pages = realloc(ix->pages, (ix->npages + 1) * sizeof(*ix->pages));
+		void *pages =
+			dp_grow(ix->pages, &ix->pages_cap, ix->npages + 1, sizeof(*ix->pages));
 
 		if (!pages) {
 			ret = -ENOMEM;

@@ -23,7 +23,19 @@
 
 #include <zstd.h>
 
-#include "dp_int.h"
+#include "crypt.h"
+#include "pool.h"
+#include "queue.h"
+#include "blob.h"
+#include "chunkidx.h"
+#include "repo_int.h"
+#include "manifest.h"
+#include "fetch.h"
+#include "objwriter.h"
+#include "packer.h"
+#include "journal.h"
+#include "job.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define MANIFEST_PART (8u << 20)
@@ -561,83 +573,80 @@ static int cp_snapshot_dup(const struct dp_snapshot *s, struct dp_snapshot *d)
 	return ret;
 }
 
-int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool,
-		  const struct dp_copy_opts *opts, struct dp_job **out)
+/* Our copies of the snapshots, the journal, both locks; then the job's thread. */
+static int cp_start(struct cp_job *cp, const struct dp_copy_opts *o)
 {
-	struct dp_copy_opts o = {0};
-	struct cp_job *cp;
-	uint64_t budget;
+	struct dp_repo *from = cp->src, *to = cp->job.repo;
 	int ret;
 
-	dp_clear_error();
-	*out = NULL;
-	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	ret = dp_repo_check_unlocked(from);
-	if (!ret)
-		ret = dp_repo_check_unlocked(to);
-	if (ret)
-		return ret;
-	if (from->info.chunk_size != to->info.chunk_size)
-		return dp_fail(
-			-EINVAL,
-			"the repositories have different chunk sizes (%u and %u): copying between them is not supported",
-			from->info.chunk_size, to->info.chunk_size);
-	cp = calloc(1, sizeof(*cp));
-	if (!cp)
-		return -ENOMEM;
-	dp_job_init(&cp->job, to, pool);
-	cp->job.setup = cp_setup;
-	cp->job.run = cp_run;
-	cp->job.release = cp_release;
-	cp->job.wake = cp_wake;
-	cp->job.fini = cp_fini;
-	cp->src = from;
 	ret = idmap_init(&cp->map);
 	if (ret)
-		goto out_free;
+		return ret;
 	cp->same_keys =
 		from->keys.encrypted == to->keys.encrypted &&
 		(!from->keys.encrypted || !memcmp(&from->keys, &to->keys, sizeof(from->keys)));
-	cp->level = o.compression ? o.compression : DP_COMPRESSION_DEFAULT;
-	cp->threads = o.threads ? o.threads : dp_online_cpus();
+	cp->level = o->compression ? o->compression : DP_COMPRESSION_DEFAULT;
+	cp->threads = o->threads ? o->threads : dp_online_cpus();
 	snprintf(cp->job.result.io_mode, sizeof(cp->job.result.io_mode), "%s",
 		 cp->same_keys ? "blobs as they are" : "re-encoded");
-	cp->snaps = calloc(o.n ? o.n : 1, sizeof(*cp->snaps));
-	if (!cp->snaps) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	for (size_t i = 0; i < o.n; i++) {
-		ret = cp_snapshot_dup(&o.snapshots[i], &cp->snaps[i]);
+	cp->snaps = calloc(o->n ? o->n : 1, sizeof(*cp->snaps));
+	if (!cp->snaps)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n; i++) {
+		ret = cp_snapshot_dup(&o->snapshots[i], &cp->snaps[i]);
 		if (ret)
-			goto out_free;
+			return ret;
 		cp->nsnaps++;
-		atomic_fetch_add(&cp->job.bytes_total, o.snapshots[i].size);
+		atomic_fetch_add(&cp->job.bytes_total, o->snapshots[i].size);
 	}
-	if (o.state_dir) {
+	if (o->state_dir) {
 		char name[96];
 
 		snprintf(name, sizeof(name), "copy:%s", from->info.id);
-		ret = dp_journal_dir(o.state_dir, to, name, &cp->journal_dir);
+		ret = dp_journal_dir(o->state_dir, to, name, &cp->journal_dir);
 		if (ret)
-			goto out_free;
+			return ret;
 	}
 	ret = dp_lock_acquire(from, false, "copy", &cp->src_lock);
 	if (!ret)
 		ret = dp_lock_acquire(to, false, "copy", &cp->job.repo_lock);
 	if (ret)
-		goto out_free;
-	/* memory: reserved by the job's thread (cp_setup()) */
-	budget = o.memory ? o.memory : dp_pool_size(pool);
-	if (budget > dp_pool_size(pool))
-		budget = dp_pool_size(pool);
-	cp->job.want = budget;
-	ret = dp_job_launch(&cp->job);
+		return ret;
+	return dp_job_launch(&cp->job, o->memory);
+}
+
+static const struct dp_job_ops cp_ops = {
+	.setup = cp_setup,
+	.run = cp_run,
+	.release = cp_release,
+	.wake = cp_wake,
+	.fini = cp_fini,
+};
+
+int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool,
+		  const struct dp_copy_opts *opts, struct dp_job **out)
+{
+	struct dp_copy_opts o;
+	struct dp_job *job;
+	struct cp_job *cp;
+	int ret;
+
+	dp_clear_error();
+	*out = NULL;
+	dp_opts_copy(&o, sizeof(o), opts);
+	ret = dp_repo_check_unlocked(from);
 	if (ret)
-		goto out_free;
-	*out = &cp->job;
-	return 0;
-out_free:
-	dp_job_free(&cp->job);
-	return ret;
+		return dp_err_keep(o.err, ret);
+	if (from->info.chunk_size != to->info.chunk_size)
+		return dp_err_keep(
+			o.err,
+			dp_fail(-EINVAL,
+				"the repositories have different chunk sizes (%u and %u): copying between them is not supported",
+				from->info.chunk_size, to->info.chunk_size));
+	ret = dp_job_new(to, pool, &cp_ops, sizeof(*cp), o.err, &job);
+	if (ret)
+		return ret;
+	cp = cp_of(job);
+	cp->src = from;
+	return dp_job_started(&cp->job, cp_start(cp, &o), o.err, out);
 }

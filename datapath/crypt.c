@@ -9,6 +9,7 @@
  *               nonce || ciphertext || 128-bit tag, bound to its place by
  *               additional data (FORMAT.md "Encryption")
  *   passwords   scrypt (RFC 7914) to the key that wraps the master key
+ *   checksums   SHA-256 of indexes and manifests (one-shot, and streamed)
  *
  * OpenSSL's errors are translated to -errno in dp_errno_from_ssl() alone.
  * Contexts are per thread: one hasher per worker, one AEAD context per
@@ -23,9 +24,10 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
-#include "dp_int.h"
+#include "crypt.h"
 
-int dp_errno_from_ssl(void)
+/* OpenSSL's error queue as -errno: the one translation of its codes. */
+static int dp_errno_from_ssl(void)
 {
 	unsigned long e = ERR_get_error();
 
@@ -311,4 +313,71 @@ int dp_open_alloc(const struct dp_keys *keys, const void *aad, size_t aadlen, co
 	*out = buf;
 	*outlen = len - DP_SEAL_OVERHEAD;
 	return 0;
+}
+
+/* SHA-256: one EVP_MD fetched once, one context per thread. */
+static EVP_MD *dp_md_sha256;
+static pthread_once_t dp_md_once = PTHREAD_ONCE_INIT;
+
+static void dp_md_init(void)
+{
+	dp_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *dp_md(void)
+{
+	pthread_once(&dp_md_once, dp_md_init);
+	return dp_md_sha256;
+}
+
+int dp_sha256(const void *buf, size_t len, uint8_t out[DP_ID_LEN])
+{
+	unsigned int n;
+
+	if (!dp_md())
+		return -ENOSYS;
+	return EVP_Digest(buf, len, out, &n, dp_md(), NULL) ? 0 : -EIO;
+}
+
+struct dp_sha256_stream {
+	EVP_MD_CTX *ctx;
+};
+
+int dp_sha256_stream_new(struct dp_sha256_stream **out)
+{
+	struct dp_sha256_stream *s;
+
+	*out = NULL;
+	if (!dp_md())
+		return -ENOSYS;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ctx = EVP_MD_CTX_new();
+	if (!s->ctx || !EVP_DigestInit_ex2(s->ctx, dp_md(), NULL)) {
+		dp_sha256_stream_free(s);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void dp_sha256_stream_update(struct dp_sha256_stream *s, const void *buf, size_t len)
+{
+	EVP_DigestUpdate(s->ctx, buf, len);
+}
+
+void dp_sha256_stream_final(struct dp_sha256_stream *s, uint8_t out[DP_ID_LEN])
+{
+	unsigned int n;
+
+	EVP_DigestFinal_ex(s->ctx, out, &n);
+}
+
+void dp_sha256_stream_free(struct dp_sha256_stream *s)
+{
+	if (!s)
+		return;
+	EVP_MD_CTX_free(s->ctx);
+	free(s);
 }

@@ -2,6 +2,12 @@
 /*
  * datapath/dp.h - ferry's datapath: the manual.
  *
+ * One public header for the whole module (STYLE: one per module, written as
+ * its manual), so it is long: two lines in three are the comments that say who
+ * owns each pointer, what each errno means and which thread runs what.
+ * Sections: pool, repository, snapshots, locks, maintenance, decisions,
+ * changed blocks, jobs, volumes.
+ *
  * The datapath moves a block volume (a block device or an image file) into a
  * content-addressed repository and back:
  *
@@ -24,8 +30,8 @@
  *                    jobs hold the rest, so RSS stays bounded however many
  *                    jobs run at once (the node agent runs several).
  *   struct dp_repo   an opened repository; borrows the s3_store.
- *   struct dp_job    one backup or restore, running on its own threads; poll
- *                    it with dp_job_wait()/dp_job_progress().
+ *   struct dp_job    one backup, restore, copy or verify, running on its own
+ *                    threads; poll it with dp_job_wait()/dp_job_progress().
  *
  * Errors: functions return 0 or -errno. The errnos with a fixed meaning:
  *   -ENOENT      no such repository, snapshot, volume, source or object
@@ -39,9 +45,12 @@
  *   -EIO         I/O error; -ENOSPC no space; -EFBIG target too small
  *   -EBUSY       the target device is in use (mounted)
  *   -ECANCELED   the job was cancelled with dp_job_cancel()
- * Every failure comes with a one-line detail (dp_last_error() for calls on the
- * calling thread, dp_job_error() for jobs, a caller's struct dp_err for the
- * decisions) naming the object, the file or the volume offset concerned.
+ * Every failure comes with a one-line detail naming the object, the file or
+ * the volume offset concerned: dp_last_error() for calls on the calling
+ * thread; in the caller's struct dp_err for the job start functions (their
+ * opts' @err) and the decisions (their @err argument); for a job
+ * dp_job_error() and its result's @error, which belong to the job, not to a
+ * thread.
  *
  * Threads: a dp_repo may be shared by several jobs, each job runs its own
  * threads; all functions here are thread-safe unless noted.
@@ -71,6 +80,19 @@ void dp_set_log(dp_log_fn fn);
 
 /* dp_last_error() - detail of the calling thread's last failed call, or "". */
 const char *dp_last_error(void);
+
+/*
+ * struct dp_err - a call's outcome and its one-line detail, in memory the
+ * caller owns, so that a caller that runs many calls on shared threads (the
+ * controllers' reconcilers) never reads another call's detail. The decisions
+ * fill it (their @err argument), the job start functions too (their opts'
+ * @err), and a job's result carries one (dp_job_result.error). @code is the
+ * -errno returned, with @msg naming what failed; 0 and "" after a success.
+ */
+struct dp_err {
+	int code; /* 0 or -errno */
+	char msg[256];
+};
 
 /* Defaults (see datapath/README.md for the measurements behind them). */
 #define DP_CHUNK_SIZE_DEFAULT  (1u << 20) /* 1 MiB */
@@ -460,12 +482,6 @@ int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_p
  * (a reconciler's worker thread cannot rely on dp_last_error()).
  */
 
-/* struct dp_err - why a decision failed: @code is the -errno returned (0 after a success). */
-struct dp_err {
-	int code;
-	char msg[256];
-};
-
 /*
  * enum dp_keep_rule - why retention keeps a record; bit (1u << rule) of
  * struct dp_retention_verdict.reasons. The counting rules (up to
@@ -646,7 +662,7 @@ struct dp_progress {
 /* struct dp_result - a finished job */
 struct dp_result {
 	int err;	      /* 0 or -errno */
-	char snapshot_id[65]; /* backup: the new snapshot; restore: the one restored */
+	char snapshot_id[65]; /* backup: the new snapshot; restore: the one restored; else "" */
 	char volume[256];
 	char io_mode[64]; /* e.g. "io_uring+O_DIRECT", "pread (buffered)" */
 	struct dp_progress progress;
@@ -654,6 +670,7 @@ struct dp_result {
 	uint64_t mismatches;	  /* verify: chunks that differ from the snapshot (0: equal) */
 	uint64_t first_mismatch;  /* verify: volume offset of the first */
 	uint64_t copied, skipped; /* copy: snapshots copied, and found in the target */
+	struct dp_err error;	  /* @err and its detail (dp_job_error()), 0 and "" on success */
 };
 
 /**
@@ -678,13 +695,13 @@ struct dp_result {
  * @changed:     read only these ranges; needs @parent, and @changed->parent
  *               must be @parent's id (-ESTALE otherwise). Borrowed for
  *               dp_backup_start().
- * @verify:      store nothing: read and hash the source and compare it chunk by
- *               chunk with @parent (check --source); the job's result says
- *               how many chunks differ (dp_result.mismatches)
  * @state_dir:   where journals of unfinished uploads are kept, so that a run
  *               interrupted at any point is resumed by the next one of the same
  *               volume and repository (only what the store does not hold yet is
  *               sent); NULL: no journal. Unused for file:// repositories.
+ * @err:         if not NULL, receives the outcome of dp_backup_start() (the
+ *               -errno and its detail; 0 and "" when it started); owned by
+ *               the caller
  */
 struct dp_backup_opts {
 	size_t sz;
@@ -702,8 +719,8 @@ struct dp_backup_opts {
 	const char *hostname;
 	const struct dp_snapshot *parent;
 	const struct dp_cbl *changed;
-	bool verify;
 	const char *state_dir;
+	struct dp_err *err;
 };
 
 #define DP_COMPRESSION_OFF (-1000)
@@ -728,7 +745,7 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
  * @target:      block device or regular file (created sparse if missing);
  *               borrowed for dp_restore_start()
  * @snapshot:    borrowed for dp_restore_start()
- * @threads, @queue_depth, @memory, @no_uring, @no_direct: as for backup
+ * @threads, @queue_depth, @memory, @no_uring, @no_direct, @err: as for backup
  */
 struct dp_restore_opts {
 	size_t sz;
@@ -739,6 +756,7 @@ struct dp_restore_opts {
 	uint64_t memory;
 	bool no_uring;
 	bool no_direct;
+	struct dp_err *err;
 };
 
 /**
@@ -799,6 +817,7 @@ struct dp_copy_opts {
 	uint64_t memory;
 	int compression;
 	const char *state_dir; /* as dp_backup_opts.state_dir */
+	struct dp_err *err;    /* as dp_backup_opts.err */
 };
 
 /**
@@ -808,6 +827,42 @@ struct dp_copy_opts {
  */
 int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool,
 		  const struct dp_copy_opts *opts, struct dp_job **out);
+
+/**
+ * struct dp_verify_opts - does a volume equal a snapshot? (check --source)
+ * @sz:          sizeof(struct dp_verify_opts)
+ * @source:      block device or regular file; borrowed for dp_verify_start()
+ * @snapshot:    the snapshot to compare with; borrowed for dp_verify_start()
+ * @threads, @queue_depth, @memory, @no_uring, @no_direct, @err: as for backup
+ */
+struct dp_verify_opts {
+	size_t sz;
+	const char *source;
+	const struct dp_snapshot *snapshot;
+	unsigned int threads;
+	unsigned int queue_depth;
+	uint64_t memory;
+	bool no_uring;
+	bool no_direct;
+	struct dp_err *err;
+};
+
+/**
+ * dp_verify_start() - start comparing a volume with a snapshot
+ *
+ * The source is read and hashed as a backup reads it and each chunk is
+ * compared with the snapshot's manifest; nothing is written to the
+ * repository (it holds a shared lock named "verify"). The result says how
+ * many chunks differ and where the first is (dp_result.mismatches,
+ * .first_mismatch; a volume of another size differs in at least one); it
+ * names no snapshot (dp_result.snapshot_id is ""). A manifest that does not
+ * check out fails the job (-EUCLEAN).
+ *
+ * Return: 0; -ENOENT/-EACCES (source, snapshot), -EINVAL, -EUCLEAN (the
+ * snapshot's chunk size is not the repository's), -EBUSY, -ENOMEM.
+ */
+int dp_verify_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_verify_opts *opts,
+		    struct dp_job **out);
 
 /* -------------------------------------------------------------- volumes */
 

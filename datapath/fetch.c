@@ -16,7 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "pool.h"
+#include "queue.h"
+#include "chunkidx.h"
+#include "packfmt.h"
+#include "repo_int.h"
+#include "fetch.h"
+#include "job.h"
 #include "s3/store.h"
 
 #define WINDOW_REFS 16384

@@ -3,22 +3,40 @@
  * datapath/job.c - what every job does the same way: its thread, its first
  * error, cancellation, progress counters and the wait for its end.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "dp_int.h"
+#include "pool.h"
+#include "repo_int.h"
+#include "job.h"
 
-void dp_job_init(struct dp_job *job, struct dp_repo *repo, struct dp_pool *pool)
+int dp_job_new(struct dp_repo *repo, struct dp_pool *pool, const struct dp_job_ops *ops,
+	       size_t size, struct dp_err *err, struct dp_job **out)
 {
+	struct dp_job *job;
+	int ret;
+
+	*out = NULL;
+	assert(size >= sizeof(*job) && ops && ops->run);
+	ret = dp_repo_check_unlocked(repo);
+	if (ret)
+		return dp_err_keep(err, ret);
+	job = calloc(1, size);
+	if (!job)
+		return dp_err_keep(err, -ENOMEM);
 	job->repo = repo;
 	job->pool = pool;
+	job->ops = ops;
 	atomic_init(&job->stop, false);
 	pthread_mutex_init(&job->lock, NULL);
 	pthread_mutex_init(&job->wake_lock, NULL);
 	pthread_cond_init(&job->done_cond, NULL);
 	job->t0 = dp_mono_s();
+	*out = job;
+	return 0;
 }
 
 /*
@@ -30,14 +48,18 @@ void dp_job_init(struct dp_job *job, struct dp_repo *repo, struct dp_pool *pool)
 static void dp_job_wake(struct dp_job *job)
 {
 	pthread_mutex_lock(&job->wake_lock);
-	if (job->ready && job->wake)
-		job->wake(job);
+	if (job->ready && job->ops->wake)
+		job->ops->wake(job);
 	pthread_mutex_unlock(&job->wake_lock);
 }
 
 static void dp_job_set_ready(struct dp_job *job, bool ready)
 {
 	pthread_mutex_lock(&job->wake_lock);
+	/* not ready -> ready (set up) -> not ready (released), each once */
+	assert(!ready || (!job->ready && !job->released));
+	if (!ready)
+		job->released = true;
 	job->ready = ready;
 	pthread_mutex_unlock(&job->wake_lock);
 	if (ready && dp_job_stopped(job))
@@ -48,6 +70,7 @@ int dp_job_fail(struct dp_job *job, int err, const char *fmt, ...)
 {
 	va_list ap;
 
+	assert(err < 0);
 	pthread_mutex_lock(&job->lock);
 	if (!job->result.err) {
 		job->result.err = err;
@@ -103,20 +126,20 @@ static void *dp_job_main(void *arg)
 		else
 			job->reserved = job->want;
 	}
-	if (!ret && job->setup) {
-		ret = job->setup(job);
+	if (!ret && job->ops->setup) {
+		ret = job->ops->setup(job);
 		if (ret && !dp_job_stopped(job))
 			dp_job_fail(job, ret, "%s",
 				    dp_last_error()[0] ? dp_last_error() : strerror(-ret));
 	}
 	if (!ret) {
 		dp_job_set_ready(job, true);
-		job->run(job);
+		job->ops->run(job);
 	}
 	dp_job_set_ready(job, false);
 	/* its memory goes back as soon as it is done, not when it is freed */
-	if (job->release)
-		job->release(job);
+	if (job->ops->release)
+		job->ops->release(job);
 	if (job->reserved) {
 		dp_pool_unreserve(job->pool, job->reserved);
 		job->reserved = 0;
@@ -130,21 +153,43 @@ static void *dp_job_main(void *arg)
 	pthread_mutex_unlock(&job->lock);
 	dp_job_progress(job, &job->result.progress);
 	job->result.progress.seconds = seconds;
+	if (job->result.err)
+		dp_err_set(&job->result.error, job->result.err, "%s", job->errmsg);
 	pthread_mutex_lock(&job->lock);
+	/* a job that stopped has its cause */
+	assert(!atomic_load(&job->stop) || job->result.err);
 	job->done = true;
 	pthread_cond_broadcast(&job->done_cond);
 	pthread_mutex_unlock(&job->lock);
 	return NULL;
 }
 
-int dp_job_launch(struct dp_job *job)
+int dp_job_launch(struct dp_job *job, uint64_t memory)
 {
-	int ret = pthread_create(&job->thread, NULL, dp_job_main, job);
+	uint64_t pool = dp_pool_size(job->pool);
+	int ret;
 
+	/* launched once, with what a job needs */
+	assert(!job->thread_started && job->ops && job->ops->run && job->repo);
+	/* its share of the pool, reserved by its thread before ops->setup() */
+	job->want = memory && memory < pool ? memory : pool;
+	ret = pthread_create(&job->thread, NULL, dp_job_main, job);
 	if (ret)
 		return -ret;
 	job->thread_started = true;
 	return 0;
+}
+
+int dp_job_started(struct dp_job *job, int ret, struct dp_err *err, struct dp_job **out)
+{
+	*out = NULL;
+	dp_err_keep(err, ret);
+	if (!ret) {
+		*out = job;
+		return 0;
+	}
+	dp_job_free(job);
+	return ret;
 }
 
 int dp_job_wait(struct dp_job *job, int timeout_ms)
@@ -201,8 +246,8 @@ void dp_job_free(struct dp_job *job)
 			dp_job_cancel(job);
 		pthread_join(job->thread, NULL);
 	}
-	if (job->fini)
-		job->fini(job);
+	if (job->ops && job->ops->fini)
+		job->ops->fini(job);
 	dp_lock_release(job->repo_lock);
 	if (job->reserved)
 		dp_pool_unreserve(job->pool, job->reserved);

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dp_int.h"
+#include "crypt.h"
+#include "repo_int.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define KEYS_PREFIX "keys/"
@@ -242,13 +244,11 @@ static int key_list_one(void *arg, const char *key, uint64_t size, int64_t mtime
 	if (ret)
 		return 0;
 	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 8;
-		void *p = realloc(w->list, cap * sizeof(*w->list));
+		void *p = dp_grow(w->list, &w->cap, w->n + 1, sizeof(*w->list));
 
 		if (!p)
 			return -ENOMEM;
 		w->list = p;
-		w->cap = cap;
 	}
 	i = &w->list[w->n++];
 	memset(i, 0, sizeof(*i));

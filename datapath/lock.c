@@ -22,7 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dp_int.h"
+#include "crypt.h"
+#include "repo_int.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define LOCKS_PREFIX "locks/"
@@ -142,13 +144,11 @@ static int lock_list_one(void *arg, const char *key, uint64_t size, int64_t mtim
 		snprintf(info.operation, sizeof(info.operation), "unreadable lock");
 	}
 	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 8;
-		void *p = realloc(w->v, cap * sizeof(*w->v));
+		void *p = dp_grow(w->v, &w->cap, w->n + 1, sizeof(*w->v));
 
 		if (!p)
 			return -ENOMEM;
 		w->v = p;
-		w->cap = cap;
 	}
 	w->v[w->n++] = info;
 	return 0;

@@ -15,7 +15,10 @@
 
 #include <zstd.h>
 
-#include "dp_int.h"
+#include "crypt.h"
+#include "blob.h"
+#include "manifest.h"
+#include "dp_json.h"
 
 static const uint8_t dp_manifest_magic[4] = {'F', 'R', 'Y', 'S'};
 static const uint8_t dp_manifest_end[4] = {'F', 'R', 'Y', 'E'};
@@ -303,18 +306,15 @@ int dp_mreader_feed(struct dp_mreader *r, const void *buf, size_t len)
 		return dp_fail(-EBADMSG, "manifest is longer than its %llu bytes",
 			       (unsigned long long)r->size);
 	if (r->in_len + len > r->in_cap) {
-		size_t cap = r->in_cap;
 		void *p;
 
-		while (cap < r->in_len + len)
-			cap *= 2;
-		if (cap > 2 * (SEG_HDR + SEG_FRAME_MAX + DP_MANIFEST_META_MAX + 4096))
+		/* a segment, or the metadata and footer, and what a feed adds after them */
+		if (r->in_len + len > 2 * (SEG_HDR + SEG_FRAME_MAX + DP_MANIFEST_META_MAX + 4096))
 			return dp_fail(-EBADMSG, "manifest segment too large");
-		p = realloc(r->in, cap);
+		p = dp_grow(r->in, &r->in_cap, r->in_len + len, 1);
 		if (!p)
 			return -ENOMEM;
 		r->in = p;
-		r->in_cap = cap;
 	}
 	/* hash as it arrives: bytes [summed, hashable) */
 	{

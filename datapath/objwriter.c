@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "objwriter.h"
 #include "s3/store.h"
 
 struct dp_objwriter {

@@ -11,34 +11,35 @@
  * The backup and the copy of snapshots both write through a packer.
  *
  * Resume (DESIGN.md): with a journal directory, every pack of an object
- * store that can resume uploads gets a journal file there, appended to as
- * the pack grows: its upload id, each blob appended (id, offset, lengths,
- * kind) and each part the store acknowledged (number, ETag). A later run
- * (dp_packer_resume()) reconciles each journal with ListParts: the parts
- * 1..P the store holds with the journaled ETags are kept, with every blob
- * that lies wholly inside them; the pack goes on from byte P * part_size,
- * so only the rest is sent again. A pack whose upload completed but whose
- * index was not written gets its index from the journal. Journal lines are
- * plain text and written in one write(2) each; a torn last line is ignored.
- * The journal is fsynced when its pack completes; a process that is killed
- * loses nothing of it, a node that loses power may lose the last records
- * (those parts are then sent again).
+ * store that can resume uploads gets a journal (journal.c) recording its
+ * upload id, each blob appended and each part the store acknowledged. A
+ * later run (dp_packer_resume()) reconciles each journal with ListParts: the
+ * parts 1..P the store holds with the journaled ETags are kept, with every
+ * blob that lies wholly inside them; the pack goes on from byte
+ * P * part_size, so only the rest is sent again. A pack whose upload
+ * completed but whose index was not written gets its index from the journal.
  */
-#include <dirent.h>
-#include <fcntl.h>
-#include <stdarg.h>
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "dp_int.h"
-#include "s3/store.h"
+#include "pool.h"
+#include "queue.h"
+#include "chunkidx.h"
+#include "packfmt.h"
+#include "repo_int.h"
+#include "packer.h"
+#include "journal.h"
+#include "job.h"
 
-#define FINISH_QUEUE	4
-#define S3_MAX_PARTS_DP 10000 /* S3's limit of parts per upload */
+#define FINISH_QUEUE 4
+
+/* A pack's life: blobs go into it, then its index and tail, then it is complete. */
+enum pk_state { PK_OPEN = 0, PK_CLOSED, PK_COMPLETE };
 
 struct pk_pack {
+	enum pk_state state;
 	uint8_t id[DP_ID_LEN];
 	char key[80];
 	struct s3_upload *up;
@@ -50,10 +51,8 @@ struct pk_pack {
 	size_t n, cap;
 	uint8_t *index; /* sealed, written as trailer and as index/<id> */
 	size_t index_len;
-	int jfd; /* its journal, -1 if none */
-	char *jpath;
-	pthread_mutex_t jlock;	/* the part callbacks write from the store's thread */
-	unsigned int min_parts; /* resumed: the store holds parts up to here */
+	struct dp_journal *journal; /* NULL if none */
+	unsigned int min_parts;	    /* resumed: the store holds parts up to here */
 };
 
 struct dp_packer {
@@ -64,6 +63,7 @@ struct dp_packer {
 	char point_part[48], point_done[48]; /* test points */
 	pthread_mutex_t lock;		     /* the open pack */
 	struct pk_pack *open;
+	bool finished; /* dp_packer_finish() ran: no more appends */
 	struct pk_part *parts;
 	struct dp_queue finish;
 	pthread_t finisher;
@@ -79,68 +79,15 @@ struct pk_part {
 	unsigned int num;
 };
 
-/* ---------------------------------------------------------------- journal */
-
-/* One line, in one write: a reader sees it whole or not at all. */
-static void pk_journal(struct pk_pack *pp, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void pk_journal(struct pk_pack *pp, const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-	int n;
-
-	if (pp->jfd < 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n <= 0 || (size_t)n >= sizeof(line))
-		return;
-	pthread_mutex_lock(&pp->jlock);
-	if (write(pp->jfd, line, (size_t)n) != n) {
-		/* a journal that cannot be written is no journal: resume then starts over */
-		close(pp->jfd);
-		pp->jfd = -1;
-		unlink(pp->jpath);
-	}
-	pthread_mutex_unlock(&pp->jlock);
-}
-
-static void pk_journal_close(struct pk_pack *pp, bool remove)
-{
-	if (pp->jfd >= 0)
-		close(pp->jfd);
-	pp->jfd = -1;
-	if (remove && pp->jpath)
-		unlink(pp->jpath);
-	free(pp->jpath);
-	pp->jpath = NULL;
-}
-
 /* A journal for a new pack, if the store can resume its upload. */
-static void pk_journal_open(struct dp_packer *pk, struct pk_pack *pp)
+static int pk_journal_open(struct dp_packer *pk, struct pk_pack *pp)
 {
 	const char *upload_id;
-	char hex[2 * DP_ID_LEN + 1];
 
 	if (!pk->jdir || s3_upload_id(pp->up, &upload_id))
-		return;
-	dp_hex(pp->id, DP_ID_LEN, hex);
-	if (asprintf(&pp->jpath, "%s/%s.journal", pk->jdir, hex) < 0) {
-		pp->jpath = NULL;
-		return;
-	}
-	pp->jfd = open(pp->jpath, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-	if (pp->jfd < 0) {
-		pr_warn("no journal for %s: %s: %s", pp->key, pp->jpath, strerror(errno));
-		free(pp->jpath);
-		pp->jpath = NULL;
-		return;
-	}
-	pk_journal(pp, "ferry-pack-journal 1\nkey %s\npart_size %zu\nupload %s\n", pp->key,
-		   pk->bufs->io_size, upload_id);
+		return 0;
+	return dp_journal_new(pk->jdir, pp->id, pp->key, pk->bufs->io_size, upload_id,
+			      &pp->journal);
 }
 
 static void pk_part_done(void *arg, int ret, const char *detail)
@@ -151,21 +98,22 @@ static void pk_part_done(void *arg, int ret, const char *detail)
 	if (ret < 0) {
 		dp_job_fail(pk->job, ret, "uploading %s part %u: %s", p->key, p->num,
 			    detail && detail[0] ? detail : strerror(-ret));
-	} else if (p->pp->jfd >= 0) {
+	} else if (dp_journal_is_open(p->pp->journal)) {
 		char etag[S3_ETAG_SIZE];
 
 		if (!s3_upload_part_etag(p->pp->up, p->num, etag))
-			pk_journal(p->pp, "part %u %s\n", p->num, etag);
+			dp_journal_part(p->pp->journal, p->num, etag);
 	}
 	dp_bufs_put_io(pk->bufs, p->buf);
 }
 
 static int pk_submit(struct dp_packer *pk, struct pk_pack *pp)
 {
-	size_t io_base = (size_t)pk->bufs->nchunk * pk->bufs->chunk_size;
-	struct pk_part *p = &pk->parts[((char *)pp->part - (char *)pk->bufs->map - io_base) /
-				       pk->bufs->io_size];
+	struct pk_part *p;
 	int ret;
+
+	assert(pp->part && pp->fill > 0 && pp->fill <= pk->bufs->io_size);
+	p = &pk->parts[dp_bufs_io_index(pk->bufs, pp->part)];
 
 	p->pk = pk;
 	p->pp = pp;
@@ -220,43 +168,28 @@ static void pk_pack_free(struct dp_packer *pk, struct pk_pack *pp)
 		return;
 	if (pp->part)
 		dp_bufs_put_io(pk->bufs, pp->part);
-	if (pp->jfd >= 0 && dp_job_stopped(pk->job)) {
+	if (dp_journal_is_open(pp->journal) && dp_job_stopped(pk->job)) {
 		/* interrupted: leave the upload and its journal for the next run */
 		s3_upload_detach(pp->up);
-		pk_journal_close(pp, false);
+		dp_journal_close(pp->journal, false);
 	} else {
 		s3_upload_abort(pp->up);
-		pk_journal_close(pp, true);
+		dp_journal_close(pp->journal, true);
 	}
-	pthread_mutex_destroy(&pp->jlock);
 	free(pp->e);
 	free(pp->index);
 	free(pp);
 }
 
-static struct pk_pack *pk_pack_alloc(void)
-{
-	struct pk_pack *pp = calloc(1, sizeof(*pp));
-
-	if (!pp)
-		return NULL;
-	pp->jfd = -1;
-	pthread_mutex_init(&pp->jlock, NULL);
-	return pp;
-}
-
 static int pk_pack_open(struct dp_packer *pk, struct pk_pack **out)
 {
 	struct pk_pack *pp;
-	char hex[65];
 	int ret;
 
-	pp = pk_pack_alloc();
+	pp = calloc(1, sizeof(*pp));
 	if (!pp)
 		return -ENOMEM;
-	ret = dp_random_id(hex);
-	if (!ret)
-		ret = dp_unhex(hex, pp->id, DP_ID_LEN);
+	ret = dp_pack_id_new(pp->id);
 	if (ret)
 		goto out_free;
 	dp_key_pack(pp->id, pp->key, sizeof(pp->key));
@@ -265,7 +198,9 @@ static int pk_pack_open(struct dp_packer *pk, struct pk_pack **out)
 		dp_job_fail(pk->job, ret, "creating %s: %s", pp->key, dp_store_detail());
 		goto out_free;
 	}
-	pk_journal_open(pk, pp);
+	ret = pk_journal_open(pk, pp);
+	if (ret)
+		goto out_free;
 	*out = pp;
 	return 0;
 out_free:
@@ -276,15 +211,15 @@ out_free:
 /* Append the index and the tail, queue the last part, hand the pack to the finisher. */
 static int pk_pack_close(struct dp_packer *pk, struct pk_pack *pp)
 {
-	uint8_t tail[DP_PACK_TAIL];
 	int ret;
 
-	ret = dp_pack_index_seal(&pk->job->repo->keys, pp->id, pp->e, pp->n, &pp->index,
+	assert(pp->state == PK_OPEN && pp != pk->open);
+	pp->state = PK_CLOSED;
+	/* pp->index: the index, then the trailer (written together, below) */
+	ret = dp_pack_tail_build(&pk->job->repo->keys, pp->id, pp->e, pp->n, &pp->index,
 				 &pp->index_len);
 	if (ret)
 		return ret;
-	dp_put_le32(tail, (uint32_t)pp->index_len);
-	memcpy(tail + 4, "FRYP", 4);
 	/*
 	 * A resumed pack may be shorter than what an earlier run had sent of it:
 	 * the store still holds parts up to min_parts, and Ceph RGW refuses a
@@ -293,7 +228,7 @@ static int pk_pack_close(struct dp_packer *pk, struct pk_pack *pp)
 	 */
 	if (pp->min_parts) {
 		uint64_t want = (uint64_t)(pp->min_parts - 1) * pk->bufs->io_size + 1;
-		uint64_t end = pp->size + pp->index_len + sizeof(tail);
+		uint64_t end = pp->size + pp->index_len + DP_PACK_TAIL;
 		static const uint8_t zeros[4096];
 
 		while (!ret && end < want) {
@@ -306,9 +241,7 @@ static int pk_pack_close(struct dp_packer *pk, struct pk_pack *pp)
 		if (ret)
 			return ret;
 	}
-	ret = pk_write(pk, pp, pp->index, pp->index_len);
-	if (!ret)
-		ret = pk_write(pk, pp, tail, sizeof(tail));
+	ret = pk_write(pk, pp, pp->index, pp->index_len + DP_PACK_TAIL);
 	if (!ret && pp->fill)
 		ret = pk_submit(pk, pp);
 	if (!ret)
@@ -323,35 +256,29 @@ int dp_packer_append(struct dp_packer *pk, const uint8_t id[DP_ID_LEN], const vo
 	int ret = 0;
 
 	pthread_mutex_lock(&pk->lock);
+	assert(!pk->finished);
 	if (!pk->open) {
 		ret = pk_pack_open(pk, &pk->open);
 		if (ret)
 			goto out;
 	}
 	pp = pk->open;
+	assert(pp->state == PK_OPEN);
 	if (pp->n == pp->cap) {
-		size_t cap = pp->cap ? pp->cap * 2 : 256;
-		void *e = realloc(pp->e, cap * sizeof(*pp->e));
+		void *e = dp_grow(pp->e, &pp->cap, pp->n + 1, sizeof(*pp->e));
 
 		if (!e) {
 			ret = -ENOMEM;
 			goto out;
 		}
 		pp->e = e;
-		pp->cap = cap;
 	}
 	memcpy(pp->e[pp->n].id, id, DP_ID_LEN);
 	pp->e[pp->n].offset = pp->size;
 	pp->e[pp->n].stored_len = len;
 	pp->e[pp->n].raw_len = raw_len;
 	pp->e[pp->n].kind = kind;
-	if (pp->jfd >= 0) {
-		char hex[2 * DP_ID_LEN + 1];
-
-		dp_hex(id, DP_ID_LEN, hex);
-		pk_journal(pp, "chunk %s %llu %u %u %u\n", hex, (unsigned long long)pp->size, len,
-			   raw_len, kind);
-	}
+	dp_journal_chunk(pp->journal, &pp->e[pp->n]);
 	pp->n++;
 	ret = pk_write(pk, pp, data, len);
 	if (ret)
@@ -378,17 +305,17 @@ static void *pk_finisher_main(void *arg)
 		char key[96];
 		int ret;
 
+		assert(pp->state == PK_CLOSED);
 		dp_test_point("pack-completing");
 		ret = s3_upload_complete(pp->up);
 		pp->up = NULL;
+		pp->state = PK_COMPLETE;
 		if (ret) {
 			dp_job_fail(job, ret, "completing %s: %s", pp->key, dp_store_detail());
 			pk_pack_free(pk, pp);
 			break;
 		}
-		pk_journal(pp, "complete\n");
-		if (pp->jfd >= 0)
-			fsync(pp->jfd);
+		dp_journal_complete(pp->journal);
 		dp_test_point("pack-completed");
 		dp_key_index(pp->id, key, sizeof(key));
 		ret = s3_store_put(job->repo->st, key, pp->index, pp->index_len);
@@ -398,7 +325,8 @@ static void *pk_finisher_main(void *arg)
 			break;
 		}
 		atomic_fetch_add(&job->packs, 1);
-		pk_journal_close(pp, true);
+		dp_journal_close(pp->journal, true);
+		pp->journal = NULL;
 		pk_pack_free(pk, pp);
 		dp_test_point(pk->point_done);
 	}
@@ -450,14 +378,17 @@ int dp_packer_finish(struct dp_packer *pk)
 	int ret = 0;
 
 	pthread_mutex_lock(&pk->lock);
+	pk->finished = true;
 	if (pk->open && !dp_job_stopped(pk->job)) {
-		ret = pk_pack_close(pk, pk->open);
+		struct pk_pack *pp = pk->open;
+
+		pk->open = NULL;
+		ret = pk_pack_close(pk, pp);
 		if (ret) {
-			pk_pack_free(pk, pk->open);
+			pk_pack_free(pk, pp);
 			if (ret != -ECANCELED)
 				dp_job_fail(pk->job, ret, "closing a pack: %s", strerror(-ret));
 		}
-		pk->open = NULL;
 	}
 	pthread_mutex_unlock(&pk->lock);
 	dp_queue_close(&pk->finish);
@@ -492,98 +423,8 @@ void dp_packer_free(struct dp_packer *pk)
 
 /* ----------------------------------------------------------------- resume */
 
-struct pk_jpart {
-	char etag[S3_ETAG_SIZE];
-	bool have;
-};
-
-/* What a journal says. */
-struct pk_jinfo {
-	char key[80];
-	char upload[512];
-	size_t part_size;
-	struct dp_pack_entry *e;
-	size_t n, cap;
-	struct pk_jpart *parts; /* [0..10000] */
-	bool complete;
-};
-
-static void pk_jinfo_fini(struct pk_jinfo *j)
-{
-	free(j->e);
-	free(j->parts);
-}
-
-/* Parse a journal; lines that do not parse (a torn last one) are ignored. */
-static int pk_journal_read(const char *path, struct pk_jinfo *j)
-{
-	char line[1024];
-	FILE *f;
-	int ret = 0;
-
-	memset(j, 0, sizeof(*j));
-	j->parts = calloc(S3_MAX_PARTS_DP + 1, sizeof(*j->parts));
-	if (!j->parts)
-		return -ENOMEM;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f) || strcmp(line, "ferry-pack-journal 1\n")) {
-		fclose(f);
-		return -EBADMSG;
-	}
-	while (!ret && fgets(line, sizeof(line), f)) {
-		char hex[80], etag[S3_ETAG_SIZE];
-		unsigned long long off;
-		unsigned int len, raw, kind, num;
-
-		if (!strchr(line, '\n'))
-			break; /* torn */
-		if (sscanf(line, "key %79s", j->key) == 1 ||
-		    sscanf(line, "upload %511s", j->upload) == 1 ||
-		    sscanf(line, "part_size %zu", &j->part_size) == 1)
-			continue;
-		if (!strcmp(line, "complete\n")) {
-			j->complete = true;
-		} else if (sscanf(line, "part %u %131s", &num, etag) == 2) {
-			if (num >= 1 && num <= S3_MAX_PARTS_DP) {
-				snprintf(j->parts[num].etag, sizeof(j->parts[num].etag), "%s",
-					 etag);
-				j->parts[num].have = true;
-			}
-		} else if (sscanf(line, "chunk %79s %llu %u %u %u", hex, &off, &len, &raw, &kind) ==
-			   5) {
-			struct dp_pack_entry *e;
-
-			if (j->n == j->cap) {
-				size_t cap = j->cap ? j->cap * 2 : 256;
-				void *p = realloc(j->e, cap * sizeof(*j->e));
-
-				if (!p) {
-					ret = -ENOMEM;
-					break;
-				}
-				j->e = p;
-				j->cap = cap;
-			}
-			e = &j->e[j->n];
-			if (dp_unhex(hex, e->id, DP_ID_LEN) || !len || !raw || kind > DP_BLOB_ZSTD)
-				continue;
-			e->offset = off;
-			e->stored_len = len;
-			e->raw_len = raw;
-			e->kind = (uint8_t)kind;
-			j->n++;
-		}
-	}
-	fclose(f);
-	if (!ret && (!j->key[0] || !j->upload[0] || !j->part_size))
-		ret = -EBADMSG;
-	return ret;
-}
-
 struct pk_listed {
-	struct pk_jinfo *j;
+	struct dp_journal_info *j;
 	char (*etags)[S3_ETAG_SIZE];
 	uint64_t *sizes;
 	unsigned int highest;
@@ -593,7 +434,7 @@ static int pk_listed_part(void *arg, unsigned int num, uint64_t size, const char
 {
 	struct pk_listed *l = arg;
 
-	if (num >= 1 && num <= S3_MAX_PARTS_DP) {
+	if (num >= 1 && num <= S3_UPLOAD_MAX_PARTS) {
 		snprintf(l->etags[num], S3_ETAG_SIZE, "%s", etag);
 		l->sizes[num] = size;
 		if (num > l->highest)
@@ -625,8 +466,8 @@ static int pk_index_entries(struct dp_chunkidx *ix, const uint8_t id[DP_ID_LEN],
 }
 
 /* A completed pack without its index: write the index from the journal. */
-static int pk_resume_complete(struct dp_packer *pk, struct pk_jinfo *j, const uint8_t id[DP_ID_LEN],
-			      struct dp_chunkidx *ix, uint64_t *reused)
+static int pk_resume_complete(struct dp_packer *pk, struct dp_journal_info *j,
+			      const uint8_t id[DP_ID_LEN], struct dp_chunkidx *ix, uint64_t *reused)
 {
 	struct dp_repo *repo = pk->job->repo;
 	uint8_t *index = NULL;
@@ -652,41 +493,10 @@ static int pk_resume_complete(struct dp_packer *pk, struct pk_jinfo *j, const ui
 	return pk_index_entries(ix, id, j->e, j->n);
 }
 
-/* Rewrite the journal of a resumed pack: its kept blobs and parts only. */
-static int pk_journal_rewrite(struct dp_packer *pk, struct pk_pack *pp, const struct pk_jinfo *j,
-			      unsigned int kept_parts, const char *path)
-{
-	char tmp[4096 + 8];
-
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	pp->jpath = strdup(tmp);
-	if (!pp->jpath)
-		return -ENOMEM;
-	unlink(tmp);
-	pp->jfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-	if (pp->jfd < 0)
-		return -errno;
-	pk_journal(pp, "ferry-pack-journal 1\nkey %s\npart_size %zu\nupload %s\n", j->key,
-		   pk->bufs->io_size, j->upload);
-	for (size_t i = 0; i < pp->n; i++) {
-		char hex[2 * DP_ID_LEN + 1];
-
-		dp_hex(pp->e[i].id, DP_ID_LEN, hex);
-		pk_journal(pp, "chunk %s %llu %u %u %u\n", hex, (unsigned long long)pp->e[i].offset,
-			   pp->e[i].stored_len, pp->e[i].raw_len, pp->e[i].kind);
-	}
-	for (unsigned int k = 1; k <= kept_parts; k++)
-		pk_journal(pp, "part %u %s\n", k, j->parts[k].etag);
-	if (pp->jfd < 0 || rename(tmp, path))
-		return -EIO;
-	free(pp->jpath);
-	pp->jpath = strdup(path);
-	return pp->jpath ? 0 : -ENOMEM;
-}
-
 /* An unfinished upload: keep the parts the store holds as journaled, go on from there. */
-static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_t id[DP_ID_LEN],
-			  const char *path, struct dp_chunkidx *ix, uint64_t *reused)
+static int pk_resume_open(struct dp_packer *pk, struct dp_journal_info *j,
+			  const uint8_t id[DP_ID_LEN], const char *path, struct dp_chunkidx *ix,
+			  uint64_t *reused)
 {
 	struct dp_repo *repo = pk->job->repo;
 	struct pk_listed l = {.j = j};
@@ -699,8 +509,8 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 	ret = s3_upload_resume(repo->st, j->key, j->upload, j->part_size, &up);
 	if (ret)
 		return ret == -ENOENT ? 0 : ret; /* gone: start over */
-	l.etags = calloc(S3_MAX_PARTS_DP + 1, sizeof(*l.etags));
-	l.sizes = calloc(S3_MAX_PARTS_DP + 1, sizeof(*l.sizes));
+	l.etags = calloc(S3_UPLOAD_MAX_PARTS + 1, sizeof(*l.etags));
+	l.sizes = calloc(S3_UPLOAD_MAX_PARTS + 1, sizeof(*l.sizes));
 	if (!l.etags || !l.sizes) {
 		ret = -ENOMEM;
 		goto out;
@@ -713,12 +523,12 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 	 * and tail sent, killed before Complete) is short, and new blobs cannot
 	 * go on after it.
 	 */
-	while (keep < S3_MAX_PARTS_DP && j->parts[keep + 1].have &&
+	while (keep < S3_UPLOAD_MAX_PARTS && j->parts[keep + 1].have &&
 	       !strcmp(j->parts[keep + 1].etag, l.etags[keep + 1]) &&
 	       l.sizes[keep + 1] == j->part_size)
 		keep++;
 	end = (uint64_t)keep * j->part_size;
-	pp = pk_pack_alloc();
+	pp = calloc(1, sizeof(*pp));
 	if (!pp) {
 		ret = -ENOMEM;
 		goto out;
@@ -729,15 +539,13 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 		if (j->e[i].offset + j->e[i].stored_len > end)
 			continue;
 		if (pp->n == pp->cap) {
-			size_t cap = pp->cap ? pp->cap * 2 : 256;
-			void *p = realloc(pp->e, cap * sizeof(*pp->e));
+			void *p = dp_grow(pp->e, &pp->cap, pp->n + 1, sizeof(*pp->e));
 
 			if (!p) {
 				ret = -ENOMEM;
 				goto out;
 			}
 			pp->e = p;
-			pp->cap = cap;
 		}
 		pp->e[pp->n++] = j->e[i];
 	}
@@ -752,9 +560,8 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 	pp->min_parts = l.highest;
 	for (size_t i = 0; i < pp->n; i++)
 		*reused += pp->e[i].stored_len;
-	ret = pk_journal_rewrite(pk, pp, j, keep, path);
-	if (ret)
-		pk_journal_close(pp, true); /* resume without a journal of its own */
+	if (dp_journal_rewrite(path, j, pp->e, pp->n, keep, &pp->journal))
+		pp->journal = NULL; /* resume without a journal of its own */
 	ret = pk_index_entries(ix, id, pp->e, pp->n);
 	if (ret)
 		goto out;
@@ -772,8 +579,7 @@ static int pk_resume_open(struct dp_packer *pk, struct pk_jinfo *j, const uint8_
 out:
 	if (pp) {
 		pp->up = NULL;
-		pk_journal_close(pp, false);
-		pthread_mutex_destroy(&pp->jlock);
+		dp_journal_close(pp->journal, false);
 		free(pp->e);
 		free(pp);
 	}
@@ -783,90 +589,48 @@ out:
 	return ret;
 }
 
+struct pk_resume {
+	struct dp_packer *pk;
+	struct dp_chunkidx *ix;
+	uint64_t *reused;
+};
+
+static int pk_resume_one(void *arg, const char *path, const uint8_t id[DP_ID_LEN])
+{
+	struct pk_resume *rs = arg;
+	struct dp_packer *pk = rs->pk;
+	struct dp_journal_info j;
+	int ret = dp_journal_read(path, &j);
+
+	if (ret == -ENOMEM) {
+		/* fails the resume */
+	} else if (ret) {
+		pr_warn("ignoring the journal %s: %s", path, strerror(-ret));
+		unlink(path);
+		ret = 0;
+	} else if (j.part_size != pk->bufs->io_size) {
+		/* cut for another part size (another --memory): its upload cannot go on */
+		s3_store_abort_upload(pk->job->repo->st, j.key, j.upload);
+		unlink(path);
+	} else if (j.complete) {
+		ret = pk_resume_complete(pk, &j, id, rs->ix, rs->reused);
+		if (!ret)
+			unlink(path);
+	} else {
+		ret = pk_resume_open(pk, &j, id, path, rs->ix, rs->reused);
+		if (!ret && (!pk->open || memcmp(pk->open->id, id, DP_ID_LEN)))
+			unlink(path); /* not kept, or closed and now its own journal */
+	}
+	dp_journal_info_fini(&j);
+	return ret;
+}
+
 int dp_packer_resume(struct dp_packer *pk, struct dp_chunkidx *ix, uint64_t *reused)
 {
-	struct dirent *de;
-	DIR *d;
-	int ret = 0;
+	struct pk_resume rs = {.pk = pk, .ix = ix, .reused = reused};
 
 	*reused = 0;
 	if (!pk->jdir)
 		return 0;
-	d = opendir(pk->jdir);
-	if (!d)
-		return errno == ENOENT ? 0
-				       : dp_fail(-errno, "state directory %s: %s", pk->jdir,
-						 strerror(errno));
-	while (!ret && (de = readdir(d))) {
-		size_t nl = strlen(de->d_name);
-		uint8_t id[DP_ID_LEN];
-		char path[4096], hex[2 * DP_ID_LEN + 1];
-		struct pk_jinfo j;
-		int r;
-
-		if (nl != 64 + 8 || strcmp(de->d_name + 64, ".journal"))
-			continue;
-		memcpy(hex, de->d_name, 64);
-		hex[64] = '\0';
-		if (dp_unhex(hex, id, DP_ID_LEN))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", pk->jdir, de->d_name);
-		r = pk_journal_read(path, &j);
-		if (r == -ENOMEM) {
-			ret = r;
-		} else if (r) {
-			pr_warn("ignoring the journal %s: %s", path, strerror(-r));
-			unlink(path);
-		} else if (j.part_size != pk->bufs->io_size) {
-			/* cut for another part size (another --memory): its upload cannot go on */
-			s3_store_abort_upload(pk->job->repo->st, j.key, j.upload);
-			unlink(path);
-		} else if (j.complete) {
-			r = pk_resume_complete(pk, &j, id, ix, reused);
-			if (!r)
-				unlink(path);
-			else
-				ret = r;
-		} else {
-			r = pk_resume_open(pk, &j, id, path, ix, reused);
-			if (r)
-				ret = r;
-			else if (!pk->open || memcmp(pk->open->id, id, DP_ID_LEN))
-				unlink(path); /* not kept, or closed and now its own journal */
-		}
-		pk_jinfo_fini(&j);
-	}
-	closedir(d);
-	return ret;
-}
-
-int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char *name, char **out)
-{
-	uint8_t h[DP_ID_LEN];
-	char hex[2 * DP_ID_LEN + 1], path[4096];
-	int ret;
-
-	*out = NULL;
-	if (!state_dir || s3_store_is_local(repo->st))
-		return 0; /* file:// cannot resume uploads: nothing to journal */
-	/* one directory per repository and volume (or copy): runs of others never meet */
-	ret = dp_sha256(name, strlen(name), h);
-	if (ret)
-		return ret;
-	dp_hex(h, 8, hex);
-	if (snprintf(path, sizeof(path), "%s/%s/%s", state_dir, repo->info.id, hex) >=
-	    (int)sizeof(path))
-		return dp_fail(-ENAMETOOLONG, "state directory %s: path too long", state_dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return dp_fail(-errno, "state directory %s: %s", path, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return dp_fail(-errno, "state directory %s: %s", path, strerror(errno));
-	*out = strdup(path);
-	return *out ? 0 : -ENOMEM;
+	return dp_journal_each(pk->jdir, pk_resume_one, &rs);
 }

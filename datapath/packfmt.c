@@ -1,13 +1,44 @@
 // SPDX-License-Identifier: MIT
 /*
- * datapath/packfmt.c - encoding of pack indexes and object keys (FORMAT.md).
+ * datapath/packfmt.c - the pack format (FORMAT.md "Packs", "Pack index"):
+ * pack ids and object keys, the index and the 8-byte trailer that ends a
+ * pack. Every writer of packs (the packer, repack) and every reader of a
+ * pack's tail (check) goes through here, so the format is coded once.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "crypt.h"
+#include "blob.h"
+#include "packfmt.h"
 
 static const uint8_t dp_index_magic[4] = {'F', 'R', 'Y', 'I'};
+static const uint8_t dp_pack_magic[4] = {'F', 'R', 'Y', 'P'};
+
+int dp_pack_id_new(uint8_t id[DP_ID_LEN])
+{
+	return dp_random_bytes(id, DP_ID_LEN);
+}
+
+void dp_pack_trailer_encode(uint32_t index_len, uint8_t tail[DP_PACK_TAIL])
+{
+	dp_put_le32(tail, index_len);
+	memcpy(tail + 4, dp_pack_magic, 4);
+}
+
+int dp_pack_trailer_decode(const uint8_t tail[DP_PACK_TAIL], uint64_t size, uint32_t *index_len)
+{
+	uint32_t len = dp_get_le32(tail);
+
+	*index_len = 0;
+	if (memcmp(tail + 4, dp_pack_magic, 4))
+		return dp_fail(-EBADMSG, "it does not end with an index");
+	if ((uint64_t)len + DP_PACK_TAIL > size || len > DP_PACK_INDEX_MAX)
+		return dp_fail(-EBADMSG, "its trailer gives an index of %u bytes in %llu", len,
+			       (unsigned long long)size);
+	*index_len = len;
+	return 0;
+}
 
 size_t dp_pack_index_size(size_t n)
 {
@@ -118,6 +149,33 @@ int dp_pack_index_seal(const struct dp_keys *keys, const uint8_t pack_id[DP_ID_L
 	ret = dp_seal_alloc(keys, aad, sizeof(aad), plain, plen, out, len);
 	free(plain);
 	return ret;
+}
+
+int dp_pack_tail_build(const struct dp_keys *keys, const uint8_t pack_id[DP_ID_LEN],
+		       const struct dp_pack_entry *e, size_t n, uint8_t **out, size_t *index_len)
+{
+	uint8_t *index = NULL, *p;
+	size_t len;
+	int ret;
+
+	*out = NULL;
+	*index_len = 0;
+	ret = dp_pack_index_seal(keys, pack_id, e, n, &index, &len);
+	if (ret)
+		return ret;
+	if (len > DP_PACK_INDEX_MAX) {
+		free(index);
+		return dp_fail(-EFBIG, "a pack index of %zu entries is too large", n);
+	}
+	p = realloc(index, len + DP_PACK_TAIL);
+	if (!p) {
+		free(index);
+		return -ENOMEM;
+	}
+	dp_pack_trailer_encode((uint32_t)len, p + len);
+	*out = p;
+	*index_len = len;
+	return 0;
 }
 
 int dp_pack_index_open(const struct dp_keys *keys, const uint8_t name_id[DP_ID_LEN],

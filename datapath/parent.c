@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "repo_int.h"
+#include "manifest.h"
 #include "s3/store.h"
 
 #define MANIFEST_READ (1u << 20)
@@ -160,10 +161,7 @@ int dp_parent_choose(const struct dp_repo *repo, const struct dp_snapshot *snaps
 
 	*out = NULL;
 	dp_clear_error();
-	if (err) {
-		err->code = 0;
-		err->msg[0] = '\0';
-	}
+	dp_err_clear(err);
 	switch (mode) {
 	case DP_PARENT_NONE:
 		return 0;
@@ -183,10 +181,6 @@ int dp_parent_choose(const struct dp_repo *repo, const struct dp_snapshot *snaps
 			return 0;
 		break;
 	}
-	if (err) {
-		err->code = ret;
-		snprintf(err->msg, sizeof(err->msg), "%s",
-			 dp_last_error()[0] ? dp_last_error() : "no volume or id given");
-	}
-	return ret;
+	return dp_err_set(err, ret, "%s",
+			  dp_last_error()[0] ? dp_last_error() : "no volume or id given");
 }

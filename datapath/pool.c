@@ -7,12 +7,16 @@
  * that share, so RSS stays bounded by the budget however many jobs run. A
  * job's mapping is cut into two classes with a free list each: chunk buffers
  * (one chunk, page aligned for O_DIRECT, registered with io_uring) and I/O
- * buffers (one pack part or one coalesced ranged read).
+ * buffers (one pack part or one coalesced ranged read). Each buffer has one
+ * owner at a time: the free list, or the stage that got it; a put checks
+ * that the buffer is one of the class's and out (assert()), so a double put
+ * stops a debug build at once instead of handing one buffer to two owners.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "dp_int.h"
+#include "pool.h"
 
 struct dp_pool {
 	uint64_t size;
@@ -91,19 +95,77 @@ void dp_pool_unreserve(struct dp_pool *pool, uint64_t bytes)
 	pthread_mutex_unlock(&pool->lock);
 }
 
+/* The index of @buf in @c: it must be one of its buffers, at its start. */
+static unsigned int bufclass_index(const struct dp_bufclass *c, const void *buf)
+{
+	size_t off = (size_t)((const char *)buf - c->base);
+
+	assert((const char *)buf >= c->base && off < (size_t)c->n * c->size);
+	assert(off % c->size == 0);
+	return (unsigned int)(off / c->size);
+}
+
+static int bufclass_init(struct dp_bufclass *c, char *base, size_t size, unsigned int n)
+{
+	c->base = base;
+	c->size = size;
+	c->n = n;
+	c->free = calloc(n ? n : 1, sizeof(*c->free));
+	c->out = calloc(n ? n : 1, sizeof(*c->out));
+	if (!c->free || !c->out)
+		return -ENOMEM;
+	/* the lowest first: they are popped from the top */
+	for (unsigned int i = 0; i < n; i++)
+		c->free[n - 1 - i] = base + (size_t)i * size;
+	c->nfree = n;
+	return 0;
+}
+
+static void bufclass_fini(struct dp_bufclass *c)
+{
+	free(c->free);
+	free(c->out);
+}
+
+/* Pop a free buffer (under the lock): it is out from now on. */
+static void *bufclass_pop(struct dp_bufclass *c)
+{
+	void *buf;
+	unsigned int i;
+
+	assert(c->nfree > 0 && c->nfree <= c->n);
+	buf = c->free[--c->nfree];
+	i = bufclass_index(c, buf);
+	assert(!c->out[i]);
+	c->out[i] = true;
+	return buf;
+}
+
+/* Push @buf back (under the lock): only a buffer of the class that is out, once. */
+static void bufclass_push(struct dp_bufclass *c, void *buf)
+{
+	unsigned int i = bufclass_index(c, buf);
+
+	assert(c->out[i] && "buffer put back twice, or never got");
+	assert(c->nfree < c->n);
+	c->out[i] = false;
+	c->free[c->nfree++] = buf;
+}
+
 int dp_bufs_init(struct dp_bufs *b, uint64_t budget, size_t chunk_size, size_t io_size,
 		 const atomic_bool *stop)
 {
 	uint64_t io_bytes;
 	char *p;
+	int ret;
 
 	memset(b, 0, sizeof(*b));
 	b->chunk_size = chunk_size;
 	b->io_size = io_size;
 	b->stop = stop;
-	/* half the budget for I/O buffers (at least 2), the rest for chunks */
-	b->nio = (unsigned int)(budget / 2 / io_size);
-	if (b->nio < 2)
+	/* half the budget for I/O buffers (at least 2, none if @io_size is 0), the rest for chunks */
+	b->nio = io_size ? (unsigned int)(budget / 2 / io_size) : 0;
+	if (io_size && b->nio < 2)
 		b->nio = 2;
 	if (b->nio > 64)
 		b->nio = 64;
@@ -122,24 +184,17 @@ int dp_bufs_init(struct dp_bufs *b, uint64_t budget, size_t chunk_size, size_t i
 		b->map = NULL;
 		return -ENOMEM;
 	}
-	b->chunk_free = calloc(b->nchunk, sizeof(void *));
-	b->io_free = calloc(b->nio, sizeof(void *));
-	if (!b->chunk_free || !b->io_free) {
-		dp_bufs_fini(b);
-		return -ENOMEM;
-	}
-	/* chunk buffers first: dp_bufs_chunk_index() is then a division */
-	p = b->map;
-	for (unsigned int i = 0; i < b->nchunk; i++)
-		b->chunk_free[b->nchunk - 1 - i] = p + (size_t)i * chunk_size;
-	p += (size_t)b->nchunk * chunk_size;
-	for (unsigned int i = 0; i < b->nio; i++)
-		b->io_free[i] = p + (size_t)i * io_size;
-	b->chunk_nfree = b->nchunk;
-	b->io_nfree = b->nio;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
-	return 0;
+	/* chunk buffers first: dp_bufs_chunk_index() is then a division from the map */
+	p = b->map;
+	ret = bufclass_init(&b->chunk, p, chunk_size, b->nchunk);
+	if (!ret)
+		ret = bufclass_init(&b->io, p + (size_t)b->nchunk * chunk_size,
+				    io_size ? io_size : 1, b->nio);
+	if (ret)
+		dp_bufs_fini(b);
+	return ret;
 }
 
 void dp_bufs_fini(struct dp_bufs *b)
@@ -149,35 +204,35 @@ void dp_bufs_fini(struct dp_bufs *b)
 		pthread_mutex_destroy(&b->lock);
 		pthread_cond_destroy(&b->cond);
 	}
-	free(b->chunk_free);
-	free(b->io_free);
+	bufclass_fini(&b->chunk);
+	bufclass_fini(&b->io);
 	memset(b, 0, sizeof(*b));
 }
 
-static void *dp_bufs_get(struct dp_bufs *b, void **stack, unsigned int *nfree)
+static void *dp_bufs_get(struct dp_bufs *b, struct dp_bufclass *c)
 {
 	void *buf = NULL;
 
 	pthread_mutex_lock(&b->lock);
-	while (!*nfree && !atomic_load(b->stop))
+	while (!c->nfree && !atomic_load(b->stop))
 		pthread_cond_wait(&b->cond, &b->lock);
-	if (*nfree && !atomic_load(b->stop))
-		buf = stack[--*nfree];
+	if (c->nfree && !atomic_load(b->stop))
+		buf = bufclass_pop(c);
 	pthread_mutex_unlock(&b->lock);
 	return buf;
 }
 
-static void dp_bufs_put(struct dp_bufs *b, void **stack, unsigned int *nfree, void *buf)
+static void dp_bufs_put(struct dp_bufs *b, struct dp_bufclass *c, void *buf)
 {
 	pthread_mutex_lock(&b->lock);
-	stack[(*nfree)++] = buf;
+	bufclass_push(c, buf);
 	pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
 }
 
 void *dp_bufs_get_chunk(struct dp_bufs *b)
 {
-	return dp_bufs_get(b, b->chunk_free, &b->chunk_nfree);
+	return dp_bufs_get(b, &b->chunk);
 }
 
 void *dp_bufs_tryget_chunk(struct dp_bufs *b)
@@ -185,25 +240,26 @@ void *dp_bufs_tryget_chunk(struct dp_bufs *b)
 	void *buf = NULL;
 
 	pthread_mutex_lock(&b->lock);
-	if (b->chunk_nfree)
-		buf = b->chunk_free[--b->chunk_nfree];
+	if (b->chunk.nfree)
+		buf = bufclass_pop(&b->chunk);
 	pthread_mutex_unlock(&b->lock);
 	return buf;
 }
 
 void *dp_bufs_get_io(struct dp_bufs *b)
 {
-	return dp_bufs_get(b, b->io_free, &b->io_nfree);
+	assert(b->nio);
+	return dp_bufs_get(b, &b->io);
 }
 
 void dp_bufs_put_chunk(struct dp_bufs *b, void *buf)
 {
-	dp_bufs_put(b, b->chunk_free, &b->chunk_nfree, buf);
+	dp_bufs_put(b, &b->chunk, buf);
 }
 
 void dp_bufs_put_io(struct dp_bufs *b, void *buf)
 {
-	dp_bufs_put(b, b->io_free, &b->io_nfree, buf);
+	dp_bufs_put(b, &b->io, buf);
 }
 
 void dp_bufs_wake(struct dp_bufs *b)
@@ -217,5 +273,16 @@ void dp_bufs_wake(struct dp_bufs *b)
 
 unsigned int dp_bufs_chunk_index(const struct dp_bufs *b, const void *buf)
 {
-	return (unsigned int)(((const char *)buf - (const char *)b->map) / b->chunk_size);
+	return bufclass_index(&b->chunk, buf);
+}
+
+unsigned int dp_bufs_io_index(const struct dp_bufs *b, const void *buf)
+{
+	return bufclass_index(&b->io, buf);
+}
+
+void *dp_bufs_chunk_at(const struct dp_bufs *b, unsigned int i)
+{
+	assert(i < b->chunk.n);
+	return b->chunk.base + (size_t)i * b->chunk.size;
 }

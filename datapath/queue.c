@@ -6,7 +6,7 @@
  */
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "queue.h"
 
 int dp_queue_init(struct dp_queue *q, unsigned int cap, const atomic_bool *stop)
 {

@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dp_int.h"
+#include "crypt.h"
+#include "chunkidx.h"
+#include "packfmt.h"
+#include "repo_int.h"
+#include "manifest.h"
+#include "dp_json.h"
 #include "s3/store.h"
 
 #define CONFIG_KEY "config"
@@ -23,8 +28,7 @@ int dp_repo_init(struct s3_store *st, const struct dp_init_opts *opts, char *id)
 	int ret;
 
 	dp_clear_error();
-	if (opts)
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	dp_opts_copy(&o, sizeof(o), opts);
 	memset(&info, 0, sizeof(info));
 	memset(&keys, 0, sizeof(keys));
 	info.version = DP_FORMAT_VERSION;
@@ -186,13 +190,11 @@ static int key_list_one(void *arg, const char *key, uint64_t size, int64_t mtime
 		return 0;
 	}
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void *p = realloc(l->v, cap * sizeof(*l->v));
+		void *p = dp_grow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
 
 		if (!p)
 			return -ENOMEM;
 		l->v = p;
-		l->cap = cap;
 	}
 	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
 	snprintf(l->v[l->n].key, sizeof(l->v[l->n].key), "%s", key);
@@ -227,13 +229,11 @@ struct snap_list {
 static int snap_add(struct snap_list *l, struct dp_snapshot *s)
 {
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->v, cap * sizeof(*l->v));
+		void *p = dp_grow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
 
 		if (!p)
 			return -ENOMEM;
 		l->v = p;
-		l->cap = cap;
 	}
 	l->v[l->n++] = *s;
 	return 0;
@@ -247,7 +247,8 @@ static int snap_unreadable(struct dp_repo *repo, const char *name, int err, bool
 			   const char *detail)
 {
 	struct dp_unreadable *u;
-	void *p = realloc(repo->unreadable, (repo->nunreadable + 1) * sizeof(*repo->unreadable));
+	void *p = dp_grow(repo->unreadable, &repo->unreadable_cap, repo->nunreadable + 1,
+			  sizeof(*repo->unreadable));
 
 	if (!p)
 		return -ENOMEM;

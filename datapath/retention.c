@@ -18,12 +18,10 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp.h"
+#include "dp_int.h"
 
 #define US_PER_S 1000000
 
@@ -42,22 +40,6 @@ const char *dp_keep_rule_name(enum dp_keep_rule rule)
 	if ((unsigned int)rule >= sizeof(keep_rule_names) / sizeof(keep_rule_names[0]))
 		return "?";
 	return keep_rule_names[rule];
-}
-
-static int retention_fail(struct dp_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int retention_fail(struct dp_err *err, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		err->code = code;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return code;
 }
 
 /* a / b rounded towards minus infinity (b > 0): times before 1970 are negative */
@@ -184,28 +166,24 @@ int dp_retention_select(const struct dp_retention_record *recs, size_t n,
 	bool counts = false;
 	size_t start = 0;
 
-	if (err) {
-		err->code = 0;
-		err->msg[0] = '\0';
-	}
+	dp_err_clear(err);
 	for (enum dp_keep_rule rule = DP_KEEP_LAST; rule < DP_KEEP_NCOUNTS; rule++)
 		counts = counts || p->keep[rule];
 	if (p->ttl < 0)
-		return retention_fail(err, -EINVAL, "a negative TTL (%lld s)", (long long)p->ttl);
+		return dp_err_set(err, -EINVAL, "a negative TTL (%lld s)", (long long)p->ttl);
 	if (!counts && !p->ttl)
-		return retention_fail(
-			err, -EINVAL,
-			"the policy keeps everything: give a --keep-* count or a TTL");
+		return dp_err_set(err, -EINVAL,
+				  "the policy keeps everything: give a --keep-* count or a TTL");
 	for (size_t i = 0; i < n; i++) {
 		if (!recs[i].id)
-			return retention_fail(err, -EINVAL, "record %zu has no id", i);
+			return dp_err_set(err, -EINVAL, "record %zu has no id", i);
 		memset(&out[i], 0, sizeof(out[i]));
 	}
 	if (!n)
 		return 0;
 	v = malloc(n * sizeof(*v));
 	if (!v)
-		return retention_fail(err, -ENOMEM, "out of memory (%zu records)", n);
+		return dp_err_set(err, -ENOMEM, "out of memory (%zu records)", n);
 	for (size_t i = 0; i < n; i++)
 		v[i] = &recs[i];
 	qsort(v, n, sizeof(*v), retention_cmp);

@@ -20,7 +20,8 @@
 
 #include <liburing.h>
 
-#include "dp_int.h"
+#include "pool.h"
+#include "uring.h"
 
 int dp_ring_init(struct dp_ring *r, unsigned int depth, struct dp_bufs *bufs)
 {
@@ -50,7 +51,7 @@ int dp_ring_init(struct dp_ring *r, unsigned int depth, struct dp_bufs *bufs)
 	if (!iov)
 		return 0; /* unregistered I/O still works */
 	for (unsigned int i = 0; i < bufs->nchunk; i++) {
-		iov[i].iov_base = (char *)bufs->map + (size_t)i * bufs->chunk_size;
+		iov[i].iov_base = dp_bufs_chunk_at(bufs, i);
 		iov[i].iov_len = bufs->chunk_size;
 	}
 	ret = io_uring_register_buffers(r->ring, iov, bufs->nchunk);

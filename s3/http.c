@@ -2,77 +2,34 @@
 /*
  * s3/http.c - the curl multi loop: queueing, K transfers in flight,
  * keep-alive reuse, retries with capped exponential backoff and full jitter,
- * per-request deadlines, bandwidth caps, and the one mapping of curl, HTTP
- * and S3 results to -errno.
+ * per-request deadlines, bandwidth caps, and the checks that an answer is the
+ * one asked for. What a result means (-errno, retry, the user's line) is
+ * http_map.c's.
  *
  * Threads: submitters only touch the incoming list (under h->lock) and wake
  * the loop with curl_multi_wakeup(); everything else is the loop thread's.
  *
- * Bandwidth caps are token buckets refilled at 93 % of the cap, holding at
- * most 1/50 s worth, starting empty: no 1 s window can carry more than the
- * cap. Uploads take what the bucket holds (a read callback hands curl no
- * more); downloads pause while it is empty. With a cap, socket buffers are
- * kept to about 1/40 s of the cap so the kernel cannot run ahead of it.
+ * Bandwidth caps are the token buckets of ratelimit.c: uploads take what the
+ * bucket holds (a read callback hands curl no more); downloads pause while it
+ * is empty. With a cap, socket buffers are kept to about 1/40 s of the cap so
+ * the kernel cannot run ahead of it.
  */
-#include <ctype.h>
+#include <assert.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <time.h>
 
-#include "http.h"
+#include "http_int.h"
 #include "s3_int.h"
 
-#define RESP_MAX_DEFAULT (1u << 20)
-#define ERROR_DOC_MAX	 (64u << 10)
-#define MAX_ATTEMPTS	 10
-#define BACKOFF_BASE_MS	 100
-#define BACKOFF_CAP_MS	 20000
-#define CONTROL_SPARE	 2
-
-struct bucket {
-	double rate; /* bytes per ms */
-	double burst;
-	double tokens;
-	double last_ms; /* fractions count: refills are often < 1 ms apart */
-};
-
-struct s3_http {
-	struct s3_http_opts o;
-	CURLM *multi;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;		   /* s3_http_run() waiters */
-	struct s3_hreq *in_head, *in_tail; /* incoming, under lock */
-	bool stopping;
-
-	/* the loop thread's */
-	struct s3_hreq *ctl_head, *ctl_tail, *data_head, *data_tail;
-	struct s3_hreq *delayed; /* waiting out a backoff, unordered */
-	struct s3_hreq **running;
-	unsigned int nrunning, max;
-	CURL **pool;
-	unsigned int npool;
-	struct bucket up, down;
-	int sockbuf; /* SO_SNDBUF/SO_RCVBUF with a cap, else 0 */
-	uint64_t rnd;
-	/*
-	 * The request id of the last answer on each connection (by local port):
-	 * an answer with the same id again is a repeat, and the connection out of
-	 * step (the request's own answer is still to come).
-	 */
-	struct last_answer {
-		long port;
-		char id[96];
-	} last[64];
-};
+#define MAX_ATTEMPTS	10
+#define BACKOFF_BASE_MS 100
+#define BACKOFF_CAP_MS	20000
 
 static uint64_t now_ms(void)
 {
@@ -82,7 +39,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static double now_ms_f(void)
+double s3_http_now_ms_f(void)
 {
 	struct timespec ts;
 
@@ -104,631 +61,14 @@ bool s3_http_is_loop(const struct s3_http *h)
 	return pthread_equal(pthread_self(), h->thread);
 }
 
-/* r->msg, cut to fit (vsnprintf: truncation is intended) */
-static void hmsg(struct s3_hreq *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void hmsg(struct s3_hreq *r, const char *fmt, ...)
+/* vsnprintf: truncation is intended */
+void s3_hreq_msg(struct s3_hreq *r, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
 	va_end(ap);
-}
-
-/* ------------------------------------------------------------ buckets */
-
-static void bucket_init(struct bucket *b, uint64_t cap)
-{
-	memset(b, 0, sizeof(*b));
-	if (!cap)
-		return;
-	b->rate = (double)cap * 0.93 / 1000.0;
-	b->burst = (double)cap / 50.0;
-	if (b->burst < 4096)
-		b->burst = 4096;
-	b->tokens = 0;
-	b->last_ms = 0;
-}
-
-static void bucket_refill(struct bucket *b, double t)
-{
-	if (!b->rate)
-		return;
-	if (b->last_ms == 0) {
-		b->last_ms = t;
-		return;
-	}
-	b->tokens += (t - b->last_ms) * b->rate;
-	if (b->tokens > b->burst)
-		b->tokens = b->burst;
-	b->last_ms = t;
-}
-
-/* ms until the bucket holds @want again */
-static long bucket_wait(const struct bucket *b, double want)
-{
-	double ms;
-
-	if (b->tokens >= want)
-		return 0;
-	ms = (want - b->tokens) / b->rate;
-	return ms < 1 ? 1 : (long)ms + 1;
-}
-
-/* ------------------------------------------------------------ callbacks */
-
-static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct s3_hreq *r = arg;
-	size_t n = size * nitems, left = r->body_len - r->sent;
-
-	if (n > left)
-		n = left;
-	memcpy(buf, (const char *)r->body + r->sent, n);
-	r->sent += n;
-	return n;
-}
-
-/* the capped variant: hands curl no more than the bucket holds */
-static size_t read_capped_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct s3_hreq *r = arg;
-	struct s3_http *h = r->h;
-	size_t n = size * nitems, left = r->body_len - r->sent;
-
-	if (left && h->up.rate) {
-		bucket_refill(&h->up, now_ms_f());
-		if (h->up.tokens < 1) {
-			r->paused_up = true;
-			return CURL_READFUNC_PAUSE;
-		}
-		if ((double)n > h->up.tokens)
-			n = (size_t)h->up.tokens;
-	}
-	if (n > left)
-		n = left;
-	memcpy(buf, (const char *)r->body + r->sent, n);
-	r->sent += n;
-	if (h->up.rate)
-		h->up.tokens -= (double)n;
-	return n;
-}
-
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct s3_hreq *r = arg;
-	struct s3_http *h = r->h;
-	size_t n = size * nmemb;
-
-	if (h->down.rate) {
-		bucket_refill(&h->down, now_ms_f());
-		if (h->down.tokens <= 0) {
-			r->paused_down = true;
-			return CURL_WRITEFUNC_PAUSE;
-		}
-		h->down.tokens -= (double)n;
-	}
-	if (r->dst && r->status >= 200 && r->status < 300) {
-		const char *p = data;
-		size_t m = n;
-
-		/* a server that answered a ranged GET with the whole object */
-		if (r->skip) {
-			size_t s = r->skip < m ? (size_t)r->skip : m;
-
-			r->skip -= s;
-			p += s;
-			m -= s;
-		}
-		if (m > r->dst_len - r->got) {
-			if (r->status == 200 && r->ranged) {
-				/* the whole object answered a ranged GET: keep what fits, stop */
-				m = r->dst_len - r->got;
-				memcpy((char *)r->dst + r->got, p, m);
-				r->got += m;
-				r->abort_err = 1; /* done early, not an error */
-				return 0;
-			}
-			r->abort_err = -EIO;
-			hmsg(r, "%s: the server sent more than the %zu bytes asked for", r->what,
-			     r->dst_len);
-			return 0;
-		}
-		memcpy((char *)r->dst + r->got, p, m);
-		r->got += m;
-		return n;
-	}
-	{
-		bool ok = r->status >= 200 && r->status < 300;
-		size_t max = !ok ? ERROR_DOC_MAX : r->resp_max ? r->resp_max : RESP_MAX_DEFAULT;
-		char *p;
-
-		if (r->resp_len + n > max) {
-			if (!ok)
-				return n; /* the start of an error document is enough */
-			r->abort_err = -EFBIG;
-			return 0;
-		}
-		/* grow geometrically: a large body comes in many small pieces */
-		if (!r->resp || r->resp_len + n + 1 > r->resp_cap) {
-			size_t cap = r->resp && r->resp_cap ? r->resp_cap : 16384;
-
-			while (cap < r->resp_len + n + 1)
-				cap *= 2;
-			if (max < SIZE_MAX && cap > max + 1)
-				cap = max + 1;
-			p = realloc(r->resp, cap);
-			if (!p) {
-				r->abort_err = -ENOMEM;
-				return 0;
-			}
-			r->resp = p;
-			r->resp_cap = cap;
-		}
-		memcpy(r->resp + r->resp_len, data, n);
-		r->resp_len += n;
-		r->resp[r->resp_len] = '\0';
-	}
-	return n;
-}
-
-static bool hdr_is(const char *line, size_t n, const char *name, const char **val, size_t *vlen)
-{
-	size_t k = strlen(name);
-
-	if (n <= k || strncasecmp(line, name, k) || line[k] != ':')
-		return false;
-	line += k + 1;
-	n -= k + 1;
-	while (n && (*line == ' ' || *line == '\t')) {
-		line++;
-		n--;
-	}
-	while (n && (line[n - 1] == '\r' || line[n - 1] == '\n' || line[n - 1] == ' '))
-		n--;
-	*val = line;
-	*vlen = n;
-	return true;
-}
-
-/* Whether @r's answer repeats the last one on its connection; remembers it. */
-static bool answer_repeated(struct s3_http *h, struct s3_hreq *r)
-{
-	struct last_answer *a;
-	long port = 0;
-
-	if (!r->request_id[0] ||
-	    curl_easy_getinfo(r->easy, CURLINFO_LOCAL_PORT, &port) != CURLE_OK || port <= 0)
-		return false;
-	a = &h->last[port % (long)(sizeof(h->last) / sizeof(h->last[0]))];
-	if (a->port == port && !strcmp(a->id, r->request_id))
-		return true;
-	a->port = port;
-	snprintf(a->id, sizeof(a->id), "%s", r->request_id);
-	return false;
-}
-
-static bool is_md5_etag(const char *etag)
-{
-	size_t n = strlen(etag);
-
-	if (n != 34 || etag[0] != '"' || etag[33] != '"')
-		return false;
-	for (size_t i = 1; i < 33; i++)
-		if (!isxdigit((unsigned char)etag[i]))
-			return false;
-	return true;
-}
-
-/*
- * At the end of an answer's headers: whether it is the answer to @r. Not:
- * the answer repeats the last one on its connection (the connection is out
- * of step: this request's own answer is still to come), a PUT's ETag is not
- * the MD5 of its body, a ranged GET's answer starts elsewhere. r->msg says why.
- */
-static bool headers_ok(struct s3_http *h, struct s3_hreq *r)
-{
-	if (answer_repeated(h, r)) {
-		hmsg(r, "%s: the answer (request id %s) repeats the one before on its connection",
-		     r->what, r->request_id);
-		return false;
-	}
-	if (r->status < 200 || r->status >= 300)
-		return true;
-	/*
-	 * The server checked Content-MD5, so a different ETag is an answer damaged
-	 * on the way, or a server whose ETags are not MD5s (MinIO encrypting on its
-	 * own): sent once more, and the second answer is taken as it is.
-	 */
-	if (r->expect_md5[0] && is_md5_etag(r->etag) &&
-	    strncasecmp(r->etag + 1, r->expect_md5, 32)) {
-		if (r->etag_retried) {
-			pr_debug("s3: %s: ETag %s again, not the MD5 %s: taken", r->what, r->etag,
-				 r->expect_md5);
-			return true;
-		}
-		r->etag_retried = true;
-		hmsg(r, "%s: the answer's ETag %s is not the MD5 of what was sent (%s)", r->what,
-		     r->etag, r->expect_md5);
-		return false;
-	}
-	if (r->ranged && r->status == 206 && r->has_range_first && r->range_first != r->range_off) {
-		hmsg(r, "%s: the answer holds bytes from %llu, not from %llu", r->what,
-		     (unsigned long long)r->range_first, (unsigned long long)r->range_off);
-		return false;
-	}
-	return true;
-}
-
-static size_t header_cb(char *line, size_t size, size_t nitems, void *arg)
-{
-	struct s3_hreq *r = arg;
-	size_t n = size * nitems, vlen;
-	const char *v;
-	char tmp[64];
-
-	if ((n == 2 && line[0] == '\r') || (n == 1 && line[0] == '\n')) {
-		/* the end of the headers (of a final answer: not of 100 Continue) */
-		if (r->status >= 200 && !headers_ok(r->h, r)) {
-			/* stop here: an aborted transfer's connection is closed, not reused */
-			r->wrong_answer = true;
-			r->abort_err = -EIO;
-			return 0;
-		}
-		return n;
-	}
-	if (n > 5 && !strncmp(line, "HTTP/", 5)) {
-		const char *sp = memchr(line, ' ', n);
-
-		/* a new response (after 100 Continue, or a retry): forget the last */
-		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
-		/* a ranged GET answered with the whole object: skip to the range */
-		r->skip = r->status == 200 && r->ranged ? r->range_off : 0;
-		r->etag[0] = '\0';
-		r->has_length = r->has_range = r->has_range_first = false;
-		r->server_date = r->last_modified = 0;
-		r->lock_mode[0] = r->lock_until[0] = '\0';
-		r->legal_hold = false;
-		r->request_id[0] = '\0';
-		return n;
-	}
-	if (hdr_is(line, n, "ETag", &v, &vlen)) {
-		if (vlen >= sizeof(r->etag))
-			vlen = sizeof(r->etag) - 1;
-		memcpy(r->etag, v, vlen);
-		r->etag[vlen] = '\0';
-	} else if (hdr_is(line, n, "Content-Length", &v, &vlen) && vlen < sizeof(tmp)) {
-		memcpy(tmp, v, vlen);
-		tmp[vlen] = '\0';
-		r->has_length = !s3_xml_u64(tmp, &r->content_length);
-	} else if (hdr_is(line, n, "Content-Range", &v, &vlen) && vlen < sizeof(tmp)) {
-		const char *slash;
-
-		memcpy(tmp, v, vlen);
-		tmp[vlen] = '\0';
-		slash = strrchr(tmp, '/');
-		if (slash && strcmp(slash + 1, "*"))
-			r->has_range = !s3_xml_u64(slash + 1, &r->range_total);
-		/* "bytes FIRST-LAST/TOTAL" */
-		if (!strncmp(tmp, "bytes ", 6)) {
-			char *dash = strchr(tmp + 6, '-');
-
-			if (dash) {
-				*dash = '\0';
-				r->has_range_first = !s3_xml_u64(tmp + 6, &r->range_first);
-			}
-		}
-	} else if (hdr_is(line, n, "Date", &v, &vlen) && vlen < sizeof(tmp)) {
-		memcpy(tmp, v, vlen);
-		tmp[vlen] = '\0';
-		r->server_date = (int64_t)curl_getdate(tmp, NULL);
-		if (r->server_date < 0)
-			r->server_date = 0;
-	} else if (hdr_is(line, n, "Last-Modified", &v, &vlen) && vlen < sizeof(tmp)) {
-		memcpy(tmp, v, vlen);
-		tmp[vlen] = '\0';
-		r->last_modified = (int64_t)curl_getdate(tmp, NULL);
-		if (r->last_modified < 0)
-			r->last_modified = 0;
-	} else if (hdr_is(line, n, "x-amz-object-lock-mode", &v, &vlen) &&
-		   vlen < sizeof(r->lock_mode)) {
-		memcpy(r->lock_mode, v, vlen);
-		r->lock_mode[vlen] = '\0';
-	} else if (hdr_is(line, n, "x-amz-object-lock-retain-until-date", &v, &vlen) &&
-		   vlen < sizeof(r->lock_until)) {
-		memcpy(r->lock_until, v, vlen);
-		r->lock_until[vlen] = '\0';
-	} else if (hdr_is(line, n, "x-amz-object-lock-legal-hold", &v, &vlen)) {
-		r->legal_hold = vlen == 2 && !strncasecmp(v, "ON", 2);
-	} else if (hdr_is(line, n, "x-amz-request-id", &v, &vlen) && vlen < sizeof(r->request_id)) {
-		memcpy(r->request_id, v, vlen);
-		r->request_id[vlen] = '\0';
-	}
-	return n;
-}
-
-static int sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-	struct s3_http *h = arg;
-
-	if (purpose == CURLSOCKTYPE_IPCXN && h->sockbuf) {
-		if (h->up.rate)
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &h->sockbuf, sizeof(h->sockbuf));
-		if (h->down.rate)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &h->sockbuf, sizeof(h->sockbuf));
-	}
-	return CURL_SOCKOPT_OK;
-}
-
-/* ------------------------------------------------------------ the mapping */
-
-static const char *host_of(const struct s3_http *h)
-{
-	return h->o.endpoint ? h->o.endpoint : "the endpoint";
-}
-
-/* Whether a 2xx XML answer is the document asked for (expect_root); if not, r->msg says why. */
-static bool answer_ok(struct s3_hreq *r)
-{
-	if (r->expect_root) {
-		char tag[64];
-
-		snprintf(tag, sizeof(tag), "<%s", r->expect_root);
-		if (!r->resp || !memmem(r->resp, r->resp_len, tag, strlen(tag))) {
-			hmsg(r, "%s: the answer is not a %s document", r->what, r->expect_root);
-			return false;
-		}
-	}
-	return true;
-}
-
-/*
- * s3_http_map() - the result of one attempt as -errno and a line for the
- * user; true if another attempt may succeed. The one place where curl
- * codes, HTTP statuses and S3 error codes become errnos.
- */
-static bool s3_http_map(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
-{
-	const char *code = r->s3err.code, *what = r->what;
-	long st = r->status;
-	bool retry = false;
-	int err;
-
-	if (r->abort_err >= 0)
-		r->msg[0] = '\0'; /* else write_cb() said why */
-	if (r->abort_err == 1)
-		cc = CURLE_OK; /* stopped early on purpose */
-	if (r->wrong_answer) {
-		/* headers_ok() said why; the connection was closed */
-		r->err = -EIO;
-		return true;
-	}
-	if (cc != CURLE_OK) {
-		const char *ce = r->curl_err[0] ? r->curl_err : curl_easy_strerror(cc);
-
-		if (r->abort_err < 0) {
-			err = r->abort_err;
-			if (err == -EFBIG)
-				hmsg(r, "%s: the response is larger than expected", what);
-			else if (!r->msg[0])
-				hmsg(r, "%s: %s", what, strerror(-err));
-			r->err = err;
-			return false;
-		}
-		switch (cc) {
-		case CURLE_COULDNT_RESOLVE_HOST:
-		case CURLE_COULDNT_RESOLVE_PROXY:
-			err = -EHOSTUNREACH;
-			hmsg(r,
-			     "%s: cannot resolve the host of %s (%s): check --s3-endpoint / AWS_ENDPOINT_URL",
-			     what, host_of(h), ce);
-			break;
-		case CURLE_COULDNT_CONNECT:
-			if (r->os_errno == EHOSTUNREACH || r->os_errno == ENETUNREACH) {
-				err = -EHOSTUNREACH;
-			} else if (r->os_errno == ETIMEDOUT) {
-				err = -ETIMEDOUT;
-				retry = true;
-			} else {
-				err = -ECONNREFUSED;
-				retry = r->attempts < 3; /* a server restarting, briefly */
-			}
-			hmsg(r,
-			     "%s: cannot connect to %s (%s): is the server up, and --s3-endpoint right?",
-			     what, host_of(h), ce);
-			break;
-		case CURLE_OPERATION_TIMEDOUT:
-			err = -ETIMEDOUT;
-			retry = true;
-			hmsg(r, "%s: %s timed out (%s)", what, host_of(h), ce);
-			break;
-		case CURLE_PEER_FAILED_VERIFICATION:
-#if LIBCURL_VERSION_NUM < 0x073e00
-		case CURLE_SSL_CACERT:
-#endif
-			err = -EPROTO;
-			hmsg(r,
-			     "%s: TLS: the certificate of %s is not trusted (%s): give its CA with --s3-ca-file or AWS_CA_BUNDLE (--s3-insecure-tls skips the check)",
-			     what, host_of(h), ce);
-			break;
-		case CURLE_SSL_CACERT_BADFILE:
-			err = -EINVAL;
-			hmsg(r,
-			     "%s: TLS: cannot use the CA bundle %s (%s): check --s3-ca-file / AWS_CA_BUNDLE",
-			     what, h->o.ca_file ? h->o.ca_file : "(system)", ce);
-			break;
-		case CURLE_SSL_CONNECT_ERROR:
-		case CURLE_SSL_CERTPROBLEM:
-		case CURLE_SSL_CIPHER:
-		case CURLE_SSL_ENGINE_NOTFOUND:
-		case CURLE_USE_SSL_FAILED:
-			err = -EPROTO;
-			hmsg(r,
-			     "%s: TLS handshake with %s failed (%s): is it an https endpoint on that port?",
-			     what, host_of(h), ce);
-			break;
-		case CURLE_UNSUPPORTED_PROTOCOL:
-			err = -EPROTONOSUPPORT;
-			hmsg(r, "%s: %s: use an http:// or https:// endpoint", what, ce);
-			break;
-		case CURLE_URL_MALFORMAT:
-			err = -EINVAL;
-			hmsg(r, "%s: bad endpoint URL %s (%s)", what, host_of(h), ce);
-			break;
-		case CURLE_OUT_OF_MEMORY:
-			err = -ENOMEM;
-			hmsg(r, "%s: out of memory", what);
-			break;
-		default:
-			/* resets, short reads, empty replies: the network */
-			err = -ECONNRESET;
-			retry = true;
-			hmsg(r, "%s: connection to %s failed (%s)", what, host_of(h), ce);
-			break;
-		}
-		r->err = err;
-		return retry;
-	}
-
-	if (st >= 200 && st < 300 && !code[0] && !answer_ok(r)) {
-		/* taken for damage on the way: the body is sent again, on a new connection */
-		r->err = -EIO;
-		r->fresh = true;
-		return true;
-	}
-	if (st >= 200 && st < 300 && !code[0])
-		return (r->err = 0), false;
-	/* a missing key is fine where asked for, a missing bucket never */
-	if ((st == 404 && r->accept_404 && strcmp(code, "NoSuchBucket")) ||
-	    (st == 416 && r->accept_416))
-		return (r->err = 0), false;
-
-	err = -EIO;
-	if (!strcmp(code, "NoSuchBucket")) {
-		err = -ENOENT;
-		hmsg(r,
-		     "%s: bucket '%s' does not exist at %s: create it, or check --repo and --s3-endpoint",
-		     what, h->o.bucket, host_of(h));
-	} else if (!strcmp(code, "NoSuchUpload") ||
-		   (r->on_upload && (!strcmp(code, "NoSuchKey") || (st == 404 && !code[0])))) {
-		/* RGW answers NoSuchKey for an upload id it does not know */
-		err = -ENOENT;
-		hmsg(r, "%s: the multipart upload does not exist (aborted, or completed already)",
-		     what);
-	} else if (!strcmp(code, "NoSuchKey") || (st == 404 && !code[0])) {
-		err = -ENOENT;
-		hmsg(r, "%s: no such object", what);
-	} else if (!strcmp(code, "NoSuchVersion")) {
-		err = -ENOENT;
-		hmsg(r, "%s: no such version", what);
-	} else if (!strcmp(code, "InvalidAccessKeyId")) {
-		err = -EACCES;
-		hmsg(r,
-		     "%s: %s does not know the access key id '%s' (from %s): check AWS_ACCESS_KEY_ID or the profile",
-		     what, host_of(h), h->o.access_key, h->o.cred_source);
-	} else if (!strcmp(code, "SignatureDoesNotMatch")) {
-		err = -EACCES;
-		hmsg(r,
-		     "%s: %s rejected the request signature: the secret key for access key '%s' (from %s) is wrong",
-		     what, host_of(h), h->o.access_key, h->o.cred_source);
-	} else if (!strcmp(code, "RequestTimeTooSkewed")) {
-		int64_t server = r->server_date, local = (int64_t)time(NULL);
-
-		if (r->s3err.server_time[0])
-			s3_xml_time(r->s3err.server_time, &server);
-		err = -EACCES;
-		if (server)
-			hmsg(r,
-			     "%s: this machine's clock is %lld s %s the server's: set it right (NTP, chronyd)",
-			     what, (long long)(local > server ? local - server : server - local),
-			     local > server ? "ahead of" : "behind");
-		else
-			hmsg(r,
-			     "%s: this machine's clock differs too much from the server's: set it right (NTP, chronyd)",
-			     what);
-	} else if (!strcmp(code, "ExpiredToken") || !strcmp(code, "TokenRefreshRequired") ||
-		   !strcmp(code, "InvalidToken")) {
-		err = -EACCES;
-		hmsg(r,
-		     "%s: the session token (AWS_SESSION_TOKEN, from %s) is expired or invalid: get fresh credentials",
-		     what, h->o.cred_source);
-	} else if (!strcmp(code, "AccessDenied") && strcasestr(r->s3err.message, "object lock")) {
-		/* RGW: "forbidden by object lock"; AWS: "... protected by object lock." */
-		err = -EACCES;
-		hmsg(r,
-		     "%s: protected by Object Lock (%s): its retention or legal hold must end first",
-		     what, r->s3err.message);
-	} else if (!strcmp(code, "AccessDenied") || !strcmp(code, "AllAccessDisabled")) {
-		err = -EACCES;
-		if (r->s3err.message[0])
-			hmsg(r,
-			     "%s: access denied (%s): the credentials from %s lack permission on bucket '%s' (check its policy)",
-			     what, r->s3err.message, h->o.cred_source, h->o.bucket);
-		else
-			hmsg(r,
-			     "%s: access denied: the credentials from %s lack permission on bucket '%s' (check its policy)",
-			     what, h->o.cred_source, h->o.bucket);
-	} else if (st == 403 && !code[0]) {
-		err = -EACCES;
-		hmsg(r,
-		     "%s: access denied by %s (no detail in the answer: check the credentials from %s, the bucket policy and the clock)",
-		     what, host_of(h), h->o.cred_source);
-	} else if (!strcmp(code, "AuthorizationHeaderMalformed") && r->s3err.region[0]) {
-		err = -EINVAL;
-		hmsg(r,
-		     "%s: bucket '%s' is in region '%s', not '%s': set --s3-region or AWS_REGION",
-		     what, h->o.bucket, r->s3err.region, h->o.region);
-	} else if (!strcmp(code, "PermanentRedirect") || st == 301 || st == 307) {
-		err = -EINVAL;
-		hmsg(r,
-		     "%s: bucket '%s' must be addressed at %s: set --s3-region (now '%s') or --s3-endpoint",
-		     what, h->o.bucket,
-		     r->s3err.endpoint[0] ? r->s3err.endpoint : "another endpoint", h->o.region);
-	} else if (!strcmp(code, "SlowDown") || !strcmp(code, "InternalError") ||
-		   !strcmp(code, "ServiceUnavailable") || !strcmp(code, "OperationAborted") ||
-		   !strcmp(code, "TooManyRequests") || st == 429 || st == 500 || st == 502 ||
-		   st == 503 || st == 504 || (st >= 200 && st < 300)) {
-		err = -EAGAIN;
-		retry = true;
-	} else if (!strcmp(code, "RequestTimeout") || st == 408) {
-		err = -ETIMEDOUT;
-		retry = true;
-	} else if (!strcmp(code, "BadDigest")) {
-		err = -EIO;
-		retry = true; /* the body changed on the way: send it again */
-	} else if (!strcmp(code, "EntityTooSmall")) {
-		err = -EINVAL;
-		hmsg(r, "%s: a part is smaller than the 5 MiB S3 requires", what);
-	} else if (!strcmp(code, "EntityTooLarge")) {
-		err = -EFBIG;
-	} else if (!strcmp(code, "InvalidPart") || !strcmp(code, "InvalidPartOrder") ||
-		   !strcmp(code, "InvalidDigest") || !strcmp(code, "MalformedXML")) {
-		/* what was sent, not what the user gave, was refused */
-		err = -EREMOTEIO;
-	} else if (!strcmp(code, "InvalidArgument") || !strcmp(code, "InvalidBucketName") ||
-		   !strcmp(code, "InvalidRequest") ||
-		   !strcmp(code, "AuthorizationHeaderMalformed")) {
-		err = -EINVAL;
-	} else if (!strcmp(code, "InvalidRange") || st == 416) {
-		err = -ERANGE;
-	} else if (!strcmp(code, "PreconditionFailed") || st == 412) {
-		err = -EEXIST;
-	} else if (!strcmp(code, "QuotaExceeded") || st == 507) {
-		err = -ENOSPC;
-		hmsg(r, "%s: the bucket's quota is exhausted", what);
-	} else if (!strcmp(code, "NotImplemented") || st == 501) {
-		err = -EOPNOTSUPP;
-		hmsg(r, "%s: %s does not implement this request", what, host_of(h));
-	} else if (st >= 500) {
-		err = -EAGAIN;
-		retry = true;
-	}
-	if (!r->msg[0])
-		hmsg(r, "%s: HTTP %ld%s%s%s%s", what, st, code[0] ? " " : "", code,
-		     r->s3err.message[0] ? ": " : "", r->s3err.message);
-	r->err = err;
-	return retry;
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -782,29 +122,89 @@ static void req_clear_attempt(struct s3_hreq *r)
 	r->paused_up = r->paused_down = false;
 	r->os_errno = 0;
 	r->curl_err[0] = '\0';
-	r->etag[0] = '\0';
-	r->has_length = r->has_range = r->has_range_first = false;
-	r->server_date = r->last_modified = 0;
-	r->lock_mode[0] = r->lock_until[0] = '\0';
-	r->legal_hold = false;
-	r->request_id[0] = '\0';
+	s3_hreq_forget_headers(r);
 	r->wrong_answer = false;
 	memset(&r->s3err, 0, sizeof(r->s3err));
 	free(r->resp);
 	r->resp = NULL;
-	r->resp_len = 0;
+	r->resp_len = r->resp_cap = 0;
 }
 
+/* The options of one attempt on easy handle @e, with @left ms to its deadline. */
+static void easy_setup(struct s3_http *h, struct s3_hreq *r, CURL *e, uint64_t left)
+{
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	if (r->fresh) {
+		/* the last answer was not this request's: not on that connection again */
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		r->fresh = false;
+	}
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)r); /* CURLMSG_DONE finds @r by it */
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_err);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(left < 10000 ? left : 10000));
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s3_http_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, s3_http_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (h->o.ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, h->o.ca_file);
+	if (h->o.insecure_tls) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (h->sockbuf) {
+		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, s3_http_sockopt_cb);
+		curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, h);
+	}
+	if (s3_bucket_on(&h->down)) {
+		long bs = (long)(h->down.burst / 2);
+
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE,
+				 bs < 1024    ? 1024L
+				 : bs > 65536 ? 65536L
+					      : bs);
+	} else {
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+	}
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, s3_bucket_on(&h->up) ? 16384L : 256L * 1024);
+
+	if (!strcmp(r->method, "HEAD")) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, s3_http_read_cb);
+		curl_easy_setopt(e, CURLOPT_READDATA, r);
+		if (!strcmp(r->method, "PUT")) {
+			curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+		} else {
+			curl_easy_setopt(e, CURLOPT_POST, 1L);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		}
+	} else if (strcmp(r->method, "GET")) {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+}
+
+/* Start an attempt of @r: signed afresh, on a pooled easy handle. 0, or -errno (r->err). */
 static int req_start(struct s3_http *h, struct s3_hreq *r)
 {
 	CURL *e = h->npool ? h->pool[--h->npool] : curl_easy_init();
-	uint64_t now = now_ms(), left;
+	uint64_t now = now_ms();
 	struct curl_slist *hdrs;
 	int err = 0;
 
 	if (!e) {
 		r->err = -ENOMEM;
-		hmsg(r, "%s: out of memory", r->what);
+		s3_hreq_msg(r, "%s: out of memory", r->what);
 		return -ENOMEM;
 	}
 	curl_easy_reset(e);
@@ -819,95 +219,34 @@ static int req_start(struct s3_http *h, struct s3_hreq *r)
 		h->pool[h->npool++] = e;
 		r->err = err ? err : -ENOMEM;
 		if (!r->msg[0])
-			hmsg(r, "%s: cannot build the request: %s", r->what, strerror(-r->err));
+			s3_hreq_msg(r, "%s: cannot build the request: %s", r->what,
+				    strerror(-r->err));
 		return r->err;
 	}
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	r->hdrs = hdrs;
+	r->hdrs = curl_slist_append(hdrs, "Expect:");
 	r->easy = e;
-	left = r->deadline_ms > now ? r->deadline_ms - now : 1;
 	r->started_ms = now;
-
-	curl_easy_setopt(e, CURLOPT_URL, r->url);
-	if (r->fresh) {
-		/* the last answer was not this request's: not on that connection again */
-		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-		r->fresh = false;
-	}
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)h);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_err);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(left < 10000 ? left : 10000));
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (h->o.ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, h->o.ca_file);
-	if (h->o.insecure_tls) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (h->sockbuf) {
-		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
-		curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, h);
-	}
-	if (h->down.rate) {
-		long bs = (long)(h->down.burst / 2);
-
-		curl_easy_setopt(e, CURLOPT_BUFFERSIZE,
-				 bs < 1024    ? 1024L
-				 : bs > 65536 ? 65536L
-					      : bs);
-	} else {
-		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
-	}
-	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, h->up.rate ? 16384L : 256L * 1024);
-
-	if (!strcmp(r->method, "HEAD")) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	} else if (!strcmp(r->method, "PUT") || !strcmp(r->method, "POST")) {
-		curl_easy_setopt(e, CURLOPT_READFUNCTION, h->up.rate ? read_capped_cb : read_cb);
-		curl_easy_setopt(e, CURLOPT_READDATA, r);
-		if (!strcmp(r->method, "PUT")) {
-			curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
-		} else {
-			curl_easy_setopt(e, CURLOPT_POST, 1L);
-			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-		}
-	} else if (strcmp(r->method, "GET")) {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
-	}
+	easy_setup(h, r, e, r->deadline_ms > now ? r->deadline_ms - now : 1);
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-		curl_slist_free_all(hdrs);
+		curl_slist_free_all(r->hdrs);
 		r->hdrs = NULL;
 		r->easy = NULL;
 		h->pool[h->npool++] = e;
 		r->err = -ENOMEM;
-		hmsg(r, "%s: cannot start the transfer", r->what);
+		s3_hreq_msg(r, "%s: cannot start the transfer", r->what);
 		return -ENOMEM;
 	}
+	assert(h->nrunning < h->max + CONTROL_SPARE);
+	r->slot = h->nrunning;
 	h->running[h->nrunning++] = r;
 	return 0;
 }
 
 static void req_detach(struct s3_http *h, struct s3_hreq *r)
 {
-	for (unsigned int i = 0; i < h->nrunning; i++) {
-		if (h->running[i] == r) {
-			h->running[i] = h->running[--h->nrunning];
-			break;
-		}
-	}
+	assert(r->slot < h->nrunning && h->running[r->slot] == r);
+	h->running[r->slot] = h->running[--h->nrunning];
+	h->running[r->slot]->slot = r->slot;
 	curl_multi_remove_handle(h->multi, r->easy);
 	h->pool[h->npool++] = r->easy;
 	r->easy = NULL;
@@ -923,7 +262,7 @@ static void req_gave_up(struct s3_http *h, struct s3_hreq *r)
 	if (!r->err)
 		r->err = -ETIMEDOUT;
 	if (!l) {
-		hmsg(r, "%s: HTTP %ld %s", r->what, r->status, r->s3err.code);
+		s3_hreq_msg(r, "%s: HTTP %ld %s", r->what, r->status, r->s3err.code);
 		l = strlen(r->msg);
 	}
 	if (l < sizeof(r->msg))
@@ -946,7 +285,7 @@ static void req_ended(struct s3_http *h, struct s3_hreq *r, CURLcode cc)
 	/* an error document explains a non-2xx answer, and some 200s (Complete) */
 	if (cc == CURLE_OK && r->resp && (r->status >= 300 || r->check_200_error))
 		s3_xml_error(r->resp, r->resp_len, &r->s3err);
-	retry = s3_http_map(h, r, cc);
+	retry = s3_http_map(&h->o, r, cc);
 	pr_debug("s3: %s -> HTTP %ld%s%s, attempt %u, %llu ms", r->what, r->status,
 		 r->s3err.code[0] ? " " : "", r->s3err.code, r->attempts,
 		 (unsigned long long)(now - r->started_ms));
@@ -978,10 +317,158 @@ static void fail_all(struct s3_http *h, struct s3_hreq *list)
 		struct s3_hreq *n = list->next;
 
 		list->err = -ECANCELED;
-		hmsg(list, "%s: cancelled: the store is closing", list->what);
+		s3_hreq_msg(list, "%s: cancelled: the store is closing", list->what);
 		req_finish(h, list);
 		list = n;
 	}
+}
+
+/* @r is ready to start: to its queue (control requests may use the spare slots) */
+static void queue_ready(struct s3_http *h, struct s3_hreq *r)
+{
+	if (r->control)
+		q_push(&h->ctl_head, &h->ctl_tail, r);
+	else
+		q_push(&h->data_head, &h->data_tail, r);
+}
+
+/* Take what the submitters queued. Return: whether the loop is to stop. */
+static bool take_incoming(struct s3_http *h)
+{
+	struct s3_hreq *in, *r;
+	bool stopping;
+
+	pthread_mutex_lock(&h->lock);
+	in = h->in_head;
+	h->in_head = h->in_tail = NULL;
+	stopping = h->stopping;
+	pthread_mutex_unlock(&h->lock);
+	while ((r = in)) {
+		in = in->next;
+		queue_ready(h, r);
+	}
+	return stopping;
+}
+
+/* The store is closing: everything running or queued ends with -ECANCELED. */
+static void stop_all(struct s3_http *h)
+{
+	while (h->nrunning) {
+		struct s3_hreq *r = h->running[0];
+
+		req_detach(h, r);
+		r->next = NULL;
+		fail_all(h, r);
+	}
+	fail_all(h, h->ctl_head);
+	fail_all(h, h->data_head);
+	fail_all(h, h->delayed);
+	h->ctl_head = h->ctl_tail = h->data_head = h->data_tail = h->delayed = NULL;
+}
+
+/* Backoffs that are over go to their queues; *@timeout: until the next one ends. */
+static void wake_delayed(struct s3_http *h, uint64_t now, long *timeout)
+{
+	struct s3_hreq *r, **pp;
+
+	for (pp = &h->delayed; (r = *pp);) {
+		if (r->wake_ms <= now) {
+			*pp = r->next;
+			queue_ready(h, r);
+		} else {
+			if ((long)(r->wake_ms - now) < *timeout)
+				*timeout = (long)(r->wake_ms - now);
+			pp = &r->next;
+		}
+	}
+}
+
+/* whether a queued request may start now */
+static bool can_start(const struct s3_http *h)
+{
+	return (h->ctl_head && h->nrunning < h->max + CONTROL_SPARE) ||
+	       (h->data_head && h->nrunning < h->max);
+}
+
+/* Start what the slots allow; control requests may use the spare ones. */
+static void start_ready(struct s3_http *h, uint64_t now)
+{
+	while (can_start(h)) {
+		struct s3_hreq *r = h->ctl_head && h->nrunning < h->max + CONTROL_SPARE
+					    ? q_pop(&h->ctl_head, &h->ctl_tail)
+					    : q_pop(&h->data_head, &h->data_tail);
+
+		if (now >= r->deadline_ms && r->attempts) {
+			req_gave_up(h, r);
+			req_finish(h, r);
+			continue;
+		}
+		if (req_start(h, r))
+			req_finish(h, r);
+	}
+}
+
+/* With a cap: resume paused transfers once the bucket has refilled; *@timeout: until it will. */
+static void unpause_capped(struct s3_http *h, long *timeout)
+{
+	double tf = s3_http_now_ms_f();
+	bool up_paused = false, down_paused = false;
+	long t;
+
+	s3_bucket_refill(&h->up, tf);
+	s3_bucket_refill(&h->down, tf);
+	for (unsigned int i = 0; i < h->nrunning; i++) {
+		up_paused |= h->running[i]->paused_up;
+		down_paused |= h->running[i]->paused_down;
+	}
+	for (unsigned int i = 0; i < h->nrunning; i++) {
+		struct s3_hreq *r = h->running[i];
+
+		if ((r->paused_up && s3_bucket_holds(&h->up, h->up.burst / 4)) ||
+		    (r->paused_down && !s3_bucket_empty(&h->down))) {
+			r->paused_up = r->paused_down = false;
+			curl_easy_pause(r->easy, CURLPAUSE_CONT);
+		}
+	}
+	if (up_paused && (t = s3_bucket_wait(&h->up, h->up.burst / 4)) < *timeout)
+		*timeout = t;
+	if (down_paused && (t = s3_bucket_wait(&h->down, 1)) < *timeout)
+		*timeout = t;
+}
+
+/* Transfers curl finished: each one's request, through CURLINFO_PRIVATE. */
+static void reap_done(struct s3_http *h)
+{
+	CURLMsg *m;
+	int nmsg;
+
+	while ((m = curl_multi_info_read(h->multi, &nmsg))) {
+		char *done = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &done);
+		assert(done && ((struct s3_hreq *)done)->easy == m->easy_handle);
+		req_ended(h, (struct s3_hreq *)done, m->data.result);
+	}
+}
+
+/* How long the loop may sleep: no longer than a backoff, curl or @timeout wants. */
+static long next_timeout(struct s3_http *h, long timeout)
+{
+	uint64_t now = now_ms();
+	long ct = -1;
+
+	for (struct s3_hreq *r = h->delayed; r; r = r->next) {
+		long t = r->wake_ms > now ? (long)(r->wake_ms - now) : 0;
+
+		if (t < timeout)
+			timeout = t;
+	}
+	if (can_start(h))
+		return 0;
+	curl_multi_timeout(h->multi, &ct);
+	return ct >= 0 && ct < timeout ? ct : timeout;
 }
 
 static void *loop_main(void *arg)
@@ -989,126 +476,23 @@ static void *loop_main(void *arg)
 	struct s3_http *h = arg;
 
 	for (;;) {
-		struct s3_hreq *in, *r, **pp;
+		long timeout = 1000;
+		int still = 0;
 		uint64_t now;
-		long timeout = 1000, t;
-		bool stopping;
-		int still = 0, nmsg;
-		CURLMsg *m;
 
-		pthread_mutex_lock(&h->lock);
-		in = h->in_head;
-		h->in_head = h->in_tail = NULL;
-		stopping = h->stopping;
-		pthread_mutex_unlock(&h->lock);
-		while (in) {
-			r = in;
-			in = in->next;
-			if (r->control)
-				q_push(&h->ctl_head, &h->ctl_tail, r);
-			else
-				q_push(&h->data_head, &h->data_tail, r);
-		}
-		if (stopping) {
-			while (h->nrunning) {
-				r = h->running[0];
-				req_detach(h, r);
-				r->next = NULL;
-				fail_all(h, r);
-			}
-			fail_all(h, h->ctl_head);
-			fail_all(h, h->data_head);
-			fail_all(h, h->delayed);
-			h->ctl_head = h->ctl_tail = h->data_head = h->data_tail = h->delayed = NULL;
+		if (take_incoming(h)) {
+			stop_all(h);
 			break;
 		}
-
 		/* backoffs that are over go first */
 		now = now_ms();
-		for (pp = &h->delayed; (r = *pp);) {
-			if (r->wake_ms <= now) {
-				*pp = r->next;
-				if (r->control)
-					q_push(&h->ctl_head, &h->ctl_tail, r);
-				else
-					q_push(&h->data_head, &h->data_tail, r);
-			} else {
-				t = (long)(r->wake_ms - now);
-				if (t < timeout)
-					timeout = t;
-				pp = &r->next;
-			}
-		}
-		/* start what the slots allow; control requests may use the spare ones */
-		for (;;) {
-			if (h->ctl_head && h->nrunning < h->max + CONTROL_SPARE)
-				r = q_pop(&h->ctl_head, &h->ctl_tail);
-			else if (h->data_head && h->nrunning < h->max)
-				r = q_pop(&h->data_head, &h->data_tail);
-			else
-				break;
-			if (now >= r->deadline_ms && r->attempts) {
-				req_gave_up(h, r);
-				req_finish(h, r);
-				continue;
-			}
-			if (req_start(h, r))
-				req_finish(h, r);
-		}
-		/* a cap: wake paused transfers once the bucket has refilled */
-		if (h->up.rate || h->down.rate) {
-			double tf = now_ms_f();
-			bool up_paused = false, down_paused = false;
-
-			bucket_refill(&h->up, tf);
-			bucket_refill(&h->down, tf);
-			for (unsigned int i = 0; i < h->nrunning; i++) {
-				up_paused |= h->running[i]->paused_up;
-				down_paused |= h->running[i]->paused_down;
-			}
-			for (unsigned int i = 0; i < h->nrunning; i++) {
-				r = h->running[i];
-				if ((r->paused_up && h->up.tokens >= h->up.burst / 4) ||
-				    (r->paused_down && h->down.tokens > 0)) {
-					r->paused_up = r->paused_down = false;
-					curl_easy_pause(r->easy, CURLPAUSE_CONT);
-				}
-			}
-			if (up_paused && (t = bucket_wait(&h->up, h->up.burst / 4)) < timeout)
-				timeout = t;
-			if (down_paused && (t = bucket_wait(&h->down, 1)) < timeout)
-				timeout = t;
-		}
-
+		wake_delayed(h, now, &timeout);
+		start_ready(h, now);
+		if (s3_bucket_on(&h->up) || s3_bucket_on(&h->down))
+			unpause_capped(h, &timeout);
 		curl_multi_perform(h->multi, &still);
-		while ((m = curl_multi_info_read(h->multi, &nmsg))) {
-			struct s3_hreq *done = NULL;
-
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			for (unsigned int i = 0; i < h->nrunning; i++)
-				if (h->running[i]->easy == m->easy_handle)
-					done = h->running[i];
-			if (done)
-				req_ended(h, done, m->data.result);
-		}
-		/* retries scheduled just now */
-		now = now_ms();
-		for (r = h->delayed; r; r = r->next) {
-			t = r->wake_ms > now ? (long)(r->wake_ms - now) : 0;
-			if (t < timeout)
-				timeout = t;
-		}
-		if ((h->ctl_head && h->nrunning < h->max + CONTROL_SPARE) ||
-		    (h->data_head && h->nrunning < h->max))
-			timeout = 0;
-		else {
-			long ct = -1;
-
-			curl_multi_timeout(h->multi, &ct);
-			if (ct >= 0 && ct < timeout)
-				timeout = ct;
-		}
+		reap_done(h);
+		timeout = next_timeout(h, timeout);
 		if (timeout > 0)
 			curl_multi_poll(h->multi, NULL, 0, (int)timeout, NULL);
 	}
@@ -1147,8 +531,8 @@ int s3_http_new(const struct s3_http_opts *opts, struct s3_http **out)
 		goto out_free;
 	if (getrandom(&h->rnd, sizeof(h->rnd), 0) != sizeof(h->rnd) || !h->rnd)
 		h->rnd = 0x9e3779b97f4a7c15ull ^ (uint64_t)now_ms();
-	bucket_init(&h->up, opts->limit_up);
-	bucket_init(&h->down, opts->limit_down);
+	s3_bucket_init(&h->up, opts->limit_up);
+	s3_bucket_init(&h->down, opts->limit_down);
 	if (opts->limit_up || opts->limit_down) {
 		uint64_t cap =
 			opts->limit_up > opts->limit_down ? opts->limit_up : opts->limit_down;
@@ -1201,28 +585,13 @@ void s3_http_free(struct s3_http *h)
 	free(h);
 }
 
-void s3_hreq_reset(struct s3_hreq *r)
-{
-	free(r->resp);
-	r->resp = NULL;
-	r->resp_len = 0;
-	r->err = 0;
-	r->msg[0] = '\0';
-	r->status = 0;
-	r->got = 0;
-	r->attempts = 0;
-	r->finished = false;
-	r->fresh = r->etag_retried = false;
-	memset(&r->s3err, 0, sizeof(r->s3err));
-}
-
 void s3_hreq_fini(struct s3_hreq *r)
 {
 	if (!r)
 		return;
 	free(r->resp);
 	r->resp = NULL;
-	r->resp_len = 0;
+	r->resp_len = r->resp_cap = 0;
 }
 
 void s3_http_submit(struct s3_http *h, struct s3_hreq *r)

@@ -10,7 +10,7 @@
  * over at most as many kept-alive connections.
  *
  * Results are mapped to -errno plus one line for the user in exactly one
- * place, s3_http_map() in http.c.
+ * place, s3_http_map() in http_map.c.
  */
 #ifndef FERRY_S3_HTTP_H
 #define FERRY_S3_HTTP_H
@@ -38,6 +38,24 @@ struct s3_http_opts {
 
 struct s3_http;
 struct s3_hreq;
+
+/*
+ * What a failure means to the user: the exit code the CLI gives for its
+ * errno (the README's table; control's ctl_exit_code() maps the errno, these
+ * say the same in s3_http_map()'s table, where a reader sees all of a case).
+ */
+enum s3_exit_class {
+	S3_XC_OK = 0,
+	S3_XC_FAILURE = 1,
+	S3_XC_USAGE = 2,     /* a setting is wrong: region, endpoint, CA file */
+	S3_XC_NOT_FOUND = 3, /* bucket, object, version, upload */
+	S3_XC_IO = 5,	     /* the store refused what was sent, or answered wrongly */
+	S3_XC_REFUSED = 6,   /* too large, exists already */
+	S3_XC_NOSPACE = 7,   /* a quota */
+	S3_XC_ACCESS = 8,    /* credentials, permission, clock, Object Lock */
+	S3_XC_NETWORK = 9,   /* unreachable, reset, timed out, busy past the budget */
+	S3_XC_VERSION = 10,  /* (-EPROTONOSUPPORT: an endpoint that is not http(s)) */
+};
 
 /* Build the headers of the next attempt (signing it); NULL with *@err set to fail it. */
 typedef struct curl_slist *(*s3_hreq_prepare_fn)(struct s3_hreq *r, int *err);
@@ -94,12 +112,15 @@ struct s3_hreq {
 	char request_id[96];	 /* x-amz-request-id */
 	struct s3_xml_err s3err; /* the <Error> document, if any */
 	unsigned int attempts;
+	unsigned char xc; /* enum s3_exit_class of err */
+	bool store_wide;  /* err is one every request would meet: network, credentials, bucket */
 
 	/* private to http.c */
 	struct s3_http *h;
 	struct s3_hreq *next;
 	struct curl_slist *hdrs;
-	CURL *easy;
+	CURL *easy;	   /* its CURLOPT_PRIVATE is this request */
+	unsigned int slot; /* in the loop's running[] */
 	uint64_t deadline_ms, wake_ms, started_ms;
 	size_t sent;
 	size_t resp_cap; /* allocated for resp (when resp is set) */
@@ -129,12 +150,25 @@ void s3_http_submit(struct s3_http *h, struct s3_hreq *r);
 /* Queue @r and wait for it (never on the loop thread). Return: r->err. */
 int s3_http_run(struct s3_http *h, struct s3_hreq *r);
 
-/* Reset the results for reuse of @r, keeping the inputs. */
-void s3_hreq_reset(struct s3_hreq *r);
 /* Free what the loop allocated in @r (resp). */
 void s3_hreq_fini(struct s3_hreq *r);
 
 /* true on the loop thread of @h */
 bool s3_http_is_loop(const struct s3_http *h);
+
+/**
+ * s3_http_map() - the result of one attempt of @r: -errno, exit class, a line
+ * @o:  the loop's settings, for the line (endpoint, bucket, key id, ...)
+ * @cc: curl's result of the transfer
+ *
+ * Sets r->err, r->xc, r->store_wide and, for a failure, r->msg; may set
+ * r->fresh (the next attempt on a new connection). Pure: no I/O.
+ *
+ * Return: whether another attempt may succeed.
+ */
+bool s3_http_map(const struct s3_http_opts *o, struct s3_hreq *r, CURLcode cc);
+
+/* The errno of an S3 error code alone (DeleteObjects' per-key errors); -EIO for an unknown one. */
+int s3_http_code_errno(const char *code);
 
 #endif /* FERRY_S3_HTTP_H */

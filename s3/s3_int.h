@@ -22,8 +22,9 @@ struct s3_backend_ops {
 	int (*head)(struct s3_store *st, const char *key, uint64_t *size);
 	int (*list)(struct s3_store *st, const char *prefix, s3_list_fn fn, void *arg);
 	int (*del)(struct s3_store *st, const char *key);
-	/* optional: NULL means one del() per key */
-	int (*del_many)(struct s3_store *st, const char *const *keys, size_t n);
+	/* optional: NULL means one del() or delete_version() per item */
+	int (*delete_objects)(struct s3_store *st, const struct s3_delete_item *items, size_t n,
+			      s3_delete_result_fn fn, void *arg);
 	int (*upload_new)(struct s3_store *st, const char *key, size_t part_size,
 			  struct s3_upload **out);
 	int (*upload_part)(struct s3_upload *up, unsigned int num, const void *buf, size_t len,
@@ -46,6 +47,10 @@ struct s3_backend_ops {
 	int (*delete_version)(struct s3_store *st, const char *key, const char *version_id);
 	int (*head_version)(struct s3_store *st, const char *key, const char *version_id,
 			    struct s3_version_info *info);
+#ifdef FERRY_UNIT_TESTS
+	/* optional: s3_upload_test_part_state() */
+	int (*test_part_state)(struct s3_upload *up, unsigned int num, const char *state);
+#endif
 };
 
 struct s3_store {
@@ -62,14 +67,24 @@ struct s3_upload {
 };
 
 #define S3_KEY_MAX	 512
-#define S3_MAX_PARTS	 10000
 #define S3_UPLOAD_ID_MAX 1024
 #define S3_PAGE_DEFAULT	 1000
 
-/* Backends: fill in st->ops and st->priv; st->url is set by the caller. */
-int s3_file_open(struct s3_store *st, const char *path, const struct s3_store_opts *opts);
-int s3_s3_open(struct s3_store *st, const char *bucket, const char *prefix,
-	       const struct s3_store_opts *opts);
+/*
+ * A backend, as store.c finds it in its table (the way curl's vtls.c finds
+ * its TLS backends): the URLs it opens start with @scheme ("s3://"), or are
+ * absolute paths if @bare_paths. open() gets what follows the scheme (a bare
+ * path whole) and fills in st->ops and st->priv (and st->local); st->url is
+ * set already. On failure it leaves st->ops NULL and may set s3_last_error().
+ */
+struct s3_backend {
+	const char *scheme;
+	bool bare_paths;
+	int (*open)(struct s3_store *st, const char *rest, const struct s3_store_opts *opts);
+};
+
+extern const struct s3_backend s3_backend_file;
+extern const struct s3_backend s3_backend_s3;
 
 /* Logging through the sink of s3_set_log(). */
 void s3_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -82,8 +97,5 @@ void s3_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 int s3_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Clears it. */
 void s3_clear_error(void);
-
-/* true if @key is a valid relative key (store.h) */
-bool s3_key_is_valid(const char *key);
 
 #endif /* FERRY_S3_INT_H */

@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "s3_buf.h"
 #include "sigv4.h"
 
 static EVP_MAC *hmac_alg;
@@ -113,11 +114,6 @@ out:
 	return ret;
 }
 
-int s3_md5_b64(const void *buf, size_t len, char out[S3_MD5_B64])
-{
-	return s3_md5_sha256(buf, len, out, NULL, NULL);
-}
-
 void s3_amz_date(time_t t, char out[S3_AMZ_DATE_LEN])
 {
 	struct tm tm;
@@ -147,53 +143,6 @@ size_t s3_uri_encode(const char *s, size_t len, bool keep_slash, char *out)
 	return o;
 }
 
-/* ---------------------------------------------------------------- strings */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-static char *sb_done(struct sbuf *b)
-{
-	if (b->oom) {
-		free(b->p);
-		return NULL;
-	}
-	if (!b->p)
-		return strdup("");
-	return b->p;
-}
-
 /* --------------------------------------------------------------- query */
 
 struct qpair {
@@ -211,7 +160,7 @@ static int qpair_cmp(const void *a, const void *b)
 char *s3_query_build(const struct s3_kv *params, size_t n)
 {
 	struct qpair *q = calloc(n ? n : 1, sizeof(*q));
-	struct sbuf b = {0};
+	struct s3_sbuf b = {0};
 	char *ret = NULL;
 	size_t i;
 
@@ -230,12 +179,12 @@ char *s3_query_build(const struct s3_kv *params, size_t n)
 	qsort(q, n, sizeof(*q), qpair_cmp);
 	for (i = 0; i < n; i++) {
 		if (i)
-			sb_add(&b, "&", 1);
-		sb_puts(&b, q[i].k);
-		sb_add(&b, "=", 1);
-		sb_puts(&b, q[i].v);
+			s3_sb_add(&b, "&", 1);
+		s3_sb_puts(&b, q[i].k);
+		s3_sb_add(&b, "=", 1);
+		s3_sb_puts(&b, q[i].v);
 	}
-	ret = sb_done(&b);
+	ret = s3_sb_finish(&b);
 out:
 	for (i = 0; i < n; i++) {
 		free(q[i].k);
@@ -264,7 +213,7 @@ static int chdr_cmp(const void *a, const void *b)
 }
 
 /* Trimall: no leading/trailing blanks, inner runs of blanks become one space. */
-static void sb_trimall(struct sbuf *b, const char *v)
+static void sb_trimall(struct s3_sbuf *b, const char *v)
 {
 	bool space = false, any = false;
 
@@ -275,17 +224,17 @@ static void sb_trimall(struct sbuf *b, const char *v)
 			continue;
 		}
 		if (space && any)
-			sb_add(b, " ", 1);
+			s3_sb_add(b, " ", 1);
 		space = false;
 		any = true;
-		sb_add(b, v, 1);
+		s3_sb_add(b, v, 1);
 	}
 }
 
 /*
  * The canonical request into @cr and the signed-headers list into @signed_hdrs.
  */
-static int sigv4_build(const struct s3_sigv4_req *rq, struct sbuf *cr, struct sbuf *sh)
+static int sigv4_build(const struct s3_sigv4_req *rq, struct s3_sbuf *cr, struct s3_sbuf *sh)
 {
 	struct chdr *h;
 	size_t i;
@@ -323,33 +272,33 @@ static int sigv4_build(const struct s3_sigv4_req *rq, struct sbuf *cr, struct sb
 	}
 	qsort(h, rq->nhdrs, sizeof(*h), chdr_cmp);
 
-	sb_puts(cr, rq->method);
-	sb_add(cr, "\n", 1);
-	sb_puts(cr, rq->uri);
-	sb_add(cr, "\n", 1);
-	sb_puts(cr, rq->query ? rq->query : "");
-	sb_add(cr, "\n", 1);
+	s3_sb_puts(cr, rq->method);
+	s3_sb_add(cr, "\n", 1);
+	s3_sb_puts(cr, rq->uri);
+	s3_sb_add(cr, "\n", 1);
+	s3_sb_puts(cr, rq->query ? rq->query : "");
+	s3_sb_add(cr, "\n", 1);
 	for (i = 0; i < rq->nhdrs; i++) {
 		bool first = i == 0 || strcmp(h[i].name, h[i - 1].name);
 
 		if (first) {
 			if (i) {
-				sb_add(cr, "\n", 1);
-				sb_add(sh, ";", 1);
+				s3_sb_add(cr, "\n", 1);
+				s3_sb_add(sh, ";", 1);
 			}
-			sb_puts(cr, h[i].name);
-			sb_add(cr, ":", 1);
-			sb_puts(sh, h[i].name);
+			s3_sb_puts(cr, h[i].name);
+			s3_sb_add(cr, ":", 1);
+			s3_sb_puts(sh, h[i].name);
 		} else {
-			sb_add(cr, ",", 1);
+			s3_sb_add(cr, ",", 1);
 		}
 		sb_trimall(cr, h[i].value);
 	}
-	sb_add(cr, "\n\n", 2);
-	sb_add(cr, sh->p ? sh->p : "", sh->len);
-	sb_add(cr, "\n", 1);
-	sb_puts(cr, rq->payload_hash);
-	if (cr->oom || sh->oom)
+	s3_sb_add(cr, "\n\n", 2);
+	s3_sb_add(cr, sh->p ? sh->p : "", sh->len);
+	s3_sb_add(cr, "\n", 1);
+	s3_sb_puts(cr, rq->payload_hash);
+	if (cr->err || sh->err)
 		ret = -ENOMEM;
 out:
 	for (i = 0; i < rq->nhdrs; i++)
@@ -358,25 +307,27 @@ out:
 	return ret;
 }
 
+#ifdef FERRY_UNIT_TESTS
 int s3_sigv4_canonical(const struct s3_sigv4_req *rq, char **out)
 {
-	struct sbuf cr = {0}, sh = {0};
+	struct s3_sbuf cr = {0}, sh = {0};
 	int ret;
 
 	*out = NULL;
 	ret = sigv4_build(rq, &cr, &sh);
-	free(sh.p);
+	s3_sb_free(&sh);
 	if (ret) {
-		free(cr.p);
+		s3_sb_free(&cr);
 		return ret;
 	}
-	*out = sb_done(&cr);
+	*out = s3_sb_finish(&cr);
 	return *out ? 0 : -ENOMEM;
 }
+#endif /* FERRY_UNIT_TESTS */
 
 int s3_sigv4_sign(const struct s3_sigv4_req *rq, char **out)
 {
-	struct sbuf cr = {0}, sh = {0}, sts = {0}, auth = {0};
+	struct s3_sbuf cr = {0}, sh = {0}, sts = {0}, auth = {0};
 	unsigned char k[32], sig[32];
 	char hash[S3_SHA256_HEX], sighex[65], date[9], *kdate = NULL;
 	size_t klen;
@@ -393,17 +344,17 @@ int s3_sigv4_sign(const struct s3_sigv4_req *rq, char **out)
 	date[8] = '\0';
 
 	/* StringToSign */
-	sb_puts(&sts, "AWS4-HMAC-SHA256\n");
-	sb_puts(&sts, rq->amz_date);
-	sb_add(&sts, "\n", 1);
-	sb_puts(&sts, date);
-	sb_add(&sts, "/", 1);
-	sb_puts(&sts, rq->region);
-	sb_add(&sts, "/", 1);
-	sb_puts(&sts, rq->service);
-	sb_puts(&sts, "/aws4_request\n");
-	sb_puts(&sts, hash);
-	if (sts.oom) {
+	s3_sb_puts(&sts, "AWS4-HMAC-SHA256\n");
+	s3_sb_puts(&sts, rq->amz_date);
+	s3_sb_add(&sts, "\n", 1);
+	s3_sb_puts(&sts, date);
+	s3_sb_add(&sts, "/", 1);
+	s3_sb_puts(&sts, rq->region);
+	s3_sb_add(&sts, "/", 1);
+	s3_sb_puts(&sts, rq->service);
+	s3_sb_puts(&sts, "/aws4_request\n");
+	s3_sb_puts(&sts, hash);
+	if (sts.err) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -430,20 +381,19 @@ int s3_sigv4_sign(const struct s3_sigv4_req *rq, char **out)
 		goto out;
 	hex_encode(sig, 32, sighex);
 
-	sb_puts(&auth, "AWS4-HMAC-SHA256 Credential=");
-	sb_puts(&auth, rq->access_key);
-	sb_add(&auth, "/", 1);
-	sb_puts(&auth, date);
-	sb_add(&auth, "/", 1);
-	sb_puts(&auth, rq->region);
-	sb_add(&auth, "/", 1);
-	sb_puts(&auth, rq->service);
-	sb_puts(&auth, "/aws4_request, SignedHeaders=");
-	sb_add(&auth, sh.p, sh.len);
-	sb_puts(&auth, ", Signature=");
-	sb_puts(&auth, sighex);
-	*out = sb_done(&auth);
-	auth.p = NULL;
+	s3_sb_puts(&auth, "AWS4-HMAC-SHA256 Credential=");
+	s3_sb_puts(&auth, rq->access_key);
+	s3_sb_add(&auth, "/", 1);
+	s3_sb_puts(&auth, date);
+	s3_sb_add(&auth, "/", 1);
+	s3_sb_puts(&auth, rq->region);
+	s3_sb_add(&auth, "/", 1);
+	s3_sb_puts(&auth, rq->service);
+	s3_sb_puts(&auth, "/aws4_request, SignedHeaders=");
+	s3_sb_add(&auth, sh.p, sh.len);
+	s3_sb_puts(&auth, ", Signature=");
+	s3_sb_puts(&auth, sighex);
+	*out = s3_sb_finish(&auth);
 	if (!*out)
 		ret = -ENOMEM;
 out:
@@ -452,9 +402,9 @@ out:
 		free(kdate);
 	}
 	OPENSSL_cleanse(k, sizeof(k));
-	free(auth.p);
-	free(cr.p);
-	free(sh.p);
-	free(sts.p);
+	s3_sb_free(&auth);
+	s3_sb_free(&cr);
+	s3_sb_free(&sh);
+	s3_sb_free(&sts);
 	return ret;
 }

@@ -54,11 +54,14 @@ struct s3_sigv4_req {
  */
 int s3_sigv4_sign(const struct s3_sigv4_req *rq, char **out);
 
+#ifdef FERRY_UNIT_TESTS
 /**
- * s3_sigv4_canonical() - the canonical request of @rq (for tests and debug logs)
+ * s3_sigv4_canonical() - the canonical request of @rq, for tests that compare
+ * it with another signer's (tests/s3/t_sigv4.c)
  * @out: malloc()ed; contains no secret
  */
 int s3_sigv4_canonical(const struct s3_sigv4_req *rq, char **out);
+#endif
 
 /**
  * s3_uri_encode() - append the SigV4 URI encoding of @len bytes of @s to @out
@@ -88,8 +91,6 @@ void s3_amz_date(time_t t, char out[S3_AMZ_DATE_LEN]);
 
 /* Hex SHA-256 of @len bytes. Return 0 or -EIO. */
 int s3_sha256_hex(const void *buf, size_t len, char out[S3_SHA256_HEX]);
-/* Base64 MD5 (Content-MD5) of @len bytes. Return 0 or -EIO. */
-int s3_md5_b64(const void *buf, size_t len, char out[S3_MD5_B64]);
 /*
  * Both in one pass over the data: @md5 in base64, and in hex into @md5_hex
  * (the form of an ETag; may be NULL), the hex SHA-256 into @sha (may be

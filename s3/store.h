@@ -52,6 +52,14 @@ extern "C" {
 struct s3_store;
 struct s3_upload;
 
+/*
+ * Limits of multipart uploads, S3's: part numbers run 1..S3_UPLOAD_MAX_PARTS,
+ * and s3:// refuses parts (all but the last) under S3_PART_MIN bytes. file://
+ * keeps the part numbers, so a repository can move between the two.
+ */
+#define S3_UPLOAD_MAX_PARTS 10000
+#define S3_PART_MIN	    (5u << 20)
+
 /* Log levels, the same numbers in every ferry module. */
 enum {
 	S3_LOG_ERR = 0,
@@ -254,18 +262,61 @@ int s3_store_delete(struct s3_store *st, const char *key);
  * s3_store_delete_many() - delete @n objects
  * @keys: @n keys; borrowed for the call
  *
- * s3:// sends DeleteObjects requests of up to 1000 keys each; file:// deletes
- * one by one. Keys that do not exist are not an error on either backend.
+ * s3_store_delete_objects() of the current objects (no version ids): keys
+ * that do not exist are not an error on either backend.
  *
- * Return: 0; -EINVAL for an invalid key (nothing deleted); the first error
- * (keys of other batches may be deleted); errors above.
+ * Return: 0; -EINVAL for an invalid key (nothing deleted); the first error,
+ * of an item or of a request (other keys may be deleted); errors above.
  */
 int s3_store_delete_many(struct s3_store *st, const char *const *keys, size_t n);
+
+/* One object (or one version of it) to delete. */
+/* clang-format off */
+struct s3_delete_item {
+	const char *key;        /* borrowed */
+	const char *version_id; /* NULL: the current object (a delete marker on a versioned bucket) */
+};
+/* clang-format on */
+/* Per-item outcome: @err 0 (deleted, or did not exist) or -errno (-EACCES for an Object Lock
+ * refusal); @detail: the server's code and message, with the retain-until date when Object Lock
+ * refused ("" when none); runs on the calling thread, before s3_store_delete_objects() returns. */
+typedef void (*s3_delete_result_fn)(void *arg, const struct s3_delete_item *item, int err,
+				    const char *detail);
+/**
+ * s3_store_delete_objects() - delete @n objects or versions in as few requests as the store allows
+ * @items: @n keys, each with a version id or NULL; borrowed for the call. A
+ *         version id comes from s3_store_list_versions() ("null" on
+ *         unversioned stores)
+ * @fn:    called exactly once per item whose fate the store told, in no
+ *         particular order, on this thread; @detail and @item are valid during
+ *         the call only. Must not be NULL
+ *
+ * s3:// sends DeleteObjects requests of up to 1000 items each (with
+ * Content-MD5, as Object Lock buckets require) and reads every item's answer.
+ * An item the store refuses because Object Lock retains it (a retention that
+ * has not ended, or a legal hold) is -EACCES; its @detail names Object Lock,
+ * the mode and the retain-until date (from a HEAD of that version when the
+ * answer does not say: Ceph RGW answers a bare AccessDenied). A store that
+ * answers NotImplemented to DeleteObjects gets one DELETE per item instead
+ * (several in flight), and the store remembers not to ask again. file://
+ * deletes one by one; a version id other than "null" does not exist there.
+ *
+ * Errors of one item (Object Lock, a policy that denies that key) go to @fn
+ * and do not stop the others. A request that fails as a whole (the network,
+ * credentials, a missing bucket, 5xx past the retry budget) stops the call.
+ *
+ * Return: 0 when every request was answered (per-item errors go to @fn only); -errno when a
+ * request failed as a whole (some items may be deleted; @fn has run for those answered).
+ * -EINVAL (nothing deleted, @fn not called) for an invalid key or version id, or a NULL @fn.
+ * s3_last_error() says why for a -errno return.
+ */
+int s3_store_delete_objects(struct s3_store *st, const struct s3_delete_item *items, size_t n,
+			    s3_delete_result_fn fn, void *arg);
 
 /**
  * s3_upload_new() - start writing an object in parts (a multipart upload)
  * @key:       borrowed
- * @part_size: the length of every part but the last (>= 5 MiB for s3://)
+ * @part_size: the length of every part but the last (>= S3_PART_MIN for s3://)
  * @out:       the upload; it ends with s3_upload_complete() or s3_upload_abort()
  *
  * The call does not wait for the object store: s3:// creates the multipart
@@ -278,16 +329,19 @@ int s3_upload_new(struct s3_store *st, const char *key, size_t part_size, struct
 
 /**
  * s3_upload_part() - queue one part
- * @num:  part number, 1..10000; part @num covers bytes
+ * @num:  part number, 1..S3_UPLOAD_MAX_PARTS; part @num covers bytes
  *        [(@num - 1) * part_size, ...) of the object
  * @buf:  @len bytes, borrowed until @done runs
  * @len:  == part_size, except for the last part (1..part_size)
  * @done: runs exactly once with 0 or -errno, if and only if this returns 0
  *
- * Parts may be queued in any order and are sent concurrently.
+ * Parts may be queued in any order and are sent concurrently. Each number
+ * once per upload handle: s3:// refuses one queued before (-EINVAL); a part
+ * an earlier run left, listed after s3_upload_resume(), may be queued and
+ * replaces it.
  *
- * Return: 0 if queued; -EINVAL (bad @num or @len); -ENOMEM; -ECANCELED after
- * a failure of the upload.
+ * Return: 0 if queued; -EINVAL (bad @num or @len, @num queued already on
+ * s3://); -ENOMEM; -ECANCELED after a failure of the upload.
  */
 int s3_upload_part(struct s3_upload *up, unsigned int num, const void *buf, size_t len,
 		   s3_done_fn done, void *arg);
@@ -556,6 +610,13 @@ int s3_store_head_version(struct s3_store *st, const char *key, const char *vers
 #ifdef FERRY_UNIT_TESTS
 /* Tests only: listings ask for @n entries per page (0: the default, 1000). */
 void s3_store_set_page_size(struct s3_store *st, unsigned int n);
+/*
+ * Tests only (s3://): move the record of part @num to @state ("none",
+ * "listed", "uploading", "done") through the multipart state machine, whose
+ * assert()s stop an illegal move in a debug build (s3/multipart.c).
+ * Return: 0; -EINVAL (a bad @num or @state); -EOPNOTSUPP (file://).
+ */
+int s3_upload_test_part_state(struct s3_upload *up, unsigned int num, const char *state);
 #endif
 
 #ifdef __cplusplus

@@ -40,7 +40,7 @@ struct file_upload {
 	size_t last_len;	 /* length of part max_num */
 	unsigned int nparts_set; /* s3_upload_set_nparts(), 0: max_num */
 	int err;		 /* first error, sticky */
-	unsigned char seen[(S3_MAX_PARTS + 8) / 8];
+	unsigned char seen[(S3_UPLOAD_MAX_PARTS + 8) / 8];
 };
 
 static struct file_store *fs_of(struct s3_store *st)
@@ -390,21 +390,29 @@ static int fs_get_range_async(struct s3_store *st, const char *key, uint64_t off
 	return 0;
 }
 
-static int fs_head(struct s3_store *st, const char *key, uint64_t *size)
+/* stat() of the object @key: a regular file, or an error (s3_last_error() set) */
+static int fs_stat(struct s3_store *st, const char *key, struct stat *sb)
 {
 	char *path = fs_path(st, key);
-	struct stat sb;
 	int ret = 0;
 
 	if (!path)
 		return -ENOMEM;
-	if (stat(path, &sb))
+	if (stat(path, sb))
 		ret = s3_fail(-errno, "stat %s: %s", path, strerror(errno));
-	else if (!S_ISREG(sb.st_mode))
+	else if (!S_ISREG(sb->st_mode))
 		ret = s3_fail(-EISDIR, "%s: not a regular file", path);
-	else
-		*size = (uint64_t)sb.st_size;
 	free(path);
+	return ret;
+}
+
+static int fs_head(struct s3_store *st, const char *key, uint64_t *size)
+{
+	struct stat sb;
+	int ret = fs_stat(st, key, &sb);
+
+	if (!ret)
+		*size = (uint64_t)sb.st_size;
 	return ret;
 }
 
@@ -562,25 +570,17 @@ static int fs_delete_version(struct s3_store *st, const char *key, const char *v
 static int fs_head_version(struct s3_store *st, const char *key, const char *version_id,
 			   struct s3_version_info *info)
 {
-	char *path;
 	struct stat sb;
-	int ret = 0;
+	int ret;
 
 	if (strcmp(version_id, "null"))
 		return s3_fail(-ENOENT, "%s: no version '%s' (file:// keeps one version, \"null\")",
 			       key, version_id);
-	path = fs_path(st, key);
-	if (!path)
-		return -ENOMEM;
-	if (stat(path, &sb))
-		ret = s3_fail(-errno, "stat %s: %s", path, strerror(errno));
-	else if (!S_ISREG(sb.st_mode))
-		ret = s3_fail(-EISDIR, "%s: not a regular file", path);
-	else {
+	ret = fs_stat(st, key, &sb);
+	if (!ret) {
 		info->size = (uint64_t)sb.st_size;
 		info->mtime = (int64_t)sb.st_mtime;
 	}
-	free(path);
 	return ret;
 }
 
@@ -723,11 +723,15 @@ static const struct s3_backend_ops file_ops = {
 	.head_version = fs_head_version,
 };
 
-int s3_file_open(struct s3_store *st, const char *path, const struct s3_store_opts *opts)
+/* @path: what follows "file://" (an absolute path), or a bare absolute path */
+static int fs_open(struct s3_store *st, const char *path, const struct s3_store_opts *opts)
 {
 	struct file_store *fs;
 	size_t len = strlen(path);
 
+	if (path[0] != '/')
+		return s3_fail(-EINVAL, "%s: a file:// URL needs an absolute path (file:///path)",
+			       st->url);
 	while (len > 1 && path[len - 1] == '/')
 		len--;
 	if (len >= PATH_MAX - S3_KEY_MAX - 32)
@@ -743,5 +747,12 @@ int s3_file_open(struct s3_store *st, const char *path, const struct s3_store_op
 	fs->fsync = !(opts && opts->fsync < 0);
 	st->priv = fs;
 	st->ops = &file_ops;
+	st->local = true;
 	return 0;
 }
+
+const struct s3_backend s3_backend_file = {
+	.scheme = "file://",
+	.bare_paths = true,
+	.open = fs_open,
+};

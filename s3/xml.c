@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * s3/xml.c - a strict, bounded XML reader for S3 responses.
+ * s3/xml.c - a strict, bounded XML reader for S3 responses, the reader of
+ * listing pages on top of it, and the writer of request bodies.
  *
  * One pass, no recursion. Decoded text never grows past the raw input, so one
  * buffer of @len + 1 bytes holds the text of every open element at once: a
@@ -209,6 +210,22 @@ static void skip_space(struct xml_parser *x)
 		x->p++;
 }
 
+/* The innermost open element ends: report it with its own text, then pop it. */
+static int element_end(struct xml_parser *x)
+{
+	int d = x->depth - 1, ret;
+
+	x->text[x->textlen] = '\0';
+	ret = x->fn(x->arg, x->path, x->text + x->text_off[d], x->textlen - x->text_off[d]);
+	x->textlen = x->text_off[d];
+	x->depth--;
+	x->pathlen = x->name_off[d];
+	x->path[x->pathlen] = '\0';
+	if (!x->depth)
+		x->root_done = true;
+	return ret;
+}
+
 static int parse_start_tag(struct xml_parser *x)
 {
 	const char *name, *lname;
@@ -281,19 +298,8 @@ static int parse_start_tag(struct xml_parser *x)
 	x->pathlen += ln;
 	x->path[x->pathlen] = '\0';
 	x->depth++;
-	if (empty) {
-		/* as <name></name>: report it and pop */
-		int d = x->depth - 1;
-
-		x->text[x->textlen] = '\0';
-		ret = x->fn(x->arg, x->path, x->text + x->text_off[d], 0);
-		x->depth--;
-		x->pathlen = x->name_off[d];
-		x->path[x->pathlen] = '\0';
-		if (!x->depth)
-			x->root_done = true;
-		return ret;
-	}
+	if (empty)
+		return element_end(x); /* as <name></name> */
 	return 0;
 }
 
@@ -316,15 +322,7 @@ static int parse_end_tag(struct xml_parser *x)
 	off = x->name_off[d] + (d ? 1 : 0);
 	if (x->pathlen - off != n || memcmp(x->path + off, name, n))
 		return -EBADMSG;
-	x->text[x->textlen] = '\0';
-	ret = x->fn(x->arg, x->path, x->text + x->text_off[d], x->textlen - x->text_off[d]);
-	x->textlen = x->text_off[d];
-	x->depth--;
-	x->pathlen = x->name_off[d];
-	x->path[x->pathlen] = '\0';
-	if (!x->depth)
-		x->root_done = true;
-	return ret;
+	return element_end(x);
 }
 
 int s3_xml_parse(const char *doc, size_t len, s3_xml_fn fn, void *arg)
@@ -535,18 +533,11 @@ static int page_cb(void *arg, const char *path, const char *text, size_t len)
 		/* a child of the root: an entry ends, or a page value */
 		i = name_index(sp->entry, rest, strlen(rest));
 		if (i >= 0) {
-			if (pg->n == pg->cap) {
-				size_t cap = pg->cap ? pg->cap * 2 : 64;
-				struct s3_xml_entry *e;
+			int ret = s3_grow(&pg->e, &pg->cap, pg->n + 1, sizeof(*pg->e),
+					  PAGE_MAX_ENTRIES);
 
-				if (pg->n >= PAGE_MAX_ENTRIES)
-					return -E2BIG;
-				e = realloc(pg->e, cap * sizeof(*e));
-				if (!e)
-					return -ENOMEM;
-				pg->e = e;
-				pg->cap = cap;
-			}
+			if (ret)
+				return ret == -EOVERFLOW ? -E2BIG : ret;
 			pg->cur.kind = (unsigned int)i;
 			pg->e[pg->n++] = pg->cur;
 			memset(&pg->cur, 0, sizeof(pg->cur));
@@ -588,4 +579,49 @@ void s3_xml_page_fini(struct s3_xml_page *pg)
 	entry_clear(&pg->cur);
 	free(pg->e);
 	memset(pg, 0, sizeof(*pg));
+}
+
+/* ------------------------------------------------------------ writing */
+
+void s3_xml_begin(struct s3_sbuf *b, const char *root)
+{
+	s3_sb_printf(b, "<%s xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">", root);
+}
+
+void s3_xml_open(struct s3_sbuf *b, const char *name)
+{
+	s3_sb_printf(b, "<%s>", name);
+}
+
+void s3_xml_close(struct s3_sbuf *b, const char *name)
+{
+	s3_sb_printf(b, "</%s>", name);
+}
+
+void s3_xml_escape(struct s3_sbuf *b, const char *text)
+{
+	static const struct {
+		char c;
+		const char *entity;
+	} esc[] = {{'<', "&lt;"}, {'>', "&gt;"}, {'&', "&amp;"}, {'"', "&quot;"}, {'\'', "&apos;"}};
+
+	while (*text) {
+		size_t n = strcspn(text, "<>&\"'");
+
+		s3_sb_add(b, text, n);
+		text += n;
+		if (!*text)
+			break;
+		for (size_t i = 0; i < sizeof(esc) / sizeof(esc[0]); i++)
+			if (*text == esc[i].c)
+				s3_sb_puts(b, esc[i].entity);
+		text++;
+	}
+}
+
+void s3_xml_element(struct s3_sbuf *b, const char *name, const char *text)
+{
+	s3_xml_open(b, name);
+	s3_xml_escape(b, text);
+	s3_xml_close(b, name);
 }

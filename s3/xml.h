@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * s3/xml.h - the small XML reader for S3 responses; private to s3/.
+ * s3/xml.h - the small XML reader for S3 responses, and the writer of the
+ * documents S3 requests carry; private to s3/.
  *
  * It reads what S3 servers send (elements, attributes, text, the five named
  * entities, character references, CDATA, comments, processing instructions)
@@ -14,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "s3_buf.h"
 
 #define S3_XML_DEPTH	32
 #define S3_XML_PATH_MAX 512
@@ -119,5 +122,22 @@ int s3_xml_page_parse(const char *doc, size_t len, const struct s3_xml_page_spec
 
 /* s3_xml_page_fini() - free what @pg holds and zero it; NULL is a no-op */
 void s3_xml_page_fini(struct s3_xml_page *pg);
+
+/*
+ * Writing: the bodies of DeleteObjects and CompleteMultipartUpload are built
+ * in a string builder (s3_buf.h), whose error says at the end whether they all
+ * fit. Text is escaped (& < > " ' as entities); names are written as given.
+ */
+
+/* <@root xmlns="http://s3.amazonaws.com/doc/2006-03-01/">: a document of S3's namespace */
+void s3_xml_begin(struct s3_sbuf *b, const char *root);
+/* <@name> */
+void s3_xml_open(struct s3_sbuf *b, const char *name);
+/* </@name> */
+void s3_xml_close(struct s3_sbuf *b, const char *name);
+/* @text, escaped */
+void s3_xml_escape(struct s3_sbuf *b, const char *text);
+/* <@name>@text</@name>, @text escaped */
+void s3_xml_element(struct s3_sbuf *b, const char *name, const char *text);
 
 #endif /* FERRY_S3_XML_H */

@@ -139,7 +139,7 @@ out:
 int ctl_check_source(struct ctl_common *c, const char *source, const char *volume, int argc,
 		     char **argv)
 {
-	struct dp_backup_opts bo = {.sz = sizeof(bo), .source = source, .verify = true};
+	struct dp_verify_opts bo = {.sz = sizeof(bo), .source = source};
 	struct dp_snapshot *snaps = NULL;
 	struct s3_store *st = NULL;
 	struct dp_repo *repo = NULL;
@@ -159,18 +159,17 @@ int ctl_check_source(struct ctl_common *c, const char *source, const char *volum
 		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
 		goto out;
 	}
-	bo.parent = dp_snapshot_find(repo, snaps, n, argv[0], volume, &err);
-	if (!bo.parent) {
+	bo.snapshot = dp_snapshot_find(repo, snaps, n, argv[0], volume, &err);
+	if (!bo.snapshot) {
 		ret = ctl_fail(err, NULL, "%s", dp_last_error());
 		goto out;
 	}
-	bo.volume = bo.parent->volume;
 	bo.memory = c->memory;
 	ret = ctl_pool_new(c, &pool);
 	if (ret)
 		goto out;
 	ctl_signals_init();
-	ret = dp_backup_start(repo, pool, &bo, &job);
+	ret = dp_verify_start(repo, pool, &bo, &job);
 	if (ret) {
 		ret = ctl_fail(ret, NULL, "%s", dp_last_error());
 		goto out;
@@ -180,18 +179,18 @@ int ctl_check_source(struct ctl_common *c, const char *source, const char *volum
 		goto out;
 	r = dp_job_result(job);
 	if (c->json)
-		ctl_json_verify(r, bo.parent->id, source);
+		ctl_json_verify(r, bo.snapshot->id, source);
 	if (r->mismatches) {
 		ret = ctl_fail(
 			-EUCLEAN, NULL,
 			"%s differs from snapshot %.16s: %llu chunk%s differ, the first at offset %llu",
-			source, bo.parent->id, (unsigned long long)r->mismatches,
+			source, bo.snapshot->id, (unsigned long long)r->mismatches,
 			r->mismatches == 1 ? "" : "s", (unsigned long long)r->first_mismatch);
 		goto out;
 	}
 	if (!c->json)
 		printf("%s equals snapshot %.16s: %llu chunks, %.1f MB read in %.2f s\n", source,
-		       bo.parent->id, (unsigned long long)r->progress.chunks_total,
+		       bo.snapshot->id, (unsigned long long)r->progress.chunks_total,
 		       (double)r->progress.bytes_read / 1e6, r->progress.seconds);
 	ret = 0;
 out:

@@ -39,12 +39,23 @@ FERRY_TEST_MANIFEST_PART=256 t_run "$FERRY_TEST" backup --repo "$repo" --volume 
 t_expect_rc 0 "restore of a manifest written in parts" "$FERRY" restore --repo "$repo" --volume m latest "$t_tmp/rm"
 t_same "manifest in parts" "$img" "$t_tmp/rm"
 
+# wait_lock OP: until a lock of OP is listed. The job has then installed its signal
+# handlers: a background process of a script starts with SIGINT ignored, so a signal
+# sent before (a slow start: a sanitizer build, a loaded machine) would be lost.
+wait_lock() {
+    for _ in $(seq 200); do
+        "$FERRY" unlock --repo "$repo" --list 2>/dev/null | grep -q " $1 " && return 0
+        sleep 0.05
+    done
+    t_fail "no $1 lock appeared"
+}
+
 # SIGINT and SIGTERM in the middle of a backup: exit 130, nothing listed
 for sig in INT TERM; do
     FERRY_TEST_SLEEP_AT=backup-chunk:40 "$FERRY_TEST" backup --repo "$repo" --volume s "$img" \
         >"$t_tmp/sig.out" 2>"$t_tmp/sig.err" &
     pid=$!
-    sleep 0.5
+    wait_lock backup
     kill -$sig $pid
     wait $pid
     rc=$?
@@ -63,7 +74,7 @@ t_same "backup after crashes" "$img" "$t_tmp/r2"
 FERRY_TEST_SLEEP_AT=restore-chunk:40 "$FERRY_TEST" restore --repo "$repo" --volume v --json latest "$t_tmp/r3" \
     >"$t_tmp/rs.out" 2>"$t_tmp/rs.err" &
 pid=$!
-sleep 0.5
+wait_lock restore
 kill -INT $pid
 wait $pid
 rc=$?

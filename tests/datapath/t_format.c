@@ -9,7 +9,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "datapath/dp_int.h"
+#include "datapath/chunkidx.h"
+#include "datapath/dp_json.h"
+#include "datapath/manifest.h"
+#include "datapath/packfmt.h"
+#include "datapath/repo_int.h"
 #include "t_helpers.h"
 
 struct sink {
@@ -254,6 +258,34 @@ static void test_pack_index(void)
 	free(buf);
 }
 
+/* The 8 bytes that end a pack: encoded, decoded, and refused when they cannot be right. */
+static void test_pack_trailer(void)
+{
+	uint8_t t[DP_PACK_TAIL], *buf = NULL;
+	struct dp_pack_entry e = {.offset = 0, .stored_len = 10, .raw_len = 10};
+	uint8_t pack[DP_ID_LEN];
+	uint32_t len;
+	size_t ilen;
+
+	dp_pack_trailer_encode(1234, t);
+	T_ASSERT(!memcmp(t + 4, "FRYP", 4) && t[0] == (1234 & 0xff) && t[1] == 1234 >> 8);
+	T_ASSERT_EQ(dp_pack_trailer_decode(t, 1234 + DP_PACK_TAIL, &len), 0);
+	T_ASSERT_EQ(len, 1234);
+	/* an index longer than the pack, a wrong magic */
+	T_ASSERT_EQ(dp_pack_trailer_decode(t, 1234 + DP_PACK_TAIL - 1, &len), -EBADMSG);
+	T_ASSERT_EQ(len, 0);
+	t[7] ^= 1;
+	T_ASSERT_EQ(dp_pack_trailer_decode(t, 1 << 20, &len), -EBADMSG);
+	/* dp_pack_tail_build(): the index as stored, then the trailer giving its length */
+	t_fill_random(pack, sizeof(pack), 7);
+	t_fill_random(e.id, DP_ID_LEN, 8);
+	T_ASSERT_EQ(dp_pack_tail_build(&t_keys, pack, &e, 1, &buf, &ilen), 0);
+	T_ASSERT_EQ(ilen, dp_pack_index_size(1) + (t_keys.encrypted ? DP_SEAL_OVERHEAD : 0));
+	T_ASSERT_EQ(dp_pack_trailer_decode(buf + ilen, ilen + DP_PACK_TAIL, &len), 0);
+	T_ASSERT_EQ(len, ilen);
+	free(buf);
+}
+
 static void test_config(void)
 {
 	static const char *const bad[] = {
@@ -418,6 +450,7 @@ static void test_formats(void)
 	test_manifest();
 	test_manifest_corruption();
 	test_manifest_huge_zero();
+	test_pack_trailer();
 	if (t_keys.encrypted)
 		test_seal();
 	test_hasher();

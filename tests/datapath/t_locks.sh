@@ -28,9 +28,12 @@ wait_for_lock() {   # until a lock of OPERATION is listed
     t_fail "no $1 lock appeared"
 }
 
-# 1. a backup in progress: prune and forget wait their turn
-FERRY_TEST_SLEEP_AT=backup-chunk:1000 "$FERRY_TEST" backup --repo "$repo" --volume a "$t_tmp/a.img" \
-    >"$t_tmp/bk.out" 2>"$t_tmp/bk.err" &
+# 1. a backup in progress (one worker, 1.5 s a chunk: 18 s for its 12 chunks, long enough
+#    for the four commands below in a sanitizer build on a loaded machine; with a worker
+#    per CPU and 1 s a chunk it finished first at a load of 15): prune and forget wait
+#    their turn
+FERRY_TEST_SLEEP_AT=backup-chunk:1500 "$FERRY_TEST" backup --repo "$repo" --volume a --threads 1 \
+    "$t_tmp/a.img" >"$t_tmp/bk.out" 2>"$t_tmp/bk.err" &
 bk=$!
 wait_for_lock backup
 t_expect_rc 6 "prune while a backup runs" "$FERRY" prune --repo "$repo"

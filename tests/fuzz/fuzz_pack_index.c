@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datapath/dp_int.h"
+#include "datapath/packfmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

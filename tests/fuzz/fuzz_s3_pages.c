@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * tests/s3/fuzz_s3_pages.c - libFuzzer target of the listing-page reader
- * (s3_xml_page_parse()) in the shapes store_s3.c reads: ListParts,
- * ListMultipartUploads, ListObjectVersions, GetBucketVersioning. The first
- * byte picks the shape. Every input must be read or refused, never crash or
+ * tests/fuzz/fuzz_s3_pages.c - libFuzzer target of the listing-page reader
+ * (s3_xml_page_parse()) in the shapes the s3:// backend reads: ListParts,
+ * ListMultipartUploads, ListObjectVersions, GetBucketVersioning,
+ * ListObjectsV2 and DeleteObjects' answer. The first byte picks the shape. Every input must be read or refused, never crash or
  * read out of bounds; every text it keeps must be a NUL-terminated string no
  * longer than the input, and every entry of a known kind.
  *
@@ -34,6 +34,13 @@ static const struct s3_xml_page_spec specs[] = {
 	 .field = {"Key", "VersionId", "IsLatest", "Size", "LastModified"},
 	 .top = {"IsTruncated", "NextKeyMarker", "NextVersionIdMarker"}},
 	{.root = "VersioningConfiguration", .top = {"Status"}},
+	{.root = "ListBucketResult",
+	 .entry = {"Contents"},
+	 .field = {"Key", "Size", "LastModified"},
+	 .top = {"IsTruncated", "NextContinuationToken"}},
+	{.root = "DeleteResult",
+	 .entry = {"Deleted", "Error"},
+	 .field = {"Key", "VersionId", "Code", "Message"}},
 };
 
 static void check(const char *s, size_t size)

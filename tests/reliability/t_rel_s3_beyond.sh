@@ -10,8 +10,9 @@
 #  - a store that answers every request with 503/500/SlowDown;
 #  - a store that goes bad in the middle: a backup and a copy, after some
 #    parts were acknowledged (the next run resumes from --state-dir and sends
-#    less), a restore, a prune in the middle of its deletions (the snapshots
-#    still restore; the next prune finishes), a forget of two snapshots.
+#    less), a restore, a prune between its two delete requests (the snapshots
+#    still restore; the next prune finishes), a forget of two snapshots just
+#    before its delete request (both stay).
 # The outcome of each is printed as "outcome: ..." (tests/RELIABILITY.md).
 . "$(dirname "$0")/../lib/t_lib.sh"
 . "$(dirname "$0")/rel_lib.sh"
@@ -160,11 +161,12 @@ t_expect_rc 0 "the restore once the store recovered" "$FERRY" restore --repo "$r
 t_same "the restore once the store recovered" "$t_tmp/big.img" "$t_tmp/r.img"
 t_log "outcome: bad mid-restore: the next run completed"
 
-# forget of two snapshots: the store goes bad after the first is deleted
+# forget of two snapshots: the store goes bad just before its delete request (one
+# DeleteObjects for both): it fails, and both snapshots stay
 AWS_ENDPOINT_URL=$direct t_expect_rc 0 "one more backup" "$FERRY" backup --repo "$repo" --volume a --json \
     "${common[@]}" "$t_tmp/a.img"
 third=$(t_json snapshot_id)
-bad_after "bad mid-forget: forget" 1 '"method": "DELETE"' '/snapshots/' -- env FERRY_TEST_SLEEP_AT=forget-deleted:1000 \
+bad_after "bad mid-forget: forget" 1 '"method": "GET"' 'versioning' -- env FERRY_TEST_SLEEP_AT=forget-deleting:1000 \
     "$FERRY_TEST" forget --repo "$repo" --json "${bad[@]}" "$big" "$third"
 rel_proxy_clear
 left=$(AWS_ENDPOINT_URL=$direct rel_snap_ids "$repo" | tr '\n' ' ')
@@ -173,13 +175,14 @@ AWS_ENDPOINT_URL=$direct "$FERRY" unlock --repo "$repo" --no-cache >/dev/null
 still=()
 for s in "$big" "$third"; do grep -q "$s" <<<"$left" && still+=("$s"); done
 t_checks=$((t_checks + 1))
-[ ${#still[@]} = 1 ] || t_fail "the failed forget deleted $((2 - ${#still[@]})) of 2 snapshots, expected 1"
+[ ${#still[@]} = 2 ] || t_fail "the failed forget deleted $((2 - ${#still[@]})) of 2 snapshots, expected none"
 t_expect_rc 0 "forget once the store recovered" "$FERRY" forget --repo "$repo" "${common[@]}" "${still[@]}"
 intact "$first" "forget"
 t_log "outcome: bad mid-forget: the next run completed"
 
-# prune: the store goes bad after its first deletion (the big pack's index; each waits 500 ms)
-bad_after "bad mid-prune: prune" 1 '"method": "DELETE"' '"status": 204' '/index/' -- \
+# prune: the store goes bad after its first delete request (the indexes; each deleted waits
+# 500 ms), so the packs' request fails: their indexes are gone, the packs stay for the next prune
+bad_after "bad mid-prune: prune" 1 '"method": "POST"' '?delete=' '"status": 200' -- \
     env FERRY_TEST_SLEEP_AT=prune-deleted:500 "$FERRY_TEST" prune --repo "$repo" --json "${bad[@]}"
 rel_proxy_stop
 AWS_ENDPOINT_URL=$direct "$FERRY" unlock --repo "$repo" --no-cache >/dev/null

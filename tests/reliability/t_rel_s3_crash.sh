@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Crashes over s3:// (the RGW of tests/run): tests/s3/s3proxy.py SIGKILLs
 # ferry when the N-th request of a backup, a copy, a restore, a forget or a
-# prune reaches it (--kill-after), for N spread over the requests the same
+# prune reaches it (--kill-after; a forget or prune at its DeleteObjects
+# requests), for N spread over the requests the same
 # run makes without a kill. After each kill:
 #  - check --read-data passes, and every earlier snapshot restores
 #    byte-identical (nothing a manifest references was deleted);
@@ -139,35 +140,26 @@ AWS_ENDPOINT_URL=$direct t_expect_rc 0 "the restore after a kill at request $n" 
     "${common[@]}" "${keep[2]}" "$t_tmp/r.img"
 t_same "the restore after a kill" "${keep[3]}" "$t_tmp/r.img"
 
-# ---- forget two snapshots (the last of a, and one of f), killed at the second deletion
-# (with FERRY_RELIABILITY_LONG=1 at the first, then the second)
+# ---- forget two snapshots (the last of a, and one of f), killed at its delete request (one
+# DeleteObjects for both: the store never sees it, both stay), then forgotten for good
 rel_mkvol "$t_tmp/f.img" 8 32
 t_expect_rc 0 "backup f" "$FERRY" backup --repo "$repo" --volume f --json "${common[@]}" "$t_tmp/f.img"
 keep+=("$(t_json snapshot_id)" "$t_tmp/f.img")
-more=()
-[ "$REL_LONG" = 1 ] && more=("DELETE $path/snapshots/:1")
-for n in "${more[@]}" "DELETE $path/snapshots/:2"; do
-    left=()
-    for s in "${keep[2]}" "${keep[4]}"; do rel_snap_ids "$repo" | grep "$s" >/dev/null && left+=("$s"); done
-    [ ${#left[@]} -gt 0 ] || break
-    kill_at "$n" "forget" "$FERRY" forget --repo "$repo" --no-cache "${left[@]}"
-    t_log "forget killed at '$n': $(rel_snap_ids "$repo" | wc -l) snapshots listed"
-done
+kill_at "?delete=:1" "forget" "$FERRY" forget --repo "$repo" --no-cache "${keep[2]}" "${keep[4]}"
+t_log "forget killed at its delete request: $(rel_snap_ids "$repo" | wc -l) snapshots listed"
 keep2=()
 for ((i = 0; i < ${#keep[@]}; i += 2)); do
     rel_snap_ids "$repo" | grep "${keep[i]}" >/dev/null && keep2+=("${keep[i]}" "${keep[i + 1]}")
 done
-keep=("${keep2[@]}")
 t_checks=$((t_checks + 1))
-[ ${#keep[@]} = 4 ] || t_fail "a forget killed at its second deletion: $((${#keep[@]} / 2)) of 3 snapshots left, expected 2"
+[ ${#keep2[@]} = 6 ] || t_fail "a forget killed before its delete request left $((${#keep2[@]} / 2)) of 3 snapshots"
 after_kill "after the killed forget"
-t_expect_rc 0 "the forget after the kill" "$FERRY" forget --repo "$repo" --no-cache "${keep[2]}"
+t_expect_rc 0 "the forget after the kill" "$FERRY" forget --repo "$repo" --no-cache "${keep[2]}" "${keep[4]}"
 keep=("${keep[0]}" "${keep[1]}")
 
-# ---- prune: killed at its first deletion (an index), and at its third
-more=()
-[ "$REL_LONG" = 1 ] && more=("DELETE $path/:1" "DELETE $path/:2")
-for n in "${more[@]}" "DELETE $path/:3"; do
+# ---- prune: killed at its first delete request (the indexes: nothing deleted), and at its
+# second (the packs: their indexes are gone, the packs stay for the next prune)
+for n in "?delete=:1" "?delete=:2"; do
     kill_at "$n" "prune" "$FERRY" prune --repo "$repo" --no-cache --repack-below 100
     keep2=()
     for ((i = 0; i < ${#keep[@]}; i += 2)); do

@@ -50,6 +50,9 @@ bad while the test watches); SIGUSR2: no more faults (the fault clears).
                       from / written to clients per 10 ms, for rate checks
   --sink              answer PUT/POST/DELETE itself (ETag from the body's MD5),
                       reading every body: a stand-in server for throughput
+  --no-delete-objects answer DeleteObjects (POST ?delete) with 501
+                      NotImplemented, as stores without it do (fault
+                      "notimpl" in the log)
 Exits on SIGTERM (writing --bins first).
 """
 import argparse
@@ -86,6 +89,7 @@ ap.add_argument("--stall-ms", type=float, default=30000.0)
 ap.add_argument("--sndbuf", type=int, default=0)
 ap.add_argument("--bins", default="")
 ap.add_argument("--sink", action="store_true")
+ap.add_argument("--no-delete-objects", action="store_true")
 args = ap.parse_args()
 
 lat_lo, lat_hi = (float(x) for x in args.latency.split("-"))
@@ -363,6 +367,10 @@ def relay_faulty(up, csock, method, fault):
     return status, len(body), keep, False
 
 
+def query_names(target):
+    return [q.split("=", 1)[0] for q in target.split("?", 1)[1].split("&")] if "?" in target else []
+
+
 def sink_reply(method, target, body_md5):
     names = [q.split("=", 1)[0] for q in target.split("?", 1)[-1].split("&")]
     if method == "POST" and "uploads" in names:
@@ -400,6 +408,8 @@ def serve(csock):
                 pending[0] += 1
             rec = {"conn": cid, "method": method, "target": target, "in": length,
                    "fault": fault, "status": 0, "out": 0, "md5": "content-md5" in h, "n": n}
+            if args.no_delete_objects and method == "POST" and "delete" in query_names(target):
+                fault = rec["fault"] = "notimpl"
             if fault == "kill":
                 rec["killed"] = kill_client()
                 log(rec)
@@ -412,7 +422,7 @@ def serve(csock):
                 return
             if delay:
                 time.sleep(delay)
-            if fault in ("503", "500", "slowdown", "reset", "stall") or args.sink:
+            if fault in ("503", "500", "slowdown", "reset", "stall", "notimpl") or args.sink:
                 md5 = hashlib.md5()
                 for d in client.chunks(length):
                     md5.update(d)
@@ -427,7 +437,8 @@ def serve(csock):
                 if fault:
                     code, reason, s3code = {"503": (503, "Service Unavailable", "ServiceUnavailable"),
                                             "500": (500, "Internal Server Error", "InternalError"),
-                                            "slowdown": (503, "Slow Down", "SlowDown")}[fault]
+                                            "slowdown": (503, "Slow Down", "SlowDown"),
+                                            "notimpl": (501, "Not Implemented", "NotImplemented")}[fault]
                     send(csock, error_reply(code, reason, s3code))
                     rec["status"] = code
                     log(rec)

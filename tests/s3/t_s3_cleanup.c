@@ -2,7 +2,7 @@
 /*
  * tests/s3/t_s3_cleanup.c - `ferry repo cleanup` against the RGW of
  * tests/run and on file://: two stale unfinished uploads and a fresh one;
- * after a 2 s wait, --older-than 1s --dry-run aborts nothing, and without
+ * after a 6 s wait, --older-than 5s --dry-run aborts nothing, and without
  * --dry-run exactly the stale ones go (ListMultipartUploads shows it; on
  * file://, the temporary files). An upload of another prefix in the same
  * bucket is never touched; a prefix without a repository is refused.
@@ -159,7 +159,12 @@ int main(void)
 	leave_upload(other, "data/aa/not-ours");
 	leave_tmp(dir, "repo/data", ".tmp-00000000000000a1");
 	leave_tmp(dir, "repo", ".tmp-00000000000000a2");
-	usleep((useconds_t)((2.05 - (s3t_now() - t0)) * 1e6));
+	/*
+	 * The fresh ones must stay younger than 5 s through the cleanups below
+	 * (several ferry runs, slow in a sanitizer build on a loaded machine: a
+	 * 1 s margin was too little).
+	 */
+	usleep((useconds_t)((6.05 - (s3t_now() - t0)) * 1e6));
 	leave_upload(st, "data/bb/fresh");
 	leave_tmp(dir, "repo/data", ".tmp-00000000000000f0");
 
@@ -167,7 +172,7 @@ int main(void)
 	{
 		const char *a[] = {
 			"repo",	    "cleanup",	    "--repo", t.url,	   "--s3-endpoint",
-			t.endpoint, "--older-than", "1s",     "--dry-run", "--json",
+			t.endpoint, "--older-than", "5s",     "--dry-run", "--json",
 			NULL};
 
 		T_ASSERT_EQ(run_ferry(a), 0);
@@ -182,13 +187,13 @@ int main(void)
 
 	{
 		const char *a[] = {"repo",     "cleanup",      "--repo", t.url, "--s3-endpoint",
-				   t.endpoint, "--older-than", "1s",	 NULL};
+				   t.endpoint, "--older-than", "5s",	 NULL};
 
 		T_ASSERT_EQ(run_ferry(a), 0);
 		printf("%s", output());
 		T_ASSERT(count(output(), "aborted  ") == 2 && count(output(), "kept  ") == 1 &&
 				 strstr(output(),
-					"3 unfinished uploads: 2 aborted, 1 younger than 1s kept"),
+					"3 unfinished uploads: 2 aborted, 1 younger than 5s kept"),
 			 "cleanup: %s", output());
 	}
 	u = uploads_of(st);
@@ -202,7 +207,7 @@ int main(void)
 	T_ASSERT_EQ(u.n, 3);
 	{
 		const char *a[] = {"repo",	   "cleanup", "--repo", file_url,
-				   "--older-than", "1s",      "--json", NULL};
+				   "--older-than", "5s",      "--json", NULL};
 
 		T_ASSERT_EQ(run_ferry(a), 0);
 		T_ASSERT(count(output(), "\"action\":\"aborted\"") == 2 &&

@@ -81,6 +81,50 @@ static void versions(struct s3_store *st)
 	printf("ok: file:// versions: one \"null\" version per file\n");
 }
 
+struct told {
+	const struct s3_delete_item *items;
+	int calls[8], err[8];
+};
+
+static void told_one(void *arg, const struct s3_delete_item *item, int err, const char *detail)
+{
+	struct told *t = arg;
+	long i = item - t->items;
+
+	T_ASSERT(i >= 0 && i < 8, "@item is one of @items");
+	T_ASSERT(!err || detail[0], "%s: an error says why", item->key);
+	t->calls[i]++;
+	t->err[i] = err;
+}
+
+/* file:// deletes one by one: versions "null" and other ids, missing keys */
+static void delete_objects(struct s3_store *st)
+{
+	struct s3_delete_item items[] = {
+		{"a", NULL},   {"b", "null"}, {"c", NULL}, {"d", "3HL4kqtJlcpXroDTDmJ"},
+		{"e", "null"},
+	};
+	struct s3_delete_item bad[] = {{"ok", NULL}, {"/abs", NULL}};
+	struct told t = {.items = items};
+	uint64_t size;
+
+	T_ASSERT_EQ(s3_store_put(st, "a", "1", 1), 0);
+	T_ASSERT_EQ(s3_store_put(st, "b", "2", 1), 0);
+	T_ASSERT_EQ(s3_store_put(st, "d", "4", 1), 0);
+	T_ASSERT_EQ(s3_store_delete_objects(st, bad, 2, told_one, &t), -EINVAL);
+	T_ASSERT_EQ(s3_store_delete_objects(st, items, 5, told_one, &t), 0);
+	for (int i = 0; i < 5; i++)
+		T_ASSERT(t.calls[i] == 1 && t.err[i] == 0, "%s: %d calls, %d", items[i].key,
+			 t.calls[i], t.err[i]);
+	T_ASSERT_EQ(s3_store_head(st, "a", &size), -ENOENT);
+	T_ASSERT_EQ(s3_store_head(st, "b", &size), -ENOENT);
+	/* a version file:// does not have does not exist: the file stays */
+	T_ASSERT_EQ(s3_store_head(st, "d", &size), 0);
+	T_ASSERT_EQ(s3_store_delete(st, "d"), 0);
+	T_ASSERT_EQ(s3_store_delete_objects(st, items, 2, NULL, NULL), -EINVAL);
+	printf("ok: file:// delete_objects: one by one, missing ones are 0\n");
+}
+
 static void uploads(struct s3_store *st, const char *root)
 {
 	static unsigned char buf[MiB];
@@ -157,6 +201,7 @@ int main(void)
 	T_ASSERT_EQ(s3_store_open(url, &o, &st), 0);
 	T_ASSERT_EQ(s3_store_mkroot(st), 0);
 	versions(st);
+	delete_objects(st);
 	uploads(st, dir);
 	s3_store_free(st);
 	t_rmtree(dir);

@@ -306,6 +306,8 @@ static void multipart(struct s3_store *st)
 	T_ASSERT_EQ(s3_upload_new(st, "data/aa/aborted", PART, &up), 0);
 	T_ASSERT_EQ(s3_upload_part(up, 1, data, PART, part_done, &p), 0);
 	T_ASSERT_EQ(s3_upload_part(up, 2, data + PART, 100, part_done, &p), 0);
+	/* a part is queued once per process */
+	T_ASSERT_EQ(s3_upload_part(up, 2, data + PART, 100, part_done, &p), -EINVAL);
 	s3_upload_abort(up);
 	T_ASSERT_EQ(atomic_load(&p.done), 2);
 	expect_err(s3_store_head(st, "data/aa/aborted", &size), -ENOENT, "head after abort", NULL);

@@ -143,12 +143,6 @@ static void versioned(const char *bucket)
 		for (int j = 0; j < i; j++)
 			ids += !strcmp(l.v[i].id, l.v[j].id);
 	T_ASSERT_EQ(ids, 0);
-	{
-		const char *subs[] = {"\"method\": \"GET\"",
-				      "version-id-marker=", "versions=", NULL};
-
-		T_ASSERT(s3t_proxy_count(&px, subs) >= 1, "listed in more than one page");
-	}
 	printf("ok: put, overwrite, delete: 2 versions and a delete marker listed\n");
 
 	for (int i = 0; i < 3; i++)
@@ -282,6 +276,13 @@ int main(void)
 	unversioned();
 	versioned(ver);
 	s3t_proxy_stop(&px);
+	{
+		/* counted once the proxy has stopped: it logs a request after answering it */
+		const char *subs[] = {"\"method\": \"GET\"",
+				      "version-id-marker=", "versions=", NULL};
+
+		T_ASSERT(s3t_proxy_count(&px, subs) >= 1, "versions listed in more than one page");
+	}
 	/* a fresh log for the Object Lock bucket's requests */
 	s3t_proxy_start(&t, &px, dir, NULL);
 	locked(lock);

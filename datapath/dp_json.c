@@ -1,19 +1,70 @@
 // SPDX-License-Identifier: MIT
 /*
- * datapath/meta.c - the JSON of the datapath: the repository config and a
- * manifest's metadata, to and from plain structs. No cJSON leaves this file.
+ * datapath/dp_json.c - the datapath's one JSON file: every JSON object of a
+ * repository (FORMAT.md: the config, key objects, a manifest's metadata,
+ * locks) and the JSON form of changed-block lists, to and from plain
+ * structs. No cJSON leaves this file, and it calls nothing of the datapath
+ * but the byte and error helpers (a leaf: a changed-block list's ranges are
+ * handed to a callback, not added to a list here).
+ *
+ * Integers are written as plain decimal digits (FORMAT.md "JSON numbers"):
+ * cJSON prints every number as a double and an integral one outside the int
+ * range through %1.15g, which gives 1.79650624841047e+15 for a 16-digit
+ * value ending in 0, a form that typed readers (Go's int64, Rust's u64)
+ * refuse. So numbers go in as raw digits (json_add_u64()) and cJSON's number
+ * helpers are not used here (tests/lint/t_json_numbers.sh). Readers accept
+ * any JSON number whose value is an integer in range, the exponent form of
+ * older repositories included, and refuse one with a fractional part.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <cjson/cJSON.h>
 
-#include "dp_int.h"
+#include "dp_json.h"
 
-static int meta_add_u64(cJSON *o, const char *name, uint64_t v)
+#define JSON_INT_MAX 9007199254740992.0 /* 2^53: every integer below is exact in a double */
+
+/* @v as a JSON number of plain decimal digits. */
+static cJSON *json_u64(uint64_t v)
 {
-	/* JSON numbers are doubles: exact up to 2^53, enough for any byte count here */
-	return cJSON_AddNumberToObject(o, name, (double)v) ? 0 : -ENOMEM;
+	char digits[24];
+
+	snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
+	return cJSON_CreateRaw(digits);
+}
+
+static int json_add_u64(cJSON *o, const char *name, uint64_t v)
+{
+	cJSON *n = json_u64(v);
+
+	if (!n)
+		return -ENOMEM;
+	if (!cJSON_AddItemToObject(o, name, n)) {
+		cJSON_Delete(n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int json_append_u64(cJSON *array, uint64_t v)
+{
+	cJSON *n = json_u64(v);
+
+	if (!n)
+		return -ENOMEM;
+	if (!cJSON_AddItemToArray(array, n)) {
+		cJSON_Delete(n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A JSON number that is an integer in [0, 2^53]: 1796506248410470 or 1.79650624841047e+15. */
+static bool json_is_uint(const cJSON *v)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= JSON_INT_MAX &&
+	       v->valuedouble == (double)(uint64_t)v->valuedouble;
 }
 
 int dp_meta_encode(const struct dp_snapshot *s, char **json)
@@ -31,10 +82,10 @@ int dp_meta_encode(const struct dp_snapshot *s, char **json)
 	    !cJSON_AddStringToObject(root, "hostname", s->hostname ? s->hostname : "") ||
 	    !cJSON_AddStringToObject(root, "parent", s->parent))
 		goto out;
-	if (meta_add_u64(root, "size", s->size) ||
-	    meta_add_u64(root, "chunk_size", s->chunk_size) ||
-	    meta_add_u64(root, "time_start", (uint64_t)s->time_start) ||
-	    meta_add_u64(root, "time_end", (uint64_t)s->time_end))
+	if (json_add_u64(root, "size", s->size) ||
+	    json_add_u64(root, "chunk_size", s->chunk_size) ||
+	    json_add_u64(root, "time_start", (uint64_t)s->time_start) ||
+	    json_add_u64(root, "time_end", (uint64_t)s->time_end))
 		goto out;
 	labels = cJSON_AddObjectToObject(root, "labels");
 	if (!labels)
@@ -43,13 +94,13 @@ int dp_meta_encode(const struct dp_snapshot *s, char **json)
 		if (!cJSON_AddStringToObject(labels, s->labels[i].key, s->labels[i].value))
 			goto out;
 	totals = cJSON_AddObjectToObject(root, "totals");
-	if (!totals || meta_add_u64(totals, "chunks_total", s->chunks_total) ||
-	    meta_add_u64(totals, "chunks_zero", s->chunks_zero) ||
-	    meta_add_u64(totals, "chunks_new", s->chunks_new) ||
-	    meta_add_u64(totals, "bytes_read", s->bytes_read) ||
-	    meta_add_u64(totals, "bytes_zero", s->bytes_zero) ||
-	    meta_add_u64(totals, "bytes_new", s->bytes_new) ||
-	    meta_add_u64(totals, "bytes_stored", s->bytes_stored))
+	if (!totals || json_add_u64(totals, "chunks_total", s->chunks_total) ||
+	    json_add_u64(totals, "chunks_zero", s->chunks_zero) ||
+	    json_add_u64(totals, "chunks_new", s->chunks_new) ||
+	    json_add_u64(totals, "bytes_read", s->bytes_read) ||
+	    json_add_u64(totals, "bytes_zero", s->bytes_zero) ||
+	    json_add_u64(totals, "bytes_new", s->bytes_new) ||
+	    json_add_u64(totals, "bytes_stored", s->bytes_stored))
 		goto out;
 	*json = cJSON_PrintUnformatted(root);
 	ret = *json ? 0 : -ENOMEM;
@@ -72,7 +123,7 @@ static int meta_u64(const cJSON *o, const char *name, uint64_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0)
+	if (!json_is_uint(v))
 		return -EBADMSG;
 	*out = (uint64_t)v->valuedouble;
 	return 0;
@@ -205,13 +256,13 @@ int dp_config_encode(const struct dp_repo_info *info, char **json)
 	if (!root)
 		return -ENOMEM;
 	if (!cJSON_AddStringToObject(root, "format", "ferry-repository") ||
-	    meta_add_u64(root, "version", info->version) ||
+	    json_add_u64(root, "version", info->version) ||
 	    !cJSON_AddStringToObject(root, "id", info->id) ||
-	    meta_add_u64(root, "chunk_size", info->chunk_size) ||
+	    json_add_u64(root, "chunk_size", info->chunk_size) ||
 	    !cJSON_AddStringToObject(root, "hash", info->hash) ||
 	    !cJSON_AddStringToObject(root, "compression", info->compression) ||
 	    !cJSON_AddStringToObject(root, "encryption", info->encryption) ||
-	    meta_add_u64(root, "created", (uint64_t)info->created))
+	    json_add_u64(root, "created", (uint64_t)info->created))
 		goto out;
 	*json = cJSON_Print(root);
 	ret = *json ? 0 : -ENOMEM;
@@ -309,11 +360,11 @@ int dp_keyobj_encode(const struct dp_keyobj *k, char **json)
 	*json = NULL;
 	if (!root)
 		return -ENOMEM;
-	if (!cJSON_AddStringToObject(root, "kdf", "scrypt") || meta_add_u64(root, "n", k->n) ||
-	    meta_add_u64(root, "r", k->r) || meta_add_u64(root, "p", k->p) ||
+	if (!cJSON_AddStringToObject(root, "kdf", "scrypt") || json_add_u64(root, "n", k->n) ||
+	    json_add_u64(root, "r", k->r) || json_add_u64(root, "p", k->p) ||
 	    key_hex(root, "salt", k->salt, sizeof(k->salt)) ||
 	    key_hex(root, "master", k->master, sizeof(k->master)) ||
-	    meta_add_u64(root, "created", (uint64_t)k->created) ||
+	    json_add_u64(root, "created", (uint64_t)k->created) ||
 	    !cJSON_AddStringToObject(root, "hostname", k->hostname) ||
 	    !cJSON_AddStringToObject(root, "username", k->username))
 		goto out;
@@ -370,7 +421,8 @@ out:
 
 /* ------------------------------------------------------ changed-block lists */
 
-int dp_cbl_decode_json(const char *json, size_t len, struct dp_cbl *l)
+int dp_cbl_decode_json(const char *json, size_t len, char parent[65], uint64_t *size,
+		       dp_range_fn add, void *arg)
 {
 	const cJSON *v, *ranges, *r;
 	cJSON *root;
@@ -391,12 +443,12 @@ int dp_cbl_decode_json(const char *json, size_t len, struct dp_cbl *l)
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "parent");
-	if (v && (meta_id(root, "parent", l->parent, false))) {
+	if (v && (meta_id(root, "parent", parent, false))) {
 		dp_fail(ret, "\"parent\" is not a snapshot id");
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "size");
-	if (v && meta_u64(root, "size", &l->size)) {
+	if (v && meta_u64(root, "size", size)) {
 		dp_fail(ret, "\"size\" is not a byte count");
 		goto out;
 	}
@@ -408,15 +460,12 @@ int dp_cbl_decode_json(const char *json, size_t len, struct dp_cbl *l)
 	cJSON_ArrayForEach(r, ranges) {
 		const cJSON *a = cJSON_GetArrayItem(r, 0), *b = cJSON_GetArrayItem(r, 1);
 
-		if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 2 || !cJSON_IsNumber(a) ||
-		    !cJSON_IsNumber(b) || a->valuedouble < 0 || b->valuedouble < 0 ||
-		    a->valuedouble > 9007199254740992.0 || b->valuedouble > 9007199254740992.0 ||
-		    a->valuedouble != (double)(uint64_t)a->valuedouble ||
-		    b->valuedouble != (double)(uint64_t)b->valuedouble) {
+		if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != 2 || !json_is_uint(a) ||
+		    !json_is_uint(b)) {
 			dp_fail(ret, "a range is not [offset, length] in whole bytes");
 			goto out;
 		}
-		ret = dp_cbl_add(l, (uint64_t)a->valuedouble, (uint64_t)b->valuedouble);
+		ret = add(arg, (uint64_t)a->valuedouble, (uint64_t)b->valuedouble);
 		if (ret)
 			goto out;
 		ret = -EINVAL;
@@ -436,9 +485,9 @@ int dp_cbl_encode_json(const struct dp_cbl *l, char **out, size_t *len)
 	if (!root)
 		return -ENOMEM;
 	if (!cJSON_AddStringToObject(root, "format", "ferry-changed-blocks") ||
-	    meta_add_u64(root, "version", 1) ||
+	    json_add_u64(root, "version", 1) ||
 	    !cJSON_AddStringToObject(root, "parent", l->parent) ||
-	    (l->size && meta_add_u64(root, "size", l->size)))
+	    (l->size && json_add_u64(root, "size", l->size)))
 		goto out;
 	ranges = cJSON_AddArrayToObject(root, "ranges");
 	if (!ranges)
@@ -449,8 +498,7 @@ int dp_cbl_encode_json(const struct dp_cbl *l, char **out, size_t *len)
 		if (!r)
 			goto out;
 		cJSON_AddItemToArray(ranges, r);
-		if (!cJSON_AddItemToArray(r, cJSON_CreateNumber((double)l->ranges[i].off)) ||
-		    !cJSON_AddItemToArray(r, cJSON_CreateNumber((double)l->ranges[i].len)))
+		if (json_append_u64(r, l->ranges[i].off) || json_append_u64(r, l->ranges[i].len))
 			goto out;
 	}
 	*out = cJSON_PrintUnformatted(root);
@@ -473,9 +521,9 @@ int dp_lock_encode(const struct dp_lockinfo *l, char **json)
 	*json = NULL;
 	if (!root)
 		return -ENOMEM;
-	if (!meta_add_u64(root, "time", (uint64_t)l->time) &&
+	if (!json_add_u64(root, "time", (uint64_t)l->time) &&
 	    cJSON_AddStringToObject(root, "hostname", l->hostname) &&
-	    !meta_add_u64(root, "pid", (uint64_t)l->pid) &&
+	    !json_add_u64(root, "pid", (uint64_t)l->pid) &&
 	    cJSON_AddBoolToObject(root, "exclusive", l->exclusive) &&
 	    cJSON_AddStringToObject(root, "operation", l->operation)) {
 		*json = cJSON_PrintUnformatted(root);
