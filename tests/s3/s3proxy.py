@@ -44,10 +44,14 @@ Options:
 SIGUSR1: every request from now on gets a fault of --faults (the store goes
 bad while the test watches); SIGUSR2: no more faults (the fault clears).
   --seed N            for the random choices
-  --sndbuf B          SO_SNDBUF towards the client (so a byte counted as sent
-                      has left the proxy: download caps are measured honestly)
-  --bins F            on exit, write "rx|tx START_MS BYTES" lines: bytes read
-                      from / written to clients per 10 ms, for rate checks
+  --sndbuf B          SO_SNDBUF towards the client
+  --bins F            on exit, write "rx|tx START_MS BYTES" lines: bytes that
+                      arrived from / left towards clients per 10 ms, for rate
+                      checks. Both are read off the client's socket every
+                      2 ms (bytes read + SIOCINQ, bytes written - SIOCOUTQNSD):
+                      a byte counts when it crosses the connection, not when
+                      the proxy reads it late or queues it in its own send
+                      buffer (on loopback, a byte that left has arrived)
   --sink              answer PUT/POST/DELETE itself (ETag from the body's MD5),
                       reading every body: a stand-in server for throughput
   --no-delete-objects answer DeleteObjects (POST ?delete) with 501
@@ -56,10 +60,12 @@ bad while the test watches); SIGUSR2: no more faults (the fault clears).
 Exits on SIGTERM (writing --bins first).
 """
 import argparse
+import fcntl
 import hashlib
 import json
 import os
 import random
+import select
 import signal
 import socket
 import struct
@@ -158,6 +164,64 @@ def kill_client():
         return False
 
 
+SIOCINQ, SIOCOUTQNSD = 0x541B, 0x894B   # linux/sockios.h: unread bytes, unsent bytes
+
+
+class Meter:
+    """What one client connection carried (--bins): bytes read and written by
+    the proxy, and how many of them were counted as arrived and as left."""
+
+    def __init__(self, sock):
+        self.sock, self.read, self.written, self.rx, self.tx = sock, 0, 0, 0, 0
+
+
+meters = {}                     # client socket -> Meter, under meters_lock
+meters_lock = threading.Lock()
+
+
+def queued(sock, req):
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), req, b"\0\0\0\0"))[0]
+
+
+def sample(m):
+    """Under meters_lock: count what crossed @m's connection since the last sample.
+    A byte read or written a moment ago may be missed once (the counter moves
+    after the queue): counts only grow, so the next sample takes it."""
+    try:
+        arrived = m.read + queued(m.sock, SIOCINQ)
+        left = m.written - queued(m.sock, SIOCOUTQNSD)
+    except (OSError, ValueError):
+        return
+    if arrived > m.rx:
+        account("rx", arrived - m.rx)
+        m.rx = arrived
+    if left > m.tx:
+        account("tx", left - m.tx)
+        m.tx = left
+
+
+def sampler():
+    while True:
+        time.sleep(0.002)
+        with meters_lock:
+            for m in meters.values():
+                sample(m)
+
+
+def meter_start(sock):
+    if args.bins:
+        with meters_lock:
+            meters[sock] = Meter(sock)
+
+
+def meter_stop(sock):
+    """Before @sock is closed (its file descriptor could name another socket next)."""
+    with meters_lock:
+        m = meters.pop(sock, None)
+        if m:
+            sample(m)
+
+
 def account(kind, n):
     if not args.bins or n <= 0:
         return
@@ -169,6 +233,9 @@ def account(kind, n):
 def write_bins():
     if not args.bins:
         return
+    with meters_lock:
+        for m in meters.values():
+            sample(m)
     with bins_lock, open(args.bins, "w") as f:
         for kind in ("rx", "tx"):
             for b in sorted(bins[kind]):
@@ -195,13 +262,14 @@ signal.signal(signal.SIGUSR2, on_usr)
 class Conn:
     """Buffered reads from a socket."""
 
-    def __init__(self, sock, kind=None):
-        self.s, self.buf, self.kind = sock, b"", kind
+    def __init__(self, sock):
+        self.s, self.buf = sock, b""
 
     def fill(self):
         d = self.s.recv(65536)
-        if self.kind:
-            account(self.kind, len(d))
+        m = meters.get(self.s)
+        if m:
+            m.read += len(d)
         if not d:
             raise EOFError
         self.buf += d
@@ -247,6 +315,7 @@ def headers_of(head):
 
 
 def rst(sock):
+    meter_stop(sock)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
 
@@ -269,8 +338,20 @@ def log(rec):
 
 
 def send(sock, data):
-    sock.sendall(data)
-    account("tx", len(data))
+    m = meters.get(sock)
+    if m is None:
+        sock.sendall(data)
+        return
+    # in pieces the queue takes at once, so that m.written is never behind it for long
+    view = memoryview(data)
+    while view:
+        try:
+            n = sock.send(view, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            select.select([], [sock], [])
+            continue
+        m.written += n
+        view = view[n:]
 
 
 def relay_response(up, client, method):
@@ -391,7 +472,8 @@ def serve(csock):
     if args.sndbuf:
         csock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sndbuf)
     csock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    client = Conn(csock, "rx")
+    meter_start(csock)
+    client = Conn(csock)
     up = None
     try:
         while True:
@@ -474,6 +556,7 @@ def serve(csock):
     except (EOFError, ConnectionError, OSError, ValueError):
         pass  # the client or the server went away: so does this connection
     finally:
+        meter_stop(csock)
         try:
             csock.close()
         except OSError:
@@ -490,6 +573,8 @@ def main():
     with open(args.port_file + ".tmp", "w") as f:
         f.write("%d\n" % ls.getsockname()[1])
     os.rename(args.port_file + ".tmp", args.port_file)
+    if args.bins:
+        threading.Thread(target=sampler, daemon=True).start()
     while True:
         c, _ = ls.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
