@@ -21,9 +21,9 @@
  * with; and each transfer's curl buffer, 1 % of the cap together: data read
  * and held while a download is paused, data an upload handed curl and the
  * socket has not taken), and a download's last callback, which may spend more
- * than the bucket holds (one curl buffer). Below about 1 MB/s per connection
- * the floors (the kernel's 4 KiB socket buffers, curl's 1 KiB buffer) are
- * more than these shares and the bound loosens by them.
+ * than the bucket holds (one curl buffer). Below about 140 KB/s of cap per
+ * connection the floors (the kernel's 4 KiB socket buffers, curl's 1 KiB
+ * buffer) are more than these shares and the bound loosens by them.
  *
  * The price: the receive windows of all connections together are 3 % of the
  * cap, so a capped download reaches its cap on links up to about 20 ms round
