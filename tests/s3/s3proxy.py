@@ -44,14 +44,15 @@ Options:
 SIGUSR1: every request from now on gets a fault of --faults (the store goes
 bad while the test watches); SIGUSR2: no more faults (the fault clears).
   --seed N            for the random choices
-  --sndbuf B          SO_SNDBUF towards the client
+  --sndbuf B          SO_SNDBUF towards the client (--bins does not depend on it)
   --bins F            on exit, write "rx|tx START_MS BYTES" lines: bytes that
                       arrived from / left towards clients per 10 ms, for rate
-                      checks. Both are read off the client's socket every
-                      2 ms (bytes read + SIOCINQ, bytes written - SIOCOUTQNSD):
+                      checks, at the times the kernel gives (SO_TIMESTAMPING):
                       a byte counts when it crosses the connection, not when
-                      the proxy reads it late or queues it in its own send
-                      buffer (on loopback, a byte that left has arrived)
+                      the proxy, perhaps late, reads it or queues it in its
+                      own send buffer (on loopback, a byte that left has
+                      arrived); reads and writes go in pieces of 8 KiB so
+                      that a piece's bytes share one time
   --sink              answer PUT/POST/DELETE itself (ETag from the body's MD5),
                       reading every body: a stand-in server for throughput
   --no-delete-objects answer DeleteObjects (POST ?delete) with 501
@@ -60,12 +61,10 @@ bad while the test watches); SIGUSR2: no more faults (the fault clears).
 Exits on SIGTERM (writing --bins first).
 """
 import argparse
-import fcntl
 import hashlib
 import json
 import os
 import random
-import select
 import signal
 import socket
 import struct
@@ -164,48 +163,66 @@ def kill_client():
         return False
 
 
-SIOCINQ, SIOCOUTQNSD = 0x541B, 0x894B   # linux/sockios.h: unread bytes, unsent bytes
+# SO_TIMESTAMPING (linux/net_tstamp.h, linux/errqueue.h): the kernel's own
+# times of what a socket sent and received
+SO_TIMESTAMPING = 37
+TS_FLAGS = (1 << 1 | 1 << 3 | 1 << 4 | 1 << 7 | 1 << 11)  # TX_, RX_SOFTWARE, SOFTWARE, OPT_ID, OPT_TSONLY
+SO_EE_ORIGIN_TIMESTAMPING, SCM_TSTAMP_SND = 4, 0
+IP_RECVERR = 11
+PIECE = 8192    # bytes per write and read of a metered connection
 
 
 class Meter:
-    """What one client connection carried (--bins): bytes read and written by
-    the proxy, and how many of them were counted as arrived and as left."""
+    """What one client connection carried (--bins), timed by the kernel: a
+    read's bytes at the time its last one arrived, a write's bytes at the time
+    its last one left the socket (on loopback, arrived in the client's). A
+    byte is timed late by at most what one read or write of PIECE bytes
+    spans, however late the proxy runs."""
 
     def __init__(self, sock):
-        self.sock, self.read, self.written, self.rx, self.tx = sock, 0, 0, 0, 0
+        self.sock, self.tx = sock, 0        # bytes timed as sent
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, TS_FLAGS)
 
 
 meters = {}                     # client socket -> Meter, under meters_lock
 meters_lock = threading.Lock()
 
 
-def queued(sock, req):
-    return struct.unpack("i", fcntl.ioctl(sock.fileno(), req, b"\0\0\0\0"))[0]
+def stamp(ancdata):
+    """(time, key) of a SCM_TIMESTAMPING message: its software time, and the
+    sent byte (counted from 0) it is about, or None for a receive."""
+    t = key = None
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPING and len(data) >= 16:
+            sec, nsec = struct.unpack_from("qq", data)
+            t = sec + nsec / 1e9
+        elif level == socket.IPPROTO_IP and kind == IP_RECVERR and len(data) >= 16:
+            _, origin, _, _, _, info, data32 = struct.unpack_from("IBBBBII", data)
+            if origin == SO_EE_ORIGIN_TIMESTAMPING and info == SCM_TSTAMP_SND:
+                key = data32    # a byte count, modulo 2^32 (tests carry less)
+    return t, key
 
 
-def sample(m):
-    """Under meters_lock: count what crossed @m's connection since the last sample.
-    A byte read or written a moment ago may be missed once (the counter moves
-    after the queue): counts only grow, so the next sample takes it."""
-    try:
-        arrived = m.read + queued(m.sock, SIOCINQ)
-        left = m.written - queued(m.sock, SIOCOUTQNSD)
-    except (OSError, ValueError):
-        return
-    if arrived > m.rx:
-        account("rx", arrived - m.rx)
-        m.rx = arrived
-    if left > m.tx:
-        account("tx", left - m.tx)
-        m.tx = left
-
-
-def sampler():
+def reap(m):
+    """Under meters_lock: count the bytes the kernel says left @m's socket."""
     while True:
-        time.sleep(0.002)
+        try:
+            _, anc, _, _ = m.sock.recvmsg(0, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+        except OSError:     # empty (EAGAIN), or closed
+            return
+        t, key = stamp(anc)
+        if t is not None and key is not None and key + 1 > m.tx:
+            account("tx", key + 1 - m.tx, t)
+            m.tx = key + 1
+
+
+def reaper():
+    """Times of the last writes of connections that went quiet."""
+    while True:
+        time.sleep(0.01)
         with meters_lock:
             for m in meters.values():
-                sample(m)
+                reap(m)
 
 
 def meter_start(sock):
@@ -219,13 +236,13 @@ def meter_stop(sock):
     with meters_lock:
         m = meters.pop(sock, None)
         if m:
-            sample(m)
+            reap(m)
 
 
-def account(kind, n):
+def account(kind, n, t):
     if not args.bins or n <= 0:
         return
-    b = int(time.time() * 100)
+    b = int(t * 100)
     with bins_lock:
         bins[kind][b] = bins[kind].get(b, 0) + n
 
@@ -235,7 +252,7 @@ def write_bins():
         return
     with meters_lock:
         for m in meters.values():
-            sample(m)
+            reap(m)
     with bins_lock, open(args.bins, "w") as f:
         for kind in ("rx", "tx"):
             for b in sorted(bins[kind]):
@@ -266,10 +283,12 @@ class Conn:
         self.s, self.buf = sock, b""
 
     def fill(self):
-        d = self.s.recv(65536)
-        m = meters.get(self.s)
-        if m:
-            m.read += len(d)
+        if self.s in meters:
+            d, anc, _, _ = self.s.recvmsg(PIECE, 512)
+            t, _ = stamp(anc)
+            account("rx", len(d), time.time() if t is None else t)
+        else:
+            d = self.s.recv(65536)
         if not d:
             raise EOFError
         self.buf += d
@@ -342,16 +361,13 @@ def send(sock, data):
     if m is None:
         sock.sendall(data)
         return
-    # in pieces the queue takes at once, so that m.written is never behind it for long
+    # MSG_EOR: TCP does not append the next piece to this one's packet, so
+    # each piece keeps its own time (a packet carries the time of its last byte)
     view = memoryview(data)
-    while view:
-        try:
-            n = sock.send(view, socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            select.select([], [sock], [])
-            continue
-        m.written += n
-        view = view[n:]
+    for i in range(0, len(view), PIECE):
+        sock.sendall(view[i:i + PIECE], socket.MSG_EOR)
+        with meters_lock:
+            reap(m)
 
 
 def relay_response(up, client, method):
@@ -574,7 +590,7 @@ def main():
         f.write("%d\n" % ls.getsockname()[1])
     os.rename(args.port_file + ".tmp", args.port_file)
     if args.bins:
-        threading.Thread(target=sampler, daemon=True).start()
+        threading.Thread(target=reaper, daemon=True).start()
     while True:
         c, _ = ls.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
