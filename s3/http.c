@@ -11,8 +11,8 @@
  *
  * Bandwidth caps are the token buckets of ratelimit.c: uploads take what the
  * bucket holds (a read callback hands curl no more); downloads pause while it
- * is empty. With a cap, socket buffers are kept to about 1/40 s of the cap so
- * the kernel cannot run ahead of it.
+ * is empty. With a cap, the socket buffers and curl's are the bucket's to
+ * size (ratelimit.h), so that neither the kernel nor curl runs ahead of it.
  */
 #include <assert.h>
 #include <errno.h>
@@ -161,20 +161,13 @@ static void easy_setup(struct s3_http *h, struct s3_hreq *r, CURL *e, uint64_t l
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (h->sockbuf) {
+	if (s3_bucket_on(&h->up) || s3_bucket_on(&h->down)) {
 		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, s3_http_sockopt_cb);
 		curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, h);
 	}
-	if (s3_bucket_on(&h->down)) {
-		long bs = (long)(h->down.burst / 2);
-
-		curl_easy_setopt(e, CURLOPT_BUFFERSIZE,
-				 bs < 1024    ? 1024L
-				 : bs > 65536 ? 65536L
-					      : bs);
-	} else {
-		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
-	}
+	/* with a cap, what curl reads and holds while paused is the bucket's to size */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE,
+			 s3_bucket_on(&h->down) ? (long)h->down.iobuf : 256L * 1024);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, s3_bucket_on(&h->up) ? 16384L : 256L * 1024);
 
 	if (!strcmp(r->method, "HEAD")) {
@@ -531,15 +524,9 @@ int s3_http_new(const struct s3_http_opts *opts, struct s3_http **out)
 		goto out_free;
 	if (getrandom(&h->rnd, sizeof(h->rnd), 0) != sizeof(h->rnd) || !h->rnd)
 		h->rnd = 0x9e3779b97f4a7c15ull ^ (uint64_t)now_ms();
-	s3_bucket_init(&h->up, opts->limit_up);
-	s3_bucket_init(&h->down, opts->limit_down);
-	if (opts->limit_up || opts->limit_down) {
-		uint64_t cap =
-			opts->limit_up > opts->limit_down ? opts->limit_up : opts->limit_down;
-		uint64_t b = cap / 40 / slots;
-
-		h->sockbuf = (int)(b < 4096 ? 4096 : b > (4u << 20) ? (4u << 20) : b);
-	}
+	/* a bucket sizes the buffers of every connection there may be */
+	s3_bucket_init(&h->up, opts->limit_up, slots);
+	s3_bucket_init(&h->down, opts->limit_down, slots);
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		ret = -EIO;

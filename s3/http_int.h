@@ -36,7 +36,6 @@ struct s3_http {
 	CURL **pool;
 	unsigned int npool;
 	struct s3_bucket up, down; /* the caps */
-	int sockbuf;		   /* SO_SNDBUF/SO_RCVBUF with a cap, else 0 */
 	uint64_t rnd;
 	/*
 	 * The request id of the last answer on each connection (by local port):

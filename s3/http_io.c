@@ -292,11 +292,13 @@ int s3_http_sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 {
 	struct s3_http *h = arg;
 
-	if (purpose == CURLSOCKTYPE_IPCXN && h->sockbuf) {
+	if (purpose == CURLSOCKTYPE_IPCXN) {
 		if (s3_bucket_on(&h->up))
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &h->sockbuf, sizeof(h->sockbuf));
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &h->up.sockbuf,
+				   sizeof(h->up.sockbuf));
 		if (s3_bucket_on(&h->down))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &h->sockbuf, sizeof(h->sockbuf));
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &h->down.sockbuf,
+				   sizeof(h->down.sockbuf));
 	}
 	return CURL_SOCKOPT_OK;
 }

@@ -44,10 +44,15 @@ Options:
 SIGUSR1: every request from now on gets a fault of --faults (the store goes
 bad while the test watches); SIGUSR2: no more faults (the fault clears).
   --seed N            for the random choices
-  --sndbuf B          SO_SNDBUF towards the client (so a byte counted as sent
-                      has left the proxy: download caps are measured honestly)
-  --bins F            on exit, write "rx|tx START_MS BYTES" lines: bytes read
-                      from / written to clients per 10 ms, for rate checks
+  --sndbuf B          SO_SNDBUF towards the client (--bins does not depend on it)
+  --bins F            on exit, write "rx|tx START_MS BYTES" lines: bytes that
+                      arrived from / left towards clients per 10 ms, for rate
+                      checks, at the times the kernel gives (SO_TIMESTAMPING):
+                      a byte counts when it crosses the connection, not when
+                      the proxy, perhaps late, reads it or queues it in its
+                      own send buffer (on loopback, a byte that left has
+                      arrived); reads and writes go in pieces of 8 KiB so
+                      that a piece's bytes share one time
   --sink              answer PUT/POST/DELETE itself (ETag from the body's MD5),
                       reading every body: a stand-in server for throughput
   --no-delete-objects answer DeleteObjects (POST ?delete) with 501
@@ -158,10 +163,86 @@ def kill_client():
         return False
 
 
-def account(kind, n):
+# SO_TIMESTAMPING (linux/net_tstamp.h, linux/errqueue.h): the kernel's own
+# times of what a socket sent and received
+SO_TIMESTAMPING = 37
+TS_FLAGS = (1 << 1 | 1 << 3 | 1 << 4 | 1 << 7 | 1 << 11)  # TX_, RX_SOFTWARE, SOFTWARE, OPT_ID, OPT_TSONLY
+SO_EE_ORIGIN_TIMESTAMPING, SCM_TSTAMP_SND = 4, 0
+IP_RECVERR = 11
+PIECE = 8192    # bytes per write and read of a metered connection
+
+
+class Meter:
+    """What one client connection carried (--bins), timed by the kernel: a
+    read's bytes at the time its last one arrived, a write's bytes at the time
+    its last one left the socket (on loopback, arrived in the client's). A
+    byte is timed late by at most what one read or write of PIECE bytes
+    spans, however late the proxy runs."""
+
+    def __init__(self, sock):
+        self.sock, self.tx = sock, 0        # bytes timed as sent
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, TS_FLAGS)
+
+
+meters = {}                     # client socket -> Meter, under meters_lock
+meters_lock = threading.Lock()
+
+
+def stamp(ancdata):
+    """(time, key) of a SCM_TIMESTAMPING message: its software time, and the
+    sent byte (counted from 0) it is about, or None for a receive."""
+    t = key = None
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPING and len(data) >= 16:
+            sec, nsec = struct.unpack_from("qq", data)
+            t = sec + nsec / 1e9
+        elif level == socket.IPPROTO_IP and kind == IP_RECVERR and len(data) >= 16:
+            _, origin, _, _, _, info, data32 = struct.unpack_from("IBBBBII", data)
+            if origin == SO_EE_ORIGIN_TIMESTAMPING and info == SCM_TSTAMP_SND:
+                key = data32    # a byte count, modulo 2^32 (tests carry less)
+    return t, key
+
+
+def reap(m):
+    """Under meters_lock: count the bytes the kernel says left @m's socket."""
+    while True:
+        try:
+            _, anc, _, _ = m.sock.recvmsg(0, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+        except OSError:     # empty (EAGAIN), or closed
+            return
+        t, key = stamp(anc)
+        if t is not None and key is not None and key + 1 > m.tx:
+            account("tx", key + 1 - m.tx, t)
+            m.tx = key + 1
+
+
+def reaper():
+    """Times of the last writes of connections that went quiet."""
+    while True:
+        time.sleep(0.01)
+        with meters_lock:
+            for m in meters.values():
+                reap(m)
+
+
+def meter_start(sock):
+    if args.bins:
+        with meters_lock:
+            meters[sock] = Meter(sock)
+
+
+def meter_stop(sock):
+    """Before @sock is closed (its file descriptor could name another socket next)."""
+    with meters_lock:
+        m = meters.pop(sock, None)
+        if m:
+            reap(m)
+
+
+def account(kind, n, t):
     if not args.bins or n <= 0:
         return
-    b = int(time.time() * 100)
+    b = int(t * 100)
     with bins_lock:
         bins[kind][b] = bins[kind].get(b, 0) + n
 
@@ -169,6 +250,9 @@ def account(kind, n):
 def write_bins():
     if not args.bins:
         return
+    with meters_lock:
+        for m in meters.values():
+            reap(m)
     with bins_lock, open(args.bins, "w") as f:
         for kind in ("rx", "tx"):
             for b in sorted(bins[kind]):
@@ -195,13 +279,16 @@ signal.signal(signal.SIGUSR2, on_usr)
 class Conn:
     """Buffered reads from a socket."""
 
-    def __init__(self, sock, kind=None):
-        self.s, self.buf, self.kind = sock, b"", kind
+    def __init__(self, sock):
+        self.s, self.buf = sock, b""
 
     def fill(self):
-        d = self.s.recv(65536)
-        if self.kind:
-            account(self.kind, len(d))
+        if self.s in meters:
+            d, anc, _, _ = self.s.recvmsg(PIECE, 512)
+            t, _ = stamp(anc)
+            account("rx", len(d), time.time() if t is None else t)
+        else:
+            d = self.s.recv(65536)
         if not d:
             raise EOFError
         self.buf += d
@@ -247,6 +334,7 @@ def headers_of(head):
 
 
 def rst(sock):
+    meter_stop(sock)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
 
@@ -269,8 +357,17 @@ def log(rec):
 
 
 def send(sock, data):
-    sock.sendall(data)
-    account("tx", len(data))
+    m = meters.get(sock)
+    if m is None:
+        sock.sendall(data)
+        return
+    # MSG_EOR: TCP does not append the next piece to this one's packet, so
+    # each piece keeps its own time (a packet carries the time of its last byte)
+    view = memoryview(data)
+    for i in range(0, len(view), PIECE):
+        sock.sendall(view[i:i + PIECE], socket.MSG_EOR)
+        with meters_lock:
+            reap(m)
 
 
 def relay_response(up, client, method):
@@ -391,7 +488,8 @@ def serve(csock):
     if args.sndbuf:
         csock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sndbuf)
     csock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    client = Conn(csock, "rx")
+    meter_start(csock)
+    client = Conn(csock)
     up = None
     try:
         while True:
@@ -474,6 +572,7 @@ def serve(csock):
     except (EOFError, ConnectionError, OSError, ValueError):
         pass  # the client or the server went away: so does this connection
     finally:
+        meter_stop(csock)
         try:
             csock.close()
         except OSError:
@@ -490,6 +589,8 @@ def main():
     with open(args.port_file + ".tmp", "w") as f:
         f.write("%d\n" % ls.getsockname()[1])
     os.rename(args.port_file + ".tmp", args.port_file)
+    if args.bins:
+        threading.Thread(target=reaper, daemon=True).start()
     while True:
         c, _ = ls.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
