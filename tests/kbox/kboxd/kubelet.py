@@ -942,10 +942,10 @@ class Kubelet:
 
     def patch_status(self, pod, st):
         m = pod["metadata"]
+        self.sandboxes_write()  # before the API shows it: whoever reads the status finds the file current
         code, body = self.client.patch(f"/api/v1/namespaces/{m['namespace']}/pods/{m['name']}/status",
                                        {"metadata": {"uid": m["uid"]}, "status": st})
         if code in (200, 404):
-            self.sandboxes_write()
             return True
         log(f"pod status {m['namespace']}/{m['name']}: {code} {body}")
         return False

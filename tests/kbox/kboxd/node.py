@@ -129,6 +129,8 @@ def main(path):
     if child == 0:
         _init(cfg)
         os._exit(1)
+    with open(os.path.join(os.path.dirname(path), "init.pid"), "w") as f:
+        f.write(f"{child}\n")  # the node's pid 1 as the host numbers it (nsenter -t, tests)
 
     def fwd(sig, _frame):
         try:
