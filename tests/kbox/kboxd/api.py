@@ -391,6 +391,12 @@ class Api:
             spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
         if p == "secrets":
             obj.setdefault("type", "Opaque")
+            sd = obj.pop("stringData", None)  # write-only: merged into data, as the apiserver stores it
+            if isinstance(sd, dict):
+                data = obj.setdefault("data", {}) or {}
+                obj["data"] = data
+                for k, v in sd.items():
+                    data[k] = base64.b64encode(str(v).encode()).decode()
         if p == "storageclasses":
             obj.setdefault("reclaimPolicy", "Delete")
             obj.setdefault("volumeBindingMode", "Immediate")

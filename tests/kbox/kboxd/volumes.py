@@ -243,7 +243,9 @@ class Volumes:
                 if it["key"] not in data:
                     if src.get("optional"):
                         continue
-                    raise NotReady(f"configmap references non-existent config key: {it['key']}")
+                    what = "configmap references non-existent config key" if plural == "configmaps" else \
+                        "references non-existent secret key"
+                    raise NotReady(f"{what}: {it['key']}")
                 out[it.get("path", it["key"])] = (data[it["key"]], it.get("mode", mode))
         else:
             for k, v in data.items():
