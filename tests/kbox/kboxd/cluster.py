@@ -44,6 +44,12 @@ import time
 
 from . import cgroups, sweep, sysns
 
+# Modules that extend the box with nodes (issue 14's storage driver goes here): each is
+# imported in the server (a `controllers(box)` function there returns controller threads
+# to run beside the scheduler) and in every kubelet (importing it may register
+# volumes.PLUGINS, sched.EXTRA_FILTERS / PRE_BIND, workloads.CLAIMS_HOOK).
+EXTENSIONS = []
+
 FABRIC_IP = "172.30.0.1"
 API_PORT = 6443
 SERVICE_CIDR = "10.96.0.0/16"
@@ -147,6 +153,10 @@ class Cluster:
                       for name, (mp, key) in self.hier.items() if key in own}
         self.stopping = False
 
+    @staticmethod
+    def extensions():
+        return list(EXTENSIONS)
+
     def node_netns(self, n):
         return f"{self.prefix}-{n['name']}"
 
@@ -247,7 +257,8 @@ class Cluster:
                     apiURL=f"https://{FABRIC_IP}:{API_PORT}", ca="/var/lib/kubelet/pki/ca.crt",
                     kubeletToken="/var/lib/kubelet/kubelet.token", kubeProxyToken="/var/lib/kubelet/kube-proxy.token",
                     layersDir="/run/kbox/layers", ferry=os.environ.get("FERRY") or "",
-                    images=self.cfg["images"], kubeProxy=self.cfg["kubeProxy"], **self.cfg["kubelet"])
+                    images=self.cfg["images"], kubeProxy=self.cfg["kubeProxy"], extensions=list(EXTENSIONS),
+                    **self.cfg["kubelet"])
         with open(os.path.join(kd, "kbox-node.json"), "w") as f:
             json.dump(kcfg, f, indent=1)
         hier = sorted((name, key) for name, (mp, key) in self.hier.items())

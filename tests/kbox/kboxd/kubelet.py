@@ -780,6 +780,9 @@ class Kubelet:
         self.cfg = cfg
         self.name = cfg["name"]
         self.node_ip = cfg["nodeIP"]
+        import importlib
+        for name in cfg.get("extensions") or []:  # cluster.EXTENSIONS: volume plugins and the like
+            importlib.import_module(name)
         tok = open(cfg["kubeletToken"]).read().strip()
         self.client = kclient.Client(cfg["apiURL"], cfg["ca"], tok, AGENT)
         rows = list(cfg.get("images") or []) + images.default_rows(cfg.get("ferry"))
