@@ -140,7 +140,8 @@ eq("node-b1 is tainted dedicated=infra:NoSchedule", by["node-b1"]["spec"].get("t
    [{"key": "dedicated", "value": "infra", "effect": "NoSchedule"}], "three-nodes.yaml")
 leases0 = {}
 for name in NODES:
-    le = get(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{name}") or {}
+    le = wait_until(lambda: get(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{name}"), 10, 0.1) or \
+        {"metadata": {}}
     leases0[name] = (le.get("spec") or {}).get("renewTime")
     eq(f"{name}'s Lease is held by the node, 40 s", [(le.get("spec") or {}).get(k) for k in ("holderIdentity", "leaseDurationSeconds")],
        [name, 40], "kubelet node lease")
@@ -243,6 +244,44 @@ create(f"/api/v1/namespaces/{NS}/pods", {
     "spec": {"serviceAccountName": "reader", "restartPolicy": "Never", "volumes": [SCRIPTS],
              "containers": [{"name": "py", "image": "python:3.11", "command": ["python3", "/scripts/incluster.py"],
                              "volumeMounts": [{"name": "scripts", "mountPath": "/scripts"}]}]}})
+
+create(f"/api/v1/namespaces/{NS}/secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
+                                             "stringData": {"user": "admin", "pass": "s3cr3t"}})
+create(f"/api/v1/namespaces/{NS}/pods", {
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "vols"},
+    "spec": {"restartPolicy": "Never", "nodeSelector": {"kubernetes.io/hostname": "node-a1"},
+             "initContainers": [{"name": "init", "image": "busybox", "command": ["sh", "-c", "echo from-init > /work/init.txt"],
+                                 "volumeMounts": [{"name": "work", "mountPath": "/work"}]}],
+             "containers": [{"name": "main", "image": "busybox",
+                             "env": [{"name": "MY_NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+                                     {"name": "MY_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                                     {"name": "GREETING", "value": "hi-$(MY_NODE)"},
+                                     {"name": "PASS", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "pass"}}}],
+                             "command": ["sh", "-c", "cat /work/init.txt; cat /creds/u; stat -L -c %a /creds/u; "
+                                         "echo $GREETING $PASS; echo $MY_IP; echo on-node > /kl/hello.txt; "
+                                         "echo in-node-tmp > /ntmp/hello.txt"],
+                             "volumeMounts": [{"name": "work", "mountPath": "/work"},
+                                              {"name": "creds", "mountPath": "/creds", "readOnly": True},
+                                              {"name": "kl", "mountPath": "/kl"}, {"name": "ntmp", "mountPath": "/ntmp"}]}],
+             "volumes": [{"name": "work", "emptyDir": {}},
+                         {"name": "creds", "secret": {"secretName": "creds", "items": [{"key": "user", "path": "u"}],
+                                                      "defaultMode": 0o400}},
+                         {"name": "kl", "hostPath": {"path": "/var/lib/kubelet/kbox-hostpath-test", "type": "DirectoryOrCreate"}},
+                         {"name": "ntmp", "hostPath": {"path": "/tmp/kbox-hostpath-test", "type": "DirectoryOrCreate"}}]}})
+create(f"/api/v1/namespaces/{NS}/pods", {
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "liveness"},
+    "spec": {"nodeSelector": {"kubernetes.io/hostname": "node-a2"}, "terminationGracePeriodSeconds": 1,
+             "containers": [{"name": "c", "image": "busybox",
+                             "command": ["sh", "-c", "touch /tmp/alive; sleep 2; rm /tmp/alive; sleep 1000"],
+                             "livenessProbe": {"exec": {"command": ["cat", "/tmp/alive"]}, "periodSeconds": 1,
+                                               "failureThreshold": 1}}]}})
+create(f"/apis/apps/v1/namespaces/{NS}/statefulsets", {
+    "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+    "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+             "template": {"metadata": {"labels": {"app": "db"}},
+                          "spec": {"containers": [{"name": "web", "image": "kbox/web:1",
+                                                   "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080},
+                                                                      "periodSeconds": 1}}]}}}})
 
 # ---- DaemonSets
 wait_until(lambda: len([p for p in pods("app=everywhere") if ready(p)]) == 3 and
@@ -368,6 +407,25 @@ create(f"/api/v1/namespaces/{NS}/pods", {
                              "command": ["python3", "/scripts/client.py", CIP, "80", "30", "10.96.255.254"],
                              "volumeMounts": [{"name": "scripts", "mountPath": "/scripts"}]}]}})
 
+# ---- the client pod's results
+ok = wait_until(lambda: (pod("client") or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), 60, 0.3)
+cl = pod("client") or {}
+eq("the client pod ran to completion", cl.get("status", {}).get("phase"), "Succeeded", "restartPolicy Never")
+try:
+    res = json.loads(logs("client").strip().splitlines()[-1])
+except (ValueError, IndexError):
+    res = {}
+names = {p["metadata"]["name"] for p in webs}
+eq("30 requests to the ClusterIP from node-b1 all answered", res.get("ok"), 30, "kube-proxy")
+check("the answers come from the Deployment's pods only", set(res.get("backends") or []) <= names and res.get("backends"),
+      res.get("backends"), sorted(names), "kube-proxy")
+check("random choice spreads 30 requests over at least 2 of the 3 backends", len(set(res.get("backends") or [])) >= 2,
+      res.get("backends"), ">= 2 distinct", "statistic --mode random")
+eq("a ClusterIP no Service owns is refused by the unreachable route (EHOSTUNREACH)", res.get("unallocated_errno"), 113,
+   "issue 13 §3: fails fast")
+us = res.get("unallocated_seconds")
+check("... within 0.5 s (no SYN retries)", us is not None and us < 0.5, us, "< 0.5", "issue 13 §3")
+
 # ---- a killed container restarts; killed again it waits for the back-off
 victim = sorted(p["metadata"]["name"] for p in webs)[0]
 
@@ -401,25 +459,6 @@ check("killed again, it waits in CrashLoopBackOff", ok, w, "CrashLoopBackOff", "
 check("the back-off message names 10s, the container and the pod",
       w.get("message", "").startswith(f"back-off 10s restarting failed container=web pod={victim}_{NS}("), w.get("message"),
       f"back-off 10s restarting failed container=web pod={victim}_{NS}(<uid>)", "kubelet doBackOff")
-
-# ---- the client pod's results (it ran meanwhile)
-ok = wait_until(lambda: (pod("client") or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), 60, 0.3)
-cl = pod("client") or {}
-eq("the client pod ran to completion", cl.get("status", {}).get("phase"), "Succeeded", "restartPolicy Never")
-try:
-    res = json.loads(logs("client").strip().splitlines()[-1])
-except (ValueError, IndexError):
-    res = {}
-names = {p["metadata"]["name"] for p in webs}
-eq("30 requests to the ClusterIP from node-b1 all answered", res.get("ok"), 30, "kube-proxy")
-check("the answers come from the Deployment's pods only", set(res.get("backends") or []) <= names and res.get("backends"),
-      res.get("backends"), sorted(names), "kube-proxy")
-check("random choice spreads 30 requests over at least 2 of the 3 backends", len(set(res.get("backends") or [])) >= 2,
-      res.get("backends"), ">= 2 distinct", "statistic --mode random")
-eq("a ClusterIP no Service owns is refused by the unreachable route (EHOSTUNREACH)", res.get("unallocated_errno"), 113,
-   "issue 13 §3: fails fast")
-us = res.get("unallocated_seconds")
-check("... within 0.5 s (no SYN retries)", us is not None and us < 0.5, us, "< 0.5", "issue 13 §3")
 
 # ---- readiness gates the EndpointSlice and the rules
 gate = sorted(names - {victim})[0]
@@ -532,9 +571,11 @@ if FERRY and os.access(FERRY, os.X_OK):
         out = logs(f"top-{node}")
         seen = set(re.findall(r"^([0-9a-f-]{36}) ", out, re.M))
         running = {p["metadata"]["uid"] for p in get(f"/api/v1/pods?fieldSelector=spec.nodeName%3D{node}")["items"]
-                   if p["status"].get("phase") == "Running" or p["metadata"]["name"] == f"top-{node}"}
+                   if p["status"].get("phase") in ("Pending", "Running") and any(
+                       c.get("type") == "PodReadyToStartContainers" and c.get("status") == "True"
+                       for c in p["status"].get("conditions") or []) or p["metadata"]["name"] == f"top-{node}"}
         eq(f"ferry top in a privileged hostPID pod on {node} ({by[node]['metadata']['annotations'].get('kbox.ferry.io/cgroup-driver')} layout) "
-           f"lists exactly that node's running pods", sorted(seen), sorted(running), "bpf/cgpath.c, issue 13 §1")
+           f"lists exactly that node's pods that have a sandbox", sorted(seen), sorted(running), "bpf/cgpath.c, issue 13 §1")
 else:
     print("note: FERRY unset or not built: the ferry top checks did not run")
 
@@ -595,6 +636,88 @@ ok = wait_until(lambda: len([p for p in pods("app=everywhere") if ready(p)]) == 
 check("the DaemonSet replaces it", ok, [(p["spec"].get("nodeName"), ready(p)) for p in pods("app=everywhere")], "3 ready",
       "DaemonSet controller")
 
+# ---- init container, emptyDir, secret, hostPath in the node's mount namespace, downward API, $(VAR)
+ok = wait_until(lambda: (pod("vols") or {}).get("status", {}).get("phase") in ("Succeeded", "Failed"), 30, 0.3)
+vp = pod("vols") or {}
+check("a pod with an init container runs it first, then its container, to completion",
+      vp.get("status", {}).get("phase") == "Succeeded", vp.get("status"), "phase Succeeded", "init containers")
+rc, out, err = kubectl("logs", "vols", "-c", "main")
+eq("kubectl logs shows what the container wrote: the init container's file in the shared emptyDir, the secret's item "
+   "(its value exactly, no newline added) with its defaultMode, $(VAR) expansion, secretKeyRef, fieldRef status.podIP",
+   (rc, out.splitlines()), (0, ["from-init", "admin400", "hi-node-a1 s3cr3t", vp.get("status", {}).get("podIP", "?")]),
+   "kubectl logs; volumes; env")
+ic_st = (vp.get("status", {}).get("initContainerStatuses") or [{}])[0]
+eq("the init container's status: terminated, exit code 0, reason Completed",
+   [((ic_st.get("state") or {}).get("terminated") or {}).get(k) for k in ("exitCode", "reason")], [0, "Completed"],
+   "kubelet status")
+eq("a hostPath under /var/lib/kubelet is the node's kubelet directory (the host sees it in DIR/nodes/node-a1/kubelet)",
+   open(os.path.join(D, "nodes", "node-a1", "kubelet", "kbox-hostpath-test", "hello.txt")).read()
+   if os.path.exists(os.path.join(D, "nodes", "node-a1", "kubelet", "kbox-hostpath-test", "hello.txt")) else None,
+   "on-node\n", "hostPath in the node's mount namespace")
+eq("a hostPath under /tmp is the node's own /tmp, not the host's",
+   [node_run("node-a1", "cat", "/tmp/kbox-hostpath-test/hello.txt").stdout, os.path.exists("/tmp/kbox-hostpath-test")],
+   ["in-node-tmp\n", False], "hostPath in the node's mount namespace")
+
+# ---- exec liveness probe: fails, the container is killed and restarted
+ok = wait_until(lambda: cstatus(pod("liveness")).get("restartCount", 0) >= 1, 20, 0.3)
+lc = cstatus(pod("liveness"))
+lt = (lc.get("lastState") or {}).get("terminated") or {}
+check("an exec liveness probe that fails restarts the container (SIGTERM: exit code 143)", ok and lt.get("exitCode") == 143,
+      lc, "restartCount >= 1, lastState exit 143", "liveness probes")
+evs = [(e.get("reason"), e.get("message")) for e in get(f"/api/v1/namespaces/{NS}/events")["items"]
+       if e["involvedObject"]["name"] == "liveness"]
+check("the kubelet's Unhealthy and Killing events for it", any(r == "Unhealthy" and m.startswith("Liveness probe failed:") for r, m in evs)
+      and ("Killing", "Container c failed liveness probe, will be restarted") in evs, evs, "Unhealthy + Killing", "kubelet events")
+
+# ---- StatefulSet: ordered, stable names
+ok = wait_until(lambda: len([p for p in pods("app=db") if ready(p)]) == 2, 30, 0.3)
+dbs = {p["metadata"]["name"]: p for p in pods("app=db")}
+eq("a StatefulSet's pods are <name>-0 and <name>-1, Ready", sorted((n, ready(p)) for n, p in dbs.items()),
+   [("db-0", True), ("db-1", True)], "StatefulSet")
+r0 = next((c.get("lastTransitionTime") for c in dbs.get("db-0", {}).get("status", {}).get("conditions") or []
+           if c.get("type") == "Ready"), "")
+eq("OrderedReady: db-1 was created only once db-0 was Ready", dbs.get("db-1", {}).get("metadata", {}).get("creationTimestamp", "") >= r0,
+   True, "StatefulSet podManagementPolicy")
+eq("the pod's identity labels and hostname", [(dbs.get("db-1") or {}).get("metadata", {}).get("labels", {}).get(k)
+                                              for k in ("statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index")] +
+   [(dbs.get("db-1") or {}).get("spec", {}).get(k) for k in ("hostname", "subdomain")], ["db-1", "1", "db-1", "db"],
+   "StatefulSet")
+r = subprocess.run([os.path.join(HERE, "kbox"), "exec", D, f"{NS}/db-1", "--", "hostname"], stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE, text=True)
+eq("inside db-1, the hostname is db-1", r.stdout.strip(), "db-1", "StatefulSet")
+api.patch(f"/apis/apps/v1/namespaces/{NS}/statefulsets/db/scale", {"spec": {"replicas": 1}})
+ok = wait_until(lambda: pod("db-1") is None, 20, 0.2)
+check("scaled to 1, the highest ordinal goes (db-1) and db-0 stays", ok and pod("db-0") is not None,
+      sorted(p["metadata"]["name"] for p in pods("app=db")), ["db-0"], "StatefulSet scale down")
+
+# ---- a rolling update of the Deployment keeps 3 ready pods (maxUnavailable 25% of 3 = 0, maxSurge 1)
+old_hash = rss[0]["metadata"]["labels"]["pod-template-hash"] if rss else ""
+api.patch(f"/apis/apps/v1/namespaces/{NS}/deployments/web",
+          {"spec": {"template": {"metadata": {"annotations": {"kbox.test/rev": "2"}}}}})
+low = [3]
+t_roll = time.time()
+
+
+def rolled():
+    ps = pods("app=web")
+    low[0] = min(low[0], len([p for p in ps if ready(p) and not p["metadata"].get("deletionTimestamp")]))
+    hashes = {p["metadata"]["labels"].get("pod-template-hash") for p in ps}
+    return len(ps) == 3 and old_hash not in hashes and all(ready(p) for p in ps)
+
+
+ok = wait_until(rolled, 60, 0.1)
+check("the rollout replaces every pod", ok, [(p["metadata"]["name"], ready(p)) for p in pods("app=web")], "3 new, ready",
+      "Deployment RollingUpdate")
+eq("... never with fewer than 3 ready pods", low[0], 3, "maxUnavailable")
+rc, out, err = kubectl("rollout", "status", "deployment/web", "--timeout=60s")
+eq("kubectl rollout status reports the second rollout complete", (rc, out.strip().splitlines()[-1:]),
+   (0, ['deployment "web" successfully rolled out']), "kubectl rollout status")
+rsl = sorted(get(f"/apis/apps/v1/namespaces/{NS}/replicasets")["items"],
+             key=lambda r: r["metadata"]["annotations"].get("deployment.kubernetes.io/revision"))
+eq("two ReplicaSets: revision 1 scaled to 0, revision 2 at 3",
+   [(r["metadata"]["annotations"].get("deployment.kubernetes.io/revision"), r["spec"].get("replicas")) for r in rsl],
+   [("1", 0), ("2", 3)], "Deployment controller")
+
 # ---- the nodes kept their leases fresh
 for name in NODES:
     le = get(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{name}") or {}
@@ -602,6 +725,11 @@ for name in NODES:
     if time.time() - T0 > 12:
         check(f"{name} renewed its Lease (every 10 s)", renewed and renewed > (leases0[name] or ""), renewed,
               f"> {leases0[name]}", "kubelet node lease")
+
+if os.environ.get("KBOX_TEST_KEEP"):  # debugging: leave the box running
+    box.private = False
+    print(f"kept the box in {D} (kbox stop {D})")
+    finish()
 
 # ---------------------------------------------------------------- stop: nothing left
 r = box.kbox("stop")
