@@ -278,6 +278,7 @@ class PodWorker(threading.Thread):
         if self.gone:
             self.stop_all(0)
             self.cleanup()
+            self.remove_logs()
             return True
         if meta.get("deletionTimestamp"):
             grace = meta.get("deletionGracePeriodSeconds", 30)
@@ -285,6 +286,7 @@ class PodWorker(threading.Thread):
             self.cleanup()
             self.report(final=True)
             self.k.delete_pod(pod)
+            self.remove_logs()
             return True
         if self.terminal:
             return False
@@ -679,6 +681,19 @@ class PodWorker(threading.Thread):
             self.k.sandboxes_write(self)
         self.vols.teardown()
 
+    def remove_logs(self):
+        """A deleted pod's logs go with it (the kubelet's container GC)."""
+        import shutil
+        shutil.rmtree(os.path.join(LOG_ROOT, f"{self.ns}_{self.pname}_{self.uid}"), ignore_errors=True)
+        d = "/var/log/containers"
+        for c in self.all_containers():
+            try:
+                for f in os.listdir(d):
+                    if f.startswith(f"{self.pname}_{self.ns}_{c.name}-"):
+                        os.unlink(os.path.join(d, f))
+            except OSError:
+                pass
+
     # ---- status
     def phase(self):
         spec = self.pod.get("spec") or {}
@@ -794,6 +809,7 @@ class Kubelet:
         self.node_uid = None
         self.services = None
         self.state_path = os.path.join("/var/lib/kubelet", "kbox-sandboxes.json")
+        self.events = {}
         self.sb_lock = threading.Lock()
 
     # ---- node
@@ -984,17 +1000,40 @@ class Kubelet:
         return r["status"]["token"], exp
 
     def event(self, pod, typ, reason, message, c=None):
+        """A core/v1 Event; a repeat of the same one counts up (count, lastTimestamp) at most
+        every 5 s instead of making a new object, as the recorder's correlator aggregates."""
         m = pod["metadata"]
         now = ts()
+        key = (m["uid"], reason, message, c.name if c is not None else "")
+        with self.lock:
+            prev = self.events.get(key)
+            if prev is not None:
+                prev["count"] += 1
+                if time.time() - prev["sent"] < 5:
+                    return
+                prev["sent"] = time.time()
+                name, count = prev["name"], prev["count"]
+        if prev is not None:
+            try:
+                self.client.patch(f"/api/v1/namespaces/{m['namespace']}/events/{name}",
+                                  {"count": count, "lastTimestamp": now})
+            except OSError:
+                pass
+            return
         obj = {"apiVersion": "v1", "kind": "Pod", "namespace": m["namespace"], "name": m["name"], "uid": m["uid"],
                "resourceVersion": m.get("resourceVersion", "")}
         if c is not None:
             obj["fieldPath"] = f"spec.{'initContainers' if c.init else 'containers'}{{{c.name}}}"
+        name = f"{m['name']}.{time.time_ns():x}"
         ev = {"apiVersion": "v1", "kind": "Event",
-              "metadata": {"name": f"{m['name']}.{time.time_ns():x}", "namespace": m["namespace"]},
+              "metadata": {"name": name, "namespace": m["namespace"]},
               "involvedObject": obj, "reason": reason, "message": message, "type": typ,
               "source": {"component": "kubelet", "host": self.name}, "firstTimestamp": now, "lastTimestamp": now,
               "count": 1, "reportingComponent": "kubelet", "reportingInstance": self.name}
+        with self.lock:
+            if len(self.events) > 2000:
+                self.events.clear()
+            self.events[key] = {"name": name, "count": 1, "sent": time.time()}
         try:
             self.client.post(f"/api/v1/namespaces/{m['namespace']}/events", ev)
         except OSError:
