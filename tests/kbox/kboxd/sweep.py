@@ -53,7 +53,15 @@ def records():
 
 
 def alive(rec):
-    return rec.get("pid") and proc_start(rec["pid"]) == rec.get("start")
+    """The record's owner still runs (same pid, same start time, not a zombie nobody reaped)."""
+    pid = rec.get("pid")
+    if not pid or proc_start(pid) != rec.get("start"):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def write_record(rec):
