@@ -949,11 +949,16 @@ class Kubelet:
             with self.lock:
                 ws = list(self.workers.values())
             for w in ws:
-                if w.sandbox is not None:
-                    d[w.uid] = {"pid": w.sandbox["pid"], "ip": w.sandbox["ip"], "namespace": w.ns, "name": w.pname,
-                                "containers": {c.name: {"id": c.cid, "pid": c.popen.pid if c.running else None,
-                                                        "cgroup": c.cgroup}
-                                               for c in w.all_containers() if c.cid}}
+                sb = w.sandbox
+                if sb is None:
+                    continue
+                cs = {}
+                for c in w.all_containers():
+                    p = c.popen  # read once: the pod's worker may clear it meanwhile
+                    if c.cid:
+                        cs[c.name] = {"id": c.cid, "pid": p.pid if p is not None and p.returncode is None else None,
+                                      "cgroup": c.cgroup}
+                d[w.uid] = {"pid": sb["pid"], "ip": sb["ip"], "namespace": w.ns, "name": w.pname, "containers": cs}
             tmp = self.state_path + ".tmp"
             with open(tmp, "w") as f:
                 json.dump(d, f)
