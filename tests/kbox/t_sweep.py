@@ -72,6 +72,15 @@ try:
           f"swept the leftovers of box {aid}", REF)
     left = kbox("leftovers", a)
     eq("nothing of the killed box is left", (left.returncode, left.stdout), (0, ""), REF)
+    h2 = int(open(os.path.join(a, "nghttpx.pid")).read())
+
+    def gone(pid):
+        try:
+            return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+    check("... nor its HTTP/2 front (nghttpx outlives the server; the sweep stops it)", wait_until(lambda: gone(h2), 5, 0.1),
+          h2, "gone", REF)
     kbox("stop", b)
     left = kbox("leftovers", b)
     eq("nothing of the second box is left after its stop", (left.returncode, left.stdout), (0, ""), REF)

@@ -6,7 +6,8 @@ A box with nodes makes, in the host's namespaces, only:
   of nsfs under /run/netns, visible to `ip netns`);
 - a cgroup directory kbox-<id> (with the nodes below it) in every hierarchy,
   under the cgroup its server runs in;
-- (issue 14) loop devices whose backing files live under its DIR.
+- (issue 14) loop devices whose backing files live under its DIR;
+- and, started by `kbox start`, its HTTP/2 front (nghttpx), which outlives a killed server.
 Everything else (mounts, processes, veths, iptables rules, bpffs pins) lives in
 the nodes' namespaces and goes with them. Before making any of it the server
 writes /run/kbox/<id>.json (its pid and start time, its DIR, the names and
@@ -155,9 +156,27 @@ def remove_cgroup_tree(path):
     return cgroups.rmtree(path)
 
 
+def _stray_front(d):
+    """The HTTP/2 front (nghttpx, started by `kbox start` in a session of its own) of a box
+    whose server died: stop it if it still serves that DIR."""
+    if not d:
+        return
+    try:
+        pid = int(open(os.path.join(d, "nghttpx.pid")).read())
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if cmd and os.path.basename(cmd[0]) == b"nghttpx" and any(d.encode() + b"/" in a for a in cmd):
+        try:
+            os.kill(pid, 15)
+        except OSError:
+            pass
+
+
 def clean(rec):
     """Remove what a (dead) box recorded. -> list of what could not be removed."""
     left = []
+    _stray_front(rec.get("dir"))
     for ns in rec.get("netns") or []:
         if ns in netns_names():
             r = subprocess.run(["ip", "netns", "del", ns], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
