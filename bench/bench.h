@@ -27,7 +27,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "control/common.h"
+#include "control/cli/cli.h"
 
 struct s3_store;
 struct dp_snapshot;

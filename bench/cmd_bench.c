@@ -18,7 +18,8 @@
 #include <sys/stat.h>
 
 #include "bench.h"
-#include "control/ctl.h"
+#include "bench_cmd.h"
+#include "control/cli/cli.h"
 #include "datapath/dp.h"
 #include "s3/store.h"
 
@@ -95,7 +96,7 @@ static void bench_usage(FILE *f)
 static int bench_size_opt(const char *opt, const char *arg, uint64_t min, uint64_t max,
 			  uint64_t *out)
 {
-	if (ctl_parse_size(arg, out) || *out < min || *out > max)
+	if (ctl_parse_size(arg, out, NULL) || *out < min || *out > max)
 		return ctl_usage_error("bench", "--%s: '%s' is not a size from %llu to %llu bytes",
 				       opt, arg, (unsigned long long)min, (unsigned long long)max);
 	return 0;
@@ -169,10 +170,10 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 			return 0;
 		case OPT_SIZE:
 			if (bench_size_opt("size", optarg, 1, 1ull << 50, &o->size))
-				return CTL_EXIT_USAGE;
+				return -EINVAL;
 			break;
 		case OPT_DURATION:
-			if (ctl_parse_duration(optarg, &secs) || secs < 1 || secs > 86400)
+			if (ctl_parse_duration(optarg, &secs, NULL) || secs < 1 || secs > 86400)
 				return ctl_usage_error(
 					"bench",
 					"--duration takes a duration from 1s to 24h, not '%s'",
@@ -195,12 +196,12 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 			break;
 		case OPT_THREADS:
 			if (ctl_parse_uint("bench", "threads", optarg, 1, 256, &v))
-				return CTL_EXIT_USAGE;
+				return -EINVAL;
 			o->threads = (unsigned int)v;
 			break;
 		case OPT_CONC:
 			if (ctl_parse_uint("bench", "concurrency", optarg, 1, 1024, &v))
-				return CTL_EXIT_USAGE;
+				return -EINVAL;
 			o->concurrency = (unsigned int)v;
 			break;
 		case OPT_COMPRESSION:
@@ -219,7 +220,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 		case OPT_CHUNK:
 			if (bench_size_opt("chunk-size", optarg, DP_CHUNK_SIZE_MIN,
 					   DP_CHUNK_SIZE_MAX, &sz))
-				return CTL_EXIT_USAGE;
+				return -EINVAL;
 			if (sz & (sz - 1))
 				return ctl_usage_error(
 					"bench", "--chunk-size must be a power of two, not '%s'",
@@ -229,15 +230,15 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 		case OPT_PART:
 			if (bench_size_opt("part-size", optarg, 64u << 10, 5ull << 30,
 					   &o->part_size))
-				return CTL_EXIT_USAGE;
+				return -EINVAL;
 			break;
 		case OPT_OBJECT:
 			if (bench_size_opt("object-size", optarg, 1, 5ull << 40, &o->object_size))
-				return CTL_EXIT_USAGE;
+				return -EINVAL;
 			break;
 		case OPT_BLOCK:
 			if (bench_size_opt("block-size", optarg, 4096, 64u << 20, &o->block_size))
-				return CTL_EXIT_USAGE;
+				return -EINVAL;
 			if (o->block_size % 4096)
 				return ctl_usage_error(
 					"bench", "--block-size must be a multiple of 4K, not '%s'",
@@ -260,11 +261,9 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o, struct ctl_c
 			break;
 		default:
 			ret = ctl_common_opt(c, "bench", opt, optarg);
-			if (ret == 1)
-				break;
-			if (ret == 0)
-				ctl_usage_error("bench", "unknown option");
-			return CTL_EXIT_USAGE;
+			if (ret)
+				return ret;
+			break;
 		}
 	}
 	if (optind >= argc)
@@ -299,7 +298,187 @@ static int bench_run_name(char *buf, size_t len)
 	return 0;
 }
 
-int ctl_cmd_bench(int argc, char **argv)
+/* Where one run writes: a directory of its own and a prefix under --repo. */
+struct bench_run {
+	char name[64];
+	char rundir[4096]; /* <workdir>/<name> */
+	char root[4096];   /* <repo>/<name>, or file://<rundir>/repo */
+	char source[4096]; /* the generated image */
+	bool made_dir;
+};
+
+/* The run's name, directory and URLs; the directory made. 0 or -errno, printed. */
+static int bench_run_setup(const struct bench_opts *o, struct bench_run *r,
+			   struct bench_job_ctx *jc)
+{
+	int ret = bench_run_name(r->name, sizeof(r->name));
+
+	if (ret)
+		return ctl_fail(ret, NULL, "getrandom: %s", strerror(-ret));
+	if (snprintf(r->rundir, sizeof(r->rundir), "%s/%s", o->workdir, r->name) >=
+	    (int)sizeof(r->rundir))
+		return ctl_usage_error("bench", "--workdir is too long");
+	if (o->repo)
+		ret = bench_url_join(r->root, sizeof(r->root), o->repo, r->name);
+	else
+		ret = snprintf(r->root, sizeof(r->root), "file://%s/repo", r->rundir) >=
+				      (int)sizeof(r->root)
+			      ? -ENAMETOOLONG
+			      : 0;
+	if (ret || bench_url_join(jc->url, sizeof(jc->url), r->root, "repo") ||
+	    snprintf(jc->restore_target, sizeof(jc->restore_target), "%s/restore.img", r->rundir) >=
+		    (int)sizeof(jc->restore_target))
+		return ctl_usage_error("bench", "--repo or --workdir is too long");
+	if (mkdir(r->rundir, 0700))
+		return ctl_fail(-errno, NULL, "cannot create %s: %s", r->rundir, strerror(errno));
+	r->made_dir = true;
+	return 0;
+}
+
+/* The generated source image, unless --source names one or no scenario reads one. */
+static int bench_source(struct bench_opts *o, struct bench_run *r, const bool *want)
+{
+	struct bench_gen *g;
+	char err[256];
+	double t0 = bench_now();
+	int ret;
+
+	if (o->source || !(want[SC_READ] || want[SC_BACKUP] || want[SC_RESTORE]))
+		return 0;
+	g = malloc(sizeof(*g));
+	if (!g || snprintf(r->source, sizeof(r->source), "%s/source.img", r->rundir) >=
+			  (int)sizeof(r->source)) {
+		free(g);
+		return ctl_fail(-ENOMEM, NULL, "out of memory");
+	}
+	bench_gen_init(g, o->data, o->seed);
+	ret = bench_gen_file(g, r->source, o->size, bench_cpus(), err, sizeof(err));
+	free(g);
+	if (ret)
+		return ctl_fail(ret, NULL, "%s", err);
+	o->source = r->source;
+	o->source_generated = true;
+	ctl_log(CTL_LOG_INFO, "bench: generated %s (%.1f MB of %s data) in %.1f s", r->source,
+		(double)o->size / 1e6, bench_data_name(o->data), bench_now() - t0);
+	return 0;
+}
+
+/* One scenario into @st (its failure is in @st). */
+static void bench_stage_run(int s, struct bench_stage *st, const struct bench_run *r,
+			    struct bench_job_ctx *jc)
+{
+	char url[4096];
+
+	switch (s) {
+	case SC_READ:
+		bench_scen_read(st);
+		break;
+	case SC_HASH:
+		bench_scen_hash(st);
+		break;
+	case SC_COMPRESS:
+		bench_scen_compress(st);
+		break;
+	case SC_ENCRYPT:
+		bench_scen_encrypt(st);
+		break;
+	case SC_PUT:
+	case SC_GET:
+		if (bench_url_join(url, sizeof(url), r->root, scen_names[s])) {
+			bench_stage_fail(st, -ENAMETOOLONG, "URL too long");
+			break;
+		}
+		if (s == SC_PUT)
+			bench_scen_put(st, url);
+		else
+			bench_scen_get(st, url);
+		break;
+	case SC_BACKUP:
+		bench_scen_backup(st, jc);
+		break;
+	case SC_RESTORE:
+		bench_scen_restore(st, jc);
+		break;
+	}
+}
+
+/*
+ * The scenarios of @want in order, each into the next of @stages (named in
+ * @scen_run), until SIGINT/SIGTERM. *@first_err: the first failed stage's
+ * -errno (-EINTR when interrupted), 0 if none.
+ * Return: 0; -errno (printed) if a stage cannot be set up.
+ */
+static int bench_stages(const struct bench_opts *o, const struct bench_run *r,
+			struct bench_job_ctx *jc, const bool *want, struct bench_stage *stages,
+			const char **scen_run, size_t *nstages, struct bench_cleanup *cl,
+			int *first_err)
+{
+	int ret;
+
+	*first_err = 0;
+	for (int s = 0; s < SC_N && !ctl_interrupted(); s++) {
+		struct bench_stage *st = &stages[*nstages];
+
+		if (!want[s])
+			continue;
+		ret = bench_stage_init(st, scen_names[s], o);
+		if (ret)
+			return ctl_fail(ret, NULL, "out of memory");
+		scen_run[(*nstages)++] = scen_names[s];
+		ctl_log(CTL_LOG_INFO, "bench: %s", scen_names[s]);
+		bench_stage_run(s, st, r, jc);
+		cl->objects_deleted += st->objects_deleted;
+		if (st->err) {
+			ctl_log(CTL_LOG_ERR, "bench %s: %s", st->name, st->error);
+			if (!*first_err)
+				*first_err = st->err;
+		}
+	}
+	if (ctl_interrupted() && !*first_err)
+		*first_err = -EINTR;
+	return 0;
+}
+
+/* Remove what the run wrote (the repository, the work files, the directories) unless --keep. */
+static void bench_clean(const struct bench_opts *o, struct bench_run *r, struct bench_job_ctx *jc,
+			struct bench_cleanup *cl)
+{
+	char url[4096];
+
+	if (!o->keep && jc->st) {
+		long n = bench_store_clean(jc->st);
+
+		if (n < 0)
+			cl->done = false;
+		else
+			cl->objects_deleted += n;
+	}
+	bench_job_ctx_fini(jc);
+	if (!r->made_dir)
+		return;
+	if (o->keep) {
+		cl->done = false;
+		cl->kept[cl->nkept++] = r->rundir;
+		cl->kept[cl->nkept++] = r->root;
+		return;
+	}
+	if (!unlink(jc->restore_target))
+		cl->files_removed++;
+	if (o->source_generated && !unlink(o->source))
+		cl->files_removed++;
+	if (!o->repo) { /* the default file:// repository inside the run directory */
+		if (snprintf(url, sizeof(url), "%s/repo", r->rundir) < (int)sizeof(url))
+			rmdir(url);
+	} else if (!strncmp(r->root, "file://", 7)) {
+		rmdir(r->root + 7);
+	}
+	if (rmdir(r->rundir) && errno != ENOENT) {
+		ctl_log(CTL_LOG_WARN, "bench: cannot remove %s: %s", r->rundir, strerror(errno));
+		cl->done = false;
+	}
+}
+
+int bench_cmd(int argc, char **argv)
 {
 	struct bench_opts o = {
 		.size = 1ull << 30,
@@ -313,9 +492,9 @@ int ctl_cmd_bench(int argc, char **argv)
 	struct bench_stage stages[SC_N];
 	struct bench_job_ctx *jc = NULL;
 	struct bench_cleanup cl = {.done = true};
+	struct bench_run *r = NULL;
 	const char *scen_run[SC_N];
-	char name[64], rundir[4096], root[4096], url[4096], source[4096];
-	bool want[SC_N] = {false}, help = false, made_dir = false;
+	bool want[SC_N] = {false}, help = false;
 	size_t nstages = 0;
 	struct ctl_common c;
 	int ret, first_err = 0;
@@ -324,11 +503,10 @@ int ctl_cmd_bench(int argc, char **argv)
 	o.common = &c;
 	memset(stages, 0, sizeof(stages));
 	ret = bench_parse(argc, argv, &o, &c, want, &help);
-	if (ret)
+	if (ret || help) {
+		if (help)
+			bench_usage(stdout);
 		return ret;
-	if (help) {
-		bench_usage(stdout);
-		return CTL_EXIT_OK;
 	}
 	o.repo = c.repo;
 	if (!o.workdir) {
@@ -339,158 +517,32 @@ int ctl_cmd_bench(int argc, char **argv)
 	if (o.concurrency && !c.s3.concurrency && o.concurrency > 8)
 		c.s3.concurrency = o.concurrency; /* the store must let that many through */
 	jc = calloc(1, sizeof(*jc));
-	if (!jc)
+	r = calloc(1, sizeof(*r));
+	if (!jc || !r) {
+		free(jc);
+		free(r);
 		return ctl_fail(-ENOMEM, NULL, "out of memory");
-	ret = bench_run_name(name, sizeof(name));
-	if (ret) {
-		ret = ctl_fail(ret, NULL, "getrandom: %s", strerror(-ret));
-		goto out;
 	}
-	if (snprintf(rundir, sizeof(rundir), "%s/%s", o.workdir, name) >= (int)sizeof(rundir)) {
-		ret = ctl_usage_error("bench", "--workdir is too long");
-		goto out;
+	ret = bench_run_setup(&o, r, jc);
+	if (!ret) {
+		ctl_signals_init();
+		ret = bench_source(&o, r, want);
 	}
-	if (o.repo)
-		ret = bench_url_join(root, sizeof(root), o.repo, name);
-	else
-		ret = snprintf(root, sizeof(root), "file://%s/repo", rundir) >= (int)sizeof(root)
-			      ? -ENAMETOOLONG
-			      : 0;
-	if (ret || bench_url_join(jc->url, sizeof(jc->url), root, "repo") ||
-	    snprintf(jc->restore_target, sizeof(jc->restore_target), "%s/restore.img", rundir) >=
-		    (int)sizeof(jc->restore_target)) {
-		ret = ctl_usage_error("bench", "--repo or --workdir is too long");
-		goto out;
-	}
-	if (mkdir(rundir, 0700)) {
-		ret = ctl_fail(-errno, NULL, "cannot create %s: %s", rundir, strerror(errno));
-		goto out;
-	}
-	made_dir = true;
-	ctl_signals_init();
-	if (!o.source && (want[SC_READ] || want[SC_BACKUP] || want[SC_RESTORE])) {
-		struct bench_gen *g = malloc(sizeof(*g));
-		char err[256];
-		double t0 = bench_now();
-
-		if (!g || snprintf(source, sizeof(source), "%s/source.img", rundir) >=
-				  (int)sizeof(source)) {
-			free(g);
-			ret = ctl_fail(-ENOMEM, NULL, "out of memory");
-			goto out;
-		}
-		bench_gen_init(g, o.data, o.seed);
-		ret = bench_gen_file(g, source, o.size, bench_cpus(), err, sizeof(err));
-		free(g);
-		if (ret) {
-			ret = ctl_fail(ret, NULL, "%s", err);
-			goto out;
-		}
-		o.source = source;
-		o.source_generated = true;
-		ctl_log(CTL_LOG_INFO, "bench: generated %s (%.1f MB of %s data) in %.1f s", source,
-			(double)o.size / 1e6, bench_data_name(o.data), bench_now() - t0);
-	}
-	for (int s = 0; s < SC_N && !ctl_interrupted(); s++) {
-		struct bench_stage *st = &stages[nstages];
-
-		if (!want[s])
-			continue;
-		ret = bench_stage_init(st, scen_names[s], &o);
-		if (ret) {
-			ret = ctl_fail(ret, NULL, "out of memory");
-			goto out;
-		}
-		scen_run[nstages++] = scen_names[s];
-		ctl_log(CTL_LOG_INFO, "bench: %s", scen_names[s]);
-		switch (s) {
-		case SC_READ:
-			bench_scen_read(st);
-			break;
-		case SC_HASH:
-			bench_scen_hash(st);
-			break;
-		case SC_COMPRESS:
-			bench_scen_compress(st);
-			break;
-		case SC_ENCRYPT:
-			bench_scen_encrypt(st);
-			break;
-		case SC_PUT:
-		case SC_GET:
-			if (bench_url_join(url, sizeof(url), root, scen_names[s])) {
-				bench_stage_fail(st, -ENAMETOOLONG, "URL too long");
-				break;
-			}
-			if (s == SC_PUT)
-				bench_scen_put(st, url);
-			else
-				bench_scen_get(st, url);
-			break;
-		case SC_BACKUP:
-			bench_scen_backup(st, jc);
-			break;
-		case SC_RESTORE:
-			bench_scen_restore(st, jc);
-			break;
-		}
-		cl.objects_deleted += st->objects_deleted;
-		if (st->err) {
-			ctl_log(CTL_LOG_ERR, "bench %s: %s", st->name, st->error);
-			if (!first_err)
-				first_err = st->err;
-		}
-	}
-	if (ctl_interrupted() && !first_err)
-		first_err = -EINTR;
-	ret = CTL_EXIT_OK;
-out:
-	/* cleanup: the repository, the work files, the directories */
-	if (jc && !o.keep && jc->st) {
-		long n = bench_store_clean(jc->st);
-
-		if (n < 0)
-			cl.done = false;
-		else
-			cl.objects_deleted += n;
-	}
-	if (jc)
-		bench_job_ctx_fini(jc);
-	if (made_dir && !o.keep) {
-		if (!unlink(jc->restore_target))
-			cl.files_removed++;
-		if (o.source_generated && !unlink(o.source))
-			cl.files_removed++;
-		if (!o.repo) { /* the default file:// repository inside the run directory */
-			if (snprintf(url, sizeof(url), "%s/repo", rundir) < (int)sizeof(url))
-				rmdir(url);
-		} else if (!strncmp(root, "file://", 7)) {
-			rmdir(root + 7);
-		}
-		if (rmdir(rundir) && errno != ENOENT) {
-			ctl_log(CTL_LOG_WARN, "bench: cannot remove %s: %s", rundir,
-				strerror(errno));
-			cl.done = false;
-		}
-	} else if (made_dir) {
-		cl.done = false;
-		cl.kept[cl.nkept++] = rundir;
-		cl.kept[cl.nkept++] = root;
-	}
-	if (ret == CTL_EXIT_OK && nstages) {
+	if (!ret)
+		ret = bench_stages(&o, r, jc, want, stages, scen_run, &nstages, &cl, &first_err);
+	bench_clean(&o, r, jc, &cl);
+	if (!ret && nstages) {
 		if (c.json)
 			bench_report_json(&o, scen_run, nstages, stages, nstages, &cl);
 		else
 			bench_report_table(&o, stages, nstages, &cl);
-		if (first_err == -EINTR)
-			ret = CTL_EXIT_INTERRUPTED;
-		else if (first_err)
-			ret = ctl_exit_code(first_err);
-		else if (!cl.done && !o.keep)
-			ret = CTL_EXIT_IO;
+		ret = first_err;
+		if (!ret && !cl.done && !o.keep)
+			ret = -EIO;
 	}
 	for (size_t i = 0; i < nstages; i++)
 		bench_stage_fini(&stages[i]);
+	free(r);
 	free(jc);
 	return ret;
 }

@@ -13,7 +13,7 @@
 #include <sys/utsname.h>
 
 #include "bench.h"
-#include "control/ctl.h"
+#include "control/cli/cli.h"
 #include "datapath/dp.h"
 
 static double rate(uint64_t bytes, double seconds)

@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "control/ctl.h"
+#include "control/cli/cli.h"
 #include "datapath/dp.h"
 #include "s3/store.h"
 

@@ -22,7 +22,7 @@
 #include <liburing.h>
 
 #include "bench.h"
-#include "control/ctl.h"
+#include "control/cli/cli.h"
 
 #define READ_ALIGN 4096
 

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "control/ctl.h"
+#include "control/cli/cli.h"
 #include "s3/store.h"
 
 struct st_run {

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "control/ctl.h"
+#include "control/cli/cli.h"
 
 double bench_now(void)
 {

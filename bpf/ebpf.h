@@ -26,7 +26,8 @@
  *
  * Errors: functions returning int give 0 or -errno; detail goes to the log.
  * No function prints. The module is not thread-safe: one thread per agent.
- * Uses none of ferry's other modules.
+ * Uses none of ferry's other modules. The module's other half, the socket
+ * load balancer and its Maglev table builder, has its own manual: ebpf_lb.h.
  */
 #ifndef FERRY_EBPF_H
 #define FERRY_EBPF_H

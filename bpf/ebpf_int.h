@@ -6,6 +6,7 @@
 #define FERRY_EBPF_INT_H
 
 #include <assert.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,7 +22,12 @@ void ebpf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
 #define pr_info(...)  ebpf_log(EBPF_LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) ebpf_log(EBPF_LOG_DEBUG, __VA_ARGS__)
 
-/* bpf/loader.c: the only user of the skeleton */
+/* libbpf's print callback: its lines, one level lower, into the module's log */
+#ifdef __LIBBPF_LIBBPF_H
+int ebpf_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap);
+#endif
+
+/* bpf/loader.c: the only user of podstat's skeleton */
 struct ebpf_prog;
 
 /* The maps the collector reads; fds are owned by struct ebpf_prog. */

@@ -60,7 +60,7 @@ void ebpf_log(int level, const char *fmt, ...)
 }
 
 /* libbpf's lines, one level lower than libbpf rates them; its debug output is dropped */
-static int ebpf_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+int ebpf_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	size_t len;

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * control/main.c - the ferry command: global options and verb dispatch.
+ * control/main.c - the ferry command: global options and the verb table,
+ * layer 4 of control/ (control/README.md) and the only file that sees every
+ * folder. A verb returns 0 or -errno with its error printed; main() turns
+ * that into the exit code, here and nowhere else (ctl_exit_code()).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "control/agent/agent.h"
+#include "bench/bench_cmd.h"
+#include "control/cli/cli.h"
+#include "control/repo/repo.h"
 #include "datapath/dp.h"
 #include "s3/store.h"
 
@@ -15,7 +22,7 @@ static int ctl_cmd_version(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	printf("ferry %s\n", FERRY_VERSION);
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 struct ctl_verb {
@@ -41,7 +48,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"repo", ctl_cmd_repo, "repository storage upkeep: abort stale unfinished uploads"},
 	{"agent", ctl_cmd_agent, "run the node agent (eBPF pod metrics on /metrics)"},
 	{"top", ctl_cmd_top, "per-pod CPU, run-queue wait and traffic, every second"},
-	{"bench", ctl_cmd_bench, "measure the throughput of each stage of the backup path"},
+	{"bench", bench_cmd, "measure the throughput of each stage of the backup path"},
 	{"version", ctl_cmd_version, "print the version"},
 };
 
@@ -60,7 +67,8 @@ static void ctl_main_usage(FILE *f)
 		"The repository comes from --repo or FERRY_REPO. Exit codes are listed in the README.\n");
 }
 
-int main(int argc, char **argv)
+/* The global options, then the verb: 0 or -errno, printed. */
+static int ctl_main(int argc, char **argv)
 {
 	int i;
 
@@ -75,10 +83,10 @@ int main(int argc, char **argv)
 			ctl_verbosity = CTL_LOG_ERR;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			ctl_main_usage(stdout);
-			return CTL_EXIT_OK;
+			return 0;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
 			printf("ferry %s\n", FERRY_VERSION);
-			return CTL_EXIT_OK;
+			return 0;
 		} else {
 			return ctl_usage_error(NULL, "unknown global option '%s'", a);
 		}
@@ -87,10 +95,15 @@ int main(int argc, char **argv)
 	dp_set_log(ctl_log_line);
 	if (i >= argc) {
 		ctl_main_usage(stderr);
-		return CTL_EXIT_USAGE;
+		return -EINVAL;
 	}
 	for (size_t v = 0; v < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); v++)
 		if (!strcmp(argv[i], ctl_verbs[v].name))
 			return ctl_verbs[v].run(argc - i, argv + i);
 	return ctl_usage_error(NULL, "unknown verb '%s'", argv[i]);
+}
+
+int main(int argc, char **argv)
+{
+	return ctl_exit_code(ctl_main(argc, argv));
 }

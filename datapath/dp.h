@@ -40,8 +40,8 @@
  *   -EBUSY       the target device is in use (mounted)
  *   -ECANCELED   the job was cancelled with dp_job_cancel()
  * Every failure comes with a one-line detail (dp_last_error() for calls on the
- * calling thread, dp_job_error() for jobs) naming the object, the file or the
- * volume offset concerned.
+ * calling thread, dp_job_error() for jobs, a caller's struct dp_err for the
+ * decisions) naming the object, the file or the volume offset concerned.
  *
  * Threads: a dp_repo may be shared by several jobs, each job runs its own
  * threads; all functions here are thread-safe unless noted.
@@ -396,30 +396,6 @@ struct dp_stats {
 /* dp_repo_stats() - fill @s; dedup ratio = referenced / unique_raw, compression = unique_raw / unique_stored */
 int dp_repo_stats(struct dp_repo *repo, struct dp_stats *s);
 
-/**
- * struct dp_forget_policy - which snapshots of one volume to keep
- * @keep_last:   the newest N
- * @keep_hourly, @keep_daily, @keep_weekly, @keep_monthly, @keep_yearly: the
- *               newest snapshot of each of the last N hours/days/ISO weeks/
- *               months/years that have snapshots (UTC)
- * @ttl:         every snapshot younger than this (seconds; 0: no ttl)
- * @now:         the time to judge against (seconds since the epoch)
- * A snapshot is kept when any rule keeps it.
- */
-struct dp_forget_policy {
-	uint32_t keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
-	int64_t ttl;
-	int64_t now;
-};
-
-/*
- * dp_forget_plan() - apply @p to @n snapshots of one volume, given newest
- * first; *@keep[i] says whether s[i] stays and @why[i] names the rule (NULL
- * if it goes).
- */
-void dp_forget_plan(const struct dp_snapshot *const *s, size_t n, const struct dp_forget_policy *p,
-		    bool *keep, const char **why);
-
 /*
  * struct dp_purge - deleting on a versioned bucket (an Object Lock bucket
  * always is): every version of a deleted object is deleted too, so that its
@@ -475,6 +451,128 @@ struct dp_prune_report {
  * Return: 0; -EBUSY; -EUCLEAN; store errors.
  */
 int dp_prune(struct dp_repo *repo, const struct dp_prune_opts *opts, struct dp_prune_report *r);
+
+/* ------------------------------------------------------------- decisions */
+
+/*
+ * The decisions the command line and the controllers share, as functions
+ * without I/O that report their failure in a struct dp_err the caller owns
+ * (a reconciler's worker thread cannot rely on dp_last_error()).
+ */
+
+/* struct dp_err - why a decision failed: @code is the -errno returned (0 after a success). */
+struct dp_err {
+	int code;
+	char msg[256];
+};
+
+/*
+ * enum dp_keep_rule - why retention keeps a record; bit (1u << rule) of
+ * struct dp_retention_verdict.reasons. The counting rules (up to
+ * DP_KEEP_YEARLY) keep the newest record of each of the newest N buckets
+ * that hold records, in UTC; keep-last's bucket is the record itself.
+ */
+enum dp_keep_rule {
+	DP_KEEP_LAST,	   /* one of the newest N */
+	DP_KEEP_HOURLY,	   /* the newest of its hour */
+	DP_KEEP_DAILY,	   /* the newest of its day */
+	DP_KEEP_WEEKLY,	   /* the newest of its ISO 8601 week (Monday to Sunday; the
+			      week belongs to the year of its Thursday) */
+	DP_KEEP_MONTHLY,   /* the newest of its month */
+	DP_KEEP_YEARLY,	   /* the newest of its year */
+	DP_KEEP_UNEXPIRED, /* a policy of a TTL alone: not expired */
+};
+#define DP_KEEP_NCOUNTS (DP_KEEP_YEARLY + 1) /* the counting rules: dp_retention_policy.keep[] */
+
+/* dp_keep_rule_name() - "last", "hourly", "daily", "weekly", "monthly", "yearly", "within ttl" */
+const char *dp_keep_rule_name(enum dp_keep_rule rule);
+
+/**
+ * struct dp_retention_policy - what to keep of each group of records
+ * @keep: N of each counting rule (index enum dp_keep_rule); 0: the rule is off
+ * @ttl:  seconds; 0: none. An expiry, as Velero's: a record goes once
+ *        @now >= its time + @ttl, whatever rule would keep it. With no
+ *        counting rule, every record that has not expired is kept
+ *        (DP_KEEP_UNEXPIRED); with some, the rules choose among those.
+ * @now:  microseconds since the epoch, what @ttl is measured from
+ */
+struct dp_retention_policy {
+	uint32_t keep[DP_KEEP_NCOUNTS];
+	int64_t ttl;
+	int64_t now;
+};
+
+/**
+ * struct dp_retention_record - one thing a policy keeps or drops as a whole
+ * @id:    borrowed; orders records of equal @time (the greater id counts as
+ *         the newer), so the outcome does not depend on the order given
+ * @time:  microseconds since the epoch
+ * @group: the policy applies to each group apart (`ferry forget`: a volume;
+ *         the Schedule controller: a Schedule); NULL is the group ""
+ */
+struct dp_retention_record {
+	const char *id;
+	int64_t time;
+	const char *group;
+};
+
+/**
+ * struct dp_retention_verdict - what the policy says of one record
+ * @keep:    it stays
+ * @expired: the TTL removes it
+ * @reasons: bits (1u << enum dp_keep_rule) of every rule that keeps it; of
+ *           an expired record, every counting rule that would have
+ */
+struct dp_retention_verdict {
+	bool keep;
+	bool expired;
+	unsigned int reasons;
+};
+
+/**
+ * dp_retention_select() - apply a retention policy to @n records
+ * @recs: in any order, any mix of groups; borrowed for the call. Filters
+ *        (volumes, labels) are the caller's: pass only what may go.
+ * @out:  @n verdicts, @out[i] for @recs[i]
+ * @err:  the reason of a failure (NULL: not wanted)
+ *
+ * Pure: no I/O, no clock (@p->now), no time zone (buckets are UTC).
+ * Return: 0; -EINVAL (a policy without a count or a TTL, which would keep
+ * everything; a negative TTL; a record without an id); -ENOMEM.
+ */
+int dp_retention_select(const struct dp_retention_record *recs, size_t n,
+			const struct dp_retention_policy *p, struct dp_retention_verdict *out,
+			struct dp_err *err);
+
+/* The modes of a backup's parent (its --parent). */
+enum dp_parent_mode {
+	DP_PARENT_AUTO, /* the newest snapshot of the volume; none for its first backup */
+	DP_PARENT_NONE, /* no parent: every chunk is read */
+	DP_PARENT_ID,	/* the snapshot an id or a unique prefix names */
+};
+
+/**
+ * dp_parent_choose() - the snapshot a new backup of @volume follows
+ * @repo:   the repository @snaps was listed from (DP_PARENT_ID: an id that
+ *          names a manifest the listing skipped fails with its reason); NULL
+ *          if not known
+ * @snaps:  dp_snapshot_list()'s @n snapshots
+ * @volume: the new backup's volume name (dp_volume_identity() of its source
+ *          when it has none)
+ * @id:     DP_PARENT_ID: a full id, a unique prefix of >= 8 hex digits, or
+ *          "latest"; otherwise unused
+ * @out:    the parent, an element of @snaps; NULL for none (DP_PARENT_NONE,
+ *          or DP_PARENT_AUTO before the volume's first backup)
+ *
+ * DP_PARENT_AUTO ignores manifests the listing could not read: at worst the
+ * parent is older and more is read and stored.
+ * Return: 0; -ENOENT, -ENOTUNIQ, -EINVAL (DP_PARENT_ID: no such snapshot,
+ * an ambiguous prefix, a malformed id) or the error of a skipped manifest,
+ * with @err naming it.
+ */
+int dp_parent_choose(const struct dp_repo *repo, const struct dp_snapshot *snaps, size_t n,
+		     const char *volume, enum dp_parent_mode mode, const char *id,
+		     const struct dp_snapshot **out, struct dp_err *err);
 
 /* ------------------------------------------------------ changed blocks */
 

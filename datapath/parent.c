@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * datapath/parent.c - a cursor over another snapshot's manifest, by chunk
+ * datapath/parent.c - a backup's parent: which snapshot it follows
+ * (dp_parent_choose(), the decision --parent auto and the Backup reconciler
+ * share), and a cursor over that snapshot's manifest, by chunk
  * index: the references an incremental backup takes for unchanged chunks,
  * and what `check --source` compares a volume with. The manifest is
  * streamed in MANIFEST_READ pieces, so the cursor's memory does not depend
@@ -147,5 +149,44 @@ int dp_manifest_walk(struct dp_repo *repo, const char *snap_id, dp_ref_fn fn, vo
 	if (ret < 0 && ret != -ENOMEM && ret != -ECANCELED && (ret == -EBADMSG || ret == -EUCLEAN))
 		ret = -EUCLEAN;
 	dp_parent_free(p);
+	return ret;
+}
+
+int dp_parent_choose(const struct dp_repo *repo, const struct dp_snapshot *snaps, size_t n,
+		     const char *volume, enum dp_parent_mode mode, const char *id,
+		     const struct dp_snapshot **out, struct dp_err *err)
+{
+	int ret = -EINVAL;
+
+	*out = NULL;
+	dp_clear_error();
+	if (err) {
+		err->code = 0;
+		err->msg[0] = '\0';
+	}
+	switch (mode) {
+	case DP_PARENT_NONE:
+		return 0;
+	case DP_PARENT_AUTO:
+		if (!volume)
+			break;
+		/* a manifest that could not be read only makes the parent older (more to store) */
+		*out = dp_snapshot_find(NULL, snaps, n, "latest", volume, &ret);
+		if (*out || ret == -ENOENT)
+			return 0; /* none: the volume's first backup */
+		break;
+	case DP_PARENT_ID:
+		if (!id)
+			break;
+		*out = dp_snapshot_find(repo, snaps, n, id, volume, &ret);
+		if (*out)
+			return 0;
+		break;
+	}
+	if (err) {
+		err->code = ret;
+		snprintf(err->msg, sizeof(err->msg), "%s",
+			 dp_last_error()[0] ? dp_last_error() : "no volume or id given");
+	}
 	return ret;
 }

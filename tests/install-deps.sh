@@ -5,7 +5,8 @@
 # and the tools the tests and benchmarks compare against. Needs root.
 #
 #   tests/install-deps.sh           build + test packages
-#   tests/install-deps.sh --bench   also the peers bench/compare runs (rclone, restic, aws-cli)
+#   tests/install-deps.sh --bench   also the peers bench/compare runs (rclone, aws-cli; restic
+#                                   is a test package: the retention test runs it)
 #
 # The cluster in a box (tests/kbox) needs Debian's python3 with python3-kubernetes,
 # python3-yaml and python3-h2, nghttpx (nghttp2-proxy) for its HTTP/2 front, and a
@@ -20,9 +21,9 @@ BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-de
     libmicrohttpd-dev libyaml-dev)
 TEST=(python3 python3-botocore zstd fio util-linux e2fsprogs iproute2 procps curl openssl
     ceph-mon ceph-osd radosgw ceph-common prometheus nginx libnginx-mod-http-lua
-    xfsprogs btrfs-progs python3-fusepy
-    python3-kubernetes python3-yaml python3-h2 nghttp2-proxy unzip busybox iptables)
-BENCH=(rclone restic awscli gnuplot hyperfine iperf3 time)
+    xfsprogs btrfs-progs python3-fusepy iptables restic python3-cryptography
+    python3-kubernetes python3-yaml python3-h2 nghttp2-proxy unzip busybox)
+BENCH=(rclone awscli gnuplot hyperfine iperf3 time)
 
 pkgs=("${BUILD[@]}" "${TEST[@]}")
 [ "${1:-}" = --bench ] && pkgs+=("${BENCH[@]}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tests/cbt/perf.sh [ROUNDS] - the figures of control/CBT.md, by hand (root;
+# tests/cbt/perf.sh [ROUNDS] - the figures of control/cbt/CBT.md, by hand (root;
 # not a test): a 2 GiB mixed image (bench/compare's layout: 16 MiB segments
 # of real files, hole, real files, random) on XFS on a --direct-io=on loop
 # device over tmpfs; 1 % of its chunks changed at random offsets; then, per

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * tests/cbt/t_cbt_diff.c - the changed-block engine of control/cbt.c on
+ * tests/cbt/t_cbt_diff.c - the changed-block engine of control/cbt/cbt.c on
  * synthetic extent maps: hand-made cases (shared blocks at other addresses,
  * holes against unwritten extents, growth and shrinking, straddling
  * extents, compressed extents, opaque ones), then thousands of random maps
@@ -16,7 +16,7 @@
 #include <linux/btrfs_tree.h>
 #include <linux/fiemap.h>
 
-#include "control/cbt.h"
+#include "control/cbt/cbt.h"
 #include "datapath/dp.h"
 #include "t_helpers.h"
 

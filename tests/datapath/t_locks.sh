@@ -29,7 +29,7 @@ wait_for_lock() {   # until a lock of OPERATION is listed
 }
 
 # 1. a backup in progress: prune and forget wait their turn
-FERRY_TEST_SLEEP_AT=backup-chunk:250 "$FERRY_TEST" backup --repo "$repo" --volume a "$t_tmp/a.img" \
+FERRY_TEST_SLEEP_AT=backup-chunk:1000 "$FERRY_TEST" backup --repo "$repo" --volume a "$t_tmp/a.img" \
     >"$t_tmp/bk.out" 2>"$t_tmp/bk.err" &
 bk=$!
 wait_for_lock backup
@@ -37,7 +37,9 @@ t_expect_rc 6 "prune while a backup runs" "$FERRY" prune --repo "$repo"
 t_expect_err "locked .*by backup" "prune refused"
 sa=$("$FERRY" snapshots --repo "$repo" --volume a --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 t_expect_rc 6 "forget while a backup runs" "$FERRY" forget --repo "$repo" "$sa"
-[ "$(t_snapcount "$repo")" = 2 ] || t_fail "a refused forget removed a snapshot"
+# the paused backup may have finished by now on a loaded machine (a third snapshot):
+# what matters is that the one forget named is still there
+"$FERRY" snapshots --repo "$repo" --json | grep -q "\"$sa\"" || t_fail "a refused forget removed a snapshot"
 t_expect_rc 0 "a second backup alongside" "$FERRY" backup --repo "$repo" --volume b "$t_tmp/b.img"
 wait $bk || t_fail "the paused backup failed: $(cat "$t_tmp/bk.err")"
 t_expect_rc 0 "prune after the backup" "$FERRY" prune --repo "$repo"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Maintenance: check (structure; --read-data finds a flipped byte and names the
 # snapshot and the volume offset it affects; --subset), stats, forget by id,
-# by --ttl and by GFS rules (--dry-run changes nothing), prune (deletes what no
+# by --keep-last per volume, --ttl as an expiry (--dry-run changes nothing; the
+# calendar rules are tests/datapath/t_retention.c's table), prune (deletes what no
 # snapshot references, repacks mostly-dead packs, survivors restore, space is
 # reclaimed), check --source (a volume equals a snapshot, or where it differs).
 . "$(dirname "$0")/../lib/t_lib.sh"
@@ -81,6 +82,12 @@ t_expect_rc 0 "forget by id prefix" "$FERRY" forget --repo "$repo" "${first_b:0:
 [ "$(t_snapcount "$repo")" = $((n0 - 1)) ] || t_fail "forget by id"
 t_expect_rc 0 "forget --ttl keeps young snapshots" "$FERRY" forget --repo "$repo" --ttl 1h
 [ "$(t_snapcount "$repo")" = $((n0 - 1)) ] || t_fail "--ttl 1h removed a snapshot made seconds ago"
+# --ttl is an expiry: once every snapshot is older than it, keep-last saves none
+sleep 2
+t_expect_rc 0 "forget --keep-last 1 --ttl 1s --dry-run" "$FERRY" forget --repo "$repo" --keep-last 1 --ttl 1s --dry-run
+! grep -q "^keep" <<<"$t_out" || t_fail "--ttl 1s kept a snapshot 2 s old: $t_out"
+[ "$(grep -c ' expired$' <<<"$t_out")" = $((n0 - 1)) ] || t_fail "--ttl 1s: not every snapshot expired: $t_out"
+[ "$(t_snapcount "$repo")" = $((n0 - 1)) ] || t_fail "--dry-run removed snapshots"
 t_expect_rc 0 "forget --keep-last 1 --volume a" "$FERRY" forget --repo "$repo" --volume a --keep-last 1 --json
 python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["remove"])==1 and d["remove"][0]["volume"]=="a", d' <<<"$t_out" ||
     t_fail "forget --volume a: $t_out"

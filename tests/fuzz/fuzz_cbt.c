@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * tests/fuzz/fuzz_cbt.c - the btrfs tree-search result parser of
- * control/cbt_btrfs.c on any buffer, and the changed-block engine of
- * control/cbt.c on whatever extents come out of it (two maps: the input's
+ * control/cbt/cbt_btrfs.c on any buffer, and the changed-block engine of
+ * control/cbt/cbt.c on whatever extents come out of it (two maps: the input's
  * two halves), in any order, overlapping, of any length. The list must stay
  * sorted, disjoint and inside the new size.
  *
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/cbt.h"
+#include "control/cbt/cbt.h"
 #include "datapath/dp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/agent/cmd_agent.c - ferry agent: the node agent (the DaemonSet's process).
+ *
+ * Today it loads the eBPF pod metrics (bpf/ebpf.h), samples them every
+ * --interval and serves them on --metrics-addr:
+ *
+ *   /metrics  Prometheus text of the last sample
+ *   /healthz  200 while the sampling loop runs, 503 once it has stalled
+ *   /readyz   200 once the first sample is in, 503 before
+ *
+ * The HTTP side is libmicrohttpd with its own polling thread; it only copies
+ * the text the sampling thread last published under a mutex. With pins (the
+ * default) a restarted agent continues the counters of the last one;
+ * --cleanup removes the pins, which detaches the programs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "agent.h"
+#include "control/cli/cli.h"
+#include "bpf/ebpf.h"
+
+#define AGENT_PIN_DIR	   "/sys/fs/bpf/ferry"
+#define AGENT_METRICS_ADDR "127.0.0.1:9464"
+
+struct agent_http {
+	pthread_mutex_t lock;
+	char *metrics; /* the last sample's exposition */
+	size_t len;
+	double last_sample; /* CLOCK_MONOTONIC seconds; 0: none yet */
+	double stall_s;	    /* /healthz fails after this long without a sample */
+};
+
+static void agent_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ferry agent [OPTIONS]\n"
+		"       ferry agent --cleanup [--pin-dir DIR]\n\n"
+		"Run the node agent: per-pod and per-container CPU time, run-queue wait and\n"
+		"network traffic measured with eBPF, served as Prometheus text.\n\n"
+		"  --metrics-addr HOST:PORT  where /metrics, /healthz and /readyz listen\n"
+		"                          (default " AGENT_METRICS_ADDR "; [::1]:PORT for IPv6)\n"
+		"  --interval SECONDS      sampling period (default 1; 0.1 to 60, \"500ms\" works)\n"
+		"  --pin-dir DIR           bpffs directory for maps and links, so that a restarted\n"
+		"                          agent continues the counters (default " AGENT_PIN_DIR
+		")\n"
+		"  --no-pin                pin nothing: the programs go away with the agent\n"
+		"  --cleanup               detach the programs and remove the pins, then exit\n"
+		"  --cgroup-root DIR       cgroup v2 mount (default: found in /proc/self/mountinfo)\n"
+		"  --net-cgroup DIR        cgroup the network programs attach to (default: the root)\n"
+		"  --no-net                leave out the network programs (cgroup_skb)\n"
+		"  --no-sched              leave out the scheduler programs (tp_btf/sched_*)\n"
+		"  --max-cgroups N         entries of the per-cgroup maps (default 4096)\n"
+		"  --max-pods N            pods whose removed containers are remembered (default 1024)\n"
+		"  -h, --help              this text\n\n"
+		"A feature the kernel refuses is reported once and left out; the rest works.\n"
+		"Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN for the mounts).\n");
+}
+
+static double agent_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into a socket address */
+static int agent_parse_addr(const char *s, struct sockaddr_storage *ss)
+{
+	char host[64];
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	unsigned long port;
+
+	memset(ss, 0, sizeof(*ss));
+	colon = strrchr(s, ':');
+	if (!colon)
+		return -EINVAL;
+	port = strtoul(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port > 65535)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		h = s + 1;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (!hl)
+		snprintf(host, sizeof(host), "0.0.0.0");
+	{
+		struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+			in4->sin_family = AF_INET;
+			in4->sin_port = htons((uint16_t)port);
+			return 0;
+		}
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons((uint16_t)port);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static enum MHD_Result agent_reply(struct MHD_Connection *conn, unsigned int code, const char *type,
+				   const char *body, size_t len)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *conn, const char *url,
+				     const char *method, const char *version,
+				     const char *upload_data, size_t *upload_len, void **req)
+{
+	static const char text[] = "text/plain; charset=utf-8";
+	struct agent_http *h = cls;
+	enum MHD_Result ret;
+	double last;
+
+	(void)version;
+	(void)upload_data;
+	(void)req;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return agent_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET only\n", 9);
+	if (*upload_len)
+		return MHD_NO;
+	pthread_mutex_lock(&h->lock);
+	last = h->last_sample;
+	if (!strcmp(url, "/metrics")) {
+		if (h->metrics)
+			ret = agent_reply(conn, MHD_HTTP_OK,
+					  "text/plain; version=0.0.4; charset=utf-8", h->metrics,
+					  h->len);
+		else
+			ret = agent_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text,
+					  "no sample yet\n", 14);
+		pthread_mutex_unlock(&h->lock);
+		return ret;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (!strcmp(url, "/healthz")) {
+		if (last && agent_now() - last > h->stall_s)
+			return agent_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text,
+					   "sampling stalled\n", 17);
+		return agent_reply(conn, MHD_HTTP_OK, text, "ok\n", 3);
+	}
+	if (!strcmp(url, "/readyz")) {
+		if (!last)
+			return agent_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text, "not ready\n",
+					   10);
+		return agent_reply(conn, MHD_HTTP_OK, text, "ok\n", 3);
+	}
+	return agent_reply(conn, MHD_HTTP_NOT_FOUND, text, "not found\n", 10);
+}
+
+/* one sample, published for the HTTP thread */
+static int agent_publish(struct ebpf_agent *a, struct agent_http *h)
+{
+	const struct ebpf_stat *st;
+	char *buf = NULL;
+	size_t len = 0, n;
+	FILE *f;
+	int ret;
+
+	ret = ebpf_agent_sample(a);
+	if (ret)
+		return ret;
+	ebpf_agent_stats(a, &st, &n);
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -errno;
+	ret = ebpf_prom_write(f, st, n, ebpf_agent_features(a), NULL, NULL);
+	fclose(f);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	pthread_mutex_lock(&h->lock);
+	free(h->metrics);
+	h->metrics = buf;
+	h->len = len;
+	h->last_sample = agent_now();
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+/* The command line of agent. */
+struct agent_args {
+	const char *addr, *pin_dir;
+	double interval;
+	bool cleanup, help;
+	struct ebpf_opts o;
+};
+
+static int agent_parse(int argc, char **argv, struct agent_args *a)
+{
+	enum {
+		OPT_METRICS_ADDR = 1100,
+		OPT_INTERVAL,
+		OPT_PIN_DIR,
+		OPT_NO_PIN,
+		OPT_CLEANUP,
+		OPT_CGROUP_ROOT,
+		OPT_NET_CGROUP,
+		OPT_NO_NET,
+		OPT_NO_SCHED,
+		OPT_MAX_CGROUPS,
+		OPT_MAX_PODS,
+	};
+	static const struct option opts[] = {
+		{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
+		{"interval", required_argument, NULL, OPT_INTERVAL},
+		{"pin-dir", required_argument, NULL, OPT_PIN_DIR},
+		{"no-pin", no_argument, NULL, OPT_NO_PIN},
+		{"cleanup", no_argument, NULL, OPT_CLEANUP},
+		{"cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT},
+		{"net-cgroup", required_argument, NULL, OPT_NET_CGROUP},
+		{"no-net", no_argument, NULL, OPT_NO_NET},
+		{"no-sched", no_argument, NULL, OPT_NO_SCHED},
+		{"max-cgroups", required_argument, NULL, OPT_MAX_CGROUPS},
+		{"max-pods", required_argument, NULL, OPT_MAX_PODS},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	unsigned long v;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			a->help = true;
+			return 0;
+		case OPT_METRICS_ADDR:
+			a->addr = optarg;
+			break;
+		case OPT_INTERVAL:
+			if (ctl_parse_interval(optarg, &a->interval, NULL))
+				return ctl_usage_error(
+					"agent", "--interval '%s': want 0.1 to 60 seconds", optarg);
+			break;
+		case OPT_PIN_DIR:
+			a->pin_dir = optarg;
+			break;
+		case OPT_NO_PIN:
+			a->pin_dir = NULL;
+			break;
+		case OPT_CLEANUP:
+			a->cleanup = true;
+			break;
+		case OPT_CGROUP_ROOT:
+			a->o.cgroup_root = optarg;
+			break;
+		case OPT_NET_CGROUP:
+			a->o.net_cgroup = optarg;
+			break;
+		case OPT_NO_NET:
+			a->o.features &= ~EBPF_FEAT_NET;
+			break;
+		case OPT_NO_SCHED:
+			a->o.features &= ~EBPF_FEAT_SCHED;
+			break;
+		case OPT_MAX_CGROUPS:
+		case OPT_MAX_PODS:
+			if (ctl_parse_ulong(optarg, 1, 1ul << 24, &v, NULL))
+				return ctl_usage_error(
+					"agent", "'%s' is not a count from 1 to 16777216", optarg);
+			*(opt == OPT_MAX_CGROUPS ? &a->o.max_cgroups : &a->o.max_pods) =
+				(uint32_t)v;
+			break;
+		default:
+			return ctl_usage_error("agent", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error("agent", "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* Sample every @interval seconds until SIGINT/SIGTERM; a failed sample is logged. */
+static void agent_loop(struct ebpf_agent *ea, struct agent_http *h, double interval)
+{
+	double next = agent_now();
+
+	while (!ctl_interrupted()) {
+		double now = agent_now(), d;
+		struct timespec ts;
+		int ret;
+
+		if (now >= next) {
+			ret = agent_publish(ea, h);
+			if (ret)
+				ctl_log(CTL_LOG_WARN, "sample: %s", strerror(-ret));
+			next += interval;
+			if (next < now)
+				next = now + interval; /* fell behind: do not catch up in a burst */
+			continue;
+		}
+		d = next - now;
+		if (d > 0.1)
+			d = 0.1; /* signals end the wait early; stay responsive anyway */
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(d * 1e9);
+		nanosleep(&ts, NULL);
+	}
+}
+
+int ctl_cmd_agent(int argc, char **argv)
+{
+	struct agent_args a = {.addr = AGENT_METRICS_ADDR, .pin_dir = AGENT_PIN_DIR, .interval = 1};
+	struct agent_http h = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct MHD_Daemon *mhd = NULL;
+	struct ebpf_agent *ea = NULL;
+	struct sockaddr_storage ss;
+	int ret;
+
+	ebpf_opts_init(&a.o);
+	ret = agent_parse(argc, argv, &a);
+	if (ret || a.help) {
+		if (a.help)
+			agent_usage(stdout);
+		return ret;
+	}
+	ebpf_set_log(ctl_log_line);
+	if (a.cleanup) {
+		if (!a.pin_dir)
+			return ctl_usage_error("agent", "--cleanup needs a --pin-dir");
+		ret = ebpf_pins_remove(a.pin_dir);
+		if (ret)
+			return ctl_fail(ret, strerror(-ret), "remove the pins under %s", a.pin_dir);
+		ctl_log(CTL_LOG_INFO, "removed the pins under %s", a.pin_dir);
+		return 0;
+	}
+	if (!a.o.features)
+		return ctl_usage_error("agent", "--no-net and --no-sched leave nothing to measure");
+	if (agent_parse_addr(a.addr, &ss))
+		return ctl_usage_error("agent", "--metrics-addr '%s': want HOST:PORT", a.addr);
+	a.o.pin_dir = a.pin_dir;
+	ctl_signals_init();
+	ret = ebpf_agent_open(&a.o, &ea);
+	if (ret) {
+		ret = ctl_fail(ret, strerror(-ret), "load the eBPF programs");
+		goto out;
+	}
+	h.stall_s = 3 * a.interval + 2;
+	mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
+		NULL, NULL, agent_handler, &h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+	if (!mhd) {
+		ret = ctl_fail(-EADDRINUSE, NULL,
+			       "listen on %s failed (in use, or not an address here)", a.addr);
+		goto out;
+	}
+	ctl_log(CTL_LOG_INFO, "agent: cgroup v2 at %s, features:%s%s, metrics on http://%s/metrics",
+		ebpf_agent_cgroup_root(ea),
+		ebpf_agent_features(ea) & EBPF_FEAT_SCHED ? " sched" : "",
+		ebpf_agent_features(ea) & EBPF_FEAT_NET ? " net" : "", a.addr);
+	agent_loop(ea, &h, a.interval);
+out:
+	if (mhd)
+		MHD_stop_daemon(mhd);
+	ebpf_agent_close(ea);
+	free(h.metrics);
+	return ret;
+}

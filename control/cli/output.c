@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/cli/output.c - the JSON the ferry command prints (--json), from plain
+ * structs. No cJSON leaves this file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "datapath/dp.h"
+
+static void ctl_json_print(cJSON *root)
+{
+	char *s = root ? cJSON_PrintUnformatted(root) : NULL;
+
+	if (s) {
+		puts(s);
+		cJSON_free(s);
+	} else {
+		ctl_log(CTL_LOG_ERR, "out of memory printing JSON");
+	}
+	cJSON_Delete(root);
+}
+
+void ctl_time_str(int64_t us, char *buf, size_t len)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "?");
+}
+
+static cJSON *ctl_json_snapshot(const struct dp_snapshot *s)
+{
+	cJSON *o = cJSON_CreateObject(), *labels;
+	char t[32];
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "id", s->id);
+	cJSON_AddStringToObject(o, "short_id",
+				(char[9]){s->id[0], s->id[1], s->id[2], s->id[3], s->id[4],
+					  s->id[5], s->id[6], s->id[7], 0});
+	cJSON_AddStringToObject(o, "volume", s->volume);
+	ctl_time_str(s->time_end, t, sizeof(t));
+	cJSON_AddStringToObject(o, "time", t);
+	cJSON_AddNumberToObject(o, "time_start_us", (double)s->time_start);
+	cJSON_AddNumberToObject(o, "time_end_us", (double)s->time_end);
+	cJSON_AddStringToObject(o, "hostname", s->hostname);
+	cJSON_AddStringToObject(o, "source", s->source);
+	if (s->parent[0])
+		cJSON_AddStringToObject(o, "parent", s->parent);
+	else
+		cJSON_AddNullToObject(o, "parent");
+	cJSON_AddNumberToObject(o, "size", (double)s->size);
+	cJSON_AddNumberToObject(o, "chunk_size", s->chunk_size);
+	labels = cJSON_AddObjectToObject(o, "labels");
+	for (size_t i = 0; labels && i < s->nlabels; i++)
+		cJSON_AddStringToObject(labels, s->labels[i].key, s->labels[i].value);
+	cJSON_AddNumberToObject(o, "chunks_total", (double)s->chunks_total);
+	cJSON_AddNumberToObject(o, "chunks_zero", (double)s->chunks_zero);
+	cJSON_AddNumberToObject(o, "chunks_new", (double)s->chunks_new);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)s->bytes_read);
+	cJSON_AddNumberToObject(o, "bytes_zero", (double)s->bytes_zero);
+	cJSON_AddNumberToObject(o, "bytes_new", (double)s->bytes_new);
+	cJSON_AddNumberToObject(o, "manifest_size", (double)s->manifest_size);
+	return o;
+}
+
+void ctl_json_snapshots(const struct dp_snapshot *s, size_t n, const char *volume)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		if (volume && strcmp(volume, s[i].volume))
+			continue;
+		cJSON_AddItemToArray(arr, ctl_json_snapshot(&s[i]));
+	}
+	ctl_json_print(arr);
+}
+
+void ctl_json_result(const char *verb, const struct dp_result *r, const char *repo,
+		     const char *target)
+{
+	const struct dp_progress *p = &r->progress;
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "verb", verb);
+	cJSON_AddStringToObject(o, "snapshot_id", r->snapshot_id);
+	cJSON_AddStringToObject(o, "volume", r->volume);
+	cJSON_AddStringToObject(o, "repository", repo);
+	if (target)
+		cJSON_AddStringToObject(o, "target", target);
+	cJSON_AddStringToObject(o, "io", r->io_mode);
+	if (r->parent[0])
+		cJSON_AddStringToObject(o, "parent", r->parent);
+	else
+		cJSON_AddNullToObject(o, "parent");
+	cJSON_AddNumberToObject(o, "bytes_total", (double)p->bytes_total);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)p->bytes_read);
+	cJSON_AddNumberToObject(o, "bytes_zero", (double)p->bytes_zero);
+	cJSON_AddNumberToObject(o, "bytes_new", (double)p->bytes_new);
+	cJSON_AddNumberToObject(o, "bytes_written", (double)p->bytes_written);
+	cJSON_AddNumberToObject(o, "bytes_unchanged", (double)p->bytes_unchanged);
+	cJSON_AddNumberToObject(o, "bytes_reused", (double)p->bytes_reused);
+	cJSON_AddNumberToObject(o, "chunks_total", (double)p->chunks_total);
+	cJSON_AddNumberToObject(o, "chunks_zero", (double)p->chunks_zero);
+	cJSON_AddNumberToObject(o, "chunks_new", (double)p->chunks_new);
+	cJSON_AddNumberToObject(o, "chunks_dedup", (double)p->chunks_dedup);
+	cJSON_AddNumberToObject(o, "packs", (double)p->packs);
+	cJSON_AddNumberToObject(o, "seconds", p->seconds);
+	cJSON_AddNumberToObject(o, "mb_per_s",
+				p->seconds > 0 ? (double)p->bytes_total / 1e6 / p->seconds : 0);
+	ctl_json_print(o);
+}
+
+void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size, bool encrypted)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "repository", repo);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddNumberToObject(o, "chunk_size", chunk_size);
+	cJSON_AddBoolToObject(o, "encrypted", encrypted);
+	ctl_json_print(o);
+}
+
+void ctl_json_keys(const struct dp_key_info *k, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		char t[32];
+
+		if (!o)
+			break;
+		ctl_time_str(k[i].created * 1000000, t, sizeof(t));
+		cJSON_AddStringToObject(o, "id", k[i].id);
+		cJSON_AddStringToObject(o, "created", t);
+		cJSON_AddStringToObject(o, "username", k[i].username);
+		cJSON_AddStringToObject(o, "hostname", k[i].hostname);
+		cJSON_AddBoolToObject(o, "current", k[i].current);
+		cJSON_AddItemToArray(arr, o);
+	}
+	ctl_json_print(arr);
+}
+
+void ctl_json_check(const struct dp_check_report *r, bool read_data)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddNumberToObject(o, "snapshots", (double)r->snapshots);
+	cJSON_AddNumberToObject(o, "packs", (double)r->packs);
+	cJSON_AddNumberToObject(o, "chunks", (double)r->chunks);
+	cJSON_AddBoolToObject(o, "read_data", read_data);
+	cJSON_AddNumberToObject(o, "packs_read", (double)r->packs_read);
+	cJSON_AddNumberToObject(o, "chunks_read", (double)r->chunks_read);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)r->bytes_read);
+	cJSON_AddNumberToObject(o, "problems", (double)r->problems);
+	ctl_json_print(o);
+}
+
+void ctl_json_stats(const struct dp_stats *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddNumberToObject(o, "snapshots", (double)s->snapshots);
+	cJSON_AddNumberToObject(o, "logical_bytes", (double)s->logical_bytes);
+	cJSON_AddNumberToObject(o, "zero_bytes", (double)s->zero_bytes);
+	cJSON_AddNumberToObject(o, "referenced_bytes", (double)s->referenced_bytes);
+	cJSON_AddNumberToObject(o, "unique_chunks", (double)s->unique_chunks);
+	cJSON_AddNumberToObject(o, "unique_raw_bytes", (double)s->unique_raw_bytes);
+	cJSON_AddNumberToObject(o, "unique_stored_bytes", (double)s->unique_stored_bytes);
+	cJSON_AddNumberToObject(o, "packs", (double)s->packs);
+	cJSON_AddNumberToObject(o, "stored_bytes", (double)s->pack_bytes);
+	cJSON_AddNumberToObject(o, "unreferenced_chunks", (double)s->unreferenced_chunks);
+	cJSON_AddNumberToObject(o, "unreferenced_bytes", (double)s->unreferenced_bytes);
+	cJSON_AddNumberToObject(o, "dedup_ratio",
+				s->unique_raw_bytes
+					? (double)s->referenced_bytes / (double)s->unique_raw_bytes
+					: 0);
+	cJSON_AddNumberToObject(o, "compression_ratio",
+				s->unique_stored_bytes ? (double)s->unique_raw_bytes /
+								 (double)s->unique_stored_bytes
+						       : 0);
+	ctl_json_print(o);
+}
+
+void ctl_json_prune(const struct dp_prune_report *r, bool dry_run)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddBoolToObject(o, "dry_run", dry_run);
+	cJSON_AddNumberToObject(o, "packs", (double)r->packs);
+	cJSON_AddNumberToObject(o, "packs_deleted", (double)r->packs_deleted);
+	cJSON_AddNumberToObject(o, "packs_orphaned", (double)r->packs_orphaned);
+	cJSON_AddNumberToObject(o, "packs_repacked", (double)r->packs_repacked);
+	cJSON_AddNumberToObject(o, "packs_written", (double)r->packs_written);
+	cJSON_AddNumberToObject(o, "chunks_live", (double)r->chunks_live);
+	cJSON_AddNumberToObject(o, "chunks_removed", (double)r->chunks_removed);
+	cJSON_AddNumberToObject(o, "bytes_total", (double)r->bytes_total);
+	cJSON_AddNumberToObject(o, "bytes_freed", (double)r->bytes_freed);
+	cJSON_AddNumberToObject(o, "bytes_repacked", (double)r->bytes_repacked);
+	cJSON_AddNumberToObject(o, "objects_deleted", (double)r->objects_deleted);
+	cJSON_AddNumberToObject(o, "versions_deleted", (double)r->purge.versions_deleted);
+	cJSON_AddNumberToObject(o, "versions_protected", (double)r->purge.versions_protected);
+	cJSON_AddNumberToObject(o, "bytes_protected", (double)r->purge.bytes_protected);
+	cJSON_AddNumberToObject(o, "protected_until", (double)r->purge.protected_until);
+	ctl_json_print(o);
+}
+
+void ctl_json_locks(const struct dp_lockinfo *l, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o)
+			break;
+		cJSON_AddStringToObject(o, "id", l[i].id);
+		cJSON_AddNumberToObject(o, "time", (double)l[i].time);
+		cJSON_AddStringToObject(o, "hostname", l[i].hostname);
+		cJSON_AddNumberToObject(o, "pid", (double)l[i].pid);
+		cJSON_AddBoolToObject(o, "exclusive", l[i].exclusive);
+		cJSON_AddStringToObject(o, "operation", l[i].operation);
+		cJSON_AddBoolToObject(o, "stale", l[i].stale);
+		cJSON_AddItemToArray(arr, o);
+	}
+	ctl_json_print(arr);
+}
+
+void ctl_json_forget(const struct dp_snapshot *s, size_t n, const bool *gone, bool dry_run)
+{
+	cJSON *o = cJSON_CreateObject(), *keep, *rm;
+
+	if (!o)
+		return;
+	cJSON_AddBoolToObject(o, "dry_run", dry_run);
+	keep = cJSON_AddArrayToObject(o, "keep");
+	rm = cJSON_AddArrayToObject(o, "remove");
+	for (size_t i = 0; keep && rm && i < n; i++)
+		cJSON_AddItemToArray(gone[i] ? rm : keep, ctl_json_snapshot(&s[i]));
+	ctl_json_print(o);
+}
+
+void ctl_json_verify(const struct dp_result *r, const char *snapshot, const char *source)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "snapshot_id", snapshot);
+	cJSON_AddStringToObject(o, "source", source);
+	cJSON_AddBoolToObject(o, "equal", !r->mismatches);
+	cJSON_AddNumberToObject(o, "chunks_total", (double)r->progress.chunks_total);
+	cJSON_AddNumberToObject(o, "chunks_differing", (double)r->mismatches);
+	if (r->mismatches)
+		cJSON_AddNumberToObject(o, "first_difference", (double)r->first_mismatch);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)r->progress.bytes_read);
+	cJSON_AddNumberToObject(o, "seconds", r->progress.seconds);
+	ctl_json_print(o);
+}
+
+void ctl_json_copy(const struct dp_result *r, const char *from, const char *to)
+{
+	const struct dp_progress *p = &r->progress;
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "verb", "copy");
+	cJSON_AddStringToObject(o, "from", from);
+	cJSON_AddStringToObject(o, "to", to);
+	cJSON_AddStringToObject(o, "mode", r->io_mode);
+	cJSON_AddNumberToObject(o, "snapshots_copied", (double)r->copied);
+	cJSON_AddNumberToObject(o, "snapshots_skipped", (double)r->skipped);
+	cJSON_AddNumberToObject(o, "chunks_new", (double)p->chunks_new);
+	cJSON_AddNumberToObject(o, "chunks_dedup", (double)p->chunks_dedup);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)p->bytes_read);
+	cJSON_AddNumberToObject(o, "bytes_new", (double)p->bytes_new);
+	cJSON_AddNumberToObject(o, "bytes_reused", (double)p->bytes_reused);
+	cJSON_AddNumberToObject(o, "packs", (double)p->packs);
+	cJSON_AddNumberToObject(o, "seconds", p->seconds);
+	ctl_json_print(o);
+}

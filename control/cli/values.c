@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/cli/values.c - the values of the command line and of custom
+ * resources, parsed without I/O: sizes, durations, intervals, counts,
+ * KEY=VALUE labels and Kubernetes label selectors.
+ *
+ * Nothing here prints, reads a file or keeps state: every function reports
+ * its failure as -errno and, if asked, a one-line reason in a struct
+ * ctl_err the caller owns, so reconcilers on shared worker threads can
+ * call them (they link this file alone: cli_values in meson.build).
+ *
+ * Label selectors follow k8s.io/apimachinery/pkg/labels (Parse): the
+ * requirements are separated by commas and all must hold; `key`, `!key`,
+ * `key=value`, `key==value`, `key!=value`, `key in (a,b)` and
+ * `key notin (a,b)`; whitespace between tokens is ignored; `=`, `==` and
+ * `!=` with nothing after them compare with the empty value; keys are
+ * qualified names ([prefix/]name) and values label values, as Kubernetes
+ * validates them. `!=` and `notin` also hold when the key is absent.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define SEL_NAME_MAX   63  /* a label value, or the name part of a key */
+#define SEL_PREFIX_MAX 253 /* a DNS subdomain */
+
+static int ctl_err_set(struct ctl_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int ctl_err_set(struct ctl_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	assert(code < 0);
+	if (err) {
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static void ctl_err_clear(struct ctl_err *err)
+{
+	if (err) {
+		err->code = 0;
+		err->msg[0] = '\0';
+	}
+}
+
+int ctl_parse_size(const char *s, uint64_t *out, struct ctl_err *err)
+{
+	char *end;
+	double v;
+	uint64_t mult = 1;
+
+	ctl_err_clear(err);
+	errno = 0;
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return ctl_err_set(err, -EINVAL, "'%s' is not a size", s);
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		return ctl_err_set(err, -EINVAL, "'%s' is not a size", s);
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		end++;
+		break;
+	case 'p':
+	case 'P':
+		mult = 1ULL << 50;
+		end++;
+		break;
+	case 'b':
+	case 'B':
+		break;
+	default:
+		return ctl_err_set(err, -EINVAL, "'%s': unknown unit '%c' (K, M, G, T, P)", s,
+				   *end);
+	}
+	/* accept "M", "MB", "MiB", "B" suffix spellings, all powers of two */
+	if (mult > 1 && (*end == 'i' || *end == 'I'))
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end)
+		return ctl_err_set(err, -EINVAL, "'%s' is not a size: '%s' after the number", s,
+				   end);
+	if (v * (double)mult >= 18446744073709551615.0)
+		return ctl_err_set(err, -ERANGE, "'%s' is more than 2^64 bytes", s);
+	if (mult == 1 && v != floor(v))
+		return ctl_err_set(err, -EINVAL, "'%s': a byte count is a whole number", s);
+	*out = (uint64_t)(v * (double)mult);
+	return 0;
+}
+
+int ctl_parse_duration(const char *s, int64_t *out, struct ctl_err *err)
+{
+	const char *p = s;
+	double total = 0;
+
+	ctl_err_clear(err);
+	if (!*p)
+		return ctl_err_set(err, -EINVAL, "an empty duration");
+	while (*p) {
+		char *end;
+		double v, unit;
+
+		if (*p == '-' || *p == '+')
+			return ctl_err_set(err, -EINVAL, "'%s': a duration has no sign", s);
+		errno = 0;
+		v = strtod(p, &end);
+		if (errno || end == p || !isfinite(v) || v < 0)
+			return ctl_err_set(err, -EINVAL, "'%s' is not a duration", s);
+		switch (*end) {
+		case 's':
+			unit = 1;
+			break;
+		case 'm':
+			unit = 60;
+			break;
+		case 'h':
+			unit = 3600;
+			break;
+		case 'd':
+			unit = 86400;
+			break;
+		case 'w':
+			unit = 7 * 86400;
+			break;
+		case 'y':
+			unit = 365 * 86400;
+			break;
+		case '\0':
+			if (p == s) { /* a bare number is seconds */
+				unit = 1;
+				end--;
+				break;
+			}
+			return ctl_err_set(err, -EINVAL, "'%s': a number without a unit", s);
+		default:
+			return ctl_err_set(err, -EINVAL,
+					   "'%s': unknown unit '%c' (ms, s, m, h, d, w, y)", s,
+					   *end);
+		}
+		if (*end == 'm' && end[1] == 's') { /* "ms" */
+			unit = 0.001;
+			end++;
+		}
+		total += v * unit;
+		if (total > 9.2e18)
+			return ctl_err_set(err, -ERANGE, "'%s' is too long", s);
+		p = end + 1;
+	}
+	*out = (int64_t)total;
+	return 0;
+}
+
+int ctl_parse_interval(const char *s, double *out, struct ctl_err *err)
+{
+	char *end;
+	double v;
+
+	ctl_err_clear(err);
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v))
+		return ctl_err_set(err, -EINVAL, "'%s' is not a number of seconds", s);
+	if (!strcmp(end, "ms"))
+		v /= 1000;
+	else if (*end && strcmp(end, "s"))
+		return ctl_err_set(err, -EINVAL, "'%s': unknown unit '%s' (s, ms)", s, end);
+	if (v < 0.1 || v > 60)
+		return ctl_err_set(err, -ERANGE, "'%s' is not from 0.1 to 60 seconds", s);
+	*out = v;
+	return 0;
+}
+
+int ctl_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out,
+		    struct ctl_err *err)
+{
+	char *end;
+	unsigned long v;
+
+	assert(min <= max);
+	ctl_err_clear(err);
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if ((errno && errno != ERANGE) || end == s || *end || s[0] == '-')
+		return ctl_err_set(err, -EINVAL, "'%s' is not a whole number", s);
+	if (errno == ERANGE || v < min || v > max)
+		return ctl_err_set(err, -ERANGE, "'%s' is not from %lu to %lu", s, min, max);
+	*out = v;
+	return 0;
+}
+
+int ctl_parse_label(const char *s, size_t *key_len, const char **value, struct ctl_err *err)
+{
+	const char *eq = strchr(s, '=');
+
+	ctl_err_clear(err);
+	if (!eq || eq == s)
+		return ctl_err_set(err, -EINVAL, "'%s' is not KEY=VALUE", s);
+	*key_len = (size_t)(eq - s);
+	*value = eq + 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ selectors */
+
+static bool sel_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A label value, or a key's name part: [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, at most 63 */
+static bool sel_name_ok(const char *s, size_t n, bool empty_ok)
+{
+	if (!n)
+		return empty_ok;
+	if (n > SEL_NAME_MAX || !sel_alnum(s[0]) || !sel_alnum(s[n - 1]))
+		return false;
+	for (size_t i = 1; i + 1 < n; i++)
+		if (!sel_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+/* A DNS-1123 subdomain: dot-separated labels of [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 253 */
+static bool sel_prefix_ok(const char *s, size_t n)
+{
+	size_t start = 0;
+
+	if (!n || n > SEL_PREFIX_MAX)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.') {
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+			      s[i] == '-'))
+				return false;
+			continue;
+		}
+		if (i == start || s[start] == '-' || s[i - 1] == '-' || i - start > 63)
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
+bool ctl_label_key_valid(const char *key)
+{
+	const char *slash = strchr(key, '/');
+
+	if (!slash)
+		return sel_name_ok(key, strlen(key), false);
+	return sel_prefix_ok(key, (size_t)(slash - key)) &&
+	       sel_name_ok(slash + 1, strlen(slash + 1), false);
+}
+
+bool ctl_label_value_valid(const char *value)
+{
+	return sel_name_ok(value, strlen(value), true);
+}
+
+enum sel_tok {
+	TOK_END,
+	TOK_IDENT, /* a key, a value, or the words in and notin */
+	TOK_NOT,   /* ! */
+	TOK_EQ,	   /* = */
+	TOK_EQEQ,  /* == */
+	TOK_NE,	   /* != */
+	TOK_OPEN,  /* ( */
+	TOK_CLOSE, /* ) */
+	TOK_COMMA, /* , */
+	TOK_OTHER, /* < > and what apimachinery knows but ferry does not take */
+};
+
+/* The lexer: identifiers are copied, NUL-terminated, into @buf. */
+struct sel_lex {
+	const char *s; /* the whole selector */
+	size_t pos;
+	char *buf; /* room for every identifier: strlen(s) + number of tokens */
+	size_t used;
+	const char *ident; /* the last TOK_IDENT, in @buf */
+};
+
+static bool sel_special(char c)
+{
+	return c == '=' || c == '!' || c == '(' || c == ')' || c == ',' || c == '<' || c == '>';
+}
+
+static bool sel_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static enum sel_tok sel_next(struct sel_lex *lx)
+{
+	const char *s = lx->s;
+	size_t start;
+
+	while (sel_space(s[lx->pos]))
+		lx->pos++;
+	switch (s[lx->pos]) {
+	case '\0':
+		return TOK_END;
+	case '!':
+		lx->pos++;
+		if (s[lx->pos] == '=') {
+			lx->pos++;
+			return TOK_NE;
+		}
+		return TOK_NOT;
+	case '=':
+		lx->pos++;
+		if (s[lx->pos] == '=') {
+			lx->pos++;
+			return TOK_EQEQ;
+		}
+		return TOK_EQ;
+	case '(':
+		lx->pos++;
+		return TOK_OPEN;
+	case ')':
+		lx->pos++;
+		return TOK_CLOSE;
+	case ',':
+		lx->pos++;
+		return TOK_COMMA;
+	case '<':
+	case '>':
+		lx->pos++;
+		return TOK_OTHER;
+	}
+	start = lx->pos;
+	while (s[lx->pos] && !sel_space(s[lx->pos]) && !sel_special(s[lx->pos]))
+		lx->pos++;
+	lx->ident = lx->buf + lx->used;
+	memcpy(lx->buf + lx->used, s + start, lx->pos - start);
+	lx->used += lx->pos - start;
+	lx->buf[lx->used++] = '\0';
+	return TOK_IDENT;
+}
+
+/* What the parser needs besides the lexer: the requirements and the values arrays. */
+struct sel_parse {
+	struct sel_lex lx;
+	struct ctl_sel_req *reqs;
+	size_t nreqs;
+	const char **vals; /* every value of every requirement, in order */
+	size_t nvals;
+	struct ctl_err *err;
+};
+
+static int sel_value(struct sel_parse *sp, const char *v)
+{
+	if (!ctl_label_value_valid(v))
+		return ctl_err_set(
+			sp->err, -EINVAL,
+			"'%.64s' is not a label value (at most 63 of A-Z a-z 0-9 - _ ., alphanumeric at both ends)",
+			v);
+	sp->vals[sp->nvals++] = v;
+	return 0;
+}
+
+/* "(a, b, c)" after in/notin; the opening parenthesis is next. */
+static int sel_value_set(struct sel_parse *sp, struct ctl_sel_req *r)
+{
+	enum sel_tok t = sel_next(&sp->lx);
+	int ret;
+
+	if (t != TOK_OPEN)
+		return ctl_err_set(sp->err, -EINVAL, "'(' expected after '%s %s'", r->key,
+				   r->op == CTL_SEL_IN ? "in" : "notin");
+	r->values = &sp->vals[sp->nvals];
+	for (;;) {
+		t = sel_next(&sp->lx);
+		/* "()" and "(a,)" hold the empty value, as in apimachinery */
+		ret = sel_value(sp, t == TOK_IDENT ? sp->lx.ident : "");
+		if (ret)
+			return ret;
+		r->nvalues++;
+		if (t == TOK_IDENT)
+			t = sel_next(&sp->lx);
+		if (t == TOK_CLOSE)
+			return 0;
+		if (t != TOK_COMMA)
+			return ctl_err_set(sp->err, -EINVAL,
+					   "',' or ')' expected in the values of '%s'", r->key);
+	}
+}
+
+/* One requirement; the token after it (',' or the end) is returned in *@after. */
+static int sel_requirement(struct sel_parse *sp, enum sel_tok t, enum sel_tok *after)
+{
+	struct ctl_sel_req *r = &sp->reqs[sp->nreqs];
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->op = CTL_SEL_EXISTS;
+	if (t == TOK_NOT) {
+		r->op = CTL_SEL_NOT_EXISTS;
+		t = sel_next(&sp->lx);
+	}
+	if (t != TOK_IDENT)
+		return ctl_err_set(sp->err, -EINVAL, "a label key expected at offset %zu",
+				   sp->lx.pos);
+	r->key = sp->lx.ident;
+	if (!ctl_label_key_valid(r->key))
+		return ctl_err_set(
+			sp->err, -EINVAL,
+			"'%.64s' is not a label key ([prefix/]name: a DNS subdomain, and at most 63 of A-Z a-z 0-9 - _ .)",
+			r->key);
+	sp->nreqs++;
+	t = sel_next(&sp->lx);
+	if (r->op == CTL_SEL_NOT_EXISTS || t == TOK_END || t == TOK_COMMA) {
+		*after = t;
+		return 0;
+	}
+	if (t == TOK_IDENT && (!strcmp(sp->lx.ident, "in") || !strcmp(sp->lx.ident, "notin"))) {
+		r->op = !strcmp(sp->lx.ident, "in") ? CTL_SEL_IN : CTL_SEL_NOTIN;
+		ret = sel_value_set(sp, r);
+		if (!ret)
+			*after = sel_next(&sp->lx);
+		return ret;
+	}
+	if (t != TOK_EQ && t != TOK_EQEQ && t != TOK_NE)
+		return ctl_err_set(sp->err, -EINVAL,
+				   "'%s': an operator expected (=, ==, !=, in, notin)", r->key);
+	r->op = t == TOK_NE ? CTL_SEL_NE : CTL_SEL_EQ;
+	r->values = &sp->vals[sp->nvals];
+	r->nvalues = 1;
+	t = sel_next(&sp->lx);
+	ret = sel_value(sp, t == TOK_IDENT ? sp->lx.ident : "");
+	if (!ret)
+		*after = t == TOK_IDENT ? sel_next(&sp->lx) : t;
+	return ret;
+}
+
+int ctl_selector_parse(const char *s, struct ctl_selector *out, struct ctl_err *err)
+{
+	struct sel_parse sp = {.lx = {.s = s}, .err = err};
+	size_t len = strlen(s);
+	enum sel_tok t;
+	int ret = 0;
+
+	ctl_err_clear(err);
+	memset(out, 0, sizeof(*out));
+	/* each token is at least one byte: bounds for identifiers, requirements and values */
+	sp.lx.buf = malloc(2 * len + 1);
+	sp.reqs = calloc(len / 2 + 1, sizeof(*sp.reqs));
+	sp.vals = calloc(len + 1, sizeof(*sp.vals));
+	if (!sp.lx.buf || !sp.reqs || !sp.vals) {
+		ret = ctl_err_set(err, -ENOMEM, "out of memory");
+		goto out_free;
+	}
+	t = sel_next(&sp.lx);
+	while (t != TOK_END) {
+		ret = sel_requirement(&sp, t, &t);
+		if (ret)
+			goto out_free;
+		if (t == TOK_COMMA)
+			t = sel_next(&sp.lx);
+		else if (t != TOK_END) {
+			ret = ctl_err_set(err, -EINVAL, "',' or the end expected at offset %zu",
+					  sp.lx.pos);
+			goto out_free;
+		} else
+			break;
+		if (t == TOK_END) {
+			ret = ctl_err_set(err, -EINVAL, "a requirement expected after ','");
+			goto out_free;
+		}
+	}
+	assert(sp.lx.used <= 2 * len + 1 && sp.nvals <= len + 1);
+	out->reqs = sp.reqs;
+	out->n = sp.nreqs;
+	out->priv_buf = sp.lx.buf;
+	out->priv_vals = sp.vals;
+	return 0;
+out_free:
+	free(sp.lx.buf);
+	free(sp.reqs);
+	free(sp.vals);
+	return ret;
+}
+
+void ctl_selector_fini(struct ctl_selector *sel)
+{
+	if (!sel)
+		return;
+	free(sel->priv_buf);
+	free(sel->priv_vals);
+	free(sel->reqs);
+	memset(sel, 0, sizeof(*sel));
+}
+
+bool ctl_selector_matches(const struct ctl_selector *sel, ctl_label_get_fn get, const void *arg)
+{
+	for (size_t i = 0; i < sel->n; i++) {
+		const struct ctl_sel_req *r = &sel->reqs[i];
+		const char *v = get(arg, r->key);
+		bool in = false;
+
+		for (size_t k = 0; v && k < r->nvalues; k++)
+			in = in || !strcmp(v, r->values[k]);
+		switch (r->op) {
+		case CTL_SEL_EXISTS:
+			if (!v)
+				return false;
+			break;
+		case CTL_SEL_NOT_EXISTS:
+			if (v)
+				return false;
+			break;
+		case CTL_SEL_EQ:
+		case CTL_SEL_IN:
+			if (!in)
+				return false;
+			break;
+		case CTL_SEL_NE:
+		case CTL_SEL_NOTIN:
+			if (in)
+				return false;
+			break;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/cli/t_values.c - the value parsers of control/cli/values.c, the ones
+ * reconcilers link without the rest of the command: sizes, durations,
+ * intervals, counts, KEY=VALUE labels and Kubernetes label selectors, from
+ * tables of good and malformed input. A refusal must name its value in
+ * struct ctl_err; a success must leave it empty.
+ *
+ * The selector rows follow k8s.io/apimachinery/pkg/labels: Parse() and
+ * Requirement.Matches() (`!=` and notin hold when the key is absent,
+ * "x in ()" is the set of the empty value).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "control/cli/cli.h"
+#include "t_helpers.h"
+
+static void check_err(const struct ctl_err *err, int ret, const char *what)
+{
+	T_ASSERT(err->code == ret, "%s: err.code %d, returned %d", what, err->code, ret);
+	if (ret)
+		T_ASSERT(err->msg[0], "%s: refused without a reason", what);
+	else
+		T_ASSERT(!err->msg[0], "%s: a reason after a success: %s", what, err->msg);
+}
+
+static void test_sizes(void)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		uint64_t v;
+	} rows[] = {
+		{"4096", 0, 4096},
+		{"0", 0, 0},
+		{"10B", 0, 10},
+		{"64M", 0, 64ull << 20},
+		{"64m", 0, 64ull << 20},
+		{"1G", 0, 1ull << 30},
+		{"1.5GiB", 0, 3ull << 29},
+		{"1KB", 0, 1024},
+		{"1kib", 0, 1024},
+		{"16P", 0, 1ull << 54},
+		{"", -EINVAL, 0},
+		{"-1", -EINVAL, 0},
+		{"+1", -EINVAL, 0},
+		{"1.5", -EINVAL, 0},
+		{"1X", -EINVAL, 0},
+		{"1MiX", -EINVAL, 0},
+		{"16E", -EINVAL, 0},
+		{"M", -EINVAL, 0},
+		{"nan", -EINVAL, 0},
+		{"inf", -EINVAL, 0},
+		{"16384P", -ERANGE, 0},
+		{"1e30", -ERANGE, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ctl_err err;
+		uint64_t v = 7;
+		int ret = ctl_parse_size(rows[i].s, &v, &err);
+
+		T_ASSERT(ret == rows[i].ret, "size '%s': %d, want %d", rows[i].s, ret, rows[i].ret);
+		check_err(&err, ret, rows[i].s);
+		if (!ret)
+			T_ASSERT(v == rows[i].v, "size '%s': %llu", rows[i].s,
+				 (unsigned long long)v);
+		T_ASSERT(ctl_parse_size(rows[i].s, &v, NULL) == rows[i].ret, "without ctl_err");
+	}
+}
+
+static void test_durations(void)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		int64_t v;
+	} rows[] = {
+		{"720h", 0, 720 * 3600}, {"30d", 0, 30 * 86400}, {"1h30m", 0, 5400},
+		{"1.5h", 0, 5400},	 {"90", 0, 90},		 {"90s", 0, 90},
+		{"2w", 0, 14 * 86400},	 {"1y", 0, 365 * 86400}, {"1d12h", 0, 36 * 3600},
+		{"1500ms", 0, 1},	 {"0s", 0, 0},		 {"", -EINVAL, 0},
+		{"-1h", -EINVAL, 0},	 {"+1h", -EINVAL, 0},	 {"1h-5m", -EINVAL, 0},
+		{"1x", -EINVAL, 0},	 {"h", -EINVAL, 0},	 {"1h30", -EINVAL, 0},
+		{"1hh", -EINVAL, 0},	 {"1 h", -EINVAL, 0},	 {"inf", -EINVAL, 0},
+		{"nan", -EINVAL, 0},	 {"1e20s", -ERANGE, 0},	 {"300000000000y", -ERANGE, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ctl_err err;
+		int64_t v = -7;
+		int ret = ctl_parse_duration(rows[i].s, &v, &err);
+
+		T_ASSERT(ret == rows[i].ret, "duration '%s': %d, want %d", rows[i].s, ret,
+			 rows[i].ret);
+		check_err(&err, ret, rows[i].s);
+		if (!ret)
+			T_ASSERT(v == rows[i].v, "duration '%s': %lld", rows[i].s, (long long)v);
+	}
+}
+
+static void test_intervals_and_counts(void)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		double v;
+	} iv[] = {
+		{"1", 0, 1},	     {"0.5", 0, 0.5},	 {"2s", 0, 2},	       {"500ms", 0, 0.5},
+		{"60", 0, 60},	     {"0.1", 0, 0.1},	 {"0.05", -ERANGE, 0}, {"61", -ERANGE, 0},
+		{"1m", -EINVAL, 0},  {"", -EINVAL, 0},	 {"s", -EINVAL, 0},    {"1 s", -EINVAL, 0},
+		{"nan", -EINVAL, 0}, {"-1", -ERANGE, 0},
+	};
+	static const struct {
+		const char *s;
+		int ret;
+		unsigned long v;
+	} nv[] = {
+		{"5", 0, 5},	     {"1", 0, 1},
+		{"10", 0, 10},	     {"0", -ERANGE, 0},
+		{"11", -ERANGE, 0},  {"-1", -EINVAL, 0},
+		{"", -EINVAL, 0},    {"5x", -EINVAL, 0},
+		{"0x5", -EINVAL, 0}, {"99999999999999999999999", -ERANGE, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(iv) / sizeof(iv[0]); i++) {
+		struct ctl_err err;
+		double v = -1;
+		int ret = ctl_parse_interval(iv[i].s, &v, &err);
+
+		T_ASSERT(ret == iv[i].ret, "interval '%s': %d, want %d", iv[i].s, ret, iv[i].ret);
+		check_err(&err, ret, iv[i].s);
+		if (!ret)
+			T_ASSERT(v == iv[i].v, "interval '%s': %g", iv[i].s, v);
+	}
+	for (size_t i = 0; i < sizeof(nv) / sizeof(nv[0]); i++) {
+		struct ctl_err err;
+		unsigned long v = 99;
+		int ret = ctl_parse_ulong(nv[i].s, 1, 10, &v, &err);
+
+		T_ASSERT(ret == nv[i].ret, "count '%s': %d, want %d", nv[i].s, ret, nv[i].ret);
+		check_err(&err, ret, nv[i].s);
+		if (!ret)
+			T_ASSERT(v == nv[i].v, "count '%s': %lu", nv[i].s, v);
+	}
+}
+
+static void test_labels(void)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		size_t key_len;
+		const char *value;
+	} rows[] = {
+		{"a=b", 0, 1, "b"},	  {"env=prod", 0, 3, "prod"},  {"a=", 0, 1, ""},
+		{"a=b=c", 0, 1, "b=c"},	  {"my key=a b", 0, 6, "a b"}, {"=b", -EINVAL, 0, NULL},
+		{"ab", -EINVAL, 0, NULL}, {"", -EINVAL, 0, NULL},      {"=", -EINVAL, 0, NULL},
+	};
+	static const struct {
+		const char *key;
+		bool ok;
+	} keys[] = {
+		{"app", true},
+		{"app.kubernetes.io/name", true},
+		{"A_b.c-9", true},
+		{"a", true},
+		{"example.com/a", true},
+		{"a/b/c", false},
+		{"-a", false},
+		{"a-", false},
+		{"/a", false},
+		{"a/", false},
+		{"Example.com/a", false},
+		{"ex..com/a", false},
+		{"-ex.com/a", false},
+		{"a b", false},
+		{"", false},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", true},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+	};
+	static const struct {
+		const char *value;
+		bool ok;
+	} values[] = {
+		{"", true},
+		{"a", true},
+		{"v1.2-3_4", true},
+		{"a b", false},
+		{"-a", false},
+		{"a.", false},
+		{"a/b", false},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", true},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ctl_err err;
+		const char *value = NULL;
+		size_t key_len = 0;
+		int ret = ctl_parse_label(rows[i].s, &key_len, &value, &err);
+
+		T_ASSERT(ret == rows[i].ret, "label '%s': %d", rows[i].s, ret);
+		check_err(&err, ret, rows[i].s);
+		if (!ret)
+			T_ASSERT(key_len == rows[i].key_len && !strcmp(value, rows[i].value),
+				 "label '%s': key of %zu, value '%s'", rows[i].s, key_len, value);
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		T_ASSERT(ctl_label_key_valid(keys[i].key) == keys[i].ok, "key '%s'", keys[i].key);
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		T_ASSERT(ctl_label_value_valid(values[i].value) == values[i].ok, "value '%s'",
+			 values[i].value);
+}
+
+/* The requirements as one line: "app = web; !legacy; tier in (a,b)". */
+static void sel_describe(const struct ctl_selector *sel, char *buf, size_t len)
+{
+	static const char *const ops[] = {
+		[CTL_SEL_EXISTS] = "exists", [CTL_SEL_NOT_EXISTS] = "!", [CTL_SEL_EQ] = "=",
+		[CTL_SEL_NE] = "!=",	     [CTL_SEL_IN] = "in",	 [CTL_SEL_NOTIN] = "notin",
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sel->n; i++) {
+		const struct ctl_sel_req *r = &sel->reqs[i];
+
+		if (r->op == CTL_SEL_NOT_EXISTS)
+			used += (size_t)snprintf(buf + used, len - used, "%s!%s", i ? "; " : "",
+						 r->key);
+		else
+			used += (size_t)snprintf(buf + used, len - used, "%s%s %s", i ? "; " : "",
+						 r->key, ops[r->op]);
+		if (r->op == CTL_SEL_IN || r->op == CTL_SEL_NOTIN)
+			used += (size_t)snprintf(buf + used, len - used, " (");
+		for (size_t k = 0; k < r->nvalues; k++)
+			used += (size_t)snprintf(buf + used, len - used, "%s'%s'", k ? "," : " ",
+						 r->values[k]);
+		if (r->op == CTL_SEL_IN || r->op == CTL_SEL_NOTIN)
+			used += (size_t)snprintf(buf + used, len - used, " )");
+		T_ASSERT(used < len, "description too long");
+	}
+}
+
+/* Labels as "k=v,k=v" for the selector tests. */
+struct labels {
+	char k[8][16], v[8][16];
+	size_t n;
+};
+
+static const char *labels_get(const void *arg, const char *key)
+{
+	const struct labels *l = arg;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->k[i], key))
+			return l->v[i];
+	return NULL;
+}
+
+static void labels_set(struct labels *l, const char *s)
+{
+	char buf[256], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	l->n = 0;
+	for (char *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(p, '=');
+
+		*eq = '\0';
+		snprintf(l->k[l->n], sizeof(l->k[0]), "%s", p);
+		snprintf(l->v[l->n], sizeof(l->v[0]), "%s", eq + 1);
+		l->n++;
+	}
+}
+
+static void test_selectors(void)
+{
+	static const struct {
+		const char *s;
+		const char *parsed;	     /* NULL: refused with -EINVAL */
+		const char *match, *nomatch; /* label sets ("" = none), "-": not tried */
+	} rows[] = {
+		{"", "", "", "-"},
+		{"   ", "", "a=b", "-"},
+		{"app=web", "app = 'web'", "app=web", "app=db"},
+		{"app==web", "app = 'web'", "app=web,x=y", ""},
+		{"app!=web", "app != 'web'", "", "app=web"},
+		{"app!=web", "app != 'web'", "app=db", "-"},
+		{"app", "app exists", "app=", ""},
+		{"!app", "!app", "x=y", "app=web"},
+		{"tier in (a, b)", "tier in ( 'a','b' )", "tier=b", "tier=c"},
+		{"tier notin (a,b)", "tier notin ( 'a','b' )", "", "tier=a"},
+		{"tier notin (a,b)", "tier notin ( 'a','b' )", "tier=c", "-"},
+		{" app = web , !legacy , tier in(a) ", "app = 'web'; !legacy; tier in ( 'a' )",
+		 "app=web,tier=a", "app=web,tier=a,legacy=1"},
+		{"app in (web,api),!legacy", "app in ( 'web','api' ); !legacy", "app=api",
+		 "app=db"},
+		{"a=", "a = ''", "a=", "a=x"},
+		{"a==,b", "a = ''; b exists", "a=,b=1", "b=1"},
+		{"a!=", "a != ''", "a=x", "a="},
+		{"a in ()", "a in ( '' )", "a=", "a=x"},
+		{"a in (x,)", "a in ( 'x','' )", "a=", "a=y"},
+		{"x.io/name=v1.2-3_4", "x.io/name = 'v1.2-3_4'", "x.io/name=v1.2-3_4", "-"},
+		{"in=notin", "in = 'notin'", "in=notin", "-"},
+		{"a,a!=b", "a exists; a != 'b'", "a=c", "a=b"},
+		/* malformed */
+		{",", NULL, NULL, NULL},
+		{"a,", NULL, NULL, NULL},
+		{",a", NULL, NULL, NULL},
+		{"a,,b", NULL, NULL, NULL},
+		{"!", NULL, NULL, NULL},
+		{"!a=b", NULL, NULL, NULL},
+		{"!!a", NULL, NULL, NULL},
+		{"a=b c", NULL, NULL, NULL},
+		{"a=b=c", NULL, NULL, NULL},
+		{"a in b", NULL, NULL, NULL},
+		{"a in (b", NULL, NULL, NULL},
+		{"a in (b c)", NULL, NULL, NULL},
+		{"a in (b))", NULL, NULL, NULL},
+		{"a notin", NULL, NULL, NULL},
+		{"a > 1", NULL, NULL, NULL},
+		{"a<1", NULL, NULL, NULL},
+		{"=a", NULL, NULL, NULL},
+		{"a b", NULL, NULL, NULL},
+		{"(a)", NULL, NULL, NULL},
+		{"a!b", NULL, NULL, NULL},
+		{"a=-b", NULL, NULL, NULL},
+		{"a in (-b)", NULL, NULL, NULL},
+		{"-a=b", NULL, NULL, NULL},
+		{"a/b/c", NULL, NULL, NULL},
+		{"Example.com/a=b", NULL, NULL, NULL},
+		{"a=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL, NULL,
+		 NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct ctl_selector sel;
+		struct ctl_err err;
+		struct labels l;
+		char got[512];
+		int ret = ctl_selector_parse(rows[i].s, &sel, &err);
+
+		check_err(&err, ret, rows[i].s);
+		if (!rows[i].parsed) {
+			T_ASSERT(ret == -EINVAL, "selector '%s' taken", rows[i].s);
+			T_ASSERT(!sel.reqs && !sel.n, "a refused selector is not zeroed");
+			ctl_selector_fini(&sel);
+			continue;
+		}
+		T_ASSERT(!ret, "selector '%s' refused: %s", rows[i].s, err.msg);
+		sel_describe(&sel, got, sizeof(got));
+		T_ASSERT(!strcmp(got, rows[i].parsed), "selector '%s' parsed as \"%s\"", rows[i].s,
+			 got);
+		if (strcmp(rows[i].match, "-")) {
+			labels_set(&l, rows[i].match);
+			T_ASSERT(ctl_selector_matches(&sel, labels_get, &l),
+				 "'%s' does not select {%s}", rows[i].s, rows[i].match);
+		}
+		if (strcmp(rows[i].nomatch, "-")) {
+			labels_set(&l, rows[i].nomatch);
+			T_ASSERT(!ctl_selector_matches(&sel, labels_get, &l), "'%s' selects {%s}",
+				 rows[i].s, rows[i].nomatch);
+		}
+		ctl_selector_fini(&sel);
+		ctl_selector_fini(&sel); /* twice: fini leaves it empty */
+	}
+}
+
+int main(void)
+{
+	test_sizes();
+	test_durations();
+	test_intervals_and_counts();
+	test_labels();
+	test_selectors();
+	printf("PASS: sizes, durations, intervals, counts, labels, selectors\n");
+	return T_EXIT_PASS;
+}
