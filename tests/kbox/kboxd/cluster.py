@@ -44,11 +44,13 @@ import time
 
 from . import cgroups, sweep, sysns
 
-# Modules that extend the box with nodes (issue 14's storage driver goes here): each is
-# imported in the server (a `controllers(box)` function there returns controller threads
-# to run beside the scheduler) and in every kubelet (importing it may register
-# volumes.PLUGINS, sched.EXTRA_FILTERS / PRE_BIND, workloads.CLAIMS_HOOK).
-EXTENSIONS = []
+# Modules that extend the box with nodes: each is imported in the server (a
+# `controllers(box)` function there returns controller threads to run beside the
+# scheduler; it runs before the nodes start and may set Cluster.mount_ns, kubelet_extra
+# and on_stop) and in every kubelet (importing it may register volumes.PLUGINS /
+# NODE_START, sched.EXTRA_FILTERS / PRE_BIND, workloads.CLAIMS_HOOK, api.ADMISSION).
+# storage.py: the CSI drivers, PV/PVC binding, snapshots, populators (issue 14).
+EXTENSIONS = ["kboxd.storage"]
 
 FABRIC_IP = "172.30.0.1"
 API_PORT = 6443
@@ -100,7 +102,7 @@ def normalize(cfg):
     if len(out) > 200:
         raise ValueError("at most 200 nodes")
     return {"nodes": out, "kubelet": dict(cfg.get("kubelet") or {}), "kubeProxy": dict(cfg.get("kubeProxy") or {}),
-            "images": list(cfg.get("images") or [])}
+            "images": list(cfg.get("images") or []), "storage": cfg.get("storage", {})}
 
 
 def simple(n):
@@ -152,6 +154,10 @@ class Cluster:
         self.bases = {name: mp + own.get(key, "/").rstrip("/") + "/" + self.prefix
                       for name, (mp, key) in self.hier.items() if key in own}
         self.stopping = False
+        self.mount_ns = None     # a mount namespace the nodes are made from (the storage pools')
+        self.kubelet_extra = {}  # keys added to every kubelet's config
+        self.node_binds = []     # [host path, node path]: bound in every node
+        self.on_stop = []        # called once the nodes are gone, before the sweep
 
     @staticmethod
     def extensions():
@@ -259,12 +265,13 @@ class Cluster:
                     layersDir="/run/kbox/layers", ferry=os.environ.get("FERRY") or "",
                     images=self.cfg["images"], kubeProxy=self.cfg["kubeProxy"], extensions=list(EXTENSIONS),
                     **self.cfg["kubelet"])
+        kcfg.update(self.kubelet_extra)
         with open(os.path.join(kd, "kbox-node.json"), "w") as f:
             json.dump(kcfg, f, indent=1)
         hier = sorted((name, key) for name, (mp, key) in self.hier.items())
         ncfg = {"name": n["name"], "netns": f"/run/netns/{self.node_netns(n)}", "cgroupDriver": n["cgroupDriver"],
                 "cgroupDirs": [], "hierarchies": hier, "kubeletDir": kd, "logDir": ld, "python": PY,
-                "kboxdParent": HERE}
+                "kboxdParent": HERE, "mountNs": self.mount_ns, "binds": self.node_binds}
         for name, base in self.bases.items():
             mp = self.hier[name][0]
             ncfg["cgroupDirs"].append(cgroups.mkdir(mp, base[len(mp):] + "/" + n["name"]))
@@ -306,6 +313,11 @@ class Cluster:
                 p.wait()
         if getattr(self, "listener", None) is not None:
             self.listener.close()
+        for fn in self.on_stop:
+            try:
+                fn()
+            except Exception as e:
+                print(f"kbox: at stop: {e}", flush=True)
         left = sweep.clean({"id": self.id, "dir": self.dir, "netns": [self.fabric] +
                             [self.node_netns(n) for n in self.cfg["nodes"]], "cgroups": sorted(self.bases.values())})
         if left:

@@ -573,7 +573,10 @@ class PodWorker(threading.Thread):
             prop = {"HostToContainer": "slave", "Bidirectional": "shared"}.get(m.get("mountPropagation"), "private")
             out.append({"type": "bind", "src": src, "dst": m["mountPath"], "ro": bool(m.get("readOnly")),
                         "propagation": prop})
-        for d in spec.get("volumeDevices") or []:
+        # a privileged container gets every device of the node instead: its volumeDevices are
+        # ignored, as on a real kubelet (kubernetes#85624, CONTROLPLANE.md §1.4)
+        privileged = bool((spec.get("securityContext") or {}).get("privileged"))
+        for d in [] if privileged else spec.get("volumeDevices") or []:
             src = self.vols.paths.get(d.get("name"))
             if src:
                 out.append({"type": "bind", "src": src, "dst": d["devicePath"], "recursive": False})
@@ -1198,6 +1201,11 @@ class Kubelet:
     # ---- main
     def run(self):
         self.register()
+        for fn in volumes.NODE_START:  # the storage driver's registration (CSINode)
+            try:
+                fn(self)
+            except Exception as e:
+                log(f"node start hook {fn.__module__}: {e}")
         threading.Thread(target=self.lease_loop, name="lease", daemon=True).start()
         self.services = kclient.Informer(self.client, "/api/v1/services", lambda t, o: None, name="services").start()
         self.services.synced.wait(30)

@@ -6,7 +6,8 @@ A box with nodes makes, in the host's namespaces, only:
   of nsfs under /run/netns, visible to `ip netns`);
 - a cgroup directory kbox-<id> (with the nodes below it) in every hierarchy,
   under the cgroup its server runs in;
-- (issue 14) loop devices whose backing files live under its DIR;
+- (issue 14) loop devices whose backing files live under its DIR (its storage pools, and
+  the volumes on them that nodes attached);
 - and, started by `kbox start`, its HTTP/2 front (nghttpx), which outlives a killed server.
 Everything else (mounts, processes, veths, iptables rules, bpffs pins) lives in
 the nodes' namespaces and goes with them. Before making any of it the server
@@ -21,6 +22,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 from . import cgroups
 
@@ -116,16 +118,24 @@ def cgroup_dirs(box_id=None, depth=4):
 
 
 def loops_under(d):
-    """Loop devices whose backing file lives under d."""
+    """Loop devices whose backing file lives under d, and those whose backing file lives on
+    one of them (a volume on a storage pool: once the pool's mount namespace is gone its path
+    no longer reads as under d), the latter first: the order to detach them in."""
     if not d:
         return []
-    r = subprocess.run(["losetup", "-a", "-n", "-O", "NAME,BACK-FILE", "--raw"], stdout=subprocess.PIPE,
+    r = subprocess.run(["losetup", "-J", "-a", "-O", "NAME,MAJ:MIN,BACK-MAJ:MIN,BACK-FILE"], stdout=subprocess.PIPE,
                        stderr=subprocess.DEVNULL, text=True)
-    out = []
-    for line in r.stdout.splitlines():
-        parts = line.split(None, 1)
-        if len(parts) == 2 and parts[1].startswith(d.rstrip("/") + "/"):
-            out.append(parts[0])
+    try:
+        rows = [{k: (v or "").strip() for k, v in x.items()} for x in json.loads(r.stdout or "{}").get("loopdevices", [])]
+    except ValueError:
+        return []
+    mine = [x for x in rows if x.get("back-file", "").startswith(d.rstrip("/") + "/")]
+    out = [x["name"] for x in mine]
+    devs = {x["maj:min"] for x in mine}
+    while devs:
+        above = [x for x in rows if x.get("back-maj:min") in devs and x["name"] not in out]
+        out = [x["name"] for x in above] + out
+        devs = {x["maj:min"] for x in above}
     return out
 
 
@@ -186,6 +196,11 @@ def clean(rec):
         left += [f"cgroup {x}" for x in remove_cgroup_tree(d)]
     for dev in loops_under(rec.get("dir")):
         subprocess.run(["losetup", "-d", dev], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a device still open (a pool whose mount namespace is going away) clears itself when closed
+    deadline = time.time() + 5
+    while loops_under(rec.get("dir")) and time.time() < deadline:
+        time.sleep(0.05)
+    left += [f"loop {x}" for x in loops_under(rec.get("dir"))]
     if not left:
         drop_record(rec["id"])
     return left

@@ -47,6 +47,9 @@ class NotReady(Exception):
 
 # storage plugs in here (see the module doc): {"persistentVolumeClaim": handler, ...}
 PLUGINS = {}
+# fn(kubelet) run once the kubelet has registered its Node (the storage driver's registration:
+# CSINode, topology labels)
+NODE_START = []
 
 
 def source_kind(vol):
@@ -142,6 +145,7 @@ class Volumes:
         self.paths = {}
         self.tmpfs = []
         self.token_due = {}
+        self.pod = pod
 
     def vol_dir(self, vol):
         plug = PLUGIN_DIRS.get(source_kind(vol)) or "kubernetes.io~" + source_kind(vol).lower()
@@ -149,6 +153,7 @@ class Volumes:
 
     def setup(self, pod):
         """Make (or refresh) every volume. -> None; raises NotReady/OSError with the reason."""
+        self.pod = pod
         os.makedirs(self.dir, exist_ok=True)
         for vol in (pod.get("spec") or {}).get("volumes") or []:
             kind = source_kind(vol)
@@ -277,13 +282,37 @@ class Volumes:
         return tok
 
     def teardown(self):
+        """Unmount and remove the pod's volumes. A plugin's volume (a PVC's mount) is torn down
+        by its plugin first; while anything is still mounted below the pod's directory it is
+        left in place (removing the files would reach into the mounted volume)."""
+        for vol in (self.pod.get("spec") or {}).get("volumes") or []:
+            kind = source_kind(vol)
+            if kind in PLUGINS and vol["name"] in self.paths:
+                try:
+                    PLUGINS[kind].teardown(self.ctx, self.pod, vol)
+                    del self.paths[vol["name"]]
+                except Exception as e:
+                    print(f"volume {vol['name']} of pod {self.uid}: teardown failed: {e}", flush=True)
         for d in self.tmpfs:
             try:
                 sysns.umount(d)
             except OSError:
                 pass
         self.tmpfs = []
+        left = mounts_under(self.dir)
+        if left:
+            print(f"pod {self.uid}: still mounted, its directory is kept: {left}", flush=True)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def mounts_under(d):
+    d = d.rstrip("/") + "/"
+    try:
+        with open("/proc/self/mountinfo") as f:
+            return [line.split()[4] for line in f if line.split()[4].startswith(d)]
+    except OSError:
+        return []
 
 
 def field_ref(pod, path):
