@@ -274,8 +274,9 @@ class Pool:
                 meta = self.snapshot(sh) if kind == "snapshot" else self.volume(sh)
                 if meta is None:
                     raise CsiError("NotFound", f"source {kind} {sh} not found")
-                if meta["capacity"] > size:
-                    raise CsiError("OutOfRange", f"requested size {size} is less than the source's {meta['capacity']}")
+                have = meta["size"] if kind == "snapshot" else meta["capacity"]
+                if have > size:
+                    raise CsiError("OutOfRange", f"requested size {size} is less than the source's {have}")
                 reflink(self.path("snapshots" if kind == "snapshot" else "volumes", Driver.file_id(sh)), p, size)
             cur = {"handle": handle, "name": name, "capacity": size, "topology": topology,
                    "created": time.time_ns(), "source": list(source) if source else None}
@@ -569,6 +570,9 @@ class NodePlugin:
             opts = ",".join(pv["spec"].get("mountOptions") or [])
             _run(["mount", "-t", fstype] + (["-o", opts] if opts else []) + [dev, gm], "mount the volume")
             st["path"] = gm
+            # detached while mounted: autoclear, so the device goes with the last mount of it (the
+            # unstage, or the node's mount namespace when the node dies)
+            subprocess.run(["losetup", "-d", dev], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except Exception:
             _loop_detach(dev)
             raise

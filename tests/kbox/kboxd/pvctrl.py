@@ -127,12 +127,23 @@ class PVController(ctrl.Controller):
         classes = {c["metadata"]["name"]: c for c in self.objs("storage.k8s.io", "storageclasses")}
         pvcs.sort(key=lambda c: c["metadata"].get("creationTimestamp", ""))
         for pvc in pvcs:
-            self.sync_claim(pvc, pvs, classes)
+            self.guard(self.sync_claim, pvc, pvs, classes)
         claims = {(c["metadata"]["namespace"], c["metadata"]["name"]): c
                   for c in self.objs("", "persistentvolumeclaims")}
         for pv in self.objs("", "persistentvolumes"):
-            self.sync_volume(pv, claims)
+            self.guard(self.sync_volume, pv, claims)
         self.quotas()
+
+    def guard(self, fn, obj, *args):
+        """One object's failure is logged and retried next pass; the others go on."""
+        try:
+            fn(obj, *args)
+        except Exception as e:
+            import traceback
+            traceback.print_exc()
+            print(f"kbox: {self.name_}: {obj['metadata']['name']}: {e}", flush=True)
+            self.wake.set()
+            time.sleep(0.2)
 
     # ---- claims
     def sync_claim(self, pvc, pvs, classes):

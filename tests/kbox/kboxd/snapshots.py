@@ -58,10 +58,19 @@ class SnapshotController(ctrl.Controller):
 
     def pass_once(self):
         for vsc in self.objs(G, "volumesnapshotcontents"):
-            self.sync_content(vsc)
+            self.guard(self.sync_content, vsc)
         for vs in self.objs(G, "volumesnapshots"):
-            self.sync_snapshot(vs)
+            self.guard(self.sync_snapshot, vs)
         self.pvc_protection()
+
+    def guard(self, fn, obj):
+        try:
+            fn(obj)
+        except Exception as e:
+            import traceback
+            traceback.print_exc()
+            print(f"kbox: {self.name_}: {obj['metadata']['name']}: {e}", flush=True)
+            time.sleep(0.2)
 
     # ---- helpers
     def status(self, obj, plural, st):
