@@ -713,6 +713,66 @@ claim("frommoved", "1Gi", "kbox-hostpath", mode="Block", source={"apiGroup": "sn
                                                                   "name": "moved"}, ns=QNS)
 check("the moved snapshot restores", bound("frommoved", QNS), None, "Bound", REF)
 
+# ---------------------------------------------------------------- populators
+SEEDS = f"/apis/populator.kbox.io/v1alpha1/namespaces/{NS}/volumeseeds"
+create(SEEDS, {"apiVersion": "populator.kbox.io/v1alpha1", "kind": "VolumeSeed", "metadata": {"name": "seed1"},
+               "spec": {"fileName": "hello.txt", "fileContents": "hello from the populator"}})
+SEED = {"apiGroup": "populator.kbox.io", "kind": "VolumeSeed", "name": "seed1"}
+c = claim("pop", "1Gi", "kbox-hostpath", source=SEED, ref=True)
+eq("a dataSourceRef without a namespace is copied into dataSource, whatever its kind", c["spec"].get("dataSource"), SEED,
+   "PVC spec.dataSourceRef (AnyVolumeDataSource)")
+puid = c["metadata"]["uid"]
+prime = wait_until(lambda: pvc(f"prime-{puid}", "kbox-populator"), 10, 0.1) or {"metadata": {}, "spec": {}}
+eq("the populator makes PVC' prime-<uid> in its namespace with the claim's modes, size, class and mode",
+   {k: prime["spec"].get(k) for k in ("accessModes", "resources", "storageClassName", "volumeMode")},
+   {k: c["spec"].get(k) for k in ("accessModes", "resources", "storageClassName", "volumeMode")}, "lib-volume-populator")
+check("... and holds the claim with populate-target-protection while it works",
+      "populator.kbox.io/populate-target-protection" in (pvc("pop") or {}).get("metadata", {}).get("finalizers", [])
+      or (pvc("pop") or {}).get("status", {}).get("phase") == "Bound", pvc("pop")["metadata"].get("finalizers"),
+      "the finalizer", "lib-volume-populator")
+eq("the claim stays Pending while the data is written (the provisioner leaves it alone)",
+   [x for x in events("pop") if x[0] == "Provisioning"], [], "external-provisioner: populator data sources")
+c = bound("pop", timeout=40)
+check("the claim binds once populated", c, pvc("pop").get("status"), "Bound", "lib-volume-populator rebind")
+ppv = pv_of("pop") or {"metadata": {}}
+eq("it is bound to PV' (provisioned for PVC'), annotated populated-from",
+   [ppv["metadata"].get("name"), (ppv["metadata"].get("annotations") or {}).get("populator.kbox.io/populated-from")],
+   [f"pvc-{prime['metadata'].get('uid')}", f"{NS}/seed1"], "lib-volume-populator")
+check("PVC' went Lost when its volume was rebound, and is deleted",
+      ("ClaimLost", "Bound claim has lost its PersistentVolume. Data on the volume is lost!") in events(f"prime-{puid}", "kbox-populator")
+      and gone(pvc_path(f"prime-{puid}", "kbox-populator")), events(f"prime-{puid}", "kbox-populator"), "ClaimLost, then 404",
+      "PV controller, lib-volume-populator")
+check("the populator pod is deleted", gone(f"/api/v1/namespaces/kbox-populator/pods/populate-{puid}"), None, "404",
+      "lib-volume-populator")
+check("the finalizer is removed", wait_until(lambda: "populator.kbox.io/populate-target-protection" not in
+                                             (pvc("pop") or {}).get("metadata", {}).get("finalizers", []), 10, 0.1),
+      pvc("pop")["metadata"].get("finalizers"), "no populate-target-protection", "lib-volume-populator")
+ev = [x[0] for x in events("pop")]
+check("events PopulatorCreated and PopulatorFinished", "PopulatorCreated" in ev and "PopulatorFinished" in ev, ev, "both",
+      "lib-volume-populator")
+run_pod("popread", "busybox:1.36", ["sh", "-c", "cat /data/hello.txt; sleep 3600"], volumes=[("d", "pop")], mounts=[("d", "/data")])
+running("popread")
+r = wait_until(lambda: api.get(f"/api/v1/namespaces/{NS}/pods/popread/log")[2], 10, 0.2)
+eq("a pod reads the populated file", r, "hello from the populator", "lib-volume-populator hello")
+delete_pod("popread")
+c = claim("popb", "1Gi", "hp-wffc", mode="Block", source=SEED, ref=True)
+run_pod("popblk", "busybox:1.36", ["sh", "-c", "head -c 24 /dev/xvdp; sleep 3600"], volumes=[("d", "popb")],
+        devices=[("d", "/dev/xvdp")], node="node-b1")
+p = running("popblk", timeout=60)
+check("a WaitForFirstConsumer Block claim is populated on the pod's node, then the pod runs",
+      p and p["spec"].get("nodeName") == "node-b1", (pod("popblk") or {}).get("status"), "Running on node-b1", "lib-volume-populator WFFC")
+r = wait_until(lambda: api.get(f"/api/v1/namespaces/{NS}/pods/popblk/log")[2], 10, 0.2)
+eq("the device starts with the seed's contents", r, "hello from the populator", "lib-volume-populator raw block")
+eq("the pod waited in the scheduler's PreBind without a FailedScheduling event",
+   [m for r_, m in events("popblk") if r_ == "FailedScheduling"], [], "VolumeBinding PreBind")
+delete_pod("popblk")
+claim("unk", "1Gi", "kbox-hostpath", source={"apiGroup": "example.com", "kind": "Nothing", "name": "x"}, ref=True)
+ok = wait_until(lambda: ("UnrecognizedDataSourceKind", "The datasource for this PVC does not match any registered VolumePopulator")
+                in events("unk"), 10, 0.1)
+check("a claim naming a kind no VolumePopulator registers gets the validator's event", ok, events("unk"),
+      "UnrecognizedDataSourceKind", "volume-data-source-validator")
+eq("... and stays Pending", pvc("unk")["status"].get("phase"), "Pending", "volume-data-source-validator")
+
 # ---------------------------------------------------------------- clients: kubectl, python3-kubernetes
 if KUBECTL:
     rc, out, err = kubectl("get", "pvc", "hp")

@@ -36,7 +36,8 @@ In the server, as kube-controller-manager's and the CSI sidecars' stand-ins:
   immediate claims bound, a bound volume's node affinity, a WaitForFirstConsumer claim's
   driver on the node), NodeVolumeLimits (CSINode allocatable.count per driver) and, before
   binding the pod, selected-node on its WaitForFirstConsumer claims and a wait for them
-  to bind (the scheduler's PreBind).
+  to bind (the scheduler's PreBind; a claim still provisioning or being populated leaves
+  the pod for the next pass, with no FailedScheduling event).
 """
 import random
 import time
@@ -811,7 +812,7 @@ def pre_bind(s, pod, node):
             if s.update("", "v1", "persistentvolumeclaims", new) is None:
                 return "running PreBind plugin \"VolumeBinding\": the claim changed, retrying"
         pending.append(name)
-    deadline = time.time() + 15
+    deadline = time.time() + 2
     ns = pod["metadata"]["namespace"]
     while pending and time.time() < deadline:
         pending = [c for c in pending if (((s.store.get(("", "persistentvolumeclaims", ns, c)) or {}).get("status") or {})
@@ -819,7 +820,8 @@ def pre_bind(s, pod, node):
         if pending:
             time.sleep(0.05)
     if pending:
-        return f"running PreBind plugin \"VolumeBinding\": binding volumes: timed out waiting for the condition"
+        from .sched import WAIT
+        return WAIT  # provisioning or a populator still at work: the next pass looks again
     return None
 
 

@@ -31,7 +31,8 @@ NodeVolumeLimits (CSINode allocatable.count) checks as
 fn(ctx, pod, node) -> None or a reason string ("node(s) exceed max volume
 count"); PRE_BIND gets the step that writes volume.kubernetes.io/selected-node
 on the pod's WaitForFirstConsumer claims, fn(ctx, pod, node) -> None or a
-reason to retry later. ctx is the Scheduler (store, api, helpers).
+reason to retry later, or WAIT to retry without a FailedScheduling event (the real
+scheduler's binding cycle waits for the claims to bind). ctx is the Scheduler.
 """
 import random
 
@@ -41,6 +42,7 @@ from .volumes import parse_quantity
 
 EXTRA_FILTERS = []
 PRE_BIND = []
+WAIT = "(waiting in PreBind)"  # a PRE_BIND answer: not yet (volumes binding), retry quietly next pass
 
 
 def _labels(node):
@@ -201,6 +203,8 @@ class Scheduler(ctrl.Controller):
                 why = fn(self, pod, best)
                 if why:
                     break
+            if why is WAIT:
+                continue
             if why:
                 self.unschedulable(pod, len(nodes), {why: 1})
                 continue

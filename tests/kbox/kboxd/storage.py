@@ -104,6 +104,7 @@ def controllers(box):
     except Exception as e:  # the rest of the storage works without it
         print(f"kbox: no SnapshotMetadata service: {e}", flush=True)
     from . import populators
+    populators.install(box)
     return [pvctrl.PVController(box, pools), snapshots.SnapshotController(box, pools, cfg.get("snapshotReadySeconds", 1)),
             populators.Populators(box)]
 
