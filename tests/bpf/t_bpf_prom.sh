@@ -41,6 +41,7 @@ iv=$(awk '$1 == "ferry_agent_rate_interval_seconds" { print $2 }' "$t_tmp/metric
 # one come sooner), not 0 now that the pod has a rate
 t_ok "ferry_agent_rate_interval_seconds is the time between two samples (0 < $iv < 5)" \
     python3 -c 'import sys; sys.exit(not 0 < float(sys.argv[1]) < 5)' "${iv:-0}"
+t_ok "without a cluster the agent says so once and runs" [ "$(grep -c 'no cluster' "$t_tmp/agent.err")" = 1 ]
 
 pport=$((T_PORT + 1))
 cat >"$t_tmp/prom.yml" <<EOC
