@@ -21,7 +21,6 @@ kustomization's other files do). Checks, each naming where it is specified:
   --node-name node-a2 reports node-a2's pods only; in a pod without NODE_NAME it stops
   with one line (exit 2).
 """
-import json
 import os
 import re
 import socket
@@ -163,9 +162,15 @@ eq("the DaemonSet runs one agent on every node, the tainted node-b1 included (to
    "through its probes", sorted((p["spec"].get("nodeName"), ready(p)) for p in ag),
    [(n, True) for n in NODES], REF)
 print(f"note: agents Ready {time.time() - t_applied:.1f} s after the apply")
-ds = get("/apis/apps/v1/namespaces/ferry-system/daemonsets/ferry-agent") or {}
-eq("the DaemonSet's status counts three ready agents",
-   [ds.get("status", {}).get(k) for k in ("desiredNumberScheduled", "numberReady")], [3, 3], "apps/v1 DaemonSetStatus")
+
+
+def ds_counts():
+    ds = get("/apis/apps/v1/namespaces/ferry-system/daemonsets/ferry-agent") or {}
+    return [ds.get("status", {}).get(k) for k in ("desiredNumberScheduled", "numberReady")]
+
+
+wait_until(lambda: ds_counts() == [3, 3], 15, 0.2)  # the controller's status follows the pods'
+eq("the DaemonSet's status counts three ready agents", ds_counts(), [3, 3], "apps/v1 DaemonSetStatus")
 spec = (ag[0]["spec"] if ag else {})
 eq("the agent's pod: privileged, hostPID, NODE_NAME from spec.nodeName",
    [spec.get("hostPID"), spec.get("containers", [{}])[0].get("securityContext", {}).get("privileged"),
