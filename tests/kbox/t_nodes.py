@@ -8,6 +8,9 @@ Checks, each naming the behaviour and where it is specified:
   their own (two nodes share no pins, ports or cgroups);
 - DaemonSets: on every node whose taints they tolerate, and only there; two
   hostNetwork pods on two nodes bind the same port;
+- the scheduler: a pod no node has the CPU for is Unschedulable with the scheduler's
+  per-node reasons (taints before affinity, as the default profile orders its filters);
+  a required zone affinity with a toleration lands on the tainted zone-b node;
 - a Deployment: ReplicaSet <name>-<pod-template-hash>, pods Running and Ready
   through their probes, `kubectl rollout status` succeeds; its EndpointSlice in the
   controller's shape; kube-proxy's chains on a node (names as kube-proxy hashes
@@ -238,6 +241,19 @@ create(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings", {
     "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "reader"},
     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
     "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": NS}]})
+# the scheduler's filters: more CPU than any node has (node-b1 fails on its taint first); a
+# required zone affinity with the taint tolerated
+create(f"/api/v1/namespaces/{NS}/pods", {
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "huge"},
+    "spec": {"nodeSelector": {"topology.kubernetes.io/zone": "zone-a"},
+             "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "100000"],
+                             "resources": {"requests": {"cpu": "8"}}}]}})
+create(f"/api/v1/namespaces/{NS}/pods", {
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "zoned"},
+    "spec": {"tolerations": [{"key": "dedicated", "operator": "Exists"}], "terminationGracePeriodSeconds": 0,
+             "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                 {"matchExpressions": [{"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["zone-b"]}]}]}}},
+             "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "100000"]}]}})
 SCRIPTS = {"name": "scripts", "configMap": {"name": "scripts"}}
 create(f"/api/v1/namespaces/{NS}/pods", {
     "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "incluster"},
@@ -309,6 +325,29 @@ aff = hn["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDur
 eq("a DaemonSet pod is pinned by node affinity on metadata.name", aff,
    [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [hn["spec"]["nodeName"]]}]}],
    "ScheduleDaemonSetPods")
+
+# ---- the scheduler's filters
+
+
+def sched_cond(name):
+    return next((c for c in (pod(name) or {}).get("status", {}).get("conditions") or [] if c.get("type") == "PodScheduled"), {})
+
+
+ok = wait_until(lambda: sched_cond("huge").get("reason") == "Unschedulable", 10, 0.2)
+hc = sched_cond("huge")
+eq("a pod requesting 8 CPUs fits no node: PodScheduled False, Unschedulable, the scheduler's reasons per node "
+   "(the tainted node fails on its taint, the filter before NodeAffinity)",
+   [hc.get("status"), hc.get("reason"), (hc.get("message") or "").split(" preemption:")[0]],
+   ["False", "Unschedulable", "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: infra}, 2 Insufficient cpu."],
+   "kube-scheduler FitError; default profile filter order")
+check("... and a FailedScheduling event says the same", any(
+    e.get("reason") == "FailedScheduling" and e["involvedObject"]["name"] == "huge" and e.get("message") == hc.get("message")
+    for e in get(f"/api/v1/namespaces/{NS}/events")["items"]), hc.get("message"), "FailedScheduling", "kube-scheduler events")
+ok = wait_until(lambda: (pod("zoned") or {}).get("spec", {}).get("nodeName"), 10, 0.2)
+eq("a required node affinity on zone-b with the taint tolerated lands on node-b1", (pod("zoned") or {}).get("spec", {}).get("nodeName"),
+   "node-b1", "NodeAffinity, TaintToleration")
+api.delete(f"/api/v1/namespaces/{NS}/pods/huge")
+api.delete(f"/api/v1/namespaces/{NS}/pods/zoned")
 
 # ---- the Deployment
 ok = wait_until(lambda: len([p for p in pods("app=web") if ready(p)]) == 3, 60, 0.3)

@@ -14,7 +14,7 @@ git rev-parse --git-dir >/dev/null 2>&1 || { echo "t_layers: not a git checkout"
 declare -A may=(
 	[control]="control/agent control/cli control/repo bench datapath s3"
 	[control/repo]="control/cli control/cbt datapath s3"
-	[control/agent]="control/cli bpf"
+	[control/agent]="control/cli bpf k8s"
 	[bench]="control/cli datapath s3"
 	[control/cli]="datapath s3"
 	[control/cbt]="datapath"
