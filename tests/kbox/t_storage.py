@@ -327,6 +327,22 @@ running("priv")
 r = pod_exec("priv", "test", "-e", "/dev/xvdq")
 eq("a privileged container's volumeDevices are ignored: no /dev/xvdq", r.returncode, 1, "kubernetes#85624, CONTROLPLANE.md §1.4")
 delete_pod("priv")
+create(f"/api/v1/namespaces/{NS}/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "eph"}, "spec": {
+    "terminationGracePeriodSeconds": 1,
+    "containers": [{"name": "c", "image": "busybox:1.36", "command": ["sh", "-c", "echo hi > /scratch/x; sleep 3600"],
+                    "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}],
+    "volumes": [{"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"metadata": {"labels": {"t": "eph"}}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "storageClassName": "kbox-hostpath", "resources": {"requests": {"storage": "1Gi"}}}}}}]}})
+ep = running("eph")
+c = pvc("eph-scratch") or {"metadata": {}}
+eq("a generic ephemeral volume becomes the claim <pod>-<volume>, owned by the pod, with the template's labels",
+   [[(r.get("kind"), r.get("name"), r.get("controller")) for r in c["metadata"].get("ownerReferences") or []],
+    c["metadata"].get("labels")], [[("Pod", "eph", True)], {"t": "eph"}], "ephemeral volume controller")
+check("... and the pod runs on it", ep, (pod("eph") or {}).get("status"), "Running", "ephemeral volume controller")
+epv = (pv_of("eph-scratch") or {"metadata": {"name": "?"}})["metadata"]["name"]
+delete_pod("eph")
+check("deleting the pod deletes its ephemeral claim (garbage collector) and the volume",
+      gone(pvc_path("eph-scratch")) and gone(f"/api/v1/persistentvolumes/{epv}"), None, "404", "ephemeral volumes")
 
 # ---------------------------------------------------------------- snapshot of a frozen file system, restore
 r = node_run("node-b1", "fsfreeze", "-f", stage)

@@ -115,9 +115,17 @@ class PVController(ctrl.Controller):
         self.pools = pools
         self.prov_id = f"{int(time.time() * 1000)}-{random.randint(1000, 9999)}-kbox"
         self.said = {}
+        self.backoff = {}  # claim uid -> (next attempt, delay)
 
     def once(self, obj, reason, message, typ="Normal", component=PV_CTRL):
-        """An event the controller repeats each pass while the state lasts (aggregated)."""
+        """An event the controller repeats while the state lasts: at most every 15 s, as its
+        resync does (aggregated into one Event with a count)."""
+        key = (obj["metadata"].get("uid"), reason, message)
+        if time.time() - self.said.get(key, 0) < 15:
+            return
+        self.said[key] = time.time()
+        if len(self.said) > 5000:
+            self.said.clear()
         self.event(obj, typ, reason, message, component=component)
 
     # ---- the pass
@@ -351,6 +359,9 @@ class PVController(ctrl.Controller):
         pvname = f"pvc-{m['uid']}"
         if pvname in pvs:
             return
+        due, delay = self.backoff.get(m["uid"], (0, 0))
+        if time.time() < due:
+            return  # the provisioner's rate-limited retry (1 s doubling; 15 s at most here, 5 min upstream)
         self.event(pvc, "Normal", "Provisioning",
                    f'External provisioner is provisioning volume for claim "{m["namespace"]}/{m["name"]}"', component=comp)
         spec = pvc.get("spec") or {}
@@ -372,14 +383,14 @@ class PVController(ctrl.Controller):
                                          f"{ds.get('name')}: {e}")
             topo = self.topology(drv, sc, sel_node)
             res = pool.create_volume(pvname, size, topo, source)
-        except csi.CsiError as e:
-            self.event(pvc, "Warning", "ProvisioningFailed", f'failed to provision volume with StorageClass '
-                       f'"{sc["metadata"]["name"]}": rpc error: code = {e.code} desc = {e.message}', component=comp)
-            return
-        except ProvisionError as e:
+        except (csi.CsiError, ProvisionError) as e:
+            why = f"rpc error: code = {e.code} desc = {e.message}" if isinstance(e, csi.CsiError) else str(e)
             self.event(pvc, "Warning", "ProvisioningFailed",
-                       f'failed to provision volume with StorageClass "{sc["metadata"]["name"]}": {e}', component=comp)
+                       f'failed to provision volume with StorageClass "{sc["metadata"]["name"]}": {why}', component=comp)
+            delay = min(max(delay * 2, 1), 15)
+            self.backoff[m["uid"]] = (time.time() + delay, delay)
             return
+        self.backoff.pop(m["uid"], None)
         params = sc.get("parameters") or {}
         csi_src = {"driver": prov, "volumeHandle": res["volume_id"],
                    "volumeAttributes": {"storage.kubernetes.io/csiProvisionerIdentity": self.prov_id}}
