@@ -13,6 +13,7 @@ Config (DIR/cluster.json, written by `kbox start --nodes N | --config FILE`):
   kubelet: {backoffInitialSeconds: 10, backoffMaxSeconds: 300, nodeStatusReportSeconds: 300}
   kubeProxy: {minSyncPeriodSeconds: 1, syncDelaySeconds: 0}
   images: [{match: ["*/myimage:*"], entrypoint: [...], binds: [[src, dst]]}, ...]
+  storage: {enabled: true, poolSize: 64Gi, snapshotReadySeconds: 1, ...}   # storage.py
 
 The network (all of it inside namespaces of the box's own, so two boxes on one
 machine, with the same addresses, never meet, and nothing routes out):

@@ -18,13 +18,14 @@ volumeMounts (spawn.py), with subPath, readOnly and mountPropagation:
   (DirectoryOrCreate, Directory, FileOrCreate, File, Socket, CharDevice,
   BlockDevice).
 
-Storage (issue 14) plugs in here: PLUGINS maps a volume source key
-(`persistentVolumeClaim`, `csi`, `ephemeral`) to a handler with
+Storage plugs in here (storage.py, csi.NodePlugin): PLUGINS maps a volume source
+key (`persistentVolumeClaim`, `csi`, `ephemeral`) to a handler with
 setup(ctx, pod, vol) -> node path (or raise NotReady to keep the pod in
-ContainerCreating with a FailedMount event) and teardown(ctx, pod, vol); a
-handler may also return block devices for `volumeDevices`
-(devices(ctx, pod, vol) -> node path of the device to bind at devicePath).
-Until then such volumes leave the pod waiting with that event.
+ContainerCreating with a FailedMount event; called again at each refresh) and
+teardown(ctx, pod, vol), called before the pod's directory is removed; for a Block
+volume the path is the device to bind at devicePath. A kind no handler takes
+leaves the pod waiting with that event. NODE_START: fn(kubelet) once the Node is
+registered (the drivers' registration).
 """
 import base64
 import os
