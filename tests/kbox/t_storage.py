@@ -347,23 +347,24 @@ check("deleting the pod deletes its ephemeral claim (garbage collector) and the 
 # ---------------------------------------------------------------- snapshot of a frozen file system, restore
 r = node_run("node-b1", "fsfreeze", "-f", stage)
 eq("fsfreeze -f on the staged file system", (r.returncode, r.stderr), (0, ""), "the agent's job")
-create(f"{VS}/namespaces/{NS}/volumesnapshots", {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-                                                 "metadata": {"name": "snap1"}, "spec": {"source": {"persistentVolumeClaimName": "wf"}}})
+s0 = create(f"{VS}/namespaces/{NS}/volumesnapshots", {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+                                                      "metadata": {"name": "snap1"},
+                                                      "spec": {"source": {"persistentVolumeClaimName": "wf"}}})
+s1 = wait_until(lambda: ((get(f"{VS}/namespaces/{NS}/volumesnapshots/snap1") or {}).get("status") or {}).get("creationTime"),
+                15, 0.05)
+node_run("node-b1", "fsfreeze", "-u", stage)
+check("the snapshot is cut (creationTime) and bound", s1, None, "creationTime", "external-snapshotter")
+code, _, stream = api.watch(f"{VS}/namespaces/{NS}/volumesnapshots", {"resourceVersion": s0["metadata"]["resourceVersion"],
+                                                                      "fieldSelector": "metadata.name=snap1"}, timeout=20)
 seen = []
-
-
-def cut():
-    s = get(f"{VS}/namespaces/{NS}/volumesnapshots/snap1") or {}
-    st = s.get("status") or {}
+for e in stream:  # the snapshot's history since its creation, replayed by the watch
+    st = (e.get("object") or {}).get("status") or {}
     if st.get("boundVolumeSnapshotContentName"):
         seen.append(bool(st.get("readyToUse")))
-    return st.get("creationTime") and s
-
-
-s1 = wait_until(cut, 15, 0.05)
-node_run("node-b1", "fsfreeze", "-u", stage)
-check("the snapshot is cut (creationTime) and bound", s1, (s1 or {}).get("status"), "creationTime", "external-snapshotter")
-check("... and not readyToUse at first", seen and seen[0] is False, seen, "False first", "snapshotReadySeconds")
+    if st.get("readyToUse") or e.get("type") not in ("ADDED", "MODIFIED"):
+        break
+check("its status went from readyToUse false (cut, uploading) to true", seen[:1] == [False] and seen[-1:] == [True], seen,
+      "[False, ..., True]", "snapshotReadySeconds")
 s1 = wait_until(lambda: ((get(f"{VS}/namespaces/{NS}/volumesnapshots/snap1") or {}).get("status") or {}).get("readyToUse")
                 and get(f"{VS}/namespaces/{NS}/volumesnapshots/snap1"), 15, 0.1) or {"metadata": {}, "spec": {}, "status": {}}
 eq("the snapshot got the driver's default class", s1["spec"].get("volumeSnapshotClassName"), "kbox-disk-snapclass",
@@ -483,10 +484,17 @@ def handle_of(name, ns=NS):
     return (c.get("status") or {}).get("snapshotHandle")
 
 
+def cut(name):
+    return wait_until(lambda: ((get(f"{VS}/namespaces/{NS}/volumesnapshots/{name}") or {}).get("status") or {})
+                      .get("creationTime"), 15, 0.05)
+
+
 write(A, "A")
 for v in list(SIZES) + ["vd"]:
     snap(f"a-{v}", v)
-write(B, "B")  # only after the cut of every a-* (creationTime): a reflink is taken at once
+for v in list(SIZES) + ["vd"]:
+    check(f"snapshot a-{v} is cut", cut(f"a-{v}"), None, "creationTime", REF)
+write(B, "B")  # after every a-* is cut (creationTime: the reflink copy is made)
 for v in list(SIZES) + ["vd"]:
     check(f"snapshot a-{v} is ready", ready_snap(f"a-{v}"), None, "readyToUse", REF)
     snap(f"b-{v}", v)

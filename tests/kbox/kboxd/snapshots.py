@@ -49,7 +49,7 @@ class SnapshotController(ctrl.Controller):
              ("", "persistentvolumeclaims"), ("", "persistentvolumes"))
     agent = "snapshot-controller/v8.2.0 (linux/amd64) kubernetes/kbox"
     name_ = "snapshot-controller"
-    period = 0.5  # the sidecar polls a snapshot that is not ready yet
+    period = 0.5
 
     def __init__(self, box, pools, ready_seconds=1.0):
         super().__init__(box)
@@ -57,7 +57,10 @@ class SnapshotController(ctrl.Controller):
         self.ready_seconds = float(ready_seconds)
 
     def pass_once(self):
-        for vsc in self.objs(G, "volumesnapshotcontents"):
+        contents = self.objs(G, "volumesnapshotcontents")
+        # the sidecar polls a snapshot that is not ready yet; otherwise the changes wake it
+        self.period = 0.5 if any(not (c.get("status") or {}).get("readyToUse") for c in contents) else 10.0
+        for vsc in contents:
             self.guard(self.sync_content, vsc)
         for vs in self.objs(G, "volumesnapshots"):
             self.guard(self.sync_snapshot, vs)
