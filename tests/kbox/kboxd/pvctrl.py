@@ -41,10 +41,9 @@ In the server, as kube-controller-manager's and the CSI sidecars' stand-ins:
 """
 import random
 import time
-import uuid
 
 from . import csi, ctrl
-from .util import ApiError, FieldError, deepcopy, forbidden, invalid, now_time
+from .util import FieldError, deepcopy, forbidden, invalid, now_time
 
 PV_CTRL = "persistentvolume-controller"
 SELECTED = "volume.kubernetes.io/selected-node"
@@ -743,7 +742,7 @@ def volume_binding(s, pod, node):
         if vn:
             pv = s.store.get(("", "persistentvolumes", "", vn))
             if pv is None:
-                return f'pvc(s) bound to non-existent pv(s)'
+                return "pvc(s) bound to non-existent pv(s)"
             if not node_matches((pv.get("spec") or {}).get("nodeAffinity"), node):
                 return "node(s) had volume node affinity conflict"
             continue
@@ -835,6 +834,3 @@ def pre_bind(s, pod, node):
         return WAIT  # provisioning or a populator still at work: the next pass looks again
     return None
 
-
-def new_uid():
-    return str(uuid.uuid4())

@@ -240,8 +240,8 @@ class SnapshotController(ctrl.Controller):
         else:
             cls = self.default_class(drv)
             if cls is None:
-                return self.vs_error(vs, f"Failed to set default snapshot class with error cannot find default "
-                                         f"snapshot class")
+                return self.vs_error(vs, "Failed to set default snapshot class with error cannot find default "
+                                         "snapshot class")
             new = deepcopy(vs)
             new["spec"]["volumeSnapshotClassName"] = cls["metadata"]["name"]
             vs = self.update(G, V, "volumesnapshots", new)
@@ -275,7 +275,7 @@ class SnapshotController(ctrl.Controller):
         cname = vs["spec"]["source"]["volumeSnapshotContentName"]
         vsc = self.store.get((G, "volumesnapshotcontents", "", cname))
         if vsc is None:
-            return self.vs_error(vs, f'VolumeSnapshotContent is missing')
+            return self.vs_error(vs, "VolumeSnapshotContent is missing")
         ref = (vsc.get("spec") or {}).get("volumeSnapshotRef") or {}
         if ref.get("name") != m["name"] or ref.get("namespace") != m["namespace"] or \
                 ref.get("uid") not in (None, "", m["uid"]):
