@@ -190,8 +190,8 @@ int ebpf_agent_sample(struct ebpf_agent *a);
 void ebpf_agent_stats(const struct ebpf_agent *a, const struct ebpf_stat **out, size_t *n);
 
 /*
- * Pod UID -> namespace and name, once the API client supplies them (later).
- * Fill @ns and @name (NUL-terminated) and return true if known.
+ * Pod UID -> namespace and name (ferry agent: from its watch of the node's
+ * pods). Fill @ns and @name (NUL-terminated) and return true if known.
  */
 typedef bool (*ebpf_pod_meta_fn)(const char *pod_uid, char *ns, size_t ns_len, char *name,
 				 size_t name_len, void *arg);
@@ -205,7 +205,12 @@ typedef bool (*ebpf_pod_meta_fn)(const char *pod_uid, char *ns, size_t ns_len, c
  *
  * Families: ferry_{pod,container}_cpu_usage_seconds_total,
  * _network_{receive,transmit}_{bytes,packets}_total and the histogram
- * _runqueue_wait_seconds; labels pod_uid (+ namespace, pod) and container_id.
+ * _runqueue_wait_seconds (counters); the rates of the last interval as
+ * gauges _cpu_usage_cores, _runqueue_wait_{p50,p99}_seconds and
+ * _network_{receive,transmit}_{bytes,packets}_per_second (only for series
+ * with rate.interval_s > 0); ferry_agent_rate_interval_seconds and
+ * ferry_agent_feature_enabled{feature}. Labels pod_uid (+ namespace, pod
+ * when @meta knows them) and container_id.
  *
  * Return: 0 or -EIO (a write failed).
  */

@@ -6,7 +6,9 @@
  * ferry_container_ prefixes, so dashboards carry over. Every family gets
  * HELP and TYPE lines and all its samples together, which is what
  * `promtool check metrics` asks for. A family whose feature is not loaded is
- * left out rather than reported as zero.
+ * left out rather than reported as zero. Beside the counters, the rates of
+ * the last sample interval are gauges (what `ferry top` prints), for
+ * consumers that want a per-second value without a PromQL rate().
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -138,9 +140,83 @@ static void prom_histogram(const struct prom_ctx *p, const char *scope, const st
 	}
 }
 
+/*
+ * The per-second rates `ferry top` shows, as gauges over the agent's last
+ * sample interval. A series in its first sample has no interval yet
+ * (rate.interval_s 0): its gauges are left out rather than reported as 0.
+ */
+enum prom_gauge { G_CPU, G_P50, G_P99, G_RX_BYTES, G_TX_BYTES, G_RX_PACKETS, G_TX_PACKETS };
+
+static const struct prom_family prom_gauges[] = {
+	[G_CPU] = {"cpu_usage_cores", "CPU seconds per second over the last sample interval",
+		   EBPF_FEAT_SCHED},
+	[G_P50] = {"runqueue_wait_p50_seconds",
+		   "Median run-queue wait over the last sample interval (0: no wait in it)",
+		   EBPF_FEAT_SCHED},
+	[G_P99] =
+		{"runqueue_wait_p99_seconds",
+		 "99th percentile run-queue wait over the last sample interval (0: no wait in it)",
+		 EBPF_FEAT_SCHED},
+	[G_RX_BYTES] = {"network_receive_bytes_per_second",
+			"Bytes received per second over the last sample interval", EBPF_FEAT_NET},
+	[G_TX_BYTES] = {"network_transmit_bytes_per_second",
+			"Bytes sent per second over the last sample interval", EBPF_FEAT_NET},
+	[G_RX_PACKETS] = {"network_receive_packets_per_second",
+			  "Packets received per second over the last sample interval",
+			  EBPF_FEAT_NET},
+	[G_TX_PACKETS] = {"network_transmit_packets_per_second",
+			  "Packets sent per second over the last sample interval", EBPF_FEAT_NET},
+};
+
+static double prom_gauge_value(enum prom_gauge g, const struct ebpf_rates *r)
+{
+	switch (g) {
+	case G_CPU:
+		return r->cpu_cores;
+	case G_P50:
+		return r->runq_p50_s;
+	case G_P99:
+		return r->runq_p99_s;
+	case G_RX_BYTES:
+		return r->rx_bytes_s;
+	case G_TX_BYTES:
+		return r->tx_bytes_s;
+	case G_RX_PACKETS:
+		return r->rx_packets_s;
+	case G_TX_PACKETS:
+		return r->tx_packets_s;
+	}
+	return 0;
+}
+
+static void prom_rate_gauges(const struct prom_ctx *p, const char *scope,
+			     const struct ebpf_stat *st, size_t n, enum ebpf_kind kind,
+			     unsigned int features)
+{
+	FILE *f = p->f;
+
+	for (size_t g = 0; g < sizeof(prom_gauges) / sizeof(prom_gauges[0]); g++) {
+		const struct prom_family *pf = &prom_gauges[g];
+
+		if (!(features & pf->feature))
+			continue;
+		fprintf(f, "# HELP ferry_%s_%s %s\n", scope, pf->name, pf->help);
+		fprintf(f, "# TYPE ferry_%s_%s gauge\n", scope, pf->name);
+		for (size_t i = 0; i < n; i++) {
+			if (st[i].kind != kind || !(st[i].rate.interval_s > 0))
+				continue;
+			fprintf(f, "ferry_%s_%s", scope, pf->name);
+			prom_labels(p, &st[i], NULL);
+			fprintf(f, " %.9g\n", prom_gauge_value((enum prom_gauge)g, &st[i].rate));
+		}
+	}
+}
+
 int ebpf_prom_write(FILE *f, const struct ebpf_stat *st, size_t n, unsigned int features,
 		    ebpf_pod_meta_fn meta, void *arg)
 {
+	double interval = 0;
+
 	static const struct {
 		const char *scope;
 		enum ebpf_kind kind;
@@ -166,7 +242,14 @@ int ebpf_prom_write(FILE *f, const struct ebpf_stat *st, size_t n, unsigned int 
 		}
 		if (features & EBPF_FEAT_SCHED)
 			prom_histogram(&p, scopes[s].scope, st, n, scopes[s].kind);
+		prom_rate_gauges(&p, scopes[s].scope, st, n, scopes[s].kind, features);
 	}
+	for (size_t i = 0; i < n && !(interval > 0); i++)
+		interval = st[i].rate.interval_s;
+	fputs("# HELP ferry_agent_rate_interval_seconds The interval the *_per_second, *_cores and *_p50/p99 gauges cover (0: one sample so far)\n",
+	      f);
+	fputs("# TYPE ferry_agent_rate_interval_seconds gauge\n", f);
+	fprintf(f, "ferry_agent_rate_interval_seconds %.9g\n", interval);
 	fputs("# HELP ferry_agent_feature_enabled Whether the agent's eBPF feature is loaded and attached\n",
 	      f);
 	fputs("# TYPE ferry_agent_feature_enabled gauge\n", f);

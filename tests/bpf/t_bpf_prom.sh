@@ -31,13 +31,24 @@ t_ok "promtool check metrics is clean (exit $t_rc: $t_out $t_err)" [ "$t_rc" = 0
 for f in ferry_pod_cpu_usage_seconds_total ferry_container_cpu_usage_seconds_total \
     ferry_pod_network_receive_bytes_total ferry_pod_network_transmit_bytes_total \
     ferry_pod_network_receive_packets_total ferry_pod_network_transmit_packets_total \
-    ferry_pod_runqueue_wait_seconds_bucket ferry_container_runqueue_wait_seconds_count; do
+    ferry_pod_runqueue_wait_seconds_bucket ferry_container_runqueue_wait_seconds_count \
+    ferry_pod_cpu_usage_cores ferry_container_cpu_usage_cores ferry_pod_runqueue_wait_p99_seconds \
+    ferry_pod_network_receive_bytes_per_second ferry_pod_network_transmit_packets_per_second; do
     t_ok "/metrics has $f for the pod" grep -q "^$f{pod_uid=\"$uid\"" "$t_tmp/metrics"
 done
 for f in ferry_pod_cpu_usage_seconds_total ferry_container_cpu_usage_seconds_total; do
     n=$(grep -c "^$f{pod_uid=\"$uid\"" "$t_tmp/metrics")
     t_ok "one $f series for the pod found at two places in the tree ($n)" [ "$n" = 1 ]
 done
+cores=$(bpf_value ferry_pod_cpu_usage_cores "pod_uid=\"$uid\"")
+t_ok "the busy pod's CPU gauge is above 0 and at most the machine's $(nproc) CPUs ($cores)" \
+    python3 -c 'import sys; sys.exit(not 0 < float(sys.argv[1]) <= int(sys.argv[2]))' "${cores:-0}" "$(nproc)"
+iv=$(awk '$1 == "ferry_agent_rate_interval_seconds" { print $2 }' "$t_tmp/metrics")
+# the time between the last two samples: about --interval 0.2 (a late sample makes the next
+# one come sooner), not 0 now that the pod has a rate
+t_ok "ferry_agent_rate_interval_seconds is the time between two samples (0 < $iv < 5)" \
+    python3 -c 'import sys; sys.exit(not 0 < float(sys.argv[1]) < 5)' "${iv:-0}"
+t_ok "without a cluster the agent says so once and runs" [ "$(grep -c 'no cluster' "$t_tmp/agent.err")" = 1 ]
 
 pport=$((T_PORT + 1))
 cat >"$t_tmp/prom.yml" <<EOC

@@ -61,6 +61,10 @@ DNS1035_NAMED = {"services"}
 # built-in kinds whose strategies track metadata.generation (others never show one)
 GENERATION_KINDS = {"deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs",
                     "poddisruptionbudgets", "horizontalpodautoscalers", "customresourcedefinitions"}
+# admission plugins of extensions (storage.py: DefaultStorageClass, StorageObjectInUseProtection,
+# ResourceQuota for claims): fn(api, req, obj, old) on every create (old None) and every
+# update but of status, before validation; may change obj or raise ApiError
+ADMISSION = []
 # kinds whose PUT creates a missing object (AllowCreateOnUpdate in their strategies)
 CREATE_ON_UPDATE = {"leases", "endpoints", "events"}
 # kinds whose DELETE answers the deleted object rather than a Status (ReturnDeletedObject)
@@ -391,6 +395,12 @@ class Api:
             spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
         if p == "secrets":
             obj.setdefault("type", "Opaque")
+            sd = obj.pop("stringData", None)  # write-only: merged into data, as the apiserver stores it
+            if isinstance(sd, dict):
+                data = obj.setdefault("data", {}) or {}
+                obj["data"] = data
+                for k, v in sd.items():
+                    data[k] = base64.b64encode(str(v).encode()).decode()
         if p == "storageclasses":
             obj.setdefault("reclaimPolicy", "Delete")
             obj.setdefault("volumeBindingMode", "Immediate")
@@ -617,6 +627,8 @@ class Api:
         self._defaults(res, obj)
         if res.plural == "pods":
             self._sa_admission(obj)
+        for fn in ADMISSION:
+            fn(self, req, obj, None)
         self._validate(res, obj)
         self._initial_status(res, obj)
         if res.plural == "customresourcedefinitions":
@@ -718,6 +730,9 @@ class Api:
             else:
                 new.pop("status", None)
         self._defaults(res, new)
+        if req.sub != "status":
+            for fn in ADMISSION:
+                fn(self, req, new, old)
         self._validate(res, new, old)
         if self._spec_changed(res, old, new) and "generation" in meta:
             meta["generation"] = old["metadata"].get("generation", 1) + 1

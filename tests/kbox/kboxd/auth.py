@@ -153,9 +153,10 @@ class Authenticator:
         """-> User, or None for 401."""
         if not header:
             return ANONYMOUS
-        if not header.startswith("Bearer "):
+        scheme, _, tok = header.strip().partition(" ")
+        if scheme.lower() != "bearer":  # the scheme is case-insensitive (python3-kubernetes sends "bearer")
             return None
-        tok = header[7:].strip()
+        tok = tok.strip()
         if hmac.compare_digest(tok, self.admin_token):
             return User("kbox-admin", ["system:masters", "system:authenticated"])
         st = self.static.get(tok)

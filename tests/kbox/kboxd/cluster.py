@@ -13,6 +13,7 @@ Config (DIR/cluster.json, written by `kbox start --nodes N | --config FILE`):
   kubelet: {backoffInitialSeconds: 10, backoffMaxSeconds: 300, nodeStatusReportSeconds: 300}
   kubeProxy: {minSyncPeriodSeconds: 1, syncDelaySeconds: 0}
   images: [{match: ["*/myimage:*"], entrypoint: [...], binds: [[src, dst]]}, ...]
+  storage: {enabled: true, poolSize: 64Gi, snapshotReadySeconds: 1, ...}   # storage.py
 
 The network (all of it inside namespaces of the box's own, so two boxes on one
 machine, with the same addresses, never meet, and nothing routes out):
@@ -43,6 +44,14 @@ import threading
 import time
 
 from . import cgroups, sweep, sysns
+
+# Modules that extend the box with nodes: each is imported in the server (a
+# `controllers(box)` function there returns controller threads to run beside the
+# scheduler; it runs before the nodes start and may set Cluster.mount_ns, kubelet_extra
+# and on_stop) and in every kubelet (importing it may register volumes.PLUGINS /
+# NODE_START, sched.EXTRA_FILTERS / PRE_BIND, workloads.CLAIMS_HOOK, api.ADMISSION).
+# storage.py: the CSI drivers, PV/PVC binding, snapshots, populators (issue 14).
+EXTENSIONS = ["kboxd.storage"]
 
 FABRIC_IP = "172.30.0.1"
 API_PORT = 6443
@@ -94,7 +103,7 @@ def normalize(cfg):
     if len(out) > 200:
         raise ValueError("at most 200 nodes")
     return {"nodes": out, "kubelet": dict(cfg.get("kubelet") or {}), "kubeProxy": dict(cfg.get("kubeProxy") or {}),
-            "images": list(cfg.get("images") or [])}
+            "images": list(cfg.get("images") or []), "storage": cfg.get("storage", {})}
 
 
 def simple(n):
@@ -146,6 +155,14 @@ class Cluster:
         self.bases = {name: mp + own.get(key, "/").rstrip("/") + "/" + self.prefix
                       for name, (mp, key) in self.hier.items() if key in own}
         self.stopping = False
+        self.mount_ns = None     # a mount namespace the nodes are made from (the storage pools')
+        self.kubelet_extra = {}  # keys added to every kubelet's config
+        self.node_binds = []     # [host path, node path]: bound in every node
+        self.on_stop = []        # called once the nodes are gone, before the sweep
+
+    @staticmethod
+    def extensions():
+        return list(EXTENSIONS)
 
     def node_netns(self, n):
         return f"{self.prefix}-{n['name']}"
@@ -247,13 +264,15 @@ class Cluster:
                     apiURL=f"https://{FABRIC_IP}:{API_PORT}", ca="/var/lib/kubelet/pki/ca.crt",
                     kubeletToken="/var/lib/kubelet/kubelet.token", kubeProxyToken="/var/lib/kubelet/kube-proxy.token",
                     layersDir="/run/kbox/layers", ferry=os.environ.get("FERRY") or "",
-                    images=self.cfg["images"], kubeProxy=self.cfg["kubeProxy"], **self.cfg["kubelet"])
+                    images=self.cfg["images"], kubeProxy=self.cfg["kubeProxy"], extensions=list(EXTENSIONS),
+                    **self.cfg["kubelet"])
+        kcfg.update(self.kubelet_extra)
         with open(os.path.join(kd, "kbox-node.json"), "w") as f:
             json.dump(kcfg, f, indent=1)
         hier = sorted((name, key) for name, (mp, key) in self.hier.items())
         ncfg = {"name": n["name"], "netns": f"/run/netns/{self.node_netns(n)}", "cgroupDriver": n["cgroupDriver"],
                 "cgroupDirs": [], "hierarchies": hier, "kubeletDir": kd, "logDir": ld, "python": PY,
-                "kboxdParent": HERE}
+                "kboxdParent": HERE, "mountNs": self.mount_ns, "binds": self.node_binds}
         for name, base in self.bases.items():
             mp = self.hier[name][0]
             ncfg["cgroupDirs"].append(cgroups.mkdir(mp, base[len(mp):] + "/" + n["name"]))
@@ -295,6 +314,11 @@ class Cluster:
                 p.wait()
         if getattr(self, "listener", None) is not None:
             self.listener.close()
+        for fn in self.on_stop:
+            try:
+                fn()
+            except Exception as e:
+                print(f"kbox: at stop: {e}", flush=True)
         left = sweep.clean({"id": self.id, "dir": self.dir, "netns": [self.fabric] +
                             [self.node_netns(n) for n in self.cfg["nodes"]], "cgroups": sorted(self.bases.values())})
         if left:

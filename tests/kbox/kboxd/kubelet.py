@@ -278,6 +278,7 @@ class PodWorker(threading.Thread):
         if self.gone:
             self.stop_all(0)
             self.cleanup()
+            self.remove_logs()
             return True
         if meta.get("deletionTimestamp"):
             grace = meta.get("deletionGracePeriodSeconds", 30)
@@ -285,6 +286,7 @@ class PodWorker(threading.Thread):
             self.cleanup()
             self.report(final=True)
             self.k.delete_pod(pod)
+            self.remove_logs()
             return True
         if self.terminal:
             return False
@@ -571,7 +573,10 @@ class PodWorker(threading.Thread):
             prop = {"HostToContainer": "slave", "Bidirectional": "shared"}.get(m.get("mountPropagation"), "private")
             out.append({"type": "bind", "src": src, "dst": m["mountPath"], "ro": bool(m.get("readOnly")),
                         "propagation": prop})
-        for d in spec.get("volumeDevices") or []:
+        # a privileged container gets every device of the node instead: its volumeDevices are
+        # ignored, as on a real kubelet (kubernetes#85624, CONTROLPLANE.md §1.4)
+        privileged = bool((spec.get("securityContext") or {}).get("privileged"))
+        for d in [] if privileged else spec.get("volumeDevices") or []:
             src = self.vols.paths.get(d.get("name"))
             if src:
                 out.append({"type": "bind", "src": src, "dst": d["devicePath"], "recursive": False})
@@ -679,6 +684,19 @@ class PodWorker(threading.Thread):
             self.k.sandboxes_write(self)
         self.vols.teardown()
 
+    def remove_logs(self):
+        """A deleted pod's logs go with it (the kubelet's container GC)."""
+        import shutil
+        shutil.rmtree(os.path.join(LOG_ROOT, f"{self.ns}_{self.pname}_{self.uid}"), ignore_errors=True)
+        d = "/var/log/containers"
+        for c in self.all_containers():
+            try:
+                for f in os.listdir(d):
+                    if f.startswith(f"{self.pname}_{self.ns}_{c.name}-"):
+                        os.unlink(os.path.join(d, f))
+            except OSError:
+                pass
+
     # ---- status
     def phase(self):
         spec = self.pod.get("spec") or {}
@@ -780,6 +798,9 @@ class Kubelet:
         self.cfg = cfg
         self.name = cfg["name"]
         self.node_ip = cfg["nodeIP"]
+        import importlib
+        for name in cfg.get("extensions") or []:  # cluster.EXTENSIONS: volume plugins and the like
+            importlib.import_module(name)
         tok = open(cfg["kubeletToken"]).read().strip()
         self.client = kclient.Client(cfg["apiURL"], cfg["ca"], tok, AGENT)
         rows = list(cfg.get("images") or []) + images.default_rows(cfg.get("ferry"))
@@ -791,6 +812,7 @@ class Kubelet:
         self.node_uid = None
         self.services = None
         self.state_path = os.path.join("/var/lib/kubelet", "kbox-sandboxes.json")
+        self.events = {}
         self.sb_lock = threading.Lock()
 
     # ---- node
@@ -930,11 +952,16 @@ class Kubelet:
             with self.lock:
                 ws = list(self.workers.values())
             for w in ws:
-                if w.sandbox is not None:
-                    d[w.uid] = {"pid": w.sandbox["pid"], "ip": w.sandbox["ip"], "namespace": w.ns, "name": w.pname,
-                                "containers": {c.name: {"id": c.cid, "pid": c.popen.pid if c.running else None,
-                                                        "cgroup": c.cgroup}
-                                               for c in w.all_containers() if c.cid}}
+                sb = w.sandbox
+                if sb is None:
+                    continue
+                cs = {}
+                for c in w.all_containers():
+                    p = c.popen  # read once: the pod's worker may clear it meanwhile
+                    if c.cid:
+                        cs[c.name] = {"id": c.cid, "pid": p.pid if p is not None and p.returncode is None else None,
+                                      "cgroup": c.cgroup}
+                d[w.uid] = {"pid": sb["pid"], "ip": sb["ip"], "namespace": w.ns, "name": w.pname, "containers": cs}
             tmp = self.state_path + ".tmp"
             with open(tmp, "w") as f:
                 json.dump(d, f)
@@ -942,10 +969,10 @@ class Kubelet:
 
     def patch_status(self, pod, st):
         m = pod["metadata"]
+        self.sandboxes_write()  # before the API shows it: whoever reads the status finds the file current
         code, body = self.client.patch(f"/api/v1/namespaces/{m['namespace']}/pods/{m['name']}/status",
                                        {"metadata": {"uid": m["uid"]}, "status": st})
         if code in (200, 404):
-            self.sandboxes_write()
             return True
         log(f"pod status {m['namespace']}/{m['name']}: {code} {body}")
         return False
@@ -981,17 +1008,40 @@ class Kubelet:
         return r["status"]["token"], exp
 
     def event(self, pod, typ, reason, message, c=None):
+        """A core/v1 Event; a repeat of the same one counts up (count, lastTimestamp) at most
+        every 5 s instead of making a new object, as the recorder's correlator aggregates."""
         m = pod["metadata"]
         now = ts()
+        key = (m["uid"], reason, message, c.name if c is not None else "")
+        with self.lock:
+            prev = self.events.get(key)
+            if prev is not None:
+                prev["count"] += 1
+                if time.time() - prev["sent"] < 5:
+                    return
+                prev["sent"] = time.time()
+                name, count = prev["name"], prev["count"]
+        if prev is not None:
+            try:
+                self.client.patch(f"/api/v1/namespaces/{m['namespace']}/events/{name}",
+                                  {"count": count, "lastTimestamp": now})
+            except OSError:
+                pass
+            return
         obj = {"apiVersion": "v1", "kind": "Pod", "namespace": m["namespace"], "name": m["name"], "uid": m["uid"],
                "resourceVersion": m.get("resourceVersion", "")}
         if c is not None:
             obj["fieldPath"] = f"spec.{'initContainers' if c.init else 'containers'}{{{c.name}}}"
+        name = f"{m['name']}.{time.time_ns():x}"
         ev = {"apiVersion": "v1", "kind": "Event",
-              "metadata": {"name": f"{m['name']}.{time.time_ns():x}", "namespace": m["namespace"]},
+              "metadata": {"name": name, "namespace": m["namespace"]},
               "involvedObject": obj, "reason": reason, "message": message, "type": typ,
               "source": {"component": "kubelet", "host": self.name}, "firstTimestamp": now, "lastTimestamp": now,
               "count": 1, "reportingComponent": "kubelet", "reportingInstance": self.name}
+        with self.lock:
+            if len(self.events) > 2000:
+                self.events.clear()
+            self.events[key] = {"name": name, "count": 1, "sent": time.time()}
         try:
             self.client.post(f"/api/v1/namespaces/{m['namespace']}/events", ev)
         except OSError:
@@ -1151,6 +1201,11 @@ class Kubelet:
     # ---- main
     def run(self):
         self.register()
+        for fn in volumes.NODE_START:  # the storage driver's registration (CSINode)
+            try:
+                fn(self)
+            except Exception as e:
+                log(f"node start hook {fn.__module__}: {e}")
         threading.Thread(target=self.lease_loop, name="lease", daemon=True).start()
         self.services = kclient.Informer(self.client, "/api/v1/services", lambda t, o: None, name="services").start()
         self.services.synced.wait(30)

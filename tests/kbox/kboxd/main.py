@@ -115,8 +115,13 @@ def main(argv=None):
     box.controllers.start()
     if box.cluster is not None:
         from . import endpointslices, sched, workloads
+        import importlib
         box.node_controllers = [sched.Scheduler(box), endpointslices.EndpointSlices(box)] + \
             workloads.all_controllers(box)
+        for name in box.cluster.extensions():
+            mod = importlib.import_module(name)
+            if hasattr(mod, "controllers"):
+                box.node_controllers += list(mod.controllers(box))
         for c in box.node_controllers:
             c.start()
         box.cluster.launch_all()

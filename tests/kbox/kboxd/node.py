@@ -26,6 +26,8 @@ shows outside) the host paths of a real node mean this node's own:
   mounts made below it later reach containers that mount it with
   HostToContainer propagation;
 - /var/log: DIR/nodes/NAME/log (pod logs at /var/log/pods/...);
+- the binds extensions ask for (cluster.Cluster.node_binds: the storage pools, DIR/storage,
+  at /var/lib/kbox-storage);
 - /run and /tmp: tmpfs of the node's own;
 - the hostname is the node's name.
 
@@ -72,6 +74,9 @@ def _mounts(cfg):
     sysns.bind(cfg["kubeletDir"], "/var/lib/kubelet")
     sysns.propagation("/var/lib/kubelet", "shared", recursive=False)
     sysns.bind(cfg["logDir"], "/var/log")
+    for src, dst in cfg.get("binds") or []:  # extensions' (the storage pools at /var/lib/kbox-storage)
+        os.makedirs(dst, exist_ok=True)
+        sysns.bind(src, dst)
     sysns.mount("tmpfs", "/run", "tmpfs", sysns.MS_NOSUID | sysns.MS_NODEV, "mode=755")
     os.makedirs("/run/kbox/containers", exist_ok=True)
     sysns.mount("tmpfs", "/tmp", "tmpfs", sysns.MS_NOSUID | sysns.MS_NODEV, "mode=1777")
@@ -123,12 +128,16 @@ def main(path):
     cgroups.join(cfg["cgroupDirs"])
     sysns.setns(cfg["netns"], sysns.CLONE_NEWNET)
     os.makedirs("/var/lib/kubelet", exist_ok=True)  # the mount point (an empty directory, as on a node)
+    if cfg.get("mountNs"):  # made from the storage pools' namespace: the pools are mounted there
+        sysns.setns(cfg["mountNs"], sysns.CLONE_NEWNS)
     sysns.unshare(sysns.CLONE_NEWNS | sysns.CLONE_NEWUTS | sysns.CLONE_NEWIPC | sysns.CLONE_NEWCGROUP |
                   sysns.CLONE_NEWPID)
     child = os.fork()
     if child == 0:
         _init(cfg)
         os._exit(1)
+    with open(os.path.join(os.path.dirname(path), "init.pid"), "w") as f:
+        f.write(f"{child}\n")  # the node's pid 1 as the host numbers it (nsenter -t, tests)
 
     def fwd(sig, _frame):
         try:

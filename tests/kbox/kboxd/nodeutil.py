@@ -55,7 +55,11 @@ def find(d, ns, name):
 
 def host_pid(cgdir, node_pid):
     """The host pid of the process that is node_pid in its node, among those in cgdir."""
-    for p in open(os.path.join(cgdir, "cgroup.procs")).read().split():
+    try:
+        procs = open(os.path.join(cgdir, "cgroup.procs")).read().split()
+    except OSError:
+        return None
+    for p in procs:
         try:
             for line in open(f"/proc/{p}/status"):
                 if line.startswith("NSpid:") and int(line.split()[-1]) == node_pid:
@@ -73,8 +77,9 @@ def container_cgroups(d, node, rel):
     return out
 
 
-def container_pid(d, ns, name, cname=None):
-    """-> (host pid of the container's main process, its cgroup directories on the host)."""
+def container_pid(d, ns, name, cname=None, cid=None):
+    """-> (host pid of the container's main process, its cgroup directories on the host).
+    cid: the container id the caller expects (from the pod's status); another one is an error."""
     uid, sb = find(d, ns, name)
     cs = sb.get("containers") or {}
     if cname is None:
@@ -85,6 +90,8 @@ def container_pid(d, ns, name, cname=None):
     c = cs.get(cname)
     if not c or not c.get("pid"):
         raise LookupError(f"container {cname} of pod {ns}/{name} is not running")
+    if cid and c.get("id") != cid:
+        raise LookupError(f"container {cname} of pod {ns}/{name} runs as {c.get('id')}, not {cid}")
     dirs = container_cgroups(d, sb["node"], c["cgroup"])
     v2 = next(p for p in dirs if "/unified/" in p)
     pid = host_pid(v2, c["pid"])
@@ -104,3 +111,8 @@ def container_env(pid):
             k, v = kv.split(b"=", 1)
             env[k.decode(errors="replace")] = v.decode(errors="replace")
     return env
+
+
+def node_pid(d, node):
+    """The host pid of a node's pid 1 (its init: node.py), for nsenter -t."""
+    return int(open(os.path.join(d, "nodes", node, "init.pid")).read())

@@ -3,15 +3,16 @@
 
 For each pod without spec.nodeName whose schedulerName is default-scheduler,
 oldest first:
-- Filter (each node must pass all): NodeUnschedulable (spec.unschedulable
-  unless tolerated), NodeName, TaintToleration (NoSchedule and NoExecute
-  taints must be tolerated), NodeAffinity (nodeSelector and
-  requiredDuringSchedulingIgnoredDuringExecution: matchExpressions In,
-  NotIn, Exists, DoesNotExist, Gt, Lt on labels; matchFields metadata.name),
+- Filter (each node must pass all, in the default profile's order; the
+  first that fails is the node's reason): NodeUnschedulable
+  (spec.unschedulable unless tolerated), NodeName, TaintToleration
+  (NoSchedule and NoExecute taints must be tolerated), NodeAffinity
+  (nodeSelector and requiredDuringSchedulingIgnoredDuringExecution:
+  matchExpressions In, NotIn, Exists, DoesNotExist, Gt, Lt on labels;
+  matchFields metadata.name), NodePorts (hostPort conflicts),
   NodeResourcesFit (cpu, memory and pod count requested by the node's
   non-terminal pods plus this one within allocatable; requests default to
-  limits), NodePorts (hostPort conflicts), then every function in
-  EXTRA_FILTERS;
+  limits), then every function in EXTRA_FILTERS;
 - Score (0-100 per plugin, weighted as the default profile weighs them):
   NodeAffinity preferred terms (2), TaintToleration: PreferNoSchedule taints
   not tolerated (3), PodTopologySpread's system defaults: fewer pods of the
@@ -31,7 +32,8 @@ NodeVolumeLimits (CSINode allocatable.count) checks as
 fn(ctx, pod, node) -> None or a reason string ("node(s) exceed max volume
 count"); PRE_BIND gets the step that writes volume.kubernetes.io/selected-node
 on the pod's WaitForFirstConsumer claims, fn(ctx, pod, node) -> None or a
-reason to retry later. ctx is the Scheduler (store, api, helpers).
+reason to retry later, or WAIT to retry without a FailedScheduling event (the real
+scheduler's binding cycle waits for the claims to bind). ctx is the Scheduler.
 """
 import random
 
@@ -41,6 +43,7 @@ from .volumes import parse_quantity
 
 EXTRA_FILTERS = []
 PRE_BIND = []
+WAIT = "(waiting in PreBind)"  # a PRE_BIND answer: not yet (volumes binding), retry quietly next pass
 
 
 def _labels(node):
@@ -201,6 +204,8 @@ class Scheduler(ctrl.Controller):
                 why = fn(self, pod, best)
                 if why:
                     break
+            if why is WAIT:
+                continue
             if why:
                 self.unschedulable(pod, len(nodes), {why: 1})
                 continue
@@ -221,11 +226,15 @@ class Scheduler(ctrl.Controller):
                                                        {"key": "node.kubernetes.io/unschedulable",
                                                         "effect": "NoSchedule"}):
             return "node(s) were unschedulable"
-        if not affinity_ok(pod, node):
-            return "node(s) didn't match Pod's node affinity/selector"
+        # the default profile's filter order, the first failure names the node's reason
+        # (framework.RunFilterPlugins): TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit
         t = untolerated(pod, node)
         if t is not None:
             return f"node(s) had untolerated taint {taint_text(t)}"
+        if not affinity_ok(pod, node):
+            return "node(s) didn't match Pod's node affinity/selector"
+        if host_ports(pod) & use[3]:
+            return "node(s) didn't have free ports for the requested pod ports"
         alloc = (node.get("status") or {}).get("allocatable") or {}
         cpu, mem = pod_requests(pod)
         if use[2] + 1 > int(parse_quantity(alloc.get("pods", 110))):
@@ -234,8 +243,6 @@ class Scheduler(ctrl.Controller):
             return "Insufficient cpu"
         if mem and use[1] + mem > parse_quantity(alloc.get("memory", 0)):
             return "Insufficient memory"
-        if host_ports(pod) & use[3]:
-            return "node(s) didn't have free ports for the requested pod ports"
         for fn in EXTRA_FILTERS:
             why = fn(self, pod, node)
             if why:

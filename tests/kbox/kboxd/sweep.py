@@ -6,7 +6,9 @@ A box with nodes makes, in the host's namespaces, only:
   of nsfs under /run/netns, visible to `ip netns`);
 - a cgroup directory kbox-<id> (with the nodes below it) in every hierarchy,
   under the cgroup its server runs in;
-- (issue 14) loop devices whose backing files live under its DIR.
+- (issue 14) loop devices whose backing files live under its DIR (its storage pools, and
+  the volumes on them that nodes attached);
+- and, started by `kbox start`, its HTTP/2 front (nghttpx), which outlives a killed server.
 Everything else (mounts, processes, veths, iptables rules, bpffs pins) lives in
 the nodes' namespaces and goes with them. Before making any of it the server
 writes /run/kbox/<id>.json (its pid and start time, its DIR, the names and
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 from . import cgroups
 
@@ -53,7 +56,15 @@ def records():
 
 
 def alive(rec):
-    return rec.get("pid") and proc_start(rec["pid"]) == rec.get("start")
+    """The record's owner still runs (same pid, same start time, not a zombie nobody reaped)."""
+    pid = rec.get("pid")
+    if not pid or proc_start(pid) != rec.get("start"):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def write_record(rec):
@@ -107,16 +118,24 @@ def cgroup_dirs(box_id=None, depth=4):
 
 
 def loops_under(d):
-    """Loop devices whose backing file lives under d."""
+    """Loop devices whose backing file lives under d, and those whose backing file lives on
+    one of them (a volume on a storage pool: once the pool's mount namespace is gone its path
+    no longer reads as under d), the latter first: the order to detach them in."""
     if not d:
         return []
-    r = subprocess.run(["losetup", "-a", "-n", "-O", "NAME,BACK-FILE", "--raw"], stdout=subprocess.PIPE,
+    r = subprocess.run(["losetup", "-J", "-a", "-O", "NAME,MAJ:MIN,BACK-MAJ:MIN,BACK-FILE"], stdout=subprocess.PIPE,
                        stderr=subprocess.DEVNULL, text=True)
-    out = []
-    for line in r.stdout.splitlines():
-        parts = line.split(None, 1)
-        if len(parts) == 2 and parts[1].startswith(d.rstrip("/") + "/"):
-            out.append(parts[0])
+    try:
+        rows = [{k: (v or "").strip() for k, v in x.items()} for x in json.loads(r.stdout or "{}").get("loopdevices", [])]
+    except ValueError:
+        return []
+    mine = [x for x in rows if x.get("back-file", "").startswith(d.rstrip("/") + "/")]
+    out = [x["name"] for x in mine]
+    devs = {x["maj:min"] for x in mine}
+    while devs:
+        above = [x for x in rows if x.get("back-maj:min") in devs and x["name"] not in out]
+        out = [x["name"] for x in above] + out
+        devs = {x["maj:min"] for x in above}
     return out
 
 
@@ -147,9 +166,27 @@ def remove_cgroup_tree(path):
     return cgroups.rmtree(path)
 
 
+def _stray_front(d):
+    """The HTTP/2 front (nghttpx, started by `kbox start` in a session of its own) of a box
+    whose server died: stop it if it still serves that DIR."""
+    if not d:
+        return
+    try:
+        pid = int(open(os.path.join(d, "nghttpx.pid")).read())
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if cmd and os.path.basename(cmd[0]) == b"nghttpx" and any(d.encode() + b"/" in a for a in cmd):
+        try:
+            os.kill(pid, 15)
+        except OSError:
+            pass
+
+
 def clean(rec):
     """Remove what a (dead) box recorded. -> list of what could not be removed."""
     left = []
+    _stray_front(rec.get("dir"))
     for ns in rec.get("netns") or []:
         if ns in netns_names():
             r = subprocess.run(["ip", "netns", "del", ns], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -159,6 +196,11 @@ def clean(rec):
         left += [f"cgroup {x}" for x in remove_cgroup_tree(d)]
     for dev in loops_under(rec.get("dir")):
         subprocess.run(["losetup", "-d", dev], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a device still open (a pool whose mount namespace is going away) clears itself when closed
+    deadline = time.time() + 5
+    while loops_under(rec.get("dir")) and time.time() < deadline:
+        time.sleep(0.05)
+    left += [f"loop {x}" for x in loops_under(rec.get("dir"))]
     if not left:
         drop_record(rec["id"])
     return left

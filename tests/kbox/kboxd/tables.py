@@ -315,7 +315,11 @@ def table(res, version, objs, list_meta, include_object=True):
             last = o.get("lastTimestamp") or o.get("eventTime") or o["metadata"].get("creationTimestamp")
             r = {"cells": [human_age(last)] + cells(o)}
         else:
-            r = {"cells": [o["metadata"]["name"]] + cells(o)}
+            name = o["metadata"]["name"]
+            if res.plural == "storageclasses" and str((o["metadata"].get("annotations") or {}).get(
+                    "storageclass.kubernetes.io/is-default-class")).lower() == "true":
+                name += " (default)"  # printStorageClass
+            r = {"cells": [name] + cells(o)}
         if include_object:
             r["object"] = partial(o)
         rows.append(r)

@@ -18,13 +18,14 @@ volumeMounts (spawn.py), with subPath, readOnly and mountPropagation:
   (DirectoryOrCreate, Directory, FileOrCreate, File, Socket, CharDevice,
   BlockDevice).
 
-Storage (issue 14) plugs in here: PLUGINS maps a volume source key
-(`persistentVolumeClaim`, `csi`, `ephemeral`) to a handler with
+Storage plugs in here (storage.py, csi.NodePlugin): PLUGINS maps a volume source
+key (`persistentVolumeClaim`, `csi`, `ephemeral`) to a handler with
 setup(ctx, pod, vol) -> node path (or raise NotReady to keep the pod in
-ContainerCreating with a FailedMount event) and teardown(ctx, pod, vol); a
-handler may also return block devices for `volumeDevices`
-(devices(ctx, pod, vol) -> node path of the device to bind at devicePath).
-Until then such volumes leave the pod waiting with that event.
+ContainerCreating with a FailedMount event; called again at each refresh) and
+teardown(ctx, pod, vol), called before the pod's directory is removed; for a Block
+volume the path is the device to bind at devicePath. A kind no handler takes
+leaves the pod waiting with that event. NODE_START: fn(kubelet) once the Node is
+registered (the drivers' registration).
 """
 import base64
 import os
@@ -47,6 +48,9 @@ class NotReady(Exception):
 
 # storage plugs in here (see the module doc): {"persistentVolumeClaim": handler, ...}
 PLUGINS = {}
+# fn(kubelet) run once the kubelet has registered its Node (the storage driver's registration:
+# CSINode, topology labels)
+NODE_START = []
 
 
 def source_kind(vol):
@@ -142,6 +146,7 @@ class Volumes:
         self.paths = {}
         self.tmpfs = []
         self.token_due = {}
+        self.pod = pod
 
     def vol_dir(self, vol):
         plug = PLUGIN_DIRS.get(source_kind(vol)) or "kubernetes.io~" + source_kind(vol).lower()
@@ -149,6 +154,7 @@ class Volumes:
 
     def setup(self, pod):
         """Make (or refresh) every volume. -> None; raises NotReady/OSError with the reason."""
+        self.pod = pod
         os.makedirs(self.dir, exist_ok=True)
         for vol in (pod.get("spec") or {}).get("volumes") or []:
             kind = source_kind(vol)
@@ -243,7 +249,9 @@ class Volumes:
                 if it["key"] not in data:
                     if src.get("optional"):
                         continue
-                    raise NotReady(f"configmap references non-existent config key: {it['key']}")
+                    what = "configmap references non-existent config key" if plural == "configmaps" else \
+                        "references non-existent secret key"
+                    raise NotReady(f"{what}: {it['key']}")
                 out[it.get("path", it["key"])] = (data[it["key"]], it.get("mode", mode))
         else:
             for k, v in data.items():
@@ -275,13 +283,37 @@ class Volumes:
         return tok
 
     def teardown(self):
+        """Unmount and remove the pod's volumes. A plugin's volume (a PVC's mount) is torn down
+        by its plugin first; while anything is still mounted below the pod's directory it is
+        left in place (removing the files would reach into the mounted volume)."""
+        for vol in (self.pod.get("spec") or {}).get("volumes") or []:
+            kind = source_kind(vol)
+            if kind in PLUGINS and vol["name"] in self.paths:
+                try:
+                    PLUGINS[kind].teardown(self.ctx, self.pod, vol)
+                    del self.paths[vol["name"]]
+                except Exception as e:
+                    print(f"volume {vol['name']} of pod {self.uid}: teardown failed: {e}", flush=True)
         for d in self.tmpfs:
             try:
                 sysns.umount(d)
             except OSError:
                 pass
         self.tmpfs = []
+        left = mounts_under(self.dir)
+        if left:
+            print(f"pod {self.uid}: still mounted, its directory is kept: {left}", flush=True)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def mounts_under(d):
+    d = d.rstrip("/") + "/"
+    try:
+        with open("/proc/self/mountinfo") as f:
+            return [line.split()[4] for line in f if line.split()[4].startswith(d)]
+    except OSError:
+        return []
 
 
 def field_ref(pod, path):
