@@ -50,9 +50,10 @@ wait_lock() {
     t_fail "no $1 lock appeared"
 }
 
-# SIGINT and SIGTERM in the middle of a backup: exit 130, nothing listed
+# SIGINT and SIGTERM in the middle of a backup: exit 130, nothing listed (400 ms a
+# chunk: at 40 ms a loaded machine finished the backup before its lock was seen)
 for sig in INT TERM; do
-    FERRY_TEST_SLEEP_AT=backup-chunk:40 "$FERRY_TEST" backup --repo "$repo" --volume s "$img" \
+    FERRY_TEST_SLEEP_AT=backup-chunk:400 "$FERRY_TEST" backup --repo "$repo" --volume s "$img" \
         >"$t_tmp/sig.out" 2>"$t_tmp/sig.err" &
     pid=$!
     wait_lock backup
@@ -71,7 +72,7 @@ t_expect_rc 0 "restore of it" "$FERRY" restore --repo "$repo" --volume v latest 
 t_same "backup after crashes" "$img" "$t_tmp/r2"
 
 # a restore interrupted: exit 130 and no success line
-FERRY_TEST_SLEEP_AT=restore-chunk:40 "$FERRY_TEST" restore --repo "$repo" --volume v --json latest "$t_tmp/r3" \
+FERRY_TEST_SLEEP_AT=restore-chunk:400 "$FERRY_TEST" restore --repo "$repo" --volume v --json latest "$t_tmp/r3" \
     >"$t_tmp/rs.out" 2>"$t_tmp/rs.err" &
 pid=$!
 wait_lock restore
