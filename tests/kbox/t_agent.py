@@ -7,6 +7,8 @@ k8s/deploy/agent-pods-rbac.yaml and agent-daemonset.yaml applied with kubectl, u
 kustomization's other files do). Checks, each naming where it is specified:
 - the DaemonSet lands on every node, the tainted one included, and its pods turn Ready
   through their probes (/readyz: the first sample, labelled from the first list of pods);
+  a mount made under the node's /var/lib/kubelet after the agent started reaches it
+  (HostToContainer);
 - each agent's /metrics (scraped from its node) holds exactly its node's pods, each series
   with namespace and pod labels that match the API's pod of that pod_uid, and no series
   without them (the label policy: a series appears only once its pod is known);
@@ -178,6 +180,20 @@ eq("the agent's pod: privileged, hostPID, NODE_NAME from spec.nodeName",
      if e.get("name") == "NODE_NAME"]], [True, True, ["spec.nodeName"]], "DESIGN.md Deployment")
 for p in ag:
     AGENT_IP[p["spec"]["nodeName"]] = p["status"].get("podIP")
+
+# ---------------------------------------------------------------- a mount the kubelet makes later reaches the agent
+# (the DaemonSet's kubelet volume is HostToContainer: a volume published after the agent started)
+a1 = next((p for p in ag if p["spec"]["nodeName"] == "node-a1"), None)
+prop = "/var/lib/kubelet/plugins/kbox-propagation-test"
+nsenter = ["nsenter", "-t", str(nodeutil.node_pid(D, "node-a1")), "-m", "--"]
+r = subprocess.run(nsenter + ["sh", "-c", f"mkdir -p {prop} && mount -t tmpfs tmpfs {prop} && echo published > {prop}/hello"],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+eq("a tmpfs mounted under node-a1's /var/lib/kubelet after the agent started", (r.returncode, r.stderr), (0, ""), "setup")
+r = subprocess.run([os.path.join(HERE, "kbox"), "exec", D, f"ferry-system/{a1['metadata']['name'] if a1 else '?'}", "--",
+                    "cat", f"{prop}/hello"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+eq("... is seen inside the agent's container (mountPropagation: HostToContainer)", (r.returncode, r.stdout), (0, "published\n"),
+   "DESIGN.md Deployment; CONTROLPLANE.md §1.3")
+subprocess.run(nsenter + ["umount", prop])
 
 # ---------------------------------------------------------------- each agent: its node's pods, labelled
 wait_until(lambda: len([p for p in (get("/api/v1/namespaces/apps/pods") or {}).get("items", []) if running(p)]) == 3 and
