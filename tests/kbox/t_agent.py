@@ -20,8 +20,9 @@ kustomization's other files do). Checks, each naming where it is specified:
   passes `promtool check metrics`;
 - the agents used only list and watch on pods (audit log), never refused;
 - the same agent run on the host, whose cgroup tree holds all three nodes' pods, with
-  --node-name node-a2 reports node-a2's pods only; in a pod without NODE_NAME it stops
-  with one line (exit 2).
+  --node-name node-a2 reports node-a2's pods only; refused by RBAC it logs why and stays
+  unready with nothing published; in a pod without NODE_NAME it stops with one line
+  (exit 2).
 """
 import os
 import re
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -310,11 +312,52 @@ finally:
         host.kill()
         host.wait()
 eq("... and stops on SIGTERM with exit 0", host.returncode, 0, "ferry agent")
+
+# without the right to list pods: not ready, nothing published, the refusal on the log
+kc = os.path.join(D, "nobody.kubeconfig")
+with open(kc, "w") as f:
+    f.write(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: kbox, cluster: {{server: "{box.url}", certificate-authority: "{box.ca}"}}}}]
+users: [{{name: nobody, user: {{token: "{box.token_for('nobody')}"}}}}]
+contexts: [{{name: kbox, context: {{cluster: kbox, user: nobody}}}}]
+current-context: kbox
+""")
+log2 = tempfile.NamedTemporaryFile(prefix="kbox-agent-denied-", suffix=".log", delete=False)
+host = subprocess.Popen([FERRY, "agent", "--kubeconfig", kc, "--node-name", "node-a2", "--no-pin", "--no-net",
+                         "--metrics-addr", f"127.0.0.1:{port}"], stdout=log2, stderr=log2)
+
+
+def status(path):
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return 0
+
+
+try:
+    ok = wait_until(lambda: "forbidden" in open(log2.name).read(), 20, 0.3)
+    text = open(log2.name).read()
+    check("a user RBAC refuses: the agent logs the watch's refusal, naming the node", ok and "pod watch of node node-a2" in text,
+          text[-600:], "warning: agent: pod watch of node node-a2: ... forbidden ...", REF)
+    eq("... and stays unready with nothing published (no unlabelled page)", [status("/readyz"), status("/metrics")], [503, 503],
+       REF)
+finally:
+    host.terminate()
+    try:
+        host.wait(10)
+    except subprocess.TimeoutExpired:
+        host.kill()
+        host.wait()
 r = subprocess.run([FERRY, "agent", "--no-pin"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                    env={k: v for k, v in dict(os.environ, KUBERNETES_SERVICE_HOST="10.96.0.1",
                                               KUBERNETES_SERVICE_PORT="443").items() if k != "NODE_NAME"})
 eq("in a pod without NODE_NAME the agent stops with one line naming it, exit 2",
    (r.returncode, len(r.stderr.strip().splitlines()), "NODE_NAME" in r.stderr), (2, 1, True), "ferry agent")
 
+for f in (log.name, log2.name):
+    os.unlink(f)
 print(f"t_agent: {time.time() - T0:.1f} s")
 finish()
