@@ -356,6 +356,12 @@ r = subprocess.run([FERRY, "agent", "--no-pin"], stdout=subprocess.PIPE, stderr=
                                               KUBERNETES_SERVICE_PORT="443").items() if k != "NODE_NAME"})
 eq("in a pod without NODE_NAME the agent stops with one line naming it, exit 2",
    (r.returncode, len(r.stderr.strip().splitlines()), "NODE_NAME" in r.stderr), (2, 1, True), "ferry agent")
+for args, code, word in ((["--node-name", "Node_1", "--kubeconfig", box.kubeconfig], 2, "Node_1"),
+                         (["--kubeconfig", "/nonexistent/kubeconfig"], 3, "/nonexistent/kubeconfig"),
+                         (["--no-kube", "--node-name", "node-a1"], 2, "--no-kube")):
+    r = subprocess.run([FERRY, "agent", "--no-pin"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    eq(f"ferry agent {' '.join(args)}: one line naming {word}, exit {code}, before loading anything",
+       (r.returncode, len(r.stderr.strip().splitlines()), word in r.stderr), (code, 1, True), "ferry agent; README exit codes")
 
 for f in (log.name, log2.name):
     os.unlink(f)
