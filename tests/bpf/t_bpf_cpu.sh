@@ -5,8 +5,8 @@
 . "$(dirname "$0")/../lib/t_lib.sh"
 . "$(dirname "$0")/bpf_lib.sh"
 
-uid_a=0a1b2c3d-1111-4222-8333-444455556666
-uid_b=9f8e7d6c-aaaa-4bbb-8ccc-dddd00001111
+uid_a=$(cat /proc/sys/kernel/random/uuid)
+uid_b=$(cat /proc/sys/kernel/random/uuid)
 pod_a=$(bpf_pod "$uid_a" burstable)
 ctr_a=$pod_a/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 mkdir "$ctr_a"

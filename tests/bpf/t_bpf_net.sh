@@ -23,8 +23,8 @@ for ns in "$ns_a:$va:198.18.0.1" "$ns_b:$vb:198.18.0.2"; do
         ip -n "$n" addr add "$addr/30" dev "$v" || t_error "configure $n"
 done
 
-uid_a=aaaaaaaa-0000-4000-8000-00000000000a
-uid_b=bbbbbbbb-0000-4000-8000-00000000000b
+uid_a=$(cat /proc/sys/kernel/random/uuid)
+uid_b=$(cat /proc/sys/kernel/random/uuid)
 pod_a=$(bpf_pod "$uid_a" besteffort); mkdir "$pod_a/ctr-a"
 pod_b=$(bpf_pod "$uid_b" besteffort); mkdir "$pod_b/ctr-b"
 

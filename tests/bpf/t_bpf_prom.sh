@@ -10,9 +10,12 @@
 command -v promtool >/dev/null && command -v prometheus >/dev/null ||
     t_error "promtool and prometheus are needed: apt-get install prometheus"
 
-uid=dddddddd-1111-4222-8333-444444444444
+# pod UIDs of this run only: a run killed on a timeout leaves its cgroups behind (no
+# cleanup runs on SIGKILL), and the agent sees every kubepods tree on the machine, so a
+# fixed UID made a later run's series a duplicate, which Prometheus read as the idle one
+uid=$(cat /proc/sys/kernel/random/uuid)
 pod=$(bpf_pod "$uid" burstable); ctr=$pod/busy; mkdir "$ctr"
-mkdir "$(bpf_pod eeeeeeee-1111-4222-8333-444444444444)/c1"
+mkdir "$(bpf_pod "$(cat /proc/sys/kernel/random/uuid)")/c1"
 # the same pod and container once more elsewhere in the tree, idle (what a
 # kubelet that restarted under another root leaves): still one series each
 mkdir -p "$T_CG/left/kubepods/burstable/pod$uid/busy"

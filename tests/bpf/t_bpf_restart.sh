@@ -8,7 +8,7 @@
 . "$(dirname "$0")/bpf_lib.sh"
 command -v bpftool >/dev/null || t_error "bpftool is needed (apt-get install bpftool)"
 
-uid=12345678-aaaa-4bbb-8ccc-123456789abc
+uid=$(cat /proc/sys/kernel/random/uuid)
 pod=$(bpf_pod "$uid" burstable); ctr=$pod/main; mkdir "$ctr"
 cpu_of() { bpf_metrics; bpf_value ferry_pod_cpu_usage_seconds_total "pod_uid=\"$uid\""; }
 

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/bpf_lib.sh"
 
 ncpu=$(nproc)
-uid=c0ffee00-1234-4567-89ab-cdef01234567
+uid=$(cat /proc/sys/kernel/random/uuid)
 pod=$(bpf_pod "$uid" burstable); ctr=$pod/burner; mkdir "$ctr"
 cpu_of() { # METRICS: the pod's CPU seconds
     awk -v u="pod_uid=\"$uid\"" '$1 ~ /^ferry_pod_cpu_usage_seconds_total\{/ && index($1, u) { print $2 }' "$1"

@@ -291,6 +291,7 @@ create(f"/api/v1/namespaces/{NS}/pods", {
                              "command": ["sh", "-c", "touch /tmp/alive; sleep 2; rm /tmp/alive; sleep 1000"],
                              "livenessProbe": {"exec": {"command": ["cat", "/tmp/alive"]}, "periodSeconds": 1,
                                                "failureThreshold": 1}}]}})
+RV_BEFORE_STS = get(f"/api/v1/namespaces/{NS}/pods")["metadata"]["resourceVersion"]
 create(f"/apis/apps/v1/namespaces/{NS}/statefulsets", {
     "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
     "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
@@ -713,10 +714,22 @@ ok = wait_until(lambda: len([p for p in pods("app=db") if ready(p)]) == 2, 30, 0
 dbs = {p["metadata"]["name"]: p for p in pods("app=db")}
 eq("a StatefulSet's pods are <name>-0 and <name>-1, Ready", sorted((n, ready(p)) for n, p in dbs.items()),
    [("db-0", True), ("db-1", True)], "StatefulSet")
-r0 = next((c.get("lastTransitionTime") for c in dbs.get("db-0", {}).get("status", {}).get("conditions") or []
-           if c.get("type") == "Ready"), "")
-eq("OrderedReady: db-1 was created only once db-0 was Ready", dbs.get("db-1", {}).get("metadata", {}).get("creationTimestamp", "") >= r0,
-   True, "StatefulSet podManagementPolicy")
+# the order as the API recorded it: the pods' watch events since before the StatefulSet (a
+# Ready condition's lastTransitionTime is no witness: a probe that flapped later moves it)
+code, _, evs = api.watch(f"/api/v1/namespaces/{NS}/pods", {"labelSelector": "app=db", "resourceVersion": RV_BEFORE_STS,
+                                                            "timeoutSeconds": "5"}, timeout=15)
+db0_ready_at_db1 = None
+db0_ready = False
+for ev in evs if code == 200 else []:
+    o = ev.get("object") or {}
+    name = (o.get("metadata") or {}).get("name")
+    if name == "db-0":
+        db0_ready = ready(o)
+    elif name == "db-1" and ev.get("type") == "ADDED":
+        db0_ready_at_db1 = db0_ready
+        break
+eq("OrderedReady: db-1 was created only once db-0 was Ready (in the watch's order of events)", db0_ready_at_db1, True,
+   "StatefulSet podManagementPolicy")
 eq("the pod's identity labels and hostname", [(dbs.get("db-1") or {}).get("metadata", {}).get("labels", {}).get(k)
                                               for k in ("statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index")] +
    [(dbs.get("db-1") or {}).get("spec", {}).get(k) for k in ("hostname", "subdomain")], ["db-1", "1", "db-1", "db"],
