@@ -7,6 +7,8 @@ k8s/deploy/agent-pods-rbac.yaml and agent-daemonset.yaml applied with kubectl, u
 kustomization's other files do). Checks, each naming where it is specified:
 - the DaemonSet lands on every node, the tainted one included, and its pods turn Ready
   through their probes (/readyz: the first sample, labelled from the first list of pods);
+  a mount made under the node's /var/lib/kubelet after the agent started reaches it
+  (HostToContainer);
 - each agent's /metrics (scraped from its node) holds exactly its node's pods, each series
   with namespace and pod labels that match the API's pod of that pod_uid, and no series
   without them (the label policy: a series appears only once its pod is known);
@@ -18,8 +20,9 @@ kustomization's other files do). Checks, each naming where it is specified:
   passes `promtool check metrics`;
 - the agents used only list and watch on pods (audit log), never refused;
 - the same agent run on the host, whose cgroup tree holds all three nodes' pods, with
-  --node-name node-a2 reports node-a2's pods only; in a pod without NODE_NAME it stops
-  with one line (exit 2).
+  --node-name node-a2 reports node-a2's pods only; refused by RBAC it logs why and stays
+  unready with nothing published; in a pod without NODE_NAME it stops with one line
+  (exit 2).
 """
 import os
 import re
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -179,6 +183,20 @@ eq("the agent's pod: privileged, hostPID, NODE_NAME from spec.nodeName",
 for p in ag:
     AGENT_IP[p["spec"]["nodeName"]] = p["status"].get("podIP")
 
+# ---------------------------------------------------------------- a mount the kubelet makes later reaches the agent
+# (the DaemonSet's kubelet volume is HostToContainer: a volume published after the agent started)
+a1 = next((p for p in ag if p["spec"]["nodeName"] == "node-a1"), None)
+prop = "/var/lib/kubelet/plugins/kbox-propagation-test"
+nsenter = ["nsenter", "-t", str(nodeutil.node_pid(D, "node-a1")), "-m", "--"]
+r = subprocess.run(nsenter + ["sh", "-c", f"mkdir -p {prop} && mount -t tmpfs tmpfs {prop} && echo published > {prop}/hello"],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+eq("a tmpfs mounted under node-a1's /var/lib/kubelet after the agent started", (r.returncode, r.stderr), (0, ""), "setup")
+r = subprocess.run([os.path.join(HERE, "kbox"), "exec", D, f"ferry-system/{a1['metadata']['name'] if a1 else '?'}", "--",
+                    "cat", f"{prop}/hello"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+eq("... is seen inside the agent's container (mountPropagation: HostToContainer)", (r.returncode, r.stdout), (0, "published\n"),
+   "DESIGN.md Deployment; CONTROLPLANE.md §1.3")
+subprocess.run(nsenter + ["umount", prop])
+
 # ---------------------------------------------------------------- each agent: its node's pods, labelled
 wait_until(lambda: len([p for p in (get("/api/v1/namespaces/apps/pods") or {}).get("items", []) if running(p)]) == 3 and
            all(running(get(f"/api/v1/namespaces/{ns}/pods/twin")) for ns in ("twin-a", "twin-b")), 60, 0.3)
@@ -294,11 +312,58 @@ finally:
         host.kill()
         host.wait()
 eq("... and stops on SIGTERM with exit 0", host.returncode, 0, "ferry agent")
+
+# without the right to list pods: not ready, nothing published, the refusal on the log
+kc = os.path.join(D, "nobody.kubeconfig")
+with open(kc, "w") as f:
+    f.write(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: kbox, cluster: {{server: "{box.url}", certificate-authority: "{box.ca}"}}}}]
+users: [{{name: nobody, user: {{token: "{box.token_for('nobody')}"}}}}]
+contexts: [{{name: kbox, context: {{cluster: kbox, user: nobody}}}}]
+current-context: kbox
+""")
+log2 = tempfile.NamedTemporaryFile(prefix="kbox-agent-denied-", suffix=".log", delete=False)
+host = subprocess.Popen([FERRY, "agent", "--kubeconfig", kc, "--node-name", "node-a2", "--no-pin", "--no-net",
+                         "--metrics-addr", f"127.0.0.1:{port}"], stdout=log2, stderr=log2)
+
+
+def status(path):
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return 0
+
+
+try:
+    ok = wait_until(lambda: "forbidden" in open(log2.name).read(), 20, 0.3)
+    text = open(log2.name).read()
+    check("a user RBAC refuses: the agent logs the watch's refusal, naming the node", ok and "pod watch of node node-a2" in text,
+          text[-600:], "warning: agent: pod watch of node node-a2: ... forbidden ...", REF)
+    eq("... and stays unready with nothing published (no unlabelled page)", [status("/readyz"), status("/metrics")], [503, 503],
+       REF)
+finally:
+    host.terminate()
+    try:
+        host.wait(10)
+    except subprocess.TimeoutExpired:
+        host.kill()
+        host.wait()
 r = subprocess.run([FERRY, "agent", "--no-pin"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                    env={k: v for k, v in dict(os.environ, KUBERNETES_SERVICE_HOST="10.96.0.1",
                                               KUBERNETES_SERVICE_PORT="443").items() if k != "NODE_NAME"})
 eq("in a pod without NODE_NAME the agent stops with one line naming it, exit 2",
    (r.returncode, len(r.stderr.strip().splitlines()), "NODE_NAME" in r.stderr), (2, 1, True), "ferry agent")
+for args, code, word in ((["--node-name", "Node_1", "--kubeconfig", box.kubeconfig], 2, "Node_1"),
+                         (["--kubeconfig", "/nonexistent/kubeconfig"], 3, "/nonexistent/kubeconfig"),
+                         (["--no-kube", "--node-name", "node-a1"], 2, "--no-kube")):
+    r = subprocess.run([FERRY, "agent", "--no-pin"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    eq(f"ferry agent {' '.join(args)}: one line naming {word}, exit {code}, before loading anything",
+       (r.returncode, len(r.stderr.strip().splitlines()), word in r.stderr), (code, 1, True), "ferry agent; README exit codes")
 
+for f in (log.name, log2.name):
+    os.unlink(f)
 print(f"t_agent: {time.time() - T0:.1f} s")
 finish()

@@ -16,7 +16,9 @@
   a service-account directory with a TokenRequest token of ferry-system/ferry-agent (RBAC
   from agent-pods-rbac.yaml) and KUBERNETES_SERVICE_HOST/PORT at the box;
 - /readyz turns 200, /metrics serves the box's pods on that node with their names, and
-  SIGTERM (podman stop) ends it with exit 0.
+  SIGTERM (podman stop) ends it with exit 0;
+- no podman call uses a CNI network (none or host): the host's forwarding and links are
+  left as they were.
 CI budget: 1-2 min with the base cached; the first run adds mmdebstrap (20 s on a quiet
 machine, minutes on a loaded one).
 """
@@ -62,6 +64,20 @@ def run(cmd, timeout=300, **kw):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, **kw)
 
 
+# podman's default network (CNI's bridge) would turn on the host's IPv4 forwarding, which
+# every new network namespace inherits, and add a bridge and FORWARD rules: every podman
+# call here has --network none or host, and the end checks that the host is as it was
+
+
+def host_net():
+    fwd = open("/proc/sys/net/ipv4/ip_forward").read().strip()
+    links = sorted(l.split(":")[1].strip().split("@")[0] for l in run(["ip", "-o", "link"]).stdout.splitlines()
+                   if l.split(":")[1].strip().startswith("cni"))
+    return fwd, links
+
+
+NET0 = host_net()
+
 # ---------------------------------------------------------------- the base, without a registry
 cf = open(os.path.join(DEPLOY, "Containerfile")).read()
 m = re.search(r'^ARG PACKAGES="([^"]+)"', cf, re.M)
@@ -104,7 +120,7 @@ try:
     print(f"note: podman build took {time.time() - t:.1f} s")
     r = run(PODMAN + ["image", "inspect", "--format", "{{json .Config.Entrypoint}}", tag])
     eq("the image's entrypoint is ferry", r.stdout.strip(), '["/usr/local/bin/ferry"]', REF)
-    r = run(PODMAN + ["run", "--rm"] + ULIMITS + [tag, "--version"])
+    r = run(PODMAN + ["run", "--rm", "--network=none"] + ULIMITS + [tag, "--version"])
     eq("ferry runs in it (every library it links is there)", (r.returncode, r.stdout.strip()), (0, "ferry 0.1.0"), REF)
 
     # ------------------------------------------------------------ a box and the DaemonSet's pod spec
@@ -200,5 +216,6 @@ finally:
         shutil.rmtree(sa, ignore_errors=True)
     if box is not None:
         box.close()
+eq("the host's IPv4 forwarding and links are as before (no CNI bridge)", host_net(), NET0, "tests/kbox/t_image.py")
 print(f"t_image: {time.time() - T0:.1f} s")
 finish()
