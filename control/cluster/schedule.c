@@ -302,7 +302,7 @@ static int spec_template(struct cluster_schedule *s, const struct k8s_obj *o)
 	const struct k8s_obj *labels;
 	const char *ttl;
 	struct ctl_err cerr;
-	char q[48];
+	char q[48], reason[200];
 
 	if (is_absent(o, "/spec/template"))
 		return 0;
@@ -313,8 +313,11 @@ static int spec_template(struct cluster_schedule *s, const struct k8s_obj *o)
 		if (!ttl)
 			return spec_bad(s, "spec.template.ttl: a duration string is expected, such "
 					   "as \"720h\"");
+		/* the parser's reason quotes the text as it is: made one printable line here */
 		if (ctl_parse_duration(ttl, &s->ttl, &cerr))
-			return spec_bad(s, "spec.template.ttl: %s", cerr.msg);
+			return spec_bad(
+				s, "spec.template.ttl: %s",
+				cluster_quote(reason, sizeof(reason), cerr.msg, sizeof(cerr.msg)));
 	}
 	if (is_absent(o, "/spec/template/metadata"))
 		return 0;

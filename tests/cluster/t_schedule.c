@@ -293,6 +293,8 @@ static void test_read_refused(void)
 		 false, "spec.template.ttl: '-1h': a duration has no sign"},
 		{"{'metadata':{'name':'a'},'spec':{'schedule':'@daily','template':{'ttl':'10 days'}}}",
 		 false, "spec.template.ttl: "},
+		{"{'metadata':{'name':'a'},'spec':{'schedule':'@daily','template':{'ttl':'3\\n0s'}}}",
+		 false, "spec.template.ttl: '3?0s'"},
 		{"{'metadata':{'name':'a'},'spec':{'schedule':'@daily','template':{'metadata':[]}}}",
 		 false, "spec.template.metadata: an object is expected"},
 		{"{'metadata':{'name':'a'},'spec':{'schedule':'@daily',"
