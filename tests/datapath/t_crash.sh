@@ -39,24 +39,25 @@ FERRY_TEST_MANIFEST_PART=256 t_run "$FERRY_TEST" backup --repo "$repo" --volume 
 t_expect_rc 0 "restore of a manifest written in parts" "$FERRY" restore --repo "$repo" --volume m latest "$t_tmp/rm"
 t_same "manifest in parts" "$img" "$t_tmp/rm"
 
-# wait_lock OP: until a lock of OP is listed. The job has then installed its signal
-# handlers: a background process of a script starts with SIGINT ignored, so a signal
-# sent before (a slow start: a sanitizer build, a loaded machine) would be lost.
+# wait_lock OP PID: until a lock of OP held by PID is listed (the crashes above left
+# stale backup locks of other pids). The job has then installed its signal handlers: a
+# background process of a script starts with SIGINT ignored, so a signal sent before
+# (a slow start: a sanitizer build, a loaded machine) would be lost.
 wait_lock() {
     for _ in $(seq 200); do
-        "$FERRY" unlock --repo "$repo" --list 2>/dev/null | grep -q " $1 " && return 0
+        "$FERRY" unlock --repo "$repo" --list 2>/dev/null | grep " $1 " | grep -q "pid $2 " && return 0
         sleep 0.05
     done
-    t_fail "no $1 lock appeared"
+    t_fail "no $1 lock of pid $2 appeared"
 }
 
 # SIGINT and SIGTERM in the middle of a backup: exit 130, nothing listed (400 ms a
-# chunk: at 40 ms a loaded machine finished the backup before its lock was seen)
+# chunk, so that a loaded machine is still in the backup when its lock is seen)
 for sig in INT TERM; do
     FERRY_TEST_SLEEP_AT=backup-chunk:400 "$FERRY_TEST" backup --repo "$repo" --volume s "$img" \
         >"$t_tmp/sig.out" 2>"$t_tmp/sig.err" &
     pid=$!
-    wait_lock backup
+    wait_lock backup $pid
     kill -$sig $pid
     wait $pid
     rc=$?
@@ -75,7 +76,7 @@ t_same "backup after crashes" "$img" "$t_tmp/r2"
 FERRY_TEST_SLEEP_AT=restore-chunk:400 "$FERRY_TEST" restore --repo "$repo" --volume v --json latest "$t_tmp/r3" \
     >"$t_tmp/rs.out" 2>"$t_tmp/rs.err" &
 pid=$!
-wait_lock restore
+wait_lock restore $pid
 kill -INT $pid
 wait $pid
 rc=$?
