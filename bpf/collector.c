@@ -243,6 +243,29 @@ static int stat_cmp(const void *x, const void *y)
 	return strcmp(a->container_id, b->container_id);
 }
 
+/*
+ * One series per pod and container: a uid found at two places in the tree
+ * (a cgroup left behind by a kubelet that restarted with another layout, two
+ * kubelets sharing a host) would otherwise be exposed twice under the same
+ * labels, one of them never counted. The entry kept is the one of the lowest
+ * cgroup id, so the same one every walk; account() adds every cgroup of the
+ * uid into it.
+ */
+static size_t stat_unique(struct ebpf_stat *st, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (k && !stat_cmp(&st[k - 1], &st[i])) {
+			if (st[i].cgroup_id < st[k - 1].cgroup_id)
+				st[k - 1] = st[i];
+			continue;
+		}
+		st[k++] = st[i];
+	}
+	return k;
+}
+
 static struct ebpf_stat *stat_find(struct ebpf_stat *st, size_t n, enum ebpf_kind kind,
 				   const char *uid, const char *cid)
 {
@@ -505,6 +528,7 @@ int ebpf_agent_sample(struct ebpf_agent *a)
 		n++;
 	}
 	qsort(st, n, sizeof(*st), stat_cmp);
+	n = stat_unique(st, n);
 	for (ssize_t i = 0; i < ncpu; i++)
 		account(a, st, n, &cpu[i], true, m->cg_cpu);
 	for (ssize_t i = 0; i < nnet; i++)

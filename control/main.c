@@ -13,6 +13,7 @@
 #include "control/agent/agent.h"
 #include "bench/bench_cmd.h"
 #include "control/cli/cli.h"
+#include "control/operator/operator.h"
 #include "control/repo/repo.h"
 #include "datapath/dp.h"
 #include "s3/store.h"
@@ -48,6 +49,8 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"repo", ctl_cmd_repo, "repository storage upkeep: abort stale unfinished uploads"},
 	{"agent", ctl_cmd_agent, "run the node agent (eBPF pod metrics on /metrics)"},
 	{"top", ctl_cmd_top, "per-pod CPU, run-queue wait and traffic, every second"},
+	{"controller", ctl_cmd_controller,
+	 "run the controller (leader election, reconcilers, /metrics)"},
 	{"bench", bench_cmd, "measure the throughput of each stage of the backup path"},
 	{"version", ctl_cmd_version, "print the version"},
 };

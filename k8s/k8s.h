@@ -911,10 +911,11 @@ uint64_t k8s_wq_backoff_ms(unsigned int base_ms, unsigned int max_ms, unsigned i
  *
  * client-go's leaderelection on a coordination.k8s.io/v1 Lease, defaults
  * 15 s / 10 s / 2 s (leaseDuration > renewDeadline > 1.2 · retryPeriod):
- *   - a candidate reads the Lease every retry period; it takes it (PUT with
- *     the resourceVersion read: a 409 means another won) when it is free,
- *     or when its renewTime + leaseDurationSeconds has passed on the
- *     candidate's clock since it last saw the record change;
+ *   - a candidate reads the Lease every retry period (+ up to 20 % jitter,
+ *     and again at the moment another's lease runs out); it takes it (PUT
+ *     with the resourceVersion read: a 409 means another won) when it is
+ *     free, or when leaseDurationSeconds have passed on the candidate's
+ *     clock since it last saw the record change;
  *   - the leader renews every retry period; when no renewal succeeded for
  *     renew_deadline it stops leading at once: k8s_lease_is_leader() turns
  *     false on the clock alone (even while a request hangs), @stopped runs
@@ -938,6 +939,12 @@ struct k8s_lease;
  * @stopped:       runs exactly once on the lease's thread if and only if
  *                 @started ran, when it stops leading; @why is a line
  * @new_leader:    runs when another identity is seen holding it (may be NULL)
+ * @failed:        runs after a request of the lease failed for another reason
+ *                 than a lost race (a 409: another candidate wrote first):
+ *                 403, 401, the network, a 5xx that outlasted the retries...
+ *                 @err is borrowed for the call (may be NULL). The lease goes
+ *                 on trying; an owner that cannot go on (RBAC refuses) stops
+ *                 it.
  */
 struct k8s_lease_opts {
 	size_t sz;
@@ -950,6 +957,7 @@ struct k8s_lease_opts {
 	void (*started)(void *arg);
 	void (*stopped)(void *arg, const char *why);
 	void (*new_leader)(void *arg, const char *identity);
+	void (*failed)(void *arg, const struct k8s_err *err);
 	void *arg;
 };
 
@@ -976,6 +984,183 @@ void k8s_lease_fence(struct k8s_lease *l, struct k8s_client *c);
 
 /* k8s_lease_free() - stop (releasing the Lease if leading); NULL is a no-op */
 void k8s_lease_free(struct k8s_lease *l);
+
+/* ------------------------------------------------------------ conditions
+ *
+ * metav1.Condition in an object's status.conditions: {type, status,
+ * observedGeneration, lastTransitionTime, reason, message}, one per type.
+ * How a reconciler's outcome reaches `kubectl describe` and Argo CD.
+ */
+struct k8s_condition {
+	const char *type;	     /* "Ready" (CamelCase) */
+	const char *status;	     /* "True", "False" or "Unknown" */
+	const char *reason;	     /* CamelCase: [A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])? */
+	const char *message;	     /* for people; may be "" */
+	int64_t observed_generation; /* metadata.generation the outcome is about */
+	int64_t transition_ns;	     /* k8s_condition_get(): lastTransitionTime */
+};
+
+/**
+ * k8s_condition_set() - put condition @c->type into @obj's status.conditions
+ * @obj:    an object root (its status is created when missing)
+ * @c:      borrowed; @c->transition_ns is ignored
+ * @now_ns: the lastTransitionTime written when the status changes or the
+ *          condition is new; an unchanged status keeps the old time
+ *
+ * A message longer than 32 KiB is cut (the API server's limit).
+ * Return: 0 (changed); K8S_UNCHANGED (the same type, status, reason,
+ * message and observedGeneration are there already: nothing to write);
+ * -EINVAL (no type, a status other than True/False/Unknown, a reason that
+ * is not CamelCase); -ENOMEM. On failure @obj is unchanged.
+ */
+int k8s_condition_set(struct k8s_obj *obj, const struct k8s_condition *c, int64_t now_ns);
+
+/**
+ * k8s_condition_get() - the condition @type of @obj, as borrowed strings
+ * Return: 0; -ENOENT (no such condition).
+ */
+int k8s_condition_get(const struct k8s_obj *obj, const char *type, struct k8s_condition *out);
+
+/* k8s_condition_reason_valid() - whether @reason is a condition reason the API takes */
+bool k8s_condition_reason_valid(const char *reason);
+
+/* ------------------------------------------------------------ reconcilers
+ *
+ * What a capability of the controller implements (control/cluster/,
+ * migrate/, bluegreen/, autoscale/, ...), declared here, below every
+ * capability, so that a capability plugs into the controller runtime
+ * (control/operator/) without including it: as client-go declares the
+ * informers and queues that controller-runtime's Reconcilers are built on.
+ * k8s/ only declares it; the runtime implements it. For each reconciler the
+ * runtime:
+ *   - runs one informer per watch (shared between reconcilers that watch
+ *     the same resource with the same selectors and scope), started when
+ *     the process becomes the leader;
+ *   - maps every event of watches[i] to keys of the primary resource
+ *     (watches[0]) and adds them to the reconciler's own rate-limited work
+ *     queue (k8s_wq: client-go's defaults);
+ *   - runs @workers threads that take a key, copy the primary from its
+ *     cache and call @reconcile. An error queues the key again after its
+ *     backoff (5 ms doubling to 1000 s); a success forgets its failures;
+ *     res.requeue_after_ms (or @resync_ms) queues it again later;
+ *   - writes the outcome into the primary's status.conditions as condition
+ *     @condition (True, res.reason; or False, err.reason, err.msg), only
+ *     when it changed, through the status subresource;
+ *   - counts, times and exposes it on the controller's /metrics.
+ * Every write of req->client is fenced by the leader lease: once the
+ * process stops leading, writes fail with -ENOLCK and the process exits.
+ */
+
+/* How an event of a watched resource names keys of the primary. */
+enum k8s_watch_map {
+	K8S_MAP_SELF = 0, /* the object's own key: the primary itself */
+	K8S_MAP_OWNER,	  /* the owner its controller ownerReference names, if that is of
+			     the primary's kind (namespace/name; owners never cross namespaces) */
+	K8S_MAP_FN,	  /* k8s_watch.map_fn names them */
+};
+
+/* k8s_key_fn - queue @key ("namespace/name", or "name"; copied) for the primary */
+typedef void (*k8s_key_fn)(void *q, const char *key);
+
+/**
+ * struct k8s_watch - one resource a reconciler watches
+ * @resource:       borrowed for the program's life (a static)
+ * @own_ns:         only the controller's own namespace (ferry-system: its
+ *                  temporary objects); else every namespace
+ * @label_selector, @field_selector: server-side filters (NULL: none)
+ * @map:            how its events name keys of the primary
+ * @map_fn:         K8S_MAP_FN: call @add(@q, key) for each primary key that
+ *                  @obj concerns. Runs on the client's I/O thread: quick,
+ *                  no blocking call; @obj is borrowed for the call
+ */
+struct k8s_watch {
+	const struct k8s_resource *resource;
+	bool own_ns;
+	const char *label_selector, *field_selector;
+	enum k8s_watch_map map;
+	void (*map_fn)(const struct k8s_obj *obj, k8s_key_fn add, void *q);
+};
+
+/**
+ * struct k8s_reconcile_req - one call of a reconciler, a plain struct
+ * @key:      "namespace/name" of the primary ("name" if cluster-scoped)
+ * @ns:       its namespace ("" if cluster-scoped); @name: its name
+ * @obj:      a copy of the primary as cached, the reconciler's to change
+ *            (freed after the call); NULL when it is gone (deleted)
+ * @client:   fenced by the leader lease (-ENOLCK once it is lost)
+ * @caches:   @caches[i] is the informer of watches[i] (k8s_informer_get(),
+ *            k8s_informer_each(): read only)
+ * @own_ns:   the controller's namespace (its Lease, ferry-system)
+ * @identity: the leader's identity (an Event's reportingInstance)
+ * @field_manager: "ferry-<name>", for server-side apply (DESIGN.md "Ownership")
+ * @state:    what @setup made
+ * @failures: how often this key failed since its last success
+ */
+struct k8s_reconcile_req {
+	const char *key;
+	const char *ns, *name;
+	struct k8s_obj *obj;
+	struct k8s_client *client;
+	struct k8s_informer *const *caches;
+	const char *own_ns;
+	const char *identity;
+	const char *field_manager;
+	void *state;
+	unsigned int failures;
+};
+
+/**
+ * struct k8s_reconcile_res - what a successful call asks for (zeroed before it)
+ * @requeue_after_ms: reconcile the key again after this long (a poll of
+ *                    something no watch reports); 0: only on events
+ * @reason, @message: the True condition's reason (NULL: "Reconciled") and
+ *                    message (NULL: ""); static, or inside req->obj or the
+ *                    state: the runtime reads them after the call returns
+ */
+struct k8s_reconcile_res {
+	unsigned int requeue_after_ms;
+	const char *reason;
+	const char *message;
+};
+
+/**
+ * struct k8s_reconciler - a reconciler, as a capability declares it
+ * @sz:        sizeof(struct k8s_reconciler)
+ * @name:      short, lower case ("backup"): the metrics' reconciler label,
+ *             log lines, the field manager "ferry-<name>"
+ * @watches:   watches[0] is the primary (its map is K8S_MAP_SELF); the
+ *             rest are secondary resources mapped to primary keys
+ * @nwatches:  at least 1
+ * @workers:   keys reconciled at once (0: 1); one key is never held by
+ *             two workers
+ * @resync_ms: reconcile every key again this long after its last success
+ *             (0: never)
+ * @condition: the condition type the runtime writes into the primary's
+ *             status.conditions ("Ready"); NULL: none (a primary without
+ *             a status subresource)
+ * @setup:     NULL, or called once when the process starts leading, before
+ *             any reconcile; *@state goes into every request. Return 0 or
+ *             -errno (the controller then stops, with @err's line)
+ * @teardown:  NULL, or called with that state after the last reconcile
+ * @reconcile: bring the world to what req->obj asks for. Runs on a worker
+ *             thread, may block (k8s_get, k8s_apply, ...), must print
+ *             nothing and take no argv. Return 0 or -errno with @err filled
+ *             (its reason and msg go into the condition); -ENOLCK and
+ *             -ECANCELED (leadership lost, shutting down) are not retried
+ */
+struct k8s_reconciler {
+	size_t sz;
+	const char *name;
+	const struct k8s_watch *watches;
+	size_t nwatches;
+	unsigned int workers;
+	unsigned int resync_ms;
+	const char *condition;
+	int (*setup)(struct k8s_client *c, const char *own_ns, void **state, struct k8s_err *err);
+	void (*teardown)(void *state);
+	int (*reconcile)(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
+			 struct k8s_err *err);
+};
 
 /* ------------------------------------------------------------ kinds
  *

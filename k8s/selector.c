@@ -40,6 +40,9 @@ void k8s_selector_free(struct k8s_selector *sel)
 	free(sel);
 }
 
+/* the longest label key: a DNS subdomain prefix (253), "/", a name (63) */
+#define KEY_MAX 316
+
 /* characters of a label key ([prefix/]name) and of a value */
 static bool key_char(char c)
 {
@@ -116,7 +119,7 @@ static int parse_req(const char **p, struct req *r, const char **why)
 	r->key = word(p, key_char);
 	if (!r->key)
 		return -ENOMEM;
-	if (!r->key[0] || strlen(r->key) > 316) {
+	if (!r->key[0] || strlen(r->key) > KEY_MAX) {
 		*why = "a label key is expected";
 		return -EINVAL;
 	}
@@ -321,9 +324,10 @@ static bool valid_value(const char *v)
 	return true;
 }
 
+/* what parse_req() takes as a key, so a string made here parses back */
 static bool valid_key(const char *k)
 {
-	if (!*k)
+	if (!*k || strlen(k) > KEY_MAX)
 		return false;
 	for (; *k; k++)
 		if (!key_char(*k))

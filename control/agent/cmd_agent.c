@@ -9,25 +9,23 @@
  *   /healthz  200 while the sampling loop runs, 503 once it has stalled
  *   /readyz   200 once the first sample is in, 503 before
  *
- * The HTTP side is libmicrohttpd with its own polling thread; it only copies
- * the text the sampling thread last published under a mutex. With pins (the
+ * The HTTP side is control/httpd (libmicrohttpd with its own polling
+ * thread); it only copies the text the sampling thread last published under
+ * a mutex. With pins (the
  * default) a restarted agent continues the counters of the last one;
  * --cleanup removes the pins, which detaches the programs.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <microhttpd.h>
-
 #include "agent.h"
 #include "control/cli/cli.h"
+#include "control/httpd/httpd.h"
 #include "bpf/ebpf.h"
 
 #define AGENT_PIN_DIR	   "/sys/fs/bpf/ferry"
@@ -75,110 +73,63 @@ static double agent_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* "HOST:PORT" or "[V6]:PORT" into a socket address */
-static int agent_parse_addr(const char *s, struct sockaddr_storage *ss)
+/* /metrics: the last sample's exposition, 503 before the first */
+static unsigned int agent_metrics(void *arg, FILE *f)
 {
-	char host[64];
-	const char *colon, *h = s;
-	size_t hl;
-	char *end;
-	unsigned long port;
+	struct agent_http *h = arg;
+	unsigned int code = 200;
 
-	memset(ss, 0, sizeof(*ss));
-	colon = strrchr(s, ':');
-	if (!colon)
-		return -EINVAL;
-	port = strtoul(colon + 1, &end, 10);
-	if (end == colon + 1 || *end || port > 65535)
-		return -EINVAL;
-	hl = (size_t)(colon - s);
-	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
-		h = s + 1;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	if (!hl)
-		snprintf(host, sizeof(host), "0.0.0.0");
-	{
-		struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-			in4->sin_family = AF_INET;
-			in4->sin_port = htons((uint16_t)port);
-			return 0;
-		}
-		if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-			in6->sin6_family = AF_INET6;
-			in6->sin6_port = htons((uint16_t)port);
-			return 0;
-		}
-	}
-	return -EINVAL;
+	pthread_mutex_lock(&h->lock);
+	if (h->metrics)
+		fwrite(h->metrics, 1, h->len, f);
+	else
+		code = 503;
+	pthread_mutex_unlock(&h->lock);
+	if (code != 200)
+		fputs("no sample yet\n", f);
+	return code;
 }
 
-static enum MHD_Result agent_reply(struct MHD_Connection *conn, unsigned int code, const char *type,
-				   const char *body, size_t len)
+static double agent_last_sample(struct agent_http *h)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	ret = MHD_queue_response(conn, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result agent_handler(void *cls, struct MHD_Connection *conn, const char *url,
-				     const char *method, const char *version,
-				     const char *upload_data, size_t *upload_len, void **req)
-{
-	static const char text[] = "text/plain; charset=utf-8";
-	struct agent_http *h = cls;
-	enum MHD_Result ret;
 	double last;
 
-	(void)version;
-	(void)upload_data;
-	(void)req;
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return agent_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, "GET only\n", 9);
-	if (*upload_len)
-		return MHD_NO;
 	pthread_mutex_lock(&h->lock);
 	last = h->last_sample;
-	if (!strcmp(url, "/metrics")) {
-		if (h->metrics)
-			ret = agent_reply(conn, MHD_HTTP_OK,
-					  "text/plain; version=0.0.4; charset=utf-8", h->metrics,
-					  h->len);
-		else
-			ret = agent_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text,
-					  "no sample yet\n", 14);
-		pthread_mutex_unlock(&h->lock);
-		return ret;
-	}
 	pthread_mutex_unlock(&h->lock);
-	if (!strcmp(url, "/healthz")) {
-		if (last && agent_now() - last > h->stall_s)
-			return agent_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text,
-					   "sampling stalled\n", 17);
-		return agent_reply(conn, MHD_HTTP_OK, text, "ok\n", 3);
-	}
-	if (!strcmp(url, "/readyz")) {
-		if (!last)
-			return agent_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text, "not ready\n",
-					   10);
-		return agent_reply(conn, MHD_HTTP_OK, text, "ok\n", 3);
-	}
-	return agent_reply(conn, MHD_HTTP_NOT_FOUND, text, "not found\n", 10);
+	return last;
 }
+
+/* /healthz: 503 once the sampling loop has stalled */
+static unsigned int agent_healthz(void *arg, FILE *f)
+{
+	struct agent_http *h = arg;
+	double last = agent_last_sample(h);
+
+	if (last && agent_now() - last > h->stall_s) {
+		fputs("sampling stalled\n", f);
+		return 503;
+	}
+	fputs("ok\n", f);
+	return 200;
+}
+
+/* /readyz: 200 once the first sample is in */
+static unsigned int agent_readyz(void *arg, FILE *f)
+{
+	if (!agent_last_sample(arg)) {
+		fputs("not ready\n", f);
+		return 503;
+	}
+	fputs("ok\n", f);
+	return 200;
+}
+
+static const struct ctl_httpd_page agent_pages[] = {
+	{"/metrics", agent_metrics, CTL_HTTPD_PROMETHEUS},
+	{"/healthz", agent_healthz, NULL},
+	{"/readyz", agent_readyz, NULL},
+};
 
 /* one sample, published for the HTTP thread */
 static int agent_publish(struct ebpf_agent *a, struct agent_http *h)
@@ -336,7 +287,11 @@ int ctl_cmd_agent(int argc, char **argv)
 {
 	struct agent_args a = {.addr = AGENT_METRICS_ADDR, .pin_dir = AGENT_PIN_DIR, .interval = 1};
 	struct agent_http h = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct MHD_Daemon *mhd = NULL;
+	struct ctl_httpd_opts ho = {.sz = sizeof(ho),
+				    .pages = agent_pages,
+				    .npages = sizeof(agent_pages) / sizeof(agent_pages[0]),
+				    .arg = &h};
+	struct ctl_httpd *httpd = NULL;
 	struct ebpf_agent *ea = NULL;
 	struct sockaddr_storage ss;
 	int ret;
@@ -360,7 +315,7 @@ int ctl_cmd_agent(int argc, char **argv)
 	}
 	if (!a.o.features)
 		return ctl_usage_error("agent", "--no-net and --no-sched leave nothing to measure");
-	if (agent_parse_addr(a.addr, &ss))
+	if (ctl_httpd_parse_addr(a.addr, &ss))
 		return ctl_usage_error("agent", "--metrics-addr '%s': want HOST:PORT", a.addr);
 	a.o.pin_dir = a.pin_dir;
 	ctl_signals_init();
@@ -370,13 +325,11 @@ int ctl_cmd_agent(int argc, char **argv)
 		goto out;
 	}
 	h.stall_s = 3 * a.interval + 2;
-	mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
-		NULL, NULL, agent_handler, &h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
-	if (!mhd) {
-		ret = ctl_fail(-EADDRINUSE, NULL,
-			       "listen on %s failed (in use, or not an address here)", a.addr);
+	ho.addr = a.addr;
+	ret = ctl_httpd_start(&ho, &httpd);
+	if (ret) {
+		ret = ctl_fail(ret, NULL, "listen on %s failed (in use, or not an address here)",
+			       a.addr);
 		goto out;
 	}
 	ctl_log(CTL_LOG_INFO, "agent: cgroup v2 at %s, features:%s%s, metrics on http://%s/metrics",
@@ -385,8 +338,7 @@ int ctl_cmd_agent(int argc, char **argv)
 		ebpf_agent_features(ea) & EBPF_FEAT_NET ? " net" : "", a.addr);
 	agent_loop(ea, &h, a.interval);
 out:
-	if (mhd)
-		MHD_stop_daemon(mhd);
+	ctl_httpd_stop(httpd);
 	ebpf_agent_close(ea);
 	free(h.metrics);
 	return ret;

@@ -67,8 +67,9 @@ enum ctl_exit {
 	CTL_EXIT_REFUSED = 6,	    /* refused: exists already, in use, too small, ambiguous */
 	CTL_EXIT_NOSPACE = 7,	    /* no space left on the target or in the repository */
 	CTL_EXIT_ACCESS = 8,	    /* permission denied, bad credentials or password */
-	CTL_EXIT_NETWORK = 9,	    /* the object store cannot be reached */
+	CTL_EXIT_NETWORK = 9,	    /* the object store or the API server cannot be reached */
 	CTL_EXIT_VERSION = 10,	    /* repository format version not supported */
+	CTL_EXIT_LEASE_LOST = 11,   /* a controller lost its leader lease (-ENOLCK) */
 	CTL_EXIT_INTERRUPTED = 130, /* SIGINT/SIGTERM: stopped, nothing committed */
 };
 

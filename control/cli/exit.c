@@ -80,6 +80,8 @@ int ctl_exit_code(int err)
 		return CTL_EXIT_NETWORK;
 	case -EPROTONOSUPPORT:
 		return CTL_EXIT_VERSION;
+	case -ENOLCK:
+		return CTL_EXIT_LEASE_LOST;
 	case -EINTR:
 	case -ECANCELED:
 		return CTL_EXIT_INTERRUPTED;

@@ -30,7 +30,12 @@ t_cg_cleanup() {
         [ -z "$(find "$T_CG" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
         sleep 0.1
     done
-    find "$T_CG" -depth -type d -exec rmdir {} \; 2>/dev/null
+    # a cgroup whose last task is still exiting refuses rmdir (EBUSY) a moment
+    for _ in $(seq 50); do
+        find "$T_CG" -depth -type d -exec rmdir {} \; 2>/dev/null
+        [ -d "$T_CG" ] || break
+        sleep 0.1
+    done
 }
 mkdir "$T_CG" || t_error "cannot make a cgroup under $T_CG2"
 t_on_exit t_cg_cleanup

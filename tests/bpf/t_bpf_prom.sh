@@ -13,6 +13,9 @@ command -v promtool >/dev/null && command -v prometheus >/dev/null ||
 uid=dddddddd-1111-4222-8333-444444444444
 pod=$(bpf_pod "$uid" burstable); ctr=$pod/busy; mkdir "$ctr"
 mkdir "$(bpf_pod eeeeeeee-1111-4222-8333-444444444444)/c1"
+# the same pod and container once more elsewhere in the tree, idle (what a
+# kubelet that restarted under another root leaves): still one series each
+mkdir -p "$T_CG/left/kubepods/burstable/pod$uid/busy"
 # sampling at 0.2 s keeps what a scrape sees at most 0.2 s old, so that the
 # scrape timestamps Prometheus computes with match the cgroup's clock
 bpf_agent_start --interval 0.2
@@ -30,6 +33,10 @@ for f in ferry_pod_cpu_usage_seconds_total ferry_container_cpu_usage_seconds_tot
     ferry_pod_network_receive_packets_total ferry_pod_network_transmit_packets_total \
     ferry_pod_runqueue_wait_seconds_bucket ferry_container_runqueue_wait_seconds_count; do
     t_ok "/metrics has $f for the pod" grep -q "^$f{pod_uid=\"$uid\"" "$t_tmp/metrics"
+done
+for f in ferry_pod_cpu_usage_seconds_total ferry_container_cpu_usage_seconds_total; do
+    n=$(grep -c "^$f{pod_uid=\"$uid\"" "$t_tmp/metrics")
+    t_ok "one $f series for the pod found at two places in the tree ($n)" [ "$n" = 1 ]
 done
 
 pport=$((T_PORT + 1))

@@ -3,8 +3,8 @@
  * tests/k8s/t_k8s_obj.c - struct k8s_obj without a server: JSON Pointer
  * reads and writes (RFC 6901's examples), all-or-nothing setters, YAML,
  * quantities and times (values from the apimachinery documentation), label
- * selectors (parse, match, LabelSelector to string), field managers and the
- * views of the kinds, on objects in the API's own shapes (data/).
+ * selectors (parse, match, LabelSelector to string), field managers, status
+ * conditions and the views of the kinds, on objects in the API's own shapes (data/).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -323,6 +323,26 @@ static void test_selectors(void)
 		"{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"Gt\",\"values\":[\"1\"]}]}");
 	T_ASSERT_EQ(k8s_selector_string(o, &str), -EINVAL);
 	k8s_obj_free(o);
+	/* a key longer than the parser takes (253 + "/" + 63) is refused, not written */
+	{
+		char doc[400], *p = doc;
+
+		p += sprintf(p, "{\"");
+		memset(p, 'k', 317);
+		p += 317;
+		sprintf(p, "\":\"v\"}");
+		o = parse(doc);
+		T_ASSERT_EQ(k8s_selector_string(o, &str), -EINVAL);
+		k8s_obj_free(o);
+		doc[2 + 316] = '\"';
+		memcpy(doc + 2 + 317, ":\"v\"}", 6);
+		o = parse(doc);
+		T_ASSERT(!k8s_selector_string(o, &str));
+		T_ASSERT(!k8s_selector_parse(str, &s, &err));
+		k8s_selector_free(s);
+		free(str);
+		k8s_obj_free(o);
+	}
 }
 
 struct managers {
@@ -437,6 +457,88 @@ static void test_kinds(void)
 	k8s_obj_free(o);
 }
 
+/*
+ * metav1.Condition (apimachinery ValidateConditions, the API conventions'
+ * "Typical status properties"): one entry per type, lastTransitionTime moves
+ * only with the status, an unchanged condition is no write.
+ */
+static void test_conditions(void)
+{
+	struct k8s_obj *o = parse("{\"metadata\":{\"name\":\"b\",\"generation\":3}}");
+	struct k8s_condition c = {.type = "Ready",
+				  .status = "False",
+				  .reason = "Forbidden",
+				  .message = "grant get on secrets",
+				  .observed_generation = 3},
+			     got;
+	const int64_t t1 = 1767225600LL * 1000000000LL, t2 = t1 + 60LL * 1000000000LL;
+	char *big;
+
+	T_ASSERT(k8s_condition_reason_valid("Reconciled"));
+	T_ASSERT(k8s_condition_reason_valid("a_b:c,d9"));
+	T_ASSERT(!k8s_condition_reason_valid(""));
+	T_ASSERT(!k8s_condition_reason_valid("9Lives"), "starts with a letter");
+	T_ASSERT(!k8s_condition_reason_valid("Ends:"), "ends with a word character");
+	T_ASSERT(!k8s_condition_reason_valid("Two Words"));
+	T_ASSERT(!k8s_condition_reason_valid(NULL));
+	T_ASSERT_EQ(k8s_condition_get(o, "Ready", &got), -ENOENT);
+	/* the first condition creates status.conditions */
+	T_ASSERT_EQ(k8s_condition_set(o, &c, t1), 0);
+	T_ASSERT_EQ(k8s_obj_len(o, "/status/conditions"), 1);
+	T_ASSERT(!strcmp(k8s_obj_str(o, "/status/conditions/0/lastTransitionTime"),
+			 "2026-01-01T00:00:00Z"),
+		 "metav1.Time: whole seconds");
+	T_ASSERT_EQ(k8s_condition_set(o, &c, t2), K8S_UNCHANGED);
+	/* a new message, the same status: the transition time stays */
+	c.message = "grant list on secrets";
+	T_ASSERT_EQ(k8s_condition_set(o, &c, t2), 0);
+	T_ASSERT(!k8s_condition_get(o, "Ready", &got));
+	T_ASSERT(got.transition_ns == t1 && !strcmp(got.message, "grant list on secrets") &&
+		 got.observed_generation == 3 && !strcmp(got.reason, "Forbidden"));
+	/* another type is another entry */
+	T_ASSERT_EQ(k8s_condition_set(o,
+				      &(struct k8s_condition){.type = "Progressing",
+							      .status = "Unknown",
+							      .reason = "Waiting"},
+				      t1),
+		    0);
+	T_ASSERT_EQ(k8s_obj_len(o, "/status/conditions"), 2);
+	T_ASSERT_EQ(k8s_obj_type(o, "/status/conditions/1/observedGeneration"), K8S_T_ABSENT);
+	/* the status changes: so does the time, in place */
+	c.status = "True";
+	c.reason = "Reconciled";
+	c.message = "";
+	T_ASSERT_EQ(k8s_condition_set(o, &c, t2), 0);
+	T_ASSERT(!k8s_condition_get(o, "Ready", &got) && got.transition_ns == t2 &&
+		 !strcmp(got.status, "True"));
+	T_ASSERT(!strcmp(k8s_obj_str(o, "/status/conditions/0/type"), "Ready"), "kept its place");
+	/* refusals leave the object as it was */
+	c.status = "Maybe";
+	T_ASSERT_EQ(k8s_condition_set(o, &c, t2), -EINVAL);
+	c.status = "False";
+	c.reason = "not camel";
+	T_ASSERT_EQ(k8s_condition_set(o, &c, t2), -EINVAL);
+	T_ASSERT(!k8s_condition_get(o, "Ready", &got) && !strcmp(got.status, "True"));
+	/* a message past 32 KiB is cut at a character boundary ("é" is 2 bytes) */
+	big = malloc(40001);
+	T_ASSERT(big);
+	for (int i = 0; i < 40000; i += 2)
+		memcpy(big + i, "\xc3\xa9", 2);
+	big[40000] = '\0';
+	c.reason = "Big";
+	c.message = big;
+	T_ASSERT_EQ(k8s_condition_set(o, &c, t2), 0);
+	T_ASSERT(!k8s_condition_get(o, "Ready", &got));
+	T_ASSERT_EQ(strlen(got.message), 32768);
+	free(big);
+	k8s_obj_free(o);
+	/* status.conditions that is not a list is refused */
+	o = parse("{\"status\":{\"conditions\":{}}}");
+	c.message = "";
+	T_ASSERT_EQ(k8s_condition_set(o, &c, t1), -EINVAL);
+	k8s_obj_free(o);
+}
+
 int main(void)
 {
 	test_pointer();
@@ -445,6 +547,7 @@ int main(void)
 	test_values();
 	test_selectors();
 	test_kinds();
+	test_conditions();
 	printf("t_k8s_obj: ok\n");
 	return 0;
 }

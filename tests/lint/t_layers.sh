@@ -12,15 +12,19 @@ git rev-parse --git-dir >/dev/null 2>&1 || { echo "t_layers: not a git checkout"
 
 # folder: the folders it may include besides itself
 declare -A may=(
-	[control]="control/agent control/cli control/repo bench datapath s3"
+	[control]="control/agent control/cli control/operator control/repo bench datapath s3"
 	[control/repo]="control/cli control/cbt datapath s3"
-	[control/agent]="control/cli bpf"
+	[control/agent]="control/cli control/httpd bpf"
+	[control/operator]="control/cli control/httpd k8s"
 	[bench]="control/cli datapath s3"
 	[control/cli]="datapath s3"
 	[control/cbt]="datapath"
+	[control/autoscale]="k8s"
+	[control/httpd]=""
 	[datapath]="s3"
 	[s3]=""
 	[bpf]=""
+	[k8s]=""
 )
 rules=$(for d in "${!may[@]}"; do echo "$d:${may[$d]}"; done)
 git ls-files '*.c' '*.h' | grep -v '^bpf/vmlinux/' | xargs grep -H '^#include "' |

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/operator/registry.c - the reconcilers `ferry controller` runs.
+ *
+ * Each capability (layer 2) declares its struct k8s_reconciler in its own
+ * header; this is the one file of operator/ that includes those headers,
+ * and its table the one place a reconciler is switched on. Add a line per
+ * reconciler, before the NULL:
+ *
+ *   #include "control/cluster/cluster.h"
+ *   ...
+ *           &cluster_backup_reconciler,
+ *
+ * and its RBAC rules to k8s/deploy/controller-rbac.yaml, with a scenario in
+ * tests/operator/ that uses them (the least-privilege test fails on a rule
+ * no scenario uses, and on a scenario that passes without one).
+ */
+#include <stddef.h>
+
+#include "operator.h"
+
+const struct k8s_reconciler *const op_registry[] = {
+	NULL,
+};

@@ -1,0 +1,224 @@
+# SPDX-License-Identifier: MIT
+"""t_controller: ferry's manifests and `ferry controller` in a box of their own.
+
+1. k8s/deploy: a server dry run refuses the namespaced objects until
+   ferry-system exists (as kube-apiserver does), then accepts every object
+   and stores none; the real apply; the manifests' own rules (two replicas,
+   probes, downward API, non-root, read-only root; one Role or ClusterRole
+   per process, no wildcard, no Secrets; the agent's DaemonSet, privileged
+   with its mounts, once k8s/deploy lists it: issue 13 adds it).
+2. The controller's scenarios (scenarios_controller.py), each process under
+   the ferry-controller service account with a token of its own (TokenRequest)
+   and an in-cluster-style kubeconfig.
+3. Least privilege from the audit log (rbacproof.py), for the roles of the
+   processes these scenarios run (the controller): every rule used, and
+   each rule (and each verb of a rule of several) needed: without it, the
+   first scenario that used it fails, with a 403 for it in the audit log and
+   in the process's own words.
+Private box: RBAC is changed under it. CI budget: 90 s with the other
+operator tests (control/operator/README.md).
+"""
+import atexit
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import opkit  # noqa: E402  (it puts tests/kbox on the path)
+import kboxtest  # noqa: E402
+import rbacproof  # noqa: E402
+import scenarios_controller  # noqa: E402
+from opkit import DEPLOY, NS  # noqa: E402
+
+check, eq = kboxtest.check, kboxtest.eq
+REF = "issue 12 §3; DESIGN.md Deployment"
+
+# every suite whose scenarios run ferry under ferry's manifests adds its list here
+SCENARIOS = list(scenarios_controller.SCENARIOS)
+# ferry's service accounts, and those whose rules the scenarios here prove rule by rule;
+# the agent's rules need the box's nodes and are proven by its own suite
+# (tests/kbox/t_agent.py, issue 13)
+ACCOUNTS = ("ferry-controller", "ferry-agent")
+PROVEN = ("ferry-controller",)
+
+
+def check_manifests(env, docs):
+    by = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    for kind, name in [("Namespace", NS), ("ServiceAccount", "ferry-controller"),
+                       ("ServiceAccount", "ferry-agent"), ("Deployment", "ferry-controller"),
+                       ("PriorityClass", "ferry-critical")]:
+        check(f"k8s/deploy has {kind} {name}", (kind, name) in by, ref=REF)
+    # RBAC: one role per process, bound to its service account only; no wildcards, no Secrets
+    roles = [d for d in docs if d["kind"] in ("Role", "ClusterRole")]
+    for d in roles:
+        for i, rule in enumerate(d.get("rules") or []):
+            where = f"{d['kind']}/{d['metadata']['name']} rules[{i}]"
+            for key in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"):
+                check(f"{where}: no wildcard in {key}", not any("*" in v for v in rule.get(key) or []),
+                      rule, ref=REF)
+            check(f"{where}: no Secrets cluster-wide",
+                  d["kind"] == "Role" or "secrets" not in (rule.get("resources") or []), rule, ref=REF)
+    bindings = [b for b in docs if b["kind"] in ("RoleBinding", "ClusterRoleBinding")]
+    for b in bindings:
+        subjects = [(s.get("kind"), s.get("namespace"), s.get("name")) for s in b.get("subjects") or []]
+        check(f"{b['kind']}/{b['metadata']['name']} binds one service account of ferry's",
+              len(subjects) == 1 and subjects[0] in [("ServiceAccount", NS, sa) for sa in ACCOUNTS],
+              subjects, ref=REF)
+    for sa in ACCOUNTS:
+        bound = [(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in bindings
+                 if any(s.get("name") == sa for s in b.get("subjects") or [])]
+        # a process without rights yet (the agent until issue 13) has no role at all
+        check(f"service account {sa} is bound to one role at most (one Role or ClusterRole per process)",
+              len(bound) <= 1 and (bound or sa != "ferry-controller"), bound, ref=REF)
+    for d in roles:
+        users = [b for b in bindings if (b["roleRef"]["kind"], b["roleRef"]["name"]) ==
+                 (d["kind"], d["metadata"]["name"])]
+        eq(f"{d['kind']}/{d['metadata']['name']} is bound once, to its process", len(users), 1, ref=REF)
+    dep = by.get(("Deployment", "ferry-controller"))
+    if dep:
+        spec = dep["spec"]["template"]["spec"]
+        ctr = spec["containers"][0]
+        eq("the controller runs two replicas", dep["spec"].get("replicas"), 2, ref=REF)
+        eq("the controller runs as its service account", spec.get("serviceAccountName"), "ferry-controller")
+        eq("the controller's liveness probe is /healthz", ctr["livenessProbe"]["httpGet"]["path"], "/healthz")
+        eq("the controller's readiness probe is /readyz", ctr["readinessProbe"]["httpGet"]["path"], "/readyz")
+        env_vars = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in ctr["env"]}
+        eq("POD_NAME and POD_NAMESPACE come from the downward API",
+           (env_vars.get("POD_NAME"), env_vars.get("POD_NAMESPACE")), ("metadata.name", "metadata.namespace"))
+        check("the controller runs as non-root", spec["securityContext"].get("runAsNonRoot") is True)
+        sc = ctr["securityContext"]
+        check("the controller's root file system is read-only, no privilege escalation, no capabilities",
+              sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False and
+              sc.get("capabilities", {}).get("drop") == ["ALL"], sc)
+        check("the controller has requests and a memory limit",
+              ctr["resources"]["requests"].get("cpu") and ctr["resources"]["limits"].get("memory"))
+        eq("the controller has the PriorityClass", spec.get("priorityClassName"), "ferry-critical")
+    # the agent's DaemonSet comes with the box's nodes (issue 13), in a file of its own
+    ds = by.get(("DaemonSet", "ferry-agent"))
+    if ds:
+        spec = ds["spec"]["template"]["spec"]
+        ctr = spec["containers"][0]
+        check("the agent is privileged with hostPID",
+              ctr["securityContext"].get("privileged") is True and spec.get("hostPID") is True)
+        mounts = {m["mountPath"]: m for m in ctr["volumeMounts"]}
+        for path in ("/dev", "/sys/fs/bpf", "/sys/fs/cgroup", "/sys/kernel/btf", "/var/lib/kubelet"):
+            check(f"the agent mounts {path} (DESIGN.md)", path in mounts, ref="DESIGN.md Deployment")
+        eq("the kubelet directory has HostToContainer propagation",
+           mounts.get("/var/lib/kubelet", {}).get("mountPropagation"), "HostToContainer", ref="DESIGN.md Deployment")
+        eq("NODE_NAME comes from the downward API",
+           {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in ctr["env"]}.get("NODE_NAME"),
+           "spec.nodeName")
+        check("the agent has /healthz and /readyz probes",
+              ctr["livenessProbe"]["httpGet"]["path"] == "/healthz" and
+              ctr["readinessProbe"]["httpGet"]["path"] == "/readyz")
+
+
+def deploy(env):
+    ns_path = os.path.join(DEPLOY, "namespace.yaml")
+    r = env.kubectl_run("apply", "--dry-run=server", "-k", DEPLOY)
+    check("a server dry run before ferry-system exists refuses its namespaced objects: 404, namespace not found "
+          "(kube-apiserver's NamespaceLifecycle admission; create the namespace first)",
+          r.returncode != 0 and 'namespaces "ferry-system" not found' in r.stderr, r.stderr[-300:],
+          ref="API reference: dryRun; NamespaceLifecycle")
+    env.kubectl_run("apply", "-f", ns_path, check=True)
+    docs = env.manifests()
+    r = env.kubectl_run("apply", "--dry-run=server", "-k", DEPLOY)
+    check("kubectl apply --dry-run=server -k k8s/deploy accepts everything", r.returncode == 0, r.stderr,
+          ref=REF)
+    eq("the server dry run answers for every object", r.stdout.count("(server dry run)"), len(docs), ref=REF)
+    code, _, _ = env.admin.get(f"/apis/apps/v1/namespaces/{NS}/deployments/ferry-controller")
+    eq("a server dry run stores nothing", code, 404, ref="API reference: dryRun")
+    r = env.kubectl_run("apply", "-k", DEPLOY)
+    check("kubectl apply -k k8s/deploy", r.returncode == 0, r.stderr, ref=REF)
+    for path in (f"/apis/apps/v1/namespaces/{NS}/deployments/ferry-controller",
+                 f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles/ferry-controller",
+                 f"/api/v1/namespaces/{NS}/serviceaccounts/ferry-agent",
+                 f"/api/v1/namespaces/{NS}/serviceaccounts/ferry-controller"):
+        eq(f"applied: {path}", env.admin.get(path)[0], 200, ref=REF)
+    if any(d["kind"] == "DaemonSet" for d in docs):
+        eq("applied: the agent's DaemonSet",
+           env.admin.get(f"/apis/apps/v1/namespaces/{NS}/daemonsets/ferry-agent")[0], 200, ref=REF)
+    check_manifests(env, docs)
+    return docs
+
+
+def clear_logs(env):
+    for d in os.listdir(env.tmp):
+        lp = os.path.join(env.tmp, d, "log")
+        if os.path.exists(lp):
+            os.unlink(lp)
+
+
+def run_scenario(env, name, fn):
+    r = scenarios_controller.Result(name)
+    t0 = time.time()
+    try:
+        fn(env, r)
+    except Exception as e:  # a scenario that crashed failed
+        r.failures.append(f"raised {e!r}")
+    finally:
+        for p in env.procs:
+            p.kill()
+        env.procs = []
+    r.figures["seconds"] = round(time.time() - t0, 1)
+    return r
+
+
+def main():
+    box = kboxtest.Box(private=True)
+    env = opkit.Env(box)
+    atexit.register(env.close)
+    docs = deploy(env)
+    if kboxtest.FAILED:
+        kboxtest.finish()
+
+    # the scenarios, with the manifests as shipped
+    slices = {}
+    for name, fn in SCENARIOS:
+        start = env.audit_size()
+        r = run_scenario(env, name, fn)
+        slices[name] = env.audit(start)
+        for f in r.failures:
+            check(f"{name}: {f}", False, ref="CONTROLPLANE.md §6.5")
+        kboxtest.PASSED[0] += not r.failures
+        print(f"# {name}: {'ok' if not r.failures else 'FAILED'} {r.figures}", flush=True)
+
+    # least privilege: every rule of the processes run here used by some scenario...
+    rules = rbacproof.rules_of(docs, PROVEN)
+    first_user = {}
+    for rule in rules:
+        for need in rule.needs():
+            users = [n for n, _ in SCENARIOS if rbacproof.covered(rule, need, slices[n])]
+            check(f"{rule}: {need[0]} {need[1]}{' ' + need[2] if need[2] else ''} is used by a scenario",
+                  users, ref="issue 12 §3: least privilege")
+            if users and rule not in first_user:
+                first_user[rule] = users[0]
+    # ...and needed: without it, the first scenario that used it fails with a 403 for it
+    fns = dict(SCENARIOS)
+    for rule in rules:
+        name = first_user.get(rule)
+        if not name:
+            continue
+        for label, verbs, doc in rbacproof.variants(rule):
+            clear_logs(env)
+            rbacproof.put_role(env.admin, doc)
+            start = env.audit_size()
+            r = run_scenario(env, name, fns[name])
+            entries = env.audit(start)
+            rbacproof.put_role(env.admin, rule.doc)
+            denied = [e for e in entries if rule.denied(e, verbs)]
+            logs = "".join(open(os.path.join(env.tmp, d, "log")).read()
+                           for d in os.listdir(env.tmp) if os.path.exists(os.path.join(env.tmp, d, "log")))
+            check(f"{label}: scenario {name} fails", r.failures, ref="issue 12 §3: least privilege")
+            check(f"{label}: the audit log holds a 403 for {'/'.join(verbs)} {','.join(rule.resources)}",
+                  denied, [(e.get('verb'), e.get('resource'), e.get('code')) for e in entries
+                           if e.get('code') == 403][:5], ref="issue 12 §3: least privilege")
+            check(f"{label}: ferry says forbidden, naming the verb", any(
+                f"forbidden: grant '{v}'" in logs for v in verbs), ref="issue 12: bad input")
+            print(f"# {label}: {name} fails with {len(r.failures)} failed checks, "
+                  f"first: {r.failures[0] if r.failures else '-'}", flush=True)
+    kboxtest.finish()
+
+
+if __name__ == "__main__":
+    main()
