@@ -25,6 +25,15 @@ void ebpf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* libbpf's print callback: its lines, one level lower, into the module's log */
 #ifdef __LIBBPF_LIBBPF_H
 int ebpf_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap);
+
+/*
+ * ebpf_pin_maps() - pin every map of @obj but .rodata at @dir/<name> on load;
+ * one already pinned there must match the object's (type, key, value,
+ * entries), or it is -EINVAL, logged as "this @who wants ...: @fix", with
+ * *@mismatch set. Return: 0 or -errno.
+ */
+int ebpf_pin_maps(struct bpf_object *obj, const char *dir, const char *who, const char *fix,
+		  bool *mismatch);
 #endif
 
 /* bpf/loader.c: the only user of podstat's skeleton */

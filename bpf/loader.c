@@ -160,32 +160,6 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-/* A pinned map must have the size this agent asks for: libbpf would refuse it less clearly. */
-static int pin_check(struct ebpf_prog *p, struct bpf_map *map)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd, ret = 0;
-
-	pin_path(p, bpf_map__name(map), path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		ret = -errno;
-	} else if (info.max_entries != bpf_map__max_entries(map) ||
-		   info.value_size != bpf_map__value_size(map) || info.type != bpf_map__type(map)) {
-		pr_err("pinned map %s has %u entries of %u bytes, this agent wants %u of %u: run 'ferry agent --cleanup' first",
-		       path, info.max_entries, info.value_size, bpf_map__max_entries(map),
-		       bpf_map__value_size(map));
-		ret = -EINVAL;
-		p->pins_mismatch = true;
-	}
-	close(fd);
-	return ret;
-}
-
 static bool btf_has_member(const struct btf *btf, const char *type, const char *member)
 {
 	const struct btf_member *m;
@@ -225,7 +199,6 @@ static bool kernel_stamps_queueing(void)
 static int skel_load(struct ebpf_prog *p, const struct ebpf_opts *o, unsigned int feats)
 {
 	struct podstat_bpf *s;
-	struct bpf_map *map;
 	int ret;
 
 	s = podstat_bpf__open();
@@ -261,20 +234,10 @@ static int skel_load(struct ebpf_prog *p, const struct ebpf_opts *o, unsigned in
 			pin_path(p, "task_rd", stale, sizeof(stale));
 			unlink(stale);
 		}
-		bpf_object__for_each_map(map, s->obj) {
-			char path[PATH_MAX];
-
-			if (bpf_map__is_internal(map))
-				continue; /* .rodata: this agent's knobs, not state */
-
-			ret = pin_check(p, map);
-			if (ret)
-				goto out_destroy;
-			pin_path(p, bpf_map__name(map), path, sizeof(path));
-			ret = bpf_map__set_pin_path(map, path);
-			if (ret)
-				goto out_destroy;
-		}
+		ret = ebpf_pin_maps(s->obj, p->dir, "agent", "run 'ferry agent --cleanup' first",
+				    &p->pins_mismatch);
+		if (ret)
+			goto out_destroy;
 	}
 	ret = podstat_bpf__load(s);
 	if (ret)

@@ -147,33 +147,6 @@ static int default_cgroup(char *buf, size_t len)
 	return access(buf, F_OK) ? -ENOENT : 0;
 }
 
-/* A pinned map must be the one this object describes: libbpf would refuse it less clearly. */
-static int pin_check(struct ebpf_lb *lb, struct bpf_map *map)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd, ret = 0;
-
-	pin_path(lb, bpf_map__name(map), path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		ret = -errno;
-	} else if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-		   info.value_size != bpf_map__value_size(map) ||
-		   info.max_entries != bpf_map__max_entries(map)) {
-		pr_err("pinned map %s has %u entries of %u bytes, this balancer wants %u of %u: remove the pins first",
-		       path, info.max_entries, info.value_size, bpf_map__max_entries(map),
-		       bpf_map__value_size(map));
-		ret = -EINVAL;
-		lb->pins_mismatch = true;
-	}
-	close(fd);
-	return ret;
-}
-
 static struct bpf_program *prog_of(struct sockbal_bpf *s, int i)
 {
 	struct bpf_program *progs[L_NR] = {
@@ -189,7 +162,6 @@ static struct bpf_program *prog_of(struct sockbal_bpf *s, int i)
 static int skel_load(struct ebpf_lb *lb, const struct ebpf_lb_opts *o, unsigned int feats)
 {
 	struct sockbal_bpf *s;
-	struct bpf_map *map;
 	int ret;
 
 	s = sockbal_bpf__open();
@@ -201,19 +173,10 @@ static int skel_load(struct ebpf_lb *lb, const struct ebpf_lb_opts *o, unsigned 
 		for (int i = groups[g].first; i <= groups[g].last; i++)
 			bpf_program__set_autoload(prog_of(s, i), feats & groups[g].feat);
 	if (lb->dir[0]) {
-		bpf_object__for_each_map(map, s->obj) {
-			char path[PATH_MAX];
-
-			if (bpf_map__is_internal(map)) /* .rodata: no state */
-				continue;
-			ret = pin_check(lb, map);
-			if (ret)
-				goto out_destroy;
-			pin_path(lb, bpf_map__name(map), path, sizeof(path));
-			ret = bpf_map__set_pin_path(map, path);
-			if (ret)
-				goto out_destroy;
-		}
+		ret = ebpf_pin_maps(s->obj, lb->dir, "balancer", "remove the pins first",
+				    &lb->pins_mismatch);
+		if (ret)
+			goto out_destroy;
 	}
 	ret = sockbal_bpf__load(s);
 	if (ret)
