@@ -494,11 +494,11 @@ static int on_event(void *arg, enum kwatch_type type, cJSON *obj)
 
 	if (type == KW_ERROR) {
 		struct k8s_err e;
-		long code = 0;
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(obj, "code");
+		int64_t code = 0;
 
-		if (cJSON_IsNumber(c))
-			code = (long)c->valuedouble;
+		/* any number, 1e100 too: only a whole one in range is a code */
+		if (k8s_obj_int(O(obj), "/code", &code))
+			code = 0;
 		if (code == 410) {
 			/* Status{code: 410, reason: Expired}: compacted away */
 			cJSON_Delete(obj);

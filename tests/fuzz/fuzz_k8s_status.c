@@ -30,11 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const int ctxs[] = {KCTX_READ,  KCTX_WATCH,  KCTX_CREATE, KCTX_UPDATE,
 				   KCTX_PATCH, KCTX_JPATCH, KCTX_APPLY,	 KCTX_DELETE};
 	cJSON *st = kjson_parse((const char *)data, size);
-	const cJSON *code = cJSON_GetObjectItemCaseSensitive(st, "code");
-	long http = cJSON_IsNumber(code) ? (long)code->valuedouble : 500;
+	int64_t code = 500;
+	long http;
 	struct kcred cr;
 	struct k8s_err err;
 
+	/* as the client reads it: a whole number within 2^53, else none */
+	if (k8s_obj_int(O(st), "/code", &code) || code < -1000000 || code > 1000000)
+		code = 500;
+	http = (long)code;
 	for (size_t i = 0; i < sizeof(ctxs) / sizeof(ctxs[0]); i++) {
 		for (long d = -1; d <= 1; d++) {
 			struct kfail f = {
