@@ -35,7 +35,12 @@ head -c 4M /dev/urandom | dd of="$D/volume.img" bs=1M seek=300 conv=notrunc stat
 "$FERRY" backup --repo "file://$D/repo" --volume demo "$D/volume.img"
 step "ferry snapshots"
 "$FERRY" snapshots --repo "file://$D/repo"
-first=$("$FERRY" snapshots --repo "file://$D/repo" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+first=$("$FERRY" snapshots --repo "file://$D/repo" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+# times in microseconds are whole numbers, not 1.79650624841047e+15
+assert all(type(x["time_start_us"]) is int and type(x["time_end_us"]) is int for x in s), s
+print(s[0]["id"])')
 step "ferry restore latest, and the first snapshot by id prefix"
 "$FERRY" restore --repo "file://$D/repo" --volume demo latest "$D/restored.img"
 "$FERRY" restore --repo "file://$D/repo" "${first:0:12}" "$D/restored.v1"

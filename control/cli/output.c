@@ -35,6 +35,19 @@ void ctl_time_str(int64_t us, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
+/*
+ * @v as a number of plain decimal digits: cJSON writes a double with 15
+ * significant digits, so a time in microseconds (16 digits) came out as
+ * 1.79650624841047e+15, which integer readers refuse.
+ */
+static void json_int(cJSON *o, const char *name, long long v)
+{
+	char digits[24];
+
+	snprintf(digits, sizeof(digits), "%lld", v);
+	cJSON_AddRawToObject(o, name, digits);
+}
+
 static cJSON *ctl_json_snapshot(const struct dp_snapshot *s)
 {
 	cJSON *o = cJSON_CreateObject(), *labels;
@@ -49,26 +62,26 @@ static cJSON *ctl_json_snapshot(const struct dp_snapshot *s)
 	cJSON_AddStringToObject(o, "volume", s->volume);
 	ctl_time_str(s->time_end, t, sizeof(t));
 	cJSON_AddStringToObject(o, "time", t);
-	cJSON_AddNumberToObject(o, "time_start_us", (double)s->time_start);
-	cJSON_AddNumberToObject(o, "time_end_us", (double)s->time_end);
+	json_int(o, "time_start_us", s->time_start);
+	json_int(o, "time_end_us", s->time_end);
 	cJSON_AddStringToObject(o, "hostname", s->hostname);
 	cJSON_AddStringToObject(o, "source", s->source);
 	if (s->parent[0])
 		cJSON_AddStringToObject(o, "parent", s->parent);
 	else
 		cJSON_AddNullToObject(o, "parent");
-	cJSON_AddNumberToObject(o, "size", (double)s->size);
+	json_int(o, "size", s->size);
 	cJSON_AddNumberToObject(o, "chunk_size", s->chunk_size);
 	labels = cJSON_AddObjectToObject(o, "labels");
 	for (size_t i = 0; labels && i < s->nlabels; i++)
 		cJSON_AddStringToObject(labels, s->labels[i].key, s->labels[i].value);
-	cJSON_AddNumberToObject(o, "chunks_total", (double)s->chunks_total);
-	cJSON_AddNumberToObject(o, "chunks_zero", (double)s->chunks_zero);
-	cJSON_AddNumberToObject(o, "chunks_new", (double)s->chunks_new);
-	cJSON_AddNumberToObject(o, "bytes_read", (double)s->bytes_read);
-	cJSON_AddNumberToObject(o, "bytes_zero", (double)s->bytes_zero);
-	cJSON_AddNumberToObject(o, "bytes_new", (double)s->bytes_new);
-	cJSON_AddNumberToObject(o, "manifest_size", (double)s->manifest_size);
+	json_int(o, "chunks_total", s->chunks_total);
+	json_int(o, "chunks_zero", s->chunks_zero);
+	json_int(o, "chunks_new", s->chunks_new);
+	json_int(o, "bytes_read", s->bytes_read);
+	json_int(o, "bytes_zero", s->bytes_zero);
+	json_int(o, "bytes_new", s->bytes_new);
+	json_int(o, "manifest_size", s->manifest_size);
 	return o;
 }
 
@@ -103,18 +116,18 @@ void ctl_json_result(const char *verb, const struct dp_result *r, const char *re
 		cJSON_AddStringToObject(o, "parent", r->parent);
 	else
 		cJSON_AddNullToObject(o, "parent");
-	cJSON_AddNumberToObject(o, "bytes_total", (double)p->bytes_total);
-	cJSON_AddNumberToObject(o, "bytes_read", (double)p->bytes_read);
-	cJSON_AddNumberToObject(o, "bytes_zero", (double)p->bytes_zero);
-	cJSON_AddNumberToObject(o, "bytes_new", (double)p->bytes_new);
-	cJSON_AddNumberToObject(o, "bytes_written", (double)p->bytes_written);
-	cJSON_AddNumberToObject(o, "bytes_unchanged", (double)p->bytes_unchanged);
-	cJSON_AddNumberToObject(o, "bytes_reused", (double)p->bytes_reused);
-	cJSON_AddNumberToObject(o, "chunks_total", (double)p->chunks_total);
-	cJSON_AddNumberToObject(o, "chunks_zero", (double)p->chunks_zero);
-	cJSON_AddNumberToObject(o, "chunks_new", (double)p->chunks_new);
-	cJSON_AddNumberToObject(o, "chunks_dedup", (double)p->chunks_dedup);
-	cJSON_AddNumberToObject(o, "packs", (double)p->packs);
+	json_int(o, "bytes_total", p->bytes_total);
+	json_int(o, "bytes_read", p->bytes_read);
+	json_int(o, "bytes_zero", p->bytes_zero);
+	json_int(o, "bytes_new", p->bytes_new);
+	json_int(o, "bytes_written", p->bytes_written);
+	json_int(o, "bytes_unchanged", p->bytes_unchanged);
+	json_int(o, "bytes_reused", p->bytes_reused);
+	json_int(o, "chunks_total", p->chunks_total);
+	json_int(o, "chunks_zero", p->chunks_zero);
+	json_int(o, "chunks_new", p->chunks_new);
+	json_int(o, "chunks_dedup", p->chunks_dedup);
+	json_int(o, "packs", p->packs);
 	cJSON_AddNumberToObject(o, "seconds", p->seconds);
 	cJSON_AddNumberToObject(o, "mb_per_s",
 				p->seconds > 0 ? (double)p->bytes_total / 1e6 / p->seconds : 0);
@@ -161,14 +174,14 @@ void ctl_json_check(const struct dp_check_report *r, bool read_data)
 
 	if (!o)
 		return;
-	cJSON_AddNumberToObject(o, "snapshots", (double)r->snapshots);
-	cJSON_AddNumberToObject(o, "packs", (double)r->packs);
-	cJSON_AddNumberToObject(o, "chunks", (double)r->chunks);
+	json_int(o, "snapshots", r->snapshots);
+	json_int(o, "packs", r->packs);
+	json_int(o, "chunks", r->chunks);
 	cJSON_AddBoolToObject(o, "read_data", read_data);
-	cJSON_AddNumberToObject(o, "packs_read", (double)r->packs_read);
-	cJSON_AddNumberToObject(o, "chunks_read", (double)r->chunks_read);
-	cJSON_AddNumberToObject(o, "bytes_read", (double)r->bytes_read);
-	cJSON_AddNumberToObject(o, "problems", (double)r->problems);
+	json_int(o, "packs_read", r->packs_read);
+	json_int(o, "chunks_read", r->chunks_read);
+	json_int(o, "bytes_read", r->bytes_read);
+	json_int(o, "problems", r->problems);
 	ctl_json_print(o);
 }
 
@@ -178,17 +191,17 @@ void ctl_json_stats(const struct dp_stats *s)
 
 	if (!o)
 		return;
-	cJSON_AddNumberToObject(o, "snapshots", (double)s->snapshots);
-	cJSON_AddNumberToObject(o, "logical_bytes", (double)s->logical_bytes);
-	cJSON_AddNumberToObject(o, "zero_bytes", (double)s->zero_bytes);
-	cJSON_AddNumberToObject(o, "referenced_bytes", (double)s->referenced_bytes);
-	cJSON_AddNumberToObject(o, "unique_chunks", (double)s->unique_chunks);
-	cJSON_AddNumberToObject(o, "unique_raw_bytes", (double)s->unique_raw_bytes);
-	cJSON_AddNumberToObject(o, "unique_stored_bytes", (double)s->unique_stored_bytes);
-	cJSON_AddNumberToObject(o, "packs", (double)s->packs);
-	cJSON_AddNumberToObject(o, "stored_bytes", (double)s->pack_bytes);
-	cJSON_AddNumberToObject(o, "unreferenced_chunks", (double)s->unreferenced_chunks);
-	cJSON_AddNumberToObject(o, "unreferenced_bytes", (double)s->unreferenced_bytes);
+	json_int(o, "snapshots", s->snapshots);
+	json_int(o, "logical_bytes", s->logical_bytes);
+	json_int(o, "zero_bytes", s->zero_bytes);
+	json_int(o, "referenced_bytes", s->referenced_bytes);
+	json_int(o, "unique_chunks", s->unique_chunks);
+	json_int(o, "unique_raw_bytes", s->unique_raw_bytes);
+	json_int(o, "unique_stored_bytes", s->unique_stored_bytes);
+	json_int(o, "packs", s->packs);
+	json_int(o, "stored_bytes", s->pack_bytes);
+	json_int(o, "unreferenced_chunks", s->unreferenced_chunks);
+	json_int(o, "unreferenced_bytes", s->unreferenced_bytes);
 	cJSON_AddNumberToObject(o, "dedup_ratio",
 				s->unique_raw_bytes
 					? (double)s->referenced_bytes / (double)s->unique_raw_bytes
@@ -207,21 +220,21 @@ void ctl_json_prune(const struct dp_prune_report *r, bool dry_run)
 	if (!o)
 		return;
 	cJSON_AddBoolToObject(o, "dry_run", dry_run);
-	cJSON_AddNumberToObject(o, "packs", (double)r->packs);
-	cJSON_AddNumberToObject(o, "packs_deleted", (double)r->packs_deleted);
-	cJSON_AddNumberToObject(o, "packs_orphaned", (double)r->packs_orphaned);
-	cJSON_AddNumberToObject(o, "packs_repacked", (double)r->packs_repacked);
-	cJSON_AddNumberToObject(o, "packs_written", (double)r->packs_written);
-	cJSON_AddNumberToObject(o, "chunks_live", (double)r->chunks_live);
-	cJSON_AddNumberToObject(o, "chunks_removed", (double)r->chunks_removed);
-	cJSON_AddNumberToObject(o, "bytes_total", (double)r->bytes_total);
-	cJSON_AddNumberToObject(o, "bytes_freed", (double)r->bytes_freed);
-	cJSON_AddNumberToObject(o, "bytes_repacked", (double)r->bytes_repacked);
-	cJSON_AddNumberToObject(o, "objects_deleted", (double)r->objects_deleted);
-	cJSON_AddNumberToObject(o, "versions_deleted", (double)r->purge.versions_deleted);
-	cJSON_AddNumberToObject(o, "versions_protected", (double)r->purge.versions_protected);
-	cJSON_AddNumberToObject(o, "bytes_protected", (double)r->purge.bytes_protected);
-	cJSON_AddNumberToObject(o, "protected_until", (double)r->purge.protected_until);
+	json_int(o, "packs", r->packs);
+	json_int(o, "packs_deleted", r->packs_deleted);
+	json_int(o, "packs_orphaned", r->packs_orphaned);
+	json_int(o, "packs_repacked", r->packs_repacked);
+	json_int(o, "packs_written", r->packs_written);
+	json_int(o, "chunks_live", r->chunks_live);
+	json_int(o, "chunks_removed", r->chunks_removed);
+	json_int(o, "bytes_total", r->bytes_total);
+	json_int(o, "bytes_freed", r->bytes_freed);
+	json_int(o, "bytes_repacked", r->bytes_repacked);
+	json_int(o, "objects_deleted", r->objects_deleted);
+	json_int(o, "versions_deleted", r->purge.versions_deleted);
+	json_int(o, "versions_protected", r->purge.versions_protected);
+	json_int(o, "bytes_protected", r->purge.bytes_protected);
+	json_int(o, "protected_until", r->purge.protected_until);
 	ctl_json_print(o);
 }
 
@@ -235,9 +248,9 @@ void ctl_json_locks(const struct dp_lockinfo *l, size_t n)
 		if (!o)
 			break;
 		cJSON_AddStringToObject(o, "id", l[i].id);
-		cJSON_AddNumberToObject(o, "time", (double)l[i].time);
+		json_int(o, "time", l[i].time);
 		cJSON_AddStringToObject(o, "hostname", l[i].hostname);
-		cJSON_AddNumberToObject(o, "pid", (double)l[i].pid);
+		json_int(o, "pid", l[i].pid);
 		cJSON_AddBoolToObject(o, "exclusive", l[i].exclusive);
 		cJSON_AddStringToObject(o, "operation", l[i].operation);
 		cJSON_AddBoolToObject(o, "stale", l[i].stale);
@@ -269,11 +282,11 @@ void ctl_json_verify(const struct dp_result *r, const char *snapshot, const char
 	cJSON_AddStringToObject(o, "snapshot_id", snapshot);
 	cJSON_AddStringToObject(o, "source", source);
 	cJSON_AddBoolToObject(o, "equal", !r->mismatches);
-	cJSON_AddNumberToObject(o, "chunks_total", (double)r->progress.chunks_total);
-	cJSON_AddNumberToObject(o, "chunks_differing", (double)r->mismatches);
+	json_int(o, "chunks_total", r->progress.chunks_total);
+	json_int(o, "chunks_differing", r->mismatches);
 	if (r->mismatches)
-		cJSON_AddNumberToObject(o, "first_difference", (double)r->first_mismatch);
-	cJSON_AddNumberToObject(o, "bytes_read", (double)r->progress.bytes_read);
+		json_int(o, "first_difference", r->first_mismatch);
+	json_int(o, "bytes_read", r->progress.bytes_read);
 	cJSON_AddNumberToObject(o, "seconds", r->progress.seconds);
 	ctl_json_print(o);
 }
@@ -289,14 +302,14 @@ void ctl_json_copy(const struct dp_result *r, const char *from, const char *to)
 	cJSON_AddStringToObject(o, "from", from);
 	cJSON_AddStringToObject(o, "to", to);
 	cJSON_AddStringToObject(o, "mode", r->io_mode);
-	cJSON_AddNumberToObject(o, "snapshots_copied", (double)r->copied);
-	cJSON_AddNumberToObject(o, "snapshots_skipped", (double)r->skipped);
-	cJSON_AddNumberToObject(o, "chunks_new", (double)p->chunks_new);
-	cJSON_AddNumberToObject(o, "chunks_dedup", (double)p->chunks_dedup);
-	cJSON_AddNumberToObject(o, "bytes_read", (double)p->bytes_read);
-	cJSON_AddNumberToObject(o, "bytes_new", (double)p->bytes_new);
-	cJSON_AddNumberToObject(o, "bytes_reused", (double)p->bytes_reused);
-	cJSON_AddNumberToObject(o, "packs", (double)p->packs);
+	json_int(o, "snapshots_copied", r->copied);
+	json_int(o, "snapshots_skipped", r->skipped);
+	json_int(o, "chunks_new", p->chunks_new);
+	json_int(o, "chunks_dedup", p->chunks_dedup);
+	json_int(o, "bytes_read", p->bytes_read);
+	json_int(o, "bytes_new", p->bytes_new);
+	json_int(o, "bytes_reused", p->bytes_reused);
+	json_int(o, "packs", p->packs);
 	cJSON_AddNumberToObject(o, "seconds", p->seconds);
 	ctl_json_print(o);
 }
