@@ -18,6 +18,7 @@
  * validates them. `!=` and `notin` also hold when the key is absent.
  */
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -43,6 +44,10 @@ static int ctl_err_set(struct ctl_err *err, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
+		/* the value is quoted as given: its control bytes must not break the one line */
+		for (char *c = err->msg; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 	}
 	return code;
 }
@@ -55,6 +60,42 @@ static void ctl_err_clear(struct ctl_err *err)
 	}
 }
 
+/*
+ * strtod() for plain decimals only: digits, a point, an exponent. strtod()
+ * alone also takes leading white space, hex ("0x1p4") and "infinity", so
+ * "1h\n2m" read as 1h2m. On anything else *@end is @p (nothing read).
+ */
+static double decimal(const char *p, char **end)
+{
+	const char *q = p;
+	double v;
+
+	while (isdigit((unsigned char)*q))
+		q++;
+	if (*q == '.')
+		for (q++; isdigit((unsigned char)*q);)
+			q++;
+	if (q == p || (q == p + 1 && *p == '.')) {
+		*end = (char *)p;
+		return 0;
+	}
+	if (*q == 'e' || *q == 'E') {
+		const char *r = q + 1;
+
+		if (*r == '+' || *r == '-')
+			r++;
+		if (isdigit((unsigned char)*r)) {
+			while (isdigit((unsigned char)*r))
+				r++;
+			q = r;
+		}
+	}
+	v = strtod(p, end);
+	if (*end != q)
+		*end = (char *)p;
+	return v;
+}
+
 int ctl_parse_size(const char *s, uint64_t *out, struct ctl_err *err)
 {
 	char *end;
@@ -65,7 +106,7 @@ int ctl_parse_size(const char *s, uint64_t *out, struct ctl_err *err)
 	errno = 0;
 	if (!s[0] || s[0] == '-' || s[0] == '+')
 		return ctl_err_set(err, -EINVAL, "'%s' is not a size", s);
-	v = strtod(s, &end);
+	v = decimal(s, &end);
 	if (errno || end == s || !isfinite(v) || v < 0)
 		return ctl_err_set(err, -EINVAL, "'%s' is not a size", s);
 	switch (*end) {
@@ -134,7 +175,7 @@ int ctl_parse_duration(const char *s, int64_t *out, struct ctl_err *err)
 		if (*p == '-' || *p == '+')
 			return ctl_err_set(err, -EINVAL, "'%s': a duration has no sign", s);
 		errno = 0;
-		v = strtod(p, &end);
+		v = decimal(p, &end);
 		if (errno || end == p || !isfinite(v) || v < 0)
 			return ctl_err_set(err, -EINVAL, "'%s' is not a duration", s);
 		switch (*end) {
@@ -188,9 +229,11 @@ int ctl_parse_interval(const char *s, double *out, struct ctl_err *err)
 
 	ctl_err_clear(err);
 	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v))
+	v = decimal(s + (s[0] == '-'), &end);
+	if (errno || end == s + (s[0] == '-') || !isfinite(v))
 		return ctl_err_set(err, -EINVAL, "'%s' is not a number of seconds", s);
+	if (s[0] == '-')
+		v = -v;
 	if (!strcmp(end, "ms"))
 		v /= 1000;
 	else if (*end && strcmp(end, "s"))

@@ -19,9 +19,12 @@
 static void check_err(const struct ctl_err *err, int ret, const char *what)
 {
 	T_ASSERT(err->code == ret, "%s: err.code %d, returned %d", what, err->code, ret);
-	if (ret)
+	if (ret) {
 		T_ASSERT(err->msg[0], "%s: refused without a reason", what);
-	else
+		for (const char *c = err->msg; *c; c++)
+			T_ASSERT((unsigned char)*c >= 0x20 && *c != 0x7f,
+				 "%s: a control byte in the reason", what);
+	} else
 		T_ASSERT(!err->msg[0], "%s: a reason after a success: %s", what, err->msg);
 }
 
@@ -54,6 +57,9 @@ static void test_sizes(void)
 		{"inf", -EINVAL, 0},
 		{"16384P", -ERANGE, 0},
 		{"1e30", -ERANGE, 0},
+		{" 64M", -EINVAL, 0},
+		{"0x10", -EINVAL, 0},
+		{"1e", -EINVAL, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -77,14 +83,16 @@ static void test_durations(void)
 		int ret;
 		int64_t v;
 	} rows[] = {
-		{"720h", 0, 720 * 3600}, {"30d", 0, 30 * 86400}, {"1h30m", 0, 5400},
-		{"1.5h", 0, 5400},	 {"90", 0, 90},		 {"90s", 0, 90},
-		{"2w", 0, 14 * 86400},	 {"1y", 0, 365 * 86400}, {"1d12h", 0, 36 * 3600},
-		{"1500ms", 0, 1},	 {"0s", 0, 0},		 {"", -EINVAL, 0},
-		{"-1h", -EINVAL, 0},	 {"+1h", -EINVAL, 0},	 {"1h-5m", -EINVAL, 0},
-		{"1x", -EINVAL, 0},	 {"h", -EINVAL, 0},	 {"1h30", -EINVAL, 0},
-		{"1hh", -EINVAL, 0},	 {"1 h", -EINVAL, 0},	 {"inf", -EINVAL, 0},
-		{"nan", -EINVAL, 0},	 {"1e20s", -ERANGE, 0},	 {"300000000000y", -ERANGE, 0},
+		{"720h", 0, 720 * 3600},   {"30d", 0, 30 * 86400}, {"1h30m", 0, 5400},
+		{"1.5h", 0, 5400},	   {"90", 0, 90},	   {"90s", 0, 90},
+		{"2w", 0, 14 * 86400},	   {"1y", 0, 365 * 86400}, {"1d12h", 0, 36 * 3600},
+		{"1500ms", 0, 1},	   {"0s", 0, 0},	   {"", -EINVAL, 0},
+		{"-1h", -EINVAL, 0},	   {"+1h", -EINVAL, 0},	   {"1h-5m", -EINVAL, 0},
+		{"1x", -EINVAL, 0},	   {"h", -EINVAL, 0},	   {"1h30", -EINVAL, 0},
+		{"1hh", -EINVAL, 0},	   {"1 h", -EINVAL, 0},	   {"inf", -EINVAL, 0},
+		{"nan", -EINVAL, 0},	   {"1e20s", -ERANGE, 0},  {"300000000000y", -ERANGE, 0},
+		{"1h\n2m", -EINVAL, 0},	   {" 5s", -EINVAL, 0},	   {"0x1p4s", -EINVAL, 0},
+		{"1h\x1b[2J", -EINVAL, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
