@@ -133,4 +133,11 @@ void cluster_err_clear(struct cluster_err *err);
  */
 const char *cluster_quote(char *dst, size_t size, const char *src, size_t len);
 
+/*
+ * cluster_sel_server_selector() - the labelSelector of @s as the string a
+ * list takes, for the API server to filter (NULL: none, or
+ * orLabelSelectors, which are matched here only). Borrowed from @s.
+ */
+const char *cluster_sel_server_selector(const struct cluster_sel *s);
+
 #endif /* FERRY_CLUSTER_PRIV_H */
