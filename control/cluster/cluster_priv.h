@@ -140,4 +140,17 @@ const char *cluster_quote(char *dst, size_t size, const char *src, size_t len);
  */
 const char *cluster_sel_server_selector(const struct cluster_sel *s);
 
+/*
+ * cluster_err_oneline() - @err's message made one printable line (control
+ * bytes of values quoted from input become '?'); returns @code. For the
+ * entry points whose messages quote what the user wrote.
+ */
+static inline int cluster_err_oneline(struct cluster_err *err, int code)
+{
+	for (char *c = err->msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return code;
+}
+
 #endif /* FERRY_CLUSTER_PRIV_H */

@@ -87,8 +87,8 @@ static int map_read(const struct k8s_obj *spec, const char *field, struct cluste
 	return 0;
 }
 
-int cluster_restore_opts_read(const struct k8s_obj *spec, const char *name,
-			      struct cluster_restore_opts *o, struct cluster_err *err)
+static int opts_read(const struct k8s_obj *spec, const char *name, struct cluster_restore_opts *o,
+		     struct cluster_err *err)
 {
 	const char *pol = k8s_obj_str(spec, "/existingResourcePolicy");
 	const char *backup = k8s_obj_str(spec, "/backupName");
@@ -125,8 +125,8 @@ int cluster_restore_opts_read(const struct k8s_obj *spec, const char *name,
 	return 0;
 }
 
-int cluster_restore_opts_configmap(struct cluster_restore_opts *o, const struct k8s_obj *cm,
-				   struct cluster_err *err)
+static int opts_configmap(struct cluster_restore_opts *o, const struct k8s_obj *cm,
+			  struct cluster_err *err)
 {
 	const char *sc = k8s_obj_label(cm, "velero.io/change-storage-class");
 	const char *img = k8s_obj_label(cm, "velero.io/change-image-name");
@@ -637,11 +637,33 @@ static int plan_push(struct cluster_restore_plan *p, struct k8s_obj *obj)
 	return 0;
 }
 
-int cluster_restore_plan_line(struct cluster_restore_plan *p, const char *line, size_t len,
-			      struct cluster_err *err)
+/*
+ * the first key that appears twice in an object of @o, or NULL: the API
+ * server reads the last of them, the lookups here the first, so such a
+ * line is refused rather than restored as something else
+ */
+static const char *dup_key(const struct k8s_obj *o)
+{
+	bool obj = k8s_obj_type(o, "") == K8S_T_OBJECT;
+
+	for (const struct k8s_obj *m = k8s_obj_first(o); m; m = k8s_obj_next(m)) {
+		const char *d;
+
+		if (obj)
+			for (const struct k8s_obj *n = k8s_obj_next(m); n; n = k8s_obj_next(n))
+				if (!strcmp(k8s_obj_name(m), k8s_obj_name(n)))
+					return k8s_obj_name(m);
+		if ((d = dup_key(m)))
+			return d;
+	}
+	return NULL;
+}
+
+static int plan_line(struct cluster_restore_plan *p, const char *line, size_t len,
+		     struct cluster_err *err)
 {
 	struct k8s_obj *obj = NULL;
-	const char *av, *kind, *name;
+	const char *av, *kind, *name, *dup;
 	char group[CLUSTER_RES_STR];
 	int ret;
 
@@ -663,6 +685,14 @@ int cluster_restore_plan_line(struct cluster_restore_plan *p, const char *line, 
 		return cluster_err_set(err, -EINVAL,
 				       "not an API object: apiVersion, kind and metadata.name "
 				       "(at most 253 characters) are required");
+	}
+	if ((dup = dup_key(obj))) {
+		char q[80];
+
+		cluster_quote(q, sizeof(q), dup, 64);
+		k8s_obj_free(obj);
+		return cluster_err_set(err, -EINVAL, "the key \"%s\" appears twice in an object",
+				       q);
 	}
 	if ((ret = plan_push(p, obj))) {
 		k8s_obj_free(obj);
@@ -771,4 +801,22 @@ int cluster_restore_plan_finish(struct cluster_restore_plan *p,
 	p->items = sorted;
 	p->cap = p->n ? p->n : 1;
 	return 0;
+}
+
+int cluster_restore_opts_read(const struct k8s_obj *spec, const char *name,
+			      struct cluster_restore_opts *o, struct cluster_err *err)
+{
+	return cluster_err_oneline(err, opts_read(spec, name, o, err));
+}
+
+int cluster_restore_opts_configmap(struct cluster_restore_opts *o, const struct k8s_obj *cm,
+				   struct cluster_err *err)
+{
+	return cluster_err_oneline(err, opts_configmap(o, cm, err));
+}
+
+int cluster_restore_plan_line(struct cluster_restore_plan *p, const char *line, size_t len,
+			      struct cluster_err *err)
+{
+	return cluster_err_oneline(err, plan_line(p, line, len, err));
 }

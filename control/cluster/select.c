@@ -232,7 +232,7 @@ void cluster_sel_free(struct cluster_sel *s)
 	free(s);
 }
 
-int cluster_sel_parse(const struct k8s_obj *spec, struct cluster_sel **out, struct cluster_err *err)
+static int sel_parse(const struct k8s_obj *spec, struct cluster_sel **out, struct cluster_err *err)
 {
 	struct cluster_sel *s = calloc(1, sizeof(*s));
 	const struct k8s_obj *ls, *ors, *pols;
@@ -309,8 +309,8 @@ fail:
 	return ret;
 }
 
-int cluster_sel_policies_configmap(struct cluster_sel *s, const struct k8s_obj *cm,
-				   struct cluster_err *err)
+static int policies_configmap(struct cluster_sel *s, const struct k8s_obj *cm,
+			      struct cluster_err *err)
 {
 	const struct k8s_obj *data = k8s_obj_key(cm, "data"), *first = k8s_obj_first(data);
 	const char *yaml = k8s_obj_str(first, "");
@@ -592,4 +592,15 @@ int cluster_volume_check(const struct cluster_sel *s, const struct k8s_obj *pvc,
 	}
 	out->snapshottable = true;
 	return 0;
+}
+
+int cluster_sel_parse(const struct k8s_obj *spec, struct cluster_sel **out, struct cluster_err *err)
+{
+	return cluster_err_oneline(err, sel_parse(spec, out, err));
+}
+
+int cluster_sel_policies_configmap(struct cluster_sel *s, const struct k8s_obj *cm,
+				   struct cluster_err *err)
+{
+	return cluster_err_oneline(err, policies_configmap(s, cm, err));
 }

@@ -754,6 +754,11 @@ static void test_plan_refused(void)
 		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"\"}}",
 		"{\"apiVersion\":\"/v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"}}",
 		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":5}}",
+		/* the API server reads the last of two keys, a lookup here the first */
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"status\":{},"
+		"\"status\":{}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"spec\":{\"a\":[{"
+		"\"b\":1,\"b\":2}]}}",
 		"",
 	};
 	struct cluster_restore_plan p = {0};
