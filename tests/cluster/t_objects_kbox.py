@@ -4,8 +4,10 @@ objects restored from the collected JSON lines (control/cluster: collect.c, rest
 restore_apply.c), on the box's API server or a real cluster (FERRY_TEST_KUBECONFIG).
 
 - a Deployment, a Service, a ConfigMap, a Secret and a PVC (of a storage class that does not
-  exist, so it stays Pending on any box) carry the test's label; a ConfigMap without it and one
-  with velero.io/exclude-from-backup=true are left out; the Namespace comes along;
+  exist, so it stays Pending on any box) and a custom resource carry the test's label; a
+  ConfigMap without it and one with velero.io/exclude-from-backup=true are left out; the
+  Namespace and the custom resource's CRD come along, and the CRD is deleted with the
+  namespace, so the restore makes it first and waits until it is served;
 - each restored object equals its original after removing exactly the fields that
   control/cluster/README.md lists (the STRIP table below is that list, written here again as
   the oracle), and carries the ferry.io/backup-name and ferry.io/restore-name labels;
@@ -105,7 +107,27 @@ left_out = {
                  "metadata": {"name": "excluded",
                               "labels": dict(L, **{"velero.io/exclude-from-backup": "true"})}},
 }
+# a custom resource: its CRD comes along (cluster-scoped, related), and is restored first
+group = f"{label}.ferry-test.io"
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+       "metadata": {"name": f"widgets.{group}", "labels": L},
+       "spec": {"group": group, "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                "versions": [{"name": "v1", "served": True, "storage": True,
+                              "schema": {"openAPIV3Schema": {
+                                  "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+code, _, b = c.post(CRDS, crd)
+if code != 201 or not wait_until(lambda: c.get(f"/apis/{group}/v1")[0] == 200, timeout=30):
+    print(f"ERROR: creating the CRD: {code} {b}")
+    sys.exit(99)
+objs[("CustomResourceDefinition", f"widgets.{group}")] = (CRDS, None)
+objs[("Widget", "w1")] = (f"/apis/{group}/v1/namespaces/{ns}/widgets", {
+    "apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": "w1", "labels": L},
+    "spec": {"size": 3}})
 for (kind, name), (path, body) in objs.items():
+    if body is None:
+        continue
     code, _, b = c.post(path, body)
     if code != 201:
         print(f"ERROR: creating {kind} {name}: {code} {b}")
@@ -131,6 +153,8 @@ for (kind, name), (path, _) in objs.items():
     originals[(kind, name)] = o
     check(f"collect by label takes the {kind}", (kind, name) in got, sorted(got), (kind, name),
           "resource-filtering.md --selector")
+check("the CRD of a custom resource in scope comes along", ("CustomResourceDefinition",
+      f"widgets.{group}") in got, sorted(got), None, "velero#2673")
 check("the namespace of the objects comes along", ("Namespace", ns) in got, sorted(got),
       ("Namespace", ns), "resource-filtering.md: namespaces of the items backed up")
 check("an object without the label is left out", ("ConfigMap", "plain") not in got, sorted(got),
@@ -159,8 +183,10 @@ eq("...and nothing was created", code, 404, "COMMON.md: loses no data")
 
 # ---- delete the namespace, restore
 c.delete(f"/api/v1/namespaces/{ns}")
-if not wait_until(lambda: c.get(f"/api/v1/namespaces/{ns}")[0] == 404, timeout=60, step=0.5):
-    print("ERROR: the namespace was not deleted within 60 s")
+c.delete(f"{CRDS}/widgets.{group}")
+if not wait_until(lambda: c.get(f"/api/v1/namespaces/{ns}")[0] == 404 and
+                  c.get(f"{CRDS}/widgets.{group}")[0] == 404, timeout=60, step=0.5):
+    print("ERROR: the namespace and the CRD were not deleted within 60 s")
     sys.exit(99)
 
 
@@ -174,6 +200,8 @@ def restore(opts, name):
 
 def compare(target, restore_name, what):
     for (kind, name), o in originals.items():
+        if kind == "CustomResourceDefinition" and target != ns:
+            continue  # restored once: it existed at the mapped restore
         path = objs[(kind, name)][0].replace(f"/namespaces/{ns}/", f"/namespaces/{target}/")
         code, _, r = c.get(f"{path}/{name}")
         if not eq(f"{what}: the {kind} exists", code, 200, REF):
@@ -181,7 +209,8 @@ def compare(target, restore_name, what):
         eq(f"{what}: the {kind} carries the backup's and the restore's names",
            [r["metadata"].get("labels", {}).get(a) for a in ADDED], ["b1", restore_name], REF)
         want = strip(o)
-        want["metadata"]["namespace"] = target
+        if "namespace" in want["metadata"]:
+            want["metadata"]["namespace"] = target
         eq(f"{what}: the {kind} equals its original less the strip list", strip(r), want, REF)
 
 
@@ -192,17 +221,19 @@ eq("every object collected has an outcome", len(res), len(lines), "cluster.h APP
 check("every object is created", all(v == "Created" for v in outcomes.values()), outcomes, None,
       "cluster.h APPLYING A PLAN")
 tiers = [x["tier"] for x in res]
-eq("outcomes come tier by tier: the Namespace, the PVC, the Secret, the ConfigMap, the Service, "
-   "then the rest", [x["kind"] for x in res],
-   ["Namespace", "PersistentVolumeClaim", "Secret", "ConfigMap", "Service"] +
-   sorted(x["kind"] for x in res if x["tier"] == 23), "config.go defaultRestorePriorities")
+FIRST = ["CustomResourceDefinition", "Namespace", "PersistentVolumeClaim", "Secret", "ConfigMap",
+         "Service"]
+eq("outcomes come tier by tier: the CRD, the Namespace, the PVC, the Secret, the ConfigMap, the "
+   "Service, then the rest", ([x["kind"] for x in res][:6], sorted(x["kind"] for x in res[6:])),
+   (FIRST, ["Deployment", "Widget"]), "config.go defaultRestorePriorities")
 check("tiers never go back", tiers == sorted(tiers), tiers, None, "restore priorities")
 compare(ns, "r1", "restore")
 
 # ---- again into another namespace
 res = restore({"backupName": "b1", "namespaceMapping": {ns: ns2}}, "r2")
-check("with namespaceMapping every object is created",
-      all(x["outcome"] == "Created" for x in res), res, None, "restore-reference.md")
+check("with namespaceMapping every object is created (the CRD exists: skipped, the same)",
+      all(x["outcome"] == ("SkippedExists" if x["kind"] == "CustomResourceDefinition" else "Created")
+          for x in res), res, None, "restore-reference.md")
 check("...in the mapped namespace", all(x["namespace"] in ("", ns2) for x in res) and
       any(x["kind"] == "Namespace" and x["name"] == ns2 for x in res), res, None,
       "restore-reference.md --namespace-mappings")
@@ -232,4 +263,5 @@ eq("update: the ConfigMap is patched back to the backup's content",
 
 c.delete(f"/api/v1/namespaces/{ns}")
 c.delete(f"/api/v1/namespaces/{ns2}")
+c.delete(f"{CRDS}/widgets.{group}")
 finish()
