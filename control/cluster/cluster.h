@@ -860,8 +860,9 @@ typedef int (*cluster_emit_fn)(void *arg, const struct cluster_item *it, const c
 /*
  * struct cluster_collect_result - @objects emitted; @volumes: one per PVC
  * taken (@nvolumes); @warnings: @nwarnings lines (volumes that cannot be
- * snapshotted, resources that could not be listed, a selection that
- * matched nothing). Freed by cluster_collect_result_fini().
+ * snapshotted, resources that could not be listed, included or excluded
+ * resource names that name no resource, a selection that matched nothing).
+ * Freed by cluster_collect_result_fini().
  */
 struct cluster_collect_result {
 	size_t objects;
@@ -1004,7 +1005,8 @@ void cluster_restore_plan_fini(struct cluster_restore_plan *p);
 /*
  * APPLYING A PLAN (restore_apply.c): tier by tier; in a tier, @workers
  * threads create the objects at most @qps requests per second in all
- * (the client's own limit applies too); after the CRD tier, waits up to
+ * (the client's own limit applies too: open it with a qps of at least
+ * @qps, or its default of 5 bounds the restore); after the CRD tier, waits up to
  * @crd_wait_ms for each CRD to be Established and discovers again. An
  * object that exists: CLUSTER_EXISTING_NONE skips it (a warning, unless
  * it already equals the backup's after the same strip); _UPDATE patches

@@ -82,7 +82,11 @@ static int warn(struct cluster_collect_result *r, const char *fmt, const char *a
 	if (!n)
 		return -ENOMEM;
 	r->warnings = n;
-	snprintf(r->warnings[r->nwarnings++], sizeof(r->warnings[0]), fmt, a, b);
+	snprintf(r->warnings[r->nwarnings], sizeof(r->warnings[0]), fmt, a, b);
+	for (char *c = r->warnings[r->nwarnings]; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?'; /* names quoted from a spec: one line */
+	r->nwarnings++;
 	return 0;
 }
 
@@ -347,6 +351,17 @@ int cluster_collect(struct k8s_client *c, const struct cluster_sel *s,
 		apis = &own;
 	}
 	k.apis = apis;
+	{
+		const char *unknown[8];
+		size_t n = cluster_sel_unknown(s, apis, unknown, 8);
+
+		for (size_t i = 0; i < n && i < 8; i++)
+			if (warn(res, "resource \"%.100s\" names no resource of the cluster%s",
+				 unknown[i], "")) {
+				ret = cluster_err_set(err, -ENOMEM, "out of memory");
+				goto out;
+			}
+	}
 	for (size_t i = 0; i < apis->n && !ret; i++) {
 		const struct cluster_res *r = &apis->res[i];
 

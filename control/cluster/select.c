@@ -410,6 +410,24 @@ static bool res_passes(const struct cluster_sel *s, const struct cluster_res *r)
 	return s->inc_res.n == 0 || res_any(&s->inc_res, r);
 }
 
+size_t cluster_sel_unknown(const struct cluster_sel *s, const struct cluster_apis *a,
+			   const char **out, size_t max)
+{
+	const struct cluster_strv *lists[] = {&s->inc_res, &s->exc_res};
+	size_t n = 0;
+
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			bool known = !strcmp(lists[l]->v[i], "*");
+
+			for (size_t r = 0; r < a->n && !known; r++)
+				known = res_is(lists[l]->v[i], &a->res[r]);
+			if (!known && n < max)
+				out[n++] = lists[l]->v[i];
+		}
+	return n;
+}
+
 enum cluster_scope cluster_sel_resource(const struct cluster_sel *s, const struct cluster_res *r)
 {
 	if (!res_passes(s, r))

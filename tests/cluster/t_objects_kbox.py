@@ -172,6 +172,19 @@ check("a warning names the PVC that is not bound",
 check("lines are the objects as served (status and all)",
       all("resourceVersion" in o["metadata"] for o in lines), None, None, "cluster.h COLLECTION")
 
+# ---- a selection that matches nothing, and a resource name that names nothing: warnings
+rc, o2, e2 = probe(["collect", json.dumps({"labelSelector": {"matchLabels": {"app": label + "-none"}},
+                                           "includedNamespaces": [ns]})])
+eq("a selector that matches nothing: no object, a warning, no failure",
+   (rc, o2, "matched no object" in e2), (0, "", True), "issue 15: bad input")
+rc, o2, e2 = probe(["collect", json.dumps({"includedResources": ["configmaps", "nosuchthings"],
+                                           "labelSelector": {"matchLabels": L},
+                                           "includedNamespaces": [ns]})])
+eq("includedResources: only those, and a warning for a name that is no resource",
+   (rc, sorted(json.loads(x)["metadata"]["name"] for x in o2.splitlines() if
+               json.loads(x)["kind"] == "ConfigMap"), "nosuchthings" in e2),
+   (0, ["conf"], True), "resource-filtering.md --include-resources")
+
 # ---- a malformed line: refused before anything is created
 rc, out2, err2 = probe(["restore", json.dumps({"namespaceMapping": {ns: ns2}})],
                        out + "{\"kind\":\"ConfigMap\"}\n")
