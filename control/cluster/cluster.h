@@ -677,4 +677,369 @@ int cluster_schedule_retention(const struct cluster_schedule *s,
 			       const struct cluster_backup_rec *backups, size_t n, int64_t now,
 			       struct cluster_retention_verdict *out, struct cluster_err *err);
 
+/* ================================================================ objects
+ *
+ * THE OBJECTS OF A CLUSTER BACKUP (select.c, discover.c, collect.c,
+ * restore_plan.c, restore_apply.c): which API objects a Backup takes, as
+ * Velero selects them; collecting them over k8s/ as JSON lines; and the
+ * restore of such lines: Velero's strip list, priority tiers and mappings
+ * as pure functions, then applied tier by tier over k8s/. The reasons and
+ * every Velero rule followed are in control/cluster/README.md ("Objects").
+ *
+ * Ownership: every struct below is the caller's; the *_fini()/_free()
+ * calls accept NULL and zeroed structs. Threads: the pure functions may be
+ * called from any thread; a struct cluster_sel and a prepared plan are
+ * read-only while shared. cluster_collect() and cluster_restore_apply()
+ * block (one thread; apply runs its own workers inside).
+ */
+
+#define CLUSTER_LABEL_EXCLUDE	   "velero.io/exclude-from-backup" /* "true": never taken */
+#define CLUSTER_LABEL_BACKUP_NAME  "ferry.io/backup-name"	   /* added on restore */
+#define CLUSTER_LABEL_RESTORE_NAME "ferry.io/restore-name"	   /* added on restore */
+#define CLUSTER_RES_STR		   254 /* a group, resource or kind name, with its NUL */
+
+struct k8s_client;
+
+/*
+ * struct cluster_res - one resource as API discovery serves it, in its
+ * group's preferred version. @short_names: comma-separated ("deploy").
+ * @listable: has the list verb; @creatable: has create.
+ */
+struct cluster_res {
+	char group[CLUSTER_RES_STR];
+	char version[64];
+	char resource[CLUSTER_RES_STR];
+	char singular[CLUSTER_RES_STR];
+	char kind[CLUSTER_RES_STR];
+	char short_names[256];
+	bool namespaced;
+	bool listable;
+	bool creatable;
+};
+
+/* struct cluster_apis - the resources of a cluster; @res: @n, sorted by group then resource */
+struct cluster_apis {
+	struct cluster_res *res;
+	size_t n;
+};
+
+/*
+ * cluster_discover() - every resource of the core group (/api/v1) and of
+ * each group of /apis in its preferred version; subresources ("pods/log")
+ * are left out. A group whose version list fails (an aggregated API that
+ * is down) is left out with a warning in @warn (may be NULL).
+ * Return: 0; -ENOMEM; the client's -errno (@err names the path).
+ */
+int cluster_discover(struct k8s_client *c, struct cluster_apis *out, struct cluster_err *warn,
+		     struct cluster_err *err);
+void cluster_apis_fini(struct cluster_apis *a);
+/* cluster_apis_find() - the resource of @api_version ("apps/v1", "v1") and @kind, or NULL */
+const struct cluster_res *cluster_apis_find(const struct cluster_apis *a, const char *api_version,
+					    const char *kind);
+/* cluster_apis_add() - add @r (copied; for tests and for CRDs created meanwhile). 0, -ENOMEM */
+int cluster_apis_add(struct cluster_apis *a, const struct cluster_res *r);
+
+/*
+ * THE SELECTION (select.c), Velero's (resource-filtering.md): a spec with
+ *   includedNamespaces, excludedNamespaces  globs (* ? [abc]); none or "*"
+ *       included is every namespace; an exclusion wins
+ *   includedResources, excludedResources    plural, singular, kind or short
+ *       name, each optionally ".group" ("deployments.apps", "deploy"); "*"
+ *       for all; an exclusion wins
+ *   labelSelector, orLabelSelectors         metav1.LabelSelectors; an object
+ *       matches the one, or any of the list (never both: refused)
+ *   includeClusterResources  true: every cluster-scoped resource; false:
+ *       none (not even the PV of a PVC); absent or null: all when every
+ *       namespace is selected (no included namespace other than "*", none
+ *       excluded), else only those related to selected namespaced objects
+ *       (the PV bound to a PVC, the CRD of a custom resource)
+ *   volumePolicies  Velero's resource policies (version v1): a list of
+ *       {conditions: {capacity: "MIN,MAX", storageClass: [..], pvcLabels:
+ *       {..}}, action: {type: skip|snapshot}}; the first that matches a
+ *       volume decides
+ * The label velero.io/exclude-from-backup=true excludes an object always,
+ * related ones too. Related objects are not held to the label selectors.
+ * Namespace objects come with the namespaces of the objects taken.
+ */
+struct cluster_sel;
+
+/*
+ * cluster_sel_parse() - the selection of a Backup spec (or of a Restore's
+ * filters: the same fields). @spec: borrowed (NULL: everything).
+ * Return: 0; -EINVAL with the field and value in @err; -ENOMEM.
+ */
+int cluster_sel_parse(const struct k8s_obj *spec, struct cluster_sel **out,
+		      struct cluster_err *err);
+void cluster_sel_free(struct cluster_sel *s);
+/*
+ * cluster_sel_policies_configmap() - Velero's resource-policies ConfigMap
+ * (one data key holding the YAML document {version: v1, volumePolicies:
+ * [...]}) as @s's volume policies, replacing those of the spec.
+ * Return: 0; -EINVAL (@err says which field); -ENOMEM.
+ */
+int cluster_sel_policies_configmap(struct cluster_sel *s, const struct k8s_obj *cm,
+				   struct cluster_err *err);
+
+/* cluster_sel_namespace() - whether namespace @ns passes the namespace filters */
+bool cluster_sel_namespace(const struct cluster_sel *s, const char *ns);
+
+enum cluster_scope {
+	CLUSTER_SCOPE_NONE,    /* never taken */
+	CLUSTER_SCOPE_ALL,     /* listed and selected */
+	CLUSTER_SCOPE_RELATED, /* taken only as related to a selected object */
+};
+/* cluster_sel_resource() - how resource @r is in scope (resource filters, cluster scope) */
+enum cluster_scope cluster_sel_resource(const struct cluster_sel *s, const struct cluster_res *r);
+
+enum cluster_verdict {
+	CLUSTER_TAKE,
+	CLUSTER_OUT_RESOURCE,	   /* the resource filters, or cluster scope */
+	CLUSTER_OUT_NAMESPACE,	   /* the namespace filters */
+	CLUSTER_OUT_SELECTOR,	   /* the label selector(s) */
+	CLUSTER_OUT_EXCLUDE_LABEL, /* velero.io/exclude-from-backup=true */
+};
+/* cluster_verdict_name() - "Take", "Resource", "Namespace", "Selector", "ExcludeLabel" */
+const char *cluster_verdict_name(enum cluster_verdict v);
+/*
+ * cluster_sel_object() - the verdict on object @o of resource @r; @related:
+ * @o is pulled in by a selected object (a PVC's PV, a CR's CRD). Pure.
+ */
+enum cluster_verdict cluster_sel_object(const struct cluster_sel *s, const struct cluster_res *r,
+					const struct k8s_obj *o, bool related);
+
+/*
+ * struct cluster_volume - one PVC of a backup and what happens to its data.
+ * @bytes: the PVC's requested storage (spec.resources.requests.storage)
+ * @driver: the PV's CSI driver ("" when not CSI or not bound)
+ * @skip: a volume policy skips it (its objects are still taken)
+ * @snapshottable: a VolumeSnapshot of it can be made
+ * @warning: why not ("" when it can), or why it is skipped; one line
+ */
+struct cluster_volume {
+	char ns[CLUSTER_NAME_MAX + 1];
+	char pvc[CLUSTER_NAME_MAX + 1];
+	char pv[CLUSTER_NAME_MAX + 1];
+	char storage_class[CLUSTER_NAME_MAX + 1];
+	char driver[CLUSTER_NAME_MAX + 1];
+	int64_t bytes;
+	bool skip;
+	bool snapshottable;
+	char warning[256];
+};
+/*
+ * cluster_volume_check() - @pvc (borrowed) with its PV @pv (NULL: unbound,
+ * or not found) against @s's volume policies and the drivers that have a
+ * VolumeSnapshotClass (@drivers, @ndrivers). Warnings: hostPath, NFS and
+ * other in-tree volumes cannot be snapshotted; a CSI driver without a
+ * VolumeSnapshotClass; a PVC not bound. Pure. Return: 0; -EINVAL (@pvc
+ * has no name).
+ */
+int cluster_volume_check(const struct cluster_sel *s, const struct k8s_obj *pvc,
+			 const struct k8s_obj *pv, const char *const *drivers, size_t ndrivers,
+			 struct cluster_volume *out);
+
+/*
+ * COLLECTION (collect.c): discovery, then a list of each resource in scope
+ * (all namespaces, pages of 500), the selection, related objects (PVs of
+ * taken PVCs, CRDs of taken custom resources, Namespaces of taken objects)
+ * and one call of @emit per object taken, in a stable order (resources as
+ * discovery sorts them, objects as listed; related ones after).
+ * @line: the object as the API server served it, compact JSON, no newline
+ * (status and all: stripping is the restore's), borrowed for the call.
+ * @emit returns 0, or a -errno that stops the collection and is returned.
+ */
+struct cluster_item {
+	const struct cluster_res *res;
+	const char *ns; /* "" for cluster-scoped objects */
+	const char *name;
+	bool related;
+};
+typedef int (*cluster_emit_fn)(void *arg, const struct cluster_item *it, const char *line,
+			       size_t len);
+
+/*
+ * struct cluster_collect_result - @objects emitted; @volumes: one per PVC
+ * taken (@nvolumes); @warnings: @nwarnings lines (volumes that cannot be
+ * snapshotted, resources that could not be listed, included or excluded
+ * resource names that name no resource, a selection that matched nothing).
+ * Freed by cluster_collect_result_fini().
+ */
+struct cluster_collect_result {
+	size_t objects;
+	struct cluster_volume *volumes;
+	size_t nvolumes;
+	char (*warnings)[256];
+	size_t nwarnings;
+};
+void cluster_collect_result_fini(struct cluster_collect_result *r);
+
+/*
+ * cluster_collect() - collect what @s selects in the cluster of @c.
+ * @apis: discovery already made (NULL: made here).
+ * Return: 0 (see @res's warnings); what @emit returned; -ENOMEM; the
+ * client's -errno for a failed list of a resource in scope (@err).
+ */
+int cluster_collect(struct k8s_client *c, const struct cluster_sel *s,
+		    const struct cluster_apis *apis, cluster_emit_fn emit, void *arg,
+		    struct cluster_collect_result *res, struct cluster_err *err);
+
+/*
+ * THE RESTORE PLAN (restore_plan.c): the options of a Restore, Velero's:
+ *   namespaceMapping {old: new}         also PV claimRef.namespace and the
+ *                                       subjects of (Cluster)RoleBindings
+ *   storageClassMapping {old: new}      PVC, PV, StatefulSet claim templates
+ *   imageMapping {old: new}             the first "old" substring of each
+ *                                       container image becomes "new"
+ *   existingResourcePolicy none|update  (default none)
+ *   preserveNodePorts                   keep Services' nodePorts
+ * and Velero's ConfigMaps for the same (labels velero.io/plugin-config and
+ * velero.io/change-storage-class or velero.io/change-image-name).
+ */
+enum cluster_existing {
+	CLUSTER_EXISTING_NONE,	 /* an object that exists is skipped, with a warning */
+	CLUSTER_EXISTING_UPDATE, /* ...is patched to the backup's content */
+};
+
+struct cluster_map {
+	char *from, *to;
+};
+
+struct cluster_restore_opts {
+	struct cluster_map *ns_map, *sc_map, *image_map;
+	size_t n_ns_map, n_sc_map, n_image_map;
+	enum cluster_existing existing;
+	bool preserve_node_ports;
+	char backup_name[CLUSTER_LABEL_VALUE_MAX + 1];
+	char restore_name[CLUSTER_LABEL_VALUE_MAX + 1];
+};
+
+/*
+ * cluster_restore_opts_read() - @o (zeroed by the caller first) from a
+ * Restore spec @spec (borrowed): the fields above, and backupName. @name:
+ * the Restore's name (for the label; "" for none).
+ * Return: 0; -EINVAL (@err names the field); -ENOMEM.
+ */
+int cluster_restore_opts_read(const struct k8s_obj *spec, const char *name,
+			      struct cluster_restore_opts *o, struct cluster_err *err);
+/*
+ * cluster_restore_opts_configmap() - add a Velero mapping ConfigMap's data
+ * to @o: change-storage-class "old: new", change-image-name "any: old,new".
+ * Return: 0; -ENOENT (not such a ConfigMap: no label); -EINVAL (a value
+ * that does not parse, named in @err); -ENOMEM.
+ */
+int cluster_restore_opts_configmap(struct cluster_restore_opts *o, const struct k8s_obj *cm,
+				   struct cluster_err *err);
+void cluster_restore_opts_fini(struct cluster_restore_opts *o);
+/* cluster_restore_map() - @from mapped by @m (@n entries), or @from itself */
+const char *cluster_restore_map(const struct cluster_map *m, size_t n, const char *from);
+
+/*
+ * Velero's restore priorities: the tier of a group and resource. Tiers
+ * 0..CLUSTER_TIER_REST-1 are the list of control/cluster/README.md;
+ * CLUSTER_TIER_REST everything else; CLUSTER_TIER_LOW Velero's low
+ * priorities (Cluster API, Carvel). Restored in tier order; within a tier
+ * in parallel.
+ */
+#define CLUSTER_TIER_REST 23
+#define CLUSTER_TIER_LOW  24
+#define CLUSTER_TIERS	  25
+int cluster_restore_tier(const char *group, const char *kind);
+/* cluster_restore_tier_name() - "customresourcedefinitions.apiextensions.k8s.io", ..., "*", "low" */
+const char *cluster_restore_tier_name(int tier);
+
+/*
+ * cluster_restore_prepare() - object @obj (a root of the caller's, changed
+ * in place) as it is to be created: the strip list of README.md applied,
+ * then the mappings of @o, and the labels CLUSTER_LABEL_BACKUP_NAME and
+ * CLUSTER_LABEL_RESTORE_NAME (where @o names them). Pure.
+ * @skip: set to a reason (a static string) when the object is not to be
+ * restored at all (nodes, events, ...), else NULL.
+ * Return: 0; -EINVAL (not an object with apiVersion, kind and
+ * metadata.name; @err); -ENOMEM.
+ */
+int cluster_restore_prepare(const struct cluster_restore_opts *o, struct k8s_obj *obj,
+			    const char **skip, struct cluster_err *err);
+
+/*
+ * struct cluster_plan_item - one object of a plan. @obj: prepared (owned
+ * by the plan); @group, @kind from its apiVersion; @ns (after mapping, ""
+ * cluster-scoped), @name; @tier; @skip: NULL, or why it is not restored.
+ */
+struct cluster_plan_item {
+	struct k8s_obj *obj;
+	char group[CLUSTER_RES_STR];
+	char kind[CLUSTER_RES_STR];
+	char ns[CLUSTER_NAME_MAX + 1];
+	char name[CLUSTER_NAME_MAX + 1];
+	int tier;
+	const char *skip;
+};
+
+struct cluster_restore_plan {
+	struct cluster_plan_item *items;
+	size_t n, cap;
+	size_t tier_start[CLUSTER_TIERS +
+			  1]; /* items of tier t: [tier_start[t], tier_start[t+1]) */
+};
+
+/*
+ * cluster_restore_plan_line() - add one JSON line (@len bytes, borrowed; a
+ * trailing newline is allowed) to @p. Return: 0; -EINVAL (not a JSON
+ * object with apiVersion, kind and metadata.name: @err says which); -ENOMEM.
+ */
+int cluster_restore_plan_line(struct cluster_restore_plan *p, const char *line, size_t len,
+			      struct cluster_err *err);
+/*
+ * cluster_restore_plan_finish() - prepare every object by @o, sort the plan
+ * into tiers (stable: the order of the lines within a tier), and apply the
+ * rules that need the whole set: a PVC whose PV is not restored loses
+ * spec.volumeName (re-provisioned); a PV with reclaim policy Delete is not
+ * restored; a Namespace is added for every namespace objects are restored
+ * into and that has no Namespace object in the lines. Return: 0; -EINVAL
+ * (@err); -ENOMEM.
+ */
+int cluster_restore_plan_finish(struct cluster_restore_plan *p,
+				const struct cluster_restore_opts *o, struct cluster_err *err);
+void cluster_restore_plan_fini(struct cluster_restore_plan *p);
+
+/*
+ * APPLYING A PLAN (restore_apply.c): tier by tier; in a tier, @workers
+ * threads create the objects at most @qps requests per second in all
+ * (the client's own limit applies too: open it with a qps of at least
+ * @qps, or its default of 5 bounds the restore); after the CRD tier, waits up to
+ * @crd_wait_ms for each CRD to be Established and discovers again. An
+ * object that exists: CLUSTER_EXISTING_NONE skips it (a warning, unless
+ * it already equals the backup's after the same strip); _UPDATE patches
+ * it (merge patch of the prepared object). @fn is called once per item,
+ * under a lock (never twice at once), with the outcome and a one-line
+ * reason ("" for created).
+ */
+enum cluster_outcome {
+	CLUSTER_CREATED,
+	CLUSTER_SKIPPED_EXISTS,
+	CLUSTER_UPDATED,
+	CLUSTER_FAILED,
+	CLUSTER_SKIPPED, /* the plan's @skip, or no such resource in the cluster */
+};
+/* "Created", "SkippedExists", "Updated", "Failed", "Skipped" */
+const char *cluster_outcome_name(enum cluster_outcome oc);
+
+struct cluster_apply_opts {
+	unsigned int workers;	  /* 0: 8 */
+	double qps;		  /* 0: 50; < 0: no limit */
+	unsigned int crd_wait_ms; /* 0: 60000 */
+};
+typedef void (*cluster_result_fn)(void *arg, const struct cluster_plan_item *it,
+				  enum cluster_outcome oc, const char *reason);
+/*
+ * cluster_restore_apply() - apply @p (finished) to the cluster of @c.
+ * @counts: per outcome (may be NULL).
+ * Return: 0 when every item has an outcome (failures included: see
+ * @counts); -ENOMEM; the client's -errno when discovery fails (@err).
+ */
+int cluster_restore_apply(struct k8s_client *c, const struct cluster_restore_plan *p,
+			  const struct cluster_restore_opts *o, const struct cluster_apply_opts *ao,
+			  cluster_result_fn fn, void *arg, size_t counts[5],
+			  struct cluster_err *err);
+
 #endif /* FERRY_CLUSTER_H */

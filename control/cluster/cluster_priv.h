@@ -133,4 +133,32 @@ void cluster_err_clear(struct cluster_err *err);
  */
 const char *cluster_quote(char *dst, size_t size, const char *src, size_t len);
 
+/*
+ * cluster_sel_server_selector() - the labelSelector of @s as the string a
+ * list takes, for the API server to filter (NULL: none, or
+ * orLabelSelectors, which are matched here only). Borrowed from @s.
+ */
+const char *cluster_sel_server_selector(const struct cluster_sel *s);
+
+/*
+ * cluster_sel_unknown() - the names of @s's included and excluded resources
+ * that name no resource of @a (a typo, a CRD not installed), at most @max
+ * into @out (borrowed from @s). Return: how many.
+ */
+size_t cluster_sel_unknown(const struct cluster_sel *s, const struct cluster_apis *a,
+			   const char **out, size_t max);
+
+/*
+ * cluster_err_oneline() - @err's message made one printable line (control
+ * bytes of values quoted from input become '?'); returns @code. For the
+ * entry points whose messages quote what the user wrote.
+ */
+static inline int cluster_err_oneline(struct cluster_err *err, int code)
+{
+	for (char *c = err->msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return code;
+}
+
 #endif /* FERRY_CLUSTER_PRIV_H */

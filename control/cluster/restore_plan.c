@@ -1,0 +1,822 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/cluster/restore_plan.c - what a restore creates, as pure
+ * functions (cluster.h "THE RESTORE PLAN"): the options of a Restore and
+ * Velero's mapping ConfigMaps; Velero's strip list and restore priorities;
+ * a plan of JSON lines prepared and sorted into tiers. The lists here are
+ * the ones control/cluster/README.md ("Restore: what is stripped") gives,
+ * and must stay the same.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster_priv.h"
+#include "k8s/k8s.h"
+
+/* ------------------------------------------------------------ options */
+
+static int map_add(struct cluster_map **m, size_t *n, const char *from, const char *to)
+{
+	struct cluster_map *nm = realloc(*m, (*n + 1) * sizeof(*nm));
+	char *f, *t;
+
+	if (!nm)
+		return -ENOMEM;
+	*m = nm;
+	f = strdup(from);
+	t = strdup(to);
+	if (!f || !t) {
+		free(f);
+		free(t);
+		return -ENOMEM;
+	}
+	nm[*n].from = f;
+	nm[*n].to = t;
+	(*n)++;
+	return 0;
+}
+
+static void map_free(struct cluster_map *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].from);
+		free(m[i].to);
+	}
+	free(m);
+}
+
+void cluster_restore_opts_fini(struct cluster_restore_opts *o)
+{
+	if (!o)
+		return;
+	map_free(o->ns_map, o->n_ns_map);
+	map_free(o->sc_map, o->n_sc_map);
+	map_free(o->image_map, o->n_image_map);
+	memset(o, 0, sizeof(*o));
+}
+
+const char *cluster_restore_map(const struct cluster_map *m, size_t n, const char *from)
+{
+	for (size_t i = 0; from && i < n; i++)
+		if (!strcmp(m[i].from, from))
+			return m[i].to;
+	return from;
+}
+
+static int map_read(const struct k8s_obj *spec, const char *field, struct cluster_map **m,
+		    size_t *n, struct cluster_err *err)
+{
+	const struct k8s_obj *o = k8s_obj_key(spec, field);
+
+	if (!o || k8s_obj_type(o, "") == K8S_T_NULL)
+		return 0;
+	if (k8s_obj_type(o, "") != K8S_T_OBJECT)
+		return cluster_err_set(err, -EINVAL, "spec.%s: not a map of strings", field);
+	for (const struct k8s_obj *e = k8s_obj_first(o); e; e = k8s_obj_next(e)) {
+		const char *to = k8s_obj_str(e, ""), *from = k8s_obj_name(e);
+		char q[80];
+
+		if (!to || !to[0] || !from[0])
+			return cluster_err_set(err, -EINVAL, "spec.%s.%s: not a non-empty string",
+					       field, cluster_quote(q, sizeof(q), from, 64));
+		if (map_add(m, n, from, to))
+			return cluster_err_set(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int opts_read(const struct k8s_obj *spec, const char *name, struct cluster_restore_opts *o,
+		     struct cluster_err *err)
+{
+	const char *pol = k8s_obj_str(spec, "/existingResourcePolicy");
+	const char *backup = k8s_obj_str(spec, "/backupName");
+	int ret;
+
+	cluster_err_clear(err);
+	if (spec && k8s_obj_type(spec, "") != K8S_T_OBJECT)
+		return cluster_err_set(err, -EINVAL, "spec: not an object");
+	if ((ret = map_read(spec, "namespaceMapping", &o->ns_map, &o->n_ns_map, err)) ||
+	    (ret = map_read(spec, "storageClassMapping", &o->sc_map, &o->n_sc_map, err)) ||
+	    (ret = map_read(spec, "imageMapping", &o->image_map, &o->n_image_map, err)))
+		return ret;
+	if (k8s_obj_type(spec, "/existingResourcePolicy") > K8S_T_NULL && !pol)
+		return cluster_err_set(err, -EINVAL, "spec.existingResourcePolicy: not a string");
+	if (!pol || !strcmp(pol, "") || !strcmp(pol, "none"))
+		o->existing = CLUSTER_EXISTING_NONE;
+	else if (!strcmp(pol, "update"))
+		o->existing = CLUSTER_EXISTING_UPDATE;
+	else
+		return cluster_err_set(err, -EINVAL,
+				       "spec.existingResourcePolicy: \"none\" or \"update\", not "
+				       "\"%.64s\"",
+				       pol);
+	if (k8s_obj_type(spec, "/preserveNodePorts") > K8S_T_NULL &&
+	    k8s_obj_bool(spec, "/preserveNodePorts", &o->preserve_node_ports))
+		return cluster_err_set(err, -EINVAL, "spec.preserveNodePorts: true or false");
+	if (backup && strlen(backup) > CLUSTER_LABEL_VALUE_MAX)
+		return cluster_err_set(err, -EINVAL, "spec.backupName: longer than 63 characters");
+	snprintf(o->backup_name, sizeof(o->backup_name), "%s", backup ? backup : "");
+	if (name && strlen(name) > CLUSTER_LABEL_VALUE_MAX)
+		return cluster_err_set(err, -EINVAL,
+				       "the Restore's name: longer than 63 characters");
+	snprintf(o->restore_name, sizeof(o->restore_name), "%s", name ? name : "");
+	return 0;
+}
+
+static int opts_configmap(struct cluster_restore_opts *o, const struct k8s_obj *cm,
+			  struct cluster_err *err)
+{
+	const char *sc = k8s_obj_label(cm, "velero.io/change-storage-class");
+	const char *img = k8s_obj_label(cm, "velero.io/change-image-name");
+	const struct k8s_obj *data = k8s_obj_key(cm, "data");
+
+	cluster_err_clear(err);
+	if (!sc && !img)
+		return cluster_err_set(
+			err, -ENOENT,
+			"not a mapping ConfigMap: no label "
+			"velero.io/change-storage-class or velero.io/change-image-name");
+	if (data && k8s_obj_type(data, "") != K8S_T_OBJECT)
+		return cluster_err_set(err, -EINVAL, "data: not a map of strings");
+	for (const struct k8s_obj *e = k8s_obj_first(data); e; e = k8s_obj_next(e)) {
+		const char *v = k8s_obj_str(e, ""), *comma;
+		char q[80], from[512];
+		size_t n;
+
+		if (!v || !v[0])
+			return cluster_err_set(err, -EINVAL, "data.%s: not a non-empty string",
+					       cluster_quote(q, sizeof(q), k8s_obj_name(e), 64));
+		if (sc) {
+			if (map_add(&o->sc_map, &o->n_sc_map, k8s_obj_name(e), v))
+				return cluster_err_set(err, -ENOMEM, "out of memory");
+			continue;
+		}
+		comma = strchr(v, ',');
+		n = comma ? (size_t)(comma - v) : 0;
+		if (!comma || !n || !comma[1] || strchr(comma + 1, ',') || n >= sizeof(from))
+			return cluster_err_set(err, -EINVAL, "data.%s: \"%s\" is not \"OLD,NEW\"",
+					       cluster_quote(q, sizeof(q), k8s_obj_name(e), 64),
+					       cluster_quote(from, 80, v, 64));
+		memcpy(from, v, n);
+		from[n] = '\0';
+		if (map_add(&o->image_map, &o->n_image_map, from, comma + 1))
+			return cluster_err_set(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ tiers */
+
+static const struct {
+	const char *group, *kind, *name;
+} tiers[CLUSTER_TIER_REST] = {
+	{"apiextensions.k8s.io", "CustomResourceDefinition",
+	 "customresourcedefinitions.apiextensions.k8s.io"},
+	{"", "Namespace", "namespaces"},
+	{"storage.k8s.io", "StorageClass", "storageclasses.storage.k8s.io"},
+	{"snapshot.storage.k8s.io", "VolumeSnapshotClass",
+	 "volumesnapshotclasses.snapshot.storage.k8s.io"},
+	{"snapshot.storage.k8s.io", "VolumeSnapshotContent",
+	 "volumesnapshotcontents.snapshot.storage.k8s.io"},
+	{"snapshot.storage.k8s.io", "VolumeSnapshot", "volumesnapshots.snapshot.storage.k8s.io"},
+	{"velero.io", "DataUpload", "datauploads.velero.io"},
+	{"", "PersistentVolume", "persistentvolumes"},
+	{"", "PersistentVolumeClaim", "persistentvolumeclaims"},
+	{"rbac.authorization.k8s.io", "ClusterRole", "clusterroles.rbac.authorization.k8s.io"},
+	{"rbac.authorization.k8s.io", "Role", "roles.rbac.authorization.k8s.io"},
+	{"", "ServiceAccount", "serviceaccounts"},
+	{"rbac.authorization.k8s.io", "ClusterRoleBinding",
+	 "clusterrolebindings.rbac.authorization.k8s.io"},
+	{"rbac.authorization.k8s.io", "RoleBinding", "rolebindings.rbac.authorization.k8s.io"},
+	{"", "Secret", "secrets"},
+	{"", "ConfigMap", "configmaps"},
+	{"", "LimitRange", "limitranges"},
+	{"scheduling.k8s.io", "PriorityClass", "priorityclasses.scheduling.k8s.io"},
+	{"", "Pod", "pods"},
+	{"apps", "ReplicaSet", "replicasets.apps"},
+	{"cluster.x-k8s.io", "ClusterClass", "clusterclasses.cluster.x-k8s.io"},
+	{"", "Endpoints", "endpoints"},
+	{"", "Service", "services"},
+};
+
+static const struct {
+	const char *group, *kind;
+} low[] = {
+	{"run.tanzu.vmware.com", "ClusterBootstrap"},
+	{"cluster.x-k8s.io", "Cluster"},
+	{"addons.cluster.x-k8s.io", "ClusterResourceSet"},
+};
+
+int cluster_restore_tier(const char *group, const char *kind)
+{
+	for (int i = 0; i < CLUSTER_TIER_REST; i++)
+		if (!strcmp(tiers[i].group, group) && !strcmp(tiers[i].kind, kind))
+			return i;
+	for (size_t i = 0; i < sizeof(low) / sizeof(low[0]); i++)
+		if (!strcmp(low[i].group, group) && !strcmp(low[i].kind, kind))
+			return CLUSTER_TIER_LOW;
+	return CLUSTER_TIER_REST;
+}
+
+const char *cluster_restore_tier_name(int tier)
+{
+	if (tier >= 0 && tier < CLUSTER_TIER_REST)
+		return tiers[tier].name;
+	return tier == CLUSTER_TIER_REST ? "*" : "low";
+}
+
+/* ------------------------------------------------------------ prepare */
+
+/* Velero's nonRestorableResources, with ferry's own kinds for velero.io's */
+static const struct {
+	const char *group, *kind;
+} never[] = {
+	{"", "Node"},
+	{"", "Event"},
+	{"events.k8s.io", "Event"},
+	{"storage.k8s.io", "CSINode"},
+	{"storage.k8s.io", "VolumeAttachment"},
+	{"velero.io", "Backup"},
+	{"velero.io", "Restore"},
+	{"velero.io", "ResticRepository"},
+	{"velero.io", "BackupRepository"},
+	{CLUSTER_API_GROUP, "Backup"},
+	{CLUSTER_API_GROUP, "Restore"},
+	{CLUSTER_API_GROUP, "VolumeTransfer"},
+};
+
+static const char *const meta_strip[] = {
+	"generateName",
+	"selfLink",
+	"uid",
+	"resourceVersion",
+	"generation",
+	"creationTimestamp",
+	"deletionTimestamp",
+	"deletionGracePeriodSeconds",
+	"ownerReferences",
+	"managedFields",
+};
+
+static const char *const pvc_ann_strip[] = {
+	"pv.kubernetes.io/bind-completed",
+	"pv.kubernetes.io/bound-by-controller",
+	"volume.beta.kubernetes.io/storage-provisioner",
+	"volume.kubernetes.io/storage-provisioner",
+	"volume.kubernetes.io/selected-node",
+};
+
+static const char *const pv_ann_strip[] = {
+	"pv.kubernetes.io/bind-completed",
+	"pv.kubernetes.io/bound-by-controller",
+};
+
+/* the group of "apps/v1" into @group ("" for "v1") */
+static int group_of(const char *api_version, char *group, size_t size)
+{
+	const char *slash = strchr(api_version, '/');
+	size_t n = slash ? (size_t)(slash - api_version) : 0;
+
+	if (n >= size || (slash && (!n || !slash[1])) || !api_version[0])
+		return -EINVAL;
+	memcpy(group, api_version, n);
+	group[n] = '\0';
+	return 0;
+}
+
+static void remove_keys(struct k8s_obj *m, const char *const *keys, size_t n)
+{
+	char path[128];
+
+	for (size_t i = 0; i < n; i++) {
+		/* JSON Pointer: '/' in a key is "~1" */
+		size_t j = 0;
+
+		path[j++] = '/';
+		for (const char *k = keys[i]; *k && j + 3 < sizeof(path); k++) {
+			if (*k == '/') {
+				path[j++] = '~';
+				path[j++] = '1';
+			} else {
+				path[j++] = *k;
+			}
+		}
+		path[j] = '\0';
+		k8s_obj_remove(m, path);
+	}
+}
+
+static struct k8s_obj *mut(struct k8s_obj *o, const char *path)
+{
+	return (struct k8s_obj *)k8s_obj_at(o, path);
+}
+
+/*
+ * nodePorts named in kubectl's last-applied-configuration: the user chose
+ * them, so Velero keeps them. @port -1: spec.healthCheckNodePort.
+ */
+static bool node_port_applied(const struct k8s_obj *svc, int64_t port)
+{
+	const char *la =
+		k8s_obj_annotation(svc, "kubectl.kubernetes.io/last-applied-configuration");
+	struct k8s_obj *doc = NULL;
+	bool found = false;
+	int64_t np;
+
+	if (!la || k8s_obj_parse(la, strlen(la), &doc))
+		return false;
+	if (port < 0)
+		found = !k8s_obj_int(doc, "/spec/healthCheckNodePort", &np);
+	for (const struct k8s_obj *p = k8s_obj_first(k8s_obj_at(doc, "/spec/ports"));
+	     p && !found && port >= 0; p = k8s_obj_next(p))
+		found = !k8s_obj_int(p, "/nodePort", &np) && np == port;
+	k8s_obj_free(doc);
+	return found;
+}
+
+static void strip_service(const struct cluster_restore_opts *o, struct k8s_obj *obj)
+{
+	const char *ip = k8s_obj_str(obj, "/spec/clusterIP");
+	int64_t hc;
+
+	if (!ip || strcmp(ip, "None")) {
+		k8s_obj_remove(obj, "/spec/clusterIP");
+		k8s_obj_remove(obj, "/spec/clusterIPs");
+	}
+	if (o->preserve_node_ports)
+		return;
+	for (const struct k8s_obj *p = k8s_obj_first(k8s_obj_at(obj, "/spec/ports")); p;
+	     p = k8s_obj_next(p)) {
+		int64_t np;
+
+		if (!k8s_obj_int(p, "/nodePort", &np) && !node_port_applied(obj, np))
+			k8s_obj_remove((struct k8s_obj *)p, "/nodePort");
+	}
+	if (!k8s_obj_int(obj, "/spec/healthCheckNodePort", &hc) && !node_port_applied(obj, -1))
+		k8s_obj_remove(obj, "/spec/healthCheckNodePort");
+}
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return s && !strncmp(s, p, strlen(p));
+}
+
+/* remove the elements of the array at @path whose @key starts with @prefix */
+static void remove_prefixed(struct k8s_obj *obj, const char *path, const char *key,
+			    const char *prefix)
+{
+	size_t n = k8s_obj_len(obj, path);
+	char p[256];
+
+	for (size_t i = n; i-- > 0;) {
+		snprintf(p, sizeof(p), "%s/%zu%s", path, i, key);
+		if (has_prefix(k8s_obj_str(obj, p), prefix)) {
+			snprintf(p, sizeof(p), "%s/%zu", path, i);
+			k8s_obj_remove(obj, p);
+		}
+	}
+}
+
+static void strip_pod(struct k8s_obj *obj)
+{
+	const char *sa = k8s_obj_str(obj, "/spec/serviceAccountName");
+	char prefix[CLUSTER_NAME_MAX + 8], path[32];
+	size_t n;
+
+	k8s_obj_remove(obj, "/spec/nodeName");
+	k8s_obj_remove(obj, "/spec/priority");
+	if (!sa)
+		sa = k8s_obj_str(obj, "/spec/serviceAccount");
+	snprintf(prefix, sizeof(prefix), "%s-token-", sa ? sa : "default");
+	remove_prefixed(obj, "/spec/volumes", "/name", prefix);
+	static const char *const lists[] = {"containers", "initContainers"};
+	for (size_t l = 0; l < 2; l++) {
+		snprintf(path, sizeof(path), "/spec/%s", lists[l]);
+		n = k8s_obj_len(obj, path);
+		for (size_t i = 0; i < n; i++) {
+			char mp[96];
+
+			snprintf(mp, sizeof(mp), "%s/%zu/volumeMounts", path, i);
+			remove_prefixed(obj, mp, "/name", prefix);
+		}
+	}
+}
+
+static void strip_job(struct k8s_obj *obj)
+{
+	static const char *const keys[] = {"controller-uid", "batch.kubernetes.io/controller-uid"};
+
+	remove_keys(mut(obj, "/spec/selector/matchLabels"), keys, 2);
+	remove_keys(mut(obj, "/spec/template/metadata/labels"), keys, 2);
+	if (!k8s_obj_len(obj, "/spec/selector/matchLabels"))
+		k8s_obj_remove(obj, "/spec/selector/matchLabels");
+	if (!k8s_obj_len(obj, "/spec/selector"))
+		k8s_obj_remove(obj, "/spec/selector");
+}
+
+static int map_images_in(const struct cluster_restore_opts *o, struct k8s_obj *obj,
+			 const char *podspec)
+{
+	static const char *const lists[] = {"containers", "initContainers", "ephemeralContainers"};
+	char path[160];
+
+	for (size_t l = 0; l < 3; l++) {
+		snprintf(path, sizeof(path), "%s/%s", podspec, lists[l]);
+		for (const struct k8s_obj *c = k8s_obj_first(k8s_obj_at(obj, path)); c;
+		     c = k8s_obj_next(c)) {
+			const char *img = k8s_obj_str(c, "/image");
+
+			for (size_t i = 0; img && i < o->n_image_map; i++) {
+				const char *at = strstr(img, o->image_map[i].from);
+				size_t fl = strlen(o->image_map[i].from), tl, len;
+				char *n;
+
+				if (!at)
+					continue;
+				tl = strlen(o->image_map[i].to);
+				len = strlen(img) - fl + tl;
+				n = malloc(len + 1);
+				if (!n)
+					return -ENOMEM;
+				memcpy(n, img, (size_t)(at - img));
+				memcpy(n + (at - img), o->image_map[i].to, tl);
+				strcpy(n + (at - img) + tl, at + fl);
+				int ret = k8s_obj_set_str((struct k8s_obj *)c, "/image", n);
+				free(n);
+				if (ret)
+					return ret;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int map_images(const struct cluster_restore_opts *o, struct k8s_obj *obj, const char *group,
+		      const char *kind)
+{
+	if (!o->n_image_map)
+		return 0;
+	if (!group[0] && !strcmp(kind, "Pod"))
+		return map_images_in(o, obj, "/spec");
+	if (!strcmp(group, "batch") && !strcmp(kind, "CronJob"))
+		return map_images_in(o, obj, "/spec/jobTemplate/spec/template/spec");
+	if (k8s_obj_type(obj, "/spec/template/spec") == K8S_T_OBJECT)
+		return map_images_in(o, obj, "/spec/template/spec");
+	return 0;
+}
+
+static int map_sc(const struct cluster_restore_opts *o, struct k8s_obj *obj, const char *path)
+{
+	const char *sc = k8s_obj_str(obj, path), *to;
+
+	if (!sc)
+		return 0;
+	to = cluster_restore_map(o->sc_map, o->n_sc_map, sc);
+	return to == sc ? 0 : k8s_obj_set_str(obj, path, to);
+}
+
+static int map_subjects(const struct cluster_restore_opts *o, struct k8s_obj *obj)
+{
+	for (const struct k8s_obj *s = k8s_obj_first(k8s_obj_at(obj, "/subjects")); s;
+	     s = k8s_obj_next(s)) {
+		const char *ns = k8s_obj_str(s, "/namespace");
+		const char *to = cluster_restore_map(o->ns_map, o->n_ns_map, ns);
+
+		if (to != ns && k8s_obj_set_str((struct k8s_obj *)s, "/namespace", to))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int prepare_kind(const struct cluster_restore_opts *o, struct k8s_obj *obj,
+			const char *group, const char *kind)
+{
+	int ret = 0;
+
+	if (!group[0] && !strcmp(kind, "Service")) {
+		strip_service(o, obj);
+	} else if (!group[0] && !strcmp(kind, "Pod")) {
+		strip_pod(obj);
+	} else if (!strcmp(group, "batch") && !strcmp(kind, "Job")) {
+		strip_job(obj);
+	} else if (!group[0] && !strcmp(kind, "PersistentVolumeClaim")) {
+		remove_keys(mut(obj, "/metadata/annotations"), pvc_ann_strip,
+			    sizeof(pvc_ann_strip) / sizeof(pvc_ann_strip[0]));
+		if ((ret = map_sc(o, obj, "/spec/storageClassName")) ||
+		    (ret = map_sc(
+			     o, obj,
+			     "/metadata/annotations/volume.beta.kubernetes.io~1storage-class")))
+			return ret;
+	} else if (!group[0] && !strcmp(kind, "PersistentVolume")) {
+		const char *ns = k8s_obj_str(obj, "/spec/claimRef/namespace");
+		const char *to = cluster_restore_map(o->ns_map, o->n_ns_map, ns);
+
+		k8s_obj_remove(obj, "/spec/claimRef/uid");
+		k8s_obj_remove(obj, "/spec/claimRef/resourceVersion");
+		remove_keys(mut(obj, "/metadata/annotations"), pv_ann_strip,
+			    sizeof(pv_ann_strip) / sizeof(pv_ann_strip[0]));
+		if (to != ns && (ret = k8s_obj_set_str(obj, "/spec/claimRef/namespace", to)))
+			return ret;
+		if ((ret = map_sc(o, obj, "/spec/storageClassName")))
+			return ret;
+	} else if (!group[0] && !strcmp(kind, "ServiceAccount")) {
+		char prefix[CLUSTER_NAME_MAX + 8];
+
+		snprintf(prefix, sizeof(prefix), "%s-token-", k8s_obj_get_name(obj));
+		remove_prefixed(obj, "/secrets", "/name", prefix);
+	} else if (!strcmp(group, "apps") && !strcmp(kind, "StatefulSet")) {
+		size_t n = k8s_obj_len(obj, "/spec/volumeClaimTemplates");
+
+		for (size_t i = 0; i < n; i++) {
+			char p[96];
+
+			snprintf(p, sizeof(p),
+				 "/spec/volumeClaimTemplates/%zu/spec/storageClassName", i);
+			if ((ret = map_sc(o, obj, p)))
+				return ret;
+		}
+	} else if (!strcmp(group, "rbac.authorization.k8s.io") &&
+		   (!strcmp(kind, "RoleBinding") || !strcmp(kind, "ClusterRoleBinding"))) {
+		if ((ret = map_subjects(o, obj)))
+			return ret;
+	} else if (!group[0] && !strcmp(kind, "Namespace")) {
+		const char *name = k8s_obj_get_name(obj);
+		const char *to = cluster_restore_map(o->ns_map, o->n_ns_map, name);
+
+		if (to != name && (ret = k8s_obj_set_str(obj, "/metadata/name", to)))
+			return ret;
+	}
+	return map_images(o, obj, group, kind);
+}
+
+/* Velero skips completed pods and jobs: their controllers would not run them again */
+static bool completed(const struct k8s_obj *obj, const char *group, const char *kind)
+{
+	const char *phase = k8s_obj_str(obj, "/status/phase");
+
+	if (!group[0] && !strcmp(kind, "Pod"))
+		return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+	if (!strcmp(group, "batch") && !strcmp(kind, "Job"))
+		return k8s_obj_type(obj, "/status/completionTime") == K8S_T_STRING;
+	return false;
+}
+
+int cluster_restore_prepare(const struct cluster_restore_opts *o, struct k8s_obj *obj,
+			    const char **skip, struct cluster_err *err)
+{
+	const char *av = k8s_obj_str(obj, "/apiVersion"), *kind = k8s_obj_str(obj, "/kind");
+	const char *name = k8s_obj_get_name(obj), *ns;
+	char group[CLUSTER_RES_STR];
+	int ret;
+
+	cluster_err_clear(err);
+	*skip = NULL;
+	if (k8s_obj_type(obj, "") != K8S_T_OBJECT || !av || !kind || !kind[0] || !name ||
+	    !name[0] || group_of(av, group, sizeof(group)))
+		return cluster_err_set(err, -EINVAL,
+				       "not an API object: apiVersion, kind and metadata.name are "
+				       "required");
+	if (k8s_obj_type(obj, "/metadata/namespace") > K8S_T_NULL && !k8s_obj_get_ns(obj))
+		return cluster_err_set(err, -EINVAL, "metadata.namespace: not a string");
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+		if (!strcmp(never[i].group, group) && !strcmp(never[i].kind, kind))
+			*skip = "never restored (Velero's non-restorable kinds)";
+	if (!*skip && completed(obj, group, kind))
+		*skip = "completed: not run again";
+	remove_keys(mut(obj, "/metadata"), meta_strip, sizeof(meta_strip) / sizeof(meta_strip[0]));
+	k8s_obj_remove(obj, "/status");
+	ns = k8s_obj_get_ns(obj);
+	if (ns && ns[0]) {
+		const char *to = cluster_restore_map(o->ns_map, o->n_ns_map, ns);
+
+		if (to != ns && (ret = k8s_obj_set_str(obj, "/metadata/namespace", to)))
+			goto nomem;
+	}
+	if ((ret = prepare_kind(o, obj, group, kind)))
+		goto nomem;
+	if (o->backup_name[0] &&
+	    (ret = k8s_obj_set_label(obj, CLUSTER_LABEL_BACKUP_NAME, o->backup_name)))
+		goto nomem;
+	if (o->restore_name[0] &&
+	    (ret = k8s_obj_set_label(obj, CLUSTER_LABEL_RESTORE_NAME, o->restore_name)))
+		goto nomem;
+	return 0;
+nomem:
+	return cluster_err_set(err, ret,
+			       ret == -ENOMEM ? "out of memory" : "cannot change the object");
+}
+
+/* ------------------------------------------------------------ the plan */
+
+void cluster_restore_plan_fini(struct cluster_restore_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		k8s_obj_free(p->items[i].obj);
+	free(p->items);
+	memset(p, 0, sizeof(*p));
+}
+
+static int plan_push(struct cluster_restore_plan *p, struct k8s_obj *obj)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		struct cluster_plan_item *n = realloc(p->items, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->items = n;
+		p->cap = cap;
+	}
+	memset(&p->items[p->n], 0, sizeof(p->items[0]));
+	p->items[p->n++].obj = obj;
+	return 0;
+}
+
+/*
+ * the first key that appears twice in an object of @o, or NULL: the API
+ * server reads the last of them, the lookups here the first, so such a
+ * line is refused rather than restored as something else
+ */
+static const char *dup_key(const struct k8s_obj *o)
+{
+	bool obj = k8s_obj_type(o, "") == K8S_T_OBJECT;
+
+	for (const struct k8s_obj *m = k8s_obj_first(o); m; m = k8s_obj_next(m)) {
+		const char *d;
+
+		if (obj)
+			for (const struct k8s_obj *n = k8s_obj_next(m); n; n = k8s_obj_next(n))
+				if (!strcmp(k8s_obj_name(m), k8s_obj_name(n)))
+					return k8s_obj_name(m);
+		if ((d = dup_key(m)))
+			return d;
+	}
+	return NULL;
+}
+
+static int plan_line(struct cluster_restore_plan *p, const char *line, size_t len,
+		     struct cluster_err *err)
+{
+	struct k8s_obj *obj = NULL;
+	const char *av, *kind, *name, *dup;
+	char group[CLUSTER_RES_STR];
+	int ret;
+
+	cluster_err_clear(err);
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	ret = k8s_obj_parse(line, len, &obj);
+	if (ret)
+		return cluster_err_set(err, ret, ret == -ENOMEM ? "out of memory" : "not JSON");
+	av = k8s_obj_str(obj, "/apiVersion");
+	kind = k8s_obj_str(obj, "/kind");
+	name = k8s_obj_get_name(obj);
+	if (k8s_obj_type(obj, "") != K8S_T_OBJECT || !av || group_of(av, group, sizeof(group)) ||
+	    !kind || !kind[0] || !name || !name[0] || strlen(name) > CLUSTER_NAME_MAX ||
+	    (k8s_obj_type(obj, "/metadata/namespace") > K8S_T_NULL &&
+	     (!k8s_obj_get_ns(obj) || strlen(k8s_obj_get_ns(obj)) > CLUSTER_NAME_MAX)) ||
+	    strlen(kind) >= CLUSTER_RES_STR) {
+		k8s_obj_free(obj);
+		return cluster_err_set(err, -EINVAL,
+				       "not an API object: apiVersion, kind and metadata.name "
+				       "(at most 253 characters) are required");
+	}
+	if ((dup = dup_key(obj))) {
+		char q[80];
+
+		cluster_quote(q, sizeof(q), dup, 64);
+		k8s_obj_free(obj);
+		return cluster_err_set(err, -EINVAL, "the key \"%s\" appears twice in an object",
+				       q);
+	}
+	if ((ret = plan_push(p, obj))) {
+		k8s_obj_free(obj);
+		return cluster_err_set(err, ret, "out of memory");
+	}
+	return 0;
+}
+
+static int item_read(struct cluster_plan_item *it)
+{
+	const char *ns = k8s_obj_get_ns(it->obj);
+
+	if (group_of(k8s_obj_str(it->obj, "/apiVersion"), it->group, sizeof(it->group)))
+		return -EINVAL;
+	snprintf(it->kind, sizeof(it->kind), "%s", k8s_obj_str(it->obj, "/kind"));
+	snprintf(it->name, sizeof(it->name), "%s", k8s_obj_get_name(it->obj));
+	snprintf(it->ns, sizeof(it->ns), "%s", ns ? ns : "");
+	it->tier = cluster_restore_tier(it->group, it->kind);
+	return 0;
+}
+
+static bool is(const struct cluster_plan_item *it, const char *kind)
+{
+	return !it->group[0] && !strcmp(it->kind, kind) && !it->skip;
+}
+
+static const struct cluster_plan_item *find(const struct cluster_restore_plan *p, const char *kind,
+					    const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (is(&p->items[i], kind) && !strcmp(p->items[i].name, name))
+			return &p->items[i];
+	return NULL;
+}
+
+/* the whole-set rules: PVs that are re-provisioned, PVCs that lose them, namespaces */
+static int plan_rules(struct cluster_restore_plan *p)
+{
+	size_t n = p->n;
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		struct cluster_plan_item *it = &p->items[i];
+		const char *rp = k8s_obj_str(it->obj, "/spec/persistentVolumeReclaimPolicy");
+
+		if (is(it, "PersistentVolume") && rp && !strcmp(rp, "Delete"))
+			it->skip = "reclaim policy Delete: re-provisioned through its PVC";
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cluster_plan_item *it = &p->items[i];
+		const char *pv = k8s_obj_str(it->obj, "/spec/volumeName");
+
+		if (is(it, "PersistentVolumeClaim") && pv && !find(p, "PersistentVolume", pv))
+			k8s_obj_remove(it->obj, "/spec/volumeName");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct k8s_obj *ns = NULL;
+		const char *name = p->items[i].ns;
+
+		if (!name[0] || p->items[i].skip || find(p, "Namespace", name))
+			continue;
+		if ((ret = k8s_obj_new(&ns)) || (ret = k8s_obj_set_str(ns, "/apiVersion", "v1")) ||
+		    (ret = k8s_obj_set_str(ns, "/kind", "Namespace")) ||
+		    (ret = k8s_obj_set_str(ns, "/metadata/name", name)) ||
+		    (ret = plan_push(p, ns))) {
+			k8s_obj_free(ns);
+			return ret;
+		}
+		item_read(&p->items[p->n - 1]);
+	}
+	return 0;
+}
+
+int cluster_restore_plan_finish(struct cluster_restore_plan *p,
+				const struct cluster_restore_opts *o, struct cluster_err *err)
+{
+	struct cluster_plan_item *sorted;
+	size_t count[CLUSTER_TIERS] = {0}, at[CLUSTER_TIERS];
+	int ret;
+
+	cluster_err_clear(err);
+	for (size_t i = 0; i < p->n; i++) {
+		struct cluster_plan_item *it = &p->items[i];
+
+		if ((ret = cluster_restore_prepare(o, it->obj, &it->skip, err)))
+			return ret;
+		if (item_read(it))
+			return cluster_err_set(err, -EINVAL, "not an API object");
+	}
+	if ((ret = plan_rules(p)))
+		return cluster_err_set(err, ret, "out of memory");
+	sorted = malloc((p->n ? p->n : 1) * sizeof(*sorted));
+	if (!sorted)
+		return cluster_err_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < p->n; i++)
+		count[p->items[i].tier]++;
+	for (int t = 0, sum = 0; t < CLUSTER_TIERS; t++) {
+		p->tier_start[t] = (size_t)sum;
+		at[t] = (size_t)sum;
+		sum += (int)count[t];
+	}
+	p->tier_start[CLUSTER_TIERS] = p->n;
+	for (size_t i = 0; i < p->n; i++)
+		sorted[at[p->items[i].tier]++] = p->items[i];
+	free(p->items);
+	p->items = sorted;
+	p->cap = p->n ? p->n : 1;
+	return 0;
+}
+
+int cluster_restore_opts_read(const struct k8s_obj *spec, const char *name,
+			      struct cluster_restore_opts *o, struct cluster_err *err)
+{
+	return cluster_err_oneline(err, opts_read(spec, name, o, err));
+}
+
+int cluster_restore_opts_configmap(struct cluster_restore_opts *o, const struct k8s_obj *cm,
+				   struct cluster_err *err)
+{
+	return cluster_err_oneline(err, opts_configmap(o, cm, err));
+}
+
+int cluster_restore_plan_line(struct cluster_restore_plan *p, const char *line, size_t len,
+			      struct cluster_err *err)
+{
+	return cluster_err_oneline(err, plan_line(p, line, len, err));
+}
