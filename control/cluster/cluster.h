@@ -416,6 +416,7 @@ int cluster_schedule_check(const char *schedule, const char *time_zone, struct c
 #define CLUSTER_API_VERSION	  "v1alpha1"
 #define CLUSTER_LABEL_SCHEDULE	  "ferry.io/schedule"	  /* on each Backup of a schedule */
 #define CLUSTER_ANN_SCHEDULED_AT  "ferry.io/scheduled-at" /* the run it was made for, RFC 3339 */
+#define CLUSTER_ANN_SCHEDULE	  "ferry.io/schedule"	  /* on each Backup: the Schedule's name */
 #define CLUSTER_NAME_MAX	  253			  /* a DNS subdomain: Schedules, Backups */
 #define CLUSTER_SCHEDULE_NAME_MAX (CLUSTER_NAME_MAX - 15) /* Backups add -YYYYMMDDhhmmss */
 #define CLUSTER_LABEL_VALUE_MAX	  63
@@ -426,6 +427,7 @@ int cluster_schedule_check(const char *schedule, const char *time_zone, struct c
 #define CLUSTER_NO_TIME INT64_MIN
 
 struct k8s_obj;
+struct k8s_reconciler;
 struct k8s_resource;
 
 /* schedules and backups of ferry.io/v1alpha1, for the k8s/ calls */
@@ -676,6 +678,18 @@ struct cluster_retention_verdict {
 int cluster_schedule_retention(const struct cluster_schedule *s,
 			       const struct cluster_backup_rec *backups, size_t n, int64_t now,
 			       struct cluster_retention_verdict *out, struct cluster_err *err);
+
+/* ----------------------------------- the Schedule reconciler (schedule_ctl.c) */
+
+/*
+ * cluster_schedule_reconciler - `ferry controller`'s reconciler of
+ * Schedules (control/operator/registry.c): one reconcile as "ONE
+ * RECONCILE" above; Ready condition reasons Scheduled, Paused,
+ * BackupInProgress, FailedValidation. It watches Schedules and the Backups
+ * labelled CLUSTER_LABEL_SCHEDULE in every namespace; it creates, reads and
+ * deletes Backups and patches schedules/status (k8s/deploy/controller-rbac.yaml).
+ */
+extern const struct k8s_reconciler cluster_schedule_reconciler;
 
 /* ================================================================ objects
  *

@@ -779,6 +779,8 @@ int cluster_schedule_backup(const struct cluster_schedule *s, const struct k8s_o
 		goto fail;
 	sched_time_text(slot, when);
 	ret = k8s_obj_set_annotation(b, CLUSTER_ANN_SCHEDULED_AT, when);
+	if (!ret)
+		ret = k8s_obj_set_annotation(b, CLUSTER_ANN_SCHEDULE, s->name);
 	if (ret)
 		goto fail;
 	tmpl = k8s_obj_at(schedule, "/spec/template");

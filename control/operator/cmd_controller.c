@@ -577,6 +577,7 @@ static int ctlr_loop(struct ctlr *x, int sigfd)
 		}
 		lead_now = x->leading && !x->mgr;
 		pthread_mutex_unlock(&x->lock);
+		op_manager_report(x->mgr);
 		if (lead_now) {
 			ret = ctlr_lead(x);
 			if (ret)

@@ -45,6 +45,8 @@ struct op_inf {
 	struct k8s_informer *inf;
 	struct op_sub *subs;
 	size_t nsubs;
+	uint64_t failures_seen; /* op_manager_report(): its failures logged so far */
+	char said[256];		/* and the last cause it logged */
 };
 
 struct op_rec {
@@ -532,6 +534,26 @@ out_stop:
 	}
 	op_manager_stop(m);
 	return ret;
+}
+
+void op_manager_report(struct op_manager *m)
+{
+	for (size_t i = 0; m && i < m->ninfs; i++) {
+		struct op_inf *f = &m->infs[i];
+		struct k8s_informer_stats st;
+
+		if (!f->inf)
+			continue;
+		k8s_informer_stats(f->inf, &st);
+		if (st.failures <= f->failures_seen)
+			continue;
+		f->failures_seen = st.failures;
+		if (!strcmp(st.last_err.msg, f->said))
+			continue;
+		snprintf(f->said, sizeof(f->said), "%s", st.last_err.msg);
+		ctl_log(CTL_LOG_WARN, "informer of %s: %s (retrying)", f->res->resource,
+			st.last_err.msg[0] ? st.last_err.msg : strerror(-st.last_err.code));
+	}
 }
 
 bool op_manager_synced(struct op_manager *m)

@@ -81,6 +81,13 @@ struct op_manager_opts {
  */
 int op_manager_start(const struct op_manager_opts *o, struct op_manager **out, struct k8s_err *err);
 
+/*
+ * op_manager_report() - log each informer's failure (a 403 of its list or
+ * watch: the verb to grant) once per cause; the informers retry by
+ * themselves. Called by the main loop, the one thread that calls it.
+ */
+void op_manager_report(struct op_manager *m);
+
 /* op_manager_synced() - whether every informer has its first list in cache */
 bool op_manager_synced(struct op_manager *m);
 

@@ -17,8 +17,10 @@
  */
 #include <stddef.h>
 
+#include "control/cluster/cluster.h"
 #include "operator.h"
 
 const struct k8s_reconciler *const op_registry[] = {
+	&cluster_schedule_reconciler,
 	NULL,
 };

@@ -1300,12 +1300,12 @@ static void test_backup_object(void)
 		"'spec':{'schedule':'0 1 * * *','template':{'ttl':'720h','includedNamespaces':['app'],"
 		"'labelSelector':{'matchLabels':{'app':'pg'}},"
 		"'metadata':{'labels':{'tier':'db'}}}}}");
-	struct k8s_obj *want =
-		J("{'apiVersion':'ferry.io/v1alpha1','kind':'Backup','metadata':{'name':"
-		  "'nightly-20240503010000','namespace':'apps','labels':{'team':'db','tier':'db',"
-		  "'ferry.io/schedule':'nightly'},'annotations':{'ferry.io/scheduled-at':"
-		  "'2024-05-03T01:00:00Z'}},'spec':{'ttl':'720h','includedNamespaces':['app'],"
-		  "'labelSelector':{'matchLabels':{'app':'pg'}}}}");
+	struct k8s_obj *want = J(
+		"{'apiVersion':'ferry.io/v1alpha1','kind':'Backup','metadata':{'name':"
+		"'nightly-20240503010000','namespace':'apps','labels':{'team':'db','tier':'db',"
+		"'ferry.io/schedule':'nightly'},'annotations':{'ferry.io/scheduled-at':"
+		"'2024-05-03T01:00:00Z','ferry.io/schedule':'nightly'}},'spec':{'ttl':'720h','includedNamespaces':['app'],"
+		"'labelSelector':{'matchLabels':{'app':'pg'}}}}");
 	struct k8s_obj *b, *bad, *bare;
 	struct cluster_schedule s;
 	struct cluster_err err;

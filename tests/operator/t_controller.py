@@ -28,13 +28,14 @@ import opkit  # noqa: E402  (it puts tests/kbox on the path)
 import kboxtest  # noqa: E402
 import rbacproof  # noqa: E402
 import scenarios_controller  # noqa: E402
+import scenarios_schedule  # noqa: E402
 from opkit import DEPLOY, NS  # noqa: E402
 
 check, eq = kboxtest.check, kboxtest.eq
 REF = "issue 12 §3; DESIGN.md Deployment"
 
 # every suite whose scenarios run ferry under ferry's manifests adds its list here
-SCENARIOS = list(scenarios_controller.SCENARIOS)
+SCENARIOS = list(scenarios_controller.SCENARIOS) + list(scenarios_schedule.SCENARIOS)
 # ferry's service accounts, and those whose rules the scenarios here prove rule by rule;
 # the agent's rules need the box's nodes and are proven by its own suite
 # (tests/kbox/t_agent.py, issue 13)
@@ -68,8 +69,11 @@ def check_manifests(env, docs):
         bound = [(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in bindings
                  if any(s.get("name") == sa for s in b.get("subjects") or [])]
         # a process without rights yet (the agent until issue 13) has no role at all
-        check(f"service account {sa} is bound to one role at most (one Role or ClusterRole per process)",
-              len(bound) <= 1 and (bound or sa != "ferry-controller"), bound, ref=REF)
+        kinds = [k for k, _ in bound]
+        check(f"service account {sa} is bound to one Role and one ClusterRole at most, each its own "
+              "(a process's rights in ferry-system, and over the kinds it handles everywhere)",
+              kinds.count("Role") <= 1 and kinds.count("ClusterRole") <= 1 and
+              all(n == sa or n.startswith(sa + "-") for _, n in bound) and (bound or sa != "ferry-controller"), bound, ref=REF)
     for d in roles:
         users = [b for b in bindings if (b["roleRef"]["kind"], b["roleRef"]["name"]) ==
                  (d["kind"], d["metadata"]["name"])]
@@ -185,27 +189,34 @@ def main():
 
     # least privilege: every rule of the processes run here used by some scenario...
     rules = rbacproof.rules_of(docs, PROVEN)
-    first_user = {}
+    users_of = {}  # (rule, verb) -> the scenarios that used it, in order
     for rule in rules:
         for need in rule.needs():
             users = [n for n, _ in SCENARIOS if rbacproof.covered(rule, need, slices[n])]
             check(f"{rule}: {need[0]} {need[1]}{' ' + need[2] if need[2] else ''} is used by a scenario",
                   users, ref="issue 12 §3: least privilege")
-            if users and rule not in first_user:
-                first_user[rule] = users[0]
-    # ...and needed: without it, the first scenario that used it fails with a 403 for it
+            users_of.setdefault((rule, need[0]), [])
+            users_of[(rule, need[0])] += [u for u in users if u not in users_of[(rule, need[0])]]
+    # ...and needed: without it (or one of its verbs), the first scenario that used what
+    # was taken away fails with a 403 for it
     fns = dict(SCENARIOS)
     for rule in rules:
-        name = first_user.get(rule)
-        if not name:
-            continue
         for label, verbs, doc in rbacproof.variants(rule):
-            clear_logs(env)
-            rbacproof.put_role(env.admin, doc)
-            start = env.audit_size()
-            r = run_scenario(env, name, fns[name])
-            entries = env.audit(start)
-            rbacproof.put_role(env.admin, rule.doc)
+            used = {u for v in verbs for u in users_of.get((rule, v), [])}
+            # the scenarios that used it, in order, until one fails (a watch the
+            # lease scenario opened in passing is needed by the schedule's)
+            for name in [n for n, _ in SCENARIOS if n in used]:
+                clear_logs(env)
+                rbacproof.put_role(env.admin, doc)
+                start = env.audit_size()
+                r = run_scenario(env, name, fns[name])
+                entries = env.audit(start)
+                rbacproof.put_role(env.admin, rule.doc)
+                if r.failures:
+                    break
+            else:
+                if not used:
+                    continue
             denied = [e for e in entries if rule.denied(e, verbs)]
             logs = "".join(open(os.path.join(env.tmp, d, "log")).read()
                            for d in os.listdir(env.tmp) if os.path.exists(os.path.join(env.tmp, d, "log")))
