@@ -536,12 +536,58 @@ static void test_decode(void)
 	}
 }
 
+/*
+ * t_record put URL NAME SNAPSHOT SIZE: a record of the Backup ferry-system/NAME
+ * (cluster c1) into the repository at URL (FERRY_PASSWORD unlocks it), its
+ * archive the JSON lines of stdin, its one volume app/data-0 the snapshot
+ * SNAPSHOT of SIZE bytes ("-": none); prints the record id. For
+ * tests/datapath/t_backup_record.sh, which reads it back with ferry backup.
+ */
+static int put_record(char **argv)
+{
+	const char *pw = getenv("FERRY_PASSWORD");
+	struct dp_record_volume vol = {
+		.namespace = "app", .pvc = "data-0", .volume = "k8s/c1/app/data-0"};
+	struct s3_store *st = open_store(argv[2]);
+	struct dp_repo *repo = NULL;
+	struct dp_archive *a = NULL;
+	struct dp_record r;
+	char *line = NULL, id[65];
+	size_t cap = 0;
+	ssize_t len;
+
+	T_ASSERT(!dp_repo_open(st, &repo), "%s", dp_last_error());
+	T_ASSERT(!dp_repo_unlock(repo, pw ? pw : "", pw ? strlen(pw) : 0), "%s", dp_last_error());
+	T_ASSERT(!dp_archive_new(repo, NULL, &a), "%s", dp_last_error());
+	while ((len = getline(&line, &cap, stdin)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len && dp_archive_add(a, line, (size_t)len))
+			t_error("%s", dp_last_error());
+	}
+	free(line);
+	T_ASSERT(!dp_archive_finish(a), "%s", dp_last_error());
+	snprintf(vol.snapshot, sizeof(vol.snapshot), "%s", argv[4]);
+	vol.size = strtoull(argv[5], NULL, 10);
+	r = record_of(argv[3], &vol, strcmp(argv[4], "-") ? 1 : 0);
+	if (dp_record_put(repo, &r, a, id))
+		t_error("%s", dp_last_error());
+	printf("%s\n", id);
+	dp_archive_free(a);
+	dp_repo_free(repo);
+	s3_store_free(st);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char url[700], url2[700], url3[700], rnd[65];
 	bool s3 = argc > 1 && !strcmp(argv[1], "s3");
-	char *dir = t_tmpdir("record");
+	char *dir;
 
+	if (argc == 6 && !strcmp(argv[1], "put"))
+		return put_record(argv);
+	dir = t_tmpdir("record");
 	make_objects();
 	test_decode();
 	if (!s3) {
