@@ -81,6 +81,10 @@ static struct s3_store *open_store(const char *url)
 	return st;
 }
 
+/* the stores of the repositories new_repo() opened, freed with them */
+static struct s3_store *stores[8];
+static struct dp_repo *store_repos[8];
+
 static struct dp_repo *new_repo(const char *url, bool encrypted)
 {
 	struct dp_init_opts io = {.sz = sizeof(io),
@@ -95,15 +99,24 @@ static struct dp_repo *new_repo(const char *url, bool encrypted)
 	T_ASSERT(!dp_repo_init(st, &io, NULL), "%s", dp_last_error());
 	T_ASSERT(!dp_repo_open(st, &repo));
 	T_ASSERT(!dp_repo_unlock(repo, "records", 7));
+	for (size_t i = 0; i < 8; i++)
+		if (!stores[i]) {
+			stores[i] = st;
+			store_repos[i] = repo;
+			break;
+		}
 	return repo;
 }
 
 static void free_repo(struct dp_repo *repo)
 {
-	struct s3_store *st = NULL;
-
-	(void)st;
 	dp_repo_free(repo);
+	for (size_t i = 0; i < 8; i++)
+		if (store_repos[i] == repo) {
+			s3_store_free(stores[i]);
+			stores[i] = NULL;
+			store_repos[i] = NULL;
+		}
 }
 
 /* A snapshot of a 1 MiB image, for the records' volumes. */
@@ -405,6 +418,8 @@ static void test_repository(const char *url, bool local)
 	}
 	T_ASSERT(!dp_record_forget(repo, (const char *[]){id1}, 1, &deleted) && deleted == 1);
 	free_repo(repo);
+	t_rmtree(dir);
+	free(dir);
 }
 
 static void test_secrets(const char *url_plain, const char *url_enc)
@@ -619,7 +634,10 @@ int main(int argc, char **argv)
 	}
 	test_repository(url, !s3);
 	test_secrets(url2, url3);
+	for (size_t i = 0; i <= NOBJ; i++)
+		free(objs[i]);
 	t_rmtree(dir);
+	free(dir);
 	printf("PASS\n");
 	return 0;
 }
