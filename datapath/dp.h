@@ -940,6 +940,15 @@ int dp_archive_new(struct dp_repo *repo, const struct dp_archive_opts *opts,
 int dp_archive_add(struct dp_archive *a, const void *obj, size_t len);
 
 /**
+ * dp_archive_add_lines() - dp_archive_add() of each line of @len bytes of
+ * JSON lines (a producer's stream or a part of one that ends at a line's
+ * end; empty lines are skipped)
+ * @line: if not NULL, receives the 1-based number of the line that failed
+ * Return: 0; the first line's failure (the lines before it are in the archive).
+ */
+int dp_archive_add_lines(struct dp_archive *a, const char *buf, size_t len, size_t *line);
+
+/**
  * dp_archive_finish() - write what is buffered and close its packs; the
  * archive's chunks are then stored and indexed, ready for dp_record_put().
  * No dp_archive_add() after it. Return: 0; the archive's failure.

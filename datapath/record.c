@@ -367,6 +367,27 @@ int dp_archive_add(struct dp_archive *a, const void *obj, size_t len)
 	return 0;
 }
 
+int dp_archive_add_lines(struct dp_archive *a, const char *buf, size_t len, size_t *line)
+{
+	size_t no = 0;
+
+	while (len) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t n = nl ? (size_t)(nl - buf) : len;
+		int ret;
+
+		no++;
+		if (n && (ret = dp_archive_add(a, buf, n))) {
+			if (line)
+				*line = no;
+			return ret;
+		}
+		buf += n + (nl != NULL);
+		len -= n + (nl != NULL);
+	}
+	return 0;
+}
+
 int dp_archive_finish(struct dp_archive *a)
 {
 	int ret;

@@ -455,6 +455,24 @@ static void test_secrets(const char *url_plain, const char *url_enc)
 	T_ASSERT(dp_archive_add(a, objs[1], objlen[1]) == -EINVAL); /* finished */
 	dp_archive_free(a);
 
+	/* a stream of lines at once: empty lines skipped, the failing line named */
+	T_ASSERT(!dp_archive_new(plain, NULL, &a));
+	{
+		char stream[1024];
+		size_t line = 0;
+
+		snprintf(stream, sizeof(stream), "%s\n\n%s\n%s", objs[2], objs[3], objs[4]);
+		T_ASSERT(!dp_archive_add_lines(a, stream, strlen(stream), &line), "%s",
+			 dp_last_error());
+		snprintf(stream, sizeof(stream), "%s\n%s\n%s\n", objs[5], secret, objs[6]);
+		T_ASSERT(dp_archive_add_lines(a, stream, strlen(stream), &line) == -EPERM &&
+				 line == 2,
+			 "line %zu", line);
+		dp_archive_stats(a, &s);
+		T_ASSERT(s.objects == 4, "%llu", (unsigned long long)s.objects);
+	}
+	dp_archive_free(a);
+
 	T_ASSERT(!dp_archive_new(plain,
 				 &(struct dp_archive_opts){.sz = sizeof(struct dp_archive_opts),
 							   .allow_secrets = true},
