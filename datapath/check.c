@@ -145,6 +145,7 @@ int dp_check(struct dp_repo *repo, const struct dp_check_opts *opts, struct dp_c
 		goto out;
 	check_packs(&m);
 	r->snapshots = m.nsnaps;
+	r->records = m.nrecords;
 	r->packs = m.np;
 	r->chunks = dp_chunkidx_count(m.indexed);
 	if (o.read_data) {

@@ -6,7 +6,7 @@
  * its manual), so it is long: two lines in three are the comments that say who
  * owns each pointer, what each errno means and which thread runs what.
  * Sections: pool, repository, snapshots, locks, maintenance, decisions,
- * changed blocks, jobs, volumes.
+ * changed blocks, jobs, backup records, volumes.
  *
  * The datapath moves a block volume (a block device or an image file) into a
  * content-addressed repository and back:
@@ -384,6 +384,7 @@ struct dp_check_report {
 	uint64_t snapshots, packs, chunks;
 	uint64_t packs_read, chunks_read, bytes_read;
 	uint64_t problems;
+	uint64_t records; /* backup records */
 };
 
 /**
@@ -863,6 +864,245 @@ struct dp_verify_opts {
  */
 int dp_verify_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_verify_opts *opts,
 		    struct dp_job **out);
+
+/* -------------------------------------------------------- backup records */
+
+/*
+ * A backup record (FORMAT.md "Backup records"): what a cluster's Backup
+ * stored, written once and last into backups/<record id>, so that a cluster
+ * that has only the repository can list, describe and restore the Backup.
+ * It holds the Backup's spec, its object archive and every volume's
+ * snapshot.
+ *
+ * The object archive is a JSON-lines stream of the Backup's Kubernetes
+ * objects (one object's JSON a line), cut at object boundaries into chunks
+ * stored in packs like a volume's: an object unchanged since an earlier
+ * backup is not stored again. Its chunks are referenced by the record alone:
+ * an archive whose record is never written is removed by prune, and
+ * forgetting a record frees them for the next prune.
+ *
+ * Writing: dp_archive_new(), dp_archive_add() per object, dp_archive_finish(),
+ * then dp_record_put() with it. The archive holds a shared lock of the
+ * repository from dp_archive_new() until dp_archive_free(), so no prune
+ * removes its chunks before the record references them.
+ */
+
+#define DP_RECORD_MAX	     (64u << 20) /* bytes of a record object (sealed) */
+#define DP_RECORD_SPEC_MAX   (1u << 20)	 /* bytes of the spec's JSON */
+#define DP_ARCHIVE_LINE_MAX  (64u << 20) /* bytes of one object's JSON */
+#define DP_RECORD_NAME_MAX   253
+#define DP_RECORD_VOLUME_MAX 4096 /* volumes of one record */
+
+struct dp_archive;
+struct dp_record_chunks;
+
+/**
+ * struct dp_archive_opts - a new object archive
+ * @sz:             sizeof(struct dp_archive_opts)
+ * @allow_secrets:  take objects of kind Secret (apiVersion v1) in a repository
+ *                  that is not encrypted; refused otherwise (an encrypted
+ *                  repository always takes them)
+ * @compression:    zstd level of its chunks (0: the default)
+ * @err:            receives the outcome of dp_archive_new() (NULL: not wanted)
+ */
+struct dp_archive_opts {
+	size_t sz;
+	bool allow_secrets;
+	int compression;
+	struct dp_err *err;
+};
+
+/**
+ * dp_archive_new() - start an object archive in @repo (borrowed until
+ * dp_archive_free())
+ *
+ * Loads the repository's index (to store only chunks it lacks) and takes a
+ * shared lock named "archive".
+ * Return: 0; -ENOKEY; -EBUSY (an exclusive lock: a prune runs); store errors.
+ */
+int dp_archive_new(struct dp_repo *repo, const struct dp_archive_opts *opts,
+		   struct dp_archive **out);
+
+/**
+ * dp_archive_add() - append one Kubernetes object
+ * @obj: @len bytes of one JSON object with a string "kind" (borrowed for the
+ *       call), in one line: no newline byte (write it compact); the archive
+ *       adds the newline that ends its line
+ *
+ * Not thread-safe on one archive (one producer). Objects are stored in the
+ * order added, and read back in that order.
+ * Return: 0; -EINVAL (not one JSON object with a "kind", a newline in it,
+ * over DP_ARCHIVE_LINE_MAX; the archive goes on without it); -EPERM (a
+ * Secret in a repository that is not encrypted, without @allow_secrets; the
+ * archive goes on without it); -EIO etc. (store errors: the archive is
+ * failed, every later call returns the error). dp_last_error() says which.
+ */
+int dp_archive_add(struct dp_archive *a, const void *obj, size_t len);
+
+/**
+ * dp_archive_add_lines() - dp_archive_add() of each line of @len bytes of
+ * JSON lines (a producer's stream or a part of one that ends at a line's
+ * end; empty lines are skipped)
+ * @line: if not NULL, receives the 1-based number of the line that failed
+ * Return: 0; the first line's failure (the lines before it are in the archive).
+ */
+int dp_archive_add_lines(struct dp_archive *a, const char *buf, size_t len, size_t *line);
+
+/**
+ * dp_archive_finish() - write what is buffered and close its packs; the
+ * archive's chunks are then stored and indexed, ready for dp_record_put().
+ * No dp_archive_add() after it. Return: 0; the archive's failure.
+ */
+int dp_archive_finish(struct dp_archive *a);
+
+/* struct dp_archive_stats - an archive's counters (dp_archive_stats()) */
+struct dp_archive_stats {
+	uint64_t objects;      /* lines */
+	uint64_t secrets;      /* of them objects of kind Secret */
+	uint64_t bytes;	       /* of the stream, newlines included */
+	uint64_t chunks;       /* chunks of the stream */
+	uint64_t chunks_new;   /* of them stored now (the others the repository had) */
+	uint64_t bytes_stored; /* what the new chunks took in packs */
+};
+void dp_archive_stats(const struct dp_archive *a, struct dp_archive_stats *out);
+
+/* dp_archive_free() - release its lock and memory; NULL is a no-op. */
+void dp_archive_free(struct dp_archive *a);
+
+/* One volume a record names (FORMAT.md "Backup records"). */
+struct dp_record_volume {
+	char *namespace; /* the PVC's namespace */
+	char *pvc;	 /* the PVC's name */
+	char *volume;	 /* the repository volume: k8s/<cluster id>/<namespace>/<pvc> */
+	char snapshot[65];
+	uint64_t size; /* the volume's size in bytes */
+};
+
+/**
+ * struct dp_record - a backup record. From dp_record_list()/dp_record_get(),
+ * every pointer is owned by the record (dp_record_free()); given to
+ * dp_record_put(), every pointer is the caller's, borrowed for the call.
+ * @id:        64 hex digits: dp_record_id() of (@cluster, @namespace, @name)
+ * @name, @namespace: the Backup's (DNS names: [a-z0-9.-], at most 253 bytes)
+ * @cluster:   the cluster's id (the kube-system namespace's UID); any string
+ *             of at most 253 printable bytes
+ * @phase:     how the Backup ended: "Completed" or "PartiallyFailed"
+ * @spec:      the Backup's spec as compact JSON text (an object)
+ * @labels:    the Backup's labels
+ * @time_start, @time_end: microseconds since the epoch
+ * @hostname:  the host that wrote it (dp_record_put(): NULL for gethostname())
+ * @objects, @archive_bytes, @secrets: the archive's lines, bytes and Secrets
+ * @warnings, @errors: the Backup's counts
+ * @record_size: bytes of the record object (listing only)
+ */
+struct dp_record {
+	char id[65];
+	char *name;
+	char *namespace;
+	char *cluster;
+	char *phase;
+	char *spec;
+	struct dp_label *labels;
+	size_t nlabels;
+	int64_t time_start, time_end;
+	char *hostname;
+	uint64_t objects, archive_bytes, secrets;
+	uint64_t warnings, errors;
+	struct dp_record_volume *volumes;
+	size_t nvolumes;
+	uint64_t record_size;
+	struct dp_record_chunks *chunks; /* the archive's chunks: the datapath's */
+};
+
+/**
+ * dp_record_id() - the record id of a Backup: SHA-256, or in an encrypted
+ * repository HMAC-SHA256 with the id key, of "ferry-backup-record", @cluster,
+ * @namespace and @name, each followed by a 0 byte (FORMAT.md). The same
+ * Backup always has the same id, so a restarted controller finds its record.
+ * @id: 65 bytes. Return: 0; -ENOKEY; -EINVAL (a name too long or empty).
+ */
+int dp_record_id(const struct dp_repo *repo, const char *cluster, const char *namespace,
+		 const char *name, char *id);
+
+/**
+ * dp_record_put() - write the record of a finished Backup, last
+ * @rec:     what it says (@rec->id, @record_size and the archive counters
+ *           are ignored: the id is computed, the counters are @a's)
+ * @a:       the archive, finished (NULL: no objects); borrowed
+ * @id:      if not NULL, receives the record's id (65 bytes)
+ *
+ * Every volume's snapshot must exist in the repository. A record is written
+ * once: one that exists is left as it is.
+ * Return: 0; -EEXIST (there is a record of this Backup already); -ENOENT (a
+ * volume's snapshot is not in the repository); -EINVAL (a field out of its
+ * range, a spec that is not a JSON object, an archive not finished);
+ * -ENOKEY; store errors; dp_last_error() says which.
+ */
+int dp_record_put(struct dp_repo *repo, const struct dp_record *rec, const struct dp_archive *a,
+		  char *id);
+
+/**
+ * dp_record_list() - every record of the repository, sorted by time_end then id
+ * @out: free with dp_record_list_free()
+ *
+ * A record that cannot be read or decoded is skipped with a warning (check
+ * reports it).
+ * Return: 0; -ENOKEY; store errors.
+ */
+int dp_record_list(struct dp_repo *repo, struct dp_record **out, size_t *n);
+void dp_record_list_free(struct dp_record *recs, size_t n);
+
+/**
+ * dp_record_get() - one record
+ * @spec: a full record id, a unique prefix of >= 8 hex digits, or a Backup's
+ *        name (with @namespace and @cluster narrowing a name down when not
+ *        NULL)
+ * @out:  free with dp_record_free()
+ * Return: 0; -ENOENT; -ENOTUNIQ (several records match); -EUCLEAN (it is
+ * damaged); -ENOKEY; store errors.
+ */
+int dp_record_get(struct dp_repo *repo, const char *spec, const char *namespace,
+		  const char *cluster, struct dp_record **out);
+void dp_record_free(struct dp_record *rec);
+
+/**
+ * dp_record_decode() - a record object's JSON (after opening its seal) into
+ * a record: the parser dp_record_list() and dp_record_get() use, for tests
+ * and fuzzing
+ * @id: the id of its key (64 hex digits), which the record must name
+ * Return: 0; -EBADMSG (malformed, a field missing or out of range, another
+ * id); -EPROTONOSUPPORT (another version); -ENOMEM.
+ */
+int dp_record_decode(const char *json, size_t len, const char *id, struct dp_record **out);
+
+/*
+ * Called with each object of an archive, in order: @obj is @len bytes of its
+ * JSON (no newline; NUL-terminated after @len), valid during the call. A
+ * non-zero return stops the reading with that value.
+ */
+typedef int (*dp_archive_object_fn)(void *arg, const char *obj, size_t len);
+
+/**
+ * dp_archive_read() - the objects of @rec's archive, in order
+ *
+ * Every chunk is verified (its id, its length) and the whole stream against
+ * the record's SHA-256 and counts before the last object is handed over: a
+ * caller that applies objects as they come must still treat a failure as
+ * a failure. Holds a shared lock.
+ * Return: 0; -EUCLEAN (damage: a missing or bad chunk, another checksum);
+ * @fn's non-zero return; -ENOKEY; store errors.
+ */
+int dp_archive_read(struct dp_repo *repo, const struct dp_record *rec, dp_archive_object_fn fn,
+		    void *arg);
+
+/**
+ * dp_record_forget() - delete the records @ids (full ids); their archives'
+ * chunks go at the next prune. The volumes' snapshots stay (forget them
+ * with dp_forget()). Holds an exclusive lock.
+ * @deleted: how many existed and were deleted
+ * Return: 0; -EBUSY; store errors.
+ */
+int dp_record_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *deleted);
 
 /* -------------------------------------------------------------- volumes */
 

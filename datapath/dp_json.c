@@ -562,3 +562,402 @@ out:
 	cJSON_Delete(root);
 	return ret;
 }
+
+/* ---------------------------------------------------------- backup records */
+
+#define RECORD_FORMAT "ferry-backup-record"
+
+static int json_add_str(cJSON *o, const char *name, const char *v)
+{
+	return cJSON_AddStringToObject(o, name, v ? v : "") ? 0 : -ENOMEM;
+}
+
+int dp_record_encode(const struct dp_record *r, const struct dp_record_chunks *c, char **json)
+{
+	cJSON *root, *labels, *spec = NULL, *arch, *chunks, *vols;
+	char hex[2 * DP_ID_LEN + 1];
+	int ret = -ENOMEM;
+
+	*json = NULL;
+	root = cJSON_CreateObject();
+	if (!root)
+		return -ENOMEM;
+	if (json_add_str(root, "format", RECORD_FORMAT) || json_add_u64(root, "version", 1) ||
+	    json_add_str(root, "id", r->id) || json_add_str(root, "name", r->name) ||
+	    json_add_str(root, "namespace", r->namespace) ||
+	    json_add_str(root, "cluster", r->cluster) || json_add_str(root, "phase", r->phase) ||
+	    json_add_str(root, "hostname", r->hostname) ||
+	    json_add_u64(root, "time_start", (uint64_t)r->time_start) ||
+	    json_add_u64(root, "time_end", (uint64_t)r->time_end) ||
+	    json_add_u64(root, "warnings", r->warnings) || json_add_u64(root, "errors", r->errors))
+		goto out;
+	labels = cJSON_AddObjectToObject(root, "labels");
+	if (!labels)
+		goto out;
+	for (size_t i = 0; i < r->nlabels; i++)
+		if (!cJSON_AddStringToObject(labels, r->labels[i].key, r->labels[i].value))
+			goto out;
+	spec = cJSON_Parse(r->spec ? r->spec : "{}");
+	if (!spec || !cJSON_IsObject(spec)) {
+		ret = dp_fail(-EINVAL, "the Backup's spec is not a JSON object");
+		goto out;
+	}
+	if (!cJSON_AddItemToObject(root, "spec", spec))
+		goto out;
+	spec = NULL;
+	arch = cJSON_AddObjectToObject(root, "archive");
+	if (!arch || json_add_u64(arch, "objects", r->objects) ||
+	    json_add_u64(arch, "secrets", r->secrets) ||
+	    json_add_u64(arch, "bytes", r->archive_bytes))
+		goto out;
+	dp_hex(c->sha256, DP_ID_LEN, hex);
+	if (json_add_str(arch, "sha256", hex))
+		goto out;
+	chunks = cJSON_AddArrayToObject(arch, "chunks");
+	if (!chunks)
+		goto out;
+	for (size_t i = 0; i < c->n; i++) {
+		cJSON *pair = cJSON_CreateArray();
+
+		if (!pair || !cJSON_AddItemToArray(chunks, pair)) {
+			cJSON_Delete(pair);
+			goto out;
+		}
+		dp_hex(c->v[i].id, DP_ID_LEN, hex);
+		if (!cJSON_AddItemToArray(pair, cJSON_CreateString(hex)) ||
+		    json_append_u64(pair, c->v[i].len))
+			goto out;
+	}
+	vols = cJSON_AddArrayToObject(root, "volumes");
+	if (!vols)
+		goto out;
+	for (size_t i = 0; i < r->nvolumes; i++) {
+		const struct dp_record_volume *v = &r->volumes[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(vols, o)) {
+			cJSON_Delete(o);
+			goto out;
+		}
+		if (json_add_str(o, "namespace", v->namespace) || json_add_str(o, "pvc", v->pvc) ||
+		    json_add_str(o, "volume", v->volume) ||
+		    json_add_str(o, "snapshot", v->snapshot) || json_add_u64(o, "size", v->size))
+			goto out;
+	}
+	*json = cJSON_PrintUnformatted(root);
+	ret = *json ? 0 : -ENOMEM;
+out:
+	cJSON_Delete(spec);
+	cJSON_Delete(root);
+	return ret;
+}
+
+/* A DNS name as Kubernetes names objects and namespaces: [a-z0-9.-], 1 to 253 bytes. */
+static bool record_dns_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > DP_RECORD_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '.'))
+			return false;
+	return true;
+}
+
+/* Printable ASCII without spaces, 1 to 253 bytes (a cluster id). */
+static bool record_word(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > DP_RECORD_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return false;
+	return true;
+}
+
+void dp_record_fini(struct dp_record *r)
+{
+	free(r->name);
+	free(r->namespace);
+	free(r->cluster);
+	free(r->phase);
+	free(r->spec);
+	free(r->hostname);
+	for (size_t i = 0; i < r->nlabels; i++) {
+		free(r->labels[i].key);
+		free(r->labels[i].value);
+	}
+	free(r->labels);
+	for (size_t i = 0; i < r->nvolumes; i++) {
+		free(r->volumes[i].namespace);
+		free(r->volumes[i].pvc);
+		free(r->volumes[i].volume);
+	}
+	free(r->volumes);
+	if (r->chunks)
+		free(r->chunks->v);
+	free(r->chunks);
+	memset(r, 0, sizeof(*r));
+}
+
+void dp_record_free(struct dp_record *r)
+{
+	if (!r)
+		return;
+	dp_record_fini(r);
+	free(r);
+}
+
+/* A string field that must be there; *@out strdup()ed. */
+static int record_str(const cJSON *o, const char *name, char **out, const char *what)
+{
+	int ret = meta_str(o, name, out);
+
+	if (ret == -EBADMSG)
+		dp_fail(ret, "backup record: %s is not a string", what);
+	return ret;
+}
+
+static int record_u64(const cJSON *o, const char *name, uint64_t *out, const char *what)
+{
+	if (meta_u64(o, name, out))
+		return dp_fail(-EBADMSG, "backup record: %s is not an integer in [0, 2^53]", what);
+	return 0;
+}
+
+static int record_archive(const cJSON *root, struct dp_record *r)
+{
+	const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "archive"), *chunks, *pair;
+	struct dp_record_chunks *c;
+	char sha[65];
+	uint64_t sum = 0;
+	int n;
+
+	if (!cJSON_IsObject(arch))
+		return dp_fail(-EBADMSG, "backup record: archive is not an object");
+	if (record_u64(arch, "objects", &r->objects, "archive.objects") ||
+	    record_u64(arch, "secrets", &r->secrets, "archive.secrets") ||
+	    record_u64(arch, "bytes", &r->archive_bytes, "archive.bytes"))
+		return -EBADMSG;
+	if (meta_id(arch, "sha256", sha, false))
+		return dp_fail(-EBADMSG, "backup record: archive.sha256 is not 64 hex digits");
+	chunks = cJSON_GetObjectItemCaseSensitive(arch, "chunks");
+	if (!cJSON_IsArray(chunks))
+		return dp_fail(-EBADMSG, "backup record: archive.chunks is not an array");
+	n = cJSON_GetArraySize(chunks);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	r->chunks = c;
+	dp_unhex(sha, c->sha256, DP_ID_LEN);
+	c->v = calloc((size_t)n + 1, sizeof(*c->v));
+	if (!c->v)
+		return -ENOMEM;
+	c->cap = (size_t)n + 1;
+	cJSON_ArrayForEach(pair, chunks) {
+		const cJSON *id = cJSON_GetArrayItem(pair, 0), *len = cJSON_GetArrayItem(pair, 1);
+		struct dp_record_chunk *e = &c->v[c->n];
+
+		if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 || !cJSON_IsString(id) ||
+		    dp_unhex(id->valuestring, e->id, DP_ID_LEN) || !json_is_uint(len) ||
+		    len->valuedouble < 1 || len->valuedouble > DP_CHUNK_SIZE_MAX)
+			return dp_fail(
+				-EBADMSG,
+				"backup record: archive.chunks[%zu] is not [<64 hex>, <length "
+				"1 ... %u>]",
+				c->n, DP_CHUNK_SIZE_MAX);
+		e->len = (uint32_t)len->valuedouble;
+		sum += e->len;
+		c->n++;
+	}
+	if (sum != r->archive_bytes)
+		return dp_fail(-EBADMSG,
+			       "backup record: the archive's chunks hold %llu bytes, not its %llu",
+			       (unsigned long long)sum, (unsigned long long)r->archive_bytes);
+	if (r->objects > r->archive_bytes / 3 || r->secrets > r->objects ||
+	    (r->archive_bytes && !r->objects))
+		return dp_fail(
+			-EBADMSG,
+			"backup record: %llu objects and %llu Secrets in %llu bytes cannot be",
+			(unsigned long long)r->objects, (unsigned long long)r->secrets,
+			(unsigned long long)r->archive_bytes);
+	return 0;
+}
+
+static int record_volumes(const cJSON *root, struct dp_record *r)
+{
+	const cJSON *vols = cJSON_GetObjectItemCaseSensitive(root, "volumes"), *o;
+	int n;
+
+	if (!cJSON_IsArray(vols))
+		return dp_fail(-EBADMSG, "backup record: volumes is not an array");
+	n = cJSON_GetArraySize(vols);
+	if (n > DP_RECORD_VOLUME_MAX)
+		return dp_fail(-EBADMSG, "backup record: %d volumes, more than %u", n,
+			       DP_RECORD_VOLUME_MAX);
+	r->volumes = calloc((size_t)n + 1, sizeof(*r->volumes));
+	if (!r->volumes)
+		return -ENOMEM;
+	cJSON_ArrayForEach(o, vols) {
+		struct dp_record_volume *v = &r->volumes[r->nvolumes++];
+		int ret;
+
+		if (!cJSON_IsObject(o))
+			return dp_fail(-EBADMSG, "backup record: volumes[%zu] is not an object",
+				       r->nvolumes - 1);
+		ret = record_str(o, "namespace", &v->namespace, "a volume's namespace");
+		if (!ret)
+			ret = record_str(o, "pvc", &v->pvc, "a volume's pvc");
+		if (!ret)
+			ret = record_str(o, "volume", &v->volume, "a volume's volume");
+		if (ret)
+			return ret;
+		if (!record_dns_name(v->namespace) || !record_dns_name(v->pvc) || !v->volume[0] ||
+		    strlen(v->volume) > 1024)
+			return dp_fail(-EBADMSG,
+				       "backup record: volumes[%zu] has an invalid namespace, pvc "
+				       "or volume name",
+				       r->nvolumes - 1);
+		if (meta_id(o, "snapshot", v->snapshot, false))
+			return dp_fail(-EBADMSG,
+				       "backup record: volumes[%zu].snapshot is not 64 hex digits",
+				       r->nvolumes - 1);
+		if (record_u64(o, "size", &v->size, "a volume's size"))
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+static int record_labels(const cJSON *root, struct dp_record *r)
+{
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(root, "labels"), *l;
+
+	if (!cJSON_IsObject(labels))
+		return dp_fail(-EBADMSG, "backup record: labels is not an object");
+	r->labels = calloc((size_t)cJSON_GetArraySize(labels) + 1, sizeof(*r->labels));
+	if (!r->labels)
+		return -ENOMEM;
+	cJSON_ArrayForEach(l, labels) {
+		struct dp_label *lab = &r->labels[r->nlabels];
+
+		if (!cJSON_IsString(l) || !l->string)
+			return dp_fail(-EBADMSG, "backup record: a label's value is not a string");
+		lab->key = strdup(l->string);
+		lab->value = strdup(l->valuestring);
+		r->nlabels++;
+		if (!lab->key || !lab->value)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int record_fields(const cJSON *root, const char *id, struct dp_record *r)
+{
+	const cJSON *spec;
+	uint64_t version = 0, t = 0;
+	char format[32];
+	int ret;
+
+	if (!cJSON_IsObject(root))
+		return dp_fail(-EBADMSG, "backup record: not a JSON object");
+	if (config_word(root, "format", format, sizeof(format)) || strcmp(format, RECORD_FORMAT))
+		return dp_fail(-EBADMSG, "backup record: format is not \"%s\"", RECORD_FORMAT);
+	if (record_u64(root, "version", &version, "version"))
+		return -EBADMSG;
+	if (version != 1)
+		return dp_fail(-EPROTONOSUPPORT, "backup record: version %llu is not supported",
+			       (unsigned long long)version);
+	if (meta_id(root, "id", r->id, false) || strcmp(r->id, id))
+		return dp_fail(-EBADMSG, "backup record: its id is not %.16s, the one of its key",
+			       id);
+	ret = record_str(root, "name", &r->name, "name");
+	if (!ret)
+		ret = record_str(root, "namespace", &r->namespace, "namespace");
+	if (!ret)
+		ret = record_str(root, "cluster", &r->cluster, "cluster");
+	if (!ret)
+		ret = record_str(root, "phase", &r->phase, "phase");
+	if (!ret)
+		ret = record_str(root, "hostname", &r->hostname, "hostname");
+	if (ret)
+		return ret;
+	if (!record_dns_name(r->name) || !record_dns_name(r->namespace))
+		return dp_fail(-EBADMSG, "backup record: name or namespace is not a DNS name");
+	if (!record_word(r->cluster))
+		return dp_fail(-EBADMSG, "backup record: cluster is not a word of 1 ... 253 bytes");
+	if (strcmp(r->phase, "Completed") && strcmp(r->phase, "PartiallyFailed"))
+		return dp_fail(-EBADMSG,
+			       "backup record: phase is not \"Completed\" or \"PartiallyFailed\"");
+	if (record_u64(root, "time_start", &t, "time_start"))
+		return -EBADMSG;
+	r->time_start = (int64_t)t;
+	if (record_u64(root, "time_end", &t, "time_end"))
+		return -EBADMSG;
+	r->time_end = (int64_t)t;
+	if (record_u64(root, "warnings", &r->warnings, "warnings") ||
+	    record_u64(root, "errors", &r->errors, "errors"))
+		return -EBADMSG;
+	ret = record_labels(root, r);
+	if (ret)
+		return ret;
+	spec = cJSON_GetObjectItemCaseSensitive(root, "spec");
+	if (!cJSON_IsObject(spec))
+		return dp_fail(-EBADMSG, "backup record: spec is not an object");
+	r->spec = cJSON_PrintUnformatted(spec);
+	if (!r->spec)
+		return -ENOMEM;
+	if (strlen(r->spec) > DP_RECORD_SPEC_MAX)
+		return dp_fail(-EBADMSG, "backup record: spec is over %u bytes",
+			       DP_RECORD_SPEC_MAX);
+	ret = record_archive(root, r);
+	return ret ? ret : record_volumes(root, r);
+}
+
+int dp_record_decode(const char *json, size_t len, const char *id, struct dp_record **out)
+{
+	struct dp_record *r;
+	cJSON *root;
+	int ret;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	root = cJSON_ParseWithLength(json, len);
+	if (!root)
+		ret = dp_fail(-EBADMSG, "backup record: not JSON");
+	else
+		ret = record_fields(root, id, r);
+	cJSON_Delete(root);
+	if (ret) {
+		dp_record_free(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+int dp_archive_line_check(const char *obj, size_t len, bool *secret)
+{
+	const cJSON *kind, *api;
+	cJSON *root;
+	int ret = 0;
+
+	*secret = false;
+	root = cJSON_ParseWithLength(obj, len);
+	if (!root)
+		return dp_fail(-EINVAL, "an archive's object is not JSON");
+	kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
+	api = cJSON_GetObjectItemCaseSensitive(root, "apiVersion");
+	if (!cJSON_IsObject(root) || !cJSON_IsString(kind) || !kind->valuestring[0])
+		ret = dp_fail(-EINVAL, "an archive's object is not a JSON object with a kind");
+	else
+		*secret = !strcmp(kind->valuestring, "Secret") &&
+			  (!cJSON_IsString(api) || !strcmp(api->valuestring, "v1"));
+	cJSON_Delete(root);
+	return ret;
+}

@@ -52,4 +52,25 @@ int dp_cbl_decode_json(const char *json, size_t len, char parent[65], uint64_t *
 		       dp_range_fn add, void *arg);
 int dp_cbl_encode_json(const struct dp_cbl *l, char **json, size_t *len);
 
+/*
+ * Backup records (FORMAT.md "Backup records"). The archive's chunks, in the
+ * order of the stream, with the stream's SHA-256. dp_record_encode() writes
+ * @r (its strings may be NULL: "") with @c; dp_record_decode() (dp.h) reads
+ * one, refusing every field out of its range.
+ */
+struct dp_record_chunk {
+	uint8_t id[DP_ID_LEN];
+	uint32_t len;
+};
+struct dp_record_chunks {
+	struct dp_record_chunk *v;
+	size_t n, cap;
+	uint8_t sha256[DP_ID_LEN]; /* of the whole stream */
+};
+/* free what @r owns, not @r itself; @r is zeroed */
+void dp_record_fini(struct dp_record *r);
+int dp_record_encode(const struct dp_record *r, const struct dp_record_chunks *c, char **json);
+/* Whether @len bytes are one JSON object with a string "kind"; *@secret: a v1 Secret. */
+int dp_archive_line_check(const char *obj, size_t len, bool *secret);
+
 #endif /* FERRY_DP_JSON_H */

@@ -13,6 +13,7 @@
 #include "packfmt.h"
 #include "repo_int.h"
 #include "manifest.h"
+#include "record.h"
 #include "scan.h"
 #include "s3/store.h"
 
@@ -37,6 +38,7 @@ void dp_scan_fini(struct dp_scan *m)
 		free(m->p[i].e);
 	free(m->p);
 	free(m->snaps);
+	free(m->records);
 	dp_chunkidx_free(m->packmap);
 	dp_chunkidx_free(m->indexed);
 	dp_chunkidx_free(m->live);
@@ -153,6 +155,28 @@ static int scan_list_snap(void *arg, const char *key, uint64_t size, int64_t mti
 	return 0;
 }
 
+static int scan_list_record(void *arg, const char *key, uint64_t size, int64_t mtime)
+{
+	struct dp_scan *m = arg;
+	const char *name = key + strlen("backups/");
+	uint8_t id[DP_ID_LEN];
+
+	(void)size;
+	(void)mtime;
+	if (strlen(name) != 2 * DP_ID_LEN || dp_unhex(name, id, DP_ID_LEN))
+		return 0;
+	if (m->nrecords == m->records_cap) {
+		void *q =
+			dp_grow(m->records, &m->records_cap, m->nrecords + 1, sizeof(*m->records));
+
+		if (!q)
+			return -ENOMEM;
+		m->records = q;
+	}
+	memcpy(m->records[m->nrecords++], name, 65);
+	return 0;
+}
+
 static int scan_walk_ref(void *arg, uint64_t idx, const struct dp_ref *ref)
 {
 	struct dp_scan *m = arg;
@@ -188,7 +212,71 @@ static int scan_walk_ref(void *arg, uint64_t idx, const struct dp_ref *ref)
 	return ret < 0 ? ret : 0;
 }
 
-/* Walk every manifest; @strict: the first undecodable one fails the scan. */
+/*
+ * A backup record's archive chunks are live; with @strict (prune), a record
+ * that cannot be read fails the scan. Without (check), a volume whose
+ * snapshot is gone is reported too: the record can no longer restore it.
+ */
+static int scan_walk_record(struct dp_scan *m, const char *id, bool strict)
+{
+	struct dp_record *r = NULL;
+	char hex[2 * DP_ID_LEN + 1];
+	int ret;
+
+	ret = dp_record_read(m->repo, id, &r);
+	if (ret == -ENOMEM || ret == -ENOENT)
+		return ret == -ENOENT ? 0 : ret;
+	if (ret) {
+		dp_scan_problem(m, "backup record %.16s: %s", id, dp_last_error());
+		return strict ? dp_fail(-EUCLEAN,
+					"backup record %.16s cannot be read: nothing was deleted; run "
+					"'ferry check'",
+					id)
+			      : 0;
+	}
+	for (size_t i = 0; !ret && i < r->chunks->n; i++) {
+		const struct dp_record_chunk *c = &r->chunks->v[i];
+		struct dp_loc loc;
+
+		dp_hex(c->id, DP_ID_LEN, hex);
+		if (m->walk_bad) {
+			if (dp_chunkidx_lookup(m->walk_bad, c->id, NULL))
+				dp_scan_problem(
+					m,
+					"backup record %.16s (%s/%s): its archive holds damaged "
+					"chunk %.16s",
+					id, r->namespace, r->name, hex);
+			continue;
+		}
+		if (!dp_chunkidx_lookup(m->indexed, c->id, &loc)) {
+			m->refs_missing++;
+			dp_scan_problem(m,
+					"backup record %.16s (%s/%s): archive chunk %.16s is in no "
+					"index",
+					id, r->namespace, r->name, hex);
+			continue;
+		}
+		ret = dp_chunkidx_insert(m->live, c->id, &loc);
+		ret = ret < 0 ? ret : 0;
+	}
+	for (size_t i = 0; !ret && !strict && !m->walk_bad && i < r->nvolumes; i++) {
+		bool found = false;
+
+		for (size_t k = 0; !found && k < m->nsnaps; k++)
+			found = !strcmp(m->snaps[k], r->volumes[i].snapshot);
+		if (!found)
+			dp_scan_problem(
+				m,
+				"backup record %.16s (%s/%s): volume %s/%s's snapshot %.16s "
+				"does not exist",
+				id, r->namespace, r->name, r->volumes[i].namespace,
+				r->volumes[i].pvc, r->volumes[i].snapshot);
+	}
+	dp_record_free(r);
+	return ret;
+}
+
+/* Walk every manifest and record; @strict: the first undecodable one fails the scan. */
 int dp_scan_walk(struct dp_scan *m, bool strict)
 {
 	for (size_t i = 0; i < m->nsnaps; i++) {
@@ -207,6 +295,12 @@ int dp_scan_walk(struct dp_scan *m, bool strict)
 					"snapshot %.16s cannot be read: nothing was deleted; run 'ferry check'",
 					m->snaps[i]);
 		}
+	}
+	for (size_t i = 0; i < m->nrecords; i++) {
+		int ret = scan_walk_record(m, m->records[i], strict);
+
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -230,6 +324,8 @@ int dp_scan_run(struct dp_scan *m, struct dp_repo *repo, bool strict, dp_problem
 	if (ret)
 		return ret;
 	ret = s3_store_list(repo->st, "snapshots/", scan_list_snap, m);
+	if (!ret)
+		ret = s3_store_list(repo->st, "backups/", scan_list_record, m);
 	if (!ret)
 		ret = s3_store_list(repo->st, "data/", scan_list_data, m);
 	if (!ret)

@@ -38,6 +38,8 @@ struct dp_scan {
 	struct dp_chunkidx *live;    /* chunk ids some manifest references */
 	char (*snaps)[65];
 	size_t nsnaps, snaps_cap;
+	char (*records)[65]; /* backup records: their archives' chunks are live too */
+	size_t nrecords, records_cap;
 	uint64_t problems;
 	dp_problem_fn problem;
 	void *arg;
@@ -62,7 +64,10 @@ void dp_scan_fini(struct dp_scan *m);
 /* Count and report one problem. */
 void dp_scan_problem(struct dp_scan *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Walk every manifest again (with @m->walk_bad set: name what damaged chunks affect). */
+/*
+ * Walk every manifest and backup record again (with @m->walk_bad set: name
+ * what damaged chunks affect).
+ */
 int dp_scan_walk(struct dp_scan *m, bool strict);
 
 /* Whether entry @k of pack @i is the copy of its chunk the live set chose. */

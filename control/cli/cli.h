@@ -411,6 +411,10 @@ void ctl_json_verify(const struct dp_result *r, const char *snapshot, const char
 void ctl_json_stats(const struct dp_stats *s);
 void ctl_json_prune(const struct dp_prune_report *r, bool dry_run);
 void ctl_json_locks(const struct dp_lockinfo *l, size_t n);
+/* backup records: `ferry backup get -o json` (an array), `describe -o json` (one) */
+struct dp_record;
+void ctl_json_records(const struct dp_record *r, size_t n);
+void ctl_json_record_one(const struct dp_record *r);
 /* @gone[i]: whether @s[i] is (or with @dry_run would be) removed */
 void ctl_json_forget(const struct dp_snapshot *s, size_t n, const bool *gone, bool dry_run);
 

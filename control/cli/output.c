@@ -313,3 +313,64 @@ void ctl_json_copy(const struct dp_result *r, const char *from, const char *to)
 	cJSON_AddNumberToObject(o, "seconds", p->seconds);
 	ctl_json_print(o);
 }
+
+/* ------------------------------------------------- backup records (ferry backup get) */
+
+static cJSON *ctl_json_record(const struct dp_record *r)
+{
+	cJSON *o = cJSON_CreateObject(), *labels, *vols, *spec;
+	char t[32];
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "id", r->id);
+	cJSON_AddStringToObject(o, "name", r->name);
+	cJSON_AddStringToObject(o, "namespace", r->namespace);
+	cJSON_AddStringToObject(o, "cluster", r->cluster);
+	cJSON_AddStringToObject(o, "phase", r->phase);
+	cJSON_AddStringToObject(o, "hostname", r->hostname);
+	ctl_time_str(r->time_start, t, sizeof(t));
+	cJSON_AddStringToObject(o, "start", t);
+	ctl_time_str(r->time_end, t, sizeof(t));
+	cJSON_AddStringToObject(o, "end", t);
+	cJSON_AddNumberToObject(o, "warnings", (double)r->warnings);
+	cJSON_AddNumberToObject(o, "errors", (double)r->errors);
+	labels = cJSON_AddObjectToObject(o, "labels");
+	for (size_t i = 0; labels && i < r->nlabels; i++)
+		cJSON_AddStringToObject(labels, r->labels[i].key, r->labels[i].value);
+	spec = cJSON_Parse(r->spec);
+	if (spec)
+		cJSON_AddItemToObject(o, "spec", spec);
+	cJSON_AddNumberToObject(o, "objects", (double)r->objects);
+	cJSON_AddNumberToObject(o, "secrets", (double)r->secrets);
+	cJSON_AddNumberToObject(o, "archive_bytes", (double)r->archive_bytes);
+	cJSON_AddNumberToObject(o, "record_bytes", (double)r->record_size);
+	vols = cJSON_AddArrayToObject(o, "volumes");
+	for (size_t i = 0; vols && i < r->nvolumes; i++) {
+		cJSON *v = cJSON_CreateObject();
+
+		if (!v)
+			break;
+		cJSON_AddStringToObject(v, "namespace", r->volumes[i].namespace);
+		cJSON_AddStringToObject(v, "pvc", r->volumes[i].pvc);
+		cJSON_AddStringToObject(v, "volume", r->volumes[i].volume);
+		cJSON_AddStringToObject(v, "snapshot", r->volumes[i].snapshot);
+		cJSON_AddNumberToObject(v, "size", (double)r->volumes[i].size);
+		cJSON_AddItemToArray(vols, v);
+	}
+	return o;
+}
+
+void ctl_json_records(const struct dp_record *r, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < n; i++)
+		cJSON_AddItemToArray(arr, ctl_json_record(&r[i]));
+	ctl_json_print(arr);
+}
+
+void ctl_json_record_one(const struct dp_record *r)
+{
+	ctl_json_print(ctl_json_record(r));
+}

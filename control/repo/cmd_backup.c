@@ -19,6 +19,8 @@ static void backup_usage(FILE *f)
 		"all-zero chunks are recorded, not stored; chunks already in the repository are\n"
 		"referenced, not stored again. The snapshot exists once the backup has finished;\n"
 		"a failed or interrupted backup leaves none.\n\n"
+		"The first argument create, get, describe or download is a cluster's Backup\n"
+		"('ferry backup get --help'): an image file so named is given as ./create.\n\n"
 		"  --volume NAME           the volume's name across backups (default: the source's\n"
 		"                          stable identity: file:<path> for an image or a loop device's\n"
 		"                          backing file, dev:by-id/<name> for a disk)\n"
@@ -244,6 +246,9 @@ int ctl_cmd_backup(int argc, char **argv)
 	size_t nsnaps = 0;
 	int ret;
 
+	/* the first argument word: a cluster's Backups (an image file so named is ./create) */
+	if (argc > 1 && ctl_backup_word(argv[1]))
+		return ctl_cmd_backup_record(argc - 1, argv + 1);
 	ctl_common_init(&c);
 	a.labels = calloc((size_t)argc, sizeof(*a.labels));
 	if (!a.labels)

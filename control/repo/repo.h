@@ -28,6 +28,13 @@ int ctl_cmd_prune(int argc, char **argv);
 int ctl_cmd_unlock(int argc, char **argv);
 int ctl_cmd_copy(int argc, char **argv);
 int ctl_cmd_changed_blocks(int argc, char **argv);
+/*
+ * ferry backup get|describe|download (cmd_backup_record.c): @argv[0] is the
+ * word; ctl_backup_word() says whether an argument is one of the reserved words
+ * (create, get, describe, download).
+ */
+int ctl_cmd_backup_record(int argc, char **argv);
+bool ctl_backup_word(const char *arg);
 
 /* What the verbs of this folder share; nothing outside control/repo/ calls these. */
 struct dp_purge;

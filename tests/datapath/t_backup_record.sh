@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# ferry backup get|describe|download: a cluster's Backups read from their backup records
+# (FORMAT.md "Backup records") with only the repository. The records are written through
+# the datapath's API (t_record put, as the Backup controller writes them): the objects
+# read back byte for byte, bad names and existing files are refused without touching
+# anything, and the reserved words leave image files so named reachable as ./NAME.
+. "$(dirname "$0")/../lib/t_lib.sh"
+: "${T_RECORD:?T_RECORD is not set: run with meson test}"
+
+repo=$(t_repo "$t_tmp/repo")
+truncate -s 4M "$t_tmp/v.img"
+t_region "$t_tmp/v.img" 0 2 random
+t_expect_rc 0 "backup of the volume" "$FERRY" backup --repo "$repo" --volume k8s/c1/app/data-0 --json "$t_tmp/v.img"
+snap=$(t_json snapshot_id)
+
+# the objects of an application, one line each
+python3 - "$t_tmp/objects.jsonl" <<'PY'
+import json, sys
+objs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}", "namespace": "app"},
+         "data": {"k": "v" * i}} for i in range(40)]
+objs.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "app"},
+             "spec": {"replicas": 2}})
+objs.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pw", "namespace": "app"},
+             "data": {"password": "aHVudGVyMg=="}})
+with open(sys.argv[1], "w") as f:
+    for o in objs:
+        f.write(json.dumps(o, separators=(",", ":")) + "\n")
+PY
+t_expect_rc 0 "a record" "$T_RECORD" put "$repo" app-backup "$snap" 4194304 <"$t_tmp/objects.jsonl"
+id=$t_out
+t_expect_rc 0 "a record without volumes" "$T_RECORD" put "$repo" config-only - 0 <"$t_tmp/objects.jsonl"
+
+# get: all, by name, by prefix, JSON
+t_expect_rc 0 "backup get" "$FERRY" backup get --repo "$repo"
+grep -q "^app-backup  *ferry-system  *Completed  *42  *1 " <<<"$t_out" || t_fail "backup get: $t_out"
+grep -q "^config-only  *ferry-system  *Completed  *42  *0 " <<<"$t_out" || t_fail "backup get: $t_out"
+t_expect_rc 0 "backup get NAME -o json" "$FERRY" backup get app-backup --repo "$repo" -o json
+python3 -c 'import json,sys
+r=json.load(sys.stdin); assert len(r)==1, r; r=r[0]
+assert r["name"]=="app-backup" and r["id"]==sys.argv[1] and r["objects"]==42 and r["secrets"]==1, r
+assert r["volumes"][0]["snapshot"]==sys.argv[2] and r["volumes"][0]["size"]==4194304, r
+assert r["spec"]["labelSelector"]=={"matchLabels":{"app":"app2backup"}}, r' "$id" "$snap" <<<"$t_out" ||
+    t_fail "backup get -o json: $t_out"
+t_expect_rc 0 "backup get by record prefix" "$FERRY" backup get "${id:0:10}" --repo "$repo"
+grep -q "^app-backup " <<<"$t_out" || t_fail "get by prefix: $t_out"
+t_expect_rc 0 "backup get -n" "$FERRY" backup get --repo "$repo" -n other
+[ "$(grep -c . <<<"$t_out")" = 1 ] || t_fail "get -n other lists records: $t_out"
+
+# describe
+t_expect_rc 0 "backup describe" "$FERRY" backup describe app-backup --repo "$repo"
+grep -q "^Phase: *Completed" <<<"$t_out" && grep -q "app/data-0: snapshot $snap" <<<"$t_out" &&
+    grep -q "^Objects: *42 (1 Secrets)" <<<"$t_out" || t_fail "describe: $t_out"
+t_expect_rc 0 "backup describe --details" "$FERRY" backup describe app-backup --repo "$repo" --details
+[ "$(grep -c '^  ConfigMap$' <<<"$t_out")" = 40 ] && grep -q '^  Deployment$' <<<"$t_out" ||
+    t_fail "describe --details: $t_out"
+
+# download: the objects byte for byte, the file appearing only whole
+t_expect_rc 0 "backup download" "$FERRY" backup download app-backup --repo "$repo" --file "$t_tmp/got.jsonl"
+t_same "the downloaded objects" "$t_tmp/objects.jsonl" "$t_tmp/got.jsonl"
+(cd "$t_tmp" && "$FERRY" backup download app-backup --repo "$repo") || t_fail "download to NAME.jsonl"
+t_same "download's default file" "$t_tmp/objects.jsonl" "$t_tmp/app-backup.jsonl"
+echo keep >"$t_tmp/keep.jsonl"
+t_expect_rc 6 "download over an existing file" "$FERRY" backup download app-backup --repo "$repo" --file "$t_tmp/keep.jsonl"
+t_expect_err "keep.jsonl exists" "download over an existing file"
+[ "$(cat "$t_tmp/keep.jsonl")" = keep ] || t_fail "the existing file changed"
+t_expect_rc 0 "download --force" "$FERRY" backup download app-backup --repo "$repo" --file "$t_tmp/keep.jsonl" --force
+t_same "download --force" "$t_tmp/objects.jsonl" "$t_tmp/keep.jsonl"
+t_expect_rc 0 "download to stdout" "$FERRY" backup download app-backup --repo "$repo" --file -
+[ "$t_out" = "$(cat "$t_tmp/objects.jsonl")" ] || t_fail "download to stdout differs"
+
+# bad input: a clear error, a non-zero exit, nothing written
+t_expect_rc 3 "an unknown Backup" "$FERRY" backup describe no-such --repo "$repo"
+t_expect_err "no backup record named no-such" "an unknown Backup"
+t_expect_rc 3 "download of an unknown Backup" "$FERRY" backup download no-such --repo "$repo" --file "$t_tmp/none.jsonl"
+[ ! -e "$t_tmp/none.jsonl" ] || t_fail "a failed download left a file"
+ls "$t_tmp" | grep -q '\.tmp-' && t_fail "a temporary file was left"
+t_expect_rc 2 "describe without a name" "$FERRY" backup describe --repo "$repo"
+t_expect_rc 2 "--details on get" "$FERRY" backup get --details --repo "$repo"
+t_expect_rc 0 "backup get --help" "$FERRY" backup get --help
+grep -q "^usage: ferry backup get" <<<"$t_out" || t_fail "get --help: $t_out"
+t_expect_rc 1 "backup create without a cluster" "$FERRY" backup create app --repo "$repo"
+t_expect_err "\./create" "backup create names ./create"
+
+# the reserved words: an image file named get is ./get
+cp "$t_tmp/v.img" "$t_tmp/get"
+t_expect_rc 0 "backup ./get (an image file named get)" sh -c "cd '$t_tmp' && '$FERRY' backup --repo '$repo' --json ./get"
+t_expect_rc 0 "ferry backup --help names the words" "$FERRY" backup --help
+grep -q "create, get, describe or download" <<<"$t_out" || t_fail "backup --help: $t_out"
+
+# a damaged record: skipped by get, refused by name, reported by check
+f=$(ls "$t_tmp/repo/backups/"* | head -1)
+printf 'XXXX' | dd of="$f" bs=1 seek=20 conv=notrunc status=none
+t_expect_rc 0 "get with a damaged record" "$FERRY" backup get --repo "$repo"
+[ "$(grep -c . <<<"$t_out")" = 2 ] || t_fail "get lists the damaged record: $t_out"
+t_expect_rc 4 "check finds the damaged record" "$FERRY" check --repo "$repo"
+t_done
