@@ -10,11 +10,11 @@
   the metadata of every templated object are taken away, after checking their values:
   helm.sh/chart (NAME-VERSION of Chart.yaml), app.kubernetes.io/managed-by (Helm),
   app.kubernetes.io/instance (the release's name). Nothing else is normalised: the
-  kustomization's own label (app.kubernetes.io/part-of), its image tag, every comment-free
-  field must come out of the chart as they are. CRDs come from the chart's crds/ (not
-  templated, so without Helm's labels), which `--sync-crds` writes from the CRDs the
-  kustomization lists: a CRD added to the kustomization fails this test until the chart
-  has it too, and one in crds/ that the kustomization does not list fails it as well;
+  kustomization's own label (app.kubernetes.io/part-of), its image tag and every other
+  field must come out of the chart as they are (YAML comments aside). CRDs come from the
+  chart's crds/ (not templated, so without Helm's labels), which `--sync-crds` writes from
+  the CRDs the kustomization lists: a CRD added to the kustomization fails this test until
+  the chart has it too, and one in crds/ that the kustomization does not list fails it;
 - a render with every value changed (image, pull policy, namespace, controller replicas
   and resources, the agent's nodeSelector, tolerations, resources and kubelet directory):
   each value lands where it should (the DaemonSet's kubelet hostPath volume and its
