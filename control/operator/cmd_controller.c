@@ -586,6 +586,9 @@ static int ctlr_loop(struct ctlr *x, int sigfd)
 		ret = poll(pfd, 2, 1000);
 		if (ret < 0 && errno != EINTR)
 			return ctl_fail(-errno, strerror(errno), "controller: poll");
+		pthread_mutex_lock(&x->lock);
+		op_manager_report(x->mgr);
+		pthread_mutex_unlock(&x->lock);
 		if (ret > 0 && (pfd[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 

@@ -45,6 +45,8 @@ struct op_inf {
 	struct k8s_informer *inf;
 	struct op_sub *subs;
 	size_t nsubs;
+	uint64_t reported; /* failures already looked at by op_manager_report() */
+	char said[160];	   /* the last failure logged */
 };
 
 struct op_rec {
@@ -532,6 +534,23 @@ out_stop:
 	}
 	op_manager_stop(m);
 	return ret;
+}
+
+void op_manager_report(struct op_manager *m)
+{
+	for (size_t i = 0; m && i < m->ninfs; i++) {
+		struct op_inf *f = &m->infs[i];
+		struct k8s_informer_stats st;
+
+		k8s_informer_stats(f->inf, &st);
+		if (st.failures == f->reported)
+			continue;
+		f->reported = st.failures;
+		if (!strncmp(f->said, st.last_err.msg, sizeof(f->said) - 1))
+			continue;
+		snprintf(f->said, sizeof(f->said), "%s", st.last_err.msg);
+		ctl_log(CTL_LOG_WARN, "informer of %s: %s", f->res->resource, st.last_err.msg);
+	}
 }
 
 bool op_manager_synced(struct op_manager *m)

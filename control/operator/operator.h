@@ -45,7 +45,7 @@ int ctl_cmd_controller(int argc, char **argv);
 
 /*
  * op_registry - the reconcilers `ferry controller` runs, NULL-terminated
- * (registry.c). Empty until the capabilities arrive.
+ * (registry.c): the ScalePolicy reconciler (control/autoscale).
  */
 extern const struct k8s_reconciler *const op_registry[];
 
@@ -80,6 +80,14 @@ struct op_manager_opts {
  * -ENOMEM. On failure nothing is left running.
  */
 int op_manager_start(const struct op_manager_opts *o, struct op_manager **out, struct k8s_err *err);
+
+/*
+ * op_manager_report() - log (warning) the latest failure of each informer
+ * whose list or watch failed since the last call, once per cause: a right
+ * missing (403) names the verb to grant. Call from the thread that started
+ * the manager, about once a second.
+ */
+void op_manager_report(struct op_manager *m);
 
 /* op_manager_synced() - whether every informer has its first list in cache */
 bool op_manager_synced(struct op_manager *m);

@@ -17,8 +17,10 @@
  */
 #include <stddef.h>
 
+#include "control/autoscale/autoscale.h"
 #include "operator.h"
 
 const struct k8s_reconciler *const op_registry[] = {
+	&as_reconciler, /* ScalePolicy: control/autoscale */
 	NULL,
 };
