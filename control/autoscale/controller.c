@@ -4,7 +4,8 @@
  * controller` (autoscale.h, as_reconciler): the runtime (control/operator)
  * watches ScalePolicies, hands each key to one worker at a time, and this
  * file keeps one struct as_state per ScalePolicy between passes and calls
- * as_reconcile() with the feed the setup made. Each pass asks to be run
+ * as_reconcile() with the feed the setup started (control/signals: every
+ * agent's per-pod page, read once a second). Each pass asks to be run
  * again one period later: the pass reads the target's scale itself every
  * second, so a watch of the targets would save less than a period and cost
  * list and watch rights over every scalable kind.
@@ -17,7 +18,19 @@
 #include <string.h>
 
 #include "autoscale.h"
+#include "control/signals/signals.h"
 #include "k8s/k8s.h"
+
+/* the page's values are in the order of enum as_signal */
+_Static_assert((int)SIG_CPU == (int)AS_SIG_CPU && (int)SIG_MEMORY == (int)AS_SIG_MEMORY &&
+		       (int)SIG_RUNQ_P50 == (int)AS_SIG_RUNQ_P50 &&
+		       (int)SIG_RUNQ_P99 == (int)AS_SIG_RUNQ_P99 &&
+		       (int)SIG_RX_BYTES == (int)AS_SIG_RX_BYTES &&
+		       (int)SIG_TX_BYTES == (int)AS_SIG_TX_BYTES &&
+		       (int)SIG_RX_PACKETS == (int)AS_SIG_RX_PACKETS &&
+		       (int)SIG_TX_PACKETS == (int)AS_SIG_TX_PACKETS &&
+		       (int)SIG_KINDS == (int)AS_SIG_COUNT,
+	       "control/signals' values and autoscale's signals differ");
 
 /* one ScalePolicy's state, by its key "namespace/name" */
 struct as_entry {
@@ -29,6 +42,7 @@ struct as_entry {
 struct as_ctl {
 	pthread_mutex_t lock; /* @entries (each entry is used by one worker at a time) */
 	struct as_entry *entries;
+	struct sig_feed *feed; /* the agents, read every second */
 };
 
 /* the entry of @key, made if @make; NULL when absent or out of memory */
@@ -78,15 +92,23 @@ static int as_ctl_setup(struct k8s_client *client, const char *own_ns, void **st
 			struct k8s_err *err)
 {
 	struct as_ctl *c = calloc(1, sizeof(*c));
+	struct sig_feed_opts fo = {.sz = sizeof(fo), .agent_ns = own_ns};
+	int ret;
 
-	(void)client;
-	(void)own_ns;
-	(void)err;
 	*state = c;
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
-	return 0;
+	ret = sig_feed_new(client, &fo, &c->feed);
+	if (ret) {
+		memset(err, 0, sizeof(*err));
+		err->code = ret;
+		snprintf(err->msg, sizeof(err->msg), "the per-pod feed: %s", strerror(-ret));
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		*state = NULL;
+	}
+	return ret;
 }
 
 static void as_ctl_teardown(void *state)
@@ -95,6 +117,7 @@ static void as_ctl_teardown(void *state)
 
 	if (!c)
 		return;
+	sig_feed_free(c->feed);
 	while (c->entries) {
 		struct as_entry *e = c->entries;
 
@@ -107,14 +130,33 @@ static void as_ctl_teardown(void *state)
 	free(c);
 }
 
+/*
+ * as_feed_fn over the agents' pages: the pod's points by its UID. The pages
+ * carry whole pods, so a ContainerResource metric fails (FailedGet...Metric)
+ * rather than read the pod's value as the container's.
+ */
 static int as_ctl_feed(void *arg, enum as_signal sig, const char *ns, const char *pod,
 		       const char *uid, const char *container, const struct as_point **pts,
 		       size_t *n)
 {
-	(void)arg, (void)sig, (void)ns, (void)pod, (void)uid, (void)container;
-	*pts = NULL;
+	static _Thread_local struct as_point out[SIG_FEED_KEEP];
+	const struct sig_point *sp;
+	struct as_ctl *c = arg;
+	size_t m = 0;
+	int ret;
+
+	(void)ns, (void)pod;
+	*pts = out;
 	*n = 0;
-	return -ENODATA; /* no per-pod feed yet: every metric fails, nothing is scaled on it */
+	if (container)
+		return -EOPNOTSUPP;
+	if (!uid)
+		return -ENOENT;
+	ret = sig_feed_points(c->feed, (enum sig_kind)sig, uid, &sp, &m);
+	for (size_t i = 0; !ret && i < m; i++)
+		out[i] = (struct as_point){.t = sp[i].t, .dt = sp[i].dt, .value = sp[i].value};
+	*n = ret ? 0 : m;
+	return ret;
 }
 
 static int as_ctl_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,

@@ -440,9 +440,9 @@ static unsigned int ctlr_metrics(void *arg, FILE *f)
 }
 
 static const struct ctl_httpd_page ctlr_pages[] = {
-	{"/metrics", ctlr_metrics, CTL_HTTPD_PROMETHEUS},
-	{"/healthz", ctlr_healthz, NULL},
-	{"/readyz", ctlr_readyz, NULL},
+	{"/metrics", ctlr_metrics, CTL_HTTPD_PROMETHEUS, NULL},
+	{"/healthz", ctlr_healthz, NULL, NULL},
+	{"/readyz", ctlr_readyz, NULL, NULL},
 };
 
 /* ------------------------------------------------------------ leading */
