@@ -150,6 +150,8 @@ static void agents_list(struct sig_feed *f, int64_t now)
 
 	if (f->listed_ms && now - f->listed_ms < f->list_ms && now >= f->listed_ms)
 		return;
+	if (f->nagents && !f->c)
+		return; /* a fixed list (sig_feed_opts.urls) */
 	if (k8s_list(f->c, &k8s_pods, f->ns, &call, &l, &err)) {
 		pthread_mutex_lock(&f->lock);
 		f->st.failures++;
@@ -419,12 +421,25 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 		ret = -ENOMEM;
 		goto fail;
 	}
+	if (o && o->nurls) {
+		f->c = NULL;
+		f->agents = calloc(o->nurls, sizeof(*f->agents));
+		for (size_t i = 0; f->agents && i < o->nurls; i++)
+			snprintf(f->agents[i].url, sizeof(f->agents[i].url), "%s", o->urls[i]);
+		f->nagents = f->agents ? o->nurls : 0;
+		f->st.agents = f->nagents;
+		if (!f->agents) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
 	ret = -pthread_create(&f->thread, NULL, feed_main, f);
 	if (ret)
 		goto fail;
 	*out = f;
 	return 0;
 fail:
+	free(f->agents);
 	if (f->multi)
 		curl_multi_cleanup(f->multi);
 	pthread_cond_destroy(&f->cond);

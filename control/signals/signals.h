@@ -177,6 +177,9 @@ struct sig_point {
  * @period_ms:  how often every agent is read (1000)
  * @list_ms:    how often the agents are listed again (10 000)
  * @timeout_ms: one read's deadline (800)
+ * @urls, @nurls: instead of listing the agents, read these pages
+ *              ("http://HOST:PORT/v1/pods"; copied): bench/signals.c's
+ *              synthetic agents
  */
 struct sig_feed_opts {
 	size_t sz;
@@ -185,6 +188,8 @@ struct sig_feed_opts {
 	unsigned int port;
 	const char *token_file;
 	unsigned int period_ms, list_ms, timeout_ms;
+	const char *const *urls;
+	size_t nurls;
 };
 
 struct sig_feed;
@@ -192,7 +197,7 @@ struct sig_feed;
 /**
  * sig_feed_new() - start reading the agents (a thread of its own)
  * @c: the controller's API client (borrowed until sig_feed_free(); lists
- *     pods in @agent_ns)
+ *     pods in @agent_ns); unused with @o->urls
  * Return: 0; -ENOMEM; -errno of a thread that could not start.
  */
 int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig_feed **out);
