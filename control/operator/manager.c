@@ -548,7 +548,8 @@ void op_manager_report(struct op_manager *m)
 		f->reported = st.failures;
 		if (!strncmp(f->said, st.last_err.msg, sizeof(f->said) - 1))
 			continue;
-		snprintf(f->said, sizeof(f->said), "%s", st.last_err.msg);
+		snprintf(f->said, sizeof(f->said), "%.*s", (int)sizeof(f->said) - 1,
+			 st.last_err.msg);
 		ctl_log(CTL_LOG_WARN, "informer of %s: %s", f->res->resource, st.last_err.msg);
 	}
 }
