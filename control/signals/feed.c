@@ -359,6 +359,10 @@ static void poll_all(struct sig_feed *f)
 		if (running && curl_multi_poll(f->multi, NULL, 0, 100, NULL) != CURLM_OK)
 			break;
 	} while (running);
+	/* a multi that failed leaves its reads in: none may stay for the next round */
+	for (size_t i = 0; i < f->nagents; i++)
+		if (f->agents[i].easy)
+			curl_multi_remove_handle(f->multi, f->agents[i].easy);
 	curl_slist_free_all(hdr);
 }
 
