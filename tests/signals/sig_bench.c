@@ -228,8 +228,19 @@ int main(int argc, char **argv)
 		       (double)((p1 - p0) - (v1 - v0)) / 1e9 / seconds,
 		       (double)(v1 - v0) / 1e9 / seconds, got, n);
 	}
+	fflush(stdout);
 	sig_feed_free(feed);
 	atomic_store(&stop_srv, true);
 	pthread_join(th, NULL);
+	for (int i = 0; i < nodes; i++) {
+		close(ls[i]->fd);
+		free(ls[i]);
+		free(pods_json[i]);
+		free((char *)urls[i]);
+	}
+	free(ls);
+	free(urls);
+	free(pods_json);
+	free(pods_len);
 	return 0;
 }
