@@ -259,10 +259,17 @@ history = []  # (t, replicas)
 
 
 def watch():
-    own = Client(box.url, box.ca, box.env["KBOX_ADMIN_TOKEN"])  # a client is one connection
+    own = None
     while not stop.is_set():
-        code, _, body = own.get("/apis/apps/v1/namespaces/shop/deployments/burn")
-        history.append((time.time(), (body.get("spec") or {}).get("replicas") if code == 200 else None))
+        try:
+            if own is None:
+                own = Client(box.url, box.ca, box.env["KBOX_ADMIN_TOKEN"])  # a client is one connection
+            code, _, body = own.get("/apis/apps/v1/namespaces/shop/deployments/burn")
+            n = (body.get("spec") or {}).get("replicas") if code == 200 and isinstance(body, dict) else None
+        except Exception as e:  # a connection the server closed: a new one next time
+            print(f"note: the replicas' watch: {e!r}", flush=True)
+            own, n = None, None
+        history.append((time.time(), n))
         time.sleep(0.2)
 
 
@@ -301,23 +308,28 @@ try:
           {p["name"]: p["v"][0] for p in (doc() or {}).get("pods", []) if p["uid"] in uids}, ">= 10m each", REF)
     time.sleep(2)
     # the load stops: down to one replica, no sooner than the 6 s window after it
+    burn_uids = {p["metadata"]["uid"] for p in pods("shop", "app%3Dburn")}
+    total = sum(p["v"][0] or 0 for p in (doc() or {}).get("pods", []) if p["uid"] in burn_uids)
     t_stop = time.time()
     r_stop = replicas("shop", "burn")
     with open(RATE, "w") as f:
         f.write("0")
     down = wait_until(lambda: replicas("shop", "burn") == 1, 30, 0.2)
-    t_down = next((t for t, n in history if t > t_stop and n == 1), time.time())
+    t_seen = time.time()
+    t_down = min([t for t, n in history if t > t_stop and n == 1] + [t_seen])
     check("the load stopped: scaled down to minReplicas within 30 s", down, replicas("shop", "burn"), 1, REF)
-    # the window holds the highest recommendation of the last 6 s: while the load ran
-    # (until t_stop) it asked for more than one replica, so one replica comes no sooner
-    # than 6 s later (on a machine so loaded that the workers' measured CPU fell below
-    # the target before the stop, the recommendation fell earlier: nothing to hold then)
-    if r_stop and r_stop > 1 and all(n and n > 1 for t, n in history if t_stop - 6 <= t <= t_stop):
+    # the window holds the highest recommendation of the last 6 s: if the workers burnt
+    # more than 1.2 x the 50m one replica is sized for just before the stop, the pass
+    # then recommended more than one replica, so one replica comes no sooner than 6 s
+    # later (on a machine so loaded that the workers' CPU had fallen below that, the
+    # recommendation fell earlier: nothing to hold then)
+    print(f"note: the workers burnt {total}m in all just before the stop", flush=True)
+    if r_stop and r_stop > 1 and total > 60:
         check("... not before the scale-down stabilization window (6 s) has passed", t_down - t_stop >= 6.0,
               round(t_down - t_stop, 1), ">= 6 s", "HPA behavior: stabilizationWindowSeconds")
     else:
-        print(f"note: replicas fell before the load stopped ({r_stop} at the stop): the window is not checked",
-              flush=True)
+        print(f"note: the load had fallen before it stopped ({total}m, {r_stop} replicas): the window "
+              "is not checked", flush=True)
     print(f"note: load stopped -> scaled down {t_down - t_stop:.1f} s (window 6 s, sustain 2 s)", flush=True)
     st = get(f"{API}/namespaces/shop/scalepolicies/burn").get("status", {})
     eq("the ScalePolicy's last decision is the scale-down, applied",
