@@ -28,7 +28,7 @@
 #define TOKEN_REREAD_MS	   60000
 #define POD_FORGET_MS	   60000
 #define PAGE_MAX	   (8u << 20) /* a page of 30 000 pods is about 4 MiB */
-#define NBUCKETS	   4096
+#define NBUCKETS	   65536      /* 30 000 pods: chains of one */
 
 struct sample {
 	int64_t t, dt;
