@@ -51,6 +51,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"top", ctl_cmd_top, "per-pod CPU, run-queue wait and traffic, every second"},
 	{"controller", ctl_cmd_controller,
 	 "run the controller (leader election, reconcilers, /metrics)"},
+	{"autoscale", ctl_cmd_autoscale, "create, list and describe ScalePolicies (autoscaling)"},
 	{"bench", bench_cmd, "measure the throughput of each stage of the backup path"},
 	{"version", ctl_cmd_version, "print the version"},
 };

@@ -495,6 +495,9 @@ static int write_req(struct k8s_client *c, const char *method, const char *verb,
 	int ret;
 
 	kc_describe(&q, verb, r, ns, name, sub);
+	/* RBAC knows no "apply": a server-side apply is authorized as patch */
+	if (!strcmp(verb, "apply"))
+		q.verb = "patch";
 	ret = need_ns(r, ns, q.what, err);
 	if (ret)
 		return ret;

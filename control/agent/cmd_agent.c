@@ -33,6 +33,7 @@
 #include "podwatch.h"
 #include "control/cli/cli.h"
 #include "control/httpd/httpd.h"
+#include "control/signals/signals.h"
 #include "bpf/ebpf.h"
 
 #define AGENT_PIN_DIR	   "/sys/fs/bpf/ferry"
@@ -44,6 +45,13 @@ struct agent_http {
 	size_t len;
 	double last_sample; /* CLOCK_MONOTONIC seconds; 0: none yet */
 	double stall_s;	    /* /healthz fails after this long without a sample */
+	/* the per-pod page (control/signals): the pods of the last sample */
+	char *pods;
+	size_t pods_len;
+	uint64_t seq;
+	int64_t interval_ms;
+	const char *node;
+	struct sig_auth *auth; /* NULL: no cluster, nobody can be authenticated */
 };
 
 static void agent_usage(FILE *f)
@@ -71,8 +79,15 @@ static void agent_usage(FILE *f)
 		"                          the DaemonSet sets; out of a cluster the host name)\n"
 		"  --kubeconfig FILE       out of a cluster: this kubeconfig (default: in-cluster\n"
 		"                          when KUBERNETES_SERVICE_HOST is set, else KUBECONFIG)\n"
-		"  --no-kube               no cluster: series carry pod_uid only\n"
+		"  --no-kube               no cluster: series carry pod_uid only (and " SIG_PATH
+		"\n"
+		"                          answers 503: no caller can be authenticated)\n"
 		"  -h, --help              this text\n\n"
+		"With a cluster, " SIG_PATH
+		" serves the node's pods' last one-second values as JSON\n"
+		"to the controller's service account (a bearer token for the audience " SIG_AUDIENCE
+		",\n"
+		"checked by TokenReview), for the autoscaler.\n"
 		"With a cluster, every per-pod series carries namespace and pod and appears once\n"
 		"the agent's watch of the node's pods knows the pod; other cgroups are left out.\n"
 		"A feature the kernel refuses is reported once and left out; the rest works.\n"
@@ -139,10 +154,47 @@ static unsigned int agent_readyz(void *arg, FILE *f)
 	return 200;
 }
 
+/*
+ * SIG_PATH: the per-pod page, for the controller's service account only
+ * (control/signals/signals.h): 401, 403 or 503 with one line otherwise.
+ */
+static unsigned int agent_pods_page_http(void *arg, const char *authorization, FILE *f)
+{
+	struct agent_http *h = arg;
+	struct sig_page pg = {0};
+	char why[200];
+	int ret;
+
+	if (!h->auth) {
+		fputs("no cluster: no caller can be authenticated\n", f);
+		return 503;
+	}
+	ret = sig_auth_check(h->auth, authorization, why, sizeof(why));
+	if (ret) {
+		fprintf(f, "%s\n", why);
+		return ret == -EACCES ? 401 : ret == -EPERM ? 403 : 503;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (h->pods && h->interval_ms > 0) {
+		pg.node = h->node;
+		pg.seq = h->seq;
+		pg.interval_ms = h->interval_ms;
+		pg.age_ms = (int64_t)((agent_now() - h->last_sample) * 1000);
+		ret = sig_page_write(f, &pg, h->pods, h->pods_len);
+	} else {
+		ret = -EAGAIN;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (ret == -EAGAIN)
+		fputs("no sample yet\n", f);
+	return ret ? 503 : 200;
+}
+
 static const struct ctl_httpd_page agent_pages[] = {
-	{"/metrics", agent_metrics, CTL_HTTPD_PROMETHEUS},
-	{"/healthz", agent_healthz, NULL},
-	{"/readyz", agent_readyz, NULL},
+	{"/metrics", agent_metrics, CTL_HTTPD_PROMETHEUS, NULL},
+	{"/healthz", agent_healthz, NULL, NULL},
+	{"/readyz", agent_readyz, NULL, NULL},
+	{SIG_PATH, NULL, "application/json", agent_pods_page_http},
 };
 
 /*
@@ -152,14 +204,17 @@ static const struct ctl_httpd_page agent_pages[] = {
 static int agent_publish(struct ebpf_agent *a, struct agent_pods *pods, struct agent_http *h)
 {
 	const struct ebpf_stat *st;
-	char *buf = NULL;
-	size_t len = 0, n;
+	char *buf = NULL, *pbuf = NULL;
+	size_t len = 0, plen = 0, n;
+	int64_t interval_ms = 0;
+	double sampled;
 	FILE *f;
 	int ret;
 
 	ret = ebpf_agent_sample(a);
 	if (ret)
 		return ret;
+	sampled = agent_now();
 	if (pods && !agent_pods_poll(pods))
 		return 0; /* its series would appear unlabelled, then labelled */
 	ebpf_agent_stats(a, &st, &n);
@@ -175,11 +230,30 @@ static int agent_publish(struct ebpf_agent *a, struct agent_pods *pods, struct a
 		free(buf);
 		return ret;
 	}
+	if (pods) {
+		f = open_memstream(&pbuf, &plen);
+		if (!f) {
+			free(buf);
+			return -errno;
+		}
+		ret = agent_pods_page(pods, f, st, n, ebpf_agent_features(a), &interval_ms);
+		fclose(f);
+		if (ret) {
+			free(buf);
+			free(pbuf);
+			return ret;
+		}
+	}
 	pthread_mutex_lock(&h->lock);
 	free(h->metrics);
 	h->metrics = buf;
 	h->len = len;
-	h->last_sample = agent_now();
+	h->last_sample = sampled;
+	free(h->pods);
+	h->pods = pbuf;
+	h->pods_len = plen;
+	h->interval_ms = interval_ms;
+	h->seq++;
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }
@@ -370,6 +444,14 @@ int ctl_cmd_agent(int argc, char **argv)
 		goto out;
 	}
 	h.stall_s = 3 * a.interval + 2;
+	if (pods) {
+		h.node = agent_pods_node(pods);
+		ret = sig_auth_new(agent_pods_client(pods), SIG_CONTROLLER_SA, &h.auth);
+		if (ret) {
+			ret = ctl_fail(ret, strerror(-ret), "agent");
+			goto out;
+		}
+	}
 	ho.addr = a.addr;
 	ret = ctl_httpd_start(&ho, &httpd);
 	if (ret) {
@@ -386,6 +468,8 @@ out:
 	ctl_httpd_stop(httpd);
 	ebpf_agent_close(ea);
 	agent_pods_close(pods);
+	sig_auth_free(h.auth);
 	free(h.metrics);
+	free(h.pods);
 	return ret;
 }

@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "podwatch.h"
+#include "control/signals/signals.h"
 #include "control/cli/cli.h"
 #include "k8s/k8s.h"
 
@@ -333,4 +335,65 @@ int agent_pods_write(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, 
 	fprintf(f, "ferry_agent_pods %zu\n", alive);
 	fflush(f);
 	return ferror(f) ? -EIO : 0;
+}
+
+/* milli-units of a rate, as the feed carries them */
+static int64_t pw_milli(double v)
+{
+	return v > 0 && v < 9e15 ? (int64_t)llround(v * 1000) : 0;
+}
+
+int agent_pods_page(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, size_t n,
+		    unsigned int features, int64_t *interval_ms)
+{
+	struct sig_pod *sp = calloc(n ? n : 1, sizeof(*sp));
+	size_t m = 0;
+	int ret;
+
+	if (!sp)
+		return -ENOMEM;
+	*interval_ms = 0;
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < n; i++) {
+		const struct ebpf_stat *s = &st[i];
+		const struct ebpf_rates *r = &s->rate;
+		bool found;
+		size_t j;
+
+		if (s->kind != EBPF_KIND_POD || r->interval_s <= 0)
+			continue;
+		j = pw_find(p, s->pod_uid, &found);
+		if (!found || p->e[j].gone_at)
+			continue;
+		sp[m] = (struct sig_pod){
+			.ns = p->e[j].ns, .name = p->e[j].name, .uid = p->e[j].uid};
+		if (features & EBPF_FEAT_SCHED) {
+			sp[m].has[SIG_CPU] = sp[m].has[SIG_RUNQ_P50] = sp[m].has[SIG_RUNQ_P99] =
+				true;
+			sp[m].v[SIG_CPU] = pw_milli(r->cpu_cores);
+			sp[m].v[SIG_RUNQ_P50] = pw_milli(r->runq_p50_s);
+			sp[m].v[SIG_RUNQ_P99] = pw_milli(r->runq_p99_s);
+		}
+		if (features & EBPF_FEAT_NET) {
+			for (int k = SIG_RX_BYTES; k <= SIG_TX_PACKETS; k++)
+				sp[m].has[k] = true;
+			sp[m].v[SIG_RX_BYTES] = pw_milli(r->rx_bytes_s);
+			sp[m].v[SIG_TX_BYTES] = pw_milli(r->tx_bytes_s);
+			sp[m].v[SIG_RX_PACKETS] = pw_milli(r->rx_packets_s);
+			sp[m].v[SIG_TX_PACKETS] = pw_milli(r->tx_packets_s);
+		}
+		if (!*interval_ms)
+			*interval_ms = (int64_t)llround(r->interval_s * 1000);
+		m++;
+	}
+	ret = sig_page_pods(f, sp, m);
+	pthread_mutex_unlock(&p->lock);
+	free(sp);
+	fflush(f);
+	return ret || ferror(f) ? -EIO : 0;
+}
+
+struct k8s_client *agent_pods_client(struct agent_pods *p)
+{
+	return p->c;
 }

@@ -22,9 +22,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "bpf/ebpf.h"
+
+struct k8s_client;
 
 #define AGENT_PODS_KEEP_S 60.0
 
@@ -79,6 +82,19 @@ bool agent_pods_poll(struct agent_pods *p);
  */
 int agent_pods_write(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, size_t n,
 		     unsigned int features);
+
+/**
+ * agent_pods_page() - the "pods" array of the per-pod page
+ * (control/signals/signals.h, sig_page_pods()) of the live pods the watch
+ * knows, from the rates of @st (borrowed)
+ * @interval_ms: set to the time the rates cover (0: no pod has rates yet)
+ * Return: 0; -ENOMEM; -EIO.
+ */
+int agent_pods_page(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, size_t n,
+		    unsigned int features, int64_t *interval_ms);
+
+/* The watch's API client (borrowed for the watch's life): the page's TokenReviews. */
+struct k8s_client *agent_pods_client(struct agent_pods *p);
 
 /* The node whose pods are watched (borrowed for the watch's life). */
 const char *agent_pods_node(const struct agent_pods *p);

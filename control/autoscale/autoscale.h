@@ -790,4 +790,17 @@ int as_reconcile(const struct as_env *env, const struct k8s_obj *sp, struct as_s
 int as_status_patch(const struct k8s_obj *sp, const struct as_spec *spec,
 		    const struct as_outcome *out, int64_t now_ms, struct k8s_obj **patch);
 
+/*
+ * as_reconciler - the ScalePolicy reconciler of `ferry controller`
+ * (controller.c; control/operator/registry.c switches it on): it watches
+ * ScalePolicies in every namespace and runs as_reconcile() on each every
+ * period (1 s), four keys at once, with one struct as_state per
+ * ScalePolicy (dropped when it is deleted) and the per-pod feed its setup
+ * makes. It writes no runtime condition: the pass writes the HPA's
+ * conditions into the status itself. Its rights are those of
+ * k8s/deploy/controller-rbac.yaml's ClusterRole.
+ */
+struct k8s_reconciler;
+extern const struct k8s_reconciler as_reconciler;
+
 #endif /* FERRY_CONTROL_AUTOSCALE_H */

@@ -127,7 +127,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return MHD_NO;
-	code = p->fn(h->arg, f);
+	if (p->fn_auth)
+		code = p->fn_auth(h->arg,
+				  MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							      MHD_HTTP_HEADER_AUTHORIZATION),
+				  f);
+	else
+		code = p->fn(h->arg, f);
 	if (fclose(f)) {
 		free(buf);
 		return MHD_NO;

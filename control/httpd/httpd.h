@@ -44,11 +44,16 @@
  * @fn:   writes the body into @f (an in-memory stream) and returns the
  *        HTTP status (200, 503, ...); runs on the server's thread
  * @type: the Content-Type (NULL: "text/plain; charset=utf-8")
+ * @fn_auth: instead of @fn, for a page that authenticates its caller: also
+ *        given the request's Authorization header (NULL when absent;
+ *        borrowed for the call). It runs on the server's one thread like
+ *        @fn, so a check that asks the network must cache its answers
  */
 struct ctl_httpd_page {
 	const char *path;
 	unsigned int (*fn)(void *arg, FILE *f);
 	const char *type;
+	unsigned int (*fn_auth)(void *arg, const char *authorization, FILE *f);
 };
 
 /**

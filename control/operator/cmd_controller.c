@@ -440,9 +440,9 @@ static unsigned int ctlr_metrics(void *arg, FILE *f)
 }
 
 static const struct ctl_httpd_page ctlr_pages[] = {
-	{"/metrics", ctlr_metrics, CTL_HTTPD_PROMETHEUS},
-	{"/healthz", ctlr_healthz, NULL},
-	{"/readyz", ctlr_readyz, NULL},
+	{"/metrics", ctlr_metrics, CTL_HTTPD_PROMETHEUS, NULL},
+	{"/healthz", ctlr_healthz, NULL, NULL},
+	{"/readyz", ctlr_readyz, NULL, NULL},
 };
 
 /* ------------------------------------------------------------ leading */
@@ -577,7 +577,6 @@ static int ctlr_loop(struct ctlr *x, int sigfd)
 		}
 		lead_now = x->leading && !x->mgr;
 		pthread_mutex_unlock(&x->lock);
-		op_manager_report(x->mgr);
 		if (lead_now) {
 			ret = ctlr_lead(x);
 			if (ret)
@@ -587,6 +586,9 @@ static int ctlr_loop(struct ctlr *x, int sigfd)
 		ret = poll(pfd, 2, 1000);
 		if (ret < 0 && errno != EINTR)
 			return ctl_fail(-errno, strerror(errno), "controller: poll");
+		pthread_mutex_lock(&x->lock);
+		op_manager_report(x->mgr);
+		pthread_mutex_unlock(&x->lock);
 		if (ret > 0 && (pfd[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 

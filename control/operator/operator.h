@@ -44,8 +44,15 @@
 int ctl_cmd_controller(int argc, char **argv);
 
 /*
+ * ctl_cmd_autoscale() - `ferry autoscale create|get|describe` (argv[0] is the
+ * verb): ScalePolicies as kubectl shows HPAs (cmd_autoscale.c). Return: 0 or
+ * the -errno printed (usage, configuration, the API server's refusal).
+ */
+int ctl_cmd_autoscale(int argc, char **argv);
+
+/*
  * op_registry - the reconcilers `ferry controller` runs, NULL-terminated
- * (registry.c). Empty until the capabilities arrive.
+ * (registry.c): the ScalePolicy reconciler (control/autoscale).
  */
 extern const struct k8s_reconciler *const op_registry[];
 

@@ -17,10 +17,12 @@
  */
 #include <stddef.h>
 
+#include "control/autoscale/autoscale.h"
 #include "control/cluster/cluster.h"
 #include "operator.h"
 
 const struct k8s_reconciler *const op_registry[] = {
-	&cluster_schedule_reconciler,
+	&as_reconciler,		      /* ScalePolicy: control/autoscale */
+	&cluster_schedule_reconciler, /* Schedule: control/cluster */
 	NULL,
 };

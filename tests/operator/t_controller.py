@@ -29,13 +29,17 @@ import kboxtest  # noqa: E402
 import rbacproof  # noqa: E402
 import scenarios_controller  # noqa: E402
 import scenarios_schedule  # noqa: E402
+import scenarios_autoscale  # noqa: E402
 from opkit import DEPLOY, NS  # noqa: E402
 
 check, eq = kboxtest.check, kboxtest.eq
 REF = "issue 12 §3; DESIGN.md Deployment"
 
 # every suite whose scenarios run ferry under ferry's manifests adds its list here
-SCENARIOS = list(scenarios_controller.SCENARIOS) + list(scenarios_schedule.SCENARIOS)
+# (the autoscaler's first: every scenario's controller runs its informer of ScalePolicies,
+# and the proof reruns the first scenario that used a rule, which must be one that needs it)
+SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + list(scenarios_controller.SCENARIOS) +
+             list(scenarios_schedule.SCENARIOS))
 # ferry's service accounts, and those whose rules the scenarios here prove rule by rule;
 # the agent's rules need the box's nodes and are proven by its own suite
 # (tests/kbox/t_agent.py, issue 13)

@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/signals/feed.c - the controller's side of the per-pod feed
+ * (signals.h, sig_feed_*): one thread lists the agents (the pods of the
+ * agent DaemonSet, every list_ms), reads every agent's page at once with
+ * libcurl's multi interface every period_ms, and keeps each pod's last
+ * SIG_FEED_KEEP samples, dated on this process's clock (the time of the
+ * answer minus the sample's age), in a table by pod UID that
+ * sig_feed_points() reads under a mutex from the reconcilers' workers.
+ * A sample seen twice (the same seq of one agent) is kept once; a pod that
+ * no page named for a minute is dropped.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "signals.h"
+#include "k8s/k8s.h"
+
+#define DEFAULT_PERIOD_MS  1000
+#define DEFAULT_LIST_MS	   10000
+#define DEFAULT_TIMEOUT_MS 800
+#define TOKEN_REREAD_MS	   60000
+#define POD_FORGET_MS	   60000
+#define PAGE_MAX	   (8u << 20) /* a page of 30 000 pods is about 4 MiB */
+#define NBUCKETS	   65536      /* 30 000 pods: chains of one */
+
+struct sample {
+	int64_t t, dt;
+	bool has[SIG_KINDS];
+	int64_t v[SIG_KINDS];
+};
+
+struct fpod {
+	struct fpod *next;
+	char uid[64];
+	int64_t seen_ms;
+	size_t head, n; /* ring of SIG_FEED_KEEP samples, @head the oldest */
+	struct sample s[SIG_FEED_KEEP];
+};
+
+struct agent {
+	char url[160];
+	uint64_t seq;
+	/* one read */
+	CURL *easy;
+	char *buf;
+	size_t len;
+	bool too_big;
+};
+
+struct sig_feed {
+	struct k8s_client *c;
+	char *ns, *selector, *token_file;
+	unsigned int port, period_ms, list_ms, timeout_ms;
+	pthread_t thread;
+	CURLM *multi;
+	char auth[16400]; /* "Authorization: Bearer ..." */
+	int64_t token_ms;
+
+	struct agent *agents;
+	size_t nagents;
+	int64_t listed_ms;
+
+	pthread_mutex_t lock; /* everything below */
+	pthread_cond_t cond;
+	bool stop;
+	int64_t answered_ms; /* when a page last came in (0: never) */
+	struct fpod *buckets[NBUCKETS];
+	struct sig_feed_stats st;
+};
+
+static int64_t wall_ms(void)
+{
+	return k8s_now_ns() / 1000000;
+}
+
+static unsigned int hash(const char *s)
+{
+	unsigned int h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % NBUCKETS;
+}
+
+static struct fpod *pod_find(struct sig_feed *f, const char *uid)
+{
+	struct fpod *p = f->buckets[hash(uid)];
+
+	while (p && strcmp(p->uid, uid))
+		p = p->next;
+	return p;
+}
+
+/* ---- the token ---- */
+
+static void token_read(struct sig_feed *f, int64_t now)
+{
+	char tok[16300];
+	size_t n = 0;
+	FILE *fp;
+
+	if (f->token_ms && now - f->token_ms < TOKEN_REREAD_MS && now >= f->token_ms)
+		return;
+	f->token_ms = now;
+	fp = fopen(f->token_file, "re");
+	if (fp) {
+		n = fread(tok, 1, sizeof(tok) - 1, fp);
+		fclose(fp);
+	}
+	while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' '))
+		n--;
+	tok[n] = '\0';
+	if (n && !strpbrk(tok, "\r\n"))
+		snprintf(f->auth, sizeof(f->auth), "Authorization: Bearer %s", tok);
+	else
+		f->auth[0] = '\0'; /* the agents answer 401: counted as failures */
+}
+
+/* ---- the agents ---- */
+
+static void agents_free(struct sig_feed *f)
+{
+	for (size_t i = 0; i < f->nagents; i++) {
+		if (f->agents[i].easy) {
+			curl_multi_remove_handle(f->multi, f->agents[i].easy);
+			curl_easy_cleanup(f->agents[i].easy);
+		}
+		free(f->agents[i].buf);
+	}
+	free(f->agents);
+	f->agents = NULL;
+	f->nagents = 0;
+}
+
+/* list the agent pods; keep the seq of those still there */
+static void agents_list(struct sig_feed *f, int64_t now)
+{
+	struct k8s_call call = {.label_selector = f->selector, .timeout_ms = 5000};
+	struct k8s_items *l = NULL;
+	struct k8s_err err;
+	struct agent *na;
+	size_t n, k = 0;
+
+	if (f->listed_ms && now - f->listed_ms < f->list_ms && now >= f->listed_ms)
+		return;
+	if (f->nagents && !f->c)
+		return; /* a fixed list (sig_feed_opts.urls) */
+	if (k8s_list(f->c, &k8s_pods, f->ns, &call, &l, &err)) {
+		pthread_mutex_lock(&f->lock);
+		f->st.failures++;
+		pthread_mutex_unlock(&f->lock);
+		f->listed_ms = now - f->list_ms + 1000; /* again in a second */
+		return;
+	}
+	f->listed_ms = now;
+	n = k8s_items_len(l);
+	na = calloc(n ? n : 1, sizeof(*na));
+	if (!na) {
+		k8s_items_free(l);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct k8s_obj *p = k8s_items_at(l, i);
+		const char *ip = k8s_obj_str(p, "/status/podIP");
+		const char *phase = k8s_obj_str(p, "/status/phase");
+
+		if (!ip || !*ip || strlen(ip) > 64 || strpbrk(ip, "/?#@ ") || !phase ||
+		    strcmp(phase, "Running"))
+			continue;
+		snprintf(na[k].url, sizeof(na[k].url),
+			 strchr(ip, ':') ? "http://[%s]:%u" SIG_PATH : "http://%s:%u" SIG_PATH, ip,
+			 f->port);
+		for (size_t j = 0; j < f->nagents; j++)
+			if (!strcmp(f->agents[j].url, na[k].url))
+				na[k].seq = f->agents[j].seq;
+		k++;
+	}
+	k8s_items_free(l);
+	agents_free(f);
+	f->agents = na;
+	f->nagents = k;
+	pthread_mutex_lock(&f->lock);
+	f->st.agents = k;
+	pthread_mutex_unlock(&f->lock);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct agent *a = arg;
+	size_t n = size * nmemb;
+	char *b;
+
+	if (a->len + n > PAGE_MAX) {
+		a->too_big = true;
+		return 0;
+	}
+	b = realloc(a->buf, a->len + n + 1);
+	if (!b)
+		return 0;
+	memcpy(b + a->len, data, n);
+	a->len += n;
+	b[a->len] = '\0';
+	a->buf = b;
+	return n;
+}
+
+/* ---- a page into the table ---- */
+
+struct ingest {
+	struct sig_feed *f;
+	struct agent *a;
+	int64_t now;
+	uint64_t pods;
+};
+
+/* one pod of a page: its sample appended to its ring (under the lock) */
+static int ingest_pod(void *arg, const struct sig_page *pg, const struct sig_pod *sp)
+{
+	struct ingest *in = arg;
+	struct sig_feed *f = in->f;
+	int64_t t = in->now - pg->age_ms;
+	struct fpod *p;
+	struct sample *s;
+
+	if (pg->seq == in->a->seq)
+		return -EALREADY; /* the sample read last time: nothing new */
+	if (strlen(sp->uid) >= sizeof(p->uid))
+		return -EINVAL;
+	p = pod_find(f, sp->uid);
+	if (!p) {
+		unsigned int h = hash(sp->uid);
+
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		snprintf(p->uid, sizeof(p->uid), "%s", sp->uid);
+		p->next = f->buckets[h];
+		f->buckets[h] = p;
+	}
+	p->seen_ms = in->now;
+	/* a sample no newer than the newest kept (an agent restarted, a pod moved) is not kept */
+	if (p->n && t <= p->s[(p->head + p->n - 1) % SIG_FEED_KEEP].t)
+		return 0;
+	if (p->n == SIG_FEED_KEEP) {
+		p->head = (p->head + 1) % SIG_FEED_KEEP;
+		p->n--;
+	}
+	s = &p->s[(p->head + p->n++) % SIG_FEED_KEEP];
+	s->t = t;
+	s->dt = pg->interval_ms;
+	memcpy(s->has, sp->has, sizeof(s->has));
+	memcpy(s->v, sp->v, sizeof(s->v));
+	in->pods++;
+	return 0;
+}
+
+static void page_in(struct sig_feed *f, struct agent *a, int64_t now)
+{
+	struct ingest in = {.f = f, .a = a, .now = now};
+	struct sig_page pg;
+	int ret;
+
+	pthread_mutex_lock(&f->lock);
+	ret = sig_page_parse(a->buf, a->len, &pg, ingest_pod, &in);
+	if (!ret || ret == -EALREADY) {
+		f->answered_ms = now;
+		f->st.pages++;
+		f->st.bytes += a->len;
+		f->st.pods += in.pods;
+		a->seq = pg.seq;
+	} else {
+		f->st.failures++;
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* drop the pods no page named for POD_FORGET_MS */
+static void forget(struct sig_feed *f, int64_t now)
+{
+	pthread_mutex_lock(&f->lock);
+	for (int b = 0; b < NBUCKETS; b++) {
+		struct fpod **pp = &f->buckets[b];
+
+		while (*pp) {
+			struct fpod *p = *pp;
+
+			if (now - p->seen_ms > POD_FORGET_MS) {
+				*pp = p->next;
+				free(p);
+			} else {
+				pp = &p->next;
+			}
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* one read of every agent, all at once */
+static void poll_all(struct sig_feed *f)
+{
+	struct curl_slist *hdr = NULL;
+	int running = 0;
+
+	if (f->auth[0])
+		hdr = curl_slist_append(NULL, f->auth);
+	for (size_t i = 0; i < f->nagents; i++) {
+		struct agent *a = &f->agents[i];
+
+		a->len = 0;
+		a->too_big = false;
+		if (!a->easy && !(a->easy = curl_easy_init()))
+			continue;
+		curl_easy_reset(a->easy);
+		curl_easy_setopt(a->easy, CURLOPT_URL, a->url);
+		curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(a->easy, CURLOPT_WRITEDATA, a);
+		curl_easy_setopt(a->easy, CURLOPT_PRIVATE, a);
+		curl_easy_setopt(a->easy, CURLOPT_TIMEOUT_MS, (long)f->timeout_ms);
+		curl_easy_setopt(a->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)f->timeout_ms);
+		curl_easy_setopt(a->easy, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(a->easy, CURLOPT_PROTOCOLS_STR, "http");
+		curl_easy_setopt(a->easy, CURLOPT_ACCEPT_ENCODING, "");
+		curl_multi_add_handle(f->multi, a->easy);
+	}
+	pthread_mutex_lock(&f->lock);
+	f->st.polls++;
+	pthread_mutex_unlock(&f->lock);
+	do {
+		CURLMsg *m;
+		int left;
+
+		if (curl_multi_perform(f->multi, &running) != CURLM_OK)
+			break;
+		while ((m = curl_multi_info_read(f->multi, &left))) {
+			struct agent *a = NULL;
+			long code = 0;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&a);
+			curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+			curl_multi_remove_handle(f->multi, m->easy_handle);
+			if (m->data.result == CURLE_OK && code == 200 && a && !a->too_big) {
+				page_in(f, a, wall_ms());
+			} else {
+				pthread_mutex_lock(&f->lock);
+				f->st.failures++;
+				pthread_mutex_unlock(&f->lock);
+			}
+		}
+		if (running && curl_multi_poll(f->multi, NULL, 0, 100, NULL) != CURLM_OK)
+			break;
+	} while (running);
+	/* a multi that failed leaves its reads in: none may stay for the next round */
+	for (size_t i = 0; i < f->nagents; i++)
+		if (f->agents[i].easy)
+			curl_multi_remove_handle(f->multi, f->agents[i].easy);
+	curl_slist_free_all(hdr);
+}
+
+static void *feed_main(void *arg)
+{
+	struct sig_feed *f = arg;
+	struct timespec next;
+
+	clock_gettime(CLOCK_REALTIME, &next);
+	for (;;) {
+		int64_t now = wall_ms();
+		bool stop;
+
+		token_read(f, now);
+		agents_list(f, now);
+		poll_all(f);
+		forget(f, wall_ms());
+		next.tv_nsec += (long)(f->period_ms % 1000) * 1000000;
+		next.tv_sec += f->period_ms / 1000 + next.tv_nsec / 1000000000;
+		next.tv_nsec %= 1000000000;
+		pthread_mutex_lock(&f->lock);
+		while (!f->stop && pthread_cond_timedwait(&f->cond, &f->lock, &next) != ETIMEDOUT)
+			;
+		stop = f->stop;
+		pthread_mutex_unlock(&f->lock);
+		if (stop)
+			break;
+		if (wall_ms() - (next.tv_sec * 1000 + next.tv_nsec / 1000000) > f->period_ms)
+			clock_gettime(CLOCK_REALTIME, &next); /* fell behind: no burst */
+	}
+	return NULL;
+}
+
+static char *dup_or(const char *s, const char *dflt)
+{
+	return strdup(s && *s ? s : dflt);
+}
+
+int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig_feed **out)
+{
+	struct sig_feed *f = calloc(1, sizeof(*f));
+	const char *env = getenv("FERRY_AGENT_TOKEN_FILE");
+	int ret;
+
+	*out = NULL;
+	if (!f)
+		return -ENOMEM;
+	f->c = c;
+	f->ns = dup_or(o ? o->agent_ns : NULL, "ferry-system");
+	f->selector = dup_or(o ? o->selector : NULL, SIG_AGENT_SELECTOR);
+	f->token_file = dup_or(o && o->token_file ? o->token_file : env, SIG_TOKEN_FILE);
+	f->port = o && o->port ? o->port : SIG_AGENT_PORT;
+	f->period_ms = o && o->period_ms ? o->period_ms : DEFAULT_PERIOD_MS;
+	f->list_ms = o && o->list_ms ? o->list_ms : DEFAULT_LIST_MS;
+	f->timeout_ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	f->multi = curl_multi_init();
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	if (!f->ns || !f->selector || !f->token_file || !f->multi) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (o && o->nurls) {
+		f->c = NULL;
+		f->agents = calloc(o->nurls, sizeof(*f->agents));
+		for (size_t i = 0; f->agents && i < o->nurls; i++)
+			snprintf(f->agents[i].url, sizeof(f->agents[i].url), "%s", o->urls[i]);
+		f->nagents = f->agents ? o->nurls : 0;
+		f->st.agents = f->nagents;
+		if (!f->agents) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
+	ret = -pthread_create(&f->thread, NULL, feed_main, f);
+	if (ret)
+		goto fail;
+	*out = f;
+	return 0;
+fail:
+	free(f->agents);
+	if (f->multi)
+		curl_multi_cleanup(f->multi);
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
+	free(f->ns);
+	free(f->selector);
+	free(f->token_file);
+	free(f);
+	return ret;
+}
+
+void sig_feed_free(struct sig_feed *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->stop = true;
+	pthread_cond_signal(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	pthread_join(f->thread, NULL);
+	agents_free(f);
+	curl_multi_cleanup(f->multi);
+	for (int b = 0; b < NBUCKETS; b++)
+		while (f->buckets[b]) {
+			struct fpod *p = f->buckets[b];
+
+			f->buckets[b] = p->next;
+			free(p);
+		}
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
+	free(f->ns);
+	free(f->selector);
+	free(f->token_file);
+	free(f);
+}
+
+int sig_feed_points(struct sig_feed *f, enum sig_kind kind, const char *uid,
+		    const struct sig_point **pts, size_t *n)
+{
+	static _Thread_local struct sig_point out[SIG_FEED_KEEP];
+	const struct fpod *p;
+	int64_t now = wall_ms();
+	int ret = 0;
+
+	*pts = out;
+	*n = 0;
+	if ((int)kind < 0 || kind >= SIG_KINDS || !uid)
+		return -EINVAL;
+	pthread_mutex_lock(&f->lock);
+	if (!f->answered_ms || now - f->answered_ms >= SIG_DEFAULT_STALE_MS) {
+		ret = -ENODATA;
+	} else if (!(p = pod_find(f, uid))) {
+		ret = -ENOENT;
+	} else {
+		for (size_t i = 0; i < p->n; i++) {
+			const struct sample *s = &p->s[(p->head + i) % SIG_FEED_KEEP];
+
+			if (s->has[kind])
+				out[(*n)++] = (struct sig_point){s->t, s->dt, s->v[kind]};
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+void sig_feed_stats(struct sig_feed *f, struct sig_feed_stats *out)
+{
+	pthread_mutex_lock(&f->lock);
+	*out = f->st;
+	pthread_mutex_unlock(&f->lock);
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control/signals/signals.h - the per-pod metrics feed (issue 18 §1,
+ * DESIGN.md "Talking"): each node's agent serves its node's pods' newest
+ * one-second values on a compact page, the controller finds the agents
+ * through the API (the agent DaemonSet's pods and their addresses) and
+ * reads every agent once a second. Layer 1 of control/ (control/README.md):
+ * it uses k8s/ (the API client, TokenReview) and libcurl, nothing else of
+ * ours; the agent (layer 3) writes and guards the page with it, the
+ * autoscaler (layer 2) reads the feed through it.
+ *
+ * The page: GET SIG_PATH on the agent's metrics port, with
+ * "Authorization: Bearer TOKEN", TOKEN a service-account token of the
+ * controller bound to the audience SIG_AUDIENCE (a projected token: the API
+ * server refuses it, so a token read off the wire opens nothing but other
+ * agents' pages). The agent asks the API server who the token is
+ * (TokenReview, audience SIG_AUDIENCE) and serves only the identity it was
+ * told to (the controller's service account): 401 without a token or with
+ * one the API server does not authenticate, 403 for another identity, 503
+ * before the first sample or when the API server cannot answer. The body
+ * (application/json):
+ *
+ *   {"node":"node-1","seq":42,"interval_ms":1000,"age_ms":180,
+ *    "pods":[{"namespace":"web","name":"web-1","uid":"0f8e...",
+ *             "v":[cpu, memory, runq_p50, runq_p99, rx_bytes, tx_bytes,
+ *                  rx_packets, tx_packets]}, ...]}
+ *
+ * seq counts the agent's samples (the same seq is the same sample); age_ms
+ * is how old the sample was when the page was written and interval_ms the
+ * time it covers, so the reader dates it on its own clock (no clock is
+ * compared between machines). Values are integers in milli-units (CPU in
+ * millicores, run-queue wait in milliseconds of seconds, i.e. 2 ms is 2,
+ * bytes and packets per second times 1000), in the order of enum
+ * sig_kind; null where the agent measures nothing (memory today; run-queue
+ * wait without the scheduler programs).
+ *
+ * Threads: a sig_feed runs one thread of its own (the 1 Hz poll) and
+ * answers sig_feed_points() from any thread; a sig_auth is used by one
+ * thread (the agent's HTTP thread). Errors are 0 or -errno; nothing here
+ * prints or logs (the feed counts its failures: sig_feed_stats()).
+ */
+#ifndef FERRY_CTL_SIGNALS_H
+#define FERRY_CTL_SIGNALS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SIG_PATH	     "/v1/pods"
+#define SIG_AUDIENCE	     "ferry-agent"
+#define SIG_CONTROLLER_SA    "system:serviceaccount:ferry-system:ferry-controller"
+#define SIG_AGENT_SELECTOR   "app.kubernetes.io/name=ferry-agent"
+#define SIG_AGENT_PORT	     9464
+#define SIG_TOKEN_FILE	     "/var/run/secrets/ferry.io/agent-token/token"
+#define SIG_DEFAULT_STALE_MS 5000
+
+/* what a page carries per pod, in the order of the "v" array (autoscale.h's enum as_signal) */
+enum sig_kind {
+	SIG_CPU,
+	SIG_MEMORY,
+	SIG_RUNQ_P50,
+	SIG_RUNQ_P99,
+	SIG_RX_BYTES,
+	SIG_TX_BYTES,
+	SIG_RX_PACKETS,
+	SIG_TX_PACKETS,
+	SIG_KINDS,
+};
+
+/**
+ * struct sig_pod - one pod's values on a page
+ * @ns, @name, @uid: the pod (borrowed, NUL-terminated)
+ * @has: which of @v were measured
+ * @v:   milli-units
+ */
+struct sig_pod {
+	const char *ns, *name, *uid;
+	bool has[SIG_KINDS];
+	int64_t v[SIG_KINDS];
+};
+
+/**
+ * struct sig_page - a page's header
+ * @node:        the agent's node
+ * @seq:         the sample's number (>= 1)
+ * @interval_ms: the time the sample covers (> 0)
+ * @age_ms:      its age when the page was written (>= 0)
+ */
+struct sig_page {
+	const char *node;
+	uint64_t seq;
+	int64_t interval_ms;
+	int64_t age_ms;
+};
+
+/*
+ * sig_page_pods() - the page's "pods" array alone (the agent writes it once
+ * per sample, and the page around it per request, with the age then).
+ * Return: 0; -EIO (the stream failed).
+ */
+int sig_page_pods(FILE *f, const struct sig_pod *pods, size_t n);
+
+/* sig_page_write() - the page: @pg and the array @pods_json (sig_page_pods()). Return: 0; -EIO. */
+int sig_page_write(FILE *f, const struct sig_page *pg, const char *pods_json, size_t len);
+
+/*
+ * sig_pod_fn - one pod of a page being parsed, with the page's header
+ * (checked before the first pod); their strings are borrowed for the call.
+ * Return 0 to go on, or -errno to stop the parse with it.
+ */
+typedef int (*sig_pod_fn)(void *arg, const struct sig_page *pg, const struct sig_pod *pod);
+
+/**
+ * sig_page_parse() - a page from an agent (untrusted input)
+ * @buf, @len: the body
+ * @pg:        the header (@pg->node is NULL after the return: it lived in
+ *             the parsed document)
+ * @each:      called per pod, in the page's order (NULL: the header alone)
+ *
+ * Return: 0; -EINVAL (not JSON, a field missing or of the wrong type, a
+ * value out of range, a "v" of another length; nothing after the pods
+ * already passed to @each is passed), -ENOMEM, or @each's error.
+ */
+int sig_page_parse(const char *buf, size_t len, struct sig_page *pg, sig_pod_fn each, void *arg);
+
+/* ---- the agent's side: who may read the page ---- */
+
+struct k8s_client;
+struct sig_auth;
+
+/**
+ * sig_auth_new() - a guard that lets @user (SIG_CONTROLLER_SA) in
+ * @c:    the agent's API client (borrowed; needs create tokenreviews)
+ * @user: borrowed for the guard's life
+ * Return: 0; -ENOMEM.
+ */
+int sig_auth_new(struct k8s_client *c, const char *user, struct sig_auth **out);
+void sig_auth_free(struct sig_auth *a);
+
+/**
+ * sig_auth_check() - may the request with this Authorization header read?
+ * @why: one line for the response body (never the token)
+ *
+ * The API server's answer is cached per token (its SHA-256) for a minute,
+ * a refusal for 10 s, so an agent asks it about once a minute per caller
+ * (a token revoked meanwhile reads on for up to that minute, as a cached
+ * webhook authentication does). Return: 0 (allowed); -EACCES
+ * (401: no bearer token, or one the API server does not authenticate for
+ * SIG_AUDIENCE); -EPERM (403: another identity); -EAGAIN (503: the API
+ * server could not be asked).
+ */
+int sig_auth_check(struct sig_auth *a, const char *authorization, char *why, size_t len);
+
+/* ---- the controller's side: the feed ---- */
+
+/**
+ * struct sig_point - one value of a pod, dated on the reader's clock
+ * @t:  end of the interval it covers (wall clock ms)
+ * @dt: its length (ms)
+ * @value: milli-units
+ */
+struct sig_point {
+	int64_t t;
+	int64_t dt;
+	int64_t value;
+};
+
+/**
+ * struct sig_feed_opts - where the agents are, how to read them (zero: default)
+ * @sz:         sizeof(struct sig_feed_opts)
+ * @agent_ns:   their namespace ("ferry-system")
+ * @selector:   their pods' label selector (SIG_AGENT_SELECTOR)
+ * @port:       their page's port (SIG_AGENT_PORT)
+ * @token_file: the bearer token for them, re-read every minute
+ *              ($FERRY_AGENT_TOKEN_FILE, else SIG_TOKEN_FILE)
+ * @period_ms:  how often every agent is read (1000)
+ * @list_ms:    how often the agents are listed again (10 000)
+ * @timeout_ms: one read's deadline (800)
+ * @urls, @nurls: instead of listing the agents, read these pages
+ *              ("http://HOST:PORT/v1/pods"; copied): bench/signals.c's
+ *              synthetic agents
+ */
+struct sig_feed_opts {
+	size_t sz;
+	const char *agent_ns;
+	const char *selector;
+	unsigned int port;
+	const char *token_file;
+	unsigned int period_ms, list_ms, timeout_ms;
+	const char *const *urls;
+	size_t nurls;
+};
+
+struct sig_feed;
+
+/**
+ * sig_feed_new() - start reading the agents (a thread of its own)
+ * @c: the controller's API client (borrowed until sig_feed_free(); lists
+ *     pods in @agent_ns); unused with @o->urls
+ * Return: 0; -ENOMEM; -errno of a thread that could not start.
+ */
+int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig_feed **out);
+
+/* sig_feed_free() - stop the thread and free; NULL is a no-op */
+void sig_feed_free(struct sig_feed *f);
+
+/**
+ * sig_feed_points() - the recent points of pod @uid's value @kind, oldest
+ * first (up to SIG_FEED_KEEP of them)
+ * @pts, @n: set to a copy that stays valid until this thread's next call
+ *
+ * Return: 0 (@n may be 0: the agent reports the pod but not this value);
+ * -ENOENT (no agent reported the pod); -ENODATA (no agent answered in the
+ * last SIG_DEFAULT_STALE_MS: the feed can answer nothing); -EINVAL (a
+ * @kind out of range).
+ */
+#define SIG_FEED_KEEP 16
+int sig_feed_points(struct sig_feed *f, enum sig_kind kind, const char *uid,
+		    const struct sig_point **pts, size_t *n);
+
+/* Counters, for /metrics and the bench. */
+struct sig_feed_stats {
+	uint64_t polls, pages, failures, pods, bytes;
+	size_t agents;
+};
+void sig_feed_stats(struct sig_feed *f, struct sig_feed_stats *out);
+
+#endif /* FERRY_CTL_SIGNALS_H */

@@ -1,0 +1,349 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""t_scale_e2e: the autoscaler end to end in a box of its own (issue 18 "Tests").
+
+ferry as shipped (`kubectl apply -k k8s/deploy`: the controller's Deployment, the
+agent's DaemonSet, the ScalePolicy CRD, their RBAC), in a one-node box whose pods
+are real processes in real cgroups behind kube-proxy. A Deployment of CPU-burning
+HTTP workers (kbox/web's /burn: a fixed CPU cost per request, requests of 100m)
+behind its ClusterIP, and a load generator in the node's network stepping its
+request rate. Checks, each naming where it is specified:
+- the agent's per-pod page (control/signals/signals.h) answers only the
+  controller's service account with a token for the audience ferry-agent: 401
+  without a token and with a token for the API server's audience, 403 for another
+  service account, 200 with the node's pods and their values for the controller;
+- a step up of the load: the controller, fed by the agents' pages, scales the
+  workers up within seconds (the decision within the sustain window plus a few
+  polls), new replicas take load (each pod's CPU on the page), the scale-up
+  policy caps the step (Pods 2 per 15 s here: at most 3 in the first 15 s);
+- the load stopped: scale-down waits for its explicit stabilization window (6 s)
+  and comes within seconds after it;
+- a target an HPA also scales: AbleToScale False ScaledByAnother, naming it, and
+  its replicas left alone.
+CI budget of the autoscaling suite: 3 minutes. Timing figures go to stdout only.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRC, "tests", "kbox"))
+from kboxtest import Box, Client, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
+from kboxd import nodeutil  # noqa: E402
+
+REF = "issue 18 Tests"
+NODE = "node-s1"
+API = "/apis/ferry.io/v1alpha1"
+if os.geteuid() != 0:
+    skip("the box's nodes need root (namespaces, cgroups, mounts, iptables, BPF)")
+if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
+    skip("runs the box's own nodes; FERRY_TEST_KUBECONFIG names a real cluster")
+FERRY = os.environ.get("FERRY", "")
+if not (FERRY and os.access(FERRY, os.X_OK)):
+    print("ERROR: FERRY must name the built ferry binary (meson test sets it)")
+    sys.exit(99)
+KUBECTL = kubectl_path()
+if not KUBECTL:
+    skip("needs kubectl >= 1.30 (tests/install-deps.sh)")
+
+T0 = time.time()
+cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+cfg.write(f"nodes:\n- name: {NODE}\n  zone: zone-a\n  cgroupDriver: cgroupfs\n")
+cfg.close()
+box = Box(private=True, args=["--config", cfg.name])
+api = box.admin
+D = box.dir
+NETNS = nodeutil.node_netns(D, NODE)
+ENV = dict(os.environ, HOME=tempfile.mkdtemp(prefix="kbox-e2e-home-"), KUBECONFIG=box.kubeconfig)
+print(f"note: box up in {time.time() - T0:.1f} s", flush=True)
+
+
+def get(path):
+    code, _, body = api.get(path)
+    return body if code == 200 else None
+
+
+def create(path, obj):
+    code, _, body = api.post(path, obj)
+    if code != 201:
+        print(f"ERROR: POST {path}: {code} {body}")
+        sys.exit(99)
+    return body
+
+
+def ready(p):
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in ((p or {}).get("status") or {}).get("conditions") or [])
+
+
+def pods(ns, selector):
+    return (get(f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}") or {}).get("items") or []
+
+
+def replicas(ns, name):
+    return ((get(f"/apis/apps/v1/namespaces/{ns}/deployments/{name}") or {}).get("spec") or {}).get("replicas")
+
+
+def token(sa, ns, audiences=None):
+    spec = {"expirationSeconds": 3600}
+    if audiences:
+        spec["audiences"] = audiences
+    return create(f"/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token",
+                  {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec})["status"]["token"]
+
+
+def in_node(argv, **kw):
+    return subprocess.run(["ip", "netns", "exec", NETNS] + argv, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, **kw)
+
+
+def page(ip, tok):
+    """(HTTP code, body) of the agent's per-pod page, asked from the node's network."""
+    argv = ["curl", "-s", "--max-time", "5", "-o", "/dev/stdout", "-w", "\n%{http_code}"]
+    if tok is not None:
+        argv += ["-H", f"Authorization: Bearer {tok}"]
+    r = in_node(argv + [f"http://{ip}:9464/v1/pods"])
+    body, _, code = r.stdout.rpartition("\n")
+    return (int(code) if code.isdigit() else None), body
+
+
+# ---------------------------------------------------------------- ferry as shipped
+r = subprocess.run([KUBECTL, "apply", "-f", os.path.join(SRC, "k8s", "deploy", "namespace.yaml")],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=60)
+r2 = subprocess.run([KUBECTL, "apply", "-k", os.path.join(SRC, "k8s", "deploy")],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=120)
+eq("kubectl apply -k k8s/deploy", (r.returncode, r2.returncode, r2.stderr.strip()), (0, 0, ""), "k8s/deploy")
+
+# the workers: kbox/web, 20 ms of CPU per /burn request, requests of 100m, behind a ClusterIP
+create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+labels = {"app": "burn"}
+create("/apis/apps/v1/namespaces/shop/deployments", {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "burn"},
+    "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+             "template": {"metadata": {"labels": labels}, "spec": {
+                 "terminationGracePeriodSeconds": 1,
+                 "containers": [{"name": "web", "image": "kbox/web:1",
+                                 "ports": [{"containerPort": 8080}],
+                                 "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080},
+                                                    "periodSeconds": 1},
+                                 "resources": {"requests": {"cpu": "100m"}}}]}}}})
+svc = create("/api/v1/namespaces/shop/services", {
+    "apiVersion": "v1", "kind": "Service", "metadata": {"name": "burn"},
+    "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]}})
+CLUSTER_IP = svc["spec"]["clusterIP"]
+# a target an HPA scales too
+create("/apis/apps/v1/namespaces/shop/deployments", {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "other"},
+    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "other"}},
+             "template": {"metadata": {"labels": {"app": "other"}}, "spec": {
+                 "terminationGracePeriodSeconds": 1,
+                 "containers": [{"name": "web", "image": "kbox/web:1",
+                                 "resources": {"requests": {"cpu": "100m"}}}]}}}})
+create("/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers", {
+    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "other-hpa"},
+    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "other"},
+             "minReplicas": 1, "maxReplicas": 3}})
+
+ok = wait_until(lambda: any(ready(p) for p in pods("ferry-system", "app.kubernetes.io%2Fname%3Dferry-agent")) and
+                any(ready(p) for p in pods("ferry-system", "app.kubernetes.io%2Fname%3Dferry-controller")) and
+                all(ready(p) for p in pods("shop", "app%3Dburn")) and pods("shop", "app%3Dburn"), 90, 0.3)
+check("the agent, a controller and the worker are Ready", ok,
+      [(p["metadata"]["name"], ready(p)) for ns, s in (("ferry-system", ""), ("shop", "")) for p in pods(ns, s)],
+      "Ready", REF)
+print(f"note: everything Ready {time.time() - T0:.1f} s after the start", flush=True)
+if not ok:
+    finish()
+agent = pods("ferry-system", "app.kubernetes.io%2Fname%3Dferry-agent")[0]
+AGENT_IP = agent["status"]["podIP"]
+
+# ---------------------------------------------------------------- the page and who may read it
+ctl_tok = token("ferry-controller", "ferry-system", ["ferry-agent"])
+code, body = page(AGENT_IP, None)
+eq("the per-pod page without a token: 401", code, 401, "control/signals/signals.h")
+code, body = page(AGENT_IP, token("ferry-controller", "ferry-system"))
+eq("... with the controller's token for the API server's audience: 401 (the audience is ferry-agent)",
+   code, 401, "control/signals/signals.h; TokenReview spec.audiences")
+create("/api/v1/namespaces/shop/serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                    "metadata": {"name": "nosy"}})
+code, body = page(AGENT_IP, token("nosy", "shop", ["ferry-agent"]))
+eq("... with another service account's token for ferry-agent: 403", code, 403, "control/signals/signals.h")
+check("... which names the identity refused", "system:serviceaccount:shop:nosy" in body, body[:200], "named", REF)
+
+
+def doc():
+    code, body = page(AGENT_IP, ctl_tok)
+    try:
+        return json.loads(body) if code == 200 else None
+    except ValueError:
+        return None
+
+
+d = wait_until(lambda: (lambda x: x if x and any(p["namespace"] == "shop" for p in x["pods"]) else None)(doc()), 10, 0.3)
+check("the controller's token for ferry-agent reads the page: 200, JSON", d, page(AGENT_IP, ctl_tok), "200", REF)
+if d:
+    eq("the page names its node", d.get("node"), NODE, REF)
+    node_pods = sorted(p["metadata"]["uid"] for p in (get(f"/api/v1/pods?fieldSelector=spec.nodeName%3D{NODE}") or {})
+                       .get("items", []) if p["status"].get("phase") == "Running")
+    check("the page's pods are pods of the node", {p["uid"] for p in d["pods"]} <= set(node_pods),
+          sorted(p["uid"] for p in d["pods"]), node_pods, REF)
+    check("each pod has eight values, CPU among them, and the sample an age under 2 s",
+          all(len(p["v"]) == 8 and p["v"][0] is not None for p in d["pods"]) and 0 <= d["age_ms"] < 2000,
+          d["pods"][:2], "8 values, age < 2 s", REF)
+
+# ---------------------------------------------------------------- the ScalePolicies
+create(f"{API}/namespaces/shop/scalepolicies", {
+    "apiVersion": "ferry.io/v1alpha1", "kind": "ScalePolicy", "metadata": {"name": "burn"},
+    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "burn"},
+             "minReplicas": 1, "maxReplicas": 4,
+             "metrics": [{"type": "Resource", "resource": {
+                 "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
+             "behavior": {"scaleUp": {"policies": [{"type": "Pods", "value": 2, "periodSeconds": 15}]},
+                          "scaleDown": {"stabilizationWindowSeconds": 6}},
+             "sustainWindowSeconds": 2}})
+create(f"{API}/namespaces/shop/scalepolicies", {
+    "apiVersion": "ferry.io/v1alpha1", "kind": "ScalePolicy", "metadata": {"name": "other"},
+    "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "other"},
+             "minReplicas": 1, "maxReplicas": 4}})
+
+
+def cond(name, ctype):
+    sp = get(f"{API}/namespaces/shop/scalepolicies/{name}") or {}
+    return next((c for c in (sp.get("status") or {}).get("conditions") or [] if c.get("type") == ctype), None)
+
+
+c = wait_until(lambda: (lambda x: x if x and x.get("reason") == "ScaledByAnother" else None)(cond("other", "AbleToScale")),
+               15, 0.3)
+check("a target an HPA scales: AbleToScale False ScaledByAnother naming the HPA",
+      c and c.get("status") == "False" and "other-hpa" in c.get("message", ""), c, "ScaledByAnother other-hpa", REF)
+eq("... and its replicas are left alone", replicas("shop", "other"), 1, REF)
+c = wait_until(lambda: (lambda x: x if x and x.get("status") == "True" else None)(cond("burn", "ScalingActive")), 15, 0.3)
+check("with an idle worker the controller reads its CPU from the agents: ScalingActive True", c,
+      get(f"{API}/namespaces/shop/scalepolicies/burn").get("status"), "True", REF)
+eq("... and leaves it at one replica", replicas("shop", "burn"), 1, REF)
+
+# ---------------------------------------------------------------- the load
+RATE = os.path.join(D, "rate")
+with open(RATE, "w") as f:
+    f.write("0")
+LOADGEN = r"""
+import sys, threading, time, urllib.request
+url, rate_file = sys.argv[1], sys.argv[2]
+def one():
+    try:
+        urllib.request.urlopen(url, timeout=5).read()
+    except Exception:
+        pass
+next_t = time.time()
+while True:
+    try:
+        rate = float(open(rate_file).read() or 0)
+    except (OSError, ValueError):
+        rate = 0
+    if rate <= 0:
+        time.sleep(0.1)
+        next_t = time.time()
+        continue
+    threading.Thread(target=one, daemon=True).start()
+    next_t += 1.0 / rate
+    time.sleep(max(0, next_t - time.time()))
+"""
+gen = subprocess.Popen(["ip", "netns", "exec", NETNS, "/usr/bin/python3", "-c", LOADGEN,
+                        f"http://{CLUSTER_IP}/burn?ms=20", RATE], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+stop = threading.Event()
+history = []  # (t, replicas)
+
+
+def watch():
+    own = None
+    while not stop.is_set():
+        try:
+            if own is None:
+                own = Client(box.url, box.ca, box.env["KBOX_ADMIN_TOKEN"])  # a client is one connection
+            code, _, body = own.get("/apis/apps/v1/namespaces/shop/deployments/burn")
+            n = (body.get("spec") or {}).get("replicas") if code == 200 and isinstance(body, dict) else None
+        except Exception as e:  # a connection the server closed: a new one next time
+            print(f"note: the replicas' watch: {e!r}", flush=True)
+            own, n = None, None
+        history.append((time.time(), n))
+        time.sleep(0.2)
+
+
+w = threading.Thread(target=watch, daemon=True)
+w.start()
+t_up = time.time()
+try:
+    # 10 requests a second of 20 ms: 200m on one replica, 200 % of its request
+    t_up = time.time()
+    with open(RATE, "w") as f:
+        f.write("10")
+    up = wait_until(lambda: (replicas("shop", "burn") or 1) > 1, 20, 0.2)
+    t_dec = time.time()
+    check("a sustained step up of the load scales the workers up within 20 s", up, replicas("shop", "burn"),
+          "> 1", REF)
+    print(f"note: step up -> decision {t_dec - t_up:.1f} s (sustain window 2 s, agents and controller at 1 Hz)",
+          flush=True)
+    # 200 % of the request on one replica asks for 4; the Pods policy allows 2 more per 15 s
+    wait_until(lambda: replicas("shop", "burn") == 3, 10, 0.2)
+    first = [n for t, n in history if t_dec - 1 <= t <= t_dec + 14 and n is not None]
+    check("the scale-up policy (Pods: 2 per 15 s) caps the replicas at 3 in the 15 s after the first step",
+          first and max(first) <= 3, sorted(set(first)), "<= 3", "HPA behavior: scaling policies")
+    ok = wait_until(lambda: len([p for p in pods("shop", "app%3Dburn") if ready(p)]) >= 2, 30, 0.3)
+    check("the new replicas turn Ready", ok, [(p["metadata"]["name"], ready(p)) for p in pods("shop", "app%3Dburn")],
+          ">= 2 Ready", REF)
+    print(f"note: decision -> {len([p for p in pods('shop', 'app%3Dburn') if ready(p)])} Ready "
+          f"{time.time() - t_dec:.1f} s", flush=True)
+    uids = {p["metadata"]["uid"] for p in pods("shop", "app%3Dburn") if ready(p)}
+
+    def busy():
+        x = doc()
+        got = {p["uid"]: p["v"][0] for p in (x or {}).get("pods", []) if p["uid"] in uids}
+        return got if len(got) == len(uids) and all(v and v >= 10 for v in got.values()) else None
+    got = wait_until(busy, 10, 0.5)
+    check("the new replicas take load: each Ready worker burns at least 10m of CPU (the agent's page)", got,
+          {p["name"]: p["v"][0] for p in (doc() or {}).get("pods", []) if p["uid"] in uids}, ">= 10m each", REF)
+    time.sleep(2)
+    # the load stops: down to one replica, no sooner than the 6 s window after it
+    burn_uids = {p["metadata"]["uid"] for p in pods("shop", "app%3Dburn")}
+    total = sum(p["v"][0] or 0 for p in (doc() or {}).get("pods", []) if p["uid"] in burn_uids)
+    t_stop = time.time()
+    r_stop = replicas("shop", "burn")
+    with open(RATE, "w") as f:
+        f.write("0")
+    down = wait_until(lambda: replicas("shop", "burn") == 1, 30, 0.2)
+    t_seen = time.time()
+    t_down = min([t for t, n in history if t > t_stop and n == 1] + [t_seen])
+    check("the load stopped: scaled down to minReplicas within 30 s", down, replicas("shop", "burn"), 1, REF)
+    # the window holds the highest recommendation of the last 6 s: if the workers burnt
+    # more than 1.2 x the 50m one replica is sized for just before the stop, the pass
+    # then recommended more than one replica, so one replica comes no sooner than 6 s
+    # later (on a machine so loaded that the workers' CPU had fallen below that, the
+    # recommendation fell earlier: nothing to hold then)
+    print(f"note: the workers burnt {total}m in all just before the stop", flush=True)
+    if r_stop and r_stop > 1 and total > 60:
+        check("... not before the scale-down stabilization window (6 s) has passed", t_down - t_stop >= 6.0,
+              round(t_down - t_stop, 1), ">= 6 s", "HPA behavior: stabilizationWindowSeconds")
+    else:
+        print(f"note: the load had fallen before it stopped ({total}m, {r_stop} replicas): the window "
+              "is not checked", flush=True)
+    print(f"note: load stopped -> scaled down {t_down - t_stop:.1f} s (window 6 s, sustain 2 s)", flush=True)
+    st = get(f"{API}/namespaces/shop/scalepolicies/burn").get("status", {})
+    eq("the ScalePolicy's last decision is the scale-down, applied",
+       (st.get("lastDecision", {}).get("desiredReplicas"), st.get("lastDecision", {}).get("applied")), (1, True), REF)
+    ev = [e for e in (get("/apis/events.k8s.io/v1/namespaces/shop/events") or {}).get("items", [])
+          if e.get("reason") == "SuccessfulRescale"]
+    check("SuccessfulRescale Events in the HPA's words (New size: N; reason: ...)",
+          len(ev) >= 2 and all(e.get("note", "").startswith("New size: ") for e in ev),
+          [e.get("note") for e in ev], ">= 2", "HPA events")
+finally:
+    stop.set()
+    gen.kill()
+    gen.wait()
+print("note: replicas over time (s after the step up):",
+      [(round(t - t_up, 1), n) for i, (t, n) in enumerate(history) if i == 0 or history[i - 1][1] != n],
+      f"{time.time() - T0:.1f} s in all", flush=True)
+finish()
