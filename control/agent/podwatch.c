@@ -334,3 +334,8 @@ int agent_pods_write(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, 
 	fflush(f);
 	return ferror(f) ? -EIO : 0;
 }
+
+struct k8s_client *agent_pods_client(const struct agent_pods *p)
+{
+	return p ? p->c : NULL;
+}

@@ -83,4 +83,7 @@ int agent_pods_write(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, 
 /* The node whose pods are watched (borrowed for the watch's life). */
 const char *agent_pods_node(const struct agent_pods *p);
 
+/* The watch's client (borrowed for the watch's life): the transfers use it too. */
+struct k8s_client *agent_pods_client(const struct agent_pods *p);
+
 #endif /* FERRY_CTL_AGENT_PODWATCH_H */
