@@ -156,6 +156,10 @@ def writer(name, script):
         print("note: node.log:", open(os.path.join(D, "nodes", "node-a1", "node.log")).read()[-3000:])
     api.delete(f"/api/v1/namespaces/{NS}/pods/{name}", {"gracePeriodSeconds": 0})
     wait_until(lambda: api.get(f"/api/v1/namespaces/{NS}/pods/{name}")[0] == 404, 30, 0.1)
+    # the kubelet unmounts (ext4 writes its superblock then) after the pod is gone: wait for it
+    mounts = f"/proc/{nodeutil.node_pid(D, 'node-a1')}/mounts"
+    check(f"{name}: the kubelet unmounted the volume", wait_until(lambda: "/globalmount " not in open(mounts).read(),
+                                                                  30, 0.1), None, None, "kubelet teardown")
 
 
 def volume_file():
@@ -252,13 +256,13 @@ try:
                                                  "data": {"password": base64.b64encode(PASSWORD.encode()).decode()}})
     create(f"/api/v1/namespaces/{NS}/persistentvolumeclaims", {
         "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "512Mi"}},
                  "storageClassName": "kbox-disk"}})
     writer("write-1", "for i in 1 2 3 4; do dd if=/dev/urandom of=/data/f$i bs=1M count=4 2>/dev/null; done; "
                       "mkdir /data/dir; echo hello > /data/dir/hello; sha256sum /data/f* > /data/sums; sync")
     claim = get(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/data")
     DATA_PV = claim["spec"]["volumeName"]
-    SIZE = 64 * MiB
+    SIZE = 512 * MiB  # ext4 of 4 KiB blocks: below 512 MB mkfs picks 1 KiB, which the box cannot mount after a snapshot
 
     # ------------------------------------------------------------ agents, one per node
     for n in NODES:
