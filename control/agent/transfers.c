@@ -424,6 +424,22 @@ static bool xs_released(struct agent_xfers *x, struct xs_slot *s)
 	return done;
 }
 
+/* Whether a running job's transfer was deleted (or is being): the job stops. */
+static bool xs_withdrawn(struct agent_xfers *x, struct xs_slot *s)
+{
+	char key[K8S_KEY_SIZE];
+	struct k8s_obj *o;
+	bool gone;
+
+	snprintf(key, sizeof(key), "%s/%s", XFER_NS, s->name);
+	o = k8s_informer_get(x->inf, key);
+	gone = !o || k8s_obj_str(o, "/metadata/deletionTimestamp") ||
+	       strcmp(k8s_obj_get_uid(o) ? k8s_obj_get_uid(o) : "",
+		      k8s_obj_get_uid(s->vt) ? k8s_obj_get_uid(s->vt) : "");
+	k8s_obj_free(o);
+	return gone;
+}
+
 void agent_xfers_poll(struct agent_xfers *x)
 {
 	unsigned int i;
@@ -431,6 +447,8 @@ void agent_xfers_poll(struct agent_xfers *x)
 	for (i = 0; i < x->o.max; i++) {
 		struct xs_slot *s = &x->slots[i];
 
+		if (s->used && !atomic_load(&s->finished) && xs_withdrawn(x, s))
+			atomic_store(&s->stop, true);
 		if (!s->used || !atomic_load(&s->finished))
 			continue;
 		if (!s->joined) {

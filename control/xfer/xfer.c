@@ -17,6 +17,11 @@ const struct k8s_resource xfer_snapshots =
 
 #define XFER_POLL_MS 500 /* a snapshot's cut, a pod's start: looked at again this often */
 
+static bool xfer_is(const char *a, const char *b)
+{
+	return a && !strcmp(a, b);
+}
+
 int xfer_name(const char *uid, char name[XFER_NAME_SIZE])
 {
 	int n;
@@ -375,6 +380,42 @@ int xfer_cleanup(struct k8s_client *c, const struct k8s_obj *vt, bool *gone, str
 	return 0;
 }
 
+/*
+ * The finalizer that keeps a deleted transfer until its objects outside
+ * ferry-system (the source snapshot, the content copy) are gone too: @add
+ * puts it on, else it is taken off. A merge patch replaces the whole list, so
+ * the others' finalizers are written back as read; the resourceVersion makes
+ * it a compare-and-swap (a 409 is -EAGAIN: read again).
+ */
+static int xfer_finalizer(struct k8s_client *c, const struct k8s_obj *vt, bool add,
+			  struct k8s_err *err)
+{
+	const struct k8s_obj *f = k8s_obj_at(vt, "/metadata/finalizers");
+	struct k8s_obj *p = NULL;
+	bool have = false;
+	int ret;
+
+	for (const struct k8s_obj *e = k8s_obj_first(f); e; e = k8s_obj_next(e))
+		have |= xfer_is(k8s_obj_str(e, ""), XFER_FINALIZER);
+	if (have == add)
+		return 0;
+	ret = k8s_obj_new(&p);
+	if (!ret)
+		ret = k8s_obj_set_str(p, "/metadata/resourceVersion", k8s_obj_get_rv(vt));
+	if (!ret)
+		ret = k8s_obj_set_empty(p, "/metadata/finalizers", K8S_T_ARRAY);
+	for (const struct k8s_obj *e = k8s_obj_first(f); !ret && e; e = k8s_obj_next(e))
+		if (!xfer_is(k8s_obj_str(e, ""), XFER_FINALIZER))
+			ret = k8s_obj_set_copy(p, "/metadata/finalizers/-", e);
+	if (!ret && add)
+		ret = k8s_obj_set_str(p, "/metadata/finalizers/-", XFER_FINALIZER);
+	if (!ret)
+		ret = k8s_patch(c, &xfer_volumetransfers, XFER_NS, k8s_obj_get_name(vt),
+				K8S_PATCH_MERGE, p, NULL, NULL, err);
+	k8s_obj_free(p);
+	return ret;
+}
+
 /* Completed or Failed: clean up, then say so once in the status. */
 static int xfer_finish(struct k8s_client *c, const struct k8s_obj *vt, const char *phase,
 		       struct xfer_result *res, struct k8s_err *err)
@@ -386,7 +427,7 @@ static int xfer_finish(struct k8s_client *c, const struct k8s_obj *vt, const cha
 	res->phase = phase;
 	if (!k8s_obj_bool(vt, "/status/cleanedUp", &cleaned) && cleaned) {
 		res->done = true;
-		return 0;
+		return xfer_finalizer(c, vt, false, err);
 	}
 	ret = xfer_cleanup(c, vt, &gone, err);
 	if (ret)
@@ -401,13 +442,8 @@ static int xfer_finish(struct k8s_client *c, const struct k8s_obj *vt, const cha
 	if (!ret)
 		ret = xfer_status_patch(c, k8s_obj_get_name(vt), st, err);
 	k8s_obj_free(st);
-	res->done = !ret;
+	res->requeue_ms = 1; /* the finalizer next, on the transfer as now written */
 	return ret;
-}
-
-static bool xfer_is(const char *a, const char *b)
-{
-	return a && !strcmp(a, b);
 }
 
 /* The static string of a phase read from a status (which the caller frees) */
@@ -450,8 +486,25 @@ int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result
 	ret = xfer_name(k8s_obj_get_uid(vt), name);
 	if (ret || !vtname)
 		return -EINVAL;
+	if (k8s_obj_str(vt, "/metadata/deletionTimestamp")) {
+		bool gone;
+
+		/* deleted: whatever it was doing, nothing of it may stay */
+		ret = xfer_cleanup(c, vt, &gone, err);
+		if (!ret && gone)
+			ret = xfer_finalizer(c, vt, false, err);
+		res->done = !ret && gone;
+		res->requeue_ms = res->done ? 0 : XFER_POLL_MS;
+		return ret;
+	}
 	if (xfer_is(phase, XFER_COMPLETED) || xfer_is(phase, XFER_FAILED))
 		return xfer_finish(c, vt, phase, res, err);
+	if (!phase) {
+		/* before anything is made outside ferry-system */
+		ret = xfer_finalizer(c, vt, true, err);
+		if (ret)
+			return ret;
+	}
 	if (xfer_is(phase, XFER_ATTACHING) || xfer_is(phase, XFER_RUNNING))
 		return 0; /* the agent's: its status writes bring the next event */
 	if (!xfer_is(dir, "backup"))

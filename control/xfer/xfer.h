@@ -42,6 +42,7 @@
 #define XFER_NS		   "ferry-system"
 #define XFER_LABEL_NODE	   "ferry.io/node"
 #define XFER_LABEL_XFER	   "ferry.io/volumetransfer"
+#define XFER_FINALIZER	   "ferry.io/volumetransfer-cleanup"
 #define XFER_MODE_CHANGE   "snapshot.storage.kubernetes.io/allow-volume-mode-change"
 #define XFER_IMAGE	   "ferry.io/ferry:0.1.0"
 #define XFER_DEVICE_PATH   "/dev/ferry-volume"
@@ -91,7 +92,9 @@ struct xfer_result {
  * xfer_step() - bring the VolumeTransfer @vt (as read) one step further
  *
  * Idempotent: each call looks up what exists (by name) and makes the next
- * missing object; it returns without waiting (@res->requeue_ms says when to
+ * missing object; its first call puts the finalizer XFER_FINALIZER on the
+ * transfer, so that a deleted transfer is cleaned up here too (then the
+ * finalizer goes, and @res->done); it returns without waiting (@res->requeue_ms says when to
  * look again). A spec that cannot be done (no such PVC, a claim not bound,
  * no snapshot of it possible) sets phase Failed with the reason, then cleans
  * up like a finished transfer. Return: 0; -errno of an API call (retry).

@@ -20,7 +20,11 @@ container sees the node: the kubelet's /var/lib/kubelet) with the agent's servic
   new bytes well under the volume, its restore equal to the changed volume;
 - afterwards nothing pins storage: no holder pod, temporary PVC or PV, snapshot or content
   copy is left;
-- a transfer of a claim that does not exist fails with a message naming it;
+- a restore transfer assigned to node-a1's agent (the test plays the populator's side: a
+  Block PVC and a pod holding it) writes the second snapshot onto the device: equal to the
+  changed volume;
+- a transfer of a claim that does not exist fails with a message naming it; one deleted
+  half way (it carries a finalizer) is cleaned up before it goes;
 - the agent used only list/watch of volumetransfers and pods, patch of volumetransfers/status
   and get of secrets; nothing of the agent or the controller was refused.
 CI budget: 2 minutes.
@@ -380,6 +384,50 @@ try:
     nothing_left("backup-2", vt2["metadata"]["uid"])
     restore_matches("backup-2", st2.get("snapshotID", "latest"), sha2)
 
+    # ------------------------------------------------------------ a restore by the agent
+    # (the populator's controller side is not written yet: the test plays it, a Block PVC
+    # and a pod holding it on node-a1, and assigns the transfer as xfer_step() does)
+    create(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "restore-target"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "512Mi"}},
+                 "storageClassName": "kbox-disk", "volumeMode": "Block"}})
+    create(f"/api/v1/namespaces/{SYS}/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "restore-holder"},
+        "spec": {"terminationGracePeriodSeconds": 0,
+                 "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                     {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                                            "values": ["node-a1"]}]}]}}},
+                 "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"],
+                                 "volumeDevices": [{"name": "d", "devicePath": "/dev/xvda"}]}],
+                 "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "restore-target"}}]}})
+    holder = wait_until(lambda: ((get(f"/api/v1/namespaces/{SYS}/pods/restore-holder") or {}).get("status") or {}).get(
+        "phase") == "Running" and get(f"/api/v1/namespaces/{SYS}/pods/restore-holder"), 60, 0.2)
+    check("the restore's holder pod runs", holder, None, None, REF)
+    target_pv = get(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims/restore-target")["spec"]["volumeName"]
+    create(VT, {"apiVersion": "ferry.io/v1alpha1", "kind": "VolumeTransfer",
+                "metadata": {"name": "restore-1", "labels": {"ferry.io/node": "node-a1"}},
+                "spec": {"direction": "restore", "volume": VOLUME, "snapshotID": st2.get("snapshotID", "latest"),
+                         "repository": {"url": REPO, "passwordSecretRef": {"name": "repo-password"}},
+                         "target": {"namespace": SYS, "persistentVolumeClaim": "restore-target"}}})
+    code, _, body = api.patch(f"{VT}/restore-1/status", {"status": {
+        "phase": "Attaching", "node": "node-a1",
+        "holder": {"pod": "restore-holder", "podUID": holder["metadata"]["uid"], "persistentVolume": target_pv}}})
+    eq("the restore transfer is assigned to node-a1", code, 200, REF)
+    vt4 = wait_until(lambda: ((get(f"{VT}/restore-1") or {}).get("status") or {}).get("phase") in (
+        "Completed", "Failed") and get(f"{VT}/restore-1"), 60, 0.2) or {}
+    st4 = vt4.get("status") or {}
+    print("note: restore-1 status:", json.dumps(st4), flush=True)
+    eq("the agent restored the snapshot onto the holder's device: Completed, every byte done",
+       (st4.get("phase"), st4.get("bytesDone"), st4.get("snapshotID")), ("Completed", SIZE, st2.get("snapshotID")),
+       "issue 15: restore writes and verifies every chunk")
+    pools = int(open(os.path.join(D, "storage", "pools.pid")).read())
+    handle = get(f"/api/v1/persistentvolumes/{target_pv}")["spec"]["csi"]["volumeHandle"].rsplit("/", 1)[-1]
+    eq("the restored volume equals the changed volume byte for byte",
+       sha256(f"/proc/{pools}/root{D}/storage/disk/volumes/{handle}.img"), sha2, REF)
+    api.delete(f"{VT}/restore-1")
+    api.delete(f"/api/v1/namespaces/{SYS}/pods/restore-holder", {"gracePeriodSeconds": 0})
+    api.delete(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims/restore-target")
+
     # ------------------------------------------------------------ bad input
     vt3, _ = transfer("missing", pvc="nope", want="Failed")
     st3 = vt3.get("status") or {}
@@ -387,12 +435,31 @@ try:
           st3.get("phase") == "Failed" and "app/nope" in (st3.get("message") or "") and st3.get("cleanedUp"),
           st3, None, REF)
 
+    # ------------------------------------------------------------ deleted half way
+    create(VT, {"apiVersion": "ferry.io/v1alpha1", "kind": "VolumeTransfer", "metadata": {"name": "deleted"},
+                "spec": {"direction": "backup", "volume": VOLUME,
+                         "repository": {"url": REPO, "passwordSecretRef": {"name": "repo-password"}},
+                         "source": {"namespace": NS, "persistentVolumeClaim": "data"}}})
+    r = subprocess.run([DRIVE, CTRL_KC, "deleted", "1.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       errors="replace", timeout=60)
+    vt5 = get(f"{VT}/deleted") or {}
+    print(f"note: deleted: {r.stdout.split()} then deleted", flush=True)
+    eq("a transfer carries the cleanup finalizer while it runs", vt5.get("metadata", {}).get("finalizers"),
+       ["ferry.io/volumetransfer-cleanup"], "DESIGN.md: nothing that pins storage outlives its owner")
+    api.delete(f"{VT}/deleted")
+    r = subprocess.run([DRIVE, CTRL_KC, "deleted", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       errors="replace", timeout=90)
+    eq("a transfer deleted half way: xfer_step() cleans up, then lets it go", (r.returncode, r.stdout.split()[-1:]),
+       (4, ["gone"]), REF)
+    nothing_left("deleted", vt5["metadata"]["uid"])
+
     # ------------------------------------------------------------ what the agents did
     eq("both agents still run", [p.poll() for p in AGENTS], [None, None], REF)
     logs = {n: open(os.path.join(WORK, f"agent-{n}.log")).read() for n in NODES}
     for n in NODES:
         print(f"note: agent-{n}.log:", logs[n][-1500:])
-    check("the agent of node-a1 ran both backups", logs["node-a1"].count("completed: snapshot") == 2,
+    check("the agent of node-a1 ran both backups and the restore",
+          all(f"transfer {n} completed: snapshot" in logs["node-a1"] for n in ("backup-1", "backup-2", "restore-1")),
           logs["node-a1"][-800:], None, REF)
     check("the agent of node-b1 ran none", "transfer" not in logs["node-b1"].replace("volume transfers", ""),
           logs["node-b1"][-800:], None, REF)

@@ -8,7 +8,8 @@
  *   xfer_drive KUBECONFIG NAME SECONDS
  *
  * Exit: 0 done and Completed; 1 done and Failed, or the deadline passed;
- * 2 usage; 3 an API error that persisted.
+ * 2 usage; 3 an API error that persisted; 4 the transfer is gone (deleted,
+ * its finalizer removed).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +53,11 @@ int main(int argc, char **argv)
 		struct timespec ts;
 
 		ret = k8s_get(c, &xfer_volumetransfers, XFER_NS, argv[2], NULL, &vt, &err);
+		if (ret == -ENOENT) {
+			printf("gone\n");
+			rc = 4;
+			break;
+		}
 		if (!ret)
 			ret = xfer_step(c, vt, &res, &err);
 		k8s_obj_free(vt);
