@@ -103,6 +103,27 @@ int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result
 	      struct k8s_err *err);
 
 /**
+ * xfer_populate_step() - fill the claim @pvc (as read) whose spec.dataSourceRef
+ * names a ferry Snapshot (ferry.io/v1alpha1, its namespace): the restore as a
+ * volume populator, one step per call as xfer_step()
+ *
+ * Once the claim has a node (volume.kubernetes.io/selected-node, written by
+ * the scheduler for a WaitForFirstConsumer class): a VolumeTransfer
+ * "ferry-<claim uid>" of direction restore in ferry-system, a Block PVC' of
+ * the claim's class and size with that selected node, the holder pod pinned
+ * there; the transfer is assigned to that node's agent, which writes and
+ * verifies every chunk. Then the rebind: the holder goes, PV' is set to
+ * Retain, a PV "pvc-<claim uid>" with PV's volume handle in the claim's
+ * volume mode is made pre-bound to the claim (claimRef with its uid), PVC'
+ * and PV' are deleted (the data stays: Retain), and the claim binds only
+ * now, its data complete. A claim that is Bound is done (the transfer is
+ * deleted). A Snapshot that does not exist, or a failed restore, fails the
+ * transfer with its message (the claim stays Pending).
+ */
+int xfer_populate_step(struct k8s_client *c, const struct k8s_obj *pvc, struct xfer_result *res,
+		       struct k8s_err *err);
+
+/**
  * xfer_cleanup() - delete what the transfer @vt made (holder pod, Block PVC,
  * the snapshot copy and its content, the source snapshot)
  * @gone: whether none of them exists any more

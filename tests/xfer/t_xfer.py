@@ -23,6 +23,9 @@ container sees the node: the kubelet's /var/lib/kubelet) with the agent's servic
 - a restore transfer assigned to node-a1's agent (the test plays the populator's side: a
   Block PVC and a pod holding it) writes the second snapshot onto the device: equal to the
   changed volume;
+- restore as a volume populator: a claim whose dataSourceRef names a ferry Snapshot is
+  filled on the node its pod was scheduled to, then bound to a PV of its own; the pod finds
+  every file; nothing of the populator is left;
 - a transfer of a claim that does not exist fails with a message naming it; one deleted
   half way (it carries a finalizer) is cleaned up before it goes;
 - the agent used only list/watch of volumetransfers and pods, patch of volumetransfers/status
@@ -370,7 +373,7 @@ try:
 
     # ------------------------------------------------------------ the second backup: incremental
     writer("write-2", "dd if=/dev/urandom of=/data/f2 bs=1M count=2 conv=notrunc 2>/dev/null; "
-                      "echo changed >> /data/dir/hello; sync")
+                      "echo changed >> /data/dir/hello; sha256sum /data/f* > /data/sums; sync")
     sha2 = sha256(volume_file())
     check("the second writer changed the volume", sha2 != sha1, None, None, REF)
     vt2, _ = transfer("backup-2")
@@ -449,9 +452,56 @@ try:
     api.delete(f"{VT}/deleted")
     r = subprocess.run([DRIVE, CTRL_KC, "deleted", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        errors="replace", timeout=90)
-    eq("a transfer deleted half way: xfer_step() cleans up, then lets it go", (r.returncode, r.stdout.split()[-1:]),
-       (4, ["gone"]), REF)
+    check("a transfer deleted half way: xfer_step() cleans up, then lets it go",
+          r.stdout.split()[-1:] in (["done"], ["gone"]) and
+          wait_until(lambda: api.get(f"{VT}/deleted")[0] == 404, 10, 0.1), r.stdout, "done, then 404", REF)
     nothing_left("deleted", vt5["metadata"]["uid"])
+
+    # ------------------------------------------------------------ restore as a volume populator
+    files.append("populator-snapshots.yaml")
+    r = kubectl("apply", "-f", os.path.join(DEPLOY, "populator-snapshots.yaml"))
+    eq("kubectl apply of the Snapshot kind's VolumePopulator", (r.returncode, r.stderr.strip()), (0, ""), REF)
+    create(f"/apis/ferry.io/v1alpha1/namespaces/{NS}/snapshots", {
+        "apiVersion": "ferry.io/v1alpha1", "kind": "Snapshot", "metadata": {"name": "snap-2"},
+        "spec": {"repository": "default", "snapshotID": st2.get("snapshotID"), "volume": VOLUME, "url": REPO,
+                 "passwordSecretRef": {"name": "repo-password"}}})
+    create(f"/api/v1/namespaces/{NS}/persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "restored"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "512Mi"}},
+                 "storageClassName": "kbox-disk",
+                 "dataSourceRef": {"apiGroup": "ferry.io", "kind": "Snapshot", "name": "snap-2"}}})
+    create(f"/api/v1/namespaces/{NS}/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
+        "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+                 "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                     {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                                            "values": ["node-a1"]}]}]}}},
+                 "containers": [{"name": "c", "image": "busybox", "command": [
+                     "sh", "-ec", "cd /data; sha256sum -c sums; grep -q changed dir/hello"],
+                     "volumeMounts": [{"name": "d", "mountPath": "/data"}]}],
+                 "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "restored"}}]}})
+    t = time.time()
+    r = subprocess.run([DRIVE, CTRL_KC, f"{NS}/restored", "90"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, errors="replace", timeout=120)
+    print(f"note: populator: {r.stdout.split()} in {time.time() - t:.1f} s; {r.stderr.strip()[-600:]}", flush=True)
+    eq("xfer_populate_step() fills the claim and lets it bind", (r.returncode, r.stdout.split()[-1:]), (0, ["done"]),
+       "issue 15: restore as a volume populator")
+    rc = get(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/restored") or {}
+    rpv = get(f"/api/v1/persistentvolumes/{(rc.get('spec') or {}).get('volumeName')}") or {}
+    eq("the claim is bound to its own PV, pvc-<claim uid>, Filesystem, from the Snapshot",
+       ((rc.get("status") or {}).get("phase"), rpv.get("metadata", {}).get("name"), rpv.get("spec", {}).get("volumeMode"),
+        (rpv.get("metadata", {}).get("annotations") or {}).get("ferry.io/populated-from")),
+       ("Bound", f"pvc-{rc['metadata']['uid']}", "Filesystem", f"{NS}/snap-2"), REF)
+    phase = wait_until(lambda: ((get(f"/api/v1/namespaces/{NS}/pods/reader") or {}).get("status") or {}).get(
+        "phase") in ("Succeeded", "Failed") and get(f"/api/v1/namespaces/{NS}/pods/reader")["status"]["phase"], 60, 0.2)
+    eq("the application's pod finds every file's checksum and the change in the restored ext4", phase, "Succeeded",
+       REF)
+    left = wait_until(lambda: not items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims") and
+                      not items(f"/api/v1/namespaces/{SYS}/pods") and api.get(f"{VT}/ferry-{rc['metadata']['uid']}")[0] == 404 and
+                      sorted(items("/api/v1/persistentvolumes")) == sorted([DATA_PV, rpv["metadata"]["name"]]), 30, 0.2)
+    check("after the populator: no PVC', holder pod, transfer or PV' is left", left,
+          (items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims"), items(f"/api/v1/namespaces/{SYS}/pods"),
+           items("/api/v1/persistentvolumes")), None, REF)
 
     # ------------------------------------------------------------ what the agents did
     eq("both agents still run", [p.poll() for p in AGENTS], [None, None], REF)

@@ -6,6 +6,8 @@
  * deadline passes. Prints each phase it sees, one line each.
  *
  *   xfer_drive KUBECONFIG NAME SECONDS
+ *   xfer_drive KUBECONFIG NAMESPACE/CLAIM SECONDS    the Snapshot populator's
+ *                                                    xfer_populate_step()
  *
  * Exit: 0 done and Completed; 1 done and Failed, or the deadline passed;
  * 2 usage; 3 an API error that persisted; 4 the transfer is gone (deleted,
@@ -33,6 +35,7 @@ int main(int argc, char **argv)
 	struct k8s_client *c = NULL;
 	const char *last = "";
 	struct k8s_err err = {0};
+	char ns[256] = "", *claim = NULL;
 	double deadline;
 	int ret, fails = 0, rc = 1;
 
@@ -41,6 +44,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	co.kubeconfig = argv[1];
+	if (strchr(argv[2], '/') && strlen(argv[2]) < sizeof(ns)) {
+		snprintf(ns, sizeof(ns), "%s", argv[2]);
+		claim = strchr(ns, '/');
+		*claim++ = '\0';
+	}
 	deadline = now_s() + atof(argv[3]);
 	ret = k8s_client_open(&co, NULL, &c, &err);
 	if (ret) {
@@ -52,14 +60,18 @@ int main(int argc, char **argv)
 		struct k8s_obj *vt = NULL;
 		struct timespec ts;
 
-		ret = k8s_get(c, &xfer_volumetransfers, XFER_NS, argv[2], NULL, &vt, &err);
+		if (claim)
+			ret = k8s_get(c, &k8s_pvcs, ns, claim, NULL, &vt, &err);
+		else
+			ret = k8s_get(c, &xfer_volumetransfers, XFER_NS, argv[2], NULL, &vt, &err);
 		if (ret == -ENOENT) {
 			printf("gone\n");
 			rc = 4;
 			break;
 		}
 		if (!ret)
-			ret = xfer_step(c, vt, &res, &err);
+			ret = claim ? xfer_populate_step(c, vt, &res, &err)
+				    : xfer_step(c, vt, &res, &err);
 		k8s_obj_free(vt);
 		if (ret) {
 			fprintf(stderr, "xfer_drive: %s: %s\n", strerror(-ret), err.msg);
