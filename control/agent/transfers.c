@@ -111,47 +111,69 @@ static int xs_patch(struct xs_job *j, struct k8s_obj *st)
 	return ret;
 }
 
-/* The progress of a running job into the status. */
-static void xs_progress(struct xs_job *j, const struct dp_progress *p, const char *phase)
+/* The progress fields of @p into @st. Return: 0; -ENOMEM; -EINVAL. */
+static int xs_fill(struct xs_job *j, struct k8s_obj *st, const struct dp_progress *p,
+		   const char *phase)
 {
-	struct k8s_obj *st = NULL;
-	uint64_t reused = 0;
 	double mbs = p->seconds > 0 ? (double)p->bytes_done / 1e6 / p->seconds : 0;
+	uint64_t reused = 0;
+	int ret;
 
 	if (!strcmp(j->dir, "backup")) {
 		/* already in the repository: read and hashed, neither zero nor new */
 		uint64_t known = p->bytes_zero + p->bytes_raw_new;
+
 		reused = p->bytes_done > known ? p->bytes_done - known : 0;
 		if (p->bytes_reused > reused)
 			reused = p->bytes_reused;
 	}
+	ret = k8s_obj_set_str(st, "/phase", phase);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/bytesTotal", (int64_t)p->bytes_total);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/bytesDone", (int64_t)p->bytes_done);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/bytesReused", (int64_t)reused);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/bytesNew", (int64_t)p->bytes_new);
+	if (!ret)
+		ret = k8s_obj_set_num(st, "/mbPerSecond", (double)(int64_t)(mbs * 10) / 10);
+	return ret;
+}
+
+/* The progress of a running job into the status. */
+static void xs_progress(struct xs_job *j, const struct dp_progress *p, const char *phase)
+{
+	struct k8s_obj *st = NULL;
+
 	if (k8s_obj_new(&st))
 		return;
-	if (!k8s_obj_set_str(st, "/phase", phase) &&
-	    !k8s_obj_set_int(st, "/bytesTotal", (int64_t)p->bytes_total) &&
-	    !k8s_obj_set_int(st, "/bytesDone", (int64_t)p->bytes_done) &&
-	    !k8s_obj_set_int(st, "/bytesReused", (int64_t)reused) &&
-	    !k8s_obj_set_int(st, "/bytesNew", (int64_t)p->bytes_new) &&
-	    !k8s_obj_set_num(st, "/mbPerSecond", (double)(int64_t)(mbs * 10) / 10))
+	if (!xs_fill(j, st, p, phase))
 		xs_patch(j, st);
 	k8s_obj_free(st);
 }
 
+/* The end, in one status write: the last figures, the phase, the snapshot or the reason. */
 static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 {
+	const char *phase = ret ? XFER_FAILED : XFER_COMPLETED;
 	struct k8s_obj *st = NULL;
 	char now[K8S_TIME_SIZE];
+	int e;
 
-	if (r)
-		xs_progress(j, &r->progress, ret ? XFER_FAILED : XFER_COMPLETED);
 	if (k8s_obj_new(&st))
 		return;
 	k8s_time_format(k8s_now_ns(), false, now);
-	if (!k8s_obj_set_str(st, "/phase", ret ? XFER_FAILED : XFER_COMPLETED) &&
-	    !k8s_obj_set_str(st, "/completionTime", now) &&
-	    !k8s_obj_set_str(st, "/message", ret ? j->msg : "") &&
-	    (!r || !r->snapshot_id[0] || !k8s_obj_set_str(st, "/snapshotID", r->snapshot_id)) &&
-	    (!r || !r->parent[0] || !k8s_obj_set_str(st, "/parentID", r->parent)))
+	e = r ? xs_fill(j, st, &r->progress, phase) : k8s_obj_set_str(st, "/phase", phase);
+	if (!e)
+		e = k8s_obj_set_str(st, "/completionTime", now);
+	if (!e)
+		e = k8s_obj_set_str(st, "/message", ret ? j->msg : "");
+	if (!e && r && r->snapshot_id[0])
+		e = k8s_obj_set_str(st, "/snapshotID", r->snapshot_id);
+	if (!e && r && r->parent[0])
+		e = k8s_obj_set_str(st, "/parentID", r->parent);
+	if (!e)
 		xs_patch(j, st);
 	k8s_obj_free(st);
 	if (ret)
