@@ -31,10 +31,12 @@
 
 #include "agent.h"
 #include "podwatch.h"
+#include "transfers.h"
 #include "control/cli/cli.h"
 #include "control/httpd/httpd.h"
 #include "control/signals/signals.h"
 #include "bpf/ebpf.h"
+#include "datapath/dp.h"
 
 #define AGENT_PIN_DIR	   "/sys/fs/bpf/ferry"
 #define AGENT_METRICS_ADDR "127.0.0.1:9464"
@@ -82,6 +84,11 @@ static void agent_usage(FILE *f)
 		"  --no-kube               no cluster: series carry pod_uid only (and " SIG_PATH
 		"\n"
 		"                          answers 503: no caller can be authenticated)\n"
+		"  --max-transfers N       run up to N volume transfers of this node at once\n"
+		"                          (VolumeTransfers; default 0: none, the DaemonSet: 4)\n"
+		"  --memory SIZE           the transfers' buffer pool (default 256M)\n"
+		"  --kubelet-dir DIR       the kubelet's root (default /var/lib/kubelet)\n"
+		"  --state-dir DIR         upload journals (default $FERRY_STATE_DIR, else none)\n"
 		"  -h, --help              this text\n\n"
 		"With a cluster, " SIG_PATH
 		" serves the node's pods' last one-second values as JSON\n"
@@ -265,6 +272,7 @@ struct agent_args {
 	bool cleanup, help;
 	struct ebpf_opts o;
 	struct agent_pods_opts po;
+	struct agent_xfers_opts xo;
 };
 
 static int agent_parse(int argc, char **argv, struct agent_args *a)
@@ -284,6 +292,10 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		OPT_NODE_NAME,
 		OPT_KUBECONFIG,
 		OPT_NO_KUBE,
+		OPT_MAX_TRANSFERS,
+		OPT_MEMORY,
+		OPT_KUBELET_DIR,
+		OPT_STATE_DIR,
 	};
 	static const struct option opts[] = {
 		{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
@@ -300,6 +312,10 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		{"node-name", required_argument, NULL, OPT_NODE_NAME},
 		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
 		{"no-kube", no_argument, NULL, OPT_NO_KUBE},
+		{"max-transfers", required_argument, NULL, OPT_MAX_TRANSFERS},
+		{"memory", required_argument, NULL, OPT_MEMORY},
+		{"kubelet-dir", required_argument, NULL, OPT_KUBELET_DIR},
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -358,6 +374,25 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		case OPT_NO_KUBE:
 			a->po.no_kube = true;
 			break;
+		case OPT_MAX_TRANSFERS:
+			if (ctl_parse_ulong(optarg, 0, 64, &v, NULL))
+				return ctl_usage_error(
+					"agent", "--max-transfers '%s': want 0 to 64", optarg);
+			a->xo.max = (unsigned int)v;
+			break;
+		case OPT_MEMORY:
+			if (ctl_parse_size(optarg, &a->xo.memory, NULL) ||
+			    a->xo.memory < DP_MEMORY_MIN)
+				return ctl_usage_error("agent",
+						       "--memory '%s': want a size of 24M or more",
+						       optarg);
+			break;
+		case OPT_KUBELET_DIR:
+			a->xo.kubelet_dir = optarg;
+			break;
+		case OPT_STATE_DIR:
+			a->xo.state_dir = optarg;
+			break;
 		default:
 			return ctl_usage_error("agent", "unknown option");
 		}
@@ -366,12 +401,16 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		return ctl_usage_error("agent", "unexpected argument '%s'", argv[optind]);
 	if (a->po.no_kube && (a->po.kubeconfig || a->po.node_name))
 		return ctl_usage_error("agent", "--no-kube takes no --kubeconfig or --node-name");
+	if (a->xo.max && a->po.no_kube)
+		return ctl_usage_error("agent", "--max-transfers needs a cluster, not --no-kube");
+	if (!a->xo.state_dir && getenv("FERRY_STATE_DIR") && getenv("FERRY_STATE_DIR")[0])
+		a->xo.state_dir = getenv("FERRY_STATE_DIR");
 	return 0;
 }
 
 /* Sample every @interval seconds until SIGINT/SIGTERM; a failed sample is logged. */
-static void agent_loop(struct ebpf_agent *ea, struct agent_pods *pods, struct agent_http *h,
-		       double interval)
+static void agent_loop(struct ebpf_agent *ea, struct agent_pods *pods, struct agent_xfers *xf,
+		       struct agent_http *h, double interval)
 {
 	double next = agent_now();
 
@@ -380,6 +419,8 @@ static void agent_loop(struct ebpf_agent *ea, struct agent_pods *pods, struct ag
 		struct timespec ts;
 		int ret;
 
+		if (xf)
+			agent_xfers_poll(xf);
 		if (now >= next) {
 			ret = agent_publish(ea, pods, h);
 			if (ret)
@@ -409,6 +450,7 @@ int ctl_cmd_agent(int argc, char **argv)
 	struct ctl_httpd *httpd = NULL;
 	struct ebpf_agent *ea = NULL;
 	struct agent_pods *pods = NULL;
+	struct agent_xfers *xf = NULL;
 	struct sockaddr_storage ss;
 	int ret;
 
@@ -437,6 +479,10 @@ int ctl_cmd_agent(int argc, char **argv)
 	ret = agent_pods_open(&a.po, &pods);
 	if (ret)
 		return ret;
+	if (a.xo.max && !pods) {
+		ret = ctl_usage_error("agent", "--max-transfers needs a cluster (none was found)");
+		goto out;
+	}
 	ctl_signals_init();
 	ret = ebpf_agent_open(&a.o, &ea);
 	if (ret) {
@@ -463,8 +509,14 @@ int ctl_cmd_agent(int argc, char **argv)
 		ebpf_agent_cgroup_root(ea),
 		ebpf_agent_features(ea) & EBPF_FEAT_SCHED ? " sched" : "",
 		ebpf_agent_features(ea) & EBPF_FEAT_NET ? " net" : "", a.addr);
-	agent_loop(ea, pods, &h, a.interval);
+	if (a.xo.max) {
+		ret = agent_xfers_open(agent_pods_client(pods), agent_pods_node(pods), &a.xo, &xf);
+		if (ret)
+			goto out;
+	}
+	agent_loop(ea, pods, xf, &h, a.interval);
 out:
+	agent_xfers_close(xf);
 	ctl_httpd_stop(httpd);
 	ebpf_agent_close(ea);
 	agent_pods_close(pods);

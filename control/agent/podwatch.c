@@ -393,7 +393,7 @@ int agent_pods_page(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, s
 	return ret || ferror(f) ? -EIO : 0;
 }
 
-struct k8s_client *agent_pods_client(struct agent_pods *p)
+struct k8s_client *agent_pods_client(const struct agent_pods *p)
 {
-	return p->c;
+	return p ? p->c : NULL;
 }

@@ -93,10 +93,11 @@ int agent_pods_write(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, 
 int agent_pods_page(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, size_t n,
 		    unsigned int features, int64_t *interval_ms);
 
-/* The watch's API client (borrowed for the watch's life): the page's TokenReviews. */
-struct k8s_client *agent_pods_client(struct agent_pods *p);
-
 /* The node whose pods are watched (borrowed for the watch's life). */
 const char *agent_pods_node(const struct agent_pods *p);
+
+/* The watch's API client (borrowed for the watch's life; NULL for NULL): the page's
+ * TokenReviews and the transfers use it too. */
+struct k8s_client *agent_pods_client(const struct agent_pods *p);
 
 #endif /* FERRY_CTL_AGENT_PODWATCH_H */

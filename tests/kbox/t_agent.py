@@ -148,9 +148,12 @@ create("/apis/scheduling.k8s.io/v1/priorityclasses", {
     "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "ferry-critical"},
     "value": 1000000000, "globalDefault": False})
 r = subprocess.run([KUBECTL, "apply", "-f", os.path.join(DEPLOY, "agent-pods-rbac.yaml"),
+                    "-f", os.path.join(DEPLOY, "crd-volumetransfers.yaml"),
+                    "-f", os.path.join(DEPLOY, "xfer-agent-rbac.yaml"),
                     "-f", os.path.join(DEPLOY, "agent-daemonset.yaml")],
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=60)
-eq("kubectl apply of agent-pods-rbac.yaml and agent-daemonset.yaml", (r.returncode, r.stderr.strip()), (0, ""),
+eq("kubectl apply of agent-pods-rbac.yaml, the transfers' CRD and rules and agent-daemonset.yaml",
+   (r.returncode, r.stderr.strip()), (0, ""),
    "k8s/deploy")
 t_applied = time.time()
 
@@ -276,9 +279,13 @@ check("... and leaves its agent's page once it is deleted (its cgroup gone)", ok
 aud = [a for a in box.audit() if a.get("user") == "system:serviceaccount:ferry-system:ferry-agent"]
 # (a watch is logged when it ends, as the apiserver's ResponseComplete stage: the open ones are not there yet)
 used = sorted({(a.get("verb"), a.get("resource"), a.get("decision")) for a in aud})
-check("the agents only listed (and watched) pods, as agent-pods-rbac.yaml allows, and nothing was refused",
-      ("list", "pods", "allow") in used and set(used) <= {("list", "pods", "allow"), ("watch", "pods", "allow")},
-      used, "list (+ watch) pods, allowed", "DESIGN.md least privilege")
+# (and their VolumeTransfers, as xfer-agent-rbac.yaml allows: tests/xfer/t_xfer.py runs transfers)
+check("the agents only listed (and watched) pods and VolumeTransfers, as agent-pods-rbac.yaml and "
+      "xfer-agent-rbac.yaml allow, and nothing was refused",
+      ("list", "pods", "allow") in used and ("list", "volumetransfers", "allow") in used and set(used) <= {
+          ("list", "pods", "allow"), ("watch", "pods", "allow"), ("list", "volumetransfers", "allow"),
+          ("watch", "volumetransfers", "allow")},
+      used, "list (+ watch) pods and volumetransfers, allowed", "DESIGN.md least privilege")
 eq("... from the three agents' own addresses", sorted({a.get("sourceIP") for a in aud}), sorted(AGENT_IP.values()),
    "audit log")
 

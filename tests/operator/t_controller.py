@@ -4,8 +4,8 @@
 1. k8s/deploy: a server dry run refuses the namespaced objects until
    ferry-system exists (as kube-apiserver does), then accepts every object
    and stores none; the real apply; the manifests' own rules (two replicas,
-   probes, downward API, non-root, read-only root; one Role or ClusterRole
-   per process, no wildcard, no Secrets; the agent's DaemonSet, privileged
+   probes, downward API, non-root, read-only root; one ClusterRole and one
+   Role per process at most, no wildcard, no Secrets cluster-wide; the agent's DaemonSet, privileged
    with its mounts, once k8s/deploy lists it: issue 13 adds it).
 2. The controller's scenarios (scenarios_controller.py), each process under
    the ferry-controller service account with a token of its own (TokenRequest)
@@ -53,7 +53,8 @@ def check_manifests(env, docs):
                        ("ServiceAccount", "ferry-agent"), ("Deployment", "ferry-controller"),
                        ("PriorityClass", "ferry-critical")]:
         check(f"k8s/deploy has {kind} {name}", (kind, name) in by, ref=REF)
-    # RBAC: one role per process, bound to its service account only; no wildcards, no Secrets
+    # RBAC: one ClusterRole and one Role per process at most, bound to its service account only;
+    # no wildcards, no Secrets cluster-wide
     roles = [d for d in docs if d["kind"] in ("Role", "ClusterRole")]
     for d in roles:
         for i, rule in enumerate(d.get("rules") or []):

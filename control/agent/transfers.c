@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/agent/transfers.c - the agent's volume transfers (transfers.h).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "transfers.h"
+#include "control/cli/cli.h"
+#include "control/xfer/xfer.h"
+#include "datapath/dp.h"
+#include "s3/store.h"
+
+#define XS_MAX	  64
+#define XS_HOLD_S 30 /* a finished job's slot waits this long at most for its status to arrive */
+
+struct xs_slot {
+	bool used;
+	atomic_bool finished;
+	atomic_bool stop;
+	bool joined;
+	struct timespec joined_at; /* CLOCK_MONOTONIC */
+	pthread_t thread;
+	char name[254];
+	struct k8s_obj *vt; /* the transfer as it was when the job started */
+	struct agent_xfers *x;
+};
+
+struct agent_xfers {
+	struct k8s_client *c;
+	const char *node;
+	struct agent_xfers_opts o;
+	char selector[320];
+	struct k8s_informer *inf;
+	struct dp_pool *pool;
+	struct xs_slot slots[XS_MAX];
+};
+
+int agent_xfers_open(struct k8s_client *c, const char *node, const struct agent_xfers_opts *o,
+		     struct agent_xfers **out)
+{
+	struct k8s_informer_opts io = {.sz = sizeof(io), .ns = XFER_NS};
+	struct agent_xfers *x;
+	struct k8s_err err;
+	int ret;
+
+	*out = NULL;
+	if (!o->max || o->max > XS_MAX)
+		return ctl_usage_error("agent", "--max-transfers: from 1 to %d", XS_MAX);
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return ctl_fail(-ENOMEM, NULL, "out of memory");
+	x->c = c;
+	x->node = node;
+	x->o = *o;
+	ret = dp_pool_new(o->memory ? o->memory : DP_MEMORY_DEFAULT, &x->pool);
+	if (ret) {
+		ret = ctl_fail(ret, NULL, "agent: the transfers' buffer pool");
+		goto fail;
+	}
+	snprintf(x->selector, sizeof(x->selector), "%s=%s", XFER_LABEL_NODE, node);
+	io.label_selector = x->selector;
+	ret = k8s_informer_new(c, &xfer_volumetransfers, &io, &x->inf, &err);
+	if (ret) {
+		ret = ctl_fail(ret, err.msg, "agent: watch the VolumeTransfers of node %s", node);
+		goto fail;
+	}
+	ctl_log(CTL_LOG_INFO, "agent: running up to %u volume transfers of node %s", o->max, node);
+	*out = x;
+	return 0;
+fail:
+	dp_pool_free(x->pool);
+	free(x);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- one job */
+
+struct xs_job {
+	struct xs_slot *s;
+	const char *name, *dir;
+	struct s3_store *st;
+	struct dp_repo *repo;
+	struct dp_snapshot *snaps;
+	size_t nsnaps;
+	struct dp_job *job;
+	char device[1024];
+	char msg[512];
+	uint64_t chunk_size;
+};
+
+static int xs_patch(struct xs_job *j, struct k8s_obj *st)
+{
+	struct k8s_err err;
+	char now[K8S_TIME_SIZE];
+	int ret;
+
+	k8s_time_format(k8s_now_ns(), false, now);
+	ret = k8s_obj_set_str(st, "/heartbeat", now);
+	if (!ret)
+		ret = xfer_status_patch(j->s->x->c, j->name, st, &err);
+	if (ret)
+		ctl_log(CTL_LOG_WARN, "agent: transfer %s: status: %s", j->name, err.msg);
+	return ret;
+}
+
+/* The progress fields of @p into @st. Return: 0; -ENOMEM; -EINVAL. */
+static int xs_fill(struct xs_job *j, struct k8s_obj *st, const struct dp_progress *p,
+		   const char *phase)
+{
+	double mbs = p->seconds > 0 ? (double)p->bytes_done / 1e6 / p->seconds : 0;
+	uint64_t reused = 0;
+	int ret;
+
+	if (!strcmp(j->dir, "backup")) {
+		/* already in the repository: read and hashed, neither zero nor new */
+		uint64_t known = p->bytes_zero + p->bytes_raw_new;
+
+		reused = p->bytes_done > known ? p->bytes_done - known : 0;
+		if (p->bytes_reused > reused)
+			reused = p->bytes_reused;
+	}
+	ret = k8s_obj_set_str(st, "/phase", phase);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/bytesTotal", (int64_t)p->bytes_total);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/bytesDone", (int64_t)p->bytes_done);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/bytesReused", (int64_t)reused);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/bytesNew", (int64_t)p->bytes_new);
+	if (!ret)
+		ret = k8s_obj_set_num(st, "/mbPerSecond", (double)(int64_t)(mbs * 10) / 10);
+	return ret;
+}
+
+/* The progress of a running job into the status. */
+static void xs_progress(struct xs_job *j, const struct dp_progress *p, const char *phase)
+{
+	struct k8s_obj *st = NULL;
+
+	if (k8s_obj_new(&st))
+		return;
+	if (!xs_fill(j, st, p, phase))
+		xs_patch(j, st);
+	k8s_obj_free(st);
+}
+
+/* The end, in one status write: the last figures, the phase, the snapshot or the reason. */
+static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
+{
+	const char *phase = ret ? XFER_FAILED : XFER_COMPLETED;
+	struct k8s_obj *st = NULL;
+	char now[K8S_TIME_SIZE];
+	int e;
+
+	if (k8s_obj_new(&st))
+		return;
+	k8s_time_format(k8s_now_ns(), false, now);
+	e = r ? xs_fill(j, st, &r->progress, phase) : k8s_obj_set_str(st, "/phase", phase);
+	if (!e)
+		e = k8s_obj_set_str(st, "/completionTime", now);
+	if (!e)
+		e = k8s_obj_set_str(st, "/message", ret ? j->msg : "");
+	if (!e && r && r->snapshot_id[0])
+		e = k8s_obj_set_str(st, "/snapshotID", r->snapshot_id);
+	if (!e && r && r->parent[0])
+		e = k8s_obj_set_str(st, "/parentID", r->parent);
+	if (!e)
+		xs_patch(j, st);
+	k8s_obj_free(st);
+	if (ret)
+		ctl_log(CTL_LOG_WARN, "agent: transfer %s failed: %s", j->name, j->msg);
+	else
+		ctl_log(CTL_LOG_INFO, "agent: transfer %s completed: snapshot %s", j->name,
+			r ? r->snapshot_id : "");
+}
+
+/* The password Secret's value, without one trailing newline. */
+static int xs_password(struct xs_job *j, const struct k8s_obj *vt, char **pw, size_t *len)
+{
+	const char *sname = k8s_obj_str(vt, "/spec/repository/passwordSecretRef/name");
+	const char *key = k8s_obj_str(vt, "/spec/repository/passwordSecretRef/key");
+	struct k8s_obj *sec = NULL;
+	struct k8s_err err;
+	int ret;
+
+	*pw = NULL;
+	*len = 0;
+	if (!sname)
+		return 0;
+	if (!key)
+		key = "password";
+	ret = k8s_get(j->s->x->c, &k8s_secrets, XFER_NS, sname, NULL, &sec, &err);
+	if (ret) {
+		snprintf(j->msg, sizeof(j->msg), "the password Secret %s/%s: %s", XFER_NS, sname,
+			 err.msg);
+		return ret;
+	}
+	ret = k8s_secret_get(sec, key, pw, len);
+	k8s_obj_free(sec);
+	if (ret) {
+		snprintf(j->msg, sizeof(j->msg), "the password Secret %s/%s has no key %s", XFER_NS,
+			 sname, key);
+		return ret;
+	}
+	if (*len && (*pw)[*len - 1] == '\n')
+		(*pw)[--*len] = '\0';
+	return 0;
+}
+
+/* The repository the transfer names, opened and unlocked. */
+static int xs_repo(struct xs_job *j, const struct k8s_obj *vt)
+{
+	const char *url = k8s_obj_str(vt, "/spec/repository/url");
+	struct s3_store_opts so = {.sz = sizeof(so)};
+	char *pw = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!url) {
+		snprintf(j->msg, sizeof(j->msg),
+			 "spec.repository.url is required (a Repository by name is not read yet)");
+		return -EINVAL;
+	}
+	ret = s3_store_open(url, &so, &j->st);
+	if (ret) {
+		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", url, s3_last_error());
+		return ret;
+	}
+	ret = dp_repo_open(j->st, &j->repo);
+	if (ret) {
+		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", url, dp_last_error());
+		return ret;
+	}
+	if (!dp_repo_is_encrypted(j->repo))
+		return 0;
+	ret = xs_password(j, vt, &pw, &len);
+	if (ret)
+		return ret;
+	if (!pw) {
+		snprintf(
+			j->msg, sizeof(j->msg),
+			"repository %s is encrypted: spec.repository.passwordSecretRef is required",
+			url);
+		return -ENOKEY;
+	}
+	ret = dp_repo_unlock(j->repo, pw, len);
+	k8s_secret_free(pw, len);
+	if (ret)
+		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", url, dp_last_error());
+	return ret;
+}
+
+static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
+{
+	const char *volume = k8s_obj_str(vt, "/spec/volume");
+	const char *spec = k8s_obj_str(vt, "/spec/snapshotID");
+	struct agent_xfers *x = j->s->x;
+	const struct dp_snapshot *parent = NULL, *snap;
+	uint64_t share = (x->o.memory ? x->o.memory : DP_MEMORY_DEFAULT) / x->o.max;
+	struct dp_err derr = {0};
+	char label[512];
+	const char *labels[1] = {label};
+	int ret, e = 0;
+
+	if (share < DP_MEMORY_MIN)
+		share = DP_MEMORY_MIN;
+	ret = dp_snapshot_list(j->repo, &j->snaps, &j->nsnaps);
+	if (ret) {
+		snprintf(j->msg, sizeof(j->msg), "%s", dp_last_error());
+		return ret;
+	}
+	if (!strcmp(j->dir, "backup")) {
+		struct dp_backup_opts bo = {.sz = sizeof(bo),
+					    .source = j->device,
+					    .volume = volume,
+					    .labels = labels,
+					    .nlabels = 1,
+					    .memory = share,
+					    .hostname = x->node,
+					    .state_dir = x->o.state_dir,
+					    .err = &derr};
+
+		snprintf(label, sizeof(label), "ferry.io/volumetransfer=%s", j->name);
+		ret = dp_parent_choose(j->repo, j->snaps, j->nsnaps, volume, DP_PARENT_AUTO, NULL,
+				       &parent, &derr);
+		if (ret) {
+			snprintf(j->msg, sizeof(j->msg), "parent: %s", derr.msg);
+			return ret;
+		}
+		bo.parent = parent;
+		ret = dp_backup_start(j->repo, x->pool, &bo, &j->job);
+	} else {
+		struct dp_restore_opts ro = {
+			.sz = sizeof(ro), .target = j->device, .memory = share, .err = &derr};
+
+		snap = dp_snapshot_find(j->repo, j->snaps, j->nsnaps, spec ? spec : "latest",
+					volume, &e);
+		if (!snap) {
+			snprintf(j->msg, sizeof(j->msg), "snapshot %s: %s", spec ? spec : "latest",
+				 dp_last_error());
+			return e ? e : -ENOENT;
+		}
+		ro.snapshot = snap;
+		ret = dp_restore_start(j->repo, x->pool, &ro, &j->job);
+	}
+	if (ret)
+		snprintf(j->msg, sizeof(j->msg), "%s", derr.msg[0] ? derr.msg : dp_last_error());
+	return ret;
+}
+
+static void *xs_thread(void *arg)
+{
+	struct xs_slot *s = arg;
+	struct xs_job j = {.s = s, .name = s->name};
+	const struct k8s_obj *vt = s->vt;
+	const char *pv = k8s_obj_str(vt, "/status/holder/persistentVolume");
+	const char *uid = k8s_obj_str(vt, "/status/holder/podUID");
+	const struct dp_result *r = NULL;
+	struct dp_progress p;
+	int ret;
+
+	j.dir = k8s_obj_str(vt, "/spec/direction");
+	if (!j.dir)
+		j.dir = "backup";
+	ret = xfer_device_path(s->x->o.kubelet_dir, pv, uid, j.device, sizeof(j.device));
+	if (ret) {
+		snprintf(j.msg, sizeof(j.msg), "status.holder names no published volume");
+		goto out;
+	}
+	if (access(j.device, F_OK)) {
+		ret = -errno;
+		snprintf(j.msg, sizeof(j.msg), "the holder's device %.300s: %s", j.device,
+			 strerror(errno));
+		goto out;
+	}
+	memset(&p, 0, sizeof(p));
+	xs_progress(&j, &p, XFER_RUNNING);
+	ret = xs_repo(&j, vt);
+	if (!ret)
+		ret = xs_start(&j, vt);
+	if (ret)
+		goto out;
+	ctl_log(CTL_LOG_INFO, "agent: transfer %s: %s of %s started", j.name, j.dir, j.device);
+	while (dp_job_wait(j.job, XFER_STATUS_PERIOD) == -ETIMEDOUT) {
+		if (atomic_load(&s->stop)) {
+			dp_job_cancel(j.job);
+			dp_job_wait(j.job, -1);
+			ret = -ECANCELED;
+			goto out_quiet;
+		}
+		dp_job_progress(j.job, &p);
+		xs_progress(&j, &p, XFER_RUNNING);
+	}
+	r = dp_job_result(j.job);
+	ret = r->err;
+	if (ret)
+		snprintf(j.msg, sizeof(j.msg), "%s",
+			 r->error.msg[0] ? r->error.msg : strerror(-ret));
+out:
+	xs_end(&j, ret, r);
+out_quiet:
+	dp_job_free(j.job);
+	dp_snapshot_list_free(j.snaps, j.nsnaps);
+	dp_repo_free(j.repo);
+	s3_store_free(j.st);
+	atomic_store(&s->finished, true);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+static struct xs_slot *xs_find(struct agent_xfers *x, const char *name)
+{
+	for (unsigned int i = 0; i < x->o.max; i++)
+		if (x->slots[i].used && !strcmp(x->slots[i].name, name))
+			return &x->slots[i];
+	return NULL;
+}
+
+static int xs_due(void *arg, const struct k8s_obj *vt)
+{
+	struct agent_xfers *x = arg;
+	const char *phase = k8s_obj_str(vt, "/status/phase");
+	const char *node = k8s_obj_str(vt, "/status/node");
+	const char *name = k8s_obj_get_name(vt);
+	struct xs_slot *s = NULL;
+	unsigned int i;
+
+	if (!name || !node || strcmp(node, x->node) || !phase ||
+	    (strcmp(phase, XFER_ATTACHING) && strcmp(phase, XFER_RUNNING)) ||
+	    strlen(name) >= sizeof(s->name) || xs_find(x, name))
+		return 0;
+	for (i = 0; i < x->o.max && !s; i++)
+		if (!x->slots[i].used)
+			s = &x->slots[i];
+	if (!s)
+		return 1; /* all slots busy: the rest wait */
+	memset(s, 0, sizeof(*s));
+	s->vt = k8s_obj_dup(vt);
+	if (!s->vt)
+		return 0;
+	s->x = x;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	if (pthread_create(&s->thread, NULL, xs_thread, s)) {
+		k8s_obj_free(s->vt);
+		s->vt = NULL;
+		return 0;
+	}
+	s->used = true;
+	return 0;
+}
+
+/*
+ * Whether a finished job's slot may go: once the cache shows its final
+ * status (or the transfer is gone), else the cache's stale Running would
+ * start it again; at the latest after XS_HOLD_S (a status write that failed:
+ * running it again is harmless, a backup stores nothing twice).
+ */
+static bool xs_released(struct agent_xfers *x, struct xs_slot *s)
+{
+	char key[K8S_KEY_SIZE];
+	struct timespec now;
+	struct k8s_obj *o;
+	const char *phase;
+	bool done;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - s->joined_at.tv_sec > XS_HOLD_S)
+		return true;
+	snprintf(key, sizeof(key), "%s/%s", XFER_NS, s->name);
+	o = k8s_informer_get(x->inf, key);
+	phase = k8s_obj_str(o, "/status/phase");
+	done = !o || !phase || (strcmp(phase, XFER_ATTACHING) && strcmp(phase, XFER_RUNNING)) ||
+	       strcmp(k8s_obj_get_uid(o) ? k8s_obj_get_uid(o) : "",
+		      k8s_obj_get_uid(s->vt) ? k8s_obj_get_uid(s->vt) : "");
+	k8s_obj_free(o);
+	return done;
+}
+
+/* Whether a running job's transfer was deleted (or is being): the job stops. */
+static bool xs_withdrawn(struct agent_xfers *x, struct xs_slot *s)
+{
+	char key[K8S_KEY_SIZE];
+	struct k8s_obj *o;
+	bool gone;
+
+	snprintf(key, sizeof(key), "%s/%s", XFER_NS, s->name);
+	o = k8s_informer_get(x->inf, key);
+	gone = !o || k8s_obj_str(o, "/metadata/deletionTimestamp") ||
+	       strcmp(k8s_obj_get_uid(o) ? k8s_obj_get_uid(o) : "",
+		      k8s_obj_get_uid(s->vt) ? k8s_obj_get_uid(s->vt) : "");
+	k8s_obj_free(o);
+	return gone;
+}
+
+void agent_xfers_poll(struct agent_xfers *x)
+{
+	unsigned int i;
+
+	for (i = 0; i < x->o.max; i++) {
+		struct xs_slot *s = &x->slots[i];
+
+		if (s->used && !atomic_load(&s->finished) && xs_withdrawn(x, s))
+			atomic_store(&s->stop, true);
+		if (!s->used || !atomic_load(&s->finished))
+			continue;
+		if (!s->joined) {
+			pthread_join(s->thread, NULL);
+			s->joined = true;
+			clock_gettime(CLOCK_MONOTONIC, &s->joined_at);
+		}
+		if (xs_released(x, s)) {
+			k8s_obj_free(s->vt);
+			s->vt = NULL;
+			s->used = false;
+		}
+	}
+	k8s_informer_each(x->inf, XFER_NS, NULL, xs_due, x);
+}
+
+void agent_xfers_close(struct agent_xfers *x)
+{
+	unsigned int i;
+
+	if (!x)
+		return;
+	for (i = 0; i < x->o.max; i++)
+		if (x->slots[i].used)
+			atomic_store(&x->slots[i].stop, true);
+	for (i = 0; i < x->o.max; i++) {
+		if (!x->slots[i].used)
+			continue;
+		if (!x->slots[i].joined)
+			pthread_join(x->slots[i].thread, NULL);
+		k8s_obj_free(x->slots[i].vt);
+	}
+	k8s_informer_free(x->inf);
+	dp_pool_free(x->pool);
+	free(x);
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control/xfer/xfer.h - one volume's transfer in a cluster (layer 1 of
+ * control/: the Backup and Restore reconcilers, migration and blue/green use
+ * it). A VolumeTransfer (ferry.io/v1alpha1, k8s/deploy/crd-volumetransfers.yaml)
+ * in ferry-system names a PVC; the controller's side (xfer_step()) reaches its
+ * blocks without a data-mover pod:
+ *
+ *   VolumeSnapshot of the PVC in its namespace
+ *   -> a VolumeSnapshotContent that points at the same snapshot handle
+ *      (deletionPolicy Retain, the volume-mode-change annotation) and its
+ *      VolumeSnapshot in ferry-system, owned there
+ *   -> a Block-mode PVC from that copy, owned by the VolumeTransfer
+ *   -> a holder pod (ferry's image, unprivileged, pinned by node affinity)
+ *   -> status.phase Attaching, status.node, status.holder, the label
+ *      ferry.io/node: the agent of that node opens the published device and
+ *      runs the datapath job (Running, then Completed or Failed)
+ *   -> cleanup: pod, PVC, both snapshots and the content copy deleted;
+ *      status.cleanedUp once none is left.
+ *
+ * Names are deterministic, "ferry-<VolumeTransfer uid>" for every object, so
+ * a restarted controller finds what it made; the objects in ferry-system are
+ * owned by the VolumeTransfer (deleting it deletes them), the source snapshot
+ * (another namespace) and the content (cluster-scoped) are found by name.
+ *
+ * The agent's side: xfer_device_path() (where the kubelet publishes the
+ * holder's block volume) and the status fields (xfer_status_*()).
+ *
+ * Errors: 0 or -errno with @err filled (k8s/k8s.h's table); -EINVAL for a
+ * VolumeTransfer whose spec cannot be done (its message in @err->msg).
+ * Threads: every function may run on any thread but the client's I/O thread.
+ */
+#ifndef FERRY_CTL_XFER_H
+#define FERRY_CTL_XFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "k8s/k8s.h"
+
+#define XFER_NS		   "ferry-system"
+#define XFER_LABEL_NODE	   "ferry.io/node"
+#define XFER_LABEL_XFER	   "ferry.io/volumetransfer"
+#define XFER_FINALIZER	   "ferry.io/volumetransfer-cleanup"
+#define XFER_MODE_CHANGE   "snapshot.storage.kubernetes.io/allow-volume-mode-change"
+#define XFER_IMAGE	   "ferry.io/ferry:0.1.0"
+#define XFER_DEVICE_PATH   "/dev/ferry-volume"
+#define XFER_KUBELET_DIR   "/var/lib/kubelet"
+#define XFER_NAME_SIZE	   64
+#define XFER_VOLUME_SIZE   512
+#define XFER_PER_NODE	   4	/* transfers an agent runs at once (issue 15) */
+#define XFER_STATUS_PERIOD 1000 /* ms: at most one status write a second */
+
+/* The phases of status.phase, in order. */
+#define XFER_PENDING	  "Pending"
+#define XFER_SNAPSHOTTING "Snapshotting"
+#define XFER_ATTACHING	  "Attaching"
+#define XFER_RUNNING	  "Running"
+#define XFER_COMPLETED	  "Completed"
+#define XFER_FAILED	  "Failed"
+
+extern const struct k8s_resource xfer_volumetransfers, xfer_snapshots;
+
+/**
+ * xfer_name() - "ferry-<uid>", the name of every object made for the
+ * VolumeTransfer of @uid. Return: 0; -EINVAL (no uid, too long).
+ */
+int xfer_name(const char *uid, char name[XFER_NAME_SIZE]);
+
+/**
+ * xfer_volume_name() - "k8s/<cluster id>/<namespace>/<pvc>", the cluster id
+ * being the kube-system namespace's uid (read with @c)
+ * Return: 0; -ENAMETOOLONG; errors of the read.
+ */
+int xfer_volume_name(struct k8s_client *c, const char *ns, const char *pvc, char *buf, size_t len,
+		     struct k8s_err *err);
+
+/**
+ * struct xfer_result - where xfer_step() left a VolumeTransfer
+ * @phase:      the phase it is in now (a static string)
+ * @requeue_ms: call again after this long (0: nothing to wait for)
+ * @done:       finished and cleaned up: nothing left that pins storage
+ */
+struct xfer_result {
+	const char *phase;
+	unsigned int requeue_ms;
+	bool done;
+};
+
+/**
+ * xfer_step() - bring the VolumeTransfer @vt (as read) one step further
+ *
+ * Idempotent: each call looks up what exists (by name) and makes the next
+ * missing object; its first call puts the finalizer XFER_FINALIZER on the
+ * transfer, so that a deleted transfer is cleaned up here too (then the
+ * finalizer goes, and @res->done); it returns without waiting (@res->requeue_ms says when to
+ * look again). A spec that cannot be done (no such PVC, a claim not bound,
+ * no snapshot of it possible) sets phase Failed with the reason, then cleans
+ * up like a finished transfer. Return: 0; -errno of an API call (retry).
+ */
+int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result *res,
+	      struct k8s_err *err);
+
+/**
+ * xfer_populate_step() - fill the claim @pvc (as read) whose spec.dataSourceRef
+ * names a ferry Snapshot (ferry.io/v1alpha1, its namespace): the restore as a
+ * volume populator, one step per call as xfer_step()
+ *
+ * Once the claim has a node (volume.kubernetes.io/selected-node, written by
+ * the scheduler for a WaitForFirstConsumer class): a VolumeTransfer
+ * "ferry-<claim uid>" of direction restore in ferry-system, a Block PVC' of
+ * the claim's class and size with that selected node, the holder pod pinned
+ * there; the transfer is assigned to that node's agent, which writes and
+ * verifies every chunk. Then the rebind: the holder goes, PV' is set to
+ * Retain, a PV "pvc-<claim uid>" with PV's volume handle in the claim's
+ * volume mode is made pre-bound to the claim (claimRef with its uid), PVC'
+ * and PV' are deleted (the data stays: Retain), and the claim binds only
+ * now, its data complete. A claim that is Bound is done (the transfer is
+ * deleted). A Snapshot that does not exist, or a failed restore, fails the
+ * transfer with its message (the claim stays Pending).
+ */
+int xfer_populate_step(struct k8s_client *c, const struct k8s_obj *pvc, struct xfer_result *res,
+		       struct k8s_err *err);
+
+/**
+ * xfer_cleanup() - delete what the transfer @vt made (holder pod, Block PVC,
+ * the snapshot copy and its content, the source snapshot)
+ * @gone: whether none of them exists any more
+ */
+int xfer_cleanup(struct k8s_client *c, const struct k8s_obj *vt, bool *gone, struct k8s_err *err);
+
+/**
+ * xfer_device_path() - where the kubelet of a node publishes the block
+ * volume @pv of the pod @pod_uid: <kubelet dir>/plugins/kubernetes.io/csi/
+ * volumeDevices/publish/<pv>/<pod uid> (a bind of the device; the agent's
+ * kubelet mount sees it with HostToContainer)
+ * Return: 0; -EINVAL (a name with '/' or ".."); -ENAMETOOLONG.
+ */
+int xfer_device_path(const char *kubelet_dir, const char *pv, const char *pod_uid, char *buf,
+		     size_t len);
+
+/**
+ * xfer_status_patch() - merge @status (borrowed: the fields to set) into
+ * the status of the VolumeTransfer @name in ferry-system
+ */
+int xfer_status_patch(struct k8s_client *c, const char *name, const struct k8s_obj *status,
+		      struct k8s_err *err);
+
+#endif /* FERRY_CTL_XFER_H */

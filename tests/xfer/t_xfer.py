@@ -1,0 +1,551 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""t_xfer: a VolumeTransfer end to end in a two-node, two-zone box with storage (issue 15).
+
+control/xfer's steps run as the controller's service account (xfer_drive: xfer_step() until
+done), ferry agent runs on each node in the node's mount namespace (as the DaemonSet's
+container sees the node: the kubelet's /var/lib/kubelet) with the agent's service account,
+--max-transfers 4. Checks, each naming where it is specified:
+- k8s/deploy/crd-volumetransfers.yaml and crd-snapshots.yaml are served (kubectl apply);
+- a Filesystem PVC (kbox-disk, WaitForFirstConsumer) holding ext4 with files: the transfer
+  goes Snapshotting -> Attaching -> Completed; the holder pod was unprivileged, ferry's image
+  with imagePullPolicy Never, pinned by node affinity (no nodeName in its spec), its PVC
+  Block-mode from a VolumeSnapshot copy in ferry-system whose content carries the
+  volume-mode-change annotation; only the agent of the holder's node ran it;
+- the status: node, bytes total/done, MB/s, heartbeat, the snapshot id, cleanedUp; status
+  writes at most once a second (audit log);
+- the repository holds the snapshot under k8s/<kube-system uid>/<ns>/<pvc>; `ferry restore`
+  of it onto a loop device equals the volume byte for byte and passes e2fsck;
+- a second backup after changing a file: parent = the first snapshot, reused bytes reported,
+  new bytes well under the volume, its restore equal to the changed volume;
+- afterwards nothing pins storage: no holder pod, temporary PVC or PV, snapshot or content
+  copy is left;
+- a restore transfer assigned to node-a1's agent (the test plays the populator's side: a
+  Block PVC and a pod holding it) writes the second snapshot onto the device: equal to the
+  changed volume;
+- restore as a volume populator: a claim whose dataSourceRef names a ferry Snapshot is
+  filled on the node its pod was scheduled to, then bound to a PV of its own; the pod finds
+  every file; nothing of the populator is left;
+- a transfer of a claim that does not exist fails with a message naming it; one deleted
+  half way (it carries a finalizer) is cleaned up before it goes;
+- the agent used only list/watch of volumetransfers and pods, patch of volumetransfers/status
+  and get of secrets; nothing of the agent or the controller was refused.
+CI budget: 2 minutes.
+"""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "kbox"))
+from kboxtest import Box, Client, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
+from kboxd import nodeutil  # noqa: E402
+
+T0 = time.time()
+REF = "issue 15"
+DEPLOY = os.path.join(HERE, "..", "..", "k8s", "deploy")
+if os.geteuid() != 0:
+    skip("the box's storage and nodes need root")
+if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
+    skip("runs the agent in the box's nodes; FERRY_TEST_KUBECONFIG names a real cluster")
+FERRY = os.environ.get("FERRY", "")
+DRIVE = os.environ.get("XFER_DRIVE", "")
+for what, path in (("FERRY", FERRY), ("XFER_DRIVE", DRIVE)):
+    if not (path and os.access(path, os.X_OK)):
+        print(f"FAIL: {what} must name the built binary (meson test sets it)")
+        sys.exit(1)
+for tool in ("nsenter", "losetup", "e2fsck", "mkfs.xfs"):
+    if not shutil.which(tool):
+        print(f"FAIL: {tool} is missing: run tests/install-deps.sh")
+        sys.exit(1)
+KUBECTL = kubectl_path()
+if not KUBECTL:
+    print("FAIL: kubectl 1.30 or newer is needed (tests/install-deps.sh)")
+    sys.exit(1)
+
+# files the agents read in the nodes' mount namespaces: not under /tmp (each node's own)
+WORK = tempfile.mkdtemp(prefix="ferry-xfer-", dir="/var/tmp")
+REPO = "file://" + os.path.join(WORK, "repo")
+PASSWORD = "xfer-test-password"
+NS, SYS = "app", "ferry-system"
+NODES = ["node-a1", "node-b1"]
+MiB = 1 << 20
+VT = "/apis/ferry.io/v1alpha1/namespaces/ferry-system/volumetransfers"
+
+box = Box(private=True, args=["--config", os.path.join(HERE, "..", "kbox", "storage.yaml")])
+D = box.dir
+api = box.admin
+ENV = dict(os.environ, HOME=tempfile.mkdtemp(prefix="xfer-home-", dir=WORK), KUBECONFIG=box.kubeconfig,
+           FERRY_PASSWORD=PASSWORD)
+AGENTS, LOOPS = [], []
+
+
+def cleanup():
+    for p in AGENTS:
+        if p.poll() is None:
+            # SIGTERM to the agent, nsenter's child: nsenter then exits with its status
+            try:
+                kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+            except OSError:
+                kids = []
+            for k in kids:
+                os.kill(int(k), signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    # the agents stopped by SIGTERM: exit 0, and under ASan+UBSan nothing reported
+    for n, p in zip(NODES, AGENTS):
+        log = open(os.path.join(WORK, f"agent-{n}.log"), errors="replace").read()
+        bad = [l for l in log.splitlines() if "Sanitizer" in l or "runtime error" in l]
+        check(f"the agent of {n} stops on SIGTERM with exit 0 and no sanitizer report", p.returncode == 0 and not bad,
+              (p.returncode, bad[:5]), (0, []), "control/agent")
+    for dev in LOOPS:
+        subprocess.run(["losetup", "-d", dev], stderr=subprocess.DEVNULL)
+    box.close()
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+def get(path):
+    code, _, body = api.get(path)
+    return body if code == 200 else None
+
+
+def create(path, obj):
+    code, _, body = api.post(path, obj)
+    assert code == 201, (path, code, body)
+    return body
+
+
+def items(path):
+    return [x["metadata"]["name"] for x in (get(path) or {}).get("items") or []]
+
+
+def kubectl(*args):
+    return subprocess.run([KUBECTL] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=ENV, timeout=60)
+
+
+def ferry(*args):
+    return subprocess.run([FERRY] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                          timeout=120)
+
+
+def kubeconfig_for(sa):
+    """A kubeconfig of the box's server with @sa's token (TokenRequest), in WORK."""
+    import yaml
+    code, _, body = api.post(f"/api/v1/namespaces/{SYS}/serviceaccounts/{sa}/token",
+                             {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                              "spec": {"expirationSeconds": 3600}})
+    assert code == 201, body
+    kc = yaml.safe_load(open(box.kubeconfig))
+    kc["users"][0]["user"] = {"token": body["status"]["token"]}
+    path = os.path.join(WORK, f"{sa}.kubeconfig")
+    with open(path, "w") as f:
+        yaml.safe_dump(kc, f)
+    return path
+
+
+def writer(name, script):
+    """A busybox pod on node-a1 that runs @script on the claim at /data, then exits; deleted after."""
+    create(f"/api/v1/namespaces/{NS}/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+                 "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                     {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                                            "values": ["node-a1"]}]}]}}},
+                 "containers": [{"name": "c", "image": "busybox", "command": ["sh", "-ec", script],
+                                 "volumeMounts": [{"name": "d", "mountPath": "/data"}]}],
+                 "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}})
+    phase = wait_until(lambda: ((get(f"/api/v1/namespaces/{NS}/pods/{name}") or {}).get("status") or {}).get(
+        "phase") in ("Succeeded", "Failed") and get(f"/api/v1/namespaces/{NS}/pods/{name}")["status"]["phase"], 60, 0.2)
+    if not eq(f"the writer pod {name} wrote its files", phase, "Succeeded", REF):
+        print("note:", json.dumps(get(f"/api/v1/namespaces/{NS}/pods/{name}").get("status"))[:1500])
+        print("note:", [(e.get("reason"), e.get("message")) for e in get(f"/api/v1/namespaces/{NS}/events")["items"]
+                        if e["involvedObject"]["name"] == name])
+        print("note: node.log:", open(os.path.join(D, "nodes", "node-a1", "node.log")).read()[-3000:])
+    api.delete(f"/api/v1/namespaces/{NS}/pods/{name}", {"gracePeriodSeconds": 0})
+    wait_until(lambda: api.get(f"/api/v1/namespaces/{NS}/pods/{name}")[0] == 404, 30, 0.1)
+    # the kubelet unmounts (ext4 writes its superblock then) after the pod is gone: wait for it
+    mounts = f"/proc/{nodeutil.node_pid(D, 'node-a1')}/mounts"
+    check(f"{name}: the kubelet unmounted the volume", wait_until(lambda: "/globalmount " not in open(mounts).read(),
+                                                                  30, 0.1), None, None, "kubelet teardown")
+
+
+def volume_file():
+    """The source volume's backing file, seen from the host through the pools' namespace."""
+    pools = int(open(os.path.join(D, "storage", "pools.pid")).read())
+    pvc = get(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/data")
+    pv = get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}")
+    handle = pv["spec"]["csi"]["volumeHandle"].rsplit("/", 1)[-1]
+    return f"/proc/{pools}/root{D}/storage/disk/volumes/{handle}.img"
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(4 * MiB)
+            if not b:
+                return h.hexdigest()
+            h.update(b)
+
+
+def transfer(name, pvc="data", want="Completed"):
+    create(VT, {"apiVersion": "ferry.io/v1alpha1", "kind": "VolumeTransfer", "metadata": {"name": name},
+                "spec": {"direction": "backup", "volume": VOLUME,
+                         "repository": {"url": REPO, "passwordSecretRef": {"name": "repo-password"}},
+                         "source": {"namespace": NS, "persistentVolumeClaim": pvc}}})
+    t = time.time()
+    r = subprocess.run([DRIVE, CTRL_KC, name, "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       errors="replace", timeout=90)
+    phases = [l.split(" ", 1)[1] for l in r.stdout.splitlines() if l.startswith("phase ")]
+    print(f"note: {name}: {' -> '.join(phases)} in {time.time() - t:.1f} s; {r.stderr.strip()[-600:]}", flush=True)
+    eq(f"{name}: xfer_step() drives it to the end: done, {want}", (r.returncode, "done" in r.stdout),
+       (0 if want == "Completed" else 1, True), REF)
+    return get(f"{VT}/{name}"), phases
+
+
+def nothing_left(name, uid):
+    n = f"ferry-{uid}"
+    left = lambda: ([p for p in items(f"/api/v1/namespaces/{SYS}/pods") if p == n] +
+                    [p for p in items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims")] +
+                    items(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{SYS}/volumesnapshots") +
+                    items(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NS}/volumesnapshots") +
+                    [c for c in items("/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents")] +
+                    [v for v in items("/api/v1/persistentvolumes") if v != DATA_PV])
+    rest = wait_until(lambda: not left(), 30, 0.2)
+    eq(f"{name}: no holder pod, temporary PVC or PV, snapshot or content copy is left", [] if rest else left(), [],
+       "issue 15: nothing that pins storage outlives the transfer")
+
+
+def restore_matches(name, snap, want_sha):
+    img = os.path.join(WORK, f"{name}.img")
+    with open(img, "wb") as f:
+        f.truncate(SIZE)
+    dev = subprocess.run(["losetup", "--find", "--show", img], stdout=subprocess.PIPE, text=True,
+                         check=True).stdout.strip()
+    LOOPS.append(dev)
+    r = ferry("restore", "--repo", REPO, "--progress", "none", snap, dev)
+    eq(f"{name}: ferry restore of snapshot {snap[:16]} onto {dev}", (r.returncode, r.stderr.strip()[-200:]), (0, ""),
+       "control/repo restore")
+    eq(f"{name}: the restored device equals the volume byte for byte", sha256(dev), want_sha, REF)
+    r = subprocess.run(["e2fsck", "-fn", dev], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    eq(f"{name}: the restored ext4 passes e2fsck -fn", r.returncode, 0, "e2fsck(8)")
+    # drop the device's page cache before it goes: a loop device the kubelet attaches next
+    # under the same number would otherwise show these pages
+    subprocess.run(["blockdev", "--flushbufs", dev])
+    subprocess.run(["losetup", "-d", dev])
+    LOOPS.remove(dev)
+
+
+try:
+    # ------------------------------------------------------------ manifests
+    create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    files = ["namespace.yaml", "controller-rbac.yaml", "agent-rbac.yaml", "agent-pods-rbac.yaml",
+             "crd-volumetransfers.yaml", "crd-snapshots.yaml", "xfer-agent-rbac.yaml", "xfer-controller-rbac.yaml"]
+    r = kubectl("apply", *sum((["-f", os.path.join(DEPLOY, f)] for f in files), []))
+    eq("kubectl apply of the CRDs and the RBAC of controller and agent", (r.returncode, r.stderr.strip()), (0, ""),
+       REF)
+    served = wait_until(lambda: api.get(VT)[0] == 200 and
+                        api.get("/apis/ferry.io/v1alpha1/namespaces/ferry-system/snapshots")[0] == 200, 20, 0.1)
+    check("VolumeTransfer and Snapshot are served in ferry.io/v1alpha1", served, None, None, REF)
+    r = kubectl("get", "fvt,fsnap", "-A")
+    eq("kubectl get fvt,fsnap (the short names) answers", (r.returncode, r.stderr.strip()[-300:]),
+       (0, "No resources found"),
+       "issue 15: short names")
+    ks_uid = get("/api/v1/namespaces/kube-system")["metadata"]["uid"]
+    VOLUME = f"k8s/{ks_uid}/{NS}/data"
+    AGENT_KC, CTRL_KC = kubeconfig_for("ferry-agent"), kubeconfig_for("ferry-controller")
+
+    # ------------------------------------------------------------ the repository and the application
+    r = ferry("init", "--repo", REPO)
+    eq("ferry init of the file:// repository", (r.returncode, r.stderr.strip()[-200:]), (0, ""), "control/repo init")
+    create(f"/api/v1/namespaces/{SYS}/secrets", {"apiVersion": "v1", "kind": "Secret",
+                                                 "metadata": {"name": "repo-password"},
+                                                 "data": {"password": base64.b64encode(PASSWORD.encode()).decode()}})
+    create(f"/api/v1/namespaces/{NS}/persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "512Mi"}},
+                 "storageClassName": "kbox-disk"}})
+    writer("write-1", "for i in 1 2 3 4; do dd if=/dev/urandom of=/data/f$i bs=1M count=4 2>/dev/null; done; "
+                      "mkdir /data/dir; echo hello > /data/dir/hello; sha256sum /data/f* > /data/sums; sync")
+    claim = get(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/data")
+    DATA_PV = claim["spec"]["volumeName"]
+    SIZE = 512 * MiB  # ext4 of 4 KiB blocks: below 512 MB mkfs picks 1 KiB, which the box cannot mount after a snapshot
+
+    # ------------------------------------------------------------ agents, one per node
+    for n in NODES:
+        with socket.socket() as so:
+            so.bind(("127.0.0.1", 0))
+            port = so.getsockname()[1]
+        log = open(os.path.join(WORK, f"agent-{n}.log"), "w")
+        # the node's mount, pid and cgroup namespaces (as the DaemonSet's hostPID container), the
+        # host's network (the box's API on 127.0.0.1)
+        AGENTS.append(subprocess.Popen(
+            ["nsenter", "-t", str(nodeutil.node_pid(D, n)), "-m", "-p", "-C", "--", FERRY, "-v", "agent", "--kubeconfig", AGENT_KC,
+             "--node-name", n, "--no-pin", "--no-net", "--metrics-addr", f"127.0.0.1:{port}", "--max-transfers", "4",
+             "--memory", "64M"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    time.sleep(1)
+    eq("both agents run", [p.poll() for p in AGENTS], [None, None], REF)
+    if any(p.poll() is not None for p in AGENTS):
+        for n in NODES:
+            print(f"note: agent-{n}.log:", open(os.path.join(WORK, f"agent-{n}.log")).read()[-1500:])
+
+    # ------------------------------------------------------------ the first backup
+    sha1 = sha256(volume_file())
+    seen = {}
+    api2 = Client(box.url, box.ca, box.env["KBOX_ADMIN_TOKEN"])
+
+    def get2(path):
+        code, _, body = api2.get(path)
+        return body if code == 200 else None
+
+    def watch_holder():
+        """What the holder pod and its objects looked like while the transfer ran (polled)."""
+        for p in (get2(f"/api/v1/namespaces/{SYS}/pods") or {}).get("items") or []:
+            seen["pod"] = p
+        for c in (get2(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims") or {}).get("items") or []:
+            seen["pvc"] = c
+        for c in (get2("/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents") or {}).get("items") or []:
+            if (c["spec"].get("source") or {}).get("snapshotHandle"):
+                seen["copy"] = c
+
+    import threading
+    stop = threading.Event()
+
+    def poller():
+        while not stop.is_set():
+            try:
+                watch_holder()
+            except Exception:  # a broken connection: a new one next time
+                api2.conn = None
+            time.sleep(0.2)
+
+    th = threading.Thread(target=poller, daemon=True)
+    th.start()
+    vt1, phases = transfer("backup-1")
+    stop.set()
+    th.join()
+    st = vt1.get("status") or {}
+    print("note: backup-1 status:", json.dumps({k: v for k, v in st.items() if k != "conditions"}), flush=True)
+    eq("backup-1 went Snapshotting -> Attaching -> Completed (xfer_step's phases)",
+       [p for p in phases if p in ("Snapshotting", "Attaching", "Completed")][-3:],
+       ["Snapshotting", "Attaching", "Completed"], REF)
+    eq("backup-1 ran on node-a1 (the claim's selected node)", (st.get("node"), vt1["metadata"]["labels"].get(
+        "ferry.io/node")), ("node-a1", "node-a1"), REF)
+    eq("bytesTotal and bytesDone are the volume's size", (st.get("bytesTotal"), st.get("bytesDone")), (SIZE, SIZE),
+       REF)
+    check("a snapshot id, a heartbeat, a completion time, MB/s, cleanedUp",
+          len(st.get("snapshotID") or "") == 64 and st.get("heartbeat") and st.get("completionTime") and
+          "mbPerSecond" in st and st.get("cleanedUp") is True, st, None, REF)
+    pod = seen.get("pod") or {}
+    ctr = ((pod.get("spec") or {}).get("containers") or [{}])[0]
+    check("the holder pod: ferry's image, imagePullPolicy Never, not privileged, runAsNonRoot, the PVC as a "
+          "volumeDevice, pinned by node affinity and no nodeName set by ferry",
+          ctr.get("image", "").endswith("/ferry:0.1.0") or ctr.get("image") == "ferry.io/ferry:0.1.0", ctr, None, REF)
+    eq("... its pull policy, privileges and device", (ctr.get("imagePullPolicy"),
+                                                     (ctr.get("securityContext") or {}).get("privileged", False),
+                                                     pod.get("spec", {}).get("securityContext", {}).get("runAsNonRoot"),
+                                                     [d.get("devicePath") for d in ctr.get("volumeDevices") or []]),
+       ("Never", False, True, ["/dev/ferry-volume"]), REF)
+    aff = (((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution") or {}
+    eq("... pinned to node-a1 by required node affinity",
+       [e.get("values") for t in aff.get("nodeSelectorTerms") or [] for e in t.get("matchExpressions") or []],
+       [["node-a1"]], "DESIGN.md: never a bare nodeName")
+    eq("... owned by the VolumeTransfer", [o.get("kind") for o in (pod.get("metadata") or {}).get(
+        "ownerReferences") or []], ["VolumeTransfer"], "DESIGN.md Names")
+    pvc = seen.get("pvc") or {}
+    eq("the temporary PVC is Block-mode, from the VolumeSnapshot copy in ferry-system",
+       ((pvc.get("spec") or {}).get("volumeMode"), ((pvc.get("spec") or {}).get("dataSource") or {}).get("kind")),
+       ("Block", "VolumeSnapshot"), REF)
+    copy = seen.get("copy") or {}
+    eq("the content copy: Retain, the volume-mode-change annotation, bound to ferry-system",
+       ((copy.get("spec") or {}).get("deletionPolicy"),
+        ((copy.get("metadata") or {}).get("annotations") or {}).get(
+            "snapshot.storage.kubernetes.io/allow-volume-mode-change"),
+        ((copy.get("spec") or {}).get("volumeSnapshotRef") or {}).get("namespace")), ("Retain", "true", SYS), REF)
+    nothing_left("backup-1", vt1["metadata"]["uid"])
+    r = ferry("snapshots", "--repo", REPO, "--json")
+    snaps = json.loads(r.stdout) if r.returncode == 0 else []
+    snaps = snaps.get("snapshots", snaps) if isinstance(snaps, dict) else snaps
+    eq("the repository holds the snapshot under the volume's name",
+       [(s.get("id"), s.get("volume")) for s in snaps], [(st.get("snapshotID"), VOLUME)], REF)
+    restore_matches("backup-1", st.get("snapshotID", "latest"), sha1)
+
+    # ------------------------------------------------------------ the second backup: incremental
+    writer("write-2", "dd if=/dev/urandom of=/data/f2 bs=1M count=2 conv=notrunc 2>/dev/null; "
+                      "echo changed >> /data/dir/hello; sha256sum /data/f* > /data/sums; sync")
+    sha2 = sha256(volume_file())
+    check("the second writer changed the volume", sha2 != sha1, None, None, REF)
+    vt2, _ = transfer("backup-2")
+    st2 = vt2.get("status") or {}
+    print("note: backup-2 status:", json.dumps({k: v for k, v in st2.items() if k != "conditions"}), flush=True)
+    eq("backup-2's parent is backup-1's snapshot (incremental forever)", st2.get("parentID"), st.get("snapshotID"),
+       REF)
+    check("backup-2 reports reused bytes (chunks the repository held) and stores far less than backup-1",
+          (st2.get("bytesReused") or 0) >= 8 * MiB and (st2.get("bytesNew") or 0) < (st.get("bytesNew") or 0) / 2,
+          (st2.get("bytesReused"), st2.get("bytesNew"), st.get("bytesNew")), "reused >= 8 MiB, new < half", REF)
+    nothing_left("backup-2", vt2["metadata"]["uid"])
+    restore_matches("backup-2", st2.get("snapshotID", "latest"), sha2)
+
+    # ------------------------------------------------------------ a restore by the agent
+    # (the populator's controller side is not written yet: the test plays it, a Block PVC
+    # and a pod holding it on node-a1, and assigns the transfer as xfer_step() does)
+    create(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "restore-target"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "512Mi"}},
+                 "storageClassName": "kbox-disk", "volumeMode": "Block"}})
+    create(f"/api/v1/namespaces/{SYS}/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "restore-holder"},
+        "spec": {"terminationGracePeriodSeconds": 0,
+                 "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                     {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                                            "values": ["node-a1"]}]}]}}},
+                 "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"],
+                                 "volumeDevices": [{"name": "d", "devicePath": "/dev/xvda"}]}],
+                 "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "restore-target"}}]}})
+    holder = wait_until(lambda: ((get(f"/api/v1/namespaces/{SYS}/pods/restore-holder") or {}).get("status") or {}).get(
+        "phase") == "Running" and get(f"/api/v1/namespaces/{SYS}/pods/restore-holder"), 60, 0.2)
+    check("the restore's holder pod runs", holder, None, None, REF)
+    target_pv = get(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims/restore-target")["spec"]["volumeName"]
+    create(VT, {"apiVersion": "ferry.io/v1alpha1", "kind": "VolumeTransfer",
+                "metadata": {"name": "restore-1", "labels": {"ferry.io/node": "node-a1"}},
+                "spec": {"direction": "restore", "volume": VOLUME, "snapshotID": st2.get("snapshotID", "latest"),
+                         "repository": {"url": REPO, "passwordSecretRef": {"name": "repo-password"}},
+                         "target": {"namespace": SYS, "persistentVolumeClaim": "restore-target"}}})
+    code, _, body = api.patch(f"{VT}/restore-1/status", {"status": {
+        "phase": "Attaching", "node": "node-a1",
+        "holder": {"pod": "restore-holder", "podUID": holder["metadata"]["uid"], "persistentVolume": target_pv}}})
+    eq("the restore transfer is assigned to node-a1", code, 200, REF)
+    vt4 = wait_until(lambda: ((get(f"{VT}/restore-1") or {}).get("status") or {}).get("phase") in (
+        "Completed", "Failed") and get(f"{VT}/restore-1"), 60, 0.2) or {}
+    st4 = vt4.get("status") or {}
+    print("note: restore-1 status:", json.dumps(st4), flush=True)
+    eq("the agent restored the snapshot onto the holder's device: Completed, every byte done",
+       (st4.get("phase"), st4.get("bytesDone"), st4.get("snapshotID")), ("Completed", SIZE, st2.get("snapshotID")),
+       "issue 15: restore writes and verifies every chunk")
+    pools = int(open(os.path.join(D, "storage", "pools.pid")).read())
+    handle = get(f"/api/v1/persistentvolumes/{target_pv}")["spec"]["csi"]["volumeHandle"].rsplit("/", 1)[-1]
+    eq("the restored volume equals the changed volume byte for byte",
+       sha256(f"/proc/{pools}/root{D}/storage/disk/volumes/{handle}.img"), sha2, REF)
+    api.delete(f"{VT}/restore-1")
+    api.delete(f"/api/v1/namespaces/{SYS}/pods/restore-holder", {"gracePeriodSeconds": 0})
+    api.delete(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims/restore-target")
+
+    # ------------------------------------------------------------ bad input
+    vt3, _ = transfer("missing", pvc="nope", want="Failed")
+    st3 = vt3.get("status") or {}
+    check("a transfer of a claim that does not exist fails, naming it, and is cleaned up",
+          st3.get("phase") == "Failed" and "app/nope" in (st3.get("message") or "") and st3.get("cleanedUp"),
+          st3, None, REF)
+
+    # ------------------------------------------------------------ deleted half way
+    create(VT, {"apiVersion": "ferry.io/v1alpha1", "kind": "VolumeTransfer", "metadata": {"name": "deleted"},
+                "spec": {"direction": "backup", "volume": VOLUME,
+                         "repository": {"url": REPO, "passwordSecretRef": {"name": "repo-password"}},
+                         "source": {"namespace": NS, "persistentVolumeClaim": "data"}}})
+    r = subprocess.run([DRIVE, CTRL_KC, "deleted", "1.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       errors="replace", timeout=60)
+    vt5 = get(f"{VT}/deleted") or {}
+    print(f"note: deleted: {r.stdout.split()} then deleted", flush=True)
+    eq("a transfer carries the cleanup finalizer while it runs", vt5.get("metadata", {}).get("finalizers"),
+       ["ferry.io/volumetransfer-cleanup"], "DESIGN.md: nothing that pins storage outlives its owner")
+    api.delete(f"{VT}/deleted")
+    r = subprocess.run([DRIVE, CTRL_KC, "deleted", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       errors="replace", timeout=90)
+    check("a transfer deleted half way: xfer_step() cleans up, then lets it go",
+          r.stdout.split()[-1:] in (["done"], ["gone"]) and
+          wait_until(lambda: api.get(f"{VT}/deleted")[0] == 404, 10, 0.1), r.stdout, "done, then 404", REF)
+    nothing_left("deleted", vt5["metadata"]["uid"])
+
+    # ------------------------------------------------------------ restore as a volume populator
+    files.append("populator-snapshots.yaml")
+    r = kubectl("apply", "-f", os.path.join(DEPLOY, "populator-snapshots.yaml"))
+    eq("kubectl apply of the Snapshot kind's VolumePopulator", (r.returncode, r.stderr.strip()), (0, ""), REF)
+    create(f"/apis/ferry.io/v1alpha1/namespaces/{NS}/snapshots", {
+        "apiVersion": "ferry.io/v1alpha1", "kind": "Snapshot", "metadata": {"name": "snap-2"},
+        "spec": {"repository": "default", "snapshotID": st2.get("snapshotID"), "volume": VOLUME, "url": REPO,
+                 "passwordSecretRef": {"name": "repo-password"}}})
+    create(f"/api/v1/namespaces/{NS}/persistentvolumeclaims", {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "restored"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "512Mi"}},
+                 "storageClassName": "kbox-disk",
+                 "dataSourceRef": {"apiGroup": "ferry.io", "kind": "Snapshot", "name": "snap-2"}}})
+    create(f"/api/v1/namespaces/{NS}/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "reader"},
+        "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+                 "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                     {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                                            "values": ["node-a1"]}]}]}}},
+                 "containers": [{"name": "c", "image": "busybox", "command": [
+                     "sh", "-ec", "cd /data; sha256sum -c sums; grep -q changed dir/hello"],
+                     "volumeMounts": [{"name": "d", "mountPath": "/data"}]}],
+                 "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "restored"}}]}})
+    t = time.time()
+    r = subprocess.run([DRIVE, CTRL_KC, f"{NS}/restored", "90"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, errors="replace", timeout=120)
+    print(f"note: populator: {r.stdout.split()} in {time.time() - t:.1f} s; {r.stderr.strip()[-600:]}", flush=True)
+    eq("xfer_populate_step() fills the claim and lets it bind", (r.returncode, r.stdout.split()[-1:]), (0, ["done"]),
+       "issue 15: restore as a volume populator")
+    rc = get(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/restored") or {}
+    rpv = get(f"/api/v1/persistentvolumes/{(rc.get('spec') or {}).get('volumeName')}") or {}
+    eq("the claim is bound to its own PV, pvc-<claim uid>, Filesystem, from the Snapshot",
+       ((rc.get("status") or {}).get("phase"), rpv.get("metadata", {}).get("name"), rpv.get("spec", {}).get("volumeMode"),
+        (rpv.get("metadata", {}).get("annotations") or {}).get("ferry.io/populated-from")),
+       ("Bound", f"pvc-{rc['metadata']['uid']}", "Filesystem", f"{NS}/snap-2"), REF)
+    phase = wait_until(lambda: ((get(f"/api/v1/namespaces/{NS}/pods/reader") or {}).get("status") or {}).get(
+        "phase") in ("Succeeded", "Failed") and get(f"/api/v1/namespaces/{NS}/pods/reader")["status"]["phase"], 60, 0.2)
+    eq("the application's pod finds every file's checksum and the change in the restored ext4", phase, "Succeeded",
+       REF)
+    left = wait_until(lambda: not items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims") and
+                      not items(f"/api/v1/namespaces/{SYS}/pods") and api.get(f"{VT}/ferry-{rc['metadata']['uid']}")[0] == 404 and
+                      sorted(items("/api/v1/persistentvolumes")) == sorted([DATA_PV, rpv["metadata"]["name"]]), 30, 0.2)
+    check("after the populator: no PVC', holder pod, transfer or PV' is left", left,
+          (items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims"), items(f"/api/v1/namespaces/{SYS}/pods"),
+           items("/api/v1/persistentvolumes")), None, REF)
+
+    # ------------------------------------------------------------ what the agents did
+    eq("both agents still run", [p.poll() for p in AGENTS], [None, None], REF)
+    logs = {n: open(os.path.join(WORK, f"agent-{n}.log")).read() for n in NODES}
+    for n in NODES:
+        print(f"note: agent-{n}.log:", logs[n][-1500:])
+    check("the agent of node-a1 ran both backups and the restore",
+          all(f"transfer {n} completed: snapshot" in logs["node-a1"] for n in ("backup-1", "backup-2", "restore-1")),
+          logs["node-a1"][-800:], None, REF)
+    check("the agent of node-b1 ran none", "transfer" not in logs["node-b1"].replace("volume transfers", ""),
+          logs["node-b1"][-800:], None, REF)
+    aud = box.audit()
+    agent = [a for a in aud if a.get("user") == "system:serviceaccount:ferry-system:ferry-agent"]
+    used = sorted({(a.get("verb"), a.get("resource"), a.get("subresource") or "", a.get("decision")) for a in agent})
+    allowed = {("list", "pods", "", "allow"), ("watch", "pods", "", "allow"),
+               ("list", "volumetransfers", "", "allow"), ("watch", "volumetransfers", "", "allow"),
+               ("patch", "volumetransfers", "status", "allow"), ("get", "secrets", "", "allow")}
+    check("the agents used only what xfer-agent-rbac.yaml and agent-pods-rbac.yaml allow, never refused",
+          set(used) <= allowed and ("patch", "volumetransfers", "status", "allow") in used, used, sorted(allowed),
+          "DESIGN.md least privilege")
+    ctrl = [a for a in aud if a.get("user") == "system:serviceaccount:ferry-system:ferry-controller"]
+    eq("nothing xfer_step() did as the controller was refused",
+       sorted({(a.get("verb"), a.get("resource")) for a in ctrl if a.get("decision") != "allow"}), [],
+       "xfer-controller-rbac.yaml")
+    patches = [a for a in agent if a.get("verb") == "patch" and a.get("name") == "backup-1"]
+    if patches:
+        import datetime
+        ts = [datetime.datetime.strptime(a["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp() for a in patches]
+        span = ts[-1] - ts[0]
+        check("the agent wrote backup-1's status at most once a second (and once more at its end)",
+              len(patches) <= span + 3, (len(patches), round(span, 2)), "<= seconds + 3", REF)
+finally:
+    cleanup()
+print(f"note: {time.time() - T0:.1f} s in all")
+finish()
