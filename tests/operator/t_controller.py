@@ -30,6 +30,7 @@ import rbacproof  # noqa: E402
 import scenarios_controller  # noqa: E402
 import scenarios_schedule  # noqa: E402
 import scenarios_autoscale  # noqa: E402
+import scenarios_backup  # noqa: E402
 from opkit import DEPLOY, NS  # noqa: E402
 
 check, eq = kboxtest.check, kboxtest.eq
@@ -39,7 +40,7 @@ REF = "issue 12 §3; DESIGN.md Deployment"
 # (the autoscaler's first: every scenario's controller runs its informer of ScalePolicies,
 # and the proof reruns the first scenario that used a rule, which must be one that needs it)
 SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + list(scenarios_controller.SCENARIOS) +
-             list(scenarios_schedule.SCENARIOS))
+             list(scenarios_schedule.SCENARIOS) + list(scenarios_backup.SCENARIOS))
 # ferry's service accounts, and those whose rules the scenarios here prove rule by rule;
 # the agent's rules need the box's nodes and are proven by its own suite
 # (tests/kbox/t_agent.py, issue 13)
