@@ -38,9 +38,11 @@ REF = "issue 12 §3; DESIGN.md Deployment"
 
 # every suite whose scenarios run ferry under ferry's manifests adds its list here
 # (the autoscaler's first: every scenario's controller runs its informer of ScalePolicies,
-# and the proof reruns the first scenario that used a rule, which must be one that needs it)
+# and the proof reruns the scenarios that used a rule in this order until one fails: the
+# Backup's before the Schedule's, whose Backups also reach the Backup reconciler, which
+# reads their Repository and writes their status without the Schedule's scenario needing it)
 SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + list(scenarios_controller.SCENARIOS) +
-             list(scenarios_schedule.SCENARIOS) + list(scenarios_backup.SCENARIOS))
+             list(scenarios_backup.SCENARIOS) + list(scenarios_schedule.SCENARIOS))
 # ferry's service accounts, and those whose rules the scenarios here prove rule by rule;
 # the agent's rules need the box's nodes and are proven by its own suite
 # (tests/kbox/t_agent.py, issue 13)
