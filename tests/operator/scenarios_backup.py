@@ -131,6 +131,15 @@ def _app(env, repo_dir):
 def scenario_backup(env, r):
     _reset(env)
     env.delete_lease()
+    try:
+        _scenario(env, r)
+    finally:  # nothing left for the scenarios after it, whatever failed
+        for p in env.procs:
+            p.kill()
+        _reset(env)
+
+
+def _scenario(env, r):
     repo_dir = os.path.join(env.tmp, "backup-op-repo")
     if os.path.exists(repo_dir):
         subprocess.run(["rm", "-rf", repo_dir], check=True)
@@ -231,8 +240,6 @@ def scenario_backup(env, r):
     g = _ferry(env, "backup", "get", "--repo", repo, "-o", "json")
     r.check("still one record in the repository", g.returncode == 0 and
             len(json.loads(g.stdout or "[]")) == 1, g.stdout[-300:])
-    a.kill()
-    _reset(env)
 
 
 SCENARIOS = [
