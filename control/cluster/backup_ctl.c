@@ -540,9 +540,9 @@ static int bk_done(const struct k8s_obj *o, const char *phase, struct k8s_reconc
 		res->message = why ? why : "";
 		res->failed = true;
 	} else {
-		why = k8s_obj_str(o, "/status/recordId");
-		snprintf(bk_condition_msg, sizeof(bk_condition_msg), "backup record %s",
-			 why ? why : "unknown");
+		why = k8s_obj_str(o, "/status/recordId"); /* none: completed by another executor */
+		snprintf(bk_condition_msg, sizeof(bk_condition_msg), "%s%s",
+			 why ? "backup record " : "", why ? why : "");
 		res->message = bk_condition_msg;
 	}
 	return 0;
