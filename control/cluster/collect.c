@@ -250,6 +250,12 @@ static int related(struct collect *k)
 			ret = 0; /* a PV deleted meanwhile; an aggregated group that has no CRD */
 			continue;
 		}
+		if (ret == -EPERM || ret == -EACCES) { /* not ours to read: as a list, a warning */
+			ret = warn(k->res, "%.100s: not read: %.140s", k->wanted.keys[i], kerr.msg)
+				      ? cluster_err_set(k->err, -ENOMEM, "out of memory")
+				      : 0;
+			continue;
+		}
 		if (ret)
 			return cluster_err_set(k->err, ret, "get of %.100s %.100s: %.100s", res,
 					       name, kerr.msg);

@@ -12,8 +12,8 @@ and a ConfigMap labelled velero.io/exclude-from-backup. Checked, as control/clus
   id; the Ready condition True, reason Completed;
 - the record in the repository, read with `ferry backup get|describe|download`: the
   Backup's name, namespace, labels, phase and counts; its objects are those of the kinds
-  the controller may list (ConfigMaps, the Deployment, the namespace's Backups) and the
-  Namespace, not the excluded ConfigMap;
+  the controller may list (ConfigMaps, the Deployment, the namespace's Backups), the
+  Backups' CRD and the Namespace, not the excluded ConfigMap;
 - crash safety: the Backup set back to InProgress (a controller that died before its
   status) is completed from the record found, the same record, none written again;
 - bad input: a Backup naming a Repository that does not exist, and one whose
@@ -163,8 +163,9 @@ def _scenario(env, r):
             re.fullmatch(HEX64, st.get("recordId") or "") and
             re.fullmatch(HEX64, st.get("repositoryId") or "") and st.get("clusterId"), st)
     prog = st.get("progress") or {}
-    r.check("status: seven objects backed up (two ConfigMaps, the Deployment, the three Backups, "
-            "the Namespace), no error", prog.get("itemsBackedUp") == 7 and prog.get("totalItems") == 7 and
+    r.check("status: eight objects backed up (two ConfigMaps, the Deployment, the three Backups, "
+            "their CRD, the Namespace), no error",
+            prog.get("itemsBackedUp") == 8 and prog.get("totalItems") == 8 and
             st.get("errors") == 0, st)
     cond = wait_until(lambda: _ready(_backup(env, "app-1")), 3, alive=a)
     r.check("the Ready condition is True, reason Completed, naming the record",
@@ -184,7 +185,7 @@ def _scenario(env, r):
     rec = recs[0]
     r.check("the record: phase Completed, the Backup's id, counts and labels",
             rec.get("phase") == "Completed" and rec.get("id") == st.get("recordId") and
-            rec.get("objects") == 7 and rec.get("errors") == 0 and
+            rec.get("objects") == 8 and rec.get("errors") == 0 and
             rec.get("cluster") == st.get("clusterId") and
             (rec.get("labels") or {}).get("app") == "app", rec)
     d = _ferry(env, "backup", "describe", "app-1", "--repo", repo, "-n", APP_NS)
@@ -200,12 +201,13 @@ def _scenario(env, r):
         objs.append((o.get("kind"), (o.get("metadata") or {}).get("name")))
     # the kinds the shipped ClusterRole lists: ConfigMaps, Deployments, and ferry's own Backups
     # (taken as Velero takes its own; never restored, restore_plan.c)
-    r.check("its objects: the ConfigMaps, the Deployment, the Backups and the Namespace, not the "
-            "excluded ConfigMap",
+    r.check("its objects: the ConfigMaps, the Deployment, the Backups with their CRD and the "
+            "Namespace, not the excluded ConfigMap",
             dl.returncode == 0 and sorted(objs) == [("Backup", "app-1"), ("Backup", "bad-password"),
                                                     ("Backup", "no-repo"),
                                                     ("ConfigMap", "app-config"),
                                                     ("ConfigMap", "kube-root-ca.crt"),
+                                                    ("CustomResourceDefinition", "backups.ferry.io"),
                                                     ("Deployment", "app"), ("Namespace", APP_NS)],
             (objs, dl.stderr[-300:]))
 
