@@ -35,11 +35,14 @@ from opkit import DEPLOY, NS  # noqa: E402
 check, eq = kboxtest.check, kboxtest.eq
 REF = "issue 12 §3; DESIGN.md Deployment"
 
-# every suite whose scenarios run ferry under ferry's manifests adds its list here
-# (the autoscaler's first: every scenario's controller runs its informer of ScalePolicies,
-# and the proof reruns the first scenario that used a rule, which must be one that needs it)
-SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + list(scenarios_controller.SCENARIOS) +
-             list(scenarios_schedule.SCENARIOS))
+# every suite whose scenarios run ferry under ferry's manifests adds its list here. The
+# proof below reruns, for each rule taken away, the scenarios that used it in this order
+# until one fails: every controller runs every informer, so the quick scenarios that
+# need a rule most directly come first and the slow lease takeovers last
+_CTL = dict(scenarios_controller.SCENARIOS)
+SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + [("controller-lease", _CTL["controller-lease"])] +
+             list(scenarios_schedule.SCENARIOS) +
+             [(n, f) for n, f in scenarios_controller.SCENARIOS if n != "controller-lease"])
 # ferry's service accounts, and those whose rules the scenarios here prove rule by rule;
 # the agent's rules need the box's nodes and are proven by its own suite
 # (tests/kbox/t_agent.py, issue 13)
