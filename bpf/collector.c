@@ -41,6 +41,13 @@
 #define CFS_RETRY_MAX 32
 /* cpu.stat is about 100 (v1) to 250 (v2) bytes */
 #define CFS_BUF 4096
+/*
+ * cpu.stat fds kept open; series beyond open theirs each sample. It keeps the
+ * agent's descriptors few enough for the default limit of 1024 and for the
+ * HTTP server's select() (FD_SETSIZE): kubelet's default of 110 pods a node
+ * makes about 350 series.
+ */
+#define CFS_MAX_FDS 512
 
 /* the cpu.stat of one series' cgroup, sorted by id */
 struct cfs_fd {
@@ -81,6 +88,7 @@ struct ebpf_agent {
 	struct tomb *tombs;
 	size_t ntombs;
 	bool warned_full;
+	bool warned_fds;
 };
 
 void ebpf_opts_init(struct ebpf_opts *o)
@@ -521,7 +529,7 @@ static int cfs_cmp(const void *x, const void *y)
 /*
  * The cpu.stat of the cgroup at @rel (relative to the roots) that has CFS
  * fields: the v2 one where the cpu controller is enabled, else the v1 cpu
- * hierarchy's. Return: an fd or -1.
+ * hierarchy's. Return: an fd, or -errno (of the last open tried).
  */
 static int cfs_open(const struct ebpf_agent *a, const char *rel)
 {
@@ -529,38 +537,45 @@ static int cfs_open(const struct ebpf_agent *a, const char *rel)
 	char path[PATH_MAX];
 	char *buf;
 	ssize_t r;
-	int fd = -1;
+	int fd = -ENOENT;
 
 	buf = malloc(CFS_BUF);
 	if (!buf)
-		return -1;
+		return -ENOMEM;
 	if (snprintf(path, sizeof(path), "%s%s/cpu.stat", a->cgroot, rel) < (int)sizeof(path)) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
+		if (fd < 0) {
+			fd = -errno;
+		} else {
 			r = pread(fd, buf, CFS_BUF, 0);
 			if (r <= 0 || ebpf_cpu_stat_parse(buf, (size_t)r, &c)) {
 				close(fd);
-				fd = -1;
+				fd = -ENOENT;
 			}
 		}
 	}
-	if (fd < 0 && a->cpu1root[0] &&
-	    snprintf(path, sizeof(path), "%s%s/cpu.stat", a->cpu1root, rel) < (int)sizeof(path))
+	if (fd < 0 && fd != -EMFILE && fd != -ENFILE && a->cpu1root[0] &&
+	    snprintf(path, sizeof(path), "%s%s/cpu.stat", a->cpu1root, rel) < (int)sizeof(path)) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
 	free(buf);
 	return fd;
 }
 
 /*
  * Every series' CFS counters from its cgroup's cpu.stat. The fds of the
- * last sample are kept by cgroup id; a new series' file is looked up once,
- * and looked for again with a growing wait while there is none (a pod made
- * in v2 a moment before kubelet's v1 directory; a node without CFS).
+ * last sample are kept by cgroup id (up to CFS_MAX_FDS); a new series' file
+ * is looked up once, and looked for again with a growing wait while there is
+ * none (a pod made in v2 a moment before kubelet's v1 directory; a node
+ * without CFS).
  */
 static void cfs_read(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
 {
 	struct cfs_fd *nv = calloc(n ? n : 1, sizeof(*nv));
 	char *buf = malloc(CFS_BUF);
+	size_t kept = 0;
 
 	if (!nv || !buf) {
 		free(nv);
@@ -570,6 +585,7 @@ static void cfs_read(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct cfs_fd key = {.id = st[i].cgroup_id}, *old, *e = &nv[i];
 		ssize_t r;
+		int fd;
 
 		old = a->ncfs ? bsearch(&key, a->cfs, a->ncfs, sizeof(key), cfs_cmp) : NULL;
 		if (old) {
@@ -578,27 +594,38 @@ static void cfs_read(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
 		} else {
 			*e = (struct cfs_fd){.id = key.id, .fd = -1};
 		}
-		if (e->fd < 0) {
+		fd = e->fd;
+		if (fd < 0) {
 			const struct ebpf_cg *cg = ebpf_cgtree_find(a->cg, a->ncg, e->id);
 
 			if (e->wait) {
 				e->wait--;
 				continue;
 			}
-			if (cg && cg->path)
-				e->fd = cfs_open(a, cg->path);
-			if (e->fd < 0) {
+			fd = cg && cg->path ? cfs_open(a, cg->path) : -ENOENT;
+			if ((fd == -EMFILE || fd == -ENFILE) && !a->warned_fds) {
+				pr_warn("cpu.stat of %s: %s: CFS counters of some series are left out",
+					cg->path, strerror(-fd));
+				a->warned_fds = true;
+			}
+			if (fd < 0) {
 				e->backoff = e->backoff ? e->backoff * 2 : 1;
 				if (e->backoff > CFS_RETRY_MAX)
 					e->backoff = CFS_RETRY_MAX;
 				e->wait = e->backoff;
 				continue;
 			}
-			e->backoff = e->wait = 0;
+			e->backoff = 0;
+			if (kept < CFS_MAX_FDS)
+				e->fd = fd;
 		}
-		r = pread(e->fd, buf, CFS_BUF, 0);
+		if (e->fd >= 0)
+			kept++;
+		r = pread(fd, buf, CFS_BUF, 0);
 		if (r > 0)
 			ebpf_cpu_stat_parse(buf, (size_t)r, &st[i].total);
+		if (fd != e->fd)
+			close(fd); /* beyond CFS_MAX_FDS: opened each sample */
 	}
 	for (size_t i = 0; i < a->ncfs; i++)
 		if (a->cfs[i].fd >= 0)
