@@ -5,10 +5,11 @@
 # it is throttled about 80 ms of every 100: the agent's
 # ferry_pod_cpu_cfs_throttled_seconds_total grows at about 0.8 s/s (0.4 to
 # 1.05: the loop gets its 20 ms later, so is throttled less, when the
-# machine is loaded) and its gauge says the same; pod U, as busy and
-# unlimited, shows 0. The quota is where kubelet puts it: the v2 cgroup's
-# cpu.max where the cpu controller is enabled, else the v1 cpu hierarchy at
-# the same path (these machines: kboxd mirrors limits into v1 the same way).
+# machine is loaded) and its gauge and ferry top's THROTTLED column say the
+# same; pod U, as busy and unlimited, shows 0. The quota is where kubelet
+# puts it: the v2 cgroup's cpu.max where the cpu controller is enabled, else
+# the v1 cpu hierarchy at the same path (these machines: kboxd mirrors limits
+# into v1 the same way).
 # The agent's counter ends equal to the file's. The run-queue wait of the
 # limited pod is logged beside it (the README's "CPU-limited pods").
 . "$(dirname "$0")/../lib/t_lib.sh"
@@ -43,29 +44,33 @@ t_cpu1_cleanup() {
 }
 t_on_exit t_cpu1_cleanup
 
+# v2_cpu_down DIR: the cpu controller enabled from the v2 root down to DIR's children
+v2_cpu_down() {
+    local p=$T_CG2 part parts
+    IFS=/ read -ra parts <<<"${1#"$T_CG2"/}"
+    for part in "${parts[@]}" ""; do
+        echo +cpu >"$p/cgroup.subtree_control" || t_error "enable cpu in $p"
+        p=$p/$part
+    done
+}
 # pod_mk UID: a burstable pod with one container, in v2 and (v1 mode) in v1;
-# prints the container's v2 path
+# prints the pod's v2 path
 cid=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 pod_mk() {
     local pod
     pod=$(bpf_pod "$1" burstable)
-    mkdir "$pod/$cid" || t_error "mkdir $pod/$cid"
-    if [ $mode = v1 ]; then
+    if [ $mode = v2 ]; then
+        v2_cpu_down "$pod"
+    else
         mkdir -p "$T_CPU1${pod#"$T_CG2"}/$cid" || t_error "mkdir in $T_CPU1"
     fi
+    mkdir "$pod/$cid" || t_error "mkdir $pod/$cid"
     echo "$pod"
 }
 # pod_limit POD: 20 ms per 100 ms on the pod's cgroup (the container has no quota of its own)
 pod_limit() {
-    local d p part parts
+    local d
     if [ $mode = v2 ]; then
-        # enable the controller down the path, as kubelet's parents have it
-        p=$T_CG2
-        IFS=/ read -ra parts <<<"${1#"$T_CG2"/}"
-        for part in "${parts[@]}"; do
-            echo +cpu >"$p/cgroup.subtree_control" || t_error "enable cpu in $p"
-            p=$p/$part
-        done
         echo "$QUOTA_US $PERIOD_US" >"$1/cpu.max" || t_error "cpu.max"
     else
         d=$T_CPU1${1#"$T_CG2"}
@@ -101,8 +106,8 @@ pod_u=$(pod_mk "$uid_u")
 pod_limit "$pod_l"
 
 bpf_agent_start --interval 0.2
-burn "$pod_l/$cid" 5
-burn "$pod_u/$cid" 5
+burn "$pod_l/$cid" 6
+burn "$pod_u/$cid" 6
 sleep 1.2
 bpf_metrics
 t0=$(now)
@@ -149,6 +154,14 @@ t_ok "while it is busy (> 0.3 cores): $cores_u" check "${cores_u:-0} > 0.3"
 # containers: their own cgroups' files (no quota there)
 thr_c=$(bpf_value ferry_container_cpu_cfs_throttled_seconds_total "pod_uid=\"$uid_l\"")
 t_ok "pod L's container has its own counters, no quota of its own ('$thr_c')" check "'$thr_c' != '' and float('$thr_c') == 0"
+
+# ferry top's THROTTLED column (the last), over its 1 s interval
+t_run "$FERRY" top --count 1 --pin-dir "$T_PIN"
+row=$(grep "^$uid_l" <<<"$t_out")
+t_log "ferry top: $row"
+t_ok "ferry top shows pod L throttled (0.3 to 1.1 s/s): '$row'" check "0.3 <= float('$(awk '{print $NF}' <<<"$row")' or 0) <= 1.1"
+row=$(grep "^$uid_u" <<<"$t_out")
+t_ok "... and pod U not: '$row'" [ "$(awk '{print $NF}' <<<"$row")" = 0.000 ]
 
 # after the loops: the agent's counter is the file's
 bpf_burn_wait
