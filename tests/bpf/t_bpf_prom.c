@@ -199,6 +199,7 @@ int main(void)
 					 .cfs_throttled_s = 0.8,
 					 .cfs_throttled_frac = 0.75};
 	st[1].total.has_cfs = true;
+	st[1].total.cfs_periods = 120;
 	st[1].rate = (struct ebpf_rates){.interval_s = 1.0}; /* cpu.stat in one sample only */
 	out = render(st, 3, EBPF_FEAT_ALL, NULL);
 	T_ASSERT(strstr(out,
