@@ -106,8 +106,8 @@ pod_u=$(pod_mk "$uid_u")
 pod_limit "$pod_l"
 
 bpf_agent_start --interval 0.2
-burn "$pod_l/$cid" 6
-burn "$pod_u/$cid" 6
+burn "$pod_l/$cid" 7
+burn "$pod_u/$cid" 7
 sleep 1.2
 bpf_metrics
 t0=$(now)
@@ -116,7 +116,10 @@ per0=$(bpf_value ferry_pod_cpu_cfs_periods_total "pod_uid=\"$uid_l\"")
 tp0=$(bpf_value ferry_pod_cpu_cfs_throttled_periods_total "pod_uid=\"$uid_l\"")
 cpu0=$(bpf_value ferry_pod_cpu_usage_seconds_total "pod_uid=\"$uid_l\"")
 rq0=$(bpf_value ferry_pod_runqueue_wait_seconds_sum "pod_uid=\"$uid_l\"")
-sleep 2.5
+# ferry top meanwhile (it samples twice, 1 s apart)
+t_run "$FERRY" top --count 1 --pin-dir "$T_PIN"
+top_out=$t_out
+sleep 1.5
 bpf_metrics
 t1=$(now)
 thr1=$(bpf_value ferry_pod_cpu_cfs_throttled_seconds_total "pod_uid=\"$uid_l\"")
@@ -126,6 +129,8 @@ cpu1=$(bpf_value ferry_pod_cpu_usage_seconds_total "pod_uid=\"$uid_l\"")
 rq1=$(bpf_value ferry_pod_runqueue_wait_seconds_sum "pod_uid=\"$uid_l\"")
 gauge=$(bpf_value ferry_pod_cpu_cfs_throttled_seconds_per_second "pod_uid=\"$uid_l\"")
 frac=$(bpf_value ferry_pod_cpu_cfs_throttled_periods_fraction "pod_uid=\"$uid_l\"")
+p99=$(bpf_value ferry_pod_runqueue_wait_p99_seconds "pod_uid=\"$uid_l\"")
+p50=$(bpf_value ferry_pod_runqueue_wait_p50_seconds "pod_uid=\"$uid_l\"")
 t_ok "pod L has the CFS counters ('$thr0', '$thr1', '$per0', '$tp1')" \
     [ -n "$thr0" -a -n "$thr1" -a -n "$per0" -a -n "$per1" -a -n "$tp0" -a -n "$tp1" ]
 dt=$(python3 -c "print('%.3f' % ($t1 - $t0))")
@@ -133,7 +138,7 @@ rate=$(python3 -c "print('%.3f' % (($thr1 - $thr0) / $dt))")
 pfrac=$(python3 -c "print('%.3f' % (($tp1 - $tp0) / max($per1 - $per0, 1)))")
 cores=$(python3 -c "print('%.3f' % (($cpu1 - $cpu0) / $dt))")
 rq_rate=$(python3 -c "print('%.3f' % ((${rq1:-0} - ${rq0:-0}) / $dt))")
-t_log "pod L over ${dt} s: throttled ${rate} s/s, $((per1 - per0)) periods of which ${pfrac} throttled, CPU ${cores} cores, run-queue wait ${rq_rate} s/s; last 0.2 s gauges: throttled $gauge s/s, periods $frac; load $(cut -d' ' -f1 /proc/loadavg)"
+t_log "pod L over ${dt} s: throttled ${rate} s/s, $((per1 - per0)) periods of which ${pfrac} throttled, CPU ${cores} cores, run-queue wait ${rq_rate} s/s; last 0.2 s gauges: throttled $gauge s/s, periods $frac, run-queue p50 $p50 s, p99 $p99 s; load $(cut -d' ' -f1 /proc/loadavg)"
 t_ok "pod L is throttled at about 0.8 s/s (0.4 to 1.05): $rate" check "0.4 <= $rate <= 1.05"
 t_ok "most of its periods are throttled (>= 0.5): $pfrac" check "$pfrac >= 0.5"
 t_ok "a period is 100 ms: $((per1 - per0)) in ${dt} s" check "0.7 <= ($per1 - $per0) / ($dt * 10) <= 1.1"
@@ -156,11 +161,10 @@ thr_c=$(bpf_value ferry_container_cpu_cfs_throttled_seconds_total "pod_uid=\"$ui
 t_ok "pod L's container has its own counters, no quota of its own ('$thr_c')" check "'$thr_c' != '' and float('$thr_c') == 0"
 
 # ferry top's THROTTLED column (the last), over its 1 s interval
-t_run "$FERRY" top --count 1 --pin-dir "$T_PIN"
-row=$(grep "^$uid_l" <<<"$t_out")
+row=$(grep "^$uid_l" <<<"$top_out")
 t_log "ferry top: $row"
 t_ok "ferry top shows pod L throttled (0.3 to 1.1 s/s): '$row'" check "0.3 <= float('$(awk '{print $NF}' <<<"$row")' or 0) <= 1.1"
-row=$(grep "^$uid_u" <<<"$t_out")
+row=$(grep "^$uid_u" <<<"$top_out")
 t_ok "... and pod U not: '$row'" [ "$(awk '{print $NF}' <<<"$row")" = 0.000 ]
 
 # after the loops: the agent's counter is the file's
