@@ -2,16 +2,20 @@
 # SPDX-License-Identifier: MIT
 # CFS throttling per pod from the cgroups' own cpu.stat, with a real quota:
 # pod L (burstable) is limited to 20 ms per 100 ms and runs one busy loop, so
-# it is throttled about 80 ms of every 100: the agent's
-# ferry_pod_cpu_cfs_throttled_seconds_total grows at about 0.8 s/s (0.4 to
-# 1.05: the loop gets its 20 ms later, so is throttled less, when the
-# machine is loaded) and its gauge and ferry top's THROTTLED column say the
-# same; pod U, as busy and unlimited, shows 0. The quota is where kubelet
+# it is held back about 80 ms of every 100: the agent's
+# ferry_pod_cpu_cfs_throttled_seconds_total grows at about 0.8 s/s (0.25 to
+# 1.05: the kernel's throttled time (6.18) counts less than the time held
+# back when the CPUs are contended: 0.68-0.76 s/s measured at load 2-3, 0.40
+# with a fuzzer busy on the other CPU), nearly every period is throttled, and
+# its gauge and ferry top's THROTTLED column say the same; the time held back
+# is run-queue wait (the loop is always runnable: CPU + wait = wall time), at
+# least 0.6 s/s whatever the kernel's throttled time says; pod U, as busy and
+# unlimited, shows 0. The quota is where kubelet
 # puts it: the v2 cgroup's cpu.max where the cpu controller is enabled, else
 # the v1 cpu hierarchy at the same path (these machines: kboxd mirrors limits
 # into v1 the same way).
-# The agent's counter ends equal to the file's. The run-queue wait of the
-# limited pod is logged beside it (the README's "CPU-limited pods").
+# The agent's counter ends equal to the file's. (control/agent/README.md,
+# "CFS throttling, and run-queue wait on CPU-limited pods".)
 . "$(dirname "$0")/../lib/t_lib.sh"
 . "$(dirname "$0")/bpf_lib.sh"
 
@@ -139,7 +143,8 @@ pfrac=$(python3 -c "print('%.3f' % (($tp1 - $tp0) / max($per1 - $per0, 1)))")
 cores=$(python3 -c "print('%.3f' % (($cpu1 - $cpu0) / $dt))")
 rq_rate=$(python3 -c "print('%.3f' % ((${rq1:-0} - ${rq0:-0}) / $dt))")
 t_log "pod L over ${dt} s: throttled ${rate} s/s, $((per1 - per0)) periods of which ${pfrac} throttled, CPU ${cores} cores, run-queue wait ${rq_rate} s/s; last 0.2 s gauges: throttled $gauge s/s, periods $frac, run-queue p50 $p50 s, p99 $p99 s; load $(cut -d' ' -f1 /proc/loadavg)"
-t_ok "pod L is throttled at about 0.8 s/s (0.4 to 1.05): $rate" check "0.4 <= $rate <= 1.05"
+t_ok "pod L is throttled at about 0.8 s/s (0.25 to 1.05): $rate" check "0.25 <= $rate <= 1.05"
+t_ok "the time it is held back is run-queue wait (>= 0.6 s/s): $rq_rate" check "$rq_rate >= 0.6"
 t_ok "most of its periods are throttled (>= 0.5): $pfrac" check "$pfrac >= 0.5"
 t_ok "a period is 100 ms: $((per1 - per0)) in ${dt} s" check "0.7 <= ($per1 - $per0) / ($dt * 10) <= 1.1"
 t_ok "its CPU is held to the quota, 0.2 cores (0.05 to 0.25): $cores" check "0.05 <= $cores <= 0.25"
