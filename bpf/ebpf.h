@@ -7,7 +7,9 @@
  * ingress/egress at one cgroup), keeps per-CPU per-cgroup counters in the
  * kernel, and turns them in user space into per-pod and per-container
  * totals and 1 s rates, labelled by pod UID and container id taken from the
- * cgroup v2 tree (kubelet's cgroupfs and systemd layouts).
+ * cgroup v2 tree (kubelet's cgroupfs and systemd layouts). Beside them, each
+ * series' CFS throttling is read from its cgroup's cpu.stat (v2, or the v1
+ * cpu hierarchy at the same path) at each sample.
  *
  * Typical use (ferry agent):
  *
