@@ -246,6 +246,7 @@ thr = {lb.get("namespace"): v for n, lb, v in s
 check("CFS throttling from the pod's cgroup (the kubelet's 100m limit, in the v1 cpu hierarchy): the busy twin-a is "
       "throttled most of each second, the idle twin-b not at all", thr.get("twin-a", 0) > 0.5 and thr.get("twin-b") == 0,
       thr, "twin-a > 0.5 s/s, twin-b 0", "issue 18 (Sustained)")
+print(f"note: CFS-throttled seconds per second of the twins (100m limits): {thr}")
 for fam in ("ferry_pod_runqueue_wait_p99_seconds", "ferry_pod_network_receive_bytes_per_second",
             "ferry_container_cpu_usage_cores", "ferry_pod_cpu_cfs_throttled_seconds_total",
             "ferry_container_cpu_cfs_periods_total"):
