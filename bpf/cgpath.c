@@ -202,9 +202,31 @@ int ebpf_cgroup_parse(const char *path, struct ebpf_cgroup_ref *ref)
 	return ret;
 }
 
-int ebpf_cgroup2_mount(const char *mountinfo, char *buf, size_t len)
+/* does the comma-separated list [@s, @end) hold @tok? */
+static bool mi_has_opt(const char *s, const char *end, const char *tok)
+{
+	size_t l = strlen(tok);
+
+	while (s < end) {
+		const char *c = memchr(s, ',', (size_t)(end - s));
+		const char *e = c ? c : end;
+
+		if ((size_t)(e - s) == l && !memcmp(s, tok, l))
+			return true;
+		s = e + 1;
+	}
+	return false;
+}
+
+/*
+ * The mount point of the first mount of @fstype ("cgroup2", or "cgroup" with
+ * the super option @opt) in @mountinfo, unescaped into @buf.
+ */
+static int mi_find(const char *mountinfo, const char *fstype, const char *opt, char *buf,
+		   size_t len)
 {
 	const char *line = mountinfo;
+	size_t flen = strlen(fstype);
 
 	while (line && *line) {
 		const char *nl = strchr(line, '\n');
@@ -224,31 +246,121 @@ int ebpf_cgroup2_mount(const char *mountinfo, char *buf, size_t len)
 			if (q + 2 < end && q[1] == '-' && q[2] == ' ' && field >= 6)
 				sep = q + 3;
 		}
-		if (sep && mnt && mnt_end && end - sep > 8 && !memcmp(sep, "cgroup2 ", 8)) {
-			size_t o = 0;
+		if (sep && mnt && mnt_end && (size_t)(end - sep) > flen &&
+		    !memcmp(sep, fstype, flen) && sep[flen] == ' ') {
+			const char *super = NULL;
 
-			for (const char *q = mnt; q < mnt_end; q++) {
-				char ch = *q;
+			if (opt) {
+				/* SRC, then the super options */
+				const char *src = sep + flen + 1;
+				const char *sp = memchr(src, ' ', (size_t)(end - src));
 
-				/* mountinfo escapes space, tab, newline and backslash as \ooo */
-				if (ch == '\\' && mnt_end - q >= 4 && q[1] >= '0' && q[1] <= '3' &&
-				    q[2] >= '0' && q[2] <= '7' && q[3] >= '0' && q[3] <= '7') {
-					ch = (char)((q[1] - '0') * 64 + (q[2] - '0') * 8 +
-						    (q[3] - '0'));
-					q += 3;
-				}
-				if (o + 1 >= len)
-					return -ENAMETOOLONG;
-				buf[o++] = ch;
+				super = sp ? sp + 1 : NULL;
 			}
-			if (!o)
-				return -ENOENT;
-			buf[o] = '\0';
-			return 0;
+			if (!opt || (super && mi_has_opt(super, end, opt))) {
+				size_t o = 0;
+
+				for (const char *q = mnt; q < mnt_end; q++) {
+					char ch = *q;
+
+					/* mountinfo escapes space, tab, newline and backslash as \ooo */
+					if (ch == '\\' && mnt_end - q >= 4 && q[1] >= '0' &&
+					    q[1] <= '3' && q[2] >= '0' && q[2] <= '7' &&
+					    q[3] >= '0' && q[3] <= '7') {
+						ch = (char)((q[1] - '0') * 64 + (q[2] - '0') * 8 +
+							    (q[3] - '0'));
+						q += 3;
+					}
+					if (o + 1 >= len)
+						return -ENAMETOOLONG;
+					buf[o++] = ch;
+				}
+				if (!o)
+					return -ENOENT;
+				buf[o] = '\0';
+				return 0;
+			}
 		}
 		line = nl ? nl + 1 : NULL;
 	}
 	return -ENOENT;
+}
+
+int ebpf_cgroup2_mount(const char *mountinfo, char *buf, size_t len)
+{
+	return mi_find(mountinfo, "cgroup2", NULL, buf, len);
+}
+
+int ebpf_cgroup1_mount(const char *mountinfo, const char *controller, char *buf, size_t len)
+{
+	return mi_find(mountinfo, "cgroup", controller, buf, len);
+}
+
+/* a decimal uint64 in [s, e): the whole of it */
+static bool cs_u64(const char *s, const char *e, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == e)
+		return false;
+	for (; s < e; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+int ebpf_cpu_stat_parse(const char *buf, size_t len, struct ebpf_counters *c)
+{
+	enum { K_PERIODS = 1, K_THROTTLED = 2, K_TIME = 4, K_ALL = 7 };
+	const char *p = buf, *end = buf + len;
+	uint64_t periods = 0, throttled = 0, ns = 0;
+	unsigned int seen = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		const char *sp = memchr(p, ' ', (size_t)(le - p));
+		size_t kl;
+		uint64_t v;
+
+		if (le == p) {
+			p = le + 1;
+			continue;
+		}
+		if (!sp)
+			return -EINVAL;
+		kl = (size_t)(sp - p);
+		if (!cs_u64(sp + 1, le, &v))
+			return -EINVAL;
+		if (kl == 10 && !memcmp(p, "nr_periods", kl)) {
+			periods = v;
+			seen |= K_PERIODS;
+		} else if (kl == 12 && !memcmp(p, "nr_throttled", kl)) {
+			throttled = v;
+			seen |= K_THROTTLED;
+		} else if (kl == 14 && !memcmp(p, "throttled_usec", kl)) {
+			if (v > UINT64_MAX / 1000)
+				return -EINVAL;
+			ns = v * 1000;
+			seen |= K_TIME;
+		} else if (kl == 14 && !memcmp(p, "throttled_time", kl)) {
+			ns = v;
+			seen |= K_TIME;
+		}
+		p = le + 1;
+	}
+	if (!seen)
+		return -ENOENT;
+	if (seen != K_ALL)
+		return -EINVAL;
+	c->has_cfs = true;
+	c->cfs_periods = periods;
+	c->cfs_throttled_periods = throttled;
+	c->cfs_throttled_ns = ns;
+	return 0;
 }
 
 struct cg_walk {
@@ -273,9 +385,15 @@ static int cg_walk_add(struct cg_walk *w, uint64_t id)
 	}
 	cg = &w->v[w->n++];
 	cg->id = id;
+	cg->path = NULL;
 	/* a malformed kubepods name is simply not a pod */
 	if (ebpf_cgroup_parse(w->path + w->root_len, &cg->ref))
 		memset(&cg->ref, 0, sizeof(cg->ref));
+	if (cg->ref.kind != EBPF_KIND_NONE && cg->ref.is_leaf) {
+		cg->path = strdup(w->path + w->root_len);
+		if (!cg->path)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -366,9 +484,18 @@ ssize_t ebpf_cgtree_walk(const char *root, struct ebpf_cg **out)
 	free(w);
 	return ret;
 out_free:
-	free(w->v);
+	ebpf_cgtree_free(w->v, w->n);
 	free(w);
 	return ret;
+}
+
+void ebpf_cgtree_free(struct ebpf_cg *cg, size_t n)
+{
+	if (!cg)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(cg[i].path);
+	free(cg);
 }
 
 const struct ebpf_cg *ebpf_cgtree_find(const struct ebpf_cg *cg, size_t n, uint64_t id)

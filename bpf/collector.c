@@ -12,12 +12,22 @@
  * no pod is deleted. The time the running task on each CPU has had since its
  * switch-in (cpu_cur) is added too, or a single busy task that is never
  * switched out would show no CPU for seconds.
+ *
+ * CFS throttling is not an eBPF count: each pod's and container's own
+ * cpu.stat is read at the same tick (cfs_read()), through an fd kept open
+ * per cgroup and read again with pread() from offset 0 (kernfs regenerates
+ * the text at offset 0), so a sample costs one read() per series, no path
+ * lookup. The file is the v2 one where the cgroup has the cpu controller,
+ * else the v1 cpu hierarchy's at the same path (hybrid layouts: kubelet
+ * writes the limits to v1 and the v2 tree carries only the ids).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -26,6 +36,25 @@
 
 /* gone cgroups remembered this many samples, for late counts of exiting tasks */
 #define TOMB_TTL 30
+
+/* a series without a cpu.stat is looked for again after 1, 2, 4 .. this many samples */
+#define CFS_RETRY_MAX 32
+/* cpu.stat is about 100 (v1) to 250 (v2) bytes */
+#define CFS_BUF 4096
+/*
+ * cpu.stat fds kept open; series beyond open theirs each sample. It keeps the
+ * agent's descriptors few enough for the default limit of 1024 and for the
+ * HTTP server's select() (FD_SETSIZE): kubelet's default of 110 pods a node
+ * makes about 350 series.
+ */
+#define CFS_MAX_FDS 512
+
+/* the cpu.stat of one series' cgroup, sorted by id */
+struct cfs_fd {
+	uint64_t id;		    /* the pod's or container's cgroup v2 id */
+	int fd;			    /* its cpu.stat with CFS fields; -1: none found */
+	unsigned int wait, backoff; /* samples until the next look, the last wait */
+};
 
 struct tomb {
 	uint64_t id;
@@ -44,6 +73,9 @@ struct kv {
 struct ebpf_agent {
 	struct ebpf_prog *prog;
 	char cgroot[PATH_MAX];
+	char cpu1root[PATH_MAX]; /* the v1 cpu hierarchy; "": none */
+	struct cfs_fd *cfs;
+	size_t ncfs;
 	bool readonly;
 	uint32_t max_cgroups;
 	int ncpu;
@@ -56,6 +88,7 @@ struct ebpf_agent {
 	struct tomb *tombs;
 	size_t ntombs;
 	bool warned_full;
+	bool warned_fds;
 };
 
 void ebpf_opts_init(struct ebpf_opts *o)
@@ -66,7 +99,8 @@ void ebpf_opts_init(struct ebpf_opts *o)
 	o->max_pods = 1024;
 }
 
-static int find_cgroup_root(char *buf, size_t len)
+/* the text of /proc/self/mountinfo (malloc()ed) */
+static int read_mountinfo(char **out)
 {
 	char *text = NULL;
 	size_t cap = 0, n = 0;
@@ -94,7 +128,9 @@ static int find_cgroup_root(char *buf, size_t len)
 			break;
 	}
 	text[n] = '\0';
-	ret = ebpf_cgroup2_mount(text, buf, len);
+	*out = text;
+	text = NULL;
+	ret = 0;
 out:
 	free(text);
 	fclose(f);
@@ -104,6 +140,7 @@ out:
 int ebpf_agent_open(const struct ebpf_opts *o, struct ebpf_agent **out)
 {
 	struct ebpf_agent *a;
+	char *mountinfo = NULL;
 	int ret;
 
 	a = calloc(1, sizeof(*a));
@@ -111,15 +148,26 @@ int ebpf_agent_open(const struct ebpf_opts *o, struct ebpf_agent **out)
 		return -ENOMEM;
 	a->readonly = o->readonly;
 	a->max_cgroups = o->max_cgroups;
+	if (!o->cgroup_root || !o->cpu_cgroup_root) {
+		ret = read_mountinfo(&mountinfo);
+		if (ret) {
+			pr_err("read /proc/self/mountinfo: %s", strerror(-ret));
+			goto out_free;
+		}
+	}
 	if (o->cgroup_root) {
 		snprintf(a->cgroot, sizeof(a->cgroot), "%s", o->cgroup_root);
 	} else {
-		ret = find_cgroup_root(a->cgroot, sizeof(a->cgroot));
+		ret = ebpf_cgroup2_mount(mountinfo, a->cgroot, sizeof(a->cgroot));
 		if (ret) {
 			pr_err("no cgroup v2 mount in /proc/self/mountinfo: %s", strerror(-ret));
 			goto out_free;
 		}
 	}
+	if (o->cpu_cgroup_root)
+		snprintf(a->cpu1root, sizeof(a->cpu1root), "%s", o->cpu_cgroup_root);
+	else if (ebpf_cgroup1_mount(mountinfo, "cpu", a->cpu1root, sizeof(a->cpu1root)))
+		a->cpu1root[0] = '\0'; /* none: CFS statistics from v2 only */
 	a->ncpu = libbpf_num_possible_cpus();
 	if (a->ncpu <= 0) {
 		ret = a->ncpu ? a->ncpu : -EINVAL;
@@ -133,9 +181,11 @@ int ebpf_agent_open(const struct ebpf_opts *o, struct ebpf_agent **out)
 	ret = ebpf_prog_open(o, a->cgroot, &a->prog);
 	if (ret)
 		goto out_free;
+	free(mountinfo);
 	*out = a;
 	return 0;
 out_free:
+	free(mountinfo);
 	free(a->vbuf);
 	free(a);
 	return ret;
@@ -146,8 +196,12 @@ void ebpf_agent_close(struct ebpf_agent *a)
 	if (!a)
 		return;
 	ebpf_prog_close(a->prog);
+	for (size_t i = 0; i < a->ncfs; i++)
+		if (a->cfs[i].fd >= 0)
+			close(a->cfs[i].fd);
+	free(a->cfs);
 	free(a->vbuf);
-	free(a->cg);
+	ebpf_cgtree_free(a->cg, a->ncg);
 	free(a->st);
 	free(a->tombs);
 	free(a);
@@ -465,6 +519,124 @@ static void account_retired(struct ebpf_agent *a, struct ebpf_stat *st, size_t n
 		bpf_map_delete_elem(m->cg_retired, &gone[i]);
 }
 
+static int cfs_cmp(const void *x, const void *y)
+{
+	const struct cfs_fd *a = x, *b = y;
+
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/*
+ * The cpu.stat of the cgroup at @rel (relative to the roots) that has CFS
+ * fields: the v2 one where the cpu controller is enabled, else the v1 cpu
+ * hierarchy's. Return: an fd, or -errno (of the last open tried).
+ */
+static int cfs_open(const struct ebpf_agent *a, const char *rel)
+{
+	struct ebpf_counters c;
+	char path[PATH_MAX];
+	char *buf;
+	ssize_t r;
+	int fd = -ENOENT;
+
+	buf = malloc(CFS_BUF);
+	if (!buf)
+		return -ENOMEM;
+	if (snprintf(path, sizeof(path), "%s%s/cpu.stat", a->cgroot, rel) < (int)sizeof(path)) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fd = -errno;
+		} else {
+			r = pread(fd, buf, CFS_BUF, 0);
+			if (r <= 0 || ebpf_cpu_stat_parse(buf, (size_t)r, &c)) {
+				close(fd);
+				fd = -ENOENT;
+			}
+		}
+	}
+	if (fd < 0 && fd != -EMFILE && fd != -ENFILE && a->cpu1root[0] &&
+	    snprintf(path, sizeof(path), "%s%s/cpu.stat", a->cpu1root, rel) < (int)sizeof(path)) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	free(buf);
+	return fd;
+}
+
+/*
+ * Every series' CFS counters from its cgroup's cpu.stat. The fds of the
+ * last sample are kept by cgroup id (up to CFS_MAX_FDS); a new series' file
+ * is looked up once, and looked for again with a growing wait while there is
+ * none (a pod made in v2 a moment before kubelet's v1 directory; a node
+ * without CFS).
+ */
+static void cfs_read(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
+{
+	struct cfs_fd *nv = calloc(n ? n : 1, sizeof(*nv));
+	char *buf = malloc(CFS_BUF);
+	size_t kept = 0;
+
+	if (!nv || !buf) {
+		free(nv);
+		free(buf);
+		return; /* no CFS counters this sample; the fds stay */
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cfs_fd key = {.id = st[i].cgroup_id}, *old, *e = &nv[i];
+		ssize_t r;
+		int fd;
+
+		old = a->ncfs ? bsearch(&key, a->cfs, a->ncfs, sizeof(key), cfs_cmp) : NULL;
+		if (old) {
+			*e = *old;
+			old->fd = -1;
+		} else {
+			*e = (struct cfs_fd){.id = key.id, .fd = -1};
+		}
+		fd = e->fd;
+		if (fd < 0) {
+			const struct ebpf_cg *cg = ebpf_cgtree_find(a->cg, a->ncg, e->id);
+
+			if (e->wait) {
+				e->wait--;
+				continue;
+			}
+			fd = cg && cg->path ? cfs_open(a, cg->path) : -ENOENT;
+			if ((fd == -EMFILE || fd == -ENFILE) && !a->warned_fds) {
+				pr_warn("cpu.stat of %s: %s: CFS counters of some series are left out",
+					cg->path, strerror(-fd));
+				a->warned_fds = true;
+			}
+			if (fd < 0) {
+				e->backoff = e->backoff ? e->backoff * 2 : 1;
+				if (e->backoff > CFS_RETRY_MAX)
+					e->backoff = CFS_RETRY_MAX;
+				e->wait = e->backoff;
+				continue;
+			}
+			e->backoff = 0;
+			if (kept < CFS_MAX_FDS)
+				e->fd = fd;
+		}
+		if (e->fd >= 0)
+			kept++;
+		r = pread(fd, buf, CFS_BUF, 0);
+		if (r > 0)
+			ebpf_cpu_stat_parse(buf, (size_t)r, &st[i].total);
+		if (fd != e->fd)
+			close(fd); /* beyond CFS_MAX_FDS: opened each sample */
+	}
+	for (size_t i = 0; i < a->ncfs; i++)
+		if (a->cfs[i].fd >= 0)
+			close(a->cfs[i].fd);
+	free(a->cfs);
+	qsort(nv, n, sizeof(*nv), cfs_cmp);
+	a->cfs = nv;
+	a->ncfs = n;
+	free(buf);
+}
+
 static const struct ebpf_stat *prev_find(const struct ebpf_agent *a, const struct ebpf_stat *s)
 {
 	return stat_find(a->st, a->nst, s->kind, s->pod_uid, s->container_id);
@@ -506,7 +678,7 @@ int ebpf_agent_sample(struct ebpf_agent *a)
 		if (a->cg[i].ref.kind != EBPF_KIND_NONE &&
 		    !ebpf_cgtree_find(cg, (size_t)ncg, a->cg[i].id))
 			tomb_add(a, &a->cg[i]);
-	free(a->cg);
+	ebpf_cgtree_free(a->cg, a->ncg);
 	a->cg = cg;
 	a->ncg = (size_t)ncg;
 
@@ -535,6 +707,7 @@ int ebpf_agent_sample(struct ebpf_agent *a)
 		account(a, st, n, &net[i], false, m->cg_net);
 	account_running(a, st, n);
 	account_retired(a, st, n);
+	cfs_read(a, st, n);
 
 	t = now_s();
 	for (size_t i = 0; i < n; i++) {

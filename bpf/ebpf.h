@@ -7,7 +7,9 @@
  * ingress/egress at one cgroup), keeps per-CPU per-cgroup counters in the
  * kernel, and turns them in user space into per-pod and per-container
  * totals and 1 s rates, labelled by pod UID and container id taken from the
- * cgroup v2 tree (kubelet's cgroupfs and systemd layouts).
+ * cgroup v2 tree (kubelet's cgroupfs and systemd layouts). Beside them, each
+ * series' CFS throttling is read from its cgroup's cpu.stat (v2, or the v1
+ * cpu hierarchy at the same path) at each sample.
  *
  * Typical use (ferry agent):
  *
@@ -78,6 +80,13 @@ struct ebpf_opts {
 	/* cgroup the network programs attach to; NULL: cgroup_root */
 	const char *net_cgroup;
 	/*
+	 * cgroup v1 hierarchy of the cpu controller, read for CFS bandwidth
+	 * statistics where the v2 cgroups have no cpu controller (hybrid
+	 * layouts); NULL: the first cgroup line of /proc/self/mountinfo with
+	 * the cpu option; "": none
+	 */
+	const char *cpu_cgroup_root;
+	/*
 	 * bpffs directory for maps and links; NULL: nothing pinned, the programs
 	 * go away with the agent. With pins, a new agent continues the counters
 	 * of the programs the old one left running. bpffs is mounted at
@@ -141,6 +150,16 @@ struct ebpf_counters {
 	uint64_t hist[EBPF_RUNQ_SLOTS]; /* waits by slot */
 	uint64_t rx_bytes, rx_packets;	/* L3 bytes, packets (GSO segments) */
 	uint64_t tx_bytes, tx_packets;
+	/*
+	 * CFS bandwidth control of the series' own cgroup (its cpu.stat: the
+	 * v2 one where the cpu controller is enabled, else the v1 cpu
+	 * hierarchy's at the same path), not rolled up from containers; valid
+	 * when @has_cfs. Periods count only while a quota is set.
+	 */
+	bool has_cfs;
+	uint64_t cfs_periods;		/* nr_periods: enforcement periods elapsed */
+	uint64_t cfs_throttled_periods; /* nr_throttled: periods the quota ran out */
+	uint64_t cfs_throttled_ns;	/* throttled_usec (v2) / throttled_time (v1) */
 };
 
 /* Rates over the last interval (0 for a series seen for the first time). */
@@ -151,6 +170,10 @@ struct ebpf_rates {
 	uint64_t runq_samples;	       /* waits in the interval */
 	double rx_bytes_s, tx_bytes_s;
 	double rx_packets_s, tx_packets_s;
+	/* CFS throttling, when both samples have it (has_cfs) */
+	bool has_cfs;
+	double cfs_throttled_s;	   /* throttled seconds per second */
+	double cfs_throttled_frac; /* throttled periods / periods (0: no period) */
 };
 
 enum ebpf_kind {
@@ -209,8 +232,13 @@ typedef bool (*ebpf_pod_meta_fn)(const char *pod_uid, char *ns, size_t ns_len, c
  * gauges _cpu_usage_cores, _runqueue_wait_{p50,p99}_seconds and
  * _network_{receive,transmit}_{bytes,packets}_per_second (only for series
  * with rate.interval_s > 0); ferry_agent_rate_interval_seconds and
- * ferry_agent_feature_enabled{feature}. Labels pod_uid (+ namespace, pod
- * when @meta knows them) and container_id.
+ * ferry_agent_feature_enabled{feature}. For series with CFS statistics
+ * (total.has_cfs): the counters _cpu_cfs_periods_total,
+ * _cpu_cfs_throttled_periods_total, _cpu_cfs_throttled_seconds_total and the
+ * gauges _cpu_cfs_throttled_seconds_per_second and
+ * _cpu_cfs_throttled_periods_fraction (families left out when no series has
+ * them). Labels pod_uid (+ namespace, pod when @meta knows them) and
+ * container_id.
  *
  * Return: 0 or -EIO (a write failed).
  */
@@ -245,6 +273,26 @@ int ebpf_cgroup_parse(const char *path, struct ebpf_cgroup_ref *ref);
  * /proc/self/mountinfo), copied into @buf. Return: 0, -ENOENT, -ENAMETOOLONG.
  */
 int ebpf_cgroup2_mount(const char *mountinfo, char *buf, size_t len);
+
+/*
+ * ebpf_cgroup1_mount() - the mount point of the cgroup v1 hierarchy that
+ * holds @controller ("cpu": also a co-mounted "cpu,cpuacct") in
+ * @mountinfo, copied into @buf. Return: 0, -ENOENT, -ENAMETOOLONG.
+ */
+int ebpf_cgroup1_mount(const char *mountinfo, const char *controller, char *buf, size_t len);
+
+/**
+ * ebpf_cpu_stat_parse() - the CFS fields of a cgroup's cpu.stat
+ * @buf, @len: the file's text ("key value" lines), not NUL-terminated
+ * @c:         has_cfs and the cfs_* fields are set; nothing else changes
+ *
+ * Takes both forms: v2 (nr_periods, nr_throttled, throttled_usec) and v1
+ * (nr_periods, nr_throttled, throttled_time in ns); other keys are
+ * skipped. Return: 0; -ENOENT (no CFS fields: a v2 cgroup without the cpu
+ * controller); -EINVAL (a field's value is not a decimal number, a line
+ * without one, or only some of the fields).
+ */
+int ebpf_cpu_stat_parse(const char *buf, size_t len, struct ebpf_counters *c);
 
 /*
  * ebpf_hist_quantile() - the @q quantile (0..1) of the waits counted in

@@ -57,20 +57,24 @@ const struct ebpf_maps *ebpf_prog_maps(const struct ebpf_prog *p);
 struct ebpf_cg {
 	uint64_t id;
 	struct ebpf_cgroup_ref ref;
+	char *path; /* relative to the root ("/kubepods/pod<uid>"); pods' and containers' only */
 };
 
 /*
  * ebpf_cgtree_walk() - every cgroup under @root (the root too), sorted by id,
- * into *@out (malloc()ed, caller frees). Return: count or -errno.
+ * into *@out (free with ebpf_cgtree_free()). Return: count or -errno.
  */
 ssize_t ebpf_cgtree_walk(const char *root, struct ebpf_cg **out);
+/* free a walk of @n cgroups (NULL: nothing) */
+void ebpf_cgtree_free(struct ebpf_cg *cg, size_t n);
 /* bsearch in a sorted walk */
 const struct ebpf_cg *ebpf_cgtree_find(const struct ebpf_cg *cg, size_t n, uint64_t id);
 
 /* bpf/rates.c */
 void ebpf_counters_add_cpu(struct ebpf_counters *c, const struct podstat_cpu *v);
 void ebpf_counters_add_net(struct ebpf_counters *c, const struct podstat_net *v);
-/* keep every field at least what @floor has: counters never go back */
+/* keep every field at least what @floor has: counters never go back (the CFS
+ * ones only when both have them) */
 void ebpf_counters_clamp(struct ebpf_counters *c, const struct ebpf_counters *floor);
 
 #endif /* FERRY_EBPF_INT_H */

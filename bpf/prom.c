@@ -9,6 +9,9 @@
  * left out rather than reported as zero. Beside the counters, the rates of
  * the last sample interval are gauges (what `ferry top` prints), for
  * consumers that want a per-second value without a PromQL rate().
+ * CFS throttling (cAdvisor's container_cpu_cfs_* names) is read from the
+ * cgroups, not from eBPF: its families appear for the series that have a
+ * cpu.stat with CFS fields, and are left out when none has.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -212,6 +215,68 @@ static void prom_rate_gauges(const struct prom_ctx *p, const char *scope,
 	}
 }
 
+/* the CFS counters and gauges of the series of @kind that have them */
+static void prom_cfs(const struct prom_ctx *p, const char *scope, const struct ebpf_stat *st,
+		     size_t n, enum ebpf_kind kind)
+{
+	static const char *const counters[][2] = {
+		{"cpu_cfs_periods_total",
+		 "Elapsed CFS enforcement periods (cgroup cpu.stat nr_periods)"},
+		{"cpu_cfs_throttled_periods_total",
+		 "CFS periods in which the quota ran out (cgroup cpu.stat nr_throttled)"},
+		{"cpu_cfs_throttled_seconds_total",
+		 "Time runnable tasks were held back by the CFS quota, summed over CPUs (cgroup cpu.stat throttled time)"},
+	};
+	static const char *const gauges[][2] = {
+		{"cpu_cfs_throttled_seconds_per_second",
+		 "CFS-throttled seconds per second over the last sample interval (the fraction of time throttled; above 1 when several CPUs are)"},
+		{"cpu_cfs_throttled_periods_fraction",
+		 "Throttled CFS periods / elapsed periods over the last sample interval (0: no period)"},
+	};
+	bool any = false, anyrate = false;
+	FILE *f = p->f;
+
+	for (size_t i = 0; i < n; i++) {
+		if (st[i].kind != kind)
+			continue;
+		any |= st[i].total.has_cfs;
+		anyrate |= st[i].rate.interval_s > 0 && st[i].rate.has_cfs;
+	}
+	for (size_t c = 0; any && c < sizeof(counters) / sizeof(counters[0]); c++) {
+		fprintf(f, "# HELP ferry_%s_%s %s\n", scope, counters[c][0], counters[c][1]);
+		fprintf(f, "# TYPE ferry_%s_%s counter\n", scope, counters[c][0]);
+		for (size_t i = 0; i < n; i++) {
+			const struct ebpf_counters *t = &st[i].total;
+
+			if (st[i].kind != kind || !t->has_cfs)
+				continue;
+			fprintf(f, "ferry_%s_%s", scope, counters[c][0]);
+			prom_labels(p, &st[i], NULL);
+			if (c == 0)
+				fprintf(f, " %" PRIu64 "\n", t->cfs_periods);
+			else if (c == 1)
+				fprintf(f, " %" PRIu64 "\n", t->cfs_throttled_periods);
+			else
+				fprintf(f, " %" PRIu64 ".%09" PRIu64 "\n",
+					t->cfs_throttled_ns / 1000000000u,
+					t->cfs_throttled_ns % 1000000000u);
+		}
+	}
+	for (size_t g = 0; anyrate && g < sizeof(gauges) / sizeof(gauges[0]); g++) {
+		fprintf(f, "# HELP ferry_%s_%s %s\n", scope, gauges[g][0], gauges[g][1]);
+		fprintf(f, "# TYPE ferry_%s_%s gauge\n", scope, gauges[g][0]);
+		for (size_t i = 0; i < n; i++) {
+			const struct ebpf_rates *r = &st[i].rate;
+
+			if (st[i].kind != kind || !(r->interval_s > 0) || !r->has_cfs)
+				continue;
+			fprintf(f, "ferry_%s_%s", scope, gauges[g][0]);
+			prom_labels(p, &st[i], NULL);
+			fprintf(f, " %.9g\n", g == 0 ? r->cfs_throttled_s : r->cfs_throttled_frac);
+		}
+	}
+}
+
 int ebpf_prom_write(FILE *f, const struct ebpf_stat *st, size_t n, unsigned int features,
 		    ebpf_pod_meta_fn meta, void *arg)
 {
@@ -243,10 +308,11 @@ int ebpf_prom_write(FILE *f, const struct ebpf_stat *st, size_t n, unsigned int 
 		if (features & EBPF_FEAT_SCHED)
 			prom_histogram(&p, scopes[s].scope, st, n, scopes[s].kind);
 		prom_rate_gauges(&p, scopes[s].scope, st, n, scopes[s].kind, features);
+		prom_cfs(&p, scopes[s].scope, st, n, scopes[s].kind);
 	}
 	for (size_t i = 0; i < n && !(interval > 0); i++)
 		interval = st[i].rate.interval_s;
-	fputs("# HELP ferry_agent_rate_interval_seconds The interval the *_per_second, *_cores and *_p50/p99 gauges cover (0: one sample so far)\n",
+	fputs("# HELP ferry_agent_rate_interval_seconds The interval the *_per_second, *_cores, *_fraction and *_p50/p99 gauges cover (0: one sample so far)\n",
 	      f);
 	fputs("# TYPE ferry_agent_rate_interval_seconds gauge\n", f);
 	fprintf(f, "ferry_agent_rate_interval_seconds %.9g\n", interval);

@@ -42,6 +42,11 @@ void ebpf_counters_clamp(struct ebpf_counters *c, const struct ebpf_counters *fl
 	CLAMP(tx_packets);
 	for (unsigned int i = 0; i < EBPF_RUNQ_SLOTS; i++)
 		CLAMP(hist[i]);
+	if (c->has_cfs && floor->has_cfs) {
+		CLAMP(cfs_periods);
+		CLAMP(cfs_throttled_periods);
+		CLAMP(cfs_throttled_ns);
+	}
 }
 
 double ebpf_hist_le(unsigned int i)
@@ -107,4 +112,17 @@ void ebpf_rates_compute(const struct ebpf_counters *prev, const struct ebpf_coun
 	}
 	out->runq_p50_s = ebpf_hist_quantile(d, 0.50);
 	out->runq_p99_s = ebpf_hist_quantile(d, 0.99);
+	if (prev->has_cfs && cur->has_cfs) {
+		uint64_t np = cur->cfs_periods > prev->cfs_periods
+				      ? cur->cfs_periods - prev->cfs_periods
+				      : 0;
+		uint64_t nt = cur->cfs_throttled_periods > prev->cfs_throttled_periods
+				      ? cur->cfs_throttled_periods - prev->cfs_throttled_periods
+				      : 0;
+
+		out->has_cfs = true;
+		out->cfs_throttled_s =
+			rate_of(prev->cfs_throttled_ns, cur->cfs_throttled_ns, dt) / 1e9;
+		out->cfs_throttled_frac = np ? (double)(nt < np ? nt : np) / (double)np : 0;
+	}
 }

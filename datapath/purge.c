@@ -318,14 +318,41 @@ int dp_bucket_is_versioned(struct dp_repo *repo, bool *versioned)
 	return 0;
 }
 
+int dp_forget_keys(struct dp_repo *repo, const char *prefix, const char *const *keys, size_t n,
+		   const char *before, const char *point, struct dp_purge *p, size_t *deleted)
+{
+	struct dp_err first = {0};
+	struct dp_lock *lock = NULL;
+	bool versioned = false, *gone = calloc(n ? n : 1, sizeof(*gone));
+	ssize_t failed = 0;
+	int ret;
+
+	if (!gone)
+		return -ENOMEM;
+	ret = dp_lock_acquire(repo, true, "forget", &lock);
+	if (!ret)
+		ret = dp_bucket_is_versioned(repo, &versioned);
+	if (!ret) {
+		if (before)
+			dp_test_point(before);
+		failed = dp_purge_keys(repo, versioned, prefix, 0, keys, n, gone, point, p, &first);
+	}
+	if (failed < 0)
+		ret = (int)failed;
+	else if (failed)
+		ret = dp_fail(first.code, "%s%s", first.msg,
+			      failed > 1 ? " (and more: see the warnings)" : "");
+	for (size_t i = 0; i < n; i++)
+		*deleted += gone[i];
+	dp_lock_release(lock);
+	free(gone);
+	return ret;
+}
+
 int dp_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *deleted,
 	      struct dp_purge *purge)
 {
-	struct dp_err first = {0};
 	struct dp_purge dummy;
-	struct dp_lock *lock = NULL;
-	ssize_t failed = 0;
-	bool versioned = false, *gone = NULL;
 	char(*keys)[96] = NULL;
 	const char **kp = NULL;
 	int ret;
@@ -337,8 +364,7 @@ int dp_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *de
 	memset(purge, 0, sizeof(*purge));
 	keys = calloc(n ? n : 1, sizeof(*keys));
 	kp = calloc(n ? n : 1, sizeof(*kp));
-	gone = calloc(n ? n : 1, sizeof(*gone));
-	if (!keys || !kp || !gone) {
+	if (!keys || !kp) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -346,25 +372,10 @@ int dp_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *de
 		snprintf(keys[i], sizeof(keys[i]), "snapshots/%s", ids[i]);
 		kp[i] = keys[i];
 	}
-	ret = dp_lock_acquire(repo, true, "forget", &lock);
-	if (!ret)
-		ret = dp_bucket_is_versioned(repo, &versioned);
-	if (!ret) {
-		dp_test_point("forget-deleting");
-		failed = dp_purge_keys(repo, versioned, "snapshots/", 0, kp, n, gone,
-				       "forget-deleted", purge, &first);
-	}
-	if (failed < 0)
-		ret = (int)failed;
-	else if (failed)
-		ret = dp_fail(first.code, "%s%s", first.msg,
-			      failed > 1 ? " (and more: see the warnings)" : "");
-	for (size_t i = 0; i < n; i++)
-		*deleted += gone[i];
-	dp_lock_release(lock);
+	ret = dp_forget_keys(repo, "snapshots/", kp, n, "forget-deleting", "forget-deleted", purge,
+			     deleted);
 out:
 	free(keys);
 	free(kp);
-	free(gone);
 	return ret;
 }

@@ -844,21 +844,16 @@ int dp_archive_read(struct dp_repo *repo, const struct dp_record *rec, dp_archiv
 
 int dp_record_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *deleted)
 {
-	struct dp_err first = {0};
 	struct dp_purge purge = {0};
-	struct dp_lock *lock = NULL;
-	bool versioned = false, *gone = NULL;
 	char(*keys)[96] = NULL;
 	const char **kp = NULL;
-	ssize_t failed = 0;
 	int ret = 0;
 
 	dp_clear_error();
 	*deleted = 0;
 	keys = calloc(n ? n : 1, sizeof(*keys));
 	kp = calloc(n ? n : 1, sizeof(*kp));
-	gone = calloc(n ? n : 1, sizeof(*gone));
-	if (!keys || !kp || !gone) {
+	if (!keys || !kp) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -872,23 +867,10 @@ int dp_record_forget(struct dp_repo *repo, const char *const *ids, size_t n, siz
 		dp_key_record(ids[i], keys[i], sizeof(keys[i]));
 		kp[i] = keys[i];
 	}
-	ret = dp_lock_acquire(repo, true, "forget", &lock);
-	if (!ret)
-		ret = dp_bucket_is_versioned(repo, &versioned);
-	if (!ret)
-		failed = dp_purge_keys(repo, versioned, "backups/", 0, kp, n, gone,
-				       "record-forget-deleted", &purge, &first);
-	if (failed < 0)
-		ret = (int)failed;
-	else if (failed)
-		ret = dp_fail(first.code, "%s%s", first.msg,
-			      failed > 1 ? " (and more: see the warnings)" : "");
-	for (size_t i = 0; i < n; i++)
-		*deleted += gone[i];
-	dp_lock_release(lock);
+	ret = dp_forget_keys(repo, "backups/", kp, n, NULL, "record-forget-deleted", &purge,
+			     deleted);
 out:
 	free(keys);
 	free(kp);
-	free(gone);
 	return ret;
 }

@@ -88,6 +88,17 @@ int dp_repo_load_index(struct dp_repo *repo, struct dp_chunkidx *ix);
 ssize_t dp_purge_keys(struct dp_repo *repo, bool versioned, const char *prefix,
 		      uint64_t prefix_objects, const char *const *keys, size_t n, bool *gone,
 		      const char *point, struct dp_purge *p, struct dp_err *first);
+/*
+ * dp_forget_keys() - what a forget does with the keys it names (purge.c): under
+ * the exclusive lock, dp_purge_keys() of @keys under @prefix ("snapshots/",
+ * "backups/"), a failure to delete some of them made the one error.
+ * @before: the test point reached once locked, just before the deletes (NULL: none)
+ * @point:  as dp_purge_keys()'s; @p: as dp_purge_keys()'s
+ * @deleted: incremented for each key deleted (or not there)
+ * Return: 0; -errno (dp_last_error() says why).
+ */
+int dp_forget_keys(struct dp_repo *repo, const char *prefix, const char *const *keys, size_t n,
+		   const char *before, const char *point, struct dp_purge *p, size_t *deleted);
 /* Whether the bucket keeps versions, so that deletes must go version by version (purge.c). */
 int dp_bucket_is_versioned(struct dp_repo *repo, bool *versioned);
 

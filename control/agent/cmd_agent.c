@@ -62,7 +62,8 @@ static void agent_usage(FILE *f)
 		"usage: ferry agent [OPTIONS]\n"
 		"       ferry agent --cleanup [--pin-dir DIR]\n\n"
 		"Run the node agent: per-pod and per-container CPU time, run-queue wait and\n"
-		"network traffic measured with eBPF, served as Prometheus text.\n\n"
+		"network traffic measured with eBPF, and CFS throttling from the cgroups'\n"
+		"cpu.stat, served as Prometheus text.\n\n"
 		"  --metrics-addr HOST:PORT  where /metrics, /healthz and /readyz listen\n"
 		"                          (default " AGENT_METRICS_ADDR "; [::1]:PORT for IPv6)\n"
 		"  --interval SECONDS      sampling period (default 1; 0.1 to 60, \"500ms\" works)\n"
@@ -72,6 +73,9 @@ static void agent_usage(FILE *f)
 		"  --no-pin                pin nothing: the programs go away with the agent\n"
 		"  --cleanup               detach the programs and remove the pins, then exit\n"
 		"  --cgroup-root DIR       cgroup v2 mount (default: found in /proc/self/mountinfo)\n"
+		"  --cpu-cgroup-root DIR   cgroup v1 cpu hierarchy, for CFS throttling where the v2\n"
+		"                          cgroups have no cpu controller (default: found in\n"
+		"                          /proc/self/mountinfo; \"\" for none)\n"
 		"  --net-cgroup DIR        cgroup the network programs attach to (default: the root)\n"
 		"  --no-net                leave out the network programs (cgroup_skb)\n"
 		"  --no-sched              leave out the scheduler programs (tp_btf/sched_*)\n"
@@ -284,6 +288,7 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		OPT_NO_PIN,
 		OPT_CLEANUP,
 		OPT_CGROUP_ROOT,
+		OPT_CPU_CGROUP_ROOT,
 		OPT_NET_CGROUP,
 		OPT_NO_NET,
 		OPT_NO_SCHED,
@@ -304,6 +309,7 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		{"no-pin", no_argument, NULL, OPT_NO_PIN},
 		{"cleanup", no_argument, NULL, OPT_CLEANUP},
 		{"cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT},
+		{"cpu-cgroup-root", required_argument, NULL, OPT_CPU_CGROUP_ROOT},
 		{"net-cgroup", required_argument, NULL, OPT_NET_CGROUP},
 		{"no-net", no_argument, NULL, OPT_NO_NET},
 		{"no-sched", no_argument, NULL, OPT_NO_SCHED},
@@ -347,6 +353,9 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 			break;
 		case OPT_CGROUP_ROOT:
 			a->o.cgroup_root = optarg;
+			break;
+		case OPT_CPU_CGROUP_ROOT:
+			a->o.cpu_cgroup_root = optarg;
 			break;
 		case OPT_NET_CGROUP:
 			a->o.net_cgroup = optarg;

@@ -33,7 +33,8 @@ static void top_usage(FILE *f)
 		"  --cgroup-root DIR       cgroup v2 mount (default: found in /proc/self/mountinfo)\n"
 		"  -h, --help              this text\n\n"
 		"Columns: CPU in cores; P50/P99 run-queue wait over the interval; bytes and\n"
-		"packets per second (L3, both directions).\n");
+		"packets per second (L3, both directions); THROTTLED: seconds per second the\n"
+		"cgroup's CPU limit (CFS quota) held it back, from its cpu.stat (\"-\": none).\n");
 }
 
 static void top_dur(char *buf, size_t len, double s)
@@ -62,7 +63,7 @@ static void top_rate(char *buf, size_t len, double v)
 
 static void top_row(const struct ebpf_stat *s, const char *name, const char *qos)
 {
-	char p50[16], p99[16], rx[16], tx[16], rxp[16], txp[16];
+	char p50[16], p99[16], rx[16], tx[16], rxp[16], txp[16], thr[16];
 
 	top_dur(p50, sizeof(p50), s->rate.runq_p50_s);
 	top_dur(p99, sizeof(p99), s->rate.runq_p99_s);
@@ -70,8 +71,12 @@ static void top_row(const struct ebpf_stat *s, const char *name, const char *qos
 	top_rate(tx, sizeof(tx), s->rate.tx_bytes_s);
 	top_rate(rxp, sizeof(rxp), s->rate.rx_packets_s);
 	top_rate(txp, sizeof(txp), s->rate.tx_packets_s);
-	printf("%-38s %-10s %7.3f %8s %8s %8s %8s %8s %8s\n", name, qos, s->rate.cpu_cores, p50,
-	       p99, rx, tx, rxp, txp);
+	if (s->rate.has_cfs)
+		snprintf(thr, sizeof(thr), "%.3f", s->rate.cfs_throttled_s);
+	else
+		snprintf(thr, sizeof(thr), "-");
+	printf("%-38s %-10s %7.3f %8s %8s %8s %8s %8s %8s %9s\n", name, qos, s->rate.cpu_cores, p50,
+	       p99, rx, tx, rxp, txp, thr);
 }
 
 static void top_table(struct ebpf_agent *a, bool containers, bool tty)
@@ -83,8 +88,8 @@ static void top_table(struct ebpf_agent *a, bool containers, bool tty)
 	ebpf_agent_stats(a, &st, &n);
 	if (tty)
 		fputs("\033[H\033[2J", stdout);
-	printf("%-38s %-10s %7s %8s %8s %8s %8s %8s %8s\n", "POD UID", "QOS", "CPU", "RUNQ-P50",
-	       "RUNQ-P99", "RX B/s", "TX B/s", "RX pk/s", "TX pk/s");
+	printf("%-38s %-10s %7s %8s %8s %8s %8s %8s %8s %9s\n", "POD UID", "QOS", "CPU", "RUNQ-P50",
+	       "RUNQ-P99", "RX B/s", "TX B/s", "RX pk/s", "TX pk/s", "THROTTLED");
 	for (size_t i = 0; i < n; i++) {
 		if (st[i].kind == EBPF_KIND_POD) {
 			top_row(&st[i], st[i].pod_uid, st[i].qos);

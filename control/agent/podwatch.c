@@ -382,6 +382,11 @@ int agent_pods_page(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, s
 			sp[m].v[SIG_RX_PACKETS] = pw_milli(r->rx_packets_s);
 			sp[m].v[SIG_TX_PACKETS] = pw_milli(r->tx_packets_s);
 		}
+		/* from the pod cgroup's cpu.stat, whatever programs are loaded */
+		if (r->has_cfs) {
+			sp[m].has[SIG_THROTTLED] = true;
+			sp[m].v[SIG_THROTTLED] = pw_milli(r->cfs_throttled_s);
+		}
 		if (!*interval_ms)
 			*interval_ms = (int64_t)llround(r->interval_s * 1000);
 		m++;

@@ -21,7 +21,8 @@
 #include "control/signals/signals.h"
 #include "k8s/k8s.h"
 
-/* the page's values are in the order of enum as_signal */
+/* the page's "v" values are in the order of enum as_signal (SIG_THROTTLED, after them, is
+ * not a signal of the autoscaler) */
 _Static_assert((int)SIG_CPU == (int)AS_SIG_CPU && (int)SIG_MEMORY == (int)AS_SIG_MEMORY &&
 		       (int)SIG_RUNQ_P50 == (int)AS_SIG_RUNQ_P50 &&
 		       (int)SIG_RUNQ_P99 == (int)AS_SIG_RUNQ_P99 &&
@@ -29,7 +30,7 @@ _Static_assert((int)SIG_CPU == (int)AS_SIG_CPU && (int)SIG_MEMORY == (int)AS_SIG
 		       (int)SIG_TX_BYTES == (int)AS_SIG_TX_BYTES &&
 		       (int)SIG_RX_PACKETS == (int)AS_SIG_RX_PACKETS &&
 		       (int)SIG_TX_PACKETS == (int)AS_SIG_TX_PACKETS &&
-		       (int)SIG_KINDS == (int)AS_SIG_COUNT,
+		       (int)SIG_V_KINDS == (int)AS_SIG_COUNT,
 	       "control/signals' values and autoscale's signals differ");
 
 /* one ScalePolicy's state, by its key "namespace/name" */

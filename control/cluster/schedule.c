@@ -767,7 +767,9 @@ int cluster_schedule_backup(const struct cluster_schedule *s, const struct k8s_o
 		for (const struct k8s_obj *m = k8s_obj_first(labels); m; m = k8s_obj_next(m)) {
 			const char *v = k8s_obj_str(m, "");
 
-			if (!v || !strcmp(k8s_obj_name(m), CLUSTER_LABEL_SCHEDULE))
+			/* an empty key (a NUL in the JSON) no API server stores: not copied */
+			if (!v || !k8s_obj_name(m)[0] ||
+			    !strcmp(k8s_obj_name(m), CLUSTER_LABEL_SCHEDULE))
 				continue;
 			ret = k8s_obj_set_label(b, k8s_obj_name(m), v);
 			if (ret)

@@ -42,7 +42,7 @@ int sig_page_pods(FILE *f, const struct sig_pod *pods, size_t n)
 		fputs(",\"uid\":", f);
 		put_str(f, p->uid);
 		fputs(",\"v\":[", f);
-		for (int k = 0; k < SIG_KINDS; k++) {
+		for (int k = 0; k < SIG_V_KINDS; k++) {
 			if (k)
 				fputc(',', f);
 			if (p->has[k])
@@ -50,7 +50,10 @@ int sig_page_pods(FILE *f, const struct sig_pod *pods, size_t n)
 			else
 				fputs("null", f);
 		}
-		fputs("]}", f);
+		fputc(']', f);
+		if (p->has[SIG_THROTTLED])
+			fprintf(f, ",\"throttled\":%lld", (long long)p->v[SIG_THROTTLED]);
+		fputc('}', f);
 	}
 	fputc(']', f);
 	return ferror(f) ? -EIO : 0;
@@ -105,12 +108,23 @@ int sig_page_parse(const char *buf, size_t len, struct sig_page *pg, sig_pod_fn 
 				     .name = name_at(p, "/name"),
 				     .uid = name_at(p, "/uid")};
 		const struct k8s_obj *v = k8s_obj_at(p, "/v"), *e;
+		enum k8s_type t;
 		int k = 0;
 
 		if (!sp.ns || !sp.name || !sp.uid || k8s_obj_type(p, "/v") != K8S_T_ARRAY ||
-		    k8s_obj_len(p, "/v") != SIG_KINDS) {
+		    k8s_obj_len(p, "/v") != SIG_V_KINDS) {
 			ret = -EINVAL;
 			break;
+		}
+		/* optional: absent (or null) from agents that do not measure it */
+		t = k8s_obj_type(p, "/throttled");
+		if (t != K8S_T_ABSENT && t != K8S_T_NULL) {
+			if (k8s_obj_int(p, "/throttled", &sp.v[SIG_THROTTLED]) ||
+			    sp.v[SIG_THROTTLED] < 0) {
+				ret = -EINVAL;
+				break;
+			}
+			sp.has[SIG_THROTTLED] = true;
 		}
 		for (e = k8s_obj_first(v); e && !ret; e = k8s_obj_next(e), k++) {
 			if (k8s_obj_type(e, "") == K8S_T_NULL)

@@ -23,7 +23,8 @@
  *   {"node":"node-1","seq":42,"interval_ms":1000,"age_ms":180,
  *    "pods":[{"namespace":"web","name":"web-1","uid":"0f8e...",
  *             "v":[cpu, memory, runq_p50, runq_p99, rx_bytes, tx_bytes,
- *                  rx_packets, tx_packets]}, ...]}
+ *                  rx_packets, tx_packets],
+ *             "throttled":800}, ...]}
  *
  * seq counts the agent's samples (the same seq is the same sample); age_ms
  * is how old the sample was when the page was written and interval_ms the
@@ -32,7 +33,11 @@
  * millicores, run-queue wait in milliseconds of seconds, i.e. 2 ms is 2,
  * bytes and packets per second times 1000), in the order of enum
  * sig_kind; null where the agent measures nothing (memory today; run-queue
- * wait without the scheduler programs).
+ * wait without the scheduler programs). Values added after the first eight
+ * are fields of their own, optional, so that a reader of either version
+ * takes a page of the other: "throttled", the pod's CFS-throttled seconds
+ * per second (times 1000: 800 is 0.8 s/s, a busy thread held to a fifth of
+ * a CPU), left out where the pod's cgroup has no CFS statistics.
  *
  * Threads: a sig_feed runs one thread of its own (the 1 Hz poll) and
  * answers sig_feed_points() from any thread; a sig_auth is used by one
@@ -65,6 +70,8 @@ enum sig_kind {
 	SIG_TX_BYTES,
 	SIG_RX_PACKETS,
 	SIG_TX_PACKETS,
+	SIG_V_KINDS,		     /* the "v" array: the kinds above */
+	SIG_THROTTLED = SIG_V_KINDS, /* "throttled" (optional): CFS-throttled s/s */
 	SIG_KINDS,
 };
 
@@ -118,6 +125,7 @@ typedef int (*sig_pod_fn)(void *arg, const struct sig_page *pg, const struct sig
  *             the parsed document)
  * @each:      called per pod, in the page's order (NULL: the header alone)
  *
+ * A pod without "throttled" (or with null) has has[SIG_THROTTLED] false.
  * Return: 0; -EINVAL (not JSON, a field missing or of the wrong type, a
  * value out of range, a "v" of another length; nothing after the pods
  * already passed to @each is passed), -ENOMEM, or @each's error.

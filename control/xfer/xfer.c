@@ -218,9 +218,9 @@ static int xfer_make_copy(struct k8s_client *c, const struct k8s_snapshotcontent
 	return ret;
 }
 
-/* The Block-mode PVC from the copy, in the source's class, owned by the transfer. */
-static int xfer_make_pvc(struct k8s_client *c, const struct k8s_pvc *src, int64_t size,
-			 const char *name, const struct k8s_obj *vt, struct k8s_err *err)
+/* A Block-mode claim in ferry-system of @class (NULL: the default) and @size, owned by the transfer. */
+static int xfer_block_pvc(const char *name, const char *class, int64_t size,
+			  const struct k8s_obj *vt, struct k8s_obj **out)
 {
 	struct k8s_obj *o = NULL;
 	char q[32];
@@ -234,18 +234,34 @@ static int xfer_make_pvc(struct k8s_client *c, const struct k8s_pvc *src, int64_
 		ret = k8s_obj_set_json(o, "/spec/accessModes", "[\"ReadWriteOnce\"]");
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/volumeMode", "Block");
-	if (!ret && src->storage_class)
-		ret = k8s_obj_set_str(o, "/spec/storageClassName", src->storage_class);
+	if (!ret && class)
+		ret = k8s_obj_set_str(o, "/spec/storageClassName", class);
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/resources/requests/storage", q);
+	if (!ret)
+		ret = k8s_obj_set_owner(o, vt);
+	if (ret) {
+		k8s_obj_free(o);
+		o = NULL;
+	}
+	*out = o;
+	return ret;
+}
+
+/* The Block-mode PVC from the copy, in the source's class. */
+static int xfer_make_pvc(struct k8s_client *c, const struct k8s_pvc *src, int64_t size,
+			 const char *name, const struct k8s_obj *vt, struct k8s_err *err)
+{
+	struct k8s_obj *o = NULL;
+	int ret;
+
+	ret = xfer_block_pvc(name, src->storage_class, size, vt, &o);
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/dataSource/apiGroup", "snapshot.storage.k8s.io");
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/dataSource/kind", "VolumeSnapshot");
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/dataSource/name", name);
-	if (!ret)
-		ret = k8s_obj_set_owner(o, vt);
 	if (!ret)
 		ret = xfer_create(c, &k8s_pvcs, XFER_NS, o, err);
 	k8s_obj_free(o);
@@ -673,25 +689,11 @@ static int xfer_make_prime(struct k8s_client *c, const struct k8s_pvc *claim, co
 			   const char *name, const struct k8s_obj *vt, struct k8s_err *err)
 {
 	struct k8s_obj *o = NULL;
-	char q[32];
 	int ret;
 
-	snprintf(q, sizeof(q), "%lld", (long long)claim->request);
-	ret = k8s_obj_new_kind(&k8s_pvcs, XFER_NS, name, &o);
-	if (!ret)
-		ret = k8s_obj_set_label(o, XFER_LABEL_XFER, k8s_obj_get_name(vt));
+	ret = xfer_block_pvc(name, claim->storage_class, claim->request, vt, &o);
 	if (!ret && node)
 		ret = k8s_obj_set_annotation(o, "volume.kubernetes.io/selected-node", node);
-	if (!ret)
-		ret = k8s_obj_set_json(o, "/spec/accessModes", "[\"ReadWriteOnce\"]");
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/volumeMode", "Block");
-	if (!ret && claim->storage_class)
-		ret = k8s_obj_set_str(o, "/spec/storageClassName", claim->storage_class);
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/resources/requests/storage", q);
-	if (!ret)
-		ret = k8s_obj_set_owner(o, vt);
 	if (!ret)
 		ret = xfer_create(c, &k8s_pvcs, XFER_NS, o, err);
 	k8s_obj_free(o);

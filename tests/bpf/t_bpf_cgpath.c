@@ -102,6 +102,95 @@ static void check_mountinfo(void)
 	T_ASSERT_EQ(ebpf_cgroup2_mount(mi, buf, 8), -ENAMETOOLONG);
 }
 
+/* the v1 hierarchy of a controller: alone or co-mounted, never cpuacct or cpuset for cpu */
+static void check_mountinfo_v1(void)
+{
+	static const char mi[] =
+		"30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+		"32 30 0:29 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct\n"
+		"33 30 0:30 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n"
+		"31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+		"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+	static const char co[] = "31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw shared:12 - cgroup "
+				 "cgroup rw,nosuid,cpu,cpuacct\n";
+	static const char v2[] = "40 30 0:37 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,cpu\n";
+	static const char trunc[] = "31 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup";
+	char buf[64];
+
+	T_ASSERT_EQ(ebpf_cgroup1_mount(mi, "cpu", buf, sizeof(buf)), 0);
+	T_ASSERT(!strcmp(buf, "/sys/fs/cgroup/cpu"), "got %s", buf);
+	T_ASSERT_EQ(ebpf_cgroup1_mount(mi, "cpuacct", buf, sizeof(buf)), 0);
+	T_ASSERT(!strcmp(buf, "/sys/fs/cgroup/cpuacct"), "got %s", buf);
+	T_ASSERT_EQ(ebpf_cgroup1_mount(co, "cpu", buf, sizeof(buf)), 0);
+	T_ASSERT(!strcmp(buf, "/sys/fs/cgroup/cpu,cpuacct"), "got %s", buf);
+	T_ASSERT_EQ(ebpf_cgroup1_mount(mi, "memory", buf, sizeof(buf)), -ENOENT);
+	T_ASSERT_EQ(ebpf_cgroup1_mount(v2, "cpu", buf, sizeof(buf)), -ENOENT);
+	T_ASSERT_EQ(ebpf_cgroup1_mount(trunc, "cpu", buf, sizeof(buf)), -ENOENT);
+	T_ASSERT_EQ(ebpf_cgroup1_mount(mi, "cpu", buf, 8), -ENAMETOOLONG);
+	/* the v2 lookup still skips the v1 lines */
+	T_ASSERT_EQ(ebpf_cgroup2_mount(mi, buf, sizeof(buf)), 0);
+	T_ASSERT(!strcmp(buf, "/sys/fs/cgroup/unified"), "got %s", buf);
+}
+
+static int stat_of(const char *s, struct ebpf_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	return ebpf_cpu_stat_parse(s, strlen(s), c);
+}
+
+/* cpu.stat: both forms, and what is not one */
+static void check_cpu_stat(void)
+{
+	static const char v1[] = "nr_periods 120\nnr_throttled 96\nthrottled_time 7712345678\n"
+				 "nr_bursts 0\nburst_time 0\n";
+	static const char v2[] = "usage_usec 5000\nuser_usec 4000\nsystem_usec 1000\n"
+				 "core_sched.force_idle_usec 0\nnr_periods 10\nnr_throttled 8\n"
+				 "throttled_usec 640001\nnr_bursts 0\nburst_usec 0\n";
+	static const char v2_nocpu[] = "usage_usec 51934604000\nuser_usec 29133480000\n"
+				       "system_usec 22801124000\nnice_usec 4444252000\n";
+	static const char *const bad[] = {
+		"nr_periods 1\nnr_throttled 1\n",		      /* no time */
+		"nr_periods x\nnr_throttled 1\nthrottled_time 1\n",   /* not a number */
+		"nr_periods 1\nnr_throttled -1\nthrottled_time 1\n",  /* negative */
+		"nr_periods 1\nnr_throttled 1\nthrottled_time 1 2\n", /* two values */
+		"nr_periods\nnr_throttled 1\nthrottled_time 1\n",     /* no value */
+		"nr_periods 1\nnr_throttled 1\nthrottled_time \n",    /* empty value */
+		"nr_periods 99999999999999999999\nnr_throttled 1\nthrottled_time 1\n",
+		"nr_periods 1\nnr_throttled 1\nthrottled_usec 18446744073709552\n", /* ns overflow */
+	};
+	struct ebpf_counters c;
+
+	T_ASSERT_EQ(stat_of(v1, &c), 0);
+	T_ASSERT(c.has_cfs && c.cfs_periods == 120 && c.cfs_throttled_periods == 96 &&
+			 c.cfs_throttled_ns == 7712345678ull,
+		 "v1: %llu %llu %llu", (unsigned long long)c.cfs_periods,
+		 (unsigned long long)c.cfs_throttled_periods,
+		 (unsigned long long)c.cfs_throttled_ns);
+	T_ASSERT_EQ(stat_of(v2, &c), 0);
+	T_ASSERT(c.has_cfs && c.cfs_periods == 10 && c.cfs_throttled_periods == 8 &&
+			 c.cfs_throttled_ns == 640001000ull,
+		 "v2: throttled_usec in ns %llu", (unsigned long long)c.cfs_throttled_ns);
+	c.cpu_ns = 42;
+	T_ASSERT_EQ(ebpf_cpu_stat_parse(v2, strlen(v2), &c), 0);
+	T_ASSERT(c.cpu_ns == 42, "other fields untouched");
+	/* a v2 cgroup without the cpu controller: no CFS fields */
+	T_ASSERT_EQ(stat_of(v2_nocpu, &c), -ENOENT);
+	T_ASSERT(!c.has_cfs, "no CFS without the fields");
+	T_ASSERT_EQ(stat_of("", &c), -ENOENT);
+	/* without the last newline (a read cut at the end), and the length respected */
+	T_ASSERT_EQ(ebpf_cpu_stat_parse("nr_periods 3\nnr_throttled 2\nthrottled_time 9", 44, &c),
+		    0);
+	T_ASSERT(c.cfs_throttled_ns == 9, "last line without newline");
+	T_ASSERT_EQ(ebpf_cpu_stat_parse("nr_periods 3\nnr_throttled 2\nthrottled_time 99", 44, &c),
+		    0);
+	T_ASSERT(c.cfs_throttled_ns == 9, "reads only @len bytes: %llu",
+		 (unsigned long long)c.cfs_throttled_ns);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_ASSERT_EQ(stat_of(bad[i], &c), -EINVAL);
+		T_ASSERT(!c.has_cfs, "bad %zu leaves has_cfs", i);
+	}
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -119,6 +208,8 @@ int main(void)
 		T_ASSERT(r.is_leaf == w->leaf, "%s: leaf %d", w->path, r.is_leaf);
 	}
 	check_mountinfo();
+	check_mountinfo_v1();
+	check_cpu_stat();
 	printf("PASS: %zu paths\n", sizeof(cases) / sizeof(cases[0]));
 	return T_EXIT_PASS;
 }

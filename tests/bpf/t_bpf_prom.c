@@ -3,7 +3,8 @@
  * tests/bpf/t_bpf_prom.c - the exposition text: HELP/TYPE once per family
  * before its samples, labels (escaped), cumulative buckets ending in +Inf
  * equal to _count, nanosecond-exact seconds, features leaving families out;
- * the last interval's rates as gauges, only for series that have one.
+ * the last interval's rates as gauges, only for series that have one; CFS
+ * families only for series with CFS statistics.
  */
 #include <string.h>
 
@@ -164,6 +165,62 @@ int main(void)
 	T_ASSERT(!strstr(out, "cpu_usage") && !strstr(out, "runqueue"), "no sched families");
 	T_ASSERT(strstr(out, "ferry_pod_network_receive_bytes_total{pod_uid=\"u1\"} 42\n"), "rx");
 	free(out);
+	/* no series with cpu.stat: no CFS family at all */
+	out = render(st, 3, EBPF_FEAT_ALL, NULL);
+	T_ASSERT(!strstr(out, "_cfs_"), "no CFS families without CFS statistics");
+	free(out);
+	/* CFS counters for the series that have them, whatever eBPF feature is loaded */
+	st[0].total.has_cfs = true;
+	st[0].total.cfs_periods = 120;
+	st[0].total.cfs_throttled_periods = 96;
+	st[0].total.cfs_throttled_ns = 7712345678ull;
+	st[2].total.has_cfs = true; /* an unlimited pod: zeros */
+	out = render(st, 3, EBPF_FEAT_NET, NULL);
+	T_ASSERT_EQ(count(out, "# TYPE ferry_pod_cpu_cfs_periods_total counter\n"), 1);
+	T_ASSERT_EQ(count(out, "# TYPE ferry_pod_cpu_cfs_throttled_periods_total counter\n"), 1);
+	T_ASSERT_EQ(count(out, "# TYPE ferry_pod_cpu_cfs_throttled_seconds_total counter\n"), 1);
+	T_ASSERT(strstr(out, "ferry_pod_cpu_cfs_periods_total{pod_uid=\"u1\"} 120\n"),
+		 "periods:\n%s", out);
+	T_ASSERT(strstr(out, "ferry_pod_cpu_cfs_throttled_periods_total{pod_uid=\"u1\"} 96\n"),
+		 "throttled periods");
+	T_ASSERT(strstr(out,
+			"ferry_pod_cpu_cfs_throttled_seconds_total{pod_uid=\"u1\"} 7.712345678\n"),
+		 "throttled seconds, ns-exact");
+	T_ASSERT(strstr(out,
+			"ferry_pod_cpu_cfs_throttled_seconds_total{pod_uid=\"u2\"} 0.000000000\n"),
+		 "an unlimited pod: 0");
+	T_ASSERT(!strstr(out, "_cfs_periods_total{pod_uid=\"u1\",container_id"),
+		 "no CFS sample for the container without cpu.stat");
+	T_ASSERT(!strstr(out, "ferry_container_cpu_cfs"), "no container CFS family");
+	T_ASSERT(!strstr(out, "_cfs_throttled_seconds_per_second"), "no CFS gauge without rates");
+	free(out);
+	st[0].rate = (struct ebpf_rates){.interval_s = 1.0,
+					 .has_cfs = true,
+					 .cfs_throttled_s = 0.8,
+					 .cfs_throttled_frac = 0.75};
+	st[1].total.has_cfs = true;
+	st[1].total.cfs_periods = 120;
+	st[1].rate = (struct ebpf_rates){.interval_s = 1.0}; /* cpu.stat in one sample only */
+	out = render(st, 3, EBPF_FEAT_ALL, NULL);
+	T_ASSERT(strstr(out,
+			"# TYPE ferry_pod_cpu_cfs_throttled_seconds_per_second gauge\n"
+			"ferry_pod_cpu_cfs_throttled_seconds_per_second{pod_uid=\"u1\"} 0.8\n"),
+		 "throttled s/s gauge:\n%s", out);
+	T_ASSERT(strstr(out, "ferry_pod_cpu_cfs_throttled_periods_fraction{pod_uid=\"u1\"} 0.75\n"),
+		 "throttled periods fraction");
+	T_ASSERT(strstr(out,
+			"ferry_container_cpu_cfs_periods_total{pod_uid=\"u1\",container_id=\"c1\"} "
+			"120\n"),
+		 "container CFS counter");
+	T_ASSERT(!strstr(out, "ferry_container_cpu_cfs_throttled_seconds_per_second"),
+		 "no container CFS gauge without a CFS rate");
+	T_ASSERT(!strstr(out, "_per_second{pod_uid=\"u2\""), "no gauge in a first sample");
+	free(out);
+	memset(&st[0].rate, 0, sizeof(st[0].rate));
+	memset(&st[1].rate, 0, sizeof(st[1].rate));
+	for (int i = 0; i < 3; i++)
+		st[i].total.has_cfs = false;
+
 	/* nothing at all: still valid text */
 	out = render(NULL, 0, EBPF_FEAT_ALL, NULL);
 	T_ASSERT(strstr(out, "# TYPE ferry_pod_cpu_usage_seconds_total counter\n"), "empty");

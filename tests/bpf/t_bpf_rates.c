@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * tests/bpf/t_bpf_rates.c - histogram slot bounds, quantiles (as Prometheus's
- * histogram_quantile() interpolates) and rates between two samples.
+ * histogram_quantile() interpolates) and rates between two samples, CFS
+ * throttling included.
  */
 #include <math.h>
 #include <string.h>
@@ -73,6 +74,28 @@ int main(void)
 	T_ASSERT(r.interval_s == 0 && r.cpu_cores == 0, "no prev");
 	ebpf_rates_compute(&a, &b, 0, &r);
 	T_ASSERT(r.interval_s == 0 && r.cpu_cores == 0, "dt 0");
+
+	/* CFS: 0.8 s throttled per second, 8 of 10 periods throttled */
+	T_ASSERT(!r.has_cfs, "no CFS without cpu.stat");
+	a.has_cfs = b.has_cfs = true;
+	a.cfs_periods = 100;
+	b.cfs_periods = 120;
+	a.cfs_throttled_periods = 50;
+	b.cfs_throttled_periods = 66;
+	a.cfs_throttled_ns = 3000000000;
+	b.cfs_throttled_ns = 4600000000;
+	ebpf_rates_compute(&a, &b, 2.0, &r);
+	T_ASSERT(r.has_cfs, "CFS rates with both samples");
+	T_ASSERT(near(r.cfs_throttled_s, 0.8), "throttled s/s %g", r.cfs_throttled_s);
+	T_ASSERT(near(r.cfs_throttled_frac, 0.8), "throttled fraction %g", r.cfs_throttled_frac);
+	/* no period elapsed (no quota): 0, not NaN */
+	b.cfs_periods = a.cfs_periods;
+	ebpf_rates_compute(&a, &b, 2.0, &r);
+	T_ASSERT(r.cfs_throttled_frac == 0, "no period: %g", r.cfs_throttled_frac);
+	/* only one sample has it (the file appeared or went): no CFS rates */
+	a.has_cfs = false;
+	ebpf_rates_compute(&a, &b, 2.0, &r);
+	T_ASSERT(!r.has_cfs && r.cfs_throttled_s == 0, "one side only");
 	puts("PASS: rates");
 	return T_EXIT_PASS;
 }

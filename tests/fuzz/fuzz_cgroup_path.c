@@ -2,8 +2,11 @@
 /*
  * tests/fuzz/fuzz_cgroup_path.c - cgroup paths and mountinfo text are
  * outside data (whoever can make cgroups or mounts chooses them):
- * ebpf_cgroup_parse() and ebpf_cgroup2_mount() must take any bytes, and what
- * they return must be NUL-terminated, within bounds and consistent.
+ * ebpf_cgroup_parse(), ebpf_cgroup2_mount() and ebpf_cgroup1_mount() must
+ * take any bytes, and what they return must be NUL-terminated, within
+ * bounds and consistent. ebpf_cpu_stat_parse() (a cgroup's cpu.stat) takes
+ * the same bytes without a terminating NUL: 0 with has_cfs, or -ENOENT /
+ * -EINVAL leaving the counters as they were.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -39,7 +42,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = ebpf_cgroup2_mount(s, mnt, sizeof(mnt));
 	assert(ret == 0 || ret == -2 || ret == -36);
 	if (!ret)
-		assert(memchr(mnt, 0, sizeof(mnt)));
+		assert(memchr(mnt, 0, sizeof(mnt)) && mnt[0]);
+	ret = ebpf_cgroup1_mount(s, "cpu", mnt, sizeof(mnt));
+	assert(ret == 0 || ret == -2 || ret == -36);
+	if (!ret)
+		assert(memchr(mnt, 0, sizeof(mnt)) && mnt[0]);
 	free(s);
+
+	/* cpu.stat: the exact bytes (a copy of just @size, so ASan sees any overread) */
+	{
+		struct ebpf_counters c, was;
+		char *b = malloc(size ? size : 1);
+
+		if (!b)
+			return 0;
+		memcpy(b, data, size);
+		memset(&c, 0, sizeof(c));
+		c.cfs_periods = 7;
+		was = c;
+		ret = ebpf_cpu_stat_parse(b, size, &c);
+		assert(ret == 0 || ret == -2 || ret == -22);
+		if (ret)
+			assert(!memcmp(&c, &was, sizeof(c)));
+		else
+			assert(c.has_cfs);
+		free(b);
+	}
 	return 0;
 }

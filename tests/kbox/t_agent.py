@@ -18,6 +18,9 @@ kustomization's other files do). Checks, each naming where it is specified:
   Running, and leaves once it is deleted;
 - the per-second rates are gauges (`ferry_pod_cpu_usage_cores`, ...) and the whole page
   passes `promtool check metrics`;
+- CFS throttling comes from the pods' cgroups as the kubelet limits them (the v1 cpu
+  hierarchy here): the busy twin, limited to 100m, is throttled most of each second
+  (`ferry_pod_cpu_cfs_throttled_seconds_per_second` > 0.5), the idle one not at all;
 - the agents used only list and watch on pods (audit log), never refused;
 - the same agent run on the host, whose cgroup tree holds all three nodes' pods, with
   --node-name node-a2 reports node-a2's pods only; refused by RBAC it logs why and stays
@@ -238,8 +241,15 @@ check("... with their own figures: the busy twin-a has the larger CPU counter",
 cores = {lb.get("namespace"): v for n, lb, v in s if n == "ferry_pod_cpu_usage_cores" and lb.get("pod") == "twin"}
 check("the per-second rates are gauges: ferry_pod_cpu_usage_cores of the busy twin above the idle one's",
       cores.get("twin-a", 0) > cores.get("twin-b", 1), cores, "twin-a > twin-b", REF)
+thr = {lb.get("namespace"): v for n, lb, v in s
+       if n == "ferry_pod_cpu_cfs_throttled_seconds_per_second" and lb.get("pod") == "twin"}
+check("CFS throttling from the pod's cgroup (the kubelet's 100m limit, in the v1 cpu hierarchy): the busy twin-a is "
+      "throttled most of each second, the idle twin-b not at all", thr.get("twin-a", 0) > 0.5 and thr.get("twin-b") == 0,
+      thr, "twin-a > 0.5 s/s, twin-b 0", "issue 18 (Sustained)")
+print(f"note: CFS-throttled seconds per second of the twins (100m limits): {thr}")
 for fam in ("ferry_pod_runqueue_wait_p99_seconds", "ferry_pod_network_receive_bytes_per_second",
-            "ferry_container_cpu_usage_cores"):
+            "ferry_container_cpu_usage_cores", "ferry_pod_cpu_cfs_throttled_seconds_total",
+            "ferry_container_cpu_cfs_periods_total"):
     check(f"{fam} is on node-a2's page for twin-a", any(n == fam and lb.get("namespace") == "twin-a" for n, lb, _ in s),
           None, None, REF)
 if subprocess.run(["sh", "-c", "command -v promtool"], stdout=subprocess.DEVNULL).returncode == 0:

@@ -2,9 +2,11 @@
 /*
  * tests/signals/t_signals_page.c - the agent's per-pod page
  * (control/signals/signals.h): what the agent writes parses back field for
- * field (names that need escaping, values absent as null, an empty page);
+ * field (names that need escaping, values absent as null, an empty page,
+ * the optional "throttled" present or not);
  * malformed pages (not JSON, a field missing or mistyped, a "v" of another
- * length, negative or fractional values, ages and intervals out of range,
+ * length, negative or fractional values (in "v" or "throttled"), ages and
+ * intervals out of range,
  * empty or overlong names) are refused with -EINVAL and pass no pod after
  * the bad one; an error of the callback stops the parse with it.
  */
@@ -102,7 +104,36 @@ int main(void)
 	}
 	T_ASSERT(g.v[1][SIG_CPU] == 250, "pod 1 cpu");
 	T_ASSERT(strstr(s, "null") != NULL, "absent values are null on the wire");
+	/* the optional field: written only where measured, beside "v" */
+	T_ASSERT(strstr(s, ",\"throttled\":8007}") != NULL, "throttled on the wire: %s", s);
+	T_ASSERT(strstr(strstr(s, "\"db-0\""), "throttled") == NULL,
+		 "no throttled field for a pod without it: %s", s);
 	free(s);
+
+	/* pages with and without the optional "throttled" */
+	T_ASSERT(parse(GOOD_HEAD "[" POD(V8) "]}", &g) == 0 && g.n == 1 &&
+			 !g.has[0][SIG_THROTTLED] && g.has[0][SIG_TX_PACKETS],
+		 "a page without throttled (an older agent)");
+	T_ASSERT(parse(GOOD_HEAD "[{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\",\"v\":" V8
+				 ",\"throttled\":800}]}",
+		       &g) == 0 &&
+			 g.n == 1 && g.has[0][SIG_THROTTLED] && g.v[0][SIG_THROTTLED] == 800,
+		 "a page with throttled");
+	T_ASSERT(parse(GOOD_HEAD "[{\"throttled\":0,\"namespace\":\"a\",\"name\":\"b\",\"uid\":"
+				 "\"u\",\"v\":" V8 "}]}",
+		       &g) == 0 &&
+			 g.has[0][SIG_THROTTLED] && g.v[0][SIG_THROTTLED] == 0,
+		 "throttled 0, in any position");
+	T_ASSERT(parse(GOOD_HEAD "[{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\",\"v\":" V8
+				 ",\"throttled\":null}]}",
+		       &g) == 0 &&
+			 !g.has[0][SIG_THROTTLED],
+		 "throttled null is absent");
+	T_ASSERT(parse(GOOD_HEAD "[{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\",\"v\":" V8
+				 ",\"later\":[1]}]}",
+		       &g) == 0 &&
+			 g.n == 1,
+		 "an unknown field of a later agent is ignored");
 
 	/* an empty page */
 	s = page_of(&pg, NULL, 0);
@@ -151,6 +182,16 @@ int main(void)
 		GOOD_HEAD "[{\"namespace\":\"\",\"name\":\"b\",\"uid\":\"u\",\"v\":" V8 "}]}",
 		GOOD_HEAD "[{\"namespace\":\"a\",\"name\":null,\"uid\":\"u\",\"v\":" V8 "}]}",
 		GOOD_HEAD "[7]}",
+		GOOD_HEAD "[{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\",\"v\":" V8
+			  ",\"throttled\":-1}]}",
+		GOOD_HEAD "[{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\",\"v\":" V8
+			  ",\"throttled\":0.5}]}",
+		GOOD_HEAD "[{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\",\"v\":" V8
+			  ",\"throttled\":\"800\"}]}",
+		GOOD_HEAD "[{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\",\"v\":" V8
+			  ",\"throttled\":1e300}]}",
+		GOOD_HEAD "[{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\",\"v\":" V8
+			  ",\"throttled\":[800]}]}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ret = parse(bad[i], &g);
