@@ -5,7 +5,8 @@
    ferry-system exists (as kube-apiserver does), then accepts every object
    and stores none; the real apply; the manifests' own rules (two replicas,
    probes, downward API, non-root, read-only root; one ClusterRole and one
-   Role per process at most, no wildcard, no Secrets cluster-wide; the agent's DaemonSet, privileged
+   Role per process at most (and one ClusterRole per capability of the controller), no
+   wildcard, no Secrets cluster-wide but the Backup's list of them; the agent's DaemonSet, privileged
    with its mounts, once k8s/deploy lists it: issue 13 adds it).
 2. The controller's scenarios (scenarios_controller.py), each process under
    the ferry-controller service account with a token of its own (TokenRequest)
