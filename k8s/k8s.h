@@ -1116,11 +1116,16 @@ struct k8s_reconcile_req {
  * @reason, @message: the True condition's reason (NULL: "Reconciled") and
  *                    message (NULL: ""); static, or inside req->obj or the
  *                    state: the runtime reads them after the call returns
+ * @failed:           the object's work ended in a failure that retrying does
+ *                    not mend (a Backup whose Repository does not exist): the
+ *                    condition is False with @reason and @message, and the key
+ *                    is not retried (a returned error is, with backoff)
  */
 struct k8s_reconcile_res {
 	unsigned int requeue_after_ms;
 	const char *reason;
 	const char *message;
+	bool failed;
 };
 
 /**

@@ -771,6 +771,7 @@ int cluster_apis_add(struct cluster_apis *a, const struct cluster_res *r);
  *       {conditions: {capacity: "MIN,MAX", storageClass: [..], pvcLabels:
  *       {..}}, action: {type: skip|snapshot}}; the first that matches a
  *       volume decides
+ * ferry's VolumeTransfers (volumetransfers.ferry.io) are never taken.
  * The label velero.io/exclude-from-backup=true excludes an object always,
  * related ones too. Related objects are not held to the label selectors.
  * Namespace objects come with the namespaces of the objects taken.
@@ -1055,5 +1056,43 @@ int cluster_restore_apply(struct k8s_client *c, const struct cluster_restore_pla
 			  const struct cluster_restore_opts *o, const struct cluster_apply_opts *ao,
 			  cluster_result_fn fn, void *arg, size_t counts[5],
 			  struct cluster_err *err);
+
+/* ================================================ the Backup reconciler (backup_ctl.c)
+ *
+ * THE BACKUP RECONCILER. cluster_backup_reconciler is `ferry controller`'s
+ * executor of Backups (control/operator/registry.c): a Backup in phase New
+ * (or none) or InProgress is carried out once; the other phases are left as
+ * they are. Its objects only, so far: volumes are listed, not moved.
+ *   1. validation, before anything is written: the Repository
+ *      ferry-system/<spec.storageLocation, or "default"> (accessMode
+ *      ReadWrite, no credentialsSecret: an s3:// URL uses the controller's
+ *      own credentials, with the Repository's endpoint and region), the
+ *      repository at its URL, the password Secret of an encrypted one (key
+ *      "password" unless passwordSecret.key), the password, the selection
+ *      (cluster_sel_parse()) and spec.ttl. A refusal is phase
+ *      FailedValidation, the reason in status.validationErrors[0] and in the
+ *      Ready condition (False, reason FailedValidation), no record, no retry;
+ *   2. the record's id, dp_record_id() of (the kube-system namespace's UID,
+ *      namespace, name): a record there already was written by a reconcile
+ *      that died before its status, which is then completed from it;
+ *   3. phase InProgress and startTimestamp (a merge patch carrying the
+ *      resourceVersion read: a phase someone wrote meanwhile wins);
+ *   4. cluster_collect() into an object archive, then dp_record_put();
+ *   5. status: phase Completed, or PartiallyFailed with errors (an object the
+ *      archive refused; each PVC to snapshot, whose data is not moved yet);
+ *      startTimestamp, completionTimestamp, expiration (spec.ttl),
+ *      progress.totalItems and itemsBackedUp, warnings, errors,
+ *      warningMessages (the first 20 of both), clusterId, repositoryId,
+ *      recordId; the Ready condition True, reason Completed or
+ *      PartiallyFailed. A selection that matches nothing is Completed with
+ *      a warning. Resources the controller may not list are warnings (and
+ *      log lines naming the rule to grant): its ClusterRole decides which
+ *      kinds a Backup can hold (k8s/deploy/controller-rbac.yaml).
+ * Any other failure (API server, store, archive) is returned: the runtime
+ * retries with backoff, the Backup stays InProgress, the Ready condition
+ * False with the reason. A Backup deleted is left alone: its record stays.
+ */
+extern const struct k8s_resource cluster_repositories; /* ferry.io/v1alpha1, namespaced */
+extern const struct k8s_reconciler cluster_backup_reconciler;
 
 #endif /* FERRY_CLUSTER_H */

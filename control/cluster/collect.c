@@ -190,7 +190,11 @@ static int list_one(struct collect *k, const struct cluster_res *r)
 
 		snprintf(what, sizeof(what), "%s%s%s", r->resource, r->group[0] ? "." : "",
 			 r->group);
-		return warn(k->res, "%.180s: not listed: %.50s", what, kerr.reason) ? -ENOMEM : 0;
+		/* the client's line: a 403 names the verb and resource to grant */
+		return warn(k->res, "%.60s: not listed: %.180s", what,
+			    kerr.msg[0] ? kerr.msg : kerr.reason)
+			       ? -ENOMEM
+			       : 0;
 	}
 	if (ret)
 		return cluster_err_set(k->err, ret, "list of %.100s: %.150s", r->resource,
@@ -244,6 +248,12 @@ static int related(struct collect *k)
 		ret = k8s_get(k->c, &kr, NULL, name, NULL, &o, &kerr);
 		if (ret == -ENOENT) {
 			ret = 0; /* a PV deleted meanwhile; an aggregated group that has no CRD */
+			continue;
+		}
+		if (ret == -EPERM || ret == -EACCES) { /* not ours to read: as a list, a warning */
+			ret = warn(k->res, "%.100s: not read: %.140s", k->wanted.keys[i], kerr.msg)
+				      ? cluster_err_set(k->err, -ENOMEM, "out of memory")
+				      : 0;
 			continue;
 		}
 		if (ret)

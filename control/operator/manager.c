@@ -247,7 +247,7 @@ static void op_write_condition(struct op_rec *rec, const struct k8s_reconcile_re
 
 	k8s_obj_int(req->obj, "/metadata/generation", &c->observed_generation);
 	if (!ret) {
-		c->status = "True";
+		c->status = res->failed ? "False" : "True";
 		c->reason = res->reason ? res->reason : "Reconciled";
 		c->message = res->message ? res->message : "";
 	} else {

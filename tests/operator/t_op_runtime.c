@@ -11,6 +11,8 @@
  *   - a reconcile that fails is retried with backoff and reported as a
  *     False condition with the error's reason and message; fixed, it turns
  *     True;
+ *   - a reconcile that succeeds with res->failed (a final failure) is a
+ *     False condition with its reason and message, and is not retried;
  *   - an event of an owned object (K8S_MAP_OWNER) reconciles its owner, and
  *     a K8S_MAP_FN watch names keys of its own;
  *   - a deleted object is reconciled once more, as absent;
@@ -39,7 +41,7 @@ static const struct k8s_resource crds =
 
 /* what the reconciler saw, under a lock (workers run on their own threads) */
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
-static int calls_w1, calls_w2, gone_w1, calls_fn, inside_w1, overlap;
+static int calls_w1, calls_w2, calls_w3, gone_w1, calls_fn, inside_w1, overlap;
 
 static void fn_map(const struct k8s_obj *obj, k8s_key_fn add, void *q)
 {
@@ -61,7 +63,7 @@ static int widget_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 {
 	struct k8s_obj *cm = NULL;
 	char name[K8S_KEY_SIZE];
-	bool fail = false;
+	bool fail = false, final = false;
 	int ret;
 
 	pthread_mutex_lock(&seen_lock);
@@ -71,6 +73,8 @@ static int widget_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 		gone_w1 += !req->obj;
 	} else if (!strcmp(req->name, "w2")) {
 		calls_w2++;
+	} else if (!strcmp(req->name, "w3")) {
+		calls_w3++;
 	}
 	pthread_mutex_unlock(&seen_lock);
 	usleep(20000); /* long enough for a second worker to try the same key */
@@ -85,6 +89,13 @@ static int widget_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 		snprintf(err->reason, sizeof(err->reason), "BadWidget");
 		snprintf(err->msg, sizeof(err->msg), "widget %s asks to fail", req->name);
 		ret = -EINVAL;
+		goto out;
+	}
+	k8s_obj_bool(req->obj, "/spec/final", &final);
+	if (final) { /* a failure retrying does not mend */
+		res->failed = true;
+		res->reason = "WidgetRefused";
+		res->message = "widget refused for good";
 		goto out;
 	}
 	/* its ConfigMap, owned by it */
@@ -334,6 +345,27 @@ int main(void)
 	o = wait_condition(c, ns, "w2", "True", "WidgetReady");
 	T_ASSERT(!k8s_condition_get(o, "Ready", &cond) && cond.observed_generation == 2);
 	k8s_obj_free(o);
+
+	/* a final failure: False with its reason and message, and no retry */
+	{
+		struct k8s_obj *w3;
+
+		T_ASSERT(!k8s_obj_new_kind(&widgets, ns, "w3", &w3));
+		T_ASSERT(!k8s_obj_set_bool(w3, "/spec/final", true));
+		T_ASSERT(!k8s_create(c, &widgets, ns, w3, NULL, NULL, &err), "%s", err.msg);
+		k8s_obj_free(w3);
+	}
+	T_ASSERT(!op_manager_counts(m, "widget", &n));
+	o = wait_condition(c, ns, "w3", "False", "WidgetRefused");
+	T_ASSERT(!k8s_condition_get(o, "Ready", &cond) &&
+		 !strcmp(cond.message, "widget refused for good"));
+	k8s_obj_free(o);
+	/* a retried key comes back within 5, 10, 20 ... ms; this one only on its own events
+	 * (its creation, the condition written) */
+	k8st_sleep_ms(1000);
+	T_ASSERT(count(&calls_w3) <= 3, "a final failure was retried: %d calls", count(&calls_w3));
+	T_ASSERT(!op_manager_counts(m, "widget", &n2));
+	T_ASSERT_EQ(n2.errors, n.errors);
 
 	/* deleted: reconciled once more, as absent */
 	T_ASSERT(!k8s_delete(c, &widgets, ns, "w1", NULL, NULL, &err), "%s", err.msg);
