@@ -33,6 +33,7 @@ container sees the node: the kubelet's /var/lib/kubelet) with the agent's servic
 CI budget: 2 minutes.
 """
 import base64
+import glob
 import hashlib
 import json
 import os
@@ -179,6 +180,24 @@ def writer(name, script):
     mounts = f"/proc/{nodeutil.node_pid(D, 'node-a1')}/mounts"
     check(f"{name}: the kubelet unmounted the volume", wait_until(lambda: "/globalmount " not in open(mounts).read(),
                                                                   30, 0.1), None, None, "kubelet teardown")
+    # ext4 writes its last superblock when its last mount goes, which may be after the node's
+    # (a pod's mount namespace that outlives it): the loop device is autoclear, so once no loop
+    # device is backed by the volume's file, nothing writes it any more
+    img = os.path.basename(volume_file())
+    check(f"{name}: no loop device holds the volume's file any more", wait_until(
+        lambda: not loops_of(img), 30, 0.1), loops_of(img), None, "kbox csi: autoclear loop devices")
+
+
+def loops_of(img):
+    """The loop devices whose backing file is named @img (any mount namespace)."""
+    out = []
+    for d in glob.glob("/sys/block/loop*/loop/backing_file"):
+        try:
+            if os.path.basename(open(d).read().strip().replace(" (deleted)", "")) == img:
+                out.append(d.split("/")[3])
+        except OSError:
+            pass
+    return out
 
 
 def volume_file():
