@@ -10,6 +10,7 @@
  * document is refused, not built), and nesting at MAX_DEPTH.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,11 +472,21 @@ static int emit_node(yaml_emitter_t *e, const cJSON *j, int depth)
 	if (cJSON_IsNumber(j)) {
 		double d = j->valuedouble;
 
-		/* what is_int() and is_float() read back: 15 digits, else an exponent */
-		if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+		/*
+		 * what is_int() and is_float() read back: a whole number of up to 15
+		 * digits, else the shortest exact form that has a '.' or an exponent
+		 */
+		if (!isfinite(d)) /* 1e999: null, as JSON prints it */
+			return emit_scalar(e, "null", true);
+		if (d > -1e15 && d < 1e15 && d == (double)(long long)d) {
 			snprintf(num, sizeof(num), "%lld", (long long)d);
-		else
-			snprintf(num, sizeof(num), "%.16e", d);
+		} else {
+			snprintf(num, sizeof(num), "%.15g", d);
+			if (strtod(num, NULL) != d)
+				snprintf(num, sizeof(num), "%.17g", d);
+			if (!strpbrk(num, ".e"))
+				snprintf(num, sizeof(num), "%.16e", d);
+		}
 		return emit_scalar(e, num, true);
 	}
 	if (cJSON_IsBool(j))
