@@ -20,59 +20,6 @@
 
 #include "control/cli/cli.h"
 
-static void fuzz_flags(const char *s)
-{
-	struct ctl_mapping m;
-	struct ctl_list l;
-	struct ctl_err err;
-	bool b;
-	int ret;
-
-	ret = ctl_parse_bool(s, &b, &err);
-	check_err(&err, ret);
-	for (int kind = CTL_LIST_NAMESPACES; kind <= CTL_LIST_RESOURCES; kind++) {
-		size_t off = 0;
-
-		ret = ctl_parse_list(s, (enum ctl_list_kind)kind, &l, &err);
-		check_err(&err, ret);
-		if (ret) {
-			if (l.items || l.n || l.priv_buf)
-				abort();
-			continue;
-		}
-		for (size_t i = 0; i < l.n; i++) {
-			size_t n = strlen(l.items[i]);
-
-			if (!n || strncmp(s + off, l.items[i], n) ||
-			    s[off + n] != (i + 1 < l.n ? ',' : '\0'))
-				abort();
-			off += n + 1;
-		}
-		ctl_list_fini(&l);
-	}
-	ret = ctl_parse_mapping(s, &m, &err);
-	check_err(&err, ret);
-	if (ret) {
-		if (m.pairs || m.n || m.priv_buf)
-			abort();
-		return;
-	}
-	for (size_t i = 0, off = 0; i < m.n; i++) {
-		size_t f = strlen(m.pairs[i].from), t = strlen(m.pairs[i].to);
-
-		if (!ctl_namespace_valid(m.pairs[i].from) || !ctl_namespace_valid(m.pairs[i].to) ||
-		    strncmp(s + off, m.pairs[i].from, f) || s[off + f] != ':' ||
-		    strncmp(s + off + f + 1, m.pairs[i].to, t) ||
-		    s[off + f + 1 + t] != (i + 1 < m.n ? ',' : '\0'))
-			abort();
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(m.pairs[k].from, m.pairs[i].from))
-				abort();
-		off += f + t + 2;
-	}
-	ctl_mapping_fini(&m);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_err(const struct ctl_err *err, int ret)
@@ -182,6 +129,59 @@ static void fuzz_selector(const char *s)
 		free(canon);
 	}
 	ctl_selector_fini(&sel);
+}
+
+static void fuzz_flags(const char *s)
+{
+	struct ctl_mapping m;
+	struct ctl_list l;
+	struct ctl_err err;
+	bool b;
+	int ret;
+
+	ret = ctl_parse_bool(s, &b, &err);
+	check_err(&err, ret);
+	for (int kind = CTL_LIST_NAMESPACES; kind <= CTL_LIST_RESOURCES; kind++) {
+		size_t off = 0;
+
+		ret = ctl_parse_list(s, (enum ctl_list_kind)kind, &l, &err);
+		check_err(&err, ret);
+		if (ret) {
+			if (l.items || l.n || l.priv_buf)
+				abort();
+			continue;
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			size_t n = strlen(l.items[i]);
+
+			if (!n || strncmp(s + off, l.items[i], n) ||
+			    s[off + n] != (i + 1 < l.n ? ',' : '\0'))
+				abort();
+			off += n + 1;
+		}
+		ctl_list_fini(&l);
+	}
+	ret = ctl_parse_mapping(s, &m, &err);
+	check_err(&err, ret);
+	if (ret) {
+		if (m.pairs || m.n || m.priv_buf)
+			abort();
+		return;
+	}
+	for (size_t i = 0, off = 0; i < m.n; i++) {
+		size_t f = strlen(m.pairs[i].from), t = strlen(m.pairs[i].to);
+
+		if (!ctl_namespace_valid(m.pairs[i].from) || !ctl_namespace_valid(m.pairs[i].to) ||
+		    strncmp(s + off, m.pairs[i].from, f) || s[off + f] != ':' ||
+		    strncmp(s + off + f + 1, m.pairs[i].to, t) ||
+		    s[off + f + 1 + t] != (i + 1 < m.n ? ',' : '\0'))
+			abort();
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(m.pairs[k].from, m.pairs[i].from))
+				abort();
+		off += f + t + 2;
+	}
+	ctl_mapping_fini(&m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
