@@ -1175,8 +1175,8 @@ static int ab_describe(const struct ab_args *a)
 	describe_msgs(o, "/status/validationErrors", "Validation errors", true);
 	describe_msgs(o, "/status/warningMessages", "Warning messages", a->details);
 	if (a->details && !a->restore && k8s_obj_str(o, "/status/recordId"))
-		printf("Resources: the record's objects: ferry backup describe %s -n %s --details "
-		       "--repo URL\n",
+		printf("Objects:           listed by the record: ferry backup describe %s -n %s "
+		       "--details --repo URL\n",
 		       a->names[0], ns);
 out:
 	k8s_obj_free(o);
