@@ -28,29 +28,33 @@ static int ctl_cmd_version(int argc, char **argv)
 
 /*
  * Whether a command line names a repository: --repo (or --repo=URL) before
- * "--", or FERRY_REPO set and not empty. `ferry backup get|describe` read
- * the repository's records then, the cluster's Backups otherwise.
+ * "--", or, with @env, FERRY_REPO set and not empty. `ferry backup
+ * get|describe` read the repository's records then, the cluster's Backups
+ * otherwise.
  */
-static bool ctl_names_repo(int argc, char **argv)
+static bool ctl_names_repo(int argc, char **argv, bool env)
 {
-	const char *env = getenv("FERRY_REPO");
+	const char *e = getenv("FERRY_REPO");
 
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--repo") || !strncmp(argv[i], "--repo=", 7))
 			return true;
-	return env && env[0];
+	return env && e && e[0];
 }
 
 /*
  * ferry backup: create, and get|describe without a repository, are the
  * cluster's (operator/); the rest, a device's backup and the repository's
- * records (get, describe, download), the repository verbs' (repo/).
+ * records (get, describe, download), the repository verbs' (repo/), which
+ * also refuse `create --repo URL` (an image file named create is ./create).
+ * FERRY_REPO exported does not keep create from the cluster.
  */
 static int ctl_main_backup(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "create") ||
-			 ((!strcmp(argv[1], "get") || !strcmp(argv[1], "describe")) &&
-			  !ctl_names_repo(argc - 1, argv + 1))))
+	if (argc > 1 &&
+	    ((!strcmp(argv[1], "create") && !ctl_names_repo(argc - 1, argv + 1, false)) ||
+	     ((!strcmp(argv[1], "get") || !strcmp(argv[1], "describe")) &&
+	      !ctl_names_repo(argc - 1, argv + 1, true))))
 		return ctl_cmd_backup_cluster(argc - 1, argv + 1);
 	return ctl_cmd_backup(argc, argv);
 }

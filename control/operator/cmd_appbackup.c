@@ -201,6 +201,7 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 	int opt, ret = 0;
 
 	optind = 1;
+	opterr = 0; /* one line of ours, not getopt's */
 	while (!ret && (opt = getopt_long(argc, argv, "hn:Ao:l:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
@@ -290,7 +291,8 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 			a->existing = optarg;
 			break;
 		default:
-			ret = ctl_usage_error(noun, "unknown option");
+			ret = ctl_usage_error(noun, "'%s' is an unknown option or needs a value",
+					      argv[optind - 1]);
 			break;
 		}
 	}

@@ -77,9 +77,9 @@ t_expect_rc 3 "download of an unknown Backup" "$FERRY" backup download no-such -
 ls "$t_tmp" | grep -q '\.tmp-' && t_fail "a temporary file was left"
 t_expect_rc 2 "describe without a name" "$FERRY" backup describe --repo "$repo"
 t_expect_rc 2 "--details on get" "$FERRY" backup get --details --repo "$repo"
-t_expect_rc 0 "backup get --help" "$FERRY" backup get --help
+t_expect_rc 0 "backup get --help --repo" "$FERRY" backup get --help --repo "$repo"
 grep -q "^usage: ferry backup get" <<<"$t_out" || t_fail "get --help: $t_out"
-t_expect_rc 1 "backup create without a cluster" "$FERRY" backup create app --repo "$repo"
+t_expect_rc 2 "backup create in a repository" "$FERRY" backup create app --repo "$repo"
 t_expect_err "\./create" "backup create names ./create"
 
 # the reserved words: an image file named get is ./get
