@@ -199,6 +199,25 @@ def main():
     check("backup describe -o yaml: the object", r.returncode == 0 and
           yaml.safe_load(r.stdout) in (b0, fresh()), r.stdout[-400:], ref=REF)
 
+    # -n defaults to the context's namespace; -A lists every namespace
+    kc = yaml.safe_load(open(box.kubeconfig))
+    for c in kc.get("contexts") or []:
+        c["context"]["namespace"] = APP
+    kc_app = os.path.join(env.tmp, "app.kubeconfig")
+    with open(kc_app, "w") as f:
+        yaml.safe_dump(kc, f)
+    r = ferry("backup", "get", extra={"KUBECONFIG": kc_app})
+    check("backup get without -n: the context's namespace",
+          r.returncode == 0 and re.search(r"^web-1\s", r.stdout, re.M), (r.stdout, r.stderr),
+          ref=REF)
+    r = ferry("backup", "get", "-A")
+    check("backup get -A: a NAMESPACE column", r.returncode == 0 and
+          re.search(rf"^{APP}\s+web-1\s+Completed", r.stdout, re.M), (r.stdout, r.stderr),
+          ref=REF)
+    r = ferry("backup", "create", "x", "-n", APP, "-o", "json", extra={"FERRY_REPO": repo})
+    check("FERRY_REPO exported: create is still the cluster's", r.returncode == 0 and
+          json.loads(r.stdout or "{}").get("kind") == "Backup", (r.stdout, r.stderr), ref=REF)
+
     # the repository's records, without a cluster
     r = ferry("backup", "get", "--repo", repo, "-o", "json", kube=False)
     try:
