@@ -806,9 +806,8 @@ static const char *final_reason(const struct k8s_obj *o)
 	return s ? s : "no reason given";
 }
 
-/* the progress line: phase, items, volumes, time */
-static void progress_text(const struct ab_args *a, const struct k8s_obj *o, int64_t t0, char *buf,
-			  size_t len)
+/* the progress line without its time: phase, items, volumes */
+static void progress_text(const struct ab_args *a, const struct k8s_obj *o, char *buf, size_t len)
 {
 	const char *phase = k8s_obj_str(o, "/status/phase");
 	size_t nv = k8s_obj_len(o, "/status/volumes"), done = 0;
@@ -819,21 +818,25 @@ static void progress_text(const struct ab_args *a, const struct k8s_obj *o, int6
 
 		done += p && (!strcmp(p, "Completed") || !strcmp(p, "Skipped"));
 	}
-	snprintf(buf, len,
-		 "%s %s/%s: %s, %" PRId64 "/%" PRId64 " items, %zu/%zu volumes, %" PRId64 " s",
+	snprintf(buf, len, "%s %s/%s: %s, %" PRId64 "/%" PRId64 " items, %zu/%zu volumes",
 		 ab_noun(a), k8s_obj_get_ns(o) ? k8s_obj_get_ns(o) : "", k8s_obj_get_name(o),
 		 phase ? phase : "New",
 		 num(o, a->restore ? "/status/progress/itemsRestored"
 				   : "/status/progress/itemsBackedUp"),
-		 num(o, "/status/progress/totalItems"), done, nv, (k8s_now_ns() - t0) / 1000000000);
+		 num(o, "/status/progress/totalItems"), done, nv);
 }
 
-/* --wait: every second until a final phase */
+/*
+ * --wait: every second until a final phase. On a terminal one line
+ * rewritten in place; otherwise a line each time the phase, the items or
+ * the volumes change. Still New after AB_WAIT_HINT_S: a hint on stderr.
+ */
+#define AB_WAIT_HINT_S 30
 static int ab_wait(const struct ab_args *a, struct k8s_client *c, const char *ns, const char *name)
 {
-	bool tty = isatty(STDOUT_FILENO);
+	bool tty = isatty(STDOUT_FILENO), hinted = false;
 	char line[256], last[256] = "";
-	int64_t t0 = k8s_now_ns();
+	int64_t t0 = k8s_now_ns(), secs;
 	struct k8s_obj *o = NULL;
 	struct k8s_err err;
 	const char *phase;
@@ -848,17 +851,24 @@ static int ab_wait(const struct ab_args *a, struct k8s_client *c, const char *ns
 				printf("\n");
 			return ctl_fail(ret, err.msg, "%s %s/%s", ab_noun(a), ns, name);
 		}
-		progress_text(a, o, t0, line, sizeof(line));
+		secs = (k8s_now_ns() - t0) / 1000000000;
+		progress_text(a, o, line, sizeof(line));
 		if (tty)
-			printf("\r\033[K%s", line);
-		else if (strcmp(line + strcspn(line, ":"), last + strcspn(last, ":")) &&
-			 strcmp(line, last))
-			printf("%s\n", line);
+			printf("\r\033[K%s, %" PRId64 " s", line, secs);
+		else if (strcmp(line, last))
+			printf("%s, %" PRId64 " s\n", line, secs);
 		fflush(stdout);
 		snprintf(last, sizeof(last), "%s", line);
 		phase = k8s_obj_str(o, "/status/phase");
 		if (phase_final(phase))
 			break;
+		if (!hinted && secs >= AB_WAIT_HINT_S && (!phase || !strcmp(phase, "New"))) {
+			fprintf(stderr,
+				"%sferry: %s %s/%s is still New after %d s: is `ferry "
+				"controller` running?\n",
+				tty ? "\n" : "", ab_noun(a), ns, name, AB_WAIT_HINT_S);
+			hinted = true;
+		}
 		sleep(1);
 	}
 	if (tty)

@@ -148,8 +148,10 @@ def main():
           re.search(r"web-1 completed", r.stdout), (r.returncode, r.stdout, r.stderr,
                                                       a.text()[-600:]), ref=REF)
     lines = [x for x in r.stdout.splitlines() if x.startswith(f"backup {APP}/web-1:")]
-    check("--wait without a tty: plain progress lines, the last one Completed",
-          lines and "Completed" in lines[-1] and "\r" not in r.stdout, r.stdout, ref=REF)
+    states = [re.sub(r", \d+ s$", "", x) for x in lines]
+    check("--wait without a tty: a plain line per change of the progress, the last Completed",
+          lines and "Completed" in lines[-1] and "\r" not in r.stdout and
+          all(x != y for x, y in zip(states, states[1:])), r.stdout, ref=REF)
     print(f"# backup create --wait: {secs:.1f} s", flush=True)
     code, _, b = box.admin.get(f"{API}/namespaces/{APP}/backups/web-1")
     spec = (b or {}).get("spec") or {}
