@@ -217,6 +217,17 @@ typedef const char *(*ctl_label_get_fn)(const void *arg, const char *key);
 bool ctl_selector_matches(const struct ctl_selector *sel, ctl_label_get_fn get, const void *arg);
 
 /*
+ * ctl_parse_or_selector() - Velero's --or-selector: label selectors joined
+ * by " or " ("app=web or tier in (a,b)"), any of which selects an object;
+ * none of them empty.
+ * @out: @n selectors on success (free with ctl_or_selector_free(*out, *n));
+ * NULL on failure.
+ * Return: 0; -EINVAL (@err names the selector); -ENOMEM.
+ */
+int ctl_parse_or_selector(const char *s, struct ctl_selector **out, size_t *n, struct ctl_err *err);
+void ctl_or_selector_free(struct ctl_selector *sels, size_t n);
+
+/*
  * ctl_parse_bool() - a boolean as Go's strconv.ParseBool (and so Velero's
  * flags) takes it: 1, t, T, TRUE, true, True; 0, f, F, FALSE, false, False.
  * Return: 0; -EINVAL.

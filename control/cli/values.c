@@ -764,3 +764,63 @@ void ctl_mapping_fini(struct ctl_mapping *m)
 	free(m->priv_buf);
 	memset(m, 0, sizeof(*m));
 }
+
+int ctl_parse_or_selector(const char *s, struct ctl_selector **out, size_t *n, struct ctl_err *err)
+{
+	struct ctl_selector *sels;
+	size_t cap = 1, k = 0;
+	const char *p = s;
+	int ret = 0;
+
+	ctl_err_clear(err);
+	*out = NULL;
+	*n = 0;
+	for (const char *q = s; (q = strstr(q, " or ")); q += 4)
+		cap++;
+	sels = calloc(cap, sizeof(*sels));
+	if (!sels)
+		return ctl_err_set(err, -ENOMEM, "out of memory");
+	for (;;) {
+		const char *sep = strstr(p, " or ");
+		size_t len = sep ? (size_t)(sep - p) : strlen(p);
+		char *one = strndup(p, len);
+
+		if (!one) {
+			ret = ctl_err_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		ret = ctl_selector_parse(one, &sels[k], err);
+		if (!ret && !sels[k].n)
+			ret = ctl_err_set(err, -EINVAL,
+					  "'%s': an empty selector before or after 'or'", s);
+		else if (ret == -EINVAL) {
+			char why[sizeof(err->msg)];
+
+			snprintf(why, sizeof(why), "%s", err ? err->msg : "");
+			ret = ctl_err_set(err, -EINVAL, "'%.*s': %s", (int)(len > 80 ? 80 : len),
+					  one, why);
+		}
+		free(one);
+		if (ret)
+			break;
+		k++;
+		if (!sep)
+			break;
+		p = sep + 4;
+	}
+	if (ret) {
+		ctl_or_selector_free(sels, k + 1);
+		return ret;
+	}
+	assert(k == cap);
+	*out = sels;
+	*n = k;
+	return 0;
+}
+
+void ctl_or_selector_free(struct ctl_selector *sels, size_t n)
+{
+	for (size_t i = 0; sels && i < n; i++)
+		ctl_selector_fini(&sels[i]);
+	free(sels);
+}

@@ -368,33 +368,24 @@ static int spec_list(const struct ab_args *a, struct k8s_obj *o, const char *opt
  * metav1.ParseToLabelSelector: key=value into matchLabels (a key given
  * twice: an In expression), the rest into matchExpressions.
  */
-static int selector_obj(const struct ab_args *a, const char *opt, const char *s,
-			struct k8s_obj **out)
+static int selector_obj(const struct ctl_selector *sel, struct k8s_obj **out)
 {
 	static const char *const ops[] = {
 		[CTL_SEL_EXISTS] = "Exists", [CTL_SEL_NOT_EXISTS] = "DoesNotExist",
 		[CTL_SEL_EQ] = "In",	     [CTL_SEL_NE] = "NotIn",
 		[CTL_SEL_IN] = "In",	     [CTL_SEL_NOTIN] = "NotIn",
 	};
-	struct ctl_selector sel;
 	struct k8s_obj *o = NULL, *labels = NULL, *exprs = NULL, *e = NULL;
-	struct ctl_err err;
 	int ret;
 
 	*out = NULL;
-	if (ctl_selector_parse(s, &sel, &err))
-		return ctl_usage_error(ab_verb(a), "--%s: %s", opt, err.msg);
-	if (!sel.n) {
-		ctl_selector_fini(&sel);
-		return ctl_usage_error(ab_verb(a), "--%s: an empty selector", opt);
-	}
 	ret = k8s_obj_new(&o);
 	if (!ret)
 		ret = k8s_obj_new(&labels);
 	if (!ret)
 		ret = k8s_obj_new_array(&exprs);
-	for (size_t i = 0; !ret && i < sel.n; i++) {
-		const struct ctl_sel_req *r = &sel.reqs[i];
+	for (size_t i = 0; !ret && i < sel->n; i++) {
+		const struct ctl_sel_req *r = &sel->reqs[i];
 
 		if (r->op == CTL_SEL_EQ && !k8s_obj_key(labels, r->key)) {
 			/* the key is one JSON pointer token: '/' and '~' escaped */
@@ -436,48 +427,64 @@ static int selector_obj(const struct ab_args *a, const char *opt, const char *s,
 		ret = k8s_obj_set(o, "/matchExpressions", exprs);
 	if (!ret && k8s_obj_len(exprs, ""))
 		exprs = NULL;
-	ctl_selector_fini(&sel);
 	k8s_obj_free(e);
 	k8s_obj_free(labels);
 	k8s_obj_free(exprs);
 	if (ret) {
 		k8s_obj_free(o);
-		return ctl_fail(ret, NULL, "out of memory");
+		return -ENOMEM;
 	}
 	*out = o;
 	return 0;
 }
 
-/* Velero's --or-selector: selectors separated by " or " */
-static int spec_or_selector(const struct ab_args *a, struct k8s_obj *o)
+/* -l/--selector at /spec/labelSelector */
+static int spec_selector(const struct ab_args *a, struct k8s_obj *o)
 {
-	const char *p = a->or_selector;
-	char *one;
+	struct ctl_selector sel;
+	struct k8s_obj *ls = NULL;
+	struct ctl_err err;
 	int ret;
 
-	ret = k8s_obj_set_empty(o, "/spec/orLabelSelectors", K8S_T_ARRAY);
-	while (!ret) {
-		const char *sep = strstr(p, " or ");
-		size_t n = sep ? (size_t)(sep - p) : strlen(p);
-		struct k8s_obj *s = NULL;
-
-		one = strndup(p, n);
-		if (!one)
-			return ctl_fail(-ENOMEM, NULL, "out of memory");
-		ret = selector_obj(a, "or-selector", one, &s);
-		free(one);
-		if (ret)
-			return ret;
-		ret = k8s_obj_set(o, "/spec/orLabelSelectors/-", s);
-		if (ret) {
-			k8s_obj_free(s);
-			break;
-		}
-		if (!sep)
-			return 0;
-		p = sep + 4;
+	if (ctl_selector_parse(a->selector, &sel, &err))
+		return ctl_usage_error(ab_verb(a), "--selector: %s", err.msg);
+	if (!sel.n) {
+		ctl_selector_fini(&sel);
+		return ctl_usage_error(ab_verb(a), "--selector: an empty selector");
 	}
-	return ctl_fail(ret, NULL, "out of memory");
+	ret = selector_obj(&sel, &ls);
+	ctl_selector_fini(&sel);
+	if (!ret)
+		ret = k8s_obj_set(o, "/spec/labelSelector", ls);
+	if (ret) {
+		k8s_obj_free(ls);
+		return ctl_fail(ret, NULL, "out of memory");
+	}
+	return 0;
+}
+
+/* Velero's --or-selector ("S or S") at /spec/orLabelSelectors */
+static int spec_or_selector(const struct ab_args *a, struct k8s_obj *o)
+{
+	struct ctl_selector *sels;
+	struct ctl_err err;
+	size_t n;
+	int ret;
+
+	if (ctl_parse_or_selector(a->or_selector, &sels, &n, &err))
+		return ctl_usage_error(ab_verb(a), "--or-selector: %s", err.msg);
+	ret = k8s_obj_set_empty(o, "/spec/orLabelSelectors", K8S_T_ARRAY);
+	for (size_t i = 0; !ret && i < n; i++) {
+		struct k8s_obj *ls = NULL;
+
+		ret = selector_obj(&sels[i], &ls);
+		if (!ret)
+			ret = k8s_obj_set(o, "/spec/orLabelSelectors/-", ls);
+		if (ret)
+			k8s_obj_free(ls);
+	}
+	ctl_or_selector_free(sels, n);
+	return ret ? ctl_fail(ret, NULL, "out of memory") : 0;
 }
 
 /* a duration as Velero's ttl: Go's form, "720h0m0s" */
@@ -520,7 +527,7 @@ static int ab_build(const struct ab_args *a, struct k8s_client *c, const char *n
 		    struct k8s_obj **out)
 {
 	const char *noun = ab_noun(a);
-	struct k8s_obj *o = NULL, *sel = NULL, *sched = NULL;
+	struct k8s_obj *o = NULL, *sched = NULL;
 	struct cluster_err cerr;
 	struct k8s_err kerr;
 	int ret;
@@ -555,15 +562,8 @@ static int ab_build(const struct ab_args *a, struct k8s_client *c, const char *n
 	    (ret = spec_list(a, o, "exclude-resources", "excludedResources", a->exc_res,
 			     CTL_LIST_RESOURCES)))
 		goto out;
-	if (a->selector) {
-		ret = selector_obj(a, "selector", a->selector, &sel);
-		if (ret)
-			goto out;
-		ret = k8s_obj_set(o, "/spec/labelSelector", sel);
-		if (ret)
-			goto nomem;
-		sel = NULL;
-	}
+	if (a->selector && (ret = spec_selector(a, o)))
+		goto out;
 	if (a->or_selector && (ret = spec_or_selector(a, o)))
 		goto out;
 	if (a->ttl && (ret = spec_ttl(a, o)))
@@ -605,7 +605,6 @@ static int ab_build(const struct ab_args *a, struct k8s_client *c, const char *n
 nomem:
 	ret = ctl_fail(-ENOMEM, NULL, "out of memory");
 out:
-	k8s_obj_free(sel);
 	k8s_obj_free(sched);
 	k8s_obj_free(o);
 	return ret;

@@ -484,6 +484,45 @@ static void test_flags(void)
 			 "mapping '%s'", maps[i].s);
 		ctl_mapping_fini(&m);
 	}
+	{
+		static const struct {
+			const char *s;
+			int ret;
+			size_t n;
+		} ors[] = {
+			{"app=web", 0, 1},
+			{"app=web or app=db", 0, 2},
+			{"a=1 or b in (2,3) or !c", 0, 3},
+			{"app=web or", -EINVAL, 0},
+			{"or app=web", -EINVAL, 0},
+			{" or app=web", -EINVAL, 0},
+			{"app=web or  or b=1", -EINVAL, 0},
+			{"", -EINVAL, 0},
+			{"app=web or b=(", -EINVAL, 0},
+			{"app=web OR b=1", -EINVAL, 0},
+		};
+
+		for (size_t i = 0; i < sizeof(ors) / sizeof(ors[0]); i++) {
+			struct ctl_selector *sels = (void *)1;
+			struct ctl_err err;
+			size_t n = 7;
+			int ret = ctl_parse_or_selector(ors[i].s, &sels, &n, &err);
+
+			T_ASSERT(ret == ors[i].ret, "or-selector '%s': %d (%s)", ors[i].s, ret,
+				 err.msg);
+			check_err(&err, ret, ors[i].s);
+			if (ret) {
+				T_ASSERT(!sels && !n, "a refused or-selector is not NULL");
+				continue;
+			}
+			T_ASSERT(n == ors[i].n, "or-selector '%s': %zu selectors", ors[i].s, n);
+			for (size_t k = 0; k < n; k++)
+				T_ASSERT(sels[k].n, "or-selector '%s': selector %zu empty",
+					 ors[i].s, k);
+			ctl_or_selector_free(sels, n);
+		}
+		ctl_or_selector_free(NULL, 0);
+	}
 	T_ASSERT(ctl_namespace_valid("ferry-system") && !ctl_namespace_valid("") &&
 		 !ctl_namespace_valid("a_b") && !ctl_namespace_valid("-a"));
 }

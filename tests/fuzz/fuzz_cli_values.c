@@ -3,7 +3,8 @@
  * tests/fuzz/fuzz_cli_values.c - the value parsers of control/cli/values.c
  * from any string: sizes ("64M", "1.5GiB"), durations ("720h", "1h30m"),
  * intervals, counts, KEY=VALUE labels, label selectors, and the flags of
- * `ferry backup|restore create`: booleans, comma lists, namespace mappings.
+ * `ferry backup|restore create`: booleans, comma lists, namespace mappings,
+ * or-selectors.
  *
  * Properties, not only "no crash": a refusal fills struct ctl_err with the
  * code returned and a reason; what is taken is in range; a parsed selector
@@ -160,6 +161,28 @@ static void fuzz_flags(const char *s)
 			off += n + 1;
 		}
 		ctl_list_fini(&l);
+	}
+	{
+		struct ctl_selector *sels;
+		size_t n;
+
+		ret = ctl_parse_or_selector(s, &sels, &n, &err);
+		check_err(&err, ret);
+		if (ret && (sels || n))
+			abort();
+		/* as many selectors as " or " splits, none empty */
+		for (size_t i = 0; !ret && i < n; i++)
+			if (!sels[i].n)
+				abort();
+		if (!ret) {
+			size_t parts = 1;
+
+			for (const char *q = s; (q = strstr(q, " or ")); q += 4)
+				parts++;
+			if (parts != n)
+				abort();
+			ctl_or_selector_free(sels, n);
+		}
 	}
 	ret = ctl_parse_mapping(s, &m, &err);
 	check_err(&err, ret);
