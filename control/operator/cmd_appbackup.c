@@ -547,9 +547,20 @@ static int ab_build(const struct ab_args *a, struct k8s_client *c, const char *n
 				       a->from_schedule);
 			goto out;
 		}
-		if (k8s_obj_at(sched, "/spec/template") &&
-		    k8s_obj_set_copy(o, "/spec", k8s_obj_at(sched, "/spec/template")))
-			goto nomem;
+		if (k8s_obj_type(sched, "/spec/template") == K8S_T_OBJECT) {
+			const struct k8s_obj *labels =
+				k8s_obj_at(sched, "/spec/template/metadata/labels");
+
+			if (k8s_obj_set_copy(o, "/spec", k8s_obj_at(sched, "/spec/template")))
+				goto nomem;
+			k8s_obj_remove(o, "/spec/metadata");
+			/* the template's labels, as a run's Backup has them */
+			for (const struct k8s_obj *m = k8s_obj_first(labels); m;
+			     m = k8s_obj_next(m))
+				if (k8s_obj_str(m, "") && k8s_obj_name(m)[0] &&
+				    k8s_obj_set_label(o, k8s_obj_name(m), k8s_obj_str(m, "")))
+					goto nomem;
+		}
 	}
 	if (!k8s_obj_at(o, "/spec") && k8s_obj_set_empty(o, "/spec", K8S_T_OBJECT))
 		goto nomem;

@@ -138,6 +138,25 @@ def main():
           (r.returncode, r.stdout, r.stderr), ref=REF)
     eq("create -o yaml creates nothing", backups(), [], ref=REF)
 
+    # --from-schedule: the Schedule's template (its metadata as the Backup's labels)
+    code, _, body = box.admin.post(f"{API}/namespaces/{APP}/schedules", {
+        "apiVersion": "ferry.io/v1alpha1", "kind": "Schedule",
+        "metadata": {"name": "nightly", "namespace": APP},
+        "spec": {"schedule": "0 3 * * *", "paused": True,
+                 "template": {"includedNamespaces": [APP], "ttl": "72h0m0s",
+                              "metadata": {"labels": {"tier": "gold"}}}}})
+    check("the Schedule is created", code == 201, body, ref=REF)
+    r = ferry("backup", "create", "from-nightly", "-n", APP, "--from-schedule", "nightly",
+              "--storage-location", "cli-repo", "-o", "yaml")
+    obj = yaml.safe_load(r.stdout) if r.returncode == 0 else None
+    check("create --from-schedule: the template, the flags over it, its labels",
+          obj and obj["spec"] == {"includedNamespaces": [APP], "ttl": "72h0m0s",
+                                  "storageLocation": "cli-repo"} and
+          obj["metadata"].get("labels") == {"tier": "gold"}, (r.stdout, r.stderr), ref=REF)
+    r = ferry("backup", "create", "x", "-n", APP, "--from-schedule", "absent", "-o", "yaml")
+    one_line("create --from-schedule of a Schedule that does not exist", r, 3, "absent")
+    box.admin.delete(f"{API}/namespaces/{APP}/schedules/nightly")
+
     # create --wait until Completed
     t0 = time.time()
     r = ferry("backup", "create", "web-1", "-n", APP, "--selector", "app=web",
