@@ -115,6 +115,8 @@ static void ab_usage(FILE *f, bool restore)
 			"      --include-cluster-resources[=BOOL]\n"
 			"      --existing-resource-policy none|update  an object that exists: left as it\n"
 			"                                     is (none, the default) or updated\n"
+			"      --storage-location REPO        the Repository holding the backup's record,\n"
+			"                                     for a Backup this cluster does not have\n"
 			"      --restore-volumes[=BOOL]       the volumes' data (default true)\n"
 			"      --preserve-nodeports[=BOOL]    keep Services' nodePorts (default false)\n");
 	fprintf(f,
@@ -309,9 +311,9 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		return ctl_usage_error(noun, "%s takes no selection flags%s: they are create's",
 				       a->word, strcmp(a->word, "get") ? "" : " but -l");
 	if (create && a->restore &&
-	    (a->or_selector || a->snap_vols >= 0 || a->ttl || a->location || a->from_schedule))
-		return ctl_usage_error(noun, "--or-selector, --snapshot-volumes, --ttl, "
-					     "--storage-location and --from-schedule are backup's");
+	    (a->or_selector || a->snap_vols >= 0 || a->ttl || a->from_schedule))
+		return ctl_usage_error(noun, "--or-selector, --snapshot-volumes, --ttl and "
+					     "--from-schedule are backup's");
 	if (create && !a->restore &&
 	    (a->from_backup || a->ns_map || a->existing || a->restore_vols >= 0 ||
 	     a->preserve_np >= 0))

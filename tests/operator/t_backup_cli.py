@@ -286,11 +286,12 @@ def main():
     # restores: printed, created, listed
     r = ferry("restore", "create", "r-1", "-n", APP, "--from-backup", "web-1",
               "--namespace-mappings", f"{APP}:cli-copy", "--existing-resource-policy", "update",
-              "--restore-volumes=false", "-o", "yaml")
+              "--restore-volumes=false", "--storage-location", "cli-repo", "-o", "yaml")
     obj = yaml.safe_load(r.stdout) if r.returncode == 0 else None
     check("restore create -o yaml: the Restore", obj and obj["kind"] == "Restore" and
           obj["spec"] == {"backupName": "web-1", "namespaceMapping": {APP: "cli-copy"},
-                          "existingResourcePolicy": "update", "restoreVolumes": False},
+                          "existingResourcePolicy": "update", "restoreVolumes": False,
+                          "storageLocation": "cli-repo"},
           (r.stdout, r.stderr), ref=REF)
     r = ferry("restore", "create", "r-1", "-n", APP, "--from-backup", "web-1",
               "--namespace-mappings", f"{APP}:cli-copy")
