@@ -424,9 +424,17 @@ static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_e
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/formatVersion", "1");
 	if (!ret && (rec->nvolumes || b->vol_total)) {
-		ret = k8s_obj_set_int(
-			st, "/volumeSnapshotsAttempted",
-			(int64_t)(b->vol_total > rec->nvolumes ? b->vol_total : rec->nvolumes));
+		uint64_t tried = b->vol_total > rec->nvolumes ? b->vol_total : rec->nvolumes;
+
+		ret = k8s_obj_set_int(st, "/volumeSnapshotsAttempted", (int64_t)tried);
+		if (!ret) /* every transfer is over */
+			ret = k8s_obj_set_int(st, "/progress/volumesTotal", (int64_t)tried);
+		if (!ret)
+			ret = k8s_obj_set_int(st, "/progress/volumesDone", (int64_t)tried);
+		if (!ret && b->vol_total)
+			ret = k8s_obj_set_int(st, "/progress/bytesTotal", b->bytes_total);
+		if (!ret && b->vol_total)
+			ret = k8s_obj_set_int(st, "/progress/bytesDone", b->bytes_done);
 		if (!ret)
 			ret = k8s_obj_set_int(st, "/volumeSnapshotsCompleted",
 					      (int64_t)rec->nvolumes);
