@@ -774,19 +774,37 @@ next:;
 	return ret;
 }
 
-/* a Backup that is gone: its transfers (found by their annotation) go too */
-static int bk_gone(const struct k8s_reconcile_req *req, struct k8s_err *err)
+/*
+ * A Backup not in the cache: its transfers (found by their annotation) go
+ * too, once it is known gone. A cache that has not listed the Backups yet
+ * (a controller that just started, woken by a transfer's event) proves
+ * nothing: looked at again later; and the API server is asked before any
+ * transfer is deleted.
+ */
+static int bk_gone(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
+		   struct k8s_err *err)
 {
 	char owner[2 * CLUSTER_NAME_MAX + 2];
 	struct bk_owned o = {.owner = owner};
+	struct k8s_obj *still = NULL;
 	int ret;
 
+	if (k8s_informer_wait_synced(req->caches[0], 0)) {
+		res->requeue_after_ms = 1000;
+		return 0;
+	}
 	snprintf(owner, sizeof(owner), "%s/%s", req->ns, req->name);
 	ret = k8s_informer_each(req->caches[1], XFER_NS, NULL, bk_owned_one, &o);
 	if (o.oom)
 		ret = -ENOMEM;
-	if (!ret)
-		ret = bk_delete_transfers(req->client, o.names, o.n, err);
+	if (!ret && o.n) {
+		ret = k8s_get(req->client, &cluster_backups, req->ns, req->name, NULL, &still, err);
+		if (ret == -ENOENT)
+			ret = bk_delete_transfers(req->client, o.names, o.n, err);
+		else if (!ret) /* there after all: a later event of it brings it */
+			res->requeue_after_ms = 1000;
+		k8s_obj_free(still);
+	}
 	free(o.names);
 	return ret;
 }
@@ -841,12 +859,16 @@ static int bk_waiting(struct bk *b, struct k8s_err *err)
 	ret = bk_cached(b->req, uid, &c);
 	if (ret)
 		return bk_fail(err, ret, "OutOfMemory", "the transfers: out of memory");
-	if (c.n >= (size_t)total && b->vol_done == c.n) {
+	if (c.n < (size_t)total || b->vol_done == c.n) {
+		/*
+		 * all over: the full pass looks at each by name; or fewer than
+		 * made (a cache behind, or one deleted): it finds or remakes them
+		 */
 		b->vol_done = 0;
 		b->bytes_total = b->bytes_done = 0;
 		return 0;
 	}
-	b->vol_total = (uint64_t)total > c.n ? (uint64_t)total : c.n;
+	b->vol_total = c.n;
 	ret = bk_write_progress(b, err);
 	return ret ? ret : BK_PENDING;
 }
@@ -1025,7 +1047,7 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	int ret;
 
 	if (!req->obj) /* deleted: its record stays in the repository, its transfers go */
-		return bk_gone(req, err);
+		return bk_gone(req, res, err);
 	if (k8s_obj_str(req->obj, "/metadata/deletionTimestamp"))
 		return 0;
 	phase = k8s_obj_str(req->obj, "/status/phase");
