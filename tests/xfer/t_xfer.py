@@ -101,6 +101,24 @@ AGENTS, LOOPS, CTRL = [], [], []
 PHASES = {}  # VolumeTransfer name -> the phases its watch showed, in order
 
 
+# a short lease: a controller killed here is followed within seconds (the fence as shipped)
+LEASE_ARGS = ["--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "1"]
+
+
+def start_controller(identity, log, verbose=True):
+    """ferry controller as the Deployment's container runs it (its service account, ferry-system)."""
+    CTRL.append(subprocess.Popen([FERRY] + (["-v"] if verbose else []) +
+                                 ["controller", "--kubeconfig", CTRL_KC, "-n", SYS, "--identity", identity,
+                                  "--metrics-addr", "127.0.0.1:0"] + LEASE_ARGS,
+                                 stdout=open(os.path.join(WORK, log), "w"), stderr=subprocess.STDOUT, env=ENV))
+    return CTRL[-1]
+
+
+def leader():
+    return ((get(f"/apis/coordination.k8s.io/v1/namespaces/{SYS}/leases/ferry-controller") or {}).get(
+        "spec") or {}).get("holderIdentity")
+
+
 def stop_controller():
     """SIGTERM: the controller stops its reconcilers, releases the Lease, exits 0."""
     for p in CTRL:
@@ -367,13 +385,8 @@ try:
             ["nsenter", "-t", str(nodeutil.node_pid(D, n)), "-m", "-p", "-C", "--", FERRY, "-v", "agent", "--kubeconfig", AGENT_KC,
              "--node-name", n, "--no-pin", "--no-net", "--metrics-addr", f"127.0.0.1:{port}", "--max-transfers", "4",
              "--memory", "64M"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-    # the controller, as the Deployment's container runs it (its service account, ferry-system)
-    CTRL.append(subprocess.Popen([FERRY, "-v", "controller", "--kubeconfig", CTRL_KC, "-n", SYS, "--identity",
-                                  "xfer-test", "--metrics-addr", "127.0.0.1:0"],
-                                 stdout=open(os.path.join(WORK, "controller.log"), "w"), stderr=subprocess.STDOUT,
-                                 env=ENV))
-    leads = wait_until(lambda: ((get(f"/apis/coordination.k8s.io/v1/namespaces/{SYS}/leases/ferry-controller") or
-                                 {}).get("spec") or {}).get("holderIdentity") == "xfer-test", 20, 0.1)
+    start_controller("xfer-test", "controller.log")
+    leads = wait_until(lambda: leader() == "xfer-test", 20, 0.1)
     check("ferry controller leads (its Lease) as the controller's service account", leads,
           open(os.path.join(WORK, "controller.log")).read()[-1500:], None, "control/operator")
     time.sleep(0.5)
@@ -655,6 +668,7 @@ try:
         "phase") == "Bound", 20, 0.1), None, None, REF)
     app_pvs = [c["spec"].get("volumeName") for c in claims.values()]
     t = time.time()
+    bk_mark = len(box.audit())
     create(f"/apis/ferry.io/v1alpha1/namespaces/{APP}/backups", {
         "apiVersion": "ferry.io/v1alpha1", "kind": "Backup", "metadata": {"name": "app-backup"},
         "spec": {"includedNamespaces": [APP], "storageLocation": "default",
@@ -670,6 +684,18 @@ try:
             progress.append(st["progress"])
         return st.get("phase") in ("Completed", "PartiallyFailed", "Failed", "FailedValidation") and st
 
+    # the controller killed while the transfers run: the next one finds them by name
+    running = wait_until(lambda: backup_over() or any("Running" in p for n, p in PHASES.items()
+                                                      if n.startswith("bk-")), 60, 0.05)
+    CTRL[0].kill()
+    CTRL[0].wait()
+    CTRL.clear()
+    print(f"note: the controller killed {time.time() - t:.1f} s after the Backup's creation, its transfers "
+          f"{[p for n, p in PHASES.items() if n.startswith('bk-')]}", flush=True)
+    start_controller("xfer-test-2", "controller-2.log")
+    took = wait_until(lambda: leader() == "xfer-test-2", 20, 0.1)
+    check("a controller killed with SIGKILL while the Backup's transfers run is followed by the next one",
+          running and took, leader(), "xfer-test-2", "control/operator")
     bst = wait_until(backup_over, 120, 0.2) or ((get(BK) or {}).get("status") or {})
     print(f"note: app-backup: {bst.get('phase')} in {time.time() - t:.1f} s; progress seen: "
           f"{progress[:1] + progress[-1:]}; transfers: {[(n, p) for n, p in PHASES.items() if n.startswith('bk-')]}",
@@ -695,6 +721,10 @@ try:
     eq("the hostPath claim is a warning of the Backup, naming it, and no transfer",
        [m for m in bst.get("warningMessages") or [] if "host-data" in m],
        [f"volume {APP}/host-data: a hostPath volume cannot be snapshotted"], "issue 15: a warning per volume")
+    creates = [a.get("code") for a in box.audit()[bk_mark:] if a.get("verb") == "create" and
+               a.get("resource") == "volumetransfers" and a.get("user", "").endswith(":ferry-controller")]
+    eq("the restarted controller found the Backup's transfers by name: each was created once, none again",
+       sorted(creates), [201, 201], "issue 15: crash safety")
     vols = {v.get("pvc"): v for v in bst.get("volumes") or []}
     r = ferry("backup", "describe", "app-backup", "--repo", REPO, "-n", APP, "-o", "json")
     rec = json.loads(r.stdout) if r.returncode == 0 else {}
@@ -768,19 +798,16 @@ try:
                  f"/apis/rbac.authorization.k8s.io/v1/namespaces/{SYS}/rolebindings/ferry-controller-volumes"):
         api.delete(path)
     mark = len(box.audit())
-    CTRL.append(subprocess.Popen([FERRY, "controller", "--kubeconfig", CTRL_KC, "-n", SYS, "--identity",
-                                  "xfer-test-2", "--metrics-addr", "127.0.0.1:0"],
-                                 stdout=open(os.path.join(WORK, "controller-2.log"), "w"), stderr=subprocess.STDOUT,
-                                 env=ENV))
+    start_controller("xfer-test-3", "controller-3.log", verbose=False)
 
     def refused():
         got = {(a.get("verb"), a.get("resource")) for a in box.audit()[mark:] if a.get("code") == 403 and
                a.get("user") == "system:serviceaccount:ferry-system:ferry-controller"}
         return {("list", "volumetransfers"), ("list", "persistentvolumeclaims")} <= got and got
     got = wait_until(refused, 20, 0.2)
-    wait_until(lambda: "informer of persistentvolumeclaims" in open(os.path.join(WORK, "controller-2.log")).read() and
-               "informer of volumetransfers" in open(os.path.join(WORK, "controller-2.log")).read(), 10, 0.2)
-    text = open(os.path.join(WORK, "controller-2.log")).read()
+    wait_until(lambda: "informer of persistentvolumeclaims" in open(os.path.join(WORK, "controller-3.log")).read() and
+               "informer of volumetransfers" in open(os.path.join(WORK, "controller-3.log")).read(), 10, 0.2)
+    text = open(os.path.join(WORK, "controller-3.log")).read()
     check("without ferry-controller-volumes the controller is refused (403: list volumetransfers and "
           "persistentvolumeclaims) and its log names what it was refused",
           got and "informer of volumetransfers" in text and "informer of persistentvolumeclaims" in text,
