@@ -68,7 +68,8 @@ int ctl_cmd_restore_cluster(int argc, char **argv);
 
 /*
  * op_registry - the reconcilers `ferry controller` runs, NULL-terminated
- * (registry.c): the ScalePolicy reconciler (control/autoscale).
+ * (registry.c): ScalePolicy (control/autoscale), Schedule and Backup
+ * (control/cluster), VolumeTransfer and the Snapshot populator (control/xfer).
  */
 extern const struct k8s_reconciler *const op_registry[];
 

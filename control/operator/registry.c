@@ -19,11 +19,14 @@
 
 #include "control/autoscale/autoscale.h"
 #include "control/cluster/cluster.h"
+#include "control/xfer/xfer.h"
 #include "operator.h"
 
 const struct k8s_reconciler *const op_registry[] = {
 	&as_reconciler,		      /* ScalePolicy: control/autoscale */
 	&cluster_schedule_reconciler, /* Schedule: control/cluster */
 	&cluster_backup_reconciler,   /* Backup: control/cluster */
+	&xfer_reconciler,	      /* VolumeTransfer: control/xfer */
+	&xfer_populate_reconciler,    /* PVC from a ferry Snapshot: control/xfer */
 	NULL,
 };
