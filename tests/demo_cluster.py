@@ -240,7 +240,7 @@ def main():
     start([FERRY, "controller", "--kubeconfig", ctl_kc, "-n", SYS, "--identity", "demo",
            "--metrics-addr", f"127.0.0.1:{free_port()}"], "controller.log")
     for n in NODES:
-        start([FERRY, "agent", "--kubeconfig", agent_kc, "--node-name", n, "--no-pin", "--no-net",
+        start([FERRY, "-v", "agent", "--kubeconfig", agent_kc, "--node-name", n, "--no-pin", "--no-net",
                "--metrics-addr", f"127.0.0.1:{free_port()}", "--max-transfers", "4", "--memory", "64M"],
               f"agent-{n}.log", node=n)
     print(f"  logs in {D}/controller.log and {D}/agent-*.log")
@@ -258,7 +258,17 @@ def main():
     co.create_namespaced_custom_object(GROUP, VERSION, SYS, "backups", {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "Backup", "metadata": {"name": "shop-1"},
         "spec": {"includedNamespaces": [APP], "ttl": "720h"}})
-    st = wait_phase(co, "backups", "shop-1", 300)
+    try:
+        st = wait_phase(co, "backups", "shop-1", 300)
+    except SystemExit:
+        for vt in co.list_namespaced_custom_object(GROUP, VERSION, SYS, "volumetransfers")["items"]:
+            print(f"  VolumeTransfer {vt['metadata']['name']}: {vt.get('status')}")
+        for ns in (APP, SYS):
+            for vs in co.list_namespaced_custom_object("snapshot.storage.k8s.io", "v1", ns,
+                                                       "volumesnapshots")["items"]:
+                print(f"  VolumeSnapshot {ns}/{vs['metadata']['name']}: {vs.get('spec')} {vs.get('status')}")
+        print(f"  processes: {[p.poll() for p in PROCS]}")
+        raise
     if st.get("phase") != "Completed":
         raise SystemExit(f"demo: the Backup ended {st.get('phase')}: {st}")
     print(f"  record {st.get('recordId', '')[:16]}…  {st.get('progress')}")
