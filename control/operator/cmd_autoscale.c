@@ -44,7 +44,7 @@ static void asc_usage(FILE *f)
 		"  --target KIND/NAME   deployment/web, statefulset/db (apps/v1)\n"
 		"  --min N, --max N     replicas (min defaults to 1)\n"
 		"  --cpu PERCENT        average CPU utilization of the requests (default 80)\n"
-		"  --sustain SECONDS    each pod's value is its mean over this long (default 3)\n"
+		"  --sustain SECONDS    each pod's value is the level it held this long (default 6)\n"
 		"  --shadow             decide and report only, write nothing (beside an HPA)\n"
 		"  --dry-run            validate on the server, store nothing\n"
 		"  -n, --namespace NS   (default: the context's)\n"
@@ -382,7 +382,8 @@ static int asc_describe(struct asc_args *a, const char *name)
 	printf("Mode:              %s\n", s ? s : "Active");
 	v = AS_DEFAULT_SUSTAIN_S;
 	k8s_obj_int(sp, "/spec/sustainWindowSeconds", &v);
-	printf("Sustain window:    %" PRId64 " s\n", v);
+	s = k8s_obj_str(sp, "/spec/sustainRule");
+	printf("Sustain window:    %" PRId64 " s (%s)\n", v, s ? s : "Held");
 	v = 0;
 	k8s_obj_int(sp, "/status/currentReplicas", &v);
 	printf("Replicas:          %" PRId64 " current", v);
