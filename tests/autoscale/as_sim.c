@@ -35,8 +35,9 @@
  * Options for measuring what costs what: --no-spikes and --no-noise take
  * them out of the trace (the ideal is the same); --window MS [--rule
  * held|mean] [--up-window S] [--tolerance T] adds a ferry row with that
- * window, rule, scale-up stabilization window and controller tolerance. The phases of a row depend on the seed,
- * the policy and the row's place only, so an added row changes no other.
+ * window, rule, scale-up stabilization window and controller tolerance.
+ * The phases of a row depend on the seed, the policy and the row's place
+ * only, so an added row changes no other.
  *
  * What is simulated: measurement and decision. Pods are Ready the moment a
  * decision asks for them and take their share of the load at once (start
