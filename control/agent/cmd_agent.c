@@ -40,6 +40,7 @@
 
 #define AGENT_PIN_DIR	   "/sys/fs/bpf/ferry"
 #define AGENT_METRICS_ADDR "127.0.0.1:9464"
+#define AGENT_TLS_ADDR	   ":9443" /* SIG_AGENT_TLS_PORT */
 
 struct agent_http {
 	pthread_mutex_t lock;
@@ -66,6 +67,10 @@ static void agent_usage(FILE *f)
 		"cpu.stat, served as Prometheus text.\n\n"
 		"  --metrics-addr HOST:PORT  where /metrics, /healthz and /readyz listen\n"
 		"                          (default " AGENT_METRICS_ADDR "; [::1]:PORT for IPv6)\n"
+		"  --tls-cert FILE, --tls-key FILE  serve " SIG_PATH
+		" over HTTPS only, with this PEM\n"
+		"                          certificate (for " SIG_AGENT_TLS_NAME ") and key\n"
+		"  --tls-addr HOST:PORT    where it listens then (default " AGENT_TLS_ADDR ")\n"
 		"  --interval SECONDS      sampling period (default 1; 0.1 to 60, \"500ms\" works)\n"
 		"  --pin-dir DIR           bpffs directory for maps and links, so that a restarted\n"
 		"                          agent continues the counters (default " AGENT_PIN_DIR
@@ -201,12 +206,58 @@ static unsigned int agent_pods_page_http(void *arg, const char *authorization, F
 	return ret ? 503 : 200;
 }
 
+struct agent_args {
+	const char *addr, *pin_dir;
+	const char *tls_cert, *tls_key, *tls_addr;
+	double interval;
+	bool cleanup, help;
+	struct ebpf_opts o;
+	struct agent_pods_opts po;
+	struct agent_xfers_opts xo;
+};
+
+/* SIG_PATH last: with --tls-cert the plain server leaves it out and the TLS one serves it */
 static const struct ctl_httpd_page agent_pages[] = {
 	{"/metrics", agent_metrics, CTL_HTTPD_PROMETHEUS, NULL},
 	{"/healthz", agent_healthz, NULL, NULL},
 	{"/readyz", agent_readyz, NULL, NULL},
 	{SIG_PATH, NULL, "application/json", agent_pods_page_http},
 };
+#define AGENT_NPAGES (sizeof(agent_pages) / sizeof(agent_pages[0]))
+
+/* start the TLS server of SIG_PATH; a failure is the command's, with a message */
+static int agent_tls_start(const struct agent_args *a, struct agent_http *h, struct ctl_httpd **out)
+{
+	struct ctl_httpd_opts o = {.sz = sizeof(o),
+				   .addr = a->tls_addr ? a->tls_addr : AGENT_TLS_ADDR,
+				   .pages = &agent_pages[AGENT_NPAGES - 1],
+				   .npages = 1,
+				   .arg = h,
+				   .tls_cert = a->tls_cert,
+				   .tls_key = a->tls_key};
+	int ret = ctl_httpd_start(&o, out);
+
+	switch (ret) {
+	case 0:
+		ctl_log(CTL_LOG_INFO, "agent: " SIG_PATH " on https://%s (certificate %s)", o.addr,
+			a->tls_cert);
+		return 0;
+	case -EINVAL:
+		return ctl_fail(ret, NULL,
+				"--tls-cert %s, --tls-key %s: not a PEM certificate and key",
+				a->tls_cert, a->tls_key);
+	case -EKEYREJECTED:
+		return ctl_fail(ret, NULL,
+				"--tls-key %s does not match --tls-cert %s (or is encrypted)",
+				a->tls_key, a->tls_cert);
+	case -EADDRINUSE:
+		return ctl_fail(ret, NULL, "listen on %s failed (in use, or not an address here)",
+				o.addr);
+	default:
+		return ctl_fail(ret, strerror(-ret), "--tls-cert %s, --tls-key %s", a->tls_cert,
+				a->tls_key);
+	}
+}
 
 /*
  * One sample, published for the HTTP thread. With a pod watch (@pods), the
@@ -270,15 +321,6 @@ static int agent_publish(struct ebpf_agent *a, struct agent_pods *pods, struct a
 }
 
 /* The command line of agent. */
-struct agent_args {
-	const char *addr, *pin_dir;
-	double interval;
-	bool cleanup, help;
-	struct ebpf_opts o;
-	struct agent_pods_opts po;
-	struct agent_xfers_opts xo;
-};
-
 static int agent_parse(int argc, char **argv, struct agent_args *a)
 {
 	enum {
@@ -301,6 +343,9 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		OPT_MEMORY,
 		OPT_KUBELET_DIR,
 		OPT_STATE_DIR,
+		OPT_TLS_CERT,
+		OPT_TLS_KEY,
+		OPT_TLS_ADDR,
 	};
 	static const struct option opts[] = {
 		{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
@@ -322,6 +367,9 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		{"memory", required_argument, NULL, OPT_MEMORY},
 		{"kubelet-dir", required_argument, NULL, OPT_KUBELET_DIR},
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+		{"tls-key", required_argument, NULL, OPT_TLS_KEY},
+		{"tls-addr", required_argument, NULL, OPT_TLS_ADDR},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -402,6 +450,15 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		case OPT_STATE_DIR:
 			a->xo.state_dir = optarg;
 			break;
+		case OPT_TLS_CERT:
+			a->tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			a->tls_key = optarg;
+			break;
+		case OPT_TLS_ADDR:
+			a->tls_addr = optarg;
+			break;
 		default:
 			return ctl_usage_error("agent", "unknown option");
 		}
@@ -412,6 +469,10 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		return ctl_usage_error("agent", "--no-kube takes no --kubeconfig or --node-name");
 	if (a->xo.max && a->po.no_kube)
 		return ctl_usage_error("agent", "--max-transfers needs a cluster, not --no-kube");
+	if (!a->tls_cert != !a->tls_key)
+		return ctl_usage_error("agent", "--tls-cert and --tls-key go together");
+	if (a->tls_addr && !a->tls_cert)
+		return ctl_usage_error("agent", "--tls-addr needs --tls-cert and --tls-key");
 	if (!a->xo.state_dir && getenv("FERRY_STATE_DIR") && getenv("FERRY_STATE_DIR")[0])
 		a->xo.state_dir = getenv("FERRY_STATE_DIR");
 	return 0;
@@ -452,11 +513,9 @@ int ctl_cmd_agent(int argc, char **argv)
 {
 	struct agent_args a = {.addr = AGENT_METRICS_ADDR, .pin_dir = AGENT_PIN_DIR, .interval = 1};
 	struct agent_http h = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct ctl_httpd_opts ho = {.sz = sizeof(ho),
-				    .pages = agent_pages,
-				    .npages = sizeof(agent_pages) / sizeof(agent_pages[0]),
-				    .arg = &h};
-	struct ctl_httpd *httpd = NULL;
+	struct ctl_httpd_opts ho = {
+		.sz = sizeof(ho), .pages = agent_pages, .npages = AGENT_NPAGES, .arg = &h};
+	struct ctl_httpd *httpd = NULL, *tls = NULL;
 	struct ebpf_agent *ea = NULL;
 	struct agent_pods *pods = NULL;
 	struct agent_xfers *xf = NULL;
@@ -484,6 +543,8 @@ int ctl_cmd_agent(int argc, char **argv)
 		return ctl_usage_error("agent", "--no-net and --no-sched leave nothing to measure");
 	if (ctl_httpd_parse_addr(a.addr, &ss))
 		return ctl_usage_error("agent", "--metrics-addr '%s': want HOST:PORT", a.addr);
+	if (a.tls_addr && ctl_httpd_parse_addr(a.tls_addr, &ss))
+		return ctl_usage_error("agent", "--tls-addr '%s': want HOST:PORT", a.tls_addr);
 	a.o.pin_dir = a.pin_dir;
 	ret = agent_pods_open(&a.po, &pods);
 	if (ret)
@@ -508,6 +569,12 @@ int ctl_cmd_agent(int argc, char **argv)
 		}
 	}
 	ho.addr = a.addr;
+	if (a.tls_cert) {
+		ho.npages--; /* the page goes over TLS only */
+		ret = agent_tls_start(&a, &h, &tls);
+		if (ret)
+			goto out;
+	}
 	ret = ctl_httpd_start(&ho, &httpd);
 	if (ret) {
 		ret = ctl_fail(ret, NULL, "listen on %s failed (in use, or not an address here)",
@@ -526,6 +593,7 @@ int ctl_cmd_agent(int argc, char **argv)
 	agent_loop(ea, pods, xf, &h, a.interval);
 out:
 	agent_xfers_close(xf);
+	ctl_httpd_stop(tls);
 	ctl_httpd_stop(httpd);
 	ebpf_agent_close(ea);
 	agent_pods_close(pods);

@@ -1209,10 +1209,11 @@ void as_scale_failed(struct as_decision *dec, const char *why)
 int as_sustain(const struct as_point *pts, size_t n, int64_t now, const struct as_window *w,
 	       struct as_sample *out)
 {
-	int64_t newest = AS_NO_TIME, span = 0;
+	int64_t newest = AS_NO_TIME, span = 0, lowest = INT64_MAX;
 	long double sum = 0;
 
-	if (w->window_ms <= 0 || w->stale_ms <= 0 || (n && !pts))
+	if (w->window_ms <= 0 || w->stale_ms <= 0 || (n && !pts) ||
+	    (w->rule != AS_SUSTAIN_MEAN && w->rule != AS_SUSTAIN_HELD))
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (pts[i].dt <= 0 || (i && pts[i].t < pts[i - 1].t))
@@ -1234,11 +1235,14 @@ int as_sustain(const struct as_point *pts, size_t n, int64_t now, const struct a
 			break;
 		sum += (long double)pts[i].value * (long double)pts[i].dt;
 		span += pts[i].dt;
+		if (pts[i].value < lowest)
+			lowest = pts[i].value;
 	}
 	if (!span)
 		return 0;
 	out->present = true;
-	out->value = (int64_t)llroundl(sum / (long double)span);
+	out->value =
+		w->rule == AS_SUSTAIN_HELD ? lowest : (int64_t)llroundl(sum / (long double)span);
 	out->timestamp = newest;
 	out->window = span;
 	return 0;

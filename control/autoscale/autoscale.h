@@ -80,7 +80,7 @@
 #define AS_DEFAULT_CPU_UTILIZATION     80   /* the API's metric when none is given */
 #define AS_MAX_PERIOD_S		       1800 /* API validation */
 #define AS_MAX_WINDOW_S		       3600
-#define AS_DEFAULT_SUSTAIN_WINDOW_MS   3000 /* struct as_window */
+#define AS_DEFAULT_SUSTAIN_WINDOW_MS   6000 /* struct as_window */
 #define AS_DEFAULT_SUSTAIN_STALE_MS    5000
 
 /**
@@ -512,7 +512,7 @@ int as_scaled(const struct as_policy *pol, struct as_history *hist, struct as_de
  */
 void as_scale_failed(struct as_decision *dec, const char *why);
 
-/* ---- "sustained": a per-pod, per-metric windowed mean ---- */
+/* ---- "sustained": what a pod's recent points say, per metric ---- */
 
 /**
  * struct as_point - one measurement of the feed
@@ -526,17 +526,29 @@ struct as_point {
 	int64_t value;
 };
 
+/*
+ * enum as_sustain_rule - how as_sustain() sums up the points in the window
+ * (spec.sustainRule)
+ */
+enum as_sustain_rule {
+	AS_SUSTAIN_MEAN = 0, /* "Mean": their mean, weighted by their length */
+	AS_SUSTAIN_HELD,     /* "Held": the lowest of them: the level held throughout */
+};
+
 /**
  * struct as_window - how as_sustain() reads a pod's recent points
- * @window_ms: points whose end lies within (now - window, now] are
- *             averaged, weighted by their length (default 3000)
+ * @window_ms: points whose end lies within (now - window, now] count
+ *             (default AS_DEFAULT_SUSTAIN_WINDOW_MS)
  * @stale_ms:  if the newest point is this old or older the pod's value is
  *             missing (default 5000); a point from the future (clock skew)
- *             counts as now
+ *             counts as now. A pod without a point in the window is
+ *             missing too, so a pod is missing after the shorter of both.
+ * @rule:      mean or held (the ScalePolicy's default: held)
  */
 struct as_window {
 	int64_t window_ms;
 	int64_t stale_ms;
+	enum as_sustain_rule rule;
 };
 
 /**
@@ -545,11 +557,15 @@ struct as_window {
  * @now:     ms
  * @out:     @present, @value (rounded to the nearest milli-unit),
  *           @timestamp (newest point's @t, at most @now) and @window (the
- *           time averaged); the request fields are left as they were
- * A spike shorter than the window moves the mean by its share of the
- * window: a 1 s burst of +100 % in a 3 s window reads +33 %.
+ *           time the points cover); the request fields are left as they were
+ * Mean: a spike shorter than the window moves the value by its share of the
+ * window: a 1 s burst of +100 % in a 3 s window reads +33 %. Held: the
+ * lowest point, so a spike shorter than the window does not move the value
+ * at all, and a step shows in full once it has lasted the whole window (a
+ * dip moves it down at once: scale-down waits for its stabilization
+ * window anyway).
  * Return: 0 (a missing value is a result, not an error); -EINVAL (points not
- * in order, a @dt <= 0, a window or bound <= 0).
+ * in order, a @dt <= 0, a window or bound <= 0, an unknown rule).
  */
 int as_sustain(const struct as_point *pts, size_t n, int64_t now, const struct as_window *w,
 	       struct as_sample *out);
@@ -565,7 +581,7 @@ int as_sustain(const struct as_point *pts, size_t n, int64_t now, const struct a
  * The custom resource, ScalePolicy (ferry.io/v1alpha1, plural scalepolicies,
  * k8s/deploy/crd-scalepolicy.yaml), is an autoscaling/v2
  * HorizontalPodAutoscaler's spec, so that an HPA's spec can be pasted over,
- * plus two fields of ferry's:
+ * plus three fields of ferry's:
  *   spec.scaleTargetRef {apiVersion, kind, name}   required (kind, name)
  *   spec.minReplicas     1 when absent; 0 is refused (UnsupportedSpec)
  *   spec.maxReplicas     required, >= 1
@@ -576,8 +592,10 @@ int as_sustain(const struct as_point *pts, size_t n, int64_t now, const struct a
  *                        selectPolicy, policies[], tolerance}
  *   spec.mode            Active (default) | Shadow: decide and report, write
  *                        nothing (beside an HPA or a KEDA ScaledObject)
- *   spec.sustainWindowSeconds  each pod's value is its mean over this many
- *                        seconds (1..60, default 3; as_sustain())
+ *   spec.sustainWindowSeconds  the window of each pod's value (1..60,
+ *                        default 6; as_sustain())
+ *   spec.sustainRule     Held (default): the level each pod held throughout
+ *                        the window; Mean: its mean over the window
  * and a status shaped like the HPA's (observedGeneration, currentReplicas,
  * desiredReplicas, lastScaleTime, currentMetrics[], conditions[] of types
  * AbleToScale, ScalingActive, ScalingLimited) with lastDecision {time,
@@ -601,7 +619,7 @@ extern const struct k8s_resource as_scalepolicies;
  * progress (DESIGN.md "Ownership").
  */
 #define AS_PAUSED_ANNOTATION "ferry.io/autoscaling-paused"
-#define AS_DEFAULT_SUSTAIN_S 3
+#define AS_DEFAULT_SUSTAIN_S (AS_DEFAULT_SUSTAIN_WINDOW_MS / 1000)
 #define AS_MAX_SUSTAIN_S     60
 
 /* the reconcile pass's own condition reasons */
@@ -621,9 +639,10 @@ enum as_mode {
  * @policy:     the algorithm's policy; @policy.metrics points at @metrics
  *              of this same struct, so an as_spec is never copied by value
  * @metrics:    spec.metrics; names borrowed from the object
- * @window:     as_sustain()'s bounds: spec.sustainWindowSeconds, and a value
- *              older than AS_DEFAULT_SUSTAIN_STALE_MS (or two windows, if
- *              longer) is missing
+ * @window:     as_sustain()'s bounds: spec.sustainWindowSeconds and
+ *              spec.sustainRule; a value older than
+ *              AS_DEFAULT_SUSTAIN_STALE_MS (or two windows, if longer: the
+ *              window itself bounds it first) is missing
  * @mode:       spec.mode
  * @generation: metadata.generation (status.observedGeneration)
  */

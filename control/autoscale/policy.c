@@ -461,7 +461,7 @@ int as_spec_decode(const struct k8s_obj *sp, struct as_spec *out, struct as_err 
 {
 	const struct k8s_obj *spec, *ref, *metrics, *beh;
 	struct as_err dummy;
-	const char *mode;
+	const char *mode, *rule;
 	int32_t win;
 	int ret;
 
@@ -474,8 +474,11 @@ int as_spec_decode(const struct k8s_obj *sp, struct as_spec *out, struct as_err 
 	as_policy_init(&out->policy);
 	out->policy.metrics = out->metrics;
 	out->api_version = "";
-	out->window.window_ms = AS_DEFAULT_SUSTAIN_S * 1000;
+	out->window.window_ms = AS_DEFAULT_SUSTAIN_WINDOW_MS;
 	out->window.stale_ms = AS_DEFAULT_SUSTAIN_STALE_MS;
+	if (out->window.stale_ms < 2 * out->window.window_ms)
+		out->window.stale_ms = 2 * out->window.window_ms;
+	out->window.rule = AS_SUSTAIN_HELD;
 
 	if (k8s_obj_type(sp, "") != K8S_T_OBJECT)
 		return invalid(err, "ScalePolicy", "must be an object");
@@ -576,8 +579,21 @@ int as_spec_decode(const struct k8s_obj *sp, struct as_spec *out, struct as_err 
 				"spec.sustainWindowSeconds: Invalid value: %d: must be within 1..%d",
 				win, AS_MAX_SUSTAIN_S);
 		out->window.window_ms = (int64_t)win * 1000;
+		out->window.stale_ms = AS_DEFAULT_SUSTAIN_STALE_MS;
 		if (out->window.stale_ms < 2 * out->window.window_ms)
 			out->window.stale_ms = 2 * out->window.window_ms;
+	}
+	ret = get_str(spec, "sustainRule", "spec", &rule, err);
+	if (ret == -EINVAL)
+		return ret;
+	if (!ret) {
+		if (!strcmp(rule, "Mean"))
+			out->window.rule = AS_SUSTAIN_MEAN;
+		else if (strcmp(rule, "Held"))
+			return bad(
+				err, -EINVAL, AS_REASON_INVALID_SPEC,
+				"spec.sustainRule: Unsupported value: \"%.40s\": supported values: \"Held\", \"Mean\"",
+				rule);
 	}
 
 	ret = as_policy_check(&out->policy, err);

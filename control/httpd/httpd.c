@@ -6,7 +6,8 @@
  * libmicrohttpd runs its internal polling thread, which calls the one access
  * handler below per request; the handler looks the path up in the page
  * table, lets the page write its body into an open_memstream() buffer and
- * hands that buffer to libmicrohttpd, which frees it after sending.
+ * hands that buffer to libmicrohttpd, which frees it after sending. With a
+ * certificate and key the daemon speaks TLS only (libmicrohttpd's GnuTLS).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +22,9 @@
 #include "httpd.h"
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
+#define TLS_MAX	   (1u << 20)
+/* GnuTLS priorities: its defaults, without anything older than TLS 1.2 */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct ctl_httpd {
 	struct MHD_Daemon *mhd;
@@ -28,7 +32,64 @@ struct ctl_httpd {
 	size_t npages;
 	void *arg;
 	unsigned int port;
+	char *cert, *key; /* PEM, NUL-terminated; libmicrohttpd reads them while it runs */
 };
+
+/* the whole of @path, NUL-terminated, into *@out (malloc()ed) */
+static int read_pem(const char *path, char **out)
+{
+	size_t len = 0, n;
+	char *buf = NULL;
+	FILE *f;
+	int ret = 0;
+
+	*out = NULL;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	buf = malloc(TLS_MAX + 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while ((n = fread(buf + len, 1, TLS_MAX + 1 - len, f)) > 0)
+		len += n;
+	if (ferror(f))
+		ret = -EIO;
+	else if (len > TLS_MAX)
+		ret = -EFBIG;
+out:
+	fclose(f);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+/* both files read, and each holds what its name says */
+static int load_tls(struct ctl_httpd *h, const char *cert, const char *key)
+{
+	int ret = read_pem(cert, &h->cert);
+
+	if (!ret)
+		ret = read_pem(key, &h->key);
+	if (!ret && (!strstr(h->cert, "-----BEGIN CERTIFICATE-----") ||
+		     !strstr(h->key, "PRIVATE KEY-----")))
+		ret = -EINVAL;
+	return ret;
+}
+
+static void httpd_free(struct ctl_httpd *h)
+{
+	if (h->key)
+		memset(h->key, 0, strlen(h->key)); /* the private key leaves no copy behind */
+	free(h->key);
+	free(h->cert);
+	free(h);
+}
 
 int ctl_httpd_parse_addr(const char *s, struct sockaddr_storage *ss)
 {
@@ -147,22 +208,52 @@ int ctl_httpd_start(const struct ctl_httpd_opts *o, struct ctl_httpd **out)
 	struct sockaddr_storage ss;
 	struct ctl_httpd *h;
 
+	unsigned int flags;
+	int ret;
+
 	*out = NULL;
-	if (!o || !o->pages || !o->npages || ctl_httpd_parse_addr(o->addr, &ss))
+	if (!o || !o->pages || !o->npages || ctl_httpd_parse_addr(o->addr, &ss) ||
+	    !o->tls_cert != !o->tls_key)
 		return -EINVAL;
+	if (o->tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return -ENOTSUP;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->pages = o->pages;
 	h->npages = o->npages;
 	h->arg = o->arg;
-	h->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
-		NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
-	if (!h->mhd) {
-		free(h);
-		return -EADDRINUSE;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	if (o->tls_cert) {
+		ret = load_tls(h, o->tls_cert, o->tls_key);
+		if (ret) {
+			httpd_free(h);
+			return ret;
+		}
+		h->mhd = MHD_start_daemon(
+			flags | MHD_USE_TLS, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR,
+			(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+			MHD_OPTION_HTTPS_MEM_CERT, h->cert, MHD_OPTION_HTTPS_MEM_KEY, h->key,
+			MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
+		if (!h->mhd) {
+			/* the same address without TLS says which of the two failed */
+			struct MHD_Daemon *probe = MHD_start_daemon(
+				flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR,
+				(struct sockaddr *)&ss, MHD_OPTION_END);
+
+			if (probe)
+				MHD_stop_daemon(probe);
+			httpd_free(h);
+			return probe ? -EKEYREJECTED : -EADDRINUSE;
+		}
+	} else {
+		h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR,
+					  (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+					  (unsigned int)10, MHD_OPTION_END);
+		if (!h->mhd) {
+			httpd_free(h);
+			return -EADDRINUSE;
+		}
 	}
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
@@ -180,5 +271,5 @@ void ctl_httpd_stop(struct ctl_httpd *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->mhd);
-	free(h);
+	httpd_free(h);
 }

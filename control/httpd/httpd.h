@@ -58,12 +58,16 @@ struct ctl_httpd_page {
 
 /**
  * struct ctl_httpd_opts - what to serve, and where
- * @sz:     sizeof(struct ctl_httpd_opts)
- * @addr:   "HOST:PORT", "[V6]:PORT" or ":PORT" (all IPv4 addresses); port
- *          0 picks a free one (ctl_httpd_port() says which)
- * @pages:  borrowed until ctl_httpd_stop()
- * @npages: entries of @pages
- * @arg:    handed to every page callback
+ * @sz:       sizeof(struct ctl_httpd_opts)
+ * @addr:     "HOST:PORT", "[V6]:PORT" or ":PORT" (all IPv4 addresses); port
+ *            0 picks a free one (ctl_httpd_port() says which)
+ * @pages:    borrowed until ctl_httpd_stop()
+ * @npages:   entries of @pages
+ * @arg:      handed to every page callback
+ * @tls_cert: NULL: plain HTTP. Otherwise HTTPS only (TLS 1.2 and 1.3,
+ *            libmicrohttpd's GnuTLS): a PEM file of the server's
+ *            certificate (and its chain), read once at the start
+ * @tls_key:  with @tls_cert: a PEM file of its private key
  */
 struct ctl_httpd_opts {
 	size_t sz;
@@ -71,6 +75,7 @@ struct ctl_httpd_opts {
 	const struct ctl_httpd_page *pages;
 	size_t npages;
 	void *arg;
+	const char *tls_cert, *tls_key;
 };
 
 struct ctl_httpd;
@@ -87,8 +92,14 @@ int ctl_httpd_parse_addr(const char *s, struct sockaddr_storage *ss);
  * @o:   borrowed (the pages until ctl_httpd_stop())
  * @out: the server, stopped and freed with ctl_httpd_stop()
  *
- * Return: 0; -EINVAL (a bad address, no pages); -EADDRINUSE (the address
- * cannot be bound: in use, or not an address of this host); -ENOMEM.
+ * Return: 0; -EINVAL (a bad address, no pages, one of @tls_cert and
+ * @tls_key without the other, a file without a PEM certificate or private
+ * key); -errno of a TLS file that cannot be read (-ENOENT, -EACCES...);
+ * -EFBIG (a TLS file over 1 MiB); -ENOTSUP (TLS asked of a libmicrohttpd
+ * built without it); -EADDRINUSE (the address cannot be bound: in use, or
+ * not an address of this host); -EKEYREJECTED (TLS could not start with
+ * this certificate and key: they do not match, or the key is encrypted);
+ * -ENOMEM.
  */
 int ctl_httpd_start(const struct ctl_httpd_opts *o, struct ctl_httpd **out);
 

@@ -27,7 +27,7 @@
 
 struct asc_args {
 	const char *kubeconfig, *context, *ns;
-	bool all, shadow, dry_run, help;
+	bool all, shadow, dry_run, help, mean;
 	const char *target;
 	long min, max, cpu, sustain;
 };
@@ -36,7 +36,8 @@ static void asc_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ferry autoscale create NAME --target KIND/NAME --max N [--min N]\n"
-		"                              [--cpu PERCENT] [--sustain SECONDS] [--shadow] [--dry-run]\n"
+		"                              [--cpu PERCENT] [--sustain SECONDS] [--mean] [--shadow]\n"
+		"                              [--dry-run]\n"
 		"       ferry autoscale get [NAME] [-A]\n"
 		"       ferry autoscale describe NAME\n\n"
 		"ScalePolicies: the HorizontalPodAutoscaler's algorithm on ferry's 1 s signals\n"
@@ -44,7 +45,8 @@ static void asc_usage(FILE *f)
 		"  --target KIND/NAME   deployment/web, statefulset/db (apps/v1)\n"
 		"  --min N, --max N     replicas (min defaults to 1)\n"
 		"  --cpu PERCENT        average CPU utilization of the requests (default 80)\n"
-		"  --sustain SECONDS    each pod's value is its mean over this long (default 3)\n"
+		"  --sustain SECONDS    each pod's value is the level it held this long (default 6)\n"
+		"  --mean               ... or its mean over that long (a spike moves it by its share)\n"
 		"  --shadow             decide and report only, write nothing (beside an HPA)\n"
 		"  --dry-run            validate on the server, store nothing\n"
 		"  -n, --namespace NS   (default: the context's)\n"
@@ -55,7 +57,18 @@ static void asc_usage(FILE *f)
 
 static int asc_parse(int argc, char **argv, struct asc_args *a)
 {
-	enum { O_KC = 1200, O_CTX, O_TARGET, O_MIN, O_MAX, O_CPU, O_SUSTAIN, O_SHADOW, O_DRY };
+	enum {
+		O_KC = 1200,
+		O_CTX,
+		O_TARGET,
+		O_MIN,
+		O_MAX,
+		O_CPU,
+		O_SUSTAIN,
+		O_MEAN,
+		O_SHADOW,
+		O_DRY
+	};
 	static const struct option opts[] = {
 		{"kubeconfig", required_argument, NULL, O_KC},
 		{"context", required_argument, NULL, O_CTX},
@@ -66,6 +79,7 @@ static int asc_parse(int argc, char **argv, struct asc_args *a)
 		{"max", required_argument, NULL, O_MAX},
 		{"cpu", required_argument, NULL, O_CPU},
 		{"sustain", required_argument, NULL, O_SUSTAIN},
+		{"mean", no_argument, NULL, O_MEAN},
 		{"shadow", no_argument, NULL, O_SHADOW},
 		{"dry-run", no_argument, NULL, O_DRY},
 		{"help", no_argument, NULL, 'h'},
@@ -106,6 +120,9 @@ static int asc_parse(int argc, char **argv, struct asc_args *a)
 			  : opt == O_MAX ? &a->max
 			  : opt == O_CPU ? &a->cpu
 					 : &a->sustain) = (long)v;
+			break;
+		case O_MEAN:
+			a->mean = true;
 			break;
 		case O_SHADOW:
 			a->shadow = true;
@@ -183,9 +200,10 @@ static int asc_create(struct asc_args *a, const char *name)
 		 "\"apps/v1\",\"kind\":\"%s\",\"name\":\"\"},\"minReplicas\":%ld,"
 		 "\"maxReplicas\":%ld,\"metrics\":[{\"type\":\"Resource\",\"resource\":{\"name\":"
 		 "\"cpu\",\"target\":{\"type\":\"Utilization\",\"averageUtilization\":%ld}}}],"
-		 "\"mode\":\"%s\",\"sustainWindowSeconds\":%ld}}",
+		 "\"mode\":\"%s\",\"sustainWindowSeconds\":%ld,\"sustainRule\":\"%s\"}}",
 		 kind, a->min ? a->min : 1, a->max, a->cpu ? a->cpu : AS_DEFAULT_CPU_UTILIZATION,
-		 a->shadow ? "Shadow" : "Active", a->sustain ? a->sustain : AS_DEFAULT_SUSTAIN_S);
+		 a->shadow ? "Shadow" : "Active", a->sustain ? a->sustain : AS_DEFAULT_SUSTAIN_S,
+		 a->mean ? "Mean" : "Held");
 	ret = k8s_obj_parse(json, strlen(json), &sp);
 	if (!ret)
 		ret = k8s_obj_set_str(sp, "/metadata/name", name);
@@ -382,7 +400,8 @@ static int asc_describe(struct asc_args *a, const char *name)
 	printf("Mode:              %s\n", s ? s : "Active");
 	v = AS_DEFAULT_SUSTAIN_S;
 	k8s_obj_int(sp, "/spec/sustainWindowSeconds", &v);
-	printf("Sustain window:    %" PRId64 " s\n", v);
+	s = k8s_obj_str(sp, "/spec/sustainRule");
+	printf("Sustain window:    %" PRId64 " s (%s)\n", v, s ? s : "Held");
 	v = 0;
 	k8s_obj_int(sp, "/status/currentReplicas", &v);
 	printf("Replicas:          %" PRId64 " current", v);

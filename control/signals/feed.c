@@ -9,6 +9,11 @@
  * sig_feed_points() reads under a mutex from the reconcilers' workers.
  * A sample seen twice (the same seq of one agent) is kept once; a pod that
  * no page named for a minute is dropped.
+ *
+ * With a CA (sig_feed_opts.ca_file) every read is HTTPS to the agent's TLS
+ * port: the URL names the agents' certificate's name and libcurl connects
+ * to the pod's address (CURLOPT_CONNECT_TO), so each agent proves it holds
+ * a certificate of that CA for that name before the token is sent.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -45,7 +50,9 @@ struct fpod {
 };
 
 struct agent {
-	char url[160];
+	char url[320];
+	char addr[80];	       /* the pod's address ("" with sig_feed_opts.urls) */
+	struct curl_slist *ct; /* CURLOPT_CONNECT_TO, or NULL */
 	uint64_t seq;
 	/* one read */
 	CURL *easy;
@@ -57,6 +64,7 @@ struct agent {
 struct sig_feed {
 	struct k8s_client *c;
 	char *ns, *selector, *token_file;
+	char *ca_file, *server_name, *connect_to; /* NULL: plain HTTP */
 	unsigned int port, period_ms, list_ms, timeout_ms;
 	pthread_t thread;
 	CURLM *multi;
@@ -132,11 +140,33 @@ static void agents_free(struct sig_feed *f)
 			curl_multi_remove_handle(f->multi, f->agents[i].easy);
 			curl_easy_cleanup(f->agents[i].easy);
 		}
+		curl_slist_free_all(f->agents[i].ct);
 		free(f->agents[i].buf);
 	}
 	free(f->agents);
 	f->agents = NULL;
 	f->nagents = 0;
+}
+
+/*
+ * @a's URL for the pod address @ip: plain, or with a CA the agents'
+ * certificate's name, connected to @ip. Return: 0; -ENOMEM.
+ */
+static int agent_at(const struct sig_feed *f, struct agent *a, const char *ip)
+{
+	const char *fmt6 = f->ca_file ? "[%s]" : "http://[%s]:%u" SIG_PATH;
+	char ct[400];
+
+	snprintf(a->addr, sizeof(a->addr), strchr(ip, ':') ? "[%s]" : "%s", ip);
+	if (!f->ca_file) {
+		snprintf(a->url, sizeof(a->url), strchr(ip, ':') ? fmt6 : "http://%s:%u" SIG_PATH,
+			 ip, f->port);
+		return 0;
+	}
+	snprintf(a->url, sizeof(a->url), "https://%s:%u" SIG_PATH, f->server_name, f->port);
+	snprintf(ct, sizeof(ct), "%s:%u:%s:%u", f->server_name, f->port, a->addr, f->port);
+	a->ct = curl_slist_append(NULL, ct);
+	return a->ct ? 0 : -ENOMEM;
 }
 
 /* list the agent pods; keep the seq of those still there */
@@ -174,11 +204,10 @@ static void agents_list(struct sig_feed *f, int64_t now)
 		if (!ip || !*ip || strlen(ip) > 64 || strpbrk(ip, "/?#@ ") || !phase ||
 		    strcmp(phase, "Running"))
 			continue;
-		snprintf(na[k].url, sizeof(na[k].url),
-			 strchr(ip, ':') ? "http://[%s]:%u" SIG_PATH : "http://%s:%u" SIG_PATH, ip,
-			 f->port);
+		if (agent_at(f, &na[k], ip))
+			continue;
 		for (size_t j = 0; j < f->nagents; j++)
-			if (!strcmp(f->agents[j].url, na[k].url))
+			if (!strcmp(f->agents[j].addr, na[k].addr))
 				na[k].seq = f->agents[j].seq;
 		k++;
 	}
@@ -326,8 +355,21 @@ static void poll_all(struct sig_feed *f)
 		curl_easy_setopt(a->easy, CURLOPT_TIMEOUT_MS, (long)f->timeout_ms);
 		curl_easy_setopt(a->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)f->timeout_ms);
 		curl_easy_setopt(a->easy, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(a->easy, CURLOPT_PROTOCOLS_STR, "http");
 		curl_easy_setopt(a->easy, CURLOPT_ACCEPT_ENCODING, "");
+		if (f->ca_file) {
+			/* the token goes to an agent that proved its certificate, nowhere else */
+			curl_easy_setopt(a->easy, CURLOPT_PROTOCOLS_STR, "https");
+			curl_easy_setopt(a->easy, CURLOPT_SSLVERSION,
+					 (long)CURL_SSLVERSION_TLSv1_2);
+			curl_easy_setopt(a->easy, CURLOPT_CAINFO, f->ca_file);
+			curl_easy_setopt(a->easy, CURLOPT_CAPATH, NULL); /* that CA alone */
+			curl_easy_setopt(a->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+			curl_easy_setopt(a->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+			if (a->ct)
+				curl_easy_setopt(a->easy, CURLOPT_CONNECT_TO, a->ct);
+		} else {
+			curl_easy_setopt(a->easy, CURLOPT_PROTOCOLS_STR, "http");
+		}
 		curl_multi_add_handle(f->multi, a->easy);
 	}
 	pthread_mutex_lock(&f->lock);
@@ -405,6 +447,7 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 {
 	struct sig_feed *f = calloc(1, sizeof(*f));
 	const char *env = getenv("FERRY_AGENT_TOKEN_FILE");
+	const char *ca = o && o->ca_file ? o->ca_file : getenv("FERRY_AGENT_CA_FILE");
 	int ret;
 
 	*out = NULL;
@@ -414,7 +457,7 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 	f->ns = dup_or(o ? o->agent_ns : NULL, "ferry-system");
 	f->selector = dup_or(o ? o->selector : NULL, SIG_AGENT_SELECTOR);
 	f->token_file = dup_or(o && o->token_file ? o->token_file : env, SIG_TOKEN_FILE);
-	f->port = o && o->port ? o->port : SIG_AGENT_PORT;
+	f->port = o && o->port ? o->port : ca && *ca ? SIG_AGENT_TLS_PORT : SIG_AGENT_PORT;
 	f->period_ms = o && o->period_ms ? o->period_ms : DEFAULT_PERIOD_MS;
 	f->list_ms = o && o->list_ms ? o->list_ms : DEFAULT_LIST_MS;
 	f->timeout_ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -425,16 +468,34 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 		ret = -ENOMEM;
 		goto fail;
 	}
+	if (ca && *ca) {
+		f->ca_file = strdup(ca);
+		f->server_name = dup_or(o ? o->server_name : NULL, SIG_AGENT_TLS_NAME);
+		if (!f->ca_file || !f->server_name) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		if (o && o->connect_to && !(f->connect_to = strdup(o->connect_to))) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+	}
 	if (o && o->nurls) {
 		f->c = NULL;
 		f->agents = calloc(o->nurls, sizeof(*f->agents));
-		for (size_t i = 0; f->agents && i < o->nurls; i++)
-			snprintf(f->agents[i].url, sizeof(f->agents[i].url), "%s", o->urls[i]);
-		f->nagents = f->agents ? o->nurls : 0;
-		f->st.agents = f->nagents;
 		if (!f->agents) {
 			ret = -ENOMEM;
 			goto fail;
+		}
+		f->nagents = o->nurls;
+		f->st.agents = f->nagents;
+		for (size_t i = 0; i < o->nurls; i++) {
+			snprintf(f->agents[i].url, sizeof(f->agents[i].url), "%s", o->urls[i]);
+			if (f->connect_to &&
+			    !(f->agents[i].ct = curl_slist_append(NULL, f->connect_to))) {
+				ret = -ENOMEM;
+				goto fail;
+			}
 		}
 	}
 	ret = -pthread_create(&f->thread, NULL, feed_main, f);
@@ -443,7 +504,7 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 	*out = f;
 	return 0;
 fail:
-	free(f->agents);
+	agents_free(f);
 	if (f->multi)
 		curl_multi_cleanup(f->multi);
 	pthread_cond_destroy(&f->cond);
@@ -451,6 +512,9 @@ fail:
 	free(f->ns);
 	free(f->selector);
 	free(f->token_file);
+	free(f->ca_file);
+	free(f->server_name);
+	free(f->connect_to);
 	free(f);
 	return ret;
 }
@@ -478,6 +542,9 @@ void sig_feed_free(struct sig_feed *f)
 	free(f->ns);
 	free(f->selector);
 	free(f->token_file);
+	free(f->ca_file);
+	free(f->server_name);
+	free(f->connect_to);
 	free(f);
 }
 

@@ -57,6 +57,8 @@
 #define SIG_CONTROLLER_SA    "system:serviceaccount:ferry-system:ferry-controller"
 #define SIG_AGENT_SELECTOR   "app.kubernetes.io/name=ferry-agent"
 #define SIG_AGENT_PORT	     9464
+#define SIG_AGENT_TLS_PORT   9443
+#define SIG_AGENT_TLS_NAME   "ferry-agent.ferry-system.svc"
 #define SIG_TOKEN_FILE	     "/var/run/secrets/ferry.io/agent-token/token"
 #define SIG_DEFAULT_STALE_MS 5000
 
@@ -188,6 +190,20 @@ struct sig_point {
  * @urls, @nurls: instead of listing the agents, read these pages
  *              ("http://HOST:PORT/v1/pods"; copied): bench/signals.c's
  *              synthetic agents
+ * @ca_file:    PEM file of the CA that signed the agents' certificates
+ *              ($FERRY_AGENT_CA_FILE when NULL; NULL or "": plain HTTP).
+ *              With it every read is HTTPS (TLS 1.2 or later) to @port
+ *              (default SIG_AGENT_TLS_PORT), the agent's certificate is
+ *              verified against that CA alone and must name @server_name,
+ *              and nothing is sent to an agent that fails either check;
+ *              there is no way to read without verifying. Read by libcurl
+ *              at each poll, so a renewed CA file is taken as it comes
+ * @server_name: the DNS name the agents' certificate carries
+ *              (SIG_AGENT_TLS_NAME): every agent (one Secret mounted into
+ *              the DaemonSet) shares it, and each is reached at its pod
+ *              address with that name checked (CURLOPT_CONNECT_TO)
+ * @connect_to: with @urls and @ca_file: a CURLOPT_CONNECT_TO entry
+ *              ("NAME:PORT:ADDR:PORT") for each of them (tests)
  */
 struct sig_feed_opts {
 	size_t sz;
@@ -198,6 +214,7 @@ struct sig_feed_opts {
 	unsigned int period_ms, list_ms, timeout_ms;
 	const char *const *urls;
 	size_t nurls;
+	const char *ca_file, *server_name, *connect_to;
 };
 
 struct sig_feed;

@@ -14,10 +14,14 @@
  * are not in the ideal: an autoscaler should not follow them.
  *
  * The pipelines, each with its own replica count, at their own random phases:
- *   ferry, 3 s window   agents' 1 s rates, the controller every 1 s, each
- *                       pod's value as_sustain() over 3 s
- *   ferry, no window    the same with 1 s rates as they come (the window's
- *                       worth, on spikes)
+ *   ferry, held 6 s     agents' 1 s rates, the controller every 1 s, each
+ *                       pod's value as_sustain() over 6 s by the Held rule
+ *                       (the lowest 1 s rate in it): the default
+ *   ferry, held 2 s     the same over 2 s (a decision within about 2 s)
+ *   ferry, mean 3 s     the Mean rule over 3 s (the default before)
+ *   ferry, no window    1 s rates as they come (the window's worth, on
+ *                       spikes)
+ *   ferry, mean 3 s and a scale-up stabilization window of 8 s
  *   HPA + metrics-server 15 s: a 15 s rate refreshed every 15 s, the HPA's
  *                       15 s loop at an independent phase
  *   HPA + metrics-server 60 s (its default --metric-resolution): a 60 s rate
@@ -27,6 +31,13 @@
  *                       External AverageValue metric: ceil(total / target)
  * Three policies: no behavior (kubectl autoscale), the API's default
  * behavior, and a default behavior with a 30 s scale-down window.
+ *
+ * Options for measuring what costs what: --no-spikes and --no-noise take
+ * them out of the trace (the ideal is the same); --window MS [--rule
+ * held|mean] [--up-window S] [--tolerance T] adds a ferry row with that
+ * window, rule, scale-up stabilization window and controller tolerance.
+ * The phases of a row depend on the seed, the policy and the row's place
+ * only, so an added row changes no other.
  *
  * What is simulated: measurement and decision. Pods are Ready the moment a
  * decision asks for them and take their share of the load at once (start
@@ -69,6 +80,7 @@ struct trace {
 };
 
 static uint64_t rng_state;
+static bool no_spikes, no_noise;
 
 static uint64_t rnd(void)
 {
@@ -141,9 +153,9 @@ static double demand(const struct trace *tr, int64_t t)
 {
 	double level = tr->ideal[step_at(tr, t)] * PER_IDEAL;
 	double u = (double)(mix(tr->noise_seed ^ (uint64_t)(t / 1000)) >> 11) / 9007199254740992.0;
-	double v = level * (1 + 0.15 * (2 * u - 1));
+	double v = level * (1 + (no_noise ? 0 : 0.15) * (2 * u - 1));
 
-	for (int i = 0; i < tr->nspikes; i++)
+	for (int i = 0; !no_spikes && i < tr->nspikes; i++)
 		if (t >= tr->spike_t[i] && t < tr->spike_t[i] + tr->spike_d[i])
 			v *= tr->spike_h[i];
 	return v;
@@ -160,19 +172,25 @@ struct pipeline {
 	enum kind kind;
 	int32_t up_window_s; /* > 0: behavior.scaleUp.stabilizationWindowSeconds (behavior only) */
 	int64_t loop_ms;
-	int64_t refresh_ms; /* K_REFRESH, K_EXTERNAL (the poll) */
-	int64_t window_ms;  /* the rate's window; K_FERRY: as_sustain()'s */
-	int64_t scrape_ms;  /* K_EXTERNAL: Prometheus' scrape interval */
+	int64_t refresh_ms;	   /* K_REFRESH, K_EXTERNAL (the poll) */
+	int64_t window_ms;	   /* the rate's window; K_FERRY: as_sustain()'s */
+	int64_t scrape_ms;	   /* K_EXTERNAL: Prometheus' scrape interval */
+	enum as_sustain_rule rule; /* K_FERRY */
+	double tolerance;	   /* > 0: the controller's tolerance instead of 0.1 */
 };
 
+#define HELD AS_SUSTAIN_HELD
+#define MEAN AS_SUSTAIN_MEAN
 static const struct pipeline pipelines[] = {
-	{"ferry: 1 s feed, 3 s window, 1 s loop", K_FERRY, 0, 1000, 1000, 3000, 0},
-	{"ferry: 1 s feed, no window, 1 s loop", K_FERRY, 0, 1000, 1000, 1000, 0},
-	{"ferry: 3 s window, scale-up window 8 s", K_FERRY, 8, 1000, 1000, 3000, 0},
-	{"HPA 15 s + metrics-server 15 s", K_REFRESH, 0, 15000, 15000, 15000, 0},
-	{"HPA 15 s + metrics-server 60 s (default)", K_REFRESH, 0, 15000, 60000, 60000, 0},
+	{"ferry: held 6 s (the default), 1 s loop", K_FERRY, 0, 1000, 1000, 6000, 0, HELD, 0},
+	{"ferry: held 2 s", K_FERRY, 0, 1000, 1000, 2000, 0, HELD, 0},
+	{"ferry: mean 3 s (the default before)", K_FERRY, 0, 1000, 1000, 3000, 0, MEAN, 0},
+	{"ferry: 1 s values, no window", K_FERRY, 0, 1000, 1000, 1000, 0, MEAN, 0},
+	{"ferry: mean 3 s, scale-up window 8 s", K_FERRY, 8, 1000, 1000, 3000, 0, MEAN, 0},
+	{"HPA 15 s + metrics-server 15 s", K_REFRESH, 0, 15000, 15000, 15000, 0, MEAN, 0},
+	{"HPA 15 s + metrics-server 60 s (default)", K_REFRESH, 0, 15000, 60000, 60000, 0, MEAN, 0},
 	{"HPA 15 s + KEDA/Prometheus (30 s poll, 1 min rate)", K_EXTERNAL, 0, 15000, 30000, 60000,
-	 15000},
+	 15000, MEAN, 0},
 };
 
 struct config {
@@ -234,8 +252,8 @@ static void simulate(const struct trace *tr, const struct pipeline *pl, const st
 				     .resource = AS_RES_CPU,
 				     .target = AS_TARGET_AVERAGE_VALUE,
 				     .value = REQUEST * TARGET / 100};
-	struct as_window w = {.window_ms = pl->window_ms, .stale_ms = 5000};
-	struct as_point points[16];
+	struct as_window w = {.window_ms = pl->window_ms, .stale_ms = 5000, .rule = pl->rule};
+	struct as_point points[64];
 	size_t npoints = 0;
 	int64_t created[MAXR], last_val_t = -1, last_val_w = 0;
 	double last_val = 0;
@@ -260,6 +278,8 @@ static void simulate(const struct trace *tr, const struct pipeline *pl, const st
 	pol.down.window_s = cf->down_window_s;
 	if (pl->up_window_s > 0)
 		pol.up.window_s = pl->up_window_s;
+	if (pl->tolerance > 0)
+		pol.tolerance = pl->tolerance;
 	if (as_policy_check(&pol, &err))
 		t_error("%s", err.msg);
 	as_history_init(&h);
@@ -292,7 +312,7 @@ static void simulate(const struct trace *tr, const struct pipeline *pl, const st
 
 		/* the measurement */
 		if (pl->kind == K_FERRY && (t - refresh_phase) % 1000 == 0 && t >= 1000) {
-			if (npoints == 16)
+			if (npoints == 64)
 				memmove(points, points + 1, --npoints * sizeof(points[0]));
 			points[npoints++] = (struct as_point){
 				.t = t,
@@ -440,6 +460,8 @@ int main(int argc, char **argv)
 	uint64_t seed = 18;
 	int nsteps = 24;
 	struct trace tr;
+	struct pipeline x = {NULL, K_FERRY, 0, 1000, 1000, 0, 0, HELD, 0}; /* --window */
+	char xname[96];
 
 	for (int i = 1; i < argc; i++) {
 		char *end = NULL;
@@ -448,11 +470,46 @@ int main(int argc, char **argv)
 			seed = strtoull(argv[++i], &end, 10);
 		else if (!strcmp(argv[i], "--steps") && i + 1 < argc)
 			nsteps = (int)strtol(argv[++i], &end, 10);
+		else if (!strcmp(argv[i], "--window") && i + 1 < argc)
+			x.window_ms = strtoll(argv[++i], &end, 10);
+		else if (!strcmp(argv[i], "--up-window") && i + 1 < argc)
+			x.up_window_s = (int32_t)strtol(argv[++i], &end, 10);
+		else if (!strcmp(argv[i], "--rule") && i + 1 < argc && !strcmp(argv[i + 1], "mean"))
+			x.rule = MEAN, end = argv[++i] + 4;
+		else if (!strcmp(argv[i], "--rule") && i + 1 < argc && !strcmp(argv[i + 1], "held"))
+			x.rule = HELD, end = argv[++i] + 4;
+		else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc)
+			x.tolerance = strtod(argv[++i], &end);
+		else if (!strcmp(argv[i], "--no-spikes"))
+			no_spikes = true, end = argv[i] + strlen(argv[i]);
+		else if (!strcmp(argv[i], "--no-noise"))
+			no_noise = true, end = argv[i] + strlen(argv[i]);
 		if (!end || *end || end == argv[i])
-			t_error("usage: as_sim [--seed N] [--steps N (1..%d)]", MAXSTEPS);
+			t_error("usage: as_sim [--seed N] [--steps N (1..%d)] [--no-spikes] "
+				"[--no-noise] [--window MS (1000..60000) [--rule held|mean] "
+				"[--up-window S] [--tolerance T]]",
+				MAXSTEPS);
 	}
 	if (nsteps < 1 || nsteps > MAXSTEPS)
 		t_error("--steps: 1..%d", MAXSTEPS);
+	if (x.window_ms && (x.window_ms < 1000 || x.window_ms > 60000 || x.window_ms % 1000))
+		t_error("--window: whole seconds, 1000..60000 ms");
+	if (x.tolerance < 0 || x.tolerance >= 1)
+		t_error("--tolerance: 0..1");
+	if (x.up_window_s < 0 || x.up_window_s > 3600)
+		t_error("--up-window: 0..3600");
+	if (x.window_ms) {
+		snprintf(xname, sizeof(xname), "ferry: %s %lld s%s",
+			 x.rule == HELD ? "held" : "mean", (long long)x.window_ms / 1000,
+			 x.up_window_s ? ", scale-up window" : "");
+		if (x.up_window_s)
+			snprintf(xname + strlen(xname), sizeof(xname) - strlen(xname), " %d s",
+				 x.up_window_s);
+		if (x.tolerance > 0)
+			snprintf(xname + strlen(xname), sizeof(xname) - strlen(xname),
+				 ", tolerance %.2f", x.tolerance);
+		x.name = xname;
+	}
 	rng_state = mix(seed) | 1;
 	make_trace(&tr, nsteps);
 
@@ -460,23 +517,31 @@ int main(int argc, char **argv)
 
 	for (int s = 1; s <= tr.nsteps; s++)
 		ups += tr.ideal[s] > tr.ideal[s - 1];
-	printf("Trace (seed %llu): %d steps (%d up, %d down) over %.1f h, %d spikes of 1-5 s, "
-	       "noise +-15 %% a second; ideal replicas 1-%d.\n\n",
+	printf("Trace (seed %llu): %d steps (%d up, %d down) over %.1f h, %d spikes of 1-5 s%s, "
+	       "noise +-15 %% a second%s; ideal replicas 1-%d.\n\n",
 	       (unsigned long long)seed, tr.nsteps, ups, tr.nsteps - ups, tr.end / 3600000.0,
-	       tr.nspikes, MAXR);
+	       tr.nspikes, no_spikes ? " (taken out)" : "", no_noise ? " (taken out)" : "", MAXR);
 	for (size_t c = 0; c < sizeof(configs) / sizeof(configs[0]); c++) {
 		printf("Policy: %s\n\n", configs[c].name);
 		printf("| pipeline | step up -> decision, s | step down -> decision, s | step -> "
 		       "in band, s (up; down: median / p90) | replica-s above, per h | below, per h "
 		       "| rescales | reversals <= 5 min |\n|---|---|---|---|---|---|---|---|\n");
-		for (size_t p = 0; p < sizeof(pipelines) / sizeof(pipelines[0]); p++) {
-			const struct pipeline *pl = &pipelines[p];
-			/* phases on the grid, independent of each other and of the steps */
-			int64_t lp = irand(0, pl->loop_ms / TICK - 1) * TICK;
-			int64_t rp =
-				irand(0, (pl->kind == K_FERRY ? 1000 : pl->refresh_ms) / TICK - 1) *
-				TICK;
-			int64_t sp = pl->scrape_ms ? irand(0, pl->scrape_ms / TICK - 1) * TICK : 0;
+		size_t np = sizeof(pipelines) / sizeof(pipelines[0]);
+
+		for (size_t p = 0; p < np + (x.name != NULL); p++) {
+			const struct pipeline *pl = p < np ? &pipelines[p] : &x;
+			/*
+			 * phases on the grid, independent of each other and of the
+			 * steps; a function of (seed, policy, row) alone
+			 */
+			uint64_t key = mix(seed ^ ((uint64_t)(c << 8 | p) << 32));
+			int64_t rgrid = (pl->kind == K_FERRY ? 1000 : pl->refresh_ms) / TICK;
+			int64_t lp = (int64_t)(key % (uint64_t)(pl->loop_ms / TICK)) * TICK;
+			int64_t rp = (int64_t)(mix(key + 1) % (uint64_t)rgrid) * TICK;
+			int64_t sp = pl->scrape_ms ? (int64_t)(mix(key + 2) %
+							       (uint64_t)(pl->scrape_ms / TICK)) *
+							     TICK
+						   : 0;
 			struct result r;
 			char up[96], down[96], band[128];
 			size_t o;

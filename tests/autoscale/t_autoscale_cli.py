@@ -50,12 +50,12 @@ def sp(name):
 r = ferry("create", "web", "--target", "deployment/web", "--min", "2", "--max", "6", "--cpu", "60", "--sustain", "5")
 eq("create: exit 0, kubectl's words", (r.returncode, r.stdout), (0, "scalepolicy.ferry.io/web created\n"), REF)
 o = sp("web") or {}
-eq("the ScalePolicy is an HPA spec with one CPU metric, and ferry's two fields",
+eq("the ScalePolicy is an HPA spec with one CPU metric, and ferry's three fields",
    o.get("spec"), {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
                    "minReplicas": 2, "maxReplicas": 6,
                    "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
                        "type": "Utilization", "averageUtilization": 60}}}],
-                   "mode": "Active", "sustainWindowSeconds": 5}, REF)
+                   "mode": "Active", "sustainWindowSeconds": 5, "sustainRule": "Held"}, REF)
 r = ferry("create", "dry", "--target", "statefulset/db", "--max", "3", "--shadow", "--dry-run")
 eq("create --dry-run: exit 0, says so", (r.returncode, r.stdout),
    (0, "scalepolicy.ferry.io/dry created (server dry run)\n"), REF)
@@ -93,7 +93,13 @@ check("get of a name that is not there: non-zero, one line naming it", r.returnc
 r = ferry("describe", "web")
 check("describe: the reference, the bounds, the mode, the window", r.returncode == 0 and all(
     s in r.stdout for s in ("Reference:         Deployment/web", "Min replicas:      2", "Max replicas:      6",
-                            "Mode:              Active", "Sustain window:    5 s", "Conditions:")),
+                            "Mode:              Active", "Sustain window:    5 s (Held)", "Conditions:")),
+      r.stdout, "describe", REF)
+r = ferry("create", "avg", "--target", "deployment/web", "--max", "4", "--sustain", "3", "--mean")
+eq("create --mean: the Mean rule", (r.returncode, (sp("avg") or {}).get("spec", {}).get("sustainRule")), (0, "Mean"),
+   REF)
+r = ferry("describe", "avg")
+check("describe: the window and its rule", r.returncode == 0 and "Sustain window:    3 s (Mean)" in r.stdout,
       r.stdout, "describe", REF)
 api.delete(f"/api/v1/namespaces/{NS}")
 finish()

@@ -59,6 +59,7 @@ static const char full[] =
 	"  minReplicas: 2\n"
 	"  mode: Shadow\n"
 	"  sustainWindowSeconds: 5\n"
+	"  sustainRule: Mean\n"
 	"  metrics:\n"
 	"  - type: Resource\n"
 	"    resource: {name: memory, target: {type: AverageValue, averageValue: 512Mi}}\n"
@@ -106,8 +107,10 @@ static void test_good(void)
 		 s.metrics[0].target == AS_TARGET_UTILIZATION && s.metrics[0].utilization == 50);
 	T_ASSERT(!s.policy.has_behavior, "no behavior: upstream's behavior-less path");
 	T_ASSERT(s.mode == AS_MODE_ACTIVE);
-	T_ASSERT_EQ(s.window.window_ms, 3000);
-	T_ASSERT_EQ(s.window.stale_ms, AS_DEFAULT_SUSTAIN_STALE_MS);
+	T_ASSERT_EQ(s.window.window_ms, AS_DEFAULT_SUSTAIN_WINDOW_MS);
+	T_ASSERT_EQ(s.window.window_ms, 6000);
+	T_ASSERT_EQ(s.window.stale_ms, 12000); /* two windows */
+	T_ASSERT(s.window.rule == AS_SUSTAIN_HELD);
 	T_ASSERT_EQ(s.generation, 4);
 	T_ASSERT(s.policy.tolerance == AS_DEFAULT_TOLERANCE);
 	k8s_obj_free(o);
@@ -118,6 +121,7 @@ static void test_good(void)
 	T_ASSERT(s.policy.min_replicas == 2 && s.policy.max_replicas == 40);
 	T_ASSERT_EQ(s.window.window_ms, 5000);
 	T_ASSERT_EQ(s.window.stale_ms, 10000);
+	T_ASSERT(s.window.rule == AS_SUSTAIN_MEAN);
 	T_ASSERT_EQ(s.policy.n_metrics, 4);
 	T_ASSERT(s.metrics[0].resource == AS_RES_MEMORY &&
 		 s.metrics[0].target == AS_TARGET_AVERAGE_VALUE &&
@@ -325,6 +329,14 @@ static const struct {
 	 "spec.sustainWindowSeconds: Invalid value: 61"},
 	{"spec: {" REF ", sustainWindowSeconds: '3'}", -EINVAL, AS_REASON_INVALID_SPEC,
 	 "spec.sustainWindowSeconds: must be an integer"},
+	{"spec: {" REF ", sustainRule: Median}", -EINVAL, AS_REASON_INVALID_SPEC,
+	 "spec.sustainRule: Unsupported value: \"Median\": supported values: \"Held\", \"Mean\""},
+	{"spec: {" REF ", sustainRule: held}", -EINVAL, AS_REASON_INVALID_SPEC,
+	 "spec.sustainRule: Unsupported value: \"held\""},
+	{"spec: {" REF ", sustainRule: 1}", -EINVAL, AS_REASON_INVALID_SPEC,
+	 "spec.sustainRule: must be a string"},
+	{"spec: {" REF ", sustainRule: ''}", -EINVAL, AS_REASON_INVALID_SPEC,
+	 "spec.sustainRule: must not be empty"},
 	/* well formed, refused */
 	{M("{type: Object, object: {describedObject: {kind: Ingress, name: main}, metric: {name: "
 	   "rps}, target: {type: Value, value: 10k}}}"),
@@ -564,6 +576,8 @@ static void test_crd(void)
 		T_ASSERT(lo == 1 && hi == AS_MAX_SUSTAIN_S && def == AS_DEFAULT_SUSTAIN_S);
 	}
 	T_ASSERT(!strcmp(k8s_obj_str(spec, "/properties/mode/default"), "Active"));
+	T_ASSERT(!strcmp(k8s_obj_str(spec, "/properties/sustainRule/default"), "Held"));
+	T_ASSERT_EQ(k8s_obj_len(spec, "/properties/sustainRule/enum"), 2);
 	T_ASSERT(k8s_obj_type(spec, "/properties/behavior/properties/scaleUp/properties/tolerance/"
 				    "x-kubernetes-int-or-string") == K8S_T_BOOL);
 	k8s_obj_free(crd);
