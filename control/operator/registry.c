@@ -22,8 +22,9 @@
 #include "operator.h"
 
 const struct k8s_reconciler *const op_registry[] = {
-	&as_reconciler,		      /* ScalePolicy: control/autoscale */
-	&cluster_schedule_reconciler, /* Schedule: control/cluster */
-	&cluster_backup_reconciler,   /* Backup: control/cluster */
+	&as_reconciler,			/* ScalePolicy: control/autoscale */
+	&cluster_schedule_reconciler,	/* Schedule: control/cluster */
+	&cluster_backup_reconciler,	/* Backup: control/cluster */
+	&cluster_repository_reconciler, /* Repository: control/cluster (backup sync) */
 	NULL,
 };
