@@ -26,6 +26,51 @@ static int ctl_cmd_version(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Whether a command line names a repository: --repo (or --repo=URL) before
+ * "--", or, with @env, FERRY_REPO set and not empty. `ferry backup
+ * get|describe` read the repository's records then, the cluster's Backups
+ * otherwise.
+ */
+static bool ctl_names_repo(int argc, char **argv, bool env)
+{
+	const char *e = getenv("FERRY_REPO");
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--repo") || !strncmp(argv[i], "--repo=", 7))
+			return true;
+	return env && e && e[0];
+}
+
+/*
+ * ferry backup: create, and get|describe without a repository, are the
+ * cluster's (operator/); the rest, a device's backup and the repository's
+ * records (get, describe, download), the repository verbs' (repo/), which
+ * also refuse `create --repo URL` (an image file named create is ./create).
+ * FERRY_REPO exported does not keep create from the cluster.
+ */
+static int ctl_main_backup(int argc, char **argv)
+{
+	if (argc > 1 &&
+	    ((!strcmp(argv[1], "create") && !ctl_names_repo(argc - 1, argv + 1, false)) ||
+	     ((!strcmp(argv[1], "get") || !strcmp(argv[1], "describe")) &&
+	      !ctl_names_repo(argc - 1, argv + 1, true))))
+		return ctl_cmd_backup_cluster(argc - 1, argv + 1);
+	return ctl_cmd_backup(argc, argv);
+}
+
+/* ferry restore: create|get|describe are the cluster's; SNAPSHOT TARGET a volume's. */
+static int ctl_main_restore(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "download"))
+		return ctl_usage_error("restore",
+				       "'download' is reserved (backups download: ferry backup "
+				       "download); an image file named so is ./download");
+	if (argc > 1 && ctl_backup_word(argv[1]))
+		return ctl_cmd_restore_cluster(argc - 1, argv + 1);
+	return ctl_cmd_restore(argc, argv);
+}
+
 struct ctl_verb {
 	const char *name;
 	ctl_verb_fn run;
@@ -34,8 +79,10 @@ struct ctl_verb {
 
 static const struct ctl_verb ctl_verbs[] = {
 	{"init", ctl_cmd_init, "create a repository"},
-	{"backup", ctl_cmd_backup, "back up a block device or an image file"},
-	{"restore", ctl_cmd_restore, "restore a snapshot onto a device or an image file"},
+	{"backup", ctl_main_backup,
+	 "back up a device or an image file; create, get, describe a cluster's Backups"},
+	{"restore", ctl_main_restore,
+	 "restore a snapshot onto a device or an image file; create, get, describe Restores"},
 	{"snapshots", ctl_cmd_snapshots, "list snapshots"},
 	{"check", ctl_cmd_check, "verify a repository, or that a volume equals a snapshot"},
 	{"stats", ctl_cmd_stats, "sizes, dedup and compression ratios of a repository"},

@@ -216,6 +216,16 @@ void k8s_obj_free(struct k8s_obj *o);
  */
 char *k8s_obj_json(const struct k8s_obj *o);
 
+/**
+ * k8s_obj_yaml() - @o as a YAML document (block style, as `kubectl -o yaml`
+ * prints), malloc()ed (free()), NULL without memory. Strings that a reader
+ * would take for another type ("true", "0123", "", a timestamp) are
+ * quoted, so k8s_obj_parse_yaml() reads back the same tree. A number that
+ * is not finite (YAML's 1e999 makes one) is null, as k8s_obj_json() has it.
+ * NULL also for a string that is not UTF-8 (libyaml refuses it).
+ */
+char *k8s_obj_yaml(const struct k8s_obj *o);
+
 /* k8s_obj_equal() - whether two values are the same JSON (key order ignored) */
 bool k8s_obj_equal(const struct k8s_obj *a, const struct k8s_obj *b);
 

@@ -10,6 +10,7 @@
  * document is refused, not built), and nesting at MAX_DEPTH.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,4 +367,167 @@ int k8s_obj_parse_yaml(const char *yaml, size_t len, struct k8s_obj **out, struc
 		return ret;
 	*out = O(j);
 	return 0;
+}
+
+/* ------------------------------------------------------------- emitting */
+
+struct ybuf {
+	char *buf;
+	size_t len, cap;
+	bool nomem;
+};
+
+static int ywrite(void *arg, unsigned char *data, size_t size)
+{
+	struct ybuf *b = arg;
+
+	if (b->len + size + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *p;
+
+		while (cap < b->len + size + 1)
+			cap *= 2;
+		p = realloc(b->buf, cap);
+		if (!p) {
+			b->nomem = true;
+			return 0;
+		}
+		b->buf = p;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, data, size);
+	b->len += size;
+	b->buf[b->len] = '\0';
+	return 1;
+}
+
+/*
+ * Whether a string must be quoted to stay a string: what scalar() would
+ * type, YAML 1.1's booleans and nulls (other readers: kubectl, PyYAML), and
+ * whatever starts like a number or a timestamp.
+ */
+static bool must_quote(const char *s)
+{
+	static const char *const words[] = {
+		"~",	 "null", "Null", "NULL", "true", "True", "TRUE", "false", "False",
+		"FALSE", "y",	 "Y",	 "yes",	 "Yes",	 "YES",	 "n",	 "N",	  "no",
+		"No",	 "NO",	 "on",	 "On",	 "ON",	 "off",	 "Off",	 "OFF",	  ".inf",
+		".Inf",	 ".INF", ".nan", ".NaN", ".NAN", "<<",	 "="};
+
+	if (!*s || (*s >= '0' && *s <= '9') || *s == '+' || *s == '-' || *s == '.')
+		return true;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(s, words[i]))
+			return true;
+	return is_int(s) || is_float(s);
+}
+
+static int emit_scalar(yaml_emitter_t *e, const char *v, bool plain_ok)
+{
+	yaml_event_t ev;
+
+	if (!yaml_scalar_event_initialize(
+		    &ev, NULL, NULL, (yaml_char_t *)v, (int)strlen(v), plain_ok, 1,
+		    plain_ok ? YAML_ANY_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE))
+		return -ENOMEM;
+	return yaml_emitter_emit(e, &ev) ? 0 : -EIO;
+}
+
+static int emit_node(yaml_emitter_t *e, const cJSON *j, int depth)
+{
+	yaml_event_t ev;
+	char num[64];
+	int ret;
+
+	if (depth > MAX_DEPTH)
+		return -EINVAL;
+	if (cJSON_IsObject(j) || cJSON_IsArray(j)) {
+		bool obj = cJSON_IsObject(j);
+
+		if (obj ? !yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+							       YAML_BLOCK_MAPPING_STYLE)
+			: !yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+								YAML_BLOCK_SEQUENCE_STYLE))
+			return -ENOMEM;
+		if (!yaml_emitter_emit(e, &ev))
+			return -EIO;
+		for (const cJSON *c = j->child; c; c = c->next) {
+			if (obj) {
+				ret = emit_scalar(e, c->string ? c->string : "",
+						  c->string && !must_quote(c->string));
+				if (ret)
+					return ret;
+			}
+			ret = emit_node(e, c, depth + 1);
+			if (ret)
+				return ret;
+		}
+		if (obj ? !yaml_mapping_end_event_initialize(&ev)
+			: !yaml_sequence_end_event_initialize(&ev))
+			return -ENOMEM;
+		return yaml_emitter_emit(e, &ev) ? 0 : -EIO;
+	}
+	if (cJSON_IsString(j))
+		return emit_scalar(e, j->valuestring, !must_quote(j->valuestring));
+	if (cJSON_IsNumber(j)) {
+		double d = j->valuedouble;
+
+		/*
+		 * what is_int() and is_float() read back: a whole number of up to 15
+		 * digits, else the shortest exact form that has a '.' or an exponent
+		 */
+		if (!isfinite(d)) /* 1e999: null, as JSON prints it */
+			return emit_scalar(e, "null", true);
+		if (d > -1e15 && d < 1e15 && d == (double)(long long)d) {
+			snprintf(num, sizeof(num), "%lld", (long long)d);
+		} else {
+			snprintf(num, sizeof(num), "%.15g", d);
+			if (strtod(num, NULL) != d)
+				snprintf(num, sizeof(num), "%.17g", d);
+			if (!strpbrk(num, ".e"))
+				snprintf(num, sizeof(num), "%.16e", d);
+		}
+		return emit_scalar(e, num, true);
+	}
+	if (cJSON_IsBool(j))
+		return emit_scalar(e, cJSON_IsTrue(j) ? "true" : "false", true);
+	return emit_scalar(e, "null", true);
+}
+
+char *k8s_obj_yaml(const struct k8s_obj *o)
+{
+	struct ybuf b = {0};
+	yaml_emitter_t e;
+	yaml_event_t ev;
+	int ret = -ENOMEM;
+
+	if (!o || !yaml_emitter_initialize(&e))
+		return NULL;
+	yaml_emitter_set_output(&e, ywrite, &b);
+	yaml_emitter_set_unicode(&e, 1);
+	yaml_emitter_set_width(&e, -1);
+	yaml_emitter_set_indent(&e, 2);
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
+	    !yaml_emitter_emit(&e, &ev))
+		goto out;
+	if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) ||
+	    !yaml_emitter_emit(&e, &ev))
+		goto out;
+	ret = emit_node(&e, J(o), 0);
+	if (ret)
+		goto out;
+	ret = -ENOMEM;
+	if (!yaml_document_end_event_initialize(&ev, 1) || !yaml_emitter_emit(&e, &ev))
+		goto out;
+	if (!yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&e, &ev) ||
+	    !yaml_emitter_flush(&e))
+		goto out;
+	ret = b.nomem ? -ENOMEM : 0;
+out:
+	yaml_emitter_delete(&e);
+	if (ret) {
+		free(b.buf);
+		return NULL;
+	}
+	return b.buf;
 }

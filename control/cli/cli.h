@@ -216,6 +216,71 @@ typedef const char *(*ctl_label_get_fn)(const void *arg, const char *key);
 /* ctl_selector_matches() - whether every requirement of @sel holds for the labels @get reads. */
 bool ctl_selector_matches(const struct ctl_selector *sel, ctl_label_get_fn get, const void *arg);
 
+/*
+ * ctl_parse_or_selector() - Velero's --or-selector: label selectors joined
+ * by " or " ("app=web or tier in (a,b)"), any of which selects an object;
+ * none of them empty.
+ * @out: @n selectors on success (free with ctl_or_selector_free(*out, *n));
+ * NULL on failure.
+ * Return: 0; -EINVAL (@err names the selector); -ENOMEM.
+ */
+int ctl_parse_or_selector(const char *s, struct ctl_selector **out, size_t *n, struct ctl_err *err);
+void ctl_or_selector_free(struct ctl_selector *sels, size_t n);
+
+/*
+ * ctl_parse_bool() - a boolean as Go's strconv.ParseBool (and so Velero's
+ * flags) takes it: 1, t, T, TRUE, true, True; 0, f, F, FALSE, false, False.
+ * Return: 0; -EINVAL.
+ */
+int ctl_parse_bool(const char *s, bool *out, struct ctl_err *err);
+
+/* ctl_namespace_valid() - whether @name is a namespace's name (a DNS-1123 label). */
+bool ctl_namespace_valid(const char *name);
+
+enum ctl_list_kind {
+	CTL_LIST_NAMESPACES, /* names or fnmatch patterns: [a-z0-9-*?[]!], at most 253 */
+	CTL_LIST_RESOURCES,  /* plural, resource.group or a pattern: [A-Za-z0-9-.*?], 316 */
+};
+#define CTL_LIST_NAMESPACE_MAX 253
+#define CTL_LIST_RESOURCE_MAX  316
+
+/* struct ctl_list - the items of a comma-separated list, in @priv_buf. */
+struct ctl_list {
+	char **items;
+	size_t n;
+	char *priv_buf;
+};
+
+/*
+ * ctl_parse_list() - "a,b,c" as Velero's --include-namespaces and
+ * --include-resources take it: no empty item, each of @kind's characters.
+ * @out: filled on success (free with ctl_list_fini()); zeroed on failure.
+ * Return: 0; -EINVAL (@err names the item); -ENOMEM.
+ */
+int ctl_parse_list(const char *s, enum ctl_list_kind kind, struct ctl_list *out,
+		   struct ctl_err *err);
+/* ctl_list_fini() - free what ctl_parse_list() allocated; NULL is a no-op. */
+void ctl_list_fini(struct ctl_list *l);
+
+/* struct ctl_mapping - FROM:TO pairs, in @priv_buf, in the order given. */
+struct ctl_mapping {
+	struct ctl_map_pair {
+		const char *from, *to;
+	} * pairs;
+	size_t n;
+	char *priv_buf;
+};
+
+/*
+ * ctl_parse_mapping() - Velero's --namespace-mappings "a:b,c:d": each FROM
+ * and TO a namespace's name, no FROM twice.
+ * @out: filled on success (free with ctl_mapping_fini()); zeroed on failure.
+ * Return: 0; -EINVAL (@err names the pair); -ENOMEM.
+ */
+int ctl_parse_mapping(const char *s, struct ctl_mapping *out, struct ctl_err *err);
+/* ctl_mapping_fini() - free what ctl_parse_mapping() allocated; NULL is a no-op. */
+void ctl_mapping_fini(struct ctl_mapping *m);
+
 /* ----------------------------------------------- common options (options.c) */
 
 enum ctl_progress { CTL_PROGRESS_AUTO, CTL_PROGRESS_NONE, CTL_PROGRESS_TTY, CTL_PROGRESS_JSON };

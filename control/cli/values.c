@@ -16,6 +16,11 @@
  * `!=` with nothing after them compare with the empty value; keys are
  * qualified names ([prefix/]name) and values label values, as Kubernetes
  * validates them. `!=` and `notin` also hold when the key is absent.
+ *
+ * The flags of `ferry backup create` and `ferry restore create` take
+ * Velero's forms: booleans as Go's strconv.ParseBool, comma-separated lists
+ * of namespaces (names or fnmatch patterns) and resources, and namespace
+ * mappings "a:b,c:d".
  */
 #include <assert.h>
 #include <ctype.h>
@@ -594,4 +599,228 @@ bool ctl_selector_matches(const struct ctl_selector *sel, ctl_label_get_fn get, 
 		}
 	}
 	return true;
+}
+
+/* ------------------------------------------ booleans, lists and mappings */
+
+int ctl_parse_bool(const char *s, bool *out, struct ctl_err *err)
+{
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+
+	ctl_err_clear(err);
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(s, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcmp(s, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return ctl_err_set(err, -EINVAL, "'%s' is not true or false", s);
+}
+
+/* A DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 (a namespace's name) */
+static bool dns_label_ok(const char *s, size_t n)
+{
+	if (!n || n > SEL_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+bool ctl_namespace_valid(const char *name)
+{
+	return dns_label_ok(name, strlen(name));
+}
+
+/* One item of a list of @kind: its characters and its length. */
+static bool list_item_ok(enum ctl_list_kind kind, const char *s, size_t n)
+{
+	const char *extra = kind == CTL_LIST_NAMESPACES ? "-*?[]!" : "-.*?";
+	size_t max = kind == CTL_LIST_NAMESPACES ? CTL_LIST_NAMESPACE_MAX : CTL_LIST_RESOURCE_MAX;
+
+	if (!n || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (kind == CTL_LIST_RESOURCES && c >= 'A' && c <= 'Z')
+			continue;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr(extra, c)))
+			return false;
+	}
+	return true;
+}
+
+int ctl_parse_list(const char *s, enum ctl_list_kind kind, struct ctl_list *out,
+		   struct ctl_err *err)
+{
+	size_t len = strlen(s), n = 1;
+	char *p;
+
+	ctl_err_clear(err);
+	memset(out, 0, sizeof(*out));
+	for (const char *c = s; *c; c++)
+		n += *c == ',';
+	out->priv_buf = malloc(len + 1);
+	out->items = calloc(n, sizeof(*out->items));
+	if (!out->priv_buf || !out->items) {
+		ctl_list_fini(out);
+		return ctl_err_set(err, -ENOMEM, "out of memory");
+	}
+	memcpy(out->priv_buf, s, len + 1);
+	p = out->priv_buf;
+	for (size_t i = 0; i < n; i++) {
+		size_t m = strcspn(p, ",");
+
+		if (!list_item_ok(kind, p, m)) {
+			ctl_list_fini(out);
+			if (!m)
+				return ctl_err_set(err, -EINVAL, "'%s': an empty item", s);
+			return ctl_err_set(err, -EINVAL, "'%s': '%.*s' is not a %s", s,
+					   (int)(m > 80 ? 80 : m), p,
+					   kind == CTL_LIST_NAMESPACES
+						   ? "namespace (a DNS label, or a pattern: * ?)"
+						   : "resource (plural, resource.group, or *)");
+		}
+		p[m] = '\0';
+		out->items[out->n++] = p;
+		p += m + 1;
+	}
+	return 0;
+}
+
+void ctl_list_fini(struct ctl_list *l)
+{
+	if (!l)
+		return;
+	free(l->items);
+	free(l->priv_buf);
+	memset(l, 0, sizeof(*l));
+}
+
+int ctl_parse_mapping(const char *s, struct ctl_mapping *out, struct ctl_err *err)
+{
+	size_t len = strlen(s), n = 1;
+	char *p;
+
+	ctl_err_clear(err);
+	memset(out, 0, sizeof(*out));
+	for (const char *c = s; *c; c++)
+		n += *c == ',';
+	out->priv_buf = malloc(len + 1);
+	out->pairs = calloc(n, sizeof(*out->pairs));
+	if (!out->priv_buf || !out->pairs) {
+		ctl_mapping_fini(out);
+		return ctl_err_set(err, -ENOMEM, "out of memory");
+	}
+	memcpy(out->priv_buf, s, len + 1);
+	p = out->priv_buf;
+	for (size_t i = 0; i < n; i++) {
+		size_t m = strcspn(p, ","), k = strcspn(p, ":");
+		const char *why = NULL;
+
+		if (k >= m)
+			why = "is not FROM:TO";
+		else if (!dns_label_ok(p, k))
+			why = "FROM is not a namespace";
+		else if (!dns_label_ok(p + k + 1, m - k - 1))
+			why = "TO is not a namespace";
+		if (why) {
+			int ret = ctl_err_set(err, -EINVAL, "'%.*s' %s (a:b,c:d)",
+					      (int)(m > 140 ? 140 : m), p, why);
+
+			ctl_mapping_fini(out);
+			return ret;
+		}
+		p[k] = '\0';
+		p[m] = '\0';
+		for (size_t j = 0; j < out->n; j++) {
+			if (!strcmp(out->pairs[j].from, p)) {
+				int ret = ctl_err_set(err, -EINVAL, "'%s' is mapped twice", p);
+
+				ctl_mapping_fini(out);
+				return ret;
+			}
+		}
+		out->pairs[out->n].from = p;
+		out->pairs[out->n].to = p + k + 1;
+		out->n++;
+		p += m + 1;
+	}
+	return 0;
+}
+
+void ctl_mapping_fini(struct ctl_mapping *m)
+{
+	if (!m)
+		return;
+	free(m->pairs);
+	free(m->priv_buf);
+	memset(m, 0, sizeof(*m));
+}
+
+int ctl_parse_or_selector(const char *s, struct ctl_selector **out, size_t *n, struct ctl_err *err)
+{
+	struct ctl_selector *sels;
+	size_t cap = 1, k = 0;
+	const char *p = s;
+	int ret = 0;
+
+	ctl_err_clear(err);
+	*out = NULL;
+	*n = 0;
+	for (const char *q = s; (q = strstr(q, " or ")); q += 4)
+		cap++;
+	sels = calloc(cap, sizeof(*sels));
+	if (!sels)
+		return ctl_err_set(err, -ENOMEM, "out of memory");
+	for (;;) {
+		const char *sep = strstr(p, " or ");
+		size_t len = sep ? (size_t)(sep - p) : strlen(p);
+		char *one = strndup(p, len);
+
+		if (!one) {
+			ret = ctl_err_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		ret = ctl_selector_parse(one, &sels[k], err);
+		if (!ret && !sels[k].n)
+			ret = ctl_err_set(err, -EINVAL,
+					  "'%s': an empty selector before or after 'or'", s);
+		else if (ret == -EINVAL) {
+			char why[sizeof(err->msg)];
+
+			snprintf(why, sizeof(why), "%s", err ? err->msg : "");
+			ret = ctl_err_set(err, -EINVAL, "'%.*s': %s", (int)(len > 80 ? 80 : len),
+					  one, why);
+		}
+		free(one);
+		if (ret)
+			break;
+		k++;
+		if (!sep)
+			break;
+		p = sep + 4;
+	}
+	if (ret) {
+		ctl_or_selector_free(sels, k + 1);
+		return ret;
+	}
+	assert(k == cap);
+	*out = sels;
+	*n = k;
+	return 0;
+}
+
+void ctl_or_selector_free(struct ctl_selector *sels, size_t n)
+{
+	for (size_t i = 0; sels && i < n; i++)
+		ctl_selector_fini(&sels[i]);
+	free(sels);
 }

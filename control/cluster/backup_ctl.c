@@ -18,9 +18,20 @@
  *      it, nothing is written again;
  *   3. phase InProgress with startTimestamp (a merge patch that carries the
  *      resourceVersion read: whoever wrote the Backup since wins);
- *   4. the objects into an archive, then the record, written once and last;
- *   5. the status: Completed, or PartiallyFailed when an object or a volume
- *      could not be stored; counts, times, the record's id.
+ *   4. the objects into an archive; each selected PVC's data through a
+ *      VolumeTransfer in ferry-system (control/xfer: the controller's
+ *      "volumetransfer" reconciler prepares it, the agent of its node moves
+ *      it), named from the Backup's uid and the PVC, labelled with the
+ *      Backup's uid. While any runs the archive is dropped, status.progress
+ *      says how far the volumes are, and the Backup waits (InProgress; the
+ *      transfers' events and a requeue bring it back), looking only at the
+ *      transfers in the cache; once every one is Completed or Failed and
+ *      cleaned up, the objects are collected again into the archive;
+ *   5. the record, written once and last, naming every volume's snapshot;
+ *   6. the transfers deleted (they pin nothing by then), then the status:
+ *      Completed, or PartiallyFailed when an object or a volume could not be
+ *      stored; counts, times, the record's id, the volumes.
+ * A deleted Backup's transfers are deleted (their finalizer cleans up).
  * Any other failure (the API server, the store) is returned: the runtime
  * retries with backoff and the Backup stays InProgress.
  */
@@ -34,6 +45,7 @@
 #include "cluster.h"
 #include "cluster_priv.h"
 #include "control/cli/cli.h"
+#include "control/xfer/xfer.h"
 #include "datapath/dp.h"
 #include "k8s/k8s.h"
 #include "s3/store.h"
@@ -44,12 +56,29 @@
 #define BK_PASSWORD_KEY "password"
 #define BK_KUBE_SYSTEM	"kube-system"
 #define BK_MSG_MAX	256
+#define BK_LABEL_UID	"ferry.io/backup-uid" /* on a Backup's VolumeTransfers */
+#define BK_ANN_BACKUP	"ferry.io/backup"     /* "namespace/name" of their Backup */
+#define BK_WAIT_MS	5000		      /* a running transfer looked at again */
+#define BK_PENDING	2		      /* bk_run(): transfers still run */
 
 const struct k8s_resource cluster_repositories =
 	K8S_RESOURCE(CLUSTER_API_GROUP, CLUSTER_API_VERSION, "repositories", "Repository", true);
 
+/* the Backup whose volume a VolumeTransfer moves (its annotation) */
+static void transfer_to_backup(const struct k8s_obj *vt, k8s_key_fn add, void *q)
+{
+	const char *key = k8s_obj_annotation(vt, BK_ANN_BACKUP);
+
+	if (key && strchr(key, '/') && strlen(key) <= 2 * CLUSTER_NAME_MAX + 1)
+		add(q, key);
+}
+
 static const struct k8s_watch backup_watches[] = {
 	{.resource = &cluster_backups},
+	{.resource = &xfer_volumetransfers,
+	 .own_ns = true,
+	 .map = K8S_MAP_FN,
+	 .map_fn = transfer_to_backup},
 };
 
 /* the condition's message: read by the runtime on this thread after the call */
@@ -74,10 +103,22 @@ struct bk {
 	uint64_t total, stored, warnings, errors;
 	char (*msgs)[BK_MSG_MAX];
 	size_t nmsgs;
+	/* the volumes: those stored (for the record), and the transfers' progress */
+	struct dp_record_volume *vols;
+	size_t nvols;
+	uint64_t vol_total, vol_done, vol_failed;
+	int64_t bytes_total, bytes_done;
+	bool pending;
 };
 
 static void bk_fini(struct bk *b)
 {
+	for (size_t i = 0; i < b->nvols; i++) {
+		free(b->vols[i].namespace);
+		free(b->vols[i].pvc);
+		free(b->vols[i].volume);
+	}
+	free(b->vols);
 	dp_archive_free(b->archive);
 	cluster_sel_free(b->sel);
 	dp_repo_free(b->repo);
@@ -325,6 +366,31 @@ static int bk_write_invalid(struct bk *b, struct k8s_err *err)
 	return bk_patch(b, st, k8s_obj_get_rv(b->req->obj), err);
 }
 
+/* one volume of the record into status.volumes */
+static int bk_status_volume(struct k8s_obj *st, const struct dp_record_volume *v)
+{
+	struct k8s_obj *o = NULL;
+	int ret = k8s_obj_new(&o);
+
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/namespace", v->namespace);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/pvc", v->pvc);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/volume", v->volume);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/phase", "Completed");
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/snapshotId", v->snapshot);
+	if (!ret)
+		ret = k8s_obj_set_int(o, "/size", (int64_t)v->size);
+	if (!ret)
+		ret = k8s_obj_set(st, "/volumes/-", o);
+	if (ret)
+		k8s_obj_free(o);
+	return ret;
+}
+
 /* the final status, from the record (written now or found) */
 static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_err *err)
 {
@@ -357,6 +423,26 @@ static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_e
 		ret = k8s_obj_set_str(st, "/recordId", rec->id);
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/formatVersion", "1");
+	if (!ret && (rec->nvolumes || b->vol_total)) {
+		uint64_t tried = b->vol_total > rec->nvolumes ? b->vol_total : rec->nvolumes;
+
+		ret = k8s_obj_set_int(st, "/volumeSnapshotsAttempted", (int64_t)tried);
+		if (!ret) /* every transfer is over */
+			ret = k8s_obj_set_int(st, "/progress/volumesTotal", (int64_t)tried);
+		if (!ret)
+			ret = k8s_obj_set_int(st, "/progress/volumesDone", (int64_t)tried);
+		if (!ret && b->vol_total)
+			ret = k8s_obj_set_int(st, "/progress/bytesTotal", b->bytes_total);
+		if (!ret && b->vol_total)
+			ret = k8s_obj_set_int(st, "/progress/bytesDone", b->bytes_done);
+		if (!ret)
+			ret = k8s_obj_set_int(st, "/volumeSnapshotsCompleted",
+					      (int64_t)rec->nvolumes);
+		if (!ret)
+			ret = k8s_obj_set_empty(st, "/volumes", K8S_T_ARRAY);
+	}
+	for (size_t i = 0; !ret && i < rec->nvolumes; i++)
+		ret = bk_status_volume(st, &rec->volumes[i]);
 	if (!ret && b->nmsgs) {
 		ret = k8s_obj_set_empty(st, "/warningMessages", K8S_T_ARRAY);
 		for (size_t i = 0; !ret && i < b->nmsgs; i++)
@@ -386,9 +472,148 @@ static int bk_emit(void *arg, const struct cluster_item *it, const char *line, s
 	return ret;
 }
 
-/* volumes: their data is not moved by the controller yet: each one is an error */
-static int bk_volumes(struct bk *b, const struct cluster_collect_result *cr)
+/* ------------------------------------------------------------ the volumes */
+
+/*
+ * The VolumeTransfer of the Backup @uid's PVC @ns/@pvc: "bk-<uid>-<16 hex
+ * digits of FNV-1a 64 of ns/pvc>", the same in every reconcile, so that a
+ * restarted controller finds it by name.
+ */
+static int bk_transfer_name(const char *uid, const char *ns, const char *pvc,
+			    char name[XFER_NAME_SIZE])
 {
+	uint64_t h = 0xcbf29ce484222325ull;
+	int n;
+
+	for (const char *p = ns; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	h = (h ^ '/') * 0x100000001b3ull;
+	for (const char *p = pvc; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	n = snprintf(name, XFER_NAME_SIZE, "bk-%s-%016llx", uid, (unsigned long long)h);
+	return n < 0 || n >= XFER_NAME_SIZE ? -EINVAL : 0;
+}
+
+/* whether transfer @vt is over: Completed or Failed, and nothing of it left */
+static bool bk_transfer_over(const struct k8s_obj *vt)
+{
+	const char *phase = k8s_obj_str(vt, "/status/phase");
+	bool cleaned = false;
+
+	if (!phase || (strcmp(phase, XFER_COMPLETED) && strcmp(phase, XFER_FAILED)))
+		return false;
+	return !k8s_obj_bool(vt, "/status/cleanedUp", &cleaned) && cleaned;
+}
+
+/* one transfer's bytes into the progress */
+static void bk_transfer_count(struct bk *b, const struct k8s_obj *vt)
+{
+	int64_t v;
+
+	if (!k8s_obj_int(vt, "/status/bytesTotal", &v) && v > 0)
+		b->bytes_total += v;
+	if (!k8s_obj_int(vt, "/status/bytesDone", &v) && v > 0)
+		b->bytes_done += v;
+	if (bk_transfer_over(vt))
+		b->vol_done++;
+}
+
+/* the VolumeTransfer @name of volume @v, from the Backup's Repository */
+static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, const char *name,
+			      struct k8s_err *err)
+{
+	const char *sname = k8s_obj_str(b->repo_obj, "/spec/passwordSecret/name");
+	const char *key = k8s_obj_str(b->repo_obj, "/spec/passwordSecret/key");
+	const char *uid = k8s_obj_get_uid(b->req->obj);
+	char volume[1024], owner[2 * CLUSTER_NAME_MAX + 2];
+	struct k8s_obj *o = NULL;
+	int ret;
+
+	snprintf(owner, sizeof(owner), "%s/%s", b->ns, b->name);
+	if (snprintf(volume, sizeof(volume), "k8s/%s/%s/%s", b->cluster, v->ns, v->pvc) >=
+	    (int)sizeof(volume))
+		return bk_fail(err, -ENAMETOOLONG, "VolumeNameTooLong", "volume %s/%s: too long",
+			       v->ns, v->pvc);
+	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, &o);
+	if (!ret)
+		ret = k8s_obj_set_label(o, BK_LABEL_UID, uid);
+	if (!ret)
+		ret = k8s_obj_set_label(o, "app.kubernetes.io/managed-by", "ferry");
+	if (!ret)
+		ret = k8s_obj_set_annotation(o, BK_ANN_BACKUP, owner);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/direction", "backup");
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/volume", volume);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/repository/url",
+				      k8s_obj_str(b->repo_obj, "/spec/url"));
+	if (!ret && sname)
+		ret = k8s_obj_set_str(o, "/spec/repository/passwordSecretRef/name", sname);
+	if (!ret && sname && key && key[0])
+		ret = k8s_obj_set_str(o, "/spec/repository/passwordSecretRef/key", key);
+	if (!ret && !dp_repo_is_encrypted(b->repo))
+		ret = k8s_obj_set_bool(o, "/spec/repository/insecure", true);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/source/namespace", v->ns);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/source/persistentVolumeClaim", v->pvc);
+	if (ret) {
+		k8s_obj_free(o);
+		return bk_fail(err, ret, "OutOfMemory", "a VolumeTransfer: out of memory");
+	}
+	ret = k8s_create(b->req->client, &xfer_volumetransfers, XFER_NS, o, NULL, NULL, err);
+	k8s_obj_free(o);
+	if (ret == -EEXIST) /* made meanwhile (a twin, or a cache behind): found next time */
+		ret = 0;
+	if (!ret)
+		ctl_log(CTL_LOG_INFO, "backup %s/%s: volume %s/%s: VolumeTransfer %s/%s", b->ns,
+			b->name, v->ns, v->pvc, XFER_NS, name);
+	return ret;
+}
+
+/* a transfer that is over, into the record (Completed) or the errors (Failed) */
+static int bk_transfer_done(struct bk *b, const struct cluster_volume *v, const struct k8s_obj *vt)
+{
+	const char *snap = k8s_obj_str(vt, "/status/snapshotID");
+	const char *volume = k8s_obj_str(vt, "/spec/volume");
+	struct dp_record_volume *n, *rv;
+	int64_t size = 0;
+
+	if (strcmp(k8s_obj_str(vt, "/status/phase"), XFER_COMPLETED) || !snap ||
+	    strlen(snap) != 64 || !volume) {
+		const char *msg = k8s_obj_str(vt, "/status/message");
+
+		b->vol_failed++;
+		return bk_note(b, true, "volume %.60s/%.80s: %.150s", v->ns, v->pvc,
+			       msg && msg[0] ? msg : "its transfer failed");
+	}
+	n = realloc(b->vols, (b->nvols + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	b->vols = n;
+	rv = &b->vols[b->nvols];
+	memset(rv, 0, sizeof(*rv));
+	rv->namespace = strdup(v->ns);
+	rv->pvc = strdup(v->pvc);
+	rv->volume = strdup(volume);
+	snprintf(rv->snapshot, sizeof(rv->snapshot), "%s", snap);
+	k8s_obj_int(vt, "/status/bytesTotal", &size);
+	rv->size = size > 0 ? (uint64_t)size : 0;
+	b->nvols++;
+	return rv->namespace && rv->pvc && rv->volume ? 0 : -ENOMEM;
+}
+
+/*
+ * The data of each volume taken (not skipped by a policy or by
+ * spec.snapshotVolumes: false, and one that can be snapshotted: the others
+ * are a warning of the collection): its transfer made if it is not there,
+ * its outcome taken if it is over; b->pending while any runs.
+ */
+static int bk_volumes(struct bk *b, const struct cluster_collect_result *cr, struct k8s_err *err)
+{
+	const char *uid = k8s_obj_get_uid(b->req->obj);
+	char name[XFER_NAME_SIZE];
 	bool snap = true;
 	int ret = 0;
 
@@ -396,15 +621,256 @@ static int bk_volumes(struct bk *b, const struct cluster_collect_result *cr)
 		k8s_obj_bool(b->spec, "/snapshotVolumes", &snap);
 	for (size_t i = 0; !ret && i < cr->nvolumes; i++) {
 		const struct cluster_volume *v = &cr->volumes[i];
+		struct k8s_obj *vt = NULL;
 
-		if (v->skip || !snap)
+		if (v->skip || !snap || !v->snapshottable)
 			continue;
-		ret = bk_note(b, true,
-			      "volume %.60s/%.100s: its data is not backed up (the controller "
-			      "does not run volume transfers yet)",
-			      v->ns, v->pvc);
+		b->vol_total++;
+		if (!uid || bk_transfer_name(uid, v->ns, v->pvc, name))
+			return bk_fail(err, -EINVAL, "BackupHasNoUid",
+				       "the Backup has no metadata.uid to name its transfers by");
+		ret = k8s_get(b->req->client, &xfer_volumetransfers, XFER_NS, name, NULL, &vt, err);
+		if (ret == -ENOENT) {
+			b->pending = true;
+			ret = bk_transfer_create(b, v, name, err);
+			continue;
+		}
+		if (ret)
+			break;
+		bk_transfer_count(b, vt);
+		if (bk_transfer_over(vt)) {
+			ret = bk_transfer_done(b, v, vt);
+			if (ret)
+				bk_fail(err, ret, "OutOfMemory", "the volumes: out of memory");
+		} else {
+			b->pending = true;
+		}
+		k8s_obj_free(vt);
 	}
 	return ret;
+}
+
+/* the transfers of the Backup @uid in the cache: counted, or their names taken */
+struct bk_cached {
+	struct bk *b;
+	char (*names)[XFER_NAME_SIZE];
+	size_t n;
+	bool oom;
+};
+
+static int bk_cached_one(void *arg, const struct k8s_obj *vt)
+{
+	struct bk_cached *c = arg;
+	const char *name = k8s_obj_get_name(vt);
+
+	if (c->b) {
+		bk_transfer_count(c->b, vt);
+		c->n++;
+		return 0;
+	}
+	if (name && strlen(name) < XFER_NAME_SIZE) {
+		char(*n)[XFER_NAME_SIZE] = realloc(c->names, (c->n + 1) * sizeof(*n));
+
+		if (!n) {
+			c->oom = true;
+			return 1;
+		}
+		c->names = n;
+		snprintf(c->names[c->n++], XFER_NAME_SIZE, "%s", name);
+	}
+	return 0;
+}
+
+/* each cached VolumeTransfer labelled with the Backup's @uid */
+static int bk_cached(const struct k8s_reconcile_req *req, const char *uid, struct bk_cached *c)
+{
+	struct k8s_selector *sel = NULL;
+	struct k8s_err kerr;
+	char s[sizeof(BK_LABEL_UID) + CLUSTER_NAME_MAX + 2];
+	int ret;
+
+	snprintf(s, sizeof(s), "%s=%s", BK_LABEL_UID, uid);
+	ret = k8s_selector_parse(s, &sel, &kerr);
+	if (ret)
+		return ret;
+	ret = k8s_informer_each(req->caches[1], XFER_NS, sel, bk_cached_one, c);
+	k8s_selector_free(sel);
+	return c->oom ? -ENOMEM : ret;
+}
+
+struct bk_owned {
+	const char *owner;
+	char (*names)[XFER_NAME_SIZE];
+	size_t n;
+	bool oom;
+};
+
+static int bk_owned_one(void *arg, const struct k8s_obj *vt)
+{
+	struct bk_owned *o = arg;
+	const char *ann = k8s_obj_annotation(vt, BK_ANN_BACKUP);
+	const char *name = k8s_obj_get_name(vt);
+	char(*n)[XFER_NAME_SIZE];
+
+	if (!ann || strcmp(ann, o->owner) || !name || strlen(name) >= XFER_NAME_SIZE)
+		return 0;
+	n = realloc(o->names, (o->n + 1) * sizeof(*n));
+	if (!n) {
+		o->oom = true;
+		return 1;
+	}
+	o->names = n;
+	snprintf(o->names[o->n++], XFER_NAME_SIZE, "%s", name);
+	return 0;
+}
+
+/* delete the transfers named @names (their finalizer cleans up what each made) */
+static int bk_delete_transfers(struct k8s_client *c, char (*names)[XFER_NAME_SIZE], size_t n,
+			       struct k8s_err *err)
+{
+	struct k8s_call bg = {.propagation = "Background"};
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < n; i++) {
+		ret = k8s_delete(c, &xfer_volumetransfers, XFER_NS, names[i], &bg, NULL, err);
+		if (ret == -ENOENT)
+			ret = 0;
+	}
+	return ret;
+}
+
+/* the Backup's transfers go: those found by name in this pass, and any other cached */
+static int bk_forget_transfers(struct bk *b, const struct cluster_collect_result *cr,
+			       struct k8s_err *err)
+{
+	const char *uid = k8s_obj_get_uid(b->req->obj);
+	struct bk_cached c = {0};
+	int ret;
+
+	if (!uid)
+		return 0;
+	ret = bk_cached(b->req, uid, &c);
+	for (size_t i = 0; !ret && cr && i < cr->nvolumes; i++) {
+		char(*n)[XFER_NAME_SIZE] = realloc(c.names, (c.n + 1) * sizeof(*n));
+
+		if (!n) {
+			ret = -ENOMEM;
+			break;
+		}
+		c.names = n;
+		if (bk_transfer_name(uid, cr->volumes[i].ns, cr->volumes[i].pvc, c.names[c.n]))
+			continue;
+		for (size_t j = 0; j < c.n; j++)
+			if (!strcmp(c.names[j], c.names[c.n]))
+				goto next;
+		c.n++;
+next:;
+	}
+	if (ret)
+		bk_fail(err, ret, "OutOfMemory", "the transfers: out of memory");
+	else
+		ret = bk_delete_transfers(b->req->client, c.names, c.n, err);
+	free(c.names);
+	return ret;
+}
+
+/*
+ * A Backup not in the cache: its transfers (found by their annotation) go
+ * too, once it is known gone. A cache that has not listed the Backups yet
+ * (a controller that just started, woken by a transfer's event) proves
+ * nothing: looked at again later; and the API server is asked before any
+ * transfer is deleted.
+ */
+static int bk_gone(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
+		   struct k8s_err *err)
+{
+	char owner[2 * CLUSTER_NAME_MAX + 2];
+	struct bk_owned o = {.owner = owner};
+	struct k8s_obj *still = NULL;
+	int ret;
+
+	if (k8s_informer_wait_synced(req->caches[0], 0)) {
+		res->requeue_after_ms = 1000;
+		return 0;
+	}
+	snprintf(owner, sizeof(owner), "%s/%s", req->ns, req->name);
+	ret = k8s_informer_each(req->caches[1], XFER_NS, NULL, bk_owned_one, &o);
+	if (o.oom)
+		ret = -ENOMEM;
+	if (!ret && o.n) {
+		ret = k8s_get(req->client, &cluster_backups, req->ns, req->name, NULL, &still, err);
+		if (ret == -ENOENT)
+			ret = bk_delete_transfers(req->client, o.names, o.n, err);
+		else if (!ret) /* there after all: a later event of it brings it */
+			res->requeue_after_ms = 1000;
+		k8s_obj_free(still);
+	}
+	free(o.names);
+	return ret;
+}
+
+/* status.progress of the volumes, written when it changed */
+static int bk_write_progress(struct bk *b, struct k8s_err *err)
+{
+	const struct k8s_obj *o = b->req->obj;
+	struct k8s_obj *st = NULL;
+	int64_t was[4] = {-1, -1, -1, -1};
+	int ret;
+
+	k8s_obj_int(o, "/status/progress/volumesTotal", &was[0]);
+	k8s_obj_int(o, "/status/progress/volumesDone", &was[1]);
+	k8s_obj_int(o, "/status/progress/bytesTotal", &was[2]);
+	k8s_obj_int(o, "/status/progress/bytesDone", &was[3]);
+	if (was[0] == (int64_t)b->vol_total && was[1] == (int64_t)b->vol_done &&
+	    was[2] == b->bytes_total && was[3] == b->bytes_done)
+		return 0;
+	ret = k8s_obj_new(&st);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/progress/volumesTotal", (int64_t)b->vol_total);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/progress/volumesDone", (int64_t)b->vol_done);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/progress/bytesTotal", b->bytes_total);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/progress/bytesDone", b->bytes_done);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/volumeSnapshotsAttempted", (int64_t)b->vol_total);
+	if (ret) {
+		k8s_obj_free(st);
+		return bk_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+	}
+	return bk_patch(b, st, NULL, err);
+}
+
+/*
+ * Transfers made by an earlier pass (status.progress.volumesTotal) that still
+ * run, seen in the cache alone: the progress written, BK_PENDING returned;
+ * 0 when every one is over (the full pass then looks at each by name).
+ */
+static int bk_waiting(struct bk *b, struct k8s_err *err)
+{
+	const char *uid = k8s_obj_get_uid(b->req->obj);
+	struct bk_cached c = {.b = b};
+	int64_t total = 0;
+	int ret;
+
+	if (!uid || k8s_obj_int(b->req->obj, "/status/progress/volumesTotal", &total) || total <= 0)
+		return 0;
+	ret = bk_cached(b->req, uid, &c);
+	if (ret)
+		return bk_fail(err, ret, "OutOfMemory", "the transfers: out of memory");
+	if (c.n < (size_t)total || b->vol_done == c.n) {
+		/*
+		 * all over: the full pass looks at each by name; or fewer than
+		 * made (a cache behind, or one deleted): it finds or remakes them
+		 */
+		b->vol_done = 0;
+		b->bytes_total = b->bytes_done = 0;
+		return 0;
+	}
+	b->vol_total = c.n;
+	ret = bk_write_progress(b, err);
+	return ret ? ret : BK_PENDING;
 }
 
 /* what the spec asks, checked before anything is written: the selection, the TTL */
@@ -481,8 +947,17 @@ static int bk_run(struct bk *b, struct dp_record **out, struct k8s_err *err)
 		ctl_log(CTL_LOG_WARN, "backup %s/%s: %s", b->ns, b->name, cr.warnings[i]);
 		ret = bk_note(b, false, "%s", cr.warnings[i]);
 	}
-	if (!ret)
-		ret = bk_volumes(b, &cr);
+	if (!ret) {
+		ret = bk_volumes(b, &cr, err);
+		if (!ret && b->pending) {
+			/* the archive goes unused (prune removes its chunks): taken again at the end */
+			ret = bk_write_progress(b, err);
+			if (!ret)
+				ret = BK_PENDING;
+		}
+		if (ret)
+			goto out;
+	}
 	if (!ret)
 		ret = dp_archive_finish(b->archive);
 	if (ret) {
@@ -504,6 +979,8 @@ static int bk_run(struct bk *b, struct dp_record **out, struct k8s_err *err)
 	rec.time_end = k8s_now_ns() / 1000;
 	rec.warnings = b->warnings;
 	rec.errors = b->errors;
+	rec.volumes = b->vols;
+	rec.nvolumes = b->nvols;
 	ret = bk_labels(b, &rec);
 	if (ret) {
 		bk_fail(err, ret, "OutOfMemory", "the record: out of memory");
@@ -518,6 +995,8 @@ static int bk_run(struct bk *b, struct dp_record **out, struct k8s_err *err)
 	if (ret)
 		bk_fail(err, ret, "RecordUnreadable", "the backup record just written: %s",
 			dp_last_error());
+	if (!ret) /* over: nothing of them pins storage; the record holds what they made */
+		ret = bk_forget_transfers(b, &cr, err);
 out:
 	free(spec_json);
 	free(rec.labels);
@@ -567,8 +1046,8 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	const char *phase;
 	int ret;
 
-	if (!req->obj) /* gone: its finalizer had its record forgotten, or it had none */
-		return 0;
+	if (!req->obj) /* gone (its finalizer forgot its record first): its transfers go */
+		return bk_gone(req, res, err);
 	if (k8s_obj_str(req->obj, "/metadata/deletionTimestamp"))
 		return cluster_backup_delete(req, res, err); /* backup_delete.c */
 	phase = k8s_obj_str(req->obj, "/status/phase");
@@ -588,7 +1067,10 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	b.start_ns = bk_time_of(req->obj, "/status/startTimestamp");
 	if (!b.start_ns)
 		b.start_ns = k8s_now_ns();
-	ret = bk_open(&b, err);
+	/* transfers still running: the cache says so, nothing is opened */
+	ret = bk_waiting(&b, err);
+	if (ret == 0)
+		ret = bk_open(&b, err);
 	if (ret == 0)
 		ret = bk_spec(&b, err);
 	if (ret == 0)
@@ -627,6 +1109,17 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	}
 	if (ret == 0 && !rec)
 		ret = bk_run(&b, &rec, err);
+	else if (ret == 0) /* a record found: an earlier pass died before the status */
+		ret = bk_forget_transfers(&b, NULL, err);
+	if (ret == BK_PENDING) { /* transfers run: their events bring it back */
+		snprintf(bk_condition_msg, sizeof(bk_condition_msg), "%llu of %llu volumes moved",
+			 (unsigned long long)b.vol_done, (unsigned long long)b.vol_total);
+		res->reason = "InProgress";
+		res->message = bk_condition_msg;
+		res->requeue_after_ms = BK_WAIT_MS;
+		ret = 0;
+		goto out;
+	}
 	if (ret == 1) { /* refused: FailedValidation, no record */
 		ret = bk_write_invalid(&b, err);
 		if (!ret) {

@@ -1062,7 +1062,7 @@ int cluster_restore_apply(struct k8s_client *c, const struct cluster_restore_pla
  * THE BACKUP RECONCILER. cluster_backup_reconciler is `ferry controller`'s
  * executor of Backups (control/operator/registry.c): a Backup in phase New
  * (or none) or InProgress is carried out once; the other phases are left as
- * they are. Its objects only, so far: volumes are listed, not moved.
+ * they are. Its volumes' data moves through VolumeTransfers (control/xfer).
  *   1. validation, before anything is written: the Repository
  *      ferry-system/<spec.storageLocation, or "default"> (accessMode
  *      ReadWrite, no credentialsSecret: an s3:// URL uses the controller's
@@ -1077,11 +1077,26 @@ int cluster_restore_apply(struct k8s_client *c, const struct cluster_restore_pla
  *      that died before its status, which is then completed from it;
  *   3. phase InProgress and startTimestamp (a merge patch carrying the
  *      resourceVersion read: a phase someone wrote meanwhile wins);
- *   4. cluster_collect() into an object archive, then dp_record_put();
+ *   4. cluster_collect() into an object archive; for each PVC taken that is
+ *      to be snapshotted (no volume policy skips it, spec.snapshotVolumes
+ *      not false, its driver has a VolumeSnapshotClass: else a warning of
+ *      the collection), the VolumeTransfer ferry-system/bk-<Backup uid>-<FNV
+ *      of namespace/pvc> (label ferry.io/backup-uid, annotation
+ *      ferry.io/backup: namespace/name) is made if it does not exist. While
+ *      any is not over (Completed or Failed, and cleaned up) the archive is
+ *      dropped, status.progress.volumesTotal, volumesDone, bytesTotal and
+ *      bytesDone are written when they change, and the Backup waits
+ *      (InProgress, reason InProgress, a requeue in 5 s; the transfers'
+ *      events requeue it sooner), looking at them in the watch's cache
+ *      only, without opening the repository; once all are over, a last pass
+ *      collects again and dp_record_put() names each Completed volume's
+ *      snapshot; then the transfers are deleted;
  *   5. status: phase Completed, or PartiallyFailed with errors (an object the
- *      archive refused; each PVC to snapshot, whose data is not moved yet);
+ *      archive refused; a volume whose transfer Failed, with its message);
  *      startTimestamp, completionTimestamp, expiration (spec.ttl),
- *      progress.totalItems and itemsBackedUp, warnings, errors,
+ *      progress.totalItems and itemsBackedUp, volumeSnapshotsAttempted and
+ *      Completed, volumes[] (namespace, pvc, volume, snapshotId, size),
+ *      warnings, errors,
  *      warningMessages (the first 20 of both), clusterId, repositoryId,
  *      recordId; the Ready condition True, reason Completed or
  *      PartiallyFailed. A selection that matches nothing is Completed with
@@ -1092,7 +1107,8 @@ int cluster_restore_apply(struct k8s_client *c, const struct cluster_restore_pla
  * retries with backoff, the Backup stays InProgress, the Ready condition
  * False with the reason. Before its record is written, the Backup gets the
  * finalizer CLUSTER_FINALIZER_RECORD, so that its deletion frees what it
- * stored (DELETING A BACKUP below).
+ * stored (DELETING A BACKUP below); once it is gone, its transfers (found
+ * by their annotation in the cache) are deleted.
  */
 extern const struct k8s_resource cluster_repositories; /* ferry.io/v1alpha1, namespaced */
 extern const struct k8s_reconciler cluster_backup_reconciler;
@@ -1102,7 +1118,7 @@ extern const struct k8s_reconciler cluster_backup_reconciler;
  * DELETING A BACKUP. A Backup with the finalizer CLUSTER_FINALIZER_RECORD
  * (each Backup the reconciler runs, each Backup sync makes) stays until the
  * reconciler has freed what it stored, whoever deleted it: a user (`kubectl
- * delete`, `ferry backup delete`) or a Schedule's retention:
+ * delete backup`, any client's DELETE) or a Schedule's retention:
  *   1. the Repository of spec.storageLocation ("default") is opened; one
  *      that cannot be used (missing, ReadOnly, unreachable, a wrong
  *      password) refuses: the Ready condition False with the reason

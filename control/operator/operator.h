@@ -12,6 +12,9 @@
  *                     queues -> workers -> reconcile -> status.conditions
  *   metrics.c         the Prometheus text of the process and the runtime
  *   registry.c        the table of reconcilers the controller runs
+ *   cmd_autoscale.c   `ferry autoscale`: ScalePolicies as kubectl shows HPAs
+ *   cmd_appbackup.c   `ferry backup|restore create|get|describe`: Backups and
+ *                     Restores with Velero's flags
  *
  * A reconciler is a struct k8s_reconciler (k8s/k8s.h): a capability declares
  * one with its watches and its reconcile function, includes nothing of
@@ -51,8 +54,22 @@ int ctl_cmd_controller(int argc, char **argv);
 int ctl_cmd_autoscale(int argc, char **argv);
 
 /*
+ * ctl_cmd_backup_cluster(), ctl_cmd_restore_cluster() - `ferry backup
+ * create|get|describe` and `ferry restore create|get|describe` on the
+ * cluster's Backup and Restore objects (cmd_appbackup.c): argv[0] is the
+ * word. Velero's flags, checked by the controller's own decoders before
+ * anything is sent; --wait follows the object to its final phase. Return:
+ * 0; -EINVAL (usage, printed, exit 2); -EPROTO (--wait: it ended
+ * FailedValidation, Failed or PartiallyFailed, the reason printed, exit 1);
+ * the API server's -errno, printed.
+ */
+int ctl_cmd_backup_cluster(int argc, char **argv);
+int ctl_cmd_restore_cluster(int argc, char **argv);
+
+/*
  * op_registry - the reconcilers `ferry controller` runs, NULL-terminated
- * (registry.c): the ScalePolicy reconciler (control/autoscale).
+ * (registry.c): ScalePolicy (control/autoscale), Schedule and Backup
+ * (control/cluster), VolumeTransfer and the Snapshot populator (control/xfer).
  */
 extern const struct k8s_reconciler *const op_registry[];
 

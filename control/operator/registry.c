@@ -19,6 +19,7 @@
 
 #include "control/autoscale/autoscale.h"
 #include "control/cluster/cluster.h"
+#include "control/xfer/xfer.h"
 #include "operator.h"
 
 const struct k8s_reconciler *const op_registry[] = {
@@ -26,5 +27,7 @@ const struct k8s_reconciler *const op_registry[] = {
 	&cluster_schedule_reconciler,	/* Schedule: control/cluster */
 	&cluster_backup_reconciler,	/* Backup: control/cluster */
 	&cluster_repository_reconciler, /* Repository: control/cluster (backup sync) */
+	&xfer_reconciler,		/* VolumeTransfer: control/xfer */
+	&xfer_populate_reconciler,	/* PVC from a ferry Snapshot: control/xfer */
 	NULL,
 };

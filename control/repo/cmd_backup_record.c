@@ -2,9 +2,11 @@
 /*
  * control/repo/cmd_backup_record.c - ferry backup get|describe|download: a
  * cluster's Backups as their backup records in the repository (FORMAT.md
- * "Backup records") say, without a cluster. `ferry backup create` makes a
- * Backup object in a cluster; these words are reserved as the first argument
- * of `ferry backup` (an image file named so is given as ./create).
+ * "Backup records") say, without a cluster: control/main.c sends get and
+ * describe here when a repository is named (--repo, FERRY_REPO), download
+ * always. `ferry backup create` makes a Backup object in a cluster
+ * (control/operator/cmd_appbackup.c); these words are reserved as the first
+ * argument of `ferry backup` (an image file named so is given as ./create).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +43,9 @@ static void record_usage(FILE *f)
 		"      --file FILE         download: where to write\n"
 		"      --force             download: replace FILE if it exists\n"
 		"  -h, --help              this text\n\n"
-		"'ferry backup create' creates a Backup in a cluster. An image file named create,\n"
-		"get, describe or download is backed up as ./create (and so on).\n");
+		"Without --repo or FERRY_REPO, get and describe read the cluster's Backups and\n"
+		"'ferry backup create' creates one (ferry backup create --help). An image file\n"
+		"named create, get, describe or download is backed up as ./create (and so on).\n");
 	ctl_common_help(f);
 }
 
@@ -259,10 +262,9 @@ int ctl_cmd_backup_record(int argc, char **argv)
 
 	ctl_common_init(&c);
 	if (!strcmp(a.word, "create"))
-		return ctl_fail(-EOPNOTSUPP, NULL,
-				"ferry backup create makes a Backup in a cluster: apply a Backup "
-				"(k8s/deploy/crd-backups.yaml) until this build has the Backup "
-				"controller; an image file named create is ./create");
+		return ctl_usage_error("backup",
+				       "create makes a Backup in a cluster, not in a repository; "
+				       "an image file named create is ./create");
 	ret = record_parse(argc, argv, &c, &a);
 	if (ret || a.help) {
 		if (a.help)

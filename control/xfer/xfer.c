@@ -333,7 +333,14 @@ static int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const cha
 	char path[1024];
 	int ret;
 
+	/*
+	 * A compare-and-swap on the transfer as read: a copy older than the
+	 * agent's first status write (a cache behind) must not write Attaching
+	 * over its Running (a 409 is -EAGAIN: read again).
+	 */
 	ret = k8s_obj_new(&p);
+	if (!ret)
+		ret = k8s_obj_set_str(p, "/metadata/resourceVersion", k8s_obj_get_rv(vt));
 	if (!ret)
 		ret = k8s_obj_set_label(p, XFER_LABEL_NODE, node);
 	if (!ret)

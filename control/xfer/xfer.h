@@ -123,6 +123,25 @@ int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result
 int xfer_populate_step(struct k8s_client *c, const struct k8s_obj *pvc, struct xfer_result *res,
 		       struct k8s_err *err);
 
+/*
+ * THE RECONCILERS (xfer_ctl.c), run by `ferry controller` (control/operator's
+ * registry):
+ *
+ * xfer_reconciler ("volumetransfer"): every VolumeTransfer of the
+ * controller's namespace (ferry-system), xfer_step() per event and again
+ * after its requeue_ms; no condition (the agent writes the status).
+ *
+ * xfer_populate_reconciler ("populator"): every PVC whose spec.dataSourceRef
+ * names a ferry.io Snapshot, xfer_populate_step() per event of the claim or
+ * of its restore VolumeTransfer (spec.target), and again after its
+ * requeue_ms; other claims are passed over without a request. A bound claim
+ * whose transfer is no longer cached is done.
+ *
+ * Their rules: k8s/deploy/xfer-controller-rbac.yaml (the Role and ClusterRole
+ * ferry-controller-volumes).
+ */
+extern const struct k8s_reconciler xfer_reconciler, xfer_populate_reconciler;
+
 /**
  * xfer_cleanup() - delete what the transfer @vt made (holder pod, Block PVC,
  * the snapshot copy and its content, the source snapshot)

@@ -377,6 +377,156 @@ static void test_selectors(void)
 	}
 }
 
+/* Velero's flag values: booleans, comma lists, namespace mappings */
+static void test_flags(void)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		bool v;
+	} bools[] = {
+		{"true", 0, true},   {"1", 0, true},	     {"T", 0, true},
+		{"True", 0, true},   {"false", 0, false},    {"0", 0, false},
+		{"F", 0, false},     {"FALSE", 0, false},    {"", -EINVAL, 0},
+		{"yes", -EINVAL, 0}, {"tRue", -EINVAL, 0},   {" true", -EINVAL, 0},
+		{"2", -EINVAL, 0},   {"true\n", -EINVAL, 0},
+	};
+	static const struct {
+		const char *s;
+		enum ctl_list_kind kind;
+		int ret;
+		size_t n;
+		const char *last;
+	} lists[] = {
+		{"app", CTL_LIST_NAMESPACES, 0, 1, "app"},
+		{"a,b-2,c", CTL_LIST_NAMESPACES, 0, 3, "c"},
+		{"*", CTL_LIST_NAMESPACES, 0, 1, "*"},
+		{"db-*,kube-?", CTL_LIST_NAMESPACES, 0, 2, "kube-?"},
+		{"deployments.apps,pvc,Secrets", CTL_LIST_RESOURCES, 0, 3, "Secrets"},
+		{"", CTL_LIST_NAMESPACES, -EINVAL, 0, NULL},
+		{",", CTL_LIST_NAMESPACES, -EINVAL, 0, NULL},
+		{"a,", CTL_LIST_NAMESPACES, -EINVAL, 0, NULL},
+		{",a", CTL_LIST_NAMESPACES, -EINVAL, 0, NULL},
+		{"a,,b", CTL_LIST_NAMESPACES, -EINVAL, 0, NULL},
+		{"a b", CTL_LIST_NAMESPACES, -EINVAL, 0, NULL},
+		{"App", CTL_LIST_NAMESPACES, -EINVAL, 0, NULL},
+		{"a.b", CTL_LIST_NAMESPACES, -EINVAL, 0, NULL},
+		{"a/b", CTL_LIST_RESOURCES, -EINVAL, 0, NULL},
+		{"pods\x01", CTL_LIST_RESOURCES, -EINVAL, 0, NULL},
+		{"a:b", CTL_LIST_RESOURCES, -EINVAL, 0, NULL},
+	};
+	static const struct {
+		const char *s;
+		int ret;
+		size_t n;
+		const char *from, *to; /* the last pair */
+	} maps[] = {
+		{"a:b", 0, 1, "a", "b"},
+		{"a:b,c:d", 0, 2, "c", "d"},
+		{"prod-1:staging-1,x:x", 0, 2, "x", "x"},
+		{"", -EINVAL, 0, NULL, NULL},
+		{"a", -EINVAL, 0, NULL, NULL},
+		{"a:", -EINVAL, 0, NULL, NULL},
+		{":b", -EINVAL, 0, NULL, NULL},
+		{"a:b:c", -EINVAL, 0, NULL, NULL},
+		{"a:b,", -EINVAL, 0, NULL, NULL},
+		{"a:b,,c:d", -EINVAL, 0, NULL, NULL},
+		{"a:b,a:c", -EINVAL, 0, NULL, NULL},
+		{"A:b", -EINVAL, 0, NULL, NULL},
+		{"a:-b", -EINVAL, 0, NULL, NULL},
+		{"a :b", -EINVAL, 0, NULL, NULL},
+		{"a=b", -EINVAL, 0, NULL, NULL},
+		{"a:b\n", -EINVAL, 0, NULL, NULL},
+		{"a:0123456789012345678901234567890123456789012345678901234567890123", -EINVAL, 0,
+		 NULL, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		struct ctl_err err;
+		bool v = !bools[i].v;
+		int ret = ctl_parse_bool(bools[i].s, &v, &err);
+
+		T_ASSERT(ret == bools[i].ret, "bool '%s': %d", bools[i].s, ret);
+		check_err(&err, ret, bools[i].s);
+		if (!ret)
+			T_ASSERT(v == bools[i].v, "bool '%s'", bools[i].s);
+	}
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		struct ctl_list l;
+		struct ctl_err err;
+		int ret = ctl_parse_list(lists[i].s, lists[i].kind, &l, &err);
+
+		T_ASSERT(ret == lists[i].ret, "list '%s': %d (%s)", lists[i].s, ret, err.msg);
+		check_err(&err, ret, lists[i].s);
+		if (ret) {
+			T_ASSERT(!l.items && !l.n && !l.priv_buf, "a refused list is not zeroed");
+			continue;
+		}
+		T_ASSERT(l.n == lists[i].n && !strcmp(l.items[l.n - 1], lists[i].last),
+			 "list '%s': %zu items, last '%s'", lists[i].s, l.n, l.items[l.n - 1]);
+		ctl_list_fini(&l);
+		ctl_list_fini(&l);
+	}
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		struct ctl_mapping m;
+		struct ctl_err err;
+		int ret = ctl_parse_mapping(maps[i].s, &m, &err);
+
+		T_ASSERT(ret == maps[i].ret, "mapping '%s': %d (%s)", maps[i].s, ret, err.msg);
+		check_err(&err, ret, maps[i].s);
+		if (ret) {
+			T_ASSERT(!m.pairs && !m.n && !m.priv_buf,
+				 "a refused mapping is not zeroed");
+			continue;
+		}
+		T_ASSERT(m.n == maps[i].n && !strcmp(m.pairs[m.n - 1].from, maps[i].from) &&
+				 !strcmp(m.pairs[m.n - 1].to, maps[i].to),
+			 "mapping '%s'", maps[i].s);
+		ctl_mapping_fini(&m);
+	}
+	{
+		static const struct {
+			const char *s;
+			int ret;
+			size_t n;
+		} ors[] = {
+			{"app=web", 0, 1},
+			{"app=web or app=db", 0, 2},
+			{"a=1 or b in (2,3) or !c", 0, 3},
+			{"app=web or", -EINVAL, 0},
+			{"or app=web", -EINVAL, 0},
+			{" or app=web", -EINVAL, 0},
+			{"app=web or  or b=1", -EINVAL, 0},
+			{"", -EINVAL, 0},
+			{"app=web or b=(", -EINVAL, 0},
+			{"app=web OR b=1", -EINVAL, 0},
+		};
+
+		for (size_t i = 0; i < sizeof(ors) / sizeof(ors[0]); i++) {
+			struct ctl_selector *sels = (void *)1;
+			struct ctl_err err;
+			size_t n = 7;
+			int ret = ctl_parse_or_selector(ors[i].s, &sels, &n, &err);
+
+			T_ASSERT(ret == ors[i].ret, "or-selector '%s': %d (%s)", ors[i].s, ret,
+				 err.msg);
+			check_err(&err, ret, ors[i].s);
+			if (ret) {
+				T_ASSERT(!sels && !n, "a refused or-selector is not NULL");
+				continue;
+			}
+			T_ASSERT(n == ors[i].n, "or-selector '%s': %zu selectors", ors[i].s, n);
+			for (size_t k = 0; k < n; k++)
+				T_ASSERT(sels[k].n, "or-selector '%s': selector %zu empty",
+					 ors[i].s, k);
+			ctl_or_selector_free(sels, n);
+		}
+		ctl_or_selector_free(NULL, 0);
+	}
+	T_ASSERT(ctl_namespace_valid("ferry-system") && !ctl_namespace_valid("") &&
+		 !ctl_namespace_valid("a_b") && !ctl_namespace_valid("-a"));
+}
+
 int main(void)
 {
 	test_sizes();
@@ -384,6 +534,7 @@ int main(void)
 	test_intervals_and_counts();
 	test_labels();
 	test_selectors();
-	printf("PASS: sizes, durations, intervals, counts, labels, selectors\n");
+	test_flags();
+	printf("PASS: sizes, durations, intervals, counts, labels, selectors, flags\n");
 	return T_EXIT_PASS;
 }

@@ -77,14 +77,20 @@ t_expect_rc 3 "download of an unknown Backup" "$FERRY" backup download no-such -
 ls "$t_tmp" | grep -q '\.tmp-' && t_fail "a temporary file was left"
 t_expect_rc 2 "describe without a name" "$FERRY" backup describe --repo "$repo"
 t_expect_rc 2 "--details on get" "$FERRY" backup get --details --repo "$repo"
-t_expect_rc 0 "backup get --help" "$FERRY" backup get --help
+t_expect_rc 0 "backup get --help --repo" "$FERRY" backup get --help --repo "$repo"
 grep -q "^usage: ferry backup get" <<<"$t_out" || t_fail "get --help: $t_out"
-t_expect_rc 1 "backup create without a cluster" "$FERRY" backup create app --repo "$repo"
+t_expect_rc 2 "backup create in a repository" "$FERRY" backup create app --repo "$repo"
 t_expect_err "\./create" "backup create names ./create"
 
 # the reserved words: an image file named get is ./get
 cp "$t_tmp/v.img" "$t_tmp/get"
 t_expect_rc 0 "backup ./get (an image file named get)" sh -c "cd '$t_tmp' && '$FERRY' backup --repo '$repo' --json ./get"
+snap=$(t_json snapshot_id)
+# ...and a restore onto an image file named create is onto ./create
+t_expect_rc 0 "restore onto ./create (an image file named create)" sh -c "cd '$t_tmp' && '$FERRY' restore --repo '$repo' '$snap' ./create"
+cmp -s "$t_tmp/v.img" "$t_tmp/create" || t_fail "./create differs from what was backed up"
+t_expect_rc 2 "restore download is reserved" "$FERRY" restore download x
+t_expect_err "\./download" "restore download names ./download"
 t_expect_rc 0 "ferry backup --help names the words" "$FERRY" backup --help
 grep -q "create, get, describe or download" <<<"$t_out" || t_fail "backup --help: $t_out"
 

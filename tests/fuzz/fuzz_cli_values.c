@@ -2,12 +2,15 @@
 /*
  * tests/fuzz/fuzz_cli_values.c - the value parsers of control/cli/values.c
  * from any string: sizes ("64M", "1.5GiB"), durations ("720h", "1h30m"),
- * intervals, counts, KEY=VALUE labels and label selectors.
+ * intervals, counts, KEY=VALUE labels, label selectors, and the flags of
+ * `ferry backup|restore create`: booleans, comma lists, namespace mappings,
+ * or-selectors.
  *
  * Properties, not only "no crash": a refusal fills struct ctl_err with the
  * code returned and a reason; what is taken is in range; a parsed selector
  * has valid keys and values and the right number of values per operator,
- * and its canonical form parses back to the same requirements.
+ * and its canonical form parses back to the same requirements; a list's
+ * items and a mapping's pairs, joined again, are the input.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -129,6 +132,81 @@ static void fuzz_selector(const char *s)
 	ctl_selector_fini(&sel);
 }
 
+static void fuzz_flags(const char *s)
+{
+	struct ctl_mapping m;
+	struct ctl_list l;
+	struct ctl_err err;
+	bool b;
+	int ret;
+
+	ret = ctl_parse_bool(s, &b, &err);
+	check_err(&err, ret);
+	for (int kind = CTL_LIST_NAMESPACES; kind <= CTL_LIST_RESOURCES; kind++) {
+		size_t off = 0;
+
+		ret = ctl_parse_list(s, (enum ctl_list_kind)kind, &l, &err);
+		check_err(&err, ret);
+		if (ret) {
+			if (l.items || l.n || l.priv_buf)
+				abort();
+			continue;
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			size_t n = strlen(l.items[i]);
+
+			if (!n || strncmp(s + off, l.items[i], n) ||
+			    s[off + n] != (i + 1 < l.n ? ',' : '\0'))
+				abort();
+			off += n + 1;
+		}
+		ctl_list_fini(&l);
+	}
+	{
+		struct ctl_selector *sels;
+		size_t n;
+
+		ret = ctl_parse_or_selector(s, &sels, &n, &err);
+		check_err(&err, ret);
+		if (ret && (sels || n))
+			abort();
+		/* as many selectors as " or " splits, none empty */
+		for (size_t i = 0; !ret && i < n; i++)
+			if (!sels[i].n)
+				abort();
+		if (!ret) {
+			size_t parts = 1;
+
+			for (const char *q = s; (q = strstr(q, " or ")); q += 4)
+				parts++;
+			if (parts != n)
+				abort();
+			ctl_or_selector_free(sels, n);
+		}
+	}
+	ret = ctl_parse_mapping(s, &m, &err);
+	check_err(&err, ret);
+	if (ret) {
+		if (m.pairs || m.n || m.priv_buf)
+			abort();
+		return;
+	}
+	for (size_t i = 0, off = 0; i < m.n; i++) {
+		size_t f = strlen(m.pairs[i].from), t = strlen(m.pairs[i].to);
+
+		if (!ctl_namespace_valid(m.pairs[i].from) || !ctl_namespace_valid(m.pairs[i].to) ||
+		    strncmp(s + off, m.pairs[i].from, f) || s[off + f] != ':' ||
+		    strncmp(s + off + f + 1, m.pairs[i].to, t) ||
+		    s[off + f + 1 + t] != (i + 1 < m.n ? ',' : '\0'))
+			abort();
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(m.pairs[k].from, m.pairs[i].from))
+				abort();
+		off += f + t + 2;
+	}
+	ctl_mapping_fini(&m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
@@ -163,6 +241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ret && (!key_len || s[key_len] != '=' || value != s + key_len + 1))
 		abort();
 	fuzz_selector(s);
+	fuzz_flags(s);
 	free(s);
 	return 0;
 }

@@ -179,6 +179,47 @@ static void test_yaml(void)
 	}
 }
 
+/* k8s_obj_yaml(): block YAML that k8s_obj_parse_yaml() reads back as the same tree */
+static void test_yaml_emit(void)
+{
+	static const char *const docs[] = {
+		"{\"apiVersion\":\"ferry.io/v1alpha1\",\"kind\":\"Backup\",\"metadata\":"
+		"{\"name\":\"b\",\"labels\":{\"app.kubernetes.io/name\":\"x\"}},\"spec\":"
+		"{\"includedNamespaces\":[\"a\",\"*\"],\"ttl\":\"720h0m0s\","
+		"\"snapshotVolumes\":false,\"labelSelector\":null,\"x\":{},\"y\":[]}}",
+		/* strings another reader would type: quoted */
+		"{\"s\":[\"true\",\"yes\",\"no\",\"on\",\"null\",\"~\",\"\",\"0123\",\"1.5\","
+		"\"-1\",\"1e3\",\"2024-01-01T00:00:00Z\",\".inf\",\"a: b\",\"- x\",\"#c\","
+		"\"multi\\nline\",\"tab\\there\",\"\u00e9t\u00e9\",\"'q'\",\"\\\"dq\\\"\","
+		"\"&a\",\"*a\",\"!t\",\"@x\",\"%x\",\"{x}\",\"[x]\",\"x,y\",\"? x\",\"|\",\">\"],"
+		"\"n\":[0,-7,1.5,1e300,-2.5e-10,9007199254740991],\"b\":[true,false,null],"
+		"\"\":\"empty key\",\"true\":\"key typed\",\"1\":\"numeric key\"}",
+		"[]",
+		"{}",
+		"[[1,[2,[]]],{\"a\":{\"b\":{}}}]",
+	};
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct k8s_obj *o = parse(docs[i]), *back = NULL;
+		struct k8s_err err;
+		char *y = k8s_obj_yaml(o);
+
+		T_ASSERT(y, "doc %zu: no YAML", i);
+		T_ASSERT(!k8s_obj_parse_yaml(y, strlen(y), &back, &err), "doc %zu: %s\n%s", i,
+			 err.msg, y);
+		T_ASSERT(k8s_obj_equal(o, back), "doc %zu read back differs:\n%s", i, y);
+		if (i == 0) {
+			T_ASSERT(strstr(y, "kind: Backup\n"), "%s", y);
+			T_ASSERT(strstr(y, "  includedNamespaces:\n  - a\n"), "block style: %s", y);
+			T_ASSERT(strstr(y, "ttl: \"720h0m0s\""), "%s", y);
+		}
+		free(y);
+		k8s_obj_free(back);
+		k8s_obj_free(o);
+	}
+	T_ASSERT(!k8s_obj_yaml(NULL));
+}
+
 static void test_values(void)
 {
 	static const struct {
@@ -544,6 +585,7 @@ int main(void)
 	test_pointer();
 	test_setters();
 	test_yaml();
+	test_yaml_emit();
 	test_values();
 	test_selectors();
 	test_kinds();

@@ -220,8 +220,26 @@ class Proc:
         try:
             self.rc = self.p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.stacks()
             return None
         return self.rc
+
+    def stacks(self):
+        """A process that did not exit in time: every thread's stack into its log (gdb,
+        where installed), so that a hang says where it is."""
+        gdb = shutil.which("gdb")
+        if not gdb or self.p.poll() is not None:
+            return
+        try:
+            r = subprocess.run([gdb, "-p", str(self.p.pid), "-batch", "-nx", "-ex", "thread apply all bt"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+            out = r.stdout
+        except (OSError, subprocess.TimeoutExpired) as e:
+            out = f"gdb: {e!r}"
+        lines = [l for l in out.splitlines() if l.startswith(("Thread ", "#"))]
+        self.log.write("\n# not exited in time; its threads:\n" + "\n".join(lines) + "\n")
+        self.log.flush()
+        print(f"note: {self.name} did not exit in time; its threads:\n" + "\n".join(lines[:80]), flush=True)
 
     def kill(self):
         if self.p.poll() is None:
