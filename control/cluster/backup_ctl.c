@@ -1046,15 +1046,19 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	const char *phase;
 	int ret;
 
-	if (!req->obj) /* deleted: its record stays in the repository, its transfers go */
+	if (!req->obj) /* gone (its finalizer forgot its record first): its transfers go */
 		return bk_gone(req, res, err);
 	if (k8s_obj_str(req->obj, "/metadata/deletionTimestamp"))
-		return 0;
+		return cluster_backup_delete(req, res, err); /* backup_delete.c */
 	phase = k8s_obj_str(req->obj, "/status/phase");
 	if (!phase)
 		phase = "New";
 	if (bk_phase_done(phase))
 		return bk_done(req->obj, phase, res);
+	if (cluster_backup_synced(req->obj)) { /* its status comes from its record: never run */
+		res->reason = "Synced";
+		return 0;
+	}
 	if (strcmp(phase, "New") && strcmp(phase, "InProgress")) {
 		res->reason = "PhaseNotHandled"; /* Deleting, or a phase of another executor */
 		return 0;
@@ -1086,6 +1090,8 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 			bk_fail(err, ret, "RecordUnreadable", "the backup record: %s",
 				dp_last_error());
 	}
+	if (ret == 0 && !rec) /* before the record: its deletion then frees it */
+		ret = cluster_backup_finalizer_add(req, err);
 	if (ret == 0 && !rec && !strcmp(phase, "New")) {
 		struct k8s_obj *st = NULL;
 

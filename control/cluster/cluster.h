@@ -1105,10 +1105,70 @@ int cluster_restore_apply(struct k8s_client *c, const struct cluster_restore_pla
  *      kinds a Backup can hold (k8s/deploy/controller-rbac.yaml).
  * Any other failure (API server, store, archive) is returned: the runtime
  * retries with backoff, the Backup stays InProgress, the Ready condition
- * False with the reason. A Backup deleted keeps its record; its transfers
- * (found by their annotation in the cache) are deleted.
+ * False with the reason. Before its record is written, the Backup gets the
+ * finalizer CLUSTER_FINALIZER_RECORD, so that its deletion frees what it
+ * stored (DELETING A BACKUP below); once it is gone, its transfers (found
+ * by their annotation in the cache) are deleted.
  */
 extern const struct k8s_resource cluster_repositories; /* ferry.io/v1alpha1, namespaced */
 extern const struct k8s_reconciler cluster_backup_reconciler;
+
+/* ================================================ deleting a Backup (backup_delete.c)
+ *
+ * DELETING A BACKUP. A Backup with the finalizer CLUSTER_FINALIZER_RECORD
+ * (each Backup the reconciler runs, each Backup sync makes) stays until the
+ * reconciler has freed what it stored, whoever deleted it: a user (`kubectl
+ * delete backup`, any client's DELETE) or a Schedule's retention:
+ *   1. the Repository of spec.storageLocation ("default") is opened; one
+ *      that cannot be used (missing, ReadOnly, unreachable, a wrong
+ *      password) refuses: the Ready condition False with the reason
+ *      (RepositoryReadOnly, RepositoryUnavailable), the finalizer kept, the
+ *      key looked at again within the hour;
+ *   2. the record (status.recordId, else dp_record_id() of status.clusterId
+ *      or this cluster's id, the namespace and the name); none: nothing to
+ *      free;
+ *   3. Object Lock: a version of the record's or of a snapshot's object
+ *      that a retention date or a legal hold keeps refuses the delete
+ *      (ObjectLocked, naming the date), and the key comes back then;
+ *   4. dp_forget() of the snapshots the record names, then
+ *      dp_record_forget() of the record: the data they alone referenced is
+ *      freed by the next prune, which is not the controller's (`ferry prune
+ *      --repo URL`, as a CronJob or by hand: it takes the repository's
+ *      exclusive lock);
+ *   5. the finalizer removed: the API server deletes the Backup.
+ * The annotation CLUSTER_ANN_KEEP_RECORD "true" deletes the Backup alone and
+ * keeps the record, as deleting a Velero Backup without a
+ * DeleteBackupRequest does: backup sync then makes it again.
+ */
+#define CLUSTER_FINALIZER_RECORD "ferry.io/backup-record"
+#define CLUSTER_ANN_KEEP_RECORD	 "ferry.io/keep-record"
+
+/* ================================================ Repositories, backup sync (repo_ctl.c)
+ *
+ * THE REPOSITORY RECONCILER. cluster_repository_reconciler validates each
+ * Repository of ferry-system and syncs its Backups, every spec.syncPeriod
+ * (default CLUSTER_SYNC_PERIOD_S, Velero's backup-sync-period) or
+ * spec.validationFrequency, whichever is shorter:
+ *   - validation: the repository opened as a Backup opens it (ReadOnly ones
+ *     too); status.phase Available or Unavailable, status.message the
+ *     reason, lastValidationTime, repositoryId, encryption; the Ready
+ *     condition True (Available) or False (Unavailable, with the reason);
+ *   - sync, when Available: each backup record whose namespace and name no
+ *     Backup of the cluster has becomes a Backup: the record's spec, with
+ *     spec.storageLocation this Repository; its labels and the label
+ *     CLUSTER_LABEL_REPOSITORY naming this Repository (synced Backups are
+ *     those that carry it); the annotation CLUSTER_ANN_RECORD with the
+ *     record's id; the finalizer CLUSTER_FINALIZER_RECORD; then its status
+ *     from the record (phase Completed or PartiallyFailed, times, counts,
+ *     ids). A synced Backup is never run. A record whose namespace does not
+ *     exist is skipped and counted (status.sync.skipped, with the reason);
+ *   - a synced Backup of this Repository whose record is gone from the
+ *     repository (deleted through another cluster) is deleted, its
+ *     finalizer removed first: sync's own deletions never touch a record.
+ */
+#define CLUSTER_LABEL_REPOSITORY "ferry.io/repository" /* on a synced Backup: its Repository */
+#define CLUSTER_ANN_RECORD	 "ferry.io/record"     /* on a synced Backup: the record's id */
+#define CLUSTER_SYNC_PERIOD_S	 60
+extern const struct k8s_reconciler cluster_repository_reconciler;
 
 #endif /* FERRY_CLUSTER_H */

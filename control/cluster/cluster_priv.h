@@ -161,4 +161,60 @@ static inline int cluster_err_oneline(struct cluster_err *err, int code)
 	return code;
 }
 
+/* ------------------------------------------------------------ Repositories
+ *
+ * What the Backup reconciler's delete (backup_delete.c) and the Repository
+ * reconciler (repo_ctl.c) share: a Repository of ferry-system opened.
+ */
+#define CLUSTER_NS_SYSTEM "ferry-system" /* Repositories and their Secrets */
+#define CLUSTER_MSG_MAX	  256
+
+struct k8s_client;
+struct k8s_err;
+struct k8s_reconcile_req;
+struct k8s_reconcile_res;
+struct s3_store;
+
+/* a Repository opened: its object, its store, its repository (unlocked) */
+struct cluster_repo {
+	struct k8s_obj *obj;
+	struct s3_store *st;
+	struct dp_repo *repo;
+	bool read_only; /* spec.accessMode ReadOnly */
+};
+
+/*
+ * cluster_repo_open() - open the Repository ferry-system/@name: its URL
+ * (endpoint, region), the repository there, the password of its Secret.
+ * @obj: the Repository as read already (copied), or NULL to read it
+ * Return: 0 and @r filled (cluster_repo_close() it, also on failure);
+ * 1 when it cannot be used, the reason in @why (a missing Repository, Secret
+ * or key, a wrong password, an unreachable or damaged store): a state to
+ * report, not an error to retry at once; -errno with @err filled for the API
+ * server's failures and no memory.
+ */
+int cluster_repo_open(struct k8s_client *c, const char *name, const struct k8s_obj *obj,
+		      struct cluster_repo *r, char why[CLUSTER_MSG_MAX], struct k8s_err *err);
+void cluster_repo_close(struct cluster_repo *r);
+
+/* cluster_backup_synced() - whether @backup was made by backup sync (its label) */
+bool cluster_backup_synced(const struct k8s_obj *backup);
+
+/*
+ * cluster_backup_finalizer_add() - put CLUSTER_FINALIZER_RECORD on
+ * req->obj's Backup (a merge patch carrying the resourceVersion read), and
+ * the new resourceVersion into req->obj, so that a later patch that carries
+ * it holds. Return: 0; -EAGAIN (written meanwhile: retry); API errors.
+ */
+int cluster_backup_finalizer_add(const struct k8s_reconcile_req *req, struct k8s_err *err);
+
+/*
+ * cluster_backup_delete() - a Backup being deleted: its record and the
+ * snapshots it names forgotten in its Repository, then the finalizer removed
+ * (cluster.h "DELETING A BACKUP"). The reconcile of a Backup with a
+ * deletionTimestamp.
+ */
+int cluster_backup_delete(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
+			  struct k8s_err *err);
+
 #endif /* FERRY_CLUSTER_PRIV_H */

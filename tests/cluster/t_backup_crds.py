@@ -94,7 +94,7 @@ REPO_FULL = {"url": "s3://ferry-test/cluster", "endpoint": "http://127.0.0.1:174
              "credentialsSecret": {"name": "s3", "accessKeyIdKey": "id", "secretAccessKeyKey": "key"},
              "passwordSecret": {"name": "repo-password", "key": "pw"},
              "caBundle": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==",
-             "accessMode": "ReadOnly", "validationFrequency": "1h30m"}
+             "accessMode": "ReadOnly", "validationFrequency": "1h30m", "syncPeriod": "30s"}
 BACKUP_FULL = {"includedNamespaces": ["app", "db"], "excludedNamespaces": ["kube-system"],
                "includedResources": ["*"], "excludedResources": ["events", "events.events.k8s.io"],
                "includedClusterScopedResources": ["persistentvolumes"],
@@ -181,6 +181,8 @@ REFUSED = [
     ("Repository", "http url", {"url": "http://bucket"}, "spec.url: Invalid value"),
     ("Repository", "bad access mode", {"url": "s3://b", "accessMode": "WriteOnly"},
      'spec.accessMode: Unsupported value: "WriteOnly"'),
+    ("Repository", "sync period not a duration", {"url": "s3://b", "syncPeriod": "1 minute"},
+     "spec.syncPeriod: Invalid value"),
     ("Repository", "secret without a name", {"url": "s3://b", "passwordSecret": {"key": "pw"}},
      "spec.passwordSecret.name: Required value"),
     ("Repository", "unknown field", {"url": "s3://b", "password": "hunter2"}, '.spec.password: field not declared in schema'),
@@ -288,7 +290,8 @@ rc, out, err = k("get", "frepo", "full", "-o", "wide")
 rows = table(out)
 eq("kubectl get frepo -o wide: the Repository's columns with the priority-1 ones",
    rows[0] if rows else None,
-   ["NAME", "URL", "ACCESS", "PHASE", "ENCRYPTION", "REPOSITORY ID", "LAST VALIDATED", "AGE"], REF)
+   ["NAME", "URL", "ACCESS", "PHASE", "ENCRYPTION", "REPOSITORY ID", "LAST VALIDATED", "LAST SYNCED",
+    "AGE"], REF)
 rc, out, err = k("get", "frestore", "full")
 rows = table(out)
 eq("kubectl get frestore: the Restore's columns", rows[1][:5] if len(rows) > 1 else None,

@@ -28,6 +28,7 @@ import re
 import subprocess
 
 from opkit import NS
+from scenarios_backupsync import drop_backups
 from scenarios_controller import LEASE, wait_until
 
 APP_NS = "backup-op"
@@ -47,8 +48,7 @@ def _items(env, path):
 def _reset(env):
     env.admin.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                           "metadata": {"name": APP_NS}})
-    for o in _items(env, B):
-        env.admin.delete(f"{B}/{o['metadata']['name']}")
+    drop_backups(env, B)  # their finalizers too: no controller runs here
     for name in ("backup-op", "backup-op-badpw"):
         env.admin.delete(f"{R}/{name}")
         env.admin.delete(f"{SECRETS}/{name}")

@@ -16,6 +16,7 @@ it marks each Backup Completed. Checked, as control/cluster/cluster.h says:
 import re
 import time
 
+from scenarios_backupsync import drop_backups
 from scenarios_controller import LEASE, wait_until
 
 APP_NS = "sched-op"
@@ -31,10 +32,10 @@ def _items(env, path):
 def _reset(env):
     env.admin.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                           "metadata": {"name": APP_NS}})
-    for kind in ("schedules", "backups"):
-        for o in _items(env, f"{API}/namespaces/{APP_NS}/{kind}"):
-            env.admin.delete(f"{API}/namespaces/{APP_NS}/{kind}/{o['metadata']['name']}")
-        wait_until(lambda: not _items(env, f"{API}/namespaces/{APP_NS}/{kind}"), 10)
+    for o in _items(env, f"{API}/namespaces/{APP_NS}/schedules"):
+        env.admin.delete(f"{API}/namespaces/{APP_NS}/schedules/{o['metadata']['name']}")
+    wait_until(lambda: not _items(env, f"{API}/namespaces/{APP_NS}/schedules"), 10)
+    drop_backups(env, f"{API}/namespaces/{APP_NS}/backups")  # their finalizers too
 
 
 def _complete(env, b):

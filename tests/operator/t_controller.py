@@ -34,6 +34,7 @@ import scenarios_controller  # noqa: E402
 import scenarios_schedule  # noqa: E402
 import scenarios_autoscale  # noqa: E402
 import scenarios_backup  # noqa: E402
+import scenarios_backupsync  # noqa: E402
 from opkit import DEPLOY, NS  # noqa: E402
 
 check, eq = kboxtest.check, kboxtest.eq
@@ -44,10 +45,13 @@ REF = "issue 12 §3; DESIGN.md Deployment"
 # until one fails: every controller runs every informer, so the quick scenarios that
 # need a rule most directly come first and the slow lease takeovers last; the Backup's
 # before the Schedule's, whose Backups also reach the Backup reconciler (it reads their
-# Repository and writes their status without the Schedule's scenario needing it)
+# Repository and writes their status without the Schedule's scenario needing it); backup
+# sync's first of those: it checks the Repository's status and a deletion's condition,
+# which the Backup's scenario also causes without checking them
 _CTL = dict(scenarios_controller.SCENARIOS)
 SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + [("controller-lease", _CTL["controller-lease"])] +
-             list(scenarios_backup.SCENARIOS) + list(scenarios_schedule.SCENARIOS) +
+             list(scenarios_backupsync.SCENARIOS) + list(scenarios_backup.SCENARIOS) +
+             list(scenarios_schedule.SCENARIOS) +
              [(n, f) for n, f in scenarios_controller.SCENARIOS if n != "controller-lease"])
 # FERRY_TEST_SCENARIOS=a,b: only those scenarios, and the proof of the rules they use (a
 # quick rerun while working on one; the rules no scenario used are then not checked)

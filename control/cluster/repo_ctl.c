@@ -1,0 +1,707 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/cluster/repo_ctl.c - Repositories: opening one (shared with the
+ * Backup's delete, backup_delete.c), and the Repository reconciler of `ferry
+ * controller`: validation and backup sync (cluster.h "THE REPOSITORY
+ * RECONCILER").
+ *
+ * One reconcile of a Repository of ferry-system:
+ *   1. open it (cluster_repo_open()): Available, or Unavailable and why;
+ *   2. when Available, sync: dp_record_list(), and for each record whose
+ *      namespace/name the Backup cache lacks, the Backup made (create, then
+ *      its status: a create does not take a status); a synced Backup whose
+ *      status an earlier reconcile did not write gets it now; a synced
+ *      Backup of this Repository whose record is gone is deleted, its
+ *      finalizer removed first;
+ *   3. the status (a merge patch of the status subresource), and back after
+ *      the shorter of spec.syncPeriod and spec.validationFrequency.
+ * The Backup watch is a cache only: a Backup's event queues nothing here.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "cluster_priv.h"
+#include "control/cli/cli.h"
+#include "datapath/dp.h"
+#include "k8s/k8s.h"
+#include "s3/store.h"
+
+#define REPO_PASSWORD_KEY "password"
+#define REPO_SYNC_MAX	  100000 /* records looked at in one sync */
+#define REPO_REQUEUE_MAX  3600	 /* seconds */
+
+/* ------------------------------------------------------------ opening */
+
+static int repo_why(char why[CLUSTER_MSG_MAX], const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int repo_why(char why[CLUSTER_MSG_MAX], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, CLUSTER_MSG_MAX, fmt, ap);
+	va_end(ap);
+	for (char *c = why; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return 1;
+}
+
+static int repo_api_fail(struct k8s_err *err, int code, const char *reason, const char *what)
+{
+	err->code = code;
+	snprintf(err->reason, sizeof(err->reason), "%s", reason);
+	snprintf(err->msg, sizeof(err->msg), "%s", what);
+	return code;
+}
+
+/* the password of the Repository's Secret; *@pw NULL: none named (1: refused) */
+static int repo_password(struct k8s_client *c, const struct cluster_repo *r, const char *rname,
+			 char **pw, size_t *len, char why[CLUSTER_MSG_MAX], struct k8s_err *err)
+{
+	const char *sname = k8s_obj_str(r->obj, "/spec/passwordSecret/name");
+	const char *key = k8s_obj_str(r->obj, "/spec/passwordSecret/key");
+	struct k8s_obj *sec = NULL;
+	int ret;
+
+	*pw = NULL;
+	*len = 0;
+	if (!sname)
+		return repo_why(why,
+				"the repository of Repository %s/%.100s is encrypted: its "
+				"spec.passwordSecret is required",
+				CLUSTER_NS_SYSTEM, rname);
+	if (!key || !key[0])
+		key = REPO_PASSWORD_KEY;
+	ret = k8s_get(c, &k8s_secrets, CLUSTER_NS_SYSTEM, sname, NULL, &sec, err);
+	if (ret == -ENOENT)
+		return repo_why(why,
+				"the password Secret %s/%.200s of the Repository does not exist",
+				CLUSTER_NS_SYSTEM, sname);
+	if (ret)
+		return ret;
+	ret = k8s_secret_get(sec, key, pw, len);
+	k8s_obj_free(sec);
+	if (ret == -ENOMEM)
+		return repo_api_fail(err, ret, "OutOfMemory", "the password Secret: out of memory");
+	if (ret)
+		return repo_why(why, "the password Secret %s/%.100s has no key %.100s",
+				CLUSTER_NS_SYSTEM, sname, key);
+	if (*len && (*pw)[*len - 1] == '\n')
+		(*pw)[--*len] = '\0';
+	return 0;
+}
+
+int cluster_repo_open(struct k8s_client *c, const char *name, const struct k8s_obj *obj,
+		      struct cluster_repo *r, char why[CLUSTER_MSG_MAX], struct k8s_err *err)
+{
+	struct s3_store_opts so = {.sz = sizeof(so)};
+	const char *url, *mode;
+	char *pw = NULL;
+	size_t len = 0;
+	int ret;
+
+	assert(c && name && r && why && err);
+	*r = (struct cluster_repo){0};
+	why[0] = '\0';
+	if (obj) {
+		r->obj = k8s_obj_dup(obj);
+		if (!r->obj)
+			return repo_api_fail(err, -ENOMEM, "OutOfMemory", "out of memory");
+	} else {
+		ret = k8s_get(c, &cluster_repositories, CLUSTER_NS_SYSTEM, name, NULL, &r->obj,
+			      err);
+		if (ret == -ENOENT)
+			return repo_why(why, "the Repository %s/%.200s does not exist",
+					CLUSTER_NS_SYSTEM, name);
+		if (ret)
+			return ret;
+	}
+	mode = k8s_obj_str(r->obj, "/spec/accessMode");
+	r->read_only = mode && !strcmp(mode, "ReadOnly");
+	url = k8s_obj_str(r->obj, "/spec/url");
+	if (!url || !url[0])
+		return repo_why(why, "the Repository %s/%.200s has no spec.url", CLUSTER_NS_SYSTEM,
+				name);
+	if (k8s_obj_at(r->obj, "/spec/credentialsSecret"))
+		return repo_why(why,
+				"the Repository %s/%.100s: credentialsSecret is not read by the "
+				"controller yet (it uses its own S3 credentials)",
+				CLUSTER_NS_SYSTEM, name);
+	so.endpoint = k8s_obj_str(r->obj, "/spec/endpoint");
+	so.region = k8s_obj_str(r->obj, "/spec/region");
+	ret = s3_store_open(url, &so, &r->st);
+	if (ret == -ENOMEM)
+		return repo_api_fail(err, ret, "OutOfMemory", "opening the store: out of memory");
+	if (ret)
+		return repo_why(why, "the Repository %s/%.60s: %.160s", CLUSTER_NS_SYSTEM, name,
+				s3_last_error());
+	ret = dp_repo_open(r->st, &r->repo);
+	if (ret == -ENOMEM)
+		return repo_api_fail(err, ret, "OutOfMemory",
+				     "opening the repository: out of memory");
+	if (ret)
+		return repo_why(why, "the Repository %s/%.60s: %.160s", CLUSTER_NS_SYSTEM, name,
+				dp_last_error());
+	if (!dp_repo_is_encrypted(r->repo))
+		return 0;
+	ret = repo_password(c, r, name, &pw, &len, why, err);
+	if (ret)
+		return ret;
+	ret = dp_repo_unlock(r->repo, pw, len);
+	k8s_secret_free(pw, len);
+	if (ret == -EKEYREJECTED)
+		return repo_why(why,
+				"the Repository %s/%.100s: the password of its Secret is wrong",
+				CLUSTER_NS_SYSTEM, name);
+	if (ret == -ENOMEM)
+		return repo_api_fail(err, ret, "OutOfMemory", "unlocking: out of memory");
+	if (ret)
+		return repo_why(why, "the Repository %s/%.60s: %.160s", CLUSTER_NS_SYSTEM, name,
+				dp_last_error());
+	return 0;
+}
+
+void cluster_repo_close(struct cluster_repo *r)
+{
+	if (!r)
+		return;
+	dp_repo_free(r->repo);
+	s3_store_free(r->st);
+	k8s_obj_free(r->obj);
+	*r = (struct cluster_repo){0};
+}
+
+bool cluster_backup_synced(const struct k8s_obj *backup)
+{
+	return k8s_obj_label(backup, CLUSTER_LABEL_REPOSITORY) != NULL;
+}
+
+/* ------------------------------------------------------------ sync */
+
+/* what one sync did: status.sync */
+struct repo_sync {
+	uint64_t records, created, skipped, removed;
+	char skipped_why[CLUSTER_MSG_MAX]; /* the first skip's reason */
+};
+
+static int repo_set_time(struct k8s_obj *o, const char *path, int64_t ns)
+{
+	char buf[K8S_TIME_SIZE];
+
+	k8s_time_format(ns, false, buf);
+	return k8s_obj_set_str(o, path, buf);
+}
+
+/* the status of a Backup made from @rec, found in @repo */
+static int repo_backup_status(const struct dp_record *rec, const struct dp_repo *repo,
+			      const struct k8s_obj *spec, struct k8s_obj **out)
+{
+	const char *ttl = spec ? k8s_obj_str(spec, "/ttl") : NULL;
+	struct k8s_obj *st = NULL;
+	struct ctl_err cerr;
+	int64_t ttl_s = 0;
+	int ret = k8s_obj_new(&st);
+
+	if (!ret)
+		ret = k8s_obj_set_str(st, "/phase", rec->phase);
+	if (!ret)
+		ret = repo_set_time(st, "/startTimestamp", rec->time_start * 1000);
+	if (!ret)
+		ret = repo_set_time(st, "/completionTimestamp", rec->time_end * 1000);
+	if (!ret && ttl && !ctl_parse_duration(ttl, &ttl_s, &cerr) && ttl_s > 0 &&
+	    ttl_s < CLUSTER_TIME_MAX - rec->time_start / 1000000)
+		ret = repo_set_time(st, "/expiration", rec->time_start * 1000 + ttl_s * 1000000000);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/progress/totalItems", (int64_t)rec->objects);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/progress/itemsBackedUp", (int64_t)rec->objects);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/warnings", (int64_t)rec->warnings);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/errors", (int64_t)rec->errors);
+	if (!ret && strlen(rec->cluster) <= 64)
+		ret = k8s_obj_set_str(st, "/clusterId", rec->cluster);
+	if (!ret)
+		ret = k8s_obj_set_str(st, "/repositoryId", dp_repo_info(repo)->id);
+	if (!ret)
+		ret = k8s_obj_set_str(st, "/recordId", rec->id);
+	if (!ret)
+		ret = k8s_obj_set_str(st, "/formatVersion", "1");
+	if (!ret && rec->nvolumes) {
+		ret = k8s_obj_set_int(st, "/volumeSnapshotsAttempted", (int64_t)rec->nvolumes);
+		if (!ret)
+			ret = k8s_obj_set_int(st, "/volumeSnapshotsCompleted",
+					      (int64_t)rec->nvolumes);
+	}
+	if (ret) {
+		k8s_obj_free(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+static int repo_patch_backup_status(const struct k8s_reconcile_req *req, const char *ns,
+				    const char *name, const struct dp_record *rec,
+				    const struct cluster_repo *r, const struct k8s_obj *spec,
+				    struct k8s_err *err)
+{
+	struct k8s_obj *patch = NULL, *st = NULL;
+	int ret = repo_backup_status(rec, r->repo, spec, &st);
+
+	if (!ret)
+		ret = k8s_obj_new(&patch);
+	if (!ret) {
+		ret = k8s_obj_set(patch, "/status", st);
+		st = NULL;
+	}
+	if (ret) {
+		k8s_obj_free(st);
+		k8s_obj_free(patch);
+		return repo_api_fail(err, ret, "OutOfMemory",
+				     "a synced Backup's status: out of memory");
+	}
+	ret = k8s_patch(req->client, &cluster_backups, ns, name, K8S_PATCH_MERGE, patch,
+			&(struct k8s_call){.subresource = "status"}, NULL, err);
+	k8s_obj_free(patch);
+	return ret;
+}
+
+/* the Backup made from @rec: spec, labels, annotation, finalizer; no status */
+static int repo_backup_obj(const struct k8s_reconcile_req *req, const struct dp_record *rec,
+			   struct k8s_obj **out)
+{
+	struct k8s_obj *o = NULL, *spec = NULL;
+	int ret;
+
+	*out = NULL;
+	ret = k8s_obj_new_kind(&cluster_backups, rec->namespace, rec->name, &o);
+	if (ret)
+		return ret;
+	ret = k8s_obj_parse(rec->spec, strlen(rec->spec), &spec);
+	if (ret == -ENOMEM)
+		goto out;
+	if (ret) /* dp_record_decode() takes objects only: never here */
+		ret = k8s_obj_new(&spec);
+	if (!ret)
+		ret = k8s_obj_set_str(spec, "/storageLocation", req->name);
+	if (!ret) {
+		ret = k8s_obj_set(o, "/spec", spec);
+		spec = NULL;
+	}
+	for (size_t i = 0; !ret && i < rec->nlabels; i++)
+		ret = k8s_obj_set_label(o, rec->labels[i].key, rec->labels[i].value);
+	if (!ret)
+		ret = k8s_obj_set_label(o, CLUSTER_LABEL_REPOSITORY, req->name);
+	if (!ret)
+		ret = k8s_obj_set_annotation(o, CLUSTER_ANN_RECORD, rec->id);
+	if (!ret)
+		ret = k8s_obj_set_empty(o, "/metadata/finalizers", K8S_T_ARRAY);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/metadata/finalizers/-", CLUSTER_FINALIZER_RECORD);
+out:
+	k8s_obj_free(spec);
+	if (ret) {
+		k8s_obj_free(o);
+		return ret;
+	}
+	*out = o;
+	return 0;
+}
+
+static void repo_skip(struct repo_sync *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void repo_skip(struct repo_sync *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->skipped++) {
+		va_start(ap, fmt);
+		vsnprintf(s->skipped_why, sizeof(s->skipped_why), fmt, ap);
+		va_end(ap);
+	}
+}
+
+/* one record: the Backup made when the cluster has none of its name */
+static int repo_sync_one(const struct k8s_reconcile_req *req, const struct cluster_repo *r,
+			 const struct dp_record *rec, struct repo_sync *s, struct k8s_err *err)
+{
+	char key[2 * (CLUSTER_NAME_MAX + 1)];
+	struct k8s_obj *have, *b = NULL;
+	struct dp_record *again = NULL;
+	int ret;
+
+	if (strlen(rec->namespace) > CLUSTER_NAME_MAX || strlen(rec->name) > CLUSTER_NAME_MAX)
+		return 0;
+	snprintf(key, sizeof(key), "%s/%s", rec->namespace, rec->name);
+	have = k8s_informer_get(req->caches[1], key);
+	if (have) {
+		const char *id = k8s_obj_annotation(have, CLUSTER_ANN_RECORD);
+
+		ret = 0;
+		/* made by a sync that ended before its status: the status now */
+		if (cluster_backup_synced(have) && id && !strcmp(id, rec->id) &&
+		    !k8s_obj_str(have, "/status/phase") &&
+		    !k8s_obj_str(have, "/metadata/deletionTimestamp"))
+			ret = repo_patch_backup_status(req, rec->namespace, rec->name, rec, r,
+						       k8s_obj_at(have, "/spec"), err);
+		k8s_obj_free(have);
+		return ret;
+	}
+	/*
+	 * The list may be older than the cache: a Backup deleted meanwhile
+	 * forgot its record before its finalizer went, so the record is read
+	 * again and a forgotten one is not brought back.
+	 */
+	ret = dp_record_get(r->repo, rec->id, NULL, NULL, &again);
+	dp_record_free(again);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return repo_api_fail(err, ret, "RecordUnreadable", dp_last_error());
+	ret = repo_backup_obj(req, rec, &b);
+	if (ret)
+		return repo_api_fail(err, ret, "OutOfMemory", "a synced Backup: out of memory");
+	ret = k8s_create(req->client, &cluster_backups, rec->namespace, b,
+			 &(struct k8s_call){.field_manager = req->field_manager}, NULL, err);
+	if (ret == -ENOENT) { /* its namespace is not in this cluster */
+		repo_skip(s, "namespace %.63s does not exist (Backup %.100s)", rec->namespace,
+			  rec->name);
+		ret = 0;
+		goto out;
+	}
+	if (ret == -EINVAL) { /* the API server refused the spec: a newer or older schema */
+		repo_skip(s, "Backup %.63s/%.63s: %.100s", rec->namespace, rec->name, err->msg);
+		ret = 0;
+		goto out;
+	}
+	if (ret == -EEXIST) { /* made meanwhile, by a user or another Repository's sync */
+		*err = (struct k8s_err){0};
+		ret = 0;
+		goto out;
+	}
+	if (ret)
+		goto out;
+	ret = repo_patch_backup_status(req, rec->namespace, rec->name, rec, r,
+				       k8s_obj_at(b, "/spec"), err);
+	if (!ret) {
+		s->created++;
+		ctl_log(CTL_LOG_INFO, "repository %s: Backup %s/%s synced from record %s (%s)",
+			req->name, rec->namespace, rec->name, rec->id, rec->phase);
+	}
+out:
+	k8s_obj_free(b);
+	return ret;
+}
+
+static int repo_cmp_id(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* the synced Backups of this Repository, copied out of the cache */
+struct repo_mine {
+	struct k8s_obj **objs;
+	size_t n, cap;
+	int err;
+};
+
+static int repo_collect(void *arg, const struct k8s_obj *obj)
+{
+	struct repo_mine *m = arg;
+	struct k8s_obj *copy;
+
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 16;
+		struct k8s_obj **objs;
+
+		if (cap > REPO_SYNC_MAX)
+			return m->err = -E2BIG;
+		objs = realloc(m->objs, cap * sizeof(*objs));
+		if (!objs)
+			return m->err = -ENOMEM;
+		m->objs = objs;
+		m->cap = cap;
+	}
+	copy = k8s_obj_dup(obj);
+	if (!copy)
+		return m->err = -ENOMEM;
+	m->objs[m->n++] = copy;
+	return 0;
+}
+
+/*
+ * A synced Backup of this Repository whose record is gone (forgotten through
+ * another cluster): deleted, its finalizer removed first, so that sync's
+ * deletion never reaches the repository.
+ */
+static int repo_remove_orphan(const struct k8s_reconcile_req *req, const struct cluster_repo *r,
+			      const struct k8s_obj *b, struct repo_sync *s, struct k8s_err *err)
+{
+	const char *id = k8s_obj_annotation(b, CLUSTER_ANN_RECORD);
+	const char *ns = k8s_obj_get_ns(b), *name = k8s_obj_get_name(b);
+	struct k8s_obj *patch = NULL;
+	struct dp_record *rec = NULL;
+	int ret;
+
+	ret = dp_record_get(r->repo, id, NULL, NULL, &rec);
+	dp_record_free(rec);
+	if (ret != -ENOENT) /* there after all, or unreadable now: kept */
+		return 0;
+	ret = k8s_obj_new(&patch);
+	if (!ret)
+		ret = k8s_obj_set_str(patch, "/metadata/resourceVersion", k8s_obj_get_rv(b));
+	if (!ret)
+		ret = k8s_obj_set_null(patch, "/metadata/finalizers");
+	if (ret) {
+		k8s_obj_free(patch);
+		return repo_api_fail(err, ret, "OutOfMemory", "out of memory");
+	}
+	ret = k8s_patch(req->client, &cluster_backups, ns, name, K8S_PATCH_MERGE, patch, NULL, NULL,
+			err);
+	k8s_obj_free(patch);
+	if (!ret)
+		ret = k8s_delete(req->client, &cluster_backups, ns, name,
+				 &(struct k8s_call){.pre_uid = k8s_obj_get_uid(b)}, NULL, err);
+	if (ret == -ENOENT || ret == -EAGAIN) { /* gone, or changed: the next sync looks again */
+		*err = (struct k8s_err){0};
+		return 0;
+	}
+	if (!ret) {
+		s->removed++;
+		ctl_log(CTL_LOG_INFO,
+			"repository %s: Backup %s/%s deleted: its record %s is no longer in the "
+			"repository",
+			req->name, ns, name, id);
+	}
+	return ret;
+}
+
+static int repo_orphans(const struct k8s_reconcile_req *req, const struct cluster_repo *r,
+			const struct dp_record *recs, size_t n, struct repo_sync *s,
+			struct k8s_err *err)
+{
+	char text[sizeof(CLUSTER_LABEL_REPOSITORY) + CLUSTER_NAME_MAX + 2];
+	struct k8s_selector *sel = NULL;
+	struct repo_mine m = {0};
+	const char **ids = NULL;
+	int ret;
+
+	snprintf(text, sizeof(text), "%s=%s", CLUSTER_LABEL_REPOSITORY, req->name);
+	ret = k8s_selector_parse(text, &sel, err);
+	if (ret)
+		return ret;
+	ret = k8s_informer_each(req->caches[1], NULL, sel, repo_collect, &m);
+	k8s_selector_free(sel);
+	if (!ret)
+		ret = m.err;
+	if (!ret && m.n && n) {
+		ids = malloc(n * sizeof(*ids));
+		if (!ids)
+			ret = -ENOMEM;
+		for (size_t i = 0; !ret && i < n; i++)
+			ids[i] = recs[i].id;
+		if (!ret)
+			qsort(ids, n, sizeof(*ids), repo_cmp_id);
+	}
+	if (ret)
+		repo_api_fail(err, ret, "OutOfMemory", "the synced Backups: out of memory");
+	for (size_t i = 0; !ret && i < m.n; i++) {
+		const struct k8s_obj *b = m.objs[i];
+		const char *id = k8s_obj_annotation(b, CLUSTER_ANN_RECORD);
+		const char *phase = k8s_obj_str(b, "/status/phase");
+
+		if (!id || strlen(id) != 64 || !phase ||
+		    k8s_obj_str(b, "/metadata/deletionTimestamp"))
+			continue;
+		if (strcmp(phase, "Completed") && strcmp(phase, "PartiallyFailed"))
+			continue;
+		if (n && bsearch(&id, ids, n, sizeof(*ids), repo_cmp_id))
+			continue;
+		ret = repo_remove_orphan(req, r, b, s, err);
+	}
+	for (size_t i = 0; i < m.n; i++)
+		k8s_obj_free(m.objs[i]);
+	free(m.objs);
+	free(ids);
+	return ret;
+}
+
+/* whether the Repository is still in the cache, not being deleted */
+static bool repo_still_there(const struct k8s_reconcile_req *req)
+{
+	struct k8s_obj *o = k8s_informer_get(req->caches[0], req->key);
+	bool there = o && !k8s_obj_str(o, "/metadata/deletionTimestamp");
+
+	k8s_obj_free(o);
+	return there;
+}
+
+static int repo_sync(const struct k8s_reconcile_req *req, const struct cluster_repo *r,
+		     struct repo_sync *s, struct k8s_err *err)
+{
+	struct dp_record *recs = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (strlen(req->name) > CLUSTER_LABEL_VALUE_MAX) {
+		repo_skip(s, "the Repository's name is over %d characters: no label can name it",
+			  CLUSTER_LABEL_VALUE_MAX);
+		return 0;
+	}
+	ret = dp_record_list(r->repo, &recs, &n);
+	if (ret)
+		return repo_api_fail(err, ret, "RecordsUnreadable", dp_last_error());
+	s->records = n;
+	for (size_t i = 0; !ret && i < n && i < REPO_SYNC_MAX; i++) {
+		if (!repo_still_there(req)) /* deleted meanwhile: it makes nothing more */
+			break;
+		ret = repo_sync_one(req, r, &recs[i], s, err);
+	}
+	if (!ret)
+		ret = repo_orphans(req, r, recs, n, s, err);
+	dp_record_list_free(recs, n);
+	return ret;
+}
+
+/* ------------------------------------------------------------ reconcile */
+
+static _Thread_local char repo_msg[2 * CLUSTER_MSG_MAX];
+
+/* a duration of the spec in seconds, @dflt when absent or not one */
+static int64_t repo_period(const struct k8s_obj *o, const char *path, int64_t dflt)
+{
+	const char *s = k8s_obj_str(o, path);
+	struct ctl_err cerr;
+	int64_t v = 0;
+
+	if (!s || ctl_parse_duration(s, &v, &cerr) || v <= 0)
+		return dflt;
+	return v;
+}
+
+static int repo_write_status(const struct k8s_reconcile_req *req, const struct cluster_repo *r,
+			     const char *why, const struct repo_sync *s, bool synced,
+			     struct k8s_err *err)
+{
+	struct k8s_obj *patch = NULL;
+	int64_t gen = 0, now = k8s_now_ns();
+	int ret = k8s_obj_new(&patch);
+
+	k8s_obj_int(req->obj, "/metadata/generation", &gen);
+	if (!ret)
+		ret = k8s_obj_set_str(patch, "/status/phase", why[0] ? "Unavailable" : "Available");
+	if (!ret)
+		ret = why[0] ? k8s_obj_set_str(patch, "/status/message", why)
+			     : k8s_obj_set_null(patch, "/status/message");
+	if (!ret)
+		ret = repo_set_time(patch, "/status/lastValidationTime", now);
+	if (!ret)
+		ret = k8s_obj_set_int(patch, "/status/observedGeneration", gen);
+	if (!ret && r->repo) {
+		ret = k8s_obj_set_str(patch, "/status/repositoryId", dp_repo_info(r->repo)->id);
+		if (!ret)
+			ret = k8s_obj_set_str(patch, "/status/encryption",
+					      dp_repo_is_encrypted(r->repo) ? "aes-256-gcm"
+									    : "none");
+	}
+	if (!ret && synced) {
+		ret = repo_set_time(patch, "/status/sync/lastSyncTime", now);
+		if (!ret)
+			ret = k8s_obj_set_int(patch, "/status/sync/records", (int64_t)s->records);
+		if (!ret)
+			ret = k8s_obj_set_int(patch, "/status/sync/created", (int64_t)s->created);
+		if (!ret)
+			ret = k8s_obj_set_int(patch, "/status/sync/removed", (int64_t)s->removed);
+		if (!ret)
+			ret = k8s_obj_set_int(patch, "/status/sync/skipped", (int64_t)s->skipped);
+		if (!ret)
+			ret = s->skipped ? k8s_obj_set_str(patch, "/status/sync/message",
+							   s->skipped_why)
+					 : k8s_obj_set_null(patch, "/status/sync/message");
+	}
+	if (ret) {
+		k8s_obj_free(patch);
+		return repo_api_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+	}
+	ret = k8s_patch(req->client, &cluster_repositories, req->ns, req->name, K8S_PATCH_MERGE,
+			patch, &(struct k8s_call){.subresource = "status"}, NULL, err);
+	k8s_obj_free(patch);
+	return ret;
+}
+
+static int repo_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
+			  struct k8s_err *err)
+{
+	struct cluster_repo r = {0};
+	struct repo_sync s = {0};
+	char why[CLUSTER_MSG_MAX];
+	int64_t period, vf;
+	bool synced = false;
+	int ret;
+
+	if (!req->obj) /* deleted: its Backups and the repository stay */
+		return 0;
+	period = repo_period(req->obj, "/spec/syncPeriod", CLUSTER_SYNC_PERIOD_S);
+	vf = repo_period(req->obj, "/spec/validationFrequency", period);
+	if (vf < period)
+		period = vf;
+	if (period > REPO_REQUEUE_MAX)
+		period = REPO_REQUEUE_MAX;
+	ret = cluster_repo_open(req->client, req->name, req->obj, &r, why, err);
+	if (ret < 0)
+		goto out;
+	if (ret == 0) {
+		ret = repo_sync(req, &r, &s, err);
+		if (ret)
+			goto out;
+		synced = true;
+	}
+	ret = repo_write_status(req, &r, why, &s, synced, err);
+	if (ret)
+		goto out;
+	res->requeue_after_ms = (unsigned int)(period * 1000);
+	if (why[0]) {
+		snprintf(repo_msg, sizeof(repo_msg), "%s", why);
+		res->reason = "Unavailable";
+		res->failed = true;
+	} else {
+		snprintf(repo_msg, sizeof(repo_msg), "%s, %llu backup records%s%s",
+			 r.read_only ? "ReadOnly" : "ReadWrite", (unsigned long long)s.records,
+			 s.skipped ? "; not synced: " : "", s.skipped ? s.skipped_why : "");
+		res->reason = "Available";
+	}
+	res->message = repo_msg;
+out:
+	cluster_repo_close(&r);
+	return ret;
+}
+
+/* Backups are a cache here: sync looks at them every period, no event queues it */
+static void repo_backup_none(const struct k8s_obj *obj, k8s_key_fn add, void *q)
+{
+	(void)obj;
+	(void)add;
+	(void)q;
+}
+
+static const struct k8s_watch repo_watches[] = {
+	{.resource = &cluster_repositories, .own_ns = true},
+	{.resource = &cluster_backups, .map = K8S_MAP_FN, .map_fn = repo_backup_none},
+};
+
+const struct k8s_reconciler cluster_repository_reconciler = {
+	.sz = sizeof(struct k8s_reconciler),
+	.name = "repository",
+	.watches = repo_watches,
+	.nwatches = sizeof(repo_watches) / sizeof(repo_watches[0]),
+	.workers = 1,
+	.condition = "Ready",
+	.reconcile = repo_reconcile,
+};
