@@ -237,7 +237,7 @@ def main():
     step("ferry controller and one ferry agent per node, under their service accounts")
     ctl_kc = token_kubeconfig(core, BOX, "ferry-controller")
     agent_kc = token_kubeconfig(core, BOX, "ferry-agent")
-    start([FERRY, "controller", "--kubeconfig", ctl_kc, "-n", SYS, "--identity", "demo",
+    start([FERRY, "-v", "controller", "--kubeconfig", ctl_kc, "-n", SYS, "--identity", "demo",
            "--metrics-addr", f"127.0.0.1:{free_port()}"], "controller.log")
     for n in NODES:
         start([FERRY, "-v", "agent", "--kubeconfig", agent_kc, "--node-name", n, "--no-pin", "--no-net",
