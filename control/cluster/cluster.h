@@ -954,9 +954,9 @@ const char *cluster_restore_map(const struct cluster_map *m, size_t n, const cha
  * priorities (Cluster API, Carvel). Restored in tier order; within a tier
  * in parallel.
  */
-#define CLUSTER_TIER_REST 23
-#define CLUSTER_TIER_LOW  24
-#define CLUSTER_TIERS	  25
+#define CLUSTER_TIER_REST 24
+#define CLUSTER_TIER_LOW  25
+#define CLUSTER_TIERS	  26
 int cluster_restore_tier(const char *group, const char *kind);
 /* cluster_restore_tier_name() - "customresourcedefinitions.apiextensions.k8s.io", ..., "*", "low" */
 const char *cluster_restore_tier_name(int tier);
@@ -1015,6 +1015,55 @@ int cluster_restore_plan_line(struct cluster_restore_plan *p, const char *line, 
 int cluster_restore_plan_finish(struct cluster_restore_plan *p,
 				const struct cluster_restore_opts *o, struct cluster_err *err);
 void cluster_restore_plan_fini(struct cluster_restore_plan *p);
+
+/*
+ * struct cluster_restore_volume - a volume of the backup record (datapath/dp.h
+ * struct dp_record_volume): the claim it was taken of, @ns and @pvc as backed
+ * up, the repository @volume and its @snapshot (a full id; NULL or "": no
+ * data). Borrowed strings.
+ * struct cluster_snapshot_src - what each Snapshot made names: @repository (a
+ * Repository in ferry-system), its @url (NULL: none), its password Secret
+ * @password_secret in ferry-system and its @password_key (NULL: none, or the
+ * Secret's default key). Borrowed strings.
+ */
+struct cluster_restore_volume {
+	const char *ns, *pvc, *volume, *snapshot;
+	uint64_t size;
+};
+struct cluster_snapshot_src {
+	const char *repository, *url, *password_secret, *password_key;
+};
+
+/*
+ * cluster_restore_snapshot_name() - the name of the Snapshot that restore
+ * @restore makes for claim @pvc: "<restore>-<pvc>", or "<restore>-<16 hex
+ * digits of a hash of @pvc>" when that is longer than CLUSTER_NAME_MAX.
+ * The same arguments give the same name, so a restarted controller finds it.
+ * Return: 0; -EINVAL (an empty or too long name).
+ */
+int cluster_restore_snapshot_name(const char *restore, const char *pvc,
+				  char name[CLUSTER_NAME_MAX + 1]);
+
+/*
+ * cluster_restore_plan_volumes() - the claims of finished plan @p whose
+ * volume the backup holds (@vols, @nvols; matched by their namespace mapped
+ * by @o and their name). Each gets a new volume: spec.volumeName,
+ * spec.dataSource and spec.dataSourceRef go, and its PV, when the plan
+ * holds it, is skipped. With @fill (restoreVolumes), a claim whose volume
+ * has a snapshot gets spec.dataSourceRef to a Snapshot (ferry.io/v1alpha1,
+ * named by cluster_restore_snapshot_name() of @o's restore name, in the
+ * claim's target namespace, labelled as restored objects are, naming @src
+ * and the snapshot), added to the plan in the Snapshot tier: the populator
+ * fills the claim from it (control/xfer/xfer.h xfer_populate_step()).
+ * Without @fill the claim is restored empty. Claims of no volume in @vols
+ * stay as the plan has them. Pure.
+ * Return: 0; -EINVAL (@fill without @src->repository, no name: @err); -ENOMEM.
+ */
+int cluster_restore_plan_volumes(struct cluster_restore_plan *p,
+				 const struct cluster_restore_opts *o,
+				 const struct cluster_restore_volume *vols, size_t nvols,
+				 const struct cluster_snapshot_src *src, bool fill,
+				 struct cluster_err *err);
 
 /*
  * APPLYING A PLAN (restore_apply.c): tier by tier; in a tier, @workers
