@@ -1084,6 +1084,8 @@ enum cluster_outcome {
 	CLUSTER_FAILED,
 	CLUSTER_SKIPPED, /* the plan's @skip, or no such resource in the cluster */
 };
+/* the reason of a CLUSTER_SKIPPED_EXISTS whose object equals the backup's (no warning) */
+#define CLUSTER_REASON_SAME "exists, the same as in the backup"
 /* "Created", "SkippedExists", "Updated", "Failed", "Skipped" */
 const char *cluster_outcome_name(enum cluster_outcome oc);
 
