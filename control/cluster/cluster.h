@@ -1145,4 +1145,51 @@ int cluster_restore_apply(struct k8s_client *c, const struct cluster_restore_pla
 extern const struct k8s_resource cluster_repositories; /* ferry.io/v1alpha1, namespaced */
 extern const struct k8s_reconciler cluster_backup_reconciler;
 
+/* ================================================ the Restore reconciler (restore_ctl.c)
+ *
+ * THE RESTORE RECONCILER. cluster_restore_reconciler is `ferry controller`'s
+ * executor of Restores (k8s/deploy/crd-restores.yaml): a Restore in phase New
+ * (or none) or InProgress is carried out once; the other phases are left as
+ * they are.
+ *   1. validation, before anything is written: the spec
+ *      (cluster_restore_opts_read(), the selection, spec.backupName required,
+ *      spec.storageClassMappingConfigMap in the Restore's namespace); the
+ *      Backup spec.backupName in the Restore's namespace, Completed or
+ *      PartiallyFailed (absent, with spec.storageLocation: its record is
+ *      looked up by name alone, a cluster that has only the repository); the
+ *      Repository (spec.storageLocation, else the Backup's, else "default";
+ *      ReadOnly is fine), its password; the backup record; each target class
+ *      of storageClassMapping exists; no claim is filled from a snapshot over
+ *      a PVC that exists (out of scope: the reason says so). A refusal is
+ *      phase FailedValidation, the reason in status.validationErrors[0] and
+ *      the Ready condition (False, FailedValidation), no retry, nothing else
+ *      written. A damaged archive is phase Failed with status.failureReason;
+ *   2. the plan: the archive's objects the Restore's selection takes (the
+ *      Backup's fields: namespaces, resources, label selectors; Namespaces
+ *      follow the namespace filters, CRDs and PVs come with what needs them),
+ *      prepared and sorted into tiers (cluster_restore_plan_finish()), the
+ *      claims of the record's volumes given a Snapshot each, or restored empty
+ *      with restoreVolumes false (cluster_restore_plan_volumes());
+ *   3. phase InProgress and startTimestamp (a merge patch carrying the
+ *      resourceVersion read);
+ *   4. cluster_restore_apply(): tier by tier, 8 workers, 50 requests/s in
+ *      all, the controller's client's own limit too (--kube-api-qps);
+ *   5. status: phase Completed, or PartiallyFailed when an object failed;
+ *      progress.totalItems (objects the plan restores) and itemsRestored
+ *      (created, updated, or found as the Restore would make them), warnings
+ *      (an object that exists and differs, a kind the cluster does not serve,
+ *      hooks not run), errors (an object refused), warningMessages (the first
+ *      20 of both), recordId, volumes (each claim of a backed-up volume: its
+ *      Snapshot, or why it is empty), the times; the Ready condition True.
+ * Any other failure (API server, store) is returned: the runtime retries with
+ * backoff, the Restore stays InProgress; a reconcile run again finds what it
+ * made (the backup's names, and deterministic Snapshot names) as it would
+ * make it and counts it restored. A Restore deleted is left alone: what it
+ * restored stays. Which kinds it can write is the ClusterRole ferry-restore's
+ * (k8s/deploy/restore-rbac.yaml): a kind without its rule fails with the
+ * rule to grant in the message.
+ */
+extern const struct k8s_resource cluster_restores; /* ferry.io/v1alpha1, namespaced */
+extern const struct k8s_reconciler cluster_restore_reconciler;
+
 #endif /* FERRY_CLUSTER_H */

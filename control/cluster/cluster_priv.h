@@ -161,4 +161,37 @@ static inline int cluster_err_oneline(struct cluster_err *err, int code)
 	return code;
 }
 
+/*
+ * struct cluster_repo - a Repository opened by cluster_repo_open(): @obj as
+ * read, its store @st and repository @repo (unlocked when encrypted), all
+ * owned, freed by cluster_repo_close(); @why a refusal's one-line reason.
+ */
+#define CLUSTER_REPO_NS "ferry-system" /* where Repositories and their Secrets live */
+struct s3_store;
+struct k8s_client;
+struct k8s_err;
+struct k8s_obj;
+struct cluster_repo {
+	char name[CLUSTER_NAME_MAX + 1];
+	struct k8s_obj *obj;
+	struct s3_store *st;
+	struct dp_repo *repo;
+	char why[256];
+};
+
+/*
+ * cluster_repo_open() - the Repository CLUSTER_REPO_NS/@name of the cluster
+ * of @c: read, its store at spec.url opened (spec.endpoint, spec.region; the
+ * process's own S3 credentials), the repository opened and, when encrypted,
+ * unlocked with its password Secret (key "password" unless
+ * passwordSecret.key). @write: a ReadOnly Repository is refused.
+ * Return: 0; 1 when refused (no such Repository or Secret, no spec.url,
+ * credentialsSecret, no repository at the URL, a wrong password: the reason
+ * in @r->why, nothing to retry); -errno of the API server or the store, with
+ * @err filled. @r is the caller's, zeroed first; close it in every case.
+ */
+int cluster_repo_open(struct k8s_client *c, const char *name, bool write, struct cluster_repo *r,
+		      struct k8s_err *err);
+void cluster_repo_close(struct cluster_repo *r);
+
 #endif /* FERRY_CLUSTER_PRIV_H */

@@ -25,5 +25,6 @@ const struct k8s_reconciler *const op_registry[] = {
 	&as_reconciler,		      /* ScalePolicy: control/autoscale */
 	&cluster_schedule_reconciler, /* Schedule: control/cluster */
 	&cluster_backup_reconciler,   /* Backup: control/cluster */
+	&cluster_restore_reconciler,  /* Restore: control/cluster */
 	NULL,
 };
