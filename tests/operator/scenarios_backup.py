@@ -5,8 +5,9 @@ then again without each RBAC rule it uses.
 
 A file:// repository in the test's temporary directory (the controller runs here,
 as a local process), encrypted, its password in a Secret of ferry-system, and its
-Repository; a namespace with a ConfigMap (and the box's kube-root-ca.crt), a Deployment
-and a ConfigMap labelled velero.io/exclude-from-backup. Checked, as control/cluster/cluster.h says:
+Repository; a namespace with a ConfigMap (and the box's kube-root-ca.crt and default
+ServiceAccount), a Deployment and a ConfigMap labelled velero.io/exclude-from-backup.
+Checked, as control/cluster/cluster.h says:
 - a Backup of the namespace ends Completed: startTimestamp, completionTimestamp,
   expiration (spec.ttl), progress, warnings, errors 0, the record's id, the cluster's
   id; the Ready condition True, reason Completed;
@@ -165,9 +166,9 @@ def _scenario(env, r):
             re.fullmatch(HEX64, st.get("recordId") or "") and
             re.fullmatch(HEX64, st.get("repositoryId") or "") and st.get("clusterId"), st)
     prog = st.get("progress") or {}
-    r.check("status: eight objects backed up (two ConfigMaps, the Deployment, the three Backups, "
-            "their CRD, the Namespace), no error",
-            prog.get("itemsBackedUp") == 8 and prog.get("totalItems") == 8 and
+    r.check("status: nine objects backed up (two ConfigMaps, the default ServiceAccount, the "
+            "Deployment, the three Backups, their CRD, the Namespace), no error",
+            prog.get("itemsBackedUp") == 9 and prog.get("totalItems") == 9 and
             st.get("errors") == 0, st)
     cond = wait_until(lambda: _ready(_backup(env, "app-1")), 3, alive=a)
     r.check("the Ready condition is True, reason Completed, naming the record",
@@ -187,7 +188,7 @@ def _scenario(env, r):
     rec = recs[0]
     r.check("the record: phase Completed, the Backup's id, counts and labels",
             rec.get("phase") == "Completed" and rec.get("id") == st.get("recordId") and
-            rec.get("objects") == 8 and rec.get("errors") == 0 and
+            rec.get("objects") == 9 and rec.get("errors") == 0 and
             rec.get("cluster") == st.get("clusterId") and
             (rec.get("labels") or {}).get("app") == "app", rec)
     d = _ferry(env, "backup", "describe", "app-1", "--repo", repo, "-n", APP_NS)
@@ -201,16 +202,17 @@ def _scenario(env, r):
         except ValueError:
             continue
         objs.append((o.get("kind"), (o.get("metadata") or {}).get("name")))
-    # the kinds the shipped ClusterRole lists: ConfigMaps, Deployments, and ferry's own Backups
-    # (taken as Velero takes its own; never restored, restore_plan.c)
-    r.check("its objects: the ConfigMaps, the Deployment, the Backups with their CRD and the "
-            "Namespace, not the excluded ConfigMap",
+    # the kinds the shipped ClusterRole lists: ConfigMaps, ServiceAccounts, Deployments, and
+    # ferry's own Backups (taken as Velero takes its own; never restored, restore_plan.c)
+    r.check("its objects: the ConfigMaps, the ServiceAccount, the Deployment, the Backups with "
+            "their CRD and the Namespace, not the excluded ConfigMap",
             dl.returncode == 0 and sorted(objs) == [("Backup", "app-1"), ("Backup", "bad-password"),
                                                     ("Backup", "no-repo"),
                                                     ("ConfigMap", "app-config"),
                                                     ("ConfigMap", "kube-root-ca.crt"),
                                                     ("CustomResourceDefinition", "backups.ferry.io"),
-                                                    ("Deployment", "app"), ("Namespace", APP_NS)],
+                                                    ("Deployment", "app"), ("Namespace", APP_NS),
+                                                    ("ServiceAccount", "default")],
             (objs, dl.stderr[-300:]))
 
     # bad input: no Repository; a wrong password: FailedValidation, a False condition, no record

@@ -31,6 +31,7 @@ import scenarios_controller  # noqa: E402
 import scenarios_schedule  # noqa: E402
 import scenarios_autoscale  # noqa: E402
 import scenarios_backup  # noqa: E402
+import scenarios_restore  # noqa: E402
 from opkit import DEPLOY, NS  # noqa: E402
 
 check, eq = kboxtest.check, kboxtest.eq
@@ -44,13 +45,18 @@ REF = "issue 12 §3; DESIGN.md Deployment"
 # Repository and writes their status without the Schedule's scenario needing it)
 _CTL = dict(scenarios_controller.SCENARIOS)
 SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + [("controller-lease", _CTL["controller-lease"])] +
-             list(scenarios_backup.SCENARIOS) + list(scenarios_schedule.SCENARIOS) +
+             list(scenarios_backup.SCENARIOS) + list(scenarios_restore.SCENARIOS) +
+             list(scenarios_schedule.SCENARIOS) +
              [(n, f) for n, f in scenarios_controller.SCENARIOS if n != "controller-lease"])
 # ferry's service accounts, and those whose rules the scenarios here prove rule by rule;
 # the agent's rules need the box's nodes and are proven by its own suite
 # (tests/kbox/t_agent.py, issue 13)
 ACCOUNTS = ("ferry-controller", "ferry-agent")
 PROVEN = ("ferry-controller",)
+# the application backup's ClusterRoles (BACKUP-PLAN decision), bound to the controller
+# besides its own: what a Backup reads, what a Restore writes; each verb on each resource is
+# granted by one role only, as the proof below needs
+APP_ROLES = {"ferry-controller": ("ferry-restore",)}
 
 
 def check_manifests(env, docs):
@@ -78,7 +84,8 @@ def check_manifests(env, docs):
               subjects, ref=REF)
     for sa in ACCOUNTS:
         bound = [(b["roleRef"]["kind"], b["roleRef"]["name"]) for b in bindings
-                 if any(s.get("name") == sa for s in b.get("subjects") or [])]
+                 if any(s.get("name") == sa for s in b.get("subjects") or []) and
+                 b["roleRef"]["name"] not in APP_ROLES.get(sa, ())]
         # a process without rights yet (the agent until issue 13) has no role at all
         kinds = [k for k, _ in bound]
         check(f"service account {sa} is bound to one Role and one ClusterRole at most, each its own "
