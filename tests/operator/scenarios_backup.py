@@ -25,6 +25,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 from opkit import NS
 from scenarios_controller import LEASE, wait_until
@@ -154,8 +155,10 @@ def _scenario(env, r):
         return
     # 4-6 s alone; up to 10 s late in the proof's reruns, with the box grown (its cause is
     # not known yet): a wide bound, as the objects' collection makes some 50 requests
+    t0 = time.time()
     done = wait_until(lambda: _phase(env, "app-1") in ("Completed", "PartiallyFailed", "Failed",
                                                        "FailedValidation"), 15, step=0.2, alive=a)
+    r.figures["completed_s"] = round(time.time() - t0, 1)
     b = _backup(env, "app-1")
     st = b.get("status") or {}
     if not r.check("the Backup ends Completed", done and st.get("phase") == "Completed",
