@@ -150,7 +150,9 @@ def _scenario(env, r):
                    why is None, why):
         return
     repo = f"file://{repo_dir}"
-    a = env.controller("backup-a")
+    # the collection makes some 50 requests: under the client's default 5 requests/s they
+    # took over 15 s late in the proof's reruns, with the box loaded
+    a = env.controller("backup-a", ["--kube-api-qps", "50", "--kube-api-burst", "100"])
     if not r.check("the controller leads", a.wait_line(r"backup-a: leading", LEASE), a.text()[-400:]):
         return
     # 4-6 s alone; up to 10 s late in the proof's reruns, with the box grown (its cause is
