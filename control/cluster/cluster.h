@@ -771,6 +771,7 @@ int cluster_apis_add(struct cluster_apis *a, const struct cluster_res *r);
  *       {conditions: {capacity: "MIN,MAX", storageClass: [..], pvcLabels:
  *       {..}}, action: {type: skip|snapshot}}; the first that matches a
  *       volume decides
+ * ferry's VolumeTransfers (volumetransfers.ferry.io) are never taken.
  * The label velero.io/exclude-from-backup=true excludes an object always,
  * related ones too. Related objects are not held to the label selectors.
  * Namespace objects come with the namespaces of the objects taken.
@@ -1185,7 +1186,7 @@ extern const struct k8s_reconciler cluster_backup_reconciler;
  * backoff, the Restore stays InProgress; a reconcile run again finds what it
  * made (the backup's names, and deterministic Snapshot names) as it would
  * make it and counts it restored. A Restore deleted is left alone: what it
- * restored stays. Which kinds it can write is the ClusterRole ferry-restore's
+ * restored stays. Which kinds it can write is the ClusterRole ferry-controller-restore's
  * (k8s/deploy/restore-rbac.yaml): a kind without its rule fails with the
  * rule to grant in the message.
  */

@@ -405,6 +405,11 @@ static bool res_any(const struct cluster_strv *s, const struct cluster_res *r)
 
 static bool res_passes(const struct cluster_sel *s, const struct cluster_res *r)
 {
+	/* a VolumeTransfer is the controller's plumbing for one volume of a
+	 * running Backup or Restore: it lives minutes, is never restored, and
+	 * reading it is the volume path's grant, not a Backup's */
+	if (!strcmp(r->group, CLUSTER_API_GROUP) && !strcmp(r->resource, "volumetransfers"))
+		return false;
 	if (res_any(&s->exc_res, r))
 		return false;
 	return s->inc_res.n == 0 || res_any(&s->inc_res, r);
