@@ -48,12 +48,9 @@
 #include "control/xfer/xfer.h"
 #include "datapath/dp.h"
 #include "k8s/k8s.h"
-#include "s3/store.h"
 
-#define BK_NS		"ferry-system" /* where Repositories and their Secrets live */
 #define BK_DEFAULT_REPO "default"
 #define BK_WARN_KEEP	20 /* warningMessages kept in the status */
-#define BK_PASSWORD_KEY "password"
 #define BK_KUBE_SYSTEM	"kube-system"
 #define BK_MSG_MAX	256
 #define BK_LABEL_UID	"ferry.io/backup-uid" /* on a Backup's VolumeTransfers */
@@ -89,9 +86,8 @@ struct bk {
 	const struct k8s_reconcile_req *req;
 	const char *ns, *name;
 	const struct k8s_obj *spec; /* NULL: an empty spec */
-	struct k8s_obj *repo_obj;
-	struct s3_store *st;
-	struct dp_repo *repo;
+	struct cluster_repo rp;
+	struct dp_repo *repo; /* rp's */
 	struct dp_archive *archive;
 	struct cluster_sel *sel;
 	int64_t expiry_s; /* spec.ttl in seconds, 0 for none */
@@ -121,9 +117,7 @@ static void bk_fini(struct bk *b)
 	free(b->vols);
 	dp_archive_free(b->archive);
 	cluster_sel_free(b->sel);
-	dp_repo_free(b->repo);
-	s3_store_free(b->st);
-	k8s_obj_free(b->repo_obj);
+	cluster_repo_close(&b->rp);
 	free(b->msgs);
 }
 
@@ -183,106 +177,22 @@ static int bk_note(struct bk *b, bool error, const char *fmt, ...)
 
 /* ------------------------------------------------------------ validation */
 
-/* the Repository's password, from its Secret in ferry-system; *@pw NULL: none named */
-static int bk_password(struct bk *b, char **pw, size_t *len, struct k8s_err *err)
-{
-	const char *sname = k8s_obj_str(b->repo_obj, "/spec/passwordSecret/name");
-	const char *key = k8s_obj_str(b->repo_obj, "/spec/passwordSecret/key");
-	struct k8s_obj *sec = NULL;
-	int ret;
-
-	*pw = NULL;
-	*len = 0;
-	if (!sname)
-		return 0;
-	if (!key || !key[0])
-		key = BK_PASSWORD_KEY;
-	ret = k8s_get(b->req->client, &k8s_secrets, BK_NS, sname, NULL, &sec, err);
-	if (ret == -ENOENT)
-		return bk_invalid(b,
-				  "the password Secret %s/%.200s of the Repository does not exist",
-				  BK_NS, sname);
-	if (ret)
-		return ret;
-	ret = k8s_secret_get(sec, key, pw, len);
-	k8s_obj_free(sec);
-	if (ret == -ENOMEM)
-		return bk_fail(err, ret, "OutOfMemory",
-			       "reading the password Secret: out of memory");
-	if (ret)
-		return bk_invalid(b, "the password Secret %s/%.100s has no key %.100s", BK_NS,
-				  sname, key);
-	if (*len && (*pw)[*len - 1] == '\n')
-		(*pw)[--*len] = '\0';
-	return 0;
-}
-
-/* the Repository named by the Backup, its store opened and its key unlocked */
+/* the Repository named by the Backup, its store opened and its key unlocked (repo_open.c) */
 static int bk_open(struct bk *b, struct k8s_err *err)
 {
 	const char *rname = b->spec ? k8s_obj_str(b->spec, "/storageLocation") : NULL;
-	struct s3_store_opts so = {.sz = sizeof(so)};
-	const char *url, *mode;
-	char *pw = NULL;
-	size_t len = 0;
+	bool named = rname && rname[0];
 	int ret;
 
-	if (!rname || !rname[0])
-		rname = BK_DEFAULT_REPO;
-	ret = k8s_get(b->req->client, &cluster_repositories, BK_NS, rname, NULL, &b->repo_obj, err);
-	if (ret == -ENOENT)
-		return bk_invalid(b, "the Repository %s/%.200s does not exist%s", BK_NS, rname,
-				  b->spec && k8s_obj_str(b->spec, "/storageLocation")
-					  ? " (spec.storageLocation)"
-					  : " (no spec.storageLocation: the default one)");
-	if (ret)
+	ret = cluster_repo_open(b->req->client, named ? rname : BK_DEFAULT_REPO, true, &b->rp, err);
+	b->repo = b->rp.repo;
+	if (ret != 1)
 		return ret;
-	url = k8s_obj_str(b->repo_obj, "/spec/url");
-	if (!url || !url[0])
-		return bk_invalid(b, "the Repository %s/%.200s has no spec.url", BK_NS, rname);
-	mode = k8s_obj_str(b->repo_obj, "/spec/accessMode");
-	if (mode && !strcmp(mode, "ReadOnly"))
-		return bk_invalid(b, "the Repository %s/%.200s is ReadOnly", BK_NS, rname);
-	if (k8s_obj_at(b->repo_obj, "/spec/credentialsSecret"))
-		return bk_invalid(b,
-				  "the Repository %s/%.100s: credentialsSecret is not read by the "
-				  "controller yet (it uses its own S3 credentials)",
-				  BK_NS, rname);
-	so.endpoint = k8s_obj_str(b->repo_obj, "/spec/endpoint");
-	so.region = k8s_obj_str(b->repo_obj, "/spec/region");
-	ret = s3_store_open(url, &so, &b->st);
-	if (ret == -ENOMEM)
-		return bk_fail(err, ret, "OutOfMemory", "opening %.200s: out of memory", url);
-	if (ret)
-		return bk_invalid(b, "the Repository %s/%.60s: %.160s", BK_NS, rname,
-				  s3_last_error());
-	ret = dp_repo_open(b->st, &b->repo);
-	if (ret == -ENOENT || ret == -EPROTONOSUPPORT || ret == -EBADMSG)
-		return bk_invalid(b, "the Repository %s/%.60s: %.160s", BK_NS, rname,
-				  dp_last_error());
-	if (ret)
-		return bk_fail(err, ret, "RepositoryUnavailable", "the Repository %s/%.60s: %.160s",
-			       BK_NS, rname, dp_last_error());
-	if (!dp_repo_is_encrypted(b->repo))
-		return 0;
-	ret = bk_password(b, &pw, &len, err);
-	if (ret)
-		return ret;
-	if (!pw)
-		return bk_invalid(b,
-				  "the repository of Repository %s/%.100s is encrypted: its "
-				  "spec.passwordSecret is required",
-				  BK_NS, rname);
-	ret = dp_repo_unlock(b->repo, pw, len);
-	k8s_secret_free(pw, len);
-	if (ret == -EKEYREJECTED)
-		return bk_invalid(b,
-				  "the Repository %s/%.100s: the password of its Secret is wrong",
-				  BK_NS, rname);
-	if (ret)
-		return bk_fail(err, ret, "RepositoryUnavailable", "the Repository %s/%.60s: %.160s",
-			       BK_NS, rname, dp_last_error());
-	return 0;
+	if (!b->rp.obj) /* no such Repository: which one */
+		return bk_invalid(b, "%.200s%s", b->rp.why,
+				  named ? " (spec.storageLocation)"
+					: " (no spec.storageLocation: the default one)");
+	return bk_invalid(b, "%s", b->rp.why);
 }
 
 /* the cluster's id: the kube-system namespace's UID, as Velero and the record name it */
@@ -522,8 +432,8 @@ static void bk_transfer_count(struct bk *b, const struct k8s_obj *vt)
 static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, const char *name,
 			      struct k8s_err *err)
 {
-	const char *sname = k8s_obj_str(b->repo_obj, "/spec/passwordSecret/name");
-	const char *key = k8s_obj_str(b->repo_obj, "/spec/passwordSecret/key");
+	const char *sname = k8s_obj_str(b->rp.obj, "/spec/passwordSecret/name");
+	const char *key = k8s_obj_str(b->rp.obj, "/spec/passwordSecret/key");
 	const char *uid = k8s_obj_get_uid(b->req->obj);
 	char volume[1024], owner[2 * CLUSTER_NAME_MAX + 2];
 	struct k8s_obj *o = NULL;
@@ -547,7 +457,7 @@ static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, cons
 		ret = k8s_obj_set_str(o, "/spec/volume", volume);
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/repository/url",
-				      k8s_obj_str(b->repo_obj, "/spec/url"));
+				      k8s_obj_str(b->rp.obj, "/spec/url"));
 	if (!ret && sname)
 		ret = k8s_obj_set_str(o, "/spec/repository/passwordSecretRef/name", sname);
 	if (!ret && sname && key && key[0])

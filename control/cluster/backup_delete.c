@@ -306,7 +306,8 @@ int cluster_backup_delete(const struct k8s_reconcile_req *req, struct k8s_reconc
 	}
 	if (!rname || !rname[0])
 		rname = DEL_DEFAULT_REPO;
-	ret = cluster_repo_open(req->client, rname, NULL, &r, why, err);
+	ret = cluster_repo_open(req->client, rname, false, &r, err);
+	snprintf(why, sizeof(why), "%s", ret == 1 ? r.why : "");
 	if (ret < 0)
 		goto out;
 	if (ret == 1) {
@@ -317,7 +318,7 @@ int cluster_backup_delete(const struct k8s_reconcile_req *req, struct k8s_reconc
 			why, CLUSTER_FINALIZER_RECORD, CLUSTER_ANN_KEEP_RECORD);
 		goto out;
 	}
-	if (r.read_only) {
+	if (cluster_repo_read_only(&r)) {
 		ret = del_refuse(
 			res, "RepositoryReadOnly", DEL_RECHECK_S,
 			"the Repository %s/%.100s is ReadOnly: the Backup's record and "

@@ -955,9 +955,9 @@ const char *cluster_restore_map(const struct cluster_map *m, size_t n, const cha
  * priorities (Cluster API, Carvel). Restored in tier order; within a tier
  * in parallel.
  */
-#define CLUSTER_TIER_REST 23
-#define CLUSTER_TIER_LOW  24
-#define CLUSTER_TIERS	  25
+#define CLUSTER_TIER_REST 24
+#define CLUSTER_TIER_LOW  25
+#define CLUSTER_TIERS	  26
 int cluster_restore_tier(const char *group, const char *kind);
 /* cluster_restore_tier_name() - "customresourcedefinitions.apiextensions.k8s.io", ..., "*", "low" */
 const char *cluster_restore_tier_name(int tier);
@@ -1018,6 +1018,55 @@ int cluster_restore_plan_finish(struct cluster_restore_plan *p,
 void cluster_restore_plan_fini(struct cluster_restore_plan *p);
 
 /*
+ * struct cluster_restore_volume - a volume of the backup record (datapath/dp.h
+ * struct dp_record_volume): the claim it was taken of, @ns and @pvc as backed
+ * up, the repository @volume and its @snapshot (a full id; NULL or "": no
+ * data). Borrowed strings.
+ * struct cluster_snapshot_src - what each Snapshot made names: @repository (a
+ * Repository in ferry-system), its @url (NULL: none), its password Secret
+ * @password_secret in ferry-system and its @password_key (NULL: none, or the
+ * Secret's default key). Borrowed strings.
+ */
+struct cluster_restore_volume {
+	const char *ns, *pvc, *volume, *snapshot;
+	uint64_t size;
+};
+struct cluster_snapshot_src {
+	const char *repository, *url, *password_secret, *password_key;
+};
+
+/*
+ * cluster_restore_snapshot_name() - the name of the Snapshot that restore
+ * @restore makes for claim @pvc: "<restore>-<pvc>", or "<restore>-<16 hex
+ * digits of a hash of @pvc>" when that is longer than CLUSTER_NAME_MAX.
+ * The same arguments give the same name, so a restarted controller finds it.
+ * Return: 0; -EINVAL (an empty or too long name).
+ */
+int cluster_restore_snapshot_name(const char *restore, const char *pvc,
+				  char name[CLUSTER_NAME_MAX + 1]);
+
+/*
+ * cluster_restore_plan_volumes() - the claims of finished plan @p whose
+ * volume the backup holds (@vols, @nvols; matched by their namespace mapped
+ * by @o and their name). Each gets a new volume: spec.volumeName,
+ * spec.dataSource and spec.dataSourceRef go, and its PV, when the plan
+ * holds it, is skipped. With @fill (restoreVolumes), a claim whose volume
+ * has a snapshot gets spec.dataSourceRef to a Snapshot (ferry.io/v1alpha1,
+ * named by cluster_restore_snapshot_name() of @o's restore name, in the
+ * claim's target namespace, labelled as restored objects are, naming @src
+ * and the snapshot), added to the plan in the Snapshot tier: the populator
+ * fills the claim from it (control/xfer/xfer.h xfer_populate_step()).
+ * Without @fill the claim is restored empty. Claims of no volume in @vols
+ * stay as the plan has them. Pure.
+ * Return: 0; -EINVAL (@fill without @src->repository, no name: @err); -ENOMEM.
+ */
+int cluster_restore_plan_volumes(struct cluster_restore_plan *p,
+				 const struct cluster_restore_opts *o,
+				 const struct cluster_restore_volume *vols, size_t nvols,
+				 const struct cluster_snapshot_src *src, bool fill,
+				 struct cluster_err *err);
+
+/*
  * APPLYING A PLAN (restore_apply.c): tier by tier; in a tier, @workers
  * threads create the objects at most @qps requests per second in all
  * (the client's own limit applies too: open it with a qps of at least
@@ -1036,6 +1085,8 @@ enum cluster_outcome {
 	CLUSTER_FAILED,
 	CLUSTER_SKIPPED, /* the plan's @skip, or no such resource in the cluster */
 };
+/* the reason of a CLUSTER_SKIPPED_EXISTS whose object equals the backup's (no warning) */
+#define CLUSTER_REASON_SAME "exists, the same as in the backup"
 /* "Created", "SkippedExists", "Updated", "Failed", "Skipped" */
 const char *cluster_outcome_name(enum cluster_outcome oc);
 
@@ -1170,5 +1221,52 @@ extern const struct k8s_reconciler cluster_backup_reconciler;
 #define CLUSTER_ANN_RECORD	 "ferry.io/record"     /* on a synced Backup: the record's id */
 #define CLUSTER_SYNC_PERIOD_S	 60
 extern const struct k8s_reconciler cluster_repository_reconciler;
+
+/* ================================================ the Restore reconciler (restore_ctl.c)
+ *
+ * THE RESTORE RECONCILER. cluster_restore_reconciler is `ferry controller`'s
+ * executor of Restores (k8s/deploy/crd-restores.yaml): a Restore in phase New
+ * (or none) or InProgress is carried out once; the other phases are left as
+ * they are.
+ *   1. validation, before anything is written: the spec
+ *      (cluster_restore_opts_read(), the selection, spec.backupName required,
+ *      spec.storageClassMappingConfigMap in the Restore's namespace); the
+ *      Backup spec.backupName in the Restore's namespace, Completed or
+ *      PartiallyFailed (absent, with spec.storageLocation: its record is
+ *      looked up by name alone, a cluster that has only the repository); the
+ *      Repository (spec.storageLocation, else the Backup's, else "default";
+ *      ReadOnly is fine), its password; the backup record; each target class
+ *      of storageClassMapping exists; no claim is filled from a snapshot over
+ *      a PVC that exists (out of scope: the reason says so). A refusal is
+ *      phase FailedValidation, the reason in status.validationErrors[0] and
+ *      the Ready condition (False, FailedValidation), no retry, nothing else
+ *      written. A damaged archive is phase Failed with status.failureReason;
+ *   2. the plan: the archive's objects the Restore's selection takes (the
+ *      Backup's fields: namespaces, resources, label selectors; Namespaces
+ *      follow the namespace filters, CRDs and PVs come with what needs them),
+ *      prepared and sorted into tiers (cluster_restore_plan_finish()), the
+ *      claims of the record's volumes given a Snapshot each, or restored empty
+ *      with restoreVolumes false (cluster_restore_plan_volumes());
+ *   3. phase InProgress and startTimestamp (a merge patch carrying the
+ *      resourceVersion read);
+ *   4. cluster_restore_apply(): tier by tier, 8 workers, 50 requests/s in
+ *      all, the controller's client's own limit too (--kube-api-qps);
+ *   5. status: phase Completed, or PartiallyFailed when an object failed;
+ *      progress.totalItems (objects the plan restores) and itemsRestored
+ *      (created, updated, or found as the Restore would make them), warnings
+ *      (an object that exists and differs, a kind the cluster does not serve,
+ *      hooks not run), errors (an object refused), warningMessages (the first
+ *      20 of both), recordId, volumes (each claim of a backed-up volume: its
+ *      Snapshot, or why it is empty), the times; the Ready condition True.
+ * Any other failure (API server, store) is returned: the runtime retries with
+ * backoff, the Restore stays InProgress; a reconcile run again finds what it
+ * made (the backup's names, and deterministic Snapshot names) as it would
+ * make it and counts it restored. A Restore deleted is left alone: what it
+ * restored stays. Which kinds it can write is the ClusterRole ferry-controller-restore's
+ * (k8s/deploy/restore-rbac.yaml): a kind without its rule fails with the
+ * rule to grant in the message.
+ */
+extern const struct k8s_resource cluster_restores; /* ferry.io/v1alpha1, namespaced */
+extern const struct k8s_reconciler cluster_restore_reconciler;
 
 #endif /* FERRY_CLUSTER_H */

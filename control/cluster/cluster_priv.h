@@ -161,41 +161,51 @@ static inline int cluster_err_oneline(struct cluster_err *err, int code)
 	return code;
 }
 
+/*
+ * struct cluster_repo - a Repository opened by cluster_repo_open(): @obj as
+ * read, its store @st and repository @repo (unlocked when encrypted), all
+ * owned, freed by cluster_repo_close(); @why a refusal's one-line reason.
+ */
+#define CLUSTER_REPO_NS	  "ferry-system" /* where Repositories and their Secrets live */
+#define CLUSTER_NS_SYSTEM CLUSTER_REPO_NS
+#define CLUSTER_MSG_MAX	  256
+struct s3_store;
+struct k8s_client;
+struct k8s_err;
+struct k8s_obj;
+struct cluster_repo {
+	char name[CLUSTER_NAME_MAX + 1];
+	struct k8s_obj *obj;
+	struct s3_store *st;
+	struct dp_repo *repo;
+	char why[256];
+};
+
+/*
+ * cluster_repo_open() - the Repository CLUSTER_REPO_NS/@name of the cluster
+ * of @c: read, its store at spec.url opened (spec.endpoint, spec.region; the
+ * process's own S3 credentials), the repository opened and, when encrypted,
+ * unlocked with its password Secret (key "password" unless
+ * passwordSecret.key). @write: a ReadOnly Repository is refused.
+ * Return: 0; 1 when refused (no such Repository or Secret, no spec.url,
+ * credentialsSecret, no repository at the URL, a wrong password: the reason
+ * in @r->why, nothing to retry); -errno of the API server or the store, with
+ * @err filled. @r is the caller's, zeroed first; close it in every case.
+ */
+int cluster_repo_open(struct k8s_client *c, const char *name, bool write, struct cluster_repo *r,
+		      struct k8s_err *err);
+void cluster_repo_close(struct cluster_repo *r);
+/* cluster_repo_read_only() - whether @r is spec.accessMode ReadOnly */
+bool cluster_repo_read_only(const struct cluster_repo *r);
+
 /* ------------------------------------------------------------ Repositories
  *
  * What the Backup reconciler's delete (backup_delete.c) and the Repository
  * reconciler (repo_ctl.c) share: a Repository of ferry-system opened.
  */
-#define CLUSTER_NS_SYSTEM "ferry-system" /* Repositories and their Secrets */
-#define CLUSTER_MSG_MAX	  256
 
-struct k8s_client;
-struct k8s_err;
 struct k8s_reconcile_req;
 struct k8s_reconcile_res;
-struct s3_store;
-
-/* a Repository opened: its object, its store, its repository (unlocked) */
-struct cluster_repo {
-	struct k8s_obj *obj;
-	struct s3_store *st;
-	struct dp_repo *repo;
-	bool read_only; /* spec.accessMode ReadOnly */
-};
-
-/*
- * cluster_repo_open() - open the Repository ferry-system/@name: its URL
- * (endpoint, region), the repository there, the password of its Secret.
- * @obj: the Repository as read already (copied), or NULL to read it
- * Return: 0 and @r filled (cluster_repo_close() it, also on failure);
- * 1 when it cannot be used, the reason in @why (a missing Repository, Secret
- * or key, a wrong password, an unreachable or damaged store): a state to
- * report, not an error to retry at once; -errno with @err filled for the API
- * server's failures and no memory.
- */
-int cluster_repo_open(struct k8s_client *c, const char *name, const struct k8s_obj *obj,
-		      struct cluster_repo *r, char why[CLUSTER_MSG_MAX], struct k8s_err *err);
-void cluster_repo_close(struct cluster_repo *r);
 
 /* cluster_backup_synced() - whether @backup was made by backup sync (its label) */
 bool cluster_backup_synced(const struct k8s_obj *backup);

@@ -35,22 +35,7 @@
 #define REPO_SYNC_MAX	  100000 /* records looked at in one sync */
 #define REPO_REQUEUE_MAX  3600	 /* seconds */
 
-/* ------------------------------------------------------------ opening */
-
-static int repo_why(char why[CLUSTER_MSG_MAX], const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int repo_why(char why[CLUSTER_MSG_MAX], const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, CLUSTER_MSG_MAX, fmt, ap);
-	va_end(ap);
-	for (char *c = why; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return 1;
-}
+/* ------------------------------------------------------------ helpers */
 
 static int repo_api_fail(struct k8s_err *err, int code, const char *reason, const char *what)
 {
@@ -58,123 +43,6 @@ static int repo_api_fail(struct k8s_err *err, int code, const char *reason, cons
 	snprintf(err->reason, sizeof(err->reason), "%s", reason);
 	snprintf(err->msg, sizeof(err->msg), "%s", what);
 	return code;
-}
-
-/* the password of the Repository's Secret; *@pw NULL: none named (1: refused) */
-static int repo_password(struct k8s_client *c, const struct cluster_repo *r, const char *rname,
-			 char **pw, size_t *len, char why[CLUSTER_MSG_MAX], struct k8s_err *err)
-{
-	const char *sname = k8s_obj_str(r->obj, "/spec/passwordSecret/name");
-	const char *key = k8s_obj_str(r->obj, "/spec/passwordSecret/key");
-	struct k8s_obj *sec = NULL;
-	int ret;
-
-	*pw = NULL;
-	*len = 0;
-	if (!sname)
-		return repo_why(why,
-				"the repository of Repository %s/%.100s is encrypted: its "
-				"spec.passwordSecret is required",
-				CLUSTER_NS_SYSTEM, rname);
-	if (!key || !key[0])
-		key = REPO_PASSWORD_KEY;
-	ret = k8s_get(c, &k8s_secrets, CLUSTER_NS_SYSTEM, sname, NULL, &sec, err);
-	if (ret == -ENOENT)
-		return repo_why(why,
-				"the password Secret %s/%.200s of the Repository does not exist",
-				CLUSTER_NS_SYSTEM, sname);
-	if (ret)
-		return ret;
-	ret = k8s_secret_get(sec, key, pw, len);
-	k8s_obj_free(sec);
-	if (ret == -ENOMEM)
-		return repo_api_fail(err, ret, "OutOfMemory", "the password Secret: out of memory");
-	if (ret)
-		return repo_why(why, "the password Secret %s/%.100s has no key %.100s",
-				CLUSTER_NS_SYSTEM, sname, key);
-	if (*len && (*pw)[*len - 1] == '\n')
-		(*pw)[--*len] = '\0';
-	return 0;
-}
-
-int cluster_repo_open(struct k8s_client *c, const char *name, const struct k8s_obj *obj,
-		      struct cluster_repo *r, char why[CLUSTER_MSG_MAX], struct k8s_err *err)
-{
-	struct s3_store_opts so = {.sz = sizeof(so)};
-	const char *url, *mode;
-	char *pw = NULL;
-	size_t len = 0;
-	int ret;
-
-	assert(c && name && r && why && err);
-	*r = (struct cluster_repo){0};
-	why[0] = '\0';
-	if (obj) {
-		r->obj = k8s_obj_dup(obj);
-		if (!r->obj)
-			return repo_api_fail(err, -ENOMEM, "OutOfMemory", "out of memory");
-	} else {
-		ret = k8s_get(c, &cluster_repositories, CLUSTER_NS_SYSTEM, name, NULL, &r->obj,
-			      err);
-		if (ret == -ENOENT)
-			return repo_why(why, "the Repository %s/%.200s does not exist",
-					CLUSTER_NS_SYSTEM, name);
-		if (ret)
-			return ret;
-	}
-	mode = k8s_obj_str(r->obj, "/spec/accessMode");
-	r->read_only = mode && !strcmp(mode, "ReadOnly");
-	url = k8s_obj_str(r->obj, "/spec/url");
-	if (!url || !url[0])
-		return repo_why(why, "the Repository %s/%.200s has no spec.url", CLUSTER_NS_SYSTEM,
-				name);
-	if (k8s_obj_at(r->obj, "/spec/credentialsSecret"))
-		return repo_why(why,
-				"the Repository %s/%.100s: credentialsSecret is not read by the "
-				"controller yet (it uses its own S3 credentials)",
-				CLUSTER_NS_SYSTEM, name);
-	so.endpoint = k8s_obj_str(r->obj, "/spec/endpoint");
-	so.region = k8s_obj_str(r->obj, "/spec/region");
-	ret = s3_store_open(url, &so, &r->st);
-	if (ret == -ENOMEM)
-		return repo_api_fail(err, ret, "OutOfMemory", "opening the store: out of memory");
-	if (ret)
-		return repo_why(why, "the Repository %s/%.60s: %.160s", CLUSTER_NS_SYSTEM, name,
-				s3_last_error());
-	ret = dp_repo_open(r->st, &r->repo);
-	if (ret == -ENOMEM)
-		return repo_api_fail(err, ret, "OutOfMemory",
-				     "opening the repository: out of memory");
-	if (ret)
-		return repo_why(why, "the Repository %s/%.60s: %.160s", CLUSTER_NS_SYSTEM, name,
-				dp_last_error());
-	if (!dp_repo_is_encrypted(r->repo))
-		return 0;
-	ret = repo_password(c, r, name, &pw, &len, why, err);
-	if (ret)
-		return ret;
-	ret = dp_repo_unlock(r->repo, pw, len);
-	k8s_secret_free(pw, len);
-	if (ret == -EKEYREJECTED)
-		return repo_why(why,
-				"the Repository %s/%.100s: the password of its Secret is wrong",
-				CLUSTER_NS_SYSTEM, name);
-	if (ret == -ENOMEM)
-		return repo_api_fail(err, ret, "OutOfMemory", "unlocking: out of memory");
-	if (ret)
-		return repo_why(why, "the Repository %s/%.60s: %.160s", CLUSTER_NS_SYSTEM, name,
-				dp_last_error());
-	return 0;
-}
-
-void cluster_repo_close(struct cluster_repo *r)
-{
-	if (!r)
-		return;
-	dp_repo_free(r->repo);
-	s3_store_free(r->st);
-	k8s_obj_free(r->obj);
-	*r = (struct cluster_repo){0};
 }
 
 bool cluster_backup_synced(const struct k8s_obj *backup)
@@ -654,7 +522,8 @@ static int repo_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconc
 		period = vf;
 	if (period > REPO_REQUEUE_MAX)
 		period = REPO_REQUEUE_MAX;
-	ret = cluster_repo_open(req->client, req->name, req->obj, &r, why, err);
+	ret = cluster_repo_open(req->client, req->name, false, &r, err);
+	snprintf(why, sizeof(why), "%s", ret == 1 ? r.why : "");
 	if (ret < 0)
 		goto out;
 	if (ret == 0) {
@@ -673,8 +542,9 @@ static int repo_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconc
 		res->failed = true;
 	} else {
 		snprintf(repo_msg, sizeof(repo_msg), "%s, %llu backup records%s%s",
-			 r.read_only ? "ReadOnly" : "ReadWrite", (unsigned long long)s.records,
-			 s.skipped ? "; not synced: " : "", s.skipped ? s.skipped_why : "");
+			 cluster_repo_read_only(&r) ? "ReadOnly" : "ReadWrite",
+			 (unsigned long long)s.records, s.skipped ? "; not synced: " : "",
+			 s.skipped ? s.skipped_why : "");
 		res->reason = "Available";
 	}
 	res->message = repo_msg;

@@ -126,12 +126,16 @@ static void exists(struct apply *a, const struct cluster_plan_item *it,
 	}
 	budget(a);
 	ret = k8s_get(a->c, kr, it->ns, it->name, NULL, &live, &kerr);
-	if (!ret && same_as_live(a, it, live))
-		result(a, it, CLUSTER_SKIPPED_EXISTS, "exists, the same as in the backup");
-	else
+	if (ret) {
+		snprintf(why, sizeof(why), "exists; reading it failed: %s", kerr.msg);
+		result(a, it, CLUSTER_SKIPPED_EXISTS, why);
+	} else if (same_as_live(a, it, live)) {
+		result(a, it, CLUSTER_SKIPPED_EXISTS, CLUSTER_REASON_SAME);
+	} else {
 		result(a, it, CLUSTER_SKIPPED_EXISTS,
 		       "exists and differs from the backup: left as it is "
 		       "(existingResourcePolicy none)");
+	}
 	k8s_obj_free(live);
 }
 

@@ -182,6 +182,8 @@ static const struct {
 	 "volumesnapshotcontents.snapshot.storage.k8s.io"},
 	{"snapshot.storage.k8s.io", "VolumeSnapshot", "volumesnapshots.snapshot.storage.k8s.io"},
 	{"velero.io", "DataUpload", "datauploads.velero.io"},
+	/* ferry's populator source, where Velero restores its DataUploads: before the claims */
+	{CLUSTER_API_GROUP, "Snapshot", "snapshots.ferry.io"},
 	{"", "PersistentVolume", "persistentvolumes"},
 	{"", "PersistentVolumeClaim", "persistentvolumeclaims"},
 	{"rbac.authorization.k8s.io", "ClusterRole", "clusterroles.rbac.authorization.k8s.io"},
@@ -766,11 +768,34 @@ static int plan_rules(struct cluster_restore_plan *p)
 	return 0;
 }
 
+/* the items sorted into their tiers, stable; tier_start[] set */
+static int plan_sort(struct cluster_restore_plan *p)
+{
+	struct cluster_plan_item *sorted;
+	size_t count[CLUSTER_TIERS] = {0}, at[CLUSTER_TIERS], sum = 0;
+
+	sorted = malloc((p->n ? p->n : 1) * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		count[p->items[i].tier]++;
+	for (int t = 0; t < CLUSTER_TIERS; t++) {
+		p->tier_start[t] = sum;
+		at[t] = sum;
+		sum += count[t];
+	}
+	p->tier_start[CLUSTER_TIERS] = p->n;
+	for (size_t i = 0; i < p->n; i++)
+		sorted[at[p->items[i].tier]++] = p->items[i];
+	free(p->items);
+	p->items = sorted;
+	p->cap = p->n ? p->n : 1;
+	return 0;
+}
+
 int cluster_restore_plan_finish(struct cluster_restore_plan *p,
 				const struct cluster_restore_opts *o, struct cluster_err *err)
 {
-	struct cluster_plan_item *sorted;
-	size_t count[CLUSTER_TIERS] = {0}, at[CLUSTER_TIERS];
 	int ret;
 
 	cluster_err_clear(err);
@@ -782,25 +807,143 @@ int cluster_restore_plan_finish(struct cluster_restore_plan *p,
 		if (item_read(it))
 			return cluster_err_set(err, -EINVAL, "not an API object");
 	}
-	if ((ret = plan_rules(p)))
+	if ((ret = plan_rules(p)) || (ret = plan_sort(p)))
 		return cluster_err_set(err, ret, "out of memory");
-	sorted = malloc((p->n ? p->n : 1) * sizeof(*sorted));
-	if (!sorted)
-		return cluster_err_set(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < p->n; i++)
-		count[p->items[i].tier]++;
-	for (int t = 0, sum = 0; t < CLUSTER_TIERS; t++) {
-		p->tier_start[t] = (size_t)sum;
-		at[t] = (size_t)sum;
-		sum += (int)count[t];
-	}
-	p->tier_start[CLUSTER_TIERS] = p->n;
-	for (size_t i = 0; i < p->n; i++)
-		sorted[at[p->items[i].tier]++] = p->items[i];
-	free(p->items);
-	p->items = sorted;
-	p->cap = p->n ? p->n : 1;
 	return 0;
+}
+
+/* ------------------------------------------------------------ volumes */
+
+int cluster_restore_snapshot_name(const char *restore, const char *pvc,
+				  char name[CLUSTER_NAME_MAX + 1])
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 */
+	size_t rl, pl;
+
+	if (!restore || !restore[0] || !pvc || !pvc[0] || strlen(restore) > CLUSTER_NAME_MAX)
+		return -EINVAL;
+	rl = strlen(restore);
+	pl = strlen(pvc);
+	if (rl + 1 + pl <= CLUSTER_NAME_MAX) {
+		memcpy(name, restore, rl);
+		name[rl] = '-';
+		memcpy(name + rl + 1, pvc, pl + 1);
+		return 0;
+	}
+	for (const char *c = pvc; *c; c++) {
+		h ^= (unsigned char)*c;
+		h *= 0x100000001b3ULL;
+	}
+	if (rl + 17 > CLUSTER_NAME_MAX)
+		return -EINVAL;
+	memcpy(name, restore, rl);
+	snprintf(name + rl, 18, "-%016llx", (unsigned long long)h);
+	return 0;
+}
+
+static const struct cluster_restore_volume *volume_of(const struct cluster_restore_opts *o,
+						      const struct cluster_plan_item *it,
+						      const struct cluster_restore_volume *vols,
+						      size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (vols[i].ns && vols[i].pvc && !strcmp(vols[i].pvc, it->name) &&
+		    !strcmp(cluster_restore_map(o->ns_map, o->n_ns_map, vols[i].ns), it->ns))
+			return &vols[i];
+	return NULL;
+}
+
+/* the Snapshot a claim is filled from, pushed onto @p (its tier set) */
+static int snapshot_item(struct cluster_restore_plan *p, const struct cluster_restore_opts *o,
+			 const struct cluster_plan_item *pvc,
+			 const struct cluster_restore_volume *v,
+			 const struct cluster_snapshot_src *src, const char *name)
+{
+	struct k8s_obj *s = NULL;
+	int ret;
+
+	if ((ret = k8s_obj_new(&s)) ||
+	    (ret = k8s_obj_set_str(s, "/apiVersion", CLUSTER_API_GROUP "/" CLUSTER_API_VERSION)) ||
+	    (ret = k8s_obj_set_str(s, "/kind", "Snapshot")) ||
+	    (ret = k8s_obj_set_str(s, "/metadata/name", name)) ||
+	    (ret = k8s_obj_set_str(s, "/metadata/namespace", pvc->ns)) ||
+	    (o->backup_name[0] &&
+	     (ret = k8s_obj_set_label(s, CLUSTER_LABEL_BACKUP_NAME, o->backup_name))) ||
+	    (o->restore_name[0] &&
+	     (ret = k8s_obj_set_label(s, CLUSTER_LABEL_RESTORE_NAME, o->restore_name))) ||
+	    (ret = k8s_obj_set_str(s, "/spec/repository", src->repository)) ||
+	    (ret = k8s_obj_set_str(s, "/spec/snapshotID", v->snapshot)) ||
+	    (v->volume && (ret = k8s_obj_set_str(s, "/spec/volume", v->volume))) ||
+	    (src->url && (ret = k8s_obj_set_str(s, "/spec/url", src->url))) ||
+	    (src->password_secret &&
+	     (ret = k8s_obj_set_str(s, "/spec/passwordSecretRef/name", src->password_secret))) ||
+	    (src->password_secret && src->password_key &&
+	     (ret = k8s_obj_set_str(s, "/spec/passwordSecretRef/key", src->password_key))) ||
+	    (ret = plan_push(p, s))) {
+		k8s_obj_free(s);
+		return ret;
+	}
+	return item_read(&p->items[p->n - 1]);
+}
+
+static int volumes(struct cluster_restore_plan *p, const struct cluster_restore_opts *o,
+		   const struct cluster_restore_volume *vols, size_t nvols,
+		   const struct cluster_snapshot_src *src, bool fill, struct cluster_err *err)
+{
+	size_t n = p->n;
+	int ret;
+
+	if (fill && (!src || !src->repository || !src->repository[0]))
+		return cluster_err_set(err, -EINVAL, "no Repository for the restored volumes");
+	for (size_t i = 0; i < n; i++) {
+		struct cluster_plan_item *it = &p->items[i];
+		const struct cluster_restore_volume *v;
+		const char *pv;
+		char name[CLUSTER_NAME_MAX + 1];
+
+		if (!is(it, "PersistentVolumeClaim") || !(v = volume_of(o, it, vols, nvols)))
+			continue;
+		if (fill && (!v->snapshot || !v->snapshot[0]))
+			continue; /* no data in the backup: as the plan says */
+		/* a new volume: the backed-up one's PV is not restored for it */
+		pv = k8s_obj_str(it->obj, "/spec/volumeName");
+		for (size_t j = 0; pv && j < n; j++)
+			if (is(&p->items[j], "PersistentVolume") && !strcmp(p->items[j].name, pv))
+				p->items[j].skip =
+					fill ? "its claim is filled from the backup's snapshot"
+					     : "restoreVolumes false: its claim is restored "
+					       "empty";
+		k8s_obj_remove(it->obj, "/spec/volumeName");
+		k8s_obj_remove(it->obj, "/spec/dataSource");
+		k8s_obj_remove(it->obj, "/spec/dataSourceRef");
+		if (!fill)
+			continue;
+		if (cluster_restore_snapshot_name(o->restore_name[0] ? o->restore_name : "restore",
+						  it->name, name))
+			return cluster_err_set(err, -EINVAL, "no name for the Snapshot of %s/%s",
+					       it->ns, it->name);
+		if ((ret = k8s_obj_set_str(it->obj, "/spec/dataSourceRef/apiGroup",
+					   CLUSTER_API_GROUP)) ||
+		    (ret = k8s_obj_set_str(it->obj, "/spec/dataSourceRef/kind", "Snapshot")) ||
+		    (ret = k8s_obj_set_str(it->obj, "/spec/dataSourceRef/name", name)))
+			return cluster_err_set(err, ret, "out of memory");
+		ret = snapshot_item(p, o, it, v, src, name);
+		if (ret)
+			return cluster_err_set(err, ret, "out of memory");
+	}
+	if ((ret = plan_sort(p)))
+		return cluster_err_set(err, ret, "out of memory");
+	return 0;
+}
+
+int cluster_restore_plan_volumes(struct cluster_restore_plan *p,
+				 const struct cluster_restore_opts *o,
+				 const struct cluster_restore_volume *vols, size_t nvols,
+				 const struct cluster_snapshot_src *src, bool fill,
+				 struct cluster_err *err)
+{
+	cluster_err_clear(err);
+	return cluster_err_oneline(err, volumes(p, o, vols, nvols, src, fill, err));
 }
 
 int cluster_restore_opts_read(const struct k8s_obj *spec, const char *name,

@@ -26,6 +26,7 @@ const struct k8s_reconciler *const op_registry[] = {
 	&as_reconciler,			/* ScalePolicy: control/autoscale */
 	&cluster_schedule_reconciler,	/* Schedule: control/cluster */
 	&cluster_backup_reconciler,	/* Backup: control/cluster */
+	&cluster_restore_reconciler,	/* Restore: control/cluster */
 	&cluster_repository_reconciler, /* Repository: control/cluster (backup sync) */
 	&xfer_reconciler,		/* VolumeTransfer: control/xfer */
 	&xfer_populate_reconciler,	/* PVC from a ferry Snapshot: control/xfer */

@@ -627,6 +627,7 @@ static void test_tiers(void)
 		{"snapshot.storage.k8s.io", "VolumeSnapshotContent"},
 		{"snapshot.storage.k8s.io", "VolumeSnapshot"},
 		{"velero.io", "DataUpload"},
+		{"ferry.io", "Snapshot"}, /* ferry's populator source, as Velero's DataUpload */
 		{"", "PersistentVolume"},
 		{"", "PersistentVolumeClaim"},
 		{"rbac.authorization.k8s.io", "ClusterRole"},
@@ -743,6 +744,115 @@ static void test_plan(void)
 	k8s_obj_free(spec);
 }
 
+/* a backup's volumes: a Snapshot per claim before the claims, or claims restored empty */
+static void test_plan_volumes(void)
+{
+	static const char *const lines[] = {
+		"{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'d1',"
+		"'namespace':'a'},'spec':{'volumeName':'pv-1','dataSource':{'kind':'X','name':'y'}}}",
+		"{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'d2',"
+		"'namespace':'a'},'spec':{'volumeName':'pv-2'}}",
+		"{'apiVersion':'v1','kind':'PersistentVolume','metadata':{'name':'pv-1'},'spec':{"
+		"'persistentVolumeReclaimPolicy':'Retain'}}",
+		"{'apiVersion':'v1','kind':'PersistentVolume','metadata':{'name':'pv-2'},'spec':{"
+		"'persistentVolumeReclaimPolicy':'Retain'}}",
+	};
+	static const char snap[] =
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	const struct cluster_restore_volume vols[] = {
+		{.ns = "a", .pvc = "d1", .volume = "k8s/c/a/d1", .snapshot = snap, .size = 1 << 20},
+	};
+	const struct cluster_snapshot_src src = {
+		.repository = "default", .url = "s3://b/r", .password_secret = "pw"};
+	char name[CLUSTER_NAME_MAX + 1], name2[CLUSTER_NAME_MAX + 1], longpvc[254];
+
+	for (int fill = 1; fill >= 0; fill--) {
+		struct k8s_obj *spec = J("{'namespaceMapping':{'a':'b'}}");
+		struct cluster_restore_plan p = {0};
+		struct cluster_restore_opts o = {0};
+		const struct cluster_plan_item *s = NULL, *d1 = NULL, *d2 = NULL, *pv1 = NULL,
+					       *pv2 = NULL;
+		struct cluster_err err;
+
+		T_ASSERT(!cluster_restore_opts_read(spec, "r1", &o, &err));
+		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+			char line[1024];
+
+			snprintf(line, sizeof(line), "%s", lines[i]);
+			for (char *c = line; *c; c++)
+				if (*c == '\'')
+					*c = '"';
+			T_ASSERT(!cluster_restore_plan_line(&p, line, strlen(line), &err), "%s",
+				 err.msg);
+		}
+		T_ASSERT(!cluster_restore_plan_finish(&p, &o, &err), "%s", err.msg);
+		T_ASSERT(!cluster_restore_plan_volumes(&p, &o, vols, 1, &src, fill, &err), "%s",
+			 err.msg);
+		for (size_t i = 0; i < p.n; i++) {
+			const struct cluster_plan_item *it = &p.items[i];
+
+			if (!strcmp(it->kind, "Snapshot"))
+				s = it;
+			else if (!strcmp(it->name, "d1"))
+				d1 = it;
+			else if (!strcmp(it->name, "d2"))
+				d2 = it;
+			else if (!strcmp(it->name, "pv-1"))
+				pv1 = it;
+			else if (!strcmp(it->name, "pv-2"))
+				pv2 = it;
+		}
+		T_ASSERT(d1 && d2 && pv1 && pv2);
+		for (int t = 0; t < CLUSTER_TIERS; t++)
+			for (size_t i = p.tier_start[t]; i < p.tier_start[t + 1]; i++)
+				CHECK(p.items[i].tier == t, "tier_start[%d] after the Snapshots",
+				      t);
+		CHECK(!k8s_obj_str(d1->obj, "/spec/volumeName") &&
+			      !k8s_obj_at(d1->obj, "/spec/dataSource"),
+		      "a claim of a backed-up volume gets a new volume: no volumeName, no dataSource");
+		CHECK(pv1->skip && !pv2->skip, "its PV is not restored; the other claim's is");
+		CHECK(!strcmp(k8s_obj_str(d2->obj, "/spec/volumeName"), "pv-2"),
+		      "a claim of no backed-up volume as the plan has it");
+		if (!fill) {
+			CHECK(!s && !k8s_obj_at(d1->obj, "/spec/dataSourceRef"),
+			      "restoreVolumes false: no Snapshot, the claim restored empty");
+		} else {
+			T_ASSERT(s, "restoreVolumes: a Snapshot for the claim");
+			CHECK(s < d1 && s->tier == cluster_restore_tier("ferry.io", "Snapshot") &&
+				      s->tier < d1->tier,
+			      "the Snapshot comes in its tier, before the claims");
+			CHECK(!strcmp(s->name, "r1-d1") && !strcmp(s->ns, "b"),
+			      "the Snapshot r1-d1 in the mapped namespace: %s/%s", s->ns, s->name);
+			CHECK(!strcmp(k8s_obj_str(s->obj, "/spec/snapshotID"), snap) &&
+				      !strcmp(k8s_obj_str(s->obj, "/spec/repository"), "default") &&
+				      !strcmp(k8s_obj_str(s->obj, "/spec/volume"), "k8s/c/a/d1") &&
+				      !strcmp(k8s_obj_str(s->obj, "/spec/url"), "s3://b/r") &&
+				      !strcmp(k8s_obj_str(s->obj, "/spec/passwordSecretRef/name"),
+					      "pw") &&
+				      !strcmp(k8s_obj_label(s->obj, CLUSTER_LABEL_RESTORE_NAME),
+					      "r1"),
+			      "the Snapshot names the repository, the snapshot and its volume");
+			CHECK(!strcmp(k8s_obj_str(d1->obj, "/spec/dataSourceRef/apiGroup"),
+				      "ferry.io") &&
+				      !strcmp(k8s_obj_str(d1->obj, "/spec/dataSourceRef/kind"),
+					      "Snapshot") &&
+				      !strcmp(k8s_obj_str(d1->obj, "/spec/dataSourceRef/name"),
+					      "r1-d1"),
+			      "the claim's dataSourceRef names the Snapshot");
+		}
+		cluster_restore_plan_fini(&p);
+		cluster_restore_opts_fini(&o);
+		k8s_obj_free(spec);
+	}
+	memset(longpvc, 'p', 253);
+	longpvc[253] = '\0';
+	T_ASSERT(!cluster_restore_snapshot_name("r1", longpvc, name));
+	T_ASSERT(!cluster_restore_snapshot_name("r1", longpvc, name2));
+	CHECK(strlen(name) == 2 + 17 && !strcmp(name, name2) && !strncmp(name, "r1-", 3),
+	      "a long name: the restore's and a hash, the same each time: %s", name);
+	CHECK(cluster_restore_snapshot_name("", "d", name) == -EINVAL, "no restore name");
+}
+
 static void test_plan_refused(void)
 {
 	static const char *const bad[] = {
@@ -784,6 +894,7 @@ int main(void)
 	test_mapping_configmaps();
 	test_tiers();
 	test_plan();
+	test_plan_volumes();
 	test_plan_refused();
 	if (failures) {
 		printf("%d failures\n", failures);

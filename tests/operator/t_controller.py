@@ -35,6 +35,7 @@ import scenarios_schedule  # noqa: E402
 import scenarios_autoscale  # noqa: E402
 import scenarios_backup  # noqa: E402
 import scenarios_backupsync  # noqa: E402
+import scenarios_restore  # noqa: E402
 from opkit import DEPLOY, NS  # noqa: E402
 
 check, eq = kboxtest.check, kboxtest.eq
@@ -51,6 +52,7 @@ REF = "issue 12 §3; DESIGN.md Deployment"
 _CTL = dict(scenarios_controller.SCENARIOS)
 SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + [("controller-lease", _CTL["controller-lease"])] +
              list(scenarios_backupsync.SCENARIOS) + list(scenarios_backup.SCENARIOS) +
+             list(scenarios_restore.SCENARIOS) +
              list(scenarios_schedule.SCENARIOS) +
              [(n, f) for n, f in scenarios_controller.SCENARIOS if n != "controller-lease"])
 # FERRY_TEST_SCENARIOS=a,b: only those scenarios, and the proof of the rules they use (a

@@ -1,0 +1,767 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/cluster/restore_ctl.c - the Restore reconciler of `ferry controller`:
+ * a Backup's objects read back from its backup record (datapath/dp.h "backup
+ * records"), planned as Velero restores them (restore_plan.c) and applied
+ * tier by tier (restore_apply.c), the outcome in the Restore's status
+ * (cluster.h "THE RESTORE RECONCILER").
+ *
+ * One reconcile of a Restore in phase New or InProgress:
+ *   1. validate, before anything is written: the spec (cluster_restore_opts_read(),
+ *      the selection), the Backup spec.backupName in the Restore's namespace
+ *      (Completed or PartiallyFailed) or, with spec.storageLocation, its record
+ *      alone; the Repository, its password; the record and its archive; the
+ *      target storage classes of storageClassMapping; no claim restored with
+ *      its data over a PVC that exists. A refusal is phase FailedValidation,
+ *      the reason in validationErrors and a False Ready condition, no retry;
+ *   2. phase InProgress with startTimestamp (a merge patch carrying the
+ *      resourceVersion read: whoever wrote the Restore since wins);
+ *   3. the plan applied: tier by tier, a tier's objects in parallel under a
+ *      request budget; an object that exists as this Restore would make it
+ *      counts as restored, so a reconcile that died midway is simply run
+ *      again (every name is the backup's, or deterministic: the Snapshots);
+ *   4. the status: Completed, or PartiallyFailed when an object failed;
+ *      counts, times, the first messages, the volumes.
+ * Any other failure (the API server, the store) is returned: the runtime
+ * retries with backoff and the Restore stays InProgress.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "cluster_priv.h"
+#include "control/cli/cli.h"
+#include "datapath/dp.h"
+#include "k8s/k8s.h"
+
+#define RS_DEFAULT_REPO "default"
+#define RS_MSG_KEEP	20 /* warningMessages kept in the status */
+#define RS_MSG_MAX	256
+#define RS_WORKERS	8
+
+const struct k8s_resource cluster_restores =
+	K8S_RESOURCE(CLUSTER_API_GROUP, CLUSTER_API_VERSION, "restores", "Restore", true);
+
+static const struct k8s_resource rs_storageclasses =
+	K8S_RESOURCE("storage.k8s.io", "v1", "storageclasses", "StorageClass", false);
+
+static const struct k8s_watch restore_watches[] = {
+	{.resource = &cluster_restores},
+};
+
+/* the condition's message: read by the runtime on this thread after the call */
+static _Thread_local char rs_condition_msg[RS_MSG_MAX];
+
+/* one reconcile */
+struct rs {
+	const struct k8s_reconcile_req *req;
+	const char *ns, *name;
+	const struct k8s_obj *spec; /* NULL: an empty spec */
+	struct cluster_restore_opts opts;
+	struct cluster_sel *sel;
+	struct cluster_apis apis; /* discovered only for resource filters */
+	bool discovered;
+	bool fill;		/* restoreVolumes */
+	struct k8s_obj *backup; /* NULL: known from its record alone */
+	struct cluster_repo repo;
+	struct dp_record *rec;
+	struct cluster_restore_plan plan;
+	int64_t start_ns;
+	char invalid[RS_MSG_MAX]; /* a validation failure, "" for none */
+	char failed[RS_MSG_MAX];  /* a failure no retry mends (a damaged archive) */
+	/* the outcome */
+	uint64_t total, restored, warnings, errors;
+	char (*msgs)[RS_MSG_MAX];
+	size_t nmsgs;
+};
+
+static void rs_fini(struct rs *r)
+{
+	cluster_restore_plan_fini(&r->plan);
+	dp_record_free(r->rec);
+	cluster_repo_close(&r->repo);
+	k8s_obj_free(r->backup);
+	if (r->discovered)
+		cluster_apis_fini(&r->apis);
+	cluster_sel_free(r->sel);
+	cluster_restore_opts_fini(&r->opts);
+	free(r->msgs);
+}
+
+/* a validation failure: kept in @r, returned as 1 (not an error) */
+static int rs_invalid(struct rs *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int rs_invalid(struct rs *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->invalid, sizeof(r->invalid), fmt, ap);
+	va_end(ap);
+	for (char *c = r->invalid; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return 1;
+}
+
+static int rs_fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int rs_fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	snprintf(err->reason, sizeof(err->reason), "%s", reason);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* a warning (@error false) or an error of the Restore, counted, logged; the first kept */
+static int rs_note(struct rs *r, bool error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int rs_note(struct rs *r, bool error, const char *fmt, ...)
+{
+	char msg[RS_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	if (error)
+		r->errors++;
+	else
+		r->warnings++;
+	/* the log says it too: a 403 there names the rule to grant */
+	ctl_log(error ? CTL_LOG_ERR : CTL_LOG_WARN, "restore %s/%s: %s", r->ns, r->name, msg);
+	if (r->nmsgs < RS_MSG_KEEP) {
+		char(*n)[RS_MSG_MAX] = realloc(r->msgs, (r->nmsgs + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		r->msgs = n;
+		memcpy(r->msgs[r->nmsgs++], msg, sizeof(msg));
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ validation */
+
+static bool phase_restorable(const char *phase)
+{
+	return phase && (!strcmp(phase, "Completed") || !strcmp(phase, "PartiallyFailed"));
+}
+
+/* what the spec asks, read: options, selection, Velero's mapping ConfigMap */
+static int rs_spec(struct rs *r, struct k8s_err *err)
+{
+	const char *cm_name =
+		r->spec ? k8s_obj_str(r->spec, "/storageClassMappingConfigMap") : NULL;
+	struct k8s_obj *cm = NULL;
+	struct cluster_err why;
+	int ret;
+
+	ret = cluster_restore_opts_read(r->spec, r->name, &r->opts, &why);
+	if (ret == -EINVAL)
+		return rs_invalid(r, "%s", why.msg);
+	if (ret)
+		return rs_fail(err, ret, "OutOfMemory", "the spec: out of memory");
+	if (!r->opts.backup_name[0])
+		return rs_invalid(r, "spec.backupName is required (a Restore from a scheduleName "
+				     "is not supported yet)");
+	ret = cluster_sel_parse(r->spec, &r->sel, &why);
+	if (ret == -EINVAL)
+		return rs_invalid(r, "%s", why.msg);
+	if (ret)
+		return rs_fail(err, ret, "OutOfMemory", "the selection: out of memory");
+	r->fill = true;
+	if (r->spec && k8s_obj_type(r->spec, "/restoreVolumes") == K8S_T_BOOL)
+		k8s_obj_bool(r->spec, "/restoreVolumes", &r->fill);
+	else if (r->spec && k8s_obj_type(r->spec, "/restorePVs") == K8S_T_BOOL)
+		k8s_obj_bool(r->spec, "/restorePVs", &r->fill);
+	if (!cm_name || !cm_name[0])
+		return 0;
+	ret = k8s_get(r->req->client, &k8s_configmaps, r->ns, cm_name, NULL, &cm, err);
+	if (ret == -ENOENT)
+		return rs_invalid(r,
+				  "spec.storageClassMappingConfigMap: the ConfigMap %s/%.200s "
+				  "does not exist",
+				  r->ns, cm_name);
+	if (ret)
+		return ret;
+	ret = cluster_restore_opts_configmap(&r->opts, cm, &why);
+	k8s_obj_free(cm);
+	if (ret == -ENOMEM)
+		return rs_fail(err, ret, "OutOfMemory", "the mapping ConfigMap: out of memory");
+	if (ret)
+		return rs_invalid(r, "spec.storageClassMappingConfigMap %.100s: %.140s", cm_name,
+				  why.msg);
+	return 0;
+}
+
+/* the Backup, its Repository opened, its record read */
+static int rs_backup(struct rs *r, struct k8s_err *err)
+{
+	const char *bname = r->opts.backup_name;
+	const char *loc = r->spec ? k8s_obj_str(r->spec, "/storageLocation") : NULL;
+	const char *phase, *id = NULL;
+	int ret;
+
+	ret = k8s_get(r->req->client, &cluster_backups, r->ns, bname, NULL, &r->backup, err);
+	if (ret == -ENOENT && !(loc && loc[0]))
+		return rs_invalid(r,
+				  "the Backup %s/%.200s does not exist (name a Repository in "
+				  "spec.storageLocation to restore from its record alone)",
+				  r->ns, bname);
+	if (ret && ret != -ENOENT)
+		return ret;
+	if (r->backup) {
+		phase = k8s_obj_str(r->backup, "/status/phase");
+		if (!phase_restorable(phase))
+			return rs_invalid(r,
+					  "the Backup %s/%.200s is %s, not Completed or "
+					  "PartiallyFailed",
+					  r->ns, bname, phase ? phase : "New");
+		id = k8s_obj_str(r->backup, "/status/recordId");
+		if (!loc || !loc[0])
+			loc = k8s_obj_str(r->backup, "/spec/storageLocation");
+	}
+	if (!loc || !loc[0])
+		loc = RS_DEFAULT_REPO;
+	ret = cluster_repo_open(r->req->client, loc, false, &r->repo, err);
+	if (ret == 1)
+		return rs_invalid(r, "%s", r->repo.why);
+	if (ret)
+		return ret;
+	/* the Backup's own record, or the one of its name in this namespace */
+	ret = dp_record_get(r->repo.repo, id ? id : bname, id ? NULL : r->ns, NULL, &r->rec);
+	if (ret == -ENOENT)
+		return rs_invalid(
+			r, "the Repository %s/%.100s holds no backup record of Backup %s/%.100s",
+			CLUSTER_REPO_NS, loc, r->ns, bname);
+	if (ret == -ENOTUNIQ)
+		return rs_invalid(r,
+				  "the Repository %s/%.100s holds several backup records named "
+				  "%.100s in %s (of several clusters): restore one by its Backup",
+				  CLUSTER_REPO_NS, loc, bname, r->ns);
+	if (ret == -EUCLEAN)
+		return rs_invalid(r, "the backup record of Backup %s/%.100s is damaged: %.100s",
+				  r->ns, bname, dp_last_error());
+	if (ret)
+		return rs_fail(err, ret, "RecordUnreadable", "the backup record: %s",
+			       dp_last_error());
+	if (strcmp(r->rec->name, bname))
+		return rs_invalid(r, "the backup record %.64s is of Backup %.100s, not %.100s",
+				  r->rec->id, r->rec->name, bname);
+	return 0;
+}
+
+/* the target classes of storageClassMapping exist */
+static int rs_classes(struct rs *r, struct k8s_err *err)
+{
+	for (size_t i = 0; i < r->opts.n_sc_map; i++) {
+		const char *to = r->opts.sc_map[i].to;
+		struct k8s_obj *sc = NULL;
+		int ret;
+
+		ret = k8s_get(r->req->client, &rs_storageclasses, NULL, to, NULL, &sc, err);
+		k8s_obj_free(sc);
+		if (ret == -ENOENT)
+			return rs_invalid(
+				r,
+				"storageClassMapping %.100s: the storage class %.100s does "
+				"not exist",
+				r->opts.sc_map[i].from, to);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the plan */
+
+/* whether the Restore's selection takes @obj (as backed up) */
+static bool rs_selected(struct rs *r, const struct k8s_obj *obj)
+{
+	const char *av = k8s_obj_str(obj, "/apiVersion"), *kind = k8s_obj_str(obj, "/kind");
+	const char *ns = k8s_obj_get_ns(obj), *slash = strchr(av, '/');
+	const struct cluster_res *res = NULL;
+	struct cluster_res syn = {0};
+	bool related;
+
+	if (!slash && !strcmp(kind, "Namespace")) /* follows the namespace filters */
+		return cluster_sel_namespace(r->sel, k8s_obj_get_name(obj));
+	if (r->discovered)
+		res = cluster_apis_find(&r->apis, av, kind);
+	if (!res) { /* no resource filters, or a kind the cluster does not serve (yet) */
+		if (slash)
+			snprintf(syn.group, sizeof(syn.group), "%.*s", (int)(slash - av), av);
+		snprintf(syn.kind, sizeof(syn.kind), "%s", kind);
+		syn.namespaced = ns && ns[0];
+		res = &syn;
+	}
+	/* CRDs and PVs come with what needs them, as Velero restores them */
+	related = (!strcmp(kind, "CustomResourceDefinition") && slash) ||
+		  (!slash && !strcmp(kind, "PersistentVolume"));
+	return cluster_sel_object(r->sel, res, obj, related) == CLUSTER_TAKE;
+}
+
+static int rs_line(void *arg, const char *line, size_t len)
+{
+	struct rs *r = arg;
+	struct cluster_err why;
+	int ret;
+
+	ret = cluster_restore_plan_line(&r->plan, line, len, &why);
+	if (ret == -EINVAL) /* the restore goes on without it */
+		return rs_note(r, true, "an object of the archive is refused: %s", why.msg);
+	if (ret)
+		return ret;
+	if (!rs_selected(r, r->plan.items[r->plan.n - 1].obj)) {
+		k8s_obj_free(r->plan.items[r->plan.n - 1].obj);
+		r->plan.n--;
+	}
+	return 0;
+}
+
+/* the record's volumes as the plan takes them (borrowed from the record) */
+static int rs_volumes(struct rs *r, struct k8s_err *err)
+{
+	struct cluster_restore_volume *v = NULL;
+	struct cluster_snapshot_src src = {0};
+	struct cluster_err why;
+	int ret;
+
+	if (r->rec->nvolumes) {
+		v = calloc(r->rec->nvolumes, sizeof(*v));
+		if (!v)
+			return rs_fail(err, -ENOMEM, "OutOfMemory", "the volumes: out of memory");
+	}
+	for (size_t i = 0; i < r->rec->nvolumes; i++) {
+		const struct dp_record_volume *rv = &r->rec->volumes[i];
+
+		v[i] = (struct cluster_restore_volume){.ns = rv->namespace,
+						       .pvc = rv->pvc,
+						       .volume = rv->volume,
+						       .snapshot = rv->snapshot,
+						       .size = rv->size};
+	}
+	src.repository = r->repo.name;
+	src.url = k8s_obj_str(r->repo.obj, "/spec/url");
+	src.password_secret = k8s_obj_str(r->repo.obj, "/spec/passwordSecret/name");
+	src.password_key = k8s_obj_str(r->repo.obj, "/spec/passwordSecret/key");
+	ret = cluster_restore_plan_volumes(&r->plan, &r->opts, v, r->rec->nvolumes, &src, r->fill,
+					   &why);
+	free(v);
+	if (ret == -EINVAL)
+		return rs_invalid(r, "%s", why.msg);
+	if (ret)
+		return rs_fail(err, ret, "OutOfMemory", "the volumes: %s", why.msg);
+	return 0;
+}
+
+/* a claim filled from a snapshot over a PVC that exists: out of scope, refused */
+static int rs_claims_free(struct rs *r, struct k8s_err *err)
+{
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct cluster_plan_item *it = &r->plan.items[i];
+		const char *src = k8s_obj_str(it->obj, "/spec/dataSourceRef/kind");
+		struct k8s_obj *pvc = NULL;
+		int ret;
+
+		if (it->skip || it->group[0] || strcmp(it->kind, "PersistentVolumeClaim") || !src ||
+		    strcmp(src, "Snapshot"))
+			continue;
+		ret = k8s_get(r->req->client, &k8s_pvcs, it->ns, it->name, NULL, &pvc, err);
+		k8s_obj_free(pvc);
+		if (ret == 0)
+			return rs_invalid(
+				r,
+				"the PersistentVolumeClaim %s/%.100s exists: restoring a "
+				"volume into an existing claim is not supported (delete it, "
+				"or restore into another namespace with namespaceMapping)",
+				it->ns, it->name);
+		if (ret != -ENOENT)
+			return ret;
+	}
+	return 0;
+}
+
+/* the plan from the record's archive, checked against the cluster */
+static int rs_plan(struct rs *r, struct k8s_err *err)
+{
+	struct cluster_err why;
+	int ret;
+
+	if (r->spec && (k8s_obj_at(r->spec, "/includedResources") ||
+			k8s_obj_at(r->spec, "/excludedResources"))) {
+		ret = cluster_discover(r->req->client, &r->apis, NULL, &why);
+		if (ret)
+			return rs_fail(err, ret, "DiscoveryFailed", "discovery: %s", why.msg);
+		r->discovered = true;
+	}
+	ret = dp_archive_read(r->repo.repo, r->rec, rs_line, r);
+	if (ret == -EUCLEAN) {
+		snprintf(r->failed, sizeof(r->failed), "the archive of backup record %.64s: %.150s",
+			 r->rec->id, dp_last_error());
+		return 1;
+	}
+	if (ret == -ENOMEM)
+		return rs_fail(err, ret, "OutOfMemory", "the archive: out of memory");
+	if (ret)
+		return rs_fail(err, ret, "RecordUnreadable", "the archive: %s", dp_last_error());
+	ret = cluster_restore_plan_finish(&r->plan, &r->opts, &why);
+	if (ret == -EINVAL)
+		return rs_invalid(r, "the archive: %s", why.msg);
+	if (ret)
+		return rs_fail(err, ret, "OutOfMemory", "the plan: out of memory");
+	ret = rs_volumes(r, err);
+	if (!ret)
+		ret = rs_claims_free(r, err);
+	return ret;
+}
+
+/* ------------------------------------------------------------ the status */
+
+static int64_t rs_time_of(const struct k8s_obj *o, const char *path)
+{
+	const char *s = k8s_obj_str(o, path);
+	int64_t ns;
+
+	return s && !k8s_time_parse(s, &ns) ? ns : 0;
+}
+
+static int rs_set_time(struct k8s_obj *st, const char *path, int64_t ns)
+{
+	char buf[K8S_TIME_SIZE];
+
+	k8s_time_format(ns, false, buf);
+	return k8s_obj_set_str(st, path, buf);
+}
+
+/* merge-patch {"status": @st} (taken), with the resourceVersion read when @rv */
+static int rs_patch(struct rs *r, struct k8s_obj *st, const char *rv, struct k8s_err *err)
+{
+	struct k8s_obj *patch = NULL;
+	int ret;
+
+	ret = k8s_obj_new(&patch);
+	if (!ret && rv)
+		ret = k8s_obj_set_str(patch, "/metadata/resourceVersion", rv);
+	if (!ret)
+		ret = k8s_obj_set(patch, "/status", st);
+	if (ret) {
+		k8s_obj_free(st);
+		k8s_obj_free(patch);
+		return rs_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+	}
+	ret = k8s_patch(r->req->client, &cluster_restores, r->ns, r->name, K8S_PATCH_MERGE, patch,
+			&(struct k8s_call){.subresource = "status"}, NULL, err);
+	k8s_obj_free(patch);
+	return ret;
+}
+
+/* FailedValidation (@r->invalid) or Failed (@r->failed): the reason, the time */
+static int rs_write_refused(struct rs *r, struct k8s_err *err)
+{
+	bool invalid = r->invalid[0];
+	struct k8s_obj *st = NULL;
+	int ret = k8s_obj_new(&st);
+
+	if (!ret)
+		ret = k8s_obj_set_str(st, "/phase", invalid ? "FailedValidation" : "Failed");
+	if (!ret && invalid)
+		ret = k8s_obj_set_empty(st, "/validationErrors", K8S_T_ARRAY);
+	if (!ret && invalid)
+		ret = k8s_obj_set_str(st, "/validationErrors/-", r->invalid);
+	if (!ret && !invalid)
+		ret = k8s_obj_set_str(st, "/failureReason", r->failed);
+	if (!ret)
+		ret = rs_set_time(st, "/completionTimestamp", k8s_now_ns());
+	if (ret) {
+		k8s_obj_free(st);
+		return rs_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+	}
+	return rs_patch(r, st, invalid ? k8s_obj_get_rv(r->req->obj) : NULL, err);
+}
+
+/* status.volumes: each claim of the plan that a volume of the backup is for */
+static int rs_status_volumes(const struct rs *r, struct k8s_obj *st)
+{
+	int ret = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; !ret && i < r->plan.n; i++) {
+		const struct cluster_plan_item *it = &r->plan.items[i];
+		const char *snap = k8s_obj_str(it->obj, "/spec/dataSourceRef/name");
+		const struct dp_record_volume *v = NULL;
+		struct k8s_obj *e = NULL;
+		char msg[RS_MSG_MAX];
+
+		if (it->group[0] || strcmp(it->kind, "PersistentVolumeClaim"))
+			continue;
+		for (size_t j = 0; j < r->rec->nvolumes && !v; j++)
+			if (!strcmp(r->rec->volumes[j].pvc, it->name) &&
+			    !strcmp(cluster_restore_map(r->opts.ns_map, r->opts.n_ns_map,
+							r->rec->volumes[j].namespace),
+				    it->ns))
+				v = &r->rec->volumes[j];
+		if (!v)
+			continue;
+		if (!n++)
+			ret = k8s_obj_set_empty(st, "/volumes", K8S_T_ARRAY);
+		if (!ret)
+			ret = k8s_obj_new(&e);
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/namespace", it->ns);
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/pvc", it->name);
+		if (!ret && v->snapshot[0])
+			ret = k8s_obj_set_str(e, "/snapshotId", v->snapshot);
+		if (!ret)
+			ret = k8s_obj_set_int(e, "/size", (int64_t)v->size);
+		if (r->fill && snap)
+			snprintf(msg, sizeof(msg),
+				 "filled by the volume populator from Snapshot %.63s/%.120s",
+				 it->ns, snap);
+		else
+			snprintf(msg, sizeof(msg), "%s",
+				 r->fill ? "the backup holds no data of it: restored empty"
+					 : "restoreVolumes false: restored empty");
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/phase",
+					      r->fill && snap ? "InProgress" : "Skipped");
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/message", msg);
+		if (!ret) {
+			ret = k8s_obj_set(st, "/volumes/-", e);
+			e = NULL;
+		}
+		k8s_obj_free(e);
+	}
+	return ret;
+}
+
+static int rs_write_done(struct rs *r, struct k8s_err *err)
+{
+	struct k8s_obj *st = NULL;
+	int ret = k8s_obj_new(&st);
+
+	if (!ret)
+		ret = k8s_obj_set_str(st, "/phase", r->errors ? "PartiallyFailed" : "Completed");
+	if (!ret)
+		ret = rs_set_time(st, "/startTimestamp", r->start_ns);
+	if (!ret)
+		ret = rs_set_time(st, "/completionTimestamp", k8s_now_ns());
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/progress/totalItems", (int64_t)r->total);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/progress/itemsRestored", (int64_t)r->restored);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/warnings", (int64_t)r->warnings);
+	if (!ret)
+		ret = k8s_obj_set_int(st, "/errors", (int64_t)r->errors);
+	if (!ret)
+		ret = k8s_obj_set_str(st, "/recordId", r->rec->id);
+	if (!ret && r->nmsgs) {
+		ret = k8s_obj_set_empty(st, "/warningMessages", K8S_T_ARRAY);
+		for (size_t i = 0; !ret && i < r->nmsgs; i++)
+			ret = k8s_obj_set_str(st, "/warningMessages/-", r->msgs[i]);
+	}
+	if (!ret)
+		ret = rs_status_volumes(r, st);
+	if (ret) {
+		k8s_obj_free(st);
+		return rs_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+	}
+	return rs_patch(r, st, NULL, err);
+}
+
+/* ------------------------------------------------------------ the run */
+
+/* one object's outcome (restore_apply.c calls it under its lock, one at a time) */
+static void rs_result(void *arg, const struct cluster_plan_item *it, enum cluster_outcome oc,
+		      const char *reason)
+{
+	struct rs *r = arg;
+	const char *sep = it->ns[0] ? "/" : "";
+
+	if (oc == CLUSTER_SKIPPED && it->skip) /* the plan's: never restored, as Velero */
+		return;
+	r->total++;
+	switch (oc) {
+	case CLUSTER_CREATED:
+	case CLUSTER_UPDATED:
+		r->restored++;
+		return;
+	case CLUSTER_SKIPPED_EXISTS:
+		if (!strcmp(reason, CLUSTER_REASON_SAME)) {
+			r->restored++;
+			return;
+		}
+		rs_note(r, false, "%.60s %.60s%s%.60s: %s", it->kind, it->ns, sep, it->name,
+			reason);
+		return;
+	case CLUSTER_SKIPPED:
+		rs_note(r, false, "%.60s %.60s%s%.60s: %s", it->kind, it->ns, sep, it->name,
+			reason);
+		return;
+	case CLUSTER_FAILED:
+		rs_note(r, true, "%.60s %.60s%s%.60s: %s", it->kind, it->ns, sep, it->name, reason);
+		return;
+	}
+}
+
+static int rs_run(struct rs *r, struct k8s_err *err)
+{
+	struct cluster_apply_opts ao = {.workers = RS_WORKERS};
+	struct cluster_err why;
+	int ret;
+
+	if (r->spec && k8s_obj_at(r->spec, "/hooks"))
+		rs_note(r, false, "spec.hooks: restore hooks are not run");
+	ret = cluster_restore_apply(r->req->client, &r->plan, &r->opts, &ao, rs_result, r, NULL,
+				    &why);
+	if (ret == -ENOMEM)
+		return rs_fail(err, ret, "OutOfMemory", "the restore: out of memory");
+	if (ret)
+		return rs_fail(err, ret, "DiscoveryFailed", "the restore: %s", why.msg);
+	return 0;
+}
+
+/* ------------------------------------------------------------ reconcile */
+
+/* a Restore that is done: its condition from its status, nothing else */
+static int rs_done(const struct k8s_obj *o, const char *phase, struct k8s_reconcile_res *res)
+{
+	const char *why;
+	int64_t done = 0, total = 0;
+
+	res->reason = phase;
+	if (!strcmp(phase, "FailedValidation") || !strcmp(phase, "Failed")) {
+		why = k8s_obj_str(o, "/status/validationErrors/0");
+		if (!why)
+			why = k8s_obj_str(o, "/status/failureReason");
+		res->message = why ? why : "";
+		res->failed = true;
+		return 0;
+	}
+	k8s_obj_int(o, "/status/progress/itemsRestored", &done);
+	k8s_obj_int(o, "/status/progress/totalItems", &total);
+	snprintf(rs_condition_msg, sizeof(rs_condition_msg), "%lld of %lld items restored",
+		 (long long)done, (long long)total);
+	res->message = rs_condition_msg;
+	return 0;
+}
+
+static bool rs_phase_done(const char *phase)
+{
+	static const char *const done[] = {"Completed", "PartiallyFailed", "Failed",
+					   "FailedValidation"};
+
+	for (size_t i = 0; i < sizeof(done) / sizeof(done[0]); i++)
+		if (!strcmp(phase, done[i]))
+			return true;
+	return false;
+}
+
+static int rs_in_progress(struct rs *r, struct k8s_err *err)
+{
+	struct k8s_obj *st = NULL;
+	int ret = k8s_obj_new(&st);
+
+	if (!ret)
+		ret = k8s_obj_set_str(st, "/phase", "InProgress");
+	if (!ret)
+		ret = rs_set_time(st, "/startTimestamp", r->start_ns);
+	if (ret) {
+		k8s_obj_free(st);
+		return rs_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+	}
+	return rs_patch(r, st, k8s_obj_get_rv(r->req->obj), err);
+}
+
+static int restore_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
+			     struct k8s_err *err)
+{
+	struct rs r = {.req = req, .ns = req->ns, .name = req->name};
+	const char *phase;
+	int ret;
+
+	if (!req->obj) /* deleted: what it restored stays */
+		return 0;
+	if (k8s_obj_str(req->obj, "/metadata/deletionTimestamp"))
+		return 0;
+	phase = k8s_obj_str(req->obj, "/status/phase");
+	if (!phase)
+		phase = "New";
+	if (rs_phase_done(phase))
+		return rs_done(req->obj, phase, res);
+	if (strcmp(phase, "New") && strcmp(phase, "InProgress")) {
+		res->reason = "PhaseNotHandled";
+		return 0;
+	}
+	r.spec = k8s_obj_at(req->obj, "/spec");
+	r.start_ns = rs_time_of(req->obj, "/status/startTimestamp");
+	if (!r.start_ns)
+		r.start_ns = k8s_now_ns();
+	ret = rs_spec(&r, err);
+	if (ret == 0)
+		ret = rs_backup(&r, err);
+	if (ret == 0)
+		ret = rs_classes(&r, err);
+	if (ret == 0)
+		ret = rs_plan(&r, err);
+	if (ret == 0 && !strcmp(phase, "New"))
+		ret = rs_in_progress(&r, err);
+	if (ret == 0)
+		ret = rs_run(&r, err);
+	if (ret == 1) { /* refused: nothing written but the status, no retry */
+		ret = rs_write_refused(&r, err);
+		if (!ret) {
+			snprintf(rs_condition_msg, sizeof(rs_condition_msg), "%s",
+				 r.invalid[0] ? r.invalid : r.failed);
+			res->reason = r.invalid[0] ? "FailedValidation" : "Failed";
+			res->message = rs_condition_msg;
+			res->failed = true;
+			ctl_log(CTL_LOG_WARN, "restore %s/%s: %s: %s", r.ns, r.name, res->reason,
+				rs_condition_msg);
+		}
+		goto out;
+	}
+	if (ret)
+		goto out;
+	ret = rs_write_done(&r, err);
+	if (ret)
+		goto out;
+	ctl_log(CTL_LOG_INFO,
+		"restore %s/%s: %s: %llu of %llu objects restored, %llu warnings, %llu errors, "
+		"from record %s",
+		r.ns, r.name, r.errors ? "PartiallyFailed" : "Completed",
+		(unsigned long long)r.restored, (unsigned long long)r.total,
+		(unsigned long long)r.warnings, (unsigned long long)r.errors, r.rec->id);
+	snprintf(rs_condition_msg, sizeof(rs_condition_msg), "%llu of %llu items restored",
+		 (unsigned long long)r.restored, (unsigned long long)r.total);
+	res->reason = r.errors ? "PartiallyFailed" : "Completed";
+	res->message = rs_condition_msg;
+out:
+	rs_fini(&r);
+	return ret;
+}
+
+const struct k8s_reconciler cluster_restore_reconciler = {
+	.sz = sizeof(struct k8s_reconciler),
+	.name = "restore",
+	.watches = restore_watches,
+	.nwatches = sizeof(restore_watches) / sizeof(restore_watches[0]),
+	.workers = 2,
+	.condition = "Ready",
+	.reconcile = restore_reconcile,
+};
