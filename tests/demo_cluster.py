@@ -206,6 +206,7 @@ def main():
     repo = f"file://{D}/repo"
 
     step("the cluster in a box: three nodes in two zones, CSI storage on loop devices")
+    os.environ["FERRY"] = FERRY  # the box's image table: ferry's image runs this binary
     BOX = Box(private=True, args=["--config", os.path.join(ROOT, "tests", "kbox", "three-nodes-storage.yaml")])
     api = kubernetes.config.new_client_from_config(config_file=BOX.kubeconfig)
     core = kubernetes.client.CoreV1Api(api)
