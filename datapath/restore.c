@@ -32,11 +32,21 @@
  * a 16 TiB volume at 1 MiB chunks, against the 16 TiB restored) and no
  * memory or disk; datapath/README.md says why it is not spooled.
  *
+ * A delta apply (opts.onto: the target holds that parent) is the same job
+ * with another planner (rs_plan_delta()): the parent's manifest is verified
+ * in the first pass too, the target's stamp (stamp.c) is checked and marked
+ * dirty before the first write, and the second pass walks the parent's
+ * manifest beside the snapshot's with a cursor (dp_parent_get()): only
+ * chunks whose extent or reference differ are planned, zeroed in runs, or
+ * written through the same decoders and writer. Every restore and apply
+ * stamps the target clean after its sync.
+ *
  * The restore succeeds only if every reference was written and verified,
  * every zero run was zeroed, and the target was synced.
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -767,6 +777,12 @@ static int rs_apply_open(struct rs_job *rs)
 	ret = dp_dev_open_existing(&rs->dev, rs->target, rs->meta.size, rs->no_direct);
 	if (ret)
 		return dp_job_fail(&rs->job, ret, "%s", dp_last_error());
+	/* one apply at a time: another between our check and our dirty mark would mix */
+	if (flock(rs->dev.fd, LOCK_EX | LOCK_NB))
+		return dp_job_fail(&rs->job, errno == EWOULDBLOCK ? -EBUSY : -errno,
+				   "target %s: %s", rs->target,
+				   errno == EWOULDBLOCK ? "another apply onto it is running"
+							: strerror(errno));
 	ret = rs_stamp_check(rs);
 	if (ret)
 		return ret;

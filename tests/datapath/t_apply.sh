@@ -6,7 +6,8 @@
 # target that holds another snapshot, was modified since its stamp or has no
 # stamp is refused untouched. A kill at each of the apply's points (and in a
 # full restore) leaves the target dirty: the next apply is refused and names
-# the fix, and a full restore recovers it.
+# the fix, and a full restore recovers it. Two applies at once: the second is
+# refused.
 . "$(dirname "$0")/../lib/t_lib.sh"
 
 M=$((1 << 20))
@@ -86,6 +87,17 @@ t_expect_rc 0 "restore with --stamp" "$FERRY" restore --repo "$repo" --stamp "$t
 t_ok "stamp file written" grep -q "^snapshot $sp" "$t_tmp/s"
 t_expect_rc 0 "apply with --stamp" "$FERRY" restore --repo "$repo" --stamp "$t_tmp/s" --onto "$sp" "$sn" "$t_tmp/f.img"
 t_same "apply with --stamp" "$N" "$t_tmp/f.img"
+
+# one apply at a time: a second one while the first holds the target is refused
+t_expect_rc 0 "restore of P before two applies" "$FERRY" restore --repo "$repo" "$sp" "$T"
+FERRY_TEST_SLEEP_AT=apply-dirty:10000 "$FERRY_TEST" restore --repo "$repo" --onto "$sp" "$sn" "$T" \
+    >"$t_tmp/a1.out" 2>"$t_tmp/a1.err" &
+pid=$!
+for _ in $(seq 300); do stamp_of "$T" | grep -q "^state dirty" && break; sleep 0.05; done
+t_expect_rc 6 "a second apply at once" "$FERRY" restore --repo "$repo" --onto "$sp" "$sn" "$T"
+t_expect_err "another apply onto it is running" "two applies"
+wait $pid || t_fail "the first apply failed: $(cat "$t_tmp/a1.err")"
+t_same "the first apply" "$N" "$T"
 
 # kills: each leaves the target dirty, refused, and a full restore recovers it
 for point in apply-dirty apply-zeroed:2 apply-chunk:2 apply-written apply-synced restore-chunk:3; do
