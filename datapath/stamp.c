@@ -116,6 +116,8 @@ int dp_stamp_parse(const char *buf, size_t len, struct dp_stamp *out)
 		return dp_fail(-EBADMSG, "stamp: a clean stamp names no target");
 	if (!out->dirty && (seen & 4u))
 		return dp_fail(-EBADMSG, "stamp: a clean stamp names a parent");
+	if (out->dirty && (seen & 8u))
+		return dp_fail(-EBADMSG, "stamp: a dirty stamp names a target");
 	return 0;
 }
 

@@ -36,6 +36,7 @@ static const char *const bad[] = {
 	"ferry-stamp 1\nstate clean\nsnapshot " A "\nparent " B "\ntarget x\nend\n",
 	"ferry-stamp 1\nstate clean\nsnapshot " A "\ntarget a\tb\nend\n", /* not printable */
 	"ferry-stamp 1\nstate clean\nsnapshot " A "\ntarget \nend\n",	  /* empty target */
+	"ferry-stamp 1\nstate dirty\nsnapshot " A "\ntarget x\nend\n",	  /* dirty, a target */
 };
 
 static void roundtrip(const struct dp_stamp *s)
