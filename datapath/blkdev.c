@@ -148,7 +148,9 @@ int dp_dev_check_target(const char *path, uint64_t size)
 	return ret;
 }
 
-int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool no_direct)
+/* @keep: the target must exist and is neither created nor truncated (a delta apply) */
+static int dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool no_direct,
+			   bool keep)
 {
 	struct stat sb;
 	int ret;
@@ -158,7 +160,7 @@ int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool n
 	d->path = strdup(path);
 	if (!d->path)
 		return -ENOMEM;
-	if (stat(path, &sb) && errno == ENOENT) {
+	if (!keep && stat(path, &sb) && errno == ENOENT) {
 		/* a new image file: created sparse at the volume's size */
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
@@ -193,6 +195,9 @@ int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool n
 				      (unsigned long long)d->size, (unsigned long long)size);
 			goto out_close;
 		}
+	} else if (keep) {
+		d->size = (uint64_t)sb.st_size;
+		d->align = DP_FILE_ALIGN;
 	} else {
 		/*
 		 * An image file becomes exactly the volume: emptied first, so that
@@ -210,6 +215,16 @@ int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool n
 out_close:
 	dp_dev_close(d);
 	return ret;
+}
+
+int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool no_direct)
+{
+	return dev_open_target(d, path, size, no_direct, false);
+}
+
+int dp_dev_open_existing(struct dp_dev *d, const char *path, uint64_t size, bool no_direct)
+{
+	return dev_open_target(d, path, size, no_direct, true);
 }
 
 int dp_dev_drop_direct(struct dp_dev *d)

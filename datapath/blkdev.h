@@ -30,6 +30,12 @@ int dp_dev_open_source(struct dp_dev *d, const char *path, bool no_direct);
 int dp_dev_check_target(const char *path, uint64_t size);
 /* The target opened for writing: a file is created (sparse) or truncated to @size. */
 int dp_dev_open_target(struct dp_dev *d, const char *path, uint64_t size, bool no_direct);
+/*
+ * The target of a delta apply opened for writing as it is: it must exist (a
+ * block device of at least @size bytes, or a file, whose size is left to the
+ * caller); nothing is created or truncated. 0, or -errno with dp_last_error().
+ */
+int dp_dev_open_existing(struct dp_dev *d, const char *path, uint64_t size, bool no_direct);
 void dp_dev_close(struct dp_dev *d);
 /*
  * Turn O_DIRECT off on an open device after an I/O was refused with EINVAL

@@ -658,6 +658,8 @@ struct dp_progress {
 	double seconds;		  /* since the job started */
 	uint64_t bytes_unchanged; /* backup: not read, unchanged per the changed-block list */
 	uint64_t bytes_reused;	  /* backup, copy: stored by an interrupted run, not sent again */
+	uint64_t
+		chunks_unchanged; /* apply: the same in the parent, not written (bytes_unchanged) */
 };
 
 /* struct dp_result - a finished job */
@@ -741,12 +743,20 @@ int dp_backup_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_
 		    struct dp_job **out);
 
 /**
- * struct dp_restore_opts - a restore
+ * struct dp_restore_opts - a restore, or a delta apply
  * @sz:          sizeof(struct dp_restore_opts)
  * @target:      block device or regular file (created sparse if missing);
  *               borrowed for dp_restore_start()
  * @snapshot:    borrowed for dp_restore_start()
  * @threads, @queue_depth, @memory, @no_uring, @no_direct, @err: as for backup
+ * @onto:        a delta apply: the snapshot @target holds (its stamp must say
+ *               so, clean, for the same target); only the chunks in which
+ *               @snapshot differs from it are written. NULL: a full restore.
+ *               Borrowed for dp_restore_start().
+ * @stamp:       the file that keeps @target's stamp (FORMAT.md "Target
+ *               stamps"); NULL: an image file's extended attribute
+ *               user.ferry.stamp, and no stamp for a block device (which a
+ *               later apply then refuses). Borrowed for dp_restore_start().
  */
 struct dp_restore_opts {
 	size_t sz;
@@ -758,15 +768,36 @@ struct dp_restore_opts {
 	bool no_uring;
 	bool no_direct;
 	struct dp_err *err;
+	const struct dp_snapshot *onto;
+	const char *stamp;
 };
 
 /**
- * dp_restore_start() - start restoring a snapshot
+ * dp_restore_start() - start restoring a snapshot, or applying it as a delta
  *
  * A block device target must be at least the volume's size and not in use
  * (-EFBIG, -EBUSY); a regular file is truncated to the volume's size.
  *
- * Return: 0; -ENOENT (the target's directory), -EFBIG, -EBUSY, -EINVAL; -ENOMEM.
+ * Every restore marks the target's stamp dirty before its first write
+ * (where it has a stamp: an image file, or @stamp given) and stamps it
+ * clean with the snapshot once the target is synced; a restore cut short
+ * leaves it dirty.
+ *
+ * A delta apply (@onto) writes only what differs: the chunks whose id
+ * differs from @onto's at the same place, the zero chunks that were not zero
+ * (holes punched in a file, BLKZEROOUT on a device), the chunks past
+ * @onto's size and a last chunk whose length changed; a file gets the new
+ * size. Each chunk is verified against its id before it is written. Before
+ * its first write the job checks the stamp: it fails with -ESTALE, the
+ * target untouched, unless the stamp is clean, names @onto and the target's
+ * identity is the one stamped (an image file not modified since); a dirty
+ * stamp (an interrupted restore or apply) is refused the same way, and the
+ * detail names the fix: a full restore. The result's @parent is @onto's id;
+ * the progress counts the chunks written (@chunks_new), zeroed
+ * (@chunks_zero) and left as they were (@chunks_unchanged).
+ *
+ * Return: 0; -ENOENT (the target's directory; an apply's missing target),
+ * -EFBIG, -EBUSY, -EINVAL (an apply across chunk sizes); -ENOMEM.
  */
 int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp_restore_opts *opts,
 		     struct dp_job **out);

@@ -105,6 +105,7 @@ void dp_job_progress(struct dp_job *job, struct dp_progress *p)
 	p->packs = atomic_load(&job->packs);
 	p->bytes_unchanged = atomic_load(&job->bytes_unchanged);
 	p->bytes_reused = atomic_load(&job->bytes_reused);
+	p->chunks_unchanged = atomic_load(&job->chunks_unchanged);
 	p->seconds = dp_mono_s() - job->t0;
 }
 

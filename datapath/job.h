@@ -40,7 +40,7 @@ struct dp_job {
 	/* counters (struct dp_progress, atomically updated) */
 	atomic_uint_fast64_t bytes_total, bytes_done, bytes_read, bytes_zero, bytes_new,
 		bytes_raw_new, bytes_written, chunks_total, chunks_zero, chunks_new, chunks_dedup,
-		packs, bytes_unchanged, bytes_reused;
+		packs, bytes_unchanged, bytes_reused, chunks_unchanged;
 	struct dp_lock *repo_lock; /* the repository lock the job holds */
 	uint64_t want;		   /* bytes of @pool to reserve before @setup */
 	const struct dp_job_ops *ops;

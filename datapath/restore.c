@@ -32,11 +32,22 @@
  * a 16 TiB volume at 1 MiB chunks, against the 16 TiB restored) and no
  * memory or disk; datapath/README.md says why it is not spooled.
  *
+ * A delta apply (opts.onto: the target holds that parent) is the same job
+ * with another planner (rs_plan_delta()): the parent's manifest is verified
+ * in the first pass too, the target's stamp (stamp.c) is checked and marked
+ * dirty before the first write, and the second pass walks the parent's
+ * manifest beside the snapshot's with a cursor (dp_parent_get()): only
+ * chunks whose extent or reference differ are planned, zeroed in runs, or
+ * written through the same decoders and writer. Every restore and apply
+ * stamps the target clean after its sync.
+ *
  * The restore succeeds only if every reference was written and verified,
  * every zero run was zeroed, and the target was synced.
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -54,6 +65,7 @@
 #include "uring.h"
 #include "job.h"
 #include "dp_json.h"
+#include "stamp.h"
 #include "s3/store.h"
 
 #define WINDOW_REFS   16384 /* as fetch.c's window */
@@ -86,6 +98,13 @@ struct rs_job {
 	pthread_t writer, *decoders;
 	unsigned int ndecoders;
 	bool writer_started;
+	/* stamps, and a delta apply */
+	char *stamp;   /* the stamp's file; NULL: the image file's xattr */
+	bool stamping; /* the target keeps a stamp */
+	bool delta;    /* an apply onto @onto */
+	struct dp_snapshot onto;
+	struct dp_parent *parent; /* cursor over @onto's manifest */
+	uint64_t zoff, zlen;	  /* zeroing not done yet: [zoff, zoff + zlen) */
 };
 
 static struct rs_job *rs_of(struct dp_job *job)
@@ -322,7 +341,7 @@ static int rs_decode_chunk(struct rs_job *rs, struct dp_blobdec *d, struct dp_fe
 	void *buf;
 	size_t n;
 
-	dp_test_point("restore-chunk");
+	dp_test_point(rs->delta ? "apply-chunk" : "restore-chunk");
 	buf = dp_bufs_get_chunk(&rs->bufs);
 	if (!buf)
 		return -ECANCELED;
@@ -500,6 +519,104 @@ static int rs_plan_ref(struct rs_job *rs, const struct dp_ref *ref, uint64_t *vo
 	return ret;
 }
 
+/* Zero what the apply has collected: holes punched in a file, BLKZEROOUT on a device. */
+static int rs_zero_flush(struct rs_job *rs)
+{
+	int ret;
+
+	if (!rs->zlen)
+		return 0;
+	ret = dp_dev_zero(&rs->dev, rs->zoff, rs->zlen);
+	if (ret)
+		return dp_job_fail(&rs->job, ret, "%s", dp_last_error());
+	atomic_fetch_add(&rs->job.bytes_zero, rs->zlen);
+	atomic_fetch_add(&rs->job.bytes_done, rs->zlen);
+	rs->zlen = 0;
+	dp_test_point("apply-zeroed");
+	return 0;
+}
+
+/*
+ * Whether the chunk at @off (@len bytes: a zero chunk if @id is NULL) is
+ * what the parent holds there: the same extent (a last chunk that grew or
+ * shrank is not) and the same reference.
+ */
+static int rs_parent_same(struct rs_job *rs, uint64_t off, uint32_t len, const uint8_t *id,
+			  bool *same)
+{
+	uint8_t pid[DP_ID_LEN];
+	uint64_t left;
+	bool pzero;
+	int ret;
+
+	*same = false;
+	if (off >= rs->onto.size)
+		return 0;
+	left = rs->onto.size - off;
+	if ((left < rs->chunk_size ? left : rs->chunk_size) != len)
+		return 0;
+	ret = dp_parent_get(rs->parent, off / rs->chunk_size, &pzero, pid, NULL);
+	if (ret)
+		return dp_job_fail(&rs->job, ret == -ENOENT ? -EUCLEAN : ret, "snapshot %s: %s",
+				   rs->onto.id, dp_last_error());
+	*same = id ? !pzero && !memcmp(pid, id, DP_ID_LEN) : pzero;
+	return 0;
+}
+
+static void rs_unchanged(struct rs_job *rs, uint32_t len)
+{
+	atomic_fetch_add(&rs->job.bytes_unchanged, len);
+	atomic_fetch_add(&rs->job.bytes_done, len);
+	atomic_fetch_add(&rs->job.chunks_unchanged, 1);
+	atomic_fetch_add(&rs->job.chunks_total, 1);
+}
+
+/* The plan of a delta apply: only what differs from the parent is written or zeroed. */
+static int rs_plan_delta(struct rs_job *rs, const struct dp_ref *ref, uint64_t *vol_off)
+{
+	uint64_t left = rs->meta.size - *vol_off;
+	bool same;
+	int ret;
+
+	if (*vol_off >= rs->meta.size || (ref->zero && ref->count > left / rs->chunk_size + 1))
+		return dp_job_fail(&rs->job, -EUCLEAN,
+				   "manifest of %s describes more than the volume's %llu bytes",
+				   rs->meta.id, (unsigned long long)rs->meta.size);
+	if (!ref->zero) {
+		uint32_t len = rs_chunk_len(rs, *vol_off);
+
+		ret = rs_parent_same(rs, *vol_off, len, ref->id, &same);
+		if (ret || !same)
+			return ret ? ret : rs_plan_ref(rs, ref, vol_off);
+		rs_unchanged(rs, len);
+		*vol_off += len;
+		return 0;
+	}
+	for (uint64_t i = 0; i < ref->count && *vol_off < rs->meta.size; i++) {
+		uint32_t len = rs_chunk_len(rs, *vol_off);
+
+		ret = rs_parent_same(rs, *vol_off, len, NULL, &same);
+		if (ret)
+			return ret;
+		if (same) {
+			rs_unchanged(rs, len);
+		} else {
+			if (rs->zlen && rs->zoff + rs->zlen != *vol_off) {
+				ret = rs_zero_flush(rs);
+				if (ret)
+					return ret;
+			}
+			if (!rs->zlen)
+				rs->zoff = *vol_off;
+			rs->zlen += len;
+			atomic_fetch_add(&rs->job.chunks_zero, 1);
+			atomic_fetch_add(&rs->job.chunks_total, 1);
+		}
+		*vol_off += len;
+	}
+	return 0;
+}
+
 typedef int (*rs_ref_fn)(struct rs_job *rs, const struct dp_ref *ref, uint64_t *vol_off);
 
 /*
@@ -579,6 +696,121 @@ out:
 	return ret;
 }
 
+/* ------------------------------------------------------------------ stamps */
+
+/* The target's stamp says: being written (@dirty), or holding the snapshot. */
+static int rs_stamp(struct rs_job *rs, bool dirty)
+{
+	struct dp_stamp st = {.dirty = dirty};
+	int ret;
+
+	if (!rs->stamping)
+		return 0;
+	snprintf(st.snapshot, sizeof(st.snapshot), "%s", rs->meta.id);
+	if (dirty && rs->delta)
+		snprintf(st.parent, sizeof(st.parent), "%s", rs->onto.id);
+	if (!dirty) {
+		ret = dp_stamp_identity(rs->target, st.target, sizeof(st.target));
+		if (ret)
+			return dp_job_fail(&rs->job, ret, "%s", dp_last_error());
+	}
+	ret = dp_stamp_write(rs->target, rs->stamp, &st);
+	if (ret == -ENOTSUP && dirty && !rs->delta && !rs->stamp) {
+		/* a filesystem without user attributes: the restore goes on, unstamped */
+		pr_warn("notice: %s; a delta apply onto %s will be refused", dp_last_error(),
+			rs->target);
+		rs->stamping = false;
+		return 0;
+	}
+	if (ret)
+		return dp_job_fail(&rs->job, ret, "%s", dp_last_error());
+	return 0;
+}
+
+/* A delta apply goes on only onto a target whose clean stamp names its parent. */
+static int rs_stamp_check(struct rs_job *rs)
+{
+	char now[DP_STAMP_ID_MAX];
+	struct dp_stamp st;
+	int ret;
+
+	ret = dp_stamp_read(rs->target, rs->stamp, &st);
+	if (ret == -ENODATA || ret == -ENOTSUP || ret == -EBADMSG)
+		return dp_job_fail(&rs->job, -ESTALE,
+				   "%s: no snapshot is known to be on it; restore it in full "
+				   "(ferry restore %s %s)",
+				   dp_last_error(), rs->meta.id, rs->target);
+	if (ret)
+		return dp_job_fail(&rs->job, ret, "%s", dp_last_error());
+	if (st.dirty)
+		return dp_job_fail(
+			&rs->job, -ESTALE,
+			"target %s is dirty: a %s of snapshot %.16s did not finish, so it "
+			"may hold a mix of snapshots; restore it in full (ferry restore "
+			"%s %s)",
+			rs->target, st.parent[0] ? "delta apply" : "restore", st.snapshot,
+			rs->meta.id, rs->target);
+	if (strcmp(st.snapshot, rs->onto.id))
+		return dp_job_fail(&rs->job, -ESTALE,
+				   "target %s holds snapshot %.16s, not %.16s: apply onto the "
+				   "snapshot it holds (--onto %.16s), or restore it in full "
+				   "(ferry restore %s %s)",
+				   rs->target, st.snapshot, rs->onto.id, st.snapshot, rs->meta.id,
+				   rs->target);
+	ret = dp_stamp_identity(rs->target, now, sizeof(now));
+	if (ret)
+		return dp_job_fail(&rs->job, ret, "%s", dp_last_error());
+	if (strcmp(now, st.target))
+		return dp_job_fail(
+			&rs->job, -ESTALE,
+			"target %s changed since it was stamped with snapshot %.16s (%s, "
+			"now %s); restore it in full (ferry restore %s %s)",
+			rs->target, st.snapshot, st.target, now, rs->meta.id, rs->target);
+	return 0;
+}
+
+/* The target of an apply: checked, marked dirty, sized; the parent's cursor. */
+static int rs_apply_open(struct rs_job *rs)
+{
+	int ret;
+
+	ret = dp_dev_open_existing(&rs->dev, rs->target, rs->meta.size, rs->no_direct);
+	if (ret)
+		return dp_job_fail(&rs->job, ret, "%s", dp_last_error());
+	/* one apply at a time: another between our check and our dirty mark would mix */
+	if (flock(rs->dev.fd, LOCK_EX | LOCK_NB))
+		return dp_job_fail(&rs->job, errno == EWOULDBLOCK ? -EBUSY : -errno,
+				   "target %s: %s", rs->target,
+				   errno == EWOULDBLOCK ? "another apply onto it is running"
+							: strerror(errno));
+	ret = rs_stamp_check(rs);
+	if (ret)
+		return ret;
+	ret = dp_parent_open(rs->job.repo, rs->onto.id, &rs->parent);
+	if (ret)
+		return dp_job_fail(&rs->job, ret, "%s", dp_last_error());
+	/* from here on the target is not what its stamp said: dirty until the end */
+	ret = rs_stamp(rs, true);
+	if (ret)
+		return ret;
+	dp_test_point("apply-dirty");
+	if (!rs->dev.is_blk && rs->dev.size != rs->meta.size) {
+		if (ftruncate(rs->dev.fd, (off_t)rs->meta.size))
+			return dp_job_fail(&rs->job, -errno, "target %s: truncate: %s", rs->target,
+					   strerror(errno));
+		rs->dev.size = rs->meta.size;
+	}
+	return 0;
+}
+
+static int rs_noop_ref(void *arg, uint64_t idx, const struct dp_ref *ref)
+{
+	(void)arg;
+	(void)idx;
+	(void)ref;
+	return 0;
+}
+
 /* -------------------------------------------------------------------- job */
 
 static void rs_run(struct dp_job *job)
@@ -592,15 +824,34 @@ static void rs_run(struct dp_job *job)
 		dp_job_fail(job, ret == -EBADMSG ? -EUCLEAN : ret, "%s", dp_last_error());
 		return;
 	}
-	/* 1. the whole manifest verified: until then the target is not touched */
+	/* 1. the whole manifest verified (and the parent's): until then the target is not touched */
 	if (rs_manifest_pass(rs, rs_check_ref))
 		return;
+	if (rs->delta) {
+		ret = dp_manifest_walk(job->repo, rs->onto.id, rs_noop_ref, NULL);
+		if (ret) {
+			dp_job_fail(job, ret, "%s", dp_last_error());
+			return;
+		}
+	}
 	dp_test_point("restore-verified");
-	/* 2. the target: created, or truncated to the volume's size */
-	ret = dp_dev_open_target(&rs->dev, rs->target, rs->meta.size, rs->no_direct);
-	if (ret) {
-		dp_job_fail(job, ret, "%s", dp_last_error());
-		return;
+	/* 2. the target: created, or truncated to the volume's size; an apply's checked */
+	if (rs->delta) {
+		if (rs_apply_open(rs))
+			return;
+	} else {
+		struct stat sb;
+		bool exists = !stat(rs->target, &sb);
+
+		if (exists && rs_stamp(rs, true))
+			return;
+		ret = dp_dev_open_target(&rs->dev, rs->target, rs->meta.size, rs->no_direct);
+		if (ret) {
+			dp_job_fail(job, ret, "%s", dp_last_error());
+			return;
+		}
+		if (!exists && rs_stamp(rs, true))
+			return;
 	}
 	snprintf(rs->job.result.io_mode, sizeof(rs->job.result.io_mode), "%s%s",
 		 rs->ring.ring ? "io_uring" : "pwrite",
@@ -622,7 +873,8 @@ static void rs_run(struct dp_job *job)
 	/* 3. the manifest again, planning the reads as it goes */
 	if (ret)
 		dp_job_fail(job, -ret, "cannot start threads: %s", strerror(ret));
-	else if (!rs_manifest_pass(rs, rs_plan_ref))
+	else if (!rs_manifest_pass(rs, rs->delta ? rs_plan_delta : rs_plan_ref) &&
+		 !rs_zero_flush(rs))
 		dp_fetcher_flush(rs->fetcher);
 	/* every ranged read must have come back before the decoders stop */
 	dp_fetcher_drain(rs->fetcher);
@@ -635,7 +887,7 @@ static void rs_run(struct dp_job *job)
 	if (dp_job_stopped(job))
 		return;
 	/* the restore is done when the data is on the target */
-	dp_test_point("restore-written");
+	dp_test_point(rs->delta ? "apply-written" : "restore-written");
 	if (fsync(rs->dev.fd)) {
 		dp_job_fail(job, -errno, "syncing %s: %s", rs->dev.path, strerror(errno));
 		return;
@@ -644,10 +896,15 @@ static void rs_run(struct dp_job *job)
 		dp_job_fail(job, -errno, "syncing %s: %s", rs->dev.path, strerror(errno));
 		return;
 	}
-	if (atomic_load(&job->bytes_done) != rs->meta.size)
+	if (atomic_load(&job->bytes_done) != rs->meta.size) {
 		dp_job_fail(job, -EIO, "internal error: %llu of %llu bytes restored",
 			    (unsigned long long)atomic_load(&job->bytes_done),
 			    (unsigned long long)rs->meta.size);
+		return;
+	}
+	dp_test_point(rs->delta ? "apply-synced" : "restore-synced");
+	/* the last step: the target holds the snapshot */
+	rs_stamp(rs, false);
 }
 
 static void rs_fini(struct dp_job *job)
@@ -662,8 +919,11 @@ static void rs_fini(struct dp_job *job)
 	dp_dev_close(&rs->dev);
 	dp_snapshot_fini(&rs->meta);
 	dp_fetcher_free(rs->fetcher);
+	dp_parent_free(rs->parent);
+	dp_snapshot_fini(&rs->onto);
 	free(rs->decoders);
 	free(rs->target);
+	free(rs->stamp);
 }
 
 /* I/O buffers hold one coalesced ranged read, at least one stored chunk. */
@@ -720,6 +980,13 @@ static void rs_release(struct dp_job *job)
 	dp_bufs_fini(&rs->bufs);
 }
 
+static bool rs_is_blk(const char *path)
+{
+	struct stat sb;
+
+	return !stat(path, &sb) && S_ISBLK(sb.st_mode);
+}
+
 /* The snapshot's metadata, the target checked (not opened), the lock; then the job's thread. */
 static int rs_start(struct rs_job *rs, const struct dp_restore_opts *o)
 {
@@ -744,6 +1011,31 @@ static int rs_start(struct rs_job *rs, const struct dp_restore_opts *o)
 	rs->target = strdup(o->target);
 	if (!rs->target)
 		return -ENOMEM;
+	if (o->stamp) {
+		rs->stamp = strdup(o->stamp);
+		if (!rs->stamp)
+			return -ENOMEM;
+	}
+	/* a block device keeps a stamp only in a file */
+	rs->stamping = rs->stamp || !rs_is_blk(o->target);
+	if (o->onto) {
+		rs->delta = true;
+		memcpy(rs->onto.id, o->onto->id, sizeof(rs->onto.id));
+		rs->onto.size = o->onto->size;
+		rs->onto.chunk_size = o->onto->chunk_size;
+		snprintf(rs->job.result.parent, sizeof(rs->job.result.parent), "%s", o->onto->id);
+		if (access(o->target, F_OK))
+			return dp_fail(
+				-ENOENT,
+				"target %s: %s: a delta apply needs the target that holds %.16s",
+				o->target, strerror(ENOENT), o->onto->id);
+		if (!rs->stamping)
+			return dp_fail(
+				-ESTALE,
+				"target %s is a block device: a delta apply needs the file that "
+				"keeps its stamp (--stamp FILE)",
+				o->target);
+	}
 	ret = dp_lock_acquire(rs->job.repo, false, "restore", &rs->job.repo_lock);
 	if (ret)
 		return ret;
@@ -782,6 +1074,10 @@ int dp_restore_start(struct dp_repo *repo, struct dp_pool *pool, const struct dp
 		return dp_err_keep(
 			o.err, dp_fail(-EUCLEAN, "snapshot %s has chunk size %u, the repository %u",
 				       s->id, s->chunk_size, repo->info.chunk_size));
+	if (o.onto && o.onto->chunk_size != s->chunk_size)
+		return dp_err_keep(
+			o.err, dp_fail(-EINVAL, "snapshot %s has chunk size %u, %s %u: no delta",
+				       o.onto->id, o.onto->chunk_size, s->id, s->chunk_size));
 	ret = dp_job_new(repo, pool, &rs_ops, sizeof(*rs), o.err, &job);
 	if (ret)
 		return ret;

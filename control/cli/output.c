@@ -127,6 +127,7 @@ void ctl_json_result(const char *verb, const struct dp_result *r, const char *re
 	json_int(o, "chunks_zero", p->chunks_zero);
 	json_int(o, "chunks_new", p->chunks_new);
 	json_int(o, "chunks_dedup", p->chunks_dedup);
+	json_int(o, "chunks_unchanged", p->chunks_unchanged);
 	json_int(o, "packs", p->packs);
 	cJSON_AddNumberToObject(o, "seconds", p->seconds);
 	cJSON_AddNumberToObject(o, "mb_per_s",
@@ -306,6 +307,7 @@ void ctl_json_copy(const struct dp_result *r, const char *from, const char *to)
 	json_int(o, "snapshots_skipped", r->skipped);
 	json_int(o, "chunks_new", p->chunks_new);
 	json_int(o, "chunks_dedup", p->chunks_dedup);
+	json_int(o, "chunks_unchanged", p->chunks_unchanged);
 	json_int(o, "bytes_read", p->bytes_read);
 	json_int(o, "bytes_new", p->bytes_new);
 	json_int(o, "bytes_reused", p->bytes_reused);
