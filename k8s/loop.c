@@ -642,15 +642,25 @@ static void req_ended(struct kloop *l, struct kreq *r, CURLcode cc)
 /* ------------------------------------------------------------ the loop */
 
 /* New requests in the order they came: calls run now, the rest wait or queue. */
+/*
+ * What other threads (and this one's done()s) queued: the requests first, into
+ * the pending queue or the waits, then the calls in their order. A call may
+ * abort a request queued in the same batch (an informer stopped just after
+ * its list's done() submitted the watch): once placed, kloop_abort() finds it;
+ * were the call run first, the request would still be in this local list,
+ * out of its reach, and would start after its owner was freed.
+ */
 static void take_incoming(struct kloop *l, struct kreq *in, uint64_t now)
 {
+	struct kreq *calls = NULL, *calls_tail = NULL;
+
 	while (in) {
 		struct kreq *r = in;
 
 		in = in->next;
 		r->next = NULL;
 		if (r->is_call) {
-			r->done(r);
+			q_push(&calls, &calls_tail, r);
 			continue;
 		}
 		if (r->not_before_ms > now) {
@@ -660,6 +670,13 @@ static void take_incoming(struct kloop *l, struct kreq *in, uint64_t now)
 		} else {
 			q_push(&l->pend_head, &l->pend_tail, r);
 		}
+	}
+	while (calls) {
+		struct kreq *r = calls;
+
+		calls = calls->next;
+		r->next = NULL;
+		r->done(r);
 	}
 }
 
