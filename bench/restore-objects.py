@@ -10,14 +10,15 @@ shared/research/CONTROLPLANE.md §10).
 One private box (tests/kbox); ferry's CRDs and rules created from k8s/deploy; `ferry
 controller` on this machine under its service account with an encrypted file://
 repository. Per run:
-  1. a namespace of N objects (ConfigMaps, Secrets, Services, ServiceAccounts and
-     Deployments in equal parts), made by the admin, then a Backup of it (in ferry-system);
+  1. a namespace of N objects (ConfigMaps, Services, ServiceAccounts and Deployments), made by the admin, then a Backup of it (in ferry-system);
   2. the namespace deleted; a Restore: seconds from its creation to Completed
      (startTimestamp to completionTimestamp, and as seen from here);
   3. the namespace deleted again; the same objects, as the backup holds them less
      Velero's strip list (what the Restore sent), created by python3-kubernetes from T
      threads: seconds for all of them.
 Prints one line per run and the medians with their ratio. Timing only: no pass/fail.
+--qps N runs the controller with --kube-api-qps N: a Restore's pace is its client's rate
+limit (20 requests/s by default, as Velero's --client-qps), not the box's.
 Needs root? No; needs python3-kubernetes, PyYAML and a built ferry.
 """
 import argparse
@@ -55,9 +56,9 @@ def objects(n):
         if k == 0:
             out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
                         "data": {"k": "v" * 200, "i": str(i)}})
-        elif k == 1:
-            out.append({"apiVersion": "v1", "kind": "Secret", "metadata": meta,
-                        "data": {"p": base64.b64encode(os.urandom(32)).decode()}})
+        elif k == 1:  # a second ConfigMap shape (Secrets: the restore role grants no create yet)
+            out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
+                        "binaryData": {"p": base64.b64encode(os.urandom(32)).decode()}})
         elif k == 2:
             out.append({"apiVersion": "v1", "kind": "Service", "metadata": meta,
                         "spec": {"selector": {"app": f"x{i}"}, "ports": [{"port": 80}]}})
@@ -87,6 +88,8 @@ def main():
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--qps", type=int, default=0,
+                    help="the controller's --kube-api-qps (burst 1.5x; 0: its default, 20 as Velero's)")
     a = ap.parse_args()
     ferry = os.environ.get("FERRY") or os.path.join(a.build, "control", "ferry")
     work = tempfile.mkdtemp(prefix="ferry-bench-restore-", dir="/var/tmp")
@@ -110,8 +113,9 @@ def main():
             "apiVersion": f"{GROUP}/{VERSION}", "kind": "Repository", "metadata": {"name": "default"},
             "spec": {"url": repo, "passwordSecret": {"name": "repo-password"}}})
         kc = token_kubeconfig(core, box, "ferry-controller")
+        qps = ["--kube-api-qps", str(a.qps), "--kube-api-burst", str(a.qps * 3 // 2)] if a.qps else []
         procs.append(subprocess.Popen([ferry, "controller", "--kubeconfig", kc, "-n", SYS, "--identity", "bench",
-                                       "--metrics-addr", f"127.0.0.1:{free_port()}"],
+                                       "--metrics-addr", f"127.0.0.1:{free_port()}"] + qps,
                                       stdout=open(os.path.join(work, "controller.log"), "w"),
                                       stderr=subprocess.STDOUT))
         objs = objects(a.objects)
@@ -158,7 +162,8 @@ def main():
         mf = statistics.median(r[0] for r in rows)
         mp = statistics.median(r[1] for r in rows)
         n = len(objs) + 1
-        print(json.dumps({"objects": n, "threads": a.threads, "runs": a.runs, "load1_at_start": round(load, 2),
+        print(json.dumps({"objects": n, "threads": a.threads, "runs": a.runs, "controller_qps": a.qps or 20,
+                          "load1_at_start": round(load, 2),
                           "ferry_objects_per_s": round(n / mf, 1), "python_objects_per_s": round(n / mp, 1),
                           "ferry_over_python": round(mp / mf, 2)}))
     finally:
