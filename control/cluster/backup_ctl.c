@@ -121,35 +121,6 @@ static void bk_fini(struct bk *b)
 	free(b->msgs);
 }
 
-/* a validation failure: kept in @b, returned as 1 (not an error) */
-static int bk_invalid(struct bk *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int bk_invalid(struct bk *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(b->invalid, sizeof(b->invalid), fmt, ap);
-	va_end(ap);
-	for (char *c = b->invalid; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return 1;
-}
-
-static int bk_fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int bk_fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	snprintf(err->reason, sizeof(err->reason), "%s", reason);
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* a warning (@error false) or an error of the Backup, counted; the first kept */
 static int bk_note(struct bk *b, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -189,10 +160,10 @@ static int bk_open(struct bk *b, struct k8s_err *err)
 	if (ret != 1)
 		return ret;
 	if (!b->rp.obj) /* no such Repository: which one */
-		return bk_invalid(b, "%.200s%s", b->rp.why,
-				  named ? " (spec.storageLocation)"
-					: " (no spec.storageLocation: the default one)");
-	return bk_invalid(b, "%s", b->rp.why);
+		return cluster_refuse(b->invalid, sizeof(b->invalid), "%.200s%s", b->rp.why,
+				      named ? " (spec.storageLocation)"
+					    : " (no spec.storageLocation: the default one)");
+	return cluster_refuse(b->invalid, sizeof(b->invalid), "%s", b->rp.why);
 }
 
 /* the cluster's id: the kube-system namespace's UID, as Velero and the record name it */
@@ -208,8 +179,8 @@ static int bk_cluster_id(struct bk *b, struct k8s_err *err)
 	uid = k8s_obj_get_uid(ns);
 	if (!uid || !uid[0] || strlen(uid) >= sizeof(b->cluster)) {
 		k8s_obj_free(ns);
-		return bk_fail(err, -EBADMSG, "ClusterIdUnknown",
-			       "the namespace kube-system has no metadata.uid");
+		return cluster_fail(err, -EBADMSG, "ClusterIdUnknown",
+				    "the namespace kube-system has no metadata.uid");
 	}
 	snprintf(b->cluster, sizeof(b->cluster), "%s", uid);
 	k8s_obj_free(ns);
@@ -217,44 +188,6 @@ static int bk_cluster_id(struct bk *b, struct k8s_err *err)
 }
 
 /* ------------------------------------------------------------ the status */
-
-static int64_t bk_time_of(const struct k8s_obj *o, const char *path)
-{
-	const char *s = k8s_obj_str(o, path);
-	int64_t ns;
-
-	return s && !k8s_time_parse(s, &ns) ? ns : 0;
-}
-
-static int bk_set_time(struct k8s_obj *st, const char *path, int64_t ns)
-{
-	char buf[K8S_TIME_SIZE];
-
-	k8s_time_format(ns, false, buf);
-	return k8s_obj_set_str(st, path, buf);
-}
-
-/* merge-patch {"status": @st} (taken), with the resourceVersion read when @rv */
-static int bk_patch(struct bk *b, struct k8s_obj *st, const char *rv, struct k8s_err *err)
-{
-	struct k8s_obj *patch = NULL;
-	int ret;
-
-	ret = k8s_obj_new(&patch);
-	if (!ret && rv)
-		ret = k8s_obj_set_str(patch, "/metadata/resourceVersion", rv);
-	if (!ret)
-		ret = k8s_obj_set(patch, "/status", st);
-	if (ret) {
-		k8s_obj_free(st);
-		k8s_obj_free(patch);
-		return bk_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
-	}
-	ret = k8s_patch(b->req->client, &cluster_backups, b->ns, b->name, K8S_PATCH_MERGE, patch,
-			&(struct k8s_call){.subresource = "status"}, NULL, err);
-	k8s_obj_free(patch);
-	return ret;
-}
 
 static int bk_write_invalid(struct bk *b, struct k8s_err *err)
 {
@@ -268,12 +201,13 @@ static int bk_write_invalid(struct bk *b, struct k8s_err *err)
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/validationErrors/-", b->invalid);
 	if (!ret)
-		ret = bk_set_time(st, "/completionTimestamp", k8s_now_ns());
+		ret = cluster_set_time(st, "/completionTimestamp", k8s_now_ns());
 	if (ret) {
 		k8s_obj_free(st);
-		return bk_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
 	}
-	return bk_patch(b, st, k8s_obj_get_rv(b->req->obj), err);
+	return cluster_status_patch(b->req->client, &cluster_backups, b->ns, b->name, st,
+				    k8s_obj_get_rv(b->req->obj), err);
 }
 
 /* one volume of the record into status.volumes */
@@ -301,8 +235,9 @@ static int bk_status_volume(struct k8s_obj *st, const struct dp_record_volume *v
 	return ret;
 }
 
-/* the final status, from the record (written now or found) */
-static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_err *err)
+/* the status of a Backup from its record alone (cluster_priv.h) */
+int cluster_backup_record_status(const struct dp_record *rec, const struct dp_repo *repo,
+				 int64_t expiry_s, struct k8s_obj **out)
 {
 	struct k8s_obj *st = NULL;
 	int ret = k8s_obj_new(&st);
@@ -310,29 +245,56 @@ static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_e
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/phase", rec->phase);
 	if (!ret)
-		ret = bk_set_time(st, "/startTimestamp", rec->time_start * 1000);
+		ret = cluster_set_time(st, "/startTimestamp", rec->time_start * 1000);
 	if (!ret)
-		ret = bk_set_time(st, "/completionTimestamp", rec->time_end * 1000);
-	if (!ret && b->expiry_s > 0 && b->expiry_s < CLUSTER_TIME_MAX - rec->time_start / 1000000)
-		ret = bk_set_time(st, "/expiration",
-				  rec->time_start * 1000 + b->expiry_s * 1000000000);
+		ret = cluster_set_time(st, "/completionTimestamp", rec->time_end * 1000);
+	if (!ret && expiry_s > 0 && expiry_s < CLUSTER_TIME_MAX - rec->time_start / 1000000)
+		ret = cluster_set_time(st, "/expiration",
+				       rec->time_start * 1000 + expiry_s * 1000000000);
 	if (!ret)
-		ret = k8s_obj_set_int(st, "/progress/totalItems",
-				      (int64_t)(b->total > rec->objects ? b->total : rec->objects));
+		ret = k8s_obj_set_int(st, "/progress/totalItems", (int64_t)rec->objects);
 	if (!ret)
 		ret = k8s_obj_set_int(st, "/progress/itemsBackedUp", (int64_t)rec->objects);
 	if (!ret)
 		ret = k8s_obj_set_int(st, "/warnings", (int64_t)rec->warnings);
 	if (!ret)
 		ret = k8s_obj_set_int(st, "/errors", (int64_t)rec->errors);
+	if (!ret && rec->cluster && strlen(rec->cluster) <= 64) /* a UID; the CRD's bound */
+		ret = k8s_obj_set_str(st, "/clusterId", rec->cluster);
 	if (!ret)
-		ret = k8s_obj_set_str(st, "/clusterId", b->cluster);
-	if (!ret)
-		ret = k8s_obj_set_str(st, "/repositoryId", dp_repo_info(b->repo)->id);
+		ret = k8s_obj_set_str(st, "/repositoryId", dp_repo_info(repo)->id);
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/recordId", rec->id);
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/formatVersion", "1");
+	if (!ret && rec->nvolumes) {
+		ret = k8s_obj_set_int(st, "/volumeSnapshotsAttempted", (int64_t)rec->nvolumes);
+		if (!ret)
+			ret = k8s_obj_set_int(st, "/volumeSnapshotsCompleted",
+					      (int64_t)rec->nvolumes);
+		if (!ret)
+			ret = k8s_obj_set_empty(st, "/volumes", K8S_T_ARRAY);
+	}
+	for (size_t i = 0; !ret && i < rec->nvolumes; i++)
+		ret = bk_status_volume(st, &rec->volumes[i]);
+	if (ret) {
+		k8s_obj_free(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+/* the final status, from the record (written now or found), with what this run saw */
+static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_err *err)
+{
+	struct k8s_obj *st = NULL;
+	int ret = cluster_backup_record_status(rec, b->repo, b->expiry_s, &st);
+
+	if (!ret && b->total > rec->objects)
+		ret = k8s_obj_set_int(st, "/progress/totalItems", (int64_t)b->total);
+	if (!ret)
+		ret = k8s_obj_set_str(st, "/clusterId", b->cluster);
 	if (!ret && (rec->nvolumes || b->vol_total)) {
 		uint64_t tried = b->vol_total > rec->nvolumes ? b->vol_total : rec->nvolumes;
 
@@ -348,11 +310,9 @@ static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_e
 		if (!ret)
 			ret = k8s_obj_set_int(st, "/volumeSnapshotsCompleted",
 					      (int64_t)rec->nvolumes);
-		if (!ret)
+		if (!ret && !rec->nvolumes)
 			ret = k8s_obj_set_empty(st, "/volumes", K8S_T_ARRAY);
 	}
-	for (size_t i = 0; !ret && i < rec->nvolumes; i++)
-		ret = bk_status_volume(st, &rec->volumes[i]);
 	if (!ret && b->nmsgs) {
 		ret = k8s_obj_set_empty(st, "/warningMessages", K8S_T_ARRAY);
 		for (size_t i = 0; !ret && i < b->nmsgs; i++)
@@ -360,9 +320,10 @@ static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_e
 	}
 	if (ret) {
 		k8s_obj_free(st);
-		return bk_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
 	}
-	return bk_patch(b, st, NULL, err);
+	return cluster_status_patch(b->req->client, &cluster_backups, b->ns, b->name, st, NULL,
+				    err);
 }
 
 /* ------------------------------------------------------------ the run */
@@ -442,8 +403,8 @@ static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, cons
 	snprintf(owner, sizeof(owner), "%s/%s", b->ns, b->name);
 	if (snprintf(volume, sizeof(volume), "k8s/%s/%s/%s", b->cluster, v->ns, v->pvc) >=
 	    (int)sizeof(volume))
-		return bk_fail(err, -ENAMETOOLONG, "VolumeNameTooLong", "volume %s/%s: too long",
-			       v->ns, v->pvc);
+		return cluster_fail(err, -ENAMETOOLONG, "VolumeNameTooLong",
+				    "volume %s/%s: too long", v->ns, v->pvc);
 	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, &o);
 	if (!ret)
 		ret = k8s_obj_set_label(o, BK_LABEL_UID, uid);
@@ -470,7 +431,7 @@ static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, cons
 		ret = k8s_obj_set_str(o, "/spec/source/persistentVolumeClaim", v->pvc);
 	if (ret) {
 		k8s_obj_free(o);
-		return bk_fail(err, ret, "OutOfMemory", "a VolumeTransfer: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "a VolumeTransfer: out of memory");
 	}
 	ret = k8s_create(b->req->client, &xfer_volumetransfers, XFER_NS, o, NULL, NULL, err);
 	k8s_obj_free(o);
@@ -537,8 +498,9 @@ static int bk_volumes(struct bk *b, const struct cluster_collect_result *cr, str
 			continue;
 		b->vol_total++;
 		if (!uid || bk_transfer_name(uid, v->ns, v->pvc, name))
-			return bk_fail(err, -EINVAL, "BackupHasNoUid",
-				       "the Backup has no metadata.uid to name its transfers by");
+			return cluster_fail(
+				err, -EINVAL, "BackupHasNoUid",
+				"the Backup has no metadata.uid to name its transfers by");
 		ret = k8s_get(b->req->client, &xfer_volumetransfers, XFER_NS, name, NULL, &vt, err);
 		if (ret == -ENOENT) {
 			b->pending = true;
@@ -551,7 +513,7 @@ static int bk_volumes(struct bk *b, const struct cluster_collect_result *cr, str
 		if (bk_transfer_over(vt)) {
 			ret = bk_transfer_done(b, v, vt);
 			if (ret)
-				bk_fail(err, ret, "OutOfMemory", "the volumes: out of memory");
+				cluster_fail(err, ret, "OutOfMemory", "the volumes: out of memory");
 		} else {
 			b->pending = true;
 		}
@@ -677,7 +639,7 @@ static int bk_forget_transfers(struct bk *b, const struct cluster_collect_result
 next:;
 	}
 	if (ret)
-		bk_fail(err, ret, "OutOfMemory", "the transfers: out of memory");
+		cluster_fail(err, ret, "OutOfMemory", "the transfers: out of memory");
 	else
 		ret = bk_delete_transfers(b->req->client, c.names, c.n, err);
 	free(c.names);
@@ -747,9 +709,10 @@ static int bk_write_progress(struct bk *b, struct k8s_err *err)
 		ret = k8s_obj_set_int(st, "/volumeSnapshotsAttempted", (int64_t)b->vol_total);
 	if (ret) {
 		k8s_obj_free(st);
-		return bk_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
 	}
-	return bk_patch(b, st, NULL, err);
+	return cluster_status_patch(b->req->client, &cluster_backups, b->ns, b->name, st, NULL,
+				    err);
 }
 
 /*
@@ -768,7 +731,7 @@ static int bk_waiting(struct bk *b, struct k8s_err *err)
 		return 0;
 	ret = bk_cached(b->req, uid, &c);
 	if (ret)
-		return bk_fail(err, ret, "OutOfMemory", "the transfers: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the transfers: out of memory");
 	if (c.n < (size_t)total || b->vol_done == c.n) {
 		/*
 		 * all over: the full pass looks at each by name; or fewer than
@@ -793,12 +756,12 @@ static int bk_spec(struct bk *b, struct k8s_err *err)
 
 	ret = cluster_sel_parse(b->spec, &b->sel, &why);
 	if (ret == -EINVAL)
-		return bk_invalid(b, "%s", why.msg);
+		return cluster_refuse(b->invalid, sizeof(b->invalid), "%s", why.msg);
 	if (ret)
-		return bk_fail(err, ret, "OutOfMemory", "the selection: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the selection: out of memory");
 	ttl = b->spec ? k8s_obj_str(b->spec, "/ttl") : NULL;
 	if (ttl && ctl_parse_duration(ttl, &b->expiry_s, &cerr))
-		return bk_invalid(b, "spec.ttl: %s", cerr.msg);
+		return cluster_refuse(b->invalid, sizeof(b->invalid), "spec.ttl: %s", cerr.msg);
 	return 0;
 }
 
@@ -843,13 +806,13 @@ static int bk_run(struct bk *b, struct dp_record **out, struct k8s_err *err)
 	ao.err = &derr;
 	ret = dp_archive_new(b->repo, &ao, &b->archive);
 	if (ret) {
-		bk_fail(err, ret, "RepositoryUnavailable", "the object archive: %s", derr.msg);
+		cluster_fail(err, ret, "RepositoryUnavailable", "the object archive: %s", derr.msg);
 		goto out;
 	}
 	ret = cluster_collect(b->req->client, b->sel, NULL, bk_emit, b, &cr, &why);
 	if (ret) {
-		bk_fail(err, ret, "CollectionFailed", "collecting the objects: %s",
-			why.msg[0] ? why.msg : dp_last_error());
+		cluster_fail(err, ret, "CollectionFailed", "collecting the objects: %s",
+			     why.msg[0] ? why.msg : dp_last_error());
 		goto out;
 	}
 	for (size_t i = 0; !ret && i < cr.nwarnings; i++) {
@@ -871,13 +834,13 @@ static int bk_run(struct bk *b, struct dp_record **out, struct k8s_err *err)
 	if (!ret)
 		ret = dp_archive_finish(b->archive);
 	if (ret) {
-		bk_fail(err, ret, "RepositoryUnavailable", "the object archive: %s",
-			ret == -ENOMEM ? "out of memory" : dp_last_error());
+		cluster_fail(err, ret, "RepositoryUnavailable", "the object archive: %s",
+			     ret == -ENOMEM ? "out of memory" : dp_last_error());
 		goto out;
 	}
 	spec_json = b->spec ? k8s_obj_json(b->spec) : strdup("{}");
 	if (!spec_json) {
-		ret = bk_fail(err, -ENOMEM, "OutOfMemory", "the record: out of memory");
+		ret = cluster_fail(err, -ENOMEM, "OutOfMemory", "the record: out of memory");
 		goto out;
 	}
 	rec.name = (char *)b->name;
@@ -893,18 +856,19 @@ static int bk_run(struct bk *b, struct dp_record **out, struct k8s_err *err)
 	rec.nvolumes = b->nvols;
 	ret = bk_labels(b, &rec);
 	if (ret) {
-		bk_fail(err, ret, "OutOfMemory", "the record: out of memory");
+		cluster_fail(err, ret, "OutOfMemory", "the record: out of memory");
 		goto out;
 	}
 	ret = dp_record_put(b->repo, &rec, b->archive, NULL);
 	if (ret && ret != -EEXIST) { /* -EEXIST: a twin wrote it meanwhile; read it below */
-		bk_fail(err, ret, "RecordNotWritten", "the backup record: %s", dp_last_error());
+		cluster_fail(err, ret, "RecordNotWritten", "the backup record: %s",
+			     dp_last_error());
 		goto out;
 	}
 	ret = dp_record_get(b->repo, b->record_id, NULL, NULL, out);
 	if (ret)
-		bk_fail(err, ret, "RecordUnreadable", "the backup record just written: %s",
-			dp_last_error());
+		cluster_fail(err, ret, "RecordUnreadable", "the backup record just written: %s",
+			     dp_last_error());
 	if (!ret) /* over: nothing of them pins storage; the record holds what they made */
 		ret = bk_forget_transfers(b, &cr, err);
 out:
@@ -974,7 +938,7 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 		return 0;
 	}
 	b.spec = k8s_obj_at(req->obj, "/spec");
-	b.start_ns = bk_time_of(req->obj, "/status/startTimestamp");
+	b.start_ns = cluster_time_of(req->obj, "/status/startTimestamp");
 	if (!b.start_ns)
 		b.start_ns = k8s_now_ns();
 	/* transfers still running: the cache says so, nothing is opened */
@@ -988,8 +952,8 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	if (ret == 0) {
 		ret = dp_record_id(b.repo, b.cluster, b.ns, b.name, b.record_id);
 		if (ret)
-			bk_fail(err, ret, "RecordUnreadable", "the record's id: %s",
-				dp_last_error());
+			cluster_fail(err, ret, "RecordUnreadable", "the record's id: %s",
+				     dp_last_error());
 	}
 	if (ret == 0) {
 		/* written by an earlier reconcile that died before the status: complete it */
@@ -997,8 +961,8 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 		if (ret == -ENOENT)
 			ret = 0;
 		else if (ret)
-			bk_fail(err, ret, "RecordUnreadable", "the backup record: %s",
-				dp_last_error());
+			cluster_fail(err, ret, "RecordUnreadable", "the backup record: %s",
+				     dp_last_error());
 	}
 	if (ret == 0 && !rec) /* before the record: its deletion then frees it */
 		ret = cluster_backup_finalizer_add(req, err);
@@ -1009,12 +973,13 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 		if (!ret)
 			ret = k8s_obj_set_str(st, "/phase", "InProgress");
 		if (!ret)
-			ret = bk_set_time(st, "/startTimestamp", b.start_ns);
+			ret = cluster_set_time(st, "/startTimestamp", b.start_ns);
 		if (ret) {
 			k8s_obj_free(st);
-			bk_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+			cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
 		} else {
-			ret = bk_patch(&b, st, k8s_obj_get_rv(req->obj), err);
+			ret = cluster_status_patch(b.req->client, &cluster_backups, b.ns, b.name,
+						   st, k8s_obj_get_rv(req->obj), err);
 		}
 	}
 	if (ret == 0 && !rec)

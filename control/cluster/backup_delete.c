@@ -47,20 +47,6 @@ static bool del_has_finalizer(const struct k8s_obj *o)
 	return false;
 }
 
-static int del_fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int del_fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	snprintf(err->reason, sizeof(err->reason), "%s", reason);
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /*
  * The finalizers of @o with ours added (@add) or taken out, as a merge patch
  * of metadata that carries @o's resourceVersion: a list written meanwhile
@@ -103,7 +89,7 @@ int cluster_backup_finalizer_add(const struct k8s_reconcile_req *req, struct k8s
 		return 0;
 	ret = del_finalizer_patch(req->obj, true, &patch);
 	if (ret)
-		return del_fail(err, ret, "OutOfMemory", "the finalizer: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the finalizer: out of memory");
 	ret = k8s_patch(req->client, &cluster_backups, req->ns, req->name, K8S_PATCH_MERGE, patch,
 			NULL, &now, err);
 	k8s_obj_free(patch);
@@ -115,7 +101,7 @@ int cluster_backup_finalizer_add(const struct k8s_reconcile_req *req, struct k8s
 		ret = k8s_obj_set_str(req->obj, "/metadata/resourceVersion", rv);
 	k8s_obj_free(now);
 	if (ret)
-		return del_fail(err, ret, "OutOfMemory", "the finalizer: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the finalizer: out of memory");
 	return 0;
 }
 
@@ -125,7 +111,7 @@ static int del_finalizer_remove(const struct k8s_reconcile_req *req, struct k8s_
 	int ret = del_finalizer_patch(req->obj, false, &patch);
 
 	if (ret)
-		return del_fail(err, ret, "OutOfMemory", "the finalizer: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the finalizer: out of memory");
 	ret = k8s_patch(req->client, &cluster_backups, req->ns, req->name, K8S_PATCH_MERGE, patch,
 			NULL, NULL, err);
 	k8s_obj_free(patch);
@@ -180,8 +166,8 @@ static int del_record_id(const struct k8s_reconcile_req *req, const struct clust
 	ret = cluster ? dp_record_id(r->repo, cluster, req->ns, req->name, id) : -EINVAL;
 	k8s_obj_free(ns);
 	if (ret)
-		return del_fail(err, ret, "RecordUnreadable", "the record's id: %s",
-				cluster ? dp_last_error() : "the cluster's id is unknown");
+		return cluster_fail(err, ret, "RecordUnreadable", "the record's id: %s",
+				    cluster ? dp_last_error() : "the cluster's id is unknown");
 	return 0;
 }
 
@@ -257,7 +243,8 @@ static int del_forget(const struct k8s_reconcile_req *req, struct cluster_repo *
 	if (rec->nvolumes) {
 		snaps = calloc(rec->nvolumes, sizeof(*snaps));
 		if (!snaps)
-			return del_fail(err, -ENOMEM, "OutOfMemory", "forgetting: out of memory");
+			return cluster_fail(err, -ENOMEM, "OutOfMemory",
+					    "forgetting: out of memory");
 		for (size_t i = 0; i < rec->nvolumes; i++)
 			if (rec->volumes[i].snapshot[0])
 				snaps[nsnaps++] = rec->volumes[i].snapshot;
@@ -267,14 +254,15 @@ static int del_forget(const struct k8s_reconcile_req *req, struct cluster_repo *
 		ret = dp_forget(r->repo, snaps, nsnaps, &deleted, NULL);
 	free(snaps);
 	if (ret) {
-		del_fail(err, ret, ret == -EBUSY ? "RepositoryLocked" : "ForgetFailed",
-			 "forgetting the snapshots of record %s: %.200s", rec->id, dp_last_error());
+		cluster_fail(err, ret, ret == -EBUSY ? "RepositoryLocked" : "ForgetFailed",
+			     "forgetting the snapshots of record %s: %.200s", rec->id,
+			     dp_last_error());
 		return ret;
 	}
 	ret = dp_record_forget(r->repo, ids, 1, &deleted);
 	if (ret) {
-		del_fail(err, ret, ret == -EBUSY ? "RepositoryLocked" : "ForgetFailed",
-			 "forgetting record %s: %.200s", rec->id, dp_last_error());
+		cluster_fail(err, ret, ret == -EBUSY ? "RepositoryLocked" : "ForgetFailed",
+			     "forgetting record %s: %.200s", rec->id, dp_last_error());
 		return ret;
 	}
 	ctl_log(CTL_LOG_INFO,
@@ -337,14 +325,14 @@ int cluster_backup_delete(const struct k8s_reconcile_req *req, struct k8s_reconc
 		goto out;
 	}
 	if (ret) {
-		del_fail(err, ret, "RecordUnreadable", "the backup record %s: %.200s", id,
-			 dp_last_error());
+		cluster_fail(err, ret, "RecordUnreadable", "the backup record %s: %.200s", id,
+			     dp_last_error());
 		goto out;
 	}
 	ret = del_locked(&r, rec, &lock);
 	if (ret) {
-		del_fail(err, ret, "RepositoryUnavailable",
-			 "reading Object Lock of record %s: %.200s", id, s3_last_error());
+		cluster_fail(err, ret, "RepositoryUnavailable",
+			     "reading Object Lock of record %s: %.200s", id, s3_last_error());
 		goto out;
 	}
 	if (lock.until || lock.hold) {

@@ -207,6 +207,16 @@ bool cluster_repo_read_only(const struct cluster_repo *r);
 struct k8s_reconcile_req;
 struct k8s_reconcile_res;
 
+/*
+ * cluster_backup_record_status() - the status of a Backup as its record @rec
+ * (in @repo) says: phase, times, expiration (@expiry_s > 0), counts, ids, the
+ * volumes. For the Backup that wrote it and for one backup sync makes.
+ * Return: 0 and *@out (the caller's); -ENOMEM.
+ */
+struct dp_record;
+int cluster_backup_record_status(const struct dp_record *rec, const struct dp_repo *repo,
+				 int64_t expiry_s, struct k8s_obj **out);
+
 /* cluster_backup_synced() - whether @backup was made by backup sync (its label) */
 bool cluster_backup_synced(const struct k8s_obj *backup);
 
@@ -226,5 +236,29 @@ int cluster_backup_finalizer_add(const struct k8s_reconcile_req *req, struct k8s
  */
 int cluster_backup_delete(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
 			  struct k8s_err *err);
+
+/* ------------------------------------------------------------ THE KIT (kit.c)
+ * What the reconcilers of this folder share.
+ */
+struct k8s_resource;
+
+/* cluster_fail() - @err filled (@code, @reason, the message); returns @code */
+int cluster_fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* cluster_refuse() - a refusal's one-line reason into @buf (control characters
+ * as '?'); returns 1, the reconcilers' "refused, not an error" */
+int cluster_refuse(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* cluster_time_of() - the RFC 3339 time at @path of @o in ns since the epoch, 0 if none */
+int64_t cluster_time_of(const struct k8s_obj *o, const char *path);
+/* cluster_set_time() - @ns since the epoch at @path of @o, as RFC 3339 */
+int cluster_set_time(struct k8s_obj *o, const char *path, int64_t ns);
+/*
+ * cluster_status_patch() - merge-patch {"status": @st} (taken, also on failure)
+ * into @res @ns/@name's status subresource, carrying @rv when not NULL (then a
+ * write since that version is a conflict). Return: 0; the API's -errno.
+ */
+int cluster_status_patch(struct k8s_client *c, const struct k8s_resource *res, const char *ns,
+			 const char *name, struct k8s_obj *st, const char *rv, struct k8s_err *err);
 
 #endif /* FERRY_CLUSTER_PRIV_H */

@@ -37,14 +37,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static int repo_api_fail(struct k8s_err *err, int code, const char *reason, const char *what)
-{
-	err->code = code;
-	snprintf(err->reason, sizeof(err->reason), "%s", reason);
-	snprintf(err->msg, sizeof(err->msg), "%s", what);
-	return code;
-}
-
 bool cluster_backup_synced(const struct k8s_obj *backup)
 {
 	return k8s_obj_label(backup, CLUSTER_LABEL_REPOSITORY) != NULL;
@@ -58,87 +50,24 @@ struct repo_sync {
 	char skipped_why[CLUSTER_MSG_MAX]; /* the first skip's reason */
 };
 
-static int repo_set_time(struct k8s_obj *o, const char *path, int64_t ns)
-{
-	char buf[K8S_TIME_SIZE];
-
-	k8s_time_format(ns, false, buf);
-	return k8s_obj_set_str(o, path, buf);
-}
-
-/* the status of a Backup made from @rec, found in @repo */
-static int repo_backup_status(const struct dp_record *rec, const struct dp_repo *repo,
-			      const struct k8s_obj *spec, struct k8s_obj **out)
-{
-	const char *ttl = spec ? k8s_obj_str(spec, "/ttl") : NULL;
-	struct k8s_obj *st = NULL;
-	struct ctl_err cerr;
-	int64_t ttl_s = 0;
-	int ret = k8s_obj_new(&st);
-
-	if (!ret)
-		ret = k8s_obj_set_str(st, "/phase", rec->phase);
-	if (!ret)
-		ret = repo_set_time(st, "/startTimestamp", rec->time_start * 1000);
-	if (!ret)
-		ret = repo_set_time(st, "/completionTimestamp", rec->time_end * 1000);
-	if (!ret && ttl && !ctl_parse_duration(ttl, &ttl_s, &cerr) && ttl_s > 0 &&
-	    ttl_s < CLUSTER_TIME_MAX - rec->time_start / 1000000)
-		ret = repo_set_time(st, "/expiration", rec->time_start * 1000 + ttl_s * 1000000000);
-	if (!ret)
-		ret = k8s_obj_set_int(st, "/progress/totalItems", (int64_t)rec->objects);
-	if (!ret)
-		ret = k8s_obj_set_int(st, "/progress/itemsBackedUp", (int64_t)rec->objects);
-	if (!ret)
-		ret = k8s_obj_set_int(st, "/warnings", (int64_t)rec->warnings);
-	if (!ret)
-		ret = k8s_obj_set_int(st, "/errors", (int64_t)rec->errors);
-	if (!ret && strlen(rec->cluster) <= 64)
-		ret = k8s_obj_set_str(st, "/clusterId", rec->cluster);
-	if (!ret)
-		ret = k8s_obj_set_str(st, "/repositoryId", dp_repo_info(repo)->id);
-	if (!ret)
-		ret = k8s_obj_set_str(st, "/recordId", rec->id);
-	if (!ret)
-		ret = k8s_obj_set_str(st, "/formatVersion", "1");
-	if (!ret && rec->nvolumes) {
-		ret = k8s_obj_set_int(st, "/volumeSnapshotsAttempted", (int64_t)rec->nvolumes);
-		if (!ret)
-			ret = k8s_obj_set_int(st, "/volumeSnapshotsCompleted",
-					      (int64_t)rec->nvolumes);
-	}
-	if (ret) {
-		k8s_obj_free(st);
-		return ret;
-	}
-	*out = st;
-	return 0;
-}
-
 static int repo_patch_backup_status(const struct k8s_reconcile_req *req, const char *ns,
 				    const char *name, const struct dp_record *rec,
 				    const struct cluster_repo *r, const struct k8s_obj *spec,
 				    struct k8s_err *err)
 {
-	struct k8s_obj *patch = NULL, *st = NULL;
-	int ret = repo_backup_status(rec, r->repo, spec, &st);
+	const char *ttl = spec ? k8s_obj_str(spec, "/ttl") : NULL;
+	struct k8s_obj *st = NULL;
+	struct ctl_err cerr;
+	int64_t ttl_s = 0;
+	int ret;
 
-	if (!ret)
-		ret = k8s_obj_new(&patch);
-	if (!ret) {
-		ret = k8s_obj_set(patch, "/status", st);
-		st = NULL;
-	}
-	if (ret) {
-		k8s_obj_free(st);
-		k8s_obj_free(patch);
-		return repo_api_fail(err, ret, "OutOfMemory",
-				     "a synced Backup's status: out of memory");
-	}
-	ret = k8s_patch(req->client, &cluster_backups, ns, name, K8S_PATCH_MERGE, patch,
-			&(struct k8s_call){.subresource = "status"}, NULL, err);
-	k8s_obj_free(patch);
-	return ret;
+	if (ttl && ctl_parse_duration(ttl, &ttl_s, &cerr))
+		ttl_s = 0; /* a record's spec was checked when it ran: no expiry shown */
+	ret = cluster_backup_record_status(rec, r->repo, ttl_s, &st);
+	if (ret)
+		return cluster_fail(err, ret, "OutOfMemory", "%s",
+				    "a synced Backup's status: out of memory");
+	return cluster_status_patch(req->client, &cluster_backups, ns, name, st, NULL, err);
 }
 
 /* the Backup made from @rec: spec, labels, annotation, finalizer; no status */
@@ -232,10 +161,11 @@ static int repo_sync_one(const struct k8s_reconcile_req *req, const struct clust
 	if (ret == -ENOENT)
 		return 0;
 	if (ret)
-		return repo_api_fail(err, ret, "RecordUnreadable", dp_last_error());
+		return cluster_fail(err, ret, "RecordUnreadable", "%s", dp_last_error());
 	ret = repo_backup_obj(req, rec, &b);
 	if (ret)
-		return repo_api_fail(err, ret, "OutOfMemory", "a synced Backup: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "%s",
+				    "a synced Backup: out of memory");
 	ret = k8s_create(req->client, &cluster_backups, rec->namespace, b,
 			 &(struct k8s_call){.field_manager = req->field_manager}, NULL, err);
 	if (ret == -ENOENT) { /* its namespace is not in this cluster */
@@ -329,7 +259,7 @@ static int repo_remove_orphan(const struct k8s_reconcile_req *req, const struct 
 		ret = k8s_obj_set_null(patch, "/metadata/finalizers");
 	if (ret) {
 		k8s_obj_free(patch);
-		return repo_api_fail(err, ret, "OutOfMemory", "out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "%s", "out of memory");
 	}
 	ret = k8s_patch(req->client, &cluster_backups, ns, name, K8S_PATCH_MERGE, patch, NULL, NULL,
 			err);
@@ -379,7 +309,7 @@ static int repo_orphans(const struct k8s_reconcile_req *req, const struct cluste
 			qsort(ids, n, sizeof(*ids), repo_cmp_id);
 	}
 	if (ret)
-		repo_api_fail(err, ret, "OutOfMemory", "the synced Backups: out of memory");
+		cluster_fail(err, ret, "OutOfMemory", "%s", "the synced Backups: out of memory");
 	for (size_t i = 0; !ret && i < m.n; i++) {
 		const struct k8s_obj *b = m.objs[i];
 		const char *id = k8s_obj_annotation(b, CLUSTER_ANN_RECORD);
@@ -425,7 +355,7 @@ static int repo_sync(const struct k8s_reconcile_req *req, const struct cluster_r
 	}
 	ret = dp_record_list(r->repo, &recs, &n);
 	if (ret)
-		return repo_api_fail(err, ret, "RecordsUnreadable", dp_last_error());
+		return cluster_fail(err, ret, "RecordsUnreadable", "%s", dp_last_error());
 	s->records = n;
 	for (size_t i = 0; !ret && i < n && i < REPO_SYNC_MAX; i++) {
 		if (!repo_still_there(req)) /* deleted meanwhile: it makes nothing more */
@@ -469,7 +399,7 @@ static int repo_write_status(const struct k8s_reconcile_req *req, const struct c
 		ret = why[0] ? k8s_obj_set_str(patch, "/status/message", why)
 			     : k8s_obj_set_null(patch, "/status/message");
 	if (!ret)
-		ret = repo_set_time(patch, "/status/lastValidationTime", now);
+		ret = cluster_set_time(patch, "/status/lastValidationTime", now);
 	if (!ret)
 		ret = k8s_obj_set_int(patch, "/status/observedGeneration", gen);
 	if (!ret && r->repo) {
@@ -480,7 +410,7 @@ static int repo_write_status(const struct k8s_reconcile_req *req, const struct c
 									    : "none");
 	}
 	if (!ret && synced) {
-		ret = repo_set_time(patch, "/status/sync/lastSyncTime", now);
+		ret = cluster_set_time(patch, "/status/sync/lastSyncTime", now);
 		if (!ret)
 			ret = k8s_obj_set_int(patch, "/status/sync/records", (int64_t)s->records);
 		if (!ret)
@@ -496,7 +426,8 @@ static int repo_write_status(const struct k8s_reconcile_req *req, const struct c
 	}
 	if (ret) {
 		k8s_obj_free(patch);
-		return repo_api_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "%s",
+				    "the status patch: out of memory");
 	}
 	ret = k8s_patch(req->client, &cluster_repositories, req->ns, req->name, K8S_PATCH_MERGE,
 			patch, &(struct k8s_call){.subresource = "status"}, NULL, err);

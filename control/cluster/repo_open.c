@@ -7,7 +7,6 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,36 +16,6 @@
 #include "s3/store.h"
 
 #define REPO_PASSWORD_KEY "password"
-
-/* a refusal: the one-line reason into @r->why, returned as 1 */
-static int refuse(struct cluster_repo *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int refuse(struct cluster_repo *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->why, sizeof(r->why), fmt, ap);
-	va_end(ap);
-	for (char *c = r->why; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return 1;
-}
-
-static int fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	snprintf(err->reason, sizeof(err->reason), "%s", reason);
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 /* the password of the Repository's Secret; *@pw NULL when it names none */
 static int password(struct k8s_client *c, struct cluster_repo *r, char **pw, size_t *len,
@@ -65,17 +34,21 @@ static int password(struct k8s_client *c, struct cluster_repo *r, char **pw, siz
 		key = REPO_PASSWORD_KEY;
 	ret = k8s_get(c, &k8s_secrets, CLUSTER_REPO_NS, sname, NULL, &sec, err);
 	if (ret == -ENOENT)
-		return refuse(r, "the password Secret %s/%.200s of the Repository does not exist",
-			      CLUSTER_REPO_NS, sname);
+		return cluster_refuse(
+			r->why, sizeof(r->why),
+			"the password Secret %s/%.200s of the Repository does not exist",
+			CLUSTER_REPO_NS, sname);
 	if (ret)
 		return ret;
 	ret = k8s_secret_get(sec, key, pw, len);
 	k8s_obj_free(sec);
 	if (ret == -ENOMEM)
-		return fail(err, ret, "OutOfMemory", "reading the password Secret: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory",
+				    "reading the password Secret: out of memory");
 	if (ret)
-		return refuse(r, "the password Secret %s/%.100s has no key %.100s", CLUSTER_REPO_NS,
-			      sname, key);
+		return cluster_refuse(r->why, sizeof(r->why),
+				      "the password Secret %s/%.100s has no key %.100s",
+				      CLUSTER_REPO_NS, sname, key);
 	if (*len && (*pw)[*len - 1] == '\n')
 		(*pw)[--*len] = '\0';
 	return 0;
@@ -94,53 +67,64 @@ int cluster_repo_open(struct k8s_client *c, const char *name, bool write, struct
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	ret = k8s_get(c, &cluster_repositories, CLUSTER_REPO_NS, name, NULL, &r->obj, err);
 	if (ret == -ENOENT)
-		return refuse(r, "the Repository %s/%.200s does not exist", CLUSTER_REPO_NS, name);
+		return cluster_refuse(r->why, sizeof(r->why),
+				      "the Repository %s/%.200s does not exist", CLUSTER_REPO_NS,
+				      name);
 	if (ret)
 		return ret;
 	url = k8s_obj_str(r->obj, "/spec/url");
 	if (!url || !url[0])
-		return refuse(r, "the Repository %s/%.200s has no spec.url", CLUSTER_REPO_NS, name);
+		return cluster_refuse(r->why, sizeof(r->why),
+				      "the Repository %s/%.200s has no spec.url", CLUSTER_REPO_NS,
+				      name);
 	mode = k8s_obj_str(r->obj, "/spec/accessMode");
 	if (write && mode && !strcmp(mode, "ReadOnly"))
-		return refuse(r, "the Repository %s/%.200s is ReadOnly", CLUSTER_REPO_NS, name);
+		return cluster_refuse(r->why, sizeof(r->why),
+				      "the Repository %s/%.200s is ReadOnly", CLUSTER_REPO_NS,
+				      name);
 	if (k8s_obj_at(r->obj, "/spec/credentialsSecret"))
-		return refuse(r,
-			      "the Repository %s/%.100s: credentialsSecret is not read by the "
-			      "controller yet (it uses its own S3 credentials)",
-			      CLUSTER_REPO_NS, name);
+		return cluster_refuse(
+			r->why, sizeof(r->why),
+			"the Repository %s/%.100s: credentialsSecret is not read by the "
+			"controller yet (it uses its own S3 credentials)",
+			CLUSTER_REPO_NS, name);
 	so.endpoint = k8s_obj_str(r->obj, "/spec/endpoint");
 	so.region = k8s_obj_str(r->obj, "/spec/region");
 	ret = s3_store_open(url, &so, &r->st);
 	if (ret == -ENOMEM)
-		return fail(err, ret, "OutOfMemory", "opening %.200s: out of memory", url);
+		return cluster_fail(err, ret, "OutOfMemory", "opening %.200s: out of memory", url);
 	if (ret)
-		return refuse(r, "the Repository %s/%.60s: %.160s", CLUSTER_REPO_NS, name,
-			      s3_last_error());
+		return cluster_refuse(r->why, sizeof(r->why), "the Repository %s/%.60s: %.160s",
+				      CLUSTER_REPO_NS, name, s3_last_error());
 	ret = dp_repo_open(r->st, &r->repo);
 	if (ret == -ENOENT || ret == -EPROTONOSUPPORT || ret == -EBADMSG)
-		return refuse(r, "the Repository %s/%.60s: %.160s", CLUSTER_REPO_NS, name,
-			      dp_last_error());
+		return cluster_refuse(r->why, sizeof(r->why), "the Repository %s/%.60s: %.160s",
+				      CLUSTER_REPO_NS, name, dp_last_error());
 	if (ret)
-		return fail(err, ret, "RepositoryUnavailable", "the Repository %s/%.60s: %.160s",
-			    CLUSTER_REPO_NS, name, dp_last_error());
+		return cluster_fail(err, ret, "RepositoryUnavailable",
+				    "the Repository %s/%.60s: %.160s", CLUSTER_REPO_NS, name,
+				    dp_last_error());
 	if (!dp_repo_is_encrypted(r->repo))
 		return 0;
 	ret = password(c, r, &pw, &len, err);
 	if (ret)
 		return ret;
 	if (!pw)
-		return refuse(r,
-			      "the repository of Repository %s/%.100s is encrypted: its "
-			      "spec.passwordSecret is required",
-			      CLUSTER_REPO_NS, name);
+		return cluster_refuse(r->why, sizeof(r->why),
+				      "the repository of Repository %s/%.100s is encrypted: its "
+				      "spec.passwordSecret is required",
+				      CLUSTER_REPO_NS, name);
 	ret = dp_repo_unlock(r->repo, pw, len);
 	k8s_secret_free(pw, len);
 	if (ret == -EKEYREJECTED)
-		return refuse(r, "the Repository %s/%.100s: the password of its Secret is wrong",
-			      CLUSTER_REPO_NS, name);
+		return cluster_refuse(
+			r->why, sizeof(r->why),
+			"the Repository %s/%.100s: the password of its Secret is wrong",
+			CLUSTER_REPO_NS, name);
 	if (ret)
-		return fail(err, ret, "RepositoryUnavailable", "the Repository %s/%.60s: %.160s",
-			    CLUSTER_REPO_NS, name, dp_last_error());
+		return cluster_fail(err, ret, "RepositoryUnavailable",
+				    "the Repository %s/%.60s: %.160s", CLUSTER_REPO_NS, name,
+				    dp_last_error());
 	return 0;
 }
 

@@ -92,35 +92,6 @@ static void rs_fini(struct rs *r)
 	free(r->msgs);
 }
 
-/* a validation failure: kept in @r, returned as 1 (not an error) */
-static int rs_invalid(struct rs *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int rs_invalid(struct rs *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->invalid, sizeof(r->invalid), fmt, ap);
-	va_end(ap);
-	for (char *c = r->invalid; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return 1;
-}
-
-static int rs_fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int rs_fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	snprintf(err->reason, sizeof(err->reason), "%s", reason);
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* a warning (@error false) or an error of the Restore, counted, logged; the first kept */
 static int rs_note(struct rs *r, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -170,17 +141,18 @@ static int rs_spec(struct rs *r, struct k8s_err *err)
 
 	ret = cluster_restore_opts_read(r->spec, r->name, &r->opts, &why);
 	if (ret == -EINVAL)
-		return rs_invalid(r, "%s", why.msg);
+		return cluster_refuse(r->invalid, sizeof(r->invalid), "%s", why.msg);
 	if (ret)
-		return rs_fail(err, ret, "OutOfMemory", "the spec: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the spec: out of memory");
 	if (!r->opts.backup_name[0])
-		return rs_invalid(r, "spec.backupName is required (a Restore from a scheduleName "
-				     "is not supported yet)");
+		return cluster_refuse(r->invalid, sizeof(r->invalid),
+				      "spec.backupName is required (a Restore from a scheduleName "
+				      "is not supported yet)");
 	ret = cluster_sel_parse(r->spec, &r->sel, &why);
 	if (ret == -EINVAL)
-		return rs_invalid(r, "%s", why.msg);
+		return cluster_refuse(r->invalid, sizeof(r->invalid), "%s", why.msg);
 	if (ret)
-		return rs_fail(err, ret, "OutOfMemory", "the selection: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the selection: out of memory");
 	r->fill = true;
 	if (r->spec && k8s_obj_type(r->spec, "/restoreVolumes") == K8S_T_BOOL)
 		k8s_obj_bool(r->spec, "/restoreVolumes", &r->fill);
@@ -190,19 +162,21 @@ static int rs_spec(struct rs *r, struct k8s_err *err)
 		return 0;
 	ret = k8s_get(r->req->client, &k8s_configmaps, r->ns, cm_name, NULL, &cm, err);
 	if (ret == -ENOENT)
-		return rs_invalid(r,
-				  "spec.storageClassMappingConfigMap: the ConfigMap %s/%.200s "
-				  "does not exist",
-				  r->ns, cm_name);
+		return cluster_refuse(r->invalid, sizeof(r->invalid),
+				      "spec.storageClassMappingConfigMap: the ConfigMap %s/%.200s "
+				      "does not exist",
+				      r->ns, cm_name);
 	if (ret)
 		return ret;
 	ret = cluster_restore_opts_configmap(&r->opts, cm, &why);
 	k8s_obj_free(cm);
 	if (ret == -ENOMEM)
-		return rs_fail(err, ret, "OutOfMemory", "the mapping ConfigMap: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory",
+				    "the mapping ConfigMap: out of memory");
 	if (ret)
-		return rs_invalid(r, "spec.storageClassMappingConfigMap %.100s: %.140s", cm_name,
-				  why.msg);
+		return cluster_refuse(r->invalid, sizeof(r->invalid),
+				      "spec.storageClassMappingConfigMap %.100s: %.140s", cm_name,
+				      why.msg);
 	return 0;
 }
 
@@ -216,19 +190,19 @@ static int rs_backup(struct rs *r, struct k8s_err *err)
 
 	ret = k8s_get(r->req->client, &cluster_backups, r->ns, bname, NULL, &r->backup, err);
 	if (ret == -ENOENT && !(loc && loc[0]))
-		return rs_invalid(r,
-				  "the Backup %s/%.200s does not exist (name a Repository in "
-				  "spec.storageLocation to restore from its record alone)",
-				  r->ns, bname);
+		return cluster_refuse(r->invalid, sizeof(r->invalid),
+				      "the Backup %s/%.200s does not exist (name a Repository in "
+				      "spec.storageLocation to restore from its record alone)",
+				      r->ns, bname);
 	if (ret && ret != -ENOENT)
 		return ret;
 	if (r->backup) {
 		phase = k8s_obj_str(r->backup, "/status/phase");
 		if (!phase_restorable(phase))
-			return rs_invalid(r,
-					  "the Backup %s/%.200s is %s, not Completed or "
-					  "PartiallyFailed",
-					  r->ns, bname, phase ? phase : "New");
+			return cluster_refuse(r->invalid, sizeof(r->invalid),
+					      "the Backup %s/%.200s is %s, not Completed or "
+					      "PartiallyFailed",
+					      r->ns, bname, phase ? phase : "New");
 		id = k8s_obj_str(r->backup, "/status/recordId");
 		if (!loc || !loc[0])
 			loc = k8s_obj_str(r->backup, "/spec/storageLocation");
@@ -237,29 +211,33 @@ static int rs_backup(struct rs *r, struct k8s_err *err)
 		loc = RS_DEFAULT_REPO;
 	ret = cluster_repo_open(r->req->client, loc, false, &r->repo, err);
 	if (ret == 1)
-		return rs_invalid(r, "%s", r->repo.why);
+		return cluster_refuse(r->invalid, sizeof(r->invalid), "%s", r->repo.why);
 	if (ret)
 		return ret;
 	/* the Backup's own record, or the one of its name in this namespace */
 	ret = dp_record_get(r->repo.repo, id ? id : bname, id ? NULL : r->ns, NULL, &r->rec);
 	if (ret == -ENOENT)
-		return rs_invalid(
-			r, "the Repository %s/%.100s holds no backup record of Backup %s/%.100s",
+		return cluster_refuse(
+			r->invalid, sizeof(r->invalid),
+			"the Repository %s/%.100s holds no backup record of Backup %s/%.100s",
 			CLUSTER_REPO_NS, loc, r->ns, bname);
 	if (ret == -ENOTUNIQ)
-		return rs_invalid(r,
-				  "the Repository %s/%.100s holds several backup records named "
-				  "%.100s in %s (of several clusters): restore one by its Backup",
-				  CLUSTER_REPO_NS, loc, bname, r->ns);
+		return cluster_refuse(
+			r->invalid, sizeof(r->invalid),
+			"the Repository %s/%.100s holds several backup records named "
+			"%.100s in %s (of several clusters): restore one by its Backup",
+			CLUSTER_REPO_NS, loc, bname, r->ns);
 	if (ret == -EUCLEAN)
-		return rs_invalid(r, "the backup record of Backup %s/%.100s is damaged: %.100s",
-				  r->ns, bname, dp_last_error());
+		return cluster_refuse(r->invalid, sizeof(r->invalid),
+				      "the backup record of Backup %s/%.100s is damaged: %.100s",
+				      r->ns, bname, dp_last_error());
 	if (ret)
-		return rs_fail(err, ret, "RecordUnreadable", "the backup record: %s",
-			       dp_last_error());
+		return cluster_fail(err, ret, "RecordUnreadable", "the backup record: %s",
+				    dp_last_error());
 	if (strcmp(r->rec->name, bname))
-		return rs_invalid(r, "the backup record %.64s is of Backup %.100s, not %.100s",
-				  r->rec->id, r->rec->name, bname);
+		return cluster_refuse(r->invalid, sizeof(r->invalid),
+				      "the backup record %.64s is of Backup %.100s, not %.100s",
+				      r->rec->id, r->rec->name, bname);
 	return 0;
 }
 
@@ -274,8 +252,8 @@ static int rs_classes(struct rs *r, struct k8s_err *err)
 		ret = k8s_get(r->req->client, &rs_storageclasses, NULL, to, NULL, &sc, err);
 		k8s_obj_free(sc);
 		if (ret == -ENOENT)
-			return rs_invalid(
-				r,
+			return cluster_refuse(
+				r->invalid, sizeof(r->invalid),
 				"storageClassMapping %.100s: the storage class %.100s does "
 				"not exist",
 				r->opts.sc_map[i].from, to);
@@ -342,7 +320,8 @@ static int rs_volumes(struct rs *r, struct k8s_err *err)
 	if (r->rec->nvolumes) {
 		v = calloc(r->rec->nvolumes, sizeof(*v));
 		if (!v)
-			return rs_fail(err, -ENOMEM, "OutOfMemory", "the volumes: out of memory");
+			return cluster_fail(err, -ENOMEM, "OutOfMemory",
+					    "the volumes: out of memory");
 	}
 	for (size_t i = 0; i < r->rec->nvolumes; i++) {
 		const struct dp_record_volume *rv = &r->rec->volumes[i];
@@ -361,9 +340,9 @@ static int rs_volumes(struct rs *r, struct k8s_err *err)
 					   &why);
 	free(v);
 	if (ret == -EINVAL)
-		return rs_invalid(r, "%s", why.msg);
+		return cluster_refuse(r->invalid, sizeof(r->invalid), "%s", why.msg);
 	if (ret)
-		return rs_fail(err, ret, "OutOfMemory", "the volumes: %s", why.msg);
+		return cluster_fail(err, ret, "OutOfMemory", "the volumes: %s", why.msg);
 	return 0;
 }
 
@@ -382,8 +361,8 @@ static int rs_claims_free(struct rs *r, struct k8s_err *err)
 		ret = k8s_get(r->req->client, &k8s_pvcs, it->ns, it->name, NULL, &pvc, err);
 		k8s_obj_free(pvc);
 		if (ret == 0)
-			return rs_invalid(
-				r,
+			return cluster_refuse(
+				r->invalid, sizeof(r->invalid),
 				"the PersistentVolumeClaim %s/%.100s exists: restoring a "
 				"volume into an existing claim is not supported (delete it, "
 				"or restore into another namespace with namespaceMapping)",
@@ -404,7 +383,7 @@ static int rs_plan(struct rs *r, struct k8s_err *err)
 			k8s_obj_at(r->spec, "/excludedResources"))) {
 		ret = cluster_discover(r->req->client, &r->apis, NULL, &why);
 		if (ret)
-			return rs_fail(err, ret, "DiscoveryFailed", "discovery: %s", why.msg);
+			return cluster_fail(err, ret, "DiscoveryFailed", "discovery: %s", why.msg);
 		r->discovered = true;
 	}
 	ret = dp_archive_read(r->repo.repo, r->rec, rs_line, r);
@@ -414,14 +393,15 @@ static int rs_plan(struct rs *r, struct k8s_err *err)
 		return 1;
 	}
 	if (ret == -ENOMEM)
-		return rs_fail(err, ret, "OutOfMemory", "the archive: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the archive: out of memory");
 	if (ret)
-		return rs_fail(err, ret, "RecordUnreadable", "the archive: %s", dp_last_error());
+		return cluster_fail(err, ret, "RecordUnreadable", "the archive: %s",
+				    dp_last_error());
 	ret = cluster_restore_plan_finish(&r->plan, &r->opts, &why);
 	if (ret == -EINVAL)
-		return rs_invalid(r, "the archive: %s", why.msg);
+		return cluster_refuse(r->invalid, sizeof(r->invalid), "the archive: %s", why.msg);
 	if (ret)
-		return rs_fail(err, ret, "OutOfMemory", "the plan: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the plan: out of memory");
 	ret = rs_volumes(r, err);
 	if (!ret)
 		ret = rs_claims_free(r, err);
@@ -429,44 +409,6 @@ static int rs_plan(struct rs *r, struct k8s_err *err)
 }
 
 /* ------------------------------------------------------------ the status */
-
-static int64_t rs_time_of(const struct k8s_obj *o, const char *path)
-{
-	const char *s = k8s_obj_str(o, path);
-	int64_t ns;
-
-	return s && !k8s_time_parse(s, &ns) ? ns : 0;
-}
-
-static int rs_set_time(struct k8s_obj *st, const char *path, int64_t ns)
-{
-	char buf[K8S_TIME_SIZE];
-
-	k8s_time_format(ns, false, buf);
-	return k8s_obj_set_str(st, path, buf);
-}
-
-/* merge-patch {"status": @st} (taken), with the resourceVersion read when @rv */
-static int rs_patch(struct rs *r, struct k8s_obj *st, const char *rv, struct k8s_err *err)
-{
-	struct k8s_obj *patch = NULL;
-	int ret;
-
-	ret = k8s_obj_new(&patch);
-	if (!ret && rv)
-		ret = k8s_obj_set_str(patch, "/metadata/resourceVersion", rv);
-	if (!ret)
-		ret = k8s_obj_set(patch, "/status", st);
-	if (ret) {
-		k8s_obj_free(st);
-		k8s_obj_free(patch);
-		return rs_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
-	}
-	ret = k8s_patch(r->req->client, &cluster_restores, r->ns, r->name, K8S_PATCH_MERGE, patch,
-			&(struct k8s_call){.subresource = "status"}, NULL, err);
-	k8s_obj_free(patch);
-	return ret;
-}
 
 /* FailedValidation (@r->invalid) or Failed (@r->failed): the reason, the time */
 static int rs_write_refused(struct rs *r, struct k8s_err *err)
@@ -484,12 +426,13 @@ static int rs_write_refused(struct rs *r, struct k8s_err *err)
 	if (!ret && !invalid)
 		ret = k8s_obj_set_str(st, "/failureReason", r->failed);
 	if (!ret)
-		ret = rs_set_time(st, "/completionTimestamp", k8s_now_ns());
+		ret = cluster_set_time(st, "/completionTimestamp", k8s_now_ns());
 	if (ret) {
 		k8s_obj_free(st);
-		return rs_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
 	}
-	return rs_patch(r, st, invalid ? k8s_obj_get_rv(r->req->obj) : NULL, err);
+	return cluster_status_patch(r->req->client, &cluster_restores, r->ns, r->name, st,
+				    invalid ? k8s_obj_get_rv(r->req->obj) : NULL, err);
 }
 
 /* status.volumes: each claim of the plan that a volume of the backup is for */
@@ -557,9 +500,9 @@ static int rs_write_done(struct rs *r, struct k8s_err *err)
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/phase", r->errors ? "PartiallyFailed" : "Completed");
 	if (!ret)
-		ret = rs_set_time(st, "/startTimestamp", r->start_ns);
+		ret = cluster_set_time(st, "/startTimestamp", r->start_ns);
 	if (!ret)
-		ret = rs_set_time(st, "/completionTimestamp", k8s_now_ns());
+		ret = cluster_set_time(st, "/completionTimestamp", k8s_now_ns());
 	if (!ret)
 		ret = k8s_obj_set_int(st, "/progress/totalItems", (int64_t)r->total);
 	if (!ret)
@@ -579,9 +522,10 @@ static int rs_write_done(struct rs *r, struct k8s_err *err)
 		ret = rs_status_volumes(r, st);
 	if (ret) {
 		k8s_obj_free(st);
-		return rs_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
 	}
-	return rs_patch(r, st, NULL, err);
+	return cluster_status_patch(r->req->client, &cluster_restores, r->ns, r->name, st, NULL,
+				    err);
 }
 
 /* ------------------------------------------------------------ the run */
@@ -632,9 +576,9 @@ static int rs_run(struct rs *r, struct k8s_err *err)
 	ret = cluster_restore_apply(r->req->client, &r->plan, &r->opts, &ao, rs_result, r, NULL,
 				    &why);
 	if (ret == -ENOMEM)
-		return rs_fail(err, ret, "OutOfMemory", "the restore: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the restore: out of memory");
 	if (ret)
-		return rs_fail(err, ret, "DiscoveryFailed", "the restore: %s", why.msg);
+		return cluster_fail(err, ret, "DiscoveryFailed", "the restore: %s", why.msg);
 	return 0;
 }
 
@@ -682,12 +626,13 @@ static int rs_in_progress(struct rs *r, struct k8s_err *err)
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/phase", "InProgress");
 	if (!ret)
-		ret = rs_set_time(st, "/startTimestamp", r->start_ns);
+		ret = cluster_set_time(st, "/startTimestamp", r->start_ns);
 	if (ret) {
 		k8s_obj_free(st);
-		return rs_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+		return cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
 	}
-	return rs_patch(r, st, k8s_obj_get_rv(r->req->obj), err);
+	return cluster_status_patch(r->req->client, &cluster_restores, r->ns, r->name, st,
+				    k8s_obj_get_rv(r->req->obj), err);
 }
 
 static int restore_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
@@ -711,7 +656,7 @@ static int restore_reconcile(const struct k8s_reconcile_req *req, struct k8s_rec
 		return 0;
 	}
 	r.spec = k8s_obj_at(req->obj, "/spec");
-	r.start_ns = rs_time_of(req->obj, "/status/startTimestamp");
+	r.start_ns = cluster_time_of(req->obj, "/status/startTimestamp");
 	if (!r.start_ns)
 		r.start_ns = k8s_now_ns();
 	ret = rs_spec(&r, err);
