@@ -901,17 +901,6 @@ static int bk_done(const struct k8s_obj *o, const char *phase, struct k8s_reconc
 	return 0;
 }
 
-static bool bk_phase_done(const char *phase)
-{
-	static const char *const done[] = {"Completed", "PartiallyFailed", "Failed",
-					   "FailedValidation"};
-
-	for (size_t i = 0; i < sizeof(done) / sizeof(done[0]); i++)
-		if (!strcmp(phase, done[i]))
-			return true;
-	return false;
-}
-
 static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
 			    struct k8s_err *err)
 {
@@ -927,7 +916,7 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	phase = k8s_obj_str(req->obj, "/status/phase");
 	if (!phase)
 		phase = "New";
-	if (bk_phase_done(phase))
+	if (cluster_phase_done(phase))
 		return bk_done(req->obj, phase, res);
 	if (cluster_backup_synced(req->obj)) { /* its status comes from its record: never run */
 		res->reason = "Synced";

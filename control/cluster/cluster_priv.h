@@ -249,6 +249,8 @@ int cluster_fail(struct k8s_err *err, int code, const char *reason, const char *
  * as '?'); returns 1, the reconcilers' "refused, not an error" */
 int cluster_refuse(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* cluster_phase_done() - whether a Backup's or Restore's @phase is final */
+bool cluster_phase_done(const char *phase);
 /* cluster_time_of() - the RFC 3339 time at @path of @o in ns since the epoch, 0 if none */
 int64_t cluster_time_of(const struct k8s_obj *o, const char *path);
 /* cluster_set_time() - @ns since the epoch at @path of @o, as RFC 3339 */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * control/cluster/kit.c - what the cluster capability's reconcilers share
- * (cluster_priv.h "THE KIT"): an error filled, a refusal's one-line reason,
+ * (cluster_priv.h "THE KIT"): an error filled, a refusal's one-line reason, a final phase,
  * times in a status, a status merge patch.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cluster_priv.h"
 #include "k8s/k8s.h"
@@ -71,4 +72,15 @@ int cluster_status_patch(struct k8s_client *c, const struct k8s_resource *res, c
 			&(struct k8s_call){.subresource = "status"}, NULL, err);
 	k8s_obj_free(patch);
 	return ret;
+}
+
+bool cluster_phase_done(const char *phase)
+{
+	static const char *const done[] = {"Completed", "PartiallyFailed", "Failed",
+					   "FailedValidation"};
+
+	for (size_t i = 0; i < sizeof(done) / sizeof(done[0]); i++)
+		if (!strcmp(phase, done[i]))
+			return true;
+	return false;
 }

@@ -607,17 +607,6 @@ static int rs_done(const struct k8s_obj *o, const char *phase, struct k8s_reconc
 	return 0;
 }
 
-static bool rs_phase_done(const char *phase)
-{
-	static const char *const done[] = {"Completed", "PartiallyFailed", "Failed",
-					   "FailedValidation"};
-
-	for (size_t i = 0; i < sizeof(done) / sizeof(done[0]); i++)
-		if (!strcmp(phase, done[i]))
-			return true;
-	return false;
-}
-
 static int rs_in_progress(struct rs *r, struct k8s_err *err)
 {
 	struct k8s_obj *st = NULL;
@@ -649,7 +638,7 @@ static int restore_reconcile(const struct k8s_reconcile_req *req, struct k8s_rec
 	phase = k8s_obj_str(req->obj, "/status/phase");
 	if (!phase)
 		phase = "New";
-	if (rs_phase_done(phase))
+	if (cluster_phase_done(phase))
 		return rs_done(req->obj, phase, res);
 	if (strcmp(phase, "New") && strcmp(phase, "InProgress")) {
 		res->reason = "PhaseNotHandled";
