@@ -657,23 +657,39 @@ static bool list_item_ok(enum ctl_list_kind kind, const char *s, size_t n)
 	return true;
 }
 
+/* a comma-separated @s: a private copy in *@buf, and returned room for its
+ * items (@elem bytes each, *@n of them); NULL: out of memory, nothing kept */
+static void *comma_split_alloc(const char *s, char **buf, size_t elem, size_t *n)
+{
+	size_t len = strlen(s);
+	void *arr;
+
+	*n = 1;
+	for (const char *c = s; *c; c++)
+		*n += *c == ',';
+	*buf = malloc(len + 1);
+	arr = calloc(*n, elem);
+	if (!*buf || !arr) {
+		free(*buf);
+		free(arr);
+		*buf = NULL;
+		return NULL;
+	}
+	memcpy(*buf, s, len + 1);
+	return arr;
+}
+
 int ctl_parse_list(const char *s, enum ctl_list_kind kind, struct ctl_list *out,
 		   struct ctl_err *err)
 {
-	size_t len = strlen(s), n = 1;
+	size_t n;
 	char *p;
 
 	ctl_err_clear(err);
 	memset(out, 0, sizeof(*out));
-	for (const char *c = s; *c; c++)
-		n += *c == ',';
-	out->priv_buf = malloc(len + 1);
-	out->items = calloc(n, sizeof(*out->items));
-	if (!out->priv_buf || !out->items) {
-		ctl_list_fini(out);
+	out->items = comma_split_alloc(s, &out->priv_buf, sizeof(*out->items), &n);
+	if (!out->items)
 		return ctl_err_set(err, -ENOMEM, "out of memory");
-	}
-	memcpy(out->priv_buf, s, len + 1);
 	p = out->priv_buf;
 	for (size_t i = 0; i < n; i++) {
 		size_t m = strcspn(p, ",");
@@ -706,20 +722,14 @@ void ctl_list_fini(struct ctl_list *l)
 
 int ctl_parse_mapping(const char *s, struct ctl_mapping *out, struct ctl_err *err)
 {
-	size_t len = strlen(s), n = 1;
+	size_t n;
 	char *p;
 
 	ctl_err_clear(err);
 	memset(out, 0, sizeof(*out));
-	for (const char *c = s; *c; c++)
-		n += *c == ',';
-	out->priv_buf = malloc(len + 1);
-	out->pairs = calloc(n, sizeof(*out->pairs));
-	if (!out->priv_buf || !out->pairs) {
-		ctl_mapping_fini(out);
+	out->pairs = comma_split_alloc(s, &out->priv_buf, sizeof(*out->pairs), &n);
+	if (!out->pairs)
 		return ctl_err_set(err, -ENOMEM, "out of memory");
-	}
-	memcpy(out->priv_buf, s, len + 1);
 	p = out->priv_buf;
 	for (size_t i = 0; i < n; i++) {
 		size_t m = strcspn(p, ","), k = strcspn(p, ":");
