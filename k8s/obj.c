@@ -277,7 +277,16 @@ int k8s_obj_new_kind(const struct k8s_resource *r, const char *ns, const char *n
 
 struct k8s_obj *k8s_obj_dup(const struct k8s_obj *o)
 {
-	return o ? O(cJSON_Duplicate(J(o), 1)) : NULL;
+	cJSON *c = o ? cJSON_Duplicate(J(o), 1) : NULL;
+
+	/* a member's copy keeps its key name: a root has none (k8s_obj_set() moves roots) */
+	if (c && c->string) {
+		if (!(c->type & cJSON_StringIsConst))
+			cJSON_free(c->string);
+		c->string = NULL;
+		c->type &= ~cJSON_StringIsConst;
+	}
+	return O(c);
 }
 
 void k8s_obj_free(struct k8s_obj *o)

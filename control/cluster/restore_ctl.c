@@ -35,6 +35,7 @@
 #include "cluster.h"
 #include "cluster_priv.h"
 #include "control/cli/cli.h"
+#include "control/xfer/xfer.h"
 #include "datapath/dp.h"
 #include "k8s/k8s.h"
 
@@ -42,6 +43,10 @@
 #define RS_MSG_KEEP	20 /* warningMessages kept in the status */
 #define RS_MSG_MAX	256
 #define RS_WORKERS	8
+#define RS_WAIT_MS	1000 /* a waiting Restore looks at its claims again */
+/* Velero's phases while a restore's data moves (the objects are written) */
+#define RS_WAITING	   "WaitingForPluginOperations"
+#define RS_WAITING_PARTIAL "WaitingForPluginOperationsPartiallyFailed"
 
 const struct k8s_resource cluster_restores =
 	K8S_RESOURCE(CLUSTER_API_GROUP, CLUSTER_API_VERSION, "restores", "Restore", true);
@@ -492,16 +497,35 @@ static int rs_status_volumes(const struct rs *r, struct k8s_obj *st)
 	return ret;
 }
 
-static int rs_write_done(struct rs *r, struct k8s_err *err)
+/* whether the plan fills a claim from a Snapshot: then the Restore waits for it */
+static bool rs_fills(const struct rs *r)
+{
+	for (size_t i = 0; r->fill && i < r->plan.n; i++) {
+		const struct cluster_plan_item *it = &r->plan.items[i];
+
+		if (!it->skip && !it->group[0] && !strcmp(it->kind, "PersistentVolumeClaim") &&
+		    k8s_obj_str(it->obj, "/spec/dataSourceRef/name"))
+			return true;
+	}
+	return false;
+}
+
+/* the objects are written: the final phase, or the wait for the filled claims */
+static int rs_write_done(struct rs *r, bool wait, struct k8s_err *err)
 {
 	struct k8s_obj *st = NULL;
+	const char *phase;
 	int ret = k8s_obj_new(&st);
 
+	if (wait)
+		phase = r->errors ? RS_WAITING_PARTIAL : RS_WAITING;
+	else
+		phase = r->errors ? "PartiallyFailed" : "Completed";
 	if (!ret)
-		ret = k8s_obj_set_str(st, "/phase", r->errors ? "PartiallyFailed" : "Completed");
+		ret = k8s_obj_set_str(st, "/phase", phase);
 	if (!ret)
 		ret = cluster_set_time(st, "/startTimestamp", r->start_ns);
-	if (!ret)
+	if (!ret && !wait)
 		ret = cluster_set_time(st, "/completionTimestamp", k8s_now_ns());
 	if (!ret)
 		ret = k8s_obj_set_int(st, "/progress/totalItems", (int64_t)r->total);
@@ -526,6 +550,175 @@ static int rs_write_done(struct rs *r, struct k8s_err *err)
 	}
 	return cluster_status_patch(r->req->client, &cluster_restores, r->ns, r->name, st, NULL,
 				    err);
+}
+
+/* ------------------------------------------------------------ the volumes' wait */
+
+static const char *rs_or(const char *s, const char *dflt)
+{
+	return s ? s : dflt;
+}
+
+/* @v (an element of status.volumes) set to @phase, @msg and @done; whether it changed */
+static int rs_volume_set(struct k8s_obj *v, const char *phase, const char *msg, int64_t done,
+			 bool *changed)
+{
+	const char *was = k8s_obj_str(v, "/phase"), *said = k8s_obj_str(v, "/message");
+	int64_t had = -1;
+	int ret = 0;
+
+	k8s_obj_int(v, "/bytesDone", &had);
+	if (!was || strcmp(was, phase)) {
+		ret = k8s_obj_set_str(v, "/phase", phase);
+		*changed = true;
+	}
+	if (!ret && msg && (!said || strcmp(said, msg))) {
+		ret = k8s_obj_set_str(v, "/message", msg);
+		*changed = true;
+	}
+	if (!ret && done >= 0 && done != had) {
+		ret = k8s_obj_set_int(v, "/bytesDone", done);
+		*changed = true;
+	}
+	return ret;
+}
+
+/*
+ * One filled claim looked at: Completed once Bound (the populator binds it only
+ * with its data complete), Failed when its restore transfer failed (its message)
+ * or the claim is gone, else InProgress with the transfer's bytes.
+ */
+static int rs_volume_check(struct rs *r, struct k8s_obj *v, bool *changed, struct k8s_err *err)
+{
+	const char *ns = k8s_obj_str(v, "/namespace"), *pvc = k8s_obj_str(v, "/pvc");
+	struct k8s_obj *claim = NULL, *vt = NULL;
+	char name[XFER_NAME_SIZE], msg[2 * RS_MSG_MAX];
+	const char *vphase;
+	int64_t done = -1;
+	int ret;
+
+	if (!ns || !pvc)
+		return rs_volume_set(v, "Failed", "no claim named", -1, changed);
+	ret = k8s_get(r->req->client, &k8s_pvcs, ns, pvc, NULL, &claim, err);
+	if (ret == -ENOENT) {
+		ret = rs_volume_set(v, "Failed",
+				    "the claim was deleted before its data was restored", -1,
+				    changed);
+		goto out;
+	}
+	if (ret)
+		goto out;
+	if (!strcmp(rs_or(k8s_obj_str(claim, "/status/phase"), ""), "Bound")) {
+		k8s_obj_int(v, "/size", &done);
+		snprintf(msg, sizeof(msg), "filled from its snapshot, bound to %.200s",
+			 rs_or(k8s_obj_str(claim, "/spec/volumeName"), "its volume"));
+		ret = rs_volume_set(v, "Completed", msg, done, changed);
+		goto out;
+	}
+	if (xfer_name(k8s_obj_get_uid(claim), name)) {
+		ret = 0;
+		goto out;
+	}
+	ret = k8s_get(r->req->client, &xfer_volumetransfers, XFER_NS, name, NULL, &vt, err);
+	if (ret == -ENOENT) { /* not started: the claim's pod is not scheduled yet */
+		ret = 0;
+		goto out;
+	}
+	if (ret)
+		goto out;
+	vphase = k8s_obj_str(vt, "/status/phase");
+	k8s_obj_int(vt, "/status/bytesDone", &done);
+	if (vphase && !strcmp(vphase, "Failed")) {
+		snprintf(msg, sizeof(msg), "VolumeTransfer %s/%s failed: %.180s", XFER_NS, name,
+			 rs_or(k8s_obj_str(vt, "/status/message"), "no message"));
+		ret = rs_volume_set(v, "Failed", msg, done, changed);
+	} else {
+		snprintf(msg, sizeof(msg), "VolumeTransfer %s/%s: %.40s", XFER_NS, name,
+			 vphase ? vphase : "Pending");
+		ret = rs_volume_set(v, "InProgress", msg, done, changed);
+	}
+out:
+	k8s_obj_free(claim);
+	k8s_obj_free(vt);
+	return ret;
+}
+
+/*
+ * A Restore waiting for its filled claims (RS_WAITING*): each InProgress volume
+ * looked at; once none is, Completed (PartiallyFailed when an object or a
+ * volume failed, each failed volume an error); until then status.volumes
+ * written when it changed, and a look again in a second.
+ */
+static int rs_wait_volumes(struct rs *r, struct k8s_reconcile_res *res, struct k8s_err *err)
+{
+	struct k8s_obj *vols = k8s_obj_dup(k8s_obj_at(r->req->obj, "/status/volumes"));
+	const char *phase = k8s_obj_str(r->req->obj, "/status/phase");
+	struct k8s_obj *st = NULL;
+	size_t waiting = 0, failed = 0, filled = 0;
+	int64_t errors = 0;
+	bool changed = false;
+	int ret = 0;
+
+	if (!vols && k8s_obj_at(r->req->obj, "/status/volumes"))
+		return cluster_fail(err, -ENOMEM, "OutOfMemory", "the volumes: out of memory");
+	for (const struct k8s_obj *c = k8s_obj_first(vols); c && !ret; c = k8s_obj_next(c)) {
+		struct k8s_obj *v = (struct k8s_obj *)c;
+		const char *p = k8s_obj_str(v, "/phase");
+
+		if (p && !strcmp(p, "InProgress"))
+			ret = rs_volume_check(r, v, &changed, err);
+		if (ret)
+			break;
+		p = k8s_obj_str(v, "/phase");
+		waiting += p && !strcmp(p, "InProgress");
+		failed += p && !strcmp(p, "Failed");
+		filled += p && !strcmp(p, "Completed");
+	}
+	if (ret)
+		goto out;
+	k8s_obj_int(r->req->obj, "/status/errors", &errors);
+	if (!waiting) {
+		bool partial = failed || errors || (phase && !strcmp(phase, RS_WAITING_PARTIAL));
+
+		ret = k8s_obj_new(&st);
+		if (!ret)
+			ret = k8s_obj_set_str(st, "/phase", partial ? "PartiallyFailed" : "Completed");
+		if (!ret)
+			ret = k8s_obj_set_int(st, "/errors", errors + (int64_t)failed);
+		if (!ret)
+			ret = cluster_set_time(st, "/completionTimestamp", k8s_now_ns());
+		snprintf(rs_condition_msg, sizeof(rs_condition_msg),
+			 "%zu volumes filled, %zu failed", filled, failed);
+		res->reason = partial ? "PartiallyFailed" : "Completed";
+		ctl_log(failed ? CTL_LOG_WARN : CTL_LOG_INFO, "restore %s/%s: %s: %s", r->ns,
+			r->name, res->reason, rs_condition_msg);
+	} else {
+		if (changed)
+			ret = k8s_obj_new(&st);
+		snprintf(rs_condition_msg, sizeof(rs_condition_msg),
+			 "objects restored; %zu of %zu volumes filled", filled,
+			 filled + failed + waiting);
+		res->reason = RS_WAITING;
+		res->requeue_after_ms = RS_WAIT_MS;
+	}
+	res->message = rs_condition_msg;
+	if (!ret && st && vols) {
+		ret = k8s_obj_set(st, "/volumes", vols);
+		if (!ret)
+			vols = NULL;
+	}
+	if (ret) {
+		ret = cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
+		goto out;
+	}
+	if (st)
+		ret = cluster_status_patch(r->req->client, &cluster_restores, r->ns, r->name, st,
+					   NULL, err);
+	st = NULL; /* cluster_status_patch() took it */
+out:
+	k8s_obj_free(st);
+	k8s_obj_free(vols);
+	return ret;
 }
 
 /* ------------------------------------------------------------ the run */
@@ -629,6 +822,7 @@ static int restore_reconcile(const struct k8s_reconcile_req *req, struct k8s_rec
 {
 	struct rs r = {.req = req, .ns = req->ns, .name = req->name};
 	const char *phase;
+	bool wait;
 	int ret;
 
 	if (!req->obj) /* deleted: what it restored stays */
@@ -640,6 +834,8 @@ static int restore_reconcile(const struct k8s_reconcile_req *req, struct k8s_rec
 		phase = "New";
 	if (cluster_phase_done(phase))
 		return rs_done(req->obj, phase, res);
+	if (!strcmp(phase, RS_WAITING) || !strcmp(phase, RS_WAITING_PARTIAL))
+		return rs_wait_volumes(&r, res, err);
 	if (strcmp(phase, "New") && strcmp(phase, "InProgress")) {
 		res->reason = "PhaseNotHandled";
 		return 0;
@@ -674,9 +870,24 @@ static int restore_reconcile(const struct k8s_reconcile_req *req, struct k8s_rec
 	}
 	if (ret)
 		goto out;
-	ret = rs_write_done(&r, err);
+	wait = rs_fills(&r);
+	ret = rs_write_done(&r, wait, err);
 	if (ret)
 		goto out;
+	if (wait) {
+		ctl_log(CTL_LOG_INFO,
+			"restore %s/%s: %llu of %llu objects restored, %llu warnings, %llu "
+			"errors; waiting for its volumes",
+			r.ns, r.name, (unsigned long long)r.restored, (unsigned long long)r.total,
+			(unsigned long long)r.warnings, (unsigned long long)r.errors);
+		snprintf(rs_condition_msg, sizeof(rs_condition_msg),
+			 "%llu of %llu items restored; waiting for the volumes",
+			 (unsigned long long)r.restored, (unsigned long long)r.total);
+		res->reason = RS_WAITING;
+		res->message = rs_condition_msg;
+		res->requeue_after_ms = RS_WAIT_MS;
+		goto out;
+	}
 	ctl_log(CTL_LOG_INFO,
 		"restore %s/%s: %s: %llu of %llu objects restored, %llu warnings, %llu errors, "
 		"from record %s",

@@ -126,6 +126,12 @@ static void test_setters(void)
 	T_ASSERT(!k8s_obj_equal(o, w));
 	T_ASSERT_EQ(k8s_obj_type(w, "/spec/v/x"), K8S_T_NULL);
 	k8s_obj_free(w);
+	/* a member's copy is a root: it moves into another tree under a new name */
+	w = k8s_obj_dup(k8s_obj_at(o, "/spec/ports"));
+	T_ASSERT(w && !k8s_obj_name(w), "the copy carries no key");
+	T_ASSERT(!k8s_obj_set(o, "/spec/ports2", w), "a member's copy moves like a root");
+	T_ASSERT(k8s_obj_equal(k8s_obj_at(o, "/spec/ports"), k8s_obj_at(o, "/spec/ports2")));
+	T_ASSERT(!k8s_obj_remove(o, "/spec/ports2"));
 	/* key order does not matter */
 	v = parse("{\"a\":1,\"b\":[1,2]}");
 	w = parse("{\"b\":[1,2],\"a\":1}");

@@ -88,12 +88,15 @@ def check_manifests(env, docs):
             for key in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"):
                 check(f"{where}: no wildcard in {key}", not any("*" in v for v in rule.get(key) or []),
                       rule, ref=REF)
-            # one exception, documented in backup-rbac.yaml: a Backup lists an application's
-            # Secrets, in a rule of their own (list only) that the chart can leave out
-            check(f"{where}: no Secrets cluster-wide (but the Backup's list of them)",
+            # two exceptions, documented in backup-rbac.yaml and restore-rbac.yaml: a Backup
+            # lists an application's Secrets and a Restore writes them back (create and patch,
+            # never a read), each in a rule of its own that the chart can leave out
+            check(f"{where}: no Secrets cluster-wide (but the Backup's list and the Restore's writes)",
                   d["kind"] == "Role" or "secrets" not in (rule.get("resources") or []) or
                   (d["metadata"]["name"] == "ferry-controller-backup" and
-                   rule.get("resources") == ["secrets"] and rule.get("verbs") == ["list"]),
+                   rule.get("resources") == ["secrets"] and rule.get("verbs") == ["list"]) or
+                  (d["metadata"]["name"] == "ferry-controller-restore" and
+                   rule.get("resources") == ["secrets"] and rule.get("verbs") == ["create", "patch"]),
                   rule, ref=REF)
     bindings = [b for b in docs if b["kind"] in ("RoleBinding", "ClusterRoleBinding")]
     for b in bindings:

@@ -36,6 +36,11 @@ naming where it is specified:
   restore` of each onto a loop device passes e2fsck (after the journal's replay: the
   snapshot of a mounted ext4 is crash-consistent) and every file matches; no transfer,
   holder pod, temporary PVC or PV, snapshot or content copy is left;
+- a Restore of that Backup into another namespace (namespaceMapping, pods left to the
+  StatefulSet): objects, then WaitingForPluginOperations while the populator fills each claim
+  through the agents, then Completed with each volume Completed and every byte written; the
+  claims Bound from ferry Snapshots; the StatefulSet's replicas ready only after checking every
+  file's sum, each on a node its volume allows; nothing of the populator left;
 - the agent used only list/watch of volumetransfers and pods, patch of volumetransfers/status
   and get of secrets; nothing of the agent or the controller was refused;
 - the controller's volume rules (the Role and ClusterRole ferry-controller-volumes of
@@ -360,7 +365,7 @@ try:
     files = ["namespace.yaml", "controller-rbac.yaml", "agent-rbac.yaml", "agent-pods-rbac.yaml",
              "crd-schedules.yaml", "crd-scalepolicy.yaml", "crd-repositories.yaml", "crd-backups.yaml",
              "crd-restores.yaml", "crd-volumetransfers.yaml", "crd-snapshots.yaml", "xfer-agent-rbac.yaml",
-             "xfer-controller-rbac.yaml"]
+             "xfer-controller-rbac.yaml", "backup-rbac.yaml", "restore-rbac.yaml"]
     r = kubectl("apply", *sum((["-f", os.path.join(DEPLOY, f)] for f in files), []))
     eq("kubectl apply of the CRDs and the RBAC of controller and agent", (r.returncode, r.stderr.strip()), (0, ""),
        REF)
@@ -646,10 +651,14 @@ try:
         "spec": {"url": REPO, "passwordSecret": {"name": "repo-password"}}})
     # each replica writes its files once, then holds them mounted: f1 from its own name (the test
     # knows its bytes), f2 random, their sums; ready once they are synced
+    # knows its bytes), f2 random, their sums; ready once they are synced. A replica that finds its
+    # files (a restored one) checks every sum first: ready only if each matches
     script = ('cd /data; if [ ! -f sums ]; then i=0; while [ $i -lt 20000 ]; do echo "$POD_NAME $i"; '
               'i=$((i + 1)); done > f1; '
               'dd if=/dev/urandom of=f2 bs=1M count=2 2>/dev/null; mkdir -p dir; echo "$POD_NAME" > dir/name; '
-              'sha256sum f1 f2 dir/name > sums.tmp; sync; mv sums.tmp sums; sync; fi; exec sleep 3600')
+              'sha256sum f1 f2 dir/name > sums.tmp; sync; mv sums.tmp sums; sync; '
+              'else sha256sum -c sums > checked || exit 1; '
+              'test "$(cat dir/name)" = "$POD_NAME" || exit 1; fi; exec sleep 3600')
     create(f"/apis/apps/v1/namespaces/{APP}/statefulsets", {
         "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": APP, "labels": {"app": APP}},
         "spec": {"replicas": 2, "serviceName": APP, "podManagementPolicy": "Parallel",
@@ -796,6 +805,72 @@ try:
         subprocess.run(["losetup", "-d", dev])
         LOOPS.remove(dev)
 
+    # ------------------------------------------------------------ a Restore of the application
+    # into another namespace: its claims filled by the populator, the StatefulSet's pods (not
+    # restored themselves: the StatefulSet makes them) checking every file's sum
+    APP2 = "web-restored"
+    create(f"/apis/ferry.io/v1alpha1/namespaces/{APP}/restores", {
+        "apiVersion": "ferry.io/v1alpha1", "kind": "Restore", "metadata": {"name": "app-restore"},
+        "spec": {"backupName": "app-backup", "namespaceMapping": {APP: APP2}, "excludedResources": ["pods"]}})
+    RSP = f"/apis/ferry.io/v1alpha1/namespaces/{APP}/restores/app-restore"
+    t = time.time()
+    rphases = []
+
+    def restore_over():
+        st = (get(RSP) or {}).get("status") or {}
+        if st.get("phase") and (not rphases or rphases[-1] != st["phase"]):
+            rphases.append(st["phase"])
+        return st.get("phase") in ("Completed", "PartiallyFailed", "Failed", "FailedValidation") and st
+    rst = wait_until(restore_over, 90, 0.2) or ((get(RSP) or {}).get("status") or {})
+    print(f"note: app-restore: {rst.get('phase')} in {time.time() - t:.1f} s, phases {rphases}; status "
+          f"{json.dumps({k: v for k, v in rst.items() if k != 'conditions'})[:1500]}", flush=True)
+    eq("the Restore of the StatefulSet's namespace into another one completes: objects, then it waits for "
+       "its volumes (Velero's WaitingForPluginOperations), then Completed, no error",
+       (rst.get("phase"), rst.get("errors"), "WaitingForPluginOperations" in rphases), ("Completed", 0, True),
+       REF)
+    if rst.get("phase") != "Completed":
+        for f in ("controller-2.log",):
+            print(f"note: {f}:", "".join(l for l in open(os.path.join(WORK, f)) if "restore" in l or
+                                         "populat" in l or "error" in l)[-3000:], flush=True)
+    eq("each restored volume is Completed, every byte of it written",
+       sorted((v.get("namespace"), v.get("pvc"), v.get("phase"), v.get("bytesDone") == v.get("size") > 0)
+              for v in rst.get("volumes") or [] if v.get("pvc") in claims),
+       [(APP2, c, "Completed", True) for c in sorted(claims)], REF)
+    rclaims = {c["metadata"]["name"]: c for c in (get(f"/api/v1/namespaces/{APP2}/persistentvolumeclaims") or
+                                                  {}).get("items") or [] if c["metadata"]["name"] in claims}
+    eq("each restored claim is Bound, filled from a ferry Snapshot the Restore made",
+       sorted((n, (c.get("status") or {}).get("phase"), (c["spec"].get("dataSourceRef") or {}).get("kind"))
+              for n, c in rclaims.items()), [(n, "Bound", "Snapshot") for n in sorted(claims)], REF)
+    ready = wait_until(lambda: ((get(f"/apis/apps/v1/namespaces/{APP2}/statefulsets/{APP}") or {}).get(
+        "status") or {}).get("readyReplicas") == 2, 60, 0.2)
+    rpods = (get(f"/api/v1/namespaces/{APP2}/pods") or {}).get("items") or []
+    check("the restored StatefulSet's two replicas are ready: each found its files, every sum matching and "
+          "its own name in dir/name", ready,
+          [(p["metadata"]["name"], (p.get("status") or {}).get("phase"), p["spec"].get("nodeName")) for p in rpods],
+          None, REF)
+    # each replica on the node that holds its restored volume (the PV's node affinity)
+    placed = []
+    for p in rpods:
+        claim_name = next((v["persistentVolumeClaim"]["claimName"] for v in p["spec"].get("volumes") or []
+                           if v.get("persistentVolumeClaim")), None)
+        pv = get(f"/api/v1/persistentvolumes/{(rclaims.get(claim_name) or {}).get('spec', {}).get('volumeName')}")
+        terms = (((pv or {}).get("spec") or {}).get("nodeAffinity") or {}).get("required", {}).get(
+            "nodeSelectorTerms") or []
+        node = get(f"/api/v1/nodes/{p['spec'].get('nodeName')}") or {}
+        labels = dict(node.get("metadata", {}).get("labels") or {})
+        fields = {"metadata.name": node.get("metadata", {}).get("name")}
+        ok = bool(terms) and any(  # a term's expressions all hold (In, the only operator the box's PVs use)
+            all((labels.get(e["key"]) in e.get("values", [])) for e in t_.get("matchExpressions") or []) and
+            all((fields.get(e["key"]) in e.get("values", [])) for e in t_.get("matchFields") or [])
+            for t_ in terms)
+        placed.append((p["metadata"]["name"], ok))
+        if not ok:
+            print("note:", p["metadata"]["name"], "on", p["spec"].get("nodeName"), labels, "PV terms", terms)
+    eq("each restored replica runs on a node its volume's affinity allows", sorted(placed),
+       [(f"{APP}-{i}", True) for i in range(2)], REF)
+    eq("after the Restore nothing of the populator is left in ferry-system (transfers, holder pods, PVC')",
+       [n for n in items(VT) if n.startswith("ferry-")] + items(f"/api/v1/namespaces/{SYS}/pods") +
+       items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims"), [], REF)
 
     # ------------------------------------------------------------ the controller's volume rules
     eq("the controller stops on SIGTERM with exit 0 (its watches end: the audit log has them)", stop_controller(),
