@@ -682,7 +682,8 @@ static int rs_wait_volumes(struct rs *r, struct k8s_reconcile_res *res, struct k
 
 		ret = k8s_obj_new(&st);
 		if (!ret)
-			ret = k8s_obj_set_str(st, "/phase", partial ? "PartiallyFailed" : "Completed");
+			ret = k8s_obj_set_str(st, "/phase",
+					      partial ? "PartiallyFailed" : "Completed");
 		if (!ret)
 			ret = k8s_obj_set_int(st, "/errors", errors + (int64_t)failed);
 		if (!ret)
