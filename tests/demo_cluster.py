@@ -188,6 +188,9 @@ def wait_phase(co, plural, name, timeout):
             line += f", {prog.get('itemsBackedUp', prog.get('itemsRestored', 0))} objects"
             if "volumesTotal" in prog:
                 line += f", volumes {prog.get('volumesDone', 0)}/{prog['volumesTotal']}"
+        vols = st.get("volumes") or []
+        if plural == "restores" and vols:
+            line += f", volumes {sum(v.get('phase') == 'Completed' for v in vols)}/{len(vols)} filled"
         if line != getattr(done, "last", None):
             print(line, flush=True)
             done.last = line
@@ -293,6 +296,12 @@ def main():
     co.create_namespaced_custom_object(GROUP, VERSION, SYS, "restores", {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "Restore", "metadata": {"name": "shop-1"},
         "spec": {"backupName": "shop-1"}})
+    st = wait_phase(co, "restores", "shop-1", 300)
+    if st.get("phase") != "Completed":
+        raise SystemExit(f"demo: the Restore ended {st.get('phase')}: {st}")
+    for v in st.get("volumes") or []:
+        print(f"  claim {v.get('namespace')}/{v.get('pvc')}: {v.get('phase')}, {v.get('bytesDone', 0) >> 20} MiB "
+              f"written by the agent: {v.get('message')}")
     ok = wait("the restored pods checked their files",
               lambda: all(any(w in " ".join(pod_says(core, p)) for w in ("VERIFIED", "CORRUPT", "WROTE"))
                           for p in pods), 300)

@@ -988,6 +988,10 @@ struct cluster_plan_item {
 	char name[CLUSTER_NAME_MAX + 1];
 	int tier;
 	const char *skip;
+	/* its controller (the ownerReferences entry with controller true), read before the strip */
+	char owner_group[CLUSTER_RES_STR];
+	char owner_kind[CLUSTER_RES_STR];
+	char owner[CLUSTER_NAME_MAX + 1];
 };
 
 struct cluster_restore_plan {
@@ -1254,10 +1258,20 @@ extern const struct k8s_reconciler cluster_repository_reconciler;
  *   5. status: phase Completed, or PartiallyFailed when an object failed;
  *      progress.totalItems (objects the plan restores) and itemsRestored
  *      (created, updated, or found as the Restore would make them), warnings
- *      (an object that exists and differs, a kind the cluster does not serve,
- *      hooks not run), errors (an object refused), warningMessages (the first
- *      20 of both), recordId, volumes (each claim of a backed-up volume: its
- *      Snapshot, or why it is empty), the times; the Ready condition True.
+ *      (an object that exists and differs, or that the controller may not
+ *      read: Secrets; a kind the cluster does not serve, hooks not run),
+ *      errors (an object refused), warningMessages (the first 20 of both),
+ *      recordId, volumes (each claim of a backed-up volume: its Snapshot, or
+ *      why it is empty), the times; the Ready condition True;
+ *   6. a Restore that fills claims is not done yet: phase
+ *      WaitingForPluginOperations (…PartiallyFailed when an object failed,
+ *      Velero's names), and each second every InProgress volume is looked at:
+ *      Completed once its claim is Bound (the populator binds it only with
+ *      its data complete; bytesDone then its size), Failed when its restore
+ *      VolumeTransfer ferry-<claim uid> failed (its message) or the claim is
+ *      gone, else InProgress with the transfer's phase and bytesDone. Once no
+ *      volume is InProgress: Completed, or PartiallyFailed with each failed
+ *      volume counted an error, and completionTimestamp.
  * Any other failure (API server, store) is returned: the runtime retries with
  * backoff, the Restore stays InProgress; a reconcile run again finds what it
  * made (the backup's names, and deterministic Snapshot names) as it would

@@ -730,11 +730,96 @@ static const struct cluster_plan_item *find(const struct cluster_restore_plan *p
 	return NULL;
 }
 
+/* @it's controller, from its ownerReferences (before the strip removes them) */
+static void owner_read(struct cluster_plan_item *it)
+{
+	for (const struct k8s_obj *r = k8s_obj_first(k8s_obj_at(it->obj, "/metadata/ownerReferences"));
+	     r; r = k8s_obj_next(r)) {
+		const char *av = k8s_obj_str(r, "/apiVersion"), *kind = k8s_obj_str(r, "/kind");
+		const char *name = k8s_obj_str(r, "/name");
+		bool ctl = false;
+
+		k8s_obj_bool(r, "/controller", &ctl);
+		if (!ctl || !av || !kind || !name || strlen(kind) >= sizeof(it->owner_kind) ||
+		    strlen(name) >= sizeof(it->owner) ||
+		    group_of(av, it->owner_group, sizeof(it->owner_group)))
+			continue;
+		snprintf(it->owner_kind, sizeof(it->owner_kind), "%s", kind);
+		snprintf(it->owner, sizeof(it->owner), "%s", name);
+		return;
+	}
+}
+
+static const char OWNED[] = "made again by its controller, which is restored (ownerReferences)";
+
+/*
+ * Objects that their controllers make again are not restored when the controller is:
+ * a pod of a StatefulSet, ReplicaSet, DaemonSet or Job, the ReplicaSet of a Deployment,
+ * a ControllerRevision, and so down the chain (a pod of a ReplicaSet that is itself made
+ * again). Restored anyway, they would race the controller for their names (the restored
+ * pod of a StatefulSet would start before the populator filled its claim). Whether the
+ * owner is in the plan is by group, kind, namespace and name, the UIDs being new.
+ */
+static void plan_owned(struct cluster_restore_plan *p)
+{
+	bool more = true;
+
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < p->n; i++) {
+			struct cluster_plan_item *it = &p->items[i];
+
+			if (it->skip || !it->owner[0])
+				continue;
+			for (size_t j = 0; j < p->n; j++) {
+				const struct cluster_plan_item *o = &p->items[j];
+
+				if (j == i || (o->skip && o->skip != OWNED) ||
+				    strcmp(o->group, it->owner_group) ||
+				    strcmp(o->kind, it->owner_kind) || strcmp(o->name, it->owner) ||
+				    strcmp(o->ns, it->ns))
+					continue;
+				it->skip = OWNED;
+				more = true;
+				break;
+			}
+		}
+	}
+}
+
+/* Endpoints and EndpointSlices that the control plane makes from a Service's selector */
+static void plan_endpoints(struct cluster_restore_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct cluster_plan_item *it = &p->items[i];
+		const char *by = k8s_obj_label(it->obj, "endpointslice.kubernetes.io/managed-by");
+
+		if (it->skip)
+			continue;
+		if (!strcmp(it->group, "discovery.k8s.io") && !strcmp(it->kind, "EndpointSlice") &&
+		    by && !strcmp(by, "endpointslice-controller.k8s.io"))
+			it->skip = "made again by the EndpointSlice controller from its Service";
+		if (!it->group[0] && !strcmp(it->kind, "Endpoints")) {
+			for (size_t j = 0; j < p->n; j++)
+				if (is(&p->items[j], "Service") && !strcmp(p->items[j].name, it->name) &&
+				    !strcmp(p->items[j].ns, it->ns) &&
+				    k8s_obj_len(p->items[j].obj, "/spec/selector")) {
+					it->skip = "made again by the endpoints controller from its "
+						   "Service's selector";
+					break;
+				}
+		}
+	}
+}
+
 /* the whole-set rules: PVs that are re-provisioned, PVCs that lose them, namespaces */
 static int plan_rules(struct cluster_restore_plan *p)
 {
 	size_t n = p->n;
 	int ret;
+
+	plan_owned(p);
+	plan_endpoints(p);
 
 	for (size_t i = 0; i < n; i++) {
 		struct cluster_plan_item *it = &p->items[i];
@@ -802,6 +887,7 @@ int cluster_restore_plan_finish(struct cluster_restore_plan *p,
 	for (size_t i = 0; i < p->n; i++) {
 		struct cluster_plan_item *it = &p->items[i];
 
+		owner_read(it);
 		if ((ret = cluster_restore_prepare(o, it->obj, &it->skip, err)))
 			return ret;
 		if (item_read(it))

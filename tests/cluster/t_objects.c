@@ -744,6 +744,96 @@ static void test_plan(void)
 	k8s_obj_free(spec);
 }
 
+/* what a controller makes again is not restored when the controller is */
+static void test_plan_owned(void)
+{
+#define OWN(kind, av, name) "'ownerReferences':[{'apiVersion':'" av "','kind':'" kind \
+			    "','name':'" name "','uid':'u','controller':true}]"
+	static const struct {
+		const char *line;
+		const char *name; /* kind/name */
+		bool restored;
+		const char *why;
+	} cases[] = {
+		{"{'apiVersion':'apps/v1','kind':'StatefulSet','metadata':{'name':'db','namespace':'a'}}",
+		 "StatefulSet/db", true, "the controller itself"},
+		{"{'apiVersion':'v1','kind':'Pod','metadata':{'name':'db-0','namespace':'a'," OWN(
+			 "StatefulSet", "apps/v1", "db") "}}",
+		 "Pod/db-0", false, "a StatefulSet's pod: made again"},
+		{"{'apiVersion':'apps/v1','kind':'ControllerRevision','metadata':{'name':'db-1',"
+		 "'namespace':'a'," OWN("StatefulSet", "apps/v1", "db") "}}",
+		 "ControllerRevision/db-1", false, "its revision: made again"},
+		{"{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'a'}}",
+		 "Deployment/web", true, "a Deployment"},
+		{"{'apiVersion':'apps/v1','kind':'ReplicaSet','metadata':{'name':'web-1','namespace':"
+		 "'a'," OWN("Deployment", "apps/v1", "web") "}}",
+		 "ReplicaSet/web-1", false, "a Deployment's ReplicaSet"},
+		{"{'apiVersion':'v1','kind':'Pod','metadata':{'name':'web-1-x','namespace':'a'," OWN(
+			 "ReplicaSet", "apps/v1", "web-1") "}}",
+		 "Pod/web-1-x", false, "down the chain: the pod of that ReplicaSet"},
+		{"{'apiVersion':'v1','kind':'Pod','metadata':{'name':'lone','namespace':'a'," OWN(
+			 "ReplicaSet", "apps/v1", "gone") "}}",
+		 "Pod/lone", true, "an owner the backup does not hold: the pod is restored"},
+		{"{'apiVersion':'v1','kind':'Pod','metadata':{'name':'ref','namespace':'a',"
+		 "'ownerReferences':[{'apiVersion':'apps/v1','kind':'StatefulSet','name':'db',"
+		 "'uid':'u'}]}}",
+		 "Pod/ref", true, "an owner that is not its controller"},
+		{"{'apiVersion':'v1','kind':'Pod','metadata':{'name':'other-ns','namespace':'b'," OWN(
+			 "StatefulSet", "apps/v1", "db") "}}",
+		 "Pod/other-ns", true, "an owner of that name in another namespace is not its"},
+		{"{'apiVersion':'v1','kind':'Service','metadata':{'name':'web','namespace':'a'},"
+		 "'spec':{'selector':{'app':'web'}}}",
+		 "Service/web", true, "a Service"},
+		{"{'apiVersion':'v1','kind':'Endpoints','metadata':{'name':'web','namespace':'a'}}",
+		 "Endpoints/web", false, "the Endpoints of a Service with a selector"},
+		{"{'apiVersion':'v1','kind':'Endpoints','metadata':{'name':'manual','namespace':'a'}}",
+		 "Endpoints/manual", true, "Endpoints of no Service: someone wrote them"},
+		{"{'apiVersion':'discovery.k8s.io/v1','kind':'EndpointSlice','metadata':{'name':"
+		 "'web-x','namespace':'a','labels':{'endpointslice.kubernetes.io/managed-by':"
+		 "'endpointslice-controller.k8s.io'}}}",
+		 "EndpointSlice/web-x", false, "the EndpointSlice controller's"},
+		{"{'apiVersion':'discovery.k8s.io/v1','kind':'EndpointSlice','metadata':{'name':"
+		 "'mine','namespace':'a','labels':{'endpointslice.kubernetes.io/managed-by':'me'}}}",
+		 "EndpointSlice/mine", true, "a slice someone else manages"},
+	};
+#undef OWN
+	struct k8s_obj *spec = J("{'namespaceMapping':{'a':'m'}}");
+	struct cluster_restore_plan p = {0};
+	struct cluster_restore_opts o = {0};
+	struct cluster_err err;
+
+	T_ASSERT(!cluster_restore_opts_read(spec, "", &o, &err));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%s\n", cases[i].line);
+		for (char *c = line; *c; c++)
+			if (*c == '\'')
+				*c = '"';
+		T_ASSERT(!cluster_restore_plan_line(&p, line, strlen(line), &err), "%s: %s",
+			 cases[i].name, err.msg);
+	}
+	T_ASSERT(!cluster_restore_plan_finish(&p, &o, &err), "%s", err.msg);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const struct cluster_plan_item *it = NULL;
+
+		for (size_t i = 0; i < p.n && !it; i++) {
+			char got[600];
+
+			snprintf(got, sizeof(got), "%s/%s", p.items[i].kind, p.items[i].name);
+			if (!strcmp(got, cases[c].name))
+				it = &p.items[i];
+		}
+		CHECK(it, "%s is in the plan", cases[c].name);
+		if (it)
+			CHECK(!it->skip == cases[c].restored, "%s (%s): %s", cases[c].name,
+			      cases[c].why, it->skip ? it->skip : "restored");
+	}
+	cluster_restore_plan_fini(&p);
+	cluster_restore_opts_fini(&o);
+	k8s_obj_free(spec);
+}
+
 /* a backup's volumes: a Snapshot per claim before the claims, or claims restored empty */
 static void test_plan_volumes(void)
 {
@@ -894,6 +984,7 @@ int main(void)
 	test_mapping_configmaps();
 	test_tiers();
 	test_plan();
+	test_plan_owned();
 	test_plan_volumes();
 	test_plan_refused();
 	if (failures) {
