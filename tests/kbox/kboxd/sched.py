@@ -162,11 +162,17 @@ class Scheduler(ctrl.Controller):
     def __init__(self, box):
         super().__init__(box)
         self.reported = {}
+        # pods held in PreBind (their claims binding) -> the node: the real scheduler's binding
+        # cycle keeps a pod on its node for up to bindTimeoutSeconds (600 s) while it waits, so a
+        # populator or provisioner working for the selected node is never outrun by a new choice
+        self.held = {}
 
     def pass_once(self):
         pods = self.objs("", "pods")
         pending = [p for p in pods if not (p.get("spec") or {}).get("nodeName") and ctrl.active(p)
                    and (p.get("spec") or {}).get("schedulerName", "default-scheduler") == "default-scheduler"]
+        live = {p["metadata"].get("uid") for p in pending}
+        self.held = {u: n for u, n in self.held.items() if u in live}
         if not pending:
             return
         nodes = self.objs("", "nodes")
@@ -197,7 +203,9 @@ class Scheduler(ctrl.Controller):
             if not ok:
                 self.unschedulable(pod, len(nodes), reasons)
                 continue
-            best = self.score(pod, ok, usage, placed, zone)
+            uid = pod["metadata"].get("uid")
+            held = [n for n in ok if n["metadata"]["name"] == self.held.get(uid)]
+            best = held[0] if held else self.score(pod, ok, usage, placed, zone)
             node = best["metadata"]["name"]
             why = None
             for fn in PRE_BIND:
@@ -205,7 +213,9 @@ class Scheduler(ctrl.Controller):
                 if why:
                     break
             if why is WAIT:
+                self.held[uid] = node
                 continue
+            self.held.pop(uid, None)
             if why:
                 self.unschedulable(pod, len(nodes), {why: 1})
                 continue

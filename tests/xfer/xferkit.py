@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: MIT
+"""xferkit: ferry's controller and agents run against a box with storage, as the
+Deployment and the DaemonSet run them (their service accounts, ferry-system), but as
+processes of this machine and of each node (nsenter into the node's mount, pid and
+cgroup namespaces), so that they share a file:// repository under /var/tmp (each node
+has a /tmp of its own). For the end-to-end tests of the volume path (tests/xfer).
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+
+import yaml
+
+from kboxtest import Box, check, kubectl_path, wait_until
+from kboxd import nodeutil
+
+SYS = "ferry-system"
+DEPLOY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "k8s", "deploy")
+# a short lease: a controller killed is followed within seconds (the fence as shipped)
+LEASE_ARGS = ["--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "1"]
+
+
+class Env:
+    """A private box of @config, ferry's binary @ferry, a work directory, processes."""
+
+    def __init__(self, ferry, config, nodes, password, prefix):
+        self.ferry_bin = ferry
+        self.nodes = list(nodes)
+        self.work = tempfile.mkdtemp(prefix=prefix, dir="/var/tmp")
+        self.box = Box(private=True, args=["--config", config])
+        self.api = self.box.admin
+        self.env = dict(os.environ, HOME=tempfile.mkdtemp(prefix="home-", dir=self.work),
+                        KUBECONFIG=self.box.kubeconfig, FERRY_PASSWORD=password)
+        self.agents = {}  # node -> Popen (nsenter, the agent its child)
+        self.ctrl = []
+        self.kubectl_bin = kubectl_path()
+        self.kc = {}
+
+    # ---------------------------------------------------------------- the API
+    def get(self, path):
+        code, _, body = self.api.get(path)
+        return body if code == 200 else None
+
+    def create(self, path, obj):
+        code, _, body = self.api.post(path, obj)
+        assert code == 201, (path, code, body)
+        return body
+
+    def items(self, path):
+        return [x["metadata"]["name"] for x in (self.get(path) or {}).get("items") or []]
+
+    def kubectl(self, *args):
+        return subprocess.run([self.kubectl_bin] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=self.env, timeout=60)
+
+    def ferry(self, *args, timeout=120):
+        return subprocess.run([self.ferry_bin] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=self.env, timeout=timeout)
+
+    # ---------------------------------------------------------------- ferry's manifests
+    def apply_manifests(self, files=None):
+        """kubectl apply of the kustomization's files (all but the Deployment and the DaemonSet:
+        the processes here stand for them), or of @files."""
+        if files is None:
+            k = yaml.safe_load(open(os.path.join(DEPLOY, "kustomization.yaml")))
+            files = [f for f in k["resources"] if f not in ("controller.yaml", "agent-daemonset.yaml")]
+        return self.kubectl("apply", *sum((["-f", os.path.join(DEPLOY, f)] for f in files), []))
+
+    def kubeconfig_for(self, sa):
+        """A kubeconfig of the box's server with @sa's token (TokenRequest), in the work directory."""
+        if sa in self.kc:
+            return self.kc[sa]
+        code, _, body = self.api.post(f"/api/v1/namespaces/{SYS}/serviceaccounts/{sa}/token",
+                                      {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                                       "spec": {"expirationSeconds": 3600}})
+        assert code == 201, body
+        kc = yaml.safe_load(open(self.box.kubeconfig))
+        kc["users"][0]["user"] = {"token": body["status"]["token"]}
+        path = os.path.join(self.work, f"{sa}.kubeconfig")
+        with open(path, "w") as f:
+            yaml.safe_dump(kc, f)
+        self.kc[sa] = path
+        return path
+
+    # ---------------------------------------------------------------- the processes
+    def start_agent(self, node, extra=()):
+        """ferry agent in @node's namespaces, with the agent's service account; its log appended to
+        agent-<node>.log."""
+        log = open(os.path.join(self.work, f"agent-{node}.log"), "a")
+        state = os.path.join(self.work, f"state-{node}")
+        os.makedirs(state, exist_ok=True)
+        self.agents[node] = subprocess.Popen(
+            ["nsenter", "-t", str(nodeutil.node_pid(self.box.dir, node)), "-m", "-p", "-C", "--", self.ferry_bin,
+             "-v", "agent", "--kubeconfig", self.kubeconfig_for("ferry-agent"), "--node-name", node, "--no-pin",
+             "--no-net", "--metrics-addr", "127.0.0.1:0", "--max-transfers", "4", "--memory", "64M",
+             "--state-dir", state] + list(extra), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self.agents[node]
+
+    def _agent_pids(self, node):
+        p = self.agents.get(node)
+        try:
+            return [int(k) for k in open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()]
+        except (OSError, AttributeError):
+            return []
+
+    def kill_agent(self, node):
+        """SIGKILL to @node's agent (a node losing its agent mid-transfer); nsenter then exits."""
+        for k in self._agent_pids(node):
+            os.kill(k, signal.SIGKILL)
+        self.agents[node].wait(20)
+
+    def start_controller(self, identity, log, verbose=True, extra=()):
+        """ferry controller as the Deployment's container runs it (its service account, ferry-system)."""
+        self.ctrl.append(subprocess.Popen(
+            [self.ferry_bin] + (["-v"] if verbose else []) +
+            ["controller", "--kubeconfig", self.kubeconfig_for("ferry-controller"), "-n", SYS, "--identity",
+             identity, "--metrics-addr", "127.0.0.1:0"] + LEASE_ARGS + list(extra),
+            stdout=open(os.path.join(self.work, log), "w"), stderr=subprocess.STDOUT, env=self.env))
+        return self.ctrl[-1]
+
+    def leader(self):
+        return ((self.get(f"/apis/coordination.k8s.io/v1/namespaces/{SYS}/leases/ferry-controller") or {}).get(
+            "spec") or {}).get("holderIdentity")
+
+    def kill_controller(self):
+        for p in self.ctrl:
+            p.kill()
+            p.wait()
+        self.ctrl.clear()
+
+    def stop_controller(self):
+        """SIGTERM: the controller stops its reconcilers, releases the Lease, exits 0."""
+        for p in self.ctrl:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        rcs = [p.returncode for p in self.ctrl]
+        self.ctrl.clear()
+        return rcs
+
+    def stop_agents(self, ref):
+        """SIGTERM to each agent: exit 0, and under ASan+UBSan nothing reported."""
+        for node, p in self.agents.items():
+            if p.poll() is None:
+                for k in self._agent_pids(node):
+                    os.kill(k, signal.SIGTERM)
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+        for node, p in self.agents.items():
+            log = open(os.path.join(self.work, f"agent-{node}.log"), errors="replace").read()
+            bad = [line for line in log.splitlines() if "Sanitizer" in line or "runtime error" in line]
+            check(f"the agent of {node} stops on SIGTERM with exit 0 and no sanitizer report",
+                  p.returncode == 0 and not bad, (p.returncode, bad[:5]), (0, []), ref)
+        self.agents.clear()
+
+    def close(self, ref):
+        self.stop_controller()
+        self.stop_agents(ref)
+        self.box.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    # ---------------------------------------------------------------- volumes
+    def volume_file(self, pv_name):
+        """The backing file of the kbox-disk or kbox-hostpath volume of PV @pv_name, seen from
+        the host through the pools' namespace."""
+        pools = int(open(os.path.join(self.box.dir, "storage", "pools.pid")).read())
+        pv = self.get(f"/api/v1/persistentvolumes/{pv_name}")
+        driver = pv["spec"]["csi"]["driver"].split(".")[0]
+        handle = pv["spec"]["csi"]["volumeHandle"].rsplit("/", 1)[-1]
+        return f"/proc/{pools}/root{self.box.dir}/storage/{driver}/volumes/{handle}.img"
+
+    def unmounted(self, img, timeout=30):
+        """Whether no loop device holds @img any more (its last mount gone), within @timeout."""
+        return wait_until(lambda: not loops_of(img), timeout, 0.1)
+
+
+def loops_of(img):
+    """The loop devices whose backing file is named @img (any mount namespace)."""
+    import glob
+    out = []
+    for d in glob.glob("/sys/block/loop*/loop/backing_file"):
+        try:
+            if os.path.basename(open(d).read().strip().replace(" (deleted)", "")) == os.path.basename(img):
+                out.append(d.split("/")[3])
+        except OSError:
+            pass
+    return out
