@@ -165,8 +165,51 @@ class Env:
     def close(self, ref):
         self.stop_controller()
         self.stop_agents(ref)
+        self._unthrottle_all()
         self.box.close()
         shutil.rmtree(self.work, ignore_errors=True)
+
+    def agent_pid(self, node):
+        pids = self._agent_pids(node)
+        return pids[0] if pids else None
+
+    # ---------------------------------------------------------------- a slower machine
+    def throttle(self, pids, percent):
+        """@pids (and their threads) limited to @percent of one CPU by a cgroup of the test's own
+        (cpu.max on cgroup v2, cpu.cfs_quota_us on v1), so that a transfer lasts long enough to be
+        interrupted where the test chooses; percent None lifts the limit."""
+        v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+        base = "/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/cpu"
+        cg = os.path.join(base, "ferry-test-slow-" + os.path.basename(self.work))
+        os.makedirs(cg, exist_ok=True)
+        self.cgroups = getattr(self, "cgroups", set()) | {cg}
+        if v2:
+            with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+                f.write("+cpu")
+            with open(os.path.join(cg, "cpu.max"), "w") as f:
+                f.write("max 100000" if percent is None else f"{int(percent * 1000)} 100000")
+        else:
+            with open(os.path.join(cg, "cpu.cfs_period_us"), "w") as f:
+                f.write("100000")
+            with open(os.path.join(cg, "cpu.cfs_quota_us"), "w") as f:
+                f.write("-1" if percent is None else str(int(percent * 1000)))
+        for pid in pids:
+            with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+
+    def _unthrottle_all(self):
+        for cg in getattr(self, "cgroups", ()):
+            parent = os.path.dirname(cg)
+            try:
+                for pid in open(os.path.join(cg, "cgroup.procs")).read().split():
+                    try:
+                        with open(os.path.join(parent, "cgroup.procs"), "w") as f:
+                            f.write(pid)
+                    except OSError:
+                        pass
+                os.rmdir(cg)
+            except OSError:
+                pass
 
     # ---------------------------------------------------------------- volumes
     def volume_file(self, pv_name):
