@@ -29,6 +29,7 @@ class Env:
         self.ferry_bin = ferry
         self.nodes = list(nodes)
         self.work = tempfile.mkdtemp(prefix=prefix, dir="/var/tmp")
+        os.environ["FERRY"] = ferry  # the box's image table: ferry's image (the holder pods) runs it
         self.box = Box(private=True, args=["--config", config])
         self.api = self.box.admin
         self.env = dict(os.environ, HOME=tempfile.mkdtemp(prefix="home-", dir=self.work),
