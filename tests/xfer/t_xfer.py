@@ -49,23 +49,20 @@ naming where it is specified:
 CI budget: 2 minutes.
 """
 import base64
-import glob
 import hashlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "kbox"))
 sys.path.insert(0, os.path.join(HERE, "..", "operator"))
 import rbacproof  # noqa: E402
-from kboxtest import Box, Client, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
+import xferkit  # noqa: E402
+from kboxtest import Client, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
 from kboxd import nodeutil  # noqa: E402
 
 T0 = time.time()
@@ -89,123 +86,49 @@ if not KUBECTL:
     print("FAIL: kubectl 1.30 or newer is needed (tests/install-deps.sh)")
     sys.exit(1)
 
-# files the agents read in the nodes' mount namespaces: not under /tmp (each node's own)
-WORK = tempfile.mkdtemp(prefix="ferry-xfer-", dir="/var/tmp")
-REPO = "file://" + os.path.join(WORK, "repo")
 PASSWORD = "xfer-test-password"
 NS, SYS = "app", "ferry-system"
 NODES = ["node-a1", "node-b1"]
 MiB = 1 << 20
 VT = "/apis/ferry.io/v1alpha1/namespaces/ferry-system/volumetransfers"
 
-box = Box(private=True, args=["--config", os.path.join(HERE, "..", "kbox", "storage.yaml")])
+# the box, the controller's and the agents' processes (xferkit.py); its work directory, which
+# the agents read in the nodes' mount namespaces, under /var/tmp (each node has its own /tmp)
+env = xferkit.Env(FERRY, os.path.join(HERE, "..", "kbox", "storage.yaml"), NODES, PASSWORD, "ferry-xfer-")
+WORK = env.work
+REPO = "file://" + os.path.join(WORK, "repo")
+box = env.box
 D = box.dir
-api = box.admin
-ENV = dict(os.environ, HOME=tempfile.mkdtemp(prefix="xfer-home-", dir=WORK), KUBECONFIG=box.kubeconfig,
-           FERRY_PASSWORD=PASSWORD)
-AGENTS, LOOPS, CTRL = [], [], []
+api = env.api
+AGENTS, LOOPS, CTRL = [], [], env.ctrl
+get, create, items, kubectl, kubeconfig_for, leader = env.get, env.create, env.items, env.kubectl, \
+    env.kubeconfig_for, env.leader
+loops_of = xferkit.loops_of
 PHASES = {}  # VolumeTransfer name -> the phases its watch showed, in order
 
 
-# a short lease: a controller killed here is followed within seconds (the fence as shipped)
-LEASE_ARGS = ["--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "1"]
-
-
 def start_controller(identity, log, verbose=True):
-    """ferry controller as the Deployment's container runs it (its service account, ferry-system)."""
-    CTRL.append(subprocess.Popen([FERRY] + (["-v"] if verbose else []) +
-                                 ["controller", "--kubeconfig", CTRL_KC, "-n", SYS, "--identity", identity,
-                                  "--metrics-addr", "127.0.0.1:0"] + LEASE_ARGS,
-                                 stdout=open(os.path.join(WORK, log), "w"), stderr=subprocess.STDOUT, env=ENV))
-    return CTRL[-1]
+    return env.start_controller(identity, log, verbose)
 
-
-def leader():
-    return ((get(f"/apis/coordination.k8s.io/v1/namespaces/{SYS}/leases/ferry-controller") or {}).get(
-        "spec") or {}).get("holderIdentity")
 
 
 def stop_controller():
-    """SIGTERM: the controller stops its reconcilers, releases the Lease, exits 0."""
-    for p in CTRL:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-    rcs = [p.returncode for p in CTRL]
-    CTRL.clear()
-    return rcs
+    return env.stop_controller()
 
 
 def cleanup():
-    stop_controller()
-    for p in AGENTS:
-        if p.poll() is None:
-            # SIGTERM to the agent, nsenter's child: nsenter then exits with its status
-            try:
-                kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
-            except OSError:
-                kids = []
-            for k in kids:
-                os.kill(int(k), signal.SIGTERM)
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-    # the agents stopped by SIGTERM: exit 0, and under ASan+UBSan nothing reported
-    for n, p in zip(NODES, AGENTS):
-        log = open(os.path.join(WORK, f"agent-{n}.log"), errors="replace").read()
-        bad = [l for l in log.splitlines() if "Sanitizer" in l or "runtime error" in l]
-        check(f"the agent of {n} stops on SIGTERM with exit 0 and no sanitizer report", p.returncode == 0 and not bad,
-              (p.returncode, bad[:5]), (0, []), "control/agent")
     for dev in LOOPS:
         subprocess.run(["losetup", "-d", dev], stderr=subprocess.DEVNULL)
-    box.close()
-    shutil.rmtree(WORK, ignore_errors=True)
+    env.close("control/agent")
 
 
-def get(path):
-    code, _, body = api.get(path)
-    return body if code == 200 else None
 
 
-def create(path, obj):
-    code, _, body = api.post(path, obj)
-    assert code == 201, (path, code, body)
-    return body
-
-
-def items(path):
-    return [x["metadata"]["name"] for x in (get(path) or {}).get("items") or []]
-
-
-def kubectl(*args):
-    return subprocess.run([KUBECTL] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=ENV, timeout=60)
 
 
 def ferry(*args):
-    return subprocess.run([FERRY] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                          timeout=120)
+    return env.ferry(*args)
 
-
-def kubeconfig_for(sa):
-    """A kubeconfig of the box's server with @sa's token (TokenRequest), in WORK."""
-    import yaml
-    code, _, body = api.post(f"/api/v1/namespaces/{SYS}/serviceaccounts/{sa}/token",
-                             {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                              "spec": {"expirationSeconds": 3600}})
-    assert code == 201, body
-    kc = yaml.safe_load(open(box.kubeconfig))
-    kc["users"][0]["user"] = {"token": body["status"]["token"]}
-    path = os.path.join(WORK, f"{sa}.kubeconfig")
-    with open(path, "w") as f:
-        yaml.safe_dump(kc, f)
-    return path
 
 
 def writer(name, script):
@@ -239,17 +162,6 @@ def writer(name, script):
     check(f"{name}: no loop device holds the volume's file any more", wait_until(
         lambda: not loops_of(img), 30, 0.1), loops_of(img), None, "kbox csi: autoclear loop devices")
 
-
-def loops_of(img):
-    """The loop devices whose backing file is named @img (any mount namespace)."""
-    out = []
-    for d in glob.glob("/sys/block/loop*/loop/backing_file"):
-        try:
-            if os.path.basename(open(d).read().strip().replace(" (deleted)", "")) == img:
-                out.append(d.split("/")[3])
-        except OSError:
-            pass
-    return out
 
 
 def volume_file():
@@ -379,7 +291,6 @@ try:
        "issue 15: short names")
     ks_uid = get("/api/v1/namespaces/kube-system")["metadata"]["uid"]
     VOLUME = f"k8s/{ks_uid}/{NS}/data"
-    AGENT_KC, CTRL_KC = kubeconfig_for("ferry-agent"), kubeconfig_for("ferry-controller")
 
     # ------------------------------------------------------------ the repository and the application
     r = ferry("init", "--repo", REPO)
@@ -399,16 +310,9 @@ try:
 
     # ------------------------------------------------------------ agents, one per node
     for n in NODES:
-        with socket.socket() as so:
-            so.bind(("127.0.0.1", 0))
-            port = so.getsockname()[1]
-        log = open(os.path.join(WORK, f"agent-{n}.log"), "w")
         # the node's mount, pid and cgroup namespaces (as the DaemonSet's hostPID container), the
         # host's network (the box's API on 127.0.0.1)
-        AGENTS.append(subprocess.Popen(
-            ["nsenter", "-t", str(nodeutil.node_pid(D, n)), "-m", "-p", "-C", "--", FERRY, "-v", "agent", "--kubeconfig", AGENT_KC,
-             "--node-name", n, "--no-pin", "--no-net", "--metrics-addr", f"127.0.0.1:{port}", "--max-transfers", "4",
-             "--memory", "64M"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        AGENTS.append(env.start_agent(n))
     start_controller("xfer-test", "controller.log")
     leads = wait_until(lambda: leader() == "xfer-test", 20, 0.1)
     check("ferry controller leads (its Lease) as the controller's service account", leads,

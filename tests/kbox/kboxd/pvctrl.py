@@ -814,7 +814,15 @@ def pre_bind(s, pod, node):
     wait (bounded) until they are bound."""
     pending = []
     for name, pvc in _claims_of(s, pod):
-        if pvc is None or (pvc.get("spec") or {}).get("volumeName"):
+        if pvc is None:
+            continue
+        vn = (pvc.get("spec") or {}).get("volumeName")
+        if vn:
+            # bound since the Filter ran (a provisioner or populator was quicker): its PV must
+            # allow this node, as BindPodVolumes checks, else the pod is placed again
+            pv = s.store.get(("", "persistentvolumes", "", vn))
+            if pv is None or not node_matches((pv.get("spec") or {}).get("nodeAffinity"), node):
+                return "running PreBind plugin \"VolumeBinding\": node(s) had volume node affinity conflict"
             continue
         if ((pvc["metadata"].get("annotations") or {}).get(SELECTED) != node["metadata"]["name"]):
             new = deepcopy(pvc)
@@ -832,5 +840,10 @@ def pre_bind(s, pod, node):
     if pending:
         from .sched import WAIT
         return WAIT  # provisioning or a populator still at work: the next pass looks again
+    for name, pvc in _claims_of(s, pod):
+        vn = ((pvc or {}).get("spec") or {}).get("volumeName")
+        pv = s.store.get(("", "persistentvolumes", "", vn)) if vn else None
+        if vn and (pv is None or not node_matches((pv.get("spec") or {}).get("nodeAffinity"), node)):
+            return "running PreBind plugin \"VolumeBinding\": node(s) had volume node affinity conflict"
     return None
 
