@@ -733,7 +733,8 @@ static const struct cluster_plan_item *find(const struct cluster_restore_plan *p
 /* @it's controller, from its ownerReferences (before the strip removes them) */
 static void owner_read(struct cluster_plan_item *it)
 {
-	for (const struct k8s_obj *r = k8s_obj_first(k8s_obj_at(it->obj, "/metadata/ownerReferences"));
+	for (const struct k8s_obj *r =
+		     k8s_obj_first(k8s_obj_at(it->obj, "/metadata/ownerReferences"));
 	     r; r = k8s_obj_next(r)) {
 		const char *av = k8s_obj_str(r, "/apiVersion"), *kind = k8s_obj_str(r, "/kind");
 		const char *name = k8s_obj_str(r, "/name");
@@ -801,11 +802,13 @@ static void plan_endpoints(struct cluster_restore_plan *p)
 			it->skip = "made again by the EndpointSlice controller from its Service";
 		if (!it->group[0] && !strcmp(it->kind, "Endpoints")) {
 			for (size_t j = 0; j < p->n; j++)
-				if (is(&p->items[j], "Service") && !strcmp(p->items[j].name, it->name) &&
+				if (is(&p->items[j], "Service") &&
+				    !strcmp(p->items[j].name, it->name) &&
 				    !strcmp(p->items[j].ns, it->ns) &&
 				    k8s_obj_len(p->items[j].obj, "/spec/selector")) {
-					it->skip = "made again by the endpoints controller from its "
-						   "Service's selector";
+					it->skip =
+						"made again by the endpoints controller from its "
+						"Service's selector";
 					break;
 				}
 		}

@@ -747,8 +747,9 @@ static void test_plan(void)
 /* what a controller makes again is not restored when the controller is */
 static void test_plan_owned(void)
 {
-#define OWN(kind, av, name) "'ownerReferences':[{'apiVersion':'" av "','kind':'" kind \
-			    "','name':'" name "','uid':'u','controller':true}]"
+#define OWN(kind, av, name)                                                                        \
+	"'ownerReferences':[{'apiVersion':'" av "','kind':'" kind "','name':'" name                \
+	"','uid':'u','controller':true}]"
 	static const struct {
 		const char *line;
 		const char *name; /* kind/name */
