@@ -52,7 +52,8 @@ static bool ctl_names_repo(int argc, char **argv, bool env)
 static int ctl_main_backup(int argc, char **argv)
 {
 	if (argc > 1 &&
-	    ((!strcmp(argv[1], "create") && !ctl_names_repo(argc - 1, argv + 1, false)) ||
+	    (!strcmp(argv[1], "delete") ||
+	     (!strcmp(argv[1], "create") && !ctl_names_repo(argc - 1, argv + 1, false)) ||
 	     ((!strcmp(argv[1], "get") || !strcmp(argv[1], "describe")) &&
 	      !ctl_names_repo(argc - 1, argv + 1, true))))
 		return ctl_cmd_backup_cluster(argc - 1, argv + 1);

@@ -13,6 +13,7 @@
  *   restore create [NAME] --from-backup B [--namespace-mappings a:b,c:d] [...]
  *   backup|restore get [NAME]... [-A] [-o json|yaml|wide]
  *   backup|restore describe NAME [--details] [-o json|yaml]
+ *   backup|restore delete NAME... [--yes|--confirm] [--wait]
  *
  * Every flag's value is checked here (control/cli/values.c), and the spec it
  * makes by the controller's own decoders (cluster_sel_parse(),
@@ -52,7 +53,7 @@ struct ab_args {
 	char verb[32]; /* "backup create": what usage errors name */
 	const char *kubeconfig, *context, *ns;
 	enum ab_out out;
-	bool wait, details, all, help;
+	bool wait, details, all, help, yes;
 	const char *selector, *or_selector, *inc_ns, *exc_ns, *inc_res, *exc_res;
 	int inc_cluster, snap_vols, restore_vols, preserve_np; /* -1: not given */
 	const char *ttl, *location, *from_schedule, *from_backup, *ns_map, *existing;
@@ -81,7 +82,8 @@ static void ab_usage(FILE *f, bool restore)
 		fprintf(f,
 			"usage: ferry backup create NAME [OPTIONS] [--wait] [-o json|yaml]\n"
 			"       ferry backup get [NAME]... [-l SEL] [-A] [-o json|yaml|wide]\n"
-			"       ferry backup describe NAME [--details] [-o json|yaml]\n\n"
+			"       ferry backup describe NAME [--details] [-o json|yaml]\n"
+			"       ferry backup delete NAME... [--yes] [--wait]\n\n"
 			"A cluster's Backups (ferry.io/v1alpha1), run by `ferry controller`. With a\n"
 			"repository (--repo URL or FERRY_REPO) get and describe read the Backups'\n"
 			"records in the repository instead, without a cluster (ferry backup get --help\n"
@@ -104,6 +106,7 @@ static void ab_usage(FILE *f, bool restore)
 			"usage: ferry restore create [NAME] --from-backup BACKUP [OPTIONS] [--wait] [-o json|yaml]\n"
 			"       ferry restore get [NAME]... [-l SEL] [-A] [-o json|yaml|wide]\n"
 			"       ferry restore describe NAME [--details] [-o json|yaml]\n"
+			"       ferry restore delete NAME... [--yes] [--wait]\n"
 			"       ferry restore SNAPSHOT TARGET    (a volume from a repository: ferry restore --help)\n\n"
 			"A cluster's Restores (ferry.io/v1alpha1), run by `ferry controller`.\n\n"
 			"create (NAME defaults to BACKUP-YYYYMMDDhhmmss):\n"
@@ -126,12 +129,18 @@ static void ab_usage(FILE *f, bool restore)
 		"  -o, --output FORMAT                create: print the object as json or yaml\n"
 		"                                     instead of creating it; get: json, yaml, wide\n"
 		"      --details                      describe: every volume, warning and error\n"
+		"      --yes, --confirm               delete: without asking (it asks on a terminal,\n"
+		"                                     and is refused elsewhere without it)\n"
 		"  -n, --namespace NS                 the %s's namespace (default: the context's)\n"
 		"  -A, --all-namespaces               get: in every namespace\n"
 		"  -l, --selector SEL                 get: those with these labels\n"
 		"      --kubeconfig FILE, --context NAME\n"
 		"  -h, --help                         this text\n\n"
-		"The words create, get, describe and download are reserved as the first\n"
+		"delete: a Backup's controller forgets its backup record and snapshots before it\n"
+		"goes (refused while Object Lock keeps them: the reason is its condition, and\n"
+		"--wait exits 6 with it); a Restore goes alone, what it restored stays.\n"
+		"--wait: until each is gone.\n\n"
+		"The words create, get, describe, download and delete are reserved as the first\n"
 		"argument: an image file named so is given as ./create.\n",
 		restore ? "Restore" : "Backup", restore ? "Restore" : "Backup");
 }
@@ -170,6 +179,7 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		O_EXISTING,
 		O_RESTORE_VOLS,
 		O_PRESERVE_NP,
+		O_YES,
 	};
 	static const struct option opts[] = {
 		{"kubeconfig", required_argument, NULL, O_KC},
@@ -195,6 +205,8 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		{"existing-resource-policy", required_argument, NULL, O_EXISTING},
 		{"restore-volumes", optional_argument, NULL, O_RESTORE_VOLS},
 		{"preserve-nodeports", optional_argument, NULL, O_PRESERVE_NP},
+		{"yes", no_argument, NULL, O_YES},
+		{"confirm", no_argument, NULL, O_YES},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -235,6 +247,9 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 			break;
 		case O_WAIT:
 			a->wait = true;
+			break;
+		case O_YES:
+			a->yes = true;
 			break;
 		case O_DETAILS:
 			a->details = true;
@@ -304,10 +319,11 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 	a->nnames = argc - optind;
 	/* each flag where it means something, said at once */
 	if (!create &&
-	    (a->wait || (a->selector && strcmp(a->word, "get")) || a->or_selector || a->inc_ns ||
-	     a->exc_ns || a->inc_res || a->exc_res || a->inc_cluster >= 0 || a->snap_vols >= 0 ||
-	     a->restore_vols >= 0 || a->preserve_np >= 0 || a->ttl || a->location ||
-	     a->from_schedule || a->from_backup || a->ns_map || a->existing))
+	    ((a->wait && strcmp(a->word, "delete")) || (a->selector && strcmp(a->word, "get")) ||
+	     a->or_selector || a->inc_ns || a->exc_ns || a->inc_res || a->exc_res ||
+	     a->inc_cluster >= 0 || a->snap_vols >= 0 || a->restore_vols >= 0 ||
+	     a->preserve_np >= 0 || a->ttl || a->location || a->from_schedule || a->from_backup ||
+	     a->ns_map || a->existing))
 		return ctl_usage_error(noun, "%s takes no selection flags%s: they are create's",
 				       a->word, strcmp(a->word, "get") ? "" : " but -l");
 	if (create && a->restore &&
@@ -322,6 +338,10 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 					     "--preserve-nodeports are restore's");
 	if (a->selector && a->or_selector)
 		return ctl_usage_error(noun, "--selector and --or-selector exclude each other");
+	if (a->yes && strcmp(a->word, "delete"))
+		return ctl_usage_error(noun, "--yes is delete's");
+	if (!strcmp(a->word, "delete") && (!a->nnames || a->out != AB_OUT_TEXT))
+		return ctl_usage_error(noun, "delete takes one NAME or more, and no -o");
 	if (a->details && strcmp(a->word, "describe"))
 		return ctl_usage_error(noun, "--details is describe's");
 	if (a->all && strcmp(a->word, "get"))
@@ -1208,6 +1228,100 @@ out:
 	return ret;
 }
 
+/* whether the user says yes to deleting what @a names (a terminal's answer) */
+static int ab_confirm(const struct ab_args *a, const char *ns)
+{
+	char line[16];
+
+	if (a->yes)
+		return 0;
+	if (!isatty(STDIN_FILENO))
+		return ctl_usage_error(ab_verb(a),
+				       "deleting asks first: give --yes (stdin is not a terminal)");
+	printf("Delete %d %s%s in namespace %s (%s%s)? [y/N] ", a->nnames, ab_noun(a),
+	       a->nnames == 1 ? "" : "s", ns, a->names[0], a->nnames > 1 ? ", ..." : "");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin) ||
+	    (strcmp(line, "y\n") && strcmp(line, "yes\n") && strcmp(line, "Y\n")))
+		return ctl_fail(-ECANCELED, NULL, "not confirmed: nothing deleted");
+	return 0;
+}
+
+/*
+ * --wait of a delete: every second until @name is gone (0). A Backup whose
+ * finalizer refuses to let it go (Object Lock, a ReadOnly or unreachable
+ * Repository: its Ready condition False with the reason) ends the wait
+ * with that reason (-EBUSY: exit 6) once the condition is about the delete.
+ */
+static int ab_wait_gone(const struct ab_args *a, struct k8s_client *c, const char *ns,
+			const char *name)
+{
+	static const char *const refusals[] = {"ObjectLocked", "RepositoryReadOnly",
+					       "RepositoryUnavailable"};
+
+	for (;;) {
+		struct k8s_condition cond;
+		struct k8s_obj *o = NULL;
+		struct k8s_err err;
+		int ret = k8s_get(c, ab_res(a), ns, name, NULL, &o, &err);
+
+		if (ret == -ENOENT)
+			return 0;
+		if (ret)
+			return ctl_fail(ret, err.msg, "%s delete %s/%s", ab_noun(a), ns, name);
+		if (k8s_obj_str(o, "/metadata/deletionTimestamp") &&
+		    !k8s_condition_get(o, "Ready", &cond) && !strcmp(cond.status, "False"))
+			for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+				if (!strcmp(cond.reason, refusals[i])) {
+					ret = ctl_fail(
+						-EBUSY, NULL, "%s %s/%s is not deleted: %s: %s",
+						ab_noun(a), ns, name, cond.reason, cond.message);
+					k8s_obj_free(o);
+					return ret;
+				}
+		k8s_obj_free(o);
+		sleep(1);
+	}
+}
+
+/* delete NAME...: each asked for; a Backup's finalizer then forgets what it stored */
+static int ab_delete(const struct ab_args *a)
+{
+	struct k8s_client *c = NULL;
+	const char *ns = NULL;
+	int ret, first = 0;
+
+	ret = ab_client(a, &c, &ns);
+	if (ret)
+		return ret;
+	ret = ab_confirm(a, ns);
+	for (int i = 0; !ret && i < a->nnames; i++) {
+		struct k8s_err err;
+		int r = k8s_delete(c, ab_res(a), ns, a->names[i], NULL, NULL, &err);
+
+		if (r) {
+			r = ctl_fail(r, err.msg, "%s delete %s/%s", ab_noun(a), ns, a->names[i]);
+			first = first ? first : r;
+			continue;
+		}
+		printf("Request to delete %s \"%s\" submitted successfully (namespace %s).\n",
+		       ab_noun(a), a->names[i], ns);
+		if (!a->restore)
+			printf("The backup is deleted once its backup record and snapshots are "
+			       "forgotten.\n");
+	}
+	for (int i = 0; !ret && a->wait && i < a->nnames; i++) {
+		int r = ab_wait_gone(a, c, ns, a->names[i]);
+
+		if (!r)
+			printf("%s \"%s\" deleted.\n", a->restore ? "Restore" : "Backup",
+			       a->names[i]);
+		first = first ? first : r;
+	}
+	k8s_client_free(c);
+	return ret ? ret : first;
+}
+
 static int ab_cmd(int argc, char **argv, bool restore)
 {
 	struct ab_args a = {.restore = restore,
@@ -1231,7 +1345,9 @@ static int ab_cmd(int argc, char **argv, bool restore)
 		return ab_get(&a);
 	if (!strcmp(a.word, "describe"))
 		return ab_describe(&a);
-	return ctl_usage_error(ab_verb(&a), "'%s': create, get or describe", a.word);
+	if (!strcmp(a.word, "delete"))
+		return ab_delete(&a);
+	return ctl_usage_error(ab_verb(&a), "'%s': create, get, describe or delete", a.word);
 }
 
 int ctl_cmd_backup_cluster(int argc, char **argv)

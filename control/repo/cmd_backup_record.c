@@ -22,7 +22,7 @@
 bool ctl_backup_word(const char *arg)
 {
 	return !strcmp(arg, "create") || !strcmp(arg, "get") || !strcmp(arg, "describe") ||
-	       !strcmp(arg, "download");
+	       !strcmp(arg, "download") || !strcmp(arg, "delete");
 }
 
 static void record_usage(FILE *f)

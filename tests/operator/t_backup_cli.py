@@ -18,7 +18,11 @@ The CLI runs as a user does: the box's admin kubeconfig, HOME a temporary direct
   --namespace-mappings; `restore create` and `restore get|describe` (no Restore
   reconciler here: it stays New);
 - malformed flags (a mapping, a selector, a boolean, a list, a policy): one line on
-  stderr, exit 2, nothing created.
+  stderr, exit 2, nothing created;
+- `backup delete`: refused off a terminal without --yes (exit 2, the Backup kept); with
+  --yes --wait it returns once the Backup is gone, its record gone from the repository too
+  (the controller's finalizer); a Backup that does not exist is exit 3; `restore delete
+  --confirm --wait` deletes a Restore.
 Tests exit 0 pass, 1 fail, 77 skip, 99 error (COMMON.md).
 """
 import atexit
@@ -62,7 +66,7 @@ def main():
             e["KUBECONFIG"] = box.kubeconfig
         e.update(extra or {})
         return subprocess.run([env.ferry] + list(args), capture_output=True, text=True,
-                              env=e, timeout=timeout)
+                              env=e, timeout=timeout, stdin=subprocess.DEVNULL)
 
     def one_line(what, r, rc, *words):
         lines = [x for x in r.stderr.splitlines() if x.strip()]
@@ -309,6 +313,33 @@ def main():
           (r.stdout, r.stderr), ref=REF)
     r = ferry("restore", "describe", "absent", "-n", APP)
     one_line("restore describe of a Restore that does not exist", r, 3, "absent")
+
+    # delete: asked first (refused off a terminal without --yes), then the Backup's record goes
+    # with it (its finalizer) and --wait returns once it is gone
+    r = ferry("backup", "create", "del-me", "-n", APP, "-l", "app=web", "--include-namespaces", APP,
+              "--storage-location", "cli-repo", "--wait")
+    check("backup create del-me --wait: Completed", r.returncode == 0, (r.stdout, r.stderr), ref=REF)
+    listed = lambda: ferry("backup", "get", "--repo", repo, kube=False).stdout  # noqa: E731
+    check("its record is in the repository", "del-me" in listed(), listed(), ref=REF)
+    r = ferry("backup", "delete", "del-me", "-n", APP)
+    one_line("backup delete without --yes, stdin no terminal", r, 2, "--yes")
+    check("... and the Backup is still there", "del-me" in (backups() or []), backups(), ref=REF)
+    r = ferry("backup", "delete", "del-me", "-n", APP, "--yes", "--wait")
+    check("backup delete --yes --wait: exit 0 once it is gone, said so",
+          r.returncode == 0 and 'Backup "del-me" deleted.' in r.stdout, (r.stdout, r.stderr), ref=REF)
+    check("the Backup is gone, and its record from the repository (the controller's finalizer)",
+          "del-me" not in (backups() or ["del-me"]) and "del-me" not in listed(), (backups(), listed()),
+          ref="issue 16: ferry backup delete")
+    r = ferry("backup", "delete", "absent", "-n", APP, "--yes")
+    one_line("backup delete of a Backup that does not exist", r, 3, "absent")
+    r = ferry("backup", "delete", "-n", APP, "--yes")
+    one_line("backup delete without a NAME", r, 2, "NAME")
+    r = ferry("backup", "get", "web-1", "-n", APP, "--yes")
+    one_line("--yes on get", r, 2, "--yes")
+    r = ferry("restore", "delete", "r-1", "-n", APP, "--confirm", "--wait")
+    code, _, _ = box.admin.get(f"{API}/namespaces/{APP}/restores/r-1")
+    check("restore delete --confirm --wait: exit 0, the Restore gone",
+          r.returncode == 0 and code == 404, (r.stdout, r.stderr, code), ref="issue 16: ferry restore delete")
     kboxtest.finish()
 
 
