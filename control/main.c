@@ -81,9 +81,9 @@ struct ctl_verb {
 static const struct ctl_verb ctl_verbs[] = {
 	{"init", ctl_cmd_init, "create a repository"},
 	{"backup", ctl_main_backup,
-	 "back up a device or an image file; create, get, describe a cluster's Backups"},
+	 "back up a device or an image file; create, get, describe, delete a cluster's Backups"},
 	{"restore", ctl_main_restore,
-	 "restore a snapshot onto a device or an image file; create, get, describe Restores"},
+	 "restore a snapshot onto a device or an image file; create, get, describe, delete Restores"},
 	{"snapshots", ctl_cmd_snapshots, "list snapshots"},
 	{"check", ctl_cmd_check, "verify a repository, or that a volume equals a snapshot"},
 	{"stats", ctl_cmd_stats, "sizes, dedup and compression ratios of a repository"},
@@ -100,6 +100,8 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"controller", ctl_cmd_controller,
 	 "run the controller (leader election, reconcilers, /metrics)"},
 	{"autoscale", ctl_cmd_autoscale, "create, list and describe ScalePolicies (autoscaling)"},
+	{"schedule", ctl_cmd_schedule,
+	 "create, get, describe, pause, unpause, delete Schedules of Backups"},
 	{"bench", bench_cmd, "measure the throughput of each stage of the backup path"},
 	{"version", ctl_cmd_version, "print the version"},
 };

@@ -48,7 +48,8 @@ static const struct k8s_resource ab_restores =
 enum ab_out { AB_OUT_TEXT, AB_OUT_WIDE, AB_OUT_JSON, AB_OUT_YAML };
 
 struct ab_args {
-	bool restore; /* the noun: restore, else backup */
+	bool restore;  /* the noun: restore, */
+	bool schedule; /* or schedule, else backup */
 	const char *word;
 	char verb[32]; /* "backup create": what usage errors name */
 	const char *kubeconfig, *context, *ns;
@@ -57,13 +58,22 @@ struct ab_args {
 	const char *selector, *or_selector, *inc_ns, *exc_ns, *inc_res, *exc_res;
 	int inc_cluster, snap_vols, restore_vols, preserve_np; /* -1: not given */
 	const char *ttl, *location, *from_schedule, *from_backup, *ns_map, *existing;
+	const char *cron, *zone; /* schedule create: --schedule, --time-zone */
+	int paused, skip_now;	 /* schedule create: --paused, --skip-immediately (-1: not given) */
+	long keep[5];		 /* schedule create: --keep-last..--keep-monthly (-1: not given) */
 	char **names;
 	int nnames;
 };
 
 static const char *ab_noun(const struct ab_args *a)
 {
-	return a->restore ? "restore" : "backup";
+	return a->schedule ? "schedule" : a->restore ? "restore" : "backup";
+}
+
+/* the kind, capitalized, as messages name it */
+static const char *ab_kind(const struct ab_args *a)
+{
+	return a->schedule ? "Schedule" : a->restore ? "Restore" : "Backup";
 }
 
 static const char *ab_verb(const struct ab_args *a)
@@ -73,7 +83,32 @@ static const char *ab_verb(const struct ab_args *a)
 
 static const struct k8s_resource *ab_res(const struct ab_args *a)
 {
-	return a->restore ? &ab_restores : &cluster_backups;
+	return a->schedule ? &cluster_schedules : a->restore ? &ab_restores : &cluster_backups;
+}
+
+static void schedule_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ferry schedule create NAME --schedule CRON [--time-zone ZONE] [--paused[=BOOL]]\n"
+		"                       [--skip-immediately[=BOOL]] [--keep-last N] [--keep-hourly N]\n"
+		"                       [--keep-daily N] [--keep-weekly N] [--keep-monthly N]\n"
+		"                       [BACKUP FLAGS] [-o json|yaml]\n"
+		"       ferry schedule get [NAME]... [-l SEL] [-A] [-o json|yaml]\n"
+		"       ferry schedule describe NAME [-o json|yaml]\n"
+		"       ferry schedule pause|unpause NAME...\n"
+		"       ferry schedule delete NAME... [--yes]\n\n"
+		"A cluster's Schedules (ferry.io/v1alpha1): `ferry controller` makes a Backup of\n"
+		"the template at each run. CRON is a 5-field cron line (day of week 0-7, 0 and 7\n"
+		"Sunday), @yearly..@hourly, @every DURATION, or a Quartz line with seconds ('0 0 1\n"
+		"* * ?', day of week 1-7 = SUN-SAT); one ferry cannot run exactly is refused with\n"
+		"the reason (control/cluster/README.md). --time-zone: an IANA zone (default UTC).\n"
+		"BACKUP FLAGS are `ferry backup create`'s (-l, --include-namespaces, --ttl,\n"
+		"--storage-location, ...): the template of each run's Backup. --keep-*: the\n"
+		"Schedule's GFS retention over its finished Backups, as ferry forget's.\n"
+		"  -n, --namespace NS   the Schedule's namespace (default: the context's)\n"
+		"      --yes            delete: without asking\n"
+		"      --kubeconfig FILE, --context NAME\n"
+		"  -h, --help           this text\n");
 }
 
 static void ab_usage(FILE *f, bool restore)
@@ -157,6 +192,11 @@ static int ab_bool(const struct ab_args *a, const char *opt, const char *arg, in
 	return 0;
 }
 
+/* the retention flags, as spec.retention's fields are named after them */
+static const char *const keep_names[5] = {"keep-last", "keep-hourly", "keep-daily", "keep-weekly",
+					  "keep-monthly"};
+static const char *const keep_fields[5] = {"last", "hourly", "daily", "weekly", "monthly"};
+
 static int ab_parse(int argc, char **argv, struct ab_args *a)
 {
 	enum {
@@ -180,6 +220,12 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		O_RESTORE_VOLS,
 		O_PRESERVE_NP,
 		O_YES,
+		O_CRON,
+		O_ZONE,
+		O_PAUSED,
+		O_SKIP_NOW,
+		O_KEEP, /* O_KEEP + 0..4: last, hourly, daily, weekly, monthly */
+		O_KEEP_END = O_KEEP + 4,
 	};
 	static const struct option opts[] = {
 		{"kubeconfig", required_argument, NULL, O_KC},
@@ -207,6 +253,15 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		{"preserve-nodeports", optional_argument, NULL, O_PRESERVE_NP},
 		{"yes", no_argument, NULL, O_YES},
 		{"confirm", no_argument, NULL, O_YES},
+		{"schedule", required_argument, NULL, O_CRON},
+		{"time-zone", required_argument, NULL, O_ZONE},
+		{"paused", optional_argument, NULL, O_PAUSED},
+		{"skip-immediately", optional_argument, NULL, O_SKIP_NOW},
+		{"keep-last", required_argument, NULL, O_KEEP},
+		{"keep-hourly", required_argument, NULL, O_KEEP + 1},
+		{"keep-daily", required_argument, NULL, O_KEEP + 2},
+		{"keep-weekly", required_argument, NULL, O_KEEP + 3},
+		{"keep-monthly", required_argument, NULL, O_KEEP + 4},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -251,6 +306,30 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		case O_YES:
 			a->yes = true;
 			break;
+		case O_CRON:
+			a->cron = optarg;
+			break;
+		case O_ZONE:
+			a->zone = optarg;
+			break;
+		case O_PAUSED:
+			ret = ab_bool(a, "paused", optarg, &a->paused);
+			break;
+		case O_SKIP_NOW:
+			ret = ab_bool(a, "skip-immediately", optarg, &a->skip_now);
+			break;
+		case O_KEEP:
+		case O_KEEP + 1:
+		case O_KEEP + 2:
+		case O_KEEP + 3:
+		case O_KEEP_END: {
+			unsigned long n;
+
+			ret = ctl_parse_uint(noun, keep_names[opt - O_KEEP], optarg, 0, 1000000,
+					     &n);
+			a->keep[opt - O_KEEP] = (long)n;
+			break;
+		}
 		case O_DETAILS:
 			a->details = true;
 			break;
@@ -338,6 +417,22 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 					     "--preserve-nodeports are restore's");
 	if (a->selector && a->or_selector)
 		return ctl_usage_error(noun, "--selector and --or-selector exclude each other");
+	if (a->schedule && a->out == AB_OUT_WIDE)
+		return ctl_usage_error(noun, "-o takes json or yaml");
+	for (int i = 0; i < 5; i++)
+		if (a->keep[i] >= 0 && !(a->schedule && create))
+			return ctl_usage_error(noun, "--%s is schedule create's", keep_names[i]);
+	if ((a->cron || a->zone || a->paused >= 0 || a->skip_now >= 0) && !(a->schedule && create))
+		return ctl_usage_error(noun, "--schedule, --time-zone, --paused and "
+					     "--skip-immediately are schedule create's");
+	if (a->schedule && create && !a->cron)
+		return ctl_usage_error(noun, "create needs --schedule CRON");
+	if (a->schedule && (a->wait || a->details || a->from_schedule))
+		return ctl_usage_error(noun, "--wait, --details and --from-schedule are not "
+					     "schedule's");
+	if ((!strcmp(a->word, "pause") || !strcmp(a->word, "unpause")) &&
+	    (!a->nnames || a->out != AB_OUT_TEXT))
+		return ctl_usage_error(noun, "%s takes one NAME or more, and no -o", a->word);
 	if (a->yes && strcmp(a->word, "delete"))
 		return ctl_usage_error(noun, "--yes is delete's");
 	if (!strcmp(a->word, "delete") && (!a->nnames || a->out != AB_OUT_TEXT))
@@ -545,6 +640,52 @@ static int spec_mapping(const struct ab_args *a, struct k8s_obj *o)
 }
 
 /* The Backup or Restore @a asks for, checked as the controller checks it. */
+/*
+ * A Schedule's spec from what ab_build() made as a Backup's: that spec is the
+ * template; the cron line and the zone are checked by the controller's own
+ * parser and zone reader (the zone must exist here: CLUSTER_TZDIR).
+ */
+static int schedule_spec(const struct ab_args *a, struct k8s_obj *o)
+{
+	struct k8s_obj *tpl = k8s_obj_dup(k8s_obj_at(o, "/spec"));
+	struct cluster_tz *tz = NULL;
+	struct cluster_cron cron;
+	struct cluster_err cerr;
+	const char *zone;
+	int ret;
+
+	if (!tpl)
+		return ctl_fail(-ENOMEM, NULL, "out of memory");
+	if (cluster_cron_parse(a->cron, &cron, &cerr) ||
+	    cluster_cron_zone(&cron, a->zone, &zone, &cerr) || cluster_tz_get(zone, &tz, &cerr)) {
+		k8s_obj_free(tpl);
+		return ctl_usage_error(ab_verb(a), "--schedule '%s': %s", a->cron, cerr.msg);
+	}
+	cluster_tz_put(tz);
+	k8s_obj_remove(o, "/spec");
+	ret = k8s_obj_set_str(o, "/spec/schedule", a->cron);
+	if (!ret && a->zone)
+		ret = k8s_obj_set_str(o, "/spec/timeZone", a->zone);
+	if (!ret && a->paused >= 0)
+		ret = k8s_obj_set_bool(o, "/spec/paused", a->paused);
+	if (!ret && a->skip_now >= 0)
+		ret = k8s_obj_set_bool(o, "/spec/skipImmediately", a->skip_now);
+	for (int i = 0; !ret && i < 5; i++)
+		if (a->keep[i] >= 0) {
+			char path[40];
+
+			snprintf(path, sizeof(path), "/spec/retention/%s", keep_fields[i]);
+			ret = k8s_obj_set_int(o, path, a->keep[i]);
+		}
+	if (!ret)
+		ret = k8s_obj_set(o, "/spec/template", tpl);
+	if (ret) {
+		k8s_obj_free(tpl);
+		return ctl_fail(-ENOMEM, NULL, "out of memory");
+	}
+	return 0;
+}
+
 static int ab_build(const struct ab_args *a, struct k8s_client *c, const char *ns, const char *name,
 		    struct k8s_obj **out)
 {
@@ -632,6 +773,8 @@ static int ab_build(const struct ab_args *a, struct k8s_client *c, const char *n
 		ret = ctl_usage_error(noun, "%s", cerr.msg);
 		goto out;
 	}
+	if (a->schedule && (ret = schedule_spec(a, o)))
+		goto out;
 	*out = o;
 	o = NULL;
 	goto out;
@@ -729,7 +872,10 @@ static void row_head(const struct ab_args *a)
 {
 	if (a->all)
 		printf("%-20s ", "NAMESPACE");
-	if (!a->restore)
+	if (a->schedule)
+		printf("%-28s %-10s %-20s %-16s %-7s %-25s %-25s %s", "NAME", "STATUS", "SCHEDULE",
+		       "ZONE", "PAUSED", "LAST BACKUP", "NEXT RUN", "SELECTOR");
+	else if (!a->restore)
 		printf("%-28s %-17s %-6s %-8s %-25s %-8s %-20s %s", "NAME", "STATUS", "ERRORS",
 		       "WARNINGS", "CREATED", "EXPIRES", "STORAGE LOCATION", "SELECTOR");
 	else
@@ -750,7 +896,18 @@ static void row(const struct ab_args *a, const struct k8s_obj *o)
 	selector_str(o, "/spec/labelSelector", sel, sizeof(sel));
 	if (a->all)
 		printf("%-20s ", or_none(k8s_obj_get_ns(o)));
-	if (!a->restore) {
+	if (a->schedule) {
+		bool paused = false;
+
+		k8s_obj_bool(o, "/spec/paused", &paused);
+		selector_str(o, "/spec/template/labelSelector", sel, sizeof(sel));
+		when(o, "/status/lastBackup", t1, sizeof(t1));
+		printf("%-28s %-10s %-20s %-16s %-7s %-25s %-25s %s", or_none(k8s_obj_get_name(o)),
+		       phase ? phase : "New", or_none(k8s_obj_str(o, "/spec/schedule")),
+		       k8s_obj_str(o, "/spec/timeZone") ? k8s_obj_str(o, "/spec/timeZone") : "UTC",
+		       paused ? "true" : "false", t1, or_none(k8s_obj_str(o, "/status/nextRun")),
+		       sel);
+	} else if (!a->restore) {
 		const char *loc = k8s_obj_str(o, "/spec/storageLocation");
 
 		age(o, "/status/expiration", exp, sizeof(exp));
@@ -968,6 +1125,10 @@ static int ab_create(const struct ab_args *a)
 		ret = ctl_fail(ret, err.msg, "%s create %s/%s", ab_noun(a), ns, name);
 		goto out;
 	}
+	if (a->schedule) {
+		printf("Schedule \"%s\" created successfully (namespace %s).\n", name, ns);
+		goto out;
+	}
 	printf("%s request \"%s\" submitted successfully (namespace %s).\n",
 	       a->restore ? "Restore" : "Backup", name, ns);
 	if (a->wait)
@@ -1041,8 +1202,7 @@ static int ab_get(const struct ab_args *a)
 		goto out;
 	}
 	if (!k8s_obj_len(list, "/items")) {
-		fprintf(stderr, "No %s found in %s.\n", a->restore ? "Restores" : "Backups",
-			a->all ? "any namespace" : ns);
+		fprintf(stderr, "No %ss found in %s.\n", ab_kind(a), a->all ? "any namespace" : ns);
 		goto out;
 	}
 	row_head(a);
@@ -1322,9 +1482,94 @@ static int ab_delete(const struct ab_args *a)
 	return ret ? ret : first;
 }
 
-static int ab_cmd(int argc, char **argv, bool restore)
+/* schedule describe NAME: the spec, the template, the status */
+static int schedule_describe(const struct ab_args *a)
+{
+	struct k8s_client *c = NULL;
+	struct k8s_obj *o = NULL;
+	struct k8s_err err;
+	const char *ns = NULL;
+	char t1[40], sel[256];
+	char *tpl = NULL;
+	bool paused = false, skip = false;
+	int ret;
+
+	ret = ab_client(a, &c, &ns);
+	if (ret)
+		return ret;
+	ret = k8s_get(c, ab_res(a), ns, a->names[0], NULL, &o, &err);
+	if (ret) {
+		ret = ctl_fail(ret, err.msg, "schedule describe %s/%s", ns, a->names[0]);
+		goto out;
+	}
+	if (a->out != AB_OUT_TEXT) {
+		ret = print_obj(a, o);
+		goto out;
+	}
+	k8s_obj_bool(o, "/spec/paused", &paused);
+	k8s_obj_bool(o, "/spec/skipImmediately", &skip);
+	selector_str(o, "/spec/template/labelSelector", sel, sizeof(sel));
+	printf("Name:              %s\nNamespace:         %s\n", a->names[0], ns);
+	printf("Schedule:          %s\nTime zone:         %s\n",
+	       or_none(k8s_obj_str(o, "/spec/schedule")),
+	       k8s_obj_str(o, "/spec/timeZone") ? k8s_obj_str(o, "/spec/timeZone") : "UTC");
+	printf("Paused:            %s\nSkip immediately:  %s\n", paused ? "true" : "false",
+	       skip ? "true" : "false");
+	printf("Phase:             %s\n", or_none(k8s_obj_str(o, "/status/phase")));
+	when(o, "/status/lastBackup", t1, sizeof(t1));
+	printf("Last backup:       %s\nNext run:          %s\n", t1,
+	       or_none(k8s_obj_str(o, "/status/nextRun")));
+	printf("Selector:          %s\n", sel);
+	tpl = k8s_obj_json(k8s_obj_at(o, "/spec/template"));
+	printf("Template:          %s\n", tpl ? tpl : "<none>");
+	describe_msgs(o, "/status/validationErrors", "Validation errors", true);
+out:
+	free(tpl);
+	k8s_obj_free(o);
+	k8s_client_free(c);
+	return ret;
+}
+
+/* schedule pause|unpause NAME...: spec.paused, a merge patch each */
+static int schedule_pause(const struct ab_args *a, bool pause)
+{
+	struct k8s_client *c = NULL;
+	struct k8s_obj *patch = NULL;
+	const char *ns = NULL;
+	int ret, first = 0;
+
+	ret = ab_client(a, &c, &ns);
+	if (ret)
+		return ret;
+	if (k8s_obj_new(&patch) || k8s_obj_set_bool(patch, "/spec/paused", pause)) {
+		ret = ctl_fail(-ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < a->nnames; i++) {
+		struct k8s_err err;
+		int r = k8s_patch(c, ab_res(a), ns, a->names[i], K8S_PATCH_MERGE, patch, NULL, NULL,
+				  &err);
+
+		if (r)
+			r = ctl_fail(r, err.msg, "schedule %s %s/%s", a->word, ns, a->names[i]);
+		else
+			printf("Schedule \"%s\" %s.\n", a->names[i], pause ? "paused" : "unpaused");
+		first = first ? first : r;
+	}
+	ret = first;
+out:
+	k8s_obj_free(patch);
+	k8s_client_free(c);
+	return ret;
+}
+
+static int ab_cmd(int argc, char **argv, bool restore, bool schedule)
 {
 	struct ab_args a = {.restore = restore,
+			    .schedule = schedule,
+			    .paused = -1,
+			    .skip_now = -1,
+			    .keep = {-1, -1, -1, -1, -1},
 			    .word = argv[0],
 			    .inc_cluster = -1,
 			    .snap_vols = -1,
@@ -1335,10 +1580,16 @@ static int ab_cmd(int argc, char **argv, bool restore)
 	snprintf(a.verb, sizeof(a.verb), "%s %s", ab_noun(&a), a.word);
 	ret = ab_parse(argc, argv, &a);
 	if (ret || a.help) {
-		if (a.help)
+		if (a.help && schedule)
+			schedule_usage(stdout);
+		else if (a.help)
 			ab_usage(stdout, restore);
 		return ret;
 	}
+	if (schedule && !strcmp(a.word, "describe"))
+		return schedule_describe(&a);
+	if (schedule && (!strcmp(a.word, "pause") || !strcmp(a.word, "unpause")))
+		return schedule_pause(&a, !strcmp(a.word, "pause"));
 	if (!strcmp(a.word, "create"))
 		return ab_create(&a);
 	if (!strcmp(a.word, "get"))
@@ -1347,15 +1598,25 @@ static int ab_cmd(int argc, char **argv, bool restore)
 		return ab_describe(&a);
 	if (!strcmp(a.word, "delete"))
 		return ab_delete(&a);
-	return ctl_usage_error(ab_verb(&a), "'%s': create, get, describe or delete", a.word);
+	return ctl_usage_error(ab_verb(&a), "'%s': create, get, describe%s or delete", a.word,
+			       schedule ? ", pause, unpause" : "");
 }
 
 int ctl_cmd_backup_cluster(int argc, char **argv)
 {
-	return ab_cmd(argc, argv, false);
+	return ab_cmd(argc, argv, false, false);
 }
 
 int ctl_cmd_restore_cluster(int argc, char **argv)
 {
-	return ab_cmd(argc, argv, true);
+	return ab_cmd(argc, argv, true, false);
+}
+
+int ctl_cmd_schedule(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		schedule_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? -EINVAL : 0;
+	}
+	return ab_cmd(argc - 1, argv + 1, false, true);
 }

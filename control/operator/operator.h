@@ -65,6 +65,9 @@ int ctl_cmd_autoscale(int argc, char **argv);
  */
 int ctl_cmd_backup_cluster(int argc, char **argv);
 int ctl_cmd_restore_cluster(int argc, char **argv);
+/* ctl_cmd_schedule() - `ferry schedule create|get|describe|pause|unpause|delete` (argv[0]
+ * is "schedule"): a cluster's Schedules, the template built from `backup create`'s flags */
+int ctl_cmd_schedule(int argc, char **argv);
 
 /*
  * op_registry - the reconcilers `ferry controller` runs, NULL-terminated

@@ -22,7 +22,10 @@ The CLI runs as a user does: the box's admin kubeconfig, HOME a temporary direct
 - `backup delete`: refused off a terminal without --yes (exit 2, the Backup kept); with
   --yes --wait it returns once the Backup is gone, its record gone from the repository too
   (the controller's finalizer); a Backup that does not exist is exit 3; `restore delete
-  --confirm --wait` deletes a Restore.
+  --confirm --wait` deletes a Restore;
+- `schedule create` from backup create's flags with --schedule, --time-zone, --keep-*,
+  --paused, --skip-immediately: the Schedule's spec; get, describe, unpause, pause,
+  delete; a bad cron line, zone or count: one line, exit 2, nothing made.
 Tests exit 0 pass, 1 fail, 77 skip, 99 error (COMMON.md).
 """
 import atexit
@@ -336,6 +339,48 @@ def main():
     one_line("backup delete without a NAME", r, 2, "NAME")
     r = ferry("backup", "get", "web-1", "-n", APP, "--yes")
     one_line("--yes on get", r, 2, "--yes")
+    # schedules: made from backup create's flags, listed, described, paused, deleted
+    SC = f"{API}/namespaces/{APP}/schedules"
+    r = ferry("schedule", "create", "nightly", "-n", APP, "--schedule", "0 3 * * *", "--time-zone",
+              "Europe/Paris", "-l", "app=web", "--include-namespaces", APP, "--ttl", "72h",
+              "--keep-last", "3", "--keep-daily", "7", "--skip-immediately", "--paused")
+    code, _, sc = box.admin.get(f"{SC}/nightly")
+    check("schedule create: exit 0, the Schedule holds the cron line, zone, retention and the template "
+          "the backup flags make", r.returncode == 0 and code == 200 and sc["spec"] == {
+              "schedule": "0 3 * * *", "timeZone": "Europe/Paris", "paused": True, "skipImmediately": True,
+              "retention": {"last": 3, "daily": 7},
+              "template": {"includedNamespaces": [APP], "labelSelector": {"matchLabels": {"app": "web"}},
+                           "ttl": "72h0m0s"}}, (r.stdout, r.stderr, sc), ref="issue 16: ferry schedule")
+    r = ferry("schedule", "get", "-n", APP)
+    check("schedule get: nightly, its cron line, zone, paused", r.returncode == 0 and re.search(
+        r"^nightly\s+\S+\s+0 3 \* \* \*\s+Europe/Paris\s+true\s", r.stdout, re.M), (r.stdout, r.stderr),
+        ref="issue 16: ferry schedule")
+    r = ferry("schedule", "describe", "nightly", "-n", APP)
+    check("schedule describe: the zone and the template", r.returncode == 0 and
+          re.search(r"Time zone:\s+Europe/Paris", r.stdout) and '"ttl":"72h0m0s"' in r.stdout,
+          (r.stdout, r.stderr), ref="issue 16: ferry schedule")
+    r = ferry("schedule", "unpause", "nightly", "-n", APP)
+    paused = ((box.admin.get(f"{SC}/nightly")[2] or {}).get("spec") or {}).get("paused")
+    check("schedule unpause: spec.paused false", r.returncode == 0 and paused is False, (r.stderr, paused),
+          ref="issue 16: ferry schedule")
+    r = ferry("schedule", "pause", "nightly", "-n", APP)
+    paused = ((box.admin.get(f"{SC}/nightly")[2] or {}).get("spec") or {}).get("paused")
+    check("schedule pause: spec.paused true", r.returncode == 0 and paused is True, (r.stderr, paused),
+          ref="issue 16: ferry schedule")
+    for what, args, words in (
+            ("a day of week past 7", ["--schedule", "0 3 * * 8"], ["0 and 7 are Sunday"]),
+            ("a zone that does not exist", ["--schedule", "@daily", "--time-zone", "Mars/Base"],
+             ["Mars/Base"]),
+            ("no --schedule", [], ["--schedule"]),
+            ("a retention count that is no number", ["--schedule", "@daily", "--keep-last", "x"],
+             ["--keep-last"])):
+        r = ferry("schedule", "create", "bad", "-n", APP, *args)
+        one_line(f"schedule create with {what}", r, 2, *words)
+    check("... and none of them made a Schedule", box.admin.get(f"{SC}/bad")[0] == 404, ref=REF)
+    r = ferry("schedule", "delete", "nightly", "-n", APP, "--yes")
+    check("schedule delete --yes: the Schedule gone", r.returncode == 0 and
+          box.admin.get(f"{SC}/nightly")[0] == 404, (r.stdout, r.stderr), ref="issue 16: ferry schedule")
+
     r = ferry("restore", "delete", "r-1", "-n", APP, "--confirm", "--wait")
     code, _, _ = box.admin.get(f"{API}/namespaces/{APP}/restores/r-1")
     check("restore delete --confirm --wait: exit 0, the Restore gone",
