@@ -1007,6 +1007,9 @@ struct dp_record_volume {
 	char *volume;	 /* the repository volume: k8s/<cluster id>/<namespace>/<pvc> */
 	char snapshot[65];
 	uint64_t size; /* the volume's size in bytes */
+	/* optional (0: not said): what its backup stored anew (compressed, sealed), how long it ran */
+	uint64_t bytes_stored;
+	uint64_t milliseconds;
 };
 
 /**

@@ -641,7 +641,9 @@ int dp_record_encode(const struct dp_record *r, const struct dp_record_chunks *c
 		}
 		if (json_add_str(o, "namespace", v->namespace) || json_add_str(o, "pvc", v->pvc) ||
 		    json_add_str(o, "volume", v->volume) ||
-		    json_add_str(o, "snapshot", v->snapshot) || json_add_u64(o, "size", v->size))
+		    json_add_str(o, "snapshot", v->snapshot) || json_add_u64(o, "size", v->size) ||
+		    (v->bytes_stored && json_add_u64(o, "bytes_stored", v->bytes_stored)) ||
+		    (v->milliseconds && json_add_u64(o, "milliseconds", v->milliseconds)))
 			goto out;
 	}
 	*json = cJSON_PrintUnformatted(root);
@@ -827,6 +829,12 @@ static int record_volumes(const cJSON *root, struct dp_record *r)
 				       "backup record: volumes[%zu].snapshot is not 64 hex digits",
 				       r->nvolumes - 1);
 		if (record_u64(o, "size", &v->size, "a volume's size"))
+			return -EBADMSG;
+		/* optional: absent in records of earlier writers */
+		if ((cJSON_GetObjectItemCaseSensitive(o, "bytes_stored") &&
+		     record_u64(o, "bytes_stored", &v->bytes_stored, "a volume's bytes_stored")) ||
+		    (cJSON_GetObjectItemCaseSensitive(o, "milliseconds") &&
+		     record_u64(o, "milliseconds", &v->milliseconds, "a volume's milliseconds")))
 			return -EBADMSG;
 	}
 	return 0;

@@ -228,6 +228,11 @@ static int bk_status_volume(struct k8s_obj *st, const struct dp_record_volume *v
 		ret = k8s_obj_set_str(o, "/snapshotId", v->snapshot);
 	if (!ret)
 		ret = k8s_obj_set_int(o, "/size", (int64_t)v->size);
+	/* (a record that says how long it ran says what it stored, 0 too) */
+	if (!ret && (v->bytes_stored || v->milliseconds))
+		ret = k8s_obj_set_int(o, "/bytesNew", (int64_t)v->bytes_stored);
+	if (!ret && v->milliseconds)
+		ret = k8s_obj_set_int(o, "/milliseconds", (int64_t)v->milliseconds);
 	if (!ret)
 		ret = k8s_obj_set(st, "/volumes/-", o);
 	if (ret)
@@ -450,6 +455,7 @@ static int bk_transfer_done(struct bk *b, const struct cluster_volume *v, const 
 	const char *volume = k8s_obj_str(vt, "/spec/volume");
 	struct dp_record_volume *n, *rv;
 	int64_t size = 0;
+	double mbps = 0;
 
 	if (strcmp(k8s_obj_str(vt, "/status/phase"), XFER_COMPLETED) || !snap ||
 	    strlen(snap) != 64 || !volume) {
@@ -471,6 +477,10 @@ static int bk_transfer_done(struct bk *b, const struct cluster_volume *v, const 
 	snprintf(rv->snapshot, sizeof(rv->snapshot), "%s", snap);
 	k8s_obj_int(vt, "/status/bytesTotal", &size);
 	rv->size = size > 0 ? (uint64_t)size : 0;
+	if (!k8s_obj_int(vt, "/status/bytesNew", &size) && size > 0)
+		rv->bytes_stored = (uint64_t)size;
+	if (!k8s_obj_num(vt, "/status/mbPerSecond", &mbps) && mbps > 0 && rv->size)
+		rv->milliseconds = (uint64_t)((double)rv->size / (mbps * 1e6) * 1e3 + 0.5);
 	b->nvols++;
 	return rv->namespace && rv->pvc && rv->volume ? 0 : -ENOMEM;
 }

@@ -1251,6 +1251,9 @@ static void describe_volumes(const struct ab_args *a, const struct k8s_obj *o)
 		       (double)num(v, "/size") / 1e6,
 		       (double)num(v, a->restore ? "/bytesDone" : "/bytesNew") / 1e6,
 		       a->restore ? "written" : "new");
+		if (num(v, "/milliseconds") > 0)
+			printf(", %.1f s, %.0f MB/s", (double)num(v, "/milliseconds") / 1e3,
+			       (double)num(v, "/size") / 1e3 / (double)num(v, "/milliseconds"));
 		if (k8s_obj_str(v, "/snapshotId"))
 			printf(", snapshot %.16s", k8s_obj_str(v, "/snapshotId"));
 		if (k8s_obj_str(v, "/volume"))

@@ -233,7 +233,9 @@ static void test_repository(const char *url, bool local)
 	struct dp_record_volume vol = {.namespace = "app",
 				       .pvc = "data-0",
 				       .volume = "k8s/c1/app/data-0",
-				       .size = 1u << 20};
+				       .size = 1u << 20,
+				       .bytes_stored = 4096,
+				       .milliseconds = 1500};
 	struct dp_archive *a = NULL, *b = NULL;
 	struct dp_archive_stats sa, sb;
 	struct dp_record r1, *got = NULL, *list = NULL;
@@ -301,6 +303,7 @@ static void test_repository(const char *url, bool local)
 	T_ASSERT(!strcmp(got->id, id1) && got->nvolumes == 1 &&
 		 !strcmp(got->volumes[0].snapshot, vol.snapshot) &&
 		 got->volumes[0].size == 1u << 20 && !strcmp(got->volumes[0].pvc, "data-0") &&
+		 got->volumes[0].bytes_stored == 4096 && got->volumes[0].milliseconds == 1500 &&
 		 !strcmp(got->phase, "Completed"));
 	/* the archive reads back, object for object */
 	T_ASSERT(!dp_archive_read(repo, got, readback_obj, &rb), "%s", dp_last_error());
@@ -530,6 +533,8 @@ static void test_decode(void)
 		{"\"pvc\":\"data-0\"", "\"pvc\":\"Data\""},
 		{"\"snapshot\":\"ab", "\"snapshot\":\"xx"},
 		{"\"size\":1048576", "\"size\":-1"},
+		{"\"size\":1048576", "\"size\":1048576,\"bytes_stored\":-1"},
+		{"\"size\":1048576", "\"size\":1048576,\"milliseconds\":\"5\""},
 		{"\"volume\":\"k8s/c1/app/data-0\"", "\"volume\":\"\""},
 		{"\"hostname\":\"h\",", ""},
 	};
@@ -545,6 +550,8 @@ static void test_decode(void)
 		id, sha0, id, id);
 	T_ASSERT(!dp_record_decode(good, strlen(good), id, &r), "%s", dp_last_error());
 	T_ASSERT(r->nvolumes == 1 && r->archive_bytes == 25 && !strcmp(r->spec, "{}"));
+	/* the optional volume fields absent: 0, not said */
+	T_ASSERT(!r->volumes[0].bytes_stored && !r->volumes[0].milliseconds);
 	dp_record_free(r);
 	T_ASSERT(dp_record_decode(good, strlen(good) - 1, id, &r) == -EBADMSG && !r);
 	T_ASSERT(dp_record_decode(good, strlen(good), sha0, &r) == -EBADMSG && !r);
