@@ -1269,7 +1269,10 @@ extern const struct k8s_reconciler cluster_repository_reconciler;
  *      Completed once its claim is Bound (the populator binds it only with
  *      its data complete; bytesDone then its size), Failed when its restore
  *      VolumeTransfer ferry-<claim uid> failed (its message) or the claim is
- *      gone, else InProgress with the transfer's phase and bytesDone. Once no
+ *      gone, or not filled within spec.itemOperationTimeout of the Restore's
+ *      start (Velero's, 4h by default: a WaitForFirstConsumer claim that no
+ *      pod uses is never filled), else InProgress with the transfer's phase
+ *      and bytesDone. Once no
  *      volume is InProgress: Completed, or PartiallyFailed with each failed
  *      volume counted an error, and completionTimestamp.
  * Any other failure (API server, store) is returned: the runtime retries with

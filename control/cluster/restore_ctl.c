@@ -39,11 +39,12 @@
 #include "datapath/dp.h"
 #include "k8s/k8s.h"
 
-#define RS_DEFAULT_REPO "default"
-#define RS_MSG_KEEP	20 /* warningMessages kept in the status */
-#define RS_MSG_MAX	256
-#define RS_WORKERS	8
-#define RS_WAIT_MS	1000 /* a waiting Restore looks at its claims again */
+#define RS_DEFAULT_REPO	  "default"
+#define RS_MSG_KEEP	  20 /* warningMessages kept in the status */
+#define RS_MSG_MAX	  256
+#define RS_WORKERS	  8
+#define RS_WAIT_MS	  1000	     /* a waiting Restore looks at its claims again */
+#define RS_ITEM_TIMEOUT_S (4 * 3600) /* Velero's itemOperationTimeout default */
 /* Velero's phases while a restore's data moves (the objects are written) */
 #define RS_WAITING	   "WaitingForPluginOperations"
 #define RS_WAITING_PARTIAL "WaitingForPluginOperationsPartiallyFailed"
@@ -653,11 +654,25 @@ static int rs_wait_volumes(struct rs *r, struct k8s_reconcile_res *res, struct k
 {
 	struct k8s_obj *vols = k8s_obj_dup(k8s_obj_at(r->req->obj, "/status/volumes"));
 	const char *phase = k8s_obj_str(r->req->obj, "/status/phase");
+	const char *tmo = k8s_obj_str(r->req->obj, "/spec/itemOperationTimeout");
+	int64_t start = cluster_time_of(r->req->obj, "/status/startTimestamp");
+	int64_t timeout_s = RS_ITEM_TIMEOUT_S;
 	struct k8s_obj *st = NULL;
 	size_t waiting = 0, failed = 0, filled = 0;
 	int64_t errors = 0;
-	bool changed = false;
+	bool changed = false, late;
+	struct ctl_err cerr;
+	char late_msg[RS_MSG_MAX];
 	int ret = 0;
+
+	/* spec.itemOperationTimeout: how long a volume may take, from the Restore's start */
+	if (tmo && (ctl_parse_duration(tmo, &timeout_s, &cerr) || timeout_s <= 0))
+		timeout_s = RS_ITEM_TIMEOUT_S;
+	late = start && (k8s_now_ns() - start) / 1000000000 > timeout_s;
+	snprintf(late_msg, sizeof(late_msg),
+		 "not filled within itemOperationTimeout %.40s (a claim of a "
+		 "WaitForFirstConsumer class is filled only once a pod uses it)",
+		 tmo ? tmo : "4h");
 
 	if (!vols && k8s_obj_at(r->req->obj, "/status/volumes"))
 		return cluster_fail(err, -ENOMEM, "OutOfMemory", "the volumes: out of memory");
@@ -667,6 +682,8 @@ static int rs_wait_volumes(struct rs *r, struct k8s_reconcile_res *res, struct k
 
 		if (p && !strcmp(p, "InProgress"))
 			ret = rs_volume_check(r, v, &changed, err);
+		if (!ret && late && !strcmp(rs_or(k8s_obj_str(v, "/phase"), ""), "InProgress"))
+			ret = rs_volume_set(v, "Failed", late_msg, -1, &changed);
 		if (ret)
 			break;
 		p = k8s_obj_str(v, "/phase");

@@ -33,7 +33,9 @@ without the label. Checked, as the issue says:
   ext4 passes e2fsck -fn;
 - a Restore of the first Backup into another namespace with storageClassMapping to
   kbox-hostpath (the other driver): Completed, each claim of that class Bound, the
-  replicas ready with their files (the first backup's: no changed file).
+  replicas ready with their files (the first backup's: no changed file);
+- claims restored alone (no pod to use them: WaitForFirstConsumer never fills them) with
+  itemOperationTimeout 5s: each volume Failed with the reason, the Restore PartiallyFailed.
 CI budget: 3 minutes.
 """
 import copy
@@ -489,6 +491,20 @@ try:
           [(p["metadata"]["name"], (p.get("status") or {}).get("phase")) for p in pods_of(COPY)], None, REF)
     eq("... each on a node its volume allows", [x for x in placed_well(COPY) if x[0].startswith("db-")],
        [("db-0", True), ("db-1", True)], REF)
+    # claims restored without what would use them (WaitForFirstConsumer: never filled) and a 5 s
+    # itemOperationTimeout: each volume Failed, saying why, the Restore PartiallyFailed
+    create(f"{API}/namespaces/{SYS}/restores", {"apiVersion": "ferry.io/v1alpha1", "kind": "Restore",
+                                                "metadata": {"name": "shop-nopod"},
+                                                "spec": {"backupName": "shop-1", "namespaceMapping": {APP: "nopod"},
+                                                         "includedResources": ["persistentvolumeclaims"],
+                                                         "itemOperationTimeout": "5s"}})
+    st = wait_until(lambda: status("restores", "shop-nopod").get("phase") in (
+        "Completed", "PartiallyFailed", "Failed", "FailedValidation") and status("restores", "shop-nopod"), 60,
+        0.5) or status("restores", "shop-nopod")
+    eq("claims no pod uses, itemOperationTimeout 5s: PartiallyFailed, each volume Failed saying why, an error each",
+       (st.get("phase"), st.get("errors"), sorted((v.get("pvc"), v.get("phase"), "itemOperationTimeout 5s" in
+                                                    (v.get("message") or "")) for v in st.get("volumes") or [])),
+       ("PartiallyFailed", 2, [("data-db-0", "Failed", True), ("data-db-1", "Failed", True)]), REF)
     eq("the controller stops on SIGTERM with exit 0", env.stop_controller(), [0], "control/operator")
 finally:
     env.close(REF)
