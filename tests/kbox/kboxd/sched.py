@@ -36,6 +36,7 @@ reason to retry later, or WAIT to retry without a FailedScheduling event (the re
 scheduler's binding cycle waits for the claims to bind). ctx is the Scheduler.
 """
 import random
+import time
 
 from . import ctrl
 from .util import ApiError, deepcopy, now_time
@@ -44,6 +45,7 @@ from .volumes import parse_quantity
 EXTRA_FILTERS = []
 PRE_BIND = []
 WAIT = "(waiting in PreBind)"  # a PRE_BIND answer: not yet (volumes binding), retry quietly next pass
+BIND_TIMEOUT_S = 600  # the VolumeBinding plugin's bindTimeoutSeconds: how long a pod is held there
 
 
 def _labels(node):
@@ -162,9 +164,11 @@ class Scheduler(ctrl.Controller):
     def __init__(self, box):
         super().__init__(box)
         self.reported = {}
-        # pods held in PreBind (their claims binding) -> the node: the real scheduler's binding
-        # cycle keeps a pod on its node for up to bindTimeoutSeconds (600 s) while it waits, so a
-        # populator or provisioner working for the selected node is never outrun by a new choice
+        # pods held in PreBind (their claims binding) -> (the node, since when): the real
+        # scheduler's binding cycle keeps a pod on its node for up to bindTimeoutSeconds (600 s)
+        # while it waits, without filtering again (a node NotReady for a moment, a volume count),
+        # so a populator or provisioner working for the selected node is never outrun by a new
+        # choice; only the PreBind's own checks (the bound PV's affinity) can send it elsewhere
         self.held = {}
 
     def pass_once(self):
@@ -193,6 +197,14 @@ class Scheduler(ctrl.Controller):
         zone = {n["metadata"]["name"]: _labels(n).get("topology.kubernetes.io/zone", "") for n in nodes}
         pending.sort(key=lambda p: (p["metadata"].get("creationTimestamp", ""), p["metadata"]["name"]))
         for pod in pending:
+            uid = pod["metadata"].get("uid")
+            hold = self.held.get(uid)
+            if hold and time.time() - hold[1] < BIND_TIMEOUT_S:
+                best = next((n for n in nodes if n["metadata"]["name"] == hold[0]), None)
+                if best is not None:
+                    self.place(pod, best, usage, placed, len(nodes))
+                    continue
+            self.held.pop(uid, None)
             ok, reasons = [], {}
             for n in nodes:
                 why = self.filter(pod, n, usage[n["metadata"]["name"]])
@@ -203,32 +215,35 @@ class Scheduler(ctrl.Controller):
             if not ok:
                 self.unschedulable(pod, len(nodes), reasons)
                 continue
-            uid = pod["metadata"].get("uid")
-            held = [n for n in ok if n["metadata"]["name"] == self.held.get(uid)]
-            best = held[0] if held else self.score(pod, ok, usage, placed, zone)
-            node = best["metadata"]["name"]
-            why = None
-            for fn in PRE_BIND:
-                why = fn(self, pod, best)
-                if why:
-                    break
-            if why is WAIT:
-                self.held[uid] = node
-                continue
-            self.held.pop(uid, None)
+            self.place(pod, self.score(pod, ok, usage, placed, zone), usage, placed, len(nodes))
+
+    def place(self, pod, best, usage, placed, nodes_n):
+        """The binding cycle of @pod on node @best: PreBind (held there while it waits), then the
+        bind."""
+        uid = pod["metadata"].get("uid")
+        node = best["metadata"]["name"]
+        why = None
+        for fn in PRE_BIND:
+            why = fn(self, pod, best)
             if why:
-                self.unschedulable(pod, len(nodes), {why: 1})
-                continue
-            if self.bind(pod, node):
-                c, m = pod_requests(pod)
-                u = usage[node]
-                u[0] += c
-                u[1] += m
-                u[2] += 1
-                u[3] |= host_ports(pod)
-                ref = ctrl.controller_of(pod)
-                if ref:
-                    placed.setdefault(ref.get("uid"), []).append(node)
+                break
+        if why is WAIT:
+            self.held.setdefault(uid, (node, time.time()))
+            return
+        self.held.pop(uid, None)
+        if why:
+            self.unschedulable(pod, nodes_n, {why: 1})
+            return
+        if self.bind(pod, node):
+            c, m = pod_requests(pod)
+            u = usage[node]
+            u[0] += c
+            u[1] += m
+            u[2] += 1
+            u[3] |= host_ports(pod)
+            ref = ctrl.controller_of(pod)
+            if ref:
+                placed.setdefault(ref.get("uid"), []).append(node)
 
     def filter(self, pod, node, use):
         spec = node.get("spec") or {}
