@@ -241,11 +241,24 @@ check("... with their own figures: the busy twin-a has the larger CPU counter",
 cores = {lb.get("namespace"): v for n, lb, v in s if n == "ferry_pod_cpu_usage_cores" and lb.get("pod") == "twin"}
 check("the per-second rates are gauges: ferry_pod_cpu_usage_cores of the busy twin above the idle one's",
       cores.get("twin-a", 0) > cores.get("twin-b", 1), cores, "twin-a > twin-b", REF)
-thr = {lb.get("namespace"): v for n, lb, v in s
-       if n == "ferry_pod_cpu_cfs_throttled_seconds_per_second" and lb.get("pod") == "twin"}
+def throttled(page):
+    return {lb.get("namespace"): v for n, lb, v in parse(page)
+            if n == "ferry_pod_cpu_cfs_throttled_seconds_per_second" and lb.get("pod") == "twin"}
+
+
+# a busy loop under a 100m limit is throttled about 0.9 s of each second on an idle machine; on
+# a loaded one it may not even use its quota in a period, so the highest of up to five seconds
+thr = throttled(scrape("node-a2"))
+for _ in range(4):
+    if thr.get("twin-a", 0) > 0.5:
+        break
+    time.sleep(1.2)
+    more = throttled(scrape("node-a2"))
+    thr = {k: max(thr.get(k, 0), more.get(k, 0)) for k in set(thr) | set(more)}
 check("CFS throttling from the pod's cgroup (the kubelet's 100m limit, in the v1 cpu hierarchy): the busy twin-a is "
-      "throttled most of each second, the idle twin-b not at all", thr.get("twin-a", 0) > 0.5 and thr.get("twin-b") == 0,
-      thr, "twin-a > 0.5 s/s, twin-b 0", "issue 18 (Sustained)")
+      "throttled most of a second (the highest of up to five), the idle twin-b not at all",
+      thr.get("twin-a", 0) > 0.5 and thr.get("twin-b") == 0, thr, "twin-a > 0.5 s/s, twin-b 0",
+      "issue 18 (Sustained)")
 print(f"note: CFS-throttled seconds per second of the twins (100m limits): {thr}")
 for fam in ("ferry_pod_runqueue_wait_p99_seconds", "ferry_pod_network_receive_bytes_per_second",
             "ferry_container_cpu_usage_cores", "ferry_pod_cpu_cfs_throttled_seconds_total",
