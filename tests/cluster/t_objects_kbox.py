@@ -17,7 +17,6 @@ restore_apply.c), on the box's API server or a real cluster (FERRY_TEST_KUBECONF
 - a malformed line fails the restore before anything is created.
 Usage: t_objects_kbox.py PROBE (tests/cluster/t_objects_probe). Exit 0, 1, 77 or 99.
 """
-import copy
 import json
 import os
 import subprocess
@@ -32,37 +31,8 @@ from kboxtest import Box, check, eq, finish, wait_until  # noqa: E402
 PROBE = sys.argv[1]
 REF = "control/cluster/README.md (Restore: what is stripped)"
 
-# The strip list of control/cluster/README.md, for the kinds of this test.
-META = ["generateName", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",
-        "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "managedFields"]
-PVC_ANN = ["pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller",
-           "volume.beta.kubernetes.io/storage-provisioner",
-           "volume.kubernetes.io/storage-provisioner", "volume.kubernetes.io/selected-node"]
-ADDED = ["ferry.io/backup-name", "ferry.io/restore-name"]
-
-
-def strip(o):
-    o = copy.deepcopy(o)
-    md = o["metadata"]
-    for k in META:
-        md.pop(k, None)
-    o.pop("status", None)
-    if o["kind"] == "Service":
-        if o["spec"].get("clusterIP") != "None":
-            o["spec"].pop("clusterIP", None)
-            o["spec"].pop("clusterIPs", None)
-        for p in o["spec"].get("ports", []):
-            p.pop("nodePort", None)
-        o["spec"].pop("healthCheckNodePort", None)
-    if o["kind"] == "PersistentVolumeClaim":
-        for a in PVC_ANN:
-            md.get("annotations", {}).pop(a, None)
-        if md.get("annotations") == {}:
-            del md["annotations"]
-        o["spec"].pop("volumeName", None)  # its PV is not restored: re-provisioned
-    for a in ADDED:
-        md.get("labels", {}).pop(a, None)
-    return o
+# The strip list of control/cluster/README.md (the oracle: tests/cluster/striplist.py)
+from striplist import ADDED, strip  # noqa: E402
 
 
 def probe(args, stdin=None):

@@ -23,10 +23,10 @@ control/cluster/cluster.h "THE RESTORE RECONCILER" says:
   backup's content;
 - namespaceMapping into another namespace: the objects there, equal to the originals.
 """
-import copy
 import os
 import re
 import subprocess
+import sys
 
 from opkit import NS
 from scenarios_backupsync import drop_backups
@@ -53,32 +53,9 @@ OBJECTS = [("ConfigMap", "/api/v1/namespaces/{ns}/configmaps", "app-config"),
            ("Secret", "/api/v1/namespaces/{ns}/secrets", "app-secret"),
            ("StatefulSet", "/apis/apps/v1/namespaces/{ns}/statefulsets", "db")]
 
-# README.md's strip list, for the kinds here (the oracle, written again)
-META = ["generateName", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",
-        "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "managedFields"]
-ADDED = ["ferry.io/backup-name", "ferry.io/restore-name"]
-
-
-def strip(o, ns=None):
-    o = copy.deepcopy(o)
-    md = o["metadata"]
-    for k in META:
-        md.pop(k, None)
-    o.pop("status", None)
-    if o["kind"] == "Service":
-        if o["spec"].get("clusterIP") != "None":
-            o["spec"].pop("clusterIP", None)
-            o["spec"].pop("clusterIPs", None)
-        for p in o["spec"].get("ports", []):
-            p.pop("nodePort", None)
-        o["spec"].pop("healthCheckNodePort", None)
-    for a in ADDED:
-        (md.get("labels") or {}).pop(a, None)
-    if md.get("labels") == {}:
-        del md["labels"]
-    if ns:
-        md["namespace"] = ns
-    return o
+# README.md's strip list (the oracle, written again: tests/cluster/striplist.py)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
+from striplist import ADDED, strip  # noqa: E402
 
 
 def _items(env, path):

@@ -38,7 +38,6 @@ without the label. Checked, as the issue says:
   itemOperationTimeout 5s: each volume Failed with the reason, the Restore PartiallyFailed.
 CI budget: 3 minutes.
 """
-import copy
 import json
 import os
 import re
@@ -72,10 +71,9 @@ PASSWORD = "app-test-password"
 MiB = 1 << 20
 API = "/apis/ferry.io/v1alpha1"
 LABELS = {"app": "shop"}
-# README.md's strip list, for the kinds here (the oracle, written again), and what a restore adds
-META = ["generateName", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",
-        "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "managedFields"]
-ADDED = ["ferry.io/backup-name", "ferry.io/restore-name"]
+# README.md's strip list, and what a restore adds (the oracle: tests/cluster/striplist.py)
+sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
+from striplist import ADDED, strip  # noqa: E402
 OBJECTS = [("ConfigMap", "/api/v1/namespaces/{ns}/configmaps", "shop-config"),
            ("Secret", "/api/v1/namespaces/{ns}/secrets", "shop-db"),
            ("Service", "/api/v1/namespaces/{ns}/services", "db"),
@@ -92,30 +90,6 @@ env = xferkit.Env(FERRY, os.path.join(HERE, "..", "kbox", "three-nodes-storage.y
                   "ferry-app-")
 REPO = "file://" + os.path.join(env.work, "repo")
 get, create, items = env.get, env.create, env.items
-
-
-def strip(o, ns=None):
-    o = copy.deepcopy(o)
-    md = o["metadata"]
-    for k in META:
-        md.pop(k, None)
-    o.pop("status", None)
-    if o["kind"] == "Service":
-        if o["spec"].get("clusterIP") != "None":
-            o["spec"].pop("clusterIP", None)
-            o["spec"].pop("clusterIPs", None)
-        for p in o["spec"].get("ports", []):
-            p.pop("nodePort", None)
-    for a in ADDED:
-        (md.get("labels") or {}).pop(a, None)
-    # the Deployment's revision annotation is its controller's, written again after the restore
-    (md.get("annotations") or {}).pop("deployment.kubernetes.io/revision", None)
-    for k in ("labels", "annotations"):
-        if md.get(k) == {}:
-            del md[k]
-    if ns:
-        md["namespace"] = ns
-    return o
 
 
 def app_objects():
