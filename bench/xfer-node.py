@@ -32,32 +32,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "kbox"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "xfer"))
-from kboxtest import Client, wait_until  # noqa: E402
+from kboxtest import wait_until  # noqa: E402
 import xferkit  # noqa: E402
 
 SYS = "ferry-system"
 API = "/apis/ferry.io/v1alpha1"
 VT = f"{API}/namespaces/{SYS}/volumetransfers"
 NODES = ["node-a1", "node-a2", "node-b1"]
-
-
-def watch(env, seen, stop):
-    """Every status of every VolumeTransfer, with the time this process saw it."""
-    w = Client(env.box.url, env.box.ca, env.box.env["KBOX_ADMIN_TOKEN"])
-    while not stop.is_set():
-        try:
-            code, _, events = w.watch(VT, {"timeoutSeconds": "2"}, timeout=10)
-        except OSError:
-            time.sleep(0.1)
-            continue
-        if code != 200:
-            time.sleep(0.1)
-            continue
-        for ev in events:
-            if ev.get("type") in ("_BROKEN", "ERROR"):
-                break
-            o = ev.get("object") or {}
-            seen.append((time.time(), o.get("metadata", {}).get("name"), o.get("status") or {}))
 
 
 def run(env, v, mib, i):
@@ -87,8 +68,9 @@ def run(env, v, mib, i):
         env.api.delete(f"/api/v1/namespaces/{ns}/pods/w{k}", {"gracePeriodSeconds": 0})
     wait_until(lambda: not (get(f"/api/v1/namespaces/{ns}/pods") or {}).get("items"), 60, 0.2)
     seen, stop = [], threading.Event()
-    th = threading.Thread(target=watch, args=(env, seen, stop), daemon=True)
-    th.start()
+    # every status of every VolumeTransfer, with the time this process saw it
+    th = env.watch(VT, lambda o: seen.append((time.time(), o.get("metadata", {}).get("name"),
+                                              o.get("status") or {})), stop)
     time.sleep(0.5)
     t0 = time.time()
     create(f"{API}/namespaces/{SYS}/backups", {"apiVersion": "ferry.io/v1alpha1", "kind": "Backup",

@@ -555,11 +555,6 @@ static int rs_write_done(struct rs *r, bool wait, struct k8s_err *err)
 
 /* ------------------------------------------------------------ the volumes' wait */
 
-static const char *rs_or(const char *s, const char *dflt)
-{
-	return s ? s : dflt;
-}
-
 /* @v (an element of status.volumes) set to @phase, @msg and @done; whether it changed */
 static int rs_volume_set(struct k8s_obj *v, const char *phase, const char *msg, int64_t done,
 			 bool *changed)
@@ -594,7 +589,8 @@ static int rs_volume_check(struct rs *r, struct k8s_obj *v, bool *changed, struc
 	const char *ns = k8s_obj_str(v, "/namespace"), *pvc = k8s_obj_str(v, "/pvc");
 	struct k8s_obj *claim = NULL, *vt = NULL;
 	char name[XFER_NAME_SIZE], msg[2 * RS_MSG_MAX];
-	const char *vphase;
+	const char *vphase, *vmsg;
+	struct k8s_pvc cv;
 	int64_t done = -1;
 	int ret;
 
@@ -607,16 +603,18 @@ static int rs_volume_check(struct rs *r, struct k8s_obj *v, bool *changed, struc
 				    changed);
 		goto out;
 	}
+	if (!ret && k8s_pvc_view(claim, &cv))
+		ret = -EINVAL;
 	if (ret)
 		goto out;
-	if (!strcmp(rs_or(k8s_obj_str(claim, "/status/phase"), ""), "Bound")) {
+	if (cv.phase && !strcmp(cv.phase, "Bound")) {
 		k8s_obj_int(v, "/size", &done);
 		snprintf(msg, sizeof(msg), "filled from its snapshot, bound to %.200s",
-			 rs_or(k8s_obj_str(claim, "/spec/volumeName"), "its volume"));
+			 cv.volume_name ? cv.volume_name : "its volume");
 		ret = rs_volume_set(v, "Completed", msg, done, changed);
 		goto out;
 	}
-	if (xfer_name(k8s_obj_get_uid(claim), name)) {
+	if (xfer_name(cv.meta.uid, name)) {
 		ret = 0;
 		goto out;
 	}
@@ -628,10 +626,11 @@ static int rs_volume_check(struct rs *r, struct k8s_obj *v, bool *changed, struc
 	if (ret)
 		goto out;
 	vphase = k8s_obj_str(vt, "/status/phase");
+	vmsg = k8s_obj_str(vt, "/status/message");
 	k8s_obj_int(vt, "/status/bytesDone", &done);
 	if (vphase && !strcmp(vphase, "Failed")) {
 		snprintf(msg, sizeof(msg), "VolumeTransfer %s/%s failed: %.180s", XFER_NS, name,
-			 rs_or(k8s_obj_str(vt, "/status/message"), "no message"));
+			 vmsg ? vmsg : "no message");
 		ret = rs_volume_set(v, "Failed", msg, done, changed);
 	} else {
 		snprintf(msg, sizeof(msg), "VolumeTransfer %s/%s: %.40s", XFER_NS, name,
@@ -682,11 +681,13 @@ static int rs_wait_volumes(struct rs *r, struct k8s_reconcile_res *res, struct k
 
 		if (p && !strcmp(p, "InProgress"))
 			ret = rs_volume_check(r, v, &changed, err);
-		if (!ret && late && !strcmp(rs_or(k8s_obj_str(v, "/phase"), ""), "InProgress"))
+		p = k8s_obj_str(v, "/phase");
+		if (!ret && late && p && !strcmp(p, "InProgress")) {
 			ret = rs_volume_set(v, "Failed", late_msg, -1, &changed);
+			p = k8s_obj_str(v, "/phase");
+		}
 		if (ret)
 			break;
-		p = k8s_obj_str(v, "/phase");
 		waiting += p && !strcmp(p, "InProgress");
 		failed += p && !strcmp(p, "Failed");
 		filled += p && !strcmp(p, "Completed");

@@ -47,23 +47,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "kbox"))
-from kboxtest import check, eq, finish, skip, wait_until  # noqa: E402
+from kboxtest import check, eq, finish, wait_until  # noqa: E402
+import xferkit  # noqa: E402
 
 T0 = time.time()
 REF = "issue 15"
-if os.geteuid() != 0:
-    skip("the box's storage and nodes need root")
-if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
-    skip("runs the agents in the box's nodes; FERRY_TEST_KUBECONFIG names a real cluster")
-FERRY = os.environ.get("FERRY", "")
-if not (FERRY and os.access(FERRY, os.X_OK)):
-    print("FAIL: FERRY must name the built binary (meson test sets it)")
-    sys.exit(1)
-import xferkit  # noqa: E402
-
-if not xferkit.kubectl_path():
-    print("FAIL: kubectl 1.30 or newer is needed (tests/install-deps.sh)")
-    sys.exit(1)
+FERRY = xferkit.require(("nsenter", "e2fsck"))
 
 APP, COPY, SYS = "shop", "shop-copy", "ferry-system"
 NODES = ["node-a1", "node-a2", "node-b1"]

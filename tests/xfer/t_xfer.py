@@ -52,7 +52,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -62,29 +61,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "kbox"))
 sys.path.insert(0, os.path.join(HERE, "..", "operator"))
 import rbacproof  # noqa: E402
 import xferkit  # noqa: E402
-from kboxtest import Client, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
+from kboxtest import Client, check, eq, finish, wait_until  # noqa: E402
 from kboxd import nodeutil  # noqa: E402
 
 T0 = time.time()
 REF = "issue 15"
 DEPLOY = os.path.join(HERE, "..", "..", "k8s", "deploy")
-if os.geteuid() != 0:
-    skip("the box's storage and nodes need root")
-if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
-    skip("runs the agent in the box's nodes; FERRY_TEST_KUBECONFIG names a real cluster")
-FERRY = os.environ.get("FERRY", "")
-for what, path in (("FERRY", FERRY),):
-    if not (path and os.access(path, os.X_OK)):
-        print(f"FAIL: {what} must name the built binary (meson test sets it)")
-        sys.exit(1)
-for tool in ("nsenter", "losetup", "e2fsck", "debugfs", "mkfs.xfs"):
-    if not shutil.which(tool):
-        print(f"FAIL: {tool} is missing: run tests/install-deps.sh")
-        sys.exit(1)
-KUBECTL = kubectl_path()
-if not KUBECTL:
-    print("FAIL: kubectl 1.30 or newer is needed (tests/install-deps.sh)")
-    sys.exit(1)
+FERRY = xferkit.require(("nsenter", "losetup", "e2fsck", "debugfs", "mkfs.xfs"))
 
 PASSWORD = "xfer-test-password"
 NS, SYS = "app", "ferry-system"
@@ -206,34 +189,12 @@ def over(vt):
 
 def watch_transfers():
     """Every phase each VolumeTransfer passes through, from a watch (a poll would miss some)."""
-    import threading
-
-    def run():
-        w = Client(box.url, box.ca, box.env["KBOX_ADMIN_TOKEN"])
-        rv = None
-        while True:
-            q = {"timeoutSeconds": "300", "allowWatchBookmarks": "false"}
-            if rv:
-                q["resourceVersion"] = rv
-            try:
-                code, _, events = w.watch(VT, q, timeout=330)
-            except OSError:
-                time.sleep(0.2)
-                continue
-            if code != 200:
-                time.sleep(0.2)
-                continue
-            for ev in events:
-                o = ev.get("object") or {}
-                if ev.get("type") in ("_BROKEN", "ERROR"):
-                    rv = None
-                    break
-                rv = o.get("metadata", {}).get("resourceVersion", rv)
-                ph = (o.get("status") or {}).get("phase")
-                seq = PHASES.setdefault(o.get("metadata", {}).get("name"), [])
-                if ph and (not seq or seq[-1] != ph):
-                    seq.append(ph)
-    threading.Thread(target=run, daemon=True).start()
+    def phase(o):
+        ph = (o.get("status") or {}).get("phase")
+        seq = PHASES.setdefault(o.get("metadata", {}).get("name"), [])
+        if ph and (not seq or seq[-1] != ph):
+            seq.append(ph)
+    env.watch(VT, phase)
 
 
 def nothing_left(name, uid):

@@ -9,17 +9,38 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import time
 
 import yaml
 
-from kboxtest import Box, check, kubectl_path, wait_until
+from kboxtest import Box, Client, check, kubectl_path, skip, wait_until
 from kboxd import nodeutil
 
 SYS = "ferry-system"
 DEPLOY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "k8s", "deploy")
 # a short lease: a controller killed is followed within seconds (the fence as shipped)
 LEASE_ARGS = ["--lease-duration", "4", "--renew-deadline", "3", "--retry-period", "1"]
+
+
+def require(tools=()):
+    """What a test of the volume path needs, else skip (no root, a real cluster) or fail:
+    the built ferry (meson sets FERRY), kubectl 1.30 or newer, @tools. Return: FERRY."""
+    if os.geteuid() != 0:
+        skip("the box's storage and nodes need root")
+    if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
+        skip("runs the agents in the box's nodes; FERRY_TEST_KUBECONFIG names a real cluster")
+    ferry = os.environ.get("FERRY", "")
+    missing = [] if ferry and os.access(ferry, os.X_OK) else ["FERRY must name the built binary (meson test sets it)"]
+    missing += [f"{t} is missing: run tests/install-deps.sh" for t in tools if not shutil.which(t)]
+    if not kubectl_path():
+        missing.append("kubectl 1.30 or newer is needed (tests/install-deps.sh)")
+    for m in missing:
+        print(f"FAIL: {m}")
+    if missing:
+        sys.exit(1)
+    return ferry
 
 
 class Env:
@@ -173,6 +194,38 @@ class Env:
     def agent_pid(self, node):
         pids = self._agent_pids(node)
         return pids[0] if pids else None
+
+    def watch(self, path, fn, stop=None):
+        """fn(object) for every event of a watch of @path, from a thread of its own, the watch
+        opened again (from the last resourceVersion) whenever it ends, until @stop is set
+        (a threading.Event; None: for the process's life). Return: the thread."""
+        import threading
+
+        def run():
+            w = Client(self.box.url, self.box.ca, self.box.env["KBOX_ADMIN_TOKEN"])
+            rv = None
+            while not (stop and stop.is_set()):
+                q = {"timeoutSeconds": "2" if stop else "300", "allowWatchBookmarks": "false"}
+                if rv:
+                    q["resourceVersion"] = rv
+                try:
+                    code, _, events = w.watch(path, q, timeout=330)
+                except OSError:
+                    time.sleep(0.1)
+                    continue
+                if code != 200:
+                    time.sleep(0.1)
+                    continue
+                for ev in events:
+                    o = ev.get("object") or {}
+                    if ev.get("type") in ("_BROKEN", "ERROR"):
+                        rv = None
+                        break
+                    rv = o.get("metadata", {}).get("resourceVersion", rv)
+                    fn(o)
+        th = threading.Thread(target=run, daemon=True)
+        th.start()
+        return th
 
     # ---------------------------------------------------------------- a slower machine
     def throttle(self, pids, percent):

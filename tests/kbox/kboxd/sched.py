@@ -155,6 +155,20 @@ def taint_text(t):
     return "{" + t.get("key", "") + (": " + t["value"] if t.get("value") else "") + "}"
 
 
+def count(usage, placed, pod, node):
+    """@pod, on @node, counted in the node's @usage (cpu, memory, pods, host ports) and in
+    @placed (its controller's pods' nodes, for spreading)."""
+    c, m = pod_requests(pod)
+    u = usage[node]
+    u[0] += c
+    u[1] += m
+    u[2] += 1
+    u[3] |= host_ports(pod)
+    ref = ctrl.controller_of(pod)
+    if ref:
+        placed.setdefault(ref.get("uid"), []).append(node)
+
+
 class Scheduler(ctrl.Controller):
     kinds = (("", "pods"), ("", "nodes"))
     agent = "kube-scheduler/v1.32.3 (linux/amd64) kubernetes/kbox/scheduler"
@@ -185,15 +199,7 @@ class Scheduler(ctrl.Controller):
         for p in pods:
             nn = (p.get("spec") or {}).get("nodeName")
             if nn in usage and ctrl.active(p):
-                c, m = pod_requests(p)
-                u = usage[nn]
-                u[0] += c
-                u[1] += m
-                u[2] += 1
-                u[3] |= host_ports(p)
-                ref = ctrl.controller_of(p)
-                if ref:
-                    placed.setdefault(ref.get("uid"), []).append(nn)
+                count(usage, placed, p, nn)
         zone = {n["metadata"]["name"]: _labels(n).get("topology.kubernetes.io/zone", "") for n in nodes}
         pending.sort(key=lambda p: (p["metadata"].get("creationTimestamp", ""), p["metadata"]["name"]))
         for pod in pending:
@@ -235,15 +241,7 @@ class Scheduler(ctrl.Controller):
             self.unschedulable(pod, nodes_n, {why: 1})
             return
         if self.bind(pod, node):
-            c, m = pod_requests(pod)
-            u = usage[node]
-            u[0] += c
-            u[1] += m
-            u[2] += 1
-            u[3] |= host_ports(pod)
-            ref = ctrl.controller_of(pod)
-            if ref:
-                placed.setdefault(ref.get("uid"), []).append(node)
+            count(usage, placed, pod, node)
 
     def filter(self, pod, node, use):
         spec = node.get("spec") or {}
