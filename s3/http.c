@@ -155,8 +155,15 @@ static void easy_setup(struct s3_http *h, struct s3_hreq *r, CURL *e, uint64_t l
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, s3_http_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (h->o.ca_file)
+	if (h->o.ca_pem_len) {
+		struct curl_blob blob = {.data = (void *)h->o.ca_pem,
+					 .len = h->o.ca_pem_len,
+					 .flags = CURL_BLOB_NOCOPY};
+
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+	} else if (h->o.ca_file) {
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->o.ca_file);
+	}
 	if (h->o.insecure_tls) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

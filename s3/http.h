@@ -26,6 +26,8 @@
 struct s3_http_opts {
 	unsigned int concurrency; /* transfers at once, >= 1 */
 	const char *ca_file;	  /* NULL: the system store */
+	const void *ca_pem;	  /* PEM in memory (ca_pem_len bytes), before ca_file */
+	size_t ca_pem_len;
 	bool insecure_tls;
 	uint64_t limit_up, limit_down; /* bytes per second, 0: none */
 	unsigned int timeout_ms;       /* deadline of one request, retries included */

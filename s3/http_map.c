@@ -138,7 +138,7 @@ static void clock_skew(const struct s3_hreq *r, char *buf, size_t len)
 	}
 #define HINT_TLS "TLS handshake with {host} failed ({curl}): is it an https endpoint on that port?"
 #define HINT_UNTRUSTED                                                                             \
-	"TLS: the certificate of {host} is not trusted ({curl}): give its CA with --s3-ca-file or AWS_CA_BUNDLE (--s3-insecure-tls skips the check)"
+	"TLS: the certificate of {host} is not trusted by the CA bundle {ca} ({curl}): give its CA with --s3-ca-file or AWS_CA_BUNDLE (--s3-insecure-tls skips the check)"
 #define HINT_CONNECT "cannot connect to {host} ({curl}): is the server up, and --s3-endpoint right?"
 #define HINT_RESOLVE                                                                               \
 	"cannot resolve the host of {host} ({curl}): check --s3-endpoint / AWS_ENDPOINT_URL"
@@ -365,7 +365,7 @@ static const char *placeholder(const struct s3_http_opts *o, const struct s3_hre
 	case PH_REGION:
 		return o->region ? o->region : "";
 	case PH_CA:
-		return o->ca_file ? o->ca_file : "(system)";
+		return o->ca_pem_len ? "given" : o->ca_file ? o->ca_file : "(system)";
 	case PH_MESSAGE:
 		return r->s3err.message;
 	case PH_ERR_REGION:

@@ -50,6 +50,8 @@ struct s3s {
 	char *sse;
 	char *sse_kms_key_id;
 	char *ca_file;
+	void *ca_pem; /* its own copy of s3_store_opts.ca_pem */
+	size_t ca_pem_len;
 	struct s3_creds creds;
 	struct s3_http *http;
 	atomic_bool no_delete_objects; /* the store answered NotImplemented to it */

@@ -107,6 +107,13 @@ const char *s3_last_error(void);
  * @timeout_ms:     total deadline of one operation, retries included (0: 10 min)
  * @fsync:          file:// only: 0 default (on), -1 off (tests and benchmarks
  *                  on tmpfs), 1 on
+ * @access_key_id:  s3:// credentials given by the caller (a Kubernetes
+ *                  Secret), used instead of the environment and the profile;
+ *                  with @secret_access_key, both or neither (-EINVAL);
+ *                  copied, and the copies wiped when the store is freed
+ * @secret_access_key, @session_token: (NULL: none)
+ * @ca_pem:         PEM certificates in memory (@ca_pem_len bytes) that TLS is
+ *                  verified against, instead of @ca_file and the system store
  */
 struct s3_store_opts {
 	size_t sz;
@@ -123,6 +130,11 @@ struct s3_store_opts {
 	uint64_t limit_download;
 	unsigned int timeout_ms;
 	int fsync;
+	const char *access_key_id;
+	const char *secret_access_key;
+	const char *session_token;
+	const void *ca_pem;
+	size_t ca_pem_len;
 };
 
 /**

@@ -37,6 +37,7 @@ static void s3s_free(struct s3_store *st)
 	free(s->sse);
 	free(s->sse_kms_key_id);
 	free(s->ca_file);
+	free(s->ca_pem);
 	free(s);
 	st->priv = NULL;
 }
@@ -101,6 +102,32 @@ static int check_header_values(const struct s3s *s)
 		if (v[i].value && strlen(v[i].value) >= OP_HDR_LEN)
 			return s3_fail(-EINVAL, "%s is longer than %d bytes", v[i].what,
 				       OP_HDR_LEN - 1);
+	return 0;
+}
+
+/* the credentials of s3_store_opts: both halves, or -EINVAL */
+static int given_creds(const struct s3_store_opts *o, struct s3_creds *c, char *detail, size_t len)
+{
+	memset(c, 0, sizeof(*c));
+	if (!o->access_key_id || !o->access_key_id[0] || !o->secret_access_key ||
+	    !o->secret_access_key[0]) {
+		snprintf(detail, len, "the credentials given have %s but no %s",
+			 o->access_key_id && o->access_key_id[0] ? "an access key id"
+								  : "a secret access key",
+			 o->access_key_id && o->access_key_id[0] ? "secret access key"
+								  : "access key id");
+		return -EINVAL;
+	}
+	c->access_key = strdup(o->access_key_id);
+	c->secret_key = strdup(o->secret_access_key);
+	c->token = o->session_token && o->session_token[0] ? strdup(o->session_token) : NULL;
+	snprintf(c->source, sizeof(c->source), "the credentials given");
+	if (!c->access_key || !c->secret_key ||
+	    (o->session_token && o->session_token[0] && !c->token)) {
+		s3_creds_fini(c);
+		snprintf(detail, len, "the credentials given: out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -196,7 +223,19 @@ static int s3s_open_bucket(struct s3_store *st, const char *bucket, const char *
 	pl = envv("FERRY_S3_PAYLOAD");
 	s->sign_payload = !s->ep.https || (pl && !strcmp(pl, "signed"));
 
-	ret = s3_creds_load(NULL, &s->creds, detail, sizeof(detail));
+	if (o.ca_pem_len) {
+		s->ca_pem = malloc(o.ca_pem_len);
+		if (!s->ca_pem) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+		memcpy(s->ca_pem, o.ca_pem, o.ca_pem_len);
+		s->ca_pem_len = o.ca_pem_len;
+	}
+	if (o.access_key_id || o.secret_access_key)
+		ret = given_creds(&o, &s->creds, detail, sizeof(detail));
+	else
+		ret = s3_creds_load(NULL, &s->creds, detail, sizeof(detail));
 	if (ret) {
 		s3_fail(ret == -ENOKEY ? -EACCES : ret, "%s", detail);
 		ret = ret == -ENOKEY ? -EACCES : ret;
@@ -205,6 +244,8 @@ static int s3s_open_bucket(struct s3_store *st, const char *bucket, const char *
 
 	ho.concurrency = o.concurrency ? o.concurrency : 8;
 	ho.ca_file = s->ca_file;
+	ho.ca_pem = s->ca_pem;
+	ho.ca_pem_len = s->ca_pem_len;
 	ho.insecure_tls = o.insecure_tls;
 	ho.limit_up = o.limit_upload;
 	ho.limit_down = o.limit_download;

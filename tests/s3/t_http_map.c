@@ -236,7 +236,7 @@ static const struct map_case cases[] = {
 	{"an untrusted certificate", .cc = CURLE_PEER_FAILED_VERIFICATION, .err = -EPROTO,
 	 .xc = S3_XC_FAILURE, .wide = true,
 	 .needle =
-		 "is not trusted (SSL peer certificate or SSH remote key was not OK): give its CA with --s3-ca-file"},
+		 "is not trusted by the CA bundle /etc/ferry/ca.pem (SSL peer certificate or SSH remote key was not OK): give its CA with --s3-ca-file"},
 	{"an unreadable CA bundle", .cc = CURLE_SSL_CACERT_BADFILE, .err = -EINVAL,
 	 .xc = S3_XC_USAGE, .wide = true, .needle = "cannot use the CA bundle /etc/ferry/ca.pem"},
 	{"https to a plain http port", .cc = CURLE_SSL_CONNECT_ERROR, .err = -EPROTO,

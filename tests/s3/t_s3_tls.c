@@ -4,7 +4,11 @@
  * on the cluster of tests/run, with a beast ssl_endpoint and a certificate
  * (subjectAltName IP:127.0.0.1) from a CA this test makes. Verified with
  * ca_file and with AWS_CA_BUNDLE; a wrong CA and the system store fail with
- * -EPROTO and a line that says what to do; insecure_tls connects. Prints the
+ * -EPROTO and a line that says what to do; insecure_tls connects. The
+ * bundle in memory (ca_pem, a Repository's caBundle) and credentials given
+ * (access_key_id, a Repository's credentialsSecret) with none in the
+ * environment: verified and signed; the wrong bundle, a wrong secret and half
+ * a pair refused. Prints the
  * upload time with a signed and with an unsigned payload (README figures).
  */
 #include <arpa/inet.h>
@@ -221,6 +225,55 @@ int main(void)
 	T_ASSERT(ret == -EPROTO && strstr(s3_last_error(), "not trusted"), "system store: %d %s",
 		 ret, s3_last_error());
 	printf("ok: system store: %s\n", s3_last_error());
+	{
+		struct s3_store_opts g = {.sz = sizeof(g), .timeout_ms = 20000};
+		struct s3_store *st = NULL;
+		char *pem = NULL, *bad = NULL;
+		size_t n = 0, nb = 0;
+		FILE *f;
+
+		f = fopen(ca, "r");
+		T_ASSERT(f && (pem = malloc(65536)) && (n = fread(pem, 1, 65536, f)) > 0, "%s", ca);
+		fclose(f);
+		f = fopen(wrong, "r");
+		T_ASSERT(f && (bad = malloc(65536)) && (nb = fread(bad, 1, 65536, f)) > 0, "%s", wrong);
+		fclose(f);
+		unsetenv("AWS_ACCESS_KEY_ID");
+		unsetenv("AWS_SECRET_ACCESS_KEY");
+		g.access_key_id = t.ak;
+		g.secret_access_key = t.sk;
+		g.ca_pem = pem;
+		g.ca_pem_len = n;
+		T_ASSERT(try_put(url, &g) == 0, "ca_pem and the credentials given: %s",
+			 s3_last_error());
+		printf("ok: verified with ca_pem, signed with the credentials given (none in the environment)\n");
+		g.ca_pem = bad;
+		g.ca_pem_len = nb;
+		g.ca_file = ca; /* the bundle given wins over ca_file */
+		ret = try_put(url, &g);
+		T_ASSERT(ret == -EPROTO && strstr(s3_last_error(), "not trusted") &&
+				 strstr(s3_last_error(), "CA bundle given ("),
+			 "wrong ca_pem: %d %s", ret, s3_last_error());
+		printf("ok: wrong ca_pem: %s\n", s3_last_error());
+		g.ca_pem = pem;
+		g.ca_pem_len = n;
+		g.secret_access_key = "not-the-secret-key";
+		ret = try_put(url, &g);
+		T_ASSERT(ret == -EACCES || ret == -EPERM, "a wrong secret given: %d %s", ret,
+			 s3_last_error());
+		printf("ok: a wrong secret given: %d %s\n", ret, s3_last_error());
+		g.secret_access_key = NULL;
+		ret = s3_store_open(t.url, &(struct s3_store_opts){.sz = sizeof(g), .endpoint = url,
+								       .access_key_id = t.ak},
+				    &st);
+		T_ASSERT(ret == -EINVAL && strstr(s3_last_error(), "no secret access key"),
+			 "half a pair given: %d %s", ret, s3_last_error());
+		printf("ok: half a pair given: %s\n", s3_last_error());
+		setenv("AWS_ACCESS_KEY_ID", t.ak, 1);
+		setenv("AWS_SECRET_ACCESS_KEY", t.sk, 1);
+		free(pem);
+		free(bad);
+	}
 	o.insecure_tls = true;
 	T_ASSERT(try_put(url, &o) == 0, "insecure_tls: %s", s3_last_error());
 	printf("ok: insecure_tls connects\n");
