@@ -1265,6 +1265,12 @@ const char *k8s_configmap_get(const struct k8s_obj *cm, const char *key);
  * Return: 0; -ENOENT; -EINVAL (not base64); -ENOMEM.
  */
 int k8s_secret_get(const struct k8s_obj *secret, const char *key, char **out, size_t *len);
+/**
+ * k8s_base64_decode() - @s, a `format: byte` value (a caBundle, a Secret's
+ * data), decoded, malloc()ed with a NUL after @len bytes
+ * Return: 0; -EINVAL (not base64); -ENOMEM.
+ */
+int k8s_base64_decode(const char *s, char **out, size_t *len);
 /* k8s_secret_set() - data[@key] = base64(@buf, @len) */
 int k8s_secret_set(struct k8s_obj *secret, const char *key, const void *buf, size_t len);
 /* k8s_secret_free() - wipe and free what k8s_secret_get() returned; NULL ok */

@@ -20,6 +20,20 @@ const char *k8s_configmap_get(const struct k8s_obj *cm, const char *key)
 	return kjson_str(cJSON_GetObjectItemCaseSensitive(J(cm), "data"), key);
 }
 
+int k8s_base64_decode(const char *s, char **out, size_t *len)
+{
+	unsigned char *buf;
+	int ret;
+
+	*out = NULL;
+	*len = 0;
+	ret = kb64_decode(s, strlen(s), &buf, len);
+	if (ret)
+		return ret;
+	*out = (char *)buf;
+	return 0;
+}
+
 int k8s_secret_get(const struct k8s_obj *secret, const char *key, char **out, size_t *len)
 {
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(J(secret), "data");

@@ -113,9 +113,9 @@ static int given_creds(const struct s3_store_opts *o, struct s3_creds *c, char *
 	    !o->secret_access_key[0]) {
 		snprintf(detail, len, "the credentials given have %s but no %s",
 			 o->access_key_id && o->access_key_id[0] ? "an access key id"
-								  : "a secret access key",
+								 : "a secret access key",
 			 o->access_key_id && o->access_key_id[0] ? "secret access key"
-								  : "access key id");
+								 : "access key id");
 		return -EINVAL;
 	}
 	c->access_key = strdup(o->access_key_id);

@@ -183,79 +183,49 @@ static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 			r ? r->snapshot_id : "");
 }
 
-/* The password Secret's value, without one trailing newline. */
-static int xs_password(struct xs_job *j, const struct k8s_obj *vt, char **pw, size_t *len)
-{
-	const char *sname = k8s_obj_str(vt, "/spec/repository/passwordSecretRef/name");
-	const char *key = k8s_obj_str(vt, "/spec/repository/passwordSecretRef/key");
-	struct k8s_obj *sec = NULL;
-	struct k8s_err err;
-	int ret;
-
-	*pw = NULL;
-	*len = 0;
-	if (!sname)
-		return 0;
-	if (!key)
-		key = "password";
-	ret = k8s_get(j->s->x->c, &k8s_secrets, XFER_NS, sname, NULL, &sec, &err);
-	if (ret) {
-		snprintf(j->msg, sizeof(j->msg), "the password Secret %s/%s: %s", XFER_NS, sname,
-			 err.msg);
-		return ret;
-	}
-	ret = k8s_secret_get(sec, key, pw, len);
-	k8s_obj_free(sec);
-	if (ret) {
-		snprintf(j->msg, sizeof(j->msg), "the password Secret %s/%s has no key %s", XFER_NS,
-			 sname, key);
-		return ret;
-	}
-	if (*len && (*pw)[*len - 1] == '\n')
-		(*pw)[--*len] = '\0';
-	return 0;
-}
-
-/* The repository the transfer names, opened and unlocked. */
+/* The repository the transfer names, opened (its Secrets read) and unlocked. */
 static int xs_repo(struct xs_job *j, const struct k8s_obj *vt)
 {
-	const char *url = k8s_obj_str(vt, "/spec/repository/url");
-	struct s3_store_opts so = {.sz = sizeof(so)};
-	char *pw = NULL;
+	struct xfer_repo_ref ref;
+	struct k8s_err err = {0};
+	char *pw = NULL, why[400];
 	size_t len = 0;
 	int ret;
 
-	if (!url) {
-		snprintf(j->msg, sizeof(j->msg),
-			 "spec.repository.url is required (a Repository by name is not read yet)");
+	xfer_repo_ref_of_transfer(vt, &ref);
+	if (!ref.url) {
+		snprintf(j->msg, sizeof(j->msg), "spec.repository.url is required");
 		return -EINVAL;
 	}
-	ret = s3_store_open(url, &so, &j->st);
+	ret = xfer_repo_store_open(j->s->x->c, &ref, &j->st, why, sizeof(why), &err);
 	if (ret) {
-		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", url, s3_last_error());
-		return ret;
+		snprintf(j->msg, sizeof(j->msg), "repository %s", ret == 1 ? why : err.msg);
+		return ret == 1 ? -EINVAL : ret;
 	}
 	ret = dp_repo_open(j->st, &j->repo);
 	if (ret) {
-		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", url, dp_last_error());
+		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", ref.url, dp_last_error());
 		return ret;
 	}
 	if (!dp_repo_is_encrypted(j->repo))
 		return 0;
-	ret = xs_password(j, vt, &pw, &len);
-	if (ret)
-		return ret;
+	ret = xfer_repo_password(j->s->x->c, &ref, &pw, &len, why, sizeof(why), &err);
+	if (ret) {
+		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", ref.url,
+			 ret == 1 ? why : err.msg);
+		return ret == 1 ? -ENOKEY : ret;
+	}
 	if (!pw) {
 		snprintf(
 			j->msg, sizeof(j->msg),
 			"repository %s is encrypted: spec.repository.passwordSecretRef is required",
-			url);
+			ref.url);
 		return -ENOKEY;
 	}
 	ret = dp_repo_unlock(j->repo, pw, len);
 	k8s_secret_free(pw, len);
 	if (ret)
-		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", url, dp_last_error());
+		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", ref.url, dp_last_error());
 	return ret;
 }
 

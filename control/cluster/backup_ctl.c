@@ -49,14 +49,15 @@
 #include "datapath/dp.h"
 #include "k8s/k8s.h"
 
-#define BK_DEFAULT_REPO "default"
-#define BK_WARN_KEEP	20 /* warningMessages kept in the status */
-#define BK_KUBE_SYSTEM	"kube-system"
-#define BK_MSG_MAX	256
-#define BK_LABEL_UID	"ferry.io/backup-uid" /* on a Backup's VolumeTransfers */
-#define BK_ANN_BACKUP	"ferry.io/backup"     /* "namespace/name" of their Backup */
-#define BK_WAIT_MS	5000		      /* a running transfer looked at again */
-#define BK_PENDING	2		      /* bk_run(): transfers still run */
+#define BK_DEFAULT_REPO	     "default"
+#define BK_WARN_KEEP	     20 /* warningMessages kept in the status */
+#define BK_KUBE_SYSTEM	     "kube-system"
+#define BK_MSG_MAX	     256
+#define BK_LABEL_UID	     "ferry.io/backup-uid" /* on a Backup's VolumeTransfers */
+#define BK_ANN_BACKUP	     "ferry.io/backup"	   /* "namespace/name" of their Backup */
+#define BK_WAIT_MS	     5000		   /* a running transfer looked at again */
+#define BK_PENDING	     2			   /* bk_run(): transfers still run */
+#define BK_EXPIRY_RECHECK_MS 3600000u		   /* an expiry further off: looked at hourly */
 
 const struct k8s_resource cluster_repositories =
 	K8S_RESOURCE(CLUSTER_API_GROUP, CLUSTER_API_VERSION, "repositories", "Repository", true);
@@ -398,9 +399,8 @@ static void bk_transfer_count(struct bk *b, const struct k8s_obj *vt)
 static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, const char *name,
 			      struct k8s_err *err)
 {
-	const char *sname = k8s_obj_str(b->rp.obj, "/spec/passwordSecret/name");
-	const char *key = k8s_obj_str(b->rp.obj, "/spec/passwordSecret/key");
 	const char *uid = k8s_obj_get_uid(b->req->obj);
+	struct xfer_repo_ref ref;
 	char volume[1024], owner[2 * CLUSTER_NAME_MAX + 2];
 	struct k8s_obj *o = NULL;
 	int ret;
@@ -421,13 +421,9 @@ static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, cons
 		ret = k8s_obj_set_str(o, "/spec/direction", "backup");
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/volume", volume);
+	xfer_repo_ref_of_repository(b->rp.obj, &ref);
 	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/repository/url",
-				      k8s_obj_str(b->rp.obj, "/spec/url"));
-	if (!ret && sname)
-		ret = k8s_obj_set_str(o, "/spec/repository/passwordSecretRef/name", sname);
-	if (!ret && sname && key && key[0])
-		ret = k8s_obj_set_str(o, "/spec/repository/passwordSecretRef/key", key);
+		ret = xfer_repo_ref_set(o, &ref);
 	if (!ret && !dp_repo_is_encrypted(b->repo))
 		ret = k8s_obj_set_bool(o, "/spec/repository/insecure", true);
 	if (!ret)
@@ -890,9 +886,60 @@ out:
 
 /* ------------------------------------------------------------ reconcile */
 
-/* a Backup that is done: its condition from its status, nothing else */
-static int bk_done(const struct k8s_obj *o, const char *phase, struct k8s_reconcile_res *res)
+/*
+ * A Backup past its status.expiration (spec.ttl) is deleted, as Velero's
+ * garbage collection does; its finalizer then forgets its record and
+ * snapshots (backup_delete.c). One not yet due is looked at again then (at
+ * most an hour on). A synced Backup whose Repository is ReadOnly is left:
+ * its delete would be refused, and a cluster restoring from another's
+ * repository must not mark every old Backup as deleting.
+ */
+static int bk_expire(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
+		     struct k8s_err *err)
 {
+	int64_t exp = cluster_time_of(req->obj, "/status/expiration"), now = k8s_now_ns();
+	const char *loc = k8s_obj_str(req->obj, "/spec/storageLocation");
+	struct k8s_obj *repo = NULL;
+	const char *mode;
+	int ret;
+
+	if (!exp)
+		return 0;
+	if (exp > now) {
+		int64_t ms = (exp - now) / 1000000 + 1000;
+
+		res->requeue_after_ms =
+			(unsigned int)(ms > BK_EXPIRY_RECHECK_MS ? BK_EXPIRY_RECHECK_MS : ms);
+		return 0;
+	}
+	if (cluster_backup_synced(req->obj)) {
+		ret = k8s_get(req->client, &cluster_repositories, CLUSTER_NS_SYSTEM,
+			      loc && loc[0] ? loc : "default", NULL, &repo, err);
+		if (ret && ret != -ENOENT)
+			return ret;
+		mode = repo ? k8s_obj_str(repo, "/spec/accessMode") : NULL;
+		ret = mode && !strcmp(mode, "ReadOnly");
+		k8s_obj_free(repo);
+		if (ret)
+			return 0;
+	}
+	ret = k8s_delete(req->client, &cluster_backups, req->ns, req->name,
+			 &(struct k8s_call){.pre_uid = k8s_obj_get_uid(req->obj)}, NULL, err);
+	if (ret == -ENOENT || ret == -EAGAIN) { /* gone, or another one by now */
+		*err = (struct k8s_err){0};
+		return 0;
+	}
+	if (!ret)
+		ctl_log(CTL_LOG_INFO, "backup %s/%s: expired (spec.ttl): deleted", req->ns,
+			req->name);
+	return ret;
+}
+
+/* a Backup that is done: its condition from its status; deleted once expired */
+static int bk_done(const struct k8s_reconcile_req *req, const char *phase,
+		   struct k8s_reconcile_res *res, struct k8s_err *err)
+{
+	const struct k8s_obj *o = req->obj;
 	const char *why;
 
 	res->reason = phase;
@@ -908,7 +955,7 @@ static int bk_done(const struct k8s_obj *o, const char *phase, struct k8s_reconc
 			 why ? "backup record " : "", why ? why : "");
 		res->message = bk_condition_msg;
 	}
-	return 0;
+	return bk_expire(req, res, err);
 }
 
 static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
@@ -927,7 +974,7 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	if (!phase)
 		phase = "New";
 	if (cluster_phase_done(phase))
-		return bk_done(req->obj, phase, res);
+		return bk_done(req, phase, res, err);
 	if (cluster_backup_synced(req->obj)) { /* its status comes from its record: never run */
 		res->reason = "Synced";
 		return 0;

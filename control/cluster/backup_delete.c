@@ -272,6 +272,34 @@ static int del_forget(const struct k8s_reconcile_req *req, struct cluster_repo *
 	return 0;
 }
 
+/*
+ * The Repository's status.maintenance.pruneRequestedTime: its reconciler
+ * prunes what the forget left (repo_ctl.c). Not an error of the delete when
+ * it cannot be written: `ferry prune` frees the same.
+ */
+static void del_ask_prune(const struct k8s_reconcile_req *req, const char *rname)
+{
+	struct k8s_obj *st = NULL;
+	struct k8s_err err = {0};
+	int ret = k8s_obj_new(&st);
+
+	if (!ret)
+		ret = cluster_set_time(st, "/maintenance/pruneRequestedTime", k8s_now_ns());
+	if (ret) {
+		k8s_obj_free(st);
+		err.code = ret;
+		snprintf(err.msg, sizeof(err.msg), "out of memory");
+	} else {
+		ret = cluster_status_patch(req->client, &cluster_repositories, CLUSTER_NS_SYSTEM,
+					   rname, st, NULL, &err);
+	}
+	if (ret)
+		ctl_log(CTL_LOG_WARN,
+			"backup %s/%s: asking Repository %s/%s for a prune: %s (its data goes at "
+			"the next prune)",
+			req->ns, req->name, CLUSTER_NS_SYSTEM, rname, err.msg);
+}
+
 int cluster_backup_delete(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
 			  struct k8s_err *err)
 {
@@ -347,6 +375,8 @@ int cluster_backup_delete(const struct k8s_reconcile_req *req, struct k8s_reconc
 		goto out;
 	}
 	ret = del_forget(req, &r, rec, err);
+	if (!ret)
+		del_ask_prune(req, rname);
 	if (!ret)
 		ret = del_finalizer_remove(req, err);
 out:

@@ -1187,9 +1187,9 @@ extern const struct k8s_reconciler cluster_backup_reconciler;
  *      (ObjectLocked, naming the date), and the key comes back then;
  *   4. dp_forget() of the snapshots the record names, then
  *      dp_record_forget() of the record: the data they alone referenced is
- *      freed by the next prune, which is not the controller's (`ferry prune
- *      --repo URL`, as a CronJob or by hand: it takes the repository's
- *      exclusive lock);
+ *      freed by the next prune: the Repository's status.maintenance
+ *      .pruneRequestedTime is set, and the Repository reconciler prunes
+ *      (below); `ferry prune --repo URL` does the same by hand;
  *   5. the finalizer removed: the API server deletes the Backup.
  * The annotation CLUSTER_ANN_KEEP_RECORD "true" deletes the Backup alone and
  * keeps the record, as deleting a Velero Backup without a
@@ -1219,11 +1219,20 @@ extern const struct k8s_reconciler cluster_backup_reconciler;
  *     exist is skipped and counted (status.sync.skipped, with the reason);
  *   - a synced Backup of this Repository whose record is gone from the
  *     repository (deleted through another cluster) is deleted, its
- *     finalizer removed first: sync's own deletions never touch a record.
+ *     finalizer removed first: sync's own deletions never touch a record;
+ *   - maintenance, when Available and ReadWrite: a prune (dp_prune(), the
+ *     repository's exclusive lock) once status.maintenance.pruneRequestedTime
+ *     (a Backup's delete sets it) is after lastPruneTime (when the last prune
+ *     started) and spec.maintenanceFrequency (default
+ *     CLUSTER_MAINTENANCE_S, Velero's) has passed since; its result in
+ *     status.maintenance (lastPruneResult Succeeded, Failed or Busy: a
+ *     backup holds a shared lock, tried again at the next reconcile;
+ *     packsDeleted, bytesFreed, durationSeconds, message).
  */
 #define CLUSTER_LABEL_REPOSITORY "ferry.io/repository" /* on a synced Backup: its Repository */
 #define CLUSTER_ANN_RECORD	 "ferry.io/record"     /* on a synced Backup: the record's id */
 #define CLUSTER_SYNC_PERIOD_S	 60
+#define CLUSTER_MAINTENANCE_S	 3600
 extern const struct k8s_reconciler cluster_repository_reconciler;
 
 /* ================================================ the Restore reconciler (restore_ctl.c)

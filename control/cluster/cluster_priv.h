@@ -183,12 +183,13 @@ struct cluster_repo {
 
 /*
  * cluster_repo_open() - the Repository CLUSTER_REPO_NS/@name of the cluster
- * of @c: read, its store at spec.url opened (spec.endpoint, spec.region; the
- * process's own S3 credentials), the repository opened and, when encrypted,
+ * of @c: read, its store at spec.url opened (spec.endpoint, spec.region,
+ * spec.caBundle, the keys of spec.credentialsSecret, else the process's own
+ * S3 credentials), the repository opened and, when encrypted,
  * unlocked with its password Secret (key "password" unless
  * passwordSecret.key). @write: a ReadOnly Repository is refused.
- * Return: 0; 1 when refused (no such Repository or Secret, no spec.url,
- * credentialsSecret, no repository at the URL, a wrong password: the reason
+ * Return: 0; 1 when refused (no such Repository or Secret, no spec.url, a
+ * bad caBundle, no repository at the URL, a wrong password: the reason
  * in @r->why, nothing to retry); -errno of the API server or the store, with
  * @err filled. @r is the caller's, zeroed first; close it in every case.
  */

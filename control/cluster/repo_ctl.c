@@ -13,8 +13,11 @@
  *      status an earlier reconcile did not write gets it now; a synced
  *      Backup of this Repository whose record is gone is deleted, its
  *      finalizer removed first;
- *   3. the status (a merge patch of the status subresource), and back after
- *      the shorter of spec.syncPeriod and spec.validationFrequency.
+ *   3. when a prune is due (a Backup's delete asked for one, and
+ *      spec.maintenanceFrequency has passed since the last), the prune;
+ *   4. the status (a merge patch of the status subresource), and back after
+ *      the shorter of spec.syncPeriod and spec.validationFrequency, or when
+ *      a prune asked for comes due.
  * The Backup watch is a cache only: a Backup's event queues nothing here.
  */
 #include <assert.h>
@@ -31,9 +34,8 @@
 #include "k8s/k8s.h"
 #include "s3/store.h"
 
-#define REPO_PASSWORD_KEY "password"
-#define REPO_SYNC_MAX	  100000 /* records looked at in one sync */
-#define REPO_REQUEUE_MAX  3600	 /* seconds */
+#define REPO_SYNC_MAX	 100000 /* records looked at in one sync */
+#define REPO_REQUEUE_MAX 3600	/* seconds */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -372,6 +374,96 @@ static int repo_sync(const struct k8s_reconcile_req *req, const struct cluster_r
 
 static _Thread_local char repo_msg[2 * CLUSTER_MSG_MAX];
 
+static int64_t repo_period(const struct k8s_obj *o, const char *path, int64_t dflt);
+
+/* what a prune did: status.maintenance */
+struct repo_prune {
+	bool ran;
+	const char *result; /* Succeeded, Failed, Busy */
+	int64_t start_ns;
+	double seconds;
+	struct dp_prune_report r;
+	char msg[CLUSTER_MSG_MAX];
+};
+
+/*
+ * The prune, when one is asked for (pruneRequestedTime after lastPruneTime)
+ * and spec.maintenanceFrequency has passed since the last one started.
+ * Return: 0, with *@wait_s the seconds until one asked for comes due (0:
+ * none waits). A failed prune is a result, not an error of the reconcile.
+ */
+static int repo_maintain(const struct k8s_reconcile_req *req, struct cluster_repo *r,
+			 struct repo_prune *p, int64_t *wait_s)
+{
+	int64_t asked = cluster_time_of(req->obj, "/status/maintenance/pruneRequestedTime");
+	int64_t last = cluster_time_of(req->obj, "/status/maintenance/lastPruneTime");
+	int64_t freq = repo_period(req->obj, "/spec/maintenanceFrequency", CLUSTER_MAINTENANCE_S);
+	int64_t now = k8s_now_ns(), due = last + freq * 1000000000LL;
+	struct dp_prune_opts po = {.sz = sizeof(po), .repack_below_pct = DP_REPACK_BELOW_DEFAULT};
+	int ret;
+
+	*wait_s = 0;
+	if (!asked || asked <= last || cluster_repo_read_only(r))
+		return 0;
+	if (last && now < due) {
+		*wait_s = (due - now) / 1000000000LL + 1;
+		return 0;
+	}
+	p->ran = true;
+	p->start_ns = now;
+	ctl_log(CTL_LOG_INFO, "repository %s/%s: prune (asked for by a Backup's delete)",
+		CLUSTER_NS_SYSTEM, req->name);
+	ret = dp_prune(r->repo, &po, &p->r);
+	p->seconds = (double)(k8s_now_ns() - now) / 1e9;
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret == -EBUSY) {
+		p->result = "Busy";
+		snprintf(p->msg, sizeof(p->msg),
+			 "the repository is locked (a backup or another prune runs): tried again "
+			 "at the next reconcile");
+		*wait_s = CLUSTER_SYNC_PERIOD_S;
+	} else if (ret) {
+		p->result = "Failed";
+		snprintf(p->msg, sizeof(p->msg), "%.250s", dp_last_error());
+	} else {
+		p->result = "Succeeded";
+		snprintf(p->msg, sizeof(p->msg),
+			 "%llu packs deleted, %llu repacked, %llu bytes freed",
+			 (unsigned long long)p->r.packs_deleted,
+			 (unsigned long long)p->r.packs_repacked,
+			 (unsigned long long)p->r.bytes_freed);
+	}
+	ctl_log(ret ? CTL_LOG_WARN : CTL_LOG_INFO, "repository %s/%s: prune %s in %.1f s: %s",
+		CLUSTER_NS_SYSTEM, req->name, p->result, p->seconds, p->msg);
+	return 0;
+}
+
+/* status.maintenance of @p */
+static int repo_prune_status(struct k8s_obj *patch, const struct repo_prune *p)
+{
+	int ret = 0;
+
+	if (!p->ran)
+		return 0;
+	if (strcmp(p->result, "Busy")) /* a prune that could not start is not the last one */
+		ret = cluster_set_time(patch, "/status/maintenance/lastPruneTime", p->start_ns);
+	if (!ret)
+		ret = k8s_obj_set_str(patch, "/status/maintenance/lastPruneResult", p->result);
+	if (!ret)
+		ret = k8s_obj_set_str(patch, "/status/maintenance/message", p->msg);
+	if (!ret)
+		ret = k8s_obj_set_int(patch, "/status/maintenance/packsDeleted",
+				      (int64_t)p->r.packs_deleted);
+	if (!ret)
+		ret = k8s_obj_set_int(patch, "/status/maintenance/bytesFreed",
+				      (int64_t)p->r.bytes_freed);
+	if (!ret)
+		ret = k8s_obj_set_num(patch, "/status/maintenance/durationSeconds",
+				      (double)(int64_t)(p->seconds * 1000) / 1000);
+	return ret;
+}
+
 /* a duration of the spec in seconds, @dflt when absent or not one */
 static int64_t repo_period(const struct k8s_obj *o, const char *path, int64_t dflt)
 {
@@ -386,7 +478,7 @@ static int64_t repo_period(const struct k8s_obj *o, const char *path, int64_t df
 
 static int repo_write_status(const struct k8s_reconcile_req *req, const struct cluster_repo *r,
 			     const char *why, const struct repo_sync *s, bool synced,
-			     struct k8s_err *err)
+			     const struct repo_prune *p, struct k8s_err *err)
 {
 	struct k8s_obj *patch = NULL;
 	int64_t gen = 0, now = k8s_now_ns();
@@ -424,6 +516,8 @@ static int repo_write_status(const struct k8s_reconcile_req *req, const struct c
 							   s->skipped_why)
 					 : k8s_obj_set_null(patch, "/status/sync/message");
 	}
+	if (!ret)
+		ret = repo_prune_status(patch, p);
 	if (ret) {
 		k8s_obj_free(patch);
 		return cluster_fail(err, ret, "OutOfMemory", "%s",
@@ -440,8 +534,9 @@ static int repo_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconc
 {
 	struct cluster_repo r = {0};
 	struct repo_sync s = {0};
+	struct repo_prune p = {0};
 	char why[CLUSTER_MSG_MAX];
-	int64_t period, vf;
+	int64_t period, vf, wait_s = 0;
 	bool synced = false;
 	int ret;
 
@@ -462,10 +557,17 @@ static int repo_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconc
 		if (ret)
 			goto out;
 		synced = true;
+		ret = repo_maintain(req, &r, &p, &wait_s);
+		if (ret) {
+			cluster_fail(err, ret, "OutOfMemory", "%s", "the prune: out of memory");
+			goto out;
+		}
 	}
-	ret = repo_write_status(req, &r, why, &s, synced, err);
+	ret = repo_write_status(req, &r, why, &s, synced, &p, err);
 	if (ret)
 		goto out;
+	if (wait_s && wait_s < period)
+		period = wait_s;
 	res->requeue_after_ms = (unsigned int)(period * 1000);
 	if (why[0]) {
 		snprintf(repo_msg, sizeof(repo_msg), "%s", why);

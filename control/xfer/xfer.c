@@ -660,11 +660,24 @@ out:
 static int xfer_make_restore(struct k8s_client *c, const struct k8s_pvc *claim,
 			     const struct k8s_obj *snap, const char *name, struct k8s_err *err)
 {
-	const struct k8s_obj *pw = k8s_obj_at(snap, "/spec/passwordSecretRef");
-	const char *url = k8s_obj_str(snap, "/spec/url");
-	struct k8s_obj *o = NULL;
-	int ret;
+	const char *rname = k8s_obj_str(snap, "/spec/repository");
+	struct k8s_obj *o = NULL, *repo = NULL;
+	struct xfer_repo_ref ref = {0};
+	int ret = 0;
 
+	/* the Repository's connection; without one, the Snapshot's own url and Secret */
+	if (rname && rname[0])
+		ret = k8s_get(c, &xfer_repositories, XFER_NS, rname, NULL, &repo, err);
+	if (ret && ret != -ENOENT)
+		return ret;
+	if (repo) {
+		xfer_repo_ref_of_repository(repo, &ref);
+	} else {
+		ref.name = rname;
+		ref.url = k8s_obj_str(snap, "/spec/url");
+		ref.password_secret = k8s_obj_str(snap, "/spec/passwordSecretRef/name");
+		ref.password_key = k8s_obj_str(snap, "/spec/passwordSecretRef/key");
+	}
 	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, &o);
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/direction", "restore");
@@ -674,13 +687,8 @@ static int xfer_make_restore(struct k8s_client *c, const struct k8s_pvc *claim,
 			k8s_obj_str(snap, "/spec/volume") ? k8s_obj_str(snap, "/spec/volume") : "");
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/snapshotID", k8s_obj_str(snap, "/spec/snapshotID"));
-	if (!ret && k8s_obj_str(snap, "/spec/repository"))
-		ret = k8s_obj_set_str(o, "/spec/repository/name",
-				      k8s_obj_str(snap, "/spec/repository"));
-	if (!ret && url)
-		ret = k8s_obj_set_str(o, "/spec/repository/url", url);
-	if (!ret && pw)
-		ret = k8s_obj_set_copy(o, "/spec/repository/passwordSecretRef", pw);
+	if (!ret)
+		ret = xfer_repo_ref_set(o, &ref);
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/target/namespace", claim->meta.ns);
 	if (!ret)
@@ -688,6 +696,7 @@ static int xfer_make_restore(struct k8s_client *c, const struct k8s_pvc *claim,
 	if (!ret)
 		ret = xfer_create(c, &xfer_volumetransfers, XFER_NS, o, err);
 	k8s_obj_free(o);
+	k8s_obj_free(repo);
 	return ret;
 }
 

@@ -61,6 +61,50 @@
 #define XFER_FAILED	  "Failed"
 
 extern const struct k8s_resource xfer_volumetransfers, xfer_snapshots;
+/* ferry.io Repositories, read by the populator (the controller's own rules) */
+extern const struct k8s_resource xfer_repositories;
+
+/**
+ * struct xfer_repo_ref - how a repository is reached (repo_conn.c): a
+ * Repository's spec, or the copy of it in a VolumeTransfer's spec.repository
+ * (name, url, endpoint, region, caBundle: base64 PEM, passwordSecretRef,
+ * credentialsSecretRef{name, accessKeyIdKey, secretAccessKeyKey}); the
+ * Secrets are in ferry-system. Every string is borrowed from the object read.
+ */
+struct xfer_repo_ref {
+	const char *name, *url, *endpoint, *region, *ca_bundle;
+	const char *password_secret, *password_key;
+	const char *creds_secret, *access_key_key, *secret_key_key;
+};
+
+struct s3_store;
+
+/* xfer_repo_ref_of_repository() - @r from a Repository object (spec.passwordSecret, ...) */
+void xfer_repo_ref_of_repository(const struct k8s_obj *repository, struct xfer_repo_ref *r);
+/* xfer_repo_ref_of_transfer() - @r from a VolumeTransfer's spec.repository */
+void xfer_repo_ref_of_transfer(const struct k8s_obj *vt, struct xfer_repo_ref *r);
+/* xfer_repo_ref_set() - @r into @vt's spec.repository. Return: 0; -ENOMEM. */
+int xfer_repo_ref_set(struct k8s_obj *vt, const struct xfer_repo_ref *r);
+
+/**
+ * xfer_repo_store_open() - the store @r names, opened with its endpoint,
+ * region, CA bundle and the keys of its credentials Secret (AWS_ACCESS_KEY_ID
+ * and AWS_SECRET_ACCESS_KEY unless it names others); without a Secret, the
+ * process's own credentials (a workload identity, the environment). Secrets
+ * are wiped once the store holds them; never logged.
+ * Return: 0 (*@out to s3_store_free()); 1 refused, why in @msg (no URL, a
+ * missing Secret or key, a caBundle that is not base64, a URL or credentials
+ * the store refuses); -ENOMEM; -errno of the API server (@err).
+ */
+int xfer_repo_store_open(struct k8s_client *c, const struct xfer_repo_ref *r, struct s3_store **out,
+			 char *msg, size_t mlen, struct k8s_err *err);
+/**
+ * xfer_repo_password() - the password of @r's Secret, without one trailing
+ * newline; *@pw NULL when @r names none. Free with k8s_secret_free().
+ * Return: 0; 1 refused (@msg); -ENOMEM; -errno of the API server (@err).
+ */
+int xfer_repo_password(struct k8s_client *c, const struct xfer_repo_ref *r, char **pw, size_t *len,
+		       char *msg, size_t mlen, struct k8s_err *err);
 
 /**
  * xfer_name() - "ferry-<uid>", the name of every object made for the

@@ -236,7 +236,8 @@ int main(void)
 		T_ASSERT(f && (pem = malloc(65536)) && (n = fread(pem, 1, 65536, f)) > 0, "%s", ca);
 		fclose(f);
 		f = fopen(wrong, "r");
-		T_ASSERT(f && (bad = malloc(65536)) && (nb = fread(bad, 1, 65536, f)) > 0, "%s", wrong);
+		T_ASSERT(f && (bad = malloc(65536)) && (nb = fread(bad, 1, 65536, f)) > 0, "%s",
+			 wrong);
 		fclose(f);
 		unsetenv("AWS_ACCESS_KEY_ID");
 		unsetenv("AWS_SECRET_ACCESS_KEY");
@@ -263,8 +264,10 @@ int main(void)
 			 s3_last_error());
 		printf("ok: a wrong secret given: %d %s\n", ret, s3_last_error());
 		g.secret_access_key = NULL;
-		ret = s3_store_open(t.url, &(struct s3_store_opts){.sz = sizeof(g), .endpoint = url,
-								       .access_key_id = t.ak},
+		ret = s3_store_open(t.url,
+				    &(struct s3_store_opts){.sz = sizeof(g),
+							    .endpoint = url,
+							    .access_key_id = t.ak},
 				    &st);
 		T_ASSERT(ret == -EINVAL && strstr(s3_last_error(), "no secret access key"),
 			 "half a pair given: %d %s", ret, s3_last_error());
