@@ -886,6 +886,16 @@ out:
 
 /* ------------------------------------------------------------ reconcile */
 
+/* the Schedule that made @o ("" none): its annotation, else its label */
+static const char *bk_schedule(const struct k8s_obj *o)
+{
+	const char *s = k8s_obj_annotation(o, CLUSTER_ANN_SCHEDULE);
+
+	if (!s)
+		s = k8s_obj_label(o, CLUSTER_LABEL_SCHEDULE);
+	return s ? s : "";
+}
+
 /*
  * A Backup past its status.expiration (spec.ttl) is deleted, as Velero's
  * garbage collection does; its finalizer then forgets its record and
@@ -954,6 +964,9 @@ static int bk_done(const struct k8s_reconcile_req *req, const char *phase,
 		snprintf(bk_condition_msg, sizeof(bk_condition_msg), "%s%s",
 			 why ? "backup record " : "", why ? why : "");
 		res->message = bk_condition_msg;
+		if (!strcmp(phase, "Completed"))
+			cluster_metrics_backup_seen(
+				bk_schedule(o), cluster_time_of(o, "/status/completionTimestamp"));
 	}
 	return bk_expire(req, res, err);
 }
@@ -1043,6 +1056,9 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	}
 	if (ret == 1) { /* refused: FailedValidation, no record */
 		ret = bk_write_invalid(&b, err);
+		if (!ret)
+			cluster_metrics_backup_ended(bk_schedule(req->obj), "FailedValidation", 0,
+						     0);
 		if (!ret) {
 			snprintf(bk_condition_msg, sizeof(bk_condition_msg), "%s", b.invalid);
 			res->reason = "FailedValidation";
@@ -1056,6 +1072,8 @@ static int backup_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 	ret = bk_write_done(&b, rec, err);
 	if (ret)
 		goto out;
+	cluster_metrics_backup_ended(bk_schedule(req->obj), rec->phase, b.start_ns,
+				     rec->time_end * 1000);
 	ctl_log(CTL_LOG_INFO,
 		"backup %s/%s: %s: %llu objects, %llu warnings, %llu errors, record %s", b.ns,
 		b.name, rec->phase, (unsigned long long)rec->objects,

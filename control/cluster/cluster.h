@@ -104,6 +104,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "datapath/dp.h"
 
@@ -1234,6 +1235,26 @@ extern const struct k8s_reconciler cluster_backup_reconciler;
 #define CLUSTER_SYNC_PERIOD_S	 60
 #define CLUSTER_MAINTENANCE_S	 3600
 extern const struct k8s_reconciler cluster_repository_reconciler;
+
+/* ================================================ metrics (metrics.c)
+ *
+ * METRICS. What the controller's /metrics says of the cluster capability, in
+ * Velero's shapes: ferry_backup_total{schedule,phase} (runs this process
+ * ended), ferry_backup_duration_seconds{schedule} (a histogram of the
+ * Completed and PartiallyFailed ones), ferry_backup_last_successful_timestamp
+ * _seconds{schedule} (also from the Completed Backups a reconcile finds, so a
+ * restarted controller reports it at once), ferry_restore_total{phase},
+ * ferry_repository_prunes_total{repository,result} and
+ * ferry_repository_pruned_bytes_total{repository}. schedule is "" for a
+ * Backup of none. Thread-safe; at most 512 series (more are not counted).
+ */
+void cluster_metrics_backup_ended(const char *schedule, const char *phase, int64_t start_ns,
+				  int64_t end_ns);
+void cluster_metrics_backup_seen(const char *schedule, int64_t completed_ns);
+void cluster_metrics_restore_ended(const char *phase);
+void cluster_metrics_prune_ended(const char *repository, const char *result, uint64_t bytes_freed);
+/* cluster_metrics_prom() - the families above, Prometheus text format, onto @f */
+void cluster_metrics_prom(FILE *f);
 
 /* ================================================ the Restore reconciler (restore_ctl.c)
  *

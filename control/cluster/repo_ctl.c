@@ -434,6 +434,7 @@ static int repo_maintain(const struct k8s_reconcile_req *req, struct cluster_rep
 			 (unsigned long long)p->r.packs_repacked,
 			 (unsigned long long)p->r.bytes_freed);
 	}
+	cluster_metrics_prune_ended(req->name, p->result, ret ? 0 : p->r.bytes_freed);
 	ctl_log(ret ? CTL_LOG_WARN : CTL_LOG_INFO, "repository %s/%s: prune %s in %.1f s: %s",
 		CLUSTER_NS_SYSTEM, req->name, p->result, p->seconds, p->msg);
 	return 0;

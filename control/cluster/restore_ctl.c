@@ -709,6 +709,7 @@ static int rs_wait_volumes(struct rs *r, struct k8s_reconcile_res *res, struct k
 		snprintf(rs_condition_msg, sizeof(rs_condition_msg),
 			 "%zu volumes filled, %zu failed", filled, failed);
 		res->reason = partial ? "PartiallyFailed" : "Completed";
+		cluster_metrics_restore_ended(res->reason);
 		ctl_log(failed ? CTL_LOG_WARN : CTL_LOG_INFO, "restore %s/%s: %s: %s", r->ns,
 			r->name, res->reason, rs_condition_msg);
 	} else {
@@ -882,6 +883,7 @@ static int restore_reconcile(const struct k8s_reconcile_req *req, struct k8s_rec
 			res->reason = r.invalid[0] ? "FailedValidation" : "Failed";
 			res->message = rs_condition_msg;
 			res->failed = true;
+			cluster_metrics_restore_ended(res->reason);
 			ctl_log(CTL_LOG_WARN, "restore %s/%s: %s: %s", r.ns, r.name, res->reason,
 				rs_condition_msg);
 		}
@@ -917,6 +919,7 @@ static int restore_reconcile(const struct k8s_reconcile_req *req, struct k8s_rec
 		 (unsigned long long)r.restored, (unsigned long long)r.total);
 	res->reason = r.errors ? "PartiallyFailed" : "Completed";
 	res->message = rs_condition_msg;
+	cluster_metrics_restore_ended(res->reason);
 out:
 	rs_fini(&r);
 	return ret;

@@ -20,10 +20,14 @@ Checked, as the issue says:
   no Backup of the schedule, no record, none of their snapshots left; the deletes ask for a
   prune and the controller runs it (Repository status.maintenance: Succeeded, packs
   deleted, bytes freed), and the bucket holds fewer bytes after it than before;
+- the controller's /metrics: ferry_backup_total of the schedule's Completed runs and of the
+  others, its ferry_backup_last_successful_timestamp_seconds at its last Backup's
+  completion, the duration histogram's count, the prunes and the bytes they freed;
 - a Backup keep-1 without TTL stays through all of it; a second box pointed at the same
   bucket through a ReadOnly Repository syncs it (Completed, the label naming that
   Repository), restores it with `ferry restore create --from-backup keep-1 --wait`, and the
-  restored pod finds its file whole (its sum checked).
+  restored pod finds its file whole (its sum checked); that controller, which ran no Backup,
+  reports keep-1's completion as the last successful one.
 CI budget: 3 minutes.
 """
 import datetime
@@ -153,6 +157,17 @@ def app(env, restored=False):
         "status") or {}).get("readyReplicas") == 1, 120, 0.3)
 
 
+def samples(page):
+    """{(name, frozenset of labels): value} of a Prometheus text page."""
+    out = {}
+    for line in page.splitlines():
+        m = re.match(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$', line)
+        if m:
+            lb = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+            out[(m.group(1), lb)] = float(m.group(3))
+    return out
+
+
 def backups(env, sched):
     return {b["metadata"]["name"]: b for b in (env.get(
         f"{API}/namespaces/{SYS}/backups?labelSelector=ferry.io%2Fschedule%3D{sched}") or {}).get("items") or []}
@@ -255,6 +270,26 @@ try:
     check("... and the bucket holds no more than before the schedule ran (its Backups' data freed)",
           after is not None and before_sched is not None and after <= before_sched * 1.05, (before_sched, after),
           "after <= before (+5 %)", REF)
+    sm = samples(env.controller_metrics())
+    done_every = max(done_at.values()) if done_at else 0
+    got = {"every10 Completed": sm.get(("ferry_backup_total", frozenset({("schedule", "every10"),
+                                                                          ("phase", "Completed")}))),
+           "no schedule Completed": sm.get(("ferry_backup_total", frozenset({("schedule", ""),
+                                                                               ("phase", "Completed")}))),
+           "every10 last success": sm.get(("ferry_backup_last_successful_timestamp_seconds",
+                                            frozenset({("schedule", "every10")}))),
+           "every10 durations": sm.get(("ferry_backup_duration_seconds_count", frozenset({("schedule", "every10")}))),
+           "prunes": sm.get(("ferry_repository_prunes_total", frozenset({("repository", "default"),
+                                                                         ("result", "Succeeded")}))),
+           "pruned bytes": sm.get(("ferry_repository_pruned_bytes_total", frozenset({("repository", "default")})))}
+    print(f"note: the controller's backup metrics: {got}", flush=True)
+    check("the controller's /metrics: the schedule's Completed runs (>= 3) and the others' (lk-1, keep-1), "
+          "its last success within the seconds its third Backup was seen completed, as many durations, the "
+          "prunes (>= 1) and at least the bytes the last one freed",
+          (got["every10 Completed"] or 0) >= 3 and got["no schedule Completed"] == 2 and
+          abs((got["every10 last success"] or 0) - done_every) < 10 and
+          got["every10 durations"] == got["every10 Completed"] and (got["prunes"] or 0) >= 1 and
+          (got["pruned bytes"] or 0) >= m.get("bytesFreed", 1), got, "as said", REF)
     eq("the controller stops on SIGTERM with exit 0", env.stop_controller(), [0], "control/operator")
     env.close(REF)
     env = None
@@ -274,6 +309,13 @@ try:
        (0, ""), REF)
     check("the restored pod finds its file whole (sha256sum -c of the sums it wrote) and is Ready",
           app(env, restored=True), None, None, REF)
+    kt = ((env.get(f"{API}/namespaces/{SYS}/backups/keep-1") or {}).get("status") or {}).get("completionTimestamp")
+    sm = samples(env.controller_metrics())
+    got = sm.get(("ferry_backup_last_successful_timestamp_seconds", frozenset({("schedule", "")})))
+    want = datetime.datetime.strptime(kt, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp() if kt else None
+    eq("a controller that ran no Backup reports the synced keep-1's completion as the last successful one",
+       got, want, REF)
     eq("the controller stops on SIGTERM with exit 0", env.stop_controller(), [0], "control/operator")
 finally:
     if env:

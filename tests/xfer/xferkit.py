@@ -142,6 +142,17 @@ class Env:
             stdout=open(os.path.join(self.work, log), "w"), stderr=subprocess.STDOUT, env=self.env))
         return self.ctrl[-1]
 
+    def controller_metrics(self, log="controller.log"):
+        """The controller's /metrics page (its port from the "(port N)" of its log), or ""."""
+        import re
+        import urllib.request
+        try:
+            m = re.search(r"\(port (\d+)\)", open(os.path.join(self.work, log), errors="replace").read())
+            with urllib.request.urlopen(f"http://127.0.0.1:{m.group(1)}/metrics", timeout=5) as r:
+                return r.read().decode()
+        except (OSError, AttributeError):
+            return ""
+
     def leader(self):
         return ((self.get(f"/apis/coordination.k8s.io/v1/namespaces/{SYS}/leases/ferry-controller") or {}).get(
             "spec") or {}).get("holderIdentity")
