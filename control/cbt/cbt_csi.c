@@ -31,8 +31,8 @@
 #include "datapath/dp.h"
 #include "k8s/k8s.h"
 
-#define CSI_SERVICE "snapshotmetadata.SnapshotMetadata"
-#define CSI_DEFAULT_SA "ferry-system/ferry-agent"
+#define CSI_SERVICE	  "snapshotmetadata.SnapshotMetadata"
+#define CSI_DEFAULT_SA	  "ferry-system/ferry-agent"
 #define CSI_TOKEN_SECONDS 600
 
 static const struct k8s_resource csi_sms_res =
@@ -92,30 +92,34 @@ static int csi_tuple(struct cbt_csi_stream *s, const uint8_t *p, size_t len, str
 		return cbt_fail(e, -EBADMSG, "SnapshotMetadata: tuple %llu at %llu has no size",
 				(unsigned long long)n, (unsigned long long)off);
 	if (size > INT64_MAX - off || off + size > s->capacity)
-		return cbt_fail(e, -EBADMSG,
-				"SnapshotMetadata: tuple %llu (%llu, %llu) ends past the volume's capacity %llu",
-				(unsigned long long)n, (unsigned long long)off,
-				(unsigned long long)size, (unsigned long long)s->capacity);
+		return cbt_fail(
+			e, -EBADMSG,
+			"SnapshotMetadata: tuple %llu (%llu, %llu) ends past the volume's capacity %llu",
+			(unsigned long long)n, (unsigned long long)off, (unsigned long long)size,
+			(unsigned long long)s->capacity);
 	end = off + size;
 	if (s->type == CBT_CSI_FIXED_LENGTH) {
 		if (!s->block)
 			s->block = size;
 		if (size != s->block)
-			return cbt_fail(e, -EBADMSG,
-					"SnapshotMetadata: FIXED_LENGTH tuple %llu at %llu has %llu bytes, the first had %llu",
-					(unsigned long long)n, (unsigned long long)off,
-					(unsigned long long)size, (unsigned long long)s->block);
+			return cbt_fail(
+				e, -EBADMSG,
+				"SnapshotMetadata: FIXED_LENGTH tuple %llu at %llu has %llu bytes, the first had %llu",
+				(unsigned long long)n, (unsigned long long)off,
+				(unsigned long long)size, (unsigned long long)s->block);
 	}
 	if (end <= s->start)
-		return cbt_fail(e, -EBADMSG,
-				"SnapshotMetadata: tuple %llu (%llu, %llu) ends at or before starting_offset %llu",
-				(unsigned long long)n, (unsigned long long)off,
-				(unsigned long long)size, (unsigned long long)s->start);
+		return cbt_fail(
+			e, -EBADMSG,
+			"SnapshotMetadata: tuple %llu (%llu, %llu) ends at or before starting_offset %llu",
+			(unsigned long long)n, (unsigned long long)off, (unsigned long long)size,
+			(unsigned long long)s->start);
 	if (off < s->last)
-		return cbt_fail(e, -EBADMSG,
-				"SnapshotMetadata: tuple %llu (%llu, %llu) starts before the previous one ended (%llu): not strictly increasing",
-				(unsigned long long)n, (unsigned long long)off,
-				(unsigned long long)size, (unsigned long long)s->last);
+		return cbt_fail(
+			e, -EBADMSG,
+			"SnapshotMetadata: tuple %llu (%llu, %llu) starts before the previous one ended (%llu): not strictly increasing",
+			(unsigned long long)n, (unsigned long long)off, (unsigned long long)size,
+			(unsigned long long)s->last);
 	s->last = end;
 	/* a resumed call starts in the block that holds its starting_offset */
 	if (off < s->end)
@@ -145,9 +149,10 @@ int cbt_csi_response(struct cbt_csi_stream *s, const uint8_t *msg, size_t len, s
 		else if (f.num == 2)
 			ret = csi_int(&f, "volume_capacity_bytes", &cap, e);
 		else if (f.num == 3 && f.wire != 2)
-			ret = cbt_fail(e, -EBADMSG,
-				       "SnapshotMetadata: block_metadata has wire type %u, not a message",
-				       f.wire);
+			ret = cbt_fail(
+				e, -EBADMSG,
+				"SnapshotMetadata: block_metadata has wire type %u, not a message",
+				f.wire);
 		if (ret < 0)
 			return ret;
 	}
@@ -155,18 +160,19 @@ int cbt_csi_response(struct cbt_csi_stream *s, const uint8_t *msg, size_t len, s
 		return ret;
 	s->messages++;
 	if (type != CBT_CSI_FIXED_LENGTH && type != CBT_CSI_VARIABLE_LENGTH)
-		return cbt_fail(e, -EBADMSG, "SnapshotMetadata: message %llu: block_metadata_type %llu",
+		return cbt_fail(e, -EBADMSG,
+				"SnapshotMetadata: message %llu: block_metadata_type %llu",
 				(unsigned long long)s->messages, (unsigned long long)type);
 	if (!cap)
 		return cbt_fail(e, -EBADMSG,
 				"SnapshotMetadata: message %llu: no volume_capacity_bytes",
 				(unsigned long long)s->messages);
 	if (s->type && ((uint64_t)s->type != type || s->capacity != cap))
-		return cbt_fail(e, -EBADMSG,
-				"SnapshotMetadata: message %llu: %s of %llu bytes, after %s of %llu bytes",
-				(unsigned long long)s->messages, csi_types[type],
-				(unsigned long long)cap, csi_types[s->type],
-				(unsigned long long)s->capacity);
+		return cbt_fail(
+			e, -EBADMSG,
+			"SnapshotMetadata: message %llu: %s of %llu bytes, after %s of %llu bytes",
+			(unsigned long long)s->messages, csi_types[type], (unsigned long long)cap,
+			csi_types[s->type], (unsigned long long)s->capacity);
 	s->type = (int)type;
 	s->capacity = cap;
 	s->out->size = cap;
@@ -214,9 +220,10 @@ static int csi_snapshot(struct k8s_client *c, const char *ns, const char *name, 
 	}
 	ret = k8s_snapshotcontent_view(vsc, &cv);
 	if (!ret && (!cv.status_handle || !cv.driver)) {
-		ret = cbt_fail(e, -EBUSY,
-			       "volumesnapshot %s/%s: content %s has no status.snapshotHandle or spec.driver",
-			       ns, name, v.bound_content);
+		ret = cbt_fail(
+			e, -EBUSY,
+			"volumesnapshot %s/%s: content %s has no status.snapshotHandle or spec.driver",
+			ns, name, v.bound_content);
 		goto out;
 	}
 	if (ret) {
@@ -287,18 +294,20 @@ static int csi_service(struct csi_env *x, const struct cbt_csi_opts *o, struct c
 
 	ret = k8s_get(x->client, &csi_sms_res, NULL, x->driver, NULL, &sms, &ke);
 	if (ret) {
-		cbt_fail(e, ret,
-			 "snapshotmetadataservice %s (cbt.storage.k8s.io/v1beta1, named after the CSI driver): %s",
-			 x->driver, ke.msg);
+		cbt_fail(
+			e, ret,
+			"snapshotmetadataservice %s (cbt.storage.k8s.io/v1beta1, named after the CSI driver): %s",
+			x->driver, ke.msg);
 		goto out;
 	}
 	addr = k8s_obj_str(sms, "/spec/address");
 	aud = k8s_obj_str(sms, "/spec/audience");
 	ca = k8s_obj_str(sms, "/spec/caCert");
 	if ((!o->address && !addr) || (!o->audience && !aud) || (!o->ca && !ca)) {
-		ret = cbt_fail(e, -EINVAL,
-			       "snapshotmetadataservice %s lacks spec.address, spec.audience or spec.caCert",
-			       x->driver);
+		ret = cbt_fail(
+			e, -EINVAL,
+			"snapshotmetadataservice %s lacks spec.address, spec.audience or spec.caCert",
+			x->driver);
 		goto out;
 	}
 	if (!o->address)
@@ -321,8 +330,8 @@ out:
 
 static int csi_env_init(struct csi_env *x, const struct cbt_csi_opts *o, struct cbt_err *e)
 {
-	struct k8s_config_opts co = {.sz = sizeof(co), .kubeconfig = o->kubeconfig,
-				     .context = o->context};
+	struct k8s_config_opts co = {
+		.sz = sizeof(co), .kubeconfig = o->kubeconfig, .context = o->context};
 	char sa_ns[254], *slash;
 	struct k8s_err ke;
 	int64_t expires;
@@ -428,13 +437,19 @@ int cbt_csi_delta(const struct cbt_csi_opts *o, struct dp_cbl *out, struct cbt_c
 		goto out;
 	}
 	for (unsigned int attempt = 0;; attempt++) {
-		struct cbt_csi_req rq = {.token = x.token, .ns = x.ns,
-					 .base = d.allocated ? NULL : x.base_id, .target = d.target,
-					 .start = s.end, .max_results = d.max_results};
+		struct cbt_csi_req rq = {.token = x.token,
+					 .ns = x.ns,
+					 .base = d.allocated ? NULL : x.base_id,
+					 .target = d.target,
+					 .start = s.end,
+					 .max_results = d.max_results};
 		struct cbt_pb req = {.p = NULL};
-		struct cbt_grpc_call call = {.url = url, .ca = x.ca, .ca_len = x.ca_len,
+		struct cbt_grpc_call call = {.url = url,
+					     .ca = x.ca,
+					     .ca_len = x.ca_len,
 					     .timeout_ms = d.timeout_ms ? d.timeout_ms : 600000,
-					     .fn = csi_on_msg, .arg = &s};
+					     .fn = csi_on_msg,
+					     .arg = &s};
 
 		s.start = s.end;
 		s.last = 0;

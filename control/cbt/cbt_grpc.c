@@ -171,15 +171,17 @@ int cbt_grpc_feed(struct cbt_grpc_frames *f, const void *data, size_t len, cbt_g
 			if (f->hdr_n < 5)
 				break;
 			if (f->hdr[0] != 0)
-				return cbt_fail(e, -EBADMSG,
-						"gRPC: message %llu has compressed flag %u, but no compression was asked for",
-						(unsigned long long)f->messages + 1, f->hdr[0]);
+				return cbt_fail(
+					e, -EBADMSG,
+					"gRPC: message %llu has compressed flag %u, but no compression was asked for",
+					(unsigned long long)f->messages + 1, f->hdr[0]);
 			f->msg_len = (size_t)f->hdr[1] << 24 | (size_t)f->hdr[2] << 16 |
 				     (size_t)f->hdr[3] << 8 | f->hdr[4];
 			if (f->msg_len > max)
-				return cbt_fail(e, -EMSGSIZE,
-						"gRPC: message %llu of %zu bytes is above the limit of %zu",
-						(unsigned long long)f->messages + 1, f->msg_len, max);
+				return cbt_fail(
+					e, -EMSGSIZE,
+					"gRPC: message %llu of %zu bytes is above the limit of %zu",
+					(unsigned long long)f->messages + 1, f->msg_len, max);
 			if (f->msg_len > f->cap) {
 				uint8_t *m = realloc(f->msg, f->msg_len);
 
@@ -291,7 +293,8 @@ int cbt_grpc_call(const struct cbt_grpc_call *c, struct cbt_grpc_result *r, stru
 	unsigned int timeout = c->timeout_ms ? c->timeout_ms : 60000;
 	struct curl_slist *hdrs = NULL, *h;
 	char errbuf[CURL_ERROR_SIZE] = "", tmo[48];
-	const char *const lines[] = {"content-type: application/grpc", "te: trailers", tmo, "Expect:"};
+	const char *const lines[] = {"content-type: application/grpc", "te: trailers", tmo,
+				     "Expect:"};
 	long os_errno = 0, version = 0;
 	const char *name;
 	uint8_t *framed;
@@ -362,8 +365,10 @@ int cbt_grpc_call(const struct cbt_grpc_call *c, struct cbt_grpc_result *r, stru
 	ret = grpc_errno_of_curl(cc, os_errno, &r->broken);
 	if (ret) {
 		if (ret == -EKEYREJECTED)
-			cbt_fail(e, ret, "%s: TLS: the server's certificate is not trusted by the CA given (or names another host): %s",
-				 c->url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			cbt_fail(
+				e, ret,
+				"%s: TLS: the server's certificate is not trusted by the CA given (or names another host): %s",
+				c->url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		else
 			cbt_fail(e, ret, "%s: %s%s", c->url,
 				 errbuf[0] ? errbuf : curl_easy_strerror(cc),
@@ -371,17 +376,19 @@ int cbt_grpc_call(const struct cbt_grpc_call *c, struct cbt_grpc_result *r, stru
 		goto out;
 	}
 	if (version != CURL_HTTP_VERSION_2_0) {
-		ret = cbt_fail(e, -EPROTONOSUPPORT,
-			       "%s: the server did not answer over HTTP/2 (ALPN h2): not a gRPC server",
-			       c->url);
+		ret = cbt_fail(
+			e, -EPROTONOSUPPORT,
+			"%s: the server did not answer over HTTP/2 (ALPN h2): not a gRPC server",
+			c->url);
 		goto out;
 	}
 	if (x.status < 0 && x.http != 200)
 		r->status = x.status = grpc_code_of_http(x.http);
 	if (x.status < 0) {
 		r->broken = true;
-		ret = cbt_fail(e, -ECONNRESET, "%s: the stream ended without a grpc-status (%llu messages)",
-			       c->url, (unsigned long long)r->messages);
+		ret = cbt_fail(e, -ECONNRESET,
+			       "%s: the stream ended without a grpc-status (%llu messages)", c->url,
+			       (unsigned long long)r->messages);
 		goto out;
 	}
 	ret = cbt_grpc_errno(x.status, &name);
@@ -389,7 +396,8 @@ int cbt_grpc_call(const struct cbt_grpc_call *c, struct cbt_grpc_result *r, stru
 		r->broken = x.status == CBT_GRPC_UNAVAILABLE;
 		if (x.http != 200 && !x.message[0])
 			snprintf(x.message, sizeof(x.message), "HTTP %ld", x.http);
-		cbt_fail(e, ret, "%s: %s: %s", c->url, name, x.message[0] ? x.message : "(no message)");
+		cbt_fail(e, ret, "%s: %s: %s", c->url, name,
+			 x.message[0] ? x.message : "(no message)");
 		goto out;
 	}
 	if (x.frames.hdr_n) {

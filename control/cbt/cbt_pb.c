@@ -94,8 +94,9 @@ static int pb_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *v, c
 		c = buf[(*pos)++];
 		/* the tenth byte holds bit 63 only */
 		if (i == 9 && c > 1)
-			return cbt_fail(e, -EBADMSG, "protobuf: %s: varint above 64 bits at byte %zu",
-					what, *pos - 1);
+			return cbt_fail(e, -EBADMSG,
+					"protobuf: %s: varint above 64 bits at byte %zu", what,
+					*pos - 1);
 		x |= (uint64_t)(c & 0x7f) << (7 * i);
 		if (!(c & 0x80)) {
 			*v = x;
@@ -133,8 +134,8 @@ int cbt_pb_next(const uint8_t *buf, size_t len, size_t *pos, struct cbt_pb_field
 		size_t n = f->wire == 1 ? 8 : 4;
 
 		if (len - *pos < n)
-			return cbt_fail(e, -EBADMSG, "protobuf: field %u: fixed%zu truncated", f->num,
-					n * 8);
+			return cbt_fail(e, -EBADMSG, "protobuf: field %u: fixed%zu truncated",
+					f->num, n * 8);
 		for (size_t i = 0; i < n; i++)
 			f->v |= (uint64_t)buf[*pos + i] << (8 * i);
 		*pos += n;
@@ -145,9 +146,10 @@ int cbt_pb_next(const uint8_t *buf, size_t len, size_t *pos, struct cbt_pb_field
 		if (ret)
 			return ret;
 		if (f->v > len - *pos)
-			return cbt_fail(e, -EBADMSG,
-					"protobuf: field %u: length %llu past the end (%zu bytes left)",
-					f->num, (unsigned long long)f->v, len - *pos);
+			return cbt_fail(
+				e, -EBADMSG,
+				"protobuf: field %u: length %llu past the end (%zu bytes left)",
+				f->num, (unsigned long long)f->v, len - *pos);
 		f->p = buf + *pos;
 		f->len = (size_t)f->v;
 		*pos += f->len;

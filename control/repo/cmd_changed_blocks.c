@@ -422,7 +422,8 @@ static int cbt_args_parse(int argc, char **argv, struct ctl_common *c, struct cb
 			k->allocated = true;
 			break;
 		case OPT_MAX_RESULTS:
-			ret = ctl_parse_uint("changed-blocks", "max-results", optarg, 1, 1000000, &n);
+			ret = ctl_parse_uint("changed-blocks", "max-results", optarg, 1, 1000000,
+					     &n);
 			if (ret)
 				return ret;
 			k->max_results = (uint32_t)n;
@@ -440,16 +441,18 @@ static int cbt_args_parse(int argc, char **argv, struct ctl_common *c, struct cb
 		if (!strcmp(argv[optind], cbt_producers[i].name))
 			a->prod = &cbt_producers[i];
 	if (!a->prod)
-		return ctl_usage_error("changed-blocks", "unknown producer '%s' (xfs, btrfs or csi)",
-				       argv[optind]);
+		return ctl_usage_error("changed-blocks",
+				       "unknown producer '%s' (xfs, btrfs or csi)", argv[optind]);
 	if (a->csi.allocated) {
 		if (argc - optind != 2)
-			return ctl_usage_error("changed-blocks", "csi --allocated takes TARGET only");
+			return ctl_usage_error("changed-blocks",
+					       "csi --allocated takes TARGET only");
 		a->req.new = argv[optind + 1];
 	} else {
 		if (argc - optind != 3)
 			return ctl_usage_error("changed-blocks", "%s takes %s", a->prod->name,
-					       a->prod->csi_opts ? "BASE and TARGET" : "OLD and NEW");
+					       a->prod->csi_opts ? "BASE and TARGET"
+								 : "OLD and NEW");
 		a->req.old = argv[optind + 1];
 		a->req.new = argv[optind + 2];
 	}
@@ -461,8 +464,9 @@ static int cbt_args_parse(int argc, char **argv, struct ctl_common *c, struct cb
 		return ctl_usage_error("changed-blocks",
 				       "--file and --method are options of the btrfs producer");
 	if (!a->prod->csi_opts && a->csi_given)
-		return ctl_usage_error("changed-blocks",
-				       "-n and the cluster's and service's options are the csi producer's");
+		return ctl_usage_error(
+			"changed-blocks",
+			"-n and the cluster's and service's options are the csi producer's");
 	a->csi.sz = sizeof(a->csi);
 	a->req.csi = &a->csi;
 	return 0;
@@ -530,12 +534,12 @@ int ctl_cmd_changed_blocks(int argc, char **argv)
 			(unsigned long long)req->stats.calls, cbt_now() - t0);
 	else
 		ctl_log(CTL_LOG_INFO,
-		"changed-blocks %s (%s): %zu ranges, %llu bytes changed; %llu + %llu extents compared in %llu calls, %.3f s",
-		a.prod->name, req->method_used, list.n,
-		(unsigned long long)req->stats.bytes_changed,
-		(unsigned long long)req->stats.extents_old,
-		(unsigned long long)req->stats.extents_new, (unsigned long long)req->stats.calls,
-		cbt_now() - t0);
+			"changed-blocks %s (%s): %zu ranges, %llu bytes changed; %llu + %llu extents compared in %llu calls, %.3f s",
+			a.prod->name, req->method_used, list.n,
+			(unsigned long long)req->stats.bytes_changed,
+			(unsigned long long)req->stats.extents_old,
+			(unsigned long long)req->stats.extents_new,
+			(unsigned long long)req->stats.calls, cbt_now() - t0);
 	if (a.output)
 		cbt_summary(a.prod, req, &list, a.output, c.json, cbt_now() - t0);
 out:

@@ -32,8 +32,8 @@ static int pb_all(const uint8_t *buf, size_t len, struct cbt_pb_field *out, size
 
 static void t_pb(void)
 {
-	static const uint64_t vals[] = {1, 127, 128, 300, 16383, 16384, UINT32_MAX, INT64_MAX,
-					UINT64_MAX};
+	static const uint64_t vals[] = {1,     127,	   128,	      300,	 16383,
+					16384, UINT32_MAX, INT64_MAX, UINT64_MAX};
 	struct cbt_pb b = {.p = NULL};
 	struct cbt_pb_field f[16];
 	int n;
@@ -74,10 +74,12 @@ static void t_pb(void)
 	} bad[] = {
 		{"a truncated key", "truncated", {0x80}, 1},
 		{"a truncated value", "truncated", {0x08, 0xff, 0xff}, 3},
-		{"an 11-byte varint", "varint", {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-						 0xff, 0xff, 0x01},
+		{"an 11-byte varint",
+		 "varint",
+		 {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 		 12},
-		{"a tenth byte above 1", "above 64 bits",
+		{"a tenth byte above 1",
+		 "above 64 bits",
 		 {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02},
 		 11},
 		{"field number 0", "field number 0", {0x00, 0x01}, 2},
@@ -86,7 +88,8 @@ static void t_pb(void)
 		{"wire type 6", "wire type 6", {0x0e}, 1},
 		{"wire type 7", "wire type 7", {0x0f, 0}, 2},
 		{"a length past the end", "past the end", {0x0a, 0x05, 'a', 'b'}, 4},
-		{"a huge length", "past the end",
+		{"a huge length",
+		 "past the end",
 		 {0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 		 11},
 		{"a truncated fixed64", "fixed64", {0x09, 1, 2, 3}, 4},
@@ -105,12 +108,16 @@ static void t_pb(void)
 static void t_requests(void)
 {
 	/* field keys: 1<<3|2 = 0x0a, 2<<3|2 = 0x12, 3<<3|2 = 0x1a, 4<<3|2 = 0x22, 5<<3|0 = 0x28 ... */
-	static const uint8_t delta[] = {0x0a, 3, 't', 'o', 'k', 0x12, 2, 'n', 's', 0x1a, 1, 'b',
-					0x22, 1, 'x', 0x28, 0xac, 0x02, 0x30, 3};
-	static const uint8_t alloc[] = {0x0a, 3, 't', 'o', 'k', 0x12, 2, 'n', 's',
-					0x1a, 1, 'x', 0x20, 0x80, 0x20};
-	struct cbt_csi_req r = {.token = "tok", .ns = "ns", .base = "b", .target = "x",
-				.start = 300, .max_results = 3};
+	static const uint8_t delta[] = {0x0a, 3,   't',	 'o', 'k', 0x12, 2,    'n',  's',  0x1a,
+					1,    'b', 0x22, 1,   'x', 0x28, 0xac, 0x02, 0x30, 3};
+	static const uint8_t alloc[] = {0x0a, 3,    't', 'o', 'k',  0x12, 2,   'n',
+					's',  0x1a, 1,	 'x', 0x20, 0x80, 0x20};
+	struct cbt_csi_req r = {.token = "tok",
+				.ns = "ns",
+				.base = "b",
+				.target = "x",
+				.start = 300,
+				.max_results = 3};
 	struct cbt_pb b = {.p = NULL};
 
 	T_ASSERT_EQ(cbt_csi_request(&r, &b), 0);
@@ -213,15 +220,42 @@ static void t_responses(void)
 		{"type 3", "block_metadata_type 3", 3, cap, 0, {{0, 1}}, 1},
 		{"no capacity", "no volume_capacity_bytes", 2, 0, 0, {{0, 1}}, 1},
 		{"an empty tuple", "has no size", 2, cap, 0, {{4096, 0}}, 1},
-		{"past the capacity", "past the volume's capacity", 2, cap, 0, {{cap - 4096, 8192}}, 1},
-		{"overlapping", "starts before the previous one ended", 2, cap, 0,
-		 {{0, 8192}, {4096, 4096}}, 2},
+		{"past the capacity",
+		 "past the volume's capacity",
+		 2,
+		 cap,
+		 0,
+		 {{cap - 4096, 8192}},
+		 1},
+		{"overlapping",
+		 "starts before the previous one ended",
+		 2,
+		 cap,
+		 0,
+		 {{0, 8192}, {4096, 4096}},
+		 2},
 		{"decreasing", "not strictly increasing", 2, cap, 0, {{8192, 4096}, {0, 4096}}, 2},
-		{"ending before starting_offset", "ends at or before starting_offset 65536", 2, cap,
-		 65536, {{0, 4096}}, 1},
-		{"ending at starting_offset", "ends at or before starting_offset", 2, cap, 65536,
-		 {{61440, 4096}}, 1},
-		{"a negative offset", "byte_offset is negative", 2, cap, 0, {{1ull << 63, 4096}}, 1},
+		{"ending before starting_offset",
+		 "ends at or before starting_offset 65536",
+		 2,
+		 cap,
+		 65536,
+		 {{0, 4096}},
+		 1},
+		{"ending at starting_offset",
+		 "ends at or before starting_offset",
+		 2,
+		 cap,
+		 65536,
+		 {{61440, 4096}},
+		 1},
+		{"a negative offset",
+		 "byte_offset is negative",
+		 2,
+		 cap,
+		 0,
+		 {{1ull << 63, 4096}},
+		 1},
 		{"a negative size", "size_bytes is negative", 2, cap, 0, {{0, UINT64_MAX}}, 1},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -252,7 +286,8 @@ static void t_responses(void)
 		static const uint8_t off_as_bytes[] = {0x1a, 0x04, 0x0a, 0x02, 'a', 'b',
 						       0x08, 0x02, 0x10, 0x80, 0x40};
 		static const uint8_t meta_as_varint[] = {0x18, 0x05, 0x08, 0x02, 0x10, 0x80, 0x40};
-		static const uint8_t type_as_fixed[] = {0x09, 2, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x80, 0x40};
+		static const uint8_t type_as_fixed[] = {0x09, 2, 0, 0,	  0,	0,
+							0,    0, 0, 0x10, 0x80, 0x40};
 		static const uint8_t cut[] = {0x08, 0x02, 0x10, 0x80, 0x40, 0x1a, 0x09, 0x08};
 		const struct {
 			const uint8_t *b;
@@ -261,7 +296,8 @@ static void t_responses(void)
 		} w[] = {
 			{off_as_bytes, sizeof(off_as_bytes), "byte_offset has wire type 2"},
 			{meta_as_varint, sizeof(meta_as_varint), "block_metadata has wire type 0"},
-			{type_as_fixed, sizeof(type_as_fixed), "block_metadata_type has wire type 1"},
+			{type_as_fixed, sizeof(type_as_fixed),
+			 "block_metadata_type has wire type 1"},
 			{cut, sizeof(cut), "past the end"},
 		};
 		for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
