@@ -251,15 +251,12 @@ static size_t grpc_on_header(char *buf, size_t size, size_t n, void *arg)
 	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
 		vlen--;
 	if (!strncasecmp(buf, "grpc-status:", 12)) {
-		char num[16];
+		int code = vlen && vlen < 6 ? 0 : -1;
 
-		if (vlen && vlen < sizeof(num) && strspn(v, "0123456789") >= vlen) {
-			memcpy(num, v, vlen);
-			num[vlen] = '\0';
-			x->status = (int)strtol(num, NULL, 10);
-		} else {
-			x->status = CBT_GRPC_UNKNOWN;
-		}
+		/* the buffer is not NUL-terminated: digits counted by hand */
+		for (size_t i = 0; i < vlen && code >= 0; i++)
+			code = v[i] >= '0' && v[i] <= '9' ? code * 10 + (v[i] - '0') : -1;
+		x->status = code >= 0 ? code : CBT_GRPC_UNKNOWN;
 	} else if (!strncasecmp(buf, "grpc-message:", 13)) {
 		cbt_grpc_pct_decode(v, vlen, x->message, sizeof(x->message));
 	} else if (!strncasecmp(buf, "content-type:", 13)) {
