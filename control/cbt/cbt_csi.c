@@ -469,6 +469,21 @@ int cbt_csi_delta(const struct cbt_csi_opts *o, struct dp_cbl *out, struct cbt_c
 			break;
 		csi_sleep_ms(200u << attempt);
 	}
+	if ((ret == -EACCES || ret == -EPERM) && x.token_own) {
+		char msg[sizeof(e->msg)];
+
+		snprintf(msg, sizeof(msg), "%s", e->msg);
+		if (ret == -EACCES)
+			cbt_fail(
+				e, ret,
+				"%s (the token is service account %s's for audience %s: is that the service's audience?)",
+				msg, d.sa, x.audience);
+		else
+			cbt_fail(
+				e, ret,
+				"%s (grant service account %s 'get' on volumesnapshots.snapshot.storage.k8s.io in %s)",
+				msg, d.sa, x.ns);
+	}
 out:
 	if (info) {
 		snprintf(info->driver, sizeof(info->driver), "%s", x.driver);

@@ -367,9 +367,9 @@ def refused(what, args, code, words):
 
 refused("a service account without get volumesnapshots", ["p-vd", "n-vd", "-n", NS, "--service-account",
         f"{NS}/nobody", "--address", f"127.0.0.1:{PORT}"] + P0, 8,
-        ["PERMISSION_DENIED", "not authorized to get volumesnapshots"])
+        ["PERMISSION_DENIED", "not authorized to get volumesnapshots", f"grant service account {NS}/nobody"])
 refused("a token for another audience", ["p-vd", "n-vd", *COMMON, "--audience", "another-audience"] + P0, 8,
-        ["UNAUTHENTICATED"])
+        ["UNAUTHENTICATED", "audience another-audience"])
 rc = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                      "-subj", "/CN=other-ca", "-days", "1", "-keyout", f"{TMP}/other.key", "-out", f"{TMP}/other.crt"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
