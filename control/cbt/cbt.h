@@ -322,8 +322,9 @@ struct cbt_grpc_result {
  * cbt_grpc_call() - make the call, blocking; messages go to @c->fn as they arrive
  * Return: 0 (grpc-status OK); the status's cbt_grpc_errno(); @fn's error;
  * -EKEYREJECTED (the server's certificate is not trusted by @c->ca, or it
- * names another host); -ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT (the
- * connect or the deadline); -ECONNRESET (the stream broke);
+ * names another host); -EPROTO (the TLS handshake failed); -EINVAL (not
+ * https://, a CA bundle curl cannot read); -ECONNREFUSED, -EHOSTUNREACH,
+ * -ETIMEDOUT (the connect or the deadline); -ECONNRESET (the stream broke);
  * -EPROTONOSUPPORT (the server did not answer over HTTP/2, or not with
  * application/grpc); -EBADMSG, -EMSGSIZE (framing); -ENOMEM; -EIO.
  * @e->msg names the server and, for a status, its name and grpc-message.
@@ -431,7 +432,7 @@ struct cbt_csi_opts {
 	unsigned int timeout_ms;
 };
 
-/* struct cbt_csi_info - what the producer used and saw (strings borrowed from the opts or copied) */
+/* struct cbt_csi_info - what the producer used and saw (the strings are copies) */
 struct cbt_csi_info {
 	char driver[128], address[256], base_id[512];
 	int type;	 /* enum cbt_csi_type; 0 if no message came */
