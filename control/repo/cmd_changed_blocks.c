@@ -3,7 +3,9 @@
  * control/repo/cmd_changed_blocks.c - ferry changed-blocks: write the list of
  * ranges that changed between two images (FORMAT.md "Changed-block
  * lists"), bound to the parent snapshot made from the older one, for
- * `ferry backup --changed-blocks`. The producers are in control/cbt/cbt_*.c.
+ * `ferry backup --changed-blocks`. The producers are in control/cbt/cbt_*.c:
+ * two files compared (xfs, btrfs), or a CSI driver's SnapshotMetadata
+ * service asked about two VolumeSnapshots (csi).
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -24,12 +26,17 @@ struct cbt_producer {
 	cbt_produce_fn produce;
 	const char *summary;
 	bool btrfs_opts; /* takes --file and --method */
+	bool csi_opts;	 /* takes the cluster's options; OLD's size is not known */
 };
 
 static const struct cbt_producer cbt_producers[] = {
-	{"xfs", cbt_xfs_produce, "OLD and NEW are reflinked image files on XFS (FIEMAP)", false},
+	{"xfs", cbt_xfs_produce, "OLD and NEW are reflinked image files on XFS (FIEMAP)", false,
+	 false},
 	{"btrfs", cbt_btrfs_produce,
-	 "OLD and NEW are the image in two btrfs snapshots (file extent items)", true},
+	 "OLD and NEW are the image in two btrfs snapshots (file extent items)", true, false},
+	{"csi", cbt_csi_produce,
+	 "BASE and TARGET are VolumeSnapshots; the CSI driver's SnapshotMetadata service", false,
+	 true},
 };
 
 static void changed_blocks_usage(FILE *f)
@@ -37,7 +44,11 @@ static void changed_blocks_usage(FILE *f)
 	fprintf(f,
 		"usage: ferry changed-blocks xfs OLD NEW --parent SNAPSHOT [-o FILE] [--json]\n"
 		"       ferry changed-blocks btrfs OLD_SNAP NEW_SNAP [--file PATH] --parent SNAPSHOT\n"
-		"                            [--method auto|tree|fiemap] [-o FILE] [--json]\n\n"
+		"                            [--method auto|tree|fiemap] [-o FILE] [--json]\n"
+		"       ferry changed-blocks csi BASE TARGET -n NAMESPACE --parent SNAPSHOT\n"
+		"                            [--service-account NS/NAME] [--driver D] [--address HOST:PORT]\n"
+		"                            [--ca FILE] [--audience A] [-o FILE] [--json]\n"
+		"       ferry changed-blocks csi --allocated TARGET -n NAMESPACE --parent SNAPSHOT [...]\n\n"
 		"List the byte ranges of NEW that may differ from OLD, for 'ferry backup\n"
 		"--changed-blocks FILE NEW'. OLD must hold exactly what the parent snapshot was made\n"
 		"from; the list names that snapshot, and a backup with another parent refuses it.\n"
@@ -50,11 +61,15 @@ static void changed_blocks_usage(FILE *f)
 		"parent was made, NEW a later reflink copy (or the live file, if nothing writes it). A\n"
 		"range is unchanged where both map it to the same blocks, or both read it as zeros.\n"
 		"btrfs: OLD_SNAP and NEW_SNAP are the image file in two snapshots, or the snapshots\n"
-		"(subvolumes) themselves with --file naming the image inside them.\n\n"
+		"(subvolumes) themselves with --file naming the image inside them.\n"
+		"csi: TARGET is a VolumeSnapshot, BASE a VolumeSnapshot of the same volume taken before\n"
+		"it (its content's status.snapshotHandle is asked about) or handle:<id>; the CSI driver's\n"
+		"SnapshotMetadata service (KEP-3314) answers GetMetadataDelta over gRPC. The parent\n"
+		"snapshot is a backup of BASE's volume as BASE holds it.\n\n"
 		"  --parent SNAPSHOT       the snapshot made from OLD (required): a 64-digit id; with a\n"
 		"                          repository (--repo, $FERRY_REPO) also a unique prefix of at\n"
-		"                          least 8 digits or 'latest', and it is checked to exist and to\n"
-		"                          have OLD's size\n"
+		"                          least 8 digits or 'latest', and it is checked to exist and\n"
+		"                          (xfs, btrfs) to have OLD's size\n"
 		"  --volume NAME           the volume whose 'latest' --parent means\n"
 		"  -o, --output FILE       write the list to FILE (atomically) and a summary to stdout;\n"
 		"                          default: the list on stdout\n"
@@ -63,6 +78,17 @@ static void changed_blocks_usage(FILE *f)
 		"  --method M              btrfs: tree (file extent items; needs CAP_SYS_ADMIN), fiemap\n"
 		"                          (compressed extents always count as changed), auto (tree,\n"
 		"                          else fiemap; the default)\n"
+		"  -n, --namespace NS      csi: the VolumeSnapshots' namespace (default: the kubeconfig's)\n"
+		"  --kubeconfig FILE, --context NAME  csi: the cluster (default: $KUBECONFIG, in-cluster)\n"
+		"  --service-account NS/NAME  csi: whose token (TokenRequest for the service's audience)\n"
+		"                          is sent; it needs 'get volumesnapshots' in NS (default:\n"
+		"                          ferry-system/ferry-agent)\n"
+		"  --driver D              csi: the CSI driver (default: the target content's spec.driver)\n"
+		"  --address HOST:PORT, --ca FILE, --audience A\n"
+		"                          csi: the service (default: the SnapshotMetadataService named\n"
+		"                          after the driver: spec.address, spec.caCert, spec.audience)\n"
+		"  --allocated             csi: the ranges of TARGET that hold data (GetMetadataAllocated)\n"
+		"  --max-results N         csi: tuples per message asked for (default: the server's)\n"
 		"  -h, --help              this text\n\n"
 		"Repository options (only to resolve and check --parent): --repo URL, --password-file,\n"
 		"--password-command and the S3 options, as 'ferry backup --help' describes them.\n");
@@ -188,6 +214,37 @@ static int cbt_write_list(const char *path, const char *buf, size_t len)
 	return 0;
 }
 
+/* --ca FILE: a PEM bundle, at most 1 MiB. 0 or -errno, printed. */
+static int cbt_read_ca(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	size_t cap = 1 << 20;
+	char *buf;
+	int ret = 0;
+
+	if (!f)
+		return ctl_fail(-errno, NULL, "--ca %s: %s", path, strerror(errno));
+	buf = malloc(cap + 1);
+	if (!buf) {
+		fclose(f);
+		return ctl_fail(-ENOMEM, NULL, "out of memory");
+	}
+	*len = fread(buf, 1, cap + 1, f);
+	if (ferror(f))
+		ret = ctl_fail(-EIO, NULL, "--ca %s: read error", path);
+	else if (*len > cap)
+		ret = ctl_fail(-EFBIG, NULL, "--ca %s: larger than 1 MiB", path);
+	else if (!*len)
+		ret = ctl_usage_error("changed-blocks", "--ca %s is empty", path);
+	fclose(f);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	*out = buf;
+	return 0;
+}
+
 static void cbt_summary(const struct cbt_producer *p, const struct cbt_request *req,
 			const struct dp_cbl *l, const char *path, bool json, double secs)
 {
@@ -227,7 +284,8 @@ static void cbt_summary(const struct cbt_producer *p, const struct cbt_request *
 
 /*
  * The producers' errnos as the command reports them: a wrong filesystem or
- * argument is a usage error (-EINVAL), no FIEMAP an I/O error (-EIO).
+ * argument is a usage error (-EINVAL), no FIEMAP an I/O error (-EIO), a
+ * service that does not speak gRPC a protocol error (-EPROTO).
  */
 static int cbt_errno(int err)
 {
@@ -239,6 +297,8 @@ static int cbt_errno(int err)
 	case -EOPNOTSUPP:
 	case -ENOTTY:
 		return -EIO;
+	case -EPROTONOSUPPORT:
+		return -EPROTO;
 	default:
 		return err;
 	}
@@ -256,25 +316,56 @@ static double cbt_now(void)
 struct cbt_args {
 	const struct cbt_producer *prod;
 	struct cbt_request req;
+	struct cbt_csi_opts csi;
+	const char *ca_file;
+	bool csi_given; /* a csi option was given */
 	const char *parent, *volume, *output;
 	bool help;
 };
 
 static int cbt_args_parse(int argc, char **argv, struct ctl_common *c, struct cbt_args *a)
 {
-	enum { OPT_PARENT = CTL_OPT_VERB_BASE, OPT_VOLUME, OPT_FILE, OPT_METHOD };
+	enum {
+		OPT_PARENT = CTL_OPT_VERB_BASE,
+		OPT_VOLUME,
+		OPT_FILE,
+		OPT_METHOD,
+		OPT_KUBECONFIG,
+		OPT_CONTEXT,
+		OPT_SA,
+		OPT_DRIVER,
+		OPT_ADDRESS,
+		OPT_CA,
+		OPT_AUDIENCE,
+		OPT_ALLOCATED,
+		OPT_MAX_RESULTS,
+	};
 	static const struct option opts[] = {
 		CTL_COMMON_LONGOPTS,
 		{"parent", required_argument, NULL, OPT_PARENT},
 		{"volume", required_argument, NULL, OPT_VOLUME},
 		{"file", required_argument, NULL, OPT_FILE},
 		{"method", required_argument, NULL, OPT_METHOD},
+		{"namespace", required_argument, NULL, 'n'},
+		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+		{"context", required_argument, NULL, OPT_CONTEXT},
+		{"service-account", required_argument, NULL, OPT_SA},
+		{"driver", required_argument, NULL, OPT_DRIVER},
+		{"address", required_argument, NULL, OPT_ADDRESS},
+		{"ca", required_argument, NULL, OPT_CA},
+		{"audience", required_argument, NULL, OPT_AUDIENCE},
+		{"allocated", no_argument, NULL, OPT_ALLOCATED},
+		{"max-results", required_argument, NULL, OPT_MAX_RESULTS},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	struct cbt_csi_opts *k = &a->csi;
+	unsigned long n;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "h" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hn:" CTL_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		if (opt == 'n' || (opt >= OPT_KUBECONFIG && opt <= OPT_MAX_RESULTS))
+			a->csi_given = true;
 		switch (opt) {
 		case 'h':
 			a->help = true;
@@ -303,6 +394,40 @@ static int cbt_args_parse(int argc, char **argv, struct ctl_common *c, struct cb
 					"changed-blocks",
 					"--method takes auto, tree or fiemap, not '%s'", optarg);
 			break;
+		case 'n':
+			k->ns = optarg;
+			break;
+		case OPT_KUBECONFIG:
+			k->kubeconfig = optarg;
+			break;
+		case OPT_CONTEXT:
+			k->context = optarg;
+			break;
+		case OPT_SA:
+			k->sa = optarg;
+			break;
+		case OPT_DRIVER:
+			k->driver = optarg;
+			break;
+		case OPT_ADDRESS:
+			k->address = optarg;
+			break;
+		case OPT_CA:
+			a->ca_file = optarg;
+			break;
+		case OPT_AUDIENCE:
+			k->audience = optarg;
+			break;
+		case OPT_ALLOCATED:
+			k->allocated = true;
+			break;
+		case OPT_MAX_RESULTS:
+			ret = ctl_parse_uint("changed-blocks", "max-results", optarg, 1, 1000000,
+					     &n);
+			if (ret)
+				return ret;
+			k->max_results = (uint32_t)n;
+			break;
 		default:
 			ret = ctl_common_opt(c, "changed-blocks", opt, optarg);
 			if (ret)
@@ -311,17 +436,26 @@ static int cbt_args_parse(int argc, char **argv, struct ctl_common *c, struct cb
 		}
 	}
 	if (optind >= argc)
-		return ctl_usage_error("changed-blocks", "no producer given (xfs or btrfs)");
+		return ctl_usage_error("changed-blocks", "no producer given (xfs, btrfs or csi)");
 	for (size_t i = 0; i < sizeof(cbt_producers) / sizeof(cbt_producers[0]); i++)
 		if (!strcmp(argv[optind], cbt_producers[i].name))
 			a->prod = &cbt_producers[i];
 	if (!a->prod)
-		return ctl_usage_error("changed-blocks", "unknown producer '%s' (xfs or btrfs)",
-				       argv[optind]);
-	if (argc - optind != 3)
-		return ctl_usage_error("changed-blocks", "%s takes OLD and NEW", a->prod->name);
-	a->req.old = argv[optind + 1];
-	a->req.new = argv[optind + 2];
+		return ctl_usage_error("changed-blocks",
+				       "unknown producer '%s' (xfs, btrfs or csi)", argv[optind]);
+	if (a->csi.allocated) {
+		if (argc - optind != 2)
+			return ctl_usage_error("changed-blocks",
+					       "csi --allocated takes TARGET only");
+		a->req.new = argv[optind + 1];
+	} else {
+		if (argc - optind != 3)
+			return ctl_usage_error("changed-blocks", "%s takes %s", a->prod->name,
+					       a->prod->csi_opts ? "BASE and TARGET"
+								 : "OLD and NEW");
+		a->req.old = argv[optind + 1];
+		a->req.new = argv[optind + 2];
+	}
 	if (!a->parent)
 		return ctl_usage_error(
 			"changed-blocks",
@@ -329,6 +463,12 @@ static int cbt_args_parse(int argc, char **argv, struct ctl_common *c, struct cb
 	if (!a->prod->btrfs_opts && (a->req.file || a->req.method != CBT_METHOD_AUTO))
 		return ctl_usage_error("changed-blocks",
 				       "--file and --method are options of the btrfs producer");
+	if (!a->prod->csi_opts && a->csi_given)
+		return ctl_usage_error(
+			"changed-blocks",
+			"-n and the cluster's and service's options are the csi producer's");
+	a->csi.sz = sizeof(a->csi);
+	a->req.csi = &a->csi;
 	return 0;
 }
 
@@ -340,8 +480,8 @@ int ctl_cmd_changed_blocks(int argc, char **argv)
 	struct cbt_err err = {.msg = ""};
 	struct ctl_common c;
 	uint64_t parent_size;
-	char *text = NULL;
-	size_t len = 0;
+	char *text = NULL, *ca = NULL;
+	size_t len = 0, ca_len = 0;
 	double t0;
 	int ret;
 
@@ -355,6 +495,13 @@ int ctl_cmd_changed_blocks(int argc, char **argv)
 	ret = cbt_parent(&c, a.parent, a.volume, list.parent, &parent_size);
 	if (ret)
 		goto out;
+	if (a.ca_file) {
+		ret = cbt_read_ca(a.ca_file, &ca, &ca_len);
+		if (ret)
+			goto out;
+		a.csi.ca = ca;
+		a.csi.ca_len = ca_len;
+	}
 	t0 = cbt_now();
 	ret = a.prod->produce(req, &list, &err);
 	if (ret) {
@@ -362,7 +509,7 @@ int ctl_cmd_changed_blocks(int argc, char **argv)
 			       err.msg);
 		goto out;
 	}
-	if (parent_size && parent_size != req->old_size) {
+	if (parent_size && !a.prod->csi_opts && parent_size != req->old_size) {
 		ret = ctl_fail(
 			-ESTALE, NULL,
 			"parent %.16s is a snapshot of %llu bytes, but OLD %s has %llu: OLD is not what the parent was made from",
@@ -379,17 +526,25 @@ int ctl_cmd_changed_blocks(int argc, char **argv)
 	ret = cbt_write_list(a.output, text, len);
 	if (ret)
 		goto out;
-	ctl_log(CTL_LOG_INFO,
-		"changed-blocks %s (%s): %zu ranges, %llu bytes changed; %llu + %llu extents compared in %llu calls, %.3f s",
-		a.prod->name, req->method_used, list.n,
-		(unsigned long long)req->stats.bytes_changed,
-		(unsigned long long)req->stats.extents_old,
-		(unsigned long long)req->stats.extents_new, (unsigned long long)req->stats.calls,
-		cbt_now() - t0);
+	if (a.prod->csi_opts)
+		ctl_log(CTL_LOG_INFO,
+			"changed-blocks csi (%s): %zu ranges, %llu bytes changed; %llu tuples in %llu calls, %.3f s",
+			req->method_used, list.n, (unsigned long long)req->stats.bytes_changed,
+			(unsigned long long)req->stats.extents_new,
+			(unsigned long long)req->stats.calls, cbt_now() - t0);
+	else
+		ctl_log(CTL_LOG_INFO,
+			"changed-blocks %s (%s): %zu ranges, %llu bytes changed; %llu + %llu extents compared in %llu calls, %.3f s",
+			a.prod->name, req->method_used, list.n,
+			(unsigned long long)req->stats.bytes_changed,
+			(unsigned long long)req->stats.extents_old,
+			(unsigned long long)req->stats.extents_new,
+			(unsigned long long)req->stats.calls, cbt_now() - t0);
 	if (a.output)
 		cbt_summary(a.prod, req, &list, a.output, c.json, cbt_now() - t0);
 out:
 	free(text);
+	free(ca);
 	dp_cbl_fini(&list);
 	return ret;
 }
