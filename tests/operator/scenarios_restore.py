@@ -6,7 +6,8 @@ a rerun without a rule ends early).
 
 An encrypted file:// repository in the test's temporary directory, its Repositories
 (the right password, and a wrong one), a namespace with a ConfigMap, a Deployment, a
-Service, a ServiceAccount, a Secret and a StatefulSet, backed up by a Backup of its own namespace (the Backups and
+Service, a ServiceAccount, a Secret, a StatefulSet, a DaemonSet, a Job, a CronJob, a
+PodDisruptionBudget, a HorizontalPodAutoscaler, a LimitRange and a ResourceQuota, backed up by a Backup of its own namespace (the Backups and
 Restores live in another namespace, as Velero keeps them in its own). Checked, as
 control/cluster/cluster.h "THE RESTORE RECONCILER" says:
 - bad input, each FailedValidation with the reason in validationErrors and in a False
@@ -19,8 +20,8 @@ control/cluster/cluster.h "THE RESTORE RECONCILER" says:
 - the same Restore again over what it made (existingResourcePolicy none): every object
   found as the backup has it, counted restored, and the Secret (written, never read by
   the controller) left uncompared: the one warning;
-- a ConfigMap and the Secret changed, existingResourcePolicy update: both put back to the
-  backup's content;
+- a ConfigMap and the Secret changed, and a label of each workload and policy object,
+  existingResourcePolicy update: each put back to the backup's content;
 - namespaceMapping into another namespace: the objects there, equal to the originals.
 """
 import os
@@ -51,7 +52,17 @@ OBJECTS = [("ConfigMap", "/api/v1/namespaces/{ns}/configmaps", "app-config"),
            ("Service", "/api/v1/namespaces/{ns}/services", "app"),
            ("ServiceAccount", "/api/v1/namespaces/{ns}/serviceaccounts", "app-sa"),
            ("Secret", "/api/v1/namespaces/{ns}/secrets", "app-secret"),
-           ("StatefulSet", "/apis/apps/v1/namespaces/{ns}/statefulsets", "db")]
+           ("StatefulSet", "/apis/apps/v1/namespaces/{ns}/statefulsets", "db"),
+           ("DaemonSet", "/apis/apps/v1/namespaces/{ns}/daemonsets", "agent"),
+           ("Job", "/apis/batch/v1/namespaces/{ns}/jobs", "migrate"),
+           ("CronJob", "/apis/batch/v1/namespaces/{ns}/cronjobs", "nightly"),
+           ("PodDisruptionBudget", "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets", "app"),
+           ("HorizontalPodAutoscaler", "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers", "app"),
+           ("LimitRange", "/api/v1/namespaces/{ns}/limitranges", "limits"),
+           ("ResourceQuota", "/api/v1/namespaces/{ns}/resourcequotas", "quota")]
+# the objects whose label `changed` existingResourcePolicy update puts back (a patch each)
+LABELLED = ("DaemonSet", "Job", "CronJob", "PodDisruptionBudget", "HorizontalPodAutoscaler", "LimitRange",
+            "ResourceQuota")
 
 # README.md's strip list (the oracle, written again: tests/cluster/striplist.py)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
@@ -152,6 +163,40 @@ def _app(env, repo_dir):
                                  "template": {"metadata": {"labels": {"app": "db"}},
                                               "spec": {"containers": [{"name": "db",
                                                                        "image": "busybox"}]}}}},
+        "DaemonSet": {"apiVersion": "apps/v1", "kind": "DaemonSet",
+                      "metadata": {"name": "agent", "labels": {"app": "agent", "state": "kept"}},
+                      "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                               "template": {"metadata": {"labels": {"app": "agent"}},
+                                            "spec": {"containers": [{"name": "agent",
+                                                                     "image": "busybox"}]}}}},
+        "Job": {"apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": "migrate", "labels": {"app": "migrate", "state": "kept"}},
+                "spec": {"backoffLimit": 2,
+                         "template": {"spec": {"restartPolicy": "Never",
+                                               "containers": [{"name": "m", "image": "busybox",
+                                                               "command": ["sleep", "100000"]}]}}}},
+        "CronJob": {"apiVersion": "batch/v1", "kind": "CronJob",
+                    "metadata": {"name": "nightly", "labels": {"app": "nightly", "state": "kept"}},
+                    "spec": {"schedule": "0 3 * * *", "suspend": True,
+                             "jobTemplate": {"spec": {"template": {"spec": {
+                                 "restartPolicy": "Never",
+                                 "containers": [{"name": "n", "image": "busybox"}]}}}}}},
+        "PodDisruptionBudget": {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                                "metadata": {"name": "app", "labels": {"app": "app", "state": "kept"}},
+                                "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "app"}}}},
+        "HorizontalPodAutoscaler": {
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "app", "labels": {"app": "app", "state": "kept"}},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app"},
+                     "minReplicas": 1, "maxReplicas": 3,
+                     "metrics": [{"type": "Resource", "resource": {
+                         "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}},
+        "LimitRange": {"apiVersion": "v1", "kind": "LimitRange",
+                       "metadata": {"name": "limits", "labels": {"app": "app", "state": "kept"}},
+                       "spec": {"limits": [{"type": "Container", "max": {"memory": "1Gi"}}]}},
+        "ResourceQuota": {"apiVersion": "v1", "kind": "ResourceQuota",
+                          "metadata": {"name": "quota", "labels": {"app": "app", "state": "kept"}},
+                          "spec": {"hard": {"configmaps": "100"}}},
     }
     for kind, path, _ in OBJECTS:
         code, _, body = env.admin.post(path.format(ns=APP_NS), objs[kind])
@@ -294,6 +339,9 @@ def _scenario(env, r):
     sec = f"/api/v1/namespaces/{APP_NS}/secrets/app-secret"
     env.admin.patch(cm, {"data": {"greeting": "changed"}})
     env.admin.patch(sec, {"stringData": {"token": "changed"}})
+    paths = {k: f"{p.format(ns=APP_NS)}/{n}" for k, p, n in OBJECTS if k in LABELLED}
+    for path in paths.values():
+        env.admin.patch(path, {"metadata": {"labels": {"state": "changed"}}})
     if not r.check("Restore r3 is made", _restore(env, "r3", {"backupName": "app",
                                                               "existingResourcePolicy": "update"})
                    is None):
@@ -301,10 +349,14 @@ def _scenario(env, r):
     st = (_done(env, RS, "r3", a, 15).get("status") or {})
     data = (env.admin.get(cm)[2] or {}).get("data")
     token = ((env.admin.get(sec)[2] or {}).get("data") or {}).get("token")
-    if not r.check("r3 (existingResourcePolicy update): Completed, the changed ConfigMap and Secret back",
+    states = {k: (((env.admin.get(p)[2] or {}).get("metadata") or {}).get("labels") or {}).get("state")
+              for k, p in paths.items()}
+    if not r.check("r3 (existingResourcePolicy update): Completed, the changed ConfigMap and Secret back, "
+                   "and each workload's and policy's label",
                    st.get("phase") == "Completed" and st.get("errors") == 0 and
-                   data == {"greeting": "hello"} and token == "czNjcjN0LXRva2Vu",
-                   (st, data, token, a.text()[-800:])):
+                   data == {"greeting": "hello"} and token == "czNjcjN0LXRva2Vu" and
+                   set(states.values()) == {"kept"},
+                   (st, data, token, states, a.text()[-800:])):
         return
 
     # namespaceMapping into another namespace
