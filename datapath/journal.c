@@ -317,8 +317,8 @@ int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char
 	int ret;
 
 	*out = NULL;
-	if (!state_dir || s3_store_is_local(repo->st))
-		return 0; /* file:// cannot resume uploads: nothing to journal */
+	if (!state_dir)
+		return 0;
 	/* one directory per repository and volume (or copy): runs of others never meet */
 	ret = dp_sha256(name, strlen(name), h);
 	if (ret)

@@ -396,9 +396,11 @@ void s3_upload_abort(struct s3_upload *up);
  *          6..9 with those of this run. (If run 2 cuts fewer parts than the
  *          store holds, see s3_upload_set_nparts(): Ceph RGW cannot drop them.)
  *
- * file:// has no resumable uploads: its resume is -EOPNOTSUPP (the caller
- * sends everything again). A killed process leaves its temporary file, which
- * s3_store_list_uploads() reports and `ferry repo cleanup` removes once old.
+ * file:// resumes the same way: the upload id is the temporary file's name,
+ * a part's ETag the MD5 of its bytes, and listing the parts reads the file
+ * back (a part written halfway lists with an ETag no journal holds). A
+ * killed process leaves its temporary file, which s3_store_list_uploads()
+ * reports and `ferry repo cleanup` removes once old.
  */
 
 /* Big enough for any ETag the object store reports, quotes and NUL included. */
@@ -413,7 +415,7 @@ void s3_upload_abort(struct s3_upload *up);
  * the background).
  *
  * Return: 0; the error that creating the upload failed with (s3_last_error()
- * says why); -EOPNOTSUPP (file://: no ids, no resume).
+ * says why).
  */
 int s3_upload_id(struct s3_upload *up, const char **id);
 
@@ -430,8 +432,7 @@ int s3_upload_id(struct s3_upload *up, const char **id);
  *
  * Return: 0; -ENOENT (the upload no longer exists: it was completed or
  * aborted, or never was for @key: start over with s3_upload_new());
- * -EINVAL (bad @key, @upload_id or @part_size); -EOPNOTSUPP (file://);
- * errors above.
+ * -EINVAL (bad @key, @upload_id or @part_size); errors above.
  */
 int s3_upload_resume(struct s3_store *st, const char *key, const char *upload_id, size_t part_size,
 		     struct s3_upload **out);
@@ -453,7 +454,7 @@ typedef int (*s3_part_fn)(void *arg, unsigned int num, uint64_t size, const char
  * own ETag. Parts in flight may or may not be listed.
  *
  * Return: 0; the value @fn stopped with; -ENOENT (the upload no longer
- * exists); -EOPNOTSUPP (file://); errors above.
+ * exists); errors above.
  */
 int s3_upload_list_parts(struct s3_upload *up, s3_part_fn fn, void *arg);
 
@@ -465,7 +466,7 @@ int s3_upload_list_parts(struct s3_upload *up, s3_part_fn fn, void *arg);
  * (for the journal).
  *
  * Return: 0; -ENOENT (no such part known yet: not acknowledged, not listed);
- * -EINVAL (@num out of range); -EOPNOTSUPP (file://).
+ * -EINVAL (@num out of range).
  */
 int s3_upload_part_etag(struct s3_upload *up, unsigned int num, char etag[S3_ETAG_SIZE]);
 
@@ -490,8 +491,8 @@ int s3_upload_set_nparts(struct s3_upload *up, unsigned int n);
  *
  * Waits for parts in flight (their @done runs), then frees @up. s3:// leaves
  * the multipart upload and its parts on the store for s3_upload_resume() (or
- * for `ferry repo cleanup` to abort once it is old). file:// cannot resume and
- * removes its temporary file, as s3_upload_abort() does.
+ * for `ferry repo cleanup` to abort once it is old); file:// leaves its
+ * temporary file.
  */
 void s3_upload_detach(struct s3_upload *up);
 

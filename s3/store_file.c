@@ -8,17 +8,26 @@
  * A crash leaves at most a temporary file, which listings skip and
  * s3_store_list_uploads() reports (`ferry repo cleanup` removes old ones). New
  * directories are fsynced into their parent as well.
+ *
+ * Multipart uploads resume as on s3://: the upload id is the temporary
+ * file's name, a part's ETag the MD5 of its bytes (quoted, as S3 gives it
+ * for a plain part), and listing the parts reads the temporary file back in
+ * part-size pieces and hashes each: a part a killed process wrote halfway
+ * lists with an ETag that matches no journal, and is sent again.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "s3_int.h"
 
@@ -29,18 +38,23 @@ struct file_store {
 	bool fsync;
 };
 
+#define MD5_HEX 33 /* 32 hex digits and a NUL */
+
 struct file_upload {
 	struct s3_upload up; /* first: store.c sees only this */
 	char *path;	     /* final path */
 	char *tmp;	     /* temporary path */
 	int fd;
 	size_t part_size;
-	unsigned int max_num;	 /* highest part number written */
-	unsigned int nparts;	 /* parts written */
+	unsigned int max_num;	 /* highest part number in the file */
 	size_t last_len;	 /* length of part max_num */
 	unsigned int nparts_set; /* s3_upload_set_nparts(), 0: max_num */
 	int err;		 /* first error, sticky */
-	unsigned char seen[(S3_UPLOAD_MAX_PARTS + 8) / 8];
+	pthread_mutex_t lock;	 /* md5 and its size: s3_upload_part_etag() from any thread */
+	char (*md5)[MD5_HEX];	 /* per part number, "" when not known */
+	unsigned int md5_cap;
+	unsigned char seen[(S3_UPLOAD_MAX_PARTS + 8) / 8]; /* queued by this handle */
+	unsigned char have[(S3_UPLOAD_MAX_PARTS + 8) / 8]; /* in the file: queued or listed */
 };
 
 static struct file_store *fs_of(struct s3_store *st)
@@ -147,7 +161,7 @@ static int fs_open_tmp(struct file_store *fs, const char *path, char **tmp)
 	ret = fs_tmpname(path, tmp);
 	if (ret)
 		return ret;
-	fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(*tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;
 		free(*tmp);
@@ -584,34 +598,104 @@ static int fs_head_version(struct s3_store *st, const char *key, const char *ver
 	return ret;
 }
 
-static int fs_upload_new(struct s3_store *st, const char *key, size_t part_size,
-			 struct s3_upload **out)
+/* the quoted ETag of @hex (32 digits) */
+static void fu_etag(const char *hex, char etag[S3_ETAG_SIZE])
 {
-	struct file_upload *fu;
-	int ret;
+	snprintf(etag, S3_ETAG_SIZE, "\"%s\"", hex);
+}
 
-	fu = calloc(1, sizeof(*fu));
+/* the MD5 of @len bytes, hex, into part @num's slot. Return: 0; -ENOMEM; -EIO. */
+static int fu_hash(struct file_upload *fu, unsigned int num, const void *buf, size_t len)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	char hex[MD5_HEX];
+	int ret = 0;
+
+	if (!EVP_Digest(buf, len, d, &dl, EVP_md5(), NULL) || dl != 16)
+		return -EIO;
+	for (unsigned int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	pthread_mutex_lock(&fu->lock);
+	if (num >= fu->md5_cap) {
+		unsigned int cap = fu->md5_cap ? fu->md5_cap : 16;
+		char(*n)[MD5_HEX];
+
+		while (cap <= num)
+			cap *= 2;
+		n = realloc(fu->md5, cap * sizeof(*n));
+		if (!n) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memset(n + fu->md5_cap, 0, (cap - fu->md5_cap) * sizeof(*n));
+		fu->md5 = n;
+		fu->md5_cap = cap;
+	}
+	memcpy(fu->md5[num], hex, MD5_HEX);
+out:
+	pthread_mutex_unlock(&fu->lock);
+	return ret;
+}
+
+/* part @num of @len bytes is in the file */
+static void fu_have(struct file_upload *fu, unsigned int num, size_t len)
+{
+	fu->have[num / 8] |= (unsigned char)(1u << (num % 8));
+	if (num >= fu->max_num) {
+		fu->max_num = num;
+		fu->last_len = len;
+	}
+}
+
+static struct file_upload *fu_alloc(struct s3_store *st, const char *key, size_t part_size)
+{
+	struct file_upload *fu = calloc(1, sizeof(*fu));
+
 	if (!fu)
-		return -ENOMEM;
+		return NULL;
 	fu->up.st = st;
 	fu->fd = -1;
 	fu->part_size = part_size;
+	pthread_mutex_init(&fu->lock, NULL);
 	fu->path = fs_path(st, key);
 	if (!fu->path) {
-		ret = -ENOMEM;
-		goto out_free;
+		pthread_mutex_destroy(&fu->lock);
+		free(fu);
+		return NULL;
 	}
+	return fu;
+}
+
+static void fs_upload_free(struct file_upload *fu, bool unlink_tmp)
+{
+	if (fu->fd >= 0)
+		close(fu->fd);
+	if (unlink_tmp && fu->tmp)
+		unlink(fu->tmp);
+	pthread_mutex_destroy(&fu->lock);
+	free(fu->md5);
+	free(fu->tmp);
+	free(fu->path);
+	free(fu);
+}
+
+static int fs_upload_new(struct s3_store *st, const char *key, size_t part_size,
+			 struct s3_upload **out)
+{
+	struct file_upload *fu = fu_alloc(st, key, part_size);
+	int ret;
+
+	if (!fu)
+		return -ENOMEM;
 	fu->fd = fs_open_tmp(fs_of(st), fu->path, &fu->tmp);
 	if (fu->fd < 0) {
 		ret = s3_fail(fu->fd, "create %s: %s", fu->path, strerror(-fu->fd));
-		goto out_free;
+		fs_upload_free(fu, false);
+		return ret;
 	}
 	*out = &fu->up;
 	return 0;
-out_free:
-	free(fu->path);
-	free(fu);
-	return ret;
 }
 
 static int fs_upload_part(struct s3_upload *up, unsigned int num, const void *buf, size_t len,
@@ -627,36 +711,24 @@ static int fs_upload_part(struct s3_upload *up, unsigned int num, const void *bu
 	if (len > fu->part_size || (fu->seen[num / 8] & bit))
 		return -EINVAL;
 	ret = fs_write_all(fu->fd, buf, len, (off_t)(num - 1) * (off_t)fu->part_size);
+	if (!ret)
+		ret = fu_hash(fu, num, buf, len);
 	if (ret) {
 		fu->err = ret;
 		snprintf(detail, sizeof(detail), "write %s: %s", fu->tmp, strerror(-ret));
 	} else {
 		fu->seen[num / 8] |= bit;
-		fu->nparts++;
-		if (num > fu->max_num) {
-			fu->max_num = num;
-			fu->last_len = len;
-		}
+		fu_have(fu, num, len);
 	}
 	done(arg, ret, detail);
 	return 0;
-}
-
-static void fs_upload_free(struct file_upload *fu, bool unlink_tmp)
-{
-	if (fu->fd >= 0)
-		close(fu->fd);
-	if (unlink_tmp && fu->tmp)
-		unlink(fu->tmp);
-	free(fu->tmp);
-	free(fu->path);
-	free(fu);
 }
 
 static int fs_upload_complete(struct s3_upload *up)
 {
 	struct file_upload *fu = (struct file_upload *)up;
 	struct file_store *fs = fs_of(up->st);
+	unsigned int n = fu->nparts_set ? fu->nparts_set : fu->max_num;
 	uint64_t size;
 	int ret = fu->err;
 
@@ -664,18 +736,20 @@ static int fs_upload_complete(struct s3_upload *up)
 		s3_fail(ret, "upload %s failed: %s", fu->path, strerror(-ret));
 		goto out;
 	}
-	if (fu->nparts == 0 || fu->nparts != fu->max_num) {
-		ret = s3_fail(-EINVAL, "upload %s: parts 1..%u incomplete (%u written)", fu->path,
-			      fu->max_num, fu->nparts);
+	if (n == 0) {
+		ret = s3_fail(-EINVAL, "upload %s: no part written", fu->path);
 		goto out;
 	}
-	if (fu->nparts_set && fu->nparts_set != fu->max_num) {
-		ret = s3_fail(-EINVAL, "upload %s: parts 1..%u written, not 1..%u", fu->path,
-			      fu->max_num, fu->nparts_set);
-		goto out;
+	for (unsigned int i = 1; i <= n; i++) {
+		if (!(fu->have[i / 8] & (1u << (i % 8)))) {
+			ret = s3_fail(-EINVAL, "upload %s: parts 1..%u incomplete (no part %u)",
+				      fu->path, n, i);
+			goto out;
+		}
 	}
-	/* every part but the last must have been full */
-	size = (uint64_t)(fu->max_num - 1) * fu->part_size + fu->last_len;
+	/* every part but the last is full */
+	size = (uint64_t)(n - 1) * fu->part_size +
+	       (n == fu->max_num ? fu->last_len : fu->part_size);
 	if (ftruncate(fu->fd, (off_t)size)) {
 		ret = s3_fail(-errno, "truncate %s: %s", fu->tmp, strerror(errno));
 		goto out;
@@ -691,6 +765,116 @@ out:
 static void fs_upload_abort(struct s3_upload *up)
 {
 	fs_upload_free((struct file_upload *)up, true);
+}
+
+/* the temporary file stays for s3_upload_resume() (or `ferry repo cleanup`) */
+static void fs_upload_detach(struct s3_upload *up)
+{
+	fs_upload_free((struct file_upload *)up, false);
+}
+
+static int fs_upload_id(struct s3_upload *up, const char **id)
+{
+	struct file_upload *fu = (struct file_upload *)up;
+	const char *slash = strrchr(fu->tmp, '/');
+
+	*id = slash ? slash + 1 : fu->tmp;
+	return 0;
+}
+
+static int fs_upload_part_etag(struct s3_upload *up, unsigned int num, char *etag)
+{
+	struct file_upload *fu = (struct file_upload *)up;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&fu->lock);
+	if (num < fu->md5_cap && fu->md5[num][0]) {
+		fu_etag(fu->md5[num], etag);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&fu->lock);
+	return ret;
+}
+
+/*
+ * The parts in the temporary file: each part-size piece (the last may be
+ * short) hashed, counted in, and given to @fn (NULL: counted only).
+ */
+static int fs_upload_list_parts(struct s3_upload *up, s3_part_fn fn, void *arg)
+{
+	struct file_upload *fu = (struct file_upload *)up;
+	struct stat sb;
+	char etag[S3_ETAG_SIZE];
+	void *buf = NULL;
+	uint64_t size, off = 0;
+	unsigned int num = 0;
+	int ret = 0;
+
+	if (fstat(fu->fd, &sb))
+		return s3_fail(-errno, "stat %s: %s", fu->tmp, strerror(errno));
+	size = (uint64_t)sb.st_size;
+	if (size > (uint64_t)S3_UPLOAD_MAX_PARTS * fu->part_size)
+		return s3_fail(-EINVAL, "%s: larger than %u parts of %zu bytes", fu->tmp,
+			       S3_UPLOAD_MAX_PARTS, fu->part_size);
+	if (size && !(buf = malloc(fu->part_size)))
+		return -ENOMEM;
+	for (; !ret && off < size; off += fu->part_size) {
+		size_t len = size - off < fu->part_size ? (size_t)(size - off) : fu->part_size;
+		ssize_t r = pread(fu->fd, buf, len, (off_t)off);
+
+		num++;
+		if (r != (ssize_t)len) {
+			ret = s3_fail(r < 0 ? -errno : -EIO, "read %s: %s", fu->tmp,
+				      r < 0 ? strerror(errno) : "short read");
+			break;
+		}
+		if (fu->seen[num / 8] & (1u << (num % 8)))
+			; /* queued by this handle: it keeps its own */
+		else if ((ret = fu_hash(fu, num, buf, len)) == 0)
+			fu_have(fu, num, len);
+		if (!ret && fn) {
+			ret = fs_upload_part_etag(up, num, etag);
+			if (!ret)
+				ret = fn(arg, num, len, etag);
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+static int fs_upload_resume(struct s3_store *st, const char *key, const char *upload_id,
+			    size_t part_size, struct s3_upload **out)
+{
+	struct file_upload *fu;
+	const char *slash;
+	int ret;
+
+	if (strncmp(upload_id, TMP_PREFIX, strlen(TMP_PREFIX)) || strchr(upload_id, '/') ||
+	    !part_size)
+		return s3_fail(-ENOENT, "%s: no unfinished upload %s", key, upload_id);
+	fu = fu_alloc(st, key, part_size);
+	if (!fu)
+		return -ENOMEM;
+	slash = strrchr(fu->path, '/');
+	if (asprintf(&fu->tmp, "%.*s/%s", (int)(slash - fu->path), fu->path, upload_id) < 0) {
+		fu->tmp = NULL;
+		fs_upload_free(fu, false);
+		return -ENOMEM;
+	}
+	fu->fd = open(fu->tmp, O_RDWR | O_CLOEXEC);
+	if (fu->fd < 0) {
+		ret = s3_fail(-errno, "%s: unfinished upload %s: %s", key, upload_id,
+			      strerror(errno));
+		fs_upload_free(fu, false);
+		return ret;
+	}
+	ret = fs_upload_list_parts(&fu->up, NULL, NULL);
+	if (ret) {
+		fs_upload_free(fu, false);
+		return ret;
+	}
+	*out = &fu->up;
+	return 0;
 }
 
 static int fs_upload_set_nparts(struct s3_upload *up, unsigned int n)
@@ -714,8 +898,12 @@ static const struct s3_backend_ops file_ops = {
 	.upload_part = fs_upload_part,
 	.upload_complete = fs_upload_complete,
 	.upload_abort = fs_upload_abort,
-	/* no resume: upload_id, upload_resume, upload_list_parts, upload_part_etag are NULL */
+	.upload_id = fs_upload_id,
+	.upload_resume = fs_upload_resume,
+	.upload_list_parts = fs_upload_list_parts,
+	.upload_part_etag = fs_upload_part_etag,
 	.upload_set_nparts = fs_upload_set_nparts,
+	.upload_detach = fs_upload_detach,
 	.list_uploads = fs_list_uploads,
 	.abort_upload = fs_abort_upload,
 	.list_versions = fs_list_versions,

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * tests/s3/t_s3_file.c - what file:// does with the resume, unfinished-upload
- * and version calls of store.h, so callers need no special case: no resume
- * (-EOPNOTSUPP, detach removes the temporary file), temporary files listed as
- * unfinished uploads and aborted by name, each file one "null" version.
+ * and version calls of store.h, so callers need no special case: uploads
+ * resume (the id is the temporary file's name, a part's ETag the MD5 of its
+ * bytes; detach keeps the file, a part damaged since lists with another
+ * ETag and is sent again), temporary files listed as unfinished uploads and
+ * aborted by name, each file one "null" version.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -125,6 +127,25 @@ static void delete_objects(struct s3_store *st)
 	printf("ok: file:// delete_objects: one by one, missing ones are 0\n");
 }
 
+struct listed {
+	int n;
+	unsigned int num[8];
+	uint64_t size[8];
+	char etag[8][S3_ETAG_SIZE];
+};
+
+static int list_one(void *arg, unsigned int num, uint64_t size, const char *etag)
+{
+	struct listed *l = arg;
+
+	if (l->n == 8)
+		return -E2BIG;
+	l->num[l->n] = num;
+	l->size[l->n] = size;
+	snprintf(l->etag[l->n++], S3_ETAG_SIZE, "%s", etag);
+	return 0;
+}
+
 static void uploads(struct s3_store *st, const char *root)
 {
 	static unsigned char buf[MiB];
@@ -134,25 +155,79 @@ static void uploads(struct s3_store *st, const char *root)
 	const char *id;
 	int parts = 0;
 
+	static unsigned char b2[MiB], b3[100];
+	char e1[S3_ETAG_SIZE], e2[S3_ETAG_SIZE], tmp[1100], uid[64];
+	struct listed ls = {.n = 0};
+	void *got = NULL;
+	size_t glen = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < MiB; i++)
+		b2[i] = (unsigned char)(i * 7 + 1);
+	memset(b3, 'z', sizeof(b3));
 	T_ASSERT_EQ(s3_upload_new(st, "data/11/pack", MiB, &up), 0);
 	T_ASSERT_EQ(s3_upload_part(up, 1, buf, MiB, done, &parts), 0);
-	T_ASSERT_EQ(s3_upload_id(up, &id), -EOPNOTSUPP);
-	T_ASSERT(id == NULL, "no id");
-	T_ASSERT_EQ(s3_upload_list_parts(up, NULL, NULL), -EOPNOTSUPP);
-	T_ASSERT_EQ(s3_upload_part_etag(up, 1, etag), -EOPNOTSUPP);
-	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", "some-id", MiB, &again), -EOPNOTSUPP);
-	T_ASSERT(again == NULL, "no handle");
-	T_ASSERT(strstr(s3_last_error(), "send them again"), "%s", s3_last_error());
+	T_ASSERT_EQ(s3_upload_part(up, 2, b2, MiB, done, &parts), 0);
+	T_ASSERT_EQ(s3_upload_id(up, &id), 0);
+	T_ASSERT(!strncmp(id, ".tmp-", 5), "the id is the temporary file's name: %s", id);
+	snprintf(uid, sizeof(uid), "%s", id);
+	T_ASSERT_EQ(s3_upload_part_etag(up, 1, e1), 0);
+	T_ASSERT_EQ(s3_upload_part_etag(up, 2, e2), 0);
+	T_ASSERT(!strcmp(e1, "\"b6d81b360a5672d80c27430f39153e2c\""),
+		 "part 1's ETag is the MD5 of "
+		 "1 MiB of zeros: %s",
+		 e1);
+	T_ASSERT_EQ(s3_upload_part_etag(up, 3, etag), -ENOENT);
 
-	/* its temporary file is an unfinished upload */
+	/* its temporary file is an unfinished upload, and stays when the upload is detached */
 	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
 	T_ASSERT(l.n == 1 && !strncmp(l.key[0], "data/11/.tmp-", 13) &&
-			 !strcmp(l.key[0] + 8, l.id[0]),
+			 !strcmp(l.key[0] + 8, l.id[0]) && !strcmp(l.id[0], uid),
 		 "the upload's temporary file: %s %s", l.key[0], l.id[0]);
-	s3_upload_detach(up); /* no resume here: the temporary file goes */
+	s3_upload_detach(up);
+	l.n = 0;
+	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
+	T_ASSERT_EQ(l.n, 1);
+
+	/* resumed by id: both parts listed with the ETags the first handle gave */
+	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", uid, MiB, &again), 0);
+	T_ASSERT_EQ(s3_upload_list_parts(again, list_one, &ls), 0);
+	T_ASSERT(ls.n == 2 && ls.num[0] == 1 && ls.num[1] == 2 && !strcmp(ls.etag[0], e1) &&
+			 !strcmp(ls.etag[1], e2) && ls.size[1] == MiB,
+		 "listed %d parts", ls.n);
+	s3_upload_detach(again);
+	/* part 2 damaged since (a write a killed process left halfway): another ETag */
+	snprintf(tmp, sizeof(tmp), "%s/data/11/%s", root, uid);
+	f = fopen(tmp, "r+");
+	T_ASSERT(f && !fseek(f, MiB + 100, SEEK_SET) && fwrite("XX", 1, 2, f) == 2 && !fclose(f),
+		 "damaging %s", tmp);
+	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", uid, MiB, &again), 0);
+	ls.n = 0;
+	T_ASSERT_EQ(s3_upload_list_parts(again, list_one, &ls), 0);
+	T_ASSERT(ls.n == 2 && !strcmp(ls.etag[0], e1) && strcmp(ls.etag[1], e2),
+		 "the damaged part lists with another ETag");
+	/* sent again it replaces the damaged one; a short last part; the object is whole */
+	T_ASSERT_EQ(s3_upload_part(again, 2, b2, MiB, done, &parts), 0);
+	T_ASSERT_EQ(s3_upload_part(again, 3, b3, sizeof(b3), done, &parts), 0);
+	T_ASSERT_EQ(s3_upload_part(again, 3, b3, sizeof(b3), done, &parts), -EINVAL);
+	T_ASSERT_EQ(s3_upload_part_etag(again, 2, etag), 0);
+	T_ASSERT(!strcmp(etag, e2), "part 2 sent again has its first ETag back");
+	T_ASSERT_EQ(s3_upload_complete(again), 0);
+	T_ASSERT_EQ(s3_store_get(st, "data/11/pack", 4 * MiB, &got, &glen), 0);
+	T_ASSERT(glen == 2 * MiB + sizeof(b3) && !memcmp(got, buf, MiB) &&
+			 !memcmp((char *)got + MiB, b2, MiB) &&
+			 !memcmp((char *)got + 2 * MiB, b3, sizeof(b3)),
+		 "the resumed object: %zu bytes", glen);
+	free(got);
 	l.n = 0;
 	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
 	T_ASSERT_EQ(l.n, 0);
+	/* what is not an upload of this key */
+	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", uid, MiB, &again), -ENOENT);
+	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", "some-id", MiB, &again), -ENOENT);
+	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", ".tmp-x/../../y", MiB, &again), -ENOENT);
+	printf("ok: file:// uploads resume: id, MD5 ETags, detach keeps the file, a damaged part "
+	       "sent again\n");
 
 	/* set_nparts: the object must be exactly those parts */
 	T_ASSERT_EQ(s3_upload_new(st, "data/11/two", MiB, &up), 0);
@@ -165,7 +240,7 @@ static void uploads(struct s3_store *st, const char *root)
 	T_ASSERT_EQ(s3_upload_part(up, 2, buf, 10, done, &parts), 0);
 	T_ASSERT_EQ(s3_upload_set_nparts(up, 2), 0);
 	T_ASSERT_EQ(s3_upload_complete(up), 0);
-	T_ASSERT_EQ(parts, 5);
+	T_ASSERT_EQ(parts, 8);
 
 	/* leftovers of crashed writes, listed by prefix and aborted by name */
 	snprintf(path, sizeof(path), "%s/data/11/.tmp-0123456789abcdef", root);
@@ -188,7 +263,7 @@ static void uploads(struct s3_store *st, const char *root)
 	T_ASSERT_EQ(s3_store_list_uploads(st, "", upload_one, &l), 0);
 	T_ASSERT_EQ(l.n, 0);
 	T_ASSERT_EQ(access(path, F_OK), -1);
-	printf("ok: file:// uploads: no resume, temporary files listed and aborted\n");
+	printf("ok: file:// uploads: temporary files listed and aborted\n");
 }
 
 int main(void)
