@@ -57,7 +57,8 @@
 #define BK_ANN_BACKUP	     "ferry.io/backup"	   /* "namespace/name" of their Backup */
 #define BK_WAIT_MS	     5000		   /* a running transfer looked at again */
 #define BK_PENDING	     2			   /* bk_run(): transfers still run */
-#define BK_EXPIRY_RECHECK_MS 3600000u		   /* an expiry further off: looked at hourly */
+#define BK_VELERO_HOOK	     "hook.backup.velero.io/command\""
+#define BK_EXPIRY_RECHECK_MS 3600000u /* an expiry further off: looked at hourly */
 
 const struct k8s_resource cluster_repositories =
 	K8S_RESOURCE(CLUSTER_API_GROUP, CLUSTER_API_VERSION, "repositories", "Repository", true);
@@ -340,6 +341,17 @@ static int bk_emit(void *arg, const struct cluster_item *it, const char *line, s
 	int ret;
 
 	b->total++;
+	/* Velero's exec hooks (annotations of the pod) are not run: said, once per pod */
+	if (!strcmp(it->res->kind, "Pod") &&
+	    memmem(line, len, BK_VELERO_HOOK, strlen(BK_VELERO_HOOK))) {
+		ret = bk_note(b, false,
+			      "Pod %.100s/%.100s: its Velero backup hook annotations "
+			      "(pre|post.hook.backup.velero.io/command) are not run: ferry runs no "
+			      "command in pods",
+			      it->ns, it->name);
+		if (ret)
+			return ret;
+	}
 	ret = dp_archive_add(b->archive, line, len);
 	if (ret == -EINVAL || ret == -EPERM) /* the archive goes on without it */
 		return bk_note(b, true, "%.60s %.80s%s%.80s not stored: %.100s", it->res->kind,
@@ -496,6 +508,23 @@ static int bk_volumes(struct bk *b, const struct cluster_collect_result *cr, str
 
 	if (b->spec)
 		k8s_obj_bool(b->spec, "/snapshotVolumes", &snap);
+	/*
+	 * A claim of a CSI driver that has no VolumeSnapshotClass is refused
+	 * before any transfer is made: the Backup would miss its data, and the
+	 * fix is the user's (a class, or the claim left out). hostPath, NFS and
+	 * claims not bound stay warnings: no class could snapshot them.
+	 */
+	for (size_t i = 0; snap && i < cr->nvolumes; i++) {
+		const struct cluster_volume *v = &cr->volumes[i];
+
+		if (!v->skip && !v->snapshottable && v->driver[0] && v->pv[0])
+			return cluster_refuse(
+				b->invalid, sizeof(b->invalid),
+				"volume %.60s/%.60s: no VolumeSnapshotClass for its driver %.60s: "
+				"add one, or leave the claim out (a volume policy's skip, "
+				"spec.snapshotVolumes: false)",
+				v->ns, v->pvc, v->driver);
+	}
 	for (size_t i = 0; !ret && i < cr->nvolumes; i++) {
 		const struct cluster_volume *v = &cr->volumes[i];
 		struct k8s_obj *vt = NULL;

@@ -1135,7 +1135,9 @@ int cluster_restore_apply(struct k8s_client *c, const struct cluster_restore_pla
  *      resourceVersion read: a phase someone wrote meanwhile wins);
  *   4. cluster_collect() into an object archive; for each PVC taken that is
  *      to be snapshotted (no volume policy skips it, spec.snapshotVolumes
- *      not false, its driver has a VolumeSnapshotClass: else a warning of
+ *      not false, its driver has a VolumeSnapshotClass: a bound CSI claim
+ *      whose driver has none is refused, FailedValidation before any
+ *      transfer is made; hostPath, NFS and unbound claims are warnings of
  *      the collection), the VolumeTransfer ferry-system/bk-<Backup uid>-<FNV
  *      of namespace/pvc> (label ferry.io/backup-uid, annotation
  *      ferry.io/backup: namespace/name) is made if it does not exist. While
