@@ -462,6 +462,7 @@ static int bk_transfer_done(struct bk *b, const struct cluster_volume *v, const 
 	const char *snap = k8s_obj_str(vt, "/status/snapshotID");
 	const char *volume = k8s_obj_str(vt, "/spec/volume");
 	struct dp_record_volume *n, *rv;
+	const char *frz;
 	int64_t size = 0;
 	double mbps = 0;
 
@@ -472,6 +473,18 @@ static int bk_transfer_done(struct bk *b, const struct cluster_volume *v, const 
 		b->vol_failed++;
 		return bk_note(b, true, "volume %.60s/%.80s: %.150s", v->ns, v->pvc,
 			       msg && msg[0] ? msg : "its transfer failed");
+	}
+	/* a mounted volume that could not be frozen: its snapshot is crash-consistent */
+	frz = k8s_obj_str(vt, "/status/freeze/state");
+	if (frz && (!strcmp(frz, XFER_FREEZE_FAILED) || (!strcmp(frz, XFER_FREEZE_SKIPPED) &&
+							 k8s_obj_str(vt, "/status/freeze/node")))) {
+		const char *msg = k8s_obj_str(vt, "/status/freeze/message");
+		int ret =
+			bk_note(b, false, "volume %.60s/%.80s: not frozen for its snapshot: %.150s",
+				v->ns, v->pvc, msg && msg[0] ? msg : frz);
+
+		if (ret)
+			return ret;
 	}
 	n = realloc(b->vols, (b->nvols + 1) * sizeof(*n));
 	if (!n)

@@ -52,6 +52,27 @@
 #define XFER_PER_NODE	   4	/* transfers an agent runs at once (issue 15) */
 #define XFER_STATUS_PERIOD 1000 /* ms: at most one status write a second */
 
+/*
+ * The freeze (status.freeze.state): a backup of a Filesystem claim that a
+ * Running pod mounts asks the agent of that pod's node to FIFREEZE the mount
+ * (Requested); the agent says Frozen (or Failed, why in message); the
+ * controller cuts the snapshot, then asks for the thaw (ThawRequested) once
+ * it is cut; the agent thaws (Thawed, frozenMilliseconds), and at the latest
+ * XFER_FREEZE_HOLD_S after the freeze whatever it was told. Skipped: not
+ * frozen (a Block volume, no pod mounts it, the claim's annotation
+ * ferry.io/freeze: "false", or no agent answered within XFER_FREEZE_WAIT_S):
+ * the snapshot is crash-consistent.
+ */
+#define XFER_ANN_FREEZE	      "ferry.io/freeze"
+#define XFER_FREEZE_REQUESTED "Requested"
+#define XFER_FREEZE_FROZEN    "Frozen"
+#define XFER_FREEZE_THAW      "ThawRequested"
+#define XFER_FREEZE_THAWED    "Thawed"
+#define XFER_FREEZE_FAILED    "Failed"
+#define XFER_FREEZE_SKIPPED   "Skipped"
+#define XFER_FREEZE_WAIT_S    15
+#define XFER_FREEZE_HOLD_S    30
+
 /* The phases of status.phase, in order. */
 #define XFER_PENDING	  "Pending"
 #define XFER_SNAPSHOTTING "Snapshotting"
@@ -202,6 +223,15 @@ int xfer_cleanup(struct k8s_client *c, const struct k8s_obj *vt, bool *gone, str
  */
 int xfer_device_path(const char *kubelet_dir, const char *pv, const char *pod_uid, char *buf,
 		     size_t len);
+
+/**
+ * xfer_mount_path() - where the kubelet of a node mounts the Filesystem CSI
+ * volume @pv of the pod @pod_uid: <kubelet dir>/pods/<pod uid>/volumes/
+ * kubernetes.io~csi/<pv>/mount (what the agent freezes)
+ * Return: 0; -EINVAL (a name with '/' or ".."); -ENAMETOOLONG.
+ */
+int xfer_mount_path(const char *kubelet_dir, const char *pv, const char *pod_uid, char *buf,
+		    size_t len);
 
 /**
  * xfer_status_patch() - merge @status (borrowed: the fields to set) into

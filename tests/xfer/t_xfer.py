@@ -32,9 +32,10 @@ naming where it is specified:
   half way (it carries a finalizer) is cleaned up before it goes;
 - a Backup of a namespace holding a StatefulSet of two replicas (ext4 Filesystem claims with
   files, mounted while it runs): Completed through the controller and the agents, with
-  progress while its transfers run; its record names both volumes' snapshots; `ferry
-  restore` of each onto a loop device passes e2fsck (after the journal's replay: the
-  snapshot of a mounted ext4 is crash-consistent) and every file matches; no transfer,
+  progress while its transfers run; each claim frozen (FIFREEZE by the agent of its pod's
+  node) around its snapshot's cut and thawed; its record names both volumes' snapshots;
+  `ferry restore` of each onto a loop device is clean as it is (no needs_recovery, e2fsck
+  -fn without a journal replay) and every file matches; no transfer,
   holder pod, temporary PVC or PV, snapshot or content copy is left;
 - a Restore of that Backup into another namespace (namespaceMapping, pods left to the
   StatefulSet): objects, then WaitingForPluginOperations while the populator fills each claim
@@ -67,7 +68,7 @@ from kboxd import nodeutil  # noqa: E402
 T0 = time.time()
 REF = "issue 15"
 DEPLOY = os.path.join(HERE, "..", "..", "k8s", "deploy")
-FERRY = xferkit.require(("nsenter", "losetup", "e2fsck", "debugfs", "mkfs.xfs"))
+FERRY = xferkit.require(("nsenter", "losetup", "e2fsck", "dumpe2fs", "debugfs", "mkfs.xfs"))
 
 PASSWORD = "xfer-test-password"
 NS, SYS = "app", "ferry-system"
@@ -88,6 +89,7 @@ get, create, items, kubectl, kubeconfig_for, leader = env.get, env.create, env.i
     env.kubeconfig_for, env.leader
 loops_of = xferkit.loops_of
 PHASES = {}  # VolumeTransfer name -> the phases its watch showed, in order
+FREEZE = {}  # VolumeTransfer name -> the status.freeze states its watch showed, and the last status.freeze
 
 
 def start_controller(identity, log, verbose=True):
@@ -194,6 +196,12 @@ def watch_transfers():
         seq = PHASES.setdefault(o.get("metadata", {}).get("name"), [])
         if ph and (not seq or seq[-1] != ph):
             seq.append(ph)
+        fr = (o.get("status") or {}).get("freeze") or {}
+        fs = FREEZE.setdefault(o.get("metadata", {}).get("name"), {"states": [], "last": {}})
+        if fr.get("state") and (not fs["states"] or fs["states"][-1] != fr["state"]):
+            fs["states"].append(fr["state"])
+        if fr:
+            fs["last"] = fr
     env.watch(VT, phase)
 
 
@@ -614,6 +622,13 @@ try:
     eq("the hostPath claim is a warning of the Backup, naming it, and no transfer",
        [m for m in bst.get("warningMessages") or [] if "host-data" in m],
        [f"volume {APP}/host-data: a hostPath volume cannot be snapshotted"], "issue 15: a warning per volume")
+    frz = {n: FREEZE.get(n) for n in bk_vts}
+    print(f"note: app-backup's freezes: {frz}", flush=True)
+    eq("each mounted claim was frozen by the agent of its pod's node around its snapshot's cut, then thawed "
+       "(status.freeze: Requested, Frozen, ThawRequested, Thawed; held > 0 ms and under 30 s)",
+       sorted((f or {}).get("states", [])[-4:] == ["Requested", "Frozen", "ThawRequested", "Thawed"] and
+              0 < ((f or {}).get("last") or {}).get("frozenMilliseconds", 0) < 30000 for f in frz.values()),
+       [True, True], "issue 15: FIFREEZE around the snapshot")
     creates = [a.get("code") for a in box.audit()[bk_mark:] if a.get("verb") == "create" and
                a.get("resource") == "volumetransfers" and a.get("user", "").endswith(":ferry-controller")]
     eq("the restarted controller found the Backup's transfers by name: each was created once, none again",
@@ -646,13 +661,17 @@ try:
         r = ferry("restore", "--repo", REPO, "--progress", "none", snap, dev)
         eq(f"{pvc}: ferry restore of its snapshot onto {dev}", (r.returncode, r.stderr.strip()[-200:]), (0, ""),
            "control/repo restore")
-        # a mounted ext4's snapshot is crash-consistent: its journal is replayed first
-        r1 = subprocess.run(["e2fsck", "-fy", dev], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # frozen around its cut (FIFREEZE flushes the journal and clears needs_recovery), the
+        # mounted ext4's snapshot is clean as it is: no journal to replay
+        feats = subprocess.run(["dumpe2fs", "-h", dev], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True).stdout
+        feats = next((l for l in feats.splitlines() if l.startswith("Filesystem features:")), "")
         r2 = subprocess.run(["e2fsck", "-fn", dev], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        eq(f"{pvc}: the restored ext4 passes e2fsck (the journal replayed: exit 0 or 1; then -fn: 0)",
-           (r1.returncode in (0, 1), r2.returncode), (True, 0), "e2fsck(8)")
+        eq(f"{pvc}: the restored ext4 is clean as the snapshot has it (no needs_recovery: frozen around the cut) "
+           "and passes e2fsck -fn without a journal replay",
+           ("has_journal" in feats, "needs_recovery" in feats, r2.returncode), (True, False, 0), "e2fsck(8); FIFREEZE")
         if r2.returncode:
-            print("note:", r1.stdout[-800:], r2.stdout[-800:])
+            print("note:", feats, r2.stdout[-800:])
 
         def cat(path):
             return subprocess.run(["debugfs", "-R", f"cat {path}", dev], stdout=subprocess.PIPE,
