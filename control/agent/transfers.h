@@ -29,13 +29,16 @@ struct agent_xfers;
 /*
  * struct agent_xfers_opts - @max transfers at once (1..64), @memory bytes of
  * buffer pool shared by them, @kubelet_dir (NULL: /var/lib/kubelet),
- * @state_dir for the upload journals (NULL: none)
+ * @state_dir for the upload journals (NULL: none), @snapmeta_address the
+ * HOST:PORT of the drivers' SnapshotMetadata service (NULL: each
+ * SnapshotMetadataService's spec.address)
  */
 struct agent_xfers_opts {
 	unsigned int max;
 	uint64_t memory;
 	const char *kubelet_dir;
 	const char *state_dir;
+	const char *snapmeta_address;
 };
 
 /**
