@@ -14,7 +14,7 @@ git rev-parse --git-dir >/dev/null 2>&1 || { echo "t_layers: not a git checkout"
 declare -A may=(
 	[control]="control/agent control/cli control/operator control/repo bench datapath s3"
 	[control/repo]="control/cli control/cbt datapath s3"
-	[control/agent]="control/cli control/httpd control/signals control/xfer bpf k8s datapath s3"
+	[control/agent]="control/cli control/cbt control/httpd control/signals control/xfer bpf k8s datapath s3"
 	[control/operator]="control/cli control/httpd control/autoscale control/cluster control/xfer k8s"
 	[control/cluster]="control/cli control/cbt control/httpd control/xfer datapath s3 k8s bpf"
 	[bench]="control/cli datapath s3"
