@@ -15,8 +15,9 @@
  *   -> status.phase Attaching, status.node, status.holder, the label
  *      ferry.io/node: the agent of that node opens the published device and
  *      runs the datapath job (Running, then Completed or Failed)
- *   -> cleanup: pod, PVC, both snapshots and the content copy deleted;
- *      status.cleanedUp once none is left.
+ *   -> cleanup: pod, PVC, both snapshots and the content copy deleted (a
+ *      Completed backup's source snapshot may be kept as the claim's base:
+ *      "Changed blocks" below); status.cleanedUp once none is left.
  *
  * Names are deterministic, "ferry-<VolumeTransfer uid>" for every object, so
  * a restarted controller finds what it made; the objects in ferry-system are
@@ -231,7 +232,8 @@ extern const struct k8s_reconciler xfer_reconciler, xfer_populate_reconciler;
 
 /**
  * xfer_cleanup() - delete what the transfer @vt made (holder pod, Block PVC,
- * the snapshot copy and its content, the source snapshot)
+ * the snapshot copy and its content, the source snapshot unless a Completed
+ * backup keeps it as the claim's base; the claim's other bases deleted then)
  * @gone: whether none of them exists any more
  */
 int xfer_cleanup(struct k8s_client *c, const struct k8s_obj *vt, bool *gone, struct k8s_err *err);
