@@ -100,7 +100,7 @@ struct xs_job {
 	bool cbt_decided, cbt_used;
 	const char *cbt_fallback;
 	char cbt_reason[512];
-	uint64_t cbt_listed, cbt_ranges;
+	uint64_t cbt_listed, cbt_ranges, cbt_ms;
 };
 
 static int xs_patch(struct xs_job *j, struct k8s_obj *st)
@@ -145,7 +145,7 @@ static int xs_fill(struct xs_job *j, struct k8s_obj *st, const struct dp_progres
 		ret = k8s_obj_set_int(st, "/bytesNew", (int64_t)p->bytes_new);
 	if (!ret)
 		ret = k8s_obj_set_num(st, "/mbPerSecond", (double)(int64_t)(mbs * 10) / 10);
-	if (!ret)
+	if (!ret && !strcmp(j->dir, "backup"))
 		ret = k8s_obj_set_int(st, "/bytesRead", (int64_t)p->bytes_read);
 	if (!ret && j->cbt_decided)
 		ret = k8s_obj_set_bool(st, "/changedBlocks/used", j->cbt_used);
@@ -153,6 +153,8 @@ static int xs_fill(struct xs_job *j, struct k8s_obj *st, const struct dp_progres
 		ret = k8s_obj_set_int(st, "/changedBlocks/bytesListed", (int64_t)j->cbt_listed);
 	if (!ret && j->cbt_used)
 		ret = k8s_obj_set_int(st, "/changedBlocks/ranges", (int64_t)j->cbt_ranges);
+	if (!ret && j->cbt_used)
+		ret = k8s_obj_set_int(st, "/changedBlocks/milliseconds", (int64_t)j->cbt_ms);
 	if (!ret && j->cbt_decided && j->cbt_fallback)
 		ret = k8s_obj_set_str(st, "/changedBlocks/fallback", j->cbt_fallback);
 	if (!ret && j->cbt_decided && j->cbt_fallback)
@@ -283,16 +285,20 @@ static void xs_cbt_list(struct xs_job *j, const struct k8s_obj *vt,
 	const char *handle = k8s_obj_str(cb, "/base/snapshotHandle");
 	const char *ns = k8s_obj_str(cb, "/target/namespace");
 	const char *target = k8s_obj_str(cb, "/target/volumeSnapshot");
+	const char *why =
+		k8s_obj_str(cb, "/reason") ? k8s_obj_str(cb, "/reason") : "(no reason given)";
+	const char *bname = k8s_obj_str(cb, "/base/volumeSnapshot");
 	struct cbt_csi_opts o = {.sz = sizeof(o)};
 	struct cbt_csi_info info = {0};
 	struct cbt_err e = {0};
+	struct timespec t0, t1;
 	char hbase[600];
 	int ret;
 
 	if (!cb)
 		return;
 	if (fallback && !strcmp(fallback, XFER_CBT_OFF)) {
-		xs_cbt_fallback(j, fallback, "%s", k8s_obj_str(cb, "/reason"));
+		xs_cbt_fallback(j, fallback, "%s", why);
 		return;
 	}
 	if (!parent) {
@@ -302,7 +308,7 @@ static void xs_cbt_list(struct xs_job *j, const struct k8s_obj *vt,
 		return;
 	}
 	if (fallback) {
-		xs_cbt_fallback(j, fallback, "%s", k8s_obj_str(cb, "/reason"));
+		xs_cbt_fallback(j, fallback, "%s", why);
 		return;
 	}
 	if (!base || !handle || !ns || !target) {
@@ -313,7 +319,7 @@ static void xs_cbt_list(struct xs_job *j, const struct k8s_obj *vt,
 		xs_cbt_fallback(
 			j, XFER_CBT_PARENT_MOVED,
 			"the base snapshot %.200s stands for snapshot %.16s, the volume's newest is %.16s",
-			k8s_obj_str(cb, "/base/volumeSnapshot"), base, parent->id);
+			bname ? bname : "(unnamed)", base, parent->id);
 		return;
 	}
 	snprintf(hbase, sizeof(hbase), "handle:%s", handle);
@@ -323,7 +329,12 @@ static void xs_cbt_list(struct xs_job *j, const struct k8s_obj *vt,
 	o.target = target;
 	o.driver = k8s_obj_str(cb, "/driver");
 	o.address = j->s->x->o.snapmeta_address;
+	o.sa = XFER_NS "/ferry-agent"; /* its own: the namespace it watches transfers in */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = cbt_csi_delta(&o, list, &info, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	j->cbt_ms =
+		(uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	if (ret) {
 		dp_cbl_fini(list);
 		memset(list, 0, sizeof(*list));
@@ -340,9 +351,9 @@ static void xs_cbt_list(struct xs_job *j, const struct k8s_obj *vt,
 		j->cbt_listed += list->ranges[i].len;
 	j->cbt_ranges = list->n;
 	ctl_log(CTL_LOG_INFO,
-		"agent: transfer %s: changed blocks since %.16s: %llu bytes in %zu ranges (%llu calls to %s)",
+		"agent: transfer %s: changed blocks since %.16s: %llu bytes in %zu ranges (%llu calls to %s, %llu ms)",
 		j->name, parent->id, (unsigned long long)j->cbt_listed, list->n,
-		(unsigned long long)info.calls, info.address);
+		(unsigned long long)info.calls, info.address, (unsigned long long)j->cbt_ms);
 }
 
 static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
