@@ -72,7 +72,7 @@
  */
 #define XFER_CBT_AUTO	  "auto" /* changed blocks from the driver when it can */
 #define XFER_CBT_HASH	  "hash" /* read everything, store only new chunks; no base kept */
-#define XFER_CBT_NONE	  "none" /* as hash, and the driver's service is not looked at */
+#define XFER_CBT_NONE	  "none" /* as hash (the spelling that says: off) */
 #define XFER_CBT_LABEL	  "ferry.io/cbt-base"
 #define XFER_CBT_VOLUME	  "ferry.io/cbt-volume"
 #define XFER_CBT_SNAPSHOT "ferry.io/cbt-snapshot-id"
