@@ -98,6 +98,10 @@ static void agent_usage(FILE *f)
 		"  --memory SIZE           the transfers' buffer pool (default 256M)\n"
 		"  --kubelet-dir DIR       the kubelet's root (default /var/lib/kubelet)\n"
 		"  --state-dir DIR         upload journals (default $FERRY_STATE_DIR, else none)\n"
+		"  --snapshot-metadata-address HOST:PORT\n"
+		"                          the drivers' SnapshotMetadata service at HOST:PORT instead\n"
+		"                          of its SnapshotMetadataService's address (an agent outside\n"
+		"                          the cluster's network; its certificate must name HOST)\n"
 		"  -h, --help              this text\n\n"
 		"With a cluster, " SIG_PATH
 		" serves the node's pods' last one-second values as JSON\n"
@@ -343,6 +347,7 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		OPT_MEMORY,
 		OPT_KUBELET_DIR,
 		OPT_STATE_DIR,
+		OPT_SNAPMETA_ADDRESS,
 		OPT_TLS_CERT,
 		OPT_TLS_KEY,
 		OPT_TLS_ADDR,
@@ -367,6 +372,7 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		{"memory", required_argument, NULL, OPT_MEMORY},
 		{"kubelet-dir", required_argument, NULL, OPT_KUBELET_DIR},
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"snapshot-metadata-address", required_argument, NULL, OPT_SNAPMETA_ADDRESS},
 		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
 		{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 		{"tls-addr", required_argument, NULL, OPT_TLS_ADDR},
@@ -449,6 +455,9 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 			break;
 		case OPT_STATE_DIR:
 			a->xo.state_dir = optarg;
+			break;
+		case OPT_SNAPMETA_ADDRESS:
+			a->xo.snapmeta_address = optarg;
 			break;
 		case OPT_TLS_CERT:
 			a->tls_cert = optarg;

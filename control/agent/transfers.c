@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "transfers.h"
+#include "control/cbt/cbt.h"
 #include "control/cli/cli.h"
 #include "control/xfer/xfer.h"
 #include "datapath/dp.h"
@@ -108,6 +110,11 @@ struct xs_job {
 	char device[1024];
 	char msg[512];
 	uint64_t chunk_size;
+	/* a backup's changed blocks (status.changedBlocks): used, or why not */
+	bool cbt_decided, cbt_used;
+	const char *cbt_fallback;
+	char cbt_reason[512];
+	uint64_t cbt_listed, cbt_ranges, cbt_ms;
 };
 
 static int xs_patch(struct xs_job *j, struct k8s_obj *st)
@@ -152,6 +159,20 @@ static int xs_fill(struct xs_job *j, struct k8s_obj *st, const struct dp_progres
 		ret = k8s_obj_set_int(st, "/bytesNew", (int64_t)p->bytes_new);
 	if (!ret)
 		ret = k8s_obj_set_num(st, "/mbPerSecond", (double)(int64_t)(mbs * 10) / 10);
+	if (!ret && !strcmp(j->dir, "backup"))
+		ret = k8s_obj_set_int(st, "/bytesRead", (int64_t)p->bytes_read);
+	if (!ret && j->cbt_decided)
+		ret = k8s_obj_set_bool(st, "/changedBlocks/used", j->cbt_used);
+	if (!ret && j->cbt_used)
+		ret = k8s_obj_set_int(st, "/changedBlocks/bytesListed", (int64_t)j->cbt_listed);
+	if (!ret && j->cbt_used)
+		ret = k8s_obj_set_int(st, "/changedBlocks/ranges", (int64_t)j->cbt_ranges);
+	if (!ret && j->cbt_used)
+		ret = k8s_obj_set_int(st, "/changedBlocks/milliseconds", (int64_t)j->cbt_ms);
+	if (!ret && j->cbt_decided && j->cbt_fallback)
+		ret = k8s_obj_set_str(st, "/changedBlocks/fallback", j->cbt_fallback);
+	if (!ret && j->cbt_decided && j->cbt_fallback)
+		ret = k8s_obj_set_str(st, "/changedBlocks/reason", j->cbt_reason);
 	return ret;
 }
 
@@ -243,6 +264,112 @@ static int xs_repo(struct xs_job *j, const struct k8s_obj *vt)
 	return ret;
 }
 
+/* The whole volume is read: say why (status.changedBlocks, the log). */
+static void xs_cbt_fallback(struct xs_job *j, const char *fallback, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void xs_cbt_fallback(struct xs_job *j, const char *fallback, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->cbt_reason, sizeof(j->cbt_reason), fmt, ap);
+	va_end(ap);
+	j->cbt_decided = true;
+	j->cbt_used = false;
+	j->cbt_fallback = fallback;
+	ctl_log(CTL_LOG_INFO, "agent: transfer %s: the whole volume is read: %s", j->name,
+		j->cbt_reason);
+}
+
+/*
+ * What changed since @parent, from the driver's SnapshotMetadata service
+ * (control/cbt: GetMetadataDelta between the base snapshot the controller
+ * found, by its handle, and the transfer's own snapshot, with a token of the
+ * agent's service account for the service's audience), into @list when the
+ * base stands for @parent; else the reason, and the backup reads everything.
+ * A transfer the controller said nothing about (status.changedBlocks) is
+ * left alone.
+ */
+static void xs_cbt_list(struct xs_job *j, const struct k8s_obj *vt,
+			const struct dp_snapshot *parent, struct dp_cbl *list)
+{
+	const struct k8s_obj *cb = k8s_obj_at(vt, "/status/changedBlocks");
+	const char *fallback = k8s_obj_str(cb, "/fallback");
+	const char *base = k8s_obj_str(cb, "/base/snapshotID");
+	const char *handle = k8s_obj_str(cb, "/base/snapshotHandle");
+	const char *ns = k8s_obj_str(cb, "/target/namespace");
+	const char *target = k8s_obj_str(cb, "/target/volumeSnapshot");
+	const char *why =
+		k8s_obj_str(cb, "/reason") ? k8s_obj_str(cb, "/reason") : "(no reason given)";
+	const char *bname = k8s_obj_str(cb, "/base/volumeSnapshot");
+	struct cbt_csi_opts o = {.sz = sizeof(o)};
+	struct cbt_csi_info info = {0};
+	struct cbt_err e = {0};
+	struct timespec t0, t1;
+	char hbase[600];
+	int ret;
+
+	if (!cb)
+		return;
+	if (fallback && !strcmp(fallback, XFER_CBT_OFF)) {
+		xs_cbt_fallback(j, fallback, "%s", why);
+		return;
+	}
+	if (!parent) {
+		xs_cbt_fallback(
+			j, XFER_CBT_NO_PARENT,
+			"the volume's first backup: no parent snapshot to list changes against");
+		return;
+	}
+	if (fallback) {
+		xs_cbt_fallback(j, fallback, "%s", why);
+		return;
+	}
+	if (!base || !handle || !ns || !target) {
+		xs_cbt_fallback(j, XFER_CBT_NO_BASE, "status.changedBlocks names no base snapshot");
+		return;
+	}
+	if (strcmp(base, parent->id)) {
+		xs_cbt_fallback(
+			j, XFER_CBT_PARENT_MOVED,
+			"the base snapshot %.200s stands for snapshot %.16s, the volume's newest is %.16s",
+			bname ? bname : "(unnamed)", base, parent->id);
+		return;
+	}
+	snprintf(hbase, sizeof(hbase), "handle:%s", handle);
+	o.client = j->s->x->c;
+	o.ns = ns;
+	o.base = hbase;
+	o.target = target;
+	o.driver = k8s_obj_str(cb, "/driver");
+	o.address = j->s->x->o.snapmeta_address;
+	o.sa = XFER_NS "/ferry-agent"; /* its own: the namespace it watches transfers in */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = cbt_csi_delta(&o, list, &info, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	j->cbt_ms =
+		(uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	if (ret) {
+		dp_cbl_fini(list);
+		memset(list, 0, sizeof(*list));
+		xs_cbt_fallback(j, XFER_CBT_CALL_FAILED, "GetMetadataDelta: %s",
+				e.msg[0] ? e.msg : strerror(-ret));
+		return;
+	}
+	snprintf(list->parent, sizeof(list->parent), "%s", parent->id);
+	dp_cbl_normalize(list);
+	j->cbt_decided = j->cbt_used = true;
+	j->cbt_fallback = NULL;
+	j->cbt_listed = 0;
+	for (size_t i = 0; i < list->n; i++)
+		j->cbt_listed += list->ranges[i].len;
+	j->cbt_ranges = list->n;
+	ctl_log(CTL_LOG_INFO,
+		"agent: transfer %s: changed blocks since %.16s: %llu bytes in %zu ranges (%llu calls to %s, %llu ms)",
+		j->name, parent->id, (unsigned long long)j->cbt_listed, list->n,
+		(unsigned long long)info.calls, info.address, (unsigned long long)j->cbt_ms);
+}
+
 static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 {
 	const char *volume = k8s_obj_str(vt, "/spec/volume");
@@ -251,6 +378,7 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 	const struct dp_snapshot *parent = NULL, *snap;
 	uint64_t share = (x->o.memory ? x->o.memory : DP_MEMORY_DEFAULT) / x->o.max;
 	struct dp_err derr = {0};
+	struct dp_cbl list = {0};
 	char label[512];
 	const char *labels[1] = {label};
 	int ret, e = 0;
@@ -281,7 +409,19 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 			return ret;
 		}
 		bo.parent = parent;
+		xs_cbt_list(j, vt, parent, &list);
+		if (j->cbt_used)
+			bo.changed = &list;
 		ret = dp_backup_start(j->repo, x->pool, &bo, &j->job);
+		if (ret && j->cbt_used) {
+			/* a list the backup refuses (a size that differs): read everything */
+			xs_cbt_fallback(j, XFER_CBT_LIST_REFUSED, "the changed-block list: %.400s",
+					derr.msg[0] ? derr.msg : dp_last_error());
+			memset(&derr, 0, sizeof(derr));
+			bo.changed = NULL;
+			ret = dp_backup_start(j->repo, x->pool, &bo, &j->job);
+		}
+		dp_cbl_fini(&list);
 	} else {
 		struct dp_restore_opts ro = {
 			.sz = sizeof(ro), .target = j->device, .memory = share, .err = &derr};

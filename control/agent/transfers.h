@@ -11,6 +11,12 @@
  * second (phase, bytes total/done/reused/new, MB/s, heartbeat), and at its
  * end the snapshot id (Completed) or the reason (Failed).
  *
+ * A backup reads only the ranges the driver's SnapshotMetadata service lists
+ * as changed since the claim's base snapshot (control/cbt, status.changedBlocks
+ * as the controller wrote it) when the base stands for the volume's newest
+ * repository snapshot; else everything, and status.changedBlocks says why
+ * (control/xfer/README.md "Changed blocks").
+ *
  * The repository: spec.repository.url with the password from the Secret
  * spec.repository.passwordSecretRef (key "password") in ferry-system, read
  * when the job starts and wiped after the unlock.
@@ -29,13 +35,16 @@ struct agent_xfers;
 /*
  * struct agent_xfers_opts - @max transfers at once (1..64), @memory bytes of
  * buffer pool shared by them, @kubelet_dir (NULL: /var/lib/kubelet),
- * @state_dir for the upload journals (NULL: none)
+ * @state_dir for the upload journals (NULL: none), @snapmeta_address the
+ * HOST:PORT of the drivers' SnapshotMetadata service (NULL: each
+ * SnapshotMetadataService's spec.address)
  */
 struct agent_xfers_opts {
 	unsigned int max;
 	uint64_t memory;
 	const char *kubelet_dir;
 	const char *state_dir;
+	const char *snapmeta_address;
 };
 
 /**

@@ -83,6 +83,12 @@ static const struct k8s_watch backup_watches[] = {
 /* the condition's message: read by the runtime on this thread after the call */
 static _Thread_local char bk_condition_msg[BK_MSG_MAX];
 
+/* what a volume's transfer read, and whether from the driver's changed blocks */
+struct bk_read {
+	int64_t bytes;
+	bool cbt;
+};
+
 /* one reconcile */
 struct bk {
 	const struct k8s_reconcile_req *req;
@@ -103,6 +109,7 @@ struct bk {
 	size_t nmsgs;
 	/* the volumes: those stored (for the record), and the transfers' progress */
 	struct dp_record_volume *vols;
+	struct bk_read *reads; /* beside vols: what each transfer read */
 	size_t nvols;
 	uint64_t vol_total, vol_done, vol_failed;
 	int64_t bytes_total, bytes_done;
@@ -117,6 +124,7 @@ static void bk_fini(struct bk *b)
 		free(b->vols[i].volume);
 	}
 	free(b->vols);
+	free(b->reads);
 	dp_archive_free(b->archive);
 	cluster_sel_free(b->sel);
 	cluster_repo_close(&b->rp);
@@ -292,6 +300,26 @@ int cluster_backup_record_status(const struct dp_record *rec, const struct dp_re
 	return 0;
 }
 
+/* status.volumes[@i] (@v): what its transfer read, when this run saw it */
+static int bk_status_read(const struct bk *b, struct k8s_obj *st, size_t i,
+			  const struct dp_record_volume *v)
+{
+	char path[64];
+	int ret = 0;
+
+	for (size_t k = 0; k < b->nvols; k++) {
+		if (strcmp(b->vols[k].namespace, v->namespace) || strcmp(b->vols[k].pvc, v->pvc))
+			continue;
+		snprintf(path, sizeof(path), "/volumes/%zu/bytesRead", i);
+		ret = k8s_obj_set_int(st, path, b->reads[k].bytes);
+		snprintf(path, sizeof(path), "/volumes/%zu/changedBlocksUsed", i);
+		if (!ret)
+			ret = k8s_obj_set_bool(st, path, b->reads[k].cbt);
+		break;
+	}
+	return ret;
+}
+
 /* the final status, from the record (written now or found), with what this run saw */
 static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_err *err)
 {
@@ -302,6 +330,8 @@ static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_e
 		ret = k8s_obj_set_int(st, "/progress/totalItems", (int64_t)b->total);
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/clusterId", b->cluster);
+	for (size_t i = 0; !ret && i < rec->nvolumes; i++)
+		ret = bk_status_read(b, st, i, &rec->volumes[i]);
 	if (!ret && (rec->nvolumes || b->vol_total)) {
 		uint64_t tried = b->vol_total > rec->nvolumes ? b->vol_total : rec->nvolumes;
 
@@ -407,6 +437,18 @@ static void bk_transfer_count(struct bk *b, const struct k8s_obj *vt)
 		b->vol_done++;
 }
 
+/* spec.changedBlocks: auto (absent), hash or none */
+static const char *bk_cbt_mode(const struct bk *b)
+{
+	const char *m = b->spec ? k8s_obj_str(b->spec, "/changedBlocks") : NULL;
+
+	if (m && !strcmp(m, XFER_CBT_HASH))
+		return XFER_CBT_HASH;
+	if (m && !strcmp(m, XFER_CBT_NONE))
+		return XFER_CBT_NONE;
+	return XFER_CBT_AUTO;
+}
+
 /* the VolumeTransfer @name of volume @v, from the Backup's Repository */
 static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, const char *name,
 			      struct k8s_err *err)
@@ -442,6 +484,8 @@ static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, cons
 		ret = k8s_obj_set_str(o, "/spec/source/namespace", v->ns);
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/source/persistentVolumeClaim", v->pvc);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/changedBlocks", bk_cbt_mode(b));
 	if (ret) {
 		k8s_obj_free(o);
 		return cluster_fail(err, ret, "OutOfMemory", "a VolumeTransfer: out of memory");
@@ -461,10 +505,14 @@ static int bk_transfer_done(struct bk *b, const struct cluster_volume *v, const 
 {
 	const char *snap = k8s_obj_str(vt, "/status/snapshotID");
 	const char *volume = k8s_obj_str(vt, "/spec/volume");
+	const char *fallback = k8s_obj_str(vt, "/status/changedBlocks/fallback");
 	struct dp_record_volume *n, *rv;
 	const char *frz;
+	struct bk_read *rd;
+	bool cbt = false;
 	int64_t size = 0;
 	double mbps = 0;
+	int ret = 0;
 
 	if (strcmp(k8s_obj_str(vt, "/status/phase"), XFER_COMPLETED) || !snap ||
 	    strlen(snap) != 64 || !volume) {
@@ -479,17 +527,33 @@ static int bk_transfer_done(struct bk *b, const struct cluster_volume *v, const 
 	if (frz && (!strcmp(frz, XFER_FREEZE_FAILED) || (!strcmp(frz, XFER_FREEZE_SKIPPED) &&
 							 k8s_obj_str(vt, "/status/freeze/node")))) {
 		const char *msg = k8s_obj_str(vt, "/status/freeze/message");
-		int ret =
-			bk_note(b, false, "volume %.60s/%.80s: not frozen for its snapshot: %.150s",
-				v->ns, v->pvc, msg && msg[0] ? msg : frz);
 
+		ret = bk_note(b, false, "volume %.60s/%.80s: not frozen for its snapshot: %.150s",
+			      v->ns, v->pvc, msg && msg[0] ? msg : frz);
 		if (ret)
 			return ret;
 	}
+	/* read everything where changed blocks were asked for: a warning (a first backup is none) */
+	if (fallback && strcmp(fallback, XFER_CBT_NO_PARENT) && strcmp(fallback, XFER_CBT_OFF))
+		ret = bk_note(b, false, "volume %.60s/%.80s: the whole volume was read: %.150s",
+			      v->ns, v->pvc,
+			      k8s_obj_str(vt, "/status/changedBlocks/reason")
+				      ? k8s_obj_str(vt, "/status/changedBlocks/reason")
+				      : fallback);
+	if (ret)
+		return ret;
+	rd = realloc(b->reads, (b->nvols + 1) * sizeof(*rd));
+	if (!rd)
+		return -ENOMEM;
+	b->reads = rd;
 	n = realloc(b->vols, (b->nvols + 1) * sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	b->vols = n;
+	b->reads[b->nvols].bytes = 0;
+	k8s_obj_int(vt, "/status/bytesRead", &b->reads[b->nvols].bytes);
+	k8s_obj_bool(vt, "/status/changedBlocks/used", &cbt);
+	b->reads[b->nvols].cbt = cbt;
 	rv = &b->vols[b->nvols];
 	memset(rv, 0, sizeof(*rv));
 	rv->namespace = strdup(v->ns);

@@ -15,8 +15,9 @@
  *   -> status.phase Attaching, status.node, status.holder, the label
  *      ferry.io/node: the agent of that node opens the published device and
  *      runs the datapath job (Running, then Completed or Failed)
- *   -> cleanup: pod, PVC, both snapshots and the content copy deleted;
- *      status.cleanedUp once none is left.
+ *   -> cleanup: pod, PVC, both snapshots and the content copy deleted (a
+ *      Completed backup's source snapshot may be kept as the claim's base:
+ *      "Changed blocks" below); status.cleanedUp once none is left.
  *
  * Names are deterministic, "ferry-<VolumeTransfer uid>" for every object, so
  * a restarted controller finds what it made; the objects in ferry-system are
@@ -81,7 +82,41 @@
 #define XFER_COMPLETED	  "Completed"
 #define XFER_FAILED	  "Failed"
 
+/*
+ * Changed blocks (spec.changedBlocks, README.md "Changed blocks"): a backup
+ * transfer of mode auto whose volume's driver has a SnapshotMetadataService
+ * keeps its source VolumeSnapshot once Completed, as the base of the next
+ * transfer of the same claim and repository: labelled XFER_CBT_LABEL with
+ * xfer_cbt_key(), annotated with the repository volume, the repository
+ * snapshot it stands for and its content's snapshot handle. One base per
+ * claim and repository: a Completed backup deletes every other.
+ */
+#define XFER_CBT_AUTO	  "auto" /* changed blocks from the driver when it can */
+#define XFER_CBT_HASH	  "hash" /* read everything, store only new chunks; no base kept */
+#define XFER_CBT_NONE	  "none" /* as hash (the spelling that says: off) */
+#define XFER_CBT_LABEL	  "ferry.io/cbt-base"
+#define XFER_CBT_VOLUME	  "ferry.io/cbt-volume"
+#define XFER_CBT_SNAPSHOT "ferry.io/cbt-snapshot-id"
+#define XFER_CBT_HANDLE	  "ferry.io/cbt-snapshot-handle"
+#define XFER_CBT_REPO	  "ferry.io/cbt-repository"
+#define XFER_CBT_KEY_SIZE 17
+
+/*
+ * status.changedBlocks.fallback of a transfer that read everything (the
+ * agent's, or the controller's when it knew first); status.changedBlocks.reason
+ * says it in words.
+ */
+#define XFER_CBT_OFF	      "Disabled"  /* mode hash or none */
+#define XFER_CBT_NO_SERVICE   "NoService" /* the driver has no SnapshotMetadataService */
+#define XFER_CBT_NO_BASE      "NoBase"	  /* no base snapshot kept for the claim */
+#define XFER_CBT_NO_PARENT    "NoParent"  /* the volume's first backup: nothing to list against */
+#define XFER_CBT_PARENT_MOVED "ParentMismatch" /* the base is not the volume's newest snapshot */
+#define XFER_CBT_CALL_FAILED  "DeltaFailed"    /* GetMetadataDelta failed */
+#define XFER_CBT_LIST_REFUSED "ListRefused" /* the backup refused the list (a size that differs) */
+
 extern const struct k8s_resource xfer_volumetransfers, xfer_snapshots;
+/* cbt.storage.k8s.io SnapshotMetadataServices (cluster-scoped, named after the driver) */
+extern const struct k8s_resource xfer_snapmeta_services;
 /* ferry.io Repositories, read by the populator (the controller's own rules) */
 extern const struct k8s_resource xfer_repositories;
 
@@ -140,6 +175,15 @@ int xfer_name(const char *uid, char name[XFER_NAME_SIZE]);
  */
 int xfer_volume_name(struct k8s_client *c, const char *ns, const char *pvc, char *buf, size_t len,
 		     struct k8s_err *err);
+
+/**
+ * xfer_cbt_key() - the XFER_CBT_LABEL value of the base of claim @ns/@pvc in
+ * the repository @url: 16 hex digits of FNV-1a 64 of "<ns>/<pvc>\n<url>"
+ */
+void xfer_cbt_key(const char *ns, const char *pvc, const char *url, char key[XFER_CBT_KEY_SIZE]);
+
+/* xfer_cbt_mode() - spec.changedBlocks of @vt (a static string; absent or unknown: auto) */
+const char *xfer_cbt_mode(const struct k8s_obj *vt);
 
 /**
  * struct xfer_result - where xfer_step() left a VolumeTransfer
@@ -209,7 +253,8 @@ extern const struct k8s_reconciler xfer_reconciler, xfer_populate_reconciler;
 
 /**
  * xfer_cleanup() - delete what the transfer @vt made (holder pod, Block PVC,
- * the snapshot copy and its content, the source snapshot)
+ * the snapshot copy and its content, the source snapshot unless a Completed
+ * backup keeps it as the claim's base; the claim's other bases deleted then)
  * @gone: whether none of them exists any more
  */
 int xfer_cleanup(struct k8s_client *c, const struct k8s_obj *vt, bool *gone, struct k8s_err *err);

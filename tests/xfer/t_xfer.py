@@ -43,7 +43,9 @@ naming where it is specified:
   claims Bound from ferry Snapshots; the StatefulSet's replicas ready only after checking every
   file's sum, each on a node its volume allows; nothing of the populator left;
 - the agent used only list/watch of volumetransfers and pods, patch of volumetransfers/status
-  and get of secrets; nothing of the agent or the controller was refused;
+  and get of secrets, and for changed blocks a token of its own, get of volumesnapshots, their
+  contents and snapshotmetadataservices; nothing of the agent or the controller was refused;
+- each claim keeps one changed-block base after its backups (tests/xfer/t_cbt.py has the rest);
 - the controller's volume rules (the Role and ClusterRole ferry-controller-volumes of
   xfer-controller-rbac.yaml, left out of tests/operator's proof): every verb of every rule
   used (audit log), and without their bindings the controller is refused (403) and says so.
@@ -205,13 +207,24 @@ def watch_transfers():
     env.watch(VT, phase)
 
 
+def bases(ns):
+    """The changed-block bases kept in @ns (VolumeSnapshots labelled ferry.io/cbt-base) and their contents."""
+    vs = [v for v in (get(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{ns}/volumesnapshots?labelSelector="
+                          "ferry.io/cbt-base") or {}).get("items") or []]
+    return ([v["metadata"]["name"] for v in vs] +
+            [(v.get("status") or {}).get("boundVolumeSnapshotContentName") for v in vs])
+
+
 def nothing_left(name, uid):
     n = f"ferry-{uid}"
     left = lambda: ([p for p in items(f"/api/v1/namespaces/{SYS}/pods") if p == n] +
                     [p for p in items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims")] +
                     items(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{SYS}/volumesnapshots") +
-                    items(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NS}/volumesnapshots") +
-                    [c for c in items("/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents")] +
+                    # (the claim's base for its next backup's changed blocks stays: tests/xfer/t_cbt.py)
+                    [v for v in items(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NS}/volumesnapshots")
+                     if v not in bases(NS)] +
+                    [c for c in items("/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents")
+                     if c not in bases(NS)] +
                     [v for v in items("/api/v1/persistentvolumes") if v != DATA_PV])
     rest = wait_until(lambda: not left(), 30, 0.2)
     eq(f"{name}: no holder pod, temporary PVC or PV, snapshot or content copy is left", [] if rest else left(), [],
@@ -643,12 +656,21 @@ try:
     left = lambda: ([n for n in items(VT) if n.startswith("bk-")] + items(f"/api/v1/namespaces/{SYS}/pods") +
                     items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims") +
                     items(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{SYS}/volumesnapshots") +
-                    items(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{APP}/volumesnapshots") +
-                    items("/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents") +
+                    [v for v in items(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{APP}/volumesnapshots")
+                     if v not in bases(APP)] +
+                    [c for c in items("/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents")
+                     if c not in bases(APP) + bases(NS)] +
                     [v for v in items("/api/v1/persistentvolumes") if v not in [DATA_PV, rpv["metadata"]["name"],
                                                                                 "web-host"] + app_pvs])
     eq("after the Backup nothing pins storage: no transfer, holder pod, temporary PVC or PV, snapshot or content "
-       "copy", left(), [], "issue 15: nothing that pins storage outlives its Backup")
+       "copy (but each claim's changed-block base)", left(), [], "issue 15: nothing that pins storage outlives its Backup")
+    eq("each claim of the Backup keeps one base, standing for its snapshot (changedBlocks auto, a driver with "
+       "the SnapshotMetadata service)",
+       sorted(((v["metadata"].get("annotations") or {}).get("ferry.io/cbt-snapshot-id"), v["spec"]["source"].get(
+           "persistentVolumeClaimName")) for v in (get(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{APP}/"
+                                                       "volumesnapshots?labelSelector=ferry.io/cbt-base") or {}).get(
+           "items") or []),
+       sorted(((vols.get(p) or {}).get("snapshotId"), p) for p in claims), "issue 17")
     for pvc in sorted(claims):
         pod = pvc[len("data-"):]
         snap = (vols.get(pvc) or {}).get("snapshotId") or "latest"
@@ -797,7 +819,11 @@ try:
     used = sorted({(a.get("verb"), a.get("resource"), a.get("subresource") or "", a.get("decision")) for a in agent})
     allowed = {("list", "pods", "", "allow"), ("watch", "pods", "", "allow"),
                ("list", "volumetransfers", "", "allow"), ("watch", "volumetransfers", "", "allow"),
-               ("patch", "volumetransfers", "status", "allow"), ("get", "secrets", "", "allow")}
+               ("patch", "volumetransfers", "status", "allow"), ("get", "secrets", "", "allow"),
+               # a backup's changed blocks (issue 17): a token for the SnapshotMetadata service's
+               # audience, the transfer's VolumeSnapshot, its content, the driver's service
+               ("create", "serviceaccounts", "token", "allow"), ("get", "volumesnapshots", "", "allow"),
+               ("get", "volumesnapshotcontents", "", "allow"), ("get", "snapshotmetadataservices", "", "allow")}
     check("the agents used only what xfer-agent-rbac.yaml and agent-pods-rbac.yaml allow, never refused",
           set(used) <= allowed and ("patch", "volumetransfers", "status", "allow") in used, used, sorted(allowed),
           "DESIGN.md least privilege")

@@ -49,6 +49,29 @@ int main(void)
 	CHECK("no PV is refused", xfer_device_path(NULL, NULL, "u", path, sizeof(path)) == -EINVAL);
 	CHECK("a path too long for the buffer",
 	      xfer_device_path(NULL, "pv", "u", small, sizeof(small)) == -ENAMETOOLONG);
+	{
+		char k1[XFER_CBT_KEY_SIZE], k2[XFER_CBT_KEY_SIZE], k3[XFER_CBT_KEY_SIZE];
+		char k4[XFER_CBT_KEY_SIZE];
+		struct k8s_obj *vt = NULL;
+
+		xfer_cbt_key("app", "data", "file:///r", k1);
+		xfer_cbt_key("app", "data", "file:///r", k2);
+		xfer_cbt_key("app", "data", "s3://b/r", k3);
+		xfer_cbt_key("ap", "p/data", "file:///r", k4);
+		CHECK("a base key: 16 hex digits, the same for the same claim and repository",
+		      strlen(k1) == 16 && strspn(k1, "0123456789abcdef") == 16 && !strcmp(k1, k2));
+		CHECK("another repository, another key", strcmp(k1, k3));
+		CHECK("the namespace and the claim are apart", strcmp(k1, k4));
+		CHECK("a transfer without spec.changedBlocks is auto",
+		      !k8s_obj_parse("{\"spec\":{}}", 11, &vt) &&
+			      !strcmp(xfer_cbt_mode(vt), "auto"));
+		k8s_obj_free(vt);
+		vt = NULL;
+		CHECK("spec.changedBlocks hash and none",
+		      !k8s_obj_parse("{\"spec\":{\"changedBlocks\":\"none\"}}", 33, &vt) &&
+			      !strcmp(xfer_cbt_mode(vt), "none"));
+		k8s_obj_free(vt);
+	}
 	if (!failed)
 		printf("ok: control/xfer names and paths\n");
 	return failed;

@@ -108,11 +108,16 @@ class Env:
 
     # ---------------------------------------------------------------- the processes
     def start_agent(self, node, extra=()):
-        """ferry agent in @node's namespaces, with the agent's service account; its log appended to
-        agent-<node>.log."""
+        """ferry agent in @node's namespaces, with the agent's service account, the box's
+        SnapshotMetadata service at its host address; its log appended to agent-<node>.log."""
         log = open(os.path.join(self.work, f"agent-{node}.log"), "a")
         state = os.path.join(self.work, f"state-{node}")
         os.makedirs(state, exist_ok=True)
+        # the box's SnapshotMetadata service where this machine reaches it (the agents run in
+        # the host's network: its ClusterIP is for pods)
+        port = os.path.join(self.box.dir, "storage", "snapmeta.port")
+        if os.path.exists(port) and "--snapshot-metadata-address" not in extra:
+            extra = ["--snapshot-metadata-address", "127.0.0.1:" + open(port).read().strip()] + list(extra)
         self.agents[node] = subprocess.Popen(
             ["nsenter", "-t", str(nodeutil.node_pid(self.box.dir, node)), "-m", "-p", "-C", "--", self.ferry_bin,
              "-v", "agent", "--kubeconfig", self.kubeconfig_for("ferry-agent"), "--node-name", node, "--no-pin",
