@@ -18,7 +18,10 @@ without the label. Checked, as the issue says:
   test's), a third Backup: the controller killed (SIGKILL) once that claim's transfer is
   25 % through, the agent running it once it is further (up to 75 %), both started again:
   the Backup completes, the resumed transfer reports reused bytes, and the repository grows
-  by what the volume's snapshot stores plus at most the pack that was in flight;
+  by what the volume's snapshot stores plus at most the pack that was in flight; its log
+  (`ferry backup logs shop-3`, kept in the repository, composed by the second controller)
+  names each volume's transfer (Completed, its node, bytes, snapshot; db-1's reused
+  bytes) and the record;
 - bad input, each a clear reason and a non-zero `--wait` exit, with the repository's
   files and the cluster's claims, snapshots and pods the same before and after: a
   Backup naming a Repository whose password Secret is missing; a Restore from a
@@ -29,8 +32,8 @@ without the label. Checked, as the issue says:
   waits for them); each restored object equals its original less exactly README.md's
   strip list (and the two labels a restore adds); the unlabelled ConfigMap not back; the
   replicas ready only after each checked every file's sum (and the changed file); every
-  pod on a node its affinity and its volume's allow; then, scaled to 0, each restored
-  ext4 passes e2fsck -fn;
+  pod on a node its affinity and its volume's allow; `ferry restore logs shop-r` names
+  each volume filled; then, scaled to 0, each restored ext4 passes e2fsck -fn;
 - a Restore of the first Backup into another namespace with storageClassMapping to
   kbox-hostpath (the other driver): Completed, each claim of that class Bound, the
   replicas ready with their files (the first backup's: no changed file);
@@ -336,6 +339,19 @@ try:
     # tests/s3 s3_resume): what the killed agent had in flight, one pack of 64 MiB at most, is
     # written again; the rest is reused. (The issue's 1.2x holds once the volume's new bytes are
     # large beside a pack: here 160 MiB.)
+    # its log, composed by the controller that finished it, from the transfers' status
+    r = env.ferry("backup", "logs", "shop-3", "-n", SYS)
+    vol = {m.group(1): m for m in re.finditer(
+        r'level=info msg="volume shop/(data-db-[01]): Completed on node (node-\w+): (\d+) bytes, (\d+) new, '
+        r'(\d+) reused, [0-9.]+ s, [0-9.]+ MB/s, snapshot ([0-9a-f]{64}), parent ', r.stdout)}
+    snap3 = {v.get("pvc"): v.get("snapshotId") for v in st3.get("volumes") or []}
+    print(f"note: shop-3's log: {len(r.stdout.splitlines())} lines; {r.stderr.strip()[-300:]}", flush=True)
+    check("ferry backup logs shop-3 (a controller restarted mid-run): each volume's transfer Completed with its "
+          "node, bytes and snapshot, db-1's reused bytes, the record, the end",
+          r.returncode == 0 and sorted(vol) == ["data-db-0", "data-db-1"] and
+          all(vol[p].group(6) == snap3.get(p) for p in vol) and int(vol["data-db-1"].group(5)) > 0 and
+          f"record {st3.get('recordId')}" in r.stdout and "backup ferry-system/shop-3 ended: Completed" in r.stdout,
+          (r.returncode, r.stdout[-1500:], r.stderr[-300:]), None, REF)
     check("the bytes written to the repository are the snapshot's stored bytes, plus at most the one pack "
           "the killed agent had in flight (64 MiB: file:// does not resume a partial pack) and the records",
           stored3 >= MORE and grew <= stored3 + 64 * MiB + 8 * MiB, (grew, stored3), REF)
@@ -414,6 +430,12 @@ try:
           None, REF)
     wait_until(lambda: len(pods_of(APP)) == 3 and all(
         (p.get("status") or {}).get("phase") == "Running" for p in pods_of(APP)), 60, 0.2)
+    r = env.ferry("restore", "logs", "shop-r", "-n", SYS)
+    check("ferry restore logs shop-r: each volume filled, the end",
+          r.returncode == 0 and len(re.findall(r'msg="volume shop/data-db-[01]: Completed: filled from its snapshot',
+                                               r.stdout)) == 2 and
+          "restore ferry-system/shop-r ended: Completed" in r.stdout,
+          (r.returncode, r.stdout[-1200:], r.stderr[-300:]), None, REF)
     eq("every pod runs on a node that its affinity and its volume's allow (front in zone-b)", placed_well(APP),
        sorted([("db-0", True), ("db-1", True)] + [(p["metadata"]["name"], True) for p in pods_of(APP)
                                                   if p["metadata"]["name"].startswith("front-")]), REF)
