@@ -345,7 +345,8 @@ try:
         r'level=info msg="volume shop/(data-db-[01]): Completed on node (node-\w+): (\d+) bytes, (\d+) new, '
         r'(\d+) reused, [0-9.]+ s, [0-9.]+ MB/s, snapshot ([0-9a-f]{64}), parent ', r.stdout)}
     snap3 = {v.get("pvc"): v.get("snapshotId") for v in st3.get("volumes") or []}
-    print(f"note: shop-3's log: {len(r.stdout.splitlines())} lines; {r.stderr.strip()[-300:]}", flush=True)
+    print(f"note: shop-3's log ({len(r.stdout.splitlines())} lines): {r.stderr.strip()[-300:]}\n" +
+          "\n".join("  " + x[:400] for x in r.stdout.splitlines()), flush=True)
     check("ferry backup logs shop-3 (a controller restarted mid-run): each volume's transfer Completed with its "
           "node, bytes and snapshot, db-1's reused bytes, the record, the end",
           r.returncode == 0 and sorted(vol) == ["data-db-0", "data-db-1"] and
@@ -431,6 +432,7 @@ try:
     wait_until(lambda: len(pods_of(APP)) == 3 and all(
         (p.get("status") or {}).get("phase") == "Running" for p in pods_of(APP)), 60, 0.2)
     r = env.ferry("restore", "logs", "shop-r", "-n", SYS)
+    print("note: shop-r's log:\n" + "\n".join("  " + x[:400] for x in r.stdout.splitlines()), flush=True)
     check("ferry restore logs shop-r: each volume filled, the end",
           r.returncode == 0 and len(re.findall(r'msg="volume shop/data-db-[01]: Completed: filled from its snapshot',
                                                r.stdout)) == 2 and
