@@ -490,18 +490,22 @@ static void bk_log_transfer(struct bk *b, const struct cluster_volume *v, const 
 	int64_t t0 = cluster_time_of(vt, "/status/startTime");
 	int64_t t1 = cluster_time_of(vt, "/status/completionTime");
 	bool ok = phase && !strcmp(phase, XFER_COMPLETED);
-	double mbps = 0;
+	double mbps = 0, secs = 0;
 
 	k8s_obj_int(vt, "/status/bytesTotal", &total);
 	k8s_obj_int(vt, "/status/bytesNew", &fresh);
 	k8s_obj_int(vt, "/status/bytesReused", &reused);
 	k8s_obj_num(vt, "/status/mbPerSecond", &mbps);
+	/* how long it ran: its times, else its size at its rate (as the record's milliseconds) */
+	if (t0 && t1 > t0)
+		secs = (double)(t1 - t0) / 1e9;
+	else if (mbps > 0 && total > 0)
+		secs = (double)total / (mbps * 1e6);
 	cluster_log_add(&b->vlog, t1 ? t1 : k8s_now_ns(), ok ? "info" : "error",
 			"volume %s/%s: %s on node %s: %lld bytes, %lld new, %lld reused, %.1f s, "
 			"%.1f MB/s, snapshot %s, parent %s%s%.300s (VolumeTransfer %s/%s)",
 			v->ns, v->pvc, phase ? phase : "?", node ? node : "<none>",
-			(long long)total, (long long)fresh, (long long)reused,
-			t0 && t1 > t0 ? (double)(t1 - t0) / 1e9 : 0.0, mbps,
+			(long long)total, (long long)fresh, (long long)reused, secs, mbps,
 			snap && snap[0] ? snap : "<none>", parent && parent[0] ? parent : "<none>",
 			msg && msg[0] ? ": " : "", msg ? msg : "", XFER_NS, k8s_obj_get_name(vt));
 }

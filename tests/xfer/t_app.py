@@ -343,14 +343,15 @@ try:
     r = env.ferry("backup", "logs", "shop-3", "-n", SYS)
     vol = {m.group(1): m for m in re.finditer(
         r'level=info msg="volume shop/(data-db-[01]): Completed on node (node-\w+): (\d+) bytes, (\d+) new, '
-        r'(\d+) reused, [0-9.]+ s, [0-9.]+ MB/s, snapshot ([0-9a-f]{64}), parent ', r.stdout)}
+        r'(\d+) reused, ([0-9.]+) s, [0-9.]+ MB/s, snapshot ([0-9a-f]{64}), parent ', r.stdout)}
     snap3 = {v.get("pvc"): v.get("snapshotId") for v in st3.get("volumes") or []}
     print(f"note: shop-3's log ({len(r.stdout.splitlines())} lines): {r.stderr.strip()[-300:]}\n" +
           "\n".join("  " + x[:400] for x in r.stdout.splitlines()), flush=True)
     check("ferry backup logs shop-3 (a controller restarted mid-run): each volume's transfer Completed with its "
-          "node, bytes and snapshot, db-1's reused bytes, the record, the end",
+          "node, bytes, seconds and snapshot, db-1's reused bytes, the record, the end",
           r.returncode == 0 and sorted(vol) == ["data-db-0", "data-db-1"] and
-          all(vol[p].group(6) == snap3.get(p) for p in vol) and int(vol["data-db-1"].group(5)) > 0 and
+          all(vol[p].group(7) == snap3.get(p) and float(vol[p].group(6)) > 0 for p in vol) and
+          int(vol["data-db-1"].group(5)) > 0 and
           f"record {st3.get('recordId')}" in r.stdout and "backup ferry-system/shop-3 ended: Completed" in r.stdout,
           (r.returncode, r.stdout[-1500:], r.stderr[-300:]), None, REF)
     check("the bytes written to the repository are the snapshot's stored bytes, plus at most the one pack "
