@@ -43,9 +43,9 @@ static bool ctl_names_repo(int argc, char **argv, bool env)
 }
 
 /*
- * ferry backup: create, and get|describe without a repository, are the
- * cluster's (operator/); the rest, a device's backup and the repository's
- * records (get, describe, download), the repository verbs' (repo/), which
+ * ferry backup: create, delete, and get|describe|logs without a repository,
+ * are the cluster's (operator/); the rest, a device's backup and the
+ * repository's records (get, describe, download, logs), the repository verbs' (repo/), which
  * also refuse `create --repo URL` (an image file named create is ./create).
  * FERRY_REPO exported does not keep create from the cluster.
  */
@@ -54,13 +54,14 @@ static int ctl_main_backup(int argc, char **argv)
 	if (argc > 1 &&
 	    (!strcmp(argv[1], "delete") ||
 	     (!strcmp(argv[1], "create") && !ctl_names_repo(argc - 1, argv + 1, false)) ||
-	     ((!strcmp(argv[1], "get") || !strcmp(argv[1], "describe")) &&
+	     ((!strcmp(argv[1], "get") || !strcmp(argv[1], "describe") ||
+	       !strcmp(argv[1], "logs")) &&
 	      !ctl_names_repo(argc - 1, argv + 1, true))))
 		return ctl_cmd_backup_cluster(argc - 1, argv + 1);
 	return ctl_cmd_backup(argc, argv);
 }
 
-/* ferry restore: create|get|describe are the cluster's; SNAPSHOT TARGET a volume's. */
+/* ferry restore: create|get|describe|delete|logs are the cluster's; SNAPSHOT TARGET a volume's. */
 static int ctl_main_restore(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "download"))
@@ -81,9 +82,11 @@ struct ctl_verb {
 static const struct ctl_verb ctl_verbs[] = {
 	{"init", ctl_cmd_init, "create a repository"},
 	{"backup", ctl_main_backup,
-	 "back up a device or an image file; create, get, describe, delete a cluster's Backups"},
+	 "back up a device or an image file; create, get, describe, delete, logs of a cluster's "
+	 "Backups"},
 	{"restore", ctl_main_restore,
-	 "restore a snapshot onto a device or an image file; create, get, describe, delete Restores"},
+	 "restore a snapshot onto a device or an image file; create, get, describe, delete, logs "
+	 "of Restores"},
 	{"snapshots", ctl_cmd_snapshots, "list snapshots"},
 	{"check", ctl_cmd_check, "verify a repository, or that a volume equals a snapshot"},
 	{"stats", ctl_cmd_stats, "sizes, dedup and compression ratios of a repository"},

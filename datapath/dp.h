@@ -1130,13 +1130,81 @@ int dp_archive_read(struct dp_repo *repo, const struct dp_record *rec, dp_archiv
 		    void *arg);
 
 /**
- * dp_record_forget() - delete the records @ids (full ids); their archives'
- * chunks go at the next prune. The volumes' snapshots stay (forget them
- * with dp_forget()). Holds an exclusive lock.
- * @deleted: how many existed and were deleted
+ * dp_record_forget() - delete the records @ids (full ids), then their logs
+ * (dp_log_forget()); their archives' chunks go at the next prune. The
+ * volumes' snapshots stay (forget them with dp_forget()). Holds an
+ * exclusive lock.
+ * @deleted: how many records existed and were deleted
  * Return: 0; -EBUSY; store errors.
  */
 int dp_record_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *deleted);
+
+/* ------------------------------------------------------------------ logs */
+
+/*
+ * The log of a cluster's Backup, and of each Restore of it, kept beside its
+ * record (FORMAT.md "Logs"): logs/<record id> and logs/<record id>.<restore
+ * id>. A log is UTF-8 text lines as its writer composed them, stored as one
+ * Zstandard frame, sealed in an encrypted repository. It is written before
+ * the record (a Backup's record stays the last thing of it written), whole
+ * at once; a second write of the same log replaces it (a run that died
+ * between its log and its record writes it again when it ends). Forgetting a
+ * record forgets its logs; dp_log_forget() forgets those of a record that was
+ * never written (a Backup that failed).
+ */
+#define DP_LOG_MAX	(16u << 20) /* bytes of a log object (compressed, sealed) */
+#define DP_LOG_TEXT_MAX (64u << 20) /* bytes of a log's text */
+
+/**
+ * dp_log_put() - write the log of a Backup or of a Restore of it
+ * @record_id:    the Backup's record id (dp_record_id(): 64 lowercase hex
+ *                digits); its record need not exist (yet, or ever)
+ * @restore_ns, @restore_name: the Restore's namespace and name; NULL
+ *                @restore_name: the Backup's own log
+ * @cluster:      the Restore's cluster id (its kube-system namespace's UID);
+ *                unused for the Backup's own log
+ * @text:         @len bytes, borrowed for the call; no NUL byte
+ *
+ * Holds no lock (prune never deletes a log). An existing log of the same
+ * name is replaced.
+ * Return: 0; -EINVAL (not a record id, a name empty or too long, a NUL byte,
+ * over DP_LOG_TEXT_MAX); -EFBIG (over DP_LOG_MAX once compressed); -ENOKEY;
+ * -ENOMEM; store errors (dp_last_error() says which).
+ */
+int dp_log_put(struct dp_repo *repo, const char *record_id, const char *restore_ns,
+	       const char *restore_name, const char *cluster, const char *text, size_t len);
+
+/**
+ * dp_log_get() - read a log back (arguments as dp_log_put()'s)
+ * @text: receives the text, malloc()ed and NUL-terminated after *@len
+ *        bytes; the caller frees it
+ * Return: 0; -ENOENT (no such log: a Backup written before logs were, one
+ * still running, or a Restore that has not ended); -EUCLEAN (it does not
+ * open or decode: damaged, or of another repository); -EINVAL; -ENOKEY;
+ * -ENOMEM; store errors.
+ */
+int dp_log_get(struct dp_repo *repo, const char *record_id, const char *restore_ns,
+	       const char *restore_name, const char *cluster, char **text, size_t *len);
+
+/**
+ * dp_log_decode() - a log object's bytes (after opening its seal) into its
+ * text: exactly one Zstandard frame that says its size, at most
+ * DP_LOG_TEXT_MAX, with no NUL byte. The parser dp_log_get() uses; for
+ * tests and fuzzing (in an unencrypted repository nothing seals the object).
+ * @text: as dp_log_get()'s
+ * Return: 0; -EBADMSG; -ENOMEM.
+ */
+int dp_log_decode(const void *obj, size_t len, char **text, size_t *tlen);
+
+/**
+ * dp_log_forget() - delete every log of the record @record_id: its
+ * Backup's and its Restores' (every version, on a versioned bucket), under
+ * an exclusive lock. dp_record_forget() calls it; call it for a Backup
+ * whose record was never written.
+ * @deleted: incremented by the logs deleted
+ * Return: 0; -EINVAL (not a record id); -EBUSY; store errors.
+ */
+int dp_log_forget(struct dp_repo *repo, const char *record_id, size_t *deleted);
 
 /* -------------------------------------------------------------- volumes */
 

@@ -59,12 +59,20 @@ struct purge {
 	struct dp_err *first; /* the first of them, if the caller has none yet */
 };
 
-/* The id a key ends with (snapshots/<id>, index/<id>, data/xx/<id>). */
+/*
+ * The id a key ends with (snapshots/<id>, index/<id>, data/xx/<id>), or for
+ * a Restore's log (logs/<record id>.<restore id>) the SHA-256 of its name.
+ */
 static int purge_key_id(const char *key, uint8_t id[DP_ID_LEN])
 {
 	const char *name = strrchr(key, '/');
 
-	return dp_unhex(name ? name + 1 : key, id, DP_ID_LEN);
+	name = name ? name + 1 : key;
+	if (!dp_unhex(name, id, DP_ID_LEN))
+		return 0;
+	if (strlen(name) == 4 * DP_ID_LEN + 1 && name[2 * DP_ID_LEN] == '.')
+		return dp_sha256(name, strlen(name), id) ? -EINVAL : 0;
+	return -EINVAL;
 }
 
 /* The object @key names in @pg, or NULL. */

@@ -86,7 +86,13 @@ int dp_record_read(struct dp_repo *repo, const char *id, struct dp_record **out)
 int dp_record_id(const struct dp_repo *repo, const char *cluster, const char *namespace,
 		 const char *name, char *id)
 {
-	const char *parts[] = {"ferry-backup-record", cluster, namespace, name};
+	return dp_record_hash(repo, "ferry-backup-record", cluster, namespace, name, id);
+}
+
+int dp_record_hash(const struct dp_repo *repo, const char *tag, const char *cluster,
+		   const char *namespace, const char *name, char *id)
+{
+	const char *parts[] = {tag, cluster, namespace, name};
 	struct dp_hasher *h = NULL;
 	uint8_t digest[DP_ID_LEN];
 	char *buf;
@@ -869,6 +875,12 @@ int dp_record_forget(struct dp_repo *repo, const char *const *ids, size_t n, siz
 	}
 	ret = dp_forget_keys(repo, "backups/", kp, n, NULL, "record-forget-deleted", &purge,
 			     deleted);
+	/* the logs after the record: a forget that stops between them is done again */
+	for (size_t i = 0; !ret && i < n; i++) {
+		size_t logs = 0;
+
+		ret = dp_log_forget(repo, ids[i], &logs);
+	}
 out:
 	free(keys);
 	free(kp);

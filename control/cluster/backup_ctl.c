@@ -89,6 +89,12 @@ struct bk_read {
 	bool cbt;
 };
 
+/* objects collected of one kind (the log) */
+struct bk_kind {
+	char kind[64];
+	uint64_t n;
+};
+
 /* one reconcile */
 struct bk {
 	const struct k8s_reconcile_req *req;
@@ -114,6 +120,10 @@ struct bk {
 	uint64_t vol_total, vol_done, vol_failed;
 	int64_t bytes_total, bytes_done;
 	bool pending;
+	/* the log: this pass's volumes, every warning and error, the objects by kind */
+	struct cluster_log vlog, notes;
+	struct bk_kind *kinds;
+	size_t nkinds;
 };
 
 static void bk_fini(struct bk *b)
@@ -129,6 +139,9 @@ static void bk_fini(struct bk *b)
 	cluster_sel_free(b->sel);
 	cluster_repo_close(&b->rp);
 	free(b->msgs);
+	free(b->kinds);
+	cluster_log_fini(&b->vlog);
+	cluster_log_fini(&b->notes);
 }
 
 /* a warning (@error false) or an error of the Backup, counted; the first kept */
@@ -136,22 +149,24 @@ static int bk_note(struct bk *b, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int bk_note(struct bk *b, bool error, const char *fmt, ...)
 {
+	char msg[BK_MSG_MAX];
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	if (error)
 		b->errors++;
 	else
 		b->warnings++;
+	cluster_log_add(&b->notes, k8s_now_ns(), error ? "error" : "warning", "%s", msg);
 	if (b->nmsgs < BK_WARN_KEEP) {
 		char(*n)[BK_MSG_MAX] = realloc(b->msgs, (b->nmsgs + 1) * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
 		b->msgs = n;
-		va_start(ap, fmt);
-		vsnprintf(b->msgs[b->nmsgs], sizeof(b->msgs[0]), fmt, ap);
-		va_end(ap);
-		b->nmsgs++;
+		memcpy(b->msgs[b->nmsgs++], msg, sizeof(msg));
 	}
 	return 0;
 }
@@ -365,12 +380,31 @@ static int bk_write_done(struct bk *b, const struct dp_record *rec, struct k8s_e
 
 /* ------------------------------------------------------------ the run */
 
+/* one object of @kind collected, counted for the log (a count lost to memory is only the log's) */
+static void bk_kind_count(struct bk *b, const char *kind)
+{
+	struct bk_kind *k;
+
+	for (size_t i = 0; i < b->nkinds; i++)
+		if (!strcmp(b->kinds[i].kind, kind)) {
+			b->kinds[i].n++;
+			return;
+		}
+	k = realloc(b->kinds, (b->nkinds + 1) * sizeof(*k));
+	if (!k)
+		return;
+	b->kinds = k;
+	snprintf(k[b->nkinds].kind, sizeof(k->kind), "%.63s", kind);
+	k[b->nkinds++].n = 1;
+}
+
 static int bk_emit(void *arg, const struct cluster_item *it, const char *line, size_t len)
 {
 	struct bk *b = arg;
 	int ret;
 
 	b->total++;
+	bk_kind_count(b, it->res->kind);
 	/* Velero's exec hooks (annotations of the pod) are not run: said, once per pod */
 	if (!strcmp(it->res->kind, "Pod") &&
 	    memmem(line, len, BK_VELERO_HOOK, strlen(BK_VELERO_HOOK))) {
@@ -500,6 +534,38 @@ static int bk_transfer_create(struct bk *b, const struct cluster_volume *v, cons
 	return ret;
 }
 
+/* a transfer that is over, as its status says, into the log */
+static void bk_log_transfer(struct bk *b, const struct cluster_volume *v, const struct k8s_obj *vt)
+{
+	const char *phase = k8s_obj_str(vt, "/status/phase"),
+		   *node = k8s_obj_str(vt, "/status/node");
+	const char *snap = k8s_obj_str(vt, "/status/snapshotID");
+	const char *parent = k8s_obj_str(vt, "/status/parentID");
+	const char *msg = k8s_obj_str(vt, "/status/message");
+	int64_t total = 0, fresh = 0, reused = 0;
+	int64_t t0 = cluster_time_of(vt, "/status/startTime");
+	int64_t t1 = cluster_time_of(vt, "/status/completionTime");
+	bool ok = phase && !strcmp(phase, XFER_COMPLETED);
+	double mbps = 0, secs = 0;
+
+	k8s_obj_int(vt, "/status/bytesTotal", &total);
+	k8s_obj_int(vt, "/status/bytesNew", &fresh);
+	k8s_obj_int(vt, "/status/bytesReused", &reused);
+	k8s_obj_num(vt, "/status/mbPerSecond", &mbps);
+	/* how long it ran: its times, else its size at its rate (as the record's milliseconds) */
+	if (t0 && t1 > t0)
+		secs = (double)(t1 - t0) / 1e9;
+	else if (mbps > 0 && total > 0)
+		secs = (double)total / (mbps * 1e6);
+	cluster_log_add(&b->vlog, t1 ? t1 : k8s_now_ns(), ok ? "info" : "error",
+			"volume %s/%s: %s on node %s: %lld bytes, %lld new, %lld reused, %.1f s, "
+			"%.1f MB/s, snapshot %s, parent %s%s%.300s (VolumeTransfer %s/%s)",
+			v->ns, v->pvc, phase ? phase : "?", node ? node : "<none>",
+			(long long)total, (long long)fresh, (long long)reused, secs, mbps,
+			snap && snap[0] ? snap : "<none>", parent && parent[0] ? parent : "<none>",
+			msg && msg[0] ? ": " : "", msg ? msg : "", XFER_NS, k8s_obj_get_name(vt));
+}
+
 /* a transfer that is over, into the record (Completed) or the errors (Failed) */
 static int bk_transfer_done(struct bk *b, const struct cluster_volume *v, const struct k8s_obj *vt)
 {
@@ -606,8 +672,15 @@ static int bk_volumes(struct bk *b, const struct cluster_collect_result *cr, str
 		const struct cluster_volume *v = &cr->volumes[i];
 		struct k8s_obj *vt = NULL;
 
-		if (v->skip || !snap || !v->snapshottable)
+		if (v->skip || !snap || !v->snapshottable) {
+			cluster_log_add(&b->vlog, k8s_now_ns(), "info",
+					"volume %s/%s: its data is not backed up (%s)", v->ns,
+					v->pvc,
+					v->skip ? "a volume policy skips it"
+					: !snap ? "spec.snapshotVolumes is false"
+						: "it cannot be snapshotted: see the warnings");
 			continue;
+		}
 		b->vol_total++;
 		if (!uid || bk_transfer_name(uid, v->ns, v->pvc, name))
 			return cluster_fail(
@@ -623,6 +696,7 @@ static int bk_volumes(struct bk *b, const struct cluster_collect_result *cr, str
 			break;
 		bk_transfer_count(b, vt);
 		if (bk_transfer_over(vt)) {
+			bk_log_transfer(b, v, vt);
 			ret = bk_transfer_done(b, v, vt);
 			if (ret)
 				cluster_fail(err, ret, "OutOfMemory", "the volumes: out of memory");
@@ -902,6 +976,54 @@ static int bk_labels(const struct bk *b, struct dp_record *rec)
 	return 0;
 }
 
+/*
+ * The log of the run that ends now, as @phase, into the repository before
+ * the record: composed from this last pass (the transfers' status, the
+ * collection) and the Backup's own fields. Not written: a warning.
+ */
+static void bk_log_write(struct bk *b, const char *phase, int64_t end_ns)
+{
+	const char *url = k8s_obj_str(b->rp.obj, "/spec/url");
+	struct cluster_log l = {0};
+	char kinds[1024] = "", why[256];
+
+	cluster_log_add(&l, b->start_ns, "info", "backup %s/%s started", b->ns, b->name);
+	if (!k8s_obj_first(b->spec))
+		cluster_log_add(&l, b->start_ns, "info", "spec: none (every namespace)");
+	for (const struct k8s_obj *f = k8s_obj_first(b->spec); f; f = k8s_obj_next(f)) {
+		char *json = k8s_obj_json(f);
+
+		cluster_log_add(&l, b->start_ns, "info", "spec.%s: %.1000s", k8s_obj_name(f),
+				json ? json : "?");
+		free(json);
+	}
+	cluster_log_add(&l, b->start_ns, "info", "Repository %s/%s: %s, %s, repository %s",
+			CLUSTER_REPO_NS, b->rp.name, url ? url : "?",
+			dp_repo_is_encrypted(b->repo) ? "encrypted" : "not encrypted",
+			dp_repo_info(b->repo)->id);
+	if (!b->vlog.len)
+		cluster_log_add(&l, end_ns, "info", "volumes: none selected");
+	cluster_log_append(&l, &b->vlog);
+	for (size_t i = 0; i < b->nkinds; i++)
+		snprintf(kinds + strlen(kinds), sizeof(kinds) - strlen(kinds), "%s%s %llu",
+			 i ? ", " : "", b->kinds[i].kind, (unsigned long long)b->kinds[i].n);
+	cluster_log_add(&l, end_ns, "info", "objects: %llu collected, %llu stored%s%s",
+			(unsigned long long)b->total, (unsigned long long)b->stored,
+			kinds[0] ? ": " : "", kinds);
+	cluster_log_append(&l, &b->notes);
+	cluster_log_add(&l, end_ns, "info", "record %s: %llu objects, %zu volumes", b->record_id,
+			(unsigned long long)b->stored, b->nvols);
+	cluster_log_add(&l, end_ns, !strcmp(phase, "Completed") ? "info" : "warning",
+			"backup %s/%s ended: %s, %llu warnings, %llu errors", b->ns, b->name, phase,
+			(unsigned long long)b->warnings, (unsigned long long)b->errors);
+	if (cluster_log_put(b->repo, b->record_id, NULL, NULL, NULL, &l, why, sizeof(why))) {
+		ctl_log(CTL_LOG_WARN, "backup %s/%s: its log is not in the repository: %s", b->ns,
+			b->name, why);
+		bk_note(b, false, "the log is not in the repository: %.200s", why);
+	}
+	cluster_log_fini(&l);
+}
+
 static int bk_run(struct bk *b, struct dp_record **out, struct k8s_err *err)
 {
 	struct dp_archive_opts ao = {.sz = sizeof(ao)};
@@ -962,6 +1084,7 @@ static int bk_run(struct bk *b, struct dp_record **out, struct k8s_err *err)
 	rec.spec = spec_json;
 	rec.time_start = b->start_ns / 1000;
 	rec.time_end = k8s_now_ns() / 1000;
+	bk_log_write(b, rec.phase, rec.time_end * 1000); /* before the record, which is last */
 	rec.warnings = b->warnings;
 	rec.errors = b->errors;
 	rec.volumes = b->vols;

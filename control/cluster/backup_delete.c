@@ -8,8 +8,9 @@
  * the deletion: the Repository of spec.storageLocation opened, refused when
  * it cannot be written (ReadOnly, unavailable) or Object Lock keeps the
  * record or a snapshot; then the snapshots the record names forgotten
- * (dp_forget()), the record forgotten (dp_record_forget()), and the
- * finalizer removed. A failure before the finalizer goes is retried: each
+ * (dp_forget()), the record forgotten with its logs (dp_record_forget()),
+ * and the finalizer removed; a record never written has its logs forgotten
+ * (dp_log_forget()). A failure before the finalizer goes is retried: each
  * step finds what an earlier try did (a forgotten snapshot is not there, a
  * forgotten record is -ENOENT: the finalizer goes).
  */
@@ -348,8 +349,16 @@ int cluster_backup_delete(const struct k8s_reconcile_req *req, struct k8s_reconc
 	if (ret)
 		goto out;
 	ret = dp_record_get(r.repo, id, NULL, NULL, &rec);
-	if (ret == -ENOENT) { /* never written, or forgotten by an earlier try */
-		ret = del_finalizer_remove(req, err);
+	if (ret == -ENOENT) { /* never written, or forgotten by an earlier try: its logs go */
+		size_t logs = 0;
+
+		ret = dp_log_forget(r.repo, id, &logs);
+		if (ret)
+			cluster_fail(err, ret, ret == -EBUSY ? "RepositoryLocked" : "ForgetFailed",
+				     "forgetting the logs of record %s: %.200s", id,
+				     dp_last_error());
+		else
+			ret = del_finalizer_remove(req, err);
 		goto out;
 	}
 	if (ret) {

@@ -1189,7 +1189,8 @@ extern const struct k8s_reconciler cluster_backup_reconciler;
  *      that a retention date or a legal hold keeps refuses the delete
  *      (ObjectLocked, naming the date), and the key comes back then;
  *   4. dp_forget() of the snapshots the record names, then
- *      dp_record_forget() of the record: the data they alone referenced is
+ *      dp_record_forget() of the record and its logs (a record never
+ *      written: dp_log_forget() of its logs): the data they alone referenced is
  *      freed by the next prune: the Repository's status.maintenance
  *      .pruneRequestedTime is set, and the Repository reconciler prunes
  *      (below); `ferry prune --repo URL` does the same by hand;
@@ -1317,5 +1318,44 @@ void cluster_metrics_prom(FILE *f);
  */
 extern const struct k8s_resource cluster_restores; /* ferry.io/v1alpha1, namespaced */
 extern const struct k8s_reconciler cluster_restore_reconciler;
+
+/* ================================================ logs (cluster_log.c)
+ *
+ * LOGS. A Backup that ends (Completed or PartiallyFailed) leaves its log in
+ * its repository, written just before its record (dp_log_put(),
+ * datapath/FORMAT.md "Logs"); a Restore that ends (Completed,
+ * PartiallyFailed, Failed) leaves its own beside it, unless the Repository
+ * is ReadOnly. The log is composed when the run ends from what is durable
+ * then (the object's status, its VolumeTransfers' status before they are
+ * deleted, the collection or the plan of that last pass), since a run spans
+ * reconciles and controller restarts. One line each:
+ *   time="2026-12-06T17:03:22Z" level=info msg="..."
+ * (level info, warning or error; the text quoted as FORMAT.md says). A
+ * Backup's: its start and spec, the Repository, each volume's transfer
+ * (node, bytes total, new and reused, duration, MB/s, snapshot, parent,
+ * phase, message), the objects collected by kind, every warning and error,
+ * the record and the end. A Restore's: its start and spec, the Backup and
+ * record, every warning and error (objects skipped or failed with the
+ * reason), the objects restored, each volume's outcome, the end. Names, no
+ * Secret's data. A log that cannot be written is a warning of the run, not
+ * its failure. Deleting a Backup forgets its logs with its record
+ * (dp_record_forget()), and those of a record never written (dp_log_forget()).
+ */
+
+/**
+ * cluster_log_read() - the log of the Backup (@restore false) or the Restore
+ * @ns/@name of the cluster of @c, read with @c's identity: the object, its
+ * Repository (spec.storageLocation, a Restore's Backup's, else "default")
+ * and its Secrets, the record id (status.recordId, else dp_record_id() of
+ * status.clusterId or the cluster's id), the cluster's id for a Restore's.
+ * @text: malloc()ed, NUL-terminated after *@len bytes; the caller frees it
+ * @why:  a one-line reason on failure
+ * Return: 0; -ENOENT (no such object, or no log: still running, or made
+ * before logs were); -EPERM (the Repository refused: @why); -errno of the
+ * API server (@err) or the store.
+ */
+struct k8s_err;
+int cluster_log_read(struct k8s_client *c, const char *ns, const char *name, bool restore,
+		     char **text, size_t *len, char *why, size_t wlen, struct k8s_err *err);
 
 #endif /* FERRY_CLUSTER_H */

@@ -199,6 +199,33 @@ void cluster_repo_close(struct cluster_repo *r);
 /* cluster_repo_read_only() - whether @r is spec.accessMode ReadOnly */
 bool cluster_repo_read_only(const struct cluster_repo *r);
 
+/*
+ * struct cluster_log - the lines of a Backup's or a Restore's log being
+ * composed (cluster_log.c, cluster.h "LOGS"); zero it to start, free it with
+ * cluster_log_fini(). @oom: a line could not be added (cluster_log_put()
+ * then refuses).
+ */
+struct cluster_log {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+/* cluster_log_add() - one line at @t_ns (ns since the epoch); @level "info", "warning", "error" */
+void cluster_log_add(struct cluster_log *l, int64_t t_ns, const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* cluster_log_append() - the lines of @from after those of @l */
+void cluster_log_append(struct cluster_log *l, const struct cluster_log *from);
+void cluster_log_fini(struct cluster_log *l);
+/*
+ * cluster_log_put() - @l into @repo with dp_log_put() (@restore_name NULL:
+ * the Backup's own). Return: 0; -errno with a one-line reason in @why.
+ */
+int cluster_log_put(struct dp_repo *repo, const char *record_id, const char *restore_ns,
+		    const char *restore_name, const char *cluster, const struct cluster_log *l,
+		    char *why, size_t wlen);
+/* cluster_id_read() - the cluster's id: the kube-system namespace's UID. Return: 0; -errno (@err). */
+int cluster_id_read(struct k8s_client *c, char id[CLUSTER_NAME_MAX + 1], struct k8s_err *err);
+
 /* ------------------------------------------------------------ Repositories
  *
  * What the Backup reconciler's delete (backup_delete.c) and the Repository

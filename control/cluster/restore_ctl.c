@@ -83,6 +83,7 @@ struct rs {
 	uint64_t total, restored, warnings, errors;
 	char (*msgs)[RS_MSG_MAX];
 	size_t nmsgs;
+	struct cluster_log notes; /* every warning and error of this pass, for the log */
 };
 
 static void rs_fini(struct rs *r)
@@ -96,6 +97,7 @@ static void rs_fini(struct rs *r)
 	cluster_sel_free(r->sel);
 	cluster_restore_opts_fini(&r->opts);
 	free(r->msgs);
+	cluster_log_fini(&r->notes);
 }
 
 /* a warning (@error false) or an error of the Restore, counted, logged; the first kept */
@@ -118,6 +120,7 @@ static int rs_note(struct rs *r, bool error, const char *fmt, ...)
 		r->warnings++;
 	/* the log says it too: a 403 there names the rule to grant */
 	ctl_log(error ? CTL_LOG_ERR : CTL_LOG_WARN, "restore %s/%s: %s", r->ns, r->name, msg);
+	cluster_log_add(&r->notes, k8s_now_ns(), error ? "error" : "warning", "%s", msg);
 	if (r->nmsgs < RS_MSG_KEEP) {
 		char(*n)[RS_MSG_MAX] = realloc(r->msgs, (r->nmsgs + 1) * sizeof(*n));
 
@@ -414,6 +417,155 @@ static int rs_plan(struct rs *r, struct k8s_err *err)
 	return ret;
 }
 
+/* ------------------------------------------------------------ the log */
+
+static const char *rs_or(const char *s, const char *none)
+{
+	return s ? s : none;
+}
+
+/* @path of the status as it ends: the patch @st's, else the Restore's */
+static const struct k8s_obj *rs_status_at(const struct rs *r, const struct k8s_obj *st,
+					  const char *path)
+{
+	char full[128];
+	const struct k8s_obj *o = k8s_obj_at(st, path);
+
+	if (o)
+		return o;
+	snprintf(full, sizeof(full), "/status%s", path);
+	return k8s_obj_at(r->req->obj, full);
+}
+
+static int64_t rs_status_int(const struct rs *r, const struct k8s_obj *st, const char *path)
+{
+	int64_t v = 0;
+
+	k8s_obj_int(rs_status_at(r, st, path), "", &v);
+	return v;
+}
+
+/* a log not written: a warning of the Restore, in the status @st that ends it */
+static void rs_log_failed(struct rs *r, struct k8s_obj *st, const char *why)
+{
+	struct k8s_obj *msgs = NULL;
+	char msg[RS_MSG_MAX];
+	int ret = 0;
+
+	snprintf(msg, sizeof(msg), "the log is not in the repository: %.200s", why);
+	ctl_log(CTL_LOG_WARN, "restore %s/%s: %s", r->ns, r->name, msg);
+	if (!k8s_obj_at(st, "/warningMessages")) {
+		msgs = k8s_obj_dup(k8s_obj_at(r->req->obj, "/status/warningMessages"));
+		ret = msgs ? k8s_obj_set(st, "/warningMessages", msgs)
+			   : k8s_obj_set_empty(st, "/warningMessages", K8S_T_ARRAY);
+		if (ret)
+			k8s_obj_free(msgs);
+	}
+	if (!ret && k8s_obj_len(st, "/warningMessages") < RS_MSG_KEEP)
+		ret = k8s_obj_set_str(st, "/warningMessages/-", msg);
+	if (!ret)
+		k8s_obj_set_int(st, "/warnings", rs_status_int(r, st, "/warnings") + 1);
+}
+
+/*
+ * The Restore's log as it ends with the status patch @st (over the status it
+ * has), beside the record @record_id in its Repository (opened here when
+ * this pass has not), unless that Repository is ReadOnly. Composed from
+ * what is durable: the spec, the status, this pass's warnings (else those
+ * the status keeps). Not written: a warning in @st.
+ */
+static void rs_log_write(struct rs *r, struct k8s_obj *st, const char *record_id)
+{
+	const struct k8s_obj *spec = k8s_obj_at(r->req->obj, "/spec");
+	const char *phase = k8s_obj_str(st, "/phase");
+	const char *bname = k8s_obj_str(r->req->obj, "/spec/backupName");
+	const char *loc = k8s_obj_str(r->req->obj, "/spec/storageLocation");
+	int64_t start = cluster_time_of(st, "/startTimestamp");
+	int64_t end = cluster_time_of(st, "/completionTimestamp");
+	char cluster[CLUSTER_NAME_MAX + 1], why[CLUSTER_MSG_MAX + 64];
+	struct k8s_obj *bk = NULL;
+	struct cluster_log l = {0};
+	struct k8s_err err = {0};
+	int ret = 0;
+
+	if (!start)
+		start = cluster_time_of(r->req->obj, "/status/startTimestamp");
+	if (!end)
+		end = k8s_now_ns();
+	if (!phase || !record_id || strlen(record_id) != 64)
+		return;
+	if (!r->repo.repo) { /* a Restore that waited for its volumes: its Repository again */
+		if ((!loc || !loc[0]) && bname &&
+		    !k8s_get(r->req->client, &cluster_backups, r->ns, bname, NULL, &bk, &err))
+			loc = k8s_obj_str(bk, "/spec/storageLocation");
+		ret = cluster_repo_open(r->req->client, loc && loc[0] ? loc : RS_DEFAULT_REPO,
+					false, &r->repo, &err);
+		snprintf(why, sizeof(why), "%s", ret == 1 ? r->repo.why : err.msg);
+	}
+	if (!ret && cluster_repo_read_only(&r->repo)) {
+		ctl_log(CTL_LOG_INFO, "restore %s/%s: no log: the Repository %s/%s is ReadOnly",
+			r->ns, r->name, CLUSTER_REPO_NS, r->repo.name);
+		goto out;
+	}
+	if (!ret) {
+		ret = cluster_id_read(r->req->client, cluster, &err);
+		snprintf(why, sizeof(why), "the cluster's id: %s", err.msg);
+	}
+	if (ret) {
+		rs_log_failed(r, st, why);
+		goto out;
+	}
+	cluster_log_add(&l, start ? start : end, "info", "restore %s/%s started", r->ns, r->name);
+	for (const struct k8s_obj *f = k8s_obj_first(spec); f; f = k8s_obj_next(f)) {
+		char *json = k8s_obj_json(f);
+
+		cluster_log_add(&l, start ? start : end, "info", "spec.%s: %.1000s",
+				k8s_obj_name(f), json ? json : "?");
+		free(json);
+	}
+	cluster_log_add(&l, start ? start : end, "info",
+			"from Backup %s/%s: record %s in Repository %s/%s", r->ns,
+			bname ? bname : "?", record_id, CLUSTER_REPO_NS, r->repo.name);
+	if (r->notes.len) {
+		cluster_log_append(&l, &r->notes);
+	} else {
+		for (const struct k8s_obj *m =
+			     k8s_obj_first(rs_status_at(r, st, "/warningMessages"));
+		     m; m = k8s_obj_next(m))
+			cluster_log_add(&l, end, "warning", "%s", rs_or(k8s_obj_str(m, ""), "?"));
+	}
+	if (k8s_obj_str(st, "/failureReason"))
+		cluster_log_add(&l, end, "error", "%s", k8s_obj_str(st, "/failureReason"));
+	cluster_log_add(&l, end, "info",
+			"objects: %lld of %lld restored, %lld warnings, %lld errors (each object "
+			"skipped or failed is a warning or an error above)",
+			(long long)rs_status_int(r, st, "/progress/itemsRestored"),
+			(long long)rs_status_int(r, st, "/progress/totalItems"),
+			(long long)rs_status_int(r, st, "/warnings"),
+			(long long)rs_status_int(r, st, "/errors"));
+	for (const struct k8s_obj *v = k8s_obj_first(rs_status_at(r, st, "/volumes")); v;
+	     v = k8s_obj_next(v)) {
+		const char *vp = k8s_obj_str(v, "/phase"), *snap = k8s_obj_str(v, "/snapshotId");
+		int64_t size = 0, done = 0;
+
+		k8s_obj_int(v, "/size", &size);
+		k8s_obj_int(v, "/bytesDone", &done);
+		cluster_log_add(&l, end, vp && !strcmp(vp, "Failed") ? "error" : "info",
+				"volume %s/%s: %s: %s (snapshot %s, %lld bytes, %lld written)",
+				rs_or(k8s_obj_str(v, "/namespace"), "?"),
+				rs_or(k8s_obj_str(v, "/pvc"), "?"), vp ? vp : "?",
+				rs_or(k8s_obj_str(v, "/message"), ""), snap ? snap : "<none>",
+				(long long)size, (long long)done);
+	}
+	cluster_log_add(&l, end, !strcmp(phase, "Completed") ? "info" : "warning",
+			"restore %s/%s ended: %s", r->ns, r->name, phase);
+	if (cluster_log_put(r->repo.repo, record_id, r->ns, r->name, cluster, &l, why, sizeof(why)))
+		rs_log_failed(r, st, why);
+out:
+	cluster_log_fini(&l);
+	k8s_obj_free(bk);
+}
+
 /* ------------------------------------------------------------ the status */
 
 /* FailedValidation (@r->invalid) or Failed (@r->failed): the reason, the time */
@@ -431,8 +583,14 @@ static int rs_write_refused(struct rs *r, struct k8s_err *err)
 		ret = k8s_obj_set_str(st, "/validationErrors/-", r->invalid);
 	if (!ret && !invalid)
 		ret = k8s_obj_set_str(st, "/failureReason", r->failed);
+	if (!ret && !invalid && r->rec)
+		ret = k8s_obj_set_str(st, "/recordId", r->rec->id);
+	if (!ret && !invalid)
+		ret = cluster_set_time(st, "/startTimestamp", r->start_ns);
 	if (!ret)
 		ret = cluster_set_time(st, "/completionTimestamp", k8s_now_ns());
+	if (!ret && !invalid && r->rec)
+		rs_log_write(r, st, r->rec->id);
 	if (ret) {
 		k8s_obj_free(st);
 		return cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
@@ -545,6 +703,8 @@ static int rs_write_done(struct rs *r, bool wait, struct k8s_err *err)
 	}
 	if (!ret)
 		ret = rs_status_volumes(r, st);
+	if (!ret && !wait)
+		rs_log_write(r, st, r->rec->id);
 	if (ret) {
 		k8s_obj_free(st);
 		return cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
@@ -727,6 +887,8 @@ static int rs_wait_volumes(struct rs *r, struct k8s_reconcile_res *res, struct k
 		if (!ret)
 			vols = NULL;
 	}
+	if (!ret && st && !waiting)
+		rs_log_write(r, st, k8s_obj_str(r->req->obj, "/status/recordId"));
 	if (ret) {
 		ret = cluster_fail(err, ret, "OutOfMemory", "the status patch: out of memory");
 		goto out;
@@ -738,6 +900,7 @@ static int rs_wait_volumes(struct rs *r, struct k8s_reconcile_res *res, struct k
 out:
 	k8s_obj_free(st);
 	k8s_obj_free(vols);
+	cluster_repo_close(&r->repo); /* opened for the log */
 	return ret;
 }
 

@@ -14,6 +14,7 @@
  *   backup|restore get [NAME]... [-A] [-o json|yaml|wide]
  *   backup|restore describe NAME [--details] [-o json|yaml]
  *   backup|restore delete NAME... [--yes|--confirm] [--wait]
+ *   backup|restore logs NAME
  *
  * Every flag's value is checked here (control/cli/values.c), and the spec it
  * makes by the controller's own decoders (cluster_sel_parse(),
@@ -24,9 +25,14 @@
  * line on a terminal, a line per change otherwise; Completed is 0, any
  * other final phase an error with its reason (exit 1).
  *
- * control/main.c sends `ferry backup|restore create|get|describe` here, and
- * `backup get|describe|download` with a repository (--repo, FERRY_REPO) to
- * the repository's records (control/repo/cmd_backup_record.c).
+ * logs prints the log the controller kept in the repository when the Backup
+ * or the Restore ended (control/cluster/cluster_log.c): the repository is
+ * reached as the controller reaches it, with the caller's identity (it must
+ * be allowed to read the Repository and its Secrets in ferry-system).
+ *
+ * control/main.c sends `ferry backup|restore create|get|describe|delete|logs`
+ * here, and `backup get|describe|download|logs` with a repository (--repo,
+ * FERRY_REPO) to the repository's records (control/repo/cmd_backup_record.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -118,7 +124,8 @@ static void ab_usage(FILE *f, bool restore)
 			"usage: ferry backup create NAME [OPTIONS] [--wait] [-o json|yaml]\n"
 			"       ferry backup get [NAME]... [-l SEL] [-A] [-o json|yaml|wide]\n"
 			"       ferry backup describe NAME [--details] [-o json|yaml]\n"
-			"       ferry backup delete NAME... [--yes] [--wait]\n\n"
+			"       ferry backup delete NAME... [--yes] [--wait]\n"
+			"       ferry backup logs NAME\n\n"
 			"A cluster's Backups (ferry.io/v1alpha1), run by `ferry controller`. With a\n"
 			"repository (--repo URL or FERRY_REPO) get and describe read the Backups'\n"
 			"records in the repository instead, without a cluster (ferry backup get --help\n"
@@ -142,6 +149,7 @@ static void ab_usage(FILE *f, bool restore)
 			"       ferry restore get [NAME]... [-l SEL] [-A] [-o json|yaml|wide]\n"
 			"       ferry restore describe NAME [--details] [-o json|yaml]\n"
 			"       ferry restore delete NAME... [--yes] [--wait]\n"
+			"       ferry restore logs NAME\n"
 			"       ferry restore SNAPSHOT TARGET    (a volume from a repository: ferry restore --help)\n\n"
 			"A cluster's Restores (ferry.io/v1alpha1), run by `ferry controller`.\n\n"
 			"create (NAME defaults to BACKUP-YYYYMMDDhhmmss):\n"
@@ -175,9 +183,13 @@ static void ab_usage(FILE *f, bool restore)
 		"goes (refused while Object Lock keeps them: the reason is its condition, and\n"
 		"--wait exits 6 with it); a Restore goes alone, what it restored stays.\n"
 		"--wait: until each is gone.\n\n"
-		"The words create, get, describe, download and delete are reserved as the first\n"
-		"argument: an image file named so is given as ./create.\n",
-		restore ? "Restore" : "Backup", restore ? "Restore" : "Backup");
+		"logs: the log the controller kept in the repository when the %s ended (its\n"
+		"start, spec, volumes, objects, warnings and errors, its end), read with your\n"
+		"identity from its Repository in ferry-system; none while it runs.\n\n"
+		"The words create, get, describe, download, logs and delete are reserved as the\n"
+		"first argument: an image file named so is given as ./create.\n",
+		restore ? "Restore" : "Backup", restore ? "Restore" : "Backup",
+		restore ? "Restore" : "Backup");
 }
 
 /* an optional boolean: absent is true, as Velero's --snapshot-volumes */
@@ -447,6 +459,8 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		return ctl_usage_error(noun, "-n: '%s' is not a namespace", a->ns);
 	if (!strcmp(a->word, "describe") && a->nnames != 1)
 		return ctl_usage_error(noun, "describe takes one NAME, not %d", a->nnames);
+	if (!strcmp(a->word, "logs") && (a->nnames != 1 || a->out != AB_OUT_TEXT))
+		return ctl_usage_error(noun, "logs takes one NAME, and no -o");
 	if (create && a->nnames > 1)
 		return ctl_usage_error(noun, "create takes one NAME, not %d", a->nnames);
 	if (create && !a->restore && a->nnames != 1)
@@ -1391,6 +1405,28 @@ out:
 	return ret;
 }
 
+/* logs NAME: the log kept in the repository, on stdout */
+static int ab_logs(const struct ab_args *a)
+{
+	struct k8s_client *c = NULL;
+	struct k8s_err err = {0};
+	const char *ns = NULL;
+	char why[512], *text = NULL;
+	size_t len = 0;
+	int ret = ab_client(a, &c, &ns);
+
+	if (ret)
+		return ret;
+	ret = cluster_log_read(c, ns, a->names[0], a->restore, &text, &len, why, sizeof(why), &err);
+	if (ret)
+		ret = ctl_fail(ret, NULL, "%s logs %s: %s", ab_noun(a), a->names[0], why);
+	else if (fwrite(text, 1, len, stdout) != len || fflush(stdout))
+		ret = ctl_fail(-EIO, NULL, "writing stdout");
+	free(text);
+	k8s_client_free(c);
+	return ret;
+}
+
 /* whether the user says yes to deleting what @a names (a terminal's answer) */
 static int ab_confirm(const struct ab_args *a, const char *ns)
 {
@@ -1601,8 +1637,10 @@ static int ab_cmd(int argc, char **argv, bool restore, bool schedule)
 		return ab_describe(&a);
 	if (!strcmp(a.word, "delete"))
 		return ab_delete(&a);
+	if (!strcmp(a.word, "logs") && !schedule)
+		return ab_logs(&a);
 	return ctl_usage_error(ab_verb(&a), "'%s': create, get, describe%s or delete", a.word,
-			       schedule ? ", pause, unpause" : "");
+			       schedule ? ", pause, unpause" : ", logs");
 }
 
 int ctl_cmd_backup_cluster(int argc, char **argv)

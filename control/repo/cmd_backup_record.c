@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * control/repo/cmd_backup_record.c - ferry backup get|describe|download: a
- * cluster's Backups as their backup records in the repository (FORMAT.md
- * "Backup records") say, without a cluster: control/main.c sends get and
- * describe here when a repository is named (--repo, FERRY_REPO), download
- * always. `ferry backup create` makes a Backup object in a cluster
+ * control/repo/cmd_backup_record.c - ferry backup get|describe|download|logs:
+ * a cluster's Backups as their backup records (and logs) in the repository
+ * (FORMAT.md "Backup records", "Logs") say, without a cluster: control/main.c
+ * sends get, describe and logs here when a repository is named (--repo,
+ * FERRY_REPO), download always. `ferry backup create` makes a Backup object in a cluster
  * (control/operator/cmd_appbackup.c); these words are reserved as the first
  * argument of `ferry backup` (an image file named so is given as ./create).
  */
@@ -22,7 +22,7 @@
 bool ctl_backup_word(const char *arg)
 {
 	return !strcmp(arg, "create") || !strcmp(arg, "get") || !strcmp(arg, "describe") ||
-	       !strcmp(arg, "download") || !strcmp(arg, "delete");
+	       !strcmp(arg, "download") || !strcmp(arg, "delete") || !strcmp(arg, "logs");
 }
 
 static void record_usage(FILE *f)
@@ -30,22 +30,26 @@ static void record_usage(FILE *f)
 	fprintf(f,
 		"usage: ferry backup get [NAME|ID]... --repo URL [-n NAMESPACE] [-o json]\n"
 		"       ferry backup describe NAME|ID --repo URL [-n NAMESPACE] [--details] [-o json]\n"
-		"       ferry backup download NAME|ID --repo URL [-n NAMESPACE] [--file FILE] [--force]\n\n"
+		"       ferry backup download NAME|ID --repo URL [-n NAMESPACE] [--file FILE] [--force]\n"
+		"       ferry backup logs NAME|ID --repo URL [-n NAMESPACE] [--cluster ID]\n\n"
 		"A cluster's Backups as their records in the repository say, without a cluster:\n"
 		"get lists them (all, or those named), describe shows one (its spec, its volumes'\n"
 		"snapshots; --details: every object of its archive), download writes its objects\n"
 		"as JSON lines to FILE (default NAME.jsonl; '-' for stdout), verified, the file\n"
-		"appearing only whole. A Backup is named by its name, its record id or a prefix of\n"
-		"it of at least 8 hex digits.\n\n"
+		"appearing only whole; logs prints the Backup's log (written when it ended; a\n"
+		"Backup whose record was never written is named by NAME, -n and --cluster). A\n"
+		"Backup is named by its name, its record id or a prefix of it of at least 8 hex\n"
+		"digits.\n\n"
 		"  -n, --namespace NS      the Backup's namespace, when several have the name\n"
 		"      --cluster ID        the cluster's id, when several clusters share the repository\n"
 		"      --details           describe: every object of the archive (kind, namespace, name)\n"
 		"      --file FILE         download: where to write\n"
 		"      --force             download: replace FILE if it exists\n"
 		"  -h, --help              this text\n\n"
-		"Without --repo or FERRY_REPO, get and describe read the cluster's Backups and\n"
-		"'ferry backup create' creates one (ferry backup create --help). An image file\n"
-		"named create, get, describe or download is backed up as ./create (and so on).\n");
+		"Without --repo or FERRY_REPO, get, describe and logs read the cluster's Backups\n"
+		"and 'ferry backup create' creates one (ferry backup create --help). An image\n"
+		"file named create, get, describe, download, logs or delete is backed up as\n"
+		"./create (and so on).\n");
 	ctl_common_help(f);
 }
 
@@ -140,6 +144,39 @@ static int record_object_line(void *arg, const char *obj, size_t len)
 		printf("  %.*s\n", (int)strcspn(kind, "\""), kind);
 	}
 	return 0;
+}
+
+/*
+ * logs: the Backup's log on stdout. Its record names it; a Backup whose
+ * record was never written (it failed) is found by NAME, -n and --cluster.
+ */
+static int record_logs(struct dp_repo *repo, const struct record_args *a)
+{
+	struct dp_record *one = NULL;
+	char id[65], *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = dp_record_get(repo, a->names[0], a->namespace, a->cluster, &one);
+	if (ret == -ENOENT && a->namespace && a->cluster)
+		ret = dp_record_id(repo, a->cluster, a->namespace, a->names[0], id);
+	else if (!ret)
+		memcpy(id, one->id, sizeof(id));
+	dp_record_free(one);
+	if (ret)
+		return ctl_fail(ret, NULL, "%s", dp_last_error());
+	ret = dp_log_get(repo, id, NULL, NULL, NULL, &text, &len);
+	if (ret == -ENOENT)
+		return ctl_fail(ret, NULL,
+				"backup %s has no log in the repository (record %.16s: a Backup "
+				"made before logs were kept)",
+				a->names[0], id);
+	if (ret)
+		return ctl_fail(ret, NULL, "%s", dp_last_error());
+	if (fwrite(text, 1, len, stdout) != len || fflush(stdout))
+		ret = ctl_fail(-EIO, NULL, "writing stdout");
+	free(text);
+	return ret;
 }
 
 static int record_describe(struct dp_repo *repo, const struct dp_record *r, bool details)
@@ -323,6 +360,10 @@ int ctl_cmd_backup_record(int argc, char **argv)
 			ctl_json_records(many, nmany);
 		else
 			record_table(many, nmany);
+		goto out;
+	}
+	if (!strcmp(a.word, "logs")) {
+		ret = record_logs(repo, &a);
 		goto out;
 	}
 	ret = dp_record_get(repo, a.names[0], a.namespace, a.cluster, &one);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# ferry backup get|describe|download: a cluster's Backups read from their backup records
-# (FORMAT.md "Backup records") with only the repository. The records are written through
+# ferry backup get|describe|download|logs: a cluster's Backups read from their backup
+# records and logs (FORMAT.md "Backup records", "Logs") with only the repository. The records are written through
 # the datapath's API (t_record put, as the Backup controller writes them): the objects
 # read back byte for byte, bad names and existing files are refused without touching
 # anything, and the reserved words leave image files so named reachable as ./NAME.
@@ -27,7 +27,10 @@ with open(sys.argv[1], "w") as f:
     for o in objs:
         f.write(json.dumps(o, separators=(",", ":")) + "\n")
 PY
-t_expect_rc 0 "a record" "$T_RECORD" put "$repo" app-backup "$snap" 4194304 <"$t_tmp/objects.jsonl"
+log='time="2026-12-06T17:00:00Z" level=info msg="backup ferry-system/app-backup started"
+time="2026-12-06T17:00:09Z" level=info msg="volume app/data-0: Completed on node n1: \"quoted\""
+'
+T_RECORD_LOG=$log t_expect_rc 0 "a record with its log" "$T_RECORD" put "$repo" app-backup "$snap" 4194304 <"$t_tmp/objects.jsonl"
 id=$t_out
 t_expect_rc 0 "a record without volumes" "$T_RECORD" put "$repo" config-only - 0 <"$t_tmp/objects.jsonl"
 
@@ -54,6 +57,19 @@ grep -q "^Phase: *Completed" <<<"$t_out" && grep -q "app/data-0: snapshot $snap"
 t_expect_rc 0 "backup describe --details" "$FERRY" backup describe app-backup --repo "$repo" --details
 [ "$(grep -c '^  ConfigMap$' <<<"$t_out")" = 40 ] && grep -q '^  Deployment$' <<<"$t_out" ||
     t_fail "describe --details: $t_out"
+
+# logs: the Backup's log as it was written, byte for byte (the last newline included)
+"$FERRY" backup logs app-backup --repo "$repo" >"$t_tmp/log.txt" || t_fail "backup logs --repo"
+printf '%s' "$log" | cmp -s - "$t_tmp/log.txt" || t_fail "backup logs: $(cat "$t_tmp/log.txt")"
+t_expect_rc 0 "backup logs by record id" "$FERRY" backup logs "$id" --repo "$repo" -n ferry-system
+grep -q 'msg="volume app/data-0: Completed on node n1' <<<"$t_out" || t_fail "logs by id: $t_out"
+[ -f "$t_tmp/repo/logs/$id" ] || t_fail "no logs/$id in the repository"
+t_expect_rc 3 "backup logs of a Backup without one" "$FERRY" backup logs config-only --repo "$repo"
+t_expect_err "backup config-only has no log" "backup logs of a Backup without one"
+[ "$(grep -c . <<<"$t_err")" = 1 ] || t_fail "logs without one: not one line: $t_err"
+t_expect_rc 3 "backup logs of an unknown Backup" "$FERRY" backup logs no-such --repo "$repo"
+t_expect_err "no backup record named no-such" "backup logs of an unknown Backup"
+t_expect_rc 2 "backup logs without a name" "$FERRY" backup logs --repo "$repo"
 
 # download: the objects byte for byte, the file appearing only whole
 t_expect_rc 0 "backup download" "$FERRY" backup download app-backup --repo "$repo" --file "$t_tmp/got.jsonl"
@@ -92,7 +108,7 @@ cmp -s "$t_tmp/v.img" "$t_tmp/create" || t_fail "./create differs from what was 
 t_expect_rc 2 "restore download is reserved" "$FERRY" restore download x
 t_expect_err "\./download" "restore download names ./download"
 t_expect_rc 0 "ferry backup --help names the words" "$FERRY" backup --help
-grep -q "create, get, describe or download" <<<"$t_out" || t_fail "backup --help: $t_out"
+grep -q "create, get, describe, download, logs or delete" <<<"$t_out" || t_fail "backup --help: $t_out"
 
 # a damaged record: skipped by get, refused by name, reported by check
 f=$(ls "$t_tmp/repo/backups/"* | head -1)

@@ -585,7 +585,7 @@ static void test_decode(void)
  */
 static int put_record(char **argv)
 {
-	const char *pw = getenv("FERRY_PASSWORD");
+	const char *pw = getenv("FERRY_PASSWORD"), *log = getenv("T_RECORD_LOG");
 	struct dp_record_volume vol = {
 		.namespace = "app", .pvc = "data-0", .volume = "k8s/c1/app/data-0"};
 	struct s3_store *st = open_store(argv[2]);
@@ -610,6 +610,11 @@ static int put_record(char **argv)
 	snprintf(vol.snapshot, sizeof(vol.snapshot), "%s", argv[4]);
 	vol.size = strtoull(argv[5], NULL, 10);
 	r = record_of(argv[3], &vol, strcmp(argv[4], "-") ? 1 : 0);
+	if (log) { /* the Backup's log, before its record (as the controller writes them) */
+		T_ASSERT(!dp_record_id(repo, r.cluster, r.namespace, r.name, id));
+		if (dp_log_put(repo, id, NULL, NULL, NULL, log, strlen(log)))
+			t_error("%s", dp_last_error());
+	}
 	if (dp_record_put(repo, &r, a, id))
 		t_error("%s", dp_last_error());
 	printf("%s\n", id);

@@ -20,7 +20,14 @@ velero.io/exclude-from-backup. Checked, as control/cluster/cluster.h says:
   status) is completed from the record found, the same record, none written again;
 - bad input: a Backup naming a Repository that does not exist, and one whose
   Repository's Secret holds a wrong password, end FailedValidation with the reason in
-  validationErrors and in a False Ready condition, and write no record.
+  validationErrors and in a False Ready condition, and write no record;
+- its log (cluster.h "LOGS"): `ferry backup logs app-1` with the user's kubeconfig
+  prints the lines the controller kept in the repository (logs/<record id>, sealed: no
+  text readable in the file): its start, spec, Repository, objects by kind, record and
+  end, no Secret's data; the same with no controller running; a Backup with no log
+  (FailedValidation) and an unknown one are a one-line error and a non-zero exit;
+- deleting the Backup (the controller restarted) forgets its record and its log: no
+  file left under logs/ or backups/.
 """
 import json
 import os
@@ -80,6 +87,16 @@ def _ready(obj):
 
 def _backup(env, name):
     return env.admin.get(f"{B}/{name}")[2] or {}
+
+
+def _logs(env, name, ns=APP_NS):
+    """ferry backup logs as a user runs it: the admin kubeconfig, no FERRY_PASSWORD."""
+    e = dict(os.environ, HOME=env.tmp)
+    e.pop("FERRY_PASSWORD", None)
+    e.pop("FERRY_REPO", None)
+    return subprocess.run([env.ferry, "backup", "logs", name, "-n", ns,
+                           "--kubeconfig", env.box.kubeconfig],
+                          capture_output=True, text=True, env=e, timeout=30)
 
 
 def _phase(env, name):
@@ -242,6 +259,37 @@ def _scenario(env, r):
             ("ConfigMap", "scratch") not in objs and len(objs) == prog.get("itemsBackedUp") and
             all(ns in (APP_NS, "") for ns in obj_ns), (objs, dl.stderr[-300:]))
 
+    # its log, kept in the repository, read back with the user's own identity
+    lg = _logs(env, "app-1")
+    lines = lg.stdout.splitlines()
+    line_rx = re.compile(r'time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" level=(info|warning|error) msg=".*"')
+    rid = st.get("recordId", "-")
+    r.check("ferry backup logs app-1: one line each (time, level, msg): its start, its spec, "
+            "its Repository, the objects by kind, its record, its end",
+            lg.returncode == 0 and lines and all(line_rx.fullmatch(x) for x in lines) and
+            f"backup {APP_NS}/app-1 started" in lines[0] and
+            any(f'spec.includedNamespaces: [\\"{APP_NS}\\"]' in x for x in lines) and
+            any("Repository ferry-system/backup-op: file://" in x and
+                ", encrypted, repository " in x for x in lines) and
+            any("objects: " in x and "ConfigMap 2" in x and "Secret 1" in x for x in lines) and
+            any(f"record {rid}" in x for x in lines) and
+            f"backup {APP_NS}/app-1 ended: Completed, 0 warnings, 0 errors" in lines[-1],
+            (lg.returncode, lg.stdout[-1500:], lg.stderr[-300:]))
+    r.check("the log holds no Secret's data", lg.returncode == 0 and "s3cr3t" not in lg.stdout and
+            "czNjcjN0" not in lg.stdout, lg.stdout[-800:])
+    logs_dir = os.path.join(repo_dir, "logs")
+    files = sorted(f for f in os.listdir(logs_dir) if not f.startswith(".")) \
+        if os.path.isdir(logs_dir) else []
+    sealed = open(os.path.join(logs_dir, rid), "rb").read() if rid in files else b""
+    r.check("the repository holds logs/<record id>, sealed (encrypted repository)",
+            files == [rid] and sealed and b"started" not in sealed, files)
+    for name, said in (("no-repo", "Repository ferry-system/nope does not exist"),
+                       ("nope", f"no Backup {APP_NS}/nope")):
+        lg = _logs(env, name)
+        r.check(f"ferry backup logs {name}: a one-line error, a non-zero exit",
+                lg.returncode != 0 and not lg.stdout and said in lg.stderr and
+                len(lg.stderr.strip().splitlines()) == 1, (lg.returncode, lg.stderr))
+
     # bad input: no Repository; a wrong password: FailedValidation, a False condition, no record
     for name, said in (("no-repo", "Repository ferry-system/nope does not exist"),
                        ("bad-password", "password")):
@@ -273,6 +321,31 @@ def _scenario(env, r):
     g = _ferry(env, "backup", "get", "--repo", repo, "-o", "json")
     r.check("still one record in the repository", g.returncode == 0 and
             len(json.loads(g.stdout or "[]")) == 1, g.stdout[-300:])
+
+    # the log outlives the controller: read with none running
+    before = _logs(env, "app-1").stdout
+    a.kill()
+    lg = _logs(env, "app-1")
+    r.check("with the controller stopped, ferry backup logs app-1 prints the same log",
+            lg.returncode == 0 and lg.stdout == before and f"record {rid}" in lg.stdout,
+            (lg.returncode, lg.stdout[-400:], lg.stderr[-300:]))
+    # deleting the Backup (a controller started again) forgets its record and its log
+    env.delete_lease()
+    b = env.controller("backup-b", ["--kube-api-qps", "50", "--kube-api-burst", "100"])
+    if not r.check("a second controller leads", b.wait_line(r"backup-b: leading", LEASE),
+                   b.text()[-400:]):
+        return
+    env.admin.delete(f"{B}/app-1")
+    gone = wait_until(lambda: env.admin.get(f"{B}/app-1")[0] == 404, 15, step=0.2, alive=b)
+    left = [os.path.join(d, f) for d in ("logs", "backups")
+            for f in (os.listdir(os.path.join(repo_dir, d))
+                      if os.path.isdir(os.path.join(repo_dir, d)) else [])
+            if not f.startswith(".")]
+    r.check("app-1 deleted: its record and its log are gone from the repository",
+            gone and not left, (gone, left, b.text()[-600:]))
+    lg = _logs(env, "app-1")
+    r.check("ferry backup logs of the deleted Backup: a one-line error, a non-zero exit",
+            lg.returncode != 0 and len(lg.stderr.strip().splitlines()) == 1, lg.stderr)
 
 
 SCENARIOS = [

@@ -22,7 +22,12 @@ control/cluster/cluster.h "THE RESTORE RECONCILER" says:
   the controller) left uncompared: the one warning;
 - a ConfigMap and the Secret changed, and a label of each workload and policy object,
   existingResourcePolicy update: each put back to the backup's content;
-- namespaceMapping into another namespace: the objects there, equal to the originals.
+- namespaceMapping into another namespace: the objects there, equal to the originals;
+- the Restores' logs (cluster.h "LOGS"): `ferry restore logs` of r1 and of r2 with the
+  user's kubeconfig prints each one's own (its start, the Backup and record, the
+  objects restored, r2's warning with its reason, its end), kept beside the Backup's
+  record as logs/<record id>.<64 hex digits>, one per Restore that ended; a refused
+  Restore and an unknown one are a one-line error and a non-zero exit.
 """
 import os
 import re
@@ -96,6 +101,15 @@ def _ferry(env, *args):
     e = dict(os.environ, FERRY_PASSWORD=PASSWORD, HOME=env.tmp)
     return subprocess.run([env.ferry] + list(args), capture_output=True, text=True, env=e,
                           timeout=30)
+
+
+def _logs(env, name):
+    """ferry restore logs as a user runs it: the admin kubeconfig, no FERRY_PASSWORD."""
+    e = dict(os.environ, HOME=env.tmp)
+    e.pop("FERRY_PASSWORD", None)
+    return subprocess.run([env.ferry, "restore", "logs", name, "-n", CTL_NS,
+                           "--kubeconfig", env.box.kubeconfig],
+                          capture_output=True, text=True, env=e, timeout=30)
 
 
 def _ready(obj):
@@ -333,6 +347,35 @@ def _scenario(env, r):
                    st.get("errors") == 0 and prog.get("itemsRestored") == prog.get("totalItems") - 1,
                    (st, a.text()[-800:])):
         return
+
+    # each Restore's log, beside the Backup's record
+    l1, l2 = _logs(env, "r1"), _logs(env, "r2")
+    r.check("ferry restore logs r1: its start, the Backup and record, the objects, its end",
+            l1.returncode == 0 and f"restore {CTL_NS}/r1 started" in l1.stdout and
+            f"from Backup {CTL_NS}/app: record {record}" in l1.stdout and
+            re.search(r"objects: (\d+) of \1 restored, 0 warnings, 0 errors", l1.stdout) and
+            f'level=info msg="restore {CTL_NS}/r1 ended: Completed"' in l1.stdout and
+            "r2" not in l1.stdout, (l1.returncode, l1.stdout[-1200:], l1.stderr[-300:]))
+    r.check("ferry restore logs r2: its own, the uncompared Secret a warning with its reason",
+            l2.returncode == 0 and f"restore {CTL_NS}/r2 started" in l2.stdout and
+            re.search(r'level=warning msg="Secret ' + APP_NS + r'/app-secret: exists, left '
+                      r'uncompared', l2.stdout) and "czNjcjN0" not in l2.stdout and
+            f"restore {CTL_NS}/r2 ended: Completed" in l2.stdout,
+            (l2.returncode, l2.stdout[-1200:], l2.stderr[-300:]))
+    logs_dir = os.path.join(repo_dir, "logs")
+    files = sorted(f for f in os.listdir(logs_dir) if not f.startswith(".")) \
+        if os.path.isdir(logs_dir) else []
+    r.check("the repository holds the Backup's log and one per Restore that ended "
+            "(logs/<record id>.<64 hex digits>)",
+            len(files) == 3 and record in files and
+            sum(bool(re.fullmatch(re.escape(record or "-") + r"\.[0-9a-f]{64}", f))
+                for f in files) == 2, files)
+    for name, said in (("r-no-backup", f"Restore {CTL_NS}/r-no-backup has no log"),
+                       ("nope", f"no Restore {CTL_NS}/nope")):
+        lg = _logs(env, name)
+        r.check(f"ferry restore logs {name}: a one-line error, a non-zero exit",
+                lg.returncode != 0 and not lg.stdout and said in lg.stderr and
+                len(lg.stderr.strip().splitlines()) == 1, (lg.returncode, lg.stderr))
 
     # a change put back by existingResourcePolicy update
     cm = f"/api/v1/namespaces/{APP_NS}/configmaps/app-config"

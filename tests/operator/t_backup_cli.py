@@ -11,14 +11,15 @@ The CLI runs as a user does: the box's admin kubeconfig, HOME a temporary direct
 - `backup get` (table, -o wide, -o json as a List, -o yaml read back as the same object)
   and `backup describe` (--details, -o yaml);
 - the repository's records keep working without a cluster: `backup get --repo URL` and
-  FERRY_REPO list the record, with no kubeconfig at all;
+  FERRY_REPO list the record, with no kubeconfig at all; `backup logs` prints the same
+  log from the cluster, with --repo and with FERRY_REPO;
 - a Backup naming a Repository that does not exist: `--wait` exits 1 with one line that
   names FailedValidation and the reason;
 - `create -o yaml` prints the object and creates nothing; `restore create -o yaml` with
   --namespace-mappings; `restore create` and `restore get|describe` (no Restore
   reconciler here: it stays New);
-- malformed flags (a mapping, a selector, a boolean, a list, a policy): one line on
-  stderr, exit 2, nothing created;
+- malformed flags (a mapping, a selector, a boolean, a list, a policy; logs of two
+  names, or with -o): one line on stderr, exit 2, nothing created;
 - `backup delete`: refused off a terminal without --yes (exit 2, the Backup kept); with
   --yes --wait it returns once the Backup is gone, its record gone from the repository too
   (the controller's finalizer); a Backup that does not exist is exit 3; `restore delete
@@ -131,7 +132,10 @@ def main():
                                                           "merge"], ["none or update"]),
             ("backup create without a NAME", ["backup", "create", "-n", APP], ["NAME"]),
             ("restore create without --from-backup", ["restore", "create", "-n", APP],
-             ["--from-backup"])):
+             ["--from-backup"]),
+            ("backup logs of two names", ["backup", "logs", "a", "b", "-n", APP], ["one NAME"]),
+            ("restore logs -o json", ["restore", "logs", "a", "-n", APP, "-o", "json"],
+             ["no -o"])):
         one_line(what, ferry(*args), 2, *words)
     eq("no Backup was created by malformed flags", backups(), [], ref=REF)
 
@@ -259,6 +263,16 @@ def main():
     check("FERRY_REPO selects the repository: describe reads the record",
           r.returncode == 0 and re.search(r"Record:\s+" + (st.get("recordId") or "-"),
                                           r.stdout), (r.stdout, r.stderr), ref=REF)
+    # the log: the same from the cluster and from the repository alone
+    lc = ferry("backup", "logs", "web-1", "-n", APP)
+    lr = ferry("backup", "logs", "web-1", "-n", APP, "--repo", repo, kube=False)
+    le = ferry("backup", "logs", "web-1", "-n", APP, kube=False, extra={"FERRY_REPO": repo})
+    check("backup logs web-1: the same log from the cluster, with --repo and with FERRY_REPO, "
+          "naming its record and its end",
+          lc.returncode == 0 and lc.stdout == lr.stdout == le.stdout and
+          f"record {st.get('recordId')}" in lc.stdout and
+          f"backup {APP}/web-1 ended: Completed" in lc.stdout,
+          (lc.returncode, lc.stdout[-600:], lc.stderr, lr.stderr, le.stderr), ref=REF)
     r = ferry("backup", "get", kube=False)
     check("without a repository and without a cluster: an error naming --repo",
           r.returncode != 0 and "--repo" in r.stderr, r.stderr, ref=REF)

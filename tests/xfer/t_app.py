@@ -19,7 +19,10 @@ without the label. Checked, as the issue says:
   test's), a third Backup: the controller killed (SIGKILL) once that claim's transfer is
   25 % through, the agent running it once it is further (up to 75 %), both started again:
   the Backup completes, the resumed transfer reports reused bytes, and the repository grows
-  by under 1.2x the 160 MiB changed (the pack in flight resumed);
+  by under 1.2x the 160 MiB changed (the pack in flight resumed); its log
+  (`ferry backup logs shop-3`, kept in the repository, composed by the second controller)
+  names each volume's transfer (Completed, its node, bytes, snapshot; db-1's reused
+  bytes) and the record;
 - bad input, each a clear reason and a non-zero `--wait` exit, with the repository's
   files and the cluster's claims, snapshots and pods the same before and after: a
   Backup naming a Repository whose password Secret is missing; a Restore from a
@@ -32,8 +35,8 @@ without the label. Checked, as the issue says:
   waits for them); each restored object equals its original less exactly README.md's
   strip list (and the two labels a restore adds); the unlabelled ConfigMap not back; the
   replicas ready only after each checked every file's sum (and the changed file); every
-  pod on a node its affinity and its volume's allow; then, scaled to 0, each restored
-  ext4 passes e2fsck -fn;
+  pod on a node its affinity and its volume's allow; `ferry restore logs shop-r` names
+  each volume filled; then, scaled to 0, each restored ext4 passes e2fsck -fn;
 - a Restore of the first Backup into another namespace with storageClassMapping to
   kbox-hostpath (the other driver): Completed, each claim of that class Bound, the
   replicas ready with their files (the first backup's: no changed file);
@@ -350,6 +353,21 @@ try:
     check("the bytes written to the repository stay under 1.2x the bytes the change stores (the pack in "
           "flight resumed, not written again), records included",
           grew <= 1.2 * MORE, (grew, MORE, stored3, round(grew / MORE, 3)), "<= 1.2x", REF)
+    # its log, composed by the controller that finished it, from the transfers' status
+    r = env.ferry("backup", "logs", "shop-3", "-n", SYS)
+    vol = {m.group(1): m for m in re.finditer(
+        r'level=info msg="volume shop/(data-db-[01]): Completed on node (node-\w+): (\d+) bytes, (\d+) new, '
+        r'(\d+) reused, ([0-9.]+) s, [0-9.]+ MB/s, snapshot ([0-9a-f]{64}), parent ', r.stdout)}
+    snap3 = {v.get("pvc"): v.get("snapshotId") for v in st3.get("volumes") or []}
+    print(f"note: shop-3's log ({len(r.stdout.splitlines())} lines): {r.stderr.strip()[-300:]}\n" +
+          "\n".join("  " + x[:400] for x in r.stdout.splitlines()), flush=True)
+    check("ferry backup logs shop-3 (a controller restarted mid-run): each volume's transfer Completed with its "
+          "node, bytes, seconds and snapshot, db-1's reused bytes, the record, the end",
+          r.returncode == 0 and sorted(vol) == ["data-db-0", "data-db-1"] and
+          all(vol[p].group(7) == snap3.get(p) and float(vol[p].group(6)) > 0 for p in vol) and
+          int(vol["data-db-1"].group(5)) > 0 and
+          f"record {st3.get('recordId')}" in r.stdout and "backup ferry-system/shop-3 ended: Completed" in r.stdout,
+          (r.returncode, r.stdout[-1500:], r.stderr[-300:]), None, REF)
 
     # ------------------------------------------------------------ bad input: a reason, exit 1, nothing changed
     before = world()
@@ -425,6 +443,13 @@ try:
           None, REF)
     wait_until(lambda: len(pods_of(APP)) == 3 and all(
         (p.get("status") or {}).get("phase") == "Running" for p in pods_of(APP)), 60, 0.2)
+    r = env.ferry("restore", "logs", "shop-r", "-n", SYS)
+    print("note: shop-r's log:\n" + "\n".join("  " + x[:400] for x in r.stdout.splitlines()), flush=True)
+    check("ferry restore logs shop-r: each volume filled, the end",
+          r.returncode == 0 and len(re.findall(r'msg="volume shop/data-db-[01]: Completed: filled from its snapshot',
+                                               r.stdout)) == 2 and
+          "restore ferry-system/shop-r ended: Completed" in r.stdout,
+          (r.returncode, r.stdout[-1200:], r.stderr[-300:]), None, REF)
     eq("every pod runs on a node that its affinity and its volume's allow (front in zone-b)", placed_well(APP),
        sorted([("db-0", True), ("db-1", True)] + [(p["metadata"]["name"], True) for p in pods_of(APP)
                                                   if p["metadata"]["name"].startswith("front-")]), REF)
