@@ -89,8 +89,8 @@ def _scenario(env, r):
             (meta.get("labels") or {}).get("ferry.io/schedule") == "every-second" and
             (meta.get("labels") or {}).get("tier") == "db" and
             (meta.get("annotations") or {}).get("ferry.io/schedule") == "every-second", meta)
-    r.check("its spec is the template's, without its metadata",
-            b.get("spec") == {"includedNamespaces": [APP_NS], "ttl": "1h"}, b.get("spec"))
+    r.check("its spec is the template's, without its metadata (and the CRD's default changedBlocks: auto)",
+            b.get("spec") == {"includedNamespaces": [APP_NS], "ttl": "1h", "changedBlocks": "auto"}, b.get("spec"))
     r.check("no owner reference (a Schedule never owns its Backups)", not meta.get("ownerReferences"), meta)
 
     # play the executor: complete every Backup as it comes, until four were made
