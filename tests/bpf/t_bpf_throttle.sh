@@ -146,7 +146,10 @@ t_log "pod L over ${dt} s: throttled ${rate} s/s, $((per1 - per0)) periods of wh
 t_ok "pod L is throttled at about 0.8 s/s (0.25 to 1.05): $rate" check "0.25 <= $rate <= 1.05"
 t_ok "the time it is held back is run-queue wait (>= 0.6 s/s): $rq_rate" check "$rq_rate >= 0.6"
 t_ok "most of its periods are throttled (>= 0.5): $pfrac" check "$pfrac >= 0.5"
-t_ok "a period is 100 ms: $((per1 - per0)) in ${dt} s" check "0.7 <= ($per1 - $per0) / ($dt * 10) <= 1.1"
+# the counters are the agent's samples (each up to its interval old), dt the scrapes' times:
+# a sample late at one end and early at the other skews a 3 s window by over 10 % (1.14 seen
+# in a loaded CI run)
+t_ok "a period is 100 ms: $((per1 - per0)) in ${dt} s" check "0.7 <= ($per1 - $per0) / ($dt * 10) <= 1.25"
 t_ok "its CPU is held to the quota, 0.2 cores (0.05 to 0.25): $cores" check "0.05 <= $cores <= 0.25"
 # the gauges cover 0.2 s, 1 to 3 period ends: coarse
 t_ok "its throttled gauge is there and plausible (0.2 to 1.3): ${gauge:-none}" check "0.2 <= ${gauge:-0} <= 1.3"

@@ -104,7 +104,7 @@ BACKUP_FULL = {"includedNamespaces": ["app", "db"], "excludedNamespaces": ["kube
                "includeClusterResources": None, "labelSelector": SEL,
                "storageLocation": "default", "ttl": "720h0m0s", "snapshotVolumes": True,
                "snapshotMoveData": True, "defaultVolumesToFsBackup": False,
-               "allowUnencryptedSecrets": False,
+               "allowUnencryptedSecrets": False, "changedBlocks": "hash",
                "volumePolicies": [
                    {"conditions": {"capacity": "0,10Gi", "storageClass": ["slow"],
                                    "pvcLabels": {"skip": "yes"}, "csi": {"driver": "loop.kbox.ferry.io"},
@@ -137,8 +137,10 @@ TAKEN = [
      {"url": "file:///var/lib/ferry", "accessMode": "ReadWrite"}),
     ("Backup", "backups", "full", BACKUP_FULL, BACKUP_FULL),
     ("Backup", "backups", "or", {"orLabelSelectors": [{"matchLabels": {"a": "1"}}, {"matchLabels": {"b": "2"}}],
-                                 "includeClusterResources": True}, None),
-    ("Backup", "backups", "empty", {}, None),
+                                 "includeClusterResources": True},
+     {"orLabelSelectors": [{"matchLabels": {"a": "1"}}, {"matchLabels": {"b": "2"}}],
+      "includeClusterResources": True, "changedBlocks": "auto"}),
+    ("Backup", "backups", "empty", {}, {"changedBlocks": "auto"}),
     ("Restore", "restores", "full", RESTORE_FULL, RESTORE_FULL),
     ("Restore", "restores", "least", {"backupName": "app-backup"}, None),
     ("Restore", "restores", "sched", {"scheduleName": "nightly", "existingResourcePolicy": "none"}, None),
@@ -291,7 +293,7 @@ rows = table(out)
 eq("kubectl get frepo -o wide: the Repository's columns with the priority-1 ones",
    rows[0] if rows else None,
    ["NAME", "URL", "ACCESS", "PHASE", "ENCRYPTION", "REPOSITORY ID", "LAST VALIDATED", "LAST SYNCED",
-    "AGE"], REF)
+    "LAST PRUNED", "AGE"], REF)
 rc, out, err = k("get", "frestore", "full")
 rows = table(out)
 eq("kubectl get frestore: the Restore's columns", rows[1][:5] if len(rows) > 1 else None,
