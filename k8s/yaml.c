@@ -68,16 +68,17 @@ static size_t count_nodes(const cJSON *j)
 
 static bool is_int(const char *s)
 {
-	const char *p = s;
+	const char *p = s, *digits;
 
 	if (*p == '-' || *p == '+')
 		p++;
+	digits = p;
 	if (!*p || (*p == '0' && p[1]))
 		return false;
 	for (; *p; p++)
 		if (*p < '0' || *p > '9')
 			return false;
-	return p - s < 16; /* exact as a double */
+	return p - digits <= 15; /* exact as a double; the sign is not a digit */
 }
 
 static bool is_float(const char *s)
