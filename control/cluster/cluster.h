@@ -104,7 +104,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "datapath/dp.h"
 
@@ -1249,15 +1248,38 @@ extern const struct k8s_reconciler cluster_repository_reconciler;
  * restarted controller reports it at once), ferry_restore_total{phase},
  * ferry_repository_prunes_total{repository,result} and
  * ferry_repository_pruned_bytes_total{repository}. schedule is "" for a
- * Backup of none. Thread-safe; at most 512 series (more are not counted).
+ * Backup of none. Thread-safe; at most CLUSTER_METRIC_SERIES series (more
+ * are not counted). This layer counts; control/operator formats.
  */
 void cluster_metrics_backup_ended(const char *schedule, const char *phase, int64_t start_ns,
 				  int64_t end_ns);
 void cluster_metrics_backup_seen(const char *schedule, int64_t completed_ns);
 void cluster_metrics_restore_ended(const char *phase);
 void cluster_metrics_prune_ended(const char *repository, const char *result, uint64_t bytes_freed);
-/* cluster_metrics_prom() - the families above, Prometheus text format, onto @f */
-void cluster_metrics_prom(FILE *f);
+
+#define CLUSTER_METRIC_SERIES  512
+#define CLUSTER_METRIC_NBOUNDS 10
+/* the upper bounds (seconds) of the backup-duration buckets */
+extern const double cluster_metric_bounds[CLUSTER_METRIC_NBOUNDS];
+enum cluster_metric_kind {
+	CLUSTER_METRIC_BACKUPS,	 /* key: schedule, phase: count */
+	CLUSTER_METRIC_SCHEDULE, /* key: schedule: buckets, sum, count, last_success */
+	CLUSTER_METRIC_RESTORES, /* phase: count */
+	CLUSTER_METRIC_PRUNES,	 /* key: Repository, phase: result: count, bytes */
+};
+/* one series of the counters; what its kind does not name is 0 */
+struct cluster_metric {
+	enum cluster_metric_kind kind;
+	char key[65];
+	char phase[24];
+	unsigned long long count;
+	unsigned long long buckets[CLUSTER_METRIC_NBOUNDS]; /* cumulative, as "le" */
+	double sum;
+	double last_success; /* seconds since the epoch, 0: none */
+	unsigned long long bytes;
+};
+/* cluster_metrics_copy() - up to @max series, in the order they were made. Return: how many. */
+size_t cluster_metrics_copy(struct cluster_metric *out, size_t max);
 
 /* ================================================ the Restore reconciler (restore_ctl.c)
  *

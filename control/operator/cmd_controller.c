@@ -42,7 +42,6 @@
 
 #include "operator.h"
 #include "control/cli/cli.h"
-#include "control/cluster/cluster.h"
 #include "control/httpd/httpd.h"
 
 #define CTLR_LEASE_NAME	  "ferry-controller"
@@ -436,7 +435,7 @@ static unsigned int ctlr_metrics(void *arg, FILE *f)
 		     "Connections opened to the API server.");
 	fprintf(f, "ferry_controller_api_connections_total %llu\n",
 		(unsigned long long)st.connections);
-	cluster_metrics_prom(f);
+	op_prom_cluster(f);
 	op_prom_process(f);
 	return 200;
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * control/operator/metrics.c - Prometheus text helpers (exposition format
- * 0.0.4) and the process_* series client_golang's process collector
- * exports, read from /proc/self, so a controller's cost is visible the same
- * way as any other controller's.
+ * 0.0.4), the process_* series client_golang's process collector exports,
+ * read from /proc/self, so a controller's cost is visible the same way as
+ * any other controller's, and the Backup, Restore and prune series of the
+ * cluster capability's counters (control/cluster/metrics.c).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "operator.h"
+#include "control/cluster/cluster.h"
 
 void op_prom_head(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -132,4 +134,96 @@ void op_prom_process(FILE *f)
 			     "Maximum number of open file descriptors.");
 		fprintf(f, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
 	}
+}
+
+/* "@name{@k1="@v1"[,@k2="@v2"]} " */
+static void op_prom_sample(FILE *f, const char *name, const char *k1, const char *v1,
+			   const char *k2, const char *v2)
+{
+	fprintf(f, "%s{%s=\"", name, k1);
+	op_prom_label(f, v1);
+	if (k2) {
+		fprintf(f, "\",%s=\"", k2);
+		op_prom_label(f, v2);
+	}
+	fputs("\"} ", f);
+}
+
+void op_prom_cluster(FILE *f)
+{
+	struct cluster_metric *m = calloc(CLUSTER_METRIC_SERIES, sizeof(*m));
+	size_t n;
+
+	if (!m)
+		return;
+	n = cluster_metrics_copy(m, CLUSTER_METRIC_SERIES);
+	op_prom_head(
+		f, "ferry_backup_total", "counter",
+		"Backups this controller ran to an end, by schedule (\"\" for none) and phase.");
+	for (const struct cluster_metric *s = m; s < m + n; s++) {
+		if (s->kind != CLUSTER_METRIC_BACKUPS)
+			continue;
+		op_prom_sample(f, "ferry_backup_total", "schedule", s->key, "phase", s->phase);
+		fprintf(f, "%llu\n", s->count);
+	}
+	op_prom_head(f, "ferry_backup_last_successful_timestamp_seconds", "gauge",
+		     "When the schedule's (\"\": no schedule's) last Completed Backup completed, "
+		     "from the Backups this controller ran or found.");
+	for (const struct cluster_metric *s = m; s < m + n; s++) {
+		if (s->kind != CLUSTER_METRIC_SCHEDULE || !s->last_success)
+			continue;
+		op_prom_sample(f, "ferry_backup_last_successful_timestamp_seconds", "schedule",
+			       s->key, NULL, NULL);
+		fprintf(f, "%.3f\n", s->last_success);
+	}
+	op_prom_head(f, "ferry_backup_duration_seconds", "histogram",
+		     "From start to completion of the Completed and PartiallyFailed Backups this "
+		     "controller ran, by schedule.");
+	for (const struct cluster_metric *s = m; s < m + n; s++) {
+		char le[32];
+
+		if (s->kind != CLUSTER_METRIC_SCHEDULE || !s->count)
+			continue;
+		for (size_t k = 0; k <= CLUSTER_METRIC_NBOUNDS; k++) {
+			if (k < CLUSTER_METRIC_NBOUNDS)
+				snprintf(le, sizeof(le), "%g", cluster_metric_bounds[k]);
+			op_prom_sample(f, "ferry_backup_duration_seconds_bucket", "schedule",
+				       s->key, "le", k < CLUSTER_METRIC_NBOUNDS ? le : "+Inf");
+			fprintf(f, "%llu\n", k < CLUSTER_METRIC_NBOUNDS ? s->buckets[k] : s->count);
+		}
+		op_prom_sample(f, "ferry_backup_duration_seconds_sum", "schedule", s->key, NULL,
+			       NULL);
+		fprintf(f, "%.3f\n", s->sum);
+		op_prom_sample(f, "ferry_backup_duration_seconds_count", "schedule", s->key, NULL,
+			       NULL);
+		fprintf(f, "%llu\n", s->count);
+	}
+	op_prom_head(f, "ferry_restore_total", "counter",
+		     "Restores this controller ran to an end, by phase.");
+	for (const struct cluster_metric *s = m; s < m + n; s++) {
+		if (s->kind != CLUSTER_METRIC_RESTORES)
+			continue;
+		op_prom_sample(f, "ferry_restore_total", "phase", s->phase, NULL, NULL);
+		fprintf(f, "%llu\n", s->count);
+	}
+	op_prom_head(f, "ferry_repository_prunes_total", "counter",
+		     "Prunes this controller ran, by Repository and result (Succeeded, Failed, "
+		     "Busy).");
+	for (const struct cluster_metric *s = m; s < m + n; s++) {
+		if (s->kind != CLUSTER_METRIC_PRUNES)
+			continue;
+		op_prom_sample(f, "ferry_repository_prunes_total", "repository", s->key, "result",
+			       s->phase);
+		fprintf(f, "%llu\n", s->count);
+	}
+	op_prom_head(f, "ferry_repository_pruned_bytes_total", "counter",
+		     "Bytes of data objects the prunes this controller ran freed, by Repository.");
+	for (const struct cluster_metric *s = m; s < m + n; s++) {
+		if (s->kind != CLUSTER_METRIC_PRUNES || strcmp(s->phase, "Succeeded"))
+			continue;
+		op_prom_sample(f, "ferry_repository_pruned_bytes_total", "repository", s->key, NULL,
+			       NULL);
+		fprintf(f, "%llu\n", s->bytes);
+	}
+	free(m);
 }

@@ -156,5 +156,7 @@ void op_prom_head(FILE *f, const char *name, const char *type, const char *help)
 void op_prom_label(FILE *f, const char *value);
 /* process_* series: CPU seconds, resident and virtual memory, start time, fds */
 void op_prom_process(FILE *f);
+/* ferry_backup_*, ferry_restore_total, ferry_repository_prune* (control/cluster/cluster.h "METRICS") */
+void op_prom_cluster(FILE *f);
 
 #endif /* FERRY_CTL_OPERATOR_H */
