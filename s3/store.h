@@ -397,7 +397,7 @@ void s3_upload_abort(struct s3_upload *up);
  *          store holds, see s3_upload_set_nparts(): Ceph RGW cannot drop them.)
  *
  * file:// resumes the same way: the upload id is the temporary file's name,
- * a part's ETag the MD5 of its bytes, and listing the parts reads the file
+ * a part's ETag a digest of its bytes (SHA-256), and listing the parts reads the file
  * back (a part written halfway lists with an ETag no journal holds). A
  * killed process leaves its temporary file, which s3_store_list_uploads()
  * reports and `ferry repo cleanup` removes once old.

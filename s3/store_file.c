@@ -10,8 +10,10 @@
  * directories are fsynced into their parent as well.
  *
  * Multipart uploads resume as on s3://: the upload id is the temporary
- * file's name, a part's ETag the MD5 of its bytes (quoted, as S3 gives it
- * for a plain part), and listing the parts reads the temporary file back in
+ * file's name, a part's ETag the first 128 bits of the SHA-256 of its bytes
+ * (hex, quoted as S3 quotes them; SHA-256 rather than S3's MD5: the same
+ * check at over twice the speed where the CPU has SHA instructions, as the
+ * chunk ids need anyway), and listing the parts reads the temporary file back in
  * part-size pieces and hashes each: a part a killed process wrote halfway
  * lists with an ETag that matches no journal, and is sent again.
  */
@@ -38,7 +40,7 @@ struct file_store {
 	bool fsync;
 };
 
-#define MD5_HEX 33 /* 32 hex digits and a NUL */
+#define ETAG_HEX 33 /* 32 hex digits and a NUL */
 
 struct file_upload {
 	struct s3_upload up; /* first: store.c sees only this */
@@ -50,9 +52,9 @@ struct file_upload {
 	size_t last_len;	 /* length of part max_num */
 	unsigned int nparts_set; /* s3_upload_set_nparts(), 0: max_num */
 	int err;		 /* first error, sticky */
-	pthread_mutex_t lock;	 /* md5 and its size: s3_upload_part_etag() from any thread */
-	char (*md5)[MD5_HEX];	 /* per part number, "" when not known */
-	unsigned int md5_cap;
+	pthread_mutex_t lock;	 /* etags and its size: s3_upload_part_etag() from any thread */
+	char (*etags)[ETAG_HEX]; /* per part number, "" when not known */
+	unsigned int etags_cap;
 	unsigned char seen[(S3_UPLOAD_MAX_PARTS + 8) / 8]; /* queued by this handle */
 	unsigned char have[(S3_UPLOAD_MAX_PARTS + 8) / 8]; /* in the file: queued or listed */
 };
@@ -604,35 +606,35 @@ static void fu_etag(const char *hex, char etag[S3_ETAG_SIZE])
 	snprintf(etag, S3_ETAG_SIZE, "\"%s\"", hex);
 }
 
-/* the MD5 of @len bytes, hex, into part @num's slot. Return: 0; -ENOMEM; -EIO. */
+/* the digest of @len bytes, hex, into part @num's slot. Return: 0; -ENOMEM; -EIO. */
 static int fu_hash(struct file_upload *fu, unsigned int num, const void *buf, size_t len)
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
-	char hex[MD5_HEX];
+	char hex[ETAG_HEX];
 	int ret = 0;
 
-	if (!EVP_Digest(buf, len, d, &dl, EVP_md5(), NULL) || dl != 16)
+	if (!EVP_Digest(buf, len, d, &dl, EVP_sha256(), NULL) || dl < 16)
 		return -EIO;
 	for (unsigned int i = 0; i < 16; i++)
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
 	pthread_mutex_lock(&fu->lock);
-	if (num >= fu->md5_cap) {
-		unsigned int cap = fu->md5_cap ? fu->md5_cap : 16;
-		char(*n)[MD5_HEX];
+	if (num >= fu->etags_cap) {
+		unsigned int cap = fu->etags_cap ? fu->etags_cap : 16;
+		char(*n)[ETAG_HEX];
 
 		while (cap <= num)
 			cap *= 2;
-		n = realloc(fu->md5, cap * sizeof(*n));
+		n = realloc(fu->etags, cap * sizeof(*n));
 		if (!n) {
 			ret = -ENOMEM;
 			goto out;
 		}
-		memset(n + fu->md5_cap, 0, (cap - fu->md5_cap) * sizeof(*n));
-		fu->md5 = n;
-		fu->md5_cap = cap;
+		memset(n + fu->etags_cap, 0, (cap - fu->etags_cap) * sizeof(*n));
+		fu->etags = n;
+		fu->etags_cap = cap;
 	}
-	memcpy(fu->md5[num], hex, MD5_HEX);
+	memcpy(fu->etags[num], hex, ETAG_HEX);
 out:
 	pthread_mutex_unlock(&fu->lock);
 	return ret;
@@ -674,7 +676,7 @@ static void fs_upload_free(struct file_upload *fu, bool unlink_tmp)
 	if (unlink_tmp && fu->tmp)
 		unlink(fu->tmp);
 	pthread_mutex_destroy(&fu->lock);
-	free(fu->md5);
+	free(fu->etags);
 	free(fu->tmp);
 	free(fu->path);
 	free(fu);
@@ -788,8 +790,8 @@ static int fs_upload_part_etag(struct s3_upload *up, unsigned int num, char *eta
 	int ret = -ENOENT;
 
 	pthread_mutex_lock(&fu->lock);
-	if (num < fu->md5_cap && fu->md5[num][0]) {
-		fu_etag(fu->md5[num], etag);
+	if (num < fu->etags_cap && fu->etags[num][0]) {
+		fu_etag(fu->etags[num], etag);
 		ret = 0;
 	}
 	pthread_mutex_unlock(&fu->lock);

@@ -2,7 +2,7 @@
 /*
  * tests/s3/t_s3_file.c - what file:// does with the resume, unfinished-upload
  * and version calls of store.h, so callers need no special case: uploads
- * resume (the id is the temporary file's name, a part's ETag the MD5 of its
+ * resume (the id is the temporary file's name, a part's ETag a digest of its
  * bytes; detach keeps the file, a part damaged since lists with another
  * ETag and is sent again), temporary files listed as unfinished uploads and
  * aborted by name, each file one "null" version.
@@ -173,8 +173,8 @@ static void uploads(struct s3_store *st, const char *root)
 	snprintf(uid, sizeof(uid), "%s", id);
 	T_ASSERT_EQ(s3_upload_part_etag(up, 1, e1), 0);
 	T_ASSERT_EQ(s3_upload_part_etag(up, 2, e2), 0);
-	T_ASSERT(!strcmp(e1, "\"b6d81b360a5672d80c27430f39153e2c\""),
-		 "part 1's ETag is the MD5 of "
+	T_ASSERT(!strcmp(e1, "\"30e14955ebf1352266dc2ff8067e6810\""),
+		 "part 1's ETag is the SHA-256 (128 bits) of "
 		 "1 MiB of zeros: %s",
 		 e1);
 	T_ASSERT_EQ(s3_upload_part_etag(up, 3, etag), -ENOENT);
@@ -226,7 +226,7 @@ static void uploads(struct s3_store *st, const char *root)
 	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", uid, MiB, &again), -ENOENT);
 	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", "some-id", MiB, &again), -ENOENT);
 	T_ASSERT_EQ(s3_upload_resume(st, "data/11/pack", ".tmp-x/../../y", MiB, &again), -ENOENT);
-	printf("ok: file:// uploads resume: id, MD5 ETags, detach keeps the file, a damaged part "
+	printf("ok: file:// uploads resume: id, digest ETags, detach keeps the file, a damaged part "
 	       "sent again\n");
 
 	/* set_nparts: the object must be exactly those parts */

@@ -342,7 +342,7 @@ try:
     grew = du(REPO[7:]) - du0
     print(f"note: shop-3: the repository grew {grew} bytes; db-1's snapshot stores {stored3}: "
           f"{grew / max(stored3, 1):.3f}x", flush=True)
-    # the killed agent's pack in flight resumes from its journal (the parts whose MD5 still
+    # the killed agent's pack in flight resumes from its journal (the parts whose digest still
     # matches are kept: s3/store_file.c), so only the part it was writing is written again. The
     # change is MORE random bytes: what the repository must store for it, whichever run stored
     # it (the final run counts what the killed one stored as reused, not new)
