@@ -363,6 +363,49 @@ int ebpf_cpu_stat_parse(const char *buf, size_t len, struct ebpf_counters *c)
 	return 0;
 }
 
+int ebpf_memory_parse(const char *usage, size_t ulen, const char *stat, size_t slen,
+		      struct ebpf_counters *c)
+{
+	const char *p = stat, *end = stat + slen, *ue = usage + ulen;
+	uint64_t used, inactive = 0, total_inactive = 0;
+	bool seen = false, seen_total = false;
+
+	while (ue > usage && (ue[-1] == '\n' || ue[-1] == ' '))
+		ue--;
+	if (!cs_u64(usage, ue, &used))
+		return -EINVAL;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		const char *sp = memchr(p, ' ', (size_t)(le - p));
+		size_t kl;
+		uint64_t v;
+
+		if (le == p) {
+			p = le + 1;
+			continue;
+		}
+		if (!sp || !cs_u64(sp + 1, le, &v))
+			return -EINVAL;
+		kl = (size_t)(sp - p);
+		if (kl == 13 && !memcmp(p, "inactive_file", kl)) {
+			inactive = v;
+			seen = true;
+		} else if (kl == 19 && !memcmp(p, "total_inactive_file", kl)) {
+			total_inactive = v;
+			seen_total = true;
+		}
+		p = le + 1;
+	}
+	if (!seen && !seen_total)
+		return -EINVAL;
+	if (seen_total)
+		inactive = total_inactive; /* v1: the hierarchy's, as usage_in_bytes is */
+	c->has_mem = true;
+	c->mem_working_set = used > inactive ? used - inactive : 0;
+	return 0;
+}
+
 struct cg_walk {
 	struct ebpf_cg *v;
 	size_t n, cap;

@@ -41,6 +41,8 @@
 #define CFS_RETRY_MAX 32
 /* cpu.stat is about 100 (v1) to 250 (v2) bytes */
 #define CFS_BUF 4096
+/* memory.stat is about 1-1.5 KiB (v1, v2) */
+#define MEM_STAT_BUF 16384
 /*
  * cpu.stat fds kept open; series beyond open theirs each sample. It keeps the
  * agent's descriptors few enough for the default limit of 1024 and for the
@@ -74,6 +76,7 @@ struct ebpf_agent {
 	struct ebpf_prog *prog;
 	char cgroot[PATH_MAX];
 	char cpu1root[PATH_MAX]; /* the v1 cpu hierarchy; "": none */
+	char mem1root[PATH_MAX]; /* the v1 memory hierarchy; "": none */
 	struct cfs_fd *cfs;
 	size_t ncfs;
 	bool readonly;
@@ -168,6 +171,9 @@ int ebpf_agent_open(const struct ebpf_opts *o, struct ebpf_agent **out)
 		snprintf(a->cpu1root, sizeof(a->cpu1root), "%s", o->cpu_cgroup_root);
 	else if (ebpf_cgroup1_mount(mountinfo, "cpu", a->cpu1root, sizeof(a->cpu1root)))
 		a->cpu1root[0] = '\0'; /* none: CFS statistics from v2 only */
+	if (!mountinfo ||
+	    ebpf_cgroup1_mount(mountinfo, "memory", a->mem1root, sizeof(a->mem1root)))
+		a->mem1root[0] = '\0'; /* none (or roots given): memory from v2 only */
 	a->ncpu = libbpf_num_possible_cpus();
 	if (a->ncpu <= 0) {
 		ret = a->ncpu ? a->ncpu : -EINVAL;
@@ -637,6 +643,78 @@ static void cfs_read(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
 	free(buf);
 }
 
+/* the whole of a small file into @buf (NUL-terminated); its length or -errno */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	r = read(fd, buf, len - 1);
+	if (r < 0)
+		r = -errno;
+	else
+		buf[r] = '\0';
+	close(fd);
+	return r;
+}
+
+/*
+ * The working set of the cgroup at @rel: v2's memory files where the cgroup
+ * has the memory controller, else the v1 memory hierarchy's at the same path.
+ */
+static void mem_read_one(const struct ebpf_agent *a, const char *rel, char *ubuf, char *sbuf,
+			 struct ebpf_counters *c)
+{
+	static const char *const files[2][2] = {{"memory.current", "memory.stat"},
+						{"memory.usage_in_bytes", "memory.stat"}};
+	const char *roots[2] = {a->cgroot, a->mem1root};
+	char path[PATH_MAX];
+
+	for (int v = 0; v < 2; v++) {
+		ssize_t ul, sl;
+
+		if (!roots[v][0])
+			continue;
+		if (snprintf(path, sizeof(path), "%s%s/%s", roots[v], rel, files[v][0]) >=
+		    (int)sizeof(path))
+			return;
+		ul = read_small(path, ubuf, 64);
+		if (ul <= 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s%s/%s", roots[v], rel, files[v][1]) >=
+		    (int)sizeof(path))
+			return;
+		sl = read_small(path, sbuf, MEM_STAT_BUF);
+		if (sl > 0 && !ebpf_memory_parse(ubuf, (size_t)ul, sbuf, (size_t)sl, c))
+			return;
+	}
+}
+
+/*
+ * Every pod's working set, read at the sample. Pods only, and the files
+ * opened each time: a node has at most a few hundred pods (kubelet's default
+ * is 110), two small reads each; containers' memory is not on the page.
+ */
+static void mem_read(struct ebpf_agent *a, struct ebpf_stat *st, size_t n)
+{
+	char *sbuf = malloc(MEM_STAT_BUF), ubuf[64];
+
+	if (!sbuf)
+		return; /* no memory values this sample */
+	for (size_t i = 0; i < n; i++) {
+		const struct ebpf_cg *cg;
+
+		if (st[i].kind != EBPF_KIND_POD)
+			continue;
+		cg = ebpf_cgtree_find(a->cg, a->ncg, st[i].cgroup_id);
+		if (cg && cg->path)
+			mem_read_one(a, cg->path, ubuf, sbuf, &st[i].total);
+	}
+	free(sbuf);
+}
+
 static const struct ebpf_stat *prev_find(const struct ebpf_agent *a, const struct ebpf_stat *s)
 {
 	return stat_find(a->st, a->nst, s->kind, s->pod_uid, s->container_id);
@@ -708,6 +786,7 @@ int ebpf_agent_sample(struct ebpf_agent *a)
 	account_running(a, st, n);
 	account_retired(a, st, n);
 	cfs_read(a, st, n);
+	mem_read(a, st, n);
 
 	t = now_s();
 	for (size_t i = 0; i < n; i++) {

@@ -160,6 +160,15 @@ struct ebpf_counters {
 	uint64_t cfs_periods;		/* nr_periods: enforcement periods elapsed */
 	uint64_t cfs_throttled_periods; /* nr_throttled: periods the quota ran out */
 	uint64_t cfs_throttled_ns;	/* throttled_usec (v2) / throttled_time (v1) */
+	/*
+	 * Memory of a pod's cgroup (pods only: the page and the autoscaler take
+	 * whole pods), valid when @has_mem: the working set as cAdvisor and
+	 * metrics-server count it, usage less inactive file pages (v2
+	 * memory.current - memory.stat inactive_file; v1 memory.usage_in_bytes
+	 * - total_inactive_file), a gauge read at the sample, not a counter.
+	 */
+	bool has_mem;
+	uint64_t mem_working_set; /* bytes */
 };
 
 /* Rates over the last interval (0 for a series seen for the first time). */
@@ -174,6 +183,9 @@ struct ebpf_rates {
 	bool has_cfs;
 	double cfs_throttled_s;	   /* throttled seconds per second */
 	double cfs_throttled_frac; /* throttled periods / periods (0: no period) */
+	/* the working set at the end of the interval (a gauge), when it has_mem */
+	bool has_mem;
+	double mem_working_set_bytes;
 };
 
 enum ebpf_kind {
@@ -293,6 +305,22 @@ int ebpf_cgroup1_mount(const char *mountinfo, const char *controller, char *buf,
  * without one, or only some of the fields).
  */
 int ebpf_cpu_stat_parse(const char *buf, size_t len, struct ebpf_counters *c);
+
+/**
+ * ebpf_memory_parse() - a cgroup's working set from its memory files
+ * @usage, @ulen: the text of memory.current (v2) or memory.usage_in_bytes
+ *                (v1): one decimal number, a newline after it
+ * @stat, @slen:  the text of its memory.stat ("key value" lines)
+ * @c:            has_mem and mem_working_set are set; nothing else changes
+ *
+ * The working set is usage less inactive_file (v2), or less
+ * total_inactive_file where the file has it (v1, the hierarchy's, as its
+ * usage is), 0 when inactive exceeds usage. Neither text needs a NUL.
+ * Return: 0; -EINVAL (usage is not a number, a line of memory.stat has no
+ * decimal value, or memory.stat has no inactive_file).
+ */
+int ebpf_memory_parse(const char *usage, size_t ulen, const char *stat, size_t slen,
+		      struct ebpf_counters *c);
 
 /*
  * ebpf_hist_quantile() - the @q quantile (0..1) of the waits counted in

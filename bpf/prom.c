@@ -11,7 +11,9 @@
  * consumers that want a per-second value without a PromQL rate().
  * CFS throttling (cAdvisor's container_cpu_cfs_* names) is read from the
  * cgroups, not from eBPF: its families appear for the series that have a
- * cpu.stat with CFS fields, and are left out when none has.
+ * cpu.stat with CFS fields, and are left out when none has. The pods'
+ * working set (cAdvisor's container_memory_working_set_bytes) is read from
+ * their cgroups' memory files the same way.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -277,6 +279,29 @@ static void prom_cfs(const struct prom_ctx *p, const char *scope, const struct e
 	}
 }
 
+/* the working set of the series of @kind that have it (pods), cAdvisor's name */
+static void prom_mem(const struct prom_ctx *p, const char *scope, const struct ebpf_stat *st,
+		     size_t n, enum ebpf_kind kind)
+{
+	bool any = false;
+	FILE *f = p->f;
+
+	for (size_t i = 0; i < n; i++)
+		any |= st[i].kind == kind && st[i].total.has_mem;
+	if (!any)
+		return;
+	fprintf(f, "# HELP ferry_%s_memory_working_set_bytes Memory usage less inactive file pages at the last sample (cgroup memory.current - inactive_file)\n",
+		scope);
+	fprintf(f, "# TYPE ferry_%s_memory_working_set_bytes gauge\n", scope);
+	for (size_t i = 0; i < n; i++) {
+		if (st[i].kind != kind || !st[i].total.has_mem)
+			continue;
+		fprintf(f, "ferry_%s_memory_working_set_bytes", scope);
+		prom_labels(p, &st[i], NULL);
+		fprintf(f, " %" PRIu64 "\n", st[i].total.mem_working_set);
+	}
+}
+
 int ebpf_prom_write(FILE *f, const struct ebpf_stat *st, size_t n, unsigned int features,
 		    ebpf_pod_meta_fn meta, void *arg)
 {
@@ -309,6 +334,7 @@ int ebpf_prom_write(FILE *f, const struct ebpf_stat *st, size_t n, unsigned int 
 			prom_histogram(&p, scopes[s].scope, st, n, scopes[s].kind);
 		prom_rate_gauges(&p, scopes[s].scope, st, n, scopes[s].kind, features);
 		prom_cfs(&p, scopes[s].scope, st, n, scopes[s].kind);
+		prom_mem(&p, scopes[s].scope, st, n, scopes[s].kind);
 	}
 	for (size_t i = 0; i < n && !(interval > 0); i++)
 		interval = st[i].rate.interval_s;

@@ -100,6 +100,10 @@ void ebpf_rates_compute(const struct ebpf_counters *prev, const struct ebpf_coun
 	memset(out, 0, sizeof(*out));
 	if (!prev || !(dt > 0))
 		return;
+	if (cur->has_mem) {
+		out->has_mem = true;
+		out->mem_working_set_bytes = (double)cur->mem_working_set;
+	}
 	out->interval_s = dt;
 	out->cpu_cores = rate_of(prev->cpu_ns, cur->cpu_ns, dt) / 1e9;
 	out->rx_bytes_s = rate_of(prev->rx_bytes, cur->rx_bytes, dt);

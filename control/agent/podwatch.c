@@ -382,6 +382,11 @@ int agent_pods_page(struct agent_pods *p, FILE *f, const struct ebpf_stat *st, s
 			sp[m].v[SIG_RX_PACKETS] = pw_milli(r->rx_packets_s);
 			sp[m].v[SIG_TX_PACKETS] = pw_milli(r->tx_packets_s);
 		}
+		/* from the pod cgroup's memory files, whatever programs are loaded */
+		if (r->has_mem) {
+			sp[m].has[SIG_MEMORY] = true;
+			sp[m].v[SIG_MEMORY] = pw_milli(r->mem_working_set_bytes);
+		}
 		/* from the pod cgroup's cpu.stat, whatever programs are loaded */
 		if (r->has_cfs) {
 			sp[m].has[SIG_THROTTLED] = true;

@@ -30,10 +30,12 @@
  * is how old the sample was when the page was written and interval_ms the
  * time it covers, so the reader dates it on its own clock (no clock is
  * compared between machines). Values are integers in milli-units (CPU in
- * millicores, run-queue wait in milliseconds of seconds, i.e. 2 ms is 2,
+ * millicores, memory (the working set: usage less inactive file pages) in
+ * milli-bytes, run-queue wait in milliseconds of seconds, i.e. 2 ms is 2,
  * bytes and packets per second times 1000), in the order of enum
- * sig_kind; null where the agent measures nothing (memory today; run-queue
- * wait without the scheduler programs). Values added after the first eight
+ * sig_kind; null where the agent measures nothing (memory of a pod whose
+ * cgroup has no memory files; CPU and run-queue wait without the scheduler
+ * programs, traffic without the network ones). Values added after the first eight
  * are fields of their own, optional, so that a reader of either version
  * takes a page of the other: "throttled", the pod's CFS-throttled seconds
  * per second (times 1000: 800 is 0.8 s/s, a busy thread held to a fifth of

@@ -191,6 +191,62 @@ static void check_cpu_stat(void)
 	}
 }
 
+static int mem_of(const char *u, const char *st, struct ebpf_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	return ebpf_memory_parse(u, strlen(u), st, strlen(st), c);
+}
+
+/* memory.current/usage_in_bytes and memory.stat: the working set, and what is not one */
+static void check_memory(void)
+{
+	static const char v2[] = "anon 1048576\nfile 8388608\nkernel 65536\n"
+				 "active_anon 0\ninactive_anon 1048576\nactive_file 2097152\n"
+				 "inactive_file 6291456\nunevictable 0\n";
+	/* v1's file of a pod cgroup: its own inactive_file and the hierarchy's total_ one */
+	static const char v1[] = "cache 9000000\nrss 4000000\ninactive_file 0\n"
+				 "active_file 0\nhierarchical_memory_limit 9223372036854771712\n"
+				 "total_cache 9000000\ntotal_rss 4000000\n"
+				 "total_inactive_file 5000000\ntotal_active_file 4000000\n";
+	static const char *const bad_usage[] = {"", "\n", "x\n", "-1\n", "12 3\n",
+						"99999999999999999999\n"};
+	static const char *const bad_stat[] = {
+		"",				  /* nothing */
+		"anon 1\nfile 2\n",		  /* no inactive_file */
+		"anon 1\ninactive_file\n",	  /* no value */
+		"anon x\ninactive_file 3\n",	  /* not a number */
+		"inactive_file -3\n",		  /* negative */
+		"inactive_file 3 4\n",		  /* two values */
+	};
+	struct ebpf_counters c;
+
+	T_ASSERT_EQ(mem_of("16777216\n", v2, &c), 0);
+	T_ASSERT(c.has_mem && c.mem_working_set == 16777216 - 6291456, "v2: %llu",
+		 (unsigned long long)c.mem_working_set);
+	T_ASSERT_EQ(mem_of("13000000\n", v1, &c), 0);
+	T_ASSERT(c.has_mem && c.mem_working_set == 8000000, "v1 takes total_inactive_file: %llu",
+		 (unsigned long long)c.mem_working_set);
+	/* inactive above usage (the two files are read one after the other): 0, not a wrap */
+	T_ASSERT_EQ(mem_of("4096", "inactive_file 8192", &c), 0);
+	T_ASSERT(c.has_mem && c.mem_working_set == 0, "clamped: %llu",
+		 (unsigned long long)c.mem_working_set);
+	c.cpu_ns = 42;
+	T_ASSERT_EQ(ebpf_memory_parse("100\n", 4, "inactive_file 1\n", 16, &c), 0);
+	T_ASSERT(c.cpu_ns == 42 && c.mem_working_set == 99, "other fields untouched");
+	/* the lengths are respected (no NUL needed) */
+	T_ASSERT_EQ(ebpf_memory_parse("1009", 3, "inactive_file 19", 15, &c), 0);
+	T_ASSERT(c.mem_working_set == 99, "reads only the lengths: %llu",
+		 (unsigned long long)c.mem_working_set);
+	for (size_t i = 0; i < sizeof(bad_usage) / sizeof(bad_usage[0]); i++) {
+		T_ASSERT_EQ(mem_of(bad_usage[i], v2, &c), -EINVAL);
+		T_ASSERT(!c.has_mem, "bad usage %zu leaves has_mem", i);
+	}
+	for (size_t i = 0; i < sizeof(bad_stat) / sizeof(bad_stat[0]); i++) {
+		T_ASSERT_EQ(mem_of("100\n", bad_stat[i], &c), -EINVAL);
+		T_ASSERT(!c.has_mem, "bad stat %zu leaves has_mem", i);
+	}
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -210,6 +266,7 @@ int main(void)
 	check_mountinfo();
 	check_mountinfo_v1();
 	check_cpu_stat();
+	check_memory();
 	printf("PASS: %zu paths\n", sizeof(cases) / sizeof(cases[0]));
 	return T_EXIT_PASS;
 }

@@ -6,7 +6,8 @@
  * take any bytes, and what they return must be NUL-terminated, within
  * bounds and consistent. ebpf_cpu_stat_parse() (a cgroup's cpu.stat) takes
  * the same bytes without a terminating NUL: 0 with has_cfs, or -ENOENT /
- * -EINVAL leaving the counters as they were.
+ * -EINVAL leaving the counters as they were; ebpf_memory_parse() (memory
+ * files) the same, 0 with has_mem or -EINVAL.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -66,6 +67,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(!memcmp(&c, &was, sizeof(c)));
 		else
 			assert(c.has_cfs);
+		/* the same bytes as memory.stat, and their first line as the usage */
+		memset(&c, 0, sizeof(c));
+		c.cpu_ns = 5;
+		was = c;
+		{
+			const char *nl = memchr(b, '\n', size);
+			size_t ul = nl ? (size_t)(nl - b) : size;
+
+			ret = ebpf_memory_parse(b, ul, b, size, &c);
+		}
+		assert(ret == 0 || ret == -22);
+		if (ret)
+			assert(!memcmp(&c, &was, sizeof(c)));
+		else
+			assert(c.has_mem && c.cpu_ns == 5);
 		free(b);
 	}
 	return 0;

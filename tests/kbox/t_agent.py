@@ -284,9 +284,38 @@ check("... its ferry_pod_cpu_cfs_throttled_seconds_per_second is above 0 (the hi
       thr.get("twin-a", 0) > 0 and thr.get("twin-b") == 0,
       {"per_second": thr, "total": tot}, "twin-a > 0, twin-b 0", "issue 18 (Sustained)")
 print(f"note: CFS-throttled seconds per second of the twins (100m limits): {thr}")
+
+
+def cg_working_set(uid):
+    """The pod cgroup's working set as cAdvisor counts it (v1 memory hierarchy): usage less total_inactive_file."""
+    base = os.path.join(nodeutil.cgroup_base(D, "memory"), "node-a2")
+    for rel in (f"kubepods.slice/kubepods-pod{uid.replace('-', '_')}.slice", f"kubepods/pod{uid}"):
+        try:
+            used = int(open(os.path.join(base, rel, "memory.usage_in_bytes")).read())
+            stat = dict(l.split() for l in open(os.path.join(base, rel, "memory.stat")).read().splitlines())
+            return max(used - int(stat["total_inactive_file"]), 0)
+        except (OSError, KeyError, ValueError):
+            pass
+    return None
+
+
+# The oracle is the cgroup again: the agent reads the same two files at its sample, so its value
+# lies within what the files said before and after the scrape (256 KiB of slack for page-cache
+# and slab moving between the reads).
+mem_fam = "ferry_pod_memory_working_set_bytes"
+wb = cg_working_set(ua)
+mem = {lb.get("namespace"): v for n, lb, v in parse(scrape("node-a2")) if n == mem_fam and lb.get("pod") == "twin"}
+wa = cg_working_set(ua)
+check(f"memory from the pod's cgroup (v1 memory hierarchy): the busy twin-a's {mem_fam} lies within the cgroup's "
+      "usage less total_inactive_file read before and after the scrape; the idle twin-b has one too",
+      wb is not None and wa is not None and mem.get("twin-a", 0) > 0 and mem.get("twin-b", 0) > 0 and
+      min(wb, wa) - 262144 <= mem.get("twin-a", -1e18) <= max(wb, wa) + 262144,
+      {"before": wb, "agent": mem, "after": wa}, "before - 256 KiB <= agent <= after + 256 KiB",
+      "issue 18 (memory: the working set metrics-server reports)")
+print(f"note: working set of the twins: {mem} (twin-a's cgroup: {wb} before, {wa} after)")
 for fam in ("ferry_pod_runqueue_wait_p99_seconds", "ferry_pod_network_receive_bytes_per_second",
             "ferry_container_cpu_usage_cores", "ferry_pod_cpu_cfs_throttled_seconds_total",
-            "ferry_container_cpu_cfs_periods_total"):
+            "ferry_container_cpu_cfs_periods_total", "ferry_pod_memory_working_set_bytes"):
     check(f"{fam} is on node-a2's page for twin-a", any(n == fam and lb.get("namespace") == "twin-a" for n, lb, _ in s),
           None, None, REF)
 if subprocess.run(["sh", "-c", "command -v promtool"], stdout=subprocess.DEVNULL).returncode == 0:
