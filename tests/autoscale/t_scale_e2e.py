@@ -191,9 +191,10 @@ if d:
                        .get("items", []) if p["status"].get("phase") == "Running")
     check("the page's pods are pods of the node", {p["uid"] for p in d["pods"]} <= set(node_pods),
           sorted(p["uid"] for p in d["pods"]), node_pods, REF)
-    check("each pod has eight values, CPU among them, and the sample an age under 2 s",
-          all(len(p["v"]) == 8 and p["v"][0] is not None for p in d["pods"]) and 0 <= d["age_ms"] < 2000,
-          d["pods"][:2], "8 values, age < 2 s", REF)
+    check("each pod has eight values, CPU and memory (its working set, over 64 KiB) among them, and the sample an "
+          "age under 2 s",
+          all(len(p["v"]) == 8 and p["v"][0] is not None and (p["v"][1] or 0) > 65536 * 1000 for p in d["pods"]) and
+          0 <= d["age_ms"] < 2000, d["pods"][:2], "8 values, age < 2 s", REF)
 
 # ---------------------------------------------------------------- the ScalePolicies
 create(f"{API}/namespaces/shop/scalepolicies", {
