@@ -171,8 +171,7 @@ int ebpf_agent_open(const struct ebpf_opts *o, struct ebpf_agent **out)
 		snprintf(a->cpu1root, sizeof(a->cpu1root), "%s", o->cpu_cgroup_root);
 	else if (ebpf_cgroup1_mount(mountinfo, "cpu", a->cpu1root, sizeof(a->cpu1root)))
 		a->cpu1root[0] = '\0'; /* none: CFS statistics from v2 only */
-	if (!mountinfo ||
-	    ebpf_cgroup1_mount(mountinfo, "memory", a->mem1root, sizeof(a->mem1root)))
+	if (!mountinfo || ebpf_cgroup1_mount(mountinfo, "memory", a->mem1root, sizeof(a->mem1root)))
 		a->mem1root[0] = '\0'; /* none (or roots given): memory from v2 only */
 	a->ncpu = libbpf_num_possible_cpus();
 	if (a->ncpu <= 0) {

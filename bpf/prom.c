@@ -290,7 +290,8 @@ static void prom_mem(const struct prom_ctx *p, const char *scope, const struct e
 		any |= st[i].kind == kind && st[i].total.has_mem;
 	if (!any)
 		return;
-	fprintf(f, "# HELP ferry_%s_memory_working_set_bytes Memory usage less inactive file pages at the last sample (cgroup memory.current - inactive_file)\n",
+	fprintf(f,
+		"# HELP ferry_%s_memory_working_set_bytes Memory usage less inactive file pages at the last sample (cgroup memory.current - inactive_file)\n",
 		scope);
 	fprintf(f, "# TYPE ferry_%s_memory_working_set_bytes gauge\n", scope);
 	for (size_t i = 0; i < n; i++) {

@@ -208,15 +208,15 @@ static void check_memory(void)
 				 "active_file 0\nhierarchical_memory_limit 9223372036854771712\n"
 				 "total_cache 9000000\ntotal_rss 4000000\n"
 				 "total_inactive_file 5000000\ntotal_active_file 4000000\n";
-	static const char *const bad_usage[] = {"", "\n", "x\n", "-1\n", "12 3\n",
-						"99999999999999999999\n"};
+	static const char *const bad_usage[] = {"",	"\n",	  "x\n",
+						"-1\n", "12 3\n", "99999999999999999999\n"};
 	static const char *const bad_stat[] = {
-		"",				  /* nothing */
-		"anon 1\nfile 2\n",		  /* no inactive_file */
-		"anon 1\ninactive_file\n",	  /* no value */
-		"anon x\ninactive_file 3\n",	  /* not a number */
-		"inactive_file -3\n",		  /* negative */
-		"inactive_file 3 4\n",		  /* two values */
+		"",			     /* nothing */
+		"anon 1\nfile 2\n",	     /* no inactive_file */
+		"anon 1\ninactive_file\n",   /* no value */
+		"anon x\ninactive_file 3\n", /* not a number */
+		"inactive_file -3\n",	     /* negative */
+		"inactive_file 3 4\n",	     /* two values */
 	};
 	struct ebpf_counters c;
 
