@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "xfer.h"
+#include "xfer_priv.h"
 
 const struct k8s_resource xfer_volumetransfers =
 	K8S_RESOURCE("ferry.io", "v1alpha1", "volumetransfers", "VolumeTransfer", true);
-static const struct k8s_resource xfer_storageclasses =
+const struct k8s_resource xfer_storageclasses =
 	K8S_RESOURCE("storage.k8s.io", "v1", "storageclasses", "StorageClass", false);
 const struct k8s_resource xfer_snapshots =
 	K8S_RESOURCE("ferry.io", "v1alpha1", "snapshots", "Snapshot", true);
@@ -20,13 +20,6 @@ const struct k8s_resource xfer_snapshots =
 const struct k8s_resource xfer_snapmeta_services =
 	K8S_RESOURCE("cbt.storage.k8s.io", "v1beta1", "snapshotmetadataservices",
 		     "SnapshotMetadataService", false);
-
-#define XFER_POLL_MS 500 /* a snapshot's cut, a pod's start: looked at again this often */
-
-static bool xfer_is(const char *a, const char *b)
-{
-	return a && !strcmp(a, b);
-}
 
 int xfer_name(const char *uid, char name[XFER_NAME_SIZE])
 {
@@ -60,28 +53,6 @@ int xfer_volume_name(struct k8s_client *c, const char *ns, const char *pvc, char
 out:
 	k8s_obj_free(ks);
 	return ret;
-}
-
-void xfer_cbt_key(const char *ns, const char *pvc, const char *url, char key[XFER_CBT_KEY_SIZE])
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	const char *parts[] = {ns, "/", pvc, "\n", url};
-
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
-			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-	snprintf(key, XFER_CBT_KEY_SIZE, "%016llx", (unsigned long long)h);
-}
-
-const char *xfer_cbt_mode(const struct k8s_obj *vt)
-{
-	const char *m = k8s_obj_str(vt, "/spec/changedBlocks");
-
-	if (xfer_is(m, XFER_CBT_HASH))
-		return XFER_CBT_HASH;
-	if (xfer_is(m, XFER_CBT_NONE))
-		return XFER_CBT_NONE;
-	return XFER_CBT_AUTO;
 }
 
 /* a name that is one path component */
@@ -167,8 +138,8 @@ static int xfer_fail(struct k8s_client *c, const char *name, struct xfer_result 
 }
 
 /* GET that takes 404 as "absent": 0 with *@out NULL */
-static int xfer_get(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
-		    const char *name, struct k8s_obj **out, struct k8s_err *err)
+int xfer_get(struct k8s_client *c, const struct k8s_resource *r, const char *ns, const char *name,
+	     struct k8s_obj **out, struct k8s_err *err)
 {
 	int ret = k8s_get(c, r, ns, name, NULL, out, err);
 
@@ -180,8 +151,8 @@ static int xfer_get(struct k8s_client *c, const struct k8s_resource *r, const ch
 }
 
 /* CREATE that takes 409 AlreadyExists as done (made by an earlier run) */
-static int xfer_create(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
-		       const struct k8s_obj *obj, struct k8s_err *err)
+int xfer_create(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
+		const struct k8s_obj *obj, struct k8s_err *err)
 {
 	int ret = k8s_create(c, r, ns, obj, NULL, NULL, err);
 
@@ -261,8 +232,8 @@ static int xfer_make_copy(struct k8s_client *c, const struct k8s_snapshotcontent
 }
 
 /* A Block-mode claim in ferry-system of @class (NULL: the default) and @size, owned by the transfer. */
-static int xfer_block_pvc(const char *name, const char *class, int64_t size,
-			  const struct k8s_obj *vt, struct k8s_obj **out)
+int xfer_block_pvc(const char *name, const char *class, int64_t size, const struct k8s_obj *vt,
+		   struct k8s_obj **out)
 {
 	struct k8s_obj *o = NULL;
 	char q[32];
@@ -315,8 +286,8 @@ static int xfer_make_pvc(struct k8s_client *c, const struct k8s_pvc *src, int64_
  * volumeDevice; pinned to @node by required node affinity (never a bare
  * nodeName: a WaitForFirstConsumer claim binds through the scheduler).
  */
-static int xfer_make_pod(struct k8s_client *c, const char *node, const char *name,
-			 const struct k8s_obj *vt, struct k8s_err *err)
+int xfer_make_pod(struct k8s_client *c, const char *node, const char *name,
+		  const struct k8s_obj *vt, struct k8s_err *err)
 {
 	static const char spec[] =
 		"{\"restartPolicy\":\"Always\",\"terminationGracePeriodSeconds\":0,"
@@ -367,9 +338,9 @@ static int xfer_make_pod(struct k8s_client *c, const char *node, const char *nam
 }
 
 /* Label the transfer with its node (the agent's watch selects on it), then the status. */
-static int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
-		       const struct k8s_pod *pod, const char *pv, const struct k8s_obj *cbt,
-		       struct k8s_err *err)
+int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
+		const struct k8s_pod *pod, const char *pv, const struct k8s_obj *cbt,
+		struct k8s_err *err)
 {
 	const char *name = k8s_obj_get_name(vt);
 	struct k8s_obj *p = NULL, *st = NULL;
@@ -411,199 +382,6 @@ static int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const cha
 		ret = xfer_status_patch(c, name, st, err);
 	k8s_obj_free(st);
 	k8s_obj_free(p);
-	return ret;
-}
-
-/*
- * What the agent needs to list a backup's changed blocks, status.changedBlocks
- * (written with Attaching): the mode, the target snapshot (@name in @ns) and
- * its handle, its driver and whether that has a SnapshotMetadataService, and
- * the base kept for the claim in this repository (xfer_cbt_keep()) if any;
- * else why not (fallback, reason). A service that cannot be read (403) is
- * a reason, not an error: the backup reads everything.
- */
-static int xfer_cbt_plan(struct k8s_client *c, const struct k8s_obj *vt, const char *ns,
-			 const char *pvc, const char *name, const struct k8s_snapshotcontent *vsc,
-			 struct k8s_obj **out, struct k8s_err *err)
-{
-	const char *mode = xfer_cbt_mode(vt);
-	const char *handle = vsc->status_handle ? vsc->status_handle : vsc->snapshot_handle;
-	const char *volume = k8s_obj_str(vt, "/spec/volume");
-	char key[XFER_CBT_KEY_SIZE], sel[64], why[512];
-	struct k8s_call call = {.label_selector = sel};
-	struct k8s_obj *o = NULL, *sms = NULL;
-	const struct k8s_obj *base = NULL;
-	struct k8s_items *l = NULL;
-	const char *fallback = NULL;
-	int ret;
-
-	*out = NULL;
-	why[0] = '\0';
-	ret = k8s_obj_new(&o);
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/mode", mode);
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/target/namespace", ns);
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/target/volumeSnapshot", name);
-	if (!ret && handle)
-		ret = k8s_obj_set_str(o, "/target/snapshotHandle", handle);
-	if (!ret && vsc->driver)
-		ret = k8s_obj_set_str(o, "/driver", vsc->driver);
-	if (ret)
-		goto out;
-	if (strcmp(mode, XFER_CBT_AUTO)) {
-		fallback = XFER_CBT_OFF;
-		snprintf(why, sizeof(why), "spec.changedBlocks is %s: the whole volume is read",
-			 mode);
-		goto done;
-	}
-	ret = vsc->driver ? k8s_get(c, &xfer_snapmeta_services, NULL, vsc->driver, NULL, &sms, err)
-			  : -ENOENT;
-	if (ret == -ENOENT || ret == -EPERM || ret == -EACCES) {
-		fallback = XFER_CBT_NO_SERVICE;
-		if (ret == -ENOENT)
-			snprintf(why, sizeof(why),
-				 "the driver %.128s has no SnapshotMetadataService",
-				 vsc->driver ? vsc->driver : "(none)");
-		else
-			snprintf(why, sizeof(why), "SnapshotMetadataService %.128s: %.300s",
-				 vsc->driver, err->msg);
-		ret = k8s_obj_set_bool(o, "/service", false);
-		goto done;
-	}
-	if (!ret)
-		ret = k8s_obj_set_bool(o, "/service", true);
-	if (ret)
-		goto out;
-	xfer_cbt_key(ns, pvc, k8s_obj_str(vt, "/spec/repository/url"), key);
-	snprintf(sel, sizeof(sel), "%s=%s", XFER_CBT_LABEL, key);
-	ret = k8s_list(c, &k8s_volumesnapshots, ns, &call, &l, err);
-	if (ret == -EPERM || ret == -EACCES) { /* backup-rbac.yaml left out */
-		fallback = XFER_CBT_NO_BASE;
-		snprintf(why, sizeof(why), "the base snapshot of %.63s/%.200s: %.200s", ns, pvc,
-			 err->msg);
-		ret = 0;
-		goto done;
-	}
-	if (ret)
-		goto out;
-	for (size_t i = 0; i < k8s_items_len(l) && !base; i++) {
-		const struct k8s_obj *b = k8s_items_at(l, i);
-
-		if (!k8s_obj_str(b, "/metadata/deletionTimestamp") &&
-		    !xfer_is(k8s_obj_get_name(b), name) &&
-		    xfer_is(k8s_obj_annotation(b, XFER_CBT_VOLUME), volume ? volume : "") &&
-		    k8s_obj_annotation(b, XFER_CBT_SNAPSHOT) &&
-		    k8s_obj_annotation(b, XFER_CBT_HANDLE))
-			base = b;
-	}
-	if (!base) {
-		fallback = XFER_CBT_NO_BASE;
-		snprintf(
-			why, sizeof(why),
-			"no base snapshot of %.63s/%.200s is kept for this repository (the first backup that could keep one, or it was deleted)",
-			ns, pvc);
-		goto done;
-	}
-	ret = k8s_obj_set_str(o, "/base/volumeSnapshot", k8s_obj_get_name(base));
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/base/snapshotHandle",
-				      k8s_obj_annotation(base, XFER_CBT_HANDLE));
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/base/snapshotID",
-				      k8s_obj_annotation(base, XFER_CBT_SNAPSHOT));
-done:
-	if (!ret && fallback)
-		ret = k8s_obj_set_str(o, "/fallback", fallback);
-	if (!ret && fallback)
-		ret = k8s_obj_set_str(o, "/reason", why);
-	if (!ret) {
-		*out = o;
-		o = NULL;
-	}
-out:
-	k8s_items_free(l);
-	k8s_obj_free(sms);
-	k8s_obj_free(o);
-	return ret;
-}
-
-/*
- * The bases of a Completed backup's claim (once: a transfer already cleaned
- * up leaves them alone, a later transfer may own them by now). Mode auto on a
- * driver with a service keeps the transfer's source snapshot @name as the
- * claim's base (labelled, annotated), and every other base of the claim in
- * this repository is deleted: none of them stands for the volume's newest
- * snapshot any more. A Failed transfer changes nothing (the newest snapshot
- * is the same). @keep: the source snapshot is kept, not to be deleted.
- */
-static int xfer_cbt_keep(struct k8s_client *c, const struct k8s_obj *vt, const char *name,
-			 bool *keep, struct k8s_err *err)
-{
-	const char *ns = k8s_obj_str(vt, "/spec/source/namespace");
-	const char *pvc = k8s_obj_str(vt, "/spec/source/persistentVolumeClaim");
-	const char *url = k8s_obj_str(vt, "/spec/repository/url");
-	const char *volume = k8s_obj_str(vt, "/spec/volume");
-	const char *snap = k8s_obj_str(vt, "/status/snapshotID");
-	const char *handle = k8s_obj_str(vt, "/status/changedBlocks/target/snapshotHandle");
-	struct k8s_call now = {.propagation = "Background"};
-	char key[XFER_CBT_KEY_SIZE], sel[64];
-	struct k8s_call call = {.label_selector = sel};
-	struct k8s_obj *vs = NULL, *p = NULL;
-	bool service = false, cleaned = false;
-	struct k8s_items *l = NULL;
-	int ret = 0;
-
-	*keep = false;
-	if (!xfer_is(k8s_obj_str(vt, "/status/phase"), XFER_COMPLETED) ||
-	    !xfer_is(k8s_obj_str(vt, "/spec/direction"), "backup") || !ns || !pvc || !url ||
-	    !volume || !snap)
-		return 0;
-	if (!k8s_obj_bool(vt, "/status/cleanedUp", &cleaned) && cleaned) {
-		*keep = true; /* kept then, or gone since: nothing of ours to delete */
-		return 0;
-	}
-	xfer_cbt_key(ns, pvc, url, key);
-	snprintf(sel, sizeof(sel), "%s=%s", XFER_CBT_LABEL, key);
-	ret = k8s_list(c, &k8s_volumesnapshots, ns, &call, &l, err);
-	if (ret == -EPERM || ret == -EACCES)
-		return 0; /* backup-rbac.yaml left out: no base could be found, none is kept */
-	if (ret)
-		return ret;
-	k8s_obj_bool(vt, "/status/changedBlocks/service", &service);
-	if (service && handle && !strcmp(xfer_cbt_mode(vt), XFER_CBT_AUTO)) {
-		ret = xfer_get(c, &k8s_volumesnapshots, ns, name, &vs, err);
-		*keep = !ret && vs && !k8s_obj_str(vs, "/metadata/deletionTimestamp");
-		if (*keep && !xfer_is(k8s_obj_label(vs, XFER_CBT_LABEL), key)) {
-			ret = k8s_obj_new(&p);
-			if (!ret)
-				ret = k8s_obj_set_label(p, XFER_CBT_LABEL, key);
-			if (!ret)
-				ret = k8s_obj_set_annotation(p, XFER_CBT_VOLUME, volume);
-			if (!ret)
-				ret = k8s_obj_set_annotation(p, XFER_CBT_SNAPSHOT, snap);
-			if (!ret)
-				ret = k8s_obj_set_annotation(p, XFER_CBT_HANDLE, handle);
-			if (!ret)
-				ret = k8s_obj_set_annotation(p, XFER_CBT_REPO, url);
-			if (!ret)
-				ret = k8s_patch(c, &k8s_volumesnapshots, ns, name, K8S_PATCH_MERGE,
-						p, NULL, NULL, err);
-			k8s_obj_free(p);
-		}
-		k8s_obj_free(vs);
-	}
-	for (size_t i = 0; !ret && i < k8s_items_len(l); i++) {
-		const char *b = k8s_obj_get_name(k8s_items_at(l, i));
-
-		if (!b || (*keep && !strcmp(b, name)))
-			continue;
-		ret = k8s_delete(c, &k8s_volumesnapshots, ns, b, &now, NULL, err);
-		if (ret == -ENOENT)
-			ret = 0;
-	}
-	k8s_items_free(l);
 	return ret;
 }
 
@@ -715,7 +493,7 @@ static int xfer_finish(struct k8s_client *c, const struct k8s_obj *vt, const cha
 }
 
 /* The static string of a phase read from a status (which the caller frees) */
-static const char *xfer_phase_of(const char *phase)
+const char *xfer_phase_of(const char *phase)
 {
 	static const char *const phases[] = {XFER_PENDING, XFER_SNAPSHOTTING, XFER_ATTACHING,
 					     XFER_RUNNING, XFER_COMPLETED,    XFER_FAILED};
@@ -724,169 +502,6 @@ static const char *xfer_phase_of(const char *phase)
 		if (!strcmp(phase, phases[i]))
 			return phases[i];
 	return XFER_PENDING;
-}
-
-/* ---------------------------------------------------------------- the freeze */
-
-/*
- * The pod on a node that mounts claim @pvc of @ns (Running, the claim among
- * its volumes): its node and uid copied out. Return: 1 found; 0 none;
- * -errno of the list.
- */
-static int xfer_mounter(struct k8s_client *c, const char *ns, const char *pvc, char *node,
-			size_t nlen, char *uid, size_t ulen, struct k8s_err *err)
-{
-	struct k8s_items *l = NULL;
-	int ret, found = 0;
-
-	ret = k8s_list(c, &k8s_pods, ns, NULL, &l, err);
-	if (ret)
-		return ret;
-	for (size_t i = 0; !found && i < k8s_items_len(l); i++) {
-		const struct k8s_obj *p = k8s_items_at(l, i);
-		size_t nv = k8s_obj_len(p, "/spec/volumes");
-		struct k8s_pod pv;
-
-		if (k8s_pod_view(p, &pv) || !xfer_is(pv.phase, "Running") || !pv.node_name ||
-		    !pv.meta.uid)
-			continue;
-		for (size_t v = 0; v < nv && !found; v++) {
-			char path[96];
-			const char *claim;
-
-			snprintf(path, sizeof(path),
-				 "/spec/volumes/%zu/persistentVolumeClaim/claimName", v);
-			claim = k8s_obj_str(p, path);
-			if (claim && !strcmp(claim, pvc)) {
-				snprintf(node, nlen, "%s", pv.node_name);
-				snprintf(uid, ulen, "%s", pv.meta.uid);
-				found = 1;
-			}
-		}
-	}
-	k8s_items_free(l);
-	return found;
-}
-
-/*
- * status.freeze of @vt, a compare-and-swap on the transfer as read: a copy
- * older than the agent's Frozen or Thawed (a cache behind) must not write
- * over it. Return: 0; 1 when the copy was stale (a requeue set: read again);
- * -errno.
- */
-static int xfer_freeze_patch(struct k8s_client *c, const struct k8s_obj *vt, const char *state,
-			     const char *node, const char *pod_uid, const char *volume,
-			     const char *msg, struct xfer_result *res, struct k8s_err *err)
-{
-	struct k8s_call call = {.subresource = "status"};
-	struct k8s_obj *st = NULL;
-	int ret = k8s_obj_new(&st);
-
-	if (!ret)
-		ret = k8s_obj_set_str(st, "/metadata/resourceVersion", k8s_obj_get_rv(vt));
-
-	if (!ret)
-		ret = k8s_obj_set_str(st, "/status/freeze/state", state);
-	if (!ret && node)
-		ret = k8s_obj_set_str(st, "/status/freeze/node", node);
-	if (!ret && pod_uid)
-		ret = k8s_obj_set_str(st, "/status/freeze/podUID", pod_uid);
-	if (!ret && volume)
-		ret = k8s_obj_set_str(st, "/status/freeze/volume", volume);
-	if (!ret && !strcmp(state, XFER_FREEZE_REQUESTED)) {
-		char now[K8S_TIME_SIZE];
-
-		k8s_time_format(k8s_now_ns(), false, now);
-		ret = k8s_obj_set_str(st, "/status/freeze/requestedAt", now);
-	}
-	if (!ret && msg)
-		ret = k8s_obj_set_str(st, "/status/freeze/message", msg);
-	if (!ret)
-		ret = k8s_patch(c, &xfer_volumetransfers, XFER_NS, k8s_obj_get_name(vt),
-				K8S_PATCH_MERGE, st, &call, NULL, err);
-	k8s_obj_free(st);
-	res->requeue_ms = XFER_POLL_MS;
-	if (ret == -EAGAIN) { /* stale: the next event brings the transfer as it is */
-		*err = (struct k8s_err){0};
-		return 1;
-	}
-	return ret;
-}
-
-/*
- * Before the source snapshot is cut (@vs NULL): a Filesystem claim a Running
- * pod mounts is frozen by the agent of that pod's node (its label and
- * status.freeze.node name it; status.freeze.state Requested, then the
- * agent's Frozen or Failed); the cut waits for it, at most XFER_FREEZE_WAIT_S.
- * After the cut (@vs made, its creationTime or readyToUse set): ThawRequested.
- * Every write is a compare-and-swap on @vt as read.
- * Return: 1 when the step ends here (a requeue set); 0 go on; -errno.
- */
-static int xfer_freeze(struct k8s_client *c, const struct k8s_obj *vt, const char *ns,
-		       const char *pvcname, const struct k8s_obj *pvc, const struct k8s_pvc *pv,
-		       const struct k8s_obj *vs, struct xfer_result *res, struct k8s_err *err)
-{
-	const char *name = k8s_obj_get_name(vt);
-	const char *state = k8s_obj_str(vt, "/status/freeze/state");
-	const char *opt = k8s_obj_annotation(pvc, XFER_ANN_FREEZE);
-	char node[256], uid[64];
-	struct k8s_obj *p = NULL;
-	bool ready = false;
-	int ret;
-
-	if (vs) {
-		if (!xfer_is(state, XFER_FREEZE_FROZEN) && !xfer_is(state, XFER_FREEZE_REQUESTED))
-			return 0;
-		k8s_obj_bool(vs, "/status/readyToUse", &ready);
-		if (!k8s_obj_str(vs, "/status/creationTime") && !ready)
-			return 0; /* not cut yet: the snapshot's own wait requeues */
-		ret = xfer_freeze_patch(c, vt, XFER_FREEZE_THAW, NULL, NULL, NULL, NULL, res, err);
-		return ret < 0 ? ret : 0;
-	}
-	if (!state) {
-		if ((pv->volume_mode && !strcmp(pv->volume_mode, "Block")) ||
-		    (opt && !strcmp(opt, "false")))
-			return xfer_freeze_patch(c, vt, XFER_FREEZE_SKIPPED, NULL, NULL, NULL,
-						 opt ? "ferry.io/freeze: false on the claim"
-						     : "a Block volume: nothing to freeze",
-						 res, err);
-		ret = xfer_mounter(c, ns, pvcname, node, sizeof(node), uid, sizeof(uid), err);
-		if (ret < 0)
-			return ret;
-		if (!ret || !pv->volume_name)
-			return xfer_freeze_patch(c, vt, XFER_FREEZE_SKIPPED, NULL, NULL, NULL,
-						 "no running pod mounts the claim", res, err);
-		/* the agent of that node is told by the node label (first), then the status */
-		if (!xfer_is(k8s_obj_label(vt, XFER_LABEL_NODE), node)) {
-			ret = k8s_obj_new(&p);
-			if (!ret)
-				ret = k8s_obj_set_label(p, XFER_LABEL_NODE, node);
-			if (!ret)
-				ret = k8s_patch(c, &xfer_volumetransfers, XFER_NS, name,
-						K8S_PATCH_MERGE, p, NULL, NULL, err);
-			k8s_obj_free(p);
-			res->requeue_ms = XFER_POLL_MS;
-			return ret ? ret : 1; /* its event brings the transfer back, labelled */
-		}
-		ret = xfer_freeze_patch(c, vt, XFER_FREEZE_REQUESTED, node, uid, pv->volume_name,
-					"", res, err);
-		return ret < 0 ? ret : 1;
-	}
-	if (xfer_is(state, XFER_FREEZE_REQUESTED)) {
-		const char *t = k8s_obj_str(vt, "/status/freeze/requestedAt");
-		int64_t at = 0;
-
-		if (t && !k8s_time_parse(t, &at) &&
-		    k8s_now_ns() - at < (int64_t)XFER_FREEZE_WAIT_S * 1000000000LL) {
-			res->requeue_ms = XFER_POLL_MS;
-			return 1;
-		}
-		return xfer_freeze_patch(c, vt, XFER_FREEZE_SKIPPED, NULL, NULL, NULL,
-					 "the agent of the pod's node did not freeze the volume "
-					 "in time: the snapshot is crash-consistent",
-					 res, err);
-	}
-	return 0; /* Frozen, Failed, Skipped: cut now */
 }
 
 int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result *res,
@@ -1071,255 +686,5 @@ out:
 	k8s_obj_free(vsc);
 	k8s_obj_free(vs);
 	k8s_obj_free(pvc);
-	return ret;
-}
-
-/* ---------------------------------------------------------------- the populator */
-
-#define XFER_RECLAIM_ANNOTATION "ferry.io/reclaim-policy"
-#define XFER_POPULATED_FROM	"ferry.io/populated-from"
-
-/* The restore VolumeTransfer of the claim, from its Snapshot. */
-static int xfer_make_restore(struct k8s_client *c, const struct k8s_pvc *claim,
-			     const struct k8s_obj *snap, const char *name, struct k8s_err *err)
-{
-	const char *rname = k8s_obj_str(snap, "/spec/repository");
-	struct k8s_obj *o = NULL, *repo = NULL;
-	struct xfer_repo_ref ref = {0};
-	int ret = 0;
-
-	/* the Repository's connection; without one, the Snapshot's own url and Secret */
-	if (rname && rname[0])
-		ret = k8s_get(c, &xfer_repositories, XFER_NS, rname, NULL, &repo, err);
-	if (ret && ret != -ENOENT)
-		return ret;
-	if (repo) {
-		xfer_repo_ref_of_repository(repo, &ref);
-	} else {
-		ref.name = rname;
-		ref.url = k8s_obj_str(snap, "/spec/url");
-		ref.password_secret = k8s_obj_str(snap, "/spec/passwordSecretRef/name");
-		ref.password_key = k8s_obj_str(snap, "/spec/passwordSecretRef/key");
-	}
-	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, &o);
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/direction", "restore");
-	if (!ret)
-		ret = k8s_obj_set_str(
-			o, "/spec/volume",
-			k8s_obj_str(snap, "/spec/volume") ? k8s_obj_str(snap, "/spec/volume") : "");
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/snapshotID", k8s_obj_str(snap, "/spec/snapshotID"));
-	if (!ret)
-		ret = xfer_repo_ref_set(o, &ref);
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/target/namespace", claim->meta.ns);
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/target/persistentVolumeClaim", claim->meta.name);
-	if (!ret)
-		ret = xfer_create(c, &xfer_volumetransfers, XFER_NS, o, err);
-	k8s_obj_free(o);
-	k8s_obj_free(repo);
-	return ret;
-}
-
-/* PVC': Block, the claim's class and size, on the claim's node. */
-static int xfer_make_prime(struct k8s_client *c, const struct k8s_pvc *claim, const char *node,
-			   const char *name, const struct k8s_obj *vt, struct k8s_err *err)
-{
-	struct k8s_obj *o = NULL;
-	int ret;
-
-	ret = xfer_block_pvc(name, claim->storage_class, claim->request, vt, &o);
-	if (!ret && node)
-		ret = k8s_obj_set_annotation(o, "volume.kubernetes.io/selected-node", node);
-	if (!ret)
-		ret = xfer_create(c, &k8s_pvcs, XFER_NS, o, err);
-	k8s_obj_free(o);
-	return ret;
-}
-
-/* PV' kept (Retain), its policy remembered; then the claim's own PV, pre-bound to it. */
-static int xfer_rebind(struct k8s_client *c, const struct k8s_obj *claimobj,
-		       const struct k8s_pvc *claim, const struct k8s_obj *pvp, const char *snapname,
-		       struct k8s_err *err)
-{
-	const char *policy = k8s_obj_str(pvp, "/spec/persistentVolumeReclaimPolicy");
-	const char *kept = k8s_obj_annotation(pvp, XFER_RECLAIM_ANNOTATION);
-	struct k8s_obj *p = NULL, *pv = NULL;
-	char name[XFER_NAME_SIZE], from[600];
-	int ret = 0;
-
-	if (!kept) {
-		ret = k8s_obj_new(&p);
-		if (!ret)
-			ret = k8s_obj_set_annotation(p, XFER_RECLAIM_ANNOTATION,
-						     policy ? policy : "Delete");
-		if (!ret)
-			ret = k8s_obj_set_str(p, "/spec/persistentVolumeReclaimPolicy", "Retain");
-		if (!ret)
-			ret = k8s_patch(c, &k8s_pvs, NULL, k8s_obj_get_name(pvp), K8S_PATCH_MERGE,
-					p, NULL, NULL, err);
-		k8s_obj_free(p);
-		if (ret)
-			return ret;
-		kept = policy ? policy : "Delete";
-	}
-	snprintf(name, sizeof(name), "pvc-%s", claim->meta.uid);
-	snprintf(from, sizeof(from), "%s/%s", claim->meta.ns, snapname);
-	ret = k8s_obj_new_kind(&k8s_pvs, NULL, name, &pv);
-	if (!ret)
-		ret = k8s_obj_set_annotation(pv, XFER_POPULATED_FROM, from);
-	if (!ret && k8s_obj_annotation(pvp, "pv.kubernetes.io/provisioned-by"))
-		ret = k8s_obj_set_annotation(
-			pv, "pv.kubernetes.io/provisioned-by",
-			k8s_obj_annotation(pvp, "pv.kubernetes.io/provisioned-by"));
-	if (!ret)
-		ret = k8s_obj_set_copy(pv, "/spec", k8s_obj_at(pvp, "/spec"));
-	if (!ret)
-		k8s_obj_remove(pv, "/spec/claimRef");
-	if (!ret)
-		ret = k8s_obj_set_str(pv, "/spec/volumeMode",
-				      claim->volume_mode ? claim->volume_mode : "Filesystem");
-	if (!ret)
-		ret = k8s_obj_set_str(pv, "/spec/persistentVolumeReclaimPolicy", kept);
-	if (!ret)
-		ret = k8s_obj_set_str(pv, "/spec/claimRef/kind", "PersistentVolumeClaim");
-	if (!ret)
-		ret = k8s_obj_set_str(pv, "/spec/claimRef/apiVersion", "v1");
-	if (!ret)
-		ret = k8s_obj_set_str(pv, "/spec/claimRef/namespace", claim->meta.ns);
-	if (!ret)
-		ret = k8s_obj_set_str(pv, "/spec/claimRef/name", claim->meta.name);
-	if (!ret)
-		ret = k8s_obj_set_str(pv, "/spec/claimRef/uid", claim->meta.uid);
-	if (!ret)
-		ret = xfer_create(c, &k8s_pvs, NULL, pv, err);
-	k8s_obj_free(pv);
-	(void)claimobj;
-	return ret;
-}
-
-int xfer_populate_step(struct k8s_client *c, const struct k8s_obj *pvcobj, struct xfer_result *res,
-		       struct k8s_err *err)
-{
-	struct k8s_obj *snap = NULL, *vt = NULL, *prime = NULL, *pod = NULL, *pvp = NULL;
-	struct k8s_call now = {.propagation = "Background"};
-	const char *snapname, *phase, *node;
-	char name[XFER_NAME_SIZE];
-	struct k8s_pvc claim, pv;
-	struct k8s_pod podv;
-	int ret;
-
-	assert(c && pvcobj && res && err);
-	memset(res, 0, sizeof(*res));
-	memset(err, 0, sizeof(*err));
-	res->phase = XFER_PENDING;
-	if (k8s_pvc_view(pvcobj, &claim) || !claim.meta.uid || !claim.data_source_ref)
-		return -EINVAL;
-	snapname = k8s_obj_str(claim.data_source_ref, "/name");
-	if (!xfer_is(k8s_obj_str(claim.data_source_ref, "/apiGroup"), "ferry.io") ||
-	    !xfer_is(k8s_obj_str(claim.data_source_ref, "/kind"), "Snapshot") || !snapname)
-		return -EINVAL;
-	ret = xfer_name(claim.meta.uid, name);
-	if (ret)
-		return ret;
-	if (xfer_is(claim.phase, "Bound")) {
-		/* filled: the transfer and whatever is left of PVC' go */
-		res->phase = XFER_COMPLETED;
-		ret = k8s_delete(c, &xfer_volumetransfers, XFER_NS, name, &now, NULL, err);
-		res->done = ret == -ENOENT;
-		res->requeue_ms = res->done ? 0 : XFER_POLL_MS;
-		return ret == -ENOENT ? 0 : ret;
-	}
-	node = claim.selected_node;
-	ret = xfer_get(c, &xfer_volumetransfers, XFER_NS, name, &vt, err);
-	if (!ret && !vt) {
-		ret = xfer_get(c, &xfer_snapshots, claim.meta.ns, snapname, &snap, err);
-		if (!ret && !snap) {
-			snprintf(err->msg, sizeof(err->msg), "Snapshot %s/%s not found",
-				 claim.meta.ns, snapname);
-			res->requeue_ms = 5000;
-			goto out;
-		}
-		if (!ret && !node && claim.storage_class) {
-			struct k8s_obj *sc = NULL;
-
-			/* WaitForFirstConsumer: the scheduler picks the node first */
-			ret = xfer_get(c, &xfer_storageclasses, NULL, claim.storage_class, &sc,
-				       err);
-			if (!ret && xfer_is(k8s_obj_str(sc, "/volumeBindingMode"),
-					    "WaitForFirstConsumer")) {
-				k8s_obj_free(sc);
-				res->requeue_ms = XFER_POLL_MS;
-				goto out;
-			}
-			k8s_obj_free(sc);
-		}
-		if (!ret)
-			ret = xfer_make_restore(c, &claim, snap, name, err);
-		res->requeue_ms = XFER_POLL_MS;
-		goto out;
-	}
-	if (ret)
-		goto out;
-	phase = k8s_obj_str(vt, "/status/phase");
-	res->phase = phase ? xfer_phase_of(phase) : XFER_PENDING;
-	if (xfer_is(phase, XFER_FAILED)) {
-		snprintf(err->msg, sizeof(err->msg), "%s",
-			 k8s_obj_str(vt, "/status/message") ? k8s_obj_str(vt, "/status/message")
-							    : "the restore failed");
-		goto out; /* the claim stays Pending; deleting the transfer tries again */
-	}
-	ret = xfer_get(c, &k8s_pvcs, XFER_NS, name, &prime, err);
-	if (!ret && !prime && !xfer_is(phase, XFER_COMPLETED))
-		ret = xfer_make_prime(c, &claim, node, name, vt, err);
-	if (ret)
-		goto out;
-	ret = xfer_get(c, &k8s_pods, XFER_NS, name, &pod, err);
-	if (ret)
-		goto out;
-	if (!xfer_is(phase, XFER_COMPLETED)) {
-		if (phase) {
-			res->requeue_ms = XFER_POLL_MS; /* the agent's */
-			goto out;
-		}
-		if (!pod) {
-			ret = xfer_make_pod(c, node, name, vt, err);
-			res->requeue_ms = XFER_POLL_MS;
-			goto out;
-		}
-		res->requeue_ms = XFER_POLL_MS;
-		if (k8s_pod_view(pod, &podv) || !xfer_is(podv.phase, "Running") ||
-		    !podv.node_name || !prime || k8s_pvc_view(prime, &pv) || !pv.volume_name)
-			goto out;
-		ret = xfer_assign(c, vt, podv.node_name, &podv, pv.volume_name, NULL, err);
-		goto out;
-	}
-	/* restored: the holder goes first, then the rebind */
-	res->requeue_ms = XFER_POLL_MS;
-	if (pod) {
-		ret = k8s_delete(c, &k8s_pods, XFER_NS, name, &now, NULL, err);
-		ret = ret == -ENOENT ? 0 : ret;
-		goto out;
-	}
-	if (prime) {
-		if (k8s_pvc_view(prime, &pv) || !pv.volume_name)
-			goto out;
-		ret = xfer_get(c, &k8s_pvs, NULL, pv.volume_name, &pvp, err);
-		if (!ret && pvp)
-			ret = xfer_rebind(c, pvcobj, &claim, pvp, snapname, err);
-		if (!ret)
-			ret = k8s_delete(c, &k8s_pvcs, XFER_NS, name, &now, NULL, err);
-		if (!ret && pvp)
-			ret = k8s_delete(c, &k8s_pvs, NULL, pv.volume_name, &now, NULL, err);
-		ret = ret == -ENOENT ? 0 : ret;
-	}
-out:
-	k8s_obj_free(pvp);
-	k8s_obj_free(pod);
-	k8s_obj_free(prime);
-	k8s_obj_free(vt);
-	k8s_obj_free(snap);
 	return ret;
 }

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control/xfer/xfer_priv.h - what the files of control/xfer share and
+ * nothing else sees: xfer.c (the transfer's objects and its step),
+ * xfer_cbt.c (changed-block bases), xfer_freeze.c (FIFREEZE around the
+ * snapshot) and xfer_populate.c (the Snapshot volume populator).
+ */
+#ifndef FERRY_CTL_XFER_PRIV_H
+#define FERRY_CTL_XFER_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "xfer.h"
+
+#define XFER_POLL_MS 500 /* a snapshot's cut, a pod's start: looked at again this often */
+
+extern const struct k8s_resource xfer_storageclasses;
+
+static inline bool xfer_is(const char *a, const char *b)
+{
+	return a && !strcmp(a, b);
+}
+
+/* xfer.c */
+int xfer_get(struct k8s_client *c, const struct k8s_resource *r, const char *ns, const char *name,
+	     struct k8s_obj **out, struct k8s_err *err);
+int xfer_create(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
+		const struct k8s_obj *obj, struct k8s_err *err);
+int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
+		const struct k8s_pod *pod, const char *pv, const struct k8s_obj *cbt,
+		struct k8s_err *err);
+const char *xfer_phase_of(const char *phase);
+int xfer_make_pod(struct k8s_client *c, const char *node, const char *name,
+		  const struct k8s_obj *vt, struct k8s_err *err);
+int xfer_block_pvc(const char *name, const char *class, int64_t size, const struct k8s_obj *vt,
+		   struct k8s_obj **out);
+
+/* xfer_cbt.c */
+int xfer_cbt_keep(struct k8s_client *c, const struct k8s_obj *vt, const char *name, bool *keep,
+		  struct k8s_err *err);
+int xfer_cbt_plan(struct k8s_client *c, const struct k8s_obj *vt, const char *ns, const char *pvc,
+		  const char *name, const struct k8s_snapshotcontent *vsc, struct k8s_obj **out,
+		  struct k8s_err *err);
+
+/* xfer_freeze.c */
+int xfer_freeze(struct k8s_client *c, const struct k8s_obj *vt, const char *ns, const char *pvcname,
+		const struct k8s_obj *pvc, const struct k8s_pvc *pv, const struct k8s_obj *vs,
+		struct xfer_result *res, struct k8s_err *err);
+
+#endif
