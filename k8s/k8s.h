@@ -423,6 +423,14 @@ struct k8s_config;
  * @in_cluster: the service account only, even if a kubeconfig exists
  * @sa_dir:     the service account's files (default
  *              /var/run/secrets/kubernetes.io/serviceaccount)
+ * @data, @data_len: a kubeconfig held in memory (a Secret's key), read
+ *              instead of any file; it must be self-contained: a user's
+ *              exec plugin, auth-provider, tokenFile, client-certificate or
+ *              client-key and a cluster's certificate-authority (files and
+ *              programs of the reader's machine) are refused (-EINVAL,
+ *              reason NotSelfContained, naming the inline field to use)
+ * @data_name:  what @data is, for messages ("Secret ferry-system/src key
+ *              kubeconfig")
  *
  * In-cluster: KUBERNETES_SERVICE_HOST (an IPv6 address is bracketed) and
  * KUBERNETES_SERVICE_PORT, @sa_dir/token (re-read every minute and after a
@@ -445,6 +453,9 @@ struct k8s_config_opts {
 	const char *ns;
 	bool in_cluster;
 	const char *sa_dir;
+	const char *data;
+	size_t data_len;
+	const char *data_name;
 };
 
 /**

@@ -481,6 +481,44 @@ static const char *file_list(const struct kcfg_file *files, size_t n, char *buf,
 }
 
 /*
+ * A kubeconfig held in memory (a Secret's key) must carry everything it
+ * needs: no file of the reader's machine, no program to run. The fields
+ * that name files or programs are refused with the inline form to use.
+ */
+static int self_contained(const struct named *cl, const struct named *us,
+			  const struct kcfg_file *files, struct k8s_err *err)
+{
+	static const struct {
+		const char *field, *fix;
+	} user_refused[] = {
+		{"exec", "a token (a service account's, from kubectl create token) or "
+			 "client-certificate-data and client-key-data"},
+		{"auth-provider", "a token or client-certificate-data and client-key-data"},
+		{"tokenFile", "token"},
+		{"client-certificate", "client-certificate-data"},
+		{"client-key", "client-key-data"},
+	};
+	const cJSON *ca = cJSON_GetObjectItemCaseSensitive(cl->v, "certificate-authority");
+
+	if (ca && !cJSON_IsNull(ca))
+		return kerr_set(
+			err, -EINVAL, K8S_EXIT_USAGE, "NotSelfContained",
+			"kubeconfig %s: cluster '%s' names a file (certificate-authority): a kubeconfig read from memory cannot use the reader's files; use certificate-authority-data",
+			files[cl->file].path, cl->name);
+	for (size_t i = 0; us && i < sizeof(user_refused) / sizeof(user_refused[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(us->v, user_refused[i].field);
+
+		if (!v || cJSON_IsNull(v))
+			continue;
+		return kerr_set(
+			err, -EINVAL, K8S_EXIT_USAGE, "NotSelfContained",
+			"kubeconfig %s: user '%s' uses %s: a kubeconfig read from memory is used unattended by another process, which runs no credential plugin and reads none of its files; use %s",
+			files[us->file].path, us->name, user_refused[i].field, user_refused[i].fix);
+	}
+	return 0;
+}
+
+/*
  * The configuration from kubeconfig files already read: parsed, merged,
  * then the context (--context or current-context), its cluster and user
  * resolved; every failure names the file and what is missing, and lists
@@ -576,6 +614,11 @@ int kcfg_from_buffers(const struct kcfg_file *files, size_t n, const struct k8s_
 				files[ctx->file].path, cname, uname, names);
 			goto out;
 		}
+	}
+	if (o && o->data) {
+		ret = self_contained(cl, us, files, err);
+		if (ret)
+			goto out;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -726,6 +769,17 @@ int k8s_config_load(const struct k8s_config_opts *opts, struct k8s_config **out,
 		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if (o.in_cluster)
 		return in_cluster(&o, out, err);
+	if (o.data) {
+		struct kcfg_file f = {.path = o.data_name && *o.data_name ? o.data_name
+									  : "(memory)",
+				      .buf = o.data,
+				      .len = o.data_len};
+
+		if (o.data_len > KUBECONFIG_MAX)
+			return kerr_set(err, -EFBIG, K8S_EXIT_USAGE, "BadConfig",
+					"kubeconfig %s: larger than 16 MiB", f.path);
+		return kcfg_from_buffers(&f, 1, &o, out, err);
+	}
 
 	/* the list of candidate files, in order */
 	if (o.kubeconfig && *o.kubeconfig) {

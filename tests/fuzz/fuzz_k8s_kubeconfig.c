@@ -61,6 +61,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!err.msg[0] && err.code != -ENOMEM) {
 		abort(); /* every refusal says why */
 	}
+	/* the first file again as a kubeconfig held in memory (self-contained only) */
+	o.data = files[0].buf;
+	o.data_len = files[0].len;
+	o.data_name = "Secret fuzz/kc key kubeconfig";
+	memset(&err, 0, sizeof(err));
+	if (!k8s_config_load(&o, &cfg, &err)) {
+		if (!cfg || !cfg->server || cfg->exec.command || cfg->token_file ||
+		    cfg->cert_file || cfg->key_file || cfg->ca_file)
+			abort(); /* nothing of the reader's files or programs */
+		k8s_config_free(cfg);
+	} else if (!err.msg[0] && err.code != -ENOMEM) {
+		abort();
+	}
 	free(buf);
 	return 0;
 }

@@ -414,6 +414,75 @@ static void test_exec_output(void)
 	}
 }
 
+static int load_data(const char *text, struct k8s_config **cfg, struct k8s_err *err)
+{
+	struct k8s_config_opts o = {.sz = sizeof(o),
+				    .data = text,
+				    .data_len = strlen(text),
+				    .data_name = "Secret ferry-system/src key kubeconfig"};
+
+	memset(err, 0, sizeof(*err));
+	return k8s_config_load(&o, cfg, err);
+}
+
+/* a kubeconfig held in memory (a Secret's key): self-contained only */
+static void test_data(void)
+{
+	static const char head[] = "apiVersion: v1\nkind: Config\ncurrent-context: src\n"
+				   "contexts:\n- name: src\n  context: {cluster: c, user: u}\n";
+	static const struct {
+		const char *cluster, *user, *field;
+	} refused[] = {
+		{"    certificate-authority: /etc/ca.crt\n", "    token: t\n",
+		 "certificate-authority"},
+		{"", "    exec: {apiVersion: client.authentication.k8s.io/v1, command: aws}\n",
+		 "exec"},
+		{"", "    auth-provider: {name: oidc}\n", "auth-provider"},
+		{"", "    tokenFile: /var/run/token\n", "tokenFile"},
+		{"", "    client-certificate: c.crt\n    client-key-data: eA==\n",
+		 "client-certificate"},
+		{"", "    client-certificate-data: eA==\n    client-key: k.key\n", "client-key"},
+	};
+	char text[1024];
+	struct k8s_config *cfg = NULL;
+	struct k8s_err err;
+
+	/* inline token and CA: taken, nothing read from disk, named by what it is */
+	snprintf(text, sizeof(text),
+		 "%sclusters:\n- name: c\n  cluster:\n    server: https://192.0.2.1:6443\n"
+		 "    certificate-authority-data: " CA_B64 "\n"
+		 "users:\n- name: u\n  user:\n    token: sa-token\n",
+		 head);
+	T_ASSERT(!load_data(text, &cfg, &err), "%s", err.msg);
+	T_ASSERT(cfg->auth == KAUTH_TOKEN && !strcmp(cfg->token, "sa-token"));
+	T_ASSERT(cfg->ca_data && !cfg->ca_file);
+	T_ASSERT(strstr(k8s_config_source(cfg), "Secret ferry-system/src key kubeconfig"), "%s",
+		 k8s_config_source(cfg));
+	k8s_config_free(cfg);
+	/* a KUBECONFIG in the environment is not read instead */
+	setenv("KUBECONFIG", "/nonexistent/kubeconfig", 1);
+	T_ASSERT(!load_data(text, &cfg, &err), "%s", err.msg);
+	k8s_config_free(cfg);
+	unsetenv("KUBECONFIG");
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(
+			text, sizeof(text),
+			"%sclusters:\n- name: c\n  cluster:\n    server: https://192.0.2.1:6443\n%s"
+			"users:\n- name: u\n  user:\n%s",
+			head, refused[i].cluster, refused[i].user);
+		cfg = NULL;
+		T_ASSERT_EQ(load_data(text, &cfg, &err), -EINVAL);
+		T_ASSERT(!cfg);
+		T_ASSERT(!strcmp(err.reason, "NotSelfContained") &&
+				 strstr(err.msg, refused[i].field) &&
+				 strstr(err.msg, "Secret ferry-system/src key kubeconfig"),
+			 "%zu: %s: %s", i, err.reason, err.msg);
+	}
+	/* not YAML: the line, named by what it is */
+	T_ASSERT_EQ(load_data("clusters: [\n", &cfg, &err), -EINVAL);
+	T_ASSERT(strstr(err.msg, "Secret ferry-system/src"), "%s", err.msg);
+}
+
 int main(void)
 {
 	k8s_set_log(logfn);
@@ -425,6 +494,7 @@ int main(void)
 	test_in_cluster();
 	test_exec();
 	test_exec_output();
+	test_data();
 	t_rmtree(dir);
 	free(dir);
 	printf("t_k8s_config: ok\n");
