@@ -269,7 +269,8 @@ int k8s_get(struct k8s_client *c, const struct k8s_resource *r, const char *ns, 
 	int ret;
 
 	kerr_clear(err);
-	*out = NULL;
+	if (out)
+		*out = NULL;
 	ns = kc_ns(c, r, ns);
 	kc_describe(&q, "get", r, ns, name, sub);
 	ret = need_name(name, q.what, err);
