@@ -103,6 +103,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"controller", ctl_cmd_controller,
 	 "run the controller (leader election, reconcilers, /metrics)"},
 	{"autoscale", ctl_cmd_autoscale, "create, list and describe ScalePolicies (autoscaling)"},
+	{"migrate", ctl_cmd_migrate, "plan a Migration of an application from another cluster"},
 	{"schedule", ctl_cmd_schedule,
 	 "create, get, describe, pause, unpause, delete Schedules of Backups"},
 	{"bench", bench_cmd, "measure the throughput of each stage of the backup path"},

@@ -771,7 +771,8 @@ int cluster_apis_add(struct cluster_apis *a, const struct cluster_res *r);
  *       {conditions: {capacity: "MIN,MAX", storageClass: [..], pvcLabels:
  *       {..}}, action: {type: skip|snapshot}}; the first that matches a
  *       volume decides
- * ferry's VolumeTransfers (volumetransfers.ferry.io) are never taken.
+ * ferry's VolumeTransfers (volumetransfers.ferry.io) and Migrations
+ * (migrations.ferry.io) are never taken.
  * The label velero.io/exclude-from-backup=true excludes an object always,
  * related ones too. Related objects are not held to the label selectors.
  * Namespace objects come with the namespaces of the objects taken.

@@ -407,8 +407,11 @@ static bool res_passes(const struct cluster_sel *s, const struct cluster_res *r)
 {
 	/* a VolumeTransfer is the controller's plumbing for one volume of a
 	 * running Backup or Restore: it lives minutes, is never restored, and
-	 * reading it is the volume path's grant, not a Backup's */
-	if (!strcmp(r->group, CLUSTER_API_GROUP) && !strcmp(r->resource, "volumetransfers"))
+	 * reading it is the volume path's grant, not a Backup's; a Migration
+	 * is a move between two clusters in progress (restored, it would start
+	 * again), read in ferry-system only */
+	if (!strcmp(r->group, CLUSTER_API_GROUP) &&
+	    (!strcmp(r->resource, "volumetransfers") || !strcmp(r->resource, "migrations")))
 		return false;
 	if (res_any(&s->exc_res, r))
 		return false;

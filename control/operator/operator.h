@@ -13,6 +13,7 @@
  *   metrics.c         the Prometheus text of the process and the runtime
  *   registry.c        the table of reconcilers the controller runs
  *   cmd_autoscale.c   `ferry autoscale`: ScalePolicies as kubectl shows HPAs
+ *   cmd_migrate.c     `ferry migrate plan|status`: Migrations and their plans
  *   cmd_appbackup.c   `ferry backup|restore create|get|describe`: Backups and
  *                     Restores with Velero's flags
  *
@@ -52,6 +53,13 @@ int ctl_cmd_controller(int argc, char **argv);
  * the -errno printed (usage, configuration, the API server's refusal).
  */
 int ctl_cmd_autoscale(int argc, char **argv);
+
+/**
+ * ctl_cmd_migrate() - `ferry migrate plan|status` (argv[0] is the verb):
+ * Migrations of this (the target) cluster (cmd_migrate.c). Return: 0 or
+ * -errno, its error line printed.
+ */
+int ctl_cmd_migrate(int argc, char **argv);
 
 /*
  * ctl_cmd_backup_cluster(), ctl_cmd_restore_cluster() - `ferry backup

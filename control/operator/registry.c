@@ -19,6 +19,7 @@
 
 #include "control/autoscale/autoscale.h"
 #include "control/cluster/cluster.h"
+#include "control/migrate/migrate.h"
 #include "control/xfer/xfer.h"
 #include "operator.h"
 
@@ -30,5 +31,6 @@ const struct k8s_reconciler *const op_registry[] = {
 	&cluster_repository_reconciler, /* Repository: control/cluster (backup sync) */
 	&xfer_reconciler,		/* VolumeTransfer: control/xfer */
 	&xfer_populate_reconciler,	/* PVC from a ferry Snapshot: control/xfer */
+	&mig_reconciler,		/* Migration: control/migrate (the plan) */
 	NULL,
 };

@@ -36,6 +36,7 @@ import scenarios_autoscale  # noqa: E402
 import scenarios_backup  # noqa: E402
 import scenarios_backupsync  # noqa: E402
 import scenarios_restore  # noqa: E402
+import scenarios_migrate  # noqa: E402
 from opkit import DEPLOY, NS  # noqa: E402
 
 check, eq = kboxtest.check, kboxtest.eq
@@ -53,7 +54,7 @@ _CTL = dict(scenarios_controller.SCENARIOS)
 SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + [("controller-lease", _CTL["controller-lease"])] +
              list(scenarios_backupsync.SCENARIOS) + list(scenarios_backup.SCENARIOS) +
              list(scenarios_restore.SCENARIOS) +
-             list(scenarios_schedule.SCENARIOS) +
+             list(scenarios_schedule.SCENARIOS) + list(scenarios_migrate.SCENARIOS) +
              [(n, f) for n, f in scenarios_controller.SCENARIOS if n != "controller-lease"])
 # FERRY_TEST_SCENARIOS=a,b: only those scenarios, and the proof of the rules they use (a
 # quick rerun while working on one; the rules no scenario used are then not checked)

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * control/migrate/migrate.h - moving an application between clusters (issue
+ * 19): the Migration resource and its plan.
+ *
+ * A Migration (ferry.io/v1alpha1, k8s/deploy/crd-migrations.yaml) lives in
+ * the target cluster, in the controller's namespace (ferry-system), and
+ * reads the source cluster through a kubeconfig held in a Secret beside it:
+ *
+ *   apiVersion: ferry.io/v1alpha1
+ *   kind: Migration
+ *   metadata: {name: shop, namespace: ferry-system}
+ *   spec:
+ *     source:
+ *       kubeconfigSecretRef: {name: cluster-a, key: kubeconfig}
+ *       context: ""               # the kubeconfig's current-context
+ *       timeoutSeconds: 10        # each request to the source API server
+ *     namespaces: [shop]
+ *     namespaceMapping: {shop: shop-b}  # kept by default
+ *     storageClassMapping: {fast-a: fast-b}
+ *
+ * What exists is the first stage, the plan: every problem the move would
+ * meet is found before any data moves, each with its object and reason
+ * (struct mig_finding), beside what would move (the volumes, their sizes,
+ * their target classes, the nodes that use them). The later stages (seed,
+ * sync, cutover, report) are issue 19's next steps.
+ *
+ * Two halves, as in control/autoscale:
+ *   - the plan as a pure function of plain facts (mig_plan_make(): no I/O),
+ *     table-tested;
+ *   - the resource: its spec decoded (mig_spec_decode(), fuzzed), the facts
+ *     gathered over both API servers and the plan written into the status
+ *     (mig_reconciler, in `ferry controller`).
+ * Layer 2 of control/ (control/README.md): uses k8s/ only. Errors are 0 or
+ * -errno; nothing here prints.
+ */
+#ifndef FERRY_CTL_MIGRATE_H
+#define FERRY_CTL_MIGRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "k8s/k8s.h"
+
+#define MIG_NAME_MAX	      253
+#define MIG_MAX_NAMESPACES    64
+#define MIG_MAX_CLASS_MAP     64
+#define MIG_DEFAULT_TIMEOUT_S 10
+
+extern const struct k8s_resource mig_migrations;
+
+/* ------------------------------------------------------------ the spec */
+
+struct mig_class_map {
+	char from[MIG_NAME_MAX + 1], to[MIG_NAME_MAX + 1];
+};
+
+/**
+ * struct mig_spec - a Migration's spec, decoded and checked
+ * @secret, @secret_key: the kubeconfig Secret (in the Migration's
+ *                namespace) and its key ("kubeconfig" by default)
+ * @context:      the kubeconfig's context ("": its current-context)
+ * @timeout_s:    each request to the source API server (1..300)
+ * @namespaces:   the application's namespaces on the source (1..64,
+ *                distinct DNS labels)
+ * @target_namespaces: @target_namespaces[i] is where namespaces[i] goes
+ *                (namespaceMapping; itself by default); distinct
+ * @class_map:    storageClassMapping: a source class -> a target class
+ */
+struct mig_spec {
+	char secret[MIG_NAME_MAX + 1];
+	char secret_key[MIG_NAME_MAX + 1];
+	char context[MIG_NAME_MAX + 1];
+	unsigned int timeout_s;
+	char namespaces[MIG_MAX_NAMESPACES][64];
+	char target_namespaces[MIG_MAX_NAMESPACES][64];
+	size_t n_namespaces;
+	struct mig_class_map class_map[MIG_MAX_CLASS_MAP];
+	size_t n_class_map;
+};
+
+/**
+ * mig_spec_decode() - a Migration's spec, checked as the API server's
+ * validation of the CRD would (the decoder does not rely on it)
+ * @m:   the Migration
+ * @why: on -EINVAL, one line naming the field ("spec.namespaces[1]: must
+ *       be a DNS label")
+ * Return: 0; -EINVAL.
+ */
+int mig_spec_decode(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len);
+
+/* ------------------------------------------------------------ the facts */
+
+enum mig_access {
+	MIG_RWO = 1u << 0,
+	MIG_ROX = 1u << 1,
+	MIG_RWX = 1u << 2,
+	MIG_RWOP = 1u << 3,
+};
+
+/* a PVC of the source, and where it is used */
+struct mig_claim {
+	const char *ns, *name;
+	const char *target_ns;	   /* where it goes (namespaceMapping) */
+	const char *storage_class; /* NULL: the cluster's default class */
+	const char *phase;	   /* Bound, Pending, Lost */
+	const char *volume_mode;   /* Filesystem or Block */
+	int64_t bytes;		   /* status.capacity, else the request */
+	unsigned int access;	   /* enum mig_access bits */
+	const char *node, *zone;   /* of a pod that mounts it (NULL: none runs) */
+	const char *pod;
+};
+
+struct mig_class {
+	const char *name, *provisioner;
+	bool is_default;
+	bool wait_for_consumer; /* volumeBindingMode WaitForFirstConsumer */
+};
+
+/* a ResourceQuota of a target namespace (@ns: the target's name): its storage bounds */
+struct mig_quota {
+	const char *ns, *name;
+	int64_t hard, used;		  /* requests.storage; -1: not bounded */
+	int64_t claims_hard, claims_used; /* persistentvolumeclaims; -1: not bounded */
+};
+
+struct mig_side {
+	int major, minor; /* /version; 0: unknown */
+	const char *server;
+	const struct mig_class *classes;
+	size_t n_classes;
+};
+
+/**
+ * struct mig_facts - what the plan is made of, read from both clusters
+ * @source_ns_found: @source_ns_found[i] for spec->namespaces[i]
+ * @target_claims:   the target's PVCs in the namespaces they go to
+ *                   ("ns/name"), which the move would collide with
+ */
+struct mig_facts {
+	struct mig_side source, target;
+	const bool *source_ns_found;
+	const struct mig_claim *claims;
+	size_t n_claims;
+	const char *const *target_claims;
+	size_t n_target_claims;
+	const struct mig_quota *quotas;
+	size_t n_quotas;
+	const bool *target_ns_found; /* target_ns_found[i] for spec->namespaces[i] */
+};
+
+/* ------------------------------------------------------------ the plan */
+
+enum mig_severity {
+	MIG_ERROR,   /* the move cannot start */
+	MIG_WARNING, /* it can, with what the message says */
+};
+
+/**
+ * struct mig_finding - one problem, before any data moves
+ * @object: "PersistentVolumeClaim shop/data-0", "Namespace shop", "Cluster target"
+ * @reason: CamelCase, stable: NamespaceNotFound, NoStorageClass,
+ *          NoDefaultStorageClass, MappedClassMissing, ClaimNotBound,
+ *          ClaimExists, QuotaExceeded, ReadWriteMany, TargetOlder
+ */
+struct mig_finding {
+	enum mig_severity severity;
+	char object[2 * MIG_NAME_MAX + 32];
+	char reason[32];
+	char message[384];
+};
+
+/* one volume that would move */
+struct mig_volume {
+	const struct mig_claim *claim;	     /* borrowed from the facts */
+	char target_class[MIG_NAME_MAX + 1]; /* "": the target's default, unknown */
+};
+
+struct mig_plan {
+	struct mig_volume *volumes;
+	size_t n_volumes;
+	int64_t bytes;
+	struct mig_finding *findings;
+	size_t n_findings;
+	size_t n_errors;
+};
+
+/**
+ * mig_plan_make() - the plan of @spec on @facts, deterministic (findings in
+ * the order of the namespaces, then the claims as given, then the quotas)
+ * Return: 0; -ENOMEM. Free with mig_plan_fini() (also after an error).
+ */
+int mig_plan_make(const struct mig_spec *spec, const struct mig_facts *facts, struct mig_plan *out);
+void mig_plan_fini(struct mig_plan *p);
+
+const char *mig_severity_name(enum mig_severity s);
+
+/**
+ * mig_plan_status() - the plan as the Migration's status.plan (a new
+ * object): sourceServer, sourceVersion, targetVersion, volumes [{namespace,
+ * claim, bytes, storageClass, targetStorageClass, accessModes, node, zone}],
+ * bytes, findings [{severity, object, reason, message}], errors, warnings.
+ * Return: 0; -ENOMEM.
+ */
+int mig_plan_status(const struct mig_plan *p, const struct mig_facts *facts, struct k8s_obj **out);
+
+/* ------------------------------------------------------------ the controller */
+
+/* The Migration reconciler (registered in control/operator/registry.c). */
+extern const struct k8s_reconciler mig_reconciler;
+
+#endif

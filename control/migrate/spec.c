@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/migrate/spec.c - a Migration's spec, decoded and checked as the
+ * API server's validation of its CRD would check it (migrate.h). It reads
+ * anything: fuzzed by tests/fuzz/fuzz_migrate_spec.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "control/cli/cli.h"
+#include "migrate.h"
+
+const struct k8s_resource mig_migrations =
+	K8S_RESOURCE("ferry.io", "v1alpha1", "migrations", "Migration", true);
+
+static int __attribute__((format(printf, 3, 4))) bad(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* a DNS-1123 subdomain: what names a Secret or a StorageClass */
+static bool subdomain(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > MIG_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+		if (alnum)
+			continue;
+		if ((c != '-' && c != '.') || i == 0 || i == n - 1)
+			return false;
+		if (c == '.' && (s[i - 1] == '.' || s[i - 1] == '-' || s[i + 1] == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* a Secret's data key: [-._a-zA-Z0-9]+, at most 253 */
+static bool secret_key(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > MIG_NAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("-._", s[i]) && !(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') && !(s[i] >= '0' && s[i] <= '9'))
+			return false;
+	return true;
+}
+
+static int source_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	const struct k8s_obj *src = k8s_obj_at(m, "/spec/source");
+	const char *name, *key, *ctx;
+	int64_t t;
+
+	if (k8s_obj_type(src, "") != K8S_T_OBJECT)
+		return bad(why, len, "spec.source: Required value");
+	if (k8s_obj_type(src, "/kubeconfigSecretRef") != K8S_T_OBJECT)
+		return bad(why, len, "spec.source.kubeconfigSecretRef: Required value");
+	name = k8s_obj_str(src, "/kubeconfigSecretRef/name");
+	if (!name || !subdomain(name))
+		return bad(
+			why, len,
+			"spec.source.kubeconfigSecretRef.name: Invalid value: a Secret's name (a DNS-1123 subdomain) is required");
+	snprintf(out->secret, sizeof(out->secret), "%s", name);
+	switch (k8s_obj_type(src, "/kubeconfigSecretRef/key")) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		key = "kubeconfig";
+		break;
+	case K8S_T_STRING:
+		key = k8s_obj_str(src, "/kubeconfigSecretRef/key");
+		if (secret_key(key))
+			break;
+		/* fall through */
+	default:
+		return bad(
+			why, len,
+			"spec.source.kubeconfigSecretRef.key: Invalid value: a Secret's key ([-._a-zA-Z0-9]+)");
+	}
+	snprintf(out->secret_key, sizeof(out->secret_key), "%s", key);
+	switch (k8s_obj_type(src, "/context")) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		break;
+	case K8S_T_STRING:
+		ctx = k8s_obj_str(src, "/context");
+		if (strlen(ctx) <= MIG_NAME_MAX && !memchr(ctx, '\n', strlen(ctx))) {
+			snprintf(out->context, sizeof(out->context), "%s", ctx);
+			break;
+		}
+		/* fall through */
+	default:
+		return bad(
+			why, len,
+			"spec.source.context: Invalid value: a context's name, at most 253 characters");
+	}
+	out->timeout_s = MIG_DEFAULT_TIMEOUT_S;
+	switch (k8s_obj_type(src, "/timeoutSeconds")) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		break;
+	case K8S_T_NUMBER:
+		if (!k8s_obj_int(src, "/timeoutSeconds", &t) && t >= 1 && t <= 300) {
+			out->timeout_s = (unsigned int)t;
+			break;
+		}
+		/* fall through */
+	default:
+		return bad(
+			why, len,
+			"spec.source.timeoutSeconds: Invalid value: must be a whole number of seconds from 1 to 300");
+	}
+	return 0;
+}
+
+static int namespaces_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	const struct k8s_obj *a = k8s_obj_at(m, "/spec/namespaces");
+	size_t i = 0;
+
+	if (k8s_obj_type(a, "") != K8S_T_ARRAY || !k8s_obj_len(a, ""))
+		return bad(why, len,
+			   "spec.namespaces: Required value: the application's namespaces");
+	if (k8s_obj_len(a, "") > MIG_MAX_NAMESPACES)
+		return bad(why, len, "spec.namespaces: Too many: %zu: must have at most %d items",
+			   k8s_obj_len(a, ""), MIG_MAX_NAMESPACES);
+	for (const struct k8s_obj *e = k8s_obj_first(a); e; e = k8s_obj_next(e), i++) {
+		const char *ns = k8s_obj_str(e, "");
+
+		if (!ns || !ctl_namespace_valid(ns) || strlen(ns) >= sizeof(out->namespaces[0]))
+			return bad(
+				why, len,
+				"spec.namespaces[%zu]: Invalid value: a namespace's name (a DNS-1123 label)",
+				i);
+		for (size_t j = 0; j < out->n_namespaces; j++)
+			if (!strcmp(out->namespaces[j], ns))
+				return bad(why, len,
+					   "spec.namespaces[%zu]: Duplicate value: \"%s\"", i, ns);
+		snprintf(out->namespaces[out->n_namespaces++], sizeof(out->namespaces[0]), "%s",
+			 ns);
+	}
+	return 0;
+}
+
+static int classes_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	const struct k8s_obj *map = k8s_obj_at(m, "/spec/storageClassMapping");
+
+	switch (k8s_obj_type(map, "")) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		return 0;
+	case K8S_T_OBJECT:
+		break;
+	default:
+		return bad(
+			why, len,
+			"spec.storageClassMapping: Invalid value: a map of source class to target class");
+	}
+	if (k8s_obj_len(map, "") > MIG_MAX_CLASS_MAP)
+		return bad(why, len,
+			   "spec.storageClassMapping: Too many: must have at most %d entries",
+			   MIG_MAX_CLASS_MAP);
+	for (const struct k8s_obj *e = k8s_obj_first(map); e; e = k8s_obj_next(e)) {
+		const char *from = k8s_obj_name(e), *to = k8s_obj_str(e, "");
+
+		if (!from || !subdomain(from))
+			return bad(
+				why, len,
+				"spec.storageClassMapping: Invalid value: \"%.80s\": a storage class's name (a DNS-1123 subdomain)",
+				from ? from : "");
+		if (!to || !subdomain(to))
+			return bad(
+				why, len,
+				"spec.storageClassMapping[%s]: Invalid value: a storage class's name (a DNS-1123 subdomain)",
+				from);
+		snprintf(out->class_map[out->n_class_map].from, sizeof(out->class_map[0].from),
+			 "%s", from);
+		snprintf(out->class_map[out->n_class_map].to, sizeof(out->class_map[0].to), "%s",
+			 to);
+		out->n_class_map++;
+	}
+	return 0;
+}
+
+static int ns_map_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	const struct k8s_obj *map = k8s_obj_at(m, "/spec/namespaceMapping");
+
+	for (size_t i = 0; i < out->n_namespaces; i++)
+		memcpy(out->target_namespaces[i], out->namespaces[i], sizeof(out->namespaces[i]));
+	switch (k8s_obj_type(map, "")) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		return 0;
+	case K8S_T_OBJECT:
+		break;
+	default:
+		return bad(
+			why, len,
+			"spec.namespaceMapping: Invalid value: a map of source namespace to target namespace");
+	}
+	for (const struct k8s_obj *e = k8s_obj_first(map); e; e = k8s_obj_next(e)) {
+		const char *from = k8s_obj_name(e), *to = k8s_obj_str(e, "");
+		size_t i;
+
+		for (i = 0; from && i < out->n_namespaces; i++)
+			if (!strcmp(out->namespaces[i], from))
+				break;
+		if (!from || i == out->n_namespaces)
+			return bad(
+				why, len,
+				"spec.namespaceMapping: Invalid value: \"%.63s\": not one of spec.namespaces",
+				from ? from : "");
+		if (!to || !ctl_namespace_valid(to) || strlen(to) >= sizeof(out->namespaces[0]))
+			return bad(
+				why, len,
+				"spec.namespaceMapping[%s]: Invalid value: a namespace's name (a DNS-1123 label)",
+				from);
+		snprintf(out->target_namespaces[i], sizeof(out->target_namespaces[i]), "%s", to);
+	}
+	for (size_t i = 0; i < out->n_namespaces; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(out->target_namespaces[i], out->target_namespaces[j]))
+				return bad(
+					why, len,
+					"spec.namespaceMapping: Duplicate value: %s and %s both go to namespace %s",
+					out->namespaces[j], out->namespaces[i],
+					out->target_namespaces[i]);
+	return 0;
+}
+
+int mig_spec_decode(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (len)
+		why[0] = '\0';
+	if (k8s_obj_type(m, "/spec") != K8S_T_OBJECT)
+		return bad(why, len, "spec: Required value");
+	ret = source_of(m, out, why, len);
+	if (!ret)
+		ret = namespaces_of(m, out, why, len);
+	if (!ret)
+		ret = ns_map_of(m, out, why, len);
+	if (!ret)
+		ret = classes_of(m, out, why, len);
+	return ret;
+}

@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/operator/cmd_migrate.c - `ferry migrate plan|status`: Migrations
+ * (control/migrate/migrate.h) in the target cluster.
+ *
+ *   plan NAME (--source-kubeconfig FILE | --source-secret SECRET)
+ *        --include-namespaces L [--namespace-mappings a:b,..]
+ *        [--storage-class-mappings a:b,..] [--source-context C]
+ *        [--source-timeout SECONDS] [--wait-timeout SECONDS] [-o json|yaml]
+ *        the Migration made (or its spec replaced: a new generation is
+ *        planned again) and its plan awaited and printed: what would move,
+ *        and every finding; exit 0 when the plan has no error, 1 when
+ *        findings block the move or the source cannot be read (the
+ *        condition's reason and message), 2 for bad input refused here
+ *   status NAME [-o json|yaml]   the plan, the findings and the conditions
+ *
+ * --source-kubeconfig FILE is checked here as the controller will read it
+ * (self-contained: no exec plugin, no file paths) and stored in the Secret
+ * `ferry-migrate-NAME` (key kubeconfig) beside the Migration, in the
+ * controller's namespace (-n, default ferry-system). The spec is checked by
+ * the controller's decoder before anything is sent.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "operator.h"
+#include "control/cli/cli.h"
+#include "control/migrate/migrate.h"
+#include "k8s/k8s.h"
+
+#define MG_DEFAULT_NS	  "ferry-system"
+#define MG_WAIT_DEFAULT_S 120
+
+enum mg_out { MG_OUT_TEXT, MG_OUT_JSON, MG_OUT_YAML };
+
+struct mg_args {
+	const char *kubeconfig, *context, *ns;
+	const char *src_kubeconfig, *src_secret, *src_context;
+	const char *namespaces, *ns_map, *class_map;
+	unsigned long src_timeout, wait_s;
+	enum mg_out out;
+	bool help;
+};
+
+static void mg_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ferry migrate plan NAME (--source-kubeconfig FILE | --source-secret SECRET)\n"
+		"                          --include-namespaces NS[,NS] [--namespace-mappings A:B,..]\n"
+		"                          [--storage-class-mappings A:B,..] [--source-context NAME]\n"
+		"                          [--source-timeout SECONDS] [--wait-timeout SECONDS]\n"
+		"                          [-o json|yaml]\n"
+		"       ferry migrate status NAME [-o json|yaml]\n\n"
+		"A Migration moves an application from a source cluster into this one; the first\n"
+		"stage is its plan: what would move (volumes, sizes, target classes, the nodes that\n"
+		"use them) and every problem found before any data moves. `ferry controller` of\n"
+		"this cluster makes it. Exit: 0 a plan without errors, 1 findings that block the\n"
+		"move or a source that cannot be read, 2 bad input.\n\n"
+		"  --source-kubeconfig FILE   the source's kubeconfig, self-contained (a token or a\n"
+		"                             client certificate inline; no exec plugin), stored in\n"
+		"                             the Secret ferry-migrate-NAME beside the Migration\n"
+		"  --source-secret SECRET     ... or a Secret there already (key kubeconfig)\n"
+		"  --source-context NAME      the kubeconfig's context (default: its current one)\n"
+		"  --source-timeout SECONDS   each request to the source (default 10, 1-300)\n"
+		"  --include-namespaces L     the application's namespaces on the source\n"
+		"  --namespace-mappings L     SOURCE:TARGET namespace pairs\n"
+		"  --storage-class-mappings L SOURCE:TARGET storage class pairs\n"
+		"  --wait-timeout SECONDS     how long plan waits for the plan (default 120)\n"
+		"  -o json|yaml               print the Migration instead of the table\n"
+		"  -n, --namespace NS         the controller's namespace (default ferry-system)\n"
+		"  --kubeconfig FILE, --context NAME   this (the target) cluster\n"
+		"  -h, --help                 this text\n");
+}
+
+static int mg_parse(int argc, char **argv, struct mg_args *a)
+{
+	enum { O_KC = 1300, O_CTX, O_SKC, O_SSEC, O_SCTX, O_STO, O_INC, O_NSMAP, O_SCMAP, O_WAIT };
+	static const struct option opts[] = {
+		{"kubeconfig", required_argument, NULL, O_KC},
+		{"context", required_argument, NULL, O_CTX},
+		{"namespace", required_argument, NULL, 'n'},
+		{"source-kubeconfig", required_argument, NULL, O_SKC},
+		{"source-secret", required_argument, NULL, O_SSEC},
+		{"source-context", required_argument, NULL, O_SCTX},
+		{"source-timeout", required_argument, NULL, O_STO},
+		{"include-namespaces", required_argument, NULL, O_INC},
+		{"namespace-mappings", required_argument, NULL, O_NSMAP},
+		{"storage-class-mappings", required_argument, NULL, O_SCMAP},
+		{"wait-timeout", required_argument, NULL, O_WAIT},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int opt;
+
+	optind = 1;
+	a->wait_s = MG_WAIT_DEFAULT_S;
+	while ((opt = getopt_long(argc, argv, "hn:o:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			a->help = true;
+			return 0;
+		case O_KC:
+			a->kubeconfig = optarg;
+			break;
+		case O_CTX:
+			a->context = optarg;
+			break;
+		case 'n':
+			a->ns = optarg;
+			break;
+		case O_SKC:
+			a->src_kubeconfig = optarg;
+			break;
+		case O_SSEC:
+			a->src_secret = optarg;
+			break;
+		case O_SCTX:
+			a->src_context = optarg;
+			break;
+		case O_STO:
+		case O_WAIT:
+			if (ctl_parse_ulong(optarg, 1, opt == O_STO ? 300 : 86400,
+					    opt == O_STO ? &a->src_timeout : &a->wait_s, NULL))
+				return ctl_usage_error(
+					"migrate", "%s '%s': a whole number of seconds%s",
+					opt == O_STO ? "--source-timeout" : "--wait-timeout",
+					optarg, opt == O_STO ? " from 1 to 300" : "");
+			break;
+		case O_INC:
+			a->namespaces = optarg;
+			break;
+		case O_NSMAP:
+			a->ns_map = optarg;
+			break;
+		case O_SCMAP:
+			a->class_map = optarg;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				a->out = MG_OUT_JSON;
+			else if (!strcmp(optarg, "yaml"))
+				a->out = MG_OUT_YAML;
+			else
+				return ctl_usage_error("migrate", "-o %s: json or yaml", optarg);
+			break;
+		default:
+			return ctl_usage_error("migrate", "unknown option");
+		}
+	}
+	return 0;
+}
+
+static int mg_client(const struct mg_args *a, struct k8s_client **c)
+{
+	struct k8s_config_opts co = {
+		.sz = sizeof(co), .kubeconfig = a->kubeconfig, .context = a->context};
+	struct k8s_err err;
+	int ret;
+
+	k8s_set_log(ctl_log_line);
+	ret = k8s_client_open(&co, NULL, c, &err);
+	if (ret)
+		return ctl_fail(ret, err.msg, "migrate: the cluster's configuration");
+	return 0;
+}
+
+/* "a:b,c:d" into the object at @path ({"a": "b", "c": "d"}) */
+static int pairs(struct k8s_obj *m, const char *path, const char *flag, const char *list)
+{
+	char *dup = strdup(list), *save = NULL;
+	int ret = dup ? 0 : -ENOMEM;
+
+	if (!ret)
+		ret = k8s_obj_set_empty(m, path, K8S_T_OBJECT);
+	for (char *p = dup ? strtok_r(dup, ",", &save) : NULL; p && !ret;
+	     p = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(p, ':');
+		char key[600];
+
+		if (!colon || colon == p || !colon[1]) {
+			ret = ctl_usage_error("migrate", "%s '%s': SOURCE:TARGET pairs", flag, p);
+			break;
+		}
+		*colon = '\0';
+		/* the key is one JSON Pointer component: '~' and '/' escaped */
+		{
+			size_t o = 0;
+
+			o += (size_t)snprintf(key, sizeof(key), "%s/", path);
+			for (const char *s = p; *s && o + 3 < sizeof(key); s++) {
+				if (*s == '~' || *s == '/') {
+					key[o++] = '~';
+					key[o++] = *s == '~' ? '0' : '1';
+				} else {
+					key[o++] = *s;
+				}
+			}
+			key[o] = '\0';
+		}
+		ret = k8s_obj_set_str(m, key, colon + 1);
+	}
+	free(dup);
+	return ret;
+}
+
+/* the Migration the flags say, checked by the controller's decoder */
+static int mg_object(const struct mg_args *a, const char *name, const char *secret,
+		     struct k8s_obj **out)
+{
+	struct k8s_obj *m = NULL;
+	struct mig_spec *spec = NULL;
+	char why[256];
+	int ret;
+
+	ret = k8s_obj_new_kind(&mig_migrations, a->ns, name, &m);
+	if (!ret)
+		ret = k8s_obj_set_str(m, "/spec/source/kubeconfigSecretRef/name", secret);
+	if (!ret)
+		ret = k8s_obj_set_str(m, "/spec/source/kubeconfigSecretRef/key", "kubeconfig");
+	if (!ret && a->src_context)
+		ret = k8s_obj_set_str(m, "/spec/source/context", a->src_context);
+	if (!ret && a->src_timeout)
+		ret = k8s_obj_set_int(m, "/spec/source/timeoutSeconds", (int64_t)a->src_timeout);
+	if (!ret)
+		ret = k8s_obj_set_empty(m, "/spec/namespaces", K8S_T_ARRAY);
+	if (!ret) {
+		char *dup = strdup(a->namespaces), *save = NULL;
+
+		ret = dup ? 0 : -ENOMEM;
+		for (char *p = dup ? strtok_r(dup, ",", &save) : NULL; p && !ret;
+		     p = strtok_r(NULL, ",", &save))
+			ret = k8s_obj_set_str(m, "/spec/namespaces/-", p);
+		free(dup);
+	}
+	if (!ret && a->ns_map)
+		ret = pairs(m, "/spec/namespaceMapping", "--namespace-mappings", a->ns_map);
+	if (!ret && a->class_map)
+		ret = pairs(m, "/spec/storageClassMapping", "--storage-class-mappings",
+			    a->class_map);
+	if (ret) {
+		k8s_obj_free(m);
+		return ret == -ENOMEM ? ctl_fail(ret, NULL, "migrate plan") : ret;
+	}
+	spec = malloc(sizeof(*spec));
+	if (!spec) {
+		k8s_obj_free(m);
+		return ctl_fail(-ENOMEM, NULL, "migrate plan");
+	}
+	ret = mig_spec_decode(m, spec, why, sizeof(why));
+	free(spec);
+	if (ret) {
+		k8s_obj_free(m);
+		return ctl_usage_error("migrate", "%s", why);
+	}
+	*out = m;
+	return 0;
+}
+
+/* the source's kubeconfig, checked as the controller reads it, into the Secret */
+static int mg_secret(const struct mg_args *a, struct k8s_client *c, const char *secret)
+{
+	struct k8s_obj *s = NULL, *old = NULL;
+	struct k8s_config *cfg = NULL;
+	struct k8s_err err;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(a->src_kubeconfig, "re");
+	int ret;
+
+	if (!f)
+		return ctl_fail(-errno, NULL, "--source-kubeconfig %s", a->src_kubeconfig);
+	buf = malloc(16u << 20);
+	len = buf ? fread(buf, 1, (16u << 20) - 1, f) : 0;
+	fclose(f);
+	if (!buf)
+		return ctl_fail(-ENOMEM, NULL, "migrate plan");
+	{
+		struct k8s_config_opts o = {.sz = sizeof(o),
+					    .data = buf,
+					    .data_len = len,
+					    .data_name = a->src_kubeconfig,
+					    .context = a->src_context};
+
+		ret = k8s_config_load(&o, &cfg, &err);
+		k8s_config_free(cfg);
+		if (ret) {
+			k8s_secret_free(buf, len);
+			return ctl_usage_error("migrate", "%s", err.msg);
+		}
+	}
+	ret = k8s_obj_new_kind(&k8s_secrets, a->ns, secret, &s);
+	if (!ret)
+		ret = k8s_obj_set_label(s, "app.kubernetes.io/part-of", "ferry");
+	if (!ret)
+		ret = k8s_secret_set(s, "kubeconfig", buf, len);
+	k8s_secret_free(buf, len);
+	if (ret) {
+		k8s_obj_free(s);
+		return ctl_fail(ret, NULL, "migrate plan");
+	}
+	ret = k8s_create(c, &k8s_secrets, a->ns, s, NULL, NULL, &err);
+	if (ret == -EEXIST) {
+		ret = k8s_get(c, &k8s_secrets, a->ns, secret, NULL, &old, &err);
+		if (!ret)
+			ret = k8s_obj_set_str(s, "/metadata/resourceVersion",
+					      k8s_obj_str(old, "/metadata/resourceVersion"));
+		if (!ret)
+			ret = k8s_update(c, &k8s_secrets, a->ns, s, NULL, NULL, &err);
+	}
+	k8s_obj_free(old);
+	k8s_obj_free(s);
+	if (ret)
+		return ctl_fail(ret, err.msg, "migrate plan: Secret %s/%s", a->ns, secret);
+	return 0;
+}
+
+static const struct k8s_obj *cond_of(const struct k8s_obj *m, const char *type)
+{
+	for (const struct k8s_obj *c = k8s_obj_first(k8s_obj_at(m, "/status/conditions")); c;
+	     c = k8s_obj_next(c)) {
+		const char *t = k8s_obj_str(c, "/type");
+
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+static void human(int64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	double v = (double)b;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u && v < 100 && v != (double)(int64_t)v ? "%.1f %s" : "%.0f %s", v,
+		 unit[u]);
+}
+
+static const char *or_dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+/* the plan as a table: volumes, then findings, then the condition */
+static void mg_print(const struct k8s_obj *m)
+{
+	const struct k8s_obj *plan = k8s_obj_at(m, "/status/plan"), *c = cond_of(m, "Planned");
+	int64_t bytes = 0, errors = 0, warnings = 0;
+	char size[32];
+
+	printf("Migration %s/%s: %s\n", or_dash(k8s_obj_get_ns(m)), k8s_obj_get_name(m),
+	       or_dash(k8s_obj_str(m, "/status/phase")));
+	if (plan) {
+		printf("Source: %s (Kubernetes %s); target Kubernetes %s\n\n",
+		       or_dash(k8s_obj_str(plan, "/sourceServer")),
+		       or_dash(k8s_obj_str(plan, "/sourceVersion")),
+		       or_dash(k8s_obj_str(plan, "/targetVersion")));
+		printf("%-24s %-24s %10s  %-28s %-16s %s\n", "NAMESPACE", "CLAIM", "SIZE",
+		       "CLASS -> TARGET CLASS", "NODE", "ZONE");
+		for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(plan, "/volumes")); v;
+		     v = k8s_obj_next(v)) {
+			char ns[140], cls[140];
+			int64_t b = 0;
+
+			k8s_obj_int(v, "/bytes", &b);
+			human(b, size, sizeof(size));
+			snprintf(ns, sizeof(ns), "%s%s%s", or_dash(k8s_obj_str(v, "/namespace")),
+				 strcmp(or_dash(k8s_obj_str(v, "/namespace")),
+					or_dash(k8s_obj_str(v, "/targetNamespace")))
+					 ? "->"
+					 : "",
+				 strcmp(or_dash(k8s_obj_str(v, "/namespace")),
+					or_dash(k8s_obj_str(v, "/targetNamespace")))
+					 ? or_dash(k8s_obj_str(v, "/targetNamespace"))
+					 : "");
+			snprintf(cls, sizeof(cls), "%s -> %s",
+				 or_dash(k8s_obj_str(v, "/storageClass")),
+				 or_dash(k8s_obj_str(v, "/targetStorageClass")));
+			printf("%-24s %-24s %10s  %-28s %-16s %s\n", ns,
+			       or_dash(k8s_obj_str(v, "/claim")), size, cls,
+			       or_dash(k8s_obj_str(v, "/node")), or_dash(k8s_obj_str(v, "/zone")));
+		}
+		k8s_obj_int(plan, "/bytes", &bytes);
+		k8s_obj_int(plan, "/errors", &errors);
+		k8s_obj_int(plan, "/warnings", &warnings);
+		human(bytes, size, sizeof(size));
+		printf("\n%zu volume(s), %s; %" PRId64 " error(s), %" PRId64 " warning(s)\n",
+		       k8s_obj_len(plan, "/volumes"), size, errors, warnings);
+		for (const struct k8s_obj *f = k8s_obj_first(k8s_obj_at(plan, "/findings")); f;
+		     f = k8s_obj_next(f))
+			printf("  %-7s %s: %s: %s\n", or_dash(k8s_obj_str(f, "/severity")),
+			       or_dash(k8s_obj_str(f, "/object")),
+			       or_dash(k8s_obj_str(f, "/reason")),
+			       or_dash(k8s_obj_str(f, "/message")));
+	}
+	if (c)
+		printf("\nPlanned: %s %s: %s\n", or_dash(k8s_obj_str(c, "/status")),
+		       or_dash(k8s_obj_str(c, "/reason")), or_dash(k8s_obj_str(c, "/message")));
+}
+
+static int mg_emit(const struct mg_args *a, const struct k8s_obj *m)
+{
+	char *s;
+
+	if (a->out == MG_OUT_TEXT) {
+		mg_print(m);
+		return 0;
+	}
+	s = a->out == MG_OUT_JSON ? k8s_obj_json(m) : k8s_obj_yaml(m);
+	if (!s)
+		return ctl_fail(-ENOMEM, NULL, "migrate");
+	fputs(s, stdout);
+	if (a->out == MG_OUT_JSON)
+		fputc('\n', stdout);
+	free(s);
+	return 0;
+}
+
+/* 0: a plan without errors; -EPROTO (exit 1) with the condition's reason, else */
+static int mg_outcome(const struct k8s_obj *m)
+{
+	const char *phase = k8s_obj_str(m, "/status/phase");
+	const struct k8s_obj *c = cond_of(m, "Planned");
+
+	if (phase && !strcmp(phase, "Planned"))
+		return 0;
+	return ctl_fail(-EPROTO, or_dash(k8s_obj_str(c, "/message")), "migration %s: %s",
+			k8s_obj_get_name(m), or_dash(k8s_obj_str(c, "/reason")));
+}
+
+/*
+ * Until the plan of @gen is written, or the condition says False for @gen
+ * (the source cannot be read: retried by the controller, reported here).
+ */
+static int mg_wait(const struct mg_args *a, struct k8s_client *c, const char *name, int64_t gen,
+		   struct k8s_obj **out)
+{
+	int64_t end = k8s_now_ns() + (int64_t)a->wait_s * 1000000000;
+	struct k8s_err err;
+	int ret;
+
+	for (;;) {
+		struct k8s_obj *m = NULL;
+		const struct k8s_obj *cond;
+		int64_t seen = -1, cg = -1;
+
+		ret = k8s_get(c, &mig_migrations, a->ns, name, NULL, &m, &err);
+		if (ret)
+			return ctl_fail(ret, err.msg, "migrate plan %s", name);
+		k8s_obj_int(m, "/status/observedGeneration", &seen);
+		cond = cond_of(m, "Planned");
+		k8s_obj_int(cond, "/observedGeneration", &cg);
+		if (seen == gen && k8s_obj_str(m, "/status/phase")) {
+			*out = m;
+			return 0;
+		}
+		if (cond && cg == gen && !strcmp(or_dash(k8s_obj_str(cond, "/status")), "False")) {
+			*out = m;
+			return 0;
+		}
+		k8s_obj_free(m);
+		if (k8s_now_ns() > end)
+			return ctl_fail(
+				-ETIMEDOUT, NULL,
+				"migrate plan %s: no plan within %lu s (is `ferry controller` running in %s?)",
+				name, a->wait_s, a->ns);
+		usleep(300 * 1000);
+	}
+}
+
+static int mg_plan(struct mg_args *a, const char *name)
+{
+	struct k8s_client *c = NULL;
+	struct k8s_obj *m = NULL, *got = NULL, *done = NULL;
+	struct k8s_err err;
+	char secret[MIG_NAME_MAX + 1];
+	int64_t gen = 0;
+	int ret;
+
+	if (!!a->src_kubeconfig == !!a->src_secret)
+		return ctl_usage_error(
+			"migrate",
+			"plan needs one of --source-kubeconfig FILE and --source-secret SECRET");
+	if (!a->namespaces)
+		return ctl_usage_error("migrate", "plan needs --include-namespaces NS[,NS]");
+	if (strlen(name) > 63)
+		return ctl_usage_error("migrate", "NAME '%s': at most 63 characters", name);
+	snprintf(secret, sizeof(secret), "%s%s", a->src_secret ? "" : "ferry-migrate-",
+		 a->src_secret ? a->src_secret : name);
+	ret = mg_object(a, name, secret, &m);
+	if (ret)
+		return ret;
+	ret = mg_client(a, &c);
+	if (!ret && a->src_kubeconfig)
+		ret = mg_secret(a, c, secret);
+	if (ret)
+		goto out;
+	/* made, or its spec replaced (a new generation: planned again) */
+	ret = k8s_create(c, &mig_migrations, a->ns, m, NULL, &got, &err);
+	if (ret == -EEXIST) {
+		struct k8s_obj *patch = NULL;
+
+		ret = k8s_obj_new(&patch);
+		if (!ret)
+			ret = k8s_obj_set_copy(patch, "/spec", k8s_obj_at(m, "/spec"));
+		if (!ret)
+			ret = k8s_patch(c, &mig_migrations, a->ns, name, K8S_PATCH_MERGE, patch,
+					NULL, &got, &err);
+		k8s_obj_free(patch);
+	}
+	if (ret) {
+		ret = ctl_fail(ret, err.msg, "migrate plan %s", name);
+		goto out;
+	}
+	k8s_obj_int(got, "/metadata/generation", &gen);
+	ret = mg_wait(a, c, name, gen, &done);
+	if (!ret)
+		ret = mg_emit(a, done);
+	if (!ret)
+		ret = mg_outcome(done);
+out:
+	k8s_obj_free(done);
+	k8s_obj_free(got);
+	k8s_obj_free(m);
+	k8s_client_free(c);
+	return ret;
+}
+
+static int mg_status(struct mg_args *a, const char *name)
+{
+	struct k8s_client *c = NULL;
+	struct k8s_obj *m = NULL;
+	struct k8s_err err;
+	int ret = mg_client(a, &c);
+
+	if (!ret) {
+		ret = k8s_get(c, &mig_migrations, a->ns, name, NULL, &m, &err);
+		if (ret)
+			ret = ctl_fail(ret, err.msg, "migrate status %s", name);
+	}
+	if (!ret)
+		ret = mg_emit(a, m);
+	k8s_obj_free(m);
+	k8s_client_free(c);
+	return ret;
+}
+
+int ctl_cmd_migrate(int argc, char **argv)
+{
+	struct mg_args a = {0};
+	const char *verb = argc > 1 ? argv[1] : NULL;
+	int ret;
+
+	if (!verb || !strcmp(verb, "-h") || !strcmp(verb, "--help")) {
+		mg_usage(verb ? stdout : stderr);
+		return verb ? 0 : ctl_usage_error("migrate", "plan or status");
+	}
+	ret = mg_parse(argc - 1, argv + 1, &a);
+	if (ret)
+		return ret;
+	if (a.help) {
+		mg_usage(stdout);
+		return 0;
+	}
+	if (!a.ns)
+		a.ns = MG_DEFAULT_NS;
+	if (optind + 1 != argc - 1)
+		return ctl_usage_error("migrate", "%s takes one NAME", verb);
+	if (!strcmp(verb, "plan"))
+		return mg_plan(&a, argv[optind + 1]);
+	if (!strcmp(verb, "status"))
+		return mg_status(&a, argv[optind + 1]);
+	return ctl_usage_error("migrate", "unknown verb '%s': plan or status", verb);
+}
