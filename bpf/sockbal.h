@@ -24,6 +24,12 @@
  *   sb_rev       LRU hash, struct sockbal_rev_key -> struct sockbal_rev:
  *                what sendmsg() rewrote on unconnected UDP sockets, so that
  *                recvmsg() reports the reply as coming from the Service.
+ *   sb_skip      hash, __u64 cgroup id -> __u8 (1): cgroups whose sockets
+ *                are never rewritten, with everything below them (pods with
+ *                a mesh sidecar, whose proxy must see the Service address).
+ *                Checked only for a connect() to a Service port: the
+ *                current cgroup and its ancestors at levels 1 ..
+ *                SOCKBAL_SKIP_LEVELS.
  */
 #ifndef FERRY_BPF_SOCKBAL_H
 #define FERRY_BPF_SOCKBAL_H
@@ -40,6 +46,9 @@
 #define SOCKBAL_MAX_BACKENDS 65535
 /* The largest table (the top of the prime ladder, bpf/maglev.c). */
 #define SOCKBAL_MAX_SLOTS 131071
+
+/* Ancestor levels looked up in sb_skip (kubepods pods sit at 2 or 3). */
+#define SOCKBAL_SKIP_LEVELS 8
 
 #define SOCKBAL_MAGIC	  0x53424c31 /* "SBL1" */
 

@@ -41,13 +41,38 @@ t_log "attached: $(tr '\n' ' ' <"$t_tmp/bpf"); kube-proxy's rule saw $(svc_packe
 t_ok "attached: served" [ "$(sb_val "$t_tmp/bpf" total)" = 300 ] && [ "$(grep -c '^error' "$t_tmp/bpf")" = 0 ]
 t_ok "attached: kube-proxy's rules saw no packet" [ "$(svc_packets)" = 0 ]
 
+# a skipped cgroup (a pod with a mesh sidecar): its container's connects go
+# to the Service address, to kube-proxy's rules; the skip is at the pod's
+# level, the client runs one level below (an ancestor lookup)
+POD_CG=$SB_CG/pod ; CTR_CG=$POD_CG/ctr
+skip_cleanup() { rmdir "$CTR_CG" "$POD_CG" 2>/dev/null; }
+t_on_exit skip_cleanup
+mkdir -p "$CTR_CG" || t_error "mkdir $CTR_CG"
+pod_connect() {
+    sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CTR_CG" "$DRIVE" connect \
+        "/var/run/netns/$NS_C" $VIP 80 "$2" tcp >"$1" 2>"$1.err" || t_fail "connect: $(cat "$1.err")"
+}
+"$DRIVE" skip "$SB_CG" "$SB_PIN" "$POD_CG" on >"$t_tmp/skip" || t_fail "skip on"
+t_ok "skip: listed, read-only refused" [ "$(sb_val "$t_tmp/skip" listed)" = 1 ] && \
+    [ "$(sb_val "$t_tmp/skip" readonly_refuses)" = 1 ] && [ "$(sb_val "$t_tmp/skip" services)" = 1 ]
+pod_connect "$t_tmp/skipped" 100
+t_log "skipped pod: $(tr '\n' ' ' <"$t_tmp/skipped"); kube-proxy's rule saw $(svc_packets) packets"
+t_ok "skipped pod: kube-proxy's rules serve all of its connects" \
+    [ "$(sb_val "$t_tmp/skipped" total)" = 100 ] && [ "$(svc_packets)" = 100 ]
+"$DRIVE" skip "$SB_CG" "$SB_PIN" "$POD_CG" off >"$t_tmp/unskip" || t_fail "skip off"
+pod_connect "$t_tmp/unskipped" 100
+t_ok "skip removed: balanced again, the rules see nothing more" \
+    [ "$(sb_val "$t_tmp/unskip" skipped)" = 0 ] && [ "$(sb_val "$t_tmp/unskipped" total)" = 100 ] && \
+    [ "$(svc_packets)" = 100 ]
+skip_cleanup
+
 "$DRIVE" detach "$SB_PIN" || t_fail "detach"
 t_ok "detached: the cgroup holds no program" [ -z "$(bpftool cgroup show "$SB_CG" 2>/dev/null | grep -v '^ID')" ]
-t_ok "detached: the pins are gone" [ ! -e "$SB_PIN/sockbal-v1" ]
+t_ok "detached: the pins are gone" [ ! -e "$SB_PIN/sockbal-v2" ]
 sb_connect "$t_tmp/kp" $VIP 80 300 tcp
 t_log "detached: $(tr '\n' ' ' <"$t_tmp/kp"); kube-proxy's rule saw $(svc_packets) packets"
 t_ok "detached: kube-proxy's rules serve every connect" [ "$(sb_val "$t_tmp/kp" total)" = 300 ] && \
-    [ "$(grep -c '^error' "$t_tmp/kp")" = 0 ] && [ "$(svc_packets)" = 300 ]
+    [ "$(grep -c '^error' "$t_tmp/kp")" = 0 ] && [ "$(svc_packets)" = 400 ]
 t_ok "detached: all three backends" [ "$(grep -c '^backend' "$t_tmp/kp")" = 3 ]
 t_ok "detached: the peer is the Service address" [ "$(sb_val "$t_tmp/kp" peer_bad)" = 0 ]
 
