@@ -50,7 +50,7 @@
 /* Ancestor levels looked up in sb_skip (kubepods pods sit at 2 or 3). */
 #define SOCKBAL_SKIP_LEVELS 8
 
-#define SOCKBAL_MAGIC	  0x53424c31 /* "SBL1" */
+#define SOCKBAL_MAGIC	    0x53424c31 /* "SBL1" */
 
 /* sockbal_hdr.flags */
 #define SOCKBAL_F_AFFINITY 1u /* sessionAffinity ClientIP: key on the client */
