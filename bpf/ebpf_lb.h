@@ -294,7 +294,7 @@ int ebpf_lb_cgroup_id(const char *path, uint64_t *id);
  *
  * A connect() or sendmsg() from a task in the cgroup, or in one below it
  * (the kernel looks at the task's cgroup and its ancestors at levels 1 to
- * 8), goes where the application asked: to the Service address, for
+ * 16), goes where the application asked: to the Service address, for
  * kube-proxy's rules or a mesh sidecar's redirect to handle. Applies to
  * connects that begin after the call returns.
  *

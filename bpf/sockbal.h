@@ -29,7 +29,7 @@
  *                a mesh sidecar, whose proxy must see the Service address).
  *                Checked only for a connect() to a Service port: the
  *                current cgroup and its ancestors at levels 1 ..
- *                SOCKBAL_SKIP_LEVELS.
+ *                SOCKBAL_SKIP_LEVELS (16).
  */
 #ifndef FERRY_BPF_SOCKBAL_H
 #define FERRY_BPF_SOCKBAL_H
@@ -47,8 +47,8 @@
 /* The largest table (the top of the prime ladder, bpf/maglev.c). */
 #define SOCKBAL_MAX_SLOTS 131071
 
-/* Ancestor levels looked up in sb_skip (kubepods pods sit at 2 or 3). */
-#define SOCKBAL_SKIP_LEVELS 8
+/* Ancestor levels looked up in sb_skip: a pod sits 2 or 3 below kubepods, which may itself be deep (a node in a container, the box of tests/kbox). */
+#define SOCKBAL_SKIP_LEVELS 16
 
 #define SOCKBAL_MAGIC	    0x53424c31 /* "SBL1" */
 

@@ -41,6 +41,26 @@ bool lb_opted_in(const struct k8s_obj *svc)
 	return v && !strcmp(v, "true");
 }
 
+bool lb_pod_has_mesh(const struct k8s_obj *pod)
+{
+	static const char *const sidecars[] = {"istio-proxy", "linkerd-proxy", "istio-init",
+					       "linkerd-init"};
+	static const char *const lists[] = {"/spec/containers", "/spec/initContainers"};
+
+	if (k8s_obj_annotation(pod, "sidecar.istio.io/status"))
+		return true;
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (const struct k8s_obj *c = k8s_obj_first(k8s_obj_at(pod, lists[l])); c;
+		     c = k8s_obj_next(c)) {
+			const char *name = k8s_obj_str(c, "/name");
+
+			for (size_t i = 0; name && i < sizeof(sidecars) / sizeof(sidecars[0]); i++)
+				if (!strcmp(name, sidecars[i]))
+					return true;
+		}
+	return false;
+}
+
 void lb_plan_free(struct lb_plan *p)
 {
 	if (!p)

@@ -84,6 +84,16 @@ struct lb_err {
 bool lb_opted_in(const struct k8s_obj *svc);
 
 /**
+ * lb_pod_has_mesh() - @pod has a service mesh's sidecar, whose iptables
+ * redirect must see the Service address: a container istio-proxy or
+ * linkerd-proxy, an init container istio-init, linkerd-init (or a native
+ * sidecar istio-proxy, linkerd-proxy), or the annotation
+ * sidecar.istio.io/status (istio's injector writes it). The balancer
+ * leaves such pods alone (ebpf_lb_skip_set() of their cgroup).
+ */
+bool lb_pod_has_mesh(const struct k8s_obj *pod);
+
+/**
  * lb_plan_build() - the entries of one Service on one node
  * @svc:     the Service (an API object), borrowed for the call
  * @slices:  @nslices EndpointSlices, borrowed; those that are not the

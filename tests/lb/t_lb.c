@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "control/lb/lb.h"
+#include "k8s/k8s.h"
 #include "t_helpers.h"
 
 #define MAXS 4
@@ -432,6 +433,55 @@ static void run(const struct row *r, bool reverse, char *got, size_t len)
 	free(svc);
 }
 
+/* lb_pod_has_mesh(): which pods the balancer leaves alone */
+static int mesh_rows(void)
+{
+	static const struct {
+		const char *pod;
+		bool mesh;
+	} m[] = {
+		{"{'metadata':{'name':'p'},'spec':{'containers':[{'name':'app'}]}}", false},
+		{"{'metadata':{'name':'p'},'spec':{'containers':[{'name':'app'},{'name':'istio-proxy'}]}}",
+		 true},
+		{"{'metadata':{'name':'p'},'spec':{'containers':[{'name':'linkerd-proxy'},{'name':'app'}]}}",
+		 true},
+		{"{'metadata':{'name':'p'},'spec':{'initContainers':[{'name':'istio-init'}],"
+		 "'containers':[{'name':'app'}]}}",
+		 true},
+		{"{'metadata':{'name':'p'},'spec':{'initContainers':[{'name':'linkerd-init'}],"
+		 "'containers':[{'name':'app'}]}}",
+		 true},
+		{"{'metadata':{'name':'p'},'spec':{'initContainers':[{'name':'istio-proxy','restartPolicy':"
+		 "'Always'}],'containers':[{'name':'app'}]}}",
+		 true},
+		{"{'metadata':{'name':'p','annotations':{'sidecar.istio.io/status':'{}'}},"
+		 "'spec':{'containers':[{'name':'app'}]}}",
+		 true},
+		{"{'metadata':{'name':'p','annotations':{'sidecar.istio.io/inject':'false'}},"
+		 "'spec':{'initContainers':[{'name':'setup'}],'containers':[{'name':'proxy'}]}}",
+		 false},
+		{"{'metadata':{'name':'p'},'spec':{'containers':{'name':'istio-proxy'}}}", false},
+	};
+	int fails = 0;
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		char *js = dq(m[i].pod);
+		struct k8s_obj *o;
+
+		if (k8s_obj_parse(js, strlen(js), &o))
+			t_error("row %zu is not JSON", i);
+		if (lb_pod_has_mesh(o) != m[i].mesh) {
+			printf("FAIL mesh %zu: %s\n", i, m[i].pod);
+			fails++;
+		} else {
+			printf("ok   mesh %d: %s\n", m[i].mesh, m[i].pod);
+		}
+		k8s_obj_free(o);
+		free(js);
+	}
+	return fails;
+}
+
 int main(void)
 {
 	char got[2048], again[2048];
@@ -450,8 +500,8 @@ int main(void)
 		}
 		printf("ok   %s\n", r->what);
 	}
-	/* NULL-tolerant free, and a Service object read directly */
 	lb_plan_free(NULL);
+	fails += mesh_rows();
 	if (fails)
 		t_fail("%d of %zu rows", fails, sizeof(rows) / sizeof(rows[0]));
 	printf("%zu rows\n", sizeof(rows) / sizeof(rows[0]));
