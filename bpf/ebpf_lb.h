@@ -218,6 +218,9 @@ void ebpf_lb_close(struct ebpf_lb *lb);
 /* The EBPF_LB_FEAT_* groups attached. */
 unsigned int ebpf_lb_features(const struct ebpf_lb *lb);
 
+/* The cgroup v2 directory the programs are attached to ("" read-only). */
+const char *ebpf_lb_cgroup(const struct ebpf_lb *lb);
+
 /* Session affinity of a Service. */
 enum ebpf_lb_affinity {
 	EBPF_LB_AFFINITY_NONE = 0, /* a random draw per connection */

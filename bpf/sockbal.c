@@ -73,6 +73,7 @@ struct ebpf_lb {
 	int services_fd;	 /* borrowed from skel */
 	int skip_fd;		 /* borrowed from skel; -1 read-only without one */
 	char dir[PATH_MAX - 64]; /* pin directory, "" when not pinned */
+	char cgroup[PATH_MAX];	 /* where the programs are attached ("" read-only) */
 	bool pins_mismatch;
 	bool readonly; /* services_fd is ours, nothing loaded */
 };
@@ -365,6 +366,7 @@ int ebpf_lb_open(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 		ret = -EOPNOTSUPP;
 		goto out_close;
 	}
+	snprintf(lb->cgroup, sizeof(lb->cgroup), "%s", cgpath);
 	lb->services_fd = bpf_map__fd(lb->skel->maps.sb_services);
 	lb->skip_fd = bpf_map__fd(lb->skel->maps.sb_skip);
 	*out = lb;
@@ -397,6 +399,11 @@ void ebpf_lb_close(struct ebpf_lb *lb)
 unsigned int ebpf_lb_features(const struct ebpf_lb *lb)
 {
 	return lb->features;
+}
+
+const char *ebpf_lb_cgroup(const struct ebpf_lb *lb)
+{
+	return lb->cgroup;
 }
 
 static int vip_key(const struct ebpf_lb_vip *v, struct sockbal_vip *k)

@@ -6,8 +6,8 @@
 # service CIDR through the backend namespace, which has no VIP address and no
 # forwarding (so a packet that no one translates is dropped there: a black
 # hole). With the balancer attached, the rules never see a packet (the
-# connect was rewritten before one existed); after ebpf_lb_pins_remove()
-# every connect goes through the rules, to all three backends; with neither,
+# connect was rewritten before one existed); after `ferry lb disable`
+# (`ferry lb disable`) every connect goes through the rules, to all three backends; with neither,
 # the connect times out (the black hole, 3 s stated by the driver).
 . "$(dirname "$0")/../lib/t_lib.sh"
 . "$(dirname "$0")/sockbal_lib.sh"
@@ -66,7 +66,18 @@ t_ok "skip removed: balanced again, the rules see nothing more" \
     [ "$(svc_packets)" = 100 ]
 skip_cleanup
 
-"$DRIVE" detach "$SB_PIN" || t_fail "detach"
+# what `ferry lb status` reads of the pinned maps, then `ferry lb disable`
+: "${FERRY:?FERRY is not set: run the tests with meson test}"
+"$FERRY" lb status --pin-dir "$SB_PIN" >"$t_tmp/status" 2>&1 || t_fail "ferry lb status: $(cat "$t_tmp/status")"
+t_log "ferry lb status: $(tr '\n' '|' <"$t_tmp/status")"
+t_ok "ferry lb status: the Service, its three backends' slots adding up to the table" \
+    grep -q "^socket load balancer: on .* services 1 skipped_cgroups 0" "$t_tmp/status" && \
+    [ "$(awk '/^service 10.96.0.10:80\/tcp/ { print $NF }' "$t_tmp/status")" = 3 ] && \
+    [ "$(awk '/^  backend 10.200.1.[123]:8080 weight 1/ { s += $NF } END { print s }' "$t_tmp/status")" = \
+      "$(awk '/^service 10.96.0.10:80\/tcp/ { print $6 }' "$t_tmp/status")" ]
+"$FERRY" lb disable --pin-dir "$SB_PIN" >"$t_tmp/disable" 2>&1 || t_fail "ferry lb disable: $(cat "$t_tmp/disable")"
+"$FERRY" lb status --pin-dir "$SB_PIN" >"$t_tmp/status2" 2>&1
+t_ok "ferry lb status after disable: off" grep -q "^socket load balancer: off" "$t_tmp/status2"
 t_ok "detached: the cgroup holds no program" [ -z "$(bpftool cgroup show "$SB_CG" 2>/dev/null | grep -v '^ID')" ]
 t_ok "detached: the pins are gone" [ ! -e "$SB_PIN/sockbal-v2" ]
 sb_connect "$t_tmp/kp" $VIP 80 300 tcp
