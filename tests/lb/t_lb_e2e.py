@@ -1,0 +1,299 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""t_lb_e2e: the socket load balancer in Kubernetes, end to end in a box of its own
+(issue 22 "Tests", the Kubernetes half).
+
+ferry as shipped (`kubectl apply -k k8s/deploy`: the agent's DaemonSet and its RBAC) in
+a one-node box whose pods are real processes in real cgroups and network namespaces
+behind kube-proxy's iptables rules. Three kbox/web pods behind a ClusterIP annotated
+ferry.io/socket-lb: "true"; clients are pods of the box (its namespaces have no route
+out of the machine), run with `kbox exec` in their container's cgroup. Checks:
+- the agent programs the Service (`ferry lb status` in the node: 3 backends, the pods'
+  addresses), and a client pod's connections are balanced by ferry: answers from all
+  three pods, getpeername() is the ClusterIP, and kube-proxy's rules for the ClusterIP
+  see no packet (their counters in the node's nat table stay 0: no DNAT, no conntrack
+  entry for it);
+- the Deployment scaled 3 -> 2: once the table has 2 backends, no connection reaches
+  the removed pod;
+- a pod with a mesh sidecar (a container named istio-proxy) is left alone: its
+  connections go through kube-proxy's rules (their counters grow by exactly its count),
+  and `ferry lb status` lists one skipped cgroup;
+- an annotated Service without ready endpoints: connect() fails with ECONNREFUSED at
+  once (under 1 s), the table says refused, and no iptables rule saw the packet;
+- the annotation removed: the agent removes the Service and kube-proxy serves it;
+- `ferry lb disable` (annotation back on first): pins gone, kube-proxy serves again.
+CI budget of the suite: 2 minutes. Timing figures go to stdout only.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRC, "tests", "kbox"))
+from kboxtest import Box, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
+from kboxd import nodeutil  # noqa: E402
+
+REF = "issue 22 Tests"
+NODE = "node-l1"
+NS = "shop"
+N = 60  # connections per round
+if os.geteuid() != 0:
+    skip("the box's nodes need root (namespaces, cgroups, mounts, iptables, BPF)")
+if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
+    skip("runs the box's own nodes; FERRY_TEST_KUBECONFIG names a real cluster")
+if not os.path.exists("/sys/kernel/btf/vmlinux"):
+    skip("no kernel BTF (/sys/kernel/btf/vmlinux): the balancer cannot load")
+FERRY = os.environ.get("FERRY", "")
+if not (FERRY and os.access(FERRY, os.X_OK)):
+    print("ERROR: FERRY must name the built ferry binary (meson test sets it)")
+    sys.exit(99)
+KUBECTL = kubectl_path()
+if not KUBECTL:
+    skip("needs kubectl >= 1.30 (tests/install-deps.sh)")
+
+T0 = time.time()
+cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+cfg.write(f"nodes:\n- name: {NODE}\n  zone: zone-a\n  cgroupDriver: cgroupfs\n")
+cfg.close()
+box = Box(private=True, args=["--config", cfg.name])
+api = box.admin
+D = box.dir
+NETNS = nodeutil.node_netns(D, NODE)
+ENV = dict(os.environ, HOME=tempfile.mkdtemp(prefix="kbox-lb-home-"), KUBECONFIG=box.kubeconfig)
+print(f"note: box up in {time.time() - T0:.1f} s", flush=True)
+
+# the client, run in a pod's container: N connections to IP:PORT, GET /hostname on each
+CLIENT = r"""
+import errno, json, socket, sys, time
+ip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out = {"backends": {}, "errors": {}, "peer_bad": 0, "ms_max": 0.0}
+for _ in range(n):
+    t = time.monotonic()
+    s = socket.socket()
+    s.settimeout(3)
+    try:
+        s.connect((ip, port))
+        if s.getpeername() != (ip, port):
+            out["peer_bad"] += 1
+        s.sendall(b"GET /hostname HTTP/1.0\r\nHost: web\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+        name = data.split(b"\r\n\r\n", 1)[-1].decode().strip()
+        out["backends"][name] = out["backends"].get(name, 0) + 1
+    except OSError as e:
+        k = errno.errorcode.get(e.errno, str(e)) if e.errno else type(e).__name__
+        out["errors"][k] = out["errors"].get(k, 0) + 1
+    finally:
+        s.close()
+    out["ms_max"] = max(out["ms_max"], (time.monotonic() - t) * 1e3)
+print(json.dumps(out))
+"""
+
+
+def get(path):
+    code, _, body = api.get(path)
+    return body if code == 200 else None
+
+
+def create(path, obj):
+    code, _, body = api.post(path, obj)
+    if code != 201:
+        print(f"ERROR: POST {path}: {code} {body}")
+        sys.exit(99)
+    return body
+
+
+def ready(p):
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in ((p or {}).get("status") or {}).get("conditions") or [])
+
+
+def pods(ns, selector):
+    return (get(f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}") or {}).get("items") or []
+
+
+def connect(pod, ip, port, n, container=None):
+    argv = [os.path.join(SRC, "tests", "kbox", "kbox"), "exec", D, f"{NS}/{pod}"]
+    if container:
+        argv += ["-c", container]
+    r = subprocess.run(argv + ["--", "/usr/bin/python3", "-c", CLIENT, ip, str(port), str(n)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"backends": {}, "errors": {"exec": r.returncode}, "stderr": r.stderr[-300:], "peer_bad": 0}
+
+
+def lb_status():
+    """`ferry lb status` in the node (its own bpffs)."""
+    r = subprocess.run(["nsenter", "-t", str(nodeutil.node_pid(D, NODE)), "-m", "-p", FERRY, "lb", "status"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    return r.stdout + r.stderr
+
+
+def backends_of(status, ip, port=80):
+    """the backends the table of ip:port/tcp holds, or None if it is not there"""
+    lines = status.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(f"service {ip}:{port}/tcp "):
+            bes = []
+            for b in lines[i + 1:]:
+                if not b.startswith("  backend "):
+                    break
+                bes.append(b.split()[1].rsplit(":", 1)[0])
+            return sorted(bes)
+    return None
+
+
+def rule_packets(ip):
+    """packets counted by every iptables rule (nat and filter) of the node whose destination is ip"""
+    total = 0
+    for table in ("nat", "filter"):
+        r = subprocess.run(["ip", "netns", "exec", NETNS, "iptables", "-w", "-t", table, "-L", "-v", "-x", "-n"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+        for line in r.stdout.splitlines():
+            f = line.split()
+            if len(f) > 8 and f[0].isdigit() and re.fullmatch(re.escape(ip) + r"(/32)?", f[8] or ""):
+                total += int(f[0])
+    return total
+
+
+def annotate(name, value):
+    code, _, body = api.patch(f"/api/v1/namespaces/{NS}/services/{name}",
+                              {"metadata": {"annotations": {"ferry.io/socket-lb": value}}})
+    assert code == 200, (code, body)
+
+
+# ---------------------------------------------------------------- ferry as shipped
+r = subprocess.run([KUBECTL, "apply", "-f", os.path.join(SRC, "k8s", "deploy", "namespace.yaml")],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=60)
+r2 = subprocess.run([KUBECTL, "apply", "-k", os.path.join(SRC, "k8s", "deploy")],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=120)
+eq("kubectl apply -k k8s/deploy", (r.returncode, r2.returncode, r2.stderr.strip()), (0, 0, ""), "k8s/deploy")
+
+create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+labels = {"app": "web"}
+create(f"/apis/apps/v1/namespaces/{NS}/deployments", {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+    "spec": {"replicas": 3, "selector": {"matchLabels": labels},
+             "template": {"metadata": {"labels": labels}, "spec": {
+                 "terminationGracePeriodSeconds": 1,
+                 "containers": [{"name": "web", "image": "kbox/web:1",
+                                 "ports": [{"name": "http", "containerPort": 8080}],
+                                 "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080},
+                                                    "periodSeconds": 1}}]}}}})
+svc = create(f"/api/v1/namespaces/{NS}/services", {
+    "apiVersion": "v1", "kind": "Service",
+    "metadata": {"name": "web", "annotations": {"ferry.io/socket-lb": "true"}},
+    "spec": {"selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+VIP = svc["spec"]["clusterIP"]
+empty = create(f"/api/v1/namespaces/{NS}/services", {
+    "apiVersion": "v1", "kind": "Service",
+    "metadata": {"name": "empty", "annotations": {"ferry.io/socket-lb": "true"}},
+    "spec": {"selector": {"app": "nobody"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
+EMPTY_VIP = empty["spec"]["clusterIP"]
+sleeper = {"name": "app", "image": "python:3", "command": ["sleep", "100000"]}
+create(f"/api/v1/namespaces/{NS}/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client"},
+                                         "spec": {"terminationGracePeriodSeconds": 0, "containers": [sleeper]}})
+create(f"/api/v1/namespaces/{NS}/pods", {
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "meshed"},
+    "spec": {"terminationGracePeriodSeconds": 0,
+             "containers": [sleeper, {"name": "istio-proxy", "image": "python:3", "command": ["sleep", "100000"]}]}})
+
+ok = wait_until(lambda: any(ready(p) for p in pods("ferry-system", "app.kubernetes.io%2Fname%3Dferry-agent")) and
+                len([p for p in pods(NS, "app%3Dweb") if ready(p)]) == 3 and
+                ready(get(f"/api/v1/namespaces/{NS}/pods/client")) and
+                ready(get(f"/api/v1/namespaces/{NS}/pods/meshed")), 90, 0.3)
+check("the agent, three web pods and the two client pods are Ready", ok,
+      [(p["metadata"]["name"], ready(p)) for ns in ("ferry-system", NS) for p in pods(ns, "")], "Ready", REF)
+print(f"note: everything Ready {time.time() - T0:.1f} s after the start", flush=True)
+if not ok:
+    finish()
+WEB = {p["metadata"]["name"]: p["status"]["podIP"] for p in pods(NS, "app%3Dweb")}
+
+# ---------------------------------------------------------------- balanced by ferry
+st = wait_until(lambda: (lambda s: s if backends_of(s, VIP) == sorted(WEB.values()) else None)(lb_status()), 20, 0.3)
+check("ferry lb status in the node: the Service's ClusterIP with the three pods as backends", st,
+      lb_status(), f"{VIP}:80 -> {sorted(WEB.values())}", REF)
+print(f"note: programmed {time.time() - T0:.1f} s after the start", flush=True)
+before = rule_packets(VIP)
+c = connect("client", VIP, 80, N)
+print("note: balanced:", json.dumps(c), flush=True)
+eq("a client pod's connections to the ClusterIP: all answered, by all three pods",
+   (sum(c["backends"].values()), sorted(c["backends"]), c["errors"]), (N, sorted(WEB), {}), REF)
+eq("... getpeername() is the ClusterIP on every one", c["peer_bad"], 0, "bpf/ebpf_lb.h getpeername4")
+eq("... and kube-proxy's rules for the ClusterIP saw no packet (no DNAT, no conntrack entry)",
+   rule_packets(VIP) - before, 0, REF)
+
+# ---------------------------------------------------------------- a pod with a mesh sidecar
+st = wait_until(lambda: (lambda s: s if "skipped cgroup " in s else None)(lb_status()), 10, 0.2)
+check("ferry lb status lists the meshed pod's cgroup as skipped", st, lb_status(), "skipped cgroup", REF)
+before = rule_packets(VIP)
+c = connect("meshed", VIP, 80, 20, container="app")
+print("note: meshed:", json.dumps(c), flush=True)
+eq("the meshed pod's connections are served ...", (sum(c["backends"].values()), c["errors"]), (20, {}), REF)
+eq("... through kube-proxy's rules: one DNAT per connection", rule_packets(VIP) - before, 20, REF)
+
+# ---------------------------------------------------------------- no ready endpoints
+st = wait_until(lambda: (lambda s: s if f"service {EMPTY_VIP}:80/tcp" in s else None)(lb_status()), 10, 0.2)
+check("the Service without endpoints is in the table, refusing", st and re.search(
+    re.escape(f"service {EMPTY_VIP}:80/tcp") + r".*refused", st), lb_status(), "refused", REF)
+before = rule_packets(EMPTY_VIP)
+c = connect("client", EMPTY_VIP, 80, 3)
+print("note: no endpoints:", json.dumps(c), flush=True)
+eq("connect() to it fails with ECONNREFUSED ...", c["errors"], {"ECONNREFUSED": 3}, "bpf/ebpf_lb.h connect4")
+check("... at once (each under 1 s)", c.get("ms_max", 1e9) < 1000, c.get("ms_max"), "< 1000 ms", REF)
+eq("... refused by ferry, not by kube-proxy's reject rule (no rule saw a packet)",
+   rule_packets(EMPTY_VIP) - before, 0, REF)
+
+# ---------------------------------------------------------------- scaled 3 -> 2
+code, _, body = api.patch(f"/apis/apps/v1/namespaces/{NS}/deployments/web/scale", {"spec": {"replicas": 2}})
+eq("scale the Deployment to 2", code, 200, "scale subresource")
+t_scale = time.time()
+st = wait_until(lambda: (lambda s: s if len(backends_of(s, VIP) or []) == 2 else None)(lb_status()), 20, 0.2)
+check("the table has two backends after the scale-down", st, lb_status(), "2 backends", REF)
+print(f"note: scale-down in the table {time.time() - t_scale:.1f} s after the scale call", flush=True)
+kept = backends_of(st or "", VIP) or []
+removed = sorted(n for n, ip in WEB.items() if ip not in kept)
+c = connect("client", VIP, 80, N)
+print("note: after the scale-down:", json.dumps(c), removed, flush=True)
+eq("one pod left the table", len(removed), 1, REF)
+eq("after the swap no connection reaches the removed pod, all are answered by the two others",
+   (sum(c["backends"].values()), c["errors"], sorted(set(c["backends"]) & set(removed)), len(c["backends"])),
+   (N, {}, [], 2), REF)
+
+# ---------------------------------------------------------------- the annotation removed
+annotate("web", "false")
+st = wait_until(lambda: (lambda s: s if backends_of(s, VIP) is None else None)(lb_status()), 20, 0.2)
+check("annotation false: the agent removes the Service from the table", st, lb_status(), "absent", REF)
+before = rule_packets(VIP)
+c = connect("client", VIP, 80, 20)
+print("note: opted out:", json.dumps(c), flush=True)
+eq("... and kube-proxy serves it: every connection answered, each through its rules",
+   (sum(c["backends"].values()), c["errors"], rule_packets(VIP) - before), (20, {}, 20), REF)
+
+# ---------------------------------------------------------------- ferry lb disable
+annotate("web", "true")
+st = wait_until(lambda: (lambda s: s if backends_of(s, VIP) else None)(lb_status()), 20, 0.2)
+check("annotation true again: balanced again", st, lb_status(), "present", REF)
+r = subprocess.run(["nsenter", "-t", str(nodeutil.node_pid(D, NODE)), "-m", "-p", FERRY, "lb", "disable"],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+eq("ferry lb disable in the node", (r.returncode, r.stderr.strip()), (0, ""), "README ferry lb")
+check("... ferry lb status says off", lb_status().startswith("socket load balancer: off"), lb_status(), "off", REF)
+before = rule_packets(VIP)
+c = connect("client", VIP, 80, 20)
+print("note: disabled:", json.dumps(c), flush=True)
+eq("... and kube-proxy serves the Service: every connection answered, each through its rules",
+   (sum(c["backends"].values()), c["errors"], rule_packets(VIP) - before), (20, {}, 20), REF)
+
+print(f"t_lb_e2e: {time.time() - T0:.1f} s")
+finish()
