@@ -32,6 +32,7 @@ struct lb_svc_state {
 /* a skipped pod cgroup */
 struct lb_pod_state {
 	char key[K8S_KEY_SIZE];
+	char uid[64]; /* a pod of the same name later is another pod */
 	uint64_t cgid;
 };
 
@@ -369,13 +370,22 @@ static int pod_sync(struct agent_lb *l, const char *key)
 	struct lb_pod_state *st = pod_state(l, key);
 	bool mesh = pod && lb_pod_has_mesh(pod);
 	const char *phase = pod ? k8s_obj_str(pod, "/status/phase") : NULL;
+	const char *uid = pod ? k8s_obj_get_uid(pod) : NULL;
 	char dir[4096];
 	uint64_t id;
 	int ret = 0;
 
+	if (st && (!mesh || !uid || strcmp(uid, st->uid))) {
+		/* no sidecar any more, gone, or replaced by a pod of the same name */
+		ret = ebpf_lb_skip_set(l->lb, st->cgid, false);
+		if (ret && ret != -ENOENT)
+			goto out;
+		ctl_log(CTL_LOG_INFO, "lb: pod %s (uid %s): no longer skipped", key, st->uid);
+		*st = l->pods[--l->npods];
+		st = NULL;
+		ret = 0;
+	}
 	if (mesh && !st) {
-		const char *uid = k8s_obj_get_uid(pod);
-
 		ret = uid ? pod_cgroup(ebpf_lb_cgroup(l->lb), uid, 0, dir, sizeof(dir)) : -ENOENT;
 		if (!ret)
 			ret = ebpf_lb_cgroup_id(dir, &id);
@@ -397,18 +407,11 @@ static int pod_sync(struct agent_lb *l, const char *key)
 			}
 			l->pods = np;
 			snprintf(np[l->npods].key, sizeof(np[l->npods].key), "%s", key);
+			snprintf(np[l->npods].uid, sizeof(np[l->npods].uid), "%s", uid);
 			np[l->npods++].cgid = id;
 			ctl_log(CTL_LOG_INFO,
 				"lb: pod %s has a mesh sidecar: its cgroup %s is skipped", key,
 				dir);
-		}
-	} else if (!mesh && st) {
-		ret = ebpf_lb_skip_set(l->lb, st->cgid, false);
-		if (ret == -ENOENT)
-			ret = 0;
-		if (!ret) {
-			ctl_log(CTL_LOG_INFO, "lb: pod %s: no longer skipped", key);
-			*st = l->pods[--l->npods];
 		}
 	}
 out:
@@ -416,10 +419,11 @@ out:
 	return ret;
 }
 
-/* Service ports in the kernel that no opted-in Service claims: an earlier agent's */
+/* Service ports and skipped cgroups in the kernel that nothing claims: an earlier agent's */
 static void gc(struct agent_lb *l)
 {
 	struct ebpf_lb_vip *v = NULL;
+	uint64_t *ids = NULL;
 	size_t n = 0;
 	char vs[96];
 
@@ -438,6 +442,18 @@ static void gc(struct agent_lb *l)
 			ctl_log(CTL_LOG_INFO, "lb: %s: no Service claims it: removed", vs);
 	}
 	free(v);
+	/* skipped cgroups of pods gone while no agent ran (cgroup ids are never reused) */
+	if (ebpf_lb_skip_list(l->lb, &ids, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		bool owned = false;
+
+		for (size_t p = 0; p < l->npods && !owned; p++)
+			owned = l->pods[p].cgid == ids[i];
+		if (!owned)
+			ebpf_lb_skip_set(l->lb, ids[i], false);
+	}
+	free(ids);
 }
 
 void agent_lb_poll(struct agent_lb *l)
