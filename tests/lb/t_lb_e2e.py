@@ -18,7 +18,8 @@ out of the machine), run with `kbox exec` in their container's cgroup. Checks:
   connections go through kube-proxy's rules (one DNAT conntrack entry each),
   and `ferry lb status` lists one skipped cgroup;
 - an annotated Service without ready endpoints: connect() fails with ECONNREFUSED at
-  once (under 1 s), the table says refused, and the client pod sent no SYN;
+  once (under 1 s), the table says refused, and the client pod sent no SYN; deleted, it
+  leaves the table;
 - the annotation removed: the agent removes the Service and kube-proxy serves it;
 - `ferry lb disable` (annotation back on first): pins gone, kube-proxy serves again.
 CI budget of the suite: 2 minutes. Timing figures go to stdout only.
@@ -172,6 +173,17 @@ def dnat_flows(ip):
     return flows
 
 
+def proxy_synced(ips):
+    """kube-proxy's last sync programmed exactly @ips for shop/web:http (kbox-proxy.json): its rules
+    lag the EndpointSlice by up to its 1 s minimum sync period, and a round through them before
+    that can be DNATed to a pod already gone (ENETUNREACH)"""
+    try:
+        st = json.load(open(os.path.join(D, "nodes", NODE, "kubelet", "kbox-proxy.json")))
+    except (OSError, ValueError):
+        return False
+    return sorted(e.rsplit(":", 1)[0] for e in st.get("services", {}).get(f"{NS}/web:http", [])) == sorted(ips)
+
+
 def annotate(name, value):
     code, _, body = api.patch(f"/api/v1/namespaces/{NS}/services/{name}",
                               {"metadata": {"annotations": {"ferry.io/socket-lb": value}}})
@@ -242,6 +254,7 @@ eq("... and the node has no conntrack entry for the ClusterIP from them (no DNAT
 # ---------------------------------------------------------------- a pod with a mesh sidecar
 st = wait_until(lambda: (lambda s: s if "skipped cgroup " in s else None)(lb_status()), 10, 0.2)
 check("ferry lb status lists the meshed pod's cgroup as skipped", st, lb_status(), "skipped cgroup", REF)
+check("kube-proxy has the three pods", wait_until(lambda: proxy_synced(WEB.values()), 10, 0.2), None, None, REF)
 before = dnat_flows(VIP)
 c = connect("meshed", VIP, 80, 20, container="app")
 print("note: meshed:", json.dumps(c), flush=True)
@@ -260,6 +273,12 @@ check("... at once (each under 1 s)", c.get("ms_max", 1e9) < 1000, c.get("ms_max
 check("... refused by ferry in connect(), not by kube-proxy's reject rule: the pod sent no SYN (its eth0 "
       "counted fewer packets than the 3 connects would have sent)", c.get("tx_packets", 99) < 3,
       c.get("tx_packets"), "< 3", REF)
+
+code, _, _ = api.delete(f"/api/v1/namespaces/{NS}/services/empty")
+eq("delete that Service", code, 200, "services")
+st = wait_until(lambda: (lambda s: s if s.startswith("socket load balancer: on") and
+                         f"service {EMPTY_VIP}:" not in s else None)(lb_status()), 10, 0.2)
+check("... and the agent removes it from the table", st, lb_status(), f"no {EMPTY_VIP}", REF)
 
 # ---------------------------------------------------------------- scaled 3 -> 2
 code, _, body = api.patch(f"/apis/apps/v1/namespaces/{NS}/deployments/web/scale", {"spec": {"replicas": 2}})
@@ -281,6 +300,7 @@ eq("after the swap no connection reaches the removed pod, all are answered by th
 annotate("web", "false")
 st = wait_until(lambda: (lambda s: s if backends_of(s, VIP) is None else None)(lb_status()), 20, 0.2)
 check("annotation false: the agent removes the Service from the table", st, lb_status(), "absent", REF)
+check("kube-proxy has the two pods left", wait_until(lambda: proxy_synced(kept), 10, 0.2), None, None, REF)
 before = dnat_flows(VIP)
 c = connect("client", VIP, 80, 20)
 print("note: opted out:", json.dumps(c), flush=True)
