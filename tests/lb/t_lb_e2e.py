@@ -21,6 +21,10 @@ out of the machine), run with `kbox exec` in their container's cgroup. Checks:
   once (under 1 s), the table says refused, and the client pod sent no SYN; deleted, it
   leaves the table;
 - the annotation removed: the agent removes the Service and kube-proxy serves it;
+- the annotation back, and a Service with sessionAffinity ClientIP: one client pod's
+  connections all reach one pod;
+- the agent's pod deleted: while the DaemonSet replaces it, the pinned balancer goes on
+  (no DNAT), and the new agent takes the table over (scaled back to 3: 3 backends);
 - `ferry lb disable` (annotation back on first): pins gone, kube-proxy serves again.
 CI budget of the suite: 2 minutes. Timing figures go to stdout only.
 """
@@ -307,14 +311,46 @@ print("note: opted out:", json.dumps(c), flush=True)
 eq("... and kube-proxy serves it: every connection answered, each DNATed by its rules",
    (sum(c["backends"].values()), c["errors"], len(dnat_flows(VIP) - before)), (20, {}, 20), REF)
 
-# ---------------------------------------------------------------- ferry lb disable
+# ---------------------------------------------------------------- annotation back; session affinity
 annotate("web", "true")
 st = wait_until(lambda: (lambda s: s if backends_of(s, VIP) else None)(lb_status()), 20, 0.2)
 check("annotation true again: balanced again", st, lb_status(), "present", REF)
+aff = create(f"/api/v1/namespaces/{NS}/services", {
+    "apiVersion": "v1", "kind": "Service",
+    "metadata": {"name": "sticky", "annotations": {"ferry.io/socket-lb": "true"}},
+    "spec": {"selector": labels, "sessionAffinity": "ClientIP",
+             "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+AFF_VIP = aff["spec"]["clusterIP"]
+st = wait_until(lambda: (lambda s: s if len(backends_of(s, AFF_VIP) or []) == 2 else None)(lb_status()), 20, 0.2)
+check("a Service with sessionAffinity ClientIP is programmed", st, lb_status(), "2 backends", REF)
+c = connect("client", AFF_VIP, 80, 30)
+print("note: affinity:", json.dumps(c), flush=True)
+eq("... and the client pod's 30 connections all go to one pod", (sum(c["backends"].values()), len(c["backends"])),
+   (30, 1), "bpf/ebpf_lb.h affinity")
+
+# ---------------------------------------------------------------- ferry lb disable
+# ---------------------------------------------------------------- the agent restarted
+old = pods("ferry-system", "app.kubernetes.io%2Fname%3Dferry-agent")
+code, _, _ = api.delete(f"/api/v1/namespaces/ferry-system/pods/{old[0]['metadata']['name']}")
+eq("delete the agent's pod (the DaemonSet makes another)", code, 200, "pods")
+before = dnat_flows(VIP)
+c = connect("client", VIP, 80, 20)
+print("note: agent restarting:", json.dumps(c), flush=True)
+eq("while the agent restarts the pinned balancer goes on: all answered, none DNATed by kube-proxy",
+   (sum(c["backends"].values()), c["errors"], len(dnat_flows(VIP) - before)), (20, {}, 0), "bpf/ebpf_lb.h pins")
+ok = wait_until(lambda: any(ready(p) and p["metadata"]["uid"] != old[0]["metadata"]["uid"]
+                            for p in pods("ferry-system", "app.kubernetes.io%2Fname%3Dferry-agent")), 60, 0.3)
+check("a new agent is Ready", ok, None, None, REF)
+code, _, body = api.patch(f"/apis/apps/v1/namespaces/{NS}/deployments/web/scale", {"spec": {"replicas": 3}})
+st = wait_until(lambda: (lambda s: s if len(backends_of(s, VIP) or []) == 3 else None)(lb_status()), 30, 0.2)
+check("... and it takes the table over: scaled back to 3, the table has 3 backends", st, lb_status(), "3", REF)
+
 r = subprocess.run(["nsenter", "-t", str(nodeutil.node_pid(D, NODE)), "-m", "-p", FERRY, "lb", "disable"],
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
 eq("ferry lb disable in the node", (r.returncode, r.stderr.strip()), (0, ""), "README ferry lb")
 check("... ferry lb status says off", lb_status().startswith("socket load balancer: off"), lb_status(), "off", REF)
+now = [p["status"]["podIP"] for p in pods(NS, "app%3Dweb") if ready(p)]
+check("kube-proxy has the three pods", wait_until(lambda: proxy_synced(now), 10, 0.2), now, None, REF)
 before = dnat_flows(VIP)
 c = connect("client", VIP, 80, 20)
 print("note: disabled:", json.dumps(c), flush=True)
