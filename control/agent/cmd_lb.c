@@ -12,6 +12,7 @@
  *            (the default) attaches it again when it restarts.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +64,7 @@ static int lb_show(struct ebpf_lb *lb, const struct ebpf_lb_vip *v)
 	for (uint32_t s = 0; s < t->m; s++)
 		cnt[t->slot[s]]++;
 	printf("service %s/%s generation %llu slots %u backends %u%s\n", a,
-	       v->proto == 6 ? "tcp" : "udp", (unsigned long long)gen, t->m, t->n,
+	       v->proto == IPPROTO_TCP ? "tcp" : "udp", (unsigned long long)gen, t->m, t->n,
 	       t->m ? "" : " (refused: no backend)");
 	for (uint32_t i = 0; i < t->n; i++) {
 		ebpf_lb_addr_format(&t->be[i].addr, a, sizeof(a));

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,7 +151,7 @@ static void vip_name(const struct ebpf_lb_vip *v, char *buf, size_t len)
 	char a[64];
 
 	ebpf_lb_addr_format(&v->addr, a, sizeof(a));
-	snprintf(buf, len, "%s/%s", a, v->proto == 6 ? "tcp" : "udp");
+	snprintf(buf, len, "%s/%s", a, v->proto == IPPROTO_TCP ? "tcp" : "udp");
 }
 
 static struct lb_svc_state *svc_state(struct agent_lb *l, const char *key)
