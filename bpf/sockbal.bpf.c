@@ -67,6 +67,13 @@ struct {
 	__type(value, __u8);
 } sb_skip SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sockbal_conf);
+} sb_conf SEC(".maps");
+
 /* the chosen backend, copied out of the generation */
 struct pick {
 	__u32 addr[4];
@@ -86,8 +93,14 @@ static __always_inline __u32 mix32(__u64 x)
 /* the calling task's cgroup, or one of its ancestors, is in sb_skip */
 static __always_inline bool skipped(void)
 {
-	__u64 id = bpf_get_current_cgroup_id();
+	struct sockbal_conf *conf;
+	__u32 zero = 0;
+	__u64 id;
 
+	conf = bpf_map_lookup_elem(&sb_conf, &zero);
+	if (!conf || !conf->skip_any)
+		return false; /* nothing skipped: no walk */
+	id = bpf_get_current_cgroup_id();
 	if (bpf_map_lookup_elem(&sb_skip, &id))
 		return true;
 #pragma unroll

@@ -9,7 +9,7 @@
  * each group is attached on its own; a group the kernel refuses is logged
  * once and left out, and the rest works.
  *
- * Pins (opts.pin_dir/sockbal-v2/): the four maps and one link per program.
+ * Pins (opts.pin_dir/sockbal-v2/): the five maps and one link per program.
  * A new open reuses the maps (the tables stay in force) and swaps its
  * programs into the pinned links with BPF_LINK_UPDATE, which is atomic: no
  * connect() in between sees no program.
@@ -52,7 +52,7 @@ static const char *const link_names[L_NR] = {
 	"link_connect4", "link_connect6", "link_getpeername4", "link_getpeername6",
 	"link_sendmsg4", "link_sendmsg6", "link_recvmsg4",     "link_recvmsg6",
 };
-static const char *const map_names[] = {"sb_services", "sb_sk", "sb_rev", "sb_skip"};
+static const char *const map_names[] = {"sb_services", "sb_sk", "sb_rev", "sb_skip", "sb_conf"};
 
 /* the groups: links [first, last] */
 static const struct {
@@ -72,6 +72,7 @@ struct ebpf_lb {
 	unsigned int features;
 	int services_fd;	 /* borrowed from skel */
 	int skip_fd;		 /* borrowed from skel; -1 read-only without one */
+	int conf_fd;		 /* borrowed from skel; -1 read-only */
 	char dir[PATH_MAX - 64]; /* pin directory, "" when not pinned */
 	char cgroup[PATH_MAX];	 /* where the programs are attached ("" read-only) */
 	bool pins_mismatch;
@@ -256,6 +257,7 @@ static int open_readonly(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 		return -ENOMEM;
 	lb->readonly = true;
 	lb->skip_fd = -1;
+	lb->conf_fd = -1;
 	snprintf(lb->dir, sizeof(lb->dir), "%s/%s", o->pin_dir, EBPF_LB_PIN_LAYOUT);
 	pin_path(lb, "sb_services", path, sizeof(path));
 	lb->services_fd = bpf_obj_get(path);
@@ -304,6 +306,7 @@ int ebpf_lb_open(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 		return -ENOMEM;
 	lb->services_fd = -1;
 	lb->skip_fd = -1;
+	lb->conf_fd = -1;
 	libbpf_set_print(ebpf_libbpf_print);
 	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {
@@ -369,6 +372,7 @@ int ebpf_lb_open(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 	snprintf(lb->cgroup, sizeof(lb->cgroup), "%s", cgpath);
 	lb->services_fd = bpf_map__fd(lb->skel->maps.sb_services);
 	lb->skip_fd = bpf_map__fd(lb->skel->maps.sb_skip);
+	lb->conf_fd = bpf_map__fd(lb->skel->maps.sb_conf);
 	*out = lb;
 	return 0;
 out_close:
@@ -693,19 +697,35 @@ int ebpf_lb_cgroup_id(const char *path, uint64_t *id)
 	return 0;
 }
 
+/* sb_conf's skip_any: whether the programs walk the cgroup tree at all */
+static int skip_any_set(struct ebpf_lb *lb, bool any)
+{
+	struct sockbal_conf c = {.skip_any = any};
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(lb->conf_fd, &zero, &c, BPF_ANY) ? -errno : 0;
+}
+
 int ebpf_lb_skip_set(struct ebpf_lb *lb, uint64_t cgroup_id, bool skip)
 {
-	__u64 k = cgroup_id;
+	__u64 k = cgroup_id, next;
 	__u8 one = 1;
 	int ret;
 
 	if (lb->readonly)
 		return -EROFS;
-	if (skip)
-		ret = bpf_map_update_elem(lb->skip_fd, &k, &one, BPF_ANY) ? -errno : 0;
-	else
-		ret = bpf_map_delete_elem(lb->skip_fd, &k) ? -errno : 0;
-	return ret == -E2BIG ? -ENOSPC : ret;
+	if (skip) {
+		/* the flag first: a connect that sees the entry must also walk */
+		ret = skip_any_set(lb, true);
+		if (!ret)
+			ret = bpf_map_update_elem(lb->skip_fd, &k, &one, BPF_ANY) ? -errno : 0;
+		return ret == -E2BIG ? -ENOSPC : ret;
+	}
+	ret = bpf_map_delete_elem(lb->skip_fd, &k) ? -errno : 0;
+	/* the last one gone: no walk any more (one writer: the agent) */
+	if (!ret && bpf_map_get_next_key(lb->skip_fd, NULL, &next) && errno == ENOENT)
+		ret = skip_any_set(lb, false);
+	return ret;
 }
 
 int ebpf_lb_skip_list(struct ebpf_lb *lb, uint64_t **out, size_t *n)
