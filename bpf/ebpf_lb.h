@@ -22,6 +22,8 @@
  *   The key into the table is a random draw per connection, or the client's
  *   network namespace (one per pod) with session affinity ClientIP: the
  *   source address is not chosen yet at connect().
+ *   Sockets of a skipped cgroup (ebpf_lb_skip_set(): pods with a mesh
+ *   sidecar), or of any cgroup below one, are never rewritten.
  *
  * Typical use (the agent):
  *
@@ -176,6 +178,7 @@ struct ebpf_lb_opts {
 	unsigned int features; /* EBPF_LB_FEAT_* wanted; default all */
 	uint32_t max_services; /* Service ports (VIP, port, protocol): 65536 */
 	uint32_t udp_flows;    /* (socket, backend) pairs of unconnected UDP remembered: 16384 */
+	uint32_t max_skip;     /* cgroups ebpf_lb_skip_set() can hold: 4096 */
 	/*
 	 * Read-only: open the Service map another process pinned under
 	 * pin_dir, load and attach nothing (`ferry lb get` beside the agent);
@@ -214,6 +217,9 @@ void ebpf_lb_close(struct ebpf_lb *lb);
 
 /* The EBPF_LB_FEAT_* groups attached. */
 unsigned int ebpf_lb_features(const struct ebpf_lb *lb);
+
+/* The cgroup v2 directory the programs are attached to ("" read-only). */
+const char *ebpf_lb_cgroup(const struct ebpf_lb *lb);
 
 /* Session affinity of a Service. */
 enum ebpf_lb_affinity {
@@ -268,6 +274,43 @@ int ebpf_lb_service_remove(struct ebpf_lb *lb, const struct ebpf_lb_vip *vip);
  */
 int ebpf_lb_service_get(struct ebpf_lb *lb, const struct ebpf_lb_vip *vip, struct ebpf_maglev **out,
 			uint64_t *gen);
+
+/**
+ * ebpf_lb_service_list() - the Service ports in the kernel's map now
+ * @out: malloc()ed array of @n (NULL when 0), the caller free()s it
+ *
+ * Works read-only too (`ferry lb status`). Return: 0, -ENOMEM or -errno.
+ */
+int ebpf_lb_service_list(struct ebpf_lb *lb, struct ebpf_lb_vip **out, size_t *n);
+
+/*
+ * ebpf_lb_cgroup_id() - the id of the cgroup v2 directory @path (what
+ * bpf_get_current_cgroup_id() returns for its tasks). Return: 0; -ENOENT;
+ * -EINVAL (not a cgroup2 directory).
+ */
+int ebpf_lb_cgroup_id(const char *path, uint64_t *id);
+
+/**
+ * ebpf_lb_skip_set() - leave the sockets of a cgroup alone, or stop doing so
+ * @cgroup_id: from ebpf_lb_cgroup_id(); a pod's cgroup covers its containers
+ * @skip:      true: add it (again is fine); false: remove it
+ *
+ * A connect() or sendmsg() from a task in the cgroup, or in one below it
+ * (the kernel looks at the task's cgroup and its ancestors at levels 1 to
+ * 16), goes where the application asked: to the Service address, for
+ * kube-proxy's rules or a mesh sidecar's redirect to handle. Applies to
+ * connects that begin after the call returns.
+ *
+ * Return: 0; -ENOENT (@skip false and not there), -ENOSPC (max_skip
+ * cgroups held), -EROFS, -errno.
+ */
+int ebpf_lb_skip_set(struct ebpf_lb *lb, uint64_t cgroup_id, bool skip);
+
+/*
+ * ebpf_lb_skip_list() - the cgroup ids skipped now, malloc()ed (NULL when
+ * @n is 0); works read-only. Return: 0, -ENOMEM or -errno.
+ */
+int ebpf_lb_skip_list(struct ebpf_lb *lb, uint64_t **out, size_t *n);
 
 /*
  * ebpf_lb_detach() - detach every program and delete every pin of @lb (its

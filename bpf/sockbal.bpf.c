@@ -59,6 +59,21 @@ struct {
 	__type(value, struct sockbal_rev);
 } sb_rev SEC(".maps");
 
+/* max_entries set by bpf/sockbal.c from ebpf_lb_opts.max_skip */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} sb_skip SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sockbal_conf);
+} sb_conf SEC(".maps");
+
 /* the chosen backend, copied out of the generation */
 struct pick {
 	__u32 addr[4];
@@ -75,6 +90,30 @@ static __always_inline __u32 mix32(__u64 x)
 	return (__u32)x;
 }
 
+/* the calling task's cgroup, or one of its ancestors, is in sb_skip */
+static __always_inline bool skipped(void)
+{
+	struct sockbal_conf *conf;
+	__u32 zero = 0;
+	__u64 id;
+
+	conf = bpf_map_lookup_elem(&sb_conf, &zero);
+	if (!conf || !conf->skip_any)
+		return false; /* nothing skipped: no walk */
+	id = bpf_get_current_cgroup_id();
+	if (bpf_map_lookup_elem(&sb_skip, &id))
+		return true;
+#pragma unroll
+	for (int l = 1; l <= SOCKBAL_SKIP_LEVELS; l++) {
+		id = bpf_get_current_ancestor_cgroup_id(l);
+		if (!id)
+			break;
+		if (bpf_map_lookup_elem(&sb_skip, &id))
+			return true;
+	}
+	return false;
+}
+
 /*
  * 1: @k is a Service port and @out its backend; 0: not a Service port;
  * -ECONNREFUSED: a Service without backends.
@@ -88,7 +127,7 @@ static __always_inline int pick(struct bpf_sock_addr *ctx, const struct sockbal_
 	void *gen;
 
 	gen = bpf_map_lookup_elem(&sb_services, k);
-	if (!gen)
+	if (!gen || skipped())
 		return 0;
 	key = 0;
 	row = bpf_map_lookup_elem(gen, &key);

@@ -9,7 +9,7 @@
  * each group is attached on its own; a group the kernel refuses is logged
  * once and left out, and the rest works.
  *
- * Pins (opts.pin_dir/sockbal-v1/): the three maps and one link per program.
+ * Pins (opts.pin_dir/sockbal-v2/): the five maps and one link per program.
  * A new open reuses the maps (the tables stay in force) and swaps its
  * programs into the pinned links with BPF_LINK_UPDATE, which is atomic: no
  * connect() in between sees no program.
@@ -41,7 +41,7 @@
 #include "sockbal.skel.h"
 
 /* Pinned state of another layout is refused; bump with any sockbal.h change. */
-#define EBPF_LB_PIN_LAYOUT "sockbal-v1"
+#define EBPF_LB_PIN_LAYOUT "sockbal-v2" /* v2: sb_skip */
 
 static_assert(EBPF_LB_MAX_BACKENDS == SOCKBAL_MAX_BACKENDS, "ebpf_lb.h and sockbal.h disagree");
 static_assert(EBPF_LB_MAX_SLOTS == SOCKBAL_MAX_SLOTS, "ebpf_lb.h and sockbal.h disagree");
@@ -52,7 +52,7 @@ static const char *const link_names[L_NR] = {
 	"link_connect4", "link_connect6", "link_getpeername4", "link_getpeername6",
 	"link_sendmsg4", "link_sendmsg6", "link_recvmsg4",     "link_recvmsg6",
 };
-static const char *const map_names[] = {"sb_services", "sb_sk", "sb_rev"};
+static const char *const map_names[] = {"sb_services", "sb_sk", "sb_rev", "sb_skip", "sb_conf"};
 
 /* the groups: links [first, last] */
 static const struct {
@@ -71,7 +71,10 @@ struct ebpf_lb {
 	struct bpf_link *links[L_NR];
 	unsigned int features;
 	int services_fd;	 /* borrowed from skel */
+	int skip_fd;		 /* borrowed from skel; -1 read-only without one */
+	int conf_fd;		 /* borrowed from skel; -1 read-only */
 	char dir[PATH_MAX - 64]; /* pin directory, "" when not pinned */
+	char cgroup[PATH_MAX];	 /* where the programs are attached ("" read-only) */
 	bool pins_mismatch;
 	bool readonly; /* services_fd is ours, nothing loaded */
 };
@@ -83,6 +86,7 @@ void ebpf_lb_opts_init(struct ebpf_lb_opts *o)
 	o->features = EBPF_LB_FEAT_ALL;
 	o->max_services = 65536;
 	o->udp_flows = 16384;
+	o->max_skip = 4096;
 }
 
 static void pin_path(const struct ebpf_lb *lb, const char *name, char *buf, size_t len)
@@ -169,6 +173,7 @@ static int skel_load(struct ebpf_lb *lb, const struct ebpf_lb_opts *o, unsigned 
 		return -errno;
 	bpf_map__set_max_entries(s->maps.sb_services, o->max_services);
 	bpf_map__set_max_entries(s->maps.sb_rev, o->udp_flows);
+	bpf_map__set_max_entries(s->maps.sb_skip, o->max_skip);
 	for (size_t g = 0; g < NGROUPS; g++)
 		for (int i = groups[g].first; i <= groups[g].last; i++)
 			bpf_program__set_autoload(prog_of(s, i), feats & groups[g].feat);
@@ -251,6 +256,8 @@ static int open_readonly(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 	if (!lb)
 		return -ENOMEM;
 	lb->readonly = true;
+	lb->skip_fd = -1;
+	lb->conf_fd = -1;
 	snprintf(lb->dir, sizeof(lb->dir), "%s/%s", o->pin_dir, EBPF_LB_PIN_LAYOUT);
 	pin_path(lb, "sb_services", path, sizeof(path));
 	lb->services_fd = bpf_obj_get(path);
@@ -260,6 +267,8 @@ static int open_readonly(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 		free(lb);
 		return ret;
 	}
+	pin_path(lb, "sb_skip", path, sizeof(path));
+	lb->skip_fd = bpf_obj_get(path);
 	/* what the running balancer has attached: its pinned links say */
 	for (size_t g = 0; g < NGROUPS; g++) {
 		pin_path(lb, link_names[groups[g].first], path, sizeof(path));
@@ -281,7 +290,7 @@ int ebpf_lb_open(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 
 	if (o->readonly)
 		return open_readonly(o, out);
-	if (!want || !o->max_services || !o->udp_flows)
+	if (!want || !o->max_services || !o->udp_flows || !o->max_skip)
 		return -EINVAL;
 	if (o->cgroup) {
 		snprintf(cgpath, sizeof(cgpath), "%s", o->cgroup);
@@ -296,6 +305,8 @@ int ebpf_lb_open(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 	if (!lb)
 		return -ENOMEM;
 	lb->services_fd = -1;
+	lb->skip_fd = -1;
+	lb->conf_fd = -1;
 	libbpf_set_print(ebpf_libbpf_print);
 	cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0) {
@@ -358,7 +369,10 @@ int ebpf_lb_open(const struct ebpf_lb_opts *o, struct ebpf_lb **out)
 		ret = -EOPNOTSUPP;
 		goto out_close;
 	}
+	snprintf(lb->cgroup, sizeof(lb->cgroup), "%s", cgpath);
 	lb->services_fd = bpf_map__fd(lb->skel->maps.sb_services);
+	lb->skip_fd = bpf_map__fd(lb->skel->maps.sb_skip);
+	lb->conf_fd = bpf_map__fd(lb->skel->maps.sb_conf);
 	*out = lb;
 	return 0;
 out_close:
@@ -381,12 +395,19 @@ void ebpf_lb_close(struct ebpf_lb *lb)
 	sockbal_bpf__destroy(lb->skel);
 	if (lb->readonly && lb->services_fd >= 0)
 		close(lb->services_fd);
+	if (lb->readonly && lb->skip_fd >= 0)
+		close(lb->skip_fd);
 	free(lb);
 }
 
 unsigned int ebpf_lb_features(const struct ebpf_lb *lb)
 {
 	return lb->features;
+}
+
+const char *ebpf_lb_cgroup(const struct ebpf_lb *lb)
+{
+	return lb->cgroup;
 }
 
 static int vip_key(const struct ebpf_lb_vip *v, struct sockbal_vip *k)
@@ -622,6 +643,124 @@ out_free:
 out_close:
 	close(fd);
 	return ret;
+}
+
+int ebpf_lb_service_list(struct ebpf_lb *lb, struct ebpf_lb_vip **out, size_t *n)
+{
+	struct sockbal_vip k, next, *prev = NULL;
+	struct ebpf_lb_vip *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	int ret = 0;
+
+	while (!bpf_map_get_next_key(lb->services_fd, prev, &next)) {
+		if (len == cap) {
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				ret = -ENOMEM;
+				goto out_free;
+			}
+			v = nv;
+		}
+		memset(&v[len], 0, sizeof(v[len]));
+		memcpy(v[len].addr.ip, next.addr, sizeof(next.addr));
+		v[len].addr.port = ntohs(next.port);
+		v[len].proto = next.proto;
+		len++;
+		k = next;
+		prev = &k;
+	}
+	if (errno != ENOENT) {
+		ret = -errno;
+		goto out_free;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+out_free:
+	free(v);
+	return ret;
+}
+
+int ebpf_lb_cgroup_id(const char *path, uint64_t *id)
+{
+	struct stat st;
+
+	/* a cgroup2 directory's inode number is its cgroup id (kernfs, 64-bit) */
+	if (!fs_is(path, CGROUP2_SUPER_MAGIC))
+		return access(path, F_OK) ? -errno : -EINVAL;
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -EINVAL;
+	*id = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* sb_conf's skip_any: whether the programs walk the cgroup tree at all */
+static int skip_any_set(struct ebpf_lb *lb, bool any)
+{
+	struct sockbal_conf c = {.skip_any = any};
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(lb->conf_fd, &zero, &c, BPF_ANY) ? -errno : 0;
+}
+
+int ebpf_lb_skip_set(struct ebpf_lb *lb, uint64_t cgroup_id, bool skip)
+{
+	__u64 k = cgroup_id, next;
+	__u8 one = 1;
+	int ret;
+
+	if (lb->readonly)
+		return -EROFS;
+	if (skip) {
+		/* the flag first: a connect that sees the entry must also walk */
+		ret = skip_any_set(lb, true);
+		if (!ret)
+			ret = bpf_map_update_elem(lb->skip_fd, &k, &one, BPF_ANY) ? -errno : 0;
+		return ret == -E2BIG ? -ENOSPC : ret;
+	}
+	ret = bpf_map_delete_elem(lb->skip_fd, &k) ? -errno : 0;
+	/* the last one gone: no walk any more (one writer: the agent) */
+	if (!ret && bpf_map_get_next_key(lb->skip_fd, NULL, &next) && errno == ENOENT)
+		ret = skip_any_set(lb, false);
+	return ret;
+}
+
+int ebpf_lb_skip_list(struct ebpf_lb *lb, uint64_t **out, size_t *n)
+{
+	__u64 k, next, *prev = NULL;
+	uint64_t *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (lb->skip_fd < 0)
+		return 0;
+	while (!bpf_map_get_next_key(lb->skip_fd, prev, &next)) {
+		if (len == cap) {
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[len++] = next;
+		k = next;
+		prev = &k;
+	}
+	if (errno != ENOENT) {
+		int ret = -errno;
+
+		free(v);
+		return ret;
+	}
+	*out = v;
+	*n = len;
+	return 0;
 }
 
 static int pins_remove(const char *dir)

@@ -24,6 +24,15 @@
  *   sb_rev       LRU hash, struct sockbal_rev_key -> struct sockbal_rev:
  *                what sendmsg() rewrote on unconnected UDP sockets, so that
  *                recvmsg() reports the reply as coming from the Service.
+ *   sb_skip      hash, __u64 cgroup id -> __u8 (1): cgroups whose sockets
+ *                are never rewritten, with everything below them (pods with
+ *                a mesh sidecar, whose proxy must see the Service address).
+ *                Checked only for a connect() to a Service port: the
+ *                current cgroup and its ancestors at levels 1 ..
+ *                SOCKBAL_SKIP_LEVELS (16).
+ *   sb_conf      array of one struct sockbal_conf: skip_any is 0 while
+ *                sb_skip is empty, so that a Service connect then costs no
+ *                walk up the cgroup tree (30-45 ns a level).
  */
 #ifndef FERRY_BPF_SOCKBAL_H
 #define FERRY_BPF_SOCKBAL_H
@@ -41,7 +50,10 @@
 /* The largest table (the top of the prime ladder, bpf/maglev.c). */
 #define SOCKBAL_MAX_SLOTS 131071
 
-#define SOCKBAL_MAGIC	  0x53424c31 /* "SBL1" */
+/* Ancestor levels looked up in sb_skip: a pod sits 2 or 3 below kubepods, which may itself be deep (a node in a container, the box of tests/kbox). */
+#define SOCKBAL_SKIP_LEVELS 16
+
+#define SOCKBAL_MAGIC	    0x53424c31 /* "SBL1" */
 
 /* sockbal_hdr.flags */
 #define SOCKBAL_F_AFFINITY 1u /* sessionAffinity ClientIP: key on the client */
@@ -88,6 +100,12 @@ union sockbal_row {
 	__u16 slot[SOCKBAL_ROW_SLOTS];
 };
 
+/* sb_conf[0] */
+struct sockbal_conf {
+	__u32 skip_any; /* 1: sb_skip may hold a cgroup (user space sets it before the first) */
+	__u32 pad;
+};
+
 /* sb_sk: the last connect() this socket made to a Service. */
 struct sockbal_sk {
 	__u32 vip[4];	/* the Service address the application asked for */
@@ -125,6 +143,7 @@ SOCKBAL_ASSERT(sizeof(union sockbal_row) == 64, "sockbal_row layout");
 SOCKBAL_ASSERT(sizeof(struct sockbal_sk) == 40, "sockbal_sk layout");
 SOCKBAL_ASSERT(sizeof(struct sockbal_rev_key) == 32, "sockbal_rev_key layout");
 SOCKBAL_ASSERT(sizeof(struct sockbal_rev) == 20, "sockbal_rev layout");
+SOCKBAL_ASSERT(sizeof(struct sockbal_conf) == 8, "sockbal_conf layout");
 #undef SOCKBAL_ASSERT
 
 #endif /* FERRY_BPF_SOCKBAL_H */

@@ -100,6 +100,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"repo", ctl_cmd_repo, "repository storage upkeep: abort stale unfinished uploads"},
 	{"agent", ctl_cmd_agent, "run the node agent (eBPF pod metrics on /metrics)"},
 	{"top", ctl_cmd_top, "per-pod CPU, run-queue wait and traffic, every second"},
+	{"lb", ctl_cmd_lb, "the node's socket load balancer: status, disable"},
 	{"controller", ctl_cmd_controller,
 	 "run the controller (leader election, reconcilers, /metrics)"},
 	{"autoscale", ctl_cmd_autoscale, "create, list and describe ScalePolicies (autoscaling)"},

@@ -14,5 +14,7 @@
 
 int ctl_cmd_agent(int argc, char **argv);
 int ctl_cmd_top(int argc, char **argv);
+/* `ferry lb status|disable`: the node's socket load balancer (cmd_lb.c) */
+int ctl_cmd_lb(int argc, char **argv);
 
 #endif /* FERRY_CTL_AGENT_H */

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "lbsync.h"
 #include "podwatch.h"
 #include "transfers.h"
 #include "control/cli/cli.h"
@@ -102,6 +103,9 @@ static void agent_usage(FILE *f)
 		"                          the drivers' SnapshotMetadata service at HOST:PORT instead\n"
 		"                          of its SnapshotMetadataService's address (an agent outside\n"
 		"                          the cluster's network; its certificate must name HOST)\n"
+		"  --socket-lb=BOOL        balance Services annotated ferry.io/socket-lb: \"true\" at\n"
+		"                          connect() in the pods of this node (default true)\n"
+		"  --lb-cgroup DIR         cgroup v2 directory it attaches to (default: kubepods)\n"
 		"  -h, --help              this text\n\n"
 		"With a cluster, " SIG_PATH
 		" serves the node's pods' last one-second values as JSON\n"
@@ -218,6 +222,8 @@ struct agent_args {
 	struct ebpf_opts o;
 	struct agent_pods_opts po;
 	struct agent_xfers_opts xo;
+	bool no_lb; /* --socket-lb=false */
+	struct agent_lb_opts lo;
 };
 
 /* SIG_PATH last: with --tls-cert the plain server leaves it out and the TLS one serves it */
@@ -351,6 +357,8 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		OPT_TLS_CERT,
 		OPT_TLS_KEY,
 		OPT_TLS_ADDR,
+		OPT_SOCKET_LB,
+		OPT_LB_CGROUP,
 	};
 	static const struct option opts[] = {
 		{"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
@@ -376,6 +384,8 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
 		{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 		{"tls-addr", required_argument, NULL, OPT_TLS_ADDR},
+		{"socket-lb", required_argument, NULL, OPT_SOCKET_LB},
+		{"lb-cgroup", required_argument, NULL, OPT_LB_CGROUP},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -468,6 +478,15 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 		case OPT_TLS_ADDR:
 			a->tls_addr = optarg;
 			break;
+		case OPT_SOCKET_LB:
+			if (strcmp(optarg, "true") && strcmp(optarg, "false"))
+				return ctl_usage_error(
+					"agent", "--socket-lb '%s': want true or false", optarg);
+			a->no_lb = !strcmp(optarg, "false");
+			break;
+		case OPT_LB_CGROUP:
+			a->lo.cgroup = optarg;
+			break;
 		default:
 			return ctl_usage_error("agent", "unknown option");
 		}
@@ -489,7 +508,7 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 
 /* Sample every @interval seconds until SIGINT/SIGTERM; a failed sample is logged. */
 static void agent_loop(struct ebpf_agent *ea, struct agent_pods *pods, struct agent_xfers *xf,
-		       struct agent_http *h, double interval)
+		       struct agent_lb *lb, struct agent_http *h, double interval)
 {
 	double next = agent_now();
 
@@ -500,6 +519,7 @@ static void agent_loop(struct ebpf_agent *ea, struct agent_pods *pods, struct ag
 
 		if (xf)
 			agent_xfers_poll(xf);
+		agent_lb_poll(lb);
 		if (now >= next) {
 			ret = agent_publish(ea, pods, h);
 			if (ret)
@@ -528,6 +548,7 @@ int ctl_cmd_agent(int argc, char **argv)
 	struct ebpf_agent *ea = NULL;
 	struct agent_pods *pods = NULL;
 	struct agent_xfers *xf = NULL;
+	struct agent_lb *lb = NULL;
 	struct sockaddr_storage ss;
 	int ret;
 
@@ -599,8 +620,13 @@ int ctl_cmd_agent(int argc, char **argv)
 		if (ret)
 			goto out;
 	}
-	agent_loop(ea, pods, xf, &h, a.interval);
+	/* the socket load balancer: without it (refused, no kubepods here) the agent goes on */
+	a.lo.pin_dir = a.pin_dir;
+	if (pods && !a.no_lb)
+		agent_lb_open(agent_pods_client(pods), agent_pods_node(pods), &a.lo, &lb);
+	agent_loop(ea, pods, xf, lb, &h, a.interval);
 out:
+	agent_lb_close(lb);
 	agent_xfers_close(xf);
 	ctl_httpd_stop(tls);
 	ctl_httpd_stop(httpd);

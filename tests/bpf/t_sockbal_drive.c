@@ -12,6 +12,8 @@
  *   moved CG PIN VIP PORT tcp|udp IP,PORT,WEIGHT...
  *                                          slots that would move if the set became this
  *   detach PIN                             ebpf_lb_pins_remove()
+ *   skip CG PIN DIR on|off                 ebpf_lb_skip_set() of cgroup DIR; prints the
+ *                                          number skipped and the Service ports listed
  *   empty CG SECONDS                       an empty cgroup/connect4 program beside ours
  *                                          for SECONDS (bench: the floor of the cost)
  *   block CG                               attach a pass-all cgroup/sendmsg4 program
@@ -193,7 +195,7 @@ static unsigned int gen_map_id(const char *pin, const struct ebpf_lb_vip *v)
 	__u32 id = 0;
 	int outer;
 
-	snprintf(path, sizeof(path), "%s/sockbal-v1/sb_services", pin);
+	snprintf(path, sizeof(path), "%s/sockbal-v2/sb_services", pin);
 	outer = bpf_obj_get(path);
 	if (outer < 0)
 		return 0;
@@ -853,7 +855,7 @@ static int cmd_genmem(int argc, char **argv)
 		if (ret)
 			t_fail("set: %s", strerror(-ret));
 		t0 = now_s() - t0;
-		snprintf(path, sizeof(path), "%s/sockbal-v1/sb_services", argv[1]);
+		snprintf(path, sizeof(path), "%s/sockbal-v2/sb_services", argv[1]);
 		outer = bpf_obj_get(path);
 		memcpy(key.addr, s.vip.addr.ip, 16);
 		key.port = htons(80);
@@ -872,6 +874,35 @@ static int cmd_genmem(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_skip(int argc, char **argv)
+{
+	struct ebpf_lb_vip *v = NULL;
+	uint64_t id, *ids = NULL;
+	struct ebpf_lb *lb;
+	size_t n = 0, nv = 0;
+	int ret;
+
+	if (argc < 4)
+		t_error("skip CG PIN DIR on|off");
+	ret = ebpf_lb_cgroup_id(argv[2], &id);
+	if (ret)
+		t_fail("cgroup id of %s: %s", argv[2], strerror(-ret));
+	lb = lb_open(argv[0], argv[1], 0);
+	ret = ebpf_lb_skip_set(lb, id, !strcmp(argv[3], "on"));
+	ebpf_lb_close(lb);
+	if (ret)
+		t_fail("skip: %s", strerror(-ret));
+	lb = lb_open_mode(argv[0], argv[1], 0, true);
+	if (ebpf_lb_skip_list(lb, &ids, &n) || ebpf_lb_service_list(lb, &v, &nv))
+		t_fail("list");
+	printf("readonly_refuses %d\n", ebpf_lb_skip_set(lb, id, true) == -EROFS);
+	ebpf_lb_close(lb);
+	printf("skipped %zu\nlisted %d\nservices %zu\n", n, n == 1 && ids[0] == id, nv);
+	free(ids);
+	free(v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -882,7 +913,7 @@ int main(int argc, char **argv)
 		{"table", cmd_table},	  {"moved", cmd_moved}, {"detach", cmd_detach},
 		{"block", cmd_block},	  {"empty", cmd_empty}, {"serve", cmd_serve},
 		{"connect", cmd_connect}, {"swaps", cmd_swaps}, {"build", cmd_build},
-		{"genmem", cmd_genmem},
+		{"genmem", cmd_genmem},	  {"skip", cmd_skip},
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

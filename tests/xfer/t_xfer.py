@@ -256,7 +256,7 @@ try:
     create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     # the kustomization's objects but the Deployment and the DaemonSet: this test runs the
     # controller and the agents itself (the CRDs are those the controller's informers watch)
-    files = ["namespace.yaml", "controller-rbac.yaml", "agent-rbac.yaml", "agent-pods-rbac.yaml",
+    files = ["namespace.yaml", "controller-rbac.yaml", "agent-rbac.yaml", "agent-pods-rbac.yaml", "agent-lb-rbac.yaml",
              "crd-schedules.yaml", "crd-scalepolicy.yaml", "crd-repositories.yaml", "crd-backups.yaml",
              "crd-restores.yaml", "crd-volumetransfers.yaml", "crd-snapshots.yaml", "xfer-agent-rbac.yaml",
              "xfer-controller-rbac.yaml", "backup-rbac.yaml", "restore-rbac.yaml"]
@@ -823,7 +823,11 @@ try:
                # a backup's changed blocks (issue 17): a token for the SnapshotMetadata service's
                # audience, the transfer's VolumeSnapshot, its content, the driver's service
                ("create", "serviceaccounts", "token", "allow"), ("get", "volumesnapshots", "", "allow"),
-               ("get", "volumesnapshotcontents", "", "allow"), ("get", "snapshotmetadataservices", "", "allow")}
+               ("get", "volumesnapshotcontents", "", "allow"), ("get", "snapshotmetadataservices", "", "allow"),
+               # the socket load balancer (agent-lb-rbac.yaml), where the agent runs in a node
+               ("list", "services", "", "allow"), ("watch", "services", "", "allow"),
+               ("list", "endpointslices", "", "allow"), ("watch", "endpointslices", "", "allow"),
+               ("get", "nodes", "", "allow")}
     check("the agents used only what xfer-agent-rbac.yaml and agent-pods-rbac.yaml allow, never refused",
           set(used) <= allowed and ("patch", "volumetransfers", "status", "allow") in used, used, sorted(allowed),
           "DESIGN.md least privilege")
