@@ -312,46 +312,59 @@ static bool cs_u64(const char *s, const char *e, uint64_t *out)
 	return true;
 }
 
+/*
+ * The next "key value" line of a cgroup file in [*p, end) (empty lines
+ * skipped); *p moves past it. Return: 1 with @key, @kl and @v; 0 at the end;
+ * -EINVAL (no value, or one that is not a decimal number).
+ */
+static int kv_next(const char **p, const char *end, const char **key, size_t *kl, uint64_t *v)
+{
+	while (*p < end) {
+		const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+		const char *le = nl ? nl : end;
+		const char *sp = memchr(*p, ' ', (size_t)(le - *p));
+		const char *k = *p;
+
+		*p = nl ? nl + 1 : end;
+		if (le == k)
+			continue;
+		if (!sp || !cs_u64(sp + 1, le, v))
+			return -EINVAL;
+		*key = k;
+		*kl = (size_t)(sp - k);
+		return 1;
+	}
+	return 0;
+}
+
 int ebpf_cpu_stat_parse(const char *buf, size_t len, struct ebpf_counters *c)
 {
 	enum { K_PERIODS = 1, K_THROTTLED = 2, K_TIME = 4, K_ALL = 7 };
-	const char *p = buf, *end = buf + len;
-	uint64_t periods = 0, throttled = 0, ns = 0;
+	const char *p = buf, *end = buf + len, *key;
+	uint64_t periods = 0, throttled = 0, ns = 0, v;
 	unsigned int seen = 0;
+	size_t kl;
+	int r;
 
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		const char *sp = memchr(p, ' ', (size_t)(le - p));
-		size_t kl;
-		uint64_t v;
-
-		if (le == p) {
-			p = le + 1;
-			continue;
-		}
-		if (!sp)
-			return -EINVAL;
-		kl = (size_t)(sp - p);
-		if (!cs_u64(sp + 1, le, &v))
-			return -EINVAL;
-		if (kl == 10 && !memcmp(p, "nr_periods", kl)) {
+	while ((r = kv_next(&p, end, &key, &kl, &v)) > 0) {
+		if (kl == 10 && !memcmp(key, "nr_periods", kl)) {
 			periods = v;
 			seen |= K_PERIODS;
-		} else if (kl == 12 && !memcmp(p, "nr_throttled", kl)) {
+		} else if (kl == 12 && !memcmp(key, "nr_throttled", kl)) {
 			throttled = v;
 			seen |= K_THROTTLED;
-		} else if (kl == 14 && !memcmp(p, "throttled_usec", kl)) {
+		} else if (kl == 14 && !memcmp(key, "throttled_usec", kl)) {
 			if (v > UINT64_MAX / 1000)
 				return -EINVAL;
 			ns = v * 1000;
 			seen |= K_TIME;
-		} else if (kl == 14 && !memcmp(p, "throttled_time", kl)) {
+		} else if (kl == 14 && !memcmp(key, "throttled_time", kl)) {
 			ns = v;
 			seen |= K_TIME;
 		}
-		p = le + 1;
 	}
+	if (r < 0)
+		return r;
 	if (!seen)
 		return -ENOENT;
 	if (seen != K_ALL)
@@ -366,38 +379,26 @@ int ebpf_cpu_stat_parse(const char *buf, size_t len, struct ebpf_counters *c)
 int ebpf_memory_parse(const char *usage, size_t ulen, const char *stat, size_t slen,
 		      struct ebpf_counters *c)
 {
-	const char *p = stat, *end = stat + slen, *ue = usage + ulen;
-	uint64_t used, inactive = 0, total_inactive = 0;
+	const char *p = stat, *end = stat + slen, *ue = usage + ulen, *key;
+	uint64_t used, inactive = 0, total_inactive = 0, v;
 	bool seen = false, seen_total = false;
+	size_t kl;
+	int r;
 
 	while (ue > usage && (ue[-1] == '\n' || ue[-1] == ' '))
 		ue--;
 	if (!cs_u64(usage, ue, &used))
 		return -EINVAL;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		const char *sp = memchr(p, ' ', (size_t)(le - p));
-		size_t kl;
-		uint64_t v;
-
-		if (le == p) {
-			p = le + 1;
-			continue;
-		}
-		if (!sp || !cs_u64(sp + 1, le, &v))
-			return -EINVAL;
-		kl = (size_t)(sp - p);
-		if (kl == 13 && !memcmp(p, "inactive_file", kl)) {
+	while ((r = kv_next(&p, end, &key, &kl, &v)) > 0) {
+		if (kl == 13 && !memcmp(key, "inactive_file", kl)) {
 			inactive = v;
 			seen = true;
-		} else if (kl == 19 && !memcmp(p, "total_inactive_file", kl)) {
+		} else if (kl == 19 && !memcmp(key, "total_inactive_file", kl)) {
 			total_inactive = v;
 			seen_total = true;
 		}
-		p = le + 1;
 	}
-	if (!seen && !seen_total)
+	if (r < 0 || (!seen && !seen_total))
 		return -EINVAL;
 	if (seen_total)
 		inactive = total_inactive; /* v1: the hierarchy's, as usage_in_bytes is */

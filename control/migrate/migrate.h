@@ -196,6 +196,9 @@ void mig_plan_fini(struct mig_plan *p);
 
 const char *mig_severity_name(enum mig_severity s);
 
+/* mig_human_bytes() - "64 MiB", "1.5 GiB": sizes as messages and tables show them */
+void mig_human_bytes(int64_t b, char *buf, size_t len);
+
 /**
  * mig_plan_status() - the plan as the Migration's status.plan (a new
  * object): sourceServer, sourceVersion, targetVersion, volumes [{namespace,

@@ -28,8 +28,7 @@ void mig_plan_fini(struct mig_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* "128 MiB", "1.5 GiB": for messages */
-static void human(int64_t b, char *buf, size_t len)
+void mig_human_bytes(int64_t b, char *buf, size_t len)
 {
 	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
 	double v = (double)b;
@@ -179,10 +178,11 @@ static int quotas(const struct mig_facts *f, struct mig_plan *p)
 			}
 		snprintf(object, sizeof(object), "ResourceQuota %s/%s", qu->ns, qu->name);
 		if (qu->hard >= 0 && bytes > 0 && qu->used + bytes > qu->hard) {
-			human(bytes, need, sizeof(need));
-			human(qu->hard > qu->used ? qu->hard - qu->used : 0, room, sizeof(room));
-			human(qu->hard, hard, sizeof(hard));
-			human(qu->used, used, sizeof(used));
+			mig_human_bytes(bytes, need, sizeof(need));
+			mig_human_bytes(qu->hard > qu->used ? qu->hard - qu->used : 0, room,
+					sizeof(room));
+			mig_human_bytes(qu->hard, hard, sizeof(hard));
+			mig_human_bytes(qu->used, used, sizeof(used));
 			ret = finding(
 				p, MIG_ERROR, object, "QuotaExceeded",
 				"the claims moved into namespace %s request %s of storage; the quota leaves %s (requests.storage %s, %s used)",

@@ -332,20 +332,6 @@ static const struct k8s_obj *cond_of(const struct k8s_obj *m, const char *type)
 	return NULL;
 }
 
-static void human(int64_t b, char *buf, size_t len)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-	double v = (double)b;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u && v < 100 && v != (double)(int64_t)v ? "%.1f %s" : "%.0f %s", v,
-		 unit[u]);
-}
-
 static const char *or_dash(const char *s)
 {
 	return s && *s ? s : "-";
@@ -373,7 +359,7 @@ static void mg_print(const struct k8s_obj *m)
 			int64_t b = 0;
 
 			k8s_obj_int(v, "/bytes", &b);
-			human(b, size, sizeof(size));
+			mig_human_bytes(b, size, sizeof(size));
 			snprintf(ns, sizeof(ns), "%s%s%s", or_dash(k8s_obj_str(v, "/namespace")),
 				 strcmp(or_dash(k8s_obj_str(v, "/namespace")),
 					or_dash(k8s_obj_str(v, "/targetNamespace")))
@@ -393,7 +379,7 @@ static void mg_print(const struct k8s_obj *m)
 		k8s_obj_int(plan, "/bytes", &bytes);
 		k8s_obj_int(plan, "/errors", &errors);
 		k8s_obj_int(plan, "/warnings", &warnings);
-		human(bytes, size, sizeof(size));
+		mig_human_bytes(bytes, size, sizeof(size));
 		printf("\n%zu volume(s), %s; %" PRId64 " error(s), %" PRId64 " warning(s)\n",
 		       k8s_obj_len(plan, "/volumes"), size, errors, warnings);
 		for (const struct k8s_obj *f = k8s_obj_first(k8s_obj_at(plan, "/findings")); f;
