@@ -251,4 +251,55 @@ struct sig_feed_stats {
 };
 void sig_feed_stats(struct sig_feed *f, struct sig_feed_stats *out);
 
+/* ---- the agents' certificate (cert.c: PEM made and checked; issue.c: the Secrets) ---- */
+
+#define SIG_CA_SECRET  "ferry-agent-ca"	 /* Opaque: ca.crt, ca.key (the controller's only) */
+#define SIG_TLS_SECRET "ferry-agent-tls" /* kubernetes.io/tls: tls.crt, tls.key, ca.crt */
+#define SIG_CA_DAYS    1826		 /* the CA: 5 years */
+#define SIG_CERT_DAYS  365		 /* the agents' certificate: 1 year */
+
+/* a certificate and its private key, PEM, malloc()ed; sig_pem_fini() wipes the key */
+struct sig_pem {
+	char *crt, *key;
+};
+/* sig_pem_fini() - free both (the key wiped first) and NULL them; NULL is a no-op */
+void sig_pem_fini(struct sig_pem *p);
+
+/**
+ * sig_cert_ca_make() - a self-signed CA ("CN=ferry-agent-ca", CA:TRUE,
+ * pathlen 0, keyCertSign) with a new ECDSA P-256 key, valid from 5 minutes
+ * before @now (unix seconds: agents' clocks that run behind) for @days
+ * @out: filled on success (sig_pem_fini()); zeroed on error
+ * Return: 0; -ENOMEM; -EIO (no random numbers).
+ */
+int sig_cert_ca_make(int64_t now, unsigned int days, struct sig_pem *out);
+
+/**
+ * sig_cert_make() - a TLS server certificate for the DNS name @name
+ * (serverAuth, digitalSignature, CA:FALSE) with a new P-256 key, signed by
+ * @ca (borrowed), valid from 5 minutes before @now for @days, and never
+ * past @ca's own end
+ * Return: 0; -EBADMSG (@ca is no PEM certificate and key); -EKEYREJECTED
+ * (@ca's key is not its certificate's); -EINVAL (no @name, or over 253
+ * bytes); -ENOMEM; -EIO.
+ */
+int sig_cert_make(const struct sig_pem *ca, const char *name, int64_t now, unsigned int days,
+		  struct sig_pem *out);
+
+/**
+ * sig_cert_check() - is @crt (PEM), with its key @key, good at @now?
+ * @ca_crt: the CA's certificate it must be signed by, and then @name is the
+ *          DNS name it must carry and it must be a TLS server's (not a CA);
+ *          NULL: @crt must be a CA signed by its own key (@name unused)
+ * @not_after: its end (unix seconds) once it parsed; NULL: not wanted
+ *
+ * Return: 0 (good, more than a third of its life left); -EKEYEXPIRED
+ * (due: a third of its life or less left, expired, or not yet valid);
+ * -EKEYREJECTED (@key is not the certificate's; not signed by @ca_crt; not
+ * for @name; not a server's, or not a CA); -EBADMSG (@crt, @key or
+ * @ca_crt holds no PEM certificate or key); -ENOMEM.
+ */
+int sig_cert_check(const char *crt, const char *key, const char *ca_crt, const char *name,
+		   int64_t now, int64_t *not_after);
+
 #endif /* FERRY_CTL_SIGNALS_H */
