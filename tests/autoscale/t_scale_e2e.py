@@ -8,10 +8,16 @@ are real processes in real cgroups behind kube-proxy. A Deployment of CPU-burnin
 HTTP workers (kbox/web's /burn: a fixed CPU cost per request, requests of 100m)
 behind its ClusterIP, and a load generator in the node's network stepping its
 request rate. Checks, each naming where it is specified:
-- the agent's per-pod page (control/signals/signals.h) answers only the
-  controller's service account with a token for the audience ferry-agent: 401
-  without a token and with a token for the API server's audience, 403 for another
-  service account, 200 with the node's pods and their values for the controller;
+- TLS on by default (control/signals/README.md): the controller made the Secrets
+  ferry-agent-ca and ferry-agent-tls, the agent mounts the latter and serves its
+  page over HTTPS only (port 9443), verified with the CA read from the former under
+  the agents' name ferry-agent.ferry-system.svc; another CA is refused before any
+  request is sent; the plain metrics port answers 404 for the page;
+- the agent's per-pod page (control/signals/signals.h), over that HTTPS, answers
+  only the controller's service account with a token for the audience ferry-agent:
+  401 without a token and with a token for the API server's audience, 403 for
+  another service account, 200 with the node's pods and their values for the
+  controller;
 - a step up of the load: the controller, fed by the agents' pages, scales the
   workers up within seconds (the decision within the sustain window plus a few
   polls), new replicas take load (each pod's CPU on the page), the scale-up
@@ -22,6 +28,7 @@ request rate. Checks, each naming where it is specified:
   its replicas left alone.
 CI budget of the autoscaling suite: 3 minutes. Timing figures go to stdout only.
 """
+import base64
 import json
 import os
 import subprocess
@@ -102,13 +109,27 @@ def in_node(argv, **kw):
                           stderr=subprocess.PIPE, text=True, **kw)
 
 
-def page(ip, tok):
-    """(HTTP code, body) of the agent's per-pod page, asked from the node's network."""
+TLS_NAME = "ferry-agent.ferry-system.svc"
+CA_FILE = os.path.join(D, "agent-ca.crt")
+
+
+def page(ip, tok, ca=CA_FILE, plain=False):
+    """(HTTP code, body) of the agent's per-pod page, asked from the node's network:
+    over HTTPS as the controller's feed reads it (the agents' name, connected to @ip,
+    verified against @ca alone), or on the plain metrics port; code None when curl
+    got no answer (its exit status is then the body)."""
     argv = ["curl", "-s", "--max-time", "5", "-o", "/dev/stdout", "-w", "\n%{http_code}"]
     if tok is not None:
         argv += ["-H", f"Authorization: Bearer {tok}"]
-    r = in_node(argv + [f"http://{ip}:9464/v1/pods"])
+    if plain:
+        argv += [f"http://{ip}:9464/v1/pods"]
+    else:
+        argv += ["--cacert", ca, "--connect-to", f"{TLS_NAME}:9443:{ip}:9443",
+                 f"https://{TLS_NAME}:9443/v1/pods"]
+    r = in_node(argv)
     body, _, code = r.stdout.rpartition("\n")
+    if code == "000":
+        return None, str(r.returncode)
     return (int(code) if code.isdigit() else None), body
 
 
@@ -161,8 +182,34 @@ if not ok:
 agent = pods("ferry-system", "app.kubernetes.io%2Fname%3Dferry-agent")[0]
 AGENT_IP = agent["status"]["podIP"]
 
-# ---------------------------------------------------------------- the page and who may read it
+# ---------------------------------------------------------------- TLS: the Secrets, the ports
+ca_sec, tls_sec = get("/api/v1/namespaces/ferry-system/secrets/ferry-agent-ca"), \
+    get("/api/v1/namespaces/ferry-system/secrets/ferry-agent-tls")
+check("the controller made the Secrets ferry-agent-ca and ferry-agent-tls (kubernetes.io/tls)",
+      ca_sec and tls_sec and tls_sec.get("type") == "kubernetes.io/tls",
+      (bool(ca_sec), (tls_sec or {}).get("type")), "both", "control/signals/README.md")
+if not (ca_sec and tls_sec):
+    finish()
+with open(CA_FILE, "wb") as f:
+    f.write(base64.b64decode(ca_sec["data"]["ca.crt"]))
+agent_c = next(c for c in agent["spec"]["containers"] if c["name"] == "agent")
+check("the agent runs with the mounted certificate and declares port 9443",
+      "--tls-cert=/etc/ferry/agent-tls/tls.crt" in agent_c.get("args", []) and
+      any(p.get("containerPort") == 9443 for p in agent_c.get("ports", [])),
+      (agent_c.get("args"), agent_c.get("ports")), "--tls-cert, 9443", "k8s/deploy/agent-daemonset.yaml")
 ctl_tok = token("ferry-controller", "ferry-system", ["ferry-agent"])
+code, body = page(AGENT_IP, ctl_tok, plain=True)
+eq("the plain metrics port answers 404 for the page, even with the controller's token", code, 404,
+   "control/signals/README.md")
+other_ca = os.path.join(D, "other-ca.crt")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", os.path.join(D, "other-ca.key"), "-out", other_ca, "-subj", "/CN=other",
+                "-days", "1", "-batch"], check=True, capture_output=True)
+code, body = page(AGENT_IP, ctl_tok, ca=other_ca)
+eq("over HTTPS with another CA: no answer (curl 60: the certificate is not verified)", (code, body),
+   (None, "60"), "control/signals/README.md")
+
+# ---------------------------------------------------------------- the page and who may read it
 code, body = page(AGENT_IP, None)
 eq("the per-pod page without a token: 401", code, 401, "control/signals/signals.h")
 code, body = page(AGENT_IP, token("ferry-controller", "ferry-system"))
