@@ -12,7 +12,11 @@ request rate. Checks, each naming where it is specified:
   ferry-agent-ca and ferry-agent-tls, the agent mounts the latter and serves its
   page over HTTPS only (port 9443), verified with the CA read from the former under
   the agents' name ferry-agent.ferry-system.svc; another CA is refused before any
-  request is sent; the plain metrics port answers 404 for the page;
+  request is sent; the plain metrics port answers 404 for the page; a new
+  certificate written into ferry-agent-tls is served by the running agent (the
+  kubelet refreshes the mount, the agent looks at the files every minute and
+  restarts its listener), without a restart of its container, while the autoscaling
+  below goes on;
 - the agent's per-pod page (control/signals/signals.h), over that HTTPS, answers
   only the controller's service account with a token for the audience ferry-agent:
   401 without a token and with a token for the API server's audience, 403 for
@@ -29,6 +33,7 @@ request rate. Checks, each naming where it is specified:
 CI budget of the autoscaling suite: 3 minutes. Timing figures go to stdout only.
 """
 import base64
+import datetime
 import json
 import os
 import subprocess
@@ -42,6 +47,10 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRC, "tests", "kbox"))
 from kboxtest import Box, Client, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
 from kboxd import nodeutil  # noqa: E402
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 
 REF = "issue 18 Tests"
 NODE = "node-s1"
@@ -208,6 +217,44 @@ subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_para
 code, body = page(AGENT_IP, ctl_tok, ca=other_ca)
 eq("over HTTPS with another CA: no answer (curl 60: the certificate is not verified)", (code, body),
    (None, "60"), "control/signals/README.md")
+
+
+
+def served_serial(ip):
+    """The serial number of the certificate the agent's TLS port presents (None: none)."""
+    r = in_node(["openssl", "s_client", "-connect", f"{ip}:9443", "-servername", TLS_NAME], input="", timeout=10)
+    pem = r.stdout[r.stdout.find("-----BEGIN CERTIFICATE-----"):r.stdout.find("-----END CERTIFICATE-----") + 25]
+    try:
+        return x509.load_pem_x509_certificate(pem.encode()).serial_number
+    except ValueError:
+        return None
+
+
+# the renewal: a new certificate of the same CA written into the Secret now, to be served
+# by the running agent by the end of the test (the kubelet's refresh, then the agent's look
+# at its files every minute); the controller leaves it (of its CA, most of its life left)
+ca_crt = x509.load_pem_x509_certificate(base64.b64decode(ca_sec["data"]["ca.crt"]))
+ca_key = serialization.load_pem_private_key(base64.b64decode(ca_sec["data"]["ca.key"]), None)
+new_key = ec.generate_private_key(ec.SECP256R1())
+now = datetime.datetime.now(datetime.timezone.utc)
+new_crt = (x509.CertificateBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, TLS_NAME)]))
+           .issuer_name(ca_crt.subject).public_key(new_key.public_key()).serial_number(x509.random_serial_number())
+           .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=300))
+           .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+           .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+           .add_extension(x509.SubjectAlternativeName([x509.DNSName(TLS_NAME)]), critical=False)
+           .sign(ca_key, hashes.SHA256()))
+old_serial = served_serial(AGENT_IP)
+check("the agent presents the Secret's certificate",
+      old_serial == x509.load_pem_x509_certificate(base64.b64decode(tls_sec["data"]["tls.crt"])).serial_number,
+      old_serial, "tls.crt's serial", "control/signals/README.md")
+tls_sec["data"]["tls.crt"] = base64.b64encode(new_crt.public_bytes(serialization.Encoding.PEM)).decode()
+tls_sec["data"]["tls.key"] = base64.b64encode(new_key.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())).decode()
+code, _, body = api.put("/api/v1/namespaces/ferry-system/secrets/ferry-agent-tls", tls_sec)
+eq("a new certificate of the CA written into ferry-agent-tls", code, 200, "control/signals/README.md")
+T_RENEW = time.time()
 
 # ---------------------------------------------------------------- the page and who may read it
 code, body = page(AGENT_IP, None)
@@ -390,6 +437,19 @@ finally:
     stop.set()
     gen.kill()
     gen.wait()
+# ---------------------------------------------------------------- the renewal, served
+# the kubelet's refresh of the mount (seconds in the box, about a minute on a real node)
+# and the agent's look at its files every minute: 90 s from the write at most
+renewed = wait_until(lambda: served_serial(AGENT_IP) == new_crt.serial_number, max(1, T_RENEW + 90 - time.time()), 1)
+print(f"note: the new certificate served {time.time() - T_RENEW:.1f} s after the Secret's update", flush=True)
+check("the running agent serves the new certificate within 90 s of the Secret's update (mount refresh + 60 s look)",
+      renewed, served_serial(AGENT_IP), new_crt.serial_number, "control/signals/README.md")
+agent_now = get(f"/api/v1/namespaces/ferry-system/pods/{agent['metadata']['name']}") or {}
+eq("... without a restart of the agent's container (restartCount 0)",
+   [c.get("restartCount") for c in (agent_now.get("status") or {}).get("containerStatuses") or []], [0],
+   "control/agent/tlsreload.h")
+check("... and the page reads with the Secret's CA after it", doc(), page(AGENT_IP, ctl_tok), "200",
+      "control/signals/README.md")
 print("note: replicas over time (s after the step up):",
       [(round(t - t_up, 1), n) for i, (t, n) in enumerate(history) if i == 0 or history[i - 1][1] != n],
       f"{time.time() - T0:.1f} s in all", flush=True)
