@@ -9,7 +9,9 @@
  * ours; the agent (layer 3) writes and guards the page with it, the
  * autoscaler (layer 2) reads the feed through it.
  *
- * The page: GET SIG_PATH on the agent's metrics port, with
+ * The page: GET SIG_PATH on the agent's TLS port (SIG_AGENT_TLS_PORT, as
+ * the shipped DaemonSet runs it: the certificate sig_tls_ensure() issues;
+ * on the metrics port without one), with
  * "Authorization: Bearer TOKEN", TOKEN a service-account token of the
  * controller bound to the audience SIG_AUDIENCE (a projected token: the API
  * server refuses it, so a token read off the wire opens nothing but other
