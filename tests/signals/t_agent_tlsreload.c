@@ -88,6 +88,7 @@ static int get(const char *ca)
 
 int main(void)
 {
+	char *tmp;
 	struct sig_pem ca1, ca2, c1, c2, c3;
 	int64_t now = (int64_t)time(NULL);
 	char crt[600], key[600], addr[64], f[700];
@@ -98,7 +99,9 @@ int main(void)
 	int ret;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(dir, sizeof(dir), "%s", t_tmpdir("agent_tlsreload"));
+	tmp = t_tmpdir("agent_tlsreload");
+	snprintf(dir, sizeof(dir), "%s", tmp);
+	free(tmp);
 	T_ASSERT(!sig_cert_ca_make(now, 10, &ca1) && !sig_cert_ca_make(now, 10, &ca2), "CAs");
 	T_ASSERT(!sig_cert_make(&ca1, SIG_AGENT_TLS_NAME, now, 5, &c1), "certificate 1");
 	T_ASSERT(!sig_cert_make(&ca2, SIG_AGENT_TLS_NAME, now, 5, &c2), "certificate 2");

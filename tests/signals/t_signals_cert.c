@@ -49,13 +49,16 @@ static unsigned int page(void *arg, FILE *f)
 
 int main(void)
 {
+	char *tmp;
 	struct sig_pem ca, ca2, crt, other, shortca, shortcrt, no;
 	const int64_t now = (int64_t)time(NULL);
 	int64_t end = 0, life;
 	char *argv[16];
 	int ret;
 
-	snprintf(dir, sizeof(dir), "%s", t_tmpdir("signals_cert"));
+	tmp = t_tmpdir("signals_cert");
+	snprintf(dir, sizeof(dir), "%s", tmp);
+	free(tmp);
 	T_ASSERT(!sig_cert_ca_make(now, SIG_CA_DAYS, &ca), "sig_cert_ca_make");
 	T_ASSERT(!sig_cert_ca_make(now, SIG_CA_DAYS, &ca2), "sig_cert_ca_make (another)");
 	T_ASSERT(strstr(ca.crt, "-----BEGIN CERTIFICATE-----") &&
