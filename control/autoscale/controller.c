@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "autoscale.h"
 #include "control/signals/signals.h"
@@ -96,31 +95,19 @@ static int as_ctl_setup(struct k8s_client *client, const char *own_ns, void **st
 	struct as_ctl *c = calloc(1, sizeof(*c));
 	struct sig_feed_opts fo = {.sz = sizeof(fo), .agent_ns = own_ns};
 	const char *own_ca = getenv("FERRY_AGENT_CA_FILE");
-	char *ca = NULL;
 	int ret;
 
 	*state = c;
 	if (!c)
 		return -ENOMEM;
 	/*
-	 * The agents' certificate, unless the CA is one's own: made sure of now
-	 * (the agents wait for its Secret to start), then by the feed every hour.
-	 * Rights missing end the controller with the verb to grant; anything
-	 * else the feed retries.
+	 * The agents' certificate, unless the CA is one's own: the feed makes
+	 * sure of its Secrets now (the agents wait for them to start) and every
+	 * hour; rights missing end the controller, the verb logged by the feed.
 	 */
-	if (!own_ca || !*own_ca) {
-		fo.issue = true;
-		ret = sig_tls_ensure(client, own_ns, (int64_t)time(NULL), &ca, NULL, err);
-		if (ret == -EACCES || ret == -EPERM) {
-			free(c);
-			*state = NULL;
-			return ret;
-		}
-		fo.ca_pem = ca;
-	}
+	fo.issue = !own_ca || !*own_ca;
 	pthread_mutex_init(&c->lock, NULL);
 	ret = sig_feed_new(client, &fo, &c->feed);
-	free(ca);
 	if (ret) {
 		memset(err, 0, sizeof(*err));
 		err->code = ret;

@@ -574,9 +574,6 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 		    secs_of(getenv("FERRY_AGENT_TLS_CHECK_S")) > 0)
 			f->tls_check_ms =
 				1000u * (unsigned int)secs_of(getenv("FERRY_AGENT_TLS_CHECK_S"));
-		if (f->issue && f->ca_pem)
-			f->tls_next_ms =
-				wall_ms() + f->tls_check_ms; /* just checked by the caller */
 		f->server_name = dup_or(o ? o->server_name : NULL, SIG_AGENT_TLS_NAME);
 		if ((own && !f->ca_file) || (pem && !f->ca_pem) || !f->server_name) {
 			ret = -ENOMEM;
@@ -605,6 +602,14 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 				ret = -ENOMEM;
 				goto fail;
 			}
+		}
+	}
+	/* the first check here: rights that are missing fail the start, with the verb logged */
+	if (f->issue) {
+		tls_check(f, wall_ms());
+		if (f->st.tls_error == -EACCES || f->st.tls_error == -EPERM) {
+			ret = f->st.tls_error;
+			goto fail;
 		}
 	}
 	ret = -pthread_create(&f->thread, NULL, feed_main, f);

@@ -220,11 +220,11 @@ struct sig_point {
  * @issue:      without @ca_file (nor $FERRY_AGENT_CA_FILE), with @c (not @urls): the
  *              feed makes sure of the agents' Secrets in @agent_ns
  *              (sig_tls_ensure(): needs get, create and update of them)
- *              every @tls_check_ms and trusts the CA it read, in place of
- *              @ca_pem; until it has one it reads no agent (never in
- *              plain HTTP); a failure is retried 10 s later (counted:
- *              sig_feed_stats). Give the first check's CA as @ca_pem and
- *              the next runs @tls_check_ms later, else at once
+ *              in sig_feed_new() and every @tls_check_ms after, and trusts
+ *              the CA it read, in place of @ca_pem; until it has one it
+ *              reads no agent (never in plain HTTP); a failure is retried
+ *              10 s later (counted: sig_feed_stats); what each check wrote,
+ *              and each failure once per cause, is logged (sig_set_log())
  * @tls_check_ms: (0: $FERRY_AGENT_TLS_CHECK_S seconds, 1 to 86 400, else an
  *              hour)
  */
@@ -249,7 +249,10 @@ struct sig_feed;
  * sig_feed_new() - start reading the agents (a thread of its own)
  * @c: the controller's API client (borrowed until sig_feed_free(); lists
  *     pods in @agent_ns); unused with @o->urls
- * Return: 0; -ENOMEM; -errno of a thread that could not start.
+ * Return: 0; -ENOMEM; -errno of a thread that could not start; with
+ * @o->issue, -EACCES or -EPERM when the first check of the agents' Secrets
+ * was refused (the API server's line, naming the verb, is logged; other
+ * failures of it are retried by the feed).
  */
 int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig_feed **out);
 
