@@ -32,6 +32,7 @@
 #include "agent.h"
 #include "lbsync.h"
 #include "podwatch.h"
+#include "tlsreload.h"
 #include "transfers.h"
 #include "control/cli/cli.h"
 #include "control/httpd/httpd.h"
@@ -42,6 +43,7 @@
 #define AGENT_PIN_DIR	   "/sys/fs/bpf/ferry"
 #define AGENT_METRICS_ADDR "127.0.0.1:9464"
 #define AGENT_TLS_ADDR	   ":9443" /* SIG_AGENT_TLS_PORT */
+#define AGENT_TLS_CHECK_S  60	   /* how often the certificate's files are looked at */
 
 struct agent_http {
 	pthread_mutex_t lock;
@@ -235,9 +237,15 @@ static const struct ctl_httpd_page agent_pages[] = {
 };
 #define AGENT_NPAGES (sizeof(agent_pages) / sizeof(agent_pages[0]))
 
-/* start the TLS server of SIG_PATH; a failure is the command's, with a message */
-static int agent_tls_start(const struct agent_args *a, struct agent_http *h, struct ctl_httpd **out)
+/*
+ * start the TLS server of SIG_PATH, restarted when its files change
+ * (tlsreload.h); a failure is the command's, with a message
+ */
+static int agent_tls_start(const struct agent_args *a, struct agent_http *h, struct agent_tls **out)
 {
+	const char *every = getenv("FERRY_AGENT_TLS_CHECK_S");
+	double every_s = every && atof(every) > 0 ? atof(every) : AGENT_TLS_CHECK_S;
+	struct ctl_httpd *srv = NULL;
 	struct ctl_httpd_opts o = {.sz = sizeof(o),
 				   .addr = a->tls_addr ? a->tls_addr : AGENT_TLS_ADDR,
 				   .pages = &agent_pages[AGENT_NPAGES - 1],
@@ -245,12 +253,18 @@ static int agent_tls_start(const struct agent_args *a, struct agent_http *h, str
 				   .arg = h,
 				   .tls_cert = a->tls_cert,
 				   .tls_key = a->tls_key};
-	int ret = ctl_httpd_start(&o, out);
+	int ret = ctl_httpd_start(&o, &srv);
 
 	switch (ret) {
 	case 0:
-		ctl_log(CTL_LOG_INFO, "agent: " SIG_PATH " on https://%s (certificate %s)", o.addr,
-			a->tls_cert);
+		ret = agent_tls_new(&o, srv, every_s, out);
+		if (ret) {
+			ctl_httpd_stop(srv);
+			return ctl_fail(ret, strerror(-ret), "agent");
+		}
+		ctl_log(CTL_LOG_INFO,
+			"agent: " SIG_PATH " on https://%s (certificate %s, looked at every %g s)",
+			o.addr, a->tls_cert, every_s);
 		return 0;
 	case -EINVAL:
 		return ctl_fail(ret, NULL,
@@ -508,7 +522,8 @@ static int agent_parse(int argc, char **argv, struct agent_args *a)
 
 /* Sample every @interval seconds until SIGINT/SIGTERM; a failed sample is logged. */
 static void agent_loop(struct ebpf_agent *ea, struct agent_pods *pods, struct agent_xfers *xf,
-		       struct agent_lb *lb, struct agent_http *h, double interval)
+		       struct agent_lb *lb, struct agent_http *h, struct agent_tls *tls,
+		       double interval)
 {
 	double next = agent_now();
 
@@ -520,6 +535,8 @@ static void agent_loop(struct ebpf_agent *ea, struct agent_pods *pods, struct ag
 		if (xf)
 			agent_xfers_poll(xf);
 		agent_lb_poll(lb);
+		if (tls)
+			agent_tls_poll(tls, now); /* logs what it did */
 		if (now >= next) {
 			ret = agent_publish(ea, pods, h);
 			if (ret)
@@ -544,7 +561,8 @@ int ctl_cmd_agent(int argc, char **argv)
 	struct agent_http h = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	struct ctl_httpd_opts ho = {
 		.sz = sizeof(ho), .pages = agent_pages, .npages = AGENT_NPAGES, .arg = &h};
-	struct ctl_httpd *httpd = NULL, *tls = NULL;
+	struct ctl_httpd *httpd = NULL;
+	struct agent_tls *tls = NULL;
 	struct ebpf_agent *ea = NULL;
 	struct agent_pods *pods = NULL;
 	struct agent_xfers *xf = NULL;
@@ -624,11 +642,11 @@ int ctl_cmd_agent(int argc, char **argv)
 	a.lo.pin_dir = a.pin_dir;
 	if (pods && !a.no_lb)
 		agent_lb_open(agent_pods_client(pods), agent_pods_node(pods), &a.lo, &lb);
-	agent_loop(ea, pods, xf, lb, &h, a.interval);
+	agent_loop(ea, pods, xf, lb, &h, tls, a.interval);
 out:
 	agent_lb_close(lb);
 	agent_xfers_close(xf);
-	ctl_httpd_stop(tls);
+	agent_tls_free(tls);
 	ctl_httpd_stop(httpd);
 	ebpf_agent_close(ea);
 	agent_pods_close(pods);

@@ -94,11 +94,18 @@ static int as_ctl_setup(struct k8s_client *client, const char *own_ns, void **st
 {
 	struct as_ctl *c = calloc(1, sizeof(*c));
 	struct sig_feed_opts fo = {.sz = sizeof(fo), .agent_ns = own_ns};
+	const char *own_ca = getenv("FERRY_AGENT_CA_FILE");
 	int ret;
 
 	*state = c;
 	if (!c)
 		return -ENOMEM;
+	/*
+	 * The agents' certificate, unless the CA is one's own: the feed makes
+	 * sure of its Secrets now (the agents wait for them to start) and every
+	 * hour; rights missing end the controller, the verb logged by the feed.
+	 */
+	fo.issue = !own_ca || !*own_ca;
 	pthread_mutex_init(&c->lock, NULL);
 	ret = sig_feed_new(client, &fo, &c->feed);
 	if (ret) {

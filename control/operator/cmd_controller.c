@@ -43,6 +43,7 @@
 #include "operator.h"
 #include "control/cli/cli.h"
 #include "control/httpd/httpd.h"
+#include "control/signals/signals.h"
 
 #define CTLR_LEASE_NAME	  "ferry-controller"
 #define CTLR_METRICS_ADDR ":9465"
@@ -642,6 +643,7 @@ int ctl_cmd_controller(int argc, char **argv)
 	if (ctl_verbosity == CTL_LOG_WARN)
 		ctl_verbosity = CTL_LOG_INFO;
 	k8s_set_log(ctl_log_line);
+	sig_set_log(ctl_log_line); /* the feed's checks of the agents' Secrets */
 	ctlr_identity(&x);
 	/* before any thread starts, so that only this one sees the signals */
 	signal(SIGPIPE, SIG_IGN);

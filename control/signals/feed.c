@@ -13,9 +13,13 @@
  * With a CA (sig_feed_opts.ca_file) every read is HTTPS to the agent's TLS
  * port: the URL names the agents' certificate's name and libcurl connects
  * to the pod's address (CURLOPT_CONNECT_TO), so each agent proves it holds
- * a certificate of that CA for that name before the token is sent.
+ * a certificate of that CA for that name before the token is sent. The CA
+ * is a file (sig_feed_opts.ca_file), a PEM in memory (ca_pem), or, with
+ * sig_feed_opts.issue, the one sig_tls_ensure() makes sure of at the start
+ * and every tls_check_ms after: the feed then reads nothing until it has it.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,8 @@
 #define POD_FORGET_MS	   60000
 #define PAGE_MAX	   (8u << 20) /* a page of 30 000 pods is about 4 MiB */
 #define NBUCKETS	   65536      /* 30 000 pods: chains of one */
+#define TLS_CHECK_MS	   3600000    /* the agents' Secrets, when the feed issues them */
+#define TLS_RETRY_MS	   10000      /* ... after a failure */
 
 struct sample {
 	int64_t t, dt;
@@ -65,6 +71,10 @@ struct sig_feed {
 	struct k8s_client *c;
 	char *ns, *selector, *token_file;
 	char *ca_file, *server_name, *connect_to; /* NULL: plain HTTP */
+	char *ca_pem;				  /* the CA in memory (instead of @ca_file) */
+	bool tls, issue; /* HTTPS (a CA given or issued); sig_tls_ensure() */
+	unsigned int tls_check_ms;
+	int64_t tls_next_ms; /* the next sig_tls_ensure() */
 	unsigned int port, period_ms, list_ms, timeout_ms;
 	pthread_t thread;
 	CURLM *multi;
@@ -82,6 +92,27 @@ struct sig_feed {
 	struct fpod *buckets[NBUCKETS];
 	struct sig_feed_stats st;
 };
+
+static sig_log_fn log_fn;
+
+void sig_set_log(sig_log_fn fn)
+{
+	log_fn = fn;
+}
+
+static void sig_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sig_log(int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!log_fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_fn(level, msg);
+}
 
 static int64_t wall_ms(void)
 {
@@ -154,11 +185,11 @@ static void agents_free(struct sig_feed *f)
  */
 static int agent_at(const struct sig_feed *f, struct agent *a, const char *ip)
 {
-	const char *fmt6 = f->ca_file ? "[%s]" : "http://[%s]:%u" SIG_PATH;
+	const char *fmt6 = f->tls ? "[%s]" : "http://[%s]:%u" SIG_PATH;
 	char ct[400];
 
 	snprintf(a->addr, sizeof(a->addr), strchr(ip, ':') ? "[%s]" : "%s", ip);
-	if (!f->ca_file) {
+	if (!f->tls) {
 		snprintf(a->url, sizeof(a->url), strchr(ip, ':') ? fmt6 : "http://%s:%u" SIG_PATH,
 			 ip, f->port);
 		return 0;
@@ -337,6 +368,8 @@ static void poll_all(struct sig_feed *f)
 	struct curl_slist *hdr = NULL;
 	int running = 0;
 
+	if (f->tls && !f->ca_file && !f->ca_pem)
+		return; /* the issued CA is not read yet: nothing goes out unverified */
 	if (f->auth[0])
 		hdr = curl_slist_append(NULL, f->auth);
 	for (size_t i = 0; i < f->nagents; i++) {
@@ -356,12 +389,21 @@ static void poll_all(struct sig_feed *f)
 		curl_easy_setopt(a->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)f->timeout_ms);
 		curl_easy_setopt(a->easy, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(a->easy, CURLOPT_ACCEPT_ENCODING, "");
-		if (f->ca_file) {
+		if (f->tls) {
 			/* the token goes to an agent that proved its certificate, nowhere else */
 			curl_easy_setopt(a->easy, CURLOPT_PROTOCOLS_STR, "https");
 			curl_easy_setopt(a->easy, CURLOPT_SSLVERSION,
 					 (long)CURL_SSLVERSION_TLSv1_2);
-			curl_easy_setopt(a->easy, CURLOPT_CAINFO, f->ca_file);
+			if (f->ca_pem) {
+				struct curl_blob b = {.data = f->ca_pem,
+						      .len = strlen(f->ca_pem),
+						      .flags = CURL_BLOB_COPY};
+
+				curl_easy_setopt(a->easy, CURLOPT_CAINFO_BLOB, &b);
+				curl_easy_setopt(a->easy, CURLOPT_CAINFO, NULL);
+			} else {
+				curl_easy_setopt(a->easy, CURLOPT_CAINFO, f->ca_file);
+			}
 			curl_easy_setopt(a->easy, CURLOPT_CAPATH, NULL); /* that CA alone */
 			curl_easy_setopt(a->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 			curl_easy_setopt(a->easy, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -408,6 +450,48 @@ static void poll_all(struct sig_feed *f)
 	curl_slist_free_all(hdr);
 }
 
+/* the agents' Secrets, and the CA to trust from them (sig_feed_opts.issue) */
+static void tls_check(struct sig_feed *f, int64_t now)
+{
+	struct k8s_err err;
+	unsigned int did = 0;
+	char *ca = NULL;
+	int ret;
+
+	if (!f->issue || now < f->tls_next_ms)
+		return;
+	ret = sig_tls_ensure(f->c, f->ns, now / 1000, &ca, &did, &err);
+	/* a failure once per cause (it is retried every 10 s), each write */
+	if (ret && ret != f->st.tls_error)
+		sig_log(1, "the agents' certificate: %s (retried every %d s)", err.msg,
+			TLS_RETRY_MS / 1000);
+	else if (!ret && f->st.tls_error)
+		sig_log(2, "the agents' certificate: the Secrets in %s are good again", f->ns);
+	if (did & SIG_TLS_MADE_CA)
+		sig_log(2, "the agents' certificate: a new CA in secret %s/" SIG_CA_SECRET, f->ns);
+	if (did & SIG_TLS_MADE_CERT)
+		sig_log(2,
+			"the agents' certificate: issued for " SIG_AGENT_TLS_NAME
+			" in secret %s/" SIG_TLS_SECRET ", %d days",
+			f->ns, SIG_CERT_DAYS);
+	pthread_mutex_lock(&f->lock);
+	f->st.tls_checks++;
+	if (ret) {
+		f->st.tls_failures++;
+		f->st.tls_error = ret;
+	} else {
+		f->st.tls_error = 0;
+		f->st.tls_issued += !!(did & SIG_TLS_MADE_CERT);
+		f->st.tls_cas += !!(did & SIG_TLS_MADE_CA);
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (!ret) {
+		free(f->ca_pem); /* only this thread reads it */
+		f->ca_pem = ca;
+	}
+	f->tls_next_ms = now + (ret ? TLS_RETRY_MS : f->tls_check_ms);
+}
+
 static void *feed_main(void *arg)
 {
 	struct sig_feed *f = arg;
@@ -419,6 +503,7 @@ static void *feed_main(void *arg)
 		bool stop;
 
 		token_read(f, now);
+		tls_check(f, now);
 		agents_list(f, now);
 		poll_all(f);
 		forget(f, wall_ms());
@@ -436,6 +521,15 @@ static void *feed_main(void *arg)
 			clock_gettime(CLOCK_REALTIME, &next); /* fell behind: no burst */
 	}
 	return NULL;
+}
+
+/* a positive number of seconds (at most a day), else 0 */
+static int secs_of(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return *s && !*end && v > 0 && v <= 86400 ? (int)v : 0;
 }
 
 static char *dup_or(const char *s, const char *dflt)
@@ -457,7 +551,7 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 	f->ns = dup_or(o ? o->agent_ns : NULL, "ferry-system");
 	f->selector = dup_or(o ? o->selector : NULL, SIG_AGENT_SELECTOR);
 	f->token_file = dup_or(o && o->token_file ? o->token_file : env, SIG_TOKEN_FILE);
-	f->port = o && o->port ? o->port : ca && *ca ? SIG_AGENT_TLS_PORT : SIG_AGENT_PORT;
+	f->port = o && o->port ? o->port : SIG_AGENT_PORT; /* SIG_AGENT_TLS_PORT with TLS: below */
 	f->period_ms = o && o->period_ms ? o->period_ms : DEFAULT_PERIOD_MS;
 	f->list_ms = o && o->list_ms ? o->list_ms : DEFAULT_LIST_MS;
 	f->timeout_ms = o && o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -468,13 +562,25 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 		ret = -ENOMEM;
 		goto fail;
 	}
-	if (ca && *ca) {
-		f->ca_file = strdup(ca);
+	f->tls = (ca && *ca) || (o && ((o->ca_pem && *o->ca_pem) || (o->issue && c)));
+	if (f->tls) {
+		bool own = ca && *ca, pem = !own && o->ca_pem && *o->ca_pem;
+
+		f->ca_file = own ? strdup(ca) : NULL;
+		f->ca_pem = pem ? strdup(o->ca_pem) : NULL;
+		f->issue = !own && o && o->issue && c && !o->nurls;
+		f->tls_check_ms = o && o->tls_check_ms ? o->tls_check_ms : TLS_CHECK_MS;
+		if (!(o && o->tls_check_ms) && getenv("FERRY_AGENT_TLS_CHECK_S") &&
+		    secs_of(getenv("FERRY_AGENT_TLS_CHECK_S")) > 0)
+			f->tls_check_ms =
+				1000u * (unsigned int)secs_of(getenv("FERRY_AGENT_TLS_CHECK_S"));
 		f->server_name = dup_or(o ? o->server_name : NULL, SIG_AGENT_TLS_NAME);
-		if (!f->ca_file || !f->server_name) {
+		if ((own && !f->ca_file) || (pem && !f->ca_pem) || !f->server_name) {
 			ret = -ENOMEM;
 			goto fail;
 		}
+		if (!(o && o->port))
+			f->port = SIG_AGENT_TLS_PORT;
 		if (o && o->connect_to && !(f->connect_to = strdup(o->connect_to))) {
 			ret = -ENOMEM;
 			goto fail;
@@ -498,6 +604,14 @@ int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig
 			}
 		}
 	}
+	/* the first check here: rights that are missing fail the start, with the verb logged */
+	if (f->issue) {
+		tls_check(f, wall_ms());
+		if (f->st.tls_error == -EACCES || f->st.tls_error == -EPERM) {
+			ret = f->st.tls_error;
+			goto fail;
+		}
+	}
 	ret = -pthread_create(&f->thread, NULL, feed_main, f);
 	if (ret)
 		goto fail;
@@ -513,6 +627,7 @@ fail:
 	free(f->selector);
 	free(f->token_file);
 	free(f->ca_file);
+	free(f->ca_pem);
 	free(f->server_name);
 	free(f->connect_to);
 	free(f);
@@ -543,6 +658,7 @@ void sig_feed_free(struct sig_feed *f)
 	free(f->selector);
 	free(f->token_file);
 	free(f->ca_file);
+	free(f->ca_pem);
 	free(f->server_name);
 	free(f->connect_to);
 	free(f);

@@ -9,7 +9,9 @@
  * ours; the agent (layer 3) writes and guards the page with it, the
  * autoscaler (layer 2) reads the feed through it.
  *
- * The page: GET SIG_PATH on the agent's metrics port, with
+ * The page: GET SIG_PATH on the agent's TLS port (SIG_AGENT_TLS_PORT, as
+ * the shipped DaemonSet runs it: the certificate sig_tls_ensure() issues;
+ * on the metrics port without one), with
  * "Authorization: Bearer TOKEN", TOKEN a service-account token of the
  * controller bound to the audience SIG_AUDIENCE (a projected token: the API
  * server refuses it, so a token read off the wire opens nothing but other
@@ -44,7 +46,9 @@
  * Threads: a sig_feed runs one thread of its own (the 1 Hz poll) and
  * answers sig_feed_points() from any thread; a sig_auth is used by one
  * thread (the agent's HTTP thread). Errors are 0 or -errno; nothing here
- * prints or logs (the feed counts its failures: sig_feed_stats()).
+ * prints, and the one thing logged (through sig_set_log()) is what the
+ * feed's checks of the agents' Secrets wrote or why they failed; the feed
+ * counts its reads' failures (sig_feed_stats()).
  */
 #ifndef FERRY_CTL_SIGNALS_H
 #define FERRY_CTL_SIGNALS_H
@@ -63,6 +67,11 @@
 #define SIG_AGENT_TLS_NAME   "ferry-agent.ferry-system.svc"
 #define SIG_TOKEN_FILE	     "/var/run/secrets/ferry.io/agent-token/token"
 #define SIG_DEFAULT_STALE_MS 5000
+
+/* Log sink (levels 0 error, 1 warning, 2 info, as control/cli's): one line without a newline, never a key */
+typedef void (*sig_log_fn)(int level, const char *msg);
+/* sig_set_log() - route the module's log lines to @fn (NULL, the default: discard them); call before sig_feed_new() */
+void sig_set_log(sig_log_fn fn);
 
 /* what a page carries per pod, in the order of the "v" array (autoscale.h's enum as_signal) */
 enum sig_kind {
@@ -139,6 +148,7 @@ int sig_page_parse(const char *buf, size_t len, struct sig_page *pg, sig_pod_fn 
 /* ---- the agent's side: who may read the page ---- */
 
 struct k8s_client;
+struct k8s_err;
 struct sig_auth;
 
 /**
@@ -204,8 +214,21 @@ struct sig_point {
  *              (SIG_AGENT_TLS_NAME): every agent (one Secret mounted into
  *              the DaemonSet) shares it, and each is reached at its pod
  *              address with that name checked (CURLOPT_CONNECT_TO)
- * @connect_to: with @urls and @ca_file: a CURLOPT_CONNECT_TO entry
+ * @connect_to: with @urls and a CA: a CURLOPT_CONNECT_TO entry
  *              ("NAME:PORT:ADDR:PORT") for each of them (tests)
+ * @ca_pem:     without @ca_file (nor $FERRY_AGENT_CA_FILE): the CA as PEM
+ *              in memory (copied; CURLOPT_CAINFO_BLOB), with @ca_file's
+ *              rules
+ * @issue:      without @ca_file (nor $FERRY_AGENT_CA_FILE), with @c (not @urls): the
+ *              feed makes sure of the agents' Secrets in @agent_ns
+ *              (sig_tls_ensure(): needs get, create and update of them)
+ *              in sig_feed_new() and every @tls_check_ms after, and trusts
+ *              the CA it read, in place of @ca_pem; until it has one it
+ *              reads no agent (never in plain HTTP); a failure is retried
+ *              10 s later (counted: sig_feed_stats); what each check wrote,
+ *              and each failure once per cause, is logged (sig_set_log())
+ * @tls_check_ms: (0: $FERRY_AGENT_TLS_CHECK_S seconds, 1 to 86 400, else an
+ *              hour)
  */
 struct sig_feed_opts {
 	size_t sz;
@@ -217,6 +240,9 @@ struct sig_feed_opts {
 	const char *const *urls;
 	size_t nurls;
 	const char *ca_file, *server_name, *connect_to;
+	const char *ca_pem;
+	bool issue;
+	unsigned int tls_check_ms;
 };
 
 struct sig_feed;
@@ -225,7 +251,10 @@ struct sig_feed;
  * sig_feed_new() - start reading the agents (a thread of its own)
  * @c: the controller's API client (borrowed until sig_feed_free(); lists
  *     pods in @agent_ns); unused with @o->urls
- * Return: 0; -ENOMEM; -errno of a thread that could not start.
+ * Return: 0; -ENOMEM; -errno of a thread that could not start; with
+ * @o->issue, -EACCES or -EPERM when the first check of the agents' Secrets
+ * was refused (the API server's line, naming the verb, is logged; other
+ * failures of it are retried by the feed).
  */
 int sig_feed_new(struct k8s_client *c, const struct sig_feed_opts *o, struct sig_feed **out);
 
@@ -246,11 +275,97 @@ void sig_feed_free(struct sig_feed *f);
 int sig_feed_points(struct sig_feed *f, enum sig_kind kind, const char *uid,
 		    const struct sig_point **pts, size_t *n);
 
-/* Counters, for /metrics and the bench. */
+/*
+ * Counters, for /metrics and the bench; with sig_feed_opts.issue the checks
+ * of the agents' Secrets, those that failed, the certificates and CAs
+ * written, and the last check's error (0: it succeeded).
+ */
 struct sig_feed_stats {
 	uint64_t polls, pages, failures, pods, bytes;
 	size_t agents;
+	uint64_t tls_checks, tls_failures, tls_issued, tls_cas;
+	int tls_error;
 };
 void sig_feed_stats(struct sig_feed *f, struct sig_feed_stats *out);
+
+/* ---- the agents' certificate (cert.c: PEM made and checked; issue.c: the Secrets) ---- */
+
+#define SIG_CA_SECRET  "ferry-agent-ca"	 /* Opaque: ca.crt, ca.key (the controller's only) */
+#define SIG_TLS_SECRET "ferry-agent-tls" /* kubernetes.io/tls: tls.crt, tls.key, ca.crt */
+#define SIG_CA_DAYS    1826		 /* the CA: 5 years */
+#define SIG_CERT_DAYS  365		 /* the agents' certificate: 1 year */
+
+/* a certificate and its private key, PEM, malloc()ed; sig_pem_fini() wipes the key */
+struct sig_pem {
+	char *crt, *key;
+};
+/* sig_pem_fini() - free both (the key wiped first) and NULL them; NULL is a no-op */
+void sig_pem_fini(struct sig_pem *p);
+
+/**
+ * sig_cert_ca_make() - a self-signed CA ("CN=ferry-agent-ca", CA:TRUE,
+ * pathlen 0, keyCertSign) with a new ECDSA P-256 key, valid from 5 minutes
+ * before @now (unix seconds: agents' clocks that run behind) for @days
+ * @out: filled on success (sig_pem_fini()); zeroed on error
+ * Return: 0; -ENOMEM; -EIO (no random numbers).
+ */
+int sig_cert_ca_make(int64_t now, unsigned int days, struct sig_pem *out);
+
+/**
+ * sig_cert_make() - a TLS server certificate for the DNS name @name
+ * (serverAuth, digitalSignature, CA:FALSE) with a new P-256 key, signed by
+ * @ca (borrowed), valid from 5 minutes before @now for @days, and never
+ * past @ca's own end
+ * Return: 0; -EBADMSG (@ca is no PEM certificate and key); -EKEYREJECTED
+ * (@ca's key is not its certificate's); -EINVAL (no @name, or over 253
+ * bytes); -ENOMEM; -EIO.
+ */
+int sig_cert_make(const struct sig_pem *ca, const char *name, int64_t now, unsigned int days,
+		  struct sig_pem *out);
+
+/**
+ * sig_cert_check() - is @crt (PEM), with its key @key, good at @now?
+ * @ca_crt: the CA's certificate it must be signed by, and then @name is the
+ *          DNS name it must carry and it must be a TLS server's (not a CA);
+ *          NULL: @crt must be a CA signed by its own key (@name unused)
+ * @not_after: its end (unix seconds) once it parsed; NULL: not wanted
+ *
+ * Return: 0 (good, more than a third of its life left); -EKEYEXPIRED
+ * (due: a third of its life or less left, expired, or not yet valid);
+ * -EKEYREJECTED (@key is not the certificate's; not signed by @ca_crt; not
+ * for @name; not a server's, or not a CA); -EBADMSG (@crt, @key or
+ * @ca_crt holds no PEM certificate or key); -ENOMEM.
+ */
+int sig_cert_check(const char *crt, const char *key, const char *ca_crt, const char *name,
+		   int64_t now, int64_t *not_after);
+
+/* what sig_tls_ensure() wrote */
+#define SIG_TLS_MADE_CA	  1u /* a new CA (SIG_CA_SECRET created or replaced) */
+#define SIG_TLS_MADE_CERT 2u /* a new certificate (SIG_TLS_SECRET created or replaced) */
+
+/**
+ * sig_tls_ensure() - make sure of the agents' two Secrets in @ns (issue.c)
+ * @c:      the controller's API client (borrowed; get, create and update of
+ *          secrets in @ns)
+ * @now:    unix seconds
+ * @ca_pem: set to the CA's certificate (PEM, malloc()ed: free()) that the
+ *          agents' certificate is of, for the feed to trust
+ * @did:    NULL, or set to the SIG_TLS_MADE_* of what was written
+ * @err:    the detail on error ("secret ferry-system/ferry-agent-tls: ..."),
+ *          never a key
+ *
+ * SIG_CA_SECRET (Opaque: ca.crt, ca.key) holds a CA good by
+ * sig_cert_check(); SIG_TLS_SECRET (kubernetes.io/tls: tls.crt, tls.key,
+ * ca.crt) a certificate of that CA for SIG_AGENT_TLS_NAME good by
+ * sig_cert_check(), with that CA's certificate as ca.crt. Each missing one
+ * is created (409 AlreadyExists: another controller made it; it is read and
+ * used); each unusable or due one is replaced by an update on the
+ * resourceVersion read (409 Conflict: read again); a new CA replaces the
+ * agents' certificate too. The API server's errors are returned as the
+ * client maps them (-EACCES, -EPERM, -ENOENT for a missing namespace...);
+ * -EAGAIN after 4 races or conflicts in a row; -ENOMEM; -EIO.
+ */
+int sig_tls_ensure(struct k8s_client *c, const char *ns, int64_t now, char **ca_pem,
+		   unsigned int *did, struct k8s_err *err);
 
 #endif /* FERRY_CTL_SIGNALS_H */

@@ -8,10 +8,20 @@ are real processes in real cgroups behind kube-proxy. A Deployment of CPU-burnin
 HTTP workers (kbox/web's /burn: a fixed CPU cost per request, requests of 100m)
 behind its ClusterIP, and a load generator in the node's network stepping its
 request rate. Checks, each naming where it is specified:
-- the agent's per-pod page (control/signals/signals.h) answers only the
-  controller's service account with a token for the audience ferry-agent: 401
-  without a token and with a token for the API server's audience, 403 for another
-  service account, 200 with the node's pods and their values for the controller;
+- TLS on by default (control/signals/README.md): the controller made the Secrets
+  ferry-agent-ca and ferry-agent-tls, the agent mounts the latter and serves its
+  page over HTTPS only (port 9443), verified with the CA read from the former under
+  the agents' name ferry-agent.ferry-system.svc; another CA is refused before any
+  request is sent; the plain metrics port answers 404 for the page; a new
+  certificate written into ferry-agent-tls is served by the running agent (the
+  kubelet refreshes the mount, the agent looks at the files every minute and
+  restarts its listener), without a restart of its container, while the autoscaling
+  below goes on;
+- the agent's per-pod page (control/signals/signals.h), over that HTTPS, answers
+  only the controller's service account with a token for the audience ferry-agent:
+  401 without a token and with a token for the API server's audience, 403 for
+  another service account, 200 with the node's pods and their values for the
+  controller;
 - a step up of the load: the controller, fed by the agents' pages, scales the
   workers up within seconds (the decision within the sustain window plus a few
   polls), new replicas take load (each pod's CPU on the page), the scale-up
@@ -22,6 +32,8 @@ request rate. Checks, each naming where it is specified:
   its replicas left alone.
 CI budget of the autoscaling suite: 3 minutes. Timing figures go to stdout only.
 """
+import base64
+import datetime
 import json
 import os
 import subprocess
@@ -35,6 +47,10 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRC, "tests", "kbox"))
 from kboxtest import Box, Client, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
 from kboxd import nodeutil  # noqa: E402
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 
 REF = "issue 18 Tests"
 NODE = "node-s1"
@@ -102,13 +118,27 @@ def in_node(argv, **kw):
                           stderr=subprocess.PIPE, text=True, **kw)
 
 
-def page(ip, tok):
-    """(HTTP code, body) of the agent's per-pod page, asked from the node's network."""
+TLS_NAME = "ferry-agent.ferry-system.svc"
+CA_FILE = os.path.join(D, "agent-ca.crt")
+
+
+def page(ip, tok, ca=CA_FILE, plain=False):
+    """(HTTP code, body) of the agent's per-pod page, asked from the node's network:
+    over HTTPS as the controller's feed reads it (the agents' name, connected to @ip,
+    verified against @ca alone), or on the plain metrics port; code None when curl
+    got no answer (its exit status is then the body)."""
     argv = ["curl", "-s", "--max-time", "5", "-o", "/dev/stdout", "-w", "\n%{http_code}"]
     if tok is not None:
         argv += ["-H", f"Authorization: Bearer {tok}"]
-    r = in_node(argv + [f"http://{ip}:9464/v1/pods"])
+    if plain:
+        argv += [f"http://{ip}:9464/v1/pods"]
+    else:
+        argv += ["--cacert", ca, "--connect-to", f"{TLS_NAME}:9443:{ip}:9443",
+                 f"https://{TLS_NAME}:9443/v1/pods"]
+    r = in_node(argv)
     body, _, code = r.stdout.rpartition("\n")
+    if code == "000":
+        return None, str(r.returncode)
     return (int(code) if code.isdigit() else None), body
 
 
@@ -161,8 +191,72 @@ if not ok:
 agent = pods("ferry-system", "app.kubernetes.io%2Fname%3Dferry-agent")[0]
 AGENT_IP = agent["status"]["podIP"]
 
-# ---------------------------------------------------------------- the page and who may read it
+# ---------------------------------------------------------------- TLS: the Secrets, the ports
+ca_sec, tls_sec = get("/api/v1/namespaces/ferry-system/secrets/ferry-agent-ca"), \
+    get("/api/v1/namespaces/ferry-system/secrets/ferry-agent-tls")
+check("the controller made the Secrets ferry-agent-ca and ferry-agent-tls (kubernetes.io/tls)",
+      ca_sec and tls_sec and tls_sec.get("type") == "kubernetes.io/tls",
+      (bool(ca_sec), (tls_sec or {}).get("type")), "both", "control/signals/README.md")
+if not (ca_sec and tls_sec):
+    finish()
+with open(CA_FILE, "wb") as f:
+    f.write(base64.b64decode(ca_sec["data"]["ca.crt"]))
+agent_c = next(c for c in agent["spec"]["containers"] if c["name"] == "agent")
+check("the agent runs with the mounted certificate and declares port 9443",
+      "--tls-cert=/etc/ferry/agent-tls/tls.crt" in agent_c.get("args", []) and
+      any(p.get("containerPort") == 9443 for p in agent_c.get("ports", [])),
+      (agent_c.get("args"), agent_c.get("ports")), "--tls-cert, 9443", "k8s/deploy/agent-daemonset.yaml")
 ctl_tok = token("ferry-controller", "ferry-system", ["ferry-agent"])
+code, body = page(AGENT_IP, ctl_tok, plain=True)
+eq("the plain metrics port answers 404 for the page, even with the controller's token", code, 404,
+   "control/signals/README.md")
+other_ca = os.path.join(D, "other-ca.crt")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", os.path.join(D, "other-ca.key"), "-out", other_ca, "-subj", "/CN=other",
+                "-days", "1", "-batch"], check=True, capture_output=True)
+code, body = page(AGENT_IP, ctl_tok, ca=other_ca)
+eq("over HTTPS with another CA: no answer (curl 60: the certificate is not verified)", (code, body),
+   (None, "60"), "control/signals/README.md")
+
+
+
+def served_serial(ip):
+    """The serial number of the certificate the agent's TLS port presents (None: none)."""
+    r = in_node(["openssl", "s_client", "-connect", f"{ip}:9443", "-servername", TLS_NAME], input="", timeout=10)
+    pem = r.stdout[r.stdout.find("-----BEGIN CERTIFICATE-----"):r.stdout.find("-----END CERTIFICATE-----") + 25]
+    try:
+        return x509.load_pem_x509_certificate(pem.encode()).serial_number
+    except ValueError:
+        return None
+
+
+# the renewal: a new certificate of the same CA written into the Secret now, to be served
+# by the running agent by the end of the test (the kubelet's refresh, then the agent's look
+# at its files every minute); the controller leaves it (of its CA, most of its life left)
+ca_crt = x509.load_pem_x509_certificate(base64.b64decode(ca_sec["data"]["ca.crt"]))
+ca_key = serialization.load_pem_private_key(base64.b64decode(ca_sec["data"]["ca.key"]), None)
+new_key = ec.generate_private_key(ec.SECP256R1())
+now = datetime.datetime.now(datetime.timezone.utc)
+new_crt = (x509.CertificateBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, TLS_NAME)]))
+           .issuer_name(ca_crt.subject).public_key(new_key.public_key()).serial_number(x509.random_serial_number())
+           .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=300))
+           .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+           .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+           .add_extension(x509.SubjectAlternativeName([x509.DNSName(TLS_NAME)]), critical=False)
+           .sign(ca_key, hashes.SHA256()))
+old_serial = served_serial(AGENT_IP)
+check("the agent presents the Secret's certificate",
+      old_serial == x509.load_pem_x509_certificate(base64.b64decode(tls_sec["data"]["tls.crt"])).serial_number,
+      old_serial, "tls.crt's serial", "control/signals/README.md")
+tls_sec["data"]["tls.crt"] = base64.b64encode(new_crt.public_bytes(serialization.Encoding.PEM)).decode()
+tls_sec["data"]["tls.key"] = base64.b64encode(new_key.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())).decode()
+code, _, body = api.put("/api/v1/namespaces/ferry-system/secrets/ferry-agent-tls", tls_sec)
+eq("a new certificate of the CA written into ferry-agent-tls", code, 200, "control/signals/README.md")
+T_RENEW = time.time()
+
+# ---------------------------------------------------------------- the page and who may read it
 code, body = page(AGENT_IP, None)
 eq("the per-pod page without a token: 401", code, 401, "control/signals/signals.h")
 code, body = page(AGENT_IP, token("ferry-controller", "ferry-system"))
@@ -344,6 +438,19 @@ finally:
     stop.set()
     gen.kill()
     gen.wait()
+# ---------------------------------------------------------------- the renewal, served
+# the kubelet's refresh of the mount (seconds in the box, about a minute on a real node)
+# and the agent's look at its files every minute: 90 s from the write at most
+renewed = wait_until(lambda: served_serial(AGENT_IP) == new_crt.serial_number, max(1, T_RENEW + 90 - time.time()), 1)
+print(f"note: the new certificate served {time.time() - T_RENEW:.1f} s after the Secret's update", flush=True)
+check("the running agent serves the new certificate within 90 s of the Secret's update (mount refresh + 60 s look)",
+      renewed, served_serial(AGENT_IP), new_crt.serial_number, "control/signals/README.md")
+agent_now = get(f"/api/v1/namespaces/ferry-system/pods/{agent['metadata']['name']}") or {}
+eq("... without a restart of the agent's container (restartCount 0)",
+   [c.get("restartCount") for c in (agent_now.get("status") or {}).get("containerStatuses") or []], [0],
+   "control/agent/tlsreload.h")
+check("... and the page reads with the Secret's CA after it", doc(), page(AGENT_IP, ctl_tok), "200",
+      "control/signals/README.md")
 print("note: replicas over time (s after the step up):",
       [(round(t - t_up, 1), n) for i, (t, n) in enumerate(history) if i == 0 or history[i - 1][1] != n],
       f"{time.time() - T0:.1f} s in all", flush=True)

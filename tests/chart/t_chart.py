@@ -344,6 +344,25 @@ ds = next((o for k, o in rel.items() if k[1] == "DaemonSet"), {})
 eq("empty agent.tolerations render no tolerations", "tolerations" in ds.get("spec", {}).get("template", {})
    .get("spec", {}), False, REF)
 
+# ---- restore.writeSecrets=false: the agents' Secrets are still created (control/signals/issue.c)
+nows = {key(o): o for _, o in template("--set", "restore.writeSecrets=false")}
+
+
+def rules_of(objs, kind, name):
+    return next((o.get("rules", []) for k, o in objs.items() if k[1] == kind and o["metadata"]["name"] == name), [])
+
+
+def secret_rules(rules):
+    return [r for r in rules if "secrets" in r.get("resources", [])]
+
+
+eq("restore.writeSecrets=false: ClusterRole ferry-controller-restore writes no Secrets",
+   secret_rules(rules_of(nows, "ClusterRole", "ferry-controller-restore")), [], REF)
+eq("... and the controller's Role creates Secrets in its own namespace instead (the agents' certificate)",
+   [r for r in secret_rules(rules_of(nows, "Role", "ferry-controller"))
+    if r not in secret_rules(rules_of(base, "Role", "ferry-controller"))],
+   [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}], REF)
+
 # ---- the API server takes every object
 if os.environ.get("FERRY_TEST_KBOX_DIR") or os.environ.get("FERRY_TEST_KUBECONFIG"):
     box = Box()

@@ -4,7 +4,7 @@
 
 k8s/deploy/agent-pods-rbac.yaml and agent-daemonset.yaml applied with kubectl, unmodified
 (the namespace, ServiceAccount and PriorityClass they need are created first, as the
-kustomization's other files do). Checks, each naming where it is specified:
+kustomization's other files do, and the Secret ferry-agent-tls, as the controller does). Checks, each naming where it is specified:
 - the DaemonSet lands on every node, the tainted one included, and its pods turn Ready
   through their probes (/readyz: the first sample, labelled from the first list of pods);
   a mount made under the node's /var/lib/kubelet after the agent started reaches it
@@ -27,6 +27,7 @@ kustomization's other files do). Checks, each naming where it is specified:
   unready with nothing published; in a pod without NODE_NAME it stops with one line
   (exit 2).
 """
+import base64
 import os
 import re
 import socket
@@ -150,6 +151,29 @@ create("/api/v1/namespaces/ferry-system/serviceaccounts",
 create("/apis/scheduling.k8s.io/v1/priorityclasses", {
     "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "ferry-critical"},
     "value": 1000000000, "globalDefault": False})
+# what the controller makes when it leads (the Secret ferry-agent-tls the DaemonSet mounts:
+# control/signals/issue.c, tested by tests/operator's scenario agent-tls), made here with
+# the openssl command: a CA and a certificate of it for the agents' name
+_TLS = tempfile.TemporaryDirectory(prefix="kbox-agent-tls-")  # removed at exit
+TLS_DIR = _TLS.name
+
+
+def _openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+
+_openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+         f"{TLS_DIR}/ca.key", "-out", f"{TLS_DIR}/ca.crt", "-subj", "/CN=ferry-agent-ca", "-days", "2", "-batch")
+_openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{TLS_DIR}/tls.key",
+         "-out", f"{TLS_DIR}/tls.csr", "-subj", "/CN=ferry-agent.ferry-system.svc", "-batch")
+with open(f"{TLS_DIR}/ext", "w") as f:
+    f.write("subjectAltName=DNS:ferry-agent.ferry-system.svc\nextendedKeyUsage=serverAuth\n")
+_openssl("x509", "-req", "-in", f"{TLS_DIR}/tls.csr", "-CA", f"{TLS_DIR}/ca.crt", "-CAkey", f"{TLS_DIR}/ca.key",
+         "-CAcreateserial", "-days", "2", "-extfile", f"{TLS_DIR}/ext", "-out", f"{TLS_DIR}/tls.crt")
+create("/api/v1/namespaces/ferry-system/secrets", {
+    "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ferry-agent-tls"}, "type": "kubernetes.io/tls",
+    "data": {k: base64.b64encode(open(f"{TLS_DIR}/{k}", "rb").read()).decode()
+             for k in ("tls.crt", "tls.key", "ca.crt")}})
 r = subprocess.run([KUBECTL, "apply", "-f", os.path.join(DEPLOY, "agent-pods-rbac.yaml"),
                     "-f", os.path.join(DEPLOY, "agent-lb-rbac.yaml"),
                     "-f", os.path.join(DEPLOY, "crd-volumetransfers.yaml"),

@@ -109,6 +109,7 @@ ctx = tempfile.mkdtemp(prefix="ferry-image-ctx-")
 shutil.copy2(FERRY, os.path.join(ctx, "ferry"))
 box = None
 sa = None
+tls = None
 name = f"ferry-agent-test-{uuid.uuid4().hex[:8]}"
 try:
     t = time.time()
@@ -155,7 +156,14 @@ try:
 
     # the DaemonSet's mounts: hostPath -> mountPath, readOnly -> ro, HostToContainer -> rslave;
     # the kubelet directory is the node's
-    vols = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"]}
+    # the Secret ferry-agent-tls (the controller issues it: tests/operator's agent-tls) as
+    # the kubelet would mount it, its certificate made here with the openssl command
+    tls = tempfile.mkdtemp(prefix="ferry-image-tls-")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", f"{tls}/tls.key", "-out", f"{tls}/tls.crt", "-subj", "/CN=ferry-agent.ferry-system.svc",
+                    "-addext", "subjectAltName=DNS:ferry-agent.ferry-system.svc", "-days", "2", "-batch"],
+                   check=True, capture_output=True)
+    vols = {v["name"]: v["hostPath"]["path"] if "hostPath" in v else tls for v in pod["volumes"]}
     mounts = []
     for vm in ctr["volumeMounts"]:
         src = vols[vm["name"]]
@@ -166,17 +174,19 @@ try:
             opts.append("rslave")
         mounts += ["-v", f"{src}:{vm['mountPath']}" + (":" + ",".join(opts) if opts else "")]
     mounts += ["-v", f"{sa}:/var/run/secrets/kubernetes.io/serviceaccount:ro"]
-    with socket.socket() as so:
+    with socket.socket() as so, socket.socket() as so2:
         so.bind(("127.0.0.1", 0))
-        port = so.getsockname()[1]
+        so2.bind(("127.0.0.1", 0))
+        port, tls_port = so.getsockname()[1], so2.getsockname()[1]
     api_port = box.url.rsplit(":", 1)[1]
     flags = (["--privileged"] if ctr["securityContext"].get("privileged") else []) + \
         (["--pid=host"] if pod.get("hostPID") else [])
     # host network: the box's API and the metrics port on the host's loopback; the DaemonSet's
-    # args, then a free port and no pins (none left on the host)
+    # args, then free ports (metrics, TLS) and no pins (none left on the host)
     r = run(PODMAN + ["run", "-d", "--name", name, "--network=host"] + flags + ULIMITS + mounts +
             ["-e", "NODE_NAME=node-1", "-e", "KUBERNETES_SERVICE_HOST=127.0.0.1", "-e", f"KUBERNETES_SERVICE_PORT={api_port}",
-             tag] + ctr["args"] + ["--metrics-addr", f"127.0.0.1:{port}", "--no-pin"])
+             tag] + ctr["args"] + ["--metrics-addr", f"127.0.0.1:{port}", "--tls-addr", f"127.0.0.1:{tls_port}",
+                                   "--no-pin"])
     if not eq("podman run: privileged, hostPID, the DaemonSet's mounts, args and NODE_NAME, in-cluster configuration",
               (r.returncode, r.stderr.strip()[-500:]), (0, ""), REF):
         finish()
@@ -214,6 +224,8 @@ finally:
     shutil.rmtree(ctx, ignore_errors=True)
     if sa:
         shutil.rmtree(sa, ignore_errors=True)
+    if tls:
+        shutil.rmtree(tls, ignore_errors=True)
     if box is not None:
         box.close()
 eq("the host's IPv4 forwarding and links are as before (no CNI bridge)", host_net(), NET0, "tests/kbox/t_image.py")

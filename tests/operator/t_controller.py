@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import opkit  # noqa: E402  (it puts tests/kbox on the path)
 import kboxtest  # noqa: E402
 import rbacproof  # noqa: E402
+import scenarios_agenttls  # noqa: E402
 import scenarios_controller  # noqa: E402
 import scenarios_schedule  # noqa: E402
 import scenarios_autoscale  # noqa: E402
@@ -49,9 +50,10 @@ REF = "issue 12 §3; DESIGN.md Deployment"
 # before the Schedule's, whose Backups also reach the Backup reconciler (it reads their
 # Repository and writes their status without the Schedule's scenario needing it); backup
 # sync's first of those: it checks the Repository's status and a deletion's condition,
-# which the Backup's scenario also causes without checking them
+# which the Backup's scenario also causes without checking them. The agents' certificate
+# first: every leader makes sure of its Secrets, so the first scenario creates them
 _CTL = dict(scenarios_controller.SCENARIOS)
-SCENARIOS = (list(scenarios_autoscale.SCENARIOS) + [("controller-lease", _CTL["controller-lease"])] +
+SCENARIOS = (list(scenarios_agenttls.SCENARIOS) + list(scenarios_autoscale.SCENARIOS) + [("controller-lease", _CTL["controller-lease"])] +
              list(scenarios_backupsync.SCENARIOS) + list(scenarios_backup.SCENARIOS) +
              list(scenarios_restore.SCENARIOS) +
              list(scenarios_schedule.SCENARIOS) + list(scenarios_migrate.SCENARIOS) +
