@@ -38,6 +38,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bpf/ebpf_lb.h"
 
@@ -127,6 +128,103 @@ int lb_plan_build_json(const char *svc, size_t svc_len, const char *const *slice
 
 /* lb_plan_free() - free @p (NULL: nothing) */
 void lb_plan_free(struct lb_plan *p);
+
+/* ------------------------------------------------------------ weights
+ *
+ * Load-aware weights (issue 23): each backend's measured headroom turned
+ * into its weight, a pure function of what the agents measured (the per-pod
+ * feed, control/signals) and the weights published before:
+ *
+ *   score = headroom x run-queue factor
+ *     headroom        (capacity - CPU used) / capacity, from 0 to 1; the
+ *                     capacity is the pod's CPU request (LB_SIGNAL_CPU_REQUESTS;
+ *                     its limit when it has only a limit) or its limit
+ *                     (LB_SIGNAL_CPU_LIMITS, where CFS throttling above
+ *                     LB_THROTTLED_AT_LIMIT s/s counts as no headroom at all);
+ *                     a BestEffort pod (neither) gets besteffort_cores
+ *     run-queue       1 / (1 + p99 wait / runq_target_s): 1 at no wait, 1/2 at
+ *                     the target (a CPU shared with a neighbour shows here)
+ *   weight   a feedback loop on the published weights (prev_weight): each
+ *            moves by (score / the mean score)^LB_GAIN, at most LB_STEP_MAX
+ *            times up or down, then all are scaled so the largest is scale:
+ *            they settle where every backend has the same score (equal
+ *            headroom), whatever weights that takes. A backend without a
+ *            published weight (the first publication, a pod turning ready)
+ *            starts at scale x score / the largest score. At least floor x
+ *            scale (a backend keeps enough connections for its recovery to
+ *            show); 0 when not ready; a pod Ready for less than slow_start_s
+ *            is held to a linear ramp from LB_SLOW_START_MIN of scale
+ *            (Envoy's slow start); a backend without values scores as the
+ *            others' mean; scores below LB_SCORE_MIN count as it (every
+ *            backend saturated: the weights stay).
+ *   hysteresis: the published weights stay unless one moves by more than
+ *            hysteresis of the larger of its old and new value, or a backend
+ *            turns ready or not (*changed says which).
+ */
+#define LB_WEIGHT_SCALE		    1000
+#define LB_WEIGHT_SCALE_MAX	    1000000
+#define LB_DEFAULT_RUNQ_TARGET_S    0.002
+#define LB_DEFAULT_FLOOR	    0.05
+#define LB_DEFAULT_HYSTERESIS	    0.10
+#define LB_DEFAULT_SLOW_START_S	    30.0
+#define LB_DEFAULT_BESTEFFORT_CORES 1.0
+#define LB_SLOW_START_MIN	    0.10
+#define LB_THROTTLED_AT_LIMIT	    0.05 /* CFS-throttled s/s above which a pod is at its limit */
+#define LB_GAIN			    0.5	 /* the exponent of a step: half the gap, in logs */
+#define LB_STEP_MAX		    3.0	 /* a weight moves at most 3x up or down per publication */
+#define LB_SCORE_MIN		    0.01 /* a saturated backend's score */
+
+enum lb_signal {
+	LB_SIGNAL_CPU_REQUESTS = 1u << 0,
+	LB_SIGNAL_CPU_LIMITS = 1u << 1,
+	LB_SIGNAL_RUNQ = 1u << 2,
+	LB_SIGNAL_ALL = LB_SIGNAL_CPU_REQUESTS | LB_SIGNAL_CPU_LIMITS | LB_SIGNAL_RUNQ,
+};
+
+struct lb_weight_policy {
+	unsigned int signals;	 /* enum lb_signal bits; not both CPU ones */
+	double runq_target_s;	 /* the p99 wait that halves a weight */
+	double floor;		 /* of the largest weight, (0, 1] */
+	double hysteresis;	 /* [0, 1) */
+	double slow_start_s;	 /* 0: none */
+	double besteffort_cores; /* a BestEffort pod's capacity */
+	uint32_t scale;		 /* the largest weight */
+};
+
+/* lb_weight_policy_init() - the defaults above, CPU against requests and run-queue wait */
+void lb_weight_policy_init(struct lb_weight_policy *p);
+/* lb_weight_policy_check() - 0, or -EINVAL with the field in @err (may be NULL) */
+int lb_weight_policy_check(const struct lb_weight_policy *p, struct lb_err *err);
+
+/* What is known of one backend (a pod), seconds and cores. */
+struct lb_backend_obs {
+	bool ready;
+	double ready_for_s;	       /* since its Ready condition turned True */
+	bool has_signal;	       /* the feed had its values */
+	double cpu_cores;	       /* used, over the feed's window */
+	double cpu_request, cpu_limit; /* the pod's sums; 0: none */
+	double runq_p99_s;	       /* run-queue wait */
+	double throttled_s;	       /* CFS-throttled seconds per second */
+	uint32_t prev_weight;	       /* as published; 0: none (or not ready) */
+};
+
+struct lb_weight_out {
+	uint32_t weight; /* 0 not ready; else [floor x scale, scale] */
+	double score;	 /* headroom x run-queue factor (at least LB_SCORE_MIN) */
+	double raw;	 /* the weight before the scale, the ramp and the floor */
+	double headroom, runq_factor;
+	bool held;     /* the published weight kept (hysteresis) */
+	char why[192]; /* "CPU 0.300 of 0.300 cores (request): headroom 0.00; ..." */
+};
+
+/**
+ * lb_weights() - the weights of @n backends
+ * @out:     @n results, in the order of @b
+ * @changed: whether they differ from the published ones (prev_weight)
+ * Return: 0; -EINVAL (a policy lb_weight_policy_check() refuses).
+ */
+int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b, size_t n,
+	       struct lb_weight_out *out, bool *changed);
 
 #ifdef __cplusplus
 }

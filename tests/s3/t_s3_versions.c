@@ -167,7 +167,11 @@ static void part_done(void *arg, int ret, const char *detail)
 	(*(int *)arg)++;
 }
 
-/* Every request with a body carried Content-MD5 (Object Lock requires it). */
+/*
+ * Every request with a body carried Content-MD5 (Object Lock requires it).
+ * Read once the proxy has stopped: it logs a request after answering it, so
+ * a read at once could miss the last (DeleteObjects: 5 of 6 seen in a CI run).
+ */
 static void check_md5(void)
 {
 	FILE *f = fopen(px.log, "r");
@@ -215,7 +219,6 @@ static void locked(const char *bucket)
 	T_ASSERT_EQ(parts, 2);
 	T_ASSERT_EQ(s3_store_put(st, "index/gone", "x", 1), 0);
 	T_ASSERT(s3_store_delete_many(st, gone, 1) == 0, "DeleteObjects: %s", s3_last_error());
-	check_md5();
 
 	list_all(st, &l);
 	T_ASSERT_EQ(l.n, 4); /* config, pack, index/gone and its delete marker */
@@ -287,6 +290,7 @@ int main(void)
 	s3t_proxy_start(&t, &px, dir, NULL);
 	locked(lock);
 	s3t_proxy_stop(&px);
+	check_md5(); /* once the proxy has stopped, as the count above */
 	{
 		/* the locked versions go too: s3admin.py bypasses GOVERNANCE retention */
 		const char *rm[] = {"rmbucket", ver, "--", "rmbucket", lock, NULL};
