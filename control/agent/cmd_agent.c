@@ -287,7 +287,8 @@ static int agent_tls_start(const struct agent_args *a, struct agent_http *h, str
  * One sample, published for the HTTP thread. With a pod watch (@pods), the
  * series of known pods only, and nothing until the watch's first list is in.
  */
-static int agent_publish(struct ebpf_agent *a, struct agent_pods *pods, struct agent_http *h)
+static int agent_publish(struct ebpf_agent *a, struct agent_pods *pods, struct agent_lb *lb,
+			 struct agent_http *h)
 {
 	const struct ebpf_stat *st;
 	char *buf = NULL, *pbuf = NULL;
@@ -311,6 +312,8 @@ static int agent_publish(struct ebpf_agent *a, struct agent_pods *pods, struct a
 		ret = agent_pods_write(pods, f, st, n, ebpf_agent_features(a));
 	else
 		ret = ebpf_prom_write(f, st, n, ebpf_agent_features(a), NULL, NULL);
+	if (!ret)
+		agent_lb_prom(lb, f);
 	fclose(f);
 	if (ret) {
 		free(buf);
@@ -538,7 +541,7 @@ static void agent_loop(struct ebpf_agent *ea, struct agent_pods *pods, struct ag
 		if (tls)
 			agent_tls_poll(tls, now); /* logs what it did */
 		if (now >= next) {
-			ret = agent_publish(ea, pods, h);
+			ret = agent_publish(ea, pods, lb, h);
 			if (ret)
 				ctl_log(CTL_LOG_WARN, "sample: %s", strerror(-ret));
 			next += interval;

@@ -22,13 +22,34 @@
 /* a mesh pod whose cgroup is not there yet is looked for again after this */
 #define LB_POD_RETRY_MS 200
 
+/* an entry's port and backends as set: what /metrics says of it */
+struct lb_ent_info {
+	char port[64];
+	struct ebpf_lb_backend *be;
+	size_t n;
+};
+
 /* what one Service has in the kernel now */
 struct lb_svc_state {
 	char key[K8S_KEY_SIZE]; /* ns/name */
 	struct ebpf_lb_vip *vip;
 	uint64_t *sum; /* of each entry as set: unchanged entries are not set again */
+	struct lb_ent_info *info;
 	size_t n;
 };
+
+static void svc_state_fini(struct lb_svc_state *st)
+{
+	for (size_t i = 0; st->info && i < st->n; i++)
+		free(st->info[i].be);
+	free(st->info);
+	free(st->vip);
+	free(st->sum);
+	st->info = NULL;
+	st->vip = NULL;
+	st->sum = NULL;
+	st->n = 0;
+}
 
 /* a skipped pod cgroup */
 struct lb_pod_state {
@@ -243,7 +264,8 @@ static int svc_sync(struct agent_lb *l, const char *key)
 	if (p && !p->skip && p->n) {
 		nst.vip = calloc(p->n, sizeof(*nst.vip));
 		nst.sum = calloc(p->n, sizeof(*nst.sum));
-		if (!nst.vip || !nst.sum) {
+		nst.info = calloc(p->n, sizeof(*nst.info));
+		if (!nst.vip || !nst.sum || !nst.info) {
 			ret = -ENOMEM;
 			goto out;
 		}
@@ -270,6 +292,14 @@ static int svc_sync(struct agent_lb *l, const char *key)
 		}
 		nst.vip[nst.n] = e->svc.vip;
 		nst.sum[nst.n] = sum;
+		snprintf(nst.info[nst.n].port, sizeof(nst.info[nst.n].port), "%s", e->port_name);
+		if (e->svc.n) {
+			nst.info[nst.n].be = malloc(e->svc.n * sizeof(*e->be));
+			if (nst.info[nst.n].be) {
+				memcpy(nst.info[nst.n].be, e->svc.be, e->svc.n * sizeof(*e->be));
+				nst.info[nst.n].n = e->svc.n;
+			}
+		}
 		nst.n++;
 	}
 	/* the entries it had and has no longer */
@@ -290,12 +320,10 @@ static int svc_sync(struct agent_lb *l, const char *key)
 		ctl_log(CTL_LOG_INFO, "lb: service %s: %s no longer balanced", key, vs);
 	}
 	if (st) {
-		free(st->vip);
-		free(st->sum);
+		svc_state_fini(st);
 		if (nst.n) {
 			*st = nst;
-			nst.vip = NULL;
-			nst.sum = NULL;
+			memset(&nst, 0, sizeof(nst));
 		} else {
 			*st = l->svcs[--l->nsvcs];
 		}
@@ -308,13 +336,11 @@ static int svc_sync(struct agent_lb *l, const char *key)
 		}
 		l->svcs = ns;
 		l->svcs[l->nsvcs++] = nst;
-		nst.vip = NULL;
-		nst.sum = NULL;
+		memset(&nst, 0, sizeof(nst));
 	}
 	ret = fail;
 out:
-	free(nst.vip);
-	free(nst.sum);
+	svc_state_fini(&nst);
 	lb_plan_free(p);
 	return ret;
 }
@@ -575,10 +601,75 @@ void agent_lb_close(struct agent_lb *l)
 	k8s_wq_free(l->wq);
 	ebpf_lb_close(l->lb);
 	for (size_t i = 0; i < l->nsvcs; i++) {
-		free(l->svcs[i].vip);
-		free(l->svcs[i].sum);
+		svc_state_fini(&l->svcs[i]);
 	}
 	free(l->svcs);
 	free(l->pods);
 	free(l);
+}
+
+/* a label value: backslash, double quote and newline escaped */
+static void prom_label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*s, f);
+	}
+}
+
+void agent_lb_prom(const struct agent_lb *l, FILE *f)
+{
+	static const char *const fam[][2] = {
+		{"ferry_lb_backend_weight",
+		 "The backend's weight in the Service port's Maglev table on this node (0: listed, given no connection)"},
+		{"ferry_lb_backend_share",
+		 "The backend's share of new connections on this node: its weight over the port's (the table gives each within 1 % of it)"},
+	};
+	size_t n = 0;
+
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->nsvcs; i++)
+		n += l->svcs[i].n;
+	fputs("# HELP ferry_lb_services Service ports this node's socket load balancer serves\n",
+	      f);
+	fputs("# TYPE ferry_lb_services gauge\n", f);
+	fprintf(f, "ferry_lb_services %zu\n", n);
+	/* families without a sample are left out, as the pod series' are */
+	for (size_t k = 0; n && k < 2; k++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", fam[k][0], fam[k][1], fam[k][0]);
+		for (size_t i = 0; i < l->nsvcs; i++) {
+			const struct lb_svc_state *st = &l->svcs[i];
+
+			for (size_t j = 0; j < st->n; j++) {
+				const struct lb_ent_info *e = &st->info[j];
+				uint64_t total = 0;
+				char vs[96], be[64];
+
+				vip_name(&st->vip[j], vs, sizeof(vs));
+				for (size_t b = 0; b < e->n; b++)
+					total += e->be[b].weight;
+				for (size_t b = 0; b < e->n; b++) {
+					ebpf_lb_addr_format(&e->be[b].addr, be, sizeof(be));
+					fprintf(f, "%s{service=\"", fam[k][0]);
+					prom_label(f, st->key);
+					fputs("\",port=\"", f);
+					prom_label(f, e->port);
+					fprintf(f, "\",address=\"%s\",backend=\"%s\"} ", vs, be);
+					if (k == 0)
+						fprintf(f, "%u\n", e->be[b].weight);
+					else
+						fprintf(f, "%.6g\n",
+							total ? (double)e->be[b].weight /
+									(double)total
+							      : 0);
+				}
+			}
+		}
+	}
 }

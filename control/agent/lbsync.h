@@ -22,6 +22,7 @@
 #define FERRY_CTL_AGENT_LBSYNC_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 struct k8s_client;
 struct agent_lb;
@@ -51,6 +52,16 @@ int agent_lb_open(struct k8s_client *c, const char *node, const struct agent_lb_
 
 /* agent_lb_poll() - on the main loop: apply what changed since the last call */
 void agent_lb_poll(struct agent_lb *l);
+
+/*
+ * agent_lb_prom() - the balancer's series for /metrics, on the main loop:
+ * ferry_lb_services, and per backend of each Service port
+ * ferry_lb_backend_weight and ferry_lb_backend_share (its weight over the
+ * port's: the table gives each within 1 % of it) with the labels service
+ * (ns/name), port (its name), address (ClusterIP:port/proto) and backend.
+ * NULL: nothing.
+ */
+void agent_lb_prom(const struct agent_lb *l, FILE *f);
 
 /* agent_lb_close() - stop the informers, free; the balancer stays pinned. NULL: nothing */
 void agent_lb_close(struct agent_lb *l);

@@ -148,6 +148,23 @@ def lb_status():
     return r.stdout + r.stderr
 
 
+def lb_shares(ip, port=80):
+    """backend address -> ferry_lb_backend_share on the agent's /metrics for ip:port/tcp"""
+    agents = [p for p in pods("ferry-system", "app.kubernetes.io%2Fname%3Dferry-agent") if ready(p)]
+    if not agents:
+        return {}
+    r = subprocess.run(["ip", "netns", "exec", nodeutil.node_netns(D, NODE), "curl", "-s", "-f", "--max-time", "5",
+                        f"http://{agents[0]['status']['podIP']}:9464/metrics"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    out = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r'ferry_lb_backend_share\{.*address="' + re.escape(f"{ip}:{port}/tcp") +
+                     r'",backend="([^"]+)"\} (\S+)$', line)
+        if m:
+            out[m.group(1).rsplit(":", 1)[0]] = float(m.group(2))
+    return out
+
+
 def backends_of(status, ip, port=80):
     """the backends the table of ip:port/tcp holds, or None if it is not there"""
     lines = status.splitlines()
@@ -246,6 +263,10 @@ st = wait_until(lambda: (lambda s: s if backends_of(s, VIP) == sorted(WEB.values
 check("ferry lb status in the node: the Service's ClusterIP with the three pods as backends", st,
       lb_status(), f"{VIP}:80 -> {sorted(WEB.values())}", REF)
 print(f"note: programmed {time.time() - T0:.1f} s after the start", flush=True)
+sh = wait_until(lambda: (lambda x: x if len(x) == 3 else None)(lb_shares(VIP)), 5, 0.3) or {}
+check("the agent's /metrics gives each of the three pods ferry_lb_backend_share 1/3 of the ClusterIP's port",
+      sorted(sh) == sorted(WEB.values()) and all(abs(v - 1 / 3) < 1e-3 for v in sh.values()), sh, "1/3 each",
+      "issue 23: per-backend share series on the agents' /metrics")
 before = dnat_flows(VIP)
 c = connect("client", VIP, 80, N)
 print("note: balanced:", json.dumps(c), flush=True)
@@ -291,6 +312,10 @@ t_scale = time.time()
 st = wait_until(lambda: (lambda s: s if len(backends_of(s, VIP) or []) == 2 else None)(lb_status()), 20, 0.2)
 check("the table has two backends after the scale-down", st, lb_status(), "2 backends", REF)
 print(f"note: scale-down in the table {time.time() - t_scale:.1f} s after the scale call", flush=True)
+sh = wait_until(lambda: (lambda x: x if len(x) == 2 else None)(lb_shares(VIP)), 5, 0.3) or {}
+check("... and /metrics gives the two left a share of 1/2 each",
+      sorted(sh) == sorted(backends_of(st or "", VIP) or []) and all(abs(v - 0.5) < 1e-3 for v in sh.values()),
+      sh, "1/2 each", "issue 23: per-backend share series on the agents' /metrics")
 kept = backends_of(st or "", VIP) or []
 removed = sorted(n for n, ip in WEB.items() if ip not in kept)
 c = connect("client", VIP, 80, N)
