@@ -420,18 +420,26 @@ static int mg_outcome(const struct k8s_obj *m)
 
 	if (phase && !strcmp(phase, "Planned"))
 		return 0;
+	if (!c) /* the plan without its condition yet: its phase and message say as much */
+		return ctl_fail(-EPROTO, or_dash(k8s_obj_str(m, "/status/message")),
+				"migration %s: %s", k8s_obj_get_name(m), or_dash(phase));
 	return ctl_fail(-EPROTO, or_dash(k8s_obj_str(c, "/message")), "migration %s: %s",
 			k8s_obj_get_name(m), or_dash(k8s_obj_str(c, "/reason")));
 }
 
 /*
- * Until the plan of @gen is written, or the condition says False for @gen
- * (the source cannot be read: retried by the controller, reported here).
+ * Until the plan of @gen and its condition are written (the controller
+ * writes the plan, then its runtime the condition: a plan whose condition
+ * is still missing after MG_COND_WAIT_MS is taken as it is), or the
+ * condition says False for @gen (the source cannot be read: retried by the
+ * controller, reported here).
  */
+#define MG_COND_WAIT_MS 5000
+
 static int mg_wait(const struct mg_args *a, struct k8s_client *c, const char *name, int64_t gen,
 		   struct k8s_obj **out)
 {
-	int64_t end = k8s_now_ns() + (int64_t)a->wait_s * 1000000000;
+	int64_t end = k8s_now_ns() + (int64_t)a->wait_s * 1000000000, planned_at = 0;
 	struct k8s_err err;
 	int ret;
 
@@ -447,10 +455,15 @@ static int mg_wait(const struct mg_args *a, struct k8s_client *c, const char *na
 		cond = cond_of(m, "Planned");
 		k8s_obj_int(cond, "/observedGeneration", &cg);
 		if (seen == gen && k8s_obj_str(m, "/status/phase")) {
-			*out = m;
-			return 0;
-		}
-		if (cond && cg == gen && !strcmp(or_dash(k8s_obj_str(cond, "/status")), "False")) {
+			if (!planned_at)
+				planned_at = k8s_now_ns();
+			if ((cond && cg == gen) ||
+			    k8s_now_ns() - planned_at > (int64_t)MG_COND_WAIT_MS * 1000000) {
+				*out = m;
+				return 0;
+			}
+		} else if (cond && cg == gen &&
+			   !strcmp(or_dash(k8s_obj_str(cond, "/status")), "False")) {
 			*out = m;
 			return 0;
 		}
