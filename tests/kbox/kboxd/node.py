@@ -132,12 +132,18 @@ def main(path):
         sysns.setns(cfg["mountNs"], sysns.CLONE_NEWNS)
     sysns.unshare(sysns.CLONE_NEWNS | sysns.CLONE_NEWUTS | sysns.CLONE_NEWIPC | sysns.CLONE_NEWCGROUP |
                   sysns.CLONE_NEWPID)
+    # opened before the fork: the child shares this mount namespace and mounts its own /tmp
+    # (and /run, /dev) over the box's directory, so a file opened after it may not be there
+    # (a loaded machine ran the child first: "No such file or directory: .../init.pid")
+    pidfd = os.open(os.path.join(os.path.dirname(path), "init.pid"),
+                    os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     child = os.fork()
     if child == 0:
+        os.close(pidfd)
         _init(cfg)
         os._exit(1)
-    with open(os.path.join(os.path.dirname(path), "init.pid"), "w") as f:
-        f.write(f"{child}\n")  # the node's pid 1 as the host numbers it (nsenter -t, tests)
+    os.write(pidfd, f"{child}\n".encode())  # the node's pid 1 as the host numbers it (nsenter -t, tests)
+    os.close(pidfd)
 
     def fwd(sig, _frame):
         try:
