@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 
 import h2.config
 import h2.connection
@@ -149,6 +150,11 @@ def serve_h2(sock, ctx):
                 s.sendall(conn.data_to_send())
         except (ssl.SSLError, OSError, h2.exceptions.ProtocolError):
             pass
+        if not alive:
+            # the "reset" answer: a close with the client's frames unread is a TCP RST, and a
+            # RST that reaches the client first discards the message it was sent (seen once
+            # in an ASan run): give the client time to read it before the connection goes
+            time.sleep(0.2)
         try:
             s.close()
         except OSError:
