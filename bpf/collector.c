@@ -785,9 +785,15 @@ int ebpf_agent_sample(struct ebpf_agent *a)
 	account_running(a, st, n);
 	account_retired(a, st, n);
 	cfs_read(a, st, n);
-	mem_read(a, st, n);
 
 	t = now_s();
+	/*
+	 * after the sample's time: the rates divide by the time between two
+	 * samples' reads, and opening each pod's memory files (a gauge, not a
+	 * counter) would add their varying cost to it (a busy pod on a 2-CPU
+	 * machine read 2.03 cores)
+	 */
+	mem_read(a, st, n);
 	for (size_t i = 0; i < n; i++) {
 		const struct ebpf_stat *p = prev_find(a, &st[i]);
 

@@ -68,8 +68,10 @@ prometheus --config.file="$t_tmp/prom.yml" --storage.tsdb.path="$t_tmp/tsdb" \
 prom=$!
 t_on_exit "kill $prom; wait $prom"
 up=
-for _ in $(seq 100); do
+# up to 60 s: its TSDB's start took more than 20 s once on a loaded machine
+for _ in $(seq 300); do
     curl -sf "http://127.0.0.1:$pport/-/ready" >/dev/null && { up=1; break; }
+    kill -0 "$prom" 2>/dev/null || break
     sleep 0.2
 done
 [ -n "$up" ] || t_fail "prometheus did not start: $(tail -5 "$t_tmp/prom.log")"
