@@ -231,6 +231,9 @@ void ebpf_agent_stats(const struct ebpf_agent *a, const struct ebpf_stat **out, 
 typedef bool (*ebpf_pod_meta_fn)(const char *pod_uid, char *ns, size_t ns_len, char *name,
 				 size_t name_len, void *arg);
 
+/* ebpf_prom_escape() - @s as a Prometheus label value: backslash, double quote and newline escaped */
+void ebpf_prom_escape(FILE *f, const char *s);
+
 /**
  * ebpf_prom_write() - Prometheus text exposition (format 0.0.4) of @st
  * @f:        where to write

@@ -27,8 +27,7 @@ struct prom_ctx {
 	void *arg;
 };
 
-/* label value escaping: backslash, double quote and newline */
-static void prom_escape(FILE *f, const char *s)
+void ebpf_prom_escape(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\' || *s == '"')
@@ -47,18 +46,18 @@ static void prom_labels(const struct prom_ctx *p, const struct ebpf_stat *s, con
 	FILE *f = p->f;
 
 	fputs("{pod_uid=\"", f);
-	prom_escape(f, s->pod_uid);
+	ebpf_prom_escape(f, s->pod_uid);
 	fputc('"', f);
 	if (p->meta && p->meta(s->pod_uid, ns, sizeof(ns), name, sizeof(name), p->arg)) {
 		fputs(",namespace=\"", f);
-		prom_escape(f, ns);
+		ebpf_prom_escape(f, ns);
 		fputs("\",pod=\"", f);
-		prom_escape(f, name);
+		ebpf_prom_escape(f, name);
 		fputc('"', f);
 	}
 	if (s->kind == EBPF_KIND_CONTAINER) {
 		fputs(",container_id=\"", f);
-		prom_escape(f, s->container_id);
+		ebpf_prom_escape(f, s->container_id);
 		fputc('"', f);
 	}
 	if (le)

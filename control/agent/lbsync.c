@@ -608,20 +608,6 @@ void agent_lb_close(struct agent_lb *l)
 	free(l);
 }
 
-/* a label value: backslash, double quote and newline escaped */
-static void prom_label(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		if (*s == '\n') {
-			fputs("\\n", f);
-			continue;
-		}
-		fputc(*s, f);
-	}
-}
-
 void agent_lb_prom(const struct agent_lb *l, FILE *f)
 {
 	static const char *const fam[][2] = {
@@ -657,9 +643,9 @@ void agent_lb_prom(const struct agent_lb *l, FILE *f)
 				for (size_t b = 0; b < e->n; b++) {
 					ebpf_lb_addr_format(&e->be[b].addr, be, sizeof(be));
 					fprintf(f, "%s{service=\"", fam[k][0]);
-					prom_label(f, st->key);
+					ebpf_prom_escape(f, st->key);
 					fputs("\",port=\"", f);
-					prom_label(f, e->port);
+					ebpf_prom_escape(f, e->port);
 					fprintf(f, "\",address=\"%s\",backend=\"%s\"} ", vs, be);
 					if (k == 0)
 						fprintf(f, "%u\n", e->be[b].weight);
