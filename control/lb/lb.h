@@ -47,6 +47,8 @@ extern "C" {
 #endif
 
 struct k8s_obj;
+struct k8s_resource;
+struct k8s_reconciler;
 
 /* The opt-in: this annotation with the value "true". */
 #define LB_ANNOTATION "ferry.io/socket-lb"
@@ -225,6 +227,58 @@ struct lb_weight_out {
  */
 int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b, size_t n,
 	       struct lb_weight_out *out, bool *changed);
+
+
+/* ------------------------------------------------------------ the policy
+ *
+ * LoadBalancePolicy (ferry.io/v1alpha1, plural loadbalancepolicies,
+ * namespaced; k8s/deploy/crd-loadbalancepolicies.yaml): one Service's
+ * load-aware weights. The controller (lb_reconciler, reconcile.c) computes
+ * them with lb_weights() from the feed and writes them into the policy's
+ * status.backends (each pod's address and weight) at most every
+ * spec.updatePeriodSeconds; each agent (control/agent/lbsync.c) reads that
+ * status (lb_published_parse()) and programs its tables with it. A policy
+ * opts its Service into the socket load balancer as the annotation does.
+ */
+extern const struct k8s_resource lb_policies;
+#define LB_FIELD_MANAGER "ferry-lb"
+
+/* One backend as the status publishes it. */
+struct lb_published_backend {
+	uint8_t ip[16];	 /* the pod's address, IPv4 written IPv4-mapped (as ebpf_lb_addr) */
+	uint32_t weight; /* 0: listed but not ready */
+};
+
+/* What a policy's status says the agents should program. */
+struct lb_published {
+	char service[254];		 /* spec.service */
+	int64_t updated_ns;		 /* status.lastUpdateTime; 0: none yet */
+	uint32_t scale;			 /* the largest weight published (0: none) */
+	struct lb_published_backend *be; /* n, sorted by address */
+	size_t n;
+};
+
+/**
+ * lb_published_parse() - the Service and the weights of a LoadBalancePolicy
+ * (untrusted: any object the API server serves)
+ * Return: 0; -EINVAL (no spec.service; a status.backends entry without an
+ * address that parses, or with a weight out of 0..LB_WEIGHT_SCALE_MAX), -ENOMEM.
+ */
+int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out,
+		       struct lb_err *err);
+void lb_published_free(struct lb_published *p);
+
+/**
+ * lb_published_weight() - the weight an agent gives the backend at @ip (16
+ * bytes, IPv4-mapped for IPv4): the published one; for an address the status
+ * does not list yet (a pod newer than the last publication) LB_SLOW_START_MIN
+ * of the largest published weight (at least 1), as the slow start would;
+ * @dflt when nothing is published (@p NULL or without backends).
+ */
+uint32_t lb_published_weight(const struct lb_published *p, const uint8_t ip[16], uint32_t dflt);
+
+/* The LoadBalancePolicy reconciler of `ferry controller` (control/operator/registry.c). */
+extern const struct k8s_reconciler lb_reconciler;
 
 #ifdef __cplusplus
 }
