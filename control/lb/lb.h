@@ -49,6 +49,8 @@ extern "C" {
 struct k8s_obj;
 struct k8s_resource;
 struct k8s_reconciler;
+struct k8s_client;
+struct k8s_err;
 
 /* The opt-in: this annotation with the value "true". */
 #define LB_ANNOTATION "ferry.io/socket-lb"
@@ -276,6 +278,43 @@ void lb_published_free(struct lb_published *p);
  * @dflt when nothing is published (@p NULL or without backends).
  */
 uint32_t lb_published_weight(const struct lb_published *p, const uint8_t ip[16], uint32_t dflt);
+
+/* ------------------------------------------------------------ HTTPRoute export
+ *
+ * With spec.httpRoute, the reconciler weighs Services against each other
+ * and writes one weight per Service into a Gateway API HTTPRoute
+ * (gateway.networking.k8s.io/v1) backendRefs[].weight (route.c). A
+ * Service's capacity to take more is its ready pods' spare cores: the sum
+ * over them of max(0, capacity - CPU used), capacity as lb_weights() takes
+ * it (request, limit, or besteffort_cores).
+ */
+#define LB_ROUTE_SCALE 1000 /* the largest exported weight */
+
+/* One Service of the split. */
+struct lb_route_backend {
+	const char *service; /* borrowed: a Service name in the route's namespace */
+	double spare_cores;  /* its ready pods' spare cores (< 0: not known) */
+	uint32_t weight;     /* out: what was (or would be) exported */
+};
+
+/* What became of an export, for the policy's RouteExported condition. */
+struct lb_route_result {
+	bool exported;	    /* the route carries the weights */
+	const char *reason; /* static: "Exported", "OwnedByOther", "RouteNotFound", ... */
+	char msg[256];
+};
+
+/**
+ * lb_route_export() - compute the weights of @n Services and apply them to
+ * the HTTPRoute @ns/@route by server-side apply (field manager
+ * LB_FIELD_MANAGER), leaving a route whose weights another field manager
+ * owns alone
+ * Return: 0 (@res says what happened, exported or not); -errno of the API
+ * server or of memory (@err filled).
+ */
+int lb_route_export(struct k8s_client *c, const char *ns, const char *route,
+		    struct lb_route_backend *b, size_t n, struct lb_route_result *res,
+		    struct k8s_err *err);
 
 /* The LoadBalancePolicy reconciler of `ferry controller` (control/operator/registry.c). */
 extern const struct k8s_reconciler lb_reconciler;
