@@ -287,30 +287,142 @@ uint32_t lb_published_weight(const struct lb_published *p, const uint8_t ip[16],
  * Service's capacity to take more is its ready pods' spare cores: the sum
  * over them of max(0, capacity - CPU used), capacity as lb_weights() takes
  * it (request, limit, or besteffort_cores).
+ *
+ * The weights (lb_route_weights()): proportional to the spare cores, the
+ * Service with the most scaled to LB_ROUTE_SCALE (rounded to the nearest
+ * integer: 1.5 and 0.5 cores give 1000 and 333), at least LB_ROUTE_FLOOR of
+ * it for a Service with ready pods (a saturated Service keeps enough requests
+ * for its recovery to show in its CPU, as lb_weights()' floor does), 0 for a
+ * Service without ready pods (no_ready; a Gateway answers 503 for the
+ * requests it sends to one). A Service whose spare cores are not known (< 0
+ * or not a number: the feed had none of its pods) counts as the mean of the
+ * known ones, as lb_weights() treats a backend without values: a Service
+ * whose agents are restarting neither loses its traffic nor draws more than
+ * an average share. When none is known, or none has spare cores left (all
+ * saturated), or none has ready pods, there is nothing to weigh by: every
+ * Service gets LB_ROUTE_SCALE (an even split).
+ *
+ * Where the weights go, and who owns them. In Gateway API v1, spec.rules
+ * and each rule's backendRefs are atomic lists (+listType=atomic in
+ * apis/v1/httproute_types.go, x-kubernetes-list-type: atomic in the CRD):
+ * server-side apply tracks them as one field each, so whoever owns
+ * spec.rules owns every rule, match, filter and weight in it, and there is
+ * no owning the weights alone. lb_route_export() therefore applies the whole
+ * spec.rules as read, with only the weights of its Services changed, and
+ * nothing else (no parentRefs, no hostnames): ferry-lb (LB_FIELD_MANAGER)
+ * then owns spec.rules and only that. What follows:
+ *   - a route whose spec.rules (or anything in them) Argo CD, Flux, Argo
+ *     Rollouts or Flagger owns (lb_route_controller()) is left alone, no
+ *     request sent: OwnedByOther, naming the manager. Those tools write the
+ *     rules back on their next sync or step; a fight over the weights would
+ *     flap the split;
+ *   - otherwise the apply goes without force. Any other manager that owns
+ *     spec.rules (the route's author: kubectl-create, kubectl-client-side-
+ *     apply, kubectl with --server-side) makes the API server refuse it with
+ *     409: OwnedByOther again, naming the manager from the server's answer.
+ *     The author hands the rules over once, by applying them alone under
+ *     ferry-lb with force (control/lb/README.md, "HTTPRoute export");
+ *     afterwards the author's fields (parentRefs, hostnames) stay theirs;
+ *   - any later write of spec.rules by another manager (kubectl edit of a
+ *     match, a GitOps sync) takes the whole list back, and ferry stops at its
+ *     next export (409, OwnedByOther) rather than overwrite it;
+ *   - ferry never removes or adds a rule or a backendRef, and an export whose
+ *     weights equal the route's sends nothing (resourceVersion unchanged).
+ * Weights apply to requests the Gateway routes from then on; a Gateway that
+ * balances by connection (HTTP/1.1 keep-alive to a backend, HTTP/2) keeps
+ * the connections it has, and the weights show as they are renewed.
  */
 #define LB_ROUTE_SCALE 1000 /* the largest exported weight */
+#define LB_ROUTE_FLOOR 0.05 /* of LB_ROUTE_SCALE, for a Service with ready pods: 50 */
+#define LB_ROUTE_WEIGHT_MAX 1000000 /* Gateway API's bound on backendRefs[].weight */
+
+/* The reasons lb_route_export() reports (RouteExported's condition reason). */
+#define LB_ROUTE_EXPORTED	"Exported"	/* the route carries the weights */
+#define LB_ROUTE_OWNED_BY_OTHER "OwnedByOther"	/* another manager owns spec.rules */
+#define LB_ROUTE_NOT_FOUND	"RouteNotFound" /* no such HTTPRoute (or no HTTPRoute API) */
+#define LB_ROUTE_NO_BACKENDS	"NoBackendRefs" /* no backendRef names one of the Services */
+#define LB_ROUTE_INVALID	"InvalidRoute"	/* spec.rules not as Gateway API has them */
+#define LB_ROUTE_FAILED		"ExportFailed"	/* the API server failed (the call's -errno) */
 
 /* One Service of the split. */
 struct lb_route_backend {
 	const char *service; /* borrowed: a Service name in the route's namespace */
-	double spare_cores;  /* its ready pods' spare cores (< 0: not known) */
+	double spare_cores;  /* its ready pods' spare cores (< 0 or NaN: not known) */
+	bool no_ready;	     /* it has no ready pod (false: it has some) */
 	uint32_t weight;     /* out: what was (or would be) exported */
 };
 
 /* What became of an export, for the policy's RouteExported condition. */
 struct lb_route_result {
 	bool exported;	    /* the route carries the weights */
-	const char *reason; /* static: "Exported", "OwnedByOther", "RouteNotFound", ... */
+	bool written;	    /* an apply was sent and accepted (false: unchanged, or refused) */
+	const char *reason; /* static: one of LB_ROUTE_* above */
 	char msg[256];
 };
 
 /**
+ * lb_route_weights() - the weight of each of @n Services (b[i].weight), from
+ * their spare cores and no_ready, as the section above says
+ *
+ * Pure and deterministic. Every weight is within 0..LB_ROUTE_SCALE; one
+ * with ready pods is at least LB_ROUTE_FLOOR x LB_ROUTE_SCALE; when any
+ * Service has ready pods, the largest is LB_ROUTE_SCALE.
+ */
+void lb_route_weights(struct lb_route_backend *b, size_t n);
+
+/**
+ * lb_route_controller() - the tool behind field manager @manager when it is
+ * one that writes HTTPRoute rules on its own (GitOps, progressive delivery),
+ * else NULL: "Argo CD" (argocd-controller, its server-side apply;
+ * argocd-application-controller, its other writes; any argocd-*), "Flux"
+ * (kustomize-controller, helm-controller, any flux-*), "Argo Rollouts"
+ * (rollouts-controller and argo-rollouts*, the names its controller's
+ * clients get; a manager with "gatewayapi" in it, the binary of its Gateway
+ * API plugin, which names no manager, so the API server uses its user
+ * agent), "Flagger" (flagger). A tool run under a field manager of the
+ * user's choosing (Argo CD's FieldManager sync option) is not recognized;
+ * its apply still meets the 409 of lb_route_export().
+ */
+const char *lb_route_controller(const char *manager);
+
+/**
+ * lb_route_plan() - what lb_route_export() sends for @route, without I/O
+ * @route: the HTTPRoute as read (untrusted), borrowed
+ * @b:     @n Services with their weights set (lb_route_weights()), borrowed
+ * @apply: out: the apply configuration (apiVersion, kind, metadata.name and
+ *         namespace, spec.rules with the weights), a root the caller frees;
+ *         NULL when nothing is to be sent
+ * @res:   out: reason and message when nothing is to be sent (Exported with
+ *         the weights already there, OwnedByOther before any request,
+ *         NoBackendRefs); cleared otherwise
+ *
+ * A backendRef gets b[i].weight when its kind is Service (absent: the CRD's
+ * default, Service), its group "" (absent: ""), its namespace absent or the
+ * route's own, and its name b[i].service; every other backendRef keeps its
+ * weight (absent: 1). Return: 0; -EINVAL (@res InvalidRoute: no
+ * metadata.name, spec.rules or a rule's backendRefs not a list, a rule or
+ * backendRef not an object, a weight not an integer of 0..1000000); -ENOMEM.
+ */
+int lb_route_plan(const struct k8s_obj *route, const struct lb_route_backend *b, size_t n,
+		  struct k8s_obj **apply, struct lb_route_result *res);
+
+/**
  * lb_route_export() - compute the weights of @n Services and apply them to
  * the HTTPRoute @ns/@route by server-side apply (field manager
- * LB_FIELD_MANAGER), leaving a route whose weights another field manager
- * owns alone
+ * LB_FIELD_MANAGER, never forced), leaving a route whose rules another
+ * field manager owns alone
+ * @c:   the controller's client; a blocking call (not on its I/O thread)
+ * @b:   @n Services; their weight fields are set (also when not exported)
+ * @res: what happened: Exported (written says whether a write was needed),
+ *       OwnedByOther (the message names the manager), RouteNotFound,
+ *       NoBackendRefs, InvalidRoute, ExportFailed
+ *
+ * One GET, then lb_route_plan(), then at most one apply. A route deleted
+ * between the two is created again by the apply with its rules alone
+ * (server-side apply creates what is not there), attached to no Gateway
+ * until its author deletes or completes it.
  * Return: 0 (@res says what happened, exported or not); -errno of the API
- * server or of memory (@err filled).
+ * server or of memory (@err filled, @res ExportFailed).
  */
 int lb_route_export(struct k8s_client *c, const char *ns, const char *route,
 		    struct lb_route_backend *b, size_t n, struct lb_route_result *res,
