@@ -310,22 +310,26 @@ uint32_t lb_published_weight(const struct lb_published *p, const uint8_t ip[16],
  * no owning the weights alone. lb_route_export() therefore applies the whole
  * spec.rules as read, with only the weights of its Services changed, and
  * nothing else (no parentRefs, no hostnames): ferry-lb (LB_FIELD_MANAGER)
- * then owns spec.rules and only that. What follows:
+ * then owns spec.rules and only that. Taking an atomic list from another
+ * manager needs force: an unforced apply of different weights is refused
+ * (409) by whoever else owns the list, the route's author included, and a
+ * forced apply of the same value takes nothing (both then own it). So:
  *   - a route whose spec.rules (or anything in them) Argo CD, Flux, Argo
  *     Rollouts or Flagger owns (lb_route_controller()) is left alone, no
  *     request sent: OwnedByOther, naming the manager. Those tools write the
  *     rules back on their next sync or step; a fight over the weights would
  *     flap the split;
- *   - otherwise the apply goes without force. Any other manager that owns
- *     spec.rules (the route's author: kubectl-create, kubectl-client-side-
- *     apply, kubectl with --server-side) makes the API server refuse it with
- *     409: OwnedByOther again, naming the manager from the server's answer.
- *     The author hands the rules over once, by applying them alone under
- *     ferry-lb with force (control/lb/README.md, "HTTPRoute export");
- *     afterwards the author's fields (parentRefs, hostnames) stay theirs;
- *   - any later write of spec.rules by another manager (kubectl edit of a
- *     match, a GitOps sync) takes the whole list back, and ferry stops at its
- *     next export (409, OwnedByOther) rather than overwrite it;
+ *   - a route whose spec.rules only kubectl's own writes own besides ferry
+ *     (an Update by a manager "kubectl-*": kubectl create, edit, patch,
+ *     replace, client-side apply) is taken over: the apply is forced. Those
+ *     are a person's one-off writes, not a loop that writes again (as the
+ *     autoscaler takes spec.replicas from kubectl scale); a later kubectl
+ *     edit of a match is kept, its weights replaced at the next export;
+ *   - any other owner (kubectl apply --server-side, a controller ferry does
+ *     not know): the apply goes without force, the API server refuses it with
+ *     409, and the export reports OwnedByOther naming the manager from the
+ *     server's answer. Such an owner hands the rules over by applying them
+ *     alone under ferry-lb with force (control/lb/README.md);
  *   - ferry never removes or adds a rule or a backendRef, and an export whose
  *     weights equal the route's sends nothing (resourceVersion unchanged).
  * Weights apply to requests the Gateway routes from then on; a Gateway that
@@ -392,6 +396,8 @@ const char *lb_route_controller(const char *manager);
  * @apply: out: the apply configuration (apiVersion, kind, metadata.name and
  *         namespace, spec.rules with the weights), a root the caller frees;
  *         NULL when nothing is to be sent
+ * @force: out: whether to force the apply (spec.rules owned, besides
+ *         ferry-lb, only by kubectl's Updates, "kubectl-*")
  * @res:   out: reason and message when nothing is to be sent (Exported with
  *         the weights already there, OwnedByOther before any request,
  *         NoBackendRefs); cleared otherwise
@@ -404,23 +410,24 @@ const char *lb_route_controller(const char *manager);
  * backendRef not an object, a weight not an integer of 0..1000000); -ENOMEM.
  */
 int lb_route_plan(const struct k8s_obj *route, const struct lb_route_backend *b, size_t n,
-		  struct k8s_obj **apply, struct lb_route_result *res);
+		  struct k8s_obj **apply, bool *force, struct lb_route_result *res);
 
 /**
  * lb_route_export() - compute the weights of @n Services and apply them to
  * the HTTPRoute @ns/@route by server-side apply (field manager
- * LB_FIELD_MANAGER, never forced), leaving a route whose rules another
- * field manager owns alone
+ * LB_FIELD_MANAGER, forced only over kubectl's own writes), leaving a route
+ * whose rules another field manager owns alone
  * @c:   the controller's client; a blocking call (not on its I/O thread)
  * @b:   @n Services; their weight fields are set (also when not exported)
  * @res: what happened: Exported (written says whether a write was needed),
  *       OwnedByOther (the message names the manager), RouteNotFound,
  *       NoBackendRefs, InvalidRoute, ExportFailed
  *
- * One GET, then lb_route_plan(), then at most one apply. A route deleted
- * between the two is created again by the apply with its rules alone
- * (server-side apply creates what is not there), attached to no Gateway
- * until its author deletes or completes it.
+ * One GET, then lb_route_plan(), then at most one apply. Between the two
+ * lies a window: a route deleted there is created again by the apply with
+ * its rules alone (server-side apply creates what is not there), attached
+ * to no Gateway; a controller that wrote the rules there is overridden once
+ * by a forced apply, and left alone from the next export on.
  * Return: 0 (@res says what happened, exported or not); -errno of the API
  * server or of memory (@err filled, @res ExportFailed).
  */

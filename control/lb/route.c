@@ -131,17 +131,29 @@ static int find_controller(void *arg, const char *manager, const char *operation
 	return 1;
 }
 
-/* k8s_manager_fn: the first manager of spec.rules other than ferry-lb */
-static int find_other(void *arg, const char *manager, const char *operation)
-{
-	struct owner *o = arg;
+/*
+ * k8s_manager_fn: the managers of spec.rules other than ferry-lb. kubectl's
+ * own writes (kubectl create, edit, patch, replace, and client-side apply)
+ * are Updates under "kubectl-<command>"; its server-side apply is "kubectl",
+ * an Apply.
+ */
+struct others {
+	size_t n, kubectl_updates;
+	char first[128]; /* the first that is not a kubectl Update (else the first) */
+};
 
-	(void)operation;
+static int scan_others(void *arg, const char *manager, const char *operation)
+{
+	struct others *o = arg;
+	bool kubectl = !strncmp(manager, "kubectl-", 8) && !strcmp(operation, "Update");
+
 	if (!strcmp(manager, LB_FIELD_MANAGER))
 		return 0;
-	snprintf(o->manager, sizeof(o->manager), "%s", manager);
-	o->tool = lb_route_controller(manager);
-	return 1;
+	if (!o->n || (!kubectl && o->n == o->kubectl_updates))
+		snprintf(o->first, sizeof(o->first), "%s", manager);
+	o->n++;
+	o->kubectl_updates += kubectl;
+	return 0;
 }
 
 /* ------------------------------------------------------------ the plan */
@@ -188,8 +200,9 @@ static ssize_t service_of(const struct k8s_obj *ref, const char *ns,
 }
 
 int lb_route_plan(const struct k8s_obj *route, const struct lb_route_backend *b, size_t n,
-		  struct k8s_obj **apply, struct lb_route_result *res)
+		  struct k8s_obj **apply, bool *force, struct lb_route_result *res)
 {
+	struct others others = {0, 0, {0}};
 	const char *name = k8s_obj_get_name(route), *ns = k8s_obj_get_ns(route);
 	struct k8s_obj *rules = NULL, *out = NULL;
 	size_t matched = 0, changed = 0, ri = 0;
@@ -199,6 +212,7 @@ int lb_route_plan(const struct k8s_obj *route, const struct lb_route_backend *b,
 	int ret;
 
 	*apply = NULL;
+	*force = false;
 	memset(res, 0, sizeof(*res));
 	if (!name || !*name) {
 		result(res, false, LB_ROUTE_INVALID, "the HTTPRoute has no metadata.name");
@@ -294,6 +308,9 @@ int lb_route_plan(const struct k8s_obj *route, const struct lb_route_backend *b,
 	if (ret)
 		goto out_free;
 	rules = NULL;
+	/* only kubectl's one-off writes beside ferry's own: take the rules over */
+	k8s_obj_managers(route, "/spec/rules", scan_others, &others);
+	*force = others.n && others.n == others.kubectl_updates;
 	*apply = out;
 	return 0;
 out_free:
@@ -324,7 +341,8 @@ int lb_route_export(struct k8s_client *c, const char *ns, const char *route,
 		    struct k8s_err *err)
 {
 	struct k8s_obj *live = NULL, *apply = NULL;
-	struct owner own = {{0}, NULL};
+	char manager[128];
+	bool force;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -338,32 +356,41 @@ int lb_route_export(struct k8s_client *c, const char *ns, const char *route,
 	}
 	if (ret)
 		goto out_failed;
-	ret = lb_route_plan(live, b, n, &apply, res);
+	ret = lb_route_plan(live, b, n, &apply, &force, res);
 	if (ret == -EINVAL)
 		ret = 0; /* @res says InvalidRoute */
 	if (ret)
 		goto out_failed;
 	if (!apply)
 		goto out_free;
-	ret = k8s_apply(c, &httproutes, ns, apply, LB_FIELD_MANAGER, false, NULL, NULL, err);
+	ret = k8s_apply(c, &httproutes, ns, apply, LB_FIELD_MANAGER, force, NULL, NULL, err);
 	if (ret == -EBUSY) {
 		/*
 		 * 409: another manager owns spec.rules (the atomic list) and the
-		 * weights differ from what it set. Its name is in the server's
-		 * message; the route as read names it too, should the message not.
+		 * weights differ from what it set; the server's message names it
+		 * ("conflict with \"NAME\" using ..."), else the route as read does.
 		 */
-		if (!conflict_manager(err->msg, own.manager, sizeof(own.manager)))
-			k8s_obj_managers(live, "/spec/rules", find_other, &own);
+		struct others others = {0, 0, {0}};
+
+		if (!conflict_manager(err->msg, manager, sizeof(manager))) {
+			k8s_obj_managers(live, "/spec/rules", scan_others, &others);
+			snprintf(manager, sizeof(manager), "%s", others.n ? others.first : "?");
+		}
 		result(res, false, LB_ROUTE_OWNED_BY_OTHER,
-		       "httproute %.100s: field manager \"%.100s\" owns spec.rules (an atomic list): ferry does not force; hand them over to %s",
-		       route, own.manager[0] ? own.manager : "?", LB_FIELD_MANAGER);
+		       "httproute %.100s: field manager \"%.100s\" owns spec.rules (an atomic list): ferry does not force it; hand them over to %s",
+		       route, manager, LB_FIELD_MANAGER);
 		ret = 0;
 		goto out_free;
 	}
 	if (ret)
 		goto out_failed;
 	res->written = true;
-	result(res, true, LB_ROUTE_EXPORTED, "httproute %.100s: weights applied", route);
+	if (force)
+		result(res, true, LB_ROUTE_EXPORTED,
+		       "httproute %.100s: weights applied, spec.rules taken over from kubectl's own writes",
+		       route);
+	else
+		result(res, true, LB_ROUTE_EXPORTED, "httproute %.100s: weights applied", route);
 	goto out_free;
 out_failed:
 	result(res, false, LB_ROUTE_FAILED, "%.250s", err->msg);

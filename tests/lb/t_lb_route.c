@@ -143,6 +143,8 @@ static struct lb_route_backend two[2] = {
 	{.service = "bn", .spare_cores = 0.5},
 };
 
+static bool forced; /* the last plan's force */
+
 static int plan(const char *rules, const char *mf, struct k8s_obj **apply,
 		struct lb_route_result *res)
 {
@@ -150,7 +152,10 @@ static int plan(const char *rules, const char *mf, struct k8s_obj **apply,
 	int ret;
 
 	lb_route_weights(two, 2);
-	ret = lb_route_plan(r, two, 2, apply, res);
+	forced = true;
+	ret = lb_route_plan(r, two, 2, apply, &forced, res);
+	if (!*apply)
+		T_ASSERT(!forced, "no plan, yet force");
 	k8s_obj_free(r);
 	if (ret == -EINVAL)
 		T_ASSERT(*apply == NULL && res->msg[0] && !strcmp(res->reason, LB_ROUTE_INVALID),
@@ -253,23 +258,36 @@ static void test_owners(void)
 	static const char *rules = "[{\"backendRefs\":[{\"name\":\"an\"},{\"name\":\"bn\"}]}]";
 	static const struct {
 		const char *what, *mf, *owner; /* owner NULL: planned */
+		bool force;
 	} rows[] = {
 		{"Argo CD's server-side apply owns the rules", "[" MF("argocd-controller", "Apply", F_RULES) "]",
-		 "argocd-controller"},
+		 "argocd-controller", false},
 		{"Argo Rollouts updated the rules", "[" MF("kubectl-create", "Update", F_PARENTS) ","
-		 MF("rollouts-controller", "Update", F_RULES) "]", "rollouts-controller"},
+		 MF("rollouts-controller", "Update", F_RULES) "]", "rollouts-controller", false},
 		{"Flux owns the whole spec (an atomic map)", "[" MF("kustomize-controller", "Apply", "{\"f:spec\":{}}") "]",
-		 "kustomize-controller"},
+		 "kustomize-controller", false},
 		{"Flagger owns one rule's field of a granular schema",
 		 "[" MF("flagger", "Update", "{\"f:spec\":{\"f:rules\":{\"k:{\\\"name\\\":\\\"a\\\"}\":{\"f:backendRefs\":{}}}}}") "]",
-		 "flagger"},
-		{"Argo CD owns parentRefs only: the rules are free",
-		 "[" MF("argocd-controller", "Apply", F_PARENTS) "," MF("ferry-lb", "Apply", F_RULES) "]", NULL},
-		{"the route's author owns the rules: the server decides (409)",
-		 "[" MF("kubectl-create", "Update", "{\"f:spec\":{\"f:rules\":{},\"f:parentRefs\":{}}}") "]", NULL},
-		{"ferry-lb owns them", "[" MF("ferry-lb", "Apply", F_RULES) "]", NULL},
-		{"no managedFields", NULL, NULL},
-		{"managedFields of the wrong shape", "[1,{\"manager\":3},{\"manager\":\"flagger\",\"fieldsV1\":[]}]", NULL},
+		 "flagger", false},
+		{"a tool beside kubectl's create: still the tool's", "[" MF("kubectl-create", "Update", F_RULES) ","
+		 MF("argocd-controller", "Update", F_RULES) "]", "argocd-controller", false},
+		{"Argo CD owns parentRefs only: the rules are free, nobody else's",
+		 "[" MF("argocd-controller", "Apply", F_PARENTS) "," MF("ferry-lb", "Apply", F_RULES) "]", NULL, false},
+		{"kubectl create owns the rules: taken over (forced)",
+		 "[" MF("kubectl-create", "Update", "{\"f:spec\":{\"f:rules\":{},\"f:parentRefs\":{}}}") "]", NULL, true},
+		{"kubectl edit and client-side apply beside ferry-lb: forced",
+		 "[" MF("ferry-lb", "Apply", F_RULES) "," MF("kubectl-edit", "Update", F_RULES) ","
+		 MF("kubectl-client-side-apply", "Update", F_RULES) "]", NULL, true},
+		{"kubectl's server-side apply (an Apply): not forced, the server answers 409",
+		 "[" MF("kubectl", "Apply", F_RULES) "]", NULL, false},
+		{"a kubectl-* name applying (an Apply): not forced",
+		 "[" MF("kubectl-create", "Apply", F_RULES) "]", NULL, false},
+		{"an unknown controller's Update beside kubectl's: not forced",
+		 "[" MF("kubectl-create", "Update", F_RULES) "," MF("canary-operator", "Update", F_RULES) "]", NULL, false},
+		{"ferry-lb alone: not forced", "[" MF("ferry-lb", "Apply", F_RULES) "]", NULL, false},
+		{"kubectl owns parentRefs only: not forced", "[" MF("kubectl-create", "Update", F_PARENTS) "]", NULL, false},
+		{"no managedFields", NULL, NULL, false},
+		{"managedFields of the wrong shape", "[1,{\"manager\":3},{\"manager\":\"flagger\",\"fieldsV1\":[]}]", NULL, false},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -279,6 +297,7 @@ static void test_owners(void)
 		T_ASSERT_EQ(plan(rules, rows[i].mf, &apply, &res), 0);
 		if (!rows[i].owner) {
 			T_ASSERT(apply, "%s: not planned: %s", rows[i].what, res.msg);
+			T_ASSERT(forced == rows[i].force, "%s: force %d", rows[i].what, forced);
 			k8s_obj_free(apply);
 			continue;
 		}
@@ -331,12 +350,12 @@ static void test_malformed(void)
 	k8s_obj_free(apply);
 	/* no name */
 	r = parse("{\"kind\":\"HTTPRoute\",\"spec\":{\"rules\":[]}}");
-	T_ASSERT_EQ(lb_route_plan(r, two, 2, &apply, &res), -EINVAL);
+	T_ASSERT_EQ(lb_route_plan(r, two, 2, &apply, &forced, &res), -EINVAL);
 	T_ASSERT(!apply && !strcmp(res.reason, LB_ROUTE_INVALID));
 	k8s_obj_free(r);
 	/* not an object at all */
 	r = parse("[1,2]");
-	T_ASSERT_EQ(lb_route_plan(r, two, 2, &apply, &res), -EINVAL);
+	T_ASSERT_EQ(lb_route_plan(r, two, 2, &apply, &forced, &res), -EINVAL);
 	k8s_obj_free(r);
 	printf("t_lb_route: %zu malformed routes: ok\n", sizeof(rules) / sizeof(rules[0]) + 2);
 }
