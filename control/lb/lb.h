@@ -230,7 +230,6 @@ struct lb_weight_out {
 int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b, size_t n,
 	       struct lb_weight_out *out, bool *changed);
 
-
 /* ------------------------------------------------------------ the policy
  *
  * LoadBalancePolicy (ferry.io/v1alpha1, plural loadbalancepolicies,
@@ -266,8 +265,7 @@ struct lb_published {
  * Return: 0; -EINVAL (no spec.service; a status.backends entry without an
  * address that parses, or with a weight out of 0..LB_WEIGHT_SCALE_MAX), -ENOMEM.
  */
-int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out,
-		       struct lb_err *err);
+int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out, struct lb_err *err);
 void lb_published_free(struct lb_published *p);
 
 /**
@@ -336,8 +334,8 @@ uint32_t lb_published_weight(const struct lb_published *p, const uint8_t ip[16],
  * balances by connection (HTTP/1.1 keep-alive to a backend, HTTP/2) keeps
  * the connections it has, and the weights show as they are renewed.
  */
-#define LB_ROUTE_SCALE 1000 /* the largest exported weight */
-#define LB_ROUTE_FLOOR 0.05 /* of LB_ROUTE_SCALE, for a Service with ready pods: 50 */
+#define LB_ROUTE_SCALE	    1000    /* the largest exported weight */
+#define LB_ROUTE_FLOOR	    0.05    /* of LB_ROUTE_SCALE, for a Service with ready pods: 50 */
 #define LB_ROUTE_WEIGHT_MAX 1000000 /* Gateway API's bound on backendRefs[].weight */
 
 /* The reasons lb_route_export() reports (RouteExported's condition reason). */

@@ -158,11 +158,11 @@ static int scan_others(void *arg, const char *manager, const char *operation)
 
 /* ------------------------------------------------------------ the plan */
 
-static void result(struct lb_route_result *res, bool exported, const char *reason,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void result(struct lb_route_result *res, bool exported, const char *reason, const char *fmt,
+		   ...) __attribute__((format(printf, 4, 5)));
 
-static void result(struct lb_route_result *res, bool exported, const char *reason,
-		   const char *fmt, ...)
+static void result(struct lb_route_result *res, bool exported, const char *reason, const char *fmt,
+		   ...)
 {
 	va_list ap;
 
@@ -247,7 +247,8 @@ int lb_route_plan(const struct k8s_obj *route, const struct lb_route_backend *b,
 		t = k8s_obj_type(r, "/backendRefs");
 		if (t != K8S_T_ABSENT && t != K8S_T_NULL && t != K8S_T_ARRAY) {
 			result(res, false, LB_ROUTE_INVALID,
-			       "httproute %.100s: spec.rules[%zu].backendRefs is not a list", name, ri);
+			       "httproute %.100s: spec.rules[%zu].backendRefs is not a list", name,
+			       ri);
 			ret = -EINVAL;
 			goto out_free;
 		}
@@ -350,8 +351,7 @@ int lb_route_export(struct k8s_client *c, const char *ns, const char *route,
 	ret = k8s_get(c, &httproutes, ns, route, NULL, &live, err);
 	if (ret == -ENOENT) {
 		/* the route, or the HTTPRoute API itself (no Gateway API CRDs) */
-		result(res, false, LB_ROUTE_NOT_FOUND, "httproute %.100s: %.140s", route,
-		       err->msg);
+		result(res, false, LB_ROUTE_NOT_FOUND, "httproute %.100s: %.140s", route, err->msg);
 		return 0;
 	}
 	if (ret)

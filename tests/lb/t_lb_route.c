@@ -19,7 +19,7 @@
 #include "k8s/k8s.h"
 #include "t_helpers.h"
 
-#define N 4
+#define N	4
 #define UNKNOWN (-1.0)
 
 struct wrow {
@@ -31,27 +31,45 @@ struct wrow {
 };
 
 static const struct wrow wrows[] = {
-	{"proportional, the largest at the scale: 1.5 and 0.5 cores", {1.5, 0.5}, {0}, 2,
+	{"proportional, the largest at the scale: 1.5 and 0.5 cores",
+	 {1.5, 0.5},
+	 {0},
+	 2,
 	 {1000, 333}},
 	{"rounded to the nearest: 2/3 of 1000 is 667", {3, 2}, {0}, 2, {1000, 667}},
-	{"the scale does not depend on the unit: 0.003 and 0.001 cores", {0.003, 0.001}, {0}, 2,
+	{"the scale does not depend on the unit: 0.003 and 0.001 cores",
+	 {0.003, 0.001},
+	 {0},
+	 2,
 	 {1000, 333}},
 	{"equal spare cores: equal weights", {0.7, 0.7, 0.7}, {0}, 3, {1000, 1000, 1000}},
 	{"a saturated Service with ready pods keeps the floor (5 %)", {2, 0}, {0}, 2, {1000, 50}},
 	{"the floor also under a tiny share (0.01 of 4 cores)", {4, 0.01}, {0}, 2, {1000, 50}},
 	{"just above the floor stays proportional (0.6 of 10: 60)", {10, 0.6}, {0}, 2, {1000, 60}},
-	{"no ready pods: 0, the others as if it were not there", {1, 0.5, 3}, {false, false, true},
-	 3, {1000, 500, 0}},
-	{"unknown counts as the mean of the known (1 and 3: 2)", {1, 3, UNKNOWN}, {0}, 3,
+	{"no ready pods: 0, the others as if it were not there",
+	 {1, 0.5, 3},
+	 {false, false, true},
+	 3,
+	 {1000, 500, 0}},
+	{"unknown counts as the mean of the known (1 and 3: 2)",
+	 {1, 3, UNKNOWN},
+	 {0},
+	 3,
 	 {333, 1000, 667}},
 	{"NaN is unknown as well", {2, NAN}, {0}, 2, {1000, 1000}},
 	{"infinity is unknown as well", {1, INFINITY, 3}, {0}, 3, {333, 667, 1000}},
 	{"all unknown: an even split", {UNKNOWN, UNKNOWN, UNKNOWN}, {0}, 3, {1000, 1000, 1000}},
 	{"all saturated: an even split", {0, 0}, {0}, 2, {1000, 1000}},
 	{"none ready: an even split (nothing to prefer)", {1, 2}, {true, true}, 2, {1000, 1000}},
-	{"the one ready Service takes the scale, even unknown", {UNKNOWN, 5}, {false, true}, 2,
+	{"the one ready Service takes the scale, even unknown",
+	 {UNKNOWN, 5},
+	 {false, true},
+	 2,
 	 {1000, 0}},
-	{"an unknown Service without ready pods is still 0", {1, UNKNOWN}, {false, true}, 2,
+	{"an unknown Service without ready pods is still 0",
+	 {1, UNKNOWN},
+	 {false, true},
+	 2,
 	 {1000, 0}},
 	{"one Service alone", {0.25}, {0}, 1, {1000}},
 };
@@ -128,12 +146,13 @@ static struct k8s_obj *route(const char *rules, const char *mf)
 {
 	char buf[4096];
 
-	snprintf(buf, sizeof(buf),
-		 "{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\","
-		 "\"metadata\":{\"name\":\"r\",\"namespace\":\"app\",\"resourceVersion\":\"7\"%s%s},"
-		 "\"spec\":{\"parentRefs\":[{\"name\":\"gw\"}],\"hostnames\":[\"a.example\"]%s%s}}",
-		 mf ? ",\"managedFields\":" : "", mf ? mf : "", rules ? ",\"rules\":" : "",
-		 rules ? rules : "");
+	snprintf(
+		buf, sizeof(buf),
+		"{\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"kind\":\"HTTPRoute\","
+		"\"metadata\":{\"name\":\"r\",\"namespace\":\"app\",\"resourceVersion\":\"7\"%s%s},"
+		"\"spec\":{\"parentRefs\":[{\"name\":\"gw\"}],\"hostnames\":[\"a.example\"]%s%s}}",
+		mf ? ",\"managedFields\":" : "", mf ? mf : "", rules ? ",\"rules\":" : "",
+		rules ? rules : "");
 	return parse(buf);
 }
 
@@ -178,18 +197,19 @@ static void test_plan(void)
 	int64_t w;
 
 	/* which backendRefs: Services of this namespace named in the list, nothing else */
-	T_ASSERT_EQ(plan("[{\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":\"/\"}}],"
-			 "\"backendRefs\":["
-			 "{\"name\":\"an\",\"port\":80},"
-			 "{\"group\":\"\",\"kind\":\"Service\",\"name\":\"bn\",\"port\":80,\"weight\":1},"
-			 "{\"group\":\"multicluster.x-k8s.io\",\"kind\":\"ServiceImport\",\"name\":\"an\",\"weight\":7},"
-			 "{\"kind\":\"Service\",\"name\":\"other\",\"weight\":5},"
-			 "{\"name\":\"an\",\"namespace\":\"elsewhere\",\"weight\":9},"
-			 "{\"name\":\"bn\",\"namespace\":\"app\",\"weight\":2}]},"
-			 "{\"backendRefs\":[{\"name\":\"an\",\"weight\":1000}]},"
-			 "{\"filters\":[{\"type\":\"RequestRedirect\"}]}]",
-			 NULL, &apply, &res),
-		    0);
+	T_ASSERT_EQ(
+		plan("[{\"matches\":[{\"path\":{\"type\":\"PathPrefix\",\"value\":\"/\"}}],"
+		     "\"backendRefs\":["
+		     "{\"name\":\"an\",\"port\":80},"
+		     "{\"group\":\"\",\"kind\":\"Service\",\"name\":\"bn\",\"port\":80,\"weight\":1},"
+		     "{\"group\":\"multicluster.x-k8s.io\",\"kind\":\"ServiceImport\",\"name\":\"an\",\"weight\":7},"
+		     "{\"kind\":\"Service\",\"name\":\"other\",\"weight\":5},"
+		     "{\"name\":\"an\",\"namespace\":\"elsewhere\",\"weight\":9},"
+		     "{\"name\":\"bn\",\"namespace\":\"app\",\"weight\":2}]},"
+		     "{\"backendRefs\":[{\"name\":\"an\",\"weight\":1000}]},"
+		     "{\"filters\":[{\"type\":\"RequestRedirect\"}]}]",
+		     NULL, &apply, &res),
+		0);
 	T_ASSERT(apply, "a plan to apply: %s", res.msg);
 	T_ASSERT(!strcmp(k8s_obj_str(apply, "/apiVersion"), "gateway.networking.k8s.io/v1"));
 	T_ASSERT(!strcmp(k8s_obj_str(apply, "/kind"), "HTTPRoute"));
@@ -224,17 +244,19 @@ static void test_plan(void)
 		 "%s", res.msg);
 
 	/* an absent weight is 1 (the CRD's default), not the weight wanted */
-	T_ASSERT_EQ(plan("[{\"backendRefs\":[{\"name\":\"an\",\"weight\":1000},{\"name\":\"bn\"}]}]",
-			 NULL, &apply, &res),
-		    0);
+	T_ASSERT_EQ(
+		plan("[{\"backendRefs\":[{\"name\":\"an\",\"weight\":1000},{\"name\":\"bn\"}]}]",
+		     NULL, &apply, &res),
+		0);
 	T_ASSERT(apply);
 	T_ASSERT_EQ(weight_at(apply, "/spec/rules/0/backendRefs/1/weight"), 333);
 	k8s_obj_free(apply);
 
 	/* none of the Services named: nothing to send */
-	T_ASSERT_EQ(plan("[{\"backendRefs\":[{\"name\":\"x\"},{\"kind\":\"ServiceImport\",\"name\":\"an\"}]}]",
-			 NULL, &apply, &res),
-		    0);
+	T_ASSERT_EQ(
+		plan("[{\"backendRefs\":[{\"name\":\"x\"},{\"kind\":\"ServiceImport\",\"name\":\"an\"}]}]",
+		     NULL, &apply, &res),
+		0);
 	T_ASSERT(!apply && !res.exported && !strcmp(res.reason, LB_ROUTE_NO_BACKENDS), "%s",
 		 res.msg);
 	T_ASSERT_EQ(plan(NULL, NULL, &apply, &res), 0);
@@ -247,8 +269,8 @@ static void test_plan(void)
 }
 
 #define MF(manager, op, fields)                                                                    \
-	"{\"manager\":\"" manager "\",\"operation\":\"" op                                        \
-	"\",\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"fieldsType\":\"FieldsV1\","         \
+	"{\"manager\":\"" manager "\",\"operation\":\"" op                                         \
+	"\",\"apiVersion\":\"gateway.networking.k8s.io/v1\",\"fieldsType\":\"FieldsV1\","          \
 	"\"fieldsV1\":" fields "}"
 #define F_RULES	  "{\"f:spec\":{\"f:rules\":{}}}"
 #define F_PARENTS "{\"f:spec\":{\"f:parentRefs\":{},\"f:hostnames\":{}}}"
@@ -260,34 +282,51 @@ static void test_owners(void)
 		const char *what, *mf, *owner; /* owner NULL: planned */
 		bool force;
 	} rows[] = {
-		{"Argo CD's server-side apply owns the rules", "[" MF("argocd-controller", "Apply", F_RULES) "]",
-		 "argocd-controller", false},
-		{"Argo Rollouts updated the rules", "[" MF("kubectl-create", "Update", F_PARENTS) ","
-		 MF("rollouts-controller", "Update", F_RULES) "]", "rollouts-controller", false},
-		{"Flux owns the whole spec (an atomic map)", "[" MF("kustomize-controller", "Apply", "{\"f:spec\":{}}") "]",
+		{"Argo CD's server-side apply owns the rules",
+		 "[" MF("argocd-controller", "Apply", F_RULES) "]", "argocd-controller", false},
+		{"Argo Rollouts updated the rules",
+		 "[" MF("kubectl-create", "Update", F_PARENTS) "," MF("rollouts-controller",
+								      "Update", F_RULES) "]",
+		 "rollouts-controller", false},
+		{"Flux owns the whole spec (an atomic map)",
+		 "[" MF("kustomize-controller", "Apply", "{\"f:spec\":{}}") "]",
 		 "kustomize-controller", false},
 		{"Flagger owns one rule's field of a granular schema",
-		 "[" MF("flagger", "Update", "{\"f:spec\":{\"f:rules\":{\"k:{\\\"name\\\":\\\"a\\\"}\":{\"f:backendRefs\":{}}}}}") "]",
+		 "[" MF("flagger", "Update",
+			"{\"f:spec\":{\"f:rules\":{\"k:{\\\"name\\\":\\\"a\\\"}\":{\"f:backendRefs\":{}}}}}") "]",
 		 "flagger", false},
-		{"a tool beside kubectl's create: still the tool's", "[" MF("kubectl-create", "Update", F_RULES) ","
-		 MF("argocd-controller", "Update", F_RULES) "]", "argocd-controller", false},
+		{"a tool beside kubectl's create: still the tool's",
+		 "[" MF("kubectl-create", "Update", F_RULES) "," MF("argocd-controller", "Update",
+								    F_RULES) "]",
+		 "argocd-controller", false},
 		{"Argo CD owns parentRefs only: the rules are free, nobody else's",
-		 "[" MF("argocd-controller", "Apply", F_PARENTS) "," MF("ferry-lb", "Apply", F_RULES) "]", NULL, false},
+		 "[" MF("argocd-controller", "Apply", F_PARENTS) "," MF("ferry-lb", "Apply",
+									F_RULES) "]",
+		 NULL, false},
 		{"kubectl create owns the rules: taken over (forced)",
-		 "[" MF("kubectl-create", "Update", "{\"f:spec\":{\"f:rules\":{},\"f:parentRefs\":{}}}") "]", NULL, true},
+		 "[" MF("kubectl-create", "Update",
+			"{\"f:spec\":{\"f:rules\":{},\"f:parentRefs\":{}}}") "]",
+		 NULL, true},
 		{"kubectl edit and client-side apply beside ferry-lb: forced",
-		 "[" MF("ferry-lb", "Apply", F_RULES) "," MF("kubectl-edit", "Update", F_RULES) ","
-		 MF("kubectl-client-side-apply", "Update", F_RULES) "]", NULL, true},
+		 "[" MF("ferry-lb", "Apply", F_RULES) "," MF(
+			 "kubectl-edit", "Update", F_RULES) "," MF("kubectl-client-side-apply",
+								   "Update", F_RULES) "]",
+		 NULL, true},
 		{"kubectl's server-side apply (an Apply): not forced, the server answers 409",
 		 "[" MF("kubectl", "Apply", F_RULES) "]", NULL, false},
 		{"a kubectl-* name applying (an Apply): not forced",
 		 "[" MF("kubectl-create", "Apply", F_RULES) "]", NULL, false},
 		{"an unknown controller's Update beside kubectl's: not forced",
-		 "[" MF("kubectl-create", "Update", F_RULES) "," MF("canary-operator", "Update", F_RULES) "]", NULL, false},
-		{"ferry-lb alone: not forced", "[" MF("ferry-lb", "Apply", F_RULES) "]", NULL, false},
-		{"kubectl owns parentRefs only: not forced", "[" MF("kubectl-create", "Update", F_PARENTS) "]", NULL, false},
+		 "[" MF("kubectl-create", "Update", F_RULES) "," MF("canary-operator", "Update",
+								    F_RULES) "]",
+		 NULL, false},
+		{"ferry-lb alone: not forced", "[" MF("ferry-lb", "Apply", F_RULES) "]", NULL,
+		 false},
+		{"kubectl owns parentRefs only: not forced",
+		 "[" MF("kubectl-create", "Update", F_PARENTS) "]", NULL, false},
 		{"no managedFields", NULL, NULL, false},
-		{"managedFields of the wrong shape", "[1,{\"manager\":3},{\"manager\":\"flagger\",\"fieldsV1\":[]}]", NULL, false},
+		{"managedFields of the wrong shape",
+		 "[1,{\"manager\":3},{\"manager\":\"flagger\",\"fieldsV1\":[]}]", NULL, false},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

@@ -348,8 +348,9 @@ static void expect_conflict(const char *route, const char *manager)
 	export(route, 1.5, 0.5, &res, NULL, NULL);
 	k8s_client_stats(c, &after);
 	expect(&res, false, false, LB_ROUTE_OWNED_BY_OTHER, manager);
-	T_ASSERT(after.requests - before.requests == 2, "%s: %llu requests, want the GET and the apply",
-		 route, (unsigned long long)(after.requests - before.requests));
+	T_ASSERT(after.requests - before.requests == 2,
+		 "%s: %llu requests, want the GET and the apply", route,
+		 (unsigned long long)(after.requests - before.requests));
 	rv1 = rv_of(route);
 	T_ASSERT(!strcmp(rv0, rv1), "%s changed", route);
 	free(rv0);
@@ -386,7 +387,8 @@ static void test_tools(void)
 	expect_left_alone("gitops", "\"argocd-controller\" (Argo CD)");
 
 	/* Argo Rollouts' update of the rules of a route someone created */
-	create_as("kubectl-create", route_yaml("canary", "  parentRefs: [{name: gw}]\n" SPLIT_RULES));
+	create_as("kubectl-create",
+		  route_yaml("canary", "  parentRefs: [{name: gw}]\n" SPLIT_RULES));
 	update_rules_as("rollouts-controller", "canary",
 			"  rules:\n"
 			"  - backendRefs:\n"
@@ -396,7 +398,8 @@ static void test_tools(void)
 	printf("t_lb_route_kbox: rules of argocd-controller and rollouts-controller left alone, nothing sent: ok\n");
 
 	/* kubectl apply --server-side: an Apply, not forced; the server's 409 names it */
-	apply_as("kubectl", false, route_yaml("declared", "  parentRefs: [{name: gw}]\n" SPLIT_RULES));
+	apply_as("kubectl", false,
+		 route_yaml("declared", "  parentRefs: [{name: gw}]\n" SPLIT_RULES));
 	expect_conflict("declared", "\"kubectl\"");
 	/* handed over as the README says: a weight patched, then rules dropped from the manifest */
 	hand_over("declared");
@@ -411,7 +414,8 @@ static void test_tools(void)
 	T_ASSERT_EQ(weight(o, 0, 1), 333);
 	k8s_obj_free(o);
 	/* a controller ferry does not know, updating the rules kubectl created */
-	create_as("kubectl-create", route_yaml("custom", "  parentRefs: [{name: gw}]\n" SPLIT_RULES));
+	create_as("kubectl-create",
+		  route_yaml("custom", "  parentRefs: [{name: gw}]\n" SPLIT_RULES));
 	update_rules_as("canary-operator", "custom",
 			"  rules:\n"
 			"  - backendRefs:\n"
@@ -435,8 +439,9 @@ static void test_tools(void)
 	printf("t_lb_route_kbox: argocd-controller's parentRefs beside ferry-lb's rules: ok\n");
 
 	/* no backendRef names the Services */
-	create_as("kubectl-create",
-		  route_yaml("elsewhere", "  rules:\n  - backendRefs: [{name: svc-c, port: 80}]\n"));
+	create_as(
+		"kubectl-create",
+		route_yaml("elsewhere", "  rules:\n  - backendRefs: [{name: svc-c, port: 80}]\n"));
 	export("elsewhere", 1.5, 0.5, &res, NULL, NULL);
 	expect(&res, false, false, LB_ROUTE_NO_BACKENDS, "no backendRef");
 	printf("t_lb_route_kbox: no backendRef of the Services: ok\n");
