@@ -326,13 +326,15 @@ uint32_t lb_published_weight(const struct lb_published *p, const uint8_t ip[16],
  *   - any other owner (kubectl apply --server-side, a controller ferry does
  *     not know): the apply goes without force, the API server refuses it with
  *     409, and the export reports OwnedByOther naming the manager from the
- *     server's answer. Such an owner hands the rules over by applying them
- *     alone under ferry-lb with force (control/lb/README.md);
+ *     server's answer. The rules are handed over by changing them once with
+ *     kubectl (kubectl patch of a weight: kubectl-patch then owns them alone)
+ *     and dropping them from what the other manager applies
+ *     (control/lb/README.md, "Handing a route over");
  *   - ferry never removes or adds a rule or a backendRef, and an export whose
  *     weights equal the route's sends nothing (resourceVersion unchanged).
- * Weights apply to requests the Gateway routes from then on; a Gateway that
- * balances by connection (HTTP/1.1 keep-alive to a backend, HTTP/2) keeps
- * the connections it has, and the weights show as they are renewed.
+ * A Gateway picks a backendRef per request: requests follow new weights once
+ * its controller has programmed the route; a request in flight, and a
+ * long-lived stream (WebSocket, a gRPC stream) stays where it started.
  */
 #define LB_ROUTE_SCALE	    1000    /* the largest exported weight */
 #define LB_ROUTE_FLOOR	    0.05    /* of LB_ROUTE_SCALE, for a Service with ready pods: 50 */
