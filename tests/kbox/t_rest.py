@@ -206,6 +206,35 @@ code, _, s4 = c.patch(SVC + "/s1", {"spec": {"selector": {"color": "red"}}}, ct=
 ops = sorted((e["manager"], e["operation"]) for e in s4["metadata"]["managedFields"])
 check("an Update (merge patch) records its manager with operation Update", ("hpa-like", "Update") in ops, ops, ref=SSA)
 
+# an atomic list (Service spec.externalIPs, +listType=atomic; HTTPRoute spec.rules is one too):
+# owned as one field; the same value applied by a second manager is shared, not a conflict,
+# and force takes nothing then; an Update that changes it takes it from every other owner
+def owners_of(obj, field):
+    return sorted((e["manager"], e["operation"]) for e in obj["metadata"].get("managedFields", [])
+                  if f'"f:{field}"' in json.dumps(e.get("fieldsV1", {})))
+
+
+def svc_ips(ips):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s2"},
+            "spec": {"ports": [{"port": 80}], "externalIPs": ips}}
+
+
+code, _, a = c.patch(SVC + "/s2", svc_ips(["192.0.2.1"]), ct=APPLY, query={"fieldManager": "author"})
+code, _, a = c.patch(SVC + "/s2", svc_ips(["192.0.2.1"]), ct=APPLY, query={"fieldManager": "second"})
+eq("an atomic list applied again with the same value by another manager: shared, no conflict",
+   (code, owners_of(a, "externalIPs")), (200, [("author", "Apply"), ("second", "Apply")]), SSA)
+code, _, body = c.patch(SVC + "/s2", svc_ips(["192.0.2.2"]), ct=APPLY, query={"fieldManager": "second"})
+check("an atomic list with one element changed conflicts on the whole list",
+      code == 409 and body.get("message", "").endswith(".spec.externalIPs"), (code, body.get("message")), ref=SSA)
+code, _, a = c.patch(SVC + "/s2", svc_ips(["192.0.2.1"]), ct=APPLY,
+                     query={"fieldManager": "second", "force": "true"})
+eq("force with the same value takes nothing: both still own it",
+   (code, owners_of(a, "externalIPs")), (200, [("author", "Apply"), ("second", "Apply")]), SSA)
+code, _, a = c.patch(SVC + "/s2", {"spec": {"externalIPs": ["192.0.2.3"]}}, ct="application/merge-patch+json",
+                     query={"fieldManager": "editor"})
+eq("an Update changing the atomic list takes it from every other owner",
+   (code, owners_of(a, "externalIPs")), (200, [("editor", "Update")]), SSA)
+
 # ---- dryRun=All (§7.2; API concepts "Dry-run")
 code, _, dr = c.post(CM, cm("dry"), query={"dryRun": "All"})
 eq("dryRun create answers 201 with the object", (code, dr["metadata"]["name"]), (201, "dry"), AC)
