@@ -245,6 +245,65 @@ int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b,
 extern const struct k8s_resource lb_policies;
 #define LB_FIELD_MANAGER "ferry-lb"
 
+
+/* The reasons of the policy's Ready condition (status.conditions). */
+#define LB_REASON_PUBLISHED	    "Published"	      /* True: the weights are in status.backends */
+#define LB_REASON_INVALID_SPEC	    "InvalidSpec"     /* False: the spec does not decode */
+#define LB_REASON_SERVICE_NOT_FOUND "ServiceNotFound" /* False: no such Service */
+#define LB_REASON_NO_BACKENDS	    "NoBackends"      /* False: its EndpointSlices list none */
+#define LB_REASON_NO_SIGNALS	    "NoSignals"	      /* False: published, equal: the feed has nothing */
+/* the condition lb_route_export()'s result goes into (with spec.httpRoute) */
+#define LB_CONDITION_ROUTE "RouteExported"
+
+#define LB_DEFAULT_UPDATE_PERIOD_S 5  /* spec.updatePeriodSeconds */
+#define LB_MIN_UPDATE_PERIOD_S	   5  /* the least: per-second values stay off the API server */
+#define LB_MAX_UPDATE_PERIOD_S	   3600
+#define LB_MAX_ROUTE_SERVICES	   16 /* spec.httpRoute.services */
+#define LB_NAME_SIZE		   254 /* a DNS subdomain (253) and the NUL */
+
+/**
+ * struct lb_policy - a LoadBalancePolicy's spec, decoded (lb_policy_parse())
+ * @service:    spec.service, a Service of the policy's namespace (a DNS-1035
+ *              label, as Service names are)
+ * @w:          the weights' policy, lb_weight_policy_check()ed:
+ *              spec.cpu Requests (default) / Limits / None ->
+ *              LB_SIGNAL_CPU_REQUESTS / LB_SIGNAL_CPU_LIMITS / neither;
+ *              spec.runQueue present with enabled (default true) ->
+ *              LB_SIGNAL_RUNQ, targetSeconds (a quantity of seconds: "0.002"
+ *              or "2m"; default LB_DEFAULT_RUNQ_TARGET_S) -> runq_target_s;
+ *              absent or enabled false: not used (the CRD's word);
+ *              floorPercent 1..100 (5), hysteresisPercent 0..99 (10) ->
+ *              floor, hysteresis; slowStartSeconds 0..3600 (30);
+ *              bestEffortCPU, a quantity of cores ("1", "500m"; default
+ *              LB_DEFAULT_BESTEFFORT_CORES) -> besteffort_cores
+ * @update_period_s: spec.updatePeriodSeconds, LB_MIN_UPDATE_PERIOD_S to
+ *              LB_MAX_UPDATE_PERIOD_S (LB_DEFAULT_UPDATE_PERIOD_S)
+ * @route:      spec.httpRoute.name ("" without spec.httpRoute)
+ * @services:   spec.httpRoute.services, each once (n_services of them; with
+ *              a route and none listed, @service alone); 0 without a route
+ */
+struct lb_policy {
+	char service[LB_NAME_SIZE];
+	struct lb_weight_policy w;
+	unsigned int update_period_s;
+	char route[LB_NAME_SIZE];
+	char services[LB_MAX_ROUTE_SERVICES][LB_NAME_SIZE];
+	size_t n_services;
+};
+
+/**
+ * lb_policy_parse() - a LoadBalancePolicy's spec (untrusted: any object the
+ * API server serves, or a file) into @out
+ * @policy: borrowed; its /spec is read (fields not listed above are ignored,
+ *          as the API server prunes them)
+ * @err:    the detail of -EINVAL: one line naming the field
+ *          ("spec.floorPercent: must be an integer from 1 to 100"); may be NULL
+ *
+ * Return: 0; -EINVAL (no spec or spec.service; a field of the wrong type or
+ * out of its range; cpu None with the run queue off: no signal left).
+ */
+int lb_policy_parse(const struct k8s_obj *policy, struct lb_policy *out, struct lb_err *err);
+
 /* One backend as the status publishes it. */
 struct lb_published_backend {
 	uint8_t ip[16];	 /* the pod's address, IPv4 written IPv4-mapped (as ebpf_lb_addr) */
