@@ -212,6 +212,13 @@ struct lb_backend_obs {
 	uint32_t prev_weight;	       /* as published; 0: none (or not ready) */
 };
 
+/**
+ * lb_capacity() - the cores a backend may use, as lb_weights() takes them:
+ * with LB_SIGNAL_CPU_LIMITS its limit, else its request; the other when it
+ * has only one; @p->besteffort_cores when it has neither (BestEffort)
+ */
+double lb_capacity(const struct lb_weight_policy *p, const struct lb_backend_obs *b);
+
 struct lb_weight_out {
 	uint32_t weight; /* 0 not ready; else [floor x scale, scale] */
 	double score;	 /* headroom x run-queue factor (at least LB_SCORE_MIN) */

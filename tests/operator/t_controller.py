@@ -73,7 +73,9 @@ PROVEN = ("ferry-controller",)
 # the controller's volume path (k8s/deploy/xfer-controller-rbac.yaml) needs storage and
 # agents, which this box has not: its roles, bound to ferry-controller too, are left out
 # here by name and proven by tests/xfer/t_xfer.py from that suite's audit log
-ELSEWHERE = ("ferry-controller-volumes",)
+# ferry-controller-lb-route (k8s/deploy/lb-route-rbac.yaml): a LoadBalancePolicy's HTTPRoute
+# export needs the Gateway API's CRDs, which this box has not; the export's scenario proves it
+ELSEWHERE = ("ferry-controller-volumes", "ferry-controller-lb-route")
 
 
 def check_manifests(env, docs):
