@@ -382,7 +382,23 @@ int lb_route_export(struct k8s_client *c, const char *ns, const char *route,
 		    struct lb_route_backend *b, size_t n, struct lb_route_result *res,
 		    struct k8s_err *err);
 
-/* The LoadBalancePolicy reconciler of `ferry controller` (control/operator/registry.c). */
+/*
+ * The LoadBalancePolicy reconciler of `ferry controller` (control/operator/registry.c;
+ * reconcile.c, its own library ctl_lb_ctl over control/signals). Each pass, every
+ * spec.updatePeriodSeconds: the Service (GET) and its EndpointSlices (list, label
+ * kubernetes.io/service-name): one backend per endpoint address, its pod by the
+ * endpoint's targetRef (the Service's pods listed once by its selector, others by
+ * name); each pod's requests, limits, Ready time and, from the process's shared feed
+ * (sig_feed_shared_get()), its CPU, run-queue p99 and throttling averaged over the
+ * period; lb_weights() against status.backends' weights by address; the status
+ * written (merge patch of /status, LB_FIELD_MANAGER) when the weights or addresses
+ * changed, on the first publication or a new generation, never twice within a
+ * period. The Ready condition: LB_REASON_PUBLISHED (True), or False with
+ * LB_REASON_INVALID_SPEC, _SERVICE_NOT_FOUND, _NO_BACKENDS, _NO_SIGNALS or the API
+ * server's reason. With spec.httpRoute, lb_route_export() once a period, its result
+ * in status.services and the LB_CONDITION_ROUTE condition. control/lb/README.md,
+ * "The LoadBalancePolicy".
+ */
 extern const struct k8s_reconciler lb_reconciler;
 
 #ifdef __cplusplus
