@@ -237,7 +237,6 @@ struct lb_weight_out {
 int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b, size_t n,
 	       struct lb_weight_out *out, bool *changed);
 
-
 /* ------------------------------------------------------------ the policy
  *
  * LoadBalancePolicy (ferry.io/v1alpha1, plural loadbalancepolicies,
@@ -252,20 +251,19 @@ int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b,
 extern const struct k8s_resource lb_policies;
 #define LB_FIELD_MANAGER "ferry-lb"
 
-
 /* The reasons of the policy's Ready condition (status.conditions). */
 #define LB_REASON_PUBLISHED	    "Published"	      /* True: the weights are in status.backends */
 #define LB_REASON_INVALID_SPEC	    "InvalidSpec"     /* False: the spec does not decode */
 #define LB_REASON_SERVICE_NOT_FOUND "ServiceNotFound" /* False: no such Service */
 #define LB_REASON_NO_BACKENDS	    "NoBackends"      /* False: its EndpointSlices list none */
-#define LB_REASON_NO_SIGNALS	    "NoSignals"	      /* False: published, equal: the feed has nothing */
+#define LB_REASON_NO_SIGNALS	    "NoSignals" /* False: published, equal: the feed has nothing */
 /* the condition lb_route_export()'s result goes into (with spec.httpRoute) */
-#define LB_CONDITION_ROUTE "RouteExported"
+#define LB_CONDITION_ROUTE	   "RouteExported"
 
-#define LB_DEFAULT_UPDATE_PERIOD_S 5  /* spec.updatePeriodSeconds */
-#define LB_MIN_UPDATE_PERIOD_S	   5  /* the least: per-second values stay off the API server */
+#define LB_DEFAULT_UPDATE_PERIOD_S 5 /* spec.updatePeriodSeconds */
+#define LB_MIN_UPDATE_PERIOD_S	   5 /* the least: per-second values stay off the API server */
 #define LB_MAX_UPDATE_PERIOD_S	   3600
-#define LB_MAX_ROUTE_SERVICES	   16 /* spec.httpRoute.services */
+#define LB_MAX_ROUTE_SERVICES	   16  /* spec.httpRoute.services */
 #define LB_NAME_SIZE		   254 /* a DNS subdomain (253) and the NUL */
 
 /**
@@ -332,8 +330,7 @@ struct lb_published {
  * Return: 0; -EINVAL (no spec.service; a status.backends entry without an
  * address that parses, or with a weight out of 0..LB_WEIGHT_SCALE_MAX), -ENOMEM.
  */
-int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out,
-		       struct lb_err *err);
+int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out, struct lb_err *err);
 void lb_published_free(struct lb_published *p);
 
 /**

@@ -114,8 +114,8 @@ static int get_qty(const struct k8s_obj *o, const char *key, const char *name, i
 		return bad(err, "%s: must be a quantity (\"1\", \"500m\", \"0.002\")", name);
 	ret = k8s_quantity_parse(s, milli);
 	if (ret == -EINVAL)
-		return bad(err, "%s: \"%.40s\" is not a quantity (\"1\", \"500m\", \"0.002\")", name,
-			   s);
+		return bad(err, "%s: \"%.40s\" is not a quantity (\"1\", \"500m\", \"0.002\")",
+			   name, s);
 	if (ret || *milli <= 0 || *milli > hi_milli)
 		goto range;
 	return 0;
@@ -161,7 +161,8 @@ static int parse_route(const struct k8s_obj *spec, struct lb_policy *out, struct
 	if (absent(r, "/name"))
 		return bad(err, "spec.httpRoute.name: Required value");
 	if (!name || !dns_subdomain(name))
-		return bad(err, "spec.httpRoute.name: must be an HTTPRoute's name (a DNS subdomain)");
+		return bad(err,
+			   "spec.httpRoute.name: must be an HTTPRoute's name (a DNS subdomain)");
 	snprintf(out->route, sizeof(out->route), "%s", name);
 	list = k8s_obj_key(r, "services");
 	if (!absent(list, "") && k8s_obj_type(list, "") != K8S_T_ARRAY)
@@ -170,7 +171,8 @@ static int parse_route(const struct k8s_obj *spec, struct lb_policy *out, struct
 		const char *s = k8s_obj_str(e, "");
 
 		if (!s || !dns_label(s))
-			return bad(err, "spec.httpRoute.services[%zu]: must be a Service's name", i);
+			return bad(err, "spec.httpRoute.services[%zu]: must be a Service's name",
+				   i);
 		if (out->n_services == LB_MAX_ROUTE_SERVICES)
 			return bad(err, "spec.httpRoute.services: at most %d Services",
 				   LB_MAX_ROUTE_SERVICES);
@@ -244,7 +246,8 @@ int lb_policy_parse(const struct k8s_obj *policy, struct lb_policy *out, struct 
 	if (ret)
 		return ret;
 	if (!out->w.signals)
-		return bad(err, "spec.cpu: None with spec.runQueue off leaves no signal to weigh by");
+		return bad(err,
+			   "spec.cpu: None with spec.runQueue off leaves no signal to weigh by");
 	if (lb_weight_policy_check(&out->w, &werr))
 		return bad(err, "spec: %s", werr.msg);
 	return 0;

@@ -194,7 +194,8 @@ static void observe(struct lbr_ctl *c, const struct lb_policy *pol, struct lbr_s
 	b->obs.cpu_request = (double)pv.cpu_request_m / 1000.0;
 	b->obs.cpu_limit = (double)pv.cpu_limit_m / 1000.0;
 	if (pv.ready && pv.ready_ns > 0)
-		b->obs.ready_for_s = now_ns > pv.ready_ns ? (double)(now_ns - pv.ready_ns) / 1e9 : 0;
+		b->obs.ready_for_s =
+			now_ns > pv.ready_ns ? (double)(now_ns - pv.ready_ns) / 1e9 : 0;
 	if (!b->uid)
 		return;
 	if (pol->w.signals & (LB_SIGNAL_CPU_REQUESTS | LB_SIGNAL_CPU_LIMITS)) {
@@ -238,8 +239,8 @@ static const struct k8s_obj *pod_in(const struct lbr_set *s, const char *name)
  * controller needs no right to get pods beside its right to list them.
  * Return: 0 and *@out (NULL when there is none); the API server's errors.
  */
-static int pod_alone(struct k8s_client *kc, const char *ns, const char *name,
-		     struct k8s_obj **out, struct k8s_err *err)
+static int pod_alone(struct k8s_client *kc, const char *ns, const char *name, struct k8s_obj **out,
+		     struct k8s_err *err)
 {
 	char fs[320];
 	struct k8s_call call = {.field_selector = fs, .timeout_ms = 10000};
@@ -279,8 +280,8 @@ static int gather(struct lbr_ctl *c, struct k8s_client *kc, const char *ns, cons
 	memset(s, 0, sizeof(*s));
 	ret = k8s_get(kc, &k8s_services, ns, svc, &call, &so, err);
 	if (ret == -ENOENT)
-		return fail(err, -ENOENT, LB_REASON_SERVICE_NOT_FOUND, "service %s/%s not found", ns,
-			    svc);
+		return fail(err, -ENOENT, LB_REASON_SERVICE_NOT_FOUND, "service %s/%s not found",
+			    ns, svc);
 	if (ret)
 		return ret;
 	snprintf(sel, sizeof(sel), "kubernetes.io/service-name=%s", svc);
@@ -323,7 +324,8 @@ static int gather(struct lbr_ctl *c, struct k8s_client *kc, const char *ns, cons
 				goto out;
 			}
 			if (s->n == cap) {
-				void *nb = realloc(s->b, (cap = cap ? 2 * cap : 16) * sizeof(*s->b));
+				void *nb =
+					realloc(s->b, (cap = cap ? 2 * cap : 16) * sizeof(*s->b));
 
 				if (!nb) {
 					ret = fail(err, -ENOMEM, "", "service %s/%s: out of memory",
@@ -505,8 +507,8 @@ static int export_route(struct lbr_ctl *c, const struct k8s_reconcile_req *req,
 	} else {
 		rc.c.status = res.exported ? "True" : "False";
 		rc.c.reason = res.reason && k8s_condition_reason_valid(res.reason) ? res.reason
-			      : res.exported				      ? "Exported"
-										      : "NotExported";
+			      : res.exported					   ? "Exported"
+										   : "NotExported";
 		snprintf(msg, sizeof(msg), "%s", res.msg);
 	}
 	rc.c.message = msg;
@@ -673,8 +675,8 @@ static int lbr_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 	}
 
 	/* the route, at most once a period too */
-	if (pol.route[0] && (!e->exported_ns || now - e->exported_ns >= period ||
-			     now < e->exported_ns)) {
+	if (pol.route[0] &&
+	    (!e->exported_ns || now - e->exported_ns >= period || now < e->exported_ns)) {
 		ret = export_route(c, req, &pol, &s, &services);
 		if (ret) {
 			ret = fail(err, ret, "", "loadbalancepolicy %s: the route's status: %s",
@@ -740,16 +742,18 @@ static int lbr_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 	} else if (!s.measured) {
 		res->failed = true;
 		res->reason = LB_REASON_NO_SIGNALS;
-		snprintf(msg, sizeof(msg),
-			 "%zu backends, %zu ready: %s, so the weights stay as published (equal at first)",
-			 s.n, ready,
-			 s.feed_silent ? "no agent answered the per-pod feed in 5 s"
-				       : "the agents report none of these pods");
+		snprintf(
+			msg, sizeof(msg),
+			"%zu backends, %zu ready: %s, so the weights stay as published (equal at first)",
+			s.n, ready,
+			s.feed_silent ? "no agent answered the per-pod feed in 5 s"
+				      : "the agents report none of these pods");
 	} else {
 		res->reason = LB_REASON_PUBLISHED;
-		snprintf(msg, sizeof(msg),
-			 "%zu backends, %zu ready, %zu measured: weights in status.backends, every %u s at most",
-			 s.n, ready, s.measured, pol.update_period_s);
+		snprintf(
+			msg, sizeof(msg),
+			"%zu backends, %zu ready, %zu measured: weights in status.backends, every %u s at most",
+			s.n, ready, s.measured, pol.update_period_s);
 	}
 	res->message = msg;
 out:

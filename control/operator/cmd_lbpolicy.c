@@ -33,17 +33,16 @@ struct lbc_args {
 
 static void lbc_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: ferry lb get [NAME] [-A] [--json]\n"
-		"       ferry lb describe NAME\n"
-		"       ferry lb status|disable   the node's tables (run on the node)\n\n"
-		"LoadBalancePolicies: load-aware weights of a Service's backends, which\n"
-		"`ferry controller` publishes in their status (control/lb/README.md).\n\n"
-		"  -n, --namespace NS   (default: the context's)\n"
-		"  -A, --all-namespaces get: every namespace\n"
-		"  --json               get: the object (a List without NAME) as JSON\n"
-		"  --kubeconfig FILE, --context NAME\n"
-		"  -h, --help           this text\n");
+	fprintf(f, "usage: ferry lb get [NAME] [-A] [--json]\n"
+		   "       ferry lb describe NAME\n"
+		   "       ferry lb status|disable   the node's tables (run on the node)\n\n"
+		   "LoadBalancePolicies: load-aware weights of a Service's backends, which\n"
+		   "`ferry controller` publishes in their status (control/lb/README.md).\n\n"
+		   "  -n, --namespace NS   (default: the context's)\n"
+		   "  -A, --all-namespaces get: every namespace\n"
+		   "  --json               get: the object (a List without NAME) as JSON\n"
+		   "  --kubeconfig FILE, --context NAME\n"
+		   "  -h, --help           this text\n");
 }
 
 static int lbc_parse(int argc, char **argv, struct lbc_args *a)
@@ -231,10 +230,10 @@ static void describe_spec(const struct k8s_obj *p)
 		printf("Spec:              invalid: %s\n", lerr.msg);
 		return;
 	}
-	printf("CPU:               %s\n",
-	       pol.w.signals & LB_SIGNAL_CPU_LIMITS	  ? "against limits"
-	       : pol.w.signals & LB_SIGNAL_CPU_REQUESTS ? "against requests"
-							: "not used");
+	printf("CPU:               %s\n", pol.w.signals & LB_SIGNAL_CPU_LIMITS ? "against limits"
+					  : pol.w.signals & LB_SIGNAL_CPU_REQUESTS
+						  ? "against requests"
+						  : "not used");
 	if (pol.w.signals & LB_SIGNAL_RUNQ)
 		printf("Run queue:         p99 wait, %g s halves a score\n", pol.w.runq_target_s);
 	else
@@ -306,8 +305,8 @@ static int lbc_describe(const struct lbc_args *a, const char *name)
 
 			k8s_obj_int(s, "/weight", &w);
 			if (k8s_obj_num(s, "/spareCores", &spare))
-				printf("  %-24s %-7" PRId64 " -\n", or_dash(k8s_obj_str(s, "/name")),
-				       w);
+				printf("  %-24s %-7" PRId64 " -\n",
+				       or_dash(k8s_obj_str(s, "/name")), w);
 			else
 				printf("  %-24s %-7" PRId64 " %.3f\n",
 				       or_dash(k8s_obj_str(s, "/name")), w, spare);

@@ -31,8 +31,7 @@ void sig_feed_opts_controller(struct sig_feed_opts *o, const char *own_ns)
 	o->issue = !own_ca || !*own_ca;
 }
 
-int sig_feed_shared_get(struct k8s_client *c, const struct sig_feed_opts *o,
-			struct sig_feed **out)
+int sig_feed_shared_get(struct k8s_client *c, const struct sig_feed_opts *o, struct sig_feed **out)
 {
 	int ret = 0;
 

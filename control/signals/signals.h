@@ -312,8 +312,7 @@ void sig_feed_opts_controller(struct sig_feed_opts *o, const char *own_ns);
  * Return: 0; sig_feed_new()'s errors (nothing is held then); -EBUSY (the
  * feed runs with another client: one process, one API client).
  */
-int sig_feed_shared_get(struct k8s_client *c, const struct sig_feed_opts *o,
-			struct sig_feed **out);
+int sig_feed_shared_get(struct k8s_client *c, const struct sig_feed_opts *o, struct sig_feed **out);
 
 /* sig_feed_shared_put() - give back a reference; the last stops the feed. NULL is a no-op. */
 void sig_feed_shared_put(struct sig_feed *f);

@@ -19,8 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void use(const struct lb_policy *p)
 {
 	struct lb_backend_obs b[2] = {
-		{.ready = true, .ready_for_s = 5, .has_signal = true, .cpu_cores = 0.2,
-		 .cpu_request = 0.5, .runq_p99_s = 0.001, .prev_weight = 1000},
+		{.ready = true,
+		 .ready_for_s = 5,
+		 .has_signal = true,
+		 .cpu_cores = 0.2,
+		 .cpu_request = 0.5,
+		 .runq_p99_s = 0.001,
+		 .prev_weight = 1000},
 		{.ready = true, .ready_for_s = 600, .has_signal = true, .cpu_cores = 0.9},
 	};
 	struct lb_weight_out out[2];
@@ -31,8 +36,7 @@ static void use(const struct lb_policy *p)
 	if (p->update_period_s < LB_MIN_UPDATE_PERIOD_S ||
 	    p->update_period_s > LB_MAX_UPDATE_PERIOD_S)
 		abort();
-	if (p->route[0] ? (!p->n_services || p->n_services > LB_MAX_ROUTE_SERVICES)
-			: p->n_services)
+	if (p->route[0] ? (!p->n_services || p->n_services > LB_MAX_ROUTE_SERVICES) : p->n_services)
 		abort();
 	for (size_t i = 0; i < p->n_services; i++)
 		for (size_t j = 0; j < i; j++)

@@ -56,11 +56,12 @@ static void check_defaults(void)
 	T_ASSERT(!err.msg[0], "no message on success: %s", err.msg);
 
 	/* what the API server stores for {service: web, runQueue: {}}: its defaults written out */
-	T_ASSERT(!parse("{\"service\":\"web\",\"cpu\":\"Requests\",\"runQueue\":{\"enabled\":true,"
-			"\"targetSeconds\":\"0.002\"},\"floorPercent\":5,\"hysteresisPercent\":10,"
-			"\"updatePeriodSeconds\":5,\"slowStartSeconds\":30,\"bestEffortCPU\":\"1\"}",
-			&p, &err),
-		 "CRD defaults: %s", err.msg);
+	T_ASSERT(
+		!parse("{\"service\":\"web\",\"cpu\":\"Requests\",\"runQueue\":{\"enabled\":true,"
+		       "\"targetSeconds\":\"0.002\"},\"floorPercent\":5,\"hysteresisPercent\":10,"
+		       "\"updatePeriodSeconds\":5,\"slowStartSeconds\":30,\"bestEffortCPU\":\"1\"}",
+		       &p, &err),
+		"CRD defaults: %s", err.msg);
 	T_ASSERT_EQ(p.w.signals, (unsigned int)(LB_SIGNAL_CPU_REQUESTS | LB_SIGNAL_RUNQ));
 	T_ASSERT(near(p.w.runq_target_s, 0.002), "target %g", p.w.runq_target_s);
 	T_ASSERT(!parse("{\"service\":\"web\",\"runQueue\":{}}", &p, &err), "runQueue {}: %s",
@@ -74,12 +75,13 @@ static void check_fields(void)
 	struct lb_policy p;
 	struct lb_err err;
 
-	T_ASSERT(!parse("{\"service\":\"api-v2\",\"cpu\":\"Limits\",\"runQueue\":{\"enabled\":true,"
-			"\"targetSeconds\":\"5m\"},\"floorPercent\":100,\"hysteresisPercent\":0,"
-			"\"updatePeriodSeconds\":3600,\"slowStartSeconds\":0,\"bestEffortCPU\":\"250m\","
-			"\"httpRoute\":{\"name\":\"shop.route\",\"services\":[\"api-v1\",\"api-v2\"]}}",
-			&p, &err),
-		 "every field: %s", err.msg);
+	T_ASSERT(
+		!parse("{\"service\":\"api-v2\",\"cpu\":\"Limits\",\"runQueue\":{\"enabled\":true,"
+		       "\"targetSeconds\":\"5m\"},\"floorPercent\":100,\"hysteresisPercent\":0,"
+		       "\"updatePeriodSeconds\":3600,\"slowStartSeconds\":0,\"bestEffortCPU\":\"250m\","
+		       "\"httpRoute\":{\"name\":\"shop.route\",\"services\":[\"api-v1\",\"api-v2\"]}}",
+		       &p, &err),
+		"every field: %s", err.msg);
 	T_ASSERT_EQ(p.w.signals, (unsigned int)(LB_SIGNAL_CPU_LIMITS | LB_SIGNAL_RUNQ));
 	T_ASSERT(near(p.w.runq_target_s, 0.005), "5m s: %g", p.w.runq_target_s);
 	T_ASSERT(near(p.w.floor, 1.0) && near(p.w.hysteresis, 0), "bounds");
@@ -90,10 +92,11 @@ static void check_fields(void)
 		 "route %s, %zu services", p.route, p.n_services);
 
 	/* cpu None: the run queue alone; a number where int-or-string allows one */
-	T_ASSERT(!parse("{\"service\":\"web\",\"cpu\":\"None\",\"runQueue\":{\"targetSeconds\":0.01},"
-			"\"bestEffortCPU\":2}",
-			&p, &err),
-		 "cpu None: %s", err.msg);
+	T_ASSERT(
+		!parse("{\"service\":\"web\",\"cpu\":\"None\",\"runQueue\":{\"targetSeconds\":0.01},"
+		       "\"bestEffortCPU\":2}",
+		       &p, &err),
+		"cpu None: %s", err.msg);
 	T_ASSERT_EQ(p.w.signals, (unsigned int)LB_SIGNAL_RUNQ);
 	T_ASSERT(near(p.w.runq_target_s, 0.01) && near(p.w.besteffort_cores, 2), "numbers %g %g",
 		 p.w.runq_target_s, p.w.besteffort_cores);
@@ -112,8 +115,8 @@ static void check_fields(void)
 		 "%s", err.msg);
 	T_ASSERT(p.n_services == 1 && !strcmp(p.services[0], "web"), "empty services");
 	/* null is absent (a field cleared by a merge patch) */
-	T_ASSERT(!parse("{\"service\":\"web\",\"httpRoute\":null,\"runQueue\":null,\"cpu\":null}", &p,
-			&err),
+	T_ASSERT(!parse("{\"service\":\"web\",\"httpRoute\":null,\"runQueue\":null,\"cpu\":null}",
+			&p, &err),
 		 "nulls: %s", err.msg);
 	T_ASSERT(!p.route[0] && p.w.signals == LB_SIGNAL_CPU_REQUESTS, "nulls are absent");
 }
@@ -137,7 +140,8 @@ static const struct bad_row bad_rows[] = {
 	{"{\"service\":\"web.svc\"}", "spec.service:"},
 	{"{\"service\":\"a234567890123456789012345678901234567890123456789012345678901234\"}",
 	 "spec.service:"},
-	{"{\"service\":\"web\",\"cpu\":\"requests\"}", "spec.cpu: must be Requests, Limits or None"},
+	{"{\"service\":\"web\",\"cpu\":\"requests\"}",
+	 "spec.cpu: must be Requests, Limits or None"},
 	{"{\"service\":\"web\",\"cpu\":true}", "spec.cpu:"},
 	{"{\"service\":\"web\",\"cpu\":\"None\"}", "leaves no signal"},
 	{"{\"service\":\"web\",\"cpu\":\"None\",\"runQueue\":{\"enabled\":false}}",
@@ -156,11 +160,13 @@ static const struct bad_row bad_rows[] = {
 	 "spec.runQueue.targetSeconds: must be a quantity"},
 	{"{\"service\":\"web\",\"runQueue\":{\"targetSeconds\":1e400}}",
 	 "spec.runQueue.targetSeconds"},
-	{"{\"service\":\"web\",\"floorPercent\":0}", "spec.floorPercent: must be an integer from 1 to 100"},
+	{"{\"service\":\"web\",\"floorPercent\":0}",
+	 "spec.floorPercent: must be an integer from 1 to 100"},
 	{"{\"service\":\"web\",\"floorPercent\":101}", "spec.floorPercent:"},
 	{"{\"service\":\"web\",\"floorPercent\":5.5}", "spec.floorPercent:"},
 	{"{\"service\":\"web\",\"floorPercent\":\"5\"}", "spec.floorPercent:"},
-	{"{\"service\":\"web\",\"hysteresisPercent\":100}", "spec.hysteresisPercent: must be an integer from 0 to 99"},
+	{"{\"service\":\"web\",\"hysteresisPercent\":100}",
+	 "spec.hysteresisPercent: must be an integer from 0 to 99"},
 	{"{\"service\":\"web\",\"hysteresisPercent\":-1}", "spec.hysteresisPercent:"},
 	{"{\"service\":\"web\",\"updatePeriodSeconds\":4}",
 	 "spec.updatePeriodSeconds: must be an integer from 5 to 3600"},
@@ -169,8 +175,10 @@ static const struct bad_row bad_rows[] = {
 	{"{\"service\":\"web\",\"slowStartSeconds\":-1}", "spec.slowStartSeconds:"},
 	{"{\"service\":\"web\",\"slowStartSeconds\":3601}", "spec.slowStartSeconds:"},
 	{"{\"service\":\"web\",\"bestEffortCPU\":\"0\"}", "spec.bestEffortCPU: more than 0"},
-	{"{\"service\":\"web\",\"bestEffortCPU\":\"2000\"}", "spec.bestEffortCPU: more than 0 and at most 1024"},
-	{"{\"service\":\"web\",\"bestEffortCPU\":\"one\"}", "spec.bestEffortCPU: \"one\" is not a quantity"},
+	{"{\"service\":\"web\",\"bestEffortCPU\":\"2000\"}",
+	 "spec.bestEffortCPU: more than 0 and at most 1024"},
+	{"{\"service\":\"web\",\"bestEffortCPU\":\"one\"}",
+	 "spec.bestEffortCPU: \"one\" is not a quantity"},
 	{"{\"service\":\"web\",\"bestEffortCPU\":\"9999999999999999999\"}", "spec.bestEffortCPU:"},
 	{"{\"service\":\"web\",\"bestEffortCPU\":{}}", "spec.bestEffortCPU: must be a quantity"},
 	{"{\"service\":\"web\",\"httpRoute\":\"r\"}", "spec.httpRoute: must be an object"},

@@ -65,12 +65,13 @@ static struct sig_feed_opts opts(void)
 /* a client of its own (a self-contained kubeconfig in memory; it touches no network) */
 static struct k8s_client *client(void)
 {
-	static const char kc[] = "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-				 "clusters:\n- name: a\n  cluster: {server: 'https://127.0.0.1:1'}\n"
-				 "users:\n- name: u\n  user: {token: t}\n"
-				 "contexts:\n- name: c\n  context: {cluster: a, user: u}\n";
-	struct k8s_config_opts co = {.sz = sizeof(co), .data = kc, .data_len = sizeof(kc) - 1,
-				     .data_name = "test"};
+	static const char kc[] =
+		"apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+		"clusters:\n- name: a\n  cluster: {server: 'https://127.0.0.1:1'}\n"
+		"users:\n- name: u\n  user: {token: t}\n"
+		"contexts:\n- name: c\n  context: {cluster: a, user: u}\n";
+	struct k8s_config_opts co = {
+		.sz = sizeof(co), .data = kc, .data_len = sizeof(kc) - 1, .data_name = "test"};
 	struct k8s_client *c = NULL;
 	struct k8s_err err;
 	int ret = k8s_client_open(&co, NULL, &c, &err);
@@ -97,8 +98,8 @@ static void *churn(void *arg)
 
 int main(void)
 {
-	struct ctl_httpd_opts ho = {.sz = sizeof(ho), .addr = "127.0.0.1:0", .pages = pages,
-				    .npages = 1};
+	struct ctl_httpd_opts ho = {
+		.sz = sizeof(ho), .addr = "127.0.0.1:0", .pages = pages, .npages = 1};
 	struct sig_feed_opts o;
 	struct sig_feed *a = NULL, *b = NULL, *c2 = NULL;
 	struct k8s_client *other;
@@ -124,7 +125,8 @@ int main(void)
 	before = atomic_load(&requests);
 	sleep_ms(2000);
 	reads = atomic_load(&requests) - before;
-	T_ASSERT(reads >= 6 && reads <= 12, "%d reads of the agent in 2 s at a 200 ms period", reads);
+	T_ASSERT(reads >= 6 && reads <= 12, "%d reads of the agent in 2 s at a 200 ms period",
+		 reads);
 	T_ASSERT(!sig_feed_points(a, SIG_CPU, "u-1", &pts, &n) && n && pts[n - 1].value == 250,
 		 "reader one sees the CPU");
 	T_ASSERT(!sig_feed_points(b, SIG_RUNQ_P99, "u-1", &pts, &n) && n && pts[n - 1].value == 4,
