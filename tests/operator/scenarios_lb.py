@@ -209,14 +209,15 @@ def _scenario(env, r, agent_pod):
                 "v": [cpu_m, None, runq_ms, runq_ms, None, None, None, None]}
     agent = _Agent(env, addr, [pod("web-0", 450, 1), pod("web-1", 100, 1), pod("web-2", 100, 1)])
 
-    # the weights: published once the feed has read the page (the feed lists its agents
-    # every 10 s, so the first publication may come before and say NoSignals)
+    # the weights: published once the feed has read the page (the first publication may
+    # come before it, NoSignals with equal weights; the measured ones follow a period later)
     t0 = time.time()
 
     def published():
         p = _get(env, ns, "web")
-        return p if _cond(p).get("reason") == "Published" and len((p.get("status") or {}).get("backends") or []) == 3 \
-            else None
+        bs = (p.get("status") or {}).get("backends") or []
+        return p if _cond(p).get("reason") == "Published" and len(bs) == 3 and \
+            all(b.get("reason", "").startswith("CPU ") for b in bs) else None
     p = wait_until(published, 30, alive=a)
     r.figures["published_s"] = round(time.time() - t0, 1)
     if not r.check("the weights are published: Ready True Published, three backends", p,
