@@ -73,6 +73,14 @@ static int ctl_main_restore(int argc, char **argv)
 	return ctl_cmd_restore(argc, argv);
 }
 
+/* ferry lb: get|describe are the cluster's LoadBalancePolicies (operator/); status|disable the node's tables (agent/). */
+static int ctl_main_lb(int argc, char **argv)
+{
+	if (argc > 1 && (!strcmp(argv[1], "get") || !strcmp(argv[1], "describe")))
+		return ctl_cmd_lb_policy(argc, argv);
+	return ctl_cmd_lb(argc, argv);
+}
+
 struct ctl_verb {
 	const char *name;
 	ctl_verb_fn run;
@@ -100,7 +108,8 @@ static const struct ctl_verb ctl_verbs[] = {
 	{"repo", ctl_cmd_repo, "repository storage upkeep: abort stale unfinished uploads"},
 	{"agent", ctl_cmd_agent, "run the node agent (eBPF pod metrics on /metrics)"},
 	{"top", ctl_cmd_top, "per-pod CPU, run-queue wait and traffic, every second"},
-	{"lb", ctl_cmd_lb, "the node's socket load balancer: status, disable"},
+	{"lb", ctl_main_lb,
+	 "the node's socket load balancer: status, disable; get, describe of LoadBalancePolicies"},
 	{"controller", ctl_cmd_controller,
 	 "run the controller (leader election, reconcilers, /metrics)"},
 	{"autoscale", ctl_cmd_autoscale, "create, list and describe ScalePolicies (autoscaling)"},

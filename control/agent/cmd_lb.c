@@ -28,7 +28,8 @@ static void lb_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ferry lb status [--pin-dir DIR]\n"
-		"       ferry lb disable [--pin-dir DIR]\n\n"
+		"       ferry lb disable [--pin-dir DIR]\n"
+		"       ferry lb get|describe ...   LoadBalancePolicies ('ferry lb get --help')\n\n"
 		"The node's socket load balancer, which the agent programs with the Services\n"
 		"annotated ferry.io/socket-lb: \"true\".\n\n"
 		"  status                  the Service ports in the kernel's map, each with its\n"
@@ -142,13 +143,13 @@ int ctl_cmd_lb(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return ctl_usage_error("lb", "want one of status, disable");
+		return ctl_usage_error("lb", "want one of status, disable, get, describe");
 	what = argv[optind];
 	ebpf_set_log(ctl_log_line);
 	if (!strcmp(what, "status"))
 		return lb_status(pin_dir);
 	if (strcmp(what, "disable"))
-		return ctl_usage_error("lb", "'%s': want status or disable", what);
+		return ctl_usage_error("lb", "'%s': want status, disable, get or describe", what);
 	ret = ebpf_lb_pins_remove(pin_dir);
 	if (ret)
 		return ctl_fail(ret, strerror(-ret), "remove the balancer pinned under %s",

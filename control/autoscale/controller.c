@@ -4,8 +4,9 @@
  * controller` (autoscale.h, as_reconciler): the runtime (control/operator)
  * watches ScalePolicies, hands each key to one worker at a time, and this
  * file keeps one struct as_state per ScalePolicy between passes and calls
- * as_reconcile() with the feed the setup started (control/signals: every
- * agent's per-pod page, read once a second). Each pass asks to be run
+ * as_reconcile() with the process's feed (control/signals'
+ * sig_feed_shared_get(): every agent's per-pod page, read once a second,
+ * shared with the load balancer's reconciler). Each pass asks to be run
  * again one period later: the pass reads the target's scale itself every
  * second, so a watch of the targets would save less than a period and cost
  * list and watch rights over every scalable kind.
@@ -93,21 +94,21 @@ static int as_ctl_setup(struct k8s_client *client, const char *own_ns, void **st
 			struct k8s_err *err)
 {
 	struct as_ctl *c = calloc(1, sizeof(*c));
-	struct sig_feed_opts fo = {.sz = sizeof(fo), .agent_ns = own_ns};
-	const char *own_ca = getenv("FERRY_AGENT_CA_FILE");
+	struct sig_feed_opts fo;
 	int ret;
 
 	*state = c;
 	if (!c)
 		return -ENOMEM;
 	/*
-	 * The agents' certificate, unless the CA is one's own: the feed makes
-	 * sure of its Secrets now (the agents wait for them to start) and every
-	 * hour; rights missing end the controller, the verb logged by the feed.
+	 * The process's one feed (the load balancer reads it too). Issuing the
+	 * agents' certificate, it makes sure of its Secrets now (the agents
+	 * wait for them to start) and every hour; rights missing end the
+	 * controller, the verb logged by the feed.
 	 */
-	fo.issue = !own_ca || !*own_ca;
+	sig_feed_opts_controller(&fo, own_ns);
 	pthread_mutex_init(&c->lock, NULL);
-	ret = sig_feed_new(client, &fo, &c->feed);
+	ret = sig_feed_shared_get(client, &fo, &c->feed);
 	if (ret) {
 		memset(err, 0, sizeof(*err));
 		err->code = ret;
@@ -125,7 +126,7 @@ static void as_ctl_teardown(void *state)
 
 	if (!c)
 		return;
-	sig_feed_free(c->feed);
+	sig_feed_shared_put(c->feed);
 	while (c->entries) {
 		struct as_entry *e = c->entries;
 

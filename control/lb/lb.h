@@ -212,6 +212,13 @@ struct lb_backend_obs {
 	uint32_t prev_weight;	       /* as published; 0: none (or not ready) */
 };
 
+/**
+ * lb_capacity() - the cores a backend may use, as lb_weights() takes them:
+ * with LB_SIGNAL_CPU_LIMITS its limit, else its request; the other when it
+ * has only one; @p->besteffort_cores when it has neither (BestEffort)
+ */
+double lb_capacity(const struct lb_weight_policy *p, const struct lb_backend_obs *b);
+
 struct lb_weight_out {
 	uint32_t weight; /* 0 not ready; else [floor x scale, scale] */
 	double score;	 /* headroom x run-queue factor (at least LB_SCORE_MIN) */
@@ -243,6 +250,64 @@ int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b,
  */
 extern const struct k8s_resource lb_policies;
 #define LB_FIELD_MANAGER "ferry-lb"
+
+/* The reasons of the policy's Ready condition (status.conditions). */
+#define LB_REASON_PUBLISHED	    "Published"	      /* True: the weights are in status.backends */
+#define LB_REASON_INVALID_SPEC	    "InvalidSpec"     /* False: the spec does not decode */
+#define LB_REASON_SERVICE_NOT_FOUND "ServiceNotFound" /* False: no such Service */
+#define LB_REASON_NO_BACKENDS	    "NoBackends"      /* False: its EndpointSlices list none */
+#define LB_REASON_NO_SIGNALS	    "NoSignals" /* False: published, equal: the feed has nothing */
+/* the condition lb_route_export()'s result goes into (with spec.httpRoute) */
+#define LB_CONDITION_ROUTE	   "RouteExported"
+
+#define LB_DEFAULT_UPDATE_PERIOD_S 5 /* spec.updatePeriodSeconds */
+#define LB_MIN_UPDATE_PERIOD_S	   5 /* the least: per-second values stay off the API server */
+#define LB_MAX_UPDATE_PERIOD_S	   3600
+#define LB_MAX_ROUTE_SERVICES	   16  /* spec.httpRoute.services */
+#define LB_NAME_SIZE		   254 /* a DNS subdomain (253) and the NUL */
+
+/**
+ * struct lb_policy - a LoadBalancePolicy's spec, decoded (lb_policy_parse())
+ * @service:    spec.service, a Service of the policy's namespace (a DNS-1035
+ *              label, as Service names are)
+ * @w:          the weights' policy, lb_weight_policy_check()ed:
+ *              spec.cpu Requests (default) / Limits / None ->
+ *              LB_SIGNAL_CPU_REQUESTS / LB_SIGNAL_CPU_LIMITS / neither;
+ *              spec.runQueue present with enabled (default true) ->
+ *              LB_SIGNAL_RUNQ, targetSeconds (a quantity of seconds: "0.002"
+ *              or "2m"; default LB_DEFAULT_RUNQ_TARGET_S) -> runq_target_s;
+ *              absent or enabled false: not used (the CRD's word);
+ *              floorPercent 1..100 (5), hysteresisPercent 0..99 (10) ->
+ *              floor, hysteresis; slowStartSeconds 0..3600 (30);
+ *              bestEffortCPU, a quantity of cores ("1", "500m"; default
+ *              LB_DEFAULT_BESTEFFORT_CORES) -> besteffort_cores
+ * @update_period_s: spec.updatePeriodSeconds, LB_MIN_UPDATE_PERIOD_S to
+ *              LB_MAX_UPDATE_PERIOD_S (LB_DEFAULT_UPDATE_PERIOD_S)
+ * @route:      spec.httpRoute.name ("" without spec.httpRoute)
+ * @services:   spec.httpRoute.services, each once (n_services of them; with
+ *              a route and none listed, @service alone); 0 without a route
+ */
+struct lb_policy {
+	char service[LB_NAME_SIZE];
+	struct lb_weight_policy w;
+	unsigned int update_period_s;
+	char route[LB_NAME_SIZE];
+	char services[LB_MAX_ROUTE_SERVICES][LB_NAME_SIZE];
+	size_t n_services;
+};
+
+/**
+ * lb_policy_parse() - a LoadBalancePolicy's spec (untrusted: any object the
+ * API server serves, or a file) into @out
+ * @policy: borrowed; its /spec is read (fields not listed above are ignored,
+ *          as the API server prunes them)
+ * @err:    the detail of -EINVAL: one line naming the field
+ *          ("spec.floorPercent: must be an integer from 1 to 100"); may be NULL
+ *
+ * Return: 0; -EINVAL (no spec or spec.service; a field of the wrong type or
+ * out of its range; cpu None with the run queue off: no signal left).
+ */
+int lb_policy_parse(const struct k8s_obj *policy, struct lb_policy *out, struct lb_err *err);
 
 /* One backend as the status publishes it. */
 struct lb_published_backend {
@@ -435,7 +500,23 @@ int lb_route_export(struct k8s_client *c, const char *ns, const char *route,
 		    struct lb_route_backend *b, size_t n, struct lb_route_result *res,
 		    struct k8s_err *err);
 
-/* The LoadBalancePolicy reconciler of `ferry controller` (control/operator/registry.c). */
+/*
+ * The LoadBalancePolicy reconciler of `ferry controller` (control/operator/registry.c;
+ * reconcile.c, its own library ctl_lb_ctl over control/signals). Each pass, every
+ * spec.updatePeriodSeconds: the Service (GET) and its EndpointSlices (list, label
+ * kubernetes.io/service-name): one backend per endpoint address, its pod by the
+ * endpoint's targetRef (the Service's pods listed once by its selector, others by
+ * name); each pod's requests, limits, Ready time and, from the process's shared feed
+ * (sig_feed_shared_get()), its CPU, run-queue p99 and throttling averaged over the
+ * period; lb_weights() against status.backends' weights by address; the status
+ * written (merge patch of /status, LB_FIELD_MANAGER) when the weights or addresses
+ * changed, on the first publication or a new generation, never twice within a
+ * period. The Ready condition: LB_REASON_PUBLISHED (True), or False with
+ * LB_REASON_INVALID_SPEC, _SERVICE_NOT_FOUND, _NO_BACKENDS, _NO_SIGNALS or the API
+ * server's reason. With spec.httpRoute, lb_route_export() once a period, its result
+ * in status.services and the LB_CONDITION_ROUTE condition. control/lb/README.md,
+ * "The LoadBalancePolicy".
+ */
 extern const struct k8s_reconciler lb_reconciler;
 
 #ifdef __cplusplus

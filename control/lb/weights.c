@@ -72,6 +72,13 @@ static double capacity(const struct lb_weight_policy *p, const struct lb_backend
 	return p->besteffort_cores;
 }
 
+double lb_capacity(const struct lb_weight_policy *p, const struct lb_backend_obs *b)
+{
+	bool besteffort;
+
+	return capacity(p, b, &besteffort);
+}
+
 /*
  * One backend's score, its share of connections before the floor and the
  * normalization: its CPU headroom (what is left of its capacity, from 0 to

@@ -14,6 +14,7 @@
  *   registry.c        the table of reconcilers the controller runs
  *   cmd_autoscale.c   `ferry autoscale`: ScalePolicies as kubectl shows HPAs
  *   cmd_migrate.c     `ferry migrate plan|status`: Migrations and their plans
+ *   cmd_lbpolicy.c    `ferry lb get|describe`: LoadBalancePolicies and their weights
  *   cmd_appbackup.c   `ferry backup|restore create|get|describe`: Backups and
  *                     Restores with Velero's flags
  *
@@ -61,6 +62,15 @@ int ctl_cmd_autoscale(int argc, char **argv);
  */
 int ctl_cmd_migrate(int argc, char **argv);
 
+/**
+ * ctl_cmd_lb_policy() - `ferry lb get [NAME] [-A] [--json]` and `ferry lb
+ * describe NAME` (argv[0] is "lb"): LoadBalancePolicies and the weights
+ * their status publishes (cmd_lbpolicy.c; `ferry lb status|disable` are the
+ * agent's, control/main.c routes the words). Return: 0 or -errno, its error
+ * line printed (-ENOENT, exit 3: no such policy).
+ */
+int ctl_cmd_lb_policy(int argc, char **argv);
+
 /*
  * ctl_cmd_backup_cluster(), ctl_cmd_restore_cluster() - `ferry backup
  * create|get|describe` and `ferry restore create|get|describe` on the
@@ -80,7 +90,8 @@ int ctl_cmd_schedule(int argc, char **argv);
 /*
  * op_registry - the reconcilers `ferry controller` runs, NULL-terminated
  * (registry.c): ScalePolicy (control/autoscale), Schedule and Backup
- * (control/cluster), VolumeTransfer and the Snapshot populator (control/xfer).
+ * (control/cluster), VolumeTransfer and the Snapshot populator (control/xfer),
+ * Migration (control/migrate), LoadBalancePolicy (control/lb).
  */
 extern const struct k8s_reconciler *const op_registry[];
 

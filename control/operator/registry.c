@@ -19,6 +19,7 @@
 
 #include "control/autoscale/autoscale.h"
 #include "control/cluster/cluster.h"
+#include "control/lb/lb.h"
 #include "control/migrate/migrate.h"
 #include "control/xfer/xfer.h"
 #include "operator.h"
@@ -32,5 +33,6 @@ const struct k8s_reconciler *const op_registry[] = {
 	&xfer_reconciler,		/* VolumeTransfer: control/xfer */
 	&xfer_populate_reconciler,	/* PVC from a ferry Snapshot: control/xfer */
 	&mig_reconciler,		/* Migration: control/migrate (the plan) */
+	&lb_reconciler,			/* LoadBalancePolicy: control/lb (the weights) */
 	NULL,
 };

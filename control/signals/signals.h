@@ -44,7 +44,8 @@
  * a CPU), left out where the pod's cgroup has no CFS statistics.
  *
  * Threads: a sig_feed runs one thread of its own (the 1 Hz poll) and
- * answers sig_feed_points() from any thread; a sig_auth is used by one
+ * answers sig_feed_points() from any thread; the controller's capabilities
+ * share one per process (sig_feed_shared_get(), below); a sig_auth is used by one
  * thread (the agent's HTTP thread). Errors are 0 or -errno; nothing here
  * prints, and the one thing logged (through sig_set_log()) is what the
  * feed's checks of the agents' Secrets wrote or why they failed; the feed
@@ -274,6 +275,50 @@ void sig_feed_free(struct sig_feed *f);
 #define SIG_FEED_KEEP 16
 int sig_feed_points(struct sig_feed *f, enum sig_kind kind, const char *uid,
 		    const struct sig_point **pts, size_t *n);
+
+/*
+ * ---- one feed per process (shared.c) ----
+ *
+ * Every capability of the controller that reads the agents (the autoscaler,
+ * the load balancer's weights) takes the process's one feed rather than
+ * starting its own: two feeds would read every agent twice a second and
+ * each check, and issue, the agents' Secrets. A count of references:
+ *
+ *   setup:     sig_feed_opts_controller(&fo, own_ns);
+ *              ret = sig_feed_shared_get(client, &fo, &feed);
+ *   reconcile: sig_feed_points(feed, ...);          any worker thread
+ *   teardown:  sig_feed_shared_put(feed);
+ *
+ * The first get starts the feed with its @o (later gets' @o are not read:
+ * every reader of one process wants the same agents, so they pass the same
+ * options, sig_feed_opts_controller()'s); the last put stops it (a later
+ * get starts a new one). Both are thread-safe.
+ */
+
+/**
+ * sig_feed_opts_controller() - @o as the controller reads its agents: the
+ * agents in @own_ns (borrowed until the feed starts), their page on the TLS
+ * port, and sig_feed_opts.issue unless $FERRY_AGENT_CA_FILE names a CA of
+ * one's own
+ */
+void sig_feed_opts_controller(struct sig_feed_opts *o, const char *own_ns);
+
+/**
+ * sig_feed_shared_get() - a reference to the process's feed, started now
+ * with @c and @o (as sig_feed_new()) if none runs
+ * @c:   borrowed until the last sig_feed_shared_put()
+ * @out: the feed; give the reference back with sig_feed_shared_put(), never
+ *       sig_feed_free()
+ * Return: 0; sig_feed_new()'s errors (nothing is held then); -EBUSY (the
+ * feed runs with another client: one process, one API client).
+ */
+int sig_feed_shared_get(struct k8s_client *c, const struct sig_feed_opts *o, struct sig_feed **out);
+
+/* sig_feed_shared_put() - give back a reference; the last stops the feed. NULL is a no-op. */
+void sig_feed_shared_put(struct sig_feed *f);
+
+/* sig_feed_shared_refs() - the references held now (tests, /metrics) */
+unsigned int sig_feed_shared_refs(void);
 
 /*
  * Counters, for /metrics and the bench; with sig_feed_opts.issue the checks

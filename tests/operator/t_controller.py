@@ -38,6 +38,7 @@ import scenarios_backup  # noqa: E402
 import scenarios_backupsync  # noqa: E402
 import scenarios_restore  # noqa: E402
 import scenarios_migrate  # noqa: E402
+import scenarios_lb  # noqa: E402
 from opkit import DEPLOY, NS  # noqa: E402
 
 check, eq = kboxtest.check, kboxtest.eq
@@ -57,6 +58,7 @@ SCENARIOS = (list(scenarios_agenttls.SCENARIOS) + list(scenarios_autoscale.SCENA
              list(scenarios_backupsync.SCENARIOS) + list(scenarios_backup.SCENARIOS) +
              list(scenarios_restore.SCENARIOS) +
              list(scenarios_schedule.SCENARIOS) + list(scenarios_migrate.SCENARIOS) +
+             list(scenarios_lb.SCENARIOS) +
              [(n, f) for n, f in scenarios_controller.SCENARIOS if n != "controller-lease"])
 # FERRY_TEST_SCENARIOS=a,b: only those scenarios, and the proof of the rules they use (a
 # quick rerun while working on one; the rules no scenario used are then not checked)
@@ -73,7 +75,9 @@ PROVEN = ("ferry-controller",)
 # the controller's volume path (k8s/deploy/xfer-controller-rbac.yaml) needs storage and
 # agents, which this box has not: its roles, bound to ferry-controller too, are left out
 # here by name and proven by tests/xfer/t_xfer.py from that suite's audit log
-ELSEWHERE = ("ferry-controller-volumes",)
+# ferry-controller-lb-route (k8s/deploy/lb-route-rbac.yaml): a LoadBalancePolicy's HTTPRoute
+# export needs the Gateway API's CRDs, which this box has not; the export's scenario proves it
+ELSEWHERE = ("ferry-controller-volumes", "ferry-controller-lb-route")
 
 
 def check_manifests(env, docs):
