@@ -774,9 +774,19 @@ try:
             print("note:", p["metadata"]["name"], "on", p["spec"].get("nodeName"), labels, "PV terms", terms)
     eq("each restored replica runs on a node its volume's affinity allows", sorted(placed),
        [(f"{APP}-{i}", True) for i in range(2)], REF)
+    left = ([n for n in items(VT) if n.startswith("ferry-")] + items(f"/api/v1/namespaces/{SYS}/pods") +
+            items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims"))
+    if left:  # what the populator waits for: the transfer, its holder pod and PVC', their events
+        for path in (VT, f"/api/v1/namespaces/{SYS}/pods", f"/api/v1/namespaces/{SYS}/persistentvolumeclaims"):
+            for o in (get(path) or {}).get("items") or []:
+                print("note: left:", o.get("kind"), o["metadata"]["name"], "node",
+                      (o.get("spec") or {}).get("nodeName") or (o["metadata"].get("annotations") or {}).get(
+                          "volume.kubernetes.io/selected-node"), json.dumps(o.get("status"))[:600])
+        for e in (get(f"/api/v1/namespaces/{SYS}/events") or {}).get("items") or []:
+            print("note: event:", (e.get("involvedObject") or {}).get("name"), e.get("reason"),
+                  (e.get("message") or "")[:200])
     eq("after the Restore nothing of the populator is left in ferry-system (transfers, holder pods, PVC')",
-       [n for n in items(VT) if n.startswith("ferry-")] + items(f"/api/v1/namespaces/{SYS}/pods") +
-       items(f"/api/v1/namespaces/{SYS}/persistentvolumeclaims"), [], REF)
+       left, [], REF)
 
     # ------------------------------------------------------------ the controller's volume rules
     eq("the controller stops on SIGTERM with exit 0 (its watches end: the audit log has them)", stop_controller(),
