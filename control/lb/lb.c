@@ -297,7 +297,8 @@ static enum pick choose(const struct cand *c, size_t n, bool local, const struct
 }
 
 static int entry_add(struct lb_plan *p, size_t *cap, const struct ebpf_lb_addr *vip, int proto,
-		     const char *pname, bool affinity, const struct cand *c, size_t n, enum pick pk)
+		     const char *pname, bool affinity, const struct cand *c, size_t n, enum pick pk,
+		     const struct lb_published *pub)
 {
 	struct lb_entry *e;
 	size_t k = count(c, n, pk), j = 0;
@@ -320,7 +321,8 @@ static int entry_add(struct lb_plan *p, size_t *cap, const struct ebpf_lb_addr *
 		if (!picked(&c[i], pk))
 			continue;
 		e->be[j].addr = c[i].addr;
-		e->be[j].weight = 1; /* equal weights: load-aware ones come next */
+		/* the policy's published weight; equal weights (1) without one */
+		e->be[j].weight = lb_published_weight(pub, c[i].addr.ip, 1);
 		j++;
 	}
 	assert(j == k);
@@ -335,9 +337,10 @@ static int entry_add(struct lb_plan *p, size_t *cap, const struct ebpf_lb_addr *
 }
 
 /* whether the Service is balanced at all: NULL, or why not */
-static const char *skip_of(const struct k8s_obj *svc, const struct k8s_service *s)
+static const char *skip_of(const struct k8s_obj *svc, const struct k8s_service *s,
+			   const struct lb_plan_opts *o)
 {
-	if (!lb_opted_in(svc))
+	if (!lb_opted_in(svc) && !o->policy)
 		return "not opted in";
 	if (s->type && !strcmp(s->type, "ExternalName"))
 		return "ExternalName";
@@ -351,6 +354,14 @@ static const char *skip_of(const struct k8s_obj *svc, const struct k8s_service *
 int lb_plan_build(const struct k8s_obj *svc, const struct k8s_obj *const *slices, size_t nslices,
 		  const struct lb_node *node, struct lb_plan **out, struct lb_err *err)
 {
+	return lb_plan_build_opts(svc, slices, nslices, node, NULL, out, err);
+}
+
+int lb_plan_build_opts(const struct k8s_obj *svc, const struct k8s_obj *const *slices,
+		       size_t nslices, const struct lb_node *node, const struct lb_plan_opts *opts,
+		       struct lb_plan **out, struct lb_err *err)
+{
+	struct lb_plan_opts o = {.sz = sizeof(o)};
 	const struct k8s_obj *ips, *ip1 = NULL;
 	struct lb_plan *p = NULL;
 	struct k8s_service s;
@@ -361,12 +372,19 @@ int lb_plan_build(const struct k8s_obj *svc, const struct k8s_obj *const *slices
 
 	if (err)
 		err->msg[0] = 0;
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (o.published)
+		o.policy = true;
 	if (!svc || (nslices && !slices) || !node || k8s_service_view(svc, &s))
 		return lb_fail(err, "not a Service with metadata.name");
+	if (o.published && strcmp(o.published->service, s.meta.name))
+		return lb_fail(err, "Service %s: the weights given are for Service %s", s.meta.name,
+			       o.published->service);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->skip = skip_of(svc, &s);
+	p->skip = skip_of(svc, &s, &o);
 	if (p->skip)
 		goto out_done;
 	if (k8s_obj_type(svc, "/spec/type") > K8S_T_NULL && !s.type) {
@@ -423,7 +441,7 @@ int lb_plan_build(const struct k8s_obj *svc, const struct k8s_obj *const *slices
 			if (ret)
 				goto out_free;
 			ret = entry_add(p, &cap, &vip, proto, pname, affinity, c, nc,
-					choose(c, nc, local, node));
+					choose(c, nc, local, node), o.published);
 			if (ret)
 				goto out_free;
 		}
