@@ -47,12 +47,24 @@ void lb_published_free(struct lb_published *p)
 	free(p);
 }
 
+/* @s for a one-line message: at most 64 bytes, control characters as '?' */
+static const char *shown(const char *s, char buf[65])
+{
+	size_t i;
+
+	for (i = 0; i < 64 && s[i]; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = 0;
+	return buf;
+}
+
 /* status.backends[@i] into @out */
 static int backend_parse(const struct k8s_obj *o, size_t i, struct lb_published_backend *out,
 			 struct lb_err *err)
 {
 	struct ebpf_lb_addr a;
 	const char *addr;
+	char sh[65];
 	int64_t w;
 	int r;
 
@@ -64,14 +76,15 @@ static int backend_parse(const struct k8s_obj *o, size_t i, struct lb_published_
 				k8s_obj_type(o, "/address") == K8S_T_ABSENT ? "missing"
 									     : "not a string");
 	if (ebpf_lb_addr_parse(addr, 1, &a))
-		return pub_fail(err, "status.backends[%zu]: address '%.64s' is not an IP address",
-				i, addr);
+		return pub_fail(err, "status.backends[%zu]: address '%s' is not an IP address",
+				i, shown(addr, sh));
 	r = k8s_obj_int(o, "/weight", &w);
 	if (r == -ENOENT)
-		return pub_fail(err, "status.backends[%zu] (%.64s): weight is missing", i, addr);
+		return pub_fail(err, "status.backends[%zu] (%s): weight is missing", i,
+				shown(addr, sh));
 	if (r || w < 0 || w > LB_WEIGHT_SCALE_MAX)
-		return pub_fail(err, "status.backends[%zu] (%.64s): weight is not an integer 0..%d",
-				i, addr, LB_WEIGHT_SCALE_MAX);
+		return pub_fail(err, "status.backends[%zu] (%s): weight is not an integer 0..%d",
+				i, shown(addr, sh), LB_WEIGHT_SCALE_MAX);
 	memcpy(out->ip, a.ip, sizeof(out->ip));
 	out->weight = (uint32_t)w;
 	return 0;
