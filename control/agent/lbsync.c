@@ -318,8 +318,9 @@ static int svc_policy(struct agent_lb *l, const char *key, const char *ns, const
 		note(l, 'e', key, NULL);
 		return 0;
 	}
+	/* the cache holds no object whose key does not fit; "?" keeps @pol non-empty */
 	if (k8s_obj_key_of(pk.best, pol))
-		snprintf(pol, K8S_KEY_SIZE, "(in %.64s)", ns); /* not for an object the cache holds */
+		snprintf(pol, K8S_KEY_SIZE, "?");
 	if (pk.n > 1) {
 		/* the order is the same on every node: each agent uses the same one */
 		snprintf(msg, sizeof(msg),
@@ -686,8 +687,8 @@ static bool pol_ready(struct agent_lb *l)
 		return false;
 	if (!l->pol_off)
 		ctl_log(CTL_LOG_WARN,
-			"lb: loadbalancepolicies cannot be listed (%s): only Services annotated "
-			LB_ANNOTATION " are balanced until they can",
+			"lb: loadbalancepolicies cannot be listed (%s): only Services annotated " LB_ANNOTATION
+			" are balanced until they can",
 			st.last_err.msg);
 	l->pol_off = true;
 	return true;

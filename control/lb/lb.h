@@ -269,7 +269,6 @@ struct lb_weight_out {
 int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b, size_t n,
 	       struct lb_weight_out *out, bool *changed);
 
-
 /* ------------------------------------------------------------ the policy
  *
  * LoadBalancePolicy (ferry.io/v1alpha1, plural loadbalancepolicies,
@@ -318,8 +317,7 @@ struct lb_published {
  * entry that is not an object, without an address that parses, without an
  * integer weight in 0..LB_WEIGHT_SCALE_MAX; the same address twice), -ENOMEM.
  */
-int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out,
-		       struct lb_err *err);
+int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out, struct lb_err *err);
 /* lb_published_free() - free @p (NULL: nothing) */
 void lb_published_free(struct lb_published *p);
 

@@ -74,24 +74,23 @@ static int backend_parse(const struct k8s_obj *o, size_t i, struct lb_published_
 	if (!addr)
 		return pub_fail(err, "status.backends[%zu]: address is %s", i,
 				k8s_obj_type(o, "/address") == K8S_T_ABSENT ? "missing"
-									     : "not a string");
+									    : "not a string");
 	if (ebpf_lb_addr_parse(addr, 1, &a))
-		return pub_fail(err, "status.backends[%zu]: address '%s' is not an IP address",
-				i, shown(addr, sh));
+		return pub_fail(err, "status.backends[%zu]: address '%s' is not an IP address", i,
+				shown(addr, sh));
 	r = k8s_obj_int(o, "/weight", &w);
 	if (r == -ENOENT)
 		return pub_fail(err, "status.backends[%zu] (%s): weight is missing", i,
 				shown(addr, sh));
 	if (r || w < 0 || w > LB_WEIGHT_SCALE_MAX)
-		return pub_fail(err, "status.backends[%zu] (%s): weight is not an integer 0..%d",
-				i, shown(addr, sh), LB_WEIGHT_SCALE_MAX);
+		return pub_fail(err, "status.backends[%zu] (%s): weight is not an integer 0..%d", i,
+				shown(addr, sh), LB_WEIGHT_SCALE_MAX);
 	memcpy(out->ip, a.ip, sizeof(out->ip));
 	out->weight = (uint32_t)w;
 	return 0;
 }
 
-int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out,
-		       struct lb_err *err)
+int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out, struct lb_err *err)
 {
 	const struct k8s_obj *st, *bes;
 	struct lb_published *p;
@@ -105,16 +104,19 @@ int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out,
 	if (k8s_obj_type(policy, "") != K8S_T_OBJECT)
 		return pub_fail(err, "not an object");
 	svc = k8s_obj_str(policy, "/spec/service");
-	if (!svc || !svc[0])
+	if (!svc)
 		return pub_fail(err, "spec.service is %s",
-				k8s_obj_type(policy, "/spec/service") == K8S_T_ABSENT ? "missing"
-				: svc ? "empty"
-				      : "not a string");
+				k8s_obj_type(policy, "/spec/service") == K8S_T_ABSENT
+					? "missing"
+					: "not a string");
+	if (!svc[0])
+		return pub_fail(err, "spec.service is empty");
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	if (strlen(svc) >= sizeof(p->service)) {
-		ret = pub_fail(err, "spec.service is longer than %zu bytes", sizeof(p->service) - 1);
+		ret = pub_fail(err, "spec.service is longer than %zu bytes",
+			       sizeof(p->service) - 1);
 		goto out_free;
 	}
 	strcpy(p->service, svc);

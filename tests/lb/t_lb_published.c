@@ -31,10 +31,11 @@ struct row {
 	const char *want;
 };
 
-#define META "'apiVersion':'ferry.io/v1alpha1','kind':'LoadBalancePolicy','metadata':{'name':'p','namespace':'shop'}"
-#define POL(status)     "{" META ",'spec':{'service':'web'},'status':" status "}"
-#define BES(list)       POL("{'lastUpdateTime':'2023-11-14T22:13:20Z','backends':[" list "]}")
-#define BE(addr, w)     "{'address':'" addr "','weight':" #w "}"
+#define META                                                                                       \
+	"'apiVersion':'ferry.io/v1alpha1','kind':'LoadBalancePolicy','metadata':{'name':'p','namespace':'shop'}"
+#define POL(status) "{" META ",'spec':{'service':'web'},'status':" status "}"
+#define BES(list)   POL("{'lastUpdateTime':'2023-11-14T22:13:20Z','backends':[" list "]}")
+#define BE(addr, w) "{'address':'" addr "','weight':" #w "}"
 
 static const struct row rows[] = {
 	{"three backends, sorted by address, the largest weight",
@@ -50,7 +51,8 @@ static const struct row rows[] = {
 	{"the bounds: 0 and LB_WEIGHT_SCALE_MAX",
 	 BES(BE("10.1.0.1", 0) "," BE("10.1.0.2", 1000000)),
 	 "web @1700000000 max 1000000: 10.1.0.1=0 10.1.0.2=1000000"},
-	{"no status yet: nothing published", "{" META ",'spec':{'service':'web'}}", "web @0 max 0:"},
+	{"no status yet: nothing published", "{" META ",'spec':{'service':'web'}}",
+	 "web @0 max 0:"},
 	{"status null", POL("null"), "web @0 max 0:"},
 	{"status without backends", POL("{'readyBackends':0}"), "web @0 max 0:"},
 	{"backends null", POL("{'backends':null}"), "web @0 max 0:"},
@@ -87,8 +89,8 @@ static const struct row rows[] = {
 	{"a fractional weight", BES(BE("10.1.0.1", 0.5)), "EINVAL: weight"},
 	{"the second entry bad", BES(BE("10.1.0.1", 1) "," BE("10.1.0.2", true)),
 	 "EINVAL: backends[1]"},
-	{"the same address twice", BES(BE("10.1.0.1", 1) "," BE("10.1.0.2", 2) "," BE("10.1.0.1", 3)),
-	 "EINVAL: twice"},
+	{"the same address twice",
+	 BES(BE("10.1.0.1", 1) "," BE("10.1.0.2", 2) "," BE("10.1.0.1", 3)), "EINVAL: twice"},
 	{"the same address twice, spelt otherwise (IPv4-mapped)",
 	 BES(BE("10.1.0.1", 1) "," BE("::ffff:10.1.0.1", 1)), "EINVAL: twice"},
 };
@@ -161,9 +163,9 @@ static int parse_rows(void)
 		}
 		lb_published_free(p);
 		k8s_obj_free(o);
-		if (!strncmp(r->want, "EINVAL: ", 8) ? strncmp(got, "EINVAL: ", 8) ||
-							       !strstr(got + 8, r->want + 8)
-						     : strcmp(got, r->want)) {
+		if (!strncmp(r->want, "EINVAL: ", 8)
+			    ? strncmp(got, "EINVAL: ", 8) || !strstr(got + 8, r->want + 8)
+			    : strcmp(got, r->want)) {
 			printf("FAIL %s\n  want: %s\n  got:  %s\n", r->what, r->want, got);
 			fails++;
 			continue;
@@ -276,7 +278,7 @@ static void plan(const char *svc, const char *slice, const struct lb_plan_opts *
 #define SVC_PLAIN                                                                                  \
 	"{'metadata':{'name':'web','namespace':'shop'},'spec':{'clusterIP':'10.96.0.10',"          \
 	"'ports':[{'name':'http','port':80}]}}"
-#define SVC_ANNOTATED                                                                              \
+#define SVC_ANNOTATED                                                                                \
 	"{'metadata':{'name':'web','namespace':'shop','annotations':{'ferry.io/socket-lb':'true'}}," \
 	"'spec':{'clusterIP':'10.96.0.10','ports':[{'name':'http','port':80}]}}"
 #define SLICE4                                                                                     \
@@ -305,22 +307,37 @@ static int plan_rows(void)
 	T_ASSERT_EQ(lb_published_parse(pother, &other, NULL), 0);
 	T_ASSERT_EQ(lb_published_parse(pnone, &none, NULL), 0);
 	const struct plan_row r[] = {
-		{"no annotation, no policy: not balanced", SVC_PLAIN, {.sz = sizeof(r[0].o)}, false,
+		{"no annotation, no policy: not balanced",
+		 SVC_PLAIN,
+		 {.sz = sizeof(r[0].o)},
+		 false,
 		 "skip: not opted in"},
-		{"no annotation, no opts (lb_plan_build()): not balanced", SVC_PLAIN, {0}, true,
+		{"no annotation, no opts (lb_plan_build()): not balanced",
+		 SVC_PLAIN,
+		 {0},
+		 true,
 		 "skip: not opted in"},
-		{"a policy names it, nothing published: balanced, equal weights", SVC_PLAIN,
-		 {.sz = sizeof(r[0].o), .policy = true, .published = none}, false,
+		{"a policy names it, nothing published: balanced, equal weights",
+		 SVC_PLAIN,
+		 {.sz = sizeof(r[0].o), .policy = true, .published = none},
+		 false,
 		 "10.1.0.1:8080=1 10.1.0.2:8080=1 10.1.0.3:8080=1 10.1.0.4:8080=1"},
-		{"a policy names it (its status unreadable): balanced, equal weights", SVC_PLAIN,
-		 {.sz = sizeof(r[0].o), .policy = true}, false,
+		{"a policy names it (its status unreadable): balanced, equal weights",
+		 SVC_PLAIN,
+		 {.sz = sizeof(r[0].o), .policy = true},
+		 false,
 		 "10.1.0.1:8080=1 10.1.0.2:8080=1 10.1.0.3:8080=1 10.1.0.4:8080=1"},
 		{"published weights (they imply the policy); the unlisted pod 10.1.0.4 gets the "
 		 "slow start's 60",
-		 SVC_PLAIN, {.sz = sizeof(r[0].o), .published = pub}, false,
+		 SVC_PLAIN,
+		 {.sz = sizeof(r[0].o), .published = pub},
+		 false,
 		 "10.1.0.1:8080=600 10.1.0.2:8080=300 10.1.0.3:8080=100 10.1.0.4:8080=60"},
-		{"weights published for another Service: -EINVAL", SVC_ANNOTATED,
-		 {.sz = sizeof(r[0].o), .published = other}, false, "EINVAL"},
+		{"weights published for another Service: -EINVAL",
+		 SVC_ANNOTATED,
+		 {.sz = sizeof(r[0].o), .published = other},
+		 false,
+		 "EINVAL"},
 	};
 
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
@@ -354,7 +371,8 @@ static int plan_rows(void)
 		char got[512];
 
 		plan(SVC_PLAIN, SLICE4, &o, got, sizeof(got));
-		if (strcmp(got, "10.1.0.1:8080=1 10.1.0.2:8080=1 10.1.0.3:8080=1 10.1.0.4:8080=1")) {
+		if (strcmp(got,
+			   "10.1.0.1:8080=1 10.1.0.2:8080=1 10.1.0.3:8080=1 10.1.0.4:8080=1")) {
 			printf("FAIL a smaller sz reads no further: %s\n", got);
 			fails++;
 		}
@@ -421,8 +439,7 @@ static int long_service_rows(void)
 			printf("FAIL spec.service of %zu bytes: %d\n", len, ret);
 			fails++;
 		} else {
-			printf("ok   spec.service of %zu bytes: %s\n", len,
-			       ret ? err.msg : "read");
+			printf("ok   spec.service of %zu bytes: %s\n", len, ret ? err.msg : "read");
 		}
 		lb_published_free(p);
 		k8s_obj_free(o);
