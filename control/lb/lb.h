@@ -6,8 +6,9 @@
  *
  * This is a pure function over API objects: no I/O, no clock, no kernel.
  * The agent (control/agent/) calls it for every change of an opted-in
- * Service or of its EndpointSlices, and hands each entry to
- * ebpf_lb_service_set(); the unit tests and the fuzzer call it on JSON.
+ * Service, of its EndpointSlices or of the LoadBalancePolicy that names it,
+ * and hands each entry to ebpf_lb_service_set(); the unit tests and the
+ * fuzzers call it on JSON.
  *
  * What it decides, as kube-proxy does (pkg/proxy/topology.go,
  * CategorizeEndpoints):
@@ -277,8 +278,12 @@ int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b,
  * them with lb_weights() from the feed and writes them into the policy's
  * status.backends (each pod's address and weight) at most every
  * spec.updatePeriodSeconds; each agent (control/agent/lbsync.c) reads that
- * status (lb_published_parse()) and programs its tables with it. A policy
- * opts its Service into the socket load balancer as the annotation does.
+ * status (lb_published_parse()) and programs its tables with it
+ * (lb_plan_build_opts() with lb_plan_opts.published). A policy opts its
+ * Service into the socket load balancer as the annotation does. When two
+ * policies name one Service, the agents use the oldest (creationTimestamp,
+ * then name): the same one on every node. lb_policies is the resource
+ * (defined in published.c).
  */
 extern const struct k8s_resource lb_policies;
 #define LB_FIELD_MANAGER "ferry-lb"
