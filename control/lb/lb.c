@@ -302,6 +302,7 @@ static int entry_add(struct lb_plan *p, size_t *cap, const struct ebpf_lb_addr *
 {
 	struct lb_entry *e;
 	size_t k = count(c, n, pk), j = 0;
+	uint64_t total = 0;
 
 	if (p->n == *cap) {
 		size_t nc = *cap ? 2 * *cap : 4;
@@ -323,9 +324,17 @@ static int entry_add(struct lb_plan *p, size_t *cap, const struct ebpf_lb_addr *
 		e->be[j].addr = c[i].addr;
 		/* the policy's published weight; equal weights (1) without one */
 		e->be[j].weight = lb_published_weight(pub, c[i].addr.ip, 1);
+		total += e->be[j].weight;
 		j++;
 	}
 	assert(j == k);
+	/*
+	 * every endpoint the slices give published at 0 (not ready when the status
+	 * was written, ready now): the status is older than the slices, and equal
+	 * weights serve where refusing every connect would not
+	 */
+	for (j = 0; j < k && !total; j++)
+		e->be[j].weight = 1;
 	e->svc.vip.addr = *vip;
 	e->svc.vip.proto = (uint8_t)proto;
 	e->svc.affinity = affinity ? EBPF_LB_AFFINITY_CLIENT : EBPF_LB_AFFINITY_NONE;

@@ -33,9 +33,10 @@
  *   - sessionAffinity ClientIP: EBPF_LB_AFFINITY_CLIENT;
  *   - weights: equal (1 each), or those a LoadBalancePolicy published
  *     (lb_plan_opts.published; lb_published_weight() of each backend's
- *     address). An entry without backends is kept: its connects are
- *     refused at once (ECONNREFUSED); so is one whose backends all have
- *     weight 0.
+ *     address); when that is 0 for every backend the slices give (all
+ *     published as not ready, ready since), equal weights instead. An entry
+ *     without backends is kept: its connects are refused at once
+ *     (ECONNREFUSED).
  * The same address twice (in two slices) counts once, its first sighting.
  */
 #ifndef FERRY_CTL_LB_H
@@ -139,8 +140,10 @@ struct lb_published;
  *             borrowed for the call; implies @policy. Each backend's weight
  *             is then lb_published_weight(@published, its address, 1): the
  *             published weight, the slow start's for a pod the status does
- *             not list yet, 1 each while nothing is published. Its service
- *             must be the Service's name (else -EINVAL)
+ *             not list yet, 1 each while nothing is published, and 1 each
+ *             when all of an entry's backends were published at 0 (the
+ *             status is older than the slices, which say they are ready).
+ *             Its service must be the Service's name (else -EINVAL)
  */
 struct lb_plan_opts {
 	size_t sz;

@@ -10,7 +10,8 @@
  * Service of the policy's spec.service (ClusterIP 10.96.0.10, port 80, not
  * annotated) with those slices and the weights (lb_plan_build_opts()): 0,
  * -EINVAL with a message, or -ENOMEM; each backend weighs what
- * lb_published_weight() says of its address, and each entry's table builds.
+ * lb_published_weight() says of its address (1 each where that is 0 for all
+ * of an entry's backends), and each entry's table builds.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -57,8 +58,14 @@ static void check_plan(const struct lb_published *p, const char *const *doc, con
 		const struct lb_entry *e = &plan->e[i];
 		struct ebpf_maglev *t = NULL;
 
+		uint64_t total = 0;
+
 		for (size_t j = 0; j < e->svc.n; j++)
-			if (e->be[j].weight != lb_published_weight(p, e->be[j].addr.ip, 1))
+			total += lb_published_weight(p, e->be[j].addr.ip, 1);
+		/* all published at 0: equal weights */
+		for (size_t j = 0; j < e->svc.n; j++)
+			if (e->be[j].weight !=
+			    (total ? lb_published_weight(p, e->be[j].addr.ip, 1) : 1))
 				abort();
 		if (e->svc.n <= 64) {
 			if (ebpf_maglev_build(e->be, e->svc.n, false, 0, &t))

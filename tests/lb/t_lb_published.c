@@ -293,7 +293,11 @@ static int plan_rows(void)
 		obj(BES(BE("10.1.0.1", 600) "," BE("10.1.0.2", 300) "," BE("10.1.0.3", 100)));
 	struct k8s_obj *pother = obj("{" META ",'spec':{'service':'shop'}}");
 	struct k8s_obj *pnone = obj("{" META ",'spec':{'service':'web'}}");
-	struct lb_published *pub, *other, *none;
+	struct k8s_obj *pzero = obj(BES(BE("10.1.0.1", 0) "," BE("10.1.0.2", 0) "," BE(
+		"10.1.0.3", 0) "," BE("10.1.0.4", 0) "," BE("10.1.0.9", 300)));
+	struct k8s_obj *psome0 =
+		obj(BES(BE("10.1.0.1", 0) "," BE("10.1.0.2", 0) "," BE("10.1.0.3", 500)));
+	struct lb_published *pub, *other, *none, *zero, *some0;
 
 	struct plan_row {
 		const char *what, *svc;
@@ -306,6 +310,8 @@ static int plan_rows(void)
 	T_ASSERT_EQ(lb_published_parse(po, &pub, NULL), 0);
 	T_ASSERT_EQ(lb_published_parse(pother, &other, NULL), 0);
 	T_ASSERT_EQ(lb_published_parse(pnone, &none, NULL), 0);
+	T_ASSERT_EQ(lb_published_parse(pzero, &zero, NULL), 0);
+	T_ASSERT_EQ(lb_published_parse(psome0, &some0, NULL), 0);
 	const struct plan_row r[] = {
 		{"no annotation, no policy: not balanced",
 		 SVC_PLAIN,
@@ -333,6 +339,17 @@ static int plan_rows(void)
 		 {.sz = sizeof(r[0].o), .published = pub},
 		 false,
 		 "10.1.0.1:8080=600 10.1.0.2:8080=300 10.1.0.3:8080=100 10.1.0.4:8080=60"},
+		{"every backend published at 0, ready in the slice since: equal weights, not a "
+		 "refusing table",
+		 SVC_PLAIN,
+		 {.sz = sizeof(r[0].o), .published = zero},
+		 false,
+		 "10.1.0.1:8080=1 10.1.0.2:8080=1 10.1.0.3:8080=1 10.1.0.4:8080=1"},
+		{"some published at 0: they stay at 0",
+		 SVC_PLAIN,
+		 {.sz = sizeof(r[0].o), .published = some0},
+		 false,
+		 "10.1.0.1:8080=0 10.1.0.2:8080=0 10.1.0.3:8080=500 10.1.0.4:8080=50"},
 		{"weights published for another Service: -EINVAL",
 		 SVC_ANNOTATED,
 		 {.sz = sizeof(r[0].o), .published = other},
@@ -380,6 +397,10 @@ static int plan_rows(void)
 	lb_published_free(pub);
 	lb_published_free(other);
 	lb_published_free(none);
+	lb_published_free(zero);
+	lb_published_free(some0);
+	k8s_obj_free(pzero);
+	k8s_obj_free(psome0);
 	k8s_obj_free(po);
 	k8s_obj_free(pother);
 	k8s_obj_free(pnone);
@@ -457,6 +478,6 @@ int main(void)
 	fails += long_service_rows();
 	if (fails)
 		t_fail("%d rows", fails);
-	printf("%zu parse rows, 8 plan rows\n", sizeof(rows) / sizeof(rows[0]));
+	printf("%zu parse rows, 10 plan rows\n", sizeof(rows) / sizeof(rows[0]));
 	return 0;
 }
