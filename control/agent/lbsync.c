@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * control/agent/lbsync.c - Services and EndpointSlices -> the pinned socket
- * load balancer; mesh pods -> its skipped cgroups (lbsync.h).
+ * control/agent/lbsync.c - Services, EndpointSlices and LoadBalancePolicies
+ * -> the pinned socket load balancer; mesh pods -> its skipped cgroups
+ * (lbsync.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,6 +52,12 @@ static void svc_state_fini(struct lb_svc_state *st)
 	st->n = 0;
 }
 
+/* a warning logged once for a Service (kind 'c' two policies, 'e' a status unread) */
+struct lb_note {
+	char key[K8S_KEY_SIZE + 2]; /* kind/ns/name */
+	char *msg;		    /* as logged */
+};
+
 /* a skipped pod cgroup */
 struct lb_pod_state {
 	char key[K8S_KEY_SIZE];
@@ -64,8 +71,11 @@ struct agent_lb {
 	char zone[128];
 	struct ebpf_lb *lb;
 	struct k8s_wq *wq;
-	struct k8s_informer *svc_inf, *eps_inf, *pod_inf;
+	struct k8s_informer *svc_inf, *eps_inf, *pod_inf, *pol_inf;
 	bool synced;
+	bool pol_off; /* LoadBalancePolicies could not be listed at the first sync */
+	struct lb_note *notes;
+	size_t nnotes;
 	struct lb_svc_state *svcs;
 	size_t nsvcs;
 	struct lb_pod_state *pods;
@@ -130,9 +140,28 @@ static void pod_update(void *arg, const struct k8s_obj *old, const struct k8s_ob
 	queue_obj(arg, 'p', cur);
 }
 
+/* a LoadBalancePolicy is queued as the Service it names (spec.service, same namespace) */
+static void pol_add(void *arg, const struct k8s_obj *o)
+{
+	const char *ns = k8s_obj_get_ns(o), *svc = k8s_obj_str(o, "/spec/service");
+	char key[K8S_KEY_SIZE];
+
+	if (!ns || !svc || !svc[0])
+		return;
+	if (snprintf(key, sizeof(key), "%s/%s", ns, svc) < (int)sizeof(key))
+		queue(arg, 's', key);
+}
+
+static void pol_update(void *arg, const struct k8s_obj *old, const struct k8s_obj *cur)
+{
+	pol_add(arg, old); /* its spec.service may have changed */
+	pol_add(arg, cur);
+}
+
 static const struct k8s_handlers svc_handlers = {svc_add, svc_update, svc_add};
 static const struct k8s_handlers eps_handlers = {eps_add, eps_update, eps_add};
 static const struct k8s_handlers pod_handlers = {pod_add, pod_update, pod_add};
+static const struct k8s_handlers pol_handlers = {pol_add, pol_update, pol_add};
 
 /* ---- the work: the main loop */
 
@@ -183,6 +212,138 @@ static struct lb_svc_state *svc_state(struct agent_lb *l, const char *key)
 	return NULL;
 }
 
+/*
+ * log @msg for Service @svc once: again only when it changes; @msg NULL:
+ * the condition is gone (the next one is logged again)
+ */
+static void note(struct agent_lb *l, char kind, const char *svc, const char *msg)
+{
+	struct lb_note *n = NULL, *nn;
+	char key[K8S_KEY_SIZE + 2];
+
+	snprintf(key, sizeof(key), "%c/%s", kind, svc);
+	for (size_t i = 0; i < l->nnotes && !n; i++)
+		if (!strcmp(l->notes[i].key, key))
+			n = &l->notes[i];
+	if (!msg) {
+		if (n) {
+			free(n->msg);
+			*n = l->notes[--l->nnotes];
+		}
+		return;
+	}
+	if (n && !strcmp(n->msg, msg))
+		return;
+	ctl_log(CTL_LOG_WARN, "%s", msg);
+	if (!n) {
+		nn = realloc(l->notes, (l->nnotes + 1) * sizeof(*nn));
+		if (!nn)
+			return; /* logged again next time */
+		l->notes = nn;
+		n = &l->notes[l->nnotes++];
+		snprintf(n->key, sizeof(n->key), "%s", key);
+		n->msg = NULL;
+	}
+	free(n->msg);
+	n->msg = strdup(msg);
+	if (!n->msg)
+		*n = l->notes[--l->nnotes];
+}
+
+/* the LoadBalancePolicies of one Service: the oldest, and how many name it */
+struct pol_pick {
+	const char *svc; /* the Service's name */
+	struct k8s_obj *best;
+	int64_t best_ts;
+	size_t n;
+	bool oom;
+};
+
+/* creationTimestamp in ns; a policy without one (no API server omits it) sorts last */
+static int64_t created_ns(const struct k8s_obj *o)
+{
+	const char *t = k8s_obj_str(o, "/metadata/creationTimestamp");
+	int64_t ns;
+
+	return t && !k8s_time_parse(t, &ns) ? ns : INT64_MAX;
+}
+
+static int pol_keep(void *arg, const struct k8s_obj *o)
+{
+	struct pol_pick *pk = arg;
+	const char *svc = k8s_obj_str(o, "/spec/service"), *name = k8s_obj_get_name(o);
+	struct k8s_obj *d;
+	int64_t ts;
+
+	if (!svc || !name || strcmp(svc, pk->svc))
+		return 0;
+	pk->n++;
+	ts = created_ns(o);
+	if (pk->best && (ts > pk->best_ts ||
+			 (ts == pk->best_ts && strcmp(name, k8s_obj_get_name(pk->best)) >= 0)))
+		return 0;
+	d = k8s_obj_dup(o);
+	if (!d) {
+		pk->oom = true;
+		return -ENOMEM;
+	}
+	k8s_obj_free(pk->best);
+	pk->best = d;
+	pk->best_ts = ts;
+	return 0;
+}
+
+/*
+ * the LoadBalancePolicy that names Service @key (@ns, @name), parsed into
+ * *@pub (NULL when none, or when its status does not read: equal weights),
+ * its name into @pol ("" when none)
+ */
+static int svc_policy(struct agent_lb *l, const char *key, const char *ns, const char *name,
+		      struct lb_published **pub, char pol[K8S_KEY_SIZE])
+{
+	struct pol_pick pk = {.svc = name};
+	struct lb_err err;
+	char msg[640];
+	int ret;
+
+	*pub = NULL;
+	pol[0] = 0;
+	ret = k8s_informer_each(l->pol_inf, ns, NULL, pol_keep, &pk);
+	if (ret || pk.oom) {
+		k8s_obj_free(pk.best);
+		return -ENOMEM;
+	}
+	if (!pk.best) {
+		note(l, 'c', key, NULL);
+		note(l, 'e', key, NULL);
+		return 0;
+	}
+	/* the cache holds no object whose key does not fit; "?" keeps @pol non-empty */
+	if (k8s_obj_key_of(pk.best, pol))
+		snprintf(pol, K8S_KEY_SIZE, "?");
+	if (pk.n > 1) {
+		/* the order is the same on every node: each agent uses the same one */
+		snprintf(msg, sizeof(msg),
+			 "lb: service %s: %zu loadbalancepolicies name it: the oldest, %s, is used",
+			 key, pk.n, k8s_obj_get_name(pk.best));
+		note(l, 'c', key, msg);
+	} else {
+		note(l, 'c', key, NULL);
+	}
+	ret = lb_published_parse(pk.best, pub, &err);
+	if (ret == -EINVAL) {
+		snprintf(msg, sizeof(msg),
+			 "lb: loadbalancepolicy %s: %s: service %s is balanced with equal weights",
+			 pol, err.msg, key);
+		note(l, 'e', key, msg);
+		ret = 0;
+	} else if (!ret) {
+		note(l, 'e', key, NULL);
+	}
+	k8s_obj_free(pk.best);
+	return ret;
+}
+
 struct slices {
 	struct k8s_obj **o;
 	size_t n, cap;
@@ -213,20 +374,43 @@ static int slice_keep(void *arg, const struct k8s_obj *o)
 	return 0;
 }
 
-/* the plan of Service @key (ns/name) now; NULL *@out when it is not balanced */
-static int svc_plan(struct agent_lb *l, const char *key, struct lb_plan **out)
+/*
+ * the plan of Service @key (ns/name) now; NULL *@out when it is not
+ * balanced; @pol the LoadBalancePolicy whose weights it has ("": none)
+ */
+static int svc_plan(struct agent_lb *l, const char *key, struct lb_plan **out,
+		    char pol[K8S_KEY_SIZE])
 {
 	struct lb_node node = {.name = l->node, .zone = l->zone[0] ? l->zone : NULL};
+	struct lb_plan_opts po = {.sz = sizeof(po)};
+	struct lb_published *pub = NULL;
 	struct k8s_selector *sel = NULL;
 	struct slices s = {0};
+	const char *slash = strchr(key, '/');
 	struct k8s_obj *svc;
 	struct lb_err err;
-	char sels[K8S_KEY_SIZE + 64];
+	char sels[K8S_KEY_SIZE + 64], ns[K8S_KEY_SIZE];
 	int ret;
 
 	*out = NULL;
+	pol[0] = 0;
+	if (!slash)
+		return 0;
 	svc = k8s_informer_get(l->svc_inf, key);
-	if (!svc || !lb_opted_in(svc)) {
+	if (!svc) {
+		note(l, 'c', key, NULL);
+		note(l, 'e', key, NULL);
+		return 0;
+	}
+	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
+	ret = svc_policy(l, key, ns, slash + 1, &pub, pol);
+	if (ret) {
+		k8s_obj_free(svc);
+		return ret;
+	}
+	po.policy = pol[0] != 0;
+	po.published = pub;
+	if (!lb_opted_in(svc) && !po.policy) {
 		k8s_obj_free(svc);
 		return 0;
 	}
@@ -237,7 +421,8 @@ static int svc_plan(struct agent_lb *l, const char *key, struct lb_plan **out)
 	if (!ret && s.oom)
 		ret = -ENOMEM;
 	if (!ret) {
-		ret = lb_plan_build(svc, (const struct k8s_obj *const *)s.o, s.n, &node, out, &err);
+		ret = lb_plan_build_opts(svc, (const struct k8s_obj *const *)s.o, s.n, &node, &po,
+					 out, &err);
 		if (ret == -EINVAL)
 			ctl_log(CTL_LOG_WARN, "lb: service %s: %s: not balanced", key, err.msg);
 	}
@@ -246,6 +431,7 @@ static int svc_plan(struct agent_lb *l, const char *key, struct lb_plan **out)
 	free(s.o);
 	k8s_selector_free(sel);
 	k8s_obj_free(svc);
+	lb_published_free(pub);
 	return ret;
 }
 
@@ -254,10 +440,10 @@ static int svc_sync(struct agent_lb *l, const char *key)
 {
 	struct lb_svc_state *st = svc_state(l, key), nst = {0};
 	struct lb_plan *p = NULL;
-	char vs[96];
+	char vs[96], pol[K8S_KEY_SIZE];
 	int ret, fail = 0;
 
-	ret = svc_plan(l, key, &p);
+	ret = svc_plan(l, key, &p, pol);
 	if (ret && ret != -EINVAL)
 		return ret;
 	/* -EINVAL: a malformed Service is left to kube-proxy (removed, like one not opted in) */
@@ -287,8 +473,9 @@ static int svc_sync(struct agent_lb *l, const char *key)
 				fail = ret;
 				continue; /* not recorded: set again on the retry */
 			}
-			ctl_log(CTL_LOG_INFO, "lb: service %s port %s: %s -> %zu backends", key,
-				e->port_name[0] ? e->port_name : "-", vs, e->svc.n);
+			ctl_log(CTL_LOG_INFO, "lb: service %s port %s: %s -> %zu backends%s%s", key,
+				e->port_name[0] ? e->port_name : "-", vs, e->svc.n,
+				pol[0] ? ", weights of loadbalancepolicy " : "", pol);
 		}
 		nst.vip[nst.n] = e->svc.vip;
 		nst.sum[nst.n] = sum;
@@ -483,6 +670,30 @@ static void gc(struct agent_lb *l)
 	free(ids);
 }
 
+/*
+ * whether the LoadBalancePolicies informer has listed, or cannot: the CRD is
+ * not installed (404) or RBAC does not let the agent list them (403). Then
+ * the annotated Services are balanced without waiting; the informer goes on
+ * retrying, and once it lists, its policies queue their Services.
+ */
+static bool pol_ready(struct agent_lb *l)
+{
+	struct k8s_informer_stats st;
+
+	if (!k8s_informer_wait_synced(l->pol_inf, 0))
+		return true;
+	k8s_informer_stats(l->pol_inf, &st);
+	if (!st.failures || (st.last_err.code != -ENOENT && st.last_err.code != -EPERM))
+		return false;
+	if (!l->pol_off)
+		ctl_log(CTL_LOG_WARN,
+			"lb: loadbalancepolicies cannot be listed (%s): only Services annotated " LB_ANNOTATION
+			" are balanced until they can",
+			st.last_err.msg);
+	l->pol_off = true;
+	return true;
+}
+
 void agent_lb_poll(struct agent_lb *l)
 {
 	const char *key;
@@ -494,9 +705,13 @@ void agent_lb_poll(struct agent_lb *l)
 	if (!l->synced) {
 		if (k8s_informer_wait_synced(l->svc_inf, 0) ||
 		    k8s_informer_wait_synced(l->eps_inf, 0) ||
-		    k8s_informer_wait_synced(l->pod_inf, 0))
+		    k8s_informer_wait_synced(l->pod_inf, 0) || !pol_ready(l))
 			return; /* the first lists queue every object: wait for all of them */
 		first = true;
+	} else if (l->pol_off && !k8s_informer_wait_synced(l->pol_inf, 0)) {
+		ctl_log(CTL_LOG_INFO, "lb: loadbalancepolicies listed: %zu",
+			k8s_informer_len(l->pol_inf));
+		l->pol_off = false;
 	}
 	while ((first || done < LB_POLL_KEYS) && !k8s_wq_get(l->wq, &key, 0)) {
 		int ret = key[0] == 's' ? svc_sync(l, key + 2) : pod_sync(l, key + 2);
@@ -575,13 +790,19 @@ int agent_lb_open(struct k8s_client *c, const char *node, const struct agent_lb_
 		io.field_selector = sel;
 		ret = k8s_informer_new(c, &k8s_pods, &io, &l->pod_inf, &err);
 	}
+	if (!ret) {
+		io.handlers = &pol_handlers;
+		io.field_selector = NULL;
+		ret = k8s_informer_new(c, &lb_policies, &io, &l->pol_inf, &err);
+	}
 	if (ret) {
 		ctl_log(CTL_LOG_WARN, "lb: the socket load balancer is off: watch: %s", err.msg);
 		goto out_free;
 	}
 	ctl_log(CTL_LOG_INFO,
 		"lb: socket load balancer at %s (features 0x%x), node %s, zone %s; Services "
-		"annotated " LB_ANNOTATION ": \"true\" are balanced",
+		"annotated " LB_ANNOTATION ": \"true\" or named by a LoadBalancePolicy are "
+		"balanced",
 		ebpf_lb_cgroup(l->lb), ebpf_lb_features(l->lb), node, l->zone[0] ? l->zone : "-");
 	*out = l;
 	return 0;
@@ -595,6 +816,7 @@ void agent_lb_close(struct agent_lb *l)
 	if (!l)
 		return;
 	/* informers first: after k8s_informer_free() no handler runs */
+	k8s_informer_free(l->pol_inf);
 	k8s_informer_free(l->pod_inf);
 	k8s_informer_free(l->eps_inf);
 	k8s_informer_free(l->svc_inf);
@@ -605,6 +827,9 @@ void agent_lb_close(struct agent_lb *l)
 	}
 	free(l->svcs);
 	free(l->pods);
+	for (size_t i = 0; i < l->nnotes; i++)
+		free(l->notes[i].msg);
+	free(l->notes);
 	free(l);
 }
 

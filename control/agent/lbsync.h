@@ -1,19 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * control/agent/lbsync.h - the agent's socket load balancer (private to
- * control/agent/): informers of the cluster's Services and EndpointSlices
- * and of this node's pods; every Service annotated ferry.io/socket-lb:
- * "true" is programmed into the pinned balancer (bpf/ebpf_lb.h) as
- * control/lb computes it for this node, again on each change of it or of
- * its slices, and removed when it or its annotation goes. Pods of this node
- * with a mesh sidecar (lb_pod_has_mesh()) have their pod cgroup skipped.
+ * control/agent/): informers of the cluster's Services, EndpointSlices and
+ * LoadBalancePolicies and of this node's pods; every Service annotated
+ * ferry.io/socket-lb: "true" or named by a LoadBalancePolicy (spec.service,
+ * same namespace) is programmed into the pinned balancer (bpf/ebpf_lb.h) as
+ * control/lb computes it for this node, again on each change of it, of its
+ * slices or of its policy, and removed when it, its annotation or its
+ * policy goes. A policy's published weights (status.backends, read with
+ * lb_published_parse()) are its backends' weights; without a policy, or
+ * before anything is published, they are equal. Two policies naming one
+ * Service: the oldest (creationTimestamp, then name) is used, which is
+ * logged once. Pods of this node with a mesh sidecar (lb_pod_has_mesh())
+ * have their pod cgroup skipped.
  *
- * The informers' handlers only queue keys ("s/NS/NAME" for a Service,
- * "p/NS/NAME" for a pod) in a work queue; agent_lb_poll(), on the agent's
- * main loop, drains it and does the work: the balancer is single-threaded.
- * Nothing is programmed or removed before both informers have listed once;
- * then Service ports in the pinned map that no opted-in Service claims (an
- * earlier agent's, a Service deleted while no agent ran) are removed once.
+ * The informers' handlers only queue keys ("s/NS/NAME" for a Service, also
+ * for a slice or a policy of it; "p/NS/NAME" for a pod) in a work queue;
+ * agent_lb_poll(), on the agent's main loop, drains it and does the work:
+ * the balancer is single-threaded. Nothing is programmed or removed before
+ * the informers have listed once (the policies' need not where their list
+ * is refused with 404, no CRD, or 403, no RBAC: then annotated Services
+ * are balanced, one warning says why, and the policies count from their
+ * first list on); then Service ports in the pinned map that no opted-in
+ * Service claims (an earlier agent's, a Service deleted while no agent ran)
+ * are removed once.
  *
  * The balancer stays pinned when the agent stops: balancing goes on, and
  * the next agent takes the tables over. `ferry lb disable` removes it.

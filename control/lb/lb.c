@@ -297,10 +297,12 @@ static enum pick choose(const struct cand *c, size_t n, bool local, const struct
 }
 
 static int entry_add(struct lb_plan *p, size_t *cap, const struct ebpf_lb_addr *vip, int proto,
-		     const char *pname, bool affinity, const struct cand *c, size_t n, enum pick pk)
+		     const char *pname, bool affinity, const struct cand *c, size_t n, enum pick pk,
+		     const struct lb_published *pub)
 {
 	struct lb_entry *e;
 	size_t k = count(c, n, pk), j = 0;
+	uint64_t total = 0;
 
 	if (p->n == *cap) {
 		size_t nc = *cap ? 2 * *cap : 4;
@@ -320,10 +322,19 @@ static int entry_add(struct lb_plan *p, size_t *cap, const struct ebpf_lb_addr *
 		if (!picked(&c[i], pk))
 			continue;
 		e->be[j].addr = c[i].addr;
-		e->be[j].weight = 1; /* equal weights: load-aware ones come next */
+		/* the policy's published weight; equal weights (1) without one */
+		e->be[j].weight = lb_published_weight(pub, c[i].addr.ip, 1);
+		total += e->be[j].weight;
 		j++;
 	}
 	assert(j == k);
+	/*
+	 * every endpoint the slices give published at 0 (not ready when the status
+	 * was written, ready now): the status is older than the slices, and equal
+	 * weights serve where refusing every connect would not
+	 */
+	for (j = 0; j < k && !total; j++)
+		e->be[j].weight = 1;
 	e->svc.vip.addr = *vip;
 	e->svc.vip.proto = (uint8_t)proto;
 	e->svc.affinity = affinity ? EBPF_LB_AFFINITY_CLIENT : EBPF_LB_AFFINITY_NONE;
@@ -335,9 +346,10 @@ static int entry_add(struct lb_plan *p, size_t *cap, const struct ebpf_lb_addr *
 }
 
 /* whether the Service is balanced at all: NULL, or why not */
-static const char *skip_of(const struct k8s_obj *svc, const struct k8s_service *s)
+static const char *skip_of(const struct k8s_obj *svc, const struct k8s_service *s,
+			   const struct lb_plan_opts *o)
 {
-	if (!lb_opted_in(svc))
+	if (!lb_opted_in(svc) && !o->policy)
 		return "not opted in";
 	if (s->type && !strcmp(s->type, "ExternalName"))
 		return "ExternalName";
@@ -351,6 +363,14 @@ static const char *skip_of(const struct k8s_obj *svc, const struct k8s_service *
 int lb_plan_build(const struct k8s_obj *svc, const struct k8s_obj *const *slices, size_t nslices,
 		  const struct lb_node *node, struct lb_plan **out, struct lb_err *err)
 {
+	return lb_plan_build_opts(svc, slices, nslices, node, NULL, out, err);
+}
+
+int lb_plan_build_opts(const struct k8s_obj *svc, const struct k8s_obj *const *slices,
+		       size_t nslices, const struct lb_node *node, const struct lb_plan_opts *opts,
+		       struct lb_plan **out, struct lb_err *err)
+{
+	struct lb_plan_opts o = {.sz = sizeof(o)};
 	const struct k8s_obj *ips, *ip1 = NULL;
 	struct lb_plan *p = NULL;
 	struct k8s_service s;
@@ -361,12 +381,19 @@ int lb_plan_build(const struct k8s_obj *svc, const struct k8s_obj *const *slices
 
 	if (err)
 		err->msg[0] = 0;
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (o.published)
+		o.policy = true;
 	if (!svc || (nslices && !slices) || !node || k8s_service_view(svc, &s))
 		return lb_fail(err, "not a Service with metadata.name");
+	if (o.published && strcmp(o.published->service, s.meta.name))
+		return lb_fail(err, "Service %s: the weights given are for Service %s", s.meta.name,
+			       o.published->service);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->skip = skip_of(svc, &s);
+	p->skip = skip_of(svc, &s, &o);
 	if (p->skip)
 		goto out_done;
 	if (k8s_obj_type(svc, "/spec/type") > K8S_T_NULL && !s.type) {
@@ -423,7 +450,7 @@ int lb_plan_build(const struct k8s_obj *svc, const struct k8s_obj *const *slices
 			if (ret)
 				goto out_free;
 			ret = entry_add(p, &cap, &vip, proto, pname, affinity, c, nc,
-					choose(c, nc, local, node));
+					choose(c, nc, local, node), o.published);
 			if (ret)
 				goto out_free;
 		}

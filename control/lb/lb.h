@@ -6,14 +6,17 @@
  *
  * This is a pure function over API objects: no I/O, no clock, no kernel.
  * The agent (control/agent/) calls it for every change of an opted-in
- * Service or of its EndpointSlices, and hands each entry to
- * ebpf_lb_service_set(); the unit tests and the fuzzer call it on JSON.
+ * Service, of its EndpointSlices or of the LoadBalancePolicy that names it,
+ * and hands each entry to ebpf_lb_service_set(); the unit tests and the
+ * fuzzers call it on JSON.
  *
  * What it decides, as kube-proxy does (pkg/proxy/topology.go,
  * CategorizeEndpoints):
- *   - which Services: those annotated ferry.io/socket-lb: "true" with a
- *     ClusterIP; ExternalName and headless Services (clusterIP None) are
- *     not balanced, and a Service without the annotation is not either;
+ *   - which Services: those annotated ferry.io/socket-lb: "true", or named
+ *     by a LoadBalancePolicy (the caller says so: lb_plan_build_opts()),
+ *     with a ClusterIP; ExternalName and headless Services (clusterIP None)
+ *     are not balanced, and a Service neither annotated nor named by a
+ *     policy is not either;
  *   - the entries: each ClusterIP of spec.clusterIPs (IPv4 and IPv6; else
  *     spec.clusterIP) times each TCP or UDP port of spec.ports (SCTP is
  *     left to kube-proxy); a port is matched by name to the EndpointSlice
@@ -28,9 +31,12 @@
  *     every ready endpoint has hints and at least one names this node's
  *     zone: then only endpoints hinted for the zone;
  *   - sessionAffinity ClientIP: EBPF_LB_AFFINITY_CLIENT;
- *   - weights: equal (1 each); the weight is per backend, so load-aware
- *     weights replace it without another type. An entry without backends
- *     is kept: its connects are refused at once (ECONNREFUSED).
+ *   - weights: equal (1 each), or those a LoadBalancePolicy published
+ *     (lb_plan_opts.published; lb_published_weight() of each backend's
+ *     address); when that is 0 for every backend the slices give (all
+ *     published as not ready, ready since), equal weights instead. An entry
+ *     without backends is kept: its connects are refused at once
+ *     (ECONNREFUSED).
  * The same address twice (in two slices) counts once, its first sighting.
  */
 #ifndef FERRY_CTL_LB_H
@@ -85,7 +91,11 @@ struct lb_err {
 	char msg[256];
 };
 
-/* lb_opted_in() - @svc carries LB_ANNOTATION: "true" */
+/*
+ * lb_opted_in() - @svc carries LB_ANNOTATION: "true". (A Service a
+ * LoadBalancePolicy names is opted in too; only the caller, who sees the
+ * policies, knows that: lb_plan_opts.policy.)
+ */
 bool lb_opted_in(const struct k8s_obj *svc);
 
 /**
@@ -118,6 +128,39 @@ bool lb_pod_has_mesh(const struct k8s_obj *pod);
  */
 int lb_plan_build(const struct k8s_obj *svc, const struct k8s_obj *const *slices, size_t nslices,
 		  const struct lb_node *node, struct lb_plan **out, struct lb_err *err);
+
+struct lb_published;
+
+/**
+ * struct lb_plan_opts - what lb_plan_build_opts() is told beyond the objects
+ * @sz:        sizeof(struct lb_plan_opts)
+ * @policy:    a LoadBalancePolicy names the Service (spec.service, same
+ *             namespace): it is balanced without the annotation
+ * @published: NULL, or that policy's status (lb_published_parse()),
+ *             borrowed for the call; implies @policy. Each backend's weight
+ *             is then lb_published_weight(@published, its address, 1): the
+ *             published weight, the slow start's for a pod the status does
+ *             not list yet, 1 each while nothing is published, and 1 each
+ *             when all of an entry's backends were published at 0 (the
+ *             status is older than the slices, which say they are ready).
+ *             Its service must be the Service's name (else -EINVAL)
+ */
+struct lb_plan_opts {
+	size_t sz;
+	bool policy;
+	const struct lb_published *published;
+};
+
+/**
+ * lb_plan_build_opts() - lb_plan_build() with @opts (NULL: as lb_plan_build(),
+ * which is this with NULL: the annotation only, equal weights)
+ *
+ * Return: as lb_plan_build(); -EINVAL also for @opts->published of another
+ * Service.
+ */
+int lb_plan_build_opts(const struct k8s_obj *svc, const struct k8s_obj *const *slices,
+		       size_t nslices, const struct lb_node *node, const struct lb_plan_opts *opts,
+		       struct lb_plan **out, struct lb_err *err);
 
 /**
  * lb_plan_build_json() - the same from JSON documents (tests, the fuzzer)
@@ -245,8 +288,12 @@ int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b,
  * them with lb_weights() from the feed and writes them into the policy's
  * status.backends (each pod's address and weight) at most every
  * spec.updatePeriodSeconds; each agent (control/agent/lbsync.c) reads that
- * status (lb_published_parse()) and programs its tables with it. A policy
- * opts its Service into the socket load balancer as the annotation does.
+ * status (lb_published_parse()) and programs its tables with it
+ * (lb_plan_build_opts() with lb_plan_opts.published). A policy opts its
+ * Service into the socket load balancer as the annotation does. When two
+ * policies name one Service, the agents use the oldest (creationTimestamp,
+ * then name): the same one on every node. lb_policies is the resource
+ * (defined in published.c).
  */
 extern const struct k8s_resource lb_policies;
 #define LB_FIELD_MANAGER "ferry-lb"
@@ -327,18 +374,33 @@ struct lb_published {
 /**
  * lb_published_parse() - the Service and the weights of a LoadBalancePolicy
  * (untrusted: any object the API server serves)
- * Return: 0; -EINVAL (no spec.service; a status.backends entry without an
- * address that parses, or with a weight out of 0..LB_WEIGHT_SCALE_MAX), -ENOMEM.
+ * @policy: borrowed for the call
+ * @out:    on success, freed with lb_published_free(); NULL on error
+ * @err:    NULL, or the one-line detail of -EINVAL
+ *
+ * Reads spec.service, status.lastUpdateTime and, of each status.backends[]
+ * entry, address (the pod's IP, IPv4 or IPv6) and weight; the entries'
+ * other fields (pod, node, ready, share, score, reason) are for people and
+ * are not read. A policy without a status, or whose status has no backends
+ * (null, absent or []), gives n 0: nothing published yet.
+ *
+ * Return: 0; -EINVAL (not an object; spec.service missing, empty, not a
+ * string or longer than 253 bytes; status not an object; lastUpdateTime not
+ * RFC 3339; backends not a list, or longer than EBPF_LB_MAX_BACKENDS; an
+ * entry that is not an object, without an address that parses, without an
+ * integer weight in 0..LB_WEIGHT_SCALE_MAX; the same address twice), -ENOMEM.
  */
 int lb_published_parse(const struct k8s_obj *policy, struct lb_published **out, struct lb_err *err);
+/* lb_published_free() - free @p (NULL: nothing) */
 void lb_published_free(struct lb_published *p);
 
 /**
  * lb_published_weight() - the weight an agent gives the backend at @ip (16
  * bytes, IPv4-mapped for IPv4): the published one; for an address the status
  * does not list yet (a pod newer than the last publication) LB_SLOW_START_MIN
- * of the largest published weight (at least 1), as the slow start would;
- * @dflt when nothing is published (@p NULL or without backends).
+ * of the largest published weight, rounded (at least 1), as the slow start
+ * would; @dflt when nothing is published (@p NULL or without backends). A
+ * binary search: O(log n).
  */
 uint32_t lb_published_weight(const struct lb_published *p, const uint8_t ip[16], uint32_t dflt);
 

@@ -381,15 +381,18 @@ aud = [a for a in box.audit() if a.get("user") == "system:serviceaccount:ferry-s
 # (a watch is logged when it ends, as the apiserver's ResponseComplete stage: the open ones are not there yet)
 used = sorted({(a.get("verb"), a.get("resource"), a.get("decision")) for a in aud})
 # (and their VolumeTransfers, as xfer-agent-rbac.yaml allows: tests/xfer/t_xfer.py runs transfers)
-# (and the socket load balancer's Services, EndpointSlices and its Node, as agent-lb-rbac.yaml allows)
+# (and the socket load balancer's Services, EndpointSlices, LoadBalancePolicies and its Node, as
+# agent-lb-rbac.yaml allows; the LoadBalancePolicy CRD is not installed here: its list answers 404)
 check("the agents only listed (and watched) pods and VolumeTransfers, as agent-pods-rbac.yaml and "
-      "xfer-agent-rbac.yaml allow, Services and EndpointSlices and got their Node, as agent-lb-rbac.yaml "
-      "allows, and nothing was refused",
+      "xfer-agent-rbac.yaml allow, Services, EndpointSlices and LoadBalancePolicies and got their Node, as "
+      "agent-lb-rbac.yaml allows, and nothing was refused",
       ("list", "pods", "allow") in used and ("list", "volumetransfers", "allow") in used and set(used) <= {
           ("list", "pods", "allow"), ("watch", "pods", "allow"), ("list", "volumetransfers", "allow"),
           ("watch", "volumetransfers", "allow"), ("list", "services", "allow"), ("watch", "services", "allow"),
-          ("list", "endpointslices", "allow"), ("watch", "endpointslices", "allow"), ("get", "nodes", "allow")},
-      used, "list (+ watch) pods, volumetransfers, services, endpointslices; get nodes; allowed",
+          ("list", "endpointslices", "allow"), ("watch", "endpointslices", "allow"), ("get", "nodes", "allow"),
+          ("list", "loadbalancepolicies", "allow"), ("watch", "loadbalancepolicies", "allow")},
+      used, "list (+ watch) pods, volumetransfers, services, endpointslices, loadbalancepolicies; get nodes; "
+      "allowed",
       "DESIGN.md least privilege")
 eq("... from the three agents' own addresses", sorted({a.get("sourceIP") for a in aud}), sorted(AGENT_IP.values()),
    "audit log")
