@@ -139,11 +139,13 @@ cg_weight() {
     if [ $V2CPU = 1 ]; then echo "$2" >"$CG2/$REL/$1/cpu.weight"
     else echo $(($2 * 1024 / 100)) >"$CPU1/$REL/$1/cpu.shares"; fi
 }
-# in_cg G CMD...: CMD in cgroup G (both hierarchies)
+# in_cg G CMD...: CMD in cgroup G (both hierarchies); run with & it replaces
+# the subshell, so that $! is CMD's pid
 in_cg() {
-    local g=$1
+    local g=$1 ex=
     shift
-    sh -c 'echo $$ >"$0/cgroup.procs" && { [ -z "$1" ] || echo $$ >"$1/cgroup.procs"; } && shift && exec "$@"' \
+    [ "$BASHPID" != $$ ] && ex=exec
+    $ex sh -c 'echo $$ >"$0/cgroup.procs" && { [ -z "$1" ] || echo $$ >"$1/cgroup.procs"; } && shift && exec "$@"' \
         "$CG2/$REL/$g" "$([ $V2CPU = 1 ] || echo "$CPU1/$REL/$g")" "$@"
 }
 QUOTA_US=$(python3 -c "print(int($CAP * 10000))")
@@ -227,7 +229,7 @@ fi
 if [[ " $BALS " == *" haproxy "* ]]; then
     cat >"$TMP/haproxy.cfg" <<EOF
 global
-    maxconn 20000
+    maxconn 9000
     nbthread 1
 defaults
     mode http
