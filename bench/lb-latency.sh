@@ -335,6 +335,9 @@ for case in own-limit neighbour; do
                 errs=$(( $(val "$TMP/cell" scheduled) - ${ok:-0} ))
                 b3=$(awk '$1 == "backend" && $2 == "b3" { print $3 }' "$TMP/cell")
                 cb3=$(awk '$1 == "conns" && $2 == "b3" { print $3 }' "$TMP/cell")
+                [ $mode = keepalive ] && cb3=${cb3:-0}
+                ekind=$(awk '$1 ~ /^err_/ && $2 > 0 { sub(/^err_/, "", $1); printf "%s%s %s", sep, $2, $1; sep = ", " }' "$TMP/cell")
+                [ "$errs" -gt 0 ] && errs="$errs (${ekind:-?})"
                 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$case" "$pct" "$mode" "$bal" \
                     "$(val "$TMP/cell" scheduled)" "$errs" "$(val "$TMP/cell" p50_ms)" "$(val "$TMP/cell" p99_ms)" \
                     "$(val "$TMP/cell" p999_ms)" "${b3:-0}" "${cb3:--}" "$w" "$rate" "$(val "$TMP/cell" send_late_max_ms)" >>"$TMP/rows"
@@ -392,7 +395,7 @@ def num(s):
 print("| case | load | client | balancer | requests | errors | p50 ms | p99 ms | p99.9 ms | B3's share | B3's conns | weights B1/B2/B3 |")
 print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for c, pct, mode, bal, n, err, p50, p99, p999, b3, cb3, w, rate, late in rows:
-    ok = int(n) - int(err)
+    ok = int(n) - int(err.split()[0])
     share = "%.3f" % (int(b3) / ok) if ok else "-"
     print("| %s | %s %% (%s/s) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         c, pct, rate, mode, bal, n, err, p50, p99, p999, share, cb3, w))
