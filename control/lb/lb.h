@@ -193,9 +193,15 @@ void lb_plan_free(struct lb_plan *p);
  *                     the target (a CPU shared with a neighbour shows here)
  *   weight   a feedback loop on the published weights (prev_weight): each
  *            moves by (score / the mean score)^LB_GAIN, at most LB_STEP_MAX
- *            times up or down, then all are scaled so the largest is scale:
- *            they settle where every backend has the same score (equal
- *            headroom), whatever weights that takes. A backend without a
+ *            times up or LB_STEP_DOWN_MAX times down (a saturated backend is
+ *            cut in two publications), not at all when its score is within
+ *            LB_DEADBAND of the mean (noise between healthy backends), and
+ *            LB_STEP_MAX up at once when its score is at least the mean and
+ *            its weight under LB_RAMP_BELOW of the largest (recovering: at a
+ *            small weight its headroom shows little of what it can take), then
+ *            all are scaled so the largest is scale: they settle where every
+ *            backend has nearly the same score (equal headroom), whatever
+ *            weights that takes. A backend without a
  *            published weight (the first publication, a pod turning ready)
  *            starts at scale x score / the largest score. At least floor x
  *            scale (a backend keeps enough connections for its recovery to
@@ -217,8 +223,11 @@ void lb_plan_free(struct lb_plan *p);
 #define LB_DEFAULT_BESTEFFORT_CORES 1.0
 #define LB_SLOW_START_MIN	    0.10
 #define LB_THROTTLED_AT_LIMIT	    0.05 /* CFS-throttled s/s above which a pod is at its limit */
-#define LB_GAIN			    0.5	 /* the exponent of a step: half the gap, in logs */
-#define LB_STEP_MAX		    3.0	 /* a weight moves at most 3x up or down per publication */
+#define LB_GAIN			    0.75 /* the exponent of a step: three quarters of the gap, in logs */
+#define LB_STEP_MAX		    3.0	 /* a weight moves at most 3x up per publication */
+#define LB_STEP_DOWN_MAX	    10.0 /* ... and at most 10x down */
+#define LB_DEADBAND		    0.10 /* a score within 10 % of the mean keeps its weight */
+#define LB_RAMP_BELOW		    0.5	 /* under half the largest weight, a score >= the mean climbs 3x */
 #define LB_SCORE_MIN		    0.01 /* a saturated backend's score */
 
 enum lb_signal {

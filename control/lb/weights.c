@@ -135,7 +135,7 @@ static void why_add(struct lb_weight_out *o, const char *what)
 int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b, size_t n,
 	       struct lb_weight_out *out, bool *changed)
 {
-	double sum = 0, mean = 0, smax = 0, wmax = 0;
+	double sum = 0, mean = 0, smax = 0, wmax = 0, pmax = 0;
 	size_t measured = 0, ready = 0;
 	bool any_prev = false, move = false;
 
@@ -177,11 +177,24 @@ int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b,
 	}
 	/*
 	 * Each weight moves from the published one by (score / mean)^LB_GAIN,
-	 * within [1/LB_STEP_MAX, LB_STEP_MAX]: the weights settle where the
-	 * backends' scores are equal, whatever weights that takes. A backend
+	 * within [1/LB_STEP_DOWN_MAX, LB_STEP_MAX]: the weights settle where the
+	 * backends' scores are equal, whatever weights that takes. A score
+	 * within LB_DEADBAND of the mean does not move its weight: two healthy
+	 * backends' measured headroom differs by noise, and following it walks
+	 * their weights about. Down moves may be larger than up moves: a
+	 * saturated backend is cut within two publications, a recovering one
+	 * regains its share over a few. A backend with a score at least the
+	 * mean's and a weight under LB_RAMP_BELOW of the largest published one
+	 * climbs LB_STEP_MAX at once: at a small weight it carries so little
+	 * load that its headroom says little of what it could take (at a light
+	 * load its score is barely above the others' however idle it is), so it
+	 * is given load to show it, as a slow start would. A backend
 	 * without a published weight (the first publication, a pod turning
 	 * ready) starts from its score's share of the largest.
 	 */
+	for (size_t i = 0; i < n; i++)
+		if (b[i].ready && b[i].prev_weight > pmax)
+			pmax = b[i].prev_weight;
 	for (size_t i = 0; i < n; i++) {
 		double f;
 
@@ -190,11 +203,15 @@ int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b,
 		if (!b[i].prev_weight) {
 			out[i].raw = (double)p->scale * out[i].score / smax;
 		} else {
-			f = pow(out[i].score / mean, LB_GAIN);
+			double r = out[i].score / mean;
+
+			f = fabs(r - 1) <= LB_DEADBAND ? 1 : pow(r, LB_GAIN);
+			if (r >= 1 && b[i].prev_weight < LB_RAMP_BELOW * pmax)
+				f = LB_STEP_MAX;
 			if (f > LB_STEP_MAX)
 				f = LB_STEP_MAX;
-			if (f < 1 / LB_STEP_MAX)
-				f = 1 / LB_STEP_MAX;
+			if (f < 1 / LB_STEP_DOWN_MAX)
+				f = 1 / LB_STEP_DOWN_MAX;
 			out[i].raw = b[i].prev_weight * f;
 		}
 		if (out[i].raw > wmax)

@@ -17,9 +17,10 @@ connections follow.
   by less than 10 % (relative to each weight's mean) over the next 60 s;
 - recovered (the burner ends): web-c regains at least 90 % of its healthy share of
   connections within 30 s;
-- neighbour (with 2 CPUs or more): web-c's processes pinned to the last CPU, the
-  others to the first, and a burner outside every pod pinned to web-c's CPU: its
-  run-queue wait grows and its weight falls below the others'.
+- neighbour (with 2 CPUs or more), the policy now with the run-queue wait as a signal:
+  web-c's processes pinned to the last CPU, the others to the first, and a burner
+  outside every pod pinned to web-c's CPU: its run-queue wait grows and its weight
+  falls below the others'.
 Figures (settling and recovery times, shares) go to stdout. CI budget: 3 minutes.
 """
 import json
@@ -191,6 +192,16 @@ class Weights:
         return [w for t, w in self.seen if t_from <= t < t_to]
 
 
+def changes(ws, t0, t_from, t_to):
+    """the published weights each time they changed in [t_from, t_to), timed from t0"""
+    out, last = [], None
+    for t, w in ws.seen:
+        if t_from <= t < t_to and w != last:
+            out.append((round(t - t0, 1), dict(sorted(w.items()))))
+            last = w
+    return out
+
+
 def settled_at(ws, t_from, t_to):
     """the time of the last change by more than 10 % of any weight in [t_from, t_to)"""
     last, t_last = None, t_from
@@ -227,22 +238,17 @@ def burner(pod=None, seconds=0, cpu=None):
     return subprocess.Popen(["taskset", "-c", str(cpu), "/usr/bin/python3", "-c", prog])
 
 
-def stop_burner(pod):
-    """kill the burners in @pod's container (found by their command line in its cgroup)"""
-    _, dirs = nodeutil.container_pid(D, NS, pod)
+def stop_burner():
+    """kill the burners (found by their command line: `kbox exec` forks them into the pod,
+    where the host sees them too)"""
     n = 0
-    for d in dirs:
+    for pid in os.listdir("/proc"):
         try:
-            procs = open(os.path.join(d, "cgroup.procs")).read().split()
-        except OSError:
-            continue
-        for pid in procs:
-            try:
-                if MARK in open(f"/proc/{pid}/cmdline").read():
-                    os.kill(int(pid), 9)
-                    n += 1
-            except (OSError, ValueError):
-                pass
+            if pid.isdigit() and MARK in open(f"/proc/{pid}/cmdline").read() and int(pid) != os.getpid():
+                os.kill(int(pid), 9)
+                n += 1
+        except (OSError, ValueError):
+            pass
     return n
 
 
@@ -280,12 +286,13 @@ VIP = svc["spec"]["clusterIP"]
 create(f"/api/v1/namespaces/{NS}/pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client"},
                                          "spec": {"terminationGracePeriodSeconds": 0, "containers": [
                                              {"name": "app", "image": "python:3", "command": ["sleep", "100000"]}]}})
-# against limits (a pod at its quota has no headroom), with the run-queue wait; no slow
-# start: the pods are new, and the ramp is the unit tests' and the agents' test's
+# against limits (a pod at its quota has no headroom); the run-queue wait only for the
+# neighbour case (on this shared 2-CPU machine every pod's p99 wait moves between 1 and
+# 3 ms from one period to the next, noise that would walk the healthy pods' weights);
+# no slow start: the pods are new, and the ramp is the unit tests' and the agents' test's
 create(f"{API}/namespaces/{NS}/loadbalancepolicies", {
     "apiVersion": "ferry.io/v1alpha1", "kind": "LoadBalancePolicy", "metadata": {"name": "web"},
-    "spec": {"service": "web", "cpu": "Limits", "runQueue": {"enabled": True},
-             "updatePeriodSeconds": 5, "slowStartSeconds": 0}})
+    "spec": {"service": "web", "cpu": "Limits", "updatePeriodSeconds": 5, "slowStartSeconds": 0}})
 
 ok = wait_until(lambda: all(any(ready(p) for p in pods("ferry-system", f"app.kubernetes.io%2Fname%3D{n}"))
                             for n in ("ferry-agent", "ferry-controller")) and
@@ -310,10 +317,13 @@ try:
     check("healthy, the three pods share the connections (each 20-47 %)",
           len(healthy) == 3 and all(0.20 <= v <= 0.47 for v in healthy.values()), healthy, "about 1/3 each", REF)
     H_C = healthy.get("web-c", 1 / 3)
+    r = subprocess.run([FERRY, "lb", "describe", "web", "-n", NS], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, env=ENV, timeout=30)
+    print("note: ferry lb describe web:\n" + r.stdout, flush=True)
 
     # ------------------------------------------------------------ own limit
     t_burn = time.time()
-    b = burner("web-c", STABLE_S + 30)
+    b = burner("web-c", STABLE_S + 60)
     fell = wait_until(lambda: (lambda w: w if len(w) == 3 and w["web-c"] < 0.5 * min(w["web-a"], w["web-b"])
                                else None)(ws.last()), 30, 0.5)
     check("a burner in web-c's container (its 0.3-CPU quota spent): its weight falls below half the others'",
@@ -347,10 +357,10 @@ try:
               sh.get("web-c", 0) < 0.5 * H_C, sh, f"web-c < {0.5 * H_C:.3f}", REF)
 
     # ------------------------------------------------------------ recovered
-    stopped = stop_burner("web-c")
+    stopped = stop_burner()
     b.wait()
     t_rec = time.time()
-    eq("the burner in web-c stopped", stopped, 1, REF)
+    check("the burner in web-c stopped", stopped >= 1, stopped, ">= 1", REF)
     back = None
     while time.time() < t_rec + 40 and back is None:
         time.sleep(1)
@@ -361,6 +371,7 @@ try:
     if back is not None:
         print(f"note: recovered: web-c at 90 % of its share {back - t_rec:.1f} s after the burner stopped, "
               f"weights {ws.last()}", flush=True)
+    print(f"note: weights from the burner's start: {changes(ws, t_burn, t_burn - 5, time.time())}", flush=True)
     check("the burner stopped, web-c regains at least 90 % of its healthy share within 30 s",
           back is not None and back - t_rec <= 30, back and round(back - t_rec, 1), "<= 30 s", REF)
 
@@ -369,7 +380,13 @@ try:
     if ncpu < 2:
         print("note: neighbour case not run: one CPU", flush=True)
     else:
-        time.sleep(10)
+        even = wait_until(lambda: (lambda w: len(w) == 3 and w["web-c"] >= 0.8 * min(w["web-a"], w["web-b"]))(
+            ws.last()), 40, 1)
+        check("before the neighbour: web-c's weight is back within 80 % of the others'", even, ws.last(),
+              "web-c >= 0.8 others", REF)
+        code, _, body = api.patch(f"{API}/namespaces/{NS}/loadbalancepolicies/web",
+                                  {"spec": {"runQueue": {"enabled": True, "targetSeconds": "0.002"}}})
+        eq("the policy takes the run-queue wait as a signal too", code, 200, REF)
         pinned = [pin("web-a", 0), pin("web-b", 0), pin("web-c", ncpu - 1)]
         eq("web-a and web-b pinned to the first CPU, web-c to the last", pinned, [True, True, True], REF)
         t_n = time.time()

@@ -214,7 +214,7 @@ static const struct row rows[] = {
 	 {600, 1000},
 	 false,
 	 NULL},
-	{"unequal scores move each weight by (score / mean)^0.5: 850 x 1.155 and 1000 x 0.816, "
+	{"unequal scores move each weight by (score / mean)^0.75: 850 x 1.241 and 1000 x 0.738, "
 	 "scaled to the largest, is more than 10 %: republished",
 	 0,
 	 {{.ready = true,
@@ -230,11 +230,12 @@ static const struct row rows[] = {
 	   .cpu_request = 0.5,
 	   .prev_weight = 1000}},
 	 2,
-	 {1000, 832},
+	 {1000, 700},
 	 true,
 	 NULL},
-	{"a recovered backend at the floor climbs by sqrt(1 / 0.505) while a saturated one falls "
-	 "at most 3x: 50 x 1.407 against 1000 / 3, scaled: 211",
+	{"a recovered backend at the floor (under half the largest, its score above the mean) "
+	 "climbs 3x while a saturated one falls by its bound, 10x ((0.01 / 0.505)^0.75 is "
+	 "0.053): 150 against 100, scaled: 1000 and 667",
 	 0,
 	 {{.ready = true,
 	   .ready_for_s = 600,
@@ -249,7 +250,7 @@ static const struct row rows[] = {
 	   .cpu_request = 0.5,
 	   .prev_weight = 1000}},
 	 2,
-	 {211, 1000},
+	 {1000, 667},
 	 true,
 	 NULL},
 	{"hysteresis: a pod turning not ready republishes at once",
