@@ -21,6 +21,8 @@ connections follow.
   web-c's processes pinned to the last CPU, the others to the first, and a burner
   outside every pod pinned to web-c's CPU: its run-queue wait grows and its weight
   falls below the others'.
+- the HTTPRoute export: a Gateway API route made with kubectl, split between the
+  Service and a second one, gets each Service's weight from the controller as shipped.
 Figures (settling and recovery times, shares) go to stdout. CI budget: 3 minutes.
 """
 import json
@@ -225,7 +227,7 @@ def spread(rows):
     return out
 
 
-MARK = "ferry-lbw-burner"
+MARK = f"ferry-lbw-burner-{os.getpid()}"  # this run's burners alone
 
 
 def burner(pod=None, seconds=0, cpu=None):
@@ -400,6 +402,44 @@ try:
               "(its run-queue wait)", fell, ws.last(), "web-c < 0.7 others", REF)
         nb.kill()
         nb.wait()
+
+    # ------------------------------------------------------------ the HTTPRoute export
+    # a Gateway API route splitting between the Service and a second one of two of its
+    # pods, created with kubectl (as a user would), exported by the controller as shipped
+    # (its ClusterRole ferry-controller-lb-route)
+    r = subprocess.run([KUBECTL, "apply", "-f", os.path.join(HERE, "crd-httproutes.yaml")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=60)
+    eq("the HTTPRoute CRD (Gateway API v1, trimmed) installs", (r.returncode, r.stderr.strip()), (0, ""), REF)
+    wait_until(lambda: api.get(f"/apis/gateway.networking.k8s.io/v1/namespaces/{NS}/httproutes")[0] == 200,
+               20, 0.2)
+    for name in ("web-a", "web-b"):
+        api.patch(f"/api/v1/namespaces/{NS}/pods/{name}", {"metadata": {"labels": {"pair": "yes"}}})
+    create(f"/api/v1/namespaces/{NS}/services", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-pair"},
+        "spec": {"selector": {"pair": "yes"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+             "metadata": {"name": "web", "namespace": NS},
+             "spec": {"parentRefs": [{"name": "gw"}], "rules": [{"backendRefs": [
+                 {"name": "web", "port": 80, "weight": 1}, {"name": "web-pair", "port": 80, "weight": 1}]}]}}
+    r = subprocess.run([KUBECTL, "create", "-f", "-"], input=json.dumps(route), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=ENV, timeout=60)
+    eq("kubectl create the HTTPRoute", (r.returncode, r.stderr.strip()), (0, ""), REF)
+    code, _, body = api.patch(f"{API}/namespaces/{NS}/loadbalancepolicies/web",
+                              {"spec": {"httpRoute": {"name": "web", "services": ["web", "web-pair"]}}})
+    eq("the policy exports to it", code, 200, REF)
+
+    def exported():
+        pol = get(f"{API}/namespaces/{NS}/loadbalancepolicies/web") or {}
+        cond = next((c for c in (pol.get("status") or {}).get("conditions") or []
+                     if c.get("type") == "RouteExported"), {})
+        rt = get(f"/apis/gateway.networking.k8s.io/v1/namespaces/{NS}/httproutes/web") or {}
+        ws_ = [b.get("weight") for b in rt["spec"]["rules"][0]["backendRefs"]] if rt else []
+        return (cond.get("status"), cond.get("reason"), ws_, (pol.get("status") or {}).get("services"))
+    got = wait_until(lambda: (lambda e: e if e[0] == "True" and e[2] != [1, 1] else None)(exported()), 30, 0.5)
+    print(f"note: route export: {exported()}", flush=True)
+    check("the controller writes each Service's weight into the route's backendRefs (RouteExported True), "
+          "both above 0 and the largest 1000", got and max(got[2]) == 1000 and min(got[2]) > 0, exported(),
+          "RouteExported True, weights", "issue 23: Export")
 finally:
     ws.running = False
     load.stop()
