@@ -145,6 +145,17 @@ struct k8s_err {
 	char msg[256];
 };
 
+/**
+ * k8s_err_set() - fill @err with a failure of the caller's own (a
+ * reconciler's, whose @err goes into a condition): cleared, then @code,
+ * @reason (NULL or "": none) and the message; @http and @exit stay 0 (no answer,
+ * not a command's exit class)
+ *
+ * Return: @code.
+ */
+int k8s_err_set(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* ------------------------------------------------------------ objects
  *
  * An API object (or any JSON value within one) is a struct k8s_obj. Roots
@@ -1187,6 +1198,54 @@ struct k8s_reconciler {
 	int (*reconcile)(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
 			 struct k8s_err *err);
 };
+
+/*
+ * struct k8s_statemap - a reconciler's memory between passes: one state per
+ * key (req->key), made on the key's first pass and dropped when its object
+ * is gone (req->obj NULL), all of them freed at teardown. The runtime hands
+ * a key to one worker at a time, so a state is used by one thread at a time;
+ * the map itself is shared by the workers and locked inside.
+ *
+ *   setup:     k8s_statemap_new(my_state_new, my_state_free, &c->states)
+ *   reconcile: if (!req->obj) { k8s_statemap_drop(c->states, req->key); return 0; }
+ *              ret = k8s_statemap_at(c->states, req->key, &st);
+ *   teardown:  k8s_statemap_free(c->states)
+ */
+struct k8s_statemap;
+
+/* k8s_state_new_fn - a key's new state into *@state; 0 or -errno (-ENOMEM) */
+typedef int (*k8s_state_new_fn)(void **state);
+/* k8s_state_free_fn - free a state k8s_state_new_fn made */
+typedef void (*k8s_state_free_fn)(void *state);
+
+/**
+ * k8s_statemap_new() - an empty map
+ * @new_fn:  makes a key's state; runs under the map's lock (it must not call
+ *           the map)
+ * @free_fn: frees one, outside the lock
+ * @out:     freed with k8s_statemap_free()
+ *
+ * Return: 0; -EINVAL (@new_fn or @free_fn NULL); -ENOMEM.
+ */
+int k8s_statemap_new(k8s_state_new_fn new_fn, k8s_state_free_fn free_fn, struct k8s_statemap **out);
+
+/**
+ * k8s_statemap_at() - the state of @key, made by new_fn if it has none
+ * @key:   copied
+ * @state: borrowed until k8s_statemap_drop() of @key or k8s_statemap_free()
+ *
+ * Return: 0; -ENOMEM; the -errno of new_fn (nothing is kept for @key then).
+ */
+int k8s_statemap_at(struct k8s_statemap *m, const char *key, void **state);
+
+/* k8s_statemap_drop() - free @key's state, if it has one (free_fn) */
+void k8s_statemap_drop(struct k8s_statemap *m, const char *key);
+
+/* k8s_statemap_len() - how many keys have a state */
+size_t k8s_statemap_len(struct k8s_statemap *m);
+
+/* k8s_statemap_free() - free every state (free_fn) and the map; NULL is a no-op */
+void k8s_statemap_free(struct k8s_statemap *m);
 
 /* ------------------------------------------------------------ kinds
  *

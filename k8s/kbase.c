@@ -97,6 +97,19 @@ int kerr_set(struct k8s_err *err, int code, int exit, const char *reason, const 
 	return code;
 }
 
+int k8s_err_set(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(err, 0, sizeof(*err));
+	err->code = code;
+	snprintf(err->reason, sizeof(err->reason), "%s", reason ? reason : "");
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
 void kerr_prefix(struct k8s_err *err, const char *prefix)
 {
 	size_t p, m, cap;

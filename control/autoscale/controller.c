@@ -13,8 +13,6 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,60 +32,24 @@ _Static_assert((int)SIG_CPU == (int)AS_SIG_CPU && (int)SIG_MEMORY == (int)AS_SIG
 		       (int)SIG_V_KINDS == (int)AS_SIG_COUNT,
 	       "control/signals' values and autoscale's signals differ");
 
-/* one ScalePolicy's state, by its key "namespace/name" */
-struct as_entry {
-	struct as_entry *next;
-	char *key;
-	struct as_state *st;
-};
-
 struct as_ctl {
-	pthread_mutex_t lock; /* @entries (each entry is used by one worker at a time) */
-	struct as_entry *entries;
-	struct sig_feed *feed; /* the agents, read every second */
+	struct k8s_statemap *states; /* each ScalePolicy's struct as_state, by its key */
+	struct sig_feed *feed;	     /* the agents, read every second */
 };
 
-/* the entry of @key, made if @make; NULL when absent or out of memory */
-static struct as_entry *entry_of(struct as_ctl *c, const char *key, bool make)
+/* k8s_state_new_fn, k8s_state_free_fn of the states */
+static int state_new(void **state)
 {
-	struct as_entry *e;
+	struct as_state *st = NULL;
+	int ret = as_state_new(&st);
 
-	pthread_mutex_lock(&c->lock);
-	for (e = c->entries; e && strcmp(e->key, key); e = e->next)
-		;
-	if (!e && make) {
-		e = calloc(1, sizeof(*e));
-		if (e && (!(e->key = strdup(key)) || as_state_new(&e->st))) {
-			free(e->key);
-			free(e);
-			e = NULL;
-		}
-		if (e) {
-			e->next = c->entries;
-			c->entries = e;
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-	return e;
+	*state = st;
+	return ret;
 }
 
-static void entry_drop(struct as_ctl *c, const char *key)
+static void state_free(void *state)
 {
-	struct as_entry **pp, *e = NULL;
-
-	pthread_mutex_lock(&c->lock);
-	for (pp = &c->entries; *pp; pp = &(*pp)->next)
-		if (!strcmp((*pp)->key, key)) {
-			e = *pp;
-			*pp = e->next;
-			break;
-		}
-	pthread_mutex_unlock(&c->lock);
-	if (e) {
-		as_state_free(e->st);
-		free(e->key);
-		free(e);
-	}
+	as_state_free(state);
 }
 
 static int as_ctl_setup(struct k8s_client *client, const char *own_ns, void **state,
@@ -97,9 +59,12 @@ static int as_ctl_setup(struct k8s_client *client, const char *own_ns, void **st
 	struct sig_feed_opts fo;
 	int ret;
 
-	*state = c;
+	*state = NULL;
 	if (!c)
 		return -ENOMEM;
+	ret = k8s_statemap_new(state_new, state_free, &c->states);
+	if (ret)
+		goto out_free;
 	/*
 	 * The process's one feed (the load balancer reads it too). Issuing the
 	 * agents' certificate, it makes sure of its Secrets now (the agents
@@ -107,16 +72,17 @@ static int as_ctl_setup(struct k8s_client *client, const char *own_ns, void **st
 	 * controller, the verb logged by the feed.
 	 */
 	sig_feed_opts_controller(&fo, own_ns);
-	pthread_mutex_init(&c->lock, NULL);
 	ret = sig_feed_shared_get(client, &fo, &c->feed);
 	if (ret) {
-		memset(err, 0, sizeof(*err));
-		err->code = ret;
-		snprintf(err->msg, sizeof(err->msg), "the per-pod feed: %s", strerror(-ret));
-		pthread_mutex_destroy(&c->lock);
-		free(c);
-		*state = NULL;
+		k8s_err_set(err, ret, "", "the per-pod feed: %s", strerror(-ret));
+		goto out_free_states;
 	}
+	*state = c;
+	return 0;
+out_free_states:
+	k8s_statemap_free(c->states);
+out_free:
+	free(c);
 	return ret;
 }
 
@@ -127,15 +93,7 @@ static void as_ctl_teardown(void *state)
 	if (!c)
 		return;
 	sig_feed_shared_put(c->feed);
-	while (c->entries) {
-		struct as_entry *e = c->entries;
-
-		c->entries = e->next;
-		as_state_free(e->st);
-		free(e->key);
-		free(e);
-	}
-	pthread_mutex_destroy(&c->lock);
+	k8s_statemap_free(c->states);
 	free(c);
 }
 
@@ -173,22 +131,19 @@ static int as_ctl_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 {
 	struct as_ctl *c = req->state;
 	struct as_outcome *out;
-	struct as_entry *e;
+	void *st = NULL;
 	int ret;
 
 	assert(c);
 	if (!req->obj) { /* deleted: forget it */
-		entry_drop(c, req->key);
+		k8s_statemap_drop(c->states, req->key);
 		return 0;
 	}
-	e = entry_of(c, req->key, true);
+	ret = k8s_statemap_at(c->states, req->key, &st);
 	out = malloc(sizeof(*out));
-	if (!e || !out) {
+	if (ret || !out) {
 		free(out);
-		memset(err, 0, sizeof(*err));
-		err->code = -ENOMEM;
-		snprintf(err->msg, sizeof(err->msg), "scalepolicy %s: out of memory", req->key);
-		return -ENOMEM;
+		return k8s_err_set(err, -ENOMEM, "", "scalepolicy %s: out of memory", req->key);
 	}
 	struct as_env env = {.sz = sizeof(env),
 			     .client = req->client,
@@ -197,7 +152,7 @@ static int as_ctl_reconcile(const struct k8s_reconcile_req *req, struct k8s_reco
 			     .feed_arg = c,
 			     .controller = "ferry.io/controller",
 			     .instance = req->identity};
-	ret = as_reconcile(&env, req->obj, e->st, out, err);
+	ret = as_reconcile(&env, req->obj, st, out, err);
 	if (!ret)
 		res->requeue_after_ms = out->requeue_after_ms;
 	free(out);

@@ -36,8 +36,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,17 +46,14 @@
 
 #define MAX_BACKENDS 4096 /* a policy's Service; the agents' tables hold fewer */
 
-/* one policy's memory between passes, by its key "namespace/name" */
+/* one policy's memory between passes (k8s_statemap, by its key "namespace/name") */
 struct lbr_entry {
-	struct lbr_entry *next;
-	char *key;
 	int64_t written_ns;  /* this process's last status write */
 	int64_t exported_ns; /* ... and route export */
 };
 
 struct lbr_ctl {
-	pthread_mutex_t lock; /* @entries (one worker holds a key at a time) */
-	struct lbr_entry *entries;
+	struct k8s_statemap *entries; /* struct lbr_entry */
 	struct sig_feed *feed;
 };
 
@@ -81,58 +76,11 @@ struct lbr_set {
 	size_t nextra;
 };
 
-static int fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
+/* k8s_state_new_fn of the entries */
+static int entry_new(void **state)
 {
-	va_list ap;
-
-	memset(err, 0, sizeof(*err));
-	err->code = code;
-	snprintf(err->reason, sizeof(err->reason), "%s", reason);
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-static struct lbr_entry *entry_of(struct lbr_ctl *c, const char *key)
-{
-	struct lbr_entry *e;
-
-	pthread_mutex_lock(&c->lock);
-	for (e = c->entries; e && strcmp(e->key, key); e = e->next)
-		;
-	if (!e && (e = calloc(1, sizeof(*e)))) {
-		e->key = strdup(key);
-		if (!e->key) {
-			free(e);
-			e = NULL;
-		} else {
-			e->next = c->entries;
-			c->entries = e;
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-	return e;
-}
-
-static void entry_drop(struct lbr_ctl *c, const char *key)
-{
-	struct lbr_entry **pp, *e = NULL;
-
-	pthread_mutex_lock(&c->lock);
-	for (pp = &c->entries; *pp; pp = &(*pp)->next)
-		if (!strcmp((*pp)->key, key)) {
-			e = *pp;
-			*pp = e->next;
-			break;
-		}
-	pthread_mutex_unlock(&c->lock);
-	if (e) {
-		free(e->key);
-		free(e);
-	}
+	*state = calloc(1, sizeof(struct lbr_entry));
+	return *state ? 0 : -ENOMEM;
 }
 
 static void set_fini(struct lbr_set *s)
@@ -280,8 +228,8 @@ static int gather(struct lbr_ctl *c, struct k8s_client *kc, const char *ns, cons
 	memset(s, 0, sizeof(*s));
 	ret = k8s_get(kc, &k8s_services, ns, svc, &call, &so, err);
 	if (ret == -ENOENT)
-		return fail(err, -ENOENT, LB_REASON_SERVICE_NOT_FOUND, "service %s/%s not found",
-			    ns, svc);
+		return k8s_err_set(err, -ENOENT, LB_REASON_SERVICE_NOT_FOUND,
+				   "service %s/%s not found", ns, svc);
 	if (ret)
 		return ret;
 	snprintf(sel, sizeof(sel), "kubernetes.io/service-name=%s", svc);
@@ -318,9 +266,9 @@ static int gather(struct lbr_ctl *c, struct k8s_client *kc, const char *ns, cons
 			if (dup)
 				continue;
 			if (s->n == MAX_BACKENDS) {
-				ret = fail(err, -E2BIG, "TooManyBackends",
-					   "service %s/%s: more than %d endpoints", ns, svc,
-					   MAX_BACKENDS);
+				ret = k8s_err_set(err, -E2BIG, "TooManyBackends",
+						  "service %s/%s: more than %d endpoints", ns, svc,
+						  MAX_BACKENDS);
 				goto out;
 			}
 			if (s->n == cap) {
@@ -328,8 +276,8 @@ static int gather(struct lbr_ctl *c, struct k8s_client *kc, const char *ns, cons
 					realloc(s->b, (cap = cap ? 2 * cap : 16) * sizeof(*s->b));
 
 				if (!nb) {
-					ret = fail(err, -ENOMEM, "", "service %s/%s: out of memory",
-						   ns, svc);
+					ret = k8s_err_set(err, -ENOMEM, "",
+							  "service %s/%s: out of memory", ns, svc);
 					goto out;
 				}
 				s->b = nb;
@@ -346,7 +294,8 @@ static int gather(struct lbr_ctl *c, struct k8s_client *kc, const char *ns, cons
 					       : NULL;
 					if (p && !nx) {
 						k8s_obj_free(p);
-						ret = fail(err, -ENOMEM, "", "out of memory");
+						ret = k8s_err_set(err, -ENOMEM, "",
+								  "out of memory");
 						goto out;
 					}
 					if (p) {
@@ -581,19 +530,25 @@ static int lbr_setup(struct k8s_client *client, const char *own_ns, void **state
 	struct sig_feed_opts fo;
 	int ret;
 
-	*state = c;
+	*state = NULL;
 	if (!c)
 		return -ENOMEM;
+	ret = k8s_statemap_new(entry_new, free, &c->entries);
+	if (ret)
+		goto out_free;
 	/* the process's one feed: the autoscaler's, if it started it first */
 	sig_feed_opts_controller(&fo, own_ns);
-	pthread_mutex_init(&c->lock, NULL);
 	ret = sig_feed_shared_get(client, &fo, &c->feed);
 	if (ret) {
-		fail(err, ret, "", "the per-pod feed: %s", strerror(-ret));
-		pthread_mutex_destroy(&c->lock);
-		free(c);
-		*state = NULL;
+		k8s_err_set(err, ret, "", "the per-pod feed: %s", strerror(-ret));
+		goto out_free_entries;
 	}
+	*state = c;
+	return 0;
+out_free_entries:
+	k8s_statemap_free(c->entries);
+out_free:
+	free(c);
 	return ret;
 }
 
@@ -604,14 +559,7 @@ static void lbr_teardown(void *state)
 	if (!c)
 		return;
 	sig_feed_shared_put(c->feed);
-	while (c->entries) {
-		struct lbr_entry *e = c->entries;
-
-		c->entries = e->next;
-		free(e->key);
-		free(e);
-	}
-	pthread_mutex_destroy(&c->lock);
+	k8s_statemap_free(c->entries);
 	free(c);
 }
 
@@ -625,6 +573,7 @@ static int lbr_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 	struct k8s_obj *patch = NULL, *arr = NULL, *services = NULL;
 	struct lbr_set s = {0};
 	struct lbr_entry *e;
+	void *st;
 	struct lb_err lerr;
 	struct lb_backend_obs *obs = NULL;
 	struct lb_weight_out *out = NULL;
@@ -637,12 +586,13 @@ static int lbr_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 
 	assert(c);
 	if (!req->obj) { /* deleted: forget it */
-		entry_drop(c, req->key);
+		k8s_statemap_drop(c->entries, req->key);
 		return 0;
 	}
-	e = entry_of(c, req->key);
-	if (!e)
-		return fail(err, -ENOMEM, "", "loadbalancepolicy %s: out of memory", req->key);
+	if (k8s_statemap_at(c->entries, req->key, &st))
+		return k8s_err_set(err, -ENOMEM, "", "loadbalancepolicy %s: out of memory",
+				   req->key);
+	e = st;
 	if (lb_policy_parse(req->obj, &pol, &lerr)) {
 		snprintf(msg, sizeof(msg), "%s", lerr.msg);
 		res->failed = true;
@@ -666,7 +616,8 @@ static int lbr_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 	obs = calloc(s.n ? s.n : 1, sizeof(*obs));
 	out = calloc(s.n ? s.n : 1, sizeof(*out));
 	if (!obs || !out) {
-		ret = fail(err, -ENOMEM, "", "loadbalancepolicy %s: out of memory", req->key);
+		ret = k8s_err_set(err, -ENOMEM, "", "loadbalancepolicy %s: out of memory",
+				  req->key);
 		goto out;
 	}
 	for (size_t i = 0; i < s.n; i++) {
@@ -677,8 +628,8 @@ static int lbr_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 	}
 	ret = lb_weights(&pol.w, obs, s.n, out, &changed);
 	if (ret) {
-		ret = fail(err, ret, LB_REASON_INVALID_SPEC, "loadbalancepolicy %s: %s", req->key,
-			   strerror(-ret));
+		ret = k8s_err_set(err, ret, LB_REASON_INVALID_SPEC, "loadbalancepolicy %s: %s",
+				  req->key, strerror(-ret));
 		goto out;
 	}
 	for (size_t i = 0; i < s.n; i++) {
@@ -691,8 +642,9 @@ static int lbr_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 	    (!e->exported_ns || now - e->exported_ns >= period || now < e->exported_ns)) {
 		ret = export_route(c, req, &pol, &s, &services);
 		if (ret) {
-			ret = fail(err, ret, "", "loadbalancepolicy %s: the route's status: %s",
-				   req->key, strerror(-ret));
+			ret = k8s_err_set(err, ret, "",
+					  "loadbalancepolicy %s: the route's status: %s", req->key,
+					  strerror(-ret));
 			goto out;
 		}
 		e->exported_ns = now;
@@ -737,7 +689,8 @@ static int lbr_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 			ret = k8s_obj_set_null(patch, "/status/services");
 		}
 		if (ret) {
-			ret = fail(err, ret, "", "loadbalancepolicy %s: out of memory", req->key);
+			ret = k8s_err_set(err, ret, "", "loadbalancepolicy %s: out of memory",
+					  req->key);
 			goto out;
 		}
 		ret = k8s_patch(req->client, &lb_policies, req->ns, req->name, K8S_PATCH_MERGE,

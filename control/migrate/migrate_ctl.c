@@ -24,7 +24,6 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,20 +36,6 @@ static const struct k8s_resource mig_storageclasses =
 	K8S_RESOURCE("storage.k8s.io", "v1", "storageclasses", "StorageClass", false);
 static const struct k8s_resource mig_quotas =
 	K8S_RESOURCE("", "v1", "resourcequotas", "ResourceQuota", true);
-
-static int __attribute__((format(printf, 4, 5)))
-fail(struct k8s_err *err, int code, const char *reason, const char *fmt, ...)
-{
-	va_list ap;
-
-	memset(err, 0, sizeof(*err));
-	err->code = code;
-	snprintf(err->reason, sizeof(err->reason), "%s", reason);
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 /* what the gathering keeps alive while the plan is made */
 struct gather {
@@ -95,14 +80,14 @@ static int source_fail(const char *server, const struct mig_spec *spec, const ch
 		       const struct k8s_err *e, struct k8s_err *err)
 {
 	if (e->http == 401 || e->http == 403)
-		return fail(
+		return k8s_err_set(
 			err, e->code, "SourceForbidden",
 			"the source API server %s refuses to %s (HTTP %ld): give the kubeconfig's user the ClusterRole ferry-migration-source (k8s/deploy/migrate-source-rbac.yaml)",
 			server, what, e->http);
 	if (e->http)
-		return fail(err, e->code, "SourceError", "the source API server %s: %s: %s", server,
-			    what, e->msg);
-	return fail(
+		return k8s_err_set(err, e->code, "SourceError", "the source API server %s: %s: %s",
+				   server, what, e->msg);
+	return k8s_err_set(
 		err, e->code, "SourceUnreachable",
 		"the source API server %s did not answer (%s) within %u s (spec.source.timeoutSeconds): %.120s",
 		server, e->reason[0] ? e->reason : "no answer", spec->timeout_s, e->msg);
@@ -235,10 +220,10 @@ static int gather_source(struct k8s_client *src, const char *server, const struc
 	}
 	ret = classes_of(g->src_classes, &g->scl);
 	if (ret)
-		return fail(err, ret, "", "migration plan: out of memory");
+		return k8s_err_set(err, ret, "", "migration plan: out of memory");
 	g->cl = calloc(total ? total : 1, sizeof(*g->cl));
 	if (!g->cl)
-		return fail(err, -ENOMEM, "", "migration plan: out of memory");
+		return k8s_err_set(err, -ENOMEM, "", "migration plan: out of memory");
 	for (size_t i = 0; i < spec->n_namespaces; i++) {
 		for (size_t j = 0; j < k8s_items_len(g->claims[i]); j++) {
 			const struct k8s_obj *o = k8s_items_at(g->claims[i], j), *user;
@@ -299,7 +284,7 @@ static int gather_target(struct k8s_client *dst, const struct mig_spec *spec, st
 	g->dst_keys = calloc(nk ? nk : 1, sizeof(*g->dst_keys));
 	g->q = calloc(nq ? nq : 1, sizeof(*g->q));
 	if (ret || !g->dst_keys || !g->q)
-		return fail(err, -ENOMEM, "", "migration plan: out of memory");
+		return k8s_err_set(err, -ENOMEM, "", "migration plan: out of memory");
 	for (size_t i = 0; i < spec->n_namespaces; i++) {
 		for (size_t j = 0; j < k8s_items_len(g->dst_claims[i]); j++) {
 			const char *name = k8s_obj_get_name(k8s_items_at(g->dst_claims[i], j));
@@ -308,7 +293,8 @@ static int gather_target(struct k8s_client *dst, const struct mig_spec *spec, st
 
 			g->dst_keys[g->ndst_keys] = malloc(len);
 			if (!g->dst_keys[g->ndst_keys])
-				return fail(err, -ENOMEM, "", "migration plan: out of memory");
+				return k8s_err_set(err, -ENOMEM, "",
+						   "migration plan: out of memory");
 			snprintf(g->dst_keys[g->ndst_keys++], len, "%s/%s",
 				 spec->target_namespaces[i], name ? name : "");
 		}
@@ -344,7 +330,7 @@ static int source_client(const struct k8s_reconcile_req *req, const struct mig_s
 
 	ret = k8s_get(req->client, &k8s_secrets, req->ns, spec->secret, NULL, &secret, err);
 	if (ret == -ENOENT) {
-		ret = fail(
+		ret = k8s_err_set(
 			err, ret, "KubeconfigSecretNotFound",
 			"Secret %s/%s (spec.source.kubeconfigSecretRef) not found: create it with the source cluster's kubeconfig under the key %s",
 			req->ns, spec->secret, spec->secret_key);
@@ -354,10 +340,11 @@ static int source_client(const struct k8s_reconcile_req *req, const struct mig_s
 		goto out;
 	ret = k8s_secret_get(secret, spec->secret_key, &data, &len);
 	if (ret) {
-		ret = fail(err, -EINVAL, "KubeconfigSecretInvalid",
-			   "Secret %s/%s has no key %s (spec.source.kubeconfigSecretRef.key)%s",
-			   req->ns, spec->secret, spec->secret_key,
-			   ret == -EINVAL ? ": its value is not base64" : "");
+		ret = k8s_err_set(
+			err, -EINVAL, "KubeconfigSecretInvalid",
+			"Secret %s/%s has no key %s (spec.source.kubeconfigSecretRef.key)%s",
+			req->ns, spec->secret, spec->secret_key,
+			ret == -EINVAL ? ": its value is not base64" : "");
 		goto out;
 	}
 	snprintf(name, sizeof(name), "Secret %s/%s key %s", req->ns, spec->secret,
@@ -422,7 +409,7 @@ static int write_status(const struct k8s_reconcile_req *req, const char *phase, 
 	if (ret) {
 		k8s_obj_free(plan);
 		k8s_obj_free(patch);
-		return fail(err, ret, "", "migration %s: out of memory", req->key);
+		return k8s_err_set(err, ret, "", "migration %s: out of memory", req->key);
 	}
 	ret = k8s_patch(req->client, &mig_migrations, req->ns, req->name, K8S_PATCH_MERGE, patch,
 			&call, NULL, err);
@@ -475,7 +462,7 @@ static int mig_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 	}
 	spec = calloc(1, sizeof(*spec));
 	if (!spec)
-		return fail(err, -ENOMEM, "", "migration %s: out of memory", req->key);
+		return k8s_err_set(err, -ENOMEM, "", "migration %s: out of memory", req->key);
 	if (mig_spec_decode(req->obj, spec, why, sizeof(why))) {
 		res->failed = true;
 		res->reason = "InvalidSpec";
@@ -512,7 +499,7 @@ static int mig_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 		if (!ret)
 			ret = mig_plan_status(&plan, &f, &st);
 		if (ret) {
-			ret = fail(err, ret, "", "migration %s: out of memory", req->key);
+			ret = k8s_err_set(err, ret, "", "migration %s: out of memory", req->key);
 			goto out;
 		}
 	}

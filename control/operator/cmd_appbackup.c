@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "operator.h"
+#include "verbs.h"
 #include "control/cli/cli.h"
 #include "control/cluster/cluster.h"
 #include "k8s/k8s.h"
@@ -58,9 +59,9 @@ struct ab_args {
 	bool schedule; /* or schedule, else backup */
 	const char *word;
 	char verb[32]; /* "backup create": what usage errors name */
-	const char *kubeconfig, *context, *ns;
+	struct op_cluster k;
 	enum ab_out out;
-	bool wait, details, all, help, yes;
+	bool wait, details, help, yes;
 	const char *selector, *or_selector, *inc_ns, *exc_ns, *inc_res, *exc_res;
 	int inc_cluster, snap_vols, restore_vols, preserve_np; /* -1: not given */
 	const char *ttl, *location, *from_schedule, *from_backup, *ns_map, *existing;
@@ -212,9 +213,7 @@ static const char *const keep_fields[5] = {"last", "hourly", "daily", "weekly", 
 static int ab_parse(int argc, char **argv, struct ab_args *a)
 {
 	enum {
-		O_KC = CTL_OPT_VERB_BASE,
-		O_CTX,
-		O_WAIT,
+		O_WAIT = OP_OPT_VERB_BASE,
 		O_DETAILS,
 		O_OR_SEL,
 		O_INC_NS,
@@ -240,10 +239,8 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		O_KEEP_END = O_KEEP + 4,
 	};
 	static const struct option opts[] = {
-		{"kubeconfig", required_argument, NULL, O_KC},
-		{"context", required_argument, NULL, O_CTX},
-		{"namespace", required_argument, NULL, 'n'},
-		{"all-namespaces", no_argument, NULL, 'A'},
+		OP_CLUSTER_LONGOPTS,
+		OP_ALL_NAMESPACES_LONGOPT,
 		{"output", required_argument, NULL, 'o'},
 		{"wait", no_argument, NULL, O_WAIT},
 		{"details", no_argument, NULL, O_DETAILS},
@@ -288,18 +285,6 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		case 'h':
 			a->help = true;
 			return 0;
-		case O_KC:
-			a->kubeconfig = optarg;
-			break;
-		case O_CTX:
-			a->context = optarg;
-			break;
-		case 'n':
-			a->ns = optarg;
-			break;
-		case 'A':
-			a->all = true;
-			break;
 		case 'o':
 			if (!strcmp(optarg, "json"))
 				a->out = AB_OUT_JSON;
@@ -399,8 +384,10 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 			a->existing = optarg;
 			break;
 		default:
-			ret = ctl_usage_error(noun, "'%s' is an unknown option or needs a value",
-					      argv[optind - 1]);
+			if (op_cluster_opt(&a->k, opt, optarg))
+				ret = ctl_usage_error(noun,
+						      "'%s' is an unknown option or needs a value",
+						      argv[optind - 1]);
 			break;
 		}
 	}
@@ -451,12 +438,12 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		return ctl_usage_error(noun, "delete takes one NAME or more, and no -o");
 	if (a->details && strcmp(a->word, "describe"))
 		return ctl_usage_error(noun, "--details is describe's");
-	if (a->all && strcmp(a->word, "get"))
+	if (a->k.all && strcmp(a->word, "get"))
 		return ctl_usage_error(noun, "-A is get's");
 	if (a->wait && a->out != AB_OUT_TEXT)
 		return ctl_usage_error(noun, "--wait creates the object: -o prints it instead");
-	if (a->ns && !ctl_namespace_valid(a->ns))
-		return ctl_usage_error(noun, "-n: '%s' is not a namespace", a->ns);
+	if (a->k.ns && !ctl_namespace_valid(a->k.ns))
+		return ctl_usage_error(noun, "-n: '%s' is not a namespace", a->k.ns);
 	if (!strcmp(a->word, "describe") && a->nnames != 1)
 		return ctl_usage_error(noun, "describe takes one NAME, not %d", a->nnames);
 	if (!strcmp(a->word, "logs") && (a->nnames != 1 || a->out != AB_OUT_TEXT))
@@ -807,28 +794,6 @@ static const char *or_none(const char *s)
 	return s && *s ? s : "<none>";
 }
 
-static void age(const struct k8s_obj *o, const char *path, char *buf, size_t len)
-{
-	const char *s = k8s_obj_str(o, path);
-	int64_t t, d;
-
-	if (!s || k8s_time_parse(s, &t)) {
-		snprintf(buf, len, "<none>");
-		return;
-	}
-	d = (k8s_now_ns() - t) / 1000000000;
-	if (d < 0)
-		d = -d;
-	if (d < 120)
-		snprintf(buf, len, "%" PRId64 "s", d);
-	else if (d < 7200)
-		snprintf(buf, len, "%" PRId64 "m", d / 60);
-	else if (d < 172800)
-		snprintf(buf, len, "%" PRId64 "h", d / 3600);
-	else
-		snprintf(buf, len, "%" PRId64 "d", d / 86400);
-}
-
 /* a timestamp as Velero prints it: local time with its zone */
 static void when(const struct k8s_obj *o, const char *path, char *buf, size_t len)
 {
@@ -884,7 +849,7 @@ static void strs(const struct k8s_obj *o, const char *path, const char *none, ch
 
 static void row_head(const struct ab_args *a)
 {
-	if (a->all)
+	if (a->k.all)
 		printf("%-20s ", "NAMESPACE");
 	if (a->schedule)
 		printf("%-28s %-10s %-20s %-16s %-7s %-25s %-25s %s", "NAME", "STATUS", "SCHEDULE",
@@ -908,7 +873,7 @@ static void row(const struct ab_args *a, const struct k8s_obj *o)
 
 	when(o, "/metadata/creationTimestamp", created, sizeof(created));
 	selector_str(o, "/spec/labelSelector", sel, sizeof(sel));
-	if (a->all)
+	if (a->k.all)
 		printf("%-20s ", or_none(k8s_obj_get_ns(o)));
 	if (a->schedule) {
 		bool paused = false;
@@ -924,7 +889,7 @@ static void row(const struct ab_args *a, const struct k8s_obj *o)
 	} else if (!a->restore) {
 		const char *loc = k8s_obj_str(o, "/spec/storageLocation");
 
-		age(o, "/status/expiration", exp, sizeof(exp));
+		op_age(k8s_obj_str(o, "/status/expiration"), "<none>", true, exp, sizeof(exp));
 		printf("%-28s %-17s %-6" PRId64 " %-8" PRId64 " %-25s %-8s %-20s %s",
 		       or_none(k8s_obj_get_name(o)), phase ? phase : "New",
 		       num(o, "/status/errors"), num(o, "/status/warnings"), created, exp,
@@ -971,20 +936,7 @@ static int print_obj(const struct ab_args *a, const struct k8s_obj *o)
 
 static int ab_client(const struct ab_args *a, struct k8s_client **c, const char **ns)
 {
-	struct k8s_config_opts co = {
-		.sz = sizeof(co), .kubeconfig = a->kubeconfig, .context = a->context, .ns = a->ns};
-	struct k8s_err err;
-	int ret;
-
-	k8s_set_log(ctl_log_line);
-	ret = k8s_client_open(&co, NULL, c, &err);
-	if (ret)
-		return ctl_fail(ret, err.msg,
-				"%s %s: the cluster's configuration (a repository's records: "
-				"--repo URL)",
-				ab_noun(a), a->word);
-	*ns = k8s_config_ns(k8s_client_config(*c));
-	return 0;
+	return op_cluster_client(&a->k, ab_verb(a), " (a repository's records: --repo URL)", c, ns);
 }
 
 static bool phase_final(const char *p)
@@ -1093,7 +1045,7 @@ static int ab_create(const struct ab_args *a)
 	struct k8s_client *c = NULL;
 	struct k8s_obj *o = NULL, *made = NULL;
 	struct k8s_err err;
-	const char *ns = a->ns;
+	const char *ns = a->k.ns;
 	char name[CLUSTER_NAME_MAX + 20];
 	int ret;
 
@@ -1119,7 +1071,7 @@ static int ab_create(const struct ab_args *a)
 	} else if (!ns) {
 		/* -o needs no cluster: the kubeconfig's namespace if there is one */
 		struct k8s_config_opts co = {
-			.sz = sizeof(co), .kubeconfig = a->kubeconfig, .context = a->context};
+			.sz = sizeof(co), .kubeconfig = a->k.kubeconfig, .context = a->k.context};
 		struct k8s_err quiet;
 
 		if (!k8s_client_open(&co, NULL, &c, &quiet))
@@ -1188,7 +1140,7 @@ static int ab_get(const struct ab_args *a)
 	if (!a->nnames) {
 		struct k8s_call call = {.label_selector = a->selector};
 
-		ret = k8s_list(c, ab_res(a), a->all ? "" : ns, &call, &l, &err);
+		ret = k8s_list(c, ab_res(a), a->k.all ? "" : ns, &call, &l, &err);
 		if (ret) {
 			ret = ctl_fail(ret, err.msg, "%s get", ab_noun(a));
 			goto out;
@@ -1216,7 +1168,8 @@ static int ab_get(const struct ab_args *a)
 		goto out;
 	}
 	if (!k8s_obj_len(list, "/items")) {
-		fprintf(stderr, "No %ss found in %s.\n", ab_kind(a), a->all ? "any namespace" : ns);
+		fprintf(stderr, "No %ss found in %s.\n", ab_kind(a),
+			a->k.all ? "any namespace" : ns);
 		goto out;
 	}
 	row_head(a);

@@ -21,13 +21,14 @@
 #include <string.h>
 
 #include "operator.h"
+#include "verbs.h"
 #include "control/autoscale/autoscale.h"
 #include "control/cli/cli.h"
 #include "k8s/k8s.h"
 
 struct asc_args {
-	const char *kubeconfig, *context, *ns;
-	bool all, shadow, dry_run, help, mean;
+	struct op_cluster k;
+	bool shadow, dry_run, help, mean;
 	const char *target;
 	long min, max, cpu, sustain;
 };
@@ -58,9 +59,7 @@ static void asc_usage(FILE *f)
 static int asc_parse(int argc, char **argv, struct asc_args *a)
 {
 	enum {
-		O_KC = 1200,
-		O_CTX,
-		O_TARGET,
+		O_TARGET = OP_OPT_VERB_BASE,
 		O_MIN,
 		O_MAX,
 		O_CPU,
@@ -70,10 +69,8 @@ static int asc_parse(int argc, char **argv, struct asc_args *a)
 		O_DRY
 	};
 	static const struct option opts[] = {
-		{"kubeconfig", required_argument, NULL, O_KC},
-		{"context", required_argument, NULL, O_CTX},
-		{"namespace", required_argument, NULL, 'n'},
-		{"all-namespaces", no_argument, NULL, 'A'},
+		OP_CLUSTER_LONGOPTS,
+		OP_ALL_NAMESPACES_LONGOPT,
 		{"target", required_argument, NULL, O_TARGET},
 		{"min", required_argument, NULL, O_MIN},
 		{"max", required_argument, NULL, O_MAX},
@@ -94,18 +91,6 @@ static int asc_parse(int argc, char **argv, struct asc_args *a)
 		case 'h':
 			a->help = true;
 			return 0;
-		case O_KC:
-			a->kubeconfig = optarg;
-			break;
-		case O_CTX:
-			a->context = optarg;
-			break;
-		case 'n':
-			a->ns = optarg;
-			break;
-		case 'A':
-			a->all = true;
-			break;
 		case O_TARGET:
 			a->target = optarg;
 			break;
@@ -131,24 +116,11 @@ static int asc_parse(int argc, char **argv, struct asc_args *a)
 			a->dry_run = true;
 			break;
 		default:
-			return ctl_usage_error("autoscale", "unknown option");
+			if (op_cluster_opt(&a->k, opt, optarg))
+				return ctl_usage_error("autoscale", "unknown option");
+			break;
 		}
 	}
-	return 0;
-}
-
-static int asc_client(const struct asc_args *a, struct k8s_client **c, const char **ns)
-{
-	struct k8s_config_opts co = {
-		.sz = sizeof(co), .kubeconfig = a->kubeconfig, .context = a->context, .ns = a->ns};
-	struct k8s_err err;
-	int ret;
-
-	k8s_set_log(ctl_log_line);
-	ret = k8s_client_open(&co, NULL, c, &err);
-	if (ret)
-		return ctl_fail(ret, err.msg, "autoscale: the cluster's configuration");
-	*ns = k8s_config_ns(k8s_client_config(*c));
 	return 0;
 }
 
@@ -219,7 +191,7 @@ static int asc_create(struct asc_args *a, const char *name)
 		k8s_obj_free(sp);
 		return ctl_usage_error("autoscale", "%s", aerr.msg);
 	}
-	ret = asc_client(a, &c, &ns);
+	ret = op_cluster_client(&a->k, "autoscale", NULL, &c, &ns);
 	if (!ret) {
 		ret = k8s_create(c, &as_scalepolicies, ns, sp, &call, &out, &err);
 		if (ret)
@@ -234,26 +206,10 @@ static int asc_create(struct asc_args *a, const char *name)
 	return ret;
 }
 
+/* AGE as kubectl prints it, "<unknown>" without a creationTimestamp */
 static void age(const struct k8s_obj *o, char *buf, size_t len)
 {
-	const char *s = k8s_obj_str(o, "/metadata/creationTimestamp");
-	int64_t t, d;
-
-	if (!s || k8s_time_parse(s, &t)) {
-		snprintf(buf, len, "<unknown>");
-		return;
-	}
-	d = (k8s_now_ns() - t) / 1000000000;
-	if (d < 0)
-		d = 0;
-	if (d < 120)
-		snprintf(buf, len, "%" PRId64 "s", d);
-	else if (d < 7200)
-		snprintf(buf, len, "%" PRId64 "m", d / 60);
-	else if (d < 172800)
-		snprintf(buf, len, "%" PRId64 "h", d / 3600);
-	else
-		snprintf(buf, len, "%" PRId64 "d", d / 86400);
+	op_age(k8s_obj_str(o, "/metadata/creationTimestamp"), "<unknown>", false, buf, len);
 }
 
 static const char *or_q(const char *s)
@@ -335,30 +291,30 @@ static int asc_get(struct asc_args *a, const char *name)
 	struct k8s_obj *one = NULL;
 	struct k8s_err err;
 	const char *ns = NULL;
-	int ret = asc_client(a, &c, &ns);
+	int ret = op_cluster_client(&a->k, "autoscale", NULL, &c, &ns);
 
 	if (ret)
 		return ret;
 	if (name)
 		ret = k8s_get(c, &as_scalepolicies, ns, name, NULL, &one, &err);
 	else
-		ret = k8s_list(c, &as_scalepolicies, a->all ? "" : ns, NULL, &l, &err);
+		ret = k8s_list(c, &as_scalepolicies, a->k.all ? "" : ns, NULL, &l, &err);
 	if (ret) {
 		ret = ctl_fail(ret, err.msg, "autoscale get");
 		goto out;
 	}
 	if (!one && !k8s_items_len(l)) {
-		fprintf(stderr, "No ScalePolicies found in %s.\n", a->all ? "any namespace" : ns);
+		fprintf(stderr, "No ScalePolicies found in %s.\n", a->k.all ? "any namespace" : ns);
 		goto out;
 	}
-	if (a->all)
+	if (a->k.all)
 		printf("%-16s ", "NAMESPACE");
 	printf("%-20s %-29s %-24s %-7s %-7s %-8s %-6s %s\n", "NAME", "REFERENCE", "TARGETS",
 	       "MINPODS", "MAXPODS", "REPLICAS", "MODE", "AGE");
 	if (one)
 		row(one, false);
 	for (size_t i = 0; l && i < k8s_items_len(l); i++)
-		row(k8s_items_at(l, i), a->all);
+		row(k8s_items_at(l, i), a->k.all);
 out:
 	k8s_obj_free(one);
 	k8s_items_free(l);
@@ -374,7 +330,7 @@ static int asc_describe(struct asc_args *a, const char *name)
 	const char *ns = NULL, *s;
 	char t[256], ag[32];
 	int64_t v;
-	int ret = asc_client(a, &c, &ns);
+	int ret = op_cluster_client(&a->k, "autoscale", NULL, &c, &ns);
 
 	if (ret)
 		return ret;
@@ -422,12 +378,7 @@ static int asc_describe(struct asc_args *a, const char *name)
 		       applied ? "applied" : "not applied",
 		       or_e(k8s_obj_str(sp, "/status/lastDecision/reason")));
 	}
-	printf("Conditions:\n  %-15s %-6s %-28s %s\n", "Type", "Status", "Reason", "Message");
-	for (const struct k8s_obj *cd = k8s_obj_first(k8s_obj_at(sp, "/status/conditions")); cd;
-	     cd = k8s_obj_next(cd))
-		printf("  %-15s %-6s %-28s %s\n", or_e(k8s_obj_str(cd, "/type")),
-		       or_e(k8s_obj_str(cd, "/status")), or_e(k8s_obj_str(cd, "/reason")),
-		       or_e(k8s_obj_str(cd, "/message")));
+	op_conditions_print(sp, 28, "");
 out:
 	k8s_obj_free(sp);
 	k8s_client_free(c);

@@ -22,13 +22,14 @@
 #include <string.h>
 
 #include "operator.h"
+#include "verbs.h"
 #include "control/cli/cli.h"
 #include "control/lb/lb.h"
 #include "k8s/k8s.h"
 
 struct lbc_args {
-	const char *kubeconfig, *context, *ns;
-	bool all, json, help;
+	struct op_cluster k;
+	bool json, help;
 };
 
 static void lbc_usage(FILE *f)
@@ -47,12 +48,10 @@ static void lbc_usage(FILE *f)
 
 static int lbc_parse(int argc, char **argv, struct lbc_args *a)
 {
-	enum { O_KC = 1300, O_CTX, O_JSON };
+	enum { O_JSON = OP_OPT_VERB_BASE };
 	static const struct option opts[] = {
-		{"kubeconfig", required_argument, NULL, O_KC},
-		{"context", required_argument, NULL, O_CTX},
-		{"namespace", required_argument, NULL, 'n'},
-		{"all-namespaces", no_argument, NULL, 'A'},
+		OP_CLUSTER_LONGOPTS,
+		OP_ALL_NAMESPACES_LONGOPT,
 		{"json", no_argument, NULL, O_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -65,68 +64,21 @@ static int lbc_parse(int argc, char **argv, struct lbc_args *a)
 		case 'h':
 			a->help = true;
 			return 0;
-		case O_KC:
-			a->kubeconfig = optarg;
-			break;
-		case O_CTX:
-			a->context = optarg;
-			break;
-		case 'n':
-			a->ns = optarg;
-			break;
-		case 'A':
-			a->all = true;
-			break;
 		case O_JSON:
 			a->json = true;
 			break;
 		default:
-			return ctl_usage_error("lb", "unknown option");
+			if (op_cluster_opt(&a->k, opt, optarg))
+				return ctl_usage_error("lb", "unknown option");
+			break;
 		}
 	}
-	return 0;
-}
-
-static int lbc_client(const struct lbc_args *a, struct k8s_client **c, const char **ns)
-{
-	struct k8s_config_opts co = {
-		.sz = sizeof(co), .kubeconfig = a->kubeconfig, .context = a->context, .ns = a->ns};
-	struct k8s_err err;
-	int ret;
-
-	k8s_set_log(ctl_log_line);
-	ret = k8s_client_open(&co, NULL, c, &err);
-	if (ret)
-		return ctl_fail(ret, err.msg, "lb: the cluster's configuration");
-	*ns = k8s_config_ns(k8s_client_config(*c));
 	return 0;
 }
 
 static const char *or_dash(const char *s)
 {
 	return s && *s ? s : "-";
-}
-
-/* a time as kubectl prints ages: 45s, 12m, 3h, 2d; "<none>" without one */
-static void since(const char *stamp, char *buf, size_t len)
-{
-	int64_t t, d;
-
-	if (!stamp || k8s_time_parse(stamp, &t)) {
-		snprintf(buf, len, "<none>");
-		return;
-	}
-	d = (k8s_now_ns() - t) / 1000000000;
-	if (d < 0)
-		d = 0;
-	if (d < 120)
-		snprintf(buf, len, "%" PRId64 "s", d);
-	else if (d < 7200)
-		snprintf(buf, len, "%" PRId64 "m", d / 60);
-	else if (d < 172800)
-		snprintf(buf, len, "%" PRId64 "h", d / 3600);
-	else
-		snprintf(buf, len, "%" PRId64 "d", d / 86400);
 }
 
 /* the Ready condition's reason ("Published", "NoSignals", ...), "-" without one */
@@ -143,8 +95,8 @@ static void row(const struct k8s_obj *p, bool all)
 	int64_t ready = 0;
 	const char *cpu = k8s_obj_str(p, "/spec/cpu");
 
-	since(k8s_obj_str(p, "/status/lastUpdateTime"), upd, sizeof(upd));
-	since(k8s_obj_str(p, "/metadata/creationTimestamp"), age, sizeof(age));
+	op_age(k8s_obj_str(p, "/status/lastUpdateTime"), "<none>", false, upd, sizeof(upd));
+	op_age(k8s_obj_str(p, "/metadata/creationTimestamp"), "<none>", false, age, sizeof(age));
 	k8s_obj_int(p, "/status/readyBackends", &ready);
 	if (all)
 		printf("%-16s ", or_dash(k8s_obj_get_ns(p)));
@@ -171,14 +123,14 @@ static int lbc_get(const struct lbc_args *a, const char *name)
 	struct k8s_obj *one = NULL, *list = NULL;
 	struct k8s_err err;
 	const char *ns = NULL;
-	int ret = lbc_client(a, &c, &ns);
+	int ret = op_cluster_client(&a->k, "lb", NULL, &c, &ns);
 
 	if (ret)
 		return ret;
 	if (name)
 		ret = k8s_get(c, &lb_policies, ns, name, NULL, &one, &err);
 	else
-		ret = k8s_list(c, &lb_policies, a->all ? "" : ns, NULL, &l, &err);
+		ret = k8s_list(c, &lb_policies, a->k.all ? "" : ns, NULL, &l, &err);
 	if (ret) {
 		ret = ctl_fail(ret, err.msg, "lb get");
 		goto out;
@@ -202,17 +154,17 @@ static int lbc_get(const struct lbc_args *a, const char *name)
 	}
 	if (!one && !k8s_items_len(l)) {
 		fprintf(stderr, "No LoadBalancePolicies found in %s.\n",
-			a->all ? "any namespace" : ns);
+			a->k.all ? "any namespace" : ns);
 		goto out;
 	}
-	if (a->all)
+	if (a->k.all)
 		printf("%-16s ", "NAMESPACE");
 	printf("%-20s %-20s %-9s %-9s %-16s %-8s %s\n", "NAME", "SERVICE", "CPU", "BACKENDS",
 	       "READY", "UPDATED", "AGE");
 	if (one)
 		row(one, false);
 	for (size_t i = 0; l && i < k8s_items_len(l); i++)
-		row(k8s_items_at(l, i), a->all);
+		row(k8s_items_at(l, i), a->k.all);
 out:
 	k8s_obj_free(list);
 	k8s_obj_free(one);
@@ -259,7 +211,7 @@ static int lbc_describe(const struct lbc_args *a, const char *name)
 	const char *ns = NULL;
 	char upd[32], age[32];
 	int64_t v = 0;
-	int ret = lbc_client(a, &c, &ns);
+	int ret = op_cluster_client(&a->k, "lb", NULL, &c, &ns);
 
 	if (ret)
 		return ret;
@@ -268,8 +220,8 @@ static int lbc_describe(const struct lbc_args *a, const char *name)
 		ret = ctl_fail(ret, err.msg, "lb describe %s", name);
 		goto out;
 	}
-	since(k8s_obj_str(p, "/metadata/creationTimestamp"), age, sizeof(age));
-	since(k8s_obj_str(p, "/status/lastUpdateTime"), upd, sizeof(upd));
+	op_age(k8s_obj_str(p, "/metadata/creationTimestamp"), "<none>", false, age, sizeof(age));
+	op_age(k8s_obj_str(p, "/status/lastUpdateTime"), "<none>", false, upd, sizeof(upd));
 	printf("Name:              %s\nNamespace:         %s\nAge:               %s\n", name, ns,
 	       age);
 	printf("Service:           %s\n", or_dash(k8s_obj_str(p, "/spec/service")));
@@ -312,12 +264,7 @@ static int lbc_describe(const struct lbc_args *a, const char *name)
 				       or_dash(k8s_obj_str(s, "/name")), w, spare);
 		}
 	}
-	printf("Conditions:\n  %-15s %-6s %-20s %s\n", "Type", "Status", "Reason", "Message");
-	for (const struct k8s_obj *cd = k8s_obj_first(k8s_obj_at(p, "/status/conditions")); cd;
-	     cd = k8s_obj_next(cd))
-		printf("  %-15s %-6s %-20s %s\n", or_dash(k8s_obj_str(cd, "/type")),
-		       or_dash(k8s_obj_str(cd, "/status")), or_dash(k8s_obj_str(cd, "/reason")),
-		       or_dash(k8s_obj_str(cd, "/message")));
+	op_conditions_print(p, 20, "-");
 out:
 	k8s_obj_free(p);
 	k8s_client_free(c);
@@ -345,14 +292,14 @@ int ctl_cmd_lb_policy(int argc, char **argv)
 	if (name && optind + 2 < argc)
 		return ctl_usage_error("lb", "unexpected argument '%s'", argv[optind + 2]);
 	if (!strcmp(sub, "get")) {
-		if (a.all && name)
+		if (a.k.all && name)
 			return ctl_usage_error("lb", "get: a NAME or -A, not both");
 		return lbc_get(&a, name);
 	}
 	if (!strcmp(sub, "describe")) {
 		if (!name)
 			return ctl_usage_error("lb", "describe needs a NAME");
-		if (a.json || a.all)
+		if (a.json || a.k.all)
 			return ctl_usage_error("lb", "describe takes neither --json nor -A");
 		return lbc_describe(&a, name);
 	}

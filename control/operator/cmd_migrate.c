@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "operator.h"
+#include "verbs.h"
 #include "control/cli/cli.h"
 #include "control/migrate/migrate.h"
 #include "k8s/k8s.h"
@@ -39,7 +40,7 @@
 enum mg_out { MG_OUT_TEXT, MG_OUT_JSON, MG_OUT_YAML };
 
 struct mg_args {
-	const char *kubeconfig, *context, *ns;
+	struct op_cluster k;
 	const char *src_kubeconfig, *src_secret, *src_context;
 	const char *namespaces, *ns_map, *class_map;
 	unsigned long src_timeout, wait_s;
@@ -79,11 +80,9 @@ static void mg_usage(FILE *f)
 
 static int mg_parse(int argc, char **argv, struct mg_args *a)
 {
-	enum { O_KC = 1300, O_CTX, O_SKC, O_SSEC, O_SCTX, O_STO, O_INC, O_NSMAP, O_SCMAP, O_WAIT };
+	enum { O_SKC = OP_OPT_VERB_BASE, O_SSEC, O_SCTX, O_STO, O_INC, O_NSMAP, O_SCMAP, O_WAIT };
 	static const struct option opts[] = {
-		{"kubeconfig", required_argument, NULL, O_KC},
-		{"context", required_argument, NULL, O_CTX},
-		{"namespace", required_argument, NULL, 'n'},
+		OP_CLUSTER_LONGOPTS,
 		{"source-kubeconfig", required_argument, NULL, O_SKC},
 		{"source-secret", required_argument, NULL, O_SSEC},
 		{"source-context", required_argument, NULL, O_SCTX},
@@ -105,15 +104,6 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		case 'h':
 			a->help = true;
 			return 0;
-		case O_KC:
-			a->kubeconfig = optarg;
-			break;
-		case O_CTX:
-			a->context = optarg;
-			break;
-		case 'n':
-			a->ns = optarg;
-			break;
 		case O_SKC:
 			a->src_kubeconfig = optarg;
 			break;
@@ -150,23 +140,11 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 				return ctl_usage_error("migrate", "-o %s: json or yaml", optarg);
 			break;
 		default:
-			return ctl_usage_error("migrate", "unknown option");
+			if (op_cluster_opt(&a->k, opt, optarg))
+				return ctl_usage_error("migrate", "unknown option");
+			break;
 		}
 	}
-	return 0;
-}
-
-static int mg_client(const struct mg_args *a, struct k8s_client **c)
-{
-	struct k8s_config_opts co = {
-		.sz = sizeof(co), .kubeconfig = a->kubeconfig, .context = a->context};
-	struct k8s_err err;
-	int ret;
-
-	k8s_set_log(ctl_log_line);
-	ret = k8s_client_open(&co, NULL, c, &err);
-	if (ret)
-		return ctl_fail(ret, err.msg, "migrate: the cluster's configuration");
 	return 0;
 }
 
@@ -218,7 +196,7 @@ static int mg_object(const struct mg_args *a, const char *name, const char *secr
 	char why[256];
 	int ret;
 
-	ret = k8s_obj_new_kind(&mig_migrations, a->ns, name, &m);
+	ret = k8s_obj_new_kind(&mig_migrations, a->k.ns, name, &m);
 	if (!ret)
 		ret = k8s_obj_set_str(m, "/spec/source/kubeconfigSecretRef/name", secret);
 	if (!ret)
@@ -294,7 +272,7 @@ static int mg_secret(const struct mg_args *a, struct k8s_client *c, const char *
 			return ctl_usage_error("migrate", "%s", err.msg);
 		}
 	}
-	ret = k8s_obj_new_kind(&k8s_secrets, a->ns, secret, &s);
+	ret = k8s_obj_new_kind(&k8s_secrets, a->k.ns, secret, &s);
 	if (!ret)
 		ret = k8s_obj_set_label(s, "app.kubernetes.io/part-of", "ferry");
 	if (!ret)
@@ -304,19 +282,19 @@ static int mg_secret(const struct mg_args *a, struct k8s_client *c, const char *
 		k8s_obj_free(s);
 		return ctl_fail(ret, NULL, "migrate plan");
 	}
-	ret = k8s_create(c, &k8s_secrets, a->ns, s, NULL, NULL, &err);
+	ret = k8s_create(c, &k8s_secrets, a->k.ns, s, NULL, NULL, &err);
 	if (ret == -EEXIST) {
-		ret = k8s_get(c, &k8s_secrets, a->ns, secret, NULL, &old, &err);
+		ret = k8s_get(c, &k8s_secrets, a->k.ns, secret, NULL, &old, &err);
 		if (!ret)
 			ret = k8s_obj_set_str(s, "/metadata/resourceVersion",
 					      k8s_obj_str(old, "/metadata/resourceVersion"));
 		if (!ret)
-			ret = k8s_update(c, &k8s_secrets, a->ns, s, NULL, NULL, &err);
+			ret = k8s_update(c, &k8s_secrets, a->k.ns, s, NULL, NULL, &err);
 	}
 	k8s_obj_free(old);
 	k8s_obj_free(s);
 	if (ret)
-		return ctl_fail(ret, err.msg, "migrate plan: Secret %s/%s", a->ns, secret);
+		return ctl_fail(ret, err.msg, "migrate plan: Secret %s/%s", a->k.ns, secret);
 	return 0;
 }
 
@@ -448,7 +426,7 @@ static int mg_wait(const struct mg_args *a, struct k8s_client *c, const char *na
 		const struct k8s_obj *cond;
 		int64_t seen = -1, cg = -1;
 
-		ret = k8s_get(c, &mig_migrations, a->ns, name, NULL, &m, &err);
+		ret = k8s_get(c, &mig_migrations, a->k.ns, name, NULL, &m, &err);
 		if (ret)
 			return ctl_fail(ret, err.msg, "migrate plan %s", name);
 		k8s_obj_int(m, "/status/observedGeneration", &seen);
@@ -472,7 +450,7 @@ static int mg_wait(const struct mg_args *a, struct k8s_client *c, const char *na
 			return ctl_fail(
 				-ETIMEDOUT, NULL,
 				"migrate plan %s: no plan within %lu s (is `ferry controller` running in %s?)",
-				name, a->wait_s, a->ns);
+				name, a->wait_s, a->k.ns);
 		usleep(300 * 1000);
 	}
 }
@@ -499,13 +477,13 @@ static int mg_plan(struct mg_args *a, const char *name)
 	ret = mg_object(a, name, secret, &m);
 	if (ret)
 		return ret;
-	ret = mg_client(a, &c);
+	ret = op_cluster_client(&a->k, "migrate", NULL, &c, NULL);
 	if (!ret && a->src_kubeconfig)
 		ret = mg_secret(a, c, secret);
 	if (ret)
 		goto out;
 	/* made, or its spec replaced (a new generation: planned again) */
-	ret = k8s_create(c, &mig_migrations, a->ns, m, NULL, &got, &err);
+	ret = k8s_create(c, &mig_migrations, a->k.ns, m, NULL, &got, &err);
 	if (ret == -EEXIST) {
 		struct k8s_obj *patch = NULL;
 
@@ -513,7 +491,7 @@ static int mg_plan(struct mg_args *a, const char *name)
 		if (!ret)
 			ret = k8s_obj_set_copy(patch, "/spec", k8s_obj_at(m, "/spec"));
 		if (!ret)
-			ret = k8s_patch(c, &mig_migrations, a->ns, name, K8S_PATCH_MERGE, patch,
+			ret = k8s_patch(c, &mig_migrations, a->k.ns, name, K8S_PATCH_MERGE, patch,
 					NULL, &got, &err);
 		k8s_obj_free(patch);
 	}
@@ -540,10 +518,10 @@ static int mg_status(struct mg_args *a, const char *name)
 	struct k8s_client *c = NULL;
 	struct k8s_obj *m = NULL;
 	struct k8s_err err;
-	int ret = mg_client(a, &c);
+	int ret = op_cluster_client(&a->k, "migrate", NULL, &c, NULL);
 
 	if (!ret) {
-		ret = k8s_get(c, &mig_migrations, a->ns, name, NULL, &m, &err);
+		ret = k8s_get(c, &mig_migrations, a->k.ns, name, NULL, &m, &err);
 		if (ret)
 			ret = ctl_fail(ret, err.msg, "migrate status %s", name);
 	}
@@ -571,8 +549,8 @@ int ctl_cmd_migrate(int argc, char **argv)
 		mg_usage(stdout);
 		return 0;
 	}
-	if (!a.ns)
-		a.ns = MG_DEFAULT_NS;
+	if (!a.k.ns)
+		a.k.ns = MG_DEFAULT_NS;
 	if (optind + 1 != argc - 1)
 		return ctl_usage_error("migrate", "%s takes one NAME", verb);
 	if (!strcmp(verb, "plan"))

@@ -17,6 +17,9 @@
  *   cmd_lbpolicy.c    `ferry lb get|describe`: LoadBalancePolicies and their weights
  *   cmd_appbackup.c   `ferry backup|restore create|get|describe`: Backups and
  *                     Restores with Velero's flags
+ *   verbs.c           what those four verbs share (verbs.h, private): the
+ *                     options --kubeconfig, --context, -n, -A, the client
+ *                     they open, ages and the status.conditions table
  *
  * A reconciler is a struct k8s_reconciler (k8s/k8s.h): a capability declares
  * one with its watches and its reconcile function, includes nothing of

@@ -38,14 +38,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRC, "tests", "kbox"))
-from kboxtest import Box, Client, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
+from kboxtest import Client, Objects, apply_ferry, check, e2e_box, e2e_require, eq, finish, ready, wait_until  # noqa: E402
 from kboxd import nodeutil  # noqa: E402
 from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -55,50 +54,17 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 REF = "issue 18 Tests"
 NODE = "node-s1"
 API = "/apis/ferry.io/v1alpha1"
-if os.geteuid() != 0:
-    skip("the box's nodes need root (namespaces, cgroups, mounts, iptables, BPF)")
-if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
-    skip("runs the box's own nodes; FERRY_TEST_KUBECONFIG names a real cluster")
-FERRY = os.environ.get("FERRY", "")
-if not (FERRY and os.access(FERRY, os.X_OK)):
-    print("ERROR: FERRY must name the built ferry binary (meson test sets it)")
-    sys.exit(99)
-KUBECTL = kubectl_path()
-if not KUBECTL:
-    skip("needs kubectl >= 1.30 (tests/install-deps.sh)")
+FERRY, KUBECTL = e2e_require()
 
 T0 = time.time()
-cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-cfg.write(f"nodes:\n- name: {NODE}\n  zone: zone-a\n  cgroupDriver: cgroupfs\n")
-cfg.close()
-box = Box(private=True, args=["--config", cfg.name])
+box, ENV = e2e_box(NODE, "kbox-e2e-home-")
 api = box.admin
 D = box.dir
 NETNS = nodeutil.node_netns(D, NODE)
-ENV = dict(os.environ, HOME=tempfile.mkdtemp(prefix="kbox-e2e-home-"), KUBECONFIG=box.kubeconfig)
-print(f"note: box up in {time.time() - T0:.1f} s", flush=True)
 
 
-def get(path):
-    code, _, body = api.get(path)
-    return body if code == 200 else None
-
-
-def create(path, obj):
-    code, _, body = api.post(path, obj)
-    if code != 201:
-        print(f"ERROR: POST {path}: {code} {body}")
-        sys.exit(99)
-    return body
-
-
-def ready(p):
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in ((p or {}).get("status") or {}).get("conditions") or [])
-
-
-def pods(ns, selector):
-    return (get(f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}") or {}).get("items") or []
+objects = Objects(api)
+get, create, pods = objects.get, objects.create, objects.pods
 
 
 def replicas(ns, name):
@@ -143,11 +109,7 @@ def page(ip, tok, ca=CA_FILE, plain=False):
 
 
 # ---------------------------------------------------------------- ferry as shipped
-r = subprocess.run([KUBECTL, "apply", "-f", os.path.join(SRC, "k8s", "deploy", "namespace.yaml")],
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=60)
-r2 = subprocess.run([KUBECTL, "apply", "-k", os.path.join(SRC, "k8s", "deploy")],
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=120)
-eq("kubectl apply -k k8s/deploy", (r.returncode, r2.returncode, r2.stderr.strip()), (0, 0, ""), "k8s/deploy")
+apply_ferry(KUBECTL, ENV)
 
 # the workers: kbox/web, 20 ms of CPU per /burn request, requests of 100m, behind a ClusterIP
 create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})

@@ -9,6 +9,10 @@
   (code, headers, body as JSON or text); watch() yields events as they arrive.
 - check(): one assertion that names the behaviour it checks and where that
   behaviour is specified; a failure prints what was expected and what came.
+- the end-to-end tests' pieces (tests/lb/t_lb_e2e.py, t_lb_balance_e2e.py,
+  tests/autoscale/t_scale_e2e.py: ferry as shipped in a private box of one
+  node whose pods are real processes): e2e_require(), e2e_box(),
+  apply_ferry(), Objects (get, create, pods) and ready().
 Tests exit 0 pass, 1 fail, 77 skip, 99 error (COMMON.md).
 """
 import atexit
@@ -278,3 +282,82 @@ def wait_until(fn, timeout=10.0, step=0.05):
             return v
         time.sleep(step)
     return fn()
+
+
+# ---------------------------------------------------------------- end to end
+
+SRC = os.path.dirname(os.path.dirname(HERE))
+
+
+def e2e_require(btf=False):
+    """The skips of an end-to-end test: root (the box's nodes), not a real cluster, and with
+    @btf the kernel's BTF (the balancer). Then (FERRY, KUBECTL): the built ferry (exit 99
+    without it: meson test sets FERRY) and kubectl >= 1.30 (a skip without)."""
+    if os.geteuid() != 0:
+        skip("the box's nodes need root (namespaces, cgroups, mounts, iptables, BPF)")
+    if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
+        skip("runs the box's own nodes; FERRY_TEST_KUBECONFIG names a real cluster")
+    if btf and not os.path.exists("/sys/kernel/btf/vmlinux"):
+        skip("no kernel BTF (/sys/kernel/btf/vmlinux): the balancer cannot load")
+    ferry = os.environ.get("FERRY", "")
+    if not (ferry and os.access(ferry, os.X_OK)):
+        print("ERROR: FERRY must name the built ferry binary (meson test sets it)")
+        sys.exit(99)
+    kubectl = kubectl_path()
+    if not kubectl:
+        skip("needs kubectl >= 1.30 (tests/install-deps.sh)")
+    return ferry, kubectl
+
+
+def e2e_box(node, home_prefix):
+    """A private box of one node @node (zone zone-a, the cgroupfs driver), and the environment
+    for kubectl and ferry against it: a HOME of its own (@home_prefix), KUBECONFIG the box's.
+    Returns (box, env); prints how long the box took to come up."""
+    t0 = time.time()
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    cfg.write(f"nodes:\n- name: {node}\n  zone: zone-a\n  cgroupDriver: cgroupfs\n")
+    cfg.close()
+    box = Box(private=True, args=["--config", cfg.name])
+    env = dict(os.environ, HOME=tempfile.mkdtemp(prefix=home_prefix), KUBECONFIG=box.kubeconfig)
+    print(f"note: box up in {time.time() - t0:.1f} s", flush=True)
+    return box, env
+
+
+def apply_ferry(kubectl, env):
+    """ferry as shipped: k8s/deploy/namespace.yaml, then `kubectl apply -k k8s/deploy`; a check
+    that both applied without a word on stderr."""
+    r = subprocess.run([kubectl, "apply", "-f", os.path.join(SRC, "k8s", "deploy", "namespace.yaml")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+    r2 = subprocess.run([kubectl, "apply", "-k", os.path.join(SRC, "k8s", "deploy")],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    eq("kubectl apply -k k8s/deploy", (r.returncode, r2.returncode, r2.stderr.strip()), (0, 0, ""), "k8s/deploy")
+
+
+def ready(obj):
+    """whether @obj (a pod, a node) has the condition Ready True"""
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in ((obj or {}).get("status") or {}).get("conditions") or [])
+
+
+class Objects:
+    """The objects of a box as the end-to-end tests read and make them, through @client."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, path):
+        """the object at @path, None unless 200"""
+        code, _, body = self.client.get(path)
+        return body if code == 200 else None
+
+    def create(self, path, obj):
+        """POST @obj to @path: the object made; anything but 201 is an error of the test (99)"""
+        code, _, body = self.client.post(path, obj)
+        if code != 201:
+            print(f"ERROR: POST {path}: {code} {body}")
+            sys.exit(99)
+        return body
+
+    def pods(self, ns, selector):
+        """the pods of @ns that the (URL-encoded) label @selector selects"""
+        return (self.get(f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}") or {}).get("items") or []

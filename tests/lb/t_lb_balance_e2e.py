@@ -29,14 +29,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRC, "tests", "kbox"))
-from kboxtest import Box, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
+from kboxtest import Objects, apply_ferry, check, e2e_box, e2e_require, eq, finish, ready, wait_until  # noqa: E402
 from kboxd import nodeutil  # noqa: E402
 
 REF = "issue 23 Tests"
@@ -46,29 +45,12 @@ API = "/apis/ferry.io/v1alpha1"
 RATE = 30        # requests per second, open loop
 BURN_MS = 4      # CPU per request in the pod
 STABLE_S = 60    # the window the settled weights must hold in
-if os.geteuid() != 0:
-    skip("the box's nodes need root (namespaces, cgroups, mounts, iptables, BPF)")
-if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
-    skip("runs the box's own nodes; FERRY_TEST_KUBECONFIG names a real cluster")
-if not os.path.exists("/sys/kernel/btf/vmlinux"):
-    skip("no kernel BTF (/sys/kernel/btf/vmlinux): the balancer cannot load")
-FERRY = os.environ.get("FERRY", "")
-if not (FERRY and os.access(FERRY, os.X_OK)):
-    print("ERROR: FERRY must name the built ferry binary (meson test sets it)")
-    sys.exit(99)
-KUBECTL = kubectl_path()
-if not KUBECTL:
-    skip("needs kubectl >= 1.30 (tests/install-deps.sh)")
+FERRY, KUBECTL = e2e_require(btf=True)
 
 T0 = time.time()
-cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-cfg.write(f"nodes:\n- name: {NODE}\n  zone: zone-a\n  cgroupDriver: cgroupfs\n")
-cfg.close()
-box = Box(private=True, args=["--config", cfg.name])
+box, ENV = e2e_box(NODE, "kbox-lbw-home-")
 api = box.admin
 D = box.dir
-ENV = dict(os.environ, HOME=tempfile.mkdtemp(prefix="kbox-lbw-home-"), KUBECONFIG=box.kubeconfig)
-print(f"note: box up in {time.time() - T0:.1f} s", flush=True)
 
 # the client: RATE requests a second on a fixed schedule (a thread each, so a slow answer
 # delays no other request), one connection each; one JSON line a second: answers by pod
@@ -112,26 +94,8 @@ while True:
 """
 
 
-def get(path):
-    code, _, body = api.get(path)
-    return body if code == 200 else None
-
-
-def create(path, obj):
-    code, _, body = api.post(path, obj)
-    if code != 201:
-        print(f"ERROR: POST {path}: {code} {body}")
-        sys.exit(99)
-    return body
-
-
-def ready(p):
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in ((p or {}).get("status") or {}).get("conditions") or [])
-
-
-def pods(ns, selector):
-    return (get(f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}") or {}).get("items") or []
+objects = Objects(api)
+get, create, pods = objects.get, objects.create, objects.pods
 
 
 def kexec(pod, argv, **kw):
@@ -263,11 +227,7 @@ def pin(pod, cpu):
 
 
 # ---------------------------------------------------------------- ferry as shipped
-r = subprocess.run([KUBECTL, "apply", "-f", os.path.join(SRC, "k8s", "deploy", "namespace.yaml")],
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=60)
-r2 = subprocess.run([KUBECTL, "apply", "-k", os.path.join(SRC, "k8s", "deploy")],
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=120)
-eq("kubectl apply -k k8s/deploy", (r.returncode, r2.returncode, r2.stderr.strip()), (0, 0, ""), "k8s/deploy")
+apply_ferry(KUBECTL, ENV)
 
 create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
 labels = {"app": "web"}

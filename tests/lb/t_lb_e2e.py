@@ -33,43 +33,25 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRC, "tests", "kbox"))
-from kboxtest import Box, check, eq, finish, kubectl_path, skip, wait_until  # noqa: E402
+from kboxtest import Objects, apply_ferry, check, e2e_box, e2e_require, eq, finish, ready, wait_until  # noqa: E402
 from kboxd import nodeutil  # noqa: E402
 
 REF = "issue 22 Tests"
 NODE = "node-l1"
 NS = "shop"
 N = 60  # connections per round
-if os.geteuid() != 0:
-    skip("the box's nodes need root (namespaces, cgroups, mounts, iptables, BPF)")
-if os.environ.get("FERRY_TEST_KUBECONFIG") and not os.environ.get("FERRY_TEST_KBOX_DIR"):
-    skip("runs the box's own nodes; FERRY_TEST_KUBECONFIG names a real cluster")
-if not os.path.exists("/sys/kernel/btf/vmlinux"):
-    skip("no kernel BTF (/sys/kernel/btf/vmlinux): the balancer cannot load")
-FERRY = os.environ.get("FERRY", "")
-if not (FERRY and os.access(FERRY, os.X_OK)):
-    print("ERROR: FERRY must name the built ferry binary (meson test sets it)")
-    sys.exit(99)
-KUBECTL = kubectl_path()
-if not KUBECTL:
-    skip("needs kubectl >= 1.30 (tests/install-deps.sh)")
+FERRY, KUBECTL = e2e_require(btf=True)
 
 T0 = time.time()
-cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-cfg.write(f"nodes:\n- name: {NODE}\n  zone: zone-a\n  cgroupDriver: cgroupfs\n")
-cfg.close()
-box = Box(private=True, args=["--config", cfg.name])
+box, ENV = e2e_box(NODE, "kbox-lb-home-")
 api = box.admin
 D = box.dir
 NETNS = nodeutil.node_netns(D, NODE)
-ENV = dict(os.environ, HOME=tempfile.mkdtemp(prefix="kbox-lb-home-"), KUBECONFIG=box.kubeconfig)
-print(f"note: box up in {time.time() - T0:.1f} s", flush=True)
 
 # the client, run in a pod's container: N connections to IP:PORT, GET /hostname on each
 CLIENT = r"""
@@ -107,26 +89,8 @@ print(json.dumps(out))
 """
 
 
-def get(path):
-    code, _, body = api.get(path)
-    return body if code == 200 else None
-
-
-def create(path, obj):
-    code, _, body = api.post(path, obj)
-    if code != 201:
-        print(f"ERROR: POST {path}: {code} {body}")
-        sys.exit(99)
-    return body
-
-
-def ready(p):
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in ((p or {}).get("status") or {}).get("conditions") or [])
-
-
-def pods(ns, selector):
-    return (get(f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}") or {}).get("items") or []
+objects = Objects(api)
+get, create, pods = objects.get, objects.create, objects.pods
 
 
 def connect(pod, ip, port, n, container=None):
@@ -212,11 +176,7 @@ def annotate(name, value):
 
 
 # ---------------------------------------------------------------- ferry as shipped
-r = subprocess.run([KUBECTL, "apply", "-f", os.path.join(SRC, "k8s", "deploy", "namespace.yaml")],
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=60)
-r2 = subprocess.run([KUBECTL, "apply", "-k", os.path.join(SRC, "k8s", "deploy")],
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, timeout=120)
-eq("kubectl apply -k k8s/deploy", (r.returncode, r2.returncode, r2.stderr.strip()), (0, 0, ""), "k8s/deploy")
+apply_ferry(KUBECTL, ENV)
 
 create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
 labels = {"app": "web"}

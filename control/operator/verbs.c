@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/operator/verbs.c - what the verbs on a cluster's objects share
+ * (verbs.h): their common options, the client they open, an age and the
+ * conditions table as kubectl prints them.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "verbs.h"
+
+int op_cluster_opt(struct op_cluster *k, int opt, const char *arg)
+{
+	switch (opt) {
+	case OP_OPT_KUBECONFIG:
+		k->kubeconfig = arg;
+		return 0;
+	case OP_OPT_CONTEXT:
+		k->context = arg;
+		return 0;
+	case 'n':
+		k->ns = arg;
+		return 0;
+	case 'A':
+		k->all = true;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+int op_cluster_client(const struct op_cluster *k, const char *verb, const char *hint,
+		      struct k8s_client **c, const char **ns)
+{
+	struct k8s_config_opts co = {
+		.sz = sizeof(co), .kubeconfig = k->kubeconfig, .context = k->context, .ns = k->ns};
+	struct k8s_err err;
+	int ret;
+
+	k8s_set_log(ctl_log_line);
+	ret = k8s_client_open(&co, NULL, c, &err);
+	if (ret)
+		return ctl_fail(ret, err.msg, "%s: the cluster's configuration%s", verb,
+				hint ? hint : "");
+	if (ns)
+		*ns = k8s_config_ns(k8s_client_config(*c));
+	return 0;
+}
+
+void op_age(const char *stamp, const char *none, bool ahead, char *buf, size_t len)
+{
+	int64_t t, d;
+
+	if (!stamp || k8s_time_parse(stamp, &t)) {
+		snprintf(buf, len, "%s", none);
+		return;
+	}
+	d = (k8s_now_ns() - t) / 1000000000;
+	if (d < 0)
+		d = ahead ? -d : 0;
+	if (d < 120)
+		snprintf(buf, len, "%" PRId64 "s", d);
+	else if (d < 7200)
+		snprintf(buf, len, "%" PRId64 "m", d / 60);
+	else if (d < 172800)
+		snprintf(buf, len, "%" PRId64 "h", d / 3600);
+	else
+		snprintf(buf, len, "%" PRId64 "d", d / 86400);
+}
+
+static const char *or_missing(const char *s, const char *missing)
+{
+	return s && *s ? s : missing;
+}
+
+void op_conditions_print(const struct k8s_obj *o, int reason_width, const char *missing)
+{
+	printf("Conditions:\n  %-15s %-6s %-*s %s\n", "Type", "Status", reason_width, "Reason",
+	       "Message");
+	for (const struct k8s_obj *cd = k8s_obj_first(k8s_obj_at(o, "/status/conditions")); cd;
+	     cd = k8s_obj_next(cd))
+		printf("  %-15s %-6s %-*s %s\n", or_missing(k8s_obj_str(cd, "/type"), missing),
+		       or_missing(k8s_obj_str(cd, "/status"), missing), reason_width,
+		       or_missing(k8s_obj_str(cd, "/reason"), missing),
+		       or_missing(k8s_obj_str(cd, "/message"), missing));
+}
