@@ -195,7 +195,8 @@ static int cmd_serve(int argc, char **argv)
 
 			if (fd == lfd) {
 				for (;;) {
-					int a = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					int a = accept4(lfd, NULL, NULL,
+							SOCK_NONBLOCK | SOCK_CLOEXEC);
 					struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP};
 
 					if (a < 0)
@@ -334,7 +335,8 @@ static int cconn_open(int k, int t)
 	if (c->fd < 0)
 		return -errno;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, (struct sockaddr *)&cl.sa[t], sizeof(cl.sa[t])) && errno != EINPROGRESS) {
+	if (connect(c->fd, (struct sockaddr *)&cl.sa[t], sizeof(cl.sa[t])) &&
+	    errno != EINPROGRESS) {
 		int ret = -errno;
 
 		close(c->fd);
@@ -505,7 +507,8 @@ static int cmd_load(int argc, char **argv)
 		struct rlimit rl;
 
 		getrlimit(RLIMIT_NOFILE, &rl);
-		cl.nc = cl.keepalive ? conns : (int)(rl.rlim_cur > 30064 ? 30000 : rl.rlim_cur - 64);
+		cl.nc = cl.keepalive ? conns
+				     : (int)(rl.rlim_cur > 30064 ? 30000 : rl.rlim_cur - 64);
 	}
 	cl.c = calloc((size_t)cl.nc, sizeof(*cl.c));
 	cl.freelist = calloc((size_t)cl.nc, sizeof(int));
@@ -548,7 +551,8 @@ static int cmd_load(int argc, char **argv)
 	 * server closed while idle is reopened at once and leaves a stale entry,
 	 * skipped when popped (its state is no longer idle)
 	 */
-	int ring = 4 * conns + 4, *idle = calloc((size_t)ring, sizeof(int)), ih = 0, it = 0, nidle = 0;
+	int ring = 4 * conns + 4, *idle = calloc((size_t)ring, sizeof(int)), ih = 0, it = 0,
+	    nidle = 0;
 #define IDLE_PUSH(k)                                                                               \
 	do {                                                                                       \
 		if (nidle < ring) {                                                                \
@@ -670,9 +674,11 @@ static int cmd_load(int argc, char **argv)
 					struct pollfd p = {.fd = cl.c[k].fd, .events = POLLOUT};
 
 					if (poll(&p, 1, 0) == 1) {
-						getsockopt(cl.c[k].fd, SOL_SOCKET, SO_ERROR, &err, &l);
+						getsockopt(cl.c[k].fd, SOL_SOCKET, SO_ERROR, &err,
+							   &l);
 						if (err)
-							die("keep-alive connect: %s", strerror(err));
+							die("keep-alive connect: %s",
+							    strerror(err));
 						cl.c[k].state = C_IDLE;
 						cconn_want(&cl.c[k], EPOLLIN);
 						IDLE_PUSH(k);
@@ -824,7 +830,7 @@ static int cmd_capacity(int argc, char **argv)
 struct wbe {
 	char rel[256];
 	struct ebpf_lb_backend be;
-	double req, lim; /* the pod's CPU request and limit, cores */
+	double req, lim;	   /* the pod's CPU request and limit, cores */
 	uint64_t usage_ns, thr_ns; /* the last sample */
 	int ntid;
 	struct {
@@ -995,8 +1001,8 @@ static int cmd_weigh(int argc, char **argv)
 		char ip[64];
 		int port;
 
-		if (sscanf(argv[5 + i], "%255[^,],%63[^,],%d,%lf,%lf", b[i].rel, ip, &port, &b[i].req,
-			   &b[i].lim) != 5 ||
+		if (sscanf(argv[5 + i], "%255[^,],%63[^,],%d,%lf,%lf", b[i].rel, ip, &port,
+			   &b[i].req, &b[i].lim) != 5 ||
 		    ebpf_lb_addr_parse(ip, (uint16_t)port, &b[i].be.addr))
 			die("backend '%s': REL,IP,PORT,REQ_CORES,LIM_CORES", argv[5 + i]);
 		b[i].weight = LB_WEIGHT_SCALE;
@@ -1051,7 +1057,8 @@ static int cmd_weigh(int argc, char **argv)
 			obs[i].cpu_request = b[i].req;
 			obs[i].cpu_limit = b[i].lim;
 			obs[i].runq_p99_s =
-				b[i].d_slices ? (double)b[i].d_wait / (double)b[i].d_slices / 1e9 : 0;
+				b[i].d_slices ? (double)b[i].d_wait / (double)b[i].d_slices / 1e9
+					      : 0;
 			obs[i].prev_weight = b[i].weight;
 			u_last[i] = b[i].usage_ns;
 			thr_last[i] = b[i].thr_ns;

@@ -227,7 +227,7 @@ void lb_plan_free(struct lb_plan *p);
 #define LB_STEP_MAX		    3.0	 /* a weight moves at most 3x up per publication */
 #define LB_STEP_DOWN_MAX	    10.0 /* ... and at most 10x down */
 #define LB_DEADBAND		    0.10 /* a score within 10 % of the mean keeps its weight */
-#define LB_RAMP_BELOW		    0.5	 /* under half the largest weight, a score >= the mean climbs 3x */
+#define LB_RAMP_BELOW		    0.5 /* under half the largest weight, a score >= the mean climbs 3x */
 #define LB_SCORE_MIN		    0.01 /* a saturated backend's score */
 
 enum lb_signal {
