@@ -196,9 +196,11 @@ void lb_plan_free(struct lb_plan *p);
  *            times up or LB_STEP_DOWN_MAX times down (a saturated backend is
  *            cut in two publications), not at all when its score is within
  *            LB_DEADBAND of the mean (noise between healthy backends), and
- *            LB_STEP_MAX up at once when its score is at least the mean and
- *            its weight under LB_RAMP_BELOW of the largest (recovering: at a
- *            small weight its headroom shows little of what it can take), then
+ *            LB_STEP_MAX up at once (to the largest at most) when its weight
+ *            is under LB_RAMP_BELOW of the largest and its score above the
+ *            largest one's by more than LB_DEADBAND (recovering: at a small
+ *            weight, or at a light load, its headroom shows little of what it
+ *            can take), then
  *            all are scaled so the largest is scale: they settle where every
  *            backend has nearly the same score (equal headroom), whatever
  *            weights that takes. A backend without a
@@ -227,7 +229,7 @@ void lb_plan_free(struct lb_plan *p);
 #define LB_STEP_MAX		    3.0	 /* a weight moves at most 3x up per publication */
 #define LB_STEP_DOWN_MAX	    10.0 /* ... and at most 10x down */
 #define LB_DEADBAND		    0.10 /* a score within 10 % of the mean keeps its weight */
-#define LB_RAMP_BELOW		    0.5 /* under half the largest weight, a score >= the mean climbs 3x */
+#define LB_RAMP_BELOW		    0.9 /* under 90 % of the largest weight, a better score climbs 3x */
 #define LB_SCORE_MIN		    0.01 /* a saturated backend's score */
 
 enum lb_signal {

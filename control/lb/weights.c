@@ -135,7 +135,7 @@ static void why_add(struct lb_weight_out *o, const char *what)
 int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b, size_t n,
 	       struct lb_weight_out *out, bool *changed)
 {
-	double sum = 0, mean = 0, smax = 0, wmax = 0, pmax = 0;
+	double sum = 0, mean = 0, smax = 0, wmax = 0, pmax = 0, stop = 0;
 	size_t measured = 0, ready = 0;
 	bool any_prev = false, move = false;
 
@@ -178,23 +178,32 @@ int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b,
 	/*
 	 * Each weight moves from the published one by (score / mean)^LB_GAIN,
 	 * within [1/LB_STEP_DOWN_MAX, LB_STEP_MAX]: the weights settle where the
-	 * backends' scores are equal, whatever weights that takes. A score
+	 * backends' scores are equal, whatever weights that takes (unequal
+	 * capacities at equal scores are the loop's fixed point). A score
 	 * within LB_DEADBAND of the mean does not move its weight: two healthy
 	 * backends' measured headroom differs by noise, and following it walks
 	 * their weights about. Down moves may be larger than up moves: a
-	 * saturated backend is cut within two publications, a recovering one
-	 * regains its share over a few. A backend with a score at least the
-	 * mean's and a weight under LB_RAMP_BELOW of the largest published one
-	 * climbs LB_STEP_MAX at once: at a small weight it carries so little
-	 * load that its headroom says little of what it could take (at a light
-	 * load its score is barely above the others' however idle it is), so it
-	 * is given load to show it, as a slow start would. A backend
-	 * without a published weight (the first publication, a pod turning
-	 * ready) starts from its score's share of the largest.
+	 * saturated backend is cut within two publications.
+	 *
+	 * Recovery: a backend whose weight is under LB_RAMP_BELOW of the
+	 * largest published one and whose score is above that largest one's
+	 * (by more than the dead band) climbs LB_STEP_MAX at once, up to the
+	 * largest (never past it: the others would be scaled down with it). At
+	 * a small weight it carries so little load that its headroom says
+	 * little of what it could take, and at a light load its score is barely
+	 * above the mean however idle it is, so it is given load to show it, as
+	 * a slow start would: from the floor to the top in three publications
+	 * (a larger step overshoots a backend that is still degraded but has
+	 * some room, and the loop then swings).
+	 *
+	 * A backend without a published weight (the first publication, a pod
+	 * turning ready) starts from its score's share of the largest.
 	 */
 	for (size_t i = 0; i < n; i++)
-		if (b[i].ready && b[i].prev_weight > pmax)
+		if (b[i].ready && b[i].prev_weight > pmax) {
 			pmax = b[i].prev_weight;
+			stop = out[i].score;
+		}
 	for (size_t i = 0; i < n; i++) {
 		double f;
 
@@ -206,12 +215,13 @@ int lb_weights(const struct lb_weight_policy *p, const struct lb_backend_obs *b,
 			double r = out[i].score / mean;
 
 			f = fabs(r - 1) <= LB_DEADBAND ? 1 : pow(r, LB_GAIN);
-			if (r >= 1 && b[i].prev_weight < LB_RAMP_BELOW * pmax)
-				f = LB_STEP_MAX;
 			if (f > LB_STEP_MAX)
 				f = LB_STEP_MAX;
 			if (f < 1 / LB_STEP_DOWN_MAX)
 				f = 1 / LB_STEP_DOWN_MAX;
+			if (b[i].prev_weight < LB_RAMP_BELOW * pmax &&
+			    out[i].score > (1 + LB_DEADBAND) * stop)
+				f = fmin(LB_STEP_MAX, pmax / b[i].prev_weight);
 			out[i].raw = b[i].prev_weight * f;
 		}
 		if (out[i].raw > wmax)

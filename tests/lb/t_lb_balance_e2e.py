@@ -342,24 +342,28 @@ try:
     if ncpu < 2:
         print("note: neighbour case not run: one CPU", flush=True)
     else:
-        even = wait_until(lambda: (lambda w: len(w) == 3 and w["web-c"] >= 0.8 * min(w["web-a"], w["web-b"]))(
-            ws.last()), 40, 1)
-        check("before the neighbour: web-c's weight is back within 80 % of the others'", even, ws.last(),
-              "web-c >= 0.8 others", REF)
+        def rel(w):
+            """web-c's weight over the smaller of the others'"""
+            return w["web-c"] / max(1, min(w["web-a"], w["web-b"])) if len(w) == 3 else None
         code, _, body = api.patch(f"{API}/namespaces/{NS}/loadbalancepolicies/web",
                                   {"spec": {"runQueue": {"enabled": True, "targetSeconds": "0.002"}}})
         eq("the policy takes the run-queue wait as a signal too", code, 200, REF)
         pinned = [pin("web-a", 0), pin("web-b", 0), pin("web-c", ncpu - 1)]
         eq("web-a and web-b pinned to the first CPU, web-c to the last", pinned, [True, True, True], REF)
+        # where web-c stood before its neighbour came (at a light load a recovered backend
+        # may stay below the others: each has headroom to spare), over two publications
+        time.sleep(10)
+        before = [rel(w) for w in ws.between(time.time() - 10, time.time()) if rel(w) is not None]
+        before = sum(before) / len(before) if before else 1.0
         t_n = time.time()
         nb = burner(seconds=45, cpu=ncpu - 1)
-        fell = wait_until(lambda: (lambda w: w if len(w) == 3 and w["web-c"] < 0.7 * min(w["web-a"], w["web-b"])
-                                   else None)(ws.last()), 35, 0.5)
+        fell = wait_until(lambda: (lambda r: r is not None and r < 0.7 * before)(rel(ws.last())), 35, 0.5)
         sh, n, err = load.shares(time.time() - 10, time.time())
-        print(f"note: neighbour: weights {ws.last()} {time.time() - t_n:.1f} s after the burner, shares {sh}",
-              flush=True)
-        check("a burner outside the pods on web-c's CPU: web-c's weight falls below 0.7 of the others' "
-              "(its run-queue wait)", fell, ws.last(), "web-c < 0.7 others", REF)
+        print(f"note: neighbour: web-c at {before:.2f} of the others before, weights {ws.last()} "
+              f"{time.time() - t_n:.1f} s after the burner, shares {sh}", flush=True)
+        check("a burner outside the pods on web-c's CPU: web-c's weight, relative to the others', falls below "
+              "0.7 of what it was (its run-queue wait)", fell, ws.last(), f"web-c < {0.7 * before:.2f} others",
+              REF)
         nb.kill()
         nb.wait()
 

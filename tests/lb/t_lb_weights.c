@@ -214,8 +214,9 @@ static const struct row rows[] = {
 	 {600, 1000},
 	 false,
 	 NULL},
-	{"unequal scores move each weight by (score / mean)^0.75: 850 x 1.241 and 1000 x 0.738, "
-	 "scaled to the largest, is more than 10 %: republished",
+	{"unequal scores: the one under 90 % of the largest weight with the better score climbs to "
+	 "the largest (850 -> 1000), the other moves by (score / mean)^0.75 (1000 x 0.738): more "
+	 "than 10 %: republished",
 	 0,
 	 {{.ready = true,
 	   .ready_for_s = 600,
@@ -230,12 +231,12 @@ static const struct row rows[] = {
 	   .cpu_request = 0.5,
 	   .prev_weight = 1000}},
 	 2,
-	 {1000, 700},
+	 {1000, 738},
 	 true,
 	 NULL},
-	{"a recovered backend at the floor (under half the largest, its score above the mean) "
-	 "climbs 3x while a saturated one falls by its bound, 10x ((0.01 / 0.505)^0.75 is "
-	 "0.053): 150 against 100, scaled: 1000 and 667",
+	{"a recovered backend at the floor (under 90 % of the largest, its score above the "
+	 "largest one's) climbs 3x while a saturated one falls by its bound, 10x ((0.01 / "
+	 "0.505)^0.75 is 0.053): 150 against 100, scaled: 1000 and 667",
 	 0,
 	 {{.ready = true,
 	   .ready_for_s = 600,
@@ -251,6 +252,32 @@ static const struct row rows[] = {
 	   .prev_weight = 1000}},
 	 2,
 	 {1000, 667},
+	 true,
+	 NULL},
+	{"light load: a backend left at 541 after a recovery, its score (0.83) above the largest "
+	 "one's (0.73) by more than the dead band, climbs to the largest; the others stay (within "
+	 "the dead band of the mean)",
+	 0,
+	 {{.ready = true,
+	   .ready_for_s = 600,
+	   .has_signal = true,
+	   .cpu_cores = 0.051,
+	   .cpu_request = 0.3,
+	   .prev_weight = 541},
+	  {.ready = true,
+	   .ready_for_s = 600,
+	   .has_signal = true,
+	   .cpu_cores = 0.081,
+	   .cpu_request = 0.3,
+	   .prev_weight = 1000},
+	  {.ready = true,
+	   .ready_for_s = 600,
+	   .has_signal = true,
+	   .cpu_cores = 0.081,
+	   .cpu_request = 0.3,
+	   .prev_weight = 921}},
+	 3,
+	 {1000, 1000, 921},
 	 true,
 	 NULL},
 	{"hysteresis: a pod turning not ready republishes at once",
