@@ -194,10 +194,11 @@ def _scenario(env, r, agent_pod):
 
     _policy(env, ns, "web", {"service": "web"})
     _policy(env, ns, "nosignal", {"service": "web", "cpu": "None"})
-    _policy(env, ns, "missing", {"service": "nope"})
     a = env.controller("lb-a")
     if not r.check("the controller leads", a.wait_line(r"lb-a: leading", LEASE), a.text()[-400:]):
         return None
+    # made after the controller's first list: only its watch brings it in
+    _policy(env, ns, "missing", {"service": "nope"})
     # the leader makes sure of the agents' certificate at its start: serve the page with it
     if not r.check("the agents' certificate is issued",
                    wait_until(lambda: env.admin.get(f"/api/v1/namespaces/{AGENT_NS}/secrets/ferry-agent-tls")[0]

@@ -662,6 +662,9 @@ try:
                      if c not in bases(APP) + bases(NS)] +
                     [v for v in items("/api/v1/persistentvolumes") if v not in [DATA_PV, rpv["metadata"]["name"],
                                                                                 "web-host"] + app_pvs])
+    # the Backup deletes its transfers, then writes Completed: a transfer's object goes once
+    # its finalizer has run (everything it made is gone by then), a moment later
+    wait_until(lambda: not left(), 20, 0.3)
     eq("after the Backup nothing pins storage: no transfer, holder pod, temporary PVC or PV, snapshot or content "
        "copy (but each claim's changed-block base)", left(), [], "issue 15: nothing that pins storage outlives its Backup")
     eq("each claim of the Backup keeps one base, standing for its snapshot (changedBlocks auto, a driver with "
