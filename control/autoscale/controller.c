@@ -56,7 +56,6 @@ static int as_ctl_setup(struct k8s_client *client, const char *own_ns, void **st
 			struct k8s_err *err)
 {
 	struct as_ctl *c = calloc(1, sizeof(*c));
-	struct sig_feed_opts fo;
 	int ret;
 
 	*state = NULL;
@@ -71,12 +70,9 @@ static int as_ctl_setup(struct k8s_client *client, const char *own_ns, void **st
 	 * wait for them to start) and every hour; rights missing end the
 	 * controller, the verb logged by the feed.
 	 */
-	sig_feed_opts_controller(&fo, own_ns);
-	ret = sig_feed_shared_get(client, &fo, &c->feed);
-	if (ret) {
-		k8s_err_set(err, ret, "", "the per-pod feed: %s", strerror(-ret));
+	ret = sig_feed_controller_get(client, own_ns, &c->feed, err);
+	if (ret)
 		goto out_free_states;
-	}
 	*state = c;
 	return 0;
 out_free_states:

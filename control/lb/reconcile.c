@@ -527,7 +527,6 @@ static int lbr_setup(struct k8s_client *client, const char *own_ns, void **state
 		     struct k8s_err *err)
 {
 	struct lbr_ctl *c = calloc(1, sizeof(*c));
-	struct sig_feed_opts fo;
 	int ret;
 
 	*state = NULL;
@@ -537,12 +536,9 @@ static int lbr_setup(struct k8s_client *client, const char *own_ns, void **state
 	if (ret)
 		goto out_free;
 	/* the process's one feed: the autoscaler's, if it started it first */
-	sig_feed_opts_controller(&fo, own_ns);
-	ret = sig_feed_shared_get(client, &fo, &c->feed);
-	if (ret) {
-		k8s_err_set(err, ret, "", "the per-pod feed: %s", strerror(-ret));
+	ret = sig_feed_controller_get(client, own_ns, &c->feed, err);
+	if (ret)
 		goto out_free_entries;
-	}
 	*state = c;
 	return 0;
 out_free_entries:

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "signals.h"
+#include "k8s/k8s.h"
 
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sig_feed *shared_feed;	 /* under shared_lock */
@@ -83,4 +84,17 @@ unsigned int sig_feed_shared_refs(void)
 	n = shared_refs;
 	pthread_mutex_unlock(&shared_lock);
 	return n;
+}
+
+int sig_feed_controller_get(struct k8s_client *c, const char *own_ns, struct sig_feed **out,
+			    struct k8s_err *err)
+{
+	struct sig_feed_opts fo;
+	int ret;
+
+	sig_feed_opts_controller(&fo, own_ns);
+	ret = sig_feed_shared_get(c, &fo, out);
+	if (ret)
+		k8s_err_set(err, ret, "", "the per-pod feed: %s", strerror(-ret));
+	return ret;
 }

@@ -284,8 +284,7 @@ int sig_feed_points(struct sig_feed *f, enum sig_kind kind, const char *uid,
  * starting its own: two feeds would read every agent twice a second and
  * each check, and issue, the agents' Secrets. A count of references:
  *
- *   setup:     sig_feed_opts_controller(&fo, own_ns);
- *              ret = sig_feed_shared_get(client, &fo, &feed);
+ *   setup:     ret = sig_feed_controller_get(client, own_ns, &feed, err);
  *   reconcile: sig_feed_points(feed, ...);          any worker thread
  *   teardown:  sig_feed_shared_put(feed);
  *
@@ -302,6 +301,15 @@ int sig_feed_points(struct sig_feed *f, enum sig_kind kind, const char *uid,
  * one's own
  */
 void sig_feed_opts_controller(struct sig_feed_opts *o, const char *own_ns);
+
+/**
+ * sig_feed_controller_get() - sig_feed_shared_get() with
+ * sig_feed_opts_controller()'s options: what a reconciler's setup calls
+ * @err: on failure, "the per-pod feed: ..." with the code
+ * Return: as sig_feed_shared_get().
+ */
+int sig_feed_controller_get(struct k8s_client *c, const char *own_ns, struct sig_feed **out,
+			    struct k8s_err *err);
 
 /**
  * sig_feed_shared_get() - a reference to the process's feed, started now
