@@ -283,10 +283,14 @@ static int xfer_make_pvc(struct k8s_client *c, const struct k8s_pvc *src, int64_
 
 /*
  * The holder pod: ferry's image, sleeping, unprivileged, with the PVC as a
- * volumeDevice; pinned to @node by required node affinity (never a bare
- * nodeName: a WaitForFirstConsumer claim binds through the scheduler).
+ * volumeDevice. Pinned to @node by required node affinity, so that a
+ * WaitForFirstConsumer PVC binds through the scheduler; or, with @bind, put
+ * on @node by nodeName past the scheduler, as lib-volume-populator puts its
+ * pod: PVC' already carries the node it is provisioned on, and the consumer
+ * the scheduler placed there counted one volume, not two (its NodeVolumeLimits
+ * would keep the holder Pending on a node at its limit for good).
  */
-int xfer_make_pod(struct k8s_client *c, const char *node, const char *name,
+int xfer_make_pod(struct k8s_client *c, const char *node, bool bind, const char *name,
 		  const struct k8s_obj *vt, struct k8s_err *err)
 {
 	static const char spec[] =
@@ -317,7 +321,9 @@ int xfer_make_pod(struct k8s_client *c, const char *node, const char *name,
 		ret = k8s_obj_set_json(o, "/spec/volumes", "[{\"name\":\"volume\"}]");
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/volumes/0/persistentVolumeClaim/claimName", name);
-	if (!ret && node) {
+	if (!ret && node && bind)
+		ret = k8s_obj_set_str(o, "/spec/nodeName", node);
+	else if (!ret && node) {
 		ret = k8s_obj_set_json(
 			o,
 			"/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution",
@@ -647,7 +653,7 @@ int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result
 		node = pv.selected_node;
 	ret = xfer_get(c, &k8s_pods, XFER_NS, name, &pod, err);
 	if (!ret && !pod) {
-		ret = xfer_make_pod(c, node, name, vt, err);
+		ret = xfer_make_pod(c, node, false, name, vt, err);
 		res->requeue_ms = XFER_POLL_MS;
 		goto out;
 	}

@@ -221,7 +221,7 @@ int xfer_populate_step(struct k8s_client *c, const struct k8s_obj *pvcobj, struc
 			goto out;
 		}
 		if (!pod) {
-			ret = xfer_make_pod(c, node, name, vt, err);
+			ret = xfer_make_pod(c, node, true, name, vt, err);
 			res->requeue_ms = XFER_POLL_MS;
 			goto out;
 		}

@@ -32,7 +32,7 @@ int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node
 		const struct k8s_pod *pod, const char *pv, const struct k8s_obj *cbt,
 		struct k8s_err *err);
 const char *xfer_phase_of(const char *phase);
-int xfer_make_pod(struct k8s_client *c, const char *node, const char *name,
+int xfer_make_pod(struct k8s_client *c, const char *node, bool bind, const char *name,
 		  const struct k8s_obj *vt, struct k8s_err *err);
 int xfer_block_pvc(const char *name, const char *class, int64_t size, const struct k8s_obj *vt,
 		   struct k8s_obj **out);

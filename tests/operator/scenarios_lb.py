@@ -197,8 +197,6 @@ def _scenario(env, r, agent_pod):
     a = env.controller("lb-a")
     if not r.check("the controller leads", a.wait_line(r"lb-a: leading", LEASE), a.text()[-400:]):
         return None
-    # made after the controller's first list: only its watch brings it in
-    _policy(env, ns, "missing", {"service": "nope"})
     # the leader makes sure of the agents' certificate at its start: serve the page with it
     if not r.check("the agents' certificate is issued",
                    wait_until(lambda: env.admin.get(f"/api/v1/namespaces/{AGENT_NS}/secrets/ferry-agent-tls")[0]
@@ -221,6 +219,9 @@ def _scenario(env, r, agent_pod):
             all(b.get("reason", "").startswith("CPU ") for b in bs) else None
     p = wait_until(published, 30, alive=a)
     r.figures["published_s"] = round(time.time() - t0, 1)
+    # made once the controller has reconciled "web", so after its first list of the
+    # policies (not merely after it leads): only its watch brings this one in
+    _policy(env, ns, "missing", {"service": "nope"})
     if not r.check("the weights are published: Ready True Published, three backends", p,
                    (_get(env, ns, "web").get("status"), agent.reads, a.text()[-800:])):
         return agent
