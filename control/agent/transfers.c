@@ -115,6 +115,8 @@ struct xs_job {
 	const char *cbt_fallback;
 	char cbt_reason[512];
 	uint64_t cbt_listed, cbt_ranges, cbt_ms;
+	/* a restore's stamp file (status.stamp in, and out once it ends); "" none */
+	char stamp_dir[512], stamp[560];
 };
 
 static int xs_patch(struct xs_job *j, struct k8s_obj *st)
@@ -161,6 +163,8 @@ static int xs_fill(struct xs_job *j, struct k8s_obj *st, const struct dp_progres
 		ret = k8s_obj_set_num(st, "/mbPerSecond", (double)(int64_t)(mbs * 10) / 10);
 	if (!ret && !strcmp(j->dir, "backup"))
 		ret = k8s_obj_set_int(st, "/bytesRead", (int64_t)p->bytes_read);
+	if (!ret && strcmp(j->dir, "backup"))
+		ret = k8s_obj_set_int(st, "/bytesWritten", (int64_t)p->bytes_written);
 	if (!ret && j->cbt_decided)
 		ret = k8s_obj_set_bool(st, "/changedBlocks/used", j->cbt_used);
 	if (!ret && j->cbt_used)
@@ -188,14 +192,72 @@ static void xs_progress(struct xs_job *j, const struct dp_progress *p, const cha
 	k8s_obj_free(st);
 }
 
+/*
+ * A restore's stamp (datapath/FORMAT.md "Target stamps"): the device keeps
+ * none of its own, so the file lives in a directory of the job's, filled
+ * from status.stamp (what the controller read off the volume's PV) before
+ * the job and read back into status.stamp after it. Return: 0; -errno.
+ */
+static int xs_stamp_in(struct xs_job *j, const struct k8s_obj *vt)
+{
+	const char *have = k8s_obj_str(vt, "/status/stamp");
+	const char *base = j->s->x->o.state_dir;
+	int fd, ret = 0;
+
+	if (!base || !base[0])
+		base = getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp";
+	snprintf(j->stamp_dir, sizeof(j->stamp_dir), "%s/stamp-XXXXXX", base);
+	if (!mkdtemp(j->stamp_dir)) {
+		ret = -errno;
+		snprintf(j->msg, sizeof(j->msg), "the stamp's directory in %.300s: %s", base,
+			 strerror(errno));
+		j->stamp_dir[0] = 0;
+		return ret;
+	}
+	snprintf(j->stamp, sizeof(j->stamp), "%s/stamp", j->stamp_dir);
+	if (!have)
+		return 0;
+	fd = open(j->stamp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, have, strlen(have)) != (ssize_t)strlen(have))
+		ret = -errno ? -errno : -EIO;
+	if (fd >= 0 && close(fd) && !ret)
+		ret = -errno;
+	if (ret)
+		snprintf(j->msg, sizeof(j->msg), "the stamp file %.300s: %s", j->stamp,
+			 strerror(-ret));
+	return ret;
+}
+
+/* The stamp the job left (NUL-terminated in @buf, "" none), and its files gone. */
+static void xs_stamp_out(struct xs_job *j, char *buf, size_t len)
+{
+	ssize_t n = -1;
+	int fd;
+
+	buf[0] = 0;
+	if (!j->stamp_dir[0])
+		return;
+	fd = open(j->stamp, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, len - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = 0;
+	unlink(j->stamp);
+	rmdir(j->stamp_dir);
+	j->stamp_dir[0] = 0;
+}
+
 /* The end, in one status write: the last figures, the phase, the snapshot or the reason. */
 static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 {
 	const char *phase = ret ? XFER_FAILED : XFER_COMPLETED;
 	struct k8s_obj *st = NULL;
-	char now[K8S_TIME_SIZE];
+	char now[K8S_TIME_SIZE], stamp[2048];
+	bool restore = strcmp(j->dir, "backup") != 0;
 	int e;
 
+	xs_stamp_out(j, stamp, sizeof(stamp));
 	if (k8s_obj_new(&st))
 		return;
 	k8s_time_format(k8s_now_ns(), false, now);
@@ -208,6 +270,8 @@ static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 		e = k8s_obj_set_str(st, "/snapshotID", r->snapshot_id);
 	if (!e && r && r->parent[0])
 		e = k8s_obj_set_str(st, "/parentID", r->parent);
+	if (!e && restore && stamp[0]) /* the controller puts it on the volume's PV */
+		e = k8s_obj_set_str(st, "/stamp", stamp);
 	if (!e)
 		xs_patch(j, st);
 	k8s_obj_free(st);
@@ -423,6 +487,7 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 		}
 		dp_cbl_fini(&list);
 	} else {
+		const char *onto = k8s_obj_str(vt, "/spec/onto");
 		struct dp_restore_opts ro = {
 			.sz = sizeof(ro), .target = j->device, .memory = share, .err = &derr};
 
@@ -434,6 +499,19 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 			return e ? e : -ENOENT;
 		}
 		ro.snapshot = snap;
+		if (onto) {
+			/* a delta: only what differs from the snapshot the volume holds */
+			ro.onto = dp_snapshot_find(j->repo, j->snaps, j->nsnaps, onto, volume, &e);
+			if (!ro.onto) {
+				snprintf(j->msg, sizeof(j->msg), "spec.onto: snapshot %.64s: %s",
+					 onto, dp_last_error());
+				return e ? e : -ENOENT;
+			}
+		}
+		ret = xs_stamp_in(j, vt);
+		if (ret)
+			return ret;
+		ro.stamp = j->stamp;
 		ret = dp_restore_start(j->repo, x->pool, &ro, &j->job);
 	}
 	if (ret)
@@ -486,12 +564,23 @@ static void *xs_thread(void *arg)
 	}
 	r = dp_job_result(j.job);
 	ret = r->err;
-	if (ret)
+	if (ret == -ESTALE && k8s_obj_str(vt, "/spec/onto"))
+		/* the stamp check, before any write: the volume does not hold spec.onto */
+		snprintf(j.msg, sizeof(j.msg),
+			 "the volume's stamp (ferry.io/stamp of its PV) refuses the delta, nothing "
+			 "written: %.380s",
+			 r->error.msg[0] ? r->error.msg : strerror(-ret));
+	else if (ret)
 		snprintf(j.msg, sizeof(j.msg), "%s",
 			 r->error.msg[0] ? r->error.msg : strerror(-ret));
 out:
 	xs_end(&j, ret, r);
 out_quiet:
+	if (j.stamp_dir[0]) {
+		char gone[2048];
+
+		xs_stamp_out(&j, gone, sizeof(gone)); /* cancelled: only the files go */
+	}
 	dp_job_free(j.job);
 	dp_snapshot_list_free(j.snaps, j.nsnaps);
 	dp_repo_free(j.repo);

@@ -103,7 +103,7 @@ int xfer_status_patch(struct k8s_client *c, const char *name, const struct k8s_o
 }
 
 /* status.phase (and message) of @vt's @name; @msg NULL leaves the message */
-static int xfer_set_phase(struct k8s_client *c, const char *name, const char *phase,
+int xfer_set_phase(struct k8s_client *c, const char *name, const char *phase,
 			  const char *msg, struct k8s_err *err)
 {
 	struct k8s_obj *st = NULL;
@@ -126,7 +126,7 @@ static int xfer_set_phase(struct k8s_client *c, const char *name, const char *ph
 }
 
 /* Fail the transfer for a reason of its spec or its source: the next step cleans up. */
-static int xfer_fail(struct k8s_client *c, const char *name, struct xfer_result *res,
+int xfer_fail(struct k8s_client *c, const char *name, struct xfer_result *res,
 		     struct k8s_err *err, const char *fmt, const char *a, const char *b)
 {
 	char msg[512];
@@ -404,7 +404,9 @@ int xfer_cleanup(struct k8s_client *c, const struct k8s_obj *vt, bool *gone, str
 		{&k8s_volumesnapshots, XFER_NS},
 		{&k8s_volumesnapshotcontents, NULL},
 		{&k8s_volumesnapshots, ns},
+		{&k8s_pvs, NULL},
 	};
+	bool claim_gone = false;
 	char name[XFER_NAME_SIZE];
 	bool keep = false;
 	size_t i;
@@ -418,11 +420,15 @@ int xfer_cleanup(struct k8s_client *c, const struct k8s_obj *vt, bool *gone, str
 		return ret;
 	*gone = true;
 	for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		if (objs[i].r == &k8s_pvs && (!xfer_overwrites(vt) || !claim_gone))
+			continue; /* PV'' of a write over a claim, once PVC'' is gone */
 		if (objs[i].r->namespaced && !objs[i].ns)
 			continue; /* no source namespace: no source snapshot was made */
 		if (keep && objs[i].ns == ns)
 			continue; /* the source snapshot: the claim's base now */
 		ret = k8s_delete(c, objs[i].r, objs[i].ns, name, &now, NULL, err);
+		if (ret == -ENOENT && objs[i].r == &k8s_pvcs)
+			claim_gone = true;
 		if (ret == -ENOENT)
 			continue;
 		if (ret)
@@ -549,6 +555,12 @@ int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result
 		res->requeue_ms = res->done ? 0 : XFER_POLL_MS;
 		return ret;
 	}
+	if ((xfer_is(phase, XFER_COMPLETED) || xfer_is(phase, XFER_FAILED)) && xfer_overwrites(vt)) {
+		/* what the volume holds now (the agent's stamp), before PV'' goes */
+		ret = xfer_apply_keep_stamp(c, vt, err);
+		if (ret)
+			return ret;
+	}
 	if (xfer_is(phase, XFER_COMPLETED) || xfer_is(phase, XFER_FAILED))
 		return xfer_finish(c, vt, phase, res, err);
 	if (!phase) {
@@ -559,6 +571,8 @@ int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result
 	}
 	if (xfer_is(phase, XFER_ATTACHING) || xfer_is(phase, XFER_RUNNING))
 		return 0; /* the agent's: its status writes bring the next event */
+	if (xfer_is(dir, "restore") && xfer_overwrites(vt))
+		return xfer_apply_step(c, vt, phase, res, err);
 	if (xfer_is(dir, "restore") && k8s_obj_str(vt, "/spec/target/persistentVolumeClaim"))
 		return 0; /* a populator's restore: xfer_populate_step() drives it */
 	if (!xfer_is(dir, "backup"))

@@ -114,6 +114,19 @@
 #define XFER_CBT_CALL_FAILED  "DeltaFailed"    /* GetMetadataDelta failed */
 #define XFER_CBT_LIST_REFUSED "ListRefused" /* the backup refused the list (a size that differs) */
 
+/*
+ * What a volume holds (datapath/FORMAT.md "Target stamps"): the stamp text
+ * of the last restore written onto it, kept as this annotation of its PV.
+ * The populator's PV gets the stamp of the restore that filled it; a
+ * restore written over a claim (spec.target.overwrite) starts from the
+ * annotation (status.stamp) and leaves the agent's new stamp there, clean
+ * or dirty, Completed or Failed. A delta (spec.onto) is written only onto a
+ * volume whose stamp is clean and names spec.onto; a volume that a pod
+ * mounted since holds more than its stamp says: only the transfers'
+ * callers can know (a migration's target stays at zero replicas).
+ */
+#define XFER_ANN_STAMP "ferry.io/stamp"
+
 extern const struct k8s_resource xfer_volumetransfers, xfer_snapshots;
 /* cbt.storage.k8s.io SnapshotMetadataServices (cluster-scoped, named after the driver) */
 extern const struct k8s_resource xfer_snapmeta_services;
@@ -207,6 +220,18 @@ struct xfer_result {
  * look again). A spec that cannot be done (no such PVC, a claim not bound,
  * no snapshot of it possible) sets phase Failed with the reason, then cleans
  * up like a finished transfer. Return: 0; -errno of an API call (retry).
+ *
+ * A restore written over a claim (direction restore, spec.target with
+ * overwrite: true, spec.snapshotID, and spec.onto for a delta): the claim
+ * must be Bound to a CSI volume and used by no pod (else Failed, naming
+ * the pod). Pending with status.stamp (the PV's XFER_ANN_STAMP); a PV
+ * "ferry-<uid>" (the same CSI handle in Block mode, Retain) pre-bound to a
+ * Block PVC of that name in ferry-system; the holder pod, placed by that
+ * PV's node affinity; Attaching. The agent restores, or applies the delta
+ * onto the stamped snapshot (datapath dp_restore_opts.onto: only the chunks
+ * that differ), and writes the stamp it leaves into status.stamp. Completed
+ * or Failed: the stamp goes onto the claim's PV, then the holder, the Block
+ * PVC and its PV (the data stays: Retain) are deleted.
  */
 int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result *res,
 	      struct k8s_err *err);

@@ -14,12 +14,15 @@
 #include "xfer_priv.h"
 
 /*
- * The pod on a node that mounts claim @pvc of @ns (Running, the claim among
- * its volumes): its node and uid copied out. Return: 1 found; 0 none;
+ * A pod that uses claim @pvc of @ns (the claim among its volumes): with
+ * @running, a Running pod on a node (the one to freeze); without, any pod
+ * not finished yet (Pending included: one about to start). Its node, uid and
+ * name copied out (each buffer may be NULL). Return: 1 found; 0 none;
  * -errno of the list.
  */
-static int xfer_mounter(struct k8s_client *c, const char *ns, const char *pvc, char *node,
-			size_t nlen, char *uid, size_t ulen, struct k8s_err *err)
+int xfer_claim_user(struct k8s_client *c, const char *ns, const char *pvc, bool running,
+		    char *node, size_t nlen, char *uid, size_t ulen, char *pod, size_t plen,
+		    struct k8s_err *err)
 {
 	struct k8s_items *l = NULL;
 	int ret, found = 0;
@@ -32,8 +35,11 @@ static int xfer_mounter(struct k8s_client *c, const char *ns, const char *pvc, c
 		size_t nv = k8s_obj_len(p, "/spec/volumes");
 		struct k8s_pod pv;
 
-		if (k8s_pod_view(p, &pv) || !xfer_is(pv.phase, "Running") || !pv.node_name ||
-		    !pv.meta.uid)
+		if (k8s_pod_view(p, &pv) || !pv.meta.uid)
+			continue;
+		if (running && (!xfer_is(pv.phase, "Running") || !pv.node_name))
+			continue;
+		if (!running && (xfer_is(pv.phase, "Succeeded") || xfer_is(pv.phase, "Failed")))
 			continue;
 		for (size_t v = 0; v < nv && !found; v++) {
 			char path[96];
@@ -43,8 +49,12 @@ static int xfer_mounter(struct k8s_client *c, const char *ns, const char *pvc, c
 				 "/spec/volumes/%zu/persistentVolumeClaim/claimName", v);
 			claim = k8s_obj_str(p, path);
 			if (claim && !strcmp(claim, pvc)) {
-				snprintf(node, nlen, "%s", pv.node_name);
-				snprintf(uid, ulen, "%s", pv.meta.uid);
+				if (node)
+					snprintf(node, nlen, "%s", pv.node_name ? pv.node_name : "");
+				if (uid)
+					snprintf(uid, ulen, "%s", pv.meta.uid);
+				if (pod)
+					snprintf(pod, plen, "%s", pv.meta.name ? pv.meta.name : "");
 				found = 1;
 			}
 		}
@@ -135,7 +145,8 @@ int xfer_freeze(struct k8s_client *c, const struct k8s_obj *vt, const char *ns, 
 						 opt ? "ferry.io/freeze: false on the claim"
 						     : "a Block volume: nothing to freeze",
 						 res, err);
-		ret = xfer_mounter(c, ns, pvcname, node, sizeof(node), uid, sizeof(uid), err);
+		ret = xfer_claim_user(c, ns, pvcname, true, node, sizeof(node), uid, sizeof(uid), NULL,
+				      0, err);
 		if (ret < 0)
 			return ret;
 		if (!ret || !pv->volume_name)

@@ -75,10 +75,13 @@ static int xfer_make_prime(struct k8s_client *c, const struct k8s_pvc *claim, co
 	return ret;
 }
 
-/* PV' kept (Retain), its policy remembered; then the claim's own PV, pre-bound to it. */
+/*
+ * PV' kept (Retain), its policy remembered; then the claim's own PV, pre-bound
+ * to it, with the stamp the restore left (XFER_ANN_STAMP).
+ */
 static int xfer_rebind(struct k8s_client *c, const struct k8s_obj *claimobj,
 		       const struct k8s_pvc *claim, const struct k8s_obj *pvp, const char *snapname,
-		       struct k8s_err *err)
+		       const char *stamp, struct k8s_err *err)
 {
 	const char *policy = k8s_obj_str(pvp, "/spec/persistentVolumeReclaimPolicy");
 	const char *kept = k8s_obj_annotation(pvp, XFER_RECLAIM_ANNOTATION);
@@ -106,6 +109,8 @@ static int xfer_rebind(struct k8s_client *c, const struct k8s_obj *claimobj,
 	ret = k8s_obj_new_kind(&k8s_pvs, NULL, name, &pv);
 	if (!ret)
 		ret = k8s_obj_set_annotation(pv, XFER_POPULATED_FROM, from);
+	if (!ret && stamp) /* what the volume holds: a later delta is written onto it */
+		ret = k8s_obj_set_annotation(pv, XFER_ANN_STAMP, stamp);
 	if (!ret && k8s_obj_annotation(pvp, "pv.kubernetes.io/provisioned-by"))
 		ret = k8s_obj_set_annotation(
 			pv, "pv.kubernetes.io/provisioned-by",
@@ -244,7 +249,8 @@ int xfer_populate_step(struct k8s_client *c, const struct k8s_obj *pvcobj, struc
 			goto out;
 		ret = xfer_get(c, &k8s_pvs, NULL, pv.volume_name, &pvp, err);
 		if (!ret && pvp)
-			ret = xfer_rebind(c, pvcobj, &claim, pvp, snapname, err);
+			ret = xfer_rebind(c, pvcobj, &claim, pvp, snapname,
+					  k8s_obj_str(vt, "/status/stamp"), err);
 		if (!ret)
 			ret = k8s_delete(c, &k8s_pvcs, XFER_NS, name, &now, NULL, err);
 		if (!ret && pvp)
