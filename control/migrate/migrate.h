@@ -47,6 +47,8 @@
 #define MIG_MAX_NAMESPACES    64
 #define MIG_MAX_CLASS_MAP     64
 #define MIG_DEFAULT_TIMEOUT_S 10
+#define MIG_DEFAULT_INTERVAL_S 30
+#define MIG_DEFAULT_BOUND_S   60
 
 extern const struct k8s_resource mig_migrations;
 
@@ -67,6 +69,14 @@ struct mig_class_map {
  * @target_namespaces: @target_namespaces[i] is where namespaces[i] goes
  *                (namespaceMapping; itself by default); distinct
  * @class_map:    storageClassMapping: a source class -> a target class
+ * @repository:   the Repository both clusters reach the same repository
+ *                through, by this name in each one's ferry-system ("default")
+ * @start:        seed, then sync (false: plan only)
+ * @cutover:      cut over once a round converged
+ * @rollback:     put the source back, until the target's workloads start
+ * @sync_interval_s: between the end of a sync round and the next (1..3600, 30)
+ * @cutover_bound_s: the longest cutover a converged round may predict
+ *                (1..3600, 60)
  */
 struct mig_spec {
 	char secret[MIG_NAME_MAX + 1];
@@ -78,6 +88,11 @@ struct mig_spec {
 	size_t n_namespaces;
 	struct mig_class_map class_map[MIG_MAX_CLASS_MAP];
 	size_t n_class_map;
+	/* the stages after the plan (mig_stage_step()) */
+	char repository[MIG_NAME_MAX + 1];
+	bool start, cutover, rollback;
+	unsigned int sync_interval_s;
+	unsigned int cutover_bound_s;
 };
 
 /**
@@ -212,5 +227,81 @@ int mig_plan_status(const struct mig_plan *p, const struct mig_facts *facts, str
 
 /* The Migration reconciler (registered in control/operator/registry.c). */
 extern const struct k8s_reconciler mig_reconciler;
+
+/* ------------------------------------------------------------ the stages */
+
+/*
+ * After the plan, with spec.start (mig_stage_step(), stages.c):
+ *
+ *   Seeding      a Backup "<name>-seed" of spec.namespaces in the source's
+ *                ferry-system (the source's ferry backs it up into the
+ *                repository both share); once this cluster's backup sync
+ *                has it, a Restore "<name>" here (namespaceMapping,
+ *                storageClassMapping, the volumes through the populator,
+ *                scaleWorkloadsToZero); status.volumes: what each target
+ *                claim holds (its snapshot id)
+ *   Syncing      round N: a Backup "<name>-r<N>" of the claims alone in the
+ *                source (changed blocks), then per volume whose snapshot
+ *                moved a VolumeTransfer "<name>-r<N>-<i>" here that writes
+ *                the new snapshot over the target claim as a delta onto the
+ *                one it holds (control/xfer "Writing over a claim");
+ *                status.rounds[] with each round's bytes and seconds and
+ *                mig_round_verdict()'s word on it; the next round
+ *                spec.syncIntervalSeconds later
+ *   CuttingOver  with spec.cutover, after a round that converged: the
+ *                source's Deployments and StatefulSets fenced (annotated
+ *                ferry.io/migration, ferry.io/migration-replicas, the
+ *                autoscaler's ferry.io/autoscaling-paused; scaled to zero;
+ *                one scaled back up pauses the cutover, said in the
+ *                message); once no pod of the source uses a claim, a final
+ *                Backup "<name>-final", the final deltas, the target's
+ *                workloads scaled to their ferry.io/restore-replicas;
+ *                status.cutover: each instant and the parts in seconds
+ *   Completed    the target's workloads ready
+ *   RolledBack   spec.rollback before the target's workloads were started:
+ *                the source's workloads back at their replicas, unfenced
+ *   Failed       a Backup, the Restore or a transfer failed (the message)
+ */
+#define MIG_ANN_MIGRATION "ferry.io/migration"
+#define MIG_ANN_REPLICAS  "ferry.io/migration-replicas"
+#define MIG_ANN_PAUSED	  "ferry.io/autoscaling-paused"
+#define MIG_ANN_RESTORED  "ferry.io/restore-replicas" /* the Restore's, with scaleWorkloadsToZero */
+#define MIG_ROUND_FLOOR	  (1 << 20) /* bytes: rounds this close count as equal whatever their size */
+
+/* a sync round: what it wrote onto the target's volumes, and how long it took */
+struct mig_round {
+	int64_t bytes;
+	double seconds;
+};
+
+enum mig_verdict {
+	MIG_ROUND_FIRST,     /* nothing to compare with */
+	MIG_ROUND_CONVERGED, /* within 10 % (or MIG_ROUND_FLOOR) of the round before */
+	MIG_ROUND_SHRINKING, /* less than the round before, by more */
+	MIG_ROUND_GROWING,   /* more: the application writes faster than rounds apply */
+	MIG_ROUND_TOO_SLOW,  /* the round took longer than the cutover's bound */
+};
+
+/**
+ * mig_round_verdict() - the word on round @cur after @prev (NULL: the first),
+ * a cutover being predicted to take about as long as @cur did
+ * @why: one line saying why, with the figures
+ */
+enum mig_verdict mig_round_verdict(const struct mig_round *prev, const struct mig_round *cur,
+				   unsigned int bound_s, char *why, size_t len);
+/* "Converged", "NotConverging", ...: status.rounds[].verdict */
+const char *mig_verdict_name(enum mig_verdict v);
+
+/**
+ * mig_stage_step() - one step of the Migration req->obj past its plan, the
+ * source reached with @src: what the phase asks for next (see above), the
+ * status written when it changed, @res's reason (the phase), message and
+ * requeue set. A Migration Planned without spec.start is left alone.
+ * Return: 0; -errno of an API call (@err: retried by the runtime).
+ */
+int mig_stage_step(const struct k8s_reconcile_req *req, const struct mig_spec *spec,
+		   struct k8s_client *src, struct k8s_reconcile_res *res, struct k8s_err *err);
+/* whether @phase is one of the stages' (Seeding .. Failed) */
+bool mig_staged(const char *phase);
 
 #endif

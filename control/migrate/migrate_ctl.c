@@ -428,6 +428,49 @@ static bool planned(const struct k8s_obj *m)
 	return phase && (!strcmp(phase, "Planned") || !strcmp(phase, "PlanFailed")) && gen == seen;
 }
 
+/* past its plan (a stage's phase), or planned with spec.start: the stages' */
+static bool wants_stage(const struct k8s_obj *m)
+{
+	const char *phase = k8s_obj_str(m, "/status/phase");
+	bool start = false;
+
+	if (mig_staged(phase))
+		return true;
+	return planned(m) && !strcmp(phase, "Planned") && !k8s_obj_bool(m, "/spec/start", &start) &&
+	       start;
+}
+
+/* the stages (stages.c), with the source's client */
+static int stage(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
+		 struct k8s_err *err)
+{
+	static _Thread_local char msg[512];
+	struct k8s_client *src = NULL;
+	struct mig_spec *spec;
+	char server[256], why[256];
+	int ret;
+
+	spec = calloc(1, sizeof(*spec));
+	if (!spec)
+		return k8s_err_set(err, -ENOMEM, "", "migration %s: out of memory", req->key);
+	if (mig_spec_decode(req->obj, spec, why, sizeof(why))) {
+		/* the stage's phase stays: a spec put right goes on */
+		res->failed = true;
+		res->reason = "InvalidSpec";
+		snprintf(msg, sizeof(msg), "%s", why);
+		res->message = msg;
+		ret = 0;
+		goto out;
+	}
+	ret = source_client(req, spec, &src, server, sizeof(server), err);
+	if (!ret)
+		ret = mig_stage_step(req, spec, src, res, err);
+out:
+	k8s_client_free(src);
+	free(spec);
+	return ret;
+}
+
 static int mig_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
 			 struct k8s_err *err)
 {
@@ -442,6 +485,8 @@ static int mig_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 
 	if (!req->obj)
 		return 0;
+	if (wants_stage(req->obj))
+		return stage(req, res, err);
 	if (planned(req->obj)) {
 		const char *phase = k8s_obj_str(req->obj, "/status/phase");
 

@@ -244,6 +244,88 @@ static int ns_map_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 	return 0;
 }
 
+/* a boolean field of spec: absent or null is false */
+static int flag_of(const struct k8s_obj *m, const char *field, bool *out, char *why, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/spec/%s", field);
+	switch (k8s_obj_type(m, path)) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		*out = false;
+		return 0;
+	case K8S_T_BOOL:
+		return k8s_obj_bool(m, path, out);
+	default:
+		return bad(why, len, "spec.%s: Invalid value: must be true or false", field);
+	}
+}
+
+/* a whole number of seconds of spec, 1..3600: absent or null is @dflt */
+static int seconds_of(const struct k8s_obj *m, const char *field, unsigned int dflt,
+		      unsigned int *out, char *why, size_t len)
+{
+	char path[64];
+	int64_t t;
+
+	snprintf(path, sizeof(path), "/spec/%s", field);
+	switch (k8s_obj_type(m, path)) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		*out = dflt;
+		return 0;
+	case K8S_T_NUMBER:
+		if (!k8s_obj_int(m, path, &t) && t >= 1 && t <= 3600) {
+			*out = (unsigned int)t;
+			return 0;
+		}
+		/* fall through */
+	default:
+		return bad(why, len,
+			   "spec.%s: Invalid value: must be a whole number of seconds from 1 to 3600",
+			   field);
+	}
+}
+
+static int stages_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	int ret;
+
+	switch (k8s_obj_type(m, "/spec/repository")) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		snprintf(out->repository, sizeof(out->repository), "default");
+		break;
+	case K8S_T_STRING:
+		if (subdomain(k8s_obj_str(m, "/spec/repository"))) {
+			snprintf(out->repository, sizeof(out->repository), "%s",
+				 k8s_obj_str(m, "/spec/repository"));
+			break;
+		}
+		/* fall through */
+	default:
+		return bad(
+			why, len,
+			"spec.repository: Invalid value: a Repository's name (a DNS-1123 subdomain)");
+	}
+	ret = flag_of(m, "start", &out->start, why, len);
+	if (!ret)
+		ret = flag_of(m, "cutover", &out->cutover, why, len);
+	if (!ret)
+		ret = flag_of(m, "rollback", &out->rollback, why, len);
+	if (!ret)
+		ret = seconds_of(m, "syncIntervalSeconds", MIG_DEFAULT_INTERVAL_S,
+				 &out->sync_interval_s, why, len);
+	if (!ret)
+		ret = seconds_of(m, "cutoverBoundSeconds", MIG_DEFAULT_BOUND_S,
+				 &out->cutover_bound_s, why, len);
+	if (!ret && out->rollback && out->cutover)
+		return bad(why, len,
+			   "spec.rollback: Invalid value: true: cutover and rollback both asked for");
+	return ret;
+}
+
 int mig_spec_decode(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
 {
 	int ret;
@@ -260,5 +342,7 @@ int mig_spec_decode(const struct k8s_obj *m, struct mig_spec *out, char *why, si
 		ret = ns_map_of(m, out, why, len);
 	if (!ret)
 		ret = classes_of(m, out, why, len);
+	if (!ret)
+		ret = stages_of(m, out, why, len);
 	return ret;
 }

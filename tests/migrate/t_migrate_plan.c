@@ -427,6 +427,21 @@ static void check_spec(void)
 		 "spec.storageClassMapping"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"storageClassMapping\":\"x=y\"}}",
 		 "spec.storageClassMapping"},
+		/* the stages' fields */
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"repository\":\"Repo\"}}",
+		 "spec.repository"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"repository\":3}}", "spec.repository"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"start\":\"yes\"}}", "spec.start"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"cutover\":1}}", "spec.cutover"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"rollback\":[]}}", "spec.rollback"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"cutover\":true,\"rollback\":true}}",
+		 "both asked for"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"syncIntervalSeconds\":0}}",
+		 "spec.syncIntervalSeconds"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"syncIntervalSeconds\":1.5}}",
+		 "spec.syncIntervalSeconds"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"cutoverBoundSeconds\":3601}}",
+		 "spec.cutoverBoundSeconds"},
 	};
 	struct mig_spec s;
 
@@ -444,8 +459,16 @@ static void check_spec(void)
 	s = spec_of(SPEC(""));
 	T_ASSERT(!strcmp(s.secret, "a") && !strcmp(s.secret_key, "kubeconfig") && !s.context[0] &&
 			 s.timeout_s == MIG_DEFAULT_TIMEOUT_S && s.n_namespaces == 1 &&
-			 !strcmp(s.target_namespaces[0], "shop") && !s.n_class_map,
+			 !strcmp(s.target_namespaces[0], "shop") && !s.n_class_map &&
+			 !strcmp(s.repository, "default") && !s.start && !s.cutover && !s.rollback &&
+			 s.sync_interval_s == MIG_DEFAULT_INTERVAL_S &&
+			 s.cutover_bound_s == MIG_DEFAULT_BOUND_S,
 		 "defaults");
+	s = spec_of("{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"repository\":\"r2\",\"start\":true,"
+		    "\"cutover\":true,\"syncIntervalSeconds\":2,\"cutoverBoundSeconds\":5}}");
+	T_ASSERT(!strcmp(s.repository, "r2") && s.start && s.cutover && !s.rollback &&
+			 s.sync_interval_s == 2 && s.cutover_bound_s == 5,
+		 "the stages' fields");
 	s = spec_of(
 		"{\"spec\":{\"source\":{\"kubeconfigSecretRef\":{\"name\":\"src.a\",\"key\":\"kc.yaml\"},"
 		"\"context\":\"prod\",\"timeoutSeconds\":3},\"namespaces\":[\"a\",\"b\"],"
@@ -458,8 +481,48 @@ static void check_spec(void)
 		 "a full spec");
 }
 
+/* mig_round_verdict(): each word, and the figures in its line */
+static void check_rounds(void)
+{
+	static const struct {
+		int64_t prev, cur;
+		double prev_s, cur_s;
+		bool first;
+		enum mig_verdict want;
+		const char *says;
+	} rounds[] = {
+		{0, 8 << 20, 0, 2.0, true, MIG_ROUND_FIRST, "the first round wrote 8 MiB"},
+		{0, 8 << 20, 0, 61.0, true, MIG_ROUND_TOO_SLOW, "bound of 60 s"},
+		{100 << 20, 105 << 20, 3, 3.1, false, MIG_ROUND_CONVERGED, "within 10 %"},
+		{100 << 20, 91 << 20, 3, 3.1, false, MIG_ROUND_CONVERGED, "predicted at about 3.1 s"},
+		{100 << 20, 111 << 20, 3, 3, false, MIG_ROUND_GROWING, "not converging"},
+		{100 << 20, 80 << 20, 3, 3, false, MIG_ROUND_SHRINKING, "shrinking"},
+		/* small rounds: within MIG_ROUND_FLOOR of each other is equal */
+		{0, 4096, 1, 1, false, MIG_ROUND_CONVERGED, "4 KiB"},
+		{512 << 10, 0, 1, 1, false, MIG_ROUND_CONVERGED, "0 B"},
+		{1 << 20, (2 << 20) + 1, 1, 1, false, MIG_ROUND_GROWING, "not converging"},
+		{100 << 20, 100 << 20, 3, 70, false, MIG_ROUND_TOO_SLOW, "longer than its bound"},
+	};
+
+	for (size_t i = 0; i < sizeof(rounds) / sizeof(rounds[0]); i++) {
+		struct mig_round p = {rounds[i].prev, rounds[i].prev_s}, c = {rounds[i].cur, rounds[i].cur_s};
+		char why[512];
+		enum mig_verdict v = mig_round_verdict(rounds[i].first ? NULL : &p, &c, 60, why,
+						       sizeof(why));
+
+		T_ASSERT(v == rounds[i].want, "row %zu: %s, want %s (%s)", i, mig_verdict_name(v),
+			 mig_verdict_name(rounds[i].want), why);
+		T_ASSERT(strstr(why, rounds[i].says), "row %zu: '%s' does not say '%s'", i, why,
+			 rounds[i].says);
+	}
+	T_ASSERT(mig_staged("Syncing") && mig_staged("Failed") && !mig_staged("Planned") &&
+			 !mig_staged(NULL),
+		 "the stages' phases");
+}
+
 int main(void)
 {
+	check_rounds();
 	check_rows();
 	check_messages();
 	check_spec();

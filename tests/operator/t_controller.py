@@ -77,7 +77,9 @@ PROVEN = ("ferry-controller",)
 # here by name and proven by tests/xfer/t_xfer.py from that suite's audit log
 # ferry-controller-lb-route (k8s/deploy/lb-route-rbac.yaml): a LoadBalancePolicy's HTTPRoute
 # export needs the Gateway API's CRDs, which this box has not; the export's scenario proves it
-ELSEWHERE = ("ferry-controller-volumes", "ferry-controller-lb-route")
+# ferry-controller-migrate (k8s/deploy/migrate-rbac.yaml): a Migration's seed needs a second
+# cluster running ferry: tests/migrate's warm migration proves it
+ELSEWHERE = ("ferry-controller-volumes", "ferry-controller-lb-route", "ferry-controller-migrate")
 
 
 def check_manifests(env, docs):

@@ -1,0 +1,972 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control/migrate/stages.c - a Migration after its plan: seed, sync rounds,
+ * cutover, rollback (migrate.h "the stages"). One idempotent step per
+ * reconcile: every object has a name made of the Migration's, so a step
+ * that died half way finds what it made and goes on; the status is written
+ * only when something in it changed (a write is an event: a step that
+ * always wrote would run for ever).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/xfer/xfer.h"
+#include "migrate.h"
+
+static const struct k8s_resource mig_backups =
+	K8S_RESOURCE("ferry.io", "v1alpha1", "backups", "Backup", true);
+static const struct k8s_resource mig_restores =
+	K8S_RESOURCE("ferry.io", "v1alpha1", "restores", "Restore", true);
+
+#define POLL_MS	   1000 /* a Backup, the Restore, a round's transfers */
+#define CUTOVER_MS 250	/* during the cutover every step counts toward the window */
+#define ROUNDS_KEPT 20
+
+struct stage {
+	const struct k8s_reconcile_req *req;
+	const struct mig_spec *spec;
+	struct k8s_client *src, *dst;
+	const struct k8s_obj *m;
+	struct k8s_obj *patch; /* {"status": {...}}: what changed */
+	struct k8s_reconcile_res *res;
+	struct k8s_err *err;
+	bool dirty;
+	char msg[1024];
+};
+
+/* ---------------------------------------------------------------- the status */
+
+static const char *cur(struct stage *s, const char *path)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "/status%s", path);
+	return k8s_obj_str(s->m, p);
+}
+
+static int set_str(struct stage *s, const char *path, const char *v)
+{
+	char p[128];
+	const char *had = cur(s, path);
+
+	if (had && !strcmp(had, v))
+		return 0;
+	snprintf(p, sizeof(p), "/status%s", path);
+	s->dirty = true;
+	return k8s_obj_set_str(s->patch, p, v);
+}
+
+/* an instant, written once (micro: the cutover's parts are measured with them) */
+static int set_now(struct stage *s, const char *path, int64_t *at)
+{
+	char t[K8S_TIME_SIZE];
+	int64_t had;
+
+	if (cur(s, path) && !k8s_time_parse(cur(s, path), &had)) {
+		if (at)
+			*at = had;
+		return 0;
+	}
+	if (at)
+		*at = k8s_now_ns();
+	k8s_time_format(at ? *at : k8s_now_ns(), true, t);
+	return set_str(s, path, t);
+}
+
+static int64_t when(struct stage *s, const char *path)
+{
+	int64_t t = 0;
+
+	if (cur(s, path))
+		k8s_time_parse(cur(s, path), &t);
+	return t;
+}
+
+static int say(struct stage *s, const char *phase, unsigned int requeue_ms)
+{
+	int ret = set_str(s, "/phase", phase);
+
+	if (!ret)
+		ret = set_str(s, "/message", s->msg);
+	s->res->reason = phase;
+	s->res->message = s->msg;
+	s->res->requeue_after_ms = requeue_ms;
+	return ret;
+}
+
+static int fail(struct stage *s)
+{
+	s->res->failed = true;
+	return say(s, "Failed", 0);
+}
+
+/* ---------------------------------------------------------------- objects */
+
+static int fetch(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
+		 const char *name, struct k8s_obj **out, struct k8s_err *err)
+{
+	int ret = k8s_get(c, r, ns, name, NULL, out, err);
+
+	if (ret == -ENOENT) {
+		*out = NULL;
+		return 0;
+	}
+	return ret;
+}
+
+static int create(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
+		  const struct k8s_obj *o, struct k8s_err *err)
+{
+	int ret = k8s_create(c, r, ns, o, NULL, NULL, err);
+
+	return ret == -EEXIST ? 0 : ret;
+}
+
+static bool is(const char *a, const char *b)
+{
+	return a && !strcmp(a, b);
+}
+
+static bool ended(const char *phase)
+{
+	return is(phase, "Completed") || is(phase, "PartiallyFailed") || is(phase, "Failed") ||
+	       is(phase, "FailedValidation");
+}
+
+/* a Backup in the source's ferry-system: the namespaces, or their claims alone */
+static int make_backup(struct stage *s, const char *name, bool claims_only)
+{
+	struct k8s_obj *o = NULL;
+	int ret;
+
+	ret = k8s_obj_new_kind(&mig_backups, XFER_NS, name, &o);
+	if (!ret)
+		ret = k8s_obj_set_label(o, MIG_ANN_MIGRATION, s->req->name);
+	for (size_t i = 0; !ret && i < s->spec->n_namespaces; i++)
+		ret = k8s_obj_set_str(o, "/spec/includedNamespaces/-", s->spec->namespaces[i]);
+	if (!ret && claims_only)
+		ret = k8s_obj_set_str(o, "/spec/includedResources/-", "persistentvolumeclaims");
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/storageLocation", s->spec->repository);
+	if (!ret)
+		ret = create(s->src, &mig_backups, XFER_NS, o, s->err);
+	k8s_obj_free(o);
+	return ret;
+}
+
+static const char *target_ns(struct stage *s, const char *ns)
+{
+	for (size_t i = 0; i < s->spec->n_namespaces; i++)
+		if (!strcmp(s->spec->namespaces[i], ns))
+			return s->spec->target_namespaces[i];
+	return ns;
+}
+
+/* the Restore here: the seed's objects, the volumes through the populator, nothing started */
+static int make_restore(struct stage *s, const char *backup)
+{
+	struct k8s_obj *o = NULL;
+	char path[128];
+	int ret;
+
+	ret = k8s_obj_new_kind(&mig_restores, XFER_NS, s->req->name, &o);
+	if (!ret)
+		ret = k8s_obj_set_label(o, MIG_ANN_MIGRATION, s->req->name);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/backupName", backup);
+	if (!ret)
+		ret = k8s_obj_set_bool(o, "/spec/restoreVolumes", true);
+	if (!ret)
+		ret = k8s_obj_set_bool(o, "/spec/scaleWorkloadsToZero", true);
+	for (size_t i = 0; !ret && i < s->spec->n_namespaces; i++) {
+		snprintf(path, sizeof(path), "/spec/namespaceMapping/%s", s->spec->namespaces[i]);
+		ret = k8s_obj_set_str(o, path, s->spec->target_namespaces[i]);
+	}
+	for (size_t i = 0; !ret && i < s->spec->n_class_map; i++) {
+		snprintf(path, sizeof(path), "/spec/storageClassMapping/%s",
+			 s->spec->class_map[i].from);
+		ret = k8s_obj_set_str(o, path, s->spec->class_map[i].to);
+	}
+	if (!ret)
+		ret = create(s->dst, &mig_restores, XFER_NS, o, s->err);
+	k8s_obj_free(o);
+	return ret;
+}
+
+/* the snapshot of claim @ns/@pvc in a Backup's status.volumes (NULL: none) */
+static const char *snapshot_of(const struct k8s_obj *b, const char *ns, const char *pvc)
+{
+	const struct k8s_obj *v;
+
+	for (v = k8s_obj_first(k8s_obj_at(b, "/status/volumes")); v; v = k8s_obj_next(v))
+		if (is(k8s_obj_str(v, "/namespace"), ns) && is(k8s_obj_str(v, "/pvc"), pvc))
+			return k8s_obj_str(v, "/snapshotId");
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- seed */
+
+static int seed(struct stage *s)
+{
+	struct k8s_obj *sb = NULL, *db = NULL, *rs = NULL, *vols = NULL;
+	char name[MIG_NAME_MAX + 8];
+	const char *phase;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s-seed", s->req->name);
+	ret = set_str(s, "/seed/backup", name);
+	if (!ret)
+		ret = set_str(s, "/seed/restore", s->req->name);
+	if (!ret)
+		ret = fetch(s->src, &mig_backups, XFER_NS, name, &sb, s->err);
+	if (ret)
+		goto out;
+	if (!sb) {
+		ret = make_backup(s, name, false);
+		snprintf(s->msg, sizeof(s->msg), "the seed: Backup %s/%s made in the source", XFER_NS,
+			 name);
+		if (!ret)
+			ret = say(s, "Seeding", POLL_MS);
+		goto out;
+	}
+	phase = k8s_obj_str(sb, "/status/phase");
+	if (!ended(phase)) {
+		int64_t done = 0, total = 0;
+
+		k8s_obj_int(sb, "/status/progress/bytesDone", &done);
+		k8s_obj_int(sb, "/status/progress/bytesTotal", &total);
+		snprintf(s->msg, sizeof(s->msg),
+			 "the seed: Backup %s in the source %s, %lld of %lld bytes", name,
+			 phase ? phase : "New", (long long)done, (long long)total);
+		ret = say(s, "Seeding", POLL_MS);
+		goto out;
+	}
+	if (!is(phase, "Completed")) {
+		snprintf(s->msg, sizeof(s->msg), "the seed: Backup %s in the source ended %s: %.600s",
+			 name, phase,
+			 k8s_obj_str(sb, "/status/failureReason")
+				 ? k8s_obj_str(sb, "/status/failureReason")
+				 : "(see ferry backup describe in the source)");
+		ret = fail(s);
+		goto out;
+	}
+	ret = fetch(s->dst, &mig_backups, XFER_NS, name, &db, s->err);
+	if (ret)
+		goto out;
+	if (!db || !is(k8s_obj_str(db, "/status/phase"), "Completed")) {
+		snprintf(s->msg, sizeof(s->msg),
+			 "the seed: Backup %s completed in the source; waiting for this cluster's "
+			 "backup sync of Repository %s to bring it",
+			 name, s->spec->repository);
+		ret = say(s, "Seeding", POLL_MS);
+		goto out;
+	}
+	ret = fetch(s->dst, &mig_restores, XFER_NS, s->req->name, &rs, s->err);
+	if (ret)
+		goto out;
+	if (!rs) {
+		ret = make_restore(s, name);
+		snprintf(s->msg, sizeof(s->msg), "the seed: Restore %s/%s made here, workloads at zero",
+			 XFER_NS, s->req->name);
+		if (!ret)
+			ret = say(s, "Seeding", POLL_MS);
+		goto out;
+	}
+	phase = k8s_obj_str(rs, "/status/phase");
+	if (!ended(phase)) {
+		snprintf(s->msg, sizeof(s->msg), "the seed: Restore %s %s", s->req->name,
+			 phase ? phase : "New");
+		ret = say(s, "Seeding", POLL_MS);
+		goto out;
+	}
+	if (!is(phase, "Completed")) {
+		snprintf(s->msg, sizeof(s->msg), "the seed: Restore %s ended %s: %.600s", s->req->name,
+			 phase,
+			 k8s_obj_str(rs, "/status/failureReason")
+				 ? k8s_obj_str(rs, "/status/failureReason")
+				 : "(see ferry restore describe)");
+		ret = fail(s);
+		goto out;
+	}
+	/* seeded: what each target claim holds */
+	ret = k8s_obj_new(&vols);
+	if (!ret)
+		ret = k8s_obj_set_empty(vols, "/v", K8S_T_ARRAY);
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(sb, "/status/volumes"));
+	     !ret && v; v = k8s_obj_next(v)) {
+		struct k8s_obj *e = NULL;
+		const char *ns = k8s_obj_str(v, "/namespace");
+
+		if (!ns || !k8s_obj_str(v, "/pvc") || !k8s_obj_str(v, "/snapshotId"))
+			continue;
+		ret = k8s_obj_new(&e);
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/namespace", ns);
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/pvc", k8s_obj_str(v, "/pvc"));
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/targetNamespace", target_ns(s, ns));
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/volume", k8s_obj_str(v, "/volume"));
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/snapshotID", k8s_obj_str(v, "/snapshotId"));
+		if (!ret)
+			ret = k8s_obj_set(vols, "/v/-", e);
+		else
+			k8s_obj_free(e);
+	}
+	if (!ret)
+		ret = k8s_obj_set_copy(s->patch, "/status/volumes", k8s_obj_at(vols, "/v"));
+	s->dirty = true;
+	if (!ret)
+		ret = set_now(s, "/seed/completionTime", NULL);
+	if (!ret)
+		ret = k8s_obj_set_int(s->patch, "/status/round", 1);
+	snprintf(s->msg, sizeof(s->msg), "seeded: %zu volume(s); sync round 1 next",
+		 k8s_obj_len(vols, "/v"));
+	if (!ret)
+		ret = say(s, "Syncing", 1);
+out:
+	k8s_obj_free(vols);
+	k8s_obj_free(rs);
+	k8s_obj_free(db);
+	k8s_obj_free(sb);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- a round */
+
+/* The transfer that writes @snap over volume @v of the target, as a delta onto what it holds. */
+static int make_transfer(struct stage *s, const char *name, const struct k8s_obj *v,
+			 const char *snap, const struct k8s_obj *repo)
+{
+	struct xfer_repo_ref ref = {0};
+	struct k8s_obj *o = NULL;
+	int ret;
+
+	xfer_repo_ref_of_repository(repo, &ref);
+	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, &o);
+	if (!ret)
+		ret = k8s_obj_set_label(o, MIG_ANN_MIGRATION, s->req->name);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/direction", "restore");
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/volume", k8s_obj_str(v, "/volume"));
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/snapshotID", snap);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/onto", k8s_obj_str(v, "/snapshotID"));
+	if (!ret)
+		ret = xfer_repo_ref_set(o, &ref);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/target/namespace", k8s_obj_str(v, "/targetNamespace"));
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/target/persistentVolumeClaim", k8s_obj_str(v, "/pvc"));
+	if (!ret)
+		ret = k8s_obj_set_bool(o, "/spec/target/overwrite", true);
+	if (!ret)
+		ret = create(s->dst, &xfer_volumetransfers, XFER_NS, o, s->err);
+	k8s_obj_free(o);
+	return ret;
+}
+
+/*
+ * One round (@bname: "<name>-r<N>", or "<name>-final"): the Backup of the
+ * claims in the source, then the deltas here. Return: 1 done (*@bytes
+ * written, *@read_ms the longest volume's read and upload, the volumes'
+ * new snapshots in *@vols), 0 not yet (the message said), -errno.
+ */
+static int round_step(struct stage *s, const char *bname, const char *phase, int64_t *bytes,
+		      int64_t *read_ms, int64_t *backup_done, struct k8s_obj **vols)
+{
+	struct k8s_obj *b = NULL, *repo = NULL, *out = NULL;
+	size_t i = 0, pending = 0, n = 0;
+	const char *bp;
+	int ret;
+
+	*bytes = *read_ms = 0;
+	ret = fetch(s->src, &mig_backups, XFER_NS, bname, &b, s->err);
+	if (ret)
+		goto out;
+	if (!b) {
+		ret = make_backup(s, bname, true);
+		snprintf(s->msg, sizeof(s->msg), "Backup %s of the claims made in the source", bname);
+		if (!ret)
+			ret = say(s, phase, POLL_MS);
+		goto out;
+	}
+	bp = k8s_obj_str(b, "/status/phase");
+	if (!ended(bp)) {
+		snprintf(s->msg, sizeof(s->msg), "Backup %s of the claims in the source: %s", bname,
+			 bp ? bp : "New");
+		ret = say(s, phase, is(phase, "CuttingOver") ? CUTOVER_MS : POLL_MS);
+		goto out;
+	}
+	if (!is(bp, "Completed")) {
+		snprintf(s->msg, sizeof(s->msg), "Backup %s in the source ended %s", bname, bp);
+		ret = fail(s);
+		goto out;
+	}
+	if (backup_done) {
+		ret = set_now(s, "/cutover/backupDoneTime", backup_done);
+		if (ret)
+			goto out;
+	}
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(b, "/status/volumes")); v;
+	     v = k8s_obj_next(v)) {
+		int64_t ms = 0;
+
+		k8s_obj_int(v, "/milliseconds", &ms);
+		if (ms > *read_ms)
+			*read_ms = ms;
+	}
+	ret = fetch(s->dst, &xfer_repositories, XFER_NS, s->spec->repository, &repo, s->err);
+	if (!ret && !repo) {
+		snprintf(s->msg, sizeof(s->msg), "Repository %s/%s not found here (spec.repository)",
+			 XFER_NS, s->spec->repository);
+		ret = fail(s);
+		goto out;
+	}
+	if (!ret)
+		ret = k8s_obj_new(&out);
+	if (!ret)
+		ret = k8s_obj_set_empty(out, "/v", K8S_T_ARRAY);
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes"));
+	     !ret && v; v = k8s_obj_next(v), i++) {
+		const char *held = k8s_obj_str(v, "/snapshotID");
+		const char *snap = snapshot_of(b, k8s_obj_str(v, "/namespace"),
+					       k8s_obj_str(v, "/pvc"));
+		char vname[MIG_NAME_MAX + 64];
+		struct k8s_obj *vt = NULL, *e = NULL;
+		const char *vp;
+		int64_t w = 0;
+
+		if (!snap) {
+			snprintf(s->msg, sizeof(s->msg), "Backup %s has no snapshot of claim %s/%s",
+				 bname, k8s_obj_str(v, "/namespace"), k8s_obj_str(v, "/pvc"));
+			ret = fail(s);
+			goto out;
+		}
+		ret = k8s_obj_new(&e);
+		if (!ret)
+			ret = k8s_obj_set_copy(e, "", v);
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/snapshotID", snap);
+		if (!ret)
+			ret = k8s_obj_set(out, "/v/-", e);
+		else
+			k8s_obj_free(e);
+		if (ret || is(held, snap))
+			continue; /* unchanged: the same snapshot */
+		n++;
+		snprintf(vname, sizeof(vname), "%s-%zu", bname, i);
+		ret = fetch(s->dst, &xfer_volumetransfers, XFER_NS, vname, &vt, s->err);
+		if (!ret && !vt) {
+			ret = make_transfer(s, vname, v, snap, repo);
+			pending++;
+			continue;
+		}
+		vp = k8s_obj_str(vt, "/status/phase");
+		if (is(vp, "Failed")) {
+			snprintf(s->msg, sizeof(s->msg), "VolumeTransfer %s (claim %s/%s) failed: %.600s",
+				 vname, k8s_obj_str(v, "/targetNamespace"), k8s_obj_str(v, "/pvc"),
+				 k8s_obj_str(vt, "/status/message") ? k8s_obj_str(vt, "/status/message")
+								     : "");
+			k8s_obj_free(vt);
+			ret = fail(s);
+			goto out;
+		}
+		k8s_obj_int(vt, "/status/bytesWritten", &w);
+		*bytes += w;
+		if (!is(vp, "Completed"))
+			pending++;
+		k8s_obj_free(vt);
+	}
+	if (ret)
+		goto out;
+	if (pending) {
+		snprintf(s->msg, sizeof(s->msg), "%s: %zu of %zu volume(s) being written here", bname,
+			 pending, n);
+		ret = say(s, phase, is(phase, "CuttingOver") ? CUTOVER_MS : POLL_MS);
+		goto out;
+	}
+	*vols = out;
+	out = NULL;
+	ret = 1;
+out:
+	k8s_obj_free(out);
+	k8s_obj_free(repo);
+	k8s_obj_free(b);
+	return ret;
+}
+
+/* the transfers of a round that is done go (they are cleaned up already) */
+static void round_forget(struct stage *s, const char *bname)
+{
+	struct k8s_call now = {.propagation = "Background"};
+	size_t n = k8s_obj_len(s->m, "/status/volumes");
+	struct k8s_err e;
+
+	for (size_t i = 0; i < n; i++) {
+		char vname[MIG_NAME_MAX + 64];
+
+		snprintf(vname, sizeof(vname), "%s-%zu", bname, i);
+		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, vname, &now, NULL, &e);
+	}
+}
+
+static double seconds(int64_t from, int64_t to)
+{
+	return to > from ? (double)(to - from) / 1e9 : 0;
+}
+
+static int sync(struct stage *s)
+{
+	struct k8s_obj *vols = NULL, *r = NULL, *rounds = NULL;
+	int64_t round = 1, bytes, read_ms, started;
+	struct mig_round prev = {0}, now;
+	enum mig_verdict v;
+	char bname[MIG_NAME_MAX + 32], why[512];
+	bool have_prev = false;
+	size_t n;
+	int ret;
+
+	k8s_obj_int(s->m, "/status/round", &round);
+	n = k8s_obj_len(s->m, "/status/rounds");
+	if (n) {
+		const struct k8s_obj *last = k8s_obj_first(k8s_obj_at(s->m, "/status/rounds"));
+		double sec = 0;
+
+		for (size_t i = 1; i < n; i++)
+			last = k8s_obj_next(last);
+		k8s_obj_int(last, "/bytesWritten", &prev.bytes);
+		k8s_obj_num(last, "/seconds", &sec);
+		prev.seconds = sec;
+		have_prev = true;
+		/* between rounds, a cutover asked for after one that converged goes now */
+		if (s->spec->cutover && !cur(s, "/roundStartTime") &&
+		    is(k8s_obj_str(last, "/verdict"), mig_verdict_name(MIG_ROUND_CONVERGED))) {
+			snprintf(s->msg, sizeof(s->msg), "cutover: fencing the source");
+			return say(s, "CuttingOver", 1);
+		}
+		/* the interval since the last round */
+		if (!cur(s, "/roundStartTime")) {
+			int64_t end = 0, due;
+			const char *e = k8s_obj_str(last, "/completionTime");
+
+			if (e)
+				k8s_time_parse(e, &end);
+			due = end + (int64_t)s->spec->sync_interval_s * 1000000000LL;
+			if (k8s_now_ns() < due) {
+				s->res->reason = "Syncing";
+				s->res->message = k8s_obj_str(s->m, "/status/message");
+				s->res->requeue_after_ms = (unsigned int)((due - k8s_now_ns()) / 1000000) + 1;
+				return 0;
+			}
+		}
+	}
+	ret = set_now(s, "/roundStartTime", &started);
+	snprintf(bname, sizeof(bname), "%s-r%lld", s->req->name, (long long)round);
+	if (!ret)
+		ret = round_step(s, bname, "Syncing", &bytes, &read_ms, NULL, &vols);
+	if (ret <= 0)
+		return ret;
+	/* the round is done: its figures, the verdict, what each volume holds now */
+	now.bytes = bytes;
+	now.seconds = seconds(started, k8s_now_ns());
+	v = mig_round_verdict(have_prev ? &prev : NULL, &now, s->spec->cutover_bound_s, why,
+			      sizeof(why));
+	ret = k8s_obj_new(&r);
+	if (!ret)
+		ret = k8s_obj_set_int(r, "/round", round);
+	if (!ret)
+		ret = k8s_obj_set_str(r, "/backup", bname);
+	if (!ret)
+		ret = k8s_obj_set_str(r, "/startTime", cur(s, "/roundStartTime"));
+	if (!ret) {
+		char t[K8S_TIME_SIZE];
+
+		k8s_time_format(k8s_now_ns(), true, t);
+		ret = k8s_obj_set_str(r, "/completionTime", t);
+	}
+	if (!ret)
+		ret = k8s_obj_set_num(r, "/seconds", (double)(int64_t)(now.seconds * 1000) / 1000);
+	if (!ret)
+		ret = k8s_obj_set_int(r, "/bytesWritten", bytes);
+	if (!ret)
+		ret = k8s_obj_set_int(r, "/readMilliseconds", read_ms);
+	if (!ret)
+		ret = k8s_obj_set_str(r, "/verdict", mig_verdict_name(v));
+	/* status.rounds: the last ROUNDS_KEPT */
+	if (!ret)
+		ret = k8s_obj_new(&rounds);
+	if (!ret)
+		ret = k8s_obj_set_empty(rounds, "/v", K8S_T_ARRAY);
+	{
+		size_t skip = n + 1 > ROUNDS_KEPT ? n + 1 - ROUNDS_KEPT : 0, i = 0;
+
+		for (const struct k8s_obj *e = k8s_obj_first(k8s_obj_at(s->m, "/status/rounds"));
+		     !ret && e; e = k8s_obj_next(e), i++)
+			if (i >= skip)
+				ret = k8s_obj_set_copy(rounds, "/v/-", e);
+	}
+	if (!ret) {
+		ret = k8s_obj_set(rounds, "/v/-", r);
+		if (!ret)
+			r = NULL;
+	}
+	if (!ret)
+		ret = k8s_obj_set_copy(s->patch, "/status/rounds", k8s_obj_at(rounds, "/v"));
+	if (!ret)
+		ret = k8s_obj_set_copy(s->patch, "/status/volumes", k8s_obj_at(vols, "/v"));
+	if (!ret)
+		ret = k8s_obj_set_int(s->patch, "/status/round", round + 1);
+	if (!ret)
+		ret = k8s_obj_set_null(s->patch, "/status/roundStartTime");
+	if (!ret)
+		ret = k8s_obj_set_bool(s->patch, "/status/converged", v == MIG_ROUND_CONVERGED);
+	s->dirty = true;
+	snprintf(s->msg, sizeof(s->msg), "round %lld: %s: %s", (long long)round,
+		 mig_verdict_name(v), why);
+	if (!ret)
+		ret = say(s, "Syncing", s->spec->cutover && v == MIG_ROUND_CONVERGED
+						? 1
+						: s->spec->sync_interval_s * 1000);
+	if (!ret && round > 1) {
+		char old[MIG_NAME_MAX + 32];
+
+		snprintf(old, sizeof(old), "%s-r%lld", s->req->name, (long long)round - 1);
+		round_forget(s, old);
+	}
+	k8s_obj_free(rounds);
+	k8s_obj_free(r);
+	k8s_obj_free(vols);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- the workloads */
+
+static const struct k8s_resource *const workloads[] = {&k8s_deployments, &k8s_statefulsets};
+
+/*
+ * The source's Deployments and StatefulSets: fenced (annotated, scaled to
+ * zero), or with @undo put back as they were. Return: 0; 1 one of them was
+ * scaled back up while fenced (the message says which); -errno.
+ */
+static int fence(struct stage *s, bool undo)
+{
+	int ret = 0, breach = 0;
+
+	for (size_t i = 0; !ret && i < s->spec->n_namespaces; i++)
+		for (size_t k = 0; !ret && k < 2; k++) {
+			struct k8s_items *l = NULL;
+
+			ret = k8s_list(s->src, workloads[k], s->spec->namespaces[i], NULL, &l, s->err);
+			for (size_t j = 0; !ret && j < k8s_items_len(l); j++) {
+				const struct k8s_obj *w = k8s_items_at(l, j);
+				const char *mine = k8s_obj_annotation(w, MIG_ANN_MIGRATION);
+				const char *had = k8s_obj_annotation(w, MIG_ANN_REPLICAS);
+				struct k8s_workload wv;
+				struct k8s_obj *p = NULL;
+				char n[32];
+
+				if (k8s_workload_view(w, &wv))
+					continue;
+				if (is(mine, s->req->name) && !undo) {
+					if (wv.replicas > 0 && !breach) {
+						snprintf(s->msg, sizeof(s->msg),
+							 "cutover paused: %s %s/%s was scaled back up to "
+							 "%lld while fenced by this migration",
+							 workloads[k]->kind, wv.meta.ns, wv.meta.name,
+							 (long long)wv.replicas);
+						breach = 1;
+					}
+					continue;
+				}
+				if (undo && !is(mine, s->req->name))
+					continue;
+				ret = k8s_obj_new(&p);
+				if (!ret && !undo) {
+					snprintf(n, sizeof(n), "%lld", (long long)wv.replicas);
+					ret = k8s_obj_set_annotation(p, MIG_ANN_MIGRATION, s->req->name);
+					if (!ret)
+						ret = k8s_obj_set_annotation(p, MIG_ANN_REPLICAS, n);
+					if (!ret)
+						ret = k8s_obj_set_annotation(p, MIG_ANN_PAUSED, "true");
+					if (!ret)
+						ret = k8s_obj_set_int(p, "/spec/replicas", 0);
+				} else if (!ret) {
+					long long back = had ? strtoll(had, NULL, 10) : 1;
+
+					ret = k8s_obj_set_null(p, "/metadata/annotations/" MIG_ANN_MIGRATION);
+					if (!ret)
+						ret = k8s_obj_set_null(p, "/metadata/annotations/" MIG_ANN_REPLICAS);
+					if (!ret)
+						ret = k8s_obj_set_null(p, "/metadata/annotations/" MIG_ANN_PAUSED);
+					if (!ret)
+						ret = k8s_obj_set_int(p, "/spec/replicas", back >= 0 ? back : 1);
+				}
+				if (!ret)
+					ret = k8s_patch(s->src, workloads[k], wv.meta.ns, wv.meta.name,
+							K8S_PATCH_MERGE, p, NULL, NULL, s->err);
+				k8s_obj_free(p);
+			}
+			k8s_items_free(l);
+		}
+	return ret ? ret : breach;
+}
+
+/* pods of @c not finished in @namespaces (the source's, or the target's mapped ones) */
+static int running_pods(struct stage *s, struct k8s_client *c, bool target, size_t *n, size_t *ready)
+{
+	int ret = 0;
+
+	*n = *ready = 0;
+	for (size_t i = 0; !ret && i < s->spec->n_namespaces; i++) {
+		struct k8s_items *l = NULL;
+
+		ret = k8s_list(c, &k8s_pods,
+			       target ? s->spec->target_namespaces[i] : s->spec->namespaces[i], NULL,
+			       &l, s->err);
+		for (size_t j = 0; !ret && j < k8s_items_len(l); j++) {
+			struct k8s_pod pv;
+
+			if (k8s_pod_view(k8s_items_at(l, j), &pv) || is(pv.phase, "Succeeded") ||
+			    is(pv.phase, "Failed"))
+				continue;
+			(*n)++;
+			*ready += pv.ready;
+		}
+		k8s_items_free(l);
+	}
+	return ret;
+}
+
+/*
+ * The target's workloads that the Restore held at zero: scaled to their
+ * ferry.io/restore-replicas. Return: 0 (*@want the replicas asked for in
+ * all, *@ready those ready); -errno.
+ */
+static int start_target(struct stage *s, bool scale, int64_t *want, int64_t *ready)
+{
+	int ret = 0;
+
+	*want = *ready = 0;
+	for (size_t i = 0; !ret && i < s->spec->n_namespaces; i++)
+		for (size_t k = 0; !ret && k < 2; k++) {
+			struct k8s_items *l = NULL;
+
+			ret = k8s_list(s->dst, workloads[k], s->spec->target_namespaces[i], NULL, &l,
+				       s->err);
+			for (size_t j = 0; !ret && j < k8s_items_len(l); j++) {
+				const struct k8s_obj *w = k8s_items_at(l, j);
+				const char *n = k8s_obj_annotation(w, MIG_ANN_RESTORED);
+				struct k8s_workload wv;
+				struct k8s_obj *p = NULL;
+
+				if (k8s_workload_view(w, &wv))
+					continue;
+				if (!n || !scale) {
+					*want += wv.replicas;
+					*ready += wv.ready < wv.replicas ? wv.ready : wv.replicas;
+					continue;
+				}
+				*want += strtoll(n, NULL, 10);
+				ret = k8s_obj_new(&p);
+				if (!ret)
+					ret = k8s_obj_set_null(p, "/metadata/annotations/" MIG_ANN_RESTORED);
+				if (!ret)
+					ret = k8s_obj_set_int(p, "/spec/replicas", strtoll(n, NULL, 10));
+				if (!ret)
+					ret = k8s_patch(s->dst, workloads[k], wv.meta.ns, wv.meta.name,
+							K8S_PATCH_MERGE, p, NULL, NULL, s->err);
+				k8s_obj_free(p);
+			}
+			k8s_items_free(l);
+		}
+	return ret;
+}
+
+/* ---------------------------------------------------------------- cutover */
+
+static int set_seconds(struct stage *s, const char *path, double v)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "/status/cutover/%s", path);
+	s->dirty = true;
+	return k8s_obj_set_num(s->patch, p, (double)(int64_t)(v * 1000) / 1000);
+}
+
+static int cutover(struct stage *s)
+{
+	int64_t start, stopped, backup_done = 0, applied, launched, done, bytes = 0, read_ms = 0;
+	int64_t want = 0, ready = 0;
+	struct k8s_obj *vols = NULL;
+	char bname[MIG_NAME_MAX + 8];
+	size_t n, nready;
+	int ret;
+
+	ret = set_now(s, "/cutover/startTime", &start);
+	if (ret)
+		return ret;
+	if (!cur(s, "/cutover/sourceStoppedTime")) {
+		ret = fence(s, false);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			return say(s, "CuttingOver", CUTOVER_MS);
+		ret = running_pods(s, s->src, false, &n, &nready);
+		if (ret)
+			return ret;
+		if (n) {
+			snprintf(s->msg, sizeof(s->msg),
+				 "cutover: the source fenced, %zu pod(s) still running", n);
+			return say(s, "CuttingOver", CUTOVER_MS);
+		}
+		ret = set_now(s, "/cutover/sourceStoppedTime", &stopped);
+		if (!ret)
+			snprintf(s->msg, sizeof(s->msg), "cutover: the source stopped; the final backup");
+		return ret ? ret : say(s, "CuttingOver", 1);
+	}
+	stopped = when(s, "/cutover/sourceStoppedTime");
+	if (!cur(s, "/cutover/appliedTime")) {
+		/* the fence holds, or the cutover waits */
+		ret = fence(s, false);
+		if (ret)
+			return ret < 0 ? ret : say(s, "CuttingOver", CUTOVER_MS);
+		snprintf(bname, sizeof(bname), "%s-final", s->req->name);
+		ret = round_step(s, bname, "CuttingOver", &bytes, &read_ms, &backup_done, &vols);
+		if (ret <= 0)
+			return ret;
+		ret = k8s_obj_set_copy(s->patch, "/status/volumes", k8s_obj_at(vols, "/v"));
+		k8s_obj_free(vols);
+		if (!ret)
+			ret = set_now(s, "/cutover/appliedTime", &applied);
+		if (!ret)
+			ret = k8s_obj_set_int(s->patch, "/status/cutover/bytesWritten", bytes);
+		if (!ret)
+			ret = set_seconds(s, "readUploadSeconds", (double)read_ms / 1000);
+		s->dirty = true;
+		snprintf(s->msg, sizeof(s->msg), "cutover: the final delta written; the target starts");
+		return ret ? ret : say(s, "CuttingOver", 1);
+	}
+	applied = when(s, "/cutover/appliedTime");
+	backup_done = when(s, "/cutover/backupDoneTime");
+	if (!cur(s, "/cutover/targetStartTime")) {
+		ret = start_target(s, true, &want, &ready);
+		if (!ret)
+			ret = set_now(s, "/cutover/targetStartTime", &launched);
+		snprintf(s->msg, sizeof(s->msg), "cutover: the target's workloads started (%lld replicas)",
+			 (long long)want);
+		return ret ? ret : say(s, "CuttingOver", CUTOVER_MS);
+	}
+	launched = when(s, "/cutover/targetStartTime");
+	ret = start_target(s, false, &want, &ready);
+	if (ret)
+		return ret;
+	if (ready < want) {
+		snprintf(s->msg, sizeof(s->msg), "cutover: %lld of %lld replicas ready in the target",
+			 (long long)ready, (long long)want);
+		return say(s, "CuttingOver", CUTOVER_MS);
+	}
+	ret = set_now(s, "/cutover/readyTime", &done);
+	if (!ret)
+		ret = set_seconds(s, "quiesceSeconds", seconds(start, stopped));
+	if (!ret)
+		ret = set_seconds(s, "backupSeconds", seconds(stopped, backup_done));
+	if (!ret)
+		ret = set_seconds(s, "applySeconds", seconds(backup_done, applied));
+	if (!ret)
+		ret = set_seconds(s, "startSeconds", seconds(applied, done));
+	if (!ret)
+		ret = set_seconds(s, "windowSeconds", seconds(stopped, done));
+	snprintf(s->msg, sizeof(s->msg),
+		 "cut over: the source stopped %.1f s before the target was ready (backup %.1f s, "
+		 "apply %.1f s, start %.1f s)",
+		 seconds(stopped, done), seconds(stopped, backup_done), seconds(backup_done, applied),
+		 seconds(applied, done));
+	(void)launched;
+	return ret ? ret : say(s, "Completed", 0);
+}
+
+/* ---------------------------------------------------------------- the step */
+
+int mig_stage_step(const struct k8s_reconcile_req *req, const struct mig_spec *spec,
+		   struct k8s_client *src, struct k8s_reconcile_res *res, struct k8s_err *err)
+{
+	static _Thread_local char msg[1024];
+	const char *phase = k8s_obj_str(req->obj, "/status/phase");
+	struct stage s = {.req = req,
+			  .spec = spec,
+			  .src = src,
+			  .dst = req->client,
+			  .m = req->obj,
+			  .res = res,
+			  .err = err};
+	int ret;
+
+	assert(req && spec && src && res && err);
+	ret = k8s_obj_new(&s.patch);
+	if (ret)
+		return k8s_err_set(err, ret, "", "migration %s: out of memory", req->key);
+	if (is(phase, "Completed") || is(phase, "RolledBack") || is(phase, "Failed")) {
+		res->reason = phase;
+		res->failed = is(phase, "Failed");
+		snprintf(msg, sizeof(msg), "%s", k8s_obj_str(req->obj, "/status/message")
+							 ? k8s_obj_str(req->obj, "/status/message")
+							 : "");
+		res->message = msg;
+		goto out;
+	}
+	if (spec->rollback) {
+		if (cur(&s, "/cutover/targetStartTime")) {
+			snprintf(s.msg, sizeof(s.msg),
+				 "rollback refused: the target's workloads were started at %s; only "
+				 "a new migration the other way moves the application back",
+				 cur(&s, "/cutover/targetStartTime"));
+			res->failed = true;
+			res->reason = "RollbackRefused";
+			res->message = s.msg;
+			goto out;
+		}
+		ret = fence(&s, true);
+		snprintf(s.msg, sizeof(s.msg),
+			 "rolled back: the source's workloads at their replicas again, unfenced");
+		if (!ret)
+			ret = say(&s, "RolledBack", 0);
+	} else if (is(phase, "Planned")) {
+		if (!spec->start)
+			goto out;
+		ret = set_now(&s, "/startTime", NULL);
+		snprintf(s.msg, sizeof(s.msg), "the seed starts");
+		if (!ret)
+			ret = say(&s, "Seeding", 1);
+	} else if (is(phase, "Seeding")) {
+		ret = seed(&s);
+	} else if (is(phase, "Syncing")) {
+		ret = sync(&s);
+	} else if (is(phase, "CuttingOver")) {
+		ret = cutover(&s);
+	}
+	if (ret < 0)
+		goto out;
+	ret = 0;
+	if (s.dirty) {
+		struct k8s_call call = {.subresource = "status"};
+
+		ret = k8s_patch(req->client, &mig_migrations, req->ns, req->name, K8S_PATCH_MERGE,
+				s.patch, &call, NULL, err);
+	}
+out:
+	if (res->message && res->message == s.msg) {
+		/* the runtime reads it after this frame is gone */
+		snprintf(msg, sizeof(msg), "%s", s.msg);
+		res->message = msg;
+	}
+	k8s_obj_free(s.patch);
+	return ret;
+}
