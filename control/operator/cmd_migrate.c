@@ -44,8 +44,10 @@ struct mg_args {
 	const char *src_kubeconfig, *src_secret, *src_context;
 	const char *namespaces, *ns_map, *class_map;
 	unsigned long src_timeout, wait_s;
+	const char *repository;
+	unsigned long interval_s, bound_s;
 	enum mg_out out;
-	bool help;
+	bool help, wait;
 };
 
 static void mg_usage(FILE *f)
@@ -56,12 +58,27 @@ static void mg_usage(FILE *f)
 		"                          [--storage-class-mappings A:B,..] [--source-context NAME]\n"
 		"                          [--source-timeout SECONDS] [--wait-timeout SECONDS]\n"
 		"                          [-o json|yaml]\n"
-		"       ferry migrate status NAME [-o json|yaml]\n\n"
+		"       ferry migrate status NAME [-o json|yaml]\n"
+		"       ferry migrate start NAME [--repository R] [--sync-interval SECONDS]\n"
+		"                          [--cutover-bound SECONDS]\n"
+		"       ferry migrate cutover NAME [--wait [--wait-timeout SECONDS]]\n"
+		"       ferry migrate rollback NAME\n"
+		"       ferry migrate report NAME [-o json|yaml]\n\n"
 		"A Migration moves an application from a source cluster into this one; the first\n"
 		"stage is its plan: what would move (volumes, sizes, target classes, the nodes that\n"
 		"use them) and every problem found before any data moves. `ferry controller` of\n"
 		"this cluster makes it. Exit: 0 a plan without errors, 1 findings that block the\n"
 		"move or a source that cannot be read, 2 bad input.\n\n"
+		"start seeds (a Backup in the source, restored here with the workloads at zero) and\n"
+		"syncs (each round's changed blocks written onto the volumes here); cutover, once a\n"
+		"round converged, stops the source, writes the last change, starts the workloads\n"
+		"here (--wait: until they are ready; exit 0 Completed, 1 otherwise); rollback puts\n"
+		"the source back until the workloads here start; report prints the rounds and the\n"
+		"cutover's parts.\n\n"
+		"  --repository R             the Repository both clusters share (default: default)\n"
+		"  --sync-interval SECONDS    between sync rounds (default 30)\n"
+		"  --cutover-bound SECONDS    the longest cutover a converged round may predict (60)\n"
+		"  --wait                     cutover: wait until Completed, Failed or RolledBack\n"
 		"  --source-kubeconfig FILE   the source's kubeconfig, self-contained (a token or a\n"
 		"                             client certificate inline; no exec plugin), stored in\n"
 		"                             the Secret ferry-migrate-NAME beside the Migration\n"
@@ -80,7 +97,20 @@ static void mg_usage(FILE *f)
 
 static int mg_parse(int argc, char **argv, struct mg_args *a)
 {
-	enum { O_SKC = OP_OPT_VERB_BASE, O_SSEC, O_SCTX, O_STO, O_INC, O_NSMAP, O_SCMAP, O_WAIT };
+	enum {
+		O_SKC = OP_OPT_VERB_BASE,
+		O_SSEC,
+		O_SCTX,
+		O_STO,
+		O_INC,
+		O_NSMAP,
+		O_SCMAP,
+		O_WAIT,
+		O_REPO,
+		O_IVL,
+		O_BOUND,
+		O_WAITF
+	};
 	static const struct option opts[] = {
 		OP_CLUSTER_LONGOPTS,
 		{"source-kubeconfig", required_argument, NULL, O_SKC},
@@ -91,6 +121,10 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		{"namespace-mappings", required_argument, NULL, O_NSMAP},
 		{"storage-class-mappings", required_argument, NULL, O_SCMAP},
 		{"wait-timeout", required_argument, NULL, O_WAIT},
+		{"repository", required_argument, NULL, O_REPO},
+		{"sync-interval", required_argument, NULL, O_IVL},
+		{"cutover-bound", required_argument, NULL, O_BOUND},
+		{"wait", no_argument, NULL, O_WAITF},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -121,6 +155,20 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 					"migrate", "%s '%s': a whole number of seconds%s",
 					opt == O_STO ? "--source-timeout" : "--wait-timeout",
 					optarg, opt == O_STO ? " from 1 to 300" : "");
+			break;
+		case O_IVL:
+		case O_BOUND:
+			if (ctl_parse_ulong(optarg, 1, 3600, opt == O_IVL ? &a->interval_s : &a->bound_s,
+					    NULL))
+				return ctl_usage_error(
+					"migrate", "%s '%s': a whole number of seconds from 1 to 3600",
+					opt == O_IVL ? "--sync-interval" : "--cutover-bound", optarg);
+			break;
+		case O_REPO:
+			a->repository = optarg;
+			break;
+		case O_WAITF:
+			a->wait = true;
 			break;
 		case O_INC:
 			a->namespaces = optarg;
@@ -370,6 +418,60 @@ static void mg_print(const struct k8s_obj *m)
 	if (c)
 		printf("\nPlanned: %s %s: %s\n", or_dash(k8s_obj_str(c, "/status")),
 		       or_dash(k8s_obj_str(c, "/reason")), or_dash(k8s_obj_str(c, "/message")));
+	if (mig_staged(k8s_obj_str(m, "/status/phase")))
+		printf("\n%s: %s\n", k8s_obj_str(m, "/status/phase"),
+		       or_dash(k8s_obj_str(m, "/status/message")));
+}
+
+/* the stages: the seed, each sync round, the cutover's instants and parts */
+static void mg_report(const struct k8s_obj *m)
+{
+	const struct k8s_obj *cut = k8s_obj_at(m, "/status/cutover");
+	static const char *const parts[][2] = {
+		{"quiesceSeconds", "quiesce (fence to the source's last pod gone)"},
+		{"backupSeconds", "final snapshot, read and upload"},
+		{"readUploadSeconds", "  of it: the longest volume's read and upload"},
+		{"applySeconds", "final delta downloaded and written"},
+		{"startSeconds", "workloads started until ready"},
+		{"windowSeconds", "window (source stopped to target ready)"},
+	};
+	char size[32];
+
+	printf("Migration %s/%s: %s\n%s\n", or_dash(k8s_obj_get_ns(m)), k8s_obj_get_name(m),
+	       or_dash(k8s_obj_str(m, "/status/phase")), or_dash(k8s_obj_str(m, "/status/message")));
+	printf("\nSeed: Backup %s (source), Restore %s; done %s\n",
+	       or_dash(k8s_obj_str(m, "/status/seed/backup")),
+	       or_dash(k8s_obj_str(m, "/status/seed/restore")),
+	       or_dash(k8s_obj_str(m, "/status/seed/completionTime")));
+	printf("\n%-6s %-28s %10s %9s %10s  %s\n", "ROUND", "BACKUP", "WRITTEN", "SECONDS", "READ MS",
+	       "VERDICT");
+	for (const struct k8s_obj *r = k8s_obj_first(k8s_obj_at(m, "/status/rounds")); r;
+	     r = k8s_obj_next(r)) {
+		int64_t n = 0, b = 0, ms = 0;
+		double sec = 0;
+
+		k8s_obj_int(r, "/round", &n);
+		k8s_obj_int(r, "/bytesWritten", &b);
+		k8s_obj_int(r, "/readMilliseconds", &ms);
+		k8s_obj_num(r, "/seconds", &sec);
+		mig_human_bytes(b, size, sizeof(size));
+		printf("%-6" PRId64 " %-28s %10s %9.1f %10" PRId64 "  %s\n", n,
+		       or_dash(k8s_obj_str(r, "/backup")), size, sec, ms,
+		       or_dash(k8s_obj_str(r, "/verdict")));
+	}
+	if (!cut)
+		return;
+	printf("\nCutover: started %s, source stopped %s, ready %s\n",
+	       or_dash(k8s_obj_str(cut, "/startTime")), or_dash(k8s_obj_str(cut, "/sourceStoppedTime")),
+	       or_dash(k8s_obj_str(cut, "/readyTime")));
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		char path[64];
+		double v = 0;
+
+		snprintf(path, sizeof(path), "/%s", parts[i][0]);
+		if (!k8s_obj_num(cut, path, &v))
+			printf("  %-48s %8.3f s\n", parts[i][1], v);
+	}
 }
 
 static int mg_emit(const struct mg_args *a, const struct k8s_obj *m)
@@ -513,7 +615,88 @@ out:
 	return ret;
 }
 
-static int mg_status(struct mg_args *a, const char *name)
+/* the spec's stage fields merged in: start, cutover or rollback */
+static int mg_stage(struct mg_args *a, const char *verb, const char *name)
+{
+	struct k8s_client *c = NULL;
+	struct k8s_obj *p = NULL, *m = NULL;
+	int64_t end = k8s_now_ns() + (int64_t)a->wait_s * 1000000000;
+	struct k8s_err err;
+	int ret = op_cluster_client(&a->k, "migrate", NULL, &c, NULL);
+
+	if (!ret)
+		ret = k8s_obj_new(&p);
+	if (!ret && !strcmp(verb, "start")) {
+		ret = k8s_obj_set_bool(p, "/spec/start", true);
+		if (!ret && a->repository)
+			ret = k8s_obj_set_str(p, "/spec/repository", a->repository);
+		if (!ret && a->interval_s)
+			ret = k8s_obj_set_int(p, "/spec/syncIntervalSeconds", (int64_t)a->interval_s);
+		if (!ret && a->bound_s)
+			ret = k8s_obj_set_int(p, "/spec/cutoverBoundSeconds", (int64_t)a->bound_s);
+	} else if (!ret && !strcmp(verb, "cutover")) {
+		ret = k8s_obj_set_bool(p, "/spec/cutover", true);
+	} else if (!ret) {
+		ret = k8s_obj_set_bool(p, "/spec/rollback", true);
+		if (!ret)
+			ret = k8s_obj_set_bool(p, "/spec/cutover", false);
+	}
+	if (ret)
+		goto out;
+	ret = k8s_patch(c, &mig_migrations, a->k.ns, name, K8S_PATCH_MERGE, p, NULL, &m, &err);
+	if (ret) {
+		ret = ctl_fail(ret, err.msg, "migrate %s %s", verb, name);
+		goto out;
+	}
+	if (!strcmp(verb, "start") || (!strcmp(verb, "cutover") && !a->wait)) {
+		printf("migration %s: %s asked for; `ferry migrate status %s` follows it\n", name, verb,
+		       name);
+		goto out;
+	}
+	/* rollback, and cutover --wait: until it ends */
+	for (;;) {
+		const char *phase;
+		const struct k8s_obj *cond;
+
+		k8s_obj_free(m);
+		m = NULL;
+		ret = k8s_get(c, &mig_migrations, a->k.ns, name, NULL, &m, &err);
+		if (ret) {
+			ret = ctl_fail(ret, err.msg, "migrate %s %s", verb, name);
+			goto out;
+		}
+		phase = k8s_obj_str(m, "/status/phase");
+		cond = cond_of(m, "Planned");
+		if (phase && (!strcmp(phase, "Completed") || !strcmp(phase, "Failed") ||
+			      !strcmp(phase, "RolledBack") || !strcmp(phase, "PlanFailed")))
+			break;
+		if (!strcmp(verb, "rollback") && cond &&
+		    !strcmp(or_dash(k8s_obj_str(cond, "/reason")), "RollbackRefused")) {
+			ret = ctl_fail(-EPROTO, k8s_obj_str(cond, "/message"), "migrate rollback %s",
+				       name);
+			goto out;
+		}
+		if (k8s_now_ns() > end) {
+			ret = ctl_fail(-ETIMEDOUT, or_dash(k8s_obj_str(m, "/status/message")),
+				       "migrate %s %s: not done within %lu s (phase %s)", verb, name,
+				       a->wait_s, or_dash(phase));
+			goto out;
+		}
+		usleep(250 * 1000);
+	}
+	mg_report(m);
+	if (strcmp(k8s_obj_str(m, "/status/phase"),
+		   !strcmp(verb, "rollback") ? "RolledBack" : "Completed"))
+		ret = ctl_fail(-EPROTO, or_dash(k8s_obj_str(m, "/status/message")), "migrate %s %s: %s",
+			       verb, name, k8s_obj_str(m, "/status/phase"));
+out:
+	k8s_obj_free(m);
+	k8s_obj_free(p);
+	k8s_client_free(c);
+	return ret;
+}
+
+static int mg_status(struct mg_args *a, const char *name, bool report)
 {
 	struct k8s_client *c = NULL;
 	struct k8s_obj *m = NULL;
@@ -523,9 +706,12 @@ static int mg_status(struct mg_args *a, const char *name)
 	if (!ret) {
 		ret = k8s_get(c, &mig_migrations, a->k.ns, name, NULL, &m, &err);
 		if (ret)
-			ret = ctl_fail(ret, err.msg, "migrate status %s", name);
+			ret = ctl_fail(ret, err.msg, "migrate %s %s", report ? "report" : "status",
+				       name);
 	}
-	if (!ret)
+	if (!ret && report && a->out == MG_OUT_TEXT)
+		mg_report(m);
+	else if (!ret)
 		ret = mg_emit(a, m);
 	k8s_obj_free(m);
 	k8s_client_free(c);
@@ -540,7 +726,7 @@ int ctl_cmd_migrate(int argc, char **argv)
 
 	if (!verb || !strcmp(verb, "-h") || !strcmp(verb, "--help")) {
 		mg_usage(verb ? stdout : stderr);
-		return verb ? 0 : ctl_usage_error("migrate", "plan or status");
+		return verb ? 0 : ctl_usage_error("migrate", "plan, status, start, cutover, rollback or report");
 	}
 	ret = mg_parse(argc - 1, argv + 1, &a);
 	if (ret)
@@ -555,7 +741,11 @@ int ctl_cmd_migrate(int argc, char **argv)
 		return ctl_usage_error("migrate", "%s takes one NAME", verb);
 	if (!strcmp(verb, "plan"))
 		return mg_plan(&a, argv[optind + 1]);
-	if (!strcmp(verb, "status"))
-		return mg_status(&a, argv[optind + 1]);
-	return ctl_usage_error("migrate", "unknown verb '%s': plan or status", verb);
+	if (!strcmp(verb, "status") || !strcmp(verb, "report"))
+		return mg_status(&a, argv[optind + 1], !strcmp(verb, "report"));
+	if (!strcmp(verb, "start") || !strcmp(verb, "cutover") || !strcmp(verb, "rollback"))
+		return mg_stage(&a, verb, argv[optind + 1]);
+	return ctl_usage_error("migrate",
+			       "unknown verb '%s': plan, status, start, cutover, rollback or report",
+			       verb);
 }
