@@ -719,26 +719,47 @@ static int fence(struct stage *s, bool undo)
 	return ret ? ret : breach;
 }
 
-/* pods of @c not finished in @namespaces (the source's, or the target's mapped ones) */
-static int running_pods(struct stage *s, struct k8s_client *c, bool target, size_t *n, size_t *ready)
+/* whether pod @p mounts a claim that moves (status.volumes) */
+static bool uses_moved_claim(struct stage *s, const struct k8s_obj *p, const char *ns)
+{
+	size_t nv = k8s_obj_len(p, "/spec/volumes");
+
+	for (size_t v = 0; v < nv; v++) {
+		char path[96];
+		const char *claim;
+
+		snprintf(path, sizeof(path), "/spec/volumes/%zu/persistentVolumeClaim/claimName", v);
+		claim = k8s_obj_str(p, path);
+		if (!claim)
+			continue;
+		for (const struct k8s_obj *e = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes")); e;
+		     e = k8s_obj_next(e))
+			if (is(k8s_obj_str(e, "/namespace"), ns) && is(k8s_obj_str(e, "/pvc"), claim))
+				return true;
+	}
+	return false;
+}
+
+/* the source's pods not finished that mount a claim that moves: *@n, the first in *@who */
+static int source_users(struct stage *s, size_t *n, char *who, size_t wlen)
 {
 	int ret = 0;
 
-	*n = *ready = 0;
+	*n = 0;
 	for (size_t i = 0; !ret && i < s->spec->n_namespaces; i++) {
 		struct k8s_items *l = NULL;
 
-		ret = k8s_list(c, &k8s_pods,
-			       target ? s->spec->target_namespaces[i] : s->spec->namespaces[i], NULL,
-			       &l, s->err);
+		ret = k8s_list(s->src, &k8s_pods, s->spec->namespaces[i], NULL, &l, s->err);
 		for (size_t j = 0; !ret && j < k8s_items_len(l); j++) {
+			const struct k8s_obj *p = k8s_items_at(l, j);
 			struct k8s_pod pv;
 
-			if (k8s_pod_view(k8s_items_at(l, j), &pv) || is(pv.phase, "Succeeded") ||
-			    is(pv.phase, "Failed"))
+			if (k8s_pod_view(p, &pv) || is(pv.phase, "Succeeded") ||
+			    is(pv.phase, "Failed") || !uses_moved_claim(s, p, s->spec->namespaces[i]))
 				continue;
-			(*n)++;
-			*ready += pv.ready;
+			if (!(*n)++)
+				snprintf(who, wlen, "%s/%s", s->spec->namespaces[i],
+					 pv.meta.name ? pv.meta.name : "?");
 		}
 		k8s_items_free(l);
 	}
@@ -806,8 +827,8 @@ static int cutover(struct stage *s)
 	int64_t start, stopped, backup_done = 0, applied, launched, done, bytes = 0, read_ms = 0;
 	int64_t want = 0, ready = 0;
 	struct k8s_obj *vols = NULL;
-	char bname[MIG_NAME_MAX + 8];
-	size_t n, nready;
+	char bname[MIG_NAME_MAX + 8], who[300];
+	size_t n;
 	int ret;
 
 	ret = set_now(s, "/cutover/startTime", &start);
@@ -819,12 +840,14 @@ static int cutover(struct stage *s)
 			return ret;
 		if (ret)
 			return say(s, "CuttingOver", CUTOVER_MS);
-		ret = running_pods(s, s->src, false, &n, &nready);
+		ret = source_users(s, &n, who, sizeof(who));
 		if (ret)
 			return ret;
 		if (n) {
 			snprintf(s->msg, sizeof(s->msg),
-				 "cutover: the source fenced, %zu pod(s) still running", n);
+				 "cutover: the source fenced; %zu pod(s) that mount its claims still "
+				 "running (%s)",
+				 n, who);
 			return say(s, "CuttingOver", CUTOVER_MS);
 		}
 		ret = set_now(s, "/cutover/sourceStoppedTime", &stopped);
