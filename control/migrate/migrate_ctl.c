@@ -440,26 +440,34 @@ static bool wants_stage(const struct k8s_obj *m)
 	       start;
 }
 
+/* @spec decoded, or @res says why (InvalidSpec, the field in *@msg). Return: 0; 1 invalid; -ENOMEM. */
+static int decode(const struct k8s_reconcile_req *req, struct mig_spec **spec,
+		  struct k8s_reconcile_res *res, char *msg, size_t len, struct k8s_err *err)
+{
+	*spec = calloc(1, sizeof(**spec));
+	if (!*spec)
+		return k8s_err_set(err, -ENOMEM, "", "migration %s: out of memory", req->key);
+	if (!mig_spec_decode(req->obj, *spec, msg, len))
+		return 0;
+	res->failed = true;
+	res->reason = "InvalidSpec";
+	res->message = msg;
+	return 1;
+}
+
 /* the stages (stages.c), with the source's client */
 static int stage(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
 		 struct k8s_err *err)
 {
 	static _Thread_local char msg[512];
 	struct k8s_client *src = NULL;
-	struct mig_spec *spec;
-	char server[256], why[256];
+	struct mig_spec *spec = NULL;
+	char server[256];
 	int ret;
 
-	spec = calloc(1, sizeof(*spec));
-	if (!spec)
-		return k8s_err_set(err, -ENOMEM, "", "migration %s: out of memory", req->key);
-	if (mig_spec_decode(req->obj, spec, why, sizeof(why))) {
-		/* the stage's phase stays: a spec put right goes on */
-		res->failed = true;
-		res->reason = "InvalidSpec";
-		snprintf(msg, sizeof(msg), "%s", why);
-		res->message = msg;
-		ret = 0;
+	ret = decode(req, &spec, res, msg, sizeof(msg), err);
+	if (ret) {
+		ret = ret < 0 ? ret : 0; /* the stage's phase stays: a spec put right goes on */
 		goto out;
 	}
 	ret = source_client(req, spec, &src, server, sizeof(server), err);
@@ -480,7 +488,7 @@ static int mig_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 	struct mig_plan plan = {0};
 	struct mig_spec *spec = NULL;
 	struct k8s_obj *st = NULL;
-	char server[256] = "", why[256];
+	char server[256] = "";
 	int ret;
 
 	if (!req->obj)
@@ -505,15 +513,10 @@ static int mig_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 		res->message = msg;
 		return 0;
 	}
-	spec = calloc(1, sizeof(*spec));
-	if (!spec)
-		return k8s_err_set(err, -ENOMEM, "", "migration %s: out of memory", req->key);
-	if (mig_spec_decode(req->obj, spec, why, sizeof(why))) {
-		res->failed = true;
-		res->reason = "InvalidSpec";
-		snprintf(msg, sizeof(msg), "%s", why);
-		res->message = msg;
-		ret = write_status(req, "PlanFailed", msg, NULL, err);
+	ret = decode(req, &spec, res, msg, sizeof(msg), err);
+	if (ret) {
+		if (ret > 0)
+			ret = write_status(req, "PlanFailed", msg, NULL, err);
 		goto out;
 	}
 	ret = source_client(req, spec, &src, server, sizeof(server), err);

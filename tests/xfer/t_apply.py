@@ -23,7 +23,6 @@ Checked:
   does not exist, a claim that is not bound.
 CI budget: 2 minutes.
 """
-import hashlib
 import json
 import os
 import random
@@ -55,14 +54,7 @@ REPO = "file://" + os.path.join(WORK, "repo")
 get, create = env.get, env.create
 
 
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(4 * MiB)
-            if not b:
-                return h.hexdigest()
-            h.update(b)
+sha = xferkit.sha256
 
 
 def backup(name):

@@ -160,14 +160,7 @@ def volume_file():
     return f"/proc/{pools}/root{D}/storage/disk/volumes/{handle}.img"
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(4 * MiB)
-            if not b:
-                return h.hexdigest()
-            h.update(b)
+sha256 = xferkit.sha256
 
 
 def transfer(name, pvc="data", want="Completed"):

@@ -5,6 +5,7 @@ processes of this machine and of each node (nsenter into the node's mount, pid a
 cgroup namespaces), so that they share a file:// repository under /var/tmp (each node
 has a /tmp of its own). For the end-to-end tests of the volume path (tests/xfer).
 """
+import hashlib
 import os
 import shutil
 import signal
@@ -294,6 +295,17 @@ class Env:
     def unmounted(self, img, timeout=30):
         """Whether no loop device holds @img any more (its last mount gone), within @timeout."""
         return wait_until(lambda: not loops_of(img), timeout, 0.1)
+
+
+def sha256(path):
+    """The SHA-256 of a file or a device, read 4 MiB at a time."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(4 << 20)
+            if not b:
+                return h.hexdigest()
+            h.update(b)
 
 
 def loops_of(img):
