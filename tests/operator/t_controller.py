@@ -77,7 +77,9 @@ PROVEN = ("ferry-controller",)
 # here by name and proven by tests/xfer/t_xfer.py from that suite's audit log
 # ferry-controller-lb-route (k8s/deploy/lb-route-rbac.yaml): a LoadBalancePolicy's HTTPRoute
 # export needs the Gateway API's CRDs, which this box has not; the export's scenario proves it
-ELSEWHERE = ("ferry-controller-volumes", "ferry-controller-lb-route")
+# ferry-controller-restore-nodes (restore-rbac.yaml): the nodes of the claims a Restore with
+# scaleWorkloadsToZero fills, which needs storage too: proven by tests/xfer/t_zero.py
+ELSEWHERE = ("ferry-controller-volumes", "ferry-controller-lb-route", "ferry-controller-restore-nodes")
 
 
 def check_manifests(env, docs):
