@@ -1404,7 +1404,12 @@ size_t cluster_metrics_copy(struct cluster_metric *out, size_t max);
  *      follow the namespace filters, CRDs and PVs come with what needs them),
  *      prepared and sorted into tiers (cluster_restore_plan_finish()), the
  *      claims of the record's volumes given a Snapshot each, or restored empty
- *      with restoreVolumes false (cluster_restore_plan_volumes());
+ *      with restoreVolumes false (cluster_restore_plan_volumes()); with
+ *      spec.scaleWorkloadsToZero the workloads at zero (SCALED TO ZERO) and
+ *      the node of each claim of a WaitForFirstConsumer class chosen
+ *      (cluster_restore_plan_nodes(), from list nodes and csinodes: ClusterRole
+ *      ferry-controller-restore-nodes; refused, a warning and no node, or the
+ *      volume limits not counted), the plan's notes warnings of the Restore;
  *   3. phase InProgress and startTimestamp (a merge patch carrying the
  *      resourceVersion read);
  *   4. cluster_restore_apply(): tier by tier, 8 workers, 50 requests/s in

@@ -421,7 +421,8 @@ static int rs_nodes(struct rs *r, struct k8s_err *err)
 		const struct k8s_obj **n = realloc(cls, (ncls + 1) * sizeof(*n));
 		if (!n) {
 			k8s_obj_free(o);
-			ret = cluster_fail(err, -ENOMEM, "OutOfMemory", "the classes: out of memory");
+			ret = cluster_fail(err, -ENOMEM, "OutOfMemory",
+					   "the classes: out of memory");
 			goto out;
 		}
 		cls = n;
@@ -432,7 +433,8 @@ static int rs_nodes(struct rs *r, struct k8s_err *err)
 	ret = k8s_list(r->req->client, &k8s_nodes, NULL, NULL, &nodes, err);
 	if (ret == -EPERM) {
 		ret = rs_note(r, false,
-			      "scaleWorkloadsToZero: no node chosen for the claims: %.180s", err->msg);
+			      "scaleWorkloadsToZero: no node chosen for the claims: %.180s",
+			      err->msg);
 		goto out;
 	}
 	if (ret)

@@ -151,8 +151,8 @@ static bool term_holds(const struct k8s_obj *t, const struct k8s_obj *node)
 
 static bool affinity_holds(const struct k8s_obj *spec, const struct k8s_obj *node)
 {
-	const struct k8s_obj *req =
-		k8s_obj_at(spec, "/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution");
+	const struct k8s_obj *req = k8s_obj_at(
+		spec, "/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution");
 
 	for (const struct k8s_obj *m = k8s_obj_first(k8s_obj_at(spec, "/nodeSelector")); m;
 	     m = k8s_obj_next(m)) {
@@ -215,7 +215,8 @@ static bool topology_allows(const struct k8s_obj *cls, const struct k8s_obj *nod
 	for (const struct k8s_obj *t = k8s_obj_first(at); t; t = k8s_obj_next(t)) {
 		bool all = true;
 
-		for (const struct k8s_obj *e = k8s_obj_first(k8s_obj_at(t, "/matchLabelExpressions"));
+		for (const struct k8s_obj *e =
+			     k8s_obj_first(k8s_obj_at(t, "/matchLabelExpressions"));
 		     e && all; e = k8s_obj_next(e))
 			all = str_in(k8s_obj_at(e, "/values"),
 				     k8s_obj_label(node, k8s_obj_str(e, "/key")));
@@ -288,9 +289,8 @@ static const struct k8s_obj *pod_spec_of(const struct cluster_plan_item *it)
 		return k8s_obj_at(it->obj, "/spec");
 	if (!strcmp(g, "batch") && !strcmp(k, "CronJob"))
 		return k8s_obj_at(it->obj, "/spec/jobTemplate/spec/template/spec");
-	if ((!strcmp(g, "apps") &&
-	     (!strcmp(k, "Deployment") || !strcmp(k, "StatefulSet") ||
-	      !strcmp(k, "ReplicaSet") || !strcmp(k, "DaemonSet"))) ||
+	if ((!strcmp(g, "apps") && (!strcmp(k, "Deployment") || !strcmp(k, "StatefulSet") ||
+				    !strcmp(k, "ReplicaSet") || !strcmp(k, "DaemonSet"))) ||
 	    (!g[0] && !strcmp(k, "ReplicationController")) ||
 	    (!strcmp(g, "batch") && !strcmp(k, "Job")))
 		return k8s_obj_at(it->obj, "/spec/template/spec");
@@ -335,8 +335,8 @@ static long sts_ordinal(const struct cluster_plan_item *sts, const char *claim)
 	return -1;
 }
 
-static int pod_add(struct np *np, const struct cluster_plan_item *user,
-		   const struct k8s_obj *spec, long ordinal, size_t *out)
+static int pod_add(struct np *np, const struct cluster_plan_item *user, const struct k8s_obj *spec,
+		   long ordinal, size_t *out)
 {
 	struct np_pod *n;
 
@@ -404,19 +404,19 @@ static bool pod_uses(const struct np *np, size_t pi, const struct np_claim *c)
 /* ------------------------------------------------------------ the candidates */
 
 enum np_stage {
-	NP_NO_NODES,	/* no node at all */
-	NP_NOT_READY,	/* none Ready and schedulable */
-	NP_TEMPLATE,	/* none the templates allow */
-	NP_TOPOLOGY,	/* none in the classes' allowedTopologies */
-	NP_DRIVER,	/* none with the classes' drivers */
-	NP_LIMIT,	/* all at their volume limits */
-	NP_HELD,	/* not the node a shared claim holds it to */
+	NP_NO_NODES,  /* no node at all */
+	NP_NOT_READY, /* none Ready and schedulable */
+	NP_TEMPLATE,  /* none the templates allow */
+	NP_TOPOLOGY,  /* none in the classes' allowedTopologies */
+	NP_DRIVER,    /* none with the classes' drivers */
+	NP_LIMIT,     /* all at their volume limits */
+	NP_HELD,      /* not the node a shared claim holds it to */
 	NP_FITS,
 };
 
 /* how far node @ni gets for pod @pi: NP_FITS when it is a candidate */
-static enum np_stage node_fits(const struct np *np, const struct cluster_restore_plan *p,
-			       size_t pi, size_t ni)
+static enum np_stage node_fits(const struct np *np, const struct cluster_restore_plan *p, size_t pi,
+			       size_t ni)
 {
 	const struct k8s_obj *node = np->f->nodes[ni];
 	const char *name = node_name(node), *held = NULL;
@@ -509,7 +509,8 @@ static int no_node(struct np *np, size_t pi, enum np_stage st)
 		snprintf(why, sizeof(why), "the cluster has no nodes");
 		break;
 	case NP_NOT_READY:
-		snprintf(why, sizeof(why), "no node is Ready and schedulable (NotReady or cordoned)");
+		snprintf(why, sizeof(why),
+			 "no node is Ready and schedulable (NotReady or cordoned)");
 		break;
 	case NP_TEMPLATE:
 		snprintf(why, sizeof(why),
@@ -518,18 +519,21 @@ static int no_node(struct np *np, size_t pi, enum np_stage st)
 			 who);
 		break;
 	case NP_TOPOLOGY:
-		snprintf(why, sizeof(why),
-			 "no node the template allows is in the allowedTopologies of its StorageClass");
+		snprintf(
+			why, sizeof(why),
+			"no node the template allows is in the allowedTopologies of its StorageClass");
 		break;
 	case NP_DRIVER:
-		snprintf(why, sizeof(why), "no node the template allows has the driver %.100s (CSINode)",
+		snprintf(why, sizeof(why),
+			 "no node the template allows has the driver %.100s (CSINode)",
 			 first->driver ? first->driver : "?");
 		break;
 	case NP_LIMIT:
-		snprintf(why, sizeof(why),
-			 "every node the template allows is at its volume limit for %.100s (CSINode "
-			 "allocatable.count)",
-			 first->driver ? first->driver : "?");
+		snprintf(
+			why, sizeof(why),
+			"every node the template allows is at its volume limit for %.100s (CSINode "
+			"allocatable.count)",
+			first->driver ? first->driver : "?");
 		break;
 	case NP_HELD:
 	case NP_FITS:
@@ -539,10 +543,11 @@ static int no_node(struct np *np, size_t pi, enum np_stage st)
 	}
 	for (size_t c = 0; c < np->nclaims && !ret; c++)
 		if (np->claims[c].pod == pi && !np->claims[c].node)
-			ret = item_note(np->claims[c].it,
-					"scaleWorkloadsToZero: no node for it: %s; created without "
-					CLUSTER_ANN_SELECTED_NODE " (filled only once a pod uses it)",
-					why);
+			ret = item_note(
+				np->claims[c].it,
+				"scaleWorkloadsToZero: no node for it: %s; created without " CLUSTER_ANN_SELECTED_NODE
+				" (filled only once a pod uses it)",
+				why);
 	return ret;
 }
 
@@ -618,7 +623,8 @@ static int place(struct np *np, const struct cluster_restore_plan *p, const size
 				continue;
 			cl->node = node_name(np->f->nodes[ni]);
 			np->chosen[ni]++;
-			ret = k8s_obj_set_annotation(cl->it->obj, CLUSTER_ANN_SELECTED_NODE, cl->node);
+			ret = k8s_obj_set_annotation(cl->it->obj, CLUSTER_ANN_SELECTED_NODE,
+						     cl->node);
 		}
 	}
 	return ret;
@@ -651,16 +657,17 @@ static int claims_read(struct np *np, struct cluster_restore_plan *p)
 		const struct k8s_obj *cls;
 		struct np_claim *n;
 
-		if (it->skip || it->group[0] || strcmp(it->kind, "PersistentVolumeClaim") || !kind ||
-		    strcmp(kind, "Snapshot") || !grp || strcmp(grp, CLUSTER_API_GROUP) ||
+		if (it->skip || it->group[0] || strcmp(it->kind, "PersistentVolumeClaim") ||
+		    !kind || strcmp(kind, "Snapshot") || !grp || strcmp(grp, CLUSTER_API_GROUP) ||
 		    k8s_obj_annotation(it->obj, CLUSTER_ANN_SELECTED_NODE))
 			continue;
 		cls = class_of(np->f, cname);
 		if (!cls) {
-			ret = item_note(it,
-					"scaleWorkloadsToZero: its StorageClass %.100s was not found: no "
-					"node chosen (a WaitForFirstConsumer class waits for a pod)",
-					cname ? cname : "(none named)");
+			ret = item_note(
+				it,
+				"scaleWorkloadsToZero: its StorageClass %.100s was not found: no "
+				"node chosen (a WaitForFirstConsumer class waits for a pod)",
+				cname ? cname : "(none named)");
 			continue;
 		}
 		mode = k8s_obj_str(cls, "/volumeBindingMode");

@@ -648,9 +648,9 @@ int cluster_restore_prepare(const struct cluster_restore_opts *o, struct k8s_obj
 		goto nomem;
 	if (o->scale_to_zero && (ret = zero_workload(obj, group, kind))) {
 		if (ret == -EINVAL)
-			return cluster_err_set(err, ret,
-					       "%s %s: spec.replicas or spec.suspend of the wrong type",
-					       kind, name);
+			return cluster_err_set(
+				err, ret, "%s %s: spec.replicas or spec.suspend of the wrong type",
+				kind, name);
 		goto nomem;
 	}
 	if (o->backup_name[0] &&
@@ -887,17 +887,19 @@ static int plan_zero(struct cluster_restore_plan *p)
 		if (it->skip)
 			continue;
 		if (!strcmp(it->group, "apps") && !strcmp(it->kind, "DaemonSet"))
-			snprintf(msg, sizeof(msg),
-				 "scaleWorkloadsToZero: a DaemonSet cannot be held at zero: restored "
-				 "as it is, its pods run");
+			snprintf(
+				msg, sizeof(msg),
+				"scaleWorkloadsToZero: a DaemonSet cannot be held at zero: restored "
+				"as it is, its pods run");
 		else if (is(it, "Pod") && !it->owner[0])
 			snprintf(msg, sizeof(msg),
 				 "scaleWorkloadsToZero: a bare pod (no controller) is not created");
 		else if (is(it, "Pod"))
-			snprintf(msg, sizeof(msg),
-				 "scaleWorkloadsToZero: not created: its controller %.60s %.100s is "
-				 "not restored",
-				 it->owner_kind, it->owner);
+			snprintf(
+				msg, sizeof(msg),
+				"scaleWorkloadsToZero: not created: its controller %.60s %.100s is "
+				"not restored",
+				it->owner_kind, it->owner);
 		else
 			continue;
 		free(it->note);

@@ -410,8 +410,7 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 	     a->or_selector || a->inc_ns || a->exc_ns || a->inc_res || a->exc_res ||
 	     a->inc_cluster >= 0 || a->snap_vols >= 0 || a->restore_vols >= 0 ||
 	     a->preserve_np >= 0 || a->zero >= 0 || a->ttl || a->location || a->from_schedule ||
-	     a->from_backup ||
-	     a->ns_map || a->existing))
+	     a->from_backup || a->ns_map || a->existing))
 		return ctl_usage_error(noun, "%s takes no selection flags%s: they are create's",
 				       a->word, strcmp(a->word, "get") ? "" : " but -l");
 	if (create && a->restore &&
@@ -421,10 +420,11 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 	if (create && !a->restore &&
 	    (a->from_backup || a->ns_map || a->existing || a->restore_vols >= 0 ||
 	     a->preserve_np >= 0 || a->zero >= 0))
-		return ctl_usage_error(noun, "--from-backup, --namespace-mappings, "
-					     "--existing-resource-policy, --restore-volumes, "
-					     "--preserve-nodeports and --scale-workloads-to-zero are "
-					     "restore's");
+		return ctl_usage_error(noun,
+				       "--from-backup, --namespace-mappings, "
+				       "--existing-resource-policy, --restore-volumes, "
+				       "--preserve-nodeports and --scale-workloads-to-zero are "
+				       "restore's");
 	if (a->selector && a->or_selector)
 		return ctl_usage_error(noun, "--selector and --or-selector exclude each other");
 	if (a->schedule && a->out == AB_OUT_WIDE)
@@ -764,7 +764,8 @@ static int ab_build(const struct ab_args *a, struct k8s_client *c, const char *n
 	    (a->snap_vols >= 0 && k8s_obj_set_bool(o, "/spec/snapshotVolumes", a->snap_vols)) ||
 	    (a->restore_vols >= 0 &&
 	     k8s_obj_set_bool(o, "/spec/restoreVolumes", a->restore_vols)) ||
-	    (a->preserve_np >= 0 && k8s_obj_set_bool(o, "/spec/preserveNodePorts", a->preserve_np)) ||
+	    (a->preserve_np >= 0 &&
+	     k8s_obj_set_bool(o, "/spec/preserveNodePorts", a->preserve_np)) ||
 	    (a->zero >= 0 && k8s_obj_set_bool(o, "/spec/scaleWorkloadsToZero", a->zero)))
 		goto nomem;
 	/* what the controller would refuse, refused here in its words */

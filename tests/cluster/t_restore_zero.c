@@ -79,9 +79,11 @@ static const struct zero_case zero_cases[] = {
 	{"a ReplicaSet", "{" META("ReplicaSet", "apps/v1") "},'spec':{'replicas':2}}",
 	 "{" META("ReplicaSet", "apps/v1") ",'annotations':{'ferry.io/restore-replicas':'2'}},"
 					   "'spec':{'replicas':0}}"},
-	{"a ReplicationController (core)", "{" META("ReplicationController", "v1") "},'spec':{'replicas':5}}",
-	 "{" META("ReplicationController", "v1") ",'annotations':{'ferry.io/restore-replicas':'5'}},"
-						 "'spec':{'replicas':0}}"},
+	{"a ReplicationController (core)",
+	 "{" META("ReplicationController", "v1") "},'spec':{'replicas':5}}",
+	 "{" META("ReplicationController",
+		  "v1") ",'annotations':{'ferry.io/restore-replicas':'5'}},"
+			"'spec':{'replicas':0}}"},
 	{"a Deployment the archive had at zero: 0 kept as the count",
 	 "{" META("Deployment", "apps/v1") "},'spec':{'replicas':0}}",
 	 "{" META("Deployment", "apps/v1") ",'annotations':{'ferry.io/restore-replicas':'0'}},"
@@ -158,7 +160,8 @@ static void test_rewrite(void)
 	}
 	/* replicas of the wrong type: refused with the object named */
 	{
-		struct k8s_obj *in = J("{" META("Deployment", "apps/v1") "},'spec':{'replicas':'3'}}");
+		struct k8s_obj *in =
+			J("{" META("Deployment", "apps/v1") "},'spec':{'replicas':'3'}}");
 		const char *skip;
 
 		CHECK(cluster_restore_prepare(&o, in, &skip, &err) == -EINVAL &&
@@ -242,7 +245,8 @@ static void test_plan_zero(void)
 		int64_t r = -1;
 
 		CHECK(it && !k8s_obj_int(it->obj, "/spec/replicas", &r) && r == 0 &&
-			      !strcmp(k8s_obj_annotation(it->obj, CLUSTER_ANN_RESTORE_REPLICAS), "2"),
+			      !strcmp(k8s_obj_annotation(it->obj, CLUSTER_ANN_RESTORE_REPLICAS),
+				      "2"),
 		      "the Deployment: replicas 0, the annotation 2");
 	}
 	plan_of(&q, "{}", lines);
@@ -257,34 +261,39 @@ static void test_plan_zero(void)
 /* ------------------------------------------------------------ the node of a claim */
 
 #define NODEX(name, labels, spec, ready)                                                           \
-	"{'apiVersion':'v1','kind':'Node','metadata':{'name':'" name "','labels':{" labels "}},"    \
+	"{'apiVersion':'v1','kind':'Node','metadata':{'name':'" name "','labels':{" labels "}},"   \
 	"'spec':" spec ",'status':{'conditions':[{'type':'MemoryPressure','status':'False'},{"     \
 	"'type':'Ready','status':'" ready "'}]}}"
-#define ZONE(z)	       "'topology.kubernetes.io/zone':'" z "'"
-#define NODE(name, z)  NODEX(name, ZONE(z), "{}", "True")
+#define ZONE(z)	      "'topology.kubernetes.io/zone':'" z "'"
+#define NODE(name, z) NODEX(name, ZONE(z), "{}", "True")
 #define PVC(name)                                                                                  \
 	"{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'" name "',"         \
-	"'namespace':'app'},'spec':{'storageClassName':'wffc','dataSourceRef':{'apiGroup':"       \
+	"'namespace':'app'},'spec':{'storageClassName':'wffc','dataSourceRef':{'apiGroup':"        \
 	"'ferry.io','kind':'Snapshot','name':'s-" name "'}}}"
 #define PVC_CLASS(name, cls)                                                                       \
 	"{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'" name "',"         \
-	"'namespace':'app'},'spec':{'storageClassName':'" cls "','dataSourceRef':{'apiGroup':"    \
+	"'namespace':'app'},'spec':{'storageClassName':'" cls "','dataSourceRef':{'apiGroup':"     \
 	"'ferry.io','kind':'Snapshot','name':'s-" name "'}}}"
-#define VOL(c)		  "{'name':'v-" c "','persistentVolumeClaim':{'claimName':'" c "'}}"
+#define VOL(c) "{'name':'v-" c "','persistentVolumeClaim':{'claimName':'" c "'}}"
 #define DEP(name, extra, vols)                                                                     \
-	"{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'" name "','namespace':"    \
+	"{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'" name "','namespace':"   \
 	"'app'},'spec':{'replicas':1,'template':{'spec':{" extra "'volumes':[" vols "]}}}}"
 #define STS(name, extra, tmpls)                                                                    \
-	"{'apiVersion':'apps/v1','kind':'StatefulSet','metadata':{'name':'" name "','namespace':"   \
+	"{'apiVersion':'apps/v1','kind':'StatefulSet','metadata':{'name':'" name "','namespace':"  \
 	"'app'},'spec':{'replicas':3,'template':{'spec':{" extra "'containers':[]}},"              \
 	"'volumeClaimTemplates':[" tmpls "]}}"
-#define TMPL(n)		  "{'metadata':{'name':'" n "'}}"
-#define WFFC		  "{'apiVersion':'storage.k8s.io/v1','kind':'StorageClass','metadata':{'name':'wffc'},'provisioner':'disk.csi','volumeBindingMode':'WaitForFirstConsumer'}"
-#define CSINODE(n, count) "{'metadata':{'name':'" n "'},'spec':{'drivers':[{'name':'other.csi'},{'name':'disk.csi','allocatable':{'count':" count "}}]}}"
+#define TMPL(n) "{'metadata':{'name':'" n "'}}"
+#define WFFC                                                                                       \
+	"{'apiVersion':'storage.k8s.io/v1','kind':'StorageClass','metadata':{'name':'wffc'},'provisioner':'disk.csi','volumeBindingMode':'WaitForFirstConsumer'}"
+#define CSINODE(n, count)                                                                             \
+	"{'metadata':{'name':'" n                                                                     \
+	"'},'spec':{'drivers':[{'name':'other.csi'},{'name':'disk.csi','allocatable':{'count':" count \
+	"}}]}}"
 #define REQ(exprs)                                                                                 \
-	"'affinity':{'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{"            \
+	"'affinity':{'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{"           \
 	"'nodeSelectorTerms':[" exprs "]}}},"
-#define EXPR(k, op, vals) "{'matchExpressions':[{'key':'" k "','operator':'" op "','values':[" vals "]}]}"
+#define EXPR(k, op, vals)                                                                          \
+	"{'matchExpressions':[{'key':'" k "','operator':'" op "','values':[" vals "]}]}"
 
 struct node_case {
 	const char *why;
@@ -299,8 +308,8 @@ struct node_case {
 static const struct node_case node_cases[] = {
 	{"NoSchedule taint not tolerated: the other node",
 	 {DEP("web", "", VOL("c1")), PVC("c1")},
-	 {NODEX("n1", ZONE("a"), "{'taints':[{'key':'dedicated','value':'db','effect':'NoSchedule'}]}",
-		"True"),
+	 {NODEX("n1", ZONE("a"),
+		"{'taints':[{'key':'dedicated','value':'db','effect':'NoSchedule'}]}", "True"),
 	  NODE("n2", "a")},
 	 {0},
 	 {0},
@@ -318,52 +327,76 @@ static const struct node_case node_cases[] = {
 	 {0},
 	 {"c1=n1"}},
 	{"NoExecute taint tolerated by operator Exists without a key; PreferNoSchedule ignored",
-	 {DEP("web", "'tolerations':[{'operator':'Exists'}],'nodeSelector':{'pick':'me'},", VOL("c1")),
+	 {DEP("web", "'tolerations':[{'operator':'Exists'}],'nodeSelector':{'pick':'me'},",
+	      VOL("c1")),
 	  DEP("api", "'nodeSelector':{'soft':'yes'},", VOL("c2")), PVC("c1"), PVC("c2")},
-	 {NODEX("n1", ZONE("a") ",'pick':'me'",
-		"{'taints':[{'key':'x','effect':'NoExecute'}]}", "True"),
+	 {NODEX("n1", ZONE("a") ",'pick':'me'", "{'taints':[{'key':'x','effect':'NoExecute'}]}",
+		"True"),
 	  NODEX("n2", ZONE("a") ",'soft':'yes'",
 		"{'taints':[{'key':'x','effect':'PreferNoSchedule'}]}", "True")},
 	 {0},
 	 {0},
 	 {"c1=n1", "c2=n2"}},
 	{"a toleration of another value does not tolerate",
-	 {DEP("web", "'tolerations':[{'key':'dedicated','operator':'Equal','value':'web'}],", VOL("c1")),
+	 {DEP("web", "'tolerations':[{'key':'dedicated','operator':'Equal','value':'web'}],",
+	      VOL("c1")),
 	  PVC("c1")},
-	 {NODEX("n1", ZONE("a"), "{'taints':[{'key':'dedicated','value':'db','effect':'NoSchedule'}]}",
-		"True")},
+	 {NODEX("n1", ZONE("a"),
+		"{'taints':[{'key':'dedicated','value':'db','effect':'NoSchedule'}]}", "True")},
 	 {0},
 	 {0},
 	 {"c1!no Ready node tolerates the template's taints and matches its affinity of "
 	  "Deployment web"}},
-	{"affinity In", {DEP("web", REQ(EXPR("tier", "In", "'gold','silver'")), VOL("c1")), PVC("c1")},
-	 {NODEX("n1", "'tier':'bronze'", "{}", "True"), NODEX("n2", "'tier':'silver'", "{}", "True")},
-	 {0}, {0}, {"c1=n2"}},
+	{"affinity In",
+	 {DEP("web", REQ(EXPR("tier", "In", "'gold','silver'")), VOL("c1")), PVC("c1")},
+	 {NODEX("n1", "'tier':'bronze'", "{}", "True"),
+	  NODEX("n2", "'tier':'silver'", "{}", "True")},
+	 {0},
+	 {0},
+	 {"c1=n2"}},
 	{"affinity NotIn (an absent label is not in)",
 	 {DEP("web", REQ(EXPR("tier", "NotIn", "'bronze'")), VOL("c1")), PVC("c1")},
 	 {NODEX("n1", "'tier':'bronze'", "{}", "True"), NODEX("n2", "'other':'x'", "{}", "True")},
-	 {0}, {0}, {"c1=n2"}},
-	{"affinity Exists", {DEP("web", REQ("{'matchExpressions':[{'key':'gpu','operator':'Exists'}]}"), VOL("c1")), PVC("c1")},
+	 {0},
+	 {0},
+	 {"c1=n2"}},
+	{"affinity Exists",
+	 {DEP("web", REQ("{'matchExpressions':[{'key':'gpu','operator':'Exists'}]}"), VOL("c1")),
+	  PVC("c1")},
 	 {NODE("n1", "a"), NODEX("n2", "'gpu':''", "{}", "True")},
-	 {0}, {0}, {"c1=n2"}},
+	 {0},
+	 {0},
+	 {"c1=n2"}},
 	{"affinity DoesNotExist",
-	 {DEP("web", REQ("{'matchExpressions':[{'key':'gpu','operator':'DoesNotExist'}]}"), VOL("c1")), PVC("c1")},
+	 {DEP("web", REQ("{'matchExpressions':[{'key':'gpu','operator':'DoesNotExist'}]}"),
+	      VOL("c1")),
+	  PVC("c1")},
 	 {NODEX("n1", "'gpu':'1'", "{}", "True"), NODEX("n2", ZONE("a"), "{}", "True")},
-	 {0}, {0}, {"c1=n2"}},
+	 {0},
+	 {0},
+	 {"c1=n2"}},
 	{"affinity Gt (integers: 10 > 9, not as strings)",
 	 {DEP("web", REQ(EXPR("cores", "Gt", "'9'")), VOL("c1")), PVC("c1")},
 	 {NODEX("n1", "'cores':'8'", "{}", "True"), NODEX("n2", "'cores':'10'", "{}", "True"),
 	  NODEX("n3", "'cores':'many'", "{}", "True")},
-	 {0}, {0}, {"c1=n2"}},
-	{"affinity Lt", {DEP("web", REQ(EXPR("cores", "Lt", "'9'")), VOL("c1")), PVC("c1")},
+	 {0},
+	 {0},
+	 {"c1=n2"}},
+	{"affinity Lt",
+	 {DEP("web", REQ(EXPR("cores", "Lt", "'9'")), VOL("c1")), PVC("c1")},
 	 {NODEX("n1", "'cores':'10'", "{}", "True"), NODEX("n2", "'cores':'8'", "{}", "True")},
-	 {0}, {0}, {"c1=n2"}},
+	 {0},
+	 {0},
+	 {"c1=n2"}},
 	{"matchFields metadata.name In",
-	 {DEP("web", REQ("{'matchFields':[{'key':'metadata.name','operator':'In','values':['n3']}]}"),
+	 {DEP("web",
+	      REQ("{'matchFields':[{'key':'metadata.name','operator':'In','values':['n3']}]}"),
 	      VOL("c1")),
 	  PVC("c1")},
 	 {NODE("n1", "a"), NODE("n2", "a"), NODE("n3", "b")},
-	 {0}, {0}, {"c1=n3"}},
+	 {0},
+	 {0},
+	 {"c1=n3"}},
 	{"terms are ORed, a term's expressions ANDed; an empty term matches nothing",
 	 {DEP("web",
 	      REQ("{},{'matchExpressions':[{'key':'a','operator':'In','values':['1']},{'key':'b',"
@@ -371,17 +404,23 @@ static const struct node_case node_cases[] = {
 	      VOL("c1")),
 	  PVC("c1")},
 	 {NODEX("n1", "'a':'1'", "{}", "True"), NODEX("n2", "'a':'1','b':'2'", "{}", "True")},
-	 {0}, {0}, {"c1=n2"}},
+	 {0},
+	 {0},
+	 {"c1=n2"}},
 	{"cordoned and NotReady nodes are passed over",
 	 {DEP("web", "", VOL("c1")), PVC("c1")},
 	 {NODEX("n1", ZONE("a"), "{'unschedulable':true}", "True"),
 	  NODEX("n2", ZONE("a"), "{}", "False"), NODE("n3", "a")},
-	 {0}, {0}, {"c1=n3"}},
+	 {0},
+	 {0},
+	 {"c1=n3"}},
 	{"every node cordoned or NotReady: no node, the reason",
 	 {DEP("web", "", VOL("c1")), PVC("c1")},
 	 {NODEX("n1", ZONE("a"), "{'unschedulable':true}", "True"),
 	  NODEX("n2", ZONE("a"), "{}", "Unknown")},
-	 {0}, {0}, {"c1!no node is Ready and schedulable"}},
+	 {0},
+	 {0},
+	 {"c1!no node is Ready and schedulable"}},
 	{"the class's allowedTopologies",
 	 {DEP("web", "", VOL("c1")), PVC("c1")},
 	 {NODE("n1", "a"), NODE("n2", "b")},
@@ -401,20 +440,26 @@ static const struct node_case node_cases[] = {
 	{"a StatefulSet of 3 over 2 zones: zone by ordinal, then node",
 	 {STS("db", "", TMPL("data")), PVC("data-db-0"), PVC("data-db-1"), PVC("data-db-2")},
 	 {NODE("b1", "zone-b"), NODE("a2", "zone-a"), NODE("a1", "zone-a")},
-	 {0}, {0}, {"data-db-0=a1", "data-db-1=b1", "data-db-2=a2"}},
+	 {0},
+	 {0},
+	 {"data-db-0=a1", "data-db-1=b1", "data-db-2=a2"}},
 	{"a StatefulSet's two claims of one ordinal on one node; a replica beside its own",
 	 {STS("db", "", TMPL("data") "," TMPL("logs")), PVC("data-db-0"), PVC("logs-db-0"),
 	  PVC("data-db-1"), PVC("logs-db-1")},
 	 {NODE("a1", "zone-a"), NODE("b1", "zone-b")},
-	 {0}, {0}, {"data-db-0=a1", "logs-db-0=a1", "data-db-1=b1", "logs-db-1=b1"}},
+	 {0},
+	 {0},
+	 {"data-db-0=a1", "logs-db-0=a1", "data-db-1=b1", "logs-db-1=b1"}},
 	{"two claims of one pod on one node; other pods where the fewest claims are",
 	 {DEP("web", "", VOL("c1") "," VOL("c2")), DEP("api", "", VOL("c3")),
 	  DEP("job", "", VOL("c4")), PVC("c1"), PVC("c2"), PVC("c3"), PVC("c4")},
 	 {NODE("n2", "a"), NODE("n1", "a"), NODE("n3", "a")},
-	 {0}, {0}, {"c1=n1", "c2=n1", "c3=n2", "c4=n3"}},
+	 {0},
+	 {0},
+	 {"c1=n1", "c2=n1", "c3=n2", "c4=n3"}},
 	{"CSI volume limits: a node full of this restore's claims is passed over; no room left",
-	 {DEP("web", "", VOL("c1")), DEP("api", "", VOL("c2")), DEP("job", "", VOL("c3")), PVC("c1"),
-	  PVC("c2"), PVC("c3")},
+	 {DEP("web", "", VOL("c1")), DEP("api", "", VOL("c2")), DEP("job", "", VOL("c3")),
+	  PVC("c1"), PVC("c2"), PVC("c3")},
 	 {NODE("n1", "a"), NODE("n2", "a")},
 	 {CSINODE("n1", "1"), CSINODE("n2", "1")},
 	 {0},
@@ -429,19 +474,25 @@ static const struct node_case node_cases[] = {
 	 {PVC("alone")},
 	 {NODEX("n1", ZONE("a"), "{'taints':[{'key':'k','effect':'NoSchedule'}]}", "True"),
 	  NODE("n2", "a")},
-	 {0}, {0}, {"alone=n2"}},
+	 {0},
+	 {0},
+	 {"alone=n2"}},
 	{"a bare pod not created (scaled to zero): its spec still places its claim",
 	 {"{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p','namespace':'app'},'spec':{"
 	  "'nodeSelector':{'x':'y'},'volumes':[" VOL("c1") "]}}",
 	  PVC("c1")},
 	 {NODE("n1", "a"), NODEX("n2", "'x':'y'", "{}", "True")},
-	 {0}, {0}, {"c1=n2"}},
+	 {0},
+	 {0},
+	 {"c1=n2"}},
 	{"a template in another namespace does not use the claim",
 	 {"{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'web','namespace':'other'},"
 	  "'spec':{'template':{'spec':{'nodeSelector':{'x':'y'},'volumes':[" VOL("c1") "]}}}}",
 	  PVC("c1")},
 	 {NODE("n1", "a"), NODEX("n2", "'x':'y'", "{}", "True")},
-	 {0}, {0}, {"c1=n1"}},
+	 {0},
+	 {0},
+	 {"c1=n1"}},
 	{"an Immediate class, a claim not filled by the populator: left alone; the archive's "
 	 "selected-node is stripped (velero#9053) and the claim placed anew",
 	 {DEP("web", "", VOL("c1") "," VOL("c2") "," VOL("c3")), PVC_CLASS("c1", "fast"),
@@ -453,11 +504,15 @@ static const struct node_case node_cases[] = {
 	  "'name':'s'}}}"},
 	 {NODE("n1", "a")},
 	 {0},
-	 {WFFC, "{'metadata':{'name':'fast'},'provisioner':'disk.csi','volumeBindingMode':'Immediate'}"},
+	 {WFFC,
+	  "{'metadata':{'name':'fast'},'provisioner':'disk.csi','volumeBindingMode':'Immediate'}"},
 	 {"c1-", "c2-", "c3=n1"}},
 	{"a class that does not exist: a note",
 	 {DEP("web", "", VOL("c1")), PVC_CLASS("c1", "gone")},
-	 {NODE("n1", "a")}, {0}, {0}, {"c1!StorageClass gone was not found"}},
+	 {NODE("n1", "a")},
+	 {0},
+	 {0},
+	 {"c1!StorageClass gone was not found"}},
 	{"no nodes at all", {PVC("c1")}, {0}, {0}, {0}, {"c1!the cluster has no nodes"}},
 };
 
@@ -509,9 +564,8 @@ static void test_nodes(void)
 				      claim, sep + 1, got ? got : "(none)",
 				      it->note ? it->note : "(none)");
 			else
-				CHECK(!it->note && !got,
-				      "%s: %s left alone, not %s / %s", c->why, claim,
-				      got ? got : "(none)", it->note ? it->note : "(none)");
+				CHECK(!it->note && !got, "%s: %s left alone, not %s / %s", c->why,
+				      claim, got ? got : "(none)", it->note ? it->note : "(none)");
 		}
 		for (size_t j = 0; j < no; j++)
 			k8s_obj_free(owned[j]);
@@ -531,10 +585,14 @@ static void test_nodes_after_volumes(void)
 	struct k8s_obj *spec = J("{'scaleWorkloadsToZero':true,'namespaceMapping':{'src':'app'}}");
 	struct k8s_obj *node = J(NODE("n1", "a")), *cls = J(WFFC);
 	const struct k8s_obj *nodes[] = {node}, *classes[] = {cls};
-	struct cluster_node_facts f = {.nodes = nodes, .nnodes = 1, .classes = classes, .nclasses = 1};
-	struct cluster_restore_volume vol = {.ns = "src", .pvc = "data-db-0", .volume = "v",
-					     .snapshot = "0123456789abcdef0123456789abcdef0123456789"
-							 "abcdef0123456789abcd"};
+	struct cluster_node_facts f = {
+		.nodes = nodes, .nnodes = 1, .classes = classes, .nclasses = 1};
+	struct cluster_restore_volume vol = {.ns = "src",
+					     .pvc = "data-db-0",
+					     .volume = "v",
+					     .snapshot =
+						     "0123456789abcdef0123456789abcdef0123456789"
+						     "abcdef0123456789abcd"};
 	struct cluster_snapshot_src src = {.repository = "default"};
 	struct cluster_restore_opts o = {0};
 	struct cluster_restore_plan p = {0};
