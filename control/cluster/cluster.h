@@ -908,9 +908,30 @@ int cluster_collect(struct k8s_client *c, const struct cluster_sel *s,
  *                                       container image becomes "new"
  *   existingResourcePolicy none|update  (default none)
  *   preserveNodePorts                   keep Services' nodePorts
+ *   scaleWorkloadsToZero                ferry's: nothing the restore writes
+ *                                       starts (SCALED TO ZERO below)
  * and Velero's ConfigMaps for the same (labels velero.io/plugin-config and
  * velero.io/change-storage-class or velero.io/change-image-name).
+ *
+ * SCALED TO ZERO (scaleWorkloadsToZero true; a migration's seed restores
+ * this way, its cutover scales back): cluster_restore_prepare() writes
+ *   Deployments, StatefulSets, ReplicaSets (apps) and ReplicationControllers
+ *       spec.replicas 0, the annotation CLUSTER_ANN_RESTORE_REPLICAS the
+ *       archive's count as a decimal string (absent replicas: "1");
+ *   CronJobs and Jobs (batch)
+ *       spec.suspend true, the annotation CLUSTER_ANN_RESTORE_SUSPEND the
+ *       archive's value ("true" or "false"; absent: "false");
+ * an object already so (replicas 0 or suspend true with its annotation) is
+ * kept as it is, so preparing twice is preparing once (an existing object
+ * compared with the backup's), and existingResourcePolicy update's merge
+ * patch carries the zero too: an existing workload is never scaled up.
+ * cluster_restore_plan_finish() adds: a DaemonSet cannot be held at zero:
+ * restored as it is, with a note; a Pod it would create (none whose
+ * controller the plan restores) is skipped, with a note naming why (no
+ * controller, or its controller not restored): its pods would run.
  */
+#define CLUSTER_ANN_RESTORE_REPLICAS "ferry.io/restore-replicas" /* the archive's replicas */
+#define CLUSTER_ANN_RESTORE_SUSPEND  "ferry.io/restore-suspend"	 /* the archive's suspend */
 enum cluster_existing {
 	CLUSTER_EXISTING_NONE,	 /* an object that exists is skipped, with a warning */
 	CLUSTER_EXISTING_UPDATE, /* ...is patched to the backup's content */
@@ -925,6 +946,7 @@ struct cluster_restore_opts {
 	size_t n_ns_map, n_sc_map, n_image_map;
 	enum cluster_existing existing;
 	bool preserve_node_ports;
+	bool scale_to_zero; /* scaleWorkloadsToZero */
 	char backup_name[CLUSTER_LABEL_VALUE_MAX + 1];
 	char restore_name[CLUSTER_LABEL_VALUE_MAX + 1];
 };
@@ -980,6 +1002,9 @@ int cluster_restore_prepare(const struct cluster_restore_opts *o, struct k8s_obj
  * struct cluster_plan_item - one object of a plan. @obj: prepared (owned
  * by the plan); @group, @kind from its apiVersion; @ns (after mapping, ""
  * cluster-scoped), @name; @tier; @skip: NULL, or why it is not restored.
+ * @note: NULL, or a warning of the plan about the object, one line (owned
+ * by the plan): a DaemonSet not held at zero, a Pod not created, a claim
+ * no node was chosen for; the Restore reports it whatever the outcome.
  */
 struct cluster_plan_item {
 	struct k8s_obj *obj;
@@ -989,6 +1014,7 @@ struct cluster_plan_item {
 	char name[CLUSTER_NAME_MAX + 1];
 	int tier;
 	const char *skip;
+	char *note;
 	/* its controller (the ownerReferences entry with controller true), read before the strip */
 	char owner_group[CLUSTER_RES_STR];
 	char owner_kind[CLUSTER_RES_STR];
@@ -1070,6 +1096,78 @@ int cluster_restore_plan_volumes(struct cluster_restore_plan *p,
 				 const struct cluster_restore_volume *vols, size_t nvols,
 				 const struct cluster_snapshot_src *src, bool fill,
 				 struct cluster_err *err);
+
+/*
+ * THE NODE OF A CLAIM (restore_nodes.c). A claim the populator fills (its
+ * spec.dataSourceRef a ferry.io Snapshot) whose class binds
+ * WaitForFirstConsumer waits for the node of the first pod that uses it
+ * (volume.kubernetes.io/selected-node, which the scheduler writes); with
+ * the workloads at zero no pod comes, and it would wait for ever. So a
+ * Restore with scaleWorkloadsToZero chooses the node itself, from the
+ * rewritten pod templates of the plan, and creates the claim with
+ * CLUSTER_ANN_SELECTED_NODE set (the populator then fills it there, and
+ * the workload's pods, once scaled back, go where its volume is):
+ *   - the pods that will use a claim: each workload of the plan (Pod,
+ *     Deployment, StatefulSet, ReplicaSet, ReplicationController,
+ *     DaemonSet, Job, CronJob; a Pod skipped as scaled to zero counts) whose
+ *     pod template mounts it by name (volumes[].persistentVolumeClaim, in
+ *     the same namespace), and for a StatefulSet S its claims
+ *     "<template>-<S>-<ordinal>" (spec.volumeClaimTemplates): one pod per
+ *     ordinal, all its claims on one node; a claim no template uses is a
+ *     pod of its own, with no template;
+ *   - candidates: the nodes of @f whose Ready condition is True, not
+ *     cordoned (spec.unschedulable), whose NoSchedule and NoExecute taints
+ *     the template tolerates (key, operator Equal or Exists, value,
+ *     effect), that match its nodeSelector and its required node affinity
+ *     (nodeSelectorTerms ORed, each term's matchExpressions In, NotIn,
+ *     Exists, DoesNotExist, Gt, Lt on labels and matchFields on
+ *     metadata.name ANDed; an empty term matches nothing, as the
+ *     scheduler's), in the class's allowedTopologies, whose CSINode (when
+ *     @f has one for the node) lists the class's provisioner with room
+ *     under its allocatable.count for the claims this restore chose there
+ *     (volumes already on the node are not counted: README.md);
+ *   - the choice: a StatefulSet's ordinal i goes to zone Z[i mod |Z|] of
+ *     the candidates' zones Z (topology.kubernetes.io/zone, sorted; ""
+ *     for nodes without one), to that zone's node (i / |Z|) mod |nodes| by
+ *     name: replicas spread over zones, then nodes; any other pod to the
+ *     candidate with the fewest claims chosen so far, ties by name. A claim
+ *     two pods share is placed by the first (plan order) and holds the
+ *     other to its node;
+ *   - no candidate: the claim gets a note naming why (no node at all; none
+ *     Ready and schedulable; "no Ready node tolerates the template's taints
+ *     and matches its affinity"; none in the class's allowedTopologies; none
+ *     with the class's driver; every one at its volume limit) and no
+ *     annotation. A claim whose class is not in @f gets a note too.
+ */
+#define CLUSTER_ANN_SELECTED_NODE "volume.kubernetes.io/selected-node"
+#define CLUSTER_LABEL_ZONE	  "topology.kubernetes.io/zone"
+
+/*
+ * struct cluster_node_facts - the target cluster as the choice sees it,
+ * objects as the API server serves them, borrowed: @nodes (Nodes), @csinodes
+ * (CSINodes; none: volume limits not counted), @classes (the StorageClasses
+ * the claims name).
+ */
+struct cluster_node_facts {
+	const struct k8s_obj *const *nodes;
+	size_t nnodes;
+	const struct k8s_obj *const *csinodes;
+	size_t ncsinodes;
+	const struct k8s_obj *const *classes;
+	size_t nclasses;
+};
+
+/*
+ * cluster_restore_plan_nodes() - choose the node of each claim of finished
+ * plan @p (after cluster_restore_plan_volumes()) that the populator fills
+ * and whose class in @f binds WaitForFirstConsumer, by the rules above:
+ * CLUSTER_ANN_SELECTED_NODE set on the claim, or a note on it. A claim that
+ * has the annotation already is left as it is. Pure; malformed facts (a
+ * node without a name, a taint that is not an object) are passed over.
+ * Return: 0; -ENOMEM (@err).
+ */
+int cluster_restore_plan_nodes(struct cluster_restore_plan *p, const struct cluster_node_facts *f,
+			       struct cluster_err *err);
 
 /*
  * APPLYING A PLAN (restore_apply.c): tier by tier; in a tier, @workers
@@ -1306,7 +1404,12 @@ size_t cluster_metrics_copy(struct cluster_metric *out, size_t max);
  *      follow the namespace filters, CRDs and PVs come with what needs them),
  *      prepared and sorted into tiers (cluster_restore_plan_finish()), the
  *      claims of the record's volumes given a Snapshot each, or restored empty
- *      with restoreVolumes false (cluster_restore_plan_volumes());
+ *      with restoreVolumes false (cluster_restore_plan_volumes()); with
+ *      spec.scaleWorkloadsToZero the workloads at zero (SCALED TO ZERO) and
+ *      the node of each claim of a WaitForFirstConsumer class chosen
+ *      (cluster_restore_plan_nodes(), from list nodes and csinodes: ClusterRole
+ *      ferry-controller-restore-nodes; refused, a warning and no node, or the
+ *      volume limits not counted), the plan's notes warnings of the Restore;
  *   3. phase InProgress and startTimestamp (a merge patch carrying the
  *      resourceVersion read);
  *   4. cluster_restore_apply(): tier by tier, 8 workers, 50 requests/s in

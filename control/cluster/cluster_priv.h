@@ -226,6 +226,13 @@ int cluster_log_put(struct dp_repo *repo, const char *record_id, const char *res
 /* cluster_id_read() - the cluster's id: the kube-system namespace's UID. Return: 0; -errno (@err). */
 int cluster_id_read(struct k8s_client *c, char id[CLUSTER_NAME_MAX + 1], struct k8s_err *err);
 
+/*
+ * cluster_zero_pod_skip - the skip of a Pod that scaleWorkloadsToZero does not
+ * create (restore_plan.c); restore_nodes.c still reads its template, the
+ * placement the archive meant for its claims.
+ */
+extern const char cluster_zero_pod_skip[];
+
 /* ------------------------------------------------------------ Repositories
  *
  * What the Backup reconciler's delete (backup_delete.c) and the Repository

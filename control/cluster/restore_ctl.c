@@ -382,6 +382,103 @@ static int rs_claims_free(struct rs *r, struct k8s_err *err)
 	return 0;
 }
 
+/*
+ * scaleWorkloadsToZero: the node of each claim the populator fills in a
+ * WaitForFirstConsumer class (cluster_restore_plan_nodes()), from the
+ * cluster's Nodes, CSINodes and the claims' StorageClasses. Nodes the
+ * controller may not list: a warning, the claims without a node; CSINodes
+ * it may not list: a warning, the volume limits not counted.
+ */
+static int rs_nodes(struct rs *r, struct k8s_err *err)
+{
+	struct k8s_items *nodes = NULL, *csinodes = NULL;
+	const struct k8s_obj **cls = NULL, **nl = NULL, **cl = NULL;
+	struct cluster_node_facts f = {0};
+	struct cluster_err why;
+	size_t ncls = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < r->plan.n; i++) {
+		const struct cluster_plan_item *it = &r->plan.items[i];
+		const char *sc = k8s_obj_str(it->obj, "/spec/storageClassName");
+		struct k8s_obj *o = NULL;
+		bool have = false;
+
+		if (it->skip || it->group[0] || strcmp(it->kind, "PersistentVolumeClaim") ||
+		    !k8s_obj_str(it->obj, "/spec/dataSourceRef/name") || !sc)
+			continue;
+		for (size_t j = 0; j < ncls && !have; j++)
+			have = !strcmp(k8s_obj_get_name(cls[j]), sc);
+		if (have)
+			continue;
+		ret = k8s_get(r->req->client, &rs_storageclasses, NULL, sc, NULL, &o, err);
+		if (ret == -ENOENT) {
+			ret = 0;
+			continue;
+		}
+		if (ret)
+			goto out;
+		const struct k8s_obj **n = realloc(cls, (ncls + 1) * sizeof(*n));
+		if (!n) {
+			k8s_obj_free(o);
+			ret = cluster_fail(err, -ENOMEM, "OutOfMemory",
+					   "the classes: out of memory");
+			goto out;
+		}
+		cls = n;
+		cls[ncls++] = o;
+	}
+	if (!ncls) /* no claim to fill, or none of a class that exists: nothing to choose */
+		goto out;
+	ret = k8s_list(r->req->client, &k8s_nodes, NULL, NULL, &nodes, err);
+	if (ret == -EPERM) {
+		ret = rs_note(r, false,
+			      "scaleWorkloadsToZero: no node chosen for the claims: %.180s",
+			      err->msg);
+		goto out;
+	}
+	if (ret)
+		goto out;
+	ret = k8s_list(r->req->client, &k8s_csinodes, NULL, NULL, &csinodes, err);
+	if (ret == -EPERM) {
+		ret = rs_note(r, false,
+			      "scaleWorkloadsToZero: the nodes' CSI volume limits are not counted: "
+			      "%.160s",
+			      err->msg);
+		csinodes = NULL;
+	}
+	if (ret)
+		goto out;
+	nl = calloc(k8s_items_len(nodes) + 1, sizeof(*nl));
+	cl = calloc(k8s_items_len(csinodes) + 1, sizeof(*cl));
+	if (!nl || !cl) {
+		ret = cluster_fail(err, -ENOMEM, "OutOfMemory", "the nodes: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < k8s_items_len(nodes); i++)
+		nl[i] = k8s_items_at(nodes, i);
+	for (size_t i = 0; i < k8s_items_len(csinodes); i++)
+		cl[i] = k8s_items_at(csinodes, i);
+	f = (struct cluster_node_facts){.nodes = nl,
+					.nnodes = k8s_items_len(nodes),
+					.csinodes = cl,
+					.ncsinodes = k8s_items_len(csinodes),
+					.classes = cls,
+					.nclasses = ncls};
+	ret = cluster_restore_plan_nodes(&r->plan, &f, &why);
+	if (ret)
+		ret = cluster_fail(err, ret, "OutOfMemory", "%s", why.msg);
+out:
+	for (size_t j = 0; j < ncls; j++)
+		k8s_obj_free((struct k8s_obj *)cls[j]);
+	free(cls);
+	free(nl);
+	free(cl);
+	k8s_items_free(nodes);
+	k8s_items_free(csinodes);
+	return ret;
+}
+
 /* the plan from the record's archive, checked against the cluster */
 static int rs_plan(struct rs *r, struct k8s_err *err)
 {
@@ -414,6 +511,8 @@ static int rs_plan(struct rs *r, struct k8s_err *err)
 	ret = rs_volumes(r, err);
 	if (!ret)
 		ret = rs_claims_free(r, err);
+	if (!ret && r->opts.scale_to_zero && r->fill)
+		ret = rs_nodes(r, err);
 	return ret;
 }
 
@@ -913,6 +1012,9 @@ static void rs_result(void *arg, const struct cluster_plan_item *it, enum cluste
 	struct rs *r = arg;
 	const char *sep = it->ns[0] ? "/" : "";
 
+	if (it->note) /* the plan's word on it (scaleWorkloadsToZero), whatever came of it */
+		rs_note(r, false, "%.60s %.60s%s%.60s: %s", it->kind, it->ns, sep, it->name,
+			it->note);
 	if (oc == CLUSTER_SKIPPED && it->skip) /* the plan's: never restored, as Velero */
 		return;
 	r->total++;

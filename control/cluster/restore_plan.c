@@ -115,6 +115,9 @@ static int opts_read(const struct k8s_obj *spec, const char *name, struct cluste
 	if (k8s_obj_type(spec, "/preserveNodePorts") > K8S_T_NULL &&
 	    k8s_obj_bool(spec, "/preserveNodePorts", &o->preserve_node_ports))
 		return cluster_err_set(err, -EINVAL, "spec.preserveNodePorts: true or false");
+	if (k8s_obj_type(spec, "/scaleWorkloadsToZero") > K8S_T_NULL &&
+	    k8s_obj_bool(spec, "/scaleWorkloadsToZero", &o->scale_to_zero))
+		return cluster_err_set(err, -EINVAL, "spec.scaleWorkloadsToZero: true or false");
 	if (backup && strlen(backup) > CLUSTER_LABEL_VALUE_MAX)
 		return cluster_err_set(err, -EINVAL, "spec.backupName: longer than 63 characters");
 	snprintf(o->backup_name, sizeof(o->backup_name), "%s", backup ? backup : "");
@@ -554,6 +557,50 @@ static int prepare_kind(const struct cluster_restore_opts *o, struct k8s_obj *ob
 	return map_images(o, obj, group, kind);
 }
 
+/*
+ * scaleWorkloadsToZero: replicas 0 (or suspend true) with the archive's value
+ * in an annotation, so that a later step can scale back. An object already
+ * so, annotation and all, stays as it is: preparing twice is preparing once.
+ */
+static int zero_workload(struct k8s_obj *obj, const char *group, const char *kind)
+{
+	bool apps = !strcmp(group, "apps"), core = !group[0], batch = !strcmp(group, "batch");
+	char v[32];
+	int64_t n = 1;
+	bool b = false;
+	int ret;
+
+	if ((apps && (!strcmp(kind, "Deployment") || !strcmp(kind, "StatefulSet") ||
+		      !strcmp(kind, "ReplicaSet"))) ||
+	    (core && !strcmp(kind, "ReplicationController"))) {
+		int r = k8s_obj_int(obj, "/spec/replicas", &n);
+
+		if (r == -ENOENT)
+			n = 1;
+		else if (r)
+			return -EINVAL; /* the API server would refuse it anyway */
+		if (!n && k8s_obj_annotation(obj, CLUSTER_ANN_RESTORE_REPLICAS))
+			return 0;
+		snprintf(v, sizeof(v), "%lld", (long long)n);
+		if ((ret = k8s_obj_set_int(obj, "/spec/replicas", 0)))
+			return ret;
+		return k8s_obj_set_annotation(obj, CLUSTER_ANN_RESTORE_REPLICAS, v);
+	}
+	if (batch && (!strcmp(kind, "CronJob") || !strcmp(kind, "Job"))) {
+		int r = k8s_obj_bool(obj, "/spec/suspend", &b);
+
+		if (r && r != -ENOENT)
+			return -EINVAL;
+		if (b && k8s_obj_annotation(obj, CLUSTER_ANN_RESTORE_SUSPEND))
+			return 0;
+		if ((ret = k8s_obj_set_bool(obj, "/spec/suspend", true)))
+			return ret;
+		return k8s_obj_set_annotation(obj, CLUSTER_ANN_RESTORE_SUSPEND,
+					      b ? "true" : "false");
+	}
+	return 0;
+}
+
 /* Velero skips completed pods and jobs: their controllers would not run them again */
 static bool completed(const struct k8s_obj *obj, const char *group, const char *kind)
 {
@@ -599,6 +646,13 @@ int cluster_restore_prepare(const struct cluster_restore_opts *o, struct k8s_obj
 	}
 	if ((ret = prepare_kind(o, obj, group, kind)))
 		goto nomem;
+	if (o->scale_to_zero && (ret = zero_workload(obj, group, kind))) {
+		if (ret == -EINVAL)
+			return cluster_err_set(
+				err, ret, "%s %s: spec.replicas or spec.suspend of the wrong type",
+				kind, name);
+		goto nomem;
+	}
 	if (o->backup_name[0] &&
 	    (ret = k8s_obj_set_label(obj, CLUSTER_LABEL_BACKUP_NAME, o->backup_name)))
 		goto nomem;
@@ -617,8 +671,10 @@ void cluster_restore_plan_fini(struct cluster_restore_plan *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		k8s_obj_free(p->items[i].obj);
+		free(p->items[i].note);
+	}
 	free(p->items);
 	memset(p, 0, sizeof(*p));
 }
@@ -815,14 +871,57 @@ static void plan_endpoints(struct cluster_restore_plan *p)
 	}
 }
 
+const char cluster_zero_pod_skip[] = "scaleWorkloadsToZero: not created, it would run";
+
+/*
+ * scaleWorkloadsToZero over the whole set: a DaemonSet runs a pod on each
+ * node whatever its spec says (restored, with a note); a Pod the plan would
+ * create (none of a restored controller: plan_owned() ran) would run: skipped.
+ */
+static int plan_zero(struct cluster_restore_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct cluster_plan_item *it = &p->items[i];
+		char msg[CLUSTER_MSG_MAX];
+
+		if (it->skip)
+			continue;
+		if (!strcmp(it->group, "apps") && !strcmp(it->kind, "DaemonSet"))
+			snprintf(
+				msg, sizeof(msg),
+				"scaleWorkloadsToZero: a DaemonSet cannot be held at zero: restored "
+				"as it is, its pods run");
+		else if (is(it, "Pod") && !it->owner[0])
+			snprintf(msg, sizeof(msg),
+				 "scaleWorkloadsToZero: a bare pod (no controller) is not created");
+		else if (is(it, "Pod"))
+			snprintf(
+				msg, sizeof(msg),
+				"scaleWorkloadsToZero: not created: its controller %.60s %.100s is "
+				"not restored",
+				it->owner_kind, it->owner);
+		else
+			continue;
+		free(it->note);
+		it->note = strdup(msg);
+		if (!it->note)
+			return -ENOMEM;
+		if (is(it, "Pod"))
+			it->skip = cluster_zero_pod_skip;
+	}
+	return 0;
+}
+
 /* the whole-set rules: PVs that are re-provisioned, PVCs that lose them, namespaces */
-static int plan_rules(struct cluster_restore_plan *p)
+static int plan_rules(struct cluster_restore_plan *p, const struct cluster_restore_opts *o)
 {
 	size_t n = p->n;
 	int ret;
 
 	plan_owned(p);
 	plan_endpoints(p);
+	if (o->scale_to_zero && (ret = plan_zero(p)))
+		return ret;
 
 	for (size_t i = 0; i < n; i++) {
 		struct cluster_plan_item *it = &p->items[i];
@@ -896,7 +995,7 @@ int cluster_restore_plan_finish(struct cluster_restore_plan *p,
 		if (item_read(it))
 			return cluster_err_set(err, -EINVAL, "not an API object");
 	}
-	if ((ret = plan_rules(p)) || (ret = plan_sort(p)))
+	if ((ret = plan_rules(p, o)) || (ret = plan_sort(p)))
 		return cluster_err_set(err, ret, "out of memory");
 	return 0;
 }

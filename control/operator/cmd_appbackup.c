@@ -63,7 +63,7 @@ struct ab_args {
 	enum ab_out out;
 	bool wait, details, help, yes;
 	const char *selector, *or_selector, *inc_ns, *exc_ns, *inc_res, *exc_res;
-	int inc_cluster, snap_vols, restore_vols, preserve_np; /* -1: not given */
+	int inc_cluster, snap_vols, restore_vols, preserve_np, zero; /* -1: not given */
 	const char *ttl, *location, *from_schedule, *from_backup, *ns_map, *existing;
 	const char *cron, *zone; /* schedule create: --schedule, --time-zone */
 	int paused, skip_now;	 /* schedule create: --paused, --skip-immediately (-1: not given) */
@@ -165,7 +165,11 @@ static void ab_usage(FILE *f, bool restore)
 			"      --storage-location REPO        the Repository holding the backup's record,\n"
 			"                                     for a Backup this cluster does not have\n"
 			"      --restore-volumes[=BOOL]       the volumes' data (default true)\n"
-			"      --preserve-nodeports[=BOOL]    keep Services' nodePorts (default false)\n");
+			"      --preserve-nodeports[=BOOL]    keep Services' nodePorts (default false)\n"
+			"      --scale-workloads-to-zero[=BOOL]  nothing starts (default false): replicas 0\n"
+			"                                     and CronJobs suspended, the backup's values\n"
+			"                                     in annotations; each claim of a\n"
+			"                                     WaitForFirstConsumer class gets its node\n");
 	fprintf(f,
 		"      --wait                         until it ends: Completed exits 0, any other\n"
 		"                                     end its reason and exit 1 (interrupting\n"
@@ -230,6 +234,7 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		O_EXISTING,
 		O_RESTORE_VOLS,
 		O_PRESERVE_NP,
+		O_ZERO,
 		O_YES,
 		O_CRON,
 		O_ZONE,
@@ -260,6 +265,7 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		{"existing-resource-policy", required_argument, NULL, O_EXISTING},
 		{"restore-volumes", optional_argument, NULL, O_RESTORE_VOLS},
 		{"preserve-nodeports", optional_argument, NULL, O_PRESERVE_NP},
+		{"scale-workloads-to-zero", optional_argument, NULL, O_ZERO},
 		{"yes", no_argument, NULL, O_YES},
 		{"confirm", no_argument, NULL, O_YES},
 		{"schedule", required_argument, NULL, O_CRON},
@@ -360,6 +366,9 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 		case O_PRESERVE_NP:
 			ret = ab_bool(a, "preserve-nodeports", optarg, &a->preserve_np);
 			break;
+		case O_ZERO:
+			ret = ab_bool(a, "scale-workloads-to-zero", optarg, &a->zero);
+			break;
 		case O_TTL:
 			a->ttl = optarg;
 			break;
@@ -400,8 +409,8 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 	    ((a->wait && strcmp(a->word, "delete")) || (a->selector && strcmp(a->word, "get")) ||
 	     a->or_selector || a->inc_ns || a->exc_ns || a->inc_res || a->exc_res ||
 	     a->inc_cluster >= 0 || a->snap_vols >= 0 || a->restore_vols >= 0 ||
-	     a->preserve_np >= 0 || a->ttl || a->location || a->from_schedule || a->from_backup ||
-	     a->ns_map || a->existing))
+	     a->preserve_np >= 0 || a->zero >= 0 || a->ttl || a->location || a->from_schedule ||
+	     a->from_backup || a->ns_map || a->existing))
 		return ctl_usage_error(noun, "%s takes no selection flags%s: they are create's",
 				       a->word, strcmp(a->word, "get") ? "" : " but -l");
 	if (create && a->restore &&
@@ -410,10 +419,12 @@ static int ab_parse(int argc, char **argv, struct ab_args *a)
 					     "--from-schedule are backup's");
 	if (create && !a->restore &&
 	    (a->from_backup || a->ns_map || a->existing || a->restore_vols >= 0 ||
-	     a->preserve_np >= 0))
-		return ctl_usage_error(noun, "--from-backup, --namespace-mappings, "
-					     "--existing-resource-policy, --restore-volumes and "
-					     "--preserve-nodeports are restore's");
+	     a->preserve_np >= 0 || a->zero >= 0))
+		return ctl_usage_error(noun,
+				       "--from-backup, --namespace-mappings, "
+				       "--existing-resource-policy, --restore-volumes, "
+				       "--preserve-nodeports and --scale-workloads-to-zero are "
+				       "restore's");
 	if (a->selector && a->or_selector)
 		return ctl_usage_error(noun, "--selector and --or-selector exclude each other");
 	if (a->schedule && a->out == AB_OUT_WIDE)
@@ -753,7 +764,9 @@ static int ab_build(const struct ab_args *a, struct k8s_client *c, const char *n
 	    (a->snap_vols >= 0 && k8s_obj_set_bool(o, "/spec/snapshotVolumes", a->snap_vols)) ||
 	    (a->restore_vols >= 0 &&
 	     k8s_obj_set_bool(o, "/spec/restoreVolumes", a->restore_vols)) ||
-	    (a->preserve_np >= 0 && k8s_obj_set_bool(o, "/spec/preserveNodePorts", a->preserve_np)))
+	    (a->preserve_np >= 0 &&
+	     k8s_obj_set_bool(o, "/spec/preserveNodePorts", a->preserve_np)) ||
+	    (a->zero >= 0 && k8s_obj_set_bool(o, "/spec/scaleWorkloadsToZero", a->zero)))
 		goto nomem;
 	/* what the controller would refuse, refused here in its words */
 	if (a->restore) {
@@ -1318,6 +1331,8 @@ static int ab_describe(const struct ab_args *a)
 		       k8s_obj_bool(o, "/spec/restoreVolumes", &b) || b ? "true" : "false");
 		printf("Preserve nodePorts: %s\n",
 		       !k8s_obj_bool(o, "/spec/preserveNodePorts", &b) && b ? "true" : "false");
+		printf("Scale workloads to zero: %s\n",
+		       !k8s_obj_bool(o, "/spec/scaleWorkloadsToZero", &b) && b ? "true" : "false");
 	} else {
 		bool b;
 
@@ -1566,7 +1581,8 @@ static int ab_cmd(int argc, char **argv, bool restore, bool schedule)
 			    .inc_cluster = -1,
 			    .snap_vols = -1,
 			    .restore_vols = -1,
-			    .preserve_np = -1};
+			    .preserve_np = -1,
+			    .zero = -1};
 	int ret;
 
 	snprintf(a.verb, sizeof(a.verb), "%s %s", ab_noun(&a), a.word);

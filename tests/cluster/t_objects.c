@@ -556,6 +556,9 @@ static void test_opts(void)
 		{"{'namespaceMapping':['a']}", "namespaceMapping"},
 		{"{'namespaceMapping':{'a':''}}", "namespaceMapping.a"},
 		{"{'preserveNodePorts':'yes'}", "preserveNodePorts"},
+		{"{'scaleWorkloadsToZero':'yes'}", "scaleWorkloadsToZero"},
+		{"{'scaleWorkloadsToZero':1}", "scaleWorkloadsToZero"},
+		{"{'scaleWorkloadsToZero':{}}", "scaleWorkloadsToZero"},
 		{"{'backupName':'0123456789012345678901234567890123456789012345678901234567890123'}",
 		 "backupName"},
 	};
@@ -573,10 +576,20 @@ static void test_opts(void)
 	}
 	spec = J("{'existingResourcePolicy':'update','namespaceMapping':{'a':'b','c':'d'}}");
 	T_ASSERT(!cluster_restore_opts_read(spec, "r", &o, &err), "%s", err.msg);
-	CHECK(o.existing == CLUSTER_EXISTING_UPDATE && o.n_ns_map == 2 &&
+	CHECK(o.existing == CLUSTER_EXISTING_UPDATE && o.n_ns_map == 2 && !o.scale_to_zero &&
 		      !strcmp(cluster_restore_map(o.ns_map, o.n_ns_map, "c"), "d") &&
 		      !strcmp(cluster_restore_map(o.ns_map, o.n_ns_map, "x"), "x"),
 	      "options read");
+	cluster_restore_opts_fini(&o);
+	k8s_obj_free(spec);
+	spec = J("{'scaleWorkloadsToZero':true}");
+	T_ASSERT(!cluster_restore_opts_read(spec, "r", &o, &err), "%s", err.msg);
+	CHECK(o.scale_to_zero, "scaleWorkloadsToZero true read");
+	cluster_restore_opts_fini(&o);
+	k8s_obj_free(spec);
+	spec = J("{'scaleWorkloadsToZero':null}");
+	T_ASSERT(!cluster_restore_opts_read(spec, "r", &o, &err), "%s", err.msg);
+	CHECK(!o.scale_to_zero, "scaleWorkloadsToZero null: false");
 	cluster_restore_opts_fini(&o);
 	k8s_obj_free(spec);
 }

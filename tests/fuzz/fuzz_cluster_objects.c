@@ -13,7 +13,10 @@
  * every item's fields read from its prepared object, and no prepared
  * object keeps a field of the strip list; a selection's verdict on each
  * line is one of the verdicts, and an object with the exclude label is
- * never taken.
+ * never taken. With scaleWorkloadsToZero in the spec: every Deployment and
+ * StatefulSet of the plan is at replicas 0, and the node choice over the
+ * lines' Nodes, CSINodes and StorageClasses as facts puts a claim only on
+ * a Ready, schedulable Node of those, each note one line.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -73,8 +76,77 @@ static void check_plan(const struct cluster_restore_plan *p)
 	}
 }
 
+static bool fz_ready_node(const struct cluster_node_facts *f, const char *name)
+{
+	for (size_t i = 0; i < f->nnodes; i++) {
+		const char *n = k8s_obj_get_name(f->nodes[i]);
+		bool u = false, ready = false;
+
+		if (!n || strcmp(n, name))
+			continue;
+		k8s_obj_bool(f->nodes[i], "/spec/unschedulable", &u);
+		for (const struct k8s_obj *c =
+			     k8s_obj_first(k8s_obj_at(f->nodes[i], "/status/conditions"));
+		     c; c = k8s_obj_next(c)) {
+			const char *t = k8s_obj_str(c, "/type"), *st = k8s_obj_str(c, "/status");
+
+			if (t && !strcmp(t, "Ready")) {
+				ready = st && !strcmp(st, "True");
+				break;
+			}
+		}
+		if (ready && !u)
+			return true;
+	}
+	return false;
+}
+
+/* scaleWorkloadsToZero: the workloads at zero; the node choice over the lines' facts */
+static void check_zero(struct cluster_restore_plan *p, struct k8s_obj **facts, size_t nfacts)
+{
+	const struct k8s_obj *nodes[64], *csi[64], *cls[64];
+	struct cluster_node_facts f = {.nodes = nodes, .csinodes = csi, .classes = cls};
+	struct cluster_err err;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct cluster_plan_item *it = &p->items[i];
+		int64_t r = -1;
+
+		if (!it->skip && !strcmp(it->group, "apps") &&
+		    (!strcmp(it->kind, "Deployment") || !strcmp(it->kind, "StatefulSet")) &&
+		    (k8s_obj_int(it->obj, "/spec/replicas", &r) || r != 0))
+			abort();
+	}
+	for (size_t i = 0; i < nfacts; i++) {
+		const char *k = k8s_obj_str(facts[i], "/kind");
+
+		if (k && !strcmp(k, "Node") && f.nnodes < 64)
+			nodes[f.nnodes++] = facts[i];
+		else if (k && !strcmp(k, "CSINode") && f.ncsinodes < 64)
+			csi[f.ncsinodes++] = facts[i];
+		else if (k && !strcmp(k, "StorageClass") && f.nclasses < 64)
+			cls[f.nclasses++] = facts[i];
+	}
+	if (cluster_restore_plan_nodes(p, &f, &err)) {
+		one_line(&err);
+		return;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct cluster_plan_item *it = &p->items[i];
+		const char *node = k8s_obj_annotation(it->obj, CLUSTER_ANN_SELECTED_NODE);
+
+		if (it->note && strchr(it->note, '\n'))
+			abort();
+		if (node && !it->skip && !strcmp(it->kind, "PersistentVolumeClaim") &&
+		    k8s_obj_str(it->obj, "/spec/dataSourceRef/kind") && !fz_ready_node(&f, node))
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct k8s_obj *facts[64];
+	size_t nfacts = 0;
 	const char *s = (const char *)data, *end = s + size, *nl;
 	struct cluster_restore_opts o = {0};
 	struct cluster_restore_plan p = {0};
@@ -110,7 +182,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nl = memchr(s, '\n', (size_t)(end - s));
 		if (!nl)
 			nl = end;
-		if (sel && !k8s_obj_parse(s, (size_t)(nl - s), &line)) {
+		if (!k8s_obj_parse(s, (size_t)(nl - s), &line) && nfacts < 64 &&
+		    k8s_obj_str(line, "/kind") &&
+		    (!strcmp(k8s_obj_str(line, "/kind"), "Node") ||
+		     !strcmp(k8s_obj_str(line, "/kind"), "CSINode") ||
+		     !strcmp(k8s_obj_str(line, "/kind"), "StorageClass")))
+			if ((facts[nfacts] = k8s_obj_dup(line)))
+				nfacts++;
+		if (sel && line) {
 			const char *ex = k8s_obj_label(line, CLUSTER_LABEL_EXCLUDE);
 
 			for (size_t r = 0; r < sizeof(fz_res) / sizeof(fz_res[0]); r++)
@@ -140,11 +219,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			goto out;
 	}
 	ret = cluster_restore_plan_finish(&p, &o, &err);
-	if (ret)
+	if (ret) {
 		one_line(&err);
-	else
+	} else {
 		check_plan(&p);
+		if (o.scale_to_zero)
+			check_zero(&p, facts, nfacts);
+	}
 out:
+	for (size_t i = 0; i < nfacts; i++)
+		k8s_obj_free(facts[i]);
 	cluster_restore_plan_fini(&p);
 	cluster_restore_opts_fini(&o);
 	cluster_sel_free(sel);

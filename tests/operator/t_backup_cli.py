@@ -326,8 +326,19 @@ def main():
           re.search(r"^r-1\s+web-1\s", r.stdout, re.M), (r.stdout, r.stderr), ref=REF)
     r = ferry("restore", "describe", "r-1", "-n", APP)
     check("restore describe: the backup and the mapping", r.returncode == 0 and
-          re.search(r"Backup:\s+web-1", r.stdout) and f"{APP}:cli-copy" in r.stdout,
+          re.search(r"Backup:\s+web-1", r.stdout) and f"{APP}:cli-copy" in r.stdout and
+          "Scale workloads to zero: false" in r.stdout,
           (r.stdout, r.stderr), ref=REF)
+    # scaleWorkloadsToZero (issue 19's seed): the flag, its value, where it belongs
+    r = ferry("restore", "create", "r-0", "-n", APP, "--from-backup", "web-1", "--scale-workloads-to-zero",
+              "-o", "json")
+    obj = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("restore create --scale-workloads-to-zero -o json: spec.scaleWorkloadsToZero true",
+          (obj.get("spec") or {}).get("scaleWorkloadsToZero") is True, (r.stdout, r.stderr), ref=REF)
+    r = ferry("restore", "create", "r-0", "-n", APP, "--from-backup", "web-1", "--scale-workloads-to-zero=maybe")
+    one_line("--scale-workloads-to-zero=maybe: a usage error", r, 2, "scale-workloads-to-zero")
+    r = ferry("backup", "create", "b-0", "-n", APP, "--scale-workloads-to-zero")
+    one_line("backup create --scale-workloads-to-zero: restore's", r, 2, "--scale-workloads-to-zero")
     r = ferry("restore", "describe", "absent", "-n", APP)
     one_line("restore describe of a Restore that does not exist", r, 3, "absent")
 

@@ -79,7 +79,10 @@ PROVEN = ("ferry-controller",)
 # export needs the Gateway API's CRDs, which this box has not; the export's scenario proves it
 # ferry-controller-migrate (k8s/deploy/migrate-rbac.yaml): a Migration's seed needs a second
 # cluster running ferry: tests/migrate's warm migration proves it
-ELSEWHERE = ("ferry-controller-volumes", "ferry-controller-lb-route", "ferry-controller-migrate")
+# ferry-controller-restore-nodes (restore-rbac.yaml): the nodes of the claims a Restore with
+# scaleWorkloadsToZero fills, which needs storage too: proven by tests/xfer/t_zero.py
+ELSEWHERE = ("ferry-controller-volumes", "ferry-controller-lb-route", "ferry-controller-migrate",
+             "ferry-controller-restore-nodes")
 
 
 def check_manifests(env, docs):
