@@ -40,7 +40,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import warmkit  # noqa: E402
-from warmkit import NS, SYS, check, eq, wait_until  # noqa: E402
+from warmkit import NS, check, eq, wait_until  # noqa: E402
 import xferkit  # noqa: E402
 from kboxtest import finish  # noqa: E402
 

@@ -12,8 +12,9 @@ sync (`synced`), a Restore waited for (`restore`), a claim given its node (`sele
 snapshot written over a claim as a delta (`start_delta`, `wait_transfers`), a workload scaled
 (`scale`), a volume's bytes (`volume_sum`, `fsck`). The application (`make_app`), namespace
 shop: a StatefulSet `web` of one replica with two ext4 claims whose pod changes files on both
-every 100 ms and serves /data over HTTP behind the Service `web`. `Probe`: requests to an address from inside a box's node, at 25 Hz,
-each recorded, so that a window without service can be measured.
+every 100 ms and serves /data over HTTP behind the Service `web`. `Probe`: requests to an
+address from inside a box's node, at 25 Hz, each recorded, so that a window without service
+can be measured (`window`). `diagnose`: what a failed step leaves to read.
 """
 import ctypes
 import hashlib
