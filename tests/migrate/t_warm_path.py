@@ -199,8 +199,8 @@ try:
     eq("the final Backup is synced to the target", st.get("phase"), "Completed", REF)
     t = time.time()
     # the final Backup holds the source's changed-block bases too (VolumeSnapshots labelled
-    # ferry.io/cbt-base, source persistentVolumeClaimName): restored, each would cut a new
-    # snapshot of the target's claim. Left out here, named in control/migrate's notes
+    # ferry.io/cbt-base, spec.source.persistentVolumeClaimName): restored, each cuts a new
+    # snapshot of the target's claim. Left out here until a Backup leaves ferry's own bases out
     rst, secs = warmkit.restore(dst, "final", "final", namespaceMapping={NS: NS}, restoreVolumes=False,
                                 excludedResources=["volumesnapshots.snapshot.storage.k8s.io"])
     cut["restore objects s"] = round(secs, 2)
