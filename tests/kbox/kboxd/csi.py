@@ -432,7 +432,16 @@ CSI_DIR = KUBELET + "/plugins/kubernetes.io/csi"
 
 
 def _loop_attach(path, readonly=False):
-    """A loop device for path with direct I/O, its node made in this node's /dev."""
+    """A loop device for path with direct I/O, its node made in this node's /dev.
+
+    Its logical sector size is 512, the pools' own, always. Left to itself the loop driver
+    takes the backing file's direct-I/O alignment (STATX_DIOALIGN), and XFS reports its block
+    size (4 KiB) for a file that shares extents: a volume that has been snapshotted, or was
+    restored from a snapshot, would come up with 4 KiB sectors and an ext4 made on it before
+    with 1 KiB blocks (mkfs.ext4's choice under 512 MiB) would no longer mount ("bad block
+    size 1024"). A disk keeps its sector size when its cloud snapshots it. On such a file the
+    kernel then does the loop's I/O through the page cache (its DIO reads 0); the snapshot's
+    FICLONE writes back the file's dirty pages first, so a cut stays as consistent."""
     last = ""
     for _ in range(20):
         fd = os.open("/dev/loop-control", os.O_RDWR | os.O_CLOEXEC)
@@ -447,7 +456,8 @@ def _loop_attach(path, readonly=False):
                 os.chmod(dev, 0o660)
             except FileExistsError:
                 pass
-        r = subprocess.run(["losetup", "--direct-io=on"] + (["-r"] if readonly else []) + [dev, path],
+        r = subprocess.run(["losetup", "--direct-io=on", "--sector-size", "512"] + (["-r"] if readonly else []) +
+                           [dev, path],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if r.returncode == 0:
             return dev
