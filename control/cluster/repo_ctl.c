@@ -472,9 +472,11 @@ static int64_t repo_period(const struct k8s_obj *o, const char *path, int64_t df
 	struct ctl_err cerr;
 	int64_t v = 0;
 
-	if (!s || ctl_parse_duration(s, &v, &cerr) || v <= 0)
+	if (!s || ctl_parse_duration(s, &v, &cerr))
 		return dflt;
-	return v;
+	if (v <= 0 && s[0] >= '1' && s[0] <= '9')
+		return 1; /* "500ms": whole seconds are the period's unit, the shortest is one */
+	return v > 0 ? v : dflt;
 }
 
 static int repo_write_status(const struct k8s_reconcile_req *req, const struct cluster_repo *r,

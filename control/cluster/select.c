@@ -486,7 +486,7 @@ enum cluster_verdict cluster_sel_object(const struct cluster_sel *s, const struc
 	enum cluster_scope sc = cluster_sel_resource(s, r);
 	const char *ns = k8s_obj_get_ns(o);
 
-	if (ex && !strcmp(ex, "true"))
+	if ((ex && !strcmp(ex, "true")) || k8s_obj_label(o, CLUSTER_LABEL_TRANSFER))
 		return CLUSTER_OUT_EXCLUDE_LABEL;
 	if (sc == CLUSTER_SCOPE_NONE || (sc == CLUSTER_SCOPE_RELATED && !related))
 		return CLUSTER_OUT_RESOURCE;
