@@ -145,10 +145,12 @@ static int make_backup(struct stage *s, const char *name, bool claims_only)
 	ret = k8s_obj_new_kind(&mig_backups, XFER_NS, name, &o);
 	if (!ret)
 		ret = k8s_obj_set_label(o, MIG_ANN_MIGRATION, s->req->name);
+	if (!ret)
+		ret = k8s_obj_set_empty(o, "/spec/includedNamespaces", K8S_T_ARRAY);
 	for (size_t i = 0; !ret && i < s->spec->n_namespaces; i++)
 		ret = k8s_obj_set_str(o, "/spec/includedNamespaces/-", s->spec->namespaces[i]);
 	if (!ret && claims_only)
-		ret = k8s_obj_set_str(o, "/spec/includedResources/-", "persistentvolumeclaims");
+		ret = k8s_obj_set_json(o, "/spec/includedResources", "[\"persistentvolumeclaims\"]");
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/storageLocation", s->spec->repository);
 	if (!ret)
@@ -450,11 +452,8 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 			ret = fail(s);
 			goto out;
 		}
-		ret = k8s_obj_new(&e);
-		if (!ret)
-			ret = k8s_obj_set_copy(e, "", v);
-		if (!ret)
-			ret = k8s_obj_set_str(e, "/snapshotID", snap);
+		e = k8s_obj_dup(v);
+		ret = e ? k8s_obj_set_str(e, "/snapshotID", snap) : -ENOMEM;
 		if (!ret)
 			ret = k8s_obj_set(out, "/v/-", e);
 		else
@@ -651,6 +650,24 @@ static int sync(struct stage *s)
 
 static const struct k8s_resource *const workloads[] = {&k8s_deployments, &k8s_statefulsets};
 
+/* the annotation @key removed by the merge patch @p ('/' in a key is "~1" in a path) */
+static int unannotate(struct k8s_obj *p, const char *key)
+{
+	char path[320] = "/metadata/annotations/";
+	size_t n = strlen(path);
+
+	for (; *key && n + 3 < sizeof(path); key++) {
+		if (*key == '/' || *key == '~') {
+			path[n++] = '~';
+			path[n++] = *key == '/' ? '1' : '0';
+		} else {
+			path[n++] = *key;
+		}
+	}
+	path[n] = 0;
+	return *key ? -ENAMETOOLONG : k8s_obj_set_null(p, path);
+}
+
 /*
  * The source's Deployments and StatefulSets: fenced (annotated, scaled to
  * zero), or with @undo put back as they were. Return: 0; 1 one of them was
@@ -701,11 +718,11 @@ static int fence(struct stage *s, bool undo)
 				} else if (!ret) {
 					long long back = had ? strtoll(had, NULL, 10) : 1;
 
-					ret = k8s_obj_set_null(p, "/metadata/annotations/" MIG_ANN_MIGRATION);
+					ret = unannotate(p, MIG_ANN_MIGRATION);
 					if (!ret)
-						ret = k8s_obj_set_null(p, "/metadata/annotations/" MIG_ANN_REPLICAS);
+						ret = unannotate(p, MIG_ANN_REPLICAS);
 					if (!ret)
-						ret = k8s_obj_set_null(p, "/metadata/annotations/" MIG_ANN_PAUSED);
+						ret = unannotate(p, MIG_ANN_PAUSED);
 					if (!ret)
 						ret = k8s_obj_set_int(p, "/spec/replicas", back >= 0 ? back : 1);
 				}
@@ -798,7 +815,7 @@ static int start_target(struct stage *s, bool scale, int64_t *want, int64_t *rea
 				*want += strtoll(n, NULL, 10);
 				ret = k8s_obj_new(&p);
 				if (!ret)
-					ret = k8s_obj_set_null(p, "/metadata/annotations/" MIG_ANN_RESTORED);
+					ret = unannotate(p, MIG_ANN_RESTORED);
 				if (!ret)
 					ret = k8s_obj_set_int(p, "/spec/replicas", strtoll(n, NULL, 10));
 				if (!ret)
@@ -936,7 +953,19 @@ int mig_stage_step(const struct k8s_reconcile_req *req, const struct mig_spec *s
 	ret = k8s_obj_new(&s.patch);
 	if (ret)
 		return k8s_err_set(err, ret, "", "migration %s: out of memory", req->key);
-	if (is(phase, "Completed") || is(phase, "RolledBack") || is(phase, "Failed")) {
+	if (spec->rollback && !is(phase, "RolledBack") && cur(&s, "/cutover/targetStartTime")) {
+		snprintf(s.msg, sizeof(s.msg),
+			 "rollback refused: the target's workloads were started at %s; only a new "
+			 "migration the other way moves the application back",
+			 cur(&s, "/cutover/targetStartTime"));
+		res->failed = true;
+		res->reason = "RollbackRefused";
+		res->message = s.msg;
+		goto out;
+	}
+	if (spec->rollback && is(phase, "Failed")) {
+		phase = "Syncing"; /* a failed stage before the target started: put the source back */
+	} else if (is(phase, "Completed") || is(phase, "RolledBack") || is(phase, "Failed")) {
 		res->reason = phase;
 		res->failed = is(phase, "Failed");
 		snprintf(msg, sizeof(msg), "%s", k8s_obj_str(req->obj, "/status/message")
@@ -946,16 +975,6 @@ int mig_stage_step(const struct k8s_reconcile_req *req, const struct mig_spec *s
 		goto out;
 	}
 	if (spec->rollback) {
-		if (cur(&s, "/cutover/targetStartTime")) {
-			snprintf(s.msg, sizeof(s.msg),
-				 "rollback refused: the target's workloads were started at %s; only "
-				 "a new migration the other way moves the application back",
-				 cur(&s, "/cutover/targetStartTime"));
-			res->failed = true;
-			res->reason = "RollbackRefused";
-			res->message = s.msg;
-			goto out;
-		}
 		ret = fence(&s, true);
 		snprintf(s.msg, sizeof(s.msg),
 			 "rolled back: the source's workloads at their replicas again, unfenced");

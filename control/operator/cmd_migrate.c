@@ -667,15 +667,19 @@ static int mg_stage(struct mg_args *a, const char *verb, const char *name)
 		}
 		phase = k8s_obj_str(m, "/status/phase");
 		cond = cond_of(m, "Planned");
-		if (phase && (!strcmp(phase, "Completed") || !strcmp(phase, "Failed") ||
-			      !strcmp(phase, "RolledBack") || !strcmp(phase, "PlanFailed")))
-			break;
 		if (!strcmp(verb, "rollback") && cond &&
 		    !strcmp(or_dash(k8s_obj_str(cond, "/reason")), "RollbackRefused")) {
 			ret = ctl_fail(-EPROTO, k8s_obj_str(cond, "/message"), "migrate rollback %s",
 				       name);
 			goto out;
 		}
+		/* a rollback waits for RolledBack or its refusal; a cutover for any end */
+		if (phase && !strcmp(verb, "rollback") && !strcmp(phase, "RolledBack"))
+			break;
+		if (phase && strcmp(verb, "rollback") &&
+		    (!strcmp(phase, "Completed") || !strcmp(phase, "Failed") ||
+		     !strcmp(phase, "RolledBack") || !strcmp(phase, "PlanFailed")))
+			break;
 		if (k8s_now_ns() > end) {
 			ret = ctl_fail(-ETIMEDOUT, or_dash(k8s_obj_str(m, "/status/message")),
 				       "migrate %s %s: not done within %lu s (phase %s)", verb, name,

@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""t_warm: a warm migration by the Migration resource (issue 19): `ferry migrate plan`, `start`
+(seed while the application runs, sync rounds until one converges), `cutover --wait`, `report`.
+
+Two boxes (tests/migrate/warmkit.py), one file:// repository, the target's Repository
+ReadOnly with a 1 s backup sync; in the source a reader account bound to
+k8s/deploy/migrate-source-rbac.yaml whose token's kubeconfig `ferry migrate plan` stores in
+the target. The application in the source, namespace shop: a StatefulSet `web` of one
+replica with two 64 MiB ext4 claims of kbox-disk (WaitForFirstConsumer), its pod changing
+files on both every 100 ms and serving /data behind the Service `web`, probed at 25 Hz from
+a node of each box. Checked:
+- the plan: exit 0, both claims listed;
+- seed: Seeding then Syncing; a Backup <name>-seed in the source, the Restore <name> in the
+  target with scaleWorkloadsToZero: the StatefulSet there at 0 replicas with
+  ferry.io/restore-replicas "1", its claims Bound on a node the Restore chose (no pod ever
+  runs), each target PV stamped with its seed snapshot; the source answered every probe;
+- syncs: rounds with bytes written and a verdict, at least one Converged, each round's
+  transfers written as deltas (status.volumes naming the snapshot each target volume holds);
+- cutover --wait: exit 0, Completed; the source fenced (ferry.io/migration,
+  ferry.io/migration-replicas "1", ferry.io/autoscaling-paused, replicas 0, no pod); the
+  target's StatefulSet at 1, ready, its writer going on from the copied volume (its first
+  counter at or past the source's last); each target PV's stamp names the final snapshot,
+  and that snapshot restored is the source's volume byte for byte (SHA-256, the source still
+  stopped) and clean for e2fsck; the report's parts add up to its window, which the probes'
+  window (the source's last answer to the target's first) matches within 2 s;
+- no VolumeSnapshot in the target's shop (a Backup leaves ferry's changed-block bases out);
+- rollback after the target started: refused, exit 1, naming why;
+- the target controller's create restores (migrate-rbac.yaml) used, allowed (audit log).
+The figures (seed, rounds, the cutover's parts, the probes' window) are printed as notes.
+CI budget: 3 minutes.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import warmkit  # noqa: E402
+from warmkit import API, NS, SYS, check, eq, wait_until  # noqa: E402
+import xferkit  # noqa: E402
+from kboxtest import finish  # noqa: E402
+
+T0 = time.time()
+REF = "issue 19: warm migration"
+FERRY = xferkit.require(("nsenter", "e2fsck"))
+PASSWORD = "warm-test-password"
+PROBE_NODE = "node-b1"
+NAME = "shop"
+READER = "ferry-migration-reader"
+SOURCE_ROLE = os.path.join(HERE, "..", "..", "k8s", "deploy", "migrate-source-rbac.yaml")
+FIG = {}
+
+
+def note(msg):
+    print(f"note: {msg}", flush=True)
+
+
+def mig(dst):
+    return dst.get(f"{API}/namespaces/{SYS}/migrations/{NAME}") or {}
+
+
+def stamp(env, pv):
+    text = ((env.get(f"/api/v1/persistentvolumes/{pv}") or {}).get("metadata", {}).get("annotations") or {}).get(
+        "ferry.io/stamp") or ""
+    return dict(ln.split(" ", 1) for ln in text.splitlines() if " " in ln)
+
+
+def reader_kubeconfig(src):
+    """The source's reader: migrate-source-rbac.yaml applied, bound to a service account whose
+    token's kubeconfig is returned (as its header tells a user to do)."""
+    r = src.kubectl("apply", "-f", SOURCE_ROLE)
+    eq("source: kubectl apply of migrate-source-rbac.yaml", (r.returncode, r.stderr.strip()), (0, ""), REF)
+    src.create(f"/api/v1/namespaces/{SYS}/serviceaccounts",
+               {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": READER}})
+    src.create("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": READER},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ferry-migration-source"},
+        "subjects": [{"kind": "ServiceAccount", "name": READER, "namespace": SYS}]})
+    return src.kubeconfig_for(READER)
+
+
+def ferry(env, *args, timeout=240):
+    r = env.ferry(*args, timeout=timeout)
+    note(f"ferry {' '.join(args)}: exit {r.returncode}\n{r.stdout[-2500:]}{r.stderr[-800:]}")
+    return r
+
+
+src = dst = None
+probes = []
+try:
+    src, dst, REPO = warmkit.pair(FERRY, PASSWORD)
+    audit_mark = len(dst.box.audit())
+    warmkit.make_app(src)
+    check("the application runs in the source", warmkit.ready(src), warmkit.pods(src), ["web-0"], REF)
+    sprobe = warmkit.Probe(src, PROBE_NODE, warmkit.service_ip(src)).start()
+    probes.append(sprobe)
+    check("the probe reaches the source's Service", wait_until(sprobe.last_ok, 20, 0.1),
+          sprobe.error or sprobe.samples[-3:], "an answer", REF)
+    kc = reader_kubeconfig(src)
+
+    # ------------------------------------------------------------ the plan, then start
+    t_app = time.time()
+    r = ferry(dst, "migrate", "plan", NAME, "--source-kubeconfig", kc, "--include-namespaces", NS)
+    eq("ferry migrate plan: exit 0, both claims listed", (r.returncode, all(c in r.stdout for c in warmkit.CLAIMS)),
+       (0, True), REF)
+    r = ferry(dst, "migrate", "start", NAME, "--sync-interval", "1", "--cutover-bound", "30")
+    eq("ferry migrate start: exit 0", r.returncode, 0, REF)
+    phases = []
+
+    def until_rounds():
+        m = mig(dst)
+        p = (m.get("status") or {}).get("phase")
+        if p and (not phases or phases[-1] != p):
+            phases.append(p)
+        rounds = (m.get("status") or {}).get("rounds") or []
+        return p in ("Failed",) or (len(rounds) >= 3 and any(x.get("verdict") == "Converged" for x in rounds))
+    wait_until(until_rounds, 150, 0.2)
+    st = mig(dst).get("status") or {}
+    note("status before the cutover: " + json.dumps({k: st.get(k) for k in ("phase", "message", "seed", "rounds",
+                                                                            "volumes", "conditions")})[:3000])
+    if st.get("phase") != "Syncing":
+        for env in (dst, src):
+            log = os.path.join(env.work, "controller.log")
+            if os.path.exists(log):
+                note(f"{env.identity} controller.log:\n" + open(log).read()[-3000:])
+    eq("the Migration went Seeding, then Syncing", [p for p in phases if p in ("Seeding", "Syncing")][:2],
+       ["Seeding", "Syncing"], REF)
+    rounds = st.get("rounds") or []
+    check("sync rounds ran, each with its bytes, seconds and verdict; one Converged",
+          len(rounds) >= 2 and all(isinstance(x.get("bytesWritten"), int) and x.get("verdict") for x in rounds) and
+          any(x.get("verdict") == "Converged" for x in rounds),
+          [(x.get("round"), x.get("bytesWritten"), x.get("seconds"), x.get("verdict")) for x in rounds], None, REF)
+    check("some round wrote a delta (the writer changed the volumes)", any(x.get("bytesWritten") for x in rounds),
+          rounds, None, REF)
+    FIG["rounds"] = [(x.get("round"), x.get("bytesWritten"), x.get("seconds"), x.get("verdict")) for x in rounds]
+    FIG["seed done s"] = round(time.time() - t_app, 1)
+    sts = dst.get(f"/apis/apps/v1/namespaces/{NS}/statefulsets/web") or {}
+    eq("seed: the target's StatefulSet is at 0 replicas, its count kept in ferry.io/restore-replicas",
+       (sts.get("spec", {}).get("replicas"), (sts.get("metadata", {}).get("annotations") or {}).get(
+           "ferry.io/restore-replicas")), (0, "1"), REF)
+    eq("seed: no pod in the target's shop", warmkit.pods(dst), [], REF)
+    dpvs = warmkit.claim_pvs(dst)
+    held = {v.get("pvc"): v.get("snapshotID") for v in st.get("volumes") or []}
+    eq("each target claim is bound, its PV's stamp naming the snapshot status.volumes says it holds",
+       {c: (stamp(dst, pv).get("state"), stamp(dst, pv).get("snapshot")) for c, pv in dpvs.items() if pv},
+       {c: ("clean", held.get(c)) for c in warmkit.CLAIMS}, "datapath/FORMAT.md: Target stamps")
+    eq("the source answered every probe through the seed and the syncs", sprobe.failures(t_app), 0, REF)
+
+    # ------------------------------------------------------------ cutover
+    t_cut = time.time()
+    last_src = sprobe.last_ok()
+    dprobe = warmkit.Probe(dst, PROBE_NODE, warmkit.service_ip(dst)).start()
+    probes.append(dprobe)
+    r = ferry(dst, "migrate", "cutover", NAME, "--wait", "--wait-timeout", "120")
+    eq("ferry migrate cutover --wait: exit 0", r.returncode, 0, REF)
+    first = wait_until(lambda: dprobe.first_ok(t_cut), 30, 0.02)
+    last_src = sprobe.last_ok(time.time()) or last_src
+    m = mig(dst)
+    st = m.get("status") or {}
+    cut = st.get("cutover") or {}
+    note("cutover: " + json.dumps(cut))
+    eq("the Migration is Completed", st.get("phase"), "Completed", REF)
+    ssts = src.get(f"/apis/apps/v1/namespaces/{NS}/statefulsets/web") or {}
+    ann = ssts.get("metadata", {}).get("annotations") or {}
+    eq("the source is fenced: annotated, at 0 replicas, no pod",
+       (ann.get("ferry.io/migration"), ann.get("ferry.io/migration-replicas"), ann.get("ferry.io/autoscaling-paused"),
+        ssts.get("spec", {}).get("replicas"), warmkit.pods(src)), (NAME, "1", "true", 0, []), REF)
+    sts = dst.get(f"/apis/apps/v1/namespaces/{NS}/statefulsets/web") or {}
+    eq("the target's StatefulSet runs its replica, ready, the annotation gone",
+       (sts.get("spec", {}).get("replicas"), sts.get("status", {}).get("readyReplicas"),
+        (sts.get("metadata", {}).get("annotations") or {}).get("ferry.io/restore-replicas")), (1, 1, None), REF)
+    check("the target's writer goes on from the copied volume: its first counter at or past the source's last",
+          first and last_src and int(first[2]) >= int(last_src[2]), (last_src, first), ">=", REF)
+    final = {v.get("pvc"): v.get("snapshotID") for v in st.get("volumes") or []}
+    eq("each target PV's stamp names the final snapshot",
+       {c: stamp(dst, pv).get("snapshot") for c, pv in dpvs.items()}, {c: final.get(c) for c in warmkit.CLAIMS}, REF)
+    spvs = warmkit.claim_pvs(src)
+    same, clean = {}, {}
+    for c in warmkit.CLAIMS:
+        img = os.path.join(src.work, f"final-{c}.img")
+        rr = src.ferry("restore", "--repo", REPO, "--progress", "none", final.get(c) or "none", img, timeout=120)
+        same[c] = rr.returncode == 0 and xferkit.sha256(img) == warmkit.volume_sum(src, spvs[c])
+        clean[c] = rr.returncode == 0 and subprocess.run(["e2fsck", "-fn", img], stdout=subprocess.DEVNULL,
+                                                         stderr=subprocess.DEVNULL).returncode == 0
+        if os.path.exists(img):
+            os.unlink(img)
+    eq("what the target received (the final snapshot, restored) is the stopped source's volume byte for byte",
+       same, {c: True for c in warmkit.CLAIMS}, REF)
+    eq("... and a clean ext4 (e2fsck -fn)", clean, {c: True for c in warmkit.CLAIMS}, "e2fsck(8)")
+    parts = [cut.get(k) for k in ("backupSeconds", "applySeconds", "startSeconds")]
+    check("the report's parts (backup, apply, start) add up to its window",
+          all(isinstance(p, (int, float)) for p in parts) and isinstance(cut.get("windowSeconds"), (int, float)) and
+          abs(sum(parts) - cut["windowSeconds"]) < 0.01, cut, None, REF)
+    gap = warmkit.window(sprobe, dprobe, t_cut)
+    FIG["probe window s"] = gap and round(gap, 2)
+    FIG["report"] = {k: cut.get(k) for k in ("quiesceSeconds", "backupSeconds", "readUploadSeconds", "applySeconds",
+                                            "startSeconds", "windowSeconds")}
+    whole = (cut.get("quiesceSeconds") or 0) + (cut.get("windowSeconds") or 0)
+    check("the probes' window (the source's last answer to the target's first) is the report's quiesce and "
+          "window within 2 s", gap is not None and abs(gap - whole) < 2, (gap, whole), None, REF)
+    eq("no VolumeSnapshot in the target's shop",
+       dst.items(f"/apis/snapshot.storage.k8s.io/v1/namespaces/{NS}/volumesnapshots"), [], REF)
+    r = ferry(dst, "migrate", "report", NAME)
+    check("ferry migrate report: the rounds and the cutover's parts",
+          r.returncode == 0 and "Converged" in r.stdout and "window" in r.stdout, r.stdout[-800:], None, REF)
+
+    # ------------------------------------------------------------ rollback after the start: refused
+    r = ferry(dst, "migrate", "rollback", NAME, "--wait-timeout", "20")
+    check("rollback once the target runs: refused, exit 1, saying only a migration the other way moves it back",
+          r.returncode == 1 and "other way" in r.stderr, (r.returncode, r.stderr[-400:]), None, REF)
+    eq("... and the source stays stopped", warmkit.pods(src), [], REF)
+
+    # ------------------------------------------------------------ the target's rights
+    aud = dst.box.audit()[audit_mark:]
+    made = [(a.get("verb"), a.get("decision")) for a in aud
+            if a.get("user") == "system:serviceaccount:ferry-system:ferry-controller" and
+            a.get("resource") == "restores" and a.get("verb") == "create"]
+    eq("the target controller made the seed's Restore under migrate-rbac.yaml (create restores, allowed)",
+       sorted(set(made)), [("create", "allow")], "k8s/deploy/migrate-rbac.yaml")
+finally:
+    for p in probes:
+        p.stop()
+    warmkit.close([src, dst], REF)
+note("figures: " + json.dumps(FIG))
+note(f"{time.time() - T0:.1f} s in all")
+finish()
