@@ -707,15 +707,15 @@ extern const struct k8s_reconciler cluster_schedule_reconciler;
  * block (one thread; apply runs its own workers inside).
  */
 
-#define CLUSTER_LABEL_EXCLUDE	   "velero.io/exclude-from-backup" /* "true": never taken */
+#define CLUSTER_LABEL_EXCLUDE "velero.io/exclude-from-backup" /* "true": never taken */
 /*
  * On what a VolumeTransfer made (control/xfer: its source VolumeSnapshot, the
  * one kept as a claim's changed-block base): ferry's plumbing, never taken
  * (restored elsewhere it would cut snapshots of that cluster's claims)
  */
-#define CLUSTER_LABEL_TRANSFER "ferry.io/volumetransfer"
-#define CLUSTER_LABEL_BACKUP_NAME  "ferry.io/backup-name"	   /* added on restore */
-#define CLUSTER_LABEL_RESTORE_NAME "ferry.io/restore-name"	   /* added on restore */
+#define CLUSTER_LABEL_TRANSFER	   "ferry.io/volumetransfer"
+#define CLUSTER_LABEL_BACKUP_NAME  "ferry.io/backup-name"  /* added on restore */
+#define CLUSTER_LABEL_RESTORE_NAME "ferry.io/restore-name" /* added on restore */
 #define CLUSTER_RES_STR		   254 /* a group, resource or kind name, with its NUL */
 
 struct k8s_client;

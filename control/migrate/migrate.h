@@ -43,12 +43,12 @@
 
 #include "k8s/k8s.h"
 
-#define MIG_NAME_MAX	      253
-#define MIG_MAX_NAMESPACES    64
-#define MIG_MAX_CLASS_MAP     64
-#define MIG_DEFAULT_TIMEOUT_S 10
+#define MIG_NAME_MAX	       253
+#define MIG_MAX_NAMESPACES     64
+#define MIG_MAX_CLASS_MAP      64
+#define MIG_DEFAULT_TIMEOUT_S  10
 #define MIG_DEFAULT_INTERVAL_S 30
-#define MIG_DEFAULT_BOUND_S   60
+#define MIG_DEFAULT_BOUND_S    60
 
 extern const struct k8s_resource mig_migrations;
 

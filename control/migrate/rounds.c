@@ -61,10 +61,11 @@ enum mig_verdict mig_round_verdict(const struct mig_round *prev, const struct mi
 	tol = prev->bytes / 10 > MIG_ROUND_FLOOR ? prev->bytes / 10 : MIG_ROUND_FLOOR;
 	diff = cur->bytes - prev->bytes;
 	if (diff <= tol && -diff <= tol) {
-		snprintf(why, len,
-			 "%s in %.1f s after %s: within 10 %% of the round before; a cutover now is "
-			 "predicted at about %.1f s",
-			 a, cur->seconds, b, cur->seconds);
+		snprintf(
+			why, len,
+			"%s in %.1f s after %s: within 10 %% of the round before; a cutover now is "
+			"predicted at about %.1f s",
+			a, cur->seconds, b, cur->seconds);
 		return MIG_ROUND_CONVERGED;
 	}
 	if (diff > 0) {

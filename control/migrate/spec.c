@@ -282,9 +282,10 @@ static int seconds_of(const struct k8s_obj *m, const char *field, unsigned int d
 		}
 		/* fall through */
 	default:
-		return bad(why, len,
-			   "spec.%s: Invalid value: must be a whole number of seconds from 1 to 3600",
-			   field);
+		return bad(
+			why, len,
+			"spec.%s: Invalid value: must be a whole number of seconds from 1 to 3600",
+			field);
 	}
 }
 
@@ -321,8 +322,9 @@ static int stages_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 		ret = seconds_of(m, "cutoverBoundSeconds", MIG_DEFAULT_BOUND_S,
 				 &out->cutover_bound_s, why, len);
 	if (!ret && out->rollback && out->cutover)
-		return bad(why, len,
-			   "spec.rollback: Invalid value: true: cutover and rollback both asked for");
+		return bad(
+			why, len,
+			"spec.rollback: Invalid value: true: cutover and rollback both asked for");
 	return ret;
 }
 

@@ -158,11 +158,13 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 			break;
 		case O_IVL:
 		case O_BOUND:
-			if (ctl_parse_ulong(optarg, 1, 3600, opt == O_IVL ? &a->interval_s : &a->bound_s,
-					    NULL))
+			if (ctl_parse_ulong(optarg, 1, 3600,
+					    opt == O_IVL ? &a->interval_s : &a->bound_s, NULL))
 				return ctl_usage_error(
-					"migrate", "%s '%s': a whole number of seconds from 1 to 3600",
-					opt == O_IVL ? "--sync-interval" : "--cutover-bound", optarg);
+					"migrate",
+					"%s '%s': a whole number of seconds from 1 to 3600",
+					opt == O_IVL ? "--sync-interval" : "--cutover-bound",
+					optarg);
 			break;
 		case O_REPO:
 			a->repository = optarg;
@@ -438,13 +440,14 @@ static void mg_report(const struct k8s_obj *m)
 	char size[32];
 
 	printf("Migration %s/%s: %s\n%s\n", or_dash(k8s_obj_get_ns(m)), k8s_obj_get_name(m),
-	       or_dash(k8s_obj_str(m, "/status/phase")), or_dash(k8s_obj_str(m, "/status/message")));
+	       or_dash(k8s_obj_str(m, "/status/phase")),
+	       or_dash(k8s_obj_str(m, "/status/message")));
 	printf("\nSeed: Backup %s (source), Restore %s; done %s\n",
 	       or_dash(k8s_obj_str(m, "/status/seed/backup")),
 	       or_dash(k8s_obj_str(m, "/status/seed/restore")),
 	       or_dash(k8s_obj_str(m, "/status/seed/completionTime")));
-	printf("\n%-6s %-28s %10s %9s %10s  %s\n", "ROUND", "BACKUP", "WRITTEN", "SECONDS", "READ MS",
-	       "VERDICT");
+	printf("\n%-6s %-28s %10s %9s %10s  %s\n", "ROUND", "BACKUP", "WRITTEN", "SECONDS",
+	       "READ MS", "VERDICT");
 	for (const struct k8s_obj *r = k8s_obj_first(k8s_obj_at(m, "/status/rounds")); r;
 	     r = k8s_obj_next(r)) {
 		int64_t n = 0, b = 0, ms = 0;
@@ -462,7 +465,8 @@ static void mg_report(const struct k8s_obj *m)
 	if (!cut)
 		return;
 	printf("\nCutover: started %s, source stopped %s, ready %s\n",
-	       or_dash(k8s_obj_str(cut, "/startTime")), or_dash(k8s_obj_str(cut, "/sourceStoppedTime")),
+	       or_dash(k8s_obj_str(cut, "/startTime")),
+	       or_dash(k8s_obj_str(cut, "/sourceStoppedTime")),
 	       or_dash(k8s_obj_str(cut, "/readyTime")));
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		char path[64];
@@ -631,7 +635,8 @@ static int mg_stage(struct mg_args *a, const char *verb, const char *name)
 		if (!ret && a->repository)
 			ret = k8s_obj_set_str(p, "/spec/repository", a->repository);
 		if (!ret && a->interval_s)
-			ret = k8s_obj_set_int(p, "/spec/syncIntervalSeconds", (int64_t)a->interval_s);
+			ret = k8s_obj_set_int(p, "/spec/syncIntervalSeconds",
+					      (int64_t)a->interval_s);
 		if (!ret && a->bound_s)
 			ret = k8s_obj_set_int(p, "/spec/cutoverBoundSeconds", (int64_t)a->bound_s);
 	} else if (!ret && !strcmp(verb, "cutover")) {
@@ -649,8 +654,8 @@ static int mg_stage(struct mg_args *a, const char *verb, const char *name)
 		goto out;
 	}
 	if (!strcmp(verb, "start") || (!strcmp(verb, "cutover") && !a->wait)) {
-		printf("migration %s: %s asked for; `ferry migrate status %s` follows it\n", name, verb,
-		       name);
+		printf("migration %s: %s asked for; `ferry migrate status %s` follows it\n", name,
+		       verb, name);
 		goto out;
 	}
 	/* rollback, and cutover --wait: until it ends */
@@ -669,8 +674,8 @@ static int mg_stage(struct mg_args *a, const char *verb, const char *name)
 		cond = cond_of(m, "Planned");
 		if (!strcmp(verb, "rollback") && cond &&
 		    !strcmp(or_dash(k8s_obj_str(cond, "/reason")), "RollbackRefused")) {
-			ret = ctl_fail(-EPROTO, k8s_obj_str(cond, "/message"), "migrate rollback %s",
-				       name);
+			ret = ctl_fail(-EPROTO, k8s_obj_str(cond, "/message"),
+				       "migrate rollback %s", name);
 			goto out;
 		}
 		/* a rollback waits for RolledBack or its refusal; a cutover for any end */
@@ -682,8 +687,8 @@ static int mg_stage(struct mg_args *a, const char *verb, const char *name)
 			break;
 		if (k8s_now_ns() > end) {
 			ret = ctl_fail(-ETIMEDOUT, or_dash(k8s_obj_str(m, "/status/message")),
-				       "migrate %s %s: not done within %lu s (phase %s)", verb, name,
-				       a->wait_s, or_dash(phase));
+				       "migrate %s %s: not done within %lu s (phase %s)", verb,
+				       name, a->wait_s, or_dash(phase));
 			goto out;
 		}
 		usleep(250 * 1000);
@@ -691,8 +696,8 @@ static int mg_stage(struct mg_args *a, const char *verb, const char *name)
 	mg_report(m);
 	if (strcmp(k8s_obj_str(m, "/status/phase"),
 		   !strcmp(verb, "rollback") ? "RolledBack" : "Completed"))
-		ret = ctl_fail(-EPROTO, or_dash(k8s_obj_str(m, "/status/message")), "migrate %s %s: %s",
-			       verb, name, k8s_obj_str(m, "/status/phase"));
+		ret = ctl_fail(-EPROTO, or_dash(k8s_obj_str(m, "/status/message")),
+			       "migrate %s %s: %s", verb, name, k8s_obj_str(m, "/status/phase"));
 out:
 	k8s_obj_free(m);
 	k8s_obj_free(p);
@@ -730,7 +735,9 @@ int ctl_cmd_migrate(int argc, char **argv)
 
 	if (!verb || !strcmp(verb, "-h") || !strcmp(verb, "--help")) {
 		mg_usage(verb ? stdout : stderr);
-		return verb ? 0 : ctl_usage_error("migrate", "plan, status, start, cutover, rollback or report");
+		return verb ? 0
+			    : ctl_usage_error("migrate",
+					      "plan, status, start, cutover, rollback or report");
 	}
 	ret = mg_parse(argc - 1, argv + 1, &a);
 	if (ret)
@@ -749,7 +756,7 @@ int ctl_cmd_migrate(int argc, char **argv)
 		return mg_status(&a, argv[optind + 1], !strcmp(verb, "report"));
 	if (!strcmp(verb, "start") || !strcmp(verb, "cutover") || !strcmp(verb, "rollback"))
 		return mg_stage(&a, verb, argv[optind + 1]);
-	return ctl_usage_error("migrate",
-			       "unknown verb '%s': plan, status, start, cutover, rollback or report",
-			       verb);
+	return ctl_usage_error(
+		"migrate", "unknown verb '%s': plan, status, start, cutover, rollback or report",
+		verb);
 }

@@ -103,8 +103,8 @@ int xfer_status_patch(struct k8s_client *c, const char *name, const struct k8s_o
 }
 
 /* status.phase (and message) of @vt's @name; @msg NULL leaves the message */
-int xfer_set_phase(struct k8s_client *c, const char *name, const char *phase,
-			  const char *msg, struct k8s_err *err)
+int xfer_set_phase(struct k8s_client *c, const char *name, const char *phase, const char *msg,
+		   struct k8s_err *err)
 {
 	struct k8s_obj *st = NULL;
 	char now[K8S_TIME_SIZE];
@@ -126,8 +126,8 @@ int xfer_set_phase(struct k8s_client *c, const char *name, const char *phase,
 }
 
 /* Fail the transfer for a reason of its spec or its source: the next step cleans up. */
-int xfer_fail(struct k8s_client *c, const char *name, struct xfer_result *res,
-		     struct k8s_err *err, const char *fmt, const char *a, const char *b)
+int xfer_fail(struct k8s_client *c, const char *name, struct xfer_result *res, struct k8s_err *err,
+	      const char *fmt, const char *a, const char *b)
 {
 	char msg[512];
 
@@ -555,7 +555,8 @@ int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result
 		res->requeue_ms = res->done ? 0 : XFER_POLL_MS;
 		return ret;
 	}
-	if ((xfer_is(phase, XFER_COMPLETED) || xfer_is(phase, XFER_FAILED)) && xfer_overwrites(vt)) {
+	if ((xfer_is(phase, XFER_COMPLETED) || xfer_is(phase, XFER_FAILED)) &&
+	    xfer_overwrites(vt)) {
 		/* what the volume holds now (the agent's stamp), before PV'' goes */
 		ret = xfer_apply_keep_stamp(c, vt, err);
 		if (ret)

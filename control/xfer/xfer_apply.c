@@ -107,7 +107,8 @@ int xfer_apply_step(struct k8s_client *c, const struct k8s_obj *vt, const char *
 		return ret;
 	if (!ns || !claimname)
 		return xfer_fail(c, vtname, res, err,
-				 "spec.target needs namespace and persistentVolumeClaim%s%s", "", "");
+				 "spec.target needs namespace and persistentVolumeClaim%s%s", "",
+				 "");
 	if (!k8s_obj_str(vt, "/spec/snapshotID"))
 		return xfer_fail(c, vtname, res, err, "spec.snapshotID is required%s%s", "", "");
 	ret = xfer_get(c, &k8s_pvcs, ns, claimname, &claim, err);
@@ -119,19 +120,21 @@ int xfer_apply_step(struct k8s_client *c, const struct k8s_obj *vt, const char *
 		goto out;
 	}
 	if (!xfer_is(cv.phase, "Bound") || !cv.volume_name) {
-		ret = xfer_fail(c, vtname, res, err,
-				"PersistentVolumeClaim %s/%s is not bound: there is no volume to write "
-				"over (a claim to fill takes a dataSourceRef to a Snapshot instead)",
-				ns, claimname);
+		ret = xfer_fail(
+			c, vtname, res, err,
+			"PersistentVolumeClaim %s/%s is not bound: there is no volume to write "
+			"over (a claim to fill takes a dataSourceRef to a Snapshot instead)",
+			ns, claimname);
 		goto out;
 	}
 	ret = xfer_get(c, &k8s_pvs, NULL, cv.volume_name, &pvobj, err);
 	if (ret)
 		goto out;
 	if (!pvobj || k8s_pv_view(pvobj, &pv) || !pv.csi_driver || !pv.volume_handle) {
-		ret = xfer_fail(c, vtname, res, err,
-				"PersistentVolume %s of the claim is %s: its device cannot be reached",
-				cv.volume_name, pvobj ? "not a CSI volume" : "not found");
+		ret = xfer_fail(
+			c, vtname, res, err,
+			"PersistentVolume %s of the claim is %s: its device cannot be reached",
+			cv.volume_name, pvobj ? "not a CSI volume" : "not found");
 		goto out;
 	}
 	/* no pod may use it: the agent writes the device under the filesystem */

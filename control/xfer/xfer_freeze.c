@@ -20,8 +20,8 @@
  * name copied out (each buffer may be NULL). Return: 1 found; 0 none;
  * -errno of the list.
  */
-int xfer_claim_user(struct k8s_client *c, const char *ns, const char *pvc, bool running,
-		    char *node, size_t nlen, char *uid, size_t ulen, char *pod, size_t plen,
+int xfer_claim_user(struct k8s_client *c, const char *ns, const char *pvc, bool running, char *node,
+		    size_t nlen, char *uid, size_t ulen, char *pod, size_t plen,
 		    struct k8s_err *err)
 {
 	struct k8s_items *l = NULL;
@@ -50,7 +50,8 @@ int xfer_claim_user(struct k8s_client *c, const char *ns, const char *pvc, bool 
 			claim = k8s_obj_str(p, path);
 			if (claim && !strcmp(claim, pvc)) {
 				if (node)
-					snprintf(node, nlen, "%s", pv.node_name ? pv.node_name : "");
+					snprintf(node, nlen, "%s",
+						 pv.node_name ? pv.node_name : "");
 				if (uid)
 					snprintf(uid, ulen, "%s", pv.meta.uid);
 				if (pod)
@@ -145,8 +146,8 @@ int xfer_freeze(struct k8s_client *c, const struct k8s_obj *vt, const char *ns, 
 						 opt ? "ferry.io/freeze: false on the claim"
 						     : "a Block volume: nothing to freeze",
 						 res, err);
-		ret = xfer_claim_user(c, ns, pvcname, true, node, sizeof(node), uid, sizeof(uid), NULL,
-				      0, err);
+		ret = xfer_claim_user(c, ns, pvcname, true, node, sizeof(node), uid, sizeof(uid),
+				      NULL, 0, err);
 		if (ret < 0)
 			return ret;
 		if (!ret || !pv->volume_name)

@@ -63,8 +63,8 @@ int xfer_apply_step(struct k8s_client *c, const struct k8s_obj *vt, const char *
 int xfer_apply_keep_stamp(struct k8s_client *c, const struct k8s_obj *vt, struct k8s_err *err);
 
 /* xfer_freeze.c */
-int xfer_claim_user(struct k8s_client *c, const char *ns, const char *pvc, bool running,
-		    char *node, size_t nlen, char *uid, size_t ulen, char *pod, size_t plen,
+int xfer_claim_user(struct k8s_client *c, const char *ns, const char *pvc, bool running, char *node,
+		    size_t nlen, char *uid, size_t ulen, char *pod, size_t plen,
 		    struct k8s_err *err);
 int xfer_freeze(struct k8s_client *c, const struct k8s_obj *vt, const char *ns, const char *pvcname,
 		const struct k8s_obj *pvc, const struct k8s_pvc *pv, const struct k8s_obj *vs,

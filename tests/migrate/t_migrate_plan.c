@@ -460,11 +460,12 @@ static void check_spec(void)
 	T_ASSERT(!strcmp(s.secret, "a") && !strcmp(s.secret_key, "kubeconfig") && !s.context[0] &&
 			 s.timeout_s == MIG_DEFAULT_TIMEOUT_S && s.n_namespaces == 1 &&
 			 !strcmp(s.target_namespaces[0], "shop") && !s.n_class_map &&
-			 !strcmp(s.repository, "default") && !s.start && !s.cutover && !s.rollback &&
-			 s.sync_interval_s == MIG_DEFAULT_INTERVAL_S &&
+			 !strcmp(s.repository, "default") && !s.start && !s.cutover &&
+			 !s.rollback && s.sync_interval_s == MIG_DEFAULT_INTERVAL_S &&
 			 s.cutover_bound_s == MIG_DEFAULT_BOUND_S,
 		 "defaults");
-	s = spec_of("{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"repository\":\"r2\",\"start\":true,"
+	s = spec_of("{\"spec\":{" SRC
+		    ",\"namespaces\":[\"a\"],\"repository\":\"r2\",\"start\":true,"
 		    "\"cutover\":true,\"syncIntervalSeconds\":2,\"cutoverBoundSeconds\":5}}");
 	T_ASSERT(!strcmp(s.repository, "r2") && s.start && s.cutover && !s.rollback &&
 			 s.sync_interval_s == 2 && s.cutover_bound_s == 5,
@@ -494,7 +495,8 @@ static void check_rounds(void)
 		{0, 8 << 20, 0, 2.0, true, MIG_ROUND_FIRST, "the first round wrote 8 MiB"},
 		{0, 8 << 20, 0, 61.0, true, MIG_ROUND_TOO_SLOW, "bound of 60 s"},
 		{100 << 20, 105 << 20, 3, 3.1, false, MIG_ROUND_CONVERGED, "within 10 %"},
-		{100 << 20, 91 << 20, 3, 3.1, false, MIG_ROUND_CONVERGED, "predicted at about 3.1 s"},
+		{100 << 20, 91 << 20, 3, 3.1, false, MIG_ROUND_CONVERGED,
+		 "predicted at about 3.1 s"},
 		{100 << 20, 111 << 20, 3, 3, false, MIG_ROUND_GROWING, "not converging"},
 		{100 << 20, 80 << 20, 3, 3, false, MIG_ROUND_SHRINKING, "shrinking"},
 		/* small rounds: within MIG_ROUND_FLOOR of each other is equal */
@@ -505,10 +507,11 @@ static void check_rounds(void)
 	};
 
 	for (size_t i = 0; i < sizeof(rounds) / sizeof(rounds[0]); i++) {
-		struct mig_round p = {rounds[i].prev, rounds[i].prev_s}, c = {rounds[i].cur, rounds[i].cur_s};
+		struct mig_round p = {rounds[i].prev, rounds[i].prev_s},
+				 c = {rounds[i].cur, rounds[i].cur_s};
 		char why[512];
-		enum mig_verdict v = mig_round_verdict(rounds[i].first ? NULL : &p, &c, 60, why,
-						       sizeof(why));
+		enum mig_verdict v =
+			mig_round_verdict(rounds[i].first ? NULL : &p, &c, 60, why, sizeof(why));
 
 		T_ASSERT(v == rounds[i].want, "row %zu: %s, want %s (%s)", i, mig_verdict_name(v),
 			 mig_verdict_name(rounds[i].want), why);
