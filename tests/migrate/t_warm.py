@@ -49,8 +49,6 @@ FERRY = xferkit.require(("nsenter", "e2fsck"))
 PASSWORD = "warm-test-password"
 PROBE_NODE = "node-b1"
 NAME = "shop"
-READER = "ferry-migration-reader"
-SOURCE_ROLE = os.path.join(HERE, "..", "..", "k8s", "deploy", "migrate-source-rbac.yaml")
 FIG = {}
 
 
@@ -66,20 +64,6 @@ def stamp(env, pv):
     text = ((env.get(f"/api/v1/persistentvolumes/{pv}") or {}).get("metadata", {}).get("annotations") or {}).get(
         "ferry.io/stamp") or ""
     return dict(ln.split(" ", 1) for ln in text.splitlines() if " " in ln)
-
-
-def reader_kubeconfig(src):
-    """The source's reader: migrate-source-rbac.yaml applied, bound to a service account whose
-    token's kubeconfig is returned (as its header tells a user to do)."""
-    r = src.kubectl("apply", "-f", SOURCE_ROLE)
-    eq("source: kubectl apply of migrate-source-rbac.yaml", (r.returncode, r.stderr.strip()), (0, ""), REF)
-    src.create(f"/api/v1/namespaces/{SYS}/serviceaccounts",
-               {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": READER}})
-    src.create("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": READER},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ferry-migration-source"},
-        "subjects": [{"kind": "ServiceAccount", "name": READER, "namespace": SYS}]})
-    return src.kubeconfig_for(READER)
 
 
 def ferry(env, *args, timeout=240):
@@ -99,7 +83,7 @@ try:
     probes.append(sprobe)
     check("the probe reaches the source's Service", wait_until(sprobe.last_ok, 20, 0.1),
           sprobe.error or sprobe.samples[-3:], "an answer", REF)
-    kc = reader_kubeconfig(src)
+    kc = warmkit.reader_kubeconfig(src)
 
     # ------------------------------------------------------------ the plan, then start
     t_app = time.time()

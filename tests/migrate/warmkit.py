@@ -97,6 +97,42 @@ def pair(ferry, password):
     return src, dst, url
 
 
+SOURCE_ROLE = os.path.join(HERE, "..", "..", "k8s", "deploy", "migrate-source-rbac.yaml")
+READER = "ferry-migration-reader"
+
+
+def reader_kubeconfig(src):
+    """The source's reader: migrate-source-rbac.yaml applied, bound to a service account whose
+    token's kubeconfig is returned (as its header tells a user to do)."""
+    r = src.kubectl("apply", "-f", SOURCE_ROLE)
+    eq("source: kubectl apply of migrate-source-rbac.yaml", (r.returncode, r.stderr.strip()), (0, ""),
+       "issue 19: warm migration")
+    src.create(f"/api/v1/namespaces/{SYS}/serviceaccounts",
+               {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": READER}})
+    src.create("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": READER},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ferry-migration-source"},
+        "subjects": [{"kind": "ServiceAccount", "name": READER, "namespace": SYS}]})
+    return src.kubeconfig_for(READER)
+
+
+def repo_bytes(url):
+    """{"data": bytes of data/ (packs, and the .tmp- files an interrupted upload leaves), "index":
+    bytes of index/, "packs": complete packs (those with an index/ object)} of the file://
+    repository @url: what was uploaded into it, since nothing here deletes from it."""
+    root = url[len("file://"):]
+    out = {"data": 0, "index": 0, "packs": 0}
+    for sub in ("data", "index"):
+        for d, _, files in os.walk(os.path.join(root, sub)):
+            for f in files:
+                try:
+                    out[sub] += os.path.getsize(os.path.join(d, f))
+                except OSError:
+                    pass
+                out["packs"] += sub == "index"
+    return out
+
+
 def close(envs, ref):
     """Each cluster's processes and box, the last first (the first holds the repository)."""
     for env in reversed([e for e in envs if e]):
