@@ -779,7 +779,8 @@ struct xs_freeze_todo {
 	struct agent_xfers *x;
 	struct k8s_obj *freeze[XS_MAX]; /* Requested here, not held: copies */
 	char thaw[XS_MAX][254];		/* held, and told to thaw (or anything after it) */
-	unsigned int nfreeze, nthaw;
+	struct k8s_obj *orphan[XS_MAX]; /* Frozen here by an agent process gone: copies */
+	unsigned int nfreeze, nthaw, norphan;
 };
 
 static int xs_freeze_due(void *arg, const struct k8s_obj *vt)
@@ -802,8 +803,40 @@ static int xs_freeze_due(void *arg, const struct k8s_obj *vt)
 	} else if (f && strcmp(state, XFER_FREEZE_FROZEN) && strcmp(state, XFER_FREEZE_REQUESTED) &&
 		   t->nthaw < XS_MAX) {
 		snprintf(t->thaw[t->nthaw++], sizeof(t->thaw[0]), "%s", name);
+	} else if (!f && (!strcmp(state, XFER_FREEZE_FROZEN) || !strcmp(state, XFER_FREEZE_THAW)) &&
+		   t->norphan < XS_MAX) {
+		t->orphan[t->norphan] = k8s_obj_dup(vt);
+		if (t->orphan[t->norphan])
+			t->norphan++;
 	}
 	return 0;
+}
+
+/*
+ * A mount frozen on this node by an agent process that is gone (killed
+ * between its freeze and its thaw: the hold lived in its memory only): thawed
+ * now, once, whatever the transfer's state, so that the application's writes
+ * go on; status.freeze says Thawed and why.
+ */
+static void xs_thaw_orphan(struct agent_xfers *x, const struct k8s_obj *vt)
+{
+	const char *name = k8s_obj_get_name(vt);
+	char path[1024], msg[1200];
+	int fd;
+
+	if (xfer_mount_path(x->o.kubelet_dir, k8s_obj_str(vt, "/status/freeze/volume"),
+			    k8s_obj_str(vt, "/status/freeze/podUID"), path, sizeof(path)))
+		return;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (ioctl(fd, FITHAW, 0) && errno != EINVAL)) /* EINVAL: not frozen */
+		snprintf(msg, sizeof(msg), "the agent that froze it is gone; %s %s: %s",
+			 fd < 0 ? "open" : "FITHAW", path, strerror(errno));
+	else
+		snprintf(msg, sizeof(msg), "thawed by this agent: the one that froze it is gone");
+	if (fd >= 0)
+		close(fd);
+	ctl_log(CTL_LOG_INFO, "agent: transfer %s: %s", name, msg);
+	xs_freeze_status(x, name, XFER_FREEZE_THAWED, NULL, msg);
 }
 
 static void xs_freezes(struct agent_xfers *x)
@@ -823,6 +856,10 @@ static void xs_freezes(struct agent_xfers *x)
 
 		if (f)
 			xs_thaw(x, f, "");
+	}
+	for (unsigned int i = 0; i < t->norphan; i++) {
+		xs_thaw_orphan(x, t->orphan[i]);
+		k8s_obj_free(t->orphan[i]);
 	}
 	free(t);
 }

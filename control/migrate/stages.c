@@ -21,8 +21,8 @@ static const struct k8s_resource mig_backups =
 static const struct k8s_resource mig_restores =
 	K8S_RESOURCE("ferry.io", "v1alpha1", "restores", "Restore", true);
 
-#define POLL_MS	   1000 /* a Backup, the Restore, a round's transfers */
-#define CUTOVER_MS 250	/* during the cutover every step counts toward the window */
+#define POLL_MS	    1000 /* a Backup, the Restore, a round's transfers */
+#define CUTOVER_MS  250	 /* during the cutover every step counts toward the window */
 #define ROUNDS_KEPT 20
 
 struct stage {
@@ -150,7 +150,8 @@ static int make_backup(struct stage *s, const char *name, bool claims_only)
 	for (size_t i = 0; !ret && i < s->spec->n_namespaces; i++)
 		ret = k8s_obj_set_str(o, "/spec/includedNamespaces/-", s->spec->namespaces[i]);
 	if (!ret && claims_only)
-		ret = k8s_obj_set_json(o, "/spec/includedResources", "[\"persistentvolumeclaims\"]");
+		ret = k8s_obj_set_json(o, "/spec/includedResources",
+				       "[\"persistentvolumeclaims\"]");
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/storageLocation", s->spec->repository);
 	if (!ret)
@@ -228,8 +229,8 @@ static int seed(struct stage *s)
 		goto out;
 	if (!sb) {
 		ret = make_backup(s, name, false);
-		snprintf(s->msg, sizeof(s->msg), "the seed: Backup %s/%s made in the source", XFER_NS,
-			 name);
+		snprintf(s->msg, sizeof(s->msg), "the seed: Backup %s/%s made in the source",
+			 XFER_NS, name);
 		if (!ret)
 			ret = say(s, "Seeding", POLL_MS);
 		goto out;
@@ -247,8 +248,8 @@ static int seed(struct stage *s)
 		goto out;
 	}
 	if (!is(phase, "Completed")) {
-		snprintf(s->msg, sizeof(s->msg), "the seed: Backup %s in the source ended %s: %.600s",
-			 name, phase,
+		snprintf(s->msg, sizeof(s->msg),
+			 "the seed: Backup %s in the source ended %s: %.600s", name, phase,
 			 k8s_obj_str(sb, "/status/failureReason")
 				 ? k8s_obj_str(sb, "/status/failureReason")
 				 : "(see ferry backup describe in the source)");
@@ -271,8 +272,9 @@ static int seed(struct stage *s)
 		goto out;
 	if (!rs) {
 		ret = make_restore(s, name);
-		snprintf(s->msg, sizeof(s->msg), "the seed: Restore %s/%s made here, workloads at zero",
-			 XFER_NS, s->req->name);
+		snprintf(s->msg, sizeof(s->msg),
+			 "the seed: Restore %s/%s made here, workloads at zero", XFER_NS,
+			 s->req->name);
 		if (!ret)
 			ret = say(s, "Seeding", POLL_MS);
 		goto out;
@@ -285,8 +287,8 @@ static int seed(struct stage *s)
 		goto out;
 	}
 	if (!is(phase, "Completed")) {
-		snprintf(s->msg, sizeof(s->msg), "the seed: Restore %s ended %s: %.600s", s->req->name,
-			 phase,
+		snprintf(s->msg, sizeof(s->msg), "the seed: Restore %s ended %s: %.600s",
+			 s->req->name, phase,
 			 k8s_obj_str(rs, "/status/failureReason")
 				 ? k8s_obj_str(rs, "/status/failureReason")
 				 : "(see ferry restore describe)");
@@ -297,8 +299,8 @@ static int seed(struct stage *s)
 	ret = k8s_obj_new(&vols);
 	if (!ret)
 		ret = k8s_obj_set_empty(vols, "/v", K8S_T_ARRAY);
-	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(sb, "/status/volumes"));
-	     !ret && v; v = k8s_obj_next(v)) {
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(sb, "/status/volumes")); !ret && v;
+	     v = k8s_obj_next(v)) {
 		struct k8s_obj *e = NULL;
 		const char *ns = k8s_obj_str(v, "/namespace");
 
@@ -364,9 +366,11 @@ static int make_transfer(struct stage *s, const char *name, const struct k8s_obj
 	if (!ret)
 		ret = xfer_repo_ref_set(o, &ref);
 	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/target/namespace", k8s_obj_str(v, "/targetNamespace"));
+		ret = k8s_obj_set_str(o, "/spec/target/namespace",
+				      k8s_obj_str(v, "/targetNamespace"));
 	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/target/persistentVolumeClaim", k8s_obj_str(v, "/pvc"));
+		ret = k8s_obj_set_str(o, "/spec/target/persistentVolumeClaim",
+				      k8s_obj_str(v, "/pvc"));
 	if (!ret)
 		ret = k8s_obj_set_bool(o, "/spec/target/overwrite", true);
 	if (!ret)
@@ -395,7 +399,8 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		goto out;
 	if (!b) {
 		ret = make_backup(s, bname, true);
-		snprintf(s->msg, sizeof(s->msg), "Backup %s of the claims made in the source", bname);
+		snprintf(s->msg, sizeof(s->msg), "Backup %s of the claims made in the source",
+			 bname);
 		if (!ret)
 			ret = say(s, phase, POLL_MS);
 		goto out;
@@ -427,8 +432,9 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 	}
 	ret = fetch(s->dst, &xfer_repositories, XFER_NS, s->spec->repository, &repo, s->err);
 	if (!ret && !repo) {
-		snprintf(s->msg, sizeof(s->msg), "Repository %s/%s not found here (spec.repository)",
-			 XFER_NS, s->spec->repository);
+		snprintf(s->msg, sizeof(s->msg),
+			 "Repository %s/%s not found here (spec.repository)", XFER_NS,
+			 s->spec->repository);
 		ret = fail(s);
 		goto out;
 	}
@@ -439,8 +445,8 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes"));
 	     !ret && v; v = k8s_obj_next(v), i++) {
 		const char *held = k8s_obj_str(v, "/snapshotID");
-		const char *snap = snapshot_of(b, k8s_obj_str(v, "/namespace"),
-					       k8s_obj_str(v, "/pvc"));
+		const char *snap =
+			snapshot_of(b, k8s_obj_str(v, "/namespace"), k8s_obj_str(v, "/pvc"));
 		char vname[MIG_NAME_MAX + 64];
 		struct k8s_obj *vt = NULL, *e = NULL;
 		const char *vp;
@@ -470,10 +476,12 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		}
 		vp = k8s_obj_str(vt, "/status/phase");
 		if (is(vp, "Failed")) {
-			snprintf(s->msg, sizeof(s->msg), "VolumeTransfer %s (claim %s/%s) failed: %.600s",
-				 vname, k8s_obj_str(v, "/targetNamespace"), k8s_obj_str(v, "/pvc"),
-				 k8s_obj_str(vt, "/status/message") ? k8s_obj_str(vt, "/status/message")
-								     : "");
+			snprintf(s->msg, sizeof(s->msg),
+				 "VolumeTransfer %s (claim %s/%s) failed: %.600s", vname,
+				 k8s_obj_str(v, "/targetNamespace"), k8s_obj_str(v, "/pvc"),
+				 k8s_obj_str(vt, "/status/message")
+					 ? k8s_obj_str(vt, "/status/message")
+					 : "");
 			k8s_obj_free(vt);
 			ret = fail(s);
 			goto out;
@@ -487,8 +495,8 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 	if (ret)
 		goto out;
 	if (pending) {
-		snprintf(s->msg, sizeof(s->msg), "%s: %zu of %zu volume(s) being written here", bname,
-			 pending, n);
+		snprintf(s->msg, sizeof(s->msg), "%s: %zu of %zu volume(s) being written here",
+			 bname, pending, n);
 		ret = say(s, phase, is(phase, "CuttingOver") ? CUTOVER_MS : POLL_MS);
 		goto out;
 	}
@@ -562,7 +570,8 @@ static int sync(struct stage *s)
 			if (k8s_now_ns() < due) {
 				s->res->reason = "Syncing";
 				s->res->message = k8s_obj_str(s->m, "/status/message");
-				s->res->requeue_after_ms = (unsigned int)((due - k8s_now_ns()) / 1000000) + 1;
+				s->res->requeue_after_ms =
+					(unsigned int)((due - k8s_now_ns()) / 1000000) + 1;
 				return 0;
 			}
 		}
@@ -631,9 +640,10 @@ static int sync(struct stage *s)
 	snprintf(s->msg, sizeof(s->msg), "round %lld: %s: %s", (long long)round,
 		 mig_verdict_name(v), why);
 	if (!ret)
-		ret = say(s, "Syncing", s->spec->cutover && v == MIG_ROUND_CONVERGED
-						? 1
-						: s->spec->sync_interval_s * 1000);
+		ret = say(s, "Syncing",
+			  s->spec->cutover && v == MIG_ROUND_CONVERGED
+				  ? 1
+				  : s->spec->sync_interval_s * 1000);
 	if (!ret && round > 1) {
 		char old[MIG_NAME_MAX + 32];
 
@@ -681,7 +691,8 @@ static int fence(struct stage *s, bool undo)
 		for (size_t k = 0; !ret && k < 2; k++) {
 			struct k8s_items *l = NULL;
 
-			ret = k8s_list(s->src, workloads[k], s->spec->namespaces[i], NULL, &l, s->err);
+			ret = k8s_list(s->src, workloads[k], s->spec->namespaces[i], NULL, &l,
+				       s->err);
 			for (size_t j = 0; !ret && j < k8s_items_len(l); j++) {
 				const struct k8s_obj *w = k8s_items_at(l, j);
 				const char *mine = k8s_obj_annotation(w, MIG_ANN_MIGRATION);
@@ -694,11 +705,12 @@ static int fence(struct stage *s, bool undo)
 					continue;
 				if (is(mine, s->req->name) && !undo) {
 					if (wv.replicas > 0 && !breach) {
-						snprintf(s->msg, sizeof(s->msg),
-							 "cutover paused: %s %s/%s was scaled back up to "
-							 "%lld while fenced by this migration",
-							 workloads[k]->kind, wv.meta.ns, wv.meta.name,
-							 (long long)wv.replicas);
+						snprintf(
+							s->msg, sizeof(s->msg),
+							"cutover paused: %s %s/%s was scaled back up to "
+							"%lld while fenced by this migration",
+							workloads[k]->kind, wv.meta.ns,
+							wv.meta.name, (long long)wv.replicas);
 						breach = 1;
 					}
 					continue;
@@ -708,11 +720,14 @@ static int fence(struct stage *s, bool undo)
 				ret = k8s_obj_new(&p);
 				if (!ret && !undo) {
 					snprintf(n, sizeof(n), "%lld", (long long)wv.replicas);
-					ret = k8s_obj_set_annotation(p, MIG_ANN_MIGRATION, s->req->name);
+					ret = k8s_obj_set_annotation(p, MIG_ANN_MIGRATION,
+								     s->req->name);
 					if (!ret)
-						ret = k8s_obj_set_annotation(p, MIG_ANN_REPLICAS, n);
+						ret = k8s_obj_set_annotation(p, MIG_ANN_REPLICAS,
+									     n);
 					if (!ret)
-						ret = k8s_obj_set_annotation(p, MIG_ANN_PAUSED, "true");
+						ret = k8s_obj_set_annotation(p, MIG_ANN_PAUSED,
+									     "true");
 					if (!ret)
 						ret = k8s_obj_set_int(p, "/spec/replicas", 0);
 				} else if (!ret) {
@@ -724,11 +739,13 @@ static int fence(struct stage *s, bool undo)
 					if (!ret)
 						ret = unannotate(p, MIG_ANN_PAUSED);
 					if (!ret)
-						ret = k8s_obj_set_int(p, "/spec/replicas", back >= 0 ? back : 1);
+						ret = k8s_obj_set_int(p, "/spec/replicas",
+								      back >= 0 ? back : 1);
 				}
 				if (!ret)
-					ret = k8s_patch(s->src, workloads[k], wv.meta.ns, wv.meta.name,
-							K8S_PATCH_MERGE, p, NULL, NULL, s->err);
+					ret = k8s_patch(s->src, workloads[k], wv.meta.ns,
+							wv.meta.name, K8S_PATCH_MERGE, p, NULL,
+							NULL, s->err);
 				k8s_obj_free(p);
 			}
 			k8s_items_free(l);
@@ -745,13 +762,15 @@ static bool uses_moved_claim(struct stage *s, const struct k8s_obj *p, const cha
 		char path[96];
 		const char *claim;
 
-		snprintf(path, sizeof(path), "/spec/volumes/%zu/persistentVolumeClaim/claimName", v);
+		snprintf(path, sizeof(path), "/spec/volumes/%zu/persistentVolumeClaim/claimName",
+			 v);
 		claim = k8s_obj_str(p, path);
 		if (!claim)
 			continue;
-		for (const struct k8s_obj *e = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes")); e;
-		     e = k8s_obj_next(e))
-			if (is(k8s_obj_str(e, "/namespace"), ns) && is(k8s_obj_str(e, "/pvc"), claim))
+		for (const struct k8s_obj *e = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes"));
+		     e; e = k8s_obj_next(e))
+			if (is(k8s_obj_str(e, "/namespace"), ns) &&
+			    is(k8s_obj_str(e, "/pvc"), claim))
 				return true;
 	}
 	return false;
@@ -772,7 +791,8 @@ static int source_users(struct stage *s, size_t *n, char *who, size_t wlen)
 			struct k8s_pod pv;
 
 			if (k8s_pod_view(p, &pv) || is(pv.phase, "Succeeded") ||
-			    is(pv.phase, "Failed") || !uses_moved_claim(s, p, s->spec->namespaces[i]))
+			    is(pv.phase, "Failed") ||
+			    !uses_moved_claim(s, p, s->spec->namespaces[i]))
 				continue;
 			if (!(*n)++)
 				snprintf(who, wlen, "%s/%s", s->spec->namespaces[i],
@@ -797,8 +817,8 @@ static int start_target(struct stage *s, bool scale, int64_t *want, int64_t *rea
 		for (size_t k = 0; !ret && k < 2; k++) {
 			struct k8s_items *l = NULL;
 
-			ret = k8s_list(s->dst, workloads[k], s->spec->target_namespaces[i], NULL, &l,
-				       s->err);
+			ret = k8s_list(s->dst, workloads[k], s->spec->target_namespaces[i], NULL,
+				       &l, s->err);
 			for (size_t j = 0; !ret && j < k8s_items_len(l); j++) {
 				const struct k8s_obj *w = k8s_items_at(l, j);
 				const char *n = k8s_obj_annotation(w, MIG_ANN_RESTORED);
@@ -817,10 +837,12 @@ static int start_target(struct stage *s, bool scale, int64_t *want, int64_t *rea
 				if (!ret)
 					ret = unannotate(p, MIG_ANN_RESTORED);
 				if (!ret)
-					ret = k8s_obj_set_int(p, "/spec/replicas", strtoll(n, NULL, 10));
+					ret = k8s_obj_set_int(p, "/spec/replicas",
+							      strtoll(n, NULL, 10));
 				if (!ret)
-					ret = k8s_patch(s->dst, workloads[k], wv.meta.ns, wv.meta.name,
-							K8S_PATCH_MERGE, p, NULL, NULL, s->err);
+					ret = k8s_patch(s->dst, workloads[k], wv.meta.ns,
+							wv.meta.name, K8S_PATCH_MERGE, p, NULL,
+							NULL, s->err);
 				k8s_obj_free(p);
 			}
 			k8s_items_free(l);
@@ -861,15 +883,17 @@ static int cutover(struct stage *s)
 		if (ret)
 			return ret;
 		if (n) {
-			snprintf(s->msg, sizeof(s->msg),
-				 "cutover: the source fenced; %zu pod(s) that mount its claims still "
-				 "running (%s)",
-				 n, who);
+			snprintf(
+				s->msg, sizeof(s->msg),
+				"cutover: the source fenced; %zu pod(s) that mount its claims still "
+				"running (%s)",
+				n, who);
 			return say(s, "CuttingOver", CUTOVER_MS);
 		}
 		ret = set_now(s, "/cutover/sourceStoppedTime", &stopped);
 		if (!ret)
-			snprintf(s->msg, sizeof(s->msg), "cutover: the source stopped; the final backup");
+			snprintf(s->msg, sizeof(s->msg),
+				 "cutover: the source stopped; the final backup");
 		return ret ? ret : say(s, "CuttingOver", 1);
 	}
 	stopped = when(s, "/cutover/sourceStoppedTime");
@@ -891,7 +915,8 @@ static int cutover(struct stage *s)
 		if (!ret)
 			ret = set_seconds(s, "readUploadSeconds", (double)read_ms / 1000);
 		s->dirty = true;
-		snprintf(s->msg, sizeof(s->msg), "cutover: the final delta written; the target starts");
+		snprintf(s->msg, sizeof(s->msg),
+			 "cutover: the final delta written; the target starts");
 		return ret ? ret : say(s, "CuttingOver", 1);
 	}
 	applied = when(s, "/cutover/appliedTime");
@@ -900,7 +925,8 @@ static int cutover(struct stage *s)
 		ret = start_target(s, true, &want, &ready);
 		if (!ret)
 			ret = set_now(s, "/cutover/targetStartTime", &launched);
-		snprintf(s->msg, sizeof(s->msg), "cutover: the target's workloads started (%lld replicas)",
+		snprintf(s->msg, sizeof(s->msg),
+			 "cutover: the target's workloads started (%lld replicas)",
 			 (long long)want);
 		return ret ? ret : say(s, "CuttingOver", CUTOVER_MS);
 	}
@@ -909,8 +935,9 @@ static int cutover(struct stage *s)
 	if (ret)
 		return ret;
 	if (ready < want) {
-		snprintf(s->msg, sizeof(s->msg), "cutover: %lld of %lld replicas ready in the target",
-			 (long long)ready, (long long)want);
+		snprintf(s->msg, sizeof(s->msg),
+			 "cutover: %lld of %lld replicas ready in the target", (long long)ready,
+			 (long long)want);
 		return say(s, "CuttingOver", CUTOVER_MS);
 	}
 	ret = set_now(s, "/cutover/readyTime", &done);
@@ -927,8 +954,8 @@ static int cutover(struct stage *s)
 	snprintf(s->msg, sizeof(s->msg),
 		 "cut over: the source stopped %.1f s before the target was ready (backup %.1f s, "
 		 "apply %.1f s, start %.1f s)",
-		 seconds(stopped, done), seconds(stopped, backup_done), seconds(backup_done, applied),
-		 seconds(applied, done));
+		 seconds(stopped, done), seconds(stopped, backup_done),
+		 seconds(backup_done, applied), seconds(applied, done));
 	(void)launched;
 	return ret ? ret : say(s, "Completed", 0);
 }
@@ -968,9 +995,10 @@ int mig_stage_step(const struct k8s_reconcile_req *req, const struct mig_spec *s
 	} else if (is(phase, "Completed") || is(phase, "RolledBack") || is(phase, "Failed")) {
 		res->reason = phase;
 		res->failed = is(phase, "Failed");
-		snprintf(msg, sizeof(msg), "%s", k8s_obj_str(req->obj, "/status/message")
-							 ? k8s_obj_str(req->obj, "/status/message")
-							 : "");
+		snprintf(msg, sizeof(msg), "%s",
+			 k8s_obj_str(req->obj, "/status/message")
+				 ? k8s_obj_str(req->obj, "/status/message")
+				 : "");
 		res->message = msg;
 		goto out;
 	}
