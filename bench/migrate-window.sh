@@ -73,7 +73,7 @@ MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "/var/tmp (the boxes, their pools and the repository): $DF_START at the start."
     echo
     echo "Commands: \`bench/migrate-window.sh$([ $QUICK = 1 ] && echo " --quick")\`, which ran"
-    echo "\`${CMD[*]}\`" | sed "s|$ROOT/||g; s|$TMP/table.md|table.md|; s|--json [^ `]*|--json $(basename "$JSON")|"
+    echo "\`${CMD[*]}\`" | sed "s|$ROOT/||g; s|$TMP/table.md|table.md|; s|--json [^ \`]*|--json $(basename "$JSON")|"
     echo "with \`FERRY=$(echo "$FERRY" | sed "s|$ROOT/||")\`; every figure in \`$(basename "$JSON")\` beside this file."
     echo
     echo "- Per point two boxes (tests/migrate/warmkit.py: two nodes in two zones each, the kbox-disk driver's volumes"
