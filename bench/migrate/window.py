@@ -49,6 +49,8 @@ import xferkit  # noqa: E402
 
 MiB, GiB = 1 << 20, 1 << 30
 PASSWORD = "bench-migrate-password"
+# tests/migrate/two-zones.yaml with pools of 192 GiB (a restored volume is allocated whole: see the file)
+warmkit.CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "two-zones.yaml")
 PROBE_NODE = "node-b1"
 NODE = "node-a1"  # where the stop-copy-start's claims are made in the target
 NAME = "shop"
@@ -164,19 +166,54 @@ def window(before, after):
     return (b[0] - a[0], a, b) if a and b else (None, a, b)
 
 
-def obj_status(env, kind, name):
-    return (env.get(f"{API}/namespaces/{SYS}/{kind}/{name}") or {}).get("status") or {}
+def allocated(env, ns):
+    """{claim: bytes its backing file has allocated in the pool (st_blocks: written extents and
+    the unwritten ones fallocate leaves alike)} of @ns's claims, and the pool's size and free
+    bytes (statvfs of its mount, through the pools' namespace)."""
+    out = {}
+    for c in CLAIMS:
+        pv = ((env.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{c}") or {}).get("spec") or {}).get(
+            "volumeName")
+        if not pv:
+            continue
+        try:
+            st = os.stat(env.volume_file(pv))
+            out[c] = st.st_blocks * 512
+        except OSError:
+            pass
+    try:
+        pools = int(open(os.path.join(env.box.dir, "storage", "pools.pid")).read())
+        v = os.statvfs(f"/proc/{pools}/root{env.box.dir}/storage/disk")
+        out["pool free"] = v.f_bavail * v.f_frsize
+        out["pool size"] = v.f_blocks * v.f_frsize
+    except OSError:
+        pass
+    return out
 
 
 # ------------------------------------------------------------------ the two clusters
 
 
+def start(ferry, prefix, **kw):
+    """warmkit.start, tried twice: a box that does not answer within its 10 s (kboxtest exits
+    99) under a load of 15 or more is started again."""
+    for attempt in (1, 2):
+        try:
+            return warmkit.start(ferry, PASSWORD, prefix, **kw)
+        except SystemExit as e:
+            say(f"  {kw.get('identity')}: the box did not start (exit {e.code}), attempt {attempt}")
+            for d in os.listdir("/var/tmp"):  # the work directory the failed start made, empty
+                path = os.path.join("/var/tmp", d)
+                if d.startswith(prefix) and not os.listdir(path):
+                    os.rmdir(path)
+    raise PointFailed(f"{kw.get('identity')}: the box did not start twice")
+
+
 def pair(ferry):
-    src = warmkit.start(ferry, PASSWORD, "ferry-mbench-src-", identity="bench-source")
+    src = start(ferry, "ferry-mbench-src-", identity="bench-source")
     dst = None
     try:
-        dst = warmkit.start(ferry, PASSWORD, "ferry-mbench-dst-", read_only=True, sync_period="1s",
-                            identity="bench-target")
+        dst = start(ferry, "ferry-mbench-dst-", read_only=True, sync_period="1s", identity="bench-target")
         url = "file://" + os.path.join(src.work, "repo")
         r = src.ferry("init", "--repo", url)
         need(r.returncode == 0, f"ferry init: {r.stderr[-300:]}")
@@ -268,6 +305,9 @@ def warm(src, dst, row, bound):
         row["warm_counters"] = (last and last[2], first and first[2])
         say(f"  cutover: {json.dumps(row['cutover'])}; probes' window {row['warm_window_s']} s "
             f"(source's last /count {last and last[2]!r}, target's first {first and first[2]!r})")
+        row["allocated_source"] = allocated(src, WARM)
+        row["allocated_target"] = allocated(dst, WARM)
+        say(f"  {WARM}'s volumes allocated: source {row['allocated_source']}, target {row['allocated_target']}")
     finally:
         for p in probes:
             p.stop()
@@ -299,8 +339,11 @@ def cold(src, dst, row):
         rs, secs = warmkit.restore(dst, "cold", "cold", timeout=1200, namespaceMapping={COLD: COLD},
                                    restoreVolumes=True, during=lambda: select_node(dst, COLD, NODE))
         parts["restore"] = secs
+        row["allocated_target_cold"] = allocated(dst, COLD)
+        say(f"  {COLD}'s volumes allocated in the target: {row['allocated_target_cold']}")
         need(rs.get("phase") == "Completed", f"stop-copy-start Restore: {rs.get('phase')}: "
-             f"{json.dumps({k: v for k, v in rs.items() if k != 'conditions'})[:800]}")
+             + "; ".join(f"{v.get('pvc')}: {v.get('phase')}: {v.get('message')}" for v in rs.get("volumes") or []
+                         if v.get("phase") != "Completed") + f" (errors {rs.get('errors')})")
         t = time.time()
         scale(dst, COLD, 1)
         dprobe = warmkit.Probe(dst, PROBE_NODE, service_ip(dst, COLD)).start()
@@ -353,7 +396,7 @@ def point(ferry, gib, pct, fill, pause, bound):
         cold(src, dst, row)
         if row.get("warm_window_s") and row.get("cold_window_s"):
             row["ratio"] = round(row["cold_window_s"] / row["warm_window_s"], 1)
-    except Exception as e:  # the row says where and why; the next point still runs
+    except (Exception, SystemExit) as e:  # the row says where and why; the next point still runs
         row["error"] = f"{type(e).__name__}: {e}"
         say(f"  point failed: {row['error']}")
         if not isinstance(e, PointFailed):
@@ -370,6 +413,11 @@ def point(ferry, gib, pct, fill, pause, bound):
 
 def fmt(v, d=1):
     return "-" if v is None else f"{v:.{d}f}"
+
+
+def mib(alloc):
+    v = (alloc or {}).get(CLAIMS[0])
+    return "-" if v is None else f"{v / MiB:.0f}"
 
 
 def table(rows):
@@ -397,8 +445,9 @@ def table(rows):
                    f"| {fmt(r['cold_window_s'], 1)} s ({fmt(p['stop'])} / {fmt(p['backup'])} / {fmt(p['sync'])} / "
                    f"{fmt(p['restore'])} / {fmt(p['start'])}) | {fmt(r.get('ratio'))} |")
     out += ["", "| size | changed | seed and rounds until Converged | round seconds | final delta written "
-            "| stop-copy-start read / new bytes | boxes up / down | point | load (1/5/15 min) at its end |",
-            "|---|---|---:|---|---:|---|---|---:|---|"]
+            "| stop-copy-start read / new bytes | data volume allocated: source / target | boxes up / down | point "
+            "| load (1/5/15 min) at its end |",
+            "|---|---|---:|---|---:|---|---|---|---:|---|"]
     for r in rows:
         if "rounds" not in r:
             continue
@@ -407,6 +456,7 @@ def table(rows):
         out.append(f"| {r['gib']} GiB | {r['pct']} % | {fmt(r.get('seed_and_rounds_s'))} s "
                    f"| {'/'.join(fmt(x) for x in r['round_seconds'])} | {(c.get('bytesWritten') or 0) / MiB:.1f} MiB "
                    f"| {(r.get('cold_bytes_read') or 0) / MiB:.0f} / {(r.get('cold_bytes_new') or 0) / MiB:.0f} MiB "
+                   f"| {mib(r.get('allocated_source'))} / {mib(r.get('allocated_target'))} MiB "
                    f"| {fmt(r.get('boxes_up_s'))} / {fmt(r.get('boxes_down_s'))} s | {fmt(r.get('point_s'))} s "
                    f"| {load} |")
     return "\n".join(out)
@@ -445,11 +495,10 @@ def main():
         if a.json:
             with open(a.json, "w") as f:
                 json.dump({"rows": rows, "fill_pct": a.fill, "pause_s": a.pause}, f, indent=1)
-    md = table(rows)
-    print(md)
-    if a.md:
-        with open(a.md, "w") as f:
-            f.write(md + "\n")
+        if a.md:  # after each point: a run stopped half way still has its table
+            with open(a.md, "w") as f:
+                f.write(table(rows) + "\n")
+    print(table(rows))
     sys.exit(1 if all(r.get("error") for r in rows) else 0)
 
 
