@@ -159,6 +159,23 @@ def select_node(env, ns, node):
     return have == len(CLAIMS)
 
 
+def diagnose(env, ns, label):
+    """What a failed step leaves to read: @ns's pods and their events, each node's log's tail."""
+    say(f"  {label}: {env.identity}")
+    for p in (env.get(f"/api/v1/namespaces/{ns}/pods") or {}).get("items") or []:
+        st = p.get("status") or {}
+        say(f"    pod {p['metadata']['name']} on {p['spec'].get('nodeName')}: {st.get('phase')} "
+            f"{[(c.get('type'), c.get('status'), c.get('reason')) for c in st.get('conditions') or []]} "
+            f"{[c.get('state') for c in st.get('containerStatuses') or []]}")
+    for e in ((env.get(f"/api/v1/namespaces/{ns}/events") or {}).get("items") or [])[-12:]:
+        say(f"    event {e.get('involvedObject', {}).get('kind')}/{e.get('involvedObject', {}).get('name')}: "
+            f"{e.get('reason')}: {e.get('message')}")
+    for n in warmkit.NODES:
+        log = os.path.join(env.box.dir, "nodes", n, "node.log")
+        if os.path.exists(log):
+            say(f"    {log}, the end:\n" + open(log, errors="replace").read()[-3000:])
+
+
 def window(before, after):
     """The source's last answer (it never answers again) to the target's first after it."""
     a = before.last_ok()
@@ -350,7 +367,7 @@ def cold(src, dst, row):
         probes.append(dprobe)
         ok = wait_until(lambda: dprobe.first_ok(cprobe.last_ok()[0]), 120, 0.02)
         if not ok:
-            warmkit.diagnose(dst, "cold: the target does not answer")
+            diagnose(dst, COLD, "cold: the target does not answer")
         need(ok, f"{COLD}: the target's Service does not answer: {dprobe.error}")
         parts["start"] = ok[0] - t
         gap, last, first = window(cprobe, dprobe)
@@ -387,7 +404,7 @@ def point(ferry, gib, pct, fill, pause, bound):
         if not ok:
             for ns in (WARM, COLD):
                 if not ready(src, ns):
-                    warmkit.diagnose(src, f"{ns} not ready")
+                    diagnose(src, ns, f"{ns} not ready")
         need(ok, "the applications did not get ready (filled)")
         row["fill_s"] = round(time.time() - t, 1)
         scale(src, COLD, 0)  # it waits for its turn
