@@ -22,7 +22,7 @@
 # figures as JSON beside it, and the run's log to /tmp/migrate-window-<date>.log.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-QUICK=0 POINTS= FILL=25 OUT=
+QUICK=0 POINTS= FILL=25 OUT= RUN=
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) QUICK=1; shift ;;
@@ -37,8 +37,12 @@ done
 FERRY=${FERRY:-$ROOT/build/control/ferry}
 [ -x "$FERRY" ] || { echo "migrate-window.sh: no $FERRY (ninja -C build)" >&2; exit 1; }
 [ -x /usr/bin/python3 ] || { echo "migrate-window.sh: needs /usr/bin/python3 (Debian's)" >&2; exit 1; }
-if [ -z "$POINTS" ]; then
-    if [ $QUICK = 1 ]; then POINTS=1:1,4:1; else POINTS=1:1,4:1,16:1,1:0.1,1:10; fi
+if [ -n "$POINTS" ]; then
+    RUN="points $POINTS"
+elif [ $QUICK = 1 ]; then
+    POINTS=1:1,4:1 RUN=--quick
+else
+    POINTS=1:1,4:1,16:1,1:0.1,1:10 RUN="full run"
 fi
 STAMP=$(date -u +%Y%m%d-%H%M)
 [ -n "$OUT" ] || OUT=$ROOT/bench/results/migrate-window-$STAMP$([ $QUICK = 1 ] && echo -quick).md
@@ -67,12 +71,12 @@ MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "## Warm migration: the cutover window against volume size and changed fraction"
     echo
     echo "$(date -u +%Y-%m-%d\ %H:%M) UTC, commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)," \
-        "$(uname -r), $(nproc) vCPUs ($MODEL), $MEM, $([ $QUICK = 1 ] && echo "--quick" || echo "full run"), $((T_END - T_START)) s."
+        "$(uname -r), $(nproc) vCPUs ($MODEL), $MEM, $RUN, $((T_END - T_START)) s."
     echo "Load average (1/5/15 min) at the start $LOAD_START, at the end $LOAD_END (other engineers' builds and tests share the machine)."
     echo "\`uptime\` before: \`$(echo "$UP_START" | sed 's/^ *//')\`; after: \`$(echo "$UP_END" | sed 's/^ *//')\`."
     echo "/var/tmp (the boxes, their pools and the repository): $DF_START at the start."
     echo
-    echo "Commands: \`bench/migrate-window.sh$([ $QUICK = 1 ] && echo " --quick")\`, which ran"
+    echo "Commands: \`bench/migrate-window.sh$([ $QUICK = 1 ] && echo " --quick")$([ "$RUN" = "points $POINTS" ] && echo " --points $POINTS")\`, which ran"
     echo "\`${CMD[*]}\`" | sed "s|$ROOT/||g; s|$TMP/table.md|table.md|; s|--json [^ \`]*|--json $(basename "$JSON")|"
     echo "with \`FERRY=$(echo "$FERRY" | sed "s|$ROOT/||")\`; every figure in \`$(basename "$JSON")\` beside this file."
     echo
