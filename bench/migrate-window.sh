@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     --points) POINTS=$2; shift 2 ;;
     --fill) FILL=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '3,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,22p' "$0"; exit 0 ;;
     *) echo "migrate-window.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
