@@ -257,6 +257,19 @@ int dp_dev_zero(struct dp_dev *d, uint64_t off, uint64_t len)
 	if (d->is_blk) {
 		uint64_t range[2] = {off, len};
 
+		/*
+		 * A hole punched in a device reads back as zeros as BLKZEROOUT's do,
+		 * but may unmap the blocks (a thin volume, a loop device's sparse
+		 * file stay thin), where BLKZEROOUT asks the device not to; a device
+		 * that cannot zero without writing says EOPNOTSUPP
+		 */
+		if (!fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			       (off_t)len))
+			return 0;
+		if (errno != EOPNOTSUPP && errno != EINVAL && errno != ENODEV)
+			return dp_fail(-errno, "%s: punching %llu bytes at %llu: %s", d->path,
+				       (unsigned long long)len, (unsigned long long)off,
+				       strerror(errno));
 		if (ioctl(d->fd, BLKZEROOUT, range))
 			return dp_fail(-errno, "%s: zeroing %llu bytes at %llu: %s", d->path,
 				       (unsigned long long)len, (unsigned long long)off,

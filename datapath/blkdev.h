@@ -42,7 +42,7 @@ void dp_dev_close(struct dp_dev *d);
  * (filesystems that accept the open but not the I/O). 0 or -errno.
  */
 int dp_dev_drop_direct(struct dp_dev *d);
-/* zero [off, off+len) on the target: punch a hole or BLKZEROOUT */
+/* zero [off, off+len) on the target: punch a hole (a device too; BLKZEROOUT where it cannot) */
 int dp_dev_zero(struct dp_dev *d, uint64_t off, uint64_t len);
 
 #endif /* FERRY_DP_BLKDEV_H */

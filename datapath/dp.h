@@ -785,7 +785,7 @@ struct dp_restore_opts {
  *
  * A delta apply (@onto) writes only what differs: the chunks whose id
  * differs from @onto's at the same place, the zero chunks that were not zero
- * (holes punched in a file, BLKZEROOUT on a device), the chunks past
+ * (holes punched, in a device too where it can; else BLKZEROOUT), the chunks past
  * @onto's size and a last chunk whose length changed; a file gets the new
  * size. Each chunk is verified against its id before it is written. Before
  * its first write the job checks the stamp: it fails with -ESTALE, the
