@@ -494,7 +494,7 @@ static int no_node(struct np *np, size_t pi, enum np_stage st)
 {
 	const struct np_pod *pod = &np->pods[pi];
 	const struct np_claim *first = NULL;
-	char why[200], who[160] = "";
+	char why[320], who[160] = "";
 	int ret = 0;
 
 	for (size_t c = 0; c < np->nclaims && !first; c++)

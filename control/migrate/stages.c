@@ -172,7 +172,7 @@ static const char *target_ns(struct stage *s, const char *ns)
 static int make_restore(struct stage *s, const char *backup)
 {
 	struct k8s_obj *o = NULL;
-	char path[128];
+	char path[MIG_NAME_MAX + 40];
 	int ret;
 
 	ret = k8s_obj_new_kind(&mig_restores, XFER_NS, s->req->name, &o);
