@@ -141,24 +141,6 @@ def service_ip(env, ns):
     return ((env.get(f"/api/v1/namespaces/{ns}/services/web") or {}).get("spec") or {}).get("clusterIP")
 
 
-def select_node(env, ns, node):
-    """Each claim of @ns given the node (what the Migration's seed does for its claims: no pod
-    uses them before the start). Return: whether all have it."""
-    have = 0
-    for c in CLAIMS:
-        path = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{c}"
-        obj = env.get(path)
-        if not obj:
-            continue
-        if (obj["metadata"].get("annotations") or {}).get("volume.kubernetes.io/selected-node") != node:
-            code, _, _ = env.api.patch(path, {"metadata": {"annotations": {
-                "volume.kubernetes.io/selected-node": node}}})
-            if code != 200:
-                continue
-        have += 1
-    return have == len(CLAIMS)
-
-
 def diagnose(env, ns, label):
     """What a failed step leaves to read: @ns's pods and their events, each node's log's tail."""
     say(f"  {label}: {env.identity}")
@@ -354,7 +336,7 @@ def cold(src, dst, row):
         parts["sync"] = secs
         need(s.get("phase") == "Completed", f"backup sync did not bring the Backup cold: {s}")
         rs, secs = warmkit.restore(dst, "cold", "cold", timeout=1200, namespaceMapping={COLD: COLD},
-                                   restoreVolumes=True, during=lambda: select_node(dst, COLD, NODE))
+                                   restoreVolumes=True, during=lambda: warmkit.select_node(dst, NODE, ns=COLD))
         parts["restore"] = secs
         row["allocated_target_cold"] = allocated(dst, COLD)
         say(f"  {COLD}'s volumes allocated in the target: {row['allocated_target_cold']}")

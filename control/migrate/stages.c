@@ -863,7 +863,7 @@ static int set_seconds(struct stage *s, const char *path, double v)
 
 static int cutover(struct stage *s)
 {
-	int64_t start, stopped, backup_done = 0, applied, launched, done, bytes = 0, read_ms = 0;
+	int64_t start, stopped, backup_done = 0, applied, done, bytes = 0, read_ms = 0;
 	int64_t want = 0, ready = 0;
 	struct k8s_obj *vols = NULL;
 	char bname[MIG_NAME_MAX + 8], who[300];
@@ -924,13 +924,12 @@ static int cutover(struct stage *s)
 	if (!cur(s, "/cutover/targetStartTime")) {
 		ret = start_target(s, true, &want, &ready);
 		if (!ret)
-			ret = set_now(s, "/cutover/targetStartTime", &launched);
+			ret = set_now(s, "/cutover/targetStartTime", NULL);
 		snprintf(s->msg, sizeof(s->msg),
 			 "cutover: the target's workloads started (%lld replicas)",
 			 (long long)want);
 		return ret ? ret : say(s, "CuttingOver", CUTOVER_MS);
 	}
-	launched = when(s, "/cutover/targetStartTime");
 	ret = start_target(s, false, &want, &ready);
 	if (ret)
 		return ret;
@@ -956,7 +955,6 @@ static int cutover(struct stage *s)
 		 "apply %.1f s, start %.1f s)",
 		 seconds(stopped, done), seconds(stopped, backup_done),
 		 seconds(backup_done, applied), seconds(applied, done));
-	(void)launched;
 	return ret ? ret : say(s, "Completed", 0);
 }
 

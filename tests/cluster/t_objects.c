@@ -17,35 +17,8 @@
 
 #include "control/cluster/cluster.h"
 #include "k8s/k8s.h"
+#include "t_cluster_kit.h"
 #include "t_helpers.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                     \
-			printf(__VA_ARGS__);                                                       \
-			printf("\n");                                                              \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
-
-static struct k8s_obj *J(const char *s)
-{
-	char *d = strdup(s);
-	struct k8s_obj *o = NULL;
-
-	if (!d)
-		t_error("out of memory");
-	for (char *p = d; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	if (k8s_obj_parse(d, strlen(d), &o))
-		t_error("bad JSON in the test: %s", s);
-	free(d);
-	return o;
-}
 
 /* ------------------------------------------------------------ resources */
 

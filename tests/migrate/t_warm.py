@@ -39,6 +39,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import warmkit  # noqa: E402
+from warmkit import note, stamp  # noqa: E402
 from warmkit import API, NS, SYS, check, eq, wait_until  # noqa: E402
 import xferkit  # noqa: E402
 from kboxtest import finish  # noqa: E402
@@ -52,18 +53,8 @@ NAME = "shop"
 FIG = {}
 
 
-def note(msg):
-    print(f"note: {msg}", flush=True)
-
-
 def mig(dst):
     return dst.get(f"{API}/namespaces/{SYS}/migrations/{NAME}") or {}
-
-
-def stamp(env, pv):
-    text = ((env.get(f"/api/v1/persistentvolumes/{pv}") or {}).get("metadata", {}).get("annotations") or {}).get(
-        "ferry.io/stamp") or ""
-    return dict(ln.split(" ", 1) for ln in text.splitlines() if " " in ln)
 
 
 def ferry(env, *args, timeout=240):

@@ -40,6 +40,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import warmkit  # noqa: E402
+from warmkit import note, stamp  # noqa: E402
 from warmkit import NS, check, eq, wait_until  # noqa: E402
 import xferkit  # noqa: E402
 from kboxtest import finish  # noqa: E402
@@ -52,16 +53,6 @@ NODE = "node-a1"  # where the target's claims are made (the disk driver's zone-a
 PROBE_NODE = "node-b1"  # where the probes run from
 SYNCS = 2
 FIG = {}
-
-
-def note(msg):
-    print(f"note: {msg}", flush=True)
-
-
-def stamp(env, pv):
-    text = ((env.get(f"/api/v1/persistentvolumes/{pv}") or {}).get("metadata", {}).get("annotations") or {}).get(
-        "ferry.io/stamp") or ""
-    return dict(ln.split(" ", 1) for ln in text.splitlines() if " " in ln)
 
 
 def volumes_of(st):

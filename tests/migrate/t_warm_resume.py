@@ -48,6 +48,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import warmkit  # noqa: E402
+from warmkit import note, stamp  # noqa: E402
 from warmkit import API, NS, SYS, check, eq, wait_until  # noqa: E402
 import xferkit  # noqa: E402
 from kboxd import nodeutil  # noqa: E402
@@ -67,22 +68,12 @@ FIG = {}
 KILLS = []  # (seconds since start, who, where it hit)
 
 
-def note(msg):
-    print(f"note: {msg}", flush=True)
-
-
 def mig(env, name=NAME):
     return env.get(f"{API}/namespaces/{SYS}/migrations/{name}") or {}
 
 
 def mst(env, name=NAME):
     return mig(env, name).get("status") or {}
-
-
-def stamp(env, pv):
-    text = ((env.get(f"/api/v1/persistentvolumes/{pv}") or {}).get("metadata", {}).get("annotations") or {}).get(
-        "ferry.io/stamp") or ""
-    return dict(ln.split(" ", 1) for ln in text.splitlines() if " " in ln)
 
 
 def ferry(env, *args, timeout=120):

@@ -264,13 +264,24 @@ def restore(env, name, backup_name, timeout=120, during=None, **spec):
     return st, time.time() - t
 
 
-def select_node(env, node, claims=CLAIMS):
+def note(msg):
+    print(f"note: {msg}", flush=True)
+
+
+def stamp(env, pv):
+    """The ferry.io/stamp of PV @pv (what its volume holds) as a dict of its lines."""
+    text = ((env.get(f"/api/v1/persistentvolumes/{pv}") or {}).get("metadata", {}).get("annotations") or {}).get(
+        "ferry.io/stamp") or ""
+    return dict(ln.split(" ", 1) for ln in text.splitlines() if " " in ln)
+
+
+def select_node(env, node, claims=CLAIMS, ns=NS):
     """Each of @claims that exists and has no node: volume.kubernetes.io/selected-node @node (what
     the scheduler writes for a WaitForFirstConsumer claim once its pod is placed; here no pod
     will come until the cutover). Return: whether every one of @claims has it now."""
     have = 0
     for c in claims:
-        path = f"/api/v1/namespaces/{NS}/persistentvolumeclaims/{c}"
+        path = f"/api/v1/namespaces/{ns}/persistentvolumeclaims/{c}"
         obj = env.get(path)
         if not obj:
             continue
