@@ -48,7 +48,7 @@ struct bk_job {
 	unsigned int qd_opt;
 	struct dp_blobenc **enc; /* one per worker: zstd, then the seal */
 	struct dp_packer *packer;
-	char *journal_dir;
+	struct dp_journal_dir *jdir; /* NULL: no journals */
 	/* manifest */
 	struct dp_snapshot meta;
 	char mkey[96];
@@ -272,8 +272,8 @@ static int bk_run_setup(struct bk_job *bk)
 			return dp_job_fail(job, ret, "creating the compressors: %s",
 					   dp_last_error()[0] ? dp_last_error() : strerror(-ret));
 	}
-	ret = dp_packer_new(job, &bk->bufs, bk->pack_target, "backup", bk->journal_dir,
-			    &bk->packer);
+	ret = dp_packer_new(job, &bk->bufs, bk->pack_target, "backup",
+			    bk->jdir ? bk->jdir->path : NULL, &bk->packer);
 	if (ret)
 		return dp_job_fail(job, ret, "starting the pack writer: %s", strerror(-ret));
 	ret = dp_packer_resume(bk->packer, bk->ix, &reused);
@@ -325,7 +325,7 @@ static void bk_fini(struct dp_job *job)
 	dp_snapshot_fini(&bk->meta);
 	dp_parent_free(bk->parent);
 	dp_cbl_fini(&bk->changed);
-	free(bk->journal_dir);
+	dp_journal_dir_release(bk->jdir);
 	pthread_mutex_destroy(&bk->mpart_lock);
 	pthread_cond_destroy(&bk->mpart_cond);
 }
@@ -559,7 +559,7 @@ static int bk_start(struct bk_job *bk, const struct dp_backup_opts *o)
 		char name[300];
 
 		snprintf(name, sizeof(name), "volume:%s", bk->meta.volume);
-		ret = dp_journal_dir(o->state_dir, repo, name, &bk->journal_dir);
+		ret = dp_journal_dir(o->state_dir, repo, name, &bk->jdir);
 	}
 	/* a shared lock: no prune while this backup may dedup against what it sees */
 	if (!ret)

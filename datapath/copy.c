@@ -64,8 +64,8 @@ struct cp_job {
 	unsigned int nworkers;
 	struct dp_snapshot *snaps; /* our copies */
 	size_t nsnaps;
-	const char *cur; /* the snapshot being copied */
-	char *journal_dir;
+	const char *cur;	     /* the snapshot being copied */
+	struct dp_journal_dir *jdir; /* NULL: no journals */
 	bool resumed;
 	uint64_t copied, skipped; /* snapshots */
 };
@@ -421,8 +421,8 @@ static int cp_one(struct cp_job *cp, const struct dp_snapshot *s)
 	if (ret != -ENOENT)
 		return dp_job_fail(&cp->job, ret, "%s of the target: %s", key, dp_store_detail());
 	cp->cur = s->id;
-	ret = dp_packer_new(&cp->job, &cp->pbufs, DP_PACK_SIZE_DEFAULT, "copy", cp->journal_dir,
-			    &cp->packer);
+	ret = dp_packer_new(&cp->job, &cp->pbufs, DP_PACK_SIZE_DEFAULT, "copy",
+			    cp->jdir ? cp->jdir->path : NULL, &cp->packer);
 	if (ret)
 		return dp_job_fail(&cp->job, ret, "out of memory");
 	if (!cp->resumed) {
@@ -520,7 +520,7 @@ static void cp_fini(struct dp_job *job)
 	idmap_fini(&cp->map);
 	dp_snapshot_list_free(cp->snaps, cp->nsnaps);
 	free(cp->workers);
-	free(cp->journal_dir);
+	dp_journal_dir_release(cp->jdir);
 	dp_lock_release(cp->src_lock);
 }
 
@@ -603,7 +603,7 @@ static int cp_start(struct cp_job *cp, const struct dp_copy_opts *o)
 		char name[96];
 
 		snprintf(name, sizeof(name), "copy:%s", from->info.id);
-		ret = dp_journal_dir(o->state_dir, to, name, &cp->journal_dir);
+		ret = dp_journal_dir(o->state_dir, to, name, &cp->jdir);
 		if (ret)
 			return ret;
 	}

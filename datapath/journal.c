@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -310,11 +311,36 @@ int dp_journal_each(const char *dir, dp_journal_fn fn, void *arg)
 	return ret;
 }
 
-int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char *name, char **out)
+/* mkdir -p @path (no trailing slash); @path is restored. */
+static int jd_mkdirs(char *path)
 {
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST) {
+			int ret = -errno;
+
+			*p = c;
+			return dp_fail(ret, "state directory %s: %s", path, strerror(-ret));
+		}
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+#define JD_MAX_RUNS 64 /* runs of one volume at once */
+
+int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char *name,
+		   struct dp_journal_dir **out)
+{
+	struct dp_journal_dir *jd = NULL;
 	uint8_t h[DP_ID_LEN];
-	char hex[2 * DP_ID_LEN + 1], path[4096];
-	int ret;
+	char hex[2 * DP_ID_LEN + 1], path[4096], lock[4200];
+	int ret, fd = -1;
 
 	*out = NULL;
 	if (!state_dir)
@@ -324,19 +350,50 @@ int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char
 	if (ret)
 		return ret;
 	dp_hex(h, 8, hex);
-	if (snprintf(path, sizeof(path), "%s/%s/%s", state_dir, repo->info.id, hex) >=
-	    (int)sizeof(path))
-		return dp_fail(-ENAMETOOLONG, "state directory %s: path too long", state_dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return dp_fail(-errno, "state directory %s: %s", path, strerror(errno));
-		*p = '/';
+	for (unsigned int i = 0; i < JD_MAX_RUNS; i++) {
+		int n = i ? snprintf(path, sizeof(path), "%s/%s/%s.%u", state_dir, repo->info.id,
+				     hex, i)
+			  : snprintf(path, sizeof(path), "%s/%s/%s", state_dir, repo->info.id, hex);
+
+		if (n < 0 || n >= (int)sizeof(path) - 8)
+			return dp_fail(-ENAMETOOLONG, "state directory %s: path too long",
+				       state_dir);
+		ret = jd_mkdirs(path);
+		if (ret)
+			return ret;
+		snprintf(lock, sizeof(lock), "%s/.lock", path);
+		fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return dp_fail(-errno, "state directory %s: %s", lock, strerror(errno));
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			break;
+		ret = -errno;
+		close(fd);
+		fd = -1;
+		if (ret != -EWOULDBLOCK)
+			return dp_fail(ret, "lock %s: %s", lock, strerror(-ret));
 	}
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return dp_fail(-errno, "state directory %s: %s", path, strerror(errno));
-	*out = strdup(path);
-	return *out ? 0 : -ENOMEM;
+	if (fd < 0)
+		return dp_fail(-EBUSY, "state directory %s/%s: %d runs of %s at once", state_dir,
+			       repo->info.id, JD_MAX_RUNS, name);
+	jd = calloc(1, sizeof(*jd));
+	if (jd)
+		jd->path = strdup(path);
+	if (!jd || !jd->path) {
+		free(jd);
+		close(fd);
+		return -ENOMEM;
+	}
+	jd->lock_fd = fd;
+	*out = jd;
+	return 0;
+}
+
+void dp_journal_dir_release(struct dp_journal_dir *jd)
+{
+	if (!jd)
+		return;
+	close(jd->lock_fd); /* the flock() goes with it */
+	free(jd->path);
+	free(jd);
 }

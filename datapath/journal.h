@@ -80,9 +80,20 @@ int dp_journal_each(const char *dir, dp_journal_fn fn, void *arg);
 
 /*
  * The journal directory of @name ("volume:<name>", "copy:<id>") in
- * @state_dir, made if missing; *@out is NULL (nothing to journal) for
- * file:// or without a state directory. Caller frees *@out.
+ * @state_dir, claimed for one run: the run holds an exclusive flock() on its
+ * ".lock" until dp_journal_dir_release(), so two runs of one volume at once
+ * (two Backups of one claim in one agent) never take over each other's
+ * unfinished uploads. The first directory no live run holds is taken
+ * ("<hex>", then "<hex>.1", ...): a killed run's lock is gone with it, so the
+ * next run resumes its journals. *@out is NULL without a state directory.
  */
-int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char *name, char **out);
+struct dp_journal_dir {
+	char *path;  /* what dp_packer_new() takes */
+	int lock_fd; /* holds the flock() */
+};
+int dp_journal_dir(const char *state_dir, const struct dp_repo *repo, const char *name,
+		   struct dp_journal_dir **out);
+/* Unlock and free; NULL is fine. */
+void dp_journal_dir_release(struct dp_journal_dir *jd);
 
 #endif /* FERRY_DP_JOURNAL_H */

@@ -9,7 +9,10 @@
 #    other: neither proceeds alone into the other;
 #  - the lock of a killed process is stale: prune proceeds, unlock removes it;
 #  - a prune killed between deletions leaves a repository that checks clean
-#    and whose snapshots restore; the next prune finishes the job.
+#    and whose snapshots restore; the next prune finishes the job;
+#  - two backups of one volume with one state directory at once (two Backups
+#    of one claim in one agent) each keep their own upload journals: both
+#    complete; a killed one's journals are resumed by the next run.
 . "$(dirname "$0")/../lib/t_lib.sh"
 
 repo=$(t_repo "$t_tmp/repo")
@@ -96,4 +99,47 @@ t_expect_rc 0 "restore b at the end" "$FERRY" restore --repo "$repo" --volume b 
 t_same "b at the end" "$t_tmp/b.img" "$t_tmp/rb"
 t_expect_rc 0 "stats at the end" "$FERRY" stats --repo "$repo" --json
 [ "$(t_json unreferenced_chunks)" = 0 ] || t_fail "the second prune left garbage: $t_out"
+
+# 6. two backups of one volume, one state directory: the second starts while the
+#    first's pack upload is open (its journal written), neither takes over the other's
+state=$t_tmp/state
+head -c $((40 << 20)) /dev/urandom > "$t_tmp/c.img"
+head -c $((40 << 20)) /dev/urandom > "$t_tmp/c2.img"
+FERRY_TEST_SLEEP_AT=backup-mid-pack:300 "$FERRY_TEST" backup --repo "$repo" --volume c \
+    --memory 64M --state-dir "$state" "$t_tmp/c.img" >"$t_tmp/c1.out" 2>&1 &
+c1=$!
+for _ in $(seq 100); do
+    ls "$state"/*/*/*.journal >/dev/null 2>&1 && break
+    sleep 0.1
+done
+ls "$state"/*/*/*.journal >/dev/null 2>&1 || t_fail "the first backup wrote no journal: $(find "$state")"
+t_expect_rc 0 "a second backup of the volume at once" "$FERRY" backup --repo "$repo" --volume c \
+    --memory 64M --state-dir "$state" "$t_tmp/c2.img"
+wait $c1 || t_fail "the first backup failed beside the second: $(cat "$t_tmp/c1.out")"
+[ "$(find "$state" -mindepth 2 -maxdepth 2 -type d | wc -l)" = 2 ] ||
+    t_fail "not one journal directory per run: $(find "$state" -type d)"
+t_expect_rc 0 "snapshots of c" "$FERRY" snapshots --repo "$repo" --volume c --json
+[ "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$t_out")" = 2 ] ||
+    t_fail "not two snapshots of c: $t_out"
+# each snapshot restores to one of the two images, and not both to the same
+ids=$(python3 -c 'import json,sys; print(" ".join(s["id"] for s in json.load(sys.stdin)))' <<<"$t_out")
+got=
+for id in $ids; do
+    "$FERRY" restore --repo "$repo" --volume c "$id" "$t_tmp/rc" >/dev/null 2>&1 || t_fail "restore $id"
+    if cmp -s "$t_tmp/rc" "$t_tmp/c.img"; then got="$got c"
+    elif cmp -s "$t_tmp/rc" "$t_tmp/c2.img"; then got="$got c2"
+    else t_fail "snapshot $id of c is neither image"; fi
+    rm -f "$t_tmp/rc"
+done
+[ "$(tr ' ' '\n' <<<"$got" | sort | xargs)" = "c c2" ] || t_fail "the two runs' snapshots hold:$got"
+t_expect_rc 0 "check --read-data after two runs at once" "$FERRY" check --repo "$repo" --read-data
+# a run killed mid-pack leaves its directory unlocked: the next run resumes it
+head -c $((40 << 20)) /dev/urandom > "$t_tmp/d.img"
+FERRY_TEST_SLEEP_AT=backup-mid-pack:200 FERRY_TEST_CRASH_AT=backup-mid-pack:3 t_run \
+    "$FERRY_TEST" backup --repo "$repo" --volume d --memory 64M --state-dir "$state" "$t_tmp/d.img"
+[ "$t_rc" = 137 ] || t_fail "crash hook: exit $t_rc: $t_err"
+t_expect_rc 0 "the next run of d" "$FERRY" backup --repo "$repo" --volume d --memory 64M \
+    --state-dir "$state" --json "$t_tmp/d.img"
+[ "$(t_json bytes_reused)" -ge $((2 * (8 << 20))) ] || t_fail "the killed run's parts were not reused: $t_out"
+t_log "two runs at once: both completed; a killed run's $(t_json bytes_reused) bytes reused"
 t_done
