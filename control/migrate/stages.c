@@ -21,9 +21,11 @@ static const struct k8s_resource mig_backups =
 static const struct k8s_resource mig_restores =
 	K8S_RESOURCE("ferry.io", "v1alpha1", "restores", "Restore", true);
 
-#define POLL_MS	    1000 /* a Backup, the Restore, a round's transfers */
-#define CUTOVER_MS  250	 /* during the cutover every step counts toward the window */
-#define ROUNDS_KEPT 20
+#define POLL_MS	     1000 /* a Backup, the Restore, a round's transfers */
+#define CUTOVER_MS   250  /* during the cutover every step counts toward the window */
+#define ROUNDS_KEPT  20
+#define BACKUP_TRIES 3 /* of one round's Backup in the source */
+#define RETRY_MIN_S  5 /* between tries of a sync round (a cutover's goes at once) */
 
 struct stage {
 	const struct k8s_reconcile_req *req;
@@ -123,6 +125,39 @@ static int create(struct k8s_client *c, const struct k8s_resource *r, const char
 	int ret = k8s_create(c, r, ns, o, NULL, NULL, err);
 
 	return ret == -EEXIST ? 0 : ret;
+}
+
+/* the try of the current round's (or the final) Backup: status.roundAttempt, 1 if none */
+static int64_t attempt_of(const struct stage *s)
+{
+	int64_t a = 1;
+
+	k8s_obj_int(s->m, "/status/roundAttempt", &a);
+	return a < 1 ? 1 : a;
+}
+
+/* "<base>" on the first try, "<base>-<try>" after */
+static void round_name(const struct stage *s, const char *base, char *buf, size_t len)
+{
+	int64_t a = attempt_of(s);
+
+	if (a > 1)
+		snprintf(buf, len, "%s-%lld", base, (long long)a);
+	else
+		snprintf(buf, len, "%s", base);
+}
+
+/* a round done: its tries are over */
+static int round_reset(struct stage *s)
+{
+	int ret = 0;
+
+	if (k8s_obj_at(s->m, "/status/roundAttempt"))
+		ret = k8s_obj_set_null(s->patch, "/status/roundAttempt");
+	if (!ret && k8s_obj_at(s->m, "/status/roundRetryTime"))
+		ret = k8s_obj_set_null(s->patch, "/status/roundRetryTime");
+	s->dirty = true;
+	return ret;
 }
 
 static bool is(const char *a, const char *b)
@@ -380,6 +415,51 @@ static int make_transfer(struct stage *s, const char *name, const struct k8s_obj
 }
 
 /*
+ * A round's Backup in the source ended PartiallyFailed or Failed (a volume's
+ * read failed there: a node, the repository, the snapshot): it is deleted
+ * (what it stored is forgotten by the source's finalizer) and the round goes
+ * again under the next name, RETRY_MIN_S or syncIntervalSeconds later (a
+ * cutover's at once: the source is fenced, the window runs), BACKUP_TRIES
+ * times in all; then the migration fails, saying why.
+ */
+static int retry_backup(struct stage *s, const struct k8s_obj *b, const char *bname, const char *bp,
+			const char *phase)
+{
+	struct k8s_call bg = {.propagation = "Background"};
+	const char *why = k8s_obj_str(b, "/status/failureReason");
+	int64_t a = attempt_of(s), wait_s = 0;
+	char t[K8S_TIME_SIZE];
+	int ret;
+
+	if (!why)
+		why = k8s_obj_str(b, "/status/warningMessages/0");
+	if (!why)
+		why = "no reason given";
+	if (a >= BACKUP_TRIES) {
+		snprintf(s->msg, sizeof(s->msg),
+			 "Backup %s in the source ended %s: %.400s (try %lld of %d)", bname, bp,
+			 why, (long long)a, BACKUP_TRIES);
+		return fail(s);
+	}
+	ret = k8s_delete(s->src, &mig_backups, XFER_NS, bname, &bg, NULL, s->err);
+	if (ret && ret != -ENOENT)
+		return ret;
+	if (!is(phase, "CuttingOver"))
+		wait_s = s->spec->sync_interval_s > RETRY_MIN_S ? s->spec->sync_interval_s
+								: RETRY_MIN_S;
+	k8s_time_format(k8s_now_ns() + wait_s * 1000000000LL, true, t);
+	ret = k8s_obj_set_int(s->patch, "/status/roundAttempt", a + 1);
+	if (!ret)
+		ret = k8s_obj_set_str(s->patch, "/status/roundRetryTime", t);
+	s->dirty = true;
+	snprintf(
+		s->msg, sizeof(s->msg),
+		"Backup %s in the source ended %s: %.400s; the round again in %lld s (try %lld of %d)",
+		bname, bp, why, (long long)wait_s, (long long)a + 1, BACKUP_TRIES);
+	return ret ? ret : say(s, phase, wait_s ? (unsigned int)wait_s * 1000 : 1);
+}
+
+/*
  * One round (@bname: "<name>-r<N>", or "<name>-final"): the Backup of the
  * claims in the source, then the deltas here. Return: 1 done (*@bytes
  * written, *@read_ms the longest volume's read and upload, the volumes'
@@ -398,6 +478,17 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 	if (ret)
 		goto out;
 	if (!b) {
+		const char *due = cur(s, "/roundRetryTime");
+		int64_t at = 0;
+
+		/* a try after a failed one waits its turn */
+		if (due && !k8s_time_parse(due, &at) && k8s_now_ns() < at) {
+			s->res->reason = phase;
+			s->res->message = k8s_obj_str(s->m, "/status/message");
+			s->res->requeue_after_ms =
+				(unsigned int)((at - k8s_now_ns()) / 1000000) + 1;
+			goto out;
+		}
 		ret = make_backup(s, bname, true);
 		snprintf(s->msg, sizeof(s->msg), "Backup %s of the claims made in the source",
 			 bname);
@@ -413,8 +504,7 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		goto out;
 	}
 	if (!is(bp, "Completed")) {
-		snprintf(s->msg, sizeof(s->msg), "Backup %s in the source ended %s", bname, bp);
-		ret = fail(s);
+		ret = retry_backup(s, b, bname, bp, phase);
 		goto out;
 	}
 	if (backup_done) {
@@ -510,18 +600,36 @@ out:
 	return ret;
 }
 
-/* the transfers of a round that is done go (they are cleaned up already) */
-static void round_forget(struct stage *s, const char *bname)
+/*
+ * A round no volume here holds any more: its transfers go (they are cleaned
+ * up already), and with @backup its Backup in the source (the source's
+ * finalizer forgets its snapshots; every later snapshot's manifest is whole,
+ * FORMAT.md). A failure is said in the message and tried no more: a Backup
+ * left over costs room, not correctness.
+ */
+static void round_forget(struct stage *s, const char *bname, bool backup)
 {
 	struct k8s_call now = {.propagation = "Background"};
 	size_t n = k8s_obj_len(s->m, "/status/volumes");
 	struct k8s_err e;
+	int ret;
 
 	for (size_t i = 0; i < n; i++) {
 		char vname[MIG_NAME_MAX + 64];
 
 		snprintf(vname, sizeof(vname), "%s-%zu", bname, i);
 		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, vname, &now, NULL, &e);
+	}
+	if (!backup)
+		return;
+	ret = k8s_delete(s->src, &mig_backups, XFER_NS, bname, &now, NULL, &e);
+	if (ret && ret != -ENOENT) {
+		size_t l = strlen(s->msg);
+
+		snprintf(s->msg + l, sizeof(s->msg) - l,
+			 " (the old Backup %.100s in the source not deleted: %.200s)", bname,
+			 e.msg[0] ? e.msg : strerror(-ret));
+		set_str(s, "/message", s->msg);
 	}
 }
 
@@ -536,7 +644,8 @@ static int sync(struct stage *s)
 	int64_t round = 1, bytes, read_ms, started;
 	struct mig_round prev = {0}, now;
 	enum mig_verdict v;
-	char bname[MIG_NAME_MAX + 32], why[512];
+	char base[MIG_NAME_MAX + 32], bname[MIG_NAME_MAX + 64], why[512];
+	char prev_name[MIG_NAME_MAX + 64] = "";
 	bool have_prev = false;
 	size_t n;
 	int ret;
@@ -550,6 +659,8 @@ static int sync(struct stage *s)
 		for (size_t i = 1; i < n; i++)
 			last = k8s_obj_next(last);
 		k8s_obj_int(last, "/bytesWritten", &prev.bytes);
+		if (k8s_obj_str(last, "/backup"))
+			snprintf(prev_name, sizeof(prev_name), "%s", k8s_obj_str(last, "/backup"));
 		k8s_obj_num(last, "/seconds", &sec);
 		prev.seconds = sec;
 		have_prev = true;
@@ -577,7 +688,8 @@ static int sync(struct stage *s)
 		}
 	}
 	ret = set_now(s, "/roundStartTime", &started);
-	snprintf(bname, sizeof(bname), "%s-r%lld", s->req->name, (long long)round);
+	snprintf(base, sizeof(base), "%s-r%lld", s->req->name, (long long)round);
+	round_name(s, base, bname, sizeof(bname));
 	if (!ret)
 		ret = round_step(s, bname, "Syncing", &bytes, &read_ms, NULL, &vols);
 	if (ret <= 0)
@@ -636,6 +748,8 @@ static int sync(struct stage *s)
 		ret = k8s_obj_set_null(s->patch, "/status/roundStartTime");
 	if (!ret)
 		ret = k8s_obj_set_bool(s->patch, "/status/converged", v == MIG_ROUND_CONVERGED);
+	if (!ret)
+		ret = round_reset(s);
 	s->dirty = true;
 	snprintf(s->msg, sizeof(s->msg), "round %lld: %s: %s", (long long)round,
 		 mig_verdict_name(v), why);
@@ -644,12 +758,8 @@ static int sync(struct stage *s)
 			  s->spec->cutover && v == MIG_ROUND_CONVERGED
 				  ? 1
 				  : s->spec->sync_interval_s * 1000);
-	if (!ret && round > 1) {
-		char old[MIG_NAME_MAX + 32];
-
-		snprintf(old, sizeof(old), "%s-r%lld", s->req->name, (long long)round - 1);
-		round_forget(s, old);
-	}
+	if (!ret && prev_name[0])
+		round_forget(s, prev_name, true);
 	k8s_obj_free(rounds);
 	k8s_obj_free(r);
 	k8s_obj_free(vols);
@@ -866,7 +976,7 @@ static int cutover(struct stage *s)
 	int64_t start, stopped, backup_done = 0, applied, done, bytes = 0, read_ms = 0;
 	int64_t want = 0, ready = 0;
 	struct k8s_obj *vols = NULL;
-	char bname[MIG_NAME_MAX + 8], who[300];
+	char base[MIG_NAME_MAX + 8], bname[MIG_NAME_MAX + 32], who[300];
 	size_t n;
 	int ret;
 
@@ -902,12 +1012,17 @@ static int cutover(struct stage *s)
 		ret = fence(s, false);
 		if (ret)
 			return ret < 0 ? ret : say(s, "CuttingOver", CUTOVER_MS);
-		snprintf(bname, sizeof(bname), "%s-final", s->req->name);
+		snprintf(base, sizeof(base), "%s-final", s->req->name);
+		round_name(s, base, bname, sizeof(bname));
 		ret = round_step(s, bname, "CuttingOver", &bytes, &read_ms, &backup_done, &vols);
 		if (ret <= 0)
 			return ret;
 		ret = k8s_obj_set_copy(s->patch, "/status/volumes", k8s_obj_at(vols, "/v"));
 		k8s_obj_free(vols);
+		if (!ret)
+			ret = k8s_obj_set_str(s->patch, "/status/cutover/backup", bname);
+		if (!ret)
+			ret = round_reset(s);
 		if (!ret)
 			ret = set_now(s, "/cutover/appliedTime", &applied);
 		if (!ret)
@@ -955,7 +1070,22 @@ static int cutover(struct stage *s)
 		 "apply %.1f s, start %.1f s)",
 		 seconds(stopped, done), seconds(stopped, backup_done),
 		 seconds(backup_done, applied), seconds(applied, done));
-	return ret ? ret : say(s, "Completed", 0);
+	if (!ret)
+		ret = say(s, "Completed", 0);
+	/* kept in the source: the seed and the final Backup (the objects, what moved) */
+	if (!ret) {
+		size_t nr = k8s_obj_len(s->m, "/status/rounds");
+		const struct k8s_obj *last = k8s_obj_first(k8s_obj_at(s->m, "/status/rounds"));
+		const char *fin = k8s_obj_str(s->m, "/status/cutover/backup");
+
+		for (size_t i = 1; last && i < nr; i++)
+			last = k8s_obj_next(last);
+		if (last && k8s_obj_str(last, "/backup"))
+			round_forget(s, k8s_obj_str(last, "/backup"), true);
+		if (fin)
+			round_forget(s, fin, false);
+	}
+	return ret;
 }
 
 /* ---------------------------------------------------------------- the step */

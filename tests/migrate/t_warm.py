@@ -17,6 +17,9 @@ a node of each box. Checked:
   runs), each target PV stamped with its seed snapshot; the source answered every probe;
 - syncs: rounds with bytes written and a verdict, at least one Converged, each round's
   transfers written as deltas (status.volumes naming the snapshot each target volume holds);
+  the source keeps the seed's Backup and the last round's, the older ones deleted;
+- a round whose Backup ends PartiallyFailed (the source agents' state directories immutable
+  for a while: chattr -R +i) goes again under <name>-r<N>-2, the failed Backup deleted;
 - cutover --wait: exit 0, Completed; the source fenced (ferry.io/migration,
   ferry.io/migration-replicas "1", ferry.io/autoscaling-paused, replicas 0, no pod); the
   target's StatefulSet at 1, ready, its writer going on from the copied volume (its first
@@ -123,6 +126,40 @@ try:
        {c: (stamp(dst, pv).get("state"), stamp(dst, pv).get("snapshot")) for c, pv in dpvs.items() if pv},
        {c: ("clean", held.get(c)) for c in warmkit.CLAIMS}, "datapath/FORMAT.md: Target stamps")
     eq("the source answered every probe through the seed and the syncs", sprobe.failures(t_app), 0, REF)
+    want = sorted([f"{NAME}-seed", rounds[-1].get("backup")])
+    wait_until(lambda: sorted(src.items(f"/apis/ferry.io/v1alpha1/namespaces/{SYS}/backups")) == want, 20, 0.2)
+    names = sorted(src.items(f"/apis/ferry.io/v1alpha1/namespaces/{SYS}/backups"))
+    eq("the source keeps the seed's Backup and the last round's only (older rounds' deleted)",
+       names, want, REF)
+
+    # ------------------------------------------------------------ a round whose Backup fails is run again
+    # the source agents' state directories made immutable (chattr -R +i: a node's disk gone
+    # read-only): their backups cannot journal an upload, the round's Backup ends
+    # PartiallyFailed; freed once the migration says it goes again, before its next try
+    locked = [os.path.join(src.work, d) for d in os.listdir(src.work) if d.startswith("state-")]
+    subprocess.run(["chattr", "-R", "+i"] + locked, check=True)
+    try:
+        said = wait_until(lambda: "the round again" in ((mig(dst).get("status") or {}).get("message") or ""), 60, 0.1)
+    finally:
+        subprocess.run(["chattr", "-R", "-i"] + locked, check=True)
+    st = mig(dst).get("status") or {}
+    note("a failed round: " + json.dumps({k: st.get(k) for k in ("phase", "message", "round", "roundAttempt",
+                                                                 "roundRetryTime")}))
+    check("a round's Backup that ended PartiallyFailed: the round goes again (try 2 of 3), saying why",
+          said and st.get("phase") == "Syncing" and st.get("roundAttempt") == 2 and "PartiallyFailed" in
+          st.get("message", ""), st.get("message"), "try 2", REF)
+    failed_round = st.get("round")
+    retried = f"{NAME}-r{failed_round}-2"
+    wait_until(lambda: any(x.get("backup") == retried for x in (mig(dst).get("status") or {}).get("rounds") or [])
+               or (mig(dst).get("status") or {}).get("phase") == "Failed", 90, 0.2)
+    st = mig(dst).get("status") or {}
+    check(f"... its second try {retried} completed the round, and the migration goes on",
+          st.get("phase") == "Syncing" and any(x.get("backup") == retried for x in st.get("rounds") or []) and
+          "roundAttempt" not in st, (st.get("phase"), st.get("message"), [x.get("backup") for x in st.get("rounds") or []]),
+          None, REF)
+    check(f"... and the failed try's Backup {NAME}-r{failed_round} is gone from the source",
+          wait_until(lambda: src.get(f"/apis/ferry.io/v1alpha1/namespaces/{SYS}/backups/{NAME}-r{failed_round}") is None,
+                     30, 0.2), None, None, REF)
 
     # ------------------------------------------------------------ cutover
     t_cut = time.time()

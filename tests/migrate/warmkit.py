@@ -438,9 +438,11 @@ class Probe:
 
 
 def window(before, after, t):
-    """Seconds without service around a switch at time @t from Probe @before to Probe @after: from
-    @before's last success before @t to @after's first success after it (None if either lacks one)."""
-    a, b = before.last_ok(t), after.first_ok(t)
+    """Seconds without service around a switch after time @t from Probe @before to Probe @after:
+    from @before's last success before @after's first success after @t to that success (None if
+    either lacks one). The switch may come well after @t (a cutover waits for a converged round)."""
+    b = after.first_ok(t)
+    a = before.last_ok(b[0]) if b else None
     return (b[0] - a[0]) if a and b else None
 
 
