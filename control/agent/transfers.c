@@ -117,6 +117,8 @@ struct xs_job {
 	uint64_t cbt_listed, cbt_ranges, cbt_ms;
 	/* a restore's stamp file (status.stamp in, and out once it ends); "" none */
 	char stamp_dir[512], stamp[560];
+	/* a backup's spec.verify: the volume compared with that snapshot, nothing stored */
+	const char *verify;
 };
 
 static int xs_patch(struct xs_job *j, struct k8s_obj *st)
@@ -272,14 +274,25 @@ static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 		e = k8s_obj_set_str(st, "/parentID", r->parent);
 	if (!e && restore && stamp[0]) /* the controller puts it on the volume's PV */
 		e = k8s_obj_set_str(st, "/stamp", stamp);
+	if (!e && j->verify && r && (!r->err || r->mismatches)) {
+		e = k8s_obj_set_str(st, "/verify/snapshotID", j->verify);
+		if (!e)
+			e = k8s_obj_set_int(st, "/verify/mismatches", (int64_t)r->mismatches);
+		if (!e && r->mismatches)
+			e = k8s_obj_set_int(st, "/verify/firstMismatch",
+					    (int64_t)r->first_mismatch);
+	}
 	if (!e)
 		xs_patch(j, st);
 	k8s_obj_free(st);
 	if (ret)
 		ctl_log(CTL_LOG_WARN, "agent: transfer %s failed: %s", j->name, j->msg);
 	else
-		ctl_log(CTL_LOG_INFO, "agent: transfer %s completed: snapshot %s", j->name,
-			r ? r->snapshot_id : "");
+		ctl_log(CTL_LOG_INFO, "agent: transfer %s completed: %s %s", j->name,
+			j->verify ? "equal to snapshot" : "snapshot",
+			j->verify ? j->verify
+			: r	  ? r->snapshot_id
+				  : "");
 }
 
 /* The repository the transfer names, opened (its Secrets read) and unlocked. */
@@ -454,7 +467,18 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 		snprintf(j->msg, sizeof(j->msg), "%s", dp_last_error());
 		return ret;
 	}
-	if (!strcmp(j->dir, "backup")) {
+	if (!strcmp(j->dir, "backup") && j->verify) {
+		struct dp_verify_opts vo = {
+			.sz = sizeof(vo), .source = j->device, .memory = share, .err = &derr};
+
+		vo.snapshot = dp_snapshot_find(j->repo, j->snaps, j->nsnaps, j->verify, NULL, &e);
+		if (!vo.snapshot) {
+			snprintf(j->msg, sizeof(j->msg), "spec.verify: snapshot %.64s: %s",
+				 j->verify, dp_last_error());
+			return e ? e : -ENOENT;
+		}
+		ret = dp_verify_start(j->repo, x->pool, &vo, &j->job);
+	} else if (!strcmp(j->dir, "backup")) {
 		struct dp_backup_opts bo = {.sz = sizeof(bo),
 					    .source = j->device,
 					    .volume = volume,
@@ -533,6 +557,7 @@ static void *xs_thread(void *arg)
 	j.dir = k8s_obj_str(vt, "/spec/direction");
 	if (!j.dir)
 		j.dir = "backup";
+	j.verify = k8s_obj_str(vt, "/spec/verify");
 	ret = xfer_device_path(s->x->o.kubelet_dir, pv, uid, j.device, sizeof(j.device));
 	if (ret) {
 		snprintf(j.msg, sizeof(j.msg), "status.holder names no published volume");
@@ -564,7 +589,14 @@ static void *xs_thread(void *arg)
 	}
 	r = dp_job_result(j.job);
 	ret = r->err;
-	if (ret == -ESTALE && k8s_obj_str(vt, "/spec/onto"))
+	if (!ret && j.verify && r->mismatches) {
+		ret = -EILSEQ;
+		snprintf(j.msg, sizeof(j.msg),
+			 "the volume differs from snapshot %.64s: %llu chunk(s), the first at byte "
+			 "%llu",
+			 j.verify, (unsigned long long)r->mismatches,
+			 (unsigned long long)r->first_mismatch);
+	} else if (ret == -ESTALE && k8s_obj_str(vt, "/spec/onto"))
 		/* the stamp check, before any write: the volume does not hold spec.onto */
 		snprintf(j.msg, sizeof(j.msg),
 			 "the volume's stamp (ferry.io/stamp of its PV) refuses the delta, nothing "

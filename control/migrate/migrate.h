@@ -77,6 +77,8 @@ struct mig_class_map {
  * @sync_interval_s: between the end of a sync round and the next (1..3600, 30)
  * @cutover_bound_s: the longest cutover a converged round may predict
  *                (1..3600, 60)
+ * @skip_verify:  spec.skipVerify: the target's volumes are not compared
+ *                with the final snapshots after the cutover
  */
 struct mig_spec {
 	char secret[MIG_NAME_MAX + 1];
@@ -90,7 +92,7 @@ struct mig_spec {
 	size_t n_class_map;
 	/* the stages after the plan (mig_stage_step()) */
 	char repository[MIG_NAME_MAX + 1];
-	bool start, cutover, rollback;
+	bool start, cutover, rollback, skip_verify;
 	unsigned int sync_interval_s;
 	unsigned int cutover_bound_s;
 };

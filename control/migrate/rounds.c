@@ -11,7 +11,7 @@
 
 bool mig_staged(const char *phase)
 {
-	static const char *const staged[] = {"Seeding",	  "Syncing",	"CuttingOver",
+	static const char *const staged[] = {"Seeding",	  "Syncing",	"CuttingOver", "Verifying",
 					     "Completed", "RolledBack", "Failed"};
 
 	for (size_t i = 0; phase && i < sizeof(staged) / sizeof(staged[0]); i++)

@@ -316,6 +316,8 @@ static int stages_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 	if (!ret)
 		ret = flag_of(m, "rollback", &out->rollback, why, len);
 	if (!ret)
+		ret = flag_of(m, "skipVerify", &out->skip_verify, why, len);
+	if (!ret)
 		ret = seconds_of(m, "syncIntervalSeconds", MIG_DEFAULT_INTERVAL_S,
 				 &out->sync_interval_s, why, len);
 	if (!ret)

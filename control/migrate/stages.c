@@ -960,6 +960,191 @@ static int start_target(struct stage *s, bool scale, int64_t *want, int64_t *rea
 	return ret;
 }
 
+/* ---------------------------------------------------------------- verification */
+
+/*
+ * The target's volumes compared whole with the final snapshots, read while
+ * the target serves: before it starts, a VolumeTransfer "<name>-verify-<i>"
+ * per volume takes a backup's path with spec.verify (a VolumeSnapshot of the
+ * target claim, cut while no pod uses it; the agent of its node reads all of
+ * it and compares each chunk with the snapshot's manifest, storing nothing).
+ * The target starts once every snapshot is cut (its status.creationTime);
+ * the reads go on after.
+ */
+static void verify_name(const struct stage *s, size_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-verify-%zu", s->req->name, i);
+}
+
+static int make_verify(struct stage *s, const char *name, const struct k8s_obj *v,
+		       const struct k8s_obj *repo)
+{
+	struct xfer_repo_ref ref = {0};
+	struct k8s_obj *o = NULL;
+	int ret;
+
+	xfer_repo_ref_of_repository(repo, &ref);
+	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, &o);
+	if (!ret)
+		ret = k8s_obj_set_label(o, MIG_ANN_MIGRATION, s->req->name);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/direction", "backup");
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/volume", k8s_obj_str(v, "/volume"));
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/verify", k8s_obj_str(v, "/snapshotID"));
+	if (!ret)
+		ret = xfer_repo_ref_set(o, &ref);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/source/namespace",
+				      k8s_obj_str(v, "/targetNamespace"));
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/source/persistentVolumeClaim",
+				      k8s_obj_str(v, "/pvc"));
+	if (!ret)
+		ret = create(s->dst, &xfer_volumetransfers, XFER_NS, o, s->err);
+	k8s_obj_free(o);
+	return ret;
+}
+
+/*
+ * Every volume's verify transfer made, and its snapshot cut. Return: 1 every
+ * snapshot cut (or its transfer failed: the target starts all the same, the
+ * failure is reported after), 0 not yet (the message said), -errno.
+ */
+static int verify_cut(struct stage *s)
+{
+	struct k8s_obj *repo = NULL;
+	size_t i = 0, waiting = 0;
+	int ret;
+
+	ret = fetch(s->dst, &xfer_repositories, XFER_NS, s->spec->repository, &repo, s->err);
+	if (!ret && !repo)
+		return 1; /* gone since the final delta: nothing to verify against, said after */
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes"));
+	     !ret && v; v = k8s_obj_next(v), i++) {
+		char vname[MIG_NAME_MAX + 32], sname[XFER_NAME_SIZE];
+		struct k8s_obj *vt = NULL, *vs = NULL;
+
+		verify_name(s, i, vname, sizeof(vname));
+		ret = fetch(s->dst, &xfer_volumetransfers, XFER_NS, vname, &vt, s->err);
+		if (!ret && !vt) {
+			ret = make_verify(s, vname, v, repo);
+			waiting++;
+			continue;
+		}
+		if (!ret && is(k8s_obj_str(vt, "/status/phase"), "Failed")) {
+			k8s_obj_free(vt);
+			continue;
+		}
+		if (!ret)
+			ret = xfer_name(k8s_obj_get_uid(vt), sname);
+		if (!ret)
+			ret = fetch(s->dst, &k8s_volumesnapshots,
+				    k8s_obj_str(v, "/targetNamespace"), sname, &vs, s->err);
+		if (!ret && !k8s_obj_str(vs, "/status/creationTime"))
+			waiting++;
+		k8s_obj_free(vs);
+		k8s_obj_free(vt);
+	}
+	k8s_obj_free(repo);
+	if (ret)
+		return ret;
+	if (waiting) {
+		snprintf(s->msg, sizeof(s->msg),
+			 "cutover: the final delta written; %zu of %zu volume(s) here being "
+			 "snapshotted for their verification before the target starts",
+			 waiting, i);
+		ret = say(s, "CuttingOver", CUTOVER_MS);
+		return ret ? ret : 0;
+	}
+	return 1;
+}
+
+/*
+ * After the target is ready: each verify transfer's end. Return: 1 all ended
+ * (status.verify written, *@bad the volumes that differ, *@unverified those
+ * that could not be read), 0 not yet, -errno.
+ */
+static int verify_end(struct stage *s, size_t *bad, size_t *unverified, int64_t *bytes)
+{
+	struct k8s_obj *out = NULL;
+	size_t i = 0, running = 0;
+	int ret = k8s_obj_new(&out);
+
+	*bad = *unverified = 0;
+	*bytes = 0;
+	if (!ret)
+		ret = k8s_obj_set_empty(out, "/v", K8S_T_ARRAY);
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes"));
+	     !ret && v; v = k8s_obj_next(v), i++) {
+		char vname[MIG_NAME_MAX + 32];
+		struct k8s_obj *vt = NULL, *e = NULL;
+		const char *vp, *why;
+		int64_t n = 0, at = 0, done = 0;
+
+		verify_name(s, i, vname, sizeof(vname));
+		ret = fetch(s->dst, &xfer_volumetransfers, XFER_NS, vname, &vt, s->err);
+		if (ret)
+			break;
+		vp = k8s_obj_str(vt, "/status/phase");
+		if (vt && !is(vp, "Completed") && !is(vp, "Failed")) {
+			running++;
+			k8s_obj_free(vt);
+			continue;
+		}
+		why = vt ? k8s_obj_str(vt, "/status/message") : "its VolumeTransfer is gone";
+		k8s_obj_int(vt, "/status/verify/mismatches", &n);
+		k8s_obj_int(vt, "/status/verify/firstMismatch", &at);
+		k8s_obj_int(vt, "/status/bytesDone", &done);
+		*bytes += done;
+		ret = k8s_obj_new(&e);
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/namespace", k8s_obj_str(v, "/targetNamespace"));
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/pvc", k8s_obj_str(v, "/pvc"));
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/snapshotID", k8s_obj_str(v, "/snapshotID"));
+		if (!ret && is(vp, "Completed")) {
+			ret = k8s_obj_set_str(e, "/result", "Equal");
+		} else if (!ret && n) {
+			(*bad)++;
+			ret = k8s_obj_set_str(e, "/result", "Differs");
+			if (!ret)
+				ret = k8s_obj_set_int(e, "/mismatches", n);
+			if (!ret)
+				ret = k8s_obj_set_int(e, "/firstMismatch", at);
+		} else if (!ret) {
+			(*unverified)++;
+			ret = k8s_obj_set_str(e, "/result", "Unverified");
+			if (!ret)
+				ret = k8s_obj_set_str(e, "/message", why ? why : "");
+		}
+		if (!ret) {
+			ret = k8s_obj_set(out, "/v/-", e);
+			if (!ret)
+				e = NULL;
+		}
+		k8s_obj_free(e);
+		k8s_obj_free(vt);
+	}
+	if (!ret && running) {
+		snprintf(
+			s->msg, sizeof(s->msg),
+			"cut over; the target serves; %zu of %zu volume(s) being compared whole with "
+			"the final snapshot",
+			running, i);
+		ret = say(s, "Verifying", POLL_MS);
+		k8s_obj_free(out);
+		return ret ? ret : 0;
+	}
+	if (!ret)
+		ret = k8s_obj_set_copy(s->patch, "/status/verify/volumes", k8s_obj_at(out, "/v"));
+	s->dirty = true;
+	k8s_obj_free(out);
+	return ret ? ret : 1;
+}
+
 /* ---------------------------------------------------------------- cutover */
 
 static int set_seconds(struct stage *s, const char *path, double v)
@@ -971,9 +1156,79 @@ static int set_seconds(struct stage *s, const char *path, double v)
 	return k8s_obj_set_num(s->patch, p, (double)(int64_t)(v * 1000) / 1000);
 }
 
+/* Completed: what is left goes; the source keeps the seed and the final Backup (the objects, what moved) */
+static void completed(struct stage *s)
+{
+	size_t nr = k8s_obj_len(s->m, "/status/rounds"), nv = k8s_obj_len(s->m, "/status/volumes");
+	const struct k8s_obj *last = k8s_obj_first(k8s_obj_at(s->m, "/status/rounds"));
+	const char *fin = k8s_obj_str(s->m, "/status/cutover/backup");
+	struct k8s_call now = {.propagation = "Background"};
+	struct k8s_err e;
+
+	for (size_t i = 1; last && i < nr; i++)
+		last = k8s_obj_next(last);
+	if (last && k8s_obj_str(last, "/backup"))
+		round_forget(s, k8s_obj_str(last, "/backup"), true);
+	if (fin)
+		round_forget(s, fin, false);
+	for (size_t i = 0; !s->spec->skip_verify && i < nv; i++) {
+		char vname[MIG_NAME_MAX + 32];
+
+		verify_name(s, i, vname, sizeof(vname));
+		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, vname, &now, NULL, &e);
+	}
+}
+
+/* Verifying: once every volume's comparison ended, Completed (or Failed: a volume differs) */
+static int verified(struct stage *s)
+{
+	size_t bad = 0, unverified = 0, n = k8s_obj_len(s->m, "/status/volumes");
+	int64_t bytes = 0, done;
+	const char *result;
+	int ret;
+
+	ret = verify_end(s, &bad, &unverified, &bytes);
+	if (ret <= 0)
+		return ret;
+	result = bad ? "Differs" : unverified ? "Unverified" : "Equal";
+	ret = set_now(s, "/verify/completionTime", &done);
+	if (!ret)
+		ret = set_str(s, "/verify/result", result);
+	if (!ret)
+		ret = k8s_obj_set_int(s->patch, "/status/verify/bytesRead", bytes);
+	if (!ret)
+		ret = k8s_obj_set_num(
+			s->patch, "/status/verify/seconds",
+			(double)(int64_t)(seconds(when(s, "/cutover/readyTime"), done) * 1000) /
+				1000);
+	if (ret)
+		return ret;
+	if (bad) {
+		snprintf(s->msg, sizeof(s->msg),
+			 "cut over, but %zu of %zu volume(s) here differ from the final snapshot "
+			 "(status.verify): the source is fenced and untouched",
+			 bad, n);
+		return fail(s);
+	}
+	if (unverified)
+		snprintf(s->msg, sizeof(s->msg),
+			 "cut over; %zu of %zu volume(s) here could not be compared with the final "
+			 "snapshot (status.verify)",
+			 unverified, n);
+	else
+		snprintf(s->msg, sizeof(s->msg),
+			 "cut over and verified: each of the %zu volume(s) here equals the final "
+			 "snapshot (%lld bytes read %.1f s after the target was ready)",
+			 n, (long long)bytes, seconds(when(s, "/cutover/readyTime"), done));
+	ret = say(s, "Completed", 0);
+	if (!ret)
+		completed(s);
+	return ret;
+}
+
 static int cutover(struct stage *s)
 {
-	int64_t start, stopped, backup_done = 0, applied, done, bytes = 0, read_ms = 0;
+	int64_t start, stopped, backup_done = 0, applied, cut, done, bytes = 0, read_ms = 0;
 	int64_t want = 0, ready = 0;
 	struct k8s_obj *vols = NULL;
 	char base[MIG_NAME_MAX + 8], bname[MIG_NAME_MAX + 32], who[300];
@@ -1036,6 +1291,22 @@ static int cutover(struct stage *s)
 	}
 	applied = when(s, "/cutover/appliedTime");
 	backup_done = when(s, "/cutover/backupDoneTime");
+	cut = applied;
+	if (!s->spec->skip_verify) {
+		if (!cur(s, "/cutover/verifyCutTime")) {
+			ret = verify_cut(s);
+			if (ret <= 0)
+				return ret;
+			ret = set_now(s, "/cutover/verifyCutTime", NULL);
+			snprintf(s->msg, sizeof(s->msg),
+				 "cutover: each volume here snapshotted for its verification; the "
+				 "target starts");
+			return ret ? ret : say(s, "CuttingOver", 1);
+		}
+		cut = when(s, "/cutover/verifyCutTime");
+	}
+	if (cur(s, "/cutover/readyTime"))
+		return verified(s);
 	if (!cur(s, "/cutover/targetStartTime")) {
 		ret = start_target(s, true, &want, &ready);
 		if (!ret)
@@ -1062,29 +1333,25 @@ static int cutover(struct stage *s)
 	if (!ret)
 		ret = set_seconds(s, "applySeconds", seconds(backup_done, applied));
 	if (!ret)
-		ret = set_seconds(s, "startSeconds", seconds(applied, done));
+		ret = set_seconds(s, "verifySnapshotSeconds", seconds(applied, cut));
+	if (!ret)
+		ret = set_seconds(s, "startSeconds", seconds(cut, done));
 	if (!ret)
 		ret = set_seconds(s, "windowSeconds", seconds(stopped, done));
 	snprintf(s->msg, sizeof(s->msg),
 		 "cut over: the source stopped %.1f s before the target was ready (backup %.1f s, "
-		 "apply %.1f s, start %.1f s)",
+		 "apply %.1f s, snapshots to verify %.1f s, start %.1f s)%s",
 		 seconds(stopped, done), seconds(stopped, backup_done),
-		 seconds(backup_done, applied), seconds(applied, done));
+		 seconds(backup_done, applied), seconds(applied, cut), seconds(cut, done),
+		 s->spec->skip_verify ? ""
+				      : "; the volumes here being compared whole with the final "
+					"snapshots");
+	if (!ret && !s->spec->skip_verify)
+		return say(s, "Verifying", POLL_MS);
 	if (!ret)
 		ret = say(s, "Completed", 0);
-	/* kept in the source: the seed and the final Backup (the objects, what moved) */
-	if (!ret) {
-		size_t nr = k8s_obj_len(s->m, "/status/rounds");
-		const struct k8s_obj *last = k8s_obj_first(k8s_obj_at(s->m, "/status/rounds"));
-		const char *fin = k8s_obj_str(s->m, "/status/cutover/backup");
-
-		for (size_t i = 1; last && i < nr; i++)
-			last = k8s_obj_next(last);
-		if (last && k8s_obj_str(last, "/backup"))
-			round_forget(s, k8s_obj_str(last, "/backup"), true);
-		if (fin)
-			round_forget(s, fin, false);
-	}
+	if (!ret)
+		completed(s);
 	return ret;
 }
 
@@ -1147,7 +1414,7 @@ int mig_stage_step(const struct k8s_reconcile_req *req, const struct mig_spec *s
 		ret = seed(&s);
 	} else if (is(phase, "Syncing")) {
 		ret = sync(&s);
-	} else if (is(phase, "CuttingOver")) {
+	} else if (is(phase, "CuttingOver") || is(phase, "Verifying")) {
 		ret = cutover(&s);
 	}
 	if (ret < 0)

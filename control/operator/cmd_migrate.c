@@ -46,6 +46,7 @@ struct mg_args {
 	unsigned long src_timeout, wait_s;
 	const char *repository;
 	unsigned long interval_s, bound_s;
+	bool skip_verify;
 	enum mg_out out;
 	bool help, wait;
 };
@@ -60,7 +61,7 @@ static void mg_usage(FILE *f)
 		"                          [-o json|yaml]\n"
 		"       ferry migrate status NAME [-o json|yaml]\n"
 		"       ferry migrate start NAME [--repository R] [--sync-interval SECONDS]\n"
-		"                          [--cutover-bound SECONDS]\n"
+		"                          [--cutover-bound SECONDS] [--skip-verify]\n"
 		"       ferry migrate cutover NAME [--wait [--wait-timeout SECONDS]]\n"
 		"       ferry migrate rollback NAME\n"
 		"       ferry migrate report NAME [-o json|yaml]\n\n"
@@ -78,6 +79,9 @@ static void mg_usage(FILE *f)
 		"  --repository R             the Repository both clusters share (default: default)\n"
 		"  --sync-interval SECONDS    between sync rounds (default 30)\n"
 		"  --cutover-bound SECONDS    the longest cutover a converged round may predict (60)\n"
+		"  --skip-verify              after the cutover, do not compare the target's volumes\n"
+		"                             with the final snapshots (a snapshot of each is cut\n"
+		"                             before the target starts, then read in full)\n"
 		"  --wait                     cutover: wait until Completed, Failed or RolledBack\n"
 		"  --source-kubeconfig FILE   the source's kubeconfig, self-contained (a token or a\n"
 		"                             client certificate inline; no exec plugin), stored in\n"
@@ -109,7 +113,8 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		O_REPO,
 		O_IVL,
 		O_BOUND,
-		O_WAITF
+		O_WAITF,
+		O_NOVERIFY
 	};
 	static const struct option opts[] = {
 		OP_CLUSTER_LONGOPTS,
@@ -125,6 +130,7 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		{"sync-interval", required_argument, NULL, O_IVL},
 		{"cutover-bound", required_argument, NULL, O_BOUND},
 		{"wait", no_argument, NULL, O_WAITF},
+		{"skip-verify", no_argument, NULL, O_NOVERIFY},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -171,6 +177,9 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 			break;
 		case O_WAITF:
 			a->wait = true;
+			break;
+		case O_NOVERIFY:
+			a->skip_verify = true;
 			break;
 		case O_INC:
 			a->namespaces = optarg;
@@ -434,6 +443,7 @@ static void mg_report(const struct k8s_obj *m)
 		{"backupSeconds", "final snapshot, read and upload"},
 		{"readUploadSeconds", "  of it: the longest volume's read and upload"},
 		{"applySeconds", "final delta downloaded and written"},
+		{"verifySnapshotSeconds", "volumes here snapshotted for their verification"},
 		{"startSeconds", "workloads started until ready"},
 		{"windowSeconds", "window (source stopped to target ready)"},
 	};
@@ -475,6 +485,25 @@ static void mg_report(const struct k8s_obj *m)
 		snprintf(path, sizeof(path), "/%s", parts[i][0]);
 		if (!k8s_obj_num(cut, path, &v))
 			printf("  %-48s %8.3f s\n", parts[i][1], v);
+	}
+	if (!k8s_obj_at(m, "/status/verify"))
+		return;
+	printf("\nVerification (each volume here read whole, compared with the final snapshot): "
+	       "%s\n",
+	       or_dash(k8s_obj_str(m, "/status/verify/result")));
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(m, "/status/verify/volumes")); v;
+	     v = k8s_obj_next(v)) {
+		int64_t n = 0, at = 0;
+
+		k8s_obj_int(v, "/mismatches", &n);
+		k8s_obj_int(v, "/firstMismatch", &at);
+		printf("  %s/%s: %s", or_dash(k8s_obj_str(v, "/namespace")),
+		       or_dash(k8s_obj_str(v, "/pvc")), or_dash(k8s_obj_str(v, "/result")));
+		if (n)
+			printf(" (%" PRId64 " chunk(s), the first at byte %" PRId64 ")", n, at);
+		else if (k8s_obj_str(v, "/message"))
+			printf(" (%s)", k8s_obj_str(v, "/message"));
+		printf("\n");
 	}
 }
 
@@ -639,6 +668,8 @@ static int mg_stage(struct mg_args *a, const char *verb, const char *name)
 					      (int64_t)a->interval_s);
 		if (!ret && a->bound_s)
 			ret = k8s_obj_set_int(p, "/spec/cutoverBoundSeconds", (int64_t)a->bound_s);
+		if (!ret && a->skip_verify)
+			ret = k8s_obj_set_bool(p, "/spec/skipVerify", true);
 	} else if (!ret && !strcmp(verb, "cutover")) {
 		ret = k8s_obj_set_bool(p, "/spec/cutover", true);
 	} else if (!ret) {

@@ -434,6 +434,8 @@ static void check_spec(void)
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"start\":\"yes\"}}", "spec.start"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"cutover\":1}}", "spec.cutover"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"rollback\":[]}}", "spec.rollback"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"skipVerify\":\"no\"}}",
+		 "spec.skipVerify"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"cutover\":true,\"rollback\":true}}",
 		 "both asked for"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"syncIntervalSeconds\":0}}",
@@ -461,14 +463,16 @@ static void check_spec(void)
 			 s.timeout_s == MIG_DEFAULT_TIMEOUT_S && s.n_namespaces == 1 &&
 			 !strcmp(s.target_namespaces[0], "shop") && !s.n_class_map &&
 			 !strcmp(s.repository, "default") && !s.start && !s.cutover &&
-			 !s.rollback && s.sync_interval_s == MIG_DEFAULT_INTERVAL_S &&
+			 !s.rollback && !s.skip_verify &&
+			 s.sync_interval_s == MIG_DEFAULT_INTERVAL_S &&
 			 s.cutover_bound_s == MIG_DEFAULT_BOUND_S,
 		 "defaults");
 	s = spec_of("{\"spec\":{" SRC
 		    ",\"namespaces\":[\"a\"],\"repository\":\"r2\",\"start\":true,"
-		    "\"cutover\":true,\"syncIntervalSeconds\":2,\"cutoverBoundSeconds\":5}}");
+		    "\"cutover\":true,\"syncIntervalSeconds\":2,\"cutoverBoundSeconds\":5,"
+		    "\"skipVerify\":true}}");
 	T_ASSERT(!strcmp(s.repository, "r2") && s.start && s.cutover && !s.rollback &&
-			 s.sync_interval_s == 2 && s.cutover_bound_s == 5,
+			 s.skip_verify && s.sync_interval_s == 2 && s.cutover_bound_s == 5,
 		 "the stages' fields");
 	s = spec_of(
 		"{\"spec\":{\"source\":{\"kubeconfigSecretRef\":{\"name\":\"src.a\",\"key\":\"kc.yaml\"},"

@@ -25,7 +25,9 @@ a node of each box. Checked:
   target's StatefulSet at 1, ready, its writer going on from the copied volume (its first
   counter at or past the source's last); each target PV's stamp names the final snapshot,
   and that snapshot restored is the source's volume byte for byte (SHA-256, the source still
-  stopped) and clean for e2fsck; the report's parts add up to its window, which the probes'
+  stopped) and clean for e2fsck; ferry's own verification (each target volume snapshotted
+  before the target started, read whole after, compared with the final snapshot) Equal, its
+  transfers gone; the report's parts add up to its window, which the probes'
   window (the source's last answer to the target's first) matches within 2 s;
 - no VolumeSnapshot in the target's shop (a Backup leaves ferry's changed-block bases out);
 - rollback after the target started: refused, exit 1, naming why;
@@ -175,6 +177,10 @@ try:
     cut = st.get("cutover") or {}
     note("cutover: " + json.dumps(cut))
     eq("the Migration is Completed", st.get("phase"), "Completed", REF)
+    want = sorted([f"{NAME}-seed", cut.get("backup") or "?"])
+    wait_until(lambda: sorted(src.items(f"/apis/ferry.io/v1alpha1/namespaces/{SYS}/backups")) == want, 20, 0.2)
+    eq("the source keeps the seed's and the final Backup (status.cutover.backup); the rounds' are deleted",
+       sorted(src.items(f"/apis/ferry.io/v1alpha1/namespaces/{SYS}/backups")), [f"{NAME}-final", f"{NAME}-seed"], REF)
     ssts = src.get(f"/apis/apps/v1/namespaces/{NS}/statefulsets/web") or {}
     ann = ssts.get("metadata", {}).get("annotations") or {}
     eq("the source is fenced: annotated, at 0 replicas, no pod",
@@ -202,14 +208,26 @@ try:
     eq("what the target received (the final snapshot, restored) is the stopped source's volume byte for byte",
        same, {c: True for c in warmkit.CLAIMS}, REF)
     eq("... and a clean ext4 (e2fsck -fn)", clean, {c: True for c in warmkit.CLAIMS}, "e2fsck(8)")
-    parts = [cut.get(k) for k in ("backupSeconds", "applySeconds", "startSeconds")]
-    check("the report's parts (backup, apply, start) add up to its window",
+    ver = st.get("verify") or {}
+    note("verify: " + json.dumps(ver))
+    eq("after the target was ready, each target volume was compared whole with the final snapshot: Equal",
+       (ver.get("result"), sorted((v.get("pvc"), v.get("result"), v.get("snapshotID")) for v in ver.get("volumes") or [])),
+       ("Equal", sorted((c, "Equal", final.get(c)) for c in warmkit.CLAIMS)), REF)
+    check("... the snapshots for it cut before the target started (verifyCutTime <= targetStartTime)",
+          cut.get("verifyCutTime") and cut.get("targetStartTime") and cut["verifyCutTime"] <= cut["targetStartTime"],
+          cut, None, REF)
+    check("... and its transfers are gone once Completed",
+          wait_until(lambda: not [n for n in dst.items(f"{API}/namespaces/{SYS}/volumetransfers") if "-verify-" in n],
+                     20, 0.2), dst.items(f"{API}/namespaces/{SYS}/volumetransfers"), None, REF)
+    FIG["verify"] = {k: ver.get(k) for k in ("result", "seconds", "bytesRead")}
+    parts = [cut.get(k) for k in ("backupSeconds", "applySeconds", "verifySnapshotSeconds", "startSeconds")]
+    check("the report's parts (backup, apply, snapshots to verify, start) add up to its window",
           all(isinstance(p, (int, float)) for p in parts) and isinstance(cut.get("windowSeconds"), (int, float)) and
           abs(sum(parts) - cut["windowSeconds"]) < 0.01, cut, None, REF)
     gap = warmkit.window(sprobe, dprobe, t_cut)
     FIG["probe window s"] = gap and round(gap, 2)
     FIG["report"] = {k: cut.get(k) for k in ("quiesceSeconds", "backupSeconds", "readUploadSeconds", "applySeconds",
-                                            "startSeconds", "windowSeconds")}
+                                            "verifySnapshotSeconds", "startSeconds", "windowSeconds")}
     whole = (cut.get("quiesceSeconds") or 0) + (cut.get("windowSeconds") or 0)
     check("the probes' window (the source's last answer to the target's first) is the report's quiesce and "
           "window within 2 s", gap is not None and abs(gap - whole) < 2, (gap, whole), None, REF)

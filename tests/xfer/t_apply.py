@@ -15,6 +15,9 @@ Checked:
   8 changed chunks and nothing else (bytesWritten), `dst`'s volume equals `src`'s again (cmp),
   its PV's stamp names the second snapshot now; nothing of the transfer is left (the Block
   PVC and PV written through, the holder pod);
+- a backup transfer of `dst` with spec.verify (the second snapshot): Completed, status.verify 0
+  chunks differ, the whole volume read, no snapshot stored; with one chunk of `dst` changed
+  behind ferry's back: Failed, status.verify naming 1 chunk at its offset, the message saying so;
 - the same delta again (onto the first snapshot, which `dst` no longer holds): Failed, the
   message naming the stamp, the volume untouched (cmp), the stamp unchanged;
 - a full restore over it (no onto) of the first snapshot: Completed, the volume equals the
@@ -114,6 +117,22 @@ def transfer(name, snap, claim, onto=None):
     return st, (get(f"{VT}/{name}") or {}).get("metadata", {}).get("uid", "")
 
 
+def verify(name, snap, claim):
+    """A backup transfer of @claim with spec.verify @snap, waited for until cleaned up."""
+    create(VT, {"apiVersion": "ferry.io/v1alpha1", "kind": "VolumeTransfer", "metadata": {"name": name},
+                "spec": {"direction": "backup", "volume": VOLUME, "verify": snap,
+                         "repository": {"name": "default", "url": REPO,
+                                        "passwordSecretRef": {"name": "repo-password"}},
+                         "source": {"namespace": NS, "persistentVolumeClaim": claim}}})
+    t = time.time()
+    st = wait_until(lambda: (lambda s: s if s.get("phase") in ("Completed", "Failed") and s.get("cleanedUp")
+                             else None)((get(f"{VT}/{name}") or {}).get("status") or {}), 90, 0.1) or \
+        (get(f"{VT}/{name}") or {}).get("status") or {}
+    print(f"note: {name}: {st.get('phase')} in {time.time() - t:.1f} s, read {st.get('bytesDone')}, "
+          f"verify {st.get('verify')}, message {st.get('message')!r}", flush=True)
+    return st, (get(f"{VT}/{name}") or {}).get("metadata", {}).get("uid", "")
+
+
 def nothing_left(label, uid):
     name = f"ferry-{uid}"
     left = [p for p, code in ((p, env.api.get(p)[0]) for p in (
@@ -194,6 +213,36 @@ try:
        ("clean", s2), REF)
     nothing_left("delta-1", uid1)
     eq("dst is still bound to its own PV", (get(f"{PVC}/dst") or {}).get("spec", {}).get("volumeName"), DPV, REF)
+
+    # ------------------------------------------------------------ verify: dst compared whole with the snapshot
+    nsnaps = len(json.loads(env.ferry("snapshots", "--repo", REPO, "--json").stdout or "[]"))
+    sv, uidv = verify("verify-1", s2, "dst")
+    eq("a backup transfer with spec.verify of dst against the second snapshot: Completed, 0 chunks differ, the "
+       "whole volume read", (sv.get("phase"), sv.get("verify"), sv.get("bytesDone")),
+       ("Completed", {"snapshotID": s2, "mismatches": 0}, SIZE), REF)
+    eq("... nothing stored: no snapshot made in the repository", (
+        len(json.loads(env.ferry("snapshots", "--repo", REPO, "--json").stdout or "[]")), sv.get("snapshotID")),
+       (nsnaps, None), REF)
+    nothing_left("verify-1", uidv)
+    # one chunk of dst changed behind ferry's back, then put back
+    at = 100 * CHUNK
+    fd = os.open(DST, os.O_RDWR)
+    try:
+        was = os.pread(fd, CHUNK, at)
+        os.pwrite(fd, bytes(b ^ 0xFF for b in was[:4096]) + was[4096:], at)
+        os.fsync(fd)
+        sv, _ = verify("verify-2", s2, "dst")
+    finally:
+        os.pwrite(fd, was, at)
+        os.fsync(fd)
+        os.close(fd)
+    eq("with one chunk of dst changed: Failed, status.verify naming 1 chunk at its offset",
+       (sv.get("phase"), sv.get("verify")), ("Failed", {"snapshotID": s2, "mismatches": 1, "firstMismatch": at}),
+       REF)
+    check("... and the message says the volume differs, and where", f"the first at byte {at}" in
+          (sv.get("message") or "") and "differs from snapshot" in (sv.get("message") or ""), sv.get("message"),
+          None, REF)
+    eq("dst's volume is as it was (sha256)", sha(DST), sum2, REF)
 
     # ------------------------------------------------------------ the same delta again: refused by the stamp
     st2, uid2 = transfer("delta-again", s2, "dst", onto=s1)
