@@ -259,8 +259,9 @@ static int mi_find(const char *mountinfo, const char *fstype, const char *opt, c
 			}
 			if (!opt || (super && mi_has_opt(super, end, opt))) {
 				size_t o = 0;
+				bool nul = false;
 
-				for (const char *q = mnt; q < mnt_end; q++) {
+				for (const char *q = mnt; q < mnt_end && !nul; q++) {
 					char ch = *q;
 
 					/* mountinfo escapes space, tab, newline and backslash as \ooo */
@@ -271,14 +272,15 @@ static int mi_find(const char *mountinfo, const char *fstype, const char *opt, c
 							    (q[3] - '0'));
 						q += 3;
 					}
+					nul = !ch; /* "\000": never the kernel's, no path */
 					if (o + 1 >= len)
 						return -ENAMETOOLONG;
 					buf[o++] = ch;
 				}
-				if (!o)
-					return -ENOENT;
-				buf[o] = '\0';
-				return 0;
+				if (o && !nul) {
+					buf[o] = '\0';
+					return 0;
+				}
 			}
 		}
 		line = nl ? nl + 1 : NULL;

@@ -300,7 +300,8 @@ def warm(src, dst, row, bound):
         row["round_seconds"] = [x.get("seconds") for x in rounds]
         row["warm_window_s"] = gap and round(gap, 2)
         row["cutover"] = {k: cut.get(k) for k in ("quiesceSeconds", "backupSeconds", "readUploadSeconds",
-                                                  "applySeconds", "startSeconds", "windowSeconds", "bytesWritten")}
+                                                  "applySeconds", "verifySnapshotSeconds", "startSeconds",
+                                                  "readySeconds", "windowSeconds", "bytesWritten")}
         row["warm_counters"] = (last and last[2], first and first[2])
         say(f"  cutover: {json.dumps(row['cutover'])}; probes' window {row['warm_window_s']} s "
             f"(source's last /count {last and last[2]!r}, target's first {first and first[2]!r})")
@@ -420,9 +421,10 @@ def mib(alloc):
 
 
 def table(rows):
-    out = ["| size | changed | rounds (MiB each) | window (probe) | quiesce | backup (read+upload) | apply | start "
-           "| report's window | stop-copy-start window (stop / backup / sync / restore / start) | ratio |",
-           "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+    out = ["| size | changed | rounds (MiB each) | window (probe) | quiesce | backup (read+upload) | apply "
+           "| snapshots to verify | start (+ ready) | report's window "
+           "| stop-copy-start window (stop / backup / sync / restore / start) | ratio |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for r in rows:
         head = f"| {r['gib']} GiB | {r['pct']} % ({r['hot_bytes'] / MiB:.1f} MiB) |"
         if r.get("error") and not r.get("cold_window_s"):
@@ -432,14 +434,15 @@ def table(rows):
                 got = f" (warm window {fmt(r['warm_window_s'], 2)} s, quiesce {fmt(c.get('quiesceSeconds'), 2)}, " \
                       f"backup {fmt(c.get('backupSeconds'), 2)}, apply {fmt(c.get('applySeconds'), 2)}, " \
                       f"start {fmt(c.get('startSeconds'), 2)})"
-            out.append(head + f" failed: {r['error'][:300]}{got} |||||||||")
+            out.append(head + f" failed: {r['error'][:300]}{got} ||||||||||")
             continue
         c = r["cutover"]
         rb = "/".join(f"{(b or 0) / MiB:.0f}" for b in r["round_bytes"])
         p = r["cold_parts"]
         out.append(head + f" {r['rounds']} ({rb}) | {fmt(r['warm_window_s'], 2)} s | {fmt(c.get('quiesceSeconds'), 2)} "
                    f"| {fmt(c.get('backupSeconds'), 2)} ({fmt(c.get('readUploadSeconds'), 2)}) "
-                   f"| {fmt(c.get('applySeconds'), 2)} | {fmt(c.get('startSeconds'), 2)} "
+                   f"| {fmt(c.get('applySeconds'), 2)} | {fmt(c.get('verifySnapshotSeconds'), 2)} "
+                   f"| {fmt(c.get('startSeconds'), 2)} (+ {fmt(c.get('readySeconds'), 2)}) "
                    f"| {fmt(c.get('windowSeconds'), 2)} s "
                    f"| {fmt(r['cold_window_s'], 1)} s ({fmt(p['stop'])} / {fmt(p['backup'])} / {fmt(p['sync'])} / "
                    f"{fmt(p['restore'])} / {fmt(p['start'])}) | {fmt(r.get('ratio'))} |")

@@ -23,8 +23,9 @@
 #include "datapath/dp.h"
 #include "s3/store.h"
 
-#define XS_MAX	  64
-#define XS_HOLD_S 30 /* a finished job's slot waits this long at most for its status to arrive */
+#define XS_MAX	    64
+#define XS_HOLD_S   30 /* a finished job's slot waits this long at most for its status to arrive */
+#define XS_RESEND_S 1  /* a final status not written is sent again this often */
 
 struct xs_slot {
 	bool used;
@@ -36,6 +37,11 @@ struct xs_slot {
 	char name[254];
 	struct k8s_obj *vt; /* the transfer as it was when the job started */
 	struct agent_xfers *x;
+	/* the job's final status, while its write fails (the API server away): kept and sent
+	 * again each XS_RESEND_S; the slot stays, so the transfer is not run again meanwhile */
+	struct k8s_obj *unsent;
+	unsigned int resends;
+	struct timespec resend_at; /* CLOCK_MONOTONIC */
 };
 
 /* a mount this agent froze for a transfer's snapshot (status.freeze) */
@@ -282,8 +288,11 @@ static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 			e = k8s_obj_set_int(st, "/verify/firstMismatch",
 					    (int64_t)r->first_mismatch);
 	}
-	if (!e)
-		xs_patch(j, st);
+	if (!e && xs_patch(j, st)) {
+		/* buffered: agent_xfers_poll() sends it until the API server takes it */
+		j->s->unsent = st;
+		st = NULL;
+	}
 	k8s_obj_free(st);
 	if (ret)
 		ctl_log(CTL_LOG_WARN, "agent: transfer %s failed: %s", j->name, j->msg);
@@ -678,6 +687,8 @@ static bool xs_released(struct agent_xfers *x, struct xs_slot *s)
 	const char *phase;
 	bool done;
 
+	if (s->unsent)
+		return false; /* its final status first */
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec - s->joined_at.tv_sec > XS_HOLD_S)
 		return true;
@@ -689,6 +700,51 @@ static bool xs_released(struct agent_xfers *x, struct xs_slot *s)
 		      k8s_obj_get_uid(s->vt) ? k8s_obj_get_uid(s->vt) : "");
 	k8s_obj_free(o);
 	return done;
+}
+
+/*
+ * A finished job's final status that could not be written, sent again (its
+ * heartbeat renewed); dropped once written, or when its transfer is gone or
+ * was made again (another uid) meanwhile.
+ */
+static void xs_resend(struct agent_xfers *x, struct xs_slot *s)
+{
+	char key[K8S_KEY_SIZE], now_s[K8S_TIME_SIZE];
+	struct k8s_err err = {0};
+	struct timespec now;
+	struct k8s_obj *o;
+	bool same;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < s->resend_at.tv_sec)
+		return;
+	s->resend_at.tv_sec = now.tv_sec + XS_RESEND_S;
+	snprintf(key, sizeof(key), "%s/%s", XFER_NS, s->name);
+	o = k8s_informer_get(x->inf, key);
+	same = o && k8s_obj_get_uid(o) && k8s_obj_get_uid(s->vt) &&
+	       !strcmp(k8s_obj_get_uid(o), k8s_obj_get_uid(s->vt));
+	k8s_obj_free(o);
+	if (!same) {
+		ctl_log(CTL_LOG_WARN,
+			"agent: transfer %s: gone before its final status was written", s->name);
+		ret = -ENOENT;
+	} else {
+		k8s_time_format(k8s_now_ns(), false, now_s);
+		ret = k8s_obj_set_str(s->unsent, "/heartbeat", now_s);
+		if (!ret)
+			ret = xfer_status_patch(x->c, s->name, s->unsent, &err);
+		s->resends++;
+		if (ret && ret != -ENOENT)
+			return; /* still away: the next poll tries again */
+		if (!ret)
+			ctl_log(CTL_LOG_INFO,
+				"agent: transfer %s: its final status written after %u more tries",
+				s->name, s->resends);
+	}
+	k8s_obj_free(s->unsent);
+	s->unsent = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &s->joined_at); /* XS_HOLD_S from now */
 }
 
 /* Whether a running job's transfer was deleted (or is being): the job stops. */
@@ -944,6 +1000,8 @@ void agent_xfers_poll(struct agent_xfers *x)
 			s->joined = true;
 			clock_gettime(CLOCK_MONOTONIC, &s->joined_at);
 		}
+		if (s->unsent)
+			xs_resend(x, s);
 		if (xs_released(x, s)) {
 			k8s_obj_free(s->vt);
 			s->vt = NULL;
@@ -967,6 +1025,11 @@ void agent_xfers_close(struct agent_xfers *x)
 			continue;
 		if (!x->slots[i].joined)
 			pthread_join(x->slots[i].thread, NULL);
+		if (x->slots[i].unsent)
+			ctl_log(CTL_LOG_WARN,
+				"agent: transfer %s: its final status not written (the agent stops)",
+				x->slots[i].name);
+		k8s_obj_free(x->slots[i].unsent);
 		k8s_obj_free(x->slots[i].vt);
 	}
 	for (i = 0; i < XS_MAX; i++)

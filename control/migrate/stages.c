@@ -378,28 +378,41 @@ out:
 
 /* ---------------------------------------------------------------- a round */
 
+/*
+ * A VolumeTransfer of this migration for volume @v of the target, of
+ * @direction, through @repo (the Repository here): what every transfer of
+ * it has; the caller adds its own and creates it.
+ */
+static int new_transfer(struct stage *s, const char *name, const struct k8s_obj *v,
+			const char *direction, const struct k8s_obj *repo, struct k8s_obj **out)
+{
+	struct xfer_repo_ref ref = {0};
+	int ret;
+
+	xfer_repo_ref_of_repository(repo, &ref);
+	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, out);
+	if (!ret)
+		ret = k8s_obj_set_label(*out, MIG_ANN_MIGRATION, s->req->name);
+	if (!ret)
+		ret = k8s_obj_set_str(*out, "/spec/direction", direction);
+	if (!ret)
+		ret = k8s_obj_set_str(*out, "/spec/volume", k8s_obj_str(v, "/volume"));
+	if (!ret)
+		ret = xfer_repo_ref_set(*out, &ref);
+	return ret;
+}
+
 /* The transfer that writes @snap over volume @v of the target, as a delta onto what it holds. */
 static int make_transfer(struct stage *s, const char *name, const struct k8s_obj *v,
 			 const char *snap, const struct k8s_obj *repo)
 {
-	struct xfer_repo_ref ref = {0};
 	struct k8s_obj *o = NULL;
-	int ret;
+	int ret = new_transfer(s, name, v, "restore", repo, &o);
 
-	xfer_repo_ref_of_repository(repo, &ref);
-	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, &o);
-	if (!ret)
-		ret = k8s_obj_set_label(o, MIG_ANN_MIGRATION, s->req->name);
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/direction", "restore");
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/volume", k8s_obj_str(v, "/volume"));
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/snapshotID", snap);
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/onto", k8s_obj_str(v, "/snapshotID"));
-	if (!ret)
-		ret = xfer_repo_ref_set(o, &ref);
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/target/namespace",
 				      k8s_obj_str(v, "/targetNamespace"));
@@ -913,6 +926,29 @@ static int source_users(struct stage *s, size_t *n, char *who, size_t wlen)
 	return ret;
 }
 
+/* whether a pod of the target's namespaces runs (its containers started), not being deleted */
+static int target_running(struct stage *s, bool *running)
+{
+	int ret = 0;
+
+	*running = false;
+	for (size_t i = 0; !ret && !*running && i < s->spec->n_namespaces; i++) {
+		struct k8s_items *l = NULL;
+
+		ret = k8s_list(s->dst, &k8s_pods, s->spec->target_namespaces[i], NULL, &l, s->err);
+		for (size_t j = 0; !ret && j < k8s_items_len(l); j++) {
+			const struct k8s_obj *p = k8s_items_at(l, j);
+			struct k8s_pod pv;
+
+			if (!k8s_pod_view(p, &pv) && is(pv.phase, "Running") &&
+			    !k8s_obj_at(p, "/metadata/deletionTimestamp"))
+				*running = true;
+		}
+		k8s_items_free(l);
+	}
+	return ret;
+}
+
 /*
  * The target's workloads that the Restore held at zero: scaled to their
  * ferry.io/restore-replicas. Return: 0 (*@want the replicas asked for in
@@ -979,22 +1015,11 @@ static void verify_name(const struct stage *s, size_t i, char *buf, size_t len)
 static int make_verify(struct stage *s, const char *name, const struct k8s_obj *v,
 		       const struct k8s_obj *repo)
 {
-	struct xfer_repo_ref ref = {0};
 	struct k8s_obj *o = NULL;
-	int ret;
+	int ret = new_transfer(s, name, v, "backup", repo, &o);
 
-	xfer_repo_ref_of_repository(repo, &ref);
-	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, &o);
-	if (!ret)
-		ret = k8s_obj_set_label(o, MIG_ANN_MIGRATION, s->req->name);
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/direction", "backup");
-	if (!ret)
-		ret = k8s_obj_set_str(o, "/spec/volume", k8s_obj_str(v, "/volume"));
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/verify", k8s_obj_str(v, "/snapshotID"));
-	if (!ret)
-		ret = xfer_repo_ref_set(o, &ref);
 	if (!ret)
 		ret = k8s_obj_set_str(o, "/spec/source/namespace",
 				      k8s_obj_str(v, "/targetNamespace"));
@@ -1156,6 +1181,15 @@ static int set_seconds(struct stage *s, const char *path, double v)
 	return k8s_obj_set_num(s->patch, p, (double)(int64_t)(v * 1000) / 1000);
 }
 
+/* the final Backup's longest read and upload, as written when the delta was (ms) */
+static int64_t read_upload_ms(const struct stage *s)
+{
+	double v = 0;
+
+	k8s_obj_num(s->m, "/status/cutover/readUploadSeconds", &v);
+	return (int64_t)(v * 1000);
+}
+
 /* Completed: what is left goes; the source keeps the seed and the final Backup (the objects, what moved) */
 static void completed(struct stage *s)
 {
@@ -1228,7 +1262,8 @@ static int verified(struct stage *s)
 
 static int cutover(struct stage *s)
 {
-	int64_t start, stopped, backup_done = 0, applied, cut, done, bytes = 0, read_ms = 0;
+	int64_t start, stopped, backup_done = 0, applied, cut, running, done, bytes = 0,
+				read_ms = 0;
 	int64_t want = 0, ready = 0;
 	struct k8s_obj *vols = NULL;
 	char base[MIG_NAME_MAX + 8], bname[MIG_NAME_MAX + 32], who[300];
@@ -1317,6 +1352,13 @@ static int cutover(struct stage *s)
 		return ret ? ret : say(s, "CuttingOver", CUTOVER_MS);
 	}
 	ret = start_target(s, false, &want, &ready);
+	if (!ret && !cur(s, "/cutover/targetRunningTime")) {
+		bool runs = false;
+
+		ret = target_running(s, &runs);
+		if (!ret && (runs || (want && ready >= want)))
+			ret = set_now(s, "/cutover/targetRunningTime", NULL);
+	}
 	if (ret)
 		return ret;
 	if (ready < want) {
@@ -1334,15 +1376,23 @@ static int cutover(struct stage *s)
 		ret = set_seconds(s, "applySeconds", seconds(backup_done, applied));
 	if (!ret)
 		ret = set_seconds(s, "verifySnapshotSeconds", seconds(applied, cut));
+	running =
+		cur(s, "/cutover/targetRunningTime") ? when(s, "/cutover/targetRunningTime") : done;
 	if (!ret)
-		ret = set_seconds(s, "startSeconds", seconds(cut, done));
+		ret = set_seconds(s, "snapshotSeconds",
+				  seconds(stopped, backup_done) - (double)read_upload_ms(s) / 1000);
+	if (!ret)
+		ret = set_seconds(s, "startSeconds", seconds(cut, running));
+	if (!ret)
+		ret = set_seconds(s, "readySeconds", seconds(running, done));
 	if (!ret)
 		ret = set_seconds(s, "windowSeconds", seconds(stopped, done));
 	snprintf(s->msg, sizeof(s->msg),
 		 "cut over: the source stopped %.1f s before the target was ready (backup %.1f s, "
-		 "apply %.1f s, snapshots to verify %.1f s, start %.1f s)%s",
+		 "apply %.1f s, snapshots to verify %.1f s, start %.1f s, ready %.1f s)%s",
 		 seconds(stopped, done), seconds(stopped, backup_done),
-		 seconds(backup_done, applied), seconds(applied, cut), seconds(cut, done),
+		 seconds(backup_done, applied), seconds(applied, cut), seconds(cut, running),
+		 seconds(running, done),
 		 s->spec->skip_verify ? ""
 				      : "; the volumes here being compared whole with the final "
 					"snapshots");

@@ -441,10 +441,12 @@ static void mg_report(const struct k8s_obj *m)
 	static const char *const parts[][2] = {
 		{"quiesceSeconds", "quiesce (fence to the source's last pod gone)"},
 		{"backupSeconds", "final snapshot, read and upload"},
+		{"snapshotSeconds", "  of it: snapshots, copies, claims, holders"},
 		{"readUploadSeconds", "  of it: the longest volume's read and upload"},
 		{"applySeconds", "final delta downloaded and written"},
 		{"verifySnapshotSeconds", "volumes here snapshotted for their verification"},
-		{"startSeconds", "workloads started until ready"},
+		{"startSeconds", "workloads scaled up until a pod runs"},
+		{"readySeconds", "a pod running until every replica is ready"},
 		{"windowSeconds", "window (source stopped to target ready)"},
 	};
 	char size[32];

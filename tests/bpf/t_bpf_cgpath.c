@@ -90,6 +90,9 @@ static void check_mountinfo(void)
 	static const char esc[] = "1 0 0:1 / /a\\040b rw - cgroup2 none rw\n";
 	static const char none[] = "1 0 0:1 / / rw - ext4 /dev/x rw\n";
 	static const char v1[] = "1 0 0:1 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n";
+	/* "\000" is no path (the kernel never writes it): the next mount counts */
+	static const char nul[] = "1 0 0:1 / /a\\000 rw - cgroup2 none rw\n"
+				  "2 0 0:2 / /b rw - cgroup2 none rw\n";
 	char buf[64];
 
 	T_ASSERT_EQ(ebpf_cgroup2_mount(mi, buf, sizeof(buf)), 0);
@@ -100,6 +103,8 @@ static void check_mountinfo(void)
 	T_ASSERT_EQ(ebpf_cgroup2_mount(v1, buf, sizeof(buf)), -ENOENT);
 	T_ASSERT_EQ(ebpf_cgroup2_mount("", buf, sizeof(buf)), -ENOENT);
 	T_ASSERT_EQ(ebpf_cgroup2_mount(mi, buf, 8), -ENAMETOOLONG);
+	T_ASSERT_EQ(ebpf_cgroup2_mount(nul, buf, sizeof(buf)), 0);
+	T_ASSERT(!strcmp(buf, "/b"), "got %s", buf);
 }
 
 /* the v1 hierarchy of a controller: alone or co-mounted, never cpuacct or cpuset for cpu */

@@ -151,8 +151,9 @@ t_ok "most of its periods are throttled (>= 0.5): $pfrac" check "$pfrac >= 0.5"
 # in a loaded CI run)
 t_ok "a period is 100 ms: $((per1 - per0)) in ${dt} s" check "0.7 <= ($per1 - $per0) / ($dt * 10) <= 1.25"
 t_ok "its CPU is held to the quota, 0.2 cores (0.05 to 0.25): $cores" check "0.05 <= $cores <= 0.25"
-# the gauges cover 0.2 s, 1 to 3 period ends: coarse
-t_ok "its throttled gauge is there and plausible (0.2 to 1.3): ${gauge:-none}" check "0.2 <= ${gauge:-0} <= 1.3"
+# the gauges cover 0.2 s, 1 to 3 period ends: coarse; on a loaded machine the hog gets less
+# than its quota in some periods, and is throttled less (0.183 seen with other tests beside it)
+t_ok "its throttled gauge is there and plausible (0.1 to 1.3): ${gauge:-none}" check "0.1 <= ${gauge:-0} <= 1.3"
 t_ok "its periods gauge is a fraction: ${frac:-none}" check "0 <= ${frac:--1} <= 1"
 # the unlimited pod: counters present, and zero
 thr_u=$(bpf_value ferry_pod_cpu_cfs_throttled_seconds_total "pod_uid=\"$uid_u\"")

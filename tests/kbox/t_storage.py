@@ -844,12 +844,19 @@ if os.environ.get("KBOX_TEST_KEEP"):  # debugging: leave the box running
 
 # ---------------------------------------------------------------- stop: nothing left
 print(f"t_storage: checks took {time.time() - T0:.1f} s")
+# the box's pools are loop devices of files under D; its volumes' loop devices are files on those
+# pools, "[<the pool device's number>]" in losetup -a (their paths, /var/lib/kbox-storage/..., are
+# the same in every box: other boxes on the machine are not this one's leftovers)
+pools = [x.split(":", 1)[0] for x in subprocess.run(["losetup", "-a"], stdout=subprocess.PIPE,
+                                                    text=True).stdout.splitlines() if D in x]
+pool_devs = [f"[{os.stat(p).st_rdev}]:" for p in pools if os.path.exists(p)]
 r = box.kbox("stop")
 eq("kbox stop exits 0", (r.returncode, r.stderr.strip()), (0, ""), "kbox stop")
 r = subprocess.run([os.path.join(HERE, "kbox"), "leftovers", D], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 eq("after stop nothing of the box is left: no netns, mount, cgroup or loop device", (r.returncode, r.stdout), (0, ""), REF)
 lo = subprocess.run(["losetup", "-a"], stdout=subprocess.PIPE, text=True).stdout
-eq("losetup -a lists no device of the box (pools or volumes)", [x for x in lo.splitlines() if D in x or "kbox-storage" in x], [], REF)
+eq("losetup -a lists no device of the box (pools or volumes)",
+   [x for x in lo.splitlines() if D in x or any(d in x for d in pool_devs)], [], REF)
 eq("/proc/mounts holds nothing under the box's directory", [x for x in open("/proc/mounts") if D in x], [], REF)
 print(f"t_storage: {time.time() - T0:.1f} s")
 finish()

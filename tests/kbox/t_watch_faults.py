@@ -5,6 +5,7 @@
 Each check names the behaviour (CONTROLPLANE.md §6.1 watch, §6.2 lists, §6.4 errors,
 §7.2 items 7 and 12, or the API concepts page) it holds the box to.
 """
+import http.client
 import os
 import sys
 import time
@@ -164,6 +165,25 @@ box.fault(verb="watch", pathRegex="/configmaps$", count=1, action="cutWatch", af
 st, _, it = c.watch(CM, {"resourceVersion": "0", "timeoutSeconds": "5"})
 evs = list(it)
 eq("cutWatch: one event, then the stream breaks without its final chunk", [e["type"] for e in evs], ["ADDED", "_BROKEN"], "§7.2 item 12")
+# down: the API server away for some users (a restart as its clients see it), the others served
+alice = c.with_token(box.token_for("alice", ["system:masters"]))
+st, _, it = alice.watch(CM, {"resourceVersion": "0", "timeoutSeconds": "30"})
+first = take(it, 1)
+box.fault(action="down", userRegex="ali.*", seconds=2)
+t0 = time.time()
+rest = list(it)
+eq("down: an open watch of the user is cut within a second, without its final chunk",
+   ([e["type"] for e in first], [e["type"] for e in rest][-1:], time.time() - t0 < 1.5), (["ADDED"], ["_BROKEN"], True),
+   "issue 19 (an API server restarted)")
+try:
+    code = alice.get(CM)[0]
+except (OSError, http.client.HTTPException) as e:
+    code = type(e).__name__
+check("down: a request of the user gets no answer (the connection closed)", not isinstance(code, int), code,
+      ref="issue 19")
+eq("down: another user is served meanwhile", c.get(CM)[0], 200, "issue 19")
+wait_until(lambda: time.time() - t0 > 2.1, 5, 0.1)
+eq("down: after its seconds the user is served again", alice.get(CM)[0], 200, "issue 19")
 box.fault(verb="*", pathRegex="/configmaps", count=0, action="status", code=503)
 box.clear_faults()
 eq("DELETE /kbox/v1/faults clears the rules", c.get(CM)[0], 200, "issue 12 §2")

@@ -6,8 +6,9 @@ rollback before and during a cutover.
 Two boxes (tests/migrate/warmkit.py) on one file:// repository, the application of t_warm.py
 (a StatefulSet `web` of one replica, two 64 MiB ext4 claims its pod changes every 100 ms).
 
-Rollback first, on two Migrations of the running application (namespaces mapped to rb and rb2
-here, so that the main migration's claims are free):
+Rollback first, on two Migrations of the running application seeded at once (namespaces mapped
+to rb and rb2 here, so that the main migration's claims are free; each claim backed up by two
+Backups at once in the source):
 - rb, rolled back while it syncs (before any cutover): RolledBack; the source's StatefulSet at
   its replica, no annotation of ferry's, serving (a probe from a node of the source);
 - rb2, cut over until the source is fenced and stopped (status.cutover.sourceStoppedTime), the
@@ -23,6 +24,10 @@ Then the migration shop, interrupted at every stage:
   VolumeTransfer Running); the target's controller killed in round 2; the source cluster
   restarted in round 3 (`kbox restart`: the API server with its state kept, its nodes
   rebooted, so the source's agents, controller and application start again as they would);
+  the source's API server away for 8 s for ferry and the migration's reader (a kbox "down"
+  fault: requests and watches cut, the nodes going on) from the instant a later round's
+  transfer runs there: that transfer completes, its final status buffered by its agent and
+  written once the server is back, not run again;
 - cutover: the target's controller killed once the source stopped (sourceStoppedTime), before
   Completed.
 Checked: each interruption happened in its stage (the phase and object seen at the kill); the
@@ -52,7 +57,7 @@ from warmkit import note, stamp  # noqa: E402
 from warmkit import API, NS, SYS, check, eq, wait_until  # noqa: E402
 import xferkit  # noqa: E402
 from kboxd import nodeutil  # noqa: E402
-from kboxtest import finish  # noqa: E402
+from kboxtest import KBOX, finish  # noqa: E402
 
 T0 = time.time()
 REF = "issue 19: warm migration, Resume"
@@ -63,6 +68,7 @@ NAME = "shop"
 PACK = 64 << 20  # DP_PACK_SIZE_DEFAULT: what the agents upload in one object
 ARCHIVE = 64 << 10  # a claims-only Backup's object archive, at most
 SLOW = 10  # percent of a CPU for the agents until the kill
+DOWN_S = 8  # the source's API server away for ferry
 CTRL_EXTRA = ["--kube-api-qps", "100", "--kube-api-burst", "200"]
 FIG = {}
 KILLS = []  # (seconds since start, who, where it hit)
@@ -251,21 +257,21 @@ try:
     kc = warmkit.reader_kubeconfig(src)
 
     # ------------------------------------------------------------ rollback: rb while it syncs, rb2 in its cutover
-    def migrate(name, cutover=False):
+    def migrate(name):
         r = ferry(dst, "migrate", "plan", name, "--source-kubeconfig", kc, "--include-namespaces", NS,
                   "--namespace-mappings", f"{NS}:{name}")
         eq(f"ferry migrate plan {name}: exit 0", r.returncode, 0, REF)
         r = ferry(dst, "migrate", "start", name, "--sync-interval", "1", "--cutover-bound", "30")
         eq(f"ferry migrate start {name}: exit 0", r.returncode, 0, REF)
-        if cutover:
-            r = ferry(dst, "migrate", "cutover", name)
-            eq(f"ferry migrate cutover {name} (at its first converged round): exit 0", r.returncode, 0, REF)
 
     def settled(name):
         """Until the source's Backups of Migration @name have ended."""
         wait_until(lambda: all(b.get("phase") in warmkit.DONE for b in backups_of(src, name).values()), 60, 0.2)
 
+    # both seeded at once (two Backups of each claim at once in the source's agents), rb2 cut over
+    # once rb is rolled back
     migrate("rb")
+    migrate("rb2")
     wait_until(lambda: mst(dst, "rb").get("phase") not in (None, "Planned", "Seeding"), 90, 0.1)
     eq("rb syncs (its seed done, round 1 under way)", (mst(dst, "rb").get("phase"), mst(dst, "rb").get("message")),
        ("Syncing", mst(dst, "rb").get("message")), REF)
@@ -276,7 +282,8 @@ try:
     check("... and serving", serving(src), None, True, REF)
     settled("rb")
 
-    migrate("rb2", cutover=True)
+    r = ferry(dst, "migrate", "cutover", "rb2")
+    eq("ferry migrate cutover rb2 (at its first converged round): exit 0", r.returncode, 0, REF)
     wait_until(lambda: (mst(dst, "rb2").get("cutover") or {}).get("sourceStoppedTime") or
                mst(dst, "rb2").get("phase") in ("Failed", "Completed"), 120, 0.05)
     st = mst(dst, "rb2")
@@ -368,6 +375,56 @@ try:
           wait_until(lambda: dtx.killed, 40, 0.1), dtx.killed, "a kill", REF)
     # round 3 ends after the restart; then the cutover, at the next round that converges
     wait_until(lambda: (mst(dst).get("round") or 0) >= 4 or mst(dst).get("phase") == "Failed", 90, 0.2)
+
+    # the source's API server away (kbox fault "down") for its ferry (the agents, the controller) and
+    # the migration's reader, DOWN_S seconds from the instant a round's transfer in the source moves
+    # bytes (Running, bytesTotal set: past its setup's reads): 32 MiB written into the application's
+    # volume first, the agents slowed, so that this transfer lasts a few seconds and ends meanwhile,
+    # its final status kept by its agent and written once the server is back, not run again. The
+    # source's controller loses its lease (renew deadline 3 s) and exits: started again, as its
+    # Deployment would. A transfer that ended before the fault landed leaves the next try (3 at most).
+    down, t_down, held, ended, logs = [], 0.0, False, False, ""
+    for attempt in range(3):
+        rn = mst(dst).get("round") or 4  # in progress or next: the write lands in it or the one after
+        subprocess.run([KBOX, "exec", src.box.dir, f"{NS}/web-0", "--", "sh", "-c",
+                        "dd if=/dev/urandom of=/data/big bs=1M count=32 conv=notrunc 2>/dev/null && sync"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        src.throttle([src.agent_pid(n) for n in warmkit.NODES], SLOW)
+
+        def moving():
+            ns = stx.names(lambda n, sp, ann: int((re.match(rf"^{SYS}/{NAME}-r(\d+)", ann.get("ferry.io/backup") or "")
+                                                   or [0, 0])[1]) >= rn)
+            return [n for n in ns if stx.last(n)[1] == "Running" and (stx.last(n)[2] or {}).get("bytesTotal")]
+        down = wait_until(moving, 30, 0.01) or []
+        marks = {n: os.path.getsize(os.path.join(src.work, f"agent-{n}.log")) for n in warmkit.NODES}
+        src.box.fault(action="down", userRegex="system:serviceaccount:ferry-system:.*", seconds=DOWN_S)
+        t_down = time.time()
+        KILLS.append((round(t_down - T0, 1), "the source's API server (down)",
+                      f"{DOWN_S} s, VolumeTransfer(s) {down} Running"))
+        time.sleep(DOWN_S)
+        src.box.clear_faults()
+        src.throttle([], None)
+        # its lease lost 3 s in, the controller exits (it may take a while to close): its Deployment's part
+        if src.ctrl and wait_until(lambda: src.ctrl[-1].poll() is not None, 30, 0.1):
+            note(f"the source's controller exited in the outage (exit {src.ctrl[-1].returncode}); started again")
+            src.start_controller(src.identity, f"controller-{len(KILLS)}.log", extra=CTRL_EXTRA)
+        ended = wait_until(lambda: all(stx.last(n)[1] in ("Completed", "Failed") for n in down), 60, 0.1)
+        # held: the final status of one of them first seen after the server came back
+        held = bool(down) and any(next((t for t, ph, _ in stx.seen[n] if ph in ("Completed", "Failed")), 0) >=
+                                  t_down + DOWN_S - 0.2 for n in down)
+        logs = "".join(open(os.path.join(src.work, f"agent-{n}.log")).read()[marks[n]:] for n in warmkit.NODES)
+        if held and "final status written" in logs or attempt == 2:
+            break
+        note(f"try {attempt + 1}: the transfers {down} of round {rn} or later ended outside the outage; again")
+    check("the source's API server down: a round's transfer moving bytes then ended Completed",
+          down and ended and all(stx.last(n)[1] == "Completed" for n in down),
+          {n: stx.last(n)[1] for n in down}, "Completed", REF)
+    check("... its agent kept its final status through the outage and wrote it once the server was back",
+          held and re.search(r"transfer \S+: its final status written after \d+ more tries", logs) is not None,
+          logs[-1500:], "a buffered status", REF)
+    check("... and it ran once (no second start for it in the agents' logs)",
+          all(logs.count(f"transfer {n}: backup of") <= 1 for n in down), None, None, REF)
+    FIG["source API down s"] = DOWN_S
     dst.throttle([], None)
     r = ferry(dst, "migrate", "cutover", NAME)
     eq("ferry migrate cutover shop: exit 0", r.returncode, 0, REF)

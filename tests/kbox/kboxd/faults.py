@@ -11,12 +11,19 @@ searched in the request path (query string excluded), and fires `count` times
 - {"action": "delay", "seconds": S}: answer normally, S seconds late;
 - {"action": "cutWatch", "afterEvents": K}: a matching watch sends K events,
   then the connection is closed without the terminating chunk (a broken
-  stream, not a clean end).
+  stream, not a clean end);
+- {"action": "down", "userRegex": R, "seconds": S}: the API server away for
+  the users whose name R matches (fullmatch), for S seconds from now, as a
+  restarting server is to its clients while the nodes' containers go on:
+  every request of theirs (any verb and path but the box's /kbox/ hooks) has
+  its connection closed with no answer, and each of their open watches is cut
+  within a second.
 POST /kbox/v1/compact forgets all history (store.compact): every older
 resourceVersion, continue token or watch position is then 410 Expired.
 """
 import re
 import threading
+import time
 
 from .util import ApiError, bad_request, internal, too_many_requests, unavailable
 
@@ -34,8 +41,13 @@ class Rule:
             raise bad_request(f"fault pathRegex: {e}")
         self.count = int(d.get("count", 1))
         self.action = d.get("action", "status")
-        if self.action not in ("status", "delay", "cutWatch"):
-            raise bad_request("fault action must be status, delay or cutWatch")
+        if self.action not in ("status", "delay", "cutWatch", "down"):
+            raise bad_request("fault action must be status, delay, cutWatch or down")
+        try:
+            self.user = re.compile(d.get("userRegex", ".*"))
+        except re.error as e:
+            raise bad_request(f"fault userRegex: {e}")
+        self.until = time.monotonic() + float(d.get("seconds", 1)) if self.action == "down" else 0.0
         self.code = int(d.get("code", 500))
         self.retry_after = d.get("retryAfter")
         self.seconds = float(d.get("seconds", 1))
@@ -68,13 +80,23 @@ class Faults:
         with self.lock:
             return [dict(r.raw, fired=r.fired) for r in self.rules]
 
+    def down(self, user):
+        """Whether the API server is away for @user (a "down" rule live for them)."""
+        now = time.monotonic()
+        with self.lock:
+            for r in self.rules:
+                if r.action == "down" and now < r.until and r.user.fullmatch(user):
+                    r.fired += 1
+                    return True
+        return False
+
     def take(self, verb, path, action=None):
         """The first live rule for this request (and action kind), counting it as fired."""
         with self.lock:
             for r in self.rules:
                 if action and r.action != action:
                     continue
-                if not action and r.action == "cutWatch":
+                if not action and r.action in ("cutWatch", "down"):
                     continue
                 if r.count and r.fired >= r.count:
                     continue

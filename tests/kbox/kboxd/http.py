@@ -118,6 +118,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 box.audit.log(_Anon(), Attrs(self.command.lower(), path=path), False, 401, None)
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             user = self.impersonate(user)
+            if not path.startswith("/kbox/") and box.faults.down(user.name):
+                self._vanish()
+                return
             if path.startswith("/kbox/"):
                 attrs = Attrs(self.command.lower(), path=path)
                 if "system:masters" not in user.groups:
@@ -624,6 +627,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     break
                 if self._peer_closed():
                     return
+                if box.faults.down(req.user.name):
+                    raise _Cut()
                 ev = w.get(min(1.0, deadline - now, max(0.01, next_bm - now)))
                 if ev is None:
                     if bookmarks and time.time() >= next_bm:
@@ -665,6 +670,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             if w is not None:
                 w.close()
+
+    def _vanish(self):
+        """No answer: the connection closed, as a server that went away leaves it."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _peer_closed(self):
         try:
