@@ -27,7 +27,9 @@ Then the migration shop, interrupted at every stage:
   the source's API server away for 8 s for ferry and the migration's reader (a kbox "down"
   fault: requests and watches cut, the nodes going on) from the instant a later round's
   transfer runs there: that transfer completes, its final status buffered by its agent and
-  written once the server is back, not run again;
+  written once the server is back, not run again; then an agent of the source killed under a
+  later round's transfer with bytes of its volume done (32 MiB written first, the agents
+  slowed), started again: that transfer completes, reusing what the killed run stored;
 - cutover: the target's controller killed once the source stopped (sourceStoppedTime), before
   Completed.
 Checked: each interruption happened in its stage (the phase and object seen at the kill); the
@@ -425,6 +427,42 @@ try:
     check("... and it ran once (no second start for it in the agents' logs)",
           all(logs.count(f"transfer {n}: backup of") <= 1 for n in down), None, None, REF)
     FIG["source API down s"] = DOWN_S
+
+    # an agent of the source killed with bytes of a volume done: 32 MiB written again, the agents
+    # slowed, the kill once a round's transfer reports bytesDone > 0; its next run reuses what the
+    # killed one stored (the pack term of the bound: "lost" below)
+    t_mid, mid = 0.0, None
+    for attempt in range(2):
+        rn = mst(dst).get("round") or 4
+        subprocess.run([KBOX, "exec", src.box.dir, f"{NS}/web-0", "--", "sh", "-c",
+                        "dd if=/dev/urandom of=/data/big bs=1M count=32 conv=notrunc 2>/dev/null && sync"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        src.throttle([src.agent_pid(n) for n in warmkit.NODES], SLOW)
+
+        def half_done():
+            ns = stx.names(lambda n, sp, ann: int((re.match(rf"^{SYS}/{NAME}-r(\d+)", ann.get("ferry.io/backup") or "")
+                                                   or [0, 0])[1]) >= rn)
+            return next(((n, stx.last(n)[2]) for n in ns if stx.last(n)[1] == "Running" and
+                         0 < ((stx.last(n)[2] or {}).get("bytesDone") or 0) < ((stx.last(n)[2] or {}).get("bytesTotal")
+                                                                             or 0)), None)
+        mid = wait_until(half_done, 30, 0.01)
+        if mid:
+            node = mid[1].get("node")
+            t_mid = time.time()
+            KILLS.append((round(t_mid - T0, 1), f"warm-source agent of {node}",
+                          f"a round's transfer {mid[0]}: {mid[1].get('bytesDone')} of {mid[1].get('bytesTotal')} "
+                          f"bytes done, {mid[1].get('bytesNew')} stored"))
+            src.kill_agent(node)
+            time.sleep(1)
+            src.start_agent(node)
+        src.throttle([], None)
+        if mid:
+            break
+        note(f"try {attempt + 1}: no transfer of round {rn} or later seen half done; again")
+    check("an agent of the source killed with bytes of a volume done", mid, KILLS[-1:], "a kill", REF)
+    check("... its transfer completed under its own name",
+          mid and wait_until(lambda: stx.last(mid[0])[1] == "Completed", 60, 0.1), mid and stx.last(mid[0])[:2],
+          "Completed", REF)
     dst.throttle([], None)
     r = ferry(dst, "migrate", "cutover", NAME)
     eq("ferry migrate cutover shop: exit 0", r.returncode, 0, REF)
@@ -502,7 +540,7 @@ try:
             if not b.endswith("-seed"):
                 per[c]["reads"].append((b, v.get("bytesRead"), v.get("changedBlocksUsed"), v.get("size")))
     # what was uploaded per volume: each run of each of its source transfers, as far as its status went
-    cuts = [t for t in (stx.killed and stx.killed[1], t_restart) if t]
+    cuts = [t for t in (stx.killed and stx.killed[1], t_restart, t_mid) if t]
     for c in warmkit.CLAIMS:
         mine_c = stx.names(lambda n, sp, ann: (sp.get("source") or {}).get("persistentVolumeClaim") == c and
                            (ann.get("ferry.io/backup") or "").startswith(f"{SYS}/{NAME}-"))
