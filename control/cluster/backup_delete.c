@@ -31,6 +31,7 @@
 
 #define DEL_DEFAULT_REPO "default"
 #define DEL_RECHECK_S	 3600 /* a refused delete is looked at again within this */
+#define DEL_LOCKED_S	 5    /* ... one the repository's lock refused, after this */
 #define DEL_KEY_MAX	 80   /* "snapshots/" or "backups/" and 64 hex digits */
 
 /* the condition's message: read by the runtime on this thread after the call */
@@ -384,7 +385,13 @@ int cluster_backup_delete(const struct k8s_reconcile_req *req, struct k8s_reconc
 		goto out;
 	}
 	ret = del_forget(req, &r, rec, err);
-	if (!ret)
+	if (ret ==
+	    -EBUSY) /* a backup or a prune holds the repository: soon again, not backed off */
+		ret = del_refuse(res, "RepositoryLocked", DEL_LOCKED_S,
+				 "%.300s: the record and its snapshots are forgotten once the "
+				 "repository is free, tried again in %d s",
+				 err->msg, DEL_LOCKED_S);
+	else if (!ret)
 		del_ask_prune(req, rname);
 	if (!ret)
 		ret = del_finalizer_remove(req, err);

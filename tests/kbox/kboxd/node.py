@@ -135,15 +135,19 @@ def main(path):
     # opened before the fork: the child shares this mount namespace and mounts its own /tmp
     # (and /run, /dev) over the box's directory, so a file opened after it may not be there
     # (a loaded machine ran the child first: "No such file or directory: .../init.pid")
-    pidfd = os.open(os.path.join(os.path.dirname(path), "init.pid"),
-                    os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    # written beside, then renamed over init.pid: a reader never sees it empty (a restart's new pid)
+    dfd = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    pidfd = os.open("init.pid.tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644, dir_fd=dfd)
     child = os.fork()
     if child == 0:
         os.close(pidfd)
+        os.close(dfd)
         _init(cfg)
         os._exit(1)
     os.write(pidfd, f"{child}\n".encode())  # the node's pid 1 as the host numbers it (nsenter -t, tests)
     os.close(pidfd)
+    os.rename("init.pid.tmp", "init.pid", src_dir_fd=dfd, dst_dir_fd=dfd)
+    os.close(dfd)
 
     def fwd(sig, _frame):
         try:
