@@ -1292,7 +1292,8 @@ extern const struct k8s_reconciler cluster_backup_reconciler;
  *   3. Object Lock: a version of the record's or of a snapshot's object
  *      that a retention date or a legal hold keeps refuses the delete
  *      (ObjectLocked, naming the date), and the key comes back then;
- *   4. dp_forget() of the snapshots the record names, then
+ *   4. dp_forget() of the snapshots the record names (the repository
+ *      locked by another operation: RepositoryLocked, again in 5 s), then
  *      dp_record_forget() of the record and its logs (a record never
  *      written: dp_log_forget() of its logs): the data they alone referenced is
  *      freed by the next prune: the Repository's status.maintenance
