@@ -216,6 +216,26 @@ def backups_of(env, name):
     return {b["metadata"]["name"]: b.get("status") or {} for b in body.get("items") or []}
 
 
+def big_change(src):
+    """32 MiB of the application's data volume rewritten and the source's agents slowed, so that a
+    round's transfer lasts seconds. Return: the round it lands in or before (the one in progress
+    or next)."""
+    rn = mst(dst).get("round") or 4
+    subprocess.run([KBOX, "exec", src.box.dir, f"{NS}/web-0", "--", "sh", "-c",
+                    "dd if=/dev/urandom of=/data/big bs=1M count=32 conv=notrunc 2>/dev/null && sync"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    src.throttle([src.agent_pid(n) for n in warmkit.NODES], SLOW)
+    return rn
+
+
+def rounds_from(tx, rn):
+    """The names of the source's transfers of shop's round Backups from round @rn on."""
+    def round_of(ann):
+        m = re.match(rf"^{SYS}/{NAME}-r(\d+)", ann.get("ferry.io/backup") or "")
+        return int(m[1]) if m else 0
+    return tx.names(lambda n, sp, ann: round_of(ann) >= rn)
+
+
 def restart_source(src):
     """The source cluster restarted: `kbox restart` (the API server stops and starts with its
     state; the nodes reboot, so the agents running in them and their pods go), then the agents
@@ -392,16 +412,11 @@ try:
     # Deployment would. A transfer that ended before the fault landed leaves the next try (3 at most).
     down, t_down, held, ended, logs = [], 0.0, False, False, ""
     for attempt in range(3):
-        rn = mst(dst).get("round") or 4  # in progress or next: the write lands in it or the one after
-        subprocess.run([KBOX, "exec", src.box.dir, f"{NS}/web-0", "--", "sh", "-c",
-                        "dd if=/dev/urandom of=/data/big bs=1M count=32 conv=notrunc 2>/dev/null && sync"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        src.throttle([src.agent_pid(n) for n in warmkit.NODES], SLOW)
+        rn = big_change(src)
 
         def moving():
-            ns = stx.names(lambda n, sp, ann: int((re.match(rf"^{SYS}/{NAME}-r(\d+)", ann.get("ferry.io/backup") or "")
-                                                   or [0, 0])[1]) >= rn)
-            return [n for n in ns if stx.last(n)[1] == "Running" and (stx.last(n)[2] or {}).get("bytesTotal")]
+            return [n for n in rounds_from(stx, rn) if stx.last(n)[1] == "Running" and
+                    (stx.last(n)[2] or {}).get("bytesTotal")]
         down = wait_until(moving, 30, 0.01) or []
         marks = {n: os.path.getsize(os.path.join(src.work, f"agent-{n}.log")) for n in warmkit.NODES}
         src.box.fault(action="down", userRegex="system:serviceaccount:ferry-system:.*", seconds=DOWN_S)
@@ -438,16 +453,10 @@ try:
     # killed one stored (the pack term of the bound: "lost" below)
     t_mid, mid = 0.0, None
     for attempt in range(2):
-        rn = mst(dst).get("round") or 4
-        subprocess.run([KBOX, "exec", src.box.dir, f"{NS}/web-0", "--", "sh", "-c",
-                        "dd if=/dev/urandom of=/data/big bs=1M count=32 conv=notrunc 2>/dev/null && sync"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        src.throttle([src.agent_pid(n) for n in warmkit.NODES], SLOW)
+        rn = big_change(src)
 
         def half_done():
-            ns = stx.names(lambda n, sp, ann: int((re.match(rf"^{SYS}/{NAME}-r(\d+)", ann.get("ferry.io/backup") or "")
-                                                   or [0, 0])[1]) >= rn)
-            return next(((n, stx.last(n)[2]) for n in ns if stx.last(n)[1] == "Running" and
+            return next(((n, stx.last(n)[2]) for n in rounds_from(stx, rn) if stx.last(n)[1] == "Running" and
                          0 < ((stx.last(n)[2] or {}).get("bytesDone") or 0) < ((stx.last(n)[2] or {}).get("bytesTotal")
                                                                              or 0)), None)
         mid = wait_until(half_done, 30, 0.01)
