@@ -153,7 +153,7 @@ static void plan_of(struct cluster_restore_plan *p, const char *opts, const char
 
 	T_ASSERT(!cluster_restore_opts_read(spec, "r1", &o, &err), "%s", err.msg);
 	for (size_t i = 0; lines[i]; i++) {
-		char *l = Jstr(lines[i]);
+		char *l = t_dq(lines[i]);
 
 		T_ASSERT(!cluster_restore_plan_line(p, l, strlen(l), &err), "%s: %s", err.msg, l);
 		free(l);
@@ -562,7 +562,7 @@ static void test_nodes_after_volumes(void)
 
 	T_ASSERT(!cluster_restore_opts_read(spec, "r1", &o, &err), "%s", err.msg);
 	for (size_t i = 0; lines[i]; i++) {
-		char *l = Jstr(lines[i]);
+		char *l = t_dq(lines[i]);
 
 		T_ASSERT(!cluster_restore_plan_line(&p, l, strlen(l), &err), "%s", err.msg);
 		free(l);

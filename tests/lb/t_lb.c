@@ -361,19 +361,6 @@ static const struct row rows[] = {
 	 "EINVAL"},
 };
 
-/* ' -> " */
-static char *dq(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		t_error("out of memory");
-	for (char *p = d; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return d;
-}
-
 static void plan_format(const struct lb_plan *p, char *buf, size_t len)
 {
 	FILE *f = fmemopen(buf, len, "w");
@@ -403,7 +390,7 @@ static void plan_format(const struct lb_plan *p, char *buf, size_t len)
 static void run(const struct row *r, bool reverse, char *got, size_t len)
 {
 	const char *sl[MAXS];
-	char *svc = dq(r->svc), *own[MAXS];
+	char *svc = t_dq(r->svc), *own[MAXS];
 	size_t sll[MAXS], n = 0;
 	struct lb_node node = {.name = r->node, .zone = r->zone};
 	struct lb_plan *p = NULL;
@@ -413,7 +400,7 @@ static void run(const struct row *r, bool reverse, char *got, size_t len)
 	while (n < MAXS && r->slices[n])
 		n++;
 	for (size_t i = 0; i < n; i++) {
-		own[i] = dq(r->slices[reverse ? n - 1 - i : i]);
+		own[i] = t_dq(r->slices[reverse ? n - 1 - i : i]);
 		sl[i] = own[i];
 		sll[i] = strlen(own[i]);
 	}
@@ -465,7 +452,7 @@ static int mesh_rows(void)
 	int fails = 0;
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-		char *js = dq(m[i].pod);
+		char *js = t_dq(m[i].pod);
 		struct k8s_obj *o;
 
 		if (k8s_obj_parse(js, strlen(js), &o))

@@ -95,22 +95,9 @@ static const struct row rows[] = {
 	 BES(BE("10.1.0.1", 1) "," BE("::ffff:10.1.0.1", 1)), "EINVAL: twice"},
 };
 
-/* ' -> " */
-static char *dq(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		t_error("out of memory");
-	for (char *p = d; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return d;
-}
-
 static struct k8s_obj *obj(const char *json)
 {
-	char *js = dq(json);
+	char *js = t_dq(json);
 	struct k8s_obj *o;
 
 	if (k8s_obj_parse(js, strlen(js), &o))

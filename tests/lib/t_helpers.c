@@ -68,6 +68,18 @@ void t_error(const char *fmt, ...)
 	exit(T_EXIT_ERROR);
 }
 
+char *t_dq(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		t_error("out of memory");
+	for (char *p = d; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return d;
+}
+
 void t_require_root(void)
 {
 	if (geteuid() != 0)

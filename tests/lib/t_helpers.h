@@ -55,6 +55,10 @@ int t_rmtree(const char *path);
 /* Fill @buf deterministically from @seed (xorshift). */
 void t_fill_random(void *buf, size_t len, uint64_t seed);
 
+/* A copy of @s with each single quote made double: JSON written in C strings
+ * without escapes ("{'a': 1}"). Caller frees; exits 99 out of memory. */
+char *t_dq(const char *s);
+
 /* Write @len bytes from @buf to a new file @path. Exits 99 on failure. */
 void t_write_file(const char *path, const void *buf, size_t len);
 
