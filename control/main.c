@@ -114,6 +114,9 @@ static const struct ctl_verb ctl_verbs[] = {
 	 "run the controller (leader election, reconcilers, /metrics)"},
 	{"autoscale", ctl_cmd_autoscale, "create, list and describe ScalePolicies (autoscaling)"},
 	{"migrate", ctl_cmd_migrate, "plan a Migration of an application from another cluster"},
+	{"switch", ctl_cmd_switch,
+	 "blue/green switch of a StatefulSet with its volumes: start, status, promote, abort, "
+	 "rollback"},
 	{"schedule", ctl_cmd_schedule,
 	 "create, get, describe, pause, unpause, delete Schedules of Backups"},
 	{"bench", bench_cmd, "measure the throughput of each stage of the backup path"},

@@ -46,6 +46,27 @@ static int dev_blk_geometry(struct dp_dev *d)
 	return 0;
 }
 
+/*
+ * open(2), but a block device opened O_EXCL that is busy is tried again for
+ * up to DEV_BUSY_WAIT_MS: a writer killed a moment ago holds it until its
+ * io_uring's teardown (a kernel worker, after the process is gone) drops the
+ * files of the requests it had in flight. Return: the fd; -1 with errno.
+ */
+#define DEV_BUSY_WAIT_MS 1000
+#define DEV_BUSY_STEP_MS 20
+static int open_excl(const char *path, int flags)
+{
+	int fd = open(path, flags);
+
+	for (int waited = 0;
+	     fd < 0 && errno == EBUSY && (flags & O_EXCL) && waited < DEV_BUSY_WAIT_MS;
+	     waited += DEV_BUSY_STEP_MS) {
+		usleep(DEV_BUSY_STEP_MS * 1000);
+		fd = open(path, flags);
+	}
+	return fd;
+}
+
 /* open @path with O_DIRECT if allowed, else buffered; returns fd or -errno */
 static int dev_open(struct dp_dev *d, int flags, bool no_direct)
 {
@@ -53,7 +74,7 @@ static int dev_open(struct dp_dev *d, int flags, bool no_direct)
 
 	d->direct = false;
 	if (!no_direct) {
-		fd = open(d->path, flags | O_DIRECT | O_CLOEXEC);
+		fd = open_excl(d->path, flags | O_DIRECT | O_CLOEXEC);
 		if (fd >= 0) {
 			d->direct = true;
 			return fd;
@@ -62,7 +83,7 @@ static int dev_open(struct dp_dev *d, int flags, bool no_direct)
 			return -errno;
 		pr_warn("notice: %s refuses O_DIRECT: using buffered I/O", d->path);
 	}
-	fd = open(d->path, flags | O_CLOEXEC);
+	fd = open_excl(d->path, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -129,7 +150,7 @@ int dp_dev_check_target(const char *path, uint64_t size)
 	/* open it as the restore will, but neither create nor truncate */
 	d.path = (char *)path;
 	d.is_blk = S_ISBLK(sb.st_mode);
-	d.fd = open(path, (d.is_blk ? O_WRONLY | O_EXCL : O_WRONLY) | O_CLOEXEC);
+	d.fd = open_excl(path, (d.is_blk ? O_WRONLY | O_EXCL : O_WRONLY) | O_CLOEXEC);
 	if (d.fd < 0) {
 		if (errno == EBUSY)
 			return dp_fail(

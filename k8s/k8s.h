@@ -173,6 +173,13 @@ int k8s_err_set(struct k8s_err *err, int code, const char *reason, const char *f
  */
 struct k8s_obj;
 
+/**
+ * k8s_ptr_join() - the path @base + "/" + @key in @out, '~' and '/' of the
+ * literal key @key escaped ("/metadata/labels" + "app.kubernetes.io/name")
+ * Return: 0; -ENAMETOOLONG (@out too small: it is then "").
+ */
+int k8s_ptr_join(char *out, size_t len, const char *base, const char *key);
+
 enum k8s_type {
 	K8S_T_ABSENT = 0,
 	K8S_T_NULL,
@@ -1277,6 +1284,31 @@ struct k8s_pod {
 };
 int k8s_pod_view(const struct k8s_obj *o, struct k8s_pod *p);
 
+/*
+ * Node labels in a pod spec rewritten (kind_pod.c), as a restore into another
+ * cluster does with its nodeLabelMapping:
+ *
+ * k8s_label_map_fn - the label @key=@value (@value NULL: the key alone, as an
+ * Exists expression, a spread constraint's topologyKey or a toleration names
+ * it) mapped: 1 (*@pv the new value: @nv, or @value when only the key
+ * changed; @nk the new key), 0 unchanged, -1 dropped
+ *
+ * k8s_podspec_map_node_labels() - @podspec (a JSON pointer into @obj: "/spec",
+ * "/spec/template/spec") through @fn: its nodeSelector; its node affinity's
+ * required terms and preferences (In and NotIn values each mapped as
+ * labels, the key changed with them when every value maps to one key;
+ * Exists, DoesNotExist, Gt and Lt by the key; an expression whose values all
+ * went is dropped, a term left empty is removed, and a required affinity
+ * left without terms goes); topologySpreadConstraints' topologyKey;
+ * tolerations' key (and value). Return: 0; -ENOMEM.
+ */
+#define K8S_LABEL_KEY_MAX   317 /* a DNS subdomain prefix (253), '/', a name (63) */
+#define K8S_LABEL_VALUE_MAX 63
+typedef int (*k8s_label_map_fn)(const void *arg, const char *key, const char *value, char *nk,
+				size_t nk_len, char *nv, size_t nv_len, const char **pv);
+int k8s_podspec_map_node_labels(struct k8s_obj *obj, const char *podspec, k8s_label_map_fn fn,
+				const void *arg);
+
 /* nodes (kind_node.c) */
 struct k8s_node {
 	struct k8s_meta meta;
@@ -1285,6 +1317,27 @@ struct k8s_node {
 	int64_t alloc_cpu_m, alloc_mem, alloc_pods;
 };
 int k8s_node_view(const struct k8s_obj *o, struct k8s_node *n);
+/*
+ * The scheduler's predicates, for placing a pod of pod spec @spec (a Pod's
+ * spec, a template's) without a scheduler:
+ *   k8s_node_schedulable()   Ready True and not cordoned (spec.unschedulable)
+ *   k8s_node_matches()       @spec's nodeSelector, and its required node
+ *                            affinity: nodeSelectorTerms ORed, each term's
+ *                            matchExpressions (In, NotIn, Exists,
+ *                            DoesNotExist, Gt, Lt on labels) and matchFields
+ *                            (metadata.name) ANDed; an empty term matches
+ *                            nothing, as the scheduler's
+ *   k8s_node_tolerates()     every NoSchedule and NoExecute taint of @node
+ *                            tolerated by @spec's tolerations (key, operator
+ *                            Equal or Exists, value, effect); @spec NULL: none
+ *   k8s_node_in_topologies() a StorageClass's allowedTopologies: none, or
+ *                            one entry whose every expression @node's
+ *                            labels hold
+ */
+bool k8s_node_schedulable(const struct k8s_obj *node);
+bool k8s_node_matches(const struct k8s_obj *spec, const struct k8s_obj *node);
+bool k8s_node_tolerates(const struct k8s_obj *spec, const struct k8s_obj *node);
+bool k8s_node_in_topologies(const struct k8s_obj *storageclass, const struct k8s_obj *node);
 
 /* namespaces (kind_namespace.c); the cluster id is kube-system's uid */
 struct k8s_namespace {
@@ -1300,6 +1353,13 @@ struct k8s_service {
 	const struct k8s_obj *selector, *ports; /* a labels map; an array */
 };
 int k8s_service_view(const struct k8s_obj *o, struct k8s_service *s);
+/**
+ * k8s_service_node_port_chosen() - whether @port is a nodePort the Service's
+ * author chose: named in kubectl's last-applied-configuration (what Velero's
+ * restore keeps; the rest are the API server's picks, made anew on a restore)
+ * @port: a spec.ports[].nodePort; -1: spec.healthCheckNodePort
+ */
+bool k8s_service_node_port_chosen(const struct k8s_obj *svc, int64_t port);
 /**
  * k8s_service_apply_selector() - set a Service's spec.selector by
  * server-side apply as @manager: the blue/green switch in one patch

@@ -29,6 +29,25 @@ int k8s_service_view(const struct k8s_obj *o, struct k8s_service *s)
 	return 0;
 }
 
+bool k8s_service_node_port_chosen(const struct k8s_obj *svc, int64_t port)
+{
+	const char *la =
+		k8s_obj_annotation(svc, "kubectl.kubernetes.io/last-applied-configuration");
+	struct k8s_obj *doc = NULL;
+	bool found = false;
+	int64_t np;
+
+	if (!la || k8s_obj_parse(la, strlen(la), &doc))
+		return false;
+	if (port < 0)
+		found = !k8s_obj_int(doc, "/spec/healthCheckNodePort", &np);
+	for (const struct k8s_obj *p = k8s_obj_first(k8s_obj_at(doc, "/spec/ports"));
+	     p && !found && port >= 0; p = k8s_obj_next(p))
+		found = !k8s_obj_int(p, "/nodePort", &np) && np == port;
+	k8s_obj_free(doc);
+	return found;
+}
+
 int k8s_service_apply_selector(struct k8s_client *c, const char *ns, const char *name,
 			       const struct k8s_obj *selector, const char *manager, bool force,
 			       const struct k8s_call *call, struct k8s_err *err)

@@ -323,6 +323,28 @@ const struct k8s_obj *k8s_obj_at(const struct k8s_obj *o, const char *path)
 	return O(ptr_get(J(o), path));
 }
 
+int k8s_ptr_join(char *out, size_t len, const char *base, const char *key)
+{
+	size_t n = (size_t)snprintf(out, len, "%s/", base);
+
+	for (; *key && n < len; key++) {
+		bool esc = *key == '~' || *key == '/';
+
+		if (n + (esc ? 2 : 1) >= len)
+			break;
+		if (esc)
+			out[n++] = '~';
+		out[n++] = esc ? (*key == '~' ? '0' : '1') : *key;
+	}
+	if (n >= len || *key) {
+		if (len)
+			out[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 const struct k8s_obj *k8s_obj_key(const struct k8s_obj *o, const char *key)
 {
 	if (!o || !key || !cJSON_IsObject(J(o)))

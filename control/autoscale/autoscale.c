@@ -19,17 +19,7 @@
 #include <string.h>
 
 #include "autoscale.h"
-
-static const char *const sig_names[AS_SIG_COUNT] = {
-	[AS_SIG_CPU] = "cpu",
-	[AS_SIG_MEMORY] = "memory",
-	[AS_SIG_RUNQ_P50] = "ferry_runqueue_wait_p50_seconds",
-	[AS_SIG_RUNQ_P99] = "ferry_runqueue_wait_p99_seconds",
-	[AS_SIG_RX_BYTES] = "ferry_network_receive_bytes_per_second",
-	[AS_SIG_TX_BYTES] = "ferry_network_transmit_bytes_per_second",
-	[AS_SIG_RX_PACKETS] = "ferry_network_receive_packets_per_second",
-	[AS_SIG_TX_PACKETS] = "ferry_network_transmit_packets_per_second",
-};
+#include "control/signals/signals.h"
 
 static void __attribute__((format(printf, 4, 5)))
 set_err(struct as_err *err, int code, const char *reason, const char *fmt, ...)
@@ -95,13 +85,13 @@ static int64_t add_sat(int64_t a, int64_t b)
 
 const char *as_signal_name(enum as_signal s)
 {
-	return (unsigned int)s < AS_SIG_COUNT ? sig_names[s] : "?";
+	return (unsigned int)s < AS_SIG_COUNT ? sig_kind_name((enum sig_kind)s) : "?";
 }
 
 int as_signal_by_name(const char *name, enum as_signal *out)
 {
 	for (int s = AS_SIG_RUNQ_P50; name && s < AS_SIG_COUNT; s++) {
-		if (!strcmp(name, sig_names[s])) {
+		if (!strcmp(name, sig_kind_name((enum sig_kind)s))) {
 			*out = (enum as_signal)s;
 			return 0;
 		}

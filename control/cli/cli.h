@@ -126,6 +126,13 @@ struct ctl_err {
 };
 
 /*
+ * ctl_one_line() - @msg made one printable line in place: each control byte
+ * (a newline, a tab, DEL) becomes '?'. For every message that quotes what a
+ * user or a server wrote: a refusal's reason, a condition's message.
+ */
+void ctl_one_line(char *msg);
+
+/*
  * ctl_parse_size() - "64M", "1G", "4096", "1.5GiB" (powers of two; K, M,
  * G, T, P, with or without "i" and "B") into bytes.
  * Return: 0; -EINVAL (not a size); -ERANGE (2^64 or more).
@@ -167,6 +174,23 @@ int ctl_parse_label(const char *s, size_t *key_len, const char **value, struct c
 /* Kubernetes' label syntax: a qualified name ([DNS subdomain/]name), and a label value. */
 bool ctl_label_key_valid(const char *key);
 bool ctl_label_value_valid(const char *value);
+/* ctl_label_pair_valid() - "KEY=VALUE" with both valid as above (split at the first '=') */
+bool ctl_label_pair_valid(const char *s);
+
+/* A map's entry for @from, in the map's own layout; NULL: none. */
+typedef const char *(*ctl_map_get_fn)(const void *map, const char *from);
+
+/**
+ * ctl_label_map() - label @key=@value (@value NULL: the key alone) through a
+ * map of node labels as a Restore's and a Migration's nodeLabelMapping have
+ * them: the entry "key=value" maps the label (to "key=value"), else the entry
+ * "key" maps the key (to a key; the value kept); "" drops it.
+ * @nk, @kl, @nv, @vl: the new key and value when mapped; *@pv: the value to
+ * use (@nv, or @value).
+ * Return: 1 mapped; 0 not named (*@pv is @value); -1 dropped.
+ */
+int ctl_label_map(ctl_map_get_fn get, const void *map, const char *key, const char *value, char *nk,
+		  size_t kl, char *nv, size_t vl, const char **pv);
 
 /* A requirement of a label selector (k8s.io/apimachinery labels). */
 enum ctl_sel_op {

@@ -50,11 +50,16 @@ static int ctl_err_set(struct ctl_err *err, int code, const char *fmt, ...)
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 		/* the value is quoted as given: its control bytes must not break the one line */
-		for (char *c = err->msg; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
+		ctl_one_line(err->msg);
 	}
 	return code;
+}
+
+void ctl_one_line(char *msg)
+{
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 }
 
 static void ctl_err_clear(struct ctl_err *err)
@@ -333,6 +338,45 @@ bool ctl_label_key_valid(const char *key)
 bool ctl_label_value_valid(const char *value)
 {
 	return sel_name_ok(value, strlen(value), true);
+}
+
+bool ctl_label_pair_valid(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	char key[320];
+
+	if (!eq || (size_t)(eq - s) >= sizeof(key))
+		return false;
+	memcpy(key, s, (size_t)(eq - s));
+	key[eq - s] = 0;
+	return ctl_label_key_valid(key) && ctl_label_value_valid(eq + 1);
+}
+
+int ctl_label_map(ctl_map_get_fn get, const void *map, const char *key, const char *value, char *nk,
+		  size_t kl, char *nv, size_t vl, const char **pv)
+{
+	char lab[640];
+	const char *to = NULL, *eq;
+
+	*pv = value;
+	if (value && (size_t)snprintf(lab, sizeof(lab), "%s=%s", key, value) < sizeof(lab))
+		to = get(map, lab);
+	if (to) {
+		if (!*to)
+			return -1;
+		eq = strchr(to, '=');
+		snprintf(nk, kl, "%.*s", (int)(eq ? (size_t)(eq - to) : strlen(to)), to);
+		snprintf(nv, vl, "%s", eq ? eq + 1 : "");
+		*pv = nv;
+		return 1;
+	}
+	to = get(map, key);
+	if (!to)
+		return 0;
+	if (!*to)
+		return -1;
+	snprintf(nk, kl, "%s", to);
+	return 1;
 }
 
 enum sel_tok {

@@ -420,6 +420,7 @@ int cluster_schedule_check(const char *schedule, const char *time_zone, struct c
 #define CLUSTER_NAME_MAX	  253			  /* a DNS subdomain: Schedules, Backups */
 #define CLUSTER_SCHEDULE_NAME_MAX (CLUSTER_NAME_MAX - 15) /* Backups add -YYYYMMDDhhmmss */
 #define CLUSTER_LABEL_VALUE_MAX	  63
+#define CLUSTER_LABEL_KEY_MAX	  317	  /* a DNS subdomain prefix (253), '/', a name (63) */
 #define CLUSTER_RETENTION_MAX	  1000000 /* the largest count of a retention rule */
 #define CLUSTER_BUSY_RECHECK_S	  60	  /* BUSY: look again after this, at the latest */
 
@@ -950,6 +951,17 @@ struct cluster_map {
 struct cluster_restore_opts {
 	struct cluster_map *ns_map, *sc_map, *image_map;
 	size_t n_ns_map, n_sc_map, n_image_map;
+	/*
+	 * nodeLabelMapping: "key=value" -> "key=value" maps a node label, "key"
+	 * -> "key" a label's key (its value kept); "" drops it. Applied to pod
+	 * specs: nodeSelector, nodeAffinity's terms and preferences (In/NotIn
+	 * values as labels; Exists, DoesNotExist, Gt, Lt by the key; a term or
+	 * preference left empty goes, and the required rule with its last
+	 * term), topologySpreadConstraints' topologyKey, tolerations' key and
+	 * value (a dropped one goes). Unmapped labels are kept.
+	 */
+	struct cluster_map *node_map;
+	size_t n_node_map;
 	enum cluster_existing existing;
 	bool preserve_node_ports;
 	bool scale_to_zero; /* scaleWorkloadsToZero */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cluster.h"
+#include "control/cli/cli.h"
 
 /* Largest |UT offset| a zone may have (RFC 8536 §3.2: -89999..93599 s). */
 #define TZ_UTOFF_MIN (-89999)
@@ -155,9 +156,7 @@ size_t cluster_sel_unknown(const struct cluster_sel *s, const struct cluster_api
  */
 static inline int cluster_err_oneline(struct cluster_err *err, int code)
 {
-	for (char *c = err->msg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	ctl_one_line(err->msg);
 	return code;
 }
 

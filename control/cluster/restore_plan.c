@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cluster_priv.h"
+#include "control/cli/cli.h"
 #include "k8s/k8s.h"
 
 /* ------------------------------------------------------------ options */
@@ -54,6 +55,7 @@ void cluster_restore_opts_fini(struct cluster_restore_opts *o)
 	map_free(o->ns_map, o->n_ns_map);
 	map_free(o->sc_map, o->n_sc_map);
 	map_free(o->image_map, o->n_image_map);
+	map_free(o->node_map, o->n_node_map);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -87,6 +89,43 @@ static int map_read(const struct k8s_obj *spec, const char *field, struct cluste
 	return 0;
 }
 
+/* a node label "key=value" (@value), or a label's key alone, as Kubernetes takes them */
+static bool label_form(const char *s, bool value)
+{
+	return value ? ctl_label_pair_valid(s) : ctl_label_key_valid(s);
+}
+
+/* spec.nodeLabelMapping: "key=value" -> "key=value" or "", "key" -> "key" or "" */
+static int node_map_read(const struct k8s_obj *spec, struct cluster_restore_opts *o,
+			 struct cluster_err *err)
+{
+	const struct k8s_obj *m = k8s_obj_key(spec, "nodeLabelMapping");
+
+	if (!m || k8s_obj_type(m, "") == K8S_T_NULL)
+		return 0;
+	if (k8s_obj_type(m, "") != K8S_T_OBJECT)
+		return cluster_err_set(err, -EINVAL, "spec.nodeLabelMapping: not a map of strings");
+	for (const struct k8s_obj *e = k8s_obj_first(m); e; e = k8s_obj_next(e)) {
+		const char *to = k8s_obj_str(e, ""), *from = k8s_obj_name(e);
+		bool lab = strchr(from, '=') != NULL;
+		char q[80];
+
+		if (!label_form(from, lab))
+			return cluster_err_set(err, -EINVAL,
+					       "spec.nodeLabelMapping.%s: not a label (key=value) "
+					       "or a label's key",
+					       cluster_quote(q, sizeof(q), from, 64));
+		if (!to || (to[0] && !label_form(to, lab)))
+			return cluster_err_set(err, -EINVAL,
+					       "spec.nodeLabelMapping.%s: \"\" (drop) or %s",
+					       cluster_quote(q, sizeof(q), from, 64),
+					       lab ? "a label (key=value)" : "a label's key");
+		if (map_add(&o->node_map, &o->n_node_map, from, to))
+			return cluster_err_set(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int opts_read(const struct k8s_obj *spec, const char *name, struct cluster_restore_opts *o,
 		     struct cluster_err *err)
 {
@@ -99,7 +138,8 @@ static int opts_read(const struct k8s_obj *spec, const char *name, struct cluste
 		return cluster_err_set(err, -EINVAL, "spec: not an object");
 	if ((ret = map_read(spec, "namespaceMapping", &o->ns_map, &o->n_ns_map, err)) ||
 	    (ret = map_read(spec, "storageClassMapping", &o->sc_map, &o->n_sc_map, err)) ||
-	    (ret = map_read(spec, "imageMapping", &o->image_map, &o->n_image_map, err)))
+	    (ret = map_read(spec, "imageMapping", &o->image_map, &o->n_image_map, err)) ||
+	    (ret = node_map_read(spec, o, err)))
 		return ret;
 	if (k8s_obj_type(spec, "/existingResourcePolicy") > K8S_T_NULL && !pol)
 		return cluster_err_set(err, -EINVAL, "spec.existingResourcePolicy: not a string");
@@ -318,29 +358,6 @@ static struct k8s_obj *mut(struct k8s_obj *o, const char *path)
 	return (struct k8s_obj *)k8s_obj_at(o, path);
 }
 
-/*
- * nodePorts named in kubectl's last-applied-configuration: the user chose
- * them, so Velero keeps them. @port -1: spec.healthCheckNodePort.
- */
-static bool node_port_applied(const struct k8s_obj *svc, int64_t port)
-{
-	const char *la =
-		k8s_obj_annotation(svc, "kubectl.kubernetes.io/last-applied-configuration");
-	struct k8s_obj *doc = NULL;
-	bool found = false;
-	int64_t np;
-
-	if (!la || k8s_obj_parse(la, strlen(la), &doc))
-		return false;
-	if (port < 0)
-		found = !k8s_obj_int(doc, "/spec/healthCheckNodePort", &np);
-	for (const struct k8s_obj *p = k8s_obj_first(k8s_obj_at(doc, "/spec/ports"));
-	     p && !found && port >= 0; p = k8s_obj_next(p))
-		found = !k8s_obj_int(p, "/nodePort", &np) && np == port;
-	k8s_obj_free(doc);
-	return found;
-}
-
 static void strip_service(const struct cluster_restore_opts *o, struct k8s_obj *obj)
 {
 	const char *ip = k8s_obj_str(obj, "/spec/clusterIP");
@@ -356,10 +373,11 @@ static void strip_service(const struct cluster_restore_opts *o, struct k8s_obj *
 	     p = k8s_obj_next(p)) {
 		int64_t np;
 
-		if (!k8s_obj_int(p, "/nodePort", &np) && !node_port_applied(obj, np))
+		if (!k8s_obj_int(p, "/nodePort", &np) && !k8s_service_node_port_chosen(obj, np))
 			k8s_obj_remove((struct k8s_obj *)p, "/nodePort");
 	}
-	if (!k8s_obj_int(obj, "/spec/healthCheckNodePort", &hc) && !node_port_applied(obj, -1))
+	if (!k8s_obj_int(obj, "/spec/healthCheckNodePort", &hc) &&
+	    !k8s_service_node_port_chosen(obj, -1))
 		k8s_obj_remove(obj, "/spec/healthCheckNodePort");
 }
 
@@ -459,17 +477,56 @@ static int map_images_in(const struct cluster_restore_opts *o, struct k8s_obj *o
 	return 0;
 }
 
-static int map_images(const struct cluster_restore_opts *o, struct k8s_obj *obj, const char *group,
-		      const char *kind)
+/* ------------------------------------------------------------ node labels */
+
+/* ctl_map_get_fn over nodeLabelMapping */
+static const char *node_map_get(const void *map, const char *from)
 {
-	if (!o->n_image_map)
+	const struct cluster_restore_opts *o = map;
+
+	for (size_t i = 0; i < o->n_node_map; i++)
+		if (!strcmp(o->node_map[i].from, from))
+			return o->node_map[i].to;
+	return NULL;
+}
+
+/* node label @k=@v (@v NULL: the key alone) through nodeLabelMapping: ctl_label_map() */
+static int node_label(const struct cluster_restore_opts *o, const char *k, const char *v, char *nk,
+		      size_t kl, char *nv, size_t vl, const char **pv)
+{
+	return ctl_label_map(node_map_get, o, k, v, nk, kl, nv, vl, pv);
+}
+
+/* k8s_label_map_fn over the Restore's nodeLabelMapping */
+static int node_label_fn(const void *arg, const char *k, const char *v, char *nk, size_t kl,
+			 char *nv, size_t vl, const char **pv)
+{
+	return node_label(arg, k, v, nk, kl, nv, vl, pv);
+}
+
+/* a pod spec's images and node labels */
+static int map_podspec(const struct cluster_restore_opts *o, struct k8s_obj *obj,
+		       const char *podspec)
+{
+	int ret = o->n_image_map ? map_images_in(o, obj, podspec) : 0;
+
+	if (!ret && o->n_node_map)
+		ret = k8s_podspec_map_node_labels(obj, podspec, node_label_fn, o);
+	return ret;
+}
+
+/* imageMapping and nodeLabelMapping on the pod spec of a Pod, a workload's template, a CronJob's */
+static int map_pods(const struct cluster_restore_opts *o, struct k8s_obj *obj, const char *group,
+		    const char *kind)
+{
+	if (!o->n_image_map && !o->n_node_map)
 		return 0;
 	if (!group[0] && !strcmp(kind, "Pod"))
-		return map_images_in(o, obj, "/spec");
+		return map_podspec(o, obj, "/spec");
 	if (!strcmp(group, "batch") && !strcmp(kind, "CronJob"))
-		return map_images_in(o, obj, "/spec/jobTemplate/spec/template/spec");
+		return map_podspec(o, obj, "/spec/jobTemplate/spec/template/spec");
 	if (k8s_obj_type(obj, "/spec/template/spec") == K8S_T_OBJECT)
-		return map_images_in(o, obj, "/spec/template/spec");
+		return map_podspec(o, obj, "/spec/template/spec");
 	return 0;
 }
 
@@ -554,7 +611,7 @@ static int prepare_kind(const struct cluster_restore_opts *o, struct k8s_obj *ob
 		if (to != name && (ret = k8s_obj_set_str(obj, "/metadata/name", to)))
 			return ret;
 	}
-	return map_images(o, obj, group, kind);
+	return map_pods(o, obj, group, kind);
 }
 
 /*

@@ -58,6 +58,21 @@ struct mig_class_map {
 	char from[MIG_NAME_MAX + 1], to[MIG_NAME_MAX + 1];
 };
 
+#define MIG_LABEL_MAX	  381 /* "key=value": a qualified key (317), '=', a value (63) */
+#define MIG_MAX_LABEL_MAP 64
+
+/* nodeLabelMapping: "key=value" or "key" -> the same form, or "" (dropped) */
+struct mig_label_map {
+	char from[MIG_LABEL_MAX + 1], to[MIG_LABEL_MAX + 1];
+};
+
+/* spec.existingResourcePolicy */
+enum mig_existing {
+	MIG_EXISTING_NONE,   /* "none" (default): left as the target has it (the Restore's none) */
+	MIG_EXISTING_UPDATE, /* "update": made the source's (the Restore's update) */
+	MIG_EXISTING_FAIL,   /* "fail": the plan refuses the move */
+};
+
 /**
  * struct mig_spec - a Migration's spec, decoded and checked
  * @secret, @secret_key: the kubeconfig Secret (in the Migration's
@@ -65,10 +80,16 @@ struct mig_class_map {
  * @context:      the kubeconfig's context ("": its current-context)
  * @timeout_s:    each request to the source API server (1..300)
  * @namespaces:   the application's namespaces on the source (1..64,
- *                distinct DNS labels)
+ *                distinct DNS labels), those spec.namespaces lists, then
+ *                those its selector found (mig_spec_add_namespaces())
+ * @ns_selector:  spec.namespaceSelector in the string form lists take
+ *                ("team=shop,tier in (web,db)"); "" none. With one,
+ *                spec.namespaces may be left out
  * @target_namespaces: @target_namespaces[i] is where namespaces[i] goes
  *                (namespaceMapping; itself by default); distinct
  * @class_map:    storageClassMapping: a source class -> a target class
+ * @label_map:    nodeLabelMapping (at most MIG_MAX_LABEL_MAP), handed to the
+ *                seed's Restore and applied to the plan's node labels
  * @repository:   the Repository both clusters reach the same repository
  *                through, by this name in each one's ferry-system ("default")
  * @start:        seed, then sync (false: plan only)
@@ -79,6 +100,8 @@ struct mig_class_map {
  *                (1..3600, 60)
  * @skip_verify:  spec.skipVerify: the target's volumes are not compared
  *                with the final snapshots after the cutover
+ * @existing:     spec.existingResourcePolicy: what becomes of an object the
+ *                target has already (a claim excepted: always an error)
  */
 struct mig_spec {
 	char secret[MIG_NAME_MAX + 1];
@@ -88,11 +111,16 @@ struct mig_spec {
 	char namespaces[MIG_MAX_NAMESPACES][64];
 	char target_namespaces[MIG_MAX_NAMESPACES][64];
 	size_t n_namespaces;
+	char ns_selector[512];
+	bool resolved; /* the selector's namespaces added (mig_spec_add_namespaces()) */
 	struct mig_class_map class_map[MIG_MAX_CLASS_MAP];
 	size_t n_class_map;
+	struct mig_label_map label_map[MIG_MAX_LABEL_MAP]; /* nodeLabelMapping */
+	size_t n_label_map;
 	/* the stages after the plan (mig_stage_step()) */
 	char repository[MIG_NAME_MAX + 1];
 	bool start, cutover, rollback, skip_verify;
+	enum mig_existing existing;
 	unsigned int sync_interval_s;
 	unsigned int cutover_bound_s;
 };
@@ -106,6 +134,21 @@ struct mig_spec {
  * Return: 0; -EINVAL.
  */
 int mig_spec_decode(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len);
+
+/**
+ * mig_spec_add_namespaces() - the namespaces spec.namespaceSelector found
+ * (the plan lists them on the source and records them in status.plan.
+ * namespaces, which the stages read back: the set stays the planned one),
+ * added to @s after those listed, each once, and namespaceMapping applied
+ * to all of them again
+ * @m:     the Migration @s was decoded from
+ * @names: @n namespaces' names
+ * @why:   on -EINVAL, one line (too many, not a DNS label, a mapping of a
+ *         namespace neither listed nor selected, two going to one)
+ * Return: 0; -EINVAL.
+ */
+int mig_spec_add_namespaces(const struct k8s_obj *m, struct mig_spec *s, const char *const *names,
+			    size_t n, char *why, size_t len);
 
 /* ------------------------------------------------------------ the facts */
 
@@ -149,6 +192,69 @@ struct mig_side {
 	size_t n_classes;
 };
 
+/* a node label a source pod asks for (its nodeSelector) */
+struct mig_node_ask {
+	const char *ns, *pod, *key, *value;
+};
+
+/*
+ * a nodePort a Service holds: of the source (@kept: its author chose it, so
+ * the seed's Restore keeps it: k8s_service_node_port_chosen()), or of the
+ * target (@ns: the Service's namespace there)
+ */
+struct mig_node_port {
+	const char *ns, *service;
+	int64_t port;
+	bool kept;
+};
+
+/* a LoadBalancer Service of the source and the address it has there */
+struct mig_lb {
+	const char *ns, *service;
+	const char *address; /* status.loadBalancer.ingress[0] ip or hostname; NULL: none yet */
+	const char *pinned;  /* spec.loadBalancerIP (deprecated, kept by the Restore); NULL */
+};
+
+/* an image pull secret a source pod names, and whether its namespace holds it */
+struct mig_pull_secret {
+	const char *ns, *pod, *secret;
+	bool found;
+};
+
+/*
+ * a custom resource kind the source's namespaces hold objects of, and what
+ * the target serves of it
+ */
+struct mig_custom {
+	const char *crd;     /* its CustomResourceDefinition: "widgets.example.io" */
+	const char *kind;    /* "Widget" */
+	const char *version; /* what the move carries: the source's preferred version */
+	const char *ns;	     /* the first namespace holding one */
+	bool target_has;     /* the target has the CRD */
+	bool target_serves;  /* ... and it serves @version */
+};
+
+/* an object of the source that the target has already, by kind, namespace and name */
+struct mig_object {
+	const char *kind, *ns, *name; /* @ns: the source's */
+};
+
+/* a pod of the source that no node of the target would take now, and why */
+struct mig_unplaced {
+	const char *ns, *pod, *why;
+};
+
+/* what a cluster would not let be read (HTTP 401/403): each a NotChecked warning */
+enum mig_unread {
+	MIG_UNREAD_TARGET_NODES = 1u << 0,     /* list nodes: node labels */
+	MIG_UNREAD_TARGET_SERVICES = 1u << 1,  /* list services: nodePort clashes */
+	MIG_UNREAD_SNAPSHOT_CLASSES = 1u << 2, /* source list volumesnapshotclasses */
+	MIG_UNREAD_PULL_SECRETS = 1u << 3,     /* source get secrets */
+	MIG_UNREAD_TARGET_OBJECTS = 1u << 4,   /* list of the kinds in struct mig_object */
+	MIG_UNREAD_CUSTOM = 1u << 5, /* source list of customresourcedefinitions, or of a kind */
+	MIG_UNREAD_TARGET_CRDS = 1u << 6, /* get customresourcedefinitions */
+};
+
 /**
  * struct mig_facts - what the plan is made of, read from both clusters
  * @source_ns_found: @source_ns_found[i] for spec->namespaces[i]
@@ -165,6 +271,47 @@ struct mig_facts {
 	const struct mig_quota *quotas;
 	size_t n_quotas;
 	const bool *target_ns_found; /* target_ns_found[i] for spec->namespaces[i] */
+	/* the source pods' nodeSelector labels; the target nodes' labels ("key=value"),
+	 * unless !target_nodes_known (the nodes could not be listed: not checked) */
+	const struct mig_node_ask *asks;
+	size_t n_asks;
+	const char *const *target_labels;
+	size_t n_target_labels;
+	bool target_nodes_known;
+	/* the source Services' nodePorts; the target's, unless !target_services_known
+	 * (its Services could not be listed: clashes not checked) */
+	const struct mig_node_port *node_ports;
+	size_t n_node_ports;
+	const struct mig_node_port *target_node_ports;
+	size_t n_target_node_ports;
+	bool target_services_known;
+	const struct mig_lb *lbs;
+	size_t n_lbs;
+	/* the CSI drivers with a default VolumeSnapshotClass on the source (what the seed's
+	 * snapshots need), unless !snapshots_known (the classes could not be listed) */
+	const char *const *snapshot_drivers;
+	size_t n_snapshot_drivers;
+	bool snapshots_known;
+	unsigned int unread; /* enum mig_unread bits */
+	/* with MIG_UNREAD_CUSTOM: the custom resources the source would not let be listed
+	 * ("widgets.example.io"; NULL: the CRDs themselves), and how many */
+	const char *unread_custom;
+	size_t n_unread_custom;
+	/* the source's objects (Services, ConfigMaps, ServiceAccounts, Deployments,
+	 * StatefulSets; those the cluster makes itself left out) the target has already */
+	const struct mig_object *existing;
+	size_t n_existing;
+	/* the source's pods (one per owner; a DaemonSet's left out) that no Ready,
+	 * schedulable node of the target would take with its spec as the seed's Restore
+	 * rewrites it (nodeLabelMapping), unless !target_nodes_known */
+	const struct mig_unplaced *unplaced;
+	size_t n_unplaced;
+	/* the custom resource kinds with objects in the source's namespaces */
+	const struct mig_custom *customs;
+	size_t n_customs;
+	/* the pods' image pull secrets (none when the source would not let them be read) */
+	const struct mig_pull_secret *pulls;
+	size_t n_pulls;
 };
 
 /* ------------------------------------------------------------ the plan */
@@ -179,7 +326,27 @@ enum mig_severity {
  * @object: "PersistentVolumeClaim shop/data-0", "Namespace shop", "Cluster target"
  * @reason: CamelCase, stable: NamespaceNotFound, NoStorageClass,
  *          NoDefaultStorageClass, MappedClassMissing, ClaimNotBound,
- *          ClaimExists, QuotaExceeded, ReadWriteMany, TargetOlder
+ *          ClaimExists, QuotaExceeded, ReadWriteMany, TargetOlder,
+ *          NodeLabelMissing (a label a pod asks for, mapped, that no target
+ *          node has: Error), NodeLabelDropped (nodeLabelMapping drops it:
+ *          Warning), NodePortTaken (a nodePort the Restore keeps that a
+ *          target Service holds: Error), NodePortChanges (one the API
+ *          server picked: the target picks another; Warning),
+ *          LoadBalancerAddressChanges (Warning), LoadBalancerIPPinned
+ *          (spec.loadBalancerIP, the source cloud's address: Warning),
+ *          ImagePullSecretMissing (a pod's pull secret its namespace does
+ *          not hold: nothing brings it along; Error), NotSnapshottable (the
+ *          claim's driver has no default VolumeSnapshotClass on the source:
+ *          Error), ObjectExists (an object the target has already: an
+ *          Error with existingResourcePolicy fail, else a Warning saying
+ *          what becomes of it), NoNodeFits (no node of the target would take
+ *          a pod now, its nodeSelector, required node affinity and
+ *          tolerations rewritten: Warning, as an autoscaler may add one),
+ *          CRDMissing (objects of a custom resource the
+ *          target has no CRD for: Error), APIVersionMissing (its CRD there does
+ *          not serve the version the move carries: Error), NotChecked (a check
+ *          left out because a cluster refused
+ *          the read: the message names the right to grant; Warning)
  */
 struct mig_finding {
 	enum mig_severity severity;
@@ -209,6 +376,14 @@ struct mig_plan {
  * Return: 0; -ENOMEM. Free with mig_plan_fini() (also after an error).
  */
 int mig_plan_make(const struct mig_spec *spec, const struct mig_facts *facts, struct mig_plan *out);
+
+/*
+ * mig_node_label() - a node label through @spec's nodeLabelMapping, as the
+ * seed's Restore maps it (ctl_label_map(); k8s_label_map_fn's contract, @spec
+ * as its argument): 1 mapped, 0 unchanged, -1 dropped
+ */
+int mig_node_label(const void *spec, const char *key, const char *value, char *nk, size_t nk_len,
+		   char *nv, size_t nv_len, const char **pv);
 void mig_plan_fini(struct mig_plan *p);
 
 const char *mig_severity_name(enum mig_severity s);

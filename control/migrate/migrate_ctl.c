@@ -11,10 +11,7 @@
  *   2. its kubeconfig Secret read (beside it) and loaded self-contained
  *      (k8s_config_opts.data: no exec plugin, no file of this pod); a client
  *      of the source with spec.source.timeoutSeconds on every request;
- *   3. the facts: the source's /version, namespaces, claims, the pods that
- *      mount them (their nodes and zones), storage classes; the target's
- *      /version, storage classes, claims and ResourceQuotas in those
- *      namespaces;
+ *   3. the facts, from both clusters (gather.c: migrate_priv.h);
  *   4. mig_plan_make(), written into status.plan with status.phase Planned
  *      (no error) or PlanFailed (findings that block the move).
  * A source that cannot be reached, refuses the credentials, or a Secret not
@@ -28,295 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migrate.h"
-
-#define MIG_ZONE_LABEL "topology.kubernetes.io/zone"
-
-static const struct k8s_resource mig_storageclasses =
-	K8S_RESOURCE("storage.k8s.io", "v1", "storageclasses", "StorageClass", false);
-static const struct k8s_resource mig_quotas =
-	K8S_RESOURCE("", "v1", "resourcequotas", "ResourceQuota", true);
-
-/* what the gathering keeps alive while the plan is made */
-struct gather {
-	struct k8s_obj *src_version, *dst_version;
-	struct k8s_items *src_classes, *dst_classes, *nodes;
-	struct k8s_items *claims[MIG_MAX_NAMESPACES], *pods[MIG_MAX_NAMESPACES];
-	struct k8s_items *dst_claims[MIG_MAX_NAMESPACES], *dst_quotas[MIG_MAX_NAMESPACES];
-	bool src_ns[MIG_MAX_NAMESPACES], dst_ns[MIG_MAX_NAMESPACES];
-	struct mig_class *scl, *dcl;
-	struct mig_claim *cl;
-	size_t ncl;
-	char **dst_keys;
-	size_t ndst_keys;
-	struct mig_quota *q;
-	size_t nq;
-};
-
-static void gather_fini(struct gather *g)
-{
-	k8s_obj_free(g->src_version);
-	k8s_obj_free(g->dst_version);
-	k8s_items_free(g->src_classes);
-	k8s_items_free(g->dst_classes);
-	k8s_items_free(g->nodes);
-	for (size_t i = 0; i < MIG_MAX_NAMESPACES; i++) {
-		k8s_items_free(g->claims[i]);
-		k8s_items_free(g->pods[i]);
-		k8s_items_free(g->dst_claims[i]);
-		k8s_items_free(g->dst_quotas[i]);
-	}
-	free(g->scl);
-	free(g->dcl);
-	free(g->cl);
-	for (size_t i = 0; i < g->ndst_keys; i++)
-		free(g->dst_keys[i]);
-	free(g->dst_keys);
-	free(g->q);
-}
-
-/* a source request's failure, with the reason the condition shows */
-static int source_fail(const char *server, const struct mig_spec *spec, const char *what,
-		       const struct k8s_err *e, struct k8s_err *err)
-{
-	if (e->http == 401 || e->http == 403)
-		return k8s_err_set(
-			err, e->code, "SourceForbidden",
-			"the source API server %s refuses to %s (HTTP %ld): give the kubeconfig's user the ClusterRole ferry-migration-source (k8s/deploy/migrate-source-rbac.yaml)",
-			server, what, e->http);
-	if (e->http)
-		return k8s_err_set(err, e->code, "SourceError", "the source API server %s: %s: %s",
-				   server, what, e->msg);
-	return k8s_err_set(
-		err, e->code, "SourceUnreachable",
-		"the source API server %s did not answer (%s) within %u s (spec.source.timeoutSeconds): %.120s",
-		server, e->reason[0] ? e->reason : "no answer", spec->timeout_s, e->msg);
-}
-
-static void version_of(const struct k8s_obj *v, struct mig_side *s)
-{
-	const char *ma = k8s_obj_str(v, "/major"), *mi = k8s_obj_str(v, "/minor");
-
-	s->major = ma ? atoi(ma) : 0;
-	s->minor = mi ? atoi(mi) : 0;
-	if (s->major <= 0 || s->minor < 0)
-		s->major = s->minor = 0;
-}
-
-static int classes_of(const struct k8s_items *l, struct mig_class **out)
-{
-	size_t n = k8s_items_len(l);
-
-	*out = calloc(n ? n : 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const struct k8s_obj *o = k8s_items_at(l, i);
-		const char *d =
-			k8s_obj_annotation(o, "storageclass.kubernetes.io/is-default-class");
-		const char *mode = k8s_obj_str(o, "/volumeBindingMode");
-
-		(*out)[i] = (struct mig_class){
-			.name = k8s_obj_get_name(o),
-			.provisioner = k8s_obj_str(o, "/provisioner"),
-			.is_default = d && !strcmp(d, "true"),
-			.wait_for_consumer = mode && !strcmp(mode, "WaitForFirstConsumer")};
-	}
-	return 0;
-}
-
-static unsigned int access_of(const struct k8s_obj *modes)
-{
-	unsigned int a = 0;
-
-	for (const struct k8s_obj *m = k8s_obj_first(modes); m; m = k8s_obj_next(m)) {
-		const char *s = k8s_obj_str(m, "");
-
-		if (!s)
-			continue;
-		a |= !strcmp(s, "ReadWriteOnce")      ? MIG_RWO
-		     : !strcmp(s, "ReadOnlyMany")     ? MIG_ROX
-		     : !strcmp(s, "ReadWriteMany")    ? MIG_RWX
-		     : !strcmp(s, "ReadWriteOncePod") ? MIG_RWOP
-						      : 0;
-	}
-	return a;
-}
-
-/* the running pod of @pods that mounts claim @name, if any */
-static const struct k8s_obj *user_of(const struct k8s_items *pods, const char *name)
-{
-	for (size_t i = 0; i < k8s_items_len(pods); i++) {
-		const struct k8s_obj *p = k8s_items_at(pods, i);
-		const char *node = k8s_obj_str(p, "/spec/nodeName");
-
-		if (!node || !*node)
-			continue;
-		for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(p, "/spec/volumes")); v;
-		     v = k8s_obj_next(v)) {
-			const char *c = k8s_obj_str(v, "/persistentVolumeClaim/claimName");
-
-			if (c && !strcmp(c, name))
-				return p;
-		}
-	}
-	return NULL;
-}
-
-static const char *zone_of(const struct k8s_items *nodes, const char *node)
-{
-	for (size_t i = 0; node && i < k8s_items_len(nodes); i++) {
-		const struct k8s_obj *n = k8s_items_at(nodes, i);
-
-		if (!strcmp(k8s_obj_get_name(n), node))
-			return k8s_obj_label(n, MIG_ZONE_LABEL);
-	}
-	return NULL;
-}
-
-static int64_t quota_value(const struct k8s_obj *q, const char *path)
-{
-	const char *s = k8s_obj_str(q, path);
-	int64_t v;
-
-	if (!s || k8s_quantity_parse(s, &v) || v < 0)
-		return -1;
-	return v / 1000; /* milli-units */
-}
-
-/* what the source says: versions, namespaces, claims and their users */
-static int gather_source(struct k8s_client *src, const char *server, const struct mig_spec *spec,
-			 struct gather *g, struct k8s_err *err)
-{
-	struct k8s_err e;
-	size_t total = 0;
-	int ret;
-
-	ret = k8s_request(src, "GET", "/version", NULL, &g->src_version, &e);
-	if (ret)
-		return source_fail(server, spec, "tell its version (GET /version)", &e, err);
-	ret = k8s_list(src, &mig_storageclasses, "", NULL, &g->src_classes, &e);
-	if (ret)
-		return source_fail(server, spec, "list storageclasses", &e, err);
-	ret = k8s_list(src, &k8s_nodes, "", NULL, &g->nodes, &e);
-	if (ret)
-		return source_fail(server, spec, "list nodes", &e, err);
-	for (size_t i = 0; i < spec->n_namespaces; i++) {
-		const char *ns = spec->namespaces[i];
-
-		ret = k8s_get(src, &k8s_namespaces, NULL, ns, NULL, NULL, &e);
-		if (ret == -ENOENT)
-			continue;
-		if (ret)
-			return source_fail(server, spec, "get a namespace", &e, err);
-		g->src_ns[i] = true;
-		ret = k8s_list(src, &k8s_pvcs, ns, NULL, &g->claims[i], &e);
-		if (ret)
-			return source_fail(server, spec, "list persistentvolumeclaims", &e, err);
-		ret = k8s_list(src, &k8s_pods, ns, NULL, &g->pods[i], &e);
-		if (ret)
-			return source_fail(server, spec, "list pods", &e, err);
-		total += k8s_items_len(g->claims[i]);
-	}
-	ret = classes_of(g->src_classes, &g->scl);
-	if (ret)
-		return k8s_err_set(err, ret, "", "migration plan: out of memory");
-	g->cl = calloc(total ? total : 1, sizeof(*g->cl));
-	if (!g->cl)
-		return k8s_err_set(err, -ENOMEM, "", "migration plan: out of memory");
-	for (size_t i = 0; i < spec->n_namespaces; i++) {
-		for (size_t j = 0; j < k8s_items_len(g->claims[i]); j++) {
-			const struct k8s_obj *o = k8s_items_at(g->claims[i], j), *user;
-			struct mig_claim *c = &g->cl[g->ncl];
-			struct k8s_pvc v;
-
-			if (k8s_pvc_view(o, &v))
-				continue;
-			user = user_of(g->pods[i], v.meta.name);
-			*c = (struct mig_claim){
-				.ns = spec->namespaces[i],
-				.target_ns = spec->target_namespaces[i],
-				.name = v.meta.name,
-				.storage_class = v.storage_class,
-				.phase = v.phase,
-				.volume_mode = v.volume_mode ? v.volume_mode : "Filesystem",
-				.bytes = v.capacity > 0 ? v.capacity : v.request,
-				.access = access_of(v.access_modes),
-				.pod = user ? k8s_obj_get_name(user) : NULL,
-				.node = user ? k8s_obj_str(user, "/spec/nodeName") : NULL};
-			c->zone = zone_of(g->nodes, c->node);
-			g->ncl++;
-		}
-	}
-	return 0;
-}
-
-/* what the target (this cluster) says */
-static int gather_target(struct k8s_client *dst, const struct mig_spec *spec, struct gather *g,
-			 struct k8s_err *err)
-{
-	size_t nq = 0, nk = 0;
-	int ret;
-
-	ret = k8s_request(dst, "GET", "/version", NULL, &g->dst_version, err);
-	if (!ret)
-		ret = k8s_list(dst, &mig_storageclasses, "", NULL, &g->dst_classes, err);
-	for (size_t i = 0; !ret && i < spec->n_namespaces; i++) {
-		const char *ns = spec->target_namespaces[i];
-
-		ret = k8s_get(dst, &k8s_namespaces, NULL, ns, NULL, NULL, err);
-		if (ret == -ENOENT) {
-			ret = 0;
-			continue;
-		}
-		if (ret)
-			break;
-		g->dst_ns[i] = true;
-		ret = k8s_list(dst, &k8s_pvcs, ns, NULL, &g->dst_claims[i], err);
-		if (!ret)
-			ret = k8s_list(dst, &mig_quotas, ns, NULL, &g->dst_quotas[i], err);
-		nk += k8s_items_len(g->dst_claims[i]);
-		nq += k8s_items_len(g->dst_quotas[i]);
-	}
-	if (ret)
-		return ret;
-	ret = classes_of(g->dst_classes, &g->dcl);
-	g->dst_keys = calloc(nk ? nk : 1, sizeof(*g->dst_keys));
-	g->q = calloc(nq ? nq : 1, sizeof(*g->q));
-	if (ret || !g->dst_keys || !g->q)
-		return k8s_err_set(err, -ENOMEM, "", "migration plan: out of memory");
-	for (size_t i = 0; i < spec->n_namespaces; i++) {
-		for (size_t j = 0; j < k8s_items_len(g->dst_claims[i]); j++) {
-			const char *name = k8s_obj_get_name(k8s_items_at(g->dst_claims[i], j));
-			size_t len =
-				strlen(spec->target_namespaces[i]) + strlen(name ? name : "") + 2;
-
-			g->dst_keys[g->ndst_keys] = malloc(len);
-			if (!g->dst_keys[g->ndst_keys])
-				return k8s_err_set(err, -ENOMEM, "",
-						   "migration plan: out of memory");
-			snprintf(g->dst_keys[g->ndst_keys++], len, "%s/%s",
-				 spec->target_namespaces[i], name ? name : "");
-		}
-		for (size_t j = 0; j < k8s_items_len(g->dst_quotas[i]); j++) {
-			const struct k8s_obj *q = k8s_items_at(g->dst_quotas[i], j);
-
-			g->q[g->nq++] = (struct mig_quota){
-				.ns = spec->target_namespaces[i],
-				.name = k8s_obj_get_name(q),
-				.hard = quota_value(q, "/spec/hard/requests.storage"),
-				.used = quota_value(q, "/status/used/requests.storage"),
-				.claims_hard = quota_value(q, "/spec/hard/persistentvolumeclaims"),
-				.claims_used =
-					quota_value(q, "/status/used/persistentvolumeclaims")};
-			if (g->q[g->nq - 1].used < 0)
-				g->q[g->nq - 1].used = 0;
-			if (g->q[g->nq - 1].claims_used < 0)
-				g->q[g->nq - 1].claims_used = 0;
-		}
-	}
-	return 0;
-}
+#include "migrate_priv.h"
 
 /* the source's client, from the kubeconfig Secret beside the Migration */
 static int source_client(const struct k8s_reconcile_req *req, const struct mig_spec *spec,
@@ -455,6 +164,62 @@ static int decode(const struct k8s_reconcile_req *req, struct mig_spec **spec,
 	return 1;
 }
 
+/*
+ * spec.namespaceSelector's namespaces added to @spec: at plan time those the
+ * source lists (@src), afterwards those the plan recorded (status.plan.
+ * namespaces: the stages move the set that was planned). Return: 0; 1 refused
+ * (@res and *@msg say why); -errno of the source's list (@err).
+ */
+static int resolve(const struct k8s_reconcile_req *req, struct mig_spec *spec,
+		   struct k8s_client *src, const char *server, struct k8s_reconcile_res *res,
+		   char *msg, size_t len, struct k8s_err *err)
+{
+	const struct k8s_obj *rec = k8s_obj_at(req->obj, "/status/plan/namespaces");
+	struct k8s_items *found = NULL;
+	const char **names = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	if (!spec->ns_selector[0])
+		return 0;
+	if (src) {
+		struct k8s_call call = {.label_selector = spec->ns_selector};
+		struct k8s_err e;
+
+		if (k8s_list(src, &k8s_namespaces, "", &call, &found, &e))
+			return source_fail(server, spec, "list namespaces", &e, err);
+		n = k8s_items_len(found);
+	} else {
+		n = k8s_obj_len(rec, "");
+	}
+	names = calloc(n ? n : 1, sizeof(*names));
+	if (!names) {
+		k8s_items_free(found);
+		return k8s_err_set(err, -ENOMEM, "", "migration %s: out of memory", req->key);
+	}
+	if (src) {
+		for (size_t i = 0; i < n; i++)
+			names[i] = k8s_obj_get_name(k8s_items_at(found, i));
+	} else {
+		size_t i = 0;
+
+		for (const struct k8s_obj *e = k8s_obj_first(rec); e && i < n; e = k8s_obj_next(e))
+			names[i++] = k8s_obj_str(e, "/name");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!names[i])
+			names[i] = ""; /* refused as no namespace's name */
+	if (mig_spec_add_namespaces(req->obj, spec, names, n, msg, len)) {
+		res->failed = true;
+		res->reason = "InvalidSpec";
+		res->message = msg;
+		ret = 1;
+	}
+	free(names);
+	k8s_items_free(found);
+	return ret;
+}
+
 /* the stages (stages.c), with the source's client */
 static int stage(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *res,
 		 struct k8s_err *err)
@@ -468,6 +233,11 @@ static int stage(const struct k8s_reconcile_req *req, struct k8s_reconcile_res *
 	ret = decode(req, &spec, res, msg, sizeof(msg), err);
 	if (ret) {
 		ret = ret < 0 ? ret : 0; /* the stage's phase stays: a spec put right goes on */
+		goto out;
+	}
+	ret = resolve(req, spec, NULL, "", res, msg, sizeof(msg), err);
+	if (ret) {
+		ret = ret < 0 ? ret : 0;
 		goto out;
 	}
 	ret = source_client(req, spec, &src, server, sizeof(server), err);
@@ -521,31 +291,38 @@ static int mig_reconcile(const struct k8s_reconcile_req *req, struct k8s_reconci
 	}
 	ret = source_client(req, spec, &src, server, sizeof(server), err);
 	if (!ret)
+		ret = resolve(req, spec, src, server, res, msg, sizeof(msg), err);
+	if (ret > 0) {
+		ret = write_status(req, "PlanFailed", msg, NULL, err);
+		goto out;
+	}
+	if (!ret)
 		ret = gather_source(src, server, spec, &g, err);
 	if (!ret)
 		ret = gather_target(req->client, spec, &g, err);
 	if (ret)
 		goto out;
 	{
-		struct mig_facts f = {
-			.source = {.server = server,
-				   .classes = g.scl,
-				   .n_classes = k8s_items_len(g.src_classes)},
-			.target = {.classes = g.dcl, .n_classes = k8s_items_len(g.dst_classes)},
-			.source_ns_found = g.src_ns,
-			.target_ns_found = g.dst_ns,
-			.claims = g.cl,
-			.n_claims = g.ncl,
-			.target_claims = (const char *const *)g.dst_keys,
-			.n_target_claims = g.ndst_keys,
-			.quotas = g.q,
-			.n_quotas = g.nq};
+		struct mig_facts f;
 
-		version_of(g.src_version, &f.source);
-		version_of(g.dst_version, &f.target);
+		gather_facts(&g, server, &f);
 		ret = mig_plan_make(spec, &f, &plan);
 		if (!ret)
 			ret = mig_plan_status(&plan, &f, &st);
+		/* the namespaces planned, where they go: what the stages move */
+		if (!ret)
+			ret = k8s_obj_set_empty(st, "/namespaces", K8S_T_ARRAY);
+		for (size_t i = 0; !ret && i < spec->n_namespaces; i++) {
+			char path[64];
+
+			ret = k8s_obj_set_empty(st, "/namespaces/-", K8S_T_OBJECT);
+			snprintf(path, sizeof(path), "/namespaces/%zu/name", i);
+			if (!ret)
+				ret = k8s_obj_set_str(st, path, spec->namespaces[i]);
+			snprintf(path, sizeof(path), "/namespaces/%zu/targetNamespace", i);
+			if (!ret)
+				ret = k8s_obj_set_str(st, path, spec->target_namespaces[i]);
+		}
 		if (ret) {
 			ret = k8s_err_set(err, ret, "", "migration %s: out of memory", req->key);
 			goto out;

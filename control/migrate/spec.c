@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control/cli/cli.h"
@@ -22,6 +23,8 @@ static int __attribute__((format(printf, 3, 4))) bad(char *why, size_t len, cons
 	va_start(ap, fmt);
 	vsnprintf(why, len, fmt, ap);
 	va_end(ap);
+	/* the values it quotes are the user's: their control bytes must not break the line */
+	ctl_one_line(why);
 	return -EINVAL;
 }
 
@@ -132,9 +135,13 @@ static int namespaces_of(const struct k8s_obj *m, struct mig_spec *out, char *wh
 	const struct k8s_obj *a = k8s_obj_at(m, "/spec/namespaces");
 	size_t i = 0;
 
-	if (k8s_obj_type(a, "") != K8S_T_ARRAY || !k8s_obj_len(a, ""))
+	if (out->ns_selector[0] &&
+	    (k8s_obj_type(a, "") == K8S_T_ABSENT || k8s_obj_type(a, "") == K8S_T_NULL))
+		return 0; /* the selector's namespaces come at plan time */
+	if (k8s_obj_type(a, "") != K8S_T_ARRAY || (!k8s_obj_len(a, "") && !out->ns_selector[0]))
 		return bad(why, len,
-			   "spec.namespaces: Required value: the application's namespaces");
+			   "spec.namespaces: Required value: the application's namespaces (or "
+			   "spec.namespaceSelector)");
 	if (k8s_obj_len(a, "") > MIG_MAX_NAMESPACES)
 		return bad(why, len, "spec.namespaces: Too many: %zu: must have at most %d items",
 			   k8s_obj_len(a, ""), MIG_MAX_NAMESPACES);
@@ -197,6 +204,98 @@ static int classes_of(const struct k8s_obj *m, struct mig_spec *out, char *why, 
 	return 0;
 }
 
+/*
+ * spec.nodeLabelMapping ("key=value" -> "key=value" or "", a key -> a key
+ * or "") and spec.imageMapping (an image or prefix -> its replacement),
+ * checked here and handed to the seed's Restore as they are
+ */
+static int transforms_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	const struct k8s_obj *nl = k8s_obj_at(m, "/spec/nodeLabelMapping");
+	const struct k8s_obj *im = k8s_obj_at(m, "/spec/imageMapping");
+
+	if (nl && k8s_obj_type(nl, "") != K8S_T_NULL && k8s_obj_type(nl, "") != K8S_T_OBJECT)
+		return bad(
+			why, len,
+			"spec.nodeLabelMapping: Invalid value: a map of node label to node label");
+	for (const struct k8s_obj *e = k8s_obj_first(nl); e; e = k8s_obj_next(e)) {
+		const char *from = k8s_obj_name(e), *to = k8s_obj_str(e, "");
+		bool pair = strchr(from, '=') != NULL;
+
+		if (pair ? !ctl_label_pair_valid(from) : !ctl_label_key_valid(from))
+			return bad(why, len,
+				   "spec.nodeLabelMapping: Invalid value: \"%.80s\": a node label "
+				   "(key=value) or a label's key",
+				   from);
+		if (!to || (to[0] && (pair ? !ctl_label_pair_valid(to) : !ctl_label_key_valid(to))))
+			return bad(
+				why, len,
+				"spec.nodeLabelMapping[%.80s]: Invalid value: \"\" (drop it) or %s",
+				from, pair ? "a node label (key=value)" : "a label's key");
+		if (out->n_label_map == MIG_MAX_LABEL_MAP)
+			return bad(why, len,
+				   "spec.nodeLabelMapping: Too many: must have at most %d entries",
+				   MIG_MAX_LABEL_MAP);
+		snprintf(out->label_map[out->n_label_map].from, sizeof(out->label_map[0].from),
+			 "%s", from);
+		snprintf(out->label_map[out->n_label_map].to, sizeof(out->label_map[0].to), "%s",
+			 to);
+		out->n_label_map++;
+	}
+	if (im && k8s_obj_type(im, "") != K8S_T_NULL && k8s_obj_type(im, "") != K8S_T_OBJECT)
+		return bad(why, len, "spec.imageMapping: Invalid value: a map of image to image");
+	for (const struct k8s_obj *e = k8s_obj_first(im); e; e = k8s_obj_next(e)) {
+		const char *from = k8s_obj_name(e), *to = k8s_obj_str(e, "");
+
+		if (!from[0] || !to || !to[0] || strpbrk(from, " \t\r\n") || strpbrk(to, " \t\r\n"))
+			return bad(why, len,
+				   "spec.imageMapping[%.80s]: Invalid value: an image or a prefix, "
+				   "not empty, no spaces",
+				   from);
+	}
+	return 0;
+}
+
+/* spec.namespaceSelector: a metav1.LabelSelector, kept in the string form lists take */
+static int ns_selector_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	const struct k8s_obj *sel = k8s_obj_at(m, "/spec/namespaceSelector");
+	struct ctl_selector parsed;
+	struct ctl_err e;
+	char *str = NULL;
+	int ret;
+
+	if (k8s_obj_type(sel, "") == K8S_T_ABSENT || k8s_obj_type(sel, "") == K8S_T_NULL)
+		return 0;
+	if (k8s_obj_type(sel, "") != K8S_T_OBJECT)
+		return bad(why, len,
+			   "spec.namespaceSelector: Invalid value: a label selector "
+			   "({matchLabels, matchExpressions})");
+	ret = k8s_selector_string(sel, &str);
+	if (ret == -EINVAL)
+		return bad(
+			why, len,
+			"spec.namespaceSelector: Invalid value: an unknown operator, or In/NotIn "
+			"without values");
+	if (ret)
+		return ret;
+	if (!str[0])
+		ret = bad(why, len,
+			  "spec.namespaceSelector: Invalid value: {}: it would select every "
+			  "namespace; list them in spec.namespaces instead");
+	else if (strlen(str) >= sizeof(out->ns_selector))
+		ret = bad(why, len, "spec.namespaceSelector: Too long: must have at most %zu bytes",
+			  sizeof(out->ns_selector) - 1);
+	else if ((ret = ctl_selector_parse(str, &parsed, &e)) == -EINVAL)
+		ret = bad(why, len, "spec.namespaceSelector: Invalid value: %.160s", e.msg);
+	else if (!ret)
+		ctl_selector_fini(&parsed);
+	if (!ret)
+		snprintf(out->ns_selector, sizeof(out->ns_selector), "%s", str);
+	free(str);
+	return ret;
+}
+
 static int ns_map_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
 {
 	const struct k8s_obj *map = k8s_obj_at(m, "/spec/namespaceMapping");
@@ -221,11 +320,15 @@ static int ns_map_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 		for (i = 0; from && i < out->n_namespaces; i++)
 			if (!strcmp(out->namespaces[i], from))
 				break;
+		if ((!from || i == out->n_namespaces) && out->ns_selector[0] && !out->resolved)
+			continue; /* a namespace the selector may find: checked once it has */
 		if (!from || i == out->n_namespaces)
 			return bad(
 				why, len,
-				"spec.namespaceMapping: Invalid value: \"%.63s\": not one of spec.namespaces",
-				from ? from : "");
+				"spec.namespaceMapping: Invalid value: \"%.63s\": not one of spec.namespaces%s",
+				from ? from : "",
+				out->ns_selector[0] ? " nor of those spec.namespaceSelector selects"
+						    : "");
 		if (!to || !ctl_namespace_valid(to) || strlen(to) >= sizeof(out->namespaces[0]))
 			return bad(
 				why, len,
@@ -289,6 +392,26 @@ static int seconds_of(const struct k8s_obj *m, const char *field, unsigned int d
 	}
 }
 
+static int existing_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	const char *p = k8s_obj_str(m, "/spec/existingResourcePolicy");
+	enum k8s_type t = k8s_obj_type(m, "/spec/existingResourcePolicy");
+
+	out->existing = MIG_EXISTING_NONE;
+	if (t == K8S_T_ABSENT || t == K8S_T_NULL || (p && !strcmp(p, "none")))
+		return 0;
+	if (p && !strcmp(p, "update"))
+		out->existing = MIG_EXISTING_UPDATE;
+	else if (p && !strcmp(p, "fail"))
+		out->existing = MIG_EXISTING_FAIL;
+	else
+		return bad(why, len,
+			   "spec.existingResourcePolicy: Unsupported value: \"%.40s\": supported "
+			   "values: \"none\", \"update\", \"fail\"",
+			   p ? p : "(not a string)");
+	return 0;
+}
+
 static int stages_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
 {
 	int ret;
@@ -318,6 +441,8 @@ static int stages_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 	if (!ret)
 		ret = flag_of(m, "skipVerify", &out->skip_verify, why, len);
 	if (!ret)
+		ret = existing_of(m, out, why, len);
+	if (!ret)
 		ret = seconds_of(m, "syncIntervalSeconds", MIG_DEFAULT_INTERVAL_S,
 				 &out->sync_interval_s, why, len);
 	if (!ret)
@@ -341,12 +466,44 @@ int mig_spec_decode(const struct k8s_obj *m, struct mig_spec *out, char *why, si
 		return bad(why, len, "spec: Required value");
 	ret = source_of(m, out, why, len);
 	if (!ret)
+		ret = ns_selector_of(m, out, why, len);
+	if (!ret)
 		ret = namespaces_of(m, out, why, len);
 	if (!ret)
 		ret = ns_map_of(m, out, why, len);
 	if (!ret)
 		ret = classes_of(m, out, why, len);
 	if (!ret)
+		ret = transforms_of(m, out, why, len);
+	if (!ret)
 		ret = stages_of(m, out, why, len);
 	return ret;
+}
+
+int mig_spec_add_namespaces(const struct k8s_obj *m, struct mig_spec *s, const char *const *names,
+			    size_t n, char *why, size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool listed = false;
+
+		for (size_t j = 0; j < s->n_namespaces && !listed; j++)
+			listed = !strcmp(s->namespaces[j], names[i]);
+		if (listed)
+			continue;
+		if (!ctl_namespace_valid(names[i]) || strlen(names[i]) >= sizeof(s->namespaces[0]))
+			return bad(why, len,
+				   "spec.namespaceSelector: Invalid value: \"%.63s\": not a "
+				   "namespace's name",
+				   names[i]);
+		if (s->n_namespaces == MIG_MAX_NAMESPACES)
+			return bad(
+				why, len,
+				"spec.namespaceSelector: Too many: it selects more than %d "
+				"namespaces with those listed; narrow it, or make two Migrations",
+				MIG_MAX_NAMESPACES);
+		snprintf(s->namespaces[s->n_namespaces++], sizeof(s->namespaces[0]), "%s",
+			 names[i]);
+	}
+	s->resolved = true;
+	return ns_map_of(m, s, why, len);
 }

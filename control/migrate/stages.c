@@ -219,6 +219,8 @@ static int make_restore(struct stage *s, const char *backup)
 		ret = k8s_obj_set_bool(o, "/spec/restoreVolumes", true);
 	if (!ret)
 		ret = k8s_obj_set_bool(o, "/spec/scaleWorkloadsToZero", true);
+	if (!ret && s->spec->existing == MIG_EXISTING_UPDATE)
+		ret = k8s_obj_set_str(o, "/spec/existingResourcePolicy", "update");
 	for (size_t i = 0; !ret && i < s->spec->n_namespaces; i++) {
 		snprintf(path, sizeof(path), "/spec/namespaceMapping/%s", s->spec->namespaces[i]);
 		ret = k8s_obj_set_str(o, path, s->spec->target_namespaces[i]);
@@ -228,6 +230,13 @@ static int make_restore(struct stage *s, const char *backup)
 			 s->spec->class_map[i].from);
 		ret = k8s_obj_set_str(o, path, s->spec->class_map[i].to);
 	}
+	/* the transforms as the spec has them (mig_spec_decode() checked them) */
+	if (!ret && k8s_obj_type(s->req->obj, "/spec/nodeLabelMapping") == K8S_T_OBJECT)
+		ret = k8s_obj_set_copy(o, "/spec/nodeLabelMapping",
+				       k8s_obj_at(s->req->obj, "/spec/nodeLabelMapping"));
+	if (!ret && k8s_obj_type(s->req->obj, "/spec/imageMapping") == K8S_T_OBJECT)
+		ret = k8s_obj_set_copy(o, "/spec/imageMapping",
+				       k8s_obj_at(s->req->obj, "/spec/imageMapping"));
 	if (!ret)
 		ret = create(s->dst, &mig_restores, XFER_NS, o, s->err);
 	k8s_obj_free(o);
@@ -362,6 +371,9 @@ static int seed(struct stage *s)
 	s->dirty = true;
 	if (!ret)
 		ret = set_now(s, "/seed/completionTime", NULL);
+	/* the target's volumes hold the source as of the seed's Backup, made after the start */
+	if (!ret && cur(s, "/startTime"))
+		ret = k8s_obj_set_str(s->patch, "/status/recoveryPointTime", cur(s, "/startTime"));
 	if (!ret)
 		ret = k8s_obj_set_int(s->patch, "/status/round", 1);
 	snprintf(s->msg, sizeof(s->msg), "seeded: %zu volume(s); sync round 1 next",
@@ -757,6 +769,10 @@ static int sync(struct stage *s)
 		ret = k8s_obj_set_copy(s->patch, "/status/volumes", k8s_obj_at(vols, "/v"));
 	if (!ret)
 		ret = k8s_obj_set_int(s->patch, "/status/round", round + 1);
+	/* ... and now as of this round's Backup, made after its start: the recovery point */
+	if (!ret && cur(s, "/roundStartTime"))
+		ret = k8s_obj_set_str(s->patch, "/status/recoveryPointTime",
+				      cur(s, "/roundStartTime"));
 	if (!ret)
 		ret = k8s_obj_set_null(s->patch, "/status/roundStartTime");
 	if (!ret)
@@ -786,19 +802,10 @@ static const struct k8s_resource *const workloads[] = {&k8s_deployments, &k8s_st
 /* the annotation @key removed by the merge patch @p ('/' in a key is "~1" in a path) */
 static int unannotate(struct k8s_obj *p, const char *key)
 {
-	char path[320] = "/metadata/annotations/";
-	size_t n = strlen(path);
+	char path[320];
+	int ret = k8s_ptr_join(path, sizeof(path), "/metadata/annotations", key);
 
-	for (; *key && n + 3 < sizeof(path); key++) {
-		if (*key == '/' || *key == '~') {
-			path[n++] = '~';
-			path[n++] = *key == '/' ? '1' : '0';
-		} else {
-			path[n++] = *key;
-		}
-	}
-	path[n] = 0;
-	return *key ? -ENAMETOOLONG : k8s_obj_set_null(p, path);
+	return ret ? ret : k8s_obj_set_null(p, path);
 }
 
 /*

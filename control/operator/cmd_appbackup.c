@@ -492,81 +492,6 @@ static int spec_list(const struct ab_args *a, struct k8s_obj *o, const char *opt
 	return ret ? ctl_fail(ret, NULL, "out of memory") : 0;
 }
 
-/*
- * A selector string as a LabelSelector object, as Velero's
- * metav1.ParseToLabelSelector: key=value into matchLabels (a key given
- * twice: an In expression), the rest into matchExpressions.
- */
-static int selector_obj(const struct ctl_selector *sel, struct k8s_obj **out)
-{
-	static const char *const ops[] = {
-		[CTL_SEL_EXISTS] = "Exists", [CTL_SEL_NOT_EXISTS] = "DoesNotExist",
-		[CTL_SEL_EQ] = "In",	     [CTL_SEL_NE] = "NotIn",
-		[CTL_SEL_IN] = "In",	     [CTL_SEL_NOTIN] = "NotIn",
-	};
-	struct k8s_obj *o = NULL, *labels = NULL, *exprs = NULL, *e = NULL;
-	int ret;
-
-	*out = NULL;
-	ret = k8s_obj_new(&o);
-	if (!ret)
-		ret = k8s_obj_new(&labels);
-	if (!ret)
-		ret = k8s_obj_new_array(&exprs);
-	for (size_t i = 0; !ret && i < sel->n; i++) {
-		const struct ctl_sel_req *r = &sel->reqs[i];
-
-		if (r->op == CTL_SEL_EQ && !k8s_obj_key(labels, r->key)) {
-			/* the key is one JSON pointer token: '/' and '~' escaped */
-			char tok[2 * 320 + 2], *p = tok;
-
-			*p++ = '/';
-			for (const char *c = r->key; *c && p < tok + sizeof(tok) - 3; c++) {
-				if (*c == '~' || *c == '/') {
-					*p++ = '~';
-					*p++ = *c == '~' ? '0' : '1';
-				} else {
-					*p++ = *c;
-				}
-			}
-			*p = '\0';
-			ret = k8s_obj_set_str(labels, tok, r->values[0]);
-			continue;
-		}
-		ret = k8s_obj_new(&e);
-		if (!ret)
-			ret = k8s_obj_set_str(e, "/key", r->key);
-		if (!ret)
-			ret = k8s_obj_set_str(e, "/operator", ops[r->op]);
-		if (!ret && r->nvalues) {
-			ret = k8s_obj_set_empty(e, "/values", K8S_T_ARRAY);
-			for (size_t k = 0; !ret && k < r->nvalues; k++)
-				ret = k8s_obj_set_str(e, "/values/-", r->values[k]);
-		}
-		if (!ret)
-			ret = k8s_obj_set(exprs, "/-", e);
-		if (!ret)
-			e = NULL;
-	}
-	if (!ret && k8s_obj_len(labels, ""))
-		ret = k8s_obj_set(o, "/matchLabels", labels);
-	if (!ret && k8s_obj_len(labels, ""))
-		labels = NULL;
-	if (!ret && k8s_obj_len(exprs, ""))
-		ret = k8s_obj_set(o, "/matchExpressions", exprs);
-	if (!ret && k8s_obj_len(exprs, ""))
-		exprs = NULL;
-	k8s_obj_free(e);
-	k8s_obj_free(labels);
-	k8s_obj_free(exprs);
-	if (ret) {
-		k8s_obj_free(o);
-		return -ENOMEM;
-	}
-	*out = o;
-	return 0;
-}
-
 /* -l/--selector at /spec/labelSelector */
 static int spec_selector(const struct ab_args *a, struct k8s_obj *o)
 {
@@ -581,7 +506,7 @@ static int spec_selector(const struct ab_args *a, struct k8s_obj *o)
 		ctl_selector_fini(&sel);
 		return ctl_usage_error(ab_verb(a), "--selector: an empty selector");
 	}
-	ret = selector_obj(&sel, &ls);
+	ret = op_selector_obj(&sel, &ls);
 	ctl_selector_fini(&sel);
 	if (!ret)
 		ret = k8s_obj_set(o, "/spec/labelSelector", ls);
@@ -606,7 +531,7 @@ static int spec_or_selector(const struct ab_args *a, struct k8s_obj *o)
 	for (size_t i = 0; !ret && i < n; i++) {
 		struct k8s_obj *ls = NULL;
 
-		ret = selector_obj(&sels[i], &ls);
+		ret = op_selector_obj(&sels[i], &ls);
 		if (!ret)
 			ret = k8s_obj_set(o, "/spec/orLabelSelectors/-", ls);
 		if (ret)

@@ -6,6 +6,7 @@
  *   plan NAME (--source-kubeconfig FILE | --source-secret SECRET)
  *        --include-namespaces L [--namespace-mappings a:b,..]
  *        [--storage-class-mappings a:b,..] [--source-context C]
+ *        [--existing-resource-policy none|update|fail]
  *        [--source-timeout SECONDS] [--wait-timeout SECONDS] [-o json|yaml]
  *        the Migration made (or its spec replaced: a new generation is
  *        planned again) and its plan awaited and printed: what would move,
@@ -42,7 +43,7 @@ enum mg_out { MG_OUT_TEXT, MG_OUT_JSON, MG_OUT_YAML };
 struct mg_args {
 	struct op_cluster k;
 	const char *src_kubeconfig, *src_secret, *src_context;
-	const char *namespaces, *ns_map, *class_map;
+	const char *namespaces, *ns_selector, *ns_map, *class_map, *node_map, *existing;
 	unsigned long src_timeout, wait_s;
 	const char *repository;
 	unsigned long interval_s, bound_s;
@@ -55,8 +56,11 @@ static void mg_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ferry migrate plan NAME (--source-kubeconfig FILE | --source-secret SECRET)\n"
-		"                          --include-namespaces NS[,NS] [--namespace-mappings A:B,..]\n"
-		"                          [--storage-class-mappings A:B,..] [--source-context NAME]\n"
+		"                          (--include-namespaces NS[,NS] | --namespace-selector SEL)\n"
+		"                          [--namespace-mappings A:B,..]\n"
+		"                          [--storage-class-mappings A:B,..] [--node-label-mappings A:B,..]\n"
+		"                          [--existing-resource-policy none|update|fail]\n"
+		"                          [--source-context NAME]\n"
 		"                          [--source-timeout SECONDS] [--wait-timeout SECONDS]\n"
 		"                          [-o json|yaml]\n"
 		"       ferry migrate status NAME [-o json|yaml]\n"
@@ -90,8 +94,16 @@ static void mg_usage(FILE *f)
 		"  --source-context NAME      the kubeconfig's context (default: its current one)\n"
 		"  --source-timeout SECONDS   each request to the source (default 10, 1-300)\n"
 		"  --include-namespaces L     the application's namespaces on the source\n"
+		"  --namespace-selector SEL   ... and/or those with these labels (\"team=shop\",\n"
+		"                             \"tier in (web,db)\"), found once, at plan time\n"
 		"  --namespace-mappings L     SOURCE:TARGET namespace pairs\n"
 		"  --storage-class-mappings L SOURCE:TARGET storage class pairs\n"
+		"  --node-label-mappings L    SOURCE:TARGET node labels rewritten in the pod specs\n"
+		"                             (key=value:key=value, or key:key keeping values;\n"
+		"                             an empty TARGET drops it)\n"
+		"  --existing-resource-policy P  an object the target has already: none (default)\n"
+		"                             leaves it, update makes it the source's, fail refuses\n"
+		"                             the move at plan time\n"
 		"  --wait-timeout SECONDS     how long plan waits for the plan (default 120)\n"
 		"  -o json|yaml               print the Migration instead of the table\n"
 		"  -n, --namespace NS         the controller's namespace (default ferry-system)\n"
@@ -109,12 +121,15 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		O_INC,
 		O_NSMAP,
 		O_SCMAP,
+		O_NLMAP,
 		O_WAIT,
 		O_REPO,
 		O_IVL,
 		O_BOUND,
 		O_WAITF,
-		O_NOVERIFY
+		O_NOVERIFY,
+		O_EXISTING,
+		O_NSSEL
 	};
 	static const struct option opts[] = {
 		OP_CLUSTER_LONGOPTS,
@@ -123,14 +138,17 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		{"source-context", required_argument, NULL, O_SCTX},
 		{"source-timeout", required_argument, NULL, O_STO},
 		{"include-namespaces", required_argument, NULL, O_INC},
+		{"namespace-selector", required_argument, NULL, O_NSSEL},
 		{"namespace-mappings", required_argument, NULL, O_NSMAP},
 		{"storage-class-mappings", required_argument, NULL, O_SCMAP},
+		{"node-label-mappings", required_argument, NULL, O_NLMAP},
 		{"wait-timeout", required_argument, NULL, O_WAIT},
 		{"repository", required_argument, NULL, O_REPO},
 		{"sync-interval", required_argument, NULL, O_IVL},
 		{"cutover-bound", required_argument, NULL, O_BOUND},
 		{"wait", no_argument, NULL, O_WAITF},
 		{"skip-verify", no_argument, NULL, O_NOVERIFY},
+		{"existing-resource-policy", required_argument, NULL, O_EXISTING},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -181,14 +199,23 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		case O_NOVERIFY:
 			a->skip_verify = true;
 			break;
+		case O_EXISTING:
+			a->existing = optarg;
+			break;
 		case O_INC:
 			a->namespaces = optarg;
+			break;
+		case O_NSSEL:
+			a->ns_selector = optarg;
 			break;
 		case O_NSMAP:
 			a->ns_map = optarg;
 			break;
 		case O_SCMAP:
 			a->class_map = optarg;
+			break;
+		case O_NLMAP:
+			a->node_map = optarg;
 			break;
 		case 'o':
 			if (!strcmp(optarg, "json"))
@@ -208,7 +235,8 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 }
 
 /* "a:b,c:d" into the object at @path ({"a": "b", "c": "d"}) */
-static int pairs(struct k8s_obj *m, const char *path, const char *flag, const char *list)
+/* SOURCE:TARGET pairs at @path; @drop: an empty TARGET is taken (it drops SOURCE) */
+static int pairs(struct k8s_obj *m, const char *path, const char *flag, const char *list, bool drop)
 {
 	char *dup = strdup(list), *save = NULL;
 	int ret = dup ? 0 : -ENOMEM;
@@ -220,30 +248,44 @@ static int pairs(struct k8s_obj *m, const char *path, const char *flag, const ch
 		char *colon = strchr(p, ':');
 		char key[600];
 
-		if (!colon || colon == p || !colon[1]) {
+		if (!colon || colon == p || (!colon[1] && !drop)) {
 			ret = ctl_usage_error("migrate", "%s '%s': SOURCE:TARGET pairs", flag, p);
 			break;
 		}
 		*colon = '\0';
-		/* the key is one JSON Pointer component: '~' and '/' escaped */
-		{
-			size_t o = 0;
-
-			o += (size_t)snprintf(key, sizeof(key), "%s/", path);
-			for (const char *s = p; *s && o + 3 < sizeof(key); s++) {
-				if (*s == '~' || *s == '/') {
-					key[o++] = '~';
-					key[o++] = *s == '~' ? '0' : '1';
-				} else {
-					key[o++] = *s;
-				}
-			}
-			key[o] = '\0';
+		ret = k8s_ptr_join(key, sizeof(key), path, p);
+		if (ret) {
+			ret = ctl_usage_error("migrate", "%s '%.80s': too long", flag, p);
+			break;
 		}
 		ret = k8s_obj_set_str(m, key, colon + 1);
 	}
 	free(dup);
 	return ret;
+}
+
+/* --namespace-selector SEL into spec.namespaceSelector (a LabelSelector); 0, or an exit code */
+static int ns_selector(struct k8s_obj *m, const char *s)
+{
+	struct ctl_selector sel;
+	struct k8s_obj *obj = NULL;
+	struct ctl_err e;
+	int ret;
+
+	ret = ctl_selector_parse(s, &sel, &e);
+	if (ret == -ENOMEM)
+		return ctl_fail(ret, NULL, "migrate plan");
+	if (ret)
+		return ctl_usage_error("migrate", "--namespace-selector: %s", e.msg);
+	ret = op_selector_obj(&sel, &obj);
+	ctl_selector_fini(&sel);
+	if (!ret)
+		ret = k8s_obj_set(m, "/spec/namespaceSelector", obj);
+	if (ret) {
+		k8s_obj_free(obj);
+		return ctl_fail(ret, NULL, "migrate plan");
+	}
+	return 0;
 }
 
 /* the Migration the flags say, checked by the controller's decoder */
@@ -264,9 +306,9 @@ static int mg_object(const struct mg_args *a, const char *name, const char *secr
 		ret = k8s_obj_set_str(m, "/spec/source/context", a->src_context);
 	if (!ret && a->src_timeout)
 		ret = k8s_obj_set_int(m, "/spec/source/timeoutSeconds", (int64_t)a->src_timeout);
-	if (!ret)
+	if (!ret && a->namespaces)
 		ret = k8s_obj_set_empty(m, "/spec/namespaces", K8S_T_ARRAY);
-	if (!ret) {
+	if (!ret && a->namespaces) {
 		char *dup = strdup(a->namespaces), *save = NULL;
 
 		ret = dup ? 0 : -ENOMEM;
@@ -275,11 +317,18 @@ static int mg_object(const struct mg_args *a, const char *name, const char *secr
 			ret = k8s_obj_set_str(m, "/spec/namespaces/-", p);
 		free(dup);
 	}
+	if (!ret && a->ns_selector)
+		ret = ns_selector(m, a->ns_selector);
 	if (!ret && a->ns_map)
-		ret = pairs(m, "/spec/namespaceMapping", "--namespace-mappings", a->ns_map);
+		ret = pairs(m, "/spec/namespaceMapping", "--namespace-mappings", a->ns_map, false);
 	if (!ret && a->class_map)
 		ret = pairs(m, "/spec/storageClassMapping", "--storage-class-mappings",
-			    a->class_map);
+			    a->class_map, false);
+	if (!ret && a->node_map)
+		ret = pairs(m, "/spec/nodeLabelMapping", "--node-label-mappings", a->node_map,
+			    true);
+	if (!ret && a->existing)
+		ret = k8s_obj_set_str(m, "/spec/existingResourcePolicy", a->existing);
 	if (ret) {
 		k8s_obj_free(m);
 		return ret == -ENOMEM ? ctl_fail(ret, NULL, "migrate plan") : ret;
@@ -388,6 +437,21 @@ static void mg_print(const struct k8s_obj *m)
 		       or_dash(k8s_obj_str(plan, "/sourceServer")),
 		       or_dash(k8s_obj_str(plan, "/sourceVersion")),
 		       or_dash(k8s_obj_str(plan, "/targetVersion")));
+		if (k8s_obj_len(plan, "/namespaces")) {
+			const char *sep = "";
+
+			printf("Namespaces:");
+			for (const struct k8s_obj *n =
+				     k8s_obj_first(k8s_obj_at(plan, "/namespaces"));
+			     n; n = k8s_obj_next(n), sep = ",") {
+				const char *from = or_dash(k8s_obj_str(n, "/name"));
+				const char *to = or_dash(k8s_obj_str(n, "/targetNamespace"));
+
+				printf("%s %s%s%s", sep, from, strcmp(from, to) ? "->" : "",
+				       strcmp(from, to) ? to : "");
+			}
+			printf("\n\n");
+		}
 		printf("%-24s %-24s %10s  %-28s %-16s %s\n", "NAMESPACE", "CLAIM", "SIZE",
 		       "CLASS -> TARGET CLASS", "NODE", "ZONE");
 		for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(plan, "/volumes")); v;
@@ -432,6 +496,14 @@ static void mg_print(const struct k8s_obj *m)
 	if (mig_staged(k8s_obj_str(m, "/status/phase")))
 		printf("\n%s: %s\n", k8s_obj_str(m, "/status/phase"),
 		       or_dash(k8s_obj_str(m, "/status/message")));
+	if (k8s_obj_str(m, "/status/recoveryPointTime")) {
+		char age[32];
+
+		op_age(k8s_obj_str(m, "/status/recoveryPointTime"), "-", false, age, sizeof(age));
+		printf("Recovery point: %s (%s ago): the volumes here hold the source as of then "
+		       "or later\n",
+		       k8s_obj_str(m, "/status/recoveryPointTime"), age);
+	}
 }
 
 /* the stages: the seed, each sync round, the cutover's instants and parts */
@@ -605,8 +677,10 @@ static int mg_plan(struct mg_args *a, const char *name)
 		return ctl_usage_error(
 			"migrate",
 			"plan needs one of --source-kubeconfig FILE and --source-secret SECRET");
-	if (!a->namespaces)
-		return ctl_usage_error("migrate", "plan needs --include-namespaces NS[,NS]");
+	if (!a->namespaces && !a->ns_selector)
+		return ctl_usage_error(
+			"migrate",
+			"plan needs --include-namespaces NS[,NS] or --namespace-selector SEL");
 	if (strlen(name) > 63)
 		return ctl_usage_error("migrate", "NAME '%s': at most 63 characters", name);
 	snprintf(secret, sizeof(secret), "%s%s", a->src_secret ? "" : "ferry-migrate-",

@@ -17,7 +17,9 @@
  *   cmd_lbpolicy.c    `ferry lb get|describe`: LoadBalancePolicies and their weights
  *   cmd_appbackup.c   `ferry backup|restore create|get|describe`: Backups and
  *                     Restores with Velero's flags
- *   verbs.c           what those four verbs share (verbs.h, private): the
+ *   cmd_switch.c      `ferry switch start|status|promote|abort|rollback|list`:
+ *                     StatefulSwitches (blue/green with the volumes)
+ *   verbs.c           what those verbs share (verbs.h, private): the
  *                     options --kubeconfig, --context, -n, -A, the client
  *                     they open, ages and the status.conditions table
  *
@@ -73,6 +75,18 @@ int ctl_cmd_migrate(int argc, char **argv);
  * line printed (-ENOENT, exit 3: no such policy).
  */
 int ctl_cmd_lb_policy(int argc, char **argv);
+
+/**
+ * ctl_cmd_switch() - `ferry switch start|status|promote|abort|rollback|list`
+ * (argv[0] is the verb): StatefulSwitches, the blue/green switches of a
+ * StatefulSet with its volumes (cmd_switch.c; the controller is
+ * control/bluegreen/). Every value is checked before anything is sent.
+ * Return: 0; -EINVAL (usage, printed, exit 2: nothing sent); -EEXIST (start:
+ * a switch of that name exists, exit 6); -EBUSY (promote, abort, rollback of
+ * a switch that ended, exit 6); -ENOENT (no such switch, exit 3); the API
+ * server's -errno, printed.
+ */
+int ctl_cmd_switch(int argc, char **argv);
 
 /*
  * ctl_cmd_backup_cluster(), ctl_cmd_restore_cluster() - `ferry backup

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "control/autoscale/autoscale.h"
+#include "control/bluegreen/bluegreen.h"
 #include "control/cluster/cluster.h"
 #include "control/lb/lb.h"
 #include "control/migrate/migrate.h"
@@ -34,5 +35,6 @@ const struct k8s_reconciler *const op_registry[] = {
 	&xfer_populate_reconciler,	/* PVC from a ferry Snapshot: control/xfer */
 	&mig_reconciler,		/* Migration: control/migrate (the plan) */
 	&lb_reconciler,			/* LoadBalancePolicy: control/lb (the weights) */
+	&bg_reconciler,			/* StatefulSwitch: control/bluegreen */
 	NULL,
 };

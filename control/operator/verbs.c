@@ -85,3 +85,65 @@ void op_conditions_print(const struct k8s_obj *o, int reason_width, const char *
 		       or_missing(k8s_obj_str(cd, "/reason"), missing),
 		       or_missing(k8s_obj_str(cd, "/message"), missing));
 }
+
+/* a selector as a LabelSelector object (verbs.h) */
+int op_selector_obj(const struct ctl_selector *sel, struct k8s_obj **out)
+{
+	static const char *const ops[] = {
+		[CTL_SEL_EXISTS] = "Exists", [CTL_SEL_NOT_EXISTS] = "DoesNotExist",
+		[CTL_SEL_EQ] = "In",	     [CTL_SEL_NE] = "NotIn",
+		[CTL_SEL_IN] = "In",	     [CTL_SEL_NOTIN] = "NotIn",
+	};
+	struct k8s_obj *o = NULL, *labels = NULL, *exprs = NULL, *e = NULL;
+	int ret;
+
+	*out = NULL;
+	ret = k8s_obj_new(&o);
+	if (!ret)
+		ret = k8s_obj_new(&labels);
+	if (!ret)
+		ret = k8s_obj_new_array(&exprs);
+	for (size_t i = 0; !ret && i < sel->n; i++) {
+		const struct ctl_sel_req *r = &sel->reqs[i];
+
+		if (r->op == CTL_SEL_EQ && !k8s_obj_key(labels, r->key)) {
+			char tok[2 * 320 + 2];
+
+			ret = k8s_ptr_join(tok, sizeof(tok), "", r->key);
+			if (!ret)
+				ret = k8s_obj_set_str(labels, tok, r->values[0]);
+			continue;
+		}
+		ret = k8s_obj_new(&e);
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/key", r->key);
+		if (!ret)
+			ret = k8s_obj_set_str(e, "/operator", ops[r->op]);
+		if (!ret && r->nvalues) {
+			ret = k8s_obj_set_empty(e, "/values", K8S_T_ARRAY);
+			for (size_t k = 0; !ret && k < r->nvalues; k++)
+				ret = k8s_obj_set_str(e, "/values/-", r->values[k]);
+		}
+		if (!ret)
+			ret = k8s_obj_set(exprs, "/-", e);
+		if (!ret)
+			e = NULL;
+	}
+	if (!ret && k8s_obj_len(labels, ""))
+		ret = k8s_obj_set(o, "/matchLabels", labels);
+	if (!ret && k8s_obj_len(labels, ""))
+		labels = NULL;
+	if (!ret && k8s_obj_len(exprs, ""))
+		ret = k8s_obj_set(o, "/matchExpressions", exprs);
+	if (!ret && k8s_obj_len(exprs, ""))
+		exprs = NULL;
+	k8s_obj_free(e);
+	k8s_obj_free(labels);
+	k8s_obj_free(exprs);
+	if (ret) {
+		k8s_obj_free(o);
+		return -ENOMEM;
+	}
+	*out = o;
+	return 0;
+}

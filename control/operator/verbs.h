@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * control/operator/verbs.h - what the verbs on a cluster's objects share
- * (verbs.c): cmd_autoscale.c, cmd_lbpolicy.c, cmd_appbackup.c and
- * cmd_migrate.c. Private to control/operator.
+ * (verbs.c): cmd_autoscale.c, cmd_lbpolicy.c, cmd_appbackup.c,
+ * cmd_migrate.c and cmd_switch.c. Private to control/operator.
  *
  *   the options each of them takes: --kubeconfig, --context, -n/--namespace,
  *   and -A/--all-namespaces where the verb lists it (OP_CLUSTER_LONGOPTS,
@@ -96,5 +96,13 @@ void op_age(const char *stamp, const char *none, bool ahead, char *buf, size_t l
  * stands for a field that is absent or empty.
  */
 void op_conditions_print(const struct k8s_obj *o, int reason_width, const char *missing);
+
+/*
+ * op_selector_obj() - a parsed label selector (`-l`, --selector) as a
+ * metav1.LabelSelector object, as Velero's metav1.ParseToLabelSelector:
+ * key=value into matchLabels (a key given twice: an In expression), the rest
+ * into matchExpressions. Return: 0 and *@out (the caller frees); -ENOMEM.
+ */
+int op_selector_obj(const struct ctl_selector *sel, struct k8s_obj **out);
 
 #endif /* FERRY_CTL_OPERATOR_VERBS_H */

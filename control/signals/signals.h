@@ -54,10 +54,12 @@
 #ifndef FERRY_CTL_SIGNALS_H
 #define FERRY_CTL_SIGNALS_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define SIG_PATH	     "/v1/pods"
 #define SIG_AUDIENCE	     "ferry-agent"
@@ -88,6 +90,41 @@ enum sig_kind {
 	SIG_THROTTLED = SIG_V_KINDS, /* "throttled" (optional): CFS-throttled s/s */
 	SIG_KINDS,
 };
+
+/*
+ * sig_kind_name() - @k as a metric is named where a user writes it (a
+ * ScalePolicy's metrics, a StatefulSwitch's analysis): "cpu", "memory" (the
+ * Resource metrics), "ferry_runqueue_wait_p99_seconds", ... (Pods metrics);
+ * "?" out of range. sig_kind_by_name() - the reverse: 0, or -ENOENT.
+ * Header-only: the capabilities' spec decoders (fuzzed alone) link nothing.
+ */
+static inline const char *sig_kind_name(enum sig_kind k)
+{
+	static const char *const names[SIG_KINDS] = {
+		[SIG_CPU] = "cpu",
+		[SIG_MEMORY] = "memory",
+		[SIG_RUNQ_P50] = "ferry_runqueue_wait_p50_seconds",
+		[SIG_RUNQ_P99] = "ferry_runqueue_wait_p99_seconds",
+		[SIG_RX_BYTES] = "ferry_network_receive_bytes_per_second",
+		[SIG_TX_BYTES] = "ferry_network_transmit_bytes_per_second",
+		[SIG_RX_PACKETS] = "ferry_network_receive_packets_per_second",
+		[SIG_TX_PACKETS] = "ferry_network_transmit_packets_per_second",
+		[SIG_THROTTLED] = "ferry_cpu_throttled_seconds_per_second",
+	};
+
+	return (unsigned int)k < SIG_KINDS ? names[k] : "?";
+}
+
+static inline int sig_kind_by_name(const char *name, enum sig_kind *out)
+{
+	for (int k = 0; name && k < SIG_KINDS; k++) {
+		if (!strcmp(name, sig_kind_name((enum sig_kind)k))) {
+			*out = (enum sig_kind)k;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
 
 /**
  * struct sig_pod - one pod's values on a page

@@ -61,7 +61,8 @@
  * it is cut; the agent thaws (Thawed, frozenMilliseconds), and at the latest
  * XFER_FREEZE_HOLD_S after the freeze whatever it was told. Skipped: not
  * frozen (a Block volume, no pod mounts it, the claim's annotation
- * ferry.io/freeze: "false", or no agent answered within XFER_FREEZE_WAIT_S):
+ * ferry.io/freeze: "false", the transfer's spec.freeze false, or no agent
+ * answered within XFER_FREEZE_WAIT_S):
  * the snapshot is crash-consistent.
  */
 #define XFER_ANN_FREEZE	      "ferry.io/freeze"

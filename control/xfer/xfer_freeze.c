@@ -127,7 +127,7 @@ int xfer_freeze(struct k8s_client *c, const struct k8s_obj *vt, const char *ns, 
 	const char *opt = k8s_obj_annotation(pvc, XFER_ANN_FREEZE);
 	char node[256], uid[64];
 	struct k8s_obj *p = NULL;
-	bool ready = false;
+	bool ready = false, want = true;
 	int ret;
 
 	if (vs) {
@@ -139,7 +139,11 @@ int xfer_freeze(struct k8s_client *c, const struct k8s_obj *vt, const char *ns, 
 		ret = xfer_freeze_patch(c, vt, XFER_FREEZE_THAW, NULL, NULL, NULL, NULL, res, err);
 		return ret < 0 ? ret : 0;
 	}
+	k8s_obj_bool(vt, "/spec/freeze", &want);
 	if (!state) {
+		if (!want)
+			return xfer_freeze_patch(c, vt, XFER_FREEZE_SKIPPED, NULL, NULL, NULL,
+						 "spec.freeze: false (crash-consistent)", res, err);
 		if ((pv->volume_mode && !strcmp(pv->volume_mode, "Block")) ||
 		    (opt && !strcmp(opt, "false")))
 			return xfer_freeze_patch(c, vt, XFER_FREEZE_SKIPPED, NULL, NULL, NULL,

@@ -388,9 +388,14 @@ try:
         print(f"note: the load had fallen before it stopped ({total}m, {r_stop} replicas): the window "
               "is not checked", flush=True)
     print(f"note: load stopped -> scaled down {t_down - t_stop:.1f} s (window 6 s, sustain 2 s)", flush=True)
-    st = get(f"{API}/namespaces/shop/scalepolicies/burn").get("status", {})
-    eq("the ScalePolicy's last decision is the scale-down, applied",
-       (st.get("lastDecision", {}).get("desiredReplicas"), st.get("lastDecision", {}).get("applied")), (1, True), REF)
+    # the controller scales first and writes the ScalePolicy's status after: a read
+    # between the two sees the decision before, so the status gets a few seconds
+
+    def last():
+        d = (get(f"{API}/namespaces/shop/scalepolicies/burn") or {}).get("status", {}).get("lastDecision", {})
+        return (d.get("desiredReplicas"), d.get("applied"))
+    wait_until(lambda: last() == (1, True), 5, 0.2)
+    eq("the ScalePolicy's last decision is the scale-down, applied", last(), (1, True), REF)
     ev = [e for e in (get("/apis/events.k8s.io/v1/namespaces/shop/events") or {}).get("items", [])
           if e.get("reason") == "SuccessfulRescale"]
     check("SuccessfulRescale Events in the HPA's words (New size: N; reason: ...)",

@@ -53,7 +53,8 @@ t_ok "ferry_agent_rate_interval_seconds is the time between two samples (0 < $iv
     python3 -c 'import sys; sys.exit(not 0 < float(sys.argv[1]) < 5)' "${iv:-0}"
 t_ok "without a cluster the agent says so once and runs" [ "$(grep -c 'no cluster' "$t_tmp/agent.err")" = 1 ]
 
-pport=$((T_PORT + 1))
+# a port of its own the kernel chose (T_PORT + 1 was taken once by another test's process)
+pport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$t_tmp/prom.yml" <<EOC
 global:
   scrape_interval: 1s

@@ -154,6 +154,17 @@ static void test_intervals_and_counts(void)
 	}
 }
 
+/* ctl_map_get_fn over the four {from, to} pairs below */
+static const char *pair_get(const void *map, const char *from)
+{
+	const char *const(*m)[2] = map;
+
+	for (size_t i = 0; i < 4; i++)
+		if (m[i][0] && !strcmp(m[i][0], from))
+			return m[i][1];
+	return NULL;
+}
+
 static void test_labels(void)
 {
 	static const struct {
@@ -220,6 +231,43 @@ static void test_labels(void)
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 		T_ASSERT(ctl_label_value_valid(values[i].value) == values[i].ok, "value '%s'",
 			 values[i].value);
+	T_ASSERT(ctl_label_pair_valid("topology.kubernetes.io/zone=eu-1a") &&
+			 ctl_label_pair_valid("disk=") && ctl_label_pair_valid("a=b=c") == false &&
+			 !ctl_label_pair_valid("zone") && !ctl_label_pair_valid("=a") &&
+			 !ctl_label_pair_valid("zone=a b") && !ctl_label_pair_valid("-z=a"),
+		 "KEY=VALUE pairs");
+	{
+		static const char *const map[][2] = {
+			{"zone=a", "topology.kubernetes.io/zone=eu-1a"},
+			{"zone=c", ""},
+			{"gpu", "nvidia.com/gpu"},
+			{"rack", ""}};
+		char nk[64], nv[64];
+		const char *pv;
+
+		T_ASSERT(ctl_label_map(pair_get, map, "zone", "a", nk, sizeof(nk), nv, sizeof(nv),
+				       &pv) == 1 &&
+				 !strcmp(nk, "topology.kubernetes.io/zone") && !strcmp(pv, "eu-1a"),
+			 "a label's entry: %s=%s", nk, pv);
+		T_ASSERT(ctl_label_map(pair_get, map, "zone", "c", nk, sizeof(nk), nv, sizeof(nv),
+				       &pv) == -1,
+			 "dropped");
+		T_ASSERT(ctl_label_map(pair_get, map, "zone", "b", nk, sizeof(nk), nv, sizeof(nv),
+				       &pv) == 0 &&
+				 !strcmp(pv, "b"),
+			 "not named");
+		T_ASSERT(ctl_label_map(pair_get, map, "gpu", "a100", nk, sizeof(nk), nv, sizeof(nv),
+				       &pv) == 1 &&
+				 !strcmp(nk, "nvidia.com/gpu") && !strcmp(pv, "a100"),
+			 "a key's entry keeps the value");
+		T_ASSERT(ctl_label_map(pair_get, map, "gpu", NULL, nk, sizeof(nk), nv, sizeof(nv),
+				       &pv) == 1 &&
+				 !strcmp(nk, "nvidia.com/gpu") && !pv,
+			 "a key alone");
+		T_ASSERT(ctl_label_map(pair_get, map, "rack", "r1", nk, sizeof(nk), nv, sizeof(nv),
+				       &pv) == -1,
+			 "a key dropped drops its labels");
+	}
 }
 
 /* The requirements as one line: "app = web; !legacy; tier in (a,b)". */

@@ -478,6 +478,62 @@ static const struct prep_case prep_cases[] = {
 	 "'jobTemplate':{'spec':{'template':{'spec':{'containers':[{'name':'c','image':'w:1'}]}}}}}}",
 	 "{'apiVersion':'batch/v1','kind':'CronJob','metadata':{'name':'c','namespace':'a'},'spec':{"
 	 "'jobTemplate':{'spec':{'template':{'spec':{'containers':[{'name':'c','image':'w:2'}]}}}}}}"},
+	{"nodeLabelMapping: nodeSelector labels mapped, dropped, kept; a key mapped keeps its value",
+	 "{'nodeLabelMapping':{'disk=ssd':'storage=fast','pool=a':'','zone':'topology.kubernetes.io/zone'}}",
+	 "{'apiVersion':'apps/v1','kind':'StatefulSet','metadata':{'name':'db','namespace':'a'},"
+	 "'spec':{'template':{'spec':{'nodeSelector':{'disk':'ssd','pool':'a','zone':'z1','arch':'arm64'},"
+	 "'containers':[{'name':'c','image':'x'}]}}}}",
+	 "{'apiVersion':'apps/v1','kind':'StatefulSet','metadata':{'name':'db','namespace':'a'},"
+	 "'spec':{'template':{'spec':{'nodeSelector':{'storage':'fast','topology.kubernetes.io/zone':'z1',"
+	 "'arch':'arm64'},'containers':[{'name':'c','image':'x'}]}}}}"},
+	{"nodeLabelMapping: nodeAffinity In values as labels, Exists by the key; an emptied term and "
+	 "preference go, and the required rule with its last term",
+	 "{'nodeLabelMapping':{'zone=a':'topology.kubernetes.io/zone=eu-1a',"
+	 "'zone=b':'topology.kubernetes.io/zone=eu-1b','zone=c':'','gpu':'nvidia.com/gpu','pool=x':''}}",
+	 "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p','namespace':'a'},'spec':{'affinity':{"
+	 "'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{'nodeSelectorTerms':["
+	 "{'matchExpressions':[{'key':'zone','operator':'In','values':['a','b','c']},"
+	 "{'key':'gpu','operator':'Exists'}]},{'matchExpressions':[{'key':'zone','operator':'In',"
+	 "'values':['c']}]}]},'preferredDuringSchedulingIgnoredDuringExecution':[{'weight':5,"
+	 "'preference':{'matchExpressions':[{'key':'pool','operator':'In','values':['x']}]}}]}},"
+	 "'containers':[{'name':'c','image':'x'}]}}",
+	 "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p','namespace':'a'},'spec':{'affinity':{"
+	 "'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{'nodeSelectorTerms':["
+	 "{'matchExpressions':[{'key':'topology.kubernetes.io/zone','operator':'In','values':['eu-1a',"
+	 "'eu-1b']},{'key':'nvidia.com/gpu','operator':'Exists'}]}]}}},"
+	 "'containers':[{'name':'c','image':'x'}]}}"},
+	{"nodeLabelMapping: every term emptied: no required rule left",
+	 "{'nodeLabelMapping':{'zone=c':''}}",
+	 "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'w','namespace':'a'},'spec':{"
+	 "'template':{'spec':{'affinity':{'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':"
+	 "{'nodeSelectorTerms':[{'matchExpressions':[{'key':'zone','operator':'In','values':['c']}]}]}}},"
+	 "'containers':[{'name':'c','image':'x'}]}}}}",
+	 "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'w','namespace':'a'},'spec':{"
+	 "'template':{'spec':{'affinity':{'nodeAffinity':{}},'containers':[{'name':'c','image':'x'}]}}}}"},
+	{"nodeLabelMapping: values mapping to two keys leave the expression as it was",
+	 "{'nodeLabelMapping':{'zone=a':'k1=a','zone=b':'k2=b'}}",
+	 "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p','namespace':'a'},'spec':{'affinity':{"
+	 "'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{'nodeSelectorTerms':["
+	 "{'matchExpressions':[{'key':'zone','operator':'In','values':['a','b']}]}]}}},"
+	 "'containers':[{'name':'c','image':'x'}]}}",
+	 "{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p','namespace':'a'},'spec':{'affinity':{"
+	 "'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{'nodeSelectorTerms':["
+	 "{'matchExpressions':[{'key':'zone','operator':'In','values':['a','b']}]}]}}},"
+	 "'containers':[{'name':'c','image':'x'}]}}"},
+	{"nodeLabelMapping: topology spread keys and tolerations (CronJobs' template); dropped ones go",
+	 "{'nodeLabelMapping':{'zone':'topology.kubernetes.io/zone','rack':'','dedicated=db':"
+	 "'workload=db','spot':''}}",
+	 "{'apiVersion':'batch/v1','kind':'CronJob','metadata':{'name':'c','namespace':'a'},'spec':{"
+	 "'jobTemplate':{'spec':{'template':{'spec':{'topologySpreadConstraints':[{'maxSkew':1,"
+	 "'topologyKey':'zone','whenUnsatisfiable':'DoNotSchedule'},{'maxSkew':1,'topologyKey':'rack',"
+	 "'whenUnsatisfiable':'ScheduleAnyway'}],'tolerations':[{'key':'dedicated','operator':'Equal',"
+	 "'value':'db','effect':'NoSchedule'},{'key':'spot','operator':'Exists'},{'operator':'Exists'}],"
+	 "'containers':[{'name':'c','image':'x'}]}}}}}}",
+	 "{'apiVersion':'batch/v1','kind':'CronJob','metadata':{'name':'c','namespace':'a'},'spec':{"
+	 "'jobTemplate':{'spec':{'template':{'spec':{'topologySpreadConstraints':[{'maxSkew':1,"
+	 "'topologyKey':'topology.kubernetes.io/zone','whenUnsatisfiable':'DoNotSchedule'}],"
+	 "'tolerations':[{'key':'workload','operator':'Equal','value':'db','effect':'NoSchedule'},"
+	 "{'operator':'Exists'}],'containers':[{'name':'c','image':'x'}]}}}}}}"},
 	{"restore.go: nodes and events are never restored", "{}",
 	 "{'apiVersion':'v1','kind':'Node','metadata':{'name':'n1'}}", NULL},
 	{"events.k8s.io Events likewise", "{}",
@@ -537,6 +593,12 @@ static void test_opts(void)
 		{"{'scaleWorkloadsToZero':{}}", "scaleWorkloadsToZero"},
 		{"{'backupName':'0123456789012345678901234567890123456789012345678901234567890123'}",
 		 "backupName"},
+		{"{'nodeLabelMapping':['a']}", "spec.nodeLabelMapping: not a map"},
+		{"{'nodeLabelMapping':{'zone=a':'zone'}}", "nodeLabelMapping.zone=a"},
+		{"{'nodeLabelMapping':{'zone':'zone=a'}}", "a label's key"},
+		{"{'nodeLabelMapping':{'zone=a b':'x=y'}}", "not a label"},
+		{"{'nodeLabelMapping':{'=a':'x=y'}}", "not a label"},
+		{"{'nodeLabelMapping':{'zone=a':3}}", "(drop)"},
 	};
 	struct cluster_restore_opts o = {0};
 	struct cluster_err err;

@@ -74,6 +74,20 @@ static void test_pointer(void)
 	T_ASSERT_EQ(k8s_obj_len(o, "/foo"), 2);
 	T_ASSERT_EQ(k8s_obj_len(o, ""), 10);
 	T_ASSERT(!strcmp(k8s_obj_name(k8s_obj_first(o)), "foo"));
+	{
+		char p[16];
+
+		T_ASSERT(!k8s_ptr_join(p, sizeof(p), "", "a/b") && !strcmp(p, "/a~1b"), "%s", p);
+		T_ASSERT(!k8s_obj_int(o, p, &v) && v == 1, "a joined key finds its member");
+		T_ASSERT(!k8s_ptr_join(p, sizeof(p), "/x", "m~n") && !strcmp(p, "/x/m~0n"), "%s",
+			 p);
+		T_ASSERT(!k8s_ptr_join(p, sizeof(p), "/x", "012345678901") &&
+				 !strcmp(p, "/x/012345678901"),
+			 "15 characters and the NUL fill it");
+		T_ASSERT_EQ(k8s_ptr_join(p, sizeof(p), "/x", "0123456789012"), -ENAMETOOLONG);
+		T_ASSERT(!p[0], "too long: empty");
+		T_ASSERT_EQ(k8s_ptr_join(p, sizeof(p), "/x", "01234567890~"), -ENAMETOOLONG);
+	}
 	k8s_obj_free(o);
 }
 

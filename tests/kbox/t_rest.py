@@ -235,6 +235,42 @@ code, _, a = c.patch(SVC + "/s2", {"spec": {"externalIPs": ["192.0.2.3"]}}, ct="
 eq("an Update changing the atomic list takes it from every other owner",
    (code, owners_of(a, "externalIPs")), (200, [("editor", "Update")]), SSA)
 
+# ---- nodePorts: one range for the whole cluster (Service "type NodePort"; portallocator)
+SVCREF = "kubernetes.io Service, type NodePort"
+
+
+def svc_np(name, np=None, typ="NodePort"):
+    port = {"port": 80} if np is None else {"port": 80, "nodePort": np}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"type": typ, "selector": {"app": name}, "ports": [port]}}
+
+
+code, _, n1 = c.post(SVC, svc_np("np1"))
+got = ((n1.get("spec") or {}).get("ports") or [{}])[0].get("nodePort") if code == 201 else None
+check("a NodePort Service without one is given a nodePort from 30000-32767",
+      isinstance(got, int) and 30000 <= got <= 32767, (code, got), ref=SVCREF)
+code, _, body = c.post(SVC, svc_np("np2", got))
+check("another Service asking for the same nodePort: 422, provided port is already allocated",
+      code == 422 and f"spec.ports[0].nodePort: Invalid value: {got}: provided port is already allocated"
+      in body.get("message", ""), (code, body.get("message")), ref=SVCREF)
+code, _, body = c.post(SVC, svc_np("np3", 80))
+check("a nodePort outside the range: 422 naming the range",
+      code == 422 and "The range of valid ports is 30000-32767" in body.get("message", ""),
+      (code, body.get("message")), ref=SVCREF)
+code, _, body = c.post(SVC, svc_np("np4", 30999, typ="ClusterIP"))
+check("a nodePort on a ClusterIP Service: 422 Forbidden",
+      code == 422 and "nodePort: Forbidden: may not be used when `type` is 'ClusterIP'" in body.get("message", ""),
+      (code, body.get("message")), ref=SVCREF)
+if n1:
+    n1["spec"]["ports"] = [{"port": 80}]
+    code, _, n1b = c.put(SVC + "/np1", n1)
+    eq("a PUT that leaves the nodePort out keeps the one allocated",
+       (code, ((n1b.get("spec") or {}).get("ports") or [{}])[0].get("nodePort")), (200, got), SVCREF)
+c.delete(SVC + "/np1")
+code, _, n2 = c.post(SVC, svc_np("np2", got))
+eq("once its Service is deleted, the nodePort can be asked for again", code, 201, SVCREF)
+c.delete(SVC + "/np2")
+
 # ---- dryRun=All (§7.2; API concepts "Dry-run")
 code, _, dr = c.post(CM, cm("dry"), query={"dryRun": "All"})
 eq("dryRun create answers 201 with the object", (code, dr["metadata"]["name"]), (201, "dry"), AC)

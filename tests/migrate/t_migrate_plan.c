@@ -384,6 +384,261 @@ static void check_messages(void)
 	mig_plan_fini(&p);
 }
 
+/* the node labels the source's pods ask for, through nodeLabelMapping, against the target's nodes */
+static void check_node_labels(void)
+{
+	struct mig_spec s = spec_of(SPEC(
+		",\"nodeLabelMapping\":{\"topology.kubernetes.io/zone=a\":\"topology.kubernetes.io/"
+		"zone=eu-1a\",\"disk\":\"storage\",\"pool\":\"\"}"));
+	struct mig_node_ask asks[] = {
+		{"shop", "web-0", "topology.kubernetes.io/zone", "a"}, /* mapped, present */
+		{"shop", "web-1", "topology.kubernetes.io/zone", "a"}, /* the same: once */
+		{"shop", "db-0", "disk", "ssd"},	       /* key mapped: storage=ssd, absent */
+		{"shop", "db-0", "pool", "blue"},	       /* dropped: a warning */
+		{"shop", "db-0", "kubernetes.io/os", "linux"}, /* unmapped, present */
+		{"shop", "job-0", "gpu", "a100"},	       /* unmapped, absent */
+	};
+	const char *labels[] = {"topology.kubernetes.io/zone=eu-1a", "kubernetes.io/os=linux",
+				"storage=hdd"};
+	bool found = true;
+	struct mig_facts f = {.source = {.classes = src_classes, .n_classes = 3},
+			      .target = {.classes = dst_classes, .n_classes = 2},
+			      .source_ns_found = &found,
+			      .asks = asks,
+			      .n_asks = 6,
+			      .target_labels = labels,
+			      .n_target_labels = 3,
+			      .target_nodes_known = true};
+	struct mig_plan p;
+	char got[256];
+
+	T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+	reasons(&p, got, sizeof(got));
+	T_ASSERT(!strcmp(got, "NodeLabelMissing ~NodeLabelDropped NodeLabelMissing"), "%s", got);
+	T_ASSERT(!strcmp(p.findings[0].object, "Pod shop/db-0") &&
+			 strstr(p.findings[0].message, "storage=ssd (mapped from disk)"),
+		 "%s: %s", p.findings[0].object, p.findings[0].message);
+	T_ASSERT(strstr(p.findings[1].message, "pool=blue") &&
+			 strstr(p.findings[2].message, "gpu=a100") && p.n_errors == 2,
+		 "%s / %s", p.findings[1].message, p.findings[2].message);
+	mig_plan_fini(&p);
+	/* pods no node takes: web-9 a warning; db-0 not, NodeLabelMissing said why */
+	{
+		struct mig_unplaced un[] = {{"shop", "web-9", "no node of the target is Ready"},
+					    {"shop", "db-0", "no node matches"}};
+
+		f.unplaced = un;
+		f.n_unplaced = 2;
+		T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+		reasons(&p, got, sizeof(got));
+		T_ASSERT(!strcmp(got, "NodeLabelMissing ~NodeLabelDropped NodeLabelMissing "
+				      "~NoNodeFits"),
+			 "%s", got);
+		T_ASSERT(!strcmp(p.findings[3].object, "Pod shop/web-9") &&
+				 strstr(p.findings[3].message, "no node of the target is Ready") &&
+				 strstr(p.findings[3].message, "autoscaler"),
+			 "%s: %s", p.findings[3].object, p.findings[3].message);
+		mig_plan_fini(&p);
+		f.unplaced = NULL;
+		f.n_unplaced = 0;
+	}
+	f.target_nodes_known = false; /* the nodes not listed (no right to): nothing said */
+	T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+	T_ASSERT(p.n_findings == 0, "%zu findings", p.n_findings);
+	mig_plan_fini(&p);
+}
+
+/* the Services' nodePorts and load balancers, the pods' image pull secrets */
+static void check_services(void)
+{
+	struct mig_spec s = spec_of(SPEC(",\"namespaceMapping\":{\"shop\":\"shop-b\"}"));
+	struct mig_node_port src[] = {
+		{"shop", "web", 30080, true},	   /* kept, held by another Service: an error */
+		{"shop", "api", 30081, true},	   /* kept, held by itself (a previous try): fine */
+		{"shop", "admin", 30082, true},	   /* kept, free: fine */
+		{"shop", "metrics", 31000, false}, /* the API server's pick: changes */
+	};
+	struct mig_node_port dst[] = {
+		{"other", "gateway", 30080, false},
+		{"shop-b", "api", 30081, false},
+	};
+	struct mig_lb lbs[] = {
+		{"shop", "web", "203.0.113.7", NULL},
+		{"shop", "edge", "203.0.113.8", "203.0.113.8"},
+	};
+	struct mig_pull_secret pulls[] = {
+		{"shop", "web-0", "regcred", true},
+		{"shop", "web-0", "gone", false},
+		{"shop", "web-1", "gone", false}, /* the same Secret: once */
+	};
+	bool found = true;
+	struct mig_facts f = {.source = {.classes = src_classes, .n_classes = 3},
+			      .target = {.classes = dst_classes, .n_classes = 2},
+			      .source_ns_found = &found,
+			      .node_ports = src,
+			      .n_node_ports = 4,
+			      .target_node_ports = dst,
+			      .n_target_node_ports = 2,
+			      .target_services_known = true,
+			      .lbs = lbs,
+			      .n_lbs = 2,
+			      .pulls = pulls,
+			      .n_pulls = 3};
+	struct mig_plan p;
+	char got[256];
+
+	T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+	reasons(&p, got, sizeof(got));
+	T_ASSERT(!strcmp(got, "NodePortTaken ~NodePortChanges ~LoadBalancerAddressChanges "
+			      "~LoadBalancerIPPinned ImagePullSecretMissing"),
+		 "%s", got);
+	T_ASSERT(p.n_errors == 2, "%zu errors", p.n_errors);
+	T_ASSERT(!strcmp(p.findings[0].object, "Service shop/web") &&
+			 strstr(p.findings[0].message, "30080") &&
+			 strstr(p.findings[0].message, "Service other/gateway"),
+		 "%s: %s", p.findings[0].object, p.findings[0].message);
+	T_ASSERT(!strcmp(p.findings[1].object, "Service shop/metrics") &&
+			 strstr(p.findings[1].message, "31000"),
+		 "%s: %s", p.findings[1].object, p.findings[1].message);
+	T_ASSERT(strstr(p.findings[2].message, "203.0.113.7") &&
+			 strstr(p.findings[3].message, "spec.loadBalancerIP 203.0.113.8"),
+		 "%s / %s", p.findings[2].message, p.findings[3].message);
+	T_ASSERT(!strcmp(p.findings[4].object, "Pod shop/web-0") &&
+			 strstr(p.findings[4].message, "Secret gone"),
+		 "%s: %s", p.findings[4].object, p.findings[4].message);
+	mig_plan_fini(&p);
+	f.target_services_known = false; /* the target's Services not listed: no clash said */
+	T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+	reasons(&p, got, sizeof(got));
+	T_ASSERT(!strncmp(got, "~NodePortChanges ", 17), "%s", got);
+	mig_plan_fini(&p);
+}
+
+/* the seed snapshots each claim through its driver's default VolumeSnapshotClass */
+static void check_snapshottable(void)
+{
+	struct mig_spec s = spec_of(SPEC(",\"storageClassMapping\":{\"nfs\":\"gold\"}"));
+	struct mig_claim c[] = {
+		CLAIM("d0", "fast", MiB, MIG_RWO), /* disk.csi.a: has a default class */
+		CLAIM("d1", NULL, MiB, MIG_RWO),   /* the source's default, fast: the same */
+		CLAIM("n0", "nfs", MiB, MIG_RWX),  /* nfs.csi.a: none */
+	};
+	const char *drivers[] = {"disk.csi.a"};
+	bool found = true;
+	struct mig_facts f = {.source = {.classes = src_classes, .n_classes = 3},
+			      .target = {.classes = dst_classes, .n_classes = 2},
+			      .source_ns_found = &found,
+			      .claims = c,
+			      .n_claims = 3,
+			      .snapshot_drivers = drivers,
+			      .n_snapshot_drivers = 1,
+			      .snapshots_known = true};
+	struct mig_plan p;
+	char got[256];
+
+	T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+	reasons(&p, got, sizeof(got));
+	T_ASSERT(!strcmp(got, "NotSnapshottable ~ReadWriteMany"), "%s", got);
+	T_ASSERT(!strcmp(p.findings[0].object, "PersistentVolumeClaim shop/n0") &&
+			 strstr(p.findings[0].message, "nfs.csi.a") &&
+			 strstr(p.findings[0].message, "is-default-class"),
+		 "%s: %s", p.findings[0].object, p.findings[0].message);
+	mig_plan_fini(&p);
+	f.n_snapshot_drivers = 0; /* the snapshot API not served: known, none */
+	T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+	T_ASSERT(p.n_errors == 3, "%zu errors", p.n_errors);
+	mig_plan_fini(&p);
+	f.snapshots_known = false; /* the classes not listed (no right to): not checked, said */
+	f.unread = MIG_UNREAD_SNAPSHOT_CLASSES | MIG_UNREAD_TARGET_SERVICES;
+	T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+	reasons(&p, got, sizeof(got));
+	T_ASSERT(p.n_errors == 0 && !strcmp(got, "~ReadWriteMany ~NotChecked ~NotChecked"), "%s",
+		 got);
+	T_ASSERT(!strcmp(p.findings[1].object, "Cluster target") &&
+			 strstr(p.findings[1].message, "nodePort clashes: not checked") &&
+			 strstr(p.findings[1].message, "grant list services"),
+		 "%s: %s", p.findings[1].object, p.findings[1].message);
+	T_ASSERT(!strcmp(p.findings[2].object, "Cluster source") &&
+			 strstr(p.findings[2].message, "list volumesnapshotclasses"),
+		 "%s: %s", p.findings[2].object, p.findings[2].message);
+	mig_plan_fini(&p);
+}
+
+/* objects the target has already: what existingResourcePolicy makes of each */
+static void check_existing(void)
+{
+	static const struct {
+		const char *policy, *want, *says;
+		size_t errors;
+	} pol[] = {
+		{"", "~ObjectExists ~ObjectExists", "leaves it as it is there", 0},
+		{",\"existingResourcePolicy\":\"update\"", "~ObjectExists ~ObjectExists",
+		 "makes it the source's", 0},
+		{",\"existingResourcePolicy\":\"fail\"", "ObjectExists ObjectExists",
+		 "fail refuses the move", 2},
+	};
+	struct mig_object ex[] = {{"ConfigMap", "shop", "settings"}, {"Deployment", "shop", "web"}};
+	bool found = true;
+	struct mig_facts f = {.source = {.classes = src_classes, .n_classes = 3},
+			      .target = {.classes = dst_classes, .n_classes = 2},
+			      .source_ns_found = &found,
+			      .existing = ex,
+			      .n_existing = 2};
+
+	for (size_t i = 0; i < sizeof(pol) / sizeof(pol[0]); i++) {
+		char json[256], got[256];
+		struct mig_spec s;
+		struct mig_plan p;
+
+		snprintf(json, sizeof(json), SPEC(",\"namespaceMapping\":{\"shop\":\"shop-b\"}%s"),
+			 pol[i].policy);
+		s = spec_of(json);
+		T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+		reasons(&p, got, sizeof(got));
+		T_ASSERT(!strcmp(got, pol[i].want) && p.n_errors == pol[i].errors, "%s: %s",
+			 pol[i].policy, got);
+		T_ASSERT(!strcmp(p.findings[1].object, "Deployment shop/web") &&
+				 strstr(p.findings[1].message, "namespace shop-b") &&
+				 strstr(p.findings[1].message, pol[i].says),
+			 "%s: %s", p.findings[1].object, p.findings[1].message);
+		mig_plan_fini(&p);
+	}
+}
+
+/* custom resources: their CRDs on the target, serving the version that moves */
+static void check_customs(void)
+{
+	struct mig_spec s = spec_of(SPEC(""));
+	struct mig_custom cus[] = {
+		{"widgets.example.io", "Widget", "v1", "shop", false, false},
+		{"gadgets.example.io", "Gadget", "v2", "shop", true, false},
+		{"things.example.io", "Thing", "v1", "shop", true, true},
+	};
+	bool found = true;
+	struct mig_facts f = {.source = {.classes = src_classes, .n_classes = 3},
+			      .target = {.classes = dst_classes, .n_classes = 2},
+			      .source_ns_found = &found,
+			      .customs = cus,
+			      .n_customs = 3,
+			      .unread = MIG_UNREAD_CUSTOM,
+			      .unread_custom = "gizmos.example.io",
+			      .n_unread_custom = 2};
+	struct mig_plan p;
+	char got[256];
+
+	T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+	reasons(&p, got, sizeof(got));
+	T_ASSERT(!strcmp(got, "CRDMissing APIVersionMissing ~NotChecked"), "%s", got);
+	T_ASSERT(!strcmp(p.findings[0].object, "CustomResourceDefinition widgets.example.io") &&
+			 strstr(p.findings[0].message, "Widget objects (v1)"),
+		 "%s: %s", p.findings[0].object, p.findings[0].message);
+	T_ASSERT(strstr(p.findings[1].message, "move as v2") &&
+			 strstr(p.findings[2].message, "view ClusterRole") &&
+			 strstr(p.findings[2].message, "(gizmos.example.io and more)"),
+		 "%s / %s", p.findings[1].message, p.findings[2].message);
+	mig_plan_fini(&p);
+}
+
 #define SRC "\"source\":{\"kubeconfigSecretRef\":{\"name\":\"a\"}}"
 
 static void check_spec(void)
@@ -427,6 +682,25 @@ static void check_spec(void)
 		 "spec.storageClassMapping"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"storageClassMapping\":\"x=y\"}}",
 		 "spec.storageClassMapping"},
+		/* the transforms handed to the seed's Restore */
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"nodeLabelMapping\":[]}}",
+		 "spec.nodeLabelMapping: Invalid value: a map"},
+		{"{\"spec\":{" SRC
+		 ",\"namespaces\":[\"a\"],\"nodeLabelMapping\":{\"zone=a b\":\"z=a\"}}}",
+		 "\"zone=a b\": a node label"},
+		{"{\"spec\":{" SRC
+		 ",\"namespaces\":[\"a\"],\"nodeLabelMapping\":{\"zone=a\":\"zone\"}}}",
+		 "spec.nodeLabelMapping[zone=a]"},
+		{"{\"spec\":{" SRC
+		 ",\"namespaces\":[\"a\"],\"nodeLabelMapping\":{\"zone\":\"z=a\"}}}",
+		 "a label's key"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"nodeLabelMapping\":{\"zone\":1}}}",
+		 "spec.nodeLabelMapping[zone]"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"imageMapping\":\"a\"}}",
+		 "spec.imageMapping"},
+		{"{\"spec\":{" SRC
+		 ",\"namespaces\":[\"a\"],\"imageMapping\":{\"docker.io/\":\"\"}}}",
+		 "spec.imageMapping[docker.io/]"},
 		/* the stages' fields */
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"repository\":\"Repo\"}}",
 		 "spec.repository"},
@@ -436,6 +710,21 @@ static void check_spec(void)
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"rollback\":[]}}", "spec.rollback"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"skipVerify\":\"no\"}}",
 		 "spec.skipVerify"},
+		{"{\"spec\":{" SRC ",\"namespaceSelector\":[]}}",
+		 "spec.namespaceSelector: Invalid"},
+		{"{\"spec\":{" SRC ",\"namespaceSelector\":{}}}",
+		 "it would select every namespace"},
+		{"{\"spec\":{" SRC ",\"namespaceSelector\":{\"matchExpressions\":[{\"key\":\"a\","
+		 "\"operator\":\"Near\"}]}}}",
+		 "spec.namespaceSelector: Invalid value: an unknown operator"},
+		{"{\"spec\":{" SRC ",\"namespaceSelector\":{\"matchLabels\":{\"-bad\":\"x\"}}}}",
+		 "spec.namespaceSelector: Invalid value"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[],\"namespaceSelector\":null}}",
+		 "spec.namespaces: Required"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"existingResourcePolicy\":\"merge\"}}",
+		 "spec.existingResourcePolicy: Unsupported value: \"merge\""},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"existingResourcePolicy\":1}}",
+		 "spec.existingResourcePolicy: Unsupported value"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"cutover\":true,\"rollback\":true}}",
 		 "both asked for"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"syncIntervalSeconds\":0}}",
@@ -452,21 +741,32 @@ static void check_spec(void)
 		char why[256];
 
 		T_ASSERT(!k8s_obj_parse(bad[i].json, strlen(bad[i].json), &o), "parse %zu", i);
-		T_ASSERT_EQ(mig_spec_decode(o, &s, why, sizeof(why)), -EINVAL);
+		T_ASSERT(mig_spec_decode(o, &s, why, sizeof(why)) == -EINVAL, "%s: decoded",
+			 bad[i].json);
 		T_ASSERT(strstr(why, bad[i].why), "%zu: '%s' does not say '%s'", i, why,
 			 bad[i].why);
 		k8s_obj_free(o);
 	}
+	/* the transforms as a user writes them */
+	s = spec_of(
+		SPEC(",\"nodeLabelMapping\":{\"zone=a\":\"topology.kubernetes.io/zone=eu-1a\","
+		     "\"rack\":\"\",\"gpu\":\"nvidia.com/gpu\"},\"imageMapping\":{\"docker.io/\":"
+		     "\"registry.eu.example/mirror/\"}"));
+	T_ASSERT(s.n_namespaces == 1, "transforms decode");
 	/* the defaults, and a full spec */
 	s = spec_of(SPEC(""));
-	T_ASSERT(!strcmp(s.secret, "a") && !strcmp(s.secret_key, "kubeconfig") && !s.context[0] &&
-			 s.timeout_s == MIG_DEFAULT_TIMEOUT_S && s.n_namespaces == 1 &&
-			 !strcmp(s.target_namespaces[0], "shop") && !s.n_class_map &&
-			 !strcmp(s.repository, "default") && !s.start && !s.cutover &&
-			 !s.rollback && !s.skip_verify &&
-			 s.sync_interval_s == MIG_DEFAULT_INTERVAL_S &&
-			 s.cutover_bound_s == MIG_DEFAULT_BOUND_S,
-		 "defaults");
+	T_ASSERT(
+		!strcmp(s.secret, "a") && !strcmp(s.secret_key, "kubeconfig") && !s.context[0] &&
+			s.timeout_s == MIG_DEFAULT_TIMEOUT_S && s.n_namespaces == 1 &&
+			!strcmp(s.target_namespaces[0], "shop") && !s.n_class_map &&
+			!strcmp(s.repository, "default") && !s.start && !s.cutover && !s.rollback &&
+			!s.skip_verify && s.sync_interval_s == MIG_DEFAULT_INTERVAL_S &&
+			s.cutover_bound_s == MIG_DEFAULT_BOUND_S && s.existing == MIG_EXISTING_NONE,
+		"defaults");
+	s = spec_of(SPEC(",\"existingResourcePolicy\":\"update\""));
+	T_ASSERT(s.existing == MIG_EXISTING_UPDATE, "existingResourcePolicy update");
+	s = spec_of(SPEC(",\"existingResourcePolicy\":\"fail\""));
+	T_ASSERT(s.existing == MIG_EXISTING_FAIL, "existingResourcePolicy fail");
 	s = spec_of("{\"spec\":{" SRC
 		    ",\"namespaces\":[\"a\"],\"repository\":\"r2\",\"start\":true,"
 		    "\"cutover\":true,\"syncIntervalSeconds\":2,\"cutoverBoundSeconds\":5,"
@@ -484,6 +784,71 @@ static void check_spec(void)
 			 !strcmp(s.target_namespaces[1], "b2") && s.n_class_map == 1 &&
 			 !strcmp(s.class_map[0].to, "y.z"),
 		 "a full spec");
+}
+
+/* spec.namespaceSelector: decoded alone, its namespaces added at plan time, mapped again */
+static void check_ns_selector(void)
+{
+	static const char *const found[] = {"shop", "shop-db", "shop-web"};
+	static const char *const bad_name[] = {"Shop"};
+	const char *many[MIG_MAX_NAMESPACES + 1];
+	char names[MIG_MAX_NAMESPACES + 1][16];
+	struct k8s_obj *o = NULL;
+	struct mig_spec s;
+	char why[256];
+
+	T_ASSERT_EQ(k8s_obj_parse("{\"spec\":{" SRC ",\"namespaceSelector\":{\"matchLabels\":"
+				  "{\"team\":\"shop\"},\"matchExpressions\":[{\"key\":\"tier\","
+				  "\"operator\":\"In\",\"values\":[\"web\",\"db\"]}]},"
+				  "\"namespaces\":[\"shop\"],\"namespaceMapping\":{\"shop-db\":"
+				  "\"db-b\"}}}",
+				  SIZE_MAX, &o),
+		    0);
+	T_ASSERT_EQ(mig_spec_decode(o, &s, why, sizeof(why)), 0);
+	T_ASSERT(s.n_namespaces == 1 && !strcmp(s.ns_selector, "team=shop,tier in (db,web)"),
+		 "%zu: '%s'", s.n_namespaces, s.ns_selector);
+	/* the listed namespace again, then two more; the mapping of shop-db applies now */
+	T_ASSERT_EQ(mig_spec_add_namespaces(o, &s, found, 3, why, sizeof(why)), 0);
+	T_ASSERT(s.n_namespaces == 3 && !strcmp(s.namespaces[1], "shop-db") &&
+			 !strcmp(s.target_namespaces[1], "db-b") &&
+			 !strcmp(s.target_namespaces[2], "shop-web"),
+		 "%zu namespaces", s.n_namespaces);
+	T_ASSERT_EQ(mig_spec_decode(o, &s, why, sizeof(why)), 0);
+	T_ASSERT(mig_spec_add_namespaces(o, &s, bad_name, 1, why, sizeof(why)) == -EINVAL &&
+			 strstr(why, "\"Shop\""),
+		 "%s", why);
+	/* a mapping of a namespace the selector did not find */
+	T_ASSERT_EQ(mig_spec_decode(o, &s, why, sizeof(why)), 0);
+	T_ASSERT(mig_spec_add_namespaces(o, &s, found, 1, why, sizeof(why)) == -EINVAL &&
+			 strstr(why, "nor of those spec.namespaceSelector selects"),
+		 "%s", why);
+	/* too many */
+	for (size_t i = 0; i <= MIG_MAX_NAMESPACES; i++) {
+		snprintf(names[i], sizeof(names[i]), "ns-%zu", i);
+		many[i] = names[i];
+	}
+	T_ASSERT_EQ(mig_spec_decode(o, &s, why, sizeof(why)), 0);
+	T_ASSERT(mig_spec_add_namespaces(o, &s, many, MIG_MAX_NAMESPACES + 1, why, sizeof(why)) ==
+				 -EINVAL &&
+			 strstr(why, "Too many"),
+		 "%s", why);
+	k8s_obj_free(o);
+	/* a selector alone: no namespace yet; the plan of none found says so */
+	s = spec_of("{\"spec\":{" SRC ",\"namespaceSelector\":{\"matchLabels\":{\"team\":"
+		    "\"x\"}}}}");
+	T_ASSERT(s.n_namespaces == 0 && !strcmp(s.ns_selector, "team=x"), "%zu", s.n_namespaces);
+	{
+		struct mig_facts f = {.source = {.classes = src_classes, .n_classes = 3},
+				      .target = {.classes = dst_classes, .n_classes = 2}};
+		struct mig_plan p;
+		char got[256];
+
+		T_ASSERT_EQ(mig_plan_make(&s, &f, &p), 0);
+		reasons(&p, got, sizeof(got));
+		T_ASSERT(!strcmp(got, "NoNamespaces") && strstr(p.findings[0].message, "team=x"),
+			 "%s", got);
+		mig_plan_fini(&p);
+	}
 }
 
 /* mig_round_verdict(): each word, and the figures in its line */
@@ -532,6 +897,12 @@ int main(void)
 	check_rounds();
 	check_rows();
 	check_messages();
+	check_node_labels();
+	check_services();
+	check_snapshottable();
+	check_existing();
+	check_customs();
+	check_ns_selector();
 	check_spec();
 	printf("t_migrate_plan: %zu rows ok\n", sizeof(rows) / sizeof(rows[0]));
 	return T_EXIT_PASS;

@@ -16,7 +16,6 @@ every 100 ms and serves /data over HTTP behind the Service `web`. `Probe`: reque
 address from inside a box's node, at 25 Hz, each recorded, so that a window without service
 can be measured (`window`). `diagnose`: what a failed step leaves to read.
 """
-import ctypes
 import hashlib
 import os
 import socket
@@ -159,11 +158,12 @@ WRITER = (
     'echo $i > count.tmp; mv count.tmp count; sleep 0.1; done')
 
 
-def app_objects(size="64Mi", storage_class="kbox-disk"):
-    """(path, object) to create, in order: the namespace, the Service, the StatefulSet."""
+def app_objects(size="64Mi", storage_class="kbox-disk", node_selector=None):
+    """(path, object) to create, in order: the namespace, the Service, the StatefulSet (its pods
+    with @node_selector, if any)."""
     claim = {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class,
              "resources": {"requests": {"storage": size}}}
-    return [
+    objs = [
         ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
         (f"/api/v1/namespaces/{NS}/services", {"apiVersion": "v1", "kind": "Service", "metadata": {
             "name": "web", "labels": LABELS}, "spec": {"selector": LABELS, "ports": [
@@ -181,10 +181,13 @@ def app_objects(size="64Mi", storage_class="kbox-disk"):
             "volumeClaimTemplates": [{"metadata": {"name": n, "labels": LABELS}, "spec": claim}
                                      for n in ("data", "logs")]}}),
     ]
+    if node_selector:
+        objs[2][1]["spec"]["template"]["spec"]["nodeSelector"] = dict(node_selector)
+    return objs
 
 
-def make_app(env):
-    for path, obj in app_objects():
+def make_app(env, node_selector=None):
+    for path, obj in app_objects(node_selector=node_selector):
         env.create(path, obj)
 
 
@@ -356,8 +359,11 @@ def fsck(env, pv):
 
 # ------------------------------------------------------------------ the probe
 
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
+
+
+# a time without an answer this long is an outage: many of the probe's periods and timeouts, far
+# below any stop (a scale-down, a fence); a single probe timed out on a busy 2-core machine is not
+OUTAGE_S = 1.0
 
 
 class Probe:
@@ -403,12 +409,7 @@ class Probe:
     def _run(self):
         # setns(2) of a network namespace moves the calling thread only: this one, for its life
         try:
-            fd = os.open(f"/run/netns/{self.netns}", os.O_RDONLY)
-            try:
-                if _libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), f"setns {self.netns}")
-            finally:
-                os.close(fd)
+            nodeutil.enter_netns(self.netns)
         except OSError as e:
             self.error = e
             return
@@ -430,6 +431,19 @@ class Probe:
 
     def failures(self, since=0.0, until=None):
         return sum(1 for s in list(self.samples) if not s[1] and s[0] >= since and (until is None or s[0] < until))
+
+    def longest_gap(self, since=0.0, until=None):
+        """The longest time without an answer in [@since, @until): from one success (or @since) to
+        the next (or the last sample). A probe that timed out on a busy machine is a gap of its
+        period plus its timeout; a service that stopped answering, one as long as it was down."""
+        s = [x for x in list(self.samples) if x[0] >= since and (until is None or x[0] < until)]
+        if not s:
+            return None
+        gap, last = 0.0, since
+        for t, ok, _ in s:
+            if ok:
+                gap, last = max(gap, t - last), t
+        return max(gap, s[-1][0] - last) if not s[-1][1] else gap
 
     def rate(self):
         """Requests a second over the probe's life."""

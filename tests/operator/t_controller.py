@@ -81,7 +81,10 @@ PROVEN = ("ferry-controller",)
 # cluster running ferry: tests/migrate's warm migration proves it
 # ferry-controller-restore-nodes (restore-rbac.yaml): the nodes of the claims a Restore with
 # scaleWorkloadsToZero fills, which needs storage too: proven by tests/xfer/t_zero.py
+# ferry-controller-switch (switch-rbac.yaml): a StatefulSwitch needs storage and agents: proven
+# by tests/switch/t_switch.py, whose controller runs under its service account
 ELSEWHERE = ("ferry-controller-volumes", "ferry-controller-lb-route", "ferry-controller-migrate",
+             "ferry-controller-switch",
              "ferry-controller-restore-nodes")
 
 

@@ -99,6 +99,9 @@ def main():
             ("-o xml", ["plan", "x", "--source-kubeconfig", good_kc, "-o", "xml"] + base, ["json or yaml"]),
             ("a timeout of 0", ["plan", "x", "--source-kubeconfig", good_kc, "--source-timeout", "0"] + base,
              ["--source-timeout"]),
+            ("an existing-resource-policy none of the three", ["plan", "x", "--source-kubeconfig", good_kc,
+                                                            "--existing-resource-policy", "merge"] + base,
+             ["spec.existingResourcePolicy", "\"none\", \"update\", \"fail\""]),
             ("a mapping of a namespace not included", ["plan", "x", "--source-kubeconfig", good_kc] + base +
              ["--namespace-mappings", "other:b"], ["not one of spec.namespaces"]),
             ("an exec plugin in the source's kubeconfig", ["plan", "x", "--source-kubeconfig", exec_kc] + base,
@@ -152,6 +155,160 @@ def main():
     one_line("plan without the class map into a tight quota", r, 1, "PlanHasErrors")
     check("... the table lists the findings", "NoStorageClass" in r.stdout and "QuotaExceeded" in r.stdout and
           "1 volume(s), 64 MiB; 2 error(s)" in r.stdout, r.stdout, ref=REF)
+
+    # what the target must give the Services, and the pods' image pull secrets
+    svc_ns, svc_dst = "mig-svc", "mig-svc-b"
+    for ns in (svc_ns,):
+        sm._post(env, "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+
+    def service(ns, name, typ, port=None, chosen=False, pin=None):
+        p = {"port": 80} if port is None else {"port": 80, "nodePort": port}
+        meta = {"name": name}
+        if chosen:
+            meta["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps(
+                {"spec": {"type": typ, "ports": [p]}})}
+        spec = {"type": typ, "selector": {"app": name}, "ports": [p]}
+        if pin:
+            spec["loadBalancerIP"] = pin
+        code, _, out = box.admin.post(f"/api/v1/namespaces/{ns}/services",
+                                      {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec})
+        check(f"Service {ns}/{name} made", code == 201, (code, out), ref=REF)
+        return (out.get("spec") or {}).get("ports", [{}])[0].get("nodePort") if code == 201 else None
+
+    # the box is both clusters: the nodePort web keeps (its last-applied-configuration names
+    # it) is held on "the target" by web itself, in another namespace than it would go to
+    kept = service(svc_ns, "web", "NodePort", port=30080, chosen=True)
+    picked = service(svc_ns, "metrics", "NodePort")           # the API server's pick
+    service(svc_ns, "edge", "LoadBalancer", pin="198.51.100.9")
+    service(svc_ns, "front", "LoadBalancer")
+    box.admin.patch(f"/api/v1/namespaces/{svc_ns}/services/front/status",
+                    {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}}})
+    sm._post(env, f"/api/v1/namespaces/{svc_ns}/secrets",
+             {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "regcred"},
+              "type": "kubernetes.io/dockerconfigjson",
+              "data": {".dockerconfigjson": base64.b64encode(b'{"auths":{}}').decode()}})
+    sm._post(env, f"/api/v1/namespaces/{svc_ns}/pods",
+             {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0"},
+              "spec": {"nodeName": "mig-node", "imagePullSecrets": [{"name": "regcred"}, {"name": "gone"}],
+                       "containers": [{"name": "web", "image": "registry.a.example/web:1"}]}})
+    # a claim whose driver has no default VolumeSnapshotClass (mig-fast's has: mig-snap)
+    sm._post(env, "/apis/storage.k8s.io/v1/storageclasses",
+             {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "mig-nfs"},
+              "provisioner": "nfs.csi.ferry.io"})
+    sm._post(env, f"/api/v1/namespaces/{svc_ns}/persistentvolumeclaims",
+             {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "shared"},
+              "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "mig-nfs",
+                       "resources": {"requests": {"storage": str(sm.MiB)}}}})
+    box.admin.patch(f"/api/v1/namespaces/{svc_ns}/persistentvolumeclaims/shared/status",
+                    {"status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"],
+                                "capacity": {"storage": str(sm.MiB)}}})
+    # objects the target has already: a ConfigMap and a ServiceAccount of the same names
+    # (each namespace's kube-root-ca.crt and default, which the cluster makes, do not count)
+    sm._post(env, "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": svc_dst}})
+    for ns in (svc_ns, svc_dst):
+        sm._post(env, f"/api/v1/namespaces/{ns}/configmaps",
+                 {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"ns": ns}})
+        sm._post(env, f"/api/v1/namespaces/{ns}/serviceaccounts",
+                 {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app"}})
+    # a custom resource the reader may not list (migrate-source-rbac.yaml grants ferry.io's only)
+    sm._post(env, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+             {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+              "metadata": {"name": "gadgets.example.io"},
+              "spec": {"group": "example.io", "scope": "Namespaced",
+                       "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                       "versions": [{"name": "v1", "served": True, "storage": True,
+                                     "schema": {"openAPIV3Schema": {"type": "object",
+                                                                    "x-kubernetes-preserve-unknown-fields": True}}}]}})
+    kboxtest.wait_until(lambda: box.admin.get("/apis/example.io/v1")[0] == 200, 10, 0.1)
+    sm._post(env, f"/apis/example.io/v1/namespaces/{svc_ns}/gadgets",
+             {"apiVersion": "example.io/v1", "kind": "Gadget", "metadata": {"name": "g1"}})
+    # the target's one Ready node is tainted dedicated=db: web-0 does not tolerate it (NoNodeFits),
+    # db-0 does (nothing said); a pod of a DaemonSet is not asked about
+    sm._post(env, "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node",
+                                    "metadata": {"name": "mig-ready", "labels": {"disk": "ssd"}},
+                                    "spec": {"taints": [{"key": "dedicated", "value": "db",
+                                                         "effect": "NoSchedule"}]}})
+    box.admin.patch("/api/v1/nodes/mig-ready/status",
+                    {"status": {"conditions": [{"type": "Ready", "status": "True"}]}})
+    for name, extra in (("db-0", {"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "db",
+                                                   "effect": "NoSchedule"}],
+                                  "nodeSelector": {"disk": "ssd"}}),
+                        ("agent-x", {})):
+        meta = {"name": name}
+        if name == "agent-x":
+            meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent",
+                                        "uid": "00000000-0000-0000-0000-00000000da00"}]
+        sm._post(env, f"/api/v1/namespaces/{svc_ns}/pods",
+                 {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                  "spec": dict({"containers": [{"name": "c", "image": "registry.a.example/c:1"}]}, **extra)})
+    r = ferry("plan", "svc", "--source-kubeconfig", good_kc, "--namespace-mappings", f"{svc_ns}:{svc_dst}",
+              "--include-namespaces", svc_ns)
+    one_line("plan of Services, pull secrets and a claim the target cannot honour", r, 1, "PlanHasErrors")
+    found = {}
+    for ln in r.stdout.splitlines():
+        parts = ln.strip().split(": ", 2)
+        if len(parts) == 3:
+            found.setdefault(parts[1], []).append(parts[0] + ": " + parts[2])
+    check("NodePortTaken: web keeps 30080, which Service mig-svc/web holds on the target",
+          any(f.startswith("Error   Service mig-svc/web") and "30080" in f and "Service mig-svc/web holds" in f
+              for f in found.get("NodePortTaken", [])) and kept == 30080, (kept, r.stdout), ref=REF)
+    check(f"NodePortChanges: metrics' nodePort {picked} is the API server's pick, a warning",
+          any(f.startswith("Warning Service mig-svc/metrics") and str(picked) in f
+              for f in found.get("NodePortChanges", [])), r.stdout, ref=REF)
+    check("LoadBalancerIPPinned (edge names 198.51.100.9) and LoadBalancerAddressChanges (front has 203.0.113.7)",
+          any("198.51.100.9" in f for f in found.get("LoadBalancerIPPinned", [])) and
+          any("203.0.113.7" in f for f in found.get("LoadBalancerAddressChanges", [])), r.stdout, ref=REF)
+    check("ImagePullSecretMissing: web-0 names the Secret gone, which mig-svc does not hold; regcred is there",
+          any(f.startswith("Error   Pod mig-svc/web-0") and "Secret gone" in f
+              for f in found.get("ImagePullSecretMissing", [])) and
+          not any("regcred" in f for f in found.get("ImagePullSecretMissing", [])), r.stdout, ref=REF)
+    check("NotSnapshottable: the claim shared's driver nfs.csi.ferry.io has no default VolumeSnapshotClass",
+          any(f.startswith("Error   PersistentVolumeClaim mig-svc/shared") and "nfs.csi.ferry.io" in f
+              for f in found.get("NotSnapshottable", [])), r.stdout, ref=REF)
+    check("ObjectExists: ConfigMap settings and ServiceAccount app, warnings (existingResourcePolicy none)",
+          sorted(f.split(":")[0] for f in found.get("ObjectExists", [])) ==
+          ["Warning ConfigMap mig-svc/settings", "Warning ServiceAccount mig-svc/app"] and
+          "leaves it as it is there" in "".join(found.get("ObjectExists", [])), found.get("ObjectExists"), ref=REF)
+    check("NotChecked: the custom resources, which the reader may not list (the view ClusterRole named)",
+          any(f.startswith("Warning Cluster source") and "the custom resources in the namespaces" in f and
+              "(gadgets.example.io)" in f and "view ClusterRole" in f for f in found.get("NotChecked", [])),
+          found.get("NotChecked"), ref=REF)
+    check("NoNodeFits (a warning): web-0 tolerates no taint of the one Ready node; db-0 and the DaemonSet's pod not named",
+          [f.split(":")[0] for f in found.get("NoNodeFits", [])] == ["Warning Pod mig-svc/web-0"] and
+          "tolerates its taints" in "".join(found.get("NoNodeFits", [])), found.get("NoNodeFits"), ref=REF)
+    check("... 3 errors in all", "3 error(s)" in r.stdout, r.stdout, ref=REF)
+    r = ferry("plan", "svc", "--source-secret", "ferry-migrate-svc", "--namespace-mappings", f"{svc_ns}:{svc_dst}",
+              "--include-namespaces", svc_ns, "--existing-resource-policy", "fail")
+    check("--existing-resource-policy fail: each object the target has is an error (5 in all)",
+          r.returncode == 1 and "5 error(s)" in r.stdout and
+          "Error   ConfigMap mig-svc/settings: ObjectExists: " in r.stdout, r.stdout, ref=REF)
+
+    # namespaces by selector: mig-src (two claims) and mig-svc (one) labelled team=mig, found at plan
+    # time; namespaceMapping applies to those found; the set is recorded in status.plan.namespaces
+    for ns in (sm.SRC, svc_ns):
+        box.admin.patch(f"/api/v1/namespaces/{ns}", {"metadata": {"labels": {"team": "mig"}}})
+    r = ferry("plan", "by-label", "--source-kubeconfig", good_kc, "--namespace-selector", "team=mig",
+              "--namespace-mappings", f"{sm.SRC}:{sm.DST},{svc_ns}:{svc_dst}",
+              "--storage-class-mappings", "mig-slow:mig-fast", "-o", "json")
+    try:
+        m = json.loads(r.stdout)
+    except ValueError:
+        m = {}
+    plan = (m.get("status") or {}).get("plan") or {}
+    eq("--namespace-selector team=mig: spec.namespaceSelector's matchLabels",
+       (m.get("spec") or {}).get("namespaceSelector"), {"matchLabels": {"team": "mig"}}, ref=REF)
+    eq("... the namespaces found, mapped, in status.plan.namespaces",
+       plan.get("namespaces"), [{"name": sm.SRC, "targetNamespace": sm.DST},
+                                {"name": svc_ns, "targetNamespace": svc_dst}], ref=REF)
+    eq("... the claims of both planned", sorted((v["namespace"], v["claim"]) for v in plan.get("volumes") or []),
+       [(sm.SRC, "data-0"), (sm.SRC, "data-1"), (svc_ns, "shared")], ref=REF)
+    r = ferry("status", "by-label")
+    check("status prints the namespaces line", f"Namespaces: {sm.SRC}->{sm.DST}, {svc_ns}->{svc_dst}" in r.stdout,
+          r.stdout, ref=REF)
+    r = ferry("plan", "by-none", "--source-kubeconfig", good_kc, "--namespace-selector", "team=nobody")
+    one_line("a selector that finds no namespace", r, 1, "NoNamespaces", "team=nobody")
+    r = ferry("plan", "x", "--source-kubeconfig", good_kc, "--namespace-selector", "team in (a")
+    one_line("a malformed --namespace-selector", r, 2, "--namespace-selector")
 
     # a source that cannot be reached
     t0 = time.time()

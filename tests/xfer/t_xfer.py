@@ -842,9 +842,13 @@ try:
     # warning of the Backup: those refusals are its, not the volume path's)
     print("note: lists refused to the Backup's collection:",
           sorted({a.get("resource") for a in ctrl if a.get("decision") != "allow" and a.get("verb") == "list"}))
+    # (switch-rbac.yaml is not applied here: its ClusterRole also deletes claims, and the audit
+    # log would credit it with the volume path's deletes; without it the blue/green reconciler's
+    # watch of StatefulSets is refused, which is its, not the volume path's)
     eq("nothing the controller did for the volumes was refused",
        sorted({(a.get("verb"), a.get("resource")) for a in ctrl if a.get("decision") != "allow" and
-               a.get("verb") != "list"}), [], "xfer-controller-rbac.yaml")
+               a.get("verb") != "list" and (a.get("verb"), a.get("resource")) != ("watch", "statefulsets")}),
+       [], "xfer-controller-rbac.yaml")
     patches = [a for a in agent if a.get("verb") == "patch" and a.get("name") == "backup-1"]
     if patches:
         import datetime

@@ -91,20 +91,23 @@ class Env:
             files = [f for f in k["resources"] if f not in ("controller.yaml", "agent-daemonset.yaml")]
         return self.kubectl("apply", *sum((["-f", os.path.join(DEPLOY, f)] for f in files), []))
 
-    def kubeconfig_for(self, sa):
-        """A kubeconfig of the box's server with @sa's token (TokenRequest), in the work directory."""
-        if sa in self.kc:
-            return self.kc[sa]
+    def kubeconfig_for(self, sa, server=None):
+        """A kubeconfig of the box's server (or @server) with @sa's token (TokenRequest), in the
+        work directory."""
+        if (sa, server) in self.kc:
+            return self.kc[(sa, server)]
         code, _, body = self.api.post(f"/api/v1/namespaces/{SYS}/serviceaccounts/{sa}/token",
                                       {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                                        "spec": {"expirationSeconds": 3600}})
         assert code == 201, body
         kc = yaml.safe_load(open(self.box.kubeconfig))
         kc["users"][0]["user"] = {"token": body["status"]["token"]}
-        path = os.path.join(self.work, f"{sa}.kubeconfig")
+        if server:
+            kc["clusters"][0]["cluster"]["server"] = server
+        path = os.path.join(self.work, f"{sa}{'-' + str(len(self.kc)) if server else ''}.kubeconfig")
         with open(path, "w") as f:
             yaml.safe_dump(kc, f)
-        self.kc[sa] = path
+        self.kc[(sa, server)] = path
         return path
 
     # ---------------------------------------------------------------- the processes
@@ -139,11 +142,17 @@ class Env:
             os.kill(k, signal.SIGKILL)
         self.agents[node].wait(20)
 
-    def start_controller(self, identity, log, verbose=True, extra=()):
-        """ferry controller as the Deployment's container runs it (its service account, ferry-system)."""
+    def start_controller(self, identity, log, verbose=True, extra=(), fabric=False):
+        """ferry controller as the Deployment's container runs it (its service account, ferry-system).
+        @fabric: in the box's fabric network namespace, where pods' addresses route (the agents'
+        pages), talking to the API server's listener there."""
+        pre, kc = [], self.kubeconfig_for("ferry-controller")
+        if fabric:
+            pre = ["ip", "netns", "exec", nodeutil.fabric_netns(self.box.dir)]
+            kc = self.kubeconfig_for("ferry-controller", "https://172.30.0.1:6443")
         self.ctrl.append(subprocess.Popen(
-            [self.ferry_bin] + (["-v"] if verbose else []) +
-            ["controller", "--kubeconfig", self.kubeconfig_for("ferry-controller"), "-n", SYS, "--identity",
+            pre + [self.ferry_bin] + (["-v"] if verbose else []) +
+            ["controller", "--kubeconfig", kc, "-n", SYS, "--identity",
              identity, "--metrics-addr", "127.0.0.1:0"] + LEASE_ARGS + list(extra),
             stdout=open(os.path.join(self.work, log), "w"), stderr=subprocess.STDOUT, env=self.env))
         return self.ctrl[-1]

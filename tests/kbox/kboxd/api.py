@@ -163,6 +163,9 @@ def parse_body(req):
         raise bad_request(f"Object 'Kind' is missing in '{req.body[:80]!r}': {e}")
 
 
+NODE_PORT_MIN, NODE_PORT_MAX = 30000, 32767  # --service-node-port-range's default
+
+
 class Api:
     def __init__(self, store, registry, authn, authz, opts):
         self.store = store
@@ -316,6 +319,8 @@ class Api:
             for f in ("data", "binaryData", "stringData"):
                 if obj.get(f) != old.get(f):
                     errs.append(FieldError("FieldValueForbidden", f, "field is immutable when `immutable` is set"))
+        if p == "services":
+            errs += self._node_port_errors(obj)
         if p == "services" and old is not None:
             oc = (old.get("spec") or {}).get("clusterIP")
             if oc and spec.get("clusterIP") not in (oc, None, ""):
@@ -339,7 +344,7 @@ class Api:
                                        f'Unsupported value: {json.dumps(spec.get("scope"))}: supported values: "Cluster", "Namespaced"'))
         return errs
 
-    def _defaults(self, res, obj):
+    def _defaults(self, res, obj, old=None):
         """Built-in defaulting (the fields clients expect to read back) and CR schema defaults."""
         p = res.plural
         spec = obj.get("spec")
@@ -385,6 +390,8 @@ class Api:
             if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
                 spec["clusterIP"] = self._alloc_ip()
                 spec["clusterIPs"] = [spec["clusterIP"]]
+            if spec["type"] in ("NodePort", "LoadBalancer"):
+                self._alloc_node_ports(obj, old)
             spec.setdefault("ipFamilies", ["IPv4"])
             spec.setdefault("ipFamilyPolicy", "SingleStack")
             spec.setdefault("internalTrafficPolicy", "Cluster")
@@ -466,6 +473,63 @@ class Api:
                 return success_status(req.res, req.name, old["metadata"]["uid"])
             self.store.commit(key, new, "MODIFIED")
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+    def _node_ports_held(self, obj):
+        """The nodePorts the cluster's other Services hold: {port: "ns/name"} (one range for all)."""
+        me = (obj["metadata"].get("namespace"), obj["metadata"].get("name"))
+        held = {}
+        svcs, _ = self.store.list("", "services")
+        for s in svcs:
+            if (s["metadata"].get("namespace"), s["metadata"].get("name")) == me:
+                continue
+            for port in (s.get("spec") or {}).get("ports") or []:
+                if isinstance(port.get("nodePort"), int):
+                    held[port["nodePort"]] = f'{s["metadata"].get("namespace")}/{s["metadata"].get("name")}'
+        return held
+
+    def _alloc_node_ports(self, obj, old):
+        """A NodePort or LoadBalancer Service's ports each get a nodePort from 30000-32767: the one
+        the request names, else the one the old object had for that port, else a free one
+        (portallocator, service REST's patchAllocatedValues)."""
+        held = None
+        was = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+               for p in ((old or {}).get("spec") or {}).get("ports") or []}
+        for port in obj["spec"].get("ports") or []:
+            if port.get("nodePort"):
+                continue
+            prev = was.get((port.get("port"), port.get("protocol", "TCP")))
+            if prev:
+                port["nodePort"] = prev
+                continue
+            if held is None:
+                held = set(self._node_ports_held(obj))
+            taken = held | {q.get("nodePort") for q in obj["spec"].get("ports") or []}
+            free = [n for n in range(NODE_PORT_MIN, NODE_PORT_MAX + 1) if n not in taken]
+            if free:
+                port["nodePort"] = random.choice(free)
+
+    def _node_port_errors(self, obj):
+        spec = obj.get("spec") or {}
+        errs, held = [], None
+        for i, port in enumerate(spec.get("ports") or []):
+            n = port.get("nodePort")
+            if n is None:
+                continue
+            field = f"spec.ports[{i}].nodePort"
+            if spec.get("type") not in ("NodePort", "LoadBalancer"):
+                errs.append(FieldError("FieldValueForbidden", field,
+                                       f"may not be used when `type` is '{spec.get('type', 'ClusterIP')}'"))
+            elif not isinstance(n, int) or not NODE_PORT_MIN <= n <= NODE_PORT_MAX:
+                errs.append(FieldError("FieldValueInvalid", field,
+                                       f"Invalid value: {n}: provided port is not in the valid range. "
+                                       f"The range of valid ports is {NODE_PORT_MIN}-{NODE_PORT_MAX}"))
+            else:
+                if held is None:
+                    held = self._node_ports_held(obj)
+                if n in held:
+                    errs.append(FieldError("FieldValueInvalid", field,
+                                           f"Invalid value: {n}: provided port is already allocated"))
+        return errs
 
     def _alloc_ip(self):
         if not self.service_ips:
@@ -729,7 +793,7 @@ class Api:
                 new["status"] = deepcopy(old["status"])
             else:
                 new.pop("status", None)
-        self._defaults(res, new)
+        self._defaults(res, new, old)
         if req.sub != "status":
             for fn in ADMISSION:
                 fn(self, req, new, old)

@@ -10,7 +10,7 @@ state file (DIR/nodes/NODE/kubelet/kbox-sandboxes.json) and the box's record.
 import json
 import os
 
-from . import sweep
+from . import sweep, sysns
 
 
 def record(d):
@@ -31,6 +31,12 @@ def cgroup_base(d, hierarchy="unified"):
 
 def node_netns(d, node):
     return f"kbox-{open(os.path.join(d, 'box-id')).read().strip()}-{node}"
+
+
+def fabric_netns(d):
+    """The box's fabric: the API server's second listener (172.30.0.1:6443), a route to every
+    node's pods."""
+    return node_netns(d, "fabric")
 
 
 def sandboxes(d):
@@ -116,3 +122,10 @@ def container_env(pid):
 def node_pid(d, node):
     """The host pid of a node's pid 1 (its init: node.py), for nsenter -t."""
     return int(open(os.path.join(d, "nodes", node, "init.pid")).read())
+
+
+
+def enter_netns(name):
+    """The calling thread into the network namespace /run/netns/@name (setns(2) moves the calling
+    thread only: a test's thread of its own, for its life). Raises OSError."""
+    sysns.setns(f"/run/netns/{name}", sysns.CLONE_NEWNET)
