@@ -470,6 +470,16 @@ enum mig_verdict mig_round_verdict(const struct mig_round *prev, const struct mi
 const char *mig_verdict_name(enum mig_verdict v);
 
 /**
+ * mig_live_rate() - a row of the live table (status.progress): @done of
+ * @total bytes, at @mbps (the transfer's own MB/s; 0: none) or else at @done
+ * over the time from @start_ns to @now_ns (0: unknown). *@bps: bytes a
+ * second (0: none yet); *@eta_s: seconds left at that rate (0: done; -1:
+ * unknown).
+ */
+void mig_live_rate(int64_t done, int64_t total, double mbps, int64_t start_ns, int64_t now_ns,
+		   double *bps, int64_t *eta_s);
+
+/**
  * mig_stage_step() - one step of the Migration req->obj past its plan, the
  * source reached with @src: what the phase asks for next (see above), the
  * status written when it changed, @res's reason (the phase), message and

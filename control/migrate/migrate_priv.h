@@ -83,4 +83,31 @@ void gather_fini(struct gather *g);
 int source_fail(const char *server, const struct mig_spec *spec, const char *what,
 		const struct k8s_err *e, struct k8s_err *err);
 
+/*
+ * live.c: status.progress, the live table (migrate.h "The live table"). Rows
+ * go into @rows ({"v": [...]}, live_new()); live_set() writes them into
+ * @patch only when a row's bytes or state moved (@dirty set then), or clears
+ * status.progress when @rows is NULL or empty. -ENOMEM.
+ */
+struct live_in {
+	const char *stage, *ns, *pvc, *state; /* state NULL: Pending */
+	int64_t done, total;
+	double mbps;	   /* the transfer's own rate (0: none) */
+	const char *start; /* RFC 3339: the rate's start when it has none */
+};
+
+int live_new(struct k8s_obj **rows);
+int live_row(struct k8s_obj *rows, const struct live_in *in, int64_t now_ns);
+/* the row of VolumeTransfer @vt (NULL: not made yet) moving claim @ns/@pvc */
+int live_transfer(struct k8s_obj *rows, const char *stage, const char *ns, const char *pvc,
+		  const struct k8s_obj *vt, int64_t now_ns);
+/* a row (stage Backup) per VolumeTransfer the source's Backup @b made there; none when the
+ * source refuses the list */
+int live_source(struct k8s_client *src, const struct k8s_obj *b, struct k8s_obj *rows,
+		int64_t now_ns);
+/* a row (stage Write) per volume of the Restore @r here */
+int live_restore(const struct k8s_obj *r, struct k8s_obj *rows, int64_t now_ns);
+int live_set(const struct k8s_obj *m, struct k8s_obj *patch, const char *label,
+	     const struct k8s_obj *rows, int64_t now_ns, bool *dirty);
+
 #endif

@@ -78,3 +78,21 @@ enum mig_verdict mig_round_verdict(const struct mig_round *prev, const struct mi
 	snprintf(why, len, "%s in %.1f s after %s: shrinking", a, cur->seconds, b);
 	return MIG_ROUND_SHRINKING;
 }
+
+void mig_live_rate(int64_t done, int64_t total, double mbps, int64_t start_ns, int64_t now_ns,
+		   double *bps, int64_t *eta_s)
+{
+	assert(bps && eta_s);
+	*bps = 0;
+	*eta_s = -1;
+	if (done < 0 || total < 0)
+		return;
+	if (mbps > 0)
+		*bps = mbps * 1e6;
+	else if (start_ns > 0 && now_ns > start_ns && done > 0)
+		*bps = (double)done / ((double)(now_ns - start_ns) / 1e9);
+	if (total && done >= total)
+		*eta_s = 0;
+	else if (*bps > 0 && total > done)
+		*eta_s = (int64_t)((double)(total - done) / *bps + 0.5);
+}

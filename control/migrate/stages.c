@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "control/xfer/xfer.h"
-#include "migrate.h"
+#include "migrate_priv.h"
 
 static const struct k8s_resource mig_backups =
 	K8S_RESOURCE("ferry.io", "v1alpha1", "backups", "Backup", true);
@@ -40,6 +40,11 @@ struct stage {
 };
 
 /* ---------------------------------------------------------------- the status */
+
+static bool is(const char *a, const char *b)
+{
+	return a && !strcmp(a, b);
+}
 
 static const char *cur(struct stage *s, const char *path)
 {
@@ -87,9 +92,33 @@ static int64_t when(struct stage *s, const char *path)
 	return t;
 }
 
+/* status.progress: the rows of @rows (NULL: none, cleared) under @backup, the Backup they move */
+static int live(struct stage *s, const char *backup, const struct k8s_obj *rows)
+{
+	return live_set(s->m, s->patch, backup, rows, k8s_now_ns(), &s->dirty);
+}
+
+/* the rows of Backup @b in the source, in flight */
+static int live_backup(struct stage *s, const char *backup, const struct k8s_obj *b)
+{
+	struct k8s_obj *rows = NULL;
+	int ret = live_new(&rows);
+
+	if (!ret)
+		ret = live_source(s->src, b, rows, k8s_now_ns());
+	if (!ret)
+		ret = live(s, backup, rows);
+	k8s_obj_free(rows);
+	return ret;
+}
+
 static int say(struct stage *s, const char *phase, unsigned int requeue_ms)
 {
 	int ret = set_str(s, "/phase", phase);
+
+	/* an end: nothing in flight any more */
+	if (!ret && (is(phase, "Completed") || is(phase, "RolledBack") || is(phase, "Failed")))
+		ret = live(s, NULL, NULL);
 
 	if (!ret)
 		ret = set_str(s, "/message", s->msg);
@@ -158,11 +187,6 @@ static int round_reset(struct stage *s)
 		ret = k8s_obj_set_null(s->patch, "/status/roundRetryTime");
 	s->dirty = true;
 	return ret;
-}
-
-static bool is(const char *a, const char *b)
-{
-	return a && !strcmp(a, b);
 }
 
 static bool ended(const char *phase)
@@ -256,6 +280,20 @@ static const char *snapshot_of(const struct k8s_obj *b, const char *ns, const ch
 
 /* ---------------------------------------------------------------- seed */
 
+/* the bytes the Restore @r wrote onto claim @ns/@pvc here */
+static int64_t restored_bytes(const struct k8s_obj *r, const char *ns, const char *pvc)
+{
+	int64_t b = 0;
+
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(r, "/status/volumes")); v;
+	     v = k8s_obj_next(v))
+		if (is(k8s_obj_str(v, "/namespace"), ns) && is(k8s_obj_str(v, "/pvc"), pvc)) {
+			k8s_obj_int(v, "/bytesDone", &b);
+			break;
+		}
+	return b;
+}
+
 static int seed(struct stage *s)
 {
 	struct k8s_obj *sb = NULL, *db = NULL, *rs = NULL, *vols = NULL;
@@ -289,6 +327,8 @@ static int seed(struct stage *s)
 			 "the seed: Backup %s in the source %s, %lld of %lld bytes", name,
 			 phase ? phase : "New", (long long)done, (long long)total);
 		ret = say(s, "Seeding", POLL_MS);
+		if (!ret)
+			ret = live_backup(s, name, sb);
 		goto out;
 	}
 	if (!is(phase, "Completed")) {
@@ -328,6 +368,12 @@ static int seed(struct stage *s)
 		snprintf(s->msg, sizeof(s->msg), "the seed: Restore %s %s", s->req->name,
 			 phase ? phase : "New");
 		ret = say(s, "Seeding", POLL_MS);
+		if (!ret)
+			ret = live_new(&vols);
+		if (!ret)
+			ret = live_restore(rs, vols, k8s_now_ns());
+		if (!ret)
+			ret = live(s, name, vols);
 		goto out;
 	}
 	if (!is(phase, "Completed")) {
@@ -362,6 +408,10 @@ static int seed(struct stage *s)
 		if (!ret)
 			ret = k8s_obj_set_str(e, "/snapshotID", k8s_obj_str(v, "/snapshotId"));
 		if (!ret)
+			ret = k8s_obj_set_int(
+				e, "/seedBytes",
+				restored_bytes(rs, target_ns(s, ns), k8s_obj_str(v, "/pvc")));
+		if (!ret)
 			ret = k8s_obj_set(vols, "/v/-", e);
 		else
 			k8s_obj_free(e);
@@ -369,6 +419,8 @@ static int seed(struct stage *s)
 	if (!ret)
 		ret = k8s_obj_set_copy(s->patch, "/status/volumes", k8s_obj_at(vols, "/v"));
 	s->dirty = true;
+	if (!ret)
+		ret = live(s, NULL, NULL);
 	if (!ret)
 		ret = set_now(s, "/seed/completionTime", NULL);
 	/* the target's volumes hold the source as of the seed's Backup, made after the start */
@@ -490,10 +542,38 @@ static int retry_backup(struct stage *s, const struct k8s_obj *b, const char *bn
  * written, *@read_ms the longest volume's read and upload, the volumes'
  * new snapshots in *@vols), 0 not yet (the message said), -errno.
  */
+/*
+ * Volume @v of status.volumes into @out ({"v": [...]}) as it is once this
+ * round is applied: its new snapshot @snap, and the @w bytes the round wrote
+ * onto it added to syncBytes (a sync round) or as finalBytes (@final: the
+ * cutover's).
+ */
+static int keep_volume(struct k8s_obj *out, const struct k8s_obj *v, const char *snap, int64_t w,
+		       bool final)
+{
+	struct k8s_obj *e = k8s_obj_dup(v);
+	int64_t had = 0;
+	int ret;
+
+	if (!e)
+		return -ENOMEM;
+	k8s_obj_int(v, "/syncBytes", &had);
+	ret = k8s_obj_set_str(e, "/snapshotID", snap);
+	if (!ret && !final)
+		ret = k8s_obj_set_int(e, "/syncBytes", had + w);
+	else if (!ret)
+		ret = k8s_obj_set_int(e, "/finalBytes", w);
+	if (!ret)
+		ret = k8s_obj_set(out, "/v/-", e);
+	else
+		k8s_obj_free(e);
+	return ret;
+}
+
 static int round_step(struct stage *s, const char *bname, const char *phase, int64_t *bytes,
 		      int64_t *read_ms, int64_t *backup_done, struct k8s_obj **vols)
 {
-	struct k8s_obj *b = NULL, *repo = NULL, *out = NULL;
+	struct k8s_obj *b = NULL, *repo = NULL, *out = NULL, *rows = NULL;
 	size_t i = 0, pending = 0, n = 0;
 	const char *bp;
 	int ret;
@@ -526,6 +606,8 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		snprintf(s->msg, sizeof(s->msg), "Backup %s of the claims in the source: %s", bname,
 			 bp ? bp : "New");
 		ret = say(s, phase, is(phase, "CuttingOver") ? CUTOVER_MS : POLL_MS);
+		if (!ret)
+			ret = live_backup(s, bname, b);
 		goto out;
 	}
 	if (!is(bp, "Completed")) {
@@ -557,35 +639,40 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		ret = k8s_obj_new(&out);
 	if (!ret)
 		ret = k8s_obj_set_empty(out, "/v", K8S_T_ARRAY);
+	if (!ret)
+		ret = live_new(&rows);
 	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes"));
 	     !ret && v; v = k8s_obj_next(v), i++) {
 		const char *held = k8s_obj_str(v, "/snapshotID");
-		const char *snap =
-			snapshot_of(b, k8s_obj_str(v, "/namespace"), k8s_obj_str(v, "/pvc"));
+		const char *tns = k8s_obj_str(v, "/targetNamespace"), *pvc = k8s_obj_str(v, "/pvc");
+		const char *snap = snapshot_of(b, k8s_obj_str(v, "/namespace"), pvc);
 		char vname[MIG_NAME_MAX + 64];
-		struct k8s_obj *vt = NULL, *e = NULL;
+		struct k8s_obj *vt = NULL;
 		const char *vp;
 		int64_t w = 0;
 
 		if (!snap) {
 			snprintf(s->msg, sizeof(s->msg), "Backup %s has no snapshot of claim %s/%s",
-				 bname, k8s_obj_str(v, "/namespace"), k8s_obj_str(v, "/pvc"));
+				 bname, k8s_obj_str(v, "/namespace"), pvc);
 			ret = fail(s);
 			goto out;
 		}
-		e = k8s_obj_dup(v);
-		ret = e ? k8s_obj_set_str(e, "/snapshotID", snap) : -ENOMEM;
-		if (!ret)
-			ret = k8s_obj_set(out, "/v/-", e);
-		else
-			k8s_obj_free(e);
-		if (ret || is(held, snap))
-			continue; /* unchanged: the same snapshot */
+		if (is(held, snap)) { /* unchanged: the same snapshot */
+			struct live_in in = {
+				.stage = "Write", .ns = tns, .pvc = pvc, .state = "Unchanged"};
+
+			ret = keep_volume(out, v, snap, 0, is(phase, "CuttingOver"));
+			if (!ret)
+				ret = live_row(rows, &in, k8s_now_ns());
+			continue;
+		}
 		n++;
 		snprintf(vname, sizeof(vname), "%s-%zu", bname, i);
 		ret = fetch(s->dst, &xfer_volumetransfers, XFER_NS, vname, &vt, s->err);
 		if (!ret && !vt) {
 			ret = make_transfer(s, vname, v, snap, repo);
+			if (!ret)
+				ret = live_transfer(rows, "Write", tns, pvc, NULL, k8s_now_ns());
 			pending++;
 			continue;
 		}
@@ -605,6 +692,9 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		*bytes += w;
 		if (!is(vp, "Completed"))
 			pending++;
+		ret = keep_volume(out, v, snap, w, is(phase, "CuttingOver"));
+		if (!ret)
+			ret = live_transfer(rows, "Write", tns, pvc, vt, k8s_now_ns());
 		k8s_obj_free(vt);
 	}
 	if (ret)
@@ -613,12 +703,18 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		snprintf(s->msg, sizeof(s->msg), "%s: %zu of %zu volume(s) being written here",
 			 bname, pending, n);
 		ret = say(s, phase, is(phase, "CuttingOver") ? CUTOVER_MS : POLL_MS);
+		if (!ret)
+			ret = live(s, bname, rows);
 		goto out;
 	}
+	ret = live(s, NULL, NULL);
+	if (ret)
+		goto out;
 	*vols = out;
 	out = NULL;
 	ret = 1;
 out:
+	k8s_obj_free(rows);
 	k8s_obj_free(out);
 	k8s_obj_free(repo);
 	k8s_obj_free(b);

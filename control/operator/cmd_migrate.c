@@ -423,6 +423,64 @@ static const char *or_dash(const char *s)
 	return s && *s ? s : "-";
 }
 
+/* a duration in seconds as 45s, 12m05s, 3h02m ("-": unknown) */
+static void mg_secs(int64_t s, char *buf, size_t len)
+{
+	if (s < 0)
+		snprintf(buf, len, "-");
+	else if (s < 60)
+		snprintf(buf, len, "%" PRId64 "s", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%" PRId64 "h%02" PRId64 "m", s / 3600, s / 60 % 60);
+}
+
+/*
+ * The live table (status.progress): a row per volume of the Backup in flight,
+ * its rate and time left as the controller last wrote them; LAG is the age of
+ * the recovery point, which every application of the migration shares.
+ */
+static void mg_live(const struct k8s_obj *m)
+{
+	const struct k8s_obj *pr = k8s_obj_at(m, "/status/progress");
+	const char *rp = k8s_obj_str(m, "/status/recoveryPointTime");
+	int64_t lag = -1, at = 0;
+	char upd[32], lags[32];
+
+	if (!k8s_obj_len(pr, "/volumes"))
+		return;
+	if (rp && !k8s_time_parse(rp, &at))
+		lag = (k8s_now_ns() - at) / 1000000000;
+	mg_secs(lag, lags, sizeof(lags));
+	op_age(k8s_obj_str(pr, "/updateTime"), "-", false, upd, sizeof(upd));
+	printf("\nIn flight: Backup %s (a row moved %s ago)\n", or_dash(k8s_obj_str(pr, "/backup")),
+	       upd);
+	printf("%-20s %-24s %-6s %-10s %10s %10s %8s %8s %8s\n", "NAMESPACE", "CLAIM", "STAGE",
+	       "STATE", "DONE", "TOTAL", "MB/S", "ETA", "LAG");
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(pr, "/volumes")); v;
+	     v = k8s_obj_next(v)) {
+		int64_t done = 0, total = 0, bps = -1, eta = -1;
+		char d[32], t[32], r[32], e[32];
+
+		k8s_obj_int(v, "/bytesDone", &done);
+		k8s_obj_int(v, "/bytesTotal", &total);
+		k8s_obj_int(v, "/bytesPerSecond", &bps);
+		k8s_obj_int(v, "/etaSeconds", &eta);
+		mig_human_bytes(done, d, sizeof(d));
+		mig_human_bytes(total, t, sizeof(t));
+		if (bps >= 0)
+			snprintf(r, sizeof(r), "%.1f", (double)bps / 1e6);
+		else
+			snprintf(r, sizeof(r), "-");
+		mg_secs(eta, e, sizeof(e));
+		printf("%-20s %-24s %-6s %-10s %10s %10s %8s %8s %8s\n",
+		       or_dash(k8s_obj_str(v, "/namespace")), or_dash(k8s_obj_str(v, "/pvc")),
+		       or_dash(k8s_obj_str(v, "/stage")), or_dash(k8s_obj_str(v, "/state")), d, t,
+		       r, e, lags);
+	}
+}
+
 /* the plan as a table: volumes, then findings, then the condition */
 static void mg_print(const struct k8s_obj *m)
 {
@@ -504,6 +562,46 @@ static void mg_print(const struct k8s_obj *m)
 		       "or later\n",
 		       k8s_obj_str(m, "/status/recoveryPointTime"), age);
 	}
+	mg_live(m);
+}
+
+/* the verification's word on claim @ns/@pvc here ("-": none) */
+static const char *mg_verified(const struct k8s_obj *m, const char *ns, const char *pvc)
+{
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(m, "/status/verify/volumes")); v;
+	     v = k8s_obj_next(v))
+		if (ns && pvc && k8s_obj_str(v, "/namespace") && k8s_obj_str(v, "/pvc") &&
+		    !strcmp(k8s_obj_str(v, "/namespace"), ns) &&
+		    !strcmp(k8s_obj_str(v, "/pvc"), pvc))
+			return or_dash(k8s_obj_str(v, "/result"));
+	return "-";
+}
+
+/* each volume: the bytes the seed, the sync rounds and the final delta wrote onto it here */
+static void mg_report_volumes(const struct k8s_obj *m)
+{
+	if (!k8s_obj_len(m, "/status/volumes"))
+		return;
+	printf("\n%-44s %10s %10s %10s  %s\n", "VOLUME (HERE)", "SEED", "SYNCS", "FINAL",
+	       "VERIFIED");
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(m, "/status/volumes")); v;
+	     v = k8s_obj_next(v)) {
+		const char *ns = k8s_obj_str(v, "/targetNamespace"), *pvc = k8s_obj_str(v, "/pvc");
+		char name[160], b[3][32];
+		static const char *const f[] = {"/seedBytes", "/syncBytes", "/finalBytes"};
+
+		for (size_t i = 0; i < 3; i++) {
+			int64_t n = 0;
+
+			if (k8s_obj_int(v, f[i], &n))
+				snprintf(b[i], sizeof(b[i]), "-");
+			else
+				mig_human_bytes(n, b[i], sizeof(b[i]));
+		}
+		snprintf(name, sizeof(name), "%s/%s", or_dash(ns), or_dash(pvc));
+		printf("%-44s %10s %10s %10s  %s\n", name, b[0], b[1], b[2],
+		       mg_verified(m, ns, pvc));
+	}
 }
 
 /* the stages: the seed, each sync round, the cutover's instants and parts */
@@ -546,6 +644,7 @@ static void mg_report(const struct k8s_obj *m)
 		       or_dash(k8s_obj_str(r, "/backup")), size, sec, ms,
 		       or_dash(k8s_obj_str(r, "/verdict")));
 	}
+	mg_report_volumes(m);
 	if (!cut)
 		return;
 	printf("\nCutover: started %s, source stopped %s, ready %s\n",

@@ -892,9 +892,44 @@ static void check_rounds(void)
 		 "the stages' phases");
 }
 
+/* mig_live_rate(): the transfer's own rate first, else bytes over time; the time left at it */
+static void check_live_rate(void)
+{
+	static const int64_t S = 1000000000;
+	static const struct {
+		int64_t done, total;
+		double mbps;
+		int64_t start, now;
+		int64_t bps, eta;
+	} rates[] = {
+		{16 << 20, 64 << 20, 8.0, 0, 0, 8000000, 6}, /* the agent's 8 MB/s */
+		{16 << 20, 64 << 20, 8.0, 1 * S, 3 * S, 8000000,
+		 6},						   /* ... preferred to the clock */
+		{10000000, 50000000, 0, 1 * S, 3 * S, 5000000, 8}, /* 10 MB in 2 s */
+		{0, 50000000, 0, 1 * S, 3 * S, 0, -1},		   /* nothing yet: unknown */
+		{10000000, 50000000, 0, 0, 3 * S, 0, -1},	   /* no start: unknown */
+		{10000000, 50000000, 0, 3 * S, 3 * S, 0, -1},	   /* no time yet */
+		{64 << 20, 64 << 20, 0, 0, 0, 0, 0},		   /* done: no time left */
+		{0, 0, 0, 0, 0, 0, -1},				   /* nothing to move, not done */
+		{-1, 10, 1.0, 0, 0, 0, -1},			   /* nonsense: unknown */
+	};
+
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		double bps = -1;
+		int64_t eta = -2;
+
+		mig_live_rate(rates[i].done, rates[i].total, rates[i].mbps, rates[i].start,
+			      rates[i].now, &bps, &eta);
+		T_ASSERT((int64_t)bps == rates[i].bps && eta == rates[i].eta,
+			 "row %zu: %.0f B/s, eta %lld s; want %lld, %lld", i, bps, (long long)eta,
+			 (long long)rates[i].bps, (long long)rates[i].eta);
+	}
+}
+
 int main(void)
 {
 	check_rounds();
+	check_live_rate();
 	check_rows();
 	check_messages();
 	check_node_labels();

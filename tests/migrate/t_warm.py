@@ -41,6 +41,7 @@ CI budget: 3 minutes.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -141,9 +142,12 @@ try:
     r = ferry(dst, "migrate", "start", NAME, "--sync-interval", "1", "--cutover-bound", "30")
     eq("ferry migrate start: exit 0", r.returncode, 0, REF)
     phases = []
+    live = []  # each status.progress seen (the live table)
 
     def until_rounds():
         m = mig(dst)
+        if (m.get("status") or {}).get("progress"):
+            live.append(m["status"]["progress"])
         p = (m.get("status") or {}).get("phase")
         if p and (not phases or phases[-1] != p):
             phases.append(p)
@@ -311,6 +315,32 @@ try:
     r = ferry(dst, "migrate", "report", NAME)
     check("ferry migrate report: the rounds and the cutover's parts",
           r.returncode == 0 and "Converged" in r.stdout and "window" in r.stdout, r.stdout[-800:], None, REF)
+
+    # ------------------------------------------------------------ the live table, the bytes per volume
+    rows = [x for p in live for x in p.get("volumes") or []]
+    note(f"live table: {len(live)} status.progress seen, e.g. " + json.dumps(live[len(live) // 2:][:1]))
+    check("the live table (status.progress) showed the rounds' volumes read and uploaded in the source (Backup) "
+          "and written here (Write), each with its bytes, and a rate",
+          any(x.get("stage") == "Backup" and (x.get("bytesTotal") or 0) > 0 for x in rows) and
+          any(x.get("stage") == "Write" and (x.get("bytesTotal") or 0) > 0 for x in rows) and
+          any((x.get("bytesPerSecond") or 0) > 0 for x in rows) and
+          {x.get("pvc") for x in rows} == set(warmkit.CLAIMS),
+          sorted({(x.get("stage"), x.get("state")) for x in rows}), "Backup and Write rows", "issue 21: a live table")
+    check("... naming the Backup they move (the seed's, a round's, the final one)",
+          live and all(re.fullmatch(rf"{NAME}-(seed|final|r\d+(-\d+)?)", p.get("backup") or "") for p in live),
+          sorted({p.get("backup") for p in live}), None, "issue 21: a live table")
+    eq("... and gone once the migration is Completed", "progress" in st, False, "issue 21: a live table")
+    vols = st.get("volumes") or []
+    eq("status.volumes: the bytes the sync rounds wrote onto each volume add up to the rounds' bytes",
+       sum(v.get("syncBytes") or 0 for v in vols), sum(x.get("bytesWritten") or 0 for x in st.get("rounds") or []),
+       "issue 21: a report per volume")
+    check("... each with the seed's bytes (its data) and the final delta's",
+          all((v.get("seedBytes") or 0) > 0 and isinstance(v.get("finalBytes"), int) for v in vols) and
+          {v.get("pvc") for v in vols} == set(warmkit.CLAIMS), vols, None, "issue 21: a report per volume")
+    lines = [ln.split() for ln in r.stdout.splitlines() if ln.startswith(f"{NS}/")]
+    eq("ferry migrate report prints each volume's bytes per stage and its verification",
+       sorted((ln[0], ln[-1]) for ln in lines), sorted((f"{NS}/{c}", "Equal") for c in warmkit.CLAIMS),
+       "issue 21: a report per volume")
 
     # ------------------------------------------------------------ rollback after the start: refused
     r = ferry(dst, "migrate", "rollback", NAME, "--wait-timeout", "20")

@@ -315,6 +315,40 @@ def main():
     r = ferry("plan", "refused", "--source-kubeconfig", refused_kc, "--source-timeout", "2", *base)
     one_line("a source that refuses connections", r, 1, "SourceUnreachable", "within 2 s")
     print(f"note: plan of an unreachable source returned in {time.time() - t0:.1f} s", flush=True)
+
+    # the live table and the per-volume report, from a status as the controller writes it (the
+    # controller stopped: nothing rewrites it). The stages' own rows are proven by t_warm
+    a.kill()
+    now = time.time()
+
+    def ts(t):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    st = {"phase": "Syncing", "message": "shop-r3: 1 of 2 volume(s) being written here",
+          "recoveryPointTime": ts(now - 125),
+          "volumes": [{"namespace": sm.SRC, "pvc": "data-0", "targetNamespace": sm.DST, "seedBytes": 64 * sm.MiB,
+                       "syncBytes": 3 * sm.MiB, "finalBytes": sm.MiB},
+                      {"namespace": sm.SRC, "pvc": "data-1", "targetNamespace": sm.DST, "seedBytes": 128 * sm.MiB}],
+          "progress": {"backup": "shop-r3", "updateTime": ts(now - 2), "volumes": [
+              {"namespace": sm.DST, "pvc": "data-0", "stage": "Write", "state": "Running",
+               "bytesDone": 16 * sm.MiB, "bytesTotal": 64 * sm.MiB, "bytesPerSecond": 8000000, "etaSeconds": 95},
+              {"namespace": sm.DST, "pvc": "data-1", "stage": "Write", "state": "Unchanged",
+               "bytesDone": 0, "bytesTotal": 0}]},
+          "verify": {"result": "Equal", "volumes": [{"namespace": sm.DST, "pvc": "data-0", "result": "Equal"}]}}
+    code, _, body = box.admin.patch(f"{API}/namespaces/{NS}/migrations/shop/status", {"status": st})
+    check("a Migration's status with a live table written", code == 200, body, ref=REF)
+    r = ferry("status", "shop")
+    rows = {ln.split()[1]: ln.split() for ln in r.stdout.splitlines() if ln.startswith(sm.DST + " ")}
+    check("status prints what is in flight and a row per volume: stage, state, bytes, MB/s, ETA, lag",
+          r.returncode == 0 and "In flight: Backup shop-r3" in r.stdout and
+          rows.get("data-0", [])[:10] == [sm.DST, "data-0", "Write", "Running", "16", "MiB", "64", "MiB", "8.0",
+                                          "1m35s"] and rows["data-0"][10:] in (["2m05s"], ["2m06s"], ["2m07s"]) and
+          rows.get("data-1", [])[2:4] == ["Write", "Unchanged"], (r.stdout[-1200:], rows), ref=REF)
+    r = ferry("report", "shop")
+    vols = {ln.split()[0]: ln.split() for ln in r.stdout.splitlines() if ln.startswith(sm.DST + "/")}
+    eq("report prints each volume's bytes of the seed, the syncs and the final delta, and its verification",
+       (r.returncode, vols.get(f"{sm.DST}/data-0"), vols.get(f"{sm.DST}/data-1")),
+       (0, [f"{sm.DST}/data-0", "64", "MiB", "3", "MiB", "1", "MiB", "Equal"],
+        [f"{sm.DST}/data-1", "128", "MiB", "-", "-", "-"]), ref=REF)
     kboxtest.finish()
 
 
