@@ -434,6 +434,11 @@ extern const struct k8s_reconciler mig_reconciler;
  *                Backup "<name>-final", the final deltas, the target's
  *                workloads scaled to their ferry.io/restore-replicas;
  *                status.cutover: each instant and the parts in seconds
+ *   (while a Backup moves) status.progress, the live table: a row per
+ *                volume (stage Backup in the source or Write here, the
+ *                transfer's state, bytes, rate, time left), written when a
+ *                row moved; status.volumes[] keep seedBytes, syncBytes and
+ *                finalBytes
  *   Completed    the target's workloads ready
  *   RolledBack   spec.rollback before the target's workloads were started:
  *                the source's workloads back at their replicas, unfenced

@@ -84,7 +84,7 @@ int source_fail(const char *server, const struct mig_spec *spec, const char *wha
 		const struct k8s_err *e, struct k8s_err *err);
 
 /*
- * live.c: status.progress, the live table (migrate.h "The live table"). Rows
+ * live.c: status.progress, the live table (migrate.h, the stages). Rows
  * go into @rows ({"v": [...]}, live_new()); live_set() writes them into
  * @patch only when a row's bytes or state moved (@dirty set then), or clears
  * status.progress when @rows is NULL or empty. -ENOMEM.
