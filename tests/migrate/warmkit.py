@@ -41,10 +41,12 @@ DONE = ("Completed", "PartiallyFailed", "Failed", "FailedValidation")
 # ------------------------------------------------------------------ the two clusters
 
 
-def start(ferry, password, prefix, read_only=False, sync_period=None, identity="warm"):
-    """A cluster: a box, ferry's manifests, the Snapshot kind's VolumePopulator. The repository
-    comes later (`use_repository`): the source's directory holds it."""
-    env = xferkit.Env(ferry, CONFIG, NODES, password, prefix)
+def start(ferry, password, prefix, read_only=False, sync_period=None, identity="warm", config=CONFIG,
+          nodes=NODES):
+    """A cluster: a box of @config (whose nodes are @nodes), ferry's manifests, the Snapshot kind's
+    VolumePopulator. The repository comes later (`use_repository`): the source's directory holds
+    it."""
+    env = xferkit.Env(ferry, config, nodes, password, prefix)
     env.identity = identity
     env.read_only = read_only
     env.sync_period = sync_period
@@ -71,7 +73,7 @@ def use_repository(env, url):
         spec["syncPeriod"] = env.sync_period
     env.create(f"{API}/namespaces/{SYS}/repositories", {"apiVersion": "ferry.io/v1alpha1", "kind": "Repository",
                                                         "metadata": {"name": "default"}, "spec": spec})
-    for n in NODES:
+    for n in env.nodes:
         env.start_agent(n)
     env.start_controller(env.identity, "controller.log", extra=["--kube-api-qps", "100", "--kube-api-burst", "200"])
     check(f"{env.identity}: ferry controller leads", wait_until(lambda: env.leader() == env.identity, 20, 0.1),
@@ -83,10 +85,12 @@ def use_repository(env, url):
           "control/cluster/README.md")
 
 
-def pair(ferry, password):
-    """(source, target, repository URL): both clusters on one repository, `ferry init` once."""
-    src = start(ferry, password, "ferry-warm-src-", identity="warm-source")
-    dst = start(ferry, password, "ferry-warm-dst-", read_only=True, sync_period="1s", identity="warm-target")
+def pair(ferry, password, configs=(CONFIG, CONFIG), nodes=NODES):
+    """(source, target, repository URL): both clusters on one repository, `ferry init` once; the
+    source a box of @configs[0], the target of @configs[1], each with the nodes @nodes."""
+    src = start(ferry, password, "ferry-warm-src-", identity="warm-source", config=configs[0], nodes=nodes)
+    dst = start(ferry, password, "ferry-warm-dst-", read_only=True, sync_period="1s", identity="warm-target",
+                config=configs[1], nodes=nodes)
     url = "file://" + os.path.join(src.work, "repo")
     r = src.ferry("init", "--repo", url)
     eq("ferry init of the shared file:// repository", (r.returncode, r.stderr.strip()[-200:]), (0, ""),
