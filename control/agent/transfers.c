@@ -50,6 +50,7 @@ struct xs_frozen {
 	int fd;
 	char name[254];
 	char uid[64];
+	char path[1024];    /* the mount */
 	struct timespec at; /* CLOCK_MONOTONIC */
 	int64_t at_ns;	    /* the wall clock, for the status */
 };
@@ -822,12 +823,20 @@ static struct xs_frozen *xs_frozen_of(struct agent_xfers *x, const char *name)
 	return NULL;
 }
 
-/* FIFREEZE of the transfer's mount, told by status.freeze (Requested on this node) */
+/*
+ * FIFREEZE of the transfer's mount, told by status.freeze (Requested on this
+ * node). A freeze this process does not hold is thawed first (FITHAW; EINVAL
+ * when there is none): a predecessor killed between its FIFREEZE and its
+ * status left the mount frozen with the state still Requested, and a second
+ * FIFREEZE would fail EBUSY and leave the application's writes blocked for
+ * good. A mount another transfer of this agent holds frozen is left alone.
+ */
 static void xs_freeze(struct agent_xfers *x, const struct k8s_obj *vt, const char *name)
 {
 	const char *uid = k8s_obj_get_uid(vt);
 	struct xs_frozen *f = NULL;
 	char path[1024], msg[1200];
+	bool held = false;
 	int fd;
 
 	for (unsigned int i = 0; i < XS_MAX && !f; i++)
@@ -841,7 +850,14 @@ static void xs_freeze(struct agent_xfers *x, const struct k8s_obj *vt, const cha
 				 "status.freeze names no volume and pod to freeze");
 		return;
 	}
+	for (unsigned int i = 0; i < XS_MAX; i++)
+		held = held || (x->frozen[i].used && !strcmp(x->frozen[i].path, path));
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && !held && !ioctl(fd, FITHAW, 0)) {
+		ctl_log(CTL_LOG_WARN,
+			"agent: transfer %s: %s was frozen by no one here (an agent gone): thawed",
+			name, path);
+	}
 	if (fd < 0 || ioctl(fd, FIFREEZE, 0)) {
 		snprintf(msg, sizeof(msg), "%s %s: %s", fd < 0 ? "open" : "FIFREEZE", path,
 			 strerror(errno));
@@ -856,6 +872,7 @@ static void xs_freeze(struct agent_xfers *x, const struct k8s_obj *vt, const cha
 	f->fd = fd;
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	snprintf(f->uid, sizeof(f->uid), "%s", uid);
+	snprintf(f->path, sizeof(f->path), "%s", path);
 	clock_gettime(CLOCK_MONOTONIC, &f->at);
 	f->at_ns = k8s_now_ns();
 	ctl_log(CTL_LOG_INFO, "agent: transfer %s: %s frozen for the snapshot", name, path);
