@@ -355,28 +355,35 @@ static int rs_volumes(struct rs *r, struct k8s_err *err)
 	return 0;
 }
 
-/* a claim filled from a snapshot over a PVC that exists: out of scope, refused */
+/*
+ * A claim filled from a snapshot over a PVC that exists: out of scope,
+ * refused. One this Restore made in an earlier pass (labelled with its name:
+ * a controller restarted mid-restore plans again) is its own, not a clash.
+ */
 static int rs_claims_free(struct rs *r, struct k8s_err *err)
 {
 	for (size_t i = 0; i < r->plan.n; i++) {
 		const struct cluster_plan_item *it = &r->plan.items[i];
 		const char *src = k8s_obj_str(it->obj, "/spec/dataSourceRef/kind");
 		struct k8s_obj *pvc = NULL;
+		bool mine;
 		int ret;
 
 		if (it->skip || it->group[0] || strcmp(it->kind, "PersistentVolumeClaim") || !src ||
 		    strcmp(src, "Snapshot"))
 			continue;
 		ret = k8s_get(r->req->client, &k8s_pvcs, it->ns, it->name, NULL, &pvc, err);
+		mine = !ret && k8s_obj_label(pvc, CLUSTER_LABEL_RESTORE_NAME) &&
+		       !strcmp(k8s_obj_label(pvc, CLUSTER_LABEL_RESTORE_NAME), r->name);
 		k8s_obj_free(pvc);
-		if (ret == 0)
+		if (ret == 0 && !mine)
 			return cluster_refuse(
 				r->invalid, sizeof(r->invalid),
 				"the PersistentVolumeClaim %s/%.100s exists: restoring a "
 				"volume into an existing claim is not supported (delete it, "
 				"or restore into another namespace with namespaceMapping)",
 				it->ns, it->name);
-		if (ret != -ENOENT)
+		if (ret && ret != -ENOENT)
 			return ret;
 	}
 	return 0;
