@@ -332,11 +332,13 @@ static int seed(struct stage *s)
 		goto out;
 	}
 	if (!is(phase, "Completed")) {
+		const char *why = k8s_obj_str(sb, "/status/failureReason");
+
+		if (!why)
+			why = k8s_obj_str(sb, "/status/validationErrors/0");
 		snprintf(s->msg, sizeof(s->msg),
 			 "the seed: Backup %s in the source ended %s: %.600s", name, phase,
-			 k8s_obj_str(sb, "/status/failureReason")
-				 ? k8s_obj_str(sb, "/status/failureReason")
-				 : "(see ferry backup describe in the source)");
+			 why ? why : "(see ferry backup describe in the source)");
 		ret = fail(s);
 		goto out;
 	}
@@ -377,11 +379,12 @@ static int seed(struct stage *s)
 		goto out;
 	}
 	if (!is(phase, "Completed")) {
+		const char *why = k8s_obj_str(rs, "/status/failureReason");
+
+		if (!why) /* FailedValidation says why here */
+			why = k8s_obj_str(rs, "/status/validationErrors/0");
 		snprintf(s->msg, sizeof(s->msg), "the seed: Restore %s ended %s: %.600s",
-			 s->req->name, phase,
-			 k8s_obj_str(rs, "/status/failureReason")
-				 ? k8s_obj_str(rs, "/status/failureReason")
-				 : "(see ferry restore describe)");
+			 s->req->name, phase, why ? why : "(see ferry restore describe)");
 		ret = fail(s);
 		goto out;
 	}
