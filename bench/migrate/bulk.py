@@ -40,25 +40,12 @@ import warmkit  # noqa: E402
 from warmkit import API, SYS, wait_until  # noqa: E402
 from kboxtest import Client  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from window import need, say  # noqa: E402  (window.py's progress lines and failed points)
+
 MiB = 1 << 20
 PASSWORD = "bench-bulk-password"
 NAME = "bulk"
-MAX_TRANSFERS = 4  # tests/xfer/xferkit.Env.start_agent's --max-transfers
-T0 = time.time()
-
-
-def say(msg):
-    print(f"[{time.time() - T0:7.1f} s] {msg}", flush=True)
-
-
-class PointFailed(Exception):
-    pass
-
-
-def need(ok, what):
-    if not ok:
-        raise PointFailed(what)
-    return ok
 
 
 def config(n, path):
