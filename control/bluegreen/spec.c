@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,34 +16,10 @@
 const struct k8s_resource bg_switches =
 	K8S_RESOURCE("ferry.io", "v1alpha1", "statefulswitches", "StatefulSwitch", true);
 
-static int __attribute__((format(printf, 3, 4))) bad(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	/* the values it quotes are the user's: their control bytes must not break the line */
-	ctl_one_line(why);
-	return -EINVAL;
-}
-
 /* a DNS-1123 label: what names a StatefulSet's pods, a Service, a container */
 static bool label(const char *s)
 {
-	size_t n = s ? strlen(s) : 0;
-
-	if (!n || n > BG_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			continue;
-		if (c != '-' || i == 0 || i == n - 1)
-			return false;
-	}
-	return true;
+	return s && ctl_namespace_valid(s); /* the same rule as a namespace's name */
 }
 
 static bool absent(const struct k8s_obj *o, const char *path)
@@ -63,8 +38,9 @@ static int name_at(const struct k8s_obj *sw, const char *path, const char *field
 		return 0;
 	*v = k8s_obj_str(sw, path);
 	if (!label(*v))
-		return bad(why, len, "%s: Invalid value: a DNS-1123 label (at most %d characters)",
-			   field, BG_NAME_MAX);
+		return ctl_refuse(why, len,
+				  "%s: Invalid value: a DNS-1123 label (at most %d characters)",
+				  field, BG_NAME_MAX);
 	return 0;
 }
 
@@ -75,8 +51,8 @@ static int int_at(const struct k8s_obj *sw, const char *path, const char *field,
 		return 0;
 	if (k8s_obj_type(sw, path) != K8S_T_NUMBER || k8s_obj_int(sw, path, v) || *v < lo ||
 	    *v > hi)
-		return bad(why, len, "%s: Invalid value: a whole number from %lld to %lld", field,
-			   (long long)lo, (long long)hi);
+		return ctl_refuse(why, len, "%s: Invalid value: a whole number from %lld to %lld",
+				  field, (long long)lo, (long long)hi);
 	return 0;
 }
 
@@ -87,7 +63,8 @@ static int num_at(const struct k8s_obj *sw, const char *path, const char *field,
 		return 0;
 	if (k8s_obj_type(sw, path) != K8S_T_NUMBER || k8s_obj_num(sw, path, v) || !isfinite(*v) ||
 	    *v < lo || *v > hi)
-		return bad(why, len, "%s: Invalid value: a number from %g to %g", field, lo, hi);
+		return ctl_refuse(why, len, "%s: Invalid value: a number from %g to %g", field, lo,
+				  hi);
 	return 0;
 }
 
@@ -97,7 +74,7 @@ static int bool_at(const struct k8s_obj *sw, const char *path, const char *field
 	if (absent(sw, path))
 		return 0;
 	if (k8s_obj_bool(sw, path, v))
-		return bad(why, len, "%s: Invalid value: true or false", field);
+		return ctl_refuse(why, len, "%s: Invalid value: true or false", field);
 	return 0;
 }
 
@@ -111,7 +88,7 @@ static int enum_at(const struct k8s_obj *sw, const char *path, const char *field
 	if (absent(sw, path))
 		return 0;
 	if (!s || (strcmp(s, a) && strcmp(s, b)))
-		return bad(why, len, "%s: Unsupported value: \"%s\" or \"%s\"", field, a, b);
+		return ctl_refuse(why, len, "%s: Unsupported value: \"%s\" or \"%s\"", field, a, b);
 	*v = !strcmp(s, a) ? a : b;
 	return 0;
 }
@@ -123,17 +100,19 @@ static int images_of(const struct k8s_obj *sw, struct bg_spec *out, char *why, s
 	if (absent(sw, "/spec/image"))
 		return 0;
 	if (k8s_obj_type(m, "") != K8S_T_OBJECT)
-		return bad(why, len, "spec.image: Invalid value: a map of container name to image");
+		return ctl_refuse(why, len,
+				  "spec.image: Invalid value: a map of container name to image");
 	for (const struct k8s_obj *e = k8s_obj_first(m); e; e = k8s_obj_next(e)) {
 		const char *img = k8s_obj_str(e, "");
 
 		if (!label(k8s_obj_name(e)))
-			return bad(why, len,
-				   "spec.image: Invalid value: \"%.64s\": a container's name (a "
-				   "DNS-1123 label)",
-				   k8s_obj_name(e));
+			return ctl_refuse(
+				why, len,
+				"spec.image: Invalid value: \"%.64s\": a container's name (a "
+				"DNS-1123 label)",
+				k8s_obj_name(e));
 		if (!img || !*img || strlen(img) > 1024 || strpbrk(img, " \t\r\n"))
-			return bad(
+			return ctl_refuse(
 				why, len,
 				"spec.image.%s: Invalid value: an image reference (no spaces, at "
 				"most 1024 characters)",
@@ -150,16 +129,18 @@ static int names_of(const struct k8s_obj *sw, struct bg_spec *out, char *why, si
 	int ret;
 
 	if (k8s_obj_type(sw, "/spec") != K8S_T_OBJECT)
-		return bad(why, len, "spec: Required value");
+		return ctl_refuse(why, len, "spec: Required value");
 	if (absent(sw, "/spec/workloadRef/name"))
-		return bad(why, len, "spec.workloadRef.name: Required value: blue's StatefulSet");
+		return ctl_refuse(why, len,
+				  "spec.workloadRef.name: Required value: blue's StatefulSet");
 	ret = name_at(sw, "/spec/workloadRef/name", "spec.workloadRef.name", &out->blue, why, len);
 	if (!ret && !absent(sw, "/spec/workloadRef/kind") &&
 	    !(k8s_obj_str(sw, "/spec/workloadRef/kind") &&
 	      !strcmp(k8s_obj_str(sw, "/spec/workloadRef/kind"), "StatefulSet")))
-		ret = bad(why, len,
-			  "spec.workloadRef.kind: Unsupported value: \"StatefulSet\" (a Deployment "
-			  "has no claims of its own to switch)");
+		ret = ctl_refuse(
+			why, len,
+			"spec.workloadRef.kind: Unsupported value: \"StatefulSet\" (a Deployment "
+			"has no claims of its own to switch)");
 	if (ret)
 		return ret;
 	ret = name_at(sw, "/spec/greenName", "spec.greenName", &green, why, len);
@@ -173,22 +154,23 @@ static int names_of(const struct k8s_obj *sw, struct bg_spec *out, char *why, si
 	else if (n + 6 <= BG_NAME_MAX)
 		snprintf(out->green, sizeof(out->green), "%s-green", out->blue);
 	else
-		return bad(why, len,
-			   "spec.greenName: Required value: blue's name is too long to add "
-			   "\"-green\" to");
+		return ctl_refuse(why, len,
+				  "spec.greenName: Required value: blue's name is too long to add "
+				  "\"-green\" to");
 	if (!strcmp(out->green, out->blue))
-		return bad(why, len, "spec.greenName: Invalid value: \"%s\": that is blue",
-			   out->green);
+		return ctl_refuse(why, len, "spec.greenName: Invalid value: \"%s\": that is blue",
+				  out->green);
 	if (absent(sw, "/spec/activeService"))
-		return bad(why, len,
-			   "spec.activeService: Required value: the Service that serves the "
-			   "application");
+		return ctl_refuse(why, len,
+				  "spec.activeService: Required value: the Service that serves the "
+				  "application");
 	ret = name_at(sw, "/spec/activeService", "spec.activeService", &out->active, why, len);
 	if (!ret)
 		ret = name_at(sw, "/spec/previewService", "spec.previewService", &out->preview, why,
 			      len);
 	if (!ret && out->preview && !strcmp(out->preview, out->active))
-		ret = bad(why, len, "spec.previewService: Invalid value: the active Service");
+		ret = ctl_refuse(why, len,
+				 "spec.previewService: Invalid value: the active Service");
 	if (!ret)
 		ret = name_at(sw, "/spec/repository", "spec.repository", &out->repository, why,
 			      len);
@@ -221,8 +203,9 @@ static int quantity_at(const struct k8s_obj *m, const char *path, const char *fi
 	if (!*has)
 		return 0;
 	if (!q || k8s_quantity_parse(q, v))
-		return bad(why, len, "%s: Invalid value: a quantity (\"500m\", \"256Mi\", \"2\")",
-			   field);
+		return ctl_refuse(why, len,
+				  "%s: Invalid value: a quantity (\"500m\", \"256Mi\", \"2\")",
+				  field);
 	return 0;
 }
 
@@ -236,8 +219,9 @@ static int metrics_of(const struct k8s_obj *a, const char *field, struct bg_anal
 	if (absent(a, "/metrics"))
 		return 0;
 	if (k8s_obj_type(a, "/metrics") != K8S_T_ARRAY || n > BG_MAX_METRICS)
-		return bad(why, len, "%s.metrics: Invalid value: a list of at most %d metrics",
-			   field, BG_MAX_METRICS);
+		return ctl_refuse(why, len,
+				  "%s.metrics: Invalid value: a list of at most %d metrics", field,
+				  BG_MAX_METRICS);
 	for (size_t i = 0; !ret && i < n; i++) {
 		struct bg_metric *m = &out->metrics[i];
 		char p[48], f[96];
@@ -246,7 +230,7 @@ static int metrics_of(const struct k8s_obj *a, const char *field, struct bg_anal
 		snprintf(p, sizeof(p), "/metrics/%zu/name", i);
 		m->name = k8s_obj_str(a, p);
 		if (sig_kind_by_name(m->name, &k))
-			return bad(
+			return ctl_refuse(
 				why, len,
 				"%s.metrics[%zu].name: Unsupported value: a value of the agents' "
 				"pages: \"cpu\", \"memory\", \"ferry_runqueue_wait_p99_seconds\", "
@@ -265,11 +249,11 @@ static int metrics_of(const struct k8s_obj *a, const char *field, struct bg_anal
 		if (!ret)
 			ret = int_at(a, p, f, 0, 100000, &m->failure_limit, why, len);
 		if (!ret && !m->has_min && !m->has_max)
-			ret = bad(why, len, "%s.metrics[%zu]: Required value: min or max", field,
-				  i);
+			ret = ctl_refuse(why, len, "%s.metrics[%zu]: Required value: min or max",
+					 field, i);
 		if (!ret && m->has_min && m->has_max && m->min > m->max)
-			ret = bad(why, len, "%s.metrics[%zu]: Invalid value: min above max", field,
-				  i);
+			ret = ctl_refuse(why, len, "%s.metrics[%zu]: Invalid value: min above max",
+					 field, i);
 	}
 	out->nmetrics = ret ? 0 : n;
 	return ret;
@@ -289,7 +273,7 @@ static int analysis_of(const struct k8s_obj *sw, const char *path, const char *f
 	if (absent(sw, path))
 		return 0;
 	if (k8s_obj_type(a, "") != K8S_T_OBJECT)
-		return bad(why, len, "%s: Invalid value: an object", field);
+		return ctl_refuse(why, len, "%s: Invalid value: an object", field);
 	out->obj = a;
 	snprintf(f, sizeof(f), "%s.durationSeconds", field);
 	ret = int_at(a, "/durationSeconds", f, 1, 3600, &out->duration_s, why, len);
@@ -304,14 +288,15 @@ static int analysis_of(const struct k8s_obj *sw, const char *path, const char *f
 		out->check_image = k8s_obj_str(a, "/image");
 		if (!out->check_image || !*out->check_image || strlen(out->check_image) > 1024 ||
 		    strpbrk(out->check_image, " \t\r\n"))
-			return bad(why, len, "%s.image: Invalid value: an image reference", field);
+			return ctl_refuse(why, len, "%s.image: Invalid value: an image reference",
+					  field);
 	}
 	if (absent(a, "/http"))
 		return 0;
 	n = k8s_obj_len(a, "/http");
 	if (k8s_obj_type(a, "/http") != K8S_T_ARRAY || n > BG_MAX_CHECKS)
-		return bad(why, len, "%s.http: Invalid value: a list of at most %d checks", field,
-			   BG_MAX_CHECKS);
+		return ctl_refuse(why, len, "%s.http: Invalid value: a list of at most %d checks",
+				  field, BG_MAX_CHECKS);
 	for (size_t i = 0; i < n; i++) {
 		char p[48], q[48];
 		int64_t port = 0;
@@ -319,15 +304,16 @@ static int analysis_of(const struct k8s_obj *sw, const char *path, const char *f
 		snprintf(p, sizeof(p), "/http/%zu/path", i);
 		snprintf(q, sizeof(q), "/http/%zu/port", i);
 		if (!url_path(k8s_obj_str(a, p)))
-			return bad(why, len,
-				   "%s.http[%zu].path: Invalid value: a path ('/' and "
-				   "[A-Za-z0-9/._~%%?=&-], at most 256)",
-				   field, i);
+			return ctl_refuse(why, len,
+					  "%s.http[%zu].path: Invalid value: a path ('/' and "
+					  "[A-Za-z0-9/._~%%?=&-], at most 256)",
+					  field, i);
 		if (k8s_obj_type(a, q) != K8S_T_NUMBER || k8s_obj_int(a, q, &port) || port < 1 ||
 		    port > 65535)
-			return bad(why, len,
-				   "%s.http[%zu].port: Invalid value: a port from 1 to 65535",
-				   field, i);
+			return ctl_refuse(
+				why, len,
+				"%s.http[%zu].port: Invalid value: a port from 1 to 65535", field,
+				i);
 	}
 	out->http = n ? k8s_obj_at(a, "/http") : NULL;
 	return 0;
@@ -351,11 +337,12 @@ int bg_spec_decode(const struct k8s_obj *sw, struct bg_spec *out, char *why, siz
 	if (!ret && !absent(sw, "/spec/template")) {
 		if (k8s_obj_type(sw, "/spec/template") != K8S_T_OBJECT ||
 		    k8s_obj_type(sw, "/spec/template/spec") != K8S_T_OBJECT)
-			ret = bad(why, len,
-				  "spec.template: Invalid value: a pod template (with spec)");
+			ret = ctl_refuse(
+				why, len,
+				"spec.template: Invalid value: a pod template (with spec)");
 		else if (out->images)
-			ret = bad(why, len,
-				  "spec.template: Forbidden: image or template, not both");
+			ret = ctl_refuse(why, len,
+					 "spec.template: Forbidden: image or template, not both");
 		out->template = k8s_obj_at(sw, "/spec/template");
 	}
 	if (!ret)

@@ -133,6 +133,13 @@ struct ctl_err {
 void ctl_one_line(char *msg);
 
 /*
+ * ctl_refuse() - a refusal's reason: the message formatted into @why (@len
+ * bytes) and made one line (ctl_one_line(): it quotes the user's values).
+ * Return: -EINVAL. What a spec decoder returns for a field it refuses.
+ */
+int ctl_refuse(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
  * ctl_parse_size() - "64M", "1G", "4096", "1.5GiB" (powers of two; K, M,
  * G, T, P, with or without "i" and "B") into bytes.
  * Return: 0; -EINVAL (not a size); -ERANGE (2^64 or more).

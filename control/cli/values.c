@@ -39,6 +39,24 @@
 static int ctl_err_set(struct ctl_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* the value is quoted as given: its control bytes must not break the one line */
+static void __attribute__((format(printf, 3, 0)))
+vrefuse(char *why, size_t len, const char *fmt, va_list ap)
+{
+	vsnprintf(why, len, fmt, ap);
+	ctl_one_line(why);
+}
+
+int ctl_refuse(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vrefuse(why, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
 static int ctl_err_set(struct ctl_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -47,10 +65,8 @@ static int ctl_err_set(struct ctl_err *err, int code, const char *fmt, ...)
 	if (err) {
 		err->code = code;
 		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		vrefuse(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
-		/* the value is quoted as given: its control bytes must not break the one line */
-		ctl_one_line(err->msg);
 	}
 	return code;
 }

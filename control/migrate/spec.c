@@ -5,7 +5,6 @@
  * anything: fuzzed by tests/fuzz/fuzz_migrate_spec.c.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +14,6 @@
 
 const struct k8s_resource mig_migrations =
 	K8S_RESOURCE("ferry.io", "v1alpha1", "migrations", "Migration", true);
-
-static int __attribute__((format(printf, 3, 4))) bad(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	/* the values it quotes are the user's: their control bytes must not break the line */
-	ctl_one_line(why);
-	return -EINVAL;
-}
 
 /* a DNS-1123 subdomain: what names a Secret or a StorageClass */
 static bool subdomain(const char *s)
@@ -70,12 +57,12 @@ static int source_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 	int64_t t;
 
 	if (k8s_obj_type(src, "") != K8S_T_OBJECT)
-		return bad(why, len, "spec.source: Required value");
+		return ctl_refuse(why, len, "spec.source: Required value");
 	if (k8s_obj_type(src, "/kubeconfigSecretRef") != K8S_T_OBJECT)
-		return bad(why, len, "spec.source.kubeconfigSecretRef: Required value");
+		return ctl_refuse(why, len, "spec.source.kubeconfigSecretRef: Required value");
 	name = k8s_obj_str(src, "/kubeconfigSecretRef/name");
 	if (!name || !subdomain(name))
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.source.kubeconfigSecretRef.name: Invalid value: a Secret's name (a DNS-1123 subdomain) is required");
 	snprintf(out->secret, sizeof(out->secret), "%s", name);
@@ -90,7 +77,7 @@ static int source_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 			break;
 		/* fall through */
 	default:
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.source.kubeconfigSecretRef.key: Invalid value: a Secret's key ([-._a-zA-Z0-9]+)");
 	}
@@ -107,7 +94,7 @@ static int source_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 		}
 		/* fall through */
 	default:
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.source.context: Invalid value: a context's name, at most 253 characters");
 	}
@@ -123,7 +110,7 @@ static int source_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 		}
 		/* fall through */
 	default:
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.source.timeoutSeconds: Invalid value: must be a whole number of seconds from 1 to 300");
 	}
@@ -139,24 +126,27 @@ static int namespaces_of(const struct k8s_obj *m, struct mig_spec *out, char *wh
 	    (k8s_obj_type(a, "") == K8S_T_ABSENT || k8s_obj_type(a, "") == K8S_T_NULL))
 		return 0; /* the selector's namespaces come at plan time */
 	if (k8s_obj_type(a, "") != K8S_T_ARRAY || (!k8s_obj_len(a, "") && !out->ns_selector[0]))
-		return bad(why, len,
-			   "spec.namespaces: Required value: the application's namespaces (or "
-			   "spec.namespaceSelector)");
+		return ctl_refuse(
+			why, len,
+			"spec.namespaces: Required value: the application's namespaces (or "
+			"spec.namespaceSelector)");
 	if (k8s_obj_len(a, "") > MIG_MAX_NAMESPACES)
-		return bad(why, len, "spec.namespaces: Too many: %zu: must have at most %d items",
-			   k8s_obj_len(a, ""), MIG_MAX_NAMESPACES);
+		return ctl_refuse(why, len,
+				  "spec.namespaces: Too many: %zu: must have at most %d items",
+				  k8s_obj_len(a, ""), MIG_MAX_NAMESPACES);
 	for (const struct k8s_obj *e = k8s_obj_first(a); e; e = k8s_obj_next(e), i++) {
 		const char *ns = k8s_obj_str(e, "");
 
 		if (!ns || !ctl_namespace_valid(ns) || strlen(ns) >= sizeof(out->namespaces[0]))
-			return bad(
+			return ctl_refuse(
 				why, len,
 				"spec.namespaces[%zu]: Invalid value: a namespace's name (a DNS-1123 label)",
 				i);
 		for (size_t j = 0; j < out->n_namespaces; j++)
 			if (!strcmp(out->namespaces[j], ns))
-				return bad(why, len,
-					   "spec.namespaces[%zu]: Duplicate value: \"%s\"", i, ns);
+				return ctl_refuse(why, len,
+						  "spec.namespaces[%zu]: Duplicate value: \"%s\"",
+						  i, ns);
 		snprintf(out->namespaces[out->n_namespaces++], sizeof(out->namespaces[0]), "%s",
 			 ns);
 	}
@@ -174,24 +164,25 @@ static int classes_of(const struct k8s_obj *m, struct mig_spec *out, char *why, 
 	case K8S_T_OBJECT:
 		break;
 	default:
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.storageClassMapping: Invalid value: a map of source class to target class");
 	}
 	if (k8s_obj_len(map, "") > MIG_MAX_CLASS_MAP)
-		return bad(why, len,
-			   "spec.storageClassMapping: Too many: must have at most %d entries",
-			   MIG_MAX_CLASS_MAP);
+		return ctl_refuse(
+			why, len,
+			"spec.storageClassMapping: Too many: must have at most %d entries",
+			MIG_MAX_CLASS_MAP);
 	for (const struct k8s_obj *e = k8s_obj_first(map); e; e = k8s_obj_next(e)) {
 		const char *from = k8s_obj_name(e), *to = k8s_obj_str(e, "");
 
 		if (!from || !subdomain(from))
-			return bad(
+			return ctl_refuse(
 				why, len,
 				"spec.storageClassMapping: Invalid value: \"%.80s\": a storage class's name (a DNS-1123 subdomain)",
 				from ? from : "");
 		if (!to || !subdomain(to))
-			return bad(
+			return ctl_refuse(
 				why, len,
 				"spec.storageClassMapping[%s]: Invalid value: a storage class's name (a DNS-1123 subdomain)",
 				from);
@@ -215,7 +206,7 @@ static int transforms_of(const struct k8s_obj *m, struct mig_spec *out, char *wh
 	const struct k8s_obj *im = k8s_obj_at(m, "/spec/imageMapping");
 
 	if (nl && k8s_obj_type(nl, "") != K8S_T_NULL && k8s_obj_type(nl, "") != K8S_T_OBJECT)
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.nodeLabelMapping: Invalid value: a map of node label to node label");
 	for (const struct k8s_obj *e = k8s_obj_first(nl); e; e = k8s_obj_next(e)) {
@@ -223,19 +214,21 @@ static int transforms_of(const struct k8s_obj *m, struct mig_spec *out, char *wh
 		bool pair = strchr(from, '=') != NULL;
 
 		if (pair ? !ctl_label_pair_valid(from) : !ctl_label_key_valid(from))
-			return bad(why, len,
-				   "spec.nodeLabelMapping: Invalid value: \"%.80s\": a node label "
-				   "(key=value) or a label's key",
-				   from);
+			return ctl_refuse(
+				why, len,
+				"spec.nodeLabelMapping: Invalid value: \"%.80s\": a node label "
+				"(key=value) or a label's key",
+				from);
 		if (!to || (to[0] && (pair ? !ctl_label_pair_valid(to) : !ctl_label_key_valid(to))))
-			return bad(
+			return ctl_refuse(
 				why, len,
 				"spec.nodeLabelMapping[%.80s]: Invalid value: \"\" (drop it) or %s",
 				from, pair ? "a node label (key=value)" : "a label's key");
 		if (out->n_label_map == MIG_MAX_LABEL_MAP)
-			return bad(why, len,
-				   "spec.nodeLabelMapping: Too many: must have at most %d entries",
-				   MIG_MAX_LABEL_MAP);
+			return ctl_refuse(
+				why, len,
+				"spec.nodeLabelMapping: Too many: must have at most %d entries",
+				MIG_MAX_LABEL_MAP);
 		snprintf(out->label_map[out->n_label_map].from, sizeof(out->label_map[0].from),
 			 "%s", from);
 		snprintf(out->label_map[out->n_label_map].to, sizeof(out->label_map[0].to), "%s",
@@ -243,15 +236,17 @@ static int transforms_of(const struct k8s_obj *m, struct mig_spec *out, char *wh
 		out->n_label_map++;
 	}
 	if (im && k8s_obj_type(im, "") != K8S_T_NULL && k8s_obj_type(im, "") != K8S_T_OBJECT)
-		return bad(why, len, "spec.imageMapping: Invalid value: a map of image to image");
+		return ctl_refuse(why, len,
+				  "spec.imageMapping: Invalid value: a map of image to image");
 	for (const struct k8s_obj *e = k8s_obj_first(im); e; e = k8s_obj_next(e)) {
 		const char *from = k8s_obj_name(e), *to = k8s_obj_str(e, "");
 
 		if (!from[0] || !to || !to[0] || strpbrk(from, " \t\r\n") || strpbrk(to, " \t\r\n"))
-			return bad(why, len,
-				   "spec.imageMapping[%.80s]: Invalid value: an image or a prefix, "
-				   "not empty, no spaces",
-				   from);
+			return ctl_refuse(
+				why, len,
+				"spec.imageMapping[%.80s]: Invalid value: an image or a prefix, "
+				"not empty, no spaces",
+				from);
 	}
 	return 0;
 }
@@ -268,26 +263,27 @@ static int ns_selector_of(const struct k8s_obj *m, struct mig_spec *out, char *w
 	if (k8s_obj_type(sel, "") == K8S_T_ABSENT || k8s_obj_type(sel, "") == K8S_T_NULL)
 		return 0;
 	if (k8s_obj_type(sel, "") != K8S_T_OBJECT)
-		return bad(why, len,
-			   "spec.namespaceSelector: Invalid value: a label selector "
-			   "({matchLabels, matchExpressions})");
+		return ctl_refuse(why, len,
+				  "spec.namespaceSelector: Invalid value: a label selector "
+				  "({matchLabels, matchExpressions})");
 	ret = k8s_selector_string(sel, &str);
 	if (ret == -EINVAL)
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.namespaceSelector: Invalid value: an unknown operator, or In/NotIn "
 			"without values");
 	if (ret)
 		return ret;
 	if (!str[0])
-		ret = bad(why, len,
-			  "spec.namespaceSelector: Invalid value: {}: it would select every "
-			  "namespace; list them in spec.namespaces instead");
+		ret = ctl_refuse(why, len,
+				 "spec.namespaceSelector: Invalid value: {}: it would select every "
+				 "namespace; list them in spec.namespaces instead");
 	else if (strlen(str) >= sizeof(out->ns_selector))
-		ret = bad(why, len, "spec.namespaceSelector: Too long: must have at most %zu bytes",
-			  sizeof(out->ns_selector) - 1);
+		ret = ctl_refuse(why, len,
+				 "spec.namespaceSelector: Too long: must have at most %zu bytes",
+				 sizeof(out->ns_selector) - 1);
 	else if ((ret = ctl_selector_parse(str, &parsed, &e)) == -EINVAL)
-		ret = bad(why, len, "spec.namespaceSelector: Invalid value: %.160s", e.msg);
+		ret = ctl_refuse(why, len, "spec.namespaceSelector: Invalid value: %.160s", e.msg);
 	else if (!ret)
 		ctl_selector_fini(&parsed);
 	if (!ret)
@@ -309,7 +305,7 @@ static int ns_map_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 	case K8S_T_OBJECT:
 		break;
 	default:
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.namespaceMapping: Invalid value: a map of source namespace to target namespace");
 	}
@@ -323,14 +319,14 @@ static int ns_map_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 		if ((!from || i == out->n_namespaces) && out->ns_selector[0] && !out->resolved)
 			continue; /* a namespace the selector may find: checked once it has */
 		if (!from || i == out->n_namespaces)
-			return bad(
+			return ctl_refuse(
 				why, len,
 				"spec.namespaceMapping: Invalid value: \"%.63s\": not one of spec.namespaces%s",
 				from ? from : "",
 				out->ns_selector[0] ? " nor of those spec.namespaceSelector selects"
 						    : "");
 		if (!to || !ctl_namespace_valid(to) || strlen(to) >= sizeof(out->namespaces[0]))
-			return bad(
+			return ctl_refuse(
 				why, len,
 				"spec.namespaceMapping[%s]: Invalid value: a namespace's name (a DNS-1123 label)",
 				from);
@@ -339,7 +335,7 @@ static int ns_map_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 	for (size_t i = 0; i < out->n_namespaces; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(out->target_namespaces[i], out->target_namespaces[j]))
-				return bad(
+				return ctl_refuse(
 					why, len,
 					"spec.namespaceMapping: Duplicate value: %s and %s both go to namespace %s",
 					out->namespaces[j], out->namespaces[i],
@@ -361,7 +357,7 @@ static int flag_of(const struct k8s_obj *m, const char *field, bool *out, char *
 	case K8S_T_BOOL:
 		return k8s_obj_bool(m, path, out);
 	default:
-		return bad(why, len, "spec.%s: Invalid value: must be true or false", field);
+		return ctl_refuse(why, len, "spec.%s: Invalid value: must be true or false", field);
 	}
 }
 
@@ -385,7 +381,7 @@ static int seconds_of(const struct k8s_obj *m, const char *field, unsigned int d
 		}
 		/* fall through */
 	default:
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.%s: Invalid value: must be a whole number of seconds from 1 to 3600",
 			field);
@@ -405,10 +401,11 @@ static int existing_of(const struct k8s_obj *m, struct mig_spec *out, char *why,
 	else if (p && !strcmp(p, "fail"))
 		out->existing = MIG_EXISTING_FAIL;
 	else
-		return bad(why, len,
-			   "spec.existingResourcePolicy: Unsupported value: \"%.40s\": supported "
-			   "values: \"none\", \"update\", \"fail\"",
-			   p ? p : "(not a string)");
+		return ctl_refuse(
+			why, len,
+			"spec.existingResourcePolicy: Unsupported value: \"%.40s\": supported "
+			"values: \"none\", \"update\", \"fail\"",
+			p ? p : "(not a string)");
 	return 0;
 }
 
@@ -429,7 +426,7 @@ static int stages_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 		}
 		/* fall through */
 	default:
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.repository: Invalid value: a Repository's name (a DNS-1123 subdomain)");
 	}
@@ -449,7 +446,7 @@ static int stages_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 		ret = seconds_of(m, "cutoverBoundSeconds", MIG_DEFAULT_BOUND_S,
 				 &out->cutover_bound_s, why, len);
 	if (!ret && out->rollback && out->cutover)
-		return bad(
+		return ctl_refuse(
 			why, len,
 			"spec.rollback: Invalid value: true: cutover and rollback both asked for");
 	return ret;
@@ -463,7 +460,7 @@ int mig_spec_decode(const struct k8s_obj *m, struct mig_spec *out, char *why, si
 	if (len)
 		why[0] = '\0';
 	if (k8s_obj_type(m, "/spec") != K8S_T_OBJECT)
-		return bad(why, len, "spec: Required value");
+		return ctl_refuse(why, len, "spec: Required value");
 	ret = source_of(m, out, why, len);
 	if (!ret)
 		ret = ns_selector_of(m, out, why, len);
@@ -491,12 +488,12 @@ int mig_spec_add_namespaces(const struct k8s_obj *m, struct mig_spec *s, const c
 		if (listed)
 			continue;
 		if (!ctl_namespace_valid(names[i]) || strlen(names[i]) >= sizeof(s->namespaces[0]))
-			return bad(why, len,
-				   "spec.namespaceSelector: Invalid value: \"%.63s\": not a "
-				   "namespace's name",
-				   names[i]);
+			return ctl_refuse(why, len,
+					  "spec.namespaceSelector: Invalid value: \"%.63s\": not a "
+					  "namespace's name",
+					  names[i]);
 		if (s->n_namespaces == MIG_MAX_NAMESPACES)
-			return bad(
+			return ctl_refuse(
 				why, len,
 				"spec.namespaceSelector: Too many: it selects more than %d "
 				"namespaces with those listed; narrow it, or make two Migrations",
