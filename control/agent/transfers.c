@@ -126,6 +126,13 @@ struct xs_job {
 	char stamp_dir[512], stamp[560];
 	/* a backup's spec.verify: the volume compared with that snapshot, nothing stored */
 	const char *verify;
+	/*
+	 * A backup's snapshot that an earlier run of this transfer wrote (an
+	 * agent killed between the manifest and the status): the result, with
+	 * nothing read again; its own figures and how it read the volume.
+	 */
+	const struct dp_snapshot *written;
+	char cbt_written[64];
 };
 
 static int xs_patch(struct xs_job *j, struct k8s_obj *st)
@@ -176,11 +183,11 @@ static int xs_fill(struct xs_job *j, struct k8s_obj *st, const struct dp_progres
 		ret = k8s_obj_set_int(st, "/bytesWritten", (int64_t)p->bytes_written);
 	if (!ret && j->cbt_decided)
 		ret = k8s_obj_set_bool(st, "/changedBlocks/used", j->cbt_used);
-	if (!ret && j->cbt_used)
+	if (!ret && j->cbt_used && !j->written)
 		ret = k8s_obj_set_int(st, "/changedBlocks/bytesListed", (int64_t)j->cbt_listed);
-	if (!ret && j->cbt_used)
+	if (!ret && j->cbt_used && !j->written)
 		ret = k8s_obj_set_int(st, "/changedBlocks/ranges", (int64_t)j->cbt_ranges);
-	if (!ret && j->cbt_used)
+	if (!ret && j->cbt_used && !j->written)
 		ret = k8s_obj_set_int(st, "/changedBlocks/milliseconds", (int64_t)j->cbt_ms);
 	if (!ret && j->cbt_decided && j->cbt_fallback)
 		ret = k8s_obj_set_str(st, "/changedBlocks/fallback", j->cbt_fallback);
@@ -457,6 +464,91 @@ static void xs_cbt_list(struct xs_job *j, const struct k8s_obj *vt,
 		(unsigned long long)info.calls, info.address, (unsigned long long)j->cbt_ms);
 }
 
+/*
+ * What a backup's snapshot says of the transfer that wrote it (labels): its
+ * name and uid, and how it read the volume (XS_CBT_USED, or the fallback).
+ */
+#define XS_LABEL_NAME "ferry.io/volumetransfer"
+#define XS_LABEL_UID  "ferry.io/volumetransfer-uid"
+#define XS_LABEL_CBT  "ferry.io/changed-blocks"
+#define XS_CBT_USED   "Used"
+
+static const char *xs_label(const struct dp_snapshot *s, const char *key)
+{
+	for (size_t i = 0; i < s->nlabels; i++)
+		if (!strcmp(s->labels[i].key, key))
+			return s->labels[i].value;
+	return NULL;
+}
+
+/* The XS_LABEL_CBT label of the backup about to start into @buf; false: none (not decided). */
+static bool xs_cbt_label(const struct xs_job *j, char *buf, size_t len)
+{
+	if (!j->cbt_decided)
+		return false;
+	snprintf(buf, len, "%s=%s", XS_LABEL_CBT,
+		 j->cbt_used	   ? XS_CBT_USED
+		 : j->cbt_fallback ? j->cbt_fallback
+				   : "");
+	return true;
+}
+
+/*
+ * The snapshot of @volume that an earlier run of the transfer @uid wrote, or
+ * NULL. An agent killed after the backup's manifest went in but before its
+ * Completed status leaves the transfer Running with its snapshot stored: the
+ * next run takes that as its result. Reading again would write a second
+ * snapshot, and against the wrong parent (the newest is the run's own): the
+ * whole volume read, as if its changed blocks were unknown.
+ */
+static const struct dp_snapshot *xs_written(struct xs_job *j, const char *volume, const char *uid)
+{
+	const struct dp_snapshot *s;
+	const char *cbt;
+
+	if (!uid || !uid[0] || !volume)
+		return NULL;
+	for (size_t i = j->nsnaps; i-- > 0;) {
+		s = &j->snaps[i];
+		if (!s->volume || strcmp(s->volume, volume) || !xs_label(s, XS_LABEL_UID) ||
+		    strcmp(xs_label(s, XS_LABEL_UID), uid))
+			continue;
+		cbt = xs_label(s, XS_LABEL_CBT);
+		if (cbt) {
+			j->cbt_decided = true;
+			j->cbt_used = !strcmp(cbt, XS_CBT_USED);
+			snprintf(j->cbt_written, sizeof(j->cbt_written), "%s", cbt);
+			j->cbt_fallback = j->cbt_used ? NULL : j->cbt_written;
+			snprintf(j->cbt_reason, sizeof(j->cbt_reason),
+				 "as the run that wrote snapshot %.16s found", s->id);
+		}
+		ctl_log(CTL_LOG_INFO,
+			"agent: transfer %s: snapshot %.16s was written by an earlier run of it "
+			"(its status not): that is its result, nothing read again",
+			j->name, s->id);
+		return s;
+	}
+	return NULL;
+}
+
+/* The result of a transfer whose snapshot an earlier run wrote (xs_written()). */
+static void xs_written_result(const struct dp_snapshot *s, struct dp_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->snapshot_id, sizeof(r->snapshot_id), "%s", s->id);
+	snprintf(r->volume, sizeof(r->volume), "%s", s->volume);
+	snprintf(r->parent, sizeof(r->parent), "%s", s->parent);
+	r->progress.bytes_total = s->size;
+	r->progress.bytes_done = s->size;
+	r->progress.bytes_read = s->bytes_read;
+	r->progress.bytes_zero = s->bytes_zero;
+	r->progress.bytes_new = s->bytes_stored;
+	r->progress.bytes_raw_new = s->bytes_new;
+	r->progress.chunks_total = s->chunks_total;
+	r->progress.chunks_zero = s->chunks_zero;
+	r->progress.chunks_new = s->chunks_new;
+}
+
 static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 {
 	const char *volume = k8s_obj_str(vt, "/spec/volume");
@@ -466,8 +558,8 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 	uint64_t share = (x->o.memory ? x->o.memory : DP_MEMORY_DEFAULT) / x->o.max;
 	struct dp_err derr = {0};
 	struct dp_cbl list = {0};
-	char label[512];
-	const char *labels[1] = {label};
+	char label[3][320];
+	const char *labels[3] = {label[0], label[1], label[2]};
 	int ret, e = 0;
 
 	if (share < DP_MEMORY_MIN)
@@ -493,13 +585,18 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 					    .source = j->device,
 					    .volume = volume,
 					    .labels = labels,
-					    .nlabels = 1,
+					    .nlabels = 2,
 					    .memory = share,
 					    .hostname = x->node,
 					    .state_dir = x->o.state_dir,
 					    .err = &derr};
 
-		snprintf(label, sizeof(label), "ferry.io/volumetransfer=%s", j->name);
+		j->written = xs_written(j, volume, k8s_obj_get_uid(vt));
+		if (j->written)
+			return 0;
+		snprintf(label[0], sizeof(label[0]), "%s=%s", XS_LABEL_NAME, j->name);
+		snprintf(label[1], sizeof(label[1]), "%s=%s", XS_LABEL_UID,
+			 k8s_obj_get_uid(vt) ? k8s_obj_get_uid(vt) : "");
 		ret = dp_parent_choose(j->repo, j->snaps, j->nsnaps, volume, DP_PARENT_AUTO, NULL,
 				       &parent, &derr);
 		if (ret) {
@@ -510,6 +607,7 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 		xs_cbt_list(j, vt, parent, &list);
 		if (j->cbt_used)
 			bo.changed = &list;
+		bo.nlabels = xs_cbt_label(j, label[2], sizeof(label[2])) ? 3 : 2;
 		ret = dp_backup_start(j->repo, x->pool, &bo, &j->job);
 		if (ret && j->cbt_used) {
 			/* a list the backup refuses (a size that differs): read everything */
@@ -517,6 +615,7 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 					derr.msg[0] ? derr.msg : dp_last_error());
 			memset(&derr, 0, sizeof(derr));
 			bo.changed = NULL;
+			bo.nlabels = xs_cbt_label(j, label[2], sizeof(label[2])) ? 3 : 2;
 			ret = dp_backup_start(j->repo, x->pool, &bo, &j->job);
 		}
 		dp_cbl_fini(&list);
@@ -561,6 +660,7 @@ static void *xs_thread(void *arg)
 	const char *pv = k8s_obj_str(vt, "/status/holder/persistentVolume");
 	const char *uid = k8s_obj_str(vt, "/status/holder/podUID");
 	const struct dp_result *r = NULL;
+	struct dp_result done;
 	struct dp_progress p;
 	int ret;
 
@@ -586,6 +686,11 @@ static void *xs_thread(void *arg)
 		ret = xs_start(&j, vt);
 	if (ret)
 		goto out;
+	if (j.written) {
+		xs_written_result(j.written, &done);
+		r = &done;
+		goto out;
+	}
 	ctl_log(CTL_LOG_INFO, "agent: transfer %s: %s of %s started", j.name, j.dir, j.device);
 	while (dp_job_wait(j.job, XFER_STATUS_PERIOD) == -ETIMEDOUT) {
 		if (atomic_load(&s->stop)) {

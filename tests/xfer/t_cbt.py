@@ -15,6 +15,9 @@ two-node box with storage (tests/kbox/storage.yaml); a 4 GiB Block claim of the 
   blocks were used and bytesRead within 10 % of the changed bytes (whole chunks: the backup
   reads a changed chunk whole); `ferry restore` of its snapshot equals the volume byte for
   byte (cmp); the new base kept, the first one deleted: one VolumeSnapshot of ferry's per claim;
+- the agents killed once a backup's manifest is in, before its status (ferry-test, the crash
+  point backup-committed): started again, the transfer's result is that snapshot (labelled with
+  its uid), its changed blocks used as that run read them, nothing read again, no second snapshot;
 - the base deleted by hand: the next Backup reads everything, Completed with a warning that
   says no base snapshot was kept, and keeps a new base;
 - changedBlocks: hash reads everything, without a warning, and leaves no base (the last one
@@ -59,13 +62,14 @@ REPO = "file://" + os.path.join(WORK, "repo")
 get, create = env.get, env.create
 
 
-def backup(name, spec=None):
-    """A Backup of the namespace, waited for; its status."""
-    create(f"{API}/namespaces/{SYS}/backups", {
-        "apiVersion": "ferry.io/v1alpha1", "kind": "Backup", "metadata": {"name": name},
-        "spec": dict({"includedNamespaces": [NS], "storageLocation": "default",
-                      # the claim alone (a kind of the box the controller may not list is a warning)
-                      "includedResources": ["persistentvolumeclaims"]}, **(spec or {}))})
+def backup(name, spec=None, create_it=True):
+    """A Backup of the namespace (made unless @create_it is false), waited for; its status."""
+    if create_it:
+        create(f"{API}/namespaces/{SYS}/backups", {
+            "apiVersion": "ferry.io/v1alpha1", "kind": "Backup", "metadata": {"name": name},
+            "spec": dict({"includedNamespaces": [NS], "storageLocation": "default",
+                          # the claim alone (a kind of the box the controller may not list is a warning)
+                          "includedResources": ["persistentvolumeclaims"]}, **(spec or {}))})
     t = time.time()
     st = wait_until(lambda: ((get(f"{API}/namespaces/{SYS}/backups/{name}") or {}).get("status") or {}).get(
         "phase") in ("Completed", "PartiallyFailed", "Failed", "FailedValidation") and
@@ -192,8 +196,54 @@ try:
        ([v2.get("snapshotId")], []), REF)
     eq("one VolumeSnapshot of ferry's is left in the claim's namespace: the base", ferrys(), sorted(b2), REF)
 
+    # ------------------------------------------------------------ the agent killed between snapshot and status
+    # the agents run as ferry-test, which SIGKILLs itself once a backup's manifest is in (the crash point
+    # backup-committed): the transfer stays Running with its snapshot stored, its status not written; the
+    # agents started again as ferry take that snapshot as the transfer's result, nothing read again (a run
+    # from the start would find its own snapshot the volume's newest, not the base's: the whole volume read)
+    changed = change(5, 8)
+    hooked = os.environ.get("FERRY_TEST") or ""
+    check("FERRY_TEST names the test build of ferry (meson test sets it)", os.access(hooked, os.X_OK), hooked,
+          None, REF)
+    for n in NODES:
+        env.kill_agent(n)
+        env.start_agent(n, binary=hooked, env={"FERRY_TEST_CRASH_AT": "backup-committed"})
+    snaps_before = {s["id"] for s in json.loads(env.ferry("snapshots", "--repo", REPO, "--json").stdout or "[]")}
+    create(f"{API}/namespaces/{SYS}/backups", {
+        "apiVersion": "ferry.io/v1alpha1", "kind": "Backup", "metadata": {"name": "cbt-k"},
+        "spec": {"includedNamespaces": [NS], "storageLocation": "default",
+                 "includedResources": ["persistentvolumeclaims"]}})
+    died = wait_until(lambda: [n for n in NODES if env.agents[n].poll() is not None], 120, 0.1)
+    check("an agent died at the crash point, its backup's manifest in", died, None, "an agent gone", REF)
+    vtk = next((o for o in (get(f"{API}/namespaces/{SYS}/volumetransfers") or {}).get("items") or []
+                if (o["metadata"].get("annotations") or {}).get("ferry.io/backup") == f"{SYS}/cbt-k"), None) or {}
+    new = [s for s in json.loads(env.ferry("snapshots", "--repo", REPO, "--json").stdout or "[]")
+           if s["id"] not in snaps_before]
+    eq("... its transfer still Running, one new snapshot in the repository, labelled with its uid",
+       ((vtk.get("status") or {}).get("phase"), [(s.get("labels") or {}).get("ferry.io/volumetransfer-uid")
+                                                 for s in new]),
+       ("Running", [vtk.get("metadata", {}).get("uid")]), REF)
+    marks = {n: os.path.getsize(os.path.join(WORK, f"agent-{n}.log")) for n in NODES}
+    for n in NODES:
+        if env.agents[n].poll() is None:
+            env.kill_agent(n)
+        env.start_agent(n)
+    stk, vk = backup("cbt-k", create_it=False)
+    logs = "".join(open(os.path.join(WORK, f"agent-{n}.log")).read()[marks[n]:] for n in NODES)
+    again = [s["id"] for s in json.loads(env.ferry("snapshots", "--repo", REPO, "--json").stdout or "[]")
+             if s["id"] not in snaps_before]
+    eq("the agent started again: the transfer's result is the killed run's snapshot, no second one written",
+       (vk.get("snapshotId"), again), (new[0]["id"] if new else "(none)", [new[0]["id"]] if new else []), REF)
+    check(f"... its changed blocks used as that run read them ({changed >> 20} MiB changed), nothing read again",
+          vk.get("changedBlocksUsed") is True and changed <= (vk.get("bytesRead") or 0) <= changed * 1.1 and
+          "nothing read again" in logs and "backup of" not in logs,
+          (vk.get("changedBlocksUsed"), vk.get("bytesRead"), logs[-800:]), "used, the changed bytes", REF)
+    bk = wait_until(lambda: (lambda b: len(b) == 1 and b)(bases()), 10, 0.2) or bases()
+    eq("... and its source VolumeSnapshot is the claim's base, standing for that snapshot",
+       [a.get("ferry.io/cbt-snapshot-id") for a in bk.values()], [vk.get("snapshotId")], REF)
+
     # ------------------------------------------------------------ the base deleted by hand: a full read, a warning
-    for name in b2:
+    for name in bases():
         env.api.delete(f"{VS}/{name}")
     check("the base deleted by hand is gone", wait_until(lambda: not bases(), 20, 0.2), bases(), None, REF)
     change(3, 4)

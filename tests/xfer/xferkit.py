@@ -111,9 +111,10 @@ class Env:
         return path
 
     # ---------------------------------------------------------------- the processes
-    def start_agent(self, node, extra=()):
+    def start_agent(self, node, extra=(), binary=None, env=None):
         """ferry agent in @node's namespaces, with the agent's service account, the box's
-        SnapshotMetadata service at its host address; its log appended to agent-<node>.log."""
+        SnapshotMetadata service at its host address; its log appended to agent-<node>.log.
+        @binary in place of ferry (FERRY_TEST: the crash points), @env added to its environment."""
         log = open(os.path.join(self.work, f"agent-{node}.log"), "a")
         state = os.path.join(self.work, f"state-{node}")
         os.makedirs(state, exist_ok=True)
@@ -123,10 +124,12 @@ class Env:
         if os.path.exists(port) and "--snapshot-metadata-address" not in extra:
             extra = ["--snapshot-metadata-address", "127.0.0.1:" + open(port).read().strip()] + list(extra)
         self.agents[node] = subprocess.Popen(
-            ["nsenter", "-t", str(nodeutil.node_pid(self.box.dir, node)), "-m", "-p", "-C", "--", self.ferry_bin,
+            ["nsenter", "-t", str(nodeutil.node_pid(self.box.dir, node)), "-m", "-p", "-C", "--",
+             binary or self.ferry_bin,
              "-v", "agent", "--kubeconfig", self.kubeconfig_for("ferry-agent"), "--node-name", node, "--no-pin",
              "--no-net", "--metrics-addr", "127.0.0.1:0", "--max-transfers", "4", "--memory", "64M",
-             "--state-dir", state] + list(extra), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+             "--state-dir", state] + list(extra), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(os.environ, **env) if env else None)
         return self.agents[node]
 
     def _agent_pids(self, node):
