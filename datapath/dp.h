@@ -1139,6 +1139,24 @@ int dp_archive_read(struct dp_repo *repo, const struct dp_record *rec, dp_archiv
  */
 int dp_record_forget(struct dp_repo *repo, const char *const *ids, size_t n, size_t *deleted);
 
+/**
+ * dp_record_copy() - copy the record @rec of @from (dp_record_list(),
+ * dp_record_get()) into @to, so that a cluster reading @to (its backup sync)
+ * finds the Backup: its archive read from @from and written into @to (chunks
+ * @to has are not stored again; other keys are no obstacle), the Backup's log
+ * if it has one, then the record, last, with every field of @rec. Its id in
+ * @to is @to's dp_record_id() of the same Backup: the same id with shared
+ * keys. Every volume's snapshot must be in @to first (dp_copy_start()).
+ * @id:     receives the record's id in @to (65 bytes), or NULL
+ * @copied: false when @to had the record already (left as it is)
+ * Return: 0; -ENOENT (a volume's snapshot is not in @to); -EPERM (the
+ * archive holds Secrets, @from is encrypted and @to is not: nothing is
+ * written); -EUCLEAN (the archive is damaged in @from); -ENOKEY; -EBUSY;
+ * store errors; dp_last_error() says which.
+ */
+int dp_record_copy(struct dp_repo *from, struct dp_repo *to, const struct dp_record *rec, char *id,
+		   bool *copied);
+
 /* ------------------------------------------------------------------ logs */
 
 /*

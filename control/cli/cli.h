@@ -502,7 +502,8 @@ void ctl_json_init(const char *repo, const char *id, uint32_t chunk_size, bool e
 void ctl_json_keys(const struct dp_key_info *k, size_t n);
 void ctl_json_snapshots(const struct dp_snapshot *s, size_t n, const char *volume);
 void ctl_json_check(const struct dp_check_report *r, bool read_data);
-void ctl_json_copy(const struct dp_result *r, const char *from, const char *to);
+void ctl_json_copy(const struct dp_result *r, const char *from, const char *to,
+		   const uint64_t records[2]);
 void ctl_json_verify(const struct dp_result *r, const char *snapshot, const char *source);
 void ctl_json_stats(const struct dp_stats *s);
 void ctl_json_prune(const struct dp_prune_report *r, bool dry_run);

@@ -292,7 +292,8 @@ void ctl_json_verify(const struct dp_result *r, const char *snapshot, const char
 	ctl_json_print(o);
 }
 
-void ctl_json_copy(const struct dp_result *r, const char *from, const char *to)
+void ctl_json_copy(const struct dp_result *r, const char *from, const char *to,
+		   const uint64_t records[2])
 {
 	const struct dp_progress *p = &r->progress;
 	cJSON *o = cJSON_CreateObject();
@@ -305,6 +306,8 @@ void ctl_json_copy(const struct dp_result *r, const char *from, const char *to)
 	cJSON_AddStringToObject(o, "mode", r->io_mode);
 	json_int(o, "snapshots_copied", r->copied);
 	json_int(o, "snapshots_skipped", r->skipped);
+	json_int(o, "records_copied", records[0]);
+	json_int(o, "records_skipped", records[1]);
 	json_int(o, "chunks_new", p->chunks_new);
 	json_int(o, "chunks_dedup", p->chunks_dedup);
 	json_int(o, "chunks_unchanged", p->chunks_unchanged);

@@ -15,13 +15,18 @@
 static void copy_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ferry copy --from URL --to URL [--volume NAME] [SNAPSHOT...]\n\n"
+		"usage: ferry copy --from URL --to URL [--volume NAME] [--backup NAME]... "
+		"[SNAPSHOT...]\n\n"
 		"Copy snapshots (all of them, those of --volume, or the ones named) that the\n"
 		"target does not have, keeping their ids. Chunks the target has already are not\n"
 		"sent. Into a target made with 'ferry init --copy-keys-from' (or between two\n"
 		"unencrypted repositories) blobs move as they are; otherwise each is verified,\n"
 		"re-identified and sealed for the target. An interrupted copy, run again, skips\n"
 		"what it completed.\n\n"
+		"The records of cluster Backups go too (their objects, their logs), after their\n"
+		"snapshots: all of them when no snapshot and no --volume is named, else those of\n"
+		"--backup, whose volumes' snapshots are copied with them. A cluster whose\n"
+		"Repository is the target then lists and restores them.\n\n"
 		"  --from URL                the source repository\n"
 		"  --to URL                  the target (default: --repo or $FERRY_REPO)\n"
 		"  --from-password-file FILE the source's password (default: $FERRY_FROM_PASSWORD, a prompt);\n"
@@ -29,6 +34,7 @@ static void copy_usage(FILE *f)
 		"  --from-s3-endpoint URL    the source's S3 endpoint, if it differs from the target's\n"
 		"  --from-s3-region REGION   the source's S3 region, if it differs\n"
 		"  --volume NAME             only this volume's snapshots\n"
+		"  --backup NAME             a cluster Backup's record and its snapshots (repeatable)\n"
 		"  --threads N               worker threads (default: one per CPU)\n"
 		"  --compression LEVEL       zstd level of re-encoded chunks (default %d)\n"
 		"  -h, --help                this text\n",
@@ -37,9 +43,13 @@ static void copy_usage(FILE *f)
 }
 
 /* The command line of copy. */
+#define COPY_BACKUPS_MAX 64
+
 struct copy_args {
 	struct dp_copy_opts co;
 	const char *from, *from_pw, *volume, *from_ep, *from_region;
+	const char *backups[COPY_BACKUPS_MAX];
+	size_t nbackups;
 	bool help;
 };
 
@@ -52,6 +62,7 @@ static int copy_parse(int argc, char **argv, struct ctl_common *c, struct copy_a
 		OPT_FROM_EP,
 		OPT_FROM_REGION,
 		OPT_VOLUME,
+		OPT_BACKUP,
 		OPT_THREADS,
 		OPT_COMPRESSION,
 	};
@@ -63,6 +74,7 @@ static int copy_parse(int argc, char **argv, struct ctl_common *c, struct copy_a
 		{"from-s3-endpoint", required_argument, NULL, OPT_FROM_EP},
 		{"from-s3-region", required_argument, NULL, OPT_FROM_REGION},
 		{"volume", required_argument, NULL, OPT_VOLUME},
+		{"backup", required_argument, NULL, OPT_BACKUP},
 		{"threads", required_argument, NULL, OPT_THREADS},
 		{"compression", required_argument, NULL, OPT_COMPRESSION},
 		{"help", no_argument, NULL, 'h'},
@@ -94,6 +106,12 @@ static int copy_parse(int argc, char **argv, struct ctl_common *c, struct copy_a
 			break;
 		case OPT_VOLUME:
 			a->volume = optarg;
+			break;
+		case OPT_BACKUP:
+			if (a->nbackups == COPY_BACKUPS_MAX)
+				return ctl_usage_error("copy", "--backup: at most %d",
+						       COPY_BACKUPS_MAX);
+			a->backups[a->nbackups++] = optarg;
 			break;
 		case OPT_THREADS:
 			if (ctl_parse_uint("copy", "threads", optarg, 1, 256, &v))
@@ -158,17 +176,76 @@ static int copy_source_open(const struct ctl_common *c, const struct copy_args *
 	return 0;
 }
 
+/* Whether @id is the snapshot of a volume of a record marked in @chosen. */
+static bool copy_in_records(const struct dp_record *recs, const bool *chosen, size_t nrecs,
+			    const char *id)
+{
+	for (size_t i = 0; i < nrecs; i++)
+		for (size_t v = 0; chosen[i] && v < recs[i].nvolumes; v++)
+			if (!strcmp(recs[i].volumes[v].snapshot, id))
+				return true;
+	return false;
+}
+
+/*
+ * The records to copy, marked in @chosen: every one with neither snapshots
+ * nor --volume named, else those --backup names (each must name one).
+ */
+static int copy_choose(const struct copy_args *a, int nspecs, const struct dp_record *recs,
+		       size_t nrecs, bool *chosen)
+{
+	for (size_t i = 0; i < nrecs; i++)
+		chosen[i] = !nspecs && !a->volume && !a->nbackups;
+	for (size_t b = 0; b < a->nbackups; b++) {
+		size_t found = 0, at = 0;
+
+		for (size_t i = 0; i < nrecs; i++)
+			if (!strcmp(recs[i].name, a->backups[b]))
+				found++, at = i;
+		if (!found)
+			return ctl_fail(-ENOENT, NULL, "--backup %s: the source has no such Backup",
+					a->backups[b]);
+		if (found > 1)
+			return ctl_fail(-ENOTUNIQ, NULL,
+					"--backup %s: %zu Backups of that name in the source (of "
+					"other namespaces or clusters)",
+					a->backups[b], found);
+		chosen[at] = true;
+	}
+	return 0;
+}
+
+/* Refused before anything moves: a record whose Secrets an unencrypted target would spill. */
+static int copy_secrets_ok(const struct dp_repo *src, const struct dp_repo *to,
+			   const struct dp_record *recs, const bool *chosen, size_t nrecs)
+{
+	for (size_t i = 0; i < nrecs; i++)
+		if (chosen[i] && recs[i].secrets && dp_repo_is_encrypted(src) &&
+		    !dp_repo_is_encrypted(to))
+			return ctl_fail(
+				-EPERM, NULL,
+				"backup %s/%s: its archive holds %llu Secret(s): the target "
+				"is not encrypted and the source is; nothing copied",
+				recs[i].namespace, recs[i].name,
+				(unsigned long long)recs[i].secrets);
+	return 0;
+}
+
 /*
  * The snapshots to copy, oldest first (parents before their children), as
- * shallow copies into @sel: all of them, those of @volume, or @specs.
+ * shallow copies into @sel: all of them, those of @volume, @specs, and those
+ * of the records marked in @chosen.
  */
 static int copy_select(const struct dp_repo *src, const struct dp_snapshot *snaps, size_t n,
-		       char **specs, int nspecs, const char *volume, struct dp_snapshot *sel,
-		       size_t *nsel)
+		       char **specs, int nspecs, const struct copy_args *a,
+		       const struct dp_record *recs, const bool *chosen, size_t nrecs,
+		       struct dp_snapshot *sel, size_t *nsel)
 {
+	const char *volume = a->volume;
+
 	*nsel = 0;
 	for (size_t i = 0; i < n; i++) {
-		bool want = nspecs == 0;
+		bool want = nspecs == 0 && !a->nbackups;
 
 		for (int k = 0; k < nspecs && !want; k++) {
 			int err;
@@ -179,23 +256,53 @@ static int copy_select(const struct dp_repo *src, const struct dp_snapshot *snap
 				return ctl_fail(err, NULL, "source: %s", dp_last_error());
 			want = s == &snaps[i];
 		}
-		if (want && (!volume || !strcmp(snaps[i].volume, volume)))
+		if (!want && a->volume && !nspecs)
+			want = true; /* --volume alone: all of its snapshots */
+		if (want && volume && strcmp(snaps[i].volume, volume))
+			want = false;
+		if (!want)
+			want = copy_in_records(recs, chosen, nrecs, snaps[i].id);
+		if (want)
 			sel[(*nsel)++] = snaps[i];
 	}
 	return 0;
 }
 
-static void copy_print(const struct dp_result *r, const char *from, const char *to, bool json)
+/* The records marked in @chosen into @to, after their snapshots: counted in @copied, @had. */
+static int copy_records(struct dp_repo *src, struct dp_repo *to, const struct dp_record *recs,
+			const bool *chosen, size_t nrecs, uint64_t *copied, uint64_t *had)
+{
+	bool done;
+	int ret;
+
+	for (size_t i = 0; i < nrecs; i++) {
+		if (!chosen[i])
+			continue;
+		ret = dp_record_copy(src, to, &recs[i], NULL, &done);
+		if (ret)
+			return ctl_fail(ret, NULL, "backup %s/%s: %s", recs[i].namespace,
+					recs[i].name, dp_last_error());
+		(*(done ? copied : had))++;
+	}
+	return 0;
+}
+
+static void copy_print(const struct dp_result *r, const char *from, const char *to,
+		       const uint64_t recs[2], bool json)
 {
 	const struct dp_progress *p = &r->progress;
 
 	if (json) {
-		ctl_json_copy(r, from, to);
+		ctl_json_copy(r, from, to, recs);
 		return;
 	}
 	printf("copied %llu snapshot%s (%llu already there) from %s to %s (%s)\n",
 	       (unsigned long long)r->copied, r->copied == 1 ? "" : "s",
 	       (unsigned long long)r->skipped, from, to, r->io_mode);
+	if (recs[0] || recs[1])
+		printf("  %llu backup record%s copied (%llu already there)\n",
+		       (unsigned long long)recs[0], recs[0] == 1 ? "" : "s",
+		       (unsigned long long)recs[1]);
 	printf("  %llu chunks stored, %llu the target had; %.1f MB read, %.1f MB written in %.2f s\n",
 	       (unsigned long long)p->chunks_new, (unsigned long long)p->chunks_dedup,
 	       (double)p->bytes_read / 1e6, (double)p->bytes_new / 1e6, p->seconds);
@@ -205,6 +312,10 @@ int ctl_cmd_copy(int argc, char **argv)
 {
 	struct copy_args a = {.co = {.sz = sizeof(a.co)}};
 	struct dp_snapshot *snaps = NULL, *sel = NULL;
+	struct dp_record *recs = NULL;
+	bool *chosen = NULL;
+	size_t nrecs = 0;
+	uint64_t rn[2] = {0, 0};
 	struct s3_store *sst = NULL, *dst = NULL;
 	struct dp_repo *src = NULL, *to = NULL;
 	struct dp_pool *pool = NULL;
@@ -232,12 +343,23 @@ int ctl_cmd_copy(int argc, char **argv)
 		ret = ctl_fail(ret, NULL, "source: %s", dp_last_error());
 		goto out;
 	}
+	ret = dp_record_list(src, &recs, &nrecs);
+	if (ret) {
+		ret = ctl_fail(ret, NULL, "source: %s", dp_last_error());
+		goto out;
+	}
 	sel = calloc(n + 1, sizeof(*sel));
-	if (!sel) {
+	chosen = calloc(nrecs + 1, sizeof(*chosen));
+	if (!sel || !chosen) {
 		ret = ctl_fail(-ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	ret = copy_select(src, snaps, n, argv + optind, argc - optind, a.volume, sel, &nsel);
+	ret = copy_choose(&a, argc - optind, recs, nrecs, chosen);
+	if (!ret)
+		ret = copy_secrets_ok(src, to, recs, chosen, nrecs);
+	if (!ret)
+		ret = copy_select(src, snaps, n, argv + optind, argc - optind, &a, recs, chosen,
+				  nrecs, sel, &nsel);
 	if (ret)
 		goto out;
 	a.co.snapshots = sel;
@@ -255,11 +377,15 @@ int ctl_cmd_copy(int argc, char **argv)
 	}
 	ret = ctl_job_run(job, &c, "copy");
 	if (!ret)
-		copy_print(dp_job_result(job), a.from, c.repo, c.json);
+		ret = copy_records(src, to, recs, chosen, nrecs, &rn[0], &rn[1]);
+	if (!ret)
+		copy_print(dp_job_result(job), a.from, c.repo, rn, c.json);
 out:
 	dp_job_free(job);
 	dp_pool_free(pool);
 	free(sel);
+	free(chosen);
+	dp_record_list_free(recs, nrecs);
 	dp_snapshot_list_free(snaps, n);
 	dp_repo_free(to);
 	dp_repo_free(src);
