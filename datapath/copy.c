@@ -629,6 +629,7 @@ int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool
 	struct dp_copy_opts o;
 	struct dp_job *job;
 	struct cp_job *cp;
+	uint64_t budget;
 	int ret;
 
 	dp_clear_error();
@@ -643,6 +644,16 @@ int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool
 			dp_fail(-EINVAL,
 				"the repositories have different chunk sizes (%u and %u): copying between them is not supported",
 				from->info.chunk_size, to->info.chunk_size));
+	budget = o.memory && o.memory < dp_pool_size(pool) ? o.memory : dp_pool_size(pool);
+	if (budget < dp_copy_memory_min(from->info.chunk_size))
+		return dp_err_keep(
+			o.err,
+			dp_fail(-EINVAL,
+				"a copy takes at least %llu MiB of memory (two sets of 8 "
+				"MiB parts and %u KiB chunks), not %llu MiB",
+				(unsigned long long)(dp_copy_memory_min(from->info.chunk_size) >>
+						     20),
+				from->info.chunk_size >> 10, (unsigned long long)(budget >> 20)));
 	ret = dp_job_new(to, pool, &cp_ops, sizeof(*cp), o.err, &job);
 	if (ret)
 		return ret;

@@ -852,10 +852,20 @@ struct dp_copy_opts {
 	struct dp_err *err;    /* as dp_backup_opts.err */
 };
 
+/*
+ * dp_copy_memory_min() - the least memory a copy of @chunk_size chunks takes:
+ * fetched ranges and pack parts apart, each two 8 MiB parts and 8 chunks.
+ */
+static inline uint64_t dp_copy_memory_min(uint32_t chunk_size)
+{
+	return 2 * (2 * (8ull << 20) + 8ull * chunk_size);
+}
+
 /**
  * dp_copy_start() - start copying snapshots from @from to @to
  * Both repositories are borrowed until dp_job_free() and hold shared locks.
- * Return: 0; -EINVAL (chunk sizes differ); -ENOKEY; -EBUSY; -ENOMEM.
+ * Return: 0; -EINVAL (chunk sizes differ; @memory, or the pool, below
+ * dp_copy_memory_min()); -ENOKEY; -EBUSY; -ENOMEM.
  */
 int dp_copy_start(struct dp_repo *from, struct dp_repo *to, struct dp_pool *pool,
 		  const struct dp_copy_opts *opts, struct dp_job **out);

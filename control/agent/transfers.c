@@ -133,6 +133,12 @@ struct xs_job {
 	 */
 	const struct dp_snapshot *written;
 	char cbt_written[64];
+	/* a copy (direction copy): the repository spec.from, and the snapshot's full id */
+	struct s3_store *from_st;
+	struct dp_repo *from_repo;
+	struct dp_snapshot *from_snaps;
+	size_t from_n;
+	char copy_id[65];
 };
 
 static int xs_patch(struct xs_job *j, struct k8s_obj *st)
@@ -177,9 +183,9 @@ static int xs_fill(struct xs_job *j, struct k8s_obj *st, const struct dp_progres
 		ret = k8s_obj_set_int(st, "/bytesNew", (int64_t)p->bytes_new);
 	if (!ret)
 		ret = k8s_obj_set_num(st, "/mbPerSecond", (double)(int64_t)(mbs * 10) / 10);
-	if (!ret && !strcmp(j->dir, "backup"))
+	if (!ret && strcmp(j->dir, "restore"))
 		ret = k8s_obj_set_int(st, "/bytesRead", (int64_t)p->bytes_read);
-	if (!ret && strcmp(j->dir, "backup"))
+	if (!ret && !strcmp(j->dir, "restore"))
 		ret = k8s_obj_set_int(st, "/bytesWritten", (int64_t)p->bytes_written);
 	if (!ret && j->cbt_decided)
 		ret = k8s_obj_set_bool(st, "/changedBlocks/used", j->cbt_used);
@@ -270,7 +276,7 @@ static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 	const char *phase = ret ? XFER_FAILED : XFER_COMPLETED;
 	struct k8s_obj *st = NULL;
 	char now[K8S_TIME_SIZE], stamp[2048];
-	bool restore = strcmp(j->dir, "backup") != 0;
+	bool restore = !strcmp(j->dir, "restore");
 	int e;
 
 	xs_stamp_out(j, stamp, sizeof(stamp));
@@ -284,6 +290,8 @@ static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 		e = k8s_obj_set_str(st, "/message", ret ? j->msg : "");
 	if (!e && r && r->snapshot_id[0])
 		e = k8s_obj_set_str(st, "/snapshotID", r->snapshot_id);
+	else if (!e && !ret && j->copy_id[0]) /* a copy: the snapshot, now in both */
+		e = k8s_obj_set_str(st, "/snapshotID", j->copy_id);
 	if (!e && r && r->parent[0])
 		e = k8s_obj_set_str(st, "/parentID", r->parent);
 	if (!e && restore && stamp[0]) /* the controller puts it on the volume's PV */
@@ -313,30 +321,39 @@ static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 }
 
 /* The repository the transfer names, opened (its Secrets read) and unlocked. */
-static int xs_repo(struct xs_job *j, const struct k8s_obj *vt)
+/*
+ * The repository at @base of the transfer (spec.repository, spec.from: @what
+ * in messages), opened with the transfer's spec.bandwidth as its caps each
+ * way, and unlocked.
+ */
+static int xs_open(struct xs_job *j, const struct k8s_obj *vt, const char *base, const char *what,
+		   struct s3_store **st, struct dp_repo **repo)
 {
 	struct xfer_repo_ref ref;
 	struct k8s_err err = {0};
 	char *pw = NULL, why[400];
+	int64_t cap = 0;
 	size_t len = 0;
 	int ret;
 
-	xfer_repo_ref_of_transfer(vt, &ref);
+	xfer_repo_ref_at(vt, base, &ref);
 	if (!ref.url) {
-		snprintf(j->msg, sizeof(j->msg), "spec.repository.url is required");
+		snprintf(j->msg, sizeof(j->msg), "%s.url is required", what);
 		return -EINVAL;
 	}
-	ret = xfer_repo_store_open(j->s->x->c, &ref, &j->st, why, sizeof(why), &err);
+	if (!k8s_obj_int(vt, "/spec/bandwidth", &cap) && cap > 0)
+		ref.limit_upload = ref.limit_download = (uint64_t)cap;
+	ret = xfer_repo_store_open(j->s->x->c, &ref, st, why, sizeof(why), &err);
 	if (ret) {
 		snprintf(j->msg, sizeof(j->msg), "repository %s", ret == 1 ? why : err.msg);
 		return ret == 1 ? -EINVAL : ret;
 	}
-	ret = dp_repo_open(j->st, &j->repo);
+	ret = dp_repo_open(*st, repo);
 	if (ret) {
 		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", ref.url, dp_last_error());
 		return ret;
 	}
-	if (!dp_repo_is_encrypted(j->repo))
+	if (!dp_repo_is_encrypted(*repo))
 		return 0;
 	ret = xfer_repo_password(j->s->x->c, &ref, &pw, &len, why, sizeof(why), &err);
 	if (ret) {
@@ -345,16 +362,63 @@ static int xs_repo(struct xs_job *j, const struct k8s_obj *vt)
 		return ret == 1 ? -ENOKEY : ret;
 	}
 	if (!pw) {
-		snprintf(
-			j->msg, sizeof(j->msg),
-			"repository %s is encrypted: spec.repository.passwordSecretRef is required",
-			ref.url);
+		snprintf(j->msg, sizeof(j->msg),
+			 "repository %s is encrypted: %s.passwordSecretRef is required", ref.url,
+			 what);
 		return -ENOKEY;
 	}
-	ret = dp_repo_unlock(j->repo, pw, len);
+	ret = dp_repo_unlock(*repo, pw, len);
 	k8s_secret_free(pw, len);
 	if (ret)
 		snprintf(j->msg, sizeof(j->msg), "repository %s: %s", ref.url, dp_last_error());
+	return ret;
+}
+
+/* The repository the transfer writes or reads (spec.repository). */
+static int xs_repo(struct xs_job *j, const struct k8s_obj *vt)
+{
+	return xs_open(j, vt, "/spec/repository", "spec.repository", &j->st, &j->repo);
+}
+
+/*
+ * A copy: the snapshot spec.snapshotID (of spec.volume, for "latest") of
+ * spec.from into spec.repository, as `ferry copy` does it (datapath/copy.c).
+ */
+static int xs_copy_start(struct xs_job *j, const struct k8s_obj *vt, uint64_t share)
+{
+	const char *spec = k8s_obj_str(vt, "/spec/snapshotID");
+	struct dp_err derr = {0};
+	struct dp_copy_opts co = {.sz = sizeof(co),
+				  .n = 1,
+				  .memory = share,
+				  .state_dir = j->s->x->o.state_dir,
+				  .err = &derr};
+	const struct dp_snapshot *snap;
+	int ret, e = 0;
+
+	ret = xs_open(j, vt, "/spec/from", "spec.from", &j->from_st, &j->from_repo);
+	if (ret)
+		return ret;
+	ret = dp_snapshot_list(j->from_repo, &j->from_snaps, &j->from_n);
+	if (ret) {
+		snprintf(j->msg, sizeof(j->msg), "spec.from: %s", dp_last_error());
+		return ret;
+	}
+	snap = dp_snapshot_find(j->from_repo, j->from_snaps, j->from_n, spec ? spec : "latest",
+				k8s_obj_str(vt, "/spec/volume"), &e);
+	if (!snap) {
+		snprintf(j->msg, sizeof(j->msg), "spec.from: snapshot %.64s: %s",
+			 spec ? spec : "latest", dp_last_error());
+		return e ? e : -ENOENT;
+	}
+	snprintf(j->copy_id, sizeof(j->copy_id), "%s", snap->id);
+	co.snapshots = snap;
+	/* more than a backup's share: fetched ranges and pack parts apart (the pool waits for it) */
+	if (co.memory < dp_copy_memory_min(dp_repo_info(j->from_repo)->chunk_size))
+		co.memory = dp_copy_memory_min(dp_repo_info(j->from_repo)->chunk_size);
+	ret = dp_copy_start(j->from_repo, j->repo, j->s->x->pool, &co, &j->job);
+	if (ret)
+		snprintf(j->msg, sizeof(j->msg), "%s", derr.msg[0] ? derr.msg : dp_last_error());
 	return ret;
 }
 
@@ -564,6 +628,8 @@ static int xs_start(struct xs_job *j, const struct k8s_obj *vt)
 
 	if (share < DP_MEMORY_MIN)
 		share = DP_MEMORY_MIN;
+	if (!strcmp(j->dir, XFER_DIR_COPY))
+		return xs_copy_start(j, vt, share);
 	ret = dp_snapshot_list(j->repo, &j->snaps, &j->nsnaps);
 	if (ret) {
 		snprintf(j->msg, sizeof(j->msg), "%s", dp_last_error());
@@ -668,6 +734,10 @@ static void *xs_thread(void *arg)
 	if (!j.dir)
 		j.dir = "backup";
 	j.verify = k8s_obj_str(vt, "/spec/verify");
+	if (!strcmp(j.dir, XFER_DIR_COPY)) {
+		snprintf(j.device, sizeof(j.device), "%s", k8s_obj_str(vt, "/spec/from/url"));
+		goto start; /* repository to repository: no device */
+	}
 	ret = xfer_device_path(s->x->o.kubelet_dir, pv, uid, j.device, sizeof(j.device));
 	if (ret) {
 		snprintf(j.msg, sizeof(j.msg), "status.holder names no published volume");
@@ -679,6 +749,7 @@ static void *xs_thread(void *arg)
 			 strerror(errno));
 		goto out;
 	}
+start:
 	memset(&p, 0, sizeof(p));
 	xs_progress(&j, &p, XFER_RUNNING);
 	ret = xs_repo(&j, vt);
@@ -732,6 +803,9 @@ out_quiet:
 	dp_snapshot_list_free(j.snaps, j.nsnaps);
 	dp_repo_free(j.repo);
 	s3_store_free(j.st);
+	dp_snapshot_list_free(j.from_snaps, j.from_n);
+	dp_repo_free(j.from_repo);
+	s3_store_free(j.from_st);
 	atomic_store(&s->finished, true);
 	return NULL;
 }

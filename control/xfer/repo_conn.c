@@ -53,20 +53,26 @@ void xfer_repo_ref_of_repository(const struct k8s_obj *repository, struct xfer_r
 	r->secret_key_key = k8s_obj_str(repository, "/spec/credentialsSecret/secretAccessKeyKey");
 }
 
+void xfer_repo_ref_at(const struct k8s_obj *vt, const char *base, struct xfer_repo_ref *r)
+{
+	const struct k8s_obj *o = k8s_obj_at(vt, base);
+
+	memset(r, 0, sizeof(*r));
+	r->name = k8s_obj_str(o, "/name");
+	r->url = k8s_obj_str(o, "/url");
+	r->endpoint = k8s_obj_str(o, "/endpoint");
+	r->region = k8s_obj_str(o, "/region");
+	r->ca_bundle = k8s_obj_str(o, "/caBundle");
+	r->password_secret = k8s_obj_str(o, "/passwordSecretRef/name");
+	r->password_key = k8s_obj_str(o, "/passwordSecretRef/key");
+	r->creds_secret = k8s_obj_str(o, "/credentialsSecretRef/name");
+	r->access_key_key = k8s_obj_str(o, "/credentialsSecretRef/accessKeyIdKey");
+	r->secret_key_key = k8s_obj_str(o, "/credentialsSecretRef/secretAccessKeyKey");
+}
+
 void xfer_repo_ref_of_transfer(const struct k8s_obj *vt, struct xfer_repo_ref *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->name = k8s_obj_str(vt, "/spec/repository/name");
-	r->url = k8s_obj_str(vt, "/spec/repository/url");
-	r->endpoint = k8s_obj_str(vt, "/spec/repository/endpoint");
-	r->region = k8s_obj_str(vt, "/spec/repository/region");
-	r->ca_bundle = k8s_obj_str(vt, "/spec/repository/caBundle");
-	r->password_secret = k8s_obj_str(vt, "/spec/repository/passwordSecretRef/name");
-	r->password_key = k8s_obj_str(vt, "/spec/repository/passwordSecretRef/key");
-	r->creds_secret = k8s_obj_str(vt, "/spec/repository/credentialsSecretRef/name");
-	r->access_key_key = k8s_obj_str(vt, "/spec/repository/credentialsSecretRef/accessKeyIdKey");
-	r->secret_key_key =
-		k8s_obj_str(vt, "/spec/repository/credentialsSecretRef/secretAccessKeyKey");
+	xfer_repo_ref_at(vt, "/spec/repository", r);
 }
 
 int xfer_repo_ref_set(struct k8s_obj *vt, const struct xfer_repo_ref *r)
@@ -157,6 +163,8 @@ int xfer_repo_store_open(struct k8s_client *c, const struct xfer_repo_ref *r, st
 		return refuse(msg, mlen, "the repository has no URL");
 	so.endpoint = r->endpoint && r->endpoint[0] ? r->endpoint : NULL;
 	so.region = r->region && r->region[0] ? r->region : NULL;
+	so.limit_upload = r->limit_upload;
+	so.limit_download = r->limit_download;
 	if (r->ca_bundle && r->ca_bundle[0]) {
 		ret = k8s_base64_decode(r->ca_bundle, &ca, &can);
 		if (ret == -ENOMEM)

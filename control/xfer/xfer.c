@@ -572,6 +572,8 @@ int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result
 	}
 	if (xfer_is(phase, XFER_ATTACHING) || xfer_is(phase, XFER_RUNNING))
 		return 0; /* the agent's: its status writes bring the next event */
+	if (xfer_is(dir, XFER_DIR_COPY))
+		return xfer_copy_step(c, vt, res, err);
 	if (xfer_is(dir, "restore") && xfer_overwrites(vt))
 		return xfer_apply_step(c, vt, phase, res, err);
 	if (xfer_is(dir, "restore") && k8s_obj_str(vt, "/spec/target/persistentVolumeClaim"))

@@ -145,6 +145,7 @@ struct xfer_repo_ref {
 	const char *name, *url, *endpoint, *region, *ca_bundle;
 	const char *password_secret, *password_key;
 	const char *creds_secret, *access_key_key, *secret_key_key;
+	uint64_t limit_upload, limit_download; /* bytes a second, 0: none (s3:// stores) */
 };
 
 struct s3_store;
@@ -153,6 +154,8 @@ struct s3_store;
 void xfer_repo_ref_of_repository(const struct k8s_obj *repository, struct xfer_repo_ref *r);
 /* xfer_repo_ref_of_transfer() - @r from a VolumeTransfer's spec.repository */
 void xfer_repo_ref_of_transfer(const struct k8s_obj *vt, struct xfer_repo_ref *r);
+/* xfer_repo_ref_at() - @r from the object at @base of @vt, shaped as spec.repository (spec.from) */
+void xfer_repo_ref_at(const struct k8s_obj *vt, const char *base, struct xfer_repo_ref *r);
 /* xfer_repo_ref_set() - @r into @vt's spec.repository. Return: 0; -ENOMEM. */
 int xfer_repo_ref_set(struct k8s_obj *vt, const struct xfer_repo_ref *r);
 
@@ -233,7 +236,16 @@ struct xfer_result {
  * that differ), and writes the stamp it leaves into status.stamp. Completed
  * or Failed: the stamp goes onto the claim's PV, then the holder, the Block
  * PVC and its PV (the data stays: Retain) are deleted.
+ *
+ * A copy (direction XFER_DIR_COPY: xfer_copy.c) moves the repository
+ * snapshot spec.snapshotID of spec.from into spec.repository (`ferry copy`'s
+ * job: shared keys move blobs as they are) with no claim, snapshot or
+ * holder: the controller places it on spec.node, else on the Ready,
+ * schedulable node with the fewest transfers Attaching or Running (ties by
+ * name), and sets Attaching there; that node's agent runs the copy, its
+ * stores capped at spec.bandwidth bytes a second each way (s3://).
  */
+#define XFER_DIR_COPY "copy"
 int xfer_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result *res,
 	      struct k8s_err *err);
 

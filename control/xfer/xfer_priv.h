@@ -62,6 +62,10 @@ int xfer_apply_step(struct k8s_client *c, const struct k8s_obj *vt, const char *
 		    struct xfer_result *res, struct k8s_err *err);
 int xfer_apply_keep_stamp(struct k8s_client *c, const struct k8s_obj *vt, struct k8s_err *err);
 
+/* xfer_copy.c */
+int xfer_copy_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_result *res,
+		   struct k8s_err *err);
+
 /* xfer_freeze.c */
 int xfer_claim_user(struct k8s_client *c, const char *ns, const char *pvc, bool running, char *node,
 		    size_t nlen, char *uid, size_t ulen, char *pod, size_t plen,
