@@ -139,6 +139,10 @@ struct xs_job {
 	struct dp_snapshot *from_snaps;
 	size_t from_n;
 	char copy_id[65];
+	/* a copy of a Backup's record (spec.record): it, its snapshots, the record's id in spec.repository */
+	struct dp_record *rec;
+	struct dp_snapshot *rec_snaps;
+	char rec_id[65];
 };
 
 static int xs_patch(struct xs_job *j, struct k8s_obj *st)
@@ -292,6 +296,8 @@ static void xs_end(struct xs_job *j, int ret, const struct dp_result *r)
 		e = k8s_obj_set_str(st, "/snapshotID", r->snapshot_id);
 	else if (!e && !ret && j->copy_id[0]) /* a copy: the snapshot, now in both */
 		e = k8s_obj_set_str(st, "/snapshotID", j->copy_id);
+	if (!e && !ret && j->rec_id[0]) /* a record's copy: its id in spec.repository */
+		e = k8s_obj_set_str(st, "/recordID", j->rec_id);
 	if (!e && r && r->parent[0])
 		e = k8s_obj_set_str(st, "/parentID", r->parent);
 	if (!e && restore && stamp[0]) /* the controller puts it on the volume's PV */
@@ -384,9 +390,87 @@ static int xs_repo(struct xs_job *j, const struct k8s_obj *vt)
  * A copy: the snapshot spec.snapshotID (of spec.volume, for "latest") of
  * spec.from into spec.repository, as `ferry copy` does it (datapath/copy.c).
  */
+/* The copy job of @co's snapshots, with the memory a copy takes at least (the pool waits for it). */
+static int xs_copy_run(struct xs_job *j, struct dp_copy_opts *co)
+{
+	uint64_t least = dp_copy_memory_min(dp_repo_info(j->from_repo)->chunk_size);
+	int ret;
+
+	if (co->memory < least)
+		co->memory = least;
+	ret = dp_copy_start(j->from_repo, j->repo, j->s->x->pool, co, &j->job);
+	if (ret)
+		snprintf(j->msg, sizeof(j->msg), "%s",
+			 co->err->msg[0] ? co->err->msg : dp_last_error());
+	return ret;
+}
+
+/*
+ * A copy of the Backup spec.record names (name, namespace, cluster) in
+ * spec.from: its volumes' snapshots first (the ones spec.repository has are
+ * skipped), then, once they are in, the record (xs_record_end()).
+ */
+static int xs_record_start(struct xs_job *j, const struct k8s_obj *vt, struct dp_copy_opts *co)
+{
+	const char *name = k8s_obj_str(vt, "/spec/record/name");
+	size_t n = 0;
+	int ret;
+
+	ret = dp_record_get(j->from_repo, name, k8s_obj_str(vt, "/spec/record/namespace"),
+			    k8s_obj_str(vt, "/spec/record/cluster"), &j->rec);
+	if (ret) {
+		snprintf(j->msg, sizeof(j->msg), "spec.record: Backup %.253s in spec.from: %s",
+			 name, dp_last_error());
+		return ret;
+	}
+	j->rec_snaps = calloc(j->rec->nvolumes + 1, sizeof(*j->rec_snaps));
+	if (!j->rec_snaps)
+		return -ENOMEM;
+	for (size_t v = 0; v < j->rec->nvolumes; v++) {
+		const struct dp_snapshot *s = NULL;
+
+		for (size_t i = 0; i < j->from_n && !s; i++)
+			if (!strcmp(j->from_snaps[i].id, j->rec->volumes[v].snapshot))
+				s = &j->from_snaps[i];
+		if (!s) {
+			snprintf(
+				j->msg, sizeof(j->msg),
+				"spec.record: Backup %.200s: the snapshot %.16s of %.63s/%.100s is "
+				"not in spec.from",
+				name, j->rec->volumes[v].snapshot, j->rec->volumes[v].namespace,
+				j->rec->volumes[v].pvc);
+			return -ENOENT;
+		}
+		j->rec_snaps[n++] = *s; /* shallow: the listing owns its strings */
+	}
+	if (!n)
+		return 0; /* no volumes: the record alone, xs_record_end() */
+	co->snapshots = j->rec_snaps;
+	co->n = n;
+	return xs_copy_run(j, co);
+}
+
+/* The record itself, once its snapshots are in spec.repository. */
+static int xs_record_end(struct xs_job *j)
+{
+	bool copied = false;
+	int ret;
+
+	ret = dp_record_copy(j->from_repo, j->repo, j->rec, j->rec_id, &copied);
+	if (ret)
+		snprintf(j->msg, sizeof(j->msg), "the record of Backup %.253s: %s", j->rec->name,
+			 dp_last_error());
+	else
+		ctl_log(CTL_LOG_INFO, "agent: transfer %s: the record of Backup %s/%s %s (%.16s)",
+			j->name, j->rec->namespace, j->rec->name,
+			copied ? "copied" : "was there already", j->rec_id);
+	return ret;
+}
+
 static int xs_copy_start(struct xs_job *j, const struct k8s_obj *vt, uint64_t share)
 {
 	const char *spec = k8s_obj_str(vt, "/spec/snapshotID");
+	const char *rname = k8s_obj_str(vt, "/spec/record/name");
 	struct dp_err derr = {0};
 	struct dp_copy_opts co = {.sz = sizeof(co),
 				  .n = 1,
@@ -404,6 +488,8 @@ static int xs_copy_start(struct xs_job *j, const struct k8s_obj *vt, uint64_t sh
 		snprintf(j->msg, sizeof(j->msg), "spec.from: %s", dp_last_error());
 		return ret;
 	}
+	if (rname)
+		return xs_record_start(j, vt, &co);
 	snap = dp_snapshot_find(j->from_repo, j->from_snaps, j->from_n, spec ? spec : "latest",
 				k8s_obj_str(vt, "/spec/volume"), &e);
 	if (!snap) {
@@ -413,13 +499,7 @@ static int xs_copy_start(struct xs_job *j, const struct k8s_obj *vt, uint64_t sh
 	}
 	snprintf(j->copy_id, sizeof(j->copy_id), "%s", snap->id);
 	co.snapshots = snap;
-	/* more than a backup's share: fetched ranges and pack parts apart (the pool waits for it) */
-	if (co.memory < dp_copy_memory_min(dp_repo_info(j->from_repo)->chunk_size))
-		co.memory = dp_copy_memory_min(dp_repo_info(j->from_repo)->chunk_size);
-	ret = dp_copy_start(j->from_repo, j->repo, j->s->x->pool, &co, &j->job);
-	if (ret)
-		snprintf(j->msg, sizeof(j->msg), "%s", derr.msg[0] ? derr.msg : dp_last_error());
-	return ret;
+	return xs_copy_run(j, &co);
 }
 
 /* The whole volume is read: say why (status.changedBlocks, the log). */
@@ -762,6 +842,10 @@ start:
 		r = &done;
 		goto out;
 	}
+	if (j.rec && !j.job) { /* a record without volumes */
+		ret = xs_record_end(&j);
+		goto out;
+	}
 	ctl_log(CTL_LOG_INFO, "agent: transfer %s: %s of %s started", j.name, j.dir, j.device);
 	while (dp_job_wait(j.job, XFER_STATUS_PERIOD) == -ETIMEDOUT) {
 		if (atomic_load(&s->stop)) {
@@ -775,6 +859,8 @@ start:
 	}
 	r = dp_job_result(j.job);
 	ret = r->err;
+	if (!ret && j.rec)
+		ret = xs_record_end(&j);
 	if (!ret && j.verify && r->mismatches) {
 		ret = -EILSEQ;
 		snprintf(j.msg, sizeof(j.msg),
@@ -803,6 +889,8 @@ out_quiet:
 	dp_snapshot_list_free(j.snaps, j.nsnaps);
 	dp_repo_free(j.repo);
 	s3_store_free(j.st);
+	free(j.rec_snaps);
+	dp_record_free(j.rec);
 	dp_snapshot_list_free(j.from_snaps, j.from_n);
 	dp_repo_free(j.from_repo);
 	s3_store_free(j.from_st);

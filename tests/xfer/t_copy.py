@@ -14,6 +14,8 @@ credentialsSecret. Checks:
   volume, and `ferry check --read-data` of B is clean;
 - a copy again of a snapshot B holds completes and stores nothing;
 - spec.node places a copy on that node;
+- a copy of a Backup's record (spec.record): the snapshot of its volume that B lacks first, then
+  the record: B lists the Backup, its objects and its log byte for byte;
 - bad input, each Failed with its reason and B unchanged: no spec.from.url, spec.from the same
   repository as spec.repository, a snapshot A does not hold, a spec.from password Secret that
   does not exist.
@@ -80,8 +82,9 @@ def repo(url, pw_secret):
 
 
 def copy(env, name, snap, volume, **kw):
-    spec = {"direction": "copy", "volume": volume, "snapshotID": snap, "repository": repo(URL_B, "pw-b"),
-            "from": repo(URL_A, "pw-a")}
+    spec = {"direction": "copy", "volume": volume, "repository": repo(URL_B, "pw-b"), "from": repo(URL_A, "pw-a")}
+    if snap:
+        spec["snapshotID"] = snap
     spec.update(kw)
     env.create(VT, {"apiVersion": "ferry.io/v1alpha1", "kind": "VolumeTransfer", "metadata": {"name": name},
                     "spec": spec})
@@ -160,12 +163,46 @@ try:
     eq("a copy of a snapshot B holds completes on spec.node, storing nothing",
        (s.get("phase"), s.get("node"), s.get("bytesNew")), ("Completed", "node-b1", 0), REF)
 
+    # ------------------------------------------------------------ a Backup's record, its snapshot with it
+    # a third volume backed up into A only, and a record naming it (t_record put: as the Backup
+    # controller writes one, with its objects and its log)
+    img3 = os.path.join(env.work, "cache-0.img")
+    with open(img3, "wb") as f:
+        f.write(rng.randbytes(6 * MiB))
+    r = cli(PW_A, "backup", "--repo", URL_A, "--volume", "k8s/c1/shop/cache-0", "--json", img3)
+    eq("backup of a third volume into A", (r.returncode, r.stderr.strip()[-200:]), (0, ""), "control/repo")
+    id3 = json.loads(r.stdout)["snapshot_id"] if r.returncode == 0 else "-"
+    objs = "".join(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}",
+                                                                                    "namespace": "shop"}},
+                              separators=(",", ":")) + "\n" for i in range(30))
+    r = subprocess.run([os.environ.get("T_RECORD", "t_record"), "put", URL_A, "shop-seed", id3, str(6 * MiB)],
+                       input=objs, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60,
+                       env=dict(S3ENV, FERRY_PASSWORD=PW_A, FERRY_TEST_S3_ENDPOINT=EP, FERRY_TEST_S3_REGION=REGION,
+                                T_RECORD_LOG="the seed's log\n"))
+    eq("a Backup's record shop-seed in A, naming the third volume's snapshot", (r.returncode, r.stderr.strip()[-200:]),
+       (0, ""), "tests/datapath/t_record.c")
+    copy(env, "copy-record", None, "k8s/c1/shop/cache-0",
+         record={"name": "shop-seed", "namespace": SYS, "cluster": "0b7e7e4e-1111-2222-3333-444455556666"})
+    s = ended(env, "copy-record")
+    eq("a copy of the record: Completed, its id in B given", (s.get("phase"), bool(s.get("recordID")), s.get("message")),
+       ("Completed", True, ""), REF)
+    eq("... its volume's snapshot copied first: B holds it", id3 in (snapshots(URL_B, PW_B) or {}), True, REF)
+    r = cli(PW_B, "backup", "get", "--repo", URL_B, "-o", "json")
+    eq("... and B lists the Backup, with its 30 objects and its volume",
+       [(x.get("name"), x.get("objects"), [v.get("snapshot") for v in x.get("volumes") or []])
+        for x in (json.loads(r.stdout) if r.returncode == 0 else [])], [("shop-seed", 30, [id3])], REF)
+    r = cli(PW_B, "backup", "download", "shop-seed", "--repo", URL_B, "--file", "-")
+    eq("... its objects byte for byte", (r.returncode, r.stdout), (0, objs), REF)
+    r = cli(PW_B, "backup", "logs", "shop-seed", "--repo", URL_B)
+    eq("... and its log", (r.returncode, r.stdout), (0, "the seed's log\n"), REF)
+
     # ------------------------------------------------------------ bad input
     before = snapshots(URL_B, PW_B)
     bad = {
         "bad-nofrom": ({"from": {"passwordSecretRef": {"name": "pw-a"}}}, "spec.from.url is required"),
         "bad-same": ({"from": repo(URL_B, "pw-b")}, "spec.from and spec.repository are the same repository"),
         "bad-snap": ({"snapshotID": "0123456789abcdef"}, "spec.from: snapshot 0123456789abcdef"),
+        "bad-record": ({"record": {"name": "no-such"}}, "spec.record: Backup no-such in spec.from"),
         "bad-secret": ({"from": repo(URL_A, "no-such")}, "the password Secret ferry-system/no-such does not exist"),
     }
     for name, (kw, _) in bad.items():
