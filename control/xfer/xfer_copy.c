@@ -93,9 +93,10 @@ int xfer_copy_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_r
 				 "repository (%.300s)%s",
 				 from.url, "");
 	if (!k8s_obj_str(vt, "/spec/snapshotID") && !k8s_obj_str(vt, "/spec/record/name"))
-		return xfer_fail(c, vtname, res, err,
-				 "direction copy: spec.snapshotID or spec.record.name is required%s%s",
-				 "", "");
+		return xfer_fail(
+			c, vtname, res, err,
+			"direction copy: spec.snapshotID or spec.record.name is required%s%s", "",
+			"");
 	pthread_mutex_lock(&xc_placing);
 	if (!node) {
 		ret = xc_place(c, chosen, sizeof(chosen), err);
