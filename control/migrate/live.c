@@ -58,6 +58,8 @@ int live_row(struct k8s_obj *rows, const struct live_in *in, int64_t now_ns)
 		ret = k8s_obj_set_int(r, "/bytesPerSecond", (int64_t)bps);
 	if (!ret && eta >= 0)
 		ret = k8s_obj_set_int(r, "/etaSeconds", eta);
+	if (!ret && in->node)
+		ret = k8s_obj_set_str(r, "/node", in->node);
 	if (!ret)
 		ret = k8s_obj_set(rows, "/v/-", r);
 	else
@@ -77,6 +79,7 @@ int live_transfer(struct k8s_obj *rows, const char *stage, const char *ns, const
 		k8s_obj_int(vt, "/status/bytesTotal", &in.total);
 		k8s_obj_num(vt, "/status/mbPerSecond", &in.mbps);
 		in.start = k8s_obj_str(vt, "/metadata/creationTimestamp");
+		in.node = k8s_obj_str(vt, "/status/node");
 	}
 	return live_row(rows, &in, now_ns);
 }

@@ -119,6 +119,9 @@ struct mig_spec {
 	size_t n_label_map;
 	/* the stages after the plan (mig_stage_step()) */
 	char repository[MIG_NAME_MAX + 1];
+	/* spec.copy: the source's repository (spec.copy.from) is another, copied from into ours */
+	bool copy;
+	int64_t copy_bandwidth;
 	bool start, cutover, rollback, skip_verify;
 	enum mig_existing existing;
 	unsigned int sync_interval_s;

@@ -94,6 +94,7 @@ struct live_in {
 	int64_t done, total;
 	double mbps;	   /* the transfer's own rate (0: none) */
 	const char *start; /* RFC 3339: the rate's start when it has none */
+	const char *node;  /* where it runs (the transfer's status.node); NULL: not said */
 };
 
 int live_new(struct k8s_obj **rows);

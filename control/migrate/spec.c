@@ -409,6 +409,64 @@ static int existing_of(const struct k8s_obj *m, struct mig_spec *out, char *why,
 	return 0;
 }
 
+/* A Secret reference of spec.copy.from (@field: passwordSecretRef, credentialsSecretRef), if any. */
+static int copy_secret_of(const struct k8s_obj *m, const char *field, char *why, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/spec/copy/from/%s", field);
+	if (k8s_obj_type(m, path) == K8S_T_ABSENT)
+		return 0;
+	snprintf(path, sizeof(path), "/spec/copy/from/%s/name", field);
+	if (!subdomain(k8s_obj_str(m, path)))
+		return ctl_refuse(
+			why, len,
+			"spec.copy.from.%s.name: Invalid value: a Secret's name (a DNS-1123 "
+			"subdomain) is required",
+			field);
+	return 0;
+}
+
+/* spec.copy: the source's repository, which this cluster's agents copy from. */
+static int copy_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
+{
+	const char *url = k8s_obj_str(m, "/spec/copy/from/url");
+	int ret;
+
+	switch (k8s_obj_type(m, "/spec/copy")) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		return 0;
+	case K8S_T_OBJECT:
+		break;
+	default:
+		return ctl_refuse(why, len, "spec.copy: Invalid value: an object");
+	}
+	if (!url || (strncmp(url, "s3://", 5) && strncmp(url, "file://", 7)) || strlen(url) > 4096)
+		return ctl_refuse(why, len,
+				  "spec.copy.from.url: Invalid value: the source's repository, an "
+				  "s3:// or file:// URL, is required");
+	ret = copy_secret_of(m, "passwordSecretRef", why, len);
+	if (!ret)
+		ret = copy_secret_of(m, "credentialsSecretRef", why, len);
+	if (ret)
+		return ret;
+	switch (k8s_obj_type(m, "/spec/copy/bandwidth")) {
+	case K8S_T_ABSENT:
+	case K8S_T_NULL:
+		break;
+	default:
+		if (k8s_obj_int(m, "/spec/copy/bandwidth", &out->copy_bandwidth) ||
+		    out->copy_bandwidth < 0)
+			return ctl_refuse(
+				why, len,
+				"spec.copy.bandwidth: Invalid value: bytes a second, 0 or "
+				"more");
+	}
+	out->copy = true;
+	return 0;
+}
+
 static int stages_of(const struct k8s_obj *m, struct mig_spec *out, char *why, size_t len)
 {
 	int ret;
@@ -439,6 +497,8 @@ static int stages_of(const struct k8s_obj *m, struct mig_spec *out, char *why, s
 		ret = flag_of(m, "skipVerify", &out->skip_verify, why, len);
 	if (!ret)
 		ret = existing_of(m, out, why, len);
+	if (!ret)
+		ret = copy_of(m, out, why, len);
 	if (!ret)
 		ret = seconds_of(m, "syncIntervalSeconds", MIG_DEFAULT_INTERVAL_S,
 				 &out->sync_interval_s, why, len);

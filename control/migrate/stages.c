@@ -294,6 +294,163 @@ static int64_t restored_bytes(const struct k8s_obj *r, const char *ns, const cha
 	return b;
 }
 
+/* ---------------------------------------------------------------- copies */
+
+/*
+ * spec.copy: the copy here @name of the source's snapshot @snap (of
+ * @volume) from spec.copy.from into @repo (this cluster's Repository), or
+ * with @record of the source's Backup record @record (of the cluster
+ * @cluster) and whatever snapshot of it @repo lacks.
+ */
+static int make_copy(struct stage *s, const char *name, const char *volume, const char *snap,
+		     const char *record, const char *cluster, const struct k8s_obj *repo)
+{
+	struct xfer_repo_ref ref;
+	struct k8s_obj *o = NULL;
+	int ret;
+
+	xfer_repo_ref_of_repository(repo, &ref);
+	ret = k8s_obj_new_kind(&xfer_volumetransfers, XFER_NS, name, &o);
+	if (!ret)
+		ret = k8s_obj_set_label(o, MIG_ANN_MIGRATION, s->req->name);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/direction", XFER_DIR_COPY);
+	if (!ret)
+		ret = k8s_obj_set_str(o, "/spec/volume", volume);
+	if (!ret)
+		ret = xfer_repo_ref_set(o, &ref);
+	if (!ret)
+		ret = k8s_obj_set_copy(o, "/spec/from", k8s_obj_at(s->m, "/spec/copy/from"));
+	if (!ret && snap)
+		ret = k8s_obj_set_str(o, "/spec/snapshotID", snap);
+	if (!ret && record)
+		ret = k8s_obj_set_str(o, "/spec/record/name", record);
+	if (!ret && record)
+		ret = k8s_obj_set_str(o, "/spec/record/namespace", XFER_NS);
+	if (!ret && record && cluster)
+		ret = k8s_obj_set_str(o, "/spec/record/cluster", cluster);
+	if (!ret && s->spec->copy_bandwidth > 0)
+		ret = k8s_obj_set_int(o, "/spec/bandwidth", s->spec->copy_bandwidth);
+	if (!ret)
+		ret = create(s->dst, &xfer_volumetransfers, XFER_NS, o, s->err);
+	k8s_obj_free(o);
+	return ret;
+}
+
+/*
+ * The copy @name (make_copy()'s), made if it is not: 1 Completed; 0 not
+ * yet (its row, claim @ns/@pvc, in @rows unless NULL); 2 it failed, and so
+ * did the migration (the message says why); -errno.
+ */
+static int copy_step(struct stage *s, const char *name, const char *volume, const char *snap,
+		     const char *record, const char *cluster, const struct k8s_obj *repo,
+		     struct k8s_obj *rows, const char *ns, const char *pvc)
+{
+	struct k8s_obj *vt = NULL;
+	const char *ph;
+	int ret;
+
+	ret = fetch(s->dst, &xfer_volumetransfers, XFER_NS, name, &vt, s->err);
+	if (!ret && !vt) {
+		ret = make_copy(s, name, volume, snap, record, cluster, repo);
+		if (!ret && rows)
+			ret = live_transfer(rows, "Copy", ns, pvc, NULL, k8s_now_ns());
+		return ret;
+	}
+	if (ret)
+		return ret;
+	ph = k8s_obj_str(vt, "/status/phase");
+	if (is(ph, "Failed")) {
+		snprintf(s->msg, sizeof(s->msg),
+			 "VolumeTransfer %s (a copy into Repository %s): %.600s", name,
+			 s->spec->repository,
+			 k8s_obj_str(vt, "/status/message") ? k8s_obj_str(vt, "/status/message")
+							    : "failed");
+		k8s_obj_free(vt);
+		ret = fail(s);
+		return ret ? ret : 2;
+	}
+	ret = is(ph, "Completed") ? 1
+	      : rows		  ? live_transfer(rows, "Copy", ns, pvc, vt, k8s_now_ns())
+				  : 0;
+	k8s_obj_free(vt);
+	return ret;
+}
+
+/* This cluster's Repository spec.repository (NULL and the migration failed: none). */
+static int our_repo(struct stage *s, struct k8s_obj **repo)
+{
+	int ret = fetch(s->dst, &xfer_repositories, XFER_NS, s->spec->repository, repo, s->err);
+
+	if (!ret && !*repo) {
+		snprintf(s->msg, sizeof(s->msg),
+			 "Repository %s/%s not found here (spec.repository)", XFER_NS,
+			 s->spec->repository);
+		ret = fail(s);
+	}
+	return ret;
+}
+
+/*
+ * spec.copy, the seed: each volume's snapshot of the seed's Backup @sb
+ * (@name) copied here, side by side, then its record, which this cluster's
+ * backup sync then finds. Return: 1 all in; 0 not yet (or failed: said);
+ * -errno.
+ */
+static int seed_copies(struct stage *s, const struct k8s_obj *sb, const char *name)
+{
+	struct k8s_obj *repo = NULL, *rows = NULL;
+	char cname[MIG_NAME_MAX + 32];
+	size_t i = 0, pending = 0, n = 0;
+	int ret;
+
+	ret = our_repo(s, &repo);
+	if (ret || !repo)
+		return ret;
+	ret = live_new(&rows);
+	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(sb, "/status/volumes")); !ret && v;
+	     v = k8s_obj_next(v), i++) {
+		if (!k8s_obj_str(v, "/snapshotId") || !k8s_obj_str(v, "/volume"))
+			continue;
+		n++;
+		snprintf(cname, sizeof(cname), "%s-c%zu", name, i);
+		ret = copy_step(s, cname, k8s_obj_str(v, "/volume"), k8s_obj_str(v, "/snapshotId"),
+				NULL, NULL, repo, rows, k8s_obj_str(v, "/namespace"),
+				k8s_obj_str(v, "/pvc"));
+		if (ret == 0)
+			pending++;
+		ret = ret == 2 ? 2 : ret < 0 ? ret : 0;
+	}
+	if (!ret && !pending) {
+		snprintf(cname, sizeof(cname), "%s-rec", name);
+		ret = copy_step(s, cname, name, NULL, name, k8s_obj_str(sb, "/status/clusterId"),
+				repo, NULL, NULL, NULL); /* the record: no volume's row */
+		if (ret == 1)
+			goto out;
+		if (ret == 0)
+			pending++;
+	}
+	if (ret == 2)
+		ret = 0; /* failed: said */
+	else if (!ret && pending) {
+		bool volumes_in = !k8s_obj_len(rows, "/v");
+
+		snprintf(s->msg, sizeof(s->msg),
+			 "the seed: Backup %s completed in the source; %s into Repository %s here",
+			 name,
+			 volumes_in ? "its volumes copied, its record being copied"
+				    : "its volumes being copied",
+			 s->spec->repository);
+		ret = say(s, "Seeding", POLL_MS);
+		if (!ret)
+			ret = live(s, name, rows);
+	}
+out:
+	k8s_obj_free(rows);
+	k8s_obj_free(repo);
+	return ret;
+}
+
 static int seed(struct stage *s)
 {
 	struct k8s_obj *sb = NULL, *db = NULL, *rs = NULL, *vols = NULL;
@@ -342,6 +499,11 @@ static int seed(struct stage *s)
 		ret = fail(s);
 		goto out;
 	}
+	if (s->spec->copy) {
+		ret = seed_copies(s, sb, name);
+		if (ret != 1)
+			goto out;
+	}
 	ret = fetch(s->dst, &mig_backups, XFER_NS, name, &db, s->err);
 	if (ret)
 		goto out;
@@ -388,7 +550,18 @@ static int seed(struct stage *s)
 		ret = fail(s);
 		goto out;
 	}
-	/* seeded: what each target claim holds */
+	/* seeded: the copies go (what they copied stays), then what each target claim holds */
+	for (size_t i = 0; s->spec->copy && i <= k8s_obj_len(sb, "/status/volumes"); i++) {
+		struct k8s_call bg = {.propagation = "Background"};
+		char cname[MIG_NAME_MAX + 32];
+		struct k8s_err e;
+
+		if (i < k8s_obj_len(sb, "/status/volumes"))
+			snprintf(cname, sizeof(cname), "%s-c%zu", name, i);
+		else
+			snprintf(cname, sizeof(cname), "%s-rec", name);
+		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, cname, &bg, NULL, &e);
+	}
 	ret = k8s_obj_new(&vols);
 	if (!ret)
 		ret = k8s_obj_set_empty(vols, "/v", K8S_T_ARRAY);
@@ -670,6 +843,22 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 			continue;
 		}
 		n++;
+		if (s->spec->copy) { /* the snapshot here first, then its delta */
+			snprintf(vname, sizeof(vname), "%s-c%zu", bname, i);
+			ret = copy_step(s, vname, k8s_obj_str(v, "/volume"), snap, NULL, NULL, repo,
+					rows, tns, pvc);
+			if (ret == 2) {
+				ret = 0; /* failed: said */
+				goto out;
+			}
+			if (ret < 0)
+				goto out;
+			if (ret == 0) {
+				pending++;
+				continue;
+			}
+			ret = 0;
+		}
 		snprintf(vname, sizeof(vname), "%s-%zu", bname, i);
 		ret = fetch(s->dst, &xfer_volumetransfers, XFER_NS, vname, &vt, s->err);
 		if (!ret && !vt) {
@@ -742,6 +931,10 @@ static void round_forget(struct stage *s, const char *bname, bool backup)
 		char vname[MIG_NAME_MAX + 64];
 
 		snprintf(vname, sizeof(vname), "%s-%zu", bname, i);
+		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, vname, &now, NULL, &e);
+		if (!s->spec->copy)
+			continue;
+		snprintf(vname, sizeof(vname), "%s-c%zu", bname, i);
 		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, vname, &now, NULL, &e);
 	}
 	if (!backup)

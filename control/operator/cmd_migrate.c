@@ -46,6 +46,9 @@ struct mg_args {
 	const char *namespaces, *ns_selector, *ns_map, *class_map, *node_map, *existing;
 	unsigned long src_timeout, wait_s;
 	const char *repository;
+	/* spec.copy: the source's repository, copied from into this cluster's */
+	const char *copy_from, *copy_pw, *copy_keys, *copy_ep, *copy_region;
+	uint64_t copy_bw;
 	unsigned long interval_s, bound_s;
 	bool skip_verify;
 	enum mg_out out;
@@ -66,6 +69,9 @@ static void mg_usage(FILE *f)
 		"       ferry migrate status NAME [-o json|yaml]\n"
 		"       ferry migrate start NAME [--repository R] [--sync-interval SECONDS]\n"
 		"                          [--cutover-bound SECONDS] [--skip-verify]\n"
+		"                          [--copy-from URL [--copy-password-secret S]\n"
+		"                          [--copy-credentials-secret S] [--copy-endpoint URL]\n"
+		"                          [--copy-region R] [--copy-bandwidth SIZE]]\n"
 		"       ferry migrate cutover NAME [--wait [--wait-timeout SECONDS]]\n"
 		"       ferry migrate rollback NAME\n"
 		"       ferry migrate report NAME [-o json|yaml]\n\n"
@@ -81,6 +87,14 @@ static void mg_usage(FILE *f)
 		"the source back until the workloads here start; report prints the rounds and the\n"
 		"cutover's parts.\n\n"
 		"  --repository R             the Repository both clusters share (default: default)\n"
+		"  --copy-from URL            two repositories, one per cloud: the source's Repository R\n"
+		"                             is this other one (s3:// or file://); each snapshot and\n"
+		"                             the seed's record are copied from it into this cluster's\n"
+		"                             R by the agents here, a volume's write after its copy\n"
+		"  --copy-password-secret S   its password: the Secret S here (key password)\n"
+		"  --copy-credentials-secret S  its S3 keys: the Secret S here (AWS_ACCESS_KEY_ID,\n"
+		"                             AWS_SECRET_ACCESS_KEY); --copy-endpoint, --copy-region\n"
+		"  --copy-bandwidth SIZE      each copy's cap a second each way (\"50M\"; s3://)\n"
 		"  --sync-interval SECONDS    between sync rounds (default 30)\n"
 		"  --cutover-bound SECONDS    the longest cutover a converged round may predict (60)\n"
 		"  --skip-verify              after the cutover, do not compare the target's volumes\n"
@@ -129,7 +143,13 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		O_WAITF,
 		O_NOVERIFY,
 		O_EXISTING,
-		O_NSSEL
+		O_NSSEL,
+		O_CFROM,
+		O_CPW,
+		O_CKEYS,
+		O_CEP,
+		O_CREGION,
+		O_CBW
 	};
 	static const struct option opts[] = {
 		OP_CLUSTER_LONGOPTS,
@@ -149,6 +169,12 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		{"wait", no_argument, NULL, O_WAITF},
 		{"skip-verify", no_argument, NULL, O_NOVERIFY},
 		{"existing-resource-policy", required_argument, NULL, O_EXISTING},
+		{"copy-from", required_argument, NULL, O_CFROM},
+		{"copy-password-secret", required_argument, NULL, O_CPW},
+		{"copy-credentials-secret", required_argument, NULL, O_CKEYS},
+		{"copy-endpoint", required_argument, NULL, O_CEP},
+		{"copy-region", required_argument, NULL, O_CREGION},
+		{"copy-bandwidth", required_argument, NULL, O_CBW},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -202,6 +228,28 @@ static int mg_parse(int argc, char **argv, struct mg_args *a)
 		case O_EXISTING:
 			a->existing = optarg;
 			break;
+		case O_CFROM:
+			a->copy_from = optarg;
+			break;
+		case O_CPW:
+			a->copy_pw = optarg;
+			break;
+		case O_CKEYS:
+			a->copy_keys = optarg;
+			break;
+		case O_CEP:
+			a->copy_ep = optarg;
+			break;
+		case O_CREGION:
+			a->copy_region = optarg;
+			break;
+		case O_CBW: {
+			struct ctl_err e = {0};
+
+			if (ctl_parse_size(optarg, &a->copy_bw, &e))
+				return ctl_usage_error("migrate", "--copy-bandwidth: %s", e.msg);
+			break;
+		}
 		case O_INC:
 			a->namespaces = optarg;
 			break;
@@ -823,6 +871,24 @@ out:
 	return ret;
 }
 
+/* spec.copy of the --copy-* options into the patch @p */
+static int mg_copy(const struct mg_args *a, struct k8s_obj *p)
+{
+	int ret = k8s_obj_set_str(p, "/spec/copy/from/url", a->copy_from);
+
+	if (!ret && a->copy_pw)
+		ret = k8s_obj_set_str(p, "/spec/copy/from/passwordSecretRef/name", a->copy_pw);
+	if (!ret && a->copy_keys)
+		ret = k8s_obj_set_str(p, "/spec/copy/from/credentialsSecretRef/name", a->copy_keys);
+	if (!ret && a->copy_ep)
+		ret = k8s_obj_set_str(p, "/spec/copy/from/endpoint", a->copy_ep);
+	if (!ret && a->copy_region)
+		ret = k8s_obj_set_str(p, "/spec/copy/from/region", a->copy_region);
+	if (!ret && a->copy_bw)
+		ret = k8s_obj_set_int(p, "/spec/copy/bandwidth", (int64_t)a->copy_bw);
+	return ret;
+}
+
 /* the spec's stage fields merged in: start, cutover or rollback */
 static int mg_stage(struct mg_args *a, const char *verb, const char *name)
 {
@@ -845,6 +911,8 @@ static int mg_stage(struct mg_args *a, const char *verb, const char *name)
 			ret = k8s_obj_set_int(p, "/spec/cutoverBoundSeconds", (int64_t)a->bound_s);
 		if (!ret && a->skip_verify)
 			ret = k8s_obj_set_bool(p, "/spec/skipVerify", true);
+		if (!ret && a->copy_from)
+			ret = mg_copy(a, p);
 	} else if (!ret && !strcmp(verb, "cutover")) {
 		ret = k8s_obj_set_bool(p, "/spec/cutover", true);
 	} else if (!ret) {

@@ -727,6 +727,20 @@ static void check_spec(void)
 		 "spec.existingResourcePolicy: Unsupported value"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"cutover\":true,\"rollback\":true}}",
 		 "both asked for"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"copy\":{}}}", "spec.copy.from.url"},
+		{"{\"spec\":{" SRC
+		 ",\"namespaces\":[\"a\"],\"copy\":{\"from\":{\"url\":\"http://x\"}}}}",
+		 "spec.copy.from.url: Invalid value"},
+		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"copy\":[1]}}",
+		 "spec.copy: Invalid value"},
+		{"{\"spec\":{" SRC
+		 ",\"namespaces\":[\"a\"],\"copy\":{\"from\":{\"url\":\"s3://b/r\","
+		 "\"passwordSecretRef\":{\"name\":\"A_B\"}}}}}",
+		 "spec.copy.from.passwordSecretRef.name: Invalid value"},
+		{"{\"spec\":{" SRC
+		 ",\"namespaces\":[\"a\"],\"copy\":{\"from\":{\"url\":\"s3://b/r\"},"
+		 "\"bandwidth\":-1}}}",
+		 "spec.copy.bandwidth: Invalid value"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"syncIntervalSeconds\":0}}",
 		 "spec.syncIntervalSeconds"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"syncIntervalSeconds\":1.5}}",
@@ -767,6 +781,11 @@ static void check_spec(void)
 	T_ASSERT(s.existing == MIG_EXISTING_UPDATE, "existingResourcePolicy update");
 	s = spec_of(SPEC(",\"existingResourcePolicy\":\"fail\""));
 	T_ASSERT(s.existing == MIG_EXISTING_FAIL, "existingResourcePolicy fail");
+	T_ASSERT(!s.copy, "no spec.copy: one repository");
+	s = spec_of(SPEC(",\"copy\":{\"from\":{\"url\":\"s3://cloud-a/repo\",\"passwordSecretRef\":"
+			 "{\"name\":\"pw-a\"},\"credentialsSecretRef\":{\"name\":\"keys-a\"}},"
+			 "\"bandwidth\":52428800}"));
+	T_ASSERT(s.copy && s.copy_bandwidth == 52428800, "spec.copy");
 	s = spec_of("{\"spec\":{" SRC
 		    ",\"namespaces\":[\"a\"],\"repository\":\"r2\",\"start\":true,"
 		    "\"cutover\":true,\"syncIntervalSeconds\":2,\"cutoverBoundSeconds\":5,"

@@ -56,6 +56,10 @@ from kboxtest import finish  # noqa: E402
 
 T0 = time.time()
 REF = "issue 19: warm migration"
+# --copy: two repositories, one per cloud (issue 21): the source backs up into its own, the
+# target's agents copy each snapshot and the seed's record into the target's (spec.copy)
+COPY = "--copy" in sys.argv[1:]
+REF_COPY = "issue 21: two repositories"
 ZONE = "topology.kubernetes.io/zone"
 FERRY = xferkit.require(("nsenter", "e2fsck"))
 PASSWORD = "warm-test-password"
@@ -77,7 +81,15 @@ def ferry(env, *args, timeout=240):
 src = dst = None
 probes = []
 try:
-    src, dst, REPO = warmkit.pair(FERRY, PASSWORD)
+    src, dst, REPO = warmkit.pair(FERRY, PASSWORD, copy=COPY)
+    copies = {}  # the target's VolumeTransfers of direction copy: name -> (phase, node)
+
+    def saw(o):
+        if (o.get("spec") or {}).get("direction") == "copy":
+            st_ = o.get("status") or {}
+            copies[o["metadata"]["name"]] = (st_.get("phase"), st_.get("node"), st_.get("bytesNew"))
+    if COPY:
+        dst.watch(f"{API}/namespaces/{SYS}/volumetransfers", saw)
     audit_mark = len(dst.box.audit())
     # the application held to zone-a in the source; the migration's node label mapping moves it
     # to zone-b in the target (issue 21's transforms: a nodeLabelMap)
@@ -139,7 +151,8 @@ try:
     eq("... namespace shop found by --namespace-selector migrate=shop",
        ((mig(dst).get("status") or {}).get("plan") or {}).get("namespaces"),
        [{"name": NS, "targetNamespace": NS}], REF)
-    r = ferry(dst, "migrate", "start", NAME, "--sync-interval", "1", "--cutover-bound", "30")
+    r = ferry(dst, "migrate", "start", NAME, "--sync-interval", "1", "--cutover-bound", "30",
+              *(["--copy-from", REPO, "--copy-password-secret", warmkit.COPY_SECRET] if COPY else []))
     eq("ferry migrate start: exit 0", r.returncode, 0, REF)
     phases = []
     live = []  # each status.progress seen (the live table)
@@ -281,6 +294,26 @@ try:
     eq("what the target received (the final snapshot, restored) is the stopped source's volume byte for byte",
        same, {c: True for c in warmkit.CLAIMS}, REF)
     eq("... and a clean ext4 (e2fsck -fn)", clean, {c: True for c in warmkit.CLAIMS}, "e2fsck(8)")
+    if COPY:
+        note("copies: " + json.dumps(copies))
+        seed_c = {n: c for n, c in copies.items() if n.startswith(f"{NAME}-seed-")}
+        eq("the seed: each volume's snapshot, then the Backup's record, copied into the target's repository by "
+           "an agent here (Completed, on a node)",
+           sorted((n, c[0], bool(c[1])) for n, c in seed_c.items()),
+           sorted([(f"{NAME}-seed-c{i}", "Completed", True) for i in range(len(warmkit.CLAIMS))] +
+                  [(f"{NAME}-seed-rec", "Completed", True)]), REF_COPY)
+        fin = {n: c for n, c in copies.items() if n.startswith(f"{NAME}-final-c")}
+        check("the cutover: the final Backup's changed volumes copied before their deltas (Completed, on a node)",
+              fin and all(c[0] == "Completed" and c[1] for c in fin.values()), fin, "a copy per changed volume",
+              REF_COPY)
+        r = dst.ferry("snapshots", "--repo", dst.repo, "--json")
+        have = {x["id"] for x in json.loads(r.stdout)} if r.returncode == 0 else set()
+        eq("the target's repository holds each final snapshot (the source's repository is not read here)",
+           {c: final.get(c) in have for c in warmkit.CLAIMS}, {c: True for c in warmkit.CLAIMS}, REF_COPY)
+        check("no copy is left once its round is applied",
+              wait_until(lambda: not [n for n in dst.items(f"{API}/namespaces/{SYS}/volumetransfers")
+                                      if re.search(r"-c\d+$|-rec$", n)], 20, 0.2),
+              dst.items(f"{API}/namespaces/{SYS}/volumetransfers"), None, REF_COPY)
     ver = st.get("verify") or {}
     note("verify: " + json.dumps(ver))
     eq("after the target was ready, each target volume was compared whole with the final snapshot: Equal",

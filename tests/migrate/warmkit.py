@@ -85,21 +85,36 @@ def use_repository(env, url):
           "control/cluster/README.md")
 
 
-def pair(ferry, password, configs=(CONFIG, CONFIG), nodes=NODES):
+def pair(ferry, password, configs=(CONFIG, CONFIG), nodes=NODES, copy=False):
     """(source, target, repository URL): both clusters on one repository, `ferry init` once; the
-    source a box of @configs[0], the target of @configs[1], each with the nodes @nodes."""
+    source a box of @configs[0], the target of @configs[1], each with the nodes @nodes. With @copy,
+    two repositories, one per cloud (issue 21): the source's (the URL returned), and the target's
+    own, `ferry init --copy-keys-from` the source's, in dst.repo; the target also holds the Secret
+    COPY_SECRET with the source's password (spec.copy.from of the migration)."""
     src = start(ferry, password, "ferry-warm-src-", identity="warm-source", config=configs[0], nodes=nodes)
-    dst = start(ferry, password, "ferry-warm-dst-", read_only=True, sync_period="1s", identity="warm-target",
+    dst = start(ferry, password, "ferry-warm-dst-", read_only=not copy, sync_period="1s", identity="warm-target",
                 config=configs[1], nodes=nodes)
     url = "file://" + os.path.join(src.work, "repo")
     r = src.ferry("init", "--repo", url)
     eq("ferry init of the shared file:// repository", (r.returncode, r.stderr.strip()[-200:]), (0, ""),
        "control/repo")
-    for env in (src, dst):
-        use_repository(env, url)
+    own = url
+    if copy:
+        own = "file://" + os.path.join(dst.work, "repo")
+        r = subprocess.run([ferry, "init", "--repo", own, "--copy-keys-from", url], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=120,
+                           env=dict(dst.env, FERRY_FROM_PASSWORD=password))
+        eq("the target's own repository: ferry init --copy-keys-from the source's", (r.returncode,
+                                                                                   r.stderr.strip()[-200:]),
+           (0, ""), "issue 21: two repositories")
+        dst.create(f"/api/v1/namespaces/{SYS}/secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {
+            "name": COPY_SECRET}, "stringData": {"password": password}})
+    use_repository(src, url)
+    use_repository(dst, own)
     return src, dst, url
 
 
+COPY_SECRET = "source-repo-password"
 SOURCE_ROLE = os.path.join(HERE, "..", "..", "k8s", "deploy", "migrate-source-rbac.yaml")
 READER = "ferry-migration-reader"
 
