@@ -84,21 +84,28 @@ int live_transfer(struct k8s_obj *rows, const char *stage, const char *ns, const
 	return live_row(rows, &in, now_ns);
 }
 
-int live_source(struct k8s_client *src, const struct k8s_obj *b, struct k8s_obj *rows,
-		int64_t now_ns)
+int mig_source_transfers(struct k8s_client *src, const struct k8s_obj *b, struct k8s_items **out)
 {
 	const char *uid = k8s_obj_str(b, "/metadata/uid");
 	char sel[sizeof(LIVE_LABEL_BACKUP_UID) + 130];
 	struct k8s_call call = {.label_selector = sel};
-	struct k8s_items *vts = NULL;
 	struct k8s_err e;
+
+	*out = NULL;
+	if (!uid || strlen(uid) > 128)
+		return -EINVAL;
+	snprintf(sel, sizeof(sel), "%s=%s", LIVE_LABEL_BACKUP_UID, uid);
+	return k8s_list(src, &xfer_volumetransfers, XFER_NS, &call, out, &e);
+}
+
+int live_source(struct k8s_client *src, const struct k8s_obj *b, struct k8s_obj *rows,
+		int64_t now_ns)
+{
+	struct k8s_items *vts = NULL;
 	int ret;
 
-	if (!uid || strlen(uid) > 128)
-		return 0;
-	snprintf(sel, sizeof(sel), "%s=%s", LIVE_LABEL_BACKUP_UID, uid);
 	/* a source that refuses the list (no right to) shows no rows: the stage goes on */
-	if (k8s_list(src, &xfer_volumetransfers, XFER_NS, &call, &vts, &e))
+	if (mig_source_transfers(src, b, &vts))
 		return 0;
 	ret = 0;
 	for (size_t i = 0; !ret && i < k8s_items_len(vts); i++) {

@@ -102,6 +102,8 @@ int live_row(struct k8s_obj *rows, const struct live_in *in, int64_t now_ns);
 /* the row of VolumeTransfer @vt (NULL: not made yet) moving claim @ns/@pvc */
 int live_transfer(struct k8s_obj *rows, const char *stage, const char *ns, const char *pvc,
 		  const struct k8s_obj *vt, int64_t now_ns);
+/* the VolumeTransfers the source's Backup @b made there (its uid label). Return: 0; -errno */
+int mig_source_transfers(struct k8s_client *src, const struct k8s_obj *b, struct k8s_items **out);
 /* a row (stage Backup) per VolumeTransfer the source's Backup @b made there; none when the
  * source refuses the list */
 int live_source(struct k8s_client *src, const struct k8s_obj *b, struct k8s_obj *rows,

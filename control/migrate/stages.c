@@ -392,6 +392,51 @@ static int our_repo(struct stage *s, struct k8s_obj **repo)
 }
 
 /*
+ * spec.copy, while a round's Backup @b (@bname) runs in the source: the
+ * copy of each volume whose transfer there is Completed already, so that
+ * it moves while the others are read (round_step() then finds it by name).
+ * Best effort: a source that refuses the list leaves the copies for the end.
+ */
+static int early_copies(struct stage *s, const struct k8s_obj *b, const char *bname)
+{
+	struct k8s_obj *repo = NULL, *cp = NULL;
+	struct k8s_items *vts = NULL;
+	char cname[MIG_NAME_MAX + 64];
+	int ret;
+
+	if (mig_source_transfers(s->src, b, &vts))
+		return 0;
+	ret = our_repo(s, &repo);
+	for (size_t k = 0; !ret && repo && k < k8s_items_len(vts); k++) {
+		const struct k8s_obj *vt = k8s_items_at(vts, k);
+		const char *snap = k8s_obj_str(vt, "/status/snapshotID");
+		const char *ns = k8s_obj_str(vt, "/spec/source/namespace");
+		const char *pvc = k8s_obj_str(vt, "/spec/source/persistentVolumeClaim");
+		size_t i = 0;
+
+		if (!snap || !is(k8s_obj_str(vt, "/status/phase"), "Completed"))
+			continue;
+		for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes"));
+		     !ret && v; v = k8s_obj_next(v), i++) {
+			if (!is(k8s_obj_str(v, "/namespace"), ns) ||
+			    !is(k8s_obj_str(v, "/pvc"), pvc) ||
+			    is(k8s_obj_str(v, "/snapshotID"), snap))
+				continue; /* another claim, or unchanged: no copy */
+			snprintf(cname, sizeof(cname), "%s-c%zu", bname, i);
+			ret = fetch(s->dst, &xfer_volumetransfers, XFER_NS, cname, &cp, s->err);
+			if (!ret && !cp)
+				ret = make_copy(s, cname, k8s_obj_str(v, "/volume"), snap, NULL,
+						NULL, repo);
+			k8s_obj_free(cp);
+			cp = NULL;
+		}
+	}
+	k8s_obj_free(repo);
+	k8s_items_free(vts);
+	return ret;
+}
+
+/*
  * spec.copy, the seed: each volume's snapshot of the seed's Backup @sb
  * (@name) copied here, side by side, then its record, which this cluster's
  * backup sync then finds. Return: 1 all in; 0 not yet (or failed: said);
@@ -667,6 +712,20 @@ static int make_transfer(struct stage *s, const char *name, const struct k8s_obj
 	return ret;
 }
 
+/* spec.copy: the copies of the round @bname here (what they copied stays), best effort */
+static void forget_copies(struct stage *s, const char *bname)
+{
+	struct k8s_call now = {.propagation = "Background"};
+	size_t n = k8s_obj_len(s->m, "/status/volumes");
+	char cname[MIG_NAME_MAX + 64];
+	struct k8s_err e;
+
+	for (size_t i = 0; s->spec->copy && i < n; i++) {
+		snprintf(cname, sizeof(cname), "%s-c%zu", bname, i);
+		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, cname, &now, NULL, &e);
+	}
+}
+
 /*
  * A round's Backup in the source ended PartiallyFailed or Failed (a volume's
  * read failed there: a node, the repository, the snapshot): it is deleted
@@ -697,6 +756,7 @@ static int retry_backup(struct stage *s, const struct k8s_obj *b, const char *bn
 	ret = k8s_delete(s->src, &mig_backups, XFER_NS, bname, &bg, NULL, s->err);
 	if (ret && ret != -ENOENT)
 		return ret;
+	forget_copies(s, bname); /* those made while it ran (early_copies()) */
 	if (!is(phase, "CuttingOver"))
 		wait_s = s->spec->sync_interval_s > RETRY_MIN_S ? s->spec->sync_interval_s
 								: RETRY_MIN_S;
@@ -782,6 +842,8 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		snprintf(s->msg, sizeof(s->msg), "Backup %s of the claims in the source: %s", bname,
 			 bp ? bp : "New");
 		ret = say(s, phase, is(phase, "CuttingOver") ? CUTOVER_MS : POLL_MS);
+		if (!ret && s->spec->copy)
+			ret = early_copies(s, b, bname);
 		if (!ret)
 			ret = live_backup(s, bname, b);
 		goto out;
@@ -932,11 +994,8 @@ static void round_forget(struct stage *s, const char *bname, bool backup)
 
 		snprintf(vname, sizeof(vname), "%s-%zu", bname, i);
 		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, vname, &now, NULL, &e);
-		if (!s->spec->copy)
-			continue;
-		snprintf(vname, sizeof(vname), "%s-c%zu", bname, i);
-		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, vname, &now, NULL, &e);
 	}
+	forget_copies(s, bname);
 	if (!backup)
 		return;
 	ret = k8s_delete(s->src, &mig_backups, XFER_NS, bname, &now, NULL, &e);

@@ -87,7 +87,8 @@ try:
     def saw(o):
         if (o.get("spec") or {}).get("direction") == "copy":
             st_ = o.get("status") or {}
-            copies[o["metadata"]["name"]] = (st_.get("phase"), st_.get("node"), st_.get("bytesNew"))
+            copies[o["metadata"]["name"]] = (st_.get("phase"), st_.get("node"), st_.get("bytesNew"),
+                                             o["metadata"].get("creationTimestamp"))
     if COPY:
         dst.watch(f"{API}/namespaces/{SYS}/volumetransfers", saw)
     audit_mark = len(dst.box.audit())
@@ -306,6 +307,9 @@ try:
         check("the cutover: the final Backup's changed volumes copied before their deltas (Completed, on a node)",
               fin and all(c[0] == "Completed" and c[1] for c in fin.values()), fin, "a copy per changed volume",
               REF_COPY)
+        fb = ((src.get(f"{API}/namespaces/{SYS}/backups/{NAME}-final") or {}).get("status") or {})
+        note(f"the final Backup completed at {fb.get('completionTimestamp')}; its copies made at "
+             f"{sorted(c[3] for c in fin.values())} (one made before: copied while the other volume was read)")
         r = dst.ferry("snapshots", "--repo", dst.repo, "--json")
         have = {x["id"] for x in json.loads(r.stdout)} if r.returncode == 0 else set()
         eq("the target's repository holds each final snapshot (the source's repository is not read here)",
