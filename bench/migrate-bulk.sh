@@ -5,7 +5,10 @@
 # against the bytes changed, and the cutover's window (issue 21, "Measured");
 # root, by hand, never a pass/fail gate.
 #
-#   bench/migrate-bulk.sh [--nodes 1,2,3] [--pods-per-node 3] [--fill-mib 48] [--out FILE]
+#   bench/migrate-bulk.sh [--nodes 1,2,3] [--pods-per-node 3] [--fill-mib 48] [--copy] [--out FILE]
+#
+# --copy: two repositories, one per cloud (spec.copy), and the copies' overlap with the
+# backups and restores measured too.
 #
 # Each point brings two boxes of N nodes up (tests/migrate/warmkit.py) and down
 # again; bench/migrate/bulk.py says what runs in them (about 2-4 minutes a
@@ -14,14 +17,15 @@
 # the figures as JSON beside it, and the run's log to /tmp/migrate-bulk-<date>.log.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-NODES=1,2,3 PER=3 FILL=48 OUT=
+NODES=1,2,3 PER=3 FILL=48 OUT= COPY=()
 while [ $# -gt 0 ]; do
     case $1 in
     --nodes) NODES=$2; shift 2 ;;
     --pods-per-node) PER=$2; shift 2 ;;
     --fill-mib) FILL=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '3,14p' "$0"; exit 0 ;;
+    --copy) COPY=(--copy); shift ;;
+    -h|--help) sed -n '3,17p' "$0"; exit 0 ;;
     *) echo "migrate-bulk.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -40,7 +44,7 @@ UP_START=$(uptime)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 T_START=$(date +%s)
 CMD=(/usr/bin/python3 "$ROOT/bench/migrate/bulk.py" --nodes "$NODES" --pods-per-node "$PER" --fill-mib "$FILL"
-     --md "$TMP/table.md" --json "$JSON")
+     "${COPY[@]}" --md "$TMP/table.md" --json "$JSON")
 FERRY=$FERRY "${CMD[@]}" 2>&1 | tee "$LOG" >&2
 RC=${PIPESTATUS[0]}
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -58,7 +62,7 @@ MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "Load average (1/5/15 min) at the start $LOAD_START, at the end $LOAD_END."
     echo "\`uptime\` before: \`$(echo "$UP_START" | sed 's/^ *//')\`; after: \`$(echo "$UP_END" | sed 's/^ *//')\`."
     echo
-    echo "Command: \`bench/migrate-bulk.sh --nodes $NODES --pods-per-node $PER --fill-mib $FILL\`, which ran"
+    echo "Command: \`bench/migrate-bulk.sh --nodes $NODES --pods-per-node $PER --fill-mib $FILL${COPY[*]:+ ${COPY[*]}}\`, which ran"
     echo "\`${CMD[*]}\`" | sed "s|$ROOT/||g; s|$TMP/table.md|table.md|; s|--json [^ \`]*|--json $(basename "$JSON")|"
     echo "with \`FERRY=$(echo "$FERRY" | sed "s|$ROOT/||")\`; every figure in \`$(basename "$JSON")\` beside this file."
     echo
@@ -72,6 +76,12 @@ MEM=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
     echo "  sync, the target's Restore); MB/s: the bytes filled over those seconds (backup and restore over their own)."
     echo "  Most in flight: the most VolumeTransfers Running at once on one node, sampled every 0.2 s. Rounds: each"
     echo "  sync round's bytes written onto the target against the bytes changed (1 MiB a data volume)."
+    if [ ${#COPY[@]} -gt 0 ]; then
+        echo "- Two repositories (spec.copy): the source's file:// repository and the target's, made with"
+        echo "  \`--copy-keys-from\`; the target's agents copy each snapshot (VolumeTransfers of direction copy). A copy"
+        echo "  span: its first copy made to its last Completed; overlap: the seconds it shares with the Backup's"
+        echo "  (or the Restore's) own start and completion."
+    fi
     echo
     cat "$TMP/table.md"
 } >"$OUT"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""bench/migrate/bulk.py [--nodes 1,2,3] [--pods-per-node 3] [--fill-mib 48] [--md FILE] [--json FILE]
+"""bench/migrate/bulk.py [--nodes 1,2,3] [--pods-per-node 3] [--fill-mib 48] [--copy] [--md FILE] [--json FILE]
 
 A bulk migration's aggregate rate as simulated nodes are added (issue 21, "Measured"). Run
 by bench/migrate-bulk.sh (root; the built ferry in build/ or $FERRY).
@@ -22,6 +22,11 @@ its aggregate MB/s (the bytes filled over the seed's seconds); the most VolumeTr
 Running at once on one node in each cluster (sampled every 0.2 s: the per-node limit is 4);
 each sync round's bytes written against the bytes changed; the cutover's window. Timing
 only: no pass/fail. A point that fails is a row saying where and why.
+
+--copy: two repositories, one per cloud (spec.copy): the source backs up into its own, the
+target's agents copy each snapshot into the target's. Also measured then: the seed's copies
+(first made to last Completed, and MB/s over the filled bytes) and how long they overlapped
+the seed's Backup and Restore; the same for the final Backup's copies inside the window.
 """
 import argparse
 import json
@@ -141,15 +146,56 @@ def ferry(env, *args, timeout=600):
     return r
 
 
-def point(ferry_bin, n, per_node, fill_mib, tmp):
-    row = {"nodes": n, "volumes": 2 * n * per_node, "filled MiB": n * per_node * fill_mib}
+def span(xs):
+    """(first start, last end) of @xs, (start, end) pairs with None where not known."""
+    starts = [a for a, _ in xs if a]
+    ends = [b for _, b in xs if b]
+    return (min(starts), max(ends)) if starts and ends else (None, None)
+
+
+def overlap(a, b):
+    """Seconds the spans @a and @b share."""
+    if None in a or None in b:
+        return None
+    return round(max(0.0, min(a[1], b[1]) - max(a[0], b[0])), 1)
+
+
+def copy_figures(row, copies, prefix, backup, restore=None):
+    """The copies named @prefix*: their span, and its overlap with @backup's (and @restore's)."""
+    mine = [(ts(c.get("created")), ts(c.get("done"))) for n, c in copies.items() if n.startswith(prefix)]
+    cs = span(mine)
+    key = prefix.rstrip("-c").rsplit("-", 1)[-1]
+    if cs[0] is None:
+        row[f"{key} copies"] = 0
+        return
+    bs = (ts(backup.get("startTimestamp")), ts(backup.get("completionTimestamp")))
+    row[f"{key} copies"] = len(mine)
+    row[f"{key} copy s"] = round(cs[1] - cs[0], 1)
+    row[f"{key} copy overlapping its backup s"] = overlap(cs, bs)
+    if restore is not None:
+        rs = (ts(restore.get("startTimestamp")), ts(restore.get("completionTimestamp")))
+        row[f"{key} copy overlapping the restore s"] = overlap(cs, rs)
+
+
+def point(ferry_bin, n, per_node, fill_mib, tmp, copy=False):
+    row = {"nodes": n, "volumes": 2 * n * per_node, "filled MiB": n * per_node * fill_mib, "copy": copy}
     src = dst = None
+    copies = {}
+    stop = threading.Event()
     try:
         cfg = os.path.join(tmp, f"nodes-{n}.yaml")
         config(n, cfg)
         nodes = [f"node-{k}" for k in range(1, n + 1)]
         t = time.time()
-        src, dst, _ = warmkit.pair(ferry_bin, PASSWORD, (cfg, cfg), nodes)
+        src, dst, repo = warmkit.pair(ferry_bin, PASSWORD, (cfg, cfg), nodes, copy=copy)
+
+        def saw(o):
+            if (o.get("spec") or {}).get("direction") == "copy":
+                st_ = o.get("status") or {}
+                c = copies.setdefault(o["metadata"]["name"], {"created": o["metadata"].get("creationTimestamp")})
+                c.update({"done": st_.get("completionTime"), "node": st_.get("node"), "bytes": st_.get("bytesNew")})
+        if copy:
+            dst.watch(f"{API}/namespaces/{SYS}/volumetransfers", saw, stop)
         row["boxes up s"] = round(time.time() - t, 1)
         make_apps(src, n, per_node, fill_mib)
         t = time.time()
@@ -160,7 +206,9 @@ def point(ferry_bin, n, per_node, fill_mib, tmp):
         need(ferry(dst, "plan", NAME, "--source-kubeconfig", kc, "--namespace-selector", "migrate=bench")
              .returncode == 0, "the plan")
         sflight, dflight = InFlight(src), InFlight(dst)
-        need(ferry(dst, "start", NAME, "--sync-interval", "1", "--cutover-bound", "120").returncode == 0, "start")
+        need(ferry(dst, "start", NAME, "--sync-interval", "1", "--cutover-bound", "120",
+                   *(["--copy-from", repo, "--copy-password-secret", warmkit.COPY_SECRET] if copy else []))
+             .returncode == 0, "start")
 
         def mig():
             return (dst.get(f"{API}/namespaces/{SYS}/migrations/{NAME}") or {}).get("status") or {}
@@ -178,6 +226,8 @@ def point(ferry_bin, n, per_node, fill_mib, tmp):
                     "seed MB/s": round(row["filled MiB"] * MiB / 1e6 / seed_s, 1),
                     "backup MB/s": round(row["filled MiB"] * MiB / 1e6 / b_s, 1),
                     "restore MB/s": round(row["filled MiB"] * MiB / 1e6 / r_s, 1)})
+        if copy:
+            copy_figures(row, copies, f"{NAME}-seed-c", bst, rst)
         rounds = (st.get("rounds") or [])[:2]
         row["rounds"] = [{"MiB written": round((x.get("bytesWritten") or 0) / MiB, 1), "s": x.get("seconds")}
                          for x in rounds]
@@ -194,11 +244,16 @@ def point(ferry_bin, n, per_node, fill_mib, tmp):
         row["window parts s"] = {k[:-len("Seconds")]: cut.get(k) for k in (
             "backupSeconds", "snapshotSeconds", "applySeconds", "verifySnapshotSeconds", "startSeconds",
             "readySeconds") if isinstance(cut.get(k), (int, float))}
+        if copy:
+            fst = (src.get(f"{API}/namespaces/{SYS}/backups/{NAME}-final") or {}).get("status") or {}
+            copy_figures(row, copies, f"{NAME}-final-c", fst)
+            row["copy nodes"] = sorted({c.get("node") for c in copies.values() if c.get("node")})
         say(f"{n} node(s): {json.dumps(row)}")
     except Exception as e:  # a row saying where
         row["failed"] = f"{type(e).__name__}: {e}"
         say(f"{n} node(s) failed: {row['failed']}\n{traceback.format_exc()[-1500:]}")
     finally:
+        stop.set()
         warmkit.close([src, dst], "bench")
     return row
 
@@ -210,6 +265,21 @@ def parts(r):
         return f"{p[k]:.1f}" if isinstance(p.get(k), (int, float)) else "-"
     return (f"{f('backup')} ({f('snapshot')}) / {f('apply')} / {f('verifySnapshot')} / "
             f"{(p.get('start') or 0) + (p.get('ready') or 0):.1f}")
+
+
+def copy_table(rows):
+    out = ["| nodes | seed: copies | copy s | overlapping its backup s | overlapping the restore s | "
+           "final: copies | copy s | overlapping its backup s | window s | nodes that copied |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.get("failed"):
+            continue
+        out.append(f"| {r['nodes']} | {r.get('seed copies')} | {r.get('seed copy s')} | "
+                   f"{r.get('seed copy overlapping its backup s')} | {r.get('seed copy overlapping the restore s')} | "
+                   f"{r.get('final copies')} | {r.get('final copy s')} | "
+                   f"{r.get('final copy overlapping its backup s')} | {r.get('window s')} | "
+                   f"{', '.join(r.get('copy nodes') or [])} |")
+    return "\n".join(out) + "\n"
 
 
 def table(rows):
@@ -233,6 +303,7 @@ def main():
     ap.add_argument("--nodes", default="1,2,3")
     ap.add_argument("--pods-per-node", type=int, default=3)
     ap.add_argument("--fill-mib", type=int, default=48)
+    ap.add_argument("--copy", action="store_true")
     ap.add_argument("--md")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -240,13 +311,16 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory(prefix="ferry-bulk-") as tmp:
         for n in [int(x) for x in a.nodes.split(",")]:
-            rows.append(point(ferry_bin, n, a.pods_per_node, a.fill_mib, tmp))
+            rows.append(point(ferry_bin, n, a.pods_per_node, a.fill_mib, tmp, a.copy))
     md = table(rows)
+    if a.copy:
+        md += "\nThe copies (two repositories, spec.copy):\n\n" + copy_table(rows)
     print(md, flush=True)
     if a.md:
         open(a.md, "w").write(md)
     if a.json:
-        json.dump({"rows": rows, "pods per node": a.pods_per_node, "fill MiB": a.fill_mib}, open(a.json, "w"),
+        json.dump({"rows": rows, "pods per node": a.pods_per_node, "fill MiB": a.fill_mib, "copy": a.copy},
+                  open(a.json, "w"),
                   indent=1)
 
 

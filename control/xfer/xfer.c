@@ -344,28 +344,39 @@ int xfer_make_pod(struct k8s_client *c, const char *node, bool bind, const char 
 }
 
 /* Label the transfer with its node (the agent's watch selects on it), then the status. */
-int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
-		const struct k8s_pod *pod, const char *pv, const struct k8s_obj *cbt,
-		struct k8s_err *err)
+/*
+ * The label XFER_LABEL_NODE=@node on @vt (what the agents' watches select),
+ * as a compare-and-swap on the transfer as read: a copy older than the
+ * agent's first status write (a cache behind) must not write Attaching over
+ * its Running (a 409 is -EAGAIN: read again).
+ */
+int xfer_label_node(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
+		    struct k8s_err *err)
 {
-	const char *name = k8s_obj_get_name(vt);
-	struct k8s_obj *p = NULL, *st = NULL;
-	char path[1024];
-	int ret;
+	struct k8s_obj *p = NULL;
+	int ret = k8s_obj_new(&p);
 
-	/*
-	 * A compare-and-swap on the transfer as read: a copy older than the
-	 * agent's first status write (a cache behind) must not write Attaching
-	 * over its Running (a 409 is -EAGAIN: read again).
-	 */
-	ret = k8s_obj_new(&p);
 	if (!ret)
 		ret = k8s_obj_set_str(p, "/metadata/resourceVersion", k8s_obj_get_rv(vt));
 	if (!ret)
 		ret = k8s_obj_set_label(p, XFER_LABEL_NODE, node);
 	if (!ret)
-		ret = k8s_patch(c, &xfer_volumetransfers, XFER_NS, name, K8S_PATCH_MERGE, p, NULL,
-				NULL, err);
+		ret = k8s_patch(c, &xfer_volumetransfers, XFER_NS, k8s_obj_get_name(vt),
+				K8S_PATCH_MERGE, p, NULL, NULL, err);
+	k8s_obj_free(p);
+	return ret;
+}
+
+int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
+		const struct k8s_pod *pod, const char *pv, const struct k8s_obj *cbt,
+		struct k8s_err *err)
+{
+	const char *name = k8s_obj_get_name(vt);
+	struct k8s_obj *st = NULL;
+	char path[1024];
+	int ret;
+
+	ret = xfer_label_node(c, vt, node, err);
 	if (!ret)
 		ret = xfer_device_path(NULL, pv, pod->meta.uid, path, sizeof(path));
 	if (!ret)
@@ -387,7 +398,6 @@ int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node
 	if (!ret)
 		ret = xfer_status_patch(c, name, st, err);
 	k8s_obj_free(st);
-	k8s_obj_free(p);
 	return ret;
 }
 

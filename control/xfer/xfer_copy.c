@@ -74,7 +74,7 @@ int xfer_copy_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_r
 {
 	const char *vtname = k8s_obj_get_name(vt);
 	const char *node = k8s_obj_str(vt, "/spec/node");
-	struct k8s_obj *p = NULL, *st = NULL;
+	struct k8s_obj *st = NULL;
 	struct xfer_repo_ref from, to;
 	char chosen[254];
 	int ret;
@@ -108,15 +108,7 @@ int xfer_copy_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_r
 		}
 		node = chosen;
 	}
-	/* a compare-and-swap on the transfer as read, as xfer_assign() */
-	ret = k8s_obj_new(&p);
-	if (!ret)
-		ret = k8s_obj_set_str(p, "/metadata/resourceVersion", k8s_obj_get_rv(vt));
-	if (!ret)
-		ret = k8s_obj_set_label(p, XFER_LABEL_NODE, node);
-	if (!ret)
-		ret = k8s_patch(c, &xfer_volumetransfers, XFER_NS, vtname, K8S_PATCH_MERGE, p, NULL,
-				NULL, err);
+	ret = xfer_label_node(c, vt, node, err);
 	if (!ret)
 		ret = k8s_obj_new(&st);
 	if (!ret)
@@ -130,6 +122,5 @@ int xfer_copy_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_r
 out:
 	pthread_mutex_unlock(&xc_placing);
 	k8s_obj_free(st);
-	k8s_obj_free(p);
 	return ret;
 }

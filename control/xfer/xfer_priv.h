@@ -36,6 +36,8 @@ int xfer_get(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
 	     struct k8s_obj **out, struct k8s_err *err);
 int xfer_create(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
 		const struct k8s_obj *obj, struct k8s_err *err);
+int xfer_label_node(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
+		    struct k8s_err *err);
 int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
 		const struct k8s_pod *pod, const char *pv, const struct k8s_obj *cbt,
 		struct k8s_err *err);

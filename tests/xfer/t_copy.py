@@ -37,18 +37,7 @@ from kboxtest import check, eq, finish, wait_until  # noqa: E402
 T0 = time.time()
 REF = "issue 21"
 FERRY = xferkit.require()
-S3VARS = ("FERRY_TEST_S3_ENDPOINT", "FERRY_TEST_S3_ACCESS_KEY", "FERRY_TEST_S3_SECRET_KEY", "FERRY_TEST_S3_REGION")
-missing = [v for v in S3VARS if not os.environ.get(v)]
-if missing:
-    print(f"FAIL: {', '.join(missing)} not set: run the S3 tests through tests/run, which starts the RGW")
-    sys.exit(1)
-EP, AK, SK, REGION = (os.environ[v] for v in S3VARS)
-# ferry's processes get no S3 credentials from their environment: only the Secrets'
-for v in list(os.environ):
-    if v.startswith("AWS_"):
-        del os.environ[v]
-S3ENV = dict(os.environ, AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK, AWS_REGION=REGION,
-             AWS_ENDPOINT_URL=EP)
+EP, AK, SK, REGION, S3ENV, admin = xferkit.rgw()
 
 SYS, API = "ferry-system", "/apis/ferry.io/v1alpha1"
 NODES = ["node-a1", "node-b1"]
@@ -58,11 +47,6 @@ BA, BB = f"ferry-cpa-{TAG}", f"ferry-cpb-{TAG}"
 URL_A, URL_B = f"s3://{BA}/repo", f"s3://{BB}/repo"
 MiB = 1 << 20
 VT = f"{API}/namespaces/{SYS}/volumetransfers"
-
-
-def admin(*args):
-    return subprocess.run([sys.executable, os.path.join(HERE, "..", "s3", "s3admin.py"), EP] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=S3ENV, timeout=120)
 
 
 def cli(pw, *args):

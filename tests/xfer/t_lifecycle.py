@@ -47,18 +47,7 @@ import xferkit  # noqa: E402
 T0 = time.time()
 REF = "issue 16"
 FERRY = xferkit.require(("nsenter",))
-S3VARS = ("FERRY_TEST_S3_ENDPOINT", "FERRY_TEST_S3_ACCESS_KEY", "FERRY_TEST_S3_SECRET_KEY", "FERRY_TEST_S3_REGION")
-missing = [v for v in S3VARS if not os.environ.get(v)]
-if missing:
-    print(f"FAIL: {', '.join(missing)} not set: run the S3 tests through tests/run, which starts the RGW")
-    sys.exit(1)
-EP, AK, SK, REGION = (os.environ[v] for v in S3VARS)
-# ferry's processes get no S3 credentials from their environment: only the Secrets'
-for v in list(os.environ):
-    if v.startswith("AWS_"):
-        del os.environ[v]
-S3ENV = dict(os.environ, AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK, AWS_REGION=REGION,
-             AWS_ENDPOINT_URL=EP)
+EP, AK, SK, REGION, S3ENV, admin = xferkit.rgw()
 
 APP, SYS, API = "cron", "ferry-system", "/apis/ferry.io/v1alpha1"
 NODES = ["node-a1", "node-b1"]
@@ -70,11 +59,6 @@ URL, LURL = f"s3://{PLAIN}/repo", f"s3://{LOCKED}/repo"
 SCRIPT = ('cd /data; rm -f ok; if [ -f sums ]; then sha256sum -c sums > checked || exit 1; else '
           'head -c 8388608 /dev/urandom > fixed; sha256sum fixed > sums.tmp; sync; mv sums.tmp sums; sync; fi; '
           'touch ok; while :; do head -c 4194304 /dev/urandom > churn.tmp; mv churn.tmp churn; sync; sleep 3; done')
-
-
-def admin(*args):
-    return subprocess.run([sys.executable, os.path.join(HERE, "..", "s3", "s3admin.py"), EP] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=S3ENV, timeout=120)
 
 
 def repo_cli(*args):

@@ -44,6 +44,29 @@ def require(tools=()):
     return ferry
 
 
+def rgw():
+    """The RGW of tests/run (else FAIL, exit 1): (endpoint, access key, secret key, region, the
+    environment of a process that uses them, admin(*args) running tests/s3/s3admin.py). This
+    process's own AWS_* settings are dropped: ferry's controller and agents started from it get
+    S3 credentials only from the Secrets a test gives them."""
+    names = ("FERRY_TEST_S3_ENDPOINT", "FERRY_TEST_S3_ACCESS_KEY", "FERRY_TEST_S3_SECRET_KEY", "FERRY_TEST_S3_REGION")
+    missing = [v for v in names if not os.environ.get(v)]
+    if missing:
+        print(f"FAIL: {', '.join(missing)} not set: run the S3 tests through tests/run, which starts the RGW")
+        sys.exit(1)
+    ep, ak, sk, region = (os.environ[v] for v in names)
+    for v in list(os.environ):
+        if v.startswith("AWS_"):
+            del os.environ[v]
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=ak, AWS_SECRET_ACCESS_KEY=sk, AWS_REGION=region, AWS_ENDPOINT_URL=ep)
+
+    def admin(*args):
+        return subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "s3",
+                                                            "s3admin.py"), ep] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    return ep, ak, sk, region, env, admin
+
+
 class Env:
     """A private box of @config, ferry's binary @ferry, a work directory, processes."""
 
