@@ -297,6 +297,34 @@ static int64_t restored_bytes(const struct k8s_obj *r, const char *ns, const cha
 /* ---------------------------------------------------------------- copies */
 
 /*
+ * The name of the copy of claim @ns/@pvc (of the source) for the Backup
+ * @bname: "<bname>-c<10 hex digits of the claim>", the same whichever step
+ * makes it first (early_copies() while the Backup runs, or after it).
+ */
+static void copy_name(const char *bname, const char *ns, const char *pvc, char *buf, size_t len)
+{
+	char key[XFER_CBT_KEY_SIZE];
+
+	xfer_cbt_key(ns, pvc, "migration copy", key);
+	snprintf(buf, len, "%s-c%.10s", bname, key);
+}
+
+/* spec.copy: the copies of @bname for the claims of @vols (status.volumes, or a Backup's) */
+static void forget_copies(struct stage *s, const char *bname, const struct k8s_obj *vols)
+{
+	struct k8s_call now = {.propagation = "Background"};
+	char cname[MIG_NAME_MAX + 32];
+	struct k8s_err e;
+
+	for (const struct k8s_obj *v = k8s_obj_first(vols); s->spec->copy && v;
+	     v = k8s_obj_next(v)) {
+		copy_name(bname, k8s_obj_str(v, "/namespace"), k8s_obj_str(v, "/pvc"), cname,
+			  sizeof(cname));
+		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, cname, &now, NULL, &e);
+	}
+}
+
+/*
  * spec.copy: the copy here @name of the source's snapshot @snap (of
  * @volume) from spec.copy.from into @repo (this cluster's Repository), or
  * with @record of the source's Backup record @record (of the cluster
@@ -392,16 +420,18 @@ static int our_repo(struct stage *s, struct k8s_obj **repo)
 }
 
 /*
- * spec.copy, while a round's Backup @b (@bname) runs in the source: the
- * copy of each volume whose transfer there is Completed already, so that
- * it moves while the others are read (round_step() then finds it by name).
- * Best effort: a source that refuses the list leaves the copies for the end.
+ * spec.copy, while the Backup @b (@bname: the seed's, a round's, the final
+ * one) runs in the source: the copy of each volume whose transfer there is
+ * Completed already, so that it moves while the others are read (the step
+ * after the Backup then finds it by name). A round's volume whose snapshot
+ * did not move needs none. Best effort: a source that refuses the list
+ * leaves the copies for the end.
  */
 static int early_copies(struct stage *s, const struct k8s_obj *b, const char *bname)
 {
 	struct k8s_obj *repo = NULL, *cp = NULL;
 	struct k8s_items *vts = NULL;
-	char cname[MIG_NAME_MAX + 64];
+	char cname[MIG_NAME_MAX + 32];
 	int ret;
 
 	if (mig_source_transfers(s->src, b, &vts))
@@ -412,24 +442,25 @@ static int early_copies(struct stage *s, const struct k8s_obj *b, const char *bn
 		const char *snap = k8s_obj_str(vt, "/status/snapshotID");
 		const char *ns = k8s_obj_str(vt, "/spec/source/namespace");
 		const char *pvc = k8s_obj_str(vt, "/spec/source/persistentVolumeClaim");
-		size_t i = 0;
+		bool unchanged = false;
 
-		if (!snap || !is(k8s_obj_str(vt, "/status/phase"), "Completed"))
+		if (!snap || !ns || !pvc || !k8s_obj_str(vt, "/spec/volume") ||
+		    !is(k8s_obj_str(vt, "/status/phase"), "Completed"))
 			continue;
 		for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(s->m, "/status/volumes"));
-		     !ret && v; v = k8s_obj_next(v), i++) {
-			if (!is(k8s_obj_str(v, "/namespace"), ns) ||
-			    !is(k8s_obj_str(v, "/pvc"), pvc) ||
-			    is(k8s_obj_str(v, "/snapshotID"), snap))
-				continue; /* another claim, or unchanged: no copy */
-			snprintf(cname, sizeof(cname), "%s-c%zu", bname, i);
-			ret = fetch(s->dst, &xfer_volumetransfers, XFER_NS, cname, &cp, s->err);
-			if (!ret && !cp)
-				ret = make_copy(s, cname, k8s_obj_str(v, "/volume"), snap, NULL,
-						NULL, repo);
-			k8s_obj_free(cp);
-			cp = NULL;
-		}
+		     v; v = k8s_obj_next(v))
+			unchanged |= is(k8s_obj_str(v, "/namespace"), ns) &&
+				     is(k8s_obj_str(v, "/pvc"), pvc) &&
+				     is(k8s_obj_str(v, "/snapshotID"), snap);
+		if (unchanged)
+			continue;
+		copy_name(bname, ns, pvc, cname, sizeof(cname));
+		ret = fetch(s->dst, &xfer_volumetransfers, XFER_NS, cname, &cp, s->err);
+		if (!ret && !cp)
+			ret = make_copy(s, cname, k8s_obj_str(vt, "/spec/volume"), snap, NULL, NULL,
+					repo);
+		k8s_obj_free(cp);
+		cp = NULL;
 	}
 	k8s_obj_free(repo);
 	k8s_items_free(vts);
@@ -446,7 +477,7 @@ static int seed_copies(struct stage *s, const struct k8s_obj *sb, const char *na
 {
 	struct k8s_obj *repo = NULL, *rows = NULL;
 	char cname[MIG_NAME_MAX + 32];
-	size_t i = 0, pending = 0, n = 0;
+	size_t pending = 0, n = 0;
 	int ret;
 
 	ret = our_repo(s, &repo);
@@ -454,11 +485,12 @@ static int seed_copies(struct stage *s, const struct k8s_obj *sb, const char *na
 		return ret;
 	ret = live_new(&rows);
 	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(sb, "/status/volumes")); !ret && v;
-	     v = k8s_obj_next(v), i++) {
+	     v = k8s_obj_next(v)) {
 		if (!k8s_obj_str(v, "/snapshotId") || !k8s_obj_str(v, "/volume"))
 			continue;
 		n++;
-		snprintf(cname, sizeof(cname), "%s-c%zu", name, i);
+		copy_name(name, k8s_obj_str(v, "/namespace"), k8s_obj_str(v, "/pvc"), cname,
+			  sizeof(cname));
 		ret = copy_step(s, cname, k8s_obj_str(v, "/volume"), k8s_obj_str(v, "/snapshotId"),
 				NULL, NULL, repo, rows, k8s_obj_str(v, "/namespace"),
 				k8s_obj_str(v, "/pvc"));
@@ -529,6 +561,8 @@ static int seed(struct stage *s)
 			 "the seed: Backup %s in the source %s, %lld of %lld bytes", name,
 			 phase ? phase : "New", (long long)done, (long long)total);
 		ret = say(s, "Seeding", POLL_MS);
+		if (!ret && s->spec->copy)
+			ret = early_copies(s, sb, name);
 		if (!ret)
 			ret = live_backup(s, name, sb);
 		goto out;
@@ -596,15 +630,13 @@ static int seed(struct stage *s)
 		goto out;
 	}
 	/* seeded: the copies go (what they copied stays), then what each target claim holds */
-	for (size_t i = 0; s->spec->copy && i <= k8s_obj_len(sb, "/status/volumes"); i++) {
+	if (s->spec->copy) {
 		struct k8s_call bg = {.propagation = "Background"};
 		char cname[MIG_NAME_MAX + 32];
 		struct k8s_err e;
 
-		if (i < k8s_obj_len(sb, "/status/volumes"))
-			snprintf(cname, sizeof(cname), "%s-c%zu", name, i);
-		else
-			snprintf(cname, sizeof(cname), "%s-rec", name);
+		forget_copies(s, name, k8s_obj_at(sb, "/status/volumes"));
+		snprintf(cname, sizeof(cname), "%s-rec", name);
 		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, cname, &bg, NULL, &e);
 	}
 	ret = k8s_obj_new(&vols);
@@ -712,20 +744,6 @@ static int make_transfer(struct stage *s, const char *name, const struct k8s_obj
 	return ret;
 }
 
-/* spec.copy: the copies of the round @bname here (what they copied stays), best effort */
-static void forget_copies(struct stage *s, const char *bname)
-{
-	struct k8s_call now = {.propagation = "Background"};
-	size_t n = k8s_obj_len(s->m, "/status/volumes");
-	char cname[MIG_NAME_MAX + 64];
-	struct k8s_err e;
-
-	for (size_t i = 0; s->spec->copy && i < n; i++) {
-		snprintf(cname, sizeof(cname), "%s-c%zu", bname, i);
-		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, cname, &now, NULL, &e);
-	}
-}
-
 /*
  * A round's Backup in the source ended PartiallyFailed or Failed (a volume's
  * read failed there: a node, the repository, the snapshot): it is deleted
@@ -756,7 +774,8 @@ static int retry_backup(struct stage *s, const struct k8s_obj *b, const char *bn
 	ret = k8s_delete(s->src, &mig_backups, XFER_NS, bname, &bg, NULL, s->err);
 	if (ret && ret != -ENOENT)
 		return ret;
-	forget_copies(s, bname); /* those made while it ran (early_copies()) */
+	/* those made while it ran (early_copies()) */
+	forget_copies(s, bname, k8s_obj_at(s->m, "/status/volumes"));
 	if (!is(phase, "CuttingOver"))
 		wait_s = s->spec->sync_interval_s > RETRY_MIN_S ? s->spec->sync_interval_s
 								: RETRY_MIN_S;
@@ -906,7 +925,7 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		}
 		n++;
 		if (s->spec->copy) { /* the snapshot here first, then its delta */
-			snprintf(vname, sizeof(vname), "%s-c%zu", bname, i);
+			copy_name(bname, k8s_obj_str(v, "/namespace"), pvc, vname, sizeof(vname));
 			ret = copy_step(s, vname, k8s_obj_str(v, "/volume"), snap, NULL, NULL, repo,
 					rows, tns, pvc);
 			if (ret == 2) {
@@ -995,7 +1014,7 @@ static void round_forget(struct stage *s, const char *bname, bool backup)
 		snprintf(vname, sizeof(vname), "%s-%zu", bname, i);
 		k8s_delete(s->dst, &xfer_volumetransfers, XFER_NS, vname, &now, NULL, &e);
 	}
-	forget_copies(s, bname);
+	forget_copies(s, bname, k8s_obj_at(s->m, "/status/volumes"));
 	if (!backup)
 		return;
 	ret = k8s_delete(s->src, &mig_backups, XFER_NS, bname, &now, NULL, &e);

@@ -300,8 +300,8 @@ try:
         seed_c = {n: c for n, c in copies.items() if n.startswith(f"{NAME}-seed-")}
         eq("the seed: each volume's snapshot, then the Backup's record, copied into the target's repository by "
            "an agent here (Completed, on a node)",
-           sorted((n, c[0], bool(c[1])) for n, c in seed_c.items()),
-           sorted([(f"{NAME}-seed-c{i}", "Completed", True) for i in range(len(warmkit.CLAIMS))] +
+           sorted((re.sub(r"-c[0-9a-f]{10}$", "-c", n), c[0], bool(c[1])) for n, c in seed_c.items()),
+           sorted([(f"{NAME}-seed-c", "Completed", True)] * len(warmkit.CLAIMS) +
                   [(f"{NAME}-seed-rec", "Completed", True)]), REF_COPY)
         fin = {n: c for n, c in copies.items() if n.startswith(f"{NAME}-final-c")}
         check("the cutover: the final Backup's changed volumes copied before their deltas (Completed, on a node)",
@@ -316,7 +316,7 @@ try:
            {c: final.get(c) in have for c in warmkit.CLAIMS}, {c: True for c in warmkit.CLAIMS}, REF_COPY)
         check("no copy is left once its round is applied",
               wait_until(lambda: not [n for n in dst.items(f"{API}/namespaces/{SYS}/volumetransfers")
-                                      if re.search(r"-c\d+$|-rec$", n)], 20, 0.2),
+                                      if re.search(r"-c[0-9a-f]{10}$|-rec$", n)], 20, 0.2),
               dst.items(f"{API}/namespaces/{SYS}/volumetransfers"), None, REF_COPY)
     ver = st.get("verify") or {}
     note("verify: " + json.dumps(ver))
