@@ -224,6 +224,9 @@ try:
 
     # ------------------------------------------------------------ start, sync, cutover
     t_start = time.time()
+    # the target's agents slowed until its controller is killed: the seed's Restore then lasts
+    # long enough, with its claims made, for the kill to land there on a busy machine too
+    dst.throttle([dst.agent_pid(n) for n in dst.nodes], 20)
     r = ferry(dst, "start", NAME, "--sync-interval", "1", "--cutover-bound", "60")
     eq("ferry migrate start: exit 0", r.returncode, 0, REF)
     live, kills = [], []
@@ -251,6 +254,9 @@ try:
                                      extra=["--kube-api-qps", "100", "--kube-api-burst", "200"])
                 kills.append(("target controller", f"the seed's Restore InProgress, {len(made)} claim(s) made"))
                 note("killed the target's controller in the seed's Restore; started again")
+                dst.throttle([], None)
+            elif rs.get("phase") in ("Completed", "PartiallyFailed", "Failed"):
+                dst.throttle([], None)  # missed: the check below says so
 
     def rounds_in():
         st = mig(dst).get("status") or {}
