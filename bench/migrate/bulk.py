@@ -122,8 +122,8 @@ class InFlight:
                 s = v.get("status") or {}
                 if s.get("phase") == "Running" and s.get("node"):
                     per[s["node"]] = per.get(s["node"], 0) + 1
-            for node, c in per.items():
-                self.most[node] = max(self.most.get(node, 0), c)
+            for node, k in per.items():
+                self.most[node] = max(self.most.get(node, 0), k)
             time.sleep(0.2)
 
     def end(self):
