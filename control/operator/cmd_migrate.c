@@ -487,7 +487,8 @@ static void mg_secs(int64_t s, char *buf, size_t len)
 /*
  * The live table (status.progress): a row per volume of the Backup in flight,
  * its rate and time left as the controller last wrote them; LAG is the age of
- * the recovery point, which every application of the migration shares.
+ * the recovery point, which every application of the migration shares; NODE
+ * the node whose agent moves it.
  */
 static void mg_live(const struct k8s_obj *m)
 {
@@ -504,8 +505,8 @@ static void mg_live(const struct k8s_obj *m)
 	op_age(k8s_obj_str(pr, "/updateTime"), "-", false, upd, sizeof(upd));
 	printf("\nIn flight: Backup %s (a row moved %s ago)\n", or_dash(k8s_obj_str(pr, "/backup")),
 	       upd);
-	printf("%-20s %-24s %-6s %-10s %10s %10s %8s %8s %8s\n", "NAMESPACE", "CLAIM", "STAGE",
-	       "STATE", "DONE", "TOTAL", "MB/S", "ETA", "LAG");
+	printf("%-20s %-24s %-6s %-10s %10s %10s %8s %8s %8s  %s\n", "NAMESPACE", "CLAIM", "STAGE",
+	       "STATE", "DONE", "TOTAL", "MB/S", "ETA", "LAG", "NODE");
 	for (const struct k8s_obj *v = k8s_obj_first(k8s_obj_at(pr, "/volumes")); v;
 	     v = k8s_obj_next(v)) {
 		int64_t done = 0, total = 0, bps = -1, eta = -1;
@@ -522,10 +523,10 @@ static void mg_live(const struct k8s_obj *m)
 		else
 			snprintf(r, sizeof(r), "-");
 		mg_secs(eta, e, sizeof(e));
-		printf("%-20s %-24s %-6s %-10s %10s %10s %8s %8s %8s\n",
+		printf("%-20s %-24s %-6s %-10s %10s %10s %8s %8s %8s  %s\n",
 		       or_dash(k8s_obj_str(v, "/namespace")), or_dash(k8s_obj_str(v, "/pvc")),
 		       or_dash(k8s_obj_str(v, "/stage")), or_dash(k8s_obj_str(v, "/state")), d, t,
-		       r, e, lags);
+		       r, e, lags, or_dash(k8s_obj_str(v, "/node")));
 	}
 }
 

@@ -330,7 +330,8 @@ def main():
                       {"namespace": sm.SRC, "pvc": "data-1", "targetNamespace": sm.DST, "seedBytes": 128 * sm.MiB}],
           "progress": {"backup": "shop-r3", "updateTime": ts(now - 2), "volumes": [
               {"namespace": sm.DST, "pvc": "data-0", "stage": "Write", "state": "Running",
-               "bytesDone": 16 * sm.MiB, "bytesTotal": 64 * sm.MiB, "bytesPerSecond": 8000000, "etaSeconds": 95},
+               "bytesDone": 16 * sm.MiB, "bytesTotal": 64 * sm.MiB, "bytesPerSecond": 8000000, "etaSeconds": 95,
+               "node": "node-a1"},
               {"namespace": sm.DST, "pvc": "data-1", "stage": "Write", "state": "Unchanged",
                "bytesDone": 0, "bytesTotal": 0}]},
           "verify": {"result": "Equal", "volumes": [{"namespace": sm.DST, "pvc": "data-0", "result": "Equal"}]}}
@@ -338,11 +339,12 @@ def main():
     check("a Migration's status with a live table written", code == 200, body, ref=REF)
     r = ferry("status", "shop")
     rows = {ln.split()[1]: ln.split() for ln in r.stdout.splitlines() if ln.startswith(sm.DST + " ")}
-    check("status prints what is in flight and a row per volume: stage, state, bytes, MB/s, ETA, lag",
+    check("status prints what is in flight and a row per volume: stage, state, bytes, MB/s, ETA, lag, node",
           r.returncode == 0 and "In flight: Backup shop-r3" in r.stdout and
           rows.get("data-0", [])[:10] == [sm.DST, "data-0", "Write", "Running", "16", "MiB", "64", "MiB", "8.0",
-                                          "1m35s"] and rows["data-0"][10:] in (["2m05s"], ["2m06s"], ["2m07s"]) and
-          rows.get("data-1", [])[2:4] == ["Write", "Unchanged"], (r.stdout[-1200:], rows), ref=REF)
+                                          "1m35s"] and rows["data-0"][10:11] in (["2m05s"], ["2m06s"], ["2m07s"]) and
+          rows["data-0"][11:] == ["node-a1"] and rows.get("data-1", [])[2:4] == ["Write", "Unchanged"] and
+          rows["data-1"][-1:] == ["-"], (r.stdout[-1200:], rows), ref=REF)
     r = ferry("report", "shop")
     vols = {ln.split()[0]: ln.split() for ln in r.stdout.splitlines() if ln.startswith(sm.DST + "/")}
     eq("report prints each volume's bytes of the seed, the syncs and the final delta, and its verification",
