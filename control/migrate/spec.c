@@ -15,10 +15,10 @@
 const struct k8s_resource mig_migrations =
 	K8S_RESOURCE("ferry.io", "v1alpha1", "migrations", "Migration", true);
 
-/* a DNS-1123 subdomain: what names a Secret or a StorageClass */
+/* a DNS-1123 subdomain: what names a Secret or a StorageClass (NULL: none, no) */
 static bool subdomain(const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = s ? strlen(s) : 0;
 
 	if (!n || n > MIG_NAME_MAX)
 		return false;

@@ -733,6 +733,11 @@ static void check_spec(void)
 		 "spec.copy.from.url: Invalid value"},
 		{"{\"spec\":{" SRC ",\"namespaces\":[\"a\"],\"copy\":[1]}}",
 		 "spec.copy: Invalid value"},
+		/* a Secret reference without a name (the fuzzer's: strlen(NULL)) */
+		{"{\"spec\":{" SRC
+		 ",\"namespaces\":[\"a\"],\"copy\":{\"from\":{\"url\":\"s3://b/r\","
+		 "\"credentialsSecretRef\":{\"n~ame\":\"k\"}}}}}",
+		 "spec.copy.from.credentialsSecretRef.name: Invalid value"},
 		{"{\"spec\":{" SRC
 		 ",\"namespaces\":[\"a\"],\"copy\":{\"from\":{\"url\":\"s3://b/r\","
 		 "\"passwordSecretRef\":{\"name\":\"A_B\"}}}}}",
