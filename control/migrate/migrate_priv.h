@@ -104,10 +104,8 @@ int live_transfer(struct k8s_obj *rows, const char *stage, const char *ns, const
 		  const struct k8s_obj *vt, int64_t now_ns);
 /* the VolumeTransfers the source's Backup @b made there (its uid label). Return: 0; -errno */
 int mig_source_transfers(struct k8s_client *src, const struct k8s_obj *b, struct k8s_items **out);
-/* a row (stage Backup) per VolumeTransfer the source's Backup @b made there; none when the
- * source refuses the list */
-int live_source(struct k8s_client *src, const struct k8s_obj *b, struct k8s_obj *rows,
-		int64_t now_ns);
+/* a row (stage Backup) per VolumeTransfer @vts the source's Backup made there (NULL: none) */
+int live_source(const struct k8s_items *vts, struct k8s_obj *rows, int64_t now_ns);
 /* a row (stage Write) per volume of the Restore @r here */
 int live_restore(const struct k8s_obj *r, struct k8s_obj *rows, int64_t now_ns);
 int live_set(const struct k8s_obj *m, struct k8s_obj *patch, const char *label,

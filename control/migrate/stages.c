@@ -98,17 +98,31 @@ static int live(struct stage *s, const char *backup, const struct k8s_obj *rows)
 	return live_set(s->m, s->patch, backup, rows, k8s_now_ns(), &s->dirty);
 }
 
-/* the rows of Backup @b in the source, in flight */
+static int early_copies(struct stage *s, const struct k8s_items *vts, const char *bname);
+
+/*
+ * Backup @b (@backup) in flight in the source: the rows of its transfers
+ * there and, with spec.copy, the copies of the volumes they finished (one
+ * list of them for both). A source that refuses the list (no right to) shows
+ * no rows, and its copies wait for the Backup's end.
+ */
 static int live_backup(struct stage *s, const char *backup, const struct k8s_obj *b)
 {
+	struct k8s_items *vts = NULL;
 	struct k8s_obj *rows = NULL;
-	int ret = live_new(&rows);
+	int ret;
 
+	if (mig_source_transfers(s->src, b, &vts))
+		vts = NULL;
+	ret = s->spec->copy && vts ? early_copies(s, vts, backup) : 0;
 	if (!ret)
-		ret = live_source(s->src, b, rows, k8s_now_ns());
+		ret = live_new(&rows);
+	if (!ret)
+		ret = live_source(vts, rows, k8s_now_ns());
 	if (!ret)
 		ret = live(s, backup, rows);
 	k8s_obj_free(rows);
+	k8s_items_free(vts);
 	return ret;
 }
 
@@ -420,22 +434,18 @@ static int our_repo(struct stage *s, struct k8s_obj **repo)
 }
 
 /*
- * spec.copy, while the Backup @b (@bname: the seed's, a round's, the final
- * one) runs in the source: the copy of each volume whose transfer there is
+ * spec.copy, while the Backup @bname (the seed's, a round's, the final one)
+ * runs in the source: the copy of each volume whose transfer there (@vts) is
  * Completed already, so that it moves while the others are read (the step
  * after the Backup then finds it by name). A round's volume whose snapshot
- * did not move needs none. Best effort: a source that refuses the list
- * leaves the copies for the end.
+ * did not move needs none.
  */
-static int early_copies(struct stage *s, const struct k8s_obj *b, const char *bname)
+static int early_copies(struct stage *s, const struct k8s_items *vts, const char *bname)
 {
 	struct k8s_obj *repo = NULL, *cp = NULL;
-	struct k8s_items *vts = NULL;
 	char cname[MIG_NAME_MAX + 32];
 	int ret;
 
-	if (mig_source_transfers(s->src, b, &vts))
-		return 0;
 	ret = our_repo(s, &repo);
 	for (size_t k = 0; !ret && repo && k < k8s_items_len(vts); k++) {
 		const struct k8s_obj *vt = k8s_items_at(vts, k);
@@ -463,7 +473,6 @@ static int early_copies(struct stage *s, const struct k8s_obj *b, const char *bn
 		cp = NULL;
 	}
 	k8s_obj_free(repo);
-	k8s_items_free(vts);
 	return ret;
 }
 
@@ -561,8 +570,6 @@ static int seed(struct stage *s)
 			 "the seed: Backup %s in the source %s, %lld of %lld bytes", name,
 			 phase ? phase : "New", (long long)done, (long long)total);
 		ret = say(s, "Seeding", POLL_MS);
-		if (!ret && s->spec->copy)
-			ret = early_copies(s, sb, name);
 		if (!ret)
 			ret = live_backup(s, name, sb);
 		goto out;
@@ -861,8 +868,6 @@ static int round_step(struct stage *s, const char *bname, const char *phase, int
 		snprintf(s->msg, sizeof(s->msg), "Backup %s of the claims in the source: %s", bname,
 			 bp ? bp : "New");
 		ret = say(s, phase, is(phase, "CuttingOver") ? CUTOVER_MS : POLL_MS);
-		if (!ret && s->spec->copy)
-			ret = early_copies(s, b, bname);
 		if (!ret)
 			ret = live_backup(s, bname, b);
 		goto out;

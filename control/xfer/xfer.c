@@ -350,8 +350,8 @@ int xfer_make_pod(struct k8s_client *c, const char *node, bool bind, const char 
  * agent's first status write (a cache behind) must not write Attaching over
  * its Running (a 409 is -EAGAIN: read again).
  */
-int xfer_label_node(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
-		    struct k8s_err *err)
+static int xfer_label_node(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
+			   struct k8s_err *err)
 {
 	struct k8s_obj *p = NULL;
 	int ret = k8s_obj_new(&p);
@@ -371,32 +371,31 @@ int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node
 		const struct k8s_pod *pod, const char *pv, const struct k8s_obj *cbt,
 		struct k8s_err *err)
 {
-	const char *name = k8s_obj_get_name(vt);
 	struct k8s_obj *st = NULL;
 	char path[1024];
 	int ret;
 
 	ret = xfer_label_node(c, vt, node, err);
 	if (!ret)
-		ret = xfer_device_path(NULL, pv, pod->meta.uid, path, sizeof(path));
-	if (!ret)
 		ret = k8s_obj_new(&st);
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/phase", XFER_ATTACHING);
 	if (!ret)
 		ret = k8s_obj_set_str(st, "/node", node);
-	if (!ret)
+	if (!ret && pod) /* the holder (none for a copy) */
+		ret = xfer_device_path(NULL, pv, pod->meta.uid, path, sizeof(path));
+	if (!ret && pod)
 		ret = k8s_obj_set_str(st, "/holder/pod", pod->meta.name);
-	if (!ret)
+	if (!ret && pod)
 		ret = k8s_obj_set_str(st, "/holder/podUID", pod->meta.uid);
-	if (!ret)
+	if (!ret && pod)
 		ret = k8s_obj_set_str(st, "/holder/persistentVolume", pv);
-	if (!ret)
+	if (!ret && pod)
 		ret = k8s_obj_set_str(st, "/holder/devicePath", path);
 	if (!ret && cbt)
 		ret = k8s_obj_set_copy(st, "/changedBlocks", cbt);
 	if (!ret)
-		ret = xfer_status_patch(c, name, st, err);
+		ret = xfer_status_patch(c, k8s_obj_get_name(vt), st, err);
 	k8s_obj_free(st);
 	return ret;
 }

@@ -74,7 +74,6 @@ int xfer_copy_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_r
 {
 	const char *vtname = k8s_obj_get_name(vt);
 	const char *node = k8s_obj_str(vt, "/spec/node");
-	struct k8s_obj *st = NULL;
 	struct xfer_repo_ref from, to;
 	char chosen[254];
 	int ret;
@@ -108,19 +107,10 @@ int xfer_copy_step(struct k8s_client *c, const struct k8s_obj *vt, struct xfer_r
 		}
 		node = chosen;
 	}
-	ret = xfer_label_node(c, vt, node, err);
-	if (!ret)
-		ret = k8s_obj_new(&st);
-	if (!ret)
-		ret = k8s_obj_set_str(st, "/phase", XFER_ATTACHING);
-	if (!ret)
-		ret = k8s_obj_set_str(st, "/node", node);
-	if (!ret)
-		ret = xfer_status_patch(c, vtname, st, err);
+	ret = xfer_assign(c, vt, node, NULL, NULL, NULL, err);
 	if (!ret)
 		res->phase = XFER_ATTACHING;
 out:
 	pthread_mutex_unlock(&xc_placing);
-	k8s_obj_free(st);
 	return ret;
 }

@@ -36,8 +36,7 @@ int xfer_get(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
 	     struct k8s_obj **out, struct k8s_err *err);
 int xfer_create(struct k8s_client *c, const struct k8s_resource *r, const char *ns,
 		const struct k8s_obj *obj, struct k8s_err *err);
-int xfer_label_node(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
-		    struct k8s_err *err);
+/* Attaching on @node (labelled), with the holder @pod and its PV @pv (NULL: a copy, none) */
 int xfer_assign(struct k8s_client *c, const struct k8s_obj *vt, const char *node,
 		const struct k8s_pod *pod, const char *pv, const struct k8s_obj *cbt,
 		struct k8s_err *err);
