@@ -11,10 +11,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -85,6 +87,17 @@ static int dev_open(struct dp_dev *d, int flags, bool no_direct)
 	}
 	fd = open_excl(d->path, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+bool dp_dev_bypasses_cache(const struct dp_dev *d)
+{
+	struct statfs fs;
+
+	if (!d->direct)
+		return false;
+	if (d->is_blk)
+		return true;
+	return fstatfs(d->fd, &fs) || fs.f_type != TMPFS_MAGIC;
 }
 
 int dp_dev_open_source(struct dp_dev *d, const char *path, bool no_direct)

@@ -42,6 +42,13 @@ void dp_dev_close(struct dp_dev *d);
  * (filesystems that accept the open but not the I/O). 0 or -errno.
  */
 int dp_dev_drop_direct(struct dp_dev *d);
+/*
+ * Whether I/O on @d reaches the device without the page cache, so that
+ * registered (pinned) buffers save work: O_DIRECT on a block device or on a
+ * filesystem that honours it. tmpfs takes O_DIRECT (Linux 6.6+) yet copies
+ * through its page cache like any buffered write.
+ */
+bool dp_dev_bypasses_cache(const struct dp_dev *d);
 /* zero [off, off+len) on the target: punch a hole (a device too; BLKZEROOUT where it cannot) */
 int dp_dev_zero(struct dp_dev *d, uint64_t off, uint64_t len);
 

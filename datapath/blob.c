@@ -87,12 +87,16 @@ int dp_blob_decode(struct dp_blobdec *d, const uint8_t id[DP_ID_LEN], uint8_t ki
 
 	*why = NULL;
 	if (d->aead) {
+		/* a raw blob opens straight into @out: no copy of the chunk afterwards */
+		bool raw = kind == DP_BLOB_RAW && len >= DP_SEAL_OVERHEAD &&
+			   len - DP_SEAL_OVERHEAD <= d->chunk_size;
+
 		if (len < DP_SEAL_OVERHEAD || len > d->plain_cap ||
-		    dp_aead_open(d->aead, id, DP_ID_LEN, src, len, d->plain)) {
+		    dp_aead_open(d->aead, id, DP_ID_LEN, src, len, raw ? out : d->plain)) {
 			*why = "it does not decrypt";
 			return -EUCLEAN;
 		}
-		src = d->plain;
+		src = raw ? out : d->plain;
 		len -= DP_SEAL_OVERHEAD;
 	}
 	if (kind == DP_BLOB_ZSTD) {
@@ -102,7 +106,8 @@ int dp_blob_decode(struct dp_blobdec *d, const uint8_t id[DP_ID_LEN], uint8_t ki
 			return -EUCLEAN;
 		}
 	} else if (kind == DP_BLOB_RAW && len <= d->chunk_size) {
-		memcpy(out, src, len);
+		if (src != out)
+			memcpy(out, src, len);
 		n = len;
 	} else {
 		*why = "its kind or length is invalid";

@@ -692,10 +692,12 @@ int dp_reader_new(const struct dp_reader_opts *o, struct dp_reader **out)
 	r->work_init = true;
 	/* I/O: io_uring unless refused */
 	if (!o->no_uring) {
-		ret = dp_ring_init(&r->ring, r->qd, r->bufs);
+		ret = dp_ring_init(&r->ring, r->qd);
 		if (ret)
 			pr_warn("notice: io_uring is not available (%s): reading with pread",
 				strerror(-ret));
+		else if (dp_dev_bypasses_cache(r->dev))
+			dp_ring_register(&r->ring, r->bufs);
 	}
 	snprintf(r->io_mode, sizeof(r->io_mode), "%s%s", r->ring.ring ? "io_uring" : "pread",
 		 r->dev->direct ? "+O_DIRECT" : " (buffered)");

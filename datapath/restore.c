@@ -853,6 +853,9 @@ static void rs_run(struct dp_job *job)
 		if (!exists && rs_stamp(rs, true))
 			return;
 	}
+	/* the ring is still disabled: the job's thread may register the buffers */
+	if (rs->ring.ring && dp_dev_bypasses_cache(&rs->dev))
+		dp_ring_register(&rs->ring, &rs->bufs);
 	snprintf(rs->job.result.io_mode, sizeof(rs->job.result.io_mode), "%s%s",
 		 rs->ring.ring ? "io_uring" : "pwrite",
 		 rs->dev.direct ? "+O_DIRECT" : " (buffered)");
@@ -961,7 +964,7 @@ static int rs_setup(struct dp_job *job)
 	if (ret)
 		return ret;
 	if (!rs->no_uring) {
-		ret = dp_ring_init(&rs->ring, rs->qd, &rs->bufs);
+		ret = dp_ring_init(&rs->ring, rs->qd);
 		if (ret)
 			pr_warn("notice: io_uring is not available (%s): writing with pwrite",
 				strerror(-ret));

@@ -9,10 +9,12 @@
  * belongs to the task that creates it, yet it is set up by the job's
  * starter (so that a refusal turns into the pread fallback before the job
  * runs): it is created disabled (IORING_SETUP_R_DISABLED, 5.10) and the
- * pipeline thread enables it, becoming its issuer. The job's chunk buffers
- * are registered so reads and writes skip the per-I/O page pinning; a
- * process over RLIMIT_MEMLOCK (a non-root user) gets unregistered I/O.
+ * pipeline thread enables it, becoming its issuer. For O_DIRECT I/O the
+ * job's chunk buffers are registered so reads and writes skip the per-I/O
+ * page pinning; a process over RLIMIT_MEMLOCK (a non-root user) gets
+ * unregistered I/O.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -23,10 +25,9 @@
 #include "pool.h"
 #include "uring.h"
 
-int dp_ring_init(struct dp_ring *r, unsigned int depth, struct dp_bufs *bufs)
+int dp_ring_init(struct dp_ring *r, unsigned int depth)
 {
 	struct io_uring_params p;
-	struct iovec *iov = NULL;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -47,9 +48,18 @@ int dp_ring_init(struct dp_ring *r, unsigned int depth, struct dp_bufs *bufs)
 		r->ring = NULL;
 		return ret;
 	}
+	return 0;
+}
+
+void dp_ring_register(struct dp_ring *r, struct dp_bufs *bufs)
+{
+	struct iovec *iov;
+	int ret;
+
+	assert(r->ring && !r->fixed);
 	iov = calloc(bufs->nchunk, sizeof(*iov));
 	if (!iov)
-		return 0; /* unregistered I/O still works */
+		return; /* unregistered I/O still works */
 	for (unsigned int i = 0; i < bufs->nchunk; i++) {
 		iov[i].iov_base = dp_bufs_chunk_at(bufs, i);
 		iov[i].iov_len = bufs->chunk_size;
@@ -59,7 +69,6 @@ int dp_ring_init(struct dp_ring *r, unsigned int depth, struct dp_bufs *bufs)
 		pr_debug("io_uring: buffers not registered (%s): unregistered I/O", strerror(-ret));
 	r->fixed = ret == 0;
 	free(iov);
-	return 0;
 }
 
 int dp_ring_enable(struct dp_ring *r)

@@ -4,11 +4,13 @@
  * (streamed both ways, fed in pieces of every size, zero runs of any length,
  * every single-byte corruption detected), pack indexes (round trip, checksum,
  * malformed lengths), the repository config and snapshot metadata (malformed
- * JSON), and the resolution of snapshot ids.
+ * JSON), the resolution of snapshot ids, and blobs (raw and zstd, in the clear
+ * and sealed: each decodes to its chunk, each damaged byte is refused).
  */
 #include <errno.h>
 #include <string.h>
 
+#include "datapath/blob.h"
 #include "datapath/chunkidx.h"
 #include "datapath/dp_json.h"
 #include "datapath/manifest.h"
@@ -445,6 +447,67 @@ static void test_scrypt(void)
 	T_ASSERT(memcmp(k1, k2, DP_KEY_LEN));
 }
 
+/*
+ * A blob of each kind decodes into the caller's chunk buffer, whatever was in
+ * it: a raw blob of a sealed repository is opened straight into that buffer
+ * (no copy), so a damaged seal must still fail, and a good one must fill it.
+ */
+static void test_blob(void)
+{
+	enum { CHUNK = 65536 };
+	struct dp_blobenc *e;
+	struct dp_blobdec *d;
+	uint8_t *chunk = malloc(CHUNK), *out = malloc(CHUNK), *copy = malloc(2 * CHUNK);
+	uint8_t id[DP_ID_LEN];
+	struct dp_hasher *h;
+
+	T_ASSERT(chunk && out && copy);
+	T_ASSERT(!dp_blobenc_new(&t_keys, CHUNK, 1, &e));
+	T_ASSERT(!dp_blobdec_new(&t_keys, CHUNK, &d));
+	T_ASSERT(!dp_hasher_new(&t_keys, &h));
+	for (int random = 0; random < 2; random++) {
+		const void *blob;
+		const char *why;
+		uint32_t blen;
+		uint8_t kind;
+
+		if (random)
+			t_fill_random(chunk, CHUNK, 11);
+		else
+			for (size_t i = 0; i < CHUNK; i++)
+				chunk[i] = (uint8_t)("ferry blob "[i % 11]);
+		T_ASSERT(!dp_hasher_digest(h, chunk, CHUNK, id));
+		T_ASSERT(!dp_blob_encode(e, id, chunk, CHUNK, &blob, &blen, &kind));
+		T_ASSERT_EQ(kind, random ? DP_BLOB_RAW : DP_BLOB_ZSTD);
+		T_ASSERT(blen <= 2 * CHUNK);
+		memcpy(copy, blob, blen);
+		memset(out, 0xa5, CHUNK);
+		T_ASSERT(!dp_blob_decode(d, id, kind, CHUNK, copy, blen, out, &why));
+		T_ASSERT(!memcmp(out, chunk, CHUNK), "blob decoded wrong");
+		/* every 97th byte flipped: refused, never taken */
+		for (uint32_t i = 0; i < blen; i += 97) {
+			copy[i] ^= 0x10;
+			T_ASSERT_EQ(dp_blob_decode(d, id, kind, CHUNK, copy, blen, out, &why),
+				    -EUCLEAN);
+			T_ASSERT(why != NULL);
+			copy[i] ^= 0x10;
+		}
+		/* cut short, or a length the index does not say */
+		T_ASSERT_EQ(dp_blob_decode(d, id, kind, CHUNK, copy, blen - 1, out, &why),
+			    -EUCLEAN);
+		T_ASSERT_EQ(dp_blob_decode(d, id, kind, CHUNK - 1, copy, blen, out, &why),
+			    -EUCLEAN);
+		T_ASSERT(!dp_blob_decode(d, id, kind, CHUNK, copy, blen, out, &why));
+		T_ASSERT(!memcmp(out, chunk, CHUNK), "blob decoded wrong after the refusals");
+	}
+	dp_hasher_free(h);
+	dp_blobdec_free(d);
+	dp_blobenc_free(e);
+	free(copy);
+	free(out);
+	free(chunk);
+}
+
 static void test_formats(void)
 {
 	test_manifest();
@@ -454,6 +517,7 @@ static void test_formats(void)
 	if (t_keys.encrypted)
 		test_seal();
 	test_hasher();
+	test_blob();
 }
 
 int main(void)
