@@ -101,6 +101,11 @@ class Proxy:
             self.p.wait()
 
 
+def ferry_version(ferry):
+    r = subprocess.run([ferry, "version"], capture_output=True, text=True)
+    return ((r.stdout or r.stderr).strip().splitlines() or ["ferry (version unknown)"])[0]
+
+
 def put(args, port, rnd, name):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK, AWS_REGION="us-east-1")
     for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "FERRY_REPO"):
@@ -176,7 +181,7 @@ def main():
              "",
              f"`ferry bench put` of {args.size >> 20} MiB (64 MiB objects, 16 MiB parts, 8 in flight) to the nginx "
              f"sink through tests/s3/s3proxy.py, {args.rounds} rounds, order rotated; stall {args.stall_ms} ms; "
-             f"ferry's low-speed limit 60 s; {os.cpu_count()} vCPUs; ferry `{args.ferry}`.",
+             f"ferry's low-speed limit 60 s; {os.cpu_count()} vCPUs; {ferry_version(args.ferry)}.",
              "",
              "| run | MB/s (median) | min-max | / clean (paired median) | bound 1-2f | faults injected "
              "(median per run; each one retried) | requests |",

@@ -362,9 +362,14 @@ static int lim_run(struct lim_job *jobs, unsigned int n, void *(*fn)(void *))
 	unsigned int i;
 	int ret = 0;
 
-	for (i = 0; i < n; i++)
-		if (pthread_create(&jobs[i].tid, NULL, fn, &jobs[i]))
-			return lim_usage("cannot start a thread");
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&jobs[i].tid, NULL, fn, &jobs[i])) {
+			fprintf(stderr, "ferry-limit: cannot start a thread\n");
+			n = i; /* the ones started are joined, then it fails */
+			ret = 1;
+			break;
+		}
+	}
 	for (i = 0; i < n; i++) {
 		pthread_join(jobs[i].tid, NULL);
 		if (jobs[i].err && !ret) {
@@ -463,8 +468,10 @@ static int lim_restore(int argc, char **argv)
 		goto out;
 	}
 	jobs = calloc(h.slices, sizeof(*jobs));
-	if (!jobs)
+	if (!jobs) {
+		fprintf(stderr, "ferry-limit: out of memory\n");
 		goto out;
+	}
 	for (i = 0; i < h.slices; i++) {
 		jobs[i].dir = argv[2];
 		jobs[i].slice = i;

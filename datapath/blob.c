@@ -87,16 +87,16 @@ int dp_blob_decode(struct dp_blobdec *d, const uint8_t id[DP_ID_LEN], uint8_t ki
 
 	*why = NULL;
 	if (d->aead) {
-		/* a raw blob opens straight into @out: no copy of the chunk afterwards */
-		bool raw = kind == DP_BLOB_RAW && len >= DP_SEAL_OVERHEAD &&
-			   len - DP_SEAL_OVERHEAD <= d->chunk_size;
+		uint8_t *opened = d->plain;
 
-		if (len < DP_SEAL_OVERHEAD || len > d->plain_cap ||
-		    dp_aead_open(d->aead, id, DP_ID_LEN, src, len, raw ? out : d->plain)) {
-			*why = "it does not decrypt";
-			return -EUCLEAN;
-		}
-		src = raw ? out : d->plain;
+		if (len < DP_SEAL_OVERHEAD || len > d->plain_cap)
+			goto sealed_bad;
+		/* a raw blob opens straight into @out: no copy of the chunk afterwards */
+		if (kind == DP_BLOB_RAW && len - DP_SEAL_OVERHEAD <= d->chunk_size)
+			opened = out;
+		if (dp_aead_open(d->aead, id, DP_ID_LEN, src, len, opened))
+			goto sealed_bad;
+		src = opened;
 		len -= DP_SEAL_OVERHEAD;
 	}
 	if (kind == DP_BLOB_ZSTD) {
@@ -122,6 +122,9 @@ int dp_blob_decode(struct dp_blobdec *d, const uint8_t id[DP_ID_LEN], uint8_t ki
 		return -EUCLEAN;
 	}
 	return 0;
+sealed_bad:
+	*why = "it does not decrypt";
+	return -EUCLEAN;
 }
 
 /* ------------------------------------------------------------------ encoding */
